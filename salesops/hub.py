@@ -1,0 +1,179 @@
+"""The launcher behind `make run` and `make test`.
+
+`python -m salesops.hub run`  : embedded Postgres/Redis where no URL is given, migrations, the demo company
+                                on an empty database, then web + one Celery worker + Celery beat together;
+                                Ctrl-C stops them all, then Redis and Postgres.
+`python -m salesops.hub test` : the same services, then ruff, mypy, the import contracts and pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from salesops import embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEMO_LOGINS = [
+    ("rep", "a sales rep: own deals, attainment, statement"),
+    ("manager", "a regional sales manager: the team's pipeline and forecast"),
+    ("finance", "finance: payouts, period close, exports"),
+    ("ops", "sales ops: pipelines, quotas, plans, imports, people"),
+]
+
+
+def _say(message: str) -> None:
+    print(f"[hub] {message}", flush=True)
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
+
+
+def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    _say(f"starting {name}: {' '.join(argv)}")
+    # A session of its own so Ctrl-C reaches only this launcher, which then stops each child's whole
+    # process group in order (Celery's pool and runserver's reloader included).
+    return subprocess.Popen(argv, cwd=BASE_DIR, start_new_session=True)
+
+
+def _stop(name: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    if proc.poll() is not None:
+        return
+    _say(f"stopping {name}")
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _wait_healthy(url: str, procs: dict[str, subprocess.Popen[bytes]], limit: float = 180) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                _say(f"{name} exited with status {proc.returncode}")
+                return False
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(1)
+    return False
+
+
+def run() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings.local")
+    started = embedded.ensure_services(stop_at_exit=True)
+    for key in started:
+        _say(f"embedded {key.split('_')[0].lower()} started (data under {embedded.var_dir()})")
+    _manage("migrate", "--noinput")
+    _manage("seed_demo", "--if-empty")
+
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    base_url = f"http://{host}:{port}"
+    procs = {
+        "web": _spawn("web", [sys.executable, "manage.py", "runserver", f"{host}:{port}"]),
+        "worker": _spawn(
+            "worker",
+            [str(BIN / "celery"), "-A", "salesops", "worker", "--loglevel=INFO", "--concurrency=2"],
+        ),
+        "beat": _spawn(
+            "beat",
+            [
+                str(BIN / "celery"), "-A", "salesops", "beat", "--loglevel=INFO",
+                "--schedule", str(embedded.var_dir() / "celerybeat-schedule"),
+            ],
+        ),  # fmt: skip
+    }
+
+    stopping = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    status = 0
+    try:
+        if _wait_healthy(f"{base_url}/healthz", procs):
+            _say("")
+            _say(f"salesops is up at {base_url}   (health: {base_url}/healthz, API docs: {base_url}/api/v1/docs/)")
+            _say("demo logins, password 'demo':")
+            for login, what in DEMO_LOGINS:
+                _say(f"    {login:<8} {what}")
+            _say("Ctrl-C stops everything.")
+        elif not stopping:
+            _say(f"the hub did not become healthy; see {base_url}/healthz and the logs above")
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    _say(f"{name} exited with status {proc.returncode}; stopping the hub")
+                    stopping = True
+                    status = 1
+            time.sleep(0.5)
+    finally:
+        # Web first (no new work), then beat (no new schedules), then the worker finishes its task.
+        for name in ("web", "beat", "worker"):
+            _stop(name, procs[name])
+        _say("stopped; data kept under var/ for the next `make run`")
+    return status
+
+
+def test(pytest_args: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings.test")
+    embedded.ensure_services(stop_at_exit=True)
+    steps = [
+        ("ruff lint", [str(BIN / "ruff"), "check", "."]),
+        ("ruff format", [str(BIN / "ruff"), "format", "--check", "."]),
+        ("mypy", [str(BIN / "mypy"), "."]),
+        ("import contracts", [str(BIN / "lint-imports")]),
+        ("pytest", [str(BIN / "pytest"), *pytest_args]),
+    ]
+    failed = []
+    for name, argv in steps:
+        _say(f"{name}: {' '.join(argv)}")
+        started = time.monotonic()
+        code = subprocess.run(argv, cwd=BASE_DIR).returncode
+        _say(f"{name}: {'ok' if code == 0 else f'FAILED ({code})'} in {time.monotonic() - started:.1f}s")
+        if code != 0:
+            failed.append(name)
+    if failed:
+        _say(f"failed: {', '.join(failed)}")
+        return 1
+    _say("all checks passed")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test", "services"}:
+        print(__doc__)
+        return 2
+    if argv[0] == "run":
+        return run()
+    if argv[0] == "services":
+        # Print the URLs of the embedded services (starting them if needed) for a shell to export.
+        embedded.ensure_services(stop_at_exit=False)
+        print(f"export DATABASE_URL={os.environ['DATABASE_URL']}")
+        print(f"export REDIS_URL={os.environ['REDIS_URL']}")
+        return 0
+    return test(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

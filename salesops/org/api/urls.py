@@ -1,0 +1,11 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from salesops.org.api import views
+
+router = DefaultRouter()
+router.register("people", views.PersonViewSet, basename="person")
+router.register("regions", views.RegionViewSet, basename="region")
+router.register("teams", views.TeamViewSet, basename="team")
+
+urlpatterns = [path("me/", views.me, name="me"), *router.urls]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from salesops.org.demo import seed_org
+from salesops.org.models import User
+
+
+class Command(BaseCommand):
+    help = "Load the demo company (people, and what later modules add). Deterministic for a --seed."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when the database already has people."
+        )
+
+    def handle(self, *args: Any, seed: int, if_empty: bool, **options: Any) -> None:
+        if not settings.DEMO_LOGINS_ALLOWED:
+            raise CommandError("Demo data is disabled by these settings (production): seed_demo will not run.")
+        if User.objects.exists():
+            if if_empty:
+                self.stdout.write("The database has people already: demo company not loaded.")
+                return
+            raise CommandError("The database has people already; seed_demo loads into an empty database only.")
+        today = timezone.localdate()
+        with transaction.atomic():
+            org = seed_org(seed=seed, today=today)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo company loaded (seed {seed}): {len(org.regions)} regions, 1 director, "
+                f"{len(org.managers)} managers, {len(org.reps)} reps, finance and sales ops. "
+                "Logins rep, manager, finance, ops with password 'demo'."
+            )
+        )

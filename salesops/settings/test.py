@@ -1,0 +1,25 @@
+"""Settings for pytest: real Postgres and Redis (embedded unless URLs are given)."""
+
+import os
+
+from salesops import embedded
+
+embedded.ensure_services(stop_at_exit=True)
+os.environ.setdefault("CACHE_KEY_PREFIX", "salesops-test")
+
+from .base import *  # noqa: E402,F403
+from .base import CACHES, DATABASES  # noqa: E402
+
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+SECRET_KEY = "test-only-secret-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A pool would keep connections across pytest-django's per-test transactions; tests use plain ones.
+DATABASES["default"].pop("OPTIONS", None)
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+CACHES["default"]["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"]
