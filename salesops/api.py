@@ -18,7 +18,7 @@ class DomainError(Exception):
     message and the API as HTTP 400 (or `status_code`).
     """
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
         super().__init__(message)
@@ -28,7 +28,7 @@ class DomainError(Exception):
 
 
 class Forbidden(DomainError):
-    status_code = status.HTTP_403_FORBIDDEN
+    status_code: int = status.HTTP_403_FORBIDDEN
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

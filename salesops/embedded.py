@@ -11,6 +11,7 @@ Plain Python with no Django import: settings call it before Django is configured
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import shutil
@@ -129,10 +130,8 @@ def stop_redis_from_pidfile() -> None:
     """Stop an embedded Redis left running by an earlier launcher (used by `make clean`)."""
     pidfile = var_dir() / "redis" / "redis.pid"
     if pidfile.exists():
-        try:
+        with contextlib.suppress(ValueError, ProcessLookupError):
             os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-        except (ValueError, ProcessLookupError):
-            pass
 
 
 # ------------------------------------------------------------------------------------------ entry point

@@ -95,10 +95,15 @@ def run() -> int:
         "beat": _spawn(
             "beat",
             [
-                str(BIN / "celery"), "-A", "salesops", "beat", "--loglevel=INFO",
-                "--schedule", str(embedded.var_dir() / "celerybeat-schedule"),
+                str(BIN / "celery"),
+                "-A",
+                "salesops",
+                "beat",
+                "--loglevel=INFO",
+                "--schedule",
+                str(embedded.var_dir() / "celerybeat-schedule"),
             ],
-        ),  # fmt: skip
+        ),
     }
 
     stopping = False

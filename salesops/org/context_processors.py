@@ -22,7 +22,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     current = request.path
     return {
         "nav_items": [
-            {"label": label, "url": url, "key": key, "active": (url == "/" and current == "/") or (url != "/" and current.startswith(url))}
+            {
+                "label": label,
+                "url": url,
+                "key": key,
+                "active": (url == "/" and current == "/") or (url != "/" and current.startswith(url)),
+            }
             for label, url, key in items
         ]
     }

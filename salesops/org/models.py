@@ -52,9 +52,7 @@ class User(AbstractUser):
     is_manager = models.BooleanField("manager", default=False)
     is_finance = models.BooleanField("finance", default=False)
     is_sales_ops = models.BooleanField("sales ops", default=False)
-    manager = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="direct_reports"
-    )
+    manager = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="direct_reports")
     region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, related_name="people")
     team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True, related_name="members")
     start_date = models.DateField(null=True, blank=True)

@@ -74,6 +74,7 @@ def audit_record(
 def _check_manager(person: User | None, manager: User | None) -> None:
     if manager is None:
         return
+    manager = User.objects.select_related("manager").get(pk=manager.pk)  # as stored, not as the caller holds it
     if person is not None and person.pk is not None:
         if manager.pk == person.pk:
             raise DomainError(f"{person.display_name} cannot report to themselves.", field="manager")
@@ -172,7 +173,5 @@ def team_create(*, actor: User | None, name: str, region: Region | None) -> Team
     if Team.objects.filter(name__iexact=name, region=region).exists():
         raise DomainError(f"A team named {name!r} exists already in {region or 'no region'}.", field="name")
     team = Team.objects.create(name=name, region=region)
-    audit_record(
-        actor=actor, instance=team, action="create", changes={"name": (None, name), "region": (None, region)}
-    )
+    audit_record(actor=actor, instance=team, action="create", changes={"name": (None, name), "region": (None, region)})
     return team

@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
             reps=Count("id", filter=Q(is_active=True, is_rep=True)),
             managers=Count("id", filter=Q(is_active=True, is_manager=True)),
         )
-        context["regions"] = Region.objects.annotate(people=Count("people", filter=Q(people__is_active=True)))
+        context["regions"] = Region.objects.annotate(active_people=Count("people", filter=Q(people__is_active=True)))
         context["teams_count"] = Team.objects.count()
     return render(request, "org/home.html", context)
 
@@ -48,7 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def person_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     filterset = PersonFilterSet(request.GET, queryset=selectors.people_visible_to(user))
-    people = filterset.qs.annotate(report_count=Count("direct_reports"))
+    people = filterset.qs.annotate(report_count=Count("direct_reports")).order_by("last_name", "first_name", "id")
     page = Paginator(people, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -7,9 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 REQUIRED = ["DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"]
 _missing = [name for name in REQUIRED if not os.environ.get(name)]
 if _missing:
-    raise ImproperlyConfigured(
-        "salesops production settings need these environment variables: " + ", ".join(_missing)
-    )
+    raise ImproperlyConfigured("salesops production settings need these environment variables: " + ", ".join(_missing))
 
 from .base import *  # noqa: E402,F403
 from .base import env  # noqa: E402

@@ -11,6 +11,7 @@ from .base import *  # noqa: E402,F403
 from .base import CACHES, DATABASES  # noqa: E402
 
 DEBUG = False
+WHITENOISE_AUTOREFRESH = True  # serve from the finders; tests never run collectstatic
 ALLOWED_HOSTS = ["*"]
 SECRET_KEY = "test-only-secret-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
@@ -23,3 +24,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"].pop("OPTIONS", None)
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 CACHES["default"]["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"]
+
+# Tests talk to the same Redis server as a running `make run`, but on other databases so neither
+# sees the other's queue or heartbeat.
+_redis_base = os.environ["REDIS_URL"].rsplit("/", 1)[0]
+CACHES["default"]["LOCATION"] = f"{_redis_base}/1"
+CELERY_BROKER_URL = f"{_redis_base}/2"
+CELERY_RESULT_BACKEND = f"{_redis_base}/2"

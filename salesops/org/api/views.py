@@ -72,4 +72,5 @@ class TeamViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gener
 @api_view(["GET"])
 def me(request: Request) -> Response:
     """The signed-in person."""
+    assert isinstance(request.user, User)  # IsAuthenticated ran first
     return Response(PersonSerializer(request.user).data)

@@ -16,9 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
-        parser.add_argument(
-            "--if-empty", action="store_true", help="Do nothing when the database already has people."
-        )
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing when the database already has people.")
 
     def handle(self, *args: Any, seed: int, if_empty: bool, **options: Any) -> None:
         if not settings.DEMO_LOGINS_ALLOWED:

@@ -1,0 +1,95 @@
+"""Fixtures shared by every test: people in a small tree, API clients, Celery eager and real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from salesops.celery import app as celery_app
+from salesops.org.models import User
+from tests.factories import ManagerFactory, RegionFactory, TeamFactory, UserFactory
+
+
+@dataclass
+class Org:
+    """director → (manager_east → rep_a, rep_b), (manager_west → rep_c); finance and ops outside the tree."""
+
+    director: User
+    manager_east: User
+    manager_west: User
+    rep_a: User
+    rep_b: User
+    rep_c: User
+    finance: User
+    ops: User
+
+
+@pytest.fixture
+def org(db: None) -> Org:
+    east, west = RegionFactory.create(name="East"), RegionFactory.create(name="West")
+    director = ManagerFactory.create(username="director", title="VP of Sales")
+    manager_east = ManagerFactory.create(username="mgr_east", manager=director, region=east, team=TeamFactory.create(region=east))
+    manager_west = ManagerFactory.create(username="mgr_west", manager=director, region=west, team=TeamFactory.create(region=west))
+    return Org(
+        director=director,
+        manager_east=manager_east,
+        manager_west=manager_west,
+        rep_a=UserFactory.create(username="rep_a", manager=manager_east, region=east, team=manager_east.team),
+        rep_b=UserFactory.create(username="rep_b", manager=manager_east, region=east, team=manager_east.team),
+        rep_c=UserFactory.create(username="rep_c", manager=manager_west, region=west, team=manager_west.team),
+        finance=UserFactory.create(username="fin", is_rep=False, is_finance=True, title="Commission Analyst"),
+        ops=UserFactory.create(username="ops_admin", is_rep=False, is_sales_ops=True, title="Sales Ops"),
+    )
+
+
+@pytest.fixture
+def api_client_for():
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client_for(client):
+    def make(user: User):
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def clean_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Run tasks in the calling thread, so a test sees their effect at once."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_eager_propagates = False
+
+
+@pytest.fixture
+def celery_worker_real(transactional_db: None) -> Iterator[object]:
+    """A real Celery worker (a thread of this process) consuming from Redis, as production does.
+
+    Needs `transactional_db`: the worker's database connection must see committed rows.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.conf.task_always_eager = False
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from salesops.org.models import Region, Team, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _wipe() -> None:
+    User.objects.update(manager=None, team=None, region=None)
+    User.objects.all().delete()
+    Team.objects.all().delete()
+    Region.objects.all().delete()
+
+
+def test_demo_company_shape_and_logins():
+    call_command("seed_demo", "--seed", "7")
+    assert list(Region.objects.values_list("name", flat=True)) == ["Central", "East", "West"]
+    assert User.objects.filter(is_rep=True).count() == 40
+    assert User.objects.filter(is_manager=True, manager__isnull=False).count() == 6
+    director = User.objects.get(is_manager=True, manager__isnull=True)
+    assert director.title == "VP of Sales"
+    # Everyone in sales reports up to the director: one tree.
+    for rep in User.objects.filter(is_rep=True).select_related("manager"):
+        assert rep.manager is not None
+        assert rep.manager.manager_id == director.pk
+    for login, flag in [
+        ("rep", "is_rep"),
+        ("manager", "is_manager"),
+        ("finance", "is_finance"),
+        ("ops", "is_sales_ops"),
+    ]:
+        user = authenticate(username=login, password="demo")
+        assert user is not None and getattr(user, flag), login
+        assert user.first_name and user.last_name  # realistic names, not "rep"
+    rep = User.objects.get(username="rep")
+    assert rep.manager is not None
+    assert rep.manager.username == "manager"
+    assert User.objects.filter(is_active=False).count() == 2
+
+
+def test_same_seed_same_company_other_seed_other_names():
+    call_command("seed_demo", "--seed", "7")
+    first = list(User.objects.order_by("employee_id").values_list("first_name", "last_name", "start_date"))
+    _wipe()
+    call_command("seed_demo", "--seed", "7")
+    again = list(User.objects.order_by("employee_id").values_list("first_name", "last_name", "start_date"))
+    assert again == first
+    _wipe()
+    call_command("seed_demo", "--seed", "8")
+    other = list(User.objects.order_by("employee_id").values_list("first_name", "last_name"))
+    assert other != [(f, la) for f, la, _ in first]
+
+
+def test_if_empty_leaves_an_existing_company_alone(org):
+    call_command("seed_demo", "--if-empty")
+    assert not User.objects.filter(username="rep").exists()
+    with pytest.raises(CommandError, match="empty database only"):
+        call_command("seed_demo")
+
+
+def test_production_refuses_demo_data_and_demo_logins():
+    call_command("seed_demo")
+    with override_settings(DEMO_LOGINS_ALLOWED=False):
+        assert authenticate(username="rep", password="demo") is None
+        with pytest.raises(CommandError, match="disabled"):
+            call_command("seed_demo")
