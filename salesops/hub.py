@@ -141,7 +141,8 @@ def run() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings.test")
+    # Always the test settings (importing the package has already defaulted it to local ones).
+    os.environ["DJANGO_SETTINGS_MODULE"] = "salesops.settings.test"
     embedded.ensure_services(stop_at_exit=True)
     steps = [
         ("ruff lint", [str(BIN / "ruff"), "check", "."]),

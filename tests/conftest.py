@@ -32,8 +32,12 @@ class Org:
 def org(db: None) -> Org:
     east, west = RegionFactory.create(name="East"), RegionFactory.create(name="West")
     director = ManagerFactory.create(username="director", title="VP of Sales")
-    manager_east = ManagerFactory.create(username="mgr_east", manager=director, region=east, team=TeamFactory.create(region=east))
-    manager_west = ManagerFactory.create(username="mgr_west", manager=director, region=west, team=TeamFactory.create(region=west))
+    manager_east = ManagerFactory.create(
+        username="mgr_east", manager=director, region=east, team=TeamFactory.create(region=east)
+    )
+    manager_west = ManagerFactory.create(
+        username="mgr_west", manager=director, region=west, team=TeamFactory.create(region=west)
+    )
     return Org(
         director=director,
         manager_east=manager_east,
