@@ -39,7 +39,9 @@ def home(request: HttpRequest) -> HttpResponse:
             reps=Count("id", filter=Q(is_active=True, is_rep=True)),
             managers=Count("id", filter=Q(is_active=True, is_manager=True)),
         )
-        context["regions"] = Region.objects.annotate(active_people=Count("people", filter=Q(people__is_active=True)))
+        context["regions"] = Region.objects.annotate(
+            active_people=Count("people", filter=Q(people__is_active=True))
+        ).order_by("name")
         context["teams_count"] = Team.objects.count()
     return render(request, "org/home.html", context)
 
