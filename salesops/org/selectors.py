@@ -50,6 +50,20 @@ def visible_people_q(user: User | AnonymousUser, field: str = "id") -> Q:
     return Q(**{field: user.pk})
 
 
+def editable_people_q(user: User | AnonymousUser, field: str = "id") -> Q:
+    """Rows whose person `user` may change: sales ops everyone, a manager their subtree, others themselves.
+
+    Finance reads everything but changes no pipeline data, so finance does not widen this scope.
+    """
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.is_sales_ops or user.is_superuser:
+        return Q()
+    if user.is_manager:
+        return Q(**{f"{field}__in": subtree_ids_sql(user.pk)})
+    return Q(**{field: user.pk})
+
+
 def people_visible_to(user: User | AnonymousUser) -> QuerySet[User]:
     return User.objects.filter(visible_people_q(user)).select_related("manager", "region", "team")
 

@@ -27,7 +27,11 @@ CACHES["default"]["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"]
 
 # Tests talk to the same Redis server as a running `make run`, but on other databases so neither
 # sees the other's queue or heartbeat.
+# SALESOPS_TEST_SLOT (0–6) lets several test runs share one server: each slot has its own test
+# database and Redis databases.
+_slot = int(os.environ.get("SALESOPS_TEST_SLOT", "0"))
 _redis_base = os.environ["REDIS_URL"].rsplit("/", 1)[0]
-CACHES["default"]["LOCATION"] = f"{_redis_base}/1"
-CELERY_BROKER_URL = f"{_redis_base}/2"
-CELERY_RESULT_BACKEND = f"{_redis_base}/2"
+CACHES["default"]["LOCATION"] = f"{_redis_base}/{1 + 2 * _slot}"
+CELERY_BROKER_URL = f"{_redis_base}/{2 + 2 * _slot}"
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+DATABASES["default"]["TEST"] = {"NAME": f"test_salesops{'_' + str(_slot) if _slot else ''}"}

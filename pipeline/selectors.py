@@ -1,0 +1,259 @@
+"""Reads of the pipeline that more than one screen (or app) needs, scoped by the org's one rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from pipeline.models import (
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    DealChange,
+    DealStatus,
+    Lead,
+    Pipeline,
+    Stage,
+)
+from salesops.org.models import User
+from salesops.org.selectors import editable_people_q, visible_people_q
+
+
+# ------------------------------------------------------------------------------------------- scope
+def deals_visible_to(user: Any) -> QuerySet[Deal]:
+    """Deals whose owner the user may see (roles.md: own, subtree, or all for finance and sales ops)."""
+    return Deal.objects.filter(visible_people_q(user, "owner")).select_related(
+        "owner", "account", "stage", "pipeline"
+    )
+
+
+def deal_is_editable_by(user: Any, deal: Deal) -> bool:
+    if not user.is_authenticated:
+        return False
+    return Deal.objects.filter(editable_people_q(user, "owner"), pk=deal.pk).exists()
+
+
+def accounts_visible_to(user: Any) -> QuerySet[Account]:
+    """Accounts the user owns or holds a visible deal on; finance and sales ops see all."""
+    scope = visible_people_q(user, "owner")
+    if scope == Q():
+        return Account.objects.all()
+    deal_scope = Deal.objects.filter(visible_people_q(user, "owner"), account=OuterRef("pk"))
+    return Account.objects.filter(Q(scope) | Exists(deal_scope))
+
+
+def contacts_visible_to(user: Any) -> QuerySet[Contact]:
+    scope = visible_people_q(user, "owner")
+    if scope == Q():
+        return Contact.objects.select_related("account")
+    return Contact.objects.filter(Q(scope) | Q(account__in=accounts_visible_to(user))).select_related("account")
+
+
+def leads_visible_to(user: Any) -> QuerySet[Lead]:
+    return Lead.objects.filter(visible_people_q(user, "owner")).select_related("owner")
+
+
+def pipelines() -> QuerySet[Pipeline]:
+    return Pipeline.objects.filter(is_active=True).prefetch_related("stages")
+
+
+# ---------------------------------------------------------------------------------------- timeline
+@dataclass
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # "change" or "activity"
+    title: str
+    detail: str = ""
+    who: str = ""
+    done: bool = True
+    obj: Any = None
+
+
+def deal_timeline(deal: Deal) -> list[TimelineEntry]:
+    """The deal's history and activities, newest first."""
+    entries: list[TimelineEntry] = []
+    for change in DealChange.objects.filter(deal=deal).select_related("changed_by"):
+        label = DealChange.Field(change.field).label
+        if change.field == "created":
+            title, detail = "Deal created", f"in {change.new_value}"
+        elif change.old_value or change.new_value:
+            title, detail = f"{label} changed", f"{change.old_value or '—'} → {change.new_value or '—'}"
+        else:
+            title, detail = f"{label} changed", ""
+        who = change.changed_by.display_name if change.changed_by else "system"
+        entries.append(TimelineEntry(at=change.changed_at, kind="change", title=title, detail=detail, who=who))
+    for activity in Activity.objects.filter(deal=deal).select_related("owner"):
+        entries.append(
+            TimelineEntry(
+                at=activity.occurred_at,
+                kind="activity",
+                title=f"{activity.get_kind_display()}: {activity.subject}",
+                detail=activity.notes,
+                who=activity.owner.display_name,
+                done=activity.done,
+                obj=activity,
+            )
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries
+
+
+# ------------------------------------------------------------------------------------------ kanban
+@dataclass
+class KanbanColumn:
+    stage: Stage
+    count: int = 0
+    amount: Decimal = Decimal(0)
+    cards: list[Deal] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.cards)
+
+
+def kanban_board(deals: QuerySet[Deal], pipeline: Pipeline, *, cards_per_column: int = 20) -> list[KanbanColumn]:
+    """Columns of `pipeline` with the count and amount of `deals` in each (one GROUP BY in SQL) and the
+    first `cards_per_column` cards of each (soonest close date first; one windowed query)."""
+    stages = list(pipeline.stages.order_by("position"))
+    columns = {stage.pk: KanbanColumn(stage=stage) for stage in stages}
+    scoped = deals.filter(pipeline=pipeline)
+    totals = scoped.order_by().values("stage_id").annotate(n=Count("id"), total=Coalesce(Sum("amount"), Decimal(0)))
+    for row in totals:
+        if row["stage_id"] in columns:
+            columns[row["stage_id"]].count = row["n"]
+            columns[row["stage_id"]].amount = row["total"]
+    # Top-N per stage in SQL: ROW_NUMBER() over each stage, in the scoped queryset's own WHERE clause.
+    ids_sql, params = scoped.order_by().values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT id FROM (
+                SELECT d.id, ROW_NUMBER() OVER (
+                    PARTITION BY d.stage_id ORDER BY d.close_date NULLS LAST, d.amount DESC NULLS LAST, d.id
+                ) AS rank
+                FROM pipeline_deal d WHERE d.id IN ({ids_sql})
+            ) ranked WHERE rank <= %s
+            """,
+            (*params, cards_per_column),
+        )
+        card_ids = [row[0] for row in cursor.fetchall()]
+    cards = Deal.objects.filter(id__in=card_ids).select_related("owner", "account").order_by(
+        F("close_date").asc(nulls_last=True), F("amount").desc(nulls_last=True), "id"
+    )
+    for card in cards:
+        columns[card.stage_id].cards.append(card)
+    return [columns[stage.pk] for stage in stages]
+
+
+# ------------------------------------------------------------------------------------- data quality
+STALE_DAYS = 30
+STUCK_FACTOR = 3
+
+
+def dq_past_close_date(deals: QuerySet[Deal], today: dt.date | None = None) -> QuerySet[Deal]:
+    today = today or timezone.localdate()
+    return deals.filter(status=DealStatus.OPEN, close_date__lt=today).order_by("close_date")
+
+
+def dq_missing_fields(deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    return deals.filter(status=DealStatus.OPEN).filter(Q(amount__isnull=True) | Q(account__isnull=True))
+
+
+def dq_no_recent_activity(deals: QuerySet[Deal], days: int = STALE_DAYS) -> QuerySet[Deal]:
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    return deals.filter(status=DealStatus.OPEN, created_at__lt=cutoff).filter(
+        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=cutoff)
+    )
+
+
+def stage_median_days() -> dict[int, float]:
+    """Median days deals have spent in each stage, from the stage history (closed spells only)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH spells AS (
+                SELECT new_ref AS stage_id,
+                       LEAD(changed_at) OVER (PARTITION BY deal_id ORDER BY changed_at, id) - changed_at AS spent
+                FROM pipeline_dealchange WHERE field IN ('stage', 'created') AND new_ref IS NOT NULL
+            )
+            SELECT stage_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM spent) / 86400.0)
+            FROM spells WHERE spent IS NOT NULL GROUP BY stage_id
+            """
+        )
+        return {row[0]: float(row[1]) for row in cursor.fetchall()}
+
+
+def dq_stuck(deals: QuerySet[Deal], factor: int = STUCK_FACTOR) -> list[tuple[Deal, float, float]]:
+    """Open deals in their stage more than `factor` × that stage's median time: (deal, days, median)."""
+    medians = stage_median_days()
+    now = timezone.now()
+    stuck = []
+    candidates = deals.filter(status=DealStatus.OPEN, stage_id__in=list(medians)).order_by("stage_entered_at")
+    for deal in candidates[:2000]:
+        days = (now - deal.stage_entered_at).total_seconds() / 86400
+        median = medians[deal.stage_id]
+        if median > 0 and days > factor * median:
+            stuck.append((deal, round(days, 1), round(median, 1)))
+    return stuck
+
+
+def dq_duplicate_accounts() -> list[list[Account]]:
+    """Accounts sharing a normalised name (or a domain): likely the same company twice."""
+    keys = (
+        Account.objects.exclude(name_key="").values("name_key").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    groups: dict[str, list[Account]] = {}
+    for account in Account.objects.filter(name_key__in=Subquery(keys.values("name_key"))).order_by("name_key", "id"):
+        groups.setdefault(account.name_key, []).append(account)
+    domains = Account.objects.exclude(domain="").values("domain").annotate(n=Count("id")).filter(n__gt=1)
+    for account in Account.objects.filter(domain__in=Subquery(domains.values("domain"))).order_by("domain", "id"):
+        group = groups.setdefault(f"domain:{account.domain}", [])
+        if account not in group:
+            group.append(account)
+    seen: set[frozenset[int]] = set()
+    result = []
+    for group in groups.values():
+        ids = frozenset(a.pk for a in group)
+        if len(group) > 1 and ids not in seen:
+            seen.add(ids)
+            result.append(group)
+    return result
+
+
+def dq_duplicate_contacts() -> list[list[Contact]]:
+    """Contacts with the same e-mail, or the same name at the same account."""
+    groups: dict[tuple[Any, ...], list[Contact]] = {}
+    emails = Contact.objects.exclude(email="").values("email").annotate(n=Count("id")).filter(n__gt=1)
+    for contact in Contact.objects.filter(email__in=Subquery(emails.values("email"))).select_related("account"):
+        groups.setdefault(("email", contact.email.lower()), []).append(contact)
+    names = (
+        Contact.objects.values("account_id", "first_name", "last_name").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    for row in names:
+        members = list(
+            Contact.objects.filter(
+                account_id=row["account_id"], first_name=row["first_name"], last_name=row["last_name"]
+            ).select_related("account")
+        )
+        key = ("name", row["account_id"], row["first_name"].lower(), row["last_name"].lower())
+        groups.setdefault(key, members)
+    seen: set[frozenset[int]] = set()
+    result = []
+    for group in groups.values():
+        ids = frozenset(c.pk for c in group)
+        if len(group) > 1 and ids not in seen:
+            seen.add(ids)
+            result.append(group)
+    return result
+
+
+def people_by_ids(ids: set[int]) -> dict[int, User]:
+    return {u.pk: u for u in User.objects.filter(pk__in=ids)}

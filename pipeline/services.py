@@ -1,0 +1,626 @@
+"""Writes of the pipeline. Pages, the API, imports, Celery and commands all come through here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from pipeline.models import (
+    EXIT_CRITERIA_FIELDS,
+    Account,
+    Activity,
+    ActivityKind,
+    Contact,
+    Deal,
+    DealChange,
+    DealSplit,
+    DealStatus,
+    ForecastCategory,
+    Lead,
+    LeadStatus,
+    Pipeline,
+    Stage,
+)
+from pipeline.normalize import account_name_key
+from salesops.api import DomainError
+from salesops.org.models import User
+from salesops.org.services import audit_record
+
+CENT = Decimal("0.01")
+OPEN_CATEGORIES = {ForecastCategory.PIPELINE, ForecastCategory.BEST_CASE, ForecastCategory.COMMIT}
+
+# The pipeline a new company starts with; sales ops change it on the pipeline setup page.
+DEFAULT_STAGES: list[dict[str, Any]] = [
+    {"name": "Prospecting", "probability": 10, "forecast_category": "pipeline", "exit_criteria": []},
+    {"name": "Qualification", "probability": 20, "forecast_category": "pipeline", "exit_criteria": ["account"]},
+    {"name": "Discovery", "probability": 40, "forecast_category": "best_case", "exit_criteria": ["account", "amount"]},
+    {
+        "name": "Proposal",
+        "probability": 60,
+        "forecast_category": "best_case",
+        "exit_criteria": ["account", "amount", "close_date"],
+    },
+    {
+        "name": "Negotiation",
+        "probability": 80,
+        "forecast_category": "commit",
+        "exit_criteria": ["account", "amount", "close_date", "contact"],
+    },
+    {"name": "Closed Won", "probability": 100, "forecast_category": "closed", "is_won": True, "exit_criteria": ["amount", "close_date"]},
+    {"name": "Closed Lost", "probability": 0, "forecast_category": "omitted", "is_lost": True, "exit_criteria": []},
+]
+
+
+def _money(value: Any, *, what: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(CENT)
+    except (InvalidOperation, ValueError) as exc:
+        raise DomainError(f"{what}: {value!r} is not an amount.", field="amount") from exc
+    if amount < 0:
+        raise DomainError(f"{what}: the amount may not be negative ({amount}).", field="amount")
+    return amount
+
+
+# ---------------------------------------------------------------------------------------- pipelines
+@transaction.atomic
+def pipeline_create(
+    *, actor: User | None, name: str, stages: Sequence[dict[str, Any]] = DEFAULT_STAGES, is_default: bool = False
+) -> Pipeline:
+    name = name.strip()
+    if not name:
+        raise DomainError("A pipeline needs a name.", field="name")
+    if Pipeline.objects.filter(name__iexact=name).exists():
+        raise DomainError(f"A pipeline named {name!r} exists already.", field="name")
+    if is_default or not Pipeline.objects.filter(is_default=True).exists():
+        Pipeline.objects.filter(is_default=True).update(is_default=False)
+        is_default = True
+    pipeline = Pipeline.objects.create(name=name, is_default=is_default)
+    for position, spec in enumerate(stages, start=1):
+        _validate_stage_spec(pipeline, spec)
+        Stage.objects.create(pipeline=pipeline, position=position, **spec)
+    audit_record(actor=actor, instance=pipeline, action="create", changes={"name": (None, name)})
+    return pipeline
+
+
+def _validate_stage_spec(pipeline: Pipeline, spec: dict[str, Any]) -> None:
+    unknown = set(spec.get("exit_criteria", [])) - set(EXIT_CRITERIA_FIELDS)
+    if unknown:
+        raise DomainError(
+            f"Stage {spec.get('name')!r} of {pipeline.name}: unknown exit criteria {sorted(unknown)}; "
+            f"choose from {sorted(EXIT_CRITERIA_FIELDS)}.",
+            field="exit_criteria",
+        )
+    won, lost = spec.get("is_won", False), spec.get("is_lost", False)
+    category = spec.get("forecast_category")
+    expected = "closed" if won else "omitted" if lost else None
+    if won and lost:
+        raise DomainError(f"Stage {spec.get('name')!r} cannot be both won and lost.", field="is_won")
+    if expected and category != expected:
+        raise DomainError(f"Stage {spec.get('name')!r}: a {'won' if won else 'lost'} stage is {expected!r}.")
+    if not expected and category not in OPEN_CATEGORIES:
+        raise DomainError(
+            f"Stage {spec.get('name')!r}: an open stage's category is pipeline, best_case or commit.",
+            field="forecast_category",
+        )
+    probability = Decimal(str(spec.get("probability", 0)))
+    if not 0 <= probability <= 100:
+        raise DomainError(f"Stage {spec.get('name')!r}: probability must be 0–100.", field="probability")
+
+
+def default_pipeline() -> Pipeline:
+    """The default pipeline, created with the standard stages on first use."""
+    pipeline = Pipeline.objects.filter(is_default=True).first()
+    return pipeline or pipeline_create(actor=None, name="Sales", is_default=True)
+
+
+@transaction.atomic
+def stage_save(*, actor: User | None, pipeline: Pipeline, stage: Stage | None = None, **values: Any) -> Stage:
+    """Create a stage at the end of `pipeline`, or change one (name, probability, category, flags, criteria)."""
+    spec = {
+        "name": values.get("name", stage.name if stage else ""),
+        "probability": values.get("probability", stage.probability if stage else 0),
+        "forecast_category": values.get("forecast_category", stage.forecast_category if stage else "pipeline"),
+        "is_won": values.get("is_won", stage.is_won if stage else False),
+        "is_lost": values.get("is_lost", stage.is_lost if stage else False),
+        "exit_criteria": values.get("exit_criteria", stage.exit_criteria if stage else []),
+    }
+    if not str(spec["name"]).strip():
+        raise DomainError("A stage needs a name.", field="name")
+    _validate_stage_spec(pipeline, spec)
+    clash = Stage.objects.filter(pipeline=pipeline, name__iexact=spec["name"])
+    if stage is not None:
+        clash = clash.exclude(pk=stage.pk)
+    if clash.exists():
+        raise DomainError(f"{pipeline.name} has a stage named {spec['name']!r} already.", field="name")
+    if stage is None:
+        last = Stage.objects.filter(pipeline=pipeline).order_by("-position").first()
+        stage = Stage.objects.create(pipeline=pipeline, position=(last.position + 1) if last else 1, **spec)
+        audit_record(actor=actor, instance=stage, action="create", changes={"name": (None, stage.name)})
+        return stage
+    changes = {k: (getattr(stage, k), v) for k, v in spec.items() if getattr(stage, k) != v}
+    outcome_changed = "is_won" in changes or "is_lost" in changes
+    if outcome_changed and stage.deals.exists():
+        raise DomainError(
+            f"Stage {stage.name!r} holds deals; move them before changing whether it is won or lost.", field="is_won"
+        )
+    for key, value in spec.items():
+        setattr(stage, key, value)
+    stage.save()
+    if changes:
+        audit_record(actor=actor, instance=stage, action="update", changes=changes)
+    return stage
+
+
+@transaction.atomic
+def stage_reorder(*, actor: User | None, pipeline: Pipeline, stage_ids: list[int]) -> None:
+    stages = {s.pk: s for s in Stage.objects.select_for_update().filter(pipeline=pipeline)}
+    if sorted(stage_ids) != sorted(stages):
+        raise DomainError(f"The new order must list every stage of {pipeline.name} once.")
+    # Two passes so the unique (pipeline, position) constraint never sees a duplicate.
+    offset = len(stages) + 1000
+    for position, pk in enumerate(stage_ids, start=1):
+        Stage.objects.filter(pk=pk).update(position=position + offset)
+    for position, pk in enumerate(stage_ids, start=1):
+        Stage.objects.filter(pk=pk).update(position=position)
+    audit_record(actor=actor, instance=pipeline, action="reorder", changes={"stages": (None, stage_ids)})
+
+
+@transaction.atomic
+def stage_delete(*, actor: User | None, stage: Stage) -> None:
+    count = stage.deals.count()
+    if count:
+        raise DomainError(f"Stage {stage.name!r} holds {count} deal(s); move them first.")
+    audit_record(actor=actor, instance=stage, action="delete", changes={"name": (stage.name, None)})
+    stage.delete()
+
+
+# -------------------------------------------------------------------------------------------- deals
+def missing_exit_criteria(deal: Deal, stage: Stage, *, line_item_count: int | None = None) -> list[str]:
+    """What `deal` lacks to enter `stage`, in the words of EXIT_CRITERIA_FIELDS."""
+    missing = []
+    for criterion in stage.exit_criteria:
+        if criterion == "line_items":
+            count = line_item_count if line_item_count is not None else (deal.line_items.count() if deal.pk else 0)
+            ok = count > 0
+        elif criterion in ("account", "contact"):
+            ok = getattr(deal, f"{criterion}_id") is not None
+        else:
+            value = getattr(deal, criterion)
+            ok = value is not None and value != ""
+        if not ok:
+            missing.append(EXIT_CRITERIA_FIELDS[criterion])
+    return missing
+
+
+def _blocked_message(deal: Deal, stage: Stage, missing: list[str]) -> str:
+    label = deal.name or "This deal"
+    return f"{label} cannot enter {stage.name}: it needs {', '.join(missing)}."
+
+
+def _change(deal: Deal, field: str, old: Any, new: Any, actor: User | None, *, old_ref: int | None = None,
+            new_ref: int | None = None, at: dt.datetime | None = None) -> DealChange:  # fmt: skip
+    return DealChange(
+        deal=deal,
+        field=field,
+        old_value="" if old is None else str(old)[:400],
+        new_value="" if new is None else str(new)[:400],
+        old_ref=old_ref,
+        new_ref=new_ref,
+        changed_by=actor if actor is not None and actor.pk else None,
+        changed_at=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def deal_create(
+    *,
+    actor: User | None,
+    name: str,
+    owner: User,
+    stage: Stage | None = None,
+    pipeline: Pipeline | None = None,
+    amount: Any = None,
+    **values: Any,
+) -> Deal:
+    if not name or not name.strip():
+        raise DomainError("A deal needs a name.", field="name")
+    pipeline = pipeline or (stage.pipeline if stage else default_pipeline())
+    stage = stage or pipeline.stages.order_by("position").first()
+    if stage is None or stage.pipeline_id != pipeline.pk:
+        raise DomainError(f"The stage must belong to the pipeline {pipeline.name}.", field="stage")
+    deal = Deal(
+        name=name.strip(),
+        owner=owner,
+        pipeline=pipeline,
+        stage=stage,
+        status=stage.status,
+        amount=_money(amount, what=name),
+        **values,
+    )
+    if deal.created_date is None:
+        deal.created_date = timezone.localdate()
+    missing = missing_exit_criteria(deal, stage, line_item_count=0)
+    if missing:
+        raise DomainError(_blocked_message(deal, stage, missing), field="stage")
+    if deal.category_override and deal.category_override not in OPEN_CATEGORIES:
+        raise DomainError("A category override is pipeline, best case or commit.", field="category_override")
+    deal.full_clean(exclude=["stage_entered_at"])
+    deal.save()
+    _change(deal, DealChange.Field.CREATED, None, stage.name, actor, new_ref=stage.pk).save()
+    return deal
+
+
+TRACKED = {"amount", "close_date", "owner"}
+EDITABLE = TRACKED | {
+    "name", "account", "contact", "probability", "deal_type", "source", "next_step", "lost_reason", "currency",
+    "created_date",
+}  # fmt: skip
+
+
+@transaction.atomic
+def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
+    """Change a deal's fields. Amount, close date and owner are kept in its history; the stage moves only
+    through `deal_move_stage` and the category through `deal_set_category_override`."""
+    unknown = set(values) - EDITABLE
+    if unknown:
+        raise DomainError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    deal = Deal.objects.select_for_update().select_related("stage", "owner").get(pk=deal.pk)
+    if "amount" in values:
+        values["amount"] = _money(values["amount"], what=deal.name)
+    if "name" in values and not str(values["name"]).strip():
+        raise DomainError("A deal needs a name.", field="name")
+    changes: list[DealChange] = []
+    changed: list[str] = []
+    for field, new in values.items():
+        old = getattr(deal, field)
+        if old == new:
+            continue
+        changed.append(field)
+        setattr(deal, field, new)
+        if field == "owner":
+            changes.append(_change(deal, "owner", old, new, actor, old_ref=old.pk, new_ref=new.pk))
+        elif field in TRACKED:
+            changes.append(_change(deal, field, old, new, actor))
+    if not changed:
+        return deal
+    # A field its stage requires may not be cleared.
+    missing = missing_exit_criteria(deal, deal.stage)
+    if missing:
+        raise DomainError(f"{deal.name} is in {deal.stage.name}, which needs {', '.join(missing)}.")
+    deal.full_clean(exclude=["stage_entered_at"])
+    deal.save()
+    DealChange.objects.bulk_create(changes)
+    return deal
+
+
+@transaction.atomic
+def deal_move_stage(*, actor: User | None, deal: Deal, stage: Stage, lost_reason: str = "") -> Deal:
+    """Move a deal to another stage of its pipeline, if it meets the stage's exit criteria."""
+    deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
+    if stage.pipeline_id != deal.pipeline_id:
+        raise DomainError(f"{stage.name} is not a stage of {deal.name}'s pipeline.", field="stage")
+    if stage.pk == deal.stage_id:
+        return deal
+    if deal.cancelled_on:
+        raise DomainError(f"{deal.name} was cancelled on {deal.cancelled_on}; it no longer moves.")
+    missing = missing_exit_criteria(deal, stage)
+    if missing:
+        raise DomainError(_blocked_message(deal, stage, missing), field="stage")
+    old = deal.stage
+    now = timezone.now()
+    history = [_change(deal, "stage", old.name, stage.name, actor, old_ref=old.pk, new_ref=stage.pk, at=now)]
+    if deal.category_override:
+        # forecasting.md: an override lasts until the deal changes stage.
+        history.append(_change(deal, "category", deal.category_override, "", actor, at=now))
+        deal.category_override = ""
+    deal.stage = stage
+    deal.status = stage.status
+    deal.stage_entered_at = now
+    if stage.is_lost and lost_reason:
+        deal.lost_reason = lost_reason
+    if stage.is_won or stage.is_lost:
+        deal.probability = None  # the stage's 100 % or 0 % is the truth now
+    deal.save()
+    DealChange.objects.bulk_create(history)
+    return deal
+
+
+@transaction.atomic
+def deal_set_category_override(*, actor: User | None, deal: Deal, category: str) -> Deal:
+    deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
+    if deal.status != DealStatus.OPEN:
+        raise DomainError(f"{deal.name} is closed: its forecast category cannot be overridden.")
+    if category and category not in OPEN_CATEGORIES:
+        raise DomainError("A category override is pipeline, best case or commit.", field="category")
+    if category == deal.stage.forecast_category:
+        category = ""  # the same as the stage says: no override
+    if category == deal.category_override:
+        return deal
+    old = deal.forecast_category
+    deal.category_override = category
+    deal.save(update_fields=["category_override", "updated_at"])
+    _change(deal, "category", old, deal.forecast_category, actor).save()
+    return deal
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    person: User
+    percent: Decimal
+    is_overlay: bool = False
+
+
+def _splits_text(splits: Iterable[DealSplit | SplitSpec]) -> str:
+    return ", ".join(
+        f"{s.person.username} {s.percent}%{' overlay' if s.is_overlay else ''}"
+        for s in sorted(splits, key=lambda s: (s.is_overlay, s.person.username))
+    )
+
+
+@transaction.atomic
+def deal_set_splits(*, actor: User | None, deal: Deal, splits: Sequence[SplitSpec]) -> Deal:
+    """Replace a deal's splits. Revenue splits sum to 100 % (or there are none: the owner gets all)."""
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    seen: set[tuple[int, bool]] = set()
+    for split in splits:
+        percent = Decimal(str(split.percent))
+        if not Decimal(0) < percent <= 100:
+            raise DomainError(f"{deal.name}: {split.person.display_name}'s split must be above 0 and at most 100 %.")
+        key = (split.person.pk, split.is_overlay)
+        if key in seen:
+            raise DomainError(f"{deal.name}: {split.person.display_name} appears twice among the splits.")
+        seen.add(key)
+    revenue = sum((Decimal(str(s.percent)) for s in splits if not s.is_overlay), Decimal(0))
+    if any(not s.is_overlay for s in splits) and revenue != 100:
+        raise DomainError(f"{deal.name}: revenue splits sum to {revenue} %, not 100 %.", field="splits")
+    old = list(deal.splits.select_related("person"))
+    old_text, new_text = _splits_text(old), _splits_text(splits)
+    if old_text == new_text:
+        return deal
+    deal.splits.all().delete()
+    DealSplit.objects.bulk_create(
+        DealSplit(deal=deal, person=s.person, percent=Decimal(str(s.percent)), is_overlay=s.is_overlay) for s in splits
+    )
+    _change(deal, "splits", old_text, new_text, actor).save()
+    return deal
+
+
+@transaction.atomic
+def deal_cancel(*, actor: User | None, deal: Deal, on: dt.date) -> Deal:
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    if deal.status != DealStatus.WON:
+        raise DomainError(f"{deal.name} is not won; only won deals are cancelled.")
+    if deal.close_date and on < deal.close_date:
+        raise DomainError(f"{deal.name}: the cancellation date {on} is before the close date {deal.close_date}.")
+    deal.cancelled_on = on
+    deal.save(update_fields=["cancelled_on", "updated_at"])
+    _change(deal, "cancelled", "", on.isoformat(), actor).save()
+    return deal
+
+
+# -------------------------------------------------------------------------------------- activities
+@transaction.atomic
+def activity_create(
+    *,
+    actor: User,
+    kind: str,
+    subject: str,
+    deal: Deal | None = None,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    owner: User | None = None,
+    due_date: dt.date | None = None,
+    notes: str = "",
+    done: bool = False,
+    occurred_at: dt.datetime | None = None,
+) -> Activity:
+    if kind not in ActivityKind.values:
+        raise DomainError(f"{kind!r} is not an activity kind; use call, email, meeting or task.", field="kind")
+    if not subject.strip():
+        raise DomainError("An activity needs a subject.", field="subject")
+    if deal is None and account is None and contact is None:
+        raise DomainError("An activity belongs to a deal, an account or a contact.")
+    when = occurred_at or timezone.now()
+    activity = Activity.objects.create(
+        kind=kind,
+        subject=subject.strip(),
+        notes=notes,
+        deal=deal,
+        account=account or (deal.account if deal else None),
+        contact=contact,
+        owner=owner or actor,
+        due_date=due_date,
+        done=done or kind != ActivityKind.TASK,
+        done_at=when if (done or kind != ActivityKind.TASK) else None,
+        occurred_at=when,
+    )
+    if deal is not None and activity.done:
+        Deal.objects.filter(pk=deal.pk).filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=when)).update(
+            last_activity_at=when
+        )
+    return activity
+
+
+@transaction.atomic
+def activity_complete(*, actor: User, activity: Activity) -> Activity:
+    if activity.done:
+        return activity
+    now = timezone.now()
+    activity.done, activity.done_at = True, now
+    activity.save(update_fields=["done", "done_at"])
+    if activity.deal_id:
+        Deal.objects.filter(pk=activity.deal_id).update(last_activity_at=now)
+    return activity
+
+
+# ----------------------------------------------------------------------------- accounts and contacts
+ACCOUNT_FIELDS = {"name", "domain", "sector", "country", "employees", "annual_revenue", "year_established",
+                  "parent", "owner", "external_id"}  # fmt: skip
+
+
+@transaction.atomic
+def account_create(*, actor: User | None, name: str, **values: Any) -> Account:
+    unknown = set(values) - ACCOUNT_FIELDS
+    if unknown:
+        raise TypeError(f"account_create got unknown fields: {sorted(unknown)}")
+    if not name.strip():
+        raise DomainError("An account needs a name.", field="name")
+    account = Account(name=name.strip(), name_key=account_name_key(name), **values)
+    account.full_clean()
+    account.save()
+    audit_record(actor=actor, instance=account, action="create", changes={"name": (None, account.name)})
+    return account
+
+
+@transaction.atomic
+def account_update(*, actor: User | None, account: Account, **values: Any) -> Account:
+    unknown = set(values) - ACCOUNT_FIELDS
+    if unknown:
+        raise DomainError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    changes = {k: (getattr(account, k), v) for k, v in values.items() if getattr(account, k) != v}
+    if not changes:
+        return account
+    for key, value in values.items():
+        setattr(account, key, value)
+    account.name_key = account_name_key(account.name)
+    account.full_clean()
+    account.save()
+    audit_record(actor=actor, instance=account, action="update", changes=changes)
+    return account
+
+
+@transaction.atomic
+def contact_create(*, actor: User | None, last_name: str, **values: Any) -> Contact:
+    if not last_name.strip():
+        raise DomainError("A contact needs a last name.", field="last_name")
+    contact = Contact(last_name=last_name.strip(), **values)
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def account_merge(*, actor: User | None, keep: Account, duplicate: Account) -> dict[str, int]:
+    """Fold `duplicate` into `keep`: every deal, contact, activity and subsidiary moves; the history of each
+    deal stays with it; the duplicate is deleted and the merge is audited with what moved."""
+    if keep.pk == duplicate.pk:
+        raise DomainError("An account cannot be merged into itself.")
+    keep = Account.objects.select_for_update().get(pk=keep.pk)
+    duplicate = Account.objects.select_for_update().get(pk=duplicate.pk)
+    moved = {
+        "deals": Deal.objects.filter(account=duplicate).update(account=keep),
+        "contacts": Contact.objects.filter(account=duplicate).update(account=keep),
+        "activities": Activity.objects.filter(account=duplicate).update(account=keep),
+        "subsidiaries": Account.objects.filter(parent=duplicate).exclude(pk=keep.pk).update(parent=keep),
+        "leads": Lead.objects.filter(converted_account=duplicate).update(converted_account=keep),
+    }
+    if keep.parent_id == duplicate.pk:
+        keep.parent = duplicate.parent if duplicate.parent_id != keep.pk else None
+    # Fill the kept record's blanks from the duplicate; never overwrite what it has.
+    for field in ("domain", "sector", "country", "employees", "annual_revenue", "year_established", "owner_id"):
+        if getattr(keep, field) in (None, "") and getattr(duplicate, field) not in (None, ""):
+            setattr(keep, field, getattr(duplicate, field))
+    if not keep.external_id and duplicate.external_id:
+        external_id, duplicate.external_id = duplicate.external_id, ""
+        duplicate.save(update_fields=["external_id"])
+        keep.external_id = external_id
+    keep.save()
+    audit_record(
+        actor=actor,
+        instance=keep,
+        action="merge",
+        changes={"merged_account": (duplicate.name, None), **{k: (None, v) for k, v in moved.items()}},
+        reason=f"merged account #{duplicate.pk} {duplicate.name!r} into #{keep.pk}",
+    )
+    duplicate.delete()
+    return moved
+
+
+@transaction.atomic
+def contact_merge(*, actor: User | None, keep: Contact, duplicate: Contact) -> dict[str, int]:
+    if keep.pk == duplicate.pk:
+        raise DomainError("A contact cannot be merged into itself.")
+    moved = {
+        "deals": Deal.objects.filter(contact=duplicate).update(contact=keep),
+        "activities": Activity.objects.filter(contact=duplicate).update(contact=keep),
+        "leads": Lead.objects.filter(converted_contact=duplicate).update(converted_contact=keep),
+    }
+    for field in ("first_name", "email", "phone", "title", "account_id"):
+        if not getattr(keep, field) and getattr(duplicate, field):
+            setattr(keep, field, getattr(duplicate, field))
+    keep.save()
+    audit_record(
+        actor=actor,
+        instance=keep,
+        action="merge",
+        changes={"merged_contact": (str(duplicate), None), **{k: (None, v) for k, v in moved.items()}},
+        reason=f"merged contact #{duplicate.pk} into #{keep.pk}",
+    )
+    duplicate.delete()
+    return moved
+
+
+# -------------------------------------------------------------------------------------------- leads
+@transaction.atomic
+def lead_create(*, actor: User, last_name: str, company: str, owner: User | None = None, **values: Any) -> Lead:
+    if not last_name.strip() or not company.strip():
+        raise DomainError("A lead needs a last name and a company.")
+    return Lead.objects.create(last_name=last_name.strip(), company=company.strip(), owner=owner or actor, **values)
+
+
+@transaction.atomic
+def lead_convert(
+    *,
+    actor: User,
+    lead: Lead,
+    account: Account | None = None,
+    deal_name: str = "",
+    amount: Any = None,
+    close_date: dt.date | None = None,
+    create_deal: bool = True,
+) -> Lead:
+    """Qualify and convert a lead into an account (new, or an existing one), a contact and a deal."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status == LeadStatus.CONVERTED:
+        raise DomainError(f"The lead {lead} was converted on {lead.converted_at:%Y-%m-%d} already.")
+    if lead.status == LeadStatus.DISQUALIFIED:
+        raise DomainError(f"The lead {lead} is disqualified; requalify it before converting.")
+    if account is None:
+        existing = Account.objects.filter(name_key=account_name_key(lead.company)).first()
+        account = existing or account_create(actor=actor, name=lead.company, owner=lead.owner)
+    contact = contact_create(
+        actor=actor,
+        account=account,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        email=lead.email,
+        phone=lead.phone,
+        title=lead.title,
+        owner=lead.owner,
+    )
+    deal = None
+    if create_deal:
+        deal = deal_create(
+            actor=actor,
+            name=deal_name or f"{account.name} — new business",
+            owner=lead.owner,
+            account=account,
+            contact=contact,
+            amount=amount,
+            close_date=close_date,
+            source=lead.source,
+        )
+    lead.status = LeadStatus.CONVERTED
+    lead.converted_at = timezone.now()
+    lead.converted_account, lead.converted_contact, lead.converted_deal = account, contact, deal
+    lead.save()
+    return lead
