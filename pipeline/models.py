@@ -174,6 +174,8 @@ class Stage(models.Model):
                 | (Q(is_lost=True) & Q(forecast_category="omitted"))
                 | (Q(is_won=False, is_lost=False) & ~Q(forecast_category__in=["closed", "omitted"])),
                 name="stage_category_matches_outcome",
+                violation_error_message="A won stage is 'closed', a lost stage 'omitted', and an open stage "
+                "pipeline, best case or commit.",
             ),
         ]
 

@@ -361,7 +361,7 @@ class SplitSpec:
 
 def _splits_text(splits: Iterable[DealSplit | SplitSpec]) -> str:
     return ", ".join(
-        f"{s.person.username} {s.percent}%{' overlay' if s.is_overlay else ''}"
+        f"{s.person.username} {Decimal(str(s.percent)).quantize(CENT)}%{' overlay' if s.is_overlay else ''}"
         for s in sorted(splits, key=lambda s: (s.is_overlay, s.person.username))
     )
 

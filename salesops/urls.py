@@ -9,6 +9,8 @@ from salesops.org import views as org_views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("salesops.org.api.urls")),
+    path("", include("pipeline.api.urls")),
+    path("imports/", include("pipeline.imports.api_urls")),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -22,6 +24,8 @@ urlpatterns = [
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("org/", include("salesops.org.urls")),
+    path("pipeline/imports/", include("pipeline.imports.urls")),
+    path("pipeline/", include("pipeline.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from decimal import Decimal
+
 import factory
 
+from pipeline.models import Account, Contact, Deal, Product, Stage
+from pipeline.normalize import account_name_key
+from pipeline.services import default_pipeline
 from salesops.org.models import Region, Team, User
 
 
@@ -43,3 +48,54 @@ class ManagerFactory(UserFactory):
     title = "Sales Manager"
     is_rep = False
     is_manager = True
+
+
+# ------------------------------------------------------------------------------------------ pipeline
+def default_stages() -> dict[str, Stage]:
+    """The default pipeline's stages by name (created on first use)."""
+    pipeline = default_pipeline()
+    return {stage.name: stage for stage in pipeline.stages.all()}
+
+
+class AccountFactory(factory.django.DjangoModelFactory[Account]):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    name_key = factory.LazyAttribute(lambda o: account_name_key(o.name))
+    sector = "software"
+
+
+class ContactFactory(factory.django.DjangoModelFactory[Contact]):
+    class Meta:
+        model = Contact
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    account = factory.SubFactory(AccountFactory)
+
+
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
+    class Meta:
+        model = Product
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    list_price = Decimal("1000.00")
+
+
+class DealFactory(factory.django.DjangoModelFactory[Deal]):
+    """A deal in a stage of the default pipeline (Prospecting unless `stage` is given)."""
+
+    class Meta:
+        model = Deal
+
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    account = factory.SubFactory(AccountFactory)
+    owner = factory.SubFactory(UserFactory)
+    stage = factory.LazyFunction(lambda: default_stages()["Prospecting"])
+    pipeline = factory.LazyAttribute(lambda o: o.stage.pipeline)
+    status = factory.LazyAttribute(lambda o: o.stage.status)
+    amount = Decimal("10000.00")
+    close_date = dt.date(2026, 12, 15)
+    created_date = dt.date(2026, 9, 1)

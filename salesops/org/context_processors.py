@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from salesops.org.permissions import may_manage_setup
 
@@ -14,8 +14,24 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if not user.is_authenticated:
         return {"nav_items": []}
     items = [("Home", reverse("home"), "home")]
+    items += [
+        ("Deals", reverse("pipeline:deal_list"), "deals"),
+        ("Board", reverse("pipeline:board"), "board"),
+        ("Accounts", reverse("pipeline:account_list"), "accounts"),
+    ]
+    if not (user.is_finance and not (user.is_rep or user.is_manager or may_manage_setup(user))):
+        items.append(("Leads", reverse("pipeline:lead_list"), "leads"))
     if user.is_manager or user.is_finance or may_manage_setup(user):
         items.append(("People", reverse("org:person_list"), "people"))
+    if may_manage_setup(user):
+        items += [
+            ("Data quality", reverse("pipeline:data_quality"), "quality"),
+            ("Pipelines", reverse("pipeline:setup"), "setup"),
+        ]
+        try:
+            items.append(("Imports", reverse("imports:job_list"), "imports"))
+        except NoReverseMatch:  # the imports module registers its pages when present
+            pass
     items.append(("API", reverse("api-docs"), "api"))
     if may_manage_setup(user) and user.is_staff:
         items.append(("Admin", reverse("admin:index"), "admin"))

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from pipeline.models import (
+    EXIT_CRITERIA_FIELDS,
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    DealChange,
+    DealLineItem,
+    DealSplit,
+    Lead,
+    Pipeline,
+    Product,
+    Stage,
+)
+from salesops.org.models import User
+
+
+class StageSerializer(serializers.ModelSerializer[Stage]):
+    exit_criteria = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(EXIT_CRITERIA_FIELDS)), required=False
+    )
+
+    class Meta:
+        model = Stage
+        fields = ["id", "pipeline", "name", "position", "probability", "forecast_category", "is_won", "is_lost",
+                  "exit_criteria"]  # fmt: skip
+        read_only_fields = ["id", "pipeline", "position"]
+
+
+class PipelineSerializer(serializers.ModelSerializer[Pipeline]):
+    stages = StageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "is_default", "is_active", "stages"]
+        read_only_fields = ["id", "is_active", "stages"]
+
+
+class SplitSerializer(serializers.ModelSerializer[DealSplit]):
+    person = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+
+    class Meta:
+        model = DealSplit
+        fields = ["person", "percent", "is_overlay"]
+
+
+class LineItemSerializer(serializers.ModelSerializer[DealLineItem]):
+    class Meta:
+        model = DealLineItem
+        fields = ["product", "quantity", "unit_price"]
+
+
+class DealSerializer(serializers.ModelSerializer[Deal]):
+    """A deal. `stage` is read-only here: moving is `POST /deals/{id}/move/` so exit criteria apply."""
+
+    forecast_category = serializers.CharField(read_only=True)
+    owner_name = serializers.CharField(source="owner.display_name", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True, default=None)
+    stage_name = serializers.CharField(source="stage.name", read_only=True)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id", "external_id", "name", "account", "account_name", "contact", "owner", "owner_name", "pipeline",
+            "stage", "stage_name", "status", "amount", "currency", "close_date", "created_date", "probability",
+            "deal_type", "source", "next_step", "lost_reason", "category_override", "forecast_category",
+            "stage_entered_at", "last_activity_at", "cancelled_on", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "external_id", "pipeline", "status", "category_override", "stage_entered_at",
+                            "last_activity_at", "cancelled_on", "created_at", "updated_at"]  # fmt: skip
+
+
+class DealCreateSerializer(DealSerializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all(), required=False)
+
+    class Meta(DealSerializer.Meta):
+        read_only_fields = [f for f in DealSerializer.Meta.read_only_fields if f != "pipeline"]
+
+
+class DealDetailSerializer(DealSerializer):
+    splits = SplitSerializer(many=True, read_only=True)
+    line_items = LineItemSerializer(many=True, read_only=True)
+
+    class Meta(DealSerializer.Meta):
+        fields = [*DealSerializer.Meta.fields, "splits", "line_items"]
+
+
+class MoveSerializer(serializers.Serializer[Any]):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+    lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CategorySerializer(serializers.Serializer[Any]):
+    category = serializers.CharField(allow_blank=True)
+
+
+class SplitsWriteSerializer(serializers.Serializer[Any]):
+    splits = SplitSerializer(many=True)
+
+
+class DealChangeSerializer(serializers.ModelSerializer[DealChange]):
+    changed_by_name = serializers.CharField(source="changed_by.display_name", default=None, read_only=True)
+
+    class Meta:
+        model = DealChange
+        fields = ["field", "old_value", "new_value", "old_ref", "new_ref", "changed_at", "changed_by",
+                  "changed_by_name"]  # fmt: skip
+
+
+class AccountSerializer(serializers.ModelSerializer[Account]):
+    class Meta:
+        model = Account
+        fields = ["id", "external_id", "name", "domain", "sector", "country", "employees", "annual_revenue",
+                  "year_established", "parent", "owner", "created_at"]  # fmt: skip
+        read_only_fields = ["id", "external_id", "created_at"]
+
+
+class ContactSerializer(serializers.ModelSerializer[Contact]):
+    class Meta:
+        model = Contact
+        fields = ["id", "account", "first_name", "last_name", "email", "phone", "title", "owner", "external_id"]
+        read_only_fields = ["id", "external_id"]
+
+
+class ProductSerializer(serializers.ModelSerializer[Product]):
+    class Meta:
+        model = Product
+        fields = ["id", "name", "series", "list_price", "currency", "is_active", "external_id"]
+
+
+class ActivitySerializer(serializers.ModelSerializer[Activity]):
+    class Meta:
+        model = Activity
+        fields = ["id", "kind", "subject", "notes", "deal", "account", "contact", "owner", "occurred_at", "due_date",
+                  "done", "done_at"]  # fmt: skip
+        read_only_fields = ["id", "owner", "done_at"]
+
+
+class LeadSerializer(serializers.ModelSerializer[Lead]):
+    class Meta:
+        model = Lead
+        fields = ["id", "first_name", "last_name", "company", "email", "phone", "title", "source", "status", "owner",
+                  "converted_at", "converted_account", "converted_contact", "converted_deal", "created_at"]  # fmt: skip
+        read_only_fields = ["id", "status", "owner", "converted_at", "converted_account", "converted_contact",
+                            "converted_deal", "created_at"]  # fmt: skip
+
+
+class LeadConvertSerializer(serializers.Serializer[Any]):
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
+    create_deal = serializers.BooleanField(default=True)
+    deal_name = serializers.CharField(required=False, allow_blank=True, default="")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    close_date = serializers.DateField(required=False, allow_null=True)
+
+
+class MergeSerializer(serializers.Serializer[Any]):
+    keep = serializers.IntegerField()
+    duplicate = serializers.IntegerField()

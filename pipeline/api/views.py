@@ -1,0 +1,307 @@
+"""The pipeline API: same selectors, FilterSets and services as the pages, so the same rules hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from pipeline import selectors, services
+from pipeline.api import serializers as s
+from pipeline.filtersets import AccountFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
+from pipeline.models import Account, Activity, Contact, Deal, Lead, Pipeline, Product, Stage
+from salesops.org.models import User
+from salesops.org.permissions import IsSalesOps, SalesOpsWrites
+from salesops.org.selectors import editable_people_q
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _reads_only(user: User) -> bool:
+    """Finance alone reads the pipeline but changes nothing of it."""
+    return user.is_finance and not (user.is_rep or user.is_manager or user.is_sales_ops or user.is_superuser)
+
+
+class DealViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[Deal],
+):
+    """Deals in the caller's scope. Writes need the deal's owner in the caller's editable scope."""
+
+    filterset_class = DealFilterSet
+
+    def get_queryset(self) -> QuerySet[Deal]:
+        deals = selectors.deals_visible_to(self.request.user)
+        return deals if self.request.query_params.get("ordering") else deals.order_by("close_date", "id")
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "create":
+            return s.DealCreateSerializer
+        if self.action == "retrieve":
+            return s.DealDetailSerializer
+        return s.DealSerializer
+
+    def _writable(self) -> Deal:
+        deal = self.get_object()  # 404 outside the read scope
+        if not selectors.deal_is_editable_by(self.request.user, deal):
+            raise PermissionDenied("Your role lets you read this deal, not change it.")
+        return deal
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = _user(request)
+        serializer = s.DealCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        owner = values.pop("owner", user)
+        if not User.objects.filter(editable_people_q(user), pk=owner.pk).exists():
+            raise PermissionDenied("You may not create deals for this owner.")
+        deal = services.deal_create(actor=user, owner=owner, **values)
+        return Response(s.DealDetailSerializer(deal).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = _user(request)
+        deal = self._writable()
+        serializer = s.DealSerializer(deal, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        values = {k: v for k, v in serializer.validated_data.items() if k in services.EDITABLE}
+        if "stage" in serializer.validated_data and serializer.validated_data["stage"] != deal.stage:
+            services.deal_move_stage(actor=user, deal=deal, stage=serializer.validated_data["stage"])
+        if "owner" in values and not User.objects.filter(editable_people_q(user), pk=values["owner"].pk).exists():
+            raise PermissionDenied("You may not hand deals to this owner.")
+        deal = services.deal_update(actor=user, deal=deal, **values)
+        return Response(s.DealDetailSerializer(self.get_queryset().get(pk=deal.pk)).data)
+
+    @extend_schema(request=s.MoveSerializer, responses=s.DealSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: str | None = None) -> Response:
+        """Move to a stage of the deal's pipeline; 400 names any exit criterion the deal misses."""
+        deal = self._writable()
+        serializer = s.MoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deal = services.deal_move_stage(actor=_user(request), deal=deal, **serializer.validated_data)
+        return Response(s.DealSerializer(self.get_queryset().get(pk=deal.pk)).data)
+
+    @extend_schema(request=s.CategorySerializer, responses=s.DealSerializer)
+    @action(detail=True, methods=["post"])
+    def category(self, request: Request, pk: str | None = None) -> Response:
+        deal = self._writable()
+        serializer = s.CategorySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deal = services.deal_set_category_override(actor=_user(request), deal=deal, **serializer.validated_data)
+        return Response(s.DealSerializer(self.get_queryset().get(pk=deal.pk)).data)
+
+    @extend_schema(request=s.SplitsWriteSerializer, responses=s.DealDetailSerializer)
+    @action(detail=True, methods=["put"])
+    def splits(self, request: Request, pk: str | None = None) -> Response:
+        deal = self._writable()
+        serializer = s.SplitsWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        specs = [services.SplitSpec(**row) for row in serializer.validated_data["splits"]]
+        services.deal_set_splits(actor=_user(request), deal=deal, splits=specs)
+        return Response(s.DealDetailSerializer(self.get_queryset().get(pk=deal.pk)).data)
+
+    @extend_schema(responses=s.DealChangeSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        deal = self.get_object()
+        return Response(s.DealChangeSerializer(deal.changes.select_related("changed_by"), many=True).data)
+
+
+class AccountViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[Account],
+):  # fmt: skip
+    serializer_class = s.AccountSerializer
+    filterset_class = AccountFilterSet
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return selectors.accounts_visible_to(self.request.user).order_by("name", "id")
+
+    def _check_write(self) -> User:
+        user = _user(self.request)
+        if _reads_only(user):
+            raise PermissionDenied("Finance reads accounts; it does not change them.")
+        return user
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self._check_write()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        values.setdefault("owner", user)
+        account = services.account_create(actor=user, **values)
+        return Response(s.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        account = self.get_object()
+        user = self._check_write()
+        serializer = self.get_serializer(account, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        account = services.account_update(actor=user, account=account, **serializer.validated_data)
+        return Response(s.AccountSerializer(account).data)
+
+    @extend_schema(request=s.MergeSerializer, responses=s.AccountSerializer)
+    @action(detail=False, methods=["post"], permission_classes=[IsSalesOps])
+    def merge(self, request: Request) -> Response:
+        serializer = s.MergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        keep = get_object_or_404(Account, pk=serializer.validated_data["keep"])
+        duplicate = get_object_or_404(Account, pk=serializer.validated_data["duplicate"])
+        moved = services.account_merge(actor=_user(request), keep=keep, duplicate=duplicate)
+        return Response({"account": s.AccountSerializer(keep).data, "moved": moved})
+
+
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     viewsets.GenericViewSet[Contact]):  # fmt: skip
+    serializer_class = s.ContactSerializer
+    filterset_class = ContactFilterSet
+
+    def get_queryset(self) -> QuerySet[Contact]:
+        return selectors.contacts_visible_to(self.request.user).order_by("last_name", "id")
+
+    def perform_create(self, serializer: Any) -> None:
+        user = _user(self.request)
+        if _reads_only(user):
+            raise PermissionDenied("Finance reads contacts; it does not change them.")
+        values = dict(serializer.validated_data)
+        values.setdefault("owner", user)
+        serializer.instance = services.contact_create(actor=user, **values)
+
+    @extend_schema(request=s.MergeSerializer, responses=s.ContactSerializer)
+    @action(detail=False, methods=["post"], permission_classes=[IsSalesOps])
+    def merge(self, request: Request) -> Response:
+        serializer = s.MergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        keep = get_object_or_404(Contact, pk=serializer.validated_data["keep"])
+        duplicate = get_object_or_404(Contact, pk=serializer.validated_data["duplicate"])
+        moved = services.contact_merge(actor=_user(request), keep=keep, duplicate=duplicate)
+        return Response({"contact": s.ContactSerializer(keep).data, "moved": moved})
+
+
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, viewsets.GenericViewSet[Product]):  # fmt: skip
+    queryset = Product.objects.order_by("name")
+    serializer_class = s.ProductSerializer
+    permission_classes = [SalesOpsWrites]
+    pagination_class = None
+
+
+class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      viewsets.GenericViewSet[Pipeline]):  # fmt: skip
+    queryset = Pipeline.objects.prefetch_related("stages")
+    serializer_class = s.PipelineSerializer
+    permission_classes = [SalesOpsWrites]
+    pagination_class = None
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.pipeline_create(actor=_user(self.request), **serializer.validated_data)
+
+    @extend_schema(request=s.StageSerializer, responses=s.StageSerializer)
+    @action(detail=True, methods=["post"], url_path="stages")
+    def add_stage(self, request: Request, pk: str | None = None) -> Response:
+        pipeline = self.get_object()
+        serializer = s.StageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        stage = services.stage_save(actor=_user(request), pipeline=pipeline, **serializer.validated_data)
+        return Response(s.StageSerializer(stage).data, status=status.HTTP_201_CREATED)
+
+
+class StageViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                   viewsets.GenericViewSet[Stage]):  # fmt: skip
+    queryset = Stage.objects.select_related("pipeline")
+    serializer_class = s.StageSerializer
+    permission_classes = [SalesOpsWrites]
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        stage = self.get_object()
+        serializer = self.get_serializer(stage, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        stage = services.stage_save(actor=_user(request), pipeline=stage.pipeline, stage=stage, **serializer.validated_data)
+        return Response(s.StageSerializer(stage).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.stage_delete(actor=_user(request), stage=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  viewsets.GenericViewSet[Lead]):  # fmt: skip
+    serializer_class = s.LeadSerializer
+    filterset_class = LeadFilterSet
+
+    def get_queryset(self) -> QuerySet[Lead]:
+        return selectors.leads_visible_to(self.request.user).order_by("-created_at", "id")
+
+    def perform_create(self, serializer: Any) -> None:
+        user = _user(self.request)
+        if _reads_only(user):
+            raise PermissionDenied("Finance does not create leads.")
+        serializer.instance = services.lead_create(actor=user, **serializer.validated_data)
+
+    @extend_schema(request=s.LeadConvertSerializer, responses=s.LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def convert(self, request: Request, pk: str | None = None) -> Response:
+        user = _user(request)
+        lead = self.get_object()
+        if not Lead.objects.filter(editable_people_q(user, "owner"), pk=lead.pk).exists():
+            raise PermissionDenied("Only the lead's owner, their manager or sales ops convert it.")
+        serializer = s.LeadConvertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lead = services.lead_convert(actor=user, lead=lead, **serializer.validated_data)
+        return Response(s.LeadSerializer(lead).data)
+
+
+class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Activity]):
+    serializer_class = s.ActivitySerializer
+
+    def get_queryset(self) -> QuerySet[Activity]:
+        deals = selectors.deals_visible_to(self.request.user)
+        queryset = Activity.objects.filter(deal__in=deals.values("pk")).order_by("-occurred_at", "-id")
+        deal = self.request.query_params.get("deal")
+        return queryset.filter(deal_id=deal) if deal and deal.isdigit() else queryset
+
+    def perform_create(self, serializer: Any) -> None:
+        user = _user(self.request)
+        values = dict(serializer.validated_data)
+        deal = values.get("deal")
+        if deal is None or not selectors.deals_visible_to(user).filter(pk=deal.pk).exists():
+            raise PermissionDenied("Activities are logged on a deal you can see.")
+        if not selectors.deal_is_editable_by(user, deal):
+            raise PermissionDenied("Your role lets you read this deal, not change it.")
+        values.pop("done_at", None)
+        serializer.instance = services.activity_create(actor=user, **values)
+
+
+@extend_schema(responses=dict)
+@api_view(["GET"])
+@permission_classes([IsSalesOps])
+def data_quality(request: Request) -> Response:
+    """Counts and the first rows of each data-quality check (sales ops)."""
+    deals = Deal.objects.select_related("stage")
+    past = selectors.dq_past_close_date(deals)
+    missing = selectors.dq_missing_fields(deals)
+    stale = selectors.dq_no_recent_activity(deals)
+    stuck = selectors.dq_stuck(deals)
+    return Response(
+        {
+            "past_close_date": {"count": past.count(), "ids": list(past.values_list("id", flat=True)[:100])},
+            "missing_amount_or_account": {"count": missing.count(), "ids": list(missing.values_list("id", flat=True)[:100])},
+            "no_recent_activity": {"count": stale.count(), "ids": list(stale.values_list("id", flat=True)[:100])},
+            "stuck": [{"deal": d.pk, "days": days, "median_days": median} for d, days, median in stuck[:100]],
+            "duplicate_accounts": [[a.pk for a in group] for group in selectors.dq_duplicate_accounts()],
+            "duplicate_contacts": [[c.pk for c in group] for group in selectors.dq_duplicate_contacts()],
+        }
+    )

@@ -1,0 +1,123 @@
+"""Filters shared by the HTML lists, their exports and the API (same query-string names everywhere)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from pipeline.models import Account, Contact, Deal, DealStatus, DealType, ForecastCategory, Lead, LeadStatus, Pipeline, Stage
+from salesops.org.models import Region, Team, User
+from salesops.org.selectors import people_visible_to
+
+
+def _search(queryset: QuerySet, value: str, fields: list[str]) -> QuerySet:  # type: ignore[type-arg]
+    for word in value.split()[:5]:
+        condition = Q()
+        for name in fields:
+            condition |= Q(**{f"{name}__icontains": word})
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+def _limit_people(filterset: django_filters.FilterSet, names: list[str]) -> None:
+    """A person filter offers only the people the requester may see: no names leak through choices."""
+    request = filterset.request
+    if request is None:
+        return
+    for name in names:
+        filterset.filters[name].queryset = people_visible_to(request.user).order_by("last_name", "first_name")  # type: ignore[attr-defined]
+
+
+class DealFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    status = django_filters.ChoiceFilter(choices=DealStatus.choices)
+    pipeline = django_filters.ModelChoiceFilter(queryset=Pipeline.objects.all())
+    stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.select_related("pipeline"))
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_rep=True), label="Owner")
+    region = django_filters.ModelChoiceFilter(field_name="owner__region", queryset=Region.objects.all())
+    team = django_filters.ModelChoiceFilter(field_name="owner__team", queryset=Team.objects.all())
+    account = django_filters.NumberFilter(field_name="account_id")
+    deal_type = django_filters.ChoiceFilter(choices=DealType.choices, label="Type")
+    category = django_filters.ChoiceFilter(choices=ForecastCategory.choices, method="filter_category")
+    close_after = django_filters.DateFilter(field_name="close_date", lookup_expr="gte", label="Closes on or after")
+    close_before = django_filters.DateFilter(field_name="close_date", lookup_expr="lte", label="Closes on or before")
+    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label="Amount at least")
+    max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label="Amount at most")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("amount", "amount"),
+            ("close_date", "close_date"),
+            ("created_date", "created_date"),
+            ("stage__position", "stage"),
+            ("owner__last_name", "owner"),
+            ("account__name", "account"),
+            ("updated_at", "updated"),
+        ),
+        label="Sort",
+    )
+
+    class Meta:
+        model = Deal
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _limit_people(self, ["owner"])
+
+    def filter_search(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
+        return _search(queryset, value, ["name", "account__name", "external_id"])
+
+    def filter_category(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
+        # The effective category: the override where one is set, else the stage's.
+        return queryset.filter(
+            Q(category_override=value) | (Q(category_override="") & Q(stage__forecast_category=value))
+        )
+
+
+class AccountFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    sector = django_filters.CharFilter(lookup_expr="iexact")
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
+    ordering = django_filters.OrderingFilter(fields=(("name", "name"), ("created_at", "created")), label="Sort")
+
+    class Meta:
+        model = Account
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        return _search(queryset, value, ["name", "domain", "sector"])
+
+
+class ContactFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    account = django_filters.NumberFilter(field_name="account_id")
+
+    class Meta:
+        model = Contact
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
+        return _search(queryset, value, ["first_name", "last_name", "email", "account__name"])
+
+
+class LeadFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    status = django_filters.ChoiceFilter(choices=LeadStatus.choices)
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
+    ordering = django_filters.OrderingFilter(
+        fields=(("created_at", "created"), ("company", "company"), ("last_name", "name")), label="Sort"
+    )
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _limit_people(self, ["owner"])
+
+    def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        return _search(queryset, value, ["first_name", "last_name", "company", "email"])

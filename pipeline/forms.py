@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from pipeline.models import EXIT_CRITERIA_FIELDS, Account, ActivityKind, Contact, Deal, Lead, Pipeline, Stage
+from salesops.org.models import User
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class DealForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Every field a person edits on a deal; the inline editor shows one field of it at a time."""
+
+    class Meta:
+        model = Deal
+        fields = [
+            "name",
+            "account",
+            "contact",
+            "owner",
+            "amount",
+            "currency",
+            "close_date",
+            "probability",
+            "deal_type",
+            "source",
+            "next_step",
+            "lost_reason",
+        ]
+        widgets = {"close_date": DATE}
+
+    def __init__(self, *args: Any, owners: Any = None, accounts: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if owners is not None:
+            self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
+        if accounts is not None:
+            self.fields["account"].queryset = accounts  # type: ignore[attr-defined]
+        account_id = self.instance.account_id if self.instance.pk else None
+        contacts = Contact.objects.filter(account_id=account_id) if account_id else Contact.objects.none()
+        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
+
+
+class DealCreateForm(DealForm):
+    stage = forms.ModelChoiceField(queryset=Stage.objects.filter(is_won=False, is_lost=False).select_related("pipeline"))
+
+    class Meta(DealForm.Meta):
+        fields = ["name", "account", "owner", "amount", "close_date", "deal_type", "source", "next_step"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} · {s.name}"  # type: ignore[attr-defined]
+
+
+class ActivityForm(forms.Form):
+    kind = forms.ChoiceField(choices=ActivityKind.choices)
+    subject = forms.CharField(max_length=200)
+    due_date = forms.DateField(required=False, widget=DATE)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SplitsForm(forms.Form):
+    """Up to six rows of person / percent / overlay; blank rows are ignored."""
+
+    ROWS = 6
+
+    def __init__(self, *args: Any, people: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i in range(self.ROWS):
+            self.fields[f"person_{i}"] = forms.ModelChoiceField(queryset=people, required=False, label="Person")
+            self.fields[f"percent_{i}"] = forms.DecimalField(
+                required=False, max_digits=5, decimal_places=2, min_value=0, max_value=100, label="%"
+            )
+            self.fields[f"overlay_{i}"] = forms.BooleanField(required=False, label="Overlay")
+
+    def rows(self) -> list[tuple[Any, Any, Any]]:
+        return [(self[f"person_{i}"], self[f"percent_{i}"], self[f"overlay_{i}"]) for i in range(self.ROWS)]
+
+
+class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Account
+        fields = ["name", "domain", "sector", "country", "employees", "annual_revenue", "year_established", "owner"]
+
+
+class LeadForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Lead
+        fields = ["first_name", "last_name", "company", "email", "phone", "title", "source"]
+
+
+class LeadConvertForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=Account.objects.all(), required=False, help_text="Leave empty to create the account from the lead."
+    )
+    create_deal = forms.BooleanField(required=False, initial=True, label="Create a deal")
+    deal_name = forms.CharField(required=False, max_length=200)
+    amount = forms.DecimalField(required=False, max_digits=14, decimal_places=2, min_value=0)
+    close_date = forms.DateField(required=False, widget=DATE)
+
+
+class PipelineForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Pipeline
+        fields = ["name", "is_default"]
+
+
+class StageForm(forms.ModelForm):  # type: ignore[type-arg]
+    exit_criteria = forms.MultipleChoiceField(
+        choices=[(key, label) for key, label in EXIT_CRITERIA_FIELDS.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What a deal must have before it may enter this stage.",
+    )
+
+    class Meta:
+        model = Stage
+        fields = ["name", "probability", "forecast_category", "is_won", "is_lost", "exit_criteria"]
+
+
+class MergeForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("account", "account"), ("contact", "contact")])
+    keep = forms.IntegerField()
+    duplicate = forms.IntegerField()
+
+
+def owner_choices(user: User) -> Any:
+    from salesops.org.models import User as Person
+    from salesops.org.selectors import editable_people_q
+
+    return Person.objects.filter(editable_people_q(user), is_active=True).order_by("last_name", "first_name")

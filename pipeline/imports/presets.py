@@ -1,0 +1,196 @@
+"""What each supported source looks like: its columns, its date formats and the words it names records with.
+
+Plain data, no ORM. A preset maps each field salesops stores to the column names the source uses for it
+(the first one present in the file wins); a custom mapping is the same thing written by the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Fields a deal file may fill, in the order a user reads them. `pipeline` picks a pipeline by name per row.
+DEAL_FIELDS: tuple[str, ...] = (
+    "external_id",
+    "name",
+    "account",
+    "owner",
+    "amount",
+    "close_date",
+    "stage",
+    "probability",
+    "deal_type",
+    "source",
+    "created_date",
+    "currency",
+    "pipeline",
+)
+REQUIRED_FIELDS: tuple[str, ...] = ("name", "owner", "stage")
+FIELD_LABELS: dict[str, str] = {
+    "external_id": "external id",
+    "name": "name",
+    "account": "account",
+    "owner": "owner",
+    "amount": "amount",
+    "close_date": "close date",
+    "stage": "stage",
+    "probability": "probability",
+    "deal_type": "deal type",
+    "source": "source",
+    "created_date": "created date",
+    "currency": "currency",
+    "pipeline": "pipeline",
+}
+
+ISO_DATES: tuple[str, ...] = ("%Y-%m-%d",)
+US_DATES: tuple[str, ...] = ("%m/%d/%Y", "%m/%d/%y")
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    label: str
+    # target field -> column names the source uses for it, first match wins
+    columns: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    date_formats: tuple[str, ...]
+    record_kind: str  # how an error names one row's record: "opportunity 0061…", "deal 1234"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SALESFORCE = Preset(
+    key="salesforce",
+    label="Salesforce opportunity report",
+    columns={
+        "external_id": ("Opportunity ID", "Opportunity ID (18)", "Id"),
+        "name": ("Opportunity Name",),
+        "account": ("Account Name",),
+        "owner": ("Opportunity Owner", "Owner", "Owner Name"),
+        "amount": ("Amount",),
+        "close_date": ("Close Date",),
+        "stage": ("Stage",),
+        "probability": ("Probability (%)", "Probability"),
+        "deal_type": ("Type",),
+        "source": ("Lead Source",),
+        "created_date": ("Created Date",),
+        "currency": ("Opportunity Currency", "Amount Currency"),
+    },
+    required=("external_id", "name", "owner", "stage"),
+    # Salesforce writes dates as the user's locale does; reports from US-locale orgs are M/D/YYYY.
+    date_formats=US_DATES + ISO_DATES,
+    record_kind="opportunity",
+)
+
+HUBSPOT = Preset(
+    key="hubspot",
+    label="HubSpot deals export",
+    columns={
+        "external_id": ("Record ID", "Deal ID"),
+        "name": ("Deal Name",),
+        "account": ("Associated Company", "Associated Company (Primary)", "Company name"),
+        "owner": ("Deal owner", "Deal Owner"),
+        "amount": ("Amount",),
+        "close_date": ("Close Date",),
+        "stage": ("Deal Stage",),
+        "deal_type": ("Deal Type",),
+        "created_date": ("Create Date",),
+        "currency": ("Currency", "Deal currency code"),
+        "pipeline": ("Pipeline",),
+        "source": ("Original Source Type", "Original Traffic Source"),
+    },
+    required=("external_id", "name", "owner", "stage"),
+    # HubSpot exports dates as YYYY-MM-DD, often followed by a time; the time is dropped.
+    date_formats=ISO_DATES,
+    record_kind="deal",
+)
+
+MAVEN = Preset(
+    key="maven-crm",
+    label="Maven CRM sample (folder or .zip of its CSV files)",
+    columns={},
+    required=(),
+    date_formats=ISO_DATES,
+    record_kind="opportunity",
+)
+
+MAPPING_KEY = "mapping"
+PRESETS: dict[str, Preset] = {p.key: p for p in (MAVEN, SALESFORCE, HUBSPOT)}
+PRESET_CHOICES: list[tuple[str, str]] = [(p.key, p.label) for p in PRESETS.values()] + [
+    (MAPPING_KEY, "Other CSV or XLSX, with a column mapping")
+]
+
+# A custom mapping may say how its dates are written ("%d.%m.%Y"); without it ISO and M/D/YYYY are read.
+DATE_FORMAT_KEY = "date_format"
+
+
+def mapping_preset(mapping: dict[str, Any]) -> Preset:
+    """A preset from a user's `{target_field: source_column}` mapping. Raises ValueError naming every problem."""
+    problems = mapping_problems(mapping)
+    if problems:
+        raise ValueError(" ".join(problems))
+    date_format = mapping.get(DATE_FORMAT_KEY)
+    formats = (str(date_format),) if date_format else ISO_DATES + US_DATES
+    columns = {target: (str(column),) for target, column in mapping.items() if target in DEAL_FIELDS}
+    return Preset(
+        key=MAPPING_KEY,
+        label="Column mapping",
+        columns=columns,
+        required=tuple(columns),
+        date_formats=formats,
+        record_kind="deal",
+    )
+
+
+def mapping_problems(mapping: Any) -> list[str]:
+    if not isinstance(mapping, dict) or not mapping:
+        return ['A mapping is a JSON object {"field": "column in the file"}, e.g. {"name": "Deal", "owner": "Rep"}.']
+    problems = []
+    unknown = sorted(set(mapping) - set(DEAL_FIELDS) - {DATE_FORMAT_KEY})
+    if unknown:
+        problems.append(f"Unknown field(s) in the mapping: {', '.join(unknown)}; the fields are {', '.join(DEAL_FIELDS)}.")
+    missing = [f for f in REQUIRED_FIELDS if not mapping.get(f)]
+    if missing:
+        problems.append(f"The mapping must name the column for: {', '.join(missing)}.")
+    not_text = sorted(k for k, v in mapping.items() if not isinstance(v, str))
+    if not_text:
+        problems.append(f"Each mapped column is a column name (text): {', '.join(not_text)}.")
+    date_format = mapping.get(DATE_FORMAT_KEY)
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        problems.append('date_format is a strftime pattern such as "%d/%m/%Y".')
+    return problems
+
+
+# ------------------------------------------------------------------------------------ Maven CRM sample
+MAVEN_FILES = {
+    "teams": "sales_teams.csv",
+    "accounts": "accounts.csv",
+    "products": "products.csv",
+    "deals": "sales_pipeline.csv",
+}
+MAVEN_COLUMNS = {
+    "teams": ("sales_agent", "manager", "regional_office"),
+    "accounts": ("account", "sector", "year_established", "revenue", "employees", "office_location", "subsidiary_of"),
+    "products": ("product", "series", "sales_price"),
+    "deals": (
+        "opportunity_id",
+        "sales_agent",
+        "product",
+        "account",
+        "deal_stage",
+        "engage_date",
+        "close_date",
+        "close_value",
+    ),
+}
+MAVEN_PIPELINE = "Maven CRM"
+# Imports store the source's data as it is, so these stages carry no exit criteria (docs/rules.md).
+MAVEN_STAGES: list[dict[str, Any]] = [
+    {"name": "Prospecting", "probability": 10, "forecast_category": "pipeline", "exit_criteria": []},
+    {"name": "Engaging", "probability": 50, "forecast_category": "best_case", "exit_criteria": []},
+    {"name": "Won", "probability": 100, "forecast_category": "closed", "is_won": True, "exit_criteria": []},
+    {"name": "Lost", "probability": 0, "forecast_category": "omitted", "is_lost": True, "exit_criteria": []},
+]
+MAVEN_ENGAGED_STAGE = "Engaging"
+MAVEN_EXTERNAL_PREFIX = "maven:"
+MAVEN_AGENT_TITLE = "Sales Agent"
+MAVEN_MANAGER_TITLE = "Sales Manager"

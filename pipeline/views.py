@@ -1,0 +1,563 @@
+"""Pages of the pipeline. Every view scopes through the selectors; every write calls a service.
+
+Outside a person's scope a record answers 404; an action their role does not allow answers 403.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from pipeline import selectors, services
+from pipeline.filtersets import AccountFilterSet, DealFilterSet, LeadFilterSet
+from pipeline.forms import (
+    AccountForm,
+    ActivityForm,
+    DealCreateForm,
+    DealForm,
+    LeadConvertForm,
+    LeadForm,
+    MergeForm,
+    PipelineForm,
+    SplitsForm,
+    StageForm,
+    owner_choices,
+)
+from pipeline.models import Account, Activity, Contact, Deal, DealStatus, ForecastCategory, Pipeline, Stage
+from salesops.api import DomainError
+from salesops.exports import csv_response, xlsx_response
+from salesops.org.models import User
+from salesops.org.permissions import may_manage_setup
+
+INLINE_FIELDS = ["name", "amount", "close_date", "owner", "account", "contact", "probability", "deal_type",
+                 "source", "next_step", "lost_reason"]  # fmt: skip
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _per_page(request: HttpRequest, default: int = 25) -> int:
+    try:
+        return max(10, min(100, int(request.GET.get("per_page", default))))
+    except ValueError:
+        return default
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("export", None)
+    return query.urlencode()
+
+
+def _deal_for_read(user: User, pk: int) -> Deal:
+    return get_object_or_404(selectors.deals_visible_to(user), pk=pk)
+
+
+def _deal_for_write(user: User, pk: int) -> Deal:
+    deal = _deal_for_read(user, pk)
+    if not selectors.deal_is_editable_by(user, deal):
+        raise PermissionDenied("Your role lets you read this deal, not change it.")
+    return deal
+
+
+def _require_setup(user: User) -> None:
+    if not may_manage_setup(user):
+        raise PermissionDenied("Only sales ops may do this.")
+
+
+# ------------------------------------------------------------------------------------------ deal list
+DEAL_EXPORT_HEADER = ["id", "external_id", "name", "account", "owner", "pipeline", "stage", "status", "forecast_category",
+                      "amount", "currency", "close_date", "created_date", "probability", "type", "source"]  # fmt: skip
+
+
+def _deal_export_rows(deals: QuerySet[Deal]) -> Any:
+    rows = deals.values_list(
+        "id", "external_id", "name", "account__name", "owner__first_name", "owner__last_name", "pipeline__name",
+        "stage__name", "status", "category_override", "stage__forecast_category", "amount", "currency",
+        "close_date", "created_date", "probability", "stage__probability", "deal_type", "source",
+    )  # fmt: skip
+    for r in rows.iterator(chunk_size=5000):
+        yield [r[0], r[1], r[2], r[3], f"{r[4]} {r[5]}".strip(), r[6], r[7], r[8], r[9] or r[10], r[11], r[12],
+               r[13], r[14], r[15] if r[15] is not None else r[16], r[17], r[18]]  # fmt: skip
+
+
+@login_required
+def deal_list(request: HttpRequest) -> HttpResponseBase:
+    user = _user(request)
+    filterset = DealFilterSet(request.GET or None, queryset=selectors.deals_visible_to(user), request=request)
+    deals = filterset.qs
+    if not request.GET.get("ordering"):
+        deals = deals.order_by("close_date", "id")
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        rows = _deal_export_rows(deals)
+        if export == "csv":
+            return csv_response("deals.csv", DEAL_EXPORT_HEADER, rows)
+        return xlsx_response("deals.xlsx", DEAL_EXPORT_HEADER, rows)
+    page = Paginator(deals, _per_page(request)).get_page(request.GET.get("page"))
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "query": _query_without_page(request),
+        "may_create": not (user.is_finance and not (user.is_rep or user.is_manager or user.is_sales_ops)),
+    }
+    template = "pipeline/partials/deal_table.html" if _is_htmx(request) else "pipeline/deal_list.html"
+    return render(request, template, context)
+
+
+@login_required
+def deal_create(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    owners = owner_choices(user)
+    if not owners.exists():
+        raise PermissionDenied("Your role does not create deals.")
+    form = DealCreateForm(request.POST or None, owners=owners, initial={"owner": user.pk})
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        stage = values.pop("stage")
+        try:
+            deal = services.deal_create(actor=user, stage=stage, **values)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"Created {deal.name}.")
+            return redirect("pipeline:deal_detail", pk=deal.pk)
+    return render(request, "pipeline/deal_form.html", {"form": form})
+
+
+# ---------------------------------------------------------------------------------------- deal detail
+def _deal_context(user: User, deal: Deal) -> dict[str, Any]:
+    editable = selectors.deal_is_editable_by(user, deal)
+    stages = list(deal.pipeline.stages.order_by("position"))
+    return {
+        "deal": deal,
+        "editable": editable,
+        "stages": stages,
+        "timeline": selectors.deal_timeline(deal),
+        "splits": deal.splits.select_related("person").order_by("is_overlay", "-percent"),
+        "line_items": deal.line_items.select_related("product"),
+        "activity_form": ActivityForm(),
+        "open_categories": [(c.value, c.label) for c in ForecastCategory if c.value in services.OPEN_CATEGORIES],
+        "inline_fields": INLINE_FIELDS,
+        "today": timezone.localdate(),
+    }
+
+
+@login_required
+def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    deal = _deal_for_read(user, pk)
+    return render(request, "pipeline/deal_detail.html", _deal_context(user, deal))
+
+
+@login_required
+def deal_field(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+    """Inline edit of one field: GET ?edit=1 gives its input, POST saves it; both answer the fragment."""
+    if field not in INLINE_FIELDS:
+        raise Http404("No such field")
+    user = _user(request)
+    deal = _deal_for_read(user, pk)
+    editing = request.method == "POST" or request.GET.get("edit") == "1"
+    if editing:
+        deal = _deal_for_write(user, pk)
+    form = DealForm(instance=deal, owners=owner_choices(user), accounts=selectors.accounts_visible_to(user))
+    error = ""
+    if request.method == "POST":
+        form = DealForm(request.POST, instance=Deal.objects.get(pk=deal.pk), owners=owner_choices(user),
+                        accounts=selectors.accounts_visible_to(user))  # fmt: skip
+        form.is_valid()
+        if field in form.errors:
+            error = " ".join(form.errors[field])
+        else:
+            try:
+                deal = services.deal_update(actor=user, deal=deal, **{field: form.cleaned_data[field]})
+                editing = False
+            except DomainError as exc:
+                error = exc.message
+        deal = selectors.deals_visible_to(user).get(pk=deal.pk)
+    context = {"deal": deal, "field": field, "form_field": form[field], "editing": editing, "error": error,
+               "editable": selectors.deal_is_editable_by(user, deal)}  # fmt: skip
+    return render(request, "pipeline/partials/deal_field.html", context)
+
+
+@login_required
+@require_POST
+def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a deal to a stage (the board's drag and the deal page's stage path)."""
+    user = _user(request)
+    deal = _deal_for_write(user, pk)
+    stage = get_object_or_404(Stage, pk=request.POST.get("stage"))
+    ok, text = True, ""
+    try:
+        deal = services.deal_move_stage(actor=user, deal=deal, stage=stage, lost_reason=request.POST.get("lost_reason", ""))
+        text = f"Moved {deal.name} to {stage.name}."
+    except DomainError as error:
+        ok, text = False, error.message
+    if _is_htmx(request):
+        response = render(request, "pipeline/partials/flash.html", {"ok": ok, "text": text})
+        response["HX-Trigger"] = "deal-moved" if ok else "deal-move-refused"
+        return response
+    (messages.success if ok else messages.error)(request, text)
+    return redirect(request.POST.get("next") or reverse("pipeline:deal_detail", args=[deal.pk]))
+
+
+@login_required
+@require_POST
+def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    deal = _deal_for_write(user, pk)
+    try:
+        deal = services.deal_set_category_override(actor=user, deal=deal, category=request.POST.get("category", ""))
+        messages.success(request, f"{deal.name} now counts as {ForecastCategory(deal.forecast_category).label}.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect(request.POST.get("next") or reverse("pipeline:deal_detail", args=[deal.pk]))
+
+
+@login_required
+def deal_splits(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    deal = _deal_for_write(user, pk)
+    people = User.objects.filter(is_active=True).order_by("last_name", "first_name")
+    current = list(deal.splits.select_related("person"))
+    initial: dict[str, Any] = {}
+    for i, split in enumerate(current[: SplitsForm.ROWS]):
+        initial.update({f"person_{i}": split.person_id, f"percent_{i}": split.percent, f"overlay_{i}": split.is_overlay})
+    form = SplitsForm(request.POST or None, people=people, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        specs = []
+        for i in range(SplitsForm.ROWS):
+            person, percent = form.cleaned_data[f"person_{i}"], form.cleaned_data[f"percent_{i}"]
+            if person and percent:
+                specs.append(services.SplitSpec(person=person, percent=percent, is_overlay=form.cleaned_data[f"overlay_{i}"]))
+        try:
+            services.deal_set_splits(actor=user, deal=deal, splits=specs)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Splits of {deal.name} saved.")
+            return redirect("pipeline:deal_detail", pk=deal.pk)
+    return render(request, "pipeline/deal_splits.html", {"deal": deal, "form": form})
+
+
+@login_required
+@require_POST
+def deal_activity_add(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    deal = _deal_for_write(user, pk)
+    form = ActivityForm(request.POST)
+    if form.is_valid():
+        try:
+            services.activity_create(actor=user, deal=deal, **form.cleaned_data)
+            messages.success(request, "Activity logged.")
+        except DomainError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, "The activity needs a kind and a subject.")
+    return redirect("pipeline:deal_detail", pk=deal.pk)
+
+
+@login_required
+@require_POST
+def activity_done(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    activity = get_object_or_404(Activity.objects.select_related("deal"), pk=pk)
+    if activity.deal_id is None:
+        raise Http404
+    _deal_for_write(user, activity.deal_id)
+    services.activity_complete(actor=user, activity=activity)
+    return redirect("pipeline:deal_detail", pk=activity.deal_id)
+
+
+# ------------------------------------------------------------------------------------------- kanban
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    pipelines = list(selectors.pipelines())
+    if not pipelines:
+        return render(request, "pipeline/board.html", {"pipelines": [], "columns": []})
+    chosen = next((p for p in pipelines if str(p.pk) == request.GET.get("pipeline")), None) or pipelines[0]
+    filterset = DealFilterSet(request.GET or None, queryset=selectors.deals_visible_to(user), request=request)
+    deals = filterset.qs
+    if request.GET.get("show") != "closed":
+        # Closed columns show the last 90 days unless asked otherwise: a board is about the live pipeline.
+        since = timezone.localdate().replace(day=1)
+        deals = deals.filter(Q(status=DealStatus.OPEN) | Q(close_date__gte=since))
+    columns = selectors.kanban_board(deals, chosen, cards_per_column=20)
+    open_columns = [c for c in columns if not (c.stage.is_won or c.stage.is_lost)]
+    context = {
+        "pipelines": pipelines,
+        "pipeline": chosen,
+        "columns": columns,
+        "filterset": filterset,
+        "query": _query_without_page(request),
+        "open_count": sum(c.count for c in open_columns),
+        "open_amount": sum((c.amount for c in open_columns), Decimal(0)),
+        "editable_ids": set(
+            selectors.deals_visible_to(user)
+            .filter(pk__in=[d.pk for c in columns for d in c.cards])
+            .filter(pk__in=Deal.objects.filter(_editable_q(user)).values("pk"))
+            .values_list("pk", flat=True)
+        ),
+    }
+    template = "pipeline/partials/board_columns.html" if _is_htmx(request) else "pipeline/board.html"
+    return render(request, template, context)
+
+
+def _editable_q(user: User) -> Q:
+    from salesops.org.selectors import editable_people_q
+
+    return editable_people_q(user, "owner")
+
+
+# ----------------------------------------------------------------------------------------- accounts
+@login_required
+def account_list(request: HttpRequest) -> HttpResponseBase:
+    user = _user(request)
+    filterset = AccountFilterSet(request.GET or None, queryset=selectors.accounts_visible_to(user), request=request)
+    accounts = filterset.qs.select_related("owner").annotate(
+        open_deals=Count("deals", filter=Q(deals__status=DealStatus.OPEN)),
+        won_amount=Sum("deals__amount", filter=Q(deals__status=DealStatus.WON)),
+    )
+    if not request.GET.get("ordering"):
+        accounts = accounts.order_by("name", "id")
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        header = ["id", "name", "sector", "country", "domain", "employees", "open_deals", "won_amount"]
+        rows = ([a.pk, a.name, a.sector, a.country, a.domain, a.employees, a.open_deals, a.won_amount] for a in accounts.iterator())
+        return (csv_response if export == "csv" else xlsx_response)(f"accounts.{export}", header, rows)
+    page = Paginator(accounts, _per_page(request)).get_page(request.GET.get("page"))
+    context = {"filterset": filterset, "page": page, "query": _query_without_page(request)}
+    template = "pipeline/partials/account_table.html" if _is_htmx(request) else "pipeline/account_list.html"
+    return render(request, template, context)
+
+
+@login_required
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    account = get_object_or_404(selectors.accounts_visible_to(user), pk=pk)
+    deals = selectors.deals_visible_to(user).filter(account=account).order_by("-close_date")
+    context = {
+        "account": account,
+        "deals": deals[:200],
+        "contacts": Contact.objects.filter(account=account).order_by("last_name"),
+        "subsidiaries": account.subsidiaries.all(),
+        "may_edit": not (user.is_finance and not (user.is_rep or user.is_manager or user.is_sales_ops)),
+    }
+    return render(request, "pipeline/account_detail.html", context)
+
+
+@login_required
+def account_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = _user(request)
+    account = get_object_or_404(selectors.accounts_visible_to(user), pk=pk) if pk else None
+    if user.is_finance and not (user.is_rep or user.is_manager or user.is_sales_ops):
+        raise PermissionDenied("Finance reads accounts; it does not change them.")
+    form = AccountForm(request.POST or None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        try:
+            if account is None:
+                values.setdefault("owner", user)
+                account = services.account_create(actor=user, **values)
+            else:
+                account = services.account_update(actor=user, account=account, **values)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Saved {account.name}.")
+            return redirect("pipeline:account_detail", pk=account.pk)
+    return render(request, "pipeline/account_form.html", {"form": form, "account": account})
+
+
+# -------------------------------------------------------------------------------------------- leads
+@login_required
+def lead_list(request: HttpRequest) -> HttpResponseBase:
+    user = _user(request)
+    filterset = LeadFilterSet(request.GET or None, queryset=selectors.leads_visible_to(user), request=request)
+    leads = filterset.qs
+    if not request.GET.get("ordering"):
+        leads = leads.order_by("-created_at", "id")
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        header = ["id", "first_name", "last_name", "company", "email", "status", "source", "owner", "created_at"]
+        rows = ([x.pk, x.first_name, x.last_name, x.company, x.email, x.status, x.source, x.owner.display_name,
+                 x.created_at] for x in leads.iterator())  # fmt: skip
+        return (csv_response if export == "csv" else xlsx_response)(f"leads.{export}", header, rows)
+    page = Paginator(leads, _per_page(request)).get_page(request.GET.get("page"))
+    form = LeadForm()
+    context = {"filterset": filterset, "page": page, "query": _query_without_page(request), "form": form}
+    return render(request, "pipeline/lead_list.html", context)
+
+
+@login_required
+@require_POST
+def lead_add(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = LeadForm(request.POST)
+    if form.is_valid():
+        try:
+            lead = services.lead_create(actor=user, **form.cleaned_data)
+            messages.success(request, f"Lead {lead} added.")
+        except DomainError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, "A lead needs a last name and a company.")
+    return redirect("pipeline:lead_list")
+
+
+@login_required
+def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    lead = get_object_or_404(selectors.leads_visible_to(user), pk=pk)
+    if not selectors.leads_visible_to(user).filter(_editable_q(user), pk=lead.pk).exists():
+        raise PermissionDenied("Only the lead's owner, their manager or sales ops convert it.")
+    form = LeadConvertForm(request.POST or None, initial={"deal_name": f"{lead.company} — new business", "create_deal": True})
+    form.fields["account"].queryset = selectors.accounts_visible_to(user)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = services.lead_convert(actor=user, lead=lead, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Converted {lead}.")
+            if lead.converted_deal_id:
+                return redirect("pipeline:deal_detail", pk=lead.converted_deal_id)
+            return redirect("pipeline:account_detail", pk=lead.converted_account_id)
+    return render(request, "pipeline/lead_convert.html", {"lead": lead, "form": form})
+
+
+# -------------------------------------------------------------------------------- pipeline setup (ops)
+@login_required
+def setup(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_setup(user)
+    form = PipelineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            pipeline = services.pipeline_create(actor=user, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Pipeline {pipeline.name} created with the standard stages.")
+            return redirect("pipeline:setup")
+    pipelines = Pipeline.objects.prefetch_related("stages").annotate(deal_count=Count("deals"))
+    return render(request, "pipeline/setup.html", {"pipelines": pipelines, "form": form})
+
+
+@login_required
+def stage_edit(request: HttpRequest, pipeline_pk: int, pk: int | None = None) -> HttpResponse:
+    user = _user(request)
+    _require_setup(user)
+    pipeline = get_object_or_404(Pipeline, pk=pipeline_pk)
+    stage = get_object_or_404(Stage, pk=pk, pipeline=pipeline) if pk else None
+    form = StageForm(request.POST or None, instance=stage)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.stage_save(actor=user, pipeline=pipeline, stage=stage, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Saved stage {form.cleaned_data['name']} of {pipeline.name}.")
+            return redirect("pipeline:setup")
+    return render(request, "pipeline/stage_form.html", {"form": form, "pipeline": pipeline, "stage": stage})
+
+
+@login_required
+@require_POST
+def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require_setup(user)
+    stage = get_object_or_404(Stage, pk=pk)
+    order = list(stage.pipeline.stages.order_by("position").values_list("pk", flat=True))
+    i = order.index(stage.pk)
+    j = i - 1 if request.POST.get("direction") == "up" else i + 1
+    if 0 <= j < len(order):
+        order[i], order[j] = order[j], order[i]
+        services.stage_reorder(actor=user, pipeline=stage.pipeline, stage_ids=order)
+    return redirect("pipeline:setup")
+
+
+@login_required
+@require_POST
+def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require_setup(user)
+    stage = get_object_or_404(Stage, pk=pk)
+    try:
+        services.stage_delete(actor=user, stage=stage)
+        messages.success(request, f"Deleted stage {stage.name}.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("pipeline:setup")
+
+
+# --------------------------------------------------------------------------------- data quality (ops)
+@login_required
+def data_quality(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_setup(user)
+    try:
+        days = max(1, min(365, int(request.GET.get("days", selectors.STALE_DAYS))))
+    except ValueError:
+        days = selectors.STALE_DAYS
+    deals = Deal.objects.select_related("owner", "account", "stage")
+    past = selectors.dq_past_close_date(deals)
+    missing = selectors.dq_missing_fields(deals).order_by("close_date", "id")
+    stale = selectors.dq_no_recent_activity(deals, days).order_by("last_activity_at", "id")
+    context = {
+        "days": days,
+        "past": past[:50],
+        "past_count": past.count(),
+        "missing": missing[:50],
+        "missing_count": missing.count(),
+        "stale": stale[:50],
+        "stale_count": stale.count(),
+        "stuck": selectors.dq_stuck(deals)[:50],
+        "dup_accounts": selectors.dq_duplicate_accounts(),
+        "dup_contacts": selectors.dq_duplicate_contacts(),
+    }
+    return render(request, "pipeline/data_quality.html", context)
+
+
+@login_required
+@require_POST
+def merge(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_setup(user)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the record to keep and the duplicate.")
+        return redirect("pipeline:data_quality")
+    data = form.cleaned_data
+    try:
+        if data["kind"] == "account":
+            keep = get_object_or_404(Account, pk=data["keep"])
+            moved = services.account_merge(actor=user, keep=keep, duplicate=get_object_or_404(Account, pk=data["duplicate"]))
+            messages.success(request, f"Merged into {keep.name}: {moved['deals']} deals, {moved['contacts']} contacts moved.")
+        else:
+            keep_c = get_object_or_404(Contact, pk=data["keep"])
+            moved = services.contact_merge(actor=user, keep=keep_c, duplicate=get_object_or_404(Contact, pk=data["duplicate"]))
+            messages.success(request, f"Merged into {keep_c}: {moved['deals']} deals moved.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("pipeline:data_quality")
+
