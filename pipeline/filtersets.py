@@ -7,7 +7,18 @@ from typing import Any
 import django_filters
 from django.db.models import Q, QuerySet
 
-from pipeline.models import Account, Contact, Deal, DealStatus, DealType, ForecastCategory, Lead, LeadStatus, Pipeline, Stage
+from pipeline.models import (
+    Account,
+    Contact,
+    Deal,
+    DealStatus,
+    DealType,
+    ForecastCategory,
+    Lead,
+    LeadStatus,
+    Pipeline,
+    Stage,
+)
 from salesops.org.models import Region, Team, User
 from salesops.org.selectors import people_visible_to
 
@@ -32,15 +43,23 @@ def _limit_people(filterset: django_filters.FilterSet, names: list[str]) -> None
 
 class DealFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    status = django_filters.ChoiceFilter(choices=DealStatus.choices)
-    pipeline = django_filters.ModelChoiceFilter(queryset=Pipeline.objects.all())
-    stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.select_related("pipeline"))
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_rep=True), label="Owner")
-    region = django_filters.ModelChoiceFilter(field_name="owner__region", queryset=Region.objects.all())
-    team = django_filters.ModelChoiceFilter(field_name="owner__team", queryset=Team.objects.all())
+    status = django_filters.ChoiceFilter(choices=DealStatus.choices, empty_label="Any status")
+    pipeline = django_filters.ModelChoiceFilter(queryset=Pipeline.objects.all(), empty_label="Any pipeline")
+    stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.select_related("pipeline"), empty_label="Any stage")
+    owner = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(is_rep=True), label="Owner", empty_label="Any owner"
+    )
+    region = django_filters.ModelChoiceFilter(
+        field_name="owner__region", queryset=Region.objects.all(), empty_label="Any region"
+    )
+    team = django_filters.ModelChoiceFilter(
+        field_name="owner__team", queryset=Team.objects.all(), empty_label="Any team"
+    )
     account = django_filters.NumberFilter(field_name="account_id")
-    deal_type = django_filters.ChoiceFilter(choices=DealType.choices, label="Type")
-    category = django_filters.ChoiceFilter(choices=ForecastCategory.choices, method="filter_category")
+    deal_type = django_filters.ChoiceFilter(choices=DealType.choices, label="Type", empty_label="Any type")
+    category = django_filters.ChoiceFilter(
+        choices=ForecastCategory.choices, method="filter_category", empty_label="Any category"
+    )
     close_after = django_filters.DateFilter(field_name="close_date", lookup_expr="gte", label="Closes on or after")
     close_before = django_filters.DateFilter(field_name="close_date", lookup_expr="lte", label="Closes on or before")
     min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label="Amount at least")
@@ -57,6 +76,7 @@ class DealFilterSet(django_filters.FilterSet):
             ("updated_at", "updated"),
         ),
         label="Sort",
+        empty_label="Sort: close date",
     )
 
     class Meta:
@@ -105,8 +125,8 @@ class ContactFilterSet(django_filters.FilterSet):
 
 class LeadFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    status = django_filters.ChoiceFilter(choices=LeadStatus.choices)
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
+    status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all(), empty_label="Any owner")
     ordering = django_filters.OrderingFilter(
         fields=(("created_at", "created"), ("company", "company"), ("last_name", "name")), label="Sort"
     )

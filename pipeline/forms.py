@@ -43,7 +43,9 @@ class DealForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class DealCreateForm(DealForm):
-    stage = forms.ModelChoiceField(queryset=Stage.objects.filter(is_won=False, is_lost=False).select_related("pipeline"))
+    stage = forms.ModelChoiceField(
+        queryset=Stage.objects.filter(is_won=False, is_lost=False).select_related("pipeline")
+    )
 
     class Meta(DealForm.Meta):
         fields = ["name", "account", "owner", "amount", "close_date", "deal_type", "source", "next_step"]

@@ -11,8 +11,6 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-
 
 class ForecastCategory(models.TextChoices):
     """shared/spec/forecasting.md: every stage maps to one; won stages are closed, lost ones omitted."""
@@ -72,7 +70,7 @@ class Account(TimeStamped):
     sector = models.CharField(max_length=80, blank=True, default="")
     country = models.CharField(max_length=80, blank=True, default="")
     employees = models.PositiveIntegerField(null=True, blank=True)
-    annual_revenue = models.DecimalField(null=True, blank=True, **MONEY)
+    annual_revenue = models.DecimalField(null=True, blank=True, max_digits=14, decimal_places=2)
     year_established = models.PositiveSmallIntegerField(null=True, blank=True)
     parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="subsidiaries")
     owner = models.ForeignKey(
@@ -113,7 +111,7 @@ class Contact(TimeStamped):
 class Product(TimeStamped):
     name = models.CharField(max_length=120, unique=True)
     series = models.CharField(max_length=80, blank=True, default="")
-    list_price = models.DecimalField(**MONEY)
+    list_price = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     external_id = models.CharField(max_length=80, blank=True, default="")
     is_active = models.BooleanField(default=True)
@@ -197,7 +195,7 @@ class Deal(TimeStamped):
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
     # Kept equal to the stage's outcome by the services: lists and rollups filter on it without a join.
     status = models.CharField(max_length=4, choices=DealStatus.choices, default=DealStatus.OPEN)
-    amount = models.DecimalField(null=True, blank=True, **MONEY)
+    amount = models.DecimalField(null=True, blank=True, max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     close_date = models.DateField(null=True, blank=True)
     created_date = models.DateField(null=True, blank=True, help_text="When the deal entered the pipeline.")
@@ -217,13 +215,16 @@ class Deal(TimeStamped):
         ordering = ["close_date", "id"]
         constraints = [
             _unique_external_id("deal"),
-            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="deal_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="deal_amount_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(probability__isnull=True) | (Q(probability__gte=0) & Q(probability__lte=100)),
                 name="deal_probability_0_100",
             ),
             models.CheckConstraint(
-                condition=Q(category_override="") | (Q(status="open") & Q(category_override__in=["pipeline", "best_case", "commit"])),
+                condition=Q(category_override="")
+                | (Q(status="open") & Q(category_override__in=["pipeline", "best_case", "commit"])),
                 name="deal_override_only_open_categories",
             ),
             models.CheckConstraint(
@@ -253,13 +254,16 @@ class DealLineItem(models.Model):
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="line_items")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="line_items")
     quantity = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(1))
-    unit_price = models.DecimalField(**MONEY)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_not_negative"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} @ {self.unit_price}"
 
     @property
     def total(self) -> Decimal:
@@ -280,6 +284,9 @@ class DealSplit(models.Model):
             models.UniqueConstraint(fields=["deal", "person", "is_overlay"], name="split_unique_person"),
             models.CheckConstraint(condition=Q(percent__gt=0) & Q(percent__lte=100), name="split_percent_0_100"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.percent} %{' overlay' if self.is_overlay else ''}"
 
 
 class ActivityKind(models.TextChoices):
@@ -345,6 +352,9 @@ class DealChange(models.Model):
             models.Index(fields=["deal", "changed_at"], name="dealchange_deal_time"),
             models.Index(fields=["field", "changed_at"], name="dealchange_field_time"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value} → {self.new_value}"
 
 
 class LeadStatus(models.TextChoices):

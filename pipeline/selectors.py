@@ -30,9 +30,7 @@ from salesops.org.selectors import editable_people_q, visible_people_q
 # ------------------------------------------------------------------------------------------- scope
 def deals_visible_to(user: Any) -> QuerySet[Deal]:
     """Deals whose owner the user may see (roles.md: own, subtree, or all for finance and sales ops)."""
-    return Deal.objects.filter(visible_people_q(user, "owner")).select_related(
-        "owner", "account", "stage", "pipeline"
-    )
+    return Deal.objects.filter(visible_people_q(user, "owner")).select_related("owner", "account", "stage", "pipeline")
 
 
 def deal_is_editable_by(user: Any, deal: Deal) -> bool:
@@ -145,8 +143,10 @@ def kanban_board(deals: QuerySet[Deal], pipeline: Pipeline, *, cards_per_column:
             (*params, cards_per_column),
         )
         card_ids = [row[0] for row in cursor.fetchall()]
-    cards = Deal.objects.filter(id__in=card_ids).select_related("owner", "account").order_by(
-        F("close_date").asc(nulls_last=True), F("amount").desc(nulls_last=True), "id"
+    cards = (
+        Deal.objects.filter(id__in=card_ids)
+        .select_related("owner", "account")
+        .order_by(F("close_date").asc(nulls_last=True), F("amount").desc(nulls_last=True), "id")
     )
     for card in cards:
         columns[card.stage_id].cards.append(card)
@@ -207,9 +207,7 @@ def dq_stuck(deals: QuerySet[Deal], factor: int = STUCK_FACTOR) -> list[tuple[De
 
 def dq_duplicate_accounts() -> list[list[Account]]:
     """Accounts sharing a normalised name (or a domain): likely the same company twice."""
-    keys = (
-        Account.objects.exclude(name_key="").values("name_key").annotate(n=Count("id")).filter(n__gt=1)
-    )
+    keys = Account.objects.exclude(name_key="").values("name_key").annotate(n=Count("id")).filter(n__gt=1)
     groups: dict[str, list[Account]] = {}
     for account in Account.objects.filter(name_key__in=Subquery(keys.values("name_key"))).order_by("name_key", "id"):
         groups.setdefault(account.name_key, []).append(account)
@@ -234,9 +232,7 @@ def dq_duplicate_contacts() -> list[list[Contact]]:
     emails = Contact.objects.exclude(email="").values("email").annotate(n=Count("id")).filter(n__gt=1)
     for contact in Contact.objects.filter(email__in=Subquery(emails.values("email"))).select_related("account"):
         groups.setdefault(("email", contact.email.lower()), []).append(contact)
-    names = (
-        Contact.objects.values("account_id", "first_name", "last_name").annotate(n=Count("id")).filter(n__gt=1)
-    )
+    names = Contact.objects.values("account_id", "first_name", "last_name").annotate(n=Count("id")).filter(n__gt=1)
     for row in names:
         members = list(
             Contact.objects.filter(

@@ -53,7 +53,13 @@ DEFAULT_STAGES: list[dict[str, Any]] = [
         "forecast_category": "commit",
         "exit_criteria": ["account", "amount", "close_date", "contact"],
     },
-    {"name": "Closed Won", "probability": 100, "forecast_category": "closed", "is_won": True, "exit_criteria": ["amount", "close_date"]},
+    {
+        "name": "Closed Won",
+        "probability": 100,
+        "forecast_category": "closed",
+        "is_won": True,
+        "exit_criteria": ["amount", "close_date"],
+    },
     {"name": "Closed Lost", "probability": 0, "forecast_category": "omitted", "is_lost": True, "exit_criteria": []},
 ]
 
@@ -381,7 +387,8 @@ def deal_set_splits(*, actor: User | None, deal: Deal, splits: Sequence[SplitSpe
         seen.add(key)
     revenue = sum((Decimal(str(s.percent)) for s in splits if not s.is_overlay), Decimal(0))
     if any(not s.is_overlay for s in splits) and revenue != 100:
-        raise DomainError(f"{deal.name}: revenue splits sum to {revenue} %, not 100 %.", field="splits")
+        shown = format(revenue.quantize(CENT).normalize(), "f")
+        raise DomainError(f"{deal.name}: revenue splits sum to {shown} %, not 100 %.", field="splits")
     old = list(deal.splits.select_related("person"))
     old_text, new_text = _splits_text(old), _splits_text(splits)
     if old_text == new_text:

@@ -84,8 +84,9 @@ def _require_setup(user: User) -> None:
 
 
 # ------------------------------------------------------------------------------------------ deal list
-DEAL_EXPORT_HEADER = ["id", "external_id", "name", "account", "owner", "pipeline", "stage", "status", "forecast_category",
-                      "amount", "currency", "close_date", "created_date", "probability", "type", "source"]  # fmt: skip
+DEAL_EXPORT_HEADER = ["id", "external_id", "name", "account", "owner", "pipeline", "stage", "status",
+                      "forecast_category", "amount", "currency", "close_date", "created_date", "probability", "type",
+                      "source"]  # fmt: skip
 
 
 def _deal_export_rows(deals: QuerySet[Deal]) -> Any:
@@ -185,7 +186,7 @@ def deal_field(request: HttpRequest, pk: int, field: str) -> HttpResponse:
                         accounts=selectors.accounts_visible_to(user))  # fmt: skip
         form.is_valid()
         if field in form.errors:
-            error = " ".join(form.errors[field])
+            error = " ".join(str(e) for e in form.errors[field])
         else:
             try:
                 deal = services.deal_update(actor=user, deal=deal, **{field: form.cleaned_data[field]})
@@ -207,7 +208,9 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     stage = get_object_or_404(Stage, pk=request.POST.get("stage"))
     ok, text = True, ""
     try:
-        deal = services.deal_move_stage(actor=user, deal=deal, stage=stage, lost_reason=request.POST.get("lost_reason", ""))
+        deal = services.deal_move_stage(
+            actor=user, deal=deal, stage=stage, lost_reason=request.POST.get("lost_reason", "")
+        )
         text = f"Moved {deal.name} to {stage.name}."
     except DomainError as error:
         ok, text = False, error.message
@@ -240,14 +243,18 @@ def deal_splits(request: HttpRequest, pk: int) -> HttpResponse:
     current = list(deal.splits.select_related("person"))
     initial: dict[str, Any] = {}
     for i, split in enumerate(current[: SplitsForm.ROWS]):
-        initial.update({f"person_{i}": split.person_id, f"percent_{i}": split.percent, f"overlay_{i}": split.is_overlay})
+        initial.update(
+            {f"person_{i}": split.person_id, f"percent_{i}": split.percent, f"overlay_{i}": split.is_overlay}
+        )
     form = SplitsForm(request.POST or None, people=people, initial=initial)
     if request.method == "POST" and form.is_valid():
         specs = []
         for i in range(SplitsForm.ROWS):
             person, percent = form.cleaned_data[f"person_{i}"], form.cleaned_data[f"percent_{i}"]
             if person and percent:
-                specs.append(services.SplitSpec(person=person, percent=percent, is_overlay=form.cleaned_data[f"overlay_{i}"]))
+                specs.append(
+                    services.SplitSpec(person=person, percent=percent, is_overlay=form.cleaned_data[f"overlay_{i}"])
+                )
         try:
             services.deal_set_splits(actor=user, deal=deal, splits=specs)
         except DomainError as error:
@@ -342,7 +349,10 @@ def account_list(request: HttpRequest) -> HttpResponseBase:
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         header = ["id", "name", "sector", "country", "domain", "employees", "open_deals", "won_amount"]
-        rows = ([a.pk, a.name, a.sector, a.country, a.domain, a.employees, a.open_deals, a.won_amount] for a in accounts.iterator())
+        rows = (
+            [a.pk, a.name, a.sector, a.country, a.domain, a.employees, a.open_deals, a.won_amount]
+            for a in accounts.iterator()
+        )
         return (csv_response if export == "csv" else xlsx_response)(f"accounts.{export}", header, rows)
     page = Paginator(accounts, _per_page(request)).get_page(request.GET.get("page"))
     context = {"filterset": filterset, "page": page, "query": _query_without_page(request)}
@@ -430,7 +440,9 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(selectors.leads_visible_to(user), pk=pk)
     if not selectors.leads_visible_to(user).filter(_editable_q(user), pk=lead.pk).exists():
         raise PermissionDenied("Only the lead's owner, their manager or sales ops convert it.")
-    form = LeadConvertForm(request.POST or None, initial={"deal_name": f"{lead.company} — new business", "create_deal": True})
+    form = LeadConvertForm(
+        request.POST or None, initial={"deal_name": f"{lead.company} — new business", "create_deal": True}
+    )
     form.fields["account"].queryset = selectors.accounts_visible_to(user)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         try:
@@ -551,13 +563,18 @@ def merge(request: HttpRequest) -> HttpResponse:
     try:
         if data["kind"] == "account":
             keep = get_object_or_404(Account, pk=data["keep"])
-            moved = services.account_merge(actor=user, keep=keep, duplicate=get_object_or_404(Account, pk=data["duplicate"]))
-            messages.success(request, f"Merged into {keep.name}: {moved['deals']} deals, {moved['contacts']} contacts moved.")
+            moved = services.account_merge(
+                actor=user, keep=keep, duplicate=get_object_or_404(Account, pk=data["duplicate"])
+            )
+            messages.success(
+                request, f"Merged into {keep.name}: {moved['deals']} deals, {moved['contacts']} contacts moved."
+            )
         else:
             keep_c = get_object_or_404(Contact, pk=data["keep"])
-            moved = services.contact_merge(actor=user, keep=keep_c, duplicate=get_object_or_404(Contact, pk=data["duplicate"]))
+            moved = services.contact_merge(
+                actor=user, keep=keep_c, duplicate=get_object_or_404(Contact, pk=data["duplicate"])
+            )
             messages.success(request, f"Merged into {keep_c}: {moved['deals']} deals moved.")
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("pipeline:data_quality")
-

@@ -78,6 +78,8 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
 
 class DealCreateSerializer(DealSerializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all(), required=False)
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False)
+    pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all(), required=False)
 
     class Meta(DealSerializer.Meta):
         read_only_fields = [f for f in DealSerializer.Meta.read_only_fields if f != "pipeline"]

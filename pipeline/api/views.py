@@ -229,7 +229,9 @@ class StageViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.De
         stage = self.get_object()
         serializer = self.get_serializer(stage, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        stage = services.stage_save(actor=_user(request), pipeline=stage.pipeline, stage=stage, **serializer.validated_data)
+        stage = services.stage_save(
+            actor=_user(request), pipeline=stage.pipeline, stage=stage, **serializer.validated_data
+        )
         return Response(s.StageSerializer(stage).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -298,7 +300,10 @@ def data_quality(request: Request) -> Response:
     return Response(
         {
             "past_close_date": {"count": past.count(), "ids": list(past.values_list("id", flat=True)[:100])},
-            "missing_amount_or_account": {"count": missing.count(), "ids": list(missing.values_list("id", flat=True)[:100])},
+            "missing_amount_or_account": {
+                "count": missing.count(),
+                "ids": list(missing.values_list("id", flat=True)[:100]),
+            },
             "no_recent_activity": {"count": stale.count(), "ids": list(stale.values_list("id", flat=True)[:100])},
             "stuck": [{"deal": d.pk, "days": days, "median_days": median} for d, days, median in stuck[:100]],
             "duplicate_accounts": [[a.pk for a in group] for group in selectors.dq_duplicate_accounts()],

@@ -147,7 +147,9 @@ def mapping_problems(mapping: Any) -> list[str]:
     problems = []
     unknown = sorted(set(mapping) - set(DEAL_FIELDS) - {DATE_FORMAT_KEY})
     if unknown:
-        problems.append(f"Unknown field(s) in the mapping: {', '.join(unknown)}; the fields are {', '.join(DEAL_FIELDS)}.")
+        problems.append(
+            f"Unknown field(s) in the mapping: {', '.join(unknown)}; the fields are {', '.join(DEAL_FIELDS)}."
+        )
     missing = [f for f in REQUIRED_FIELDS if not mapping.get(f)]
     if missing:
         problems.append(f"The mapping must name the column for: {', '.join(missing)}.")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.http import HttpRequest
@@ -28,10 +29,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             ("Data quality", reverse("pipeline:data_quality"), "quality"),
             ("Pipelines", reverse("pipeline:setup"), "setup"),
         ]
-        try:
+        with contextlib.suppress(NoReverseMatch):  # the imports module registers its pages when present
             items.append(("Imports", reverse("imports:job_list"), "imports"))
-        except NoReverseMatch:  # the imports module registers its pages when present
-            pass
     items.append(("API", reverse("api-docs"), "api"))
     if may_manage_setup(user) and user.is_staff:
         items.append(("Admin", reverse("admin:index"), "admin"))

@@ -147,16 +147,16 @@ def test_board_move_through_htmx_reports_missing_criteria(client_for, org, deals
 
 
 def test_deal_export_csv_and_xlsx_neutralise_formulas(client_for, org, deals):
-    deals["a1"].name = "=HYPERLINK(\"http://evil\")"
+    deals["a1"].name = '=HYPERLINK("http://evil")'
     deals["a1"].save()
     client = client_for(org.rep_a)
     body = b"".join(client.get(reverse("pipeline:deal_list"), {"export": "csv"}).streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert {r["name"] for r in rows} == {"'=HYPERLINK(\"http://evil\")", "Bravo", "Echo"}
+    assert {r["name"] for r in rows} == {'\'=HYPERLINK("http://evil")', "Bravo", "Echo"}
     assert {r["amount"] for r in rows if r["name"] == "Bravo"} == {"250.50"}
     response = client.get(reverse("pipeline:deal_list"), {"export": "xlsx", "q": "HYPERLINK"})
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-    assert sheet.cell(2, 3).value == "'=HYPERLINK(\"http://evil\")"
+    assert sheet.cell(2, 3).value == '\'=HYPERLINK("http://evil")'
     assert sheet.cell(2, 3).data_type == "s"
 
 
@@ -191,6 +191,7 @@ def test_lead_convert_page(client_for, org):
                            {"create_deal": "on", "deal_name": "Flair", "amount": "300"})  # fmt: skip
     deal = Deal.objects.get(name="Flair")
     assert response.status_code == 302 and response["Location"] == reverse("pipeline:deal_detail", args=[deal.pk])
+    assert deal.account is not None
     assert deal.account.name == "Chotchkies" and deal.owner == org.rep_a
     assert client_for(org.rep_c).get(reverse("pipeline:lead_convert", args=[lead.pk])).status_code == 404
 
