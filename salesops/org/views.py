@@ -7,10 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 
 from salesops.api import DomainError
+from salesops.exports import csv_response, xlsx_response
 from salesops.org import selectors
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.forms import PersonForm
@@ -47,10 +48,21 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def person_list(request: HttpRequest) -> HttpResponse:
+def person_list(request: HttpRequest) -> HttpResponseBase:
     user = _user(request)
     filterset = PersonFilterSet(request.GET, queryset=selectors.people_visible_to(user))
     people = filterset.qs.annotate(report_count=Count("direct_reports")).order_by("last_name", "first_name", "id")
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        header = ["id", "username", "first_name", "last_name", "title", "roles", "manager", "region", "team",
+                  "start_date", "end_date", "active"]  # fmt: skip
+        rows = (
+            [p.pk, p.username, p.first_name, p.last_name, p.title, ", ".join(p.roles),
+             p.manager.display_name if p.manager else "", str(p.region or ""), str(p.team or ""), p.start_date,
+             p.end_date, p.is_active]
+            for p in people.iterator(chunk_size=1000)
+        )  # fmt: skip
+        return (csv_response if export == "csv" else xlsx_response)(f"people.{export}", header, rows)
     page = Paginator(people, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

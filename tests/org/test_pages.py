@@ -146,3 +146,12 @@ def test_sales_ops_edit_refuses_a_reporting_loop_with_a_message(client_for, org)
     assert "already reports" in response.content.decode()
     org.director.refresh_from_db()
     assert org.director.manager is None
+
+
+def test_people_export_is_scoped(client_for, org):
+    import csv
+    import io
+
+    response = client_for(org.manager_east).get(reverse("org:person_list"), {"export": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert {r["username"] for r in rows} == {"mgr_east", "rep_a", "rep_b"}
