@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from pipeline.events import announce_deals_changed
 from pipeline.models import (
     EXIT_CRITERIA_FIELDS,
     Account,
@@ -262,6 +263,8 @@ def deal_create(
     deal.full_clean(exclude=["stage_entered_at"])
     deal.save()
     _change(deal, DealChange.Field.CREATED, None, stage.name, actor, new_ref=stage.pk).save()
+    announce_deals_changed(deal_ids=[deal.pk], person_ids=[owner.pk], fields=["created"],
+                           pay_relevant=deal.status == DealStatus.WON)  # fmt: skip
     return deal
 
 
@@ -305,6 +308,11 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
     deal.full_clean(exclude=["stage_entered_at"])
     deal.save()
     DealChange.objects.bulk_create(changes)
+    if changes:
+        people = {deal.owner_id, *(c.old_ref for c in changes if c.field == "owner" and c.old_ref)}
+        people |= set(deal.splits.values_list("person_id", flat=True))
+        announce_deals_changed(deal_ids=[deal.pk], person_ids=people, fields=[c.field for c in changes],
+                               pay_relevant=deal.status == DealStatus.WON)  # fmt: skip
     return deal
 
 
@@ -337,6 +345,12 @@ def deal_move_stage(*, actor: User | None, deal: Deal, stage: Stage, lost_reason
         deal.probability = None  # the stage's 100 % or 0 % is the truth now
     deal.save()
     DealChange.objects.bulk_create(history)
+    announce_deals_changed(
+        deal_ids=[deal.pk],
+        person_ids=[deal.owner_id, *deal.splits.values_list("person_id", flat=True)],
+        fields=[c.field for c in history],
+        pay_relevant=old.is_won or stage.is_won,
+    )
     return deal
 
 
@@ -355,6 +369,7 @@ def deal_set_category_override(*, actor: User | None, deal: Deal, category: str)
     deal.category_override = category
     deal.save(update_fields=["category_override", "updated_at"])
     _change(deal, "category", old, deal.forecast_category, actor).save()
+    announce_deals_changed(deal_ids=[deal.pk], person_ids=[deal.owner_id], fields=["category"], pay_relevant=False)
     return deal
 
 
@@ -398,6 +413,12 @@ def deal_set_splits(*, actor: User | None, deal: Deal, splits: Sequence[SplitSpe
         DealSplit(deal=deal, person=s.person, percent=Decimal(str(s.percent)), is_overlay=s.is_overlay) for s in splits
     )
     _change(deal, "splits", old_text, new_text, actor).save()
+    announce_deals_changed(
+        deal_ids=[deal.pk],
+        person_ids=[deal.owner_id, *(s.person.pk for s in old), *(s.person.pk for s in splits)],
+        fields=["splits"],
+        pay_relevant=deal.status == DealStatus.WON,
+    )
     return deal
 
 
@@ -411,6 +432,12 @@ def deal_cancel(*, actor: User | None, deal: Deal, on: dt.date) -> Deal:
     deal.cancelled_on = on
     deal.save(update_fields=["cancelled_on", "updated_at"])
     _change(deal, "cancelled", "", on.isoformat(), actor).save()
+    announce_deals_changed(
+        deal_ids=[deal.pk],
+        person_ids=[deal.owner_id, *deal.splits.values_list("person_id", flat=True)],
+        fields=["cancelled"],
+        pay_relevant=True,
+    )
     return deal
 
 

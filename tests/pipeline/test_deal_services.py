@@ -105,10 +105,10 @@ def test_splits_must_sum_to_100_and_are_kept_in_history(org):
 
 def test_postgres_refuses_revenue_splits_not_summing_to_100(org):
     deal = DealFactory.create(owner=org.rep_a)
-    with transaction.atomic():
+    # The check is deferred to commit; making it immediate shows what a commit would meet.
+    with pytest.raises(IntegrityError, match="sum to 70"), transaction.atomic():  # noqa: PT012
         DealSplit.objects.create(deal=deal, person=org.rep_a, percent=Decimal("70"))
-        # The check is deferred to commit; making it immediate shows what a commit would meet.
-        with pytest.raises(IntegrityError, match="sum to 70"), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
