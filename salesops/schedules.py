@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Every 30 s a worker records that it is alive; /healthz reports unhealthy once the newest
     # heartbeat is older than WORKER_HEARTBEAT_MAX_AGE (two minutes), i.e. several beats were missed.
@@ -10,5 +12,12 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "salesops.tasks.worker_heartbeat",
         "schedule": 30.0,
         "options": {"expires": 25},
+    },
+    # Nightly at 02:30 (company time) every open period is recomputed from scratch, so anything a change
+    # trigger missed (a lost task, a backlog dropped by `expires`) is right by the morning.
+    "commissions-nightly": {
+        "task": "incentives.recompute_open_periods",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"queue": "recompute", "expires": 3 * 3600},
     },
 }

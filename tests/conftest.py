@@ -95,5 +95,6 @@ def celery_worker_real(transactional_db: None) -> Iterator[object]:
     from celery.contrib.testing.worker import start_worker
 
     celery_app.conf.task_always_eager = False
+    celery_app.control.purge()  # tasks queued by earlier tests are not this test's business
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker

@@ -7,12 +7,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from pipeline.demo import seed_pipeline
 from salesops.org.demo import seed_org
 from salesops.org.models import User
 
 
 class Command(BaseCommand):
-    help = "Load the demo company (people, and what later modules add). Deterministic for a --seed."
+    help = (
+        "Load the demo company: people, then accounts, two years of deals with their histories, activities "
+        "and leads. Deterministic for a --seed."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
@@ -29,10 +33,13 @@ class Command(BaseCommand):
         today = timezone.localdate()
         with transaction.atomic():
             org = seed_org(seed=seed, today=today)
+            pipeline = seed_pipeline(org=org, seed=seed, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo company loaded (seed {seed}): {len(org.regions)} regions, 1 director, "
-                f"{len(org.managers)} managers, {len(org.reps)} reps, finance and sales ops. "
-                "Logins rep, manager, finance, ops with password 'demo'."
+                f"{len(org.managers)} managers, {len(org.reps)} reps, finance and sales ops; "
+                f"{pipeline.accounts} accounts, {pipeline.deals} deals over two years ({pipeline.won} won, "
+                f"{pipeline.lost} lost, {pipeline.open} open) in {len(pipeline.pipelines)} pipelines, "
+                f"{pipeline.leads} leads. Logins rep, manager, finance, ops with password 'demo'."
             )
         )
