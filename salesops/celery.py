@@ -28,5 +28,5 @@ def _beat_schedule() -> dict[str, dict[str, object]]:
 
 app.conf.beat_schedule = _beat_schedule()
 # Project-level tasks (the heartbeat) are not in an app, so they are imported by name.
-app.conf.imports = ["salesops.tasks"]
+app.conf.imports = ["salesops.tasks", "pipeline.imports.tasks"]
 app.autodiscover_tasks()

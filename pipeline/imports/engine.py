@@ -161,7 +161,7 @@ def text(value: Any) -> str:
         return str(int(value))  # an id typed into Excel comes back as 1234.0
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
-    return str(value).strip()
+    return str(value).replace("\x00", "").strip()  # Postgres text holds no NUL; some exports carry them
 
 
 def _quote(value: Any) -> str:
@@ -188,7 +188,7 @@ def _date_parser(fmt: str) -> Callable[[str], dt.date]:
             return dt.date(year, int(parts[0]), int(parts[1]))
 
         return us
-    return lambda raw: dt.datetime.strptime(raw, fmt).date()  # noqa: DTZ007 - a calendar date, no zone
+    return lambda raw: dt.datetime.strptime(raw, fmt).date()  # a calendar date, no zone
 
 
 def make_date_reader(formats: tuple[str, ...]) -> Callable[[Any], dt.date | None]:
@@ -281,8 +281,16 @@ def whole_number(value: Any) -> int | None:
 
 # The words Salesforce ("New Customer", "Existing Customer - Upgrade", "Renewal") and HubSpot ("newbusiness",
 # "existingbusiness") use for the type of a deal, mapped onto new / expansion / renewal.
-DEAL_TYPE_WORDS = (("renew", "renewal"), ("existing", "expansion"), ("expan", "expansion"), ("upsell", "expansion"),
-                   ("upgrade", "expansion"), ("cross", "expansion"), ("add-on", "expansion"), ("new", "new"))  # fmt: skip
+DEAL_TYPE_WORDS = (
+    ("renew", "renewal"),
+    ("existing", "expansion"),
+    ("expan", "expansion"),
+    ("upsell", "expansion"),
+    ("upgrade", "expansion"),
+    ("cross", "expansion"),
+    ("add-on", "expansion"),
+    ("new", "new"),
+)
 
 
 def deal_type(value: Any) -> str:
@@ -369,6 +377,7 @@ class DealRows:
         self.lookups = lookups
         self.file = file
         self.seen: dict[str, int] = {}
+        self.account_keys: dict[str, str] = {}  # a report names the same accounts again and again
         self.read_date = make_date_reader(preset.date_formats)
         by_name = {h.lower(): i for i, h in enumerate(header) if h}
         self.index: dict[str, int] = {}
@@ -382,7 +391,7 @@ class DealRows:
         if missing:
             columns = ", ".join(repr(h) for h in header if h) or "none"
             raise ImportFileError(
-                f"{file or 'The file'} has no column {' or '.join(missing)}; its columns are: {columns}."
+                f"{file or 'The file'} has no column {', '.join(missing)}; its columns are: {columns}."
             )
 
     def _cell(self, cells: list[Any], target: str) -> Any:
@@ -416,7 +425,9 @@ class DealRows:
                                 f"{MAX_LENGTHS[target]} fit")  # fmt: skip
 
         account_name = text(get(cells, "account")).split(";")[0].strip()
-        account_key = account_name_key(account_name) if account_name else ""
+        account_key = self.account_keys.get(account_name)
+        if account_key is None:
+            account_key = self.account_keys[account_name] = account_name_key(account_name) if account_name else ""
         if account_name and not account_key:
             problems.append(f"the account name {_quote(account_name)} has no letters or digits besides a legal form")
         if len(account_name) > MAX_LENGTHS["account"]:
@@ -577,7 +588,7 @@ def maven_people(table: Table, errors: list[RowError]) -> list[PersonSpec]:
             continue
         agents[key] = PersonSpec(row, agent, manager, region, is_rep=True, is_manager=False)
         if manager:
-            first_row, name, votes = managers.setdefault(person_key(manager), (row, manager, {}))
+            _, _, votes = managers.setdefault(person_key(manager), (row, manager, {}))
             if region:
                 votes[region] = votes.get(region, 0) + 1
     people = dict(agents)

@@ -130,7 +130,7 @@ def mapping_preset(mapping: dict[str, Any]) -> Preset:
         raise ValueError(" ".join(problems))
     date_format = mapping.get(DATE_FORMAT_KEY)
     formats = (str(date_format),) if date_format else ISO_DATES + US_DATES
-    columns = {target: (str(column),) for target, column in mapping.items() if target in DEAL_FIELDS}
+    columns: dict[str, tuple[str, ...]] = {t: (str(column),) for t, column in mapping.items() if t in DEAL_FIELDS}
     return Preset(
         key=MAPPING_KEY,
         label="Column mapping",

@@ -1,3 +1,12 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from pipeline.imports import views
+
+app_name = "imports"
+
+urlpatterns = [
+    path("", views.job_list, name="job_list"),
+    path("<int:pk>/", views.job_detail, name="job_detail"),
+    path("<int:pk>/run/", views.job_run, name="job_run"),
+    path("<int:pk>/errors.csv", views.job_errors_csv, name="job_errors_csv"),
+]

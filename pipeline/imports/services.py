@@ -1,0 +1,670 @@
+"""Writes of imports: one file (or the Maven folder) into the pipeline, and the ImportJob around it.
+
+`crm_file_import` is the one path every surface uses (the `import_crm` command, the Celery task behind the
+Imports page and the API). It runs in one transaction under an advisory lock: a dry run does everything a
+real run does and then rolls back, so it reports the exact counts the real run will give; a real run with
+any row error rolls back too, so a file is imported whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import time
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from pipeline.events import announce_deals_changed
+from pipeline.imports import engine, presets
+from pipeline.imports.engine import (
+    AccountSpec,
+    DealRecord,
+    ImportFileError,
+    Lookups,
+    PersonSpec,
+    ProductSpec,
+    RowError,
+    StageInfo,
+)
+from pipeline.imports.writer import DealWriter, MergeResult
+from pipeline.models import Account, ImportJob, ImportStatus, Pipeline, Product, Stage
+from pipeline.normalize import account_name_key, person_key, product_key
+from pipeline.services import account_create, account_update, default_pipeline, pipeline_create
+from salesops.api import DomainError
+from salesops.celery import QUEUE_DEFAULT
+from salesops.org.models import Region, User
+from salesops.org.services import audit_record, person_create, person_update, region_create
+
+logger = logging.getLogger(__name__)
+
+# A file with more broken rows than this is broken as a whole; listing more helps nobody.
+MAX_ERRORS = 10_000
+# Every import takes this transaction-level advisory lock: two imports at once would both decide that the
+# same external id is new (or the same account missing) and the second would fail on a unique index.
+IMPORT_LOCK = 720_431
+PROGRESS_EVERY = 0.5  # seconds between progress reports
+MAX_ZIP_BYTES = 200 * 1024 * 1024  # uncompressed size of a Maven .zip we are willing to unpack
+UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    deals: Counts = field(default_factory=Counts)
+    accounts: Counts = field(default_factory=Counts)
+    products: Counts = field(default_factory=Counts)
+    people: Counts = field(default_factory=Counts)
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0  # errors found, listed or not
+    rows_total: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add_errors(self, errors: list[RowError] | list[str]) -> None:
+        for error in errors:
+            self.error_count += 1
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(str(error))
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            "deals": self.deals.as_dict(),
+            "accounts": self.accounts.as_dict(),
+            "products": self.products.as_dict(),
+            "people": self.people.as_dict(),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape `import_crm --format json` prints."""
+        errors = list(self.errors)
+        if self.error_count > len(errors):
+            errors.append(f"… and {self.error_count - len(errors)} more errors not listed")
+        return {**self.counts(), "errors": errors}
+
+
+class _Rollback(Exception):
+    """Leaves the import's transaction, rolling it back (a dry run, or any error), carrying the report."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("rolled back")
+        self.report = report
+
+
+class Progress:
+    """Counts rows and reports, at most every half second, to a callback (the job's cache entry)."""
+
+    def __init__(self, callback: ProgressFn | None, total: int) -> None:
+        self.callback = callback
+        self.total = total
+        self.done = 0
+        self.last = 0.0
+
+    def step(self) -> None:
+        self.done += 1
+        if self.callback is not None and time.monotonic() - self.last >= PROGRESS_EVERY:
+            self.report("reading")
+
+    def report(self, phase: str) -> None:
+        if self.callback is not None:
+            self.last = time.monotonic()
+            self.callback(min(self.done, self.total) if self.total else self.done, self.total, phase)
+
+
+# ------------------------------------------------------------------------------------------ the import
+def crm_file_import(
+    *,
+    actor: User | None,
+    path: Path,
+    preset: str = "",
+    mapping: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    pipeline_name: str = "",
+    progress: ProgressFn | None = None,
+    label: str = "",
+) -> ImportReport:
+    """Import one file with a preset (`salesforce`, `hubspot`) or a column mapping, or the Maven CRM sample
+    (preset `maven-crm`: a folder or a .zip of its CSV files). Never raises for bad data: the report lists
+    the errors, and then nothing was written."""
+    report = ImportReport(dry_run=dry_run)
+    try:
+        with _maven_folder(path) if preset == presets.MAVEN.key else contextlib.nullcontext(path) as source:
+            report.rows_total = _rows_total(source, preset)
+            tracker = Progress(progress, report.rows_total)
+            tracker.report("reading")
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+                if preset == presets.MAVEN.key:
+                    _import_maven(report, actor=actor, folder=source, tracker=tracker)
+                else:
+                    deal_preset = _deal_preset(preset, mapping)
+                    target = _target_pipeline(pipeline_name)
+                    _import_deal_file(report, actor=actor, path=source, preset=deal_preset, pipeline=target,
+                                      tracker=tracker)  # fmt: skip
+                if report.errors or dry_run:
+                    raise _Rollback(report)
+                audit_record(
+                    actor=actor,
+                    entity="pipeline.import",
+                    entity_id=label or path.name,
+                    action="import",
+                    changes={kind: (None, values) for kind, values in report.counts().items()},
+                    reason=f"import of {label or path.name} ({preset or 'column mapping'})",
+                )
+    except _Rollback as rollback:
+        report = rollback.report
+        if report.errors:  # nothing was written, so nothing was created or updated either
+            report.deals, report.accounts, report.products, report.people = Counts(), Counts(), Counts(), Counts()
+    except (ImportFileError, DomainError) as error:
+        report.add_errors([getattr(error, "message", None) or str(error)])
+    except (DatabaseError, psycopg.Error) as error:
+        # A constraint the checks above did not foresee: the transaction is rolled back, so nothing was
+        # written; say so with the database's own words.
+        logger.warning("import of %s failed in the database", label or path, exc_info=True)
+        report.add_errors([f"The database refused the import, so nothing was written: {error}".strip()])
+    if progress is not None:
+        progress(report.rows_total, report.rows_total, "done")
+    return report
+
+
+def _rows_total(source: Path, preset: str) -> int:
+    if preset == presets.MAVEN.key:
+        return sum(engine.count_rows(source / name) for name in presets.MAVEN_FILES.values())
+    return engine.count_rows(source)
+
+
+def _deal_preset(preset: str, mapping: dict[str, Any] | None) -> presets.Preset:
+    if mapping:
+        try:
+            return presets.mapping_preset(mapping)
+        except ValueError as error:
+            raise ImportFileError(str(error)) from error
+    if preset in presets.PRESETS and preset != presets.MAVEN.key:
+        return presets.PRESETS[preset]
+    raise ImportFileError(
+        f"Unknown preset {preset!r}: use one of {', '.join(presets.PRESETS)} or give a column mapping."
+    )
+
+
+def _target_pipeline(name: str) -> Pipeline:
+    if not name:
+        return default_pipeline()
+    pipeline = Pipeline.objects.filter(name__iexact=name).first()
+    if pipeline is None:
+        known = ", ".join(Pipeline.objects.values_list("name", flat=True)) or "none yet"
+        raise ImportFileError(f"There is no pipeline named {name!r} (pipelines: {known}).")
+    return pipeline
+
+
+def _lookups(target: Pipeline | None) -> Lookups:
+    lookups = Lookups(target_pipeline_id=target.pk if target else 0)
+    for pk, first, last, username, email in User.objects.values_list(
+        "id", "first_name", "last_name", "username", "email"
+    ):
+        display = f"{first} {last}".strip() or username
+        lookups.add_owner(pk, display, *engine.owner_keys(display, username, email))
+    for pipeline in Pipeline.objects.all():
+        lookups.pipelines[pipeline.name.lower()] = pipeline.pk
+        lookups.pipeline_names[pipeline.pk] = pipeline.name
+    for stage in Stage.objects.order_by("pipeline_id", "position"):
+        lookups.stages.setdefault(stage.pipeline_id, {})[stage.name.lower()] = StageInfo(
+            stage.pk, stage.name, stage.status, stage.probability, stage.pipeline_id
+        )
+    for pk, name, price in Product.objects.order_by("id").values_list("id", "name", "list_price"):
+        lookups.products.setdefault(product_key(name), (pk, name, price))
+    return lookups
+
+
+def _stream_deals(
+    report: ImportReport,
+    *,
+    table: engine.Table,
+    rows: engine.DealRows | engine.MavenDealRows,
+    writer: DealWriter,
+    tracker: Progress,
+) -> None:
+    """Check every row; COPY the valid ones while the file has no error yet (after that nothing will be
+    written, so only the checking goes on)."""
+    with writer.staging() as put:
+        for row_no, cells in table.rows:
+            parsed = rows.parse(row_no, cells)
+            if isinstance(parsed, DealRecord):
+                if not report.errors:
+                    put(parsed)
+            else:
+                report.add_errors(parsed)
+            tracker.step()
+
+
+def _merge(report: ImportReport, writer: DealWriter, *, record_kind: str, file: str = "") -> MergeResult:
+    merged = writer.merge()
+    if merged.blocked:
+        report.add_errors([
+            RowError(row, f"{record_kind} {external_id}" if external_id else record_kind,
+                     f"the deal was cancelled on {cancelled}; an import does not move it to another stage", file)
+            for row, external_id, cancelled in merged.blocked
+        ])  # fmt: skip
+    else:
+        report.deals = Counts(merged.created, merged.updated, merged.unchanged)
+        if merged.touched_deal_ids:
+            # After commit only (a dry run's rollback discards it with everything else), and robust: a
+            # listener that fails must not make a committed import look failed; it is logged instead.
+            def announce(merged: MergeResult = merged) -> None:
+                announce_deals_changed(
+                    deal_ids=merged.touched_deal_ids,
+                    person_ids=merged.touched_person_ids,
+                    fields=merged.touched_fields,
+                    pay_relevant=merged.pay_relevant,
+                )
+
+            transaction.on_commit(announce, robust=True)
+    writer.drop()
+    return merged
+
+
+def _import_deal_file(
+    report: ImportReport,
+    *,
+    actor: User | None,
+    path: Path,
+    preset: presets.Preset,
+    pipeline: Pipeline,
+    tracker: Progress,
+) -> None:
+    lookups = _lookups(pipeline)
+    with connection.cursor() as cursor, engine.open_table(path) as table:
+        rows = engine.DealRows(preset, table.header, lookups)
+        writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE)
+        _stream_deals(report, table=table, rows=rows, writer=writer, tracker=tracker)
+        if report.errors:
+            return
+        tracker.report("writing")
+        merged = _merge(report, writer, record_kind=preset.record_kind)
+    # Accounts here are only named by deals: new names are created, the others are referenced unchanged.
+    report.accounts = Counts(merged.accounts_created, 0, merged.accounts_referenced - merged.accounts_created)
+
+
+# ----------------------------------------------------------------------------------- Maven CRM sample
+@contextlib.contextmanager
+def _maven_folder(path: Path) -> Iterator[Path]:
+    """The folder holding the Maven CSV files: `path` itself, or a .zip of them unpacked to a temporary one."""
+    names = list(presets.MAVEN_FILES.values())
+    if path.is_dir():
+        missing = [n for n in names if not (path / n).is_file()]
+        if missing:
+            raise ImportFileError(f"The folder {path} lacks {', '.join(missing)} (the Maven CRM files).")
+        yield path
+        return
+    if not zipfile.is_zipfile(path):
+        raise ImportFileError("The Maven CRM preset reads a folder, or a .zip, holding " + ", ".join(names) + ".")
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory(prefix="maven-") as temp:
+        members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
+        missing = [n for n in names if n not in members]
+        if missing:
+            raise ImportFileError(f"The .zip lacks {', '.join(missing)} (the Maven CRM files).")
+        if sum(members[n].file_size for n in names) > MAX_ZIP_BYTES:
+            raise ImportFileError("The Maven CRM files in the .zip are larger than 200 MB unpacked.")
+        for name in names:
+            with archive.open(members[name]) as source, (Path(temp) / name).open("wb") as target:
+                shutil.copyfileobj(source, target)
+        yield Path(temp)
+
+
+def _import_maven(report: ImportReport, *, actor: User | None, folder: Path, tracker: Progress) -> None:
+    files = presets.MAVEN_FILES
+    errors: list[RowError] = []
+    with engine.open_table(folder / files["teams"]) as table:
+        people = engine.maven_people(_counted(table, tracker), errors)
+    with engine.open_table(folder / files["accounts"]) as table:
+        accounts = engine.maven_accounts(_counted(table, tracker), errors)
+    with engine.open_table(folder / files["products"]) as table:
+        products = engine.maven_products(_counted(table, tracker), errors)
+    errors.extend(_unknown_parents(accounts, files["accounts"]))
+    report.add_errors(errors)
+
+    pipeline = Pipeline.objects.filter(name__iexact=presets.MAVEN_PIPELINE).first()
+    if report.errors:
+        # Nothing will be written; the deals are still checked, against the names the files define.
+        lookups = _placeholder_lookups(pipeline, people, products)
+        pipeline_id = pipeline.pk if pipeline else 0
+    else:
+        report.people = _write_people(actor, people)
+        report.accounts = _write_accounts(actor, accounts)
+        report.products = _write_products(actor, products)
+        if pipeline is None:
+            pipeline = pipeline_create(actor=actor, name=presets.MAVEN_PIPELINE, stages=presets.MAVEN_STAGES)
+        lookups = _lookups(pipeline)
+        pipeline_id = pipeline.pk
+
+    with connection.cursor() as cursor, engine.open_table(folder / files["deals"]) as table:
+        rows = engine.MavenDealRows(table, lookups, pipeline_id)
+        writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE)
+        _stream_deals(report, table=table, rows=rows, writer=writer, tracker=tracker)
+        if report.errors:
+            return
+        tracker.report("writing")
+        merged = _merge(report, writer, record_kind="opportunity", file=files["deals"])
+    # Deals naming an account that accounts.csv lacks create it by name, as other imports do.
+    report.accounts.created += merged.accounts_created
+
+
+def _counted(table: engine.Table, tracker: Progress) -> engine.Table:
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        for item in table.rows:
+            tracker.step()
+            yield item
+
+    return engine.Table(table.name, table.header, rows())
+
+
+def _unknown_parents(accounts: list[AccountSpec], file: str) -> list[RowError]:
+    known = {a.key for a in accounts}
+    parents = {account_name_key(a.parent) for a in accounts if a.parent} - known
+    if parents:
+        known |= set(Account.objects.filter(name_key__in=parents).values_list("name_key", flat=True))
+    return [
+        RowError(a.row, f"account {a.name}", f"subsidiary_of '{a.parent}' is not an account", file)
+        for a in accounts
+        if a.parent and account_name_key(a.parent) not in known
+    ]
+
+
+def _placeholder_lookups(pipeline: Pipeline | None, people: list[PersonSpec], products: list[ProductSpec]) -> Lookups:
+    lookups = _lookups(pipeline)
+    for person in people:
+        lookups.owners.setdefault(person.key, {(0, person.name)})
+    for product in products:
+        lookups.products.setdefault(product.key, (0, product.name, product.list_price))
+    if pipeline is None:
+        lookups.stages[0] = {
+            str(spec["name"]).lower(): StageInfo(
+                0,
+                str(spec["name"]),
+                "won" if spec.get("is_won") else "lost" if spec.get("is_lost") else "open",
+                spec["probability"],
+                0,
+            )
+            for spec in presets.MAVEN_STAGES
+        }
+    return lookups
+
+
+def _username(name: str) -> str:
+    """'Moses Frase' -> 'moses.frase'; 'Mei-Mei Johns' -> 'mei-mei.johns'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    words = ["".join(ch for ch in word if ch.isalnum() or ch in "-_") for word in ascii_name.split()]
+    return ".".join(w for w in words if w)[:140] or "person"
+
+
+def _write_people(actor: User | None, specs: list[PersonSpec]) -> Counts:
+    """Managers first (the specs come ordered so), through the org services so every change is audited."""
+    counts = Counts()
+    regions = {r.name.lower(): r for r in Region.objects.all()}
+    external_ids = [presets.MAVEN_EXTERNAL_PREFIX + spec.key for spec in specs]
+    by_external = {u.external_id: u for u in User.objects.filter(external_id__in=external_ids)}
+    written: dict[str, User] = {}
+    for spec, external_id in zip(specs, external_ids, strict=True):
+        region = None
+        if spec.region:
+            region = regions.get(spec.region.lower())
+            if region is None:
+                region = regions[spec.region.lower()] = region_create(actor=actor, name=spec.region)
+        first, _, last = spec.name.strip().partition(" ")
+        values: dict[str, Any] = {"first_name": first, "last_name": last.strip(), "region": region}
+        if spec.is_rep:
+            values["is_rep"] = True
+        if spec.is_manager:
+            values["is_manager"] = True
+        if spec.manager:  # a manager's own manager is not in the file: whatever salesops says stays
+            values["manager"] = written[person_key(spec.manager)]
+        person = by_external.get(external_id) or _adoptable(spec)
+        if person is None:
+            username = _free_username(_username(spec.name))
+            title = presets.MAVEN_MANAGER_TITLE if spec.is_manager else presets.MAVEN_AGENT_TITLE
+            person = person_create(actor=actor, username=username, external_id=external_id, title=title, **values)
+            counts.created += 1
+        else:
+            if person.external_id != external_id:
+                values["external_id"] = external_id
+            changed = {k: v for k, v in values.items() if _differs(person, k, v)}
+            if changed:
+                person = person_update(actor=actor, person=person, reason="CRM import", **changed)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        written[spec.key] = person
+    return counts
+
+
+def _differs(instance: Any, field_name: str, value: Any) -> bool:
+    if value is None or hasattr(value, "pk"):
+        return getattr(instance, f"{field_name}_id") != (value.pk if value is not None else None)
+    return bool(getattr(instance, field_name) != value)
+
+
+def _adoptable(spec: PersonSpec) -> User | None:
+    """Somebody already in salesops under the username the import would give, not imported from elsewhere
+    and with the same name, is that person."""
+    person = User.objects.filter(username=_username(spec.name), external_id="").first()
+    if person is not None and person_key(f"{person.first_name} {person.last_name}") == spec.key:
+        return person
+    return None
+
+
+def _free_username(base: str) -> str:
+    taken = set(User.objects.filter(username__startswith=base).values_list("username", flat=True))
+    if base not in taken:
+        return base
+    return next(f"{base}{n}" for n in range(2, len(taken) + 3) if f"{base}{n}" not in taken)
+
+
+def _write_accounts(actor: User | None, specs: list[AccountSpec]) -> Counts:
+    counts = Counts()
+    existing: dict[str, Account] = {}
+    for account in Account.objects.filter(name_key__in=[s.key for s in specs]).order_by("id"):
+        existing.setdefault(account.name_key, account)
+    by_key: dict[str, Account] = {}
+    touched: set[str] = set()
+    for spec in specs:
+        values = {
+            "sector": spec.sector,
+            "country": spec.country,
+            "employees": spec.employees,
+            "annual_revenue": spec.annual_revenue,
+            "year_established": spec.year_established,
+        }
+        found = existing.get(spec.key)
+        if found is None:
+            account = account_create(actor=actor, name=spec.name, **values)
+            counts.created += 1
+            touched.add(spec.key)
+        else:
+            changed = {k: v for k, v in {"name": spec.name, **values}.items() if getattr(found, k) != v}
+            account = account_update(actor=actor, account=found, **changed) if changed else found
+            if changed:
+                touched.add(spec.key)
+        by_key[spec.key] = account
+    # Parents once every account exists: a subsidiary may come before its parent in the file.
+    parent_keys = [account_name_key(s.parent) for s in specs if s.parent]
+    parents = {a.name_key: a for a in Account.objects.filter(name_key__in=parent_keys).order_by("-id")}
+    parents.update(by_key)
+    for spec in specs:
+        account = by_key[spec.key]
+        parent = parents[account_name_key(spec.parent)] if spec.parent else None
+        if account.parent_id != (parent.pk if parent else None):
+            account_update(actor=actor, account=account, parent=parent)
+            touched.add(spec.key)
+    counts.updated = len(touched) - counts.created
+    counts.unchanged = len(specs) - counts.created - counts.updated
+    return counts
+
+
+def _write_products(actor: User | None, specs: list[ProductSpec]) -> Counts:
+    counts = Counts()
+    existing: dict[str, Product] = {}
+    for known in Product.objects.order_by("id"):
+        existing.setdefault(product_key(known.name), known)
+    for spec in specs:
+        product = existing.get(spec.key)
+        if product is None:
+            product = Product(name=spec.name, series=spec.series, list_price=spec.list_price)
+            product.full_clean()
+            product.save()
+            changes: dict[str, tuple[Any, Any]] = {"name": (None, spec.name), "list_price": (None, spec.list_price)}
+            audit_record(actor=actor, instance=product, action="create", changes=changes)
+            counts.created += 1
+            continue
+        # The product keeps its name ("GTXPro" and "GTX Pro" are one product); series and price follow the file.
+        wanted = {"series": spec.series, "list_price": spec.list_price}
+        changes = {k: (getattr(product, k), v) for k, v in wanted.items() if getattr(product, k) != v}
+        if not changes:
+            counts.unchanged += 1
+            continue
+        for key, value in wanted.items():
+            setattr(product, key, value)
+        product.full_clean()
+        product.save()
+        audit_record(actor=actor, instance=product, action="update", changes=changes, reason="CRM import")
+        counts.updated += 1
+    return counts
+
+
+# ----------------------------------------------------------------------------------------- the jobs
+def progress_key(job_id: int) -> str:
+    return f"imports:job:{job_id}:progress"
+
+
+def _cache_progress(job_id: int) -> ProgressFn:
+    # The import's transaction is open while it runs, so the job row cannot show progress to other
+    # connections; the cache (Redis) can.
+    def report(done: int, total: int, phase: str) -> None:
+        try:
+            cache.set(progress_key(job_id), {"rows_done": done, "rows_total": total, "phase": phase}, timeout=86_400)
+        except Exception:  # progress is a courtesy: an unreachable cache must not stop an import
+            logger.warning("import job %s: progress not stored", job_id, exc_info=True)
+
+    return report
+
+
+def _queue(job: ImportJob) -> None:
+    from pipeline.imports.tasks import run_import_job
+
+    job_id = job.pk
+    transaction.on_commit(lambda: run_import_job.apply_async(args=(job_id,), queue=QUEUE_DEFAULT))
+
+
+@transaction.atomic
+def import_job_create(
+    *, actor: User, upload: UploadedFile, preset: str = "", mapping: dict[str, Any] | None = None
+) -> ImportJob:
+    """Store an uploaded file as an ImportJob and queue its dry run."""
+    file_name = Path(upload.name or "upload").name
+    suffix = Path(file_name).suffix.lower()
+    if mapping:
+        problems = presets.mapping_problems(mapping)
+        if problems:
+            raise DomainError(" ".join(problems), field="mapping")
+        preset = ""
+    elif preset not in presets.PRESETS:
+        raise DomainError(f"Choose a preset ({', '.join(presets.PRESETS)}) or give a column mapping.", field="preset")
+    if preset == presets.MAVEN.key and suffix != ".zip":
+        raise DomainError("The Maven CRM preset reads a .zip of its CSV files.", field="file")
+    if preset != presets.MAVEN.key and suffix not in UPLOAD_SUFFIXES:
+        raise DomainError(f"{file_name}: only .csv and .xlsx files can be imported.", field="file")
+    job = ImportJob(created_by=actor, preset=preset, file_name=file_name[:255], mapping=mapping or {}, dry_run=True)
+    job.file.save(file_name, upload, save=False)
+    job.save()
+    _queue(job)
+    return job
+
+
+@transaction.atomic
+def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
+    """Queue the real run of a job whose dry run found no errors."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if not job.dry_run:
+        raise DomainError(f"The import of {job.file_name} has been started already.")
+    if job.status != ImportStatus.DONE or job.errors:
+        raise DomainError(f"{job.file_name} can be imported once its dry run has finished without errors.")
+    job.dry_run = False
+    job.status = ImportStatus.PENDING
+    job.rows_done = 0
+    job.finished_at = None
+    job.save(update_fields=["dry_run", "status", "rows_done", "finished_at"])
+    cache.delete(progress_key(job.pk))
+    _queue(job)
+    return job
+
+
+@contextlib.contextmanager
+def _local_copy(job: ImportJob) -> Iterator[Path]:
+    """The job's file as a local path, whatever storage holds it."""
+    suffix = Path(job.file_name).suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory(prefix="import-") as temp:
+        target = Path(temp) / f"upload{suffix}"
+        with job.file.open("rb") as source, target.open("wb") as copy:
+            shutil.copyfileobj(source, copy)
+        yield target
+
+
+def import_job_execute(*, job_id: int) -> ImportJob | None:
+    """Run a queued job (its dry run or its real run) and store the outcome on it."""
+    # Claim the job: a redelivered message for a finished run changes nothing.
+    claimed = ImportJob.objects.filter(pk=job_id, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]).update(
+        status=ImportStatus.RUNNING, rows_done=0
+    )
+    if not claimed:
+        return None
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    try:
+        with _local_copy(job) as path:
+            report = crm_file_import(
+                actor=job.created_by,
+                path=path,
+                preset=job.preset,
+                mapping=job.mapping or None,
+                dry_run=job.dry_run,
+                progress=_cache_progress(job.pk),
+                label=job.file_name,
+            )
+    except Exception as error:
+        logger.exception("import job %s stopped", job_id)
+        report = ImportReport(dry_run=job.dry_run)
+        report.add_errors([f"The import stopped unexpectedly and wrote nothing ({type(error).__name__}: {error})."])
+    as_json = report.as_json()
+    job.status = ImportStatus.DONE if report.ok else ImportStatus.FAILED
+    job.result = {**report.counts(), "error_count": report.error_count}
+    job.errors = as_json["errors"]
+    job.rows_total = report.rows_total
+    job.rows_done = report.rows_total  # every row was read and checked, whatever the outcome
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "result", "errors", "rows_total", "rows_done", "finished_at"])
+    cache.delete(progress_key(job.pk))
+    return job

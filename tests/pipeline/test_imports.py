@@ -1,0 +1,631 @@
+"""CRM imports: the Maven sample with its quirks, Salesforce and HubSpot presets, mappings, dry runs, row
+errors, all-or-nothing runs, the Imports page and API with their permissions."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, Sum
+from django.urls import reverse
+
+from pipeline import services as pipeline_services
+from pipeline.events import deals_changed
+from pipeline.imports import services
+from pipeline.models import Account, Deal, DealChange, DealLineItem, ImportJob, ImportStatus, Pipeline, Product
+from salesops.org.models import Region, User
+from tests.factories import UserFactory, default_stages
+
+pytestmark = pytest.mark.django_db
+
+MAVEN = Path(settings.BASE_DIR).parent / "shared" / "data" / "maven-crm"
+SALESFORCE_HEADER = ["Opportunity ID", "Opportunity Name", "Account Name", "Opportunity Owner", "Amount", "Close Date",
+                     "Stage", "Probability (%)", "Type", "Lead Source", "Created Date"]  # fmt: skip
+
+
+@pytest.fixture
+def maven_dir() -> Path:
+    if not (MAVEN / "sales_pipeline.csv").is_file():
+        pytest.skip(f"The Maven CRM sample is not at {MAVEN} (a copy of shared/ belongs beside the repository).")
+    return MAVEN
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def sellers(org):
+    """People a CRM export names by full name, username or e-mail."""
+    return {
+        "jordan": UserFactory.create(
+            username="jordan.lee", first_name="Jordan", last_name="Lee", email="jordan@acme.test"
+        ),
+        "priya": UserFactory.create(
+            username="priya.nair", first_name="Priya", last_name="Nair", email="priya@acme.test"
+        ),
+    }
+
+
+def run_command(*args: str) -> tuple[int, dict]:
+    out = io.StringIO()
+    try:
+        call_command("import_crm", *args, "--format", "json", stdout=out, stderr=io.StringIO())
+    except CommandError as error:
+        return error.returncode, json.loads(out.getvalue())
+    return 0, json.loads(out.getvalue())
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], *, bom: bool = True) -> Path:
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def salesforce_rows() -> list[list[str]]:
+    return [
+        ["0061A00001", "Acme renewal", "Acme Inc.", "Jordan Lee", "$12,500.00", "3/31/2025", "Proposal", "60",
+         "Existing Customer - Upgrade", "Web", "1/15/2025"],
+        ["0061A00002", "Globex new logo", "Globex Corporation", "priya.nair", "8000", "4/15/2025", "Closed Won", "100",
+         "New Customer", "Partner", "2/1/2025"],
+        ["0061A00003", "ACME expansion", "ACME corp", "jordan@acme.test", "", "6/30/2025", "Prospecting", "10",
+         "", "", "3/3/2025"],
+    ]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------- Maven sample
+def test_maven_sample_imports_exactly_and_a_second_run_creates_nothing(maven_dir):
+    code, first = run_command("--preset", "maven-crm", str(maven_dir))
+
+    assert code == 0
+    assert first == {
+        "deals": {"created": 8800, "updated": 0, "unchanged": 0},
+        "accounts": {"created": 85, "updated": 0, "unchanged": 0},
+        "products": {"created": 7, "updated": 0, "unchanged": 0},
+        "people": {"created": 41, "updated": 0, "unchanged": 0},
+        "errors": [],
+    }
+    maven_people = User.objects.filter(external_id__startswith="maven:")
+    managers = maven_people.filter(is_manager=True)
+    assert maven_people.count() == 41
+    assert managers.count() == 6
+    assert maven_people.filter(is_rep=True, manager__in=managers).count() == 35
+    assert Region.objects.filter(people__in=maven_people).distinct().count() == 3
+    assert Deal.objects.count() == 8800 and Account.objects.count() == 85 and Product.objects.count() == 7
+    # Agents without deals are people all the same.
+    idle = maven_people.filter(is_rep=True).annotate(n=Count("deals")).filter(n=0)
+    assert sorted(p.display_name for p in idle) == [
+        "Carl Lin", "Carol Thompson", "Elizabeth Anderson", "Mei-Mei Johns", "Natalya Ivanova"
+    ]  # fmt: skip
+
+    # Won bookings equal the CSV's own sum over Won rows.
+    with (maven_dir / "sales_pipeline.csv").open(newline="") as handle:
+        won_in_csv = sum(Decimal(r["close_value"]) for r in csv.DictReader(handle) if r["deal_stage"] == "Won")
+    assert (
+        Deal.objects.filter(status="won").aggregate(total=Sum("amount"))["total"] == won_in_csv == Decimal("10005534")
+    )
+
+    code, second = run_command("--preset", "maven-crm", str(maven_dir))
+
+    assert code == 0
+    assert second == {
+        "deals": {"created": 0, "updated": 0, "unchanged": 8800},
+        "accounts": {"created": 0, "updated": 0, "unchanged": 85},
+        "products": {"created": 0, "updated": 0, "unchanged": 7},
+        "people": {"created": 0, "updated": 0, "unchanged": 41},
+        "errors": [],
+    }
+    assert Deal.objects.count() == 8800 and User.objects.filter(external_id__startswith="maven:").count() == 41
+
+
+def edited_copy(source: Path, target: Path, edits: dict[str, list[tuple[str, str]]]) -> Path:
+    target.mkdir()
+    for path in source.glob("*.csv"):
+        content = path.read_text()
+        for old, new in edits.get(path.name, []):
+            assert content.count(old) == 1, old
+            content = content.replace(old, new)
+        (target / path.name).write_text(content)
+    return target
+
+
+def test_maven_changes_update_only_what_changed_with_history(maven_dir, tmp_path):
+    assert run_command("--preset", "maven-crm", str(maven_dir))[0] == 0
+    moved = Deal.objects.get(external_id="HAXMC4IX")  # Engaging, no account, no value yet
+    edited = edited_copy(maven_dir, tmp_path / "maven", {
+        "products.csv": [("GTX Pro,GTX,4821", "GTX Pro,GTX,4999")],
+        "accounts.csv": [("Codehow,software,", "Codehow,technology,")],
+        "sales_teams.csv": [("Moses Frase,Dustin Brinkmann,", "Moses Frase,Melvin Marxen,")],
+        "sales_pipeline.csv": [
+            ("HAXMC4IX,James Ascencio,MG Advanced,,Engaging,2016-11-03,,", "HAXMC4IX,James Ascencio,MG Advanced,,Won,2016-11-03,2017-06-30,3300"),
+            ("Z063OYW0,Darcel Schlecht,GTXPro,", "Z063OYW0,Darcel Schlecht,MG Special,"),
+        ],
+    })  # fmt: skip
+
+    code, result = run_command("--preset", "maven-crm", str(edited))
+
+    assert code == 0
+    assert result == {
+        "deals": {"created": 0, "updated": 2, "unchanged": 8798},
+        "accounts": {"created": 0, "updated": 1, "unchanged": 84},
+        "products": {"created": 0, "updated": 1, "unchanged": 6},
+        "people": {"created": 0, "updated": 1, "unchanged": 40},
+        "errors": [],
+    }
+    assert Product.objects.get(name="GTX Pro").list_price == Decimal("4999.00")
+    assert Account.objects.get(name="Codehow").sector == "technology"
+    assert str(User.objects.get(username="moses.frase").manager) == "Melvin Marxen"
+    moved.refresh_from_db()
+    assert (moved.status, moved.amount, moved.close_date, moved.stage_entered_at.date()) == (
+        "won", Decimal("3300.00"), dt.date(2017, 6, 30), dt.date(2017, 6, 30)
+    )  # fmt: skip
+    changes = {c.field: (c.old_value, c.new_value, c.changed_at.date()) for c in moved.changes.exclude(field="created")}
+    assert changes["stage"] == ("Engaging", "Won", dt.date(2017, 6, 30))
+    assert changes["amount"][:2] == ("", "3300.00") and changes["close_date"][:2] == ("", "2017-06-30")
+    relined = Deal.objects.get(external_id="Z063OYW0")
+    assert [(li.product.name, li.unit_price) for li in relined.line_items.all()] == [("MG Special", Decimal("55.00"))]
+    # The product moved, the rest of the deal did not: no history of stage, amount, date or owner.
+    assert list(relined.changes.values_list("field", flat=True)) == ["created", "stage"]
+
+
+def test_maven_quirks_import_as_the_source_says(maven_dir, org):
+    report = services.crm_file_import(actor=org.ops, path=maven_dir, preset="maven-crm")
+    assert report.ok, report.errors[:3]
+
+    # "GTXPro" in the pipeline is the product "GTX Pro": one product, 1,480 deals on it.
+    assert not Product.objects.filter(name="GTXPro").exists()
+    assert DealLineItem.objects.filter(product__name="GTX Pro").count() == 1480
+    assert Deal.objects.get(external_id="Z063OYW0").name == "GTX Pro — Isdom"
+    line = DealLineItem.objects.get(deal__external_id="Z063OYW0")
+    assert (line.quantity, line.unit_price) == (Decimal(1), Decimal("4821.00"))
+    # Open deals: no amount, no close date; lost ones: 0; open deals may lack an account.
+    assert Deal.objects.filter(status="open").count() == 2089
+    assert not Deal.objects.filter(status="open").exclude(amount=None, close_date=None).exists()
+    assert set(Deal.objects.filter(status="lost").values_list("amount", flat=True)) == {Decimal("0.00")}
+    assert Deal.objects.filter(account=None).count() == 1425
+    # Prospecting rows have no engage date: no created date either.
+    assert Deal.objects.filter(stage__name="Prospecting", created_date=None).count() == 500
+    assert Deal.objects.filter(stage__name="Prospecting").exclude(created_date=None).count() == 0
+
+    # A closed deal's history: created in Engaging at its engage date, won at its close date.
+    won = Deal.objects.select_related("stage", "pipeline").get(external_id="1C1I7A6R")
+    assert (won.status, won.amount, won.close_date, won.created_date) == (
+        "won", Decimal("1054.00"), dt.date(2017, 3, 1), dt.date(2016, 10, 20)
+    )  # fmt: skip
+    assert won.pipeline.name == "Maven CRM" and won.stage.name == "Won"
+    assert won.stage_entered_at.date() == dt.date(2017, 3, 1)
+    history = [(c.field, c.old_value, c.new_value, c.changed_at.date(), c.changed_by) for c in won.changes.all()]
+    assert history == [
+        ("created", "", "Engaging", dt.date(2016, 10, 20), org.ops),
+        ("stage", "Engaging", "Won", dt.date(2017, 3, 1), org.ops),
+    ]
+    engaging = won.pipeline.stages.get(name="Engaging")
+    assert [c.new_ref for c in won.changes.all()] == [engaging.pk, won.stage_id]
+    # Status always follows the stage.
+    assert not Deal.objects.exclude(status="won").filter(stage__is_won=True).exists()
+    assert not Deal.objects.exclude(status="lost").filter(stage__is_lost=True).exists()
+    stages = list(won.pipeline.stages.values_list("name", "probability", "forecast_category", "exit_criteria"))
+    assert stages == [
+        ("Prospecting", Decimal("10.00"), "pipeline", []),
+        ("Engaging", Decimal("50.00"), "best_case", []),
+        ("Won", Decimal("100.00"), "closed", []),
+        ("Lost", Decimal("0.00"), "omitted", []),
+    ]
+
+    # People: usernames from names, managers above their agents, no usable password.
+    moses = User.objects.select_related("manager", "region").get(username="moses.frase")
+    assert moses.external_id == "maven:moses frase" and moses.is_rep and not moses.is_manager
+    assert moses.manager is not None and moses.region is not None
+    assert (moses.manager.display_name, moses.region.name) == ("Dustin Brinkmann", "Central")
+    assert moses.manager.is_manager and not moses.has_usable_password()
+    assert User.objects.get(username="mei-mei.johns").display_name == "Mei-Mei Johns"
+
+    # Accounts: revenue in millions becomes dollars; subsidiaries point at their parents.
+    codehow = Account.objects.select_related("parent").get(name="Codehow")
+    assert codehow.annual_revenue == Decimal("2714900000.00")
+    assert (codehow.sector, codehow.country, codehow.employees, codehow.year_established) == (
+        "software", "United States", 2641, 1998
+    )  # fmt: skip
+    assert str(codehow.parent) == "Acme Corporation"
+    assert Account.objects.exclude(parent=None).count() == 15
+
+
+def test_maven_zip_with_a_broken_row_reports_it_and_writes_nothing(maven_dir, tmp_path):
+    archive = tmp_path / "maven.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name in ("sales_teams.csv", "accounts.csv", "products.csv"):
+            zipped.write(maven_dir / name, f"maven-crm/{name}")
+        lines = (maven_dir / "sales_pipeline.csv").read_text().splitlines()
+        cells = lines[16].split(",")  # row 17 as a spreadsheet counts, the header being row 1
+        cells[6] = "2017-13-01"
+        lines[16] = ",".join(cells)
+        zipped.writestr("maven-crm/sales_pipeline.csv", "\n".join(lines) + "\n")
+    broken_id = cells[0]
+
+    report = services.crm_file_import(actor=None, path=archive, preset="maven-crm")
+
+    assert len(report.errors) == 1
+    assert report.errors == [
+        f"sales_pipeline.csv row 17 (opportunity {broken_id}): close_date '2017-13-01' is not a date (expected YYYY-MM-DD)"
+    ]
+    assert report.as_json()["deals"] == {"created": 0, "updated": 0, "unchanged": 0}
+    assert not Deal.objects.exists() and not User.objects.exists() and not Account.objects.exists()
+    assert not Pipeline.objects.exists()
+
+
+# --------------------------------------------------------------------------- Salesforce and HubSpot
+def test_salesforce_report_imports_then_upserts_with_history(sellers, tmp_path):
+    report_csv = write_csv(tmp_path / "opportunities.csv", SALESFORCE_HEADER, salesforce_rows())
+
+    code, result = run_command("--preset", "salesforce", str(report_csv), "--as", "ops_admin")
+
+    assert code == 0
+    assert result["deals"] == {"created": 3, "updated": 0, "unchanged": 0}
+    # "Acme Inc." and "ACME corp" are one account (matched by normalised name); Globex is the other.
+    assert result["accounts"] == {"created": 2, "updated": 0, "unchanged": 0}
+    acme = Deal.objects.select_related("account", "owner", "stage").get(external_id="0061A00001")
+    assert (acme.name, str(acme.account), acme.owner, acme.stage.name, acme.status) == (
+        "Acme renewal", "Acme Inc.", sellers["jordan"], "Proposal", "open"
+    )  # fmt: skip
+    assert (acme.amount, acme.close_date, acme.created_date) == (
+        Decimal("12500.00"),
+        dt.date(2025, 3, 31),
+        dt.date(2025, 1, 15),
+    )
+    assert (acme.deal_type, acme.source, acme.probability) == ("expansion", "Web", None)  # 60 % is Proposal's own
+    assert Deal.objects.get(external_id="0061A00003").account == acme.account
+    won = Deal.objects.get(external_id="0061A00002")
+    assert (won.owner, won.status, won.deal_type, won.amount) == (sellers["priya"], "won", "new", Decimal("8000.00"))
+    created = DealChange.objects.get(deal=acme, field="created")
+    assert (created.new_value, created.new_ref, created.changed_at.date()) == (
+        "Proposal",
+        acme.stage_id,
+        dt.date(2025, 1, 15),
+    )
+    assert created.changed_by == User.objects.get(username="ops_admin")
+    assert acme.stage_entered_at.date() == dt.date(2025, 1, 15)
+
+    assert run_command("--preset", "salesforce", str(report_csv))[1]["deals"] == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 3,
+    }
+
+    rows = salesforce_rows()
+    rows[0][3], rows[0][4], rows[0][6] = "Priya Nair", "15000", "Negotiation"
+    changed_csv = write_csv(tmp_path / "opportunities-2.csv", SALESFORCE_HEADER, rows)
+    code, result = run_command("--preset", "salesforce", str(changed_csv))
+
+    assert code == 0
+    assert result["deals"] == {"created": 0, "updated": 1, "unchanged": 2}
+    assert result["accounts"] == {"created": 0, "updated": 0, "unchanged": 2}
+    acme.refresh_from_db()
+    assert (acme.owner, acme.amount, acme.stage.name) == (sellers["priya"], Decimal("15000.00"), "Negotiation")
+    changes = {c.field: c for c in DealChange.objects.filter(deal=acme).exclude(field="created")}
+    assert set(changes) == {"stage", "amount", "owner"}
+    assert (changes["stage"].old_value, changes["stage"].new_value) == ("Proposal", "Negotiation")
+    assert (changes["stage"].old_ref, changes["stage"].new_ref) == (default_stages()["Proposal"].pk, acme.stage_id)
+    assert (changes["amount"].old_value, changes["amount"].new_value) == ("12500.00", "15000.00")
+    assert (changes["owner"].old_value, changes["owner"].new_value) == ("Jordan Lee", "Priya Nair")
+    assert (changes["owner"].old_ref, changes["owner"].new_ref) == (sellers["jordan"].pk, sellers["priya"].pk)
+    assert acme.stage_entered_at > created.changed_at
+
+
+def test_row_errors_name_row_and_record_and_nothing_is_written(sellers, tmp_path):
+    rows = salesforce_rows()
+    rows[1][5] = "13/01/2017"  # row 3 as a spreadsheet shows it
+    rows[2][3] = "Nobody Known"
+    rows[2][6] = "Signed"
+    report_csv = write_csv(tmp_path / "broken.csv", SALESFORCE_HEADER, rows)
+
+    code, result = run_command("--preset", "salesforce", str(report_csv))
+
+    assert code == 2
+    assert result["deals"] == {"created": 0, "updated": 0, "unchanged": 0}
+    errors = result["errors"]
+    assert len(errors) == 3
+    assert errors[0].startswith("row 3 (opportunity 0061A00002): close date '13/01/2017' is not a date")
+    assert errors[1].startswith("row 4 (opportunity 0061A00003): the owner 'Nobody Known' is nobody in salesops")
+    assert errors[2].startswith("row 4 (opportunity 0061A00003): the stage 'Signed' is not a stage of Sales (")
+    assert "Prospecting, Qualification, Discovery, Proposal, Negotiation, Closed Won, Closed Lost" in errors[2]
+    # The valid first row was not written either, nor its account.
+    assert not Deal.objects.exists() and not Account.objects.exists()
+
+
+def test_a_real_run_that_fails_in_the_database_leaves_everything_as_it_was(sellers, tmp_path):
+    report_csv = write_csv(tmp_path / "opportunities.csv", SALESFORCE_HEADER, salesforce_rows())
+    assert run_command("--preset", "salesforce", str(report_csv))[0] == 0
+    won = Deal.objects.get(external_id="0061A00002")
+    pipeline_services.deal_cancel(actor=None, deal=won, on=dt.date(2025, 5, 1))
+    rows = salesforce_rows()
+    rows[1][6] = "Negotiation"  # would reopen the cancelled deal
+    rows[0][4] = "99999"  # a change to a valid row, which must not land either
+    rows.append(["0061A00004", "Initech", "Initech LLC", "Jordan Lee", "100", "7/1/2025", "Proposal", "", "", "", ""])
+    changed = write_csv(tmp_path / "reopen.csv", SALESFORCE_HEADER, rows)
+    before = (Deal.objects.count(), Account.objects.count(), DealChange.objects.count())
+
+    code, result = run_command("--preset", "salesforce", str(changed))
+
+    assert code == 2
+    assert result["errors"] == [
+        "row 3 (opportunity 0061A00002): the deal was cancelled on 2025-05-01; an import does not move it to another stage"
+    ]
+    assert (Deal.objects.count(), Account.objects.count(), DealChange.objects.count()) == before
+    assert Deal.objects.get(external_id="0061A00001").amount == Decimal("12500.00")
+    assert not Account.objects.filter(name="Initech LLC").exists()
+
+
+def test_dry_run_counts_what_the_import_would_do_and_writes_nothing(sellers, tmp_path):
+    report_csv = write_csv(tmp_path / "opportunities.csv", SALESFORCE_HEADER, salesforce_rows())
+
+    code, result = run_command("--preset", "salesforce", str(report_csv), "--dry-run")
+
+    assert code == 0
+    assert result["deals"] == {"created": 3, "updated": 0, "unchanged": 0}
+    assert not Deal.objects.exists() and not Account.objects.exists() and not DealChange.objects.exists()
+
+
+def test_hubspot_export_matches_owners_by_email_and_reads_dates_with_times(sellers, tmp_path):
+    header = ["Record ID", "Deal Name", "Deal Stage", "Amount", "Close Date", "Deal owner", "Create Date",
+              "Associated Company", "Pipeline", "Deal Type"]  # fmt: skip
+    rows = [
+        ["9001", "Hooli platform", "Closed Won", "42000.5", "2025-02-28 17:30", "priya@acme.test", "2024-11-02T09:15:00Z",
+         "Hooli", "Sales Pipeline", "existingbusiness"],
+        ["9002", "Pied Piper pilot", "Discovery", "", "", "Jordan Lee", "2025-01-10", "", "Sales Pipeline", "newbusiness"],
+    ]  # fmt: skip
+    export = write_csv(tmp_path / "hubspot.csv", header, rows, bom=False)
+
+    code, result = run_command("--preset", "hubspot", str(export))
+
+    assert (code, result["deals"], result["accounts"]["created"]) == (
+        0,
+        {"created": 2, "updated": 0, "unchanged": 0},
+        1,
+    )
+    hooli = Deal.objects.select_related("account").get(external_id="9001")
+    assert (hooli.owner, hooli.status, hooli.amount, hooli.close_date, hooli.created_date, hooli.deal_type) == (
+        sellers["priya"], "won", Decimal("42000.50"), dt.date(2025, 2, 28), dt.date(2024, 11, 2), "expansion"
+    )  # fmt: skip
+    assert str(hooli.account) == "Hooli" and hooli.pipeline.is_default
+    assert Deal.objects.get(external_id="9002").account is None
+
+
+def test_xlsx_with_a_column_mapping(sellers, tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Ref", "Deal", "Rep", "Phase", "Value", "Closes", "Customer", "Currency"])
+    sheet.append(
+        [101, "Umbrella renewal", "jordan.lee", "qualification", 1999.99, dt.datetime(2025, 9, 30), "Umbrella", "eur"]
+    )
+    sheet.append([102, "Stark pilot", "Priya Nair", "Closed Lost", 0, "30.10.2025", "Stark Industries", ""])
+    workbook.save(tmp_path / "deals.xlsx")
+    mapping = {"external_id": "Ref", "name": "Deal", "owner": "Rep", "stage": "Phase", "amount": "Value",
+               "close_date": "Closes", "account": "Customer", "currency": "Currency"}  # fmt: skip
+
+    code, result = run_command("--mapping", json.dumps(mapping), str(tmp_path / "deals.xlsx"))
+
+    assert code == 2  # "30.10.2025" is not in the default date formats
+    assert result["errors"] == [
+        "row 3 (deal 102): close date '30.10.2025' is not a date (expected YYYY-MM-DD or MM/DD/YYYY or MM/DD/YY)"
+    ]
+    # With the file's date format the text date parses; the real date cell of row 2 never needed one.
+    code, result = run_command(
+        "--mapping", json.dumps({**mapping, "date_format": "%d.%m.%Y"}), str(tmp_path / "deals.xlsx")
+    )
+    assert (code, result["errors"], result["deals"]["created"]) == (0, [], 2)
+    umbrella = Deal.objects.select_related("stage").get(external_id="101")
+    assert (umbrella.stage.name, umbrella.amount, umbrella.currency, umbrella.close_date) == (
+        "Qualification", Decimal("1999.99"), "EUR", dt.date(2025, 9, 30)
+    )  # fmt: skip
+    stark = Deal.objects.get(external_id="102")
+    assert (stark.status, stark.amount, stark.close_date, stark.currency) == (
+        "lost",
+        Decimal("0.00"),
+        dt.date(2025, 10, 30),
+        "USD",
+    )
+
+
+def test_unknown_mapping_fields_are_refused_with_the_list_of_fields(tmp_path):
+    path = write_csv(tmp_path / "x.csv", ["Deal"], [["A"]])
+    code, result = run_command("--mapping", json.dumps({"title": "Deal"}), str(path))
+    assert code == 2
+    assert result["errors"][0].startswith("Unknown field(s) in the mapping: title; the fields are external_id, name")
+    assert "The mapping must name the column for: name, owner, stage." in result["errors"][0]
+
+
+# ---------------------------------------------------------------------------- pages, API, the task
+def upload(name: str, rows: list[list[str]], header: list[str] = SALESFORCE_HEADER) -> SimpleUploadedFile:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, *rows])
+    return SimpleUploadedFile(name, buffer.getvalue().encode("utf-8-sig"), content_type="text/csv")
+
+
+def test_only_sales_ops_reach_imports(org, client_for, api_client_for):
+    job = ImportJob.objects.create(created_by=org.ops, file_name="x.csv", file="imports/x.csv")
+    for person in (org.rep_a, org.manager_east, org.finance):
+        client = client_for(person)
+        assert client.get(reverse("imports:job_list")).status_code == 403
+        assert client.get(reverse("imports:job_detail", args=[job.pk])).status_code == 403
+        assert client.post(reverse("imports:job_run", args=[job.pk])).status_code == 403
+        api = api_client_for(person)
+        assert api.get("/api/v1/imports/").status_code == 403
+        assert api.get(f"/api/v1/imports/{job.pk}/").status_code == 403
+        assert api.post("/api/v1/imports/", {"file": upload("a.csv", []), "preset": "salesforce"}).status_code == 403
+        assert api.post(f"/api/v1/imports/{job.pk}/run/").status_code == 403
+    assert client_for(org.ops).get(reverse("imports:job_list")).status_code == 200
+
+
+@pytest.fixture
+def deal_events(monkeypatch) -> list[dict]:
+    """What the pipeline announces (pipeline.events); other apps' listeners are theirs to test."""
+    sent: list[dict] = []
+    monkeypatch.setattr(deals_changed, "receivers", [])
+    monkeypatch.setattr(deals_changed, "sender_receivers_cache", {})
+    deals_changed.connect(lambda sender, signal, **event: sent.append(event), weak=False)
+    return sent
+
+
+def test_api_dry_run_then_real_run_in_the_task(
+    org, sellers, api_client_for, celery_eager, deal_events, django_capture_on_commit_callbacks
+):
+    api = api_client_for(org.ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/imports/", {"file": upload("q1.csv", salesforce_rows()), "preset": "salesforce"})
+    assert response.status_code == 201
+    job_id = response.json()["id"]
+
+    job = api.get(f"/api/v1/imports/{job_id}/").json()
+    assert (job["status"], job["dry_run"], job["errors"]) == ("done", True, [])
+    assert job["progress"] == {"rows_done": 3, "rows_total": 3, "percent": 100, "phase": "done"}
+    assert job["result"]["deals"] == {"created": 3, "updated": 0, "unchanged": 0}
+    assert not Deal.objects.exists() and deal_events == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/imports/{job_id}/run/")
+    assert response.status_code == 202
+    job = api.get(f"/api/v1/imports/{job_id}/").json()
+    assert (job["status"], job["dry_run"], job["result"]["deals"]["created"]) == ("done", False, 3)
+    assert Deal.objects.count() == 3
+    assert api.post(f"/api/v1/imports/{job_id}/run/").status_code == 400  # once is enough
+    # One event for the whole import, after it committed: forecasts and commissions recompute once.
+    assert deal_events == [{
+        "deal_ids": sorted(Deal.objects.values_list("id", flat=True)),
+        "person_ids": sorted([sellers["jordan"].pk, sellers["priya"].pk]),
+        "fields": ["created"],
+        "pay_relevant": True,
+    }]  # fmt: skip
+
+
+def test_api_refuses_a_mapping_without_the_required_fields(org, api_client_for):
+    response = api_client_for(org.ops).post(
+        "/api/v1/imports/", {"file": upload("m.csv", []), "mapping": json.dumps({"name": "Deal"})}
+    )
+    assert response.status_code == 400
+    assert "The mapping must name the column for: owner, stage." in response.json()["mapping"]
+
+
+def test_page_upload_shows_row_errors_then_a_clean_file_imports(org, sellers, client_for, celery_eager, deal_events,
+                                                                django_capture_on_commit_callbacks):  # fmt: skip
+    client = client_for(org.ops)
+    rows = salesforce_rows()
+    rows[0][0] = '=HYPERLINK("http://evil.test","x")'
+    rows[0][5] = "31/3/2025"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:job_list"), {"file": upload("bad.csv", rows), "preset": "salesforce"})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("imports:job_detail", args=[job.pk])
+
+    page = client.get(response["Location"]).content.decode()
+    assert "The dry run found problems" in page and "nothing was written" in page
+    assert (
+        "row 2 (opportunity =HYPERLINK(&quot;http://evil.test&quot;,&quot;x&quot;)): close date &#x27;31/3/2025&#x27; is not a date"
+        in page
+    )
+    assert 'data-testid="import-run"' not in page
+    download = b"".join(client.get(reverse("imports:job_errors_csv", args=[job.pk])).streaming_content).decode(
+        "utf-8-sig"
+    )
+    table = list(csv.reader(io.StringIO(download)))
+    assert table[0] == ["File", "Row", "Record", "Id or name", "Problem"]
+    assert table[1][:4] == ["bad.csv", "2", "opportunity", '\'=HYPERLINK("http://evil.test","x")']  # neutralised
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("imports:job_list"), {"file": upload("good.csv", salesforce_rows()), "preset": "salesforce"}
+        )
+    page = client.get(response["Location"]).content.decode()
+    assert "Dry run finished: 3 rows checked, nothing written yet" in page
+    assert "Import 3 rows" in page
+    good = ImportJob.objects.get(file_name="good.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:job_run", args=[good.pk]), HTTP_HX_REQUEST="true")
+        queued = response.content.decode()  # the task starts once this request's transaction commits
+    assert "Importing…" in queued and 'hx-trigger="every 1s"' in queued
+    fragment = client.get(reverse("imports:job_detail", args=[good.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert "Imported 3 rows" in fragment and "hx-trigger" not in fragment
+    assert '<tr data-kind="deals"><th>Deals</th><td class="num">3</td>' in fragment
+    assert Deal.objects.count() == 3
+    listing = client.get(reverse("imports:job_list")).content.decode()
+    assert "good.csv" in listing and "bad.csv" in listing
+
+
+def test_progress_shows_from_the_cache_while_the_import_runs(org, client_for, clean_cache):
+    job = ImportJob.objects.create(created_by=org.ops, file_name="big.csv", file="imports/big.csv",
+                                   status=ImportStatus.RUNNING, rows_total=0)  # fmt: skip
+    cache.set(services.progress_key(job.pk), {"rows_done": 40_000, "rows_total": 100_000, "phase": "reading"})
+
+    fragment = client_for(org.ops).get(reverse("imports:job_detail", args=[job.pk]), HTTP_HX_REQUEST="true")
+
+    html = fragment.content.decode()
+    assert '<progress max="100000" value="40000"' in html
+    assert "40000 of 100000 rows" in html
+    assert 'hx-trigger="every 1s"' in html and "<html" not in html
+
+
+def test_the_import_reports_progress_through_the_cache_inside_its_transaction(
+    org, sellers, tmp_path, monkeypatch, clean_cache
+):
+    monkeypatch.setattr(services, "PROGRESS_EVERY", 0)
+    rows = [[f"00{n:08d}", f"Deal {n}", "Account", "Jordan Lee", "10", "1/1/2025", "Prospecting", "", "", "", ""]
+            for n in range(50)]  # fmt: skip
+    seen: list[tuple[int, int, str]] = []
+    job = ImportJob.objects.create(created_by=org.ops, file_name="p.csv", file="imports/p.csv", status="running")
+    to_cache = services._cache_progress(job.pk)
+
+    def spy(done: int, total: int, phase: str) -> None:
+        to_cache(done, total, phase)
+        seen.append((done, total, phase))
+        job.status = ImportStatus.RUNNING
+        from pipeline.imports.selectors import import_job_progress
+
+        assert import_job_progress(job).rows_done == done
+
+    report = services.crm_file_import(
+        actor=None, path=write_csv(tmp_path / "p.csv", SALESFORCE_HEADER, rows), preset="salesforce", progress=spy
+    )
+    assert report.ok
+    assert seen[0] == (0, 50, "reading") and seen[-1] == (50, 50, "done")
+    assert (50, 50, "writing") in seen
+    assert [d for d, _, p in seen if p == "reading"] == sorted(d for d, _, p in seen if p == "reading")
+
+
+def test_a_report_without_a_required_column_is_refused_naming_it(sellers, tmp_path):
+    header = [h for h in SALESFORCE_HEADER if h != "Stage"]
+    path = write_csv(tmp_path / "no-stage.csv", header, [row[:6] + row[7:] for row in salesforce_rows()])
+
+    code, result = run_command("--preset", "salesforce", str(path))
+
+    assert code == 2
+    assert result["errors"] == [
+        "The file has no column 'Stage' (for the stage); its columns are: 'Opportunity ID', 'Opportunity Name', "
+        "'Account Name', 'Opportunity Owner', 'Amount', 'Close Date', 'Probability (%)', 'Type', 'Lead Source', "
+        "'Created Date'."
+    ]
+
+
+def test_the_api_lists_jobs_without_their_errors_in_constant_queries(
+    org, api_client_for, django_assert_max_num_queries
+):
+    for n in range(5):
+        ImportJob.objects.create(created_by=org.ops, file_name=f"f{n}.csv", file=f"imports/f{n}.csv",
+                                 status=ImportStatus.FAILED, errors=[f"row {n + 2}: the owner is blank"])  # fmt: skip
+    with django_assert_max_num_queries(4):
+        jobs = api_client_for(org.ops).get("/api/v1/imports/").json()["results"]
+    assert [j["file_name"] for j in jobs] == ["f4.csv", "f3.csv", "f2.csv", "f1.csv", "f0.csv"]
+    assert "errors" not in jobs[0] and jobs[0]["status"] == "failed"
