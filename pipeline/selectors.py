@@ -253,3 +253,45 @@ def dq_duplicate_contacts() -> list[list[Contact]]:
 
 def people_by_ids(ids: set[int]) -> dict[int, User]:
     return {u.pk: u for u in User.objects.filter(pk__in=ids)}
+
+
+# --------------------------------------------------------------------------------------- for commissions
+def won_deals_for_commissions(
+    *, person_ids: set[int] | None = None, since: Any = None, until: Any = None
+) -> list[tuple[Any, ...]]:
+    """Won deals (cancelled ones included) as plain rows for the commission engine, with their splits and
+    first product: (id, owner_id, amount, close_date, cancelled_on, product, [(person_id, percent, overlay)]).
+
+    `person_ids` keeps deals owned by, or split to, any of those people; `since`/`until` bound the close date
+    (a cancellation after `until` still counts: it is dated by its own day).
+    """
+    where = ["d.status = 'won'", "d.amount IS NOT NULL", "d.close_date IS NOT NULL"]
+    params: list[Any] = []
+    if person_ids is not None:
+        where.append(
+            "(d.owner_id = ANY(%s) OR EXISTS (SELECT 1 FROM pipeline_dealsplit s "
+            "WHERE s.deal_id = d.id AND s.person_id = ANY(%s)))"
+        )
+        ids = sorted(person_ids)
+        params += [ids, ids]
+    if since is not None:
+        where.append("(d.close_date >= %s OR d.cancelled_on >= %s)")
+        params += [since, since]
+    if until is not None:
+        where.append("d.close_date <= %s")
+        params.append(until)
+    sql = f"""
+        SELECT d.id, d.owner_id, d.amount, d.close_date, d.cancelled_on,
+               (SELECT p.name FROM pipeline_deallineitem li JOIN pipeline_product p ON p.id = li.product_id
+                 WHERE li.deal_id = d.id ORDER BY li.id LIMIT 1),
+               COALESCE((SELECT array_agg(ARRAY[s.person_id::text, s.percent::text, s.is_overlay::text]
+                                          ORDER BY s.id)
+                           FROM pipeline_dealsplit s WHERE s.deal_id = d.id), '{{}}')
+        FROM pipeline_deal d WHERE {" AND ".join(where)}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            (r[0], r[1], r[2], r[3], r[4], r[5] or "", [(int(s[0]), Decimal(s[1]), s[2] == "true") for s in r[6]])
+            for r in cursor.fetchall()
+        ]

@@ -22,10 +22,15 @@ BEGIN
         RAISE EXCEPTION 'period % is locked: % of % refused', target_period, TG_OP, TG_TABLE_NAME
             USING ERRCODE = 'check_violation';
     END IF;
-    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME <> 'incentives_statementline' AND OLD.period_id <> NEW.period_id THEN
-        SELECT is_locked INTO locked FROM incentives_period WHERE id = OLD.period_id;
+    IF TG_OP = 'UPDATE' THEN
+        IF TG_TABLE_NAME = 'incentives_statementline' THEN
+            SELECT period_id INTO target_period FROM incentives_payout WHERE id = OLD.payout_id;
+        ELSE
+            target_period := OLD.period_id;
+        END IF;
+        SELECT is_locked INTO locked FROM incentives_period WHERE id = target_period;
         IF locked THEN
-            RAISE EXCEPTION 'period % is locked: moving a row out of it is refused', OLD.period_id
+            RAISE EXCEPTION 'period % is locked: moving a row out of it is refused', target_period
                 USING ERRCODE = 'check_violation';
         END IF;
     END IF;

@@ -1,0 +1,362 @@
+"""The stored commission recompute: load plain data, run the pure engine, swap the results in.
+
+- One recompute at a time: a transaction-level Postgres advisory lock serialises them, so two recomputes
+  started together give the same result as one (the second recomputes what the first wrote, unchanged).
+- All or nothing: payouts and statement lines of the people in scope are replaced inside one transaction;
+  readers see the previous run until it commits.
+- Locked periods never change: a result that differs from what a locked period stored becomes a signed
+  `Adjustment` in the next open period, with a trace of its cause; a second recompute adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from incentives import engine
+from incentives.models import (
+    Adjustment,
+    CommissionRun,
+    CompPlanVersion,
+    Dispute,
+    FiscalCalendar,
+    Payout,
+    Period,
+    PlanAssignment,
+    Quota,
+    QuotaMeasure,
+)
+from incentives.scenario import validate_plan
+from pipeline.selectors import won_deals_for_commissions
+from salesops.org.models import User
+
+logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key of the commission recompute (any constant unique to this job).
+RECOMPUTE_LOCK = 74_260_001
+
+
+def _deal_key(deal_id: int) -> str:
+    # Zero-padded so the engine's "then deal key" order is the deals' id order.
+    return f"{deal_id:012d}"
+
+
+def _plan_key(version: CompPlanVersion) -> str:
+    return f"{version.plan.key}@v{version.version}"
+
+
+class _Loaded:
+    def __init__(self) -> None:
+        self.versions: dict[str, CompPlanVersion] = {}
+        self.periods: dict[str, Period] = {}
+        self.window_start: dt.date | None = None
+
+
+def _ancestors(parents: dict[int, int | None], ids: set[int]) -> set[int]:
+    found = set(ids)
+    for pid in ids:
+        cursor, seen = parents.get(pid), set()
+        while cursor is not None and cursor not in seen:
+            seen.add(cursor)
+            found.add(cursor)
+            cursor = parents.get(cursor)
+    return found
+
+
+def _descendants(children: dict[int, list[int]], roots: set[int]) -> set[int]:
+    found, stack = set(roots), list(roots)
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def build_input(
+    *, person_ids: set[int] | None, today: dt.date | None = None
+) -> tuple[engine.EngineInput, _Loaded, set[int] | None]:
+    """Everything the engine needs, as plain data. Returns the input, lookups for writing, and the ids of
+    the people whose results are to be written (None: everyone)."""
+    loaded = _Loaded()
+    calendar = FiscalCalendar.objects.first() or FiscalCalendar.objects.create()
+    cal = engine.Calendar(calendar.fiscal_year_start_month)
+
+    # The window: from the start of the fiscal year of the earliest open period that has anything in it.
+    first_open = Period.objects.filter(is_locked=False).order_by("start").first()
+    if first_open is not None:
+        fiscal_year = cal.period_of("month", first_open.start).fiscal_year
+        loaded.window_start = cal.period_at("month", fiscal_year, 0).start
+
+    people = list(User.objects.values_list("id", "manager_id"))
+    parents = dict(people)
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, manager in people:
+        if manager is not None:
+            children[manager].append(pid)
+
+    # Plans: every version of every plan, split into dated pieces along each person's assignments.
+    versions_by_plan: dict[int, list[CompPlanVersion]] = defaultdict(list)
+    for version in CompPlanVersion.objects.select_related("plan").order_by("plan_id", "effective_from"):
+        versions_by_plan[version.plan_id].append(version)
+        loaded.versions[_plan_key(version)] = version
+    plans = []
+    team_plan_keys: set[str] = set()
+    for key, version in loaded.versions.items():
+        plan = validate_plan({**version.definition, "key": key})
+        plans.append(plan)
+        if plan.credit_scope == "team":
+            team_plan_keys.add(key)
+
+    assignments: dict[int, list[engine.PlanAssignment]] = defaultdict(list)
+    for a in PlanAssignment.objects.order_by("person_id", "start"):
+        chain = versions_by_plan.get(a.plan_id, [])
+        for i, version in enumerate(chain):
+            next_start = chain[i + 1].effective_from if i + 1 < len(chain) else None
+            start = max(a.start, version.effective_from)
+            end_candidates = [d for d in (a.end, next_start - dt.timedelta(days=1) if next_start else None) if d]
+            end = min(end_candidates) if end_candidates else None
+            if end is None or end >= start:
+                assignments[a.person_id].append(engine.PlanAssignment(_plan_key(version), start, end))
+
+    write_ids: set[int] | None = None
+    credit_ids: set[int] | None = None
+    if person_ids is not None:
+        # Whoever's pay depends on these people: themselves and everyone above them (team plans).
+        write_ids = _ancestors(parents, set(person_ids))
+        team_holders = {pid for pid in write_ids if any(a.plan in team_plan_keys for a in assignments.get(pid, ()))}
+        credit_ids = _descendants(children, team_holders) | write_ids
+
+    engine_people = [
+        engine.Person(str(pid), tuple(assignments.get(pid, ())), str(manager) if manager else None)
+        for pid, manager in people
+        if assignments.get(pid) or pid in children
+    ]
+    known = {p.key for p in engine_people}
+
+    quotas_qs = Quota.objects.filter(measure=QuotaMeasure.BOOKINGS).select_related("period")
+    if loaded.window_start:
+        quotas_qs = quotas_qs.filter(period__end__gte=loaded.window_start)
+    quotas = []
+    for q in quotas_qs:
+        if str(q.person_id) in known:
+            quotas.append(engine.Quota(str(q.person_id), q.period.label, q.amount))
+            loaded.periods[q.period.label] = q.period
+
+    deals = []
+    for row in won_deals_for_commissions(person_ids=credit_ids, since=loaded.window_start):
+        deal_id, owner, amount, close_date, cancelled_on, product, splits = row
+        split_people = [s for s in splits if str(s[0]) in known]
+        if str(owner) not in known and not split_people:
+            continue
+        deals.append(
+            engine.Deal(
+                _deal_key(deal_id), str(owner), amount, close_date, "won", product, cancelled_on,
+                tuple(engine.Split(str(p), pct, overlay) for p, pct, overlay in splits),
+            )
+        )  # fmt: skip
+
+    locked = frozenset(Period.objects.filter(is_locked=True).values_list("label", flat=True))
+    opening: dict[str, Decimal] = {}
+    if loaded.window_start:
+        # Recoverable draw balances carry across fiscal years: start from what the last earlier run left.
+        for person_id, balance in (
+            Payout.objects.filter(period__end__lt=loaded.window_start, draw_balance__gt=0)
+            .order_by("person_id", "-period__end")
+            .distinct("person_id")
+            .values_list("person_id", "draw_balance")
+        ):
+            opening[str(person_id)] = balance
+    data = engine.EngineInput(
+        plans=plans, people=engine_people, quotas=quotas, deals=deals, calendar=cal, locked_periods=locked,
+        opening_draw_balances=opening,
+    )  # fmt: skip
+    return data, loaded, write_ids
+
+
+def _period(loaded: _Loaded, result: engine.PersonPeriodResult) -> Period:
+    period = loaded.periods.get(result.period)
+    if period is None:
+        period, _ = Period.objects.get_or_create(
+            label=result.period,
+            defaults={"kind": "quarter" if "Q" in result.period else "month", "fiscal_year": result.fiscal_year,
+                      "start": result.period_start, "end": result.period_end},
+        )  # fmt: skip
+        loaded.periods[result.period] = period
+    return period
+
+
+def _line_rows(payout_id: int, result: engine.PersonPeriodResult) -> list[tuple[Any, ...]]:
+    rows = []
+    for line in result.lines:
+        credit = line.credit
+        trace: dict[str, Any] = {"kind": line.kind}
+        if line.bands:
+            trace["bands"] = [
+                {"tier": b.tier, "from": str(b.attainment_from), "rate": str(b.rate), "credit": str(b.credit),
+                 "amount": str(b.amount)}
+                for b in line.bands
+            ]  # fmt: skip
+        if credit is not None:
+            trace["close_date"] = credit.close_date.isoformat()
+            trace["product"] = credit.product
+            deal_id = int(credit.deal)
+            rows.append((payout_id, line.component, deal_id, str(deal_id), int(credit.person), credit.percent,
+                         credit.overlay, credit.date, credit.amount.quantize(engine.CENT), line.amount,
+                         json.dumps(trace)))  # fmt: skip
+        else:
+            rows.append((payout_id, line.component, None, "", None, None, False, None, Decimal("0.00"),
+                         line.amount, json.dumps(trace)))  # fmt: skip
+    return rows
+
+
+def _copy_lines(rows: list[tuple[Any, ...]]) -> None:
+    columns = ("payout_id, component, deal_id, deal_key, credited_person_id, split_percent, is_overlay, "
+               "credit_date, credit, amount, trace")  # fmt: skip
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg 3 cursor: COPY streams the rows in one round trip
+        with raw.copy(f"COPY incentives_statementline ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _book_locked_difference(
+    run: CommissionRun, loaded: _Loaded, result: engine.PersonPeriodResult, stored: dict[tuple[int, int], Payout]
+) -> Adjustment | None:
+    period = _period(loaded, result)
+    person_id = int(result.person)
+    before = stored.get((person_id, period.pk))
+    stored_amount = before.payout if before else Decimal("0.00")
+    booked = sum(
+        (a.amount for a in Adjustment.objects.filter(person_id=person_id, source=Adjustment.Source.LOCKED_CHANGE,
+                                                     cause__period=period.label)),
+        Decimal("0.00"),
+    )  # fmt: skip
+    difference = result.payout - stored_amount - booked
+    if difference == 0:
+        return None
+    from incentives.services import next_open_period
+
+    target = next_open_period(period)
+    return Adjustment.objects.create(
+        person_id=person_id,
+        period=target,
+        amount=difference,
+        reason=f"Recomputed {period.label} (locked): {result.payout} instead of {stored_amount + booked}",
+        source=Adjustment.Source.LOCKED_CHANGE,
+        cause={"period": period.label, "run": run.pk, "recomputed_payout": str(result.payout),
+               "stored_payout": str(stored_amount), "earlier_adjustments": str(booked)},
+    )  # fmt: skip
+
+
+def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: str = "") -> dict[str, int]:
+    """Recompute commissions of these people (and everyone whose pay depends on them), or of everyone."""
+    run = CommissionRun.objects.create(
+        scope={"people": sorted(person_ids)} if person_ids is not None else {"people": "all"},
+        triggered_by=triggered_by[:120],
+    )
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+            data, loaded, write_ids = build_input(person_ids=set(person_ids) if person_ids is not None else None)
+            loaded_at = time.perf_counter()
+            result = engine.compute(data, lines=True)
+            computed_at = time.perf_counter()
+            stats = _write(run, loaded, result, write_ids)
+        stats.update(
+            load_ms=round((loaded_at - started) * 1000),
+            engine_ms=round((computed_at - loaded_at) * 1000),
+            total_ms=round((time.perf_counter() - started) * 1000),
+            deals=len(data.deals),
+        )
+        run.status, run.finished_at, run.stats = CommissionRun.Status.DONE, timezone.now(), stats
+        run.errors = [{"person": e.person, "period": e.period, "error": e.error} for e in result.errors[:500]]
+        run.save(update_fields=["status", "finished_at", "stats", "errors"])
+        return stats
+    except Exception:
+        logger.exception("commission recompute %s failed", run.pk)
+        CommissionRun.objects.filter(pk=run.pk).update(status=CommissionRun.Status.FAILED, finished_at=timezone.now())
+        raise
+
+
+def _write(
+    run: CommissionRun, loaded: _Loaded, result: engine.EngineResult, write_ids: set[int] | None
+) -> dict[str, int]:
+    results = [r for r in result.results if write_ids is None or int(r.person) in write_ids]
+    open_periods = {p.pk for p in Period.objects.filter(is_locked=False)}
+    scope = Q(period_id__in=open_periods)
+    if loaded.window_start:
+        scope &= Q(period__end__gte=loaded.window_start)
+    if write_ids is not None:
+        scope &= Q(person_id__in=write_ids)
+    existing = {(p.person_id, p.period_id): p for p in Payout.objects.filter(scope)}
+    locked_stored = {
+        (p.person_id, p.period_id): p
+        for p in Payout.objects.filter(period__is_locked=True).filter(
+            person_id__in=[int(r.person) for r in results if r.locked]
+        )
+    }
+
+    adjustments = 0
+    to_create: list[Payout] = []
+    to_update: list[Payout] = []
+    keep: set[tuple[int, int]] = set()
+    now = timezone.now()
+    for r in results:
+        if r.locked:
+            adjustments += _book_locked_difference(run, loaded, r, locked_stored) is not None
+            continue
+        period = _period(loaded, r)
+        version = loaded.versions.get(r.plan)
+        values = {
+            "run": run, "plan_version": version, "quota": r.quota, "credited": r.credited,
+            "attainment": r.attainment, "components": {k: str(v) for k, v in r.components.items()},
+            "earned": r.earned, "draw_balance": r.draw_balance, "payout": r.payout, "computed_at": now,
+        }  # fmt: skip
+        key = (int(r.person), period.pk)
+        keep.add(key)
+        payout = existing.get(key)
+        if payout is None:
+            to_create.append(Payout(person_id=key[0], period=period, **values))
+        else:
+            for name, value in values.items():
+                setattr(payout, name, value)
+            to_update.append(payout)
+
+    # Lines are replaced whole; disputes keep their deal key when their line goes.
+    from incentives.models import StatementLine
+
+    StatementLine.objects.filter(payout__in=[p.pk for p in existing.values()]).delete()
+    stale = [p for k, p in existing.items() if k not in keep]
+    disputed = set(Dispute.objects.filter(payout__in=[p.pk for p in stale]).values_list("payout_id", flat=True))
+    Payout.objects.filter(pk__in=[p.pk for p in stale if p.pk not in disputed]).delete()
+    for p in stale:
+        if p.pk in disputed:  # a disputed row stays, at zero, so its dispute still points somewhere
+            p.credited = p.earned = p.payout = p.attainment = Decimal(0)
+            p.components, p.run = {}, run
+            to_update.append(p)
+    Payout.objects.bulk_create(to_create, batch_size=2000)
+    fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
+              "payout", "computed_at"]  # fmt: skip
+    Payout.objects.bulk_update(to_update, fields, batch_size=2000)
+
+    ids = {(p.person_id, p.period_id): p.pk for p in [*to_create, *to_update]}
+    rows: list[tuple[Any, ...]] = []
+    for r in results:
+        if not r.locked:
+            rows.extend(_line_rows(ids[(int(r.person), loaded.periods[r.period].pk)], r))
+    if rows:
+        _copy_lines(rows)
+    return {"payouts": len(to_create) + len(to_update), "lines": len(rows), "adjustments": adjustments,
+            "errors": len(result.errors)}  # fmt: skip

@@ -1,0 +1,85 @@
+"""Reads of incentives, scoped by the org's one rule (own, subtree, or all for finance and sales ops)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from incentives.models import Adjustment, CompPlanVersion, Dispute, Payout, Period, PlanAssignment, StatementLine
+from salesops.org.selectors import visible_people_q
+
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def adjustments_total_sq() -> Coalesce:
+    """Σ adjustments of the payout's person in the payout's period (a subquery: one query per list)."""
+    totals = (
+        Adjustment.objects.filter(person_id=OuterRef("person_id"), period_id=OuterRef("period_id"))
+        .order_by()
+        .values("person_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(totals, output_field=DecimalField(max_digits=14, decimal_places=2)), ZERO)
+
+
+def payouts_visible_to(user: Any) -> QuerySet[Payout]:
+    return (
+        Payout.objects.filter(visible_people_q(user, "person"))
+        .select_related("person", "period", "plan_version__plan")
+        .annotate(adjustments=adjustments_total_sq())
+    )
+
+
+def payout_register(user: Any, period: Period) -> QuerySet[Payout]:
+    return payouts_visible_to(user).filter(period=period).order_by("person__last_name", "person__first_name")
+
+
+def statement_lines(payout: Payout) -> QuerySet[StatementLine]:
+    return StatementLine.objects.filter(payout=payout).order_by("component", "credit_date", "id")
+
+
+def adjustments_for(payout: Payout) -> QuerySet[Adjustment]:
+    return Adjustment.objects.filter(person_id=payout.person_id, period_id=payout.period_id).select_related(
+        "created_by"
+    )
+
+
+def disputes_visible_to(user: Any) -> QuerySet[Dispute]:
+    return Dispute.objects.filter(visible_people_q(user, "payout__person")).select_related(
+        "payout__person", "payout__period", "line", "raised_by", "resolved_by", "adjustment"
+    )
+
+
+def plan_version_on(person_id: int, day: Any) -> CompPlanVersion | None:
+    """The plan version governing a person on a day (their assignment, then the version in effect)."""
+    assignment = (
+        PlanAssignment.objects.filter(person_id=person_id, start__lte=day)
+        .exclude(end__lt=day)
+        .select_related("plan")
+        .first()
+    )
+    if assignment is None:
+        return None
+    return assignment.plan.versions.filter(effective_from__lte=day).order_by("-effective_from").first()
+
+
+@dataclass
+class RegisterTotals:
+    earned: Decimal
+    adjustments: Decimal
+    payout: Decimal
+    total: Decimal
+    people: int
+
+
+def register_totals(payouts: QuerySet[Payout]) -> RegisterTotals:
+    rows = list(payouts.values_list("earned", "adjustments", "payout"))
+    earned = sum((r[0] for r in rows), Decimal(0))
+    adjustments = sum((r[1] for r in rows), Decimal(0))
+    payout = sum((r[2] for r in rows), Decimal(0))
+    return RegisterTotals(earned, adjustments, payout, payout + adjustments, len(rows))

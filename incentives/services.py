@@ -1,0 +1,323 @@
+"""Writes of incentives: periods and locks, quotas (single and bulk), plans and their versions, assignments,
+adjustments and disputes. Every money-relevant change is audited; locked periods never change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from incentives.calendar import PeriodSpan, span_of
+from incentives.models import (
+    Adjustment,
+    CompPlan,
+    CompPlanVersion,
+    Dispute,
+    FiscalCalendar,
+    Period,
+    PlanAssignment,
+    Quota,
+    QuotaMeasure,
+    RampSchedule,
+    StatementLine,
+)
+from salesops.api import DomainError
+from salesops.org.models import User
+from salesops.org.services import audit_record
+
+CENT = Decimal("0.01")
+
+
+def calendar() -> FiscalCalendar:
+    return FiscalCalendar.objects.first() or FiscalCalendar.objects.create()
+
+
+def _money(value: Any, *, what: str) -> Decimal:
+    try:
+        amount = Decimal(str(value).replace(",", "").strip()).quantize(CENT)
+    except (InvalidOperation, ValueError) as exc:
+        raise DomainError(f"{what}: {value!r} is not an amount.") from exc
+    if not amount.is_finite():
+        raise DomainError(f"{what}: {value!r} is not an amount.")
+    return amount
+
+
+# ----------------------------------------------------------------------------------------------- periods
+def period_get_or_create(label: str) -> Period:
+    existing = Period.objects.filter(label=label).first()
+    if existing:
+        return existing
+    try:
+        span: PeriodSpan = span_of(label, calendar().fiscal_year_start_month)
+    except ValueError as exc:
+        raise DomainError(str(exc)) from exc
+    period, _ = Period.objects.get_or_create(
+        label=label,
+        defaults={"kind": span.kind, "fiscal_year": span.fiscal_year, "start": span.start, "end": span.end},
+    )
+    return period
+
+
+@transaction.atomic
+def period_lock(*, actor: User, period: Period) -> Period:
+    """Freeze a period: its payouts, lines and adjustments refuse every change from now on (in Postgres)."""
+    period = Period.objects.select_for_update().get(pk=period.pk)
+    if period.is_locked:
+        raise DomainError(f"{period.label} is locked already.")
+    open_disputes = Dispute.objects.filter(payout__period=period, status=Dispute.Status.OPEN).count()
+    if open_disputes:
+        raise DomainError(f"{period.label} has {open_disputes} open dispute(s); resolve them before locking.")
+    period.is_locked, period.locked_at, period.locked_by = True, timezone.now(), actor
+    period.save(update_fields=["is_locked", "locked_at", "locked_by"])
+    audit_record(actor=actor, instance=period, action="lock", changes={"is_locked": (False, True)})
+    return period
+
+
+@transaction.atomic
+def period_reopen(*, actor: User, period: Period, reason: str) -> Period:
+    if not reason.strip():
+        raise DomainError(f"Reopening {period.label} needs a reason.", field="reason")
+    period = Period.objects.select_for_update().get(pk=period.pk)
+    if not period.is_locked:
+        raise DomainError(f"{period.label} is not locked.")
+    period.is_locked, period.locked_at, period.locked_by = False, None, None
+    period.save(update_fields=["is_locked", "locked_at", "locked_by"])
+    audit_record(actor=actor, instance=period, action="reopen", changes={"is_locked": (True, False)}, reason=reason)
+    return period
+
+
+def next_open_period(after: Period) -> Period:
+    """The first unlocked period of the same kind after `after` (created when needed)."""
+    cal = calendar()
+    day = after.end + dt.timedelta(days=1)
+    for _ in range(120):
+        from incentives.calendar import period_label
+
+        period = period_get_or_create(period_label(day, after.kind, cal.fiscal_year_start_month))
+        if not period.is_locked:
+            return period
+        day = period.end + dt.timedelta(days=1)
+    raise DomainError(f"No open period after {after.label}.")
+
+
+# ------------------------------------------------------------------------------------------------ quotas
+def _ramp_share(ramp: RampSchedule | None, person: User, period: Period) -> Decimal:
+    if ramp is None or person.start_date is None:
+        return Decimal(1)
+    months = (period.start.year - person.start_date.year) * 12 + period.start.month - person.start_date.month
+    shares = [Decimal(str(s)) for s in ramp.shares]
+    if months < 0:
+        return Decimal(0)
+    return shares[months] if months < len(shares) else Decimal(1)
+
+
+@transaction.atomic
+def quota_set(
+    *,
+    actor: User | None,
+    person: User,
+    period: Period,
+    amount: Any,
+    measure: str = QuotaMeasure.BOOKINGS,
+    ramp: RampSchedule | None = None,
+    is_team_sum: bool = False,
+) -> Quota:
+    """Set a person's quota for a period; a ramp scales the full amount by the month of tenure."""
+    if measure not in QuotaMeasure.values:
+        raise DomainError(f"{measure!r} is not a quota measure.", field="measure")
+    if period.is_locked:
+        raise DomainError(f"{period.label} is locked: quotas in it no longer change.")
+    if is_team_sum:
+        full = quota_team_sum(person=person, period=period, measure=measure)
+    else:
+        full = _money(amount, what=f"{person.display_name} {period.label}")
+    if full < 0:
+        raise DomainError(f"{person.display_name} {period.label}: a quota may not be negative.")
+    effective = (full * _ramp_share(ramp, person, period)).quantize(CENT)
+    quota = Quota.objects.filter(person=person, period=period, measure=measure).first()
+    old = (quota.amount if quota else None, quota.full_amount if quota else None)
+    if quota is None:
+        quota = Quota.objects.create(person=person, period=period, measure=measure, full_amount=full,
+                                     amount=effective, ramp=ramp, is_team_sum=is_team_sum)  # fmt: skip
+    elif (quota.amount, quota.full_amount, quota.ramp_id, quota.is_team_sum) != (
+        effective,
+        full,
+        ramp.pk if ramp else None,
+        is_team_sum,
+    ):
+        quota.full_amount, quota.amount, quota.ramp, quota.is_team_sum = full, effective, ramp, is_team_sum
+        quota.save()
+    else:
+        return quota
+    audit_record(actor=actor, instance=quota, action="set",
+                 changes={"amount": (old[0], effective), "full_amount": (old[1], full)},
+                 reason=f"{person.username} {period.label} {measure}")  # fmt: skip
+    _announce_quota(person.pk, period.pk)
+    return quota
+
+
+def quota_team_sum(*, person: User, period: Period, measure: str = QuotaMeasure.BOOKINGS) -> Decimal:
+    from django.db.models import Sum
+
+    total = Quota.objects.filter(person__manager=person, period=period, measure=measure).aggregate(t=Sum("amount"))
+    return (total["t"] or Decimal(0)).quantize(CENT)
+
+
+def _announce_quota(person_id: int, period_id: int) -> None:
+    from incentives import tasks
+
+    transaction.on_commit(lambda: tasks.queue_recompute(person_ids=[person_id], reason="quota"))
+
+
+# ------------------------------------------------------------------------------------------------- plans
+def plan_validate(definition: dict[str, Any], *, key: str) -> None:
+    """The plan JSON of incentives.md, checked by the engine's own parser (one truth for both paths)."""
+    from incentives.scenario import ScenarioError, validate_plan
+
+    try:
+        validate_plan({**definition, "key": key})
+    except ScenarioError as exc:
+        raise DomainError(str(exc), field="definition") from exc
+
+
+@transaction.atomic
+def plan_save_version(
+    *, actor: User, key: str, name: str, definition: dict[str, Any], effective_from: dt.date, note: str = ""
+) -> CompPlanVersion:
+    """Create a plan, or a new version of it effective from a date. Old versions stay for the periods
+    they governed; a version may not start inside a locked period."""
+    plan_validate(definition, key=key)
+    locked = Period.objects.filter(is_locked=True, start__lte=effective_from, end__gte=effective_from).first()
+    if locked:
+        raise DomainError(f"{effective_from} falls in the locked period {locked.label}; choose a later date.")
+    plan, created = CompPlan.objects.get_or_create(key=key, defaults={"name": name})
+    if not created and plan.name != name:
+        plan.name = name
+        plan.save(update_fields=["name"])
+    if plan.versions.filter(effective_from=effective_from).exists():
+        raise DomainError(f"{key} has a version starting on {effective_from} already.")
+    last = plan.versions.order_by("-version").first()
+    version = CompPlanVersion.objects.create(
+        plan=plan,
+        version=(last.version + 1) if last else 1,
+        effective_from=effective_from,
+        definition={**definition, "key": key, "name": name},
+        note=note,
+        created_by=actor,
+    )
+    audit_record(actor=actor, instance=version, action="create",
+                 changes={"plan": (None, key), "version": (None, version.version),
+                          "effective_from": (None, effective_from)}, reason=note)  # fmt: skip
+    from incentives import tasks
+
+    people = list(PlanAssignment.objects.filter(plan=plan).values_list("person_id", flat=True))
+    transaction.on_commit(lambda: tasks.queue_recompute(person_ids=people, reason="plan"))
+    return version
+
+
+@transaction.atomic
+def plan_assign(
+    *, actor: User, person: User, plan: CompPlan, start: dt.date, end: dt.date | None = None
+) -> PlanAssignment:
+    if end is not None and end < start:
+        raise DomainError(f"{person.display_name}: the assignment ends before it starts.")
+    overlapping = PlanAssignment.objects.filter(person=person, start__lte=end or dt.date.max).exclude(end__lt=start)
+    if overlapping.exists():
+        other = overlapping.first()
+        assert other is not None
+        raise DomainError(
+            f"{person.display_name} is on {other.plan.name} from {other.start}"
+            f"{f' to {other.end}' if other.end else ''}; end that assignment first."
+        )
+    assignment = PlanAssignment.objects.create(person=person, plan=plan, start=start, end=end)
+    audit_record(actor=actor, instance=assignment, action="create",
+                 changes={"person": (None, person.pk), "plan": (None, plan.key), "start": (None, start),
+                          "end": (None, end)})  # fmt: skip
+    from incentives import tasks
+
+    transaction.on_commit(lambda: tasks.queue_recompute(person_ids=[person.pk], reason="assignment"))
+    return assignment
+
+
+@transaction.atomic
+def plan_assignment_end(*, actor: User, assignment: PlanAssignment, end: dt.date) -> PlanAssignment:
+    if end < assignment.start:
+        raise DomainError("An assignment cannot end before it starts.")
+    old = assignment.end
+    assignment.end = end
+    assignment.save(update_fields=["end"])
+    audit_record(actor=actor, instance=assignment, action="update", changes={"end": (old, end)})
+    return assignment
+
+
+# ------------------------------------------------------------------------------------ adjustments, disputes
+@transaction.atomic
+def adjustment_create(
+    *,
+    actor: User | None,
+    person: User,
+    period: Period,
+    amount: Any,
+    reason: str,
+    source: str = Adjustment.Source.MANUAL,
+    cause: dict[str, Any] | None = None,
+) -> Adjustment:
+    if not reason.strip():
+        raise DomainError("An adjustment needs a reason.", field="reason")
+    if period.is_locked:
+        raise DomainError(f"{period.label} is locked; adjust in an open period.")
+    value = _money(amount, what=f"adjustment for {person.display_name}")
+    if value == 0:
+        raise DomainError("An adjustment of 0.00 changes nothing.", field="amount")
+    adjustment = Adjustment.objects.create(person=person, period=period, amount=value, reason=reason.strip(),
+                                           source=source, cause=cause or {}, created_by=actor)  # fmt: skip
+    audit_record(actor=actor, instance=adjustment, action="create",
+                 changes={"person": (None, person.pk), "period": (None, period.label), "amount": (None, value)},
+                 reason=reason)  # fmt: skip
+    return adjustment
+
+
+@transaction.atomic
+def dispute_raise(*, actor: User, line: StatementLine, text: str) -> Dispute:
+    payout = line.payout
+    if payout.person_id != actor.pk:
+        raise DomainError("Only the person paid on a statement raises a dispute on it.")
+    if not text.strip():
+        raise DomainError("Say what is wrong with this line.", field="text")
+    if Dispute.objects.filter(line=line, status=Dispute.Status.OPEN).exists():
+        raise DomainError("This line has an open dispute already.")
+    dispute = Dispute.objects.create(
+        payout=payout, line=line, deal_key=line.deal_key, raised_by=actor, text=text.strip()
+    )
+    audit_record(actor=actor, instance=dispute, action="raise", changes={"line": (None, line.pk)}, reason=text)
+    return dispute
+
+
+@transaction.atomic
+def dispute_resolve(*, actor: User, dispute: Dispute, accept: bool, resolution: str, amount: Any = None) -> Dispute:
+    """Finance resolves a dispute; accepting it with an amount becomes an adjustment in the next open
+    period (or the dispute's own period when it is still open)."""
+    dispute = Dispute.objects.select_for_update().select_related("payout__period", "payout__person").get(pk=dispute.pk)
+    if dispute.status != Dispute.Status.OPEN:
+        raise DomainError(f"Dispute {dispute.pk} was resolved already.")
+    if not resolution.strip():
+        raise DomainError("Say how the dispute is resolved.", field="resolution")
+    if accept:
+        value = _money(amount, what=f"dispute {dispute.pk}") if amount not in (None, "") else Decimal(0)
+        if value != 0:
+            period = dispute.payout.period
+            target = period if not period.is_locked else next_open_period(period)
+            dispute.adjustment = adjustment_create(
+                actor=actor, person=dispute.payout.person, period=target, amount=value,
+                reason=f"Dispute {dispute.pk}: {resolution.strip()}"[:500], source=Adjustment.Source.DISPUTE,
+                cause={"dispute": dispute.pk, "line": dispute.line_id, "deal": dispute.deal_key},
+            )  # fmt: skip
+    dispute.status = Dispute.Status.ACCEPTED if accept else Dispute.Status.REJECTED
+    dispute.resolution, dispute.resolved_by, dispute.resolved_at = resolution.strip(), actor, timezone.now()
+    dispute.save()
+    audit_record(actor=actor, instance=dispute, action="resolve",
+                 changes={"status": ("open", dispute.status)}, reason=resolution)  # fmt: skip
+    return dispute
