@@ -21,6 +21,12 @@ DATABASES["default"]["NAME"] = os.environ.get("SALESOPS_BENCH_DATABASE", f"sales
 DATABASES["default"].pop("OPTIONS", None)
 DATABASES["default"]["CONN_MAX_AGE"] = None
 CACHES["default"]["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"]
+# Redis database 15 (the test slots use 1–14): a task a benchmark queues must never reach the development
+# worker, which would run it against the development database with the bench company's ids. Nothing
+# consumes this queue; the recompute tasks expire on their own.
+_redis_base = os.environ["REDIS_URL"].rsplit("/", 1)[0]
+CACHES["default"]["LOCATION"] = f"{_redis_base}/15"
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = f"{_redis_base}/15"
 
 DEBUG = False
 ALLOWED_HOSTS = ["*"]  # the test client's "testserver" included

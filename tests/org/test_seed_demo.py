@@ -11,6 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _wipe() -> None:
+    from pipeline.demo import delete_pipeline_data
+
+    delete_pipeline_data()
     User.objects.update(manager=None, team=None, region=None)
     User.objects.all().delete()
     Team.objects.all().delete()
