@@ -304,11 +304,16 @@ def board(request: HttpRequest) -> HttpResponse:
     chosen = next((p for p in pipelines if str(p.pk) == request.GET.get("pipeline")), None) or pipelines[0]
     filterset = DealFilterSet(request.GET or None, queryset=selectors.deals_visible_to(user), request=request)
     deals = filterset.qs
-    if request.GET.get("show") != "closed":
-        # Closed columns show the last 90 days unless asked otherwise: a board is about the live pipeline.
+    if request.GET.get("show") == "closed":
+        parts = [deals]
+    else:
+        # Closed columns show what closed since the first of this month: a board is about the live pipeline.
         since = timezone.localdate().replace(day=1)
-        deals = deals.filter(Q(status=DealStatus.OPEN) | Q(close_date__gte=since))
-    columns = selectors.kanban_board(deals, chosen, cards_per_column=20)
+        parts = [
+            deals.filter(status=DealStatus.OPEN),
+            deals.filter(status__in=[DealStatus.WON, DealStatus.LOST], close_date__gte=since),
+        ]
+    columns = selectors.kanban_board(parts, chosen, cards_per_column=20)
     open_columns = [c for c in columns if not (c.stage.is_won or c.stage.is_lost)]
     context = {
         "pipelines": pipelines,
