@@ -202,8 +202,8 @@ def _line_rows(payout_id: int, result: engine.PersonPeriodResult) -> list[tuple[
         trace: dict[str, Any] = {"kind": line.kind}
         if line.bands:
             trace["bands"] = [
-                {"tier": b.tier, "from": str(b.attainment_from), "rate": str(b.rate), "credit": str(b.credit),
-                 "amount": str(b.amount)}
+                {"tier": b.tier, "from": str(b.attainment_from), "rate": str(b.rate),
+                 "credit": str(b.credit.quantize(engine.CENT)), "amount": str(b.amount.quantize(engine.CENT))}
                 for b in line.bands
             ]  # fmt: skip
         if credit is not None:

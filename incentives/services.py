@@ -321,3 +321,96 @@ def dispute_resolve(*, actor: User, dispute: Dispute, accept: bool, resolution: 
     audit_record(actor=actor, instance=dispute, action="resolve",
                  changes={"status": ("open", dispute.status)}, reason=resolution)  # fmt: skip
     return dispute
+
+
+# --------------------------------------------------------------------------------------------- bulk quotas
+def _read_table(name: str, content: bytes) -> list[dict[str, str]]:
+    """Rows of a CSV (UTF-8, BOM allowed) or XLSX file as dicts with lower-cased, trimmed headers."""
+    import csv
+    import io
+
+    if name.lower().endswith(".xlsx"):
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        if sheet is None:
+            return []
+        values = list(sheet.iter_rows(values_only=True))
+        if not values:
+            return []
+        header = [str(h or "").strip().lower() for h in values[0]]
+        return [{header[i]: "" if v is None else str(v).strip() for i, v in enumerate(row) if i < len(header)}
+                for row in values[1:] if any(v not in (None, "") for v in row)]  # fmt: skip
+    text = content.decode("utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))
+    return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+
+
+def quota_bulk_upload(
+    *, actor: User, file_name: str, content: bytes, dry_run: bool, default_measure: str = QuotaMeasure.BOOKINGS
+) -> dict[str, Any]:
+    """Set many quotas from a spreadsheet. Every row is checked first; with errors nothing is written.
+    Returns {"rows", "created", "updated", "unchanged", "errors": ["row 3 (jane): …"], "dry_run"}."""
+    try:
+        rows = _read_table(file_name, content)
+    except Exception as exc:  # a file that is not a table is a user error, named as such
+        return {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "dry_run": dry_run,
+                "errors": [f"{file_name}: not a readable CSV or XLSX file ({type(exc).__name__})"]}  # fmt: skip
+    people = {}
+    for u in User.objects.all():
+        for key in (u.username, u.email, u.employee_id):
+            if key:
+                people[key.lower()] = u
+    cal = calendar()
+    errors: list[str] = []
+    planned: list[tuple[User, str, str, Decimal]] = []
+    seen: set[tuple[int, str, str]] = set()
+    for number, row in enumerate(rows, start=2):
+        who = row.get("person") or row.get("username") or row.get("email") or row.get("employee_id") or ""
+        label = row.get("period", "")
+        where = f"row {number} ({who or 'no person'})"
+        person = people.get(who.lower())
+        if person is None:
+            errors.append(f"{where}: no person with username, e-mail or employee id {who!r}")
+            continue
+        try:
+            span_of(label, cal.fiscal_year_start_month)
+        except ValueError:
+            errors.append(f"{where}: {label!r} is not a period like 2026-Q1 or 2026-03")
+            continue
+        measure = row.get("measure") or default_measure
+        if measure not in QuotaMeasure.values:
+            errors.append(f"{where}: {measure!r} is not a quota measure ({', '.join(QuotaMeasure.values)})")
+            continue
+        try:
+            amount = _money(row.get("amount", ""), what=where)
+        except DomainError as exc:
+            errors.append(exc.message)
+            continue
+        if amount < 0:
+            errors.append(f"{where}: a quota may not be negative")
+            continue
+        key = (person.pk, label, measure)
+        if key in seen:
+            errors.append(f"{where}: {label} {measure} appears twice for this person")
+            continue
+        seen.add(key)
+        locked = Period.objects.filter(label=label, is_locked=True).exists()
+        if locked:
+            errors.append(f"{where}: {label} is locked")
+            continue
+        planned.append((person, label, measure, amount))
+    existing = {
+        (q.person_id, q.period.label, q.measure): q.full_amount
+        for q in Quota.objects.filter(person_id__in={p.pk for p, *_ in planned}).select_related("period")
+    }
+    created = sum(1 for p, label, m, _ in planned if (p.pk, label, m) not in existing)
+    unchanged = sum(1 for p, label, m, a in planned if existing.get((p.pk, label, m)) == a)
+    result = {"rows": len(rows), "created": created, "updated": len(planned) - created - unchanged,
+              "unchanged": unchanged, "errors": errors, "dry_run": dry_run}  # fmt: skip
+    if errors or dry_run:
+        return result
+    with transaction.atomic():
+        for person, label, measure, amount in planned:
+            quota_set(actor=actor, person=person, period=period_get_or_create(label), amount=amount, measure=measure)
+    return result

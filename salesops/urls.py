@@ -26,6 +26,7 @@ urlpatterns = [
     path("org/", include("salesops.org.urls")),
     path("pipeline/imports/", include("pipeline.imports.urls")),
     path("pipeline/", include("pipeline.urls")),
+    path("incentives/", include("incentives.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

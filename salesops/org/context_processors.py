@@ -24,6 +24,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Leads", reverse("pipeline:lead_list"), "leads"))
     if user.is_manager or user.is_finance or may_manage_setup(user):
         items.append(("People", reverse("org:person_list"), "people"))
+    items.append(("My pay", reverse("incentives:my_attainment"), "pay"))
+    if user.is_manager or user.is_finance or may_manage_setup(user):
+        items.append(("Team pay", reverse("incentives:team"), "team"))
+    if user.is_finance or may_manage_setup(user):
+        items.append(("Payouts", reverse("incentives:register"), "register"))
+    items.append(("Disputes", reverse("incentives:disputes"), "disputes"))
+    items.append(("Plans", reverse("incentives:plan_list"), "plans"))
+    if user.is_manager or user.is_finance or may_manage_setup(user):
+        items.append(("Quotas", reverse("incentives:quotas"), "quotas"))
     if may_manage_setup(user):
         items += [
             ("Data quality", reverse("pipeline:data_quality"), "quality"),

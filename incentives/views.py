@@ -1,0 +1,514 @@
+"""Incentive pages: a rep's attainment, statements and earnings estimator; a manager's team; finance's
+register, locks, adjustments, disputes and exports; sales ops' plans and quotas.
+
+Scope (roles.md): statements own / subtree / all for finance and sales ops; outside it 404; actions a role
+does not hold 403.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from incentives import estimator, selectors, services
+from incentives.forms import (
+    PLAN_TEMPLATE,
+    AdjustmentForm,
+    AssignForm,
+    DisputeForm,
+    PlanImportForm,
+    PlanVersionForm,
+    QuotaUploadForm,
+    ReopenForm,
+    ResolveForm,
+)
+from incentives.models import CommissionRun, CompPlan, Dispute, Payout, Period, PlanAssignment, Quota, StatementLine
+from salesops.api import DomainError
+from salesops.charts import style, to_html
+from salesops.exports import csv_response, xlsx_response
+from salesops.org.models import User
+from salesops.org.permissions import may_close_periods, may_manage_setup
+from salesops.org.selectors import people_visible_to, sees_everyone
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _require_finance(user: User) -> None:
+    if not may_close_periods(user):
+        raise PermissionDenied("Only finance may do this.")
+
+
+def _require_ops(user: User) -> None:
+    if not may_manage_setup(user):
+        raise PermissionDenied("Only sales ops may do this.")
+
+
+def _last_run() -> CommissionRun | None:
+    return CommissionRun.objects.filter(status=CommissionRun.Status.DONE).order_by("-finished_at").first()
+
+
+def _attainment_chart(payouts: list[Payout], name: str) -> str:
+    if not payouts:
+        return ""
+    labels = [p.period.label for p in payouts]
+    fig = go.Figure()
+    fig.add_bar(name="Credited", x=labels, y=[float(p.credited) for p in payouts], marker_color="#3554d1")
+    fig.add_scatter(name="Quota", x=labels, y=[float(p.quota) for p in payouts], mode="lines+markers",
+                    line={"color": "#b7791f", "width": 2})  # fmt: skip
+    fig.add_scatter(name="Attainment", x=labels, y=[float(p.attainment) * 100 for p in payouts], yaxis="y2",
+                    mode="lines+markers", line={"color": "#1f8a4c", "dash": "dot"})  # fmt: skip
+    fig.update_layout(yaxis={"title": "amount"}, yaxis2={"title": "attainment %", "overlaying": "y", "side": "right",
+                                                        "showgrid": False})  # fmt: skip
+    return to_html(style(fig), name=name)
+
+
+def _next_band(payout: Payout) -> dict[str, Any] | None:
+    """How far the person is from the next rate band of their commission, on this period's numbers."""
+    version = payout.plan_version
+    if version is None or payout.quota <= 0:
+        return None
+    for component in version.definition.get("components", []):
+        if component.get("type") != "tiered_rate":
+            continue
+        for tier in component.get("tiers", []):
+            start = Decimal(str(tier["from"]))
+            if start > payout.attainment:
+                needed = (start * payout.quota - payout.credited).quantize(Decimal("0.01"))
+                return {"component": component["key"], "attainment": start, "rate": Decimal(str(tier["rate"])),
+                        "needed": needed}  # fmt: skip
+        return None
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- rep pages
+@login_required
+def my_attainment(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    payouts = list(selectors.payouts_visible_to(user).filter(person=user).order_by("period__start"))
+    year = timezone.localdate().year
+    this_year = [p for p in payouts if p.period.fiscal_year == year]
+    current = next((p for p in reversed(payouts) if p.period.start <= timezone.localdate()), None)
+    context = {
+        "payouts": list(reversed(payouts)),
+        "chart": _attainment_chart(payouts[-8:], "my-attainment"),
+        "paid_to_date": sum((p.payout + p.adjustments for p in this_year), Decimal(0)),
+        "current": current,
+        "next_band": _next_band(current) if current else None,
+        "assignment": PlanAssignment.objects.filter(person=user).select_related("plan").order_by("-start").first(),
+        "last_run": _last_run(),
+        "year": year,
+    }
+    return render(request, "incentives/my_attainment.html", context)
+
+
+@login_required
+def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user = _user(request)
+    payout = get_object_or_404(selectors.payouts_visible_to(user), pk=pk)
+    lines = list(selectors.statement_lines(payout))
+    deal_names = _deal_names([line.deal_id for line in lines if line.deal_id])
+    if request.GET.get("export") in ("csv", "xlsx"):
+        header = ["period", "person", "component", "deal", "deal name", "credited person", "split %", "overlay",
+                  "credit date", "credit", "amount", "bands"]  # fmt: skip
+        rows = (
+            [payout.period.label, payout.person.display_name, line.component, line.deal_key,
+             deal_names.get(line.deal_id or 0, ""), line.credited_person_id, line.split_percent, line.is_overlay,
+             line.credit_date, line.credit, line.amount,
+             "; ".join(f"{b['rate']} on {b['credit']}" for b in line.trace.get("bands", []))]
+            for line in lines
+        )  # fmt: skip
+        name = f"statement-{payout.person.username}-{payout.period.label}.{request.GET['export']}"
+        return (csv_response if request.GET["export"] == "csv" else xlsx_response)(name, header, rows)
+    disputes = {d.line_id: d for d in Dispute.objects.filter(payout=payout)}
+    context = {
+        "payout": payout,
+        "lines": lines,
+        "deal_names": deal_names,
+        "adjustments": selectors.adjustments_for(payout),
+        "disputes": disputes,
+        "own": payout.person_id == user.pk,
+        "dispute_form": DisputeForm(),
+        "next_band": _next_band(payout),
+        "total": payout.payout + payout.adjustments,
+    }
+    return render(request, "incentives/statement.html", context)
+
+
+def _deal_names(ids: list[int]) -> dict[int, str]:
+    from pipeline.models import Deal
+
+    return dict(Deal.objects.filter(pk__in=set(ids)).values_list("pk", "name"))
+
+
+@login_required
+@require_POST
+def dispute_raise(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    user = _user(request)
+    payout = get_object_or_404(selectors.payouts_visible_to(user), pk=pk)
+    line = get_object_or_404(StatementLine, pk=line_pk, payout=payout)
+    if payout.person_id != user.pk:
+        raise PermissionDenied("Only the person paid on a statement disputes it.")
+    form = DisputeForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise DomainError("Say what is wrong with this line.")
+        services.dispute_raise(actor=user, line=line, text=form.cleaned_data["text"])
+        messages.success(request, "Dispute sent to finance.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("incentives:statement", pk=payout.pk)
+
+
+@login_required
+def earnings_estimator(request: HttpRequest) -> HttpResponse:
+    """What I earn if my commit deals (or any open deals I pick) close: computed by the real engine."""
+    user = _user(request)
+    candidates = estimator.open_deals_of(user)
+    if request.method == "POST":
+        chosen = {int(i) for i in request.POST.getlist("deal") if i.isdigit()}
+    else:
+        chosen = {d.pk for d in candidates if d.forecast_category == "commit"}
+    estimate = estimator.estimate(person=user, deal_ids=chosen & {d.pk for d in candidates})
+    context = {"candidates": candidates, "chosen": chosen, "estimate": estimate}
+    return render(request, "incentives/estimator.html", context)
+
+
+# --------------------------------------------------------------------------------------------- managers
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not (user.is_manager or sees_everyone(user)):
+        raise PermissionDenied("The team view is for managers, finance and sales ops.")
+    periods = list(Period.objects.filter(payouts__isnull=False).distinct().order_by("-start")[:12])
+    label = request.GET.get("period") or (periods[0].label if periods else "")
+    period = next((p for p in periods if p.label == label), None)
+    payouts = list(selectors.payout_register(user, period)) if period else []
+    chart = ""
+    if payouts:
+        people = [p.person.display_name for p in payouts]
+        fig = go.Figure(go.Bar(x=[float(p.attainment) * 100 for p in payouts], y=people, orientation="h",
+                               marker_color=["#1f8a4c" if p.attainment >= 1 else "#3554d1" for p in payouts]))  # fmt: skip
+        fig.add_vline(x=100, line_dash="dash", line_color="#b7791f")
+        fig.update_layout(xaxis_title="attainment %", height=max(260, 26 * len(payouts)))
+        chart = to_html(style(fig, height=max(260, 26 * len(payouts))), name=f"team-attainment-{label}")
+    context = {"periods": periods, "period": period, "payouts": payouts, "chart": chart, "last_run": _last_run()}
+    return render(request, "incentives/team.html", context)
+
+
+# ---------------------------------------------------------------------------------------------- finance
+PAYROLL_HEADER = ["employee_id", "name", "period", "earned", "adjustments", "draw", "payout", "currency"]
+
+
+def _payroll_rows(payouts: list[Payout]) -> list[list[Any]]:
+    return [
+        [p.person.employee_id or p.person.username, p.person.display_name, p.period.label, p.earned, p.adjustments,
+         p.payout - p.earned, p.payout + p.adjustments, p.currency]
+        for p in payouts
+    ]  # fmt: skip
+
+
+@login_required
+def register(request: HttpRequest) -> HttpResponseBase:
+    user = _user(request)
+    if not sees_everyone(user):
+        raise PermissionDenied("The payout register is for finance and sales ops.")
+    periods = list(Period.objects.order_by("-start"))
+    label = request.GET.get("period")
+    today = timezone.localdate()
+    period = next((p for p in periods if p.label == label), None) or next(
+        (p for p in periods if p.start <= today and p.payouts.exists()), periods[0] if periods else None
+    )
+    payouts = list(selectors.payout_register(user, period)) if period else []
+    export = request.GET.get("export")
+    if period and export in ("csv", "xlsx"):
+        if not (may_close_periods(user) or may_manage_setup(user)):
+            raise PermissionDenied
+        return (csv_response if export == "csv" else xlsx_response)(
+            f"payroll-{period.label}.{export}", PAYROLL_HEADER, _payroll_rows(payouts)
+        )
+    if period and export == "lines":
+        return _lines_export(period)
+    context = {
+        "periods": periods,
+        "period": period,
+        "payouts": payouts,
+        "totals": selectors.register_totals(selectors.payout_register(user, period)) if period else None,
+        "may_close": may_close_periods(user),
+        "reopen_form": ReopenForm(),
+        "adjustment_form": AdjustmentForm(),
+        "open_disputes": Dispute.objects.filter(status=Dispute.Status.OPEN, payout__period=period).count()
+        if period
+        else 0,
+        "last_run": _last_run(),
+        "history": _period_history(period) if period else [],
+    }
+    return render(request, "incentives/register.html", context)
+
+
+def _period_history(period: Period) -> list[Any]:
+    from salesops.org.selectors import audit_history
+
+    return list(audit_history(entity="incentives.period", entity_id=period.pk)[:20])
+
+
+def _lines_export(period: Period) -> HttpResponseBase:
+    """Every statement line of a period, streamed to XLSX in constant memory."""
+    header = ["employee_id", "name", "period", "component", "deal", "credited person", "split %", "overlay",
+              "credit date", "credit", "amount", "rates"]  # fmt: skip
+    lines = (
+        StatementLine.objects.filter(payout__period=period)
+        .select_related("payout__person")
+        .order_by("payout__person__last_name", "payout_id", "component", "credit_date", "id")
+    )
+
+    def rows() -> Any:
+        for line in lines.iterator(chunk_size=5000):
+            person = line.payout.person
+            yield [person.employee_id or person.username, person.display_name, period.label, line.component,
+                   line.deal_key, line.credited_person_id, line.split_percent, line.is_overlay, line.credit_date,
+                   line.credit, line.amount, ", ".join(b["rate"] for b in line.trace.get("bands", []))]  # fmt: skip
+
+    return xlsx_response(f"statement-lines-{period.label}.xlsx", header, rows())
+
+
+@login_required
+@require_POST
+def period_lock(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require_finance(user)
+    period = get_object_or_404(Period, pk=pk)
+    try:
+        services.period_lock(actor=user, period=period)
+        messages.success(request, f"{period.label} is locked: its payouts no longer change.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect(f"{reverse('incentives:register')}?period={period.label}")
+
+
+@login_required
+@require_POST
+def period_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require_finance(user)
+    period = get_object_or_404(Period, pk=pk)
+    form = ReopenForm(request.POST)
+    try:
+        services.period_reopen(actor=user, period=period, reason=form.data.get("reason", ""))
+        messages.success(request, f"{period.label} is open again.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect(f"{reverse('incentives:register')}?period={period.label}")
+
+
+@login_required
+@require_POST
+def adjustment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require_finance(user)
+    period = get_object_or_404(Period, pk=pk)
+    form = AdjustmentForm(request.POST)
+    if form.is_valid():
+        person = get_object_or_404(User, pk=form.cleaned_data["person"])
+        try:
+            services.adjustment_create(actor=user, person=person, period=period, amount=form.cleaned_data["amount"],
+                                       reason=form.cleaned_data["reason"])  # fmt: skip
+            messages.success(request, f"Adjustment for {person.display_name} saved.")
+        except DomainError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, "An adjustment needs an amount and a reason.")
+    return redirect(f"{reverse('incentives:register')}?period={period.label}")
+
+
+@login_required
+def disputes(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    rows = selectors.disputes_visible_to(user)
+    status = request.GET.get("status", "open")
+    if status in Dispute.Status.values:
+        rows = rows.filter(status=status)
+    context = {"disputes": rows[:200], "status": status, "may_resolve": may_close_periods(user), "form": ResolveForm()}
+    return render(request, "incentives/disputes.html", context)
+
+
+@login_required
+@require_POST
+def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require_finance(user)
+    dispute = get_object_or_404(Dispute, pk=pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose accept or reject and say why.")
+        return redirect("incentives:disputes")
+    try:
+        services.dispute_resolve(actor=user, dispute=dispute, accept=form.cleaned_data["decision"] == "accept",
+                                 resolution=form.cleaned_data["resolution"], amount=form.cleaned_data["amount"])  # fmt: skip
+        messages.success(request, f"Dispute {dispute.pk} resolved.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("incentives:disputes")
+
+
+@login_required
+@require_POST
+def recompute_now(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not (may_close_periods(user) or may_manage_setup(user)):
+        raise PermissionDenied
+    from incentives.tasks import recompute_open_periods
+
+    recompute_open_periods.apply_async(queue="recompute", expires=3600)
+    messages.success(request, "A full recompute is queued; the pages show when it finished.")
+    return redirect(request.POST.get("next") or "incentives:register")
+
+
+# ------------------------------------------------------------------------------------------ plans (ops)
+@login_required
+def plan_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    plans = CompPlan.objects.prefetch_related("versions")
+    if not sees_everyone(user):
+        # roles.md: own plan (a rep), the subtree's plans (a manager).
+        people = people_visible_to(user).values("pk")
+        plans = plans.filter(assignments__person__in=people).distinct()
+    context = {"plans": plans.order_by("name"), "may_edit": may_manage_setup(user)}
+    return render(request, "incentives/plan_list.html", context)
+
+
+@login_required
+def plan_detail(request: HttpRequest, key: str) -> HttpResponseBase:
+    user = _user(request)
+    plan = get_object_or_404(CompPlan, key=key)
+    if (
+        not sees_everyone(user)
+        and not plan.assignments.filter(person__in=people_visible_to(user).values("pk")).exists()
+    ):
+        raise PermissionDenied("This plan is not yours or your team's.")
+    versions = list(plan.versions.order_by("-version"))
+    if request.GET.get("export") == "json" and versions:
+        chosen = next((v for v in versions if str(v.version) == request.GET.get("version")), versions[0])
+        response = JsonResponse(chosen.definition, json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="{plan.key}-v{chosen.version}.json"'
+        return response
+    people = User.objects.filter(is_active=True).order_by("last_name", "first_name")
+    form = AssignForm(request.POST or None, people=people)
+    if request.method == "POST":
+        _require_ops(user)
+        if form.is_valid():
+            try:
+                services.plan_assign(actor=user, plan=plan, **form.cleaned_data)
+                messages.success(request, f"{form.cleaned_data['person'].display_name} is on {plan.name}.")
+                return redirect("incentives:plan_detail", key=plan.key)
+            except DomainError as error:
+                form.add_error(None, error.message)
+    assignments = plan.assignments.select_related("person").order_by("person__last_name", "start")
+    if not sees_everyone(user):
+        assignments = assignments.filter(person__in=people_visible_to(user).values("pk"))
+    context = {
+        "plan": plan,
+        "versions": versions,
+        "current": versions[0] if versions else None,
+        "definition": json.dumps(versions[0].definition, indent=2) if versions else "",
+        "assignments": assignments,
+        "form": form,
+        "may_edit": may_manage_setup(user),
+    }
+    return render(request, "incentives/plan_detail.html", context)
+
+
+@login_required
+def plan_version(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    """A new plan, or a new version of one: the plan JSON, validated by the engine's own parser."""
+    user = _user(request)
+    _require_ops(user)
+    plan = get_object_or_404(CompPlan, key=key) if key else None
+    latest = plan.versions.order_by("-version").first() if plan else None
+    initial = {
+        "key": plan.key if plan else "",
+        "name": plan.name if plan else "",
+        "effective_from": timezone.localdate().replace(day=1),
+        "definition": json.dumps(
+            {k: v for k, v in (latest.definition if latest else PLAN_TEMPLATE).items() if k not in ("key", "name")},
+            indent=2,
+        ),
+    }
+    form = PlanVersionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = services.plan_save_version(actor=user, **form.cleaned_data)
+            messages.success(request, f"Saved {version.plan.name} version {version.version}.")
+            return redirect("incentives:plan_detail", key=version.plan.key)
+        except DomainError as error:
+            form.add_error("definition" if error.field == "definition" else None, error.message)
+    return render(request, "incentives/plan_form.html", {"form": form, "plan": plan})
+
+
+@login_required
+def plan_import(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_ops(user)
+    form = PlanImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = json.loads(form.cleaned_data["file"].read().decode("utf-8-sig"))
+            if not isinstance(data, dict) or not data.get("key"):
+                raise DomainError("The file must be one plan object with a key.")
+            definition = {k: v for k, v in data.items() if k not in ("key", "name")}
+            version = services.plan_save_version(actor=user, key=str(data["key"]), name=str(data.get("name") or data["key"]),
+                                                 definition=definition, effective_from=form.cleaned_data["effective_from"],
+                                                 note="imported from JSON")  # fmt: skip
+            messages.success(request, f"Imported {version.plan.name} version {version.version}.")
+            return redirect("incentives:plan_detail", key=version.plan.key)
+        except (ValueError, UnicodeDecodeError) as error:
+            form.add_error("file", f"Not a plan JSON file: {error}")
+        except DomainError as error:
+            form.add_error(None, error.message)
+    return render(request, "incentives/plan_import.html", {"form": form})
+
+
+# ------------------------------------------------------------------------------------------ quotas (ops)
+@login_required
+def quotas(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not (sees_everyone(user) or user.is_manager):
+        raise PermissionDenied
+    periods = list(Period.objects.filter(quotas__isnull=False).distinct().order_by("-start"))
+    label = request.GET.get("period") or (periods[0].label if periods else "")
+    rows = (
+        Quota.objects.filter(period__label=label)
+        .filter(Q(person__in=people_visible_to(user).values("pk")))
+        .select_related("person", "period", "ramp")
+        .order_by("person__last_name", "measure")
+    )
+    form = QuotaUploadForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST":
+        _require_ops(user)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            content = upload.read()
+            dry_run = request.POST.get("action") != "apply"
+            result = services.quota_bulk_upload(actor=user, file_name=upload.name, content=content, dry_run=dry_run,
+                                                default_measure=form.cleaned_data["measure"])  # fmt: skip
+            if not dry_run and not result["errors"]:
+                messages.success(request, f"Quotas saved: {result['created']} new, {result['updated']} changed.")
+                return redirect(f"{reverse('incentives:quotas')}?period={label}")
+    context = {"periods": periods, "label": label, "rows": rows, "form": form, "result": result,
+               "may_edit": may_manage_setup(user)}  # fmt: skip
+    return render(request, "incentives/quotas.html", context)

@@ -1,0 +1,159 @@
+"""Incentive pages and exports: what each role sees and may do, and the numbers in files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from incentives.models import Adjustment, Dispute, Payout, Period, StatementLine
+from incentives.recompute import commission_recompute
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def computed(example):
+    commission_recompute()
+    example["finance"] = UserFactory.create(username="fin1", is_rep=False, is_finance=True)
+    example["outsider"] = UserFactory.create(username="zed")
+    return example
+
+
+def q1(who) -> Payout:
+    return Payout.objects.get(person=who, period__label="2025-Q1")
+
+
+def test_rep_sees_own_attainment_and_statement(client_for, computed):
+    client = client_for(computed["ann"])
+    html = client.get(reverse("incentives:my_attainment")).content.decode()
+    assert "20,150.00" in html  # ann 2025-Q1 payout
+    statement = client.get(reverse("incentives:statement", args=[q1(computed["ann"]).pk])).content.decode()
+    assert 'data-testid="statement-total">20,150.00<' in statement
+    # ann's 60 % of D1: 50,000 fills the 5 % band, the next 10,000 earns 10 %.
+    assert "50000.00 × 0.05" in statement and "10000.00 × 0.10" in statement
+
+
+def test_statements_are_scoped(client_for, computed):
+    ann_q1 = q1(computed["ann"]).pk
+    assert client_for(computed["bob"]).get(reverse("incentives:statement", args=[ann_q1])).status_code == 404
+    assert client_for(computed["outsider"]).get(reverse("incentives:statement", args=[ann_q1])).status_code == 404
+    assert client_for(computed["mia"]).get(reverse("incentives:statement", args=[ann_q1])).status_code == 200
+    assert client_for(computed["finance"]).get(reverse("incentives:statement", args=[ann_q1])).status_code == 200
+
+
+def test_register_is_finance_and_ops_only_and_exports_match(client_for, computed):
+    assert client_for(computed["mia"]).get(reverse("incentives:register")).status_code == 403
+    client = client_for(computed["finance"])
+    html = client.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    assert 'data-testid="register-total">27,950.00<' in html  # 20,150 + 3,600 + 4,200
+    body = b"".join(
+        client.get(reverse("incentives:register"), {"period": "2025-Q1", "export": "csv"}).streaming_content
+    )
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [r["name"] for r in rows] == sorted(r["name"] for r in rows) or len(rows) == 3
+    assert sum(Decimal(r["payout"]) for r in rows) == Decimal("27950.00")
+    assert {r["period"] for r in rows} == {"2025-Q1"}
+    response = client.get(reverse("incentives:register"), {"period": "2025-Q1", "export": "lines"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    amounts = [row[10] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert round(sum(amounts), 2) == 27950.00
+    assert len(amounts) == StatementLine.objects.filter(payout__period__label="2025-Q1").count()
+
+
+def test_dispute_raised_by_rep_and_resolved_by_finance_into_an_adjustment(client_for, computed):
+    payout = q1(computed["bob"])
+    line = StatementLine.objects.filter(payout=payout, component="commission").first()
+    assert line is not None
+    rep = client_for(computed["bob"])
+    rep.post(reverse("incentives:dispute_raise", args=[payout.pk, line.pk]), {"text": "My split should be 50 %"})
+    dispute = Dispute.objects.get()
+    assert dispute.status == "open" and dispute.raised_by == computed["bob"]
+    other = client_for(computed["ann"])
+    assert (
+        other.post(
+            reverse("incentives:dispute_resolve", args=[dispute.pk]), {"decision": "accept", "resolution": "x"}
+        ).status_code
+        == 403
+    )
+    finance = client_for(computed["finance"])
+    finance.post(reverse("incentives:dispute_resolve", args=[dispute.pk]),
+                 {"decision": "accept", "amount": "500", "resolution": "Split corrected to 50/50"})  # fmt: skip
+    dispute.refresh_from_db()
+    assert dispute.status == "accepted"
+    assert dispute.adjustment is not None and dispute.adjustment.amount == Decimal("500.00")
+    html = finance.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    assert 'data-testid="register-total">28,450.00<' in html
+
+
+def test_lock_needs_finance_and_reopen_needs_a_reason(client_for, computed):
+    period = Period.objects.get(label="2025-Q1")
+    assert client_for(computed["mia"]).post(reverse("incentives:period_lock", args=[period.pk])).status_code == 403
+    finance = client_for(computed["finance"])
+    finance.post(reverse("incentives:period_lock", args=[period.pk]))
+    period.refresh_from_db()
+    assert period.is_locked
+    finance.post(reverse("incentives:period_reopen", args=[period.pk]), {"reason": ""})
+    period.refresh_from_db()
+    assert period.is_locked
+    finance.post(reverse("incentives:period_reopen", args=[period.pk]), {"reason": "late deal"})
+    period.refresh_from_db()
+    assert not period.is_locked
+
+
+def test_manual_adjustment(client_for, computed):
+    period = Period.objects.get(label="2025-Q2")
+    finance = client_for(computed["finance"])
+    finance.post(reverse("incentives:adjustment_add", args=[period.pk]),
+                 {"person": computed["ann"].pk, "amount": "-120.50", "reason": "Expense offset"})  # fmt: skip
+    assert Adjustment.objects.get().amount == Decimal("-120.50")
+
+
+def test_estimator_uses_the_engine(client_for, computed):
+    from pipeline import services as deals
+
+    deal = deals.deal_create(actor=computed["ann"], name="Big one", owner=computed["ann"], amount="50000",
+                             close_date=__import__("datetime").date(2025, 5, 15))  # fmt: skip
+    html = client_for(computed["ann"]).post(reverse("incentives:estimator"), {"deal": [deal.pk]}).content.decode()
+    # Q2: 50,000 of 100,000 quota at 5 % = 2,500 (the cancellation in Q2 is bob's, not ann's).
+    assert 'data-testid="estimate-total">+2,500.00<' in html
+
+
+def test_plans_are_sales_ops_to_edit_and_json_round_trips(client_for, computed):
+    assert client_for(computed["ann"]).get(reverse("incentives:plan_create")).status_code == 403
+    client = client_for(computed["ops"])
+    exported = client.get(reverse("incentives:plan_detail", args=["ae"]), {"export": "json"}).json()
+    assert exported["components"][0]["tiers"][1] == {"from": "0.5", "rate": "0.10"}
+    exported["components"][0]["tiers"][2]["rate"] = "-0.1"
+    response = client.post(reverse("incentives:plan_version", args=["ae"]),
+                           {"key": "ae", "name": "AE", "effective_from": "2025-07-01",
+                            "definition": __import__("json").dumps(exported)})  # fmt: skip
+    assert "rate" in response.content.decode() and response.status_code == 200
+    assert computed["ann"].pk  # nothing saved:
+    from incentives.models import CompPlanVersion
+
+    assert CompPlanVersion.objects.filter(plan__key="ae").count() == 1
+
+
+def test_quota_upload_dry_run_then_save(client_for, computed):
+    client = client_for(computed["ops"])
+    bad = b"person,period,amount\nann,2025-Q3,120000\nnobody,2025-Q3,1\nbob,2025-13,5\n"
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    html = client.post(reverse("incentives:quotas"), {"file": SimpleUploadedFile("q.csv", bad), "measure": "bookings",
+                                                      "action": "apply"}).content.decode()  # fmt: skip
+    assert "row 3 (nobody)" in html and "row 4 (bob)" in html and "Nothing was saved" in html
+    from incentives.models import Quota
+
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+    good = b"person,period,amount\nann,2025-Q3,120000\nbob,2025-Q3,110000\n"
+    client.post(
+        reverse("incentives:quotas"),
+        {"file": SimpleUploadedFile("q.csv", good), "measure": "bookings", "action": "apply"},
+    )
+    assert Quota.objects.get(person=computed["ann"], period__label="2025-Q3").amount == Decimal("120000.00")
