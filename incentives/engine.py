@@ -632,12 +632,6 @@ class _Schedule:
 
 _tuple_new = tuple.__new__  # builds a named tuple without its Python-level __new__ (hot loops)
 _first = itemgetter(0)
-_overlay = itemgetter(2)
-
-
-def _close_date(item: tuple[int, Deal]) -> dt.date:
-    return item[1].close_date or dt.date.min  # won deals always have one (validate_input)
-
 
 _KINDS: tuple[LineKind, LineKind] = ("credit", "clawback")  # by Credit.clawback
 
@@ -821,8 +815,12 @@ class _Run:
         lines = self.lines
         won = [deal for deal in self.data.deals if deal.stage == WON]
         person_rank: dict[str, int] = {}
+        deal_rank: list[int] = [0] * len(won)
         if lines:
-            won.sort(key=_first)  # by deal key: a deal's rank in the statement order is its position
+            # The rank of each deal's key; the deals themselves stay in input order, which is the order they
+            # sit in memory: walking 400,000 deals in any other order is several times slower (cache misses).
+            for rank, index in enumerate(sorted(range(len(won)), key=[deal.key for deal in won].__getitem__)):
+                deal_rank[index] = rank
             person_rank = {key: rank for rank, key in enumerate(sorted(self.people))}
         n_deals, n_people = len(won) + 1, len(self.people) + 1
         kind_of = {key: plan.period for key, plan in self.constant.items()}
@@ -856,18 +854,12 @@ class _Run:
                 group.won_total += amount
 
         order = back = 0
-        ranked = list(enumerate(won))
-        if lines:
-            # Deals in statement order (close date, then key), so each group's won credits arrive in order.
-            ranked.sort(key=_close_date)  # stable: keys stay in order within a day
-        for rank, (key, owner, deal_amount, close, _, product, cancelled, shares) in ranked:
+        for rank, (key, owner, deal_amount, close, _, product, cancelled, shares) in zip(deal_rank, won, strict=True):
             assert close is not None
             if not shares:
                 shares = (_tuple_new(Split, (owner, HUNDRED, False)),)  # the owner's 100 %
             elif all(split.overlay for split in shares):
                 shares = (_tuple_new(Split, (owner, HUNDRED, False)), *shares)
-            elif lines and len(shares) > 1:
-                shares = tuple(sorted(shares, key=_overlay))  # a person's revenue credit before their overlay
             if lines:
                 day_deal = (close.toordinal() * n_deals + rank) * n_people
                 back_deal = 0 if cancelled is None else (cancelled.toordinal() * n_deals + rank) * n_people
@@ -903,7 +895,8 @@ class _Run:
         if lines:
             for groups in grouped.values():
                 for group in groups.values():
-                    group.clawbacks.sort()  # the won credits are in order already
+                    group.won.sort()  # by `order` first: the statement order
+                    group.clawbacks.sort()
 
     def own_credits(self, person: str) -> list[Credit]:
         """All of a person's own credits, in statement order when lines are wanted."""

@@ -55,7 +55,7 @@ class PlanImportForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    person = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    person: forms.ModelChoiceField = forms.ModelChoiceField(queryset=CompPlan.objects.none())  # type: ignore[type-arg]
     start = forms.DateField(widget=DATE)
     end = forms.DateField(widget=DATE, required=False)
 

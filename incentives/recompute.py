@@ -98,7 +98,7 @@ def build_input(
         loaded.window_start = cal.period_at("month", fiscal_year, 0).start
 
     people = list(User.objects.values_list("id", "manager_id"))
-    parents = dict(people)
+    parents: dict[int, int | None] = dict(people)
     children: dict[int, list[int]] = defaultdict(list)
     for pid, manager in people:
         if manager is not None:
@@ -196,7 +196,7 @@ def _period(loaded: _Loaded, result: engine.PersonPeriodResult) -> Period:
 
 
 def _line_rows(payout_id: int, result: engine.PersonPeriodResult) -> list[tuple[Any, ...]]:
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for line in result.lines:
         credit = line.credit
         trace: dict[str, Any] = {"kind": line.kind}

@@ -78,7 +78,7 @@ class RegisterTotals:
 
 
 def register_totals(payouts: QuerySet[Payout]) -> RegisterTotals:
-    rows = list(payouts.values_list("earned", "adjustments", "payout"))
+    rows = list(payouts.values_list("earned", "adjustments", "payout"))  # type: ignore[misc]
     earned = sum((r[0] for r in rows), Decimal(0))
     adjustments = sum((r[1] for r in rows), Decimal(0))
     payout = sum((r[2] for r in rows), Decimal(0))

@@ -390,11 +390,11 @@ def quota_bulk_upload(
         if amount < 0:
             errors.append(f"{where}: a quota may not be negative")
             continue
-        key = (person.pk, label, measure)
-        if key in seen:
+        dedupe = (person.pk, label, measure)
+        if dedupe in seen:
             errors.append(f"{where}: {label} {measure} appears twice for this person")
             continue
-        seen.add(key)
+        seen.add(dedupe)
         locked = Period.objects.filter(label=label, is_locked=True).exists()
         if locked:
             errors.append(f"{where}: {label} is locked")

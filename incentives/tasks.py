@@ -38,4 +38,4 @@ def queue_recompute(*, person_ids: Iterable[int], reason: str) -> None:
     ids = sorted({int(i) for i in person_ids})
     if ids:
         # A change is recomputed within a minute or it is stale: a backlog is dropped, the nightly run catches up.
-        recompute_people.apply_async(args=[ids, reason], queue=QUEUE_RECOMPUTE, expires=60)
+        recompute_people.apply_async(args=(ids, reason), queue=QUEUE_RECOMPUTE, expires=60)

@@ -48,6 +48,11 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
+def _adjustments(payout: Payout) -> Decimal:
+    """Σ adjustments, annotated on payouts by `selectors.payouts_visible_to`."""
+    return Decimal(getattr(payout, "adjustments", 0))
+
+
 def _require_finance(user: User) -> None:
     if not may_close_periods(user):
         raise PermissionDenied("Only finance may do this.")
@@ -106,7 +111,7 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
     context = {
         "payouts": list(reversed(payouts)),
         "chart": _attainment_chart(payouts[-8:], "my-attainment"),
-        "paid_to_date": sum((p.payout + p.adjustments for p in this_year), Decimal(0)),
+        "paid_to_date": sum((p.payout + _adjustments(p) for p in this_year), Decimal(0)),
         "current": current,
         "next_band": _next_band(current) if current else None,
         "assignment": PlanAssignment.objects.filter(person=user).select_related("plan").order_by("-start").first(),
@@ -144,7 +149,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         "own": payout.person_id == user.pk,
         "dispute_form": DisputeForm(),
         "next_band": _next_band(payout),
-        "total": payout.payout + payout.adjustments,
+        "total": payout.payout + _adjustments(payout),
     }
     return render(request, "incentives/statement.html", context)
 
@@ -201,8 +206,9 @@ def team(request: HttpRequest) -> HttpResponse:
     chart = ""
     if payouts:
         people = [p.person.display_name for p in payouts]
-        fig = go.Figure(go.Bar(x=[float(p.attainment) * 100 for p in payouts], y=people, orientation="h",
-                               marker_color=["#1f8a4c" if p.attainment >= 1 else "#3554d1" for p in payouts]))  # fmt: skip
+        colours = ["#1f8a4c" if p.attainment >= 1 else "#3554d1" for p in payouts]
+        bars = go.Bar(x=[float(p.attainment) * 100 for p in payouts], y=people, orientation="h", marker_color=colours)
+        fig = go.Figure(bars)
         fig.add_vline(x=100, line_dash="dash", line_color="#b7791f")
         fig.update_layout(xaxis_title="attainment %", height=max(260, 26 * len(payouts)))
         chart = to_html(style(fig, height=max(260, 26 * len(payouts))), name=f"team-attainment-{label}")
@@ -216,8 +222,8 @@ PAYROLL_HEADER = ["employee_id", "name", "period", "earned", "adjustments", "dra
 
 def _payroll_rows(payouts: list[Payout]) -> list[list[Any]]:
     return [
-        [p.person.employee_id or p.person.username, p.person.display_name, p.period.label, p.earned, p.adjustments,
-         p.payout - p.earned, p.payout + p.adjustments, p.currency]
+        [p.person.employee_id or p.person.username, p.person.display_name, p.period.label, p.earned, _adjustments(p),
+         p.payout - p.earned, p.payout + _adjustments(p), p.currency]
         for p in payouts
     ]  # fmt: skip
 
@@ -357,8 +363,13 @@ def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose accept or reject and say why.")
         return redirect("incentives:disputes")
     try:
-        services.dispute_resolve(actor=user, dispute=dispute, accept=form.cleaned_data["decision"] == "accept",
-                                 resolution=form.cleaned_data["resolution"], amount=form.cleaned_data["amount"])  # fmt: skip
+        services.dispute_resolve(
+            actor=user,
+            dispute=dispute,
+            accept=form.cleaned_data["decision"] == "accept",
+            resolution=form.cleaned_data["resolution"],
+            amount=form.cleaned_data["amount"],
+        )
         messages.success(request, f"Dispute {dispute.pk} resolved.")
     except DomainError as error:
         messages.error(request, error.message)
@@ -470,9 +481,14 @@ def plan_import(request: HttpRequest) -> HttpResponse:
             if not isinstance(data, dict) or not data.get("key"):
                 raise DomainError("The file must be one plan object with a key.")
             definition = {k: v for k, v in data.items() if k not in ("key", "name")}
-            version = services.plan_save_version(actor=user, key=str(data["key"]), name=str(data.get("name") or data["key"]),
-                                                 definition=definition, effective_from=form.cleaned_data["effective_from"],
-                                                 note="imported from JSON")  # fmt: skip
+            version = services.plan_save_version(
+                actor=user,
+                key=str(data["key"]),
+                name=str(data.get("name") or data["key"]),
+                definition=definition,
+                effective_from=form.cleaned_data["effective_from"],
+                note="imported from JSON",
+            )
             messages.success(request, f"Imported {version.plan.name} version {version.version}.")
             return redirect("incentives:plan_detail", key=version.plan.key)
         except (ValueError, UnicodeDecodeError) as error:

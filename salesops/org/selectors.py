@@ -48,7 +48,7 @@ def _own_subtree(user: User) -> list[int]:
     cached: list[int] | None = getattr(user, "_subtree_ids", None)
     if cached is None:
         cached = sorted(subtree_ids(user))
-        user._subtree_ids = cached  # type: ignore[union-attr]
+        user._subtree_ids = cached  # type: ignore[attr-defined]
     return cached
 
 
