@@ -11,6 +11,9 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("salesops.org.api.urls")),
     path("", include("pipeline.api.urls")),
     path("imports/", include("pipeline.imports.api_urls")),
+    path("incentives/", include("incentives.api.urls")),
+    path("forecasting/", include("forecasting.api.urls")),
+    path("reporting/", include("reporting.api.urls")),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -27,6 +30,8 @@ urlpatterns = [
     path("pipeline/imports/", include("pipeline.imports.urls")),
     path("pipeline/", include("pipeline.urls")),
     path("incentives/", include("incentives.urls")),
+    path("forecasting/", include("forecasting.urls")),
+    path("reporting/", include("reporting.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

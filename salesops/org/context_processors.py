@@ -24,6 +24,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Leads", reverse("pipeline:lead_list"), "leads"))
     if user.is_manager or user.is_finance or may_manage_setup(user):
         items.append(("People", reverse("org:person_list"), "people"))
+    # Modules register their entry pages by URL name; one not yet built is simply not shown.
+    for label, name, key in (
+        ("Forecast", "forecasting:grid", "forecast"),
+        ("Dashboards", "reporting:home", "dashboards"),
+    ):
+        with contextlib.suppress(NoReverseMatch):
+            items.append((label, reverse(name), key))
     items.append(("My pay", reverse("incentives:my_attainment"), "pay"))
     if user.is_manager or user.is_finance or may_manage_setup(user):
         items.append(("Team pay", reverse("incentives:team"), "team"))

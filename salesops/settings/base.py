@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "salesops.org",
     "pipeline",
     "incentives",
+    "forecasting",
+    "reporting",
 ]
 
 MIDDLEWARE = [
