@@ -150,8 +150,18 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         "dispute_form": DisputeForm(),
         "next_band": _next_band(payout),
         "total": payout.payout + _adjustments(payout),
+        "components": _ordered_components(payout),
     }
     return render(request, "incentives/statement.html", context)
+
+
+def _ordered_components(payout: Payout) -> list[tuple[str, str]]:
+    """Components in the plan's own order (the JSON column does not keep key order)."""
+    order = [
+        c.get("key") for c in (payout.plan_version.definition.get("components", []) if payout.plan_version else [])
+    ]
+    rank = {key: i for i, key in enumerate(order)}
+    return sorted(payout.components.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 
 def _deal_names(ids: list[int]) -> dict[int, str]:

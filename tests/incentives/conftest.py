@@ -31,6 +31,10 @@ MGR_PLAN = {
 
 @pytest.fixture
 def example(db):
+    return build_example()
+
+
+def build_example() -> dict:
     """incentives.md's first worked example, stored as a company would store it."""
     mia = ManagerFactory.create(username="mia")
     ann = UserFactory.create(username="ann", manager=mia)

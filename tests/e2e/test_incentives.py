@@ -1,0 +1,65 @@
+"""Commissions in a real browser: a rep reads their statement and disputes a line, finance resolves it,
+and the payroll file's totals match the register."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def computed(transactional_db):
+    from incentives.recompute import commission_recompute
+    from tests.factories import UserFactory
+    from tests.incentives.conftest import build_example
+
+    people = build_example()
+    commission_recompute()
+    people["finance"] = UserFactory.create(username="fin1", is_rep=False, is_finance=True)
+    return people
+
+
+def test_rep_statement_dispute_resolved_by_finance_and_payroll_matches_register(page, computed):
+    sign_in(page, "bob", "pw")
+    page.click("[data-nav=pay]")
+    page.locator("[data-testid=my-payouts] a", has_text="statement").last.click()
+    assert "2025-Q1" in page.locator("[data-testid=statement-title]").inner_text()
+    assert page.locator("[data-testid=statement-total]").inner_text() == "3,600.00"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "statement.png"), full_page=True)
+    page.locator("[data-testid=statement-lines] summary", has_text="dispute").first.click()
+    page.fill("[data-testid=statement-lines] textarea[name=text]", "My split on this deal is 50 %, not 40 %")
+    page.click("text=Send to finance")
+    page.wait_for_selector("[data-testid=dispute-status]")
+    assert page.locator("[data-testid=dispute-status]").first.inner_text() == "Open"
+    page.locator("details.menu summary").click()
+    page.click("text=Sign out")
+
+    sign_in(page, "fin1", "pw")
+    page.click("[data-nav=disputes]")
+    row = page.locator("[data-testid=disputes] tbody tr").first
+    assert "50 %, not 40 %" in row.inner_text()
+    row.locator("input[name=amount]").fill("1000")
+    row.locator("input[name=resolution]").fill("Split corrected to 50/50")
+    row.locator("button", has_text="Resolve").click()
+    page.wait_for_load_state("networkidle")
+    assert "resolved" in page.locator(".messages").inner_text()
+
+    page.goto("/incentives/register/?period=2025-Q1")
+    total = page.locator("[data-testid=register-total]").inner_text()
+    assert total == "28,950.00"  # 20,150 + 3,600 + 4,200 + the 1,000 adjustment
+    with page.expect_download() as download_info:
+        page.click("[data-testid=payroll-csv]")
+    path = download_info.value.path()
+    with open(path, encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sum(Decimal(r["payout"]) for r in rows) == Decimal(total.replace(",", ""))
+    bob = next(r for r in rows if r["name"] == computed["bob"].display_name)
+    assert (bob["earned"], bob["adjustments"], bob["payout"]) == ("3600.00", "1000.00", "4600.00")
+    page.screenshot(path=str(ARTIFACTS / "register.png"), full_page=True)
