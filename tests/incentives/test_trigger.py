@@ -1,0 +1,32 @@
+"""A won deal's change reaches its people's payouts through Celery, without anyone pressing a button."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from incentives.models import Payout
+from incentives.recompute import commission_recompute
+from pipeline import services as deals
+from pipeline.models import Deal
+from tests.incentives.conftest import build_example
+
+pytestmark = pytest.mark.worker
+
+
+def test_a_deal_change_is_recomputed_by_a_real_worker(celery_worker_real):
+    people = build_example()
+    commission_recompute()
+    d2 = Deal.objects.get(amount=Decimal("90000"))
+    deals.deal_update(actor=people["ops"], deal=d2, amount="100000")  # commits; the listener queues a recompute
+    deadline = time.monotonic() + 30
+    payout = Payout.objects.get(person=people["ann"], period__label="2025-Q1")
+    while payout.payout == Decimal("20150.00") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        payout.refresh_from_db()
+    # 10,000 more credit for ann, all above 100 % attainment: 15 % of it.
+    assert payout.payout == Decimal("21650.00")
+    mia = Payout.objects.get(person=people["mia"], period__label="2025-Q1")
+    assert mia.payout == Decimal("4400.00")  # 2 % of 220,000, her team plan recomputed too
