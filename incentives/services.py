@@ -24,7 +24,7 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
-from salesops.api import DomainError
+from salesops.api import DomainError, Forbidden
 from salesops.org.models import User
 from salesops.org.services import audit_record
 
@@ -284,7 +284,7 @@ def adjustment_create(
 def dispute_raise(*, actor: User, line: StatementLine, text: str) -> Dispute:
     payout = line.payout
     if payout.person_id != actor.pk:
-        raise DomainError("Only the person paid on a statement raises a dispute on it.")
+        raise Forbidden("Only the person paid on a statement raises a dispute on it.")
     if not text.strip():
         raise DomainError("Say what is wrong with this line.", field="text")
     if Dispute.objects.filter(line=line, status=Dispute.Status.OPEN).exists():

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -420,7 +420,7 @@ def plan_detail(request: HttpRequest, key: str) -> HttpResponseBase:
         not sees_everyone(user)
         and not plan.assignments.filter(person__in=people_visible_to(user).values("pk")).exists()
     ):
-        raise PermissionDenied("This plan is not yours or your team's.")
+        raise Http404("No such plan")  # roles.md: a forbidden object is not revealed
     versions = list(plan.versions.order_by("-version"))
     if request.GET.get("export") == "json" and versions:
         chosen = next((v for v in versions if str(v.version) == request.GET.get("version")), versions[0])

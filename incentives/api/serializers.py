@@ -1,0 +1,390 @@
+"""Incentives in the API: money as strings with 2 decimals, attainment with 4 (incentives.md, Rounding).
+
+Output serializers read what the selectors annotate; input serializers only check shapes. The rules
+(locked periods, valid plans, who is paid on a statement) are the services'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from incentives.models import (
+    Adjustment,
+    CommissionRun,
+    CompPlan,
+    CompPlanVersion,
+    Dispute,
+    Payout,
+    Period,
+    PlanAssignment,
+    Quota,
+    QuotaMeasure,
+    RampSchedule,
+    StatementLine,
+)
+from salesops.org.models import User
+
+
+def money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+def attainment(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=9, decimal_places=4, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------------ periods
+class PeriodSerializer(serializers.ModelSerializer[Period]):
+    class Meta:
+        model = Period
+        fields = ["id", "label", "kind", "fiscal_year", "start", "end", "is_locked", "locked_at", "locked_by"]
+        read_only_fields = fields
+
+
+class ReopenSerializer(serializers.Serializer[Any]):
+    # Blank is let through on purpose: the service answers with the message a person can act on.
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class AuditEventSerializer(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    actor = serializers.IntegerField(source="actor_id", allow_null=True)
+    actor_name = serializers.CharField(source="actor.display_name", default=None)
+    action = serializers.CharField()
+    changes = serializers.JSONField()
+    reason = serializers.CharField()
+
+
+# ------------------------------------------------------------------------------------------------ payouts
+class AdjustmentSerializer(serializers.ModelSerializer[Adjustment]):
+    person_name = serializers.CharField(source="person.display_name", read_only=True)
+    period = serializers.CharField(source="period.label", read_only=True)
+    amount = money(read_only=True)
+    created_by_name = serializers.CharField(source="created_by.display_name", read_only=True, default=None)
+
+    class Meta:
+        model = Adjustment
+        fields = ["id", "person", "person_name", "period", "amount", "reason", "source", "cause", "created_by",
+                  "created_by_name", "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class AdjustmentCreateSerializer(serializers.Serializer[Any]):
+    person = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    period = serializers.SlugRelatedField(slug_field="label", queryset=Period.objects.all())
+    amount = money()
+    reason = serializers.CharField(max_length=500, allow_blank=True)
+
+
+class PayoutSerializer(serializers.ModelSerializer[Payout]):
+    """A person's result for a period. `adjustments_total` is Σ adjustments of the person in the period;
+    `total` = payout + adjustments_total, what payroll pays."""
+
+    person_name = serializers.CharField(source="person.display_name", read_only=True)
+    period = serializers.CharField(source="period.label", read_only=True)
+    period_locked = serializers.BooleanField(source="period.is_locked", read_only=True)
+    plan = serializers.CharField(source="plan_version.plan.key", read_only=True, default=None)
+    plan_version = serializers.IntegerField(source="plan_version.version", read_only=True, default=None)
+    quota = money(read_only=True)
+    credited = money(read_only=True)
+    attainment = attainment(read_only=True)
+    components = serializers.DictField(child=money(), read_only=True)
+    earned = money(read_only=True)
+    draw_balance = money(read_only=True)
+    payout = money(read_only=True)
+    adjustments_total = money(source="adjustments", read_only=True)
+    total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Payout
+        fields = ["id", "person", "person_name", "period", "period_locked", "plan", "plan_version", "quota",
+                  "credited", "attainment", "components", "earned", "draw_balance", "payout", "adjustments_total",
+                  "total", "currency", "computed_at"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_total(self, payout: Payout) -> str:
+        # `adjustments` is annotated by selectors.payouts_visible_to (one subquery for the whole list).
+        return f"{payout.payout + payout.adjustments:.2f}"  # type: ignore[attr-defined]
+
+
+class PayoutDetailSerializer(PayoutSerializer):
+    adjustments = AdjustmentSerializer(source="adjustment_rows", many=True, read_only=True)
+
+    class Meta(PayoutSerializer.Meta):
+        fields = [*PayoutSerializer.Meta.fields, "adjustments"]
+        read_only_fields = fields
+
+
+class LineDisputeSerializer(serializers.ModelSerializer[Dispute]):
+    class Meta:
+        model = Dispute
+        fields = ["id", "status"]
+
+
+class StatementLineSerializer(serializers.ModelSerializer[StatementLine]):
+    """One credit's contribution to one component; `trace` holds the bands and rates applied."""
+
+    deal_name = serializers.SerializerMethodField()
+    split_percent = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True, allow_null=True)
+    credit = money(read_only=True)
+    amount = money(read_only=True)
+    disputes = LineDisputeSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = StatementLine
+        fields = ["id", "component", "deal_id", "deal_key", "deal_name", "credited_person_id", "split_percent",
+                  "is_overlay", "credit_date", "credit", "amount", "trace", "disputes"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_deal_name(self, line: StatementLine) -> str:
+        return str(self.context.get("deal_names", {}).get(line.deal_id, ""))
+
+
+class RegisterTotalsSerializer(serializers.Serializer[Any]):
+    earned = money()
+    adjustments = money()
+    payout = money()
+    total = money()
+    people = serializers.IntegerField()
+
+
+class RegisterSerializer(serializers.Serializer[Any]):
+    period = PeriodSerializer()
+    totals = RegisterTotalsSerializer()
+    open_disputes = serializers.IntegerField()
+    payouts = PayoutSerializer(many=True)
+
+
+# ----------------------------------------------------------------------------------------------- disputes
+class DisputeSerializer(serializers.ModelSerializer[Dispute]):
+    person = serializers.IntegerField(source="payout.person_id", read_only=True)
+    person_name = serializers.CharField(source="payout.person.display_name", read_only=True)
+    period = serializers.CharField(source="payout.period.label", read_only=True)
+    line_component = serializers.CharField(source="line.component", read_only=True, default=None)
+    line_amount = money(source="line.amount", read_only=True, default=None)
+    raised_by_name = serializers.CharField(source="raised_by.display_name", read_only=True)
+    resolved_by_name = serializers.CharField(source="resolved_by.display_name", read_only=True, default=None)
+    adjustment_amount = money(source="adjustment.amount", read_only=True, default=None)
+
+    class Meta:
+        model = Dispute
+        fields = ["id", "payout", "person", "person_name", "period", "line", "line_component", "line_amount",
+                  "deal_key", "raised_by", "raised_by_name", "raised_at", "text", "status", "resolution",
+                  "resolved_by", "resolved_by_name", "resolved_at", "adjustment", "adjustment_amount"]  # fmt: skip
+        read_only_fields = fields
+
+
+class DisputeRaiseSerializer(serializers.Serializer[Any]):
+    line = serializers.IntegerField(help_text="The statement line disputed (GET payouts/{id}/lines/).")
+    text = serializers.CharField(max_length=2000, allow_blank=True)
+
+
+class DisputeResolveSerializer(serializers.Serializer[Any]):
+    accept = serializers.BooleanField()
+    amount = money(required=False, allow_null=True, default=None,
+                   help_text="Signed amount to pay when accepting; it becomes an adjustment.")  # fmt: skip
+    resolution = serializers.CharField(max_length=500, allow_blank=True)
+
+
+# -------------------------------------------------------------------------------------------------- plans
+class PlanVersionSerializer(serializers.ModelSerializer[CompPlanVersion]):
+    plan = serializers.CharField(source="plan.key", read_only=True)
+    created_by_name = serializers.CharField(source="created_by.display_name", read_only=True)
+
+    class Meta:
+        model = CompPlanVersion
+        fields = ["id", "plan", "version", "effective_from", "note", "definition", "created_by", "created_by_name",
+                  "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class PlanVersionSummarySerializer(PlanVersionSerializer):
+    class Meta(PlanVersionSerializer.Meta):
+        fields = ["version", "effective_from", "note", "created_at"]
+        read_only_fields = fields
+
+
+class PlanAssignmentSerializer(serializers.ModelSerializer[PlanAssignment]):
+    person_name = serializers.CharField(source="person.display_name", read_only=True)
+    plan = serializers.CharField(source="plan.key", read_only=True)
+
+    class Meta:
+        model = PlanAssignment
+        fields = ["id", "person", "person_name", "plan", "start", "end"]
+        read_only_fields = fields
+
+
+class PlanSerializer(serializers.ModelSerializer[CompPlan]):
+    versions = PlanVersionSummarySerializer(many=True, read_only=True)
+    current_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CompPlan
+        fields = ["key", "name", "created_at", "current_version", "versions"]
+        read_only_fields = fields
+
+    def get_current_version(self, plan: CompPlan) -> int | None:
+        # `versions` is prefetched: the newest version in Python, not a query per plan.
+        numbers = [v.version for v in plan.versions.all()]
+        return max(numbers) if numbers else None
+
+
+class PlanDetailSerializer(PlanSerializer):
+    definition = serializers.SerializerMethodField(help_text="The current version's plan JSON.")
+    assignments = PlanAssignmentSerializer(source="visible_assignments", many=True, read_only=True)
+
+    class Meta(PlanSerializer.Meta):
+        fields = [*PlanSerializer.Meta.fields, "definition", "assignments"]
+        read_only_fields = fields
+
+    def get_definition(self, plan: CompPlan) -> dict[str, Any] | None:
+        versions = sorted(plan.versions.all(), key=lambda v: v.version)
+        return versions[-1].definition if versions else None
+
+
+class PlanVersionWriteSerializer(serializers.Serializer[Any]):
+    """A new version of a plan: the plan JSON of incentives.md as `definition`, effective from a date.
+
+    An exported plan (`GET plans/{key}/export/`) posts back as it is: its `key` and `name` are taken when
+    the body does not give them."""
+
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    effective_from = serializers.DateField()
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    definition = serializers.JSONField()
+
+    def validate_definition(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("The plan is a JSON object.")
+        return value
+
+
+class PlanCreateSerializer(PlanVersionWriteSerializer):
+    key = serializers.SlugField(max_length=40, required=False, allow_blank=True, default="",
+                                help_text="Taken from definition.key when not given.")  # fmt: skip
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An imported file names its plan inside the definition; its key gets the same check as a typed one.
+        definition = attrs["definition"]
+        if not attrs["key"]:
+            try:
+                attrs["key"] = self.fields["key"].run_validation(str(definition.get("key") or ""))
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"key": exc.detail}) from exc
+        if not attrs["key"]:
+            raise serializers.ValidationError({"key": "Give the plan a key (or a definition with one)."})
+        attrs["name"] = attrs["name"] or str(definition.get("name") or "")
+        return attrs
+
+
+class PlanAssignSerializer(serializers.Serializer[Any]):
+    person = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    start = serializers.DateField()
+    end = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+# ------------------------------------------------------------------------------------------------- quotas
+class QuotaSerializer(serializers.ModelSerializer[Quota]):
+    person_name = serializers.CharField(source="person.display_name", read_only=True)
+    period = serializers.CharField(source="period.label", read_only=True)
+    full_amount = money(read_only=True)
+    amount = money(read_only=True)
+    ramp_name = serializers.CharField(source="ramp.name", read_only=True, default=None)
+
+    class Meta:
+        model = Quota
+        fields = ["id", "person", "person_name", "period", "measure", "full_amount", "amount", "ramp", "ramp_name",
+                  "is_team_sum"]  # fmt: skip
+        read_only_fields = fields
+
+
+class QuotaSetSerializer(serializers.Serializer[Any]):
+    person = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    period = serializers.CharField(max_length=10, help_text="A label like 2026-Q1 or 2026-03 (created if new).")
+    amount = money(required=False, allow_null=True, default=None,
+                   help_text="The full amount before any ramp; ignored for a team sum.")  # fmt: skip
+    measure = serializers.ChoiceField(choices=QuotaMeasure.choices, default=QuotaMeasure.BOOKINGS)
+    ramp = serializers.PrimaryKeyRelatedField(queryset=RampSchedule.objects.all(), required=False, allow_null=True,
+                                              default=None)  # fmt: skip
+    is_team_sum = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("amount") is None and not attrs.get("is_team_sum"):
+            raise serializers.ValidationError({"amount": "A quota needs an amount (or is_team_sum)."})
+        return attrs
+
+
+class DryRunField(serializers.BooleanField):
+    """A boolean whose absence means true, also in multipart bodies (where DRF otherwise reads a missing
+    checkbox as false): an upload writes only when the caller says dry_run=false."""
+
+    default_empty_html = empty
+
+
+class QuotaUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="CSV or XLSX with columns person (username, e-mail or employee id), "
+                                 "period (2026-Q1 or 2026-03), amount, and optionally measure.")  # fmt: skip
+    dry_run = DryRunField(default=True, help_text="Check every row and report; write nothing (the default).")
+    measure = serializers.ChoiceField(choices=QuotaMeasure.choices, default=QuotaMeasure.BOOKINGS,
+                                      help_text="Used where the file has no measure column.")  # fmt: skip
+
+
+class QuotaUploadResultSerializer(serializers.Serializer[Any]):
+    rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    # A field named like Serializer.errors: the metaclass moves declared fields off the class, so the
+    # property stays intact; only the stubs see a clash.
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
+    dry_run = serializers.BooleanField()
+
+
+# ---------------------------------------------------------------------------------------------- estimator
+class EstimateRequestSerializer(serializers.Serializer[Any]):
+    deals = serializers.ListField(
+        child=serializers.IntegerField(),
+        max_length=500,
+        help_text="Ids of your own open deals to count as won on their close dates.",
+    )
+
+
+class CandidateDealSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    amount = money()
+    close_date = serializers.DateField()
+    forecast_category = serializers.CharField()
+
+
+class PeriodEstimateSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField()
+    current = money()
+    estimated = money()
+    difference = money()
+    credited_now = money()
+    credited_then = money()
+    attainment_now = attainment()
+    attainment_then = attainment()
+
+
+class EstimateSerializer(serializers.Serializer[Any]):
+    deals = serializers.ListField(child=serializers.IntegerField())
+    periods = PeriodEstimateSerializer(many=True)
+    total_difference = money()
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]  # as above
+
+
+class EstimatorSerializer(EstimateSerializer):
+    candidates = CandidateDealSerializer(many=True)
+
+
+# ------------------------------------------------------------------------------------------------- runs
+class CommissionRunSerializer(serializers.ModelSerializer[CommissionRun]):
+    class Meta:
+        model = CommissionRun
+        fields = ["id", "started_at", "finished_at", "status", "scope", "stats", "errors", "triggered_by"]
+        read_only_fields = fields

@@ -1,0 +1,473 @@
+"""The incentives API: the same selectors, scope and services as the incentive pages, so the same rules hold.
+
+Scope (roles.md): statements, adjustments, disputes and quotas are own / subtree / all for finance and
+sales ops, and an object outside it answers 404. An action the role does not hold answers 403: locking,
+reopening, adjusting and resolving are finance's; plans and quotas are sales ops' to write; the register,
+runs and recomputes are finance's and sales ops'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incentives import estimator, selectors, services
+from incentives.api import serializers as s
+from incentives.models import (
+    Adjustment,
+    CommissionRun,
+    CompPlan,
+    CompPlanVersion,
+    Dispute,
+    Payout,
+    Period,
+    PlanAssignment,
+    Quota,
+    QuotaMeasure,
+    StatementLine,
+)
+from salesops.celery import QUEUE_RECOMPUTE
+from salesops.org.models import User
+from salesops.org.permissions import IsSalesOps, may_close_periods, may_manage_setup
+from salesops.org.selectors import audit_history, people_visible_to, sees_everyone, visible_people_q
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)  # IsAuthenticated ran first
+    return request.user
+
+
+# ------------------------------------------------------------------------------------------- permissions
+class IsFinance(BasePermission):
+    message = "Only finance may do this."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return may_close_periods(request.user)
+
+
+class FinanceOrSalesOps(BasePermission):
+    """The register, commission runs and recomputes (the roles that see everyone)."""
+
+    message = "Only finance or sales ops may do this."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return sees_everyone(request.user)
+
+
+# ----------------------------------------------------------------------------------------------- filters
+# The incentive pages filter inline (no FilterSet yet); these keep the pages' query-string names (`period`
+# is a label like 2025-Q1) so a page can adopt them from incentives/filtersets.py later.
+class PayoutFilterSet(django_filters.FilterSet):
+    period = django_filters.CharFilter(field_name="period__label")
+    person = django_filters.NumberFilter(field_name="person_id")
+
+    class Meta:
+        model = Payout
+        fields = ["period", "person"]
+
+
+class AdjustmentFilterSet(django_filters.FilterSet):
+    period = django_filters.CharFilter(field_name="period__label")
+    person = django_filters.NumberFilter(field_name="person_id")
+    source = django_filters.ChoiceFilter(choices=Adjustment.Source.choices)
+
+    class Meta:
+        model = Adjustment
+        fields = ["period", "person", "source"]
+
+
+class DisputeFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Dispute.Status.choices)
+    period = django_filters.CharFilter(field_name="payout__period__label")
+    person = django_filters.NumberFilter(field_name="payout__person_id")
+
+    class Meta:
+        model = Dispute
+        fields = ["status", "period", "person"]
+
+
+class QuotaFilterSet(django_filters.FilterSet):
+    period = django_filters.CharFilter(field_name="period__label")
+    person = django_filters.NumberFilter(field_name="person_id")
+    measure = django_filters.ChoiceFilter(choices=QuotaMeasure.choices)
+
+    class Meta:
+        model = Quota
+        fields = ["period", "person", "measure"]
+
+
+PERIOD_PARAM = OpenApiParameter("period", str, required=True, description="A period label, e.g. 2025-Q1.")
+
+
+# ----------------------------------------------------------------------------------------------- payouts
+class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Payout]):
+    """Payouts (commission statements) in the caller's scope, with the adjustments of the person-period."""
+
+    filterset_class = PayoutFilterSet
+
+    def get_queryset(self) -> QuerySet[Payout]:
+        return selectors.payouts_visible_to(self.request.user).order_by("period__start", "person_id", "id")
+
+    def get_serializer_class(self) -> Any:
+        return s.PayoutDetailSerializer if self.action == "retrieve" else s.PayoutSerializer
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        payout = self.get_object()
+        payout.adjustment_rows = list(selectors.adjustments_for(payout).select_related("period", "person"))  # type: ignore[attr-defined]
+        return Response(s.PayoutDetailSerializer(payout).data)
+
+    @extend_schema(responses=s.StatementLineSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def lines(self, request: Request, pk: str | None = None) -> Response:
+        """The statement: one line per credit and component, with the bands and rates applied."""
+        payout = self.get_object()
+        lines = selectors.statement_lines(payout).prefetch_related(
+            Prefetch("disputes", queryset=Dispute.objects.order_by("raised_at"))
+        )
+        page = self.paginate_queryset(lines)  # type: ignore[arg-type]  # lines, paged like the payouts
+        rows = page if page is not None else list(lines)
+        context = {"deal_names": _deal_names({line.deal_id for line in rows if line.deal_id})}
+        data = s.StatementLineSerializer(rows, many=True, context=context).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    @extend_schema(parameters=[PERIOD_PARAM], responses=s.RegisterSerializer, filters=False)
+    @action(detail=False, methods=["get"], permission_classes=[FinanceOrSalesOps], filterset_class=None)
+    def register(self, request: Request) -> Response:
+        """Every payout of a period with its totals (finance and sales ops)."""
+        label = request.query_params.get("period", "")
+        if not label:
+            raise ValidationError({"period": ["Give a period label, e.g. ?period=2025-Q1."]})
+        period = get_object_or_404(Period, label=label)
+        payouts = selectors.payout_register(request.user, period)
+        return Response(
+            s.RegisterSerializer(
+                {
+                    "period": period,
+                    "totals": selectors.register_totals(payouts),
+                    "open_disputes": Dispute.objects.filter(status=Dispute.Status.OPEN, payout__period=period).count(),
+                    "payouts": list(payouts),
+                }
+            ).data
+        )
+
+
+def _deal_names(ids: set[int]) -> dict[int, str]:
+    # Same read as the statement page: a line names the deal that earned it, also when the deal's owner is
+    # someone else (a split), so no deal scope applies to the name.
+    from pipeline.models import Deal
+
+    return dict(Deal.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+# ----------------------------------------------------------------------------------------------- periods
+class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Period]):
+    """Commission periods. Finance locks (freezing every payout in it) and reopens with a reason."""
+
+    queryset = Period.objects.order_by("-start", "kind")
+    serializer_class = s.PeriodSerializer
+    pagination_class = None
+
+    @extend_schema(request=None, responses=s.PeriodSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsFinance])
+    def lock(self, request: Request, pk: str | None = None) -> Response:
+        period = services.period_lock(actor=_user(request), period=self.get_object())
+        return Response(s.PeriodSerializer(period).data)
+
+    @extend_schema(request=s.ReopenSerializer, responses=s.PeriodSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsFinance])
+    def reopen(self, request: Request, pk: str | None = None) -> Response:
+        period = self.get_object()
+        serializer = s.ReopenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        period = services.period_reopen(actor=_user(request), period=period, reason=serializer.validated_data["reason"])
+        return Response(s.PeriodSerializer(period).data)
+
+    @extend_schema(responses=s.AuditEventSerializer(many=True))
+    @action(detail=True, methods=["get"], permission_classes=[FinanceOrSalesOps])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        """Locks and reopenings of the period: who, when, why."""
+        period = self.get_object()
+        events = audit_history(entity="incentives.period", entity_id=period.pk)[:100]
+        return Response(s.AuditEventSerializer(events, many=True).data)
+
+
+# ------------------------------------------------------------------------------------------- adjustments
+class AdjustmentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Adjustment]
+):
+    """Signed amounts added to a person's payout for a period; finance creates them."""
+
+    serializer_class = s.AdjustmentSerializer
+    filterset_class = AdjustmentFilterSet
+
+    def get_queryset(self) -> QuerySet[Adjustment]:
+        return (
+            Adjustment.objects.filter(visible_people_q(self.request.user, "person"))
+            .select_related("person", "period", "created_by")
+            .order_by("period__start", "created_at", "id")
+        )
+
+    @extend_schema(request=s.AdjustmentCreateSerializer, responses={201: s.AdjustmentSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = _user(request)
+        if not may_close_periods(user):
+            raise PermissionDenied("Only finance adjusts payouts.")
+        serializer = s.AdjustmentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        adjustment = services.adjustment_create(actor=user, **serializer.validated_data)
+        return Response(s.AdjustmentSerializer(adjustment).data, status=status.HTTP_201_CREATED)
+
+
+# ---------------------------------------------------------------------------------------------- disputes
+class DisputeViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Dispute]
+):
+    """Disputes on statement lines: the person paid raises one, finance resolves it."""
+
+    serializer_class = s.DisputeSerializer
+    filterset_class = DisputeFilterSet
+
+    def get_queryset(self) -> QuerySet[Dispute]:
+        return selectors.disputes_visible_to(self.request.user).order_by("-raised_at", "-id")
+
+    @extend_schema(request=s.DisputeRaiseSerializer, responses={201: s.DisputeSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = _user(request)
+        serializer = s.DisputeRaiseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        line = get_object_or_404(  # a line on a statement the caller cannot see does not exist for them
+            StatementLine.objects.select_related("payout"),
+            pk=serializer.validated_data["line"],
+            payout__in=selectors.payouts_visible_to(user).values("pk"),
+        )
+        if line.payout.person_id != user.pk:
+            raise PermissionDenied("Only the person paid on a statement disputes it.")
+        dispute = services.dispute_raise(actor=user, line=line, text=serializer.validated_data["text"])
+        data = s.DisputeSerializer(self.get_queryset().get(pk=dispute.pk)).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.DisputeResolveSerializer, responses=s.DisputeSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsFinance])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Accept (with an amount, which becomes an adjustment in the next open period) or reject."""
+        dispute = self.get_object()
+        serializer = s.DisputeResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        dispute = services.dispute_resolve(actor=_user(request), dispute=dispute, **serializer.validated_data)
+        return Response(s.DisputeSerializer(self.get_queryset().get(pk=dispute.pk)).data)
+
+
+# ------------------------------------------------------------------------------------------------- plans
+class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[CompPlan]):
+    """Comp plans: finance and sales ops see all, others the plans of the people they see (a rep their own,
+    a manager their subtree's). Sales ops create, version and assign them."""
+
+    lookup_field = "key"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[CompPlan]:
+        user = self.request.user
+        plans = CompPlan.objects.prefetch_related("versions")
+        assignments = PlanAssignment.objects.select_related("person", "plan").order_by("person__last_name", "start")
+        if not sees_everyone(user):
+            people = people_visible_to(user).values("pk")
+            plans = plans.filter(assignments__person__in=people).distinct()
+            assignments = assignments.filter(person__in=people)
+        if self.action == "retrieve":
+            plans = plans.prefetch_related(Prefetch("assignments", queryset=assignments, to_attr="visible_assignments"))
+        return plans.order_by("name", "key")
+
+    def get_serializer_class(self) -> Any:
+        return s.PlanDetailSerializer if self.action == "retrieve" else s.PlanSerializer
+
+    def _save_version(self, request: Request, serializer: s.PlanVersionWriteSerializer, key: str,
+                      name: str) -> Response:  # fmt: skip
+        values = serializer.validated_data
+        definition = {k: v for k, v in values["definition"].items() if k not in ("key", "name")}
+        version = services.plan_save_version(actor=_user(request), key=key, name=name, definition=definition,
+                                             effective_from=values["effective_from"], note=values["note"])  # fmt: skip
+        return Response(s.PlanVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.PlanCreateSerializer, responses={201: s.PlanVersionSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A new plan (or, for an existing key, a new version of it), e.g. an exported plan JSON posted back."""
+        if not may_manage_setup(request.user):
+            raise PermissionDenied("Only sales ops create plans.")
+        serializer = s.PlanCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key, name = serializer.validated_data["key"], serializer.validated_data["name"]
+        existing = CompPlan.objects.filter(key=key).first()
+        return self._save_version(request, serializer, key, name or (existing.name if existing else key))
+
+    @extend_schema(methods=["GET"], responses=s.PlanVersionSerializer(many=True))
+    @extend_schema(methods=["POST"], request=s.PlanVersionWriteSerializer, responses={201: s.PlanVersionSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def versions(self, request: Request, key: str | None = None) -> Response:
+        """Every version of the plan (GET), or a new version effective from a date (POST, sales ops)."""
+        if request.method == "POST" and not may_manage_setup(request.user):
+            raise PermissionDenied("Only sales ops version plans.")
+        plan = self.get_object()
+        if request.method == "GET":
+            versions = plan.versions.select_related("created_by", "plan").order_by("-version")
+            return Response(s.PlanVersionSerializer(versions, many=True).data)
+        serializer = s.PlanVersionWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._save_version(request, serializer, plan.key, serializer.validated_data["name"] or plan.name)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("version", int, description="A version number; the newest by default.")],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, key: str | None = None) -> JsonResponse:
+        """The plan JSON of a version, as a file that `POST plans/` takes back."""
+        plan = self.get_object()
+        versions = plan.versions.order_by("-version")
+        wanted = request.query_params.get("version", "")
+        if wanted and not wanted.isdigit():
+            raise ValidationError({"version": ["A version number, e.g. ?version=2."]})
+        version: CompPlanVersion | None = versions.filter(version=int(wanted)).first() if wanted else versions.first()
+        if version is None:
+            raise NotFound(f"{plan.key} has no version {wanted}." if wanted else f"{plan.key} has no version yet.")
+        response = JsonResponse(version.definition, json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="{plan.key}-v{version.version}.json"'
+        return response
+
+    @extend_schema(request=s.PlanAssignSerializer, responses={201: s.PlanAssignmentSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsSalesOps])
+    def assign(self, request: Request, key: str | None = None) -> Response:
+        plan = self.get_object()
+        serializer = s.PlanAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignment = services.plan_assign(actor=_user(request), plan=plan, **serializer.validated_data)
+        return Response(s.PlanAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+
+# ------------------------------------------------------------------------------------------------ quotas
+class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Quota]):
+    """Quotas of the people the caller sees; sales ops set them, one at a time or from a spreadsheet."""
+
+    serializer_class = s.QuotaSerializer
+    filterset_class = QuotaFilterSet
+
+    def get_queryset(self) -> QuerySet[Quota]:
+        return (
+            Quota.objects.filter(visible_people_q(self.request.user, "person"))
+            .select_related("person", "period", "ramp")
+            .order_by("period__start", "person__last_name", "person_id", "measure")
+        )
+
+    @extend_schema(request=s.QuotaSetSerializer, responses={200: s.QuotaSerializer, 201: s.QuotaSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Set one quota (201 when new, 200 when it replaced the person's quota for that period and measure)."""
+        if not may_manage_setup(request.user):
+            raise PermissionDenied("Only sales ops set quotas.")
+        serializer = s.QuotaSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        with transaction.atomic():
+            period = services.period_get_or_create(values.pop("period"))
+            existed = Quota.objects.filter(person=values["person"], period=period, measure=values["measure"]).exists()
+            quota = services.quota_set(actor=_user(request), period=period, **values)
+        answer = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        return Response(s.QuotaSerializer(quota).data, status=answer)
+
+    @extend_schema(
+        request={"multipart/form-data": s.QuotaUploadSerializer},
+        responses={200: s.QuotaUploadResultSerializer, 400: s.QuotaUploadResultSerializer},
+    )
+    @action(detail=False, methods=["post"], permission_classes=[IsSalesOps], parser_classes=[MultiPartParser,
+            FormParser], filterset_class=None)  # fmt: skip
+    def upload(self, request: Request) -> Response:
+        """Check every row of a CSV/XLSX; with dry_run=false and no errors, save them all. With errors
+        nothing is written: 400 when saving was asked, 200 with the errors on a dry run."""
+        serializer = s.QuotaUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        dry_run, measure = serializer.validated_data["dry_run"], serializer.validated_data["measure"]
+        result = services.quota_bulk_upload(actor=_user(request), file_name=upload.name, content=upload.read(),
+                                            dry_run=dry_run, default_measure=measure)  # fmt: skip
+        failed = bool(result["errors"]) and not dry_run
+        return Response(result, status=status.HTTP_400_BAD_REQUEST if failed else status.HTTP_200_OK)
+
+
+# ---------------------------------------------------------------------------------------------- estimator
+class EstimatorView(APIView):
+    """What I earn if some of my open deals close, by the real engine on my stored plan and quotas."""
+
+    def _answer(self, user: User, candidates: list[Any], chosen: set[int], with_candidates: bool) -> Response:
+        estimate = estimator.estimate(person=user, deal_ids=chosen)
+        body: dict[str, Any] = {
+            "deals": sorted(chosen),
+            "periods": estimate.periods,
+            "total_difference": estimate.total_difference,
+            "errors": estimate.errors,
+        }
+        if with_candidates:
+            body["candidates"] = candidates
+            return Response(s.EstimatorSerializer(body).data)
+        return Response(s.EstimateSerializer(body).data)
+
+    @extend_schema(responses=s.EstimatorSerializer)
+    def get(self, request: Request) -> Response:
+        """My open deals to choose from, and the estimate if my commit deals close (as the page opens)."""
+        user = _user(request)
+        candidates = estimator.open_deals_of(user)
+        chosen = {d.pk for d in candidates if d.forecast_category == "commit"}
+        return self._answer(user, candidates, chosen, with_candidates=True)
+
+    @extend_schema(request=s.EstimateRequestSerializer, responses=s.EstimateSerializer)
+    def post(self, request: Request) -> Response:
+        """The estimate if these deals (own open deals with an amount and a close date) close as won."""
+        user = _user(request)
+        serializer = s.EstimateRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wanted = set(serializer.validated_data["deals"])
+        candidates = estimator.open_deals_of(user)
+        unknown = sorted(wanted - {d.pk for d in candidates})
+        if unknown:
+            # Same answer for someone else's deal and a deal that does not exist: nothing leaks.
+            raise ValidationError({"deals": [f"Not open deals of yours with an amount and a close date: "
+                                             f"{', '.join(map(str, unknown))}."]})  # fmt: skip
+        return self._answer(user, candidates, wanted, with_candidates=False)
+
+
+# ------------------------------------------------------------------------------------- recompute and runs
+class RecomputeView(APIView):
+    permission_classes = [FinanceOrSalesOps]
+
+    @extend_schema(
+        request=None,
+        responses={202: inline_serializer("RecomputeQueued", {"queued": serializers.BooleanField()})},
+    )
+    def post(self, request: Request) -> Response:
+        """Queue a recompute of every open period (the nightly job, now); GET runs/ shows when it finished."""
+        from incentives.tasks import recompute_open_periods
+
+        # Queued after commit like every task, and dropped after an hour: a backlog is caught up nightly.
+        transaction.on_commit(lambda: recompute_open_periods.apply_async(queue=QUEUE_RECOMPUTE, expires=3600))
+        return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+
+
+class CommissionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[CommissionRun]):
+    """Commission recomputes, newest first: scope, status, what they wrote, errors (finance and sales ops)."""
+
+    queryset = CommissionRun.objects.order_by("-started_at", "-id")
+    serializer_class = s.CommissionRunSerializer
+    permission_classes = [FinanceOrSalesOps]

@@ -1,0 +1,361 @@
+"""The incentives API: the spec's worked example through the same scope, roles and numbers as the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from incentives.models import Adjustment, CommissionRun, CompPlanVersion, Payout, Period, Quota, StatementLine
+from incentives.recompute import commission_recompute
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/incentives"
+
+
+@pytest.fixture
+def computed(example: dict[str, Any]) -> dict[str, Any]:
+    commission_recompute()
+    example["finance"] = UserFactory.create(username="fin1", is_rep=False, is_finance=True)
+    example["outsider"] = UserFactory.create(username="zed")
+    return example
+
+
+def q1(who: Any) -> Payout:
+    return Payout.objects.get(person=who, period__label="2025-Q1")
+
+
+def rows(response: Any) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.content
+    body = response.json()
+    return body["results"] if isinstance(body, dict) else body
+
+
+# ------------------------------------------------------------------------------------------------ payouts
+def test_rep_lists_only_own_payouts_with_the_spec_numbers(api_client_for, computed):
+    payouts = rows(api_client_for(computed["ann"]).get(f"{API}/payouts/"))
+    assert {p["person"] for p in payouts} == {computed["ann"].pk}
+    by_period = {p["period"]: p for p in payouts}
+    assert set(by_period) == {"2025-Q1", "2025-Q2"}
+    first = by_period["2025-Q1"]
+    assert (first["credited"], first["attainment"], first["earned"], first["payout"]) == (
+        "150000.00", "1.5000", "20150.00", "20150.00",
+    )  # fmt: skip
+    assert first["components"] == {"commission": "15000.00", "bonus": "5000.00", "spiff": "150.00"}
+    assert (first["adjustments_total"], first["total"], first["plan"]) == ("0.00", "20150.00", "ae")
+    assert by_period["2025-Q2"]["payout"] == "0.00"
+
+
+def test_manager_sees_the_subtree_and_filters(api_client_for, computed):
+    client = api_client_for(computed["mia"])
+    q1_rows = rows(client.get(f"{API}/payouts/", {"period": "2025-Q1"}))
+    assert {(p["person_name"], p["payout"]) for p in q1_rows} == {
+        (computed["ann"].display_name, "20150.00"),
+        (computed["bob"].display_name, "3600.00"),
+        (computed["mia"].display_name, "4200.00"),
+    }
+    bob_rows = rows(client.get(f"{API}/payouts/", {"person": computed["bob"].pk}))
+    assert [(p["period"], p["payout"]) for p in bob_rows] == [("2025-Q1", "3600.00"), ("2025-Q2", "-1000.00")]
+    assert client.get(f"{API}/payouts/{q1(computed['ann']).pk}/").json()["payout"] == "20150.00"
+
+
+def test_payout_outside_scope_is_404(api_client_for, computed):
+    ann_q1 = q1(computed["ann"]).pk
+    for who in ("outsider", "bob"):
+        client = api_client_for(computed[who])
+        assert client.get(f"{API}/payouts/{ann_q1}/").status_code == 404
+        assert client.get(f"{API}/payouts/{ann_q1}/lines/").status_code == 404
+    assert rows(api_client_for(computed["outsider"]).get(f"{API}/payouts/")) == []
+
+
+def test_statement_lines_carry_traces_and_add_up(api_client_for, computed):
+    payout = q1(computed["ann"])
+    lines = rows(api_client_for(computed["ann"]).get(f"{API}/payouts/{payout.pk}/lines/"))
+    commission = [line for line in lines if line["component"] == "commission"]
+    assert sum(Decimal(line["amount"]) for line in commission) == Decimal("15000.00")
+    assert sum(Decimal(line["amount"]) for line in lines) == Decimal("20150.00")
+    # ann's 60 % of D1: 50,000 fills the 5 % band, the next 10,000 earns 10 %.
+    d1 = next(line for line in commission if line["split_percent"] == "60.00")
+    assert [(b["credit"], b["rate"]) for b in d1["trace"]["bands"]] == [("50000.00", "0.05"), ("10000.00", "0.10")]
+    assert d1["deal_name"] == "ann 100000" and d1["amount"] == "3500.00" and d1["disputes"] == []
+
+
+def test_payout_list_issues_a_fixed_number_of_queries(api_client_for, computed, django_assert_max_num_queries):
+    client = api_client_for(computed["finance"])
+    with django_assert_max_num_queries(3):  # count, the page (adjustments as a subquery), nothing per row
+        assert len(rows(client.get(f"{API}/payouts/"))) == 6
+
+
+def test_register_is_finance_and_ops_only_with_totals(api_client_for, computed):
+    assert api_client_for(computed["mia"]).get(f"{API}/payouts/register/", {"period": "2025-Q1"}).status_code == 403
+    assert api_client_for(computed["ann"]).get(f"{API}/payouts/register/", {"period": "2025-Q1"}).status_code == 403
+    finance = api_client_for(computed["finance"])
+    body = finance.get(f"{API}/payouts/register/", {"period": "2025-Q1"}).json()
+    assert body["totals"] == {"earned": "27950.00", "adjustments": "0.00", "payout": "27950.00",
+                              "total": "27950.00", "people": 3}  # fmt: skip
+    assert sum(Decimal(p["total"]) for p in body["payouts"]) == Decimal("27950.00")
+    assert body["period"]["label"] == "2025-Q1" and body["open_disputes"] == 0
+    ops = api_client_for(computed["ops"])
+    assert ops.get(f"{API}/payouts/register/", {"period": "2025-Q1"}).json()["totals"]["total"] == "27950.00"
+    assert finance.get(f"{API}/payouts/register/").status_code == 400
+    assert finance.get(f"{API}/payouts/register/", {"period": "1999-Q1"}).status_code == 404
+
+
+# ------------------------------------------------------------------------------------------------ periods
+def test_lock_is_finance_only_and_reopen_needs_a_reason(api_client_for, computed):
+    period = Period.objects.get(label="2025-Q1")
+    assert api_client_for(computed["mia"]).post(f"{API}/periods/{period.pk}/lock/").status_code == 403
+    assert api_client_for(computed["ops"]).post(f"{API}/periods/{period.pk}/lock/").status_code == 403
+    period.refresh_from_db()
+    assert not period.is_locked
+
+    finance = api_client_for(computed["finance"])
+    response = finance.post(f"{API}/periods/{period.pk}/lock/")
+    assert response.status_code == 200 and response.json()["is_locked"] is True
+    period.refresh_from_db()
+    assert period.is_locked and period.locked_by == computed["finance"]
+    assert finance.post(f"{API}/periods/{period.pk}/lock/").json()["detail"] == "2025-Q1 is locked already."
+
+    response = finance.post(f"{API}/periods/{period.pk}/reopen/", {}, format="json")
+    assert response.status_code == 400
+    assert response.json()["reason"] == ["Reopening 2025-Q1 needs a reason."]
+    assert finance.post(f"{API}/periods/{period.pk}/reopen/", {"reason": "  "}, format="json").status_code == 400
+    period.refresh_from_db()
+    assert period.is_locked
+
+    assert (
+        api_client_for(computed["mia"]).post(f"{API}/periods/{period.pk}/reopen/", {"reason": "x"}).status_code == 403
+    )
+    response = finance.post(f"{API}/periods/{period.pk}/reopen/", {"reason": "late deal"}, format="json")
+    assert response.status_code == 200 and response.json()["is_locked"] is False
+    history = finance.get(f"{API}/periods/{period.pk}/history/").json()
+    assert [(h["action"], h["reason"], h["actor"]) for h in history] == [
+        ("reopen", "late deal", computed["finance"].pk),
+        ("lock", "", computed["finance"].pk),
+    ]
+    labels = [p["label"] for p in rows(api_client_for(computed["ann"]).get(f"{API}/periods/"))]
+    assert {"2025-Q1", "2025-Q2"} <= set(labels)
+
+
+# -------------------------------------------------------------------------------------- disputes, adjusting
+def test_dispute_raised_by_bob_resolved_by_finance_becomes_an_adjustment(api_client_for, computed):
+    payout = q1(computed["bob"])
+    line = StatementLine.objects.filter(payout=payout, component="commission").order_by("id").first()
+    assert line is not None
+    body = {"line": line.pk, "text": "My split should be 50 %"}
+    assert api_client_for(computed["ann"]).post(f"{API}/disputes/", body, format="json").status_code == 404
+    # mia reads bob's statement but is not the person paid on it
+    assert api_client_for(computed["mia"]).post(f"{API}/disputes/", body, format="json").status_code == 403
+
+    bob = api_client_for(computed["bob"])
+    response = bob.post(f"{API}/disputes/", body, format="json")
+    assert response.status_code == 201, response.json()
+    dispute = response.json()
+    assert (dispute["status"], dispute["person"], dispute["period"]) == ("open", computed["bob"].pk, "2025-Q1")
+    assert (
+        bob.post(f"{API}/disputes/", body, format="json").json()["detail"] == "This line has an open dispute already."
+    )
+    assert [d["id"] for d in rows(api_client_for(computed["mia"]).get(f"{API}/disputes/"))] == [dispute["id"]]
+    assert rows(api_client_for(computed["ann"]).get(f"{API}/disputes/")) == []
+
+    resolve = {"accept": True, "amount": "500", "resolution": "Split corrected to 50/50"}
+    url = f"{API}/disputes/{dispute['id']}/resolve/"
+    assert api_client_for(computed["mia"]).post(url, resolve, format="json").status_code == 403
+    assert bob.post(url, resolve, format="json").status_code == 403
+    finance = api_client_for(computed["finance"])
+    response = finance.post(url, resolve, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["status"], response.json()["adjustment_amount"]) == ("accepted", "500.00")
+    assert finance.post(url, resolve, format="json").status_code == 400  # resolved already
+
+    statement = bob.get(f"{API}/payouts/{payout.pk}/").json()
+    assert [(a["amount"], a["source"]) for a in statement["adjustments"]] == [("500.00", "dispute")]
+    assert (statement["adjustments_total"], statement["total"]) == ("500.00", "4100.00")
+    lines = rows(bob.get(f"{API}/payouts/{payout.pk}/lines/"))
+    assert next(row for row in lines if row["id"] == line.pk)["disputes"] == [
+        {"id": dispute["id"], "status": "accepted"}
+    ]
+    register = finance.get(f"{API}/payouts/register/", {"period": "2025-Q1"}).json()
+    assert register["totals"]["total"] == "28450.00"
+
+
+def test_adjustments_are_finance_to_create_and_scoped_to_read(api_client_for, computed):
+    q2 = "2025-Q2"
+    body = {"person": computed["ann"].pk, "period": q2, "amount": "-120.50", "reason": "Expense offset"}
+    assert api_client_for(computed["mia"]).post(f"{API}/adjustments/", body, format="json").status_code == 403
+    assert api_client_for(computed["ops"]).post(f"{API}/adjustments/", body, format="json").status_code == 403
+    finance = api_client_for(computed["finance"])
+    response = finance.post(f"{API}/adjustments/", body, format="json")
+    assert response.status_code == 201 and response.json()["amount"] == "-120.50"
+    finance.post(f"{API}/adjustments/", {**body, "person": computed["bob"].pk, "amount": "80"}, format="json")
+    no_reason = finance.post(f"{API}/adjustments/", {**body, "reason": " "}, format="json")
+    assert no_reason.status_code == 400 and no_reason.json()["reason"] == ["An adjustment needs a reason."]
+    assert Adjustment.objects.count() == 2
+
+    assert [a["amount"] for a in rows(api_client_for(computed["ann"]).get(f"{API}/adjustments/"))] == ["-120.50"]
+    assert len(rows(api_client_for(computed["mia"]).get(f"{API}/adjustments/"))) == 2
+    assert rows(api_client_for(computed["outsider"]).get(f"{API}/adjustments/")) == []
+    ann_q2 = Payout.objects.get(person=computed["ann"], period__label=q2)
+    assert api_client_for(computed["ann"]).get(f"{API}/payouts/{ann_q2.pk}/").json()["total"] == "-120.50"
+
+
+# ------------------------------------------------------------------------------------------------- plans
+def test_plans_scope_versions_and_json_round_trip(api_client_for, computed):
+    ann = api_client_for(computed["ann"])
+    assert [p["key"] for p in rows(ann.get(f"{API}/plans/"))] == ["ae"]
+    assert ann.get(f"{API}/plans/mgr/").status_code == 404
+    assert {p["key"] for p in rows(api_client_for(computed["mia"]).get(f"{API}/plans/"))} == {"ae", "mgr"}
+    assert {p["key"] for p in rows(api_client_for(computed["finance"]).get(f"{API}/plans/"))} == {"ae", "mgr"}
+
+    ops = api_client_for(computed["ops"])
+    exported = ops.get(f"{API}/plans/ae/export/").json()
+    assert exported["key"] == "ae"
+    assert exported["components"][0]["tiers"][1] == {"from": "0.5", "rate": "0.10"}
+
+    bad = {**exported, "components": [dict(c) for c in exported["components"]]}
+    bad["components"][0] = {**bad["components"][0], "tiers": [*bad["components"][0]["tiers"][:2],
+                                                              {"from": "1.0", "rate": "-0.1"}]}  # fmt: skip
+    response = ops.post(f"{API}/plans/ae/versions/", {"effective_from": "2025-07-01", "definition": bad}, format="json")
+    assert response.status_code == 400
+    assert "plan ae" in response.json()["detail"] and "rate" in response.json()["detail"]
+    assert CompPlanVersion.objects.filter(plan__key="ae").count() == 1
+
+    version = {"effective_from": "2025-07-01", "definition": exported, "note": "same plan"}
+    assert ann.post(f"{API}/plans/ae/versions/", version, format="json").status_code == 403
+    assert ann.post(f"{API}/plans/", version, format="json").status_code == 403
+    response = ops.post(f"{API}/plans/", version, format="json")  # the exported file posted back
+    assert response.status_code == 201, response.json()
+    assert (response.json()["plan"], response.json()["version"]) == ("ae", 2)
+    assert response.json()["definition"] == exported
+    versions = ann.get(f"{API}/plans/ae/versions/").json()
+    assert [(v["version"], v["effective_from"]) for v in versions] == [(2, "2025-07-01"), (1, "2025-01-01")]
+    assert ops.get(f"{API}/plans/ae/export/", {"version": "1"})["Content-Disposition"].endswith('ae-v1.json"')
+    assert ops.get(f"{API}/plans/ae/export/", {"version": "7"}).json()["detail"] == "ae has no version 7."
+
+    new = {"key": "se", "name": "Sales engineer", "effective_from": "2025-01-01",
+           "definition": {**exported, "key": "ignored", "name": "ignored"}}  # fmt: skip
+    response = ops.post(f"{API}/plans/", new, format="json")
+    assert response.status_code == 201 and response.json()["definition"]["name"] == "Sales engineer"
+    unnamed = {"effective_from": "2025-01-01", "definition": {**exported, "key": "not a slug"}}
+    response = ops.post(f"{API}/plans/", unnamed, format="json")
+    assert response.status_code == 400 and "slug" in response.json()["key"][0]
+    assert not CompPlanVersion.objects.filter(plan__key="not a slug").exists()
+
+
+def test_plan_assignment_is_sales_ops_and_refuses_overlaps(api_client_for, computed):
+    newcomer = UserFactory.create(username="neo", manager=computed["mia"])
+    body = {"person": newcomer.pk, "start": "2025-04-01"}
+    assert api_client_for(computed["mia"]).post(f"{API}/plans/ae/assign/", body, format="json").status_code == 403
+    ops = api_client_for(computed["ops"])
+    response = ops.post(f"{API}/plans/ae/assign/", body, format="json")
+    assert response.status_code == 201 and response.json()["plan"] == "ae"
+    response = ops.post(f"{API}/plans/mgr/assign/", body, format="json")
+    assert response.status_code == 400 and "is on AE from 2025-04-01" in response.json()["detail"]
+    assignments = api_client_for(computed["mia"]).get(f"{API}/plans/ae/").json()["assignments"]
+    assert {a["person"] for a in assignments} == {computed["ann"].pk, computed["bob"].pk, newcomer.pk}
+    assert [a["person"] for a in api_client_for(computed["ann"]).get(f"{API}/plans/ae/").json()["assignments"]] == [
+        computed["ann"].pk
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ quotas
+def upload(client: Any, content: bytes, **fields: Any) -> Any:
+    return client.post(f"{API}/quotas/upload/", {"file": SimpleUploadedFile("q.csv", content), **fields},
+                       format="multipart")  # fmt: skip
+
+
+def test_quota_upload_dry_run_reports_rows_and_writes_nothing(api_client_for, computed):
+    ops = api_client_for(computed["ops"])
+    bad = b"person,period,amount\nann,2025-Q3,120000\nnobody,2025-Q3,1\nbob,2025-13,5\n"
+    response = upload(ops, bad, dry_run="true")
+    assert response.status_code == 200
+    result = response.json()
+    assert (result["rows"], result["dry_run"]) == (3, True)
+    assert [e.split(":")[0] for e in result["errors"]] == ["row 3 (nobody)", "row 4 (bob)"]
+    assert upload(ops, bad).json()["dry_run"] is True  # no dry_run given: a dry run
+    response = upload(ops, bad, dry_run="false")
+    assert response.status_code == 400 and len(response.json()["errors"]) == 2
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+
+    good = b"person,period,amount\nann,2025-Q3,120000\nbob,2025-Q3,110000\n"
+    assert upload(ops, good).json()["created"] == 2
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+    response = upload(ops, good, dry_run="false")
+    assert response.status_code == 200 and response.json()["created"] == 2
+    assert Quota.objects.get(person=computed["ann"], period__label="2025-Q3").amount == Decimal("120000.00")
+    assert upload(api_client_for(computed["mia"]), good, dry_run="false").status_code == 403
+
+
+def test_quotas_are_scoped_and_set_by_sales_ops(api_client_for, computed):
+    ann_rows = rows(api_client_for(computed["ann"]).get(f"{API}/quotas/"))
+    assert {(q["person"], q["period"], q["amount"]) for q in ann_rows} == {
+        (computed["ann"].pk, "2025-Q1", "100000.00"),
+        (computed["ann"].pk, "2025-Q2", "100000.00"),
+    }
+    mia = api_client_for(computed["mia"])
+    assert len(rows(mia.get(f"{API}/quotas/", {"period": "2025-Q1", "measure": "bookings"}))) == 3
+    assert rows(mia.get(f"{API}/quotas/", {"measure": "deal_count"})) == []
+
+    body = {"person": computed["bob"].pk, "period": "2025-Q3", "amount": "90000"}
+    assert mia.post(f"{API}/quotas/", body, format="json").status_code == 403
+    ops = api_client_for(computed["ops"])
+    response = ops.post(f"{API}/quotas/", body, format="json")
+    assert response.status_code == 201 and response.json()["amount"] == "90000.00"
+    response = ops.post(f"{API}/quotas/", {**body, "amount": "95000.5"}, format="json")
+    assert response.status_code == 200 and response.json()["amount"] == "95000.50"
+    assert ops.post(f"{API}/quotas/", {**body, "period": "2025-Q9"}, format="json").status_code == 400
+    assert ops.post(f"{API}/quotas/", {**body, "amount": "-1"}, format="json").status_code == 400
+    assert not Period.objects.filter(label="2025-Q9").exists()
+
+
+# ---------------------------------------------------------------------------------------- estimator, runs
+def test_estimator_uses_the_engine_on_own_open_deals(api_client_for, computed):
+    from pipeline import services as deals
+
+    mine = deals.deal_create(actor=computed["ann"], name="Big one", owner=computed["ann"], amount="50000",
+                             close_date=dt.date(2025, 5, 15))  # fmt: skip
+    theirs = deals.deal_create(actor=computed["bob"], name="Bob's", owner=computed["bob"], amount="50000",
+                               close_date=dt.date(2025, 5, 15))  # fmt: skip
+    client = api_client_for(computed["ann"])
+    response = client.post(f"{API}/estimator/", {"deals": [mine.pk]}, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    # Q2: 50,000 of 100,000 quota at 5 % = 2,500 (the cancellation in Q2 is bob's, not ann's).
+    assert body["total_difference"] == "2500.00"
+    q2 = next(p for p in body["periods"] if p["period"] == "2025-Q2")
+    assert (q2["current"], q2["estimated"], q2["attainment_then"]) == ("0.00", "2500.00", "0.5000")
+    assert client.post(f"{API}/estimator/", {"deals": [theirs.pk]}, format="json").status_code == 400
+    candidates = client.get(f"{API}/estimator/").json()["candidates"]
+    assert [c["id"] for c in candidates] == [mine.pk]
+
+
+def test_recompute_is_queued_for_finance_and_ops_and_runs_are_listed(
+    api_client_for, computed, celery_eager, django_capture_on_commit_callbacks
+):
+    assert api_client_for(computed["mia"]).post(f"{API}/recompute/").status_code == 403
+    assert api_client_for(computed["ann"]).get(f"{API}/runs/").status_code == 403
+    before = CommissionRun.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client_for(computed["ops"]).post(f"{API}/recompute/")
+    assert response.status_code == 202
+    assert CommissionRun.objects.count() == before + 1
+    runs = rows(api_client_for(computed["finance"]).get(f"{API}/runs/"))
+    assert runs[0]["triggered_by"] == "nightly" and runs[0]["status"] == "done"
+    # recomputing again changes no number
+    assert rows(api_client_for(computed["ann"]).get(f"{API}/payouts/", {"period": "2025-Q1"}))[0]["payout"] == (
+        "20150.00"
+    )
+
+
+def test_openapi_schema_lists_the_incentives_api(api_client_for, computed):
+    response = api_client_for(computed["ann"]).get("/api/v1/schema/")
+    assert response.status_code == 200
+    schema = response.content.decode()
+    for path in ("/api/v1/incentives/payouts/", "/api/v1/incentives/payouts/register/",
+                 "/api/v1/incentives/plans/{key}/versions/", "/api/v1/incentives/estimator/"):  # fmt: skip
+        assert f"{path}:" in schema
