@@ -30,3 +30,35 @@ def test_a_deal_change_is_recomputed_by_a_real_worker(celery_worker_real):
     assert payout.payout == Decimal("21650.00")
     mia = Payout.objects.get(person=people["mia"], period__label="2025-Q1")
     assert mia.payout == Decimal("4400.00")  # 2 % of 220,000, her team plan recomputed too
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_recomputes_at_once_give_the_result_of_one():
+    import threading
+
+    from django.db import connection
+
+    from incentives.models import StatementLine
+
+    build_example()
+    commission_recompute()
+    expected = sorted(Payout.objects.values_list("person_id", "period__label", "payout"))
+    lines = StatementLine.objects.count()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            commission_recompute(triggered_by="concurrent")
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(Payout.objects.values_list("person_id", "period__label", "payout")) == expected
+    assert StatementLine.objects.count() == lines
