@@ -11,10 +11,12 @@ Money is `Decimal`, never float. The whole computation runs in one local decimal
 so sums and products of money are exact (no order-dependent rounding); amounts are rounded to cents
 exactly where the spec says, halves away from zero.
 
-Speed: credits are built once, sorted once (only when statement lines are wanted), and dealt into one
-bucket per person and period; every per-period rule then works on a bucket. The high-volume records
-(`Deal`, `Split`, `Quota`, `Credit`, `StatementLine`, `BandPortion`) are named tuples: cheap to create by
-the hundred thousand.
+Speed (a stored recompute runs it on ~400,000 deals): each credit is built once and filed straight into
+its person's group for its period; a person-period then takes whole groups (a team plan: the groups of
+everyone below), so no rule loops over credits more than once per statement line. Statement order is one
+integer per credit, so sorting compares ints. The high-volume records (`Deal`, `Split`, `Quota`,
+`Credit`, `StatementLine`, `BandPortion`) are named tuples, built with `tuple.__new__` in the hot loops.
+Deals are walked in input order (the order they sit in memory).
 """
 
 from __future__ import annotations
@@ -22,12 +24,11 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from bisect import bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from functools import lru_cache
 from itertools import chain, pairwise
-from operator import itemgetter
 from typing import ClassVar, Literal, NamedTuple
 
 __all__ = [
@@ -299,6 +300,7 @@ class PlanAssignment:
 @dataclass(frozen=True, slots=True)
 class Person:
     key: str
+    # No plan at all is allowed: such a person only links the tree (their own credits are errors).
     plans: tuple[PlanAssignment, ...]
     manager: str | None = None  # the reports-to tree (for team credit)
 
@@ -422,8 +424,8 @@ class PersonPeriodResult:
     payout: Decimal
     draw_balance: Decimal  # recoverable draw owed after this period
     locked: bool
-    basis_credited: Decimal  # what attainment was computed on (= credited / quota for the period basis)
-    basis_quota: Decimal
+    basis_credited: Decimal  # what attainment was computed on, exact (YTD for the ytd basis; else credited)
+    basis_quota: Decimal  # YTD quota for the ytd basis; else the quota
     period_start: dt.date
     period_end: dt.date
     fiscal_year: int
@@ -468,8 +470,6 @@ def validate_input(data: EngineInput) -> None:
         if person.key in people:
             raise EngineInputError(f"rep {person.key}: the key is used twice")
         people[person.key] = person
-        if not person.plans:
-            raise EngineInputError(f"rep {person.key}: has no plan")
         spans = []
         for held in person.plans:
             if held.plan not in plans:
@@ -504,7 +504,18 @@ def validate_input(data: EngineInput) -> None:
 
     seen_deals: set[str] = set()
     for deal in data.deals:
-        _check_deal(deal, people, seen_deals)
+        key, owner, amount, close, _, _, cancelled, splits = deal
+        if (
+            splits
+            or key in seen_deals
+            or owner not in people
+            or amount < ZERO
+            or close is None
+            or (cancelled is not None and cancelled < close)
+        ):
+            _check_deal(deal, people, seen_deals)  # the slow path, which names what is wrong
+        else:  # the common deal: no splits, nothing wrong
+            seen_deals.add(key)
 
 
 def _check_tree(people: Mapping[str, Person]) -> None:
@@ -631,7 +642,6 @@ class _Schedule:
 
 
 _tuple_new = tuple.__new__  # builds a named tuple without its Python-level __new__ (hot loops)
-_first = itemgetter(0)
 
 _KINDS: tuple[LineKind, LineKind] = ("credit", "clawback")  # by Credit.clawback
 
@@ -649,6 +659,16 @@ def _lines_for_credits(
     low, high, rate, tier, frm = bands[schedule.band_of(cum)]
     append = out.append
     total = ZERO
+    if len(bands) == 1:  # one band for all credits (retroactive without a cap, a single tier): no walk
+        for credit in credits:
+            rounded = (rate * credit.amount).quantize(CENT)
+            if not rounded:
+                rounded = ZERO_CENTS
+            total += rounded
+            append(
+                _tuple_new(StatementLine, (component, _KINDS[credit.clawback], credit, rounded, tier, frm, rate, ()))
+            )
+        return total
     for credit in credits:
         amount = credit.amount
         nxt = cum + amount
@@ -729,9 +749,15 @@ class _FiscalYear:
         self.bonus_paid: set[str] = set()
 
 
-def compute(data: EngineInput, *, lines: bool = True, validate: bool = True) -> EngineResult:
-    """Compute every person-period of `data`. `lines=False` skips statement lines (the simulator's JSON
-    does not show them). `validate=False` skips `validate_input` for callers that just ran it."""
+def compute(
+    data: EngineInput, *, lines: bool = True, validate: bool = True, only: Collection[str] | None = None
+) -> EngineResult:
+    """Compute every person-period of `data`.
+
+    `lines=False` skips statement lines (the simulator's JSON does not show them). `validate=False` skips
+    `validate_input` for callers that just ran it. `only` limits the results (and errors) to these people,
+    while everyone's credits still count for the team plans above them: a recompute can fan out over
+    chunks of people, each worker running the engine on the same input with its own `only`."""
     # A run allocates millions of small acyclic tuples (credits, lines); the cyclic garbage collector would
     # rescan them all again and again (about half the run time at 400,000 deals), so it pauses meanwhile.
     collecting = gc.isenabled()
@@ -742,16 +768,17 @@ def compute(data: EngineInput, *, lines: bool = True, validate: bool = True) -> 
             ctx.rounding = ROUND_HALF_UP  # only the spec's roundings are inexact; all are half up
             if validate:
                 validate_input(data)
-            return _Run(data, lines).run()
+            return _Run(data, lines, None if only is None else frozenset(only)).run()
     finally:
         if collecting:
             gc.enable()
 
 
 class _Run:
-    def __init__(self, data: EngineInput, lines: bool) -> None:
+    def __init__(self, data: EngineInput, lines: bool, only: frozenset[str] | None = None) -> None:
         self.data = data
         self.lines = lines
+        self.only = only
         self.calendar = data.calendar
         self.plans = {plan.key: plan for plan in data.plans}
         self.people = {person.key: person for person in data.people}
@@ -815,12 +842,16 @@ class _Run:
         lines = self.lines
         won = [deal for deal in self.data.deals if deal.stage == WON]
         person_rank: dict[str, int] = {}
-        deal_rank: list[int] = [0] * len(won)
+        deal_rank: Sequence[int] = range(len(won))
         if lines:
             # The rank of each deal's key; the deals themselves stay in input order, which is the order they
             # sit in memory: walking 400,000 deals in any other order is several times slower (cache misses).
-            for rank, index in enumerate(sorted(range(len(won)), key=[deal.key for deal in won].__getitem__)):
-                deal_rank[index] = rank
+            keys = [deal.key for deal in won]
+            if any(a >= b for a, b in pairwise(keys)):  # already in key order (as loaded by id) is common
+                ranks = [0] * len(won)
+                for rank, index in enumerate(sorted(range(len(won)), key=keys.__getitem__)):
+                    ranks[index] = rank
+                deal_rank = ranks
             person_rank = {key: rank for rank, key in enumerate(sorted(self.people))}
         n_deals, n_people = len(won) + 1, len(self.people) + 1
         kind_of = {key: plan.period for key, plan in self.constant.items()}
@@ -962,6 +993,8 @@ class _Run:
 
         for person in self.data.people:
             key = person.key
+            if self.only is not None and key not in self.only:
+                continue
             plan = self.constant.get(key)
             if plan is None:
                 self.place_dated(key, key, bucket_for)
@@ -1030,9 +1063,11 @@ class _Run:
         buckets = self.buckets()
         quotas: dict[tuple[str, str], Decimal] = {}
         periods_of: dict[str, dict[str, Period]] = {}
+        only = self.only
         for given in self.data.quotas:
             quotas[given.person, given.period] = given.amount
-            periods_of.setdefault(given.person, {})[given.period] = self.calendar.parse(given.period)
+            if only is None or given.person in only:
+                periods_of.setdefault(given.person, {})[given.period] = self.calendar.parse(given.period)
         for (holder, label), filled in buckets.items():
             periods_of.setdefault(holder, {})[label] = filled.period
 

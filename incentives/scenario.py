@@ -344,9 +344,10 @@ def _rep(data: Any, index: int) -> Person:
 
 def _quota(data: Any, index: int) -> Quota:
     record = _object(data, f"quota #{index + 1}")
-    rep, period = record.get("rep"), record.get("period")
-    if not isinstance(rep, str) or not isinstance(period, str):
-        raise ScenarioError(f"quota #{index + 1}: needs a rep and a period (strings)")
+    rep = _key(record.get("rep"), f"quota #{index + 1}: rep")
+    period = record.get("period")
+    if not isinstance(period, str):
+        raise ScenarioError(f"quota #{index + 1} ({rep}): needs a period (a string such as 2025-Q1)")
     where = f"quota {rep} {period}"
     if not (_MONTH.fullmatch(period) or _QUARTER.fullmatch(period)):
         raise ScenarioError(f"{where}: period {period!r} is not a month (2025-03) or a quarter (2025-Q1)")

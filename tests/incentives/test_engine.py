@@ -4,6 +4,7 @@ each rule on its own. Plain Python: no database."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -1019,3 +1020,36 @@ def test_without_lines_the_numbers_are_the_same():
     assert all(r.lines == () for r in without.results)
     team = _team_scenario()
     assert format_result(run(team)) == format_result(run(team, lines=False))
+
+
+def test_only_returns_a_chunk_of_people_with_the_team_credits_intact():
+    data = parse_scenario(_team_scenario())
+    full = compute(data)
+    chunk = compute(data, only={"vp", "bob"})
+    assert chunk.results == tuple(r for r in full.results if r.person in {"vp", "bob"})
+    assert chunk.errors == tuple(e for e in full.errors if e.person in {"vp", "bob"})
+
+
+def test_single_band_lines_carry_their_band_and_straddling_lines_their_portions():
+    by_key = rows(run(EXAMPLE_ONE))
+    mia_line = by_key["mia", "2025-Q1"].lines[0]
+    assert (mia_line.tier, mia_line.band_from, mia_line.rate, mia_line.portions) == (1, D("1.0"), D("0.02"), ())
+    d1 = by_key["ann", "2025-Q1"].lines[0]
+    assert (d1.tier, d1.rate, len(d1.portions)) == (None, None, 2)
+    spiff = by_key["ann", "2025-Q1"].lines[-1]
+    assert (spiff.kind, spiff.rate, spiff.bands) == ("spiff", None, ())
+
+
+def test_a_person_without_a_plan_still_links_the_team_tree():
+    data = EngineInput(
+        plans=[dataclasses.replace(_ae("lead", "0.01"), credit_scope="team"), _ae("ae", "0.10")],
+        people=[Person.on_plan("mgr", "lead"), Person("boss", (), "mgr"), Person.on_plan("ann", "ae", "boss")],
+        quotas=[Quota(p, "2025-Q1", D(1000)) for p in ("ann", "boss", "mgr")],
+        deals=[Deal("A", "ann", D(100), dt.date(2025, 2, 1)), Deal("B", "boss", D(100), dt.date(2025, 2, 1))],
+    )
+    result = compute(data)
+    assert [(r.person, r.credited) for r in result.results] == [("ann", D(100)), ("mgr", D(200))]
+    assert [(e.person, e.period, e.error) for e in result.errors] == [
+        ("boss", "2025-02-01", "credits on 2025-02-01 but no plan in effect"),
+        ("boss", "2025-Q1", "no quarterly plan in effect in 2025-Q1"),
+    ]

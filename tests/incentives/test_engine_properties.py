@@ -238,3 +238,12 @@ def test_statement_lines_always_add_up_to_their_component(data):
     assert [(r.person, r.period_start) for r in result.results] == sorted(
         (r.person, r.period_start) for r in result.results
     )
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(), st.sets(st.sampled_from(PEOPLE)))
+def test_a_chunk_of_people_computes_as_in_the_whole_run(data, chunk):
+    full = compute(data)
+    part = compute(data, only=chunk)
+    assert part.results == tuple(r for r in full.results if r.person in chunk)
+    assert part.errors == tuple(e for e in full.errors if e.person in chunk)
