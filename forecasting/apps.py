@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class ForecastingConfig(AppConfig):
     name = "forecasting"
     verbose_name = "Forecasting"
+
+    def ready(self) -> None:
+        from pipeline.events import deals_changed
+
+        deals_changed.connect(_on_deals_changed, dispatch_uid="forecasting-rollups-on-deal-change")
+
+
+def _on_deals_changed(sender: object, **_: object) -> None:
+    """Any deal change may move a rollup (amount, stage, close date, owner, category): refresh soon.
+    The event is sent after the change committed, so the refresh sees it."""
+    from forecasting.tasks import queue_rollup_refresh
+
+    queue_rollup_refresh()

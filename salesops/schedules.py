@@ -20,4 +20,13 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"queue": "recompute", "expires": 3 * 3600},
     },
+    # Nightly at 01:30 (company time), before the commission run: learn stage win rates from the stage
+    # history, forecast the month/quarter time series, refresh the current periods' rollups and append
+    # the day's snapshots of open deals and rollups (idempotent per date). Rollups are also refreshed
+    # within seconds of any deal change; this run is what trend, waterfall and accuracy read.
+    "forecasting-daily-snapshot": {
+        "task": "forecasting.daily_snapshot",
+        "schedule": crontab(hour=1, minute=30),
+        "options": {"queue": "recompute", "expires": 6 * 3600},
+    },
 }

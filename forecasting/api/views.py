@@ -1,0 +1,189 @@
+"""The forecasting API: the same selectors and services as the pages, so the same rules hold (404 outside
+the caller's scope, 403 for a role that may not, 400 for a closed period or bad numbers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from forecasting import math as fm
+from forecasting import selectors, services
+from forecasting.api import serializers as s
+from forecasting.models import ForecastAdjustment, ForecastSubmission
+from salesops.api import DomainError
+from salesops.org.models import User
+
+PERIOD = OpenApiParameter(
+    "period", str, description="A month (2026-03) or fiscal quarter (2026-Q1); default: this quarter."
+)
+PERSON = OpenApiParameter("person", int, description="A person in your scope; default: you (the top for finance/ops).")
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _period(request: Request) -> str:
+    label = request.query_params.get("period") or selectors.current_period()
+    selectors.period_span(label)
+    return label
+
+
+def _person(request: Request) -> User:
+    user = _user(request)
+    pk = request.query_params.get("person")
+    return selectors.person_for_read(user, pk) if pk else selectors.default_person(user)
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _date(request: Request, name: str) -> dt.date | None:
+    text = request.query_params.get(name)
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise DomainError(f"{name}: {text!r} is not a date (YYYY-MM-DD).", field=name) from exc
+
+
+@extend_schema(parameters=[PERIOD, PERSON], responses=dict)
+@api_view(["GET"])
+def grid(request: Request) -> Response:
+    """The person's row and one per direct report; money as strings with 2 decimals."""
+    data = selectors.grid(_user(request), _person(request), _period(request))
+    rows = []
+    for row in data.rows:
+        r = row.rollup
+        rows.append({
+            "person": row.person.pk, "name": row.person.display_name, "is_self": row.is_self, "reports": row.reports,
+            "closed": _money(r.closed), "commit": _money(row.commit_forecast),
+            "best_case": _money(row.best_case_forecast), "pipeline": _money(row.open_pipeline),
+            "weighted": _money(r.weighted), "quota": _money(r.quota),
+            "attainment": None if row.attainment is None else float(row.attainment),
+            "coverage": None if row.coverage is None else float(row.coverage),
+            "open_commit": _money(r.commit), "open_best_case": _money(r.best_case), "open_pipeline": _money(r.pipeline),
+            "call": None if row.call is None else {"commit": _money(row.call.commit),
+                                                   "best_case": _money(row.call.best_case), "note": row.call.note,
+                                                   "at": row.call.created_at},
+            "manager_adjustment": None if row.adjustment is None else {
+                "commit": _money(row.adjustment.commit), "best_case": _money(row.adjustment.best_case),
+                "note": row.adjustment.note, "by": row.adjustment.manager_id, "at": row.adjustment.created_at},
+            "rolled_up_call": {"commit": _money(row.call_commit), "best_case": _money(row.call_best_case)},
+            "pipeline_model": _money(r.pipeline_model),
+            "time_series": None if r.ts_point is None else {"point": _money(r.ts_point), "low": _money(r.ts_low),
+                                                            "high": _money(r.ts_high), "interval": 0.8},
+        })  # fmt: skip
+    return Response({
+        "period": data.period.label, "start": data.period.start, "end": data.period.end, "closed": data.closed,
+        "person": data.person.pk, "computed_at": data.computed_at, "time_series_model": data.ts_model, "rows": rows,
+    })  # fmt: skip
+
+
+@extend_schema(
+    parameters=[PERIOD, PERSON, OpenApiParameter("number", str, description=", ".join(selectors.NUMBER_FILTERS))],
+    responses=dict,
+)
+@api_view(["GET"])
+def deals(request: Request) -> Response:
+    """The deals behind one number of the grid (the largest 500)."""
+    rows = selectors.deals_for_number(_user(request), _person(request), _period(request),
+                                      request.query_params.get("number", "pipeline"))  # fmt: skip
+    return Response({
+        "count": rows.count(),
+        "results": [{"id": d.pk, "name": d.name, "owner": d.owner_id, "stage": d.stage.name, "status": d.status,
+                     "category": d.category, "amount": _money(d.amount), "close_date": d.close_date}  # type: ignore[attr-defined]
+                    for d in rows[:500]],
+    })  # fmt: skip
+
+
+@extend_schema(methods=["GET"], parameters=[PERIOD, PERSON], responses=s.CallSerializer(many=True))
+@extend_schema(methods=["POST"], request=s.CallWriteSerializer, responses=s.CallSerializer)
+@api_view(["GET", "POST"])
+def calls(request: Request) -> Response:
+    """GET: every call of a person for a period, newest first. POST: submit your own call."""
+    user = _user(request)
+    if request.method == "POST":
+        body = s.CallWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        call = services.forecast_submit(actor=user, **body.validated_data)
+        return Response(s.CallSerializer(call).data, status=status.HTTP_201_CREATED)
+    person = _person(request)
+    rows = ForecastSubmission.objects.filter(person=person, period=_period(request)).select_related("person")
+    return Response(s.CallSerializer(rows.order_by("-created_at", "-id"), many=True).data)
+
+
+@extend_schema(methods=["GET"], parameters=[PERIOD, PERSON], responses=s.AdjustmentSerializer(many=True))
+@extend_schema(methods=["POST"], request=s.AdjustmentWriteSerializer, responses=s.AdjustmentSerializer)
+@api_view(["GET", "POST"])
+def adjustments(request: Request) -> Response:
+    """GET: every adjustment of a person's period. POST: adjust a direct report's forecast (managers)."""
+    user = _user(request)
+    if request.method == "POST":
+        body = s.AdjustmentWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = dict(body.validated_data)
+        person = selectors.person_for_read(user, values.pop("person"))  # 404 outside the subtree
+        adjustment = services.forecast_adjust(actor=user, person=person, **values)
+        return Response(s.AdjustmentSerializer(adjustment).data, status=status.HTTP_201_CREATED)
+    person = _person(request)
+    rows = ForecastAdjustment.objects.filter(person=person, period=_period(request)).select_related("manager")
+    return Response(s.AdjustmentSerializer(rows.order_by("-created_at", "-id"), many=True).data)
+
+
+@extend_schema(parameters=[PERIOD, PERSON], responses=dict)
+@api_view(["GET"])
+def trend(request: Request) -> Response:
+    """Each rollup number of a person's period on every snapshot date."""
+    points = selectors.trend(_person(request), _period(request))
+    return Response([{k: (_money(v) if isinstance(v, Decimal) else v) for k, v in p.items()} for p in points])
+
+
+@extend_schema(
+    parameters=[PERIOD, PERSON, OpenApiParameter("from", dt.date), OpenApiParameter("to", dt.date)], responses=dict
+)
+@api_view(["GET"])
+def waterfall(request: Request) -> Response:
+    """start + created + pulled in ± amount changes − pushed − won − lost = end, with each movement's deals."""
+    view = selectors.waterfall_for(_person(request), _period(request), _date(request, "from"), _date(request, "to"))
+    if view is None:
+        return Response({"detail": "Fewer than two deal snapshots exist yet."}, status=status.HTTP_404_NOT_FOUND)
+    result = view.result
+    return Response({
+        "period": view.span.label, "from": view.t0, "to": view.t1,
+        "start": _money(result.start), "end": _money(result.end),
+        "movements": {m: _money(result.movements[m]) for m in fm.MOVEMENTS},
+        "deals": {m: [{"deal": pk, "amount": _money(a)} for pk, a in rows] for m, rows in result.deals.items()},
+        "balanced": result.balanced,
+    })  # fmt: skip
+
+
+@extend_schema(parameters=[PERSON, OpenApiParameter("kind", str, enum=["month", "quarter"])], responses=dict)
+@api_view(["GET"])
+def accuracy(request: Request) -> Response:
+    """Per person (you and your direct reports): each source at the start, middle and one week before the end
+    of recent closed periods, as forecast_accuracy, and the MAPE over those periods."""
+    kind = request.query_params.get("kind", "month")
+    if kind not in ("month", "quarter"):
+        raise DomainError("kind is month or quarter.", field="kind")
+    rows = selectors.accuracy(_person(request), kind, count=6 if kind == "month" else 4)
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        out.append({
+            "person": row.person.pk, "name": row.person.display_name, "mape": row.mape,
+            "periods": [{"period": p.label, "actual": _money(p.actual),
+                         "sources": {src: {pt: {"forecast": _money(c.forecast), "accuracy": c.accuracy}
+                                           for pt, c in cells.items()} for src, cells in p.cells.items()}}
+                        for p in row.periods],
+        })  # fmt: skip
+    return Response(out)

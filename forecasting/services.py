@@ -1,0 +1,359 @@
+"""Writes of forecasting: rollup refreshes, snapshots, learned win rates, time-series forecasts, calls and
+adjustments. Pages, the API, Celery tasks, the demo and commands all come through here.
+
+- Rollups of a period are replaced whole inside one transaction under a Postgres advisory lock (per
+  period), so two refreshes at once give the result of one and readers never see a half-written period.
+- Snapshots are append-only and idempotent per date: one INSERT … SELECT each, with a unique constraint and
+  ON CONFLICT DO NOTHING, so a second run the same day adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zlib
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from forecasting import math as fm
+from forecasting import selectors
+from forecasting import timeseries as ts
+from forecasting.models import (
+    NUMBERS_FIELDS,
+    ForecastAdjustment,
+    ForecastSubmission,
+    Rollup,
+    StageWinRate,
+    TimeSeriesForecast,
+)
+from incentives.calendar import PeriodSpan, period_label, span_of
+from salesops.api import DomainError, Forbidden
+from salesops.org.models import User
+from salesops.org.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+ROLLUP_LOCK = 74_260_101  # pg_advisory_xact_lock(key, crc32(period)): one refresh of a period at a time
+SNAPSHOT_LOCK = 74_260_102
+
+
+def _lock(key: int, name: str = "") -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [key, zlib.crc32(name.encode()) - 2**31])
+
+
+def _money(value: Any, *, what: str) -> Decimal:
+    try:
+        amount = Decimal(str(value).replace(",", "").strip()).quantize(fm.CENT)
+    except (InvalidOperation, ValueError) as exc:
+        raise DomainError(f"{what}: {value!r} is not an amount.", field=what) from exc
+    if not amount.is_finite() or amount < 0:
+        raise DomainError(f"{what}: an amount of 0 or more, please.", field=what)
+    return amount
+
+
+# ------------------------------------------------------------------------------------------------ rollups
+def booking_shares(parents: dict[int, int | None], *, before: dt.date) -> dict[int, Decimal]:
+    """Each person's subtree share of the company's won bookings in the 12 months before `before`: how the
+    company's time-series forecast is split top-down (the 'average historical proportions' method)."""
+    first = dt.date(before.year - 1, before.month, 1)
+    span = PeriodSpan("trailing", "month", first.year, first, before - dt.timedelta(days=1))
+    groups = selectors.own_groups(span, now=timezone.now())
+    own = selectors.own_from_groups((g for g in groups if g.status == "won"), fm.WinRates({}, {}))
+    total = sum((o.closed for o in own.values()), fm.ZERO)
+    if total <= 0:
+        return {}
+    rows = fm.rollup_tree(parents=parents, own=own, quotas={})
+    return {pid: row.closed / total for pid, row in rows.items()}
+
+
+def compose_rollups(
+    *, label: str, parents: dict[int, int | None], own: dict[int, fm.Own], quotas: dict[int, Decimal],
+    calls: dict[int, fm.Call], adjustments: dict[int, fm.Call], ts_total: tuple[Decimal, Decimal, Decimal] | None,
+    shares: dict[int, Decimal], computed_at: dt.datetime,
+) -> list[Rollup]:  # fmt: skip
+    """Rollup rows (unsaved) of everyone for one period, from plain inputs (the demo's backdated snapshots
+    use it with reconstructed deals)."""
+    rows = fm.rollup_tree(parents=parents, own=own, quotas=quotas, calls=calls, adjustments=adjustments)
+    out = []
+    for pid, r in rows.items():
+        share = shares.get(pid)
+        point = low = high = None
+        if ts_total is not None and share is not None:
+            point, low, high = (fm.money(v * share) for v in ts_total)
+        out.append(
+            Rollup(
+                person_id=pid, period=label, closed=fm.money(r.closed), commit=fm.money(r.commit),
+                best_case=fm.money(r.best_case), pipeline=fm.money(r.pipeline), weighted=fm.money(r.weighted),
+                pipeline_model=fm.money(r.pipeline_model), quota=None if r.quota is None else fm.money(r.quota),
+                own_closed=fm.money(r.own_closed), own_commit=fm.money(r.own_commit),
+                own_best_case=fm.money(r.own_best_case), call_commit=fm.money(r.call_commit),
+                call_best_case=fm.money(r.call_best_case), ts_point=point, ts_low=low, ts_high=high,
+                computed_at=computed_at,
+            )
+        )  # fmt: skip
+    return out
+
+
+def ts_total_for(label: str, on: dt.date) -> tuple[Decimal, Decimal, Decimal] | None:
+    found = TimeSeriesForecast.objects.filter(period=label, as_of__lte=on).order_by("-as_of").first()
+    return (found.point, found.low, found.high) if found else None
+
+
+@transaction.atomic
+def rollup_refresh(*, period: str, now: dt.datetime | None = None) -> int:
+    """Recompute and replace the rollups of every person for one period; returns the number of rows.
+
+    One GROUP BY over the period's deals (owner, category, stage, time-in-stage band), rolled up the
+    tree in Python; quotas, calls and adjustments in one query each."""
+    now = now or timezone.now()
+    span = selectors.period_span(period)
+    _lock(ROLLUP_LOCK, period)
+    parents = selectors.tree()
+    own = selectors.own_from_groups(selectors.own_groups(span, now=now), selectors.win_rates())
+    today = timezone.localdate(now)
+    rows = compose_rollups(
+        label=period, parents=parents, own=own, quotas=selectors.quotas_for(span),
+        calls=selectors.as_calls(selectors.latest_calls(period)),
+        adjustments=selectors.as_calls(selectors.latest_adjustments(period, parents)),
+        ts_total=ts_total_for(period, today), shares=booking_shares(parents, before=today.replace(day=1)),
+        computed_at=now,
+    )  # fmt: skip
+    Rollup.objects.filter(period=period).delete()
+    Rollup.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def rollups_refresh_current(
+    *, today: dt.date | None = None, include_viewed: bool = True, extra: Iterable[str] = ()
+) -> dict[str, int]:
+    """The scheduled periods, `extra`, and any other period that has stored rollups (someone opened it)."""
+    today = today or timezone.localdate()
+    periods = selectors.refreshed_periods(today)
+    periods += sorted(set(extra) - set(periods))
+    if include_viewed:
+        periods += sorted(set(Rollup.objects.values_list("period", flat=True).distinct()) - set(periods))
+    return {label: rollup_refresh(period=label) for label in periods}
+
+
+# ---------------------------------------------------------------------------------------------- snapshots
+DEAL_SNAPSHOT_SQL = """
+    INSERT INTO forecasting_dealsnapshot
+        (snapshot_date, deal_id, owner_id, stage_id, category, amount, probability, close_date, status)
+    SELECT %s, d.id, d.owner_id, d.stage_id, COALESCE(NULLIF(d.category_override, ''), s.forecast_category),
+           d.amount, COALESCE(d.probability, s.probability), d.close_date, d.status
+    FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
+    WHERE d.status = 'open'
+    ON CONFLICT (snapshot_date, deal_id) DO NOTHING
+"""
+NUMBER_COLUMNS = ", ".join(NUMBERS_FIELDS)
+ROLLUP_SNAPSHOT_SQL = f"""
+    INSERT INTO forecasting_rollupsnapshot (snapshot_date, person_id, period, {NUMBER_COLUMNS}, computed_at)
+    SELECT %s, person_id, period, {NUMBER_COLUMNS}, computed_at FROM forecasting_rollup WHERE period = ANY(%s)
+    ON CONFLICT (person_id, period, snapshot_date) DO NOTHING
+"""
+
+
+def deal_snapshot_take(*, day: dt.date) -> int:
+    """Every open deal as it stands now, dated `day`; nothing when that date is taken already."""
+    with connection.cursor() as cursor:
+        cursor.execute(DEAL_SNAPSHOT_SQL, [day])
+        return cursor.rowcount
+
+
+def rollup_snapshot_take(*, day: dt.date, periods: Sequence[str]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(ROLLUP_SNAPSHOT_SQL, [day, list(periods)])
+        return cursor.rowcount
+
+
+def snapshot_take(*, day: dt.date | None = None, refresh: bool = True) -> dict[str, int]:
+    """The daily snapshot: refresh the current periods' rollups, then copy open deals and those rollups,
+    each in one statement, in one transaction (so a date is either complete or absent)."""
+    day = day or timezone.localdate()
+    periods = selectors.refreshed_periods(day)
+    if refresh:
+        for label in periods:
+            rollup_refresh(period=label)
+    with transaction.atomic():
+        _lock(SNAPSHOT_LOCK)
+        deals = deal_snapshot_take(day=day)
+        rollups = rollup_snapshot_take(day=day, periods=periods)
+    return {"deals": deals, "rollups": rollups}
+
+
+# --------------------------------------------------------------------------------------- pipeline model
+WIN_RATES_SQL = """
+    WITH spells AS (
+        SELECT c.deal_id, c.new_ref AS stage_id, c.changed_at AS entered,
+               LEAD(c.changed_at) OVER (PARTITION BY c.deal_id ORDER BY c.changed_at, c.id) AS left_at
+        FROM pipeline_dealchange c WHERE c.field IN ('created', 'stage') AND c.new_ref IS NOT NULL
+    )
+    SELECT sp.stage_id, b.band, COUNT(DISTINCT sp.deal_id),
+           COUNT(DISTINCT sp.deal_id) FILTER (WHERE d.status = 'won')
+    FROM spells sp
+    JOIN pipeline_deal d ON d.id = sp.deal_id AND d.status IN ('won', 'lost')
+    JOIN pipeline_stage s ON s.id = sp.stage_id AND NOT s.is_won AND NOT s.is_lost
+    CROSS JOIN (VALUES (0), (30), (90)) AS b(band)
+    WHERE COALESCE(sp.left_at, %s) - sp.entered >= b.band * interval '1 day'
+    GROUP BY 1, 2
+"""
+
+
+@transaction.atomic
+def win_rates_learn(*, now: dt.datetime | None = None) -> int:
+    """p̂ by (stage, time-in-stage band) from the stage history of closed deals; replaces the table."""
+    now = now or timezone.now()
+    _lock(ROLLUP_LOCK, "win-rates")
+    with connection.cursor() as cursor:
+        cursor.execute(WIN_RATES_SQL, [now])
+        cells = cursor.fetchall()
+    StageWinRate.objects.all().delete()
+    StageWinRate.objects.bulk_create(
+        StageWinRate(stage_id=stage, band_days=band, deals=deals, won=won,
+                     rate=(Decimal(won) / Decimal(deals)).quantize(Decimal("0.000001")), computed_at=now)
+        for stage, band, deals, won in cells if deals
+    )  # fmt: skip
+    return len(cells)
+
+
+# ------------------------------------------------------------------------------------------- time series
+def monthly_bookings(*, before: dt.date) -> list[tuple[str, float]]:
+    """Company won bookings by close month, from the first month with any up to the month before `before`
+    (empty months as 0)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT close_date, amount FROM ("
+            " SELECT date_trunc('month', close_date)::date AS close_date, SUM(amount) AS amount FROM pipeline_deal"
+            " WHERE status = 'won' AND amount IS NOT NULL AND close_date < %s GROUP BY 1) m ORDER BY 1",
+            [before.replace(day=1)],
+        )
+        rows = [(day, float(amount)) for day, amount in cursor.fetchall()]
+    return ts.series_from_rows(rows, "M")
+
+
+def _month_index(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def choose_model(values: Sequence[float]) -> str:
+    """The back-test's choice on the series itself (H=3, K=12) when it is long enough, else the default."""
+    if len(values) < 12 + 12 + 3:
+        return ts.DEFAULT_MODEL
+    try:
+        return ts.choose(ts.backtest(values, horizon=3, holdout=12))
+    except ValueError:
+        return ts.DEFAULT_MODEL
+
+
+def timeseries_refresh(
+    *, as_of: dt.date | None = None, periods: Iterable[str] | None = None, model: str | None = None,
+    series: list[tuple[str, float]] | None = None,
+) -> list[TimeSeriesForecast]:  # fmt: skip
+    """Expected company bookings for each period, from the complete months before `as_of`: months of the
+    period already complete are their actual bookings, the rest the model's forecast (80 % interval of
+    their sum from sample paths). Append-only per (period, as_of): a second run the same day keeps the
+    first."""
+    as_of = as_of or timezone.localdate()
+    series = series if series is not None else monthly_bookings(before=as_of)
+    values = [v for _, v in series]
+    actual = dict(series)
+    labels = list(periods or selectors.refreshed_periods(as_of))
+    spans = [selectors.period_span(label) for label in labels]
+    first_open = _month_index(as_of.replace(day=1))
+    horizon = max((_month_index(s.end) - first_open + 1 for s in spans), default=1)
+    name = model or choose_model(values)
+    forecast = ts.fit_forecast(values, max(horizon, 1), model=name)
+    out = []
+    for span in spans:
+        known, steps = 0.0, []
+        for index in range(_month_index(span.start), _month_index(span.end) + 1):
+            if index < first_open:
+                known += actual.get(f"{index // 12:04d}-{index % 12 + 1:02d}", 0.0)
+            else:
+                steps.append(index - first_open)
+        point, low, high = forecast.sum_of(steps) if steps else (0.0, 0.0, 0.0)
+        row, _ = TimeSeriesForecast.objects.get_or_create(
+            period=span.label, as_of=as_of,
+            defaults={"model_name": forecast.model, "point": fm.money(known + point), "low": fm.money(known + low),
+                      "high": fm.money(known + high), "history_months": len(values)},
+        )  # fmt: skip
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- calls
+def _check_open(period: str) -> None:
+    selectors.period_span(period)
+    if selectors.period_is_closed(period):
+        raise DomainError(f"{period} is closed: forecast calls for it no longer change.", code="period_closed")
+
+
+def _queue_refresh(period: str) -> None:
+    from forecasting.tasks import queue_rollup_refresh
+
+    transaction.on_commit(lambda: queue_rollup_refresh(periods=[period]))
+
+
+def may_submit(user: User) -> bool:
+    """roles.md: reps and managers submit their own forecast; finance and sales ops read."""
+    return bool(user.is_authenticated and (user.is_rep or user.is_manager))
+
+
+@transaction.atomic
+def forecast_submit(*, actor: User, period: str, commit: Any, best_case: Any, note: str = "") -> ForecastSubmission:
+    """The actor's own call for a period; kept beside every earlier one (the latest counts)."""
+    if not may_submit(actor):
+        raise Forbidden("Only reps and managers submit forecast calls.", code="forbidden")
+    _check_open(period)
+    commit_amount, best_amount = _money(commit, what="commit"), _money(best_case, what="best_case")
+    if best_amount < commit_amount:
+        raise DomainError("The best case is at least the commit.", field="best_case")
+    call = ForecastSubmission.objects.create(person=actor, period=period, commit=commit_amount,
+                                             best_case=best_amount, note=note.strip())  # fmt: skip
+    audit_record(actor=actor, instance=call, action="submit",
+                 changes={"commit": (None, commit_amount), "best_case": (None, best_amount)},
+                 reason=f"{period}: {note.strip()}")  # fmt: skip
+    _queue_refresh(period)
+    return call
+
+
+@transaction.atomic
+def forecast_adjust(
+    *, actor: User, person: User, period: str, commit: Any, best_case: Any, note: str
+) -> ForecastAdjustment:
+    """A manager's number for a direct report's period, with a note; the report's own call stays."""
+    if not actor.is_manager:
+        raise Forbidden("Only managers adjust forecasts.", code="forbidden")
+    if person.manager_id != actor.pk:
+        raise Forbidden(f"You adjust your direct reports' forecasts only; {person.display_name} is not one.",
+                        code="forbidden")  # fmt: skip
+    if not note.strip():
+        raise DomainError("An adjustment needs a note saying why.", field="note")
+    _check_open(period)
+    commit_amount, best_amount = _money(commit, what="commit"), _money(best_case, what="best_case")
+    if best_amount < commit_amount:
+        raise DomainError("The best case is at least the commit.", field="best_case")
+    previous = selectors.latest_adjustments(period, {person.pk: actor.pk}).get(person.pk)
+    adjustment = ForecastAdjustment.objects.create(person=person, manager=actor, period=period, commit=commit_amount,
+                                                   best_case=best_amount, note=note.strip())  # fmt: skip
+    audit_record(actor=actor, instance=adjustment, action="adjust",
+                 changes={"commit": (previous.commit if previous else None, commit_amount),
+                          "best_case": (previous.best_case if previous else None, best_amount)},
+                 reason=f"{person.username} {period}: {note.strip()}")  # fmt: skip
+    _queue_refresh(period)
+    return adjustment
+
+
+def periods_of_kind_between(first: dt.date, last: dt.date, kind: str) -> list[PeriodSpan]:
+    start = selectors.fiscal_start_month()
+    out, day = [], first
+    while day <= last:
+        span = span_of(period_label(day, kind, start), start)
+        out.append(span)
+        day = span.end + dt.timedelta(days=1)
+    return out

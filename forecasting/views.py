@@ -1,0 +1,325 @@
+"""Forecast pages: the grid with drill-downs, calls and adjustments, trend, waterfall and accuracy.
+
+Every person is looked up through the scoping rule (404 outside it); every write calls a service, whose
+refusals (a closed period, a role that may not) become a flash message on the page (403 for a role).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from forecasting import math as fm
+from forecasting import selectors, services
+from forecasting.forms import CallForm
+from forecasting.models import ForecastAdjustment, ForecastSubmission
+from pipeline import selectors as pipeline_selectors
+from pipeline import services as pipeline_services
+from pipeline.models import ForecastCategory
+from salesops import charts
+from salesops.api import DomainError, Forbidden
+from salesops.org.models import User
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _period(request: HttpRequest, default_kind: str = "quarter") -> str:
+    label = request.GET.get("period") or request.POST.get("period") or selectors.current_period(default_kind)
+    selectors.period_span(label)  # DomainError (400) on a malformed label
+    return label
+
+
+def _person(request: HttpRequest) -> User:
+    user = _user(request)
+    pk = request.GET.get("person") or request.POST.get("person")
+    return selectors.person_for_read(user, pk) if pk else selectors.default_person(user)
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _bad_request(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return render(request, "forecasting/error.html", {"message": error.message}, status=error.status_code)
+
+
+# ---------------------------------------------------------------------------------------------------- grid
+@login_required
+def grid(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    try:
+        label = _period(request)
+    except DomainError as error:
+        return _bad_request(request, error)
+    person = _person(request)
+    data = selectors.grid(user, person, label)
+    context = {
+        "grid": data,
+        "period": label,
+        "periods": selectors.period_choices(),
+        "crumbs": selectors.breadcrumbs(user, person),
+        "may_submit": person.pk == user.pk and services.may_submit(user) and not data.closed,
+        "may_adjust": user.is_manager and person.pk == user.pk and not data.closed,
+        "call_form": CallForm(initial={"period": label}),
+        "numbers": selectors.NUMBER_LABELS,
+    }
+    return render(request, "forecasting/grid.html", context)
+
+
+@login_required
+def deals(request: HttpRequest) -> HttpResponse:
+    """The deals behind one number (an HTMX fragment; the full page without HTMX)."""
+    user = _user(request)
+    label = _period(request)
+    person = _person(request)
+    number = request.GET.get("number", "pipeline")
+    rows = selectors.deals_for_number(user, person, label, number)
+    context = {
+        "person": person,
+        "period": label,
+        "number": number,
+        "number_label": selectors.NUMBER_LABELS.get(number, number),
+        "deals": rows[:200],
+        "count": rows.count(),
+        "open_categories": [(c.value, c.label) for c in ForecastCategory if c.value in fm.OPEN_CATEGORIES],
+        "editable_ids": _editable_ids(user, [d.pk for d in rows[:200]]),
+    }
+    template = "forecasting/partials/deals.html" if _is_htmx(request) else "forecasting/deals.html"
+    return render(request, template, context)
+
+
+def _editable_ids(user: User, ids: list[int]) -> set[int]:
+    from salesops.org.selectors import editable_people_q
+
+    visible = pipeline_selectors.deals_visible_to(user).filter(pk__in=ids)
+    return set(visible.filter(editable_people_q(user, "owner")).values_list("pk", flat=True))
+
+
+@login_required
+@require_POST
+def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
+    """Override (or clear) an open deal's forecast category inline from the grid's deal list."""
+    user = _user(request)
+    deal = get_object_or_404(pipeline_selectors.deals_visible_to(user), pk=pk)
+    if not pipeline_selectors.deal_is_editable_by(user, deal):
+        raise PermissionDenied("Your role lets you read this deal, not change it.")
+    error = ""
+    try:
+        deal = pipeline_services.deal_set_category_override(
+            actor=user, deal=deal, category=request.POST.get("category", "")
+        )
+    except DomainError as exc:
+        error = exc.message
+    deal = pipeline_selectors.deals_visible_to(user).get(pk=deal.pk)
+    context = {
+        "deal": deal,
+        "category": deal.forecast_category,
+        "error": error,
+        "editable": True,
+        "open_categories": [(c.value, c.label) for c in ForecastCategory if c.value in fm.OPEN_CATEGORIES],
+    }
+    if _is_htmx(request):
+        response = render(request, "forecasting/partials/deal_row.html", context)
+        response["HX-Trigger"] = "forecast-changed"
+        return response
+    (messages.error if error else messages.success)(request, error or f"{deal.name}: category saved.")
+    return redirect(request.POST.get("next") or reverse("forecasting:grid"))
+
+
+# --------------------------------------------------------------------------------------------------- calls
+def _back_to_grid(label: str, person_id: int | None = None) -> HttpResponse:
+    url = f"{reverse('forecasting:grid')}?period={label}"
+    return redirect(url + (f"&person={person_id}" if person_id else ""))
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = CallForm(request.POST)
+    label = request.POST.get("period", "")
+    if not form.is_valid():
+        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
+        return _back_to_grid(label)
+    try:
+        services.forecast_submit(actor=user, period=form.cleaned_data["period"], commit=form.cleaned_data["commit"],
+                                 best_case=form.cleaned_data["best_case"], note=form.cleaned_data["note"])  # fmt: skip
+    except Forbidden as error:
+        raise PermissionDenied(error.message) from error
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _back_to_grid(label)
+    messages.success(request, f"Your {label} call is in.")
+    return _back_to_grid(label)
+
+
+@login_required
+@require_POST
+def adjust(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    person = selectors.person_for_read(user, pk)  # 404 outside the subtree
+    form = CallForm(request.POST)
+    label = request.POST.get("period", "")
+    if not form.is_valid():
+        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
+        return _back_to_grid(label)
+    try:
+        services.forecast_adjust(actor=user, person=person, period=form.cleaned_data["period"],
+                                 commit=form.cleaned_data["commit"], best_case=form.cleaned_data["best_case"],
+                                 note=form.cleaned_data["note"])  # fmt: skip
+    except Forbidden as error:
+        raise PermissionDenied(error.message) from error
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _back_to_grid(label)
+    messages.success(request, f"Adjusted {person.display_name}'s {label} forecast.")
+    return _back_to_grid(label)
+
+
+@login_required
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every call and adjustment of a person for a period, newest first (fragment or page)."""
+    user = _user(request)
+    person = selectors.person_for_read(user, pk)
+    label = _period(request)
+    context = {
+        "person": person,
+        "period": label,
+        "calls": ForecastSubmission.objects.filter(person=person, period=label).order_by("-created_at", "-id"),
+        "adjustments": ForecastAdjustment.objects.filter(person=person, period=label)
+        .select_related("manager")
+        .order_by("-created_at", "-id"),
+    }
+    template = "forecasting/partials/history.html" if _is_htmx(request) else "forecasting/history.html"
+    return render(request, template, context)
+
+
+# --------------------------------------------------------------------------------------------------- trend
+@login_required
+def trend(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    label = _period(request)
+    person = _person(request)
+    points = selectors.trend(person, label)
+    chart = ""
+    if points:
+        fig = go.Figure()
+        for key, name in selectors.TREND_SERIES.items():
+            ys = [float(p[key]) if p[key] is not None else None for p in points]
+            if any(y is not None for y in ys):
+                fig.add_trace(go.Scatter(x=[p["date"] for p in points], y=ys, mode="lines+markers", name=name,
+                                         line={"dash": "dot"} if key == "quota" else {}))  # fmt: skip
+        charts.style(fig, height=380)
+        chart = charts.to_html(fig, name=f"trend-{label}", div_id="trend-chart")
+    context = {
+        "person": person,
+        "period": label,
+        "periods": selectors.period_choices(),
+        "points": points,
+        "chart": chart,
+        "series": selectors.TREND_SERIES,
+        "crumbs": selectors.breadcrumbs(user, person),
+    }
+    return render(request, "forecasting/trend.html", context)
+
+
+# ----------------------------------------------------------------------------------------------- waterfall
+@login_required
+def waterfall(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    label = _period(request)
+    person = _person(request)
+    try:
+        view = selectors.waterfall_for(person, label, _date(request.GET.get("from")), _date(request.GET.get("to")))
+    except DomainError as error:
+        return _bad_request(request, error)
+    chart = ""
+    if view is not None:
+        bars = view.bars()
+        fig = go.Figure(
+            go.Waterfall(
+                x=[b[1] for b in bars],
+                y=[float(b[2]) for b in bars],
+                measure=["absolute"] + ["relative"] * (len(bars) - 2) + ["total"],
+                customdata=[b[0] for b in bars],
+                text=[f"{b[2]:,.2f}" for b in bars],
+                textposition="outside",
+                connector={"line": {"color": "#c9ced8"}},
+                increasing={"marker": {"color": charts.PALETTE[1]}},
+                decreasing={"marker": {"color": charts.PALETTE[3]}},
+                totals={"marker": {"color": charts.PALETTE[0]}},
+            )
+        )
+        charts.style(fig, height=400)
+        chart = charts.to_html(fig, name=f"waterfall-{label}", div_id="waterfall-chart")
+    context = {
+        "person": person,
+        "period": label,
+        "periods": selectors.period_choices(),
+        "view": view,
+        "chart": chart,
+        "crumbs": selectors.breadcrumbs(user, person),
+    }
+    return render(request, "forecasting/waterfall.html", context)
+
+
+@login_required
+def waterfall_deals(request: HttpRequest) -> HttpResponse:
+    from pipeline.models import Deal
+
+    user = _user(request)
+    label = _period(request)
+    person = _person(request)
+    movement = request.GET.get("movement", "")
+    view = selectors.waterfall_for(person, label, _date(request.GET.get("from")), _date(request.GET.get("to")))
+    entries = [] if view is None else view.result.deals.get(movement, [])
+    entries = sorted(entries, key=lambda e: (-abs(e[1]), e[0]))[:200]
+    found = {d.pk: d for d in Deal.objects.filter(pk__in=[e[0] for e in entries]).select_related("owner", "stage")}
+    visible = set(pipeline_selectors.deals_visible_to(user).filter(pk__in=list(found)).values_list("pk", flat=True))
+    context = {
+        "movement": movement,
+        "movement_label": fm.MOVEMENT_LABELS.get(movement, movement),
+        "rows": [(found.get(pk), pk, amount, pk in visible) for pk, amount in entries],
+        "total": sum((a for _, a in (view.result.deals.get(movement, []) if view else [])), fm.ZERO),
+        "count": len(view.result.deals.get(movement, [])) if view else 0,
+    }
+    return render(request, "forecasting/partials/waterfall_deals.html", context)
+
+
+# ------------------------------------------------------------------------------------------------ accuracy
+@login_required
+def accuracy(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    person = _person(request)
+    kind = request.GET.get("kind", "month")
+    kind = kind if kind in ("month", "quarter") else "month"
+    rows = selectors.accuracy(person, kind, count=6 if kind == "month" else 4)
+    context = {
+        "person": person,
+        "kind": kind,
+        "rows": rows,
+        "sources": selectors.SOURCES,
+        "points": {"start": "start", "middle": "middle", "week_before_end": "1 week before end"},
+        "crumbs": selectors.breadcrumbs(user, person),
+        "today": timezone.localdate(),
+    }
+    return render(request, "forecasting/accuracy.html", context)
