@@ -1,6 +1,26 @@
+import logging
+
 from django.apps import AppConfig
+
+logger = logging.getLogger(__name__)
 
 
 class ReportingConfig(AppConfig):
     name = "reporting"
     verbose_name = "Reporting"
+
+    def ready(self) -> None:
+        from pipeline.events import deals_changed
+
+        deals_changed.connect(_on_deals_changed, dispatch_uid="reporting-refresh-on-deal-change")
+
+
+def _on_deals_changed(sender: object, *, deal_ids: list[int], **_: object) -> None:
+    """Any change to a deal (stage, amount, date, owner, splits, a new deal) refreshes its reporting facts, so
+    the dashboards show it within seconds; the scheduled sweep catches whatever this misses."""
+    from reporting.tasks import queue_refresh
+
+    try:
+        queue_refresh(deal_ids=deal_ids)
+    except Exception:  # a report refresh must never fail the deal change that triggered it; the sweep catches up
+        logger.exception("could not queue the reporting refresh of %d deals", len(deal_ids))

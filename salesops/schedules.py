@@ -29,4 +29,19 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=1, minute=30),
         "options": {"queue": "recompute", "expires": 6 * 3600},
     },
+    # Every ten minutes the reporting facts take in every deal changed since the last sweep, whatever way
+    # it changed (the deal-change listener refreshes most changes within seconds; this catches activities,
+    # bulk writes and lost tasks). Incremental and advisory-locked, so an overlapping run just waits.
+    "reporting-refresh": {
+        "task": "reporting.refresh_changed",
+        "schedule": 600.0,
+        "options": {"queue": "recompute", "expires": 540},
+    },
+    # Mondays at 07:00 (company time) each manager gets last week's numbers of their team by e-mail; a
+    # second run the same week sends nothing twice (one delivery row per manager and week).
+    "reporting-weekly-digest": {
+        "task": "reporting.send_weekly_digest",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+        "options": {"expires": 6 * 3600},
+    },
 }

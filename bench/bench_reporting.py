@@ -1,0 +1,262 @@
+"""Reporting benchmarks (issue 6): every dashboard with a range of filters, timed in-process (server time:
+URL resolution, middleware, queries, figures and templates; no network), with its query count; and the
+deals export of 100,000 rows as CSV (streamed) and XLSX.
+
+Before the first benchmark the reporting facts are brought up to date: built from scratch when the scale's
+database has none yet (a couple of minutes at enterprise scale, once), else the incremental sweep (what the
+ten-minute schedule does). The dashboards then read the facts and rollups as they would in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from bench.harness import BenchContext, benchmark
+
+_READY: dict[str, Any] = {}
+
+
+def _ensure_facts() -> dict[str, Any]:
+    if _READY:
+        return _READY
+    from reporting import refresh
+    from reporting.models import RefreshState
+
+    state = RefreshState.objects.filter(pk=1).first()
+    started = time.perf_counter()
+    built = state is not None and state.full_rebuild_at is not None
+    result = refresh.refresh_changed() if built else refresh.rebuild_all()
+    refresh.analyze()
+    _READY.update(result, setup_seconds=round(time.perf_counter() - started, 1))
+    return _READY
+
+
+def _client(user_id: int) -> Client:
+    from salesops.org.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(pk=user_id))
+    return client
+
+
+def _fiscal(ctx: BenchContext) -> dict[str, str]:
+    today = dt.date.fromisoformat(ctx.facts["today"])
+    quarter = (today.month - 1) // 3 + 1
+    return {"quarter": f"{today.year}-Q{quarter}", "year": str(today.year), "last_year": str(today.year - 1)}
+
+
+def _timed(client: Client, url: str, params: dict[str, Any]) -> dict[str, Any]:
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        response = client.get(url, params)
+        elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, response.status_code
+    body = response.content.decode()
+    assert 'data-state="error"' not in body, "a panel failed"
+    return {"value": elapsed, "queries": len(queries), "html_kb": round(len(body) / 1024)}
+
+
+def _product_id() -> int:
+    from pipeline.models import Product
+
+    product = Product.objects.order_by("id").first()
+    assert product is not None
+    return product.pk
+
+
+def _region_id(ctx: BenchContext) -> int:
+    from salesops.org.models import User
+
+    region = User.objects.get(pk=ctx.facts["manager_50_id"]).region_id
+    assert region is not None
+    return int(region)
+
+
+def _dashboard(ctx: BenchContext, name: str, who: str, params: dict[str, Any]) -> dict[str, Any]:
+    ready = _ensure_facts()
+    result = _timed(_client(ctx.facts[who]), reverse(f"reporting:{name}"), params)
+    result["facts_setup_s"] = ready["setup_seconds"]
+    return result
+
+
+# ------------------------------------------------------------------------------------------ manager
+@benchmark(
+    name="reporting: manager dashboard, 50 reps, this quarter",
+    unit="ms",
+    target=300,
+    repeat=5,
+    issue="6",
+    description="manager_50 (50 direct reports): KPIs, bookings vs quota, direct reports, funnel and time in "
+    "stage, slipped, at risk, leaderboard.",
+)
+def manager_quarter(ctx: BenchContext) -> dict[str, Any]:
+    return _dashboard(ctx, "manager", "manager_50_id", {"period": _fiscal(ctx)["quarter"]})
+
+
+@benchmark(
+    name="reporting: manager dashboard, 50 reps, fiscal year and one product",
+    unit="ms",
+    target=300,
+    repeat=5,
+    issue="6",
+    description="manager_50, the whole fiscal year, filtered to one product (facts path).",
+)
+def manager_year_product(ctx: BenchContext) -> dict[str, Any]:
+    return _dashboard(ctx, "manager", "manager_50_id", {"period": _fiscal(ctx)["year"], "product": _product_id()})
+
+
+@benchmark(
+    name="reporting: manager dashboard, the CEO (whole company), this quarter",
+    unit="ms",
+    target=300,
+    repeat=5,
+    issue="6",
+    description="The top of the tree: every deal of the company in scope.",
+)
+def manager_ceo(ctx: BenchContext) -> dict[str, Any]:
+    return _dashboard(ctx, "manager", "ceo_id", {"period": _fiscal(ctx)["quarter"]})
+
+
+# -------------------------------------------------------------------------------------------- rep
+@benchmark(
+    name="reporting: rep dashboard, this quarter",
+    unit="ms",
+    target=300,
+    repeat=5,
+    issue="6",
+    description="A veteran rep: bookings, attainment and pace, pipeline by stage and month, win rate "
+    "against the team, commissions.",
+)
+def rep_quarter(ctx: BenchContext) -> dict[str, Any]:
+    return _dashboard(ctx, "rep", "rep_id", {"period": _fiscal(ctx)["quarter"]})
+
+
+# -------------------------------------------------------------------------------------- executive
+@benchmark(
+    name="reporting: executive dashboard, company, this quarter vs the last",
+    unit="ms",
+    target=300,
+    repeat=5,
+    issue="6",
+    description="Sales ops: company KPIs by region, team and product, period over period.",
+)
+def executive_quarter(ctx: BenchContext) -> dict[str, Any]:
+    return _dashboard(ctx, "executive", "sales_ops_id", {"period": _fiscal(ctx)["quarter"]})
+
+
+@benchmark(
+    name="reporting: executive dashboard, company, fiscal year vs the last",
+    unit="ms",
+    target=300,
+    repeat=5,
+    issue="6",
+    description="The largest range the period menu offers, against the year before.",
+)
+def executive_year(ctx: BenchContext) -> dict[str, Any]:
+    return _dashboard(ctx, "executive", "sales_ops_id", {"period": _fiscal(ctx)["last_year"]})
+
+
+@benchmark(
+    name="reporting: executive dashboard, one region and one product, fiscal year",
+    unit="ms",
+    target=300,
+    repeat=5,
+    issue="6",
+    description="Region and product filters together (the facts, not the rollups).",
+)
+def executive_region_product(ctx: BenchContext) -> dict[str, Any]:
+    params = {"period": _fiscal(ctx)["year"], "region": _region_id(ctx), "product": _product_id()}
+    return _dashboard(ctx, "executive", "ceo_id", params)
+
+
+# ---------------------------------------------------------------------------------------- finance
+@benchmark(
+    name="reporting: finance dashboard, fiscal year",
+    unit="ms",
+    target=300,
+    repeat=5,
+    issue="6",
+    description="Commission expense and cost of sales by period and region, payouts pending and locked.",
+)
+def finance_year(ctx: BenchContext) -> dict[str, Any]:
+    return _dashboard(ctx, "finance", "finance_id", {"period": _fiscal(ctx)["year"]})
+
+
+# ----------------------------------------------------------------------------------------- exports
+def _export_params(ctx: BenchContext) -> dict[str, Any]:
+    """A drill-down with 100,000 rows or a little more: closed deals of the months up to today."""
+    if "export" not in _READY:
+        from reporting import queries
+
+        end = dt.date.fromisoformat(ctx.facts["today"])
+        start = end
+        for months in range(1, 40):
+            start = (end.replace(day=1) - dt.timedelta(days=31 * months)).replace(day=1)
+            sql, params = queries.drill_sql(queries.Slice(start, end), "closed")
+            count, _ = queries.drill_count(sql, params)
+            if count >= 100_000:
+                break
+        _READY["export"] = {"measure": "closed", "from": start.isoformat(), "to": end.isoformat()}
+    return dict(_READY["export"])
+
+
+@benchmark(
+    name="reporting: deals export, 100,000 rows, CSV (streamed)",
+    unit="s",
+    target=5,
+    repeat=3,
+    issue="6",
+    description="The deals behind a number, as sales ops exports them: the first 100,000 rows of the stream.",
+)
+def export_csv(ctx: BenchContext) -> dict[str, Any]:
+    _ensure_facts()
+    client = _client(ctx.facts["sales_ops_id"])
+    params = {**_export_params(ctx), "export": "csv"}
+    started = time.perf_counter()
+    response = client.get(reverse("reporting:drill"), params)
+    first_byte = time.perf_counter() - started
+    rows, size = -1, 0  # the header line is not a row
+    for chunk in getattr(response, "streaming_content"):  # noqa: B009 - the test client's type lacks it
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        rows += text.count("\n")
+        size += len(text)
+        if rows >= 100_000:
+            break
+    elapsed = time.perf_counter() - started
+    response.close()
+    assert rows >= 100_000, rows
+    return {"value": elapsed, "rows": rows, "first_byte_ms": round(first_byte * 1000), "mb": round(size / 2**20, 1)}
+
+
+@benchmark(
+    name="reporting: deals export, 100,000 rows, XLSX",
+    unit="s",
+    target=5,
+    repeat=3,
+    issue="6",
+    description="The same rows as an XLSX file (built in constant memory, then streamed).",
+)
+def export_xlsx(ctx: BenchContext) -> dict[str, Any]:
+    _ensure_facts()
+    from reporting import queries
+
+    client = _client(ctx.facts["sales_ops_id"])
+    params = _export_params(ctx)
+    sql, sql_params = queries.drill_sql(
+        queries.Slice(dt.date.fromisoformat(params["from"]), dt.date.fromisoformat(params["to"])), "closed"
+    )
+    count, _ = queries.drill_count(sql, sql_params)
+    started = time.perf_counter()
+    response = client.get(reverse("reporting:drill"), {**params, "export": "xlsx"})
+    chunks: list[bytes] = list(getattr(response, "streaming_content"))  # noqa: B009
+    size = sum(len(chunk) for chunk in chunks)
+    elapsed = time.perf_counter() - started
+    response.close()
+    return {"value": elapsed, "rows": count, "mb": round(size / 2**20, 1)}

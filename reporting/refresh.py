@@ -1,0 +1,440 @@
+"""How the reporting facts are built from the pipeline: per changed deal (incrementally) or all at once.
+
+Every run takes one Postgres advisory lock and writes in one transaction, so two runs never interleave and a
+reader sees either the facts before a run or after it, never half of one. Running the same refresh twice
+gives the same rows (each deal's facts are deleted and rebuilt from the pipeline as it is).
+
+The monthly rollup (PersonMonth) is recomputed only for the (person, month) buckets the changed deals
+touched before or after the change, so one deal's change rewrites a handful of rollup rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from reporting.models import OPEN_SPELL_END, RefreshState
+
+LOCK_KEY = 7_301_946  # pg_advisory_xact_lock key of every reporting refresh (any constant unique in the project)
+CHUNK = 20_000  # deals per incremental batch: bounded statements, one transaction for the whole run
+# Rows that commit out of id or timestamp order are caught by reading a little behind the watermarks.
+ID_OVERLAP = 5_000
+TIME_OVERLAP = dt.timedelta(minutes=15)
+FACT_TABLES = ("reporting_dealfact", "reporting_creditfact", "reporting_stagespell", "reporting_closedatepush")
+
+
+def _tz() -> str:
+    return str(settings.TIME_ZONE)
+
+
+# ------------------------------------------------------------------------------------------------ SQL
+# `{where}` is either "TRUE" (everything) or "d.id = ANY(%(ids)s)"; values are always bound parameters.
+DEAL_FACTS_SQL = """
+INSERT INTO reporting_dealfact (deal_id, owner_id, pipeline_id, stage_id, product_id, status, amount, probability,
+                                close_date, created_date, cycle_days, stage_entered_on, last_activity_at)
+SELECT d.id, d.owner_id, d.pipeline_id, d.stage_id,
+       COALESCE((SELECT li.product_id FROM pipeline_deallineitem li WHERE li.deal_id = d.id ORDER BY li.id LIMIT 1), 0),
+       d.status, d.amount, COALESCE(d.probability, s.probability), d.close_date, d.created_date,
+       CASE WHEN d.status = 'won' THEN d.close_date - d.created_date END,
+       (d.stage_entered_at AT TIME ZONE %(tz)s)::date, d.last_activity_at
+FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
+WHERE {where}
+"""
+
+# Revenue splits credit their share; a won deal without any credits its owner in full. Overlays are not
+# bookings. The deal facts are already written, so the credit reads them (one place for "won, with a date").
+CREDIT_FACTS_SQL = """
+INSERT INTO reporting_creditfact (deal_id, person_id, credit, close_date, pipeline_id, product_id)
+SELECT f.deal_id, COALESCE(sp.person_id, f.owner_id), f.amount * COALESCE(sp.percent, 100) / 100, f.close_date,
+       f.pipeline_id, f.product_id
+FROM reporting_dealfact f
+LEFT JOIN pipeline_dealsplit sp ON sp.deal_id = f.deal_id AND NOT sp.is_overlay
+WHERE f.status = 'won' AND f.amount IS NOT NULL AND f.close_date IS NOT NULL AND {where}
+"""
+
+# A spell per stage entry of the history ("created" gives the first stage, "stage" each move). It ends on the
+# day of the next entry; `advanced` says a later entry was a won stage or an open stage further along.
+# Won and lost stages are where deals end, not stages they pass through, so they have no spells.
+STAGE_SPELLS_SQL = """
+INSERT INTO reporting_stagespell (deal_id, stage_id, owner_id, pipeline_id, product_id, entered_on, left_on, days,
+                                  advanced)
+SELECT h.deal_id, h.stage_id, f.owner_id, f.pipeline_id, f.product_id, h.entered_on,
+       COALESCE(h.left_on, %(open_end)s::date), h.left_on - h.entered_on, COALESCE(h.best_later > h.position, FALSE)
+FROM (
+    SELECT c.deal_id, c.new_ref AS stage_id, st.position, st.is_won, st.is_lost,
+           (c.changed_at AT TIME ZONE %(tz)s)::date AS entered_on,
+           LEAD((c.changed_at AT TIME ZONE %(tz)s)::date) OVER w AS left_on,
+           MAX(CASE WHEN st.is_won THEN 32767 WHEN st.is_lost THEN -1 ELSE st.position END)
+               OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS best_later
+    FROM pipeline_dealchange c
+    JOIN pipeline_stage st ON st.id = c.new_ref
+    WHERE c.field IN ('created', 'stage') AND c.new_ref IS NOT NULL AND {where_c}
+    WINDOW w AS (PARTITION BY c.deal_id ORDER BY c.changed_at, c.id)
+) h
+JOIN reporting_dealfact f ON f.deal_id = h.deal_id
+WHERE NOT h.is_won AND NOT h.is_lost
+"""
+
+# A close-date change to a later day is a slip. The history stores dates as ISO text, which sorts as dates.
+CLOSE_PUSHES_SQL = """
+INSERT INTO reporting_closedatepush (deal_id, owner_id, pipeline_id, product_id, pushed_on, old_close_date,
+                                     new_close_date, is_open, amount)
+SELECT c.deal_id, f.owner_id, f.pipeline_id, f.product_id, (c.changed_at AT TIME ZONE %(tz)s)::date,
+       c.old_value::date, c.new_value::date, f.status = 'open', f.amount
+FROM pipeline_dealchange c
+JOIN reporting_dealfact f ON f.deal_id = c.deal_id
+WHERE c.field = 'close_date' AND c.new_value > c.old_value AND {where_c}
+  AND c.old_value ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}$' AND c.new_value ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}$'
+"""
+
+# The rollup rows of the buckets joined in `{join_f}`/`{join_c}` (a (key, month) list), or of everything.
+# PersonMonth is keyed by the person (owner for deals, credited person for credits), ProductMonth by product.
+ROLLUP_SQL = """
+INSERT INTO {table} (month, {key}, pipeline_id, won_count, lost_count, won_amount, cycle_days_sum, cycle_count,
+                     credited, open_count, open_amount, weighted_amount)
+SELECT month, k, pipeline_id, SUM(won), SUM(lost), COALESCE(SUM(won_amount), 0), COALESCE(SUM(cycle), 0),
+       COUNT(cycle), COALESCE(SUM(credit), 0), SUM(open), COALESCE(SUM(open_amount), 0), COALESCE(SUM(weighted), 0)
+FROM (
+    SELECT date_trunc('month', f.close_date)::date AS month, {key_f} AS k, f.pipeline_id,
+           (f.status = 'won')::int AS won, (f.status = 'lost')::int AS lost,
+           CASE WHEN f.status = 'won' THEN f.amount END AS won_amount, f.cycle_days AS cycle, NULL::numeric AS credit,
+           (f.status = 'open')::int AS open, CASE WHEN f.status = 'open' THEN f.amount END AS open_amount,
+           CASE WHEN f.status = 'open' THEN f.amount * f.probability / 100 END AS weighted
+    FROM reporting_dealfact f {join_f}
+    WHERE f.close_date IS NOT NULL
+    UNION ALL
+    SELECT date_trunc('month', c.close_date)::date, {key_c}, c.pipeline_id, 0, 0, NULL, NULL, c.credit, 0, NULL, NULL
+    FROM reporting_creditfact c {join_c}
+) x
+GROUP BY month, k, pipeline_id
+"""
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: str
+    key: str  # the rollup's key column
+    key_f: str  # … in the deal facts
+    key_c: str  # … in the credit facts
+
+
+PERSON_MONTHS = Rollup("reporting_personmonth", "person_id", "f.owner_id", "c.person_id")
+PRODUCT_MONTHS = Rollup("reporting_productmonth", "product_id", "f.product_id", "c.product_id")
+ROLLUPS = (PERSON_MONTHS, PRODUCT_MONTHS)
+BUCKETS = "unnest(%(keys)s::int[], %(months)s::date[]) AS b(k, month)"
+
+
+def _bucket_join(column: str, date: str) -> str:
+    return f"JOIN {BUCKETS} ON {column} = b.k AND {date} >= b.month AND {date} < b.month + interval '1 month'"
+
+
+BUCKETS_OF_DEALS_SQL = """
+SELECT DISTINCT {key_f}, date_trunc('month', close_date)::date FROM reporting_dealfact f
+ WHERE deal_id = ANY(%(ids)s) AND close_date IS NOT NULL
+UNION
+SELECT DISTINCT {key_c}, date_trunc('month', close_date)::date FROM reporting_creditfact c WHERE deal_id = ANY(%(ids)s)
+"""
+
+# The company's stage flow for the months in %(months)s (or all): entries by the month they began, exits
+# (with days) by the month they ended; and the histogram of days by month of exit.
+MONTHS = "unnest(%(months)s::date[]) AS b(month)"
+STAGE_MONTH_SQL = """
+INSERT INTO reporting_stagemonth (month, pipeline_id, stage_id, product_id, entered, advanced, "left", days_sum)
+SELECT month, pipeline_id, stage_id, product_id, SUM(entered), SUM(advanced), SUM(exits), COALESCE(SUM(days), 0)
+FROM (
+    SELECT date_trunc('month', s.entered_on)::date AS month, s.pipeline_id, s.stage_id, s.product_id, 1 AS entered,
+           s.advanced::int AS advanced, 0 AS exits, NULL::int AS days
+    FROM reporting_stagespell s {join_entered}
+    UNION ALL
+    SELECT date_trunc('month', s.left_on)::date, s.pipeline_id, s.stage_id, s.product_id, 0, 0, 1, s.days
+    FROM reporting_stagespell s {join_left} WHERE s.days IS NOT NULL
+) x
+GROUP BY month, pipeline_id, stage_id, product_id
+"""
+STAGE_DAYS_SQL = """
+INSERT INTO reporting_stagedaysmonth (month, pipeline_id, stage_id, days, spells)
+SELECT date_trunc('month', s.left_on)::date, s.pipeline_id, s.stage_id, s.days, COUNT(*)
+FROM reporting_stagespell s {join_left} WHERE s.days IS NOT NULL
+GROUP BY 1, 2, 3, 4
+"""
+JOIN_ENTERED = f"JOIN {MONTHS} ON s.entered_on >= b.month AND s.entered_on < b.month + interval '1 month'"
+JOIN_LEFT = f"JOIN {MONTHS} ON s.left_on >= b.month AND s.left_on < b.month + interval '1 month'"
+SPELLS_OF_DEALS_SQL = """
+SELECT pipeline_id, stage_id, product_id, entered_on, left_on, days, advanced FROM reporting_stagespell
+WHERE deal_id = ANY(%s)
+"""
+
+
+STAGE_MEDIANS_SQL = """
+INSERT INTO reporting_stagemedian (stage_id, median_days, spells, computed_at)
+SELECT stage_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY days), COUNT(*), now()
+FROM reporting_stagespell WHERE days IS NOT NULL GROUP BY stage_id
+"""
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _lock(cursor: Any) -> None:
+    # One refresh at a time: a second run waits for the first and then finds little left to do.
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+def _state() -> RefreshState:
+    state, _ = RefreshState.objects.select_for_update().get_or_create(pk=1)
+    return state
+
+
+def _delete_facts(cursor: Any, ids: list[int]) -> None:
+    for table in FACT_TABLES:
+        cursor.execute(f"DELETE FROM {table} WHERE deal_id = ANY(%s)", [ids])
+
+
+def _insert_facts(cursor: Any, ids: list[int] | None) -> None:
+    params: dict[str, Any] = {"tz": _tz(), "open_end": OPEN_SPELL_END, "ids": ids}
+    where = "TRUE" if ids is None else "d.id = ANY(%(ids)s)"
+    where_f = "TRUE" if ids is None else "f.deal_id = ANY(%(ids)s)"
+    where_c = "TRUE" if ids is None else "c.deal_id = ANY(%(ids)s)"
+    cursor.execute(DEAL_FACTS_SQL.format(where=where), params)
+    cursor.execute(CREDIT_FACTS_SQL.format(where=where_f), params)
+    cursor.execute(STAGE_SPELLS_SQL.format(where_c=where_c), params)
+    cursor.execute(CLOSE_PUSHES_SQL.format(where_c=where_c), params)
+
+
+Buckets = dict[str, set[tuple[int, dt.date]]]
+STAGE_MONTHS = "stage months"
+
+
+def _buckets(cursor: Any, ids: list[int], into: Buckets) -> None:
+    for rollup in ROLLUPS:
+        cursor.execute(BUCKETS_OF_DEALS_SQL.format(key_f=rollup.key_f, key_c=rollup.key_c), {"ids": ids})
+        into.setdefault(rollup.table, set()).update((row[0], row[1]) for row in cursor.fetchall())
+
+
+def _spells(cursor: Any, ids: list[int]) -> set[tuple[Any, ...]]:
+    cursor.execute(SPELLS_OF_DEALS_SQL, [ids])
+    return set(cursor.fetchall())
+
+
+def _spell_months(changed: set[tuple[Any, ...]]) -> set[tuple[int, dt.date]]:
+    """The months whose stage rollups a change of these stays alters (entry months, and exit months)."""
+    months: set[tuple[int, dt.date]] = set()
+    for _, _, _, entered_on, left_on, days, _ in changed:
+        months.add((0, entered_on.replace(day=1)))
+        if days is not None:
+            months.add((0, left_on.replace(day=1)))
+    return months
+
+
+def _rebuild_stage_months(cursor: Any, months: list[dt.date] | None) -> None:
+    if months is None:
+        cursor.execute(STAGE_MONTH_SQL.format(join_entered="", join_left=""))
+        cursor.execute(STAGE_DAYS_SQL.format(join_left=""))
+        return
+    params = {"months": months}
+    cursor.execute("DELETE FROM reporting_stagemonth WHERE month = ANY(%(months)s)", params)
+    cursor.execute("DELETE FROM reporting_stagedaysmonth WHERE month = ANY(%(months)s)", params)
+    cursor.execute(STAGE_MONTH_SQL.format(join_entered=JOIN_ENTERED, join_left=JOIN_LEFT), params)
+    cursor.execute(STAGE_DAYS_SQL.format(join_left=JOIN_LEFT), params)
+
+
+def _rebuild_buckets(cursor: Any, buckets: Buckets) -> None:
+    months = sorted(m for _, m in buckets.get(STAGE_MONTHS, set()))
+    if months:
+        _rebuild_stage_months(cursor, months)
+    for rollup in ROLLUPS:
+        chosen = buckets.get(rollup.table)
+        if not chosen:
+            continue
+        ordered = sorted(chosen)
+        params = {"keys": [b[0] for b in ordered], "months": [b[1] for b in ordered]}
+        cursor.execute(
+            f"DELETE FROM {rollup.table} r USING {BUCKETS} WHERE r.{rollup.key} = b.k AND r.month = b.month",
+            params,
+        )
+        cursor.execute(
+            ROLLUP_SQL.format(
+                table=rollup.table,
+                key=rollup.key,
+                key_f=rollup.key_f,
+                key_c=rollup.key_c,
+                join_f=_bucket_join(rollup.key_f, "f.close_date"),
+                join_c=_bucket_join(rollup.key_c, "c.close_date"),
+            ),
+            params,
+        )
+
+
+def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+# ----------------------------------------------------------------------------------------- the runs
+def refresh_deals(deal_ids: Iterable[int], *, medians: bool = False) -> dict[str, Any]:
+    """Rebuild the facts of these deals (deleted deals lose theirs) and the rollup buckets they touch."""
+    ids = sorted({int(i) for i in deal_ids})
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(cursor)
+        state = _state()
+        buckets = _refresh_ids(cursor, ids, state)
+        if medians or state.medians_at is None:
+            _refresh_medians(cursor, state)
+        state.refreshed_at = timezone.now()
+        state.last_run = {
+            "kind": "deals",
+            "deals": len(ids),
+            "buckets": buckets,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        state.save()
+    return dict(state.last_run)
+
+
+PEOPLE_OF_DEALS_SQL = """
+SELECT owner_id FROM reporting_dealfact WHERE deal_id = ANY(%(ids)s)
+UNION SELECT person_id FROM reporting_creditfact WHERE deal_id = ANY(%(ids)s)
+"""
+PEOPLE_OF_ALL_SQL = (
+    "SELECT DISTINCT owner_id FROM reporting_dealfact UNION SELECT DISTINCT person_id FROM reporting_creditfact"
+)
+
+
+def _people(cursor: Any, ids: list[int] | None) -> set[int]:
+    if ids is None:
+        cursor.execute(PEOPLE_OF_ALL_SQL)
+    else:
+        cursor.execute(PEOPLE_OF_DEALS_SQL, {"ids": ids})
+    return {row[0] for row in cursor.fetchall()}
+
+
+def _refresh_ids(cursor: Any, ids: list[int], state: RefreshState) -> int:
+    buckets: Buckets = {}
+    people = set(state.people_with_facts or [])
+    for chunk in _chunks(ids):
+        _buckets(cursor, chunk, buckets)
+        before = _spells(cursor, chunk)
+        _delete_facts(cursor, chunk)
+        _insert_facts(cursor, chunk)
+        _buckets(cursor, chunk, buckets)
+        buckets.setdefault(STAGE_MONTHS, set()).update(_spell_months(before ^ _spells(cursor, chunk)))
+        people |= _people(cursor, chunk)
+    _rebuild_buckets(cursor, buckets)
+    state.people_with_facts = sorted(people)
+    return sum(len(b) for b in buckets.values())
+
+
+def _refresh_medians(cursor: Any, state: RefreshState) -> None:
+    cursor.execute("DELETE FROM reporting_stagemedian")
+    cursor.execute(STAGE_MEDIANS_SQL)
+    state.medians_at = timezone.now()
+
+
+def changed_deal_ids(cursor: Any, state: RefreshState) -> tuple[set[int], dict[str, Any]]:
+    """Deals changed since the watermarks (read a little behind them), and the watermarks to keep next."""
+    cursor.execute("SELECT now(), COALESCE(MAX(id), 0) FROM pipeline_dealchange")
+    now, max_change = cursor.fetchone()
+    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM pipeline_activity")
+    max_activity = cursor.fetchone()[0]
+    ids: set[int] = set()
+    since = (state.deals_updated_after - TIME_OVERLAP) if state.deals_updated_after else None
+    if since is None:
+        cursor.execute("SELECT id FROM pipeline_deal")
+    else:
+        cursor.execute("SELECT id FROM pipeline_deal WHERE updated_at > %s", [since])
+    ids.update(row[0] for row in cursor.fetchall())
+    cursor.execute(
+        "SELECT DISTINCT deal_id FROM pipeline_dealchange WHERE id > %s AND id <= %s",
+        [max(0, state.last_change_id - ID_OVERLAP), max_change],
+    )
+    ids.update(row[0] for row in cursor.fetchall())
+    # Logging an activity moves the deal's last activity without touching the deal row's updated_at.
+    cursor.execute(
+        "SELECT DISTINCT deal_id FROM pipeline_activity WHERE id > %s AND id <= %s AND deal_id IS NOT NULL",
+        [max(0, state.last_activity_id - ID_OVERLAP), max_activity],
+    )
+    ids.update(row[0] for row in cursor.fetchall())
+    # Deals deleted from the pipeline keep no facts.
+    cursor.execute(
+        "SELECT f.deal_id FROM reporting_dealfact f "
+        "WHERE NOT EXISTS (SELECT 1 FROM pipeline_deal d WHERE d.id = f.deal_id)"
+    )
+    ids.update(row[0] for row in cursor.fetchall())
+    marks = {"deals_updated_after": now, "last_change_id": max_change, "last_activity_id": max_activity}
+    return ids, marks
+
+
+def refresh_changed(*, medians_max_age: dt.timedelta = dt.timedelta(hours=24)) -> dict[str, Any]:
+    """The incremental sweep: every deal changed since the last sweep (whatever the way it changed)."""
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(cursor)
+        state = _state()
+        if state.full_rebuild_at is None:
+            # Nothing built yet: the first sweep is a full build.
+            return _rebuild_all(cursor, state, started)
+        ids, marks = changed_deal_ids(cursor, state)
+        buckets = _refresh_ids(cursor, sorted(ids), state)
+        for key, value in marks.items():
+            setattr(state, key, value)
+        if ids or state.medians_at is None or timezone.now() - state.medians_at > medians_max_age:
+            _refresh_medians(cursor, state)
+        state.refreshed_at = timezone.now()
+        state.last_run = {
+            "kind": "sweep",
+            "deals": len(ids),
+            "buckets": buckets,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        state.save()
+    return dict(state.last_run)
+
+
+def rebuild_all() -> dict[str, Any]:
+    """Everything from scratch, in one transaction (readers of the reporting tables wait until it commits)."""
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(cursor)
+        return _rebuild_all(cursor, _state(), started)
+
+
+def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, Any]:
+    cursor.execute("SELECT now(), COALESCE(MAX(id), 0) FROM pipeline_dealchange")
+    now, max_change = cursor.fetchone()
+    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM pipeline_activity")
+    max_activity = cursor.fetchone()[0]
+    cursor.execute(
+        "TRUNCATE reporting_dealfact, reporting_creditfact, reporting_stagespell, reporting_closedatepush, "
+        "reporting_personmonth, reporting_productmonth, reporting_stagemonth, reporting_stagedaysmonth"
+    )
+    _insert_facts(cursor, None)
+    for rollup in ROLLUPS:
+        cursor.execute(
+            ROLLUP_SQL.format(
+                table=rollup.table, key=rollup.key, key_f=rollup.key_f, key_c=rollup.key_c, join_f="", join_c=""
+            )
+        )
+    _rebuild_stage_months(cursor, None)
+    _refresh_medians(cursor, state)
+    state.people_with_facts = sorted(_people(cursor, None))
+    cursor.execute("SELECT COUNT(*) FROM reporting_dealfact")
+    deals = cursor.fetchone()[0]
+    state.deals_updated_after, state.last_change_id, state.last_activity_id = now, max_change, max_activity
+    state.refreshed_at = state.full_rebuild_at = timezone.now()
+    state.last_run = {"kind": "full", "deals": deals, "seconds": round(time.perf_counter() - started, 3)}
+    state.save()
+    return dict(state.last_run)
+
+
+def analyze() -> None:
+    """Fresh planner statistics and visibility maps after a large build (outside a transaction block): the
+    KPI queries are index-only scans, which read the heap for every row of a page not yet marked all-visible."""
+    with connection.cursor() as cursor:
+        for table in (*FACT_TABLES, *(r.table for r in ROLLUPS), "reporting_stagemonth", "reporting_stagedaysmonth"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")

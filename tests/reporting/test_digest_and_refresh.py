@@ -1,0 +1,81 @@
+"""The weekly digest (locmem backend) and keeping the facts fresh: after a change through the services,
+through the listener, and incrementally by the sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.test import override_settings
+from freezegun import freeze_time
+
+from pipeline import services as pipeline_services
+from reporting import services
+from reporting.models import DealFact, PersonMonth
+from reporting.queries import Slice, kpi_aggregates
+from reporting.refresh import refresh_changed
+
+Q1 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+
+
+def test_weekly_digest_reaches_each_manager_once(book):
+    o = book.org
+    result = services.digest_send_weekly(today=dt.date(2026, 3, 9))  # last week: 2–8 March
+    assert result["sent"] == 3  # director, manager_east, manager_west
+    east = next(m for m in mail.outbox if m.to == [o.manager_east.email])
+    # A2 closed on 5 March, split half and half between rep_a (East) and rep_c (West): each team books its credit.
+    assert east.subject == "Your team's week 2 Mar–8 Mar: 15,000 booked, 1 won"
+    text = east.body
+    assert "Bookings: 15,000" in text and "Quarter 2026-Q1 so far" in text and "Bookings so far: 45,000" in text
+    assert isinstance(east, EmailMultiAlternatives)
+    html = str(east.alternatives[0][0])
+    assert "Open your dashboard" in html and "/reporting/manager/?period=2026-Q1" in html
+    west = next(m for m in mail.outbox if m.to == [o.manager_west.email])
+    assert west.subject.endswith("15,000 booked, 0 won")  # rep_c's half of A2; the deal is rep_a's
+    assert services.digest_send_weekly(today=dt.date(2026, 3, 10)) == {"sent": 0, "skipped": 3}
+    assert len(mail.outbox) == 3
+
+
+@override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+def test_digest_uses_the_configured_backend(book, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    assert services.digest_send_weekly(today=dt.date(2026, 3, 9))["sent"] == 3
+    assert mail.outbox == []
+
+
+def test_a_change_through_the_services_reaches_the_rollups(book, django_capture_on_commit_callbacks, celery_eager):
+    o, s = book.org, book.stages
+    with django_capture_on_commit_callbacks(execute=True):
+        deal = pipeline_services.deal_create(
+            actor=o.rep_c,
+            name="New",
+            owner=o.rep_c,
+            stage=s["Prospecting"],
+            amount="7000",
+            close_date=dt.date(2026, 2, 2),
+        )
+        pipeline_services.deal_move_stage(actor=o.rep_c, deal=deal, stage=s["Closed Won"])
+    assert DealFact.objects.get(deal_id=deal.pk).status == "won"
+    total = kpi_aggregates(Slice(*Q1), [])[(0, None)][None]
+    assert total.bookings == Decimal("72000") and total.won_count == 5
+    assert PersonMonth.objects.get(person_id=o.rep_c.pk, month=dt.date(2026, 2, 1)).credited == Decimal("7000")
+
+
+def test_the_sweep_takes_in_changes_made_behind_the_services_back(book):
+    o = book.org
+    a1 = book.deals["A1"]
+    with freeze_time("2030-01-01"):
+        # A bulk write that announces nothing: the deal row's updated_at still moves.
+        from pipeline.models import Deal
+
+        Deal.objects.filter(pk=a1.pk).update(amount=Decimal("12000"), updated_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+        result = refresh_changed()
+    assert result["deals"] >= 1
+    owners = kpi_aggregates(Slice(*Q1), ["owner"])[(0, "owner")]
+    assert owners[o.rep_a.pk].bookings == Decimal("27000")
+    # Running it again changes nothing.
+    before = list(PersonMonth.objects.order_by("month", "person_id").values_list("person_id", "credited"))
+    refresh_changed()
+    assert list(PersonMonth.objects.order_by("month", "person_id").values_list("person_id", "credited")) == before

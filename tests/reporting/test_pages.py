@@ -1,0 +1,168 @@
+"""The dashboards as a person opens them: their numbers, who may open which, drill-downs, exports, the
+states a panel can be in, and the query budget (≤ 15 per dashboard, whatever the filters)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from reporting import queries
+
+Q1 = {"period": "2026-Q1"}
+
+
+def stat(response, key: str) -> str:
+    match = re.search(
+        rf'data-testid="stat-{key}">\s*<span class="stat-value">([^<]*)</span>', response.content.decode()
+    )
+    assert match, f"no stat {key}"
+    return match.group(1)
+
+
+def test_manager_sees_their_team_only(book, client_for):
+    response = client_for(book.org.manager_east).get(reverse("reporting:manager"), Q1)
+    assert response.status_code == 200
+    assert stat(response, "bookings") == "45,000"  # rep_a 25,000 + rep_b 20,000; rep_c is West
+    assert stat(response, "won_lost") == "3 / 3"
+    body = response.content.decode()
+    assert 'data-testid="panel-funnel" data-state="ok"' in body
+    assert 'data-testid="panel-slipped" data-state="ok"' in body  # A4 was pushed twice in Q1
+    assert "appears once forecasts have history" in body
+
+
+def test_rep_dashboard_is_the_reps_own(book, client_for):
+    response = client_for(book.org.rep_a).get(reverse("reporting:rep"), Q1)
+    assert response.status_code == 200
+    assert stat(response, "bookings") == "25,000"
+    assert stat(response, "won_lost") == "2 / 1"
+    # A manager opens a rep's dashboard through the person filter; a rep cannot open someone else's.
+    assert (
+        stat(
+            client_for(book.org.manager_east).get(reverse("reporting:rep"), {**Q1, "person": book.org.rep_b.pk}),
+            "bookings",
+        )
+        == "20,000"
+    )
+
+
+def test_executive_compares_with_the_previous_period(book, client_for):
+    response = client_for(book.org.ops).get(reverse("reporting:executive"), Q1)
+    assert stat(response, "bookings") == "65,000"
+    body = response.content.decode()
+    assert "+712.5 %" in body  # 65,000 against 8,000 in 2025-Q4
+    assert 'data-testid="panel-by_region" data-state="ok"' in body
+
+
+@pytest.mark.parametrize(
+    ("who", "dashboard", "status"),
+    [
+        ("rep_a", "manager", 403),
+        ("rep_a", "executive", 403),
+        ("rep_a", "finance", 403),
+        ("manager_east", "finance", 403),
+        ("finance", "finance", 200),
+        ("finance", "manager", 200),
+        ("ops", "finance", 200),
+        ("rep_a", "rep", 200),
+    ],
+)
+def test_who_opens_which_dashboard(book, client_for, who, dashboard, status):
+    assert client_for(getattr(book.org, who)).get(reverse(f"reporting:{dashboard}"), Q1).status_code == status
+
+
+def test_a_person_outside_the_scope_is_not_found(book, client_for):
+    client = client_for(book.org.manager_west)
+    assert client.get(reverse("reporting:manager"), {**Q1, "person": book.org.rep_a.pk}).status_code == 404
+    assert client.get(reverse("reporting:drill"), {**Q1, "owner": book.org.rep_a.pk}).status_code == 404
+
+
+def test_drill_down_lists_the_credits_behind_bookings(book, client_for):
+    response = client_for(book.org.manager_east).get(reverse("reporting:drill"), {**Q1, "measure": "bookings"})
+    body = response.content.decode()
+    assert re.search(r'data-testid="drill-count">3<', body)
+    assert re.search(r'data-testid="drill-amount">45,000.00<', body)
+    export = client_for(book.org.manager_east).get(
+        reverse("reporting:drill"), {**Q1, "measure": "bookings", "export": "csv"}
+    )
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert sorted(r["credit"] for r in rows) == ["10000.000000", "15000.000000", "20000.000000"]
+
+
+def test_each_panel_exports_csv_and_xlsx(book, client_for):
+    client = client_for(book.org.ops)
+    response = client.get(reverse("reporting:executive"), {**Q1, "export": "csv", "panel": "by_region"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert {r["group"]: r["bookings"] for r in rows} == {"East": "45000.00", "West": "20000.00"}
+    xlsx = client.get(reverse("reporting:manager"), {**Q1, "export": "xlsx", "panel": "leaderboard"})
+    assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert client.get(reverse("reporting:manager"), {**Q1, "export": "csv", "panel": "nope"}).status_code == 404
+
+
+def test_htmx_gets_the_body_and_filters_stay_in_the_url(book, client_for):
+    client = client_for(book.org.ops)
+    response = client.get(
+        reverse("reporting:executive"), {**Q1, "region": book.org.rep_c.region_id}, headers={"HX-Request": "true"}
+    )
+    body = response.content.decode()
+    assert "<html" not in body and 'data-testid="dashboard-executive"' in body
+    assert stat(response, "bookings") == "20,000"
+    assert f"region={book.org.rep_c.region_id}" in body  # every link carries the filters
+
+
+def test_empty_and_error_states(book, client_for, monkeypatch):
+    client = client_for(book.org.manager_east)
+    empty = client.get(reverse("reporting:manager"), {"period": "2024-Q1"}).content.decode()
+    assert 'data-testid="panel-headline" data-state="empty"' in empty
+    assert 'data-testid="panel-slipped" data-state="empty"' in empty
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(queries, "slipped_deals", broken)
+    page = client.get(reverse("reporting:manager"), Q1)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'data-testid="panel-slipped" data-state="error"' in body
+    assert 'data-testid="panel-leaderboard" data-state="ok"' in body
+
+
+@pytest.mark.parametrize(
+    ("who", "dashboard", "params"),
+    [
+        ("manager_east", "manager", {}),
+        ("manager_east", "manager", {"product": "core", "period": "2026"}),
+        ("director", "manager", {"person": "manager_east"}),
+        ("rep_a", "rep", {}),
+        ("ops", "executive", {}),
+        ("ops", "executive", {"region": "East", "team": "x"}),
+        ("finance", "finance", {}),
+        ("director", "rep", {"person": "rep_b"}),
+    ],
+)
+def test_query_budget(book, client_for, who, dashboard, params):
+    o = book.org
+    resolved = dict(Q1)
+    for key, value in params.items():
+        if key == "product":
+            resolved[key] = book.products[value].pk
+        elif key == "person":
+            resolved[key] = getattr(o, value).pk
+        elif key == "region":
+            resolved[key] = o.rep_a.region_id
+        elif key == "team":
+            resolved[key] = o.rep_a.team_id
+        else:
+            resolved[key] = value
+    client = client_for(getattr(o, who))
+    client.get(reverse(f"reporting:{dashboard}"), resolved)  # sessions and caches warm
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse(f"reporting:{dashboard}"), resolved)
+    assert response.status_code == 200
+    assert len(captured) <= 15, [q["sql"][:80] for q in captured]
+    assert 'data-state="error"' not in response.content.decode()

@@ -1,0 +1,77 @@
+"""The query layer against the known book (tests/reporting/conftest.py): totals, groups, and the same
+numbers from the rollups as from the facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from reporting.kpis import KpiRow
+from reporting.queries import Slice, kpi_aggregates, stage_flow
+
+Q1 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+
+
+@pytest.mark.parametrize("facts_only", [False, True])
+def test_totals_and_groups(book, facts_only):
+    o = book.org
+    result = kpi_aggregates(Slice(*Q1), ["owner", "region", "manager", "month"], facts_only=facts_only)
+    total = KpiRow(None, result[(0, None)][None])
+    assert total.bookings == Decimal("65000")
+    assert (total.won_count, total.lost_count) == (4, 3)
+    assert total.win_rate == pytest.approx(4 / 7)
+    assert total.avg_deal_size == Decimal("16250")
+    assert total.cycle_days_mean == 32.5
+    assert total.cycle_days_median == 30
+    assert total.open_pipeline == Decimal("50000")
+    assert total.weighted_pipeline == Decimal("30000")
+    owners = result[(0, "owner")]
+    assert {k: v.bookings for k, v in owners.items()} == {o.rep_a.pk: 25000, o.rep_b.pk: 20000, o.rep_c.pk: 20000}
+    assert owners[o.rep_a.pk].won_count == 2 and owners[o.rep_b.pk].lost_count == 2
+    regions = result[(0, "region")]
+    assert {k: v.bookings for k, v in regions.items()} == {o.rep_a.region_id: 45000, o.rep_c.region_id: 20000}
+    managers = result[(0, "manager")]
+    assert managers[o.manager_east.pk].bookings == 45000 and managers[o.manager_east.pk].won_count == 3
+    months = result[(0, "month")]
+    assert {k.month: v.bookings for k, v in months.items()} == {1: 20000, 2: 10000, 3: 35000}
+    if facts_only:
+        assert owners[o.rep_a.pk].cycle_days_median == 35
+
+
+def test_periods_side_by_side_and_people_scope(book):
+    o = book.org
+    result = kpi_aggregates(Slice(*Q1, people=(o.rep_a.pk,)), ["owner"], periods=[Q1, Q4])
+    assert result[(0, None)][None].bookings == 25000
+    assert result[(1, None)][None].bookings == 8000
+    assert result[(1, "owner")][o.rep_a.pk].won_count == 1
+
+
+def test_product_breakdown_from_rollup_equals_facts(book):
+    rolled = kpi_aggregates(Slice(*Q1), ["product"])
+    facts = kpi_aggregates(Slice(*Q1), ["product"], facts_only=True)
+    assert rolled[(0, "product")] == facts[(0, "product")]
+    core = book.products["core"].pk
+    assert rolled[(0, "product")][core].bookings == 30000  # A1 and B1; A3 lost, A4 open
+    assert rolled[(0, "product")][core].open_amount == 50000
+
+
+def test_stage_flow_counts_entries_and_time(book):
+    s = book.stages
+    flow = stage_flow(Slice(*Q1))
+    prospecting = flow[s["Prospecting"].pk]
+    # Entered Prospecting in Q1: A1, A2, A3, A4, B2, B3, C1, C2 (B1 entered in December).
+    assert prospecting.entered == 8
+    # … of which went further: A1, A2, A3 (to Qualification), A4, B3, C1 (won), C2 (Discovery).
+    assert prospecting.advanced == 7
+    qualification = flow[s["Qualification"].pk]
+    # A1, A2, A3, A4, B3 entered Qualification; A3 and B3 were lost from it.
+    assert (qualification.entered, qualification.advanced) == (5, 3)
+    assert qualification.median_days == 27  # A4 8, A2 10, B3 27, A1 30, A3 42
+
+
+def test_stage_flow_from_rollups_equals_facts(book):
+    for slc in (Slice(*Q1), Slice(*Q1, product=book.products["core"].pk), Slice(dt.date(2025, 10, 1), Q1[1])):
+        assert stage_flow(slc) == stage_flow(slc, facts_only=True)
