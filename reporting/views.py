@@ -24,11 +24,11 @@ from reporting import dashboards, queries, selectors
 from reporting.dashboards import Context, Dashboard
 from reporting.filtersets import FilterForm, ReportFilter, period_choices
 from reporting.selectors import Meta, Person, View
-from reporting.xlsx import xlsx_streaming_response
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import sees_everyone
+from salesops.xlsx import xlsx_streaming_response
 
 PEOPLE_MENU_LIMIT = 300  # beyond this the person menu lists managers only (pick a team to choose a rep)
 DRILL_PAGE = 50

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from reporting import kpis
 from reporting.filtersets import ReportFilter, previous, span_for
 from reporting.queries import median_sql
-from reporting.xlsx import xlsx_chunks
+from salesops.xlsx import xlsx_chunks
 
 
 @given(st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=60))

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from incentives.demo import seed_incentives
 from pipeline.demo import seed_pipeline
 from salesops.org.demo import seed_org
 from salesops.org.models import User
@@ -15,7 +16,8 @@ from salesops.org.models import User
 class Command(BaseCommand):
     help = (
         "Load the demo company: people, then accounts, two years of deals with their histories, activities "
-        "and leads. Deterministic for a --seed."
+        "and leads, then comp plans, quotas and payouts (a locked last quarter, an open dispute). "
+        "Deterministic for a --seed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,12 +36,16 @@ class Command(BaseCommand):
         with transaction.atomic():
             org = seed_org(seed=seed, today=today)
             pipeline = seed_pipeline(org=org, seed=seed, today=today)
+            incentives = seed_incentives(org=org, seed=seed, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo company loaded (seed {seed}): {len(org.regions)} regions, 1 director, "
                 f"{len(org.managers)} managers, {len(org.reps)} reps, finance and sales ops; "
                 f"{pipeline.accounts} accounts, {pipeline.deals} deals over two years ({pipeline.won} won, "
                 f"{pipeline.lost} lost, {pipeline.open} open) in {len(pipeline.pipelines)} pipelines, "
-                f"{pipeline.leads} leads. Logins rep, manager, finance, ops with password 'demo'."
+                f"{pipeline.leads} leads; {incentives.plans} comp plans, {incentives.quotas} quotas, "
+                f"{incentives.payouts} payouts with {incentives.lines} statement lines ({incentives.locked} locked, "
+                f"{incentives.current} open{', 1 open dispute' if incentives.dispute_id else ''}). "
+                "Logins rep, manager, finance, ops with password 'demo'."
             )
         )

@@ -1,7 +1,7 @@
-"""A streamed XLSX writer for the large deal exports (100,000 rows and more).
+"""The streamed XLSX writer behind every XLSX export (100,000 rows and more, a year's statement lines).
 
-xlsxwriter (salesops.exports) builds a workbook cell by cell through its object model: right for the small
-panel exports, about 9 s for 100,000 deals × 14 columns on this machine. An XLSX is a zip of a few XML
+xlsxwriter builds a workbook cell by cell through its object model: about 9 s for 100,000 deals × 14 columns
+on this machine. An XLSX is a zip of a few XML
 files, and a sheet of plain values is one XML stream, so this writer formats each row straight to XML
 (inline strings, typed numbers and dates) and deflates it into a zip written to the response as it goes:
 the first bytes leave at once and memory stays flat. Text that a spreadsheet would read as a formula is
