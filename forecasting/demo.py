@@ -275,3 +275,27 @@ def _as_snapshot(row: Rollup, day: dt.date) -> RollupSnapshot:
     values = {name: getattr(row, name) for name in selectors.NUMBERS}
     return RollupSnapshot(snapshot_date=day, person_id=row.person_id, period=row.period,
                           computed_at=row.computed_at, **values)  # fmt: skip
+
+
+def delete_forecasting_data() -> None:
+    """Remove every forecasting row (tests that reload the demo company start from nothing)."""
+    from forecasting.models import (
+        DealSnapshot,
+        ForecastAdjustment,
+        ForecastSubmission,
+        Rollup,
+        RollupSnapshot,
+        StageWinRate,
+        TimeSeriesForecast,
+    )
+
+    for model in (
+        ForecastAdjustment,
+        ForecastSubmission,
+        Rollup,
+        RollupSnapshot,
+        DealSnapshot,
+        StageWinRate,
+        TimeSeriesForecast,
+    ):
+        model.objects.all().delete()

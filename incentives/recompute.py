@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import logging
 import time
 from collections import defaultdict
@@ -59,6 +60,7 @@ class _Loaded:
         self.versions: dict[str, CompPlanVersion] = {}
         self.periods: dict[str, Period] = {}
         self.window_start: dt.date | None = None
+        self.calendar: engine.Calendar | None = None
 
 
 def _ancestors(parents: dict[int, int | None], ids: set[int]) -> set[int]:
@@ -90,6 +92,7 @@ def build_input(
     loaded = _Loaded()
     calendar = FiscalCalendar.objects.first() or FiscalCalendar.objects.create()
     cal = engine.Calendar(calendar.fiscal_year_start_month)
+    loaded.calendar = cal
 
     # The window: from the start of the fiscal year of the earliest open period that has anything in it.
     first_open = Period.objects.filter(is_locked=False).order_by("start").first()
@@ -148,7 +151,7 @@ def build_input(
         quotas_qs = quotas_qs.filter(period__end__gte=loaded.window_start)
     quotas = []
     for q in quotas_qs:
-        if str(q.person_id) in known:
+        if str(q.person_id) in known and (credit_ids is None or q.person_id in credit_ids):
             quotas.append(engine.Quota(str(q.person_id), q.period.label, q.amount))
             loaded.periods[q.period.label] = q.period
 
@@ -287,7 +290,8 @@ def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: s
             deals=len(data.deals),
         )
         run.status, run.finished_at, run.stats = CommissionRun.Status.DONE, timezone.now(), stats
-        run.errors = [{"person": e.person, "period": e.period, "error": e.error} for e in result.errors[:500]]
+        errors = _errors_in_scope(result, loaded, write_ids)
+        run.errors = [{"person": e.person, "period": e.period, "error": e.error} for e in errors[:500]]
         run.save(update_fields=["status", "finished_at", "stats", "errors"])
         return stats
     except Exception:
@@ -299,7 +303,12 @@ def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: s
 def _write(
     run: CommissionRun, loaded: _Loaded, result: engine.EngineResult, write_ids: set[int] | None
 ) -> dict[str, int]:
-    results = [r for r in result.results if write_ids is None or int(r.person) in write_ids]
+    window = loaded.window_start
+    results = [
+        r
+        for r in result.results
+        if (write_ids is None or int(r.person) in write_ids) and (window is None or r.period_end >= window)
+    ]
     open_periods = {p.pk for p in Period.objects.filter(is_locked=False)}
     scope = Q(period_id__in=open_periods)
     if loaded.window_start:
@@ -341,9 +350,24 @@ def _write(
             to_update.append(payout)
 
     # Lines are replaced whole; disputes keep their deal key when their line goes.
-    from incentives.models import StatementLine
 
-    StatementLine.objects.filter(payout__in=[p.pk for p in existing.values()]).delete()
+    payout_ids = [p.pk for p in existing.values()]
+    with connection.cursor() as cursor:
+        # Disputes let go of their lines (Dispute.line is SET NULL) in one statement, then one DELETE: the ORM's
+        # delete() loads every line as an instance to apply SET NULL and deletes them 100 ids at a time. The
+        # disputed lines' components are kept, to point each dispute at its new line after the COPY.
+        cursor.execute(
+            "SELECT d.id, l.component FROM incentives_dispute d JOIN incentives_statementline l "
+            "ON l.id = d.line_id WHERE l.payout_id = ANY(%s)",
+            [payout_ids],
+        )
+        relink = cursor.fetchall()
+        cursor.execute(
+            "UPDATE incentives_dispute SET line_id = NULL WHERE line_id IN "
+            "(SELECT id FROM incentives_statementline WHERE payout_id = ANY(%s))",
+            [payout_ids],
+        )
+        cursor.execute("DELETE FROM incentives_statementline WHERE payout_id = ANY(%s)", [payout_ids])
     stale = [p for k, p in existing.items() if k not in keep]
     disputed = set(Dispute.objects.filter(payout__in=[p.pk for p in stale]).values_list("payout_id", flat=True))
     Payout.objects.filter(pk__in=[p.pk for p in stale if p.pk not in disputed]).delete()
@@ -355,7 +379,7 @@ def _write(
     Payout.objects.bulk_create(to_create, batch_size=2000)
     fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
               "payout", "computed_at"]  # fmt: skip
-    Payout.objects.bulk_update(to_update, fields, batch_size=2000)
+    _update_payouts(to_update, fields)
 
     ids = {(p.person_id, p.period_id): p.pk for p in [*to_create, *to_update]}
     chunks: list[str] = []
@@ -374,5 +398,64 @@ def _write(
             gc.enable()
     if count:
         _copy_lines(chunks)
+    if relink:
+        # The same deal's line of the same component in the recomputed statement (none if the credit is gone).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE incentives_dispute d SET line_id = (SELECT l.id FROM incentives_statementline l "
+                "WHERE l.payout_id = d.payout_id AND l.deal_key = d.deal_key AND l.component = r.component "
+                "ORDER BY l.id LIMIT 1) FROM unnest(%s::bigint[], %s::text[]) AS r(id, component) WHERE d.id = r.id",
+                [[d for d, _ in relink], [c for _, c in relink]],
+            )
     return {"payouts": len(to_create) + len(to_update), "lines": count, "adjustments": adjustments,
-            "errors": len(result.errors)}  # fmt: skip
+            "errors": len(_errors_in_scope(result, loaded, write_ids))}  # fmt: skip
+
+
+def _update_payouts(payouts: list[Payout], fields: list[str]) -> None:
+    """bulk_update's CASE WHEN per field and row costs seconds at thousands of rows: COPY the new values into a
+    temporary table and update from it in one statement."""
+    if not payouts:
+        return
+    columns = ["id", *(f"{name}_id" if name in ("run", "plan_version") else name for name in fields)]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS incentives_payout_new")
+        cursor.execute(
+            f"CREATE TEMP TABLE incentives_payout_new ON COMMIT DROP AS "
+            f"SELECT {', '.join(columns)} FROM incentives_payout WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY incentives_payout_new ({', '.join(columns)}) FROM STDIN") as copy:
+            for p in payouts:
+                copy.write_row(
+                    [
+                        p.pk,
+                        p.run_id,
+                        p.plan_version_id,
+                        p.quota,
+                        p.credited,
+                        p.attainment,
+                        json.dumps(p.components),
+                        p.earned,
+                        p.draw_balance,
+                        p.payout,
+                        p.computed_at,
+                    ]
+                )
+        assignments = ", ".join(f"{c} = n.{c}" for c in columns[1:])
+        cursor.execute(f"UPDATE incentives_payout p SET {assignments} FROM incentives_payout_new n WHERE p.id = n.id")
+
+
+def _errors_in_scope(
+    result: engine.EngineResult, loaded: _Loaded, write_ids: set[int] | None
+) -> list[engine.EngineError]:
+    """Errors of the people written, in periods inside the window (a deal closed before the window and
+    cancelled inside it credits a period before it, which the window does not recompute)."""
+
+    def inside(label: str) -> bool:
+        if loaded.window_start is None or loaded.calendar is None:
+            return True
+        try:
+            return loaded.calendar.parse(label).end >= loaded.window_start
+        except (ValueError, engine.EngineInputError):
+            return dt.date.fromisoformat(label) >= loaded.window_start
+
+    return [e for e in result.errors if (write_ids is None or int(e.person) in write_ids) and inside(e.period)]

@@ -11,8 +11,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _wipe() -> None:
+    from forecasting.demo import delete_forecasting_data
+    from incentives.demo import delete_incentives_data
     from pipeline.demo import delete_pipeline_data
 
+    delete_forecasting_data()
+    delete_incentives_data()
     delete_pipeline_data()
     User.objects.update(manager=None, team=None, region=None)
     User.objects.all().delete()

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from forecasting.demo import seed_forecasting
 from incentives.demo import seed_incentives
 from pipeline.demo import seed_pipeline
 from salesops.org.demo import seed_org
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             org = seed_org(seed=seed, today=today)
             pipeline = seed_pipeline(org=org, seed=seed, today=today)
             incentives = seed_incentives(org=org, seed=seed, today=today)
+            forecasts = seed_forecasting(org=org, seed=seed, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo company loaded (seed {seed}): {len(org.regions)} regions, 1 director, "
@@ -46,6 +48,7 @@ class Command(BaseCommand):
                 f"{pipeline.leads} leads; {incentives.plans} comp plans, {incentives.quotas} quotas, "
                 f"{incentives.payouts} payouts with {incentives.lines} statement lines ({incentives.locked} locked, "
                 f"{incentives.current} open{', 1 open dispute' if incentives.dispute_id else ''}). "
+                f"{forecasts.snapshot_dates} forecast snapshot dates. "
                 "Logins rep, manager, finance, ops with password 'demo'."
             )
         )
