@@ -105,13 +105,19 @@ def next_open_period(after: Period) -> Period:
 
 # ------------------------------------------------------------------------------------------------ quotas
 def _ramp_share(ramp: RampSchedule | None, person: User, period: Period) -> Decimal:
+    """The share of full quota for a period: the average, over the period's months, of the ramp's share for
+    that month of tenure (0 before the start month, 100 % after the ramp). A hire in the second month of a
+    quarter on [0.25, 0.5, 0.75] gets (0 + 0.25 + 0.5) / 3."""
     if ramp is None or person.start_date is None:
         return Decimal(1)
-    months = (period.start.year - person.start_date.year) * 12 + period.start.month - person.start_date.month
     shares = [Decimal(str(s)) for s in ramp.shares]
-    if months < 0:
-        return Decimal(0)
-    return shares[months] if months < len(shares) else Decimal(1)
+    months = []
+    year, month = period.start.year, period.start.month
+    while dt.date(year, month, 1) <= period.end:
+        tenure = (year - person.start_date.year) * 12 + month - person.start_date.month
+        months.append(Decimal(0) if tenure < 0 else shares[tenure] if tenure < len(shares) else Decimal(1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return sum(months, Decimal(0)) / len(months) if months else Decimal(1)
 
 
 @transaction.atomic
@@ -169,7 +175,7 @@ def quota_team_sum(*, person: User, period: Period, measure: str = QuotaMeasure.
 def _announce_quota(person_id: int, period_id: int) -> None:
     from incentives import tasks
 
-    transaction.on_commit(lambda: tasks.queue_recompute(person_ids=[person_id], reason="quota"))
+    tasks.queue_recompute(person_ids=[person_id], reason="quota")
 
 
 # ------------------------------------------------------------------------------------------------- plans
@@ -214,7 +220,7 @@ def plan_save_version(
     from incentives import tasks
 
     people = list(PlanAssignment.objects.filter(plan=plan).values_list("person_id", flat=True))
-    transaction.on_commit(lambda: tasks.queue_recompute(person_ids=people, reason="plan"))
+    tasks.queue_recompute(person_ids=people, reason="plan")
     return version
 
 
@@ -238,7 +244,7 @@ def plan_assign(
                           "end": (None, end)})  # fmt: skip
     from incentives import tasks
 
-    transaction.on_commit(lambda: tasks.queue_recompute(person_ids=[person.pk], reason="assignment"))
+    tasks.queue_recompute(person_ids=[person.pk], reason="assignment")
     return assignment
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 from celery import shared_task
@@ -33,9 +34,41 @@ def recompute_open_periods() -> dict[str, int]:
     return commission_recompute(person_ids=None, triggered_by="nightly")
 
 
+# Per thread: a threaded server runs several transactions at once.
+_local = threading.local()
+
+
+def _pending() -> dict[str, set[int]]:
+    if not hasattr(_local, "pending"):
+        _local.pending = {}
+    pending: dict[str, set[int]] = _local.pending
+    return pending
+
+
 def queue_recompute(*, person_ids: Iterable[int], reason: str) -> None:
-    """Queue a recompute of these people (call inside transaction.on_commit)."""
-    ids = sorted({int(i) for i in person_ids})
-    if ids:
+    """Queue a recompute of these people once the current transaction commits.
+
+    Every call inside one transaction joins a single task (a bulk quota upload or the demo loader makes
+    hundreds of calls; they become one recompute of everyone they touched). Outside a transaction it is
+    queued at once.
+    """
+    from django.db import transaction
+
+    ids = {int(i) for i in person_ids}
+    if not ids:
+        return
+    _pending().setdefault(reason, set()).update(ids)
+    # Registered on every call, so a rolled-back transaction never strands the next one's ids; the first
+    # flush after a commit sends everything pending, the others find nothing left. (Ids left by a rollback
+    # ride along with the next commit: an extra recompute, never a missed one.)
+    transaction.on_commit(_flush)
+
+
+def _flush() -> None:
+    pending = _pending()
+    batches = dict(pending)
+    pending.clear()
+    people = sorted({pid for ids in batches.values() for pid in ids})
+    if people:
         # A change is recomputed within a minute or it is stale: a backlog is dropped, the nightly run catches up.
-        recompute_people.apply_async(args=(ids, reason), queue=QUEUE_RECOMPUTE, expires=60)
+        recompute_people.apply_async(args=(people, ",".join(sorted(batches))), queue=QUEUE_RECOMPUTE, expires=60)

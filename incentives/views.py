@@ -140,6 +140,9 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         name = f"statement-{payout.person.username}-{payout.period.label}.{request.GET['export']}"
         return (csv_response if request.GET["export"] == "csv" else xlsx_response)(name, header, rows)
     disputes = {d.line_id: d for d in Dispute.objects.filter(payout=payout)}
+    for line in lines:  # looked up once here, not by scanning in the template (a manager has thousands of lines)
+        line.deal_name = deal_names.get(line.deal_id or 0, "")  # type: ignore[attr-defined]
+        line.dispute = disputes.get(line.pk)  # type: ignore[attr-defined]
     context = {
         "payout": payout,
         "lines": lines,

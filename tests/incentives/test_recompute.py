@@ -92,3 +92,38 @@ def test_partial_recompute_touches_only_the_people_concerned_and_their_managers(
     stats = commission_recompute(person_ids=[example["bob"].pk])
     assert stats["payouts"] == 4  # bob's and mia's two quarters
     assert payout(example["ann"], "2025-Q1").computed_at == ann_before
+
+
+def test_ramp_is_pro_rata_by_month_of_tenure(example):
+    import datetime as dt
+
+    from incentives.models import RampSchedule
+    from tests.factories import UserFactory
+
+    ramp = RampSchedule.objects.create(name="new hire", shares=["0.25", "0.5", "0.75"])
+    hire = UserFactory.create(username="newbie", start_date=dt.date(2025, 2, 10))
+    q1 = services.period_get_or_create("2025-Q1")
+    q2 = services.period_get_or_create("2025-Q2")
+    first = services.quota_set(actor=example["ops"], person=hire, period=q1, amount="90000", ramp=ramp)
+    second = services.quota_set(actor=example["ops"], person=hire, period=q2, amount="90000", ramp=ramp)
+    assert first.amount == Decimal("22500.00")  # Jan 0, Feb 0.25, Mar 0.5 → a quarter of 90,000
+    assert second.amount == Decimal("82500.00")  # Apr 0.75, then 100 %, 100 % → 2.75 / 3
+    assert first.full_amount == Decimal("90000.00")
+
+
+def test_many_changes_in_one_transaction_queue_one_recompute(example, monkeypatch):
+    from django.db import transaction
+
+    from incentives import tasks
+
+    sent: list[tuple] = []
+    monkeypatch.setattr(tasks.recompute_people, "apply_async", lambda args, **kw: sent.append(args))
+    period = services.period_get_or_create("2025-Q3")
+    tasks._flush()  # what the example's own setup left pending
+    sent.clear()
+    with transaction.atomic():
+        for person in (example["ann"], example["bob"], example["mia"]):
+            services.quota_set(actor=example["ops"], person=person, period=period, amount="1000")
+        tasks._flush()  # what on_commit runs (the test's own transaction never commits)
+    assert len(sent) == 1
+    assert sent[0][0] == sorted(p.pk for p in (example["ann"], example["bob"], example["mia"]))
