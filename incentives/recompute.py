@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -228,11 +229,13 @@ def _line_text(payout_id: int, line: engine.StatementLine) -> str:
             f"{line.amount}\t{trace}}}\n")  # fmt: skip
 
 
-def _copy_lines(chunks: list[str]) -> None:
+def _copy_lines(chunks: Iterable[str]) -> None:
+    """COPY the lines as they are produced: Postgres parses and stores one chunk on the other core while
+    Python formats the next (psycopg 3 sends COPY data from a writer thread)."""
     columns = ("payout_id, component, deal_id, deal_key, credited_person_id, split_percent, is_overlay, "
                "credit_date, credit, amount, trace")  # fmt: skip
     with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg 3 cursor: COPY streams the rows in one round trip
+        raw = cursor.cursor
         with raw.copy(f"COPY incentives_statementline ({columns}) FROM STDIN") as copy:
             for chunk in chunks:
                 copy.write(chunk)
@@ -382,22 +385,22 @@ def _write(
     _update_payouts(to_update, fields)
 
     ids = {(p.person_id, p.period_id): p.pk for p in [*to_create, *to_update]}
-    chunks: list[str] = []
-    count = 0
+    count = sum(len(r.lines) for r in results if not r.locked)
+
+    def chunks() -> Iterator[str]:
+        for r in results:
+            if not r.locked and r.lines:
+                payout_id = ids[(int(r.person), loaded.periods[r.period].pk)]
+                yield "".join([_line_text(payout_id, line) for line in r.lines])
+
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived strings: the cyclic collector would rescan them again and again
     try:
-        for r in results:
-            if r.locked:
-                continue
-            payout_id = ids[(int(r.person), loaded.periods[r.period].pk)]
-            chunks.append("".join([_line_text(payout_id, line) for line in r.lines]))
-            count += len(r.lines)
+        if count:
+            _copy_lines(chunks())
     finally:
         if collecting:
             gc.enable()
-    if count:
-        _copy_lines(chunks)
     if relink:
         # The same deal's line of the same component in the recomputed statement (none if the credit is gone).
         with connection.cursor() as cursor:
