@@ -71,6 +71,9 @@ def test_call_adjustment_category_override_and_waterfall(page, forecast_company,
 
     page.click("[data-testid=pipeline-rep_a]")
     page.wait_for_selector("[data-testid=drill-deals]")
+    # htmx wires up the swapped-in fragment after it settles: choose only then, or the change goes unheard.
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')")
     pipe = forecast_company["pipe"]
     page.select_option(f"[data-testid=category-{pipe.pk}]", "commit")
     page.wait_for_selector(f"[data-testid=drill-deal-{pipe.pk}] .badge")
