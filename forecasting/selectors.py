@@ -684,3 +684,71 @@ def accuracy(person: User, kind: str = "month", *, count: int = 6, today: dt.dat
         }
         rows.append(AccuracyRow(person=people[pid], periods=per_person[pid], mape=mape))
     return rows
+
+
+ACCURACY_CALLS_SQL = """
+    WITH m(label, cutoff) AS (SELECT * FROM unnest(%(labels)s::text[], %(cutoffs)s::timestamptz[]))
+    SELECT 'own_call', person_id, period, commit FROM (
+        SELECT DISTINCT ON (s.person_id, s.period) s.person_id, s.period, s.commit
+        FROM forecasting_forecastsubmission s JOIN m ON m.label = s.period
+        WHERE s.person_id = ANY(%(ids)s) AND s.created_at <= m.cutoff
+        ORDER BY s.person_id, s.period, s.created_at DESC, s.id DESC) own
+    UNION ALL
+    SELECT 'manager_call', person_id, period, commit FROM (
+        SELECT DISTINCT ON (a.person_id, a.period) a.person_id, a.period, a.commit
+        FROM forecasting_forecastadjustment a JOIN m ON m.label = a.period
+        WHERE a.person_id = ANY(%(ids)s) AND a.created_at <= m.cutoff
+        ORDER BY a.person_id, a.period, a.created_at DESC, a.id DESC) adjusted
+"""
+
+ACCURACY_ACTUALS_SQL = """
+    WITH RECURSIVE sub(root, id) AS (
+        SELECT id, id FROM org_user WHERE id = ANY(%(ids)s)
+        UNION
+        SELECT sub.root, u.id FROM org_user u JOIN sub ON u.manager_id = sub.id
+    )
+    SELECT sub.root, to_char(d.close_date, 'YYYY-MM'), SUM(d.amount)
+    FROM pipeline_deal d JOIN sub ON d.owner_id = sub.id
+    WHERE d.status = 'won' AND d.close_date BETWEEN %(first)s AND %(last)s
+    GROUP BY 1, 2
+"""
+
+
+def accuracy_by_person(*, people: Iterable[int], start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """The dashboards' forecast-accuracy panel, in two queries: for each person in view and each closed month
+    in [start, end], their own call and their manager's call as they stood one week before the month's end,
+    against the actual bookings of their subtree (kpis.md's forecast_accuracy). The accuracy page has the
+    full view (every source, three as-of points)."""
+    today = timezone.localdate()
+    months: list[PeriodSpan] = []
+    day = start.replace(day=1)
+    while day <= end:
+        # A month's label is its calendar one whatever the fiscal year, so no calendar lookup is needed.
+        span = span_of(f"{day.year:04d}-{day.month:02d}", 1)
+        day = span.end + dt.timedelta(days=1)
+        if span.end < today:
+            months.append(span)
+    ids = sorted(set(people))
+    if not months or not ids:
+        return []
+    cutoffs = [end_of_day(fm.as_of_points(s.start, s.end)["week_before_end"]) for s in months]
+    with connection.cursor() as cursor:
+        cursor.execute(ACCURACY_CALLS_SQL, {"labels": [s.label for s in months], "cutoffs": cutoffs, "ids": ids})
+        calls: dict[tuple[int, str], dict[str, Decimal]] = defaultdict(dict)
+        for source, person_id, period, commit in cursor.fetchall():
+            calls[(person_id, period)][source] = commit
+        if not calls:
+            return []
+        with_calls = sorted({pid for pid, _ in calls})
+        cursor.execute(ACCURACY_ACTUALS_SQL, {"ids": with_calls, "first": months[0].start, "last": months[-1].end})
+        actuals = {(root, month): total for root, month, total in cursor.fetchall()}
+    rows = []
+    for (pid, period), sources in sorted(calls.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        actual = actuals.get((pid, period), fm.ZERO)
+        own, manager = sources.get("own_call"), sources.get("manager_call")
+        rows.append({
+            "person_id": pid, "period": period, "actual": actual,
+            "own_call": own, "own_call_accuracy": fm.forecast_accuracy(own, actual),
+            "manager_call": manager, "manager_call_accuracy": fm.forecast_accuracy(manager, actual),
+        })  # fmt: skip
+    return rows

@@ -166,3 +166,26 @@ def test_query_budget(book, client_for, who, dashboard, params):
     assert response.status_code == 200
     assert len(captured) <= 15, [q["sql"][:80] for q in captured]
     assert 'data-state="error"' not in response.content.decode()
+
+
+def test_forecast_accuracy_panel_shows_calls_within_the_query_budget(book, client_for):
+    """rep_a called 8,000 for February at its start; the panel shows the call, the actual and the accuracy
+    from forecasting's own numbers, and the dashboard stays within 15 queries."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from forecasting.models import ForecastSubmission
+
+    o = book.org
+    ForecastSubmission.objects.create(person=o.rep_a, period="2026-02", commit=Decimal("8000"), best_case=Decimal("9000"),
+                                      created_at=timezone.make_aware(dt.datetime(2026, 2, 1, 9)))  # fmt: skip
+    client = client_for(o.manager_east)
+    client.get(reverse("reporting:manager"), Q1)
+    with CaptureQueriesContext(connection) as captured:
+        html = client.get(reverse("reporting:manager"), Q1).content.decode()
+    assert len(captured) <= 15
+    panel = html.split('data-testid="panel-forecast_accuracy"')[1].split("</section>")[0]
+    assert "2026-02" in panel
+    assert "8,000" in panel
