@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from psycopg.copy import QueuedLibpqWriter
 from django.db.models import Q
 from django.utils import timezone
 
@@ -236,7 +237,9 @@ def _copy_lines(chunks: Iterable[str]) -> None:
                "credit_date, credit, amount, trace")  # fmt: skip
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        with raw.copy(f"COPY incentives_statementline ({columns}) FROM STDIN") as copy:
+        # The queued writer sends from its own thread (libpq releases the GIL), so formatting and sending overlap.
+        writer = QueuedLibpqWriter(raw)
+        with raw.copy(f"COPY incentives_statementline ({columns}) FROM STDIN", writer=writer) as copy:
             for chunk in chunks:
                 copy.write(chunk)
 
