@@ -21,9 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from psycopg.copy import QueuedLibpqWriter
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.copy import QueuedLibpqWriter
 
 from incentives import engine
 from incentives.models import (
