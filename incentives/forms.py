@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 
-from incentives.models import CompPlan, Period, QuotaMeasure
+from incentives.models import CompPlan, QuotaMeasure
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -90,11 +90,3 @@ class QuotaUploadForm(forms.Form):
                            "(2026-Q1 or 2026-03), amount, and optionally measure.")  # fmt: skip
     measure = forms.ChoiceField(choices=QuotaMeasure.choices, initial=QuotaMeasure.BOOKINGS,
                                 help_text="Used where the file has no measure column.")  # fmt: skip
-
-
-class PeriodChoiceForm(forms.Form):
-    period = forms.ModelChoiceField(queryset=Period.objects.all(), to_field_name="label", empty_label=None)
-
-
-def plan_choices() -> Any:
-    return CompPlan.objects.order_by("name")

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from incentives.calendar import PeriodSpan, span_of
+from incentives.calendar import PeriodSpan, period_label, span_of
 from incentives.models import (
     Adjustment,
     CompPlan,
@@ -94,8 +94,6 @@ def next_open_period(after: Period) -> Period:
     cal = calendar()
     day = after.end + dt.timedelta(days=1)
     for _ in range(120):
-        from incentives.calendar import period_label
-
         period = period_get_or_create(period_label(day, after.kind, cal.fiscal_year_start_month))
         if not period.is_locked:
             return period

@@ -23,7 +23,6 @@ from pipeline.models import (
     Pipeline,
     Stage,
 )
-from salesops.org.models import User
 from salesops.org.selectors import editable_people_q, visible_people_q
 
 
@@ -259,10 +258,6 @@ def dq_duplicate_contacts() -> list[list[Contact]]:
             seen.add(ids)
             result.append(group)
     return result
-
-
-def people_by_ids(ids: set[int]) -> dict[int, User]:
-    return {u.pk: u for u in User.objects.filter(pk__in=ids)}
 
 
 # --------------------------------------------------------------------------------------- for commissions

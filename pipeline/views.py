@@ -324,10 +324,9 @@ def board(request: HttpRequest) -> HttpResponse:
         "open_count": sum(c.count for c in open_columns),
         "open_amount": sum((c.amount for c in open_columns), Decimal(0)),
         "editable_ids": set(
-            selectors.deals_visible_to(user)
-            .filter(pk__in=[d.pk for c in columns for d in c.cards])
-            .filter(pk__in=Deal.objects.filter(_editable_q(user)).values("pk"))
-            .values_list("pk", flat=True)
+            Deal.objects.filter(_editable_q(user), pk__in=[d.pk for c in columns for d in c.cards]).values_list(
+                "pk", flat=True
+            )
         ),
     }
     template = "pipeline/partials/board_columns.html" if _is_htmx(request) else "pipeline/board.html"
