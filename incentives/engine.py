@@ -782,16 +782,23 @@ class _Run:
         self.calendar = data.calendar
         self.plans = {plan.key: plan for plan in data.plans}
         self.people = {person.key: person for person in data.people}
-        # A person on one open-ended plan resolves in one lookup; others go through their assignments.
+        # A person on one plan (the usual case: one assignment, its start and end dates or open) takes whole
+        # period groups of credits at once: `constant`, with `bounds` when the assignment has dates. People on
+        # several plans over time go credit by credit through their assignments (`spans`).
         self.constant: dict[str, Plan] = {}
+        self.bounds: dict[str, tuple[dt.date, dt.date]] = {}
         self.spans: dict[str, list[tuple[dt.date, dt.date, Plan]]] = {}
         for person in data.people:
-            if len(person.plans) == 1 and person.plans[0].start is None and person.plans[0].end is None:
-                self.constant[person.key] = self.plans[person.plans[0].plan]
+            spans = sorted(
+                (held.start or dt.date.min, held.end or dt.date.max, self.plans[held.plan]) for held in person.plans
+            )
+            if len(spans) == 1:
+                self.constant[person.key] = spans[0][2]
+                if spans[0][0] != dt.date.min or spans[0][1] != dt.date.max:
+                    self.bounds[person.key] = (spans[0][0], spans[0][1])
+                    self.spans[person.key] = spans
             else:
-                self.spans[person.key] = sorted(
-                    (held.start or dt.date.min, held.end or dt.date.max, self.plans[held.plan]) for held in person.plans
-                )
+                self.spans[person.key] = spans
         self.period_plans: dict[tuple[str, str], Plan | None] = {}
         self.day_plans: dict[tuple[str, dt.date], tuple[Plan, Period] | None] = {}
         self.errors: dict[tuple[str, str], str] = {}
@@ -805,7 +812,7 @@ class _Run:
         """The plan that decides a person-period: of the person's plans of this period kind that overlap the
         period, the one held latest in it (plans should change on period boundaries)."""
         plan = self.constant.get(person)
-        if plan is not None:
+        if plan is not None and person not in self.bounds:
             return plan if plan.period == period.kind else None
         key = (person, period.label)
         if key not in self.period_plans:
@@ -1004,15 +1011,22 @@ class _Run:
                 continue
             sources = [key, *below[key]] if plan.credit_scope == "team" else [key]
             window = plan.clawback_days
+            bounds = self.bounds.get(key)
             for source in sources:
                 for group in self.groups(source, plan.period).values():
-                    bucket = bucket_for(key, group.period)
+                    if bounds is not None and (group.period.start < bounds[0] or group.period.end > bounds[1]):
+                        # A period the assignment does not cover whole: credit by credit, as for dated plans.
+                        self.place_bounded(key, source, group, plan, bounds, bucket_for)
+                        continue
                     # A clawback counts only inside the holder's plan's clawback window.
                     clawbacks = (
                         [c for c in group.clawbacks if (c.date - c.close_date).days <= window]
                         if window is not None and group.clawbacks
                         else []
                     )
+                    if not group.won and not clawbacks:
+                        continue  # nothing of this group counts: no period opens for it
+                    bucket = bucket_for(key, group.period)
                     bucket.total += group.won_total
                     for clawback in clawbacks:
                         bucket.total += clawback.amount
@@ -1025,6 +1039,41 @@ class _Run:
         for bucket in buckets.values():
             bucket.finish(lines)
         return buckets
+
+    def place_bounded(
+        self,
+        holder: str,
+        source: str,
+        group: _Group,
+        plan: Plan,
+        bounds: tuple[dt.date, dt.date],
+        bucket_for: Callable[[str, Period], _Bucket],
+    ) -> None:
+        """One period group of `source`'s credits for a holder on one plan whose assignment covers the period
+        only in part: what `place_dated` does, for this group (credits outside the assignment count for
+        nothing; the holder's own are errors)."""
+        own = holder == source
+        start, end = bounds
+        window = plan.clawback_days
+        inside: list[Credit] = []
+        for credit in chain(group.won, group.clawbacks):
+            if not start <= credit.date <= end:
+                if own:
+                    self.errors[holder, credit.date.isoformat()] = f"credits on {credit.date} but no plan in effect"
+                continue
+            if credit.clawback and (window is None or (credit.date - credit.close_date).days > window):
+                continue
+            inside.append(credit)
+        if not inside:
+            return
+        bucket = bucket_for(holder, group.period)
+        for credit in inside:
+            bucket.total += credit.amount
+        if self.lines:
+            inside.sort()
+            bucket.parts.append(inside)
+        if own:
+            bucket.own.extend(credit for credit in inside if not credit.clawback)
 
     def holds_team(self, person: str) -> bool:
         return any(plan.credit_scope == "team" for _, _, plan in self.spans[person])

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -148,27 +150,29 @@ def build_input(
     ]
     known = {p.key for p in engine_people}
 
-    quotas_qs = Quota.objects.filter(measure=QuotaMeasure.BOOKINGS).select_related("period")
+    quotas_qs = Quota.objects.filter(measure=QuotaMeasure.BOOKINGS)
     if loaded.window_start:
         quotas_qs = quotas_qs.filter(period__end__gte=loaded.window_start)
+    periods_by_id = {p.pk: p for p in Period.objects.filter(pk__in=quotas_qs.values("period_id").distinct())}
     quotas = []
-    for q in quotas_qs:
-        if str(q.person_id) in known and (credit_ids is None or q.person_id in credit_ids):
-            quotas.append(engine.Quota(str(q.person_id), q.period.label, q.amount))
-            loaded.periods[q.period.label] = q.period
+    for person_id, period_id, amount in quotas_qs.values_list("person_id", "period_id", "amount"):
+        if str(person_id) in known and (credit_ids is None or person_id in credit_ids):
+            period = periods_by_id[period_id]
+            quotas.append(engine.Quota(str(person_id), period.label, amount))
+            loaded.periods[period.label] = period
 
     deals = []
-    for row in won_deals_for_commissions(person_ids=credit_ids, since=loaded.window_start):
-        deal_id, owner, amount, close_date, cancelled_on, product, splits = row
-        split_people = [s for s in splits if str(s[0]) in known]
-        if str(owner) not in known and not split_people:
+    key_of = {pid: str(pid) for pid, _ in people}
+    on_engine = {pid for pid in key_of if key_of[pid] in known}
+    new, deal_type, split_type = tuple.__new__, engine.Deal, engine.Split  # 150,000 deals: no Python __new__
+    for deal_id, owner, amount, close_date, cancelled_on, product, splits in won_deals_for_commissions(
+        person_ids=credit_ids, since=loaded.window_start
+    ):
+        if owner not in on_engine and not any(s[0] in on_engine for s in splits):
             continue
-        deals.append(
-            engine.Deal(
-                _deal_key(deal_id), str(owner), amount, close_date, "won", product, cancelled_on,
-                tuple(engine.Split(str(p), pct, overlay) for p, pct, overlay in splits),
-            )
-        )  # fmt: skip
+        shares = tuple(new(split_type, (key_of[p], pct, overlay)) for p, pct, overlay in splits) if splits else ()
+        row = (_deal_key(deal_id), key_of[owner], amount, close_date, "won", product, cancelled_on, shares)
+        deals.append(new(deal_type, row))
 
     locked = frozenset(Period.objects.filter(is_locked=True).values_list("label", flat=True))
     opening: dict[str, Decimal] = {}
@@ -200,34 +204,66 @@ def _period(loaded: _Loaded, result: engine.PersonPeriodResult) -> Period:
     return period
 
 
-def _band_json(tier: int | None, band_from: Any, rate: Any, credit: Decimal, amount: Decimal) -> str:
-    tier_text = "null" if tier is None else str(tier)
-    return (f'{{"tier":{tier_text},"from":"{band_from}","rate":"{rate}",'
-            f'"credit":"{credit.quantize(engine.CENT)}","amount":"{amount.quantize(engine.CENT)}"}}')  # fmt: skip
+class _LineFormatter:
+    """Statement lines as rows of COPY's text format (tab-separated, \\N for NULL).
 
-
-def _line_text(payout_id: int, line: engine.StatementLine) -> str:
-    """One statement line as a row of COPY's text format (tab-separated, \\N for NULL).
-
-    Built by hand: at a fiscal year's 1.5 million lines, json.dumps and per-value adaptation cost seconds.
+    Built by hand: at a fiscal year's half a million lines, json.dumps and per-value adaptation cost seconds.
     Every value here is digits, a decimal, a date or a component key (a slug), so nothing needs escaping.
+    A credit shows on several statements (its owner's, and each team plan's above), so its columns are
+    formatted once; so is the start of each band's JSON.
     """
-    credit = line.credit
-    if line.portions:
-        bands = ",".join(_band_json(b.tier, b.attainment_from, b.rate, b.credit, b.amount) for b in line.portions)
-    elif line.rate is not None and credit is not None:
-        bands = _band_json(line.tier, line.band_from, line.rate, credit.amount, line.amount)
-    else:
-        bands = ""
-    trace = f'{{"kind":"{line.kind}"' + (f',"bands":[{bands}]' if bands else "")
-    if credit is None:
-        return f"{payout_id}\t{line.component}\t\\N\t\t\\N\t\\N\tf\t\\N\t0.00\t{line.amount}\t{trace}}}\n"
-    if credit.clawback:
-        trace += f',"close_date":"{credit.close_date.isoformat()}"'
-    deal_id = int(credit.deal)
-    return (f"{payout_id}\t{line.component}\t{deal_id}\t{deal_id}\t{credit.person}\t{credit.percent}\t"
-            f"{'t' if credit.overlay else 'f'}\t{credit.date.isoformat()}\t{credit.amount.quantize(engine.CENT)}\t"
-            f"{line.amount}\t{trace}}}\n")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.credits: dict[int, tuple[engine.Credit, str, str]] = {}
+        self.bands: dict[tuple[int | None, Any, Any], str] = {}
+
+    def credit(self, credit: engine.Credit) -> tuple[str, str]:
+        """The credit's columns (deal_id to credit), and its amount in cents."""
+        cached = self.credits.get(id(credit))
+        if cached is None or cached[0] is not credit:
+            deal_id = int(credit.deal)
+            cents = str(credit.amount.quantize(engine.CENT))
+            columns = (f"{deal_id}\t{deal_id}\t{credit.person}\t{credit.percent}\t{'t' if credit.overlay else 'f'}\t"
+                       f"{credit.date.isoformat()}\t{cents}")  # fmt: skip
+            cached = self.credits[id(credit)] = (credit, columns, cents)
+        return cached[1], cached[2]
+
+    def band(self, tier: int | None, band_from: Any, rate: Any, credit_cents: str, amount: Decimal) -> str:
+        head = self.bands.get((tier, band_from, rate))
+        if head is None:
+            tier_text = "null" if tier is None else str(tier)
+            head = f'{{"tier":{tier_text},"from":"{band_from}","rate":"{rate}","credit":"'
+            self.bands[tier, band_from, rate] = head
+        return f'{head}{credit_cents}","amount":"{amount.quantize(engine.CENT)}"}}'
+
+    def line(self, payout_id: int, line: engine.StatementLine) -> str:
+        credit = line.credit
+        if credit is None:
+            empty = "\\N\t\t\\N\t\\N\tf\t\\N\t0.00"  # deal_id to credit
+            return f'{payout_id}\t{line.component}\t{empty}\t{line.amount}\t{{"kind":"{line.kind}"}}\n'
+        columns, cents = self.credit(credit)
+        if line.portions:
+            bands = ",".join(
+                [self.band(b.tier, b.attainment_from, b.rate, str(b.credit.quantize(engine.CENT)), b.amount)
+                 for b in line.portions]
+            )  # fmt: skip
+            trace = f'{{"kind":"{line.kind}","bands":[{bands}]'
+        elif line.rate is not None:
+            band = self.band(line.tier, line.band_from, line.rate, cents, line.amount)
+            trace = f'{{"kind":"{line.kind}","bands":[{band}]'
+        else:
+            trace = f'{{"kind":"{line.kind}"'
+        if credit.clawback:
+            trace += f',"close_date":"{credit.close_date.isoformat()}"'
+        return f"{payout_id}\t{line.component}\t{columns}\t{line.amount}\t{trace}}}\n"
+
+    def statement(self, payout_id: int, lines: Iterable[engine.StatementLine]) -> str:
+        line = self.line
+        return "".join([line(payout_id, one) for one in lines])
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _copy_lines(chunks: Iterable[str]) -> None:
@@ -273,6 +309,19 @@ def _book_locked_difference(
     )  # fmt: skip
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A run holds a million small acyclic objects (rows, credits, lines, COPY text): the cyclic garbage
+    collector would rescan them all again and again, so it pauses until the run is over."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: str = "") -> dict[str, int]:
     """Recompute commissions of these people (and everyone whose pay depends on them), or of everyone."""
     run = CommissionRun.objects.create(
@@ -281,7 +330,7 @@ def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: s
     )
     started = time.perf_counter()
     try:
-        with transaction.atomic():
+        with _collector_paused(), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
             data, loaded, write_ids = build_input(person_ids=set(person_ids) if person_ids is not None else None)
@@ -355,55 +404,63 @@ def _write(
                 setattr(payout, name, value)
             to_update.append(payout)
 
-    # Lines are replaced whole; disputes keep their deal key when their line goes.
-
-    payout_ids = [p.pk for p in existing.values()]
-    with connection.cursor() as cursor:
-        # Disputes let go of their lines (Dispute.line is SET NULL) in one statement, then one DELETE: the ORM's
-        # delete() loads every line as an instance to apply SET NULL and deletes them 100 ids at a time. The
-        # disputed lines' components are kept, to point each dispute at its new line after the COPY.
-        cursor.execute(
-            "SELECT d.id, l.component FROM incentives_dispute d JOIN incentives_statementline l "
-            "ON l.id = d.line_id WHERE l.payout_id = ANY(%s)",
-            [payout_ids],
-        )
-        relink = cursor.fetchall()
-        cursor.execute(
-            "UPDATE incentives_dispute SET line_id = NULL WHERE line_id IN "
-            "(SELECT id FROM incentives_statementline WHERE payout_id = ANY(%s))",
-            [payout_ids],
-        )
-        cursor.execute("DELETE FROM incentives_statementline WHERE payout_id = ANY(%s)", [payout_ids])
+    # Stale payouts (nothing computed for them any more) go, or, when disputed, stay at zero without lines.
     stale = [p for k, p in existing.items() if k not in keep]
     disputed = set(Dispute.objects.filter(payout__in=[p.pk for p in stale]).values_list("payout_id", flat=True))
-    Payout.objects.filter(pk__in=[p.pk for p in stale if p.pk not in disputed]).delete()
+    Payout.objects.filter(pk__in=[p.pk for p in stale if p.pk not in disputed]).delete()  # lines go with them
+    replaced: list[int] = []  # payouts whose stored lines are replaced
     for p in stale:
         if p.pk in disputed:  # a disputed row stays, at zero, so its dispute still points somewhere
             p.credited = p.earned = p.payout = p.attainment = Decimal(0)
-            p.components, p.run = {}, run
+            p.components, p.run, p.lines_digest = {}, run, ""
             to_update.append(p)
+            replaced.append(p.pk)
     Payout.objects.bulk_create(to_create, batch_size=2000)
-    fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
-              "payout", "computed_at"]  # fmt: skip
-    _update_payouts(to_update, fields)
 
-    ids = {(p.person_id, p.period_id): p.pk for p in [*to_create, *to_update]}
-    count = sum(len(r.lines) for r in results if not r.locked)
+    # Statement lines: every statement is formatted and digested, and written only when its digest differs from
+    # the stored one. The new lines go in first (one COPY, streamed while the next statements are formatted);
+    # then the replaced statements' old lines go, those with ids up to the largest id before the COPY.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(max(id), 0) FROM incentives_statementline")
+        (boundary,) = cursor.fetchone()
+    payouts = {(p.person_id, p.period_id): p for p in [*to_create, *to_update]}
+    created = {id(p) for p in to_create}
+    formatter = _LineFormatter()
+    counts = {"lines": 0, "written": 0, "statements": 0}
 
     def chunks() -> Iterator[str]:
         for r in results:
-            if not r.locked and r.lines:
-                payout_id = ids[(int(r.person), loaded.periods[r.period].pk)]
-                yield "".join([_line_text(payout_id, line) for line in r.lines])
+            if r.locked:
+                continue
+            payout = payouts[int(r.person), loaded.periods[r.period].pk]
+            text = formatter.statement(payout.pk, r.lines)
+            digest = _digest(text)
+            counts["lines"] += len(r.lines)
+            if id(payout) not in created and payout.lines_digest == digest:
+                continue  # the same statement as stored
+            if id(payout) not in created:
+                replaced.append(payout.pk)
+            payout.lines_digest = digest
+            counts["written"] += len(r.lines)
+            counts["statements"] += 1
+            if text:
+                yield text
 
-    collecting = gc.isenabled()
-    gc.disable()  # millions of short-lived strings: the cyclic collector would rescan them again and again
-    try:
-        if count:
-            _copy_lines(chunks())
-    finally:
-        if collecting:
-            gc.enable()
+    _copy_lines(chunks())
+    relink: list[tuple[int, str]] = []
+    if replaced:
+        with connection.cursor() as cursor:
+            # The disputed old lines' components, to point each dispute at its new line; the DELETE's trigger
+            # sets their line to NULL meanwhile (disputes keep their deal key).
+            cursor.execute(
+                "SELECT d.id, l.component FROM incentives_dispute d JOIN incentives_statementline l "
+                "ON l.id = d.line_id WHERE l.payout_id = ANY(%s) AND l.id <= %s",
+                [replaced, boundary],
+            )
+            relink = cursor.fetchall()
+            cursor.execute(
+                "DELETE FROM incentives_statementline WHERE payout_id = ANY(%s) AND id <= %s", [replaced, boundary]
+            )
     if relink:
         # The same deal's line of the same component in the recomputed statement (none if the credit is gone).
         with connection.cursor() as cursor:
@@ -413,7 +470,11 @@ def _write(
                 "ORDER BY l.id LIMIT 1) FROM unnest(%s::bigint[], %s::text[]) AS r(id, component) WHERE d.id = r.id",
                 [[d for d, _ in relink], [c for _, c in relink]],
             )
-    return {"payouts": len(to_create) + len(to_update), "lines": count, "adjustments": adjustments,
+    fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
+              "payout", "computed_at", "lines_digest"]  # fmt: skip
+    _update_payouts([*to_create, *to_update], fields)
+    return {"payouts": len(to_create) + len(to_update), "lines": counts["lines"], "lines_written": counts["written"],
+            "statements_written": counts["statements"], "adjustments": adjustments,
             "errors": len(_errors_in_scope(result, loaded, write_ids))}  # fmt: skip
 
 
@@ -423,6 +484,7 @@ def _update_payouts(payouts: list[Payout], fields: list[str]) -> None:
     if not payouts:
         return
     columns = ["id", *(f"{name}_id" if name in ("run", "plan_version") else name for name in fields)]
+    json_at = columns.index("components")
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS incentives_payout_new")
         cursor.execute(
@@ -431,21 +493,9 @@ def _update_payouts(payouts: list[Payout], fields: list[str]) -> None:
         )
         with cursor.cursor.copy(f"COPY incentives_payout_new ({', '.join(columns)}) FROM STDIN") as copy:
             for p in payouts:
-                copy.write_row(
-                    [
-                        p.pk,
-                        p.run_id,
-                        p.plan_version_id,
-                        p.quota,
-                        p.credited,
-                        p.attainment,
-                        json.dumps(p.components),
-                        p.earned,
-                        p.draw_balance,
-                        p.payout,
-                        p.computed_at,
-                    ]
-                )
+                row = [getattr(p, column) for column in columns]
+                row[json_at] = json.dumps(row[json_at])
+                copy.write_row(row)
         assignments = ", ".join(f"{c} = n.{c}" for c in columns[1:])
         cursor.execute(f"UPDATE incentives_payout p SET {assignments} FROM incentives_payout_new n WHERE p.id = n.id")
 

@@ -285,18 +285,37 @@ def won_deals_for_commissions(
     if until is not None:
         where.append("d.close_date <= %s")
         params.append(until)
-    sql = f"""
-        SELECT d.id, d.owner_id, d.amount, d.close_date, d.cancelled_on,
-               (SELECT p.name FROM pipeline_deallineitem li JOIN pipeline_product p ON p.id = li.product_id
-                 WHERE li.deal_id = d.id ORDER BY li.id LIMIT 1),
-               COALESCE((SELECT array_agg(ARRAY[s.person_id::text, s.percent::text, s.is_overlay::text]
-                                          ORDER BY s.id)
-                           FROM pipeline_dealsplit s WHERE s.deal_id = d.id), '{{}}')
-        FROM pipeline_deal d WHERE {" AND ".join(where)}
-    """
+    # Three flat queries rather than one with a subquery per deal: each is one scan and join, and psycopg
+    # hands numerics over as Decimals (no text arrays to parse); splits and first products are matched to
+    # their deals here.
+    filtered = " AND ".join(where)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute("SELECT id, name FROM pipeline_product")
+        product_names = dict(cursor.fetchall())
+        cursor.execute(
+            f"SELECT DISTINCT ON (li.deal_id) li.deal_id, li.product_id FROM pipeline_deallineitem li "
+            f"JOIN pipeline_deal d ON d.id = li.deal_id WHERE {filtered} ORDER BY li.deal_id, li.id",
+            params,
+        )
+        products = {deal_id: product_names.get(product_id, "") for deal_id, product_id in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT s.deal_id, s.person_id, s.percent, s.is_overlay FROM pipeline_dealsplit s "
+            f"JOIN pipeline_deal d ON d.id = s.deal_id WHERE {filtered} ORDER BY s.id",
+            params,
+        )
+        splits: dict[int, list[tuple[int, Decimal, bool]]] = {}
+        for deal_id, person_id, percent, overlay in cursor.fetchall():
+            found = splits.get(deal_id)
+            if found is None:
+                found = splits[deal_id] = []
+            found.append((person_id, percent, overlay))
+        cursor.execute(
+            f"SELECT d.id, d.owner_id, d.amount, d.close_date, d.cancelled_on FROM pipeline_deal d "
+            f"WHERE {filtered} ORDER BY d.id",
+            params,
+        )
+        no_splits: list[tuple[int, Decimal, bool]] = []
         return [
-            (r[0], r[1], r[2], r[3], r[4], r[5] or "", [(int(s[0]), Decimal(s[1]), s[2] == "true") for s in r[6]])
-            for r in cursor.fetchall()
+            (deal_id, owner, amount, close, cancelled, products.get(deal_id, ""), splits.get(deal_id, no_splits))
+            for deal_id, owner, amount, close, cancelled in cursor.fetchall()
         ]

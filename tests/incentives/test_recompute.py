@@ -127,3 +127,88 @@ def test_many_changes_in_one_transaction_queue_one_recompute(example, monkeypatc
         tasks._flush()  # what on_commit runs (the test's own transaction never commits)
     assert len(sent) == 1
     assert sent[0][0] == sorted(p.pk for p in (example["ann"], example["bob"], example["mia"]))
+
+
+def _line_ids(person, label) -> list[int]:
+    return list(
+        StatementLine.objects.filter(payout__person=person, payout__period__label=label).values_list("id", flat=True)
+    )
+
+
+def test_an_unchanged_statement_is_not_written_again(example):
+    first = commission_recompute()
+    assert first["lines_written"] == first["lines"] > 0 and first["statements_written"] == 6
+    ids = {
+        (who, label): _line_ids(example[who], label)
+        for who in ("ann", "bob", "mia")
+        for label in ("2025-Q1", "2025-Q2")
+    }
+    again = commission_recompute()
+    assert (again["lines"], again["lines_written"], again["statements_written"]) == (first["lines"], 0, 0)
+    assert {key: _line_ids(example[key[0]], key[1]) for key in ids} == ids
+    # D2 (ann's, Q1) grows by 10,000: ann's and mia's Q1 statements are written again, nothing else.
+    Deal.objects.filter(amount=Decimal("90000")).update(amount=Decimal("100000"))
+    changed = commission_recompute()
+    assert changed["statements_written"] == 2
+    assert changed["lines_written"] == len(_line_ids(example["ann"], "2025-Q1")) + len(
+        _line_ids(example["mia"], "2025-Q1")
+    )
+    for key, before in ids.items():
+        after = _line_ids(example[key[0]], key[1])
+        if key in {("ann", "2025-Q1"), ("mia", "2025-Q1")}:
+            assert len(after) == len(before) and not set(after) & set(before), key  # replaced whole
+        else:
+            assert after == before, key
+    ann_q1 = payout(example["ann"], "2025-Q1")
+    assert str(ann_q1.payout) == "21650.00"
+    assert sum(line.amount for line in ann_q1.lines.all()) == ann_q1.earned
+
+
+def test_a_dispute_follows_its_line_when_the_statement_is_written_again(example):
+    from incentives.models import Dispute
+
+    commission_recompute()
+    ann_q1 = payout(example["ann"], "2025-Q1")
+    d2 = Deal.objects.get(amount=Decimal("90000"))
+    line = StatementLine.objects.get(payout=ann_q1, deal_id=d2.pk, component="commission")
+    dispute = Dispute.objects.create(payout=ann_q1, line=line, deal_key=line.deal_key, raised_by=example["ann"],
+                                     text="D2 was 100,000")  # fmt: skip
+    Deal.objects.filter(pk=d2.pk).update(amount=Decimal("100000"))
+    commission_recompute()
+    dispute.refresh_from_db()
+    assert dispute.line_id is not None and dispute.line_id != line.pk
+    assert not StatementLine.objects.filter(pk=line.pk).exists()
+    assert (dispute.line.deal_id, dispute.line.component, dispute.line.credit) == (
+        d2.pk,
+        "commission",
+        Decimal("100000.00"),
+    )
+
+
+def test_statement_line_references_hold_in_postgres(example):
+    from django.db import connection
+
+    from incentives.models import Dispute
+
+    commission_recompute()
+    ann_q1 = payout(example["ann"], "2025-Q1")
+    line = ann_q1.lines.first()
+    assert line is not None
+    # A line must belong to an existing payout.
+    with pytest.raises(IntegrityError, match="do not exist"), transaction.atomic():
+        StatementLine.objects.create(payout_id=ann_q1.pk + 10_000, component="commission", credit=1, amount=1)
+    # A dispute must point at an existing line.
+    dispute = Dispute.objects.create(payout=ann_q1, line=line, deal_key=line.deal_key, raised_by=example["ann"],
+                                     text="?")  # fmt: skip
+    with pytest.raises(IntegrityError, match="does not exist"), transaction.atomic():
+        Dispute.objects.filter(pk=dispute.pk).update(line_id=line.pk + 10_000)
+    # Deleting lines lets go of their disputes (SET NULL); deleting a payout takes its lines (CASCADE).
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM incentives_statementline WHERE id = %s", [line.pk])
+    dispute.refresh_from_db()
+    assert dispute.line_id is None
+    bob_q2 = payout(example["bob"], "2025-Q2")
+    assert bob_q2.lines.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM incentives_payout WHERE id = %s", [bob_q2.pk])
+    assert not StatementLine.objects.filter(payout_id=bob_q2.pk).exists()
