@@ -178,7 +178,8 @@ def test_a_dispute_follows_its_line_when_the_statement_is_written_again(example)
     dispute.refresh_from_db()
     assert dispute.line_id is not None and dispute.line_id != line.pk
     assert not StatementLine.objects.filter(pk=line.pk).exists()
-    assert (dispute.line.deal_id, dispute.line.component, dispute.line.credit) == (
+    new_line = StatementLine.objects.get(pk=dispute.line_id)
+    assert (new_line.deal_id, new_line.component, new_line.credit) == (
         d2.pk,
         "commission",
         Decimal("100000.00"),
