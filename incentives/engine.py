@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from bisect import bisect_right
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from functools import lru_cache
@@ -760,18 +761,51 @@ def compute(
     chunks of people, each worker running the engine on the same input with its own `only`."""
     # A run allocates millions of small acyclic tuples (credits, lines); the cyclic garbage collector would
     # rescan them all again and again (about half the run time at 400,000 deals), so it pauses meanwhile.
+    with prepare(data, lines=lines, validate=validate) as prepared:
+        return prepared.finish(only)
+
+
+class Prepared:
+    """A run with its credits built: `finish(only)` computes the person-periods of some people (all with None).
+
+    A recompute that fans out builds the credits once, then forks: each process finishes its own chunk of
+    people on the credits it shares with the others (copy-on-write). Finish once per process."""
+
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+
+    def finish(self, only: Collection[str] | None = None) -> EngineResult:
+        with _context():
+            self._run.only = None if only is None else frozenset(only)
+            return self._run.finish()
+
+
+@contextmanager
+def prepare(data: EngineInput, *, lines: bool = True, validate: bool = True) -> Iterator[Prepared]:
+    """Validate `data` and build its credits; the result is good inside the `with` block (the garbage collector
+    pauses meanwhile, see `compute`)."""
+    # A run allocates millions of small acyclic tuples (credits, lines); the cyclic garbage collector would
+    # rescan them all again and again (about half the run time at 400,000 deals), so it pauses meanwhile.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with localcontext() as ctx:
-            ctx.prec = _PRECISION
-            ctx.rounding = ROUND_HALF_UP  # only the spec's roundings are inexact; all are half up
+        with _context():
             if validate:
                 validate_input(data)
-            return _Run(data, lines, None if only is None else frozenset(only)).run()
+            run = _Run(data, lines)
+            run.credits()
+        yield Prepared(run)
     finally:
         if collecting:
             gc.enable()
+
+
+@contextmanager
+def _context() -> Iterator[None]:
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        ctx.rounding = ROUND_HALF_UP  # only the spec's roundings are inexact; all are half up
+        yield
 
 
 class _Run:
@@ -1107,8 +1141,8 @@ class _Run:
 
     # -- person-periods -------------------------------------------------------------------------------
 
-    def run(self) -> EngineResult:
-        self.credits()
+    def finish(self) -> EngineResult:
+        """After `credits`: the person-periods (of `only`, when set)."""
         buckets = self.buckets()
         quotas: dict[tuple[str, str], Decimal] = {}
         periods_of: dict[str, dict[str, Period]] = {}

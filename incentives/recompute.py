@@ -10,17 +10,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
 import json
 import logging
+import os
+import pickle
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -45,6 +48,8 @@ from pipeline.selectors import won_deals_for_commissions
 from salesops.org.models import User
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 # pg_advisory_xact_lock key of the commission recompute (any constant unique to this job).
 RECOMPUTE_LOCK = 74_260_001
@@ -205,7 +210,7 @@ def _period(loaded: _Loaded, result: engine.PersonPeriodResult) -> Period:
 
 
 class _LineFormatter:
-    """Statement lines as rows of COPY's text format (tab-separated, \\N for NULL).
+    """Statement lines as rows of COPY's text format (tab-separated, \\N for NULL), less the payout id.
 
     Built by hand: at a fiscal year's half a million lines, json.dumps and per-value adaptation cost seconds.
     Every value here is digits, a decimal, a date or a component key (a slug), so nothing needs escaping.
@@ -213,53 +218,67 @@ class _LineFormatter:
     formatted once; so is the start of each band's JSON.
     """
 
+    EMPTY = "\\N\t\t\\N\t\\N\tf\t\\N\t0.00"  # deal_id to credit, for a line without a credit
+
     def __init__(self) -> None:
         self.credits: dict[int, tuple[engine.Credit, str, str]] = {}
-        self.bands: dict[tuple[int | None, Any, Any], str] = {}
+        self.heads: dict[tuple[int | None, Any, Any], str] = {}
 
-    def credit(self, credit: engine.Credit) -> tuple[str, str]:
-        """The credit's columns (deal_id to credit), and its amount in cents."""
-        cached = self.credits.get(id(credit))
-        if cached is None or cached[0] is not credit:
-            deal_id = int(credit.deal)
-            cents = str(credit.amount.quantize(engine.CENT))
-            columns = (f"{deal_id}\t{deal_id}\t{credit.person}\t{credit.percent}\t{'t' if credit.overlay else 'f'}\t"
-                       f"{credit.date.isoformat()}\t{cents}")  # fmt: skip
-            cached = self.credits[id(credit)] = (credit, columns, cents)
-        return cached[1], cached[2]
+    def credit(self, credit: engine.Credit) -> tuple[engine.Credit, str, str]:
+        """The credit, its columns (deal_id to credit), and its amount in cents."""
+        deal_id = int(credit.deal)
+        cents = str(credit.amount.quantize(engine.CENT))
+        columns = (f"{deal_id}\t{deal_id}\t{credit.person}\t{credit.percent}\t{'t' if credit.overlay else 'f'}\t"
+                   f"{credit.date.isoformat()}\t{cents}")  # fmt: skip
+        cached = self.credits[id(credit)] = (credit, columns, cents)
+        return cached
 
-    def band(self, tier: int | None, band_from: Any, rate: Any, credit_cents: str, amount: Decimal) -> str:
-        head = self.bands.get((tier, band_from, rate))
-        if head is None:
-            tier_text = "null" if tier is None else str(tier)
-            head = f'{{"tier":{tier_text},"from":"{band_from}","rate":"{rate}","credit":"'
-            self.bands[tier, band_from, rate] = head
-        return f'{head}{credit_cents}","amount":"{amount.quantize(engine.CENT)}"}}'
+    def head(self, tier: int | None, band_from: Any, rate: Any) -> str:
+        """A band's JSON up to its credit."""
+        tier_text = "null" if tier is None else str(tier)
+        head = self.heads[tier, band_from, rate] = (
+            f'{{"tier":{tier_text},"from":"{band_from}","rate":"{rate}","credit":"'
+        )
+        return head
 
-    def line(self, payout_id: int, line: engine.StatementLine) -> str:
-        credit = line.credit
-        if credit is None:
-            empty = "\\N\t\t\\N\t\\N\tf\t\\N\t0.00"  # deal_id to credit
-            return f'{payout_id}\t{line.component}\t{empty}\t{line.amount}\t{{"kind":"{line.kind}"}}\n'
-        columns, cents = self.credit(credit)
-        if line.portions:
-            bands = ",".join(
-                [self.band(b.tier, b.attainment_from, b.rate, str(b.credit.quantize(engine.CENT)), b.amount)
-                 for b in line.portions]
-            )  # fmt: skip
-            trace = f'{{"kind":"{line.kind}","bands":[{bands}]'
-        elif line.rate is not None:
-            band = self.band(line.tier, line.band_from, line.rate, cents, line.amount)
-            trace = f'{{"kind":"{line.kind}","bands":[{band}]'
-        else:
-            trace = f'{{"kind":"{line.kind}"'
-        if credit.clawback:
-            trace += f',"close_date":"{credit.close_date.isoformat()}"'
-        return f"{payout_id}\t{line.component}\t{columns}\t{line.amount}\t{trace}}}\n"
+    def statement(self, lines: Iterable[engine.StatementLine]) -> str:
+        """A statement's rows, each without its first column (the payout id: see `_with_payout_id`).
 
-    def statement(self, payout_id: int, lines: Iterable[engine.StatementLine]) -> str:
-        line = self.line
-        return "".join([line(payout_id, one) for one in lines])
+        The hot loop of a recompute's write (once per line): lines are unpacked rather than read attribute
+        by attribute, and a one-band line (the common case) is one f-string. A line's amount is in cents
+        already (the engine rounds every line)."""
+        credits, heads = self.credits.get, self.heads.get
+        out: list[str] = []
+        append = out.append
+        for component, kind, credit, amount, tier, band_from, rate, portions in lines:
+            if credit is None:
+                append(f'{component}\t{self.EMPTY}\t{amount}\t{{"kind":"{kind}"}}\n')
+                continue
+            cached = credits(id(credit))
+            if cached is None or cached[0] is not credit:
+                cached = self.credit(credit)
+            if portions:
+                bands = ",".join(
+                    [f'{heads((b.tier, b.attainment_from, b.rate)) or self.head(b.tier, b.attainment_from, b.rate)}'
+                     f'{b.credit.quantize(engine.CENT)}","amount":"{b.amount.quantize(engine.CENT)}"}}'
+                     for b in portions]
+                )  # fmt: skip
+                trace = f'{{"kind":"{kind}","bands":[{bands}]'
+            elif rate is not None:
+                head = heads((tier, band_from, rate)) or self.head(tier, band_from, rate)
+                trace = f'{{"kind":"{kind}","bands":[{head}{cached[2]}","amount":"{amount}"}}]'
+            else:
+                trace = f'{{"kind":"{kind}"'
+            if credit.clawback:
+                trace += f',"close_date":"{credit.close_date.isoformat()}"'
+            append(f"{component}\t{cached[1]}\t{amount}\t{trace}}}\n")
+        return "".join(out)
+
+
+def _with_payout_id(payout_id: int, rows: str) -> str:
+    """Rows of `_LineFormatter.statement` with the payout id in front of each."""
+    prefix = f"{payout_id}\t"
+    return prefix + rows[:-1].replace("\n", "\n" + prefix) + "\n"
 
 
 def _digest(text: str) -> str:
@@ -334,18 +353,21 @@ def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: s
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
             data, loaded, write_ids = build_input(person_ids=set(person_ids) if person_ids is not None else None)
+            existing = _stored_payouts(loaded, write_ids)
             loaded_at = time.perf_counter()
-            result = engine.compute(data, lines=True)
+            statements, engine_errors, processes = _compute(data, loaded, write_ids, existing)
             computed_at = time.perf_counter()
-            stats = _write(run, loaded, result, write_ids)
+            stats = _write(run, loaded, statements, existing)
+            errors = _errors_in_scope(engine_errors, loaded, write_ids)
         stats.update(
+            errors=len(errors),
             load_ms=round((loaded_at - started) * 1000),
             engine_ms=round((computed_at - loaded_at) * 1000),
             total_ms=round((time.perf_counter() - started) * 1000),
             deals=len(data.deals),
+            processes=processes,
         )
         run.status, run.finished_at, run.stats = CommissionRun.Status.DONE, timezone.now(), stats
-        errors = _errors_in_scope(result, loaded, write_ids)
         run.errors = [{"person": e.person, "period": e.period, "error": e.error} for e in errors[:500]]
         run.save(update_fields=["status", "finished_at", "stats", "errors"])
         return stats
@@ -355,35 +377,137 @@ def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: s
         raise
 
 
-def _write(
-    run: CommissionRun, loaded: _Loaded, result: engine.EngineResult, write_ids: set[int] | None
-) -> dict[str, int]:
-    window = loaded.window_start
-    results = [
-        r
-        for r in result.results
-        if (write_ids is None or int(r.person) in write_ids) and (window is None or r.period_end >= window)
-    ]
-    open_periods = {p.pk for p in Period.objects.filter(is_locked=False)}
-    scope = Q(period_id__in=open_periods)
+def _stored_payouts(loaded: _Loaded, write_ids: set[int] | None) -> dict[tuple[int, int], Payout]:
+    """The stored payouts a run may replace: open periods inside the window, of the people written."""
+    scope = Q(period__is_locked=False)
     if loaded.window_start:
         scope &= Q(period__end__gte=loaded.window_start)
     if write_ids is not None:
         scope &= Q(person_id__in=write_ids)
-    existing = {(p.person_id, p.period_id): p for p in Payout.objects.filter(scope)}
+    return {(p.person_id, p.period_id): p for p in Payout.objects.filter(scope)}
+
+
+class _Statement(NamedTuple):
+    """One person-period as computed: the engine's result without its lines, how many lines it has, their
+    digest, and their COPY text (without the payout id) when they differ from what is stored (else None)."""
+
+    result: engine.PersonPeriodResult
+    lines: int
+    digest: str
+    text: str | None
+
+
+# A fiscal year's recompute (tens of thousands of deals) fans out: after the credits are built, each process
+# computes and formats the statements of its share of the people (os.fork: the credits are shared
+# copy-on-write, and only statements that changed travel back). A change to a few deals stays in one process.
+FAN_OUT_MIN_DEALS = 20_000
+
+
+def _processes(data: engine.EngineInput, people: int) -> int:
+    if len(data.deals) < FAN_OUT_MIN_DEALS or people < 2 or not hasattr(os, "fork"):
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _compute(
+    data: engine.EngineInput, loaded: _Loaded, write_ids: set[int] | None, existing: dict[tuple[int, int], Payout]
+) -> tuple[list[_Statement], list[engine.EngineError], int]:
+    """Run the engine and format the statements, in one process or several (see FAN_OUT_MIN_DEALS)."""
+    labels = dict(Period.objects.values_list("id", "label"))
+    stored = {(str(person_id), labels[period_id]): p.lines_digest for (person_id, period_id), p in existing.items()}
+    window = loaded.window_start
+    keys = sorted(p.key for p in data.people if write_ids is None or int(p.key) in write_ids)
+
+    def render(result: engine.EngineResult) -> tuple[list[_Statement], list[engine.EngineError]]:
+        formatter = _LineFormatter()
+        out = []
+        for r in result.results:
+            if window is not None and r.period_end < window:
+                continue  # before the window: not recomputed (and its stored rows are not in `existing`)
+            bare = dataclasses.replace(r, lines=())
+            if r.locked:
+                out.append(_Statement(bare, len(r.lines), "", None))
+                continue
+            text = formatter.statement(r.lines)
+            digest = _digest(text)
+            out.append(
+                _Statement(bare, len(r.lines), digest, None if stored.get((r.person, r.period)) == digest else text)
+            )
+        return out, list(result.errors)
+
+    processes = _processes(data, len(keys))
+    with engine.prepare(data, lines=True) as prepared:
+        chunks = [frozenset(keys[i::processes]) for i in range(processes)]
+        parts = _fan_out(lambda chunk: render(prepared.finish(chunk)), chunks)
+    statements = [s for part, _ in parts for s in part]
+    statements.sort(key=lambda s: (s.result.person, s.result.period_start))
+    errors = sorted((e for _, found in parts for e in found), key=lambda e: (e.person, e.period))
+    return statements, errors, processes
+
+
+def _fan_out(work: Callable[[frozenset[str]], _T], chunks: list[frozenset[str]]) -> list[_T]:
+    """work(chunk) for each chunk: the first in this process, each other in a forked child that sends its
+    answer back through a pipe (pickled). A failing child fails the run with the child's error."""
+    children: list[tuple[int, int]] = []
+    for chunk in chunks[1:]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: pure computation, no database, no logging; leaves through os._exit
+            status = 1
+            try:
+                os.close(read)
+                try:
+                    payload = pickle.dumps((True, work(chunk)), protocol=pickle.HIGHEST_PROTOCOL)
+                    status = 0
+                except BaseException as exc:  # handed to the parent, which raises it
+                    payload = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
+                with os.fdopen(write, "wb") as out:
+                    out.write(payload)
+            finally:
+                os._exit(status)
+        os.close(write)
+        children.append((pid, read))
+    answers: list[_T] = []
+    failure = ""
+    try:
+        answers.append(work(chunks[0]))
+    finally:
+        for pid, read in children:
+            with os.fdopen(read, "rb") as stream:
+                payload = stream.read()
+            os.waitpid(pid, 0)
+            try:
+                ok, value = pickle.loads(payload)  # noqa: S301 - our own child's answer, through our own pipe
+            except Exception as exc:  # the child died before answering
+                ok, value = False, f"no answer ({exc})"
+            if ok:
+                answers.append(value)
+            else:
+                failure = failure or str(value)
+    if failure:
+        raise RuntimeError(f"a commission recompute worker failed: {failure}")
+    return answers
+
+
+def _write(
+    run: CommissionRun, loaded: _Loaded, statements: list[_Statement], existing: dict[tuple[int, int], Payout]
+) -> dict[str, int]:
+    locked_people = {int(s.result.person) for s in statements if s.result.locked}
     locked_stored = {
         (p.person_id, p.period_id): p
-        for p in Payout.objects.filter(period__is_locked=True).filter(
-            person_id__in=[int(r.person) for r in results if r.locked]
-        )
+        for p in Payout.objects.filter(period__is_locked=True, person_id__in=locked_people)
     }
 
     adjustments = 0
     to_create: list[Payout] = []
     to_update: list[Payout] = []
+    texts: list[tuple[Payout, str]] = []
+    replaced: list[int] = []  # payouts whose stored lines are replaced
     keep: set[tuple[int, int]] = set()
+    counts = {"lines": 0, "written": 0, "statements": 0}
     now = timezone.now()
-    for r in results:
+    for statement in statements:
+        r = statement.result
         if r.locked:
             adjustments += _book_locked_difference(run, loaded, r, locked_stored) is not None
             continue
@@ -393,22 +517,31 @@ def _write(
             "run": run, "plan_version": version, "quota": r.quota, "credited": r.credited,
             "attainment": r.attainment, "components": {k: str(v) for k, v in r.components.items()},
             "earned": r.earned, "draw_balance": r.draw_balance, "payout": r.payout, "computed_at": now,
+            "lines_digest": statement.digest,
         }  # fmt: skip
         key = (int(r.person), period.pk)
         keep.add(key)
         payout = existing.get(key)
         if payout is None:
-            to_create.append(Payout(person_id=key[0], period=period, **values))
+            payout = Payout(person_id=key[0], period=period, **values)
+            to_create.append(payout)
         else:
             for name, value in values.items():
                 setattr(payout, name, value)
             to_update.append(payout)
+            if statement.text is not None:
+                replaced.append(payout.pk)
+        counts["lines"] += statement.lines
+        if statement.text is not None:
+            counts["written"] += statement.lines
+            counts["statements"] += 1
+            if statement.text:
+                texts.append((payout, statement.text))
 
     # Stale payouts (nothing computed for them any more) go, or, when disputed, stay at zero without lines.
     stale = [p for k, p in existing.items() if k not in keep]
     disputed = set(Dispute.objects.filter(payout__in=[p.pk for p in stale]).values_list("payout_id", flat=True))
     Payout.objects.filter(pk__in=[p.pk for p in stale if p.pk not in disputed]).delete()  # lines go with them
-    replaced: list[int] = []  # payouts whose stored lines are replaced
     for p in stale:
         if p.pk in disputed:  # a disputed row stays, at zero, so its dispute still points somewhere
             p.credited = p.earned = p.payout = p.attainment = Decimal(0)
@@ -416,37 +549,17 @@ def _write(
             to_update.append(p)
             replaced.append(p.pk)
     Payout.objects.bulk_create(to_create, batch_size=2000)
+    fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
+              "payout", "computed_at", "lines_digest"]  # fmt: skip
+    _update_payouts(to_update, fields)
 
-    # Statement lines: every statement is formatted and digested, and written only when its digest differs from
-    # the stored one. The new lines go in first (one COPY, streamed while the next statements are formatted);
-    # then the replaced statements' old lines go, those with ids up to the largest id before the COPY.
+    # The new lines go in first (one COPY), then the replaced statements' old lines go: those with ids up to
+    # the largest id before the COPY.
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(max(id), 0) FROM incentives_statementline")
         (boundary,) = cursor.fetchone()
-    payouts = {(p.person_id, p.period_id): p for p in [*to_create, *to_update]}
-    created = {id(p) for p in to_create}
-    formatter = _LineFormatter()
-    counts = {"lines": 0, "written": 0, "statements": 0}
-
-    def chunks() -> Iterator[str]:
-        for r in results:
-            if r.locked:
-                continue
-            payout = payouts[int(r.person), loaded.periods[r.period].pk]
-            text = formatter.statement(payout.pk, r.lines)
-            digest = _digest(text)
-            counts["lines"] += len(r.lines)
-            if id(payout) not in created and payout.lines_digest == digest:
-                continue  # the same statement as stored
-            if id(payout) not in created:
-                replaced.append(payout.pk)
-            payout.lines_digest = digest
-            counts["written"] += len(r.lines)
-            counts["statements"] += 1
-            if text:
-                yield text
-
-    _copy_lines(chunks())
+    if texts:
+        _copy_lines(_with_payout_id(payout.pk, text) for payout, text in texts)
     relink: list[tuple[int, str]] = []
     if replaced:
         with connection.cursor() as cursor:
@@ -470,12 +583,8 @@ def _write(
                 "ORDER BY l.id LIMIT 1) FROM unnest(%s::bigint[], %s::text[]) AS r(id, component) WHERE d.id = r.id",
                 [[d for d, _ in relink], [c for _, c in relink]],
             )
-    fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
-              "payout", "computed_at", "lines_digest"]  # fmt: skip
-    _update_payouts([*to_create, *to_update], fields)
     return {"payouts": len(to_create) + len(to_update), "lines": counts["lines"], "lines_written": counts["written"],
-            "statements_written": counts["statements"], "adjustments": adjustments,
-            "errors": len(_errors_in_scope(result, loaded, write_ids))}  # fmt: skip
+            "statements_written": counts["statements"], "adjustments": adjustments}  # fmt: skip
 
 
 def _update_payouts(payouts: list[Payout], fields: list[str]) -> None:
@@ -501,7 +610,7 @@ def _update_payouts(payouts: list[Payout], fields: list[str]) -> None:
 
 
 def _errors_in_scope(
-    result: engine.EngineResult, loaded: _Loaded, write_ids: set[int] | None
+    errors: Iterable[engine.EngineError], loaded: _Loaded, write_ids: set[int] | None
 ) -> list[engine.EngineError]:
     """Errors of the people written, in periods inside the window (a deal closed before the window and
     cancelled inside it credits a period before it, which the window does not recompute)."""
@@ -514,4 +623,4 @@ def _errors_in_scope(
         except (ValueError, engine.EngineInputError):
             return dt.date.fromisoformat(label) >= loaded.window_start
 
-    return [e for e in result.errors if (write_ids is None or int(e.person) in write_ids) and inside(e.period)]
+    return [e for e in errors if (write_ids is None or int(e.person) in write_ids) and inside(e.period)]

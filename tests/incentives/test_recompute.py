@@ -213,3 +213,38 @@ def test_statement_line_references_hold_in_postgres(example):
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM incentives_payout WHERE id = %s", [bob_q2.pk])
     assert not StatementLine.objects.filter(payout_id=bob_q2.pk).exists()
+
+
+def _stored(example) -> tuple[list, list]:
+    payouts = sorted(
+        Payout.objects.values_list("person__username", "period__label", "credited", "components", "payout")
+    )
+    lines = sorted(
+        StatementLine.objects.values_list("payout__person__username", "payout__period__label", "component", "deal_key",
+                                          "credited_person_id", "credit", "amount", "trace")
+    )  # fmt: skip
+    return payouts, lines
+
+
+def test_a_fanned_out_recompute_stores_what_one_process_stores(example, monkeypatch):
+    from incentives import recompute
+
+    one = commission_recompute()
+    assert one["processes"] == 1  # a handful of deals: no fan-out
+    expected = _stored(example)
+    Payout.objects.all().delete()
+    monkeypatch.setattr(recompute, "FAN_OUT_MIN_DEALS", 0)
+    monkeypatch.setattr(recompute.os, "cpu_count", lambda: 2)
+    two = commission_recompute()
+    assert two["processes"] == 2
+    assert (two["lines"], two["lines_written"], two["payouts"]) == (one["lines"], one["lines"], one["payouts"])
+    assert _stored(example) == expected
+    assert commission_recompute()["lines_written"] == 0  # and the digests agree with a fanned-out run's
+
+
+def test_a_failing_worker_fails_the_run():
+    from incentives.recompute import _fan_out
+
+    assert _fan_out(len, [frozenset("ab"), frozenset("cde"), frozenset()]) == [2, 3, 0]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        _fan_out(lambda chunk: 1 // (len(chunk) - 3), [frozenset("ab"), frozenset("cde")])
