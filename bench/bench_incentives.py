@@ -325,7 +325,6 @@ def full_recompute(ctx: BenchContext) -> dict[str, Any]:
     "put back (and recomputed, untimed) afterwards.",
 )
 def nightly_recompute(ctx: BenchContext) -> dict[str, Any]:
-    from incentives.models import Payout
     from pipeline.models import Deal, DealStatus
 
     found = computed(ctx)
@@ -351,6 +350,7 @@ def nightly_recompute(ctx: BenchContext) -> dict[str, Any]:
         "deals_changed": len(ids),
         "changed_on": latest.isoformat() if latest else None,
         "statements": stats["payouts"],
+        "payouts_written": stats["payouts_written"],
         "statements_written": stats["statements_written"],
         "statement_lines": stats["lines"],
         "lines_written": stats["lines_written"],
@@ -485,7 +485,7 @@ def deal_change_through_celery(ctx: BenchContext) -> dict[str, Any]:
         "engine_s": round(stats["engine_ms"] / 1000, 2),
         "write_s": round((stats["total_ms"] - stats["load_ms"] - stats["engine_ms"]) / 1000, 2),
         "deals_loaded": stats["deals"],
-        "payouts_written": stats["payouts"],
+        "payouts_written": stats["payouts_written"],
         "lines_written": stats["lines"],
         "people_in_scope": len(run.scope.get("people", [])),
     }

@@ -526,12 +526,13 @@ def _write(
         if payout is None:
             payout = Payout(person_id=key[0], period=period, **values)
             to_create.append(payout)
-        else:
+        elif statement.text is not None or _differs(payout, values):
             for name, value in values.items():
                 setattr(payout, name, value)
             to_update.append(payout)
             if statement.text is not None:
                 replaced.append(payout.pk)
+        # else: the same numbers and lines as stored; the row keeps its run and computed_at (when last written)
         counts["lines"] += statement.lines
         if statement.text is not None:
             counts["written"] += statement.lines
@@ -587,10 +588,22 @@ def _write(
                 [[d for d, _ in relink], [c for _, c in relink]],
             )
     done = time.perf_counter()
-    return {"payouts": len(to_create) + len(to_update), "lines": counts["lines"], "lines_written": counts["written"],
+    return {"payouts": len(keep), "payouts_written": len(to_create) + len(to_update), "lines": counts["lines"],
+            "lines_written": counts["written"],
             "statements_written": counts["statements"], "adjustments": adjustments,
             "payouts_ms": round((payouts_at - started) * 1000), "copy_ms": round((copied_at - payouts_at) * 1000),
             "delete_ms": round((done - copied_at) * 1000)}  # fmt: skip
+
+
+def _differs(payout: Payout, values: dict[str, Any]) -> bool:
+    """Whether a stored payout's numbers differ from a recompute's (its run and computed_at aside)."""
+    for name, value in values.items():
+        if name in ("run", "computed_at"):
+            continue
+        stored = payout.plan_version_id if name == "plan_version" else getattr(payout, name)
+        if (value.pk if name == "plan_version" and value is not None else value) != stored:
+            return True
+    return False
 
 
 def _insert_payouts(payouts: list[Payout]) -> None:

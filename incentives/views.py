@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -61,6 +62,9 @@ def _require_finance(user: User) -> None:
 def _require_ops(user: User) -> None:
     if not may_manage_setup(user):
         raise PermissionDenied("Only sales ops may do this.")
+
+
+STATEMENT_LINES_PER_PAGE = 100
 
 
 def _last_run() -> CommissionRun | None:
@@ -125,9 +129,9 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
 def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     user = _user(request)
     payout = get_object_or_404(selectors.payouts_visible_to(user), pk=pk)
-    lines = list(selectors.statement_lines(payout))
-    deal_names = _deal_names([line.deal_id for line in lines if line.deal_id])
     if request.GET.get("export") in ("csv", "xlsx"):
+        lines = list(selectors.statement_lines(payout))
+        deal_names = _deal_names([line.deal_id for line in lines if line.deal_id])
         header = ["period", "person", "component", "deal", "deal name", "credited person", "split %", "overlay",
                   "credit date", "credit", "amount", "bands"]  # fmt: skip
         rows = (
@@ -139,6 +143,10 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         )  # fmt: skip
         name = f"statement-{payout.person.username}-{payout.period.label}.{request.GET['export']}"
         return (csv_response if request.GET["export"] == "csv" else xlsx_response)(name, header, rows)
+    # A page of lines at a time: a manager's team plan has a line per team credit (thousands a quarter).
+    page = Paginator(selectors.statement_lines(payout), STATEMENT_LINES_PER_PAGE).get_page(request.GET.get("page"))
+    lines = list(page.object_list)
+    deal_names = _deal_names([line.deal_id for line in lines if line.deal_id])
     disputes = {d.line_id: d for d in Dispute.objects.filter(payout=payout)}
     for line in lines:  # looked up once here, not by scanning in the template (a manager has thousands of lines)
         line.deal_name = deal_names.get(line.deal_id or 0, "")  # type: ignore[attr-defined]
@@ -146,6 +154,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     context = {
         "payout": payout,
         "lines": lines,
+        "page": page,
         "deal_names": deal_names,
         "adjustments": selectors.adjustments_for(payout),
         "disputes": disputes,
@@ -154,6 +163,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         "next_band": _next_band(payout),
         "total": payout.payout + _adjustments(payout),
         "components": _ordered_components(payout),
+        "last_run": _last_run(),
     }
     return render(request, "incentives/statement.html", context)
 

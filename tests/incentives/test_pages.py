@@ -39,6 +39,26 @@ def test_rep_sees_own_attainment_and_statement(client_for, computed):
     assert "50000.00 × 0.05" in statement and "10000.00 × 0.10" in statement
 
 
+def test_a_long_statement_shows_a_page_of_lines_and_exports_them_all(client_for, computed, monkeypatch):
+    from incentives import views
+
+    monkeypatch.setattr(views, "STATEMENT_LINES_PER_PAGE", 2)
+    payout = q1(computed["ann"])
+    lines = payout.lines.count()
+    assert lines > 2
+    client = client_for(computed["ann"])
+    url = reverse("incentives:statement", args=[payout.pk])
+    first = client.get(url).content.decode()
+    pages = -(-lines // 2)
+    assert f"{lines} lines · page 1 of {pages}" in first
+    last = client.get(url, {"page": pages}).content.decode()
+    rows = last.split('data-testid="statement-lines"')[1].split("<tbody>")[1].split("</tbody>")[0].count("<tr>")
+    assert rows == lines - 2 * (pages - 1)
+    response = client.get(url, {"export": "csv"})
+    exported = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(exported) == lines + 1  # the header, and every line however many pages
+
+
 def test_statements_are_scoped(client_for, computed):
     ann_q1 = q1(computed["ann"]).pk
     assert client_for(computed["bob"]).get(reverse("incentives:statement", args=[ann_q1])).status_code == 404
