@@ -147,16 +147,32 @@ def _machine() -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = cursor.fetchone()[0]
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "postgres": postgres}
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "postgres": postgres,
+            "python_loop_s": _python_loop_seconds()}  # fmt: skip
+
+
+def _python_loop_seconds() -> float:
+    """How fast this machine runs plain Python: the best of three loops of 5 million additions. Figures from
+    machines (or days) whose loop differs are not comparable one to one."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
 
 
 # ----------------------------------------------------------------------------------------- results
-def write_results(scale: str, generated: dict[str, Any], entries: dict[str, dict[str, Any]], *, merge: bool) -> Path:
+def write_results(
+    scale: str, generated: dict[str, Any], entries: dict[str, dict[str, Any]], *, merge: bool, known: set[str]
+) -> Path:
+    """`known`: the names of every registered benchmark; a merged file drops entries of benchmarks that are gone."""
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"{scale}.json"
     results: dict[str, Any] = {}
     if merge and path.exists():
-        results = json.loads(path.read_text())
+        results = {k: v for k, v in json.loads(path.read_text()).items() if k in known}
     results.update(entries)
     results["generated"] = generated
     ordered = {k: results[k] for k in sorted(k for k in results if k != "generated")}
@@ -292,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
             f"(target {_number(bench.target, bench.unit)}) {verdict} [{time.perf_counter() - started:.1f}s]",
             flush=True,
         )
-    path = write_results(args.scale, generated, entries, merge=bool(args.only))
+    known = {b.name for b in load_benchmarks()}
+    path = write_results(args.scale, generated, entries, merge=bool(args.only), known=known)
     update_readme()
     print(f"[bench] results in {path.relative_to(BENCH_DIR.parent)} and bench/README.md", flush=True)
     return 1 if any(e.get("error") for e in entries.values()) else 0

@@ -97,23 +97,10 @@ CREATE TRIGGER incentives_dispute_line_exists BEFORE INSERT OR UPDATE OF line_id
 """
 
 # Back to 0003's functions (the foreign keys come back through the AlterFields).
-DROP = """
-DROP TRIGGER IF EXISTS incentives_dispute_line_exists ON incentives_dispute;
-DROP FUNCTION IF EXISTS incentives_dispute_line_exists();
-DROP TRIGGER IF EXISTS incentives_payout_delete_lines ON incentives_payout;
-DROP FUNCTION IF EXISTS incentives_payout_delete_lines();
-CREATE OR REPLACE FUNCTION incentives_lines_refuse_locked_new() RETURNS trigger AS $$
+OLD_FUNCTION = """
+CREATE OR REPLACE FUNCTION incentives_lines_refuse_locked_{which}() RETURNS trigger AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM new_rows r JOIN incentives_payout p ON p.id = r.payout_id
-               JOIN incentives_period per ON per.id = p.period_id WHERE per.is_locked) THEN
-        RAISE EXCEPTION 'a locked period''s statement lines cannot change (%)', TG_OP USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-CREATE OR REPLACE FUNCTION incentives_lines_refuse_locked_old() RETURNS trigger AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM old_rows r JOIN incentives_payout p ON p.id = r.payout_id
+    IF EXISTS (SELECT 1 FROM {which}_rows r JOIN incentives_payout p ON p.id = r.payout_id
                JOIN incentives_period per ON per.id = p.period_id WHERE per.is_locked) THEN
         RAISE EXCEPTION 'a locked period''s statement lines cannot change (%)', TG_OP USING ERRCODE = 'check_violation';
     END IF;
@@ -121,6 +108,17 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 """
+
+DROP = (
+    """
+DROP TRIGGER IF EXISTS incentives_dispute_line_exists ON incentives_dispute;
+DROP FUNCTION IF EXISTS incentives_dispute_line_exists();
+DROP TRIGGER IF EXISTS incentives_payout_delete_lines ON incentives_payout;
+DROP FUNCTION IF EXISTS incentives_payout_delete_lines();
+"""
+    + OLD_FUNCTION.format(which="new")
+    + OLD_FUNCTION.format(which="old")
+)
 
 
 class Migration(migrations.Migration):
