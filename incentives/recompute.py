@@ -397,10 +397,11 @@ class _Statement(NamedTuple):
     text: str | None
 
 
-# A fiscal year's recompute (tens of thousands of deals) fans out: after the credits are built, each process
+# A large recompute (a fiscal year's 150,000 deals) fans out: after the credits are built, each process
 # computes and formats the statements of its share of the people (os.fork: the credits are shared
-# copy-on-write, and only statements that changed travel back). A change to a few deals stays in one process.
-FAN_OUT_MIN_DEALS = 20_000
+# copy-on-write, and only statements that changed travel back). A change's recompute (a region's deals) stays
+# in one process.
+FAN_OUT_MIN_DEALS = 50_000
 
 
 def _processes(data: engine.EngineInput, people: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -261,6 +262,11 @@ def dq_duplicate_contacts() -> list[list[Contact]]:
 
 
 # --------------------------------------------------------------------------------------- for commissions
+def _id_array(ids: Iterable[int]) -> str:
+    """Ids as a Postgres array literal: psycopg adapts a list of 20,000 ints one by one in Python."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
 def won_deals_for_commissions(
     *, person_ids: set[int] | None = None, since: Any = None, until: Any = None
 ) -> list[tuple[Any, ...]]:
@@ -284,10 +290,10 @@ def won_deals_for_commissions(
         sql, args = f"SELECT {columns} FROM pipeline_deal d WHERE {filtered} ORDER BY d.id", params
     else:
         # Owned by, or split to, those people: a UNION of the two (an OR across them scans every won deal).
-        people = sorted(person_ids)
-        sql = (f"SELECT {columns} FROM pipeline_deal d WHERE {filtered} AND d.owner_id = ANY(%s) "
-               f"UNION SELECT {columns} FROM pipeline_deal d WHERE {filtered} AND d.id IN "
-               f"(SELECT s.deal_id FROM pipeline_dealsplit s WHERE s.person_id = ANY(%s)) ORDER BY 1")  # fmt: skip
+        people = _id_array(sorted(person_ids))
+        sql = (f"SELECT {columns} FROM pipeline_deal d WHERE {filtered} AND d.owner_id = ANY(%s::bigint[]) "
+               f"UNION SELECT {columns} FROM pipeline_dealsplit s JOIN pipeline_deal d ON d.id = s.deal_id "
+               f"WHERE {filtered} AND s.person_id = ANY(%s::bigint[]) ORDER BY 1")  # fmt: skip
         args = [*params, people, *params, people]
     # The deals first, then their splits and first products by id (one scan each, no subquery per deal);
     # psycopg hands numerics over as Decimals, so there are no text arrays to parse.
@@ -297,7 +303,7 @@ def won_deals_for_commissions(
         if person_ids is None:  # most won deals: join on the same filter (a hash join beats 100,000 ids)
             of_deals, of_args = f"JOIN pipeline_deal d ON d.id = x.deal_id WHERE {filtered}", params
         else:
-            of_deals, of_args = "WHERE x.deal_id = ANY(%s)", [[row[0] for row in rows]]
+            of_deals, of_args = "WHERE x.deal_id = ANY(%s::bigint[])", [_id_array(row[0] for row in rows)]
         cursor.execute("SELECT id, name FROM pipeline_product")
         product_names = dict(cursor.fetchall())
         cursor.execute(
