@@ -486,7 +486,8 @@ def deal_change_through_celery(ctx: BenchContext) -> dict[str, Any]:
         "write_s": round((stats["total_ms"] - stats["load_ms"] - stats["engine_ms"]) / 1000, 2),
         "deals_loaded": stats["deals"],
         "payouts_written": stats["payouts_written"],
-        "lines_written": stats["lines"],
+        "lines": stats["lines"],
+        "lines_written": stats["lines_written"],
         "people_in_scope": len(run.scope.get("people", [])),
     }
 

@@ -150,7 +150,12 @@ def test_an_open_dispute_by_the_rep_on_a_line_of_this_quarter(demo):
     assert 'data-testid="dispute-status">Open<' in html
 
 
-def test_same_seed_same_payouts(demo):
+def test_same_seed_same_deals_and_payouts(demo):
+    # The pipeline demo's determinism is checked here too: one second seeding for both (each takes seconds).
+    from tests.pipeline.test_demo import _amounts
+
+    deals_first = _amounts()
+
     def payouts() -> list[tuple[Any, ...]]:
         return list(
             Payout.objects.order_by("person__employee_id", "period__start").values_list(
@@ -168,3 +173,4 @@ def test_same_seed_same_payouts(demo):
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     call_command("seed_demo", "--seed", str(SEED), stdout=io.StringIO())
     assert payouts() == first
+    assert _amounts() == deals_first

@@ -4,10 +4,18 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
+from salesops.org.demo import seed_org
 from salesops.org.models import Region, Team, User
 
 pytestmark = pytest.mark.django_db
+
+
+def _org(seed: int) -> None:
+    """The demo people alone (what these tests look at): the whole company, deals and all, is seeded by the
+    pipeline, incentives and forecasting demo tests, once per module."""
+    seed_org(seed=seed, today=timezone.localdate())
 
 
 def _wipe() -> None:
@@ -25,7 +33,7 @@ def _wipe() -> None:
 
 
 def test_demo_company_shape_and_logins():
-    call_command("seed_demo", "--seed", "7")
+    _org(7)
     assert list(Region.objects.values_list("name", flat=True)) == ["Central", "East", "West"]
     assert User.objects.filter(is_rep=True).count() == 40
     assert User.objects.filter(is_manager=True, manager__isnull=False).count() == 6
@@ -51,14 +59,14 @@ def test_demo_company_shape_and_logins():
 
 
 def test_same_seed_same_company_other_seed_other_names():
-    call_command("seed_demo", "--seed", "7")
+    _org(7)
     first = list(User.objects.order_by("employee_id").values_list("first_name", "last_name", "start_date"))
     _wipe()
-    call_command("seed_demo", "--seed", "7")
+    _org(7)
     again = list(User.objects.order_by("employee_id").values_list("first_name", "last_name", "start_date"))
     assert again == first
     _wipe()
-    call_command("seed_demo", "--seed", "8")
+    _org(8)
     other = list(User.objects.order_by("employee_id").values_list("first_name", "last_name"))
     assert other != [(f, la) for f, la, _ in first]
 
@@ -71,7 +79,7 @@ def test_if_empty_leaves_an_existing_company_alone(org):
 
 
 def test_production_refuses_demo_data_and_demo_logins():
-    call_command("seed_demo")
+    _org(42)
     with override_settings(DEMO_LOGINS_ALLOWED=False):
         assert authenticate(username="rep", password="demo") is None
         with pytest.raises(CommandError, match="disabled"):
