@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 import hashlib
 import json
 import logging
@@ -20,8 +19,7 @@ import os
 import pickle
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
@@ -328,19 +326,6 @@ def _book_locked_difference(
     )  # fmt: skip
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A run holds a million small acyclic objects (rows, credits, lines, COPY text): the cyclic garbage
-    collector would rescan them all again and again, so it pauses until the run is over."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
 def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: str = "") -> dict[str, int]:
     """Recompute commissions of these people (and everyone whose pay depends on them), or of everyone."""
     run = CommissionRun.objects.create(
@@ -349,7 +334,7 @@ def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: s
     )
     started = time.perf_counter()
     try:
-        with _collector_paused(), transaction.atomic():
+        with engine.collector_paused(), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
             data, loaded, write_ids = build_input(person_ids=set(person_ids) if person_ids is not None else None)
@@ -607,12 +592,22 @@ def _differs(payout: Payout, values: dict[str, Any]) -> bool:
     return False
 
 
+def _copy_payouts(cursor: Any, table: str, payouts: list[Payout], fields: list[Any]) -> None:
+    """COPY these fields of the payouts into `table` (JSON fields as JSON text)."""
+    columns = ", ".join(f.column for f in fields)
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for payout in payouts:
+            copy.write_row(
+                [json.dumps(value) if isinstance(value, dict) else value
+                 for value in (getattr(payout, f.attname) for f in fields)]
+            )  # fmt: skip
+
+
 def _insert_payouts(payouts: list[Payout]) -> None:
     """Insert new payouts by COPY, their ids drawn from the table's sequence first: bulk_create's INSERTs
     took seconds for a fiscal year's 8,000 payouts."""
     if not payouts:
         return
-    fields = [f for f in Payout._meta.concrete_fields]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence('incentives_payout', 'id')) FROM generate_series(1, %s)",
@@ -621,33 +616,23 @@ def _insert_payouts(payouts: list[Payout]) -> None:
         for payout, (pk,) in zip(payouts, cursor.fetchall(), strict=True):
             payout.pk = pk
             payout._state.adding, payout._state.db = False, connection.alias
-        columns = ", ".join(f.column for f in fields)
-        with cursor.cursor.copy(f"COPY incentives_payout ({columns}) FROM STDIN") as copy:
-            for payout in payouts:
-                copy.write_row(
-                    [json.dumps(value) if isinstance(value, dict) else value
-                     for value in (getattr(payout, f.attname) for f in fields)]
-                )  # fmt: skip
+        _copy_payouts(cursor, "incentives_payout", payouts, list(Payout._meta.concrete_fields))
 
 
-def _update_payouts(payouts: list[Payout], fields: list[str]) -> None:
+def _update_payouts(payouts: list[Payout], names: list[str]) -> None:
     """bulk_update's CASE WHEN per field and row costs seconds at thousands of rows: COPY the new values into a
     temporary table and update from it in one statement."""
     if not payouts:
         return
-    columns = ["id", *(f"{name}_id" if name in ("run", "plan_version") else name for name in fields)]
-    json_at = columns.index("components")
+    fields: list[Any] = [Payout._meta.get_field(name) for name in ["id", *names]]
+    columns = [str(f.column) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS incentives_payout_new")
         cursor.execute(
             f"CREATE TEMP TABLE incentives_payout_new ON COMMIT DROP AS "
             f"SELECT {', '.join(columns)} FROM incentives_payout WITH NO DATA"
         )
-        with cursor.cursor.copy(f"COPY incentives_payout_new ({', '.join(columns)}) FROM STDIN") as copy:
-            for p in payouts:
-                row = [getattr(p, column) for column in columns]
-                row[json_at] = json.dumps(row[json_at])
-                copy.write_row(row)
+        _copy_payouts(cursor, "incentives_payout_new", payouts, fields)
         assignments = ", ".join(f"{c} = n.{c}" for c in columns[1:])
         cursor.execute(f"UPDATE incentives_payout p SET {assignments} FROM incentives_payout_new n WHERE p.id = n.id")
 
