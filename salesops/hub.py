@@ -140,6 +140,14 @@ def run() -> int:
     return status
 
 
+def _parallel(pytest_args: list[str]) -> list[str]:
+    """pytest-xdist options: one worker per core (at most 4), a test file's tests on one worker (their module
+    fixtures are built once), unless the arguments choose for themselves."""
+    if any(a.startswith(("-n", "--numprocesses", "--dist")) or a in {"-p", "no:xdist"} for a in pytest_args):
+        return []
+    return ["-n", str(max(1, min(4, os.cpu_count() or 1))), "--dist", "loadfile"]
+
+
 def test(pytest_args: list[str]) -> int:
     # Always the test settings (importing the package has already defaulted it to local ones).
     os.environ["DJANGO_SETTINGS_MODULE"] = "salesops.settings.test"
@@ -149,7 +157,7 @@ def test(pytest_args: list[str]) -> int:
         ("ruff format", [str(BIN / "ruff"), "format", "--check", "."]),
         ("mypy", [str(BIN / "mypy"), "."]),
         ("import contracts", [str(BIN / "lint-imports")]),
-        ("pytest", [str(BIN / "pytest"), *pytest_args]),
+        ("pytest", [str(BIN / "pytest"), *_parallel(pytest_args), *pytest_args]),
     ]
     failed = []
     for name, argv in steps:

@@ -28,8 +28,13 @@ CACHES["default"]["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"]
 # Tests talk to the same Redis server as a running `make run`, but on other databases so neither
 # sees the other's queue or heartbeat.
 # SALESOPS_TEST_SLOT (0–6) lets several test runs share one server: each slot has its own test
-# database and Redis databases.
-_slot = int(os.environ.get("SALESOPS_TEST_SLOT", "0"))
+# database and Redis databases. Under pytest-xdist (`make test` runs one worker per core), worker gwN takes
+# slot SALESOPS_TEST_SLOT + N, so no worker's Celery queue or cache is another's; pytest-django adds _gwN
+# to its test database's name.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_slot = int(os.environ.get("SALESOPS_TEST_SLOT", "0")) + (int(_worker[2:]) if _worker.startswith("gw") else 0)
+if not 0 <= _slot <= 6:
+    raise RuntimeError(f"test slot {_slot} is outside 0–6 (SALESOPS_TEST_SLOT plus the xdist worker number)")
 _redis_base = os.environ["REDIS_URL"].rsplit("/", 1)[0]
 CACHES["default"]["LOCATION"] = f"{_redis_base}/{1 + 2 * _slot}"
 CELERY_BROKER_URL = f"{_redis_base}/{2 + 2 * _slot}"
