@@ -44,6 +44,7 @@ from incentives.models import (
 from incentives.scenario import validate_plan
 from pipeline.selectors import won_deals_for_commissions
 from salesops.org.models import User
+from salesops.org.services import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +93,11 @@ def _descendants(children: dict[int, list[int]], roots: set[int]) -> set[int]:
 
 
 def build_input(
-    *, person_ids: set[int] | None, today: dt.date | None = None
+    *, person_ids: set[int] | None, today: dt.date | None = None, since: dt.date | None = None
 ) -> tuple[engine.EngineInput, _Loaded, set[int] | None]:
     """Everything the engine needs, as plain data. Returns the input, lookups for writing, and the ids of
-    the people whose results are to be written (None: everyone)."""
+    the people whose results are to be written (None: everyone). `since` reaches the window back to that
+    date's fiscal year (a change to a locked period of an earlier year becomes an adjustment)."""
     loaded = _Loaded()
     calendar = FiscalCalendar.objects.first() or FiscalCalendar.objects.create()
     cal = engine.Calendar(calendar.fiscal_year_start_month)
@@ -105,6 +107,8 @@ def build_input(
     first_open = Period.objects.filter(is_locked=False).order_by("start").first()
     if first_open is not None:
         fiscal_year = cal.period_of("month", first_open.start).fiscal_year
+        if since is not None:
+            fiscal_year = min(fiscal_year, cal.period_of("month", since).fiscal_year)
         loaded.window_start = cal.period_at("month", fiscal_year, 0).start
 
     people = list(User.objects.values_list("id", "manager_id"))
@@ -146,12 +150,14 @@ def build_input(
         team_holders = {pid for pid in write_ids if any(a.plan in team_plan_keys for a in assignments.get(pid, ()))}
         credit_ids = _descendants(children, team_holders) | write_ids
 
+    # Everyone, with or without a plan: a split or a deal may credit anyone, and a team plan counts the
+    # credits of everyone below its holder, whatever plan they hold. People without one are paid nothing,
+    # and their credits are not errors here (an overlay engineer, a hire whose plan is not assigned yet);
+    # the scenario format, where everyone is listed on purpose, keeps them as errors.
     engine_people = [
         engine.Person(str(pid), tuple(assignments.get(pid, ())), str(manager) if manager else None)
         for pid, manager in people
-        if assignments.get(pid) or pid in children
     ]
-    known = {p.key for p in engine_people}
 
     quotas_qs = Quota.objects.filter(measure=QuotaMeasure.BOOKINGS)
     if loaded.window_start:
@@ -159,20 +165,17 @@ def build_input(
     periods_by_id = {p.pk: p for p in Period.objects.filter(pk__in=quotas_qs.values("period_id").distinct())}
     quotas = []
     for person_id, period_id, amount in quotas_qs.values_list("person_id", "period_id", "amount"):
-        if str(person_id) in known and (credit_ids is None or person_id in credit_ids):
+        if credit_ids is None or person_id in credit_ids:
             period = periods_by_id[period_id]
             quotas.append(engine.Quota(str(person_id), period.label, amount))
             loaded.periods[period.label] = period
 
     deals = []
     key_of = {pid: str(pid) for pid, _ in people}
-    on_engine = {pid for pid in key_of if key_of[pid] in known}
     new, deal_type, split_type = tuple.__new__, engine.Deal, engine.Split  # 150,000 deals: no Python __new__
     for deal_id, owner, amount, close_date, cancelled_on, product, splits in won_deals_for_commissions(
         person_ids=credit_ids, since=loaded.window_start
     ):
-        if owner not in on_engine and not any(s[0] in on_engine for s in splits):
-            continue
         shares = tuple(new(split_type, (key_of[p], pct, overlay)) for p, pct, overlay in splits) if splits else ()
         row = (_deal_key(deal_id), key_of[owner], amount, close_date, "won", product, cancelled_on, shares)
         deals.append(new(deal_type, row))
@@ -314,22 +317,71 @@ def _book_locked_difference(
         return None
     from incentives.services import next_open_period
 
-    target = next_open_period(period)
-    return Adjustment.objects.create(
-        person_id=person_id,
-        period=target,
-        amount=difference,
+    return _book(
+        run, person_id, next_open_period(period), difference,
         reason=f"Recomputed {period.label} (locked): {result.payout} instead of {stored_amount + booked}",
-        source=Adjustment.Source.LOCKED_CHANGE,
         cause={"period": period.label, "run": run.pk, "recomputed_payout": str(result.payout),
                "stored_payout": str(stored_amount), "earlier_adjustments": str(booked)},
     )  # fmt: skip
 
 
-def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: str = "") -> dict[str, int]:
-    """Recompute commissions of these people (and everyone whose pay depends on them), or of everyone."""
+def _book(run: CommissionRun, person_id: int, target: Period, amount: Decimal, *, reason: str,
+          cause: dict[str, Any]) -> Adjustment:  # fmt: skip
+    """A signed adjustment booked by the recompute (for a locked period's change), audited like a manual one."""
+    adjustment = Adjustment.objects.create(
+        person_id=person_id, period=target, amount=amount, reason=reason, source=Adjustment.Source.LOCKED_CHANGE,
+        cause=cause,
+    )  # fmt: skip
+    audit_record(actor=None, instance=adjustment, action="create",
+                 changes={"amount": (None, amount), "period": (None, target.label), "person": (None, person_id)},
+                 reason=f"commission run {run.pk}: {reason}")  # fmt: skip
+    return adjustment
+
+
+def _reverse_reopened(run: CommissionRun, loaded: _Loaded, statements: list[_Statement]) -> int:
+    """Undo what was booked for a period while it was locked, now that it is open and its payout is written
+    again: the recomputed payout includes the change itself, so the earlier adjustments would pay it twice.
+    The reversal goes where the adjustment went if that period is still open, else to the next open one."""
+    from incentives.services import next_open_period
+
+    open_keys = {(int(s.result.person), s.result.period) for s in statements if not s.result.locked}
+    if not open_keys:
+        return 0
+    booked: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
+    for a in Adjustment.objects.filter(
+        source=Adjustment.Source.LOCKED_CHANGE, person_id__in={p for p, _ in open_keys},
+        cause__period__in=sorted({label for _, label in open_keys}),
+    ).select_related("period").order_by("created_at", "id"):  # fmt: skip
+        key = (a.person_id, a.cause["period"])
+        if key in open_keys:
+            booked[key].append(a)
+    reversed_ = 0
+    for (person_id, label), adjustments in sorted(booked.items()):
+        net = sum((a.amount for a in adjustments), Decimal("0.00"))
+        if net == 0:
+            continue
+        last = adjustments[-1].period
+        target = last if not last.is_locked else next_open_period(last)
+        _book(
+            run, person_id, target, -net,
+            reason=f"{label} was reopened and recomputed: its payout now includes the {net} booked while it was "
+                   "locked",
+            cause={"period": label, "run": run.pk, "reverses": [a.pk for a in adjustments]},
+        )  # fmt: skip
+        reversed_ += 1
+    return reversed_
+
+
+def commission_recompute(
+    *, person_ids: list[int] | None = None, triggered_by: str = "", since: dt.date | None = None
+) -> dict[str, int]:
+    """Recompute commissions of these people (and everyone whose pay depends on them), or of everyone; with
+    `since`, from that date's fiscal year on (else from the fiscal year of the first open period)."""
+    scope: dict[str, Any] = {"people": sorted(person_ids)} if person_ids is not None else {"people": "all"}
+    if since is not None:
+        scope["since"] = since.isoformat()
     run = CommissionRun.objects.create(
-        scope={"people": sorted(person_ids)} if person_ids is not None else {"people": "all"},
+        scope=scope,
         triggered_by=triggered_by[:120],
     )
     started = time.perf_counter()
@@ -337,13 +389,16 @@ def commission_recompute(*, person_ids: list[int] | None = None, triggered_by: s
         with engine.collector_paused(), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
-            data, loaded, write_ids = build_input(person_ids=set(person_ids) if person_ids is not None else None)
+            data, loaded, write_ids = build_input(
+                person_ids=set(person_ids) if person_ids is not None else None, since=since
+            )
             existing = _stored_payouts(loaded, write_ids)
             loaded_at = time.perf_counter()
             statements, engine_errors, processes = _compute(data, loaded, write_ids, existing)
             computed_at = time.perf_counter()
             stats = _write(run, loaded, statements, existing)
-            errors = _errors_in_scope(engine_errors, loaded, write_ids)
+            planless = {p.key for p in data.people if not p.plans}
+            errors = _errors_in_scope([e for e in engine_errors if e.person not in planless], loaded, write_ids)
         stats.update(
             errors=len(errors),
             load_ms=round((loaded_at - started) * 1000),
@@ -485,7 +540,7 @@ def _write(
         for p in Payout.objects.filter(period__is_locked=True, person_id__in=locked_people)
     }
 
-    adjustments = 0
+    adjustments = _reverse_reopened(run, loaded, statements)
     to_create: list[Payout] = []
     to_update: list[Payout] = []
     texts: list[tuple[Payout, str]] = []

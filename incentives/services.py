@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from incentives.calendar import PeriodSpan, period_label, span_of
@@ -17,6 +17,7 @@ from incentives.models import (
     CompPlanVersion,
     Dispute,
     FiscalCalendar,
+    Payout,
     Period,
     PlanAssignment,
     Quota,
@@ -63,7 +64,14 @@ def period_get_or_create(label: str) -> Period:
 
 @transaction.atomic
 def period_lock(*, actor: User, period: Period) -> Period:
-    """Freeze a period: its payouts, lines and adjustments refuse every change from now on (in Postgres)."""
+    """Freeze a period: its payouts, lines and adjustments refuse every change from now on (in Postgres).
+
+    Waits for a running commission recompute (the same advisory lock): a run that read the period as open
+    commits before the lock, never after it."""
+    from incentives.recompute import RECOMPUTE_LOCK
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
     period = Period.objects.select_for_update().get(pk=period.pk)
     if period.is_locked:
         raise DomainError(f"{period.label} is locked already.")
@@ -86,6 +94,11 @@ def period_reopen(*, actor: User, period: Period, reason: str) -> Period:
     period.is_locked, period.locked_at, period.locked_by = False, None, None
     period.save(update_fields=["is_locked", "locked_at", "locked_by"])
     audit_record(actor=actor, instance=period, action="reopen", changes={"is_locked": (True, False)}, reason=reason)
+    # Its payouts are recomputed (what was booked meanwhile for its changes is reversed by the recompute).
+    from incentives import tasks
+
+    people = list(Payout.objects.filter(period=period).values_list("person_id", flat=True))
+    tasks.queue_recompute(person_ids=people, reason="reopen", since=period.start)
     return period
 
 

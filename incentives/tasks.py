@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable
 
@@ -21,10 +22,14 @@ from salesops.celery import QUEUE_RECOMPUTE
     soft_time_limit=300,
     time_limit=360,
 )
-def recompute_people(person_ids: list[int], reason: str = "") -> dict[str, int]:
+def recompute_people(person_ids: list[int], reason: str = "", since: str | None = None) -> dict[str, int]:
+    import datetime as dt
+
     from incentives.recompute import commission_recompute
 
-    return commission_recompute(person_ids=person_ids, triggered_by=f"change: {reason}")
+    return commission_recompute(
+        person_ids=person_ids, triggered_by=f"change: {reason}", since=dt.date.fromisoformat(since) if since else None
+    )
 
 
 @shared_task(name="incentives.recompute_open_periods", acks_late=True, soft_time_limit=1800, time_limit=1900)
@@ -45,12 +50,13 @@ def _pending() -> dict[str, set[int]]:
     return pending
 
 
-def queue_recompute(*, person_ids: Iterable[int], reason: str) -> None:
+def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | None = None) -> None:
     """Queue a recompute of these people once the current transaction commits.
 
     Every call inside one transaction joins a single task (a bulk quota upload or the demo loader makes
     hundreds of calls; they become one recompute of everyone they touched). Outside a transaction it is
-    queued at once.
+    queued at once. `since`: the earliest date the change touches, when it may lie before the open fiscal
+    year (the recompute then reaches back to its fiscal year, to book changes to locked periods).
     """
     from django.db import transaction
 
@@ -58,6 +64,9 @@ def queue_recompute(*, person_ids: Iterable[int], reason: str) -> None:
     if not ids:
         return
     _pending().setdefault(reason, set()).update(ids)
+    if since is not None:
+        earlier = getattr(_local, "since", None)
+        _local.since = since if earlier is None else min(earlier, since)
     # Registered on every call, so a rolled-back transaction never strands the next one's ids; the first
     # flush after a commit sends everything pending, the others find nothing left. (Ids left by a rollback
     # ride along with the next commit: an extra recompute, never a missed one.)
@@ -68,7 +77,12 @@ def _flush() -> None:
     pending = _pending()
     batches = dict(pending)
     pending.clear()
+    since, _local.since = getattr(_local, "since", None), None
     people = sorted({pid for ids in batches.values() for pid in ids})
     if people:
         # A change is recomputed within a minute or it is stale: a backlog is dropped, the nightly run catches up.
-        recompute_people.apply_async(args=(people, ",".join(sorted(batches))), queue=QUEUE_RECOMPUTE, expires=60)
+        recompute_people.apply_async(
+            args=(people, ",".join(sorted(batches)), since.isoformat() if since else None),
+            queue=QUEUE_RECOMPUTE,
+            expires=60,
+        )

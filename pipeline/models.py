@@ -230,6 +230,14 @@ class Deal(TimeStamped):
             models.CheckConstraint(
                 condition=Q(cancelled_on__isnull=True) | Q(status="won"), name="deal_only_won_deals_cancel"
             ),
+            # A clawback cannot come before the sale it claws back (incentives.md: such input is refused).
+            models.CheckConstraint(
+                condition=Q(cancelled_on__isnull=True)
+                | Q(close_date__isnull=True)
+                | Q(cancelled_on__gte=models.F("close_date")),
+                name="deal_cancelled_on_or_after_close",
+                violation_error_message="A deal cannot be cancelled before its close date.",
+            ),
         ]
         indexes = [
             models.Index(fields=["owner", "status", "close_date"], name="deal_owner_status_close"),

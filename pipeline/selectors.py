@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -328,3 +328,10 @@ def won_deals_for_commissions(
         (deal_id, owner, amount, close, cancelled, products.get(deal_id, ""), splits.get(deal_id, no_splits))
         for deal_id, owner, amount, close, cancelled in rows
     ]
+
+
+def earliest_commission_date(deal_ids: list[int]) -> dt.date | None:
+    """The earliest close or cancellation date among these deals (what a commission recompute must reach)."""
+    found = Deal.objects.filter(pk__in=deal_ids).aggregate(close=Min("close_date"), cancel=Min("cancelled_on"))
+    dates = [d for d in found.values() if d]
+    return min(dates) if dates else None

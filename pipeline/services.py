@@ -289,6 +289,7 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
         raise DomainError("A deal needs a name.", field="name")
     changes: list[DealChange] = []
     changed: list[str] = []
+    old_close_date = deal.close_date
     for field, new in values.items():
         old = getattr(deal, field)
         if old == new:
@@ -301,6 +302,12 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
             changes.append(_change(deal, field, old, new, actor))
     if not changed:
         return deal
+    if deal.cancelled_on and deal.close_date and deal.close_date > deal.cancelled_on:
+        raise DomainError(
+            f"{deal.name} was cancelled on {deal.cancelled_on}; its close date cannot move after that "
+            f"({deal.close_date}).",
+            field="close_date",
+        )
     # A field its stage requires may not be cleared.
     missing = missing_exit_criteria(deal, deal.stage)
     if missing:
@@ -311,8 +318,15 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
     if changes:
         people = {deal.owner_id, *(c.old_ref for c in changes if c.field == "owner" and c.old_ref)}
         people |= set(deal.splits.values_list("person_id", flat=True))
-        announce_deals_changed(deal_ids=[deal.pk], person_ids=people, fields=[c.field for c in changes],
-                               pay_relevant=deal.status == DealStatus.WON)  # fmt: skip
+        # The earliest date the change touches: a deal moved out of a (perhaps locked) period changes it too.
+        dates = [d for d in (old_close_date, deal.close_date, deal.cancelled_on) if d]
+        announce_deals_changed(
+            deal_ids=[deal.pk],
+            person_ids=people,
+            fields=[c.field for c in changes],
+            pay_relevant=deal.status == DealStatus.WON,
+            since=min(dates) if dates else None,
+        )
     return deal
 
 
