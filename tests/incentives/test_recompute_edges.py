@@ -43,7 +43,7 @@ def test_a_split_to_someone_without_a_plan_is_credited_and_pays_nobody_extra(db)
 def test_a_rep_without_a_plan_counts_in_the_managers_team_credit(db):
     ex = build_example()
     newbie = UserFactory.create(username="newbie", manager=ex["mia"])  # hired, no plan yet
-    won = Deal.objects.filter(status="won").first()
+    won = Deal.objects.filter(status="won").earliest("id")
     Deal.objects.create(name="newbie's first", owner=newbie, pipeline=won.pipeline, stage=won.stage, status="won",
                         amount=Decimal(50000), close_date=dt.date(2025, 3, 1))  # fmt: skip
 
@@ -86,7 +86,7 @@ def test_a_reopened_period_is_paid_once_its_locked_time_adjustment_reversed(db, 
     assert _payout(ex["ann"], "2025-Q1").payout == Decimal("21650.00")  # the change, paid in Q1 itself
     rows = list(Adjustment.objects.filter(person=ex["ann"]).order_by("id").values_list("period__label", "amount"))
     assert rows == [("2025-Q2", Decimal("1500.00")), ("2025-Q2", Decimal("-1500.00"))]
-    reversal = Adjustment.objects.filter(person=ex["ann"]).order_by("id").last()
+    reversal = Adjustment.objects.filter(person=ex["ann"]).latest("id")
     assert reversal.cause["reverses"] == [booked.pk] and reversal.cause["period"] == "2025-Q1"
     # Nothing more on a second run, and a relock then recompute books nothing either.
     commission_recompute()
