@@ -69,6 +69,7 @@ class _Loaded:
         self.periods: dict[str, Period] = {}
         self.window_start: dt.date | None = None
         self.calendar: engine.Calendar | None = None
+        self.currency = "USD"
 
 
 def _ancestors(parents: dict[int, int | None], ids: set[int]) -> set[int]:
@@ -101,7 +102,7 @@ def build_input(
     loaded = _Loaded()
     calendar = FiscalCalendar.objects.first() or FiscalCalendar.objects.create()
     cal = engine.Calendar(calendar.fiscal_year_start_month)
-    loaded.calendar = cal
+    loaded.calendar, loaded.currency = cal, calendar.currency
 
     # The window: from the start of the fiscal year of the earliest open period that has anything in it.
     first_open = Period.objects.filter(is_locked=False).order_by("start").first()
@@ -332,6 +333,9 @@ def _book(run: CommissionRun, person_id: int, target: Period, amount: Decimal, *
         person_id=person_id, period=target, amount=amount, reason=reason, source=Adjustment.Source.LOCKED_CHANGE,
         cause=cause,
     )  # fmt: skip
+    from incentives.services import payout_row_for_adjustments
+
+    payout_row_for_adjustments(person_id, target)
     audit_record(actor=None, instance=adjustment, action="create",
                  changes={"amount": (None, amount), "period": (None, target.label), "person": (None, person_id)},
                  reason=f"commission run {run.pk}: {reason}")  # fmt: skip
@@ -559,7 +563,7 @@ def _write(
             "run": run, "plan_version": version, "quota": r.quota, "credited": r.credited,
             "attainment": r.attainment, "components": {k: str(v) for k, v in r.components.items()},
             "earned": r.earned, "draw_balance": r.draw_balance, "payout": r.payout, "computed_at": now,
-            "lines_digest": statement.digest,
+            "lines_digest": statement.digest, "currency": loaded.currency,
         }  # fmt: skip
         key = (int(r.person), period.pk)
         keep.add(key)
@@ -581,19 +585,27 @@ def _write(
             if statement.text:
                 texts.append((payout, statement.text))
 
-    # Stale payouts (nothing computed for them any more) go, or, when disputed, stay at zero without lines.
+    # Stale payouts (nothing computed for them any more) go, or, when disputed or adjusted, stay at zero
+    # without lines (a dispute still points somewhere; the adjustments are still paid through the row).
     stale = [p for k, p in existing.items() if k not in keep]
     disputed = set(Dispute.objects.filter(payout__in=[p.pk for p in stale]).values_list("payout_id", flat=True))
+    stale_people, stale_periods = {p.person_id for p in stale}, {p.period_id for p in stale}
+    adjusted = set(
+        Adjustment.objects.filter(person_id__in=stale_people, period_id__in=stale_periods)
+        .values_list("person_id", "period_id")
+        .distinct()
+    )
+    disputed |= {p.pk for p in stale if (p.person_id, p.period_id) in adjusted}
     Payout.objects.filter(pk__in=[p.pk for p in stale if p.pk not in disputed]).delete()  # lines go with them
     for p in stale:
-        if p.pk in disputed:  # a disputed row stays, at zero, so its dispute still points somewhere
+        if p.pk in disputed:
             p.credited = p.earned = p.payout = p.attainment = Decimal(0)
             p.components, p.run, p.lines_digest = {}, run, ""
             to_update.append(p)
             replaced.append(p.pk)
     _insert_payouts(to_create)
     fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
-              "payout", "computed_at", "lines_digest"]  # fmt: skip
+              "payout", "computed_at", "lines_digest", "currency"]  # fmt: skip
     _update_payouts(to_update, fields)
 
     payouts_at = time.perf_counter()

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from incentives.models import Adjustment, CompPlanVersion, Dispute, Payout, Period, PlanAssignment, StatementLine
 from salesops.org.selectors import visible_people_q
 
-ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Value(Decimal("0.00"), output_field=MONEY)
 
 
 def adjustments_total_sq() -> Coalesce:
@@ -32,6 +33,8 @@ def payouts_visible_to(user: Any) -> QuerySet[Payout]:
         Payout.objects.filter(visible_people_q(user, "person"))
         .select_related("person", "period", "plan_version__plan")
         .annotate(adjustments=adjustments_total_sq())
+        # What the person is paid for the period: computed in SQL, to the cent (a template's `add` is integer).
+        .annotate(total=ExpressionWrapper(F("payout") + F("adjustments"), output_field=MONEY))
     )
 
 

@@ -291,10 +291,20 @@ def adjustment_create(
         raise DomainError("An adjustment of 0.00 changes nothing.", field="amount")
     adjustment = Adjustment.objects.create(person=person, period=period, amount=value, reason=reason.strip(),
                                            source=source, cause=cause or {}, created_by=actor)  # fmt: skip
+    payout_row_for_adjustments(person.pk, period)
     audit_record(actor=actor, instance=adjustment, action="create",
                  changes={"person": (None, person.pk), "period": (None, period.label), "amount": (None, value)},
                  reason=reason)  # fmt: skip
     return adjustment
+
+
+def payout_row_for_adjustments(person_id: int, period: Period) -> None:
+    """Adjustments are paid through the register and payroll rows, which are payouts: a person adjusted in a
+    period where nothing was computed for them (a leaver's true-up, a correction booked for a locked
+    period) gets a payout row of zero, which the recompute keeps while adjustments stand."""
+    if not Payout.objects.filter(person_id=person_id, period=period).exists():
+        Payout.objects.create(person_id=person_id, period=period, quota=0, credited=0, attainment=0, earned=0,
+                              payout=0, currency=calendar().currency)  # fmt: skip
 
 
 @transaction.atomic

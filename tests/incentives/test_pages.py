@@ -177,3 +177,28 @@ def test_quota_upload_dry_run_then_save(client_for, computed):
         {"file": SimpleUploadedFile("q.csv", good), "measure": "bookings", "action": "apply"},
     )
     assert Quota.objects.get(person=computed["ann"], period__label="2025-Q3").amount == Decimal("120000.00")
+
+
+def test_rows_keep_their_cents_and_an_adjusted_leaver_is_paid_through_register_and_payroll(client_for, computed):
+    from incentives import services
+
+    finance = computed["finance"]
+    q1_period = Period.objects.get(label="2025-Q1")
+    services.adjustment_create(actor=finance, person=computed["ann"], period=q1_period, amount="-120.50",
+                               reason="expense recovered")  # fmt: skip
+    leaver = UserFactory.create(username="leaver", first_name="Lee", last_name="Vermeer", employee_id="E-77")
+    services.adjustment_create(actor=finance, person=leaver, period=q1_period, amount="777", reason="final true-up")
+    commission_recompute()  # nothing is computed for the leaver: the row stays, at zero, for the adjustment
+
+    client = client_for(finance)
+    html = client.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    assert "20,029.50" in html  # ann: 20,150.00 − 120.50, cents kept
+    assert "Lee Vermeer" in html
+    assert 'data-testid="register-total">28,606.50<' in html  # 27,950.00 − 120.50 + 777.00
+    body = b"".join(client.get(reverse("incentives:register"),
+                               {"period": "2025-Q1", "export": "csv"}).streaming_content).decode("utf-8-sig")  # fmt: skip
+    rows = {r["employee_id"]: r for r in csv.DictReader(io.StringIO(body))}
+    assert (rows["E-77"]["earned"], rows["E-77"]["adjustments"], rows["E-77"]["payout"]) == ("0.00", "777.00", "777.00")
+    assert sum(Decimal(r["payout"]) for r in rows.values()) == Decimal("28606.50")
+    team = client_for(computed["mia"]).get(reverse("incentives:team"), {"period": "2025-Q1"}).content.decode()
+    assert "20,029.50" in team
