@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from incentives.models import Adjustment, CompPlanVersion, Dispute, Payout, Period, PlanAssignment, StatementLine
 from salesops.org.selectors import visible_people_q
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY)
 
 
