@@ -44,6 +44,10 @@ def test_two_recomputes_at_once_give_the_result_of_one():
     commission_recompute()
     expected = sorted(Payout.objects.values_list("person_id", "period__label", "payout"))
     lines = StatementLine.objects.count()
+    # From nothing stored: both runs have everything to write (without the lock, the second would insert the
+    # same payouts again and fail on their uniqueness, or leave a second set of lines).
+    Payout.objects.all().delete()
+    assert StatementLine.objects.count() == 0
     errors: list[BaseException] = []
 
     def run() -> None:
