@@ -173,6 +173,17 @@ def quota_set(
                  changes={"amount": (old[0], effective), "full_amount": (old[1], full)},
                  reason=f"{person.username} {period.label} {measure}")  # fmt: skip
     _announce_quota(person.pk, period.pk)
+    # A manager whose quota is the sum of their team's follows it (and so on up, through quota_set).
+    above = (
+        Quota.objects.filter(person_id=person.manager_id, period=period, measure=measure, is_team_sum=True)
+        .select_related("person", "ramp")
+        .first()
+        if person.manager_id
+        else None
+    )
+    if above is not None:
+        quota_set(actor=actor, person=above.person, period=period, amount=0, measure=measure, ramp=above.ramp,
+                  is_team_sum=True)  # fmt: skip
     return quota
 
 

@@ -118,3 +118,26 @@ def test_a_change_to_a_locked_period_of_an_earlier_fiscal_year_is_booked(
     adjustment = Adjustment.objects.get(person=ex["ann"])
     assert (adjustment.period.label, adjustment.amount) == ("2025-Q3", Decimal("1500.00"))
     assert adjustment.cause["period"] == "2025-Q1"
+
+
+def test_a_team_sum_quota_follows_the_teams_quotas_up_the_tree(db):
+    from incentives.models import Quota
+
+    ex = build_example()
+    director = UserFactory.create(username="dee")
+    ex["mia"].manager = director
+    ex["mia"].save(update_fields=["manager"])
+    q3 = services.period_get_or_create("2025-Q3")
+    for who in ("ann", "bob"):
+        services.quota_set(actor=ex["ops"], person=ex[who], period=q3, amount="100000")
+    services.quota_set(actor=ex["ops"], person=ex["mia"], period=q3, amount=0, is_team_sum=True)
+    services.quota_set(actor=ex["ops"], person=director, period=q3, amount=0, is_team_sum=True)
+    assert Quota.objects.get(person=director, period=q3).amount == Decimal("200000.00")
+
+    services.quota_set(actor=ex["ops"], person=ex["ann"], period=q3, amount="150000")
+
+    assert Quota.objects.get(person=ex["mia"], period=q3).amount == Decimal("250000.00")
+    assert Quota.objects.get(person=director, period=q3).amount == Decimal("250000.00")
+    mia_quota = Quota.objects.get(person=ex["mia"], period=q3)
+    history = AuditEvent.objects.filter(entity="incentives.quota", entity_id=str(mia_quota.pk)).order_by("id")
+    assert [e.changes["amount"][1] for e in history] == ["200000.00", "250000.00"]
