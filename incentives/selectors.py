@@ -10,6 +10,7 @@ from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Query
 from django.db.models.functions import Coalesce
 
 from incentives.models import Adjustment, CompPlanVersion, Dispute, Payout, Period, PlanAssignment, StatementLine
+from salesops.org.models import AuditEvent
 from salesops.org.selectors import visible_people_q
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
@@ -86,3 +87,24 @@ def register_totals(payouts: QuerySet[Payout]) -> RegisterTotals:
     adjustments = sum((r[1] for r in rows), Decimal(0))
     payout = sum((r[2] for r in rows), Decimal(0))
     return RegisterTotals(earned, adjustments, payout, payout + adjustments, len(rows))
+
+
+# The audited records of incentives, by the name the history's filter takes.
+AUDITED_ENTITIES = {
+    "quota": "incentives.quota",
+    "plan": "incentives.compplanversion",
+    "assignment": "incentives.planassignment",
+    "adjustment": "incentives.adjustment",
+    "dispute": "incentives.dispute",
+    "period": "incentives.period",
+    "ramp": "incentives.rampschedule",
+}
+
+
+def audit_events(*, entity: str | None = None, entity_id: str | None = None) -> QuerySet[AuditEvent]:
+    """Incentives' audit rows, newest first: all, one kind (a key of AUDITED_ENTITIES), or one record."""
+    events = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
+    if entity is None:
+        return events.filter(entity__in=AUDITED_ENTITIES.values())
+    events = events.filter(entity=AUDITED_ENTITIES[entity])
+    return events.filter(entity_id=entity_id) if entity_id is not None else events

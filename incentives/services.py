@@ -132,6 +132,41 @@ def _ramp_share(ramp: RampSchedule | None, person: User, period: Period) -> Deci
 
 
 @transaction.atomic
+def ramp_save(*, actor: User, name: str, shares: list[Any]) -> RampSchedule:
+    """Create or change a ramp schedule: shares of full quota by month of tenure, each in [0, 1], not falling
+    (the months after the last are at 100 %). Quotas already set with it keep their amounts until set again."""
+    name = name.strip()
+    if not name:
+        raise DomainError("A ramp schedule needs a name.", field="name")
+    if not isinstance(shares, list) or not shares or len(shares) > 24:
+        raise DomainError(f"Ramp {name!r}: give 1 to 24 monthly shares, e.g. [\"0.25\", \"0.5\", \"0.75\"].",
+                          field="shares")  # fmt: skip
+    parsed: list[Decimal] = []
+    for month, share in enumerate(shares, start=1):
+        try:
+            value = Decimal(str(share).strip())
+        except InvalidOperation:
+            raise DomainError(f"Ramp {name!r}, month {month}: {share!r} is not a number.", field="shares") from None
+        if not value.is_finite() or not 0 <= value <= 1:
+            raise DomainError(f"Ramp {name!r}, month {month}: a share is between 0 and 1, not {share}.",
+                              field="shares")  # fmt: skip
+        if parsed and value < parsed[-1]:
+            raise DomainError(f"Ramp {name!r}, month {month}: shares do not fall ({parsed[-1]} then {value}).",
+                              field="shares")  # fmt: skip
+        parsed.append(value)
+    text = [str(v) for v in parsed]
+    ramp = RampSchedule.objects.select_for_update().filter(name=name).first()
+    if ramp is None:
+        ramp = RampSchedule.objects.create(name=name, shares=text)
+        audit_record(actor=actor, instance=ramp, action="create", changes={"shares": (None, text)})
+    elif ramp.shares != text:
+        old, ramp.shares = ramp.shares, text
+        ramp.save(update_fields=["shares"])
+        audit_record(actor=actor, instance=ramp, action="update", changes={"shares": (old, text)})
+    return ramp
+
+
+@transaction.atomic
 def quota_set(
     *,
     actor: User | None,
@@ -272,12 +307,32 @@ def plan_assign(
 
 @transaction.atomic
 def plan_assignment_end(*, actor: User, assignment: PlanAssignment, end: dt.date) -> PlanAssignment:
+    """End (or move the end of) a plan assignment, e.g. before assigning the person another plan."""
+    assignment = PlanAssignment.objects.select_for_update().select_related("person", "plan").get(pk=assignment.pk)
+    who = assignment.person.display_name
     if end < assignment.start:
-        raise DomainError("An assignment cannot end before it starts.")
+        raise DomainError(
+            f"{who}: the {assignment.plan.name} assignment cannot end before it starts ({assignment.start}).",
+            field="end",
+        )
+    later = (
+        PlanAssignment.objects.filter(person=assignment.person, start__gt=assignment.start, start__lte=end)
+        .exclude(pk=assignment.pk)
+        .first()
+    )
+    if later is not None:
+        raise DomainError(f"{who} is on {later.plan.name} from {later.start}; {assignment.plan.name} must end before.",
+                          field="end")  # fmt: skip
     old = assignment.end
+    if old == end:
+        return assignment
     assignment.end = end
     assignment.save(update_fields=["end"])
     audit_record(actor=actor, instance=assignment, action="update", changes={"end": (old, end)})
+    from incentives import tasks
+
+    # Pay from the earlier of the two ends on changes (a locked period among them becomes an adjustment).
+    tasks.queue_recompute(person_ids=[assignment.person_id], reason="assignment", since=min(d for d in (old, end) if d))
     return assignment
 
 
@@ -400,8 +455,9 @@ def quota_bulk_upload(
             if key:
                 people[key.lower()] = u
     cal = calendar()
+    ramps = {r.name.lower(): r for r in RampSchedule.objects.all()}
     errors: list[str] = []
-    planned: list[tuple[User, str, str, Decimal]] = []
+    planned: list[tuple[User, str, str, Decimal, RampSchedule | None]] = []
     seen: set[tuple[int, str, str]] = set()
     for number, row in enumerate(rows, start=2):
         who = row.get("person") or row.get("username") or row.get("email") or row.get("employee_id") or ""
@@ -428,6 +484,11 @@ def quota_bulk_upload(
         if amount < 0:
             errors.append(f"{where}: a quota may not be negative")
             continue
+        ramp_name = (row.get("ramp") or "").strip()
+        ramp = ramps.get(ramp_name.lower()) if ramp_name else None
+        if ramp_name and ramp is None:
+            errors.append(f"{where}: no ramp schedule named {ramp_name!r}")
+            continue
         dedupe = (person.pk, label, measure)
         if dedupe in seen:
             errors.append(f"{where}: {label} {measure} appears twice for this person")
@@ -437,18 +498,19 @@ def quota_bulk_upload(
         if locked:
             errors.append(f"{where}: {label} is locked")
             continue
-        planned.append((person, label, measure, amount))
+        planned.append((person, label, measure, amount, ramp))
     existing = {
-        (q.person_id, q.period.label, q.measure): q.full_amount
+        (q.person_id, q.period.label, q.measure): (q.full_amount, q.ramp_id)
         for q in Quota.objects.filter(person_id__in={p.pk for p, *_ in planned}).select_related("period")
     }
-    created = sum(1 for p, label, m, _ in planned if (p.pk, label, m) not in existing)
-    unchanged = sum(1 for p, label, m, a in planned if existing.get((p.pk, label, m)) == a)
+    created = sum(1 for p, label, m, *_ in planned if (p.pk, label, m) not in existing)
+    unchanged = sum(1 for p, label, m, a, r in planned if existing.get((p.pk, label, m)) == (a, r.pk if r else None))
     result = {"rows": len(rows), "created": created, "updated": len(planned) - created - unchanged,
               "unchanged": unchanged, "errors": errors, "dry_run": dry_run}  # fmt: skip
     if errors or dry_run:
         return result
     with transaction.atomic():
-        for person, label, measure, amount in planned:
-            quota_set(actor=actor, person=person, period=period_get_or_create(label), amount=amount, measure=measure)
+        for person, label, measure, amount, ramp in planned:
+            quota_set(actor=actor, person=person, period=period_get_or_create(label), amount=amount, measure=measure,
+                      ramp=ramp)  # fmt: skip
     return result

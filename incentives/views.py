@@ -7,6 +7,7 @@ does not hold 403.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
@@ -35,7 +36,17 @@ from incentives.forms import (
     ReopenForm,
     ResolveForm,
 )
-from incentives.models import CommissionRun, CompPlan, Dispute, Payout, Period, PlanAssignment, Quota, StatementLine
+from incentives.models import (
+    CommissionRun,
+    CompPlan,
+    Dispute,
+    Payout,
+    Period,
+    PlanAssignment,
+    Quota,
+    RampSchedule,
+    StatementLine,
+)
 from salesops.api import DomainError
 from salesops.charts import style, to_html
 from salesops.exports import csv_response, xlsx_response
@@ -243,7 +254,7 @@ def team(request: HttpRequest) -> HttpResponse:
 PAYROLL_HEADER = ["employee_id", "name", "period", "earned", "adjustments", "draw", "payout", "currency"]
 
 
-def _payroll_rows(payouts: list[Payout]) -> list[list[Any]]:
+def payroll_rows(payouts: list[Payout]) -> list[list[Any]]:
     return [
         [p.person.employee_id or p.person.username, p.person.display_name, p.period.label, p.earned, _adjustments(p),
          p.payout - p.earned, p.payout + _adjustments(p), p.currency]
@@ -268,10 +279,10 @@ def register(request: HttpRequest) -> HttpResponseBase:
         if not (may_close_periods(user) or may_manage_setup(user)):
             raise PermissionDenied
         return (csv_response if export == "csv" else xlsx_response)(
-            f"payroll-{period.label}.{export}", PAYROLL_HEADER, _payroll_rows(payouts)
+            f"payroll-{period.label}.{export}", PAYROLL_HEADER, payroll_rows(payouts)
         )
     if period and export == "lines":
-        return _lines_export(period)
+        return lines_export(period)
     context = {
         "periods": periods,
         "period": period,
@@ -295,7 +306,7 @@ def _period_history(period: Period) -> list[Any]:
     return list(audit_history(entity="incentives.period", entity_id=period.pk)[:20])
 
 
-def _lines_export(period: Period) -> HttpResponseBase:
+def lines_export(period: Period) -> HttpResponseBase:
     """Every statement line of a period, streamed to XLSX in constant memory (plain rows, no model objects)."""
     header = ["employee_id", "name", "period", "component", "deal", "credited person", "split %", "overlay",
               "credit date", "credit", "amount", "rates"]  # fmt: skip
@@ -460,6 +471,18 @@ def plan_detail(request: HttpRequest, key: str) -> HttpResponseBase:
         return response
     people = User.objects.filter(is_active=True).order_by("last_name", "first_name")
     form = AssignForm(request.POST or None, people=people)
+    if request.method == "POST" and request.POST.get("end_assignment"):
+        _require_ops(user)
+        assignment = get_object_or_404(PlanAssignment, pk=request.POST["end_assignment"], plan=plan)
+        try:
+            end = dt.date.fromisoformat(request.POST.get("end", ""))
+            services.plan_assignment_end(actor=user, assignment=assignment, end=end)
+            messages.success(request, f"{assignment.person.display_name}'s {plan.name} ends on {end}.")
+        except ValueError:
+            messages.error(request, "Give the last day of the assignment as a date (YYYY-MM-DD).")
+        except DomainError as error:
+            messages.error(request, error.message)
+        return redirect("incentives:plan_detail", key=plan.key)
     if request.method == "POST":
         _require_ops(user)
         if form.is_valid():
@@ -553,6 +576,15 @@ def quotas(request: HttpRequest) -> HttpResponse:
         .select_related("person", "period", "ramp")
         .order_by("person__last_name", "measure")
     )
+    if request.method == "POST" and request.POST.get("action") == "ramp":
+        _require_ops(user)
+        try:
+            shares = [s.strip() for s in request.POST.get("shares", "").split(",") if s.strip()]
+            ramp = services.ramp_save(actor=user, name=request.POST.get("name", ""), shares=shares)
+            messages.success(request, f"Ramp {ramp.name} saved: {', '.join(ramp.shares)} then 100 %.")
+        except DomainError as error:
+            messages.error(request, error.message)
+        return redirect(f"{reverse('incentives:quotas')}?period={label}")
     form = QuotaUploadForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST":
@@ -567,5 +599,5 @@ def quotas(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Quotas saved: {result['created']} new, {result['updated']} changed.")
                 return redirect(f"{reverse('incentives:quotas')}?period={label}")
     context = {"periods": periods, "label": label, "rows": rows, "form": form, "result": result,
-               "may_edit": may_manage_setup(user)}  # fmt: skip
+               "may_edit": may_manage_setup(user), "ramps": RampSchedule.objects.order_by("name")}  # fmt: skip
     return render(request, "incentives/quotas.html", context)

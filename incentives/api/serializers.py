@@ -50,6 +50,9 @@ class ReopenSerializer(serializers.Serializer[Any]):
 
 
 class AuditEventSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    entity = serializers.CharField()
+    entity_id = serializers.CharField()
     at = serializers.DateTimeField()
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
     actor_name = serializers.CharField(source="actor.display_name", default=None)
@@ -278,6 +281,18 @@ class PlanCreateSerializer(PlanVersionWriteSerializer):
             raise serializers.ValidationError({"key": "Give the plan a key (or a definition with one)."})
         attrs["name"] = attrs["name"] or str(definition.get("name") or "")
         return attrs
+
+
+class RampSerializer(serializers.ModelSerializer[RampSchedule]):
+    shares = serializers.ListField(child=serializers.CharField(), help_text='By month of tenure: ["0.25", "0.5"].')
+
+    class Meta:
+        model = RampSchedule
+        fields = ["id", "name", "shares"]
+
+
+class AssignmentEndSerializer(serializers.Serializer[Any]):
+    end = serializers.DateField(help_text="The assignment's last day.")
 
 
 class PlanAssignSerializer(serializers.Serializer[Any]):

@@ -11,6 +11,9 @@ router.register("disputes", views.DisputeViewSet, basename="incentives-dispute")
 router.register("plans", views.PlanViewSet, basename="incentives-plan")
 router.register("quotas", views.QuotaViewSet, basename="incentives-quota")
 router.register("runs", views.CommissionRunViewSet, basename="incentives-run")
+router.register("audit", views.AuditViewSet, basename="incentives-audit")
+router.register("assignments", views.AssignmentViewSet, basename="incentives-assignment")
+router.register("ramps", views.RampViewSet, basename="incentives-ramp")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("estimator/", views.EstimatorView.as_view(), name="incentives-estimator"),

@@ -13,7 +13,7 @@ from typing import Any
 import django_filters
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
-from django.http import JsonResponse
+from django.http import HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -39,9 +39,11 @@ from incentives.models import (
     PlanAssignment,
     Quota,
     QuotaMeasure,
+    RampSchedule,
     StatementLine,
 )
 from salesops.celery import QUEUE_RECOMPUTE
+from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, may_close_periods, may_manage_setup
 from salesops.org.selectors import audit_history, people_visible_to, sees_everyone, visible_people_q
@@ -165,6 +167,35 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             ).data
         )
 
+    @extend_schema(
+        parameters=[
+            PERIOD_PARAM,
+            OpenApiParameter("kind", str, enum=["csv", "xlsx", "lines"],
+                             description="payroll CSV or XLSX (one row per person), or every statement line (XLSX)"),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY,
+                   (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY},
+        filters=False,
+    )  # fmt: skip
+    @action(detail=False, methods=["get"], permission_classes=[FinanceOrSalesOps], filterset_class=None)
+    def export(self, request: Request) -> HttpResponseBase:
+        """The period's payroll file (employee id, name, period, earned, adjustments, draw, payout, currency)
+        or its statement lines, streamed, as the register page exports them."""
+        from incentives import views as pages
+
+        label = request.query_params.get("period", "")
+        kind = request.query_params.get("kind", "csv")
+        if not label:
+            raise ValidationError({"period": ["Give a period label, e.g. ?period=2025-Q1."]})
+        if kind not in ("csv", "xlsx", "lines"):
+            raise ValidationError({"kind": ["One of csv, xlsx, lines."]})
+        period = get_object_or_404(Period, label=label)
+        if kind == "lines":
+            return pages.lines_export(period)
+        payouts = list(selectors.payout_register(request.user, period))
+        respond = csv_response if kind == "csv" else xlsx_response
+        return respond(f"payroll-{period.label}.{kind}", pages.PAYROLL_HEADER, pages.payroll_rows(payouts))
+
 
 def _deal_names(ids: set[int]) -> dict[int, str]:
     # Same read as the statement page: a line names the deal that earned it, also when the deal's owner is
@@ -172,6 +203,34 @@ def _deal_names(ids: set[int]) -> dict[int, str]:
     from pipeline.models import Deal
 
     return dict(Deal.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+# ------------------------------------------------------------------------------------------------- audit
+AUDITED = selectors.AUDITED_ENTITIES
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("entity", str, enum=sorted(AUDITED), description="What changed; all of them by default."),
+        OpenApiParameter("entity_id", str, description="One record's id (with entity)."),
+    ]
+)
+class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
+    """The audit history of incentives (finance and sales ops): every change to quotas, plans and their
+    versions, assignments, adjustments, disputes and period locks, newest first, with who, when and why."""
+
+    serializer_class = s.AuditEventSerializer
+    permission_classes = [FinanceOrSalesOps]
+    filterset_class = None
+
+    def get_queryset(self) -> Any:
+        entity = self.request.query_params.get("entity", "")
+        entity_id = self.request.query_params.get("entity_id", "")
+        if entity and entity not in AUDITED:
+            raise ValidationError({"entity": [f"One of: {', '.join(sorted(AUDITED))}."]})
+        if entity_id and not entity:
+            raise ValidationError({"entity_id": ["Give the entity too, e.g. ?entity=quota&entity_id=12."]})
+        return selectors.audit_events(entity=entity or None, entity_id=entity_id or None)
 
 
 # ----------------------------------------------------------------------------------------------- periods
@@ -357,6 +416,47 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer.is_valid(raise_exception=True)
         assignment = services.plan_assign(actor=_user(request), plan=plan, **serializer.validated_data)
         return Response(s.PlanAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+
+class RampViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[RampSchedule]):
+    """Ramp schedules for new hires (a share of full quota by month of tenure); sales ops create and change
+    them (POST with an existing name changes its shares)."""
+
+    queryset = RampSchedule.objects.order_by("name")
+    serializer_class = s.RampSerializer
+    pagination_class = None
+
+    @extend_schema(request=s.RampSerializer, responses={201: s.RampSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not may_manage_setup(request.user):
+            raise PermissionDenied("Only sales ops set ramp schedules.")
+        ramp = services.ramp_save(actor=_user(request), name=str(request.data.get("name", "")),
+                                  shares=request.data.get("shares") or [])  # fmt: skip
+        return Response(s.RampSerializer(ramp).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[PlanAssignment]):
+    """Plan assignments of the people the caller sees; sales ops end them (before assigning another plan)."""
+
+    serializer_class = s.PlanAssignmentSerializer
+    filterset_fields = ["person", "plan"]
+
+    def get_queryset(self) -> QuerySet[PlanAssignment]:
+        assignments = PlanAssignment.objects.select_related("person", "plan").order_by("person_id", "start")
+        user = self.request.user
+        if sees_everyone(user):
+            return assignments
+        return assignments.filter(person__in=people_visible_to(user).values("pk"))
+
+    @extend_schema(request=s.AssignmentEndSerializer, responses=s.PlanAssignmentSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsSalesOps])
+    def end(self, request: Request, pk: str | None = None) -> Response:
+        """Set the assignment's last day (the person's pay is recomputed from the earlier of the two ends)."""
+        serializer = s.AssignmentEndSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignment = services.plan_assignment_end(actor=_user(request), assignment=self.get_object(),
+                                                  end=serializer.validated_data["end"])  # fmt: skip
+        return Response(s.PlanAssignmentSerializer(assignment).data)
 
 
 # ------------------------------------------------------------------------------------------------ quotas

@@ -359,3 +359,99 @@ def test_openapi_schema_lists_the_incentives_api(api_client_for, computed):
     for path in ("/api/v1/incentives/payouts/", "/api/v1/incentives/payouts/register/",
                  "/api/v1/incentives/plans/{key}/versions/", "/api/v1/incentives/estimator/"):  # fmt: skip
         assert f"{path}:" in schema
+
+
+# ----------------------------------------------------------------------- assignments, ramps, audit, exports
+def test_sales_ops_end_an_assignment_then_assign_another_plan(api_client_for, computed, celery_eager,
+                                                             django_capture_on_commit_callbacks):  # fmt: skip
+    from incentives.models import PlanAssignment
+
+    ann = computed["ann"]
+    assignment = PlanAssignment.objects.get(person=ann)
+    url = f"{API}/assignments/{assignment.pk}/end/"
+    assert api_client_for(computed["finance"]).post(url, {"end": "2025-03-31"}, format="json").status_code == 403
+    ops = api_client_for(computed["ops"])
+    response = ops.post(url, {"end": "2024-12-01"}, format="json")
+    assert response.status_code == 400 and "cannot end before it starts (2025-01-01)" in response.json()["detail"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops.post(url, {"end": "2025-03-31"}, format="json")
+    assert response.status_code == 200 and response.json()["end"] == "2025-03-31"
+    # Ann is off the AE plan from Q2: the recompute queued by the change takes her Q2 payout away.
+    assert not Payout.objects.filter(person=ann, period__label="2025-Q2").exists()
+    assert q1(ann).payout == Decimal("20150.00")
+    body = {"person": ann.pk, "start": "2025-04-01"}
+    assert ops.post(f"{API}/plans/mgr/assign/", body, format="json").status_code == 201
+    listed = rows(api_client_for(computed["mia"]).get(f"{API}/assignments/", {"person": ann.pk}))
+    assert [(a["plan"], a["start"], a["end"]) for a in listed] == [("ae", "2025-01-01", "2025-03-31"),
+                                                                   ("mgr", "2025-04-01", None)]  # fmt: skip
+    assert rows(api_client_for(computed["bob"]).get(f"{API}/assignments/", {"person": ann.pk})) == []
+
+
+def test_ramps_are_set_by_sales_ops_and_used_by_the_quota_upload(api_client_for, computed):
+    ops = api_client_for(computed["ops"])
+    assert api_client_for(computed["mia"]).post(f"{API}/ramps/", {"name": "x", "shares": ["0.5"]},
+                                                 format="json").status_code == 403  # fmt: skip
+    response = ops.post(f"{API}/ramps/", {"name": "AE ramp", "shares": ["0.5", "0.25"]}, format="json")
+    assert response.status_code == 400 and "shares do not fall (0.5 then 0.25)" in response.json()["detail"]
+    response = ops.post(f"{API}/ramps/", {"name": "AE ramp", "shares": ["0.25", "0.5", "0.75"]}, format="json")
+    assert response.status_code == 201 and response.json()["shares"] == ["0.25", "0.5", "0.75"]
+    hire = UserFactory.create(username="hire", manager=computed["mia"], start_date=dt.date(2025, 8, 1))
+    content = b"person,period,amount,ramp\nhire,2025-Q3,90000,AE ramp\nann,2025-Q3,90000,Slow ramp\n"
+    result = upload(ops, content, dry_run="false").json()
+    assert result["errors"] == ["row 3 (ann): no ramp schedule named 'Slow ramp'"]
+    assert upload(ops, content.replace(b"Slow ramp", b""), dry_run="false").status_code == 200
+    quota = Quota.objects.get(person=hire, period__label="2025-Q3")
+    # August is month 0 (25 %), September month 1 (50 %), July before the start (0): 90,000 × 0.75 / 3.
+    assert quota.ramp is not None and quota.ramp.name == "AE ramp"
+    assert (quota.full_amount, quota.amount) == (Decimal("90000.00"), Decimal("22500.00"))
+
+
+def test_audit_history_of_quotas_plans_assignments_adjustments_and_locks(api_client_for, computed):
+    from incentives.models import PlanAssignment
+
+    finance = api_client_for(computed["finance"])
+    response = finance.post(f"{API}/adjustments/", {"person": computed["ann"].pk, "period": "2025-Q2",
+                                                    "amount": "250.00", "reason": "spiff true-up"}, format="json")  # fmt: skip
+    assert response.status_code == 201
+    assert finance.post(f"{API}/periods/{Period.objects.get(label='2025-Q1').pk}/lock/").status_code == 200
+    assert api_client_for(computed["ann"]).get(f"{API}/audit/").status_code == 403
+    ops = api_client_for(computed["ops"])
+    everything = rows(ops.get(f"{API}/audit/", {"page_size": 200}))
+    kinds = {e["entity"] for e in everything}
+    assert {"incentives.quota", "incentives.compplanversion", "incentives.planassignment", "incentives.adjustment",
+            "incentives.period"} <= kinds  # fmt: skip
+    adjustment = rows(ops.get(f"{API}/audit/", {"entity": "adjustment"}))
+    assert [(e["actor"], e["changes"]["amount"], e["reason"]) for e in adjustment] == [
+        (computed["finance"].pk, [None, "250.00"], "spiff true-up")
+    ]
+    ann_assignment = PlanAssignment.objects.get(person=computed["ann"])
+    one = rows(ops.get(f"{API}/audit/", {"entity": "assignment", "entity_id": ann_assignment.pk}))
+    assert [(e["action"], e["changes"]["plan"]) for e in one] == [("create", [None, "ae"])]
+    quotas = rows(ops.get(f"{API}/audit/", {"entity": "quota"}))
+    assert len(quotas) == 6 and all(e["changes"]["amount"][0] is None for e in quotas)  # 3 people × 2 quarters
+    assert ops.get(f"{API}/audit/", {"entity": "deal"}).status_code == 400
+
+
+def test_payroll_and_line_exports_in_the_api_equal_the_register(api_client_for, computed):
+    import csv
+    import io
+
+    import openpyxl
+
+    url = f"{API}/payouts/export/"
+    assert api_client_for(computed["mia"]).get(url, {"period": "2025-Q1"}).status_code == 403
+    finance = api_client_for(computed["finance"])
+    assert finance.get(url).status_code == 400
+    assert finance.get(url, {"period": "2025-Q1", "kind": "pdf"}).status_code == 400
+    response = finance.get(url, {"period": "2025-Q1", "kind": "csv"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    payroll = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert list(payroll[0]) == ["employee_id", "name", "period", "earned", "adjustments", "draw", "payout", "currency"]
+    register = finance.get(f"{API}/payouts/register/", {"period": "2025-Q1"}).json()
+    assert sum(Decimal(r["payout"]) for r in payroll) == Decimal(register["totals"]["total"]) == Decimal("27950.00")
+    response = finance.get(url, {"period": "2025-Q1", "kind": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert sum(Decimal(str(r[6])) for r in sheet.iter_rows(min_row=2, values_only=True)) == Decimal("27950.00")
+    response = finance.get(url, {"period": "2025-Q1", "kind": "lines"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert sheet.max_row - 1 == StatementLine.objects.filter(payout__period__label="2025-Q1").count()
