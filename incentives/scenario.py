@@ -128,7 +128,21 @@ def _decimal(
         raise error(f"{where}: {name} {value!r} is not a number") from None
     if not number.is_finite():
         raise error(f"{where}: {name} {value!r} is not a number")
+    # Money, quotas, rates and attainments all fit these bounds; beyond them the arithmetic would overflow.
+    if abs(number) >= MAX_NUMBER:
+        raise error(f"{where}: {name} {value!r} is out of range (below {MAX_NUMBER:,} is allowed)")
+    exponent = number.as_tuple().exponent
+    if (
+        isinstance(exponent, int)
+        and exponent < -MAX_DECIMALS
+        and number != number.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
+    ):
+        raise error(f"{where}: {name} {value!r} has more than {MAX_DECIMALS} decimals")
     return number
+
+
+MAX_NUMBER = 10**15
+MAX_DECIMALS = 12
 
 
 def _date(

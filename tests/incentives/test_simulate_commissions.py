@@ -51,6 +51,8 @@ def _set(path: str, value: Any):
 
 
 MALFORMED = [
+    (_set("deals.1.amount", "1e27"), "deal D2: amount '1e27' is out of range (below 1,000,000,000,000,000 is allowed)"),
+    (_set("quotas.0.amount", "1e-999999"), "quota ann 2025-Q1: amount '1e-999999' has more than 12 decimals"),
     (_set("deals.0.splits.1.percent", "30"), "deal D1: revenue splits sum to 90, not 100"),
     (_set("plans.0.components.0.tiers.2.from", "0.5"), "plan ae: tiers must strictly increase ('commission')"),
     (_set("reps.2.plan", "xx"), "rep mia: unknown plan 'xx'"),
