@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from incentives import estimator, selectors, services
+from incentives import engine, estimator, selectors, services
 from incentives.forms import (
     PLAN_TEMPLATE,
     AdjustmentForm,
@@ -97,10 +97,19 @@ def _attainment_chart(payouts: list[Payout], name: str) -> str:
     return to_html(style(fig), name=name)
 
 
-def _next_band(payout: Payout) -> dict[str, Any] | None:
-    """How far the person is from the next rate band of their commission, on this period's numbers."""
+def _next_band(payout: Payout, history: list[Payout]) -> dict[str, Any] | None:
+    """How far the person is from the next rate band of their commission: on this period's numbers, or on
+    the fiscal year's to date for a plan whose attainment basis is year to date."""
     version = payout.plan_version
-    if version is None or payout.quota <= 0:
+    if version is None:
+        return None
+    quota, credited = payout.quota, payout.credited
+    if version.definition.get("attainment_basis") == "ytd":
+        year = [p for p in history if p.period.fiscal_year == payout.period.fiscal_year
+                and p.period.kind == payout.period.kind and p.period.start <= payout.period.start]  # fmt: skip
+        quota = sum((p.quota for p in year), Decimal(0))
+        credited = sum((p.credited for p in year), Decimal(0))
+    if quota <= 0:
         return None
     for component in version.definition.get("components", []):
         if component.get("type") != "tiered_rate":
@@ -108,11 +117,22 @@ def _next_band(payout: Payout) -> dict[str, Any] | None:
         for tier in component.get("tiers", []):
             start = Decimal(str(tier["from"]))
             if start > payout.attainment:
-                needed = (start * payout.quota - payout.credited).quantize(Decimal("0.01"))
+                needed = (start * quota - credited).quantize(Decimal("0.01"))
                 return {"component": component["key"], "attainment": start, "rate": Decimal(str(tier["rate"])),
                         "needed": needed}  # fmt: skip
         return None
     return None
+
+
+def _year_so_far(payout: Payout) -> list[Payout]:
+    """The person's payouts of the payout's fiscal year up to it (for a year-to-date plan's next band)."""
+    if (payout.plan_version is None) or payout.plan_version.definition.get("attainment_basis") != "ytd":
+        return [payout]
+    return list(
+        Payout.objects.filter(person_id=payout.person_id, period__fiscal_year=payout.period.fiscal_year,
+                              period__kind=payout.period.kind, period__start__lte=payout.period.start)
+        .select_related("period")
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- rep pages
@@ -120,7 +140,12 @@ def _next_band(payout: Payout) -> dict[str, Any] | None:
 def my_attainment(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     payouts = list(selectors.payouts_visible_to(user).filter(person=user).order_by("period__start"))
-    year = timezone.localdate().year
+    # "To date" is the fiscal year's (which need not start in January).
+    year = (
+        engine.Calendar(services.calendar().fiscal_year_start_month)
+        .period_of("month", timezone.localdate())
+        .fiscal_year
+    )
     this_year = [p for p in payouts if p.period.fiscal_year == year]
     current = next((p for p in reversed(payouts) if p.period.start <= timezone.localdate()), None)
     context = {
@@ -128,7 +153,7 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
         "chart": _attainment_chart(payouts[-8:], "my-attainment"),
         "paid_to_date": sum((p.payout + _adjustments(p) for p in this_year), Decimal(0)),
         "current": current,
-        "next_band": _next_band(current) if current else None,
+        "next_band": _next_band(current, payouts) if current else None,
         "assignment": PlanAssignment.objects.filter(person=user).select_related("plan").order_by("-start").first(),
         "last_run": _last_run(),
         "year": year,
@@ -171,7 +196,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         "disputes": disputes,
         "own": payout.person_id == user.pk,
         "dispute_form": DisputeForm(),
-        "next_band": _next_band(payout),
+        "next_band": _next_band(payout, _year_so_far(payout)),
         "total": payout.payout + _adjustments(payout),
         "components": _ordered_components(payout),
         "last_run": _last_run(),
