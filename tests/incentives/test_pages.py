@@ -202,3 +202,37 @@ def test_rows_keep_their_cents_and_an_adjusted_leaver_is_paid_through_register_a
     assert sum(Decimal(r["payout"]) for r in rows.values()) == Decimal("28606.50")
     team = client_for(computed["mia"]).get(reverse("incentives:team"), {"period": "2025-Q1"}).content.decode()
     assert "20,029.50" in team
+
+
+def test_manager_sees_the_team_and_drills_into_each_statement_but_not_beyond(client_for, computed):
+    mia = client_for(computed["mia"])
+    html = mia.get(reverse("incentives:team"), {"period": "2025-Q1"}).content.decode()
+    table = html.split("<tbody>", 1)[1]
+    for name, total in ((computed["ann"].display_name, "20,150.00"), (computed["bob"].display_name, "3,600.00")):
+        row = table.split(name, 1)[1].split("</tr>", 1)[0]
+        assert total in row
+    ann_statement = reverse("incentives:statement", args=[q1(computed["ann"]).pk])
+    assert f'href="{ann_statement}"' in html
+    assert 'data-testid="statement-total">20,150.00<' in mia.get(ann_statement).content.decode()
+    # bob (a rep) sees no team and not ann's statement; an outsider sees neither.
+    bob = client_for(computed["bob"])
+    assert bob.get(ann_statement).status_code == 404
+    assert (
+        computed["ann"].display_name not in bob.get(reverse("incentives:team"), {"period": "2025-Q1"}).content.decode()
+    )
+
+
+def test_payroll_exports_neutralise_formula_like_names(client_for, computed):
+    ann = computed["ann"]
+    ann.first_name, ann.last_name = '=HYPERLINK("http://x")', "+1"
+    ann.save(update_fields=["first_name", "last_name"])
+    client = client_for(computed["finance"])
+    body = b"".join(client.get(reverse("incentives:register"),
+                               {"period": "2025-Q1", "export": "csv"}).streaming_content).decode("utf-8-sig")  # fmt: skip
+    names = [r["name"] for r in csv.DictReader(io.StringIO(body))]
+    assert '\'=HYPERLINK("http://x") +1' in names
+    response = client.get(reverse("incentives:register"), {"period": "2025-Q1", "export": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    cells = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert '\'=HYPERLINK("http://x") +1' in cells
+    assert all(not str(c).startswith("=") for c in cells)

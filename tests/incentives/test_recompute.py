@@ -82,6 +82,12 @@ def test_locked_rows_refuse_changes_in_postgres(example):
         Payout.objects.filter(period=q1).update(payout=Decimal("1"))
     with pytest.raises(IntegrityError, match="locked"), transaction.atomic():
         StatementLine.objects.filter(payout__period=q1).delete()
+    from incentives.models import Adjustment
+
+    with pytest.raises(IntegrityError, match="locked"), transaction.atomic():
+        Adjustment.objects.create(person=example["ann"], period=q1, amount=Decimal("5"), reason="sneaked in")
+    with pytest.raises(IntegrityError, match="locked"), transaction.atomic():
+        StatementLine.objects.filter(payout__period=q1).update(amount=Decimal("0"))
     services.period_reopen(actor=example["ops"], period=q1, reason="late deal")
     Payout.objects.filter(period=q1, person=example["ann"]).update(payout=Decimal("1"))
 

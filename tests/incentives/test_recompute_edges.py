@@ -141,3 +141,29 @@ def test_a_team_sum_quota_follows_the_teams_quotas_up_the_tree(db):
     mia_quota = Quota.objects.get(person=ex["mia"], period=q3)
     history = AuditEvent.objects.filter(entity="incentives.quota", entity_id=str(mia_quota.pk)).order_by("id")
     assert [e.changes["amount"][1] for e in history] == ["200000.00", "250000.00"]
+
+
+def test_split_and_plan_changes_recompute_the_people_they_concern(db, celery_eager, django_capture_on_commit_callbacks):
+    ex = build_example()
+    commission_recompute()
+    d2 = Deal.objects.get(amount=Decimal("90000"))  # ann's, 2025-03-31
+    with django_capture_on_commit_callbacks(execute=True):
+        deals.deal_set_splits(actor=ex["ops"], deal=d2,
+                              splits=[deals.SplitSpec(ex["ann"], Decimal(50)), deals.SplitSpec(ex["bob"], Decimal(50))])  # fmt: skip
+    # 45,000 of D2 moved from ann to bob: ann falls below 100 % (no bonus), bob gains.
+    assert _payout(ex["ann"], "2025-Q1").credited == Decimal("105000.00")
+    assert _payout(ex["bob"], "2025-Q1").credited == Decimal("105000.00")  # 40 % of D1, D3, and half of D2
+    assert _payout(ex["mia"], "2025-Q1").credited == Decimal("210000.00")  # the team's total did not move
+
+    bob_q1 = _payout(ex["bob"], "2025-Q1").payout
+    # Sales ops version the AE plan: 6 % in the first band, from February (D1, bob's 40 % of it, closed then).
+    from tests.incentives.conftest import AE_PLAN
+
+    richer = {**AE_PLAN, "components": [{**AE_PLAN["components"][0], "tiers": [
+        {"from": "0", "rate": "0.06"}, {"from": "0.5", "rate": "0.10"}, {"from": "1.0", "rate": "0.15"}]},
+        *AE_PLAN["components"][1:]]}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        services.plan_save_version(actor=ex["ops"], key="ae", name="AE", definition=richer,
+                                   effective_from=dt.date(2025, 2, 1))  # fmt: skip
+    # bob's first 50,000 of credit now earns 6 % instead of 5 %: 500.00 more.
+    assert _payout(ex["bob"], "2025-Q1").payout == bob_q1 + Decimal("500.00")
