@@ -159,9 +159,9 @@ def test_split_and_plan_changes_recompute_the_people_they_concern(db, celery_eag
     # Sales ops version the AE plan: 6 % in the first band, from February (D1, bob's 40 % of it, closed then).
     from tests.incentives.conftest import AE_PLAN
 
-    richer = {**AE_PLAN, "components": [{**AE_PLAN["components"][0], "tiers": [
-        {"from": "0", "rate": "0.06"}, {"from": "0.5", "rate": "0.10"}, {"from": "1.0", "rate": "0.15"}]},
-        *AE_PLAN["components"][1:]]}  # fmt: skip
+    components: list[dict] = list(AE_PLAN["components"])  # type: ignore[call-overload]
+    tiers = [{"from": "0", "rate": "0.06"}, {"from": "0.5", "rate": "0.10"}, {"from": "1.0", "rate": "0.15"}]
+    richer = {**AE_PLAN, "components": [{**components[0], "tiers": tiers}, *components[1:]]}
     with django_capture_on_commit_callbacks(execute=True):
         services.plan_save_version(actor=ex["ops"], key="ae", name="AE", definition=richer,
                                    effective_from=dt.date(2025, 2, 1))  # fmt: skip
