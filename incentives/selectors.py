@@ -9,7 +9,17 @@ from typing import Any
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from incentives.models import Adjustment, CompPlanVersion, Dispute, Payout, Period, PlanAssignment, StatementLine
+from incentives.models import (
+    Adjustment,
+    CompPlanVersion,
+    Dispute,
+    Payout,
+    Period,
+    PlanAssignment,
+    Quota,
+    QuotaMeasure,
+    StatementLine,
+)
 from salesops.org.models import AuditEvent
 from salesops.org.selectors import visible_people_q
 
@@ -108,3 +118,52 @@ def audit_events(*, entity: str | None = None, entity_id: str | None = None) -> 
         return events.filter(entity__in=AUDITED_ENTITIES.values())
     events = events.filter(entity=AUDITED_ENTITIES[entity])
     return events.filter(entity_id=entity_id) if entity_id is not None else events
+
+
+@dataclass
+class MeasuredQuota:
+    """A quota with what was achieved against it (incentives.md pays on bookings; every measure is tracked)."""
+
+    quota: Quota
+    achieved: Decimal
+    attainment: Decimal | None  # None for a zero quota
+
+
+def measured_quotas(quotas: list[Quota]) -> list[MeasuredQuota]:
+    """Each quota with its achievement in its period: bookings as the commission run credited them (the
+    payout's credited amount); new business and expansion as credited amounts of won, uncancelled deals of
+    that type; deal count as credited deals (split shares). A manager's quota counts their whole subtree."""
+    from pipeline.selectors import credits_by_deal_type
+    from salesops.org.selectors import subtree_ids
+
+    credited = {
+        (p.person_id, p.period_id): p.credited
+        for p in Payout.objects.filter(person_id__in={q.person_id for q in quotas},
+                                       period_id__in={q.period_id for q in quotas})
+    }  # fmt: skip
+    out: list[MeasuredQuota] = []
+    typed_cache: dict[tuple[int, int], dict[str, tuple[Decimal, Decimal]]] = {}
+    for quota in quotas:
+        key = (quota.person_id, quota.period_id)
+        if quota.measure == QuotaMeasure.BOOKINGS and key in credited:
+            achieved = credited[key]
+        else:
+            if key not in typed_cache:
+                people = subtree_ids(quota.person)
+                totals: dict[str, tuple[Decimal, Decimal]] = {}
+                for c in credits_by_deal_type(people, quota.period.start, quota.period.end):
+                    amount, deals = totals.get(c.deal_type, (Decimal(0), Decimal(0)))
+                    totals[c.deal_type] = (amount + c.amount, deals + c.deals)
+                typed_cache[key] = totals
+            totals = typed_cache[key]
+            if quota.measure == QuotaMeasure.DEAL_COUNT:
+                achieved = sum((d for _, d in totals.values()), Decimal(0)).quantize(Decimal("0.01"))
+            elif quota.measure == QuotaMeasure.NEW_BUSINESS:
+                achieved = totals.get("new", (Decimal(0), Decimal(0)))[0]
+            elif quota.measure == QuotaMeasure.EXPANSION:
+                achieved = totals.get("expansion", (Decimal(0), Decimal(0)))[0]
+            else:
+                achieved = sum((a for a, _ in totals.values()), Decimal(0))
+        attainment = (achieved / quota.amount).quantize(Decimal("0.0001")) if quota.amount > 0 else None
+        out.append(MeasuredQuota(quota, achieved, attainment))
+    return out

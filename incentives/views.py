@@ -141,19 +141,20 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     payouts = list(selectors.payouts_visible_to(user).filter(person=user).order_by("period__start"))
     # "To date" is the fiscal year's (which need not start in January).
-    year = (
-        engine.Calendar(services.calendar().fiscal_year_start_month)
-        .period_of("month", timezone.localdate())
-        .fiscal_year
-    )
+    today = timezone.localdate()
+    year = engine.Calendar(services.calendar().fiscal_year_start_month).period_of("month", today).fiscal_year
     this_year = [p for p in payouts if p.period.fiscal_year == year]
-    current = next((p for p in reversed(payouts) if p.period.start <= timezone.localdate()), None)
+    current = next((p for p in reversed(payouts) if p.period.start <= today), None)
+    now_quotas = Quota.objects.filter(person=user, period__start__lte=today, period__end__gte=today)
     context = {
         "payouts": list(reversed(payouts)),
         "chart": _attainment_chart(payouts[-8:], "my-attainment"),
         "paid_to_date": sum((p.payout + _adjustments(p) for p in this_year), Decimal(0)),
         "current": current,
         "next_band": _next_band(current, payouts) if current else None,
+        "measured": selectors.measured_quotas(
+            list(now_quotas.select_related("period", "person").order_by("period__kind", "measure"))
+        ),
         "assignment": PlanAssignment.objects.filter(person=user).select_related("plan").order_by("-start").first(),
         "last_run": _last_run(),
         "year": year,

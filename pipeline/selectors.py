@@ -335,3 +335,39 @@ def earliest_commission_date(deal_ids: list[int]) -> dt.date | None:
     found = Deal.objects.filter(pk__in=deal_ids).aggregate(close=Min("close_date"), cancel=Min("cancelled_on"))
     dates = [d for d in found.values() if d]
     return min(dates) if dates else None
+
+
+@dataclass(frozen=True)
+class TypedCredit:
+    """A person's credit from won deals of one type in a date range: amount and deals (split shares)."""
+
+    person_id: int
+    deal_type: str
+    amount: Decimal
+    deals: Decimal
+
+
+def credits_by_deal_type(person_ids: Iterable[int], start: dt.date, end: dt.date) -> list[TypedCredit]:
+    """Credit of won, uncancelled deals closed in [start, end], by person and deal type: a split holder's share
+    of the amount (overlays included), the owner's whole amount when the deal has no splits; `deals` counts
+    the same shares of one deal each (a 60 % split is 0.6 of a deal)."""
+    ids = sorted({int(p) for p in person_ids})
+    if not ids:
+        return []
+    sql = """
+        WITH won AS (
+            SELECT d.id, d.owner_id, d.amount, d.deal_type FROM pipeline_deal d
+            WHERE d.status = 'won' AND d.cancelled_on IS NULL AND d.close_date BETWEEN %(start)s AND %(end)s
+        ), shares AS (
+            SELECT s.person_id, w.deal_type, w.amount * s.percent / 100 AS amount, s.percent / 100 AS deals
+            FROM won w JOIN pipeline_dealsplit s ON s.deal_id = w.id
+            WHERE s.person_id = ANY(%(ids)s)
+            UNION ALL
+            SELECT w.owner_id, w.deal_type, w.amount, 1 FROM won w
+            WHERE w.owner_id = ANY(%(ids)s) AND NOT EXISTS (SELECT 1 FROM pipeline_dealsplit s WHERE s.deal_id = w.id)
+        )
+        SELECT person_id, deal_type, COALESCE(SUM(amount), 0), SUM(deals) FROM shares GROUP BY person_id, deal_type
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"start": start, "end": end, "ids": ids})
+        return [TypedCredit(p, t, Decimal(a).quantize(Decimal("0.01")), Decimal(n)) for p, t, a, n in cursor.fetchall()]

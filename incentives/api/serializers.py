@@ -308,11 +308,13 @@ class QuotaSerializer(serializers.ModelSerializer[Quota]):
     full_amount = money(read_only=True)
     amount = money(read_only=True)
     ramp_name = serializers.CharField(source="ramp.name", read_only=True, default=None)
+    achieved = money(read_only=True, default=None, help_text="Credited so far in its measure (see measured_quotas).")
+    attainment = attainment(read_only=True, default=None, help_text="achieved ÷ amount; null for a zero quota.")
 
     class Meta:
         model = Quota
         fields = ["id", "person", "person_name", "period", "measure", "full_amount", "amount", "ramp", "ramp_name",
-                  "is_team_sum"]  # fmt: skip
+                  "is_team_sum", "achieved", "attainment"]  # fmt: skip
         read_only_fields = fields
 
 

@@ -473,6 +473,21 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             .order_by("period__start", "person__last_name", "person_id", "measure")
         )
 
+    def _measured(self, quotas: list[Quota]) -> list[Quota]:
+        for measured in selectors.measured_quotas(quotas):
+            measured.quota.achieved = measured.achieved  # type: ignore[attr-defined]
+            measured.quota.attainment = measured.attainment  # type: ignore[attr-defined]
+        return quotas
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Quotas with what was achieved against each in its measure (a page at a time)."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # the API always paginates lists
+        return self.get_paginated_response(self.get_serializer(self._measured(list(page)), many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self._measured([self.get_object()])[0]).data)
+
     @extend_schema(request=s.QuotaSetSerializer, responses={200: s.QuotaSerializer, 201: s.QuotaSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Set one quota (201 when new, 200 when it replaced the person's quota for that period and measure)."""

@@ -455,3 +455,32 @@ def test_payroll_and_line_exports_in_the_api_equal_the_register(api_client_for, 
     response = finance.get(url, {"period": "2025-Q1", "kind": "lines"})
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     assert sheet.max_row - 1 == StatementLine.objects.filter(payout__period__label="2025-Q1").count()
+
+
+def test_a_person_holds_quotas_in_several_measures_each_measured(api_client_for, computed, client_for):
+    from incentives import services
+    from pipeline.models import Deal
+
+    q1_period = Period.objects.get(label="2025-Q1")
+    # ann's Q1 deals: D1 (new business, 60 % hers) and D2 (90,000, made an expansion here).
+    Deal.objects.filter(amount=Decimal("90000")).update(deal_type="expansion")
+    for measure, amount in (("new_business", "80000"), ("expansion", "45000"), ("deal_count", "4")):
+        services.quota_set(actor=computed["ops"], person=computed["ann"], period=q1_period, amount=amount,
+                           measure=measure)  # fmt: skip
+    listed = rows(api_client_for(computed["ann"]).get(f"{API}/quotas/", {"period": "2025-Q1"}))
+    measured = {q["measure"]: (q["amount"], q["achieved"], q["attainment"]) for q in listed}
+    assert measured == {
+        "bookings": ("100000.00", "150000.00", "1.5000"),  # the run's credited bookings (60,000 + 90,000)
+        "new_business": ("80000.00", "60000.00", "0.7500"),
+        "expansion": ("45000.00", "90000.00", "2.0000"),
+        "deal_count": ("4.00", "1.60", "0.4000"),  # 0.6 of D1 and all of D2
+    }
+    # mia's team quota counts her subtree: bob's D3 was cancelled, so it counts for no measure.
+    services.quota_set(actor=computed["ops"], person=computed["mia"], period=q1_period, amount="5",
+                       measure="deal_count")  # fmt: skip
+    mia_rows = rows(
+        api_client_for(computed["mia"]).get(f"{API}/quotas/", {"period": "2025-Q1", "measure": "deal_count"})
+    )
+    assert [(q["person"], q["achieved"]) for q in mia_rows if q["person"] == computed["mia"].pk] == [
+        (computed["mia"].pk, "2.00")  # D1 (60 % ann + 40 % bob) and D2
+    ]
