@@ -90,3 +90,155 @@ class QuotaUploadForm(forms.Form):
                            "(2026-Q1 or 2026-03), amount, and optionally measure.")  # fmt: skip
     measure = forms.ChoiceField(choices=QuotaMeasure.choices, initial=QuotaMeasure.BOOKINGS,
                                 help_text="Used where the file has no measure column.")  # fmt: skip
+
+
+# A plan built field by field: the plan JSON of the spec without typing JSON. One tiered commission with up to
+# TIERS tiers, up to EXTRAS bonuses and EXTRAS spiffs; a plan beyond that is edited as JSON.
+TIERS, EXTRAS = 6, 2
+
+
+def _decimal(label: str) -> forms.DecimalField:
+    """An optional, non-negative number field of the builder."""
+    return forms.DecimalField(max_digits=16, decimal_places=6, required=False, min_value=0, label=label)
+
+
+class PlanBuilderForm(forms.Form):
+    key = forms.SlugField(max_length=40, help_text="Short id, e.g. ae-2026.")
+    name = forms.CharField(max_length=120)
+    effective_from = forms.DateField(widget=DATE)
+    note = forms.CharField(max_length=300, required=False, help_text="What changed and why (kept in the history).")
+    period = forms.ChoiceField(choices=[("quarter", "Quarterly"), ("month", "Monthly")])
+    attainment_basis = forms.ChoiceField(
+        choices=[("period", "Each period on its own"), ("ytd", "Fiscal year to date")], label="Attainment"
+    )
+    credit_scope = forms.ChoiceField(
+        choices=[("individual", "Own credits"), ("team", "Own and everyone below (team)")], label="Credits"
+    )
+    clawback_days = forms.IntegerField(min_value=0, required=False, help_text="Cancelled deals claw back within.")
+    draw_amount = _decimal("Draw per period")
+    draw_recoverable = forms.BooleanField(required=False, label="Recoverable draw")
+    commission_key = forms.SlugField(max_length=40, initial="commission", label="Commission component")
+    method = forms.ChoiceField(choices=[("marginal", "Marginal (each band its rate)"),
+                                        ("retroactive", "Retroactive (all at the reached rate)")])  # fmt: skip
+    cap_attainment = _decimal("Cap at attainment")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i in range(1, TIERS + 1):
+            self.fields[f"tier_{i}_from"] = _decimal(f"Tier {i} from")  # fmt: skip
+            self.fields[f"tier_{i}_rate"] = _decimal("rate")
+        for i in range(1, EXTRAS + 1):
+            suffix = "" if i == 1 else str(i)
+            fields = self.fields
+            fields[f"bonus_{i}_key"] = forms.SlugField(max_length=40, initial=f"bonus{suffix}", label=f"Bonus {i}")
+            fields[f"bonus_{i}_threshold"] = _decimal("at attainment")
+            fields[f"bonus_{i}_amount"] = _decimal("amount")
+            fields[f"spiff_{i}_key"] = forms.SlugField(max_length=40, initial=f"spiff{suffix}", label=f"Spiff {i}")
+            fields[f"spiff_{i}_product"] = forms.CharField(max_length=120, required=False, label="product")
+            fields[f"spiff_{i}_start"] = forms.DateField(widget=DATE, required=False, label="from")
+            fields[f"spiff_{i}_end"] = forms.DateField(widget=DATE, required=False, label="to")
+            fields[f"spiff_{i}_amount"] = _decimal("per deal")
+
+    def tier_rows(self) -> list[tuple[Any, Any]]:
+        return [(self[f"tier_{i}_from"], self[f"tier_{i}_rate"]) for i in range(1, TIERS + 1)]
+
+    def bonus_rows(self) -> list[tuple[Any, ...]]:
+        return [tuple(self[f"bonus_{i}_{f}"] for f in ("key", "threshold", "amount")) for i in range(1, EXTRAS + 1)]
+
+    def spiff_rows(self) -> list[tuple[Any, ...]]:
+        names = ("key", "product", "start", "end", "amount")
+        return [tuple(self[f"spiff_{i}_{f}"] for f in names) for i in range(1, EXTRAS + 1)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        definition: dict[str, Any] = {"period": data["period"], "attainment_basis": data["attainment_basis"]}
+        if data["credit_scope"] == "team":
+            definition["credit_scope"] = "team"
+        if data.get("clawback_days") is not None:
+            definition["clawback_days"] = data["clawback_days"]
+        if data.get("draw_amount") is not None:
+            definition["draw"] = {"amount": _text(data["draw_amount"]), "recoverable": bool(data["draw_recoverable"])}
+        tiers = []
+        for i in range(1, TIERS + 1):
+            start, rate = data.get(f"tier_{i}_from"), data.get(f"tier_{i}_rate")
+            if start is None and rate is None:
+                continue
+            if start is None or rate is None:
+                raise forms.ValidationError(f"Tier {i} needs both its starting attainment and its rate.")
+            tiers.append({"from": _text(start), "rate": _text(rate)})
+        components: list[dict[str, Any]] = []
+        if tiers:
+            commission: dict[str, Any] = {
+                "key": data["commission_key"], "type": "tiered_rate", "method": data["method"], "tiers": tiers,
+            }  # fmt: skip
+            if data.get("cap_attainment") is not None:
+                commission["cap_attainment"] = _text(data["cap_attainment"])
+            components.append(commission)
+        for i in range(1, EXTRAS + 1):
+            threshold, amount = data.get(f"bonus_{i}_threshold"), data.get(f"bonus_{i}_amount")
+            if threshold is None and amount is None:
+                continue
+            if threshold is None or amount is None:
+                raise forms.ValidationError(f"Bonus {i} needs both its attainment threshold and its amount.")
+            components.append({"key": data[f"bonus_{i}_key"], "type": "attainment_bonus",
+                               "threshold": _text(threshold), "amount": _text(amount)})  # fmt: skip
+        for i in range(1, EXTRAS + 1):
+            values = [data.get(f"spiff_{i}_{f}") for f in ("product", "start", "end", "amount")]
+            if not any(v not in (None, "") for v in values):
+                continue
+            if any(v in (None, "") for v in values):
+                raise forms.ValidationError(f"Spiff {i} needs its product, dates and amount per deal.")
+            product, start, end, amount = values
+            assert start is not None and end is not None
+            components.append({
+                "key": data[f"spiff_{i}_key"], "type": "spiff", "product": product, "start": start.isoformat(),
+                "end": end.isoformat(), "amount_per_deal": _text(amount),
+            })  # fmt: skip
+        if not components:
+            raise forms.ValidationError("A plan pays through at least one tier, bonus or spiff.")
+        definition["components"] = components
+        data["definition"] = definition
+        return data
+
+    @staticmethod
+    def initial_from(definition: dict[str, Any]) -> dict[str, Any] | None:
+        """The form's fields for a stored plan JSON, or None when the form cannot show it (edit it as JSON)."""
+        components = definition.get("components", [])
+        tiered = [c for c in components if c.get("type") == "tiered_rate"]
+        bonuses = [c for c in components if c.get("type") == "attainment_bonus"]
+        spiffs = [c for c in components if c.get("type") == "spiff"]
+        if (len(tiered) > 1 or len(bonuses) > EXTRAS or len(spiffs) > EXTRAS
+                or (tiered and len(tiered[0].get("tiers", [])) > TIERS)
+                or len(tiered) + len(bonuses) + len(spiffs) != len(components)):  # fmt: skip
+            return None
+        draw = definition.get("draw") or {}
+        initial: dict[str, Any] = {
+            "period": definition.get("period", "quarter"),
+            "attainment_basis": definition.get("attainment_basis", "period"),
+            "credit_scope": definition.get("credit_scope", "individual"),
+            "clawback_days": definition.get("clawback_days"),
+            "draw_amount": draw.get("amount"),
+            "draw_recoverable": bool(draw.get("recoverable")),
+        }
+        if tiered:
+            first = tiered[0]
+            initial |= {"commission_key": first.get("key", "commission"), "method": first.get("method", "marginal"),
+                        "cap_attainment": first.get("cap_attainment")}  # fmt: skip
+            for i, tier in enumerate(tiered[0].get("tiers", []), start=1):
+                initial |= {f"tier_{i}_from": tier.get("from"), f"tier_{i}_rate": tier.get("rate")}
+        for i, bonus in enumerate(bonuses, start=1):
+            initial |= {f"bonus_{i}_key": bonus.get("key"), f"bonus_{i}_threshold": bonus.get("threshold"),
+                        f"bonus_{i}_amount": bonus.get("amount")}  # fmt: skip
+        for i, spiff in enumerate(spiffs, start=1):
+            initial |= {f"spiff_{i}_key": spiff.get("key"), f"spiff_{i}_product": spiff.get("product"),
+                        f"spiff_{i}_start": spiff.get("start"), f"spiff_{i}_end": spiff.get("end"),
+                        f"spiff_{i}_amount": spiff.get("amount_per_deal")}  # fmt: skip
+        return initial
+
+
+def _text(value: Any) -> str:
+    """A Decimal as the plan JSON writes numbers: a string, without trailing zeros ("0.05", "5000")."""
+    text = format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
+    return text

@@ -30,6 +30,7 @@ from incentives.forms import (
     AdjustmentForm,
     AssignForm,
     DisputeForm,
+    PlanBuilderForm,
     PlanImportForm,
     PlanVersionForm,
     QuotaUploadForm,
@@ -540,6 +541,10 @@ def plan_version(request: HttpRequest, key: str | None = None) -> HttpResponse:
     _require_ops(user)
     plan = get_object_or_404(CompPlan, key=key) if key else None
     latest = plan.versions.order_by("-version").first() if plan else None
+    # The form builder by default; the JSON editor on request or for a plan the form cannot show.
+    built = PlanBuilderForm.initial_from(latest.definition if latest else PLAN_TEMPLATE)
+    if request.GET.get("mode") != "json" and built is not None:
+        return _plan_builder(request, user, plan, built)
     initial = {
         "key": plan.key if plan else "",
         "name": plan.name if plan else "",
@@ -557,7 +562,22 @@ def plan_version(request: HttpRequest, key: str | None = None) -> HttpResponse:
             return redirect("incentives:plan_detail", key=version.plan.key)
         except DomainError as error:
             form.add_error("definition" if error.field == "definition" else None, error.message)
-    return render(request, "incentives/plan_form.html", {"form": form, "plan": plan})
+    return render(request, "incentives/plan_form.html", {"form": form, "plan": plan, "builder": built is not None})
+
+
+def _plan_builder(request: HttpRequest, user: User, plan: CompPlan | None, built: dict[str, Any]) -> HttpResponse:
+    initial = {"key": plan.key if plan else "", "name": plan.name if plan else "",
+               "effective_from": timezone.localdate().replace(day=1), **built}  # fmt: skip
+    form = PlanBuilderForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = {k: form.cleaned_data[k] for k in ("key", "name", "effective_from", "note", "definition")}
+        try:
+            version = services.plan_save_version(actor=user, **values)
+            messages.success(request, f"Saved {version.plan.name} version {version.version}.")
+            return redirect("incentives:plan_detail", key=version.plan.key)
+        except DomainError as error:
+            form.add_error(None, error.message)
+    return render(request, "incentives/plan_builder.html", {"form": form, "plan": plan})
 
 
 @login_required
