@@ -18,7 +18,7 @@ an open dispute, so the incentive pages have something true to show on the first
 - One full `commission_recompute`; then finance locks the last completed quarter, and the demo `rep`
   disputes a line of the current quarter.
 
-Everything goes through the services except the ramp schedule (no service creates one). Deterministic for
+Everything goes through the services. Reps also hold a new-business quota this quarter. Deterministic for
 a seed and a today.
 
 The demo's splits were drawn without regard to start and end dates, so a teammate can be credited a little
@@ -46,6 +46,7 @@ from salesops.org.demo import DemoOrg
 from salesops.org.models import User
 
 QUARTERS_BACK = 8  # completed quarters with quotas before the current one
+NEW_BUSINESS_SHARE = Decimal("0.6")  # of a rep's bookings quota, as this quarter's new-business quota
 SPIFF_PRODUCT = "Incentives Add-on"  # one of pipeline.demo.PRODUCTS
 RAMP_SHARES = ["0.25", "0.5", "0.75"]
 RAMP_MONTHS = len(RAMP_SHARES)
@@ -183,8 +184,7 @@ def seed_incentives(*, org: DemoOrg, seed: int, today: dt.date) -> DemoIncentive
     manager_plan = services.plan_save_version(actor=ops, key="manager", name="Sales Manager",
                                               effective_from=history_year_start, definition=MANAGER_PLAN,
                                               note="Team override").plan  # fmt: skip
-    # No service makes ramp schedules (they are reference data, edited in the admin).
-    ramp, _ = RampSchedule.objects.get_or_create(name="New hire, 3 months", defaults={"shares": RAMP_SHARES})
+    ramp = services.ramp_save(actor=ops, name="New hire, 3 months", shares=list(RAMP_SHARES))
     result.plans, result.versions = CompPlan.objects.count(), CompPlanVersion.objects.count()
 
     # Who holds what, from when.
@@ -218,6 +218,11 @@ def seed_incentives(*, org: DemoOrg, seed: int, today: dt.date) -> DemoIncentive
                 scale = share * (Decimal(RAMP_SHARES[0]) if held.ramped else Decimal(1))
                 services.quota_set(actor=ops, person=rep, period=period, amount=(full * scale).quantize(Decimal(1)))
             result.quotas += 1
+            if span.label == result.current:
+                # This quarter also tracks new business (a second quota, measured, not paid): 60 % of bookings.
+                new_business = (full * NEW_BUSINESS_SHARE / QUOTA_STEP).quantize(Decimal(1)) * QUOTA_STEP
+                services.quota_set(actor=ops, person=rep, period=period, measure="new_business", amount=new_business)
+                result.quotas += 1
     # Managers, then the director: the sum of their reports' quotas in each quarter they have one.
     for leader in [*org.managers, org.director]:
         for span in quarters:

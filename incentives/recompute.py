@@ -302,7 +302,11 @@ def _copy_lines(chunks: Iterable[str]) -> None:
 
 
 def _book_locked_difference(
-    run: CommissionRun, loaded: _Loaded, result: engine.PersonPeriodResult, stored: dict[tuple[int, int], Payout]
+    run: CommissionRun,
+    loaded: _Loaded,
+    result: engine.PersonPeriodResult,
+    stored: dict[tuple[int, int], Payout],
+    rows: set[tuple[int, int]],
 ) -> Adjustment | None:
     period = _period(loaded, result)
     person_id = int(result.person)
@@ -319,30 +323,32 @@ def _book_locked_difference(
     from incentives.services import next_open_period
 
     return _book(
-        run, person_id, next_open_period(period), difference,
+        run, rows, person_id, next_open_period(period), difference,
         reason=f"Recomputed {period.label} (locked): {result.payout} instead of {stored_amount + booked}",
         cause={"period": period.label, "run": run.pk, "recomputed_payout": str(result.payout),
                "stored_payout": str(stored_amount), "earlier_adjustments": str(booked)},
     )  # fmt: skip
 
 
-def _book(run: CommissionRun, person_id: int, target: Period, amount: Decimal, *, reason: str,
-          cause: dict[str, Any]) -> Adjustment:  # fmt: skip
-    """A signed adjustment booked by the recompute (for a locked period's change), audited like a manual one."""
+def _book(run: CommissionRun, rows: set[tuple[int, int]], person_id: int, target: Period, amount: Decimal, *,
+          reason: str, cause: dict[str, Any]) -> Adjustment:  # fmt: skip
+    """A signed adjustment booked by the recompute (for a locked period's change), audited like a manual one.
+    `rows` collects the person-periods that need a payout row for it: made after this run's payouts are
+    written (the run may compute one there itself)."""
     adjustment = Adjustment.objects.create(
         person_id=person_id, period=target, amount=amount, reason=reason, source=Adjustment.Source.LOCKED_CHANGE,
         cause=cause,
     )  # fmt: skip
-    from incentives.services import payout_row_for_adjustments
-
-    payout_row_for_adjustments(person_id, target)
+    rows.add((person_id, target.pk))
     audit_record(actor=None, instance=adjustment, action="create",
                  changes={"amount": (None, amount), "period": (None, target.label), "person": (None, person_id)},
                  reason=f"commission run {run.pk}: {reason}")  # fmt: skip
     return adjustment
 
 
-def _reverse_reopened(run: CommissionRun, loaded: _Loaded, statements: list[_Statement]) -> int:
+def _reverse_reopened(
+    run: CommissionRun, loaded: _Loaded, statements: list[_Statement], rows: set[tuple[int, int]]
+) -> int:
     """Undo what was booked for a period while it was locked, now that it is open and its payout is written
     again: the recomputed payout includes the change itself, so the earlier adjustments would pay it twice.
     The reversal goes where the adjustment went if that period is still open, else to the next open one."""
@@ -367,7 +373,7 @@ def _reverse_reopened(run: CommissionRun, loaded: _Loaded, statements: list[_Sta
         last = adjustments[-1].period
         target = last if not last.is_locked else next_open_period(last)
         _book(
-            run, person_id, target, -net,
+            run, rows, person_id, target, -net,
             reason=f"{label} was reopened and recomputed: its payout now includes the {net} booked while it was "
                    "locked",
             cause={"period": label, "run": run.pk, "reverses": [a.pk for a in adjustments]},
@@ -544,7 +550,8 @@ def _write(
         for p in Payout.objects.filter(period__is_locked=True, person_id__in=locked_people)
     }
 
-    adjustments = _reverse_reopened(run, loaded, statements)
+    adjusted_rows: set[tuple[int, int]] = set()  # person-periods given an adjustment by this run
+    adjustments = _reverse_reopened(run, loaded, statements, adjusted_rows)
     to_create: list[Payout] = []
     to_update: list[Payout] = []
     texts: list[tuple[Payout, str]] = []
@@ -555,7 +562,7 @@ def _write(
     for statement in statements:
         r = statement.result
         if r.locked:
-            adjustments += _book_locked_difference(run, loaded, r, locked_stored) is not None
+            adjustments += _book_locked_difference(run, loaded, r, locked_stored, adjusted_rows) is not None
             continue
         period = _period(loaded, r)
         version = loaded.versions.get(r.plan)
@@ -607,6 +614,10 @@ def _write(
     fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
               "payout", "computed_at", "lines_digest", "currency"]  # fmt: skip
     _update_payouts(to_update, fields)
+    from incentives.services import payout_row_for_adjustments
+
+    for person_id, period_id in sorted(adjusted_rows - keep - existing.keys()):
+        payout_row_for_adjustments(person_id, Period.objects.get(pk=period_id))
 
     payouts_at = time.perf_counter()
     # The new lines go in first (one COPY), then the replaced statements' old lines go: those with ids up to

@@ -367,7 +367,14 @@ def adjustment_create(
 def payout_row_for_adjustments(person_id: int, period: Period) -> None:
     """Adjustments are paid through the register and payroll rows, which are payouts: a person adjusted in a
     period where nothing was computed for them (a leaver's true-up, a correction booked for a locked
-    period) gets a payout row of zero, which the recompute keeps while adjustments stand."""
+    period) gets a payout row of zero, which the recompute keeps while adjustments stand.
+
+    Waits for a running recompute (its advisory lock, held to the end of this transaction): the run may be
+    about to write this person-period's row itself, and a second row would fail it."""
+    from incentives.recompute import RECOMPUTE_LOCK
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
     if not Payout.objects.filter(person_id=person_id, period=period).exists():
         Payout.objects.create(person_id=person_id, period=period, quota=0, credited=0, attainment=0, earned=0,
                               payout=0, currency=calendar().currency)  # fmt: skip

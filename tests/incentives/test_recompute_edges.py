@@ -167,3 +167,31 @@ def test_split_and_plan_changes_recompute_the_people_they_concern(db, celery_eag
                                    effective_from=dt.date(2025, 2, 1))  # fmt: skip
     # bob's first 50,000 of credit now earns 6 % instead of 5 %: 500.00 more.
     assert _payout(ex["bob"], "2025-Q1").payout == bob_q1 + Decimal("500.00")
+
+
+def test_a_plan_assigned_late_books_the_locked_quarter_and_writes_the_next_once(db):
+    from incentives.models import PlanAssignment
+
+    ex = build_example()
+    newbie = UserFactory.create(username="newbie", manager=ex["mia"])
+    q1, q2 = Period.objects.get(label="2025-Q1"), Period.objects.get(label="2025-Q2")
+    for period in (q1, q2):
+        services.quota_set(actor=ex["ops"], person=newbie, period=period, amount="100000")
+    won = Deal.objects.filter(status="won").earliest("id")
+    Deal.objects.create(name="newbie's first", owner=newbie, pipeline=won.pipeline, stage=won.stage, status="won",
+                        amount=Decimal(50000), close_date=dt.date(2025, 3, 1))  # fmt: skip
+    commission_recompute()
+    assert not Payout.objects.filter(person=newbie).exists()  # no plan, nothing paid
+    services.period_lock(actor=ex["ops"], period=q1)
+    ae = PlanAssignment.objects.get(person=ex["ann"]).plan
+    services.plan_assign(actor=ex["ops"], person=newbie, plan=ae, start=dt.date(2025, 1, 1))
+
+    # Q1 is locked: its 2,500.00 (5 % of 50,000) goes to Q2, where the same run computes the newbie's row.
+    stats = commission_recompute(person_ids=[newbie.pk])
+    assert stats["adjustments"] == 1
+    assert list(Adjustment.objects.filter(person=newbie).values_list("period__label", "amount")) == [
+        ("2025-Q2", Decimal("2500.00"))
+    ]
+    assert Payout.objects.filter(person=newbie, period=q2).count() == 1
+    commission_recompute()  # and again, everyone: nothing more, nothing fails
+    assert Adjustment.objects.filter(person=newbie).count() == 1
