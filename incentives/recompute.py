@@ -427,6 +427,19 @@ def commission_recompute(
         raise
 
 
+def nightly_reach_back() -> dt.date | None:
+    """How far back the nightly run reaches: to the earliest date touched by deal changes since the last
+    nightly run started (a change whose own run expired or failed is caught up, locked earlier years included)."""
+    from pipeline.selectors import earliest_commission_date_changed_since
+
+    last = (
+        CommissionRun.objects.filter(triggered_by="nightly", status=CommissionRun.Status.DONE)
+        .order_by("-started_at")
+        .first()
+    )
+    return earliest_commission_date_changed_since(last.started_at) if last is not None else None
+
+
 def _stored_payouts(loaded: _Loaded, write_ids: set[int] | None) -> dict[tuple[int, int], Payout]:
     """The stored payouts a run may replace: open periods inside the window, of the people written."""
     scope = Q(period__is_locked=False)

@@ -207,7 +207,7 @@ def quota_set(
     audit_record(actor=actor, instance=quota, action="set",
                  changes={"amount": (old[0], effective), "full_amount": (old[1], full)},
                  reason=f"{person.username} {period.label} {measure}")  # fmt: skip
-    _announce_quota(person.pk, period.pk)
+    _announce_quota(person.pk, period)
     # A manager whose quota is the sum of their team's follows it (and so on up, through quota_set).
     above = (
         Quota.objects.filter(person_id=person.manager_id, period=period, measure=measure, is_team_sum=True)
@@ -229,10 +229,10 @@ def quota_team_sum(*, person: User, period: Period, measure: str = QuotaMeasure.
     return (total["t"] or Decimal(0)).quantize(CENT)
 
 
-def _announce_quota(person_id: int, period_id: int) -> None:
+def _announce_quota(person_id: int, period: Period) -> None:
     from incentives import tasks
 
-    tasks.queue_recompute(person_ids=[person_id], reason="quota")
+    tasks.queue_recompute(person_ids=[person_id], reason="quota", since=period.start)
 
 
 # ------------------------------------------------------------------------------------------------- plans
@@ -277,7 +277,7 @@ def plan_save_version(
     from incentives import tasks
 
     people = list(PlanAssignment.objects.filter(plan=plan).values_list("person_id", flat=True))
-    tasks.queue_recompute(person_ids=people, reason="plan")
+    tasks.queue_recompute(person_ids=people, reason="plan", since=effective_from)
     return version
 
 
@@ -301,7 +301,7 @@ def plan_assign(
                           "end": (None, end)})  # fmt: skip
     from incentives import tasks
 
-    tasks.queue_recompute(person_ids=[person.pk], reason="assignment")
+    tasks.queue_recompute(person_ids=[person.pk], reason="assignment", since=start)
     return assignment
 
 

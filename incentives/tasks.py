@@ -34,9 +34,9 @@ def recompute_people(person_ids: list[int], reason: str = "", since: str | None 
 
 @shared_task(name="incentives.recompute_open_periods", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def recompute_open_periods() -> dict[str, int]:
-    from incentives.recompute import commission_recompute
+    from incentives.recompute import commission_recompute, nightly_reach_back
 
-    return commission_recompute(person_ids=None, triggered_by="nightly")
+    return commission_recompute(person_ids=None, triggered_by="nightly", since=nightly_reach_back())
 
 
 # Per thread: a threaded server runs several transactions at once.

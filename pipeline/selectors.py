@@ -371,3 +371,23 @@ def credits_by_deal_type(person_ids: Iterable[int], start: dt.date, end: dt.date
     with connection.cursor() as cursor:
         cursor.execute(sql, {"start": start, "end": end, "ids": ids})
         return [TypedCredit(p, t, Decimal(a).quantize(Decimal("0.01")), Decimal(n)) for p, t, a, n in cursor.fetchall()]
+
+
+# DealChange fields whose change can move a commission credit.
+PAY_FIELDS = ["amount", "close_date", "owner", "splits", "cancelled", "stage", "created"]
+
+
+def earliest_commission_date_changed_since(moment: dt.datetime) -> dt.date | None:
+    """The earliest close or cancellation date (before or after the change) of deals whose pay-relevant
+    fields changed since `moment`: how far back a catch-up commission recompute must reach."""
+    sql = """
+        SELECT LEAST(min(d.close_date), min(d.cancelled_on),
+                     min(CASE WHEN c.field = 'close_date' AND c.old_value ~ '^\\d{4}-\\d{2}-\\d{2}$'
+                              THEN c.old_value::date END))
+          FROM pipeline_dealchange c JOIN pipeline_deal d ON d.id = c.deal_id
+         WHERE c.field = ANY(%s) AND c.changed_at >= %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [PAY_FIELDS, moment])
+        row = cursor.fetchone()
+    return row[0] if row else None

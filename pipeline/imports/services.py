@@ -282,6 +282,7 @@ def _merge(report: ImportReport, writer: DealWriter, *, record_kind: str, file: 
                     person_ids=merged.touched_person_ids,
                     fields=merged.touched_fields,
                     pay_relevant=merged.pay_relevant,
+                    since=merged.since,
                 )
 
             transaction.on_commit(announce, robust=True)

@@ -215,7 +215,8 @@ SELECT COALESCE(array_agg(r.deal_id), '{{}}'),
        COALESCE(bool_or(r.changed AND r.old_amount IS DISTINCT FROM r.amount), false),
        COALESCE(bool_or(r.changed AND r.old_close_date IS DISTINCT FROM r.close_date), false),
        COALESCE(bool_or(r.changed AND r.old_owner_id <> r.owner_id), false),
-       COALESCE(bool_or(r.product_changed), false)
+       COALESCE(bool_or(r.product_changed), false),
+       LEAST(min(r.close_date), min(r.old_close_date))
   FROM {STAGING} r LEFT JOIN pipeline_stage os ON os.id = r.old_stage_id
  WHERE r.is_new OR r.changed
 """
@@ -237,6 +238,7 @@ class MergeResult:
     touched_person_ids: set[int] = field(default_factory=set)
     touched_fields: list[str] = field(default_factory=list)
     pay_relevant: bool = False
+    since: Any = None  # the earliest close date the import touched, before or after (a date)
 
 
 class DealWriter:
@@ -287,13 +289,14 @@ class DealWriter:
             accounts_referenced=int(accounts),
         )
         cursor.execute(TOUCHED)
-        deal_ids, person_ids, pay_relevant, *flags = cursor.fetchone()
+        deal_ids, person_ids, pay_relevant, *flags, since = cursor.fetchone()
         cursor.execute(SPLIT_HOLDERS)
         result.touched_deal_ids = list(deal_ids)
         result.touched_person_ids = set(person_ids) | {row[0] for row in cursor.fetchall()}
         names = ("created", "stage", "amount", "close_date", "owner", "line_items")
         result.touched_fields = [name for name, flag in zip(names, flags, strict=True) if flag]
         result.pay_relevant = bool(pay_relevant)
+        result.since = since
         return result
 
     def drop(self) -> None:

@@ -195,3 +195,28 @@ def test_a_plan_assigned_late_books_the_locked_quarter_and_writes_the_next_once(
     assert Payout.objects.filter(person=newbie, period=q2).count() == 1
     commission_recompute()  # and again, everyone: nothing more, nothing fails
     assert Adjustment.objects.filter(person=newbie).count() == 1
+
+
+def test_the_nightly_run_catches_up_a_change_whose_own_run_never_came(db):
+    from incentives.tasks import recompute_open_periods
+
+    ex = build_example()
+    commission_recompute()
+    for label in ("2025-Q1", "2025-Q2"):
+        services.period_lock(actor=ex["ops"], period=Period.objects.get(label=label))
+    services.quota_set(actor=ex["ops"], person=ex["ann"], period=services.period_get_or_create("2026-Q1"),
+                       amount="100000")  # fmt: skip
+    recompute_open_periods()  # last night: fiscal 2026 only
+    assert not Adjustment.objects.exists()
+
+    # Today D2 (a locked 2025 quarter) is corrected; its own recompute is lost (the test never commits).
+    deals.deal_update(actor=ex["ops"], deal=Deal.objects.get(amount=Decimal("90000")), amount=Decimal("100000"))
+    stats = recompute_open_periods()
+
+    assert CommissionRun.objects.latest("id").scope["since"] == "2025-03-31"  # D2's close date
+    assert stats["adjustments"] == 2
+    # ann's 15 % on 10,000 more, and mia's team override: 2 % of 220,000 instead of 210,000.
+    assert sorted(Adjustment.objects.values_list("person__username", "period__label", "amount")) == [
+        ("ann", "2025-Q3", Decimal("1500.00")),
+        ("mia", "2025-Q3", Decimal("200.00")),
+    ]

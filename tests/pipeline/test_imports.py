@@ -505,7 +505,7 @@ def test_api_dry_run_then_real_run_in_the_task(
     assert api.post(f"/api/v1/imports/{job_id}/run/").status_code == 400  # once is enough
     # One event for the whole import, after it committed: forecasts and commissions recompute once.
     assert deal_events == [{
-        "since": None,  # the listeners look up the deals' dates themselves
+        "since": "2025-03-31",  # the earliest close date the import touched
         "deal_ids": sorted(Deal.objects.values_list("id", flat=True)),
         "person_ids": sorted([sellers["jordan"].pk, sellers["priya"].pk]),
         "fields": ["created"],
