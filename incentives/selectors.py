@@ -131,39 +131,67 @@ class MeasuredQuota:
 
 def measured_quotas(quotas: list[Quota]) -> list[MeasuredQuota]:
     """Each quota with its achievement in its period: bookings as the commission run credited them (the
-    payout's credited amount); new business and expansion as credited amounts of won, uncancelled deals of
-    that type; deal count as credited deals (split shares). A manager's quota counts their whole subtree."""
+    payout's credited amount, what is paid on); new business and expansion as credited amounts of won,
+    uncancelled deals of that type; deal count as credited deals (split shares). A person with reports counts
+    the revenue credits of everyone below them and their own (overlays left out: a deal counts once); a
+    person without reports counts their own, overlays included. A few queries for any number of quotas."""
     from pipeline.selectors import credits_by_deal_type
-    from salesops.org.selectors import subtree_ids
+    from salesops.org.models import User
 
     credited = {
         (p.person_id, p.period_id): p.credited
         for p in Payout.objects.filter(person_id__in={q.person_id for q in quotas},
                                        period_id__in={q.period_id for q in quotas})
     }  # fmt: skip
+    wanted = [q for q in quotas if not (q.measure == QuotaMeasure.BOOKINGS and (q.person_id, q.period_id) in credited)]
+    below: dict[int, set[int]] = {}
+    if wanted:
+        children: dict[int, list[int]] = {}
+        for pid, manager in User.objects.values_list("id", "manager_id"):
+            if manager is not None:
+                children.setdefault(manager, []).append(pid)
+        for person_id in {q.person_id for q in wanted}:
+            found, stack = set(), list(children.get(person_id, ()))
+            while stack:
+                current = stack.pop()
+                if current not in found:
+                    found.add(current)
+                    stack.extend(children.get(current, ()))
+            below[person_id] = found
+    # One credits query per period, for everyone any of its quotas counts.
+    totals: dict[tuple[int, int], dict[str, list[Decimal]]] = {}
+    for period_id in {q.period_id for q in wanted}:
+        in_period = [q for q in wanted if q.period_id == period_id]
+        people = set().union(*({q.person_id} | below[q.person_id] for q in in_period))
+        period = in_period[0].period
+        by_person: dict[int, list[Any]] = {}
+        for credit in credits_by_deal_type(people, period.start, period.end):
+            by_person.setdefault(credit.person_id, []).append(credit)
+        for q in in_period:
+            team = below[q.person_id]
+            sums: dict[str, list[Decimal]] = {}
+            for person_id in {q.person_id} | team:
+                for c in by_person.get(person_id, ()):
+                    if team and c.overlay:
+                        continue
+                    entry = sums.setdefault(c.deal_type, [Decimal(0), Decimal(0)])
+                    entry[0] += c.amount
+                    entry[1] += c.deals
+            totals[q.person_id, period_id] = sums
     out: list[MeasuredQuota] = []
-    typed_cache: dict[tuple[int, int], dict[str, tuple[Decimal, Decimal]]] = {}
     for quota in quotas:
         key = (quota.person_id, quota.period_id)
+        sums = totals.get(key, {})
         if quota.measure == QuotaMeasure.BOOKINGS and key in credited:
             achieved = credited[key]
+        elif quota.measure == QuotaMeasure.DEAL_COUNT:
+            achieved = sum((d for _, d in sums.values()), Decimal(0)).quantize(Decimal("0.01"))
+        elif quota.measure == QuotaMeasure.NEW_BUSINESS:
+            achieved = sums.get("new", [Decimal(0)])[0]
+        elif quota.measure == QuotaMeasure.EXPANSION:
+            achieved = sums.get("expansion", [Decimal(0)])[0]
         else:
-            if key not in typed_cache:
-                people = subtree_ids(quota.person)
-                totals: dict[str, tuple[Decimal, Decimal]] = {}
-                for c in credits_by_deal_type(people, quota.period.start, quota.period.end):
-                    amount, deals = totals.get(c.deal_type, (Decimal(0), Decimal(0)))
-                    totals[c.deal_type] = (amount + c.amount, deals + c.deals)
-                typed_cache[key] = totals
-            totals = typed_cache[key]
-            if quota.measure == QuotaMeasure.DEAL_COUNT:
-                achieved = sum((d for _, d in totals.values()), Decimal(0)).quantize(Decimal("0.01"))
-            elif quota.measure == QuotaMeasure.NEW_BUSINESS:
-                achieved = totals.get("new", (Decimal(0), Decimal(0)))[0]
-            elif quota.measure == QuotaMeasure.EXPANSION:
-                achieved = totals.get("expansion", (Decimal(0), Decimal(0)))[0]
-            else:
-                achieved = sum((a for a, _ in totals.values()), Decimal(0))
+            achieved = sum((a for a, _ in sums.values()), Decimal(0))
         attainment = (achieved / quota.amount).quantize(Decimal("0.0001")) if quota.amount > 0 else None
         out.append(MeasuredQuota(quota, achieved, attainment))
     return out

@@ -345,12 +345,13 @@ class TypedCredit:
     deal_type: str
     amount: Decimal
     deals: Decimal
+    overlay: bool
 
 
 def credits_by_deal_type(person_ids: Iterable[int], start: dt.date, end: dt.date) -> list[TypedCredit]:
-    """Credit of won, uncancelled deals closed in [start, end], by person and deal type: a split holder's share
-    of the amount (overlays included), the owner's whole amount when the deal has no splits; `deals` counts
-    the same shares of one deal each (a 60 % split is 0.6 of a deal)."""
+    """Credit of won, uncancelled deals closed in [start, end], by person, deal type and overlay or not: a
+    split holder's share of the amount, the owner's whole amount when the deal has no revenue splits; `deals`
+    counts the same shares of one deal each (a 60 % split is 0.6 of a deal). One query for everyone."""
     ids = sorted({int(p) for p in person_ids})
     if not ids:
         return []
@@ -359,18 +360,24 @@ def credits_by_deal_type(person_ids: Iterable[int], start: dt.date, end: dt.date
             SELECT d.id, d.owner_id, d.amount, d.deal_type FROM pipeline_deal d
             WHERE d.status = 'won' AND d.cancelled_on IS NULL AND d.close_date BETWEEN %(start)s AND %(end)s
         ), shares AS (
-            SELECT s.person_id, w.deal_type, w.amount * s.percent / 100 AS amount, s.percent / 100 AS deals
+            SELECT s.person_id, w.deal_type, w.amount * s.percent / 100 AS amount, s.percent / 100 AS deals,
+                   s.is_overlay AS overlay
             FROM won w JOIN pipeline_dealsplit s ON s.deal_id = w.id
             WHERE s.person_id = ANY(%(ids)s)
             UNION ALL
-            SELECT w.owner_id, w.deal_type, w.amount, 1 FROM won w
-            WHERE w.owner_id = ANY(%(ids)s) AND NOT EXISTS (SELECT 1 FROM pipeline_dealsplit s WHERE s.deal_id = w.id)
+            SELECT w.owner_id, w.deal_type, w.amount, 1, false FROM won w
+            WHERE w.owner_id = ANY(%(ids)s)
+              AND NOT EXISTS (SELECT 1 FROM pipeline_dealsplit s WHERE s.deal_id = w.id AND NOT s.is_overlay)
         )
-        SELECT person_id, deal_type, COALESCE(SUM(amount), 0), SUM(deals) FROM shares GROUP BY person_id, deal_type
+        SELECT person_id, deal_type, overlay, COALESCE(SUM(amount), 0), SUM(deals) FROM shares
+         GROUP BY person_id, deal_type, overlay
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"start": start, "end": end, "ids": ids})
-        return [TypedCredit(p, t, Decimal(a).quantize(Decimal("0.01")), Decimal(n)) for p, t, a, n in cursor.fetchall()]
+        return [
+            TypedCredit(p, t, Decimal(a).quantize(Decimal("0.01")), Decimal(n), bool(o))
+            for p, t, o, a, n in cursor.fetchall()
+        ]
 
 
 # DealChange fields whose change can move a commission credit.

@@ -457,7 +457,8 @@ def test_payroll_and_line_exports_in_the_api_equal_the_register(api_client_for, 
     assert sheet.max_row - 1 == StatementLine.objects.filter(payout__period__label="2025-Q1").count()
 
 
-def test_a_person_holds_quotas_in_several_measures_each_measured(api_client_for, computed, client_for):
+def test_a_person_holds_quotas_in_several_measures_each_measured(api_client_for, computed, client_for,
+                                                                  django_assert_max_num_queries):  # fmt: skip
     from incentives import services
     from pipeline.models import Deal
 
@@ -484,3 +485,10 @@ def test_a_person_holds_quotas_in_several_measures_each_measured(api_client_for,
     assert [(q["person"], q["achieved"]) for q in mia_rows if q["person"] == computed["mia"].pk] == [
         (computed["mia"].pk, "2.00")  # D1 (60 % ann + 40 % bob) and D2
     ]
+    # Measuring does not cost queries per quota: everyone's quotas, in every measure, in one page.
+    for person in (computed["bob"], computed["mia"]):
+        for period in Period.objects.filter(label__in=["2025-Q1", "2025-Q2"]):
+            services.quota_set(actor=computed["ops"], person=person, period=period, amount="7", measure="expansion")
+    finance = api_client_for(computed["finance"])
+    with django_assert_max_num_queries(14):
+        assert len(rows(finance.get(f"{API}/quotas/"))) == 14  # 6 bookings, 3 more of ann's, mia's count, 4 expansion
