@@ -268,8 +268,10 @@ def _merge(report: ImportReport, writer: DealWriter, *, record_kind: str, file: 
     if merged.blocked:
         report.add_errors([
             RowError(row, f"{record_kind} {external_id}" if external_id else record_kind,
-                     f"the deal was cancelled on {cancelled}; an import does not move it to another stage", file)
-            for row, external_id, cancelled in merged.blocked
+                     f"the deal was cancelled on {cancelled}; an import does not move it to another stage"
+                     if what == "stage" else
+                     f"the deal was cancelled on {cancelled}; its close date cannot move after that", file)
+            for row, external_id, cancelled, what in merged.blocked
         ])  # fmt: skip
     else:
         report.deals = Counts(merged.created, merged.updated, merged.unchanged)

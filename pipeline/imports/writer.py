@@ -120,7 +120,9 @@ UPDATE {STAGING} r SET product_changed = true, changed = true
 
 # A cancelled deal no longer moves (deal_move_stage refuses too); an import that would move one fails.
 CANCELLED_MOVES = f"""
-SELECT row_no, external_id, old_cancelled FROM {STAGING} WHERE stage_changed AND old_cancelled IS NOT NULL
+SELECT row_no, external_id, old_cancelled, CASE WHEN stage_changed THEN 'stage' ELSE 'close_date' END
+  FROM {STAGING}
+ WHERE old_cancelled IS NOT NULL AND (stage_changed OR close_date > old_cancelled)
  ORDER BY row_no
 """
 
@@ -232,8 +234,9 @@ class MergeResult:
     unchanged: int = 0
     accounts_created: int = 0
     accounts_referenced: int = 0  # distinct accounts the rows name, new or not
-    # (row number, external id, cancelled on) of rows that would move a cancelled deal
-    blocked: list[tuple[int, str, Any]] | None = None
+    # (row number, external id, cancelled on, "stage" or "close_date") of rows that would move a cancelled deal
+    # to another stage, or its close date past the cancellation
+    blocked: list[tuple[int, str, Any, str]] | None = None
     touched_deal_ids: list[int] = field(default_factory=list)
     touched_person_ids: set[int] = field(default_factory=set)
     touched_fields: list[str] = field(default_factory=list)
@@ -273,7 +276,7 @@ class DealWriter:
         accounts_created = int(cursor.fetchone()[0])
         self._run(MATCH_DEALS)
         cursor.execute(CANCELLED_MOVES)
-        blocked = [(int(r[0]), str(r[1]), r[2]) for r in cursor.fetchall()]
+        blocked = [(int(r[0]), str(r[1]), r[2], str(r[3])) for r in cursor.fetchall()]
         if blocked:
             return MergeResult(blocked=blocked)
         self._run(UPDATE_HISTORY)

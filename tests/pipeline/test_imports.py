@@ -369,6 +369,17 @@ def test_a_real_run_that_fails_in_the_database_leaves_everything_as_it_was(selle
     assert Deal.objects.get(external_id="0061A00001").amount == Decimal("12500.00")
     assert not Account.objects.filter(name="Initech LLC").exists()
 
+    # Its close date moved past the cancellation: that row is named too, and nothing lands.
+    rows = salesforce_rows()
+    rows[1][5] = "6/15/2025"
+    moved = write_csv(tmp_path / "late.csv", SALESFORCE_HEADER, rows)
+    code, result = run_command("--preset", "salesforce", str(moved))
+    assert code == 2
+    assert result["errors"] == [
+        "row 3 (opportunity 0061A00002): the deal was cancelled on 2025-05-01; its close date cannot move after that"
+    ]
+    assert Deal.objects.get(external_id="0061A00002").close_date == dt.date(2025, 4, 15)
+
 
 def test_dry_run_counts_what_the_import_would_do_and_writes_nothing(sellers, tmp_path):
     report_csv = write_csv(tmp_path / "opportunities.csv", SALESFORCE_HEADER, salesforce_rows())
