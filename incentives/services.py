@@ -68,10 +68,7 @@ def period_lock(*, actor: User, period: Period) -> Period:
 
     Waits for a running commission recompute (the same advisory lock): a run that read the period as open
     commits before the lock, never after it."""
-    from incentives.recompute import RECOMPUTE_LOCK
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+    wait_for_recompute(f"Locking {period.label}")
     period = Period.objects.select_for_update().get(pk=period.pk)
     if period.is_locked:
         raise DomainError(f"{period.label} is locked already.")
@@ -100,6 +97,28 @@ def period_reopen(*, actor: User, period: Period, reason: str) -> Period:
     people = list(Payout.objects.filter(period=period).values_list("person_id", flat=True))
     tasks.queue_recompute(person_ids=people, reason="reopen", since=period.start)
     return period
+
+
+RECOMPUTE_WAIT_S = 30.0
+
+
+def wait_for_recompute(what: str) -> None:
+    """Take the commission recompute's advisory lock for the rest of the transaction, waiting for a running
+    recompute up to RECOMPUTE_WAIT_S (a fiscal year's takes seconds); past that, a clear refusal rather than
+    a request that hangs for as long as the run."""
+    import time
+
+    from incentives.recompute import RECOMPUTE_LOCK
+
+    deadline = time.monotonic() + RECOMPUTE_WAIT_S
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+            if cursor.fetchone()[0]:
+                return
+            if time.monotonic() > deadline:
+                raise DomainError(f"{what} waits for the commission recompute that is running; try again in a minute.")
+            time.sleep(0.25)
 
 
 def next_open_period(after: Period) -> Period:
@@ -371,10 +390,7 @@ def payout_row_for_adjustments(person_id: int, period: Period) -> None:
 
     Waits for a running recompute (its advisory lock, held to the end of this transaction): the run may be
     about to write this person-period's row itself, and a second row would fail it."""
-    from incentives.recompute import RECOMPUTE_LOCK
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+    wait_for_recompute("This adjustment")
     if not Payout.objects.filter(person_id=person_id, period=period).exists():
         Payout.objects.create(person_id=person_id, period=period, quota=0, credited=0, attainment=0, earned=0,
                               payout=0, currency=calendar().currency)  # fmt: skip

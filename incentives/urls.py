@@ -23,4 +23,5 @@ urlpatterns = [
     path("plans/<slug:key>/", views.plan_detail, name="plan_detail"),
     path("plans/<slug:key>/version/", views.plan_version, name="plan_version"),
     path("quotas/", views.quotas, name="quotas"),
+    path("history/", views.history, name="history"),
 ]

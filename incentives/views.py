@@ -647,3 +647,20 @@ def quotas(request: HttpRequest) -> HttpResponse:
     context = {"periods": periods, "label": label, "rows": rows, "form": form, "result": result,
                "may_edit": may_manage_setup(user), "ramps": RampSchedule.objects.order_by("name")}  # fmt: skip
     return render(request, "incentives/quotas.html", context)
+
+
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    """Every change to quotas, plans, assignments, adjustments, disputes, locks and ramps: who, when, what, why."""
+    user = _user(request)
+    if not sees_everyone(user):
+        raise PermissionDenied("The history of pay changes is for finance and sales ops.")
+    entity = request.GET.get("entity", "")
+    if entity not in selectors.AUDITED_ENTITIES:
+        entity = ""
+    page = Paginator(selectors.audit_events(entity=entity or None), 50).get_page(request.GET.get("page"))
+    kinds = {label: kind for kind, label in selectors.AUDITED_ENTITIES.items()}
+    for event in page.object_list:
+        event.kind = kinds.get(event.entity, event.entity)  # type: ignore[attr-defined]
+    context = {"page": page, "entity": entity, "entities": sorted(selectors.AUDITED_ENTITIES)}
+    return render(request, "incentives/history.html", context)

@@ -36,6 +36,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Team pay", reverse("incentives:team"), "team"))
     if user.is_finance or may_manage_setup(user):
         items.append(("Payouts", reverse("incentives:register"), "register"))
+        items.append(("Pay history", reverse("incentives:history"), "history"))
     items.append(("Disputes", reverse("incentives:disputes"), "disputes"))
     items.append(("Plans", reverse("incentives:plan_list"), "plans"))
     if user.is_manager or user.is_finance or may_manage_setup(user):

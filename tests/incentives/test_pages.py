@@ -272,3 +272,17 @@ def test_sales_ops_build_a_plan_version_in_the_form_without_json(client_for, com
     # The JSON editor stays one click away; a rep may use neither.
     assert 'name="definition"' in client.get(url, {"mode": "json"}).content.decode()
     assert client_for(computed["ann"]).get(url).status_code == 403
+
+
+def test_pay_history_page_is_finance_and_ops_only_and_names_who_changed_what(client_for, computed):
+    from incentives import services
+
+    services.adjustment_create(actor=computed["finance"], person=computed["ann"],
+                               period=Period.objects.get(label="2025-Q2"), amount="250", reason="spiff true-up")  # fmt: skip
+    assert client_for(computed["mia"]).get(reverse("incentives:history")).status_code == 403
+    html = client_for(computed["ops"]).get(reverse("incentives:history"), {"entity": "adjustment"}).content.decode()
+    table = html.split('data-testid="history"', 1)[1]
+    assert computed["finance"].display_name in table and "spiff true-up" in table and "250.00" in table
+    assert "quota #" not in table  # filtered to adjustments
+    everything = client_for(computed["finance"]).get(reverse("incentives:history")).content.decode()
+    assert "quota #" in everything and "plan #" in everything

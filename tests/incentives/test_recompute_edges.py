@@ -220,3 +220,41 @@ def test_the_nightly_run_catches_up_a_change_whose_own_run_never_came(db):
         ("ann", "2025-Q3", Decimal("1500.00")),
         ("mia", "2025-Q3", Decimal("200.00")),
     ]
+
+
+def test_a_lock_waits_for_a_running_recompute_then_refuses_clearly(db, monkeypatch):
+    import threading
+
+    from django.db import connection as main_connection
+    from django.db import connections
+
+    from incentives.recompute import RECOMPUTE_LOCK
+
+    ex = build_example()
+    q1 = Period.objects.get(label="2025-Q1")
+    monkeypatch.setattr(services, "RECOMPUTE_WAIT_S", 0.5)
+    holding, release = threading.Event(), threading.Event()
+
+    def recompute_running() -> None:  # another session holds the recompute's lock, as a run does
+        with connections["default"].cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+            holding.set()
+            release.wait(10)
+            cursor.execute("COMMIT")
+        connections["default"].close()
+
+    thread = threading.Thread(target=recompute_running)
+    thread.start()
+    assert holding.wait(10)
+    try:
+        waits = "Locking 2025-Q1 waits for the commission recompute"
+        with pytest.raises(DomainError, match=waits), transaction.atomic():
+            services.period_lock(actor=ex["ops"], period=q1)
+        q1.refresh_from_db()
+        assert not q1.is_locked
+    finally:
+        release.set()
+        thread.join(10)
+    assert main_connection.is_usable()
+    assert services.period_lock(actor=ex["ops"], period=q1).is_locked
