@@ -52,14 +52,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if may_manage_setup(user) and user.is_staff:
         items.append(("Admin", reverse("admin:index"), "admin"))
     current = request.path
+    # The one item whose address is the longest start of this page's ("My pay" at /incentives/ is not also
+    # lit on /incentives/plans/).
+    matching = [
+        url for _, url, _ in items if (url == "/" and current == "/") or (url != "/" and current.startswith(url))
+    ]
+    active = max(matching, key=len) if matching else None
     return {
-        "nav_items": [
-            {
-                "label": label,
-                "url": url,
-                "key": key,
-                "active": (url == "/" and current == "/") or (url != "/" and current.startswith(url)),
-            }
-            for label, url, key in items
-        ]
+        "nav_items": [{"label": label, "url": url, "key": key, "active": url == active} for label, url, key in items]
     }

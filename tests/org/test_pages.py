@@ -155,3 +155,13 @@ def test_people_export_is_scoped(client_for, org):
     response = client_for(org.manager_east).get(reverse("org:person_list"), {"export": "csv"})
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert {r["username"] for r in rows} == {"mgr_east", "rep_a", "rep_b"}
+
+
+def test_one_navigation_item_is_lit_the_longest_match(client_for, org):
+    import re
+
+    html = client_for(org.ops).get(reverse("incentives:plan_list")).content.decode()
+    lit = re.findall(r'class="active" data-nav="([a-z]+)"', html)
+    assert lit == ["plans"]  # not also "My pay", whose address /incentives/ starts this page's too
+    home = client_for(org.ops).get(reverse("home")).content.decode()
+    assert re.findall(r'class="active" data-nav="([a-z]+)"', home) == ["home"]
