@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -126,18 +128,18 @@ class PlanBuilderForm(forms.Form):
         super().__init__(*args, **kwargs)
         for i in range(1, TIERS + 1):
             self.fields[f"tier_{i}_from"] = _decimal(f"Tier {i} from")  # fmt: skip
-            self.fields[f"tier_{i}_rate"] = _decimal("rate")
+            self.fields[f"tier_{i}_rate"] = _decimal(f"Tier {i} rate")
         for i in range(1, EXTRAS + 1):
             suffix = "" if i == 1 else str(i)
             fields = self.fields
-            fields[f"bonus_{i}_key"] = forms.SlugField(max_length=40, initial=f"bonus{suffix}", label=f"Bonus {i}")
-            fields[f"bonus_{i}_threshold"] = _decimal("at attainment")
-            fields[f"bonus_{i}_amount"] = _decimal("amount")
-            fields[f"spiff_{i}_key"] = forms.SlugField(max_length=40, initial=f"spiff{suffix}", label=f"Spiff {i}")
-            fields[f"spiff_{i}_product"] = forms.CharField(max_length=120, required=False, label="product")
-            fields[f"spiff_{i}_start"] = forms.DateField(widget=DATE, required=False, label="from")
-            fields[f"spiff_{i}_end"] = forms.DateField(widget=DATE, required=False, label="to")
-            fields[f"spiff_{i}_amount"] = _decimal("per deal")
+            fields[f"bonus_{i}_key"] = forms.SlugField(max_length=40, initial=f"bonus{suffix}", label=f"Bonus {i} key")
+            fields[f"bonus_{i}_threshold"] = _decimal(f"Bonus {i} attainment")
+            fields[f"bonus_{i}_amount"] = _decimal(f"Bonus {i} amount")
+            fields[f"spiff_{i}_key"] = forms.SlugField(max_length=40, initial=f"spiff{suffix}", label=f"Spiff {i} key")
+            fields[f"spiff_{i}_product"] = forms.CharField(max_length=120, required=False, label=f"Spiff {i} product")
+            fields[f"spiff_{i}_start"] = forms.DateField(widget=DATE, required=False, label=f"Spiff {i} from")
+            fields[f"spiff_{i}_end"] = forms.DateField(widget=DATE, required=False, label=f"Spiff {i} to")
+            fields[f"spiff_{i}_amount"] = _decimal(f"Spiff {i} per deal")
 
     def tier_rows(self) -> list[tuple[Any, Any]]:
         return [(self[f"tier_{i}_from"], self[f"tier_{i}_rate"]) for i in range(1, TIERS + 1)]
@@ -206,6 +208,20 @@ class PlanBuilderForm(forms.Form):
     def initial_from(definition: dict[str, Any]) -> dict[str, Any] | None:
         """The form's fields for a stored plan JSON, or None when the form cannot show it (edit it as JSON)."""
         components = definition.get("components", [])
+        # What the form does not show (descriptions, component names, other draw fields) or cannot hold (keys
+        # that are not slugs, numbers finer than its fields) would be lost or refused on saving: JSON then.
+        if definition.get("description") or any(c.get("name") or c.get("description") for c in components):
+            return None
+        if set(definition.get("draw") or {}) - {"amount", "recoverable"}:
+            return None
+        if not all(_SLUG.fullmatch(str(c.get("key", ""))) for c in components):
+            return None
+        numbers = [(definition.get("draw") or {}).get("amount")]
+        for c in components:
+            numbers += [c.get(f) for f in ("cap_attainment", "threshold", "amount", "amount_per_deal")]
+            numbers += [t.get(f) for t in c.get("tiers", []) for f in ("from", "rate")]
+        if not all(_fits(n) for n in numbers if n is not None):
+            return None
         tiered = [c for c in components if c.get("type") == "tiered_rate"]
         bonuses = [c for c in components if c.get("type") == "attainment_bonus"]
         spiffs = [c for c in components if c.get("type") == "spiff"]
@@ -236,6 +252,18 @@ class PlanBuilderForm(forms.Form):
                         f"spiff_{i}_start": spiff.get("start"), f"spiff_{i}_end": spiff.get("end"),
                         f"spiff_{i}_amount": spiff.get("amount_per_deal")}  # fmt: skip
         return initial
+
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def _fits(value: Any) -> bool:
+    """Whether a plan number fits the builder's number fields (10 digits before the point, 6 after)."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return False
+    return number.is_finite() and abs(number) < 10**10 and number == number.quantize(Decimal("0.000001"))
 
 
 def _text(value: Any) -> str:

@@ -390,6 +390,10 @@ def commission_recompute(
     scope: dict[str, Any] = {"people": sorted(person_ids)} if person_ids is not None else {"people": "all"}
     if since is not None:
         scope["since"] = since.isoformat()
+    if triggered_by == "nightly":
+        from pipeline.selectors import last_deal_change_id
+
+        scope["changes_through"] = last_deal_change_id()  # the next nightly run reaches back past this
     run = CommissionRun.objects.create(
         scope=scope,
         triggered_by=triggered_by[:120],
@@ -437,7 +441,16 @@ def nightly_reach_back() -> dt.date | None:
         .order_by("-started_at")
         .first()
     )
-    return earliest_commission_date_changed_since(last.started_at) if last is not None else None
+    if last is None:
+        return None
+    # Deal history ids past the last run's watermark, or stamped up to an hour before it started (a change
+    # is stamped, and given its id, before its transaction commits: a long import may commit late).
+    return earliest_commission_date_changed_since(
+        last.scope.get("changes_through"), last.started_at - dt.timedelta(hours=NIGHTLY_OVERLAP_HOURS)
+    )
+
+
+NIGHTLY_OVERLAP_HOURS = 1
 
 
 def _stored_payouts(loaded: _Loaded, write_ids: set[int] | None) -> dict[tuple[int, int], Payout]:

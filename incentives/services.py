@@ -369,6 +369,8 @@ def adjustment_create(
 ) -> Adjustment:
     if not reason.strip():
         raise DomainError("An adjustment needs a reason.", field="reason")
+    # The recompute's lock before any write: the run may write this person-period's row itself.
+    wait_for_recompute("This adjustment")
     if period.is_locked:
         raise DomainError(f"{period.label} is locked; adjust in an open period.")
     value = _money(amount, what=f"adjustment for {person.display_name}")
@@ -416,6 +418,8 @@ def dispute_raise(*, actor: User, line: StatementLine, text: str) -> Dispute:
 def dispute_resolve(*, actor: User, dispute: Dispute, accept: bool, resolution: str, amount: Any = None) -> Dispute:
     """Finance resolves a dispute; accepting it with an amount becomes an adjustment in the next open
     period (or the dispute's own period when it is still open)."""
+    # The recompute's lock before any row lock: a running run may need the rows locked below.
+    wait_for_recompute(f"Resolving dispute {dispute.pk}")
     dispute = Dispute.objects.select_for_update().select_related("payout__period", "payout__person").get(pk=dispute.pk)
     if dispute.status != Dispute.Status.OPEN:
         raise DomainError(f"Dispute {dispute.pk} was resolved already.")

@@ -384,17 +384,35 @@ def credits_by_deal_type(person_ids: Iterable[int], start: dt.date, end: dt.date
 PAY_FIELDS = ["amount", "close_date", "owner", "splits", "cancelled", "stage", "created"]
 
 
-def earliest_commission_date_changed_since(moment: dt.datetime) -> dt.date | None:
-    """The earliest close or cancellation date (before or after the change) of deals whose pay-relevant
-    fields changed since `moment`: how far back a catch-up commission recompute must reach."""
+def earliest_commission_date_changed_since(after_id: int | None, moment: dt.datetime) -> dt.date | None:
+    """The earliest close or cancellation date (before or after the change) of won deals, or deals that left a
+    won stage, whose pay-relevant fields changed: with an id above `after_id` or stamped from `moment` on (a
+    change is stamped before its transaction commits, so either alone can miss one that committed late).
+    How far back a catch-up commission recompute must reach."""
     sql = """
+        WITH changed AS (
+            SELECT c.deal_id, c.field, c.old_value, c.old_ref FROM pipeline_dealchange c
+             WHERE c.field = ANY(%(fields)s) AND c.id > COALESCE(%(after_id)s::bigint, 9223372036854775807)
+            UNION
+            SELECT c.deal_id, c.field, c.old_value, c.old_ref FROM pipeline_dealchange c
+             WHERE c.field = ANY(%(fields)s) AND c.changed_at >= %(moment)s
+        )
         SELECT LEAST(min(d.close_date), min(d.cancelled_on),
-                     min(CASE WHEN c.field = 'close_date' AND c.old_value ~ '^\\d{4}-\\d{2}-\\d{2}$'
-                              THEN c.old_value::date END))
-          FROM pipeline_dealchange c JOIN pipeline_deal d ON d.id = c.deal_id
-         WHERE c.field = ANY(%s) AND c.changed_at >= %s
+                     min(CASE WHEN ch.field = 'close_date' AND ch.old_value ~ '^\\d{4}-\\d{2}-\\d{2}$'
+                              THEN ch.old_value::date END))
+          FROM changed ch JOIN pipeline_deal d ON d.id = ch.deal_id
+         WHERE d.status = 'won'
+            OR (ch.field = 'stage' AND EXISTS (SELECT 1 FROM pipeline_stage s WHERE s.id = ch.old_ref AND s.is_won))
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [PAY_FIELDS, moment])
+        cursor.execute(sql, {"fields": PAY_FIELDS, "after_id": after_id, "moment": moment})
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def last_deal_change_id() -> int | None:
+    """The newest deal history row's id (a watermark for the next catch-up)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM pipeline_dealchange")
         row = cursor.fetchone()
     return row[0] if row else None

@@ -286,3 +286,27 @@ def test_pay_history_page_is_finance_and_ops_only_and_names_who_changed_what(cli
     assert "quota #" not in table  # filtered to adjustments
     everything = client_for(computed["finance"]).get(reverse("incentives:history")).content.decode()
     assert "quota #" in everything and "plan #" in everything
+
+
+def test_the_plan_builder_names_every_refused_field_and_leaves_plans_it_cannot_show_to_json(client_for, computed):
+    from incentives import services
+
+    client = client_for(computed["ops"])
+    url = reverse("incentives:plan_version", args=["ae"])
+    form = {"key": "ae", "name": "AE", "effective_from": "2025-04-01", "period": "quarter",
+            "attainment_basis": "period", "credit_scope": "individual", "commission_key": "commission",
+            "method": "marginal", "cap_attainment": "-1", "tier_1_from": "0", "tier_1_rate": "0.05",
+            "bonus_1_key": "Q4 bonus", "bonus_1_threshold": "1", "bonus_1_amount": "-5", "bonus_2_key": "bonus2",
+            "spiff_1_key": "spiff", "spiff_2_key": "spiff2"}  # fmt: skip
+    errors = client.post(url, form).content.decode().split('data-testid="plan-errors"')[1].split("</div>")[0]
+    for label in ("Cap at attainment", "Bonus 1 key", "Bonus 1 amount"):
+        assert f"<li>{label}: " in errors
+    # A plan whose component has a description (which the form does not show) opens as JSON, so nothing is lost.
+    described = {"period": "quarter", "components": [
+        {"key": "commission", "type": "tiered_rate", "description": "Paid monthly in arrears",
+         "tiers": [{"from": "0", "rate": "0.0416666667"}]}]}  # fmt: skip
+    services.plan_save_version(actor=computed["ops"], key="odd", name="Odd", definition=described,
+                               effective_from=__import__("datetime").date(2025, 1, 1))  # fmt: skip
+    page = client.get(reverse("incentives:plan_version", args=["odd"])).content.decode()
+    assert 'name="definition"' in page and "Paid monthly in arrears" in page
+    assert 'data-testid="plan-builder"' not in page

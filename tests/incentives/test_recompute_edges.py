@@ -208,12 +208,23 @@ def test_the_nightly_run_catches_up_a_change_whose_own_run_never_came(db):
                        amount="100000")  # fmt: skip
     recompute_open_periods()  # last night: fiscal 2026 only
     assert not Adjustment.objects.exists()
+    # The example's own history is from days ago (past the hour of overlap, below the run's watermark).
+    from django.db.models import F
 
-    # Today D2 (a locked 2025 quarter) is corrected; its own recompute is lost (the test never commits).
+    from pipeline.models import DealChange
+
+    DealChange.objects.update(changed_at=F("changed_at") - dt.timedelta(days=2))
+
+    # Today D2 (a locked 2025 quarter) is corrected; its own recompute is lost (the test never commits). An
+    # open deal with an old close date changes too: it pays nobody, so it does not pull the run back.
     deals.deal_update(actor=ex["ops"], deal=Deal.objects.get(amount=Decimal("90000")), amount=Decimal("100000"))
+    stale = Deal.objects.create(name="stale", owner=ex["bob"], pipeline=Deal.objects.get(amount=Decimal("50000")).pipeline,
+                                stage=Deal.objects.get(amount=Decimal("50000")).stage, status="lost",
+                                amount=Decimal(1000), close_date=dt.date(2024, 1, 31))  # fmt: skip
+    deals.deal_update(actor=ex["ops"], deal=stale, amount=Decimal("2000"))
     stats = recompute_open_periods()
 
-    assert CommissionRun.objects.latest("id").scope["since"] == "2025-03-31"  # D2's close date
+    assert CommissionRun.objects.latest("id").scope["since"] == "2025-03-31"  # D2's close date, not 2024
     assert stats["adjustments"] == 2
     # ann's 15 % on 10,000 more, and mia's team override: 2 % of 220,000 instead of 210,000.
     assert sorted(Adjustment.objects.values_list("person__username", "period__label", "amount")) == [
