@@ -222,16 +222,18 @@ def export_csv(ctx: BenchContext) -> dict[str, Any]:
     started = time.perf_counter()
     response = client.get(reverse("reporting:drill"), params)
     first_byte = time.perf_counter() - started
-    rows, size = -1, 0  # the header line is not a row
+    rows, size, whole = -1, 0, True  # the header line is not a row
     for chunk in getattr(response, "streaming_content"):  # noqa: B009 - the test client's type lacks it
         text = chunk.decode() if isinstance(chunk, bytes) else chunk
         rows += text.count("\n")
         size += len(text)
         if rows >= 100_000:
+            whole = False
             break
     elapsed = time.perf_counter() - started
     response.close()
-    assert rows >= 100_000, rows
+    # 100,000 rows, or every row when a smaller company has fewer deals behind the number.
+    assert rows >= 100_000 or (whole and rows > 0), rows
     return {"value": elapsed, "rows": rows, "first_byte_ms": round(first_byte * 1000), "mb": round(size / 2**20, 1)}
 
 
