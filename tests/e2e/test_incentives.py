@@ -63,3 +63,28 @@ def test_rep_statement_dispute_resolved_by_finance_and_payroll_matches_register(
     bob = next(r for r in rows if r["name"] == computed["bob"].display_name)
     assert (bob["earned"], bob["adjustments"], bob["payout"]) == ("3600.00", "1000.00", "4600.00")
     page.screenshot(path=str(ARTIFACTS / "register.png"), full_page=True)
+
+
+def test_sales_ops_version_a_plan_in_the_form(page, computed):
+    from incentives.models import CompPlanVersion
+
+    sign_in(page, "ops1", "pw")
+    page.click("[data-nav=plans]")
+    page.click("text=AE")
+    page.click("text=New version")
+    builder = page.locator("[data-testid=plan-builder]")
+    assert builder.locator("input[name=tier_1_rate]").input_value() == "0.05"
+    builder.locator("input[name=effective_from]").fill("2025-01-01")
+    builder.locator("input[name=note]").fill("6 % first band")
+    builder.locator("input[name=tier_1_rate]").fill("0.06")
+    builder.locator("button", has_text="Save version").click()
+    page.wait_for_load_state("networkidle")
+    assert "ae has a version starting on 2025-01-01 already" in page.locator("[data-testid=plan-errors]").inner_text()
+    builder.locator("input[name=effective_from]").fill("2025-04-01")
+    builder.locator("button", has_text="Save version").click()
+    page.wait_for_load_state("networkidle")
+    assert "Saved AE version 2" in page.locator(".messages").inner_text()
+    version = CompPlanVersion.objects.get(plan__key="ae", version=2)
+    assert version.definition["components"][0]["tiers"][0] == {"from": "0", "rate": "0.06"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "plan-version.png"), full_page=True)
