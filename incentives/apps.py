@@ -10,6 +10,10 @@ class IncentivesConfig(AppConfig):
 
         deals_changed.connect(_on_deals_changed, dispatch_uid="incentives-recompute-on-deal-change")
 
+        from salesops.org.events import manager_changed
+
+        manager_changed.connect(_on_manager_changed, dispatch_uid="incentives-team-sums-on-manager-change")
+
 
 def _on_deals_changed(
     sender: object,
@@ -31,3 +35,17 @@ def _on_deals_changed(
 
         earliest = dt.date.fromisoformat(since) if since else earliest_commission_date(list(deal_ids or []))
         queue_recompute(person_ids=person_ids, reason="deal", since=earliest)
+
+
+def _on_manager_changed(
+    sender: object, *, person_id: int, old_manager_id: int | None, new_manager_id: int | None,
+    actor_id: int | None, **_: object,
+) -> None:  # fmt: skip
+    """Someone moved to another manager: the team-sum quotas of both managers (and up) in open periods are
+    summed again, and both teams' pay is recomputed (team plans follow today's tree)."""
+    from incentives.services import team_sums_refresh
+    from incentives.tasks import queue_recompute
+
+    managers = [m for m in (old_manager_id, new_manager_id) if m is not None]
+    team_sums_refresh(actor_id=actor_id, manager_ids=managers)
+    queue_recompute(person_ids=[person_id, *managers], reason="org")

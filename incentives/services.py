@@ -241,6 +241,19 @@ def quota_set(
     return quota
 
 
+def team_sums_refresh(*, actor_id: int | None, manager_ids: list[int]) -> int:
+    """Sum again the team-sum quotas of these managers in open periods (quota_set carries it up the tree).
+    Returns how many quotas were set again."""
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    refreshed = 0
+    for quota in Quota.objects.filter(person_id__in=manager_ids, is_team_sum=True, period__is_locked=False
+                                      ).select_related("person", "period", "ramp"):  # fmt: skip
+        quota_set(actor=actor, person=quota.person, period=quota.period, amount=0, measure=quota.measure,
+                  ramp=quota.ramp, is_team_sum=True)  # fmt: skip
+        refreshed += 1
+    return refreshed
+
+
 def quota_team_sum(*, person: User, period: Period, measure: str = QuotaMeasure.BOOKINGS) -> Decimal:
     from django.db.models import Sum
 

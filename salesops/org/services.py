@@ -150,6 +150,12 @@ def person_update(*, actor: User | None, person: User, reason: str = "", **value
     person.full_clean(exclude=["password"])
     person.save(update_fields=list(changes))
     audit_record(actor=actor, instance=person, action="update", changes=changes, reason=reason)
+    if "manager" in changes:
+        from salesops.org.events import manager_changed
+
+        old, new = changes["manager"]
+        manager_changed.send(sender="org", person_id=person.pk, old_manager_id=old.pk if old else None,
+                             new_manager_id=new.pk if new else None, actor_id=actor.pk if actor else None)  # fmt: skip
     return person
 
 

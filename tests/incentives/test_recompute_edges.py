@@ -269,3 +269,25 @@ def test_a_lock_waits_for_a_running_recompute_then_refuses_clearly(db, monkeypat
         thread.join(10)
     assert main_connection.is_usable()
     assert services.period_lock(actor=ex["ops"], period=q1).is_locked
+
+
+def test_moving_a_rep_to_another_manager_sums_both_teams_again(db):
+    from incentives.models import Quota
+    from salesops.org.services import person_update
+    from tests.factories import ManagerFactory
+
+    ex = build_example()
+    max_ = ManagerFactory.create(username="max")
+    q3 = services.period_get_or_create("2025-Q3")
+    for who in ("ann", "bob"):
+        services.quota_set(actor=ex["ops"], person=ex[who], period=q3, amount="100000")
+    services.quota_set(actor=ex["ops"], person=ex["mia"], period=q3, amount=0, is_team_sum=True)
+    services.quota_set(actor=ex["ops"], person=max_, period=q3, amount=0, is_team_sum=True)
+    assert Quota.objects.get(person=max_, period=q3).amount == Decimal("0.00")
+
+    person_update(actor=ex["ops"], person=ex["bob"], manager=max_, reason="re-org")
+
+    assert Quota.objects.get(person=ex["mia"], period=q3).amount == Decimal("100000.00")
+    assert Quota.objects.get(person=max_, period=q3).amount == Decimal("100000.00")
+    # Her own-number quota of Q1 is not a sum of the team's: it stays.
+    assert Quota.objects.get(person=ex["mia"], period__label="2025-Q1").amount == Decimal("200000.00")
