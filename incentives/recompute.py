@@ -392,8 +392,10 @@ def commission_recompute(
         scope["since"] = since.isoformat()
     if triggered_by == "nightly":
         from pipeline.selectors import last_deal_change_id
+        from salesops.org.models import AuditEvent
 
-        scope["changes_through"] = last_deal_change_id()  # the next nightly run reaches back past this
+        scope["changes_through"] = last_deal_change_id()  # the next nightly run reaches back past these
+        scope["audit_through"] = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
     run = CommissionRun.objects.create(
         scope=scope,
         triggered_by=triggered_by[:120],
@@ -443,11 +445,40 @@ def nightly_reach_back() -> dt.date | None:
     )
     if last is None:
         return None
-    # Deal history ids past the last run's watermark, or stamped up to an hour before it started (a change
-    # is stamped, and given its id, before its transaction commits: a long import may commit late).
-    return earliest_commission_date_changed_since(
-        last.scope.get("changes_through"), last.started_at - dt.timedelta(hours=NIGHTLY_OVERLAP_HOURS)
-    )
+    # History ids past the last run's watermarks, or stamped up to an hour before it started (a change is
+    # stamped, and given its id, before its transaction commits: a long import may commit late).
+    moment = last.started_at - dt.timedelta(hours=NIGHTLY_OVERLAP_HOURS)
+    dates = [
+        earliest_commission_date_changed_since(last.scope.get("changes_through"), moment),
+        _earliest_setup_date_changed_since(last.scope.get("audit_through"), moment),
+    ]
+    return min((d for d in dates if d is not None), default=None)
+
+
+def _earliest_setup_date_changed_since(after_id: int | None, moment: dt.datetime) -> dt.date | None:
+    """The earliest date touched by plan versions, assignments and quotas changed since (their audit rows):
+    effective dates, assignment starts and ends (old and new), a quota's period start."""
+    from salesops.org.models import AuditEvent
+
+    recent = Q(at__gte=moment) | (Q(id__gt=after_id) if after_id is not None else Q(pk__in=[]))
+    events = AuditEvent.objects.filter(recent, entity__in=["incentives.compplanversion", "incentives.planassignment",
+                                                           "incentives.quota"])  # fmt: skip
+    dates: list[dt.date] = []
+    quota_ids: list[int] = []
+    for entity, entity_id, changes in events.values_list("entity", "entity_id", "changes"):
+        if entity == "incentives.quota":
+            quota_ids.append(int(entity_id))
+            continue
+        for field in ("effective_from", "start", "end"):
+            for value in (changes or {}).get(field) or ():
+                if isinstance(value, str) and len(value) == 10:
+                    try:
+                        dates.append(dt.date.fromisoformat(value))
+                    except ValueError:
+                        continue
+    if quota_ids:
+        dates += Quota.objects.filter(pk__in=quota_ids).values_list("period__start", flat=True)
+    return min(dates, default=None)
 
 
 NIGHTLY_OVERLAP_HOURS = 1

@@ -212,8 +212,10 @@ def test_the_nightly_run_catches_up_a_change_whose_own_run_never_came(db):
     from django.db.models import F
 
     from pipeline.models import DealChange
+    from salesops.org.models import AuditEvent
 
     DealChange.objects.update(changed_at=F("changed_at") - dt.timedelta(days=2))
+    AuditEvent.objects.update(at=F("at") - dt.timedelta(days=2))
 
     # Today D2 (a locked 2025 quarter) is corrected; its own recompute is lost (the test never commits). An
     # open deal with an old close date changes too: it pays nobody, so it does not pull the run back.
@@ -291,3 +293,39 @@ def test_moving_a_rep_to_another_manager_sums_both_teams_again(db):
     assert Quota.objects.get(person=max_, period=q3).amount == Decimal("100000.00")
     # Her own-number quota of Q1 is not a sum of the team's: it stays.
     assert Quota.objects.get(person=ex["mia"], period__label="2025-Q1").amount == Decimal("200000.00")
+
+
+def test_the_nightly_run_catches_up_a_plan_assignment_reaching_a_locked_earlier_year(db):
+    from django.db.models import F
+
+    from incentives.models import PlanAssignment
+    from incentives.tasks import recompute_open_periods
+    from pipeline.models import DealChange
+    from salesops.org.models import AuditEvent
+
+    ex = build_example()
+    newbie = UserFactory.create(username="newbie", manager=ex["mia"])  # no plan yet
+    for label in ("2025-Q1", "2025-Q2"):
+        services.quota_set(actor=ex["ops"], person=newbie, period=Period.objects.get(label=label), amount="100000")
+    won = Deal.objects.filter(status="won").earliest("id")
+    Deal.objects.create(name="newbie's first", owner=newbie, pipeline=won.pipeline, stage=won.stage, status="won",
+                        amount=Decimal(50000), close_date=dt.date(2025, 3, 1))  # fmt: skip
+    commission_recompute()
+    for label in ("2025-Q1", "2025-Q2"):
+        services.period_lock(actor=ex["ops"], period=Period.objects.get(label=label))
+    services.quota_set(actor=ex["ops"], person=ex["ann"], period=services.period_get_or_create("2026-Q1"),
+                       amount="100000")  # fmt: skip
+    recompute_open_periods()
+    AuditEvent.objects.update(at=F("at") - dt.timedelta(days=2))  # the setup above is from days ago
+    DealChange.objects.update(changed_at=F("changed_at") - dt.timedelta(days=2))
+
+    # Today the newbie's plan is assigned from January 2025; its own recompute is lost (never committed).
+    ae = PlanAssignment.objects.get(person=ex["ann"]).plan
+    services.plan_assign(actor=ex["ops"], person=newbie, plan=ae, start=dt.date(2025, 1, 1))
+    recompute_open_periods()
+
+    assert CommissionRun.objects.latest("id").scope["since"] == "2025-01-01"
+    # 5 % of 50,000 for the locked Q1, booked in the next open quarter.
+    assert list(Adjustment.objects.filter(person=newbie).values_list("period__label", "amount")) == [
+        ("2025-Q3", Decimal("2500.00"))
+    ]
