@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.core.validators import slug_re
 
 from incentives.models import CompPlan, QuotaMeasure
 
@@ -165,11 +165,8 @@ class PlanBuilderForm(forms.Form):
         tiers = []
         for i in range(1, TIERS + 1):
             start, rate = data.get(f"tier_{i}_from"), data.get(f"tier_{i}_rate")
-            if start is None and rate is None:
-                continue
-            if start is None or rate is None:
-                raise forms.ValidationError(f"Tier {i} needs both its starting attainment and its rate.")
-            tiers.append({"from": _text(start), "rate": _text(rate)})
+            if _filled([start, rate], f"Tier {i} needs both its starting attainment and its rate."):
+                tiers.append({"from": _text(start), "rate": _text(rate)})
         components: list[dict[str, Any]] = []
         if tiers:
             commission: dict[str, Any] = {
@@ -180,18 +177,14 @@ class PlanBuilderForm(forms.Form):
             components.append(commission)
         for i in range(1, EXTRAS + 1):
             threshold, amount = data.get(f"bonus_{i}_threshold"), data.get(f"bonus_{i}_amount")
-            if threshold is None and amount is None:
+            if not _filled([threshold, amount], f"Bonus {i} needs both its attainment threshold and its amount."):
                 continue
-            if threshold is None or amount is None:
-                raise forms.ValidationError(f"Bonus {i} needs both its attainment threshold and its amount.")
             components.append({"key": data[f"bonus_{i}_key"], "type": "attainment_bonus",
                                "threshold": _text(threshold), "amount": _text(amount)})  # fmt: skip
         for i in range(1, EXTRAS + 1):
             values = [data.get(f"spiff_{i}_{f}") for f in ("product", "start", "end", "amount")]
-            if not any(v not in (None, "") for v in values):
+            if not _filled(values, f"Spiff {i} needs its product, dates and amount per deal."):
                 continue
-            if any(v in (None, "") for v in values):
-                raise forms.ValidationError(f"Spiff {i} needs its product, dates and amount per deal.")
             product, start, end, amount = values
             assert start is not None and end is not None
             components.append({
@@ -214,7 +207,7 @@ class PlanBuilderForm(forms.Form):
             return None
         if set(definition.get("draw") or {}) - {"amount", "recoverable"}:
             return None
-        if not all(_SLUG.fullmatch(str(c.get("key", ""))) for c in components):
+        if not all(slug_re.match(str(c.get("key", ""))) for c in components):
             return None
         numbers = [(definition.get("draw") or {}).get("amount")]
         for c in components:
@@ -254,7 +247,12 @@ class PlanBuilderForm(forms.Form):
         return initial
 
 
-_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+def _filled(values: list[Any], partly: str) -> bool:
+    """Whether a row of the builder is given: all its values (True), none (False), or some (refused)."""
+    given = [v not in (None, "") for v in values]
+    if any(given) and not all(given):
+        raise forms.ValidationError(partly)
+    return all(given)
 
 
 def _fits(value: Any) -> bool:

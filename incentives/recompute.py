@@ -44,6 +44,7 @@ from incentives.models import (
 from incentives.scenario import validate_plan
 from pipeline.selectors import won_deals_for_commissions
 from salesops.org.models import User
+from salesops.org.selectors import descendants
 from salesops.org.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -80,16 +81,6 @@ def _ancestors(parents: dict[int, int | None], ids: set[int]) -> set[int]:
             seen.add(cursor)
             found.add(cursor)
             cursor = parents.get(cursor)
-    return found
-
-
-def _descendants(children: dict[int, list[int]], roots: set[int]) -> set[int]:
-    found, stack = set(roots), list(roots)
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
     return found
 
 
@@ -149,7 +140,7 @@ def build_input(
         # Whoever's pay depends on these people: themselves and everyone above them (team plans).
         write_ids = _ancestors(parents, set(person_ids))
         team_holders = {pid for pid in write_ids if any(a.plan in team_plan_keys for a in assignments.get(pid, ()))}
-        credit_ids = _descendants(children, team_holders) | write_ids
+        credit_ids = descendants(children, team_holders) | write_ids
 
     # Everyone, with or without a plan: a split or a deal may credit anyone, and a team plan counts the
     # credits of everyone below its holder, whatever plan they hold. People without one are paid nothing,
@@ -301,22 +292,36 @@ def _copy_lines(chunks: Iterable[str]) -> None:
                 copy.write(chunk)
 
 
+def _locked_bookings(statements: list[_Statement]) -> dict[tuple[int, str], list[Adjustment]]:
+    """What earlier runs booked for the statements' person-periods while they were locked (one query), oldest
+    first: a locked one's difference is computed net of them, a reopened one's are reversed."""
+    keys = {(int(s.result.person), s.result.period) for s in statements}
+    booked: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
+    if not keys:
+        return booked
+    for a in Adjustment.objects.filter(
+        source=Adjustment.Source.LOCKED_CHANGE, person_id__in={p for p, _ in keys},
+        cause__period__in=sorted({label for _, label in keys}),
+    ).select_related("period").order_by("created_at", "id"):  # fmt: skip
+        key = (a.person_id, a.cause["period"])
+        if key in keys:
+            booked[key].append(a)
+    return booked
+
+
 def _book_locked_difference(
     run: CommissionRun,
     loaded: _Loaded,
     result: engine.PersonPeriodResult,
     stored: dict[tuple[int, int], Payout],
+    earlier: dict[tuple[int, str], list[Adjustment]],
     rows: set[tuple[int, int]],
 ) -> Adjustment | None:
     period = _period(loaded, result)
     person_id = int(result.person)
     before = stored.get((person_id, period.pk))
     stored_amount = before.payout if before else Decimal("0.00")
-    booked = sum(
-        (a.amount for a in Adjustment.objects.filter(person_id=person_id, source=Adjustment.Source.LOCKED_CHANGE,
-                                                     cause__period=period.label)),
-        Decimal("0.00"),
-    )  # fmt: skip
+    booked = sum((a.amount for a in earlier.get((person_id, period.label), ())), Decimal("0.00"))
     difference = result.payout - stored_amount - booked
     if difference == 0:
         return None
@@ -347,7 +352,10 @@ def _book(run: CommissionRun, rows: set[tuple[int, int]], person_id: int, target
 
 
 def _reverse_reopened(
-    run: CommissionRun, loaded: _Loaded, statements: list[_Statement], rows: set[tuple[int, int]]
+    run: CommissionRun,
+    statements: list[_Statement],
+    earlier: dict[tuple[int, str], list[Adjustment]],
+    rows: set[tuple[int, int]],
 ) -> int:
     """Undo what was booked for a period while it was locked, now that it is open and its payout is written
     again: the recomputed payout includes the change itself, so the earlier adjustments would pay it twice.
@@ -355,18 +363,10 @@ def _reverse_reopened(
     from incentives.services import next_open_period
 
     open_keys = {(int(s.result.person), s.result.period) for s in statements if not s.result.locked}
-    if not open_keys:
-        return 0
-    booked: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
-    for a in Adjustment.objects.filter(
-        source=Adjustment.Source.LOCKED_CHANGE, person_id__in={p for p, _ in open_keys},
-        cause__period__in=sorted({label for _, label in open_keys}),
-    ).select_related("period").order_by("created_at", "id"):  # fmt: skip
-        key = (a.person_id, a.cause["period"])
-        if key in open_keys:
-            booked[key].append(a)
     reversed_ = 0
-    for (person_id, label), adjustments in sorted(booked.items()):
+    for (person_id, label), adjustments in sorted(earlier.items()):
+        if (person_id, label) not in open_keys:
+            continue
         net = sum((a.amount for a in adjustments), Decimal("0.00"))
         if net == 0:
             continue
@@ -608,7 +608,8 @@ def _write(
     }
 
     adjusted_rows: set[tuple[int, int]] = set()  # person-periods given an adjustment by this run
-    adjustments = _reverse_reopened(run, loaded, statements, adjusted_rows)
+    earlier = _locked_bookings(statements)
+    adjustments = _reverse_reopened(run, statements, earlier, adjusted_rows)
     to_create: list[Payout] = []
     to_update: list[Payout] = []
     texts: list[tuple[Payout, str]] = []
@@ -619,7 +620,7 @@ def _write(
     for statement in statements:
         r = statement.result
         if r.locked:
-            adjustments += _book_locked_difference(run, loaded, r, locked_stored, adjusted_rows) is not None
+            adjustments += _book_locked_difference(run, loaded, r, locked_stored, earlier, adjusted_rows) is not None
             continue
         period = _period(loaded, r)
         version = loaded.versions.get(r.plan)
@@ -673,8 +674,10 @@ def _write(
     _update_payouts(to_update, fields)
     from incentives.services import payout_row_for_adjustments
 
-    for person_id, period_id in sorted(adjusted_rows - keep - existing.keys()):
-        payout_row_for_adjustments(person_id, Period.objects.get(pk=period_id))
+    missing = sorted(adjusted_rows - keep - existing.keys())
+    periods = Period.objects.in_bulk({period_id for _, period_id in missing})
+    for person_id, period_id in missing:
+        payout_row_for_adjustments(person_id, periods[period_id])
 
     payouts_at = time.perf_counter()
     # The new lines go in first (one COPY), then the replaced statements' old lines go: those with ids up to

@@ -136,7 +136,7 @@ def measured_quotas(quotas: list[Quota]) -> list[MeasuredQuota]:
     the revenue credits of everyone below them and their own (overlays left out: a deal counts once); a
     person without reports counts their own, overlays included. A few queries for any number of quotas."""
     from pipeline.selectors import credits_by_deal_type
-    from salesops.org.models import User
+    from salesops.org.selectors import descendants, reports_by_manager
 
     credited = {
         (p.person_id, p.period_id): p.credited
@@ -144,20 +144,8 @@ def measured_quotas(quotas: list[Quota]) -> list[MeasuredQuota]:
                                        period_id__in={q.period_id for q in quotas})
     }  # fmt: skip
     wanted = [q for q in quotas if not (q.measure == QuotaMeasure.BOOKINGS and (q.person_id, q.period_id) in credited)]
-    below: dict[int, set[int]] = {}
-    if wanted:
-        children: dict[int, list[int]] = {}
-        for pid, manager in User.objects.values_list("id", "manager_id"):
-            if manager is not None:
-                children.setdefault(manager, []).append(pid)
-        for person_id in {q.person_id for q in wanted}:
-            found, stack = set(), list(children.get(person_id, ()))
-            while stack:
-                current = stack.pop()
-                if current not in found:
-                    found.add(current)
-                    stack.extend(children.get(current, ()))
-            below[person_id] = found
+    children = reports_by_manager() if wanted else {}
+    below = {pid: descendants(children, {pid}) - {pid} for pid in {q.person_id for q in wanted}}
     # One credits query per period, for everyone any of its quotas counts.
     totals: dict[tuple[int, int], dict[str, list[Decimal]]] = {}
     for period_id in {q.period_id for q in wanted}:

@@ -403,9 +403,8 @@ def payout_row_for_adjustments(person_id: int, period: Period) -> None:
     period where nothing was computed for them (a leaver's true-up, a correction booked for a locked
     period) gets a payout row of zero, which the recompute keeps while adjustments stand.
 
-    Waits for a running recompute (its advisory lock, held to the end of this transaction): the run may be
-    about to write this person-period's row itself, and a second row would fail it."""
-    wait_for_recompute("This adjustment")
+    The caller holds the recompute's lock (`adjustment_create` takes it first; the recompute holds it): a
+    running run may be about to write this person-period's row itself, and a second row would fail it."""
     if not Payout.objects.filter(person_id=person_id, period=period).exists():
         Payout.objects.create(person_id=person_id, period=period, quota=0, credited=0, attainment=0, earned=0,
                               payout=0, currency=calendar().currency)  # fmt: skip

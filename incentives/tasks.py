@@ -23,8 +23,6 @@ from salesops.celery import QUEUE_RECOMPUTE
     time_limit=360,
 )
 def recompute_people(person_ids: list[int], reason: str = "", since: str | None = None) -> dict[str, int]:
-    import datetime as dt
-
     from incentives.recompute import commission_recompute
 
     return commission_recompute(

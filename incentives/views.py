@@ -24,7 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from incentives import engine, estimator, selectors, services
+from incentives import estimator, selectors, services
+from incentives.calendar import fiscal_year_of
 from incentives.forms import (
     PLAN_TEMPLATE,
     AdjustmentForm,
@@ -64,6 +65,11 @@ def _user(request: HttpRequest) -> User:
 def _adjustments(payout: Payout) -> Decimal:
     """Σ adjustments, annotated on payouts by `selectors.payouts_visible_to`."""
     return Decimal(getattr(payout, "adjustments", 0))
+
+
+def _total(payout: Payout) -> Decimal:
+    """Payout plus adjustments, annotated on payouts by `selectors.payouts_visible_to`."""
+    return Decimal(payout.total)  # type: ignore[attr-defined]
 
 
 def _require_finance(user: User) -> None:
@@ -126,14 +132,12 @@ def _next_band(payout: Payout, history: list[Payout]) -> dict[str, Any] | None:
 
 
 def _year_so_far(payout: Payout) -> list[Payout]:
-    """The person's payouts of the payout's fiscal year up to it (for a year-to-date plan's next band)."""
+    """The person's payouts of the payout's fiscal year, read only for a year-to-date plan (`_next_band` takes
+    those of its kind up to the payout)."""
     if (payout.plan_version is None) or payout.plan_version.definition.get("attainment_basis") != "ytd":
         return [payout]
-    return list(
-        Payout.objects.filter(person_id=payout.person_id, period__fiscal_year=payout.period.fiscal_year,
-                              period__kind=payout.period.kind, period__start__lte=payout.period.start)
-        .select_related("period")
-    )  # fmt: skip
+    year = Payout.objects.filter(person_id=payout.person_id, period__fiscal_year=payout.period.fiscal_year)
+    return list(year.select_related("period"))
 
 
 # ----------------------------------------------------------------------------------------------- rep pages
@@ -143,14 +147,14 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
     payouts = list(selectors.payouts_visible_to(user).filter(person=user).order_by("period__start"))
     # "To date" is the fiscal year's (which need not start in January).
     today = timezone.localdate()
-    year = engine.Calendar(services.calendar().fiscal_year_start_month).period_of("month", today).fiscal_year
+    year = fiscal_year_of(today, services.calendar().fiscal_year_start_month)
     this_year = [p for p in payouts if p.period.fiscal_year == year]
     current = next((p for p in reversed(payouts) if p.period.start <= today), None)
     now_quotas = Quota.objects.filter(person=user, period__start__lte=today, period__end__gte=today)
     context = {
         "payouts": list(reversed(payouts)),
         "chart": _attainment_chart(payouts[-8:], "my-attainment"),
-        "paid_to_date": sum((p.payout + _adjustments(p) for p in this_year), Decimal(0)),
+        "paid_to_date": sum((_total(p) for p in this_year), Decimal(0)),
         "current": current,
         "next_band": _next_band(current, payouts) if current else None,
         "measured": selectors.measured_quotas(
@@ -199,7 +203,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         "own": payout.person_id == user.pk,
         "dispute_form": DisputeForm(),
         "next_band": _next_band(payout, _year_so_far(payout)),
-        "total": payout.payout + _adjustments(payout),
+        "total": _total(payout),
         "components": _ordered_components(payout),
         "last_run": _last_run(),
     }
@@ -281,10 +285,19 @@ def team(request: HttpRequest) -> HttpResponse:
 PAYROLL_HEADER = ["employee_id", "name", "period", "earned", "adjustments", "draw", "payout", "currency"]
 
 
-def payroll_rows(payouts: list[Payout]) -> list[list[Any]]:
+def period_export(period: Period, payouts: list[Payout], kind: str) -> HttpResponseBase:
+    """A period's payroll file ("csv" or "xlsx", one row per register payout) or every statement line
+    ("lines"), streamed: for the register page and the API alike."""
+    if kind == "lines":
+        return _lines_export(period)
+    respond = csv_response if kind == "csv" else xlsx_response
+    return respond(f"payroll-{period.label}.{kind}", PAYROLL_HEADER, _payroll_rows(payouts))
+
+
+def _payroll_rows(payouts: list[Payout]) -> list[list[Any]]:
     return [
         [p.person.employee_id or p.person.username, p.person.display_name, p.period.label, p.earned, _adjustments(p),
-         p.payout - p.earned, p.payout + _adjustments(p), p.currency]
+         p.payout - p.earned, _total(p), p.currency]
         for p in payouts
     ]  # fmt: skip
 
@@ -302,14 +315,10 @@ def register(request: HttpRequest) -> HttpResponseBase:
     )
     payouts = list(selectors.payout_register(user, period)) if period else []
     export = request.GET.get("export")
-    if period and export in ("csv", "xlsx"):
-        if not (may_close_periods(user) or may_manage_setup(user)):
+    if period and export in ("csv", "xlsx", "lines"):
+        if export != "lines" and not (may_close_periods(user) or may_manage_setup(user)):
             raise PermissionDenied
-        return (csv_response if export == "csv" else xlsx_response)(
-            f"payroll-{period.label}.{export}", PAYROLL_HEADER, payroll_rows(payouts)
-        )
-    if period and export == "lines":
-        return lines_export(period)
+        return period_export(period, payouts, export)
     context = {
         "periods": periods,
         "period": period,
@@ -333,7 +342,7 @@ def _period_history(period: Period) -> list[Any]:
     return list(audit_history(entity="incentives.period", entity_id=period.pk)[:20])
 
 
-def lines_export(period: Period) -> HttpResponseBase:
+def _lines_export(period: Period) -> HttpResponseBase:
     """Every statement line of a period, streamed to XLSX in constant memory (plain rows, no model objects)."""
     header = ["employee_id", "name", "period", "component", "deal", "credited person", "split %", "overlay",
               "credit date", "credit", "amount", "rates"]  # fmt: skip

@@ -43,7 +43,6 @@ from incentives.models import (
     StatementLine,
 )
 from salesops.celery import QUEUE_RECOMPUTE
-from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, may_close_periods, may_manage_setup
 from salesops.org.selectors import audit_history, people_visible_to, sees_everyone, visible_people_q
@@ -190,11 +189,8 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if kind not in ("csv", "xlsx", "lines"):
             raise ValidationError({"kind": ["One of csv, xlsx, lines."]})
         period = get_object_or_404(Period, label=label)
-        if kind == "lines":
-            return pages.lines_export(period)
-        payouts = list(selectors.payout_register(request.user, period))
-        respond = csv_response if kind == "csv" else xlsx_response
-        return respond(f"payroll-{period.label}.{kind}", pages.PAYROLL_HEADER, pages.payroll_rows(payouts))
+        payouts = [] if kind == "lines" else list(selectors.payout_register(request.user, period))
+        return pages.period_export(period, payouts, kind)
 
 
 def _deal_names(ids: set[int]) -> dict[int, str]:

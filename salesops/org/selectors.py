@@ -101,3 +101,22 @@ def direct_reports(person: User) -> QuerySet[User]:
 
 def audit_history(*, entity: str, entity_id: object) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(entity=entity, entity_id=str(entity_id)).select_related("actor")
+
+
+def reports_by_manager() -> dict[int, list[int]]:
+    """The reports-to tree in memory, one query: each manager's id → their direct reports' ids."""
+    children: dict[int, list[int]] = {}
+    for pid, manager in User.objects.filter(manager__isnull=False).values_list("id", "manager_id"):
+        children.setdefault(manager, []).append(pid)
+    return children
+
+
+def descendants(children: dict[int, list[int]], roots: set[int]) -> set[int]:
+    """The roots and everyone below them, walked over `reports_by_manager()` (or a tree built the same way)."""
+    found, stack = set(roots), list(roots)
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
