@@ -310,3 +310,31 @@ def test_the_plan_builder_names_every_refused_field_and_leaves_plans_it_cannot_s
     page = client.get(reverse("incentives:plan_version", args=["odd"])).content.decode()
     assert 'name="definition"' in page and "Paid monthly in arrears" in page
     assert 'data-testid="plan-builder"' not in page
+
+
+def test_the_numbers_beside_a_statement_next_band_paid_to_date_and_payroll_currency(client_for, computed):
+    from freezegun import freeze_time
+
+    from incentives import services
+    from incentives.models import FiscalCalendar
+
+    bob = client_for(computed["bob"])
+    statement = bob.get(reverse("incentives:statement", args=[q1(computed["bob"]).pk])).content.decode()
+    # bob credited 60,000 of a 100,000 quota: 40,000 more reaches the 15 % band that starts at 100 %.
+    assert "40,000.00 more credit reaches the 0.15 band." in statement
+
+    services.adjustment_create(actor=computed["finance"], person=computed["ann"],
+                               period=Period.objects.get(label="2025-Q2"), amount="120.50", reason="true-up")  # fmt: skip
+    ann_2025 = sum(p.payout for p in Payout.objects.filter(person=computed["ann"], period__fiscal_year=2025))
+    with freeze_time("2025-06-15"):
+        page = client_for(computed["ann"]).get(reverse("incentives:my_attainment")).content.decode()
+    paid = page.split('data-testid="paid-to-date">', 1)[1].split("<", 1)[0]
+    assert paid == f"{ann_2025 + Decimal('120.50'):,.2f}"
+
+    calendar = FiscalCalendar.objects.get()
+    calendar.currency = "EUR"
+    calendar.save()
+    commission_recompute()
+    body = b"".join(client_for(computed["finance"]).get(
+        reverse("incentives:register"), {"period": "2025-Q2", "export": "csv"}).streaming_content).decode("utf-8-sig")  # fmt: skip
+    assert {r["currency"] for r in csv.DictReader(io.StringIO(body))} == {"EUR"}
