@@ -179,12 +179,16 @@ def seed_forecasting(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
     adjustments: list[ForecastAdjustment] = []
     for span in call_periods:
         points = fm.as_of_points(span.start, span.end)
-        for label, day in (("start", points["start"] + dt.timedelta(days=2)), ("middle", points["middle"])):
-            if day > today:
-                continue
+        # The start call two days in (on the period's first days: already today), the middle one if reached.
+        moments = [("start", min(points["start"] + dt.timedelta(days=2), today))]
+        if points["middle"] > moments[0][1] and points["middle"] <= today:
+            moments.append(("middle", points["middle"]))
+        for label, day in moments:
             states = history.get(max((d for d in dates if d <= day), default=dates[0]), {})
             own = selectors.own_from_groups(_groups(states, stages, span), rates)
             at = dt.datetime.combine(day, dt.time(9, rng.randrange(60)), tzinfo=timezone.get_current_timezone())
+            # Never after the moment the demo is loaded (a call "this morning" just after midnight).
+            at = min(at, now - dt.timedelta(seconds=30))
             for rep in reps:
                 mine = own.get(rep.pk, fm.Own())
                 if rng.random() < 0.15:
@@ -207,7 +211,7 @@ def seed_forecasting(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
                             note="Haircut: two deals without a signed order form"
                             if factor < 1
                             else "Backed by the pipeline review",
-                            created_at=at + dt.timedelta(days=1),
+                            created_at=min(at + dt.timedelta(days=1), now - dt.timedelta(seconds=10)),
                         )
                     )
     ForecastSubmission.objects.bulk_create(calls, batch_size=2000)

@@ -120,14 +120,19 @@ def _credits_by_person(since: dt.date) -> dict[int, list[tuple[dt.date, Decimal]
     return found
 
 
-def _tenure(person: User, credits: list[tuple[dt.date, Decimal]], first_day: dt.date, today: dt.date) -> _Tenure:
+def _tenure(
+    person: User, credits: list[tuple[dt.date, Decimal]], first_day: dt.date, quarter_start: dt.date
+) -> _Tenure:
     start = max(person.start_date or first_day, first_day)
     end = person.end_date
     if credits:
         start = max(first_day, min(start, min(day for day, _ in credits)))
         if end is not None:
             end = max(end, max(day for day, _ in credits))
-    ramped = person.start_date is not None and person.start_date > _months_before(today, RAMP_MONTHS)
+    # On the ramp: a start in the ramp's months before the current quarter's first month, or in it.
+    ramped = person.start_date is not None and person.start_date >= _months_before(
+        quarter_start.replace(day=1), RAMP_MONTHS - 1
+    ).replace(day=1)
     return _Tenure(start, end, ramped)
 
 
@@ -152,6 +157,12 @@ def _base_quotas(
         bases[span.label] = max(QUOTA_STEP, (average / QUOTA_STEP).quantize(Decimal(1)) * QUOTA_STEP)
     bases[quarters[-1].label] = bases[quarters[-2].label]
     return bases
+
+
+def current_quarter(today: dt.date) -> PeriodSpan:
+    """Today's fiscal quarter, as the demo's other parts need it (the recent hires, this quarter's deals)."""
+    start_month = services.calendar().fiscal_year_start_month
+    return span_of(period_label(today, "quarter", start_month), start_month)
 
 
 def seed_incentives(*, org: DemoOrg, seed: int, today: dt.date) -> DemoIncentives:
@@ -190,7 +201,7 @@ def seed_incentives(*, org: DemoOrg, seed: int, today: dt.date) -> DemoIncentive
     # Who holds what, from when.
     credits = _credits_by_person(quarters[0].start)
     leaders = [org.director, *org.managers]
-    tenure = {p.pk: _tenure(p, credits.get(p.pk, []), quarters[0].start, today) for p in [*org.reps, *leaders]}
+    tenure = {p.pk: _tenure(p, credits.get(p.pk, []), quarters[0].start, current.start) for p in [*org.reps, *leaders]}
     for person, plan in [*((rep, ae) for rep in org.reps), *((leader, manager_plan) for leader in leaders)]:
         held = tenure[person.pk]
         services.plan_assign(actor=ops, person=person, plan=plan, start=held.start, end=held.end)
@@ -209,12 +220,12 @@ def seed_incentives(*, org: DemoOrg, seed: int, today: dt.date) -> DemoIncentive
             full = max(QUOTA_STEP, (bases[span.label] * factor / QUOTA_STEP).quantize(Decimal(1)) * QUOTA_STEP)
             period = periods[span.label]
             share = Decimal((last - first).days + 1) / Decimal((span.end - span.start).days + 1)
-            if held.ramped and rep.start_date and rep.start_date <= span.start:
-                # The ramp scales the full quota by the month of tenure at the quarter's start.
+            if held.ramped and rep.start_date and rep.start_date <= span.end:
+                # The ramp scales the full quota by the months of tenure in the quarter (0 before the start).
                 services.quota_set(actor=ops, person=rep, period=period, amount=full, ramp=ramp)
             else:
-                # The quarter a new hire joins in (the ramp's tenure month is still negative at its start)
-                # starts at the ramp's first share, pro rata.
+                # A partial quarter pro rata; a new hire credited before their start (a split) at the ramp's
+                # first share.
                 scale = share * (Decimal(RAMP_SHARES[0]) if held.ramped else Decimal(1))
                 services.quota_set(actor=ops, person=rep, period=period, amount=(full * scale).quantize(Decimal(1)))
             result.quotas += 1

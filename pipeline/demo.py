@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 from faker import Faker
 
 from pipeline.events import announce_deals_changed
@@ -139,15 +140,25 @@ def _at(day: dt.date, seconds: float) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
 
 
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 class _Seeder:
-    def __init__(self, org: DemoOrg, seed: int, today: dt.date) -> None:
+    def __init__(self, org: DemoOrg, seed: int, today: dt.date, quarter_start: dt.date) -> None:
         self.org = org
         self.today = today
-        self.now = _at(today, 0)  # every generated event happened before today began
+        self.quarter_start = quarter_start
+        self.now = _at(today, 0)  # the history happened before today began, but for deals closed today
+        # Deals closed today closed between midnight and the moment the demo is loaded (just after midnight
+        # too); a `today` that is not the clock's day counts as seen at noon.
+        moment = timezone.now()
+        noon = self.now + dt.timedelta(hours=12)
+        self.until = moment if self.now < moment < self.now + dt.timedelta(days=1) else noon
         self.rng = random.Random(seed * 1_000_003 + 17)  # noqa: S311 - demo data, reproducible on purpose
         self.fake = Faker("en_US")
         self.fake.seed_instance(seed * 1_000_003 + 17)
@@ -236,18 +247,49 @@ class _Seeder:
                 if created >= self.today:
                     continue
                 cycle = int(min(240, max(7, rng.lognormvariate(math.log(42), 0.55))))
+                if created + dt.timedelta(days=cycle) < self.today - dt.timedelta(days=HISTORY_DAYS):
+                    continue  # closed before the two years shown (and before the pay history's first quarter)
                 self.plan_sales_deal(rep, created, created + dt.timedelta(days=cycle))
             if rep.is_active:
                 # The live pipeline: deals opened in the last quarter, closing in the coming 1–6 months.
-                for _ in range(rng.randint(14, 18) if is_demo_rep else rng.randint(8, 13)):
+                # The first closes this month (today at the earliest), the second next month.
+                month_end = _month_end(self.today)
+                for index in range(rng.randint(14, 18) if is_demo_rep else rng.randint(8, 13)):
                     created = self.today - dt.timedelta(days=rng.randint(3, 90))
                     if rep.start_date and created < rep.start_date:
                         created = rep.start_date
                     if created >= self.today:
                         created = self.today - dt.timedelta(days=1)
-                    close = self.today + dt.timedelta(days=rng.randint(7, 180))
+                    if index == 0:
+                        close = self.today + dt.timedelta(days=rng.randint(0, (month_end - self.today).days))
+                    elif index == 1:
+                        next_end = _month_end(month_end + dt.timedelta(days=1))
+                        close = next_end - dt.timedelta(days=rng.randint(0, next_end.day - 1))
+                    else:
+                        close = self.today + dt.timedelta(days=rng.randint(7, 180))
                     self.plan_sales_deal(rep, created, close, keep_open=True)
+        self.plan_quarter_so_far()
         self.plan_renewals()
+
+    def plan_quarter_so_far(self) -> None:
+        """Whatever the day, this quarter already has won and lost deals: each active rep who was there two
+        weeks before it began has at least one win and one loss closing between its first day and today (the
+        demo rep two wins); on a quarter's first day they closed earlier today."""
+        rng, first, today = self.rng, self.quarter_start, self.today
+        for rep in self.org.reps:
+            if not rep.is_active or rep.start_date is None or rep.start_date > first - dt.timedelta(days=14):
+                continue
+            closed = Counter(
+                p.path[-1].status
+                for p in self.plans
+                if p.owner.pk == rep.pk and p.pipeline == self.sales and first <= p.close_date <= today
+            )
+            wanted = {DealStatus.WON: 2 if rep.username == "rep" else 1, DealStatus.LOST: 1}
+            for status, count in wanted.items():
+                for _ in range(count - closed[status]):
+                    close = first + dt.timedelta(days=rng.randint(0, (today - first).days))
+                    created = max(rep.start_date, close - dt.timedelta(days=rng.randint(14, 60)))
+                    self.plan_sales_deal(rep, created, close, outcome=str(status))
 
     def _successor(self, rep: User) -> User:
         """An active teammate who was there when `rep` left (else any such rep) takes over their deals."""
@@ -269,7 +311,10 @@ class _Seeder:
             lines.append((product, quantity, unit))
         return sum(((q * u).quantize(CENT) for _, q, u in lines), Decimal(0)), lines
 
-    def plan_sales_deal(self, rep: User, created: dt.date, close: dt.date, *, keep_open: bool = False) -> None:
+    def plan_sales_deal(
+        self, rep: User, created: dt.date, close: dt.date, *, keep_open: bool = False, outcome: str = ""
+    ) -> None:
+        """One deal of the Sales pipeline; `outcome` ("won" or "lost") closes it on `close`, today included."""
         rng, today = self.rng, self.today
         book = self.book.get(rep.pk) or self.accounts
         account = rng.choice(book) if rng.random() < 0.8 else rng.choice(self.accounts)
@@ -277,13 +322,13 @@ class _Seeder:
         open_stages = [s for s in stages if not (s.is_won or s.is_lost)]
         won_stage = next(s for s in stages if s.is_won)
         lost_stage = next(s for s in stages if s.is_lost)
-        outcome = "open"
-        if not keep_open and close < today:
+        outcome = outcome or "open"
+        if outcome == "open" and not keep_open and close < today:
             if close > today - dt.timedelta(days=60) and rng.random() < 0.05:
                 outcome = "stale"  # still open, its close date passed: a rep's clean-up
             else:
                 outcome = "won" if rng.random() < 0.36 else "lost"
-        elif not keep_open and close > today + dt.timedelta(days=182):
+        elif outcome == "open" and not keep_open and close > today + dt.timedelta(days=182):
             close = today + dt.timedelta(days=rng.randint(30, 180))
         owner, first_owner = rep, None
         if rep.end_date and (outcome in ("open", "stale") or close > rep.end_date):
@@ -381,11 +426,12 @@ class _Seeder:
         """Backdated history, splits and activities of one planned deal."""
         rng = self.rng
         start = plan.created_at
-        end = (
-            _at(plan.close_date, rng.randint(10 * 3600, 18 * 3600))
-            if closed
-            else self.now - dt.timedelta(minutes=rng.randint(30, 600))
-        )
+        if not closed:
+            end = self.now - dt.timedelta(minutes=rng.randint(30, 600))
+        elif plan.close_date < self.today:
+            end = _at(plan.close_date, rng.randint(10 * 3600, 18 * 3600))
+        else:  # closed today, before the moment the demo is loaded
+            end = self.now + (self.until - self.now) * rng.uniform(0.3, 0.8)
         end = max(end, start + dt.timedelta(hours=2))
         span = (end - start).total_seconds()
         first_owner = plan.first_owner or plan.owner
@@ -633,9 +679,11 @@ def delete_pipeline_data() -> None:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def seed_pipeline(*, org: DemoOrg, seed: int, today: dt.date) -> DemoPipeline:
-    """Load the demo company's accounts, deals with their histories, activities and leads (see above)."""
-    seeder = _Seeder(org, seed, today)
+def seed_pipeline(*, org: DemoOrg, seed: int, today: dt.date, quarter_start: dt.date | None = None) -> DemoPipeline:
+    """Load the demo company's accounts, deals with their histories, activities and leads (see above).
+    `quarter_start`: the first day of today's fiscal quarter (a calendar quarter if not given)."""
+    quarter_start = quarter_start or dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    seeder = _Seeder(org, seed, today, quarter_start)
     seeder.reference_data()
     seeder.plan_deals()
     result = seeder.write()

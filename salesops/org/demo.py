@@ -33,7 +33,11 @@ def _months_ago(today: dt.date, months: int, day: int = 1) -> dt.date:
     return dt.date(year, month + 1, min(day, 28))
 
 
-def seed_org(*, seed: int, today: dt.date, reps_total: int = 40) -> DemoOrg:
+def seed_org(*, seed: int, today: dt.date, quarter_start: dt.date | None = None, reps_total: int = 40) -> DemoOrg:
+    """The people. `quarter_start` is the first day of today's fiscal quarter (a calendar quarter if not
+    given): the three recent hires start in the one or two months before it, so the current quarter's quota
+    of each is still on the new-hire ramp, whatever the day."""
+    quarter_start = quarter_start or dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
     rng = random.Random(seed)
     fake = Faker("en_US")
     fake.seed_instance(seed)
@@ -83,7 +87,10 @@ def seed_org(*, seed: int, today: dt.date, reps_total: int = 40) -> DemoOrg:
         manager = org.managers[index % len(org.managers)]
         newcomer = index in (7, 19, 31)  # three recent hires, still ramping
         leaver = index in (11, 26)  # two who left; their history stays
-        start = _months_ago(today, rng.randint(1, 3) if newcomer else rng.randint(8, 40), rng.randint(1, 28))
+        if newcomer:
+            start = _months_ago(quarter_start, rng.randint(1, 2), rng.randint(1, 28))
+        else:
+            start = _months_ago(today, rng.randint(8, 40), rng.randint(1, 28))
         end = _months_ago(today, rng.randint(1, 5), rng.randint(1, 28)) if leaver else None
         if end is not None and end <= start:
             end = start + dt.timedelta(days=200)

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from forecasting.demo import seed_forecasting
-from incentives.demo import seed_incentives
+from incentives.demo import current_quarter, seed_incentives
 from pipeline.demo import seed_pipeline
 from salesops.org.demo import seed_org
 from salesops.org.models import User
@@ -35,8 +35,9 @@ class Command(BaseCommand):
             raise CommandError("The database has people already; seed_demo loads into an empty database only.")
         today = timezone.localdate()
         with transaction.atomic():
-            org = seed_org(seed=seed, today=today)
-            pipeline = seed_pipeline(org=org, seed=seed, today=today)
+            quarter = current_quarter(today)
+            org = seed_org(seed=seed, today=today, quarter_start=quarter.start)
+            pipeline = seed_pipeline(org=org, seed=seed, today=today, quarter_start=quarter.start)
             incentives = seed_incentives(org=org, seed=seed, today=today)
             forecasts = seed_forecasting(org=org, seed=seed, today=today)
         self.stdout.write(
