@@ -1,4 +1,4 @@
-"""The forecast arithmetic of shared/spec/forecasting.md as plain Python over plain data (no ORM):
+"""The forecast arithmetic of docs/forecasting.md as plain Python over plain data (no ORM):
 rollups up the reports-to tree with the call chain, the waterfall's classification, the pipeline
 model's win rates and forecast accuracy. Loading and saving live in `forecasting.services`.
 """

@@ -1,6 +1,6 @@
 """The commission engine: plain Python over plain data, no ORM inside.
 
-`compute(EngineInput) -> EngineResult` implements every rule of `shared/spec/incentives.md`: credits and
+`compute(EngineInput) -> EngineResult` implements every rule of `docs/commissions.md`: credits and
 splits, clawbacks, team credit, periods, tiered rates (marginal and retroactive, with caps), attainment
 bonuses, spiffs, the year-to-date basis, draws and rounding, plus one statement line per credit and
 component with its trace. The what-if simulator (`manage.py simulate_commissions`) and the stored

@@ -1,4 +1,4 @@
-"""The scenario and plan JSON of `shared/spec/incentives.md`: parse and validate into the engine's
+"""The scenario and plan JSON of `docs/commissions.md`: parse and validate into the engine's
 dataclasses, and format the engine's results into the spec's output JSON.
 
 Every error is a `ScenarioError` whose message names the record (`deal D7: revenue splits sum to 90, not

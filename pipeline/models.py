@@ -13,7 +13,7 @@ from django.utils import timezone
 
 
 class ForecastCategory(models.TextChoices):
-    """shared/spec/forecasting.md: every stage maps to one; won stages are closed, lost ones omitted."""
+    """docs/forecasting.md: every stage maps to one; won stages are closed, lost ones omitted."""
 
     PIPELINE = "pipeline", "Pipeline"
     BEST_CASE = "best_case", "Best case"

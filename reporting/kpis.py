@@ -1,4 +1,4 @@
-"""The KPI formulas of shared/spec/kpis.md, over plain numbers (no ORM): one definition each, used by every
+"""The KPI formulas of docs/kpis.md, over plain numbers (no ORM): one definition each, used by every
 dashboard, the API, the exports, the digest and `kpi_report`.
 
 The SQL in `reporting.queries` returns sums and counts (and medians, which only SQL can take over the rows);

@@ -1,4 +1,4 @@
-"""What each role may do, from shared/spec/roles.md. Pages, the API and exports ask these."""
+"""What each role may do, from docs/roles.md. Pages, the API and exports ask these."""
 
 from __future__ import annotations
 

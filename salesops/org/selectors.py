@@ -1,7 +1,7 @@
 """Reads about people, and THE scoping function: whose data may this user see.
 
 Every app scopes through `visible_people_q` (or `people_visible_to`), so the rule of
-`shared/spec/roles.md` lives in one place:
+`docs/roles.md` lives in one place:
 - finance and sales ops see everyone;
 - a manager sees themselves and everyone below them in the reports-to tree;
 - anyone else (a rep) sees only themselves.

@@ -1,4 +1,4 @@
-"""`manage.py kpi_report --from D --to D [--by …] --format json|csv|xlsx [--output FILE]` (shared/spec/kpis.md).
+"""`manage.py kpi_report --from D --to D [--by …] --format json|csv|xlsx [--output FILE]` (docs/kpis.md).
 
 The same query layer as the dashboards and the API (reporting.queries, reporting.kpis), for the whole
 company. The reporting facts are brought up to date first (incrementally; `--no-refresh` skips it).
@@ -28,7 +28,7 @@ def _date(value: str) -> dt.date:
 
 class Command(BaseCommand):
     help = (
-        "The KPIs of shared/spec/kpis.md for a range of close dates, in total or by owner, manager, region, "
+        "The KPIs of docs/kpis.md for a range of close dates, in total or by owner, manager, region, "
         "product, month or quarter: one row per group with group, bookings, won_count, lost_count, win_rate, "
         "avg_deal_size, cycle_days_mean, cycle_days_median. Money as strings with 2 decimals, rates as numbers."
     )
