@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from pipeline import services
 from pipeline.models import Account, Deal, DealChange
@@ -171,7 +173,8 @@ def test_data_quality_page_finds_problems_and_merges(client_for, org):
     keep = AccountFactory.create(name="Acme Corp")
     dup = AccountFactory.create(name="ACME Corporation")
     DealFactory.create(name="Late", owner=org.rep_a, close_date="2020-01-01", account=dup)
-    DealFactory.create(name="Nothing", owner=org.rep_a, amount=None, account=None)
+    ahead = timezone.localdate() + dt.timedelta(days=30)  # not past its close date, whatever the day
+    DealFactory.create(name="Nothing", owner=org.rep_a, amount=None, account=None, close_date=ahead)
     client = client_for(org.ops)
     html = client.get(reverse("pipeline:data_quality")).content.decode()
     assert '<span class="stat-value" data-testid="dq-past">1</span>' in html
