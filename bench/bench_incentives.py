@@ -164,7 +164,7 @@ def setup(ctx: BenchContext) -> Setup:
             for q in range(1, 5):
                 services.period_get_or_create(f"{earlier}-Q{q}")
         for period in Period.objects.filter(is_locked=False, start__lt=spans[0].start):
-            services.period_lock(actor=finance, period=period)
+            services.period_lock(actor=finance, period=period, reason="bench")
             created.append(f"locked {period.label}")
 
     won = Deal.objects.filter(status=DealStatus.WON, amount__isnull=False, close_date__isnull=False)

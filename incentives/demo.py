@@ -246,7 +246,7 @@ def seed_incentives(*, org: DemoOrg, seed: int, today: dt.date) -> DemoIncentive
     result.payouts, result.lines, result.errors = stats["payouts"], stats["lines"], stats["errors"]
 
     # Finance closed last quarter; this quarter is still open, and the demo rep disputes one of its lines.
-    services.period_lock(actor=finance, period=periods[result.locked])
+    services.period_lock(actor=finance, period=periods[result.locked], reason="Payroll sent for the quarter")
     rep = next((r for r in org.reps if r.username == "rep"), org.reps[0])
     line = _line_to_dispute(rep, periods[result.current])
     if line is not None:

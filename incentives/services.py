@@ -63,11 +63,14 @@ def period_get_or_create(label: str) -> Period:
 
 
 @transaction.atomic
-def period_lock(*, actor: User, period: Period) -> Period:
+def period_lock(*, actor: User, period: Period, reason: str) -> Period:
     """Freeze a period: its payouts, lines and adjustments refuse every change from now on (in Postgres).
+    Finance gives a reason (e.g. "Q1 payroll sent"), kept in the period's history.
 
     Waits for a running commission recompute (the same advisory lock): a run that read the period as open
     commits before the lock, never after it."""
+    if not reason.strip():
+        raise DomainError(f"Locking {period.label} needs a reason.", field="reason")
     wait_for_recompute(f"Locking {period.label}")
     period = Period.objects.select_for_update().get(pk=period.pk)
     if period.is_locked:
@@ -77,7 +80,7 @@ def period_lock(*, actor: User, period: Period) -> Period:
         raise DomainError(f"{period.label} has {open_disputes} open dispute(s); resolve them before locking.")
     period.is_locked, period.locked_at, period.locked_by = True, timezone.now(), actor
     period.save(update_fields=["is_locked", "locked_at", "locked_by"])
-    audit_record(actor=actor, instance=period, action="lock", changes={"is_locked": (False, True)})
+    audit_record(actor=actor, instance=period, action="lock", changes={"is_locked": (False, True)}, reason=reason)
     return period
 
 

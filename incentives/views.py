@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -189,9 +190,11 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     page = Paginator(selectors.statement_lines(payout), STATEMENT_LINES_PER_PAGE).get_page(request.GET.get("page"))
     lines = list(page.object_list)
     deal_names = _deal_names([line.deal_id for line in lines if line.deal_id])
+    openable = _deals_openable_by(user, deal_names)
     disputes = {d.line_id: d for d in Dispute.objects.filter(payout=payout)}
     for line in lines:  # looked up once here, not by scanning in the template (a manager has thousands of lines)
         line.deal_name = deal_names.get(line.deal_id or 0, "")  # type: ignore[attr-defined]
+        line.deal_openable = line.deal_id in openable  # type: ignore[attr-defined]
         line.dispute = disputes.get(line.pk)  # type: ignore[attr-defined]
     context = {
         "payout": payout,
@@ -223,6 +226,14 @@ def _deal_names(ids: list[int]) -> dict[int, str]:
     from pipeline.models import Deal
 
     return dict(Deal.objects.filter(pk__in=set(ids)).values_list("pk", "name"))
+
+
+def _deals_openable_by(user: User, ids: Iterable[int]) -> set[int]:
+    """The deals among `ids` whose page `user` may open: a split credits a rep on a teammate's deal, which the
+    statement names but does not link."""
+    from pipeline.selectors import deals_visible_to
+
+    return set(deals_visible_to(user).filter(pk__in=set(ids)).values_list("pk", flat=True))
 
 
 @login_required
@@ -316,8 +327,8 @@ def register(request: HttpRequest) -> HttpResponseBase:
     payouts = list(selectors.payout_register(user, period)) if period else []
     export = request.GET.get("export")
     if period and export in ("csv", "xlsx", "lines"):
-        if export != "lines" and not (may_close_periods(user) or may_manage_setup(user)):
-            raise PermissionDenied
+        if not may_close_periods(user):  # commission and payroll files are finance's (docs/roles.md)
+            raise PermissionDenied("Payroll and commission exports are for finance.")
         return period_export(period, payouts, export)
     context = {
         "periods": periods,
@@ -386,8 +397,9 @@ def period_lock(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     _require_finance(user)
     period = get_object_or_404(Period, pk=pk)
+    form = ReopenForm(request.POST)
     try:
-        services.period_lock(actor=user, period=period)
+        services.period_lock(actor=user, period=period, reason=form.data.get("reason", ""))
         messages.success(request, f"{period.label} is locked: its payouts no longer change.")
     except DomainError as error:
         messages.error(request, error.message)

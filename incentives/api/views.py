@@ -176,7 +176,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                    (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY},
         filters=False,
     )  # fmt: skip
-    @action(detail=False, methods=["get"], permission_classes=[FinanceOrSalesOps], filterset_class=None)
+    @action(detail=False, methods=["get"], permission_classes=[IsFinance], filterset_class=None)
     def export(self, request: Request) -> HttpResponseBase:
         """The period's payroll file (employee id, name, period, earned, adjustments, draw, payout, currency)
         or its statement lines, streamed, as the register page exports them."""
@@ -231,16 +231,19 @@ class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
 
 # ----------------------------------------------------------------------------------------------- periods
 class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Period]):
-    """Commission periods. Finance locks (freezing every payout in it) and reopens with a reason."""
+    """Commission periods. Finance locks (freezing every payout in it) and reopens, each with a reason."""
 
     queryset = Period.objects.order_by("-start", "kind")
     serializer_class = s.PeriodSerializer
     pagination_class = None
 
-    @extend_schema(request=None, responses=s.PeriodSerializer)
+    @extend_schema(request=s.ReopenSerializer, responses=s.PeriodSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsFinance])
     def lock(self, request: Request, pk: str | None = None) -> Response:
-        period = services.period_lock(actor=_user(request), period=self.get_object())
+        period = self.get_object()
+        serializer = s.ReopenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        period = services.period_lock(actor=_user(request), period=period, reason=serializer.validated_data["reason"])
         return Response(s.PeriodSerializer(period).data)
 
     @extend_schema(request=s.ReopenSerializer, responses=s.PeriodSerializer)

@@ -109,17 +109,22 @@ def test_register_is_finance_and_ops_only_with_totals(api_client_for, computed):
 # ------------------------------------------------------------------------------------------------ periods
 def test_lock_is_finance_only_and_reopen_needs_a_reason(api_client_for, computed):
     period = Period.objects.get(label="2025-Q1")
-    assert api_client_for(computed["mia"]).post(f"{API}/periods/{period.pk}/lock/").status_code == 403
-    assert api_client_for(computed["ops"]).post(f"{API}/periods/{period.pk}/lock/").status_code == 403
+    reason = {"reason": "payroll sent"}
+    assert api_client_for(computed["mia"]).post(f"{API}/periods/{period.pk}/lock/", reason).status_code == 403
+    assert api_client_for(computed["ops"]).post(f"{API}/periods/{period.pk}/lock/", reason).status_code == 403
     period.refresh_from_db()
     assert not period.is_locked
 
     finance = api_client_for(computed["finance"])
     response = finance.post(f"{API}/periods/{period.pk}/lock/")
+    assert response.status_code == 400 and "needs a reason" in str(response.json())
+    response = finance.post(f"{API}/periods/{period.pk}/lock/", reason, format="json")
     assert response.status_code == 200 and response.json()["is_locked"] is True
     period.refresh_from_db()
     assert period.is_locked and period.locked_by == computed["finance"]
-    assert finance.post(f"{API}/periods/{period.pk}/lock/").json()["detail"] == "2025-Q1 is locked already."
+    assert finance.post(f"{API}/periods/{period.pk}/lock/", reason).json()["detail"] == "2025-Q1 is locked already."
+    history = finance.get(f"{API}/periods/{period.pk}/history/").json()
+    assert any(event["reason"] == "payroll sent" for event in history)
 
     response = finance.post(f"{API}/periods/{period.pk}/reopen/", {}, format="json")
     assert response.status_code == 400
@@ -136,7 +141,7 @@ def test_lock_is_finance_only_and_reopen_needs_a_reason(api_client_for, computed
     history = finance.get(f"{API}/periods/{period.pk}/history/").json()
     assert [(h["action"], h["reason"], h["actor"]) for h in history] == [
         ("reopen", "late deal", computed["finance"].pk),
-        ("lock", "", computed["finance"].pk),
+        ("lock", "payroll sent", computed["finance"].pk),
     ]
     labels = [p["label"] for p in rows(api_client_for(computed["ann"]).get(f"{API}/periods/"))]
     assert {"2025-Q1", "2025-Q2"} <= set(labels)
@@ -413,7 +418,8 @@ def test_audit_history_of_quotas_plans_assignments_adjustments_and_locks(api_cli
     response = finance.post(f"{API}/adjustments/", {"person": computed["ann"].pk, "period": "2025-Q2",
                                                     "amount": "250.00", "reason": "spiff true-up"}, format="json")  # fmt: skip
     assert response.status_code == 201
-    assert finance.post(f"{API}/periods/{Period.objects.get(label='2025-Q1').pk}/lock/").status_code == 200
+    q1 = Period.objects.get(label="2025-Q1")
+    assert finance.post(f"{API}/periods/{q1.pk}/lock/", {"reason": "payroll sent"}).status_code == 200
     assert api_client_for(computed["ann"]).get(f"{API}/audit/").status_code == 403
     ops = api_client_for(computed["ops"])
     everything = rows(ops.get(f"{API}/audit/", {"page_size": 200}))
@@ -440,6 +446,7 @@ def test_payroll_and_line_exports_in_the_api_equal_the_register(api_client_for, 
 
     url = f"{API}/payouts/export/"
     assert api_client_for(computed["mia"]).get(url, {"period": "2025-Q1"}).status_code == 403
+    assert api_client_for(computed["ops"]).get(url, {"period": "2025-Q1"}).status_code == 403
     finance = api_client_for(computed["finance"])
     assert finance.get(url).status_code == 400
     assert finance.get(url, {"period": "2025-Q1", "kind": "pdf"}).status_code == 400

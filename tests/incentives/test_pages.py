@@ -69,6 +69,11 @@ def test_statements_are_scoped(client_for, computed):
 
 def test_register_is_finance_and_ops_only_and_exports_match(client_for, computed):
     assert client_for(computed["mia"]).get(reverse("incentives:register")).status_code == 403
+    ops = client_for(computed["ops"])
+    html = ops.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    assert 'data-testid="register-total">27,950.00<' in html and 'data-testid="payroll-csv"' not in html
+    for kind in ("csv", "xlsx", "lines"):  # payroll and commission files are finance's
+        assert ops.get(reverse("incentives:register"), {"period": "2025-Q1", "export": kind}).status_code == 403
     client = client_for(computed["finance"])
     html = client.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
     assert 'data-testid="register-total">27,950.00<' in html  # 20,150 + 3,600 + 4,200
@@ -111,13 +116,21 @@ def test_dispute_raised_by_rep_and_resolved_by_finance_into_an_adjustment(client
     assert 'data-testid="register-total">28,450.00<' in html
 
 
-def test_lock_needs_finance_and_reopen_needs_a_reason(client_for, computed):
+def test_lock_needs_finance_and_lock_and_reopen_need_a_reason(client_for, computed):
     period = Period.objects.get(label="2025-Q1")
-    assert client_for(computed["mia"]).post(reverse("incentives:period_lock", args=[period.pk])).status_code == 403
+    lock = reverse("incentives:period_lock", args=[period.pk])
+    assert client_for(computed["mia"]).post(lock, {"reason": "payroll sent"}).status_code == 403
     finance = client_for(computed["finance"])
-    finance.post(reverse("incentives:period_lock", args=[period.pk]))
+    response = finance.post(lock, {"reason": "  "}, follow=True)
+    assert "Locking 2025-Q1 needs a reason." in response.content.decode()
+    period.refresh_from_db()
+    assert not period.is_locked
+    assert 'data-testid="lock-reason"' in finance.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    finance.post(lock, {"reason": "payroll sent"})
     period.refresh_from_db()
     assert period.is_locked
+    history = finance.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    assert "payroll sent" in history
     finance.post(reverse("incentives:period_reopen", args=[period.pk]), {"reason": ""})
     period.refresh_from_db()
     assert period.is_locked

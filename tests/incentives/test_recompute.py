@@ -58,7 +58,7 @@ def test_recompute_twice_changes_nothing(example):
 def test_a_change_to_a_locked_period_becomes_an_adjustment_in_the_next_open_one(example):
     commission_recompute()
     q1 = Period.objects.get(label="2025-Q1")
-    services.period_lock(actor=example["ops"], period=q1)
+    services.period_lock(actor=example["ops"], period=q1, reason="closed")
     # A late correction: D2 was really 100,000, not 90,000. Q1 is locked, so Q2 carries the difference.
     d2 = Deal.objects.get(amount=Decimal("90000"))
     Deal.objects.filter(pk=d2.pk).update(amount=Decimal("100000"))
@@ -77,7 +77,7 @@ def test_a_change_to_a_locked_period_becomes_an_adjustment_in_the_next_open_one(
 def test_locked_rows_refuse_changes_in_postgres(example):
     commission_recompute()
     q1 = Period.objects.get(label="2025-Q1")
-    services.period_lock(actor=example["ops"], period=q1)
+    services.period_lock(actor=example["ops"], period=q1, reason="closed")
     with pytest.raises(IntegrityError, match="locked"), transaction.atomic():
         Payout.objects.filter(period=q1).update(payout=Decimal("1"))
     with pytest.raises(IntegrityError, match="locked"), transaction.atomic():

@@ -71,7 +71,7 @@ def test_a_reopened_period_is_paid_once_its_locked_time_adjustment_reversed(db, 
     ex = build_example()
     commission_recompute()
     q1 = Period.objects.get(label="2025-Q1")
-    services.period_lock(actor=ex["ops"], period=q1)
+    services.period_lock(actor=ex["ops"], period=q1, reason="closed")
     Deal.objects.filter(amount=Decimal("90000")).update(amount=Decimal("100000"))
     commission_recompute()
     booked = Adjustment.objects.get(person=ex["ann"])
@@ -90,7 +90,7 @@ def test_a_reopened_period_is_paid_once_its_locked_time_adjustment_reversed(db, 
     assert reversal.cause["reverses"] == [booked.pk] and reversal.cause["period"] == "2025-Q1"
     # Nothing more on a second run, and a relock then recompute books nothing either.
     commission_recompute()
-    services.period_lock(actor=ex["ops"], period=q1)
+    services.period_lock(actor=ex["ops"], period=q1, reason="closed")
     commission_recompute()
     assert Adjustment.objects.filter(person=ex["ann"]).count() == 2
 
@@ -101,7 +101,7 @@ def test_a_change_to_a_locked_period_of_an_earlier_fiscal_year_is_booked(
     ex = build_example()
     commission_recompute()
     for label in ("2025-Q1", "2025-Q2"):
-        services.period_lock(actor=ex["ops"], period=Period.objects.get(label=label))
+        services.period_lock(actor=ex["ops"], period=Period.objects.get(label=label), reason="closed")
     q1_2026 = services.period_get_or_create("2026-Q1")
     services.quota_set(actor=ex["ops"], person=ex["ann"], period=q1_2026, amount="100000")
     commission_recompute()  # the window is now fiscal 2026: 2025 is not read
@@ -182,7 +182,7 @@ def test_a_plan_assigned_late_books_the_locked_quarter_and_writes_the_next_once(
                         amount=Decimal(50000), close_date=dt.date(2025, 3, 1))  # fmt: skip
     commission_recompute()
     assert not Payout.objects.filter(person=newbie).exists()  # no plan, nothing paid
-    services.period_lock(actor=ex["ops"], period=q1)
+    services.period_lock(actor=ex["ops"], period=q1, reason="closed")
     ae = PlanAssignment.objects.get(person=ex["ann"]).plan
     services.plan_assign(actor=ex["ops"], person=newbie, plan=ae, start=dt.date(2025, 1, 1))
 
@@ -203,7 +203,7 @@ def test_the_nightly_run_catches_up_a_change_whose_own_run_never_came(db):
     ex = build_example()
     commission_recompute()
     for label in ("2025-Q1", "2025-Q2"):
-        services.period_lock(actor=ex["ops"], period=Period.objects.get(label=label))
+        services.period_lock(actor=ex["ops"], period=Period.objects.get(label=label), reason="closed")
     services.quota_set(actor=ex["ops"], person=ex["ann"], period=services.period_get_or_create("2026-Q1"),
                        amount="100000")  # fmt: skip
     recompute_open_periods()  # last night: fiscal 2026 only
@@ -263,14 +263,14 @@ def test_a_lock_waits_for_a_running_recompute_then_refuses_clearly(db, monkeypat
     try:
         waits = "Locking 2025-Q1 waits for the commission recompute"
         with pytest.raises(DomainError, match=waits), transaction.atomic():
-            services.period_lock(actor=ex["ops"], period=q1)
+            services.period_lock(actor=ex["ops"], period=q1, reason="closed")
         q1.refresh_from_db()
         assert not q1.is_locked
     finally:
         release.set()
         thread.join(10)
     assert main_connection.is_usable()
-    assert services.period_lock(actor=ex["ops"], period=q1).is_locked
+    assert services.period_lock(actor=ex["ops"], period=q1, reason="closed").is_locked
 
 
 def test_moving_a_rep_to_another_manager_sums_both_teams_again(db):
@@ -312,7 +312,7 @@ def test_the_nightly_run_catches_up_a_plan_assignment_reaching_a_locked_earlier_
                         amount=Decimal(50000), close_date=dt.date(2025, 3, 1))  # fmt: skip
     commission_recompute()
     for label in ("2025-Q1", "2025-Q2"):
-        services.period_lock(actor=ex["ops"], period=Period.objects.get(label=label))
+        services.period_lock(actor=ex["ops"], period=Period.objects.get(label=label), reason="closed")
     services.quota_set(actor=ex["ops"], person=ex["ann"], period=services.period_get_or_create("2026-Q1"),
                        amount="100000")  # fmt: skip
     recompute_open_periods()
