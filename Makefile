@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= small
 
-.PHONY: install run test lint format lock bench clean services
+.PHONY: install run test lint format lock bench clean services demo
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "salesops needs Python 3.11 or newer")'
@@ -26,6 +26,10 @@ run: install
 
 test: install
 	$(BIN)/python -m salesops.hub test $(PYTEST_ARGS)
+
+# Empty the database and load the demo company dated from today (stop `make run` first; changes are lost).
+demo: install
+	$(BIN)/python -m salesops.hub demo
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .

@@ -4,6 +4,8 @@
                                 on an empty database, then web + one Celery worker + Celery beat together;
                                 Ctrl-C stops them all, then Redis and Postgres.
 `python -m salesops.hub test` : the same services, then ruff, mypy, the import contracts and pytest.
+`python -m salesops.hub demo` : the same services, then the database emptied and the demo company loaded
+                                dated from today (everything changed since the last load is lost).
 """
 
 from __future__ import annotations
@@ -140,6 +142,15 @@ def run() -> int:
     return status
 
 
+def demo() -> int:
+    """`make demo`: empty the database and load the demo company dated from today (the hub must be stopped)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings.local")
+    embedded.ensure_services(stop_at_exit=True)
+    _manage("migrate", "--noinput")
+    _manage("seed_demo", "--reset")
+    return 0
+
+
 def _parallel(pytest_args: list[str]) -> list[str]:
     """pytest-xdist options: one worker per core (at most 4), a test file's tests on one worker (their module
     fixtures are built once), unless the arguments choose for themselves."""
@@ -175,11 +186,13 @@ def test(pytest_args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "services"}:
+    if not argv or argv[0] not in {"run", "test", "services", "demo"}:
         print(__doc__)
         return 2
     if argv[0] == "run":
         return run()
+    if argv[0] == "demo":
+        return demo()
     if argv[0] == "services":
         # Print the URLs of the embedded services (starting them if needed) for a shell to export.
         embedded.ensure_services(stop_at_exit=False)

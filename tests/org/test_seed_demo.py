@@ -84,3 +84,29 @@ def test_production_refuses_demo_data_and_demo_logins():
         assert authenticate(username="rep", password="demo") is None
         with pytest.raises(CommandError, match="disabled"):
             call_command("seed_demo")
+
+
+def test_an_aged_demo_is_named_and_reset_loads_one_dated_from_today(org):
+    import datetime as dt
+    import io
+
+    from django.db import connection
+
+    loaded = timezone.now() - dt.timedelta(days=30)
+    User.objects.filter(pk=org.rep_a.pk).update(is_demo=True, date_joined=loaded)
+    out = io.StringIO()
+    call_command("seed_demo", "--if-empty", stdout=out)
+    assert f"The demo company was loaded 30 days ago ({timezone.localtime(loaded):%d %b %Y})" in out.getvalue()
+    assert "`make demo` reloads it" in out.getvalue()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE refuses pending checks of this transaction
+    out = io.StringIO()
+    call_command("seed_demo", "--reset", "--seed", "3", stdout=out)
+    assert "Database emptied" in out.getvalue() and "Demo company loaded" in out.getvalue()
+    assert not User.objects.filter(username__in=["rep_a", "director"]).exists()
+    rep = User.objects.get(username="rep")
+    assert timezone.localtime(rep.date_joined).date() == timezone.localdate()
+    out = io.StringIO()
+    call_command("seed_demo", "--if-empty", stdout=out)
+    assert "days ago" not in out.getvalue()  # a demo of today says nothing of its age

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -24,13 +25,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when the database already has people.")
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete everything in the database first, then load the demo company dated from today "
+            "(`make demo`). Every change made since is lost.",
+        )
 
-    def handle(self, *args: Any, seed: int, if_empty: bool, **options: Any) -> None:
+    def handle(self, *args: Any, seed: int, if_empty: bool, reset: bool, **options: Any) -> None:
         if not settings.DEMO_LOGINS_ALLOWED:
             raise CommandError("Demo data is disabled by these settings (production): seed_demo will not run.")
+        if reset:
+            call_command("flush", interactive=False, verbosity=0)
+            self.stdout.write("Database emptied for a fresh demo company.")
         if User.objects.exists():
             if if_empty:
                 self.stdout.write("The database has people already: demo company not loaded.")
+                self._say_how_old()
                 return
             raise CommandError("The database has people already; seed_demo loads into an empty database only.")
         today = timezone.localdate()
@@ -53,3 +64,16 @@ class Command(BaseCommand):
                 "Logins rep, manager, finance, ops with password 'demo'."
             )
         )
+
+    def _say_how_old(self) -> None:
+        """A demo company loaded on an earlier day has aged (its open deals slip past their dates): say so, and
+        how to load one dated from today."""
+        loaded = User.objects.filter(is_demo=True).order_by("date_joined").values_list("date_joined", flat=True).first()
+        if loaded is None:
+            return
+        days = (timezone.localdate() - timezone.localtime(loaded).date()).days
+        if days >= 7:
+            self.stdout.write(
+                f"The demo company was loaded {days} days ago ({timezone.localtime(loaded):%d %b %Y}); "
+                "`make demo` reloads it dated from today (everything changed since is lost)."
+            )
