@@ -697,6 +697,8 @@ ACCURACY_CALLS_SQL = """
     SELECT 'manager_call', person_id, period, commit FROM (
         SELECT DISTINCT ON (a.person_id, a.period) a.person_id, a.period, a.commit
         FROM forecasting_forecastadjustment a JOIN m ON m.label = a.period
+        -- only the person's current manager's adjustments count, as on the grid and the accuracy page
+        JOIN org_user u ON u.id = a.person_id AND u.manager_id = a.manager_id
         WHERE a.person_id = ANY(%(ids)s) AND a.created_at <= m.cutoff
         ORDER BY a.person_id, a.period, a.created_at DESC, a.id DESC) adjusted
 """

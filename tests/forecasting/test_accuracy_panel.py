@@ -29,6 +29,9 @@ def test_calls_a_week_before_the_end_against_the_subtrees_bookings(org):
                                       best_case=Decimal("12000"), created_at=at(30))  # fmt: skip
     ForecastAdjustment.objects.create(person=org.rep_a, manager=org.manager_east, period="2026-03",
                                       commit=Decimal("9000"), best_case=Decimal("9000"), created_at=at(12))  # fmt: skip
+    # A later adjustment by someone who is not (or no longer) rep_a's manager does not count.
+    ForecastAdjustment.objects.create(person=org.rep_a, manager=org.manager_west, period="2026-03",
+                                      commit=Decimal("1000"), best_case=Decimal("1000"), created_at=at(13))  # fmt: skip
     ForecastSubmission.objects.create(person=org.manager_east, period="2026-03", commit=Decimal("20000"),
                                       best_case=Decimal("25000"), created_at=at(11))  # fmt: skip
     won = default_stages()["Closed Won"]
