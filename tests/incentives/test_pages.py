@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from incentives.models import Adjustment, Dispute, Payout, Period, StatementLine
 from incentives.recompute import commission_recompute
+from pipeline.models import Deal
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +126,10 @@ def test_lock_needs_finance_and_lock_and_reopen_need_a_reason(client_for, comput
     assert "Locking 2025-Q1 needs a reason." in response.content.decode()
     period.refresh_from_db()
     assert not period.is_locked
-    assert 'data-testid="lock-reason"' in finance.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    assert (
+        'data-testid="lock-reason"'
+        in finance.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    )
     finance.post(lock, {"reason": "payroll sent"})
     period.refresh_from_db()
     assert period.is_locked
@@ -351,3 +355,18 @@ def test_the_numbers_beside_a_statement_next_band_paid_to_date_and_payroll_curre
     body = b"".join(client_for(computed["finance"]).get(
         reverse("incentives:register"), {"period": "2025-Q2", "export": "csv"}).streaming_content).decode("utf-8-sig")  # fmt: skip
     assert {r["currency"] for r in csv.DictReader(io.StringIO(body))} == {"EUR"}
+
+
+def test_a_statement_links_only_the_deals_its_reader_may_open(client_for, computed):
+    # bob's 40 % split of ann's D1 is on his statement, but a split holder does not see the deal in the pipeline
+    # (roles.md): his statement names it without a link; mia, their manager, opens it from the same statement.
+    d1, own = Deal.objects.get(name="ann 100000"), Deal.objects.get(name="bob 20000")
+    url = reverse("incentives:statement", args=[q1(computed["bob"]).pk])
+    link_to = {deal: f'href="{reverse("pipeline:deal_detail", args=[deal.pk])}"' for deal in (d1, own)}
+    bob = client_for(computed["bob"])
+    html = bob.get(url).content.decode()
+    assert ">ann 100000<" in html and link_to[d1] not in html
+    assert link_to[own] in html
+    assert bob.get(reverse("pipeline:deal_detail", args=[d1.pk])).status_code == 404
+    html = client_for(computed["mia"]).get(url).content.decode()
+    assert link_to[d1] in html and link_to[own] in html
