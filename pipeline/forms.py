@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from pipeline.models import EXIT_CRITERIA_FIELDS, Account, ActivityKind, Contact, Deal, Lead, Pipeline, Stage
 from salesops.org.models import User
@@ -37,22 +38,48 @@ class DealForm(forms.ModelForm):  # type: ignore[type-arg]
             self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
         if accounts is not None:
             self.fields["account"].queryset = accounts  # type: ignore[attr-defined]
+        if "contact" in self.fields:
+            self.fields["contact"].queryset = self.contact_choices()  # type: ignore[attr-defined]
+
+    def contact_choices(self) -> QuerySet[Contact]:
+        """The contacts of the deal's account (none while it has no account)."""
         account_id = self.instance.account_id if self.instance.pk else None
-        contacts = Contact.objects.filter(account_id=account_id) if account_id else Contact.objects.none()
-        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
+        return Contact.objects.filter(account_id=account_id) if account_id else Contact.objects.none()
 
 
 class DealCreateForm(DealForm):
+    """A new deal with its stage and, when the stage asks for one, its account's contact."""
+
     stage = forms.ModelChoiceField(
         queryset=Stage.objects.filter(is_won=False, is_lost=False).select_related("pipeline")
     )
 
     class Meta(DealForm.Meta):
-        fields = ["name", "account", "owner", "amount", "close_date", "deal_type", "source", "next_step"]
+        fields = ["name", "account", "contact", "owner", "amount", "close_date", "deal_type", "source", "next_step"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} · {s.name}"  # type: ignore[attr-defined]
+        self.fields["contact"].label_from_instance = lambda c: f"{c} · {c.account.name}"  # type: ignore[attr-defined]
+        self.fields["contact"].help_text = "One of the account's contacts (some stages ask for one)."
+
+    def contact_choices(self) -> QuerySet[Contact]:
+        """No account is chosen yet: the contacts of every account the form offers, each named with its account."""
+        accounts = self.fields["account"].queryset  # type: ignore[attr-defined]
+        return (
+            Contact.objects.filter(account__in=accounts)
+            .select_related("account")
+            .order_by("account__name", "last_name", "first_name", "pk")
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        contact, account = data.get("contact"), data.get("account")
+        if contact is not None and account is None:
+            data["account"] = contact.account  # the contact's account is the deal's
+        elif contact is not None and account is not None and contact.account_id != account.pk:
+            self.add_error("contact", f"{contact} is a contact of {contact.account.name}, not of {account.name}.")
+        return data
 
 
 class ActivityForm(forms.Form):

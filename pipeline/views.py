@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -78,6 +78,11 @@ def _deal_for_write(user: User, pk: int) -> Deal:
     return deal
 
 
+def _reads_only(user: User) -> bool:
+    """Finance with no rep, manager or sales ops role reads deals and accounts; it creates and changes none."""
+    return user.is_finance and not (user.is_rep or user.is_manager or user.is_sales_ops)
+
+
 def _require_setup(user: User) -> None:
     if not may_manage_setup(user):
         raise PermissionDenied("Only sales ops may do this.")
@@ -118,7 +123,7 @@ def deal_list(request: HttpRequest) -> HttpResponseBase:
         "filterset": filterset,
         "page": page,
         "query": _query_without_page(request),
-        "may_create": not (user.is_finance and not (user.is_rep or user.is_manager or user.is_sales_ops)),
+        "may_create": not _reads_only(user),
     }
     template = "pipeline/partials/deal_table.html" if _is_htmx(request) else "pipeline/deal_list.html"
     return render(request, template, context)
@@ -128,9 +133,10 @@ def deal_list(request: HttpRequest) -> HttpResponseBase:
 def deal_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     owners = owner_choices(user)
-    if not owners.exists():
+    if _reads_only(user) or not owners.exists():
         raise PermissionDenied("Your role does not create deals.")
-    form = DealCreateForm(request.POST or None, owners=owners, initial={"owner": user.pk})
+    form = DealCreateForm(request.POST or None, owners=owners, accounts=selectors.accounts_visible_to(user),
+                          initial={"owner": user.pk})  # fmt: skip
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         stage = values.pop("stage")
@@ -359,7 +365,12 @@ def account_list(request: HttpRequest) -> HttpResponseBase:
         )
         return (csv_response if export == "csv" else xlsx_response)(f"accounts.{export}", header, rows)
     page = Paginator(accounts, _per_page(request)).get_page(request.GET.get("page"))
-    context = {"filterset": filterset, "page": page, "query": _query_without_page(request)}
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "query": _query_without_page(request),
+        "may_create": not _reads_only(user),
+    }
     template = "pipeline/partials/account_table.html" if _is_htmx(request) else "pipeline/account_list.html"
     return render(request, template, context)
 
@@ -369,12 +380,15 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     account = get_object_or_404(selectors.accounts_visible_to(user), pk=pk)
     deals = selectors.deals_visible_to(user).filter(account=account).order_by("-close_date")
+    # The parent and subsidiaries are named; only those the user may open are links.
+    visible = selectors.accounts_visible_to(user)
     context = {
         "account": account,
+        "parent_visible": visible.filter(pk=account.parent_id).exists() if account.parent_id else False,
         "deals": deals[:200],
         "contacts": Contact.objects.filter(account=account).order_by("last_name"),
-        "subsidiaries": account.subsidiaries.all(),
-        "may_edit": not (user.is_finance and not (user.is_rep or user.is_manager or user.is_sales_ops)),
+        "subsidiaries": account.subsidiaries.annotate(visible=Exists(visible.filter(pk=OuterRef("pk")))),
+        "may_edit": not _reads_only(user),
     }
     return render(request, "pipeline/account_detail.html", context)
 
@@ -383,14 +397,16 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def account_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = _user(request)
     account = get_object_or_404(selectors.accounts_visible_to(user), pk=pk) if pk else None
-    if user.is_finance and not (user.is_rep or user.is_manager or user.is_sales_ops):
+    if _reads_only(user):
         raise PermissionDenied("Finance reads accounts; it does not change them.")
-    form = AccountForm(request.POST or None, instance=account)
+    form = AccountForm(request.POST or None, instance=account, initial=None if account else {"owner": user.pk})
+    if account is None:  # a new account is its creator's, or someone's they work for: either way, theirs to open
+        form.fields["owner"].queryset = owner_choices(user)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         try:
             if account is None:
-                values.setdefault("owner", user)
+                values["owner"] = values.get("owner") or user
                 account = services.account_create(actor=user, **values)
             else:
                 account = services.account_update(actor=user, account=account, **values)

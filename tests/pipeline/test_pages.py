@@ -222,3 +222,108 @@ def test_account_pages_scope(client_for, org, deals):
     ContactFactory.create(account=east_account, last_name="Visible")
     html = client.get(reverse("pipeline:account_detail", args=[east_account.pk])).content.decode()
     assert "Visible" in html
+
+
+# ------------------------------------------------------------------------------------------ new deal
+@pytest.mark.parametrize("who", ["rep_a", "mgr_east", "director", "ops_admin"])
+def test_new_deal_page_opens_for_each_role_that_creates_deals(client_for, org, who):
+    user = next(u for u in vars(org).values() if u.username == who)
+    client = client_for(user)
+    assert 'href="/pipeline/deals/new/"' in client.get(reverse("pipeline:deal_list")).content.decode()
+    response = client.get(reverse("pipeline:deal_create"))
+    assert response.status_code == 200  # it was a 500 (KeyError: 'contact') for every role
+    html = response.content.decode()
+    assert 'name="contact"' in html and 'name="stage"' in html
+
+
+def test_finance_is_offered_no_new_deal_or_account_and_may_not_create_one(client_for, org):
+    client = client_for(org.finance)
+    assert "New deal" not in client.get(reverse("pipeline:deal_list")).content.decode()
+    assert "New account" not in client.get(reverse("pipeline:account_list")).content.decode()
+    assert client.get(reverse("pipeline:deal_create")).status_code == 403
+    assert client.get(reverse("pipeline:account_create")).status_code == 403
+
+
+@pytest.fixture
+def initech(org):
+    account = AccountFactory.create(name="Initech", owner=org.rep_a)
+    return account, ContactFactory.create(account=account, first_name="Peter", last_name="Gibbons")
+
+
+def new_deal(**values):
+    return {"name": "TPS rollout", "amount": "1200", "close_date": "2026-12-15", "deal_type": "new",
+            "stage": default_stages()["Negotiation"].pk, **values}  # fmt: skip
+
+
+def test_new_deal_is_created_with_its_contact_in_a_stage_that_asks_for_one(client_for, org, initech):
+    account, contact = initech
+    client = client_for(org.rep_a)
+    assert "Peter Gibbons · Initech" in client.get(reverse("pipeline:deal_create")).content.decode()
+    # Negotiation needs an account, an amount, a close date and a primary contact.
+    response = client.post(reverse("pipeline:deal_create"),
+                           new_deal(account=account.pk, contact=contact.pk, owner=org.rep_a.pk))  # fmt: skip
+    deal = Deal.objects.get(name="TPS rollout")
+    assert response.status_code == 302 and response["Location"] == reverse("pipeline:deal_detail", args=[deal.pk])
+    assert (deal.account, deal.contact, deal.stage, deal.owner) == (account, contact, default_stages()["Negotiation"],
+                                                                    org.rep_a)  # fmt: skip
+    assert deal.amount == Decimal("1200.00") and deal.status == "open"
+
+
+def test_new_deal_takes_the_account_of_its_contact_when_none_is_chosen(client_for, org, initech):
+    account, contact = initech
+    client_for(org.rep_a).post(reverse("pipeline:deal_create"), new_deal(contact=contact.pk, owner=org.rep_a.pk))
+    assert Deal.objects.get(name="TPS rollout").account == account
+
+
+def test_new_deal_form_explains_what_is_wrong_instead_of_failing(client_for, org, initech):
+    account, _ = initech
+    other = ContactFactory.create(account=AccountFactory.create(name="Initrode", owner=org.rep_a), last_name="Lumbergh")
+    client = client_for(org.rep_a)
+    response = client.post(reverse("pipeline:deal_create"),
+                           new_deal(account=account.pk, contact=other.pk, owner=org.rep_a.pk))  # fmt: skip
+    assert response.status_code == 200
+    assert f"{other} is a contact of Initrode, not of Initech." in response.content.decode()
+    response = client.post(reverse("pipeline:deal_create"), new_deal(account=account.pk, owner=org.rep_a.pk))
+    assert response.status_code == 200
+    assert "TPS rollout cannot enter Negotiation: it needs a primary contact." in response.content.decode()
+    # A contact of an account outside the rep's scope is not a choice.
+    hidden = ContactFactory.create(account=AccountFactory.create(name="Hooli"), last_name="Belson")
+    assert "Hooli" not in client.get(reverse("pipeline:deal_create")).content.decode()
+    response = client.post(reverse("pipeline:deal_create"), new_deal(contact=hidden.pk, owner=org.rep_a.pk))
+    assert response.status_code == 200 and "Select a valid choice." in response.content.decode()
+    assert not Deal.objects.filter(name="TPS rollout").exists()
+
+
+def test_account_page_links_only_the_related_accounts_its_reader_may_open(client_for, org, deals):
+    east = deals["a1"].account
+    east.parent = AccountFactory.create(name="Globex Holdings")  # neither owned by rep_a nor holding a deal of hers
+    east.save()
+    hidden = AccountFactory.create(name="Globex West", parent=east)
+    shown = deals["a2"].account
+    shown.parent = east
+    shown.save()
+    url = reverse("pipeline:account_detail", args=[east.pk])
+    html = client_for(org.rep_a).get(url).content.decode()
+    for account, linked in ((east.parent, False), (hidden, False), (shown, True)):
+        assert account.name in html
+        assert (f'href="{reverse("pipeline:account_detail", args=[account.pk])}"' in html) is linked, account.name
+        status = client_for(org.rep_a).get(reverse("pipeline:account_detail", args=[account.pk])).status_code
+        assert status == (200 if linked else 404)
+    html = client_for(org.ops).get(url).content.decode()
+    assert all(f'href="{reverse("pipeline:account_detail", args=[a.pk])}"' in html for a in (east.parent, hidden))
+
+
+def test_new_account_left_without_owner_is_its_creators_and_opens_after_saving(client_for, org):
+    client = client_for(org.rep_a)
+    html = client.get(reverse("pipeline:account_create")).content.decode()
+    assert org.rep_a.display_name in html and org.rep_b.display_name not in html  # owners a rep may choose: herself
+    response = client.post(reverse("pipeline:account_create"), {"name": "Chotchkies", "owner": ""})
+    account = Account.objects.get(name="Chotchkies")
+    assert account.owner == org.rep_a  # it was saved without an owner, and its page answered her 404
+    assert response.status_code == 302 and response["Location"] == reverse("pipeline:account_detail", args=[account.pk])
+    assert client.get(response["Location"]).status_code == 200
+    response = client.post(reverse("pipeline:account_create"), {"name": "Initrode", "owner": org.rep_c.pk})
+    assert response.status_code == 200 and "Select a valid choice." in response.content.decode()
+    client = client_for(org.manager_east)
+    client.post(reverse("pipeline:account_create"), {"name": "Penetrode", "owner": org.rep_b.pk})
+    assert Account.objects.get(name="Penetrode").owner == org.rep_b
