@@ -81,6 +81,11 @@ def people_visible_to(user: User | AnonymousUser) -> QuerySet[User]:
     return User.objects.filter(visible_people_q(user)).select_related("manager", "region", "team")
 
 
+def person_visible_to(user: User | AnonymousUser, person_id: int | None) -> bool:
+    """Whether `user` may open the page of the person `person_id` (a link to it is shown only then)."""
+    return person_id is not None and User.objects.filter(visible_people_q(user), pk=person_id).exists()
+
+
 def subtree_ids(person: User) -> set[int]:
     """Ids of `person` and everyone below them."""
     return set(User.objects.filter(id__in=subtree_ids_sql(person.pk)).values_list("id", flat=True))

@@ -29,7 +29,8 @@ def _user(request: HttpRequest) -> User:
 def home(request: HttpRequest) -> HttpResponse:
     """Each role's home: who I am, my place in the tree and the panels my roles open."""
     user = _user(request)
-    context: dict[str, Any] = {"person": user}
+    # A rep or manager may not open their own manager's page: the name is shown without a link then.
+    context: dict[str, Any] = {"person": user, "manager_visible": selectors.person_visible_to(user, user.manager_id)}
     if user.is_manager:
         context["reports"] = selectors.direct_reports(user)
         context["subtree_size"] = len(selectors.subtree_ids(user)) - 1
@@ -78,6 +79,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
     context = {
         "person": person,
+        "manager_visible": selectors.person_visible_to(user, person.manager_id),
         "reports": selectors.direct_reports(person),
         "may_edit": may_manage_setup(user),
         "history": selectors.audit_history(entity="org.user", entity_id=person.pk)[:50]

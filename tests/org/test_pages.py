@@ -75,6 +75,26 @@ def test_manager_home_lists_direct_reports(client_for, org):
     assert "2 direct reports" in html
 
 
+def test_the_manager_a_person_reports_to_is_a_link_only_for_who_may_open_their_page(client_for, org):
+    # A rep or manager may not open their own manager's page (404): home and their own page name the manager
+    # without a link. The director sees the manager's page, and the link to it on the rep's page.
+    east_page = reverse("org:person_detail", args=[org.manager_east.pk])
+    director_page = reverse("org:person_detail", args=[org.director.pk])
+    rep = client_for(org.rep_a)
+    html = rep.get(reverse("home")).content.decode()
+    assert f"reports to {org.manager_east.display_name}" in html and f'href="{east_page}"' not in html
+    assert rep.get(east_page).status_code == 404
+    manager = client_for(org.manager_east)
+    for url in (reverse("home"), east_page):
+        html = manager.get(url).content.decode()
+        assert org.director.display_name in html and f'href="{director_page}"' not in html
+    assert manager.get(director_page).status_code == 404
+    html = manager.get(reverse("org:person_detail", args=[org.rep_a.pk])).content.decode()
+    assert f'href="{east_page}"' in html
+    html = client_for(org.director).get(reverse("org:person_detail", args=[org.rep_a.pk])).content.decode()
+    assert f'href="{east_page}"' in html
+
+
 def test_navigation_follows_roles(client_for, org):
     assert 'data-nav="people"' not in client_for(org.rep_a).get(reverse("home")).content.decode()
     assert 'data-nav="people"' in client_for(org.manager_east).get(reverse("home")).content.decode()
