@@ -76,6 +76,17 @@ class ReopenForm(forms.Form):
     reason = forms.CharField(max_length=500)
 
 
+class LockForm(forms.Form):
+    """The lock confirmation: a reason, the early-lock acknowledgement for a period that has not ended, and the
+    figures the page showed (hidden), which the lock checks are still the period's."""
+
+    reason = forms.CharField(max_length=500, required=False)
+    early = forms.BooleanField(required=False, label="Lock early")
+    expected_payouts = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    expected_lines = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    expected_total = forms.DecimalField(max_digits=14, decimal_places=2, required=False, widget=forms.HiddenInput)
+
+
 class DisputeForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
@@ -85,6 +96,11 @@ class ResolveForm(forms.Form):
     amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False,
                                 help_text="Signed amount to pay (accepting); becomes an adjustment.")  # fmt: skip
     resolution = forms.CharField(max_length=500)
+    period = forms.CharField(
+        max_length=10,
+        required=False,
+        help_text="The open period the adjustment is paid in (the next open one by default).",
+    )
 
 
 class QuotaUploadForm(forms.Form):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from incentives.calendar import period_label, span_of
 from incentives.models import (
     Adjustment,
+    CommissionRun,
     CompPlanVersion,
     Dispute,
+    FiscalCalendar,
     Payout,
     Period,
     PlanAssignment,
@@ -65,7 +70,7 @@ def adjustments_for(payout: Payout) -> QuerySet[Adjustment]:
 
 def disputes_visible_to(user: Any) -> QuerySet[Dispute]:
     return Dispute.objects.filter(visible_people_q(user, "payout__person")).select_related(
-        "payout__person", "payout__period", "line", "raised_by", "resolved_by", "adjustment"
+        "payout__person", "payout__period", "line", "raised_by", "resolved_by", "adjustment__period"
     )
 
 
@@ -183,3 +188,173 @@ def measured_quotas(quotas: list[Quota]) -> list[MeasuredQuota]:
         attainment = (achieved / quota.amount).quantize(Decimal("0.0001")) if quota.amount > 0 else None
         out.append(MeasuredQuota(quota, achieved, attainment))
     return out
+
+
+# ---------------------------------------------------------------------------------------------- period close
+@dataclass(frozen=True)
+class LockFigures:
+    """What a lock freezes, as the confirmation shows it and `services.period_lock` checks it: the payouts,
+    their statement lines and the amount to pay (payouts after the draw plus the period's adjustments)."""
+
+    payouts: int
+    lines: int
+    total: Decimal
+
+    def describe(self) -> str:
+        return f"{self.payouts} payouts, {self.lines} statement lines, {self.total:,.2f} to pay"
+
+
+def lock_figures(period: Period) -> LockFigures:
+    paid = Payout.objects.filter(period=period).aggregate(n=Count("id"), t=Sum("payout"))
+    adjusted = Adjustment.objects.filter(period=period).aggregate(t=Sum("amount"))["t"] or Decimal(0)
+    lines = StatementLine.objects.filter(payout__period=period).count()
+    return LockFigures(paid["n"], lines, ((paid["t"] or Decimal(0)) + adjusted).quantize(Decimal("0.01")))
+
+
+@dataclass(frozen=True)
+class LockPreview:
+    """Everything the lock confirmation shows: what will be frozen, what blocks the lock, how fresh it is."""
+
+    period: Period
+    figures: LockFigures
+    payout_sum: Decimal  # Σ payouts after the draw, before adjustments
+    adjustments: Decimal  # Σ adjustments booked in the period
+    adjustment_count: int
+    open_disputes: int  # each blocks the lock
+    has_ended: bool
+    last_run: CommissionRun | None  # the newest recompute, whatever its status
+
+    @property
+    def blocked(self) -> bool:
+        return self.period.is_locked or self.open_disputes > 0
+
+
+def lock_preview(period: Period, today: dt.date | None = None) -> LockPreview:
+    """What locking `period` would freeze (a handful of queries, whatever the period's size)."""
+    figures = lock_figures(period)
+    adjusted = Adjustment.objects.filter(period=period).aggregate(n=Count("id"), t=Sum("amount"))
+    adjustments = (adjusted["t"] or Decimal(0)).quantize(Decimal("0.01"))
+    return LockPreview(
+        period=period,
+        figures=figures,
+        payout_sum=figures.total - adjustments,
+        adjustments=adjustments,
+        adjustment_count=adjusted["n"],
+        open_disputes=Dispute.objects.filter(payout__period=period, status=Dispute.Status.OPEN).count(),
+        has_ended=(today or timezone.localdate()) > period.end,
+        last_run=CommissionRun.objects.order_by("-started_at", "-id").first(),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ disputes
+@dataclass(frozen=True)
+class AdjustmentChoice:
+    """The open periods an accepted dispute's adjustment may land in (labels in date order) and the default."""
+
+    options: list[str]
+    default: str
+
+
+def _next_open_label(after: Period, by_label: dict[str, Period], start_month: int) -> str:
+    """`services.dispute_adjustment_period` without creating anything: the disputed period while it is open,
+    else the first period of its kind after it that is not locked (or not stored yet)."""
+    if not after.is_locked:
+        return after.label
+    day = after.end + dt.timedelta(days=1)
+    for _ in range(120):
+        label = period_label(day, after.kind, start_month)
+        found = by_label.get(label)
+        if found is None or not found.is_locked:
+            return label
+        day = found.end + dt.timedelta(days=1)
+    return ""
+
+
+def dispute_adjustment_choices(disputes: list[Dispute]) -> dict[int, AdjustmentChoice]:
+    """For each open dispute, where finance may book its adjustment: every open period of the disputed
+    period's kind, the default among them. Two queries for any number of disputes."""
+    calendar = FiscalCalendar.objects.first()
+    start_month = calendar.fiscal_year_start_month if calendar else 1
+    periods = list(Period.objects.order_by("start"))
+    by_label = {p.label: p for p in periods}
+    out: dict[int, AdjustmentChoice] = {}
+    for dispute in disputes:
+        if dispute.status != Dispute.Status.OPEN:
+            continue
+        disputed = dispute.payout.period
+        default = _next_open_label(disputed, by_label, start_month)
+        labels = {p.label for p in periods if p.kind == disputed.kind and not p.is_locked} | ({default} - {""})
+        ordered = sorted(labels, key=lambda label: span_of(label, start_month).start)
+        out[dispute.pk] = AdjustmentChoice(ordered, default)
+    return out
+
+
+@dataclass(frozen=True)
+class DisputeResolution:
+    """A resolved dispute as the person who raised it reads it (plain values, for the home page)."""
+
+    dispute_id: int
+    status: str  # "accepted" or "rejected"
+    status_label: str  # "Accepted" or "Rejected"
+    disputed_period: str  # the statement's period label, e.g. "2025-Q1"
+    statement_id: int  # the payout whose statement the dispute is on
+    deal_key: str
+    text: str  # what the person said was wrong
+    resolution: str  # finance's note
+    resolved_at: dt.datetime
+    resolved_by: str  # finance's display name
+    amount: Decimal | None  # the adjustment paid, None when nothing is paid
+    landed_period: str | None  # where the adjustment is paid, e.g. "2025-Q2"
+    landed_statement_id: int | None  # the statement that shows the adjustment
+
+
+def recent_dispute_resolutions(user: Any, days: int = 30) -> list[DisputeResolution]:
+    """The user's own disputes resolved in the last `days` days, newest first: one query."""
+    since = timezone.now() - dt.timedelta(days=days)
+    rows = (
+        Dispute.objects.filter(payout__person_id=user.pk, resolved_at__gte=since)
+        .exclude(status=Dispute.Status.OPEN)
+        .select_related("payout__period", "resolved_by", "adjustment__period")
+        .annotate(landed_payout=_landed_payout_sq())
+        .order_by("-resolved_at", "-id")
+    )
+    return [resolution_of(d, landed_statement_id=d.landed_payout) for d in rows]  # type: ignore[attr-defined]
+
+
+def resolution_of(dispute: Dispute, *, landed_statement_id: int | None = None) -> DisputeResolution:
+    adjustment = dispute.adjustment
+    return DisputeResolution(
+        dispute_id=dispute.pk,
+        status=dispute.status,
+        status_label=dispute.get_status_display(),
+        disputed_period=dispute.payout.period.label,
+        statement_id=dispute.payout_id,
+        deal_key=dispute.deal_key,
+        text=dispute.text,
+        resolution=dispute.resolution,
+        resolved_at=dispute.resolved_at or dispute.raised_at,
+        resolved_by=dispute.resolved_by.display_name if dispute.resolved_by else "",
+        amount=adjustment.amount if adjustment else None,
+        landed_period=adjustment.period.label if adjustment else None,
+        landed_statement_id=landed_statement_id,
+    )
+
+
+def _landed_payout_sq() -> Subquery:
+    """The payout (statement) of the dispute's person in the period its adjustment landed in."""
+    return Subquery(
+        Payout.objects.filter(person_id=OuterRef("payout__person_id"), period_id=OuterRef("adjustment__period_id"))
+        .order_by()
+        .values("pk")[:1]
+    )
+
+
+def statement_disputes(payout: Payout) -> list[Dispute]:
+    """The disputes raised on a statement, oldest first, with what finance decided, where it was paid
+    (`landed_payout`: the statement showing the adjustment), also those whose line a later recompute replaced."""
+    return list(
+        Dispute.objects.filter(payout=payout)
+        .select_related("payout__period", "resolved_by", "adjustment__period")
+        .annotate(landed_payout=_landed_payout_sq())
+        .order_by("raised_at", "id")
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from incentives import selectors
 from incentives.calendar import PeriodSpan, period_label, span_of
 from incentives.models import (
     Adjustment,
@@ -25,6 +26,7 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from incentives.selectors import LockFigures, lock_figures
 from salesops.api import DomainError, Forbidden
 from salesops.org.models import User
 from salesops.org.services import audit_record
@@ -62,15 +64,39 @@ def period_get_or_create(label: str) -> Period:
     return period
 
 
+def period_has_ended(period: Period, today: dt.date | None = None) -> bool:
+    """A period has ended once its last day is over: 2026-Q4 (to 31 December) has ended on 1 January."""
+    return (today or timezone.localdate()) > period.end
+
+
 @transaction.atomic
-def period_lock(*, actor: User, period: Period, reason: str) -> Period:
+def period_lock(
+    *,
+    actor: User,
+    period: Period,
+    reason: str,
+    early: bool = False,
+    expected: LockFigures | None = None,
+) -> Period:
     """Freeze a period: its payouts, lines and adjustments refuse every change from now on (in Postgres).
     Finance gives a reason (e.g. "Q1 payroll sent"), kept in the period's history.
+
+    A period is locked once it has ended. Before its end (deals may still close in it) only with `early`,
+    finance's explicit acknowledgement, audited with the reason. `expected` are the figures finance confirmed
+    (the confirmation page's); when the period's figures differ by the time the lock is taken (a recompute
+    finished in between) the lock is refused, so what is frozen is what was shown.
 
     Waits for a running commission recompute (the same advisory lock): a run that read the period as open
     commits before the lock, never after it."""
     if not reason.strip():
         raise DomainError(f"Locking {period.label} needs a reason.", field="reason")
+    ended = period_has_ended(period)
+    if not ended and not early:
+        raise DomainError(
+            f"{period.label} has not ended yet (it runs until {period.end.isoformat()}): deals may still close "
+            "in it. To lock it now, confirm the early lock and say why.",
+            field="early",
+        )
     wait_for_recompute(f"Locking {period.label}")
     period = Period.objects.select_for_update().get(pk=period.pk)
     if period.is_locked:
@@ -78,9 +104,20 @@ def period_lock(*, actor: User, period: Period, reason: str) -> Period:
     open_disputes = Dispute.objects.filter(payout__period=period, status=Dispute.Status.OPEN).count()
     if open_disputes:
         raise DomainError(f"{period.label} has {open_disputes} open dispute(s); resolve them before locking.")
+    if expected is not None:
+        # Read under the recompute's lock: no run changes these figures between this check and the lock.
+        now = lock_figures(period)
+        if now != expected:
+            raise DomainError(
+                f"The figures of {period.label} changed since they were shown ({expected.describe()} then, "
+                f"{now.describe()} now): look at them again before locking."
+            )
     period.is_locked, period.locked_at, period.locked_by = True, timezone.now(), actor
     period.save(update_fields=["is_locked", "locked_at", "locked_by"])
-    audit_record(actor=actor, instance=period, action="lock", changes={"is_locked": (False, True)}, reason=reason)
+    changes: dict[str, tuple[Any, Any]] = {"is_locked": (False, True)}
+    if not ended:
+        changes["early"] = (None, f"before its end on {period.end.isoformat()}")
+    audit_record(actor=actor, instance=period, action="lock", changes=changes, reason=reason.strip())
     return period
 
 
@@ -429,10 +466,41 @@ def dispute_raise(*, actor: User, line: StatementLine, text: str) -> Dispute:
     return dispute
 
 
+def dispute_adjustment_period(dispute_period: Period) -> Period:
+    """Where an accepted dispute's adjustment lands unless finance picks another open period: the disputed
+    period while it is open, else the next open period of its kind."""
+    return dispute_period if not dispute_period.is_locked else next_open_period(dispute_period)
+
+
+def dispute_adjustment_period_named(dispute: Dispute, label: str) -> Period | None:
+    """The period finance named (by label) for a dispute's adjustment, for the page and the API alike: None
+    for no choice or the default (which `dispute_resolve` creates when it does not exist yet). `dispute_resolve`
+    checks the choice is open and of the disputed period's kind."""
+    label = (label or "").strip()
+    if not label:
+        return None
+    found = Period.objects.filter(label=label).first()
+    if found is not None:
+        return found
+    default = selectors.dispute_adjustment_choices([dispute]).get(dispute.pk)
+    if default is not None and default.default == label:
+        return None
+    raise DomainError(f"There is no open period {label}: choose one of the open periods.", field="period")
+
+
 @transaction.atomic
-def dispute_resolve(*, actor: User, dispute: Dispute, accept: bool, resolution: str, amount: Any = None) -> Dispute:
-    """Finance resolves a dispute; accepting it with an amount becomes an adjustment in the next open
-    period (or the dispute's own period when it is still open)."""
+def dispute_resolve(
+    *,
+    actor: User,
+    dispute: Dispute,
+    accept: bool,
+    resolution: str,
+    amount: Any = None,
+    period: Period | None = None,
+) -> Dispute:
+    """Finance resolves a dispute; accepting it with an amount becomes an adjustment in `period`, an open
+    period finance picks of the disputed period's kind (by default the disputed period while it is open,
+    else the next open one)."""
     # The recompute's lock before any row lock: a running run may need the rows locked below.
     wait_for_recompute(f"Resolving dispute {dispute.pk}")
     dispute = Dispute.objects.select_for_update().select_related("payout__period", "payout__person").get(pk=dispute.pk)
@@ -443,18 +511,38 @@ def dispute_resolve(*, actor: User, dispute: Dispute, accept: bool, resolution: 
     if accept:
         value = _money(amount, what=f"dispute {dispute.pk}") if amount not in (None, "") else Decimal(0)
         if value != 0:
-            period = dispute.payout.period
-            target = period if not period.is_locked else next_open_period(period)
+            disputed = dispute.payout.period
+            if period is None:
+                target = dispute_adjustment_period(disputed)
+            else:
+                # Read as stored now, under a row lock: a lock taken meanwhile is not missed.
+                target = Period.objects.select_for_update().get(pk=period.pk)
+                if target.is_locked:
+                    raise DomainError(
+                        f"{target.label} is locked: choose an open period for dispute {dispute.pk}'s adjustment.",
+                        field="period",
+                    )
+                if target.kind != disputed.kind:
+                    # A person is paid per period of their plan's kind; a month's row beside quarterly pay
+                    # would be a second payroll line no one expects.
+                    raise DomainError(
+                        f"{target.label} is a {target.get_kind_display().lower()}; dispute {dispute.pk} is on "
+                        f"{disputed.label}: choose an open {disputed.get_kind_display().lower()}.",
+                        field="period",
+                    )
             dispute.adjustment = adjustment_create(
                 actor=actor, person=dispute.payout.person, period=target, amount=value,
                 reason=f"Dispute {dispute.pk}: {resolution.strip()}"[:500], source=Adjustment.Source.DISPUTE,
-                cause={"dispute": dispute.pk, "line": dispute.line_id, "deal": dispute.deal_key},
+                cause={"dispute": dispute.pk, "line": dispute.line_id, "deal": dispute.deal_key,
+                       "disputed_period": dispute.payout.period.label},
             )  # fmt: skip
     dispute.status = Dispute.Status.ACCEPTED if accept else Dispute.Status.REJECTED
     dispute.resolution, dispute.resolved_by, dispute.resolved_at = resolution.strip(), actor, timezone.now()
     dispute.save()
-    audit_record(actor=actor, instance=dispute, action="resolve",
-                 changes={"status": ("open", dispute.status)}, reason=resolution)  # fmt: skip
+    changes: dict[str, tuple[Any, Any]] = {"status": ("open", dispute.status)}
+    if dispute.adjustment is not None:
+        changes["adjustment"] = (None, f"{dispute.adjustment.amount} in {dispute.adjustment.period.label}")
+    audit_record(actor=actor, instance=dispute, action="resolve", changes=changes, reason=resolution)
     return dispute
 
 

@@ -32,6 +32,7 @@ from incentives.forms import (
     AdjustmentForm,
     AssignForm,
     DisputeForm,
+    LockForm,
     PlanBuilderForm,
     PlanImportForm,
     PlanVersionForm,
@@ -191,11 +192,15 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     lines = list(page.object_list)
     deal_names = _deal_names([line.deal_id for line in lines if line.deal_id])
     openable = _deals_openable_by(user, deal_names)
-    disputes = {d.line_id: d for d in Dispute.objects.filter(payout=payout)}
+    disputes = selectors.statement_disputes(payout)
+    by_line: dict[int | None, list[Dispute]] = {}
+    for dispute in disputes:
+        by_line.setdefault(dispute.line_id, []).append(dispute)
     for line in lines:  # looked up once here, not by scanning in the template (a manager has thousands of lines)
         line.deal_name = deal_names.get(line.deal_id or 0, "")  # type: ignore[attr-defined]
         line.deal_openable = line.deal_id in openable  # type: ignore[attr-defined]
-        line.dispute = disputes.get(line.pk)  # type: ignore[attr-defined]
+        line.line_disputes = by_line.get(line.pk, [])  # type: ignore[attr-defined]
+        line.may_dispute = not any(d.status == Dispute.Status.OPEN for d in line.line_disputes)  # type: ignore[attr-defined]
     context = {
         "payout": payout,
         "lines": lines,
@@ -392,18 +397,31 @@ def _lines_export(period: Period) -> HttpResponseBase:
 
 
 @login_required
-@require_POST
 def period_lock(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation, showing what the lock freezes (payouts, their total, statement lines), what
+    blocks it (open disputes), how fresh it is (the last recompute) and, before the period's end, the early-lock
+    acknowledgement. POST from it: the lock, refused when the figures changed since the page showed them."""
     user = _user(request)
     _require_finance(user)
     period = get_object_or_404(Period, pk=pk)
-    form = ReopenForm(request.POST)
-    try:
-        services.period_lock(actor=user, period=period, reason=form.data.get("reason", ""))
-        messages.success(request, f"{period.label} is locked: its payouts no longer change.")
-    except DomainError as error:
-        messages.error(request, error.message)
-    return redirect(f"{reverse('incentives:register')}?period={period.label}")
+    form = LockForm(request.POST or None)
+    if request.method == "POST":
+        data = form.cleaned_data if form.is_valid() else {}
+        expected = None
+        if all(data.get(k) is not None for k in ("expected_payouts", "expected_lines", "expected_total")):
+            expected = selectors.LockFigures(data["expected_payouts"], data["expected_lines"],
+                                             data["expected_total"])  # fmt: skip
+        try:
+            services.period_lock(actor=user, period=period, reason=form.data.get("reason", ""),
+                                 early=bool(data.get("early")), expected=expected)  # fmt: skip
+            messages.success(request, f"{period.label} is locked: its payouts no longer change.")
+            return redirect(f"{reverse('incentives:register')}?period={period.label}")
+        except DomainError as error:
+            messages.error(request, error.message)
+    preview = selectors.lock_preview(period)
+    context = {"period": period, "preview": preview, "form": form,
+               "reason": form.data.get("reason", ""), "early": bool(form.data.get("early"))}  # fmt: skip
+    return render(request, "incentives/period_lock.html", context)
 
 
 @login_required
@@ -448,7 +466,12 @@ def disputes(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     if status in Dispute.Status.values:
         rows = rows.filter(status=status)
-    context = {"disputes": rows[:200], "status": status, "may_resolve": may_close_periods(user), "form": ResolveForm()}
+    shown = list(rows[:200])
+    may_resolve = may_close_periods(user)
+    choices = selectors.dispute_adjustment_choices(shown) if may_resolve else {}
+    for dispute in shown:
+        dispute.choice = choices.get(dispute.pk)  # type: ignore[attr-defined]
+    context = {"disputes": shown, "status": status, "may_resolve": may_resolve, "form": ResolveForm()}
     return render(request, "incentives/disputes.html", context)
 
 
@@ -457,20 +480,24 @@ def disputes(request: HttpRequest) -> HttpResponse:
 def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     _require_finance(user)
-    dispute = get_object_or_404(Dispute, pk=pk)
+    dispute = get_object_or_404(Dispute.objects.select_related("payout__period"), pk=pk)
     form = ResolveForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose accept or reject and say why.")
         return redirect("incentives:disputes")
     try:
-        services.dispute_resolve(
+        accept = form.cleaned_data["decision"] == "accept"
+        dispute = services.dispute_resolve(
             actor=user,
             dispute=dispute,
-            accept=form.cleaned_data["decision"] == "accept",
+            accept=accept,
             resolution=form.cleaned_data["resolution"],
             amount=form.cleaned_data["amount"],
+            period=services.dispute_adjustment_period_named(dispute, form.cleaned_data["period"]) if accept else None,
         )
-        messages.success(request, f"Dispute {dispute.pk} resolved.")
+        paid = dispute.adjustment
+        landed = f": {paid.amount:,.2f} paid in {paid.period.label}" if paid else ""
+        messages.success(request, f"Dispute {dispute.pk} resolved{landed}.")
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("incentives:disputes")

@@ -49,6 +49,42 @@ class ReopenSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+class LockSerializer(ReopenSerializer):
+    early = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Required (true) to lock a period that has not ended yet; say why in the reason.",
+    )
+    expected_payouts = serializers.IntegerField(required=False, allow_null=True, default=None)
+    expected_lines = serializers.IntegerField(required=False, allow_null=True, default=None)
+    expected_total = money(required=False, allow_null=True, default=None,
+                           help_text="With expected_payouts and expected_lines (from lock-preview): the lock is "
+                                     "refused when the period's figures differ, e.g. after a recompute.")  # fmt: skip
+
+
+class LastRunSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class LockPreviewSerializer(serializers.Serializer[Any]):
+    """What locking the period would freeze, what blocks it, and the last recompute."""
+
+    period = PeriodSerializer()
+    has_ended = serializers.BooleanField(help_text="False: the lock needs early=true.")
+    payouts = serializers.IntegerField(source="figures.payouts")
+    payout_sum = money(help_text="Σ payouts after the draw, before adjustments.")
+    adjustments = money(help_text="Σ adjustments booked in the period.")
+    adjustment_count = serializers.IntegerField()
+    total = money(source="figures.total", help_text="To pay: payouts plus adjustments.")
+    statement_lines = serializers.IntegerField(source="figures.lines")
+    open_disputes = serializers.IntegerField(help_text="Each blocks the lock.")
+    blocked = serializers.BooleanField()
+    last_run = LastRunSerializer(allow_null=True)
+
+
 class AuditEventSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     entity = serializers.CharField()
@@ -122,9 +158,14 @@ class PayoutDetailSerializer(PayoutSerializer):
 
 
 class LineDisputeSerializer(serializers.ModelSerializer[Dispute]):
+    """A dispute on a statement line with finance's answer: the note, the amount paid and where."""
+
+    adjustment_amount = money(source="adjustment.amount", read_only=True, default=None)
+    adjustment_period = serializers.CharField(source="adjustment.period.label", read_only=True, default=None)
+
     class Meta:
         model = Dispute
-        fields = ["id", "status"]
+        fields = ["id", "status", "resolution", "resolved_at", "adjustment_amount", "adjustment_period"]
 
 
 class StatementLineSerializer(serializers.ModelSerializer[StatementLine]):
@@ -171,12 +212,15 @@ class DisputeSerializer(serializers.ModelSerializer[Dispute]):
     raised_by_name = serializers.CharField(source="raised_by.display_name", read_only=True)
     resolved_by_name = serializers.CharField(source="resolved_by.display_name", read_only=True, default=None)
     adjustment_amount = money(source="adjustment.amount", read_only=True, default=None)
+    adjustment_period = serializers.CharField(source="adjustment.period.label", read_only=True, default=None,
+                                              help_text="The period the adjustment is paid in.")  # fmt: skip
 
     class Meta:
         model = Dispute
         fields = ["id", "payout", "person", "person_name", "period", "line", "line_component", "line_amount",
                   "deal_key", "raised_by", "raised_by_name", "raised_at", "text", "status", "resolution",
-                  "resolved_by", "resolved_by_name", "resolved_at", "adjustment", "adjustment_amount"]  # fmt: skip
+                  "resolved_by", "resolved_by_name", "resolved_at", "adjustment", "adjustment_amount",
+                  "adjustment_period"]  # fmt: skip
         read_only_fields = fields
 
 
@@ -190,6 +234,10 @@ class DisputeResolveSerializer(serializers.Serializer[Any]):
     amount = money(required=False, allow_null=True, default=None,
                    help_text="Signed amount to pay when accepting; it becomes an adjustment.")  # fmt: skip
     resolution = serializers.CharField(max_length=500, allow_blank=True)
+    period = serializers.CharField(max_length=10, required=False, allow_blank=True, default="",
+                                   help_text="Label of the open period the adjustment is paid in (of the disputed "
+                                             "period's kind); by default the disputed period while open, else the "
+                                             "next open one.")  # fmt: skip
 
 
 # -------------------------------------------------------------------------------------------------- plans

@@ -138,7 +138,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """The statement: one line per credit and component, with the bands and rates applied."""
         payout = self.get_object()
         lines = selectors.statement_lines(payout).prefetch_related(
-            Prefetch("disputes", queryset=Dispute.objects.order_by("raised_at"))
+            Prefetch("disputes", queryset=Dispute.objects.select_related("adjustment__period").order_by("raised_at"))
         )
         page = self.paginate_queryset(lines)  # type: ignore[arg-type]  # lines, paged like the payouts
         rows = page if page is not None else list(lines)
@@ -237,14 +237,30 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = s.PeriodSerializer
     pagination_class = None
 
-    @extend_schema(request=s.ReopenSerializer, responses=s.PeriodSerializer)
+    @extend_schema(request=s.LockSerializer, responses=s.PeriodSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsFinance])
     def lock(self, request: Request, pk: str | None = None) -> Response:
+        """Lock the period with a reason; before its end only with early=true. With the figures of lock-preview
+        (expected_*), refused when they changed meanwhile."""
         period = self.get_object()
-        serializer = s.ReopenSerializer(data=request.data)
+        serializer = s.LockSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        period = services.period_lock(actor=_user(request), period=period, reason=serializer.validated_data["reason"])
+        data = serializer.validated_data
+        wanted = (data["expected_payouts"], data["expected_lines"], data["expected_total"])
+        if any(v is not None for v in wanted) and any(v is None for v in wanted):
+            raise ValidationError({"expected_total": ["Give expected_payouts, expected_lines and expected_total "
+                                                      "together (from lock-preview), or none."]})  # fmt: skip
+        expected = selectors.LockFigures(*wanted) if wanted[0] is not None else None  # type: ignore[arg-type]
+        period = services.period_lock(actor=_user(request), period=period, reason=data["reason"], early=data["early"],
+                                      expected=expected)  # fmt: skip
         return Response(s.PeriodSerializer(period).data)
+
+    @extend_schema(responses=s.LockPreviewSerializer)
+    @action(detail=True, methods=["get"], permission_classes=[IsFinance], url_path="lock-preview")
+    def lock_preview(self, request: Request, pk: str | None = None) -> Response:
+        """What locking the period would freeze (payouts, their total, statement lines), what blocks it (open
+        disputes), whether it has ended, and the last recompute: the lock page's confirmation."""
+        return Response(s.LockPreviewSerializer(selectors.lock_preview(self.get_object())).data)
 
     @extend_schema(request=s.ReopenSerializer, responses=s.PeriodSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsFinance])
@@ -322,11 +338,15 @@ class DisputeViewSet(
     @extend_schema(request=s.DisputeResolveSerializer, responses=s.DisputeSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsFinance])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
-        """Accept (with an amount, which becomes an adjustment in the next open period) or reject."""
+        """Accept (with an amount, which becomes an adjustment in the open period given, by default the next
+        open one) or reject."""
         dispute = self.get_object()
         serializer = s.DisputeResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        dispute = services.dispute_resolve(actor=_user(request), dispute=dispute, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        label = data.pop("period")
+        period = services.dispute_adjustment_period_named(dispute, label) if data["accept"] else None
+        dispute = services.dispute_resolve(actor=_user(request), dispute=dispute, period=period, **data)
         return Response(s.DisputeSerializer(self.get_queryset().get(pk=dispute.pk)).data)
 
 

@@ -182,9 +182,11 @@ def test_dispute_raised_by_bob_resolved_by_finance_becomes_an_adjustment(api_cli
     assert [(a["amount"], a["source"]) for a in statement["adjustments"]] == [("500.00", "dispute")]
     assert (statement["adjustments_total"], statement["total"]) == ("500.00", "4100.00")
     lines = rows(bob.get(f"{API}/payouts/{payout.pk}/lines/"))
-    assert next(row for row in lines if row["id"] == line.pk)["disputes"] == [
-        {"id": dispute["id"], "status": "accepted"}
-    ]
+    [answer] = next(row for row in lines if row["id"] == line.pk)["disputes"]
+    assert {k: answer[k] for k in ("id", "status", "resolution", "adjustment_amount", "adjustment_period")} == {
+        "id": dispute["id"], "status": "accepted", "resolution": "Split corrected to 50/50",
+        "adjustment_amount": "500.00", "adjustment_period": "2025-Q1",
+    }  # fmt: skip
     register = finance.get(f"{API}/payouts/register/", {"period": "2025-Q1"}).json()
     assert register["totals"]["total"] == "28450.00"
 

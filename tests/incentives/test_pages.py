@@ -126,10 +126,9 @@ def test_lock_needs_finance_and_lock_and_reopen_need_a_reason(client_for, comput
     assert "Locking 2025-Q1 needs a reason." in response.content.decode()
     period.refresh_from_db()
     assert not period.is_locked
-    assert (
-        'data-testid="lock-reason"'
-        in finance.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
-    )
+    register = finance.get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
+    assert f'href="{lock}" data-testid="lock-period"' in register  # the button leads to the confirmation
+    assert 'data-testid="lock-reason"' in finance.get(lock).content.decode()
     finance.post(lock, {"reason": "payroll sent"})
     period.refresh_from_db()
     assert period.is_locked
