@@ -107,7 +107,7 @@ def test_calls_refused_for_closed_periods_roles_and_people_outside(org, q4):
     with pytest.raises(DomainError, match="at least the commit"):
         services.forecast_submit(actor=org.rep_a, period="2026-Q4", commit="5", best_case="2")
     locked = incentives.period_get_or_create("2026-12")
-    incentives.period_lock(actor=org.finance, period=locked, reason="closed")
+    incentives.period_lock(actor=org.finance, period=locked, reason="closed", early=True)  # before its end
     with pytest.raises(DomainError, match="closed"):
         services.forecast_submit(actor=org.rep_a, period="2026-12", commit="1", best_case="2")
     assert not ForecastAdjustment.objects.exists()
