@@ -38,7 +38,7 @@ from pipeline.models import Account, Activity, Contact, Deal, DealStatus, Foreca
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
-from salesops.org.permissions import may_manage_setup
+from salesops.org.permissions import may_manage_setup, require_report_export
 
 INLINE_FIELDS = ["name", "amount", "close_date", "owner", "account", "contact", "probability", "deal_type",
                  "source", "next_step", "lost_reason"]  # fmt: skip
@@ -114,6 +114,7 @@ def deal_list(request: HttpRequest) -> HttpResponseBase:
         deals = deals.order_by("close_date", "id")
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
+        require_report_export(user)
         rows = _deal_export_rows(deals)
         if export == "csv":
             return csv_response("deals.csv", DEAL_EXPORT_HEADER, rows)
@@ -358,6 +359,7 @@ def account_list(request: HttpRequest) -> HttpResponseBase:
         accounts = accounts.order_by("name", "id")
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
+        require_report_export(user)
         header = ["id", "name", "sector", "country", "domain", "employees", "open_deals", "won_amount"]
         rows = (
             [a.pk, a.name, a.sector, a.country, a.domain, a.employees, a.open_deals, a.won_amount]
@@ -428,6 +430,7 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
         leads = leads.order_by("-created_at", "id")
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
+        require_report_export(user)
         header = ["id", "first_name", "last_name", "company", "email", "status", "source", "owner", "created_at"]
         rows = ([x.pk, x.first_name, x.last_name, x.company, x.email, x.status, x.source, x.owner.display_name,
                  x.created_at] for x in leads.iterator())  # fmt: skip

@@ -26,7 +26,7 @@ from reporting.filtersets import FilterForm, ReportFilter, period_choices
 from reporting.selectors import Meta, Person, View
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
-from salesops.org.permissions import may_manage_setup
+from salesops.org.permissions import may_manage_setup, require_report_export
 from salesops.org.selectors import sees_everyone
 from salesops.xlsx import xlsx_streaming_response
 
@@ -158,6 +158,7 @@ def _dashboard_response(request: HttpRequest, key: str) -> HttpResponseBase:
     built = build_dashboard(user, key, request.GET, today, full_tables=export in ("csv", "xlsx"))
     board, flt = built.board, built.flt
     if export in ("csv", "xlsx"):
+        require_report_export(user)
         return _export_panel(board, request.GET.get("panel", ""), export)
     context = {
         "board": board,
@@ -242,6 +243,7 @@ def drill(request: HttpRequest) -> HttpResponseBase:
     flt, meta, view, sql, params, measure = drill_query(user, request.GET, today)
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
+        require_report_export(user)
         name = f"deals-{measure}-{flt.span.label.replace('..', '_')}.{export}"
         if export == "csv":
             return csv_response(name, queries.DRILL_HEADER, stream_rows(sql, params))

@@ -94,6 +94,12 @@ class User(AbstractUser):
         return [role.value for role, held in flags.items() if held]
 
     @property
+    def may_export_reports(self) -> bool:
+        """Lists and dashboard panels export for managers (their subtree), finance and sales ops; a rep's
+        export is their own statement (docs/roles.md)."""
+        return bool(self.is_manager or self.is_finance or self.is_sales_ops or self.is_superuser)
+
+    @property
     def role_labels(self) -> list[str]:
         return [Role(value).label for value in self.roles]
 

@@ -12,6 +12,16 @@ def may_manage_setup(user: Any) -> bool:
     return bool(user.is_authenticated and (user.is_sales_ops or user.is_superuser))
 
 
+def require_report_export(user: Any) -> None:
+    """403 for a list or dashboard export asked by someone who may not export reports (a rep alone)."""
+    from django.core.exceptions import PermissionDenied
+
+    if not (user.is_authenticated and user.may_export_reports):
+        raise PermissionDenied(
+            "List and dashboard exports are for managers, finance and sales ops; your statement exports from its page."
+        )
+
+
 def may_close_periods(user: Any) -> bool:
     return bool(user.is_authenticated and (user.is_finance or user.is_superuser))
 

@@ -16,7 +16,7 @@ from salesops.org import selectors
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.forms import PersonForm
 from salesops.org.models import Region, Team, User
-from salesops.org.permissions import may_manage_setup
+from salesops.org.permissions import may_manage_setup, require_report_export
 from salesops.org.services import person_update
 
 
@@ -55,6 +55,7 @@ def person_list(request: HttpRequest) -> HttpResponseBase:
     people = filterset.qs.annotate(report_count=Count("direct_reports")).order_by("last_name", "first_name", "id")
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
+        require_report_export(user)
         header = ["id", "username", "first_name", "last_name", "title", "roles", "manager", "region", "team",
                   "start_date", "end_date", "active"]  # fmt: skip
         rows = (

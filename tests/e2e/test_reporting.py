@@ -164,10 +164,7 @@ def test_rep_executive_and_finance_agree_with_kpi_report(page, company):
     assert stat(page, "bookings") == "42,000"
     assert stat(page, "commissions") == "4,200"
     assert page.locator("[data-testid=open-manager]").count() == 0
-    with page.expect_download() as download:
-        page.click("[data-testid=export-pipeline-xlsx]")
-    sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
-    assert [c.value for c in sheet[1]] == ["stage", "close month", "deals", "amount"]
+    assert page.locator("[data-testid=export-pipeline-xlsx]").count() == 0  # a rep exports their statement only
     sign_out(page)
 
     sign_in(page, "ops")

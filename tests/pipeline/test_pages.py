@@ -151,10 +151,17 @@ def test_board_move_through_htmx_reports_missing_criteria(client_for, org, deals
 def test_deal_export_csv_and_xlsx_neutralise_formulas(client_for, org, deals):
     deals["a1"].name = '=HYPERLINK("http://evil")'
     deals["a1"].save()
-    client = client_for(org.rep_a)
+    # A rep exports their statement only (docs/roles.md): no list export, no button.
+    rep = client_for(org.rep_a)
+    assert rep.get(reverse("pipeline:deal_list"), {"export": "csv"}).status_code == 403
+    assert 'data-testid="export-csv"' not in rep.get(reverse("pipeline:deal_list")).content.decode()
+    for name in ("pipeline:account_list", "pipeline:lead_list", "org:person_list"):
+        assert rep.get(reverse(name), {"export": "xlsx"}).status_code == 403, name
+    client = client_for(org.manager_east)  # the subtree's deals: rep_a's and rep_b's
+    assert 'data-testid="export-csv"' in client.get(reverse("pipeline:deal_list")).content.decode()
     body = b"".join(client.get(reverse("pipeline:deal_list"), {"export": "csv"}).streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert {r["name"] for r in rows} == {'\'=HYPERLINK("http://evil")', "Bravo", "Echo"}
+    assert {r["name"] for r in rows} == {'\'=HYPERLINK("http://evil")', "Bravo", "Charlie", "Echo"}
     assert {r["amount"] for r in rows if r["name"] == "Bravo"} == {"250.50"}
     response = client.get(reverse("pipeline:deal_list"), {"export": "xlsx", "q": "HYPERLINK"})
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active

@@ -94,6 +94,14 @@ def test_drill_down_lists_the_credits_behind_bookings(book, client_for):
     assert sorted(r["credit"] for r in rows) == ["10000.000000", "15000.000000", "20000.000000"]
 
 
+def test_a_rep_exports_no_panel_or_drill_down(book, client_for):
+    rep = client_for(book.org.rep_a)
+    html = rep.get(reverse("reporting:rep"), Q1).content.decode()
+    assert 'data-testid="dashboard-rep"' in html and "export=csv" not in html
+    assert rep.get(reverse("reporting:rep"), {**Q1, "export": "csv", "panel": "pipeline"}).status_code == 403
+    assert rep.get(reverse("reporting:drill"), {**Q1, "measure": "bookings", "export": "csv"}).status_code == 403
+
+
 def test_each_panel_exports_csv_and_xlsx(book, client_for):
     client = client_for(book.org.ops)
     response = client.get(reverse("reporting:executive"), {**Q1, "export": "csv", "panel": "by_region"})
