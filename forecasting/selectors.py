@@ -198,6 +198,16 @@ def own_from_groups(groups: Iterable[OwnGroup], rates: fm.WinRates) -> dict[int,
     return dict(own)
 
 
+def own_numbers(label: str, owner_ids: Iterable[int], *, now: dt.datetime | None = None) -> fm.Own:
+    """Σ over these owners' deals with close date in the period: closed (won) and the open amounts by
+    forecast category, as the grid's own numbers add them up (live, not from the stored rollups)."""
+    groups = own_groups(period_span(label), now=now or timezone.now(), owner_ids=owner_ids)
+    total = fm.Own()
+    for own in own_from_groups(groups, fm.WinRates({}, {})).values():
+        total.add(own)
+    return total
+
+
 def win_rates() -> fm.WinRates:
     return fm.learn_win_rates(
         StageWinRate.objects.values_list("stage_id", "band_days", "deals", "won"), min_deals=fm.MIN_DEALS

@@ -7,7 +7,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,7 +38,7 @@ from incentives.models import (
     QuotaMeasure,
     StatementLine,
 )
-from salesops.org.models import AuditEvent
+from salesops.org.models import AuditEvent, User
 from salesops.org.selectors import visible_people_q
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
@@ -358,3 +371,126 @@ def statement_disputes(payout: Payout) -> list[Dispute]:
         .annotate(landed_payout=_landed_payout_sq())
         .order_by("raised_at", "id")
     )
+
+
+# ------------------------------------------------------------------------------------------- for the home
+def bookings_attainment(person_ids: list[int], period_label: str) -> dict[int, MeasuredQuota]:
+    """Person id → their bookings quota of the period measured as `measured_quotas` does (the commission
+    run's credited bookings ÷ quota; a manager's counts their team). People without such a quota are left
+    out. The caller scopes `person_ids`."""
+    quotas = Quota.objects.filter(person_id__in=person_ids, period__label=period_label, measure=QuotaMeasure.BOOKINGS)
+    return {m.quota.person_id: m for m in measured_quotas(list(quotas.select_related("period", "person")))}
+
+
+def paid_to_date(user: Any, person_id: int, fiscal_year: int) -> Decimal:
+    """What the person is paid for the fiscal year's periods so far: Σ (payout after the draw + adjustments)
+    over their payouts of that year, as the My pay page adds it up."""
+    payouts = payouts_visible_to(user).filter(person_id=person_id, period__fiscal_year=fiscal_year)
+    return sum(payouts.values_list("total", flat=True), Decimal(0))
+
+
+def payout_of(user: Any, person_id: int, period_label: str) -> Payout | None:
+    """The person's payout (statement) of a period, if the user may see it."""
+    return payouts_visible_to(user).filter(person_id=person_id, period__label=period_label).first()
+
+
+@dataclass(frozen=True)
+class RecomputeState:
+    """The commission recompute as finance must know it before closing: one running, or the last one failed."""
+
+    running: CommissionRun | None
+    failed: CommissionRun | None  # the latest finished run, when it failed
+
+    def touches(self, run: CommissionRun | None, period: Period) -> bool:
+        """Whether a run reaches the period: a run without `since` recomputes every open period."""
+        if run is None:
+            return False
+        since = (run.scope or {}).get("since")
+        return not since or dt.date.fromisoformat(str(since)[:10]) <= period.end
+
+
+def recompute_state() -> RecomputeState:
+    running = CommissionRun.objects.filter(status=CommissionRun.Status.RUNNING).order_by("-started_at", "-id").first()
+    last = (
+        CommissionRun.objects.exclude(status=CommissionRun.Status.RUNNING)
+        .order_by(F("finished_at").desc(nulls_last=True), "-id")
+        .first()
+    )
+    return RecomputeState(running, last if last and last.status == CommissionRun.Status.FAILED else None)
+
+
+@dataclass(frozen=True)
+class PeriodToClose:
+    period: Period
+    ended: bool
+    open_disputes: int
+    people: int
+    payout_total: Decimal  # Σ payout after the draw + Σ adjustments: what the period pays
+    recompute_running: bool
+    recompute_failed: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.ended and not (self.open_disputes or self.recompute_running or self.recompute_failed)
+
+
+def _per_period(rows: QuerySet[Any], value: Any, output: Any) -> Coalesce:
+    totals = rows.filter(period_id=OuterRef("pk")).order_by().values("period_id").annotate(v=value).values("v")
+    return Coalesce(Subquery(totals, output_field=output), Value(0, output_field=output))
+
+
+def periods_to_close(*, today: dt.date, state: RecomputeState | None = None) -> list[PeriodToClose]:
+    """Every period not locked that has begun, oldest first, with what stands between it and its lock: open
+    disputes on its statements, a recompute running or failed that reaches it, and whether it has ended.
+    One query (and the recompute state's two)."""
+    state = state or recompute_state()
+    open_disputes = Dispute.objects.filter(status=Dispute.Status.OPEN, payout__period_id=OuterRef("pk"))
+    periods = Period.objects.filter(is_locked=False, start__lte=today).annotate(
+        open_disputes=Coalesce(
+            Subquery(open_disputes.order_by().values("payout__period_id").annotate(n=Count("id")).values("n"),
+                     output_field=IntegerField()),
+            Value(0),
+        ),
+        people=_per_period(Payout.objects.all(), Count("id"), IntegerField()),
+        paid=_per_period(Payout.objects.all(), Sum("payout"), MONEY),
+        adjusted=_per_period(Adjustment.objects.all(), Sum("amount"), MONEY),
+    )  # fmt: skip
+    return [
+        PeriodToClose(
+            period=p,
+            ended=p.end < today,
+            open_disputes=p.open_disputes,
+            people=p.people,
+            payout_total=p.paid + p.adjusted,
+            recompute_running=state.touches(state.running, p),
+            recompute_failed=state.touches(state.failed, p),
+        )
+        for p in periods.order_by("end", "kind", "label")
+    ]
+
+
+def latest_adjustments(user: Any, *, limit: int = 5) -> list[Adjustment]:
+    rows = Adjustment.objects.filter(visible_people_q(user, "person"))
+    return list(rows.select_related("person", "period", "created_by").order_by("-created_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class PersonWithoutPay:
+    person: User
+    has_plan: bool
+    has_quota: bool
+
+
+def people_without_plan_or_quota(*, today: dt.date, period_label: str) -> list[PersonWithoutPay]:
+    """Active reps and managers who hold no comp plan today or no bookings quota in the period, by name.
+    One query."""
+    plan = PlanAssignment.objects.filter(person_id=OuterRef("pk"), start__lte=today).exclude(end__lt=today)
+    quota = Quota.objects.filter(person_id=OuterRef("pk"), period__label=period_label, measure=QuotaMeasure.BOOKINGS)
+    people = (
+        User.objects.filter(Q(is_rep=True) | Q(is_manager=True), is_active=True)
+        .exclude(end_date__lt=today)
+        .annotate(has_plan=Exists(plan), has_quota=Exists(quota))
+        .filter(Q(has_plan=False) | Q(has_quota=False))
+        .order_by("last_name", "first_name", "id")
+    )
+    return [PersonWithoutPay(p, p.has_plan, p.has_quota) for p in people]  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from pipeline.models import (
     Pipeline,
     Stage,
 )
+from pipeline.selectors import stale_q
 from salesops.org.models import Region, Team, User
 from salesops.org.selectors import people_visible_to
 
@@ -62,6 +63,9 @@ class DealFilterSet(django_filters.FilterSet):
     )
     close_after = django_filters.DateFilter(field_name="close_date", lookup_expr="gte", label="Closes on or after")
     close_before = django_filters.DateFilter(field_name="close_date", lookup_expr="lte", label="Closes on or before")
+    # The home page's links to "deals without a next step" and "stale deals" (pipeline.selectors' rules).
+    no_next_step = django_filters.BooleanFilter(method="filter_no_next_step", label="No next step")
+    stale = django_filters.BooleanFilter(method="filter_stale", label="Stale")
     min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label="Amount at least")
     max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label="Amount at most")
     ordering = django_filters.OrderingFilter(
@@ -89,6 +93,17 @@ class DealFilterSet(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
         return _search(queryset, value, ["name", "account__name", "external_id"])
+
+    def filter_no_next_step(self, queryset: QuerySet[Deal], name: str, value: bool | None) -> QuerySet[Deal]:
+        if value is None:
+            return queryset
+        return queryset.filter(next_step="") if value else queryset.exclude(next_step="")
+
+    def filter_stale(self, queryset: QuerySet[Deal], name: str, value: bool | None) -> QuerySet[Deal]:
+        if value is None:
+            return queryset
+        stale = Q(stale_q(), status=DealStatus.OPEN)
+        return queryset.filter(stale) if value else queryset.exclude(stale)
 
     def filter_category(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
         # The effective category: the override where one is set, else the stage's.

@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from pipeline.models import (
@@ -20,6 +20,7 @@ from pipeline.models import (
     Deal,
     DealChange,
     DealStatus,
+    ForecastCategory,
     Lead,
     Pipeline,
     Stage,
@@ -173,15 +174,27 @@ def dq_past_close_date(deals: QuerySet[Deal], today: dt.date | None = None) -> Q
     return deals.filter(status=DealStatus.OPEN, close_date__lt=today).order_by("close_date")
 
 
+MISSING_FIELDS_Q = Q(amount__isnull=True) | Q(account__isnull=True)
+
+
+def no_recent_activity_q(days: int = STALE_DAYS, now: dt.datetime | None = None) -> Q:
+    """Nothing logged on the deal for `days` (and the deal is older than that: a new deal is not quiet)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    return Q(created_at__lt=cutoff) & (Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=cutoff))
+
+
+def stale_q(days: int = STALE_DAYS, now: dt.datetime | None = None) -> Q:
+    """Stale: no activity and no stage change for `days` (the data-quality rule, plus an unmoved stage)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    return no_recent_activity_q(days, now) & Q(stage_entered_at__lt=cutoff)
+
+
 def dq_missing_fields(deals: QuerySet[Deal]) -> QuerySet[Deal]:
-    return deals.filter(status=DealStatus.OPEN).filter(Q(amount__isnull=True) | Q(account__isnull=True))
+    return deals.filter(status=DealStatus.OPEN).filter(MISSING_FIELDS_Q)
 
 
 def dq_no_recent_activity(deals: QuerySet[Deal], days: int = STALE_DAYS) -> QuerySet[Deal]:
-    cutoff = timezone.now() - dt.timedelta(days=days)
-    return deals.filter(status=DealStatus.OPEN, created_at__lt=cutoff).filter(
-        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=cutoff)
-    )
+    return deals.filter(no_recent_activity_q(days), status=DealStatus.OPEN)
 
 
 def stage_median_days() -> dict[int, float]:
@@ -259,6 +272,135 @@ def dq_duplicate_contacts() -> list[list[Contact]]:
             seen.add(ids)
             result.append(group)
     return result
+
+
+# ------------------------------------------------------------------------------------- next actions
+AT_RISK_QUIET_DAYS = 14
+# Open-deal categories in the order the forecast reads them (closed and omitted only by override or stage).
+CATEGORY_ORDER = [ForecastCategory.COMMIT, ForecastCategory.BEST_CASE, ForecastCategory.PIPELINE,
+                  ForecastCategory.OMITTED, ForecastCategory.CLOSED]  # fmt: skip
+
+
+def effective_category() -> Coalesce:
+    """A deal's forecast category: its override where one is set, else its stage's."""
+    return Coalesce(NullIf(F("category_override"), Value("")), F("stage__forecast_category"))
+
+
+def at_risk_q(today: dt.date, now: dt.datetime | None = None, quiet_days: int = AT_RISK_QUIET_DAYS) -> Q:
+    """At risk (an open deal): its close date has passed, it has no next step, or it has been quiet for
+    `quiet_days` (docs/home.md)."""
+    return Q(close_date__lt=today) | Q(next_step="") | no_recent_activity_q(quiet_days, now)
+
+
+@dataclass(frozen=True)
+class CategoryTotal:
+    category: str
+    label: str
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class OpenDealHealth:
+    """Open deals of a scope: by forecast category, and how many need attention under each rule."""
+
+    categories: list[CategoryTotal]
+    count: int
+    amount: Decimal
+    past_close_date: int
+    no_next_step: int
+    missing_fields: int
+    no_recent_activity: int
+    stale: int
+
+
+def open_deal_health(deals: QuerySet[Deal], *, today: dt.date | None = None, now: dt.datetime | None = None
+                     ) -> OpenDealHealth:  # fmt: skip
+    """One GROUP BY over the open deals of `deals`: count and amount per effective forecast category, and
+    the counts of the data-quality rules (past close date, missing amount or account, no activity for
+    STALE_DAYS), of deals without a next step and of stale deals (no activity or stage change)."""
+    today = today or timezone.localdate()
+    now = now or timezone.now()
+    rows = (
+        deals.filter(status=DealStatus.OPEN)
+        .order_by()
+        .values(category=effective_category())
+        .annotate(
+            n=Count("id"),
+            total=Coalesce(Sum("amount"), Decimal(0)),
+            past=Count("id", filter=Q(close_date__lt=today)),
+            no_step=Count("id", filter=Q(next_step="")),
+            missing=Count("id", filter=MISSING_FIELDS_Q),
+            quiet=Count("id", filter=no_recent_activity_q(STALE_DAYS, now)),
+            stale=Count("id", filter=stale_q(STALE_DAYS, now)),
+        )
+    )
+    by_category = {row["category"]: row for row in rows}
+    labels = dict(ForecastCategory.choices)
+    order = [c for c in CATEGORY_ORDER if c in by_category] + sorted(set(by_category) - set(CATEGORY_ORDER))
+    categories = [CategoryTotal(c, labels.get(c, c), by_category[c]["n"], by_category[c]["total"]) for c in order]
+    found = list(by_category.values())
+    return OpenDealHealth(
+        categories=categories,
+        count=sum(r["n"] for r in found),
+        amount=sum((r["total"] for r in found), Decimal(0)),
+        past_close_date=sum(r["past"] for r in found),
+        no_next_step=sum(r["no_step"] for r in found),
+        missing_fields=sum(r["missing"] for r in found),
+        no_recent_activity=sum(r["quiet"] for r in found),
+        stale=sum(r["stale"] for r in found),
+    )
+
+
+def deals_needing_a_step(deals: QuerySet[Deal], *, today: dt.date, limit: int = 5) -> list[Deal]:
+    """Open deals whose close date has passed or that have no next step, oldest close date first."""
+    found = deals.filter(Q(close_date__lt=today) | Q(next_step=""), status=DealStatus.OPEN)
+    return list(found.order_by(F("close_date").asc(nulls_first=True), "id")[:limit])
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    count: int
+    amount: Decimal
+    deals: list[Deal]
+
+
+def deals_at_risk(deals: QuerySet[Deal], *, start: dt.date, end: dt.date, today: dt.date,
+                  now: dt.datetime | None = None, limit: int = 5) -> AtRisk:  # fmt: skip
+    """Open deals of `deals` closing in [start, end] that are at risk (`at_risk_q`): their count and amount,
+    and the `limit` largest."""
+    found = deals.filter(at_risk_q(today, now), status=DealStatus.OPEN, close_date__gte=start, close_date__lte=end)
+    totals = found.order_by().aggregate(n=Count("id"), total=Coalesce(Sum("amount"), Decimal(0)))
+    largest = list(found.order_by(F("amount").desc(nulls_last=True), "close_date", "id")[:limit]) if totals["n"] else []
+    return AtRisk(totals["n"], totals["total"], largest)
+
+
+def stale_by_owner(deals: QuerySet[Deal], *, now: dt.datetime | None = None) -> dict[int, int]:
+    """Owner id → their open stale deals among `deals` (owners without any are left out)."""
+    rows = deals.filter(stale_q(STALE_DAYS, now), status=DealStatus.OPEN).order_by().values("owner_id")
+    return {row["owner_id"]: row["n"] for row in rows.annotate(n=Count("id"))}
+
+
+@dataclass(frozen=True)
+class OpenTasks:
+    overdue: int
+    due_soon: int  # due today or in the next days (TASK_DAYS_AHEAD)
+    tasks: list[Activity]
+
+
+TASK_DAYS_AHEAD = 7
+
+
+def open_tasks(person_id: int, *, today: dt.date, limit: int = 5) -> OpenTasks:
+    """A person's open tasks (activities not done, with a due date): how many are overdue (due before today)
+    and due soon (today or within TASK_DAYS_AHEAD − 1 days), and the `limit` earliest of those."""
+    horizon = today + dt.timedelta(days=TASK_DAYS_AHEAD - 1)
+    mine = Activity.objects.filter(owner_id=person_id, done=False, due_date__isnull=False, due_date__lte=horizon)
+    counts = mine.order_by().aggregate(
+        overdue=Count("id", filter=Q(due_date__lt=today)), due=Count("id", filter=Q(due_date__gte=today))
+    )
+    tasks = list(mine.select_related("deal").order_by("due_date", "id")[:limit]) if any(counts.values()) else []
+    return OpenTasks(counts["overdue"], counts["due"], tasks)
 
 
 # --------------------------------------------------------------------------------------- for commissions

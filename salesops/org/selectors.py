@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from salesops.org.models import AuditEvent, User
+from salesops.org.models import AuditEvent, Region, Team, User
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -125,3 +125,20 @@ def descendants(children: dict[int, list[int]], roots: set[int]) -> set[int]:
                 found.add(child)
                 stack.append(child)
     return found
+
+
+def org_counts() -> dict[str, int]:
+    """People (all, active), active reps and managers, and teams: what the organisation panel shows."""
+    counts: dict[str, int] = User.objects.aggregate(
+        people=Count("id"),
+        active=Count("id", filter=Q(is_active=True)),
+        reps=Count("id", filter=Q(is_active=True, is_rep=True)),
+        managers=Count("id", filter=Q(is_active=True, is_manager=True)),
+    )
+    counts["teams"] = Team.objects.count()
+    return counts
+
+
+def regions_with_people() -> QuerySet[Region]:
+    """Regions by name, each with its count of active people (`active_people`)."""
+    return Region.objects.annotate(active_people=Count("people", filter=Q(people__is_active=True))).order_by("name")

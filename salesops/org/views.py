@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -15,7 +13,7 @@ from salesops.exports import csv_response, xlsx_response
 from salesops.org import selectors
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.forms import PersonForm
-from salesops.org.models import Region, Team, User
+from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup, require_report_export
 from salesops.org.services import person_update
 
@@ -23,29 +21,6 @@ from salesops.org.services import person_update
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Each role's home: who I am, my place in the tree and the panels my roles open."""
-    user = _user(request)
-    # A rep or manager may not open their own manager's page: the name is shown without a link then.
-    context: dict[str, Any] = {"person": user, "manager_visible": selectors.person_visible_to(user, user.manager_id)}
-    if user.is_manager:
-        context["reports"] = selectors.direct_reports(user)
-        context["subtree_size"] = len(selectors.subtree_ids(user)) - 1
-    if selectors.sees_everyone(user):
-        context["org_counts"] = User.objects.aggregate(
-            people=Count("id"),
-            active=Count("id", filter=Q(is_active=True)),
-            reps=Count("id", filter=Q(is_active=True, is_rep=True)),
-            managers=Count("id", filter=Q(is_active=True, is_manager=True)),
-        )
-        context["regions"] = Region.objects.annotate(
-            active_people=Count("people", filter=Q(people__is_active=True))
-        ).order_by("name")
-        context["teams_count"] = Team.objects.count()
-    return render(request, "org/home.html", context)
 
 
 @login_required

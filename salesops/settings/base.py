@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "incentives",
     "forecasting",
     "reporting",
+    "home",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,19 @@
+"""The home page ("/"): who I am, my place in the tree, and the panels my roles open (home.panels)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from home.panels import home_for
+from salesops.org.models import User
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    page = home_for(user, now=timezone.now(), day=timezone.localdate())
+    return render(request, "home/home.html", {"home": page, "person": user})
