@@ -9,6 +9,8 @@ any row error rolls back too, so a file is imported whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -23,6 +25,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -32,14 +35,18 @@ from pipeline.imports import engine, presets
 from pipeline.imports.engine import (
     AccountSpec,
     DealRecord,
+    FieldChange,
     ImportFileError,
     Lookups,
     PersonSpec,
     ProductSpec,
+    RecordChange,
     RowError,
+    RowWarning,
     StageInfo,
+    shown,
 )
-from pipeline.imports.writer import DealWriter, MergeResult
+from pipeline.imports.writer import STAGING, DealWriter, MergeResult
 from pipeline.models import Account, ImportJob, ImportStatus, Pipeline, Product, Stage
 from pipeline.normalize import account_name_key, person_key, product_key
 from pipeline.services import account_create, account_update, default_pipeline, pipeline_create
@@ -58,6 +65,12 @@ IMPORT_LOCK = 720_431
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 MAX_ZIP_BYTES = 200 * 1024 * 1024  # uncompressed size of a Maven .zip we are willing to unpack
 UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
+# Warnings and changed records listed (counted beyond that); the digest covers every change all the same.
+MAX_LISTED = 10_000
+STALE_DRY_RUN = (
+    "Since the dry run, {what} in salesops changed: the import would now change other fields than the dry run "
+    "showed, so nothing was written. Upload the file again for a new dry run."
+)
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -82,6 +95,14 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
     error_count: int = 0  # errors found, listed or not
     rows_total: int = 0
+    warnings: list[str] = field(default_factory=list)
+    warning_count: int = 0
+    # Every record the import updates, with the fields that change, old and new (RecordChange.as_dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    change_count: int = 0
+    # People the import adds (inactive until sales ops activates them): {"name", "username", "id"}
+    people_added: list[dict[str, Any]] = field(default_factory=list)
+    _digest: Any = field(default_factory=hashlib.sha256, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +113,26 @@ class ImportReport:
             self.error_count += 1
             if len(self.errors) < MAX_ERRORS:
                 self.errors.append(str(error))
+
+    def add_warnings(self, warnings: list[RowWarning] | list[str]) -> None:
+        for warning in warnings:
+            self.warning_count += 1
+            if len(self.warnings) < MAX_LISTED:
+                self.warnings.append(str(warning))
+
+    def add_change(self, change: RecordChange) -> None:
+        if not change.fields:
+            return
+        as_dict = change.as_dict()
+        self.change_count += 1
+        self._digest.update(json.dumps(as_dict, sort_keys=True).encode())
+        if len(self.changes) < MAX_LISTED:
+            self.changes.append(as_dict)
+
+    @property
+    def changes_digest(self) -> str:
+        """A fingerprint of every change, listed or not: the real run must make exactly the dry run's."""
+        return self._digest.hexdigest()
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -106,7 +147,17 @@ class ImportReport:
         errors = list(self.errors)
         if self.error_count > len(errors):
             errors.append(f"… and {self.error_count - len(errors)} more errors not listed")
-        return {**self.counts(), "errors": errors}
+        warnings = list(self.warnings)
+        if self.warning_count > len(warnings):
+            warnings.append(f"… and {self.warning_count - len(warnings)} more warnings not listed")
+        return {
+            **self.counts(),
+            "errors": errors,
+            "warnings": warnings,
+            "changes": self.changes,
+            "change_count": self.change_count,
+            "people_added": self.people_added,
+        }
 
 
 class _Rollback(Exception):
@@ -148,13 +199,17 @@ def crm_file_import(
     pipeline_name: str = "",
     progress: ProgressFn | None = None,
     label: str = "",
+    expected_changes: dict[str, Any] | None = None,
 ) -> ImportReport:
-    """Import one file with a preset (`salesforce`, `hubspot`) or a column mapping, or the Maven CRM sample
-    (preset `maven-crm`: a folder or a .zip of its CSV files). Never raises for bad data: the report lists
-    the errors, and then nothing was written."""
+    """Import one file with a preset (`salesforce`, `hubspot`) or a column mapping, a .zip of such files
+    (imported together, all or nothing), or the Maven CRM sample (preset `maven-crm`: a folder or a .zip of its
+    CSV files). Never raises for bad data: the report lists the errors, and then nothing was written.
+
+    `expected_changes` ({"digest", "changes"} from the dry run) makes a real run refuse to write anything
+    unless it changes exactly the fields, old and new, that its dry run listed."""
     report = ImportReport(dry_run=dry_run)
     try:
-        with _maven_folder(path) if preset == presets.MAVEN.key else contextlib.nullcontext(path) as source:
+        with _maven_folder(path) if preset == presets.MAVEN.key else _deal_files(path) as source:
             report.rows_total = _rows_total(source, preset)
             tracker = Progress(progress, report.rows_total)
             tracker.report("reading")
@@ -162,12 +217,16 @@ def crm_file_import(
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
                 if preset == presets.MAVEN.key:
+                    assert isinstance(source, Path)
                     _import_maven(report, actor=actor, folder=source, tracker=tracker)
                 else:
+                    assert isinstance(source, list)
                     deal_preset = _deal_preset(preset, mapping)
                     target = _target_pipeline(pipeline_name)
-                    _import_deal_file(report, actor=actor, path=source, preset=deal_preset, pipeline=target,
-                                      tracker=tracker)  # fmt: skip
+                    _import_deal_files(report, actor=actor, files=source, preset=deal_preset, pipeline=target,
+                                       tracker=tracker)  # fmt: skip
+                if expected_changes is not None and not report.errors:
+                    _check_as_dry_run(report, expected_changes)
                 if report.errors or dry_run:
                     raise _Rollback(report)
                 audit_record(
@@ -182,6 +241,7 @@ def crm_file_import(
         report = rollback.report
         if report.errors:  # nothing was written, so nothing was created or updated either
             report.deals, report.accounts, report.products, report.people = Counts(), Counts(), Counts(), Counts()
+            report.changes, report.change_count, report.people_added = [], 0, []
     except (ImportFileError, DomainError) as error:
         report.add_errors([getattr(error, "message", None) or str(error)])
     except (DatabaseError, psycopg.Error) as error:
@@ -194,10 +254,68 @@ def crm_file_import(
     return report
 
 
-def _rows_total(source: Path, preset: str) -> int:
-    if preset == presets.MAVEN.key:
-        return sum(engine.count_rows(source / name) for name in presets.MAVEN_FILES.values())
-    return engine.count_rows(source)
+def _check_as_dry_run(report: ImportReport, expected: dict[str, Any]) -> None:
+    """A real run changes what its dry run showed, or nothing: a deal edited in salesops in between (or one
+    created with the same external id) would otherwise be overwritten without anyone having seen it."""
+    if report.changes_digest == expected.get("digest"):
+        return
+    shown_before = expected.get("changes") or []
+    for before, now in zip(shown_before, report.changes, strict=False):
+        if before != now:
+            where = f"{now['file']} row {now['row']}" if now["file"] else f"row {now['row']}"
+            report.add_errors([f"{where} ({now['record']}): " + STALE_DRY_RUN.format(what="this record")])
+            return
+    if len(report.changes) > len(shown_before):
+        now = report.changes[len(shown_before)]
+        where = f"{now['file']} row {now['row']}" if now["file"] else f"row {now['row']}"
+        report.add_errors([f"{where} ({now['record']}): " + STALE_DRY_RUN.format(what="this record")])
+        return
+    report.add_errors([STALE_DRY_RUN.format(what="records the file names")])
+
+
+def _rows_total(source: Path | list[tuple[str, Path]], preset: str) -> int:
+    if isinstance(source, list):
+        return sum(engine.count_rows(path) for _, path in source)
+    return sum(engine.count_rows(source / name) for name in presets.MAVEN_FILES.values())
+
+
+@contextlib.contextmanager
+def _deal_files(path: Path) -> Iterator[list[tuple[str, Path]]]:
+    """The deal files of an import as (name shown in messages, local path): the file itself, or every CSV and
+    XLSX file of a .zip in name order (then errors name their file)."""
+    if path.suffix.lower() != ".zip":  # an .xlsx is a zip too: the name says which is meant
+        yield [("", path)]
+        return
+    if not zipfile.is_zipfile(path):
+        raise ImportFileError(f"{path.name} is not a readable .zip file.")
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory(prefix="import-") as temp:
+        # Folders, and the resource forks and hidden files some zip tools add, are not data.
+        members = [
+            info
+            for info in archive.infolist()
+            if not info.is_dir()
+            and not info.filename.startswith("__MACOSX/")
+            and not Path(info.filename).name.startswith(".")
+        ]
+        others = sorted(i.filename for i in members if Path(i.filename).suffix.lower() not in UPLOAD_SUFFIXES)
+        if others:
+            raise ImportFileError(f"The .zip holds {', '.join(others)}: only .csv and .xlsx files can be imported.")
+        names = [Path(i.filename).name for i in members]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ImportFileError(f"The .zip holds two files named {', '.join(twice)}; give each file its own name.")
+        if not members:
+            raise ImportFileError("The .zip holds no .csv or .xlsx file.")
+        if sum(i.file_size for i in members) > MAX_ZIP_BYTES:
+            raise ImportFileError("The files in the .zip are larger than 200 MB unpacked.")
+        files = []
+        for info in sorted(members, key=lambda i: Path(i.filename).name.lower()):
+            name = Path(info.filename).name
+            target = Path(temp) / name
+            with archive.open(info) as source, target.open("wb") as copy:
+                shutil.copyfileobj(source, copy)
+            files.append((name, target))
+        yield files
 
 
 def _deal_preset(preset: str, mapping: dict[str, Any] | None) -> presets.Preset:
@@ -260,6 +378,9 @@ def _stream_deals(
                     put(parsed)
             else:
                 report.add_errors(parsed)
+            if rows.warnings:
+                report.add_warnings(rows.warnings)
+                rows.warnings.clear()
             tracker.step()
 
 
@@ -274,7 +395,12 @@ def _merge(report: ImportReport, writer: DealWriter, *, record_kind: str, file: 
             for row, external_id, cancelled, what in merged.blocked
         ])  # fmt: skip
     else:
-        report.deals = Counts(merged.created, merged.updated, merged.unchanged)
+        report.deals.created += merged.created
+        report.deals.updated += merged.updated
+        report.deals.unchanged += merged.unchanged
+        for row, external_id, fields in merged.changes:
+            report.add_change(RecordChange(row, f"{record_kind} {external_id}", tuple(FieldChange(*f) for f in fields),
+                                           file))  # fmt: skip
         if merged.touched_deal_ids:
             # After commit only (a dry run's rollback discards it with everything else), and robust: a
             # listener that fails must not make a committed import look failed; it is logged instead.
@@ -292,26 +418,64 @@ def _merge(report: ImportReport, writer: DealWriter, *, record_kind: str, file: 
     return merged
 
 
-def _import_deal_file(
+def _import_deal_files(
     report: ImportReport,
     *,
     actor: User | None,
-    path: Path,
+    files: list[tuple[str, Path]],
     preset: presets.Preset,
     pipeline: Pipeline,
     tracker: Progress,
 ) -> None:
+    """Every file in turn, in one transaction: a later file sees what an earlier one wrote, and an error in
+    any of them rolls back all of them. An external id may appear in one file only."""
     lookups = _lookups(pipeline)
-    with connection.cursor() as cursor, engine.open_table(path) as table:
-        rows = engine.DealRows(preset, table.header, lookups)
-        writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE)
-        _stream_deals(report, table=table, rows=rows, writer=writer, tracker=tracker)
-        if report.errors:
-            return
-        tracker.report("writing")
-        merged = _merge(report, writer, record_kind=preset.record_kind)
-    # Accounts here are only named by deals: new names are created, the others are referenced unchanged.
-    report.accounts = Counts(merged.accounts_created, 0, merged.accounts_referenced - merged.accounts_created)
+    seen: dict[str, tuple[str, int]] = {}
+    created_owners: dict[int, User] = {}  # placeholder id -> the person added for an unknown owner
+    for name, path in files:
+        with connection.cursor() as cursor, engine.open_table(path, name or None) as table:
+            rows = engine.DealRows(preset, table.header, lookups, file=name, seen=seen)
+            report.add_warnings(rows.column_warnings())
+            writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE,
+                                carried=rows.carried)  # fmt: skip
+            _stream_deals(report, table=table, rows=rows, writer=writer, tracker=tracker)
+            if report.errors:
+                continue  # the other files are still checked; nothing will be written
+            _add_new_owners(report, actor=actor, lookups=lookups, created=created_owners)
+            for placeholder, person in created_owners.items():
+                cursor.execute(f"UPDATE {STAGING} SET owner_id = %s WHERE owner_id = %s", [person.pk, placeholder])
+            tracker.report("writing")
+            merged = _merge(report, writer, record_kind=preset.record_kind, file=name)
+            if merged.blocked:
+                continue
+            # Accounts here are only named by deals: new names are created, the others referenced unchanged.
+            report.accounts.created += merged.accounts_created
+            report.accounts.unchanged += merged.accounts_referenced - merged.accounts_created
+    if report.errors:
+        report.people = Counts()
+    else:
+        report.people.created = len(created_owners)
+
+
+def _add_new_owners(report: ImportReport, *, actor: User | None, lookups: Lookups, created: dict[int, User]) -> None:
+    """People for the owners salesops did not know: reps with the name (or e-mail) the file gives, no usable
+    password and inactive, so nobody signs in or is paid as them until sales ops has looked and activates
+    them."""
+    for new in lookups.new_owners.values():
+        if new.placeholder_id in created:
+            continue
+        first, _, last = new.full_name.partition(" ")
+        person = person_create(
+            actor=actor,
+            username=_free_username(_username(new.full_name)),
+            first_name=first[:150],
+            last_name=last.strip()[:150],
+            email=new.email,
+            is_rep=True,
+            is_active=False,
+        )
+        created[new.placeholder_id] = person
+        report.people_added.append({"id": person.pk, "name": person.display_name, "username": person.username})
 
 
 # ----------------------------------------------------------------------------------- Maven CRM sample
@@ -353,14 +517,15 @@ def _import_maven(report: ImportReport, *, actor: User | None, folder: Path, tra
     report.add_errors(errors)
 
     pipeline = Pipeline.objects.filter(name__iexact=presets.MAVEN_PIPELINE).first()
+    if not report.errors:
+        report.people = _write_people(report, actor, people, files["teams"])
     if report.errors:
         # Nothing will be written; the deals are still checked, against the names the files define.
         lookups = _placeholder_lookups(pipeline, people, products)
         pipeline_id = pipeline.pk if pipeline else 0
     else:
-        report.people = _write_people(actor, people)
-        report.accounts = _write_accounts(actor, accounts)
-        report.products = _write_products(actor, products)
+        report.accounts = _write_accounts(report, actor, accounts, files["accounts"])
+        report.products = _write_products(report, actor, products, files["products"])
         if pipeline is None:
             pipeline = pipeline_create(actor=actor, name=presets.MAVEN_PIPELINE, stages=presets.MAVEN_STAGES)
         lookups = _lookups(pipeline)
@@ -368,7 +533,8 @@ def _import_maven(report: ImportReport, *, actor: User | None, folder: Path, tra
 
     with connection.cursor() as cursor, engine.open_table(folder / files["deals"]) as table:
         rows = engine.MavenDealRows(table, lookups, pipeline_id)
-        writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE)
+        writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE,
+                            carried=engine.MAVEN_CARRIED)  # fmt: skip
         _stream_deals(report, table=table, rows=rows, writer=writer, tracker=tracker)
         if report.errors:
             return
@@ -426,14 +592,28 @@ def _username(name: str) -> str:
     return ".".join(w for w in words if w)[:140] or "person"
 
 
-def _write_people(actor: User | None, specs: list[PersonSpec]) -> Counts:
-    """Managers first (the specs come ordered so), through the org services so every change is audited."""
+PERSON_LABELS = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "region": "region",
+    "is_rep": "rep",
+    "is_manager": "manager role",
+    "manager": "manager",
+    "external_id": "external id",
+}
+
+
+def _write_people(report: ImportReport, actor: User | None, specs: list[PersonSpec], file: str) -> Counts:
+    """Managers first (the specs come ordered so), through the org services so every change is audited.
+    People new to salesops are added inactive: sales ops activates them once they have looked."""
     counts = Counts()
     regions = {r.name.lower(): r for r in Region.objects.all()}
     external_ids = [presets.MAVEN_EXTERNAL_PREFIX + spec.key for spec in specs]
     by_external = {u.external_id: u for u in User.objects.filter(external_id__in=external_ids)}
     written: dict[str, User] = {}
+    added: list[tuple[PersonSpec, User]] = []
     for spec, external_id in zip(specs, external_ids, strict=True):
+        record = f"sales agent {spec.name}" if spec.is_rep else f"manager {spec.name}"
         region = None
         if spec.region:
             region = regions.get(spec.region.lower())
@@ -445,25 +625,50 @@ def _write_people(actor: User | None, specs: list[PersonSpec]) -> Counts:
             values["is_rep"] = True
         if spec.is_manager:
             values["is_manager"] = True
-        if spec.manager:  # a manager's own manager is not in the file: whatever salesops says stays
-            values["manager"] = written[person_key(spec.manager)]
+        manager = written.get(person_key(spec.manager)) if spec.manager else None
+        if manager is not None:  # a manager's own manager is not in the file: whatever salesops says stays
+            values["manager"] = manager
         person = by_external.get(external_id) or _adoptable(spec)
+        if manager is not None and not manager.is_active and (person is None or person.manager_id != manager.pk):
+            # Added inactive by an earlier import and not activated yet: salesops lets nobody report to them.
+            problem = f"the manager {manager.display_name} is inactive in salesops; activate them, then import again"
+            report.add_errors([RowError(spec.row, record, problem, file)])
+            continue
         if person is None:
             username = _free_username(_username(spec.name))
             title = presets.MAVEN_MANAGER_TITLE if spec.is_manager else presets.MAVEN_AGENT_TITLE
+            # Created active so the team can be linked to its (new) manager; made inactive below.
             person = person_create(actor=actor, username=username, external_id=external_id, title=title, **values)
+            added.append((spec, person))
             counts.created += 1
         else:
             if person.external_id != external_id:
                 values["external_id"] = external_id
             changed = {k: v for k, v in values.items() if _differs(person, k, v)}
             if changed:
+                report.add_change(RecordChange(spec.row, record, tuple(
+                    FieldChange(PERSON_LABELS[k], _person_value(getattr(person, k)), _person_value(v))
+                    for k, v in changed.items()
+                ), file))  # fmt: skip
                 person = person_update(actor=actor, person=person, reason="CRM import", **changed)
                 counts.updated += 1
             else:
                 counts.unchanged += 1
         written[spec.key] = person
+    for spec, person in added:
+        person_update(actor=actor, person=person, is_active=False,
+                      reason="Added by a CRM import: inactive until sales ops activates them")  # fmt: skip
+        record = f"sales agent {spec.name}" if spec.is_rep else f"manager {spec.name}"
+        report.add_warnings([RowWarning(spec.row, record, "new to salesops: added as a person, inactive until "
+                                        "sales ops activates them", file)])  # fmt: skip
+        report.people_added.append({"id": person.pk, "name": person.display_name, "username": person.username})
     return counts
+
+
+def _person_value(value: Any) -> str:
+    if isinstance(value, User):
+        return value.display_name
+    return shown(value)
 
 
 def _differs(instance: Any, field_name: str, value: Any) -> bool:
@@ -488,13 +693,25 @@ def _free_username(base: str) -> str:
     return next(f"{base}{n}" for n in range(2, len(taken) + 3) if f"{base}{n}" not in taken)
 
 
-def _write_accounts(actor: User | None, specs: list[AccountSpec]) -> Counts:
+ACCOUNT_LABELS = {
+    "name": "name",
+    "sector": "sector",
+    "country": "country",
+    "employees": "employees",
+    "annual_revenue": "annual revenue",
+    "year_established": "year established",
+    "parent": "subsidiary of",
+}
+
+
+def _write_accounts(report: ImportReport, actor: User | None, specs: list[AccountSpec], file: str) -> Counts:
     counts = Counts()
     existing: dict[str, Account] = {}
     for account in Account.objects.filter(name_key__in=[s.key for s in specs]).order_by("id"):
         existing.setdefault(account.name_key, account)
     by_key: dict[str, Account] = {}
     touched: set[str] = set()
+    field_changes: dict[str, list[tuple[str, Any, Any]]] = {}
     for spec in specs:
         values = {
             "sector": spec.sector,
@@ -510,9 +727,10 @@ def _write_accounts(actor: User | None, specs: list[AccountSpec]) -> Counts:
             touched.add(spec.key)
         else:
             changed = {k: v for k, v in {"name": spec.name, **values}.items() if getattr(found, k) != v}
-            account = account_update(actor=actor, account=found, **changed) if changed else found
             if changed:
+                field_changes[spec.key] = [(k, getattr(found, k), v) for k, v in changed.items()]
                 touched.add(spec.key)
+            account = account_update(actor=actor, account=found, **changed) if changed else found
         by_key[spec.key] = account
     # Parents once every account exists: a subsidiary may come before its parent in the file.
     parent_keys = [account_name_key(s.parent) for s in specs if s.parent]
@@ -522,14 +740,28 @@ def _write_accounts(actor: User | None, specs: list[AccountSpec]) -> Counts:
         account = by_key[spec.key]
         parent = parents[account_name_key(spec.parent)] if spec.parent else None
         if account.parent_id != (parent.pk if parent else None):
+            if spec.key in existing:
+                old_parent = Account.objects.filter(pk=account.parent_id).first() if account.parent_id else None
+                field_changes.setdefault(spec.key, []).append(("parent", old_parent, parent))
             account_update(actor=actor, account=account, parent=parent)
             touched.add(spec.key)
+    for spec in specs:
+        if spec.key in field_changes and spec.key in existing:
+            fields = tuple(
+                FieldChange(ACCOUNT_LABELS[k], _account_value(old), _account_value(new))
+                for k, old, new in field_changes[spec.key]
+            )
+            report.add_change(RecordChange(spec.row, f"account {spec.name}", fields, file))
     counts.updated = len(touched) - counts.created
     counts.unchanged = len(specs) - counts.created - counts.updated
     return counts
 
 
-def _write_products(actor: User | None, specs: list[ProductSpec]) -> Counts:
+def _account_value(value: Any) -> str:
+    return str(value) if isinstance(value, Account) else shown(value)
+
+
+def _write_products(report: ImportReport, actor: User | None, specs: list[ProductSpec], file: str) -> Counts:
     counts = Counts()
     existing: dict[str, Product] = {}
     for known in Product.objects.order_by("id"):
@@ -550,6 +782,9 @@ def _write_products(actor: User | None, specs: list[ProductSpec]) -> Counts:
         if not changes:
             counts.unchanged += 1
             continue
+        report.add_change(RecordChange(spec.row, f"product {spec.name}", tuple(
+            FieldChange(key.replace("_", " "), shown(old), shown(new)) for key, (old, new) in changes.items()
+        ), file))  # fmt: skip
         for key, value in wanted.items():
             setattr(product, key, value)
         product.full_clean()
@@ -585,11 +820,18 @@ def _queue(job: ImportJob) -> None:
 
 @transaction.atomic
 def import_job_create(
-    *, actor: User, upload: UploadedFile, preset: str = "", mapping: dict[str, Any] | None = None
+    *,
+    actor: User,
+    upload: UploadedFile | None = None,
+    uploads: list[UploadedFile] | None = None,
+    preset: str = "",
+    mapping: dict[str, Any] | None = None,
 ) -> ImportJob:
-    """Store an uploaded file as an ImportJob and queue its dry run."""
-    file_name = Path(upload.name or "upload").name
-    suffix = Path(file_name).suffix.lower()
+    """Store an uploaded file (or several, kept together as one .zip) as an ImportJob and queue its dry run."""
+    files = [*(uploads or []), *([upload] if upload is not None else [])]
+    if not files:
+        raise DomainError("Choose a file to import.", field="file")
+    names = [Path(f.name or "upload").name for f in files]
     if mapping:
         problems = presets.mapping_problems(mapping)
         if problems:
@@ -597,12 +839,35 @@ def import_job_create(
         preset = ""
     elif preset not in presets.PRESETS:
         raise DomainError(f"Choose a preset ({', '.join(presets.PRESETS)}) or give a column mapping.", field="preset")
-    if preset == presets.MAVEN.key and suffix != ".zip":
-        raise DomainError("The Maven CRM preset reads a .zip of its CSV files.", field="file")
-    if preset != presets.MAVEN.key and suffix not in UPLOAD_SUFFIXES:
-        raise DomainError(f"{file_name}: only .csv and .xlsx files can be imported.", field="file")
-    job = ImportJob(created_by=actor, preset=preset, file_name=file_name[:255], mapping=mapping or {}, dry_run=True)
-    job.file.save(file_name, upload, save=False)
+    suffixes = [Path(n).suffix.lower() for n in names]
+    if preset == presets.MAVEN.key and (len(files) > 1 or suffixes[0] != ".zip"):
+        raise DomainError("The Maven CRM preset reads one .zip of its CSV files.", field="file")
+    if preset != presets.MAVEN.key:
+        wrong = [n for n, suffix in zip(names, suffixes, strict=True) if suffix not in UPLOAD_SUFFIXES | {".zip"}]
+        if wrong:
+            raise DomainError(f"{', '.join(wrong)}: only .csv and .xlsx files (or a .zip of them) can be imported.",
+                              field="file")  # fmt: skip
+        if len(files) > 1 and ".zip" in suffixes:
+            raise DomainError("Upload either one .zip or several .csv and .xlsx files, not both.", field="file")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise DomainError(f"Two files are named {', '.join(twice)}; give each file its own name.", field="file")
+    file_name = names[0] if len(names) == 1 else ", ".join(names)
+    if len(file_name) > 255:
+        file_name = f"{len(names)} files: {file_name}"[:254] + "…"
+    job = ImportJob(created_by=actor, preset=preset, file_name=file_name, mapping=mapping or {}, dry_run=True)
+    if len(files) == 1:
+        job.file.save(names[0], files[0], save=False)
+    else:
+        # Several files are one import: kept as one .zip, read back in name order (and named in every error).
+        with tempfile.TemporaryFile() as buffer:
+            with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name, upload_file in zip(names, files, strict=True):
+                    with archive.open(name, "w") as member:
+                        for chunk in upload_file.chunks():
+                            member.write(chunk)
+            buffer.seek(0)
+            job.file.save("files.zip", File(buffer), save=False)
     job.save()
     _queue(job)
     return job
@@ -629,7 +894,7 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
 @contextlib.contextmanager
 def _local_copy(job: ImportJob) -> Iterator[Path]:
     """The job's file as a local path, whatever storage holds it."""
-    suffix = Path(job.file_name).suffix.lower() or ".csv"
+    suffix = Path(job.file.name).suffix.lower() or ".csv"  # the stored file: several uploads are one .zip
     with tempfile.TemporaryDirectory(prefix="import-") as temp:
         target = Path(temp) / f"upload{suffix}"
         with job.file.open("rb") as source, target.open("wb") as copy:
@@ -656,6 +921,10 @@ def import_job_execute(*, job_id: int) -> ImportJob | None:
                 dry_run=job.dry_run,
                 progress=_cache_progress(job.pk),
                 label=job.file_name,
+                # The real run writes exactly what its dry run showed, or nothing.
+                expected_changes=None
+                if job.dry_run
+                else {"digest": job.result.get("changes_digest"), "changes": job.result.get("changes", [])},
             )
     except Exception as error:
         logger.exception("import job %s stopped", job_id)
@@ -663,7 +932,16 @@ def import_job_execute(*, job_id: int) -> ImportJob | None:
         report.add_errors([f"The import stopped unexpectedly and wrote nothing ({type(error).__name__}: {error})."])
     as_json = report.as_json()
     job.status = ImportStatus.DONE if report.ok else ImportStatus.FAILED
-    job.result = {**report.counts(), "error_count": report.error_count}
+    job.result = {
+        **report.counts(),
+        "error_count": report.error_count,
+        "warnings": as_json["warnings"],
+        "warning_count": report.warning_count,
+        "changes": report.changes,
+        "change_count": report.change_count,
+        "changes_digest": report.changes_digest,
+        "people_added": report.people_added,
+    }
     job.errors = as_json["errors"]
     job.rows_total = report.rows_total
     job.rows_done = report.rows_total  # every row was read and checked, whatever the outcome

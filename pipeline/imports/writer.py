@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.imports.engine import DealRecord
+from pipeline.imports.engine import DealRecord, shown
 
 STAGING = "import_deal_rows"
 COLUMNS = ", ".join(DealRecord._fields)
@@ -103,19 +103,71 @@ UPDATE {STAGING} r
    SET deal_id = d.id,
        old_stage_id = d.stage_id, old_amount = d.amount, old_close_date = d.close_date,
        old_owner_id = d.owner_id, old_category = d.category_override, old_cancelled = d.cancelled_on,
-       old_entered = d.stage_entered_at,
-       stage_changed = d.stage_id <> r.stage_id,
+       old_entered = d.stage_entered_at
+  FROM pipeline_deal d
+ WHERE r.external_id <> '' AND d.external_id = r.external_id
+"""
+
+# A field the file has no column for keeps the deal's value (see KEEP_COLUMNS): a missing column never blanks.
+KEEP_UNCARRIED = """
+UPDATE {staging} r SET {assignments} FROM pipeline_deal d WHERE r.deal_id = d.id
+"""
+KEEP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name",),
+    "account": ("account_id",),
+    "amount": ("amount",),
+    "close_date": ("close_date",),
+    "probability": ("probability",),
+    "deal_type": ("deal_type",),
+    "source": ("source",),
+    "created_date": ("created_date",),
+    "currency": ("currency",),
+}
+
+MARK_CHANGED = f"""
+UPDATE {STAGING} r
+   SET stage_changed = d.stage_id <> r.stage_id,
        changed = (d.name, d.account_id, d.owner_id, d.pipeline_id, d.stage_id, d.status, d.amount, d.currency,
                   d.close_date, d.created_date, d.probability, d.deal_type, d.source)
                  IS DISTINCT FROM
                  (r.name, r.account_id, r.owner_id, r.pipeline_id, r.stage_id, r.status, r.amount, r.currency,
                   r.close_date, r.created_date, r.probability, r.deal_type, r.source)
   FROM pipeline_deal d
- WHERE r.external_id <> '' AND d.external_id = r.external_id;
+ WHERE r.deal_id = d.id;
 
 UPDATE {STAGING} r SET product_changed = true, changed = true
  WHERE r.deal_id IS NOT NULL AND r.product_id IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM pipeline_deallineitem li WHERE li.deal_id = r.deal_id AND li.product_id = r.product_id)
+"""
+
+# Every field of every deal the import updates, before and after, for the change list (dry run and real run).
+# Read before the updates are written; names, not ids, so a user can check them.
+CHANGE_LIST = f"""
+SELECT r.row_no, r.external_id,
+       d.name, r.name,
+       d.account_id, oa.name, r.account_id, na.name,
+       d.owner_id, {PERSON_NAME.format(u="ou")}, r.owner_id, {PERSON_NAME.format(u="nu")},
+       d.pipeline_id, op.name, r.pipeline_id, np.name,
+       d.stage_id, os.name, r.stage_id, ns.name,
+       d.amount, r.amount, d.currency, r.currency, d.close_date, r.close_date, d.created_date, r.created_date,
+       d.probability, r.probability, d.deal_type, r.deal_type, d.source, r.source,
+       r.product_changed,
+       (SELECT string_agg(p.name, ', ' ORDER BY p.name) FROM pipeline_deallineitem li
+          JOIN pipeline_product p ON p.id = li.product_id WHERE li.deal_id = d.id),
+       npr.name
+  FROM {STAGING} r
+  JOIN pipeline_deal d ON d.id = r.deal_id
+  LEFT JOIN pipeline_account oa ON oa.id = d.account_id
+  LEFT JOIN pipeline_account na ON na.id = r.account_id
+  JOIN org_user ou ON ou.id = d.owner_id
+  JOIN org_user nu ON nu.id = r.owner_id
+  JOIN pipeline_pipeline op ON op.id = d.pipeline_id
+  JOIN pipeline_pipeline np ON np.id = r.pipeline_id
+  JOIN pipeline_stage os ON os.id = d.stage_id
+  JOIN pipeline_stage ns ON ns.id = r.stage_id
+  LEFT JOIN pipeline_product npr ON npr.id = r.product_id
+ WHERE r.changed AND NOT r.is_new
+ ORDER BY r.row_no
 """
 
 # A cancelled deal no longer moves (deal_move_stage refuses too); an import that would move one fails.
@@ -242,13 +294,50 @@ class MergeResult:
     touched_fields: list[str] = field(default_factory=list)
     pay_relevant: bool = False
     since: Any = None  # the earliest close date the import touched, before or after (a date)
+    # (row number, external id, [(field label, old, new), …]) of every updated deal, in file order
+    changes: list[tuple[int, str, list[tuple[str, str, str]]]] = field(default_factory=list)
+
+
+def _record_change(row: tuple[Any, ...]) -> tuple[int, str, list[tuple[str, str, str]]]:
+    """The fields of one updated deal that differ, as (label, old, new) shown the way a user reads them."""
+    (row_no, external_id, old_name, new_name, old_account, old_account_name, new_account, new_account_name,
+     old_owner, old_owner_name, new_owner, new_owner_name, old_pipeline, old_pipeline_name, new_pipeline,
+     new_pipeline_name, old_stage, old_stage_name, new_stage, new_stage_name, *values) = row  # fmt: skip
+    (old_amount, new_amount, old_currency, new_currency, old_close, new_close, old_created, new_created,
+     old_probability, new_probability, old_type, new_type, old_source, new_source, product_changed, old_products,
+     new_product) = values  # fmt: skip
+    pairs: list[tuple[str, Any, Any, Any, Any]] = [  # label, old key, new key, old shown, new shown
+        ("name", old_name, new_name, old_name, new_name),
+        ("account", old_account, new_account, old_account_name, new_account_name),
+        ("owner", old_owner, new_owner, old_owner_name, new_owner_name),
+        ("pipeline", old_pipeline, new_pipeline, old_pipeline_name, new_pipeline_name),
+        ("stage", old_stage, new_stage, old_stage_name, new_stage_name),
+        ("amount", old_amount, new_amount, old_amount, new_amount),
+        ("currency", old_currency, new_currency, old_currency, new_currency),
+        ("close date", old_close, new_close, old_close, new_close),
+        ("created date", old_created, new_created, old_created, new_created),
+        ("probability", old_probability, new_probability, _percent(old_probability), _percent(new_probability)),
+        ("deal type", old_type, new_type, old_type, new_type),
+        ("source", old_source, new_source, old_source, new_source),
+    ]
+    fields = [(label, shown(old), shown(new)) for label, a, b, old, new in pairs if a != b]
+    if product_changed:
+        fields.append(("product", old_products or "", new_product or ""))
+    return int(row_no), str(external_id), fields
+
+
+def _percent(value: Any) -> str:
+    return "" if value is None else f"{value.normalize():f} %"
 
 
 class DealWriter:
     """Stages valid rows with COPY, then merges them into the deals. Use inside `transaction.atomic()`."""
 
-    def __init__(self, cursor: Any, *, actor_id: int | None, time_zone: str) -> None:
+    def __init__(
+        self, cursor: Any, *, actor_id: int | None, time_zone: str, carried: frozenset[str] = frozenset(KEEP_COLUMNS)
+    ) -> None:
         self.cursor = cursor
+        self.carried = carried  # fields the file has columns for; the others are kept on updated deals
         self.params = {"actor": actor_id, "tz": time_zone}
         self.staged = 0
 
@@ -275,10 +364,17 @@ class DealWriter:
         cursor.execute(CREATE_ACCOUNTS)
         accounts_created = int(cursor.fetchone()[0])
         self._run(MATCH_DEALS)
+        kept = [column for target, columns in KEEP_COLUMNS.items() if target not in self.carried for column in columns]
+        if kept:
+            assignments = ", ".join(f"{column} = d.{column}" for column in kept)
+            cursor.execute(KEEP_UNCARRIED.format(staging=STAGING, assignments=assignments))
+        self._run(MARK_CHANGED)
         cursor.execute(CANCELLED_MOVES)
         blocked = [(int(r[0]), str(r[1]), r[2], str(r[3])) for r in cursor.fetchall()]
         if blocked:
             return MergeResult(blocked=blocked)
+        cursor.execute(CHANGE_LIST)
+        changes = [_record_change(row) for row in cursor.fetchall()]
         self._run(UPDATE_HISTORY)
         self._run(UPDATE_DEALS)
         self._run(INSERT_DEALS)
@@ -290,6 +386,7 @@ class DealWriter:
             unchanged=int(unchanged),
             accounts_created=accounts_created,
             accounts_referenced=int(accounts),
+            changes=changes,
         )
         cursor.execute(TOUCHED)
         deal_ids, person_ids, pay_relevant, *flags, since = cursor.fetchone()

@@ -25,6 +25,7 @@ from pipeline import services as pipeline_services
 from pipeline.events import deals_changed
 from pipeline.imports import services
 from pipeline.models import Account, Deal, DealChange, DealLineItem, ImportJob, ImportStatus, Pipeline, Product
+from salesops.org import services as org_services
 from salesops.org.models import Region, User
 from tests.factories import UserFactory, default_stages
 
@@ -69,6 +70,11 @@ def run_command(*args: str) -> tuple[int, dict]:
     return 0, json.loads(out.getvalue())
 
 
+def counted(result: dict) -> dict:
+    """The counts and errors of `import_crm --format json` (its warnings and changes are tested on their own)."""
+    return {k: result[k] for k in ("deals", "accounts", "products", "people", "errors")}
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[str]], *, bom: bool = True) -> Path:
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -93,7 +99,7 @@ def test_maven_sample_imports_exactly_and_a_second_run_creates_nothing(maven_dir
     code, first = run_command("--preset", "maven-crm", str(maven_dir))
 
     assert code == 0
-    assert first == {
+    assert counted(first) == {
         "deals": {"created": 8800, "updated": 0, "unchanged": 0},
         "accounts": {"created": 85, "updated": 0, "unchanged": 0},
         "products": {"created": 7, "updated": 0, "unchanged": 0},
@@ -123,7 +129,7 @@ def test_maven_sample_imports_exactly_and_a_second_run_creates_nothing(maven_dir
     code, second = run_command("--preset", "maven-crm", str(maven_dir))
 
     assert code == 0
-    assert second == {
+    assert counted(second) == {
         "deals": {"created": 0, "updated": 0, "unchanged": 8800},
         "accounts": {"created": 0, "updated": 0, "unchanged": 85},
         "products": {"created": 0, "updated": 0, "unchanged": 7},
@@ -157,10 +163,37 @@ def test_maven_changes_update_only_what_changed_with_history(maven_dir, tmp_path
         ],
     })  # fmt: skip
 
+    # The first import added Melvin Marxen inactive; nobody may report to him until sales ops activate him.
+    code, result = run_command("--preset", "maven-crm", str(edited))
+    assert code == 2
+    assert result["errors"] == [
+        "sales_teams.csv row 6 (sales agent Moses Frase): the manager Melvin Marxen is inactive in salesops; "
+        "activate them, then import again"
+    ]
+    assert str(User.objects.get(username="moses.frase").manager) == "Dustin Brinkmann"
+    melvin = User.objects.get(username="melvin.marxen")
+    org_services.person_update(actor=None, person=melvin, is_active=True, reason="checked")
+
     code, result = run_command("--preset", "maven-crm", str(edited))
 
     assert code == 0
-    assert result == {
+    # Every record updated, with what changes, old and new, in the order of the files.
+    assert result["changes"] == [
+        {"file": "sales_teams.csv", "row": 6, "record": "sales agent Moses Frase",
+         "fields": [{"field": "manager", "old": "Dustin Brinkmann", "new": "Melvin Marxen"}]},
+        {"file": "accounts.csv", "row": 12, "record": "account Codehow",
+         "fields": [{"field": "sector", "old": "software", "new": "technology"}]},
+        {"file": "products.csv", "row": 3, "record": "product GTX Pro",
+         "fields": [{"field": "list price", "old": "4,821.00", "new": "4,999.00"}]},
+        {"file": "sales_pipeline.csv", "row": 3, "record": "opportunity Z063OYW0",
+         "fields": [{"field": "name", "old": "GTX Pro — Isdom", "new": "MG Special — Isdom"},
+                    {"field": "product", "old": "GTX Pro", "new": "MG Special"}]},
+        {"file": "sales_pipeline.csv", "row": 11, "record": "opportunity HAXMC4IX",
+         "fields": [{"field": "stage", "old": "Engaging", "new": "Won"},
+                    {"field": "amount", "old": "", "new": "3,300.00"},
+                    {"field": "close date", "old": "", "new": "2017-06-30"}]},
+    ]  # fmt: skip
+    assert counted(result) == {
         "deals": {"created": 0, "updated": 2, "unchanged": 8798},
         "accounts": {"created": 0, "updated": 1, "unchanged": 84},
         "products": {"created": 0, "updated": 1, "unchanged": 6},
@@ -338,13 +371,13 @@ def test_row_errors_name_row_and_record_and_nothing_is_written(sellers, tmp_path
     assert code == 2
     assert result["deals"] == {"created": 0, "updated": 0, "unchanged": 0}
     errors = result["errors"]
-    assert len(errors) == 3
+    assert len(errors) == 2
     assert errors[0].startswith("row 3 (opportunity 0061A00002): close date '13/01/2017' is not a date")
-    assert errors[1].startswith("row 4 (opportunity 0061A00003): the owner 'Nobody Known' is nobody in salesops")
-    assert errors[2].startswith("row 4 (opportunity 0061A00003): the stage 'Signed' is not a stage of Sales (")
-    assert "Prospecting, Qualification, Discovery, Proposal, Negotiation, Closed Won, Closed Lost" in errors[2]
-    # The valid first row was not written either, nor its account.
+    assert errors[1].startswith("row 4 (opportunity 0061A00003): the stage 'Signed' is not a stage of Sales (")
+    assert "Prospecting, Qualification, Discovery, Proposal, Negotiation, Closed Won, Closed Lost" in errors[1]
+    # The valid first row was not written either, nor its account, nor the owner nobody knew.
     assert not Deal.objects.exists() and not Account.objects.exists()
+    assert not User.objects.filter(last_name="Known").exists()
 
 
 def test_a_real_run_that_fails_in_the_database_leaves_everything_as_it_was(sellers, tmp_path):
