@@ -1,4 +1,5 @@
-"""The imports API (sales ops only): upload a file to start its dry run, read a job, start its real run."""
+"""The imports API (sales ops only): upload a file (or several `file` parts, or a .zip) to start its dry run,
+read a job (its `result` lists the warnings and every change, old and new), start its real run."""
 
 from __future__ import annotations
 
@@ -96,9 +97,11 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         assert isinstance(request.user, User)
+        # Several `file` parts are one import, as several files chosen on the page are.
+        files = request.FILES.getlist("file") or [upload.validated_data["file"]]
         job = services.import_job_create(
             actor=request.user,
-            upload=upload.validated_data["file"],
+            uploads=files,
             preset=upload.validated_data.get("preset", ""),
             mapping=upload.validated_data.get("mapping") or None,
         )

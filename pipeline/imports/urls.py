@@ -9,4 +9,6 @@ urlpatterns = [
     path("<int:pk>/", views.job_detail, name="job_detail"),
     path("<int:pk>/run/", views.job_run, name="job_run"),
     path("<int:pk>/errors.csv", views.job_errors_csv, name="job_errors_csv"),
+    path("<int:pk>/changes.csv", views.job_changes_csv, name="job_changes_csv"),
+    path("<int:pk>/warnings.csv", views.job_warnings_csv, name="job_warnings_csv"),
 ]

@@ -48,6 +48,14 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
         "errors_hidden": max(len(job.errors) - ERRORS_SHOWN, 0),
         "error_count": result.get("error_count") or len(job.errors),
         "may_run": finished and job.dry_run and job.status == ImportStatus.DONE and not job.errors,
+        "warnings_shown": (result.get("warnings") or [])[:ERRORS_SHOWN],
+        "warning_count": result.get("warning_count") or 0,
+        "warnings_hidden": max((result.get("warning_count") or 0) - ERRORS_SHOWN, 0),
+        "changes_shown": (result.get("changes") or [])[:ERRORS_SHOWN],
+        "change_count": result.get("change_count") or 0,
+        "changes_hidden": max((result.get("change_count") or 0) - ERRORS_SHOWN, 0),
+        # A dry run's people were rolled back with it: only a real run's can be opened (and activated).
+        "people_added": result.get("people_added") or [],
         "preset_label": dict(presets.PRESET_CHOICES).get(job.preset or presets.MAPPING_KEY, job.preset),
     }  # fmt: skip
 
@@ -60,14 +68,14 @@ def job_list(request: HttpRequest) -> HttpResponse:
         try:
             job = services.import_job_create(
                 actor=user,
-                upload=form.cleaned_data["file"],
+                uploads=form.cleaned_data["file"],
                 preset=form.cleaned_data["preset"],
                 mapping=form.cleaned_data["mapping_dict"],
             )
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.success(request, f"{job.file_name} is uploaded; its dry run checks every row first.")
+            messages.success(request, f"{job.file_name}: uploaded; its dry run checks every row first.")
             return redirect("imports:job_detail", pk=job.pk)
     jobs = selectors.import_jobs()[:50]
     return render(request, "pipeline/imports/job_list.html", {"form": form, "jobs": jobs})
@@ -115,3 +123,30 @@ def job_errors_csv(request: HttpRequest, pk: int) -> HttpResponseBase:
         kind, record_id = (record["kind"], record["id"]) if record else (match["record"] or "", "")
         rows.append([match["file"] or job.file_name, int(match["row"]), kind, record_id, match["problem"]])
     return csv_response(f"import-{job.pk}-errors.csv", ["File", "Row", "Record", "Id or name", "Problem"], rows)
+
+
+@login_required
+def job_changes_csv(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Every field the import changes (or changed), one per line, old and new: what a reviewer signs off."""
+    _sales_ops(request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    rows = [
+        [change["file"] or job.file_name, change["row"], change["record"], item["field"], item["old"], item["new"]]
+        for change in (job.result or {}).get("changes") or []
+        for item in change["fields"]
+    ]
+    return csv_response(f"import-{job.pk}-changes.csv", ["File", "Row", "Record", "Field", "Old", "New"], rows)
+
+
+@login_required
+def job_warnings_csv(request: HttpRequest, pk: int) -> HttpResponseBase:
+    _sales_ops(request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    rows: list[list[Any]] = []
+    for warning in (job.result or {}).get("warnings") or []:
+        match = ERROR_PARTS.match(warning)
+        if match is None:
+            rows.append([job.file_name, None, "", warning])
+        else:
+            rows.append([match["file"] or job.file_name, int(match["row"]), match["record"] or "", match["problem"]])
+    return csv_response(f"import-{job.pk}-warnings.csv", ["File", "Row", "Record", "Warning"], rows)
