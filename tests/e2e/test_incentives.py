@@ -88,3 +88,45 @@ def test_sales_ops_version_a_plan_in_the_form(page, computed):
     assert version.definition["components"][0]["tiers"][0] == {"from": "0", "rate": "0.06"}
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "plan-version.png"), full_page=True)
+
+
+def test_finance_pays_a_dispute_in_the_next_quarter_locks_after_the_confirmation_and_the_rep_reads_it(page, computed):
+    from incentives import services
+    from incentives.models import Period, StatementLine
+
+    line = StatementLine.objects.filter(payout__person=computed["bob"], payout__period__label="2025-Q1").first()
+    assert line is not None
+    services.dispute_raise(actor=computed["bob"], line=line, text="My split on this deal is 50 %, not 40 %")
+
+    sign_in(page, "fin1", "pw")
+    page.goto("/incentives/disputes/")
+    row = page.locator("[data-testid=disputes] tbody tr").first
+    assert row.locator("[data-testid=adjustment-period]").input_value() == "2025-Q1"  # the disputed one, open
+    row.locator("input[name=amount]").fill("500")
+    row.locator("[data-testid=adjustment-period]").select_option("2025-Q2")
+    row.locator("input[name=resolution]").fill("Split corrected to 50/50")
+    row.locator("button", has_text="Resolve").click()
+    page.wait_for_load_state("networkidle")
+    assert "500.00 paid in 2025-Q2" in page.locator(".messages").inner_text()
+
+    page.goto("/incentives/register/?period=2025-Q1")
+    page.click("[data-testid=lock-period]")
+    assert page.locator("[data-testid=lock-total]").inner_text() == "27,950.00"  # 20,150 + 3,600 + 4,200
+    assert page.locator("[data-testid=lock-open-disputes]").inner_text() == "0"
+    assert "Done" in page.locator("[data-testid=lock-last-run]").inner_text()
+    page.fill("[data-testid=lock-reason]", "Q1 payroll sent")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lock-confirmation.png"), full_page=True)
+    page.click("[data-testid=lock-confirm]")
+    page.wait_for_load_state("networkidle")
+    assert "2025-Q1 is locked" in page.locator(".messages").inner_text()
+    assert Period.objects.get(label="2025-Q1").is_locked
+    page.locator("details.menu summary").click()
+    page.click("text=Sign out")
+
+    sign_in(page, "bob", "pw")
+    page.goto(f"/incentives/statements/{line.payout_id}/")
+    disputes = page.locator("[data-testid=statement-disputes]").inner_text()
+    assert "Accepted" in disputes and "Split corrected to 50/50" in disputes and "500.00" in disputes
+    assert page.locator("[data-testid=dispute-landed]").first.inner_text() == "2025-Q2"
+    page.screenshot(path=str(ARTIFACTS / "statement-dispute-answer.png"), full_page=True)
