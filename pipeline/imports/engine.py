@@ -432,8 +432,9 @@ class NewOwner:
 
     @property
     def full_name(self) -> str:
-        if self.email:
-            return self.email.split("@", 1)[0]
+        if self.email:  # "sam.okafor@acme.test" is Sam Okafor
+            local = self.email.split("@", 1)[0]
+            return " ".join(word.capitalize() for word in re.split(r"[._+\-\s]+", local) if word) or local
         return " ".join(self.raw.split())
 
 

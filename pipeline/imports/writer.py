@@ -19,8 +19,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.imports.engine import DealRecord, shown
+from pipeline.models import Deal, DealChange
 
 STAGING = "import_deal_rows"
+# The columns the statements below write; any other column of a deal (or of its history) gets its default.
+DEAL_COLUMNS = frozenset({
+    "id", "created_at", "updated_at", "name", "external_id", "account_id", "contact_id", "owner_id", "pipeline_id",
+    "stage_id", "status", "amount", "currency", "close_date", "created_date", "probability", "deal_type", "source",
+    "next_step", "lost_reason", "category_override", "stage_entered_at", "last_activity_at", "cancelled_on",
+})  # fmt: skip
+CHANGE_COLUMNS = frozenset(
+    {"id", "deal_id", "field", "old_value", "new_value", "old_ref", "new_ref", "changed_at", "changed_by_id"}
+)
 COLUMNS = ", ".join(DealRecord._fields)
 
 CREATE_STAGING = f"""
@@ -179,24 +189,25 @@ SELECT row_no, external_id, old_cancelled, CASE WHEN stage_changed THEN 'stage' 
 """
 
 UPDATE_HISTORY = f"""
-INSERT INTO pipeline_dealchange (deal_id, field, old_value, new_value, old_ref, new_ref, changed_at, changed_by_id)
-SELECT r.deal_id, 'stage', os.name, ns.name, r.old_stage_id, r.stage_id, {MOVED_AT}, %(actor)s::bigint
+INSERT INTO pipeline_dealchange (deal_id, field, old_value, new_value, old_ref, new_ref, changed_at, changed_by_id
+                                 /*change_columns*/)
+SELECT r.deal_id, 'stage', os.name, ns.name, r.old_stage_id, r.stage_id, {MOVED_AT}, %(actor)s::bigint /*change_values*/
   FROM {STAGING} r JOIN pipeline_stage os ON os.id = r.old_stage_id JOIN pipeline_stage ns ON ns.id = r.stage_id
  WHERE r.stage_changed
 UNION ALL
-SELECT r.deal_id, 'category', r.old_category, '', NULL, NULL, {MOVED_AT}, %(actor)s::bigint
+SELECT r.deal_id, 'category', r.old_category, '', NULL, NULL, {MOVED_AT}, %(actor)s::bigint /*change_values*/
   FROM {STAGING} r WHERE r.stage_changed AND r.old_category <> ''
 UNION ALL
 SELECT r.deal_id, 'amount', COALESCE(r.old_amount::text, ''), COALESCE(r.amount::text, ''), NULL, NULL, now(),
-       %(actor)s::bigint
+       %(actor)s::bigint /*change_values*/
   FROM {STAGING} r WHERE r.changed AND r.old_amount IS DISTINCT FROM r.amount
 UNION ALL
 SELECT r.deal_id, 'close_date', COALESCE(to_char(r.old_close_date, 'YYYY-MM-DD'), ''),
-       COALESCE(to_char(r.close_date, 'YYYY-MM-DD'), ''), NULL, NULL, now(), %(actor)s::bigint
+       COALESCE(to_char(r.close_date, 'YYYY-MM-DD'), ''), NULL, NULL, now(), %(actor)s::bigint /*change_values*/
   FROM {STAGING} r WHERE r.changed AND r.old_close_date IS DISTINCT FROM r.close_date
 UNION ALL
 SELECT r.deal_id, 'owner', {PERSON_NAME.format(u="ou")}, {PERSON_NAME.format(u="nu")}, r.old_owner_id, r.owner_id,
-       now(), %(actor)s::bigint
+       now(), %(actor)s::bigint /*change_values*/
   FROM {STAGING} r JOIN org_user ou ON ou.id = r.old_owner_id JOIN org_user nu ON nu.id = r.owner_id
  WHERE r.changed AND r.old_owner_id <> r.owner_id
 """
@@ -227,18 +238,20 @@ UPDATE {STAGING} r SET deal_id = o.id, is_new = true FROM ordered o WHERE r.row_
 INSERT INTO pipeline_deal (id, created_at, updated_at, name, external_id, account_id, contact_id, owner_id,
                            pipeline_id, stage_id, status, amount, currency, close_date, created_date, probability,
                            deal_type, source, next_step, lost_reason, category_override, stage_entered_at,
-                           last_activity_at, cancelled_on)
+                           last_activity_at, cancelled_on /*deal_columns*/)
 SELECT r.deal_id, now(), now(), r.name, r.external_id, r.account_id, NULL, r.owner_id,
        r.pipeline_id, r.stage_id, r.status, r.amount, r.currency, r.close_date, r.created_date, r.probability,
        r.deal_type, r.source, '', '', '', {NEW_ENTERED},
-       NULL, NULL
+       NULL, NULL /*deal_values*/
   FROM {STAGING} r WHERE r.is_new ORDER BY r.deal_id;
 
-INSERT INTO pipeline_dealchange (deal_id, field, old_value, new_value, old_ref, new_ref, changed_at, changed_by_id)
-SELECT r.deal_id, 'created', '', cs.name, NULL, r.created_stage_id, {CREATED_AT}, %(actor)s::bigint
+INSERT INTO pipeline_dealchange (deal_id, field, old_value, new_value, old_ref, new_ref, changed_at, changed_by_id
+                                 /*change_columns*/)
+SELECT r.deal_id, 'created', '', cs.name, NULL, r.created_stage_id, {CREATED_AT}, %(actor)s::bigint /*change_values*/
   FROM {STAGING} r JOIN pipeline_stage cs ON cs.id = r.created_stage_id WHERE r.is_new
 UNION ALL
-SELECT r.deal_id, 'stage', cs.name, ns.name, r.created_stage_id, r.stage_id, {NEW_ENTERED}, %(actor)s::bigint
+SELECT r.deal_id, 'stage', cs.name, ns.name, r.created_stage_id, r.stage_id, {NEW_ENTERED},
+       %(actor)s::bigint /*change_values*/
   FROM {STAGING} r JOIN pipeline_stage cs ON cs.id = r.created_stage_id JOIN pipeline_stage ns ON ns.id = r.stage_id
  WHERE r.is_new AND r.created_stage_id <> r.stage_id;
 
@@ -338,7 +351,8 @@ class DealWriter:
     ) -> None:
         self.cursor = cursor
         self.carried = carried  # fields the file has columns for; the others are kept on updated deals
-        self.params = {"actor": actor_id, "tz": time_zone}
+        self.params: dict[str, Any] = {"actor": actor_id, "tz": time_zone}
+        self.extra = self._extra_columns()
         self.staged = 0
 
     @contextlib.contextmanager
@@ -354,8 +368,29 @@ class DealWriter:
             yield put
 
     def _run(self, sql: str) -> None:
+        for marker, text in self.extra.items():
+            sql = sql.replace(marker, text)
         for statement in sql.split(";\n\n"):
             self.cursor.execute(statement, self.params)
+
+    def _extra_columns(self) -> dict[str, str]:
+        """Columns of deals and their history that the statements above do not name (added since they were
+        written), filled with the model's default: a new column with a default never breaks an import."""
+        extra: dict[str, str] = {}
+        for model, key, named in ((Deal, "deal", DEAL_COLUMNS), (DealChange, "change", CHANGE_COLUMNS)):
+            columns, values = [], []
+            for model_field in model._meta.concrete_fields:
+                column = model_field.column
+                if column in named or model_field.null or not model_field.has_default():
+                    continue
+                default = model_field.get_default()
+                param = f"default_{key}_{column}"
+                self.params[param] = default
+                columns.append(column)
+                values.append(f"%({param})s")
+            extra[f"/*{key}_columns*/"] = "".join(f", {c}" for c in columns)
+            extra[f"/*{key}_values*/"] = "".join(f", {v}" for v in values)
+        return extra
 
     def merge(self) -> MergeResult:
         cursor = self.cursor

@@ -26,7 +26,7 @@ from pipeline.events import deals_changed
 from pipeline.imports import services
 from pipeline.models import Account, Deal, DealChange, DealLineItem, ImportJob, ImportStatus, Pipeline, Product
 from salesops.org import services as org_services
-from salesops.org.models import Region, User
+from salesops.org.models import AuditEvent, Region, User
 from tests.factories import UserFactory, default_stages
 
 pytestmark = pytest.mark.django_db
@@ -266,6 +266,15 @@ def test_maven_quirks_import_as_the_source_says(maven_dir, org):
     assert moses.manager is not None and moses.region is not None
     assert (moses.manager.display_name, moses.region.name) == ("Dustin Brinkmann", "Central")
     assert moses.manager.is_manager and not moses.has_usable_password()
+    # Everyone the import added waits, inactive, for sales ops to activate them; the audit says why.
+    assert not User.objects.filter(external_id__startswith="maven:", is_active=True).exists()
+    assert len(report.people_added) == 41 and report.people.created == 41
+    deactivated = AuditEvent.objects.get(entity="org.user", entity_id=str(moses.pk), action="update")
+    assert (deactivated.changes, deactivated.reason) == (
+        {"is_active": [True, False]}, "Added by a CRM import: inactive until sales ops activates them"
+    )  # fmt: skip
+    assert "sales_teams.csv row 6 (sales agent Moses Frase): new to salesops: added as a person, inactive until " \
+        "sales ops activates them" in report.warnings  # fmt: skip
     assert User.objects.get(username="mei-mei.johns").display_name == "Mei-Mei Johns"
 
     # Accounts: revenue in millions becomes dollars; subsidiaries point at their parents.
