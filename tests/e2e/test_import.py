@@ -1,5 +1,6 @@
 """Sales ops import a Salesforce report in a real browser: a broken file shows its row errors and writes
-nothing; a clean one shows its dry run, then imports on a click."""
+nothing; a clean one shows its dry run, then imports on a click; the next report's dry run lists every field
+it would change, old and new, and its warnings, before anything is written."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ def company(transactional_db, settings, tmp_path):
     call_command("seed_demo", "--seed", "42")
 
 
-def report(path: Path, owner: str, *, close_date: str = "9/30/2026") -> Path:
+def report(path: Path, owner: str, *, close_date: str = "9/30/2026", amount: str = "$48,000.00",
+           stage: str = "Proposal") -> Path:  # fmt: skip
     rows = [
-        ["0068E00001", "Initech platform", "Initech LLC", owner, "$48,000.00", close_date, "Proposal", "60",
+        ["0068E00001", "Initech platform", "Initech LLC", owner, amount, close_date, stage, "60",
          "New Customer", "Web", "7/1/2026"],
         ["0068E00002", "Umbrella renewal", "Umbrella Corp", owner, "12000", "10/15/2026", "Closed Won", "100",
          "Renewal", "Partner", "6/2/2026"],
@@ -92,3 +94,28 @@ def test_sales_ops_import_a_report_in_the_browser(page, company, celery_eager, t
     assert jobs.count() == 2
     assert "q3-opportunities.csv" in jobs.first.inner_text() and "import" in jobs.first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "import-list.png"), full_page=True)
+
+    # The next report moves Initech on: the dry run shows each change, old and new, and writes nothing.
+    upload(page, report(tmp_path / "q3-update.csv", owner, amount="52000", stage="Negotiation"))
+    assert "Dry run finished: 3 rows checked, nothing written yet" in status.inner_text()
+    assert status.locator("tr[data-kind=deals] td").all_inner_texts() == ["0", "1", "2"]
+    assert "Records the import would update: 1" in status.inner_text()
+    changes = status.locator("[data-testid=import-changes] tbody tr")
+    shown = {
+        row.get_attribute("data-field"): (row.locator("td.old").inner_text(), row.locator("td.new").inner_text())
+        for row in changes.all()
+    }
+    assert {row.get_attribute("data-record") for row in changes.all()} == {"opportunity 0068E00001"}
+    assert shown["stage"] == ("Proposal", "Negotiation")
+    assert shown["amount"] == ("48,000.00", "52,000.00")
+    warnings = status.locator("[data-testid=import-warnings] li").all_inner_texts()
+    assert "row 4 (opportunity 0068E00003): no amount: the deal is imported without one" in warnings
+    assert "row 4 (opportunity 0068E00003): no account: the deal is imported without one" in warnings
+    assert Deal.objects.get(external_id="0068E00001").amount == Decimal("48000.00")
+    page.screenshot(path=str(ARTIFACTS / "import-dry-run-changes.png"), full_page=True)
+
+    page.click("[data-testid=import-run]")
+    page.wait_for_selector("[data-testid=import-status][data-dry-run=false][data-status=done]")
+    assert "Records updated: 1" in status.inner_text()
+    initech = Deal.objects.select_related("stage").get(external_id="0068E00001")
+    assert (initech.stage.name, initech.amount) == ("Negotiation", Decimal("52000.00"))
