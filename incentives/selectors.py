@@ -386,7 +386,7 @@ def paid_to_date(user: Any, person_id: int, fiscal_year: int) -> Decimal:
     """What the person is paid for the fiscal year's periods so far: Σ (payout after the draw + adjustments)
     over their payouts of that year, as the My pay page adds it up."""
     payouts = payouts_visible_to(user).filter(person_id=person_id, period__fiscal_year=fiscal_year)
-    return sum(payouts.values_list("total", flat=True), Decimal(0))
+    return sum(payouts.values_list("total", flat=True), Decimal(0))  # type: ignore[misc]
 
 
 def payout_of(user: Any, person_id: int, period_label: str) -> Payout | None:

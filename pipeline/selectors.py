@@ -338,7 +338,7 @@ def open_deal_health(deals: QuerySet[Deal], *, today: dt.date | None = None, now
     by_category = {row["category"]: row for row in rows}
     labels = dict(ForecastCategory.choices)
     order = [c for c in CATEGORY_ORDER if c in by_category] + sorted(set(by_category) - set(CATEGORY_ORDER))
-    categories = [CategoryTotal(c, labels.get(c, c), by_category[c]["n"], by_category[c]["total"]) for c in order]
+    categories = [CategoryTotal(c, str(labels.get(c, c)), by_category[c]["n"], by_category[c]["total"]) for c in order]
     found = list(by_category.values())
     return OpenDealHealth(
         categories=categories,
