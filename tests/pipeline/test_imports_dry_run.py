@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 
 from pipeline import services as pipeline_services
@@ -412,3 +413,16 @@ def test_only_sales_ops_download_an_imports_changes_and_warnings(org, client_for
         assert client.get(reverse("imports:job_changes_csv", args=[job.pk])).status_code == 403
         assert client.get(reverse("imports:job_warnings_csv", args=[job.pk])).status_code == 403
     assert client_for(org.ops).get(reverse("imports:job_changes_csv", args=[job.pk])).status_code == 200
+
+
+def test_import_crm_prints_every_changed_field_and_warning(sellers, tmp_path):
+    imported(tmp_path)
+    rows = salesforce_rows()
+    rows[0][4] = "15000"
+    out = io.StringIO()
+    path = write_csv(tmp_path / "second.csv", SALESFORCE_HEADER, rows)
+    call_command("import_crm", "--preset", "salesforce", str(path), "--dry-run", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "row 2 (opportunity 0061A00001): amount 12,500.00 → 15,000.00" in lines
+    assert "row 4 (opportunity 0061A00003): no amount: the deal is imported without one" in lines
+    assert lines[-1] == "Dry run: nothing was written."

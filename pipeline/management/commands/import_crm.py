@@ -72,6 +72,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{kind:<9} {c['created']:>7} created {c['updated']:>7} updated {c['unchanged']:>7} unchanged"
             )
+        # Every changed field, old and new, and every warning, as the Imports page lists them (docs/rules.md).
+        for change in result["changes"]:
+            where = f"{change['file']} row {change['row']}" if change["file"] else f"row {change['row']}"
+            for item in change["fields"]:
+                self.stdout.write(f"{where} ({change['record']}): {item['field']} {item['old'] or '(blank)'} → "
+                                  f"{item['new'] or '(blank)'}")  # fmt: skip
+        for warning in result["warnings"]:
+            self.stdout.write(self.style.WARNING(warning))
         for error in result["errors"]:
             self.stdout.write(self.style.ERROR(error))
         if dry_run and not result["errors"]:
