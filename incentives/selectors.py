@@ -36,6 +36,7 @@ from incentives.models import (
     PlanAssignment,
     Quota,
     QuotaMeasure,
+    RampSchedule,
     StatementLine,
 )
 from salesops.org.models import AuditEvent, User
@@ -136,6 +137,48 @@ def audit_events(*, entity: str | None = None, entity_id: str | None = None) -> 
         return events.filter(entity__in=AUDITED_ENTITIES.values())
     events = events.filter(entity=AUDITED_ENTITIES[entity])
     return events.filter(entity_id=entity_id) if entity_id is not None else events
+
+
+ACTION_WORDS = {"lock": "locked", "reopen": "reopened", "set": "set", "create": "created", "update": "changed",
+                "raise": "raised", "resolve": "resolved", "delete": "deleted", "end": "ended"}  # fmt: skip
+
+
+def audit_subjects(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
+    """Each audited record named for people ("2026-Q2", "Ann Lee · 2026-Q2 · new business", "Account
+    Executive v2"): a few queries for a page of history rows, whatever its length."""
+    from salesops import formats
+
+    ids: dict[str, set[int]] = {}
+    for event in events:
+        if event.entity_id.isdigit():
+            ids.setdefault(event.entity, set()).add(int(event.entity_id))
+    names: dict[tuple[str, str], str] = {}
+
+    def put(entity: str, pk: int, name: str) -> None:
+        names[(entity, str(pk))] = name
+
+    for p in Period.objects.filter(pk__in=ids.get("incentives.period", ())):
+        put("incentives.period", p.pk, p.label)
+    for q in Quota.objects.filter(pk__in=ids.get("incentives.quota", ())).select_related("person", "period"):
+        measure = formats.label(q.measure).lower()
+        put("incentives.quota", q.pk, f"{q.person.display_name} · {q.period.label} · {measure}")
+    for v in CompPlanVersion.objects.filter(pk__in=ids.get("incentives.compplanversion", ())).select_related("plan"):
+        put("incentives.compplanversion", v.pk, f"{v.plan.name} v{v.version}")
+    for a in PlanAssignment.objects.filter(pk__in=ids.get("incentives.planassignment", ())).select_related(
+        "person", "plan"
+    ):
+        put("incentives.planassignment", a.pk, f"{a.person.display_name} on {a.plan.name}")
+    for adj in Adjustment.objects.filter(pk__in=ids.get("incentives.adjustment", ())).select_related(
+        "person", "period"
+    ):
+        put("incentives.adjustment", adj.pk, f"{adj.person.display_name} · {adj.period.label}")
+    disputes = Dispute.objects.filter(pk__in=ids.get("incentives.dispute", ()))
+    for d in disputes.select_related("raised_by", "payout__period"):
+        on = d.deal_key or "a line"
+        put("incentives.dispute", d.pk, f"{d.raised_by.display_name} on {on} · {d.payout.period.label}")
+    for r in RampSchedule.objects.filter(pk__in=ids.get("incentives.rampschedule", ())):
+        put("incentives.rampschedule", r.pk, r.name)
+    return names
 
 
 @dataclass
@@ -494,3 +537,14 @@ def people_without_plan_or_quota(*, today: dt.date, period_label: str) -> list[P
         .order_by("last_name", "first_name", "id")
     )
     return [PersonWithoutPay(p, p.has_plan, p.has_quota) for p in people]  # type: ignore[attr-defined]
+
+
+def locked_period_holding(day: dt.date) -> str | None:
+    """The label of a locked period (a month or a quarter) that holds `day`, or None. The pipeline asks it
+    before a won deal leaves won or is cancelled (registered in IncentivesConfig.ready)."""
+    return (
+        Period.objects.filter(is_locked=True, start__lte=day, end__gte=day)
+        .order_by("start", "kind")
+        .values_list("label", flat=True)
+        .first()
+    )

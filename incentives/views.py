@@ -196,8 +196,10 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     by_line: dict[int | None, list[Dispute]] = {}
     for dispute in disputes:
         by_line.setdefault(dispute.line_id, []).append(dispute)
+    cancellations = _clawback_causes(lines)
     for line in lines:  # looked up once here, not by scanning in the template (a manager has thousands of lines)
         line.deal_name = deal_names.get(line.deal_id or 0, "")  # type: ignore[attr-defined]
+        line.cause = cancellations.get(line.deal_id or 0, "") if line.trace.get("kind") == "clawback" else ""  # type: ignore[attr-defined]
         line.deal_openable = line.deal_id in openable  # type: ignore[attr-defined]
         line.line_disputes = by_line.get(line.pk, [])  # type: ignore[attr-defined]
         line.may_dispute = not any(d.status == Dispute.Status.OPEN for d in line.line_disputes)  # type: ignore[attr-defined]
@@ -225,6 +227,14 @@ def _ordered_components(payout: Payout) -> list[tuple[str, str]]:
     ]
     rank = {key: i for i, key in enumerate(order)}
     return sorted(payout.components.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
+
+def _clawback_causes(lines: Iterable[StatementLine]) -> dict[int, str]:
+    """Each clawback line's cause, by deal: the cancellation (deal, day, reason) it takes the commission back for."""
+    from pipeline.selectors import deal_cancellations
+
+    ids = [line.deal_id for line in lines if line.deal_id and line.trace.get("kind") == "clawback"]
+    return {pk: c.cause for pk, c in deal_cancellations(ids).items()} if ids else {}
 
 
 def _deal_names(ids: list[int]) -> dict[int, str]:
@@ -708,7 +718,10 @@ def history(request: HttpRequest) -> HttpResponse:
         entity = ""
     page = Paginator(selectors.audit_events(entity=entity or None), 50).get_page(request.GET.get("page"))
     kinds = {label: kind for kind, label in selectors.AUDITED_ENTITIES.items()}
+    subjects = selectors.audit_subjects(list(page.object_list))
     for event in page.object_list:
         event.kind = kinds.get(event.entity, event.entity)  # type: ignore[attr-defined]
+        event.subject = subjects.get((event.entity, event.entity_id), "(removed)")  # type: ignore[attr-defined]
+        event.verb = selectors.ACTION_WORDS.get(event.action, event.action)  # type: ignore[attr-defined]
     context = {"page": page, "entity": entity, "entities": sorted(selectors.AUDITED_ENTITIES)}
     return render(request, "incentives/history.html", context)

@@ -71,6 +71,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "salesops.org.context_processors.navigation",
             ],
+            # money, percent, rate, label, in_words: the one formatting layer (salesops/formats.py), everywhere
+            "builtins": ["salesops.templatetags.fmt"],
         },
     },
 ]
@@ -119,6 +121,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# "4 Dec 2026" and "4 Dec 2026, 14:05" on every page (salesops/formats_locale/en/formats.py).
+FORMAT_MODULE_PATH = ["salesops.formats_locale"]
 TIME_ZONE = env.str("SALESOPS_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -4,7 +4,6 @@ beside it), overrides a deal's category from the grid's deal list, and opens the
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -82,11 +81,11 @@ def test_call_adjustment_category_override_and_waterfall(page, forecast_company,
 
     page.click("[data-testid=tab-waterfall]")
     page.wait_for_selector("[data-testid=waterfall-chart] .plot-container")
-    assert page.locator("[data-testid=amount-created]").inner_text() == "4500.00"
-    assert page.locator("[data-testid=amount-won]").inner_text() == "-5000.00"
+    assert page.locator("[data-testid=amount-created]").inner_text() == "4,500.00"
+    assert page.locator("[data-testid=amount-won]").inner_text() == "-5,000.00"
     assert "to the cent" in page.locator("[data-testid=waterfall-balance]").inner_text()
     page.locator("[data-testid=movement-created] a").click()
     page.wait_for_selector("[data-testid=waterfall-deals-title]")
     assert "Umbrella expansion" in page.locator("[data-testid=waterfall-deals]").inner_text()
     page.screenshot(path=str(ARTIFACTS / "forecast-waterfall.png"), full_page=True)
-    assert Decimal(page.locator("[data-testid=amount-end]").inner_text()) == Decimal("27500.00")
+    assert page.locator("[data-testid=amount-end]").inner_text() == "27,500.00"

@@ -298,10 +298,13 @@ def test_pay_history_page_is_finance_and_ops_only_and_names_who_changed_what(cli
     assert client_for(computed["mia"]).get(reverse("incentives:history")).status_code == 403
     html = client_for(computed["ops"]).get(reverse("incentives:history"), {"entity": "adjustment"}).content.decode()
     table = html.split('data-testid="history"', 1)[1]
-    assert computed["finance"].display_name in table and "spiff true-up" in table and "250.00" in table
-    assert "quota #" not in table  # filtered to adjustments
+    assert computed["finance"].display_name in table and "spiff true-up" in table
+    # Records by name, values in words: no "#id", no raw codes.
+    assert f"Adjustment: {computed['ann'].display_name} · 2025-Q2" in table and "Amount – → 250.00" in table
+    assert "Quota:" not in table and "#" not in table  # filtered to adjustments
     everything = client_for(computed["finance"]).get(reverse("incentives:history")).content.decode()
-    assert "quota #" in everything and "plan #" in everything
+    assert f"Quota: {computed['ann'].display_name} · 2025-Q1 · bookings" in everything
+    assert "Plan: AE v1" in everything or "Plan: Account Executive v1" in everything
 
 
 def test_the_plan_builder_names_every_refused_field_and_leaves_plans_it_cannot_show_to_json(client_for, computed):

@@ -1,0 +1,124 @@
+"""Numbers and names in words, the same on every page, chart and export (docs/formats.md).
+
+Plain Python: templates reach it through the `fmt` template library, charts and exports call it directly.
+- money: thousands separated, two decimals ("19,338.75"); `money0` without cents ("19,339");
+- shares of a whole (attainment, win rate, a split): `percent` ("87.5 %"); a commission rate: `rate`
+  ("1.5 %", as many decimals as it has, at most three);
+- codes (forecast categories, deal fields, quota measures, time-series models, audit fields): `label`
+  ("best_case" → "Best case", "close_date" → "Close date", "ets_MNM" → "Exponential smoothing (ETS)").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+NONE = "—"
+
+LABELS: dict[str, str] = {
+    # forecast categories
+    "pipeline": "Pipeline", "best_case": "Best case", "commit": "Commit", "closed": "Closed", "omitted": "Omitted",
+    # deal fields and statuses
+    "close_date": "Close date", "created_date": "Created", "amount": "Amount", "account": "Account",
+    "contact": "Primary contact", "next_step": "Next step", "stage": "Stage", "owner": "Owner", "splits": "Splits",
+    "lost_reason": "Lost reason", "deal_type": "Deal type", "category": "Forecast category",
+    "category_override": "Category override", "probability": "Probability", "source": "Source",
+    "currency": "Currency", "status": "Status", "created": "Created", "name": "Name",
+    # quota measures
+    "bookings": "Bookings", "new_business": "New business", "expansion": "Expansion", "deal_count": "Deal count",
+    # time-series models
+    "ets_MNM": "Exponential smoothing (ETS)", "ets": "Exponential smoothing (ETS)", "naive": "Naive",
+    "seasonal_naive": "Seasonal naive", "theta": "Theta", "arima": "ARIMA",
+    # audit fields
+    "is_locked": "Locked", "is_active": "Active", "is_rep": "Rep", "is_manager": "Manager",
+    "is_finance": "Finance", "is_sales_ops": "Sales ops", "start_date": "Start date", "end_date": "End date",
+    "full_amount": "Full amount", "is_team_sum": "Team sum", "effective_from": "Effective from",
+    "effective_to": "Effective to", "person_id": "Person", "own_call": "Own call", "manager_call": "Manager's call",
+    "first_name": "First name", "last_name": "Last name", "employee_id": "Employee id", "manager": "Manager",
+    "region": "Region", "team": "Team", "title": "Title", "email": "E-mail", "ramp": "Ramp", "plan": "Plan",
+    "period": "Period", "reason": "Reason", "resolution": "Resolution",
+}  # fmt: skip
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def money(value: Any, places: int = 2) -> str:
+    number = _decimal(value)
+    if number is None:
+        return NONE
+    return f"{number:,.{places}f}"
+
+
+def money0(value: Any) -> str:
+    return money(value, 0)
+
+
+def percent(value: Any, places: int = 1) -> str:
+    """A share of a whole (0.8749 → "87.5 %")."""
+    number = _decimal(value)
+    if number is None:
+        return NONE
+    return f"{number * 100:,.{places}f} %"
+
+
+def rate(value: Any) -> str:
+    """A commission rate, exact to a tenth of a basis point (0.05 → "5 %", 0.015 → "1.5 %")."""
+    number = _decimal(value)
+    if number is None:
+        return NONE
+    text = f"{number * 100:.3f}".rstrip("0").rstrip(".")
+    return f"{text} %"
+
+
+def label(code: Any) -> str:
+    """A code in words: the known ones by name, others with underscores as spaces, capitalised."""
+    if code is None or code == "":
+        return NONE
+    text = str(code)
+    if text in LABELS:
+        return LABELS[text]
+    return text.replace("_", " ").capitalize() if "_" in text else text
+
+
+def value(code: str, raw: Any) -> str:
+    """A stored value in words, for history rows: yes/no, money, dates, labels."""
+    if raw is None or raw == "":
+        return NONE
+    if isinstance(raw, bool) or raw in ("True", "False"):
+        return "yes" if raw in (True, "True") else "no"
+    if isinstance(raw, dt.datetime | dt.date):
+        return day(raw)
+    if isinstance(raw, str):
+        try:
+            return day(dt.date.fromisoformat(raw)) if len(raw) == 10 and raw[4] == "-" else _number_or(raw, code)
+        except ValueError:
+            return _number_or(raw, code)
+    return _number_or(raw, code)
+
+
+def _number_or(raw: Any, code: str) -> str:
+    number = _decimal(raw)
+    if number is not None and not isinstance(raw, bool):
+        if code in ("probability", "percent", "share"):
+            return f"{number:,.0f} %"
+        return money(number) if number != number.to_integral_value() or abs(number) >= 1000 else f"{number:,}"
+    return label(raw) if isinstance(raw, str) and raw in LABELS else str(raw)
+
+
+def day(value: Any) -> str:
+    """One date format with the year: "4 Dec 2026"; a moment adds the time: "4 Dec 2026, 14:05"."""
+    if value is None or value == "":
+        return NONE
+    if isinstance(value, dt.datetime):
+        return f"{value.day} {value:%b %Y, %H:%M}"
+    if isinstance(value, dt.date):
+        return f"{value.day} {value:%b %Y}"
+    return str(value)
