@@ -24,6 +24,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Leads", reverse("pipeline:lead_list"), "leads"))
     if user.is_manager or user.is_finance or may_manage_setup(user):
         items.append(("People", reverse("org:person_list"), "people"))
+    items.append(("Org chart", reverse("org:chart"), "chart"))
     # Modules register their entry pages by URL name; one not yet built is simply not shown.
     for label, name, key in (
         ("Forecast", "forecasting:grid", "forecast"),

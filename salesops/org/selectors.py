@@ -9,6 +9,7 @@ Every app scopes through `visible_people_q` (or `people_visible_to`), so the rul
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
@@ -142,3 +143,64 @@ def org_counts() -> dict[str, int]:
 def regions_with_people() -> QuerySet[Region]:
     """Regions by name, each with its count of active people (`active_people`)."""
     return Region.objects.annotate(active_people=Count("people", filter=Q(people__is_active=True))).order_by("name")
+
+
+# ------------------------------------------------------------------------------------------------ org chart
+@dataclass
+class ChartNode:
+    """One person in the org chart, with the people reporting to them that the reader may see."""
+
+    person: User
+    linked: bool  # the reader may open this person's page
+    children: list[ChartNode] = field(default_factory=list)
+    below: int = 0  # everyone under this person shown in the chart
+
+    @property
+    def direct(self) -> int:
+        return len(self.children)
+
+
+def _chart_people(ids: set[int] | None, *, inactive: bool) -> dict[int, User]:
+    people = User.objects.select_related("region", "team")
+    if ids is not None:
+        people = people.filter(id__in=ids)
+    if not inactive:
+        people = people.filter(is_active=True)
+    return {p.pk: p for p in people.order_by("last_name", "first_name", "id")}
+
+
+def org_chart(user: User, *, inactive: bool = False) -> list[ChartNode]:
+    """The reports-to tree as `user` may see it (roles.md): finance and sales ops the whole company, a manager
+    their own subtree, anyone else their own line (the managers above them, named but not linked: a rep may
+    not open their manager's page). Two queries, whatever the size of the tree."""
+    if sees_everyone(user):
+        people, linked = _chart_people(None, inactive=inactive), None
+    elif user.is_manager:
+        ids = set(_own_subtree(user))
+        people, linked = _chart_people(ids, inactive=inactive), ids
+        people.setdefault(user.pk, user)
+    else:
+        line: list[int] = []
+        cursor: int | None = user.pk
+        parents = dict(User.objects.filter(manager__isnull=False).values_list("id", "manager_id"))
+        while cursor is not None and cursor not in line:
+            line.append(cursor)
+            cursor = parents.get(cursor)
+        people = _chart_people(set(line), inactive=True)  # one's own line, whoever in it has left
+        linked = {user.pk}
+    nodes = {pid: ChartNode(person=p, linked=linked is None or pid in linked) for pid, p in people.items()}
+    roots: list[ChartNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.person.manager_id) if node.person.manager_id is not None else None
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+
+    def count(node: ChartNode) -> int:
+        node.below = sum(1 + count(child) for child in node.children)
+        return node.below
+
+    for root in roots:
+        count(root)
+    return roots

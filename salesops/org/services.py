@@ -6,11 +6,20 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from salesops.api import DomainError
 from salesops.org.models import AuditEvent, Region, Team, User
+from salesops.org.selectors import subtree_ids_sql
 
 PERSON_FIELDS = (
     "username",
@@ -100,20 +109,60 @@ def _check_dates(values: dict[str, Any], name: str) -> None:
         raise DomainError(f"{name}: the end date {end} is before the start date {start}.", field="end_date")
 
 
+def _check_unique(person: User | None, values: dict[str, Any]) -> None:
+    """Usernames and e-mail addresses name one person each, whatever their case."""
+    others = User.objects.exclude(pk=person.pk) if person is not None and person.pk else User.objects.all()
+    username = values.get("username")
+    if username:
+        taken = others.filter(username__iexact=username).first()
+        if taken is not None:
+            raise DomainError(f"The username {username!r} is taken by {taken.display_name}.", field="username")
+    email = (values.get("email") or "").strip()
+    if email:
+        taken = others.filter(email__iexact=email).first()
+        if taken is not None:
+            raise DomainError(f"The e-mail address {email} is already {taken.display_name}'s.", field="email")
+
+
+def merged_team_region(person: User, values: dict[str, Any]) -> tuple[Team | None, Region | None]:
+    return values.get("team", person.team), values.get("region", person.region)
+
+
+def _check_team_region(team_region: tuple[Team | None, Region | None]) -> None:
+    team, region = team_region
+    if team is not None and region is not None and team.region_id is not None and team.region_id != region.pk:
+        raise DomainError(f"The team {team.name} is in {team.region}, not in {region.name}.", field="team")
+
+
+def _check_password(person: User, password: str) -> None:
+    """Django's password validators (length, common passwords, too close to the person's names, digits only)."""
+    try:
+        password_validation.validate_password(password, user=person)
+    except ValidationError as error:
+        raise DomainError(" ".join(error.messages), field="password") from error
+
+
 @transaction.atomic
-def person_create(*, actor: User | None, password: str | None = None, **values: Any) -> User:
+def person_create(
+    *, actor: User | None, password: str | None = None, validate_password: bool = False, **values: Any
+) -> User:
+    """Add a person. With `password` they can sign in with it at once; without, they cannot until they set
+    one (see `person_send_set_password_link`). Pages and the API pass `validate_password=True`: a first
+    password must then pass Django's validators (the demo company and tests sign in with short ones)."""
     unknown = set(values) - set(PERSON_FIELDS)
     if unknown:
         raise TypeError(f"person_create got unknown fields: {sorted(unknown)}")
     username = values.get("username") or ""
     if not username:
         raise DomainError("A person needs a username.", field="username")
-    if User.objects.filter(username=username).exists():
-        raise DomainError(f"The username {username!r} is taken.", field="username")
+    _check_unique(None, values)
     _check_dates(values, username)
     _check_manager(None, values.get("manager"))
+    _check_team_region((values.get("team"), values.get("region")))
     person = User(**values)
     if password:
+        if validate_password:
+            _check_password(person, password)
         person.set_password(password)
     else:
         person.set_unusable_password()
@@ -137,8 +186,11 @@ def person_update(*, actor: User | None, person: User, reason: str = "", **value
     person = User.objects.select_for_update().get(pk=person.pk)
     merged = {field: getattr(person, field) for field in ("start_date", "end_date")} | values
     _check_dates(merged, person.display_name)
-    if "manager" in values:
+    _check_unique(person, {field: values[field] for field in ("username", "email") if field in values})
+    if "manager" in values and values["manager"] != person.manager:
         _check_manager(person, values["manager"])
+    if any(field in values and values[field] != getattr(person, field) for field in ("team", "region")):
+        _check_team_region(merged_team_region(person, values))
     changes: dict[str, tuple[Any, Any]] = {}
     for field, new in values.items():
         old = getattr(person, field)
@@ -157,6 +209,124 @@ def person_update(*, actor: User | None, person: User, reason: str = "", **value
         manager_changed.send(sender="org", person_id=person.pk, old_manager_id=old.pk if old else None,
                              new_manager_id=new.pk if new else None, actor_id=actor.pk if actor else None)  # fmt: skip
     return person
+
+
+def set_password_path(person: User) -> str:
+    """The address (path) of a one-time link where `person` chooses a password.
+
+    Django's token generator signs the person's id, current password hash, last sign-in and e-mail: the link
+    stops working once used (the password changes), after PASSWORD_RESET_TIMEOUT, or when the e-mail changes.
+    """
+    uidb64 = urlsafe_base64_encode(force_bytes(person.pk))
+    token = default_token_generator.make_token(person)
+    return reverse("org:set_password", kwargs={"uidb64": uidb64, "token": token})
+
+
+@transaction.atomic
+def person_send_set_password_link(*, actor: User | None, person: User, base_url: str) -> str:
+    """E-mail `person` a link to choose their password (through settings.EMAIL_BACKEND), once the transaction
+    commits: a person whose creation rolls back is never mailed. Returns the link."""
+    if not person.email:
+        raise DomainError(f"{person.display_name} has no e-mail address to send a link to.", field="email")
+    if not person.is_active:
+        raise DomainError(f"{person.display_name} is inactive and cannot sign in.")
+    link = base_url.rstrip("/") + set_password_path(person)
+    days = max(1, round(settings.PASSWORD_RESET_TIMEOUT / 86400))
+    sender = actor.display_name if actor is not None and actor.pk else "Sales ops"
+    subject = "Choose your salesops password"
+    body = (
+        f"Hello {person.first_name or person.display_name},\n\n"
+        f"{sender} added you to salesops. Your username is {person.username}.\n"
+        f"Choose your password here (the link works once, for {days} days):\n\n{link}\n"
+    )
+    recipient = person.email
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient]))
+    audit_record(actor=actor, instance=person, action="password_link", changes={"email": (None, recipient)})
+    return link
+
+
+@transaction.atomic
+def person_set_password(*, person: User, password: str) -> User:
+    """The person chose their password through their link (validated like every password), audited."""
+    person = User.objects.select_for_update().get(pk=person.pk)
+    _check_password(person, password)
+    person.set_password(password)
+    person.save(update_fields=["password"])
+    audit_record(actor=person, instance=person, action="set_password", changes={})
+    return person
+
+
+@transaction.atomic
+def person_deactivate(
+    *,
+    actor: User | None,
+    person: User,
+    end_date: dt.date,
+    successor: User | None = None,
+    reports_to: User | None = None,
+    reason: str = "",
+) -> tuple[User, list[str]]:
+    """A leaver's last day: their direct reports move to `reports_to`, the apps hand over what they hold
+    (open deals to `successor`, plan assignments end on `end_date`, through the `person_leaving` event), and
+    the person is made inactive (they keep their history but cannot sign in). One transaction: a refusal
+    anywhere keeps everything as it was. Returns the person and a sentence per thing handed over."""
+    person = User.objects.select_for_update().get(pk=person.pk)
+    name = person.display_name
+    if not person.is_active:
+        raise DomainError(f"{name} is already inactive.")
+    if person.start_date and end_date < person.start_date:
+        raise DomainError(f"{name}: the last day {end_date} is before the start date {person.start_date}.",
+                          field="end_date")  # fmt: skip
+    if successor is not None:
+        if successor.pk == person.pk:
+            raise DomainError(f"{name} cannot take over their own deals.", field="successor")
+        if not successor.is_active:
+            raise DomainError(f"{successor.display_name} is inactive and cannot take over deals.", field="successor")
+    reports = list(User.objects.filter(manager=person, is_active=True).order_by("last_name", "first_name"))
+    done: list[str] = []
+    if reports:
+        if reports_to is None:
+            names = ", ".join(r.display_name for r in reports)
+            raise DomainError(f"{name} still has direct reports ({names}): choose who they report to from now on.",
+                              field="reports_to")  # fmt: skip
+        if (
+            reports_to.pk == person.pk
+            or User.objects.filter(pk=reports_to.pk, id__in=subtree_ids_sql(person.pk)).exists()
+        ):
+            raise DomainError(
+                f"{name}'s reports cannot move to {reports_to.display_name}, who is {name} or reports to {name}; "
+                f"move {reports_to.display_name} first, or choose someone outside {name}'s team.",
+                field="reports_to",
+            )
+        for report in reports:
+            person_update(actor=actor, person=report, manager=reports_to, reason=f"{name} left. {reason}".strip())
+        done.append(f"{len(reports)} direct report{'s' if len(reports) != 1 else ''} now report to "
+                    f"{reports_to.display_name}.")  # fmt: skip
+    from salesops.org.events import person_leaving
+
+    answers = person_leaving.send(
+        sender="org", person_id=person.pk, end_date=end_date.isoformat(),
+        successor_id=successor.pk if successor else None, actor_id=actor.pk if actor else None, reason=reason,
+    )  # fmt: skip
+    done += [answer for _, answer in answers if isinstance(answer, str) and answer]
+    old_end = person.end_date
+    person.is_active = False
+    person.end_date = end_date
+    person.full_clean(exclude=["password"])
+    person.save(update_fields=["is_active", "end_date"])
+    audit_record(
+        actor=actor,
+        instance=person,
+        action="deactivate",
+        changes={
+            "is_active": (True, False),
+            "end_date": (old_end, end_date),
+            "successor": (None, successor.display_name if successor else None),
+            "handed_over": (None, " ".join(done) or "nothing"),
+        },
+        reason=reason,
+    )
+    return person, done
 
 
 @transaction.atomic

@@ -1,21 +1,34 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
 from salesops.org import selectors
 from salesops.org.filtersets import PersonFilterSet
-from salesops.org.forms import PersonForm
+from salesops.org.forms import PersonCreateForm, PersonDeactivateForm, PersonForm
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup, require_report_export
-from salesops.org.services import person_update
+from salesops.org.services import (
+    person_create,
+    person_deactivate,
+    person_send_set_password_link,
+    person_set_password,
+    person_update,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -65,20 +78,133 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "org/person_detail.html", context)
 
 
+def _require_people_admin(user: User) -> None:
+    if not may_manage_setup(user):
+        raise PermissionDenied("Only sales ops may add, change or deactivate people.")
+
+
+def _form_error(form: forms.BaseForm, error: DomainError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@login_required
+def person_add(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_people_admin(user)
+    form = PersonCreateForm(request.POST or None, initial={"start_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in PersonCreateForm.Meta.fields}
+        by_link = form.cleaned_data["sign_in"] == PersonCreateForm.LINK
+        try:
+            with transaction.atomic():
+                person = person_create(actor=user, password=None if by_link else form.cleaned_data["password"],
+                                       validate_password=True, **values)  # fmt: skip
+                if by_link:
+                    person_send_set_password_link(actor=user, person=person, base_url=request.build_absolute_uri("/"))
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            how = f"a link to choose a password was e-mailed to {person.email}" if by_link else (
+                f"they sign in as {person.username} with the first password you gave")  # fmt: skip
+            messages.success(request, f"Added {person.display_name}: {how}.")
+            return redirect("org:person_detail", pk=person.pk)
+    return render(request, "org/person_add.html", {"form": form})
+
+
 @login_required
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
-    if not may_manage_setup(user):
-        raise PermissionDenied("Only sales ops may change people.")
+    _require_people_admin(user)
     form = PersonForm(request.POST or None, instance=User.objects.get(pk=person.pk))
     if request.method == "POST" and form.is_valid():
-        values = {name: form.cleaned_data[name] for name in PersonForm.Meta.fields}
+        values = {name: form.cleaned_data[name] for name in form.person_fields}
         try:
             person_update(actor=user, person=person, reason=form.cleaned_data["reason"], **values)
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            _form_error(form, error)
         else:
             messages.success(request, f"Saved {person.display_name}.")
             return redirect("org:person_detail", pk=person.pk)
     return render(request, "org/person_form.html", {"person": person, "form": form})
+
+
+@login_required
+def person_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
+    _require_people_admin(user)
+    if not person.is_active:
+        messages.info(request, f"{person.display_name} is already inactive.")
+        return redirect("org:person_detail", pk=person.pk)
+    form = PersonDeactivateForm(request.POST or None, person=person, scope=selectors.editable_people_q(user),
+                                initial={"end_date": timezone.localdate()})  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, done = person_deactivate(
+                actor=user,
+                person=person,
+                end_date=form.cleaned_data["end_date"],
+                successor=form.cleaned_data["successor"],
+                reports_to=form.cleaned_data.get("reports_to"),
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, " ".join([f"{person.display_name} is inactive and can no longer sign in.",
+                                                *done]))  # fmt: skip
+            return redirect("org:person_detail", pk=person.pk)
+    return render(request, "org/person_deactivate.html", {"person": person, "form": form})
+
+
+@require_POST
+@login_required
+def person_send_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """E-mail a (new) set-password link, e.g. when the first one expired."""
+    user = _user(request)
+    person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
+    _require_people_admin(user)
+    try:
+        person_send_set_password_link(actor=user, person=person, base_url=request.build_absolute_uri("/"))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"A link to choose a password was e-mailed to {person.email}.")
+    return redirect("org:person_detail", pk=person.pk)
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The page an e-mailed link opens: the person chooses their password, then signs in.
+
+    Django's reset view checks the link (signed, one use, expires after PASSWORD_RESET_TIMEOUT); the password
+    is saved through the org service, so it is validated and audited like every change to a person.
+    """
+
+    template_name = "org/set_password.html"
+
+    def get_user(self, uidb64: str) -> Any:
+        person = super().get_user(uidb64)
+        return person if person is not None and person.is_active else None  # a leaver's old link is dead
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        person = form.user
+        try:
+            person_set_password(person=person, password=form.cleaned_data["new_password1"])
+        except DomainError as error:
+            form.add_error("new_password1", error.message)
+            return self.form_invalid(form)
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        messages.success(self.request, f"Your password is set. Sign in as {person.username}.")
+        return redirect("login")
+
+
+@login_required
+def org_chart(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    inactive = request.GET.get("inactive") == "1" and selectors.sees_everyone(user)
+    roots = selectors.org_chart(user, inactive=inactive)
+    total = sum(1 + root.below for root in roots)
+    context = {"roots": roots, "total": total, "inactive": inactive, "sees_everyone": selectors.sees_everyone(user),
+               "may_edit": may_manage_setup(user)}  # fmt: skip
+    return render(request, "org/org_chart.html", context)

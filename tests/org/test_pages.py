@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from salesops.org.models import AuditEvent
+from tests.org.forms import person_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -132,19 +133,14 @@ def test_only_sales_ops_may_edit_people(client_for, org):
 
 def test_sales_ops_edit_moves_a_rep_and_audits_it(client_for, org):
     client = client_for(org.ops)
-    form = {
-        "first_name": org.rep_a.first_name,
-        "last_name": org.rep_a.last_name,
-        "email": org.rep_a.email,
-        "title": "Senior Account Executive",
-        "is_rep": "on",
-        "manager": org.manager_west.pk,
-        "region": org.manager_west.region_id,
-        "team": org.manager_west.team_id,
-        "start_date": "2024-01-15",
-        "is_active": "on",
-        "reason": "moved to West",
-    }
+    form = person_form_data(
+        org.rep_a,
+        title="Senior Account Executive",
+        manager=org.manager_west.pk,
+        region=org.manager_west.region_id,
+        team=org.manager_west.team_id,
+        reason="moved to West",
+    )
     response = client.post(reverse("org:person_edit", args=[org.rep_a.pk]), form)
     assert response.status_code == 302
     org.rep_a.refresh_from_db()
@@ -160,7 +156,7 @@ def test_sales_ops_edit_refuses_a_reporting_loop_with_a_message(client_for, org)
     org.rep_a.is_manager = True
     org.rep_a.save()
     client = client_for(org.ops)
-    form = {"first_name": "D", "last_name": "R", "manager": org.rep_a.pk, "is_manager": "on", "is_active": "on"}
+    form = person_form_data(org.director, manager=org.rep_a.pk)
     response = client.post(reverse("org:person_edit", args=[org.director.pk]), form)
     assert response.status_code == 200
     assert "already reports" in response.content.decode()

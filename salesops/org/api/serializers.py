@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from salesops.org.models import Region, Team, User
@@ -51,3 +53,35 @@ class PersonSerializer(serializers.ModelSerializer[User]):
             "is_active",
         ]
         read_only_fields = ["id", "name", "roles"]
+
+
+class PersonCreateSerializer(PersonSerializer):
+    """A new person, who signs in with `password` (validated like any password) or through a link e-mailed
+    to them (`send_set_password_link`). With neither they cannot sign in until sales ops send a link."""
+
+    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
+    send_set_password_link = serializers.BooleanField(write_only=True, required=False, default=False)
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "password", "send_set_password_link"]
+        read_only_fields = [*PersonSerializer.Meta.read_only_fields, "is_active"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("password") and attrs.get("send_set_password_link"):
+            raise serializers.ValidationError("Give a first password or ask for a set-password link, not both.")
+        if attrs.get("send_set_password_link") and not attrs.get("email"):
+            raise serializers.ValidationError({"email": "The set-password link is e-mailed: give an e-mail address."})
+        return attrs
+
+
+class PersonDeactivateSerializer(serializers.Serializer[Any]):
+    end_date = serializers.DateField(help_text="Their last day.")
+    successor = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), allow_null=True, required=False,
+        help_text="Who takes over their open deals (needed when they own any).",
+    )  # fmt: skip
+    reports_to = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True, is_manager=True), allow_null=True, required=False,
+        help_text="The manager their direct reports report to from now on (needed when they have any).",
+    )  # fmt: skip
+    reason = serializers.CharField(max_length=500)

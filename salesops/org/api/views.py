@@ -2,19 +2,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import api_view
+from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from salesops.api import DomainError
 from salesops.org import selectors
-from salesops.org.api.serializers import PersonSerializer, RegionSerializer, TeamSerializer
+from salesops.org.api.serializers import (
+    PersonCreateSerializer,
+    PersonDeactivateSerializer,
+    PersonSerializer,
+    RegionSerializer,
+    TeamSerializer,
+)
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.models import Region, Team, User
 from salesops.org.permissions import SalesOpsWrites
-from salesops.org.services import person_create, person_update, region_create, team_create
+from salesops.org.services import (
+    person_create,
+    person_deactivate,
+    person_send_set_password_link,
+    person_update,
+    region_create,
+    team_create,
+)
 
 
 class PersonViewSet(
@@ -33,10 +48,21 @@ class PersonViewSet(
     def get_queryset(self) -> QuerySet[User]:
         return selectors.people_visible_to(self.request.user).order_by("last_name", "first_name", "id")
 
+    def get_serializer_class(self) -> Any:
+        return PersonCreateSerializer if self.action == "create" else PersonSerializer
+
+    @extend_schema(request=PersonCreateSerializer, responses={201: PersonSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        person = person_create(actor=request.user, **serializer.validated_data)  # type: ignore[arg-type]
+        values = dict(serializer.validated_data)
+        password = values.pop("password", None)
+        by_link = values.pop("send_set_password_link", False)
+        with transaction.atomic():
+            person = person_create(actor=request.user, password=password, validate_password=True, **values)  # type: ignore[arg-type]
+            if by_link:
+                person_send_set_password_link(actor=request.user, person=person,  # type: ignore[arg-type]
+                                              base_url=request.build_absolute_uri("/"))  # fmt: skip
         return Response(PersonSerializer(person).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -44,8 +70,42 @@ class PersonViewSet(
         person = self.get_object()
         serializer = self.get_serializer(person, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
+        if person.is_active and serializer.validated_data.get("is_active") is False:
+            raise DomainError(
+                f"Deactivate {person.display_name} with POST /api/v1/people/{person.pk}/deactivate/: it hands "
+                "their open deals and plans over.",
+                field="is_active",
+            )
         person = person_update(actor=request.user, person=person, **serializer.validated_data)  # type: ignore[arg-type]
         return Response(PersonSerializer(person).data)
+
+    @extend_schema(request=PersonDeactivateSerializer, responses=PersonSerializer)
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request: Request, pk: str | None = None) -> Response:
+        """A leaver's last day: open deals to `successor`, direct reports to `reports_to`, plan assignments
+        ended, the person inactive. All or nothing; audited with `reason`."""
+        person = self.get_object()
+        serializer = PersonDeactivateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        person, done = person_deactivate(
+            actor=request.user,  # type: ignore[arg-type]
+            person=person,
+            end_date=data["end_date"],
+            successor=data.get("successor"),
+            reports_to=data.get("reports_to"),
+            reason=data["reason"],
+        )
+        return Response({**PersonSerializer(person).data, "handed_over": done})
+
+    @extend_schema(request=None, responses={202: None})
+    @action(detail=True, methods=["post"], url_path="send-set-password-link")
+    def send_set_password_link(self, request: Request, pk: str | None = None) -> Response:
+        """E-mail the person a (new) link to choose their password."""
+        person = self.get_object()
+        person_send_set_password_link(actor=request.user, person=person,  # type: ignore[arg-type]
+                                      base_url=request.build_absolute_uri("/"))  # fmt: skip
+        return Response({"detail": f"A link was e-mailed to {person.email}."}, status=status.HTTP_202_ACCEPTED)
 
 
 class RegionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Region]):
