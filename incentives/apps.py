@@ -10,6 +10,12 @@ class IncentivesConfig(AppConfig):
 
         deals_changed.connect(_on_deals_changed, dispatch_uid="incentives-recompute-on-deal-change")
 
+        # A won deal leaving won, or cancelled, in a locked period is finance's to do (pipeline asks; see there).
+        from incentives.selectors import locked_period_holding
+        from pipeline.events import register_locked_period_lookup
+
+        register_locked_period_lookup("incentives-locked-periods", locked_period_holding)
+
         from salesops.org.events import manager_changed
 
         manager_changed.connect(_on_manager_changed, dispatch_uid="incentives-team-sums-on-manager-change")

@@ -7,7 +7,7 @@ and queue their own recomputes. Listeners get primitive ids only.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.dispatch import Signal
@@ -35,3 +35,25 @@ def announce_deals_changed(
         "pay_relevant": pay_relevant,
     }
     transaction.on_commit(lambda: deals_changed.send(sender="pipeline", **payload))
+
+
+# ------------------------------------------------------------------------------------ locked periods
+# A question the pipeline asks before a change that would reach pay already closed: "does this day fall in a
+# locked commission period?" Incentives answers it (registering in its AppConfig.ready), so the pipeline knows
+# nothing of periods; with nobody registered, no day is locked. An answer is the locked period's label or None.
+LockedPeriodLookup = Callable[[dt.date], "str | None"]
+_locked_period_lookups: dict[str, LockedPeriodLookup] = {}
+
+
+def register_locked_period_lookup(uid: str, lookup: LockedPeriodLookup) -> None:
+    """Register (or replace, by `uid`) a lookup; called from an AppConfig.ready."""
+    _locked_period_lookups[uid] = lookup
+
+
+def locked_period_holding(day: dt.date) -> str | None:
+    """The label of a locked commission period that holds `day`, or None."""
+    for lookup in _locked_period_lookups.values():
+        label = lookup(day)
+        if label:
+            return label
+    return None

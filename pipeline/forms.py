@@ -5,7 +5,16 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from pipeline.models import EXIT_CRITERIA_FIELDS, Account, ActivityKind, Contact, Deal, Lead, Pipeline, Stage
+from pipeline.models import (
+    EXIT_CRITERIA_FIELDS,
+    Account,
+    ActivityKind,
+    Contact,
+    Deal,
+    Lead,
+    Pipeline,
+    Stage,
+)
 from salesops.org.models import User
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -40,6 +49,12 @@ class DealForm(forms.ModelForm):  # type: ignore[type-arg]
             self.fields["account"].queryset = accounts  # type: ignore[attr-defined]
         if "contact" in self.fields:
             self.fields["contact"].queryset = self.contact_choices()  # type: ignore[attr-defined]
+        if "lost_reason" in self.fields:
+            # The reasons in use (and the deal's own, should it have been retired since).
+            current = self.instance.lost_reason if self.instance.pk else ""
+            self.fields["lost_reason"] = forms.ChoiceField(
+                choices=lost_reason_choices(keep=current), required=False, label="Lost reason"
+            )
 
     def contact_choices(self) -> QuerySet[Contact]:
         """The contacts of the deal's account (none while it has no account)."""
@@ -80,6 +95,47 @@ class DealCreateForm(DealForm):
         elif contact is not None and account is not None and contact.account_id != account.pk:
             self.add_error("contact", f"{contact} is a contact of {contact.account.name}, not of {account.name}.")
         return data
+
+
+def lost_reason_choices(keep: str = "") -> list[tuple[str, str]]:
+    from pipeline.services import lost_reasons
+
+    names = [r.name for r in lost_reasons()]
+    if keep and keep not in names:
+        names.append(keep)
+    return [("", "— choose a reason —"), *((n, n) for n in names)]
+
+
+class LostForm(forms.Form):
+    """Why a deal is lost: a reason from the list sales ops keep, a note, the competitor who won it."""
+
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), empty_label=None, label="Lost stage")
+    lost_reason = forms.ChoiceField(choices=[], required=False, label="Reason")
+    lost_note = forms.CharField(required=False, max_length=1000, label="Note", widget=forms.Textarea(attrs={"rows": 2}))
+    lost_competitor = forms.CharField(required=False, max_length=200, label="Competitor (optional)")
+
+    def __init__(self, *args: Any, stages: list[Stage], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = Stage.objects.filter(pk__in=[s.pk for s in stages])  # type: ignore[attr-defined]
+        if len(stages) == 1:
+            self.fields["stage"].initial = stages[0].pk
+            self.fields["stage"].widget = forms.HiddenInput()
+        self.fields["lost_reason"].choices = lost_reason_choices()  # type: ignore[attr-defined]
+
+
+class DealCancelForm(forms.Form):
+    """A won deal cancelled: why, and on which day (today unless said otherwise)."""
+
+    reason = forms.CharField(max_length=400, label="Reason", help_text="Why the customer cancelled.")
+    date = forms.DateField(widget=DATE, label="Cancelled on")
+
+
+class LostReasonForm(forms.Form):
+    """A plain form: the service checks names (a ModelForm would validate a rename against the row itself)."""
+
+    name = forms.CharField(max_length=200)
+    position = forms.IntegerField(min_value=0, max_value=32767, required=False, label="Order")
+    is_active = forms.BooleanField(required=False, label="In use")
 
 
 class ActivityForm(forms.Form):

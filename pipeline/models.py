@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -205,11 +206,19 @@ class Deal(TimeStamped):
     deal_type = models.CharField(max_length=10, choices=DealType.choices, default=DealType.NEW)
     source = models.CharField(max_length=80, blank=True, default="")
     next_step = models.CharField(max_length=200, blank=True, default="")
+    # The reason is the name of a LostReason as it read when the deal was lost (text, so renaming or retiring a
+    # reason later leaves the deals lost for it as they were recorded).
     lost_reason = models.CharField(max_length=200, blank=True, default="")
+    # Database defaults too: the set-based import writer names the columns it inserts.
+    lost_note = models.CharField(max_length=1000, blank=True, default="", db_default="")
+    lost_competitor = models.CharField(
+        max_length=200, blank=True, default="", db_default="", help_text="Who won it, if anyone."
+    )
     category_override = models.CharField(max_length=12, choices=ForecastCategory.choices, blank=True, default="")
     stage_entered_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     cancelled_on = models.DateField(null=True, blank=True, help_text="A won deal later cancelled (clawback).")
+    cancel_reason = models.CharField(max_length=400, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["close_date", "id"]
@@ -342,6 +351,9 @@ class DealChange(models.Model):
         CATEGORY = "category", "Forecast category"
         SPLITS = "splits", "Splits"
         CANCELLED = "cancelled", "Cancelled"
+        LOST_REASON = "lost_reason", "Lost reason"
+        LOST_NOTE = "lost_note", "Lost note"
+        COMPETITOR = "competitor", "Competitor"
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="changes")
     field = models.CharField(max_length=12, choices=Field.choices)
@@ -353,6 +365,8 @@ class DealChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Why, when the change needs one: a won deal taken out of won, a cancellation.
+    reason = models.CharField(max_length=400, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["changed_at", "id"]
@@ -363,6 +377,24 @@ class DealChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value} → {self.new_value}"
+
+
+class LostReason(models.Model):
+    """A reason a deal is lost, from the list sales ops keep (only active ones are offered)."""
+
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="lost_reason_unique_name"),
+            models.CheckConstraint(condition=~Q(name=""), name="lost_reason_has_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class LeadStatus(models.TextChoices):

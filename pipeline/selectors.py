@@ -87,6 +87,8 @@ def deal_timeline(deal: Deal) -> list[TimelineEntry]:
             title, detail = f"{label} changed", f"{change.old_value or '—'} → {change.new_value or '—'}"
         else:
             title, detail = f"{label} changed", ""
+        if change.reason:  # why a won deal left won or was cancelled, or why it was lost
+            detail = f"{detail} · why: {change.reason}" if detail else f"why: {change.reason}"
         who = change.changed_by.display_name if change.changed_by else "system"
         entries.append(TimelineEntry(at=change.changed_at, kind="change", title=title, detail=detail, who=who))
     for activity in Activity.objects.filter(deal=deal).select_related("owner"):
@@ -558,3 +560,39 @@ def last_deal_change_id() -> int | None:
         cursor.execute("SELECT max(id) FROM pipeline_dealchange")
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+# ------------------------------------------------------------------------------- deal outcome changes
+def deal_may_leave_won_by(user: Any, deal: Deal) -> bool:
+    """Whether `user` may take won `deal` out of won or cancel it: whoever may change the deal, and finance
+    for every won deal it reads (a change reaching a locked period is finance's; see services)."""
+    if not user.is_authenticated:
+        return False
+    if deal.status == DealStatus.WON and (user.is_finance or user.is_superuser):
+        return deals_visible_to(user).filter(pk=deal.pk).exists()
+    return deal_is_editable_by(user, deal)
+
+
+@dataclass(frozen=True)
+class DealCancellation:
+    deal_id: int
+    name: str
+    close_date: dt.date | None
+    cancelled_on: dt.date
+    reason: str
+
+    @property
+    def cause(self) -> str:
+        """What a statement says of the clawback this cancellation yields."""
+        days = f" ({(self.cancelled_on - self.close_date).days} days after it closed)" if self.close_date else ""
+        because = f": {self.reason}" if self.reason else ""
+        return f"{self.name} cancelled on {self.cancelled_on.isoformat()}{days}{because}"
+
+
+def deal_cancellations(deal_ids: Iterable[int]) -> dict[int, DealCancellation]:
+    """The cancellations of these deals (cancelled ones only), by deal id: a statement names each clawback's
+    cause with them."""
+    rows = Deal.objects.filter(pk__in=set(deal_ids), cancelled_on__isnull=False).values_list(
+        "pk", "name", "close_date", "cancelled_on", "cancel_reason"
+    )
+    return {row[0]: DealCancellation(*row) for row in rows}

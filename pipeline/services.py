@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from pipeline.events import announce_deals_changed
+from pipeline.events import announce_deals_changed, locked_period_holding
 from pipeline.models import (
     EXIT_CRITERIA_FIELDS,
     Account,
@@ -26,6 +26,7 @@ from pipeline.models import (
     ForecastCategory,
     Lead,
     LeadStatus,
+    LostReason,
     Pipeline,
     Stage,
 )
@@ -190,6 +191,89 @@ def stage_delete(*, actor: User | None, stage: Stage) -> None:
     stage.delete()
 
 
+# ------------------------------------------------------------------------------------- lost reasons
+# The list a new company starts with (the same as the migration that seeds it).
+DEFAULT_LOST_REASONS = ["Price", "Lost to competitor", "No decision", "Timing", "Budget cut", "Feature gap"]
+
+
+def lost_reasons(*, active_only: bool = True) -> list[LostReason]:
+    """The reasons sales ops keep, in their order; the default list is created on first use (an empty
+    table means nobody has set them up: reasons are retired, never deleted)."""
+    if not LostReason.objects.exists():
+        LostReason.objects.bulk_create(
+            [LostReason(name=name, position=i) for i, name in enumerate(DEFAULT_LOST_REASONS, start=1)],
+            ignore_conflicts=True,
+        )
+    reasons = LostReason.objects.order_by("position", "name")
+    return list(reasons.filter(is_active=True) if active_only else reasons)
+
+
+@transaction.atomic
+def lost_reason_save(
+    *, actor: User | None, reason: LostReason | None = None, name: str, is_active: bool = True,
+    position: int | None = None,
+) -> LostReason:  # fmt: skip
+    """Add a lost reason (at the end of the list unless `position` says), or rename, reorder or retire one.
+    Deals lost for a renamed or retired reason keep the text they were lost with."""
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError("A lost reason needs a name.", field="name")
+    clash = LostReason.objects.filter(name__iexact=name)
+    if reason is not None:
+        clash = clash.exclude(pk=reason.pk)
+    if clash.exists():
+        raise DomainError(f"There is a lost reason named {name!r} already.", field="name")
+    if position is None:
+        position = reason.position if reason else (max((r.position for r in lost_reasons(active_only=False)),
+                                                      default=0) + 1)  # fmt: skip
+    if reason is None:
+        reason = LostReason.objects.create(name=name, is_active=is_active, position=position)
+        audit_record(actor=actor, instance=reason, action="create", changes={"name": (None, name)})
+        return reason
+    values = {"name": name, "is_active": is_active, "position": position}
+    changes = {k: (getattr(reason, k), v) for k, v in values.items() if getattr(reason, k) != v}
+    if changes:
+        for key, value in values.items():
+            setattr(reason, key, value)
+        reason.save()
+        audit_record(actor=actor, instance=reason, action="update", changes=changes)
+    return reason
+
+
+def _active_lost_reason(deal_name: str, value: str) -> str:
+    """The active reason `value` names (as sales ops spell it), or a DomainError naming the deal and the list."""
+    active = lost_reasons()
+    wanted = " ".join((value or "").split()).casefold()
+    for reason in active:
+        if reason.name.casefold() == wanted:
+            return reason.name
+    listed = ", ".join(r.name for r in active)
+    if not wanted:
+        raise DomainError(f"{deal_name} cannot be closed as lost without a reason: choose one of {listed}.",
+                          field="lost_reason")  # fmt: skip
+    raise DomainError(f"{value!r} is not a lost reason in use; choose one of {listed} for {deal_name}.",
+                      field="lost_reason")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- locked periods
+def _may_change_locked_pay(actor: User | None) -> bool:
+    """Finance (and the hub itself, actor None: loaders and data fixes) may change what a locked period paid;
+    the recompute then books the difference as a signed adjustment in the next open period."""
+    return actor is None or bool(actor.is_finance or actor.is_superuser)
+
+
+def _refuse_in_locked_period(actor: User | None, day: dt.date | None, message: str) -> None:
+    if day is None or _may_change_locked_pay(actor):
+        return
+    label = locked_period_holding(day)
+    if label:
+        raise DomainError(
+            message.format(period=label)
+            + " Only finance may do this; the difference is then paid in the next open period.",
+            code="locked_period",
+        )
+
+
 # -------------------------------------------------------------------------------------------- deals
 def missing_exit_criteria(deal: Deal, stage: Stage, *, line_item_count: int | None = None) -> list[str]:
     """What `deal` lacks to enter `stage`, in the words of EXIT_CRITERIA_FIELDS."""
@@ -214,7 +298,7 @@ def _blocked_message(deal: Deal, stage: Stage, missing: list[str]) -> str:
 
 
 def _change(deal: Deal, field: str, old: Any, new: Any, actor: User | None, *, old_ref: int | None = None,
-            new_ref: int | None = None, at: dt.datetime | None = None) -> DealChange:  # fmt: skip
+            new_ref: int | None = None, at: dt.datetime | None = None, reason: str = "") -> DealChange:  # fmt: skip
     return DealChange(
         deal=deal,
         field=field,
@@ -224,6 +308,7 @@ def _change(deal: Deal, field: str, old: Any, new: Any, actor: User | None, *, o
         new_ref=new_ref,
         changed_by=actor if actor is not None and actor.pk else None,
         changed_at=at or timezone.now(),
+        reason=reason[:400],
     )
 
 
@@ -255,6 +340,11 @@ def deal_create(
     )
     if deal.created_date is None:
         deal.created_date = timezone.localdate()
+    if stage.is_lost and actor is not None:
+        deal.lost_reason = _active_lost_reason(deal.name, deal.lost_reason)
+    elif not stage.is_lost and (deal.lost_reason or deal.lost_note or deal.lost_competitor):
+        raise DomainError(f"{deal.name} is not lost: a lost reason is given when it is closed as lost.",
+                          field="lost_reason")  # fmt: skip
     missing = missing_exit_criteria(deal, stage, line_item_count=0)
     if missing:
         raise DomainError(_blocked_message(deal, stage, missing), field="stage")
@@ -269,9 +359,10 @@ def deal_create(
 
 
 TRACKED = {"amount", "close_date", "owner"}
-EDITABLE = TRACKED | {
-    "name", "account", "contact", "probability", "deal_type", "source", "next_step", "lost_reason", "currency",
-    "created_date",
+# What a lost deal says about why; kept in its history under these names.
+LOST_FIELDS = {"lost_reason": "lost_reason", "lost_note": "lost_note", "lost_competitor": "competitor"}
+EDITABLE = TRACKED | set(LOST_FIELDS) | {
+    "name", "account", "contact", "probability", "deal_type", "source", "next_step", "currency", "created_date",
 }  # fmt: skip
 
 
@@ -287,6 +378,16 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
         values["amount"] = _money(values["amount"], what=deal.name)
     if "name" in values and not str(values["name"]).strip():
         raise DomainError("A deal needs a name.", field="name")
+    for field in LOST_FIELDS:
+        if field in values:
+            values[field] = " ".join(str(values[field] or "").split()) if field != "lost_note" else str(
+                values[field] or "").strip()  # fmt: skip
+    lost_changes = {f for f in LOST_FIELDS if f in values and values[f] != getattr(deal, f)}
+    if lost_changes and deal.status != DealStatus.LOST:
+        raise DomainError(f"{deal.name} is not lost: a lost reason is given when it is closed as lost.",
+                          field=sorted(lost_changes)[0])  # fmt: skip
+    if "lost_reason" in lost_changes and actor is not None:
+        values["lost_reason"] = _active_lost_reason(deal.name, values["lost_reason"])
     changes: list[DealChange] = []
     changed: list[str] = []
     old_close_date = deal.close_date
@@ -300,6 +401,8 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
             changes.append(_change(deal, "owner", old, new, actor, old_ref=old.pk, new_ref=new.pk))
         elif field in TRACKED:
             changes.append(_change(deal, field, old, new, actor))
+        elif field in LOST_FIELDS:
+            changes.append(_change(deal, LOST_FIELDS[field], old, new, actor))
     if not changed:
         return deal
     if deal.cancelled_on and deal.close_date and deal.close_date > deal.cancelled_on:
@@ -324,15 +427,29 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
             deal_ids=[deal.pk],
             person_ids=people,
             fields=[c.field for c in changes],
-            pay_relevant=deal.status == DealStatus.WON,
+            pay_relevant=deal.status == DealStatus.WON and any(c.field in TRACKED for c in changes),
             since=min(dates) if dates else None,
         )
     return deal
 
 
 @transaction.atomic
-def deal_move_stage(*, actor: User | None, deal: Deal, stage: Stage, lost_reason: str = "") -> Deal:
-    """Move a deal to another stage of its pipeline, if it meets the stage's exit criteria."""
+def deal_move_stage(
+    *,
+    actor: User | None,
+    deal: Deal,
+    stage: Stage,
+    lost_reason: str = "",
+    lost_note: str = "",
+    lost_competitor: str = "",
+    reason: str = "",
+) -> Deal:
+    """Move a deal to another stage of its pipeline, if it meets the stage's exit criteria.
+
+    Closing as lost needs a reason from the active list sales ops keep (`lost_reason`; a note and the
+    competitor who won it are optional). Taking a won deal out of won needs a `reason` (for a move to a lost
+    stage the lost reason and note are that reason), and when its close date lies in a locked commission
+    period only finance may do it. The hub itself (actor None: loaders, data fixes) is not asked for reasons."""
     deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
     if stage.pipeline_id != deal.pipeline_id:
         raise DomainError(f"{stage.name} is not a stage of {deal.name}'s pipeline.", field="stage")
@@ -344,19 +461,53 @@ def deal_move_stage(*, actor: User | None, deal: Deal, stage: Stage, lost_reason
     if missing:
         raise DomainError(_blocked_message(deal, stage, missing), field="stage")
     old = deal.stage
+    lost_reason, lost_note = " ".join((lost_reason or "").split()), (lost_note or "").strip()
+    lost_competitor = " ".join((lost_competitor or "").split())
+    if stage.is_lost and actor is not None:
+        lost_reason = _active_lost_reason(deal.name, lost_reason)
+    reason = " ".join((reason or "").split())
+    leaves_won = old.is_won and not stage.is_won
+    if leaves_won:
+        if not reason and stage.is_lost:
+            reason = f"{lost_reason}: {lost_note}" if lost_note else lost_reason  # the lost reason says why
+        if not reason and actor is not None:
+            raise DomainError(
+                f"{deal.name} is won: say why it leaves {old.name} (taking a deal out of won changes pay).",
+                field="reason",
+            )
+        _refuse_in_locked_period(
+            actor,
+            deal.close_date,
+            f"{deal.name} closed on {deal.close_date}, in {{period}}, which is locked: it cannot leave {old.name}.",
+        )
     now = timezone.now()
-    history = [_change(deal, "stage", old.name, stage.name, actor, old_ref=old.pk, new_ref=stage.pk, at=now)]
+    lost_why = f"{lost_reason}: {lost_note}" if lost_note else lost_reason
+    why = reason if leaves_won else lost_why if stage.is_lost else ""
+    history = [
+        _change(deal, "stage", old.name, stage.name, actor, old_ref=old.pk, new_ref=stage.pk, at=now, reason=why)
+    ]
     if deal.category_override:
         # forecasting.md: an override lasts until the deal changes stage.
         history.append(_change(deal, "category", deal.category_override, "", actor, at=now))
         deal.category_override = ""
+    # A lost deal says why; a deal that leaves lost stages no longer does (its history keeps what it said).
+    lost_values = (
+        {"lost_reason": lost_reason, "lost_note": lost_note, "lost_competitor": lost_competitor}
+        if stage.is_lost
+        else {"lost_reason": "", "lost_note": "", "lost_competitor": ""}
+        if old.is_lost
+        else {}
+    )
+    for field, new in lost_values.items():
+        if getattr(deal, field) != new:
+            history.append(_change(deal, LOST_FIELDS[field], getattr(deal, field), new, actor, at=now))
+            setattr(deal, field, new)
     deal.stage = stage
     deal.status = stage.status
     deal.stage_entered_at = now
-    if stage.is_lost and lost_reason:
-        deal.lost_reason = lost_reason
     if stage.is_won or stage.is_lost:
         deal.probability = None  # the stage's 100 % or 0 % is the truth now
+    deal.full_clean(exclude=["stage_entered_at"])
     deal.save()
     DealChange.objects.bulk_create(history)
     announce_deals_changed(
@@ -364,6 +515,7 @@ def deal_move_stage(*, actor: User | None, deal: Deal, stage: Stage, lost_reason
         person_ids=[deal.owner_id, *deal.splits.values_list("person_id", flat=True)],
         fields=[c.field for c in history],
         pay_relevant=old.is_won or stage.is_won,
+        since=deal.close_date if leaves_won else None,
     )
     return deal
 
@@ -437,15 +589,28 @@ def deal_set_splits(*, actor: User | None, deal: Deal, splits: Sequence[SplitSpe
 
 
 @transaction.atomic
-def deal_cancel(*, actor: User | None, deal: Deal, on: dt.date) -> Deal:
+def deal_cancel(*, actor: User | None, deal: Deal, on: dt.date, reason: str = "") -> Deal:
+    """Record that a won deal was cancelled on `on` (the customer withdrew): the plans with a clawback window
+    take its commission back, dated `on`. A person gives a reason; a cancellation dated in a locked
+    commission period is finance's to record."""
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    reason = " ".join((reason or "").split())
     if deal.status != DealStatus.WON:
         raise DomainError(f"{deal.name} is not won; only won deals are cancelled.")
+    if deal.cancelled_on:
+        raise DomainError(f"{deal.name} was cancelled on {deal.cancelled_on} already.")
     if deal.close_date and on < deal.close_date:
-        raise DomainError(f"{deal.name}: the cancellation date {on} is before the close date {deal.close_date}.")
+        raise DomainError(f"{deal.name}: the cancellation date {on} is before the close date {deal.close_date}.",
+                          field="date")  # fmt: skip
+    if not reason and actor is not None:
+        raise DomainError(f"Cancelling {deal.name} needs a reason.", field="reason")
+    _refuse_in_locked_period(
+        actor, on, f"{deal.name} cannot be cancelled on {on}: that day is in {{period}}, which is locked."
+    )
     deal.cancelled_on = on
-    deal.save(update_fields=["cancelled_on", "updated_at"])
-    _change(deal, "cancelled", "", on.isoformat(), actor).save()
+    deal.cancel_reason = reason
+    deal.save(update_fields=["cancelled_on", "cancel_reason", "updated_at"])
+    _change(deal, "cancelled", "", on.isoformat(), actor, reason=reason).save()
     announce_deals_changed(
         deal_ids=[deal.pk],
         person_ids=[deal.owner_id, *deal.splits.values_list("person_id", flat=True)],

@@ -24,17 +24,31 @@ from pipeline.filtersets import AccountFilterSet, DealFilterSet, LeadFilterSet
 from pipeline.forms import (
     AccountForm,
     ActivityForm,
+    DealCancelForm,
     DealCreateForm,
     DealForm,
     LeadConvertForm,
     LeadForm,
+    LostForm,
+    LostReasonForm,
     MergeForm,
     PipelineForm,
     SplitsForm,
     StageForm,
+    lost_reason_choices,
     owner_choices,
 )
-from pipeline.models import Account, Activity, Contact, Deal, DealStatus, ForecastCategory, Pipeline, Stage
+from pipeline.models import (
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    DealStatus,
+    ForecastCategory,
+    LostReason,
+    Pipeline,
+    Stage,
+)
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
@@ -76,6 +90,15 @@ def _deal_for_write(user: User, pk: int) -> Deal:
     if not selectors.deal_is_editable_by(user, deal):
         raise PermissionDenied("Your role lets you read this deal, not change it.")
     return deal
+
+
+def _deal_for_outcome(user: User, pk: int) -> Deal:
+    """A deal whose won outcome `user` may undo: those they may change, and for finance every won deal (a
+    cancellation or a deal leaving won may reach a locked period, which only finance changes)."""
+    deal = _deal_for_read(user, pk)
+    if selectors.deal_may_leave_won_by(user, deal):
+        return deal
+    raise PermissionDenied("Your role lets you read this deal, not change it.")
 
 
 def _reads_only(user: User) -> bool:
@@ -155,10 +178,20 @@ def deal_create(request: HttpRequest) -> HttpResponse:
 def _deal_context(user: User, deal: Deal) -> dict[str, Any]:
     editable = selectors.deal_is_editable_by(user, deal)
     stages = list(deal.pipeline.stages.order_by("position"))
+    lost_stages = [s for s in stages if s.is_lost]
+    won = deal.status == DealStatus.WON and not deal.cancelled_on
+    outcome = won and (editable or selectors.deal_may_leave_won_by(user, deal))
     return {
         "deal": deal,
         "editable": editable,
         "stages": stages,
+        # Closing as lost asks why; a won deal leaving won or cancelled says why too (forms under the path).
+        "lost_form": LostForm(stages=lost_stages)
+        if editable and deal.status == DealStatus.OPEN and lost_stages
+        else None,
+        "unwin_stages": [s for s in stages if not s.is_won] if outcome else [],
+        "cancel_form": DealCancelForm(initial={"date": timezone.localdate()}) if outcome else None,
+        "lost_reason_choices": lost_reason_choices() if outcome else [],
         "timeline": selectors.deal_timeline(deal),
         "splits": deal.splits.select_related("person").order_by("is_overlay", "-percent"),
         "line_items": deal.line_items.select_related("product"),
@@ -209,14 +242,28 @@ def deal_field(request: HttpRequest, pk: int, field: str) -> HttpResponse:
 @login_required
 @require_POST
 def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
-    """Move a deal to a stage (the board's drag and the deal page's stage path)."""
+    """Move a deal to a stage (the board's drag, the deal page's stage path and its lost and out-of-won forms).
+
+    A card dropped on a lost column first gets the small form asking why (`asked` marks its answer); the
+    service refuses the move without a reason from the list, and the card stays where it was."""
     user = _user(request)
-    deal = _deal_for_write(user, pk)
+    deal = _deal_for_read(user, pk)
+    # A won deal's outcome may be undone by finance too (see _deal_for_outcome); any other move is the editors'.
+    deal = _deal_for_outcome(user, pk) if deal.status == DealStatus.WON else _deal_for_write(user, pk)
     stage = get_object_or_404(Stage, pk=request.POST.get("stage"))
+    if _is_htmx(request) and stage.is_lost and stage.pipeline_id == deal.pipeline_id and not request.POST.get("asked"):
+        form = LostForm(stages=[stage], initial={"stage": stage.pk})
+        return render(request, "pipeline/partials/lost_form.html", {"deal": deal, "stage": stage, "form": form})
     ok, text = True, ""
     try:
         deal = services.deal_move_stage(
-            actor=user, deal=deal, stage=stage, lost_reason=request.POST.get("lost_reason", "")
+            actor=user,
+            deal=deal,
+            stage=stage,
+            lost_reason=request.POST.get("lost_reason", ""),
+            lost_note=request.POST.get("lost_note", ""),
+            lost_competitor=request.POST.get("lost_competitor", ""),
+            reason=request.POST.get("reason", ""),
         )
         text = f"Moved {deal.name} to {stage.name}."
     except DomainError as error:
@@ -227,6 +274,32 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
         return response
     (messages.success if ok else messages.error)(request, text)
     return redirect(request.POST.get("next") or reverse("pipeline:deal_detail", args=[deal.pk]))
+
+
+@login_required
+@require_POST
+def deal_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a won deal (the customer withdrew): a reason and the day, today unless said otherwise."""
+    user = _user(request)
+    deal = _deal_for_outcome(user, pk)
+    form = DealCancelForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip()
+                             for f, e in form.errors.items())  # fmt: skip
+        messages.error(request, f"{deal.name} was not cancelled: {problems}")
+    else:
+        try:
+            deal = services.deal_cancel(
+                actor=user, deal=deal, on=form.cleaned_data["date"], reason=form.cleaned_data["reason"]
+            )
+            messages.success(
+                request,
+                f"Cancelled {deal.name} on {deal.cancelled_on}. Its commission is clawed back where the plan says "
+                "so, on the next statement.",
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+    return redirect("pipeline:deal_detail", pk=deal.pk)
 
 
 @login_required
@@ -495,7 +568,34 @@ def setup(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Pipeline {pipeline.name} created with the standard stages.")
             return redirect("pipeline:setup")
     pipelines = Pipeline.objects.prefetch_related("stages").annotate(deal_count=Count("deals"))
-    return render(request, "pipeline/setup.html", {"pipelines": pipelines, "form": form})
+    context = {
+        "pipelines": pipelines,
+        "form": form,
+        "lost_reasons": services.lost_reasons(active_only=False),
+        "lost_reason_form": LostReasonForm(),
+    }
+    return render(request, "pipeline/setup.html", context)
+
+
+@login_required
+@require_POST
+def lost_reason_save(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Add a lost reason, or rename, reorder, retire or restore one (sales ops)."""
+    user = _user(request)
+    _require_setup(user)
+    reason = get_object_or_404(LostReason, pk=pk) if pk else None
+    form = LostReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A lost reason needs a name (and a position of 0 or more).")
+        return redirect(reverse("pipeline:setup") + "#lost-reasons")
+    try:
+        saved = services.lost_reason_save(actor=user, reason=reason, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        state = "in use" if saved.is_active else "retired (deals lost for it keep it)"
+        messages.success(request, f"Lost reason {saved.name!r} saved, {state}.")
+    return redirect(reverse("pipeline:setup") + "#lost-reasons")
 
 
 @login_required

@@ -14,6 +14,7 @@ from pipeline.models import (
     DealLineItem,
     DealSplit,
     Lead,
+    LostReason,
     Pipeline,
     Product,
     Stage,
@@ -69,11 +70,16 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
         fields = [
             "id", "external_id", "name", "account", "account_name", "contact", "owner", "owner_name", "pipeline",
             "stage", "stage_name", "status", "amount", "currency", "close_date", "created_date", "probability",
-            "deal_type", "source", "next_step", "lost_reason", "category_override", "forecast_category",
-            "stage_entered_at", "last_activity_at", "cancelled_on", "created_at", "updated_at",
+            "deal_type", "source", "next_step", "lost_reason", "lost_note", "lost_competitor", "category_override",
+            "forecast_category", "stage_entered_at", "last_activity_at", "cancelled_on", "cancel_reason",
+            "created_at", "updated_at", "reason",
         ]  # fmt: skip
         read_only_fields = ["id", "external_id", "pipeline", "status", "category_override", "stage_entered_at",
-                            "last_activity_at", "cancelled_on", "created_at", "updated_at"]  # fmt: skip
+                            "last_activity_at", "cancelled_on", "cancel_reason", "created_at",
+                            "updated_at"]  # fmt: skip
+
+    # Why a won deal leaves won when a PATCH moves it (not stored on the deal: kept in its history).
+    reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=400)
 
 
 class DealCreateSerializer(DealSerializer):
@@ -94,8 +100,29 @@ class DealDetailSerializer(DealSerializer):
 
 
 class MoveSerializer(serializers.Serializer[Any]):
+    """To a lost stage: `lost_reason` from `GET /lost-reasons/` (active ones), with an optional note and
+    competitor. A won deal leaving won: `reason` (a lost reason serves when it goes to a lost stage)."""
+
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    lost_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    lost_competitor = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)
+
+
+class CancelSerializer(serializers.Serializer[Any]):
+    """A won deal cancelled: why, and on which day (today when left out)."""
+
+    reason = serializers.CharField(max_length=400, allow_blank=True)
+    date = serializers.DateField(required=False)
+
+
+class LostReasonSerializer(serializers.ModelSerializer[LostReason]):
+    class Meta:
+        model = LostReason
+        fields = ["id", "name", "is_active", "position"]
+        read_only_fields = ["id"]
+        validators: list[Any] = []  # the service names a clashing name itself
 
 
 class CategorySerializer(serializers.Serializer[Any]):

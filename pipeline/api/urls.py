@@ -10,6 +10,7 @@ router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("products", views.ProductViewSet, basename="product")
 router.register("pipelines", views.PipelineViewSet, basename="pipeline")
 router.register("stages", views.StageViewSet, basename="stage")
+router.register("lost-reasons", views.LostReasonViewSet, basename="lost-reason")
 router.register("leads", views.LeadViewSet, basename="lead")
 router.register("activities", views.ActivityViewSet, basename="activity")
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
@@ -16,7 +18,7 @@ from rest_framework.response import Response
 from pipeline import selectors, services
 from pipeline.api import serializers as s
 from pipeline.filtersets import AccountFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
-from pipeline.models import Account, Activity, Contact, Deal, Lead, Pipeline, Product, Stage
+from pipeline.models import Account, Activity, Contact, Deal, DealStatus, Lead, LostReason, Pipeline, Product, Stage
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, SalesOpsWrites
 from salesops.org.selectors import editable_people_q
@@ -60,38 +62,67 @@ class DealViewSet(
             raise PermissionDenied("Your role lets you read this deal, not change it.")
         return deal
 
+    def _outcome_writable(self) -> Deal:
+        """A won deal's outcome (leaving won, a cancellation) is finance's to change as well (see services)."""
+        deal = self.get_object()
+        if not selectors.deal_may_leave_won_by(self.request.user, deal):
+            raise PermissionDenied("Your role lets you read this deal, not change it.")
+        return deal
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = _user(request)
         serializer = s.DealCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
+        values.pop("reason", None)  # a new deal leaves no stage
         owner = values.pop("owner", user)
         if not User.objects.filter(editable_people_q(user), pk=owner.pk).exists():
             raise PermissionDenied("You may not create deals for this owner.")
         deal = services.deal_create(actor=user, owner=owner, **values)
         return Response(s.DealDetailSerializer(deal).data, status=status.HTTP_201_CREATED)
 
+    @transaction.atomic  # a stage move and field changes in one PATCH land together or not at all
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = _user(request)
         deal = self._writable()
         serializer = s.DealSerializer(deal, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         values = {k: v for k, v in serializer.validated_data.items() if k in services.EDITABLE}
-        if "stage" in serializer.validated_data and serializer.validated_data["stage"] != deal.stage:
-            services.deal_move_stage(actor=user, deal=deal, stage=serializer.validated_data["stage"])
         if "owner" in values and not User.objects.filter(editable_people_q(user), pk=values["owner"].pk).exists():
             raise PermissionDenied("You may not hand deals to this owner.")
+        if "stage" in serializer.validated_data and serializer.validated_data["stage"] != deal.stage:
+            # The lost reason, note and competitor go with the move (a lost stage asks for them).
+            lost = {k: values.pop(k) for k in services.LOST_FIELDS if k in values}
+            services.deal_move_stage(actor=user, deal=deal, stage=serializer.validated_data["stage"],
+                                     reason=serializer.validated_data.get("reason", ""), **lost)  # fmt: skip
         deal = services.deal_update(actor=user, deal=deal, **values)
         return Response(s.DealDetailSerializer(self.get_queryset().get(pk=deal.pk)).data)
 
     @extend_schema(request=s.MoveSerializer, responses=s.DealSerializer)
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str | None = None) -> Response:
-        """Move to a stage of the deal's pipeline; 400 names any exit criterion the deal misses."""
-        deal = self._writable()
+        """Move to a stage of the deal's pipeline; 400 names any exit criterion the deal misses, a lost stage
+        without a reason from the list, or a won deal leaving won without one (or, for all but finance, whose
+        close date is in a locked period)."""
+        deal = self.get_object()
+        deal = self._outcome_writable() if deal.status == DealStatus.WON else self._writable()
         serializer = s.MoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         deal = services.deal_move_stage(actor=_user(request), deal=deal, **serializer.validated_data)
+        return Response(s.DealSerializer(self.get_queryset().get(pk=deal.pk)).data)
+
+    @extend_schema(request=s.CancelSerializer, responses=s.DealSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a won deal on `date` (today when left out) with a `reason`; plans with a clawback window take
+        its commission back on the statement of that day's period. 400 names the deal when refused."""
+        deal = self._outcome_writable()
+        serializer = s.CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        deal = services.deal_cancel(
+            actor=_user(request), deal=deal, on=data.get("date") or timezone.localdate(), reason=data["reason"]
+        )
         return Response(s.DealSerializer(self.get_queryset().get(pk=deal.pk)).data)
 
     @extend_schema(request=s.CategorySerializer, responses=s.DealSerializer)
@@ -197,6 +228,30 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     serializer_class = s.ProductSerializer
     permission_classes = [SalesOpsWrites]
     pagination_class = None
+
+
+class LostReasonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                        mixins.UpdateModelMixin, viewsets.GenericViewSet[LostReason]):  # fmt: skip
+    """The reasons a deal is lost for. Everyone reads them (`?active=true`: those offered); sales ops add,
+    rename, reorder and retire them (never delete: deals keep the reason they were lost for)."""
+
+    serializer_class = s.LostReasonSerializer
+    permission_classes = [SalesOpsWrites]
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[LostReason]:
+        services.lost_reasons()  # the default list on first use
+        reasons = LostReason.objects.order_by("position", "name")
+        return reasons.filter(is_active=True) if self.request.query_params.get("active") == "true" else reasons
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.lost_reason_save(actor=_user(self.request), **serializer.validated_data)
+
+    def perform_update(self, serializer: Any) -> None:
+        reason = serializer.instance
+        data = {"name": reason.name, "is_active": reason.is_active, "position": reason.position,
+                **serializer.validated_data}  # fmt: skip
+        serializer.instance = services.lost_reason_save(actor=_user(self.request), reason=reason, **data)
 
 
 class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

@@ -69,7 +69,7 @@ def build_example() -> dict:
     )
     won(ann, "90000", dt.date(2025, 3, 31), basic)
     d3 = won(bob, "20000", dt.date(2025, 3, 15), basic)
-    deals.deal_cancel(actor=ops, deal=d3, on=dt.date(2025, 4, 20))
+    deals.deal_cancel(actor=ops, deal=d3, on=dt.date(2025, 4, 20), reason="Customer withdrew")
     Deal.objects.create(name="lost", owner=bob, pipeline=stages["Closed Lost"].pipeline, stage=stages["Closed Lost"],
                         status="lost", amount=Decimal(50000), close_date=dt.date(2025, 3, 20))  # fmt: skip
     return {"ann": ann, "bob": bob, "mia": mia, "ops": ops}

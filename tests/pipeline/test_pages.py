@@ -142,10 +142,14 @@ def test_board_move_through_htmx_reports_missing_criteria(client_for, org, deals
     response = client.post(url, {"stage": default_stages()["Qualification"].pk}, HTTP_HX_REQUEST="true")
     assert "cannot enter Qualification: it needs an account" in response.content.decode()
     assert response["HX-Trigger"] == "deal-move-refused"
-    response = client.post(url, {"stage": default_stages()["Closed Lost"].pk}, HTTP_HX_REQUEST="true")
+    # A drop on the lost column asks why first; the answer, with a reason from the list, moves it.
+    lost = default_stages()["Closed Lost"].pk
+    response = client.post(url, {"stage": lost}, HTTP_HX_REQUEST="true")
+    assert 'data-testid="lost-form"' in response.content.decode() and "HX-Trigger" not in response
+    response = client.post(url, {"stage": lost, "asked": "1", "lost_reason": "Price"}, HTTP_HX_REQUEST="true")
     assert response["HX-Trigger"] == "deal-moved"
     deals["a1"].refresh_from_db()
-    assert deals["a1"].status == "lost"
+    assert deals["a1"].status == "lost" and deals["a1"].lost_reason == "Price"
 
 
 def test_deal_export_csv_and_xlsx_neutralise_formulas(client_for, org, deals):
