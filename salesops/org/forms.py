@@ -51,6 +51,13 @@ class _PersonFields(forms.ModelForm):  # type: ignore[type-arg]
         manager_field.label = "Reports to"
         manager_field.help_text = "An active manager, not this person nor anyone who reports to them."
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", f"The end date {end} is before the start date {start}.")
+        return data
+
 
 class PersonCreateForm(_PersonFields):
     """Sales ops add a person, who either gets a first password here or an e-mailed link to choose one."""
