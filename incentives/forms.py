@@ -120,6 +120,24 @@ def _decimal(label: str) -> forms.DecimalField:
     return forms.DecimalField(max_digits=16, decimal_places=6, required=False, min_value=0, label=label)
 
 
+def _percent(label: str) -> forms.DecimalField:
+    """An optional, non-negative percentage (a rate of 5 %, a tier from 50 % of quota): the plan JSON keeps
+    fractions (0.05, 0.5), the form shows and takes percentages."""
+    return forms.DecimalField(max_digits=16, decimal_places=4, required=False, min_value=0, label=f"{label} (%)")
+
+
+def _fraction(value: Any) -> Any:
+    """A percentage of the form as the plan JSON's fraction (Decimal, exact)."""
+    return None if value is None else value / 100
+
+
+def _percent_of(value: Any) -> Any:
+    """A plan JSON fraction as the form's percentage ("0.05" → "5", "1.0" → "100")."""
+    if value is None:
+        return None
+    return _text(Decimal(str(value)) * 100)
+
+
 class PlanBuilderForm(forms.Form):
     key = forms.SlugField(max_length=40, help_text="Short id, e.g. ae-2026.")
     name = forms.CharField(max_length=120)
@@ -138,18 +156,18 @@ class PlanBuilderForm(forms.Form):
     commission_key = forms.SlugField(max_length=40, initial="commission", label="Commission component")
     method = forms.ChoiceField(choices=[("marginal", "Marginal (each band its rate)"),
                                         ("retroactive", "Retroactive (all at the reached rate)")])  # fmt: skip
-    cap_attainment = _decimal("Cap at attainment")
+    cap_attainment = _percent("Cap at attainment")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for i in range(1, TIERS + 1):
-            self.fields[f"tier_{i}_from"] = _decimal(f"Tier {i} from")  # fmt: skip
-            self.fields[f"tier_{i}_rate"] = _decimal(f"Tier {i} rate")
+            self.fields[f"tier_{i}_from"] = _percent(f"Tier {i} from attainment")  # fmt: skip
+            self.fields[f"tier_{i}_rate"] = _percent(f"Tier {i} rate")
         for i in range(1, EXTRAS + 1):
             suffix = "" if i == 1 else str(i)
             fields = self.fields
             fields[f"bonus_{i}_key"] = forms.SlugField(max_length=40, initial=f"bonus{suffix}", label=f"Bonus {i} key")
-            fields[f"bonus_{i}_threshold"] = _decimal(f"Bonus {i} attainment")
+            fields[f"bonus_{i}_threshold"] = _percent(f"Bonus {i} attainment")
             fields[f"bonus_{i}_amount"] = _decimal(f"Bonus {i} amount")
             fields[f"spiff_{i}_key"] = forms.SlugField(max_length=40, initial=f"spiff{suffix}", label=f"Spiff {i} key")
             fields[f"spiff_{i}_product"] = forms.CharField(max_length=120, required=False, label=f"Spiff {i} product")
@@ -182,21 +200,21 @@ class PlanBuilderForm(forms.Form):
         for i in range(1, TIERS + 1):
             start, rate = data.get(f"tier_{i}_from"), data.get(f"tier_{i}_rate")
             if _filled([start, rate], f"Tier {i} needs both its starting attainment and its rate."):
-                tiers.append({"from": _text(start), "rate": _text(rate)})
+                tiers.append({"from": _text(_fraction(start)), "rate": _text(_fraction(rate))})
         components: list[dict[str, Any]] = []
         if tiers:
             commission: dict[str, Any] = {
                 "key": data["commission_key"], "type": "tiered_rate", "method": data["method"], "tiers": tiers,
             }  # fmt: skip
             if data.get("cap_attainment") is not None:
-                commission["cap_attainment"] = _text(data["cap_attainment"])
+                commission["cap_attainment"] = _text(_fraction(data["cap_attainment"]))
             components.append(commission)
         for i in range(1, EXTRAS + 1):
             threshold, amount = data.get(f"bonus_{i}_threshold"), data.get(f"bonus_{i}_amount")
             if not _filled([threshold, amount], f"Bonus {i} needs both its attainment threshold and its amount."):
                 continue
             components.append({"key": data[f"bonus_{i}_key"], "type": "attainment_bonus",
-                               "threshold": _text(threshold), "amount": _text(amount)})  # fmt: skip
+                               "threshold": _text(_fraction(threshold)), "amount": _text(amount)})  # fmt: skip
         for i in range(1, EXTRAS + 1):
             values = [data.get(f"spiff_{i}_{f}") for f in ("product", "start", "end", "amount")]
             if not _filled(values, f"Spiff {i} needs its product, dates and amount per deal."):
@@ -250,11 +268,12 @@ class PlanBuilderForm(forms.Form):
         if tiered:
             first = tiered[0]
             initial |= {"commission_key": first.get("key", "commission"), "method": first.get("method", "marginal"),
-                        "cap_attainment": first.get("cap_attainment")}  # fmt: skip
+                        "cap_attainment": _percent_of(first.get("cap_attainment"))}  # fmt: skip
             for i, tier in enumerate(tiered[0].get("tiers", []), start=1):
-                initial |= {f"tier_{i}_from": tier.get("from"), f"tier_{i}_rate": tier.get("rate")}
+                initial |= {f"tier_{i}_from": _percent_of(tier.get("from")),
+                            f"tier_{i}_rate": _percent_of(tier.get("rate"))}  # fmt: skip
         for i, bonus in enumerate(bonuses, start=1):
-            initial |= {f"bonus_{i}_key": bonus.get("key"), f"bonus_{i}_threshold": bonus.get("threshold"),
+            initial |= {f"bonus_{i}_key": bonus.get("key"), f"bonus_{i}_threshold": _percent_of(bonus.get("threshold")),
                         f"bonus_{i}_amount": bonus.get("amount")}  # fmt: skip
         for i, spiff in enumerate(spiffs, start=1):
             initial |= {f"spiff_{i}_key": spiff.get("key"), f"spiff_{i}_product": spiff.get("product"),

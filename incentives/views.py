@@ -51,12 +51,13 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from salesops import formats
 from salesops.api import DomainError
 from salesops.charts import style, to_html
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup
-from salesops.org.selectors import people_visible_to, sees_everyone
+from salesops.org.selectors import people_visible_to, person_names, sees_everyone
 
 
 def _user(request: HttpRequest) -> User:
@@ -719,7 +720,9 @@ def history(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.audit_events(entity=entity or None), 50).get_page(request.GET.get("page"))
     kinds = {label: kind for kind, label in selectors.AUDITED_ENTITIES.items()}
     subjects = selectors.audit_subjects(list(page.object_list))
+    people = person_names(set().union(*(formats.person_ids(e.changes) for e in page.object_list)))
     for event in page.object_list:
+        event.rows = formats.change_rows(event.changes, people)  # type: ignore[attr-defined]
         event.kind = kinds.get(event.entity, event.entity)  # type: ignore[attr-defined]
         event.subject = subjects.get((event.entity, event.entity_id), "(removed)")  # type: ignore[attr-defined]
         event.verb = selectors.ACTION_WORDS.get(event.action, event.action)  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ from reporting import kpis, queries, selectors
 from reporting.filtersets import ReportFilter, Span, custom_span, months_back, previous, span_for, year_span
 from reporting.kpis import Aggregate, KpiRow
 from reporting.selectors import Meta, Person, View
+from salesops import formats
 from salesops.charts import PALETTE, style
 
 logger = logging.getLogger(__name__)
@@ -848,6 +849,11 @@ def forecast_accuracy_rows(ctx: Context) -> list[dict[str, Any]] | None:
     return [dict(row) if not isinstance(row, dict) else row for row in rows or []]
 
 
+ACCURACY_HEADERS = {"person_id": "Person", "period": "Period", "actual": "Actual bookings", "own_call": "Own call",
+                    "own_call_accuracy": "Own call accuracy", "manager_call": "Manager's call",
+                    "manager_call_accuracy": "Manager's call accuracy"}  # fmt: skip
+
+
 def _forecast_accuracy(ctx: Context) -> Panel:
     panel = Panel(
         "forecast_accuracy",
@@ -858,10 +864,11 @@ def _forecast_accuracy(ctx: Context) -> Panel:
     rows = forecast_accuracy_rows(ctx)
     if not rows:
         return panel
-    panel.header = list(rows[0].keys())
+    keys = list(rows[0].keys())
+    panel.header = [ACCURACY_HEADERS.get(key, formats.label(key)) for key in keys]
     for row in rows:
         cells = []
-        for key in panel.header:
+        for key in keys:
             value = row.get(key)
             if key == "person_id" and isinstance(value, int):
                 cells.append(Cell(ctx.person_name(value), value))

@@ -37,8 +37,14 @@ LABELS: dict[str, str] = {
     "effective_to": "Effective to", "person_id": "Person", "own_call": "Own call", "manager_call": "Manager's call",
     "first_name": "First name", "last_name": "Last name", "employee_id": "Employee id", "manager": "Manager",
     "region": "Region", "team": "Team", "title": "Title", "email": "E-mail", "ramp": "Ramp", "plan": "Plan",
-    "period": "Period", "reason": "Reason", "resolution": "Resolution",
+    "period": "Period", "reason": "Reason", "resolution": "Resolution", "person": "Person", "line": "Statement line",
+    "shares": "Shares by month", "measure": "Measure", "definition": "Plan", "version": "Version",
+    "start": "Start", "end": "End", "adjustment": "Adjustment", "raised_by": "Raised by",
+    "resolved_by": "Resolved by", "credited_person": "Credited person",
 }  # fmt: skip
+
+PERSON_FIELDS = {"person", "manager", "owner", "raised_by", "resolved_by", "credited_person", "locked_by"}
+REFERENCE_FIELDS = {"line", "adjustment", "payout", "deal", "account", "contact", "stage", "team", "region", "plan"}
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -122,3 +128,33 @@ def day(value: Any) -> str:
     if isinstance(value, dt.date):
         return f"{value.day} {value:%b %Y}"
     return str(value)
+
+
+def person_ids(changes: dict[str, Any]) -> set[int]:
+    """The ids of people an audit row's changes name (to look their names up in one query)."""
+    found: set[int] = set()
+    for field, values in (changes or {}).items():
+        if field in PERSON_FIELDS:
+            found |= {int(v) for v in values or [] if isinstance(v, int) or (isinstance(v, str) and v.isdigit())}
+    return found
+
+
+def _person(raw: Any, people: dict[int, str]) -> str:
+    if raw is None or raw == "":
+        return NONE
+    return people.get(int(raw), "someone") if str(raw).isdigit() else str(raw)
+
+
+def change_rows(changes: dict[str, Any], people: dict[int, str] | None = None) -> list[tuple[str, str, str]]:
+    """An audit row's changes in words: (field, old, new), people by name, other records as "set"/"—"."""
+    rows = []
+    for field, values in (changes or {}).items():
+        old, new = ([*list(values), None, None])[:2] if isinstance(values, list | tuple) else (None, values)
+        if field in PERSON_FIELDS:
+            words = [_person(v, people or {}) for v in (old, new)]
+        elif field in REFERENCE_FIELDS and (isinstance(old, int) or isinstance(new, int)):
+            words = [NONE if v in (None, "") else "set" for v in (old, new)]
+        else:
+            words = [value(field, old), value(field, new)]
+        rows.append((label(field), words[0], words[1]))
+    return rows

@@ -98,6 +98,22 @@ MIN_FORMS = {"rep": 20, "manager": 25, "finance": 15, "ops": 40, "director": 25}
 SKIPPED_PREFIXES = ("/static/", "/media/", "/admin/", "/logout/")
 CHOICE_VALUE = re.compile(r"-?[A-Za-z_]{1,30}")  # ?export=csv, ?kind=month, ?ordering=-amount; not ids or dates
 API_ADDRESS_IN_SCRIPT = re.compile(r"""["'](/api/v1/[^"'\s]*)["']""")
+
+# What a page must not show a person (docs/formats.md): numbers and names in words, one date format.
+MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+RAW_VALUES = {
+    "a ratio with more than two decimals": re.compile(r"(?<![\d.,])\d+\.\d{3,}\b"),
+    "money without thousands separators": re.compile(r"(?<![\d.,])\d{4,}\.\d{2}\b"),
+    "a rate or share as a fraction": re.compile(r"(?<![\d.,-])0\.(?!00\b)\d{2,}\b"),
+    "a code name": re.compile(r"\b[a-z]+(?:_[a-zA-Z0-9]+)+\b"),
+    "a constant": re.compile(r"\b[A-Z]+(?:_[A-Z0-9]+)+\b"),
+    "a Python value": re.compile(r"\b(?:True|False|None)\b"),
+    "a record number": re.compile(r"\w #\d+"),
+    "an ISO date": re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+    "a date without its year": re.compile(rf"\b(?:{MONTHS})\.? \d{{1,2}}\b(?!,? \d{{4}})"),
+}
+# Pages that show code on purpose: the API's own documentation, and the plan JSON editor's text.
+RAW_ALLOWED_ROUTES = ("api/v1/docs/", "api/v1/schema/")
 FORM_ERROR = re.compile(rb'class="[^"]*\b(?:error|errorlist|has-error|flash-error)\b')
 BROKEN = {404, 405}
 SHOWN_IN_HTML = {"nav", "href", "hx-get", "iframe", "form-get"}  # kinds of link that also break on a 403
@@ -146,6 +162,38 @@ class Form:
     submitters: list[Submitter] = field(default_factory=list)
     disabled_submitters: int = 0
     extra: dict[str, str] = field(default_factory=dict)  # hx-vals
+
+
+class VisibleText(HTMLParser):
+    """The text a person reads on a page: no scripts, styles, code samples, form values or hidden parts."""
+
+    SKIP = {"script", "style", "code", "pre", "textarea", "svg", "option", "template", "kbd"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.depth and data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def raw_values_in(html: str) -> list[tuple[str, str, str]]:
+    """(what, the value, the text around it) for every raw value a page shows."""
+    parser = VisibleText()
+    parser.feed(html)
+    parser.close()
+    return [(what, found.group(0), text[:120]) for text in parser.parts for what, pattern in RAW_VALUES.items()
+            for found in pattern.finditer(text)]  # fmt: skip
 
 
 class PageParser(HTMLParser):
@@ -403,6 +451,7 @@ class Crawl:
     forms_submitted: int = 0
     forms_refused: int = 0  # answered with validation errors or a 4xx: fine
     server_errors: list[Failure] = field(default_factory=list)
+    raw_values: list[Failure] = field(default_factory=list)  # pages showing codes or unformatted numbers
     broken_links: list[Failure] = field(default_factory=list)
     refused: int = 0  # 403/404 for addresses no page showed the role (schema paths, API rows): scope decisions
     left_over: int = 0  # addresses still queued when the request budget ran out
@@ -548,7 +597,13 @@ class Crawler:
             self.enqueue(Link(path, link.url, "redirect", depth=link.depth))
         content_type = answer.headers.get("content-type", "")
         if ok and "html" in content_type:
-            self.read_html(answer.body.decode(), link.url)
+            html = answer.body.decode()
+            if answer.status == 200 and not page_route(link.url).startswith(RAW_ALLOWED_ROUTES):
+                for what, value, text in raw_values_in(html):
+                    self.result.raw_values.append(
+                        Failure(self.role, "GET", link.url, 200, link.referrer, f"{what}: {value!r} in {text!r}")
+                    )
+            self.read_html(html, link.url)
         elif ok and any(kind in content_type for kind in ("json", "openapi", "yaml")):
             self.read_api(answer.body, content_type, link)
 
@@ -737,6 +792,17 @@ def listing(failures: list[Failure]) -> str:
 def test_no_page_or_form_answers_a_server_error(crawls: dict[str, Crawl]) -> None:
     failures = [failure for crawl in crawls.values() for failure in crawl.server_errors]
     assert not failures, f"{len(failures)} server errors:\n{listing(failures)}"
+
+
+def test_pages_show_numbers_and_names_in_words(crawls: dict[str, Crawl]) -> None:
+    """Money with separators, rates and shares as percentages, one date format with the year, names instead
+    of codes: every page each role reaches (one failure per page and kind of value, to keep it readable)."""
+    seen: dict[tuple[str, str], Failure] = {}
+    for crawl in crawls.values():
+        for failure in crawl.raw_values:
+            seen.setdefault((page_route(failure.url), failure.detail.split(":")[0]), failure)
+    failures = list(seen.values())
+    assert not failures, f"{len(failures)} pages show raw values:\n{listing(failures)}"
 
 
 def test_no_link_a_role_is_shown_is_broken(crawls: dict[str, Crawl]) -> None:

@@ -204,3 +204,11 @@ def org_chart(user: User, *, inactive: bool = False) -> list[ChartNode]:
     for root in roots:
         count(root)
     return roots
+
+
+def person_names(ids: set[int]) -> dict[int, str]:
+    """Display names of people by id, in one query (history rows name who a change was about)."""
+    if not ids:
+        return {}
+    rows = User.objects.filter(pk__in=ids).values_list("pk", "first_name", "last_name", "username")
+    return {pk: f"{first} {last}".strip() or username for pk, first, last, username in rows}

@@ -20,3 +20,15 @@ register.filter("label", formats.label)
 @register.filter
 def in_words(raw: Any, code: str = "") -> str:
     return formats.value(code, raw)
+
+
+@register.filter
+def labels(codes: Any) -> str:
+    """A list of codes in words, for a sentence: ["account", "close_date"] → "account, close date"."""
+    return ", ".join(formats.label(code).lower() for code in codes or [])
+
+
+@register.filter
+def percents(values: Any) -> str:
+    """Shares in words: [0.25, 0.5] → "25 %, 50 %" (as many decimals as they need)."""
+    return ", ".join(formats.rate(value) for value in values or [])

@@ -73,10 +73,10 @@ def test_sales_ops_version_a_plan_in_the_form(page, computed):
     page.click("text=AE")
     page.click("text=New version")
     builder = page.locator("[data-testid=plan-builder]")
-    assert builder.locator("input[name=tier_1_rate]").input_value() == "0.05"
+    assert builder.locator("input[name=tier_1_rate]").input_value() == "5"  # percentages in the form
     builder.locator("input[name=effective_from]").fill("2025-01-01")
     builder.locator("input[name=note]").fill("6 % first band")
-    builder.locator("input[name=tier_1_rate]").fill("0.06")
+    builder.locator("input[name=tier_1_rate]").fill("6")
     builder.locator("button", has_text="Save version").click()
     page.wait_for_load_state("networkidle")
     assert "ae has a version starting on 2025-01-01 already" in page.locator("[data-testid=plan-errors]").inner_text()

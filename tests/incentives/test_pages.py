@@ -37,7 +37,7 @@ def test_rep_sees_own_attainment_and_statement(client_for, computed):
     statement = client.get(reverse("incentives:statement", args=[q1(computed["ann"]).pk])).content.decode()
     assert 'data-testid="statement-total">20,150.00<' in statement
     # ann's 60 % of D1: 50,000 fills the 5 % band, the next 10,000 earns 10 %.
-    assert "50000.00 × 0.05" in statement and "10000.00 × 0.10" in statement
+    assert "50,000.00 × 5 %" in statement and "10,000.00 × 10 %" in statement
 
 
 def test_a_long_statement_shows_a_page_of_lines_and_exports_them_all(client_for, computed, monkeypatch):
@@ -261,17 +261,17 @@ def test_sales_ops_build_a_plan_version_in_the_form_without_json(client_for, com
     client = client_for(computed["ops"])
     url = reverse("incentives:plan_version", args=["ae"])
     page = client.get(url).content.decode()
-    assert 'data-testid="plan-builder"' in page and 'value="0.05"' in page  # the current tiers, in fields
+    assert 'data-testid="plan-builder"' in page and 'value="5"' in page  # the current tiers, as percentages
     form = {"key": "ae", "name": "AE", "effective_from": "2025-04-01", "note": "richer first band",
             "period": "quarter", "attainment_basis": "period", "credit_scope": "individual", "clawback_days": "90",
-            "commission_key": "commission", "method": "marginal", "cap_attainment": "2.0",
-            "tier_1_from": "0", "tier_1_rate": "0.06", "tier_2_from": "0.5", "tier_2_rate": "0.10",
-            "tier_3_from": "1.0", "tier_3_rate": "0.15",
-            "bonus_1_key": "bonus", "bonus_1_threshold": "1.0", "bonus_1_amount": "5000", "bonus_2_key": "bonus2",
+            "commission_key": "commission", "method": "marginal", "cap_attainment": "200",
+            "tier_1_from": "0", "tier_1_rate": "6", "tier_2_from": "50", "tier_2_rate": "10",
+            "tier_3_from": "100", "tier_3_rate": "15",
+            "bonus_1_key": "bonus", "bonus_1_threshold": "100", "bonus_1_amount": "5000", "bonus_2_key": "bonus2",
             "spiff_1_key": "spiff", "spiff_2_key": "spiff2"}  # fmt: skip
     bad = client.post(url, {**form, "tier_2_rate": ""}).content.decode()
     assert "Tier 2 needs both its starting attainment and its rate." in bad
-    unordered = client.post(url, {**form, "tier_3_from": "0.4"}).content.decode()
+    unordered = client.post(url, {**form, "tier_3_from": "40"}).content.decode()
     assert "tiers must strictly increase" in unordered
     response = client.post(url, form)
     assert response.status_code == 302
@@ -300,7 +300,8 @@ def test_pay_history_page_is_finance_and_ops_only_and_names_who_changed_what(cli
     table = html.split('data-testid="history"', 1)[1]
     assert computed["finance"].display_name in table and "spiff true-up" in table
     # Records by name, values in words: no "#id", no raw codes.
-    assert f"Adjustment: {computed['ann'].display_name} · 2025-Q2" in table and "Amount – → 250.00" in table
+    assert f"Adjustment: {computed['ann'].display_name} · 2025-Q2" in table and "Amount: — → 250.00" in table, table
+    assert f"Person: — → {computed['ann'].display_name}" in table
     assert "Quota:" not in table and "#" not in table  # filtered to adjustments
     everything = client_for(computed["finance"]).get(reverse("incentives:history")).content.decode()
     assert f"Quota: {computed['ann'].display_name} · 2025-Q1 · bookings" in everything
@@ -314,11 +315,11 @@ def test_the_plan_builder_names_every_refused_field_and_leaves_plans_it_cannot_s
     url = reverse("incentives:plan_version", args=["ae"])
     form = {"key": "ae", "name": "AE", "effective_from": "2025-04-01", "period": "quarter",
             "attainment_basis": "period", "credit_scope": "individual", "commission_key": "commission",
-            "method": "marginal", "cap_attainment": "-1", "tier_1_from": "0", "tier_1_rate": "0.05",
-            "bonus_1_key": "Q4 bonus", "bonus_1_threshold": "1", "bonus_1_amount": "-5", "bonus_2_key": "bonus2",
+            "method": "marginal", "cap_attainment": "-1", "tier_1_from": "0", "tier_1_rate": "5",
+            "bonus_1_key": "Q4 bonus", "bonus_1_threshold": "100", "bonus_1_amount": "-5", "bonus_2_key": "bonus2",
             "spiff_1_key": "spiff", "spiff_2_key": "spiff2"}  # fmt: skip
     errors = client.post(url, form).content.decode().split('data-testid="plan-errors"')[1].split("</div>")[0]
-    for label in ("Cap at attainment", "Bonus 1 key", "Bonus 1 amount"):
+    for label in ("Cap at attainment (%)", "Bonus 1 key", "Bonus 1 amount"):
         assert f"<li>{label}: " in errors
     # A plan whose component has a description (which the form does not show) opens as JSON, so nothing is lost.
     described = {"period": "quarter", "components": [
@@ -340,7 +341,7 @@ def test_the_numbers_beside_a_statement_next_band_paid_to_date_and_payroll_curre
     bob = client_for(computed["bob"])
     statement = bob.get(reverse("incentives:statement", args=[q1(computed["bob"]).pk])).content.decode()
     # bob credited 60,000 of a 100,000 quota: 40,000 more reaches the 15 % band that starts at 100 %.
-    assert "40,000.00 more credit reaches the 0.15 band." in statement
+    assert "40,000.00 more credit reaches the 15 % band." in statement
 
     services.adjustment_create(actor=computed["finance"], person=computed["ann"],
                                period=Period.objects.get(label="2025-Q2"), amount="120.50", reason="true-up")  # fmt: skip
