@@ -28,6 +28,7 @@ from incentives.models import (
 )
 from incentives.selectors import LockFigures, lock_figures
 from salesops.api import DomainError, Forbidden
+from salesops.formats import label
 from salesops.org.models import User
 from salesops.org.services import audit_record
 
@@ -265,7 +266,7 @@ def quota_set(
         return quota
     audit_record(actor=actor, instance=quota, action="set",
                  changes={"amount": (old[0], effective), "full_amount": (old[1], full)},
-                 reason=f"{person.username} {period.label} {measure}")  # fmt: skip
+                 reason=f"{person.display_name}'s {label(measure).lower()} quota for {period.label}")  # fmt: skip
     _announce_quota(person.pk, period)
     # A manager whose quota is the sum of their team's follows it (and so on up, through quota_set).
     above = (
