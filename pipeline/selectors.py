@@ -595,4 +595,5 @@ def deal_cancellations(deal_ids: Iterable[int]) -> dict[int, DealCancellation]:
     rows = Deal.objects.filter(pk__in=set(deal_ids), cancelled_on__isnull=False).values_list(
         "pk", "name", "close_date", "cancelled_on", "cancel_reason"
     )
-    return {row[0]: DealCancellation(*row) for row in rows}
+    return {pk: DealCancellation(pk, name, close, cancelled, reason) for pk, name, close, cancelled, reason in rows
+            if cancelled is not None}  # fmt: skip

@@ -284,7 +284,7 @@ def deal_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_for_outcome(user, pk)
     form = DealCancelForm(request.POST)
     if not form.is_valid():
-        problems = "; ".join(f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip()
+        problems = "; ".join(f"{form.fields[f].label if f in form.fields else ''} {' '.join(map(str, e))}".strip()
                              for f, e in form.errors.items())  # fmt: skip
         messages.error(request, f"{deal.name} was not cancelled: {problems}")
     else:
