@@ -104,9 +104,13 @@ def value(code: str, raw: Any) -> str:
         return day(raw)
     if isinstance(raw, str):
         try:
-            return day(dt.date.fromisoformat(raw)) if len(raw) == 10 and raw[4] == "-" else _number_or(raw, code)
+            if len(raw) == 10 and raw[4] == "-":
+                return day(dt.date.fromisoformat(raw))
+            if len(raw) >= 16 and raw[4] == "-" and raw[10] in " T":
+                return day(dt.datetime.fromisoformat(raw))
         except ValueError:
-            return _number_or(raw, code)
+            pass
+        return _number_or(raw, code)
     return _number_or(raw, code)
 
 
