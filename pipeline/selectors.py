@@ -39,6 +39,7 @@ def deal_is_editable_by(user: Any, deal: Deal) -> bool:
         return False
     return Deal.objects.filter(editable_people_q(user, "owner"), pk=deal.pk).exists()
 
+from salesops import formats
 
 def accounts_visible_to(user: Any) -> QuerySet[Account]:
     """Accounts the user owns or holds a visible deal on; finance and sales ops see all."""
@@ -84,7 +85,8 @@ def deal_timeline(deal: Deal) -> list[TimelineEntry]:
         if change.field == "created":
             title, detail = "Deal created", f"in {change.new_value}"
         elif change.old_value or change.new_value:
-            title, detail = f"{label} changed", f"{change.old_value or '—'} → {change.new_value or '—'}"
+            old, new = formats.value(change.field, change.old_value), formats.value(change.field, change.new_value)
+            title, detail = f"{label} changed", f"{old} → {new}"
         else:
             title, detail = f"{label} changed", ""
         if change.reason:  # why a won deal left won or was cancelled, or why it was lost
