@@ -71,7 +71,14 @@ def rep_panel(user: User, today: Today) -> RepPanel:
         needing_step=pipeline.deals_needing_a_step(mine, today=today.day, limit=LISTED),
         tasks=pipeline.open_tasks(user.pk, today=today.day, limit=LISTED),
         call=calls.get(user.pk),
+        more=_dispute_answers(user),
     )
+
+
+def _dispute_answers(user: User) -> list[tuple[str, dict[str, Any]]]:
+    """The rep's disputes finance answered in the last 30 days (a panel only when there are some)."""
+    answers = incentives.recent_dispute_resolutions(user, days=30)
+    return [("home/partials/rep_disputes.html", {"answers": answers})] if answers else []
 
 
 # --------------------------------------------------------------------------------------------- manager

@@ -11,7 +11,7 @@ Plain Python: templates reach it through the `fmt` template library, charts and 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 NONE = "—"
@@ -57,10 +57,11 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def money(value: Any, places: int = 2) -> str:
+    """12345.5 → "12,345.50": thousands separated, cents rounded half up."""
     number = _decimal(value)
     if number is None:
         return NONE
-    return f"{number:,.{places}f}"
+    return f"{number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
 
 
 def money0(value: Any) -> str:
@@ -72,7 +73,11 @@ def percent(value: Any, places: int = 1) -> str:
     number = _decimal(value)
     if number is None:
         return NONE
-    return f"{number * 100:,.{places}f} %"
+    return f"{(number * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f} %"
+
+
+def count(value: int | None) -> str:
+    return NONE if value is None else f"{value:,}"
 
 
 def rate(value: Any) -> str:

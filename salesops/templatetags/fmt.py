@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from salesops import formats
 
@@ -15,6 +17,15 @@ register.filter("money0", formats.money0)
 register.filter("percent", formats.percent)
 register.filter("rate", formats.rate)
 register.filter("label", formats.label)
+register.filter("count", formats.count)
+
+
+@register.filter("day")
+def day(value: Any) -> str:
+    """The calendar day of a date or a moment (a moment on the company's time zone): "4 Dec 2026"."""
+    if isinstance(value, dt.datetime):
+        value = (timezone.localtime(value) if timezone.is_aware(value) else value).date()
+    return formats.day(value)
 
 
 @register.filter

@@ -57,6 +57,24 @@ def test_rep_reads_their_quarter_pay_pipeline_and_next_actions(client_for, compa
     assert f"{reverse('forecasting:grid')}?period=2026-Q4" in html
 
 
+def test_a_rep_reads_finances_answer_to_their_dispute(client_for, company):
+    from incentives import services
+    from incentives.models import Dispute
+
+    org = company["org"]
+    assert 'data-panel="rep-disputes"' not in home_of(client_for, org.rep_b)  # nothing answered yet
+    dispute = Dispute.objects.get(raised_by=org.rep_b)
+    services.dispute_resolve(actor=org.finance, dispute=dispute, accept=True, resolution="Order form confirms it",
+                             amount="250", period=Period.objects.get(label="2026-Q4"))  # fmt: skip
+    html = home_of(client_for, org.rep_b)
+    answers = incentives.recent_dispute_resolutions(org.rep_b)
+    assert len(answers) == 1 and answers[0].amount == Decimal("250.00")
+    panel = figure(html, "dispute-answers")
+    assert "Accepted" in panel and "Order form confirms it" in panel and "250.00 in 2026-Q4" in panel
+    assert f"by {org.finance.display_name}, 20 Nov 2026" in panel
+    assert 'data-panel="rep-disputes"' not in home_of(client_for, org.rep_a)  # someone else's answer
+
+
 def test_a_rep_never_sees_a_teammates_deals_or_pay(client_for, company):
     org = company["org"]
     html = home_of(client_for, org.rep_a)
