@@ -53,7 +53,7 @@ from incentives.models import (
 )
 from salesops import formats
 from salesops.api import DomainError
-from salesops.charts import style, to_html
+from salesops.charts import percent_axis, style, to_html
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup
@@ -102,8 +102,7 @@ def _attainment_chart(payouts: list[Payout], name: str) -> str:
                     line={"color": "#b7791f", "width": 2})  # fmt: skip
     fig.add_scatter(name="Attainment", x=labels, y=[float(p.attainment) * 100 for p in payouts], yaxis="y2",
                     mode="lines+markers", line={"color": "#1f8a4c", "dash": "dot"})  # fmt: skip
-    fig.update_layout(yaxis={"title": "amount"}, yaxis2={"title": "attainment %", "overlaying": "y", "side": "right",
-                                                        "showgrid": False})  # fmt: skip
+    fig.update_layout(yaxis={"title": "amount"}, yaxis2=percent_axis("attainment"))
     return to_html(style(fig), name=name)
 
 

@@ -29,7 +29,7 @@ from reporting.filtersets import ReportFilter, Span, custom_span, months_back, p
 from reporting.kpis import Aggregate, KpiRow
 from reporting.selectors import Meta, Person, View
 from salesops import formats
-from salesops.charts import PALETTE, style
+from salesops.charts import PALETTE, percent_axis, style
 
 logger = logging.getLogger(__name__)
 
@@ -1211,7 +1211,7 @@ def _trend(ctx: Context, result: queries.Result, window: Span) -> Panel:
         customdata=links,
         line={"color": PALETTE[1]},
     )
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": "win rate %"})
+    fig.update_layout(yaxis2=percent_axis("win rate"))
     panel.chart = chart_html(fig, name="bookings-by-month")
     panel.shown_rows = 0
     return panel

@@ -23,8 +23,16 @@ def style(fig: go.Figure, *, height: int = 320) -> go.Figure:
         hoverlabel={"namelength": -1},
     )
     fig.update_xaxes(gridcolor="#e3e6ec")
-    fig.update_yaxes(gridcolor="#e3e6ec", zerolinecolor="#c9ced8")
+    # Round ticks with thousands separators; hovers with cents at most.
+    fig.update_yaxes(gridcolor="#e3e6ec", zerolinecolor="#c9ced8", separatethousands=True, hoverformat=",.2~f")
     return fig
+
+
+def percent_axis(title: str) -> dict[str, Any]:
+    """A second y axis of percentages over a money axis: its own round ticks (plotly's default for an
+    overlaying axis syncs them to the first axis's grid, which gives ticks like 28.87), from zero."""
+    return {"title": title, "overlaying": "y", "side": "right", "showgrid": False, "tickmode": "auto",
+            "rangemode": "tozero", "ticksuffix": " %", "hoverformat": ",.1f"}  # fmt: skip
 
 
 def to_html(fig: go.Figure, *, name: str, div_id: str | None = None) -> str:
