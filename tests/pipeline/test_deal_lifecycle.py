@@ -27,6 +27,7 @@ CANCELLED = dt.date(2025, 4, 15)  # in 2025-04 and 2025-Q2
 
 @pytest.fixture
 def deals(org):
+    services.lost_reasons()  # the seeded defaults (a test database flushed by an earlier test has none)
     stages = default_stages()
     return {
         "open": DealFactory.create(name="Alpha renewal", owner=org.rep_a, stage=stages["Proposal"]),
