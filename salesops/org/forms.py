@@ -37,8 +37,6 @@ def manager_choices(person: User | None = None) -> QuerySet[User]:
 class _PersonFields(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["first_name"].required = True
-        self.fields["last_name"].required = True
         manager_field = self.fields["manager"]
         assert isinstance(manager_field, forms.ModelChoiceField)
         # The list offers only managers that close no loop; any active manager is accepted, so choosing one
@@ -88,7 +86,8 @@ class PersonCreateForm(_PersonFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["start_date"].required = True
+        for name in ("first_name", "last_name", "start_date"):
+            self.fields[name].required = True
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

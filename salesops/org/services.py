@@ -282,6 +282,9 @@ def person_deactivate(
             raise DomainError(f"{name} cannot take over their own deals.", field="successor")
         if not successor.is_active:
             raise DomainError(f"{successor.display_name} is inactive and cannot take over deals.", field="successor")
+        if not (successor.is_rep or successor.is_manager):
+            raise DomainError(f"{successor.display_name} is neither a rep nor a manager and owns no deals.",
+                              field="successor")  # fmt: skip
     reports = list(User.objects.filter(manager=person, is_active=True).order_by("last_name", "first_name"))
     done: list[str] = []
     if reports:

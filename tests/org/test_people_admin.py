@@ -404,6 +404,17 @@ def test_api_deactivates_a_leaver(api_client_for, org, leaver_book):
     assert Deal.objects.filter(owner=org.rep_b).count() == 2
 
 
+def test_api_refuses_a_successor_who_owns_no_deals(api_client_for, org, leaver_book):
+    response = api_client_for(org.ops).post(
+        f"/api/v1/people/{org.rep_a.pk}/deactivate/",
+        {"end_date": "2025-06-30", "successor": org.finance.pk, "reason": "left"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "is neither a rep nor a manager" in response.json()["detail"]
+    assert Deal.objects.filter(owner=org.rep_a).count() == 3
+
+
 def test_api_refuses_deactivating_by_patch_and_others_everything(api_client_for, org):
     ops = api_client_for(org.ops)
     response = ops.patch(f"/api/v1/people/{org.rep_a.pk}/", {"is_active": False}, format="json")
