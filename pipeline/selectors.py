@@ -25,6 +25,7 @@ from pipeline.models import (
     Pipeline,
     Stage,
 )
+from salesops import formats
 from salesops.org.selectors import editable_people_q, visible_people_q
 
 
@@ -39,7 +40,6 @@ def deal_is_editable_by(user: Any, deal: Deal) -> bool:
         return False
     return Deal.objects.filter(editable_people_q(user, "owner"), pk=deal.pk).exists()
 
-from salesops import formats
 
 def accounts_visible_to(user: Any) -> QuerySet[Account]:
     """Accounts the user owns or holds a visible deal on; finance and sales ops see all."""
