@@ -588,7 +588,7 @@ class DealCancellation:
         """What a statement says of the clawback this cancellation yields."""
         days = f" ({(self.cancelled_on - self.close_date).days} days after it closed)" if self.close_date else ""
         because = f": {self.reason}" if self.reason else ""
-        return f"{self.name} cancelled on {self.cancelled_on.isoformat()}{days}{because}"
+        return f"{self.name} cancelled on {formats.day(self.cancelled_on)}{days}{because}"
 
 
 def deal_cancellations(deal_ids: Iterable[int]) -> dict[int, DealCancellation]:

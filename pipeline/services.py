@@ -31,6 +31,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.normalize import account_name_key
+from salesops import formats
 from salesops.api import DomainError
 from salesops.org.models import User
 from salesops.org.services import audit_record
@@ -478,7 +479,8 @@ def deal_move_stage(
         _refuse_in_locked_period(
             actor,
             deal.close_date,
-            f"{deal.name} closed on {deal.close_date}, in {{period}}, which is locked: it cannot leave {old.name}.",
+            f"{deal.name} closed on {formats.day(deal.close_date)}, in {{period}}, which is locked: it cannot leave "
+            f"{old.name}.",
         )
     now = timezone.now()
     lost_why = f"{lost_reason}: {lost_note}" if lost_note else lost_reason
@@ -598,14 +600,14 @@ def deal_cancel(*, actor: User | None, deal: Deal, on: dt.date, reason: str = ""
     if deal.status != DealStatus.WON:
         raise DomainError(f"{deal.name} is not won; only won deals are cancelled.")
     if deal.cancelled_on:
-        raise DomainError(f"{deal.name} was cancelled on {deal.cancelled_on} already.")
+        raise DomainError(f"{deal.name} was cancelled on {formats.day(deal.cancelled_on)} already.")
     if deal.close_date and on < deal.close_date:
         raise DomainError(f"{deal.name}: the cancellation date {on} is before the close date {deal.close_date}.",
                           field="date")  # fmt: skip
     if not reason and actor is not None:
         raise DomainError(f"Cancelling {deal.name} needs a reason.", field="reason")
     _refuse_in_locked_period(
-        actor, on, f"{deal.name} cannot be cancelled on {on}: that day is in {{period}}, which is locked."
+        actor, on, f"{deal.name} cannot be cancelled on {formats.day(on)}: that day is in {{period}}, which is locked."
     )
     deal.cancelled_on = on
     deal.cancel_reason = reason

@@ -49,6 +49,7 @@ from pipeline.models import (
     Pipeline,
     Stage,
 )
+from salesops import formats
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
@@ -294,8 +295,8 @@ def deal_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             )
             messages.success(
                 request,
-                f"Cancelled {deal.name} on {deal.cancelled_on}. Its commission is clawed back where the plan says "
-                "so, on the next statement.",
+                f"Cancelled {deal.name} on {formats.day(deal.cancelled_on)}. Its commission is clawed back where the "
+                "plan says so, on the next statement.",
             )
         except DomainError as error:
             messages.error(request, error.message)

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from pipeline import services
+from salesops import formats
 from tests.e2e.conftest import ARTIFACTS, sign_in
 from tests.factories import AccountFactory, ContactFactory, UserFactory
 
@@ -99,7 +100,7 @@ def test_a_won_deal_cancelled_on_its_page_shows_its_clawback_on_the_statement(pa
     form.locator("input[name=reason]").fill("Customer went bankrupt")
     form.locator("[data-testid=cancel-submit]").click()
     page.wait_for_load_state("networkidle")
-    assert f"Cancelled Umbrella rollout on {today.isoformat()}." in page.locator(".messages").inner_text()
+    assert f"Cancelled Umbrella rollout on {formats.day(today)}." in page.locator(".messages").inner_text()
     won.refresh_from_db()
     assert (won.cancelled_on, won.cancel_reason) == (today, "Customer went bankrupt")
 
@@ -108,7 +109,7 @@ def test_a_won_deal_cancelled_on_its_page_shows_its_clawback_on_the_statement(pa
     page.goto(f"/incentives/statements/{payout.pk}/")
     cause = page.locator("[data-testid=clawback-cause]")
     assert cause.inner_text() == (
-        f"Clawback: Umbrella rollout cancelled on {today.isoformat()} (10 days after it closed): Customer went bankrupt"
+        f"Clawback: Umbrella rollout cancelled on {formats.day(today)} (10 days after it closed): Customer went bankrupt"
     )
     row = cause.locator("xpath=ancestor::tr[1]")
     assert "-50,000.00" in row.inner_text() and "-5,000.00" in row.inner_text()

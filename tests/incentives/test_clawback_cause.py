@@ -44,7 +44,7 @@ def test_a_cancelled_won_deal_claws_back_on_the_next_statement_with_its_cause(ex
     client.force_login(ann)
     page = client.get(reverse("incentives:statement", args=[q2.pk])).content.decode()
     assert (
-        'data-testid="clawback-cause">Clawback: ann 90000 cancelled on 2025-04-15 (15 days after it closed): '
+        'data-testid="clawback-cause">Clawback: ann 90000 cancelled on 15 Apr 2025 (15 days after it closed): '
         "Customer went bankrupt</small>"
     ) in page
     q1 = Payout.objects.get(person=ann, period__label="2025-Q1")
@@ -64,7 +64,7 @@ def test_out_of_won_in_a_locked_period_is_finance_s_and_becomes_an_adjustment(ex
     finance = UserFactory.create(username="fin2", is_rep=False, is_finance=True)
     services.period_lock(actor=finance, period=services.period_get_or_create("2025-Q1"), reason="Q1 payroll sent")
     prospecting = default_stages()["Prospecting"]
-    with pytest.raises(DomainError, match="ann 90000 closed on 2025-03-31, in 2025-Q1, which is locked"):
+    with pytest.raises(DomainError, match="ann 90000 closed on 31 Mar 2025, in 2025-Q1, which is locked"):
         deals.deal_move_stage(actor=example["mia"], deal=d2(), stage=prospecting, reason="Booked by mistake")
     deals.deal_move_stage(actor=finance, deal=d2(), stage=prospecting, reason="Booked by mistake")
     commission_recompute()

@@ -209,7 +209,7 @@ def test_out_of_won_in_a_locked_period_is_refused_but_to_finance(org, deals, who
     with pytest.raises(DomainError) as error:
         services.deal_move_stage(actor=getattr(org, who), deal=deals["won"], stage=stage, reason="mistake")
     assert error.value.message == (
-        "Bravo expansion closed on 2025-02-10, in 2025-Q1, which is locked: it cannot leave Closed Won. Only "
+        "Bravo expansion closed on 10 Feb 2025, in 2025-Q1, which is locked: it cannot leave Closed Won. Only "
         "finance may do this; the difference is then paid in the next open period.")  # fmt: skip
     assert Deal.objects.get(pk=deals["won"].pk).status == "won"
     deal = services.deal_move_stage(actor=org.finance, deal=deals["won"], stage=stage, reason="mistake")
@@ -253,7 +253,7 @@ def test_cancel_on_the_page_needs_a_reason_and_records_it(client_for, org, deals
     assert "Bravo expansion was not cancelled: Reason This field is required." in response.content.decode()
     assert Deal.objects.get(pk=deal.pk).cancelled_on is None
     response = client.post(url, {"reason": "Customer went bankrupt", "date": CANCELLED.isoformat()}, follow=True)
-    assert "Cancelled Bravo expansion on 2025-04-15." in response.content.decode()
+    assert "Cancelled Bravo expansion on 15 Apr 2025." in response.content.decode()
     deal.refresh_from_db()
     assert (deal.cancelled_on, deal.cancel_reason, deal.status) == (CANCELLED, "Customer went bankrupt", "won")
     change = DealChange.objects.get(deal=deal, field="cancelled")
@@ -261,7 +261,7 @@ def test_cancel_on_the_page_needs_a_reason_and_records_it(client_for, org, deals
     page = client.get(reverse("pipeline:deal_detail", args=[deal.pk])).content.decode()
     assert 'data-testid="cancel-form"' not in page and "Customer went bankrupt" in page
     response = client.post(url, {"reason": "again", "date": CANCELLED.isoformat()}, follow=True)
-    assert "Bravo expansion was cancelled on 2025-04-15 already." in response.content.decode()
+    assert "Bravo expansion was cancelled on 15 Apr 2025 already." in response.content.decode()
 
 
 def test_cancel_through_the_api(api_client_for, org, deals):
@@ -302,7 +302,7 @@ def test_a_cancellation_in_a_locked_period_is_finance_s(api_client_for, client_f
     )
     assert response.status_code == 400
     assert response.json()["detail"] == (
-        "Bravo expansion cannot be cancelled on 2025-04-15: that day is in 2025-Q2, which is locked. Only finance "
+        "Bravo expansion cannot be cancelled on 15 Apr 2025: that day is in 2025-Q2, which is locked. Only finance "
         "may do this; the difference is then paid in the next open period.")  # fmt: skip
     client = client_for(org.finance)
     page = client.get(reverse("pipeline:deal_detail", args=[deals["won"].pk])).content.decode()
