@@ -335,4 +335,4 @@ def test_a_pay_relevant_change_queues_the_recompute_back_to_the_close(
     with django_capture_on_commit_callbacks(execute=True):
         services.deal_move_stage(actor=org.rep_a, deal=deals["won"], stage=default_stages()["Proposal"], reason="x")
     assert queued and queued[0]["since"] == CLOSED and org.rep_a.pk in queued[0]["person_ids"]
-    assert Decimal(Deal.objects.get(pk=deals["won"].pk).amount) == Decimal("10000.00")
+    assert Deal.objects.get(pk=deals["won"].pk).amount == Decimal("10000.00")
