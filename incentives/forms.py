@@ -35,8 +35,9 @@ class PlanVersionForm(forms.Form):
     note = forms.CharField(max_length=300, required=False, help_text="What changed and why (kept in the history).")
     definition = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 22, "class": "code", "spellcheck": "false"}),
-        help_text="The plan JSON of the incentives spec: period, attainment_basis, credit_scope, clawback_days, "
-        "draw and components (tiered_rate, attainment_bonus, spiff).",
+        help_text="The plan JSON (its keys and a worked example are in docs/commissions.md): the period, the "
+        "attainment basis, the credit scope, clawback days, a draw and the components (tiered rates, attainment "
+        "bonuses, spiffs).",
     )
 
     def clean_definition(self) -> dict[str, Any]:

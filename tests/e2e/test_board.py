@@ -70,4 +70,4 @@ def test_inline_edit_on_the_deal_page(page, board_deals):
     ready.refresh_from_db()
     assert ready.amount == Decimal("15500.75")
     page.reload()
-    assert "12000.00 → 15500.75" in page.locator("[data-testid=timeline]").inner_text()
+    assert "12,000.00 → 15,500.75" in page.locator("[data-testid=timeline]").inner_text()

@@ -77,7 +77,7 @@ def test_number_drill_down_lists_its_deals_and_overrides_a_category_inline(org, 
     assert pipe.category_override == "commit"
     won = q4["a_won"]
     refused = client.post(f"/forecasting/deals/{won.pk}/category/", {"category": "commit"}, HTTP_HX_REQUEST="true")
-    assert "closed" in refused.content.decode()
+    assert "Closed" in refused.content.decode()
     assert client_for(org.rep_b).post(f"/forecasting/deals/{pipe.pk}/category/", {"category": ""}).status_code == 404
     assert client_for(org.finance).post(f"/forecasting/deals/{pipe.pk}/category/", {"category": ""}).status_code == 403
 
@@ -124,7 +124,7 @@ def test_trend_waterfall_and_accuracy_pages(org, q4, client_for):
         assert "waterfall-chart" in page.content.decode()
         deals = client.get("/forecasting/waterfall/deals/", {"period": "2026-Q4", "movement": "created",
                                                              "from": "2026-11-16", "to": "2026-11-23"})  # fmt: skip
-        assert "2500.00" in deals.content.decode()
+        assert "2,500.00" in deals.content.decode()
         accuracy = client.get("/forecasting/accuracy/", {"kind": "month"})
         assert accuracy.status_code == 200 and accuracy.context["rows"][0].person == org.manager_east
         assert client.get("/forecasting/waterfall/", {"person": org.rep_c.pk}).status_code == 404

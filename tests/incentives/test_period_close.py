@@ -68,7 +68,7 @@ def test_a_period_not_ended_locks_only_as_an_early_lock_with_a_reason(client_for
     finance = client_for(computed["finance"])
     with freeze_time("2025-06-30 12:00:00"):  # the last day of 2025-Q2: it has not ended yet
         page = finance.get(url).content.decode()
-        assert by_testid(page, "lock-not-ended").startswith("2025-Q2 has not ended: it runs until 2025-06-30")
+        assert by_testid(page, "lock-not-ended").startswith("2025-Q2 has not ended: it runs until 30 Jun 2025")
         assert 'data-testid="lock-early"' in page
         refused = finance.post(url, {"reason": "payroll cut-off", **hidden(page)}).content.decode()
         assert (
@@ -135,7 +135,7 @@ def test_the_confirmation_shows_what_the_lock_freezes_and_what_blocks_it(client_
         assert run is not None
         last_run = page[page.index('data-testid="lock-last-run"') :]
         assert "Done" in last_run[:400] and run.finished_at is not None
-        assert f"finished {run.finished_at:%Y-%m-%d %H:%M}" in last_run[:600]
+        assert f"finished {run.finished_at.day} {run.finished_at:%b %Y, %H:%M}" in last_run[:600]
         # The open dispute blocks the lock: no form, a link to resolve it.
         assert "1 open dispute on 2025-Q1" in page and 'data-testid="lock-form"' not in page
         response = finance.post(url, {"reason": "payroll sent", **hidden(page)}).content.decode()
@@ -310,7 +310,7 @@ def test_the_rep_reads_the_resolution_on_the_statement(client_for, computed):
     row = html[html.index(f'data-testid="dispute-{accepted.pk}"') :].split("</tr>")[0]
     assert "Accepted" in row and "Split corrected to 50/50" in row and "500.00" in row
     assert f'<a href="{reverse("incentives:statement", args=[q2_payout.pk])}">2025-Q2</a>' in row
-    assert f"2026-01-15 by {finance_user.display_name}" in row
+    assert f"15 Jan 2026 by {finance_user.display_name}" in row
     row = html[html.index(f'data-testid="dispute-{rejected.pk}"') :].split("</tr>")[0]
     assert "Rejected" in row and "GTX Basic earns no spiff" in row and "The spiff is missing" in row
     # Beside the disputed line: the status, and what was paid where.
