@@ -136,6 +136,10 @@ def test_the_deal_page_refuses_lost_without_a_reason_and_takes_one(client_for, o
     deal, lost = deals["open"], default_stages()["Closed Lost"]
     page = client.get(reverse("pipeline:deal_detail", args=[deal.pk])).content.decode()
     assert 'data-testid="close-lost-form"' in page and '<option value="Budget cut">' in page
+    # The stage path's lost step opens the form that asks why, rather than posting a move it would refuse.
+    assert f'data-testid="path-lost-{lost.pk}"' in page and '<details id="close-lost">' in page
+    opened = client.get(reverse("pipeline:deal_detail", args=[deal.pk]), {"lost": lost.pk}).content.decode()
+    assert '<details id="close-lost" open>' in opened
     response = client.post(reverse("pipeline:deal_move", args=[deal.pk]), {"stage": lost.pk}, follow=True)
     assert "Alpha renewal cannot be closed as lost without a reason" in response.content.decode()
     deal.refresh_from_db()
