@@ -9,7 +9,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
@@ -27,6 +41,9 @@ from pipeline.models import (
 )
 from salesops import formats
 from salesops.org.selectors import editable_people_q, visible_people_q
+
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
+BOOLEAN: BooleanField[bool, bool] = BooleanField()
 
 
 # ------------------------------------------------------------------------------------------- scope
@@ -110,11 +127,35 @@ def deal_timeline(deal: Deal) -> list[TimelineEntry]:
 
 
 # ------------------------------------------------------------------------------------------ kanban
+def weighted_amount() -> ExpressionWrapper:
+    """A deal's weighted amount: amount × probability, the deal's own where set, else its stage's (0–100 %)."""
+    probability = Coalesce(F("probability"), F("stage__probability"))
+    return ExpressionWrapper(F("amount") * probability / Value(100), output_field=MONEY)
+
+
+@dataclass
+class DealTotals:
+    count: int
+    amount: Decimal
+    weighted: Decimal
+
+
+def deal_totals(deals: QuerySet[Deal]) -> DealTotals:
+    """Count, Σ amount and Σ weighted amount of `deals` (one aggregate query; deals without an amount add 0)."""
+    found = deals.order_by().aggregate(
+        n=Count("id"),
+        sum_amount=Coalesce(Sum("amount"), Decimal(0), output_field=MONEY),
+        sum_weighted=Coalesce(Sum(weighted_amount()), Decimal(0), output_field=MONEY),
+    )
+    return DealTotals(found["n"], found["sum_amount"], found["sum_weighted"].quantize(Decimal("0.01")))
+
+
 @dataclass
 class KanbanColumn:
     stage: Stage
     count: int = 0
     amount: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
     cards: list[Deal] = field(default_factory=list)
 
     @property
@@ -136,11 +177,16 @@ def kanban_board(
     card_ids: list[int] = []
     for part in parts if isinstance(parts, list) else [parts]:
         scoped = part.filter(pipeline=pipeline).order_by()
-        totals = scoped.values("stage_id").annotate(n=Count("id"), total=Coalesce(Sum("amount"), Decimal(0)))
+        totals = scoped.values("stage_id").annotate(
+            n=Count("id"),
+            total=Coalesce(Sum("amount"), Decimal(0)),
+            weighted=Coalesce(Sum(weighted_amount()), Decimal(0), output_field=MONEY),
+        )
         for row in totals:
             if row["stage_id"] in columns:
                 columns[row["stage_id"]].count += row["n"]
                 columns[row["stage_id"]].amount += row["total"]
+                columns[row["stage_id"]].weighted += row["weighted"].quantize(Decimal("0.01"))
         # Top-N per stage in SQL: ROW_NUMBER() over each stage of the scoped rows themselves (no semi-join).
         inner_sql, params = scoped.values("id", "stage_id", "close_date", "amount").query.sql_with_params()
         with connection.cursor() as cursor:
@@ -157,9 +203,15 @@ def kanban_board(
                 (*params, cards_per_column),
             )
             card_ids += [row[0] for row in cursor.fetchall()]
+    today, now = timezone.localdate(), timezone.now()
     cards = (
         Deal.objects.filter(id__in=card_ids)
         .select_related("owner", "account")
+        # The board's marks: an open deal past its close date is overdue; one untouched for STALE_DAYS is stale.
+        .annotate(
+            is_overdue=ExpressionWrapper(Q(status=DealStatus.OPEN, close_date__lt=today), output_field=BOOLEAN),
+            is_stale=ExpressionWrapper(Q(stale_q(STALE_DAYS, now), status=DealStatus.OPEN), output_field=BOOLEAN),
+        )
         .order_by(F("close_date").asc(nulls_last=True), F("amount").desc(nulls_last=True), "id")
     )
     for card in cards:

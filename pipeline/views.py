@@ -12,8 +12,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -75,8 +75,8 @@ def _per_page(request: HttpRequest, default: int = 25) -> int:
         return default
 
 
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
+def _query_without_page(request: HttpRequest, query: QueryDict | None = None) -> str:
+    query = (query if query is not None else request.GET).copy()
     query.pop("page", None)
     query.pop("export", None)
     return query.urlencode()
@@ -131,11 +131,15 @@ def _deal_export_rows(deals: QuerySet[Deal]) -> Any:
 
 @login_required
 def deal_list(request: HttpRequest) -> HttpResponseBase:
+    """Deals as the filters in the address say; an address that names no status shows the open deals (the
+    list is for work still to do), by close date; "Any status" (`status=`) shows every deal."""
     user = _user(request)
-    filterset = DealFilterSet(request.GET or None, queryset=selectors.deals_visible_to(user), request=request)
+    query = request.GET.copy()
+    query.setdefault("status", DealStatus.OPEN)
+    filterset = DealFilterSet(query, queryset=selectors.deals_visible_to(user), request=request)
     deals = filterset.qs
-    if not request.GET.get("ordering"):
-        deals = deals.order_by("close_date", "id")
+    if not query.get("ordering"):
+        deals = deals.order_by(F("close_date").asc(nulls_last=True), "id")
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         require_report_export(user)
@@ -143,15 +147,36 @@ def deal_list(request: HttpRequest) -> HttpResponseBase:
         if export == "csv":
             return csv_response("deals.csv", DEAL_EXPORT_HEADER, rows)
         return xlsx_response("deals.xlsx", DEAL_EXPORT_HEADER, rows)
-    page = Paginator(deals, _per_page(request)).get_page(request.GET.get("page"))
+    page = Paginator(deals.annotate(weighted=selectors.weighted_amount()), _per_page(request)).get_page(
+        request.GET.get("page")
+    )
+    without_sort = query.copy()
+    without_sort.pop("ordering", None)
+    without_sort.pop("page", None)
     context = {
         "filterset": filterset,
         "page": page,
-        "query": _query_without_page(request),
+        "query": _query_without_page(request, query),
+        "sort_query": without_sort.urlencode(),
+        "ordering": query.get("ordering", ""),
+        "totals": selectors.deal_totals(deals),
+        "status_links": _status_links(query),
         "may_create": not _reads_only(user),
     }
     template = "pipeline/partials/deal_table.html" if _is_htmx(request) else "pipeline/deal_list.html"
     return render(request, template, context)
+
+
+def _status_links(query: QueryDict) -> list[tuple[str, str, bool]]:
+    """Open / Won / Lost / All deals, each keeping the other filters and the order: (label, address, current)."""
+    others = query.copy()
+    others.pop("page", None)
+    current = others.pop("status", [""])[-1]
+    links = []
+    for value, label in [(DealStatus.OPEN, "Open"), (DealStatus.WON, "Won"), (DealStatus.LOST, "Lost"), ("", "All")]:
+        others["status"] = value
+        links.append((label, f"?{others.urlencode()}", current == value))
+    return links
 
 
 @login_required

@@ -73,6 +73,8 @@ TEMPLATES = [
             ],
             # money, percent, rate, label, in_words: the one formatting layer (salesops/formats.py), everywhere
             "builtins": ["salesops.templatetags.fmt"],
+            # {% load sorting %}: sortable list headers (salesops is no app, so its libraries are named here)
+            "libraries": {"sorting": "salesops.templatetags.sorting"},
         },
     },
 ]
