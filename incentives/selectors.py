@@ -108,14 +108,34 @@ class RegisterTotals:
     payout: Decimal
     total: Decimal
     people: int
+    quota: Decimal = Decimal(0)
+    credited: Decimal = Decimal(0)
+
+    @property
+    def attainment(self) -> Decimal | None:
+        """The rows' attainment as one team: Σ credited ÷ Σ quota (None without a quota)."""
+        return self.credited / self.quota if self.quota else None
 
 
 def register_totals(payouts: QuerySet[Payout]) -> RegisterTotals:
-    rows = list(payouts.values_list("earned", "adjustments", "payout"))  # type: ignore[misc]
-    earned = sum((r[0] for r in rows), Decimal(0))
-    adjustments = sum((r[1] for r in rows), Decimal(0))
-    payout = sum((r[2] for r in rows), Decimal(0))
-    return RegisterTotals(earned, adjustments, payout, payout + adjustments, len(rows))
+    """Totals of exactly the payouts given (filtered as the page shows them), summed in SQL to the cent."""
+    found = payouts.order_by().aggregate(
+        n_people=Count("id"),
+        sum_quota=Coalesce(Sum("quota"), ZERO),
+        sum_credited=Coalesce(Sum("credited"), ZERO),
+        sum_earned=Coalesce(Sum("earned"), ZERO),
+        sum_adjustments=Coalesce(Sum("adjustments"), ZERO),
+        sum_payout=Coalesce(Sum("payout"), ZERO),
+    )
+    return RegisterTotals(
+        earned=found["sum_earned"],
+        adjustments=found["sum_adjustments"],
+        payout=found["sum_payout"],
+        total=found["sum_payout"] + found["sum_adjustments"],
+        people=found["n_people"],
+        quota=found["sum_quota"],
+        credited=found["sum_credited"],
+    )
 
 
 # The audited records of incentives, by the name the history's filter takes.

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from incentives import estimator, selectors, services
 from incentives.calendar import fiscal_year_of
+from incentives.filtersets import PayoutFilterSet
 from incentives.forms import (
     PLAN_TEMPLATE,
     AdjustmentForm,
@@ -293,7 +294,8 @@ def team(request: HttpRequest) -> HttpResponse:
     periods = list(Period.objects.filter(payouts__isnull=False).distinct().order_by("-start")[:12])
     label = request.GET.get("period") or (periods[0].label if periods else "")
     period = next((p for p in periods if p.label == label), None)
-    payouts = list(selectors.payout_register(user, period)) if period else []
+    listing = _payout_listing(request, user, period)
+    payouts = listing["payouts"]
     chart = ""
     if payouts:
         people = [p.person.display_name for p in payouts]
@@ -303,8 +305,28 @@ def team(request: HttpRequest) -> HttpResponse:
         fig.add_vline(x=100, line_dash="dash", line_color="#b7791f")
         fig.update_layout(xaxis_title="attainment %", height=max(260, 26 * len(payouts)))
         chart = to_html(style(fig, height=max(260, 26 * len(payouts))), name=f"team-attainment-{label}")
-    context = {"periods": periods, "period": period, "payouts": payouts, "chart": chart, "last_run": _last_run()}
+    context = {"periods": periods, "period": period, "chart": chart, "last_run": _last_run(), **listing}
     return render(request, "incentives/team.html", context)
+
+
+def _payout_listing(request: HttpRequest, user: User, period: Period | None) -> dict[str, Any]:
+    """The period's payouts filtered and sorted as the address says (PayoutFilterSet), with their totals
+    summed in SQL over the same rows, and the address parts the sort links and the period picker keep."""
+    filterset = PayoutFilterSet(
+        request.GET, queryset=selectors.payout_register(user, period) if period else Payout.objects.none()
+    )
+    rows = filterset.qs
+    keep = request.GET.copy()
+    for name in ("ordering", "export", "page"):
+        keep.pop(name, None)
+    return {
+        "filterset": filterset,
+        "payouts": list(rows) if period else [],
+        "totals": selectors.register_totals(rows) if period else None,
+        "filtered": any(request.GET.get(name) for name in ("q", "region", "team", "adjusted")),
+        "ordering": request.GET.get("ordering", ""),
+        "sort_query": keep.urlencode(),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- finance
@@ -339,17 +361,18 @@ def register(request: HttpRequest) -> HttpResponseBase:
     period = next((p for p in periods if p.label == label), None) or next(
         (p for p in periods if p.start <= today and p.payouts.exists()), periods[0] if periods else None
     )
-    payouts = list(selectors.payout_register(user, period)) if period else []
     export = request.GET.get("export")
     if period and export in ("csv", "xlsx", "lines"):
         if not may_close_periods(user):  # commission and payroll files are finance's (docs/roles.md)
             raise PermissionDenied("Payroll and commission exports are for finance.")
-        return period_export(period, payouts, export)
+        # Payroll files hold the whole period whatever the page's filters: payroll pays everyone.
+        return period_export(period, list(selectors.payout_register(user, period)), export)
     context = {
         "periods": periods,
         "period": period,
-        "payouts": payouts,
-        "totals": selectors.register_totals(selectors.payout_register(user, period)) if period else None,
+        **_payout_listing(request, user, period),
+        # The head's figures are the whole period's (what locking it pays), whatever the table's filter.
+        "period_totals": selectors.register_totals(selectors.payout_register(user, period)) if period else None,
         "may_close": may_close_periods(user),
         "reopen_form": ReopenForm(),
         "adjustment_form": AdjustmentForm(),
