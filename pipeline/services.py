@@ -263,6 +263,14 @@ def _may_change_locked_pay(actor: User | None) -> bool:
     return actor is None or bool(actor.is_finance or actor.is_superuser)
 
 
+PAY_FIELDS = {"amount", "close_date", "owner", "currency"}
+
+
+def _pay_words(changed: list[str]) -> str:
+    words = {"amount": "amount", "close_date": "close date", "owner": "owner", "currency": "currency"}
+    return ", ".join(words[f] for f in changed if f in words)
+
+
 def _refuse_in_locked_period(actor: User | None, day: dt.date | None, message: str) -> None:
     if day is None or _may_change_locked_pay(actor):
         return
@@ -406,6 +414,14 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
             changes.append(_change(deal, LOST_FIELDS[field], old, new, actor))
     if not changed:
         return deal
+    if deal.status == DealStatus.WON and set(changed) & PAY_FIELDS:
+        # What a won deal pays is frozen with its period: not moved out of it (then out of won), not re-priced.
+        for day in dict.fromkeys(d for d in (old_close_date, deal.close_date) if d):
+            _refuse_in_locked_period(
+                actor,
+                day,
+                f"{deal.name} is won in {{period}}, which is locked: its {_pay_words(changed)} no longer change.",
+            )
     if deal.cancelled_on and deal.close_date and deal.close_date > deal.cancelled_on:
         raise DomainError(
             f"{deal.name} was cancelled on {deal.cancelled_on}; its close date cannot move after that "
@@ -576,6 +592,10 @@ def deal_set_splits(*, actor: User | None, deal: Deal, splits: Sequence[SplitSpe
     old_text, new_text = _splits_text(old), _splits_text(splits)
     if old_text == new_text:
         return deal
+    if deal.status == DealStatus.WON:
+        _refuse_in_locked_period(
+            actor, deal.close_date, f"{deal.name} is won in {{period}}, which is locked: its splits no longer change."
+        )
     deal.splits.all().delete()
     DealSplit.objects.bulk_create(
         DealSplit(deal=deal, person=s.person, percent=Decimal(str(s.percent)), is_overlay=s.is_overlay) for s in splits

@@ -220,6 +220,28 @@ def test_out_of_won_in_a_locked_period_is_refused_but_to_finance(org, deals, who
     assert deal.status == "open" and DealChange.objects.get(deal=deal, field="stage").changed_by == org.finance
 
 
+def test_a_won_deal_of_a_locked_period_is_not_moved_out_or_repriced_but_by_finance(api_client_for, org, deals):
+    """Moving its close date out of the locked period (then out of won), re-pricing it, handing it to someone
+    else or re-splitting it would change what the locked period paid: refused, page, API and service alike."""
+    lock(org, "2025-Q1")
+    won = deals["won"]
+    rep = api_client_for(org.rep_a)
+    response = rep.patch(f"/api/v1/deals/{won.pk}/", {"close_date": "2025-05-01"}, format="json")
+    assert response.status_code == 400
+    assert "Bravo expansion is won in 2025-Q1, which is locked: its close date no longer change" in str(response.json())
+    assert rep.patch(f"/api/v1/deals/{won.pk}/", {"amount": "0.00"}, format="json").status_code == 400
+    with pytest.raises(DomainError, match="its owner no longer change"):
+        services.deal_update(actor=org.manager_east, deal=won, owner=org.rep_b)
+    with pytest.raises(DomainError, match="its splits no longer change"):
+        services.deal_set_splits(actor=org.rep_a, deal=won, splits=[services.SplitSpec(org.rep_b, Decimal(100))])
+    won.refresh_from_db()
+    assert (won.close_date, won.owner_id, won.splits.count()) == (CLOSED, org.rep_a.pk, 0)
+    # Finance may: the recompute then books the difference in the next open period.
+    assert services.deal_update(actor=org.finance, deal=won, amount="15000").amount == Decimal("15000.00")
+    # An open deal of the same dates changes freely.
+    assert services.deal_update(actor=org.rep_a, deal=deals["open"], close_date=CLOSED).close_date == CLOSED
+
+
 def test_a_locked_month_counts_as_much_as_a_locked_quarter(org, deals):
     lock(org, "2025-02")
     with pytest.raises(DomainError, match="in 2025-02, which is locked"):
