@@ -69,7 +69,7 @@ def rep_panel(user: User, today: Today) -> RepPanel:
         forecast=forecasting.own_numbers(today.quarter.label, [user.pk], now=today.now),
         open_deals=pipeline.open_deal_health(mine, today=today.day, now=today.now),
         needing_step=pipeline.deals_needing_a_step(mine, today=today.day, limit=LISTED),
-        tasks=pipeline.open_tasks(user.pk, today=today.day, limit=LISTED),
+        tasks=pipeline.open_tasks(user, today=today.day, limit=LISTED),
         call=calls.get(user.pk),
         more=_dispute_answers(user),
     )

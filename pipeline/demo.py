@@ -48,7 +48,14 @@ from pipeline.models import (
     Product,
     Stage,
 )
-from pipeline.services import account_create, contact_create, default_pipeline, lead_create, pipeline_create
+from pipeline.services import (
+    account_create,
+    contact_create,
+    default_pipeline,
+    lead_create,
+    lost_reasons,
+    pipeline_create,
+)
 from salesops.org.demo import DemoOrg
 from salesops.org.models import User
 
@@ -169,6 +176,7 @@ class _Seeder:
     def reference_data(self) -> None:
         rng, fake = self.rng, self.fake
         self.sales = default_pipeline()
+        lost_reasons()  # the list sales ops keep (the demo's lost deals use its names)
         self.renewals = pipeline_create(actor=self.ops, name="Renewals", stages=RENEWAL_STAGES)
         self.stages = {p.pk: list(p.stages.order_by("position")) for p in (self.sales, self.renewals)}
         self.products = Product.objects.bulk_create(

@@ -447,11 +447,13 @@ class OpenTasks:
 TASK_DAYS_AHEAD = 7
 
 
-def open_tasks(person_id: int, *, today: dt.date, limit: int = 5) -> OpenTasks:
-    """A person's open tasks (activities not done, with a due date): how many are overdue (due before today)
-    and due soon (today or within TASK_DAYS_AHEAD − 1 days), and the `limit` earliest of those."""
+def open_tasks(user: Any, *, today: dt.date, limit: int = 5) -> OpenTasks:
+    """The user's open tasks (activities not done, with a due date): how many are overdue (due before today)
+    and due soon (today or within TASK_DAYS_AHEAD − 1 days), and the `limit` earliest of those. A task on a
+    deal the user can no longer open (handed to someone else) is theirs no more."""
     horizon = today + dt.timedelta(days=TASK_DAYS_AHEAD - 1)
-    mine = Activity.objects.filter(owner_id=person_id, done=False, due_date__isnull=False, due_date__lte=horizon)
+    mine = Activity.objects.filter(owner_id=user.pk, done=False, due_date__isnull=False, due_date__lte=horizon)
+    mine = mine.filter(Q(deal__isnull=True) | Q(deal__in=deals_visible_to(user).values("pk")))
     counts = mine.order_by().aggregate(
         overdue=Count("id", filter=Q(due_date__lt=today)), due=Count("id", filter=Q(due_date__gte=today))
     )

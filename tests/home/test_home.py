@@ -75,6 +75,18 @@ def test_a_rep_reads_finances_answer_to_their_dispute(client_for, company):
     assert 'data-panel="rep-disputes"' not in home_of(client_for, org.rep_a)  # someone else's answer
 
 
+def test_tasks_on_a_deal_handed_to_someone_else_leave_the_reps_home(client_for, company):
+    from pipeline.models import Activity
+
+    org = company["org"]
+    task = Activity.objects.filter(owner=org.rep_a, done=False, due_date__lt=TODAY).select_related("deal").first()
+    assert task is not None and task.deal is not None
+    assert figure(home_of(client_for, org.rep_a), "rep-tasks-overdue") == "1"
+    type(task.deal).objects.filter(pk=task.deal.pk).update(owner=org.rep_c)  # handed to another team
+    html = home_of(client_for, org.rep_a)
+    assert figure(html, "rep-tasks-overdue") == "0" and task.deal.name not in html
+
+
 def test_a_rep_never_sees_a_teammates_deals_or_pay(client_for, company):
     org = company["org"]
     html = home_of(client_for, org.rep_a)
