@@ -409,6 +409,8 @@ class Lookups:
     stages: dict[int, dict[str, StageInfo]] = field(default_factory=dict)  # pipeline id -> lower name -> stage
     target_pipeline_id: int = 0
     products: dict[str, tuple[int, str, Decimal]] = field(default_factory=dict)  # product_key -> (id, name, price)
+    # The active lost reasons sales ops keep: casefolded name -> the name as they spell it
+    lost_reasons: dict[str, str] = field(default_factory=dict)
 
     # Owners a file names that salesops lacks: key -> the person the import will add (ids below 0 stand for
     # them in the staging table until the service has created them).
@@ -466,6 +468,7 @@ class DealRecord(NamedTuple):
     created_on: dt.date | None  # when the history's "created" entry happened (None: the import's time)
     created_stage_id: int  # the stage the deal was created in
     stage_since: dt.date | None  # when the deal entered its current stage, if the source says
+    lost_reason: str = ""  # one of the active lost reasons, for a row in a lost stage; "" for none given
 
 
 # What a Maven deal file says about a deal; the rest (probability, type, source, currency) stays as salesops has it.
@@ -575,6 +578,14 @@ class DealRows:
         source = text(get(cells, "source"))
         if len(source) > MAX_LENGTHS["source"]:
             problems.append(f"the source is {len(source)} characters long; at most 80 fit")
+        lost_reason = " ".join(text(get(cells, "lost_reason")).split())
+        if lost_reason and stage is not None and stage.status == "lost":
+            # The list sales ops keep, as deal_move_stage asks: reports count deals by these names.
+            known = self.lookups.lost_reasons.get(lost_reason.casefold())
+            if known is None:
+                listed = ", ".join(self.lookups.lost_reasons.values()) or "none yet"
+                problems.append(f"the lost reason {_quote(lost_reason)} is not a lost reason in use ({listed})")
+            lost_reason = known or ""
 
         if problems or stage is None or owner_id is None:
             return [RowError(row_no, record, p, self.file) for p in problems]
@@ -583,6 +594,9 @@ class DealRows:
             notes.append("no amount: the deal is imported without one")
         if not account_name and "account" in self.index:
             notes.append("no account: the deal is imported without one")
+        if lost_reason and stage.status != "lost":
+            notes.append(f"a lost reason is given but {stage.name} is not a lost stage: the reason is not stored")
+            lost_reason = ""
         if owner_id < 0:
             notes.append(f"owner unknown: {_quote(text(get(cells, 'owner')))} is nobody in salesops; the import adds "
                          "them as a new person, inactive until sales ops activates them")  # fmt: skip
@@ -612,6 +626,7 @@ class DealRows:
             created_on=created_date,
             created_stage_id=stage.id,
             stage_since=None,
+            lost_reason=lost_reason,
         )
 
     def _owner(self, raw: str, problems: list[str], row_no: int) -> int | None:

@@ -25,6 +25,7 @@ COLUMN_HELP = {
     "external_id": "Deals with an id already in salesops are updated, not created again.",
     "owner": "A full name, username or e-mail; somebody salesops does not know is added, inactive.",
     "pipeline": "Picks the salesops pipeline of that name, row by row.",
+    "lost_reason": "One of the lost reasons sales ops keep; needed to move a deal already in salesops to a lost stage.",
 }
 
 

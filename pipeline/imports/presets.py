@@ -24,6 +24,7 @@ DEAL_FIELDS: tuple[str, ...] = (
     "created_date",
     "currency",
     "pipeline",
+    "lost_reason",
 )
 REQUIRED_FIELDS: tuple[str, ...] = ("name", "owner", "stage")
 FIELD_LABELS: dict[str, str] = {
@@ -40,6 +41,7 @@ FIELD_LABELS: dict[str, str] = {
     "created_date": "created date",
     "currency": "currency",
     "pipeline": "pipeline",
+    "lost_reason": "lost reason",
 }
 
 ISO_DATES: tuple[str, ...] = ("%Y-%m-%d",)
@@ -74,6 +76,8 @@ SALESFORCE = Preset(
         "source": ("Lead Source",),
         "created_date": ("Created Date",),
         "currency": ("Opportunity Currency", "Amount Currency"),
+        # Not a standard Salesforce field, but the one most orgs add (docs/rules.md: closing as lost needs it).
+        "lost_reason": ("Loss Reason", "Lost Reason", "Closed Lost Reason", "Reason Lost"),
     },
     required=("external_id", "name", "owner", "stage"),
     # Salesforce writes dates as the user's locale does; reports from US-locale orgs are M/D/YYYY.
@@ -97,6 +101,7 @@ HUBSPOT = Preset(
         "currency": ("Currency", "Deal currency code"),
         "pipeline": ("Pipeline",),
         "source": ("Original Source Type", "Original Traffic Source"),
+        "lost_reason": ("Closed Lost Reason", "Lost Reason"),
     },
     required=("external_id", "name", "owner", "stage"),
     # HubSpot exports dates as YYYY-MM-DD, often followed by a time; the time is dropped.

@@ -46,10 +46,10 @@ from pipeline.imports.engine import (
     StageInfo,
     shown,
 )
-from pipeline.imports.writer import STAGING, DealWriter, MergeResult
+from pipeline.imports.writer import LEAVES_LOCKED_WON, STAGING, DealWriter, MergeResult, Refusal
 from pipeline.models import Account, ImportJob, ImportStatus, Pipeline, Product, Stage
 from pipeline.normalize import account_name_key, person_key, product_key
-from pipeline.services import account_create, account_update, default_pipeline, pipeline_create
+from pipeline.services import account_create, account_update, default_pipeline, lost_reasons, pipeline_create
 from salesops.api import DomainError
 from salesops.celery import QUEUE_DEFAULT
 from salesops.org.models import Region, User
@@ -357,7 +357,15 @@ def _lookups(target: Pipeline | None) -> Lookups:
         )
     for pk, name, price in Product.objects.order_by("id").values_list("id", "name", "list_price"):
         lookups.products.setdefault(product_key(name), (pk, name, price))
+    lookups.lost_reasons = {reason.name.casefold(): reason.name for reason in lost_reasons()}
     return lookups
+
+
+def _people_who_left(report: ImportReport) -> frozenset[int]:
+    """Inactive people, but for those this import adds (inactive until sales ops activates them): a file
+    naming one of them as an open deal's owner must not take the deal from the active owner it has now."""
+    added = {person["id"] for person in report.people_added}
+    return frozenset(set(User.objects.filter(is_active=False).values_list("id", flat=True)) - added)
 
 
 def _stream_deals(
@@ -384,16 +392,34 @@ def _stream_deals(
             tracker.step()
 
 
-def _merge(report: ImportReport, writer: DealWriter, *, record_kind: str, file: str = "") -> MergeResult:
+def _merge(
+    report: ImportReport, writer: DealWriter, *, record_kind: str, file: str = "", lost_reason_help: str = ""
+) -> MergeResult:
     merged = writer.merge()
-    if merged.blocked:
-        report.add_errors([
-            RowError(row, f"{record_kind} {external_id}" if external_id else record_kind,
+
+    def record(external_id: str) -> str:
+        return f"{record_kind} {external_id}" if external_id else record_kind
+
+    report.add_warnings([
+        RowWarning(row, record(external_id), f"{named} is inactive; the deal stays with {current}", file)
+        for row, external_id, named, current in merged.owners_kept
+    ] + [
+        RowWarning(row, record(external_id), f"{named} is inactive (they have left): the new deal is created as "
+                   f"theirs, as the file says; give it to someone active on the deal page", file)
+        for row, external_id, named in merged.new_for_inactive
+    ])  # fmt: skip
+    if merged.blocked or merged.refused:
+        errors = [
+            RowError(row, record(external_id),
                      f"the deal was cancelled on {cancelled}; an import does not move it to another stage"
                      if what == "stage" else
                      f"the deal was cancelled on {cancelled}; its close date cannot move after that", file)
-            for row, external_id, cancelled, what in merged.blocked
-        ])  # fmt: skip
+            for row, external_id, cancelled, what in merged.blocked or []
+        ] + [
+            RowError(refusal.row, record(refusal.external_id), _refusal_message(refusal, lost_reason_help), file)
+            for refusal in merged.refused
+        ]  # fmt: skip
+        report.add_errors(sorted(errors, key=lambda error: error.row))
     else:
         report.deals.created += merged.created
         report.deals.updated += merged.updated
@@ -418,6 +444,31 @@ def _merge(report: ImportReport, writer: DealWriter, *, record_kind: str, file: 
     return merged
 
 
+def _refusal_message(refusal: Refusal, lost_reason_help: str) -> str:
+    if refusal.kind == LEAVES_LOCKED_WON:
+        return (
+            f"{refusal.deal} is won and closed on {refusal.close_date}, in {refusal.period}, which is locked: an "
+            f"import cannot take it out of {refusal.old_stage} (to {refusal.new_stage}). Only finance may, on the "
+            f"deal's page; leave the row at {refusal.old_stage} or take it out of the file, then import again"
+        )
+    return (
+        f"{refusal.deal} would move from {refusal.old_stage} to {refusal.new_stage} without a lost reason; "
+        f"closing a deal as lost needs one: {lost_reason_help}"
+    )
+
+
+def _lost_reason_help(rows: engine.DealRows, header: list[str], preset: presets.Preset, reasons: list[str]) -> str:
+    """What a row moving a deal into a lost stage lacks: a value in the file's lost reason column, or the
+    column itself."""
+    listed = ", ".join(reasons)
+    if "lost_reason" in rows.index:
+        return f"fill in its {header[rows.index['lost_reason']]!r} cell with one of {listed}"
+    if preset.key == presets.MAPPING_KEY:
+        return f"add a lost reason column to the file and map it to the lost reason (values: {listed})"
+    column = preset.columns.get("lost_reason", ("Loss Reason",))[0]
+    return f"add a {column!r} column to the file with one of {listed}"
+
+
 def _import_deal_files(
     report: ImportReport,
     *,
@@ -430,6 +481,7 @@ def _import_deal_files(
     """Every file in turn, in one transaction: a later file sees what an earlier one wrote, and an error in
     any of them rolls back all of them. An external id may appear in one file only."""
     lookups = _lookups(pipeline)
+    left = _people_who_left(report)
     seen: dict[str, tuple[str, int]] = {}
     created_owners: dict[int, User] = {}  # placeholder id -> the person added for an unknown owner
     for name, path in files:
@@ -437,7 +489,7 @@ def _import_deal_files(
             rows = engine.DealRows(preset, table.header, lookups, file=name, seen=seen)
             report.add_warnings(rows.column_warnings())
             writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE,
-                                carried=rows.carried)  # fmt: skip
+                                carried=rows.carried, inactive_owner_ids=left)  # fmt: skip
             _stream_deals(report, table=table, rows=rows, writer=writer, tracker=tracker)
             if report.errors:
                 continue  # the other files are still checked; nothing will be written
@@ -445,8 +497,9 @@ def _import_deal_files(
             for placeholder, person in created_owners.items():
                 cursor.execute(f"UPDATE {STAGING} SET owner_id = %s WHERE owner_id = %s", [person.pk, placeholder])
             tracker.report("writing")
-            merged = _merge(report, writer, record_kind=preset.record_kind, file=name)
-            if merged.blocked:
+            help_text = _lost_reason_help(rows, table.header, preset, list(lookups.lost_reasons.values()))
+            merged = _merge(report, writer, record_kind=preset.record_kind, file=name, lost_reason_help=help_text)
+            if merged.blocked or merged.refused:
                 continue
             # Accounts here are only named by deals: new names are created, the others referenced unchanged.
             report.accounts.created += merged.accounts_created
@@ -534,12 +587,14 @@ def _import_maven(report: ImportReport, *, actor: User | None, folder: Path, tra
     with connection.cursor() as cursor, engine.open_table(folder / files["deals"]) as table:
         rows = engine.MavenDealRows(table, lookups, pipeline_id)
         writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE,
-                            carried=engine.MAVEN_CARRIED)  # fmt: skip
+                            carried=engine.MAVEN_CARRIED, inactive_owner_ids=_people_who_left(report))  # fmt: skip
         _stream_deals(report, table=table, rows=rows, writer=writer, tracker=tracker)
         if report.errors:
             return
         tracker.report("writing")
-        merged = _merge(report, writer, record_kind="opportunity", file=files["deals"])
+        merged = _merge(report, writer, record_kind="opportunity", file=files["deals"],
+                        lost_reason_help="the Maven CRM files have no lost reason column; close the deal as lost "
+                        "on its page, where a reason is asked, then import again")  # fmt: skip
     # Deals naming an account that accounts.csv lacks create it by name, as other imports do.
     report.accounts.created += merged.accounts_created
 

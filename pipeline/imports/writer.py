@@ -5,19 +5,24 @@ holds the transaction (and the import lock); nothing here commits. The statement
 
 1. resolve account names to accounts (by `name_key`), creating the missing ones;
 2. match deals by external id and mark which changed (any stored field, or the product line);
-3. for changed deals, write the history (stage, amount, close date, owner; the category override an
-   import's stage move clears), then update them;
-4. give new deals ids from the deal sequence (in file order), insert them, their history ("created" and,
+3. refuse what the deal rules forbid an import (a cancelled deal moved, a won deal of a locked commission
+   period taken out of won, a deal closed as lost without a reason) and keep an open deal with its active
+   owner when the file names a person who has left;
+4. for changed deals, write the history (stage, amount, close date, owner; the category override an
+   import's stage move clears; the lost reason, note and competitor), then update them;
+5. give new deals ids from the deal sequence (in file order), insert them, their history ("created" and,
    where the source says the deal moved on, the stage change) and their product line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.events import LockedPeriodLookup, locked_period_holding
 from pipeline.imports.engine import DealRecord, shown
 from pipeline.models import Deal, DealChange
 
@@ -57,6 +62,7 @@ CREATE TEMP TABLE {STAGING} (
     created_on date,
     created_stage_id bigint NOT NULL,
     stage_since date,
+    lost_reason text NOT NULL,
     -- filled in by the merge
     account_id bigint,
     deal_id bigint,
@@ -70,7 +76,12 @@ CREATE TEMP TABLE {STAGING} (
     old_owner_id bigint,
     old_category text,
     old_cancelled date,
-    old_entered timestamptz
+    old_entered timestamptz,
+    old_status text,
+    old_lost_reason text,
+    old_lost_note text,
+    old_lost_competitor text,
+    file_owner_id bigint  -- the owner the file names, when the deal stays with its current owner instead
 ) ON COMMIT DROP
 """
 
@@ -113,9 +124,36 @@ UPDATE {STAGING} r
    SET deal_id = d.id,
        old_stage_id = d.stage_id, old_amount = d.amount, old_close_date = d.close_date,
        old_owner_id = d.owner_id, old_category = d.category_override, old_cancelled = d.cancelled_on,
-       old_entered = d.stage_entered_at
+       old_entered = d.stage_entered_at, old_status = d.status, old_lost_reason = d.lost_reason,
+       old_lost_note = d.lost_note, old_lost_competitor = d.lost_competitor
   FROM pipeline_deal d
- WHERE r.external_id <> '' AND d.external_id = r.external_id
+ WHERE r.external_id <> '' AND d.external_id = r.external_id;
+
+-- A deal that stays lost keeps the reason it was lost for unless the row names another.
+UPDATE {STAGING} r SET lost_reason = r.old_lost_reason
+ WHERE r.old_status = 'lost' AND r.status = 'lost' AND r.lost_reason = ''
+"""
+
+# A leaver's open deals went to a successor when sales ops deactivated them: a file still naming the leaver
+# (an export older than the handover, or a CRM nobody updated) must not hand them back. An open deal whose
+# current owner is active stays theirs when the file names an inactive person the import is not adding.
+KEEP_ACTIVE_OWNER = f"""
+UPDATE {STAGING} r SET file_owner_id = r.owner_id, owner_id = r.old_owner_id
+  FROM org_user current_owner
+ WHERE current_owner.id = r.old_owner_id AND current_owner.is_active AND r.old_status = 'open'
+   AND r.owner_id <> r.old_owner_id AND r.owner_id = ANY(%(inactive)s::bigint[])
+"""
+KEPT_OWNERS = f"""
+SELECT r.row_no, r.external_id, {PERSON_NAME.format(u="fu")}, {PERSON_NAME.format(u="cu")}
+  FROM {STAGING} r JOIN org_user fu ON fu.id = r.file_owner_id JOIN org_user cu ON cu.id = r.owner_id
+ ORDER BY r.row_no
+"""
+# New open deals the file gives to somebody who has left (not somebody this import adds).
+NEW_FOR_INACTIVE = f"""
+SELECT r.row_no, r.external_id, {PERSON_NAME.format(u="u")}
+  FROM {STAGING} r JOIN org_user u ON u.id = r.owner_id
+ WHERE r.deal_id IS NULL AND r.status = 'open' AND r.owner_id = ANY(%(inactive)s::bigint[])
+ ORDER BY r.row_no
 """
 
 # A field the file has no column for keeps the deal's value (see KEEP_COLUMNS): a missing column never blanks.
@@ -142,6 +180,9 @@ UPDATE {STAGING} r
                  IS DISTINCT FROM
                  (r.name, r.account_id, r.owner_id, r.pipeline_id, r.stage_id, r.status, r.amount, r.currency,
                   r.close_date, r.created_date, r.probability, r.deal_type, r.source)
+                 OR d.lost_reason <> r.lost_reason
+                 -- a deal leaving lost no longer says why (deal_move_stage clears these too)
+                 OR (r.status <> 'lost' AND (d.lost_note <> '' OR d.lost_competitor <> ''))
   FROM pipeline_deal d
  WHERE r.deal_id = d.id;
 
@@ -164,7 +205,10 @@ SELECT r.row_no, r.external_id,
        r.product_changed,
        (SELECT string_agg(p.name, ', ' ORDER BY p.name) FROM pipeline_deallineitem li
           JOIN pipeline_product p ON p.id = li.product_id WHERE li.deal_id = d.id),
-       npr.name
+       npr.name,
+       d.lost_reason, r.lost_reason,
+       d.lost_note, CASE WHEN r.status = 'lost' THEN d.lost_note ELSE '' END,
+       d.lost_competitor, CASE WHEN r.status = 'lost' THEN d.lost_competitor ELSE '' END
   FROM {STAGING} r
   JOIN pipeline_deal d ON d.id = r.deal_id
   LEFT JOIN pipeline_account oa ON oa.id = d.account_id
@@ -180,6 +224,21 @@ SELECT r.row_no, r.external_id,
  ORDER BY r.row_no
 """
 
+# Updates the deal rules refuse an import (deal_move_stage, docs/rules.md): a won deal leaving won, checked
+# against the locked commission periods in Python (the lookup incentives registers), and a deal closed as
+# lost without a reason. New deals may arrive lost without one: that is history from another CRM.
+RULED_MOVES = f"""
+SELECT r.row_no, r.external_id, d.name, r.old_status, r.status, r.lost_reason, r.old_close_date, os.name, ns.name
+  FROM {STAGING} r
+  JOIN pipeline_deal d ON d.id = r.deal_id
+  JOIN pipeline_stage os ON os.id = r.old_stage_id
+  JOIN pipeline_stage ns ON ns.id = r.stage_id
+ WHERE r.old_cancelled IS NULL
+   AND ((r.old_status = 'won' AND r.status <> 'won' AND r.old_close_date IS NOT NULL)
+        OR (r.old_status <> 'lost' AND r.status = 'lost' AND r.lost_reason = ''))
+ ORDER BY r.row_no
+"""
+
 # A cancelled deal no longer moves (deal_move_stage refuses too); an import that would move one fails.
 CANCELLED_MOVES = f"""
 SELECT row_no, external_id, old_cancelled, CASE WHEN stage_changed THEN 'stage' ELSE 'close_date' END
@@ -187,6 +246,9 @@ SELECT row_no, external_id, old_cancelled, CASE WHEN stage_changed THEN 'stage' 
  WHERE old_cancelled IS NOT NULL AND (stage_changed OR close_date > old_cancelled)
  ORDER BY row_no
 """
+
+# The lost reason, note and competitor change with the stage move that sets or clears them.
+LOST_AT = f"CASE WHEN r.stage_changed THEN {MOVED_AT} ELSE now() END"
 
 UPDATE_HISTORY = f"""
 INSERT INTO pipeline_dealchange (deal_id, field, old_value, new_value, old_ref, new_ref, changed_at, changed_by_id
@@ -210,6 +272,17 @@ SELECT r.deal_id, 'owner', {PERSON_NAME.format(u="ou")}, {PERSON_NAME.format(u="
        now(), %(actor)s::bigint /*change_values*/
   FROM {STAGING} r JOIN org_user ou ON ou.id = r.old_owner_id JOIN org_user nu ON nu.id = r.owner_id
  WHERE r.changed AND r.old_owner_id <> r.owner_id
+UNION ALL
+SELECT r.deal_id, 'lost_reason', r.old_lost_reason, r.lost_reason, NULL, NULL, {LOST_AT}, %(actor)s::bigint
+       /*change_values*/
+  FROM {STAGING} r WHERE r.changed AND r.old_lost_reason <> r.lost_reason
+UNION ALL
+SELECT r.deal_id, 'lost_note', r.old_lost_note, '', NULL, NULL, {LOST_AT}, %(actor)s::bigint /*change_values*/
+  FROM {STAGING} r WHERE r.changed AND r.status <> 'lost' AND r.old_lost_note <> ''
+UNION ALL
+SELECT r.deal_id, 'competitor', r.old_lost_competitor, '', NULL, NULL, {LOST_AT}, %(actor)s::bigint
+       /*change_values*/
+  FROM {STAGING} r WHERE r.changed AND r.status <> 'lost' AND r.old_lost_competitor <> ''
 """
 
 UPDATE_DEALS = f"""
@@ -217,7 +290,10 @@ UPDATE pipeline_deal d
    SET name = r.name, account_id = r.account_id, owner_id = r.owner_id, pipeline_id = r.pipeline_id,
        stage_id = r.stage_id, status = r.status, amount = r.amount, currency = r.currency,
        close_date = r.close_date, created_date = r.created_date, probability = r.probability,
-       deal_type = r.deal_type, source = r.source,
+       deal_type = r.deal_type, source = r.source, lost_reason = r.lost_reason,
+       -- a deal leaving lost no longer says why; its history keeps what it said
+       lost_note = CASE WHEN r.status = 'lost' THEN d.lost_note ELSE '' END,
+       lost_competitor = CASE WHEN r.status = 'lost' THEN d.lost_competitor ELSE '' END,
        stage_entered_at = CASE WHEN r.stage_changed THEN {MOVED_AT} ELSE d.stage_entered_at END,
        -- forecasting.md: an override lasts until the deal changes stage
        category_override = CASE WHEN r.stage_changed THEN '' ELSE d.category_override END,
@@ -241,7 +317,7 @@ INSERT INTO pipeline_deal (id, created_at, updated_at, name, external_id, accoun
                            last_activity_at, cancelled_on /*deal_columns*/)
 SELECT r.deal_id, now(), now(), r.name, r.external_id, r.account_id, NULL, r.owner_id,
        r.pipeline_id, r.stage_id, r.status, r.amount, r.currency, r.close_date, r.created_date, r.probability,
-       r.deal_type, r.source, '', '', '', {NEW_ENTERED},
+       r.deal_type, r.source, '', r.lost_reason, '', {NEW_ENTERED},
        NULL, NULL /*deal_values*/
   FROM {STAGING} r WHERE r.is_new ORDER BY r.deal_id;
 
@@ -292,6 +368,24 @@ SELECT DISTINCT s.person_id FROM pipeline_dealsplit s JOIN {STAGING} r ON r.deal
 """
 
 
+LEAVES_LOCKED_WON = "locked_won"  # a won deal of a locked period taken out of won
+LOST_WITHOUT_REASON = "lost_without_reason"  # an existing deal moved into a lost stage with no lost reason
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A row the deal rules refuse an import; the service words it (it knows the file's columns)."""
+
+    row: int
+    external_id: str
+    kind: str  # LEAVES_LOCKED_WON or LOST_WITHOUT_REASON
+    deal: str  # the deal's name in salesops
+    old_stage: str
+    new_stage: str
+    close_date: dt.date | None = None  # the won deal's close date (before the import)
+    period: str = ""  # the locked period holding it
+
+
 @dataclass
 class MergeResult:
     created: int = 0
@@ -302,6 +396,11 @@ class MergeResult:
     # (row number, external id, cancelled on, "stage" or "close_date") of rows that would move a cancelled deal
     # to another stage, or its close date past the cancellation
     blocked: list[tuple[int, str, Any, str]] | None = None
+    refused: list[Refusal] = field(default_factory=list)
+    # (row number, external id, the inactive person the file names, the active owner the deal stays with)
+    owners_kept: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # (row number, external id, the inactive person) of new open deals the file gives to somebody who has left
+    new_for_inactive: list[tuple[int, str, str]] = field(default_factory=list)
     touched_deal_ids: list[int] = field(default_factory=list)
     touched_person_ids: set[int] = field(default_factory=set)
     touched_fields: list[str] = field(default_factory=list)
@@ -318,7 +417,8 @@ def _record_change(row: tuple[Any, ...]) -> tuple[int, str, list[tuple[str, str,
      new_pipeline_name, old_stage, old_stage_name, new_stage, new_stage_name, *values) = row  # fmt: skip
     (old_amount, new_amount, old_currency, new_currency, old_close, new_close, old_created, new_created,
      old_probability, new_probability, old_type, new_type, old_source, new_source, product_changed, old_products,
-     new_product) = values  # fmt: skip
+     new_product, old_lost_reason, new_lost_reason, old_lost_note, new_lost_note, old_competitor,
+     new_competitor) = values  # fmt: skip
     pairs: list[tuple[str, Any, Any, Any, Any]] = [  # label, old key, new key, old shown, new shown
         ("name", old_name, new_name, old_name, new_name),
         ("account", old_account, new_account, old_account_name, new_account_name),
@@ -332,6 +432,9 @@ def _record_change(row: tuple[Any, ...]) -> tuple[int, str, list[tuple[str, str,
         ("probability", old_probability, new_probability, _percent(old_probability), _percent(new_probability)),
         ("deal type", old_type, new_type, old_type, new_type),
         ("source", old_source, new_source, old_source, new_source),
+        ("lost reason", old_lost_reason, new_lost_reason, old_lost_reason, new_lost_reason),
+        ("lost note", old_lost_note, new_lost_note, old_lost_note, new_lost_note),
+        ("competitor", old_competitor, new_competitor, old_competitor, new_competitor),
     ]
     fields = [(label, shown(old), shown(new)) for label, a, b, old, new in pairs if a != b]
     if product_changed:
@@ -347,11 +450,21 @@ class DealWriter:
     """Stages valid rows with COPY, then merges them into the deals. Use inside `transaction.atomic()`."""
 
     def __init__(
-        self, cursor: Any, *, actor_id: int | None, time_zone: str, carried: frozenset[str] = frozenset(KEEP_COLUMNS)
+        self,
+        cursor: Any,
+        *,
+        actor_id: int | None,
+        time_zone: str,
+        carried: frozenset[str] = frozenset(KEEP_COLUMNS),
+        inactive_owner_ids: frozenset[int] = frozenset(),
+        locked_period: LockedPeriodLookup = locked_period_holding,
     ) -> None:
         self.cursor = cursor
         self.carried = carried  # fields the file has columns for; the others are kept on updated deals
-        self.params: dict[str, Any] = {"actor": actor_id, "tz": time_zone}
+        # People who have left (inactive, and not added by this import): see KEEP_ACTIVE_OWNER
+        self.inactive_owner_ids = inactive_owner_ids
+        self.locked_period = locked_period
+        self.params: dict[str, Any] = {"actor": actor_id, "tz": time_zone, "inactive": sorted(inactive_owner_ids)}
         self.extra = self._extra_columns()
         self.staged = 0
 
@@ -403,11 +516,20 @@ class DealWriter:
         if kept:
             assignments = ", ".join(f"{column} = d.{column}" for column in kept)
             cursor.execute(KEEP_UNCARRIED.format(staging=STAGING, assignments=assignments))
+        owners_kept: list[tuple[int, str, str, str]] = []
+        new_for_inactive: list[tuple[int, str, str]] = []
+        if self.inactive_owner_ids:
+            cursor.execute(KEEP_ACTIVE_OWNER, self.params)
+            cursor.execute(KEPT_OWNERS)
+            owners_kept = [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in cursor.fetchall()]
+            cursor.execute(NEW_FOR_INACTIVE, self.params)
+            new_for_inactive = [(int(r[0]), str(r[1]), str(r[2])) for r in cursor.fetchall()]
         self._run(MARK_CHANGED)
         cursor.execute(CANCELLED_MOVES)
         blocked = [(int(r[0]), str(r[1]), r[2], str(r[3])) for r in cursor.fetchall()]
-        if blocked:
-            return MergeResult(blocked=blocked)
+        refused = self._refusals()
+        if blocked or refused:
+            return MergeResult(blocked=blocked, refused=refused)
         cursor.execute(CHANGE_LIST)
         changes = [_record_change(row) for row in cursor.fetchall()]
         self._run(UPDATE_HISTORY)
@@ -422,6 +544,8 @@ class DealWriter:
             accounts_created=accounts_created,
             accounts_referenced=int(accounts),
             changes=changes,
+            owners_kept=owners_kept,
+            new_for_inactive=new_for_inactive,
         )
         cursor.execute(TOUCHED)
         deal_ids, person_ids, pay_relevant, *flags, since = cursor.fetchone()
@@ -433,6 +557,35 @@ class DealWriter:
         result.pay_relevant = bool(pay_relevant)
         result.since = since
         return result
+
+    def _refusals(self) -> list[Refusal]:
+        """Rows the deal rules refuse. Imports are run by sales ops, never finance, so a won deal of a locked
+        period never leaves won through one (deal_move_stage lets finance do it on the deal page)."""
+        self.cursor.execute(RULED_MOVES)
+        refused: list[Refusal] = []
+        periods: dict[dt.date, str | None] = {}
+        for (
+            row_no,
+            external_id,
+            deal,
+            old_status,
+            status,
+            lost_reason,
+            closed,
+            old_stage,
+            new_stage,
+        ) in self.cursor.fetchall():
+            if old_status == "won" and status != "won":
+                if closed not in periods:
+                    periods[closed] = self.locked_period(closed)
+                period = periods[closed]
+                if period:
+                    refused.append(Refusal(int(row_no), str(external_id), LEAVES_LOCKED_WON, str(deal),
+                                           str(old_stage), str(new_stage), closed, period))  # fmt: skip
+            if old_status != "lost" and status == "lost" and not lost_reason:
+                refused.append(Refusal(int(row_no), str(external_id), LOST_WITHOUT_REASON, str(deal), str(old_stage),
+                                       str(new_stage)))  # fmt: skip
+        return refused
 
     def drop(self) -> None:
         self.cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")

@@ -683,3 +683,189 @@ def test_the_api_lists_jobs_without_their_errors_in_constant_queries(
         jobs = api_client_for(org.ops).get("/api/v1/imports/").json()["results"]
     assert [j["file_name"] for j in jobs] == ["f4.csv", "f3.csv", "f2.csv", "f1.csv", "f0.csv"]
     assert "errors" not in jobs[0] and jobs[0]["status"] == "failed"
+
+
+# ---------------------------------------------------------------------- the deal rules an import keeps
+# docs/rules.md (deals and imports): closing as lost needs a lost reason, a won deal of a locked commission
+# period leaves won only by finance on its page, a deal leaving lost no longer says why, and a re-import
+# does not hand a leaver's open deals back to them. Dates are fixed in 2025: nothing depends on today.
+LOST_REASONS = "Price, Lost to competitor, No decision, Timing, Budget cut, Feature gap"
+
+
+def imported_with_history(tmp_path) -> dict[str, Deal]:
+    pipeline_services.lost_reasons()  # the seeded defaults (a flushed test database has none)
+    code, first = run_command("--preset", "salesforce", str(write_csv(tmp_path / "first.csv", SALESFORCE_HEADER,
+                                                                      salesforce_rows())))  # fmt: skip
+    assert (code, first["deals"]["created"]) == (0, 3)
+    return {deal.external_id: deal for deal in Deal.objects.all()}
+
+
+def written() -> tuple[list[tuple], int, int]:
+    """What an import could have changed, to show that nothing was."""
+    fields = ("external_id", "stage__name", "status", "owner__username", "lost_reason", "lost_note", "lost_competitor")
+    return list(Deal.objects.order_by("id").values_list(*fields)), DealChange.objects.count(), User.objects.count()
+
+
+def test_an_import_does_not_take_a_won_deal_of_a_locked_period_out_of_won(org, sellers, tmp_path):
+    from incentives import services as pay
+
+    deals = imported_with_history(tmp_path)
+    assert (deals["0061A00002"].status, deals["0061A00002"].close_date) == ("won", dt.date(2025, 4, 15))
+    pay.period_lock(actor=org.finance, period=pay.period_get_or_create("2025-Q2"), reason="payroll sent")
+    before = written()
+    rows = salesforce_rows()
+    rows[1][6] = "Closed Lost"  # Globex new logo, won on 4/15/2025
+    rows[0][6] = "Closed Won"  # an open deal may still close as won in the same file
+    lost = write_csv(tmp_path / "lost.csv", [*SALESFORCE_HEADER, "Loss Reason"], [[*r, "Price"] for r in rows])
+    rows[1][6] = "Proposal"  # … nor back to an open stage
+    reopened = write_csv(tmp_path / "reopened.csv", SALESFORCE_HEADER, rows)
+
+    for path, stage in ((lost, "Closed Lost"), (reopened, "Proposal")):
+        for dry_run in (True, False):
+            report = services.crm_file_import(actor=org.ops, path=path, preset="salesforce", dry_run=dry_run)
+            assert report.errors == [
+                "row 3 (opportunity 0061A00002): Globex new logo is won and closed on 2025-04-15, in 2025-Q2, which "
+                f"is locked: an import cannot take it out of Closed Won (to {stage}). Only finance may, on the "
+                "deal's page; leave the row at Closed Won or take it out of the file, then import again"
+            ]  # fmt: skip
+            assert (report.deals.updated, report.changes) == (0, [])
+            assert written() == before  # all or nothing: the other row did not close either
+
+    # The same move in a period nobody locked lands, with its lost reason and history.
+    Deal.objects.filter(pk=deals["0061A00002"].pk).update(close_date=dt.date(2025, 7, 1))
+    report = services.crm_file_import(actor=org.ops, path=lost, preset="salesforce")
+    assert report.errors == []
+    globex = Deal.objects.get(external_id="0061A00002")
+    assert (globex.status, globex.stage.name, globex.lost_reason) == ("lost", "Closed Lost", "Price")
+
+
+def test_closing_an_existing_deal_as_lost_needs_a_lost_reason_from_the_list(org, sellers, tmp_path):
+    imported_with_history(tmp_path)
+    before = written()
+    rows = salesforce_rows()
+    rows[0][6] = "Closed Lost"  # Acme renewal, open in Proposal
+    new_lost = ["0061A00009", "Initech history", "Initech", "Jordan Lee", "500", "1/10/2024", "Closed Lost", "0",
+                "", "", "1/2/2024"]  # fmt: skip
+
+    def run(name: str, header: list[str], table: list[list[str]], **kwargs: object) -> services.ImportReport:
+        path = write_csv(tmp_path / name, header, table)
+        return services.crm_file_import(actor=org.ops, path=path, **kwargs)  # type: ignore[arg-type]
+
+    # No column for it: the error says to add one.
+    report = run("no-column.csv", SALESFORCE_HEADER, [*rows, new_lost], preset="salesforce", dry_run=True)
+    assert report.errors == [
+        "row 2 (opportunity 0061A00001): Acme renewal would move from Proposal to Closed Lost without a lost reason; "
+        f"closing a deal as lost needs one: add a 'Loss Reason' column to the file with one of {LOST_REASONS}"
+    ]
+    # A column mapping without it: map one.
+    mapping = {"external_id": "Opportunity ID", "name": "Opportunity Name", "owner": "Opportunity Owner",
+               "stage": "Stage", "close_date": "Close Date"}  # fmt: skip
+    report = run("mapped.csv", SALESFORCE_HEADER, rows, mapping=mapping)
+    assert report.errors == [
+        "row 2 (deal 0061A00001): Acme renewal would move from Proposal to Closed Lost without a lost reason; closing "
+        f"a deal as lost needs one: add a lost reason column to the file and map it to the lost reason (values: "
+        f"{LOST_REASONS})"
+    ]
+    # The column is there but blank in that row, or names no reason in use.
+    header = [*SALESFORCE_HEADER, "Loss Reason"]
+    report = run("blank.csv", header, [[*r, ""] for r in rows], preset="salesforce")
+    assert report.errors == [
+        "row 2 (opportunity 0061A00001): Acme renewal would move from Proposal to Closed Lost without a lost reason; "
+        f"closing a deal as lost needs one: fill in its 'Loss Reason' cell with one of {LOST_REASONS}"
+    ]
+    report = run("unknown.csv", header, [[*rows[0], "Too pricey"], *([*r, ""] for r in rows[1:])], preset="salesforce")
+    assert report.errors == [
+        f"row 2 (opportunity 0061A00001): the lost reason 'Too pricey' is not a lost reason in use ({LOST_REASONS})"
+    ]
+    assert written() == before
+
+    # With a reason from the list (as sales ops spell it) it lands; a deal new to salesops may arrive lost
+    # without one (history from another CRM); a reason on an open row is not stored.
+    table = [[*rows[0], "lost TO competitor"], [*rows[1], ""], [*rows[2], "Price"], [*new_lost, ""]]
+    dry = run("reason.csv", header, table, preset="salesforce", dry_run=True)
+    assert dry.errors == [] and dry.deals.created == 1
+    assert dry.changes == [{"row": 2, "file": "", "record": "opportunity 0061A00001", "fields": [
+        {"field": "stage", "old": "Proposal", "new": "Closed Lost"},
+        {"field": "lost reason", "old": "", "new": "Lost to competitor"},
+    ]}]  # fmt: skip
+    assert ("row 4 (opportunity 0061A00003): a lost reason is given but Prospecting is not a lost stage: the reason "
+            "is not stored") in dry.warnings  # fmt: skip
+    report = run("reason.csv", header, table, preset="salesforce")
+    assert report.errors == []
+    acme = Deal.objects.get(external_id="0061A00001")
+    assert (acme.status, acme.lost_reason) == ("lost", "Lost to competitor")
+    assert DealChange.objects.get(deal=acme, field="lost_reason").new_value == "Lost to competitor"
+    assert Deal.objects.get(external_id="0061A00003").lost_reason == ""
+    assert Deal.objects.filter(external_id="0061A00009", status="lost", lost_reason="").exists()
+    # Re-imported without the column, a lost deal stays lost for the reason it was lost for.
+    report = run("again.csv", SALESFORCE_HEADER, rows, preset="salesforce")
+    assert report.errors == [] and Deal.objects.get(external_id="0061A00001").lost_reason == "Lost to competitor"
+
+
+def test_a_lost_deal_an_import_reopens_no_longer_says_why(org, sellers, tmp_path):
+    deals = imported_with_history(tmp_path)
+    acme = pipeline_services.deal_move_stage(
+        actor=org.ops, deal=deals["0061A00001"], stage=pipeline_services.default_pipeline().stages.get(
+            name="Closed Lost"), lost_reason="Price", lost_note="Went with the cheaper plan", lost_competitor="Globex",
+    )  # fmt: skip
+    path = write_csv(tmp_path / "reopened.csv", SALESFORCE_HEADER, salesforce_rows())  # row 2 back in Proposal
+
+    dry = services.crm_file_import(actor=org.ops, path=path, preset="salesforce", dry_run=True)
+    assert dry.changes[0]["fields"] == [
+        {"field": "stage", "old": "Closed Lost", "new": "Proposal"},
+        {"field": "lost reason", "old": "Price", "new": ""},
+        {"field": "lost note", "old": "Went with the cheaper plan", "new": ""},
+        {"field": "competitor", "old": "Globex", "new": ""},
+    ]
+    report = services.crm_file_import(actor=org.ops, path=path, preset="salesforce")
+
+    assert report.errors == []
+    acme.refresh_from_db()
+    assert (acme.status, acme.lost_reason, acme.lost_note, acme.lost_competitor) == ("open", "", "", "")
+    # The history keeps what it said.
+    cleared = DealChange.objects.filter(deal=acme, field__in=["lost_reason", "lost_note", "competitor"],
+                                        new_value="", changed_by=org.ops)  # fmt: skip
+    assert sorted(cleared.values_list("field", "old_value")) == [
+        ("competitor", "Globex"), ("lost_note", "Went with the cheaper plan"), ("lost_reason", "Price")
+    ]  # fmt: skip
+
+
+def test_a_reimport_does_not_hand_a_leavers_open_deals_back_to_them(org, sellers, tmp_path):
+    mary = UserFactory.create(username="mary.garcia", first_name="Mary", last_name="Garcia")
+    imported_with_history(tmp_path)
+    jordan = sellers["jordan"]
+    org_services.person_deactivate(actor=org.ops, person=jordan, end_date=dt.date(2025, 5, 31), successor=mary)
+    assert set(Deal.objects.filter(owner=mary).values_list("external_id", flat=True)) == {"0061A00001", "0061A00003"}
+    rows = salesforce_rows()
+    rows[0][4] = "$13,000.00"  # an amount change still lands; the owner stays
+    rows.append(["0061A00010", "Jordan's last lead", "Acme Inc.", "Jordan Lee", "900", "9/30/2025", "Prospecting",
+                 "10", "", "", "5/1/2025"])  # fmt: skip
+    rows.append(["0061A00011", "Dana's lead", "Acme Inc.", "Dana Whitfield", "900", "9/30/2025", "Prospecting",
+                 "10", "", "", "5/1/2025"])  # fmt: skip
+    path = write_csv(tmp_path / "again.csv", SALESFORCE_HEADER, rows)
+    changes_before = DealChange.objects.filter(field="owner").count()
+
+    dry = services.crm_file_import(actor=org.ops, path=path, preset="salesforce", dry_run=True)
+    real = services.crm_file_import(actor=org.ops, path=path, preset="salesforce")
+
+    for report in (dry, real):
+        assert report.errors == []
+        assert [w for w in report.warnings if "inactive" in w and "owner unknown" not in w] == [
+            "row 2 (opportunity 0061A00001): Jordan Lee is inactive; the deal stays with Mary Garcia",
+            "row 4 (opportunity 0061A00003): Jordan Lee is inactive; the deal stays with Mary Garcia",
+            "row 5 (opportunity 0061A00010): Jordan Lee is inactive (they have left): the new deal is created as "
+            "theirs, as the file says; give it to someone active on the deal page",
+        ]  # Dana, whom the import adds (inactive until activated), is no leaver
+        assert report.changes == [
+            {
+                "row": 2,
+                "file": "",
+                "record": "opportunity 0061A00001",
+                "fields": [{"field": "amount", "old": "12,500.00", "new": "13,000.00"}],
+            }
+        ]
+    assert set(Deal.objects.filter(owner=mary).values_list("external_id", flat=True)) == {"0061A00001", "0061A00003"}
+    assert Deal.objects.get(external_id="0061A00001").amount == Decimal("13000.00")
+    assert Deal.objects.get(external_id="0061A00010").owner == jordan
+    assert Deal.objects.get(external_id="0061A00011").owner.username == "dana.whitfield"
+    assert DealChange.objects.filter(field="owner").count() == changes_before
