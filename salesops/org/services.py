@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,9 +19,12 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from salesops.api import DomainError
+from salesops.api import DomainError, Forbidden
 from salesops.org.models import AuditEvent, Region, Team, User
+from salesops.org.permissions import role_change_refusal, sign_in_refusal
 from salesops.org.selectors import subtree_ids_sql
+
+logger = logging.getLogger(__name__)
 
 PERSON_FIELDS = (
     "username",
@@ -134,6 +139,28 @@ def _check_team_region(team_region: tuple[Team | None, Region | None]) -> None:
         raise DomainError(f"The team {team.name} is in {team.region}, not in {region.name}.", field="team")
 
 
+ROLE_FLAGS = {"is_rep": "rep", "is_manager": "manager", "is_finance": "finance", "is_sales_ops": "sales_ops"}
+
+
+def _check_role_changes(actor: User | None, person: User | None, values: dict[str, Any]) -> None:
+    """403 for giving or taking away a role the actor may not (docs/roles.md, "People")."""
+    changed = {
+        role
+        for flag, role in ROLE_FLAGS.items()
+        if flag in values and bool(values[flag]) != bool(person is not None and getattr(person, flag))
+    }
+    refusal = role_change_refusal(actor, changed)
+    if refusal:
+        raise Forbidden(refusal, field=next(f for f, r in ROLE_FLAGS.items() if r in changed), code="forbidden")
+
+
+def _check_sign_in_access(actor: User | None, person: User) -> None:
+    """403 for changing the e-mail of, or sending a link to, someone whose account the actor could then take over."""
+    refusal = sign_in_refusal(actor, person)
+    if refusal:
+        raise Forbidden(refusal, code="forbidden")
+
+
 def _check_password(person: User, password: str) -> None:
     """Django's password validators (length, common passwords, too close to the person's names, digits only)."""
     try:
@@ -155,6 +182,7 @@ def person_create(
     username = values.get("username") or ""
     if not username:
         raise DomainError("A person needs a username.", field="username")
+    _check_role_changes(actor, None, values)
     _check_unique(None, values)
     _check_dates(values, username)
     _check_manager(None, values.get("manager"))
@@ -184,6 +212,9 @@ def person_update(*, actor: User | None, person: User, reason: str = "", **value
     if unknown:
         raise TypeError(f"person_update got unknown fields: {sorted(unknown)}")
     person = User.objects.select_for_update().get(pk=person.pk)
+    _check_role_changes(actor, person, values)
+    if "email" in values and (values["email"] or "") != (person.email or ""):
+        _check_sign_in_access(actor, person)
     merged = {field: getattr(person, field) for field in ("start_date", "end_date")} | values
     _check_dates(merged, person.display_name)
     _check_unique(person, {field: values[field] for field in ("username", "email") if field in values})
@@ -199,8 +230,13 @@ def person_update(*, actor: User | None, person: User, reason: str = "", **value
             setattr(person, field, new)
     if not changes:
         return person
+    update_fields = list(changes)
+    if changes.get("is_active") == (True, False):
+        # As on deactivation: every set-password link mailed so far dies with the password (see person_deactivate).
+        person.set_unusable_password()
+        update_fields.append("password")
     person.full_clean(exclude=["password"])
-    person.save(update_fields=list(changes))
+    person.save(update_fields=update_fields)
     audit_record(actor=actor, instance=person, action="update", changes=changes, reason=reason)
     if "manager" in changes:
         from salesops.org.events import manager_changed
@@ -222,15 +258,32 @@ def set_password_path(person: User) -> str:
     return reverse("org:set_password", kwargs={"uidb64": uidb64, "token": token})
 
 
-@transaction.atomic
-def person_send_set_password_link(*, actor: User | None, person: User, base_url: str) -> str:
-    """E-mail `person` a link to choose their password (through settings.EMAIL_BACKEND), once the transaction
-    commits: a person whose creation rolls back is never mailed. Returns the link."""
-    if not person.email:
-        raise DomainError(f"{person.display_name} has no e-mail address to send a link to.", field="email")
-    if not person.is_active:
-        raise DomainError(f"{person.display_name} is inactive and cannot sign in.")
-    link = base_url.rstrip("/") + set_password_path(person)
+@dataclass(frozen=True)
+class LinkMail:
+    """What became of a set-password mail: the link, and whether the mail server took the message."""
+
+    link: str
+    sent: bool
+    error: str = ""
+
+
+def person_send_set_password_link(*, actor: User | None, person: User, base_url: str) -> LinkMail:
+    """E-mail `person` a link to choose their password (through settings.EMAIL_BACKEND), at once.
+
+    Call it once the person is committed (the add-person page and API save the person first, in their own
+    transaction), so a person whose creation fails is never mailed. A mail server that refuses or cannot be
+    reached does not undo anything: the failure is logged, recorded in the person's audit history as
+    `password_link_failed` and returned (`sent=False`), so the page and the API say so and sales ops send a
+    new link later. Refused (403) for someone whose account the actor could take over this way
+    (`permissions.sign_in_refusal`)."""
+    with transaction.atomic():
+        person = User.objects.select_for_update().get(pk=person.pk)
+        _check_sign_in_access(actor, person)
+        if not person.email:
+            raise DomainError(f"{person.display_name} has no e-mail address to send a link to.", field="email")
+        if not person.is_active:
+            raise DomainError(f"{person.display_name} is inactive and cannot sign in.")
+        link = base_url.rstrip("/") + set_password_path(person)
     days = max(1, round(settings.PASSWORD_RESET_TIMEOUT / 86400))
     sender = actor.display_name if actor is not None and actor.pk else "Sales ops"
     subject = "Choose your salesops password"
@@ -240,9 +293,18 @@ def person_send_set_password_link(*, actor: User | None, person: User, base_url:
         f"Choose your password here (the link works once, for {days} days):\n\n{link}\n"
     )
     recipient = person.email
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient]))
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+    # SMTP refusals, DNS failures, timeouts, TLS errors and whatever a mail backend raises: any failure is
+    # reported to the user and recorded, none undoes what was already saved.
+    except Exception as error:
+        logger.exception("The set-password mail to person %s could not be sent", person.pk)
+        reason = f"{type(error).__name__}: {error}"[:500]
+        audit_record(actor=actor, instance=person, action="password_link_failed",
+                     changes={"email": (None, recipient)}, reason=reason)  # fmt: skip
+        return LinkMail(link=link, sent=False, error=reason)
     audit_record(actor=actor, instance=person, action="password_link", changes={"email": (None, recipient)})
-    return link
+    return LinkMail(link=link, sent=True)
 
 
 @transaction.atomic
@@ -313,10 +375,15 @@ def person_deactivate(
     )  # fmt: skip
     done += [answer for _, answer in answers if isinstance(answer, str) and answer]
     old_end = person.end_date
+    had_password = person.has_usable_password()
     person.is_active = False
     person.end_date = end_date
+    # Django's set-password tokens sign the password hash but not is_active: without this, a link mailed
+    # before the person left would work again once they are reactivated. An unusable password kills every
+    # earlier link (and the old password); a reactivated person is sent a new link.
+    person.set_unusable_password()
     person.full_clean(exclude=["password"])
-    person.save(update_fields=["is_active", "end_date"])
+    person.save(update_fields=["is_active", "end_date", "password"])
     audit_record(
         actor=actor,
         instance=person,
@@ -325,6 +392,10 @@ def person_deactivate(
             "is_active": (True, False),
             "end_date": (old_end, end_date),
             "successor": (None, successor.display_name if successor else None),
+            "sign_in": (
+                "password set" if had_password else "no password yet",
+                "password removed: a new set-password link is needed",
+            ),
             "handed_over": (None, " ".join(done) or "nothing"),
         },
         reason=reason,

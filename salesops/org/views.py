@@ -8,20 +8,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from salesops.api import DomainError
+from salesops.api import DomainError, Forbidden
 from salesops.exports import csv_response, xlsx_response
 from salesops.org import selectors
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.forms import PersonCreateForm, PersonDeactivateForm, PersonForm
 from salesops.org.models import User
-from salesops.org.permissions import may_manage_setup, require_report_export
+from salesops.org.permissions import may_manage_setup, require_report_export, sign_in_refusal
 from salesops.org.services import (
     person_create,
     person_deactivate,
@@ -71,6 +70,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "manager_visible": selectors.person_visible_to(user, person.manager_id),
         "reports": selectors.direct_reports(person),
         "may_edit": may_manage_setup(user),
+        "may_send_link": may_manage_setup(user) and sign_in_refusal(user, person) is None,
         "history": selectors.audit_history(entity="org.user", entity_id=person.pk)[:50]
         if may_manage_setup(user)
         else [],
@@ -83,8 +83,17 @@ def _require_people_admin(user: User) -> None:
         raise PermissionDenied("Only sales ops may add, change or deactivate people.")
 
 
-def _form_error(form: forms.BaseForm, error: DomainError) -> None:
+def _form_error(form: forms.BaseForm, error: DomainError) -> int:
+    """Show a refusal on the form; the status to answer with (403 for a forbidden action, else 200)."""
     form.add_error(error.field if error.field in form.fields else None, error.message)
+    return 403 if isinstance(error, Forbidden) else 200
+
+
+def _link_not_sent(person: User) -> str:
+    return (
+        f"The mail to {person.email} could not be sent: the mail server refused it or could not be reached "
+        "(see History). Try Send set-password link again later."
+    )
 
 
 @login_required
@@ -92,23 +101,30 @@ def person_add(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _require_people_admin(user)
     form = PersonCreateForm(request.POST or None, initial={"start_date": timezone.localdate()})
+    status = 200
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in PersonCreateForm.Meta.fields}
         by_link = form.cleaned_data["sign_in"] == PersonCreateForm.LINK
         try:
-            with transaction.atomic():
-                person = person_create(actor=user, password=None if by_link else form.cleaned_data["password"],
-                                       validate_password=True, **values)  # fmt: skip
-                if by_link:
-                    person_send_set_password_link(actor=user, person=person, base_url=request.build_absolute_uri("/"))
+            # Saved (committed) before any mail goes out: a refused person is never mailed, and a mail that
+            # fails afterwards leaves the person added, which the message says.
+            person = person_create(actor=user, password=None if by_link else form.cleaned_data["password"],
+                                   validate_password=True, **values)  # fmt: skip
         except DomainError as error:
-            _form_error(form, error)
+            status = _form_error(form, error)
         else:
-            how = f"a link to choose a password was e-mailed to {person.email}" if by_link else (
-                f"they sign in as {person.username} with the first password you gave")  # fmt: skip
-            messages.success(request, f"Added {person.display_name}: {how}.")
+            if not by_link:
+                messages.success(request, f"Added {person.display_name}: they sign in as {person.username} with "
+                                          "the first password you gave.")  # fmt: skip
+            elif person_send_set_password_link(actor=user, person=person,
+                                               base_url=request.build_absolute_uri("/")).sent:  # fmt: skip
+                messages.success(request, f"Added {person.display_name}: a link to choose a password was e-mailed "
+                                          f"to {person.email}.")  # fmt: skip
+            else:
+                messages.warning(request, f"Added {person.display_name}, but the mail with their set-password link "
+                                          "could not be sent: send a new link from this page.")  # fmt: skip
             return redirect("org:person_detail", pk=person.pk)
-    return render(request, "org/person_add.html", {"form": form})
+    return render(request, "org/person_add.html", {"form": form}, status=status)
 
 
 @login_required
@@ -117,16 +133,21 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
     _require_people_admin(user)
     form = PersonForm(request.POST or None, instance=User.objects.get(pk=person.pk))
+    locked = sign_in_refusal(user, person)
+    if locked:  # the service refuses a change too; the page says so before anyone types
+        form.fields["email"].widget.attrs["readonly"] = True
+        form.fields["email"].help_text = locked
+    status = 200
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in form.person_fields}
         try:
             person_update(actor=user, person=person, reason=form.cleaned_data["reason"], **values)
         except DomainError as error:
-            _form_error(form, error)
+            status = _form_error(form, error)
         else:
             messages.success(request, f"Saved {person.display_name}.")
             return redirect("org:person_detail", pk=person.pk)
-    return render(request, "org/person_form.html", {"person": person, "form": form})
+    return render(request, "org/person_form.html", {"person": person, "form": form}, status=status)
 
 
 @login_required
@@ -166,11 +187,16 @@ def person_send_link(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
     _require_people_admin(user)
     try:
-        person_send_set_password_link(actor=user, person=person, base_url=request.build_absolute_uri("/"))
+        sent = person_send_set_password_link(actor=user, person=person, base_url=request.build_absolute_uri("/"))
+    except Forbidden as error:
+        raise PermissionDenied(error.message) from error
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"A link to choose a password was e-mailed to {person.email}.")
+        if sent.sent:
+            messages.success(request, f"A link to choose a password was e-mailed to {person.email}.")
+        else:
+            messages.error(request, _link_not_sent(person))
     return redirect("org:person_detail", pk=person.pk)
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import smtplib
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -16,7 +18,7 @@ from rest_framework.test import APIClient
 from incentives.models import CompPlan, PlanAssignment
 from pipeline.models import Deal, DealChange
 from salesops.org.models import AuditEvent, User
-from tests.factories import DealFactory, default_stages
+from tests.factories import DealFactory, UserFactory, default_stages
 from tests.org.forms import person_form_data
 
 pytestmark = pytest.mark.django_db
@@ -480,3 +482,150 @@ def test_the_chart_is_in_the_navigation_and_costs_few_queries(client_for, org, d
     client = client_for(org.ops)
     with django_assert_max_num_queries(12):
         client.get(reverse("org:chart"))
+
+
+# ------------------------------------------------------------------------ taking over an account is refused
+class FailingMailBackend(BaseEmailBackend):
+    """A mail server that refuses every message, as an SMTP server that is down or rejects the sender does."""
+
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPSenderRefused(550, b"relay denied", "salesops@example.com")
+
+
+@pytest.fixture
+def root(db):
+    return UserFactory.create(username="root", is_rep=False, is_superuser=True, is_staff=True)
+
+
+def test_sales_ops_cannot_take_over_a_superuser_or_finance_account(
+    api_client_for, client_for, org, root, django_capture_on_commit_callbacks
+):
+    api = api_client_for(org.ops)
+    for target, message in ((root, "is a superuser"), (org.finance, "holds the finance role")):
+        patch = api.patch(f"/api/v1/people/{target.pk}/", {"email": "ops.owns.this@example.com"}, format="json")
+        assert patch.status_code == 403 and message in patch.json()["detail"], patch.json()
+        with django_capture_on_commit_callbacks(execute=True):
+            link = api.post(f"/api/v1/people/{target.pk}/send-set-password-link/")
+        assert link.status_code == 403 and message in link.json()["detail"]
+        page = client_for(org.ops)
+        edit = page.post(reverse("org:person_edit", args=[target.pk]),
+                         person_form_data(target, email="ops.owns.this@example.com"))  # fmt: skip
+        assert edit.status_code == 403 and message in page_errors(edit)
+        with django_capture_on_commit_callbacks(execute=True):
+            resend = page.post(reverse("org:person_send_link", args=[target.pk]))
+        assert resend.status_code == 403 and message in page_errors(resend)
+        assert "Send set-password link" not in page.get(reverse("org:person_detail", args=[target.pk])).content.decode()
+        form = page.get(reverse("org:person_edit", args=[target.pk])).content.decode()
+        assert re.search(r'<input type="email" name="email"[^>]*readonly', form) and message in form
+        target.refresh_from_db()
+        assert target.email == f"{target.username}@example.com" and target.has_usable_password()
+    assert not mail.outbox
+    assert not AuditEvent.objects.filter(action__startswith="password_link").exists()
+
+
+def test_who_may_reset_whom(api_client_for, org, root, django_capture_on_commit_callbacks):
+    """A person's e-mail and set-password link are for someone holding every role they hold beyond rep and
+    manager: a sales-ops colleague for sales ops, finance-and-sales-ops for finance, a superuser for anyone."""
+    colleague = UserFactory.create(username="ops2", is_rep=False, is_sales_ops=True)
+    fin_ops = UserFactory.create(username="finops", is_rep=False, is_finance=True, is_sales_ops=True)
+    allowed = [(org.ops, org.rep_a), (org.ops, org.manager_east), (org.ops, colleague), (org.ops, org.ops),
+               (fin_ops, org.finance), (root, fin_ops), (root, org.finance)]  # fmt: skip
+    for actor, target in allowed:
+        api = api_client_for(actor)
+        new = f"{target.username}.new@example.com"
+        assert api.patch(f"/api/v1/people/{target.pk}/", {"email": new}, format="json").status_code == 200
+        with django_capture_on_commit_callbacks(execute=True):
+            sent = api.post(f"/api/v1/people/{target.pk}/send-set-password-link/")
+        assert sent.status_code == 202 and sent.json()["link_sent"] is True, (actor, target)
+        assert mail.outbox[-1].to == [new]
+    for actor, target in ((colleague, fin_ops), (fin_ops, root)):
+        assert api_client_for(actor).post(f"/api/v1/people/{target.pk}/send-set-password-link/").status_code == 403
+
+
+def test_sales_ops_give_or_take_only_roles_they_hold_besides_rep_and_manager(api_client_for, client_for, org, root):
+    api = api_client_for(org.ops)
+    for target in (org.ops, org.rep_a):
+        refused = api.patch(f"/api/v1/people/{target.pk}/", {"is_finance": True}, format="json")
+        assert refused.status_code == 403 and "finance role" in refused.json()["detail"]
+        target.refresh_from_db()
+        assert not target.is_finance
+    stripped = api.patch(f"/api/v1/people/{org.finance.pk}/", {"is_finance": False, "is_rep": True}, format="json")
+    assert stripped.status_code == 403 and "finance role" in stripped.json()["detail"]
+    org.finance.refresh_from_db()
+    assert org.finance.roles == ["finance"]
+    edit = client_for(org.ops).post(reverse("org:person_edit", args=[org.rep_a.pk]),
+                                    person_form_data(org.rep_a, is_finance=True))  # fmt: skip
+    assert edit.status_code == 403 and "finance role" in page_errors(edit)
+    add = client_for(org.ops).post(reverse("org:person_add"), add_form(org, is_finance="on"))
+    assert add.status_code == 403 and "finance role" in page_errors(add)
+    created = api.post("/api/v1/people/", {"username": "omar", "first_name": "Omar", "is_finance": True,
+                                           "password": STRONG}, format="json")  # fmt: skip
+    assert created.status_code == 403 and not User.objects.filter(username__in=["nina", "omar"]).exists()
+    # Rep, manager and the actor's own sales-ops role may be given; finance by finance; anything by a superuser.
+    body = {"is_manager": True, "is_sales_ops": True}
+    assert api.patch(f"/api/v1/people/{org.rep_a.pk}/", body, format="json").status_code == 200
+    assert api_client_for(root).patch(f"/api/v1/people/{org.rep_b.pk}/", {"is_finance": True},
+                                      format="json").status_code == 200  # fmt: skip
+    User.objects.filter(pk=org.ops.pk).update(is_finance=True)
+    assert api_client_for(User.objects.get(pk=org.ops.pk)).patch(
+        f"/api/v1/people/{org.rep_c.pk}/", {"is_finance": True}, format="json").status_code == 200  # fmt: skip
+    assert AuditEvent.objects.filter(entity_id=str(org.rep_a.pk), action="update", actor=org.ops).count() == 1
+
+
+# --------------------------------------------------------------------------------- a mail that cannot be sent
+def test_adding_a_person_by_link_when_the_mail_fails_keeps_them_and_says_so(client_for, org, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.FailingMailBackend"
+    response = client_for(org.ops).post(reverse("org:person_add"), add_form(org, sign_in="link", password=""),
+                                        follow=True)  # fmt: skip
+    nina = User.objects.get(username="nina")
+    assert response.redirect_chain[-1][0] == reverse("org:person_detail", args=[nina.pk])
+    assert ("Added Nina Okafor, but the mail with their set-password link could not be sent: "
+            "send a new link from this page.") in page_errors(response)  # fmt: skip
+    failed = AuditEvent.objects.get(entity_id=str(nina.pk), action="password_link_failed")
+    assert failed.actor == org.ops and failed.changes["email"] == [None, "nina.okafor@example.com"]
+    assert "relay denied" in failed.reason
+    assert not AuditEvent.objects.filter(entity_id=str(nina.pk), action="password_link").exists()
+    # Once the mail server is back, the resend from her page works.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    resent = client_for(org.ops).post(reverse("org:person_send_link", args=[nina.pk]), follow=True)
+    assert "A link to choose a password was e-mailed to nina.okafor@example.com." in page_errors(resent)
+    assert mail.outbox[0].to == ["nina.okafor@example.com"]
+
+
+def test_resending_a_link_when_the_mail_fails_says_so(client_for, api_client_for, org, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.FailingMailBackend"
+    page = client_for(org.ops).post(reverse("org:person_send_link", args=[org.rep_c.pk]), follow=True)
+    assert page.status_code == 200
+    assert f"The mail to {org.rep_c.email} could not be sent" in page_errors(page)
+    api = api_client_for(org.ops).post(f"/api/v1/people/{org.rep_c.pk}/send-set-password-link/")
+    assert api.status_code == 503 and api.json()["link_sent"] is False and "could not be sent" in api.json()["detail"]
+    assert AuditEvent.objects.filter(entity_id=str(org.rep_c.pk), action="password_link_failed").count() == 2
+
+
+def test_api_adding_a_person_by_link_when_the_mail_fails(api_client_for, org, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.FailingMailBackend"
+    response = api_client_for(org.ops).post(
+        "/api/v1/people/",
+        {"username": "omar", "first_name": "Omar", "email": "omar@example.com", "is_rep": True,
+         "send_set_password_link": True},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.json()
+    assert response.json()["link_sent"] is False and "send-set-password-link" in response.json()["detail"]
+    omar = User.objects.get(username="omar")
+    assert AuditEvent.objects.filter(entity_id=str(omar.pk), action="password_link_failed").exists()
+
+
+# ------------------------------------------------------------------------- deactivation kills earlier links
+def test_a_link_mailed_before_deactivation_stays_dead_after_reactivation(client, client_for, org):
+    from salesops.org.services import person_deactivate, set_password_path
+
+    path = set_password_path(org.rep_c)
+    person_deactivate(actor=org.ops, person=org.rep_c, end_date=dt.date(2025, 6, 30), reason="left")
+    form = person_form_data(org.rep_c, is_active=True, end_date="", reason="came back")
+    assert client_for(org.ops).post(reverse("org:person_edit", args=[org.rep_c.pk]), form).status_code == 302
+    org.rep_c.refresh_from_db()
+    assert org.rep_c.is_active and not org.rep_c.has_usable_password()
+    client.logout()
+    assert 'data-testid="link-invalid"' in client.get(path, follow=True).content.decode()
+    assert not signs_in("rep_c", "pw")  # their old password went too: they need a new link

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
@@ -58,12 +57,20 @@ class PersonViewSet(
         values = dict(serializer.validated_data)
         password = values.pop("password", None)
         by_link = values.pop("send_set_password_link", False)
-        with transaction.atomic():
-            person = person_create(actor=request.user, password=password, validate_password=True, **values)  # type: ignore[arg-type]
-            if by_link:
-                person_send_set_password_link(actor=request.user, person=person,  # type: ignore[arg-type]
-                                              base_url=request.build_absolute_uri("/"))  # fmt: skip
-        return Response(PersonSerializer(person).data, status=status.HTTP_201_CREATED)
+        # Saved (committed) before any mail goes out; a mail that fails then leaves the person added, and the
+        # answer says so (`link_sent`: null when no link was asked for).
+        person = person_create(actor=request.user, password=password, validate_password=True, **values)  # type: ignore[arg-type]
+        body: dict[str, Any] = {**PersonSerializer(person).data, "link_sent": None}
+        if by_link:
+            sent = person_send_set_password_link(actor=request.user, person=person,  # type: ignore[arg-type]
+                                                 base_url=request.build_absolute_uri("/"))  # fmt: skip
+            body["link_sent"] = sent.sent
+            body["detail"] = (
+                f"A link was e-mailed to {person.email}." if sent.sent
+                else f"{person.display_name} was added, but the mail with their set-password link could not be "
+                f"sent: POST /api/v1/people/{person.pk}/send-set-password-link/ later."
+            )  # fmt: skip
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -98,14 +105,28 @@ class PersonViewSet(
         )
         return Response({**PersonSerializer(person).data, "handed_over": done})
 
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(
+        request=None,
+        responses={
+            202: OpenApiResponse(description='The mail went out: {"detail": …, "link_sent": true}.'),
+            403: OpenApiResponse(description="A superuser, or someone holding a role the caller does not hold."),
+            503: OpenApiResponse(description='The mail server refused or could not be reached: {"detail": …, '
+                                             '"link_sent": false}; recorded in the history, try again later.'),
+        },
+    )  # fmt: skip
     @action(detail=True, methods=["post"], url_path="send-set-password-link")
     def send_set_password_link(self, request: Request, pk: str | None = None) -> Response:
         """E-mail the person a (new) link to choose their password."""
         person = self.get_object()
-        person_send_set_password_link(actor=request.user, person=person,  # type: ignore[arg-type]
-                                      base_url=request.build_absolute_uri("/"))  # fmt: skip
-        return Response({"detail": f"A link was e-mailed to {person.email}."}, status=status.HTTP_202_ACCEPTED)
+        sent = person_send_set_password_link(actor=request.user, person=person,  # type: ignore[arg-type]
+                                             base_url=request.build_absolute_uri("/"))  # fmt: skip
+        if not sent.sent:
+            return Response(
+                {"detail": f"The mail to {person.email} could not be sent; try again later.", "link_sent": False},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return Response({"detail": f"A link was e-mailed to {person.email}.", "link_sent": True},
+                        status=status.HTTP_202_ACCEPTED)  # fmt: skip
 
 
 class RegionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Region]):
