@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -176,8 +177,9 @@ class LeadForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class LeadConvertForm(forms.Form):
+    # The view offers the accounts the user may see; none until it does.
     account = forms.ModelChoiceField(
-        queryset=Account.objects.all(), required=False, help_text="Leave empty to create the account from the lead."
+        queryset=Account.objects.none(), required=False, help_text="Leave empty to create the account from the lead."
     )
     create_deal = forms.BooleanField(required=False, initial=True, label="Create a deal")
     deal_name = forms.CharField(required=False, max_length=200)
@@ -210,8 +212,13 @@ class MergeForm(forms.Form):
     duplicate = forms.IntegerField()
 
 
-def owner_choices(user: User) -> Any:
-    from salesops.org.models import User as Person
-    from salesops.org.selectors import editable_people_q
+def owner_choices(user: User, keep: Iterable[int | None] = ()) -> QuerySet[User]:
+    """The people `user` may make an owner or split holder (and `keep`: those the record names already, so
+    saving it as it is works); nobody else is named in the dropdown or accepted from it."""
+    from salesops.org.selectors import people_editable_by
 
-    return Person.objects.filter(editable_people_q(user), is_active=True).order_by("last_name", "first_name")
+    people = people_editable_by(user)
+    kept = [pk for pk in keep if pk is not None]
+    if kept:
+        people = User.objects.filter(pk__in=kept) | User.objects.filter(pk__in=people.values("pk"))
+    return people.order_by("last_name", "first_name")

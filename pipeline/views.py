@@ -345,8 +345,9 @@ def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
 def deal_splits(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     deal = _deal_for_write(user, pk)
-    people = User.objects.filter(is_active=True).order_by("last_name", "first_name")
     current = list(deal.splits.select_related("person"))
+    # Those the user may act for, and whoever holds a split already (so saving them unchanged works).
+    people = owner_choices(user, keep=[split.person_id for split in current])
     initial: dict[str, Any] = {}
     for i, split in enumerate(current[: SplitsForm.ROWS]):
         initial.update(
@@ -501,8 +502,9 @@ def account_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if _reads_only(user):
         raise PermissionDenied("Finance reads accounts; it does not change them.")
     form = AccountForm(request.POST or None, instance=account, initial=None if account else {"owner": user.pk})
-    if account is None:  # a new account is its creator's, or someone's they work for: either way, theirs to open
-        form.fields["owner"].queryset = owner_choices(user)  # type: ignore[attr-defined]
+    # A new account is its creator's, or someone's they work for: either way, theirs to open. An account keeps
+    # its owner when saved as it is; it is handed only to someone the user may act for.
+    form.fields["owner"].queryset = owner_choices(user, keep=[account.owner_id] if account else [])  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         try:
@@ -535,8 +537,8 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
                  x.created_at] for x in leads.iterator())  # fmt: skip
         return (csv_response if export == "csv" else xlsx_response)(f"leads.{export}", header, rows)
     page = Paginator(leads, _per_page(request)).get_page(request.GET.get("page"))
-    form = LeadForm()
-    context = {"filterset": filterset, "page": page, "query": _query_without_page(request), "form": form}
+    context = {"filterset": filterset, "page": page, "query": _query_without_page(request),
+               "form": None if _reads_only(user) else LeadForm()}  # fmt: skip
     return render(request, "pipeline/lead_list.html", context)
 
 
@@ -544,6 +546,8 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def lead_add(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    if _reads_only(user):
+        raise PermissionDenied("Finance reads leads; it does not create them.")
     form = LeadForm(request.POST)
     if form.is_valid():
         try:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
 from pipeline.models import (
@@ -19,7 +21,51 @@ from pipeline.models import (
     Product,
     Stage,
 )
+from pipeline.selectors import accounts_visible_to, contacts_visible_to, deals_visible_to
 from salesops.org.models import User
+from salesops.org.selectors import people_editable_by
+
+
+class InScope(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """A reference to a record in the caller's scope (`scope(user)`, a selector).
+
+    An id outside the scope fails exactly as a missing id does (`Invalid pk "7" - object does not exist.`), so
+    the answer tells nothing of what lies outside it. The record the object being changed already refers to
+    stays acceptable, and so do the ids `also(context)` names: saving a record as it is works even where a
+    reference on it lies outside the caller's own scope (the owner of an account a rep sees through a deal).
+    """
+
+    def __init__(
+        self,
+        model: type[Model],
+        scope: Callable[[Any], QuerySet[Any]],
+        also: Callable[[dict[str, Any]], Iterable[int]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.model, self.scope, self.also = model, scope, also
+        # No queryset of its own: `get_queryset` decides per request (this one names the model for the schema).
+        super().__init__(queryset=model._default_manager.none(), **kwargs)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.model._default_manager.none()  # no caller, no scope: nothing is referable
+        kept = set(self.also(self.context)) if self.also else set()
+        instance = getattr(self.parent, "instance", None)
+        if isinstance(instance, Model) and getattr(instance, f"{self.source}_id", None) is not None:
+            kept.add(getattr(instance, f"{self.source}_id"))
+        allowed = self.scope(user)
+        if kept:
+            allowed = self.model._default_manager.filter(pk__in=[*kept]) | self.model._default_manager.filter(
+                pk__in=allowed.values("pk")
+            )
+        return allowed
+
+
+def _split_holders(context: dict[str, Any]) -> Iterable[int]:
+    """The people holding a split on the deal being changed (the view puts them in the context)."""
+    return context.get("split_holders", ())
 
 
 class StageSerializer(serializers.ModelSerializer[Stage]):
@@ -44,7 +90,7 @@ class PipelineSerializer(serializers.ModelSerializer[Pipeline]):
 
 
 class SplitSerializer(serializers.ModelSerializer[DealSplit]):
-    person = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    person = InScope(User, people_editable_by, also=_split_holders)
 
     class Meta:
         model = DealSplit
@@ -64,6 +110,9 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
     account_name = serializers.CharField(source="account.name", read_only=True, default=None)
     stage_name = serializers.CharField(source="stage.name", read_only=True)
+    account = InScope(Account, accounts_visible_to, required=False, allow_null=True)
+    contact = InScope(Contact, contacts_visible_to, required=False, allow_null=True)
+    owner = InScope(User, people_editable_by)
 
     class Meta:
         model = Deal
@@ -84,7 +133,7 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
 
 class DealCreateSerializer(DealSerializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all(), required=False)
-    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False)
+    owner = InScope(User, people_editable_by, required=False)
     pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all(), required=False)
 
     class Meta(DealSerializer.Meta):
@@ -143,6 +192,10 @@ class DealChangeSerializer(serializers.ModelSerializer[DealChange]):
 
 
 class AccountSerializer(serializers.ModelSerializer[Account]):
+    # A declared field named like `Field.parent` (DRF moves it into `fields`; the stubs don't know).
+    parent = InScope(Account, accounts_visible_to, required=False, allow_null=True)  # type: ignore[assignment]
+    owner = InScope(User, people_editable_by, required=False, allow_null=True)
+
     class Meta:
         model = Account
         fields = ["id", "external_id", "name", "domain", "sector", "country", "employees", "annual_revenue",
@@ -151,6 +204,9 @@ class AccountSerializer(serializers.ModelSerializer[Account]):
 
 
 class ContactSerializer(serializers.ModelSerializer[Contact]):
+    account = InScope(Account, accounts_visible_to, required=False, allow_null=True)
+    owner = InScope(User, people_editable_by, required=False, allow_null=True)
+
     class Meta:
         model = Contact
         fields = ["id", "account", "first_name", "last_name", "email", "phone", "title", "owner", "external_id"]
@@ -162,8 +218,18 @@ class ProductSerializer(serializers.ModelSerializer[Product]):
         model = Product
         fields = ["id", "name", "series", "list_price", "currency", "is_active", "external_id"]
 
+    def validate_list_price(self, value: Any) -> Any:
+        # The table's CheckConstraint guards it too, but answers a 500; this names the field.
+        if value is not None and value < 0:
+            raise serializers.ValidationError("A list price is 0 or more.")
+        return value
+
 
 class ActivitySerializer(serializers.ModelSerializer[Activity]):
+    deal = InScope(Deal, deals_visible_to, required=False, allow_null=True)
+    account = InScope(Account, accounts_visible_to, required=False, allow_null=True)
+    contact = InScope(Contact, contacts_visible_to, required=False, allow_null=True)
+
     class Meta:
         model = Activity
         fields = ["id", "kind", "subject", "notes", "deal", "account", "contact", "owner", "occurred_at", "due_date",
@@ -181,7 +247,7 @@ class LeadSerializer(serializers.ModelSerializer[Lead]):
 
 
 class LeadConvertSerializer(serializers.Serializer[Any]):
-    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
+    account = InScope(Account, accounts_visible_to, required=False, allow_null=True)
     create_deal = serializers.BooleanField(default=True)
     deal_name = serializers.CharField(required=False, allow_blank=True, default="")
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)

@@ -71,13 +71,13 @@ class DealViewSet(
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = _user(request)
-        serializer = s.DealCreateSerializer(data=request.data)
+        if _reads_only(user):
+            raise PermissionDenied("Finance reads deals; it does not create them.")
+        serializer = self.get_serializer(data=request.data)  # owner, account, contact: in scope or "does not exist"
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         values.pop("reason", None)  # a new deal leaves no stage
         owner = values.pop("owner", user)
-        if not User.objects.filter(editable_people_q(user), pk=owner.pk).exists():
-            raise PermissionDenied("You may not create deals for this owner.")
         deal = services.deal_create(actor=user, owner=owner, **values)
         return Response(s.DealDetailSerializer(deal).data, status=status.HTTP_201_CREATED)
 
@@ -85,11 +85,9 @@ class DealViewSet(
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = _user(request)
         deal = self._writable()
-        serializer = s.DealSerializer(deal, data=request.data, partial=True)
+        serializer = self.get_serializer(deal, data=request.data, partial=True)  # references in scope (s.InScope)
         serializer.is_valid(raise_exception=True)
         values = {k: v for k, v in serializer.validated_data.items() if k in services.EDITABLE}
-        if "owner" in values and not User.objects.filter(editable_people_q(user), pk=values["owner"].pk).exists():
-            raise PermissionDenied("You may not hand deals to this owner.")
         if "stage" in serializer.validated_data and serializer.validated_data["stage"] != deal.stage:
             # The lost reason, note and competitor go with the move (a lost stage asks for them).
             lost = {k: values.pop(k) for k in services.LOST_FIELDS if k in values}
@@ -138,7 +136,10 @@ class DealViewSet(
     @action(detail=True, methods=["put"])
     def splits(self, request: Request, pk: str | None = None) -> Response:
         deal = self._writable()
-        serializer = s.SplitsWriteSerializer(data=request.data)
+        holders = list(deal.splits.values_list("person_id", flat=True))  # kept, even if out of the caller's scope
+        serializer = s.SplitsWriteSerializer(
+            data=request.data, context={**self.get_serializer_context(), "split_holders": holders}
+        )
         serializer.is_valid(raise_exception=True)
         specs = [services.SplitSpec(**row) for row in serializer.validated_data["splits"]]
         services.deal_set_splits(actor=_user(request), deal=deal, splits=specs)
@@ -315,7 +316,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         lead = self.get_object()
         if not Lead.objects.filter(editable_people_q(user, "owner"), pk=lead.pk).exists():
             raise PermissionDenied("Only the lead's owner, their manager or sales ops convert it.")
-        serializer = s.LeadConvertSerializer(data=request.data)
+        serializer = s.LeadConvertSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         lead = services.lead_convert(actor=user, lead=lead, **serializer.validated_data)
         return Response(s.LeadSerializer(lead).data)
@@ -333,8 +334,8 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     def perform_create(self, serializer: Any) -> None:
         user = _user(self.request)
         values = dict(serializer.validated_data)
-        deal = values.get("deal")
-        if deal is None or not selectors.deals_visible_to(user).filter(pk=deal.pk).exists():
+        deal = values.get("deal")  # in the caller's scope (s.InScope), like its account and contact
+        if deal is None:
             raise PermissionDenied("Activities are logged on a deal you can see.")
         if not selectors.deal_is_editable_by(user, deal):
             raise PermissionDenied("Your role lets you read this deal, not change it.")

@@ -78,6 +78,15 @@ def editable_people_q(user: User | AnonymousUser, field: str = "id") -> Q:
     return Q(**{field: user.pk})
 
 
+def people_editable_by(user: User | AnonymousUser) -> QuerySet[User]:
+    """Active people `user` may act for: make the owner of a deal, account or contact, or a split holder.
+
+    Every person a write form offers and every person reference a write accepts comes from here, so a name
+    out of scope is neither listed nor accepted (finance, which changes no pipeline data, acts for no one but
+    itself)."""
+    return User.objects.filter(editable_people_q(user), is_active=True)
+
+
 def people_visible_to(user: User | AnonymousUser) -> QuerySet[User]:
     return User.objects.filter(visible_people_q(user)).select_related("manager", "region", "team")
 
