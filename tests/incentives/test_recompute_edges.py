@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -20,6 +21,13 @@ from tests.factories import UserFactory
 from tests.incentives.conftest import build_example
 
 pytestmark = pytest.mark.django_db
+
+
+def _finance() -> Any:
+    """Finance: the one role that may change what a locked period paid (docs/rules.md)."""
+    from tests.factories import UserFactory
+
+    return UserFactory.create(username="fin_corrections", is_rep=False, is_finance=True)
 
 
 def _payout(person, label: str) -> Payout:
@@ -109,7 +117,8 @@ def test_a_change_to_a_locked_period_of_an_earlier_fiscal_year_is_booked(
 
     d2 = Deal.objects.get(amount=Decimal("90000"))
     with django_capture_on_commit_callbacks(execute=True):
-        deals.deal_update(actor=ex["ops"], deal=d2, amount=Decimal("100000"))
+        # Finance corrects a won deal of a locked period (nobody else may): booked as an adjustment.
+        deals.deal_update(actor=_finance(), deal=d2, amount=Decimal("100000"))
 
     run = CommissionRun.objects.latest("id")
     # Back to the deal's close date at least (ids and dates queued by an earlier test's uncommitted
@@ -219,7 +228,7 @@ def test_the_nightly_run_catches_up_a_change_whose_own_run_never_came(db):
 
     # Today D2 (a locked 2025 quarter) is corrected; its own recompute is lost (the test never commits). An
     # open deal with an old close date changes too: it pays nobody, so it does not pull the run back.
-    deals.deal_update(actor=ex["ops"], deal=Deal.objects.get(amount=Decimal("90000")), amount=Decimal("100000"))
+    deals.deal_update(actor=_finance(), deal=Deal.objects.get(amount=Decimal("90000")), amount=Decimal("100000"))
     stale = Deal.objects.create(name="stale", owner=ex["bob"], pipeline=Deal.objects.get(amount=Decimal("50000")).pipeline,
                                 stage=Deal.objects.get(amount=Decimal("50000")).stage, status="lost",
                                 amount=Decimal(1000), close_date=dt.date(2024, 1, 31))  # fmt: skip
