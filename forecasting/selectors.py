@@ -30,7 +30,7 @@ from forecasting.models import (
     StageWinRate,
     TimeSeriesForecast,
 )
-from incentives.calendar import PeriodSpan, period_label, span_of
+from incentives.calendar import PeriodSpan, parse_period, period_label, span_of
 from pipeline.models import Deal, DealStatus
 from salesops.api import DomainError
 from salesops.org.models import User
@@ -47,8 +47,9 @@ def fiscal_start_month() -> int:
 
 
 def period_span(label: str) -> PeriodSpan:
+    """A period label from a request (pages and API alike); DomainError (400) naming it when malformed."""
     try:
-        return span_of(label, fiscal_start_month())
+        return parse_period(label, fiscal_start_month())
     except ValueError as exc:
         raise DomainError(str(exc), field="period") from exc
 

@@ -41,8 +41,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 def _period(request: HttpRequest, default_kind: str = "quarter") -> str:
     label = request.GET.get("period") or request.POST.get("period") or selectors.current_period(default_kind)
-    selectors.period_span(label)  # DomainError (400) on a malformed label
-    return label
+    return selectors.period_span(label).label  # DomainError (400, a page through the middleware) when malformed
 
 
 def _person(request: HttpRequest) -> User:

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from incentives.engine import Calendar
+from salesops import limits
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,19 @@ def span_of(label: str, start_month: int) -> PeriodSpan:
     """`2025-03` or `2025-Q1` as dates; ValueError for anything else."""
     period = Calendar(start_month).parse(label)
     return PeriodSpan(period.label, period.kind, period.fiscal_year, period.start, period.end)
+
+
+def parse_period(label: str, start_month: int) -> PeriodSpan:
+    """A `?period=` as a user typed it: a month or fiscal quarter inside the date rule (docs/rules.md).
+    ValueError with the sentence to show ("Unknown period 'soon': give a month like 2026-03 …") otherwise."""
+    text = label.strip()
+    try:
+        span = span_of(text, start_month)
+    except (ValueError, OverflowError):
+        span = None
+    if span is None or limits.date_problem(span.start) or limits.date_problem(span.end):
+        raise ValueError(limits.unknown_period(label))
+    return span
 
 
 def quarter_span(label: str, start_month: int) -> PeriodSpan:

@@ -27,6 +27,7 @@ from incentives.models import (
     StatementLine,
 )
 from incentives.selectors import LockFigures, lock_figures
+from salesops import limits
 from salesops.api import DomainError, Forbidden
 from salesops.formats import label
 from salesops.org.models import User
@@ -248,6 +249,8 @@ def quota_set(
         full = _money(amount, what=f"{person.display_name} {period.label}")
     if full < 0:
         raise DomainError(f"{person.display_name} {period.label}: a quota may not be negative.")
+    if full > limits.MAX_QUOTA:
+        raise DomainError(f"{person.display_name} {period.label}: {limits.QUOTA_RULE}.", field="amount")
     effective = (full * _ramp_share(ramp, person, period)).quantize(CENT)
     quota = Quota.objects.filter(person=person, period=period, measure=measure).first()
     old = (quota.amount if quota else None, quota.full_amount if quota else None)
@@ -614,6 +617,9 @@ def quota_bulk_upload(
             continue
         if amount < 0:
             errors.append(f"{where}: a quota may not be negative")
+            continue
+        if amount > limits.MAX_QUOTA:
+            errors.append(f"{where}: {limits.QUOTA_RULE}")
             continue
         ramp_name = (row.get("ramp") or "").strip()
         ramp = ramps.get(ramp_name.lower()) if ramp_name else None

@@ -31,7 +31,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.normalize import account_name_key
-from salesops import formats
+from salesops import formats, limits
 from salesops.api import DomainError
 from salesops.org.models import User
 from salesops.org.services import audit_record
@@ -65,6 +65,15 @@ DEFAULT_STAGES: list[dict[str, Any]] = [
     },
     {"name": "Closed Lost", "probability": 0, "forecast_category": "omitted", "is_lost": True, "exit_criteria": []},
 ]
+
+
+def _check_dates(name: str, values: dict[str, Any]) -> None:
+    """A close or created date inside the date rule (docs/rules.md): 9999-12-31 is a typo, not a plan."""
+    for field, words in (("close_date", "close date"), ("created_date", "created date")):
+        day = values.get(field)
+        problem = isinstance(day, dt.date) and limits.date_problem(day)
+        if problem:
+            raise DomainError(f"{name}: the {words} {problem}.", field=field)
 
 
 def _money(value: Any, *, what: str) -> Decimal | None:
@@ -334,6 +343,7 @@ def deal_create(
 ) -> Deal:
     if not name or not name.strip():
         raise DomainError("A deal needs a name.", field="name")
+    _check_dates(name.strip(), values)
     pipeline = pipeline or (stage.pipeline if stage else default_pipeline())
     stage = stage or pipeline.stages.order_by("position").first()
     if stage is None or stage.pipeline_id != pipeline.pk:
@@ -387,6 +397,7 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
         values["amount"] = _money(values["amount"], what=deal.name)
     if "name" in values and not str(values["name"]).strip():
         raise DomainError("A deal needs a name.", field="name")
+    _check_dates(deal.name, values)
     for field in LOST_FIELDS:
         if field in values:
             values[field] = " ".join(str(values[field] or "").split()) if field != "lost_note" else str(

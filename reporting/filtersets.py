@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 from django import forms
 
 from incentives.calendar import fiscal_year_of, period_label, quarter_span, span_of
+from salesops import limits
+from salesops.api import DomainError
 
 YEAR_RE = re.compile(r"^(\d{4})$")
 FILTER_KEYS = ("region", "team", "person", "owner", "pipeline", "product")
@@ -144,8 +146,13 @@ class ReportFilter:
 
     @classmethod
     def from_query(cls, query: Any, *, start_month: int, today: dt.date) -> ReportFilter:
-        """Read the URL's filters; anything malformed is ignored (the page then shows the default)."""
+        """Read the URL's filters; anything malformed is ignored (the page then shows the default). A range
+        outside the date rule (docs/rules.md) is refused: DomainError, a 400 naming `from` or `to`."""
         start, end = _date(query.get("from")), _date(query.get("to"))
+        for name, day in (("from", start), ("to", end)):
+            problem = day and limits.date_problem(day)
+            if problem:
+                raise DomainError(f"{name}: {problem}.", field=name)
         span = None
         if start and end:
             span = custom_span(start, end)
@@ -154,6 +161,8 @@ class ReportFilter:
                 span = span_for(str(query.get("period")), start_month)
             except ValueError:
                 span = None
+            if span and (limits.date_problem(span.start) or limits.date_problem(span.end)):
+                span = None  # 9999 or 0001 as a period: malformed like any other, the default shows
         return cls(
             span=span or current_quarter(today, start_month),
             **{key: _int(query.get(key)) for key in FILTER_KEYS},

@@ -33,8 +33,7 @@ def _user(request: Request) -> User:
 
 def _period(request: Request) -> str:
     label = request.query_params.get("period") or selectors.current_period()
-    selectors.period_span(label)
-    return label
+    return selectors.period_span(label).label  # DomainError (400) naming the period when malformed
 
 
 def _person(request: Request) -> User:

@@ -25,6 +25,7 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from salesops import limits
 from salesops.org.models import User
 
 
@@ -369,8 +370,11 @@ class QuotaSerializer(serializers.ModelSerializer[Quota]):
 class QuotaSetSerializer(serializers.Serializer[Any]):
     person = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
     period = serializers.CharField(max_length=10, help_text="A label like 2026-Q1 or 2026-03 (created if new).")
-    amount = money(required=False, allow_null=True, default=None,
-                   help_text="The full amount before any ramp; ignored for a team sum.")  # fmt: skip
+    # No digit count: 1e20 is told the rule (at most 10^12), not "no more than 14 digits".
+    amount = serializers.DecimalField(max_digits=None, decimal_places=2, max_value=limits.MAX_QUOTA,
+                                      error_messages={"max_value": f"{limits.QUOTA_RULE}."}, required=False,
+                                      allow_null=True, default=None,
+                                      help_text="The full amount before any ramp; ignored for a team sum.")  # fmt: skip
     measure = serializers.ChoiceField(choices=QuotaMeasure.choices, default=QuotaMeasure.BOOKINGS)
     ramp = serializers.PrimaryKeyRelatedField(queryset=RampSchedule.objects.all(), required=False, allow_null=True,
                                               default=None)  # fmt: skip

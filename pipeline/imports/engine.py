@@ -20,6 +20,7 @@ from typing import IO, Any, NamedTuple
 
 from pipeline.imports.presets import FIELD_LABELS, MAVEN_COLUMNS, MAVEN_ENGAGED_STAGE, Preset
 from pipeline.normalize import account_name_key, person_key, product_key
+from salesops import limits
 
 CENT = Decimal("0.01")
 MAX_LENGTHS = {"external_id": 80, "name": 200, "account": 200, "source": 80, "owner": 150}
@@ -136,11 +137,30 @@ def _is_footer(cells: list[Any]) -> bool:
     return len(cells) > 1 and len(filled) == 1 and bool(FOOTER.match(str(filled[0]).strip()))
 
 
-def _csv_encoding(path: Path) -> str:
+def _wide_encoding(sample: bytes) -> str | None:
+    """ "UTF-16" or "UTF-32" when the bytes look like it (a byte-order mark, or NUL bytes in every other place
+    as "Unicode text" from Excel or PowerShell has them); None for a file of single bytes. A stray NUL that
+    some exports carry is not enough: `text` drops those."""
+    if sample.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = sample[:4096]
+    if len(head) >= 8 and max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4:
+        return "UTF-16"
+    return None
+
+
+def _csv_encoding(path: Path, label: str = "") -> str:
     """UTF-8 (with or without a byte-order mark) when the start of the file decodes; else Windows-1252,
-    which is what Excel on Windows writes for "CSV" when not told "CSV UTF-8"."""
+    which is what Excel on Windows writes for "CSV" when not told "CSV UTF-8". UTF-16 and UTF-32 are refused
+    by name: read as Windows-1252 they would give a header of noise and a misleading "no column" error."""
     with path.open("rb") as handle:
         sample = handle.read(1 << 20)
+    wide = _wide_encoding(sample)
+    if wide:
+        raise ImportFileError(f"{label or path.name}: the file is not UTF-8 (it looks like {wide}): save it as "
+                              "UTF-8 CSV")  # fmt: skip
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -174,7 +194,7 @@ def open_table(path: Path, name: str | None = None) -> Iterator[Table]:
         finally:
             workbook.close()
     elif suffix in (".csv", ".txt", ""):
-        handle: IO[str] = path.open(encoding=_csv_encoding(path), newline="")
+        handle: IO[str] = path.open(encoding=_csv_encoding(path, label), newline="")
         try:
             reader = csv.reader(handle)
             try:
@@ -272,7 +292,7 @@ def make_date_reader(formats: tuple[str, ...]) -> Callable[[Any], dt.date | None
     shown = " or ".join(f.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD").replace("%y", "YY")
                         for f in formats)  # fmt: skip
 
-    def read(value: Any) -> dt.date | None:
+    def parsed(value: Any) -> dt.date | None:
         if value is None:
             return None
         if isinstance(value, dt.datetime):
@@ -288,6 +308,13 @@ def make_date_reader(formats: tuple[str, ...]) -> Callable[[Any], dt.date | None
             except ValueError:
                 continue
         raise ValueProblem(f"{_quote(raw)} is not a date (expected {shown})")
+
+    def read(value: Any) -> dt.date | None:
+        day = parsed(value)
+        if day is not None and limits.date_problem(day):
+            # 1/1/0001 or 12/31/9999 are placeholders, not plans: the rule of docs/rules.md, as the API has it.
+            raise ValueProblem(f"{_quote(value)} is not a date {limits.DATE_RULE}")
+        return day
 
     return read
 

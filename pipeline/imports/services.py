@@ -950,8 +950,10 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
 def _local_copy(job: ImportJob) -> Iterator[Path]:
     """The job's file as a local path, whatever storage holds it."""
     suffix = Path(job.file.name).suffix.lower() or ".csv"  # the stored file: several uploads are one .zip
+    uploaded = Path(job.file_name).name
     with tempfile.TemporaryDirectory(prefix="import-") as temp:
-        target = Path(temp) / f"upload{suffix}"
+        # Named as uploaded where it is one file, so a file-wide error names the file the user chose.
+        target = Path(temp) / (uploaded if Path(uploaded).suffix.lower() == suffix else f"upload{suffix}")
         with job.file.open("rb") as source, target.open("wb") as copy:
             shutil.copyfileobj(source, copy)
         yield target

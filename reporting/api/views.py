@@ -20,6 +20,8 @@ from reporting import kpis, queries, reports, selectors
 from reporting.api import serializers as s
 from reporting.filtersets import FILTER_KEYS, ReportFilter
 from reporting.views import DASHBOARDS, build_dashboard, drill_query
+from salesops import limits
+from salesops.pagination import query_int
 
 FILTER_PARAMETERS = [
     OpenApiParameter("period", str, description="2026-Q4 (fiscal quarter), 2026-11 (month) or 2026 (fiscal year)"),
@@ -110,11 +112,8 @@ def _json(value: Any) -> Any:
 def deals(request: Request) -> Response:
     """The deals behind a number (one row per credit for bookings), as the dashboards' links show them."""
     _, _, _, sql, params, measure = drill_query(request.user, request.query_params, timezone.localdate())
-    try:
-        limit = max(1, min(DRILL_LIMIT, int(request.query_params.get("limit", 100))))
-        offset = max(0, int(request.query_params.get("offset", 0)))
-    except ValueError as exc:
-        raise ValidationError({"limit": "limit and offset are whole numbers"}) from exc
+    limit = query_int(request, "limit", default=100, lowest=1, highest=DRILL_LIMIT)
+    offset = query_int(request, "offset", default=0, lowest=0, highest=limits.MAX_OFFSET)
     count, amount = queries.drill_count(sql, params)
     with connection.cursor() as cursor:
         cursor.execute(queries.drill_rows(sql, params, limit=limit, offset=offset), params)

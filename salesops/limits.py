@@ -1,0 +1,49 @@
+"""The bounds every input is held to, and the words that refuse it (docs/rules.md, "Limits on input").
+
+Plain Python, below every app: the API, the pages, the forms and the import engine check the same numbers and
+say the same sentence, so a user reads one rule wherever they type the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+# Close dates and report ranges: wide enough for any real deal or history, narrow enough that a typo such as
+# 0001-01-01 or 9999-12-31 is caught instead of stretching every chart and period rollup over millennia.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+DATE_RULE = "between 1 Jan 1900 and 31 Dec 2199"
+
+# A quota above a trillion is a typo (or 1e20); the columns hold 14 digits, so the database would refuse it
+# with an error no user can read.
+MAX_QUOTA = Decimal(10) ** 12
+QUOTA_RULE = "a quota is at most 1,000,000,000,000"
+
+# Offsets and page sizes of API lists: a page beyond a million rows is a mistake, and Postgres refuses
+# numbers above a bigint.
+MAX_OFFSET = 1_000_000
+PERIOD_HINT = "give a month like 2026-03 or a quarter like 2026-Q1"
+
+
+def date_problem(day: dt.date) -> str | None:
+    """Why `day` is refused as a close date or a report bound (None: it is fine)."""
+    if EARLIEST_DATE <= day <= LATEST_DATE:
+        return None
+    return f"{day.isoformat()} is not a date {DATE_RULE}"
+
+
+def unknown_period(label: str) -> str:
+    shown = label if len(label) <= 40 else f"{label[:40]}…"
+    return f"Unknown period {shown!r}: {PERIOD_HINT}"
+
+
+def whole_number(text: str, *, name: str, lowest: int, highest: int) -> int:
+    """`text` as an int in [lowest, highest]; ValueError with the sentence to show otherwise."""
+    try:
+        number = int(text)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not lowest <= number <= highest:
+        raise ValueError(f"{name} must be a whole number from {lowest:,} to {highest:,}.")
+    return number

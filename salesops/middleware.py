@@ -1,0 +1,55 @@
+"""Bad input answered as bad input: a 400 that names what was wrong, never a 500.
+
+- `RefuseNulBytes`: a NUL byte in a query parameter (`?entity_id=%00`) is refused before any view runs;
+  Postgres text cannot hold one, so a filter carrying it would fail in the database.
+- `DomainErrorAsBadRequest`: a `DomainError` that leaves a page view (a malformed `?period=`, a report range
+  outside the date rule) becomes the 400 page with its message (403 for `Forbidden`), as the API's exception
+  handler does for JSON. Views that show the message in their own way still catch it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from salesops.api import DomainError
+
+API_PREFIX = "/api/"
+
+
+def _bad_request(request: HttpRequest, message: str, *, field: str | None, status: int = 400) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        body: dict[str, Any] = {"detail": message, "code": "invalid"}
+        if field:
+            body = {field: [message], **body}
+        return JsonResponse(body, status=status)
+    return render(request, "400.html", {"message": message}, status=status)
+
+
+class RefuseNulBytes:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                name = key.replace("\x00", "")
+                message = f"The parameter {name!r} contains a NUL byte (%00): remove it and try again."
+                return _bad_request(request, message, field=name or None)
+        return self.get_response(request)
+
+
+class DomainErrorAsBadRequest:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DomainError):
+            return None
+        return _bad_request(request, exception.message, field=exception.field, status=exception.status_code)
