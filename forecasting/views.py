@@ -28,6 +28,7 @@ from pipeline.models import ForecastCategory
 from salesops import charts
 from salesops.api import DomainError, Forbidden
 from salesops.org.models import User
+from salesops.redirects import redirect_to_next
 
 
 def _user(request: HttpRequest) -> User:
@@ -141,7 +142,7 @@ def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
         response["HX-Trigger"] = "forecast-changed"
         return response
     (messages.error if error else messages.success)(request, error or f"{deal.name}: category saved.")
-    return redirect(request.POST.get("next") or reverse("forecasting:grid"))
+    return redirect_to_next(request, "forecasting:grid")
 
 
 # --------------------------------------------------------------------------------------------------- calls

@@ -59,6 +59,7 @@ from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup
 from salesops.org.selectors import people_visible_to, person_names, sees_everyone
+from salesops.redirects import redirect_to_next
 
 
 def _user(request: HttpRequest) -> User:
@@ -546,7 +547,7 @@ def recompute_now(request: HttpRequest) -> HttpResponse:
 
     recompute_open_periods.apply_async(queue="recompute", expires=3600)
     messages.success(request, "A full recompute is queued; the pages show when it finished.")
-    return redirect(request.POST.get("next") or "incentives:register")
+    return redirect_to_next(request, "incentives:register")
 
 
 # ------------------------------------------------------------------------------------------ plans (ops)

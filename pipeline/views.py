@@ -54,6 +54,7 @@ from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup, require_report_export
+from salesops.redirects import redirect_to_next
 
 INLINE_FIELDS = ["name", "amount", "close_date", "owner", "account", "contact", "probability", "deal_type",
                  "source", "next_step", "lost_reason"]  # fmt: skip
@@ -299,7 +300,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
         response["HX-Trigger"] = "deal-moved" if ok else "deal-move-refused"
         return response
     (messages.success if ok else messages.error)(request, text)
-    return redirect(request.POST.get("next") or reverse("pipeline:deal_detail", args=[deal.pk]))
+    return redirect_to_next(request, "pipeline:deal_detail", pk=deal.pk)
 
 
 @login_required
@@ -338,7 +339,7 @@ def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"{deal.name} now counts as {ForecastCategory(deal.forecast_category).label}.")
     except DomainError as error:
         messages.error(request, error.message)
-    return redirect(request.POST.get("next") or reverse("pipeline:deal_detail", args=[deal.pk]))
+    return redirect_to_next(request, "pipeline:deal_detail", pk=deal.pk)
 
 
 @login_required

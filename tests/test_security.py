@@ -1,0 +1,42 @@
+"""Hardening, part 6: redirects stay on the site, caching, API authentication answers, deployment settings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import DealFactory, default_stages
+
+pytestmark = pytest.mark.django_db
+
+OFF_SITE = ["https://evil.example/phish", "//evil.example/phish", "javascript:alert(1)", "https:///evil.example"]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_an_off_site_next_is_ignored_by_every_view_that_redirects_to_next(client_for, org, monkeypatch, target):
+    deal = DealFactory.create(name="Alpha", owner=org.rep_a, amount=Decimal("100.00"))
+    client = client_for(org.rep_a)
+    detail = reverse("pipeline:deal_detail", args=[deal.pk])
+
+    moved = client.post(
+        reverse("pipeline:deal_move", args=[deal.pk]), {"stage": default_stages()["Discovery"].pk, "next": target}
+    )
+    assert moved.status_code == 302 and moved["Location"] == detail
+    category = client.post(reverse("pipeline:deal_category", args=[deal.pk]), {"category": "commit", "next": target})
+    assert category.status_code == 302 and category["Location"] == detail
+    forecast = client.post(f"/forecasting/deals/{deal.pk}/category/", {"category": "", "next": target})
+    assert forecast.status_code == 302 and forecast["Location"] == reverse("forecasting:grid")
+
+    monkeypatch.setattr("incentives.tasks.recompute_open_periods.apply_async", lambda **kwargs: None)
+    recompute = client_for(org.ops).post(reverse("incentives:recompute"), {"next": target})
+    assert recompute.status_code == 302 and recompute["Location"] == reverse("incentives:register")
+
+
+def test_a_next_on_this_site_is_followed(client_for, org):
+    deal = DealFactory.create(name="Alpha", owner=org.rep_a, amount=Decimal("100.00"))
+    response = client_for(org.rep_a).post(
+        reverse("pipeline:deal_category", args=[deal.pk]), {"category": "commit", "next": "/pipeline/board/?x=1"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/pipeline/board/?x=1"
