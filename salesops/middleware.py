@@ -5,6 +5,7 @@
 - `DomainErrorAsBadRequest`: a `DomainError` that leaves a page view (a malformed `?period=`, a report range
   outside the date rule) becomes the 400 page with its message (403 for `Forbidden`), as the API's exception
   handler does for JSON. Views that show the message in their own way still catch it first.
+- `PrivatePagesNotCached`: signed-in pages and the API are never stored by a proxy or the browser's disk.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
 from salesops.api import DomainError
 
@@ -53,3 +56,24 @@ class DomainErrorAsBadRequest:
         if not isinstance(exception, DomainError):
             return None
         return _bad_request(request, exception.message, field=exception.field, status=exception.status_code)
+
+
+class PrivatePagesNotCached:
+    """`Cache-Control: private, no-store` on every answer to a signed-in user and on the whole API.
+
+    Those answers carry one person's deals, payouts and statements: no shared proxy may keep them and no
+    browser may keep them on disk for the next person at the same machine. Static files (served by
+    WhiteNoise before this runs) keep their long-lived caching; public pages (sign-in) are left as they are.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(settings.STATIC_URL or "/static/"):
+            return response
+        user = getattr(request, "user", None)
+        if request.path.startswith(API_PREFIX) or (user is not None and user.is_authenticated):
+            patch_cache_control(response, private=True, no_store=True)
+        return response

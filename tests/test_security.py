@@ -40,3 +40,22 @@ def test_a_next_on_this_site_is_followed(client_for, org):
         reverse("pipeline:deal_category", args=[deal.pk]), {"category": "commit", "next": "/pipeline/board/?x=1"}
     )
     assert response.status_code == 302 and response["Location"] == "/pipeline/board/?x=1"
+
+
+def test_signed_in_pages_and_the_api_are_never_cached_but_static_files_are(client, client_for, org, settings):
+    settings.WHITENOISE_USE_FINDERS = True  # serve /static/ as the e2e server does (read when the client starts)
+    anonymous_api = client.get("/api/v1/deals/")
+    assert {"private", "no-store"} <= _cache_control(anonymous_api)
+
+    signed_in = client_for(org.rep_a)
+    for url in ["/", "/pipeline/deals/", "/api/v1/deals/"]:
+        response = signed_in.get(url)
+        assert response.status_code == 200, url
+        assert {"private", "no-store"} <= _cache_control(response), url
+    static = signed_in.get("/static/css/salesops.css")
+    assert static.status_code == 200
+    assert "no-store" not in static.get("Cache-Control", "")
+
+
+def _cache_control(response) -> set[str]:
+    return {part.strip() for part in response.get("Cache-Control", "").split(",") if part.strip()}

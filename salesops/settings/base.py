@@ -57,6 +57,8 @@ MIDDLEWARE = [
     # Bad input is a 400 naming it, never a 500 (salesops/middleware.py).
     "salesops.middleware.RefuseNulBytes",
     "salesops.middleware.DomainErrorAsBadRequest",
+    # One person's data is never kept by a proxy or on the browser's disk (salesops/middleware.py).
+    "salesops.middleware.PrivatePagesNotCached",
 ]
 
 ROOT_URLCONF = "salesops.urls"
