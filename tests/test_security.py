@@ -59,3 +59,18 @@ def test_signed_in_pages_and_the_api_are_never_cached_but_static_files_are(clien
 
 def _cache_control(response) -> set[str]:
     return {part.strip() for part in response.get("Cache-Control", "").split(",") if part.strip()}
+
+
+def test_an_anonymous_api_call_answers_401_with_a_challenge_and_a_signed_in_refusal_stays_403(client, org):
+    from rest_framework.test import APIClient
+
+    for url in ["/api/v1/deals/", "/api/v1/people/", "/api/v1/reporting/dashboards/manager/"]:
+        response = APIClient().get(url)
+        assert response.status_code == 401, url
+        assert response["WWW-Authenticate"] == "Token", url
+    bad_token = APIClient(HTTP_AUTHORIZATION="Token not-a-real-token").get("/api/v1/deals/")
+    assert bad_token.status_code == 401 and bad_token["WWW-Authenticate"] == "Token"
+
+    client.force_login(org.rep_a)  # signed in through the session: a refusal is about the role, 403
+    assert client.get("/api/v1/reporting/dashboards/manager/").status_code == 403
+    assert client.get("/api/v1/deals/").status_code == 200

@@ -153,9 +153,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="salesops@localhost")
 
 # --------------------------------------------------------------------------------------------- the API
 REST_FRAMEWORK = {
+    # Token first: DRF takes the WWW-Authenticate challenge from the first class, and only a class that has one
+    # lets an anonymous call answer 401 (with `WWW-Authenticate: Token`) rather than 403. Order changes nothing
+    # else: a call without an Authorization header falls through to the session (CSRF still enforced there).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
