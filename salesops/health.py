@@ -1,7 +1,15 @@
-"""Health of the hub: the database, Redis and the newest Celery worker heartbeat."""
+"""Health of the hub: the database, Redis and the newest Celery worker heartbeat.
+
+`/healthz` answers everyone with only `{"status": "ok"}` (200) or `{"status": "degraded"}` (503): enough for a
+load balancer, `make run` and the compose healthcheck, and nothing an outsider can learn from. The per-check
+details (which service failed, the error text, the heartbeat's age and worker) are in the answer only when the
+request carries the `X-Healthz-Token` header equal to the `HEALTHZ_TOKEN` setting; with no token set, nobody
+gets them.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
@@ -12,6 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 HEARTBEAT_KEY = "worker-heartbeat"
+TOKEN_HEADER = "X-Healthz-Token"  # noqa: S105 (a header name, not a secret)
 
 
 def heartbeat_record(*, worker: str) -> float:
@@ -47,10 +56,20 @@ def health_report() -> dict[str, Any]:
         checks["worker"] = {"ok": age <= max_age, "last_heartbeat_seconds_ago": age, "worker": heartbeat["worker"]}
         if age > max_age:
             checks["worker"]["error"] = f"newest heartbeat is older than {max_age} s"
-    return {"status": "ok" if all(c["ok"] for c in checks.values()) else "unhealthy", "checks": checks}
+    return {"status": "ok" if all(c["ok"] for c in checks.values()) else "degraded", "checks": checks}
+
+
+def may_see_details(request: HttpRequest) -> bool:
+    expected = settings.HEALTHZ_TOKEN
+    given = request.headers.get(TOKEN_HEADER, "")
+    # Constant-time comparison: the answer's timing must not tell how much of a guessed token was right.
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    status = 200 if report["status"] == "ok" else 503
+    if not may_see_details(request):
+        return JsonResponse({"status": report["status"]}, status=status)
+    return JsonResponse(report, status=status)

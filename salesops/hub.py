@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -77,8 +78,23 @@ def _wait_healthy(url: str, procs: dict[str, subprocess.Popen[bytes]], limit: fl
     return False
 
 
+def _health_details(url: str, token: str) -> str:
+    """The /healthz details the launcher may see (it gave the web process its token), as text."""
+    request = urllib.request.Request(url, headers={"X-Healthz-Token": token})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as error:  # 503: the body still names the failing check
+        return error.read().decode()
+    except (urllib.error.URLError, OSError) as error:
+        return f"no answer ({error})"
+
+
 def run() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings.local")
+    # /healthz shows its details only with this token; the web process inherits it, so the launcher can say
+    # which check failed when the hub does not come up.
+    health_token = os.environ.setdefault("HEALTHZ_TOKEN", secrets.token_urlsafe(16))
     started = embedded.ensure_services(stop_at_exit=True)
     for key in started:
         _say(f"embedded {key.split('_')[0].lower()} started (data under {embedded.var_dir()})")
@@ -126,7 +142,8 @@ def run() -> int:
                 _say(f"    {login:<8} {what}")
             _say("Ctrl-C stops everything.")
         elif not stopping:
-            _say(f"the hub did not become healthy; see {base_url}/healthz and the logs above")
+            _say(f"the hub did not become healthy: {_health_details(f'{base_url}/healthz', health_token)}")
+            _say("see the logs above")
         while not stopping:
             for name, proc in procs.items():
                 if proc.poll() is not None:

@@ -192,6 +192,9 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A worker that has not beaten for this long is reported unhealthy by /healthz.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
+# /healthz shows its per-check details (and error texts) only to a request with this value in the
+# X-Healthz-Token header; empty (the default) means everyone gets the bare {"status": ...} only.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 LOGGING = {
     "version": 1,
