@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from home import views as home_views
 from salesops.health import healthz
+from salesops.org import views as org_views
+from salesops.org.forms import SignInForm
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("salesops.org.api.urls")),
@@ -14,7 +15,6 @@ api_v1: list[URLPattern | URLResolver] = [
     path("incentives/", include("incentives.api.urls")),
     path("forecasting/", include("forecasting.api.urls")),
     path("reporting/", include("reporting.api.urls")),
-    path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -22,9 +22,13 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", home_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/", org_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("org/", include("salesops.org.urls")),
     path("pipeline/imports/", include("pipeline.imports.urls")),

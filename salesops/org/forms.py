@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Q, QuerySet
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -183,3 +185,32 @@ class PersonDeactivateForm(forms.Form):
                 reports_to.initial = person.manager_id
         else:
             del self.fields["reports_to"]
+
+
+class GuardedSignInMixin:
+    """Django's sign-in form, with the password checked through `sign_in.authenticate_guarded`: refused
+    with a message saying when to try again after too many failed sign-ins (docs/rules.md, "Signing in")."""
+
+    def clean(self) -> dict[str, Any]:
+        from salesops.org.sign_in import SignInThrottled, authenticate_guarded
+
+        form: Any = self
+        username = form.cleaned_data.get("username")
+        password = form.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                form.user_cache = authenticate_guarded(form.request, username=username, password=password)
+            except SignInThrottled as refusal:
+                raise forms.ValidationError(refusal.message, code="throttled") from refusal
+            if form.user_cache is None:
+                raise form.get_invalid_login_error()
+            form.confirm_login_allowed(form.user_cache)
+        return form.cleaned_data  # type: ignore[no-any-return]
+
+
+class SignInForm(GuardedSignInMixin, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(GuardedSignInMixin, AdminAuthenticationForm):
+    pass

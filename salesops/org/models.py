@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class Region(models.Model):
@@ -127,3 +130,37 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.entity}#{self.entity_id}"
+
+
+def password_fingerprint(user: User) -> str:
+    """A digest of the person's current password hash: it changes with every new password (or none)."""
+    return hashlib.sha256(user.password.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A key for the API, issued to its owner when they sign in at `/api/v1/auth/token/`.
+
+    Only a SHA-256 digest of the key is stored: the key itself is shown once, when issued. A token answers
+    until `expires`, until its owner revokes it, and only while its owner is active and keeps the password
+    they had when it was issued (`password_fingerprint`): a new password, however it was set, ends it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, blank=True, default="", help_text="What the owner uses it for.")
+    key_digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell tokens apart.")
+    password_fingerprint = models.CharField(max_length=64)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+    expires = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["user", "expires"], name="apitoken_user_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user_id})"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
-from salesops.org.models import AuditEvent, Region, Team, User
+from salesops.org.models import ApiToken, AuditEvent, Region, Team, User, password_fingerprint
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -221,3 +222,10 @@ def person_names(ids: set[int]) -> dict[int, str]:
         return {}
     rows = User.objects.filter(pk__in=ids).values_list("pk", "first_name", "last_name", "username")
     return {pk: f"{first} {last}".strip() or username for pk, first, last, username in rows}
+
+
+def api_tokens_of(owner: User) -> QuerySet[ApiToken]:
+    """The owner's API tokens that still answer: not expired, issued under their current password."""
+    return ApiToken.objects.filter(
+        user=owner, expires__gt=timezone.now(), password_fingerprint=password_fingerprint(owner)
+    ).order_by("-created", "-id")

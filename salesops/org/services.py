@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,11 +17,12 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from salesops.api import DomainError, Forbidden
-from salesops.org.models import AuditEvent, Region, Team, User
+from salesops.org.models import ApiToken, AuditEvent, Region, Team, User, password_fingerprint
 from salesops.org.permissions import role_change_refusal, sign_in_refusal
 from salesops.org.selectors import subtree_ids_sql
 
@@ -238,6 +240,8 @@ def person_update(*, actor: User | None, person: User, reason: str = "", **value
     person.full_clean(exclude=["password"])
     person.save(update_fields=update_fields)
     audit_record(actor=actor, instance=person, action="update", changes=changes, reason=reason)
+    if changes.get("is_active") == (True, False):
+        api_tokens_revoke_all(actor=actor, person=person, reason="deactivated")
     if "manager" in changes:
         from salesops.org.events import manager_changed
 
@@ -315,6 +319,7 @@ def person_set_password(*, person: User, password: str) -> User:
     person.set_password(password)
     person.save(update_fields=["password"])
     audit_record(actor=person, instance=person, action="set_password", changes={})
+    api_tokens_revoke_all(actor=person, person=person, reason="password changed")
     return person
 
 
@@ -384,6 +389,7 @@ def person_deactivate(
     person.set_unusable_password()
     person.full_clean(exclude=["password"])
     person.save(update_fields=["is_active", "end_date", "password"])
+    api_tokens_revoke_all(actor=actor, person=person, reason="deactivated")
     audit_record(
         actor=actor,
         instance=person,
@@ -401,6 +407,57 @@ def person_deactivate(
         reason=reason,
     )
     return person, done
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API token and its key: the only time the key is known (only its digest is stored)."""
+
+    token: ApiToken
+    key: str
+
+
+@transaction.atomic
+def api_token_issue(*, owner: User, name: str = "") -> IssuedToken:
+    """A new API token for `owner`, who has just proved their password (`sign_in.authenticate_guarded`).
+
+    It answers for API_TOKEN_LIFETIME_DAYS, while the owner stays active and keeps this password. Their
+    expired tokens are cleared out at the same time."""
+    now = timezone.now()
+    ApiToken.objects.filter(user=owner, expires__lte=now).delete()
+    key = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=owner,
+        name=name.strip()[:80],
+        key_digest=ApiToken.digest(key),
+        prefix=key[:8],
+        password_fingerprint=password_fingerprint(owner),
+        created=now,
+        expires=now + dt.timedelta(days=settings.API_TOKEN_LIFETIME_DAYS),
+    )
+    audit_record(actor=owner, instance=token, action="create",
+                 changes={"name": (None, token.name), "expires": (None, token.expires)})  # fmt: skip
+    return IssuedToken(token=token, key=key)
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User, token: ApiToken) -> None:
+    """The owner revokes one of their tokens: it answers 401 from now on."""
+    if token.user_id != actor.pk:
+        raise Forbidden("Only its owner may revoke an API token.", code="forbidden")
+    audit_record(actor=actor, instance=token, action="revoke", changes={"prefix": (token.prefix, None)})
+    token.delete()
+
+
+def api_tokens_revoke_all(*, actor: User | None, person: User, reason: str) -> int:
+    """Every API token of `person` dies: their password changed or they were deactivated. Tokens also stop
+    answering on their own when the password changes another way (the admin, `manage.py changepassword`):
+    `ApiTokenAuthentication` compares the password they were issued under; this removes them from the list."""
+    revoked, _ = ApiToken.objects.filter(user=person).delete()
+    if revoked:
+        audit_record(actor=actor, instance=person, action="api_tokens_revoked",
+                     changes={"api_tokens": (revoked, 0)}, reason=reason)  # fmt: skip
+    return revoked
 
 
 @transaction.atomic

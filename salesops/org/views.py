@@ -22,6 +22,7 @@ from salesops.org.forms import PersonCreateForm, PersonDeactivateForm, PersonFor
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup, require_report_export, sign_in_refusal
 from salesops.org.services import (
+    api_tokens_revoke_all,
     person_create,
     person_deactivate,
     person_send_set_password_link,
@@ -198,6 +199,15 @@ def person_send_link(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.error(request, _link_not_sent(person))
     return redirect("org:person_detail", pk=person.pk)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's change-your-password page; a new password also ends every API token of the person's."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        api_tokens_revoke_all(actor=form.user, person=form.user, reason="password changed")
+        return response
 
 
 class SetPasswordView(auth_views.PasswordResetConfirmView):

@@ -31,7 +31,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -151,13 +150,23 @@ MEDIA_ROOT = env.path("SALESOPS_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="salesops@localhost")
 
+# ------------------------------------------------------------------------------------------------ signing in
+# Failed sign-ins (sign-in page, admin, API token endpoint) per account and per address within the window
+# (seconds) before further attempts are refused, even with the right password (salesops/org/sign_in.py).
+SIGN_IN_FAILURES_PER_ACCOUNT = env.int("SIGN_IN_FAILURES_PER_ACCOUNT", default=5)
+SIGN_IN_FAILURES_PER_ADDRESS = env.int("SIGN_IN_FAILURES_PER_ADDRESS", default=20)
+SIGN_IN_FAILURE_WINDOW = env.int("SIGN_IN_FAILURE_WINDOW", default=15 * 60)
+# An API token answers for this many days after it is issued; then its owner signs in for a new one.
+API_TOKEN_LIFETIME_DAYS = env.int("API_TOKEN_LIFETIME_DAYS", default=30)
+
 # --------------------------------------------------------------------------------------------- the API
 REST_FRAMEWORK = {
     # Token first: DRF takes the WWW-Authenticate challenge from the first class, and only a class that has one
     # lets an anonymous call answer 401 (with `WWW-Authenticate: Token`) rather than 403. Order changes nothing
     # else: a call without an Authorization header falls through to the session (CSRF still enforced there).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Tokens that expire, are listed and revoked by their owner (salesops/org/auth.py, docs/rules.md).
+        "salesops.org.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from salesops.org.services import api_token_issue
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,9 +22,9 @@ def test_unauthenticated_api_is_refused(org):
 
 
 def test_token_authentication(org):
-    token = Token.objects.create(user=org.rep_a)
+    issued = api_token_issue(owner=org.rep_a)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
     response = client.get("/api/v1/me/")
     assert response.status_code == 200
     assert response.json()["username"] == "rep_a"
@@ -33,7 +33,7 @@ def test_token_authentication(org):
 
 def test_token_is_issued_for_a_password(org):
     response = APIClient().post("/api/v1/auth/token/", {"username": "rep_a", "password": "pw"})
-    assert response.status_code == 200 and len(response.json()["token"]) == 40
+    assert response.status_code == 200 and len(response.json()["token"]) == 43
 
 
 def test_people_are_scoped_like_the_pages(api_client_for, org):

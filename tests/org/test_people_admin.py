@@ -12,7 +12,6 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from incentives.models import CompPlan, PlanAssignment
@@ -432,10 +431,9 @@ def test_api_refuses_deactivating_by_patch_and_others_everything(api_client_for,
 
 
 def test_api_token_of_a_leaver_stops_working(org):
-    from salesops.org.services import person_deactivate
+    from salesops.org.services import api_token_issue, person_deactivate
 
-    token = Token.objects.create(user=org.rep_c)
-    client = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {api_token_issue(owner=org.rep_c).key}")
     assert client.get("/api/v1/me/").status_code == 200
     person_deactivate(actor=org.ops, person=org.rep_c, end_date=dt.date(2025, 6, 30), reason="left")
     assert client.get("/api/v1/me/").status_code in (401, 403)

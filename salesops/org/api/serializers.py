@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from salesops.org.models import Region, Team, User
+from salesops.org.models import ApiToken, Region, Team, User
 
 
 class RegionSerializer(serializers.ModelSerializer[Region]):
@@ -85,3 +85,27 @@ class PersonDeactivateSerializer(serializers.Serializer[Any]):
         help_text="The manager their direct reports report to from now on (needed when they have any).",
     )  # fmt: skip
     reason = serializers.CharField(max_length=500)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
+    """One of the caller's API tokens. The key itself is never shown again after it was issued."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created", "last_used", "expires"]
+        read_only_fields = fields
+
+
+class SignInSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=80,
+                                 help_text="What the token is for (shown in the list of your tokens).")  # fmt: skip
+
+
+class IssuedTokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="The key: shown this once, keep it safe.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ["token", *ApiTokenSerializer.Meta.fields]
+        read_only_fields = fields

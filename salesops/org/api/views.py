@@ -5,23 +5,29 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action, api_view
+from rest_framework.decorators import action, api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from salesops.api import DomainError
 from salesops.org import selectors
 from salesops.org.api.serializers import (
+    ApiTokenSerializer,
+    IssuedTokenSerializer,
     PersonCreateSerializer,
     PersonDeactivateSerializer,
     PersonSerializer,
     RegionSerializer,
+    SignInSerializer,
     TeamSerializer,
 )
 from salesops.org.filtersets import PersonFilterSet
-from salesops.org.models import Region, Team, User
+from salesops.org.models import ApiToken, Region, Team, User
 from salesops.org.permissions import SalesOpsWrites
 from salesops.org.services import (
+    api_token_issue,
+    api_token_revoke,
     person_create,
     person_deactivate,
     person_send_set_password_link,
@@ -29,6 +35,7 @@ from salesops.org.services import (
     region_create,
     team_create,
 )
+from salesops.org.sign_in import SignInThrottled, authenticate_guarded
 
 
 class PersonViewSet(
@@ -155,3 +162,48 @@ def me(request: Request) -> Response:
     """The signed-in person."""
     assert isinstance(request.user, User)  # IsAuthenticated ran first
     return Response(PersonSerializer(request.user).data)
+
+
+@extend_schema(
+    request=SignInSerializer,
+    responses={
+        200: IssuedTokenSerializer,
+        400: OpenApiResponse(description="Wrong username or password (counted towards the limits)."),
+        429: OpenApiResponse(description="Too many failed sign-ins for this account or from this address: "
+                                         '{"detail": "… try again in 15 minutes."}, with Retry-After (seconds).'),
+    },
+)  # fmt: skip
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def token_issue(request: Request) -> Response:
+    """Sign in with a username and password for a new API token (`Authorization: Token <token>`). It answers
+    for API_TOKEN_LIFETIME_DAYS, until revoked, until the password changes or the person is deactivated."""
+    serializer = SignInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    try:
+        user = authenticate_guarded(request._request, username=data["username"], password=data["password"])
+    except SignInThrottled as refusal:
+        return Response({"detail": refusal.message, "code": refusal.code},
+                        status=refusal.status_code, headers={"Retry-After": str(refusal.retry_after)})  # fmt: skip
+    if user is None:
+        raise DomainError("Unable to sign in with the username and password given.", code="authorization")
+    issued = api_token_issue(owner=user, name=data.get("name", ""))
+    return Response({**ApiTokenSerializer(issued.token).data, "token": issued.key})
+
+
+class ApiTokenViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[ApiToken]
+):
+    """The caller's own API tokens (when issued, last used, when they expire; never the key), and revoking
+    one (DELETE). Someone else's token answers 404."""
+
+    serializer_class = ApiTokenSerializer
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        assert isinstance(self.request.user, User)  # IsAuthenticated ran first
+        return selectors.api_tokens_of(self.request.user)
+
+    def perform_destroy(self, instance: ApiToken) -> None:
+        api_token_revoke(actor=self.request.user, token=instance)  # type: ignore[arg-type]
