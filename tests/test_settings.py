@@ -29,3 +29,48 @@ def test_production_settings_turn_demo_logins_off():
     code = "import django; django.setup(); from django.conf import settings; print(settings.DEMO_LOGINS_ALLOWED, settings.DEBUG)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.stdout.strip() == "False False", result.stderr
+
+
+def _production_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="salesops.settings.production",
+        DJANGO_SECRET_KEY="k3y-" + "Zq9!xR2@vL7#pT4$" * 4,  # long and varied, as Django's deploy check wants
+        DJANGO_ALLOWED_HOSTS="hub.example.com",
+        # Nothing listens on port 1: the deploy check (and the API schema it builds) must not need either.
+        DATABASE_URL="postgres://salesops:salesops@127.0.0.1:1/salesops",
+        REDIS_URL="redis://127.0.0.1:1/0",
+        **overrides,
+    )
+    return env
+
+
+def test_check_deploy_under_production_settings_reports_nothing():
+    code = (
+        "import django; django.setup(); from django.core.management import call_command; "
+        "call_command('check', '--deploy', '--fail-level', 'WARNING')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
+    assert "WARNING" not in result.stderr and "W0" not in result.stderr, result.stderr
+
+
+def test_production_is_https_only_by_default_and_a_plain_http_trial_can_say_so():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+
+    def read(env: dict[str, str]) -> str:
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+        return result.stdout.strip() or result.stderr
+
+    assert read(_production_env()) == "True 31536000 True True True True"
+    plain_http = _production_env(  # what .env.example sets for docker compose on http://localhost
+        DJANGO_SECURE_SSL_REDIRECT="false", DJANGO_SECURE_HSTS_SECONDS="0", DJANGO_SECURE_COOKIES="false"
+    )
+    assert read(plain_http) == "False 0 True True False False"

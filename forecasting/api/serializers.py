@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from forecasting.models import ForecastAdjustment, ForecastSubmission
@@ -16,6 +17,8 @@ class CallSerializer(serializers.ModelSerializer[ForecastSubmission]):
         read_only_fields = ["id", "person", "person_name", "created_at"]
 
 
+# "Adjustment" in the schema is the commission adjustment (incentives); this one is a manager's forecast call.
+@extend_schema_serializer(component_name="ForecastAdjustment")
 class AdjustmentSerializer(serializers.ModelSerializer[ForecastAdjustment]):
     manager_name = serializers.CharField(source="manager.display_name", read_only=True)
 

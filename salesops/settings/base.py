@@ -185,7 +185,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"DisputeStatusEnum": "incentives.models.Dispute.Status"},
+    # One name per choice set, so the schema (and `check --deploy`, which builds it) has no naming collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "DisputeStatusEnum": "incentives.models.Dispute.Status",
+        "DealStatusEnum": "pipeline.models.DealStatus",
+        "ImportStatusEnum": "pipeline.models.ImportStatus",
+        "ForecastCategoryEnum": "pipeline.models.ForecastCategory",
+    },
 }
 
 # ------------------------------------------------------------------------------------------------ Celery

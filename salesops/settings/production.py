@@ -14,7 +14,16 @@ from .base import env  # noqa: E402
 
 DEBUG = False
 DEMO_LOGINS_ALLOWED = False
+# HTTPS everywhere by default: the proxy in front says which requests came over HTTPS; plain-http ones are
+# redirected, browsers are told to use HTTPS only (HSTS), and cookies travel only over HTTPS. Each can be
+# turned off by environment for a plain-http trial on localhost (.env.example), never for a real deployment.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# The container health check probes http://127.0.0.1:8000/healthz from inside; a redirect would fail it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
