@@ -74,3 +74,28 @@ def test_an_anonymous_api_call_answers_401_with_a_challenge_and_a_signed_in_refu
     client.force_login(org.rep_a)  # signed in through the session: a refusal is about the role, 403
     assert client.get("/api/v1/reporting/dashboards/manager/").status_code == 403
     assert client.get("/api/v1/deals/").status_code == 200
+
+
+def test_the_audit_log_is_read_only_in_the_admin_even_for_a_superuser(client, org):
+    from salesops.org.models import AuditEvent, User
+
+    boss = User.objects.create_superuser("root", "root@example.com", "pw-not-used")
+    event = AuditEvent.objects.create(actor=org.ops, entity="pipeline.deal", entity_id="7", action="update")
+    client.force_login(boss)
+    changelist = client.get("/admin/org/auditevent/")
+    assert changelist.status_code == 200 and "delete_selected" not in changelist.content.decode()
+    assert client.get("/admin/org/auditevent/add/").status_code == 403
+    assert (
+        client.post("/admin/org/auditevent/add/", {"entity": "x", "entity_id": "1", "action": "a"}).status_code == 403
+    )
+    page = client.get(f"/admin/org/auditevent/{event.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    client.post(f"/admin/org/auditevent/{event.pk}/change/", {"action": "forged", "reason": "x"})
+    assert client.post(f"/admin/org/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    bulk = client.post(
+        "/admin/org/auditevent/", {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"}
+    )
+    assert bulk.status_code in (200, 302)
+    event.refresh_from_db()
+    assert event.action == "update" and AuditEvent.objects.filter(pk=event.pk).exists()
+    assert AuditEvent.objects.count() == 1

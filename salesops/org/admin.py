@@ -39,8 +39,13 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["entity", "action"]
     readonly_fields = ["at", "actor", "entity", "entity_id", "action", "changes", "reason"]
 
+    # The audit history is read-only here, for everyone including superusers: rows are written only by the
+    # services that make the changes, and never edited or deleted (no bulk "delete selected" either).
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
     def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False  # the audit history is append-only
+        return False
 
     def has_delete_permission(self, request: object, obj: object = None) -> bool:
         return False
