@@ -74,3 +74,14 @@ def test_production_is_https_only_by_default_and_a_plain_http_trial_can_say_so()
         DJANGO_SECURE_SSL_REDIRECT="false", DJANGO_SECURE_HSTS_SECONDS="0", DJANGO_SECURE_COOKIES="false"
     )
     assert read(plain_http) == "False 0 True True False False"
+
+
+def test_bench_data_refuses_to_run_under_production_settings_before_touching_the_database():
+    code = "import django; django.setup(); from django.core.management import call_command; call_command('bench_data', '--scale', 'tiny', '--reset')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "CommandError: bench_data refuses to run under salesops.settings.production" in result.stderr
+    assert "truncates the people and pipeline tables" in result.stderr
+    assert "connection" not in result.stderr.lower()  # refused before any query (nothing listens on the port)

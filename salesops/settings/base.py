@@ -19,6 +19,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Demo logins (rep/manager/finance/ops with password "demo") exist only to try the hub. Production
 # settings turn this off: the demo loader refuses to run and the auth backend refuses those accounts.
 DEMO_LOGINS_ALLOWED = True
+# bench_data (which truncates the people and pipeline tables) runs only where this is true; never in production.
+BENCH_DATA_ALLOWED = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -14,6 +14,7 @@ from .base import env  # noqa: E402
 
 DEBUG = False
 DEMO_LOGINS_ALLOWED = False
+BENCH_DATA_ALLOWED = False  # not overridable: bench_data truncates the people and pipeline tables
 # HTTPS everywhere by default: the proxy in front says which requests came over HTTPS; plain-http ones are
 # redirected, browsers are told to use HTTPS only (HSTS), and cookies travel only over HTTPS. Each can be
 # turned off by environment for a plain-http trial on localhost (.env.example), never for a real deployment.

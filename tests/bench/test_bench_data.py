@@ -152,3 +152,13 @@ def test_same_seed_same_company_other_seed_another():
     other = _fingerprint()
     assert other[:2] == first[:2]  # same scale
     assert other[4] != first[4]
+
+
+def test_refused_where_settings_forbid_it_and_nothing_is_truncated(settings, org):
+    from salesops.org.models import User
+
+    settings.BENCH_DATA_ALLOWED = False
+    people = User.objects.count()
+    with pytest.raises(CommandError, match=r"bench_data refuses to run under .*truncates the people and pipeline"):
+        call_command("bench_data", "--scale", "tiny", "--reset")
+    assert User.objects.count() == people

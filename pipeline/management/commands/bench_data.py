@@ -34,8 +34,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, scale: str, seed: int, today: dt.date | None, reset: bool, keep_indexes: bool,
                **options: Any) -> None:  # fmt: skip
-        if not settings.DEMO_LOGINS_ALLOWED:
-            raise CommandError("Generated data is refused by these settings (production): bench_data will not run.")
+        # Checked before anything touches the database: this command truncates people and deals.
+        if not settings.BENCH_DATA_ALLOWED or not settings.DEMO_LOGINS_ALLOWED:
+            raise CommandError(
+                f"bench_data refuses to run under {settings.SETTINGS_MODULE}: it truncates the people and pipeline "
+                "tables. Run it against a benchmark database with DJANGO_SETTINGS_MODULE=salesops.settings.bench."
+            )
         if not reset and (User.objects.exists() or Deal.objects.exists()):
             raise CommandError(
                 f"The database {connection.settings_dict['NAME']} has people or deals already; bench_data "
