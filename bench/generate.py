@@ -886,6 +886,9 @@ def _generate(spec: Scale, seed: int, today_date: dt.date, drop_indexes: bool, c
         "source": _pick(rng, SOURCES, n),
         "next_step": np.where(is_open, _pick(rng, NEXT_STEPS, n), ""),
         "lost_reason": np.where(lost, _pick(rng, LOST_REASONS, n), ""),
+        "lost_note": "",
+        "lost_competitor": "",
+        "cancel_reason": "",
         "category_override": override,
         "stage_entered_at": lambda s: _ts_text(stage_entered[s]),
         "last_activity_at": lambda s: _ts_text(np.maximum(last_activity[s], 0), last_activity[s] < 0),
@@ -931,6 +934,7 @@ def _generate(spec: Scale, seed: int, today_date: dt.date, drop_indexes: bool, c
         "changed_at": lambda s: _ts_text(changes["at"][s]),
         "changed_by_id": changed_by,
         "deal_id": deal_of,
+        "reason": "",
     }
     _copy("pipeline_dealchange", list(change_cols), n_changes,
           lambda s: {k: _slice(v, s) for k, v in change_cols.items()}, freeze=True)  # fmt: skip
