@@ -48,19 +48,6 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture
-def sellers(org):
-    """People a CRM export names by full name, username or e-mail."""
-    return {
-        "jordan": UserFactory.create(
-            username="jordan.lee", first_name="Jordan", last_name="Lee", email="jordan@acme.test"
-        ),
-        "priya": UserFactory.create(
-            username="priya.nair", first_name="Priya", last_name="Nair", email="priya@acme.test"
-        ),
-    }
-
-
 def run_command(*args: str) -> tuple[int, dict]:
     out = io.StringIO()
     try:

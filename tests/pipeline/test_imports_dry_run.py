@@ -36,20 +36,6 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture
-def sellers(org):
-    from tests.factories import UserFactory
-
-    return {
-        "jordan": UserFactory.create(
-            username="jordan.lee", first_name="Jordan", last_name="Lee", email="jordan@acme.test"
-        ),
-        "priya": UserFactory.create(
-            username="priya.nair", first_name="Priya", last_name="Nair", email="priya@acme.test"
-        ),
-    }
-
-
 def imported(tmp_path) -> None:
     """The three deals of `salesforce_rows()` in salesops, as a first import leaves them."""
     code, result = run_command("--preset", "salesforce", str(write_csv(tmp_path / "first.csv", SALESFORCE_HEADER,
