@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from home.format import day, money, percent
 from incentives import selectors as incentives
 from incentives.models import Period
 from pipeline import selectors as pipeline
+from salesops.formats import day, money, percent
 from tests.factories import UserFactory
 from tests.home.conftest import NOW, TODAY, figure
 
