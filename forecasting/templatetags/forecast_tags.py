@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
+
+from salesops import formats
 
 register = template.Library()
 
 
-@register.filter
-def money0(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    return str(intcomma(f"{Decimal(value):.0f}"))
-
-
-@register.filter
-def pct(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{float(value) * 100:.0f} %"
+# Money without cents and shares as whole percentages: the one formatting layer's (salesops/formats.py).
+register.filter("money0", formats.money0)
+register.filter("pct", partial(formats.percent, places=0))
 
 
 @register.filter
