@@ -41,13 +41,25 @@ class SignInThrottled(DomainError):
 
 
 def client_address(request: HttpRequest | None) -> str:
-    """The address the request came from, as the server that handed it to Django saw it (REMOTE_ADDR).
+    """The address the request came from.
 
-    Behind a proxy that must be the client's address, not the proxy's (see docs/rules.md, "Signing in"):
-    a header such as X-Forwarded-For is not read here, because anyone can send one."""
+    By default the address of the server that handed the request to Django (REMOTE_ADDR): a header such as
+    X-Forwarded-For is not read, because anyone can send one. Behind N proxies of your own
+    (SIGN_IN_TRUSTED_PROXIES = N), each appends the address it received from to X-Forwarded-For, so the
+    client is the Nth address from the right; addresses further left were written by the client and are
+    ignored. A request with fewer addresses than that did not come through every proxy: its remote address
+    is used (see docs/rules.md, "Signing in")."""
     if request is None:
         return "unknown"
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
+    proxies = int(getattr(settings, "SIGN_IN_TRUSTED_PROXIES", 0) or 0)
+    if proxies <= 0:
+        return remote
+    forwarded = [part.strip() for part in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
+    forwarded = [part for part in forwarded if part]
+    if len(forwarded) < proxies:
+        return remote
+    return forwarded[-proxies][:64]
 
 
 def _bucket_seconds() -> int:

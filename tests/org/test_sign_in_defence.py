@@ -108,6 +108,38 @@ def test_another_account_from_the_same_address_works_until_the_address_limit(org
     assert token_post("rep_c", "pw", address="10.0.0.9").status_code == 200  # another address is not held back
 
 
+@freeze_time(START)
+def test_behind_a_trusted_proxy_the_forwarded_client_address_is_limited_not_the_proxy(org, settings):
+    settings.SIGN_IN_FAILURES_PER_ADDRESS = 3
+    settings.SIGN_IN_TRUSTED_PROXIES = 1
+    proxy = "10.0.0.1"
+
+    def through_proxy(username: str, password: str, client: str, spoofed: str = ""):
+        forwarded = f"{spoofed}, {client}" if spoofed else client
+        return APIClient(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded).post(
+            "/api/v1/auth/token/", {"username": username, "password": password}
+        )
+
+    for guessed in ("nobody1", "nobody2", "nobody3"):
+        assert through_proxy(guessed, "wrong", "203.0.113.7").status_code == 400
+    # The guesser is held back, whatever they write at the left of X-Forwarded-For...
+    assert through_proxy("rep_a", "pw", "203.0.113.7").status_code == 429
+    assert through_proxy("rep_a", "pw", "203.0.113.7", spoofed="198.51.100.1").status_code == 429
+    # ...and everyone else behind the same proxy signs in as usual.
+    assert through_proxy("rep_b", "pw", "198.51.100.20").status_code == 200
+
+
+@freeze_time(START)
+def test_without_trusted_proxies_a_forwarded_header_is_ignored(org, settings):
+    settings.SIGN_IN_FAILURES_PER_ADDRESS = 3
+    for n, guessed in enumerate(("nobody1", "nobody2", "nobody3")):
+        response = APIClient(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").post(
+            "/api/v1/auth/token/", {"username": guessed, "password": "wrong"}
+        )
+        assert response.status_code == 400
+    assert token_post("rep_b", "pw").status_code == 429  # a rotating header did not spread the count
+
+
 # ------------------------------------------------------------------------------------------------ API tokens
 def test_a_token_answers_until_it_expires_then_401(org, settings):
     settings.API_TOKEN_LIFETIME_DAYS = 30
