@@ -31,6 +31,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.normalize import account_name_key
+from pipeline.selectors import accounts_visible_to
 from salesops import formats, limits
 from salesops.api import DomainError
 from salesops.org.models import User
@@ -841,7 +842,9 @@ def lead_convert(
     if lead.status == LeadStatus.DISQUALIFIED:
         raise DomainError(f"The lead {lead} is disqualified; requalify it before converting.")
     if account is None:
-        existing = Account.objects.filter(name_key=account_name_key(lead.company)).first()
+        # Only an account the converter may see is reused: matching another team's by name would hang this deal
+        # on it and reveal that it exists (roles.md); otherwise the lead's company becomes an account of its own.
+        existing = accounts_visible_to(actor).filter(name_key=account_name_key(lead.company)).order_by("pk").first()
         account = existing or account_create(actor=actor, name=lead.company, owner=lead.owner)
     contact = contact_create(
         actor=actor,

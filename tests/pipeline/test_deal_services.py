@@ -154,7 +154,7 @@ def test_contact_merge(org):
 
 
 def test_lead_converts_into_account_contact_and_deal(org):
-    existing = AccountFactory.create(name="Initech, Inc.")
+    existing = AccountFactory.create(name="Initech, Inc.", owner=org.rep_a)
     lead = services.lead_create(actor=org.rep_a, first_name="Bill", last_name="Lumbergh", company="INITECH",
                                 email="bill@initech.example", source="webinar")  # fmt: skip
     lead = services.lead_convert(actor=org.rep_a, lead=lead, amount="5000", close_date=dt.date(2027, 2, 1))
@@ -167,6 +167,15 @@ def test_lead_converts_into_account_contact_and_deal(org):
     assert deal.owner == org.rep_a and deal.amount == Decimal("5000.00") and deal.source == "webinar"
     with pytest.raises(DomainError, match="converted on"):
         services.lead_convert(actor=org.rep_a, lead=lead)
+
+
+def test_lead_conversion_reuses_no_account_outside_the_converters_scope(org):
+    theirs = AccountFactory.create(name="Initech, Inc.", owner=org.rep_c)  # another team's, same name
+    lead = services.lead_create(actor=org.rep_a, last_name="Lumbergh", company="INITECH")
+    lead = services.lead_convert(actor=org.rep_a, lead=lead)
+    assert lead.converted_account is not None and lead.converted_account != theirs
+    assert lead.converted_account.owner == org.rep_a and lead.converted_account.name == "INITECH"
+    assert not theirs.deals.exists() and not theirs.contacts.exists()
 
 
 def test_activity_updates_last_activity(org):
