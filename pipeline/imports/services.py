@@ -46,7 +46,7 @@ from pipeline.imports.engine import (
     StageInfo,
     shown,
 )
-from pipeline.imports.writer import LEAVES_LOCKED_WON, STAGING, DealWriter, MergeResult, Refusal
+from pipeline.imports.writer import LEAVES_LOCKED_WON, LOCKED_WON_CHANGED, STAGING, DealWriter, MergeResult, Refusal
 from pipeline.models import Account, ImportJob, ImportStatus, Pipeline, Product, Stage
 from pipeline.normalize import account_name_key, person_key, product_key
 from pipeline.services import account_create, account_update, default_pipeline, lost_reasons, pipeline_create
@@ -445,6 +445,13 @@ def _merge(
 
 
 def _refusal_message(refusal: Refusal, lost_reason_help: str) -> str:
+    if refusal.kind == LOCKED_WON_CHANGED:
+        fields = ", ".join(refusal.fields)
+        return (
+            f"{refusal.deal} is won and its close date {refusal.close_date} lies in {refusal.period}, which is "
+            f"locked: an import cannot change its {fields}. Only finance may, on the deal's page; give the row the "
+            f"{fields} salesops has, or take it out of the file, then import again"
+        )
     if refusal.kind == LEAVES_LOCKED_WON:
         return (
             f"{refusal.deal} is won and closed on {refusal.close_date}, in {refusal.period}, which is locked: an "

@@ -6,7 +6,8 @@ holds the transaction (and the import lock); nothing here commits. The statement
 1. resolve account names to accounts (by `name_key`), creating the missing ones;
 2. match deals by external id and mark which changed (any stored field, or the product line);
 3. refuse what the deal rules forbid an import (a cancelled deal moved, a won deal of a locked commission
-   period taken out of won, a deal closed as lost without a reason) and keep an open deal with its active
+   period taken out of won or its amount, close date, owner or currency changed, a deal closed as lost
+   without a reason) and keep an open deal with its active
    owner when the file names a person who has left;
 4. for changed deals, write the history (stage, amount, close date, owner; the category override an
    import's stage move clears; the lost reason, note and competitor), then update them;
@@ -239,6 +240,21 @@ SELECT r.row_no, r.external_id, d.name, r.old_status, r.status, r.lost_reason, r
  ORDER BY r.row_no
 """
 
+# A won deal that stays won but is re-priced, re-dated, given to another owner or another currency (what it
+# pays: PAY_FIELDS of deal_update); its close dates before and after are checked against the locked commission
+# periods in Python, as deal_update checks them on the page and in the API.
+LOCKED_PAY_CHANGES = f"""
+SELECT r.row_no, r.external_id, d.name, r.old_close_date, r.close_date,
+       r.old_amount IS DISTINCT FROM r.amount, r.old_close_date IS DISTINCT FROM r.close_date,
+       r.old_owner_id IS DISTINCT FROM r.owner_id, d.currency IS DISTINCT FROM r.currency
+  FROM {STAGING} r
+  JOIN pipeline_deal d ON d.id = r.deal_id
+ WHERE r.changed AND r.old_status = 'won' AND r.status = 'won'
+   AND (r.old_amount IS DISTINCT FROM r.amount OR r.old_close_date IS DISTINCT FROM r.close_date
+        OR r.old_owner_id IS DISTINCT FROM r.owner_id OR d.currency IS DISTINCT FROM r.currency)
+ ORDER BY r.row_no
+"""
+
 # A cancelled deal no longer moves (deal_move_stage refuses too); an import that would move one fails.
 CANCELLED_MOVES = f"""
 SELECT row_no, external_id, old_cancelled, CASE WHEN stage_changed THEN 'stage' ELSE 'close_date' END
@@ -369,7 +385,11 @@ SELECT DISTINCT s.person_id FROM pipeline_dealsplit s JOIN {STAGING} r ON r.deal
 
 
 LEAVES_LOCKED_WON = "locked_won"  # a won deal of a locked period taken out of won
+LOCKED_WON_CHANGED = "locked_won_changed"  # a won deal of a locked period that stays won, its pay changed
 LOST_WITHOUT_REASON = "lost_without_reason"  # an existing deal moved into a lost stage with no lost reason
+
+
+PAY_WORDS = ("amount", "close date", "owner", "currency")  # the flags of LOCKED_PAY_CHANGES, in order
 
 
 @dataclass(frozen=True)
@@ -378,12 +398,13 @@ class Refusal:
 
     row: int
     external_id: str
-    kind: str  # LEAVES_LOCKED_WON or LOST_WITHOUT_REASON
+    kind: str  # LEAVES_LOCKED_WON, LOCKED_WON_CHANGED or LOST_WITHOUT_REASON
     deal: str  # the deal's name in salesops
     old_stage: str
     new_stage: str
-    close_date: dt.date | None = None  # the won deal's close date (before the import)
+    close_date: dt.date | None = None  # the won deal's close date (before the import, or the locked one after)
     period: str = ""  # the locked period holding it
+    fields: tuple[str, ...] = ()  # LOCKED_WON_CHANGED: what the row changes (amount, close date, owner, currency)
 
 
 @dataclass
@@ -585,7 +606,18 @@ class DealWriter:
             if old_status != "lost" and status == "lost" and not lost_reason:
                 refused.append(Refusal(int(row_no), str(external_id), LOST_WITHOUT_REASON, str(deal), str(old_stage),
                                        str(new_stage)))  # fmt: skip
-        return refused
+        # A won deal staying won: what it pays is frozen with its period, as deal_update keeps it.
+        self.cursor.execute(LOCKED_PAY_CHANGES)
+        for row_no, external_id, deal, old_close, new_close, *flags in self.cursor.fetchall():
+            for day in dict.fromkeys(d for d in (old_close, new_close) if d):
+                if day not in periods:
+                    periods[day] = self.locked_period(day)
+                if periods[day]:
+                    changed = tuple(name for name, flag in zip(PAY_WORDS, flags, strict=True) if flag)
+                    refused.append(Refusal(int(row_no), str(external_id), LOCKED_WON_CHANGED, str(deal), "", "",
+                                           day, str(periods[day]), changed))  # fmt: skip
+                    break
+        return sorted(refused, key=lambda refusal: refusal.row)
 
     def drop(self) -> None:
         self.cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")

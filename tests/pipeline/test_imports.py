@@ -726,6 +726,52 @@ def test_an_import_does_not_take_a_won_deal_of_a_locked_period_out_of_won(org, s
     assert (globex.status, globex.stage.name, globex.lost_reason) == ("lost", "Closed Lost", "Price")
 
 
+def test_an_import_does_not_change_what_a_won_deal_of_a_locked_period_pays(org, sellers, tmp_path):
+    """A won deal that stays won keeps its amount, close date and owner once its period is locked, as the
+    deal page and the API keep them (deal_update); each refused row is named, and nothing is written."""
+    from incentives import services as pay
+
+    imported_with_history(tmp_path)
+    pay.period_lock(actor=org.finance, period=pay.period_get_or_create("2025-Q2"), reason="payroll sent")
+    before = written()
+    amounts = list(Deal.objects.order_by("id").values_list("external_id", "amount", "close_date"))
+    message = ("row 3 (opportunity 0061A00002): Globex new logo is won and its close date {day} lies in 2025-Q2, "
+               "which is locked: an import cannot change its {fields}. Only finance may, on the deal's page; give "
+               "the row the {fields} salesops has, or take it out of the file, then import again")  # fmt: skip
+    cases = [  # (column, value, the close date named, the fields named)
+        (4, "9000", "2025-04-15", "amount"),  # re-priced
+        (5, "8/1/2025", "2025-04-15", "close date"),  # moved out of the locked quarter, still won
+        (5, "5/20/2025", "2025-04-15", "close date"),  # moved within it
+        (3, "Jordan Lee", "2025-04-15", "owner"),  # given to another seller
+    ]
+    for column, value, day, fields in cases:
+        rows = salesforce_rows()
+        rows[1][column] = value  # Globex new logo, won on 4/15/2025
+        rows[0][4] = "13000"  # an open deal's change in the same file is not written either
+        path = write_csv(tmp_path / "change.csv", SALESFORCE_HEADER, rows)
+        for dry_run in (True, False):
+            report = services.crm_file_import(actor=org.ops, path=path, preset="salesforce", dry_run=dry_run)
+            assert report.errors == [message.format(day=day, fields=fields)], (value, report.errors)
+            assert (report.deals.updated, report.changes) == (0, [])
+            assert written() == before
+            assert list(Deal.objects.order_by("id").values_list("external_id", "amount", "close_date")) == amounts
+
+    # A won deal of an open period is moved into the locked one: refused too, naming the locked day.
+    Deal.objects.filter(external_id="0061A00002").update(close_date=dt.date(2025, 7, 1))
+    rows = salesforce_rows()  # its row says 4/15/2025, in the locked quarter
+    report = services.crm_file_import(actor=org.ops, path=write_csv(tmp_path / "into.csv", SALESFORCE_HEADER, rows),
+                                      preset="salesforce")  # fmt: skip
+    assert report.errors == [message.format(day="2025-04-15", fields="close date")]
+    assert Deal.objects.get(external_id="0061A00002").close_date == dt.date(2025, 7, 1)
+
+    # Re-priced in a period nobody locked, the row lands.
+    rows[1][5], rows[1][4] = "7/1/2025", "9000"
+    report = services.crm_file_import(actor=org.ops, path=write_csv(tmp_path / "open.csv", SALESFORCE_HEADER, rows),
+                                      preset="salesforce")  # fmt: skip
+    assert report.errors == []
+    assert Deal.objects.get(external_id="0061A00002").amount == Decimal("9000.00")
+
+
 def test_closing_an_existing_deal_as_lost_needs_a_lost_reason_from_the_list(org, sellers, tmp_path):
     imported_with_history(tmp_path)
     before = written()
