@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= small
 
-.PHONY: install run test lint format lock bench clean services demo
+.PHONY: install run test lint format lock bench bench-load clean services demo
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "salesops needs Python 3.11 or newer")'
@@ -49,6 +49,10 @@ lock: | $(BIN)/python
 
 bench: install
 	$(BIN)/python -m bench.run --scale $(SCALE)
+
+# Issue 13: 50 signed-in users for 2 minutes against gunicorn with the production settings (bench/README.md).
+bench-load: install
+	$(BIN)/python -m bench.bench_load $(ARGS)
 
 clean:
 	$(BIN)/python -c 'from salesops.embedded import clean_var; clean_var()' || rm -rf var
