@@ -286,3 +286,36 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"dispute {self.pk} ({self.status})"
+
+
+class QuotaUploadStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class QuotaUploadJob(models.Model):
+    """One quota spreadsheet and its run in Celery: a check of every row (dry run) or the save, all rows or
+    none. `result` holds the counts (rows, created, updated, unchanged); `errors` one entry per refused row,
+    {"row", "column", "message"}. Progress is reported through the cache while the run's transaction is open."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="quota-uploads/%Y/%m/")
+    measure = models.CharField(max_length=12, choices=QuotaMeasure.choices, default=QuotaMeasure.BOOKINGS)
+    dry_run = models.BooleanField(default=True)
+    status = models.CharField(max_length=8, choices=QuotaUploadStatus.choices, default=QuotaUploadStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"quota upload {self.file_name} ({self.get_status_display()})"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import (
     Count,
     DecimalField,
@@ -36,6 +37,8 @@ from incentives.models import (
     PlanAssignment,
     Quota,
     QuotaMeasure,
+    QuotaUploadJob,
+    QuotaUploadStatus,
     RampSchedule,
     StatementLine,
 )
@@ -568,3 +571,35 @@ def locked_period_holding(day: dt.date) -> str | None:
         .values_list("label", flat=True)
         .first()
     )
+
+
+# ------------------------------------------------------------------------------------ quota upload jobs
+def quota_upload_progress_key(job_id: int) -> str:
+    return f"incentives:quota-upload:{job_id}:progress"
+
+
+def quota_upload_jobs() -> QuerySet[QuotaUploadJob]:
+    # `errors` may hold a line for every row of a large file; a list does not need them.
+    return QuotaUploadJob.objects.select_related("created_by").defer("errors").order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    rows_done: int
+    rows_total: int
+    phase: str  # waiting, checking, saving, done
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+def quota_upload_progress(job: QuotaUploadJob) -> UploadProgress:
+    """Rows done of rows total. A running upload reports through the cache: its transaction keeps the job
+    row's progress invisible to everyone else until it ends."""
+    if job.status in (QuotaUploadStatus.QUEUED, QuotaUploadStatus.RUNNING):
+        cached = cache.get(quota_upload_progress_key(job.pk))
+        if cached:
+            return UploadProgress(int(cached["rows_done"]), int(cached["rows_total"]), str(cached["phase"]))
+        return UploadProgress(0, 0, "waiting" if job.status == QuotaUploadStatus.QUEUED else "checking")
+    return UploadProgress(job.rows_done, job.rows_total, "done")

@@ -4,9 +4,14 @@ adjustments and disputes. Every money-relevant change is audited; locked periods
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -23,16 +28,21 @@ from incentives.models import (
     PlanAssignment,
     Quota,
     QuotaMeasure,
+    QuotaUploadJob,
+    QuotaUploadStatus,
     RampSchedule,
     StatementLine,
 )
 from incentives.selectors import LockFigures, lock_figures
 from salesops import limits
 from salesops.api import DomainError, Forbidden
+from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
 from salesops.org.models import User
+from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
 
+logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 
 
@@ -551,6 +561,12 @@ def dispute_resolve(
 
 
 # --------------------------------------------------------------------------------------------- bulk quotas
+# A progress report: rows done, rows in all, and the phase ("checking" every row, then "saving" them).
+ProgressFn = Callable[[int, int, str], None]
+UPLOAD_SUFFIXES = (".csv", ".xlsx")
+CHECK_PROGRESS_EVERY, SAVE_PROGRESS_EVERY = 1000, 50
+
+
 def _read_table(name: str, content: bytes) -> list[dict[str, str]]:
     """Rows of a CSV (UTF-8, BOM allowed) or XLSX file as dicts with lower-cased, trimmed headers."""
     import csv
@@ -573,16 +589,40 @@ def _read_table(name: str, content: bytes) -> list[dict[str, str]]:
     return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
 
 
+def _row_error(row: int | None, who: str, column: str, problem: str) -> dict[str, Any]:
+    """One refused row: its number as a spreadsheet shows it (the header is row 1), the column at fault and
+    the whole sentence, e.g. `row 3 (nobody), column person: no person with …`."""
+    where = f"row {row} ({who or 'no person'}), column {column}: " if row is not None else ""
+    return {"row": row, "column": column, "message": f"{where}{problem}"}
+
+
+class _RowRefused(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error["message"])
+        self.error = error
+
+
 def quota_bulk_upload(
-    *, actor: User, file_name: str, content: bytes, dry_run: bool, default_measure: str = QuotaMeasure.BOOKINGS
+    *,
+    actor: User,
+    file_name: str,
+    content: bytes,
+    dry_run: bool,
+    default_measure: str = QuotaMeasure.BOOKINGS,
+    progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Set many quotas from a spreadsheet. Every row is checked first; with errors nothing is written.
-    Returns {"rows", "created", "updated", "unchanged", "errors": ["row 3 (jane): …"], "dry_run"}."""
+    Returns {"rows", "created", "updated", "unchanged", "dry_run", "errors": [{"row", "column", "message"}]}.
+    Run by the quota upload job (quota_upload_job_execute), in Celery: a large file outlasts a web request."""
+    report = progress or (lambda done, total, phase: None)
     try:
         rows = _read_table(file_name, content)
     except Exception as exc:  # a file that is not a table is a user error, named as such
         return {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "dry_run": dry_run,
-                "errors": [f"{file_name}: not a readable CSV or XLSX file ({type(exc).__name__})"]}  # fmt: skip
+                "errors": [_row_error(None, "", "", f"{file_name}: not a readable CSV or XLSX file "
+                                                    f"({type(exc).__name__})")]}  # fmt: skip
+    total = len(rows)
+    report(0, total, "checking")
     people = {}
     for u in User.objects.all():
         for key in (u.username, u.email, u.employee_id):
@@ -590,64 +630,172 @@ def quota_bulk_upload(
                 people[key.lower()] = u
     cal = calendar()
     ramps = {r.name.lower(): r for r in RampSchedule.objects.all()}
-    errors: list[str] = []
-    planned: list[tuple[User, str, str, Decimal, RampSchedule | None]] = []
+    locked = set(Period.objects.filter(is_locked=True).values_list("label", flat=True))
+    errors: list[dict[str, Any]] = []
+    planned: list[tuple[int, str, User, str, str, Decimal, RampSchedule | None]] = []
     seen: set[tuple[int, str, str]] = set()
     for number, row in enumerate(rows, start=2):
-        who = row.get("person") or row.get("username") or row.get("email") or row.get("employee_id") or ""
+        if number % CHECK_PROGRESS_EVERY == 0:
+            report(number - 1, total, "checking")
+        column = next((c for c in ("person", "username", "email", "employee_id") if row.get(c)), "person")
+        who = row.get(column) or ""
         label = row.get("period", "")
-        where = f"row {number} ({who or 'no person'})"
         person = people.get(who.lower())
         if person is None:
-            errors.append(f"{where}: no person with username, e-mail or employee id {who!r}")
+            errors.append(_row_error(number, who, column, f"no person with username, e-mail or employee id {who!r}"))
             continue
         try:
             span_of(label, cal.fiscal_year_start_month)
         except ValueError:
-            errors.append(f"{where}: {label!r} is not a period like 2026-Q1 or 2026-03")
+            errors.append(_row_error(number, who, "period", f"{label!r} is not a period like 2026-Q1 or 2026-03"))
             continue
         measure = row.get("measure") or default_measure
         if measure not in QuotaMeasure.values:
-            errors.append(f"{where}: {measure!r} is not a quota measure ({', '.join(QuotaMeasure.values)})")
+            known = ", ".join(QuotaMeasure.values)
+            errors.append(_row_error(number, who, "measure", f"{measure!r} is not a quota measure ({known})"))
             continue
         try:
-            amount = _money(row.get("amount", ""), what=where)
-        except DomainError as exc:
-            errors.append(exc.message)
+            amount = _money(row.get("amount", ""), what="amount")
+        except DomainError:
+            errors.append(_row_error(number, who, "amount", f"{row.get('amount', '')!r} is not an amount"))
             continue
         if amount < 0:
-            errors.append(f"{where}: a quota may not be negative")
+            errors.append(_row_error(number, who, "amount", "a quota may not be negative"))
             continue
         if amount > limits.MAX_QUOTA:
-            errors.append(f"{where}: {limits.QUOTA_RULE}")
+            errors.append(_row_error(number, who, "amount", limits.QUOTA_RULE))
             continue
         ramp_name = (row.get("ramp") or "").strip()
         ramp = ramps.get(ramp_name.lower()) if ramp_name else None
         if ramp_name and ramp is None:
-            errors.append(f"{where}: no ramp schedule named {ramp_name!r}")
+            errors.append(_row_error(number, who, "ramp", f"no ramp schedule named {ramp_name!r}"))
             continue
         dedupe = (person.pk, label, measure)
         if dedupe in seen:
-            errors.append(f"{where}: {label} {measure} appears twice for this person")
+            errors.append(_row_error(number, who, "period", f"{label} {measure} appears twice for this person"))
             continue
         seen.add(dedupe)
-        locked = Period.objects.filter(label=label, is_locked=True).exists()
-        if locked:
-            errors.append(f"{where}: {label} is locked")
+        if label in locked:
+            errors.append(_row_error(number, who, "period", f"{label} is locked"))
             continue
-        planned.append((person, label, measure, amount, ramp))
+        planned.append((number, who, person, label, measure, amount, ramp))
+    report(total, total, "checking")
     existing = {
         (q.person_id, q.period.label, q.measure): (q.full_amount, q.ramp_id)
-        for q in Quota.objects.filter(person_id__in={p.pk for p, *_ in planned}).select_related("period")
+        for q in Quota.objects.filter(person_id__in={p.pk for _, _, p, *_ in planned}).select_related("period")
     }
-    created = sum(1 for p, label, m, *_ in planned if (p.pk, label, m) not in existing)
-    unchanged = sum(1 for p, label, m, a, r in planned if existing.get((p.pk, label, m)) == (a, r.pk if r else None))
-    result = {"rows": len(rows), "created": created, "updated": len(planned) - created - unchanged,
+    created = sum(1 for _, _, p, label, m, *_ in planned if (p.pk, label, m) not in existing)
+    unchanged = sum(
+        1 for _, _, p, label, m, a, r in planned if existing.get((p.pk, label, m)) == (a, r.pk if r else None)
+    )
+    result = {"rows": total, "created": created, "updated": len(planned) - created - unchanged,
               "unchanged": unchanged, "errors": errors, "dry_run": dry_run}  # fmt: skip
     if errors or dry_run:
         return result
-    with transaction.atomic():
-        for person, label, measure, amount, ramp in planned:
-            quota_set(actor=actor, person=person, period=period_get_or_create(label), amount=amount, measure=measure,
-                      ramp=ramp)  # fmt: skip
+    periods: dict[str, Period] = {}
+    report(0, len(planned), "saving")
+    try:
+        with transaction.atomic():
+            for done, (number, who, person, label, measure, amount, ramp) in enumerate(planned, start=1):
+                if label not in periods:
+                    periods[label] = period_get_or_create(label)
+                try:
+                    quota_set(actor=actor, person=person, period=periods[label], amount=amount, measure=measure,
+                              ramp=ramp)  # fmt: skip
+                except DomainError as exc:  # e.g. a period locked since the check, or a team sum too large
+                    raise _RowRefused(_row_error(number, who, exc.field or "period", exc.message)) from exc
+                if done % SAVE_PROGRESS_EVERY == 0:
+                    report(done, len(planned), "saving")
+    except _RowRefused as refused:
+        return {**result, "created": 0, "updated": 0, "unchanged": 0, "errors": [refused.error]}
     return result
+
+
+# ------------------------------------------------------------------------------------ quota upload jobs
+def _queue_quota_job(job_id: int) -> None:
+    """Run the job in Celery once the transaction that stored it commits (the one place it is queued)."""
+    from incentives.tasks import run_quota_upload
+
+    transaction.on_commit(lambda: run_quota_upload.apply_async(args=(job_id,), queue=QUEUE_DEFAULT))
+
+
+@transaction.atomic
+def quota_upload_job_create(*, actor: User, upload: UploadedFile, dry_run: bool, measure: str) -> QuotaUploadJob:
+    """Store an uploaded quota spreadsheet as a job and queue its run (a check of every row, or the save)."""
+    if not may_manage_setup(actor):
+        raise Forbidden("Only sales ops upload quotas.")
+    name = Path(upload.name or "quotas.csv").name
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise DomainError(f"{name}: only .csv and .xlsx files can be uploaded.", field="file")
+    if measure not in QuotaMeasure.values:
+        raise DomainError(f"{measure!r} is not a quota measure.", field="measure")
+    job = QuotaUploadJob(created_by=actor, file_name=name[:255], measure=measure, dry_run=dry_run)
+    job.file.save(name, upload, save=False)
+    job.save()
+    _queue_quota_job(job.pk)
+    return job
+
+
+@transaction.atomic
+def quota_upload_job_save(*, actor: User, job: QuotaUploadJob) -> QuotaUploadJob:
+    """Save the quotas of a dry run that found no errors: a new job on the same stored file."""
+    if not may_manage_setup(actor):
+        raise Forbidden("Only sales ops upload quotas.")
+    if not job.dry_run or job.status != QuotaUploadStatus.DONE or job.errors:
+        raise DomainError(f"{job.file_name} can be saved once its check has finished without errors.")
+    saving = QuotaUploadJob(created_by=actor, file_name=job.file_name, measure=job.measure, dry_run=False)
+    saving.file.name = job.file.name  # the same stored file: it is read, never changed
+    saving.save()
+    _queue_quota_job(saving.pk)
+    return saving
+
+
+def _progress_reporter(job_id: int) -> ProgressFn:
+    # The save runs in one transaction, so the job row cannot show progress to other connections; the
+    # cache (Redis) can.
+    def report(done: int, total: int, phase: str) -> None:
+        try:
+            cache.set(selectors.quota_upload_progress_key(job_id), {"rows_done": done, "rows_total": total,
+                                                                    "phase": phase}, timeout=86_400)  # fmt: skip
+        except Exception:  # progress is a courtesy: an unreachable cache must not stop an upload
+            logger.warning("quota upload %s: progress not stored", job_id, exc_info=True)
+
+    return report
+
+
+def _finish(job: QuotaUploadJob, result: dict[str, Any]) -> None:
+    failed = bool(result["errors"])
+    job.status = QuotaUploadStatus.FAILED if failed else QuotaUploadStatus.DONE
+    # A failed upload saved nothing (and would save nothing): no counts of quotas, only its rows.
+    counts = ("created", "updated", "unchanged")
+    job.result = {"rows": result["rows"], **{key: 0 if failed else result[key] for key in counts}}
+    job.errors = result["errors"]
+    job.rows_total = job.rows_done = result["rows"]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "result", "errors", "rows_total", "rows_done", "finished_at"])
+
+
+def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
+    """Run a queued quota upload and store its outcome on the job; the quotas and the job's "done" commit
+    together, so a redelivered task finds the job finished and changes nothing."""
+    claimed = QuotaUploadJob.objects.filter(
+        pk=job_id, status__in=[QuotaUploadStatus.QUEUED, QuotaUploadStatus.RUNNING]
+    ).update(status=QuotaUploadStatus.RUNNING, rows_done=0, started_at=timezone.now())
+    if not claimed:
+        return None
+    job = QuotaUploadJob.objects.select_related("created_by").get(pk=job_id)
+    try:
+        with job.file.open("rb") as stored:
+            content = stored.read()
+        with transaction.atomic():
+            result = quota_bulk_upload(actor=job.created_by, file_name=job.file_name, content=content,
+                                       dry_run=job.dry_run, default_measure=job.measure,
+                                       progress=_progress_reporter(job.pk))  # fmt: skip
+            _finish(job, result)
+    except Exception as error:
+        logger.exception("quota upload %s stopped", job_id)
+        message = f"The upload stopped unexpectedly and saved nothing ({type(error).__name__}: {error})."
+        _finish(job, {"rows": 0, "created": 0, "updated": 0, "unchanged": 0,
+                      "errors": [_row_error(None, "", "", message)]})  # fmt: skip
+    cache.delete(selectors.quota_upload_progress_key(job.pk))
+    return job

@@ -30,6 +30,22 @@ def recompute_people(person_ids: list[int], reason: str = "", since: str | None 
     )
 
 
+# acks_late: a worker lost mid-upload gets the job redelivered; the save is one transaction with the job's
+# "done", so a redelivered run either starts from nothing or finds the job finished. No retries: a failed
+# upload says why on its page, and sales ops upload again. Queued by incentives.services._queue_quota_job.
+@shared_task(
+    name="incentives.run_quota_upload",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=20 * 60,
+    time_limit=25 * 60,
+)
+def run_quota_upload(job_id: int) -> None:
+    from incentives.services import quota_upload_job_execute
+
+    quota_upload_job_execute(job_id=job_id)
+
+
 @shared_task(name="incentives.recompute_open_periods", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def recompute_open_periods() -> dict[str, int]:
     from incentives.recompute import commission_recompute, nightly_reach_back

@@ -23,5 +23,7 @@ urlpatterns = [
     path("plans/<slug:key>/", views.plan_detail, name="plan_detail"),
     path("plans/<slug:key>/version/", views.plan_version, name="plan_version"),
     path("quotas/", views.quotas, name="quotas"),
+    path("quotas/uploads/<int:pk>/", views.quota_upload, name="quota_upload"),
+    path("quotas/uploads/<int:pk>/save/", views.quota_upload_save, name="quota_upload_save"),
     path("history/", views.history, name="history"),
 ]

@@ -49,6 +49,8 @@ from incentives.models import (
     Period,
     PlanAssignment,
     Quota,
+    QuotaUploadJob,
+    QuotaUploadStatus,
     RampSchedule,
     StatementLine,
 )
@@ -714,21 +716,68 @@ def quotas(request: HttpRequest) -> HttpResponse:
             messages.error(request, error.message)
         return redirect(f"{reverse('incentives:quotas')}?period={label}")
     form = QuotaUploadForm(request.POST or None, request.FILES or None)
-    result = None
     if request.method == "POST":
         _require_ops(user)
         if form.is_valid():
-            upload = form.cleaned_data["file"]
-            content = upload.read()
-            dry_run = request.POST.get("action") != "apply"
-            result = services.quota_bulk_upload(actor=user, file_name=upload.name, content=content, dry_run=dry_run,
-                                                default_measure=form.cleaned_data["measure"])  # fmt: skip
-            if not dry_run and not result["errors"]:
-                messages.success(request, f"Quotas saved: {result['created']} new, {result['updated']} changed.")
-                return redirect(f"{reverse('incentives:quotas')}?period={label}")
-    context = {"periods": periods, "label": label, "rows": rows, "form": form, "result": result,
-               "may_edit": may_manage_setup(user), "ramps": RampSchedule.objects.order_by("name")}  # fmt: skip
+            # The rows are checked (and saved) in Celery: a large file outlasts a web request.
+            try:
+                job = services.quota_upload_job_create(actor=user, upload=form.cleaned_data["file"],
+                                                       dry_run=request.POST.get("action") != "apply",
+                                                       measure=form.cleaned_data["measure"])  # fmt: skip
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                return redirect("incentives:quota_upload", pk=job.pk)
+    may_edit = may_manage_setup(user)
+    context = {"periods": periods, "label": label, "rows": rows, "form": form, "may_edit": may_edit,
+               "uploads": selectors.quota_upload_jobs()[:5] if may_edit else [],
+               "ramps": RampSchedule.objects.order_by("name")}  # fmt: skip
     return render(request, "incentives/quotas.html", context)
+
+
+QUOTA_ERRORS_SHOWN = 200
+
+
+def _quota_upload_job(request: HttpRequest, pk: int) -> tuple[User, QuotaUploadJob]:
+    """A quota upload, for those who may upload quotas (sales ops); anyone else finds nothing (404)."""
+    user = _user(request)
+    if not may_manage_setup(user):
+        raise Http404("No such upload.")
+    return user, get_object_or_404(QuotaUploadJob.objects.select_related("created_by"), pk=pk)
+
+
+def _quota_upload_context(job: QuotaUploadJob) -> dict[str, Any]:
+    finished = job.status in (QuotaUploadStatus.DONE, QuotaUploadStatus.FAILED)
+    return {
+        "job": job,
+        "progress": selectors.quota_upload_progress(job),
+        "finished": finished,
+        "errors_shown": job.errors[:QUOTA_ERRORS_SHOWN],
+        "errors_hidden": max(len(job.errors) - QUOTA_ERRORS_SHOWN, 0),
+        "may_save": finished and job.dry_run and job.status == QuotaUploadStatus.DONE and not job.errors,
+    }
+
+
+@login_required
+def quota_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """A quota upload's page: its progress, polled by HTMX (just the status fragment) until it finishes, then
+    what it created and changed, or every refused row."""
+    _, job = _quota_upload_job(request, pk)
+    partial = getattr(request, "htmx", False)
+    template = "incentives/quota_upload_status.html" if partial else "incentives/quota_upload.html"
+    return render(request, template, _quota_upload_context(job))
+
+
+@login_required
+@require_POST
+def quota_upload_save(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Save the quotas a dry run checked without errors (a new job on the same file)."""
+    user, job = _quota_upload_job(request, pk)
+    try:
+        job = services.quota_upload_job_save(actor=user, job=job)
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("incentives:quota_upload", pk=job.pk)
 
 
 @login_required

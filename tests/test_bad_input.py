@@ -198,20 +198,35 @@ def _quota_file(amount: str) -> SimpleUploadedFile:
     return SimpleUploadedFile("quotas.csv", buffer.getvalue().encode(), content_type="text/csv")
 
 
-def test_a_quota_of_1e20_in_an_upload_is_a_row_error_and_nothing_is_written(org, api_client_for):
-    response = api_client_for(org.ops).post(
-        "/api/v1/incentives/quotas/upload/", {"file": _quota_file("1e20"), "dry_run": "false"}, format="multipart"
-    )
-    assert response.status_code == 400
-    assert response.json()["errors"] == [f"row 3 (rep_a): {QUOTA_MESSAGE}"]
+def test_a_quota_of_1e20_in_an_upload_is_a_row_error_and_nothing_is_written(
+    org, api_client_for, settings, tmp_path, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    api = api_client_for(org.ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/incentives/quotas/upload/", {"file": _quota_file("1e20"), "dry_run": "false"},
+                            format="multipart")  # fmt: skip
+    assert response.status_code == 202
+    job = api.get(response["Location"]).json()
+    assert job["status"] == "failed"
+    assert job["errors"] == [
+        {"row": 3, "column": "amount", "message": f"row 3 (rep_a), column amount: {QUOTA_MESSAGE}"}
+    ]
     assert not Quota.objects.exists() and not Period.objects.filter(label="2026-Q1", quotas__isnull=False).exists()
 
 
-def test_a_quota_of_1e20_on_the_quotas_page_is_a_row_error(org, client_for):
-    page = client_for(org.ops).post("/incentives/quotas/", {"file": _quota_file("1e20"), "measure": "bookings",
-                                                         "action": "apply"})  # fmt: skip
+def test_a_quota_of_1e20_on_the_quotas_page_is_a_row_error(
+    org, client_for, settings, tmp_path, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client = client_for(org.ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/incentives/quotas/", {"file": _quota_file("1e20"), "measure": "bookings",
+                                                       "action": "apply"})  # fmt: skip
+    assert response.status_code == 302
+    page = client.get(response["Location"])
     assert page.status_code == 200
-    assert f"row 3 (rep_a): {QUOTA_MESSAGE}" in html.unescape(page.content.decode())
+    assert f"row 3 (rep_a), column amount: {QUOTA_MESSAGE}" in html.unescape(page.content.decode())
     assert not Quota.objects.exists()
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from incentives import selectors
 from incentives.models import (
     Adjustment,
     CommissionRun,
@@ -22,6 +24,7 @@ from incentives.models import (
     PlanAssignment,
     Quota,
     QuotaMeasure,
+    QuotaUploadJob,
     RampSchedule,
     StatementLine,
 )
@@ -401,15 +404,53 @@ class QuotaUploadSerializer(serializers.Serializer[Any]):
                                       help_text="Used where the file has no measure column.")  # fmt: skip
 
 
-class QuotaUploadResultSerializer(serializers.Serializer[Any]):
-    rows = serializers.IntegerField()
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
+class QuotaUploadCountsSerializer(serializers.Serializer[Any]):
+    rows = serializers.IntegerField(help_text="Rows in the file.")
+    created = serializers.IntegerField(help_text="Quotas created (or, on a dry run, that saving would create).")
+    updated = serializers.IntegerField(help_text="Quotas changed (or that saving would change).")
     unchanged = serializers.IntegerField()
+
+
+class QuotaUploadErrorSerializer(serializers.Serializer[Any]):
+    row = serializers.IntegerField(allow_null=True, help_text="The row as a spreadsheet numbers it (header: 1).")
+    column = serializers.CharField(help_text="The column at fault (person, period, measure, amount, ramp).")
+    message = serializers.CharField(help_text="The whole sentence, naming the row, the person and the column.")
+
+
+class QuotaUploadProgressSerializer(serializers.Serializer[Any]):
+    rows_done = serializers.IntegerField()
+    rows_total = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    phase = serializers.ChoiceField(choices=["waiting", "checking", "saving", "done"])
+
+
+class QuotaUploadJobSerializer(serializers.ModelSerializer[QuotaUploadJob]):
+    """A quota upload and its run in Celery: queued, running, then done (counts) or failed (every refused
+    row; nothing was saved)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="incentives-quota-upload-detail")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    progress = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
     # A field named like Serializer.errors: the metaclass moves declared fields off the class, so the
     # property stays intact; only the stubs see a clash.
-    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
-    dry_run = serializers.BooleanField()
+    errors = QuotaUploadErrorSerializer(many=True, read_only=True)  # type: ignore[assignment]
+
+    class Meta:
+        model = QuotaUploadJob
+        fields = ["id", "url", "file_name", "measure", "dry_run", "status", "progress", "result", "errors",
+                  "created_by", "created_at", "started_at", "finished_at"]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(QuotaUploadProgressSerializer)
+    def get_progress(self, job: QuotaUploadJob) -> dict[str, Any]:
+        progress = selectors.quota_upload_progress(job)
+        return {"rows_done": progress.rows_done, "rows_total": progress.rows_total, "percent": progress.percent,
+                "phase": progress.phase}  # fmt: skip
+
+    @extend_schema_field(QuotaUploadCountsSerializer(allow_null=True))
+    def get_result(self, job: QuotaUploadJob) -> dict[str, Any] | None:
+        return job.result or None
 
 
 # ---------------------------------------------------------------------------------------------- estimator

@@ -14,6 +14,7 @@ router.register("runs", views.CommissionRunViewSet, basename="incentives-run")
 router.register("audit", views.AuditViewSet, basename="incentives-audit")
 router.register("assignments", views.AssignmentViewSet, basename="incentives-assignment")
 router.register("ramps", views.RampViewSet, basename="incentives-ramp")
+router.register("quota-uploads", views.QuotaUploadJobViewSet, basename="incentives-quota-upload")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("estimator/", views.EstimatorView.as_view(), name="incentives-estimator"),

@@ -39,6 +39,7 @@ from incentives.models import (
     PlanAssignment,
     Quota,
     QuotaMeasure,
+    QuotaUploadJob,
     RampSchedule,
     StatementLine,
 )
@@ -524,21 +525,34 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         request={"multipart/form-data": s.QuotaUploadSerializer},
-        responses={200: s.QuotaUploadResultSerializer, 400: s.QuotaUploadResultSerializer},
+        responses={202: s.QuotaUploadJobSerializer},
     )
     @action(detail=False, methods=["post"], permission_classes=[IsSalesOps], parser_classes=[MultiPartParser,
             FormParser], filterset_class=None)  # fmt: skip
     def upload(self, request: Request) -> Response:
-        """Check every row of a CSV/XLSX; with dry_run=false and no errors, save them all. With errors
-        nothing is written: 400 when saving was asked, 200 with the errors on a dry run."""
+        """Queue a CSV/XLSX of quotas: 202 at once, with the job's `url` (also the Location header) to poll.
+        The job checks every row; with dry_run=false and no errors it saves them all. With errors nothing is
+        written: the job ends `failed`, its `errors` naming each row and column."""
         serializer = s.QuotaUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        upload = serializer.validated_data["file"]
-        dry_run, measure = serializer.validated_data["dry_run"], serializer.validated_data["measure"]
-        result = services.quota_bulk_upload(actor=_user(request), file_name=upload.name, content=upload.read(),
-                                            dry_run=dry_run, default_measure=measure)  # fmt: skip
-        failed = bool(result["errors"]) and not dry_run
-        return Response(result, status=status.HTTP_400_BAD_REQUEST if failed else status.HTTP_200_OK)
+        job = services.quota_upload_job_create(actor=_user(request), upload=serializer.validated_data["file"],
+                                               dry_run=serializer.validated_data["dry_run"],
+                                               measure=serializer.validated_data["measure"])  # fmt: skip
+        data = s.QuotaUploadJobSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+class QuotaUploadJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[QuotaUploadJob]):
+    """A quota upload's status (sales ops, who upload quotas): poll it until `status` is done or failed.
+    Anyone else finds no upload (404)."""
+
+    serializer_class = s.QuotaUploadJobSerializer
+    filterset_class = None
+
+    def get_queryset(self) -> QuerySet[QuotaUploadJob]:
+        if not may_manage_setup(self.request.user):
+            return QuotaUploadJob.objects.none()
+        return QuotaUploadJob.objects.select_related("created_by")
 
 
 # ---------------------------------------------------------------------------------------------- estimator

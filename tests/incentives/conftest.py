@@ -73,3 +73,11 @@ def build_example() -> dict:
     Deal.objects.create(name="lost", owner=bob, pipeline=stages["Closed Lost"].pipeline, stage=stages["Closed Lost"],
                         status="lost", amount=Decimal(50000), close_date=dt.date(2025, 3, 20))  # fmt: skip
     return {"ann": ann, "bob": bob, "mia": mia, "ops": ops}
+
+
+@pytest.fixture
+def quota_jobs_eager(settings, tmp_path, celery_eager, django_capture_on_commit_callbacks):
+    """Quota uploads run as they would in Celery: `with quota_jobs_eager(): post…` runs the job once the
+    upload commits (files stored under a temporary media root)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from incentives.models import Adjustment, CommissionRun, CompPlanVersion, Payout, Period, Quota, StatementLine
 from incentives.recompute import commission_recompute
+from salesops.org.models import AuditEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -271,31 +272,73 @@ def test_plan_assignment_is_sales_ops_and_refuses_overlaps(api_client_for, compu
 
 
 # ------------------------------------------------------------------------------------------------ quotas
-def upload(client: Any, content: bytes, **fields: Any) -> Any:
+def post_upload(client: Any, content: bytes, **fields: Any) -> Any:
     return client.post(f"{API}/quotas/upload/", {"file": SimpleUploadedFile("q.csv", content), **fields},
                        format="multipart")  # fmt: skip
 
 
-def test_quota_upload_dry_run_reports_rows_and_writes_nothing(api_client_for, computed):
+def upload(client: Any, content: bytes, eager: Any, **fields: Any) -> dict[str, Any]:
+    """Post a quota file (202 at once), let its job run (as Celery would, once the upload commits) and read
+    the job back from the URL the answer gives."""
+    with eager():
+        response = post_upload(client, content, **fields)
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "queued" and response["Location"] == response.json()["url"]
+    job = client.get(response["Location"]).json()
+    assert job["id"] == response.json()["id"]
+    return job
+
+
+def messages(job: dict[str, Any]) -> list[str]:
+    return [e["message"] for e in job["errors"]]
+
+
+def test_quota_upload_is_a_job_that_reports_rows_and_writes_nothing_on_errors(
+    api_client_for, computed, quota_jobs_eager
+):
     ops = api_client_for(computed["ops"])
     bad = b"person,period,amount\nann,2025-Q3,120000\nnobody,2025-Q3,1\nbob,2025-13,5\n"
-    response = upload(ops, bad, dry_run="true")
-    assert response.status_code == 200
-    result = response.json()
-    assert (result["rows"], result["dry_run"]) == (3, True)
-    assert [e.split(":")[0] for e in result["errors"]] == ["row 3 (nobody)", "row 4 (bob)"]
-    assert upload(ops, bad).json()["dry_run"] is True  # no dry_run given: a dry run
-    response = upload(ops, bad, dry_run="false")
-    assert response.status_code == 400 and len(response.json()["errors"]) == 2
+    job = upload(ops, bad, quota_jobs_eager, dry_run="true")
+    assert (job["status"], job["dry_run"]) == ("failed", True)
+    assert job["result"] == {"rows": 3, "created": 0, "updated": 0, "unchanged": 0}  # a failed upload saves none
+    assert job["progress"] == {"rows_done": 3, "rows_total": 3, "percent": 100, "phase": "done"}
+    assert [(e["row"], e["column"]) for e in job["errors"]] == [(3, "person"), (4, "period")]
+    assert messages(job) == [
+        "row 3 (nobody), column person: no person with username, e-mail or employee id 'nobody'",
+        "row 4 (bob), column period: '2025-13' is not a period like 2026-Q1 or 2026-03",
+    ]
+    assert upload(ops, bad, quota_jobs_eager)["dry_run"] is True  # no dry_run given: a dry run
+    job = upload(ops, bad, quota_jobs_eager, dry_run="false")
+    assert (job["status"], job["dry_run"], len(job["errors"])) == ("failed", False, 2)
     assert not Quota.objects.filter(period__label="2025-Q3").exists()
 
     good = b"person,period,amount\nann,2025-Q3,120000\nbob,2025-Q3,110000\n"
-    assert upload(ops, good).json()["created"] == 2
+    job = upload(ops, good, quota_jobs_eager)
+    assert (job["status"], job["result"]["created"], job["errors"]) == ("done", 2, [])
     assert not Quota.objects.filter(period__label="2025-Q3").exists()
-    response = upload(ops, good, dry_run="false")
-    assert response.status_code == 200 and response.json()["created"] == 2
+    job = upload(ops, good, quota_jobs_eager, dry_run="false")
+    assert job["status"] == "done" and job["result"] == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0}
     assert Quota.objects.get(person=computed["ann"], period__label="2025-Q3").amount == Decimal("120000.00")
-    assert upload(api_client_for(computed["mia"]), good, dry_run="false").status_code == 403
+    q3 = [str(pk) for pk in Quota.objects.filter(period__label="2025-Q3").values_list("pk", flat=True)]
+    assert AuditEvent.objects.filter(entity="incentives.quota", entity_id__in=q3, actor=computed["ops"]).count() == 2
+    # Uploading stays sales ops' (403); an upload's status is theirs alone: anyone else finds none (404).
+    assert post_upload(api_client_for(computed["mia"]), good, dry_run="false").status_code == 403
+    for person in ("mia", "ann", "finance"):
+        assert api_client_for(computed[person]).get(f"{API}/quota-uploads/{job['id']}/").status_code == 404
+    assert ops.get(f"{API}/quota-uploads/{job['id'] + 100}/").status_code == 404
+
+
+def test_a_quota_upload_answers_before_its_job_runs(api_client_for, computed, settings, tmp_path):
+    """Without a worker the answer still comes at once: the job waits, queued, and writes nothing yet."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ops = api_client_for(computed["ops"])
+    response = post_upload(ops, b"person,period,amount\nann,2025-Q3,120000\n", dry_run="false")
+    assert response.status_code == 202
+    job = ops.get(response["Location"]).json()
+    assert (job["status"], job["progress"]["phase"], job["result"]) == ("queued", "waiting", None)
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+    response = ops.post(f"{API}/quotas/upload/", {"file": SimpleUploadedFile("q.pdf", b"%PDF")}, format="multipart")
+    assert response.status_code == 400 and "only .csv and .xlsx" in response.json()["detail"]
 
 
 def test_quotas_are_scoped_and_set_by_sales_ops(api_client_for, computed):
@@ -394,7 +437,7 @@ def test_sales_ops_end_an_assignment_then_assign_another_plan(api_client_for, co
     assert rows(api_client_for(computed["bob"]).get(f"{API}/assignments/", {"person": ann.pk})) == []
 
 
-def test_ramps_are_set_by_sales_ops_and_used_by_the_quota_upload(api_client_for, computed):
+def test_ramps_are_set_by_sales_ops_and_used_by_the_quota_upload(api_client_for, computed, quota_jobs_eager):
     ops = api_client_for(computed["ops"])
     assert api_client_for(computed["mia"]).post(f"{API}/ramps/", {"name": "x", "shares": ["0.5"]},
                                                  format="json").status_code == 403  # fmt: skip
@@ -404,9 +447,9 @@ def test_ramps_are_set_by_sales_ops_and_used_by_the_quota_upload(api_client_for,
     assert response.status_code == 201 and response.json()["shares"] == ["0.25", "0.5", "0.75"]
     hire = UserFactory.create(username="hire", manager=computed["mia"], start_date=dt.date(2025, 8, 1))
     content = b"person,period,amount,ramp\nhire,2025-Q3,90000,AE ramp\nann,2025-Q3,90000,Slow ramp\n"
-    result = upload(ops, content, dry_run="false").json()
-    assert result["errors"] == ["row 3 (ann): no ramp schedule named 'Slow ramp'"]
-    assert upload(ops, content.replace(b"Slow ramp", b""), dry_run="false").status_code == 200
+    job = upload(ops, content, quota_jobs_eager, dry_run="false")
+    assert messages(job) == ["row 3 (ann), column ramp: no ramp schedule named 'Slow ramp'"]
+    assert upload(ops, content.replace(b"Slow ramp", b""), quota_jobs_eager, dry_run="false")["status"] == "done"
     quota = Quota.objects.get(person=hire, period__label="2025-Q3")
     # August is month 0 (25 %), September month 1 (50 %), July before the start (0): 90,000 × 0.75 / 3.
     assert quota.ramp is not None and quota.ramp.name == "AE ramp"

@@ -177,23 +177,83 @@ def test_plans_are_sales_ops_to_edit_and_json_round_trips(client_for, computed):
     assert CompPlanVersion.objects.filter(plan__key="ae").count() == 1
 
 
-def test_quota_upload_dry_run_then_save(client_for, computed):
-    client = client_for(computed["ops"])
-    bad = b"person,period,amount\nann,2025-Q3,120000\nnobody,2025-Q3,1\nbob,2025-13,5\n"
+def test_quota_upload_runs_as_a_job_with_a_progress_page(client_for, computed, quota_jobs_eager, monkeypatch):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    html = client.post(reverse("incentives:quotas"), {"file": SimpleUploadedFile("q.csv", bad), "measure": "bookings",
-                                                      "action": "apply"}).content.decode()  # fmt: skip
-    assert "row 3 (nobody)" in html and "row 4 (bob)" in html and "Nothing was saved" in html
-    from incentives.models import Quota
+    from incentives import tasks
+    from incentives.models import Quota, QuotaUploadJob
 
+    client = client_for(computed["ops"])
+    bad = b"person,period,amount\nann,2025-Q3,120000\nnobody,2025-Q3,1\nbob,2025-13,5\n"
+    with quota_jobs_eager():
+        response = client.post(reverse("incentives:quotas"), {"file": SimpleUploadedFile("q.csv", bad),
+                                                              "measure": "bookings", "action": "apply"})  # fmt: skip
+    job = QuotaUploadJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("incentives:quota_upload", args=[job.pk])
+    html = client.get(response["Location"]).content.decode()
+    assert "row 3 (nobody), column person" in html and "row 4 (bob), column period" in html
+    assert "nothing was saved" in html and 'data-status="failed"' in html and "hx-get" not in html  # no more polls
     assert not Quota.objects.filter(period__label="2025-Q3").exists()
+
+    # A check, then its Save: the same file, saved by a second job; the recompute is queued as for any quota.
     good = b"person,period,amount\nann,2025-Q3,120000\nbob,2025-Q3,110000\n"
-    client.post(
-        reverse("incentives:quotas"),
-        {"file": SimpleUploadedFile("q.csv", good), "measure": "bookings", "action": "apply"},
+    with quota_jobs_eager():
+        response = client.post(reverse("incentives:quotas"), {"file": SimpleUploadedFile("q.csv", good),
+                                                              "measure": "bookings", "action": "dry"})  # fmt: skip
+    html = client.get(response["Location"]).content.decode()
+    assert "Checked 2 rows: nothing saved yet" in html and "Saving would create 2 quotas" in html
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+    queued: list[str] = []
+    monkeypatch.setattr(tasks, "queue_recompute", lambda **kwargs: queued.append(kwargs["reason"]))
+    checked = QuotaUploadJob.objects.latest("id")
+    with quota_jobs_eager():
+        response = client.post(reverse("incentives:quota_upload_save", args=[checked.pk]))
+    saved = QuotaUploadJob.objects.latest("id")
+    assert saved.pk != checked.pk and (saved.dry_run, saved.status, saved.file.name) == (
+        False,
+        "done",
+        checked.file.name,
     )
+    html = client.get(response["Location"]).content.decode()
+    assert "Quotas saved: 2 created, 0 updated" in html
     assert Quota.objects.get(person=computed["ann"], period__label="2025-Q3").amount == Decimal("120000.00")
+    assert queued and set(queued) == {"quota"}
+    assert "q.csv" in client.get(reverse("incentives:quotas")).content.decode()  # listed under Recent uploads
+    # A saved upload is not saved twice.
+    client.post(reverse("incentives:quota_upload_save", args=[saved.pk]))
+    assert QuotaUploadJob.objects.count() == 3
+
+    # Only those who upload quotas see an upload: a manager, finance and a rep find nothing.
+    for person in ("mia", "finance", "ann"):
+        other = client_for(computed[person])
+        assert other.get(reverse("incentives:quota_upload", args=[saved.pk])).status_code == 404
+        assert other.post(reverse("incentives:quota_upload_save", args=[checked.pk])).status_code == 404
+    assert QuotaUploadJob.objects.count() == 3
+
+
+def test_a_quota_upload_page_polls_until_its_job_finishes(client_for, computed, settings, tmp_path):
+    """Before a worker takes the job, its page (and the fragment HTMX fetches every second) says it waits."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from incentives.models import QuotaUploadJob
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client = client_for(computed["ops"])
+    upload = SimpleUploadedFile("q.csv", b"person,period,amount\nann,2025-Q3,1\n")
+    response = client.post(reverse("incentives:quotas"), {"file": upload, "measure": "bookings", "action": "apply"})
+    assert response.status_code == 302  # at once: the rows are read in the job (timed in bench_incentives)
+    job = QuotaUploadJob.objects.get()
+    page = client.get(response["Location"]).content.decode()
+    status = page.split('data-testid="quota-upload-status"', 1)[1]
+    assert "Waiting for a worker" in status and 'hx-trigger="every 1s"' in page
+    assert "<script" not in status and "onclick" not in status  # htmx attributes only (CSP)
+    fragment = client.get(response["Location"], headers={"HX-Request": "true"}).content.decode()
+    assert 'id="quota-upload-status"' in fragment and "<html" not in fragment and job.status == "queued"
+    # A file that is no spreadsheet is refused at once, on the form.
+    page = client.post(reverse("incentives:quotas"), {"file": SimpleUploadedFile("q.pdf", b"%PDF"),
+                                                      "measure": "bookings", "action": "apply"})  # fmt: skip
+    assert page.status_code == 200 and "only .csv and .xlsx files" in page.content.decode()
+    assert QuotaUploadJob.objects.count() == 1
 
 
 def test_rows_keep_their_cents_and_an_adjusted_leaver_is_paid_through_register_and_payroll(client_for, computed):
