@@ -4,6 +4,9 @@ downloads any chart as PNG."""
 
 from __future__ import annotations
 
+import copy
+import functools
+import re
 from typing import Any
 
 import plotly.graph_objects as go
@@ -11,7 +14,9 @@ import plotly.graph_objects as go
 PALETTE = ["#3554d1", "#1f8a4c", "#b7791f", "#c53030", "#6b46c1", "#2b6cb0", "#718096"]
 
 
-def style(fig: go.Figure, *, height: int = 320) -> go.Figure:
+def _style_validated(fig: go.Figure, *, height: int) -> go.Figure:
+    """The project's style through plotly's validating setters (slow: 20–30 ms a figure). `style` applies what
+    this does to an empty figure, once per height."""
     fig.update_layout(
         height=height,
         margin={"l": 48, "r": 16, "t": 24, "b": 40},
@@ -25,6 +30,46 @@ def style(fig: go.Figure, *, height: int = 320) -> go.Figure:
     fig.update_xaxes(gridcolor="#e3e6ec")
     # Round ticks with thousands separators; hovers with cents at most.
     fig.update_yaxes(gridcolor="#e3e6ec", zerolinecolor="#c9ced8", separatethousands=True, hoverformat=",.2~f")
+    return fig
+
+
+_AXIS = re.compile(r"([xy])axis\d*")
+
+
+@functools.cache
+def _style_layout(height: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """What the style adds to a layout, validated by plotly once: (the layout's own keys, every x axis's, every
+    y axis's)."""
+    blank = go.Figure()
+    before = blank.to_dict()["layout"]
+    after = _style_validated(blank, height=height).to_dict()["layout"]
+    added = {key: value for key, value in after.items() if before.get(key) != value}
+    return added, added.pop("xaxis"), added.pop("yaxis")
+
+
+def _merge(target: dict[str, Any], values: dict[str, Any]) -> None:
+    """plotly's update semantics on plain dicts: nested properties merge, anything else is replaced."""
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def style(fig: go.Figure, *, height: int = 320) -> go.Figure:
+    """The project's look: what `_style_validated` sets (the layout's margins, font, colours and legend; every x
+    axis's grid; every y axis's grid, zero line, thousands separators and hover format), merged straight into
+    the figure's layout. plotly's setters re-validate every property on every call and cost more than the rest
+    of a dashboard's chart; these values were validated once (`_style_layout`), and the result is the same
+    figure (tests/test_charts.py compares the two)."""
+    layout_values, xaxis, yaxis = _style_layout(height)
+    # The dict behind `fig.layout`: plotly's layout objects read their properties from it on every access.
+    layout: dict[str, Any] = fig._layout
+    _merge(layout, layout_values)
+    for axis, values in (("x", xaxis), ("y", yaxis)):
+        keys = [f"{axis}axis"] + [key for key in layout if (m := _AXIS.fullmatch(key)) and m.group(1) == axis]
+        for key in dict.fromkeys(keys):
+            _merge(layout.setdefault(key, {}), values)
     return fig
 
 
