@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -567,8 +567,17 @@ UPLOAD_SUFFIXES = (".csv", ".xlsx")
 CHECK_PROGRESS_EVERY, SAVE_PROGRESS_EVERY = 1000, 50
 
 
-def _read_table(name: str, content: bytes) -> list[dict[str, str]]:
-    """Rows of a CSV (UTF-8, BOM allowed) or XLSX file as dicts with lower-cased, trimmed headers."""
+class _Unreadable(Exception):
+    """The file stopped being a table part-way (a CSV with a NUL byte, a broken XLSX)."""
+
+
+Rows = Iterator[tuple[int, dict[str, str]]]
+
+
+def _read_table(name: str, content: bytes) -> tuple[int, Rows]:
+    """The rows of a CSV (UTF-8, BOM allowed) or XLSX file as (row number as a spreadsheet shows it, dict with
+    lower-cased, trimmed headers), blank rows left out, read one at a time (a file of tens of megabytes never
+    becomes a list of dicts); and about how many there are (for progress; the rows read are the count)."""
     import csv
     import io
 
@@ -577,16 +586,30 @@ def _read_table(name: str, content: bytes) -> list[dict[str, str]]:
 
         sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
         if sheet is None:
-            return []
-        values = list(sheet.iter_rows(values_only=True))
-        if not values:
-            return []
-        header = [str(h or "").strip().lower() for h in values[0]]
-        return [{header[i]: "" if v is None else str(v).strip() for i, v in enumerate(row) if i < len(header)}
-                for row in values[1:] if any(v not in (None, "") for v in row)]  # fmt: skip
+            return 0, iter(())
+        values = sheet.iter_rows(values_only=True)
+        first = next(values, None)
+        if first is None:
+            return 0, iter(())
+        header = [str(h or "").strip().lower() for h in first]
+        rows = (
+            (number, {header[i]: "" if v is None else str(v).strip() for i, v in enumerate(row) if i < len(header)})
+            for number, row in enumerate(values, start=2)
+            if any(v not in (None, "") for v in row)
+        )
+        return max((sheet.max_row or 1) - 1, 0), _readable(rows)
     text = content.decode("utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
-    return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+    # line_num: the line the row ends on (DictReader skips blank lines, so counting rows would drift).
+    rows = ((reader.line_num, {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}) for row in reader)
+    return max(text.count("\n") - 1, 0), _readable(rows)
+
+
+def _readable(rows: Rows) -> Rows:
+    try:
+        yield from rows
+    except Exception as exc:
+        raise _Unreadable(type(exc).__name__) from exc
 
 
 def _row_error(row: int | None, who: str, column: str, problem: str) -> dict[str, Any]:
@@ -616,12 +639,30 @@ def quota_bulk_upload(
     Run by the quota upload job (quota_upload_job_execute), in Celery: a large file outlasts a web request."""
     report = progress or (lambda done, total, phase: None)
     try:
-        rows = _read_table(file_name, content)
-    except Exception as exc:  # a file that is not a table is a user error, named as such
-        return {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "dry_run": dry_run,
-                "errors": [_row_error(None, "", "", f"{file_name}: not a readable CSV or XLSX file "
-                                                    f"({type(exc).__name__})")]}  # fmt: skip
-    total = len(rows)
+        total, rows = _read_table(file_name, content)
+    except Exception as exc:  # a file that is not a table (no zip, not UTF-8) is a user error, named as such
+        return _unreadable(file_name, type(exc).__name__, dry_run=dry_run)
+    try:
+        return _check_and_save(actor=actor, rows=rows, total=total, dry_run=dry_run,
+                               default_measure=default_measure, report=report)  # fmt: skip
+    except _Unreadable as exc:  # part-way, e.g. a NUL byte in a CSV (while checking: nothing written yet)
+        return _unreadable(file_name, str(exc), dry_run=dry_run)
+
+
+def _unreadable(file_name: str, problem: str, *, dry_run: bool) -> dict[str, Any]:
+    error = _row_error(None, "", "", f"{file_name}: not a readable CSV or XLSX file ({problem})")
+    return {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "dry_run": dry_run, "errors": [error]}
+
+
+def _check_and_save(
+    *,
+    actor: User,
+    rows: Rows,
+    total: int,
+    dry_run: bool,
+    default_measure: str,
+    report: ProgressFn,
+) -> dict[str, Any]:
     report(0, total, "checking")
     people = {}
     for u in User.objects.all():
@@ -634,9 +675,11 @@ def quota_bulk_upload(
     errors: list[dict[str, Any]] = []
     planned: list[tuple[int, str, User, str, str, Decimal, RampSchedule | None]] = []
     seen: set[tuple[int, str, str]] = set()
-    for number, row in enumerate(rows, start=2):
-        if number % CHECK_PROGRESS_EVERY == 0:
-            report(number - 1, total, "checking")
+    read = 0
+    for number, row in rows:
+        read += 1
+        if read % CHECK_PROGRESS_EVERY == 0:
+            report(read, max(total, read), "checking")
         column = next((c for c in ("person", "username", "email", "employee_id") if row.get(c)), "person")
         who = row.get(column) or ""
         label = row.get("period", "")
@@ -679,6 +722,7 @@ def quota_bulk_upload(
             errors.append(_row_error(number, who, "period", f"{label} is locked"))
             continue
         planned.append((number, who, person, label, measure, amount, ramp))
+    total = read
     report(total, total, "checking")
     existing = {
         (q.person_id, q.period.label, q.measure): (q.full_amount, q.ramp_id)

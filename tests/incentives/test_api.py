@@ -328,6 +328,55 @@ def test_quota_upload_is_a_job_that_reports_rows_and_writes_nothing_on_errors(
     assert ops.get(f"{API}/quota-uploads/{job['id'] + 100}/").status_code == 404
 
 
+def test_an_xlsx_quota_upload_is_read_row_by_row(api_client_for, computed, quota_jobs_eager):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["Person", "Period", "Amount", "Measure"], ["ann", "2025-Q3", 120000, None], [None, None, None, None],
+                ["bob", "2025-Q3", 3, "deal_count"], ["bob", "2025-Q3", 1, "deal_count"]):  # fmt: skip
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    ops = api_client_for(computed["ops"])
+    with quota_jobs_eager():
+        response = ops.post(f"{API}/quotas/upload/", {"file": SimpleUploadedFile("q.xlsx", buffer.getvalue()),
+                                                      "dry_run": "false"}, format="multipart")  # fmt: skip
+    job = ops.get(response["Location"]).json()
+    # The blank row is skipped (not counted); the repeated one is refused, naming its row in the sheet.
+    assert job["errors"] == [{"row": 5, "column": "period",
+                              "message": "row 5 (bob), column period: 2025-Q3 deal_count appears twice for this person"}]  # fmt: skip
+    assert job["result"]["rows"] == 3
+    with quota_jobs_eager():
+        buffer2 = io.BytesIO()
+        sheet.delete_rows(5)  # the repeated row
+        book.save(buffer2)
+        response = ops.post(f"{API}/quotas/upload/", {"file": SimpleUploadedFile("q.xlsx", buffer2.getvalue()),
+                                                      "dry_run": "false"}, format="multipart")  # fmt: skip
+    job = ops.get(response["Location"]).json()
+    assert (job["status"], job["result"]["created"]) == ("done", 2)
+    assert Quota.objects.get(person=computed["bob"], period__label="2025-Q3", measure="deal_count").amount == 3
+
+
+def test_a_quota_upload_that_is_no_table_fails_naming_the_file(api_client_for, computed, quota_jobs_eager):
+    ops = api_client_for(computed["ops"])
+    for name, content, problem in (
+        ("q.xlsx", b"not a zip", "BadZipFile"),
+        ("q.csv", "person,period,amount\nann,2025-Q3,1\n".encode("utf-16"), "UnicodeDecodeError"),
+    ):
+        with quota_jobs_eager():
+            response = ops.post(f"{API}/quotas/upload/", {"file": SimpleUploadedFile(name, content),
+                                                          "dry_run": "false"}, format="multipart")  # fmt: skip
+        job = ops.get(response["Location"]).json()
+        assert job["status"] == "failed" and job["errors"] == [
+            {"row": None, "column": "", "message": f"{name}: not a readable CSV or XLSX file ({problem})"}
+        ], job["errors"]
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+
+
 def test_a_quota_upload_answers_before_its_job_runs(api_client_for, computed, settings, tmp_path):
     """Without a worker the answer still comes at once: the job waits, queued, and writes nothing yet."""
     settings.MEDIA_ROOT = tmp_path / "media"
