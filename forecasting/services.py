@@ -296,7 +296,7 @@ def _check_open(period: str) -> None:
 def _queue_refresh(period: str) -> None:
     from forecasting.tasks import queue_rollup_refresh
 
-    transaction.on_commit(lambda: queue_rollup_refresh(periods=[period]))
+    queue_rollup_refresh(periods=[period])  # written with this transaction, sent once it commits
 
 
 def may_submit(user: User) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,15 +11,18 @@ from django.core.cache import cache
 
 from salesops.celery import QUEUE_RECOMPUTE
 
+logger = logging.getLogger(__name__)
+
 # A burst of deal changes (an import, a drag on the board) queues one refresh, not one per change: the
 # first change sets this key and queues a refresh a few seconds later; later changes inside the window
 # find the key set and add nothing (the refresh reads everything committed by the time it runs).
 PENDING_KEY = "forecasting:rollup-refresh-pending"
 DEBOUNCE_SECONDS = 5
+REFRESH_ROLLUPS = "forecasting.refresh_rollups"
 
 
 @shared_task(
-    name="forecasting.refresh_rollups",
+    name=REFRESH_ROLLUPS,
     acks_late=True,
     # A refresh replaces a period's rollups in one transaction under an advisory lock: running it twice
     # is harmless, so a lost worker's task is safely rerun; only a broken connection is worth retrying.
@@ -46,11 +50,26 @@ def daily_snapshot() -> dict[str, Any]:
 
 
 def queue_rollup_refresh(*, periods: Iterable[str] = ()) -> None:
-    """Queue a refresh of the current periods (and `periods`) soon; call after the change committed."""
+    """Queue a refresh of the current periods (and `periods`) soon, through the outbox: inside a transaction
+    it is sent once that commits; a broker that is down delays it (the relay sends it), never refuses it."""
+    from salesops.outbox import services as outbox
+
     labels = sorted(set(periods))
-    if labels or cache.add(PENDING_KEY, 1, timeout=DEBOUNCE_SECONDS * 4):
-        # Freshness (forecasting.md): minutes at most, so a backlog older than that is dropped and the
-        # next change or the nightly run recomputes.
-        refresh_rollups.apply_async(
-            args=(labels or None,), queue=QUEUE_RECOMPUTE, countdown=DEBOUNCE_SECONDS, expires=300
-        )
+    if not labels:
+        try:
+            first = cache.add(PENDING_KEY, 1, timeout=DEBOUNCE_SECONDS * 4)
+        except Exception:  # the cache is down too: the outbox's coalescing key keeps the backlog at one
+            logger.warning("forecasting: rollup debounce unavailable", exc_info=True)
+            first = True
+        if not first:
+            return
+    # Freshness (forecasting.md): minutes at most, so a backlog older than that is dropped and the next
+    # change or the nightly run recomputes.
+    outbox.enqueue(
+        REFRESH_ROLLUPS,
+        args=[labels or None],
+        queue=QUEUE_RECOMPUTE,
+        countdown=DEBOUNCE_SECONDS,
+        expires=300,
+        coalesce="" if labels else REFRESH_ROLLUPS,
+    )

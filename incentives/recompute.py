@@ -396,9 +396,15 @@ def commission_recompute(
 
         scope["changes_through"] = last_deal_change_id()  # the next nightly run reaches back past these
         scope["audit_through"] = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    with connection.cursor() as cursor:
+        # Whose run this is: if this database session ends while the run is `running`, its worker died
+        # (`stale_runs_fail`); the number is replaced by the stats when the run finishes.
+        cursor.execute("SELECT pg_backend_pid()")
+        backend_pid = int(cursor.fetchone()[0])
     run = CommissionRun.objects.create(
         scope=scope,
         triggered_by=triggered_by[:120],
+        stats={"backend_pid": backend_pid},
     )
     started = time.perf_counter()
     try:
@@ -431,6 +437,82 @@ def commission_recompute(
         logger.exception("commission recompute %s failed", run.pk)
         CommissionRun.objects.filter(pk=run.pk).update(status=CommissionRun.Status.FAILED, finished_at=timezone.now())
         raise
+
+
+# A run is left `running` when its worker dies: killed, out of memory, or past its Celery hard time limit (the
+# process is killed). Its transaction is rolled back with the database session, so nothing half-written stays,
+# and the advisory lock it held is freed; only the run row still says `running`. `stale_runs_fail` (every two
+# minutes, by beat) marks such a run failed and queues its recompute again. A run is stale when it started over
+# STALE_RUN_GRACE ago and: the database session that started it has ended; or, for a run that recorded no session,
+# nobody holds the recompute lock (a live run holds it, or waits for another that does); or it started longer ago
+# than the longest hard time limit of a recompute task (a worker cut off from the database).
+STALE_RUN_GRACE = dt.timedelta(minutes=2)
+STALE_RUN_MAX_AGE = dt.timedelta(seconds=1900 + 300)  # incentives.tasks.recompute_open_periods' time_limit, + margin
+STALE_RUN_RETRY = "stale-run"
+
+
+def stale_runs_fail(*, now: dt.datetime | None = None) -> list[CommissionRun]:
+    """Mark failed every `running` run whose worker is gone (see above), with the reason in its errors, and
+    queue a recompute of what it covered (once: a retry that dies too is left to the nightly run)."""
+    from incentives.tasks import queue_recompute, queue_recompute_open_periods
+
+    now = now or timezone.now()
+    failed: list[CommissionRun] = []
+    with transaction.atomic():
+        candidates = list(
+            CommissionRun.objects.select_for_update(skip_locked=True)
+            .filter(status=CommissionRun.Status.RUNNING, started_at__lte=now - STALE_RUN_GRACE)
+            .order_by("started_at", "id")
+        )
+        if not candidates:
+            return []
+        pids = [int(pid) for run in candidates if (pid := (run.stats or {}).get("backend_pid"))]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+            lock_free = bool(cursor.fetchone()[0])
+            cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
+            sessions: dict[int, dt.datetime | None] = {int(pid): start for pid, start in cursor.fetchall()}
+        for run in candidates:
+            reason = _stale_reason(run, now=now, lock_free=lock_free, sessions=sessions)
+            if reason is None:
+                continue
+            retry = STALE_RUN_RETRY not in run.triggered_by
+            note = f"{reason}; marked failed at {now:%Y-%m-%d %H:%M:%S %Z}" + (
+                ", its recompute queued again" if retry else ", left to the nightly run (it was a retry)"
+            )
+            run.status, run.finished_at = CommissionRun.Status.FAILED, now
+            run.errors = [*(run.errors or []), {"person": None, "period": None, "error": note}]
+            run.save(update_fields=["status", "finished_at", "errors"])
+            logger.error("commission recompute %s: %s", run.pk, note)
+            failed.append(run)
+            if not retry:
+                continue
+            people = (run.scope or {}).get("people")
+            since = (run.scope or {}).get("since")
+            if isinstance(people, list):
+                queue_recompute(
+                    person_ids=people, reason=STALE_RUN_RETRY, since=dt.date.fromisoformat(since) if since else None
+                )
+            else:
+                queue_recompute_open_periods()
+    return failed
+
+
+def _stale_reason(
+    run: CommissionRun, *, now: dt.datetime, lock_free: bool, sessions: dict[int, dt.datetime | None]
+) -> str | None:
+    pid = (run.stats or {}).get("backend_pid")
+    if pid:
+        # Gone, or its number now taken by a session that started after the run (a start hidden from this
+        # database user reads as None: the session is taken to be the run's).
+        session_start = sessions.get(int(pid))
+        if int(pid) not in sessions or (session_start is not None and session_start > run.started_at):
+            return "its worker died: the database session that ran it has ended"
+    elif lock_free:
+        return "its worker died: no recompute holds the recompute lock"
+    if now - run.started_at > STALE_RUN_MAX_AGE:
+        return f"still running after {int(STALE_RUN_MAX_AGE.total_seconds() // 60)} minutes, past the hard time limit"
+    return None
 
 
 def nightly_reach_back() -> dt.date | None:

@@ -10,9 +10,12 @@ from celery import shared_task
 
 from salesops.celery import QUEUE_RECOMPUTE
 
+RECOMPUTE_PEOPLE = "incentives.recompute_people"
+RECOMPUTE_OPEN_PERIODS = "incentives.recompute_open_periods"
+
 
 @shared_task(
-    name="incentives.recompute_people",
+    name=RECOMPUTE_PEOPLE,
     acks_late=True,
     # A recompute is idempotent (it replaces a person-period's results in one transaction), so a lost
     # worker's task is safely run again; only a broken connection is worth retrying.
@@ -46,11 +49,27 @@ def run_quota_upload(job_id: int) -> None:
     quota_upload_job_execute(job_id=job_id)
 
 
-@shared_task(name="incentives.recompute_open_periods", acks_late=True, soft_time_limit=1800, time_limit=1900)
+@shared_task(name=RECOMPUTE_OPEN_PERIODS, acks_late=True, soft_time_limit=1800, time_limit=1900)
 def recompute_open_periods() -> dict[str, int]:
     from incentives.recompute import commission_recompute, nightly_reach_back
 
     return commission_recompute(person_ids=None, triggered_by="nightly", since=nightly_reach_back())
+
+
+@shared_task(name="incentives.fail_stale_runs", ignore_result=True, acks_late=True, soft_time_limit=60, time_limit=90)
+def fail_stale_runs() -> int:
+    from incentives.recompute import stale_runs_fail
+
+    return len(stale_runs_fail())
+
+
+def queue_recompute_open_periods() -> None:
+    """Queue a recompute of every open period (the nightly job, now) with the current transaction; while one
+    is still waiting to be sent (the broker is down), another is not added."""
+    from salesops.outbox import services as outbox
+
+    # Dropped an hour after its sending: a backlog is caught up nightly.
+    outbox.enqueue(RECOMPUTE_OPEN_PERIODS, queue=QUEUE_RECOMPUTE, expires=3600, coalesce=RECOMPUTE_OPEN_PERIODS)
 
 
 # Per thread: a threaded server runs several transactions at once.
@@ -65,14 +84,19 @@ def _pending() -> dict[str, set[int]]:
 
 
 def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | None = None) -> None:
-    """Queue a recompute of these people once the current transaction commits.
+    """Queue a recompute of these people with the current transaction (sent to Celery once it commits).
 
     Every call inside one transaction joins a single task (a bulk quota upload or the demo loader makes
     hundreds of calls; they become one recompute of everyone they touched). Outside a transaction it is
     queued at once. `since`: the earliest date the change touches, when it may lie before the open fiscal
     year (the recompute then reaches back to its fiscal year, to book changes to locked periods).
+
+    The task is written to the outbox inside the transaction (one row, its arguments widened by each later
+    call), so a broker that is down loses nothing: the relay sends it when the broker is back.
     """
     from django.db import transaction
+
+    from salesops.outbox import services as outbox
 
     ids = {int(i) for i in person_ids}
     if not ids:
@@ -81,22 +105,37 @@ def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | 
     if since is not None:
         earlier = getattr(_local, "since", None)
         _local.since = since if earlier is None else min(earlier, since)
-    # Registered on every call, so a rolled-back transaction never strands the next one's ids; the first
-    # flush after a commit sends everything pending, the others find nothing left. (Ids left by a rollback
-    # ride along with the next commit: an extra recompute, never a missed one.)
+    args = _task_args()
+    # The transaction's message, widened; a rolled-back one is gone (its ids ride along in a new one: an extra
+    # recompute, never a missed one).
+    message_id = getattr(_local, "message_id", None)
+    if message_id is None or not outbox.replace_args(message_id, args=args):
+        _local.message_id = outbox.enqueue(
+            RECOMPUTE_PEOPLE,
+            args=args,
+            queue=QUEUE_RECOMPUTE,
+            # A change is recomputed within a minute of its sending or it is stale: a backlog is dropped, the
+            # nightly run catches up.
+            expires=60,
+            send_on_commit=False,
+        )
+    # Registered on every call, so a rolled-back savepoint never strands the message; the first flush after
+    # a commit sends it, the others find nothing left.
     transaction.on_commit(_flush)
 
 
-def _flush() -> None:
-    pending = _pending()
-    batches = dict(pending)
-    pending.clear()
-    since, _local.since = getattr(_local, "since", None), None
+def _task_args() -> list[object]:
+    batches = _pending()
+    since = getattr(_local, "since", None)
     people = sorted({pid for ids in batches.values() for pid in ids})
-    if people:
-        # A change is recomputed within a minute or it is stale: a backlog is dropped, the nightly run catches up.
-        recompute_people.apply_async(
-            args=(people, ",".join(sorted(batches)), since.isoformat() if since else None),
-            queue=QUEUE_RECOMPUTE,
-            expires=60,
-        )
+    return [people, ",".join(sorted(batches)), since.isoformat() if since else None]
+
+
+def _flush() -> None:
+    from salesops.outbox import services as outbox
+
+    message_id = getattr(_local, "message_id", None)
+    _pending().clear()
+    _local.since, _local.message_id = None, None
+    if message_id is not None:
+        outbox.send(message_id)

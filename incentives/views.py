@@ -545,9 +545,9 @@ def recompute_now(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not (may_close_periods(user) or may_manage_setup(user)):
         raise PermissionDenied
-    from incentives.tasks import recompute_open_periods
+    from incentives.tasks import queue_recompute_open_periods
 
-    recompute_open_periods.apply_async(queue="recompute", expires=3600)
+    queue_recompute_open_periods()  # through the outbox: a broker that is down delays it, never refuses it
     messages.success(request, "A full recompute is queued; the pages show when it finished.")
     return redirect_to_next(request, "incentives:register")
 

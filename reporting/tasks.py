@@ -11,10 +11,12 @@ from salesops.celery import QUEUE_RECOMPUTE
 
 # A larger change (an import) is left to one sweep rather than shipped as a huge id list.
 MAX_IDS_PER_TASK = 5_000
+REFRESH_DEALS = "reporting.refresh_deals"
+REFRESH_CHANGED = "reporting.refresh_changed"
 
 
 @shared_task(
-    name="reporting.refresh_deals",
+    name=REFRESH_DEALS,
     acks_late=True,
     # Idempotent (each deal's facts are replaced in one transaction under an advisory lock), so a lost
     # worker's task is safely run again; only a broken connection is worth retrying.
@@ -30,7 +32,7 @@ def refresh_deals(deal_ids: list[int]) -> dict[str, Any]:
     return facts_refresh_deals(deal_ids=deal_ids)
 
 
-@shared_task(name="reporting.refresh_changed", acks_late=True, soft_time_limit=900, time_limit=960)
+@shared_task(name=REFRESH_CHANGED, acks_late=True, soft_time_limit=900, time_limit=960)
 def refresh_changed() -> dict[str, Any]:
     from reporting.services import facts_refresh_changed
 
@@ -45,12 +47,14 @@ def send_weekly_digest() -> dict[str, int]:
 
 
 def queue_refresh(*, deal_ids: Iterable[int]) -> None:
-    """Queue a refresh of these deals' facts (called after the change committed)."""
+    """Queue a refresh of these deals' facts, through the outbox (a broker that is down delays it)."""
+    from salesops.outbox import services as outbox
+
     ids = sorted({int(i) for i in deal_ids})
     if not ids:
         return
     # Stale within minutes anyway (the sweep runs every ten): a backlog is dropped rather than replayed.
     if len(ids) > MAX_IDS_PER_TASK:
-        refresh_changed.apply_async(queue=QUEUE_RECOMPUTE, expires=600)
+        outbox.enqueue(REFRESH_CHANGED, queue=QUEUE_RECOMPUTE, expires=600, coalesce=REFRESH_CHANGED)
     else:
-        refresh_deals.apply_async(args=(ids,), queue=QUEUE_RECOMPUTE, expires=600)
+        outbox.enqueue(REFRESH_DEALS, args=[ids], queue=QUEUE_RECOMPUTE, expires=600)

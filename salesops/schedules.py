@@ -13,6 +13,20 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # Every 30 s the outbox relay sends the tasks a request queued while the broker was down (each request
+    # sends its own as it commits; this is the retry). It leaves messages under ten seconds old to their request.
+    "outbox-relay": {
+        "task": "outbox.relay",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # Every two minutes a commission recompute left `running` by a worker that died is marked failed and its
+    # recompute queued again (the rule: incentives/recompute.py, stale_runs_fail; docs/commissions.md).
+    "commissions-stale-runs": {
+        "task": "incentives.fail_stale_runs",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
     # Nightly at 02:30 (company time) every open period is recomputed from scratch, so anything a change
     # trigger missed (a lost task, a backlog dropped by `expires`) is right by the morning.
     "commissions-nightly": {

@@ -43,7 +43,6 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
-from salesops.celery import QUEUE_RECOMPUTE
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, may_close_periods, may_manage_setup
 from salesops.org.selectors import audit_history, people_visible_to, sees_everyone, visible_people_q
@@ -606,10 +605,10 @@ class RecomputeView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Queue a recompute of every open period (the nightly job, now); GET runs/ shows when it finished."""
-        from incentives.tasks import recompute_open_periods
+        from incentives.tasks import queue_recompute_open_periods
 
-        # Queued after commit like every task, and dropped after an hour: a backlog is caught up nightly.
-        transaction.on_commit(lambda: recompute_open_periods.apply_async(queue=QUEUE_RECOMPUTE, expires=3600))
+        # Through the outbox: sent once this request commits, or by the relay if the broker is down.
+        queue_recompute_open_periods()
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
 
 

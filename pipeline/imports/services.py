@@ -874,10 +874,10 @@ def _cache_progress(job_id: int) -> ProgressFn:
 
 
 def _queue(job: ImportJob) -> None:
-    from pipeline.imports.tasks import run_import_job
+    from salesops.outbox import services as outbox
 
-    job_id = job.pk
-    transaction.on_commit(lambda: run_import_job.apply_async(args=(job_id,), queue=QUEUE_DEFAULT))
+    # Written with the job, sent once it commits; a broker that is down delays the job, never loses it.
+    outbox.enqueue("pipeline.imports.run_import_job", args=[job.pk], queue=QUEUE_DEFAULT)
 
 
 @transaction.atomic

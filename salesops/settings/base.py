@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "salesops.org",
+    "salesops.outbox",
     "pipeline",
     "incentives",
     "forecasting",
@@ -223,4 +224,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # pgserver narrates every start and stop of the embedded Postgres at INFO.
     "loggers": {"pgserver": {"level": "WARNING"}},
+}
+# Tasks are queued through the outbox (salesops/outbox): a request publishes once, without publish retries, and
+# a broker that is down must refuse it within milliseconds, not hold the request; the relay sends it later. So a
+# connection is tried twice without a pause (the second for a pooled connection the broker dropped), not retried
+# for seconds; an unreachable host gives up after 2 s. The worker's own reconnection loop is set apart
+# (broker_connection_max_retries) and unchanged.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "socket_connect_timeout": 2,
 }

