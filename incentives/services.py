@@ -757,10 +757,11 @@ def _check_and_save(
 
 # ------------------------------------------------------------------------------------ quota upload jobs
 def _queue_quota_job(job_id: int) -> None:
-    """Run the job in Celery once the transaction that stored it commits (the one place it is queued)."""
-    from incentives.tasks import run_quota_upload
+    """Run the job in Celery once the transaction that stored it commits (the one place it is queued): written
+    to the outbox with the job, so a broker that is down delays the job (the relay sends it), never loses it."""
+    from salesops.outbox import services as outbox
 
-    transaction.on_commit(lambda: run_quota_upload.apply_async(args=(job_id,), queue=QUEUE_DEFAULT))
+    outbox.enqueue("incentives.run_quota_upload", args=[job_id], queue=QUEUE_DEFAULT)
 
 
 @transaction.atomic
