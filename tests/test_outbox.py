@@ -1,5 +1,5 @@
 """The task outbox: work queued after a change survives a broker that is down, and a recompute left `running`
-by a dead worker is failed and queued again (docs/commissions.md, "When Redis or a worker is down")."""
+by a dead worker is failed and queued again (README.md "When Redis or a worker is down"; docs/incentives.md)."""
 
 from __future__ import annotations
 
