@@ -85,6 +85,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer with <select> written in Python, to the same HTML (salesops/form_renderer.py).
+FORM_RENDERER = "salesops.form_renderer.FormRenderer"
 
 
 def database_from_env() -> dict[str, object]:
