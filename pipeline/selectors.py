@@ -163,6 +163,13 @@ class KanbanColumn:
         return self.count - len(self.cards)
 
 
+# The fields a board card reads (templates/pipeline/partials/board_columns.html); the rest stay deferred.
+KANBAN_CARD_FIELDS = (
+    "id", "name", "stage_id", "status", "amount", "close_date",
+    "account__name", "owner__username", "owner__first_name", "owner__last_name",
+)  # fmt: skip
+
+
 def kanban_board(
     parts: QuerySet[Deal] | list[QuerySet[Deal]], pipeline: Pipeline, *, cards_per_column: int = 20
 ) -> list[KanbanColumn]:
@@ -207,6 +214,8 @@ def kanban_board(
     cards = (
         Deal.objects.filter(id__in=card_ids)
         .select_related("owner", "account")
+        # What a card shows, and no more: a board loads every column's first cards, several hundred rows.
+        .only(*KANBAN_CARD_FIELDS)
         # The board's marks: an open deal past its close date is overdue; one untouched for STALE_DAYS is stale.
         .annotate(
             is_overdue=ExpressionWrapper(Q(status=DealStatus.OPEN, close_date__lt=today), output_field=BOOLEAN),

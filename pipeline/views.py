@@ -429,6 +429,8 @@ def board(request: HttpRequest) -> HttpResponse:
         "columns": columns,
         "filterset": filterset,
         "query": _query_without_page(request),
+        # A card's link is this plus its id: one reverse() for the board instead of one a card.
+        "deal_url_prefix": reverse("pipeline:deal_detail", args=[0]).removesuffix("0/"),
         "open_count": sum(c.count for c in open_columns),
         "open_amount": sum((c.amount for c in open_columns), Decimal(0)),
         "editable_ids": set(
