@@ -27,6 +27,8 @@ def announce_deals_changed(
     pay_relevant: bool,
     since: dt.date | None = None,
 ) -> None:
+    from salesops.outbox import services as outbox
+
     payload = {
         "since": since.isoformat() if since else None,
         "deal_ids": sorted(set(deal_ids)),
@@ -34,7 +36,23 @@ def announce_deals_changed(
         "fields": sorted(set(fields)),
         "pay_relevant": pay_relevant,
     }
-    transaction.on_commit(lambda: deals_changed.send(sender="pipeline", **payload))
+    # Durable with the change: a guard message written in its transaction. This process sends the event once
+    # the change commits and marks the guard done; should it die in between, the outbox relay sends the guard
+    # and a worker sends the event instead (pipeline.tasks.deliver_deals_changed). The listeners queue their
+    # own work through the outbox too, so a broker that is down delays it and never fails the change.
+    guard = outbox.enqueue(DELIVER_DEALS_CHANGED, kwargs=payload, send_on_commit=False)
+
+    def deliver() -> None:
+        deals_changed.send(sender="pipeline", **payload)
+        if guard is not None:
+            outbox.delivered(guard)
+
+    transaction.on_commit(deliver)
+
+
+# The Celery task (pipeline/tasks.py) that sends the event from a worker when the process that made the change
+# did not live to send it.
+DELIVER_DEALS_CHANGED = "pipeline.deliver_deals_changed"
 
 
 # ------------------------------------------------------------------------------------ locked periods

@@ -66,6 +66,12 @@ def replace_args(message_id: int, *, args: Sequence[Any], kwargs: dict[str, Any]
     return changed == 1
 
 
+def delivered(message_id: int) -> None:
+    """Mark a message done without sending it: its work was done in this process (a guard message, written so
+    the relay does it should this process die first)."""
+    OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(sent_at=timezone.now())
+
+
 def send(message_id: int) -> bool:
     """Send one message now (run after its transaction committed). True if sent (or sent already); a broker
     that is down leaves it unsent for the relay, with a warning, and never raises."""
