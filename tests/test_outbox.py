@@ -283,3 +283,15 @@ def test_an_announced_deal_change_marks_its_guard_done(db, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         announce_deals_changed(deal_ids=[7], person_ids=[], fields=["stage"], pay_relevant=False)
     assert OutboxMessage.objects.get(task="pipeline.deliver_deals_changed").sent_at is not None
+
+
+def test_a_starting_worker_relays_what_waited(db, settings):
+    from celery.signals import worker_ready
+
+    import salesops.outbox.tasks  # noqa: F401  (connects the receiver, as the worker's task imports do)
+
+    message_id = outbox.enqueue("incentives.recompute_open_periods", queue="recompute", send_on_commit=False)
+    celery_app.control.purge()
+    worker_ready.send(sender=None)
+    assert OutboxMessage.objects.get(pk=message_id).sent_at is not None
+    celery_app.control.purge()  # not for any worker of this slot
