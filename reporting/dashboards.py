@@ -28,7 +28,7 @@ from reporting import kpis, queries, selectors
 from reporting.filtersets import ReportFilter, Span, custom_span, months_back, previous, span_for, year_span
 from reporting.kpis import Aggregate, KpiRow
 from reporting.selectors import Meta, Person, View
-from salesops import formats
+from salesops import charts, formats
 from salesops.charts import PALETTE, percent_axis, style
 
 logger = logging.getLogger(__name__)
@@ -221,22 +221,9 @@ def _guarded(builder: Callable[[], Panel], key: str, title: str) -> Panel:
 
 # ------------------------------------------------------------------------------------------- charts
 def chart_html(fig: go.Figure, *, name: str, height: int = 300) -> str:
-    """The figure with the project's style; clicking a point opens its `customdata` link (the drill-down).
-    The mode bar's camera button downloads the chart as PNG."""
-    config: dict[str, Any] = {
-        "displaylogo": False,
-        "responsive": True,
-        "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2},
-        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
-    }
-    click = (
-        "var gd = document.getElementById('{plot_id}');"
-        "gd.on('plotly_click', function (e) { var p = e.points && e.points[0]; var u = p && p.customdata;"
-        " if (Array.isArray(u)) { u = u[0]; } if (typeof u === 'string' && u) { window.location.href = u; } });"
-    )
-    return str(
-        style(fig, height=height).to_html(full_html=False, include_plotlyjs=False, config=config, post_script=click)
-    )
+    """The figure with the project's style; clicking a point opens its `customdata` link (the drill-down, wired
+    by static/js/hub.js). The mode bar's camera button downloads the chart as PNG."""
+    return charts.to_html(style(fig, height=height), name=name, links=True)
 
 
 def _f(value: Decimal | float | None) -> float | None:

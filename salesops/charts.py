@@ -1,15 +1,25 @@
 """Plotly figures rendered into pages. The figures are built in Python from the same selectors as the
 tables; plotly.js is served locally (static `vendor/plotly.min.js`), and the mode bar's camera button
-downloads any chart as PNG."""
+downloads any chart as PNG.
+
+A chart is written as data, not as a script: an empty `<div data-chart>` and the figure in a
+`<script type="application/json">` beside it, which `static/js/hub.js` draws on load and whenever htmx swaps
+content in. So no inline script runs (the Content-Security-Policy allows none without the page's nonce, and a
+fragment swapped in later could not know that nonce), and clicks are wired by the same static file.
+"""
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
+import uuid
 from typing import Any
 
 import plotly.graph_objects as go
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ["#3554d1", "#1f8a4c", "#b7791f", "#c53030", "#6b46c1", "#2b6cb0", "#718096"]
 
@@ -80,11 +90,23 @@ def percent_axis(title: str) -> dict[str, Any]:
             "rangemode": "tozero", "ticksuffix": " %", "hoverformat": ",.1f"}  # fmt: skip
 
 
-def to_html(fig: go.Figure, *, name: str, div_id: str | None = None) -> str:
-    config: dict[str, Any] = {
-        "displaylogo": False,
-        "responsive": True,
-        "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2},
-        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
-    }
-    return fig.to_html(full_html=False, include_plotlyjs=False, config=config, div_id=div_id)
+CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+}
+# So that no "</script>" or "<!--" inside the JSON can end the <script> element holding it (json_script's escapes).
+_JSON_IN_SCRIPT = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+def to_html(fig: go.Figure, *, name: str, div_id: str | None = None, links: bool = False) -> SafeString:
+    """The figure as a chart placeholder and its data (see the module's docstring). `name` is the PNG's file
+    name; `links`: clicking a point opens the same-site address in its `customdata` (a drill-down)."""
+    config = {**CONFIG, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
+    plot_id = escape(div_id or f"chart-{uuid.uuid4().hex[:12]}")
+    data = f'{{"figure":{fig.to_json(validate=False)},"config":{json.dumps(config)}}}'.translate(_JSON_IN_SCRIPT)
+    links_attr = " data-chart-links" if links else ""
+    return mark_safe(  # noqa: S308 - the id is escaped and the JSON holds no "<", ">" or "&" any more
+        f'<div id="{plot_id}" class="chart-plot" data-chart="{plot_id}-data"{links_attr}></div>'
+        f'<script type="application/json" id="{plot_id}-data">{data}</script>'
+    )

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A strict Content-Security-Policy with a per-request nonce on every HTML answer (salesops/middleware.py).
+    "salesops.middleware.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +65,23 @@ MIDDLEWARE = [
     "salesops.middleware.PrivatePagesNotCached",
 ]
 
+# The Content-Security-Policy of every HTML answer ("{nonce}": the request's nonce; salesops/middleware.py).
+# Scripts and styles: the site's own files and nonced inline elements only; no inline handlers, no style=""
+# attributes, no eval (htmx runs with allowEval off; plotly.js draws without eval, and its injected CSS goes
+# into nonced elements: templates/partials/plotly.html). docs/README.md, "Security headers".
+CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'nonce-{nonce}'"],
+    "style-src": ["'self'", "'nonce-{nonce}'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+
 ROOT_URLCONF = "salesops.urls"
 WSGI_APPLICATION = "salesops.wsgi.application"
 
@@ -77,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "salesops.org.context_processors.navigation",
+                "salesops.context_processors.csp",  # {{ csp_nonce }} for the few inline scripts
             ],
             # money, percent, rate, label, in_words: the one formatting layer (salesops/formats.py), everywhere
             "builtins": ["salesops.templatetags.fmt"],

@@ -1,0 +1,104 @@
+"""The Content-Security-Policy in a real browser: the manager's dashboard, a deal, the forecast grid and the
+waterfall, a rep's attainment and statement load with no violation and no script error, the plotly charts draw,
+and the controls that used to be inline handlers (a period picker, the waterfall's bars) still work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_company")]
+
+# Runs before any page script: every violation the browser reports is kept on window.__csp.
+RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " " + (e.sample || "") + " at " + e.sourceFile + ":" + e.lineNumber + ":" + e.columnNumber);
+});
+"""
+
+
+class Watch:
+    """Violations, uncaught errors and console errors of one page."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.add_init_script(RECORD_VIOLATIONS)
+        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        page.on("console", self.console)
+
+    def console(self, message: Any) -> None:
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            self.errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def open(self, path: str) -> Any:
+        response = self.page.goto(path)
+        assert response.status == 200, path
+        policy = response.headers.get("content-security-policy", "")
+        assert "script-src 'self' 'nonce-" in policy and "unsafe-eval" not in policy, policy
+        self.page.wait_for_load_state("networkidle")
+        return response
+
+    def assert_clean(self, where: str) -> None:
+        violations = self.page.evaluate("window.__csp")
+        assert not violations, f"{where}: CSP violations {violations}"
+        assert not self.errors, f"{where}: errors {self.errors}"
+
+
+def test_pages_run_under_the_policy_and_charts_draw(page):
+    from incentives.models import Payout
+    from pipeline.models import Deal
+    from salesops.org.models import User
+
+    manager = User.objects.get(username="manager")
+    deal = Deal.objects.filter(owner__manager=manager).order_by("pk").first()
+    rep = User.objects.get(username="rep")
+    payout = Payout.objects.filter(person=rep).order_by("-pk").first()
+    assert deal is not None and payout is not None
+
+    watch = Watch(page)
+    sign_in(page, "manager")
+    watch.open("/reporting/manager/")
+    page.wait_for_selector("[data-testid^=chart-] .main-svg")
+    watch.assert_clean("manager dashboard")
+
+    watch.open(f"/pipeline/deals/{deal.pk}/")
+    watch.assert_clean("deal page")
+
+    watch.open("/forecasting/")
+    picker = page.locator("[data-testid=period-select]")
+    options = picker.locator("option").evaluate_all("options => options.map(o => o.value)")
+    chosen = next(value for value in options if value != picker.input_value())
+    with page.expect_navigation():
+        picker.select_option(chosen)  # was onchange="this.form.submit()"
+    page.wait_for_load_state("networkidle")
+    assert f"period={chosen}" in page.url
+    watch.assert_clean("forecast grid")
+
+    watch.open("/forecasting/waterfall/")
+    if page.locator("[data-testid=waterfall-chart]").count():  # the demo has its two snapshots
+        page.wait_for_selector("[data-testid=waterfall-chart] .main-svg")
+    watch.assert_clean("waterfall")
+
+    page.context.clear_cookies()  # sign out
+    sign_in(page, "rep")
+    watch.open("/incentives/")
+    page.wait_for_selector(".main-svg")
+    watch.assert_clean("my attainment")
+    watch.open(f"/incentives/statements/{payout.pk}/")
+    watch.assert_clean("statement")
+
+
+def test_the_menu_button_still_opens_the_menu_on_a_narrow_screen(page):
+    watch = Watch(page)
+    page.set_viewport_size({"width": 600, "height": 800})
+    sign_in(page, "rep")
+    watch.open("/")
+    assert not page.locator(".sidenav").is_visible()
+    page.click(".nav-toggle")  # was onclick="document.body.classList.toggle('nav-open')"
+    assert page.locator(".sidenav").is_visible()
+    watch.assert_clean("home")
