@@ -122,6 +122,10 @@ class AccountFilterSet(django_filters.FilterSet):
         model = Account
         fields: list[str] = []
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _limit_people(self, ["owner"])  # another team's person answers as one who does not exist
+
     def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         return _search(queryset, value, ["name", "domain", "sector"])
 

@@ -112,6 +112,17 @@ class QuotaFilterSet(django_filters.FilterSet):
         fields = ["period", "person", "measure"]
 
 
+class AssignmentFilterSet(django_filters.FilterSet):
+    # Plain numbers over the caller's scoped rows: a person or plan out of scope matches nothing, exactly like an
+    # id that does not exist (a model choice would answer 400 for the one and an empty list for the other).
+    person = django_filters.NumberFilter(field_name="person_id")
+    plan = django_filters.NumberFilter(field_name="plan_id")
+
+    class Meta:
+        model = PlanAssignment
+        fields = ["person", "plan"]
+
+
 PERIOD_PARAM = OpenApiParameter("period", str, required=True, description="A period label, e.g. 2025-Q1.")
 
 
@@ -458,7 +469,7 @@ class AssignmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[PlanAssig
     """Plan assignments of the people the caller sees; sales ops end them (before assigning another plan)."""
 
     serializer_class = s.PlanAssignmentSerializer
-    filterset_fields = ["person", "plan"]
+    filterset_class = AssignmentFilterSet
 
     def get_queryset(self) -> QuerySet[PlanAssignment]:
         assignments = PlanAssignment.objects.select_related("person", "plan").order_by("person_id", "start")

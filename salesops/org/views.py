@@ -180,8 +180,8 @@ def person_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "org/person_deactivate.html", {"person": person, "form": form})
 
 
+@login_required  # first: someone signed out is sent to sign in, whatever the method, as on every page
 @require_POST
-@login_required
 def person_send_link(request: HttpRequest, pk: int) -> HttpResponse:
     """E-mail a (new) set-password link, e.g. when the first one expired."""
     user = _user(request)
