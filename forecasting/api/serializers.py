@@ -38,3 +38,51 @@ class CallWriteSerializer(serializers.Serializer[Any]):
 class AdjustmentWriteSerializer(CallWriteSerializer):
     person = serializers.IntegerField()
     note = serializers.CharField()
+
+
+# ------------------------------------------------------------------------------ read-only answers (schema)
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True, **kwargs)
+
+
+class TrendPointSerializer(serializers.Serializer[Any]):
+    """A person's rollup for the period as it stood on one snapshot date."""
+
+    date = serializers.DateField(read_only=True)
+    closed = _money()
+    commit_forecast = _money()
+    best_case_forecast = _money()
+    open_pipeline = _money()
+    weighted = _money()
+    pipeline_model = _money()
+    call_commit = _money()
+    ts_point = _money(allow_null=True, help_text="Time-series forecast; null when none was computed.")
+    quota = _money(allow_null=True, help_text="Null when the person has no quota for the period.")
+    computed_at = serializers.DateTimeField(read_only=True)
+
+
+class AccuracyCellSerializer(serializers.Serializer[Any]):
+    forecast = _money(allow_null=True, help_text="Null when the source had no number at that point.")
+    accuracy = serializers.FloatField(read_only=True, allow_null=True, help_text="1 − |forecast − actual| ÷ actual.")
+
+
+class AccuracyPeriodSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField(read_only=True)
+    actual = _money()
+    sources = serializers.DictField(
+        child=serializers.DictField(child=AccuracyCellSerializer()),
+        read_only=True,
+        help_text="Source (rep_call, manager_call, weighted, pipeline_model, time_series) → as-of point "
+        "(start, middle, week_before_end) → the forecast then and its accuracy.",
+    )
+
+
+class AccuracyRowSerializer(serializers.Serializer[Any]):
+    person = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    mape = serializers.DictField(
+        child=serializers.DictField(child=serializers.FloatField(allow_null=True)),
+        read_only=True,
+        help_text="Source → as-of point → mean absolute percentage error over the periods (null without data).",
+    )
+    periods = AccuracyPeriodSerializer(many=True, read_only=True)

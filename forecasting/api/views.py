@@ -140,7 +140,7 @@ def adjustments(request: Request) -> Response:
     return Response(s.AdjustmentSerializer(rows.order_by("-created_at", "-id"), many=True).data)
 
 
-@extend_schema(parameters=[PERIOD, PERSON], responses=dict)
+@extend_schema(parameters=[PERIOD, PERSON], responses=s.TrendPointSerializer(many=True))
 @api_view(["GET"])
 def trend(request: Request) -> Response:
     """Each rollup number of a person's period on every snapshot date."""
@@ -167,7 +167,10 @@ def waterfall(request: Request) -> Response:
     })  # fmt: skip
 
 
-@extend_schema(parameters=[PERSON, OpenApiParameter("kind", str, enum=["month", "quarter"])], responses=dict)
+@extend_schema(
+    parameters=[PERSON, OpenApiParameter("kind", str, enum=["month", "quarter"])],
+    responses=s.AccuracyRowSerializer(many=True),
+)
 @api_view(["GET"])
 def accuracy(request: Request) -> Response:
     """Per person (you and your direct reports): each source at the start, middle and one week before the end

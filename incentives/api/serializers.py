@@ -95,7 +95,7 @@ class AuditEventSerializer(serializers.Serializer[Any]):
     entity_id = serializers.CharField()
     at = serializers.DateTimeField()
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
-    actor_name = serializers.CharField(source="actor.display_name", default=None)
+    actor_name = serializers.CharField(source="actor.display_name", default=None, allow_null=True)
     action = serializers.CharField()
     changes = serializers.JSONField()
     reason = serializers.CharField()
@@ -106,7 +106,9 @@ class AdjustmentSerializer(serializers.ModelSerializer[Adjustment]):
     person_name = serializers.CharField(source="person.display_name", read_only=True)
     period = serializers.CharField(source="period.label", read_only=True)
     amount = money(read_only=True)
-    created_by_name = serializers.CharField(source="created_by.display_name", read_only=True, default=None)
+    created_by_name = serializers.CharField(
+        source="created_by.display_name", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Adjustment
@@ -129,8 +131,10 @@ class PayoutSerializer(serializers.ModelSerializer[Payout]):
     person_name = serializers.CharField(source="person.display_name", read_only=True)
     period = serializers.CharField(source="period.label", read_only=True)
     period_locked = serializers.BooleanField(source="period.is_locked", read_only=True)
-    plan = serializers.CharField(source="plan_version.plan.key", read_only=True, default=None)
-    plan_version = serializers.IntegerField(source="plan_version.version", read_only=True, default=None)
+    plan = serializers.CharField(source="plan_version.plan.key", read_only=True, default=None, allow_null=True)
+    plan_version = serializers.IntegerField(
+        source="plan_version.version", read_only=True, default=None, allow_null=True
+    )
     quota = money(read_only=True)
     credited = money(read_only=True)
     attainment = attainment(read_only=True)
@@ -164,8 +168,10 @@ class PayoutDetailSerializer(PayoutSerializer):
 class LineDisputeSerializer(serializers.ModelSerializer[Dispute]):
     """A dispute on a statement line with finance's answer: the note, the amount paid and where."""
 
-    adjustment_amount = money(source="adjustment.amount", read_only=True, default=None)
-    adjustment_period = serializers.CharField(source="adjustment.period.label", read_only=True, default=None)
+    adjustment_amount = money(source="adjustment.amount", read_only=True, default=None, allow_null=True)
+    adjustment_period = serializers.CharField(
+        source="adjustment.period.label", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Dispute
@@ -211,13 +217,17 @@ class DisputeSerializer(serializers.ModelSerializer[Dispute]):
     person = serializers.IntegerField(source="payout.person_id", read_only=True)
     person_name = serializers.CharField(source="payout.person.display_name", read_only=True)
     period = serializers.CharField(source="payout.period.label", read_only=True)
-    line_component = serializers.CharField(source="line.component", read_only=True, default=None)
-    line_amount = money(source="line.amount", read_only=True, default=None)
+    line_component = serializers.CharField(source="line.component", read_only=True, default=None, allow_null=True)
+    line_amount = money(source="line.amount", read_only=True, default=None, allow_null=True)
     raised_by_name = serializers.CharField(source="raised_by.display_name", read_only=True)
-    resolved_by_name = serializers.CharField(source="resolved_by.display_name", read_only=True, default=None)
-    adjustment_amount = money(source="adjustment.amount", read_only=True, default=None)
-    adjustment_period = serializers.CharField(source="adjustment.period.label", read_only=True, default=None,
-                                              help_text="The period the adjustment is paid in.")  # fmt: skip
+    resolved_by_name = serializers.CharField(
+        source="resolved_by.display_name", read_only=True, default=None, allow_null=True
+    )
+    adjustment_amount = money(source="adjustment.amount", read_only=True, default=None, allow_null=True)
+    adjustment_period = serializers.CharField(
+        source="adjustment.period.label", read_only=True, default=None, allow_null=True,
+        help_text="The period the adjustment is paid in.",
+    )  # fmt: skip
 
     class Meta:
         model = Dispute
@@ -359,9 +369,13 @@ class QuotaSerializer(serializers.ModelSerializer[Quota]):
     period = serializers.CharField(source="period.label", read_only=True)
     full_amount = money(read_only=True)
     amount = money(read_only=True)
-    ramp_name = serializers.CharField(source="ramp.name", read_only=True, default=None)
-    achieved = money(read_only=True, default=None, help_text="Credited so far in its measure (see measured_quotas).")
-    attainment = attainment(read_only=True, default=None, help_text="achieved ÷ amount; null for a zero quota.")
+    ramp_name = serializers.CharField(source="ramp.name", read_only=True, default=None, allow_null=True)
+    achieved = money(
+        read_only=True, default=None, allow_null=True, help_text="Credited so far in its measure (see measured_quotas)."
+    )
+    attainment = attainment(
+        read_only=True, default=None, allow_null=True, help_text="achieved ÷ amount; null for a zero quota."
+    )
 
     class Meta:
         model = Quota

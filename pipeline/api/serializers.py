@@ -15,6 +15,7 @@ from pipeline.models import (
     DealChange,
     DealLineItem,
     DealSplit,
+    ForecastCategory,
     Lead,
     LostReason,
     Pipeline,
@@ -108,7 +109,9 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
 
     forecast_category = serializers.CharField(read_only=True)
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
-    account_name = serializers.CharField(source="account.name", read_only=True, default=None)
+    account_name = serializers.CharField(source="account.name", read_only=True, default=None, allow_null=True)
+    # Blank when the stage decides the category (set with `POST /deals/{id}/category/`).
+    category_override = serializers.ChoiceField(choices=ForecastCategory.choices, read_only=True, allow_blank=True)
     stage_name = serializers.CharField(source="stage.name", read_only=True)
     account = InScope(Account, accounts_visible_to, required=False, allow_null=True)
     contact = InScope(Contact, contacts_visible_to, required=False, allow_null=True)
@@ -183,7 +186,9 @@ class SplitsWriteSerializer(serializers.Serializer[Any]):
 
 
 class DealChangeSerializer(serializers.ModelSerializer[DealChange]):
-    changed_by_name = serializers.CharField(source="changed_by.display_name", default=None, read_only=True)
+    changed_by_name = serializers.CharField(
+        source="changed_by.display_name", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = DealChange

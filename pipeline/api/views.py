@@ -146,7 +146,7 @@ class DealViewSet(
         return Response(s.DealDetailSerializer(self.get_queryset().get(pk=deal.pk)).data)
 
     @extend_schema(responses=s.DealChangeSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # every change, oldest first: one list
     def history(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
         return Response(s.DealChangeSerializer(deal.changes.select_related("changed_by"), many=True).data)
