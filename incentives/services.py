@@ -672,6 +672,8 @@ def _check_and_save(
     cal = calendar()
     ramps = {r.name.lower(): r for r in RampSchedule.objects.all()}
     locked = set(Period.objects.filter(is_locked=True).values_list("label", flat=True))
+    labels: dict[str, bool] = {}  # period label: is it one
+    measures = frozenset(QuotaMeasure.values)
     errors: list[dict[str, Any]] = []
     planned: list[tuple[int, str, User, str, str, Decimal, RampSchedule | None]] = []
     seen: set[tuple[int, str, str]] = set()
@@ -687,13 +689,17 @@ def _check_and_save(
         if person is None:
             errors.append(_row_error(number, who, column, f"no person with username, e-mail or employee id {who!r}"))
             continue
-        try:
-            span_of(label, cal.fiscal_year_start_month)
-        except ValueError:
+        if label not in labels:  # parsed once per label: a large file repeats a few dozen
+            try:
+                span_of(label, cal.fiscal_year_start_month)
+                labels[label] = True
+            except ValueError:
+                labels[label] = False
+        if not labels[label]:
             errors.append(_row_error(number, who, "period", f"{label!r} is not a period like 2026-Q1 or 2026-03"))
             continue
         measure = row.get("measure") or default_measure
-        if measure not in QuotaMeasure.values:
+        if measure not in measures:
             known = ", ".join(QuotaMeasure.values)
             errors.append(_row_error(number, who, "measure", f"{measure!r} is not a quota measure ({known})"))
             continue
