@@ -232,6 +232,17 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks are queued through the outbox (salesops/outbox): a request publishes once, without publish retries, and
+# a broker that is down must refuse it within milliseconds, not hold the request; the relay sends it later. So a
+# connection is tried twice without a pause (the second for a pooled connection the broker dropped), not retried
+# for seconds; an unreachable host gives up after 2 s. The worker's own reconnection loop is set apart
+# (broker_connection_max_retries) and unchanged.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "socket_connect_timeout": 2,
+}
 # A worker that has not beaten for this long is reported unhealthy by /healthz.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 # /healthz shows its per-check details (and error texts) only to a request with this value in the
@@ -246,15 +257,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # pgserver narrates every start and stop of the embedded Postgres at INFO.
     "loggers": {"pgserver": {"level": "WARNING"}},
-}
-# Tasks are queued through the outbox (salesops/outbox): a request publishes once, without publish retries, and
-# a broker that is down must refuse it within milliseconds, not hold the request; the relay sends it later. So a
-# connection is tried twice without a pause (the second for a pooled connection the broker dropped), not retried
-# for seconds; an unreachable host gives up after 2 s. The worker's own reconnection loop is set apart
-# (broker_connection_max_retries) and unchanged.
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "socket_connect_timeout": 2,
 }
