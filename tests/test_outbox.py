@@ -291,6 +291,7 @@ def test_a_starting_worker_relays_what_waited(db, settings):
     import salesops.outbox.tasks  # noqa: F401  (connects the receiver, as the worker's task imports do)
 
     message_id = outbox.enqueue("incentives.recompute_open_periods", queue="recompute", send_on_commit=False)
+    assert message_id is not None
     celery_app.control.purge()
     worker_ready.send(sender=None)
     assert OutboxMessage.objects.get(pk=message_id).sent_at is not None
