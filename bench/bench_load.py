@@ -433,6 +433,43 @@ def _loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc); 0 where unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def server_cpu(gunicorn: int) -> dict[str, float]:
+    """CPU seconds so far of gunicorn's workers and of the Postgres backends serving this database (when the
+    server runs on this machine): the server's work, whatever else the machine runs."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    return {
+        "gunicorn": sum(_cpu_seconds(pid) for pid in _children(gunicorn)),
+        "postgres": sum(_cpu_seconds(pid) for pid in backends),
+        "client": time.process_time(),
+    }
+
+
 def write_results(result: dict[str, Any]) -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     tmp = RESULTS.with_suffix(".json.tmp")
@@ -456,6 +493,17 @@ def render_table(result: dict[str, Any]) -> str:
         f"**Overall: {overall['count']:,} requests ({overall['requests_per_s']}/s), {overall['errors']} errors, "
         f"p95 {overall['p95_ms']:.0f} ms** (target: 0 errors, p95 ≤ {TARGET_P95_MS:.0f} ms: "
         f"{'met' if met else '**not met**'}).",
+    ]
+    cpu = result.get("cpu") or {}
+    if cpu:
+        lines += [
+            "",
+            f"CPU per request: gunicorn {cpu['gunicorn_ms_per_request']} ms, "
+            f"Postgres {cpu['postgres_ms_per_request']} ms "
+            f"(the server: at most {cpu['capacity_requests_per_s']} requests/s on {result['machine']['cpus']} CPUs "
+            f"of its own), the load generator {cpu['client_ms_per_request']} ms.",
+        ]
+    lines += [
         "",
         "| page | requests | errors | p50 | p95 | p99 | max |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -530,11 +578,13 @@ def main(argv: list[str] | None = None) -> int:
             thread.start()
         print(f"[load] warming up for {args.warmup:.0f} s", flush=True)
         time.sleep(args.warmup)
+        cpu_before = server_cpu(proc.pid)
         recorder.measuring = True
         measured_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         print(f"[load] measuring for {args.duration:.0f} s", flush=True)
         time.sleep(args.duration)
         recorder.measuring = False
+        cpu_after = server_cpu(proc.pid)
         loadavg_after = _loadavg()
         stop.set()
         for thread in threads:
@@ -551,6 +601,13 @@ def main(argv: list[str] | None = None) -> int:
     import platform
 
     summary = summarise(recorder.samples, args.duration)
+    requests = max(1, summary["overall"]["count"])
+    cpu: dict[str, float | None] = {
+        f"{name}_ms_per_request": round((cpu_after[name] - cpu_before[name]) * 1000 / requests, 1) for name in cpu_after
+    }
+    server_ms = (cpu["gunicorn_ms_per_request"] or 0) + (cpu["postgres_ms_per_request"] or 0)
+    # What the server could answer with the machine's CPUs to itself: the figure that carries between machines.
+    cpu["capacity_requests_per_s"] = round((os.cpu_count() or 1) * 1000 / server_ms, 1) if server_ms else None
     result = {
         "target": {"p95_ms": TARGET_P95_MS, "errors": 0},
         "run": {
@@ -570,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
             "loadavg_after": loadavg_after,
             "python_loop_s": _python_loop_seconds(),
         },
+        "cpu": cpu,
         "summary": summary,
     }
     print(render_table(result), flush=True)
