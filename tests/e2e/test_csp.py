@@ -65,6 +65,14 @@ def test_pages_run_under_the_policy_and_charts_draw(page):
     watch.open("/reporting/manager/")
     page.wait_for_selector("[data-testid^=chart-] .main-svg")
     watch.assert_clean("manager dashboard")
+    tabs = page.locator(".dash-tabs a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    for href in tabs[1:]:  # the other dashboards a manager is shown: their other kinds of chart
+        watch.open(href)
+        undrawn = page.locator("[data-testid^=chart-]").evaluate_all(
+            "charts => charts.filter(c => !c.querySelector('.main-svg')).map(c => c.dataset.testid)"
+        )
+        assert not undrawn, f"{href}: charts not drawn: {undrawn}"
+        watch.assert_clean(href)
 
     watch.open(f"/pipeline/deals/{deal.pk}/")
     watch.assert_clean("deal page")
@@ -80,8 +88,13 @@ def test_pages_run_under_the_policy_and_charts_draw(page):
     watch.assert_clean("forecast grid")
 
     watch.open("/forecasting/waterfall/")
-    if page.locator("[data-testid=waterfall-chart]").count():  # the demo has its two snapshots
-        page.wait_for_selector("[data-testid=waterfall-chart] .main-svg")
+    page.wait_for_selector("[data-testid=waterfall-chart] .main-svg")
+    # Clicking a bar lists its deals (was an inline script): the tallest movement between start and end.
+    bars = page.locator("[data-testid=waterfall-chart] .point path")
+    boxes = [bars.nth(i).bounding_box() for i in range(1, bars.count() - 1)]
+    box = max((b for b in boxes if b), key=lambda b: b["height"])
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("[data-testid=waterfall-deals-title]")
     watch.assert_clean("waterfall")
 
     page.context.clear_cookies()  # sign out
