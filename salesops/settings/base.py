@@ -68,7 +68,7 @@ MIDDLEWARE = [
 # The Content-Security-Policy of every HTML answer ("{nonce}": the request's nonce; salesops/middleware.py).
 # Scripts and styles: the site's own files and nonced inline elements only; no inline handlers, no style=""
 # attributes, no eval (htmx runs with allowEval off; plotly.js draws without eval, and its injected CSS goes
-# into nonced elements: templates/partials/plotly.html). docs/README.md, "Security headers".
+# into nonced elements: templates/partials/plotly.html). README.md, "Security headers".
 CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
     "default-src": ["'self'"],
     "script-src": ["'self'", "'nonce-{nonce}'"],
