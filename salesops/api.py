@@ -61,3 +61,35 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             token_prefix="Token",  # noqa: S106
         )
         return scheme
+
+
+# Answers every operation may give besides its own, with the shape DRF and `exception_handler` give them.
+ERROR_RESPONSES = {
+    "400": 'The input was refused: `{"<field>": ["<message>", …]}` per field, or `{"detail": …, "code": …}` for a '
+    "rule of the business (a locked period, a blocked stage move, a bad query parameter, …).",
+    "401": "No credentials, or a token that expired or was revoked.",
+    "403": "Your role may not do this (roles.md).",
+    "404": "No such record, or one outside what you may see (the same answer, so it tells nothing).",
+}
+
+
+def document_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: document the error answers (400, 401, 403, 404) of every operation
+    with one `Error` schema, so clients (and the schema fuzz) know every status the API may give."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = {
+        "type": "object",
+        "description": "A refusal: `detail` (and `code`) for the whole request, or a list of messages per field.",
+        "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+        "additionalProperties": {},
+    }
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            signed_in = any(requirement for requirement in operation.get("security", []))
+            for code, description in ERROR_RESPONSES.items():
+                if code in ("401", "403") and not signed_in:
+                    continue
+                responses.setdefault(code, {"description": description, "content": body})
+    return result

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Err
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from incentives import services as incentives
 from incentives.models import StatementLine
@@ -44,7 +44,7 @@ from tests.incentives.conftest import build_example
 
 pytestmark = pytest.mark.django_db
 
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 MAX_EXAMPLES = 10
 MISSING_ID = 2_000_000_000
 TIME_BOUND = 120  # seconds per role; a run that reaches it fails, naming the first operation left out

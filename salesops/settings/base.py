@@ -212,6 +212,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The default (enums as components) and then the error answers every operation may give (salesops/api.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "salesops.api.document_error_responses",
+    ],
     # One name per choice set, so the schema (and `check --deploy`, which builds it) has no naming collisions.
     "ENUM_NAME_OVERRIDES": {
         "DisputeStatusEnum": "incentives.models.Dispute.Status",
