@@ -92,6 +92,11 @@ def people_visible_to(user: User | AnonymousUser) -> QuerySet[User]:
     return User.objects.filter(visible_people_q(user)).select_related("manager", "region", "team")
 
 
+def person_with_place(person_id: int) -> User:
+    """A person with their region, team and manager loaded in the same query (a header that names them)."""
+    return User.objects.select_related("region", "team", "manager").get(pk=person_id)
+
+
 def person_visible_to(user: User | AnonymousUser, person_id: int | None) -> bool:
     """Whether `user` may open the page of the person `person_id` (a link to it is shown only then)."""
     return person_id is not None and User.objects.filter(visible_people_q(user), pk=person_id).exists()
