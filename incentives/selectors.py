@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import (
     Count,
     DecimalField,
@@ -42,6 +41,7 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from salesops import softcache
 from salesops.org.models import AuditEvent, User
 from salesops.org.selectors import visible_people_q
 
@@ -598,7 +598,7 @@ def quota_upload_progress(job: QuotaUploadJob) -> UploadProgress:
     """Rows done of rows total. A running upload reports through the cache: its transaction keeps the job
     row's progress invisible to everyone else until it ends."""
     if job.status in (QuotaUploadStatus.QUEUED, QuotaUploadStatus.RUNNING):
-        cached = cache.get(quota_upload_progress_key(job.pk))
+        cached = softcache.get(quota_upload_progress_key(job.pk))
         if cached:
             return UploadProgress(int(cached["rows_done"]), int(cached["rows_total"]), str(cached["phase"]))
         return UploadProgress(0, 0, "waiting" if job.status == QuotaUploadStatus.QUEUED else "checking")

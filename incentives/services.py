@@ -34,7 +34,7 @@ from incentives.models import (
     StatementLine,
 )
 from incentives.selectors import LockFigures, lock_figures
-from salesops import limits
+from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
@@ -848,5 +848,5 @@ def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
         message = f"The upload stopped unexpectedly and saved nothing ({type(error).__name__}: {error})."
         _finish(job, {"rows": 0, "created": 0, "updated": 0, "unchanged": 0,
                       "errors": [_row_error(None, "", "", message)]})  # fmt: skip
-    cache.delete(selectors.quota_upload_progress_key(job.pk))
+    softcache.delete(selectors.quota_upload_progress_key(job.pk))
     return job

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models import QuerySet
 
 from pipeline.imports.services import progress_key
 from pipeline.models import ImportJob, ImportStatus
+from salesops import softcache
 
 
 def import_jobs() -> QuerySet[ImportJob]:
@@ -31,7 +31,7 @@ def import_job_progress(job: ImportJob) -> JobProgress:
     """Rows done of rows total. A running import reports through the cache: its own transaction keeps
     the job row's progress invisible to everyone else until it ends."""
     if job.status in (ImportStatus.PENDING, ImportStatus.RUNNING):
-        cached = cache.get(progress_key(job.pk))
+        cached = softcache.get(progress_key(job.pk))
         if cached:
             return JobProgress(int(cached["rows_done"]), int(cached["rows_total"]), str(cached["phase"]))
         return JobProgress(0, job.rows_total, "waiting" if job.status == ImportStatus.PENDING else "reading")

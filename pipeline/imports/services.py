@@ -50,6 +50,7 @@ from pipeline.imports.writer import LEAVES_LOCKED_WON, LOCKED_WON_CHANGED, STAGI
 from pipeline.models import Account, ImportJob, ImportStatus, Pipeline, Product, Stage
 from pipeline.normalize import account_name_key, person_key, product_key
 from pipeline.services import account_create, account_update, default_pipeline, lost_reasons, pipeline_create
+from salesops import softcache
 from salesops.api import DomainError
 from salesops.celery import QUEUE_DEFAULT
 from salesops.org.models import Region, User
@@ -948,7 +949,7 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
     job.rows_done = 0
     job.finished_at = None
     job.save(update_fields=["dry_run", "status", "rows_done", "finished_at"])
-    cache.delete(progress_key(job.pk))
+    softcache.delete(progress_key(job.pk))
     _queue(job)
     return job
 
@@ -1011,5 +1012,5 @@ def import_job_execute(*, job_id: int) -> ImportJob | None:
     job.rows_done = report.rows_total  # every row was read and checked, whatever the outcome
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "result", "errors", "rows_total", "rows_done", "finished_at"])
-    cache.delete(progress_key(job.pk))
+    softcache.delete(progress_key(job.pk))
     return job

@@ -21,10 +21,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.cache import cache
 from django.http import HttpRequest
 from rest_framework import status
 
+from salesops import softcache
 from salesops.api import DomainError
 
 BUCKETS_PER_WINDOW = 15
@@ -77,7 +77,7 @@ def _keys(scope: str, who: str) -> list[tuple[str, int]]:
 def _wait(scope: str, who: str, limit: int) -> int | None:
     """Seconds until `who` may try again, or None when they may now."""
     keys = _keys(scope, who)
-    counts: dict[str, Any] = cache.get_many([key for key, _ in keys])
+    counts: dict[str, Any] = softcache.get_many([key for key, _ in keys])
     remaining = sum(int(counts.get(key) or 0) for key, _ in keys)
     if remaining < limit:
         return None
@@ -116,11 +116,7 @@ def sign_in_throttled(request: HttpRequest | None, username: str) -> SignInThrot
 def _count(scope: str, who: str) -> None:
     key, _ = _keys(scope, who)[-1]
     timeout = settings.SIGN_IN_FAILURE_WINDOW + _bucket_seconds()
-    cache.add(key, 0, timeout=timeout)
-    try:
-        cache.incr(key)
-    except ValueError:  # the bucket expired between add and incr
-        cache.set(key, 1, timeout=timeout)
+    softcache.count(key, timeout)
 
 
 def sign_in_failed(request: HttpRequest | None, username: str) -> None:
@@ -129,7 +125,7 @@ def sign_in_failed(request: HttpRequest | None, username: str) -> None:
 
 
 def sign_in_succeeded(username: str) -> None:
-    cache.delete_many([key for key, _ in _keys("account", _account(username))])
+    softcache.delete_many([key for key, _ in _keys("account", _account(username))])
 
 
 def authenticate_guarded(request: HttpRequest | None, *, username: str, password: str) -> Any:

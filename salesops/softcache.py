@@ -1,0 +1,60 @@
+"""The cache for what is a courtesy: progress figures, debounce marks, sign-in failure counts.
+
+Redis is the broker and the cache. While it is down, a page that shows a job's progress or a sign-in must
+still answer: these helpers log the failure and answer as if the key were absent (reads) or drop the write.
+Whatever needs Redis to be exact does not use them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.cache import cache
+
+logger = logging.getLogger("salesops.cache")
+
+
+def get(key: str, default: Any = None) -> Any:
+    try:
+        return cache.get(key, default)
+    except Exception:
+        logger.warning("cache unreachable: %s not read", key, exc_info=True)
+        return default
+
+
+def get_many(keys: Iterable[str]) -> dict[str, Any]:
+    keys = list(keys)
+    try:
+        return dict(cache.get_many(keys))
+    except Exception:
+        logger.warning("cache unreachable: %d keys not read", len(keys), exc_info=True)
+        return {}
+
+
+def delete(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:
+        logger.warning("cache unreachable: %s not deleted", key, exc_info=True)
+
+
+def delete_many(keys: Iterable[str]) -> None:
+    keys = list(keys)
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        logger.warning("cache unreachable: %d keys not deleted", len(keys), exc_info=True)
+
+
+def count(key: str, timeout: int) -> None:
+    """Add one to the counter at `key` (created at 0 with `timeout`), atomically where Redis answers."""
+    try:
+        cache.add(key, 0, timeout=timeout)
+        try:
+            cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            cache.set(key, 1, timeout=timeout)
+    except Exception:
+        logger.warning("cache unreachable: %s not counted", key, exc_info=True)
