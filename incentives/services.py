@@ -41,12 +41,19 @@ from salesops.formats import label
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
+from salesops.request_memo import memoized
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 
 
 def calendar() -> FiscalCalendar:
+    """The company's fiscal calendar, read once per request (salesops.request_memo): pages ask for it from
+    several selectors. Read-only for callers."""
+    return memoized("incentives.fiscal_calendar", _calendar_row)
+
+
+def _calendar_row() -> FiscalCalendar:
     return FiscalCalendar.objects.first() or FiscalCalendar.objects.create()
 
 
@@ -247,8 +254,10 @@ def quota_set(
     measure: str = QuotaMeasure.BOOKINGS,
     ramp: RampSchedule | None = None,
     is_team_sum: bool = False,
+    announce: bool = True,
 ) -> Quota:
-    """Set a person's quota for a period; a ramp scales the full amount by the month of tenure."""
+    """Set a person's quota for a period; a ramp scales the full amount by the month of tenure.
+    `announce=False`: the caller queues the person's recompute itself (a bulk upload, once for everyone)."""
     if measure not in QuotaMeasure.values:
         raise DomainError(f"{measure!r} is not a quota measure.", field="measure")
     if period.is_locked:
@@ -280,7 +289,8 @@ def quota_set(
     audit_record(actor=actor, instance=quota, action="set",
                  changes={"amount": (old[0], effective), "full_amount": (old[1], full)},
                  reason=f"{person.display_name}'s {label(measure).lower()} quota for {period.label}")  # fmt: skip
-    _announce_quota(person.pk, period)
+    if announce:
+        _announce_quota(person.pk, period)
     # A manager whose quota is the sum of their team's follows it (and so on up, through quota_set).
     above = (
         Quota.objects.filter(person_id=person.manager_id, period=period, measure=measure, is_team_sum=True)
@@ -316,9 +326,13 @@ def quota_team_sum(*, person: User, period: Period, measure: str = QuotaMeasure.
 
 
 def _announce_quota(person_id: int, period: Period) -> None:
+    _announce_quotas([person_id], period.start)
+
+
+def _announce_quotas(person_ids: list[int], since: dt.date | None) -> None:
     from incentives import tasks
 
-    tasks.queue_recompute(person_ids=[person_id], reason="quota", since=period.start)
+    tasks.queue_recompute(person_ids=person_ids, reason="quota", since=since)
 
 
 # ------------------------------------------------------------------------------------------------- plans
@@ -743,6 +757,8 @@ def _check_and_save(
     if errors or dry_run:
         return result
     periods: dict[str, Period] = {}
+    changed: set[int] = set()  # people whose quota changed: recomputed once, from the earliest period
+    since: dt.date | None = None
     report(0, len(planned), "saving")
     try:
         with transaction.atomic():
@@ -751,11 +767,16 @@ def _check_and_save(
                     periods[label] = period_get_or_create(label)
                 try:
                     quota_set(actor=actor, person=person, period=periods[label], amount=amount, measure=measure,
-                              ramp=ramp)  # fmt: skip
+                              ramp=ramp, announce=False)  # fmt: skip
+                    if existing.get((person.pk, label, measure)) != (amount, ramp.pk if ramp else None):
+                        changed.add(person.pk)
+                        since = min(since, periods[label].start) if since else periods[label].start
                 except DomainError as exc:  # e.g. a period locked since the check, or a team sum too large
                     raise _RowRefused(_row_error(number, who, exc.field or "period", exc.message)) from exc
                 if done % SAVE_PROGRESS_EVERY == 0:
                     report(done, len(planned), "saving")
+            if changed:
+                _announce_quotas(sorted(changed), since)
     except _RowRefused as refused:
         return {**result, "created": 0, "updated": 0, "unchanged": 0, "errors": [refused.error]}
     return result
@@ -844,8 +865,13 @@ def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
                                        progress=_progress_reporter(job.pk))  # fmt: skip
             _finish(job, result)
     except Exception as error:
+        from celery.exceptions import SoftTimeLimitExceeded
+
         logger.exception("quota upload %s stopped", job_id)
         message = f"The upload stopped unexpectedly and saved nothing ({type(error).__name__}: {error})."
+        if isinstance(error, SoftTimeLimitExceeded):
+            message = ("The upload took longer than its 20 minutes and saved nothing: split the file and upload "
+                       "the parts one after another.")  # fmt: skip
         _finish(job, {"rows": 0, "created": 0, "updated": 0, "unchanged": 0,
                       "errors": [_row_error(None, "", "", message)]})  # fmt: skip
     softcache.delete(selectors.quota_upload_progress_key(job.pk))

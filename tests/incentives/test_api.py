@@ -377,6 +377,28 @@ def test_a_quota_upload_that_is_no_table_fails_naming_the_file(api_client_for, c
     assert not Quota.objects.filter(period__label="2025-Q3").exists()
 
 
+def test_a_quota_upload_over_its_time_limit_fails_and_saves_nothing(
+    api_client_for, computed, quota_jobs_eager, monkeypatch
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from incentives import services
+
+    def slow(**kwargs: Any) -> dict[str, Any]:
+        services.quota_set(actor=kwargs["actor"], person=computed["ann"],
+                           period=services.period_get_or_create("2025-Q3"), amount=1)  # fmt: skip
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "quota_bulk_upload", slow)
+    ops = api_client_for(computed["ops"])
+    job = upload(ops, b"person,period,amount\nann,2025-Q3,1\n", quota_jobs_eager, dry_run="false")
+    assert job["status"] == "failed" and "took longer than its 20 minutes and saved nothing" in messages(job)[0]
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+    # A redelivered message finds the job finished and changes nothing.
+    services.quota_upload_job_execute(job_id=job["id"])
+    assert ops.get(job["url"]).json()["errors"] == job["errors"]
+
+
 def test_a_quota_upload_answers_before_its_job_runs(api_client_for, computed, settings, tmp_path):
     """Without a worker the answer still comes at once: the job waits, queued, and writes nothing yet."""
     settings.MEDIA_ROOT = tmp_path / "media"
