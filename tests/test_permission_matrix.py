@@ -34,7 +34,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -102,6 +102,15 @@ ABOVE: dict[str, frozenset[str]] = {
     "finance": frozenset(),
     "ops": frozenset(),
 }
+# Path ids are tried with three owners outside each scope; together they cover every relation (teammate, other
+# team, one's own manager, the other manager, the director above both).
+OUTSIDE: dict[str, tuple[str, ...]] = {
+    "rep_a": ("rep_b", "rep_c", "manager_east"),
+    "rep_b": ("rep_a", "manager_west", "director"),
+    "rep_c": ("rep_a", "manager_west", "director"),
+    "manager_east": ("rep_c", "manager_west", "director"),
+    "manager_west": ("rep_b", "manager_east", "director"),
+}
 MARKER = re.compile(r"MARK-(rep_[abc]|manager_east|manager_west|director)-([a-z_]+)")
 QUARTER = "2025-Q1"  # the commissions' quarter: over, unlocked, fixed (no test depends on the day it runs)
 
@@ -113,6 +122,12 @@ PAGE_ROLES_MANAGERS = frozenset({"manager_east", "manager_west", "finance", "ops
 FINANCE_OPS = frozenset({"finance", "ops"})
 OPS = frozenset({"ops"})
 FINANCE = frozenset({"finance"})
+DASHBOARD_ONLY: dict[str, frozenset[str] | None] = {  # roles.md: the rep dashboard is everyone's own
+    "rep": None,
+    "manager": PAGE_ROLES_MANAGERS,
+    "executive": PAGE_ROLES_MANAGERS,
+    "finance": FINANCE_OPS,
+}
 PIPELINE_WRITERS = frozenset({"rep_a", "rep_b", "rep_c", "manager_east", "manager_west", "ops"})  # not finance alone
 SELF_ONLY = {"token"}  # an API token is its owner's alone, whoever else sees their records
 
@@ -135,7 +150,11 @@ class Route:
     body: dict[str, Any] | None = None
     public: bool = False
     query: tuple[str, ...] = ()  # query parameters carrying owned ids, as "name=@kind"
-    absent_ok: bool = False  # a 404 when there is nothing to show yet (the waterfall without two snapshots)
+    writers: frozenset[str] | None = None  # who may send its writes, if fewer than `only` (the others: 403)
+    absent_ok: bool = False
+    path: dict[str, str] | None = (
+        None  # fixed path arguments (a dashboard's name)  # a 404 when there is nothing to show yet (the waterfall without two snapshots)
+    )
 
 
 POST = ("POST",)
@@ -187,23 +206,15 @@ ROUTES: dict[str, Route] = {
         writes=POST,
         body={"person_0": "@person", "percent_0": "100"},
     ),
-    "pipeline/deals/<int:pk>/activities/": Route(
-        ids="deal", writes=POST, body={"kind": "call", "subject": "Matrix", "contact": "@contact"}
-    ),
+    "pipeline/deals/<int:pk>/activities/": Route(ids="deal", writes=POST, body={"kind": "call", "subject": "Matrix"}),
     "pipeline/activities/<int:pk>/done/": Route(ids="activity", writes=POST),
     "pipeline/board/": Route(query=("owner=@person",)),
     "pipeline/accounts/": Route(query=("owner=@person", "export=csv", "export=xlsx")),
-    "pipeline/accounts/new/": Route(
-        writes=POST, only=PIPELINE_WRITERS, body={"name": "Matrix", "parent": "@account", "owner": "@person"}
-    ),
+    "pipeline/accounts/new/": Route(writes=POST, only=PIPELINE_WRITERS, body={"name": "Matrix", "owner": "@person"}),
     "pipeline/accounts/<int:pk>/": Route(ids="account"),
-    "pipeline/accounts/<int:pk>/edit/": Route(
-        ids="account", writes=POST, body={"name": "Matrix", "parent": "@account", "owner": "@person"}
-    ),
+    "pipeline/accounts/<int:pk>/edit/": Route(ids="account", writes=POST, body={"name": "Matrix", "owner": "@person"}),
     "pipeline/leads/": Route(query=("owner=@person", "export=csv")),
-    "pipeline/leads/new/": Route(
-        writes=POST, only=PIPELINE_WRITERS, body={"last_name": "Matrix", "company": "Matrix", "owner": "@person"}
-    ),
+    "pipeline/leads/new/": Route(writes=POST, only=PIPELINE_WRITERS, body={"last_name": "Matrix", "company": "Matrix"}),
     "pipeline/leads/<int:pk>/convert/": Route(ids="lead", writes=POST, body={"account": "@account"}),
     "pipeline/setup/": Route(only=OPS),
     "pipeline/setup/<int:pipeline_pk>/stages/new/": Route(ids="pipeline", writes=POST, only=OPS),
@@ -263,7 +274,7 @@ ROUTES: dict[str, Route] = {
     "api/v1/me/": Route(),
     "api/v1/auth/token/": Route(writes=POST, public=True),
     "api/v1/people/": Route(writes=POST),
-    "api/v1/people/<pk>/": Route(ids="person", writes=("PUT", "PATCH"), body={"manager": "@person"}),
+    "api/v1/people/<pk>/": Route(ids="person", writes=("PUT", "PATCH"), writers=OPS),
     "api/v1/people/<pk>/deactivate/": Route(ids="person", writes=POST, only=OPS),
     "api/v1/people/<pk>/send-set-password-link/": Route(ids="person", writes=POST, only=OPS),
     "api/v1/regions/": Route(writes=POST),
@@ -332,6 +343,7 @@ ROUTES: dict[str, Route] = {
     "api/v1/incentives/periods/<pk>/reopen/": Route(ids="period", writes=POST, only=FINANCE),
     "api/v1/incentives/adjustments/": Route(
         writes=POST,
+        writers=FINANCE,
         query=("person=@person",),
         body={"person": "@person", "period": QUARTER, "amount": "1", "reason": "Matrix"},
     ),
@@ -345,7 +357,10 @@ ROUTES: dict[str, Route] = {
     "api/v1/incentives/plans/<key>/export/": Route(ids="plan"),
     "api/v1/incentives/plans/<key>/versions/": Route(ids="plan", writes=POST),
     "api/v1/incentives/quotas/": Route(
-        writes=POST, query=("person=@person",), body={"person": "@person", "period": QUARTER, "amount": "1"}
+        writes=POST,
+        writers=OPS,
+        query=("person=@person",),
+        body={"person": "@person", "period": QUARTER, "amount": "1"},
     ),
     "api/v1/incentives/quotas/upload/": Route(writes=POST, only=OPS),
     "api/v1/incentives/quotas/<pk>/": Route(ids="quota"),
@@ -363,7 +378,10 @@ ROUTES: dict[str, Route] = {
     "api/v1/forecasting/deals/": Route(query=("person=@person", "owner=@person")),
     "api/v1/forecasting/calls/": Route(writes=POST, query=("person=@person",)),
     "api/v1/forecasting/adjustments/": Route(
-        writes=POST, query=("person=@person",), body={"person": "@person", "commit": "1", "best_case": "1"}
+        writes=POST,
+        writers=frozenset({"manager_east", "manager_west"}),
+        query=("person=@person",),
+        body={"person": "@report", "period": QUARTER, "commit": "1", "best_case": "1", "note": "Matrix"},
     ),
     "api/v1/forecasting/trend/": Route(query=("person=@person",)),
     "api/v1/forecasting/waterfall/": Route(absent_ok=True, query=("person=@person",)),
@@ -424,6 +442,7 @@ class World:
     owned: dict[str, dict[str, Any]]  # owner → kind → id (a plan's key)
     shared: dict[str, Any]  # shared kinds: period, stage, pipeline, …
     seen: dict[str, set[str]] = field(default_factory=dict)  # actor → marker kinds seen in answers
+    panels: dict[str, list[str]] = field(default_factory=dict)  # dashboard → its panels' keys (for their exports)
 
 
 def build_world() -> World:
@@ -475,6 +494,9 @@ def build_world() -> World:
         owned[owner] = {"person": person.pk, "account": account.pk, "contact": contact.pk, "deal": deal.pk,
                         "won": won.pk, "lead": lead.pk, "activity": activity.pk, "plan": plan.key,
                         "assignment": assignment.pk, "quota": quota.pk, "token": token.pk}  # fmt: skip
+    for owner in OWNERS:  # whom a forecast adjustment is for: a direct report of the manager
+        report = {"manager_east": "rep_a", "manager_west": "rep_c", "director": "manager_east"}.get(owner, owner)
+        owned[owner]["report"] = people[report].pk
     for boss, report in (("manager_east", "rep_a"), ("manager_west", "rep_c")):
         ForecastAdjustment.objects.create(person=people[report], manager=people[boss], period=QUARTER, commit=1,
                                           best_case=1, note=f"MARK-{report}-forecast_adjustment")  # fmt: skip
@@ -503,7 +525,11 @@ def build_world() -> World:
     }
     assert Quota.objects.count() == len(OWNERS) and Dispute.objects.count() == len(OWNERS)
     assert PlanAssignment.objects.count() == len(OWNERS) and Stage.objects.exists() and Deal.objects.exists()
-    return World(people=people, owned=owned, shared=shared)
+    api = APIClient()
+    api.force_authenticate(ops)
+    panels = {name: [panel["key"] for panel in api.get(f"/api/v1/reporting/dashboards/{name}/").json()["panels"]]
+              for name in DASHBOARD_ONLY}  # fmt: skip
+    return World(people=people, owned=owned, shared=shared, panels=panels)
 
 
 def pay_run_id() -> int:
@@ -548,7 +574,8 @@ class Answer:
 
 
 DIGITS = re.compile(r"\d+")  # where a write that succeeded redirects: the new record's id differs every time
-VARYING = re.compile(r"chart-[0-9a-f]{12}|computed [^<]{1,40}? ago")  # chart element ids, "computed 3 seconds ago"
+# Chart element ids; "computed 3 seconds ago", "checked a minute ago": what differs between two identical answers.
+VARYING = re.compile(r"chart-[0-9a-f]{12}|(?:\d+|an?)[\s\xa0]+(?:second|minute|hour|day)s?[\s\xa0]+ago")
 NONCE = re.compile(r'nonce="[^"]*"')  # the CSP nonce of each answer's scripts
 TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")  # CSRF tokens, nonces: different on every answer
 
@@ -575,6 +602,7 @@ class Walk:
     failures: list[str] = field(default_factory=list)
     requests: int = 0
     statuses: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    blind: list[str] = field(default_factory=list)  # body references the view answers the same for any id
 
     def fail(self, what: str) -> None:
         self.failures.append(f"{self.actor}: {what}")
@@ -645,6 +673,8 @@ def substitute(template: Any, values: dict[str, Any]) -> Any:
 
 def path_values(route: Route, world: World, owner: str | None) -> dict[str, Any]:
     """The path arguments for one owner's record (or the shared record)."""
+    if route.path is not None:
+        return route.path
     if route.ids == "":
         return {}
     if route.ids == "statement":
@@ -658,10 +688,10 @@ def path_values(route: Route, world: World, owner: str | None) -> dict[str, Any]
 
 
 def path_owners(actor: str) -> list[str]:
-    """Whose records fill a path id: every owner outside the scope, and one or two inside it (finance and sales
-    ops see everyone: one suffices)."""
+    """Whose records fill a path id: three owners outside the scope (``OUTSIDE``), and one or two inside it
+    (finance and sales ops see everyone: one suffices)."""
     inside = [owner for owner in OWNERS if owner in SCOPE[actor]]
-    return inside[:1] + inside[-1:] * (len(inside) in (2, 3)) + [owner for owner in OWNERS if owner not in SCOPE[actor]]
+    return inside[:1] + inside[-1:] * (len(inside) in (2, 3)) + list(OUTSIDE.get(actor, ()))
 
 
 def missing_values(route: Route) -> dict[str, Any]:
@@ -683,6 +713,12 @@ def refusal_ok(status: int) -> bool:
 # --------------------------------------------------------------------------------------------------- walks
 def walk_route(walk: Walk, route_string: str, route: Route) -> None:
     world, actor = walk.world, walk.actor
+    if route.ids == "dashboard":  # each dashboard has its own audience
+        for name, only in DASHBOARD_ONLY.items():
+            walk_route(walk, route_string, replace(route, ids="", path={"name": name}, only=only))
+        return
+    if route.ids == "statement" and actor in ("rep_a", "rep_b", "rep_c"):
+        walk_foreign_line(walk, route_string, route)
     api = route_string.startswith("api/")
     methods = ["GET", *([] if api else [HTMX]), *route.writes]
     if actor == "anonymous":
@@ -709,6 +745,10 @@ def walk_route(walk: Walk, route_string: str, route: Route) -> None:
                 values = path_values(route, world, owner)
                 answer = walk.send(method, fill(route_string, values), api=api, body=body)
                 if (owner == actor) if route.ids in SELF_ONLY else (owner in scope):
+                    forbidden_write = method not in READS and route.writers is not None and actor not in route.writers
+                    if forbidden_write and answer.status != 403:
+                        walk.fail(f"{method} {route_string} with {owner}'s {route.ids}: the role may not write "
+                                      f"→ {answer.status}, not 403")  # fmt: skip
                     if answer.status == 404 and method in READS and allowed:
                         walk.fail(f"GET {route_string} with {owner}'s {route.ids} (in scope) → 404")
                     if not allowed and answer.status not in (403, 405) and answer.status != missing.status:
@@ -728,6 +768,9 @@ def walk_route(walk: Walk, route_string: str, route: Route) -> None:
         else:
             answer = walk.send(method, fill(route_string, path_values(route, world, None)), api=api, body=body)
             walk.statuses[(method, route_string, answer.status)] += 1
+            forbidden_write = method not in READS and route.writers is not None and actor not in route.writers
+            if forbidden_write and answer.status not in (403, 405):
+                walk.fail(f"{method} {route_string}: the role may not write → {answer.status}, not 403")
             absent = route.ids and route.ids not in world.shared  # a kind the world holds no record of: 404 too
             if not allowed and answer.status not in (403, 405) and not (absent and answer.status == 404):
                 walk.fail(f"{method} {route_string}: the role may not → {answer.status}, not 403")
@@ -736,15 +779,33 @@ def walk_route(walk: Walk, route_string: str, route: Route) -> None:
                 walk.fail(f"GET {route_string} → {answer.status} for a role roles.md allows")
     if route.query and scope != EVERYONE:
         walk_query(walk, route_string, route, api)
-    if route.body is not None and scope != EVERYONE and allowed:
+    if route.body is not None and scope != EVERYONE and allowed and (route.writers is None or actor in route.writers):
         walk_references(walk, route_string, route, api)
+
+
+def walk_foreign_line(walk: Walk, route_string: str, route: Route) -> None:
+    """One's own statement with another person's line in the path answers as with a missing line."""
+    own = walk.world.owned[walk.actor]
+    for method in ("GET", *route.writes):
+        body = substitute(route.body, own_values(walk.world, walk.actor)) if method != "GET" else None
+        missing = walk.send(method, fill(route_string, {"pk": own["statement"], "line_pk": MISSING}), api=False,
+                            body=body)  # fmt: skip
+        for owner in SAMPLED[walk.actor]:
+            line = str(walk.world.owned[owner]["line"])
+            answer = walk.send(method, fill(route_string, {"pk": own["statement"], "line_pk": line}), api=False,
+                               body=body)  # fmt: skip
+            if shape(answer) != shape(missing, {str(MISSING): line}):
+                walk.fail(f"{method} {route_string}: own statement, {owner}'s line → {answer.status}, a missing line "
+                          f"→ {missing.status}{difference(shape(answer), shape(missing, {str(MISSING): line}))}")  # fmt: skip
 
 
 def walk_query(walk: Walk, route_string: str, route: Route, api: bool) -> None:
     """Query parameters carrying another owner's ids answer as missing ids do."""
     world = walk.world
     base = fill(route_string, path_values(route, world, walk.actor if walk.actor in world.owned else None))
-    for query in route.query:
+    dashboard = re.fullmatch(r"reporting/(\w+)/", route_string)
+    exports = [f"export=csv&panel={key}" for key in world.panels.get(dashboard.group(1) if dashboard else "", [])]
+    for query in [*route.query, *exports]:
         if "@" not in query:
             walk.send("GET", f"{base}?{query}", api=api)
             continue
@@ -768,15 +829,18 @@ def walk_references(walk: Walk, route_string: str, route: Route, api: bool) -> N
     own = own_values(world, actor)
     url = fill(route_string, path_values(route, world, actor))
     method = route.writes[0]
-    references = [(key, value[1:]) for key, value in _flat(route.body) if value[1:] in OWNED | {"line"}]
+    references = [(key, value[1:]) for key, value in _flat(route.body) if value[1:] in OWNED | {"line", "report"}]
+    mine = walk.send(method, url, api=api, body=substitute(route.body, own))
     for key, kind in references:
 
         def body_with(value: Any, key: str = key) -> Any:
             return substitute(_replace(route.body, key, value), own)
 
         missing = walk.send(method, url, api=api, body=body_with(MISSING))
+        if shape(mine) == shape(missing, {str(MISSING): str(own[kind])}):  # the field is not read: a blind check
+            walk.blind.append(f"{method} {route_string} {key}")
         for owner in SAMPLED[actor]:
-            value = world.owned[owner][kind]
+            value = world.owned[owner]["person" if kind == "report" else kind]
             answer = walk.send(method, url, api=api, body=body_with(value))
             missing_shape = shape(missing, {str(MISSING): str(value)})
             if shape(answer) != missing_shape:
@@ -838,6 +902,8 @@ def test_every_url_pattern_is_in_the_matrix() -> None:
 @pytest.mark.parametrize("actor", ACTORS)
 def test_the_permission_matrix(world: World, actor: str) -> None:
     walk = walk_as(actor, world)
+    print(f"{actor}: {walk.requests} requests")  # -s shows what each actor covered
+    assert not walk.blind, f"write bodies whose reference the view does not read (fix the matrix): {walk.blind}"
     assert walk.requests > len(ROUTES)
     assert not walk.failures, f"{len(walk.failures)} findings in {walk.requests} requests:\n" + "\n".join(walk.failures)
     if actor in ("finance", "ops"):  # the markers are reachable, so their absence elsewhere means something
