@@ -47,6 +47,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from forecasting.models import ForecastAdjustment, ForecastSubmission
+from forecasting.selectors import current_period
 from incentives import services as pay
 from incentives.models import Dispute, Payout, PlanAssignment, Quota, StatementLine
 from incentives.recompute import commission_recompute
@@ -467,6 +468,7 @@ def build_world() -> World:
     product = ProductFactory.create(name="Matrix Widget")
     period = pay.period_get_or_create(QUARTER)
     owned: dict[str, dict[str, Any]] = {}
+    current_quarter = current_period("quarter")
     for owner in OWNERS:
         person = people[owner]
         mark = f"MARK-{owner}"
@@ -488,7 +490,8 @@ def build_world() -> World:
                                      effective_from=dt.date(2025, 1, 1)).plan  # fmt: skip
         assignment = pay.plan_assign(actor=ops, person=person, plan=plan, start=dt.date(2025, 1, 1))
         quota = pay.quota_set(actor=ops, person=person, period=period, amount=100000)
-        ForecastSubmission.objects.create(person=person, period=QUARTER, commit=1, best_case=2, note=f"{mark}-call")
+        for label in (QUARTER, current_quarter):  # the forecast pages open on the current quarter
+            ForecastSubmission.objects.create(person=person, period=label, commit=1, best_case=2, note=f"{mark}-call")
         token = ApiToken.objects.create(user=person, name=f"{mark}-token", key_digest=f"matrix-{owner}", prefix="mx",
                                         password_fingerprint=password_fingerprint(person), expires=dt.datetime(2099, 1, 1, tzinfo=dt.UTC))  # fmt: skip
         owned[owner] = {"person": person.pk, "account": account.pk, "contact": contact.pk, "deal": deal.pk,
@@ -498,7 +501,7 @@ def build_world() -> World:
         report = {"manager_east": "rep_a", "manager_west": "rep_c", "director": "manager_east"}.get(owner, owner)
         owned[owner]["report"] = people[report].pk
     for boss, report in (("manager_east", "rep_a"), ("manager_west", "rep_c")):
-        ForecastAdjustment.objects.create(person=people[report], manager=people[boss], period=QUARTER, commit=1,
+        ForecastAdjustment.objects.create(person=people[report], manager=people[boss], period=current_quarter, commit=1,
                                           best_case=1, note=f"MARK-{report}-forecast_adjustment")  # fmt: skip
     commission_recompute()
     for owner in OWNERS:
@@ -902,11 +905,24 @@ def test_every_url_pattern_is_in_the_matrix() -> None:
 @pytest.mark.parametrize("actor", ACTORS)
 def test_the_permission_matrix(world: World, actor: str) -> None:
     walk = walk_as(actor, world)
-    print(f"{actor}: {walk.requests} requests")  # -s shows what each actor covered
+    print(f"{actor}: {walk.requests} requests; markers seen: {sorted(world.seen.get(actor, set()))}")  # with -s
     assert not walk.blind, f"write bodies whose reference the view does not read (fix the matrix): {walk.blind}"
     assert walk.requests > len(ROUTES)
     assert not walk.failures, f"{len(walk.failures)} findings in {walk.requests} requests:\n" + "\n".join(walk.failures)
     if actor in ("finance", "ops"):  # the markers are reachable, so their absence elsewhere means something
         seen = world.seen.get(actor, set())
-        expected = {"account", "contact", "deal", "lead", "plan", "dispute", "adjustment"}
+        expected = {
+            "account",
+            "contact",
+            "deal",
+            "won",
+            "lead",
+            "activity",
+            "plan",
+            "dispute",
+            "adjustment",
+            "person",
+            "call",
+            "forecast_adjustment",
+        }
         assert expected <= seen, f"{actor} saw no marker of {sorted(expected - seen)}: the leak search is blind there"
