@@ -152,10 +152,10 @@ class Route:
     public: bool = False
     query: tuple[str, ...] = ()  # query parameters carrying owned ids, as "name=@kind"
     writers: frozenset[str] | None = None  # who may send its writes, if fewer than `only` (the others: 403)
-    absent_ok: bool = False
-    path: dict[str, str] | None = (
-        None  # fixed path arguments (a dashboard's name)  # a 404 when there is nothing to show yet (the waterfall without two snapshots)
-    )
+    absent_ok: bool = False  # a 404 when there is nothing to show yet (the waterfall without two snapshots)
+    path: dict[str, str] | None = None  # fixed path arguments (a dashboard's name)
+    field: str = "amount"  # the deal field an inline edit addresses
+    variants: tuple[tuple[str, dict[str, Any]], ...] = ()  # (field, body) of further inline edits to try
 
 
 POST = ("POST",)
@@ -198,7 +198,16 @@ ROUTES: dict[str, Route] = {
         writes=POST, only=PIPELINE_WRITERS, body={**P_DEAL, "stage": "@stage", "currency": "USD", "deal_type": "new"}
     ),
     "pipeline/deals/<int:pk>/": Route(ids="deal"),
-    "pipeline/deals/<int:pk>/field/<str:field>/": Route(ids="deal", writes=POST, body={"amount": "5"}),
+    "pipeline/deals/<int:pk>/field/<str:field>/": Route(
+        ids="deal",
+        writes=POST,
+        body={"amount": "5"},
+        variants=(
+            ("owner", {"owner": "@person"}),
+            ("account", {"account": "@account"}),
+            ("contact", {"contact": "@contact"}),
+        ),
+    ),
     "pipeline/deals/<int:pk>/move/": Route(ids="deal", writes=POST, body={"stage": "@stage"}),
     "pipeline/deals/<int:pk>/cancel/": Route(ids="deal", writes=POST),
     "pipeline/deals/<int:pk>/category/": Route(ids="deal", writes=POST, body={"category": "commit"}),
@@ -428,7 +437,6 @@ def readable(route: str) -> str:
 
 
 def fill(route: str, values: dict[str, Any]) -> str:
-    values = {"field": "amount", **values}  # the deal field edited inline
 
     def value(found: re.Match[str]) -> str:
         return str(values[found.group(1)])
@@ -676,6 +684,10 @@ def substitute(template: Any, values: dict[str, Any]) -> Any:
 
 def path_values(route: Route, world: World, owner: str | None) -> dict[str, Any]:
     """The path arguments for one owner's record (or the shared record)."""
+    return {"field": route.field, **_path_values(route, world, owner)}
+
+
+def _path_values(route: Route, world: World, owner: str | None) -> dict[str, Any]:
     if route.path is not None:
         return route.path
     if route.ids == "":
@@ -699,7 +711,8 @@ def path_owners(actor: str) -> list[str]:
 
 def missing_values(route: Route) -> dict[str, Any]:
     key = "no-such-plan" if route.ids == "plan" else MISSING
-    return {"pk": MISSING, "line_pk": MISSING + 1, "pipeline_pk": MISSING, "key": key, "name": "no-such-dashboard"}
+    return {"pk": MISSING, "line_pk": MISSING + 1, "pipeline_pk": MISSING, "key": key, "name": "no-such-dashboard",
+            "field": route.field}  # fmt: skip
 
 
 def difference(theirs: tuple[int, str, str], missing: tuple[int, str, str]) -> str:
@@ -784,6 +797,8 @@ def walk_route(walk: Walk, route_string: str, route: Route) -> None:
         walk_query(walk, route_string, route, api)
     if route.body is not None and scope != EVERYONE and allowed and (route.writers is None or actor in route.writers):
         walk_references(walk, route_string, route, api)
+        for name, body in route.variants:
+            walk_references(walk, route_string, replace(route, field=name, body=body, variants=()), api)
 
 
 def walk_foreign_line(walk: Walk, route_string: str, route: Route) -> None:
