@@ -628,3 +628,114 @@ def payroll_lines_xlsx(ctx: BenchContext) -> dict[str, Any]:
         "files": len(found.labels),
         "xlsx_mb": round(outcome["bytes"] / 1024 / 1024, 1),
     }
+
+
+# ------------------------------------------------------------------------------------- a large quota upload
+QUOTA_FILE_MB = 50  # the issue's file: 26 s inside a gunicorn worker (30 s timeout) before it became a job
+QUOTA_SAVE_ROWS = 2_000  # rows saved (quota_set each: audited, team sums, recompute queued), rolled back
+_QUOTA_FILES: dict[str, bytes] = {}
+
+
+def _quota_file(target_bytes: int) -> tuple[bytes, int]:
+    """A quota CSV of about `target_bytes`: everyone with a username × the four measures × the months and
+    quarters of the fiscal years after this one (never locked), as many years as the size needs. Unique
+    (person, period, measure) rows, every one valid: the whole check runs and nothing is refused."""
+    from incentives.models import QuotaMeasure
+    from salesops.org.models import User
+
+    people = list(User.objects.order_by("id").values_list("username", flat=True))
+    measures = list(QuotaMeasure.values)
+    lines = ["person,period,amount,measure"]
+    size, year = len(lines[0]) + 1, dt.date.today().year + 2
+    while size < target_bytes:
+        for label in [f"{year}-{m:02d}" for m in range(1, 13)] + [f"{year}-Q{q}" for q in range(1, 5)]:
+            for n, person in enumerate(people):
+                for k, measure in enumerate(measures):
+                    line = f"{person},{label},{50_000 + 1_000 * ((n + k) % 150)}.00,{measure}"
+                    lines.append(line)
+                    size += len(line) + 1
+            if size >= target_bytes:
+                break
+        year += 1
+    return ("\n".join(lines) + "\n").encode(), len(lines) - 1
+
+
+def _run_quota_job(ops: Any, name: str, content: bytes, *, dry_run: bool) -> tuple[float, Any]:
+    """Store a job as the upload does and run the Celery task's body on it (in this process), inside a
+    transaction rolled back afterwards: nothing stays, and no recompute is queued."""
+    from django.core.files.base import ContentFile
+
+    from incentives.models import QuotaUploadJob
+    from incentives.tasks import run_quota_upload
+
+    with transaction.atomic():
+        job = QuotaUploadJob(created_by=ops, file_name=name, dry_run=dry_run)
+        job.file.save(name, ContentFile(content), save=False)
+        job.save()
+        try:
+            started = time.perf_counter()
+            run_quota_upload(job.pk)  # the task body, as a worker runs it
+            seconds = time.perf_counter() - started
+            job.refresh_from_db()
+        finally:
+            job.file.delete(save=False)
+            transaction.set_rollback(True)
+    return seconds, job
+
+
+@benchmark(
+    name=f"incentives: quota upload of a {QUOTA_FILE_MB} MB file, checked in its Celery job",
+    unit="s",
+    target=None,
+    repeat=1,
+    issue="a 50 MB quota upload ran 26 s inside a gunicorn worker (30 s timeout): run it as a job with progress",
+    description=f"A {QUOTA_FILE_MB} MB quota CSV (every person × 4 measures × the months and quarters of future "
+    "fiscal years) checked row by row (dry run) by the task incentives.run_quota_upload, run in the runner's "
+    "process on a stored job. Beside it: the web request that uploads the file on the Quotas page as sales "
+    f"ops (stores it, queues the job, redirects; test client, the multipart body encoded and parsed), and "
+    f"the save of {QUOTA_SAVE_ROWS:,} rows through the same task (quota_set each: audited, team sums, the "
+    "recompute queued). Everything is rolled back.",
+)
+def quota_upload_job(ctx: BenchContext) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from incentives.models import QuotaUploadJob
+    from salesops.org.models import User
+
+    database = connection.settings_dict["NAME"]
+    if database not in _QUOTA_FILES:
+        _QUOTA_FILES[database] = _quota_file(QUOTA_FILE_MB * 1024 * 1024)[0]
+    content = _QUOTA_FILES[database]
+    ops = User.objects.get(pk=ctx.facts["sales_ops_id"])
+
+    # The web request: it stores the file and queues the job (discarded with the rollback), then redirects.
+    client = Client()
+    client.force_login(ops)
+    with transaction.atomic():
+        upload = SimpleUploadedFile("quotas.csv", content, content_type="text/csv")
+        started = time.perf_counter()
+        response = client.post(reverse("incentives:quotas"), {"file": upload, "measure": "bookings",
+                                                              "action": "dry"})  # fmt: skip
+        request_ms = (time.perf_counter() - started) * 1000
+        assert response.status_code == 302, response.status_code
+        for job in QuotaUploadJob.objects.all():
+            job.file.delete(save=False)
+        transaction.set_rollback(True)
+
+    check_s, checked = _run_quota_job(ops, "quotas.csv", content, dry_run=True)
+    if checked.status != "done":
+        raise RuntimeError(f"the check failed: {checked.errors[:3]}")
+    head = b"".join(content.splitlines(keepends=True)[: QUOTA_SAVE_ROWS + 1])
+    save_s, saved = _run_quota_job(ops, "save.csv", head, dry_run=False)
+    if saved.status != "done" or saved.result["created"] + saved.result["updated"] != QUOTA_SAVE_ROWS:
+        raise RuntimeError(f"the save failed: {saved.result} {saved.errors[:3]}")
+    return {
+        "value": round(check_s, 2),
+        "mb": round(len(content) / 1024 / 1024, 1),
+        "rows": checked.rows_total,
+        "check_rows_per_s": round(checked.rows_total / check_s),
+        "request_ms": round(request_ms, 1),
+        "save_rows": QUOTA_SAVE_ROWS,
+        "save_s": round(save_s, 2),
+        "save_rows_per_s": round(QUOTA_SAVE_ROWS / save_s),
+    }
