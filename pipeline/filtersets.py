@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import django_filters
+import django_filters.fields
 from django.db.models import Q, QuerySet
 
 from pipeline.models import (
@@ -22,6 +24,28 @@ from pipeline.models import (
 from pipeline.selectors import stale_q
 from salesops.org.models import Region, Team, User
 from salesops.org.selectors import people_visible_to
+
+
+class _ChoicesInOneQuery(django_filters.fields.ModelChoiceIterator):
+    """The same choices in the same order, read with one plain query: Django's iterator reads a select's
+    choices through a server-side cursor (DECLARE … WITH HOLD, FETCH, CLOSE), three round trips for a few
+    dozen rows, four selects on the deal list."""
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class _ModelChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = _ChoicesInOneQuery
+
+
+class ModelChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = _ModelChoiceField
 
 
 def _search(queryset: QuerySet, value: str, fields: list[str]) -> QuerySet:  # type: ignore[type-arg]
@@ -45,17 +69,11 @@ def _limit_people(filterset: django_filters.FilterSet, names: list[str]) -> None
 class DealFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     status = django_filters.ChoiceFilter(choices=DealStatus.choices, empty_label="Any status")
-    pipeline = django_filters.ModelChoiceFilter(queryset=Pipeline.objects.all(), empty_label="Any pipeline")
-    stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.select_related("pipeline"), empty_label="Any stage")
-    owner = django_filters.ModelChoiceFilter(
-        queryset=User.objects.filter(is_rep=True), label="Owner", empty_label="Any owner"
-    )
-    region = django_filters.ModelChoiceFilter(
-        field_name="owner__region", queryset=Region.objects.all(), empty_label="Any region"
-    )
-    team = django_filters.ModelChoiceFilter(
-        field_name="owner__team", queryset=Team.objects.all(), empty_label="Any team"
-    )
+    pipeline = ModelChoiceFilter(queryset=Pipeline.objects.all(), empty_label="Any pipeline")
+    stage = ModelChoiceFilter(queryset=Stage.objects.select_related("pipeline"), empty_label="Any stage")
+    owner = ModelChoiceFilter(queryset=User.objects.filter(is_rep=True), label="Owner", empty_label="Any owner")
+    region = ModelChoiceFilter(field_name="owner__region", queryset=Region.objects.all(), empty_label="Any region")
+    team = ModelChoiceFilter(field_name="owner__team", queryset=Team.objects.all(), empty_label="Any team")
     account = django_filters.NumberFilter(field_name="account_id")
     deal_type = django_filters.ChoiceFilter(choices=DealType.choices, label="Type", empty_label="Any type")
     category = django_filters.ChoiceFilter(
