@@ -40,7 +40,7 @@ from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
-from salesops.org.services import audit_record
+from salesops.org.services import audit_record, audit_record_many
 from salesops.request_memo import memoized
 
 logger = logging.getLogger(__name__)
@@ -756,30 +756,79 @@ def _check_and_save(
               "unchanged": unchanged, "errors": errors, "dry_run": dry_run}  # fmt: skip
     if errors or dry_run:
         return result
-    periods: dict[str, Period] = {}
-    changed: set[int] = set()  # people whose quota changed: recomputed once, from the earliest period
-    since: dt.date | None = None
-    report(0, len(planned), "saving")
     try:
         with transaction.atomic():
-            for done, (number, who, person, label, measure, amount, ramp) in enumerate(planned, start=1):
-                if label not in periods:
-                    periods[label] = period_get_or_create(label)
-                try:
-                    quota_set(actor=actor, person=person, period=periods[label], amount=amount, measure=measure,
-                              ramp=ramp, announce=False)  # fmt: skip
-                    if existing.get((person.pk, label, measure)) != (amount, ramp.pk if ramp else None):
-                        changed.add(person.pk)
-                        since = min(since, periods[label].start) if since else periods[label].start
-                except DomainError as exc:  # e.g. a period locked since the check, or a team sum too large
-                    raise _RowRefused(_row_error(number, who, exc.field or "period", exc.message)) from exc
-                if done % SAVE_PROGRESS_EVERY == 0:
-                    report(done, len(planned), "saving")
-            if changed:
-                _announce_quotas(sorted(changed), since)
+            _save_planned(actor=actor, planned=planned, report=report)
     except _RowRefused as refused:
         return {**result, "created": 0, "updated": 0, "unchanged": 0, "errors": [refused.error]}
     return result
+
+
+Planned = tuple[int, str, User, str, str, Decimal, RampSchedule | None]  # row, who, person, label, measure, …
+
+
+def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn) -> None:
+    """Write checked rows as quota_set would, row for row, but in bulk: the periods locked against a lock
+    taken meanwhile, the quotas created and changed in batches, an audit row each, then the team sums above
+    them set again (through quota_set, so on up the tree), and one recompute queued for everyone changed.
+    Runs inside the caller's transaction."""
+    for name in sorted({row[3] for row in planned}):
+        period_get_or_create(name)
+    # Locked rows (FOR UPDATE): a period being locked now waits for this save, or this save sees it locked.
+    periods = {p.label: p for p in Period.objects.select_for_update().filter(label__in={row[3] for row in planned})}
+    for number, who, _, name, *_ in planned:
+        if periods[name].is_locked:
+            message = f"{name} is locked: quotas in it no longer change."
+            raise _RowRefused(_row_error(number, who, "period", message))
+    existing = {
+        (q.person_id, q.period_id, q.measure): q
+        for q in Quota.objects.filter(person_id__in={row[2].pk for row in planned}, period__in=periods.values())
+    }
+    created: list[Quota] = []
+    updated: list[Quota] = []
+    audits: list[tuple[Quota, dict[str, tuple[Any, Any]], str]] = []
+    changed: set[int] = set()
+    since: dt.date | None = None
+    for done, (_, _, person, name, measure, full, ramp) in enumerate(planned, start=1):
+        period = periods[name]
+        effective = (full * _ramp_share(ramp, person, period)).quantize(CENT)
+        quota = existing.get((person.pk, period.pk, measure))
+        old = (quota.amount, quota.full_amount) if quota else (None, None)
+        if quota is None:
+            quota = Quota(person=person, period=period, measure=measure, full_amount=full, amount=effective,
+                          ramp=ramp, is_team_sum=False)  # fmt: skip
+            created.append(quota)
+        elif (quota.amount, quota.full_amount, quota.ramp_id, quota.is_team_sum) != (
+            effective, full, ramp.pk if ramp else None, False
+        ):  # fmt: skip
+            quota.full_amount, quota.amount, quota.ramp, quota.is_team_sum = full, effective, ramp, False
+            updated.append(quota)
+        else:
+            continue
+        reason = f"{person.display_name}'s {label(measure).lower()} quota for {period.label}"
+        audits.append((quota, {"amount": (old[0], effective), "full_amount": (old[1], full)}, reason))
+        changed.add(person.pk)
+        since = min(since, period.start) if since else period.start
+        if done % CHECK_PROGRESS_EVERY == 0:
+            report(done, len(planned), "saving")
+    Quota.objects.bulk_create(created, batch_size=2000)
+    Quota.objects.bulk_update(updated, ["full_amount", "amount", "ramp", "is_team_sum"], batch_size=2000)
+    audit_record_many(actor=actor, entries=((q, "set", changes, reason) for q, changes, reason in audits))
+    # A manager whose quota is the sum of their team's follows it (quota_set carries it on up the tree).
+    above = {(row[2].manager_id, periods[row[3]].pk, row[4]) for row in planned if row[2].manager_id}
+    if above:
+        team_sums = Quota.objects.filter(person_id__in={m for m, _, _ in above}, period__in=periods.values(),
+                                         is_team_sum=True).select_related("person", "period", "ramp")  # fmt: skip
+        for quota in team_sums:
+            if (quota.person_id, quota.period_id, quota.measure) in above:
+                try:
+                    quota_set(actor=actor, person=quota.person, period=quota.period, amount=0, measure=quota.measure,
+                              ramp=quota.ramp, is_team_sum=True)  # fmt: skip
+                except DomainError as exc:  # a team's sum above the limit
+                    raise _RowRefused(_row_error(None, "", "amount", exc.message)) from exc
+    report(len(planned), len(planned), "saving")
+    if changed:
+        _announce_quotas(sorted(changed), since)
 
 
 # ------------------------------------------------------------------------------------ quota upload jobs

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -85,6 +87,25 @@ def audit_record(
         changes={field: [_jsonable(old), _jsonable(new)] for field, (old, new) in (changes or {}).items()},
         reason=reason,
     )
+
+
+def audit_record_many(
+    *, actor: User | None, entries: Iterable[tuple[Model, str, dict[str, tuple[Any, Any]], str]], batch_size: int = 2000
+) -> int:
+    """Append an audit row per (instance, action, changes, reason), as audit_record does, in batched inserts
+    (a bulk write of thousands of records). Returns how many were written."""
+    who = actor if actor is not None and actor.pk else None
+    rows = (
+        AuditEvent(actor=who, entity=instance._meta.label_lower, entity_id=str(instance.pk), action=action,
+                   changes={field: [_jsonable(old), _jsonable(new)] for field, (old, new) in changes.items()},
+                   reason=reason)
+        for instance, action, changes, reason in entries
+    )  # fmt: skip
+    written = 0
+    while batch := list(itertools.islice(rows, batch_size)):
+        AuditEvent.objects.bulk_create(batch)
+        written += len(batch)
+    return written
 
 
 def _check_manager(person: User | None, manager: User | None) -> None:

@@ -377,6 +377,30 @@ def test_a_quota_upload_that_is_no_table_fails_naming_the_file(api_client_for, c
     assert not Quota.objects.filter(period__label="2025-Q3").exists()
 
 
+def test_a_quota_upload_saves_in_bulk_as_quota_set_would(api_client_for, computed, quota_jobs_eager):
+    """Team sums above the rows follow them, every change is audited once, an unchanged row is not."""
+    from incentives import services
+
+    q3 = services.period_get_or_create("2025-Q3")
+    services.quota_set(actor=computed["ops"], person=computed["mia"], period=q3, amount=0, is_team_sum=True)
+    services.quota_set(actor=computed["ops"], person=computed["bob"], period=q3, amount=50000)
+    audits = AuditEvent.objects.filter(entity="incentives.quota")
+    before = audits.count()
+    ops = api_client_for(computed["ops"])
+    content = b"person,period,amount\nann,2025-Q3,120000\nbob,2025-Q3,110000.5\n"
+    job = upload(ops, content, quota_jobs_eager, dry_run="false")
+    assert job["result"] == {"rows": 2, "created": 1, "updated": 1, "unchanged": 0}
+    team = Quota.objects.get(person=computed["mia"], period=q3)
+    assert (team.is_team_sum, team.amount) == (True, Decimal("230000.50"))
+    bob = Quota.objects.get(person=computed["bob"], period=q3)
+    changes = {e.entity_id: e.changes for e in audits.order_by("id")[before:]}
+    assert changes[str(bob.pk)] == {"amount": ["50000.00", "110000.50"], "full_amount": ["50000.00", "110000.50"]}
+    assert len(changes) == 3 and str(team.pk) in changes  # ann's new quota, bob's, and mia's team sum
+    after = audits.count()
+    job = upload(ops, content, quota_jobs_eager, dry_run="false")
+    assert job["result"]["unchanged"] == 2 and audits.count() == after
+
+
 def test_a_quota_upload_over_its_time_limit_fails_and_saves_nothing(
     api_client_for, computed, quota_jobs_eager, monkeypatch
 ):
