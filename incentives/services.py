@@ -578,7 +578,7 @@ def dispute_resolve(
 # A progress report: rows done, rows in all, and the phase ("checking" every row, then "saving" them).
 ProgressFn = Callable[[int, int, str], None]
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
-CHECK_PROGRESS_EVERY, SAVE_PROGRESS_EVERY = 1000, 50
+CHECK_PROGRESS_EVERY, SAVE_BATCH = 1000, 2000
 
 
 class _Unreadable(Exception):
@@ -789,6 +789,15 @@ def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn) ->
     audits: list[tuple[Quota, dict[str, tuple[Any, Any]], str]] = []
     changed: set[int] = set()
     since: dt.date | None = None
+
+    def flush() -> None:  # a batch at a time: a file of a million rows never holds a million models
+        Quota.objects.bulk_create(created)
+        Quota.objects.bulk_update(updated, ["full_amount", "amount", "ramp", "is_team_sum"])
+        audit_record_many(actor=actor, entries=((q, "set", changes, reason) for q, changes, reason in audits))
+        created.clear()
+        updated.clear()
+        audits.clear()
+
     for done, (_, _, person, name, measure, full, ramp) in enumerate(planned, start=1):
         period = periods[name]
         effective = (full * _ramp_share(ramp, person, period)).quantize(CENT)
@@ -809,11 +818,10 @@ def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn) ->
         audits.append((quota, {"amount": (old[0], effective), "full_amount": (old[1], full)}, reason))
         changed.add(person.pk)
         since = min(since, period.start) if since else period.start
-        if done % CHECK_PROGRESS_EVERY == 0:
+        if len(audits) >= SAVE_BATCH:
+            flush()
             report(done, len(planned), "saving")
-    Quota.objects.bulk_create(created, batch_size=2000)
-    Quota.objects.bulk_update(updated, ["full_amount", "amount", "ramp", "is_team_sum"], batch_size=2000)
-    audit_record_many(actor=actor, entries=((q, "set", changes, reason) for q, changes, reason in audits))
+    flush()
     # A manager whose quota is the sum of their team's follows it (quota_set carries it on up the tree).
     above = {(row[2].manager_id, periods[row[3]].pk, row[4]) for row in planned if row[2].manager_id}
     if above:
