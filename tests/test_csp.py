@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 POLICY = re.compile(
     r"^default-src 'self'; script-src 'self' 'nonce-(?P<nonce>[\w-]{22})'; style-src 'self' 'nonce-(?P=nonce)'; "
-    r"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    r"img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     r"frame-ancestors 'none'; form-action 'self'$"
 )
 HANDLER = re.compile(r"on[a-z]+")

@@ -73,7 +73,8 @@ CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
     "default-src": ["'self'"],
     "script-src": ["'self'", "'nonce-{nonce}'"],
     "style-src": ["'self'", "'nonce-{nonce}'"],
-    "img-src": ["'self'", "data:"],
+    # blob: the mode bar's PNG download draws the chart's SVG through a blob: image onto a canvas (plotly.js)
+    "img-src": ["'self'", "data:", "blob:"],
     "font-src": ["'self'"],
     "connect-src": ["'self'"],
     "object-src": ["'none'"],

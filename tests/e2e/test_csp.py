@@ -64,6 +64,11 @@ def test_pages_run_under_the_policy_and_charts_draw(page):
     sign_in(page, "manager")
     watch.open("/reporting/manager/")
     page.wait_for_selector("[data-testid^=chart-] .main-svg")
+    chart = page.locator("[data-testid^=chart-]").first
+    chart.hover()
+    with page.expect_download() as png:  # the mode bar's PNG goes through a blob: image (img-src blob:)
+        chart.locator(".modebar-btn[data-title='Download plot as a PNG']").click()
+    assert png.value.suggested_filename.endswith(".png")
     watch.assert_clean("manager dashboard")
     tabs = page.locator(".dash-tabs a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     for href in tabs[1:]:  # the other dashboards a manager is shown: their other kinds of chart
