@@ -1,6 +1,7 @@
-"""The Content-Security-Policy in a real browser: the manager's dashboard, a deal, the forecast grid and the
-waterfall, a rep's attainment and statement load with no violation and no script error, the plotly charts draw,
-and the controls that used to be inline handlers (a period picker, the waterfall's bars) still work."""
+"""The Content-Security-Policy in a real browser: the manager's dashboards, a deal, the forecast grid and the
+waterfall, a rep's attainment and statement and the API documentation load with no violation and no script
+error, the plotly charts draw and download as PNG, and the controls that used to be inline handlers (a period
+picker, the waterfall's bars, the narrow screen's menu button) still work."""
 
 from __future__ import annotations
 
@@ -120,3 +121,11 @@ def test_the_menu_button_still_opens_the_menu_on_a_narrow_screen(page):
     page.click(".nav-toggle")  # was onclick="document.body.classList.toggle('nav-open')"
     assert page.locator(".sidenav").is_visible()
     watch.assert_clean("home")
+
+
+def test_the_api_documentation_runs_under_the_policy(page):
+    watch = Watch(page)
+    sign_in(page, "rep")
+    watch.open("/api/v1/docs/")  # drf-spectacular's Swagger UI, its inline script nonced
+    page.wait_for_selector(".swagger-ui .opblock")
+    watch.assert_clean("API documentation")
