@@ -29,6 +29,7 @@ from incentives.models import (
     StatementLine,
 )
 from salesops import limits
+from salesops.api import UploadField
 from salesops.org.models import User
 
 
@@ -411,7 +412,7 @@ class DryRunField(serializers.BooleanField):
 
 
 class QuotaUploadSerializer(serializers.Serializer[Any]):
-    file = serializers.FileField(help_text="CSV or XLSX with columns person (username, e-mail or employee id), "
+    file = UploadField(help_text="CSV or XLSX with columns person (username, e-mail or employee id), "
                                  "period (2026-Q1 or 2026-03), amount, and optionally measure.")  # fmt: skip
     dry_run = DryRunField(default=True, help_text="Check every row and report; write nothing (the default).")
     measure = serializers.ChoiceField(choices=QuotaMeasure.choices, default=QuotaMeasure.BOOKINGS,

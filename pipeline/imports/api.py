@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from pipeline.imports import presets, selectors, services
 from pipeline.models import ImportJob
+from salesops.api import UploadField
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps
 
@@ -62,7 +63,7 @@ class ImportJobListSerializer(ImportJobSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer[Any]):
-    file = serializers.FileField()
+    file = UploadField()
     preset = serializers.ChoiceField(choices=[c for c, _ in presets.PRESET_CHOICES], required=False)
     # A JSON object, sent as text in a multipart form: {"name": "Deal", "owner": "Rep", "stage": "Stage", …}
     mapping = serializers.JSONField(required=False, binary=True)
