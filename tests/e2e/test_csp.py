@@ -123,6 +123,16 @@ def test_the_menu_button_still_opens_the_menu_on_a_narrow_screen(page):
     watch.assert_clean("home")
 
 
+def test_an_htmx_request_refused_swaps_in_a_message_not_a_page(page):
+    sign_in(page, "rep")
+    page.goto("/")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("htmx.ajax('GET', '/no/such/panel/', {target: '#content', swap: 'innerHTML'})")
+    page.wait_for_selector("#content [data-testid=htmx-error]")
+    assert "Nothing here" in page.locator("#content").inner_text()
+    assert page.locator("#content .sidenav, #content .topbar").count() == 0  # not a page inside the page
+
+
 def test_the_api_documentation_runs_under_the_policy(page):
     watch = Watch(page)
     sign_in(page, "rep")
