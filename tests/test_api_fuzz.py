@@ -103,6 +103,12 @@ def company(org, clean_cache, settings, tmp_path) -> dict[str, Any]:
     incentives.dispute_raise(actor=ann, line=line, text="The split looks wrong")
     ImportJob.objects.create(created_by=ops, preset="deals", file_name="deals.csv",
                              file=SimpleUploadedFile("deals.csv", b"name,amount\nX,10\n"))  # fmt: skip
+    quota_file = b"person,period,amount\nann,2025-Q2,110000\nnobody,2025-Q2,abc\n"
+    checked = incentives.quota_upload_job_create(actor=ops, upload=SimpleUploadedFile("quotas.csv", quota_file),
+                                                 dry_run=True, measure="bookings")  # fmt: skip
+    incentives.quota_upload_job_execute(job_id=checked.pk)  # finished, with a refused row
+    incentives.quota_upload_job_create(actor=ops, upload=SimpleUploadedFile("more.csv", quota_file), dry_run=True,
+                                       measure="bookings")  # still queued  # fmt: skip
     for person in (ann, ops):
         api_token_issue(owner=person, name="spare")
     return {"org": org, "ann": ann, "bob": bob, "mia": mia, "ops": ops}
