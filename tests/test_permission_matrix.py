@@ -757,7 +757,10 @@ def walk_route(walk: Walk, route_string: str, route: Route) -> None:
             missing = walk.send(method, fill(route_string, missing_values(route)), api=api, body=body)
             if method in READS and not refusal_ok(missing.status):
                 walk.fail(f"GET {route_string} with a missing id → {missing.status}")
-            for owner in path_owners(actor):
+            owners = path_owners(actor)
+            if method == HTMX:  # the fragment's own scope check: one owner inside the scope, one outside
+                owners = owners[:1] + list(OUTSIDE.get(actor, ()))[:1]
+            for owner in owners:
                 values = path_values(route, world, owner)
                 answer = walk.send(method, fill(route_string, values), api=api, body=body)
                 if (owner == actor) if route.ids in SELF_ONLY else (owner in scope):
