@@ -158,6 +158,8 @@ class Route:
     variants: tuple[tuple[str, dict[str, Any]], ...] = ()  # (field, body) of further inline edits to try
 
 
+# roles.md: a rep exports their own statement (CSV/XLSX) only; list and dashboard exports answer 403.
+REP_EXPORTS = {"incentives/", "incentives/statements/<int:pk>/", "api/v1/incentives/payouts/<pk>/lines/"}
 POST = ("POST",)
 HTMX = "GET (htmx)"
 READS = ("GET", HTMX)
@@ -262,7 +264,7 @@ ROUTES: dict[str, Route] = {
     "incentives/quotas/uploads/<int:pk>/save/": Route(ids="quota_upload", writes=POST, only=OPS),
     "incentives/history/": Route(only=FINANCE_OPS, query=("entity_id=@person",)),
     # -------------------------------------------------------------------------------------- forecasting
-    "forecasting/": Route(query=("person=@person", "export=csv")),
+    "forecasting/": Route(query=("person=@person",)),
     "forecasting/deals/": Route(query=("person=@person", "owner=@person")),
     "forecasting/deals/<int:pk>/category/": Route(ids="deal", writes=POST, body={"category": "commit"}),
     "forecasting/calls/": Route(writes=POST),
@@ -828,7 +830,11 @@ def walk_query(walk: Walk, route_string: str, route: Route, api: bool) -> None:
     exports = [f"export=csv&panel={key}" for key in world.panels.get(dashboard.group(1) if dashboard else "", [])]
     for query in [*route.query, *exports]:
         if "@" not in query:
-            walk.send("GET", f"{base}?{query}", api=api)
+            answer = walk.send("GET", f"{base}?{query}", api=api)
+            rep_export = "export=" in query and walk.actor.startswith("rep_") and route_string not in REP_EXPORTS
+            a_file = answer.status < 300 and not answer.content_type.startswith(("text/html", "application/json"))
+            if rep_export and a_file:  # (a page without exports ignores ?export= and shows itself)
+                walk.fail(f"GET {route_string}?{query}: a rep's list or dashboard export → {answer.status}, not 403")
             continue
         kind = query.split("@", 1)[1]
         missing = walk.send("GET", f"{base}?{query.replace('@' + kind, str(MISSING))}", api=api)
