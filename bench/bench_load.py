@@ -20,7 +20,10 @@ runs a server. What it does, in order:
    DJANGO_SECURE_HSTS_SECONDS=0, DJANGO_SECURE_COOKIES=false, as .env.example). No Celery worker runs: the
    pages read, and what they would queue waits in Redis database 15, which nothing consumes.
 4. Every virtual user signs in through the login form (its own session), finds an in-scope deal and a
-   statement from the links of its own pages, then loops over its role's mix with 0–1 s of think time.
+   statement from the links of its own pages, then loops over its role's mix, pausing 1–5 s (uniformly) between
+   pages, as a person reading a page does: 50 users ask for about 15 pages a second. `--think-min 0 --think 1`
+   is a stress run instead (about 85 a second, more than 2 CPUs serve at ~35 ms of CPU a page: it measures
+   the queue, not the pages).
    Only the measured window counts; a request is an error when it raised, answered neither 2xx nor 3xx, or
    was redirected to the login page.
 5. Writes bench/results/load.json and the table in bench/README.md, stops gunicorn and drops the database
@@ -117,7 +120,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=120.0, help="Seconds measured (default 120).")
     parser.add_argument("--quick", action="store_true", help="20 s instead of --duration.")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "3")))
-    parser.add_argument("--think", type=float, default=1.0, help="Think time: uniform 0..THINK seconds.")
+    parser.add_argument("--think", type=float, default=5.0, help="Think time: at most THINK seconds (default 5).")
+    parser.add_argument("--think-min", type=float, default=1.0, help="Think time: at least this (default 1).")
     parser.add_argument("--warmup", type=float, default=10.0, help="Seconds of load before the measured window.")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: a free one).")
@@ -374,10 +378,10 @@ class Recorder:
                 self.samples.append(sample)
 
 
-def drive(user: VirtualUser, recorder: Recorder, stop: threading.Event, think: float, seed: int) -> None:
+def drive(user: VirtualUser, recorder: Recorder, stop: threading.Event, think: tuple[float, float], seed: int) -> None:
     rng = random.Random(seed)
     index = rng.randrange(len(user.pages))
-    stop.wait(rng.uniform(0, think))  # the users do not all start on the same beat
+    stop.wait(rng.uniform(0, think[1]))  # the users do not all start on the same beat
     while not stop.is_set():
         label, template = user.pages[index % len(user.pages)]
         index += 1
@@ -393,7 +397,7 @@ def drive(user: VirtualUser, recorder: Recorder, stop: threading.Event, think: f
         except Exception as exc:  # a timeout or a refused connection counts as an error too
             error = f"{type(exc).__name__}: {exc} {path}"
         recorder.add(Sample(label, (time.perf_counter() - started) * 1000, error))
-        stop.wait(rng.uniform(0, think))
+        stop.wait(rng.uniform(*think))
 
 
 # ----------------------------------------------------------------------------------------- figures
@@ -483,7 +487,8 @@ def render_table(result: dict[str, Any]) -> str:
     met = overall["errors"] == 0 and overall["p95_ms"] <= TARGET_P95_MS
     lines = [
         f"{run['users']} users for {run['duration_s']:.0f} s (after {run['warmup_s']:.0f} s of warm-up), think time "
-        f"0–{run['think_s']:g} s, gunicorn {run['workers']} sync workers, production settings; demo company "
+        f"{run.get('think_min_s', 0):g}–{run['think_s']:g} s, gunicorn {run['workers']} sync workers, production "
+        "settings; demo company "
         f"({result['company']['people']} people, {result['company']['deals']:,} deals) of "
         f"{result['company']['today']}. Measured {run['measured_at']} on {result['machine']['cpus']} CPUs "
         f"(load average {' / '.join(str(x) for x in result['machine']['loadavg_before'])} before, "
@@ -570,7 +575,9 @@ def main(argv: list[str] | None = None) -> int:
 
         recorder, stop = Recorder(), threading.Event()
         threads = [
-            threading.Thread(target=drive, args=(u, recorder, stop, args.think, args.seed + i), daemon=True)
+            threading.Thread(
+                target=drive, args=(u, recorder, stop, (args.think_min, args.think), args.seed + i), daemon=True
+            )
             for i, u in enumerate(users)
         ]
         loadavg_before = _loadavg()
@@ -615,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "think_s": args.think,
+            "think_min_s": args.think_min,
             "workers": args.workers,
             "measured_at": measured_at,
             "roles": {role: sum(1 for u in users if u.role == role) for role in MIX},
