@@ -112,6 +112,12 @@ def subtree_of(parents: dict[int, int | None], root: int) -> dict[int, int | Non
     return out
 
 
+def sees_reports(user: Any) -> bool:
+    """Whether the user's forecast views list the rows of the people below: a rep sees their own row only, even
+    if someone happens to report to them (roles.md); the manager role, finance and sales ops see the rows."""
+    return bool(sees_everyone(user) or user.is_manager)
+
+
 def person_for_read(user: Any, pk: Any) -> User:
     """A person the user may see, else 404 (roles.md)."""
     try:
@@ -313,7 +319,7 @@ def grid(user: User, person: User, label: str) -> Grid:
     span = period_span(label)
     parents = tree()
     sub = subtree_of(parents, person.pk)
-    direct = [pid for pid, parent in sub.items() if parent == person.pk]
+    direct = [pid for pid, parent in sub.items() if parent == person.pk] if sees_reports(user) else []
     stored = rollups_for(label, list(sub))
     if len(stored) < len(sub):
         services.rollup_refresh(period=label)
@@ -642,7 +648,9 @@ def closed_periods(kind: str, today: dt.date, count: int) -> list[PeriodSpan]:
     return out
 
 
-def accuracy(person: User, kind: str = "month", *, count: int = 6, today: dt.date | None = None) -> list[AccuracyRow]:
+def accuracy(
+    person: User, kind: str = "month", *, count: int = 6, today: dt.date | None = None, with_reports: bool = True
+) -> list[AccuracyRow]:
     """For the person and each direct report, every source as it stood at the start, middle and one week
     before the end of each of the last `count` closed periods, against the actual bookings (kpis.md's
     forecast_accuracy), and the MAPE over those periods. Sources: the person's own call, their manager's
@@ -650,7 +658,8 @@ def accuracy(person: User, kind: str = "month", *, count: int = 6, today: dt.dat
     today = today or timezone.localdate()
     parents = tree()
     sub = subtree_of(parents, person.pk)
-    ids = [person.pk, *sorted(pid for pid, parent in sub.items() if parent == person.pk)]
+    reports = sorted(pid for pid, parent in sub.items() if parent == person.pk) if with_reports else []
+    ids = [person.pk, *reports]
     people = {u.pk: u for u in User.objects.filter(pk__in=ids)}
     spans = [s for s in closed_periods(kind, today, count)]
     per_person: dict[int, list[AccuracyPeriod]] = {pid: [] for pid in ids}

@@ -312,7 +312,9 @@ def accuracy(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     kind = request.GET.get("kind", "month")
     kind = kind if kind in ("month", "quarter") else "month"
-    rows = selectors.accuracy(person, kind, count=6 if kind == "month" else 4)
+    rows = selectors.accuracy(
+        person, kind, count=6 if kind == "month" else 4, with_reports=selectors.sees_reports(user)
+    )
     context = {
         "person": person,
         "kind": kind,

@@ -178,7 +178,9 @@ def accuracy(request: Request) -> Response:
     kind = request.query_params.get("kind", "month")
     if kind not in ("month", "quarter"):
         raise DomainError("kind is month or quarter.", field="kind")
-    rows = selectors.accuracy(_person(request), kind, count=6 if kind == "month" else 4)
+    rows = selectors.accuracy(
+        _person(request), kind, count=6 if kind == "month" else 4, with_reports=selectors.sees_reports(request.user)
+    )
     out: list[dict[str, Any]] = []
     for row in rows:
         out.append({

@@ -69,7 +69,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "manager_visible": selectors.person_visible_to(user, person.manager_id),
-        "reports": selectors.direct_reports(person),
+        "reports": selectors.direct_reports(person).filter(selectors.visible_people_q(user)),  # a rep's: none
         "may_edit": may_manage_setup(user),
         "may_send_link": may_manage_setup(user) and sign_in_refusal(user, person) is None,
         "history": selectors.audit_history(entity="org.user", entity_id=person.pk)[:50]
