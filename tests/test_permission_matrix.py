@@ -70,14 +70,15 @@ pytestmark = pytest.mark.django_db
 
 MISSING = 987_654_321  # an id no row has
 ACTORS = ["anonymous", "rep_a", "rep_b", "rep_c", "manager_east", "manager_west", "finance", "ops"]
-OWNERS = ["rep_a", "rep_b", "rep_c", "manager_east", "manager_west", "director"]
+# rep_sub reports to rep_a, who holds only the rep role: a rep sees their own records, not a report's (roles.md).
+OWNERS = ["rep_a", "rep_b", "rep_c", "manager_east", "manager_west", "director", "rep_sub"]
 EVERYONE = frozenset(OWNERS)
 SCOPE: dict[str, frozenset[str]] = {
     "anonymous": frozenset(),
     "rep_a": frozenset({"rep_a"}),
     "rep_b": frozenset({"rep_b"}),
     "rep_c": frozenset({"rep_c"}),
-    "manager_east": frozenset({"manager_east", "rep_a", "rep_b"}),
+    "manager_east": frozenset({"manager_east", "rep_a", "rep_b", "rep_sub"}),
     "manager_west": frozenset({"manager_west", "rep_c"}),
     "finance": EVERYONE,
     "ops": EVERYONE,
@@ -85,7 +86,7 @@ SCOPE: dict[str, frozenset[str]] = {
 # Query parameters and write bodies are tried with two owners outside each scope (a teammate or one's own manager,
 # and someone of the other subtree), to keep the walk short; path ids with every owner.
 SAMPLED: dict[str, tuple[str, ...]] = {
-    "rep_a": ("rep_b", "rep_c"),
+    "rep_a": ("rep_sub", "rep_c"),
     "rep_b": ("rep_a", "manager_east"),
     "rep_c": ("rep_a", "manager_west"),
     "manager_east": ("rep_c", "manager_west"),
@@ -106,13 +107,13 @@ ABOVE: dict[str, frozenset[str]] = {
 # Path ids are tried with three owners outside each scope; together they cover every relation (teammate, other
 # team, one's own manager, the other manager, the director above both).
 OUTSIDE: dict[str, tuple[str, ...]] = {
-    "rep_a": ("rep_b", "rep_c", "manager_east"),
+    "rep_a": ("rep_b", "rep_c", "manager_east", "rep_sub"),
     "rep_b": ("rep_a", "manager_west", "director"),
     "rep_c": ("rep_a", "manager_west", "director"),
     "manager_east": ("rep_c", "manager_west", "director"),
     "manager_west": ("rep_b", "manager_east", "director"),
 }
-MARKER = re.compile(r"MARK-(rep_[abc]|manager_east|manager_west|director)-([a-z_]+)")
+MARKER = re.compile(r"MARK-(rep_[abc]|rep_sub|manager_east|manager_west|director)-([a-z_]+)")
 QUARTER = "2025-Q1"  # the commissions' quarter: over, unlocked, fixed (no test depends on the day it runs)
 
 # What a path's ids are. An owned kind is filled with each owner's record; "global" routes name shared records.
@@ -470,9 +471,12 @@ def build_world() -> World:
         "rep_a": UserFactory.create(username="rep_a", manager=manager_east, region=east, team=manager_east.team),
         "rep_b": UserFactory.create(username="rep_b", manager=manager_east, region=east, team=manager_east.team),
         "rep_c": UserFactory.create(username="rep_c", manager=manager_west, region=west, team=manager_west.team),
+        "rep_sub": UserFactory.create(username="rep_sub", region=east, team=manager_east.team),
         "finance": UserFactory.create(username="fin", is_rep=False, is_finance=True, title="Commission Analyst"),
         "ops": UserFactory.create(username="ops_admin", is_rep=False, is_sales_ops=True, title="Sales Ops"),
     }
+    people["rep_sub"].manager = people["rep_a"]
+    people["rep_sub"].save(update_fields=["manager"])
     ops, finance = people["ops"], people["finance"]
     stages = default_stages()
     product = ProductFactory.create(name="Matrix Widget")
