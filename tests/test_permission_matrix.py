@@ -179,7 +179,7 @@ ROUTES: dict[str, Route] = {
     "password/": Route(writes=POST),
     "password/done/": Route(),
     # ------------------------------------------------------------------------------------------------ org
-    "org/people/": Route(),
+    "org/people/": Route(query=("q=MARK",)),
     "org/people/add/": Route(writes=POST, only=OPS),
     "org/people/<int:pk>/": Route(ids="person"),
     "org/people/<int:pk>/edit/": Route(ids="person", writes=POST, only=OPS),
@@ -195,7 +195,7 @@ ROUTES: dict[str, Route] = {
     "pipeline/imports/<int:pk>/warnings.csv": Route(ids="import", only=OPS),
     # ----------------------------------------------------------------------------------------- pipeline
     "pipeline/deals/": Route(
-        query=("owner=@person", "account=@account", "export=csv&owner=@person", "export=xlsx&owner=@person")
+        query=("owner=@person", "account=@account", "q=MARK", "export=csv&owner=@person", "export=xlsx&owner=@person")
     ),
     "pipeline/deals/new/": Route(
         writes=POST, only=PIPELINE_WRITERS, body={**P_DEAL, "stage": "@stage", "currency": "USD", "deal_type": "new"}
@@ -222,11 +222,11 @@ ROUTES: dict[str, Route] = {
     "pipeline/deals/<int:pk>/activities/": Route(ids="deal", writes=POST, body={"kind": "call", "subject": "Matrix"}),
     "pipeline/activities/<int:pk>/done/": Route(ids="activity", writes=POST),
     "pipeline/board/": Route(query=("owner=@person",)),
-    "pipeline/accounts/": Route(query=("owner=@person", "export=csv", "export=xlsx")),
+    "pipeline/accounts/": Route(query=("owner=@person", "q=MARK", "export=csv", "export=xlsx")),
     "pipeline/accounts/new/": Route(writes=POST, only=PIPELINE_WRITERS, body={"name": "Matrix", "owner": "@person"}),
     "pipeline/accounts/<int:pk>/": Route(ids="account"),
     "pipeline/accounts/<int:pk>/edit/": Route(ids="account", writes=POST, body={"name": "Matrix", "owner": "@person"}),
-    "pipeline/leads/": Route(query=("owner=@person", "export=csv")),
+    "pipeline/leads/": Route(query=("owner=@person", "q=MARK", "export=csv")),
     "pipeline/leads/new/": Route(writes=POST, only=PIPELINE_WRITERS, body={"last_name": "Matrix", "company": "Matrix"}),
     "pipeline/leads/<int:pk>/convert/": Route(ids="lead", writes=POST, body={"account": "@account"}),
     "pipeline/setup/": Route(only=OPS),
@@ -295,7 +295,7 @@ ROUTES: dict[str, Route] = {
     "api/v1/auth/tokens/": Route(),
     "api/v1/auth/tokens/<pk>/": Route(ids="token", writes=("DELETE",)),
     "api/v1/data-quality/": Route(only=OPS),
-    "api/v1/deals/": Route(writes=POST, body=P_DEAL, query=("owner=@person", "account=@account")),
+    "api/v1/deals/": Route(writes=POST, body=P_DEAL, query=("owner=@person", "account=@account", "q=MARK")),
     "api/v1/deals/<pk>/": Route(
         ids="deal", writes=("PUT", "PATCH"), body={"account": "@account", "contact": "@contact", "owner": "@person"}
     ),
@@ -307,7 +307,9 @@ ROUTES: dict[str, Route] = {
         ids="deal", writes=("PUT",), body={"splits": [{"person": "@person", "percent": "100"}]}
     ),
     "api/v1/accounts/": Route(
-        writes=POST, body={"name": "Matrix", "parent": "@account", "owner": "@person"}, query=("owner=@person",)
+        writes=POST,
+        body={"name": "Matrix", "parent": "@account", "owner": "@person"},
+        query=("owner=@person", "q=MARK"),
     ),
     "api/v1/accounts/merge/": Route(writes=POST, only=OPS, body={"keep": "@account", "duplicate": "@account"}),
     "api/v1/accounts/<pk>/": Route(
@@ -328,7 +330,9 @@ ROUTES: dict[str, Route] = {
     "api/v1/stages/<pk>/": Route(ids="stage", writes=("PUT", "PATCH", "DELETE")),
     "api/v1/lost-reasons/": Route(writes=POST),
     "api/v1/lost-reasons/<pk>/": Route(ids="lost_reason", writes=("PUT", "PATCH")),
-    "api/v1/leads/": Route(writes=POST, body={"last_name": "Matrix", "company": "Matrix"}, query=("owner=@person",)),
+    "api/v1/leads/": Route(
+        writes=POST, body={"last_name": "Matrix", "company": "Matrix"}, query=("owner=@person", "q=MARK")
+    ),
     "api/v1/leads/<pk>/": Route(ids="lead"),
     "api/v1/leads/<pk>/convert/": Route(ids="lead", writes=POST, body={"account": "@account"}),
     "api/v1/activities/": Route(
