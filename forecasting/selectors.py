@@ -320,7 +320,19 @@ def grid(user: User, person: User, label: str) -> Grid:
     parents = tree()
     sub = subtree_of(parents, person.pk)
     direct = [pid for pid, parent in sub.items() if parent == person.pk] if sees_reports(user) else []
-    stored = rollups_for(label, list(sub))
+    if not sees_reports(user) and len(sub) > 1:
+        # A rep sees their own numbers only, even with someone reporting to them (roles.md): their row is
+        # computed from their own deals, not read from the stored rollup of their subtree.
+        sub, now = {person.pk: None}, timezone.now()
+        own_only = own_from_groups(own_groups(span, now=now, owner_ids=[person.pk]), win_rates())
+        alone = services.compose_rollups(
+            label=label, parents=sub, own=own_only, quotas={p: q for p, q in quotas_for(span).items() if p in sub},
+            calls=as_calls(latest_calls(label, person_ids=sub)), adjustments={}, ts_total=None, shares={},
+            computed_at=now,
+        )  # fmt: skip
+        stored = {row.person_id: row for row in alone}
+    else:
+        stored = rollups_for(label, list(sub))
     if len(stored) < len(sub):
         services.rollup_refresh(period=label)
         stored = rollups_for(label, list(sub))
