@@ -1,5 +1,5 @@
-"""Sign in as each demo role and crawl the whole hub: no page or form answers a server error, and no link a role is
-shown is broken.
+"""Sign in as each demo role and crawl the whole hub: no page or form answers a server error, no link a role is
+shown is broken, and no page or fragment holds code the Content-Security-Policy would refuse (tests/csp_policy.py).
 
 The demo company is loaded once for the module inside a transaction rolled back at the end. Every request runs in a
 savepoint rolled back after it (and each role's crawl in one of its own), so a form that deletes a stage, locks a
@@ -79,6 +79,7 @@ from django.utils import timezone
 from reporting.views import DASHBOARDS
 from salesops.celery import app as celery_app
 from salesops.org.models import User
+from tests.csp_policy import POLICY, problems_in
 
 pytestmark = pytest.mark.django_db
 
@@ -453,6 +454,9 @@ class Crawl:
     server_errors: list[Failure] = field(default_factory=list)
     raw_values: list[Failure] = field(default_factory=list)  # pages showing codes or unformatted numbers
     broken_links: list[Failure] = field(default_factory=list)
+    policy_problems: list[Failure] = field(default_factory=list)  # what the Content-Security-Policy refuses
+    html_answers: int = 0
+    nonces: set[str] = field(default_factory=set)
     refused: int = 0  # 403/404 for addresses no page showed the role (schema paths, API rows): scope decisions
     left_over: int = 0  # addresses still queued when the request budget ran out
     seconds: float = 0.0
@@ -562,10 +566,32 @@ class Crawler:
         if rollback:
             self.client.cookies[settings.SESSION_COOKIE_NAME] = session
         answer = Answer(response.status_code, {key.lower(): value for key, value in response.items()}, body, error)
+        self.check_policy(answer, method, url, referrer, htmx)
         if self.log_path:
             with open(self.log_path, "a", encoding="utf-8") as log:
                 log.write(f"{self.role} {method} {url} {answer.status} {htmx} from {referrer} {error}\n")
         return answer
+
+    def check_policy(self, answer: Answer, method: str, url: str, referrer: str, htmx: bool) -> None:
+        """Every HTML answer (page, fragment, form answer, error page) carries the policy with a nonce never sent
+        before, and holds nothing the policy would refuse."""
+        if not answer.headers.get("content-type", "").startswith("text/html") or not answer.body:
+            return
+        self.result.html_answers += 1
+        match = POLICY.match(answer.headers.get("content-security-policy", ""))
+        where = url + (" (htmx)" if htmx else "")
+        if match is None:
+            self.result.policy_problems.append(
+                Failure(self.role, method, where, answer.status, referrer, "no or another Content-Security-Policy")
+            )
+            return
+        if match["nonce"] in self.result.nonces:
+            self.result.policy_problems.append(
+                Failure(self.role, method, where, answer.status, referrer, "a nonce sent before")
+            )
+        self.result.nonces.add(match["nonce"])
+        for problem in problems_in(answer.body.decode(errors="replace"), match["nonce"], fragment=htmx):
+            self.result.policy_problems.append(Failure(self.role, method, where, answer.status, referrer, problem))
 
     def check(self, answer: Answer, method: str, url: str, referrer: str, link: Link | None = None) -> bool:
         """Record a server error or a broken link; True for a success worth reading."""
@@ -803,6 +829,19 @@ def test_pages_show_numbers_and_names_in_words(crawls: dict[str, Crawl]) -> None
             seen.setdefault((page_route(failure.url), failure.detail.split(":")[0]), failure)
     failures = list(seen.values())
     assert not failures, f"{len(failures)} pages show raw values:\n{listing(failures)}"
+
+
+def test_no_page_or_fragment_holds_code_the_content_security_policy_refuses(crawls: dict[str, Crawl]) -> None:
+    """Inline event handlers, `javascript:` addresses, style attributes, scripts or styles without the answer's
+    nonce (any inline script in an htmx fragment): one failure per page and problem, to stay readable."""
+    for crawl in crawls.values():
+        assert crawl.html_answers >= 100, f"{crawl.role}: only {crawl.html_answers} HTML answers read"
+    seen: dict[tuple[str, str], Failure] = {}
+    for crawl in crawls.values():
+        for failure in crawl.policy_problems:
+            seen.setdefault((failure.url.split("?")[0], failure.detail), failure)
+    failures = list(seen.values())
+    assert not failures, f"{len(failures)} answers the policy would break:\n{listing(failures)}"
 
 
 def test_no_link_a_role_is_shown_is_broken(crawls: dict[str, Crawl]) -> None:
