@@ -18,6 +18,10 @@ RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:63
     DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput
 
+# Uploaded files (imports, quota uploads) live here; docker-compose.yml mounts one volume on it for web and
+# worker, which must share it (the web process stores a file, a worker reads it).
+RUN mkdir -p /app/var/media && chown -R salesops:salesops /app/var
+
 USER salesops
 EXPOSE 8000
 CMD ["sh", "-c", "gunicorn salesops.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]

@@ -45,7 +45,9 @@
         var point = event.points && event.points[0];
         var url = point && point.customdata;
         if (Array.isArray(url)) url = url[0];
-        if (typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/") window.location.href = url;
+        if (typeof url !== "string") return;
+        var target = new URL(url, window.location.href); // same site only ("//host" and "/\\host" are other sites)
+        if (target.origin === window.location.origin) window.location.href = target.href;
       });
     }
     // An enclosing [data-chart-click-get]: a point's customdata is appended to that address and the answer is
