@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from incentives import selectors
@@ -745,13 +746,16 @@ def _check_and_save(
     total = read
     report(total, total, "checking")
     existing = {
-        (q.person_id, q.period.label, q.measure): (q.full_amount, q.ramp_id)
+        (q.person_id, q.period.label, q.measure): q
         for q in Quota.objects.filter(person_id__in={p.pk for _, _, p, *_ in planned}).select_related("period")
     }
-    created = sum(1 for _, _, p, label, m, *_ in planned if (p.pk, label, m) not in existing)
-    unchanged = sum(
-        1 for _, _, p, label, m, a, r in planned if existing.get((p.pk, label, m)) == (a, r.pk if r else None)
-    )
+    created = unchanged = 0
+    for _, _, person, name, measure, full, ramp in planned:
+        quota = existing.get((person.pk, name, measure))
+        if quota is None:
+            created += 1
+        elif _quota_unchanged(quota, full=full, ramp=ramp, effective=_effective(full, ramp, person, quota.period)):
+            unchanged += 1
     result = {"rows": total, "created": created, "updated": len(planned) - created - unchanged,
               "unchanged": unchanged, "errors": errors, "dry_run": dry_run}  # fmt: skip
     if errors or dry_run:
@@ -761,10 +765,28 @@ def _check_and_save(
             _save_planned(actor=actor, planned=planned, report=report)
     except _RowRefused as refused:
         return {**result, "created": 0, "updated": 0, "unchanged": 0, "errors": [refused.error]}
+    except IntegrityError:  # a quota created meanwhile (quotas are set one at a time too): the save rolled back
+        logger.warning("quota upload: a quota was set meanwhile, nothing saved", exc_info=True)
+        error = _row_error(None, "", "", CONCURRENT_QUOTA_CHANGE)
+        return {**result, "created": 0, "updated": 0, "unchanged": 0, "errors": [error]}
     return result
 
 
+CONCURRENT_QUOTA_CHANGE = (
+    "Someone changed quotas for the same people and periods while this upload was saving; upload it again."
+)
 Planned = tuple[int, str, User, str, str, Decimal, RampSchedule | None]  # row, who, person, label, measure, …
+
+
+def _effective(full: Decimal, ramp: RampSchedule | None, person: User, period: Period) -> Decimal:
+    return (full * _ramp_share(ramp, person, period)).quantize(CENT)
+
+
+def _quota_unchanged(quota: Quota, *, full: Decimal, ramp: RampSchedule | None, effective: Decimal) -> bool:
+    """Whether an uploaded row leaves a quota as it is: the one test of both the dry run's count and the save
+    (a team sum set to an amount, or a quota whose ramp's shares changed since, is changed by the save)."""
+    now = (quota.amount, quota.full_amount, quota.ramp_id, quota.is_team_sum)
+    return now == (effective, full, ramp.pk if ramp else None, False)
 
 
 def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn) -> None:
@@ -800,16 +822,14 @@ def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn) ->
 
     for done, (_, _, person, name, measure, full, ramp) in enumerate(planned, start=1):
         period = periods[name]
-        effective = (full * _ramp_share(ramp, person, period)).quantize(CENT)
+        effective = _effective(full, ramp, person, period)
         quota = existing.get((person.pk, period.pk, measure))
         old = (quota.amount, quota.full_amount) if quota else (None, None)
         if quota is None:
             quota = Quota(person=person, period=period, measure=measure, full_amount=full, amount=effective,
                           ramp=ramp, is_team_sum=False)  # fmt: skip
             created.append(quota)
-        elif (quota.amount, quota.full_amount, quota.ramp_id, quota.is_team_sum) != (
-            effective, full, ramp.pk if ramp else None, False
-        ):  # fmt: skip
+        elif not _quota_unchanged(quota, full=full, ramp=ramp, effective=effective):
             quota.full_amount, quota.amount, quota.ramp, quota.is_team_sum = full, effective, ramp, False
             updated.append(quota)
         else:
@@ -906,11 +926,25 @@ def _finish(job: QuotaUploadJob, result: dict[str, Any]) -> None:
 
 def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
     """Run a queued quota upload and store its outcome on the job; the quotas and the job's "done" commit
-    together, so a redelivered task finds the job finished and changes nothing."""
-    claimed = QuotaUploadJob.objects.filter(
-        pk=job_id, status__in=[QuotaUploadStatus.QUEUED, QuotaUploadStatus.RUNNING]
-    ).update(status=QuotaUploadStatus.RUNNING, rows_done=0, started_at=timezone.now())
+    together, so a redelivered task finds the job finished and changes nothing. The claim is one UPDATE of a
+    queued job: a second copy of the task (a redelivery, an outbox message sent twice) finds it running and
+    does nothing, unless it has run longer than the task's hard time limit, so its worker was killed (its
+    transaction rolled back): then this copy takes it over. Returns the job, or None when not claimed."""
+    from incentives.tasks import QUOTA_UPLOAD_TIME_LIMIT
+
+    now = timezone.now()
+    dead = now - dt.timedelta(seconds=QUOTA_UPLOAD_TIME_LIMIT)
+    claimed = (
+        QuotaUploadJob.objects.filter(pk=job_id)
+        .filter(
+            Q(status=QuotaUploadStatus.QUEUED)
+            | Q(status=QuotaUploadStatus.RUNNING, started_at__lt=dead)
+            | Q(status=QuotaUploadStatus.RUNNING, started_at__isnull=True)
+        )
+        .update(status=QuotaUploadStatus.RUNNING, rows_done=0, started_at=now)
+    )
     if not claimed:
+        logger.info("quota upload %s: not queued (running or finished), this copy of the task does nothing", job_id)
         return None
     job = QuotaUploadJob.objects.select_related("created_by").get(pk=job_id)
     try:
@@ -924,8 +958,9 @@ def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
     except Exception as error:
         from celery.exceptions import SoftTimeLimitExceeded
 
+        # The exception's text may name the server's files or database: logged, never shown.
         logger.exception("quota upload %s stopped", job_id)
-        message = f"The upload stopped unexpectedly and saved nothing ({type(error).__name__}: {error})."
+        message = f"The upload stopped unexpectedly; nothing was saved (upload {job_id}, in the server's log)."
         if isinstance(error, SoftTimeLimitExceeded):
             message = ("The upload took longer than its 20 minutes and saved nothing: split the file and upload "
                        "the parts one after another.")  # fmt: skip

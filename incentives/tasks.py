@@ -12,6 +12,10 @@ from salesops.celery import QUEUE_RECOMPUTE
 
 RECOMPUTE_PEOPLE = "incentives.recompute_people"
 RECOMPUTE_OPEN_PERIODS = "incentives.recompute_open_periods"
+QUOTA_UPLOAD_SOFT_TIME_LIMIT = 20 * 60
+# The worker running a quota upload is killed this long after it started: a job "running" for longer has
+# lost its worker, and a redelivered task may take it over (quota_upload_job_execute).
+QUOTA_UPLOAD_TIME_LIMIT = 25 * 60
 
 
 @shared_task(
@@ -34,14 +38,16 @@ def recompute_people(person_ids: list[int], reason: str = "", since: str | None 
 
 
 # acks_late: a worker lost mid-upload gets the job redelivered; the save is one transaction with the job's
-# "done", so a redelivered run either starts from nothing or finds the job finished. No retries: a failed
+# "done", so a redelivered run either starts from nothing or finds the job finished. A copy delivered while
+# the job still runs (redelivery, an outbox sent twice) does nothing, unless the job has run past the hard
+# time limit (its worker is gone): then it takes the job over. No retries: a failed
 # upload says why on its page, and sales ops upload again. Queued by incentives.services._queue_quota_job.
 @shared_task(
     name="incentives.run_quota_upload",
     acks_late=True,
     ignore_result=True,
-    soft_time_limit=20 * 60,
-    time_limit=25 * 60,
+    soft_time_limit=QUOTA_UPLOAD_SOFT_TIME_LIMIT,
+    time_limit=QUOTA_UPLOAD_TIME_LIMIT,
 )
 def run_quota_upload(job_id: int) -> None:
     from incentives.services import quota_upload_job_execute

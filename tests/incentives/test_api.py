@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from incentives.models import Adjustment, CommissionRun, CompPlanVersion, Payout, Period, Quota, StatementLine
 from incentives.recompute import commission_recompute
@@ -421,6 +423,107 @@ def test_a_quota_upload_over_its_time_limit_fails_and_saves_nothing(
     # A redelivered message finds the job finished and changes nothing.
     services.quota_upload_job_execute(job_id=job["id"])
     assert ops.get(job["url"]).json()["errors"] == job["errors"]
+
+
+def test_a_second_copy_of_a_quota_upload_task_leaves_a_running_upload_alone(
+    api_client_for, computed, settings, tmp_path
+):
+    """A redelivered task (or an outbox message sent twice) finds the job running and does nothing; only a job
+    running longer than the task's hard time limit (its worker was killed) is taken over."""
+    from incentives import services
+    from incentives.models import QuotaUploadJob
+    from incentives.tasks import QUOTA_UPLOAD_TIME_LIMIT
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ops = api_client_for(computed["ops"])
+    response = post_upload(ops, b"person,period,amount\nann,2025-Q3,120000\n", dry_run="false")
+    job_id = response.json()["id"]
+    started = timezone.now() - dt.timedelta(seconds=QUOTA_UPLOAD_TIME_LIMIT - 60)
+    QuotaUploadJob.objects.filter(pk=job_id).update(status="running", started_at=started)  # the first copy runs
+    assert services.quota_upload_job_execute(job_id=job_id) is None
+    job = QuotaUploadJob.objects.get(pk=job_id)
+    assert (job.status, job.started_at, job.result, job.finished_at) == ("running", started, {}, None)
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+    # Past the hard time limit the first worker is gone (killed, its transaction rolled back): taken over.
+    QuotaUploadJob.objects.filter(pk=job_id).update(started_at=started - dt.timedelta(seconds=120))
+    taken = services.quota_upload_job_execute(job_id=job_id)
+    assert taken is not None and taken.status == "done" and taken.result["created"] == 1
+    assert Quota.objects.filter(period__label="2025-Q3").count() == 1
+    assert services.quota_upload_job_execute(job_id=job_id) is None  # finished: nothing more
+
+
+def test_a_quota_uploads_check_counts_what_its_save_changes(api_client_for, computed, quota_jobs_eager):
+    """The check's created / changed / unchanged are the save's: a team sum given an amount and a quota whose
+    ramp's shares changed since are changes in both (the check once called them unchanged)."""
+    from incentives import services
+
+    q3 = services.period_get_or_create("2025-Q3")
+    ops_user = computed["ops"]
+    services.quota_set(actor=ops_user, person=computed["bob"], period=q3, amount=50000)
+    team = services.quota_set(actor=ops_user, person=computed["mia"], period=q3, amount=0, is_team_sum=True)
+    ramp = services.ramp_save(actor=ops_user, name="AE ramp", shares=["0.25", "0.5", "0.75"])
+    hire = UserFactory.create(username="hire", manager=computed["mia"], start_date=dt.date(2025, 8, 1))
+    services.quota_set(actor=ops_user, person=hire, period=q3, amount=90000, ramp=ramp)
+    services.ramp_save(actor=ops_user, name="AE ramp", shares=["0.5", "0.75", "1"])  # set quotas keep 22,500
+    content = (f"person,period,amount,ramp\nmia,2025-Q3,{team.full_amount},\nhire,2025-Q3,90000,AE ramp\n"
+               "bob,2025-Q3,50000,\n").encode()  # fmt: skip
+    ops = api_client_for(ops_user)
+    check = upload(ops, content, quota_jobs_eager)
+    assert check["result"] == {"rows": 3, "created": 0, "updated": 2, "unchanged": 1}
+    audits = AuditEvent.objects.filter(entity="incentives.quota")
+    before = audits.count()
+    saved = upload(ops, content, quota_jobs_eager, dry_run="false")
+    assert saved["result"] == check["result"] and audits.count() == before + 2
+    assert Quota.objects.get(person=computed["mia"], period=q3).is_team_sum is False
+    assert Quota.objects.get(person=hire, period=q3).amount == Decimal("37500.00")  # (0 + 0.5 + 0.75) / 3
+    assert upload(ops, content, quota_jobs_eager)["result"]["unchanged"] == 3
+
+
+def test_a_quota_set_while_an_upload_saves_fails_the_upload_plainly(
+    api_client_for, computed, quota_jobs_eager, monkeypatch
+):
+    """A quota set one at a time for the same person, period and measure while the upload saves: the upload
+    saves nothing and says why in plain words, not the database's."""
+    from incentives import services
+
+    effective = services._effective
+    calls: list[int] = []
+
+    def meanwhile(full: Any, ramp: Any, person: Any, period: Any) -> Any:
+        if not calls:  # another request sets ann's quota between the upload's read and its insert
+            Quota.objects.create(person=computed["ann"], period=period, measure="bookings", full_amount=1, amount=1)
+        calls.append(1)
+        return effective(full, ramp, person, period)
+
+    monkeypatch.setattr(services, "_effective", meanwhile)
+    ops = api_client_for(computed["ops"])
+    job = upload(ops, b"person,period,amount\nann,2025-Q3,120000\nbob,2025-Q3,1\n", quota_jobs_eager,
+                 dry_run="false")  # fmt: skip
+    assert job["status"] == "failed" and job["result"] == {"rows": 2, "created": 0, "updated": 0, "unchanged": 0}
+    assert messages(job) == [services.CONCURRENT_QUOTA_CHANGE]
+    assert "upload it again" in messages(job)[0] and "IntegrityError" not in messages(job)[0]
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()  # all rolled back, the rival's insert too
+
+
+def test_a_quota_upload_that_stops_unexpectedly_shows_no_server_details(
+    api_client_for, computed, settings, tmp_path, caplog
+):
+    from incentives import services
+    from incentives.models import QuotaUploadJob
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ops = api_client_for(computed["ops"])
+    job_id = post_upload(ops, b"person,period,amount\nann,2025-Q3,1\n", dry_run="false").json()["id"]
+    stored = QuotaUploadJob.objects.get(pk=job_id).file
+    Path(stored.path).unlink()  # the stored file is gone (a volume not shared with the worker, say)
+    with caplog.at_level("ERROR", logger="incentives.services"):
+        services.quota_upload_job_execute(job_id=job_id)
+    job = ops.get(f"{API}/quota-uploads/{job_id}/").json()
+    assert job["status"] == "failed" and messages(job) == [
+        f"The upload stopped unexpectedly; nothing was saved (upload {job_id}, in the server's log)."
+    ]
+    assert str(tmp_path) not in str(job) and "FileNotFoundError" not in str(job)
+    assert any(r.exc_info and isinstance(r.exc_info[1], FileNotFoundError) for r in caplog.records)  # logged
 
 
 def test_a_quota_upload_answers_before_its_job_runs(api_client_for, computed, settings, tmp_path):
