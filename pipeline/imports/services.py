@@ -991,10 +991,12 @@ def import_job_execute(*, job_id: int) -> ImportJob | None:
                 if job.dry_run
                 else {"digest": job.result.get("changes_digest"), "changes": job.result.get("changes", [])},
             )
-    except Exception as error:
+    except Exception:
+        # The details (exception text, file paths) go to the server's log, never to the page.
         logger.exception("import job %s stopped", job_id)
         report = ImportReport(dry_run=job.dry_run)
-        report.add_errors([f"The import stopped unexpectedly and wrote nothing ({type(error).__name__}: {error})."])
+        stopped = f"The import stopped unexpectedly and wrote nothing (import {job_id}, in the server's log)."
+        report.add_errors([stopped])
     as_json = report.as_json()
     job.status = ImportStatus.DONE if report.ok else ImportStatus.FAILED
     job.result = {

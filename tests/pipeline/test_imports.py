@@ -902,3 +902,15 @@ def test_a_reimport_does_not_hand_a_leavers_open_deals_back_to_them(org, sellers
     assert Deal.objects.get(external_id="0061A00010").owner == jordan
     assert Deal.objects.get(external_id="0061A00011").owner.username == "dana.whitfield"
     assert DealChange.objects.filter(field="owner").count() == changes_before
+
+
+def test_an_import_that_stops_unexpectedly_names_the_job_not_the_server_details(org, caplog):
+    # The stored file is missing: the error page must not show the storage path or the exception.
+    job = ImportJob.objects.create(created_by=org.ops, file_name="gone.csv", file="imports/no-such-file.csv")
+    services.import_job_execute(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    shown = json.dumps(job.errors)
+    assert f"The import stopped unexpectedly and wrote nothing (import {job.pk}, in the server's log)." in shown
+    assert "no-such-file" not in shown and "Error" not in shown and str(settings.MEDIA_ROOT) not in shown
+    assert "no-such-file" in caplog.text  # the details are in the log
