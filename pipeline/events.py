@@ -16,7 +16,13 @@ from django.dispatch import Signal
 # fields (list[str]: what changed, e.g. ["stage"], ["amount"], ["splits"]), pay_relevant (bool: a won deal
 # was touched or a deal entered or left a won stage), since (ISO date or None: the earliest date the change
 # touches, such as the close date a deal had before it moved; listeners may look it up themselves).
+# deal_ids may be None: too many deals to list (an import), listeners treat it as "many deals changed" (a
+# sweep rather than a list); `since` is then given whenever pay_relevant is.
 deals_changed = Signal()
+
+# A guard message lists the deals up to this many (as reporting ships ids to a task); a larger change stores
+# none, so a 200,000-deal import does not write a multi-megabyte row.
+MAX_GUARD_DEAL_IDS = 5_000
 
 
 def announce_deals_changed(
@@ -29,9 +35,10 @@ def announce_deals_changed(
 ) -> None:
     from salesops.outbox import services as outbox
 
+    ids = sorted(set(deal_ids))
     payload = {
         "since": since.isoformat() if since else None,
-        "deal_ids": sorted(set(deal_ids)),
+        "deal_ids": ids,
         "person_ids": sorted(set(person_ids)),
         "fields": sorted(set(fields)),
         "pay_relevant": pay_relevant,
@@ -40,7 +47,15 @@ def announce_deals_changed(
     # the change commits and marks the guard done; should it die in between, the outbox relay sends the guard
     # and a worker sends the event instead (pipeline.tasks.deliver_deals_changed). The listeners queue their
     # own work through the outbox too, so a broker that is down delays it and never fails the change.
-    guard = outbox.enqueue(DELIVER_DEALS_CHANGED, kwargs=payload, send_on_commit=False)
+    guarded: dict[str, object] = dict(payload)
+    if len(ids) > MAX_GUARD_DEAL_IDS:
+        guarded["deal_ids"] = None
+        if pay_relevant and since is None:  # what the commission listener would look up from the ids
+            from pipeline.selectors import earliest_commission_date
+
+            earliest = earliest_commission_date(ids)
+            guarded["since"] = earliest.isoformat() if earliest else None
+    guard = outbox.enqueue(DELIVER_DEALS_CHANGED, kwargs=guarded, send_on_commit=False)
 
     def deliver() -> None:
         deals_changed.send(sender="pipeline", **payload)

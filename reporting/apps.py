@@ -15,12 +15,13 @@ class ReportingConfig(AppConfig):
         deals_changed.connect(_on_deals_changed, dispatch_uid="reporting-refresh-on-deal-change")
 
 
-def _on_deals_changed(sender: object, *, deal_ids: list[int], **_: object) -> None:
+def _on_deals_changed(sender: object, *, deal_ids: list[int] | None, **_: object) -> None:
     """Any change to a deal (stage, amount, date, owner, splits, a new deal) refreshes its reporting facts, so
-    the dashboards show it within seconds; the scheduled sweep catches whatever this misses."""
+    the dashboards show it within seconds; the scheduled sweep catches whatever this misses. No ids (too many
+    to list): the sweep of every changed deal, queued now."""
     from reporting.tasks import queue_refresh
 
     try:
         queue_refresh(deal_ids=deal_ids)
     except Exception:  # a report refresh must never fail the deal change that triggered it; the sweep catches up
-        logger.exception("could not queue the reporting refresh of %d deals", len(deal_ids))
+        logger.exception("could not queue the reporting refresh of %s deals", len(deal_ids or []) or "many")

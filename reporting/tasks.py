@@ -46,15 +46,16 @@ def send_weekly_digest() -> dict[str, int]:
     return digest_send_weekly()
 
 
-def queue_refresh(*, deal_ids: Iterable[int]) -> None:
-    """Queue a refresh of these deals' facts, through the outbox (a broker that is down delays it)."""
+def queue_refresh(*, deal_ids: Iterable[int] | None) -> None:
+    """Queue a refresh of these deals' facts, through the outbox (a broker that is down delays it); None: too
+    many to list, the sweep of every changed deal."""
     from salesops.outbox import services as outbox
 
-    ids = sorted({int(i) for i in deal_ids})
-    if not ids:
+    ids = sorted({int(i) for i in deal_ids}) if deal_ids is not None else None
+    if ids is not None and not ids:
         return
     # Stale within minutes anyway (the sweep runs every ten): a backlog is dropped rather than replayed.
-    if len(ids) > MAX_IDS_PER_TASK:
+    if ids is None or len(ids) > MAX_IDS_PER_TASK:
         outbox.enqueue(REFRESH_CHANGED, queue=QUEUE_RECOMPUTE, expires=600, coalesce=REFRESH_CHANGED)
     else:
         outbox.enqueue(REFRESH_DEALS, args=[ids], queue=QUEUE_RECOMPUTE, expires=600)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -293,6 +294,221 @@ def test_a_starting_worker_relays_what_waited(db, settings):
     message_id = outbox.enqueue("incentives.recompute_open_periods", queue="recompute", send_on_commit=False)
     assert message_id is not None
     celery_app.control.purge()
+    # As young as a message whose request is sending it on commit right now: left to that request.
+    worker_ready.send(sender=None)
+    assert OutboxMessage.objects.get(pk=message_id).sent_at is None
+    OutboxMessage.objects.filter(pk=message_id).update(created_at=timezone.now() - dt.timedelta(seconds=11))
     worker_ready.send(sender=None)
     assert OutboxMessage.objects.get(pk=message_id).sent_at is not None
     celery_app.control.purge()  # not for any worker of this slot
+
+
+# ------------------------------------------------------------------------------------ one sender a message
+@pytest.fixture
+def published(monkeypatch) -> list[int]:
+    """Record what is published instead of publishing it."""
+    sent: list[int] = []
+    monkeypatch.setattr(outbox, "_publish", lambda message: sent.append(message.pk))
+    return sent
+
+
+def _old_message(**options: object) -> int:
+    message_id = outbox.enqueue("incentives.recompute_open_periods", send_on_commit=False, **options)  # type: ignore[arg-type]
+    assert message_id is not None
+    OutboxMessage.objects.filter(pk=message_id).update(created_at=timezone.now() - dt.timedelta(minutes=1))
+    return message_id
+
+
+def _hold_row_lock(message_id: int) -> tuple[threading.Event, threading.Thread]:
+    """Another connection locks the row (as a sender's claim does, or a transaction coalescing onto it) until
+    the returned event is set."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                OutboxMessage.objects.select_for_update().get(pk=message_id)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(10)
+    return release, thread
+
+
+def test_a_message_being_claimed_elsewhere_is_not_published_by_a_relay_or_a_send(transactional_db, published):
+    message_id = _old_message()
+    release, thread = _hold_row_lock(message_id)
+    try:
+        assert outbox.relay()["sent"] == 0
+        assert outbox.send(message_id) is True  # someone else has it
+        assert published == []
+    finally:
+        release.set()
+        thread.join(10)
+    assert outbox.relay()["sent"] == 1 and published == [message_id]
+    assert outbox.relay()["sent"] == 0 and outbox.send(message_id) is True and published == [message_id]
+
+
+def test_a_message_a_sender_is_publishing_is_not_published_again(transactional_db, monkeypatch):
+    """The on-commit send is mid-publish (claimed, not yet marked sent): the relay and a second send skip it."""
+    message_id = _old_message()
+    publishing, finish = threading.Event(), threading.Event()
+    sent: list[tuple[str, int]] = []
+
+    def publish(message: OutboxMessage) -> None:
+        sent.append((threading.current_thread().name, message.pk))
+        if threading.current_thread().name == "sender":
+            publishing.set()
+            finish.wait(10)
+
+    monkeypatch.setattr(outbox, "_publish", publish)
+
+    def sender() -> None:
+        try:
+            outbox.send(message_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=sender, name="sender")
+    thread.start()
+    assert publishing.wait(10)
+    try:
+        assert OutboxMessage.objects.get(pk=message_id).claimed_at is not None  # the claim is committed
+        assert outbox.relay() == {"sent": 0, "failed": 0, "waiting": 1, "purged": 0}
+        assert outbox.send(message_id) is True
+    finally:
+        finish.set()
+        thread.join(10)
+    assert sent == [("sender", message_id)]
+    message = OutboxMessage.objects.get(pk=message_id)
+    assert message.sent_at is not None and message.claimed_at is None and message.attempts == 1
+
+
+def test_a_claim_whose_sender_died_expires(db, published):
+    message_id = _old_message()
+    OutboxMessage.objects.filter(pk=message_id).update(claimed_at=timezone.now())
+    assert outbox.relay()["sent"] == 0
+    OutboxMessage.objects.filter(pk=message_id).update(
+        claimed_at=timezone.now() - outbox.CLAIM_EXPIRES - dt.timedelta(seconds=1)
+    )
+    assert outbox.relay()["sent"] == 1 and published == [message_id]  # at least once: sent again
+
+
+def test_the_relay_marks_each_message_sent_as_it_goes_and_stops_at_its_time_limit(db, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    first, second, third = _old_message(), _old_message(), _old_message()
+
+    def publish(message: OutboxMessage) -> None:
+        if message.pk == second:
+            raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(outbox, "_publish", publish)
+    with pytest.raises(SoftTimeLimitExceeded):
+        outbox.relay()
+    rows = {m.pk: m for m in OutboxMessage.objects.all()}
+    assert rows[first].sent_at is not None  # kept: a relay killed now does not send it again
+    assert rows[second].sent_at is None and rows[second].claimed_at is None  # released for the next relay
+    assert rows[third].sent_at is None and rows[third].attempts == 0
+
+
+def test_a_send_does_not_swallow_the_time_limit(db, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    message_id = _old_message()
+
+    def publish(message: OutboxMessage) -> None:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(outbox, "_publish", publish)
+    with pytest.raises(SoftTimeLimitExceeded):
+        outbox.send(message_id)
+    assert OutboxMessage.objects.get(pk=message_id).claimed_at is None
+
+
+def test_a_coalescing_key_whose_message_is_being_sent_queues_a_new_one(transactional_db, published):
+    first = _old_message(coalesce="everyone")
+    release, thread = _hold_row_lock(first)  # a sender has claimed it: the broker may have it already
+    try:
+        second = outbox.enqueue("incentives.recompute_open_periods", coalesce="everyone", send_on_commit=False)
+    finally:
+        release.set()
+        thread.join(10)
+    assert second is not None and second != first
+    # Claimed and not yet marked sent (the claim committed, the publish under way): not one to wait for either.
+    OutboxMessage.objects.filter(pk=second).update(claimed_at=timezone.now())
+    third = outbox.enqueue("incentives.recompute_open_periods", coalesce="everyone", send_on_commit=False)
+    assert third is None  # the first, unclaimed again, still waits
+    OutboxMessage.objects.filter(pk=first).update(claimed_at=timezone.now())
+    assert outbox.enqueue("incentives.recompute_open_periods", coalesce="everyone", send_on_commit=False)
+
+
+def test_the_message_a_transaction_coalesced_onto_waits_for_its_commit(transactional_db, published):
+    first = _old_message(coalesce="everyone")
+    with transaction.atomic():
+        assert outbox.enqueue("incentives.recompute_open_periods", coalesce="everyone") is None
+        # Sent now, it might run before this change commits; the relay leaves it to the next round.
+        done: list[dict[str, int]] = []
+
+        def relay() -> None:
+            try:
+                done.append(outbox.relay())
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=relay)
+        thread.start()
+        thread.join(10)
+        assert done[0]["sent"] == 0
+    assert outbox.relay()["sent"] == 1 and published == [first]
+
+
+def test_a_claimed_message_takes_no_more_arguments(db):
+    message_id = _old_message()
+    OutboxMessage.objects.filter(pk=message_id).update(claimed_at=timezone.now())
+    assert outbox.replace_args(message_id, args=[[1]]) is False
+
+
+def test_a_guard_of_a_huge_deal_change_lists_no_deals(db, celery_eager, monkeypatch):
+    from pipeline import events
+    from pipeline.events import announce_deals_changed, deals_changed
+
+    heard: list[dict] = []
+    monkeypatch.setattr(events, "MAX_GUARD_DEAL_IDS", 3)
+    monkeypatch.setattr(deals_changed, "receivers", [])
+    monkeypatch.setattr(deals_changed, "sender_receivers_cache", {})
+    deals_changed.connect(lambda sender, signal, **event: heard.append(event), weak=False)
+    announce_deals_changed(deal_ids=[1, 2, 3, 4], person_ids=[3], fields=["amount"], pay_relevant=False)
+    guard = OutboxMessage.objects.get(task="pipeline.deliver_deals_changed")
+    assert guard.kwargs["deal_ids"] is None and guard.kwargs["person_ids"] == [3]
+    assert outbox.relay()["sent"] == 1  # the process died: a worker sends the event, without the ids
+    assert heard == [{"deal_ids": None, "person_ids": [3], "fields": ["amount"], "pay_relevant": False, "since": None}]
+    OutboxMessage.objects.all().delete()
+    announce_deals_changed(deal_ids=[1, 2, 3], person_ids=[3], fields=["amount"], pay_relevant=False)
+    assert OutboxMessage.objects.get().kwargs["deal_ids"] == [1, 2, 3]
+
+
+def test_a_huge_pay_relevant_guard_carries_the_earliest_date(example, monkeypatch):
+    from pipeline import events
+    from pipeline.events import announce_deals_changed
+
+    monkeypatch.setattr(events, "MAX_GUARD_DEAL_IDS", 1)
+    deals = list(Deal.objects.order_by("pk"))
+    OutboxMessage.objects.all().delete()
+    announce_deals_changed(deal_ids=[d.pk for d in deals], person_ids=[1], fields=["amount"], pay_relevant=True)
+    guard = OutboxMessage.objects.get(task="pipeline.deliver_deals_changed")
+    earliest = min(d for deal in deals for d in (deal.close_date, deal.cancelled_on) if d)
+    assert guard.kwargs["deal_ids"] is None and guard.kwargs["since"] == earliest.isoformat()
+
+
+def test_a_deal_change_without_ids_queues_the_reporting_sweep(db):
+    from reporting.apps import _on_deals_changed
+    from reporting.tasks import REFRESH_CHANGED
+
+    OutboxMessage.objects.all().delete()
+    _on_deals_changed("pipeline", deal_ids=None)
+    assert [m.task for m in outbox.unsent()] == [REFRESH_CHANGED]

@@ -19,6 +19,8 @@ class OutboxMessage(models.Model):
     coalesce = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set by the sender publishing it (services._claim), so no other sender does too; cleared with the outcome.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
 

@@ -11,7 +11,8 @@ from celery.signals import worker_ready
 
 logger = logging.getLogger(__name__)
 
-# The beat's relay leaves messages this young to the request that wrote them (it sends on commit).
+# The relay (beat's and a starting worker's) leaves messages this young to the request that wrote them (it
+# sends on commit).
 RELAY_MIN_AGE = dt.timedelta(seconds=10)
 
 
@@ -28,6 +29,6 @@ def _relay_on_start(sender: Any = None, **_kwargs: Any) -> None:
     from salesops.outbox.services import relay as relay_messages
 
     try:
-        relay_messages()
+        relay_messages(min_age=RELAY_MIN_AGE)
     except Exception:  # a worker must start even if the database is not there yet; beat relays later
         logger.exception("outbox relay at worker start failed")
