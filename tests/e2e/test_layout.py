@@ -67,7 +67,8 @@ def test_forecast_grid_keeps_history_and_adjust_in_view(laptop, demo):
     # History opens its panel below the grid and brings it into view.
     first_report.locator("[data-testid^=history-]").click()
     page.locator("#drill table, #drill .empty-state").first.wait_for()
-    page.wait_for_function("document.getElementById('drill').getBoundingClientRect().top < innerHeight")
+    # A function, not an expression: Playwright polls an expression through eval, which the CSP refuses.
+    page.wait_for_function("() => document.getElementById('drill').getBoundingClientRect().top < innerHeight")
     page.screenshot(path=str(ARTIFACTS / "layout-forecast-grid.png"))
 
 

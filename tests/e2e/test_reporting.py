@@ -123,7 +123,9 @@ def test_manager_filters_drills_down_and_exports(page, company):
     # A filter swaps the figures in place and lands in the address, so the link reproduces the view.
     page.select_option("select[name=product]", label="Core")
     page.wait_for_url(f"**product={company['core'].pk}**")
-    page.wait_for_function("document.querySelector('[data-testid=stat-bookings] .stat-value').innerText === '38,000'")
+    page.wait_for_function(  # a function, not an expression: Playwright polls an expression through eval (CSP)
+        "() => document.querySelector('[data-testid=stat-bookings] .stat-value').innerText === '38,000'"
+    )
     page.reload()
     assert stat(page, "bookings") == "38,000"
     ARTIFACTS.mkdir(exist_ok=True)
