@@ -107,7 +107,7 @@ def deals(request: Request) -> Response:
 
 
 @extend_schema(methods=["GET"], parameters=[PERIOD, PERSON], responses=s.CallSerializer(many=True))
-@extend_schema(methods=["POST"], request=s.CallWriteSerializer, responses=s.CallSerializer)
+@extend_schema(methods=["POST"], request=s.CallWriteSerializer, responses={201: s.CallSerializer})
 @api_view(["GET", "POST"])
 def calls(request: Request) -> Response:
     """GET: every call of a person for a period, newest first. POST: submit your own call."""
@@ -123,7 +123,7 @@ def calls(request: Request) -> Response:
 
 
 @extend_schema(methods=["GET"], parameters=[PERIOD, PERSON], responses=s.AdjustmentSerializer(many=True))
-@extend_schema(methods=["POST"], request=s.AdjustmentWriteSerializer, responses=s.AdjustmentSerializer)
+@extend_schema(methods=["POST"], request=s.AdjustmentWriteSerializer, responses={201: s.AdjustmentSerializer})
 @api_view(["GET", "POST"])
 def adjustments(request: Request) -> Response:
     """GET: every adjustment of a person's period. POST: adjust a direct report's forecast (managers)."""

@@ -267,7 +267,7 @@ class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.pipeline_create(actor=_user(self.request), **serializer.validated_data)
 
-    @extend_schema(request=s.StageSerializer, responses=s.StageSerializer)
+    @extend_schema(request=s.StageSerializer, responses={201: s.StageSerializer})
     @action(detail=True, methods=["post"], url_path="stages")
     def add_stage(self, request: Request, pk: str | None = None) -> Response:
         pipeline = self.get_object()
