@@ -9,6 +9,7 @@ import pytest
 
 from forecasting import selectors
 from forecasting.selectors import current_period
+from incentives.calendar import span_of
 from tests.factories import DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,8 +18,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def report_of_rep_a(org):
     report = UserFactory.create(username="rep_sub", first_name="Ottoline", manager=org.rep_a)
-    DealFactory.create(owner=org.rep_a, amount=Decimal("10000.00"))
-    DealFactory.create(owner=report, amount=Decimal("7000.00"))
+    # Closing at the end of the current quarter, whatever the day the suite runs.
+    closing = span_of(current_period("quarter"), selectors.fiscal_start_month()).end
+    DealFactory.create(owner=org.rep_a, amount=Decimal("10000.00"), close_date=closing)
+    DealFactory.create(owner=report, amount=Decimal("7000.00"), close_date=closing)
     return report
 
 
