@@ -10,7 +10,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -900,16 +899,7 @@ def quota_upload_job_save(*, actor: User, job: QuotaUploadJob) -> QuotaUploadJob
 
 
 def _progress_reporter(job_id: int) -> ProgressFn:
-    # The save runs in one transaction, so the job row cannot show progress to other connections; the
-    # cache (Redis) can.
-    def report(done: int, total: int, phase: str) -> None:
-        try:
-            cache.set(selectors.quota_upload_progress_key(job_id), {"rows_done": done, "rows_total": total,
-                                                                    "phase": phase}, timeout=86_400)  # fmt: skip
-        except Exception:  # progress is a courtesy: an unreachable cache must not stop an upload
-            logger.warning("quota upload %s: progress not stored", job_id, exc_info=True)
-
-    return report
+    return softcache.progress_reporter(selectors.quota_upload_progress_key(job_id))
 
 
 def _finish(job: QuotaUploadJob, result: dict[str, Any]) -> None:

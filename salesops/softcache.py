@@ -8,7 +8,7 @@ Whatever needs Redis to be exact does not use them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -58,3 +58,17 @@ def count(key: str, timeout: int) -> None:
             cache.set(key, 1, timeout=timeout)
     except Exception:
         logger.warning("cache unreachable: %s not counted", key, exc_info=True)
+
+
+def progress_reporter(key: str) -> Callable[[int, int, str], None]:
+    """A job's progress callback: rows done, rows total and phase, stored at `key` for a day. A job runs in one
+    transaction, so its row cannot show progress to other connections; the cache can (and, down, only loses the
+    progress figures, never the job)."""
+
+    def report(done: int, total: int, phase: str) -> None:
+        try:
+            cache.set(key, {"rows_done": done, "rows_total": total, "phase": phase}, timeout=86_400)
+        except Exception:
+            logger.warning("cache unreachable: progress %s not stored", key, exc_info=True)
+
+    return report

@@ -24,7 +24,6 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, connection, transaction
@@ -863,15 +862,7 @@ def progress_key(job_id: int) -> str:
 
 
 def _cache_progress(job_id: int) -> ProgressFn:
-    # The import's transaction is open while it runs, so the job row cannot show progress to other
-    # connections; the cache (Redis) can.
-    def report(done: int, total: int, phase: str) -> None:
-        try:
-            cache.set(progress_key(job_id), {"rows_done": done, "rows_total": total, "phase": phase}, timeout=86_400)
-        except Exception:  # progress is a courtesy: an unreachable cache must not stop an import
-            logger.warning("import job %s: progress not stored", job_id, exc_info=True)
-
-    return report
+    return softcache.progress_reporter(progress_key(job_id))
 
 
 def _queue(job: ImportJob) -> None:
