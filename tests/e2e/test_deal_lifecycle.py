@@ -59,14 +59,18 @@ def drop_on_lost(page, deal_id: int) -> None:
     every move (htmx): a drag that starts while they are being replaced drops nothing, so it is tried again."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    for attempt in range(3):
+    asked = page.locator("[data-testid=lost-form] select[name=lost_reason]")
+    for attempt in range(4):
         page.wait_for_load_state("networkidle")
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")  # no swap under way
+        if asked.is_visible():  # an earlier drop's answer arrived late
+            return
         page.drag_and_drop(f"[data-testid=card-{deal_id}]", "[data-testid=column-closed-lost]")
         try:
-            page.locator("[data-testid=lost-form] select[name=lost_reason]").wait_for(timeout=5_000)
+            asked.wait_for(timeout=8_000)
             return
         except PlaywrightTimeout:
-            if attempt == 2:
+            if attempt == 3:
                 raise
 
 
@@ -82,7 +86,10 @@ def test_a_lost_drop_without_a_reason_is_refused_and_the_card_stays(page, lifecy
     drop_on_lost(page, deal.pk)
     form = page.locator("[data-testid=lost-form]")
     assert "Why is Umbrella pilot lost?" in form.inner_text()
-    form.locator("[data-testid=lost-submit]").click()  # no reason chosen
+    # The refusal reloads the columns (htmx): wait for that reload, so the next drag does not start on a card
+    # that is about to be replaced (a drag whose source is swapped out mid-way drops nothing).
+    with page.expect_response(lambda r: r.request.method == "GET" and "/pipeline/board/" in r.url, timeout=15_000):
+        form.locator("[data-testid=lost-submit]").click()  # no reason chosen
     flash = page.locator("[data-testid=board-flash]")
     flash.filter(has_text="without a reason").wait_for()
     assert flash.inner_text().startswith(
