@@ -27,13 +27,9 @@ from pipeline import services as pipeline_services
 from pipeline.models import ForecastCategory
 from salesops import charts
 from salesops.api import DomainError, Forbidden
+from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.redirects import redirect_to_next
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -46,7 +42,7 @@ def _period(request: HttpRequest, default_kind: str = "quarter") -> str:
 
 
 def _person(request: HttpRequest) -> User:
-    user = _user(request)
+    user = request_user(request)
     pk = request.GET.get("person") or request.POST.get("person")
     return selectors.person_for_read(user, pk) if pk else selectors.default_person(user)
 
@@ -65,7 +61,7 @@ def _bad_request(request: HttpRequest, error: DomainError) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------------- grid
 @login_required
 def grid(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     try:
         label = _period(request)
     except DomainError as error:
@@ -88,7 +84,7 @@ def grid(request: HttpRequest) -> HttpResponse:
 @login_required
 def deals(request: HttpRequest) -> HttpResponse:
     """The deals behind one number (an HTMX fragment; the full page without HTMX)."""
-    user = _user(request)
+    user = request_user(request)
     label = _period(request)
     person = _person(request)
     number = request.GET.get("number", "pipeline")
@@ -118,7 +114,7 @@ def _editable_ids(user: User, ids: list[int]) -> set[int]:
 @require_POST
 def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
     """Override (or clear) an open deal's forecast category inline from the grid's deal list."""
-    user = _user(request)
+    user = request_user(request)
     deal = get_object_or_404(pipeline_selectors.deals_visible_to(user), pk=pk)
     if not pipeline_selectors.deal_is_editable_by(user, deal):
         raise PermissionDenied("Your role lets you read this deal, not change it.")
@@ -154,7 +150,7 @@ def _back_to_grid(label: str, person_id: int | None = None) -> HttpResponse:
 @login_required
 @require_POST
 def submit(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = CallForm(request.POST)
     label = request.POST.get("period", "")
     if not form.is_valid():
@@ -175,7 +171,7 @@ def submit(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def adjust(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     person = selectors.person_for_read(user, pk)  # 404 outside the subtree
     form = CallForm(request.POST)
     label = request.POST.get("period", "")
@@ -198,7 +194,7 @@ def adjust(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every call and adjustment of a person for a period, newest first (fragment or page)."""
-    user = _user(request)
+    user = request_user(request)
     person = selectors.person_for_read(user, pk)
     label = _period(request)
     context = {
@@ -216,7 +212,7 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------------------------------- trend
 @login_required
 def trend(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     label = _period(request)
     person = _person(request)
     points = selectors.trend(person, label)
@@ -245,7 +241,7 @@ def trend(request: HttpRequest) -> HttpResponse:
 # ----------------------------------------------------------------------------------------------- waterfall
 @login_required
 def waterfall(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     label = _period(request)
     person = _person(request)
     try:
@@ -286,7 +282,7 @@ def waterfall(request: HttpRequest) -> HttpResponse:
 def waterfall_deals(request: HttpRequest) -> HttpResponse:
     from pipeline.models import Deal
 
-    user = _user(request)
+    user = request_user(request)
     label = _period(request)
     person = _person(request)
     movement = request.GET.get("movement", "")
@@ -308,7 +304,7 @@ def waterfall_deals(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------------------------ accuracy
 @login_required
 def accuracy(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     person = _person(request)
     kind = request.GET.get("kind", "month")
     kind = kind if kind in ("month", "quarter") else "month"

@@ -8,14 +8,13 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from home.panels import home_for
-from salesops.org.models import User
+from salesops.org.auth import request_user
 from salesops.org.selectors import person_with_place
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    assert isinstance(request.user, User)
     # The header names the person's region, team and manager: one query for the four instead of one for each.
-    user = person_with_place(request.user.pk)
+    user = person_with_place(request_user(request).pk)
     page = home_for(user, now=timezone.now(), day=timezone.localdate())
     return render(request, "home/home.html", {"home": page, "person": user})

@@ -58,15 +58,11 @@ from salesops import formats
 from salesops.api import DomainError
 from salesops.charts import percent_axis, style, to_html
 from salesops.exports import csv_response, xlsx_response
+from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup
 from salesops.org.selectors import people_visible_to, person_names, sees_everyone
 from salesops.redirects import redirect_to_next
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _adjustments(payout: Payout) -> Decimal:
@@ -149,7 +145,7 @@ def _year_so_far(payout: Payout) -> list[Payout]:
 # ----------------------------------------------------------------------------------------------- rep pages
 @login_required
 def my_attainment(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     payouts = list(selectors.payouts_visible_to(user).filter(person=user).order_by("period__start"))
     # "To date" is the fiscal year's (which need not start in January).
     today = timezone.localdate()
@@ -175,7 +171,7 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     payout = get_object_or_404(selectors.payouts_visible_to(user), pk=pk)
     if request.GET.get("export") in ("csv", "xlsx"):
         lines = list(selectors.statement_lines(payout))
@@ -258,7 +254,7 @@ def _deals_openable_by(user: User, ids: Iterable[int]) -> set[int]:
 @login_required
 @require_POST
 def dispute_raise(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     payout = get_object_or_404(selectors.payouts_visible_to(user), pk=pk)
     line = get_object_or_404(StatementLine, pk=line_pk, payout=payout)
     if payout.person_id != user.pk:
@@ -277,7 +273,7 @@ def dispute_raise(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
 @login_required
 def earnings_estimator(request: HttpRequest) -> HttpResponse:
     """What I earn if my commit deals (or any open deals I pick) close: computed by the real engine."""
-    user = _user(request)
+    user = request_user(request)
     candidates = estimator.open_deals_of(user)
     if request.method == "POST":
         chosen = {int(i) for i in request.POST.getlist("deal") if i.isdigit()}
@@ -291,7 +287,7 @@ def earnings_estimator(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------------- managers
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not (user.is_manager or sees_everyone(user)):
         raise PermissionDenied("The team view is for managers, finance and sales ops.")
     periods = list(Period.objects.filter(payouts__isnull=False).distinct().order_by("-start")[:12])
@@ -355,7 +351,7 @@ def _payroll_rows(payouts: list[Payout]) -> list[list[Any]]:
 
 @login_required
 def register(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     if not sees_everyone(user):
         raise PermissionDenied("The payout register is for finance and sales ops.")
     periods = list(Period.objects.order_by("-start"))
@@ -437,7 +433,7 @@ def period_lock(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation, showing what the lock freezes (payouts, their total, statement lines), what
     blocks it (open disputes), how fresh it is (the last recompute) and, before the period's end, the early-lock
     acknowledgement. POST from it: the lock, refused when the figures changed since the page showed them."""
-    user = _user(request)
+    user = request_user(request)
     _require_finance(user)
     period = get_object_or_404(Period, pk=pk)
     form = LockForm(request.POST or None)
@@ -463,7 +459,7 @@ def period_lock(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def period_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_finance(user)
     period = get_object_or_404(Period, pk=pk)
     form = ReopenForm(request.POST)
@@ -478,7 +474,7 @@ def period_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def adjustment_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_finance(user)
     period = get_object_or_404(Period, pk=pk)
     form = AdjustmentForm(request.POST)
@@ -497,7 +493,7 @@ def adjustment_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def disputes(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     rows = selectors.disputes_visible_to(user)
     status = request.GET.get("status", "open")
     if status in Dispute.Status.values:
@@ -514,7 +510,7 @@ def disputes(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_finance(user)
     dispute = get_object_or_404(Dispute.objects.select_related("payout__period"), pk=pk)
     form = ResolveForm(request.POST)
@@ -542,7 +538,7 @@ def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def recompute_now(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not (may_close_periods(user) or may_manage_setup(user)):
         raise PermissionDenied
     from incentives.tasks import queue_recompute_open_periods
@@ -555,7 +551,7 @@ def recompute_now(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------------------ plans (ops)
 @login_required
 def plan_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     plans = CompPlan.objects.prefetch_related("versions")
     if not sees_everyone(user):
         # roles.md: own plan (a rep), the subtree's plans (a manager).
@@ -567,7 +563,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def plan_detail(request: HttpRequest, key: str) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     plan = get_object_or_404(CompPlan, key=key)
     if (
         not sees_everyone(user)
@@ -621,7 +617,7 @@ def plan_detail(request: HttpRequest, key: str) -> HttpResponseBase:
 @login_required
 def plan_version(request: HttpRequest, key: str | None = None) -> HttpResponse:
     """A new plan, or a new version of one: the plan JSON, validated by the engine's own parser."""
-    user = _user(request)
+    user = request_user(request)
     _require_ops(user)
     plan = get_object_or_404(CompPlan, key=key) if key else None
     latest = plan.versions.order_by("-version").first() if plan else None
@@ -666,7 +662,7 @@ def _plan_builder(request: HttpRequest, user: User, plan: CompPlan | None, built
 
 @login_required
 def plan_import(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_ops(user)
     form = PlanImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -695,7 +691,7 @@ def plan_import(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------------------ quotas (ops)
 @login_required
 def quotas(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not (sees_everyone(user) or user.is_manager):
         raise PermissionDenied
     periods = list(Period.objects.filter(quotas__isnull=False).distinct().order_by("-start"))
@@ -740,7 +736,7 @@ QUOTA_ERRORS_SHOWN = 200
 
 def _quota_upload_job(request: HttpRequest, pk: int) -> tuple[User, QuotaUploadJob]:
     """A quota upload, for those who may upload quotas (sales ops); anyone else finds nothing (404)."""
-    user = _user(request)
+    user = request_user(request)
     if not may_manage_setup(user):
         raise Http404("No such upload.")
     return user, get_object_or_404(QuotaUploadJob.objects.select_related("created_by"), pk=pk)
@@ -783,7 +779,7 @@ def quota_upload_save(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
     """Every change to quotas, plans, assignments, adjustments, disputes, locks and ramps: who, when, what, why."""
-    user = _user(request)
+    user = request_user(request)
     if not sees_everyone(user):
         raise PermissionDenied("The history of pay changes is for finance and sales ops.")
     entity = request.GET.get("entity", "")

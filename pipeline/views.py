@@ -52,17 +52,13 @@ from pipeline.models import (
 from salesops import formats
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
+from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup, require_report_export
 from salesops.redirects import redirect_to_next
 
 INLINE_FIELDS = ["name", "amount", "close_date", "owner", "account", "contact", "probability", "deal_type",
                  "source", "next_step", "lost_reason"]  # fmt: skip
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -134,7 +130,7 @@ def _deal_export_rows(deals: QuerySet[Deal]) -> Any:
 def deal_list(request: HttpRequest) -> HttpResponseBase:
     """Deals as the filters in the address say; an address that names no status shows the open deals (the
     list is for work still to do), by close date; "Any status" (`status=`) shows every deal."""
-    user = _user(request)
+    user = request_user(request)
     query = request.GET.copy()
     query.setdefault("status", DealStatus.OPEN)
     filterset = DealFilterSet(query, queryset=selectors.deals_visible_to(user), request=request)
@@ -182,7 +178,7 @@ def _status_links(query: QueryDict) -> list[tuple[str, str, bool]]:
 
 @login_required
 def deal_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     owners = owner_choices(user)
     if _reads_only(user) or not owners.exists():
         raise PermissionDenied("Your role does not create deals.")
@@ -231,7 +227,7 @@ def _deal_context(user: User, deal: Deal) -> dict[str, Any]:
 
 @login_required
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     deal = _deal_for_read(user, pk)
     return render(request, "pipeline/deal_detail.html", _deal_context(user, deal))
 
@@ -241,7 +237,7 @@ def deal_field(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     """Inline edit of one field: GET ?edit=1 gives its input, POST saves it; both answer the fragment."""
     if field not in INLINE_FIELDS:
         raise Http404("No such field")
-    user = _user(request)
+    user = request_user(request)
     deal = _deal_for_read(user, pk)
     editing = request.method == "POST" or request.GET.get("edit") == "1"
     if editing:
@@ -273,7 +269,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
 
     A card dropped on a lost column first gets the small form asking why (`asked` marks its answer); the
     service refuses the move without a reason from the list, and the card stays where it was."""
-    user = _user(request)
+    user = request_user(request)
     deal = _deal_for_read(user, pk)
     # A won deal's outcome may be undone by finance too (see _deal_for_outcome); any other move is the editors'.
     deal = _deal_for_outcome(user, pk) if deal.status == DealStatus.WON else _deal_for_write(user, pk)
@@ -307,7 +303,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def deal_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel a won deal (the customer withdrew): a reason and the day, today unless said otherwise."""
-    user = _user(request)
+    user = request_user(request)
     deal = _deal_for_outcome(user, pk)
     form = DealCancelForm(request.POST)
     if not form.is_valid():
@@ -332,7 +328,7 @@ def deal_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     deal = _deal_for_write(user, pk)
     try:
         deal = services.deal_set_category_override(actor=user, deal=deal, category=request.POST.get("category", ""))
@@ -344,7 +340,7 @@ def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def deal_splits(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     deal = _deal_for_write(user, pk)
     current = list(deal.splits.select_related("person"))
     # Those the user may act for, and whoever holds a split already (so saving them unchanged works).
@@ -376,7 +372,7 @@ def deal_splits(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def deal_activity_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     deal = _deal_for_write(user, pk)
     form = ActivityForm(request.POST)
     if form.is_valid():
@@ -393,7 +389,7 @@ def deal_activity_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def activity_done(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     activity = get_object_or_404(Activity.objects.select_related("deal"), pk=pk)
     if activity.deal_id is None:
         raise Http404
@@ -405,7 +401,7 @@ def activity_done(request: HttpRequest, pk: int) -> HttpResponse:
 # ------------------------------------------------------------------------------------------- kanban
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     pipelines = list(selectors.pipelines())
     if not pipelines:
         return render(request, "pipeline/board.html", {"pipelines": [], "columns": []})
@@ -452,7 +448,7 @@ def _editable_q(user: User) -> Q:
 # ----------------------------------------------------------------------------------------- accounts
 @login_required
 def account_list(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     filterset = AccountFilterSet(request.GET or None, queryset=selectors.accounts_visible_to(user), request=request)
     accounts = filterset.qs.select_related("owner").annotate(
         open_deals=Count("deals", filter=Q(deals__status=DealStatus.OPEN)),
@@ -482,7 +478,7 @@ def account_list(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     account = get_object_or_404(selectors.accounts_visible_to(user), pk=pk)
     deals = selectors.deals_visible_to(user).filter(account=account).order_by("-close_date")
     # The parent and subsidiaries are named; only those the user may open are links.
@@ -500,7 +496,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def account_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     account = get_object_or_404(selectors.accounts_visible_to(user), pk=pk) if pk else None
     if _reads_only(user):
         raise PermissionDenied("Finance reads accounts; it does not change them.")
@@ -527,7 +523,7 @@ def account_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 # -------------------------------------------------------------------------------------------- leads
 @login_required
 def lead_list(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     filterset = LeadFilterSet(request.GET or None, queryset=selectors.leads_visible_to(user), request=request)
     leads = filterset.qs
     if not request.GET.get("ordering"):
@@ -548,7 +544,7 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @require_POST
 def lead_add(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if _reads_only(user):
         raise PermissionDenied("Finance reads leads; it does not create them.")
     form = LeadForm(request.POST)
@@ -565,7 +561,7 @@ def lead_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lead = get_object_or_404(selectors.leads_visible_to(user), pk=pk)
     if not selectors.leads_visible_to(user).filter(_editable_q(user), pk=lead.pk).exists():
         raise PermissionDenied("Only the lead's owner, their manager or sales ops convert it.")
@@ -589,7 +585,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
 # -------------------------------------------------------------------------------- pipeline setup (ops)
 @login_required
 def setup(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_setup(user)
     form = PipelineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -614,7 +610,7 @@ def setup(request: HttpRequest) -> HttpResponse:
 @require_POST
 def lost_reason_save(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """Add a lost reason, or rename, reorder, retire or restore one (sales ops)."""
-    user = _user(request)
+    user = request_user(request)
     _require_setup(user)
     reason = get_object_or_404(LostReason, pk=pk) if pk else None
     form = LostReasonForm(request.POST)
@@ -633,7 +629,7 @@ def lost_reason_save(request: HttpRequest, pk: int | None = None) -> HttpRespons
 
 @login_required
 def stage_edit(request: HttpRequest, pipeline_pk: int, pk: int | None = None) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_setup(user)
     pipeline = get_object_or_404(Pipeline, pk=pipeline_pk)
     stage = get_object_or_404(Stage, pk=pk, pipeline=pipeline) if pk else None
@@ -652,7 +648,7 @@ def stage_edit(request: HttpRequest, pipeline_pk: int, pk: int | None = None) ->
 @login_required
 @require_POST
 def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_setup(user)
     stage = get_object_or_404(Stage, pk=pk)
     order = list(stage.pipeline.stages.order_by("position").values_list("pk", flat=True))
@@ -667,7 +663,7 @@ def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_setup(user)
     stage = get_object_or_404(Stage, pk=pk)
     try:
@@ -681,7 +677,7 @@ def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------------- data quality (ops)
 @login_required
 def data_quality(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_setup(user)
     try:
         days = max(1, min(365, int(request.GET.get("days", selectors.STALE_DAYS))))
@@ -709,7 +705,7 @@ def data_quality(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def merge(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_setup(user)
     form = MergeForm(request.POST)
     if not form.is_valid():

@@ -25,18 +25,13 @@ from reporting.dashboards import Context, Dashboard
 from reporting.filtersets import FilterForm, ReportFilter, period_choices
 from reporting.selectors import Meta, Person, View
 from salesops.exports import csv_response, xlsx_response
-from salesops.org.models import User
+from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup, require_report_export
 from salesops.org.selectors import sees_everyone
 from salesops.xlsx import xlsx_streaming_response
 
 PEOPLE_MENU_LIMIT = 300  # beyond this the person menu lists managers only (pick a team to choose a rep)
 DRILL_PAGE = 50
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -83,7 +78,7 @@ def dashboards_for(user: Any) -> list[tuple[str, str, str]]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "reporting/home.html", {"dashboards": dashboards_for(_user(request))})
+    return render(request, "reporting/home.html", {"dashboards": dashboards_for(request_user(request))})
 
 
 # ------------------------------------------------------------------------------------------ filters
@@ -152,7 +147,7 @@ def build_dashboard(user: Any, key: str, query: Any, today: dt.date, *, full_tab
 
 
 def _dashboard_response(request: HttpRequest, key: str) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     today = timezone.localdate()
     export = request.GET.get("export")
     built = build_dashboard(user, key, request.GET, today, full_tables=export in ("csv", "xlsx"))
@@ -238,7 +233,7 @@ def stream_rows(sql: str, params: list[Any], *, chunk: int = 5000) -> Iterator[l
 
 @login_required
 def drill(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     today = timezone.localdate()
     flt, meta, view, sql, params, measure = drill_query(user, request.GET, today)
     export = request.GET.get("export")

@@ -18,6 +18,7 @@ from forecasting import selectors, services
 from forecasting.api import serializers as s
 from forecasting.models import ForecastAdjustment, ForecastSubmission
 from salesops.api import DomainError
+from salesops.org.auth import request_user
 from salesops.org.models import User
 
 PERIOD = OpenApiParameter(
@@ -26,18 +27,13 @@ PERIOD = OpenApiParameter(
 PERSON = OpenApiParameter("person", int, description="A person in your scope; default: you (the top for finance/ops).")
 
 
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 def _period(request: Request) -> str:
     label = request.query_params.get("period") or selectors.current_period()
     return selectors.period_span(label).label  # DomainError (400) naming the period when malformed
 
 
 def _person(request: Request) -> User:
-    user = _user(request)
+    user = request_user(request)
     pk = request.query_params.get("person")
     return selectors.person_for_read(user, pk) if pk else selectors.default_person(user)
 
@@ -60,7 +56,7 @@ def _date(request: Request, name: str) -> dt.date | None:
 @api_view(["GET"])
 def grid(request: Request) -> Response:
     """The person's row and one per direct report; money as strings with 2 decimals."""
-    data = selectors.grid(_user(request), _person(request), _period(request))
+    data = selectors.grid(request_user(request), _person(request), _period(request))
     rows = []
     for row in data.rows:
         r = row.rollup
@@ -96,7 +92,7 @@ def grid(request: Request) -> Response:
 @api_view(["GET"])
 def deals(request: Request) -> Response:
     """The deals behind one number of the grid (the largest 500)."""
-    rows = selectors.deals_for_number(_user(request), _person(request), _period(request),
+    rows = selectors.deals_for_number(request_user(request), _person(request), _period(request),
                                       request.query_params.get("number", "pipeline"))  # fmt: skip
     return Response({
         "count": rows.count(),
@@ -111,7 +107,7 @@ def deals(request: Request) -> Response:
 @api_view(["GET", "POST"])
 def calls(request: Request) -> Response:
     """GET: every call of a person for a period, newest first. POST: submit your own call."""
-    user = _user(request)
+    user = request_user(request)
     if request.method == "POST":
         body = s.CallWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -127,7 +123,7 @@ def calls(request: Request) -> Response:
 @api_view(["GET", "POST"])
 def adjustments(request: Request) -> Response:
     """GET: every adjustment of a person's period. POST: adjust a direct report's forecast (managers)."""
-    user = _user(request)
+    user = request_user(request)
     if request.method == "POST":
         body = s.AdjustmentWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)

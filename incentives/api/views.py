@@ -43,14 +43,10 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, may_close_periods, may_manage_setup
 from salesops.org.selectors import audit_history, people_visible_to, sees_everyone, visible_people_q
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)  # IsAuthenticated ran first
-    return request.user
 
 
 # ------------------------------------------------------------------------------------------- permissions
@@ -262,8 +258,8 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             raise ValidationError({"expected_total": ["Give expected_payouts, expected_lines and expected_total "
                                                       "together (from lock-preview), or none."]})  # fmt: skip
         expected = selectors.LockFigures(*wanted) if wanted[0] is not None else None  # type: ignore[arg-type]
-        period = services.period_lock(actor=_user(request), period=period, reason=data["reason"], early=data["early"],
-                                      expected=expected)  # fmt: skip
+        period = services.period_lock(actor=request_user(request), period=period, reason=data["reason"],
+                                      early=data["early"], expected=expected)  # fmt: skip
         return Response(s.PeriodSerializer(period).data)
 
     @extend_schema(responses=s.LockPreviewSerializer)
@@ -279,7 +275,9 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         period = self.get_object()
         serializer = s.ReopenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        period = services.period_reopen(actor=_user(request), period=period, reason=serializer.validated_data["reason"])
+        period = services.period_reopen(
+            actor=request_user(request), period=period, reason=serializer.validated_data["reason"]
+        )
         return Response(s.PeriodSerializer(period).data)
 
     @extend_schema(responses=s.AuditEventSerializer(many=True))
@@ -309,7 +307,7 @@ class AdjustmentViewSet(
 
     @extend_schema(request=s.AdjustmentCreateSerializer, responses={201: s.AdjustmentSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = _user(request)
+        user = request_user(request)
         if not may_close_periods(user):
             raise PermissionDenied("Only finance adjusts payouts.")
         serializer = s.AdjustmentCreateSerializer(data=request.data)
@@ -332,7 +330,7 @@ class DisputeViewSet(
 
     @extend_schema(request=s.DisputeRaiseSerializer, responses={201: s.DisputeSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = _user(request)
+        user = request_user(request)
         serializer = s.DisputeRaiseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         line = get_object_or_404(  # a line on a statement the caller cannot see does not exist for them
@@ -357,7 +355,7 @@ class DisputeViewSet(
         data = dict(serializer.validated_data)
         label = data.pop("period")
         period = services.dispute_adjustment_period_named(dispute, label) if data["accept"] else None
-        dispute = services.dispute_resolve(actor=_user(request), dispute=dispute, period=period, **data)
+        dispute = services.dispute_resolve(actor=request_user(request), dispute=dispute, period=period, **data)
         return Response(s.DisputeSerializer(self.get_queryset().get(pk=dispute.pk)).data)
 
 
@@ -389,7 +387,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                       name: str) -> Response:  # fmt: skip
         values = serializer.validated_data
         definition = {k: v for k, v in values["definition"].items() if k not in ("key", "name")}
-        version = services.plan_save_version(actor=_user(request), key=key, name=name, definition=definition,
+        version = services.plan_save_version(actor=request_user(request), key=key, name=name, definition=definition,
                                              effective_from=values["effective_from"], note=values["note"])  # fmt: skip
         return Response(s.PlanVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
@@ -444,7 +442,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         plan = self.get_object()
         serializer = s.PlanAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        assignment = services.plan_assign(actor=_user(request), plan=plan, **serializer.validated_data)
+        assignment = services.plan_assign(actor=request_user(request), plan=plan, **serializer.validated_data)
         return Response(s.PlanAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
 
 
@@ -460,7 +458,7 @@ class RampViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not may_manage_setup(request.user):
             raise PermissionDenied("Only sales ops set ramp schedules.")
-        ramp = services.ramp_save(actor=_user(request), name=str(request.data.get("name", "")),
+        ramp = services.ramp_save(actor=request_user(request), name=str(request.data.get("name", "")),
                                   shares=request.data.get("shares") or [])  # fmt: skip
         return Response(s.RampSerializer(ramp).data, status=status.HTTP_201_CREATED)
 
@@ -484,7 +482,7 @@ class AssignmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[PlanAssig
         """Set the assignment's last day (the person's pay is recomputed from the earlier of the two ends)."""
         serializer = s.AssignmentEndSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        assignment = services.plan_assignment_end(actor=_user(request), assignment=self.get_object(),
+        assignment = services.plan_assignment_end(actor=request_user(request), assignment=self.get_object(),
                                                   end=serializer.validated_data["end"])  # fmt: skip
         return Response(s.PlanAssignmentSerializer(assignment).data)
 
@@ -529,7 +527,7 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         with transaction.atomic():
             period = services.period_get_or_create(values.pop("period"))
             existed = Quota.objects.filter(person=values["person"], period=period, measure=values["measure"]).exists()
-            quota = services.quota_set(actor=_user(request), period=period, **values)
+            quota = services.quota_set(actor=request_user(request), period=period, **values)
         answer = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return Response(s.QuotaSerializer(quota).data, status=answer)
 
@@ -545,7 +543,7 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         written: the job ends `failed`, its `errors` naming each row and column."""
         serializer = s.QuotaUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        job = services.quota_upload_job_create(actor=_user(request), upload=serializer.validated_data["file"],
+        job = services.quota_upload_job_create(actor=request_user(request), upload=serializer.validated_data["file"],
                                                dry_run=serializer.validated_data["dry_run"],
                                                measure=serializer.validated_data["measure"])  # fmt: skip
         data = s.QuotaUploadJobSerializer(job, context={"request": request}).data
@@ -585,7 +583,7 @@ class EstimatorView(APIView):
     @extend_schema(responses=s.EstimatorSerializer)
     def get(self, request: Request) -> Response:
         """My open deals to choose from, and the estimate if my commit deals close (as the page opens)."""
-        user = _user(request)
+        user = request_user(request)
         candidates = estimator.open_deals_of(user)
         chosen = {d.pk for d in candidates if d.forecast_category == "commit"}
         return self._answer(user, candidates, chosen, with_candidates=True)
@@ -593,7 +591,7 @@ class EstimatorView(APIView):
     @extend_schema(request=s.EstimateRequestSerializer, responses=s.EstimateSerializer)
     def post(self, request: Request) -> Response:
         """The estimate if these deals (own open deals with an amount and a close date) close as won."""
-        user = _user(request)
+        user = request_user(request)
         serializer = s.EstimateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         wanted = set(serializer.validated_data["deals"])

@@ -19,14 +19,10 @@ from pipeline import selectors, services
 from pipeline.api import serializers as s
 from pipeline.filtersets import AccountFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
 from pipeline.models import Account, Activity, Contact, Deal, DealStatus, Lead, LostReason, Pipeline, Product, Stage
+from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, SalesOpsWrites
 from salesops.org.selectors import editable_people_q
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _reads_only(user: User) -> bool:
@@ -70,7 +66,7 @@ class DealViewSet(
         return deal
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = _user(request)
+        user = request_user(request)
         if _reads_only(user):
             raise PermissionDenied("Finance reads deals; it does not create them.")
         serializer = self.get_serializer(data=request.data)  # owner, account, contact: in scope or "does not exist"
@@ -83,7 +79,7 @@ class DealViewSet(
 
     @transaction.atomic  # a stage move and field changes in one PATCH land together or not at all
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = _user(request)
+        user = request_user(request)
         deal = self._writable()
         serializer = self.get_serializer(deal, data=request.data, partial=True)  # references in scope (s.InScope)
         serializer.is_valid(raise_exception=True)
@@ -106,7 +102,7 @@ class DealViewSet(
         deal = self._outcome_writable() if deal.status == DealStatus.WON else self._writable()
         serializer = s.MoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        deal = services.deal_move_stage(actor=_user(request), deal=deal, **serializer.validated_data)
+        deal = services.deal_move_stage(actor=request_user(request), deal=deal, **serializer.validated_data)
         return Response(s.DealSerializer(self.get_queryset().get(pk=deal.pk)).data)
 
     @extend_schema(request=s.CancelSerializer, responses=s.DealSerializer)
@@ -119,7 +115,7 @@ class DealViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         deal = services.deal_cancel(
-            actor=_user(request), deal=deal, on=data.get("date") or timezone.localdate(), reason=data["reason"]
+            actor=request_user(request), deal=deal, on=data.get("date") or timezone.localdate(), reason=data["reason"]
         )
         return Response(s.DealSerializer(self.get_queryset().get(pk=deal.pk)).data)
 
@@ -129,7 +125,7 @@ class DealViewSet(
         deal = self._writable()
         serializer = s.CategorySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        deal = services.deal_set_category_override(actor=_user(request), deal=deal, **serializer.validated_data)
+        deal = services.deal_set_category_override(actor=request_user(request), deal=deal, **serializer.validated_data)
         return Response(s.DealSerializer(self.get_queryset().get(pk=deal.pk)).data)
 
     @extend_schema(request=s.SplitsWriteSerializer, responses=s.DealDetailSerializer)
@@ -142,7 +138,7 @@ class DealViewSet(
         )
         serializer.is_valid(raise_exception=True)
         specs = [services.SplitSpec(**row) for row in serializer.validated_data["splits"]]
-        services.deal_set_splits(actor=_user(request), deal=deal, splits=specs)
+        services.deal_set_splits(actor=request_user(request), deal=deal, splits=specs)
         return Response(s.DealDetailSerializer(self.get_queryset().get(pk=deal.pk)).data)
 
     @extend_schema(responses=s.DealChangeSerializer(many=True))
@@ -163,7 +159,7 @@ class AccountViewSet(
         return selectors.accounts_visible_to(self.request.user).order_by("name", "id")
 
     def _check_write(self) -> User:
-        user = _user(self.request)
+        user = request_user(self.request)
         if _reads_only(user):
             raise PermissionDenied("Finance reads accounts; it does not change them.")
         return user
@@ -192,7 +188,7 @@ class AccountViewSet(
         serializer.is_valid(raise_exception=True)
         keep = get_object_or_404(Account, pk=serializer.validated_data["keep"])
         duplicate = get_object_or_404(Account, pk=serializer.validated_data["duplicate"])
-        moved = services.account_merge(actor=_user(request), keep=keep, duplicate=duplicate)
+        moved = services.account_merge(actor=request_user(request), keep=keep, duplicate=duplicate)
         return Response({"account": s.AccountSerializer(keep).data, "moved": moved})
 
 
@@ -205,7 +201,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         return selectors.contacts_visible_to(self.request.user).order_by("last_name", "id")
 
     def perform_create(self, serializer: Any) -> None:
-        user = _user(self.request)
+        user = request_user(self.request)
         if _reads_only(user):
             raise PermissionDenied("Finance reads contacts; it does not change them.")
         values = dict(serializer.validated_data)
@@ -219,7 +215,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         serializer.is_valid(raise_exception=True)
         keep = get_object_or_404(Contact, pk=serializer.validated_data["keep"])
         duplicate = get_object_or_404(Contact, pk=serializer.validated_data["duplicate"])
-        moved = services.contact_merge(actor=_user(request), keep=keep, duplicate=duplicate)
+        moved = services.contact_merge(actor=request_user(request), keep=keep, duplicate=duplicate)
         return Response({"contact": s.ContactSerializer(keep).data, "moved": moved})
 
 
@@ -248,13 +244,13 @@ class LostReasonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         return reasons.filter(is_active=True) if self.request.query_params.get("active") == "true" else reasons
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.lost_reason_save(actor=_user(self.request), **serializer.validated_data)
+        serializer.instance = services.lost_reason_save(actor=request_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer: Any) -> None:
         reason = serializer.instance
         data = {"name": reason.name, "is_active": reason.is_active, "position": reason.position,
                 **serializer.validated_data}  # fmt: skip
-        serializer.instance = services.lost_reason_save(actor=_user(self.request), reason=reason, **data)
+        serializer.instance = services.lost_reason_save(actor=request_user(self.request), reason=reason, **data)
 
 
 class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -265,7 +261,7 @@ class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     pagination_class = None
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.pipeline_create(actor=_user(self.request), **serializer.validated_data)
+        serializer.instance = services.pipeline_create(actor=request_user(self.request), **serializer.validated_data)
 
     @extend_schema(request=s.StageSerializer, responses={201: s.StageSerializer})
     @action(detail=True, methods=["post"], url_path="stages")
@@ -273,7 +269,7 @@ class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         pipeline = self.get_object()
         serializer = s.StageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        stage = services.stage_save(actor=_user(request), pipeline=pipeline, **serializer.validated_data)
+        stage = services.stage_save(actor=request_user(request), pipeline=pipeline, **serializer.validated_data)
         return Response(s.StageSerializer(stage).data, status=status.HTTP_201_CREATED)
 
 
@@ -288,12 +284,12 @@ class StageViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.De
         serializer = self.get_serializer(stage, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         stage = services.stage_save(
-            actor=_user(request), pipeline=stage.pipeline, stage=stage, **serializer.validated_data
+            actor=request_user(request), pipeline=stage.pipeline, stage=stage, **serializer.validated_data
         )
         return Response(s.StageSerializer(stage).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.stage_delete(actor=_user(request), stage=self.get_object())
+        services.stage_delete(actor=request_user(request), stage=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -306,7 +302,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return selectors.leads_visible_to(self.request.user).order_by("-created_at", "id")
 
     def perform_create(self, serializer: Any) -> None:
-        user = _user(self.request)
+        user = request_user(self.request)
         if _reads_only(user):
             raise PermissionDenied("Finance does not create leads.")
         serializer.instance = services.lead_create(actor=user, **serializer.validated_data)
@@ -314,7 +310,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(request=s.LeadConvertSerializer, responses=s.LeadSerializer)
     @action(detail=True, methods=["post"])
     def convert(self, request: Request, pk: str | None = None) -> Response:
-        user = _user(request)
+        user = request_user(request)
         lead = self.get_object()
         if not Lead.objects.filter(editable_people_q(user, "owner"), pk=lead.pk).exists():
             raise PermissionDenied("Only the lead's owner, their manager or sales ops convert it.")
@@ -334,7 +330,7 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
         return queryset.filter(deal_id=deal) if deal and deal.isdigit() else queryset
 
     def perform_create(self, serializer: Any) -> None:
-        user = _user(self.request)
+        user = request_user(self.request)
         values = dict(serializer.validated_data)
         deal = values.get("deal")  # in the caller's scope (s.InScope), like its account and contact
         if deal is None:

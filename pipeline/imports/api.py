@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from pipeline.imports import presets, selectors, services
 from pipeline.models import ImportJob
 from salesops.api import UploadField
-from salesops.org.models import User
+from salesops.org.auth import request_user
 from salesops.org.permissions import IsSalesOps
 
 
@@ -97,11 +97,10 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request: Request) -> Response:
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        assert isinstance(request.user, User)
         # Several `file` parts are one import, as several files chosen on the page are.
         files = request.FILES.getlist("file") or [upload.validated_data["file"]]
         job = services.import_job_create(
-            actor=request.user,
+            actor=request_user(request),
             uploads=files,
             preset=upload.validated_data.get("preset", ""),
             mapping=upload.validated_data.get("mapping") or None,
@@ -112,6 +111,5 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str | None = None) -> Response:
         """Start the real run of a job whose dry run finished without errors."""
-        assert isinstance(request.user, User)
-        job = services.import_job_start(actor=request.user, job=self.get_object())
+        job = services.import_job_start(actor=request_user(request), job=self.get_object())
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

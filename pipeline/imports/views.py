@@ -17,6 +17,7 @@ from pipeline.imports.forms import ImportForm
 from pipeline.models import ImportJob, ImportStatus
 from salesops.api import DomainError
 from salesops.exports import csv_response
+from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 
@@ -27,11 +28,9 @@ RECORD_PARTS = re.compile(r"^(?P<kind>opportunity|deal|sales agent|account|produ
 
 
 def _sales_ops(request: HttpRequest) -> User:
-    user = request.user
-    if not may_manage_setup(user):
+    if not may_manage_setup(request.user):
         raise PermissionDenied("Only sales ops import data.")
-    assert isinstance(user, User)
-    return user
+    return request_user(request)
 
 
 def _job_context(job: ImportJob) -> dict[str, Any]:

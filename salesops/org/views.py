@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from salesops.api import DomainError, Forbidden
 from salesops.exports import csv_response, xlsx_response
 from salesops.org import selectors
+from salesops.org.auth import request_user
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.forms import PersonCreateForm, PersonDeactivateForm, PersonForm
 from salesops.org.models import User
@@ -31,14 +32,9 @@ from salesops.org.services import (
 )
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 @login_required
 def person_list(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     filterset = PersonFilterSet(request.GET, queryset=selectors.people_visible_to(user))
     people = filterset.qs.annotate(report_count=Count("direct_reports")).order_by("last_name", "first_name", "id")
     export = request.GET.get("export")
@@ -63,7 +59,7 @@ def person_list(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     # Outside the user's scope answers 404: whether the person exists is not revealed.
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
     context = {
@@ -99,7 +95,7 @@ def _link_not_sent(person: User) -> str:
 
 @login_required
 def person_add(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require_people_admin(user)
     form = PersonCreateForm(request.POST or None, initial={"start_date": timezone.localdate()})
     status = 200
@@ -130,7 +126,7 @@ def person_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
     _require_people_admin(user)
     form = PersonForm(request.POST or None, instance=User.objects.get(pk=person.pk))
@@ -153,7 +149,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def person_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
     _require_people_admin(user)
     if not person.is_active:
@@ -184,7 +180,7 @@ def person_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def person_send_link(request: HttpRequest, pk: int) -> HttpResponse:
     """E-mail a (new) set-password link, e.g. when the first one expired."""
-    user = _user(request)
+    user = request_user(request)
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
     _require_people_admin(user)
     try:
@@ -237,7 +233,7 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
 
 @login_required
 def org_chart(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     inactive = request.GET.get("inactive") == "1" and selectors.sees_everyone(user)
     roots = selectors.org_chart(user, inactive=inactive)
     total = sum(1 + root.below for root in roots)

@@ -22,6 +22,7 @@ from salesops.org.api.serializers import (
     SignInSerializer,
     TeamSerializer,
 )
+from salesops.org.auth import request_user
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.models import ApiToken, Region, Team, User
 from salesops.org.permissions import SalesOpsWrites
@@ -160,8 +161,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gener
 @api_view(["GET"])
 def me(request: Request) -> Response:
     """The signed-in person."""
-    assert isinstance(request.user, User)  # IsAuthenticated ran first
-    return Response(PersonSerializer(request.user).data)
+    return Response(PersonSerializer(request_user(request)).data)
 
 
 @extend_schema(
