@@ -6,6 +6,9 @@ A chart is written as data, not as a script: an empty `<div data-chart>` and the
 `<script type="application/json">` beside it, which `static/js/hub.js` draws on load and whenever htmx swaps
 content in. So no inline script runs (the Content-Security-Policy allows none without the page's nonce, and a
 fragment swapped in later could not know that nonce), and clicks are wired by the same static file.
+
+Every page (dashboards, forecasting, incentives) draws its charts through `render`; `style` and `to_html` are its
+two halves, kept apart for the tests that check each.
 """
 
 from __future__ import annotations
@@ -97,6 +100,15 @@ CONFIG: dict[str, Any] = {
 }
 # So that no "</script>" or "<!--" inside the JSON can end the <script> element holding it (json_script's escapes).
 _JSON_IN_SCRIPT = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+def render(
+    fig: go.Figure, *, name: str, height: int = 320, links: bool = False, div_id: str | None = None
+) -> SafeString:
+    """The one way a page shows a chart: the figure in the project's style (`style`), written as a placeholder
+    and its JSON for `static/js/hub.js` (`to_html`). `name` is the PNG's file name; `links`: clicking a point
+    opens the same-site address in its `customdata` (a dashboard's drill-down)."""
+    return to_html(style(fig, height=height), name=name, div_id=div_id, links=links)
 
 
 def to_html(fig: go.Figure, *, name: str, div_id: str | None = None, links: bool = False) -> SafeString:
