@@ -107,9 +107,10 @@ def setup(ctx: BenchContext) -> Setup:
     from incentives.models import CompPlan, CompPlanVersion, Period, PlanAssignment, Quota, QuotaMeasure
     from pipeline.models import Deal, DealStatus
     from salesops.org.models import User
+    from salesops.org.selectors import fiscal_calendar
 
     today = dt.date.fromisoformat(ctx.facts["today"])
-    start_month = services.calendar().fiscal_year_start_month
+    start_month = fiscal_calendar().fiscal_year_start_month
     year = fiscal_year_of(today, start_month)
     spans = [span_of(f"{year}-Q{q}", start_month) for q in range(1, 5)]
     first_year = min(int(y) for y in ctx.facts["fiscal_years"])

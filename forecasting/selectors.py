@@ -34,16 +34,14 @@ from incentives.calendar import PeriodSpan, parse_period, period_label, span_of
 from pipeline.models import Deal, DealStatus
 from salesops.api import DomainError
 from salesops.org.models import User
-from salesops.org.selectors import sees_everyone, subtree_ids, visible_people_q
+from salesops.org.selectors import fiscal_calendar, sees_everyone, subtree_ids, visible_people_q
 
 NUMBERS = NUMBERS_FIELDS
 
 
 # ------------------------------------------------------------------------------------------------ periods
 def fiscal_start_month() -> int:
-    from incentives.services import calendar
-
-    return calendar().fiscal_year_start_month
+    return fiscal_calendar().fiscal_year_start_month
 
 
 def period_span(label: str) -> PeriodSpan:

@@ -15,7 +15,6 @@ from typing import Any
 from forecasting import math as fm
 from forecasting import selectors as forecasting
 from incentives import selectors as incentives
-from incentives import services as incentive_services
 from incentives.calendar import PeriodSpan, fiscal_year_of, period_label, span_of
 from pipeline import selectors as pipeline
 from pipeline.imports import selectors as imports
@@ -38,7 +37,7 @@ class Today:
 
     @classmethod
     def at(cls, now: dt.datetime, day: dt.date) -> Today:
-        start_month = incentive_services.calendar().fiscal_year_start_month
+        start_month = org.fiscal_calendar().fiscal_year_start_month
         quarter = span_of(period_label(day, "quarter", start_month), start_month)
         return cls(day, now, quarter, fiscal_year_of(day, start_month))
 

@@ -44,6 +44,7 @@ from incentives.recompute import commission_recompute
 from pipeline.selectors import won_deals_for_commissions
 from salesops.org.demo import DemoOrg
 from salesops.org.models import User
+from salesops.org.selectors import fiscal_calendar
 
 QUARTERS_BACK = 8  # completed quarters with quotas before the current one
 NEW_BUSINESS_SHARE = Decimal("0.6")  # of a rep's bookings quota, as this quarter's new-business quota
@@ -161,7 +162,7 @@ def _base_quotas(
 
 def current_quarter(today: dt.date) -> PeriodSpan:
     """Today's fiscal quarter, as the demo's other parts need it (the recent hires, this quarter's deals)."""
-    start_month = services.calendar().fiscal_year_start_month
+    start_month = fiscal_calendar().fiscal_year_start_month
     return span_of(period_label(today, "quarter", start_month), start_month)
 
 
@@ -171,7 +172,7 @@ def seed_incentives(*, org: DemoOrg, seed: int, today: dt.date) -> DemoIncentive
     ops, finance = org.ops, org.finance
     rng = random.Random(seed * 7_919 + 3)  # noqa: S311 - demo data, reproducible on purpose
     result = DemoIncentives()
-    start_month = services.calendar().fiscal_year_start_month
+    start_month = fiscal_calendar().fiscal_year_start_month
 
     current = span_of(period_label(today, "quarter", start_month), start_month)
     first_quarter_start = current.start

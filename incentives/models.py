@@ -1,5 +1,6 @@
-"""Incentives: the fiscal calendar and its periods, quotas, versioned comp plans and their assignments, the
-results of commission runs (payouts and statement lines), adjustments, disputes and period locks."""
+"""Incentives: periods, quotas, versioned comp plans and their assignments, the results of commission runs
+(payouts and statement lines), adjustments, disputes and period locks. The fiscal calendar's settings live
+in salesops.org (FiscalCalendar), below every app."""
 
 from __future__ import annotations
 
@@ -7,24 +8,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-
-
-class FiscalCalendar(models.Model):
-    """The company's fiscal calendar (one row)."""
-
-    fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
-    currency = models.CharField(max_length=3, default="USD")
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(fiscal_year_start_month__gte=1) & Q(fiscal_year_start_month__lte=12),
-                name="calendar_start_month_1_12",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"fiscal year from month {self.fiscal_year_start_month}"
 
 
 class PeriodKind(models.TextChoices):

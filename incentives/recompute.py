@@ -34,7 +34,6 @@ from incentives.models import (
     CommissionRun,
     CompPlanVersion,
     Dispute,
-    FiscalCalendar,
     Payout,
     Period,
     PlanAssignment,
@@ -44,7 +43,7 @@ from incentives.models import (
 from incentives.scenario import validate_plan
 from pipeline.selectors import won_deals_for_commissions
 from salesops.org.models import User
-from salesops.org.selectors import descendants
+from salesops.org.selectors import descendants, fiscal_calendar
 from salesops.org.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -91,7 +90,7 @@ def build_input(
     the people whose results are to be written (None: everyone). `since` reaches the window back to that
     date's fiscal year (a change to a locked period of an earlier year becomes an adjustment)."""
     loaded = _Loaded()
-    calendar = FiscalCalendar.objects.first() or FiscalCalendar.objects.create()
+    calendar = fiscal_calendar()
     cal = engine.Calendar(calendar.fiscal_year_start_month)
     loaded.calendar, loaded.currency = cal, calendar.currency
 

@@ -30,7 +30,6 @@ from incentives.models import (
     CommissionRun,
     CompPlanVersion,
     Dispute,
-    FiscalCalendar,
     Payout,
     Period,
     PlanAssignment,
@@ -43,7 +42,7 @@ from incentives.models import (
 )
 from salesops import softcache
 from salesops.org.models import AuditEvent, User
-from salesops.org.selectors import visible_people_q
+from salesops.org.selectors import fiscal_calendar, visible_people_q
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY)
@@ -352,8 +351,7 @@ def _next_open_label(after: Period, by_label: dict[str, Period], start_month: in
 def dispute_adjustment_choices(disputes: list[Dispute]) -> dict[int, AdjustmentChoice]:
     """For each open dispute, where finance may book its adjustment: every open period of the disputed
     period's kind, the default among them. Two queries for any number of disputes."""
-    calendar = FiscalCalendar.objects.first()
-    start_month = calendar.fiscal_year_start_month if calendar else 1
+    start_month = fiscal_calendar().fiscal_year_start_month
     periods = list(Period.objects.order_by("start"))
     by_label = {p.label: p for p in periods}
     out: dict[int, AdjustmentChoice] = {}

@@ -22,7 +22,6 @@ from incentives.models import (
     CompPlan,
     CompPlanVersion,
     Dispute,
-    FiscalCalendar,
     Payout,
     Period,
     PlanAssignment,
@@ -40,21 +39,11 @@ from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
+from salesops.org.selectors import fiscal_calendar
 from salesops.org.services import audit_record, audit_record_many
-from salesops.request_memo import memoized
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
-
-
-def calendar() -> FiscalCalendar:
-    """The company's fiscal calendar, read once per request (salesops.request_memo): pages ask for it from
-    several selectors. Read-only for callers."""
-    return memoized("incentives.fiscal_calendar", _calendar_row)
-
-
-def _calendar_row() -> FiscalCalendar:
-    return FiscalCalendar.objects.first() or FiscalCalendar.objects.create()
 
 
 def _money(value: Any, *, what: str) -> Decimal:
@@ -73,7 +62,7 @@ def period_get_or_create(label: str) -> Period:
     if existing:
         return existing
     try:
-        span: PeriodSpan = span_of(label, calendar().fiscal_year_start_month)
+        span: PeriodSpan = span_of(label, fiscal_calendar().fiscal_year_start_month)
     except ValueError as exc:
         raise DomainError(str(exc)) from exc
     period, _ = Period.objects.get_or_create(
@@ -182,7 +171,7 @@ def wait_for_recompute(what: str) -> None:
 
 def next_open_period(after: Period) -> Period:
     """The first unlocked period of the same kind after `after` (created when needed)."""
-    cal = calendar()
+    cal = fiscal_calendar()
     day = after.end + dt.timedelta(days=1)
     for _ in range(120):
         period = period_get_or_create(period_label(day, after.kind, cal.fiscal_year_start_month))
@@ -475,7 +464,7 @@ def payout_row_for_adjustments(person_id: int, period: Period) -> None:
     running run may be about to write this person-period's row itself, and a second row would fail it."""
     if not Payout.objects.filter(person_id=person_id, period=period).exists():
         Payout.objects.create(person_id=person_id, period=period, quota=0, credited=0, attainment=0, earned=0,
-                              payout=0, currency=calendar().currency)  # fmt: skip
+                              payout=0, currency=fiscal_calendar().currency)  # fmt: skip
 
 
 @transaction.atomic
@@ -683,7 +672,7 @@ def _check_and_save(
         for key in (u.username, u.email, u.employee_id):
             if key:
                 people[key.lower()] = u
-    cal = calendar()
+    cal = fiscal_calendar()
     ramps = {r.name.lower(): r for r in RampSchedule.objects.all()}
     locked = set(Period.objects.filter(is_locked=True).values_list("label", flat=True))
     labels: dict[str, bool] = {}  # period label: is it one

@@ -61,7 +61,7 @@ from salesops.exports import csv_response, xlsx_response
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup
-from salesops.org.selectors import people_visible_to, person_names, sees_everyone
+from salesops.org.selectors import fiscal_calendar, people_visible_to, person_names, sees_everyone
 from salesops.redirects import redirect_to_next
 
 
@@ -149,7 +149,7 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
     payouts = list(selectors.payouts_visible_to(user).filter(person=user).order_by("period__start"))
     # "To date" is the fiscal year's (which need not start in January).
     today = timezone.localdate()
-    year = fiscal_year_of(today, services.calendar().fiscal_year_start_month)
+    year = fiscal_year_of(today, fiscal_calendar().fiscal_year_start_month)
     this_year = [p for p in payouts if p.period.fiscal_year == year]
     current = next((p for p in reversed(payouts) if p.period.start <= today), None)
     now_quotas = Quota.objects.filter(person=user, period__start__lte=today, period__end__gte=today)

@@ -57,9 +57,9 @@ def test_a_served_request_leaves_no_memo_behind(db: Any) -> None:
 
 
 def test_the_fiscal_calendar_is_read_once_per_request(db: Any, django_assert_num_queries: Any) -> None:
-    from incentives.services import calendar
+    from salesops.org.selectors import fiscal_calendar as calendar
 
-    calendar()  # created when missing
+    calendar()  # a read never creates the row: the defaults when none is saved
     # The memo's own receivers (the signals would also close the test's database connection).
     request_memo._start()
     try:

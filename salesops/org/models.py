@@ -164,3 +164,25 @@ class ApiToken(models.Model):
     @staticmethod
     def digest(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class FiscalCalendar(models.Model):
+    """The company's fiscal calendar (one row): the month its fiscal year starts in and the payroll
+    currency. Below every app; the periods themselves are computed by salesops.kernel.fiscal. The table keeps
+    its name from when incentives owned it. Read it through `selectors.fiscal_calendar()` (never writes),
+    change it through `services.fiscal_calendar_update()`."""
+
+    fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        db_table = "incentives_fiscalcalendar"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fiscal_year_start_month__gte=1) & Q(fiscal_year_start_month__lte=12),
+                name="calendar_start_month_1_12",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"fiscal year from month {self.fiscal_year_start_month}"

@@ -16,7 +16,8 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from salesops.org.models import ApiToken, AuditEvent, Region, Team, User, password_fingerprint
+from salesops.org.models import ApiToken, AuditEvent, FiscalCalendar, Region, Team, User, password_fingerprint
+from salesops.request_memo import memoized
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -234,3 +235,18 @@ def api_tokens_of(owner: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(
         user=owner, expires__gt=timezone.now(), password_fingerprint=password_fingerprint(owner)
     ).order_by("-created", "-id")
+
+
+# ------------------------------------------------------------------------------------------ fiscal calendar
+FISCAL_CALENDAR_MEMO = "org.fiscal_calendar"
+
+
+def fiscal_calendar() -> FiscalCalendar:
+    """The company's fiscal calendar, read once per request (salesops.request_memo): pages ask for it from
+    several selectors. Never writes: with no settings saved yet it is the defaults (fiscal year from
+    January, USD), unsaved. Read-only for callers; `services.fiscal_calendar_update` changes it."""
+    return memoized(FISCAL_CALENDAR_MEMO, _fiscal_calendar_row)
+
+
+def _fiscal_calendar_row() -> FiscalCalendar:
+    return FiscalCalendar.objects.order_by("pk").first() or FiscalCalendar()

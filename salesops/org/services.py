@@ -24,9 +24,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from salesops.api import DomainError, Forbidden
-from salesops.org.models import ApiToken, AuditEvent, Region, Team, User, password_fingerprint
+from salesops.org.models import ApiToken, AuditEvent, FiscalCalendar, Region, Team, User, password_fingerprint
 from salesops.org.permissions import role_change_refusal, sign_in_refusal
-from salesops.org.selectors import subtree_ids_sql
+from salesops.org.selectors import FISCAL_CALENDAR_MEMO, subtree_ids_sql
+from salesops.request_memo import forget
 
 logger = logging.getLogger(__name__)
 
@@ -503,3 +504,32 @@ def team_create(*, actor: User | None, name: str, region: Region | None) -> Team
     team = Team.objects.create(name=name, region=region)
     audit_record(actor=actor, instance=team, action="create", changes={"name": (None, name), "region": (None, region)})
     return team
+
+
+@transaction.atomic
+def fiscal_calendar_update(
+    *, actor: User | None, fiscal_year_start_month: int | None = None, currency: str | None = None
+) -> FiscalCalendar:
+    """Save the fiscal calendar's settings: the only place that creates its row (reading never does)."""
+    calendar = FiscalCalendar.objects.select_for_update().order_by("pk").first()
+    created = calendar is None
+    if calendar is None:
+        calendar = FiscalCalendar()
+    changes: dict[str, tuple[Any, Any]] = {}
+    if fiscal_year_start_month is not None:
+        if not 1 <= int(fiscal_year_start_month) <= 12:
+            raise DomainError("The fiscal year starts in a month from 1 to 12.", field="fiscal_year_start_month")
+        changes["fiscal_year_start_month"] = (calendar.fiscal_year_start_month, int(fiscal_year_start_month))
+        calendar.fiscal_year_start_month = int(fiscal_year_start_month)
+    if currency is not None:
+        code = currency.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise DomainError(f"{currency!r} is not a three-letter currency code.", field="currency")
+        changes["currency"] = (calendar.currency, code)
+        calendar.currency = code
+    calendar.save()
+    forget(FISCAL_CALENDAR_MEMO)
+    changed = {field: pair for field, pair in changes.items() if pair[0] != pair[1]}
+    if created or changed:
+        audit_record(actor=actor, instance=calendar, action="create" if created else "update", changes=changed)
+    return calendar

@@ -30,6 +30,7 @@ def lifecycle(transactional_db):
     from incentives import services as pay
     from incentives.calendar import period_label
     from salesops.org.demo import seed_org
+    from salesops.org.selectors import fiscal_calendar
 
     today = timezone.localdate()
     org = seed_org(seed=42, today=today)
@@ -46,7 +47,7 @@ def lifecycle(transactional_db):
     version = pay.plan_save_version(actor=ops, key="ae-e2e", name="AE", definition=PLAN,
                                     effective_from=today - dt.timedelta(days=400))  # fmt: skip
     pay.plan_assign(actor=ops, person=rep, plan=version.plan, start=today - dt.timedelta(days=400))
-    start_month = pay.calendar().fiscal_year_start_month
+    start_month = fiscal_calendar().fiscal_year_start_month
     labels = {period_label(day, "quarter", start_month) for day in (closed, today)}
     for label in labels:
         pay.quota_set(actor=ops, person=rep, period=pay.period_get_or_create(label), amount=Decimal("100000"))

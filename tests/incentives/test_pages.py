@@ -396,7 +396,7 @@ def test_the_numbers_beside_a_statement_next_band_paid_to_date_and_payroll_curre
     from freezegun import freeze_time
 
     from incentives import services
-    from incentives.models import FiscalCalendar
+    from salesops.org.services import fiscal_calendar_update
 
     bob = client_for(computed["bob"])
     statement = bob.get(reverse("incentives:statement", args=[q1(computed["bob"]).pk])).content.decode()
@@ -411,9 +411,7 @@ def test_the_numbers_beside_a_statement_next_band_paid_to_date_and_payroll_curre
     paid = page.split('data-testid="paid-to-date">', 1)[1].split("<", 1)[0]
     assert paid == f"{ann_2025 + Decimal('120.50'):,.2f}"
 
-    calendar = FiscalCalendar.objects.get()
-    calendar.currency = "EUR"
-    calendar.save()
+    fiscal_calendar_update(actor=computed["finance"], currency="EUR")
     commission_recompute()
     body = b"".join(client_for(computed["finance"]).get(
         reverse("incentives:register"), {"period": "2025-Q2", "export": "csv"}).streaming_content).decode("utf-8-sig")  # fmt: skip
