@@ -76,7 +76,7 @@ from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from reporting.views import DASHBOARDS
+from reporting.builders import DASHBOARDS
 from salesops.celery import app as celery_app
 from salesops.org.models import User
 from tests.csp_policy import POLICY, problems_in

@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,8 +17,8 @@ from rest_framework.response import Response
 
 from reporting import kpis, queries, reports, selectors
 from reporting.api import serializers as s
+from reporting.builders import DASHBOARDS, build_dashboard, drill_for
 from reporting.filtersets import FILTER_KEYS, ReportFilter
-from reporting.views import DASHBOARDS, build_dashboard, drill_query
 from salesops import limits
 from salesops.pagination import query_int
 
@@ -111,13 +110,11 @@ def _json(value: Any) -> Any:
 @api_view(["GET"])
 def deals(request: Request) -> Response:
     """The deals behind a number (one row per credit for bookings), as the dashboards' links show them."""
-    _, _, _, sql, params, measure = drill_query(request.user, request.query_params, timezone.localdate())
+    drill_down = drill_for(request.user, request.query_params, timezone.localdate())
     limit = query_int(request, "limit", default=100, lowest=1, highest=DRILL_LIMIT)
     offset = query_int(request, "offset", default=0, lowest=0, highest=limits.MAX_OFFSET)
-    count, amount = queries.drill_count(sql, params)
-    with connection.cursor() as cursor:
-        cursor.execute(queries.drill_rows(sql, params, limit=limit, offset=offset), params)
-        rows = cursor.fetchall()
+    count, amount = drill_down.count_and_amount()
+    rows = drill_down.rows(limit=limit, offset=offset)
     keys = [
         "deal_id",
         "external_id",
@@ -139,4 +136,4 @@ def deals(request: Request) -> Response:
         item = dict(zip(keys, row, strict=True))
         item["amount"], item["credit"] = _money(item["amount"]), _money(item["credit"])
         results.append(item)
-    return Response({"measure": measure, "count": count, "amount": _money(amount), "results": results})
+    return Response({"measure": drill_down.measure, "count": count, "amount": _money(amount), "results": results})
