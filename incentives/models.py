@@ -8,6 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
+
+from incentives.engine import Plan
+from incentives.plans import parse_plan
 
 
 class PeriodKind(models.TextChoices):
@@ -113,6 +117,12 @@ class CompPlanVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan.key} v{self.version}"
+
+    @cached_property
+    def parsed(self) -> Plan:
+        """The definition as the engine's Plan, parsed once per loaded row by the one plan parser
+        (incentives.plans). Saved versions were checked by it (`services.plan_validate`); PlanError if not."""
+        return parse_plan(self.definition)
 
 
 class PlanAssignment(models.Model):

@@ -32,6 +32,7 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from incentives.plans import PlanError, parse_plan
 from incentives.selectors import LockFigures, lock_figures
 from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
@@ -326,12 +327,10 @@ def _announce_quotas(person_ids: list[int], since: dt.date | None) -> None:
 
 # ------------------------------------------------------------------------------------------------- plans
 def plan_validate(definition: dict[str, Any], *, key: str) -> None:
-    """The plan JSON of incentives.md, checked by the engine's own parser (one truth for both paths)."""
-    from incentives.scenario import ScenarioError, validate_plan
-
+    """The plan JSON of incentives.md, checked by the one plan parser the engine's callers use (incentives.plans)."""
     try:
-        validate_plan({**definition, "key": key})
-    except ScenarioError as exc:
+        parse_plan(definition, key=key)
+    except PlanError as exc:
         raise DomainError(str(exc), field="definition") from exc
 
 

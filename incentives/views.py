@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from incentives import estimator, selectors, services
 from incentives.calendar import fiscal_year_of
+from incentives.engine import Plan, TieredRate
 from incentives.filtersets import PayoutFilterSet
 from incentives.forms import (
     PLAN_TEMPLATE,
@@ -54,6 +55,7 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from incentives.plans import PlanError
 from salesops import formats
 from salesops.api import DomainError
 from salesops.charts import percent_axis, style, to_html
@@ -109,34 +111,45 @@ def _attainment_chart(payouts: list[Payout], name: str) -> str:
 def _next_band(payout: Payout, history: list[Payout]) -> dict[str, Any] | None:
     """How far the person is from the next rate band of their commission: on this period's numbers, or on
     the fiscal year's to date for a plan whose attainment basis is year to date."""
-    version = payout.plan_version
-    if version is None:
+    plan = _plan_of(payout)
+    if plan is None:
         return None
     quota, credited = payout.quota, payout.credited
-    if version.definition.get("attainment_basis") == "ytd":
+    if plan.attainment_basis == "ytd":
         year = [p for p in history if p.period.fiscal_year == payout.period.fiscal_year
                 and p.period.kind == payout.period.kind and p.period.start <= payout.period.start]  # fmt: skip
         quota = sum((p.quota for p in year), Decimal(0))
         credited = sum((p.credited for p in year), Decimal(0))
     if quota <= 0:
         return None
-    for component in version.definition.get("components", []):
-        if component.get("type") != "tiered_rate":
-            continue
-        for tier in component.get("tiers", []):
-            start = Decimal(str(tier["from"]))
-            if start > payout.attainment:
-                needed = (start * quota - credited).quantize(Decimal("0.01"))
-                return {"component": component["key"], "attainment": start, "rate": Decimal(str(tier["rate"])),
-                        "needed": needed}  # fmt: skip
+    commission = next((c for c in plan.components if isinstance(c, TieredRate)), None)
+    if commission is None:
         return None
+    for tier in commission.tiers:
+        if tier.attainment > payout.attainment:
+            needed = (tier.attainment * quota - credited).quantize(Decimal("0.01"))
+            return {"component": commission.key, "attainment": tier.attainment, "rate": tier.rate, "needed": needed}
     return None
+
+
+def _plan_of(payout: Payout) -> Plan | None:
+    """The plan a payout was computed on, parsed by the one plan parser (once per loaded version). None without
+    a version, or for a stored JSON that no longer parses (every save checks it, so only a hand-edited row):
+    the statement then shows no next band and the components in key order, rather than failing."""
+    version = payout.plan_version
+    if version is None:
+        return None
+    try:
+        return version.parsed
+    except PlanError:
+        return None
 
 
 def _year_so_far(payout: Payout) -> list[Payout]:
     """The person's payouts of the payout's fiscal year, read only for a year-to-date plan (`_next_band` takes
     those of its kind up to the payout)."""
-    if (payout.plan_version is None) or payout.plan_version.definition.get("attainment_basis") != "ytd":
+    plan = _plan_of(payout)
+    if plan is None or plan.attainment_basis != "ytd":
         return [payout]
     year = Payout.objects.filter(person_id=payout.person_id, period__fiscal_year=payout.period.fiscal_year)
     return list(year.select_related("period"))
@@ -222,9 +235,8 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 def _ordered_components(payout: Payout) -> list[tuple[str, str]]:
     """Components in the plan's own order (the JSON column does not keep key order)."""
-    order = [
-        c.get("key") for c in (payout.plan_version.definition.get("components", []) if payout.plan_version else [])
-    ]
+    plan = _plan_of(payout)
+    order = [c.key for c in plan.components] if plan is not None else []
     rank = {key: i for i, key in enumerate(order)}
     return sorted(payout.components.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
