@@ -103,9 +103,9 @@ def setup(ctx: BenchContext) -> Setup:
     if database in _SETUP:
         return _SETUP[database]
     from incentives import services
-    from incentives.calendar import fiscal_year_of, span_of
     from incentives.models import CompPlan, CompPlanVersion, Period, PlanAssignment, Quota, QuotaMeasure
     from pipeline.models import Deal, DealStatus
+    from salesops.kernel.fiscal import fiscal_year_of, span_of
     from salesops.org.models import User
     from salesops.org.selectors import fiscal_calendar
 

@@ -37,8 +37,8 @@ from forecasting.models import (
     Rollup,
     RollupSnapshot,
 )
-from incentives.calendar import span_of
 from pipeline.models import Deal, DealChange, Stage
+from salesops.kernel.fiscal import span_of
 from salesops.org.demo import DemoOrg
 
 WEEKS = 26

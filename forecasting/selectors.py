@@ -30,9 +30,10 @@ from forecasting.models import (
     StageWinRate,
     TimeSeriesForecast,
 )
-from incentives.calendar import PeriodSpan, parse_period, period_label, span_of
 from pipeline.models import Deal, DealStatus
 from salesops.api import DomainError
+from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
+from salesops.limits import parse_period
 from salesops.org.models import User
 from salesops.org.selectors import fiscal_calendar, sees_everyone, subtree_ids, visible_people_q
 

@@ -30,8 +30,8 @@ from forecasting.models import (
     StageWinRate,
     TimeSeriesForecast,
 )
-from incentives.calendar import PeriodSpan, period_label, span_of
 from salesops.api import DomainError, Forbidden
+from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
 from salesops.org.models import User
 from salesops.org.services import audit_record
 

@@ -15,9 +15,9 @@ from typing import Any
 from forecasting import math as fm
 from forecasting import selectors as forecasting
 from incentives import selectors as incentives
-from incentives.calendar import PeriodSpan, fiscal_year_of, period_label, span_of
 from pipeline import selectors as pipeline
 from pipeline.imports import selectors as imports
+from salesops.kernel.fiscal import PeriodSpan, fiscal_year_of, period_label, span_of
 from salesops.org import selectors as org
 from salesops.org.models import User
 

@@ -38,10 +38,10 @@ from typing import Any
 from django.db import connection
 
 from incentives import services
-from incentives.calendar import PeriodSpan, period_label, periods_between, span_of
 from incentives.models import CommissionRun, CompPlan, CompPlanVersion, Payout, Period, RampSchedule, StatementLine
 from incentives.recompute import commission_recompute
 from pipeline.selectors import won_deals_for_commissions
+from salesops.kernel.fiscal import PeriodSpan, period_label, periods_between, span_of
 from salesops.org.demo import DemoOrg
 from salesops.org.models import User
 from salesops.org.selectors import fiscal_calendar

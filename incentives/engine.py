@@ -28,9 +28,10 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from functools import lru_cache
 from itertools import chain, pairwise
 from typing import ClassVar, Literal, NamedTuple
+
+from salesops.kernel.fiscal import Calendar, Period, PeriodKind, period_of
 
 __all__ = [
     "ATTAINMENT_STEP",
@@ -68,7 +69,6 @@ __all__ = [
     "validate_input",
 ]
 
-PeriodKind = Literal["month", "quarter"]
 Method = Literal["marginal", "retroactive"]
 Basis = Literal["period", "ytd"]
 Scope = Literal["individual", "team"]
@@ -226,61 +226,8 @@ def _check_tiers(where: str, comp: TieredRate) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A plan period. Months carry their calendar label (`2025-03`), quarters their fiscal one (`2025-Q1`:
-    the first quarter of the fiscal year that starts in 2025). `index` counts from 0 within the fiscal year."""
-
-    label: str
-    kind: PeriodKind
-    fiscal_year: int
-    index: int
-    start: dt.date
-    end: dt.date
-
-
-def _month_start(year: int, month0: int) -> dt.date:
-    """The first day of month `month0` (0-based, may exceed 11) counted from January of `year`."""
-    return dt.date(year + month0 // 12, month0 % 12 + 1, 1)
-
-
-@lru_cache(maxsize=4096)
-def _period_at(fiscal_start_month: int, kind: PeriodKind, fiscal_year: int, index: int) -> Period:
-    months = 1 if kind == "month" else 3
-    first = fiscal_start_month - 1 + index * months  # months after January of the fiscal year's start year
-    start = _month_start(fiscal_year, first)
-    end = _month_start(fiscal_year, first + months) - dt.timedelta(days=1)
-    label = f"{start.year:04d}-{start.month:02d}" if kind == "month" else f"{fiscal_year:04d}-Q{index + 1}"
-    return Period(label, kind, fiscal_year, index, start, end)
-
-
-@lru_cache(maxsize=65536)
-def _period_of(fiscal_start_month: int, kind: PeriodKind, day: dt.date) -> Period:
-    fiscal_year = day.year if day.month >= fiscal_start_month else day.year - 1
-    months_in = (day.month - fiscal_start_month) % 12
-    return _period_at(fiscal_start_month, kind, fiscal_year, months_in if kind == "month" else months_in // 3)
-
-
-@dataclass(frozen=True, slots=True)
-class Calendar:
-    fiscal_year_start_month: int = 1
-
-    def period_of(self, kind: PeriodKind, day: dt.date) -> Period:
-        """The period of this kind that contains `day`."""
-        return _period_of(self.fiscal_year_start_month, kind, day)
-
-    def period_at(self, kind: PeriodKind, fiscal_year: int, index: int) -> Period:
-        return _period_at(self.fiscal_year_start_month, kind, fiscal_year, index)
-
-    def parse(self, label: str) -> Period:
-        """`2025-03` (a calendar month) or `2025-Q1` (a fiscal quarter); ValueError otherwise."""
-        if len(label) == 7 and label[4] == "-" and label[:4].isdigit():
-            year = int(label[:4])
-            if label[5] == "Q" and label[6] in "1234":
-                return self.period_at("quarter", year, int(label[6]) - 1)
-            if label[5:].isdigit() and 1 <= int(label[5:]) <= 12 and year >= 1:
-                return self.period_of("month", dt.date(year, int(label[5:]), 1))
-        raise ValueError(f"{label!r} is not a period label (YYYY-MM for a month, YYYY-Qn for a quarter)")
+# Period, PeriodKind and Calendar are the kernel's (salesops.kernel.fiscal): one set of fiscal rules for the
+# engine and every app.
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -340,7 +287,7 @@ class EngineInput:
     people: Sequence[Person]
     quotas: Sequence[Quota]
     deals: Sequence[Deal]
-    calendar: Calendar = Calendar()
+    calendar: Calendar = Calendar()  # noqa: RUF009 - a frozen dataclass (the kernel's), immutable
     # Locked periods: results that fall in them come back with `locked=True`, for the stored path to turn
     # the difference from what it stored into an adjustment. Global labels, or (person, label) pairs.
     locked_periods: frozenset[str] = frozenset()
@@ -921,7 +868,7 @@ class _Run:
             periods = day_periods[kind]
             period = periods.get(day)
             if period is None:
-                period = periods[day] = _period_of(fiscal_start, kind, day)
+                period = periods[day] = period_of(fiscal_start, kind, day)
             groups = grouped[person, kind]
             group = groups.get(period.label)
             if group is None:
@@ -956,7 +903,7 @@ class _Run:
                     periods = day_periods[kind]
                     period = periods.get(close)
                     if period is None:
-                        period = periods[close] = _period_of(fiscal_start, kind, close)
+                        period = periods[close] = period_of(fiscal_start, kind, close)
                     groups = grouped[person, kind]
                     group = groups.get(period.label)
                     if group is None:

@@ -7,7 +7,9 @@ from typing import Any
 from django import forms
 from django.core.validators import slug_re
 
+from incentives.engine import AttainmentBonus, Component, Draw, Plan, Spiff, Tier, TieredRate
 from incentives.models import CompPlan, QuotaMeasure
+from incentives.plans import PlanError, number_text, parse_plan, plan_to_json
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -132,11 +134,11 @@ def _fraction(value: Any) -> Any:
     return None if value is None else value / 100
 
 
-def _percent_of(value: Any) -> Any:
-    """A plan JSON fraction as the form's percentage ("0.05" → "5", "1.0" → "100")."""
+def _percent_of(value: Decimal | None) -> str | None:
+    """A plan fraction as the form's percentage (0.05 → "5", 1.0 → "100")."""
     if value is None:
         return None
-    return _text(Decimal(str(value)) * 100)
+    return number_text(value * 100, compact=True)
 
 
 class PlanBuilderForm(forms.Form):
@@ -190,46 +192,42 @@ class PlanBuilderForm(forms.Form):
         data = super().clean() or {}
         if self.errors:
             return data
-        definition: dict[str, Any] = {"period": data["period"], "attainment_basis": data["attainment_basis"]}
-        if data["credit_scope"] == "team":
-            definition["credit_scope"] = "team"
-        if data.get("clawback_days") is not None:
-            definition["clawback_days"] = data["clawback_days"]
-        if data.get("draw_amount") is not None:
-            definition["draw"] = {"amount": _text(data["draw_amount"]), "recoverable": bool(data["draw_recoverable"])}
+        # The fields become the engine's types, written out by the one plan module (incentives.plans): the
+        # compact plan JSON (defaults left out, numbers without trailing zeros). The save checks the result.
         tiers = []
         for i in range(1, TIERS + 1):
             start, rate = data.get(f"tier_{i}_from"), data.get(f"tier_{i}_rate")
             if _filled([start, rate], f"Tier {i} needs both its starting attainment and its rate."):
-                tiers.append({"from": _text(_fraction(start)), "rate": _text(_fraction(rate))})
-        components: list[dict[str, Any]] = []
+                tiers.append(Tier(_fraction(start), _fraction(rate)))
+        components: list[Component] = []
         if tiers:
-            commission: dict[str, Any] = {
-                "key": data["commission_key"], "type": "tiered_rate", "method": data["method"], "tiers": tiers,
-            }  # fmt: skip
-            if data.get("cap_attainment") is not None:
-                commission["cap_attainment"] = _text(_fraction(data["cap_attainment"]))
-            components.append(commission)
+            cap = None if data.get("cap_attainment") is None else _fraction(data["cap_attainment"])
+            components.append(TieredRate(data["commission_key"], tuple(tiers), data["method"], cap))
         for i in range(1, EXTRAS + 1):
             threshold, amount = data.get(f"bonus_{i}_threshold"), data.get(f"bonus_{i}_amount")
             if not _filled([threshold, amount], f"Bonus {i} needs both its attainment threshold and its amount."):
                 continue
-            components.append({"key": data[f"bonus_{i}_key"], "type": "attainment_bonus",
-                               "threshold": _text(_fraction(threshold)), "amount": _text(amount)})  # fmt: skip
+            components.append(AttainmentBonus(data[f"bonus_{i}_key"], _fraction(threshold), amount))
         for i in range(1, EXTRAS + 1):
             values = [data.get(f"spiff_{i}_{f}") for f in ("product", "start", "end", "amount")]
             if not _filled(values, f"Spiff {i} needs its product, dates and amount per deal."):
                 continue
             product, start, end, amount = values
             assert start is not None and end is not None
-            components.append({
-                "key": data[f"spiff_{i}_key"], "type": "spiff", "product": product, "start": start.isoformat(),
-                "end": end.isoformat(), "amount_per_deal": _text(amount),
-            })  # fmt: skip
+            components.append(Spiff(data[f"spiff_{i}_key"], product, start, end, amount))
         if not components:
             raise forms.ValidationError("A plan pays through at least one tier, bonus or spiff.")
-        definition["components"] = components
-        data["definition"] = definition
+        draw = data.get("draw_amount")
+        plan = Plan(
+            key=data["key"],
+            period=data["period"],
+            components=tuple(components),
+            attainment_basis=data["attainment_basis"],
+            credit_scope=data["credit_scope"],
+            clawback_days=data.get("clawback_days"),
+            draw=None if draw is None else Draw(draw, bool(data["draw_recoverable"])),
+        )
+        data["definition"] = plan_to_json(plan, compact=True)
         return data
 
     @staticmethod
@@ -238,48 +236,60 @@ class PlanBuilderForm(forms.Form):
         components = definition.get("components", [])
         # What the form does not show (descriptions, component names, other draw fields) or cannot hold (keys
         # that are not slugs, numbers finer than its fields) would be lost or refused on saving: JSON then.
+        # The first three are not in the engine's types, so they are looked for in the JSON itself.
         if definition.get("description") or any(c.get("name") or c.get("description") for c in components):
             return None
         if set(definition.get("draw") or {}) - {"amount", "recoverable"}:
             return None
-        if not all(slug_re.match(str(c.get("key", ""))) for c in components):
+        try:
+            # The template and the editor's JSON carry no key; the plan's key is not one of the form's numbers.
+            plan = parse_plan({"key": "plan", **definition})
+        except PlanError:
             return None
-        numbers = [(definition.get("draw") or {}).get("amount")]
-        for c in components:
-            numbers += [c.get(f) for f in ("cap_attainment", "threshold", "amount", "amount_per_deal")]
-            numbers += [t.get(f) for t in c.get("tiers", []) for f in ("from", "rate")]
-        if not all(_fits(n) for n in numbers if n is not None):
+        if not all(slug_re.match(c.key) for c in plan.components):
             return None
-        tiered = [c for c in components if c.get("type") == "tiered_rate"]
-        bonuses = [c for c in components if c.get("type") == "attainment_bonus"]
-        spiffs = [c for c in components if c.get("type") == "spiff"]
-        if (len(tiered) > 1 or len(bonuses) > EXTRAS or len(spiffs) > EXTRAS
-                or (tiered and len(tiered[0].get("tiers", [])) > TIERS)
-                or len(tiered) + len(bonuses) + len(spiffs) != len(components)):  # fmt: skip
+        numbers = [plan.draw.amount] if plan.draw is not None else []
+        for c in plan.components:
+            if isinstance(c, TieredRate):
+                numbers += [c.cap_attainment] if c.cap_attainment is not None else []
+                numbers += [n for t in c.tiers for n in (t.attainment, t.rate)]
+            elif isinstance(c, AttainmentBonus):
+                numbers += [c.threshold, c.amount]
+            else:
+                numbers.append(c.amount_per_deal)
+        if not all(_fits(n) for n in numbers):
             return None
-        draw = definition.get("draw") or {}
+        tiered = [c for c in plan.components if isinstance(c, TieredRate)]
+        bonuses = [c for c in plan.components if isinstance(c, AttainmentBonus)]
+        spiffs = [c for c in plan.components if isinstance(c, Spiff)]
+        if (
+            len(tiered) > 1
+            or len(bonuses) > EXTRAS
+            or len(spiffs) > EXTRAS
+            or (tiered and len(tiered[0].tiers) > TIERS)
+        ):
+            return None
         initial: dict[str, Any] = {
-            "period": definition.get("period", "quarter"),
-            "attainment_basis": definition.get("attainment_basis", "period"),
-            "credit_scope": definition.get("credit_scope", "individual"),
-            "clawback_days": definition.get("clawback_days"),
-            "draw_amount": draw.get("amount"),
-            "draw_recoverable": bool(draw.get("recoverable")),
+            "period": plan.period,
+            "attainment_basis": plan.attainment_basis,
+            "credit_scope": plan.credit_scope,
+            "clawback_days": plan.clawback_days,
+            "draw_amount": plan.draw.amount if plan.draw is not None else None,
+            "draw_recoverable": plan.draw is not None and plan.draw.recoverable,
         }
         if tiered:
             first = tiered[0]
-            initial |= {"commission_key": first.get("key", "commission"), "method": first.get("method", "marginal"),
-                        "cap_attainment": _percent_of(first.get("cap_attainment"))}  # fmt: skip
-            for i, tier in enumerate(tiered[0].get("tiers", []), start=1):
-                initial |= {f"tier_{i}_from": _percent_of(tier.get("from")),
-                            f"tier_{i}_rate": _percent_of(tier.get("rate"))}  # fmt: skip
+            initial |= {"commission_key": first.key, "method": first.method,
+                        "cap_attainment": _percent_of(first.cap_attainment)}  # fmt: skip
+            for i, tier in enumerate(first.tiers, start=1):
+                initial |= {f"tier_{i}_from": _percent_of(tier.attainment), f"tier_{i}_rate": _percent_of(tier.rate)}
         for i, bonus in enumerate(bonuses, start=1):
-            initial |= {f"bonus_{i}_key": bonus.get("key"), f"bonus_{i}_threshold": _percent_of(bonus.get("threshold")),
-                        f"bonus_{i}_amount": bonus.get("amount")}  # fmt: skip
+            initial |= {f"bonus_{i}_key": bonus.key, f"bonus_{i}_threshold": _percent_of(bonus.threshold),
+                        f"bonus_{i}_amount": bonus.amount}  # fmt: skip
         for i, spiff in enumerate(spiffs, start=1):
-            initial |= {f"spiff_{i}_key": spiff.get("key"), f"spiff_{i}_product": spiff.get("product"),
-                        f"spiff_{i}_start": spiff.get("start"), f"spiff_{i}_end": spiff.get("end"),
-                        f"spiff_{i}_amount": spiff.get("amount_per_deal")}  # fmt: skip
+            initial |= {f"spiff_{i}_key": spiff.key, f"spiff_{i}_product": spiff.product,
+                        f"spiff_{i}_start": spiff.start.isoformat(), f"spiff_{i}_end": spiff.end.isoformat(),
+                        f"spiff_{i}_amount": spiff.amount_per_deal}  # fmt: skip
         return initial
 
 
@@ -298,9 +308,3 @@ def _fits(value: Any) -> bool:
     except InvalidOperation:
         return False
     return number.is_finite() and abs(number) < 10**10 and number == number.quantize(Decimal("0.000001"))
-
-
-def _text(value: Any) -> str:
-    """A Decimal as the plan JSON writes numbers: a string, without trailing zeros ("0.05", "5000")."""
-    text = format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
-    return text

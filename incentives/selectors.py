@@ -24,7 +24,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from incentives.calendar import period_label, span_of
 from incentives.models import (
     Adjustment,
     CommissionRun,
@@ -41,6 +40,7 @@ from incentives.models import (
     StatementLine,
 )
 from salesops import softcache
+from salesops.kernel.fiscal import period_label, span_of
 from salesops.org.models import AuditEvent, User
 from salesops.org.selectors import fiscal_calendar, visible_people_q
 

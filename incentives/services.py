@@ -16,7 +16,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incentives import selectors
-from incentives.calendar import PeriodSpan, period_label, span_of
 from incentives.models import (
     Adjustment,
     CompPlan,
@@ -38,6 +37,7 @@ from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
+from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar

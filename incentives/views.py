@@ -26,7 +26,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from incentives import estimator, selectors, services
-from incentives.calendar import fiscal_year_of
 from incentives.engine import Plan, TieredRate
 from incentives.filtersets import PayoutFilterSet
 from incentives.forms import (
@@ -60,6 +59,7 @@ from salesops import formats
 from salesops.api import DomainError
 from salesops.charts import percent_axis, style, to_html
 from salesops.exports import csv_response, xlsx_response
+from salesops.kernel.fiscal import fiscal_year_of
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup

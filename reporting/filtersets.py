@@ -2,7 +2,7 @@
 `pipeline`, `product`. A link carries them all, so it reproduces the view; the API and the drill-down pages
 read the same names.
 
-Periods are fiscal (incentives.calendar): `2026-11` a month, `2026-Q4` a fiscal quarter, `2026` a fiscal
+Periods are fiscal (salesops.kernel.fiscal): `2026-11` a month, `2026-Q4` a fiscal quarter, `2026` a fiscal
 year; `from`/`to` give any range of days instead.
 """
 
@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 from django import forms
 
-from incentives.calendar import fiscal_year_of, period_label, quarter_span, span_of
 from salesops import limits
 from salesops.api import DomainError
+from salesops.kernel.fiscal import fiscal_year_of, period_label, quarter_span, span_of
 
 YEAR_RE = re.compile(r"^(\d{4})$")
 FILTER_KEYS = ("region", "team", "person", "owner", "pipeline", "product")

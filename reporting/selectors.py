@@ -19,10 +19,10 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
-from incentives.calendar import period_label
 from incentives.models import Quota, QuotaMeasure
 from reporting.filtersets import ReportFilter
 from reporting.queries import Slice
+from salesops.kernel.fiscal import period_label
 from salesops.org.models import User
 from salesops.org.selectors import sees_everyone, visible_people_q
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from salesops.kernel.fiscal import PeriodSpan, span_within
+
 # Close dates and report ranges: wide enough for any real deal or history, narrow enough that a typo such as
 # 0001-01-01 or 9999-12-31 is caught instead of stretching every chart and period rollup over millennia.
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -36,6 +38,15 @@ def date_problem(day: dt.date) -> str | None:
 def unknown_period(label: str) -> str:
     shown = label if len(label) <= 40 else f"{label[:40]}…"
     return f"Unknown period {shown!r}: {PERIOD_HINT}"
+
+
+def parse_period(label: str, start_month: int) -> PeriodSpan:
+    """A `?period=` as a user typed it: a month or fiscal quarter inside the date rule. ValueError with the
+    sentence to show ("Unknown period 'soon': give a month like 2026-03 …") otherwise."""
+    try:
+        return span_within(label, start_month, earliest=EARLIEST_DATE, latest=LATEST_DATE)
+    except ValueError:
+        raise ValueError(unknown_period(label)) from None
 
 
 def whole_number(text: str, *, name: str, lowest: int, highest: int) -> int:

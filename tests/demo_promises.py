@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from forecasting import selectors as forecasting_selectors
 from forecasting.models import ForecastAdjustment, ForecastSubmission
-from incentives.calendar import period_label, span_of
 from incentives.models import CommissionRun, Dispute, Payout, Period, Quota, StatementLine
 from pipeline.models import Activity, Deal
+from salesops.kernel.fiscal import period_label, span_of
 from salesops.org.models import User
 
 

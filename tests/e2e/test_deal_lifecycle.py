@@ -28,7 +28,7 @@ PLAN = {
 @pytest.fixture
 def lifecycle(transactional_db):
     from incentives import services as pay
-    from incentives.calendar import period_label
+    from salesops.kernel.fiscal import period_label
     from salesops.org.demo import seed_org
     from salesops.org.selectors import fiscal_calendar
 

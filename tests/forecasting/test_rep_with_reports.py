@@ -9,7 +9,7 @@ import pytest
 
 from forecasting import selectors
 from forecasting.selectors import current_period
-from incentives.calendar import span_of
+from salesops.kernel.fiscal import span_of
 from tests.factories import DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -20,10 +20,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from incentives.calendar import period_label, span_of
 from incentives.demo import delete_incentives_data
 from incentives.models import CommissionRun, CompPlan, Dispute, Payout, Period, Quota, StatementLine
 from pipeline.demo import delete_pipeline_data
+from salesops.kernel.fiscal import period_label, span_of
 from salesops.org.models import Region, Team, User
 
 SEED = 7
