@@ -147,16 +147,14 @@ def breadcrumbs(user: User, person: User) -> list[User]:
 
 # ---------------------------------------------------------------------------------------------- deal sums
 OWN_GROUPS_SQL = """
-    SELECT d.owner_id,
-           COALESCE(NULLIF(d.category_override, ''), s.forecast_category) AS category,
-           d.status, d.stage_id,
+    SELECT d.owner_id, d.forecast_category AS category, d.status, d.stage_id,
            CASE WHEN d.status <> 'open' THEN 0
                 WHEN %(now)s - d.stage_entered_at >= interval '90 days' THEN 90
                 WHEN %(now)s - d.stage_entered_at >= interval '30 days' THEN 30 ELSE 0 END AS band,
-           s.probability,
+           d.stage_probability,
            SUM(COALESCE(d.amount, 0)),
-           SUM(COALESCE(d.amount, 0) * COALESCE(d.probability, s.probability) / 100)
-    FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
+           SUM(COALESCE(d.amount, 0) * d.probability / 100)
+    FROM pipeline_deal_feed d
     WHERE d.close_date BETWEEN %(first)s AND %(last)s AND d.status IN ('open', 'won') {owners}
     GROUP BY 1, 2, 3, 4, 5, 6
 """
@@ -499,7 +497,7 @@ WATERFALL_SQL = """
     UNION ALL
     SELECT f.deal_id, was_open, a0, c0, s0, is_open, a1, c1, s1,
            d.status || ' ' || COALESCE(d.created_date, (d.created_at AT TIME ZONE %(tz)s)::date)::text
-    FROM flagged f LEFT JOIN pipeline_deal d ON d.id = f.deal_id
+    FROM flagged f LEFT JOIN pipeline_deal_feed d ON d.id = f.deal_id
     WHERE NOT (was_open AND is_open)
     UNION ALL
     SELECT NULL, TRUE, SUM(COALESCE(a0, 0)), NULL, TRUE, TRUE, COUNT(*), NULL, TRUE, NULL FROM flagged WHERE same
@@ -741,7 +739,7 @@ ACCURACY_ACTUALS_SQL = """
         SELECT sub.root, u.id FROM org_user u JOIN sub ON u.manager_id = sub.id
     )
     SELECT sub.root, to_char(d.close_date, 'YYYY-MM'), SUM(d.amount)
-    FROM pipeline_deal d JOIN sub ON d.owner_id = sub.id
+    FROM pipeline_deal_feed d JOIN sub ON d.owner_id = sub.id
     WHERE d.status = 'won' AND d.close_date BETWEEN %(first)s AND %(last)s
     GROUP BY 1, 2
 """

@@ -144,9 +144,8 @@ def rollups_refresh_current(
 DEAL_SNAPSHOT_SQL = """
     INSERT INTO forecasting_dealsnapshot
         (snapshot_date, deal_id, owner_id, stage_id, category, amount, probability, close_date, status)
-    SELECT %s, d.id, d.owner_id, d.stage_id, COALESCE(NULLIF(d.category_override, ''), s.forecast_category),
-           d.amount, COALESCE(d.probability, s.probability), d.close_date, d.status
-    FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
+    SELECT %s, d.id, d.owner_id, d.stage_id, d.forecast_category, d.amount, d.probability, d.close_date, d.status
+    FROM pipeline_deal_feed d
     WHERE d.status = 'open'
     ON CONFLICT (snapshot_date, deal_id) DO NOTHING
 """
@@ -189,15 +188,15 @@ def snapshot_take(*, day: dt.date | None = None, refresh: bool = True) -> dict[s
 # --------------------------------------------------------------------------------------- pipeline model
 WIN_RATES_SQL = """
     WITH spells AS (
-        SELECT c.deal_id, c.new_ref AS stage_id, c.changed_at AS entered,
+        SELECT c.deal_id, c.stage_id, c.changed_at AS entered,
                LEAD(c.changed_at) OVER (PARTITION BY c.deal_id ORDER BY c.changed_at, c.id) AS left_at
-        FROM pipeline_dealchange c WHERE c.field IN ('created', 'stage') AND c.new_ref IS NOT NULL
+        FROM pipeline_deal_change_feed c WHERE c.stage_id IS NOT NULL
     )
     SELECT sp.stage_id, b.band, COUNT(DISTINCT sp.deal_id),
            COUNT(DISTINCT sp.deal_id) FILTER (WHERE d.status = 'won')
     FROM spells sp
-    JOIN pipeline_deal d ON d.id = sp.deal_id AND d.status IN ('won', 'lost')
-    JOIN pipeline_stage s ON s.id = sp.stage_id AND NOT s.is_won AND NOT s.is_lost
+    JOIN pipeline_deal_feed d ON d.id = sp.deal_id AND d.status IN ('won', 'lost')
+    JOIN pipeline_stage_feed s ON s.id = sp.stage_id AND NOT s.is_won AND NOT s.is_lost
     CROSS JOIN (VALUES (0), (30), (90)) AS b(band)
     WHERE COALESCE(sp.left_at, %s) - sp.entered >= b.band * interval '1 day'
     GROUP BY 1, 2
@@ -228,7 +227,8 @@ def monthly_bookings(*, before: dt.date) -> list[tuple[str, float]]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT close_date, amount FROM ("
-            " SELECT date_trunc('month', close_date)::date AS close_date, SUM(amount) AS amount FROM pipeline_deal"
+            " SELECT date_trunc('month', close_date)::date AS close_date, SUM(amount) AS amount"
+            " FROM pipeline_deal_feed"
             " WHERE status = 'won' AND amount IS NOT NULL AND close_date < %s GROUP BY 1) m ORDER BY 1",
             [before.replace(day=1)],
         )

@@ -81,9 +81,9 @@ class Meta:
 META_SQL = """
 SELECT 'region', id, name, NULL::bigint, NULL::int, NULL::bool, NULL::bool FROM org_region
 UNION ALL SELECT 'team', id, name, region_id, NULL, NULL, NULL FROM org_team
-UNION ALL SELECT 'pipeline', id, name, NULL, NULL, is_default, is_active FROM pipeline_pipeline
-UNION ALL SELECT 'stage', id, name, pipeline_id, position, is_won, is_lost FROM pipeline_stage
-UNION ALL SELECT 'product', id, name, NULL, NULL, is_active, NULL FROM pipeline_product
+UNION ALL SELECT 'pipeline', id, name, NULL, NULL, is_default, is_active FROM pipeline_pipeline_feed
+UNION ALL SELECT 'stage', id, name, pipeline_id, position, is_won, is_lost FROM pipeline_stage_feed
+UNION ALL SELECT 'product', id, name, NULL, NULL, is_active, NULL FROM pipeline_product_feed
 UNION ALL (SELECT 'fiscal', fiscal_year_start_month, '', NULL, NULL, NULL, NULL
            FROM incentives_fiscalcalendar ORDER BY id LIMIT 1)
 UNION ALL SELECT 'people', COUNT(*), '', NULL, NULL, NULL, NULL FROM org_user
@@ -343,16 +343,12 @@ class CommissionRow:
 
 
 COMMISSION_SQL = """
-SELECT pr.label, pr.start, pr."end", pr.is_locked, x.person_id, SUM(x.earned), SUM(x.payout), SUM(x.adjustments)
-FROM (
-    SELECT p.period_id, p.person_id, p.earned, p.payout, 0::numeric AS adjustments FROM incentives_payout p
-    UNION ALL
-    SELECT a.period_id, a.person_id, 0, 0, a.amount FROM incentives_adjustment a
-) x
-JOIN incentives_period pr ON pr.id = x.period_id
-WHERE pr.start <= %s AND pr."end" >= %s {people}
-GROUP BY pr.label, pr.start, pr."end", pr.is_locked, x.person_id
-ORDER BY pr.start, pr.label
+SELECT x.period_label, x.period_start, x.period_end, x.period_locked, x.person_id, SUM(x.earned), SUM(x.payout),
+       SUM(x.adjustments)
+FROM incentives_commission_feed x
+WHERE x.period_start <= %s AND x.period_end >= %s {people}
+GROUP BY x.period_label, x.period_start, x.period_end, x.period_locked, x.person_id
+ORDER BY x.period_start, x.period_label
 """
 
 
