@@ -481,7 +481,7 @@ def slipped_deals(slc: Slice, *, limit: int = 10) -> tuple[int, Decimal, list[De
             ORDER BY s.amount DESC NULLS LAST, s.deal_id
             LIMIT %s
         ) r
-        JOIN pipeline_deal d ON d.id = r.deal_id
+        JOIN pipeline_deal_feed d ON d.id = r.deal_id
         ORDER BY r.amount DESC NULLS LAST, r.deal_id
     """
     rows = _fetch(sql, params)
@@ -513,7 +513,7 @@ def deals_at_risk(
             ORDER BY f.amount DESC NULLS LAST, f.deal_id
             LIMIT %s
         ) r
-        JOIN pipeline_deal d ON d.id = r.deal_id
+        JOIN pipeline_deal_feed d ON d.id = r.deal_id
         ORDER BY r.amount DESC NULLS LAST, r.deal_id
     """
     rows = _fetch(sql, params)
@@ -644,18 +644,15 @@ def drill_rows(base_sql: str, params: list[Any], *, limit: int | None = None, of
     if limit is not None:
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}"
     return f"""
-        SELECT d.id, d.external_id, d.name, a.name, TRIM(o.first_name || ' ' || o.last_name), pl.name, st.name,
-               d.status, d.amount, TRIM(cp.first_name || ' ' || cp.last_name), b.credit, d.close_date,
-               d.created_date, pr.name
+        SELECT d.id, d.external_id, d.name, d.account_name, TRIM(o.first_name || ' ' || o.last_name),
+               d.pipeline_name, d.stage_name, d.status, d.amount, TRIM(cp.first_name || ' ' || cp.last_name),
+               b.credit, d.close_date, d.created_date, pr.name
         FROM ({base_sql}) AS b (deal_id, person_id, credit)
-        JOIN pipeline_deal d ON d.id = b.deal_id
-        LEFT JOIN pipeline_account a ON a.id = d.account_id
+        JOIN pipeline_deal_feed d ON d.id = b.deal_id
         JOIN org_user o ON o.id = d.owner_id
-        JOIN pipeline_pipeline pl ON pl.id = d.pipeline_id
-        JOIN pipeline_stage st ON st.id = d.stage_id
         LEFT JOIN org_user cp ON cp.id = b.person_id
         LEFT JOIN reporting_dealfact f ON f.deal_id = d.id
-        LEFT JOIN pipeline_product pr ON pr.id = f.product_id
+        LEFT JOIN pipeline_product_feed pr ON pr.id = f.product_id
         ORDER BY d.close_date DESC NULLS LAST, d.id, b.person_id{page}
     """
 

@@ -39,23 +39,22 @@ def _tz() -> str:
 DEAL_FACTS_SQL = """
 INSERT INTO reporting_dealfact (deal_id, owner_id, pipeline_id, stage_id, product_id, status, amount, probability,
                                 close_date, created_date, cycle_days, stage_entered_on, last_activity_at)
-SELECT d.id, d.owner_id, d.pipeline_id, d.stage_id,
-       COALESCE((SELECT li.product_id FROM pipeline_deallineitem li WHERE li.deal_id = d.id ORDER BY li.id LIMIT 1), 0),
-       d.status, d.amount, COALESCE(d.probability, s.probability), d.close_date, d.created_date,
+SELECT d.id, d.owner_id, d.pipeline_id, d.stage_id, COALESCE(d.product_id, 0),
+       d.status, d.amount, d.probability, d.close_date, d.created_date,
        CASE WHEN d.status = 'won' THEN d.close_date - d.created_date END,
        (d.stage_entered_at AT TIME ZONE %(tz)s)::date, d.last_activity_at
-FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
+FROM pipeline_deal_feed d
 WHERE {where}
 """
 
-# Revenue splits credit their share; a won deal without any credits its owner in full. Overlays are not
-# bookings. The deal facts are already written, so the credit reads them (one place for "won, with a date").
+# Who is credited with what share is the pipeline's crediting rule (pipeline_credit_feed: revenue splits, else
+# the owner in full). The deal facts are already written, so the credit reads them (one place for "won, with
+# a date").
 CREDIT_FACTS_SQL = """
 INSERT INTO reporting_creditfact (deal_id, person_id, credit, close_date, pipeline_id, product_id)
-SELECT f.deal_id, COALESCE(sp.person_id, f.owner_id), f.amount * COALESCE(sp.percent, 100) / 100, f.close_date,
-       f.pipeline_id, f.product_id
+SELECT f.deal_id, cr.person_id, f.amount * cr.share / 100, f.close_date, f.pipeline_id, f.product_id
 FROM reporting_dealfact f
-LEFT JOIN pipeline_dealsplit sp ON sp.deal_id = f.deal_id AND NOT sp.is_overlay
+JOIN pipeline_credit_feed cr ON cr.deal_id = f.deal_id
 WHERE f.status = 'won' AND f.amount IS NOT NULL AND f.close_date IS NOT NULL AND {where}
 """
 
@@ -68,30 +67,29 @@ INSERT INTO reporting_stagespell (deal_id, stage_id, owner_id, pipeline_id, prod
 SELECT h.deal_id, h.stage_id, f.owner_id, f.pipeline_id, f.product_id, h.entered_on,
        COALESCE(h.left_on, %(open_end)s::date), h.left_on - h.entered_on, COALESCE(h.best_later > h.position, FALSE)
 FROM (
-    SELECT c.deal_id, c.new_ref AS stage_id, st.position, st.is_won, st.is_lost,
+    SELECT c.deal_id, c.stage_id, st.position, st.is_won, st.is_lost,
            (c.changed_at AT TIME ZONE %(tz)s)::date AS entered_on,
            LEAD((c.changed_at AT TIME ZONE %(tz)s)::date) OVER w AS left_on,
            MAX(CASE WHEN st.is_won THEN 32767 WHEN st.is_lost THEN -1 ELSE st.position END)
                OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS best_later
-    FROM pipeline_dealchange c
-    JOIN pipeline_stage st ON st.id = c.new_ref
-    WHERE c.field IN ('created', 'stage') AND c.new_ref IS NOT NULL AND {where_c}
+    FROM pipeline_deal_change_feed c
+    JOIN pipeline_stage_feed st ON st.id = c.stage_id
+    WHERE c.stage_id IS NOT NULL AND {where_c}
     WINDOW w AS (PARTITION BY c.deal_id ORDER BY c.changed_at, c.id)
 ) h
 JOIN reporting_dealfact f ON f.deal_id = h.deal_id
 WHERE NOT h.is_won AND NOT h.is_lost
 """
 
-# A close-date change to a later day is a slip. The history stores dates as ISO text, which sorts as dates.
+# A close-date change to a later day is a slip (a change from or to no date is none).
 CLOSE_PUSHES_SQL = """
 INSERT INTO reporting_closedatepush (deal_id, owner_id, pipeline_id, product_id, pushed_on, old_close_date,
                                      new_close_date, is_open, amount)
 SELECT c.deal_id, f.owner_id, f.pipeline_id, f.product_id, (c.changed_at AT TIME ZONE %(tz)s)::date,
-       c.old_value::date, c.new_value::date, f.status = 'open', f.amount
-FROM pipeline_dealchange c
+       c.old_close_date, c.new_close_date, f.status = 'open', f.amount
+FROM pipeline_deal_change_feed c
 JOIN reporting_dealfact f ON f.deal_id = c.deal_id
-WHERE c.field = 'close_date' AND c.new_value > c.old_value AND {where_c}
-  AND c.old_value ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}$' AND c.new_value ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}$'
+WHERE c.field = 'close_date' AND c.new_close_date > c.old_close_date AND {where_c}
 """
 
 # The rollup rows of the buckets joined in `{join_f}`/`{join_c}` (a (key, month) list), or of everything.
@@ -338,32 +336,32 @@ def _refresh_medians(cursor: Any, state: RefreshState) -> None:
 
 def changed_deal_ids(cursor: Any, state: RefreshState) -> tuple[set[int], dict[str, Any]]:
     """Deals changed since the watermarks (read a little behind them), and the watermarks to keep next."""
-    cursor.execute("SELECT now(), COALESCE(MAX(id), 0) FROM pipeline_dealchange")
+    cursor.execute("SELECT now(), COALESCE(MAX(id), 0) FROM pipeline_deal_change_feed")
     now, max_change = cursor.fetchone()
-    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM pipeline_activity")
+    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM pipeline_activity_feed")
     max_activity = cursor.fetchone()[0]
     ids: set[int] = set()
     since = (state.deals_updated_after - TIME_OVERLAP) if state.deals_updated_after else None
     if since is None:
-        cursor.execute("SELECT id FROM pipeline_deal")
+        cursor.execute("SELECT id FROM pipeline_deal_feed")
     else:
-        cursor.execute("SELECT id FROM pipeline_deal WHERE updated_at > %s", [since])
+        cursor.execute("SELECT id FROM pipeline_deal_feed WHERE updated_at > %s", [since])
     ids.update(row[0] for row in cursor.fetchall())
     cursor.execute(
-        "SELECT DISTINCT deal_id FROM pipeline_dealchange WHERE id > %s AND id <= %s",
+        "SELECT DISTINCT deal_id FROM pipeline_deal_change_feed WHERE id > %s AND id <= %s",
         [max(0, state.last_change_id - ID_OVERLAP), max_change],
     )
     ids.update(row[0] for row in cursor.fetchall())
     # Logging an activity moves the deal's last activity without touching the deal row's updated_at.
     cursor.execute(
-        "SELECT DISTINCT deal_id FROM pipeline_activity WHERE id > %s AND id <= %s AND deal_id IS NOT NULL",
+        "SELECT DISTINCT deal_id FROM pipeline_activity_feed WHERE id > %s AND id <= %s AND deal_id IS NOT NULL",
         [max(0, state.last_activity_id - ID_OVERLAP), max_activity],
     )
     ids.update(row[0] for row in cursor.fetchall())
     # Deals deleted from the pipeline keep no facts.
     cursor.execute(
         "SELECT f.deal_id FROM reporting_dealfact f "
-        "WHERE NOT EXISTS (SELECT 1 FROM pipeline_deal d WHERE d.id = f.deal_id)"
+        "WHERE NOT EXISTS (SELECT 1 FROM pipeline_deal_feed d WHERE d.id = f.deal_id)"
     )
     ids.update(row[0] for row in cursor.fetchall())
     marks = {"deals_updated_after": now, "last_change_id": max_change, "last_activity_id": max_activity}
@@ -405,9 +403,9 @@ def rebuild_all() -> dict[str, Any]:
 
 
 def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, Any]:
-    cursor.execute("SELECT now(), COALESCE(MAX(id), 0) FROM pipeline_dealchange")
+    cursor.execute("SELECT now(), COALESCE(MAX(id), 0) FROM pipeline_deal_change_feed")
     now, max_change = cursor.fetchone()
-    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM pipeline_activity")
+    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM pipeline_activity_feed")
     max_activity = cursor.fetchone()[0]
     cursor.execute(
         "TRUNCATE reporting_dealfact, reporting_creditfact, reporting_stagespell, reporting_closedatepush, "
