@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import zlib
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -32,6 +32,7 @@ from forecasting.models import (
 )
 from salesops.api import DomainError, Forbidden
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
+from salesops.kernel.money import MoneyError, parse_money
 from salesops.org.models import User
 from salesops.org.services import audit_record
 
@@ -48,11 +49,12 @@ def _lock(key: int, name: str = "") -> None:
 
 def _money(value: Any, *, what: str) -> Decimal:
     try:
-        amount = Decimal(str(value).replace(",", "").strip()).quantize(fm.CENT)
-    except (InvalidOperation, ValueError) as exc:
-        raise DomainError(f"{what}: {value!r} is not an amount.", field=what) from exc
-    if not amount.is_finite() or amount < 0:
-        raise DomainError(f"{what}: an amount of 0 or more, please.", field=what)
+        amount = parse_money(value, strip_commas=True, allow_negative=False)
+    except MoneyError as exc:
+        if exc.reason == "not_a_number":
+            raise DomainError(f"{what}: {value!r} is not an amount.", field=what) from exc
+        raise DomainError(f"{what}: an amount of 0 or more, please.", field=what) from exc
+    assert amount is not None
     return amount
 
 

@@ -38,6 +38,7 @@ from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
+from salesops.kernel.money import MoneyError, parse_money
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar
@@ -49,11 +50,10 @@ CENT = Decimal("0.01")
 
 def _money(value: Any, *, what: str) -> Decimal:
     try:
-        amount = Decimal(str(value).replace(",", "").strip()).quantize(CENT)
-    except (InvalidOperation, ValueError) as exc:
+        amount = parse_money(value, strip_commas=True)
+    except MoneyError as exc:
         raise DomainError(f"{what}: {value!r} is not an amount.") from exc
-    if not amount.is_finite():
-        raise DomainError(f"{what}: {value!r} is not an amount.")
+    assert amount is not None
     return amount
 
 

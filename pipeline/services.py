@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -34,6 +34,7 @@ from pipeline.normalize import account_name_key
 from pipeline.selectors import accounts_visible_to
 from salesops import formats, limits
 from salesops.api import DomainError
+from salesops.kernel.money import MoneyError, parse_money
 from salesops.org.models import User
 from salesops.org.services import audit_record
 
@@ -78,15 +79,12 @@ def _check_dates(name: str, values: dict[str, Any]) -> None:
 
 
 def _money(value: Any, *, what: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
     try:
-        amount = Decimal(str(value)).quantize(CENT)
-    except (InvalidOperation, ValueError) as exc:
+        return parse_money(value, optional=True, allow_negative=False)
+    except MoneyError as exc:
+        if exc.reason == "negative":
+            raise DomainError(f"{what}: the amount may not be negative ({exc.amount}).", field="amount") from exc
         raise DomainError(f"{what}: {value!r} is not an amount.", field="amount") from exc
-    if amount < 0:
-        raise DomainError(f"{what}: the amount may not be negative ({amount}).", field="amount")
-    return amount
 
 
 # ---------------------------------------------------------------------------------------- pipelines

@@ -1,6 +1,7 @@
 """Numbers and names in words, the same on every page, chart and export (docs/formats.md).
 
-Plain Python: templates reach it through the `fmt` template library, charts and exports call it directly.
+Plain Python over salesops.kernel.money (the pure formats): templates reach it through the `fmt` template
+library, charts and exports call it directly.
 - money: thousands separated, two decimals ("19,338.75"); `money0` without cents ("19,339");
 - shares of a whole (attainment, win rate, a split): `percent` ("87.5 %"); a commission rate: `rate`
   ("1.5 %", as many decimals as it has, at most three);
@@ -11,10 +12,9 @@ Plain Python: templates reach it through the `fmt` template library, charts and 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-NONE = "—"
+from salesops.kernel.money import NONE, format_count, format_money, format_percent, format_rate, to_decimal
 
 LABELS: dict[str, str] = {
     # forecast categories
@@ -47,46 +47,32 @@ PERSON_FIELDS = {"person", "manager", "owner", "raised_by", "resolved_by", "cred
 REFERENCE_FIELDS = {"line", "adjustment", "payout", "deal", "account", "contact", "stage", "team", "region", "plan"}
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
+# The pure formats are the kernel's (salesops.kernel.money); this module is the layer templates, charts and
+# exports use.
+_decimal = to_decimal
 
 
 def money(value: Any, places: int = 2) -> str:
     """12345.5 → "12,345.50": thousands separated, cents rounded half up."""
-    number = _decimal(value)
-    if number is None:
-        return NONE
-    return f"{number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+    return format_money(value, places)
 
 
 def money0(value: Any) -> str:
-    return money(value, 0)
+    return format_money(value, 0)
 
 
 def percent(value: Any, places: int = 1) -> str:
     """A share of a whole (0.8749 → "87.5 %")."""
-    number = _decimal(value)
-    if number is None:
-        return NONE
-    return f"{(number * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f} %"
+    return format_percent(value, places)
 
 
 def count(value: int | None) -> str:
-    return NONE if value is None else f"{value:,}"
+    return format_count(value)
 
 
 def rate(value: Any) -> str:
     """A commission rate, exact to a tenth of a basis point (0.05 → "5 %", 0.015 → "1.5 %")."""
-    number = _decimal(value)
-    if number is None:
-        return NONE
-    text = f"{number * 100:.3f}".rstrip("0").rstrip(".")
-    return f"{text} %"
+    return format_rate(value)
 
 
 def label(code: Any) -> str:

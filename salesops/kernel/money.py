@@ -1,0 +1,110 @@
+"""Money and shares of a whole: the one parser of an amount typed or sent by a user, and the pure part of the
+one formatting layer (salesops.formats, which templates, charts and exports use, delegates here).
+
+Money is Decimal throughout. Formats (docs/formats.md): money thousands separated with two decimals
+("19,338.75"), a share of a whole as a percentage ("87.5 %"), a commission rate exact to a tenth of a basis
+point ("1.5 %"), a count thousands separated; a missing value is "—".
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Literal
+
+CENT = Decimal("0.01")
+NONE = "—"
+
+__all__ = [
+    "CENT",
+    "NONE",
+    "MoneyError",
+    "format_count",
+    "format_money",
+    "format_percent",
+    "format_rate",
+    "parse_money",
+    "to_decimal",
+]
+
+Reason = Literal["not_a_number", "not_finite", "negative"]
+
+
+class MoneyError(ValueError):
+    """An amount refused by `parse_money`; `reason` says why, for the caller to word the refusal, and
+    `amount` is the amount read when it was refused for its sign."""
+
+    def __init__(self, value: Any, reason: Reason, amount: Decimal | None = None) -> None:
+        super().__init__(f"{value!r} is not an amount" if reason != "negative" else f"{value!r} is negative")
+        self.value = value
+        self.reason: Reason = reason
+        self.amount = amount
+
+
+def parse_money(
+    value: Any,
+    *,
+    strip_commas: bool = False,
+    allow_negative: bool = True,
+    optional: bool = False,
+) -> Decimal | None:
+    """An amount in cents (`Decimal`, two places; 0.005 rounds half even as Decimal.quantize does).
+
+    - `strip_commas`: thousands separators are dropped ("12,500.50" → 12500.50); otherwise a comma refuses;
+    - `allow_negative`: False refuses amounts below zero (reason "negative");
+    - `optional`: None or "" gives None (no amount) instead of a refusal.
+    MoneyError otherwise: "not_a_number" (no number, or too large to hold in cents), "not_finite" (NaN).
+    """
+    if optional and (value is None or value == ""):
+        return None
+    text = str(value)
+    if strip_commas:
+        text = text.replace(",", "")
+    try:
+        amount = Decimal(text.strip()).quantize(CENT)
+    except (InvalidOperation, ValueError) as exc:
+        raise MoneyError(value, "not_a_number") from exc
+    if not amount.is_finite():
+        raise MoneyError(value, "not_finite")
+    if not allow_negative and amount < 0:
+        raise MoneyError(value, "negative", amount)
+    return amount
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A Decimal of anything numeric (a Decimal, an int, a float by its shortest repr, a numeric string);
+    None for None, "" and anything else."""
+    if value is None or value == "":
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def format_money(value: Any, places: int = 2) -> str:
+    """12345.5 → "12,345.50": thousands separated, cents rounded half up."""
+    number = to_decimal(value)
+    if number is None:
+        return NONE
+    return f"{number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+
+
+def format_percent(value: Any, places: int = 1) -> str:
+    """A share of a whole (0.8749 → "87.5 %")."""
+    number = to_decimal(value)
+    if number is None:
+        return NONE
+    return f"{(number * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f} %"
+
+
+def format_rate(value: Any) -> str:
+    """A commission rate, exact to a tenth of a basis point (0.05 → "5 %", 0.015 → "1.5 %")."""
+    number = to_decimal(value)
+    if number is None:
+        return NONE
+    text = f"{number * 100:.3f}".rstrip("0").rstrip(".")
+    return f"{text} %"
+
+
+def format_count(value: int | None) -> str:
+    return NONE if value is None else f"{value:,}"
