@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
+from salesops.kernel import trees
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 OPEN_CATEGORIES = ("commit", "best_case", "pipeline")
@@ -99,36 +101,11 @@ def coverage(open_pipeline: Decimal, quota: Decimal | None, closed: Decimal) -> 
 
 
 def children_of(parents: Mapping[int, int | None]) -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {pid: [] for pid in parents}
-    for pid, parent in parents.items():
-        if parent is not None and parent in children:
-            children[parent].append(pid)
-    for kids in children.values():
-        kids.sort()
-    return children
+    """Each person → their direct reports, sorted (salesops.kernel.trees)."""
+    return trees.children_of(parents, sort=True)
 
 
-def post_order(parents: Mapping[int, int | None]) -> list[int]:
-    """Every person, each after all of their reports (iterative: no recursion limit, cycles cut)."""
-    children = children_of(parents)
-    roots = sorted(pid for pid, parent in parents.items() if parent is None or parent not in parents)
-    order: list[int] = []
-    seen: set[int] = set()
-    for root in roots + sorted(parents):  # the second pass catches people in a cycle (never rooted)
-        if root in seen:
-            continue
-        stack: list[tuple[int, bool]] = [(root, False)]
-        while stack:
-            pid, expanded = stack.pop()
-            if expanded:
-                order.append(pid)
-                continue
-            if pid in seen:
-                continue
-            seen.add(pid)
-            stack.append((pid, True))
-            stack.extend((child, False) for child in reversed(children.get(pid, [])) if child not in seen)
-    return order
+post_order = trees.post_order  # every person, each after all of their reports (salesops.kernel.trees)
 
 
 def rollup_tree(

@@ -32,6 +32,7 @@ from forecasting.models import (
 )
 from pipeline.models import Deal, DealStatus
 from salesops.api import DomainError
+from salesops.kernel import trees
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
 from salesops.limits import parse_period
 from salesops.org.models import User
@@ -100,15 +101,7 @@ def tree() -> dict[int, int | None]:
 
 def subtree_of(parents: dict[int, int | None], root: int) -> dict[int, int | None]:
     """The part of the tree under `root` (root's own manager cut off)."""
-    children = fm.children_of(parents)
-    out: dict[int, int | None] = {root: None}
-    stack = [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in out:
-                out[child] = parents[child]
-                stack.append(child)
-    return out
+    return trees.subtree_parents(parents, root)
 
 
 def sees_reports(user: Any) -> bool:

@@ -42,6 +42,7 @@ from incentives.models import (
 )
 from incentives.scenario import validate_plan
 from pipeline.selectors import won_deals_for_commissions
+from salesops.kernel import trees
 from salesops.org.models import User
 from salesops.org.selectors import descendants, fiscal_calendar
 from salesops.org.services import audit_record
@@ -72,15 +73,7 @@ class _Loaded:
         self.currency = "USD"
 
 
-def _ancestors(parents: dict[int, int | None], ids: set[int]) -> set[int]:
-    found = set(ids)
-    for pid in ids:
-        cursor, seen = parents.get(pid), set()
-        while cursor is not None and cursor not in seen:
-            seen.add(cursor)
-            found.add(cursor)
-            cursor = parents.get(cursor)
-    return found
+_ancestors = trees.ancestors  # the ids and everyone above them (salesops.kernel.trees)
 
 
 def build_input(

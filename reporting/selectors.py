@@ -22,6 +22,7 @@ from django.db.models import Q
 from incentives.models import Quota, QuotaMeasure
 from reporting.filtersets import ReportFilter
 from reporting.queries import Slice
+from salesops.kernel import trees
 from salesops.kernel.fiscal import period_label
 from salesops.org.models import User
 from salesops.org.selectors import sees_everyone, visible_people_q
@@ -171,17 +172,7 @@ def team_of(person: Person) -> dict[int, Person]:
 
 def subtree_of(root: int, people: dict[int, Person]) -> set[int]:
     """`root` and everyone below them among `people` (a walk over the manager links already fetched)."""
-    children: dict[int | None, list[int]] = defaultdict(list)
-    for person in people.values():
-        children[person.manager_id].append(person.id)
-    found, stack = set(), [root]
-    while stack:
-        pk = stack.pop()
-        if pk in found:
-            continue
-        found.add(pk)
-        stack.extend(children.get(pk, ()))
-    return found
+    return trees.subtree({person.id: person.manager_id for person in people.values()}, root)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from salesops.kernel import trees
 from salesops.org.models import ApiToken, AuditEvent, FiscalCalendar, Region, Team, User, password_fingerprint
 from salesops.request_memo import memoized
 
@@ -135,13 +136,7 @@ def reports_by_manager() -> dict[int, list[int]]:
 
 def descendants(children: dict[int, list[int]], roots: set[int]) -> set[int]:
     """The roots and everyone below them, walked over `reports_by_manager()` (or a tree built the same way)."""
-    found, stack = set(roots), list(roots)
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
+    return trees.descendants(children, roots)
 
 
 def org_counts() -> dict[str, int]:
