@@ -7,7 +7,7 @@ Incentives' tables are private to it; another app's SQL names these views and no
   or adjustment (adjustments), with the period's label, start, end and lock. Commission expense is
   earned + adjustments; what is payable is payout + adjustments.
 
-docs/architecture.md describes the rule.
+docs/sql-boundaries.md describes the rule.
 """
 
 PUBLISHED_VIEWS: frozenset[str] = frozenset({"incentives_commission_feed"})

@@ -14,7 +14,7 @@ else of the pipeline (tests/test_sql_boundaries.py fails otherwise):
 - `pipeline_activity_feed`: activities (id, deal, owner, kind, when, done), for watermarks of changed deals.
 
 Columns are only added, never renamed or removed, without changing every reader in the same commit.
-docs/architecture.md describes the rule and each view.
+docs/sql-boundaries.md describes the rule and each view.
 """
 
 PUBLISHED_VIEWS: frozenset[str] = frozenset({

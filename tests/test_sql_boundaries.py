@@ -1,6 +1,6 @@
 """An app's SQL names its own tables, the org layer's, and other apps' published views: nothing else.
 
-Each app's models are private to it (docs/architecture.md, "SQL boundaries"). Where another app's SQL must
+Each app's models are private to it (docs/sql-boundaries.md). Where another app's SQL must
 read them, the owning app publishes database views and lists them in `<app>/published.py`
 (`PUBLISHED_VIEWS`). The org layer (`salesops.org`, `salesops.outbox`: people, teams, regions, the fiscal
 calendar, the outbox) and Django's own tables sit below every app; any app's SQL may name them.

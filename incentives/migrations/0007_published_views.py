@@ -2,7 +2,7 @@
 
 `incentives_commission_feed` gives, per period and person, what the plans earned, what was paid (after the
 draw) and the adjustments: one row per payout or adjustment, with the period's label, dates and lock.
-Reporting's commission panels sum it. `incentives/published.py` lists it; docs/architecture.md describes it.
+Reporting's commission panels sum it. `incentives/published.py` lists it; docs/sql-boundaries.md describes it.
 A plain projection (a UNION ALL of two tables joined to the period on its primary key, no aggregation), so
 Postgres pushes a query's filters into both branches. A migration that changes the type of a column it
 shows must drop the view first and create it again after; a recompute must write payouts in place (UPDATE,

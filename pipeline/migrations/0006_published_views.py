@@ -3,7 +3,7 @@
 Other apps (reporting's fact refresh, forecasting's snapshots and win rates, ...) read deals in SQL. They name
 these views, never the pipeline's tables, so the tables stay private to the pipeline and a rule written here
 (the crediting rule, the typed history, the effective probability and category) is written once.
-`pipeline/published.py` lists them and docs/architecture.md describes each column.
+`pipeline/published.py` lists them and docs/sql-boundaries.md describes each column.
 
 Every view is a plain projection (joins on primary keys, no aggregation, no DISTINCT), so Postgres flattens
 it into the query that names it: filters reach the tables' indexes, and a LEFT JOIN whose columns a query
