@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import zlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -32,19 +31,20 @@ from forecasting.models import (
 )
 from salesops.api import DomainError, Forbidden
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
+from salesops.kernel.locks import lock_pair
 from salesops.kernel.money import MoneyError, parse_money
 from salesops.org.models import User
 from salesops.org.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-ROLLUP_LOCK = 74_260_101  # pg_advisory_xact_lock(key, crc32(period)): one refresh of a period at a time
-SNAPSHOT_LOCK = 74_260_102
+ROLLUP_LOCK = "forecasting.rollup"  # pg_advisory_xact_lock(namespace, period): one refresh of a period at a time
+SNAPSHOT_LOCK = "forecasting.snapshot"
 
 
-def _lock(key: int, name: str = "") -> None:
+def _lock(job: str, name: str = "") -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [key, zlib.crc32(name.encode()) - 2**31])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock_pair(job, name)))
 
 
 def _money(value: Any, *, what: str) -> Decimal:

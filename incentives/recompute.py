@@ -43,6 +43,7 @@ from incentives.models import (
 from incentives.scenario import validate_plan
 from pipeline.selectors import won_deals_for_commissions
 from salesops.kernel import trees
+from salesops.kernel.locks import lock_key
 from salesops.org.models import User
 from salesops.org.selectors import descendants, fiscal_calendar
 from salesops.org.services import audit_record
@@ -52,7 +53,7 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # pg_advisory_xact_lock key of the commission recompute (any constant unique to this job).
-RECOMPUTE_LOCK = 74_260_001
+RECOMPUTE_LOCK = lock_key("incentives.recompute")
 
 
 def _deal_key(deal_id: int) -> str:

@@ -21,8 +21,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reporting.models import OPEN_SPELL_END, RefreshState
+from salesops.kernel.locks import lock_key
 
-LOCK_KEY = 7_301_946  # pg_advisory_xact_lock key of every reporting refresh (any constant unique in the project)
+LOCK_KEY = lock_key("reporting.refresh")  # pg_advisory_xact_lock key of every reporting refresh
 CHUNK = 20_000  # deals per incremental batch: bounded statements, one transaction for the whole run
 # Rows that commit out of id or timestamp order are caught by reading a little behind the watermarks.
 ID_OVERLAP = 5_000

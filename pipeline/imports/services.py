@@ -52,6 +52,7 @@ from pipeline.services import account_create, account_update, default_pipeline, 
 from salesops import softcache
 from salesops.api import DomainError
 from salesops.celery import QUEUE_DEFAULT
+from salesops.kernel.locks import lock_key
 from salesops.org.models import Region, User
 from salesops.org.services import audit_record, person_create, person_update, region_create
 
@@ -61,7 +62,7 @@ logger = logging.getLogger(__name__)
 MAX_ERRORS = 10_000
 # Every import takes this transaction-level advisory lock: two imports at once would both decide that the
 # same external id is new (or the same account missing) and the second would fail on a unique index.
-IMPORT_LOCK = 720_431
+IMPORT_LOCK = lock_key("pipeline.import")
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 MAX_ZIP_BYTES = 200 * 1024 * 1024  # uncompressed size of a Maven .zip we are willing to unpack
 UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
