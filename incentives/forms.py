@@ -207,13 +207,14 @@ class PlanBuilderForm(forms.Form):
             threshold, amount = data.get(f"bonus_{i}_threshold"), data.get(f"bonus_{i}_amount")
             if not _filled([threshold, amount], f"Bonus {i} needs both its attainment threshold and its amount."):
                 continue
+            assert threshold is not None and amount is not None
             components.append(AttainmentBonus(data[f"bonus_{i}_key"], _fraction(threshold), amount))
         for i in range(1, EXTRAS + 1):
             values = [data.get(f"spiff_{i}_{f}") for f in ("product", "start", "end", "amount")]
             if not _filled(values, f"Spiff {i} needs its product, dates and amount per deal."):
                 continue
             product, start, end, amount = values
-            assert start is not None and end is not None
+            assert product is not None and start is not None and end is not None and amount is not None
             components.append(Spiff(data[f"spiff_{i}_key"], product, start, end, amount))
         if not components:
             raise forms.ValidationError("A plan pays through at least one tier, bonus or spiff.")

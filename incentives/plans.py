@@ -224,7 +224,7 @@ def _component(data: Any, position: str, plan_where: str) -> Component:
     record = read_object(data, position, PlanError)
     key = read_key(record.get("key"), position, PlanError)
     where = f"{plan_where}: component {key!r}"
-    kind = record.get("type")
+    kind: Any = record.get("type")
     if kind not in COMPONENT_FIELDS:
         raise PlanError(f"{where}: type must be 'tiered_rate', 'attainment_bonus' or 'spiff', not {kind!r}")
     unknown = sorted(set(record) - COMPONENT_FIELDS[kind])

@@ -120,7 +120,7 @@ def test_a_stored_version_is_parsed_under_its_plans_key():
     assert parse_plan(stored).key == "old"
 
 
-def _tiered(*tiers: dict, **fields) -> dict:
+def _tiered(*tiers: object, **fields: object) -> dict[str, object]:
     return {"key": "ae", "period": "quarter",
             "components": [{"key": "commission", "type": "tiered_rate", "tiers": list(tiers), **fields}]}  # fmt: skip
 
