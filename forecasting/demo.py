@@ -37,7 +37,7 @@ from forecasting.models import (
     Rollup,
     RollupSnapshot,
 )
-from pipeline.models import Deal, DealChange, Stage
+from pipeline import selectors as pipeline_selectors
 from salesops.kernel.fiscal import span_of
 from salesops.org.demo import DemoOrg
 
@@ -84,15 +84,13 @@ def _history(today: dt.date) -> dict[dt.date, dict[int, State]]:
     """Every deal's state at the end of each weekly date (newest first), by undoing its changes."""
     states: dict[int, State] = {}
     created: dict[int, dt.datetime] = {}
-    for d in Deal.objects.values("id", "owner_id", "stage_id", "amount", "close_date", "category_override",
-                                 "probability", "created_at"):  # fmt: skip
+    for d in pipeline_selectors.deal_current_values("id", "owner_id", "stage_id", "amount", "close_date",
+                                                    "category_override", "probability", "created_at"):  # fmt: skip
         states[d["id"]] = State(d["id"], d["owner_id"], d["stage_id"], d["amount"], d["close_date"],
                                 d["category_override"], d["probability"], True)  # fmt: skip
         created[d["id"]] = d["created_at"]
-    changes = list(
-        DealChange.objects.filter(field__in=["created", "stage", "amount", "close_date", "owner", "category"])
-        .order_by("-changed_at", "-id")
-        .values_list("deal_id", "field", "old_value", "old_ref", "changed_at")
+    changes = pipeline_selectors.deal_changes_newest_first(
+        ["created", "stage", "amount", "close_date", "owner", "category"]
     )
     for deal_id, field, _old, _ref, at in changes:
         if field == "created":
@@ -122,7 +120,7 @@ def _history(today: dt.date) -> dict[dt.date, dict[int, State]]:
     return out
 
 
-def _groups(states: dict[int, State], stages: dict[int, Stage], span: Any) -> list[selectors.OwnGroup]:
+def _groups(states: dict[int, State], stages: dict[int, Any], span: Any) -> list[selectors.OwnGroup]:
     sums: dict[tuple[int, str, str, int], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for s in states.values():
         if not s.exists or s.close_date is None or not span.start <= s.close_date <= span.end:
@@ -153,7 +151,7 @@ def seed_forecasting(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
     rng = random.Random(seed + 5)  # noqa: S311 - demo data, not secrets
     result = Result()
     now = timezone.now()
-    stages = {s.pk: s for s in Stage.objects.all()}
+    stages = pipeline_selectors.stages_by_id()
     start_month = selectors.fiscal_start_month()
     parents = selectors.tree()
     services.win_rates_learn(now=now)

@@ -30,7 +30,9 @@ from forecasting.models import (
     StageWinRate,
     TimeSeriesForecast,
 )
-from pipeline.models import Deal, DealStatus
+from incentives import selectors as incentives_selectors
+from pipeline import selectors as pipeline_selectors
+from pipeline.selectors import DealStatus
 from salesops.api import DomainError
 from salesops.kernel import trees
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
@@ -85,12 +87,10 @@ def period_choices(today: dt.date | None = None, back: int = 6, ahead: int = 2) 
 
 def period_is_closed(label: str, today: dt.date | None = None) -> bool:
     """Closed for calls: it ended before today, or incentives locked it."""
-    from incentives.models import Period
-
     today = today or timezone.localdate()
     if period_span(label).end < today:
         return True
-    return Period.objects.filter(label=label, is_locked=True).exists()
+    return incentives_selectors.period_is_locked(label)
 
 
 # --------------------------------------------------------------------------------------------------- tree
@@ -213,14 +213,10 @@ def win_rates() -> fm.WinRates:
 
 def quotas_for(span: PeriodSpan) -> dict[int, Decimal]:
     """Bookings quotas of the period; for a quarter without its own row, the sum of its months' rows."""
-    from incentives.models import Quota, QuotaMeasure
-
-    rows = Quota.objects.filter(measure=QuotaMeasure.BOOKINGS)
-    quotas = dict(rows.filter(period__label=span.label).values_list("person_id", "amount"))
+    quotas = dict(incentives_selectors.bookings_quotas_of_period(span.label))
     if span.kind == "quarter":
         months: dict[int, Decimal] = defaultdict(Decimal)
-        in_quarter = rows.filter(period__kind="month", period__start__gte=span.start, period__end__lte=span.end)
-        for person_id, amount in in_quarter.values_list("person_id", "amount"):
+        for person_id, amount in incentives_selectors.bookings_quotas_of_months_within(span.start, span.end):
             months[person_id] += amount
         for person_id, amount in months.items():
             quotas.setdefault(person_id, amount)
@@ -294,6 +290,70 @@ class Grid:
     closed: bool
     ts_model: str = ""
     children: dict[int, int] = field(default_factory=dict)
+    # False when the period's rollups were computed for this read because none were stored: the caller queues
+    # the refresh that stores them (and keeps them fresh from then on: docs/forecasting.md, Freshness).
+    stored: bool = True
+
+
+def booking_shares(parents: dict[int, int | None], *, before: dt.date) -> dict[int, Decimal]:
+    """Each person's subtree share of the company's won bookings in the 12 months before `before`: how the
+    company's time-series forecast is split top-down (the 'average historical proportions' method)."""
+    first = dt.date(before.year - 1, before.month, 1)
+    span = PeriodSpan("trailing", "month", first.year, first, before - dt.timedelta(days=1))
+    groups = own_groups(span, now=timezone.now())
+    own = own_from_groups((g for g in groups if g.status == "won"), fm.WinRates({}, {}))
+    total = sum((o.closed for o in own.values()), fm.ZERO)
+    if total <= 0:
+        return {}
+    rows = fm.rollup_tree(parents=parents, own=own, quotas={})
+    return {pid: row.closed / total for pid, row in rows.items()}
+
+
+def compose_rollups(
+    *, label: str, parents: dict[int, int | None], own: dict[int, fm.Own], quotas: dict[int, Decimal],
+    calls: dict[int, fm.Call], adjustments: dict[int, fm.Call], ts_total: tuple[Decimal, Decimal, Decimal] | None,
+    shares: dict[int, Decimal], computed_at: dt.datetime,
+) -> list[Rollup]:  # fmt: skip
+    """Rollup rows (unsaved) of everyone for one period, from plain inputs (the demo's backdated snapshots
+    use it with reconstructed deals)."""
+    rows = fm.rollup_tree(parents=parents, own=own, quotas=quotas, calls=calls, adjustments=adjustments)
+    out = []
+    for pid, r in rows.items():
+        share = shares.get(pid)
+        point = low = high = None
+        if ts_total is not None and share is not None:
+            point, low, high = (fm.money(v * share) for v in ts_total)
+        out.append(
+            Rollup(
+                person_id=pid, period=label, closed=fm.money(r.closed), commit=fm.money(r.commit),
+                best_case=fm.money(r.best_case), pipeline=fm.money(r.pipeline), weighted=fm.money(r.weighted),
+                pipeline_model=fm.money(r.pipeline_model), quota=None if r.quota is None else fm.money(r.quota),
+                own_closed=fm.money(r.own_closed), own_commit=fm.money(r.own_commit),
+                own_best_case=fm.money(r.own_best_case), call_commit=fm.money(r.call_commit),
+                call_best_case=fm.money(r.call_best_case), ts_point=point, ts_low=low, ts_high=high,
+                computed_at=computed_at,
+            )
+        )  # fmt: skip
+    return out
+
+
+def ts_total_for(label: str, on: dt.date) -> tuple[Decimal, Decimal, Decimal] | None:
+    found = TimeSeriesForecast.objects.filter(period=label, as_of__lte=on).order_by("-as_of").first()
+    return (found.point, found.low, found.high) if found else None
+
+
+def rollup_rows(label: str, *, now: dt.datetime) -> list[Rollup]:
+    """Everyone's rollups of one period computed from the deals, quotas, calls and adjustments as they are now,
+    unsaved: what `services.rollup_refresh` stores, and what the grid shows where nothing is stored yet."""
+    span = period_span(label)
+    parents = tree()
+    own = own_from_groups(own_groups(span, now=now), win_rates())
+    today = timezone.localdate(now)
+    return compose_rollups(
+        label=label, parents=parents, own=own, quotas=quotas_for(span), calls=as_calls(latest_calls(label)),
+        adjustments=as_calls(latest_adjustments(label, parents)), ts_total=ts_total_for(label, today),
+        shares=booking_shares(parents, before=today.replace(day=1)), computed_at=now,
+    )  # fmt: skip
 
 
 def rollups_for(period: str, person_ids: list[int]) -> dict[int, Rollup]:
@@ -304,8 +364,6 @@ def grid(user: User, person: User, label: str) -> Grid:
     """The person's row and one per direct report. Deal numbers come from the stored rollups (computed now
     when the period has none); the call chain is recomputed live from the stored own numbers, so a call
     shows at once."""
-    from forecasting import services
-
     span = period_span(label)
     parents = tree()
     sub = subtree_of(parents, person.pk)
@@ -315,7 +373,7 @@ def grid(user: User, person: User, label: str) -> Grid:
         # computed from their own deals, not read from the stored rollup of their subtree.
         sub, now = {person.pk: None}, timezone.now()
         own_only = own_from_groups(own_groups(span, now=now, owner_ids=[person.pk]), win_rates())
-        alone = services.compose_rollups(
+        alone = compose_rollups(
             label=label, parents=sub, own=own_only, quotas={p: q for p, q in quotas_for(span).items() if p in sub},
             calls=as_calls(latest_calls(label, person_ids=sub)), adjustments={}, ts_total=None, shares={},
             computed_at=now,
@@ -323,9 +381,12 @@ def grid(user: User, person: User, label: str) -> Grid:
         stored = {row.person_id: row for row in alone}
     else:
         stored = rollups_for(label, list(sub))
-    if len(stored) < len(sub):
-        services.rollup_refresh(period=label)
-        stored = rollups_for(label, list(sub))
+    live = len(stored) < len(sub)
+    if live:
+        # Nothing stored yet for someone here (a period nobody opened, a person added since the last refresh):
+        # the rows are computed now and shown, not stored (a read never writes); the page asks for the refresh
+        # that stores them (`Grid.stored`).
+        stored = {r.person_id: r for r in rollup_rows(label, now=timezone.now()) if r.person_id in sub}
     calls = latest_calls(label, person_ids=sub)
     adjustments = latest_adjustments(label, sub)
     own = {
@@ -348,7 +409,7 @@ def grid(user: User, person: User, label: str) -> Grid:
                 call_best_case=chain[pid].call_best_case,
             )
         )
-    computed = min((r.rollup.computed_at for r in rows if r.rollup.pk), default=None)
+    computed = min((r.rollup.computed_at for r in rows if r.rollup.pk or live), default=None)
     ts = TimeSeriesForecast.objects.filter(period=label).order_by("-as_of").first()
     return Grid(
         person=person,
@@ -358,6 +419,7 @@ def grid(user: User, person: User, label: str) -> Grid:
         closed=period_is_closed(label),
         ts_model=ts.model_name if ts else "",
         children={pid: len(k) for pid, k in children.items()},
+        stored=not live,
     )
 
 
@@ -380,7 +442,7 @@ NUMBER_LABELS = {"closed": "Closed", "commit": "Commit forecast (closed + commit
                  "pipeline_model": "Pipeline model (closed + open × learned win rate)"}  # fmt: skip
 
 
-def deals_for_number(user: User, person: User, label: str, number: str) -> QuerySet[Deal]:
+def deals_for_number(user: User, person: User, label: str, number: str) -> QuerySet[Any]:
     """The deals behind one number of the grid: the person's subtree, close date in the period (scoped by
     the viewer too, so nothing outside their scope ever lists)."""
     from django.db.models import Case, CharField, F, When
@@ -392,9 +454,8 @@ def deals_for_number(user: User, person: User, label: str, number: str) -> Query
     category = Case(When(category_override="", then=F("stage__forecast_category")), default=F("category_override"),
                     output_field=CharField())  # fmt: skip
     return (
-        Deal.objects.filter(
-            visible_people_q(user, "owner"), owner_id__in=ids, close_date__gte=span.start, close_date__lte=span.end
-        )
+        pipeline_selectors.deals_visible_to(user)
+        .filter(owner_id__in=ids, close_date__gte=span.start, close_date__lte=span.end)
         .annotate(category=category)
         .filter(NUMBER_FILTERS[number])
         .select_related("owner", "account", "stage")

@@ -59,51 +59,10 @@ def _money(value: Any, *, what: str) -> Decimal:
 
 
 # ------------------------------------------------------------------------------------------------ rollups
-def booking_shares(parents: dict[int, int | None], *, before: dt.date) -> dict[int, Decimal]:
-    """Each person's subtree share of the company's won bookings in the 12 months before `before`: how the
-    company's time-series forecast is split top-down (the 'average historical proportions' method)."""
-    first = dt.date(before.year - 1, before.month, 1)
-    span = PeriodSpan("trailing", "month", first.year, first, before - dt.timedelta(days=1))
-    groups = selectors.own_groups(span, now=timezone.now())
-    own = selectors.own_from_groups((g for g in groups if g.status == "won"), fm.WinRates({}, {}))
-    total = sum((o.closed for o in own.values()), fm.ZERO)
-    if total <= 0:
-        return {}
-    rows = fm.rollup_tree(parents=parents, own=own, quotas={})
-    return {pid: row.closed / total for pid, row in rows.items()}
-
-
-def compose_rollups(
-    *, label: str, parents: dict[int, int | None], own: dict[int, fm.Own], quotas: dict[int, Decimal],
-    calls: dict[int, fm.Call], adjustments: dict[int, fm.Call], ts_total: tuple[Decimal, Decimal, Decimal] | None,
-    shares: dict[int, Decimal], computed_at: dt.datetime,
-) -> list[Rollup]:  # fmt: skip
-    """Rollup rows (unsaved) of everyone for one period, from plain inputs (the demo's backdated snapshots
-    use it with reconstructed deals)."""
-    rows = fm.rollup_tree(parents=parents, own=own, quotas=quotas, calls=calls, adjustments=adjustments)
-    out = []
-    for pid, r in rows.items():
-        share = shares.get(pid)
-        point = low = high = None
-        if ts_total is not None and share is not None:
-            point, low, high = (fm.money(v * share) for v in ts_total)
-        out.append(
-            Rollup(
-                person_id=pid, period=label, closed=fm.money(r.closed), commit=fm.money(r.commit),
-                best_case=fm.money(r.best_case), pipeline=fm.money(r.pipeline), weighted=fm.money(r.weighted),
-                pipeline_model=fm.money(r.pipeline_model), quota=None if r.quota is None else fm.money(r.quota),
-                own_closed=fm.money(r.own_closed), own_commit=fm.money(r.own_commit),
-                own_best_case=fm.money(r.own_best_case), call_commit=fm.money(r.call_commit),
-                call_best_case=fm.money(r.call_best_case), ts_point=point, ts_low=low, ts_high=high,
-                computed_at=computed_at,
-            )
-        )  # fmt: skip
-    return out
-
-
-def ts_total_for(label: str, on: dt.date) -> tuple[Decimal, Decimal, Decimal] | None:
-    found = TimeSeriesForecast.objects.filter(period=label, as_of__lte=on).order_by("-as_of").first()
-    return (found.point, found.low, found.high) if found else None
+# Composing rollups is a read (selectors); the demo's backdated snapshots still name them through services.
+booking_shares = selectors.booking_shares
+compose_rollups = selectors.compose_rollups
+ts_total_for = selectors.ts_total_for
 
 
 @transaction.atomic
@@ -113,18 +72,9 @@ def rollup_refresh(*, period: str, now: dt.datetime | None = None) -> int:
     One GROUP BY over the period's deals (owner, category, stage, time-in-stage band), rolled up the
     tree in Python; quotas, calls and adjustments in one query each."""
     now = now or timezone.now()
-    span = selectors.period_span(period)
+    selectors.period_span(period)  # DomainError naming a malformed label, before taking the lock
     _lock(ROLLUP_LOCK, period)
-    parents = selectors.tree()
-    own = selectors.own_from_groups(selectors.own_groups(span, now=now), selectors.win_rates())
-    today = timezone.localdate(now)
-    rows = compose_rollups(
-        label=period, parents=parents, own=own, quotas=selectors.quotas_for(span),
-        calls=selectors.as_calls(selectors.latest_calls(period)),
-        adjustments=selectors.as_calls(selectors.latest_adjustments(period, parents)),
-        ts_total=ts_total_for(period, today), shares=booking_shares(parents, before=today.replace(day=1)),
-        computed_at=now,
-    )  # fmt: skip
+    rows = selectors.rollup_rows(period, now=now)  # read under the lock: the latest committed deals and calls
     Rollup.objects.filter(period=period).delete()
     Rollup.objects.bulk_create(rows, batch_size=2000)
     return len(rows)

@@ -19,12 +19,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from forecasting import math as fm
-from forecasting import selectors, services
+from forecasting import selectors, services, tasks
 from forecasting.forms import CallForm
 from forecasting.models import ForecastAdjustment, ForecastSubmission
 from pipeline import selectors as pipeline_selectors
 from pipeline import services as pipeline_services
-from pipeline.models import ForecastCategory
+from pipeline.selectors import ForecastCategory
 from salesops import charts
 from salesops.api import DomainError, Forbidden
 from salesops.org.auth import request_user
@@ -68,6 +68,8 @@ def grid(request: HttpRequest) -> HttpResponse:
         return _bad_request(request, error)
     person = _person(request)
     data = selectors.grid(user, person, label)
+    if not data.stored:
+        tasks.queue_rollup_refresh(periods=[label])  # store what was computed for this page (see Grid.stored)
     context = {
         "grid": data,
         "period": label,
@@ -280,8 +282,6 @@ def waterfall(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def waterfall_deals(request: HttpRequest) -> HttpResponse:
-    from pipeline.models import Deal
-
     user = request_user(request)
     label = _period(request)
     person = _person(request)
@@ -289,7 +289,7 @@ def waterfall_deals(request: HttpRequest) -> HttpResponse:
     view = selectors.waterfall_for(person, label, _date(request.GET.get("from")), _date(request.GET.get("to")))
     entries = [] if view is None else view.result.deals.get(movement, [])
     entries = sorted(entries, key=lambda e: (-abs(e[1]), e[0]))[:200]
-    found = {d.pk: d for d in Deal.objects.filter(pk__in=[e[0] for e in entries]).select_related("owner", "stage")}
+    found = pipeline_selectors.deals_by_id(e[0] for e in entries)
     visible = set(pipeline_selectors.deals_visible_to(user).filter(pk__in=list(found)).values_list("pk", flat=True))
     context = {
         "movement": movement,

@@ -11,19 +11,13 @@ from typing import Any
 
 from incentives import engine
 from incentives.recompute import _deal_key, build_input
-from pipeline.models import Deal, DealStatus
-from pipeline.selectors import deals_visible_to
+from pipeline.selectors import closable_deals_of
 from salesops.org.models import User
 
 
-def open_deals_of(person: User) -> list[Deal]:
-    """The person's open deals that could close: with an amount and a close date."""
-    return list(
-        deals_visible_to(person)
-        .filter(owner=person, status=DealStatus.OPEN, amount__isnull=False, close_date__isnull=False)
-        .prefetch_related("splits", "line_items__product")
-        .order_by("close_date", "id")
-    )
+def open_deals_of(person: User) -> list[Any]:
+    """The person's open deals that could close: with an amount and a close date (pipeline's deals)."""
+    return closable_deals_of(person)
 
 
 @dataclass
@@ -51,7 +45,7 @@ class Estimate:
         return sum((p.difference for p in self.periods), Decimal(0))
 
 
-def _as_won(deal: Deal) -> engine.Deal:
+def _as_won(deal: Any) -> engine.Deal:
     product = next((li.product.name for li in deal.line_items.all()), "")
     splits = tuple(engine.Split(str(s.person_id), s.percent, s.is_overlay) for s in deal.splits.all())
     assert deal.amount is not None and deal.close_date is not None

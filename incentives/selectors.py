@@ -601,3 +601,37 @@ def quota_upload_progress(job: QuotaUploadJob) -> UploadProgress:
             return UploadProgress(int(cached["rows_done"]), int(cached["rows_total"]), str(cached["phase"]))
         return UploadProgress(0, 0, "waiting" if job.status == QuotaUploadStatus.QUEUED else "checking")
     return UploadProgress(job.rows_done, job.rows_total, "done")
+
+
+# ---------------------------------------------------------------------------------------- for other apps
+# incentives.models is private to incentives (an import-linter contract keeps it so): forecasting and reporting
+# read periods and quotas through these.
+def period_is_locked(label: str) -> bool:
+    """Whether finance locked the period with this label (no such period: not locked)."""
+    return Period.objects.filter(label=label, is_locked=True).exists()
+
+
+def bookings_quotas_of_period(label: str) -> QuerySet[Quota, tuple[int, Decimal]]:
+    """(person id, amount) of every bookings quota set on the period with this label."""
+    return Quota.objects.filter(measure=QuotaMeasure.BOOKINGS, period__label=label).values_list("person_id", "amount")
+
+
+def bookings_quotas_of_months_within(start: dt.date, end: dt.date) -> QuerySet[Quota, tuple[int, Decimal]]:
+    """(person id, amount) of every bookings quota set on a month lying within [start, end]."""
+    return Quota.objects.filter(
+        measure=QuotaMeasure.BOOKINGS, period__kind="month", period__start__gte=start, period__end__lte=end
+    ).values_list("person_id", "amount")
+
+
+def individual_bookings_quotas_overlapping(
+    start: dt.date, end: dt.date, person_ids: tuple[int, ...] | None = None
+) -> QuerySet[Quota, tuple[int, str, dt.date, dt.date, Decimal]]:
+    """(person id, period kind, period start, period end, amount) of the bookings quotas whose period overlaps
+    [start, end], of these people (everyone when None). Team-sum quotas are left out: they repeat their team's
+    quotas, which the people of the team carry."""
+    quotas = Quota.objects.filter(
+        measure=QuotaMeasure.BOOKINGS, is_team_sum=False, period__start__lte=end, period__end__gte=start
+    )
+    if person_ids is not None:
+        quotas = quotas.filter(person_id__in=person_ids)
+    return quotas.values_list("person_id", "period__kind", "period__start", "period__end", "amount")

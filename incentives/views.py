@@ -25,8 +25,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from incentives import estimator, selectors, services
+from incentives import estimator, exports, selectors, services
 from incentives.engine import Plan, TieredRate
+from incentives.exports import payout_total
 from incentives.filtersets import PayoutFilterSet
 from incentives.forms import (
     PLAN_TEMPLATE,
@@ -55,6 +56,7 @@ from incentives.models import (
     StatementLine,
 )
 from incentives.plans import PlanError
+from pipeline import selectors as pipeline_selectors
 from salesops import formats
 from salesops.api import DomainError
 from salesops.charts import percent_axis, style, to_html
@@ -65,16 +67,6 @@ from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup
 from salesops.org.selectors import fiscal_calendar, people_visible_to, person_names, sees_everyone
 from salesops.redirects import redirect_to_next
-
-
-def _adjustments(payout: Payout) -> Decimal:
-    """Σ adjustments, annotated on payouts by `selectors.payouts_visible_to`."""
-    return Decimal(getattr(payout, "adjustments", 0))
-
-
-def _total(payout: Payout) -> Decimal:
-    """Payout plus adjustments, annotated on payouts by `selectors.payouts_visible_to`."""
-    return Decimal(payout.total)  # type: ignore[attr-defined]
 
 
 def _require_finance(user: User) -> None:
@@ -169,7 +161,7 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
     context = {
         "payouts": list(reversed(payouts)),
         "chart": _attainment_chart(payouts[-8:], "my-attainment"),
-        "paid_to_date": sum((_total(p) for p in this_year), Decimal(0)),
+        "paid_to_date": sum((payout_total(p) for p in this_year), Decimal(0)),
         "current": current,
         "next_band": _next_band(current, payouts) if current else None,
         "measured": selectors.measured_quotas(
@@ -188,7 +180,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     payout = get_object_or_404(selectors.payouts_visible_to(user), pk=pk)
     if request.GET.get("export") in ("csv", "xlsx"):
         lines = list(selectors.statement_lines(payout))
-        deal_names = _deal_names([line.deal_id for line in lines if line.deal_id])
+        deal_names = pipeline_selectors.deal_names([line.deal_id for line in lines if line.deal_id])
         header = ["period", "person", "component", "deal", "deal name", "credited person", "split %", "overlay",
                   "credit date", "credit", "amount", "bands"]  # fmt: skip
         rows = (
@@ -203,7 +195,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     # A page of lines at a time: a manager's team plan has a line per team credit (thousands a quarter).
     page = Paginator(selectors.statement_lines(payout), STATEMENT_LINES_PER_PAGE).get_page(request.GET.get("page"))
     lines = list(page.object_list)
-    deal_names = _deal_names([line.deal_id for line in lines if line.deal_id])
+    deal_names = pipeline_selectors.deal_names([line.deal_id for line in lines if line.deal_id])
     openable = _deals_openable_by(user, deal_names)
     disputes = selectors.statement_disputes(payout)
     by_line: dict[int | None, list[Dispute]] = {}
@@ -226,7 +218,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         "own": payout.person_id == user.pk,
         "dispute_form": DisputeForm(),
         "next_band": _next_band(payout, _year_so_far(payout)),
-        "total": _total(payout),
+        "total": payout_total(payout),
         "components": _ordered_components(payout),
         "last_run": _last_run(),
     }
@@ -247,12 +239,6 @@ def _clawback_causes(lines: Iterable[StatementLine]) -> dict[int, str]:
 
     ids = [line.deal_id for line in lines if line.deal_id and line.trace.get("kind") == "clawback"]
     return {pk: c.cause for pk, c in deal_cancellations(ids).items()} if ids else {}
-
-
-def _deal_names(ids: list[int]) -> dict[int, str]:
-    from pipeline.models import Deal
-
-    return dict(Deal.objects.filter(pk__in=set(ids)).values_list("pk", "name"))
 
 
 def _deals_openable_by(user: User, ids: Iterable[int]) -> set[int]:
@@ -341,26 +327,6 @@ def _payout_listing(request: HttpRequest, user: User, period: Period | None) -> 
 
 
 # ---------------------------------------------------------------------------------------------- finance
-PAYROLL_HEADER = ["employee_id", "name", "period", "earned", "adjustments", "draw", "payout", "currency"]
-
-
-def period_export(period: Period, payouts: list[Payout], kind: str) -> HttpResponseBase:
-    """A period's payroll file ("csv" or "xlsx", one row per register payout) or every statement line
-    ("lines"), streamed: for the register page and the API alike."""
-    if kind == "lines":
-        return _lines_export(period)
-    respond = csv_response if kind == "csv" else xlsx_response
-    return respond(f"payroll-{period.label}.{kind}", PAYROLL_HEADER, _payroll_rows(payouts))
-
-
-def _payroll_rows(payouts: list[Payout]) -> list[list[Any]]:
-    return [
-        [p.person.employee_id or p.person.username, p.person.display_name, p.period.label, p.earned, _adjustments(p),
-         p.payout - p.earned, _total(p), p.currency]
-        for p in payouts
-    ]  # fmt: skip
-
-
 @login_required
 def register(request: HttpRequest) -> HttpResponseBase:
     user = request_user(request)
@@ -377,7 +343,7 @@ def register(request: HttpRequest) -> HttpResponseBase:
         if not may_close_periods(user):  # commission and payroll files are finance's (docs/roles.md)
             raise PermissionDenied("Payroll and commission exports are for finance.")
         # Payroll files hold the whole period whatever the page's filters: payroll pays everyone.
-        return period_export(period, list(selectors.payout_register(user, period)), export)
+        return exports.period_export(period, list(selectors.payout_register(user, period)), export)
     context = {
         "periods": periods,
         "period": period,
@@ -400,44 +366,6 @@ def _period_history(period: Period) -> list[Any]:
     from salesops.org.selectors import audit_history
 
     return list(audit_history(entity="incentives.period", entity_id=period.pk)[:20])
-
-
-def _lines_export(period: Period) -> HttpResponseBase:
-    """Every statement line of a period, streamed to XLSX in constant memory (plain rows, no model objects)."""
-    header = ["employee_id", "name", "period", "component", "deal", "credited person", "split %", "overlay",
-              "credit date", "credit", "amount", "rates"]  # fmt: skip
-    lines = (
-        StatementLine.objects.filter(payout__period=period)
-        .order_by("payout__person__last_name", "payout_id", "component", "credit_date", "id")
-        .values_list(
-            "payout__person__employee_id", "payout__person__username", "payout__person__first_name",
-            "payout__person__last_name", "component", "deal_key", "credited_person_id", "split_percent",
-            "is_overlay", "credit_date", "credit", "amount", "trace",
-        )
-    )  # fmt: skip
-
-    def rows() -> Any:
-        label = period.label
-        for (
-            emp,
-            username,
-            first,
-            last,
-            comp,
-            deal,
-            credited,
-            split,
-            overlay,
-            day,
-            credit,
-            amount,
-            trace,
-        ) in lines.iterator(chunk_size=10000):
-            rates = ", ".join(b["rate"] for b in trace.get("bands", ()))
-            yield [emp or username, f"{first} {last}".strip(), label, comp, deal, credited, split, overlay, day,
-                   credit, amount, rates]  # fmt: skip
-
-    return xlsx_response(f"statement-lines-{period.label}.xlsx", header, rows())
 
 
 @login_required

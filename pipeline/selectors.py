@@ -662,3 +662,48 @@ def deal_cancellations(deal_ids: Iterable[int]) -> dict[int, DealCancellation]:
     )
     return {pk: DealCancellation(pk, name, close, cancelled, reason) for pk, name, close, cancelled, reason in rows
             if cancelled is not None}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------- for other apps
+# pipeline.models is private to the pipeline (an import-linter contract keeps it so): other apps read deals,
+# stages and their history through the functions below, and name the choices `DealStatus` and
+# `ForecastCategory` through this module.
+def deal_names(ids: Iterable[int]) -> dict[int, str]:
+    """Each deal's name by id, whoever owns it: a statement line names the deal that earned it also when the
+    deal's owner is someone else (a split), so no deal scope applies to the name."""
+    wanted = set(ids)
+    return dict(Deal.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
+
+
+def deals_by_id(ids: Iterable[int]) -> dict[int, Deal]:
+    """The deals with these ids (owner and stage loaded), unscoped: the caller decides what the viewer may open."""
+    return {d.pk: d for d in Deal.objects.filter(pk__in=list(ids)).select_related("owner", "stage")}
+
+
+def closable_deals_of(person: Any) -> list[Deal]:
+    """The person's own open deals that could close: with an amount and a close date, splits and products
+    loaded (the earnings estimator runs them through the engine as won)."""
+    return list(
+        deals_visible_to(person)
+        .filter(owner=person, status=DealStatus.OPEN, amount__isnull=False, close_date__isnull=False)
+        .prefetch_related("splits", "line_items__product")
+        .order_by("close_date", "id")
+    )
+
+
+def deal_current_values(*fields: str) -> QuerySet[Deal, dict[str, Any]]:
+    """These fields of every deal, as dicts (forecasting's demo rebuilds past weeks from them)."""
+    return Deal.objects.values(*fields)
+
+
+def deal_changes_newest_first(fields: Iterable[str]) -> list[tuple[int, str, str, int | None, dt.datetime]]:
+    """Every history row of these fields, newest first: (deal id, field, old value, old reference, when)."""
+    return list(
+        DealChange.objects.filter(field__in=list(fields))
+        .order_by("-changed_at", "-id")
+        .values_list("deal_id", "field", "old_value", "old_ref", "changed_at")
+    )
+
+
+def stages_by_id() -> dict[int, Stage]:
+    return {s.pk: s for s in Stage.objects.all()}

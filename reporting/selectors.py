@@ -19,7 +19,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
-from incentives.models import Quota, QuotaMeasure
+from incentives import selectors as incentives_selectors
 from reporting.filtersets import ReportFilter
 from reporting.queries import Slice
 from salesops.kernel import trees
@@ -263,12 +263,7 @@ def quota_by_person_month(
     A quarterly quota counts a third in each of its months; a monthly quota replaces that share for its month.
     Team-sum quotas are left out: they repeat their team's quotas, which the people of the team carry.
     """
-    quotas = Quota.objects.filter(
-        measure=QuotaMeasure.BOOKINGS, is_team_sum=False, period__start__lte=end, period__end__gte=start
-    )
-    if people is not None:
-        quotas = quotas.filter(person_id__in=people)
-    rows = quotas.values_list("person_id", "period__kind", "period__start", "period__end", "amount")
+    rows = incentives_selectors.individual_bookings_quotas_overlapping(start, end, people)
     by_person: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
     monthly: set[tuple[int, dt.date]] = set()
     for person_id, kind, p_start, p_end, amount in sorted(rows, key=lambda r: r[1] != "quarter"):

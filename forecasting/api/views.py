@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from forecasting import math as fm
-from forecasting import selectors, services
+from forecasting import selectors, services, tasks
 from forecasting.api import serializers as s
 from forecasting.models import ForecastAdjustment, ForecastSubmission
 from salesops.api import DomainError
@@ -56,7 +56,10 @@ def _date(request: Request, name: str) -> dt.date | None:
 @api_view(["GET"])
 def grid(request: Request) -> Response:
     """The person's row and one per direct report; money as strings with 2 decimals."""
-    data = selectors.grid(request_user(request), _person(request), _period(request))
+    user, person, label = request_user(request), _person(request), _period(request)
+    data = selectors.grid(user, person, label)
+    if not data.stored:
+        tasks.queue_rollup_refresh(periods=[label])  # store what was computed for this answer (see Grid.stored)
     rows = []
     for row in data.rows:
         r = row.rollup

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incentives import estimator, selectors, services
+from incentives import estimator, exports, selectors, services
 from incentives.api import serializers as s
 from incentives.models import (
     Adjustment,
@@ -43,6 +43,7 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from pipeline.selectors import deal_names
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, may_close_periods, may_manage_setup
@@ -149,7 +150,9 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         page = self.paginate_queryset(lines)  # type: ignore[arg-type]  # lines, paged like the payouts
         rows = page if page is not None else list(lines)
-        context = {"deal_names": _deal_names({line.deal_id for line in rows if line.deal_id})}
+        # Same read as the statement page: a line names the deal that earned it, also when the deal's owner is
+        # someone else (a split).
+        context = {"deal_names": deal_names({line.deal_id for line in rows if line.deal_id})}
         data = s.StatementLineSerializer(rows, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
@@ -187,8 +190,6 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def export(self, request: Request) -> HttpResponseBase:
         """The period's payroll file (employee id, name, period, earned, adjustments, draw, payout, currency)
         or its statement lines, streamed, as the register page exports them."""
-        from incentives import views as pages
-
         label = request.query_params.get("period", "")
         kind = request.query_params.get("kind", "csv")
         if not label:
@@ -197,15 +198,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             raise ValidationError({"kind": ["One of csv, xlsx, lines."]})
         period = get_object_or_404(Period, label=label)
         payouts = [] if kind == "lines" else list(selectors.payout_register(request.user, period))
-        return pages.period_export(period, payouts, kind)
-
-
-def _deal_names(ids: set[int]) -> dict[int, str]:
-    # Same read as the statement page: a line names the deal that earned it, also when the deal's owner is
-    # someone else (a split), so no deal scope applies to the name.
-    from pipeline.models import Deal
-
-    return dict(Deal.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+        return exports.period_export(period, payouts, kind)
 
 
 # ------------------------------------------------------------------------------------------------- audit
