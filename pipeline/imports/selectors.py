@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from pipeline.imports.services import progress_key
 from pipeline.models import ImportJob, ImportStatus
 from salesops import softcache
+
+
+def progress_key(job_id: int) -> str:
+    """The cache key a running import reports its progress under (written by the import, read here)."""
+    return f"imports:job:{job_id}:progress"
 
 
 def import_jobs() -> QuerySet[ImportJob]:

@@ -45,6 +45,7 @@ from pipeline.imports.engine import (
     StageInfo,
     shown,
 )
+from pipeline.imports.selectors import progress_key
 from pipeline.imports.writer import LEAVES_LOCKED_WON, LOCKED_WON_CHANGED, STAGING, DealWriter, MergeResult, Refusal
 from pipeline.models import Account, ImportJob, ImportStatus, Pipeline, Product, Stage
 from pipeline.normalize import account_name_key, person_key, product_key
@@ -858,10 +859,6 @@ def _write_products(report: ImportReport, actor: User | None, specs: list[Produc
 
 
 # ----------------------------------------------------------------------------------------- the jobs
-def progress_key(job_id: int) -> str:
-    return f"imports:job:{job_id}:progress"
-
-
 def _cache_progress(job_id: int) -> ProgressFn:
     return softcache.progress_reporter(progress_key(job_id))
 
