@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from celery import shared_task
 
 from salesops.celery import QUEUE_RECOMPUTE
+from salesops.kernel.coalesce import Batch, Coalescer
 
 RECOMPUTE_PEOPLE = "incentives.recompute_people"
 RECOMPUTE_OPEN_PERIODS = "incentives.recompute_open_periods"
@@ -78,17 +78,6 @@ def queue_recompute_open_periods() -> None:
     outbox.enqueue(RECOMPUTE_OPEN_PERIODS, queue=QUEUE_RECOMPUTE, expires=3600, coalesce=RECOMPUTE_OPEN_PERIODS)
 
 
-# Per thread: a threaded server runs several transactions at once.
-_local = threading.local()
-
-
-def _pending() -> dict[str, set[int]]:
-    if not hasattr(_local, "pending"):
-        _local.pending = {}
-    pending: dict[str, set[int]] = _local.pending
-    return pending
-
-
 def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | None = None) -> None:
     """Queue a recompute of these people with the current transaction (sent to Celery once it commits).
 
@@ -100,23 +89,17 @@ def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | 
     The task is written to the outbox inside the transaction (one row, its arguments widened by each later
     call), so a broker that is down loses nothing: the relay sends it when the broker is back.
     """
-    from django.db import transaction
+    _recompute_batch.add({int(i) for i in person_ids}, reason=reason, since=since, stage=_stage)
 
+
+def _stage(batch: Batch) -> None:
+    """The transaction's message, widened; a rolled-back one is gone (its ids ride along in a new one: an
+    extra recompute, never a missed one)."""
     from salesops.outbox import services as outbox
 
-    ids = {int(i) for i in person_ids}
-    if not ids:
-        return
-    _pending().setdefault(reason, set()).update(ids)
-    if since is not None:
-        earlier = getattr(_local, "since", None)
-        _local.since = since if earlier is None else min(earlier, since)
-    args = _task_args()
-    # The transaction's message, widened; a rolled-back one is gone (its ids ride along in a new one: an extra
-    # recompute, never a missed one).
-    message_id = getattr(_local, "message_id", None)
-    if message_id is None or not outbox.replace_args(message_id, args=args):
-        _local.message_id = outbox.enqueue(
+    args = _task_args(batch)
+    if batch.token is None or not outbox.replace_args(batch.token, args=args):
+        batch.token = outbox.enqueue(
             RECOMPUTE_PEOPLE,
             args=args,
             queue=QUEUE_RECOMPUTE,
@@ -125,23 +108,25 @@ def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | 
             expires=60,
             send_on_commit=False,
         )
-    # Registered on every call, so a rolled-back savepoint never strands the message; the first flush after
-    # a commit sends it, the others find nothing left.
-    transaction.on_commit(_flush)
 
 
-def _task_args() -> list[object]:
-    batches = _pending()
-    since = getattr(_local, "since", None)
-    people = sorted({pid for ids in batches.values() for pid in ids})
-    return [people, ",".join(sorted(batches)), since.isoformat() if since else None]
+def _task_args(batch: Batch) -> list[object]:
+    return [batch.all_ids(), ",".join(batch.reasons()), batch.since.isoformat() if batch.since else None]
 
 
-def _flush() -> None:
+def _send(batch: Batch) -> None:
     from salesops.outbox import services as outbox
 
-    message_id = getattr(_local, "message_id", None)
-    _pending().clear()
-    _local.since, _local.message_id = None, None
-    if message_id is not None:
-        outbox.send(message_id)
+    if batch.token is not None:
+        outbox.send(batch.token)
+
+
+def _on_commit(flush: Callable[[], None]) -> None:
+    from django.db import transaction
+
+    transaction.on_commit(flush)
+
+
+# Per thread: a threaded server runs several transactions at once (salesops.kernel.coalesce).
+_recompute_batch = Coalescer(on_commit=_on_commit, send=_send)
+_flush = _recompute_batch.flush  # what on_commit runs
