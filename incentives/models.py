@@ -312,3 +312,22 @@ class QuotaUploadJob(models.Model):
 
     def __str__(self) -> str:
         return f"quota upload {self.file_name} ({self.get_status_display()})"
+
+
+class RecomputeStage(models.Model):
+    """One shard's results of a sharded commission run, staged until the run swaps them in (incentives.recompute):
+    the statements it computed, pickled and compressed, and what it saw stored when it read. Written by the
+    shard's task in its own transaction (a retried shard replaces its row); the swap reads every shard's row
+    and deletes them in the transaction that writes the payouts and marks the run done. A failed run's rows
+    are deleted with its failure (and go with the run)."""
+
+    run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="stages")
+    shard = models.PositiveSmallIntegerField()
+    payload = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "shard"], name="recompute_stage_one_per_shard")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} shard {self.shard}"

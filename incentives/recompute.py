@@ -1,9 +1,11 @@
 """The stored commission recompute: load plain data, run the pure engine, swap the results in.
 
-- One recompute at a time: a transaction-level Postgres advisory lock serialises them, so two recomputes
-  started together give the same result as one (the second recomputes what the first wrote, unchanged).
-- All or nothing: payouts and statement lines of the people in scope are replaced inside one transaction;
-  readers see the previous run until it commits.
+- Locks per scope: a change's recompute locks the paid people it writes (advisory keys), so changes in
+  different regions are recomputed side by side, and two touching the same person one after the other (the
+  second recomputes what the first wrote); a full run excludes them while it writes (see "Locks" below).
+- All or nothing: payouts and statement lines of the people in scope are replaced inside one transaction,
+  with the run's `done`; readers see the previous run until it commits. A full run may be sharded on Celery
+  (see "shards" below): its shards stage their results and one short transaction swaps them in.
 - Locked periods never change: a result that differs from what a locked period stored becomes a signed
   `Adjustment` in the next open period, with a trace of its cause; a second recompute adds nothing.
 """
@@ -15,13 +17,13 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import pickle
 import time
+import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -39,18 +41,17 @@ from incentives.models import (
     PlanAssignment,
     Quota,
     QuotaMeasure,
+    RecomputeStage,
 )
 from incentives.scenario import validate_plan
 from pipeline.selectors import won_deals_for_commissions
 from salesops.kernel import trees
-from salesops.kernel.locks import lock_key
+from salesops.kernel.locks import lock_key, lock_pair
 from salesops.org.models import User
 from salesops.org.selectors import descendants, fiscal_calendar
 from salesops.org.services import audit_record
 
 logger = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
 
 # pg_advisory_xact_lock key of the commission recompute (any constant unique to this job).
 RECOMPUTE_LOCK = lock_key("incentives.recompute")
@@ -78,11 +79,17 @@ _ancestors = trees.ancestors  # the ids and everyone above them (salesops.kernel
 
 
 def build_input(
-    *, person_ids: set[int] | None, today: dt.date | None = None, since: dt.date | None = None
+    *,
+    person_ids: set[int] | None,
+    today: dt.date | None = None,
+    since: dt.date | None = None,
+    shard_ids: set[int] | None = None,
 ) -> tuple[engine.EngineInput, _Loaded, set[int] | None]:
     """Everything the engine needs, as plain data. Returns the input, lookups for writing, and the ids of
     the people whose results are to be written (None: everyone). `since` reaches the window back to that
-    date's fiscal year (a change to a locked period of an earlier year becomes an adjustment)."""
+    date's fiscal year (a change to a locked period of an earlier year becomes an adjustment). `shard_ids`: one
+    shard of a full run, whose results are exactly these people's (their deals, and those of everyone below a
+    team plan they hold, are loaded)."""
     loaded = _Loaded()
     calendar = fiscal_calendar()
     cal = engine.Calendar(calendar.fiscal_year_start_month)
@@ -129,9 +136,12 @@ def build_input(
 
     write_ids: set[int] | None = None
     credit_ids: set[int] | None = None
-    if person_ids is not None:
+    if shard_ids is not None:
+        write_ids = set(shard_ids)
+    elif person_ids is not None:
         # Whoever's pay depends on these people: themselves and everyone above them (team plans).
         write_ids = _ancestors(parents, set(person_ids))
+    if write_ids is not None:
         team_holders = {pid for pid in write_ids if any(a.plan in team_plan_keys for a in assignments.get(pid, ()))}
         credit_ids = descendants(children, team_holders) | write_ids
 
@@ -375,11 +385,37 @@ def _reverse_reopened(
     return reversed_
 
 
-def commission_recompute(
-    *, person_ids: list[int] | None = None, triggered_by: str = "", since: dt.date | None = None
-) -> dict[str, int]:
-    """Recompute commissions of these people (and everyone whose pay depends on them), or of everyone; with
-    `since`, from that date's fiscal year on (else from the fiscal year of the first open period)."""
+# Locks: transaction-level Postgres advisory locks.
+# - RECOMPUTE_LOCK (the one-bigint key space) guards the stored results as a whole. A sharded run's swap holds
+#   it exclusively for the short transaction that writes its results (an unsharded full run, for its whole
+#   transaction); a change's recompute holds it shared, so changes' recomputes run side by side, a swap waits
+#   for those running and they wait for the swap (seconds).
+# - Scope keys (`scope_lock_keys`: the two-int key space, one per person): before it reads, a change's
+#   recompute takes the key of each person it writes who holds a plan, in id order (no deadlock). A change in
+#   one region does not wait behind another region's; two whose results share a paid person (a team plan above
+#   both) run one after the other, as they must: the later one reads what the earlier wrote.
+# - A period lock tries RECOMPUTE_LOCK exclusively once and never waits (`running_recompute_note` says why).
+
+
+def scope_lock_keys(person_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """The advisory-lock keys of a change recompute writing these people, in the order they are taken."""
+    return [lock_pair("incentives.recompute.scope", pid) for pid in sorted(set(person_ids))]
+
+
+def _lock_change_scope(person_ids: Iterable[int]) -> None:
+    """Shared RECOMPUTE_LOCK, then the scope keys of the paid people a change's recompute writes."""
+    people = list(User.objects.values_list("id", "manager_id"))
+    written = _ancestors(dict(people), set(person_ids))
+    paid = PlanAssignment.objects.filter(person_id__in=written).values_list("person_id", flat=True).distinct()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [RECOMPUTE_LOCK])
+        for namespace, key in scope_lock_keys(paid):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key])
+
+
+def _run_create(
+    *, person_ids: list[int] | None, triggered_by: str, since: dt.date | None, shards: int, session: bool
+) -> CommissionRun:
     scope: dict[str, Any] = {"people": sorted(person_ids)} if person_ids is not None else {"people": "all"}
     if since is not None:
         scope["since"] = since.isoformat()
@@ -389,47 +425,298 @@ def commission_recompute(
 
         scope["changes_through"] = last_deal_change_id()  # the next nightly run reaches back past these
         scope["audit_through"] = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
-    with connection.cursor() as cursor:
-        # Whose run this is: if this database session ends while the run is `running`, its worker died
-        # (`stale_runs_fail`); the number is replaced by the stats when the run finishes.
-        cursor.execute("SELECT pg_backend_pid()")
-        backend_pid = int(cursor.fetchone()[0])
-    run = CommissionRun.objects.create(
-        scope=scope,
-        triggered_by=triggered_by[:120],
-        stats={"backend_pid": backend_pid},
-    )
+    stats: dict[str, Any] = {"shards": shards}
+    if session:
+        with connection.cursor() as cursor:
+            # Whose run this is: if this database session ends while the run is `running`, its worker died
+            # (`stale_runs_fail`); the number is replaced by the stats when the run finishes. A run sharded on
+            # Celery has no such session (its tasks' time limits bound it instead).
+            cursor.execute("SELECT pg_backend_pid()")
+            stats["backend_pid"] = int(cursor.fetchone()[0])
+    return CommissionRun.objects.create(scope=scope, triggered_by=triggered_by[:120], stats=stats)
+
+
+def _finish(run: CommissionRun, stats: dict[str, Any], errors: list[engine.EngineError]) -> None:
+    """Mark the run done: called inside the transaction that wrote its results, so whoever sees its payouts
+    sees it done."""
+    run.status, run.finished_at, run.stats = CommissionRun.Status.DONE, timezone.now(), stats
+    run.errors = [{"person": e.person, "period": e.period, "error": e.error} for e in errors[:500]]
+    run.save(update_fields=["status", "finished_at", "stats", "errors"])
+
+
+def run_failed(*, run_id: int, note: str = "") -> bool:
+    """Mark a running run failed (with why) and drop what its shards staged; its stored results are untouched.
+    False when it was not running any more (done, or failed already)."""
+    with transaction.atomic():
+        run = CommissionRun.objects.select_for_update().filter(pk=run_id, status=CommissionRun.Status.RUNNING).first()
+        if run is None:
+            return False
+        run.status, run.finished_at = CommissionRun.Status.FAILED, timezone.now()
+        if note:
+            run.errors = [*(run.errors or []), {"person": None, "period": None, "error": note[:1000]}]
+        run.save(update_fields=["status", "finished_at", "errors"])
+        RecomputeStage.objects.filter(run_id=run_id).delete()
+    return True
+
+
+def commission_recompute(
+    *, person_ids: list[int] | None = None, triggered_by: str = "", since: dt.date | None = None, shards: int = 1
+) -> dict[str, Any]:
+    """Recompute commissions of these people (and everyone whose pay depends on them), or of everyone; with
+    `since`, from that date's fiscal year on (else from the fiscal year of the first open period).
+
+    In this process. A change's recompute (and an unsharded full run) reads, computes and writes in one
+    transaction; a full run with `shards` > 1 computes and stages shard after shard, then swaps them in as a
+    run sharded on Celery does (`commission_recompute_start`)."""
+    if person_ids is None and shards > 1:
+        run = _run_create(person_ids=None, triggered_by=triggered_by, since=since, shards=shards, session=True)
+        try:
+            for shard, people in enumerate(_partition(shards)):
+                recompute_shard_stage(run_id=run.pk, shard=shard, people=people, since=since)
+        except Exception as exc:
+            logger.exception("commission recompute %s failed", run.pk)
+            run_failed(run_id=run.pk, note=f"a shard failed: {type(exc).__name__}: {exc}")
+            raise
+        return recompute_swap(run_id=run.pk)
+    run = _run_create(person_ids=person_ids, triggered_by=triggered_by, since=since, shards=1, session=True)
     started = time.perf_counter()
     try:
         with engine.collector_paused(), transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+                if person_ids is None:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+                else:
+                    _lock_change_scope(person_ids)
             data, loaded, write_ids = build_input(
                 person_ids=set(person_ids) if person_ids is not None else None, since=since
             )
             existing = _stored_payouts(loaded, write_ids)
             loaded_at = time.perf_counter()
-            statements, engine_errors, processes = _compute(data, loaded, write_ids, existing)
+            statements, engine_errors = _compute(data, loaded, write_ids, existing)
             computed_at = time.perf_counter()
-            stats = _write(run, loaded, statements, existing)
+            stats: dict[str, Any] = _write(run, loaded, statements, existing)
             planless = {p.key for p in data.people if not p.plans}
             errors = _errors_in_scope([e for e in engine_errors if e.person not in planless], loaded, write_ids)
-        stats.update(
-            errors=len(errors),
-            load_ms=round((loaded_at - started) * 1000),
-            engine_ms=round((computed_at - loaded_at) * 1000),
-            total_ms=round((time.perf_counter() - started) * 1000),
-            deals=len(data.deals),
-            processes=processes,
-        )
-        run.status, run.finished_at, run.stats = CommissionRun.Status.DONE, timezone.now(), stats
-        run.errors = [{"person": e.person, "period": e.period, "error": e.error} for e in errors[:500]]
-        run.save(update_fields=["status", "finished_at", "stats", "errors"])
+            stats.update(
+                errors=len(errors),
+                load_ms=round((loaded_at - started) * 1000),
+                engine_ms=round((computed_at - loaded_at) * 1000),
+                total_ms=round((time.perf_counter() - started) * 1000),
+                deals=len(data.deals),
+                processes=1,
+                shards=1,
+            )
+            _finish(run, stats, errors)
         return stats
     except Exception:
         logger.exception("commission recompute %s failed", run.pk)
         CommissionRun.objects.filter(pk=run.pk).update(status=CommissionRun.Status.FAILED, finished_at=timezone.now())
         raise
+
+
+def commission_recompute_open_periods(*, triggered_by: str, since: dt.date | None) -> dict[str, Any]:
+    """A full run of the open periods: sharded on Celery when settings.COMMISSION_RECOMPUTE_SHARDS > 1 (and
+    tasks are not run eagerly), else here in one transaction. Sharded, it answers with the run's id at once."""
+    from celery import current_app
+    from django.conf import settings
+
+    shards = int(getattr(settings, "COMMISSION_RECOMPUTE_SHARDS", 1))
+    if shards > 1 and not current_app.conf.task_always_eager:
+        return {"run": commission_recompute_start(triggered_by=triggered_by, since=since, shards=shards)}
+    return commission_recompute(person_ids=None, triggered_by=triggered_by, since=since)
+
+
+# ------------------------------------------------------------------------------------------------ shards
+# A full run sharded on Celery: `commission_recompute_start` cuts everyone into shards (`_partition`) and
+# queues a chord on the recompute queue: one `incentives.recompute_shard` task per shard, then
+# `incentives.recompute_swap`. Each shard loads its own people's share from Postgres (their deals, and those
+# of the people below a team plan's holder), runs the engine for them, and stages its statements in
+# RecomputeStage (its own short transaction; a retried shard replaces its row). The swap reads every shard's
+# row and writes the run's results, marks the run done and drops the staged rows in one transaction under
+# RECOMPUTE_LOCK: nobody sees half a run. A shard that fails fails the run (`run_failed`: stored results
+# untouched); a shard whose worker is killed is delivered again (acks_late, reject_on_worker_lost); a run
+# whose tasks are lost altogether is failed by `stale_runs_fail` past STALE_RUN_MAX_AGE and queued again.
+#
+# The shards read at slightly different moments, without a lock, while changes' recomputes go on. The
+# swap keeps what is newer: a person whose stored payouts changed between their shard's reading and the
+# swap (a change's recompute wrote them) is left as stored and recomputed again after the swap; a period
+# locked or reopened meanwhile fails the run, and the run is queued again.
+class _ShardResult(NamedTuple):
+    people: list[int]
+    window_start: dt.date | None
+    locked: frozenset[str]
+    currency: str
+    versions: dict[str, int]  # plan key -> CompPlanVersion id
+    seen: dict[tuple[int, int], tuple[Any, ...]]  # the stored payouts it read (see `_fingerprints`)
+    statements: list[_Statement]
+    errors: list[engine.EngineError]
+    deals: int
+    load_ms: int
+    engine_ms: int
+
+
+def _fingerprints(existing: dict[tuple[int, int], Payout]) -> dict[tuple[int, int], tuple[Any, ...]]:
+    return {key: (p.run_id, p.lines_digest, p.payout) for key, p in existing.items()}
+
+
+def _partition(shards: int) -> list[list[int]]:
+    """Everyone, in `shards` shards of about equal size, cut from the people in depth-first order of the org
+    tree: a team is mostly in one shard, so a manager's team plan reads credits its shard loads anyway."""
+    order = trees.depth_first(dict(User.objects.order_by("id").values_list("id", "manager_id")))
+    size = -(-len(order) // shards) if order else 0
+    return [order[i * size : (i + 1) * size] for i in range(shards)]
+
+
+def commission_recompute_start(
+    *, triggered_by: str = "", since: dt.date | None = None, shards: int = 2, queue: str = ""
+) -> int:
+    """Start a full run sharded on Celery (see above) once the current transaction commits; its run's id.
+    Its tasks go to the recompute queue (or `queue`: a test's or a benchmark's own)."""
+    from celery import chord
+
+    from incentives.tasks import recompute_shard, recompute_swap
+    from salesops.celery import QUEUE_RECOMPUTE
+
+    queue = queue or QUEUE_RECOMPUTE
+    run = _run_create(person_ids=None, triggered_by=triggered_by, since=since, shards=shards, session=False)
+    day = since.isoformat() if since else None
+    header = [
+        recompute_shard.si(run.pk, shard, people, day).set(queue=queue)
+        for shard, people in enumerate(_partition(shards))
+    ]
+    callback = recompute_swap.si(run.pk).set(queue=queue)
+    transaction.on_commit(lambda: chord(header)(callback))
+    return run.pk
+
+
+def recompute_shard_stage(*, run_id: int, shard: int, people: list[int], since: dt.date | None) -> int:
+    """Compute one shard of a sharded run and stage its statements (see above); how many it staged. A shard
+    of a run that is no longer running (failed meanwhile, or a late copy of a finished run's task) does nothing."""
+    if not CommissionRun.objects.filter(pk=run_id, status=CommissionRun.Status.RUNNING).exists():
+        return 0
+    started = time.perf_counter()
+    with engine.collector_paused():
+        data, loaded, write_ids = build_input(person_ids=None, since=since, shard_ids=set(people))
+        existing = _stored_payouts(loaded, write_ids)
+        loaded_at = time.perf_counter()
+        statements, engine_errors = _compute(data, loaded, write_ids, existing)
+        computed_at = time.perf_counter()
+        planless = {p.key for p in data.people if not p.plans}
+        errors = _errors_in_scope([e for e in engine_errors if e.person not in planless], loaded, write_ids)
+        result = _ShardResult(
+            people=list(people), window_start=loaded.window_start, locked=data.locked_periods,
+            currency=loaded.currency, versions={key: v.pk for key, v in loaded.versions.items()},
+            seen=_fingerprints(existing), statements=statements, errors=errors, deals=len(data.deals),
+            load_ms=round((loaded_at - started) * 1000), engine_ms=round((computed_at - loaded_at) * 1000),
+        )  # fmt: skip
+        payload = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    with transaction.atomic():
+        RecomputeStage.objects.update_or_create(run_id=run_id, shard=shard, defaults={"payload": payload})
+    return len(statements)
+
+
+class RecomputeOutdated(Exception):
+    """What a sharded run read is out of date by the time of its swap (a period was locked or reopened)."""
+
+
+def recompute_swap(*, run_id: int) -> dict[str, Any]:
+    """Swap a sharded run's staged results in (see above), in one transaction with its `done`; its stats. A run
+    that is not running any more is left alone (a late copy of the task). A swap that fails fails the run
+    (a period locked or reopened meanwhile: the run is queued again)."""
+    started = time.perf_counter()
+    try:
+        with engine.collector_paused(), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+            run = CommissionRun.objects.select_for_update().get(pk=run_id)
+            if run.status != CommissionRun.Status.RUNNING:
+                return dict(run.stats or {})
+            shards = int((run.stats or {}).get("shards") or 1)
+            rows = list(RecomputeStage.objects.filter(run=run).order_by("shard").values_list("payload", flat=True))
+            if len(rows) != shards:
+                raise RuntimeError(f"commission run {run_id}: {len(rows)} of {shards} shards staged")
+            # Our own shards' rows, written by our own tasks to our own database.
+            parts: list[_ShardResult] = [pickle.loads(zlib.decompress(bytes(row))) for row in rows]  # noqa: S301
+            stats = _swap(run, parts, started)
+        return stats
+    except RecomputeOutdated as exc:
+        if run_failed(run_id=run_id, note=f"{exc}; its recompute queued again"):
+            from incentives.tasks import queue_recompute_open_periods
+
+            queue_recompute_open_periods()
+        raise
+    except Exception as exc:
+        logger.exception("commission recompute %s failed", run_id)
+        run_failed(run_id=run_id, note=f"the swap failed: {type(exc).__name__}: {exc}")
+        raise
+
+
+def _swap(run: CommissionRun, parts: list[_ShardResult], started: float) -> dict[str, Any]:
+    first = parts[0]
+    locked_now = frozenset(Period.objects.filter(is_locked=True).values_list("label", flat=True))
+    if any(p.locked != locked_now or p.window_start != first.window_start for p in parts):
+        raise RecomputeOutdated("a period was locked or reopened while the run computed")
+    loaded = _Loaded()
+    loaded.window_start, loaded.currency = first.window_start, first.currency
+    version_ids = {key: pk for p in parts for key, pk in p.versions.items()}
+    versions = CompPlanVersion.objects.select_related("plan").in_bulk(set(version_ids.values()))
+    loaded.versions = {key: versions[pk] for key, pk in version_ids.items() if pk in versions}
+    write_ids = {pid for p in parts for pid in p.people}
+    existing = _stored_payouts(loaded, write_ids)
+    seen = {key: value for p in parts for key, value in p.seen.items()}
+    now = _fingerprints(existing)
+    moved = {key[0] for key in seen.keys() | now.keys() if seen.get(key) != now.get(key)}
+    statements = [s for p in parts for s in p.statements if int(s.result.person) not in moved]
+    statements.sort(key=lambda s: (s.result.person, s.result.period_start))
+    labels = {s.result.period for s in statements}
+    loaded.periods = {p.label: p for p in Period.objects.filter(label__in=labels)}
+    stats: dict[str, Any] = _write(run, loaded, statements, {k: p for k, p in existing.items() if k[0] not in moved})
+    errors = sorted(
+        (e for p in parts for e in p.errors if int(e.person) not in moved), key=lambda e: (e.person, e.period)
+    )
+    stats.update(
+        errors=len(errors),
+        load_ms=max(p.load_ms for p in parts),
+        engine_ms=max(p.engine_ms for p in parts),
+        swap_ms=round((time.perf_counter() - started) * 1000),
+        total_ms=round((timezone.now() - run.started_at).total_seconds() * 1000),
+        deals=max(p.deals for p in parts),
+        deals_loaded=sum(p.deals for p in parts),
+        processes=len(parts),
+        shards=len(parts),
+        moved_meanwhile=len(moved),
+    )
+    _finish(run, stats, errors)
+    RecomputeStage.objects.filter(run=run).delete()
+    if moved:
+        from incentives.tasks import queue_recompute
+
+        queue_recompute(person_ids=sorted(moved), reason="changed while a full run computed")
+    return stats
+
+
+def running_recompute_note() -> str:
+    """What recompute is running and when to try again, for whoever found RECOMPUTE_LOCK taken."""
+    run = CommissionRun.objects.filter(status=CommissionRun.Status.RUNNING).order_by("started_at").first()
+    if run is None:
+        return "the commission recompute that is running is finishing; try again in a few seconds"
+    everyone = (run.scope or {}).get("people") == "all"
+    what = "of everyone" if everyone else f"of {len((run.scope or {}).get('people') or [])} people"
+    # How long the last finished run of the same kind took, less what this one has run already.
+    kind = Q(scope__people="all") if everyone else ~Q(scope__people="all")
+    last = (
+        CommissionRun.objects.filter(kind, status=CommissionRun.Status.DONE, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("started_at", "finished_at")
+        .first()
+    )
+    elapsed = (timezone.now() - run.started_at).total_seconds()
+    left = (last[1] - last[0]).total_seconds() - elapsed if last else 60
+    seconds = max(5, round(left))
+    return (
+        f"the commission recompute that is running (run {run.pk}, {what}, started "
+        f"{timezone.localtime(run.started_at):%H:%M:%S}); try again in about {seconds} seconds"
+    )
 
 
 # A run is left `running` when its worker dies: killed, out of memory, or past its Celery hard time limit (the
@@ -501,7 +788,8 @@ def _stale_reason(
         session_start = sessions.get(int(pid))
         if int(pid) not in sessions or (session_start is not None and session_start > run.started_at):
             return "its worker died: the database session that ran it has ended"
-    elif lock_free:
+    elif lock_free and int((run.stats or {}).get("shards") or 1) <= 1:
+        # (A run sharded on Celery holds no lock while its shards compute: only its age tells.)
         return "its worker died: no recompute holds the recompute lock"
     if now - run.started_at > STALE_RUN_MAX_AGE:
         return f"still running after {int(STALE_RUN_MAX_AGE.total_seconds() // 60)} minutes, past the hard time limit"
@@ -579,97 +867,33 @@ class _Statement(NamedTuple):
     text: str | None
 
 
-# A large recompute (a fiscal year's 150,000 deals) fans out: after the credits are built, each process
-# computes and formats the statements of its share of the people (os.fork: the credits are shared
-# copy-on-write, and only statements that changed travel back). A change's recompute (a region's deals) stays
-# in one process.
-FAN_OUT_MIN_DEALS = 50_000
-
-
-def _processes(data: engine.EngineInput, people: int) -> int:
-    if len(data.deals) < FAN_OUT_MIN_DEALS or people < 2 or not hasattr(os, "fork"):
-        return 1
-    return max(1, min(4, os.cpu_count() or 1))
-
-
 def _compute(
     data: engine.EngineInput, loaded: _Loaded, write_ids: set[int] | None, existing: dict[tuple[int, int], Payout]
-) -> tuple[list[_Statement], list[engine.EngineError], int]:
-    """Run the engine and format the statements, in one process or several (see FAN_OUT_MIN_DEALS)."""
+) -> tuple[list[_Statement], list[engine.EngineError]]:
+    """Run the engine for the people written and format their statements (a shard's share, in a sharded run)."""
     labels = dict(Period.objects.values_list("id", "label"))
     stored = {(str(person_id), labels[period_id]): p.lines_digest for (person_id, period_id), p in existing.items()}
     window = loaded.window_start
-    keys = sorted(p.key for p in data.people if write_ids is None or int(p.key) in write_ids)
-
-    def render(result: engine.EngineResult) -> tuple[list[_Statement], list[engine.EngineError]]:
-        formatter = _LineFormatter()
-        out = []
+    keys = frozenset(p.key for p in data.people if write_ids is None or int(p.key) in write_ids)
+    formatter = _LineFormatter()
+    statements: list[_Statement] = []
+    with engine.prepare(data, lines=True) as prepared:
+        result = prepared.finish(keys)
         for r in result.results:
             if window is not None and r.period_end < window:
                 continue  # before the window: not recomputed (and its stored rows are not in `existing`)
             bare = dataclasses.replace(r, lines=())
             if r.locked:
-                out.append(_Statement(bare, len(r.lines), "", None))
+                statements.append(_Statement(bare, len(r.lines), "", None))
                 continue
             text = formatter.statement(r.lines)
             digest = _digest(text)
-            out.append(
-                _Statement(bare, len(r.lines), digest, None if stored.get((r.person, r.period)) == digest else text)
-            )
-        return out, list(result.errors)
-
-    processes = _processes(data, len(keys))
-    with engine.prepare(data, lines=True) as prepared:
-        chunks = [frozenset(keys[i::processes]) for i in range(processes)]
-        parts = _fan_out(lambda chunk: render(prepared.finish(chunk)), chunks)
-    statements = [s for part, _ in parts for s in part]
+            same = stored.get((r.person, r.period)) == digest
+            statements.append(_Statement(bare, len(r.lines), digest, None if same else text))
+        errors = list(result.errors)
     statements.sort(key=lambda s: (s.result.person, s.result.period_start))
-    errors = sorted((e for _, found in parts for e in found), key=lambda e: (e.person, e.period))
-    return statements, errors, processes
-
-
-def _fan_out(work: Callable[[frozenset[str]], _T], chunks: list[frozenset[str]]) -> list[_T]:
-    """work(chunk) for each chunk: the first in this process, each other in a forked child that sends its
-    answer back through a pipe (pickled). A failing child fails the run with the child's error."""
-    children: list[tuple[int, int]] = []
-    for chunk in chunks[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: pure computation, no database, no logging; leaves through os._exit
-            status = 1
-            try:
-                os.close(read)
-                try:
-                    payload = pickle.dumps((True, work(chunk)), protocol=pickle.HIGHEST_PROTOCOL)
-                    status = 0
-                except BaseException as exc:  # handed to the parent, which raises it
-                    payload = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
-                with os.fdopen(write, "wb") as out:
-                    out.write(payload)
-            finally:
-                os._exit(status)
-        os.close(write)
-        children.append((pid, read))
-    answers: list[_T] = []
-    failure = ""
-    try:
-        answers.append(work(chunks[0]))
-    finally:
-        for pid, read in children:
-            with os.fdopen(read, "rb") as stream:
-                payload = stream.read()
-            os.waitpid(pid, 0)
-            try:
-                ok, value = pickle.loads(payload)  # noqa: S301 - our own child's answer, through our own pipe
-            except Exception as exc:  # the child died before answering
-                ok, value = False, f"no answer ({exc})"
-            if ok:
-                answers.append(value)
-            else:
-                failure = failure or str(value)
-    if failure:
-        raise RuntimeError(f"a commission recompute worker failed: {failure}")
-    return answers
+    errors.sort(key=lambda e: (e.person, e.period))
+    return statements, errors
 
 
 def _write(

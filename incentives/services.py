@@ -95,8 +95,9 @@ def period_lock(
     (the confirmation page's); when the period's figures differ by the time the lock is taken (a recompute
     finished in between) the lock is refused, so what is frozen is what was shown.
 
-    Waits for a running commission recompute (the same advisory lock): a run that read the period as open
-    commits before the lock, never after it."""
+    Never waits for a running commission recompute (the same advisory lock): while one writes, the lock is
+    refused with what is running and when to try again; a sharded run that read the period as open and swaps
+    in after the lock fails and is queued again (incentives.recompute)."""
     if not reason.strip():
         raise DomainError(f"Locking {period.label} needs a reason.", field="reason")
     ended = period_has_ended(period)
@@ -106,7 +107,7 @@ def period_lock(
             "in it. To lock it now, confirm the early lock and say why.",
             field="early",
         )
-    wait_for_recompute(f"Locking {period.label}")
+    wait_for_recompute(f"Locking {period.label}", wait=False)
     period = Period.objects.select_for_update().get(pk=period.pk)
     if period.is_locked:
         raise DomainError(f"{period.label} is locked already.")
@@ -151,22 +152,23 @@ def period_reopen(*, actor: User, period: Period, reason: str) -> Period:
 RECOMPUTE_WAIT_S = 30.0
 
 
-def wait_for_recompute(what: str) -> None:
-    """Take the commission recompute's advisory lock for the rest of the transaction, waiting for a running
-    recompute up to RECOMPUTE_WAIT_S (a fiscal year's takes seconds); past that, a clear refusal rather than
-    a request that hangs for as long as the run."""
+def wait_for_recompute(what: str, *, wait: bool = True) -> None:
+    """Take the commission recompute's advisory lock for the rest of the transaction. With `wait`, waiting for
+    a running recompute up to RECOMPUTE_WAIT_S (a change's recompute takes seconds); without (a period lock,
+    which may meet a full run's swap), not at all. Past that, a refusal that says which recompute is running
+    and when to try again (from how long the last one of its kind took), rather than a request that hangs."""
     import time
 
-    from incentives.recompute import RECOMPUTE_LOCK
+    from incentives.recompute import RECOMPUTE_LOCK, running_recompute_note
 
-    deadline = time.monotonic() + RECOMPUTE_WAIT_S
+    deadline = time.monotonic() + (RECOMPUTE_WAIT_S if wait else 0)
     with connection.cursor() as cursor:
         while True:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
             if cursor.fetchone()[0]:
                 return
-            if time.monotonic() > deadline:
-                raise DomainError(f"{what} waits for the commission recompute that is running; try again in a minute.")
+            if time.monotonic() >= deadline:
+                raise DomainError(f"{what} waits for {running_recompute_note()}.")
             time.sleep(0.25)
 
 

@@ -232,6 +232,10 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
+# A full commission recompute (the nightly run) is cut into this many shards, one Celery task each on the
+# recompute queue, swapped in together (incentives.recompute); 1: one task computes it all. Set it to the
+# number of recompute worker processes (docs/scaling.md).
+COMMISSION_RECOMPUTE_SHARDS = env.int("COMMISSION_RECOMPUTE_SHARDS", default=1)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60

@@ -232,25 +232,38 @@ def _stored(example) -> tuple[list, list]:
     return payouts, lines
 
 
-def test_a_fanned_out_recompute_stores_what_one_process_stores(example, monkeypatch):
-    from incentives import recompute
-
+def test_a_fanned_out_recompute_stores_what_one_process_stores(example):
     one = commission_recompute()
     assert one["processes"] == 1  # a handful of deals: no fan-out
     expected = _stored(example)
     Payout.objects.all().delete()
-    monkeypatch.setattr(recompute, "FAN_OUT_MIN_DEALS", 0)
-    monkeypatch.setattr(recompute.os, "cpu_count", lambda: 2)
-    two = commission_recompute()
+    two = commission_recompute(shards=2)  # two shards, staged, then swapped in
     assert two["processes"] == 2
     assert (two["lines"], two["lines_written"], two["payouts"]) == (one["lines"], one["lines"], one["payouts"])
     assert _stored(example) == expected
     assert commission_recompute()["lines_written"] == 0  # and the digests agree with a fanned-out run's
 
 
-def test_a_failing_worker_fails_the_run():
-    from incentives.recompute import _fan_out
+def test_a_failing_worker_fails_the_run(example, monkeypatch):
+    from incentives import recompute
+    from incentives.models import RecomputeStage
 
-    assert _fan_out(len, [frozenset("ab"), frozenset("cde"), frozenset()]) == [2, 3, 0]
-    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
-        _fan_out(lambda chunk: 1 // (len(chunk) - 3), [frozenset("ab"), frozenset("cde")])
+    commission_recompute()
+    expected = _stored(example)
+    real = recompute._compute
+    calls = []
+
+    def second_shard_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ZeroDivisionError("shard 1 broke")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recompute, "_compute", second_shard_fails)
+    with pytest.raises(ZeroDivisionError, match="shard 1 broke"):
+        commission_recompute(shards=3)
+    run = CommissionRun.objects.order_by("-id").first()
+    assert run.status == CommissionRun.Status.FAILED
+    assert "ZeroDivisionError" in run.errors[-1]["error"]
+    assert not RecomputeStage.objects.exists()  # the first shard's staged results are gone with the run
+    assert _stored(example) == expected

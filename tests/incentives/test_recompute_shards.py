@@ -1,0 +1,293 @@
+"""A full recompute in shards: the same results as one shard, staged and swapped in whole, per-scope locks, a
+period lock that never waits, and a shard whose Celery worker is killed mid-run (a real worker process)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection, connections, transaction
+
+from incentives import recompute, services
+from incentives.models import Adjustment, CommissionRun, CompPlan, Payout, Period, RecomputeStage, StatementLine
+from incentives.recompute import commission_recompute
+from pipeline.models import Deal
+from salesops.api import DomainError
+from tests.factories import ManagerFactory, UserFactory
+from tests.incentives.conftest import build_example
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _stored() -> tuple[list, list, list]:
+    payouts = sorted(
+        Payout.objects.values_list("person__username", "period__label", "credited", "attainment", "components",
+                                   "earned", "draw_balance", "payout", "lines_digest")
+    )  # fmt: skip
+    lines = sorted(
+        StatementLine.objects.values_list("payout__person__username", "payout__period__label", "component",
+                                          "deal_key", "credited_person_id", "credit", "amount", "trace")
+    )  # fmt: skip
+    adjustments = sorted(Adjustment.objects.values_list("person__username", "period__label", "amount"))
+    return payouts, lines, adjustments
+
+
+def _second_region(ex: dict) -> dict:
+    """A second team under a VP above mia, on the same plans: a region whose changes are not mia's."""
+    vp = ManagerFactory.create(username="vp")
+    ex["mia"].manager = vp
+    ex["mia"].save(update_fields=["manager"])
+    max_ = ManagerFactory.create(username="max", manager=vp)
+    cy = UserFactory.create(username="cy", manager=max_)
+    ae, mgr = CompPlan.objects.get(key="ae"), CompPlan.objects.get(key="mgr")
+    services.plan_assign(actor=ex["ops"], person=cy, plan=ae, start=dt.date(2025, 1, 1))
+    services.plan_assign(actor=ex["ops"], person=max_, plan=mgr, start=dt.date(2025, 1, 1))
+    for label in ("2025-Q1", "2025-Q2"):
+        period = services.period_get_or_create(label)
+        services.quota_set(actor=ex["ops"], person=cy, period=period, amount="80000")
+        services.quota_set(actor=ex["ops"], person=max_, period=period, amount=0, is_team_sum=True)
+    won = Deal.objects.filter(owner=ex["ann"], status="won").first()
+    for amount, day in (("30000", dt.date(2025, 2, 10)), ("95000", dt.date(2025, 5, 3))):
+        Deal.objects.create(name=f"cy {amount}", owner=cy, pipeline=won.pipeline, stage=won.stage, status="won",
+                            amount=Decimal(amount), close_date=day)  # fmt: skip
+    ex.update(vp=vp, max=max_, cy=cy)
+    return ex
+
+
+@pytest.fixture
+def company(db):
+    return _second_region(build_example())
+
+
+@pytest.mark.parametrize("shards", [2, 3, 7])
+def test_shards_store_exactly_what_one_shard_stores(company, shards):
+    one = commission_recompute()
+    expected = _stored()
+    Payout.objects.all().delete()
+    many = commission_recompute(shards=shards)
+    assert many["shards"] == shards
+    assert (many["payouts"], many["lines"], many["errors"]) == (one["payouts"], one["lines"], one["errors"])
+    assert _stored() == expected
+    assert not RecomputeStage.objects.exists()  # dropped by the swap
+    assert CommissionRun.objects.get(pk=CommissionRun.objects.order_by("-id").first().pk).status == "done"
+    # And a run over unchanged data writes nothing: the shards' digests agree with one shard's.
+    again = commission_recompute(shards=shards)
+    assert (again["payouts_written"], again["lines_written"]) == (0, 0)
+
+
+def test_shards_book_a_locked_period_like_one_shard(company):
+    commission_recompute()
+    q1 = Period.objects.get(label="2025-Q1")
+    services.period_lock(actor=company["ops"], period=q1, reason="closed")
+    Deal.objects.filter(owner=company["cy"], close_date__lt=dt.date(2025, 4, 1)).update(amount=Decimal("40000"))
+    Deal.objects.filter(owner=company["ann"]).update(amount=Decimal("61000"))
+    commission_recompute(shards=3)
+    sharded = _stored()
+    assert sharded[2]  # the locked quarter's changes became adjustments
+    commission_recompute()  # one shard over the same data: nothing more to book or write
+    assert _stored() == sharded
+
+
+def test_a_person_written_while_the_shards_computed_is_kept_and_recomputed_after(company, monkeypatch):
+    commission_recompute()
+    queued: list[list[int]] = []
+    monkeypatch.setattr("incentives.tasks.queue_recompute", lambda **kw: queued.append(sorted(kw["person_ids"])))
+    real_swap = recompute._swap
+    cy = company["cy"]
+
+    def a_change_lands_first(run, parts, started):
+        # cy's deals change and their own recompute writes cy's payouts before the full run swaps in.
+        Deal.objects.filter(owner=cy).update(amount=Decimal("99000"))
+        commission_recompute(person_ids=[cy.pk])
+        return real_swap(run, parts, started)
+
+    Deal.objects.filter(owner=company["ann"]).update(amount=Decimal("70000"))
+    monkeypatch.setattr(recompute, "_swap", a_change_lands_first)
+    stats = commission_recompute(shards=2)
+    assert stats["moved_meanwhile"] >= 1
+    assert any(cy.pk in people for people in queued)  # recomputed again after the swap
+    # cy's payouts are the change's (the newer read), not the full run's older ones; ann's are the full run's.
+    assert Payout.objects.get(person=cy, period__label="2025-Q1").credited == Decimal("99000.00")
+    assert Payout.objects.get(person=company["ann"], period__label="2025-Q1").run_id == stats_run(stats)
+
+
+def stats_run(stats: dict) -> int:
+    return CommissionRun.objects.filter(status="done").order_by("-finished_at").values_list("id", flat=True)[0]
+
+
+def test_a_period_locked_while_the_shards_computed_fails_the_run_and_queues_it_again(company, monkeypatch):
+    commission_recompute()
+    before = _stored()
+    queued: list[int] = []
+    monkeypatch.setattr("incentives.tasks.queue_recompute_open_periods", lambda: queued.append(1))
+    real_stage = recompute.recompute_shard_stage
+
+    def lock_after_the_last_shard(*, run_id, shard, people, since):
+        staged = real_stage(run_id=run_id, shard=shard, people=people, since=since)
+        if shard == 1:
+            services.period_lock(actor=company["ops"], period=Period.objects.get(label="2025-Q1"), reason="closed")
+        return staged
+
+    monkeypatch.setattr(recompute, "recompute_shard_stage", lock_after_the_last_shard)
+    Deal.objects.filter(owner=company["ann"]).update(amount=Decimal("70000"))
+    with pytest.raises(recompute.RecomputeOutdated):
+        commission_recompute(shards=2)
+    run = CommissionRun.objects.order_by("-id").first()
+    assert run.status == CommissionRun.Status.FAILED and "queued again" in run.errors[-1]["error"]
+    assert queued == [1]
+    assert _stored() == before
+    assert not RecomputeStage.objects.exists()
+
+
+def _hold(sql: list[str], holding: threading.Event, release: threading.Event) -> None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("BEGIN")
+        for statement in sql:
+            cursor.execute(statement)
+        holding.set()
+        release.wait(20)
+        cursor.execute("COMMIT")
+    connections["default"].close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_in_one_region_does_not_wait_behind_another():
+    ex = _second_region(build_example())
+    commission_recompute()
+    # Someone recomputes mia's region: shared RECOMPUTE_LOCK and the scope keys of ann and mia (as a run does).
+    keys = recompute.scope_lock_keys([ex["ann"].pk, ex["mia"].pk])
+    sql = [f"SELECT pg_advisory_xact_lock_shared({recompute.RECOMPUTE_LOCK})"]
+    sql += [f"SELECT pg_advisory_xact_lock({a}, {b})" for a, b in keys]
+    holding, release = threading.Event(), threading.Event()
+    thread = threading.Thread(target=_hold, args=(sql, holding, release))
+    thread.start()
+    assert holding.wait(10)
+    try:
+        started = time.monotonic()
+        stats = commission_recompute(person_ids=[ex["cy"].pk])  # max's region: cy, max (vp holds no plan)
+        assert time.monotonic() - started < 5
+        assert stats["payouts"] > 0
+        # ann's own recompute would wait (it takes ann's key): a period lock refuses at once, naming the run.
+        run = CommissionRun.objects.create(scope={"people": [ex["ann"].pk]}, triggered_by="change: deal")
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+            with pytest.raises(Exception, match="lock timeout"), transaction.atomic():
+                recompute._lock_change_scope([ex["ann"].pk])
+            cursor.execute("SET lock_timeout = 0")
+        started = time.monotonic()
+        with pytest.raises(DomainError, match=rf"waits for the commission recompute that is running \(run {run.pk}"):
+            services.period_lock(actor=ex["ops"], period=Period.objects.get(label="2025-Q1"), reason="closed")
+        assert time.monotonic() - started < 1  # no waiting inside the request
+    finally:
+        release.set()
+        thread.join(10)
+    CommissionRun.objects.filter(status="running").update(status="failed")
+    assert services.period_lock(actor=ex["ops"], period=Period.objects.get(label="2025-Q1"), reason="closed")
+
+
+# ------------------------------------------------------------------------------------- a real Celery worker
+def _worker(queue: str) -> subprocess.Popen:
+    db = connection.settings_dict
+    host = quote(db["HOST"], safe="") if str(db["HOST"]).startswith("/") else db["HOST"] or "127.0.0.1"
+    url = f"postgres://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "salesops.settings.test",
+           "SALESOPS_TEST_SLOT": os.environ.get("SALESOPS_TEST_SLOT", "0"), "PYTEST_XDIST_WORKER": ""}  # fmt: skip
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the same Redis databases as this test's process
+        env["SALESOPS_TEST_SLOT"] = str(int(env["SALESOPS_TEST_SLOT"]) + int(os.environ["PYTEST_XDIST_WORKER"][2:]))
+    command = [sys.executable, "-m", "celery", "-A", "salesops", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
+               "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", f"{queue}@%h"]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _wait(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _staging_blocked() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND wait_event_type = 'Lock' AND query ILIKE '%%incentives_recomputestage%%'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the worker's pool process through /proc")
+@pytest.mark.django_db(transaction=True)
+def test_a_shard_whose_worker_is_killed_is_run_again_and_nothing_half_written_shows():
+    ex = _second_region(build_example())
+    commission_recompute()
+    before = _stored()
+    Deal.objects.filter(owner=ex["ann"]).update(amount=Decimal("70000"))  # the run would change ann and mia
+    queue = f"recompute-test-{os.getpid()}"
+    worker = _worker(queue)
+    holding, release = threading.Event(), threading.Event()
+    # Staging waits (a lock held here), so the shard is caught mid-run, after its engine ran.
+    thread = threading.Thread(
+        target=_hold, args=(["LOCK TABLE incentives_recomputestage IN ACCESS EXCLUSIVE MODE"], holding, release)
+    )
+    thread.start()
+    assert holding.wait(10)
+    try:
+        with transaction.atomic():
+            run_id = recompute.commission_recompute_start(triggered_by="test", shards=2, queue=queue)
+        try:
+            _wait(_staging_blocked, 90, "a shard to reach its staging")
+        except AssertionError:
+            worker.kill()
+            raise AssertionError(worker.communicate(timeout=10)[1].decode()[-3000:]) from None
+        pool = _children(worker.pid)
+        assert len(pool) == 1
+        os.kill(pool[0], signal.SIGKILL)  # the shard's process dies mid-run
+        _wait(lambda: not Path(f"/proc/{pool[0]}").exists() or _children(worker.pid) != pool, 30, "the kill")
+        # Nothing of the run shows: the stored results are the previous run's, the run is not done.
+        assert CommissionRun.objects.get(pk=run_id).status == CommissionRun.Status.RUNNING
+        assert _stored() == before
+        assert not RecomputeStage.objects.exists()
+    finally:
+        release.set()
+        thread.join(10)
+    try:
+        # The killed shard is delivered again (acks_late, reject_on_worker_lost) and the run completes.
+        _wait(lambda: CommissionRun.objects.get(pk=run_id).status != "running", 120, "the run to finish")
+        run = CommissionRun.objects.get(pk=run_id)
+        assert run.status == CommissionRun.Status.DONE, run.errors
+        assert run.stats["shards"] == 2
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(10)
+    assert _stored() != before
+    assert not RecomputeStage.objects.exists()
+    # What the swap stored is what one shard computes: a recompute now finds nothing to write.
+    after = commission_recompute()
+    assert (after["payouts_written"], after["lines_written"]) == (0, 0)
