@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
 
 from salesops.celery import QUEUE_RECOMPUTE
 from salesops.kernel.coalesce import Batch, Coalescer
 
 RECOMPUTE_PEOPLE = "incentives.recompute_people"
 RECOMPUTE_OPEN_PERIODS = "incentives.recompute_open_periods"
+RECOMPUTE_SHARD = "incentives.recompute_shard"
+RECOMPUTE_SWAP = "incentives.recompute_swap"
 QUOTA_UPLOAD_SOFT_TIME_LIMIT = 20 * 60
 # The worker running a quota upload is killed this long after it started: a job "running" for longer has
 # lost its worker, and a redelivered task may take it over (quota_upload_job_execute).
@@ -57,9 +60,56 @@ def run_quota_upload(job_id: int) -> None:
 
 @shared_task(name=RECOMPUTE_OPEN_PERIODS, acks_late=True, soft_time_limit=1800, time_limit=1900)
 def recompute_open_periods() -> dict[str, int]:
-    from incentives.recompute import commission_recompute, nightly_reach_back
+    from incentives.recompute import commission_recompute_open_periods, nightly_reach_back
 
-    return commission_recompute(person_ids=None, triggered_by="nightly", since=nightly_reach_back())
+    # Sharded (settings.COMMISSION_RECOMPUTE_SHARDS > 1): queues the shards' chord and answers the run's id.
+    return commission_recompute_open_periods(triggered_by="nightly", since=nightly_reach_back())
+
+
+# One shard of a full run sharded on Celery (incentives.recompute, "shards"), then the swap of its results.
+# acks_late with reject_on_worker_lost: a shard whose worker is killed is delivered again (it restages its
+# row); a broken database or broker connection is retried; any other error fails the run (its stored results
+# stay). Within STALE_RUN_MAX_AGE (incentives.recompute) with queueing time to spare.
+SHARD_TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
+
+
+@shared_task(
+    name=RECOMPUTE_SHARD,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+    soft_time_limit=1200,
+    time_limit=1260,
+)
+def recompute_shard(self: Task, run_id: int, shard: int, people: list[int], since: str | None = None) -> int:
+    from incentives.recompute import recompute_shard_stage, run_failed
+
+    try:
+        return recompute_shard_stage(
+            run_id=run_id, shard=shard, people=people, since=dt.date.fromisoformat(since) if since else None
+        )
+    except SHARD_TRANSIENT as exc:
+        if self.request.retries < (self.max_retries or 0):
+            raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+        run_failed(run_id=run_id, note=f"shard {shard} failed after {self.request.retries} retries: {exc}")
+        raise
+    except Exception as exc:
+        run_failed(run_id=run_id, note=f"shard {shard} failed: {type(exc).__name__}: {exc}")
+        raise
+
+
+@shared_task(
+    name=RECOMPUTE_SWAP,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def recompute_swap(run_id: int) -> dict[str, int]:
+    from incentives.recompute import recompute_swap as swap
+
+    return swap(run_id=run_id)
 
 
 @shared_task(name="incentives.fail_stale_runs", ignore_result=True, acks_late=True, soft_time_limit=60, time_limit=90)
