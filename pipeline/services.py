@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from pipeline.events import announce_deals_changed, locked_period_holding
+from pipeline.history import DealState, HistoryRow, Ref, history_rows
 from pipeline.models import (
     EXIT_CRITERIA_FIELDS,
     Account,
@@ -329,6 +330,28 @@ def _change(deal: Deal, field: str, old: Any, new: Any, actor: User | None, *, o
     )
 
 
+def _history_state(deal: Deal, *, owner_name: str | None = None) -> DealState:
+    """What the history tracks of `deal` as it stands (pipeline.history); `owner_name` spares loading the
+    owner when the change keeps it."""
+    owner = Ref(deal.owner_id, str(deal.owner) if owner_name is None else owner_name)
+    return DealState(
+        stage=Ref(deal.stage_id, deal.stage.name),
+        owner=owner,
+        amount=deal.amount,
+        close_date=deal.close_date,
+        category_override=deal.category_override,
+        lost_reason=deal.lost_reason,
+        lost_note=deal.lost_note,
+        lost_competitor=deal.lost_competitor,
+    )
+
+
+def _recorded(deal: Deal, row: HistoryRow, actor: User | None, *, at: dt.datetime | None = None,
+              reason: str = "") -> DealChange:  # fmt: skip
+    return _change(deal, row.field, row.old_value, row.new_value, actor, old_ref=row.old_ref, new_ref=row.new_ref,
+                   at=at, reason=reason)  # fmt: skip
+
+
 @transaction.atomic
 def deal_create(
     *,
@@ -407,23 +430,19 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
                           field=sorted(lost_changes)[0])  # fmt: skip
     if "lost_reason" in lost_changes and actor is not None:
         values["lost_reason"] = _active_lost_reason(deal.name, values["lost_reason"])
-    changes: list[DealChange] = []
     changed: list[str] = []
     old_close_date = deal.close_date
+    before = _history_state(deal)
     for field, new in values.items():
         old = getattr(deal, field)
         if old == new:
             continue
         changed.append(field)
         setattr(deal, field, new)
-        if field == "owner":
-            changes.append(_change(deal, "owner", old, new, actor, old_ref=old.pk, new_ref=new.pk))
-        elif field in TRACKED:
-            changes.append(_change(deal, field, old, new, actor))
-        elif field in LOST_FIELDS:
-            changes.append(_change(deal, LOST_FIELDS[field], old, new, actor))
     if not changed:
         return deal
+    # Which of these changes are history: pipeline.history, the one definition (the import's writer uses it).
+    changes = [_recorded(deal, row, actor) for row in history_rows(before, _history_state(deal))]
     if deal.status == DealStatus.WON and set(changed) & PAY_FIELDS:
         # What a won deal pays is frozen with its period: not moved out of it (then out of won), not re-priced.
         for day in dict.fromkeys(d for d in (old_close_date, deal.close_date) if d):
@@ -511,13 +530,9 @@ def deal_move_stage(
     now = timezone.now()
     lost_why = f"{lost_reason}: {lost_note}" if lost_note else lost_reason
     why = reason if leaves_won else lost_why if stage.is_lost else ""
-    history = [
-        _change(deal, "stage", old.name, stage.name, actor, old_ref=old.pk, new_ref=stage.pk, at=now, reason=why)
-    ]
-    if deal.category_override:
-        # forecasting.md: an override lasts until the deal changes stage.
-        history.append(_change(deal, "category", deal.category_override, "", actor, at=now))
-        deal.category_override = ""
+    before = _history_state(deal, owner_name="")
+    # forecasting.md: an override lasts until the deal changes stage.
+    deal.category_override = ""
     # A lost deal says why; a deal that leaves lost stages no longer does (its history keeps what it said).
     lost_values = (
         {"lost_reason": lost_reason, "lost_note": lost_note, "lost_competitor": lost_competitor}
@@ -527,14 +542,17 @@ def deal_move_stage(
         else {}
     )
     for field, new in lost_values.items():
-        if getattr(deal, field) != new:
-            history.append(_change(deal, LOST_FIELDS[field], getattr(deal, field), new, actor, at=now))
-            setattr(deal, field, new)
+        setattr(deal, field, new)
     deal.stage = stage
     deal.status = stage.status
     deal.stage_entered_at = now
     if stage.is_won or stage.is_lost:
         deal.probability = None  # the stage's 100 % or 0 % is the truth now
+    # The move's history (pipeline.history): the stage row says why, every row is dated with the move.
+    history = [
+        _recorded(deal, row, actor, at=now, reason=why if row.field == "stage" else "")
+        for row in history_rows(before, _history_state(deal, owner_name=""))
+    ]
     deal.full_clean(exclude=["stage_entered_at"])
     deal.save()
     DealChange.objects.bulk_create(history)

@@ -9,8 +9,9 @@ holds the transaction (and the import lock); nothing here commits. The statement
    period taken out of won or its amount, close date, owner or currency changed, a deal closed as lost
    without a reason) and keep an open deal with its active
    owner when the file names a person who has left;
-4. for changed deals, write the history (stage, amount, close date, owner; the category override an
-   import's stage move clears; the lost reason, note and competitor), then update them;
+4. for changed deals, write the history — which rows is decided by pipeline.history, the rules
+   deal_update and deal_move_stage follow, over each deal before and after (read back in chunks, the rows
+   COPied in) — then update them;
 5. give new deals ids from the deal sequence (in file order), insert them, their history ("created" and,
    where the source says the deal moved on, the stage change) and their product line.
 """
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.events import LockedPeriodLookup, locked_period_holding
+from pipeline.history import DealState, Ref, history_rows
 from pipeline.imports.engine import DealRecord, shown
 from pipeline.models import Deal, DealChange
 
@@ -263,43 +265,30 @@ SELECT row_no, external_id, old_cancelled, CASE WHEN stage_changed THEN 'stage' 
  ORDER BY row_no
 """
 
-# The lost reason, note and competitor change with the stage move that sets or clears them.
-LOST_AT = f"CASE WHEN r.stage_changed THEN {MOVED_AT} ELSE now() END"
-
-UPDATE_HISTORY = f"""
-INSERT INTO pipeline_dealchange (deal_id, field, old_value, new_value, old_ref, new_ref, changed_at, changed_by_id
-                                 /*change_columns*/)
-SELECT r.deal_id, 'stage', os.name, ns.name, r.old_stage_id, r.stage_id, {MOVED_AT}, %(actor)s::bigint /*change_values*/
-  FROM {STAGING} r JOIN pipeline_stage os ON os.id = r.old_stage_id JOIN pipeline_stage ns ON ns.id = r.stage_id
- WHERE r.stage_changed
-UNION ALL
-SELECT r.deal_id, 'category', r.old_category, '', NULL, NULL, {MOVED_AT}, %(actor)s::bigint /*change_values*/
-  FROM {STAGING} r WHERE r.stage_changed AND r.old_category <> ''
-UNION ALL
-SELECT r.deal_id, 'amount', COALESCE(r.old_amount::text, ''), COALESCE(r.amount::text, ''), NULL, NULL, now(),
-       %(actor)s::bigint /*change_values*/
-  FROM {STAGING} r WHERE r.changed AND r.old_amount IS DISTINCT FROM r.amount
-UNION ALL
-SELECT r.deal_id, 'close_date', COALESCE(to_char(r.old_close_date, 'YYYY-MM-DD'), ''),
-       COALESCE(to_char(r.close_date, 'YYYY-MM-DD'), ''), NULL, NULL, now(), %(actor)s::bigint /*change_values*/
-  FROM {STAGING} r WHERE r.changed AND r.old_close_date IS DISTINCT FROM r.close_date
-UNION ALL
-SELECT r.deal_id, 'owner', {PERSON_NAME.format(u="ou")}, {PERSON_NAME.format(u="nu")}, r.old_owner_id, r.owner_id,
-       now(), %(actor)s::bigint /*change_values*/
-  FROM {STAGING} r JOIN org_user ou ON ou.id = r.old_owner_id JOIN org_user nu ON nu.id = r.owner_id
- WHERE r.changed AND r.old_owner_id <> r.owner_id
-UNION ALL
-SELECT r.deal_id, 'lost_reason', r.old_lost_reason, r.lost_reason, NULL, NULL, {LOST_AT}, %(actor)s::bigint
-       /*change_values*/
-  FROM {STAGING} r WHERE r.changed AND r.old_lost_reason <> r.lost_reason
-UNION ALL
-SELECT r.deal_id, 'lost_note', r.old_lost_note, '', NULL, NULL, {LOST_AT}, %(actor)s::bigint /*change_values*/
-  FROM {STAGING} r WHERE r.changed AND r.status <> 'lost' AND r.old_lost_note <> ''
-UNION ALL
-SELECT r.deal_id, 'competitor', r.old_lost_competitor, '', NULL, NULL, {LOST_AT}, %(actor)s::bigint
-       /*change_values*/
-  FROM {STAGING} r WHERE r.changed AND r.status <> 'lost' AND r.old_lost_competitor <> ''
+# Each changed deal before and after the update, as pipeline.history describes a deal: which rows its history
+# gets is decided there (the one definition deal_update and deal_move_stage use too). The rows are dated with
+# the stage move they belong to (MOVED_AT) or with the import (now()). After the update a deal that is not lost
+# no longer says why it was lost (UPDATE_DEALS).
+HISTORY_STATES = f"""
+SELECT r.deal_id, {MOVED_AT}, now(),
+       r.old_stage_id, os.name, r.stage_id, ns.name,
+       r.old_owner_id, {PERSON_NAME.format(u="ou")}, r.owner_id, {PERSON_NAME.format(u="nu")},
+       r.old_amount, r.amount, r.old_close_date, r.close_date, r.old_category,
+       CASE WHEN r.stage_changed THEN '' ELSE r.old_category END,
+       r.old_lost_reason, r.lost_reason,
+       r.old_lost_note, CASE WHEN r.status = 'lost' THEN r.old_lost_note ELSE '' END,
+       r.old_lost_competitor, CASE WHEN r.status = 'lost' THEN r.old_lost_competitor ELSE '' END,
+       r.row_no
+  FROM {STAGING} r
+  JOIN pipeline_stage os ON os.id = r.old_stage_id JOIN pipeline_stage ns ON ns.id = r.stage_id
+  JOIN org_user ou ON ou.id = r.old_owner_id JOIN org_user nu ON nu.id = r.owner_id
+ WHERE r.changed AND NOT r.is_new AND r.row_no > %(after_row)s
+ ORDER BY r.row_no
+ LIMIT %(chunk)s
 """
+HISTORY_CHUNK = 20_000  # deals read back at a time: bounded memory whatever the file's size
+HISTORY_COLUMNS = ("deal_id", "field", "old_value", "new_value", "old_ref", "new_ref", "changed_at", "changed_by_id")
+
 
 UPDATE_DEALS = f"""
 UPDATE pipeline_deal d
@@ -463,6 +452,18 @@ def _record_change(row: tuple[Any, ...]) -> tuple[int, str, list[tuple[str, str,
     return int(row_no), str(external_id), fields
 
 
+def _history_states(state: list[Any]) -> tuple[DealState, DealState]:
+    """A deal before and after the import, from a row of HISTORY_STATES (after its deal id and times)."""
+    (old_stage, old_stage_name, stage, stage_name, old_owner, old_owner_name, owner, owner_name, old_amount, amount,
+     old_close, close, old_category, category, old_reason, reason, old_note, note, old_competitor,
+     competitor) = state  # fmt: skip
+    before = DealState(Ref(old_stage, old_stage_name), Ref(old_owner, old_owner_name), old_amount, old_close,
+                       old_category, old_reason, old_note, old_competitor)  # fmt: skip
+    after = DealState(Ref(stage, stage_name), Ref(owner, owner_name), amount, close, category, reason, note,
+                      competitor)  # fmt: skip
+    return before, after
+
+
 def _percent(value: Any) -> str:
     return "" if value is None else f"{value.normalize():f} %"
 
@@ -486,6 +487,7 @@ class DealWriter:
         self.inactive_owner_ids = inactive_owner_ids
         self.locked_period = locked_period
         self.params: dict[str, Any] = {"actor": actor_id, "tz": time_zone, "inactive": sorted(inactive_owner_ids)}
+        self.defaults: dict[str, list[tuple[str, Any]]] = {}  # by "deal"/"change": (column, default) of _extra_columns
         self.extra = self._extra_columns()
         self.staged = 0
 
@@ -520,6 +522,7 @@ class DealWriter:
                 default = model_field.get_default()
                 param = f"default_{key}_{column}"
                 self.params[param] = default
+                self.defaults.setdefault(key, []).append((column, default))
                 columns.append(column)
                 values.append(f"%({param})s")
             extra[f"/*{key}_columns*/"] = "".join(f", {c}" for c in columns)
@@ -553,7 +556,7 @@ class DealWriter:
             return MergeResult(blocked=blocked, refused=refused)
         cursor.execute(CHANGE_LIST)
         changes = [_record_change(row) for row in cursor.fetchall()]
-        self._run(UPDATE_HISTORY)
+        self._write_history()
         self._run(UPDATE_DEALS)
         self._run(INSERT_DEALS)
         cursor.execute(COUNTS)
@@ -578,6 +581,27 @@ class DealWriter:
         result.pay_relevant = bool(pay_relevant)
         result.since = since
         return result
+
+    def _write_history(self) -> None:
+        """The history of the updated deals: each deal before and after, through pipeline.history (the rules
+        deal_update and deal_move_stage follow), COPied back in chunks."""
+        defaults = self.defaults.get("change", [])
+        columns = ", ".join([*HISTORY_COLUMNS, *(column for column, _ in defaults)])
+        values = tuple(default for _, default in defaults)
+        actor = self.params["actor"]
+        after_row = -1  # row numbers are never negative
+        while True:
+            self.cursor.execute(HISTORY_STATES, {**self.params, "after_row": after_row, "chunk": HISTORY_CHUNK})
+            states = self.cursor.fetchall()
+            if not states:
+                return
+            after_row = states[-1][-1]
+            with self.cursor.copy(f"COPY pipeline_dealchange ({columns}) FROM STDIN") as copy:
+                for deal_id, moved_at, now, *state, _ in states:
+                    before, after = _history_states(state)
+                    for row in history_rows(before, after):
+                        copy.write_row((deal_id, row.field, row.old_value, row.new_value, row.old_ref, row.new_ref,
+                                        moved_at if row.at_move else now, actor, *values))  # fmt: skip
 
     def _refusals(self) -> list[Refusal]:
         """Rows the deal rules refuse. Imports are run by sales ops, never finance, so a won deal of a locked
