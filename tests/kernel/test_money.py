@@ -1,0 +1,65 @@
+"""salesops.kernel.money: the one money parser and the pure formats (salesops.formats delegates to them)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from salesops import formats
+from salesops.kernel.money import MoneyError, format_money, format_percent, format_rate, parse_money
+
+cents = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2, allow_nan=False)
+
+
+@given(amount=cents)
+def test_a_formatted_amount_parses_back_with_commas_stripped(amount):
+    assert parse_money(format_money(amount), strip_commas=True) == amount
+    assert parse_money(str(amount)) == amount
+
+
+@pytest.mark.parametrize(
+    ("value", "options", "expected"),
+    [
+        ("12,500.50", {"strip_commas": True}, Decimal("12500.50")),
+        (" 7 ", {}, Decimal("7.00")),
+        (3, {}, Decimal("3.00")),
+        ("-4.5", {}, Decimal("-4.50")),
+        ("", {"optional": True}, None),
+        (None, {"optional": True}, None),
+    ],
+)
+def test_amounts_read(value, options, expected):
+    assert parse_money(value, **options) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "options", "reason"),
+    [
+        ("12,500", {}, "not_a_number"),
+        ("abc", {"strip_commas": True}, "not_a_number"),
+        ("", {}, "not_a_number"),
+        (None, {}, "not_a_number"),
+        ("Infinity", {}, "not_a_number"),
+        ("1e40", {}, "not_a_number"),
+        ("NaN", {}, "not_finite"),
+        ("-0.01", {"allow_negative": False}, "negative"),
+    ],
+)
+def test_amounts_refused_say_why(value, options, reason):
+    with pytest.raises(MoneyError) as refused:
+        parse_money(value, **options)
+    assert refused.value.reason == reason
+    if reason == "negative":
+        assert refused.value.amount == Decimal("-0.01")
+
+
+def test_the_formats_are_the_layer_templates_use():
+    assert format_money(Decimal("19338.745")) == formats.money(Decimal("19338.745")) == "19,338.75"
+    assert formats.money0(Decimal("19338.5")) == "19,339"
+    assert format_percent(Decimal("0.8749")) == formats.percent(Decimal("0.8749")) == "87.5 %"
+    assert format_rate(Decimal("0.015")) == formats.rate(Decimal("0.015")) == "1.5 %"
+    assert formats.count(12345) == "12,345"
+    assert formats.money(None) == formats.percent("") == formats.rate("x") == formats.count(None) == "—"
