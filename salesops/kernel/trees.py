@@ -7,9 +7,14 @@ each person is visited once. Keys are any hashable ids (database ids, the engine
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 K = TypeVar("K", bound=Hashable)
+
+
+def _itself(key: Any) -> Any:
+    return key  # sorting by the ids themselves (ints, strings): comparable, though Hashable does not say so
+
 
 __all__ = ["ancestors", "children_of", "depth_first", "descendants", "post_order", "subtree", "subtree_parents"]
 
@@ -23,7 +28,7 @@ def children_of(parents: Mapping[K, K | None], *, sort: bool = False) -> dict[K,
             children[parent].append(pid)
     if sort:
         for kids in children.values():
-            kids.sort()  # type: ignore[type-var]
+            kids.sort(key=_itself)
     return children
 
 
@@ -97,10 +102,10 @@ def post_order(parents: Mapping[K, K | None]) -> list[K]:
     """Every person, each after all of their reports (sorted ids among siblings and roots; cycles cut: the
     people of a cycle come after a second pass over everyone, in sorted order)."""
     children = children_of(parents, sort=True)
-    roots = sorted(pid for pid, parent in parents.items() if parent is None or parent not in parents)  # type: ignore[type-var]
+    roots = sorted((pid for pid, parent in parents.items() if parent is None or parent not in parents), key=_itself)
     order: list[K] = []
     seen: set[K] = set()
-    for root in roots + sorted(parents):  # type: ignore[type-var]
+    for root in roots + sorted(parents, key=_itself):  # the second pass catches people in a cycle (never rooted)
         if root in seen:
             continue
         stack: list[tuple[K, bool]] = [(root, False)]

@@ -33,7 +33,7 @@ def test_subtree_and_ancestors_equal_brute_force(parents, data):
     root = data.draw(st.sampled_from(sorted(parents)))
     assert trees.subtree(parents, root) == {pid for pid in parents if root in _chain(parents, pid)}
     assert trees.ancestors(parents, {root}) == set(_chain(parents, root))
-    children = {}
+    children: dict[int, list[int]] = {}
     for pid, parent in parents.items():
         if parent is not None:
             children.setdefault(parent, []).append(pid)
