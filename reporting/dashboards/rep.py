@@ -10,7 +10,6 @@ from decimal import Decimal
 import plotly.graph_objects as go
 from django.urls import reverse
 
-from incentives.calendar import fiscal_year_of
 from reporting import kpis, queries, selectors
 from reporting.dashboards.panels import (
     CHART_HEIGHT,
@@ -28,6 +27,7 @@ from reporting.kpis import Aggregate, KpiRow
 from reporting.selectors import Person
 from salesops import charts
 from salesops.charts import PALETTE
+from salesops.kernel.fiscal import fiscal_year_of
 
 
 def rep_subject(flt: ReportFilter, people: dict[int, Person], viewer_id: int) -> Person | None:
