@@ -1,6 +1,6 @@
 """The scale-data generator: a deterministic company of any size, loaded with COPY.
 
-`manage.py bench_data --scale tiny|small|medium|enterprise` and `make bench` (bench/run.py) call
+`manage.py bench_data --scale tiny|small|medium|enterprise|xl` and `make bench` (bench/run.py) call
 `generate()`. Every column is drawn with numpy from one Generator seeded by `seed`, in a fixed order, and
 the tables are truncated with RESTART IDENTITY first, so the same seed and `today` give the same rows,
 ids included.
@@ -75,6 +75,8 @@ SCALES: dict[str, Scale] = {
     "enterprise": Scale(
         "enterprise", people=2_000, directors=8, managers=250, big_team=50, deals=1_000_000, accounts=50_000
     ),
+    # xl measures how the full commission recompute scales out (issue 14): ten times enterprise.
+    "xl": Scale("xl", people=20_000, directors=8, managers=2_500, big_team=50, deals=10_000_000, accounts=500_000),
 }
 
 # Share of deals by outcome; open deals are the live pipeline.

@@ -32,7 +32,7 @@ from urllib.parse import unquote
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 README = BENCH_DIR / "README.md"
-SCALES = ["tiny", "small", "medium", "enterprise"]
+SCALES = ["tiny", "small", "medium", "enterprise", "xl"]
 START, END = "<!-- bench-results:start -->", "<!-- bench-results:end -->"
 
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from decimal import Decimal
@@ -205,7 +206,10 @@ def _worker(queue: str) -> subprocess.Popen:
         env["SALESOPS_TEST_SLOT"] = str(int(env["SALESOPS_TEST_SLOT"]) + int(os.environ["PYTEST_XDIST_WORKER"][2:]))
     command = [sys.executable, "-m", "celery", "-A", "salesops", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
                "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", f"{queue}@%h"]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the worker writes to it until the test ends; not a pipe: a full one would block the worker
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker.log = log  # type: ignore[attr-defined]
+    return worker
 
 
 def _children(pid: int) -> list[int]:
@@ -238,15 +242,7 @@ def _staging_blocked() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the worker's pool process through /proc")
-@pytest.mark.django_db(transaction=True)
-def test_a_shard_whose_worker_is_killed_is_run_again_and_nothing_half_written_shows():
-    ex = _second_region(build_example())
-    commission_recompute()
-    before = _stored()
-    Deal.objects.filter(owner=ex["ann"]).update(amount=Decimal("70000"))  # the run would change ann and mia
-    queue = f"recompute-test-{os.getpid()}"
-    worker = _worker(queue)
+def _kill_a_shard_then_let_it_finish(worker: subprocess.Popen, queue: str, before: tuple) -> int:
     holding, release = threading.Event(), threading.Event()
     # Staging waits (a lock held here), so the shard is caught mid-run, after its engine ran.
     thread = threading.Thread(
@@ -261,7 +257,9 @@ def test_a_shard_whose_worker_is_killed_is_run_again_and_nothing_half_written_sh
             _wait(_staging_blocked, 90, "a shard to reach its staging")
         except AssertionError:
             worker.kill()
-            raise AssertionError(worker.communicate(timeout=10)[1].decode()[-3000:]) from None
+            worker.wait(10)
+            worker.log.seek(0)  # type: ignore[attr-defined]
+            raise AssertionError(worker.log.read().decode()[-3000:]) from None  # type: ignore[attr-defined]
         pool = _children(worker.pid)
         assert len(pool) == 1
         os.kill(pool[0], signal.SIGKILL)  # the shard's process dies mid-run
@@ -273,12 +271,22 @@ def test_a_shard_whose_worker_is_killed_is_run_again_and_nothing_half_written_sh
     finally:
         release.set()
         thread.join(10)
+    # The killed shard is delivered again (acks_late, reject_on_worker_lost) and the run completes.
+    _wait(lambda: CommissionRun.objects.get(pk=run_id).status != "running", 120, "the run to finish")
+    return run_id
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the worker's pool process through /proc")
+@pytest.mark.django_db(transaction=True)
+def test_a_shard_whose_worker_is_killed_is_run_again_and_nothing_half_written_shows():
+    ex = _second_region(build_example())
+    commission_recompute()
+    before = _stored()
+    Deal.objects.filter(owner=ex["ann"]).update(amount=Decimal("70000"))  # the run would change ann and mia
+    queue = f"recompute-test-{os.getpid()}"
+    worker = _worker(queue)
     try:
-        # The killed shard is delivered again (acks_late, reject_on_worker_lost) and the run completes.
-        _wait(lambda: CommissionRun.objects.get(pk=run_id).status != "running", 120, "the run to finish")
-        run = CommissionRun.objects.get(pk=run_id)
-        assert run.status == CommissionRun.Status.DONE, run.errors
-        assert run.stats["shards"] == 2
+        run_id = _kill_a_shard_then_let_it_finish(worker, queue, before)
     finally:
         worker.terminate()
         try:
@@ -286,6 +294,9 @@ def test_a_shard_whose_worker_is_killed_is_run_again_and_nothing_half_written_sh
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(10)
+    run = CommissionRun.objects.get(pk=run_id)
+    assert run.status == CommissionRun.Status.DONE, run.errors
+    assert run.stats["shards"] == 2
     assert _stored() != before
     assert not RecomputeStage.objects.exists()
     # What the swap stored is what one shard computes: a recompute now finds nothing to write.
