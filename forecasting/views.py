@@ -226,8 +226,7 @@ def trend(request: HttpRequest) -> HttpResponse:
             if any(y is not None for y in ys):
                 fig.add_trace(go.Scatter(x=[p["date"] for p in points], y=ys, mode="lines+markers", name=name,
                                          line={"dash": "dot"} if key == "quota" else {}))  # fmt: skip
-        charts.style(fig, height=380)
-        chart = charts.to_html(fig, name=f"trend-{label}", div_id="trend-chart")
+        chart = charts.render(fig, name=f"trend-{label}", height=380, div_id="trend-chart")
     context = {
         "person": person,
         "period": label,
@@ -267,8 +266,7 @@ def waterfall(request: HttpRequest) -> HttpResponse:
                 totals={"marker": {"color": charts.PALETTE[0]}},
             )
         )
-        charts.style(fig, height=400)
-        chart = charts.to_html(fig, name=f"waterfall-{label}", div_id="waterfall-chart")
+        chart = charts.render(fig, name=f"waterfall-{label}", height=400, div_id="waterfall-chart")
     context = {
         "person": person,
         "period": label,

@@ -57,9 +57,8 @@ from incentives.models import (
 )
 from incentives.plans import PlanError
 from pipeline import selectors as pipeline_selectors
-from salesops import formats
+from salesops import charts, formats
 from salesops.api import DomainError
-from salesops.charts import percent_axis, style, to_html
 from salesops.exports import csv_response, xlsx_response
 from salesops.kernel.fiscal import fiscal_year_of
 from salesops.org.auth import request_user
@@ -96,8 +95,8 @@ def _attainment_chart(payouts: list[Payout], name: str) -> str:
                     line={"color": "#b7791f", "width": 2})  # fmt: skip
     fig.add_scatter(name="Attainment", x=labels, y=[float(p.attainment) * 100 for p in payouts], yaxis="y2",
                     mode="lines+markers", line={"color": "#1f8a4c", "dash": "dot"})  # fmt: skip
-    fig.update_layout(yaxis={"title": "amount"}, yaxis2=percent_axis("attainment"))
-    return to_html(style(fig), name=name)
+    fig.update_layout(yaxis={"title": "amount"}, yaxis2=charts.percent_axis("attainment"))
+    return charts.render(fig, name=name)
 
 
 def _next_band(payout: Payout, history: list[Payout]) -> dict[str, Any] | None:
@@ -301,7 +300,7 @@ def team(request: HttpRequest) -> HttpResponse:
         fig = go.Figure(bars)
         fig.add_vline(x=100, line_dash="dash", line_color="#b7791f")
         fig.update_layout(xaxis_title="attainment %", height=max(260, 26 * len(payouts)))
-        chart = to_html(style(fig, height=max(260, 26 * len(payouts))), name=f"team-attainment-{label}")
+        chart = charts.render(fig, name=f"team-attainment-{label}", height=max(260, 26 * len(payouts)))
     context = {"periods": periods, "period": period, "chart": chart, "last_run": _last_run(), **listing}
     return render(request, "incentives/team.html", context)
 
