@@ -380,7 +380,7 @@ def _workers(count: int, queue: str) -> list[subprocess.Popen[bytes]]:
     deadline = time.perf_counter() + 120
     names = {f"bench{n}-{os.getpid()}" for n in range(count)}
     while time.perf_counter() < deadline:
-        answered = {name.split("@")[0] for reply in app.control.ping(timeout=1.0) for name in reply}
+        answered = {name.split("@")[0] for reply in app.control.ping(timeout=1.0) or [] for name in reply}
         if names <= answered:
             return workers
         if any(w.poll() is not None for w in workers):

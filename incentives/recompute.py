@@ -711,7 +711,7 @@ def running_recompute_note() -> str:
         .first()
     )
     elapsed = (timezone.now() - run.started_at).total_seconds()
-    left = (last[1] - last[0]).total_seconds() - elapsed if last else 60
+    left = (last[1] - last[0]).total_seconds() - elapsed if last and last[1] else 60
     seconds = max(5, round(left))
     return (
         f"the commission recompute that is running (run {run.pk}, {what}, started "

@@ -262,7 +262,7 @@ def test_a_failing_worker_fails_the_run(example, monkeypatch):
     monkeypatch.setattr(recompute, "_compute", second_shard_fails)
     with pytest.raises(ZeroDivisionError, match="shard 1 broke"):
         commission_recompute(shards=3)
-    run = CommissionRun.objects.order_by("-id").first()
+    run = CommissionRun.objects.latest("id")
     assert run.status == CommissionRun.Status.FAILED
     assert "ZeroDivisionError" in run.errors[-1]["error"]
     assert not RecomputeStage.objects.exists()  # the first shard's staged results are gone with the run

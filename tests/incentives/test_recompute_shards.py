@@ -56,7 +56,7 @@ def _second_region(ex: dict) -> dict:
         period = services.period_get_or_create(label)
         services.quota_set(actor=ex["ops"], person=cy, period=period, amount="80000")
         services.quota_set(actor=ex["ops"], person=max_, period=period, amount=0, is_team_sum=True)
-    won = Deal.objects.filter(owner=ex["ann"], status="won").first()
+    won = Deal.objects.filter(owner=ex["ann"], status="won").earliest("id")
     for amount, day in (("30000", dt.date(2025, 2, 10)), ("95000", dt.date(2025, 5, 3))):
         Deal.objects.create(name=f"cy {amount}", owner=cy, pipeline=won.pipeline, stage=won.stage, status="won",
                             amount=Decimal(amount), close_date=day)  # fmt: skip
@@ -79,7 +79,7 @@ def test_shards_store_exactly_what_one_shard_stores(company, shards):
     assert (many["payouts"], many["lines"], many["errors"]) == (one["payouts"], one["lines"], one["errors"])
     assert _stored() == expected
     assert not RecomputeStage.objects.exists()  # dropped by the swap
-    assert CommissionRun.objects.get(pk=CommissionRun.objects.order_by("-id").first().pk).status == "done"
+    assert CommissionRun.objects.latest("id").status == "done"
     # And a run over unchanged data writes nothing: the shards' digests agree with one shard's.
     again = commission_recompute(shards=shards)
     assert (again["payouts_written"], again["lines_written"]) == (0, 0)
@@ -142,7 +142,7 @@ def test_a_period_locked_while_the_shards_computed_fails_the_run_and_queues_it_a
     Deal.objects.filter(owner=company["ann"]).update(amount=Decimal("70000"))
     with pytest.raises(recompute.RecomputeOutdated):
         commission_recompute(shards=2)
-    run = CommissionRun.objects.order_by("-id").first()
+    run = CommissionRun.objects.latest("id")
     assert run.status == CommissionRun.Status.FAILED and "queued again" in run.errors[-1]["error"]
     assert queued == [1]
     assert _stored() == before
