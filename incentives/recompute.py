@@ -570,14 +570,25 @@ def _partition(shards: int) -> list[list[int]]:
 def commission_recompute_start(
     *, triggered_by: str = "", since: dt.date | None = None, shards: int = 2, queue: str = ""
 ) -> int:
-    """Start a full run sharded on Celery (see above) once the current transaction commits; its run's id.
-    Its tasks go to the recompute queue (or `queue`: a test's or a benchmark's own)."""
+    """Start a full run sharded on Celery (see above) once the current transaction commits; its run's id (or
+    the id of the sharded full run already running). Its tasks go to the recompute queue (or `queue`: a test's
+    or a benchmark's own)."""
     from celery import chord
 
     from incentives.tasks import recompute_shard, recompute_swap
     from salesops.celery import QUEUE_RECOMPUTE
 
     queue = queue or QUEUE_RECOMPUTE
+    # A second full run while one is computing would only find, at its swap, that everyone moved: it joins
+    # the running one instead (a dead one is failed by `stale_runs_fail`, which queues it again).
+    running = (
+        CommissionRun.objects.filter(status=CommissionRun.Status.RUNNING, scope__people="all", stats__shards__gt=1)
+        .order_by("started_at")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if running is not None:
+        return running
     run = _run_create(person_ids=None, triggered_by=triggered_by, since=since, shards=shards, session=False)
     day = since.isoformat() if since else None
     header = [

@@ -149,6 +149,15 @@ def test_a_period_locked_while_the_shards_computed_fails_the_run_and_queues_it_a
     assert not RecomputeStage.objects.exists()
 
 
+def test_a_second_sharded_full_run_joins_the_running_one(company):
+    # (The chords are queued on commit: this test's transaction never commits, so nothing is sent.)
+    first = recompute.commission_recompute_start(triggered_by="nightly", shards=2, queue="nowhere")
+    assert recompute.commission_recompute_start(triggered_by="nightly", shards=3, queue="nowhere") == first
+    assert CommissionRun.objects.filter(status="running").count() == 1
+    recompute.run_failed(run_id=first, note="test")
+    assert recompute.commission_recompute_start(shards=2, queue="nowhere") != first
+
+
 def _hold(sql: list[str], holding: threading.Event, release: threading.Event) -> None:
     with connections["default"].cursor() as cursor:
         cursor.execute("BEGIN")
