@@ -21,10 +21,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reporting import queries, refresh, selectors
-from reporting.dashboards import QUIET_DAYS, RISK_FACTOR, fmt_days, fmt_money, fmt_pct, fmt_ratio
+from reporting.dashboards import QUIET_DAYS, RISK_FACTOR, fmt_days, fmt_ratio
 from reporting.filtersets import Span, current_quarter, custom_span
 from reporting.kpis import KpiRow
 from reporting.models import DigestDelivery
+from salesops import formats
 
 
 def facts_refresh_deals(*, deal_ids: Iterable[int]) -> dict[str, Any]:
@@ -125,27 +126,27 @@ def digest_message(digest: Digest) -> EmailMultiAlternatives:
     context = {
         "d": digest,
         "week_numbers": [
-            ("Bookings", fmt_money(w.bookings)),
+            ("Bookings", formats.money0(w.bookings)),
             ("Deals won / lost", f"{w.won_count} / {w.lost_count}"),
-            ("Win rate", fmt_pct(w.win_rate)),
-            ("Average deal size", fmt_money(w.avg_deal_size)),
+            ("Win rate", formats.percent(w.win_rate)),
+            ("Average deal size", formats.money0(w.avg_deal_size)),
             ("Deals that slipped", str(digest.slipped)),
         ],
         "quarter_numbers": [
-            ("Bookings so far", fmt_money(q.bookings)),
-            ("Quota", fmt_money(q.quota)),
-            ("Attainment", fmt_pct(q.attainment)),
-            ("Open pipeline", fmt_money(q.open_pipeline)),
+            ("Bookings so far", formats.money0(q.bookings)),
+            ("Quota", formats.money0(q.quota)),
+            ("Attainment", formats.percent(q.attainment)),
+            ("Open pipeline", formats.money0(q.open_pipeline)),
             ("Coverage of what remains", fmt_ratio(q.coverage)),
             ("Cycle, median days", fmt_days(q.cycle_days_median)),
             ("Deals at risk", str(digest.at_risk)),
         ],
-        "leaders": [(name, fmt_money(amount), won) for name, amount, won in digest.leaders],
+        "leaders": [(name, formats.money0(amount), won) for name, amount, won in digest.leaders],
     }
     start, end = digest.week.start, digest.week.end
     subject = (
         f"Your team's week {start.day} {start:%b}–{end.day} {end:%b}: "
-        f"{fmt_money(digest.week_row.bookings)} booked, {digest.week_row.won_count} won"
+        f"{formats.money0(digest.week_row.bookings)} booked, {digest.week_row.won_count} won"
     )
     message = EmailMultiAlternatives(
         subject=subject,

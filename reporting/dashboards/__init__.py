@@ -20,8 +20,6 @@ from reporting.dashboards.panels import (
     Stat,
     fmt_change,
     fmt_days,
-    fmt_money,
-    fmt_pct,
     fmt_ratio,
     tuned_session,
 )
@@ -40,8 +38,6 @@ __all__ = [
     "finance_dashboard",
     "fmt_change",
     "fmt_days",
-    "fmt_money",
-    "fmt_pct",
     "fmt_ratio",
     "manager_dashboard",
     "rep_dashboard",

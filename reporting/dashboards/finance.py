@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 from django.urls import reverse
 
 from reporting import kpis, queries, selectors
-from reporting.dashboards.panels import CHART_HEIGHT, Cell, Context, Panel, Stat, fmt_money, fmt_pct, guarded
+from reporting.dashboards.panels import CHART_HEIGHT, Cell, Context, Panel, Stat, guarded
 from reporting.filtersets import custom_span
-from salesops import charts
+from salesops import charts, formats
 from salesops.charts import PALETTE
 
 
@@ -63,16 +63,18 @@ def finance_dashboard(ctx: Context) -> list[Panel]:
         headline.stats = [
             Stat(
                 "Commission expense",
-                fmt_money(total_expense),
+                formats.money0(total_expense),
                 reverse("incentives:register"),
                 "earned + adjustments",
                 "expense",
                 kpis.money(total_expense),
             ),
-            Stat("Bookings", fmt_money(total_bookings), link, "same periods", "bookings", kpis.money(total_bookings)),
+            Stat(
+                "Bookings", formats.money0(total_bookings), link, "same periods", "bookings", kpis.money(total_bookings)
+            ),
             Stat(
                 "Cost of sales",
-                fmt_pct(kpis.cost_of_sales(total_expense, total_bookings)),
+                formats.percent(kpis.cost_of_sales(total_expense, total_bookings)),
                 link,
                 "commission ÷ bookings",
                 "cost_of_sales",
@@ -80,7 +82,7 @@ def finance_dashboard(ctx: Context) -> list[Panel]:
             ),
             Stat(
                 "Payouts pending",
-                fmt_money(pending),
+                formats.money0(pending),
                 reverse("incentives:register"),
                 "periods still open",
                 "pending",
@@ -88,7 +90,7 @@ def finance_dashboard(ctx: Context) -> list[Panel]:
             ),
             Stat(
                 "Payouts locked",
-                fmt_money(locked),
+                formats.money0(locked),
                 reverse("incentives:register"),
                 "periods locked by finance",
                 "locked",

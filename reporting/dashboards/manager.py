@@ -24,8 +24,6 @@ from reporting.dashboards.panels import (
     Context,
     Panel,
     Stat,
-    fmt_money,
-    fmt_pct,
     guarded,
     headline_stats,
     no_link,
@@ -285,7 +283,7 @@ def _funnel(ctx: Context, slc: queries.Slice) -> Panel:
         colors.append(PALETTE[3] if stage.id == worst else PALETTE[5])
     fig = go.Figure()
     conversions = [
-        fmt_pct(kpis.stage_conversion(flows[s.id].entered, flows[s.id].advanced)) if s.id in flows else "—"
+        formats.percent(kpis.stage_conversion(flows[s.id].entered, flows[s.id].advanced)) if s.id in flows else "—"
         for s in stages
     ]
     fig.add_trace(
@@ -360,7 +358,7 @@ def _slipped(ctx: Context, slc: queries.Slice) -> Panel:
         return panel
     panel.stats = [
         Stat("Slipped deals", f"{count:,}", link, "", "slipped_count", count),
-        Stat("Their amount", fmt_money(amount), link, "", "slipped_amount", kpis.money(amount)),
+        Stat("Their amount", formats.money0(amount), link, "", "slipped_amount", kpis.money(amount)),
     ]
     panel.rows = _deal_rows(
         ctx,
@@ -386,7 +384,7 @@ def _at_risk(ctx: Context, slc: queries.Slice) -> Panel:
         return panel
     panel.stats = [
         Stat("Deals at risk", f"{count:,}", link, "", "at_risk_count", count),
-        Stat("Their amount", fmt_money(amount), link, "", "at_risk_amount", kpis.money(amount)),
+        Stat("Their amount", formats.money0(amount), link, "", "at_risk_amount", kpis.money(amount)),
     ]
 
     def extra(d: queries.DealLine) -> list[Cell]:

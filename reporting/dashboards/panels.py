@@ -37,15 +37,9 @@ CHART_HEIGHT = 300  # a panel's chart; a few smaller panels ask for less
 
 
 # ------------------------------------------------------------------------------------------ formats
-def fmt_money(value: Decimal | None) -> str:
-    """Whole units on a dashboard (its tiles and cells are read at a glance); exports keep the exact amount."""
-    return formats.money0(value)
-
-
-def fmt_pct(value: float | None) -> str:
-    return formats.percent(value)
-
-
+# Money is shown in whole units on a dashboard (its tiles and cells are read at a glance; the exports keep the
+# exact amount) and shares of a whole as percentages, both by `salesops.formats`. Days, ratios and changes
+# against the previous period are shapes only dashboards show.
 def fmt_days(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} d"
 
@@ -68,11 +62,11 @@ class Cell:
 
     @classmethod
     def money(cls, value: Decimal | None, href: str | None = None) -> Cell:
-        return cls(fmt_money(value), kpis.money(value), href, "num")
+        return cls(formats.money0(value), kpis.money(value), href, "num")
 
     @classmethod
     def pct(cls, value: float | None, href: str | None = None) -> Cell:
-        return cls(fmt_pct(value), value, href, "num")
+        return cls(formats.percent(value), value, href, "num")
 
     @classmethod
     def days(cls, value: float | None, href: str | None = None) -> Cell:
@@ -228,7 +222,7 @@ def headline_stats(ctx: Context, row: KpiRow, *, prefix: str = "", previous_row:
     stats = [
         Stat(
             "Bookings",
-            fmt_money(row.bookings),
+            formats.money0(row.bookings),
             ctx.drill("bookings"),
             delta(row.bookings, p and p.bookings),
             "bookings",
@@ -244,7 +238,7 @@ def headline_stats(ctx: Context, row: KpiRow, *, prefix: str = "", previous_row:
         ),
         Stat(
             "Win rate",
-            fmt_pct(row.win_rate),
+            formats.percent(row.win_rate),
             ctx.drill("closed"),
             delta(row.win_rate, p and p.win_rate),
             "win_rate",
@@ -252,7 +246,7 @@ def headline_stats(ctx: Context, row: KpiRow, *, prefix: str = "", previous_row:
         ),
         Stat(
             "Average deal size",
-            fmt_money(row.avg_deal_size),
+            formats.money0(row.avg_deal_size),
             ctx.drill("won"),
             delta(row.avg_deal_size, p and p.avg_deal_size),
             "avg_deal_size",
@@ -268,9 +262,9 @@ def headline_stats(ctx: Context, row: KpiRow, *, prefix: str = "", previous_row:
         ),
         Stat(
             "Open pipeline",
-            fmt_money(row.open_pipeline),
+            formats.money0(row.open_pipeline),
             ctx.drill("open"),
-            f"weighted {fmt_money(row.weighted_pipeline)}",
+            f"weighted {formats.money0(row.weighted_pipeline)}",
             "open_pipeline",
             kpis.money(row.open_pipeline),
         ),
@@ -284,7 +278,7 @@ def headline_stats(ctx: Context, row: KpiRow, *, prefix: str = "", previous_row:
         ),
         Stat(
             "Velocity",
-            f"{fmt_money(row.velocity)}/day",
+            f"{formats.money0(row.velocity)}/day",
             ctx.drill("open"),
             "expected to close per day",
             "velocity",
@@ -296,9 +290,9 @@ def headline_stats(ctx: Context, row: KpiRow, *, prefix: str = "", previous_row:
             1,
             Stat(
                 "Attainment",
-                fmt_pct(row.attainment),
+                formats.percent(row.attainment),
                 ctx.drill("bookings"),
-                f"of {fmt_money(row.quota)} quota",
+                f"of {formats.money0(row.quota)} quota",
                 "attainment",
                 row.attainment,
             ),

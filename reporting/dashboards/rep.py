@@ -17,15 +17,13 @@ from reporting.dashboards.panels import (
     Context,
     Panel,
     Stat,
-    fmt_money,
-    fmt_pct,
     guarded,
     headline_stats,
 )
 from reporting.filtersets import ReportFilter, Span, custom_span, span_for, year_span
 from reporting.kpis import Aggregate, KpiRow
 from reporting.selectors import Person
-from salesops import charts
+from salesops import charts, formats
 from salesops.charts import PALETTE
 from salesops.kernel.fiscal import fiscal_year_of
 
@@ -61,20 +59,21 @@ def rep_dashboard(ctx: Context, subject: Person, team: dict[int, Person]) -> lis
     pace = kpis.pace(row.bookings, quota, share)
     commissions = selectors.commissions(me, fy.start, fy.end)
     paid = sum((c.payable for c in commissions if c.period_start <= today), Decimal(0))
+    on_course = formats.money0(kpis.projected(row.bookings, share))
 
     stats = headline_stats(ctx, row)
     stats[1:1] = [
         Stat(
             "Pace to quota",
-            fmt_pct(pace),
+            formats.percent(pace),
             ctx.drill("bookings"),
-            f"{share * 100:.0f} % of the period gone; on course for {fmt_money(kpis.projected(row.bookings, share))}",
+            f"{share * 100:.0f} % of the period gone; on course for {on_course}",
             "pace",
             pace,
         ),
         Stat(
             "Commissions to date",
-            fmt_money(paid),
+            formats.money0(paid),
             reverse("incentives:my_attainment") if subject.id == ctx.viewer_id else None,
             f"fiscal year {fy.label}",
             "commissions",
