@@ -32,7 +32,7 @@ demo: install
 	$(BIN)/python -m salesops.hub demo
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy . && $(BIN)/lint-imports
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy . && $(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
