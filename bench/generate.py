@@ -1,9 +1,10 @@
 """The scale-data generator: a deterministic company of any size, loaded with COPY.
 
 `manage.py bench_data --scale tiny|small|medium|enterprise|xl` and `make bench` (bench/run.py) call
-`generate()`. Every column is drawn with numpy from one Generator seeded by `seed`, in a fixed order, and
-the tables are truncated with RESTART IDENTITY first, so the same seed and `today` give the same rows,
-ids included.
+`generate()`. Every column is drawn with numpy in a fixed order: people, accounts and contacts from one
+Generator seeded by `seed`, the deals in blocks of DEAL_BLOCK (50,000) deals, each from a Generator seeded by
+(`seed`, block number). The tables are truncated with RESTART IDENTITY first, so the same seed and `today`
+give the same rows, ids included.
 
 What it builds (enterprise: 2,000 people, 1,000,000 deals over three fiscal years):
 - people: a CEO, directors (one region each), managers (one team each; the first has `big_team` direct
@@ -21,12 +22,14 @@ What it builds (enterprise: 2,000 people, 1,000,000 deals over three fiscal year
   per deal; `stage_entered_at` is the time of the last stage move;
 - activities: recent calls/e-mails/meetings and open tasks on open deals, a few on closed ones.
 
-How it stays fast (enterprise ≤ 5 minutes on 2 cores, see bench/README.md): the rows are built as numpy
-columns, formatted to COPY text by pandas in chunks while a psycopg writer thread streams the previous
-chunk (the server parses on the other core); the big tables are truncated in the same transaction so
-COPY FREEZE writes them frozen and all-visible (no hint-bit writes or VACUUM later); their secondary
-indexes and foreign keys are dropped around the COPYs and rebuilt from their own definitions (one
-sorted build and one validating join each instead of millions of per-row checks); then ANALYZE.
+How it stays fast (enterprise ≤ 5 minutes on 2 cores, see bench/README.md) and small: the rows are built as
+numpy columns, one block of deals (with their line items, splits, history and activities) at a time, so the
+memory is that of one block at any scale; they are formatted to COPY text by pandas in chunks while a psycopg
+writer thread streams the previous chunk (the server parses on the other core); the big tables are
+truncated in the same transaction so COPY FREEZE writes them frozen and all-visible (no hint-bit writes or
+VACUUM later); their secondary indexes and foreign keys are dropped around the COPYs and rebuilt from their
+own definitions (one sorted build and one validating join each instead of millions of per-row checks); then
+ANALYZE.
 """
 
 from __future__ import annotations
@@ -93,6 +96,10 @@ COPIED = [
     "org_user", "pipeline_account", "pipeline_contact", "pipeline_deal", "pipeline_deallineitem",
     "pipeline_dealsplit", "pipeline_dealchange", "pipeline_activity",
 ]  # fmt: skip
+
+# Deals per block: each block's deals, line items, splits, history and activities are drawn and COPYed before
+# the next block is drawn (about 200 MB for 50,000 deals, whatever the scale).
+DEAL_BLOCK = 50_000
 
 FACTS_TABLE = "bench_dataset"
 BENCH_PASSWORD = "bench"  # noqa: S105 - every generated person signs in with it (page benchmarks log in)
@@ -163,11 +170,44 @@ class _Clock:
         self.start = self.last = time.perf_counter()
         self.phases: dict[str, float] = {}
 
-    def lap(self, name: str) -> None:
+    def lap(self, name: str, *, quiet: bool = False) -> None:
+        """The time since the last lap, added to the phase `name` (a phase of every deal block adds up)."""
         now = time.perf_counter()
-        self.phases[name] = round(now - self.last, 2)
-        self.log(f"  {name}: {now - self.last:.1f}s (total {now - self.start:.1f}s)")
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self.last, 2)
+        if not quiet:
+            self.log(f"  {name}: {now - self.last:.1f}s (total {now - self.start:.1f}s)")
         self.last = now
+
+
+@dataclass
+class _Totals:
+    """What the deal blocks wrote so far: the next ids, and the company's counts for the facts."""
+
+    deals_per_rep: np.ndarray  # per rep position
+    won: int = 0
+    lost: int = 0
+    open: int = 0
+    amount_cents: int = 0
+    line_items: int = 0
+    splits: int = 0
+    deals_with_splits: int = 0
+    changes: int = 0
+    stage_changes: int = 0
+    activities: int = 0
+
+    def add(self, *, outcome: np.ndarray, owner_pos: np.ndarray, amount_cents: np.ndarray, n_lines: int,
+            n_splits: int, deals_with_splits: int, n_changes: int, stage_changes: int, n_act: int) -> None:  # fmt: skip
+        self.deals_per_rep += np.bincount(owner_pos, minlength=len(self.deals_per_rep))
+        self.won += int((outcome == WON).sum())
+        self.lost += int((outcome == LOST).sum())
+        self.open += int((outcome == OPEN).sum())
+        self.amount_cents += int(amount_cents.sum())
+        self.line_items += n_lines
+        self.splits += n_splits
+        self.deals_with_splits += deals_with_splits
+        self.changes += n_changes
+        self.stage_changes += stage_changes
+        self.activities += n_act
 
 
 def _days(value: dt.date) -> int:
@@ -622,344 +662,377 @@ def _generate(spec: Scale, seed: int, today_date: dt.date, drop_indexes: bool, c
     clock.lap(f"accounts ({n_acc}) and contacts ({n_con})")
 
     # ------------------------------------------------------------------------------------------ deals
-    n = spec.deals
-    outcome = rng.choice(3, n, p=OUTCOME_SHARES)
-    won, lost, is_open = outcome == WON, outcome == LOST, outcome == OPEN
-    closed = ~is_open
-    # Close dates of closed deals: more each year, more in the last month of a quarter, few at weekends.
-    days = np.arange(fy_start, today)
-    dates = days.astype("datetime64[D]")
-    month = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
-    weight = 1.0 + 0.25 * (days - fy_start) / 365.0
-    weight *= np.where(month % 3 == 0, 1.6, 1.0)
-    weight *= np.where(weekday >= 5, 0.15, 1.0)
-    close = np.empty(n, dtype=np.int64)
-    close[closed] = rng.choice(days, int(closed.sum()), p=weight / weight.sum())
-    cycle = np.where(won, rng.lognormal(np.log(45), 0.7, n), rng.lognormal(np.log(30), 0.8, n))
-    cycle = np.clip(cycle, 1, 540).astype(np.int64)
-    created = close - cycle
-    # Open deals: a few slipped past their close date, most close this quarter or next.
-    q_month = (today_date.month - 1) // 3 * 3 + 1
-    q_start = dt.date(today_date.year, q_month, 1)
-    quarter_starts = [_days(_add_months(q_start, 3 * k)) for k in range(4)]
-    n_open = int(is_open.sum())
-    bucket = rng.choice(4, n_open, p=[0.05, 0.45, 0.38, 0.12])
-    lo = np.select([bucket == 0, bucket == 1, bucket == 2], [today - 45, today, quarter_starts[1]], quarter_starts[2])
-    hi = np.select([bucket == 0, bucket == 1, bucket == 2], [today, quarter_starts[1], quarter_starts[2]],
-                   quarter_starts[3])  # fmt: skip
-    open_close = lo + np.floor(rng.random(n_open) * (hi - lo)).astype(np.int64)
-    age = np.clip(rng.lognormal(np.log(35), 0.8, n_open), 1, 400).astype(np.int64)
-    open_created = np.minimum(today - age, open_close - 1 - (bucket == 0) * rng.integers(0, 60, n_open))
-    close[is_open] = open_close
-    created[is_open] = open_created
+    # Deals are drawn and written in blocks of DEAL_BLOCK (ids first..first+n-1), each block with its own
+    # random stream (seed, block number), so the memory held stays that of one block at any scale (xl: 10 M
+    # deals, 57 M history rows). What spans blocks is drawn once above: accounts, their popularity, people.
+    account_p = _normalised(rng.lognormal(0, 1.0, n_acc))
+    acc_cols.clear()  # written: what the deals need of them is kept in their own arrays
+    con_cols.clear()
+    totals = _Totals(deals_per_rep=np.zeros(len(people.rep_idx), dtype=np.int64))
 
-    # Owners: mostly the account's owner; never before they started; leavers hand over what outlives them.
-    account = rng.choice(n_acc, n, p=_normalised(rng.lognormal(0, 1.0, n_acc)))
-    owner_pos = np.where(rng.random(n) < 0.8, acc_owner_pos[account], sellers[rng.choice(len(sellers), n, p=seller_p)])
-    late = created < people.rep_start[owner_pos]
-    owner_pos[late] = veterans_active[rng.integers(0, len(veterans_active), int(late.sum()))]
-    end_of = people.rep_end[owner_pos]
-    gone = (end_of >= 0) & (created >= end_of)
-    owner_pos[gone] = veterans_active[rng.integers(0, len(veterans_active), int(gone.sum()))]
-    end_of = people.rep_end[owner_pos]
-    handed = (end_of >= 0) & (is_open | (close > end_of))
-    first_owner_pos = owner_pos.copy()
-    owner_pos[handed] = veterans_active[rng.integers(0, len(veterans_active), int(handed.sum()))]
-    handover_at = np.where(handed, end_of * DAY + 23 * 3600, np.iinfo(np.int64).max)
-    owner = rep_ids[owner_pos]
-    first_owner = rep_ids[first_owner_pos]
+    def deal_block(rng: np.random.Generator, first: int, n: int) -> None:
+        outcome = rng.choice(3, n, p=OUTCOME_SHARES)
+        won, lost, is_open = outcome == WON, outcome == LOST, outcome == OPEN
+        closed = ~is_open
+        # Close dates of closed deals: more each year, more in the last month of a quarter, few at weekends.
+        days = np.arange(fy_start, today)
+        dates = days.astype("datetime64[D]")
+        month = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
+        weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
+        weight = 1.0 + 0.25 * (days - fy_start) / 365.0
+        weight *= np.where(month % 3 == 0, 1.6, 1.0)
+        weight *= np.where(weekday >= 5, 0.15, 1.0)
+        close = np.empty(n, dtype=np.int64)
+        close[closed] = rng.choice(days, int(closed.sum()), p=weight / weight.sum())
+        cycle = np.where(won, rng.lognormal(np.log(45), 0.7, n), rng.lognormal(np.log(30), 0.8, n))
+        cycle = np.clip(cycle, 1, 540).astype(np.int64)
+        created = close - cycle
+        # Open deals: a few slipped past their close date, most close this quarter or next.
+        q_month = (today_date.month - 1) // 3 * 3 + 1
+        q_start = dt.date(today_date.year, q_month, 1)
+        quarter_starts = [_days(_add_months(q_start, 3 * k)) for k in range(4)]
+        n_open = int(is_open.sum())
+        bucket = rng.choice(4, n_open, p=[0.05, 0.45, 0.38, 0.12])
+        lo = np.select(
+            [bucket == 0, bucket == 1, bucket == 2], [today - 45, today, quarter_starts[1]], quarter_starts[2]
+        )
+        hi = np.select([bucket == 0, bucket == 1, bucket == 2], [today, quarter_starts[1], quarter_starts[2]],
+                       quarter_starts[3])  # fmt: skip
+        open_close = lo + np.floor(rng.random(n_open) * (hi - lo)).astype(np.int64)
+        age = np.clip(rng.lognormal(np.log(35), 0.8, n_open), 1, 400).astype(np.int64)
+        open_created = np.minimum(today - age, open_close - 1 - (bucket == 0) * rng.integers(0, 60, n_open))
+        close[is_open] = open_close
+        created[is_open] = open_created
 
-    # Stage paths: start in the first (or second) stage, walk up to a final open stage skipping a few,
-    # sometimes slip back one stage and forward again, then end won, lost or still open.
-    s0 = np.where(rng.random(n) < 0.85, 0, 1)
-    final = np.select(
-        [won, lost],
-        [rng.choice(k_open, n, p=_tail([0.0, 0.0, 0.05, 0.25, 0.70], k_open)),
-         rng.choice(k_open, n, p=_tail([0.18, 0.22, 0.22, 0.2, 0.18], k_open))],
-        rng.choice(k_open, n, p=_tail([0.2, 0.22, 0.22, 0.2, 0.16], k_open)),
-    )  # fmt: skip
-    final = np.maximum(final, s0)
-    cols = np.arange(k_open)
-    keep = (cols >= s0[:, None]) & (cols <= final[:, None])
-    skip = rng.random((n, k_open)) < 0.10
-    keep &= ~skip | (cols == s0[:, None]) | (cols == final[:, None])
-    bounce = (final > s0) & (rng.random(n) < 0.45)
-    matrix = np.where(keep, cols, -1)
-    matrix = np.column_stack(
-        [
-            matrix,
-            np.where(bounce, final - 1, -1),
-            np.where(bounce, final, -1),
-            np.select([won, lost], [k_open, k_open + 1], -1),
-        ]
-    )
-    order = np.argsort(matrix < 0, axis=1, kind="stable")
-    path = np.take_along_axis(matrix, order, axis=1)
-    path_len = (matrix >= 0).sum(axis=1)
-    last_stage = path[np.arange(n), path_len - 1]
+        # Owners: mostly the account's owner; never before they started; leavers hand over what outlives them.
+        account = rng.choice(n_acc, n, p=account_p)
+        owner_pos = np.where(
+            rng.random(n) < 0.8, acc_owner_pos[account], sellers[rng.choice(len(sellers), n, p=seller_p)]
+        )
+        late = created < people.rep_start[owner_pos]
+        owner_pos[late] = veterans_active[rng.integers(0, len(veterans_active), int(late.sum()))]
+        end_of = people.rep_end[owner_pos]
+        gone = (end_of >= 0) & (created >= end_of)
+        owner_pos[gone] = veterans_active[rng.integers(0, len(veterans_active), int(gone.sum()))]
+        end_of = people.rep_end[owner_pos]
+        handed = (end_of >= 0) & (is_open | (close > end_of))
+        first_owner_pos = owner_pos.copy()
+        owner_pos[handed] = veterans_active[rng.integers(0, len(veterans_active), int(handed.sum()))]
+        handover_at = np.where(handed, end_of * DAY + 23 * 3600, np.iinfo(np.int64).max)
+        owner = rep_ids[owner_pos]
+        first_owner = rep_ids[first_owner_pos]
 
-    # Amounts are the exact sum of line items (cents); early open deals may have none yet.
-    no_amount = is_open & (last_stage <= 1) & (rng.random(n) < 0.10)
-    lines_per = np.where(no_amount, 0, rng.choice([1, 2, 3], n, p=[0.7, 0.22, 0.08]))
-    n_lines = int(lines_per.sum())
-    line_deal = np.repeat(np.arange(n), lines_per)
-    line_product = rng.choice(len(products), n_lines, p=product_p)
-    qty = np.minimum(rng.geometric(0.35, n_lines), 40)
-    unit_cents = np.round(product_cents[line_product] * (1 - rng.uniform(0.0, 0.3, n_lines))).astype(np.int64)
-    amount_cents = np.bincount(line_deal, weights=qty * unit_cents, minlength=n).astype(np.int64)
-    deal_ids = np.arange(1, n + 1, dtype=np.int64)
+        # Stage paths: start in the first (or second) stage, walk up to a final open stage skipping a few,
+        # sometimes slip back one stage and forward again, then end won, lost or still open.
+        s0 = np.where(rng.random(n) < 0.85, 0, 1)
+        final = np.select(
+            [won, lost],
+            [rng.choice(k_open, n, p=_tail([0.0, 0.0, 0.05, 0.25, 0.70], k_open)),
+             rng.choice(k_open, n, p=_tail([0.18, 0.22, 0.22, 0.2, 0.18], k_open))],
+            rng.choice(k_open, n, p=_tail([0.2, 0.22, 0.22, 0.2, 0.16], k_open)),
+        )  # fmt: skip
+        final = np.maximum(final, s0)
+        cols = np.arange(k_open)
+        keep = (cols >= s0[:, None]) & (cols <= final[:, None])
+        skip = rng.random((n, k_open)) < 0.10
+        keep &= ~skip | (cols == s0[:, None]) | (cols == final[:, None])
+        bounce = (final > s0) & (rng.random(n) < 0.45)
+        matrix = np.where(keep, cols, -1)
+        matrix = np.column_stack(
+            [
+                matrix,
+                np.where(bounce, final - 1, -1),
+                np.where(bounce, final, -1),
+                np.select([won, lost], [k_open, k_open + 1], -1),
+            ]
+        )
+        order = np.argsort(matrix < 0, axis=1, kind="stable")
+        path = np.take_along_axis(matrix, order, axis=1)
+        path_len = (matrix >= 0).sum(axis=1)
+        last_stage = path[np.arange(n), path_len - 1]
 
-    # Times: created during business hours; a closed deal's last move happens on its close date.
-    created_at = created * DAY + rng.integers(8 * 3600, 18 * 3600, n)
-    end_at = np.where(is_open, now - rng.integers(60, 4 * 3600, n), close * DAY + rng.integers(9 * 3600, 19 * 3600, n))
-    end_at = np.maximum(end_at, created_at + 120)
-    span = end_at - created_at
-    clock.lap(f"deal columns ({n})")
+        # Amounts are the exact sum of line items (cents); early open deals may have none yet.
+        no_amount = is_open & (last_stage <= 1) & (rng.random(n) < 0.10)
+        lines_per = np.where(no_amount, 0, rng.choice([1, 2, 3], n, p=[0.7, 0.22, 0.08]))
+        n_lines = int(lines_per.sum())
+        line_deal = np.repeat(np.arange(n), lines_per)
+        line_product = rng.choice(len(products), n_lines, p=product_p)
+        qty = np.minimum(rng.geometric(0.35, n_lines), 40)
+        unit_cents = np.round(product_cents[line_product] * (1 - rng.uniform(0.0, 0.3, n_lines))).astype(np.int64)
+        amount_cents = np.bincount(line_deal, weights=qty * unit_cents, minlength=n).astype(np.int64)
+        deal_ids = np.arange(first, first + n, dtype=np.int64)
 
-    # ---------------------------------------------------------------------------------------- history
-    # Stage moves: events 1..len-1 of each path; a closed deal's terminal move is at end_at.
-    n_moves = path_len - 1
-    mv_deal = np.repeat(np.arange(n), n_moves)
-    mv_pos = np.arange(len(mv_deal)) - np.repeat(_segment_starts(n_moves), n_moves) + 1
-    mv_new = path[mv_deal, mv_pos]
-    mv_old = path[mv_deal, mv_pos - 1]
-    frac = rng.uniform(0.02, 0.98, len(mv_deal))
-    frac = frac[np.lexsort((frac, mv_deal))]
-    terminal = mv_pos == (path_len[mv_deal] - 1)
-    frac = np.where(terminal & closed[mv_deal], 1.0, frac)
-    mv_at = created_at[mv_deal] + (frac * span[mv_deal]).astype(np.int64)
+        # Times: created during business hours; a closed deal's last move happens on its close date.
+        created_at = created * DAY + rng.integers(8 * 3600, 18 * 3600, n)
+        end_at = np.where(
+            is_open, now - rng.integers(60, 4 * 3600, n), close * DAY + rng.integers(9 * 3600, 19 * 3600, n)
+        )
+        end_at = np.maximum(end_at, created_at + 120)
+        span = end_at - created_at
+        clock.lap("deal columns", quiet=True)
 
-    parts: list[dict[str, np.ndarray]] = []
-    parts.append(_rows(deal_ids, "created", np.full(n, "", dtype=object), stage_names[path[:, 0]],
-                       None, stage_ids[path[:, 0]], created_at, 0))  # fmt: skip
-    parts.append(_rows(deal_ids[mv_deal], "stage", stage_names[mv_old], stage_names[mv_new], stage_ids[mv_old],
-                       stage_ids[mv_new], mv_at, 1))  # fmt: skip
-    stage_entered = created_at.copy()
-    np.maximum.at(stage_entered, mv_deal, mv_at)
+        # ---------------------------------------------------------------------------------------- history
+        # Stage moves: events 1..len-1 of each path; a closed deal's terminal move is at end_at.
+        n_moves = path_len - 1
+        mv_deal = np.repeat(np.arange(n), n_moves)
+        mv_pos = np.arange(len(mv_deal)) - np.repeat(_segment_starts(n_moves), n_moves) + 1
+        mv_new = path[mv_deal, mv_pos]
+        mv_old = path[mv_deal, mv_pos - 1]
+        frac = rng.uniform(0.02, 0.98, len(mv_deal))
+        frac = frac[np.lexsort((frac, mv_deal))]
+        terminal = mv_pos == (path_len[mv_deal] - 1)
+        frac = np.where(terminal & closed[mv_deal], 1.0, frac)
+        mv_at = created_at[mv_deal] + (frac * span[mv_deal]).astype(np.int64)
 
-    # Amount changes on ~15 % of priced deals (first quote → current amount).
-    am = np.flatnonzero(~no_amount & (rng.random(n) < 0.15))
-    old_cents = np.round(amount_cents[am] * rng.uniform(0.6, 1.4, len(am))).astype(np.int64)
-    parts.append(_rows(deal_ids[am], "amount", _money_text(old_cents), _money_text(amount_cents[am]), None, None,
-                       created_at[am] + (rng.uniform(0.05, 0.95, len(am)) * span[am]).astype(np.int64), 2))  # fmt: skip
+        parts: list[dict[str, np.ndarray]] = []
+        parts.append(_rows(deal_ids, "created", np.full(n, "", dtype=object), stage_names[path[:, 0]],
+                           None, stage_ids[path[:, 0]], created_at, 0))  # fmt: skip
+        parts.append(_rows(deal_ids[mv_deal], "stage", stage_names[mv_old], stage_names[mv_new], stage_ids[mv_old],
+                           stage_ids[mv_new], mv_at, 1))  # fmt: skip
+        stage_entered = created_at.copy()
+        np.maximum.at(stage_entered, mv_deal, mv_at)
 
-    # Close-date moves on ~28 % of deals: one or two pushes later (slips), sometimes a pull earlier.
-    cd = np.flatnonzero(rng.random(n) < 0.28)
-    two = rng.random(len(cd)) < 0.3
-    push = rng.random(len(cd)) < 0.82
-    shift1 = rng.integers(7, 60, len(cd)) * np.where(push, 1, -1)
-    shift2 = rng.integers(7, 45, len(cd))
-    mid = np.maximum(close[cd] - shift1, created[cd] + 1)  # value before the last move
-    first_old = np.maximum(mid - shift2, created[cd] + 1)
-    f1 = rng.uniform(0.05, 0.5, len(cd))
-    f2 = rng.uniform(0.5, 0.95, len(cd))
-    at_last = created_at[cd] + (f2 * span[cd]).astype(np.int64)
-    moved = mid != close[cd]
-    cd, two, mid, first_old, f1, at_last = (
-        cd[moved],
-        two[moved],
-        mid[moved],
-        first_old[moved],
-        f1[moved],
-        at_last[moved],
-    )
-    parts.append(_rows(deal_ids[cd], "close_date", _date_text(mid), _date_text(close[cd]), None, None, at_last, 3))
-    two &= first_old != mid
-    c2 = cd[two]
-    parts.append(_rows(deal_ids[c2], "close_date", _date_text(first_old[two]), _date_text(mid[two]), None, None,
-                       created_at[c2] + (f1[two] * span[c2]).astype(np.int64), 3))  # fmt: skip
+        # Amount changes on ~15 % of priced deals (first quote → current amount).
+        am = np.flatnonzero(~no_amount & (rng.random(n) < 0.15))
+        old_cents = np.round(amount_cents[am] * rng.uniform(0.6, 1.4, len(am))).astype(np.int64)
+        am_at = created_at[am] + (rng.uniform(0.05, 0.95, len(am)) * span[am]).astype(np.int64)
+        parts.append(_rows(deal_ids[am], "amount", _money_text(old_cents), _money_text(amount_cents[am]), None, None,
+                           am_at, 2))  # fmt: skip
 
-    # Hand-overs of leavers' deals.
-    ho = np.flatnonzero(handed)
-    parts.append(_rows(deal_ids[ho], "owner", _people_names(people, first_owner[ho]), _people_names(people, owner[ho]),
-                       first_owner[ho], owner[ho], handover_at[ho], 4))  # fmt: skip
+        # Close-date moves on ~28 % of deals: one or two pushes later (slips), sometimes a pull earlier.
+        cd = np.flatnonzero(rng.random(n) < 0.28)
+        two = rng.random(len(cd)) < 0.3
+        push = rng.random(len(cd)) < 0.82
+        shift1 = rng.integers(7, 60, len(cd)) * np.where(push, 1, -1)
+        shift2 = rng.integers(7, 45, len(cd))
+        mid = np.maximum(close[cd] - shift1, created[cd] + 1)  # value before the last move
+        first_old = np.maximum(mid - shift2, created[cd] + 1)
+        f1 = rng.uniform(0.05, 0.5, len(cd))
+        f2 = rng.uniform(0.5, 0.95, len(cd))
+        at_last = created_at[cd] + (f2 * span[cd]).astype(np.int64)
+        moved = mid != close[cd]
+        cd, two, mid, first_old, f1, at_last = (
+            cd[moved],
+            two[moved],
+            mid[moved],
+            first_old[moved],
+            f1[moved],
+            at_last[moved],
+        )
+        parts.append(_rows(deal_ids[cd], "close_date", _date_text(mid), _date_text(close[cd]), None, None, at_last, 3))
+        two &= first_old != mid
+        c2 = cd[two]
+        parts.append(_rows(deal_ids[c2], "close_date", _date_text(first_old[two]), _date_text(mid[two]), None, None,
+                           created_at[c2] + (f1[two] * span[c2]).astype(np.int64), 3))  # fmt: skip
 
-    # Category overrides on a few open deals, set after their last stage move.
-    ov = np.flatnonzero(is_open & (rng.random(n) < 0.04))
-    override = np.full(n, "", dtype=object)
-    choices = np.array(["pipeline", "best_case", "commit"], dtype=object)
-    pick = choices[rng.integers(0, 3, len(ov))]
-    same = pick == stage_category[last_stage[ov]]
-    pick[same] = np.where(stage_category[last_stage[ov[same]]] == "commit", "best_case", "commit")
-    override[ov] = pick
-    ov_at = stage_entered[ov] + ((now - stage_entered[ov]) * rng.uniform(0.1, 0.9, len(ov))).astype(np.int64)
-    parts.append(_rows(deal_ids[ov], "category", stage_category[last_stage[ov]], pick, None, None, ov_at, 5))
+        # Hand-overs of leavers' deals.
+        ho = np.flatnonzero(handed)
+        parts.append(_rows(deal_ids[ho], "owner", _people_names(people, first_owner[ho]),
+                           _people_names(people, owner[ho]), first_owner[ho], owner[ho], handover_at[ho],
+                           4))  # fmt: skip
 
-    # Cancellations of a few won deals (clawbacks).
-    cx = np.flatnonzero(won & (close < today - 30) & (rng.random(n) < 0.005))
-    cancelled_on = np.full(n, -1, dtype=np.int64)
-    cancelled_on[cx] = np.minimum(close[cx] + rng.integers(5, 90, len(cx)), today - 1)
-    parts.append(_rows(deal_ids[cx], "cancelled", np.full(len(cx), "", dtype=object), _date_text(cancelled_on[cx]),
-                       None, None, cancelled_on[cx] * DAY + 12 * 3600, 6))  # fmt: skip
+        # Category overrides on a few open deals, set after their last stage move.
+        ov = np.flatnonzero(is_open & (rng.random(n) < 0.04))
+        override = np.full(n, "", dtype=object)
+        choices = np.array(["pipeline", "best_case", "commit"], dtype=object)
+        pick = choices[rng.integers(0, 3, len(ov))]
+        same = pick == stage_category[last_stage[ov]]
+        pick[same] = np.where(stage_category[last_stage[ov[same]]] == "commit", "best_case", "commit")
+        override[ov] = pick
+        ov_at = stage_entered[ov] + ((now - stage_entered[ov]) * rng.uniform(0.1, 0.9, len(ov))).astype(np.int64)
+        parts.append(_rows(deal_ids[ov], "category", stage_category[last_stage[ov]], pick, None, None, ov_at, 5))
 
-    # ----------------------------------------------------------------------------------------- splits
-    split_kind = rng.choice(5, n, p=[0.80, 0.11, 0.04, 0.03, 0.02])  # none, 2-way, 3-way, overlay, 2-way+overlay
-    sellers_by_team = _team_members(people.rep_team, ~people.rep_overlay, spec.managers)
-    team_of = people.rep_team[owner_pos]
-    size = sellers_by_team.sizes[team_of]
-    split_kind = np.where((split_kind == 2) & (size < 3), 1, split_kind)
-    split_kind = np.where(np.isin(split_kind, [1, 4]) & (size < 2), 3, split_kind)
-    two_way = np.flatnonzero(np.isin(split_kind, [1, 4]))
-    three_way = np.flatnonzero(split_kind == 2)
-    overlay = np.flatnonzero(np.isin(split_kind, [3, 4]))
-    sp_deal, sp_person, sp_pct, sp_over = [], [], [], []
-    for deals_, k in ((two_way, 2), (three_way, 3)):
-        sizes = size[deals_]
-        start = sellers_by_team.starts[team_of[deals_]]
-        own_slot = sellers_by_team.slot[owner_pos[deals_]]
-        r1 = 1 + rng.integers(0, 1 << 30, len(deals_)) % (sizes - 1)
-        partners = [rep_ids[sellers_by_team.members[start + (own_slot + r1) % sizes]]]
-        if k == 3:
-            r2 = 1 + (r1 - 1 + 1 + rng.integers(0, 1 << 30, len(deals_)) % np.maximum(sizes - 2, 1)) % (sizes - 1)
-            partners.append(rep_ids[sellers_by_team.members[start + (own_slot + r2) % sizes]])
-        options = np.array(SPLITS_2 if k == 2 else SPLITS_3, dtype=float)
-        shares = options[rng.integers(0, len(options), len(deals_))]
-        for j, person in enumerate([owner[deals_], *partners]):
-            sp_deal.append(deals_)
-            sp_person.append(person)
-            sp_pct.append(shares[:, j])
-            sp_over.append(np.zeros(len(deals_), dtype=bool))
-    overlays = rep_ids[people.rep_overlay]
-    sp_deal.append(overlay)
-    sp_person.append(overlays[rng.integers(0, len(overlays), len(overlay))])
-    sp_pct.append(rng.choice([50.0, 100.0], len(overlay)))
-    sp_over.append(np.ones(len(overlay), dtype=bool))
-    split_deal = np.concatenate(sp_deal)
-    split_order = np.argsort(split_deal, kind="stable")
-    split_deal = split_deal[split_order]
-    split_person = np.concatenate(sp_person)[split_order]
-    split_pct = np.concatenate(sp_pct)[split_order]
-    split_over = np.concatenate(sp_over)[split_order]
-    split_text = _splits_text(split_deal, split_person, split_pct, split_over, people.usernames)
-    with_splits = np.unique(split_deal)
-    parts.append(_rows(deal_ids[with_splits], "splits", np.full(len(with_splits), "", dtype=object), split_text,
-                       None, None, created_at[with_splits] + np.minimum(3600, span[with_splits] // 4), 7))  # fmt: skip
+        # Cancellations of a few won deals (clawbacks).
+        cx = np.flatnonzero(won & (close < today - 30) & (rng.random(n) < 0.005))
+        cancelled_on = np.full(n, -1, dtype=np.int64)
+        cancelled_on[cx] = np.minimum(close[cx] + rng.integers(5, 90, len(cx)), today - 1)
+        parts.append(_rows(deal_ids[cx], "cancelled", np.full(len(cx), "", dtype=object), _date_text(cancelled_on[cx]),
+                           None, None, cancelled_on[cx] * DAY + 12 * 3600, 6))  # fmt: skip
 
-    # ------------------------------------------------------------------------------------- activities
-    act = _activities(rng, n, is_open, closed, created_at, end_at, now, today, account, owner)
-    last_activity = np.full(n, -1, dtype=np.int64)
-    done = act["done"]
-    np.maximum.at(last_activity, act["deal"][done], act["at"][done])
-    clock.lap("history, splits and activities in memory")
+        # ----------------------------------------------------------------------------------------- splits
+        split_kind = rng.choice(5, n, p=[0.80, 0.11, 0.04, 0.03, 0.02])  # none, 2-way, 3-way, overlay, 2-way+overlay
+        sellers_by_team = _team_members(people.rep_team, ~people.rep_overlay, spec.managers)
+        team_of = people.rep_team[owner_pos]
+        size = sellers_by_team.sizes[team_of]
+        split_kind = np.where((split_kind == 2) & (size < 3), 1, split_kind)
+        split_kind = np.where(np.isin(split_kind, [1, 4]) & (size < 2), 3, split_kind)
+        two_way = np.flatnonzero(np.isin(split_kind, [1, 4]))
+        three_way = np.flatnonzero(split_kind == 2)
+        overlay = np.flatnonzero(np.isin(split_kind, [3, 4]))
+        sp_deal, sp_person, sp_pct, sp_over = [], [], [], []
+        for deals_, k in ((two_way, 2), (three_way, 3)):
+            sizes = size[deals_]
+            start = sellers_by_team.starts[team_of[deals_]]
+            own_slot = sellers_by_team.slot[owner_pos[deals_]]
+            r1 = 1 + rng.integers(0, 1 << 30, len(deals_)) % (sizes - 1)
+            partners = [rep_ids[sellers_by_team.members[start + (own_slot + r1) % sizes]]]
+            if k == 3:
+                r2 = 1 + (r1 - 1 + 1 + rng.integers(0, 1 << 30, len(deals_)) % np.maximum(sizes - 2, 1)) % (sizes - 1)
+                partners.append(rep_ids[sellers_by_team.members[start + (own_slot + r2) % sizes]])
+            options = np.array(SPLITS_2 if k == 2 else SPLITS_3, dtype=float)
+            shares = options[rng.integers(0, len(options), len(deals_))]
+            for j, person in enumerate([owner[deals_], *partners]):
+                sp_deal.append(deals_)
+                sp_person.append(person)
+                sp_pct.append(shares[:, j])
+                sp_over.append(np.zeros(len(deals_), dtype=bool))
+        overlays = rep_ids[people.rep_overlay]
+        sp_deal.append(overlay)
+        sp_person.append(overlays[rng.integers(0, len(overlays), len(overlay))])
+        sp_pct.append(rng.choice([50.0, 100.0], len(overlay)))
+        sp_over.append(np.ones(len(overlay), dtype=bool))
+        split_deal = np.concatenate(sp_deal)
+        split_order = np.argsort(split_deal, kind="stable")
+        split_deal = split_deal[split_order]
+        split_person = np.concatenate(sp_person)[split_order]
+        split_pct = np.concatenate(sp_pct)[split_order]
+        split_over = np.concatenate(sp_over)[split_order]
+        split_text = _splits_text(split_deal, split_person, split_pct, split_over, people.usernames)
+        with_splits = np.unique(split_deal)
+        splits_at = created_at[with_splits] + np.minimum(3600, span[with_splits] // 4)
+        parts.append(_rows(deal_ids[with_splits], "splits", np.full(len(with_splits), "", dtype=object), split_text,
+                           None, None, splits_at, 7))  # fmt: skip
 
-    # ------------------------------------------------------------------------------------ deal rows
-    changes = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = np.lexsort((changes["rank"], changes["at"], changes["deal"]))
-    changes = {k: v[order] for k, v in changes.items()}
-    # Strictly ascending per deal: t'_k = cummax(t_k − k) + k within each deal.
-    deal_of = changes["deal"]
-    first_row = np.searchsorted(deal_of, deal_of, side="left")
-    position = np.arange(len(deal_of)) - first_row
-    shifted = changes["at"] - position + (deal_of << 38)
-    changes["at"] = np.maximum.accumulate(shifted) - (deal_of << 38) + position
-    last_change = np.zeros(n + 1, dtype=np.int64)
-    np.maximum.at(last_change, deal_of, changes["at"])
-    # Stage moves may have shifted by a second or two: take stage_entered_at from the final rows.
-    is_stage = changes["field"] == "stage"
-    stage_entered = created_at.copy()
-    np.maximum.at(stage_entered, deal_of[is_stage] - 1, changes["at"][is_stage])
-    changed_by = np.where(changes["at"] < handover_at[deal_of - 1], first_owner[deal_of - 1], owner[deal_of - 1])
+        # ------------------------------------------------------------------------------------- activities
+        act = _activities(rng, n, is_open, closed, created_at, end_at, now, today, account, owner)
+        last_activity = np.full(n, -1, dtype=np.int64)
+        done = act["done"]
+        np.maximum.at(last_activity, act["deal"][done], act["at"][done])
+        clock.lap("history, splits and activities in memory", quiet=True)
 
-    contact_of = np.where(
-        rng.random(n) < 0.85, con_start[account] + rng.integers(0, 1 << 30, n) % contacts_per[account], -1
-    )
-    deal_type = rng.choice(np.array(["new", "expansion", "renewal"], dtype=object), n, p=[0.6, 0.25, 0.15])
-    probability = np.where(is_open & (rng.random(n) < 0.05), rng.choice([15, 25, 35, 50, 65, 75, 90], n), np.nan)
-    main_product = np.full(n, "Services", dtype=object)
-    first_line = _segment_starts(lines_per)
-    priced = lines_per > 0
-    main_product[priced] = product_names[line_product[first_line[priced]]]
-    names = acc_names[account] + " — " + main_product
-    status = stage_status[last_stage]
-    deal_cols = {
-        "id": deal_ids,
-        "created_at": lambda s: _ts_text(created_at[s]),
-        "updated_at": lambda s: _ts_text(np.maximum(last_change[1:][s], created_at[s])),
-        "name": names,
-        "external_id": "",
-        "status": status,
-        "amount": np.where(no_amount, np.nan, amount_cents / 100),
-        "currency": "USD",
-        "close_date": lambda s: _date_text(close[s]),
-        "created_date": lambda s: _date_text(created[s]),
-        "probability": probability,
-        "deal_type": deal_type,
-        "source": _pick(rng, SOURCES, n),
-        "next_step": np.where(is_open, _pick(rng, NEXT_STEPS, n), ""),
-        "lost_reason": np.where(lost, _pick(rng, LOST_REASONS, n), ""),
-        "lost_note": "",
-        "lost_competitor": "",
-        "cancel_reason": "",
-        "category_override": override,
-        "stage_entered_at": lambda s: _ts_text(stage_entered[s]),
-        "last_activity_at": lambda s: _ts_text(np.maximum(last_activity[s], 0), last_activity[s] < 0),
-        "cancelled_on": lambda s: _date_text(np.maximum(cancelled_on[s], 0), cancelled_on[s] < 0),
-        "account_id": acc_ids[account],
-        "contact_id": _nullable(contact_of + 1, contact_of < 0),
-        "owner_id": owner,
-        "pipeline_id": pipeline.pk,
-        "stage_id": stage_ids[last_stage],
-    }
-    _copy("pipeline_deal", list(deal_cols), n, lambda s: {k: _slice(v, s) for k, v in deal_cols.items()}, freeze=True)
-    clock.lap(f"COPY deals ({n})")
+        # ------------------------------------------------------------------------------------ deal rows
+        changes = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        order = np.lexsort((changes["rank"], changes["at"], changes["deal"]))
+        changes = {k: v[order] for k, v in changes.items()}
+        # Strictly ascending per deal: t'_k = cummax(t_k − k) + k within each deal.
+        deal_of = changes["deal"]
+        local = deal_of - first  # the deal's index in this block
+        first_row = np.searchsorted(local, local, side="left")
+        position = np.arange(len(local)) - first_row
+        shifted = changes["at"] - position + (local << 38)
+        changes["at"] = np.maximum.accumulate(shifted) - (local << 38) + position
+        last_change = np.zeros(n, dtype=np.int64)
+        np.maximum.at(last_change, local, changes["at"])
+        # Stage moves may have shifted by a second or two: take stage_entered_at from the final rows.
+        is_stage = changes["field"] == "stage"
+        stage_entered = created_at.copy()
+        np.maximum.at(stage_entered, local[is_stage], changes["at"][is_stage])
+        changed_by = np.where(changes["at"] < handover_at[local], first_owner[local], owner[local])
 
-    line_cols = {
-        "id": np.arange(1, n_lines + 1, dtype=np.int64),
-        "quantity": qty.astype(float),
-        "unit_price": unit_cents / 100,
-        "deal_id": deal_ids[line_deal],
-        "product_id": product_ids[line_product],
-    }
-    _copy("pipeline_deallineitem", list(line_cols), n_lines, lambda s: {k: v[s] for k, v in line_cols.items()},
-          freeze=True)  # fmt: skip
-    n_splits = len(split_deal)
-    split_cols = {
-        "id": np.arange(1, n_splits + 1, dtype=np.int64),
-        "percent": split_pct,
-        "is_overlay": split_over,
-        "deal_id": deal_ids[split_deal],
-        "person_id": split_person,
-    }
-    _copy("pipeline_dealsplit", list(split_cols), n_splits, lambda s: {k: v[s] for k, v in split_cols.items()},
-          freeze=True)  # fmt: skip
-    clock.lap(f"COPY line items ({n_lines}) and splits ({n_splits})")
+        contact_of = np.where(
+            rng.random(n) < 0.85, con_start[account] + rng.integers(0, 1 << 30, n) % contacts_per[account], -1
+        )
+        deal_type = rng.choice(np.array(["new", "expansion", "renewal"], dtype=object), n, p=[0.6, 0.25, 0.15])
+        probability = np.where(is_open & (rng.random(n) < 0.05), rng.choice([15, 25, 35, 50, 65, 75, 90], n), np.nan)
+        main_product = np.full(n, "Services", dtype=object)
+        first_line = _segment_starts(lines_per)
+        priced = lines_per > 0
+        main_product[priced] = product_names[line_product[first_line[priced]]]
+        names = acc_names[account] + " — " + main_product
+        status = stage_status[last_stage]
+        deal_cols = {
+            "id": deal_ids,
+            "created_at": lambda s: _ts_text(created_at[s]),
+            "updated_at": lambda s: _ts_text(np.maximum(last_change[s], created_at[s])),
+            "name": names,
+            "external_id": "",
+            "status": status,
+            "amount": np.where(no_amount, np.nan, amount_cents / 100),
+            "currency": "USD",
+            "close_date": lambda s: _date_text(close[s]),
+            "created_date": lambda s: _date_text(created[s]),
+            "probability": probability,
+            "deal_type": deal_type,
+            "source": _pick(rng, SOURCES, n),
+            "next_step": np.where(is_open, _pick(rng, NEXT_STEPS, n), ""),
+            "lost_reason": np.where(lost, _pick(rng, LOST_REASONS, n), ""),
+            "lost_note": "",
+            "lost_competitor": "",
+            "cancel_reason": "",
+            "category_override": override,
+            "stage_entered_at": lambda s: _ts_text(stage_entered[s]),
+            "last_activity_at": lambda s: _ts_text(np.maximum(last_activity[s], 0), last_activity[s] < 0),
+            "cancelled_on": lambda s: _date_text(np.maximum(cancelled_on[s], 0), cancelled_on[s] < 0),
+            "account_id": acc_ids[account],
+            "contact_id": _nullable(contact_of + 1, contact_of < 0),
+            "owner_id": owner,
+            "pipeline_id": pipeline.pk,
+            "stage_id": stage_ids[last_stage],
+        }
+        _copy(
+            "pipeline_deal", list(deal_cols), n, lambda s: {k: _slice(v, s) for k, v in deal_cols.items()}, freeze=True
+        )
+        clock.lap("COPY deals", quiet=True)
 
-    n_changes = len(deal_of)
-    change_cols = {
-        "id": np.arange(1, n_changes + 1, dtype=np.int64),
-        "field": changes["field"],
-        "old_value": changes["old"],
-        "new_value": changes["new"],
-        "old_ref": lambda s: _nullable(changes["old_ref"][s], changes["old_ref"][s] < 0),
-        "new_ref": lambda s: _nullable(changes["new_ref"][s], changes["new_ref"][s] < 0),
-        "changed_at": lambda s: _ts_text(changes["at"][s]),
-        "changed_by_id": changed_by,
-        "deal_id": deal_of,
-        "reason": "",
-    }
-    _copy("pipeline_dealchange", list(change_cols), n_changes,
-          lambda s: {k: _slice(v, s) for k, v in change_cols.items()}, freeze=True)  # fmt: skip
-    clock.lap(f"COPY deal history ({n_changes})")
+        line_cols = {
+            "id": np.arange(totals.line_items + 1, totals.line_items + n_lines + 1, dtype=np.int64),
+            "quantity": qty.astype(float),
+            "unit_price": unit_cents / 100,
+            "deal_id": deal_ids[line_deal],
+            "product_id": product_ids[line_product],
+        }
+        _copy("pipeline_deallineitem", list(line_cols), n_lines, lambda s: {k: v[s] for k, v in line_cols.items()},
+              freeze=True)  # fmt: skip
+        n_splits = len(split_deal)
+        split_cols = {
+            "id": np.arange(totals.splits + 1, totals.splits + n_splits + 1, dtype=np.int64),
+            "percent": split_pct,
+            "is_overlay": split_over,
+            "deal_id": deal_ids[split_deal],
+            "person_id": split_person,
+        }
+        _copy("pipeline_dealsplit", list(split_cols), n_splits, lambda s: {k: v[s] for k, v in split_cols.items()},
+              freeze=True)  # fmt: skip
+        clock.lap("COPY line items and splits", quiet=True)
 
-    n_act = len(act["deal"])
-    act_cols = {
-        "id": np.arange(1, n_act + 1, dtype=np.int64),
-        "kind": act["kind"],
-        "subject": act["subject"],
-        "notes": "",
-        "occurred_at": lambda s: _ts_text(act["at"][s]),
-        "due_date": lambda s: _date_text(np.maximum(act["due"][s], 0), act["due"][s] < 0),
-        "done": act["done"],
-        "done_at": lambda s: _ts_text(act["at"][s], ~act["done"][s]),
-        "account_id": acc_ids[act["account"]],
-        "owner_id": act["owner"],
-        "contact_id": None,
-        "deal_id": deal_ids[act["deal"]],
-    }
-    _copy("pipeline_activity", list(act_cols), n_act, lambda s: {k: _slice(v, s) for k, v in act_cols.items()},
-          freeze=True)  # fmt: skip
-    clock.lap(f"COPY activities ({n_act})")
+        n_changes = len(deal_of)
+        change_cols = {
+            "id": np.arange(totals.changes + 1, totals.changes + n_changes + 1, dtype=np.int64),
+            "field": changes["field"],
+            "old_value": changes["old"],
+            "new_value": changes["new"],
+            "old_ref": lambda s: _nullable(changes["old_ref"][s], changes["old_ref"][s] < 0),
+            "new_ref": lambda s: _nullable(changes["new_ref"][s], changes["new_ref"][s] < 0),
+            "changed_at": lambda s: _ts_text(changes["at"][s]),
+            "changed_by_id": changed_by,
+            "deal_id": deal_of,
+            "reason": "",
+        }
+        _copy("pipeline_dealchange", list(change_cols), n_changes,
+              lambda s: {k: _slice(v, s) for k, v in change_cols.items()}, freeze=True)  # fmt: skip
+        clock.lap("COPY deal history", quiet=True)
+
+        n_act = len(act["deal"])
+        act_cols = {
+            "id": np.arange(totals.activities + 1, totals.activities + n_act + 1, dtype=np.int64),
+            "kind": act["kind"],
+            "subject": act["subject"],
+            "notes": "",
+            "occurred_at": lambda s: _ts_text(act["at"][s]),
+            "due_date": lambda s: _date_text(np.maximum(act["due"][s], 0), act["due"][s] < 0),
+            "done": act["done"],
+            "done_at": lambda s: _ts_text(act["at"][s], ~act["done"][s]),
+            "account_id": acc_ids[act["account"]],
+            "owner_id": act["owner"],
+            "contact_id": None,
+            "deal_id": deal_ids[act["deal"]],
+        }
+        _copy("pipeline_activity", list(act_cols), n_act, lambda s: {k: _slice(v, s) for k, v in act_cols.items()},
+              freeze=True)  # fmt: skip
+        clock.lap("COPY activities", quiet=True)
+
+        totals.add(outcome=outcome, owner_pos=owner_pos, amount_cents=amount_cents, n_lines=n_lines, n_splits=n_splits,
+                   deals_with_splits=len(with_splits), n_changes=n_changes, stage_changes=int(n_moves.sum()),
+                   n_act=n_act)  # fmt: skip
+
+    n_deals = spec.deals
+    for number, first in enumerate(range(1, n_deals + 1, DEAL_BLOCK)):
+        size = min(DEAL_BLOCK, n_deals + 1 - first)
+        deal_block(np.random.default_rng([seed, number]), first, size)
+        clock.log(f"  deals {first:,}–{first + size - 1:,} (total {time.perf_counter() - clock.start:.1f}s)")
+    for name in ("deal columns", "history, splits and activities in memory", "COPY deals",
+                 "COPY line items and splits", "COPY deal history", "COPY activities"):  # fmt: skip
+        clock.log(f"  {name}: {clock.phases.get(name, 0.0):.1f}s in all")
 
     with connection.cursor() as cursor:
         for table in COPIED:
@@ -977,10 +1050,11 @@ def _generate(spec: Scale, seed: int, today_date: dt.date, drop_indexes: bool, c
             cursor.execute(f"ANALYZE {table}")
     clock.lap("analyze")
 
-    return _facts(spec, seed, today_date, fy_start, people, pipeline.pk, outcome, owner_pos, amount_cents,
-                  counts={"accounts": n_acc, "contacts": n_con, "products": len(products), "deals": n,
-                          "line_items": n_lines, "splits": n_splits, "deals_with_splits": len(with_splits),
-                          "changes": n_changes, "stage_changes": int(n_moves.sum()), "activities": n_act})  # fmt: skip
+    return _facts(spec, seed, today_date, fy_start, people, pipeline.pk, totals,
+                  counts={"accounts": n_acc, "contacts": n_con, "products": len(products), "deals": n_deals,
+                          "line_items": totals.line_items, "splits": totals.splits,
+                          "deals_with_splits": totals.deals_with_splits, "changes": totals.changes,
+                          "stage_changes": totals.stage_changes, "activities": totals.activities})  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------- small helpers
@@ -1091,14 +1165,13 @@ def _activities(rng: np.random.Generator, n: int, is_open: np.ndarray, closed: n
 
 
 def _facts(spec: Scale, seed: int, today: dt.date, fy_start: int, people: _People, pipeline_id: int,
-           outcome: np.ndarray, owner_pos: np.ndarray, amount_cents: np.ndarray,
-           counts: dict[str, int]) -> dict[str, Any]:  # fmt: skip
+           totals: _Totals, counts: dict[str, int]) -> dict[str, Any]:  # fmt: skip
     """Ids of useful subjects for benchmarks, and the company's shape."""
     ids = people.ids
     team_first = _segment_starts(people.team_sizes)
     # The demo-like rep: the first seat of the 10-rep team (kept a veteran, active and a seller).
     rep_pos = int(team_first[1])
-    deals_per_rep = np.bincount(owner_pos, minlength=len(people.rep_idx))
+    deals_per_rep = totals.deals_per_rep
     return {
         "scale": spec.name,
         "seed": seed,
@@ -1130,9 +1203,9 @@ def _facts(spec: Scale, seed: int, today: dt.date, fy_start: int, people: _Peopl
         "directors": len(people.director_idx),
         "managers": len(people.manager_idx),
         "reps": len(people.rep_idx),
-        "won": int((outcome == WON).sum()),
-        "lost": int((outcome == LOST).sum()),
-        "open": int((outcome == OPEN).sum()),
-        "amount_total": f"{int(amount_cents.sum()) // 100}.{int(amount_cents.sum()) % 100:02d}",
+        "won": totals.won,
+        "lost": totals.lost,
+        "open": totals.open,
+        "amount_total": f"{totals.amount_cents // 100}.{totals.amount_cents % 100:02d}",
         **counts,
     }
