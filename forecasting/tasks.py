@@ -49,15 +49,20 @@ def daily_snapshot() -> dict[str, Any]:
     return services.snapshot_take()
 
 
-def queue_rollup_refresh(*, periods: Iterable[str] = ()) -> None:
+def queue_rollup_refresh(*, periods: Iterable[str] = (), on_read: bool = False) -> None:
     """Queue a refresh of the current periods (and `periods`) soon, through the outbox: inside a transaction
     it is sent once that commits; a broker that is down delays it (the relay sends it), never refuses it."""
     from salesops.outbox import services as outbox
 
     labels = sorted(set(periods))
-    if not labels:
+    # Debounced: the current periods' refresh (the key is cleared when it runs), and a grid read of a period
+    # with nothing stored (`on_read`: it asks on every view until the refresh lands; a minute's key and the
+    # outbox's coalescing key keep that at one task). A change to named periods (a call, an adjustment) always
+    # queues its refresh.
+    if not labels or on_read:
+        key = f"{PENDING_KEY}:{','.join(labels)}" if labels else PENDING_KEY
         try:
-            first = cache.add(PENDING_KEY, 1, timeout=DEBOUNCE_SECONDS * 4)
+            first = cache.add(key, 1, timeout=60 if labels else DEBOUNCE_SECONDS * 4)
         except Exception:  # the cache is down too: the outbox's coalescing key keeps the backlog at one
             logger.warning("forecasting: rollup debounce unavailable", exc_info=True)
             first = True
@@ -71,5 +76,5 @@ def queue_rollup_refresh(*, periods: Iterable[str] = ()) -> None:
         queue=QUEUE_RECOMPUTE,
         countdown=DEBOUNCE_SECONDS,
         expires=300,
-        coalesce="" if labels else REFRESH_ROLLUPS,
+        coalesce=(f"{REFRESH_ROLLUPS}:{','.join(labels)}" if on_read else "") if labels else REFRESH_ROLLUPS,
     )

@@ -69,7 +69,8 @@ def grid(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     data = selectors.grid(user, person, label)
     if not data.stored:
-        tasks.queue_rollup_refresh(periods=[label])  # store what was computed for this page (see Grid.stored)
+        # Store what was computed for this page (see Grid.stored).
+        tasks.queue_rollup_refresh(periods=[label], on_read=True)
     context = {
         "grid": data,
         "period": label,

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from psycopg.copy import QueuedLibpqWriter
 
@@ -55,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock key of the commission recompute (any constant unique to this job).
 RECOMPUTE_LOCK = lock_key("incentives.recompute")
+# Taken while a sharded full run is checked for and created (commission_recompute_start).
+START_LOCK = lock_key("incentives.recompute.start")
 
 
 def _deal_key(deal_id: int) -> str:
@@ -555,8 +557,24 @@ class _ShardResult(NamedTuple):
     engine_ms: int
 
 
-def _fingerprints(existing: dict[tuple[int, int], Payout]) -> dict[tuple[int, int], tuple[Any, ...]]:
-    return {key: (p.run_id, p.lines_digest, p.payout) for key, p in existing.items()}
+def _fingerprints(
+    existing: dict[tuple[int, int], Payout], people: Iterable[int] | None
+) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """What the swap compares: each stored payout's run, lines and amount, and, under (person, 0), the newest
+    adjustment of each of `people` (None: everyone). A change's recompute that booked a locked period's
+    difference after a shard read leaves the payouts as they were but adds an adjustment: the person has
+    moved, and the shard's stale difference must not be booked against it."""
+    prints: dict[tuple[int, int], tuple[Any, ...]] = {
+        key: (p.run_id, p.lines_digest, p.payout) for key, p in existing.items()
+    }
+    adjustments = Adjustment.objects.all()
+    if people is not None:
+        adjustments = adjustments.filter(person_id__in=list(people))
+    for person_id, newest in (
+        adjustments.values("person_id").annotate(newest=Max("id")).values_list("person_id", "newest")
+    ):
+        prints[(person_id, 0)] = ("adjustment", newest)
+    return prints
 
 
 def _partition(shards: int) -> list[list[int]]:
@@ -579,24 +597,30 @@ def commission_recompute_start(
     from salesops.celery import QUEUE_RECOMPUTE
 
     queue = queue or QUEUE_RECOMPUTE
-    # A second full run while one is computing would only find, at its swap, that everyone moved: it joins
-    # the running one instead (a dead one is failed by `stale_runs_fail`, which queues it again).
-    running = (
-        CommissionRun.objects.filter(status=CommissionRun.Status.RUNNING, scope__people="all", stats__shards__gt=1)
-        .order_by("started_at")
-        .values_list("id", flat=True)
-        .first()
-    )
-    if running is not None:
-        return running
-    run = _run_create(person_ids=None, triggered_by=triggered_by, since=since, shards=shards, session=False)
-    day = since.isoformat() if since else None
-    header = [
-        recompute_shard.si(run.pk, shard, people, day).set(queue=queue)
-        for shard, people in enumerate(_partition(shards))
-    ]
-    callback = recompute_swap.si(run.pk).set(queue=queue)
-    transaction.on_commit(lambda: chord(header)(callback))
+    with transaction.atomic():
+        # Check and create under one lock (held until the caller's transaction commits, when the new run
+        # becomes visible): two starts at once (the nightly run and "Recompute now") make one run, not two.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [START_LOCK])
+        # A second full run while one is computing would only find, at its swap, that everyone moved: it joins
+        # the running one instead (a dead one is failed by `stale_runs_fail`, which queues it again), unless it
+        # reaches further back than that one does (a change to a locked period of an earlier fiscal year).
+        for run_id, scope in (
+            CommissionRun.objects.filter(status=CommissionRun.Status.RUNNING, scope__people="all", stats__shards__gt=1)
+            .order_by("started_at")
+            .values_list("id", "scope")
+        ):
+            reaches = (scope or {}).get("since")
+            if since is None or (reaches is not None and dt.date.fromisoformat(reaches) <= since):
+                return int(run_id)
+        run = _run_create(person_ids=None, triggered_by=triggered_by, since=since, shards=shards, session=False)
+        day = since.isoformat() if since else None
+        header = [
+            recompute_shard.si(run.pk, shard, people, day).set(queue=queue)
+            for shard, people in enumerate(_partition(shards))
+        ]
+        callback = recompute_swap.si(run.pk).set(queue=queue)
+        transaction.on_commit(lambda: chord(header)(callback))
     return run.pk
 
 
@@ -617,11 +641,16 @@ def recompute_shard_stage(*, run_id: int, shard: int, people: list[int], since: 
         result = _ShardResult(
             people=list(people), window_start=loaded.window_start, locked=data.locked_periods,
             currency=loaded.currency, versions={key: v.pk for key, v in loaded.versions.items()},
-            seen=_fingerprints(existing), statements=statements, errors=errors, deals=len(data.deals),
+            seen=_fingerprints(existing, write_ids), statements=statements, errors=errors, deals=len(data.deals),
             load_ms=round((loaded_at - started) * 1000), engine_ms=round((computed_at - loaded_at) * 1000),
         )  # fmt: skip
         payload = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
     with transaction.atomic():
+        # Only for a run still running, checked under its row's lock: a shard that finishes after another failed
+        # the run (or after the swap) stages nothing, so no orphaned payload is left behind.
+        running = CommissionRun.objects.select_for_update().filter(pk=run_id, status=CommissionRun.Status.RUNNING)
+        if not running.exists():
+            return 0
         RecomputeStage.objects.update_or_create(run_id=run_id, shard=shard, defaults={"payload": payload})
     return len(statements)
 
@@ -675,7 +704,7 @@ def _swap(run: CommissionRun, parts: list[_ShardResult], started: float) -> dict
     write_ids = {pid for p in parts for pid in p.people}
     existing = _stored_payouts(loaded, write_ids)
     seen = {key: value for p in parts for key, value in p.seen.items()}
-    now = _fingerprints(existing)
+    now = _fingerprints(existing, write_ids)
     moved = {key[0] for key in seen.keys() | now.keys() if seen.get(key) != now.get(key)}
     statements = [s for p in parts for s in p.statements if int(s.result.person) not in moved]
     statements.sort(key=lambda s: (s.result.person, s.result.period_start))
@@ -774,6 +803,7 @@ def stale_runs_fail(*, now: dt.datetime | None = None) -> list[CommissionRun]:
             run.status, run.finished_at = CommissionRun.Status.FAILED, now
             run.errors = [*(run.errors or []), {"person": None, "period": None, "error": note}]
             run.save(update_fields=["status", "finished_at", "errors"])
+            RecomputeStage.objects.filter(run=run).delete()  # what its shards staged goes with it
             logger.error("commission recompute %s: %s", run.pk, note)
             failed.append(run)
             if not retry:

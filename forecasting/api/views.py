@@ -59,7 +59,8 @@ def grid(request: Request) -> Response:
     user, person, label = request_user(request), _person(request), _period(request)
     data = selectors.grid(user, person, label)
     if not data.stored:
-        tasks.queue_rollup_refresh(periods=[label])  # store what was computed for this answer (see Grid.stored)
+        # Store what was computed for this answer (see Grid.stored).
+        tasks.queue_rollup_refresh(periods=[label], on_read=True)
     rows = []
     for row in data.rows:
         r = row.rollup

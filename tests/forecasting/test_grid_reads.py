@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def queued(monkeypatch):
     calls: list[list[str]] = []
-    monkeypatch.setattr(tasks, "queue_rollup_refresh", lambda *, periods=(): calls.append(list(periods)))
+    monkeypatch.setattr(tasks, "queue_rollup_refresh", lambda *, periods=(), on_read=False: calls.append(list(periods)))
     return calls
 
 
@@ -48,3 +48,19 @@ def test_the_page_and_the_api_queue_the_refresh_only_when_nothing_is_stored(org,
     services.rollup_refresh(period="2026-Q4")
     assert client.get(url, {"period": "2026-Q4"}).status_code == 200
     assert queued == [["2026-Q4"]]  # nothing more: the stored rollups were read
+
+
+def test_grid_reads_of_an_unstored_period_queue_one_refresh_and_changes_always_queue(db):
+    from django.core.cache import cache
+
+    from salesops.outbox.models import OutboxMessage
+
+    label = "2031-Q2"  # a period no other test refreshes
+    cache.delete(f"{tasks.PENDING_KEY}:{label}")
+    for _ in range(3):  # three views of the grid before the refresh lands
+        tasks.queue_rollup_refresh(periods=[label], on_read=True)
+    reads = OutboxMessage.objects.filter(task=tasks.REFRESH_ROLLUPS, args=[[label]])
+    assert reads.count() == 1
+    for _ in range(2):  # a call or an adjustment in that period: each queues its refresh
+        tasks.queue_rollup_refresh(periods=[label])
+    assert reads.count() == 3

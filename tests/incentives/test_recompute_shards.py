@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from incentives import recompute, services
 from incentives.models import Adjustment, CommissionRun, CompPlan, Payout, Period, RecomputeStage, StatementLine
@@ -311,3 +312,62 @@ def test_a_shard_whose_worker_is_killed_is_run_again_and_nothing_half_written_sh
     # What the swap stored is what one shard computes: a recompute now finds nothing to write.
     after = commission_recompute()
     assert (after["payouts_written"], after["lines_written"]) == (0, 0)
+
+
+def test_a_locked_difference_booked_while_the_shards_computed_is_not_undone_by_the_swap(company, monkeypatch):
+    commission_recompute()
+    q1 = Period.objects.get(label="2025-Q1")
+    services.period_lock(actor=company["ops"], period=q1, reason="closed")
+    monkeypatch.setattr("incentives.tasks.queue_recompute", lambda **kw: None)
+    real_swap = recompute._swap
+    cy = company["cy"]
+
+    def a_change_lands_first(run, parts, started):
+        # After the shards read: cy's locked-quarter deal grows and its own recompute books the difference.
+        Deal.objects.filter(owner=cy, close_date__lt=dt.date(2025, 4, 1)).update(amount=Decimal("40000"))
+        commission_recompute(person_ids=[cy.pk])
+        return real_swap(run, parts, started)
+
+    monkeypatch.setattr(recompute, "_swap", a_change_lands_first)
+    stats = commission_recompute(shards=2)
+    assert stats["moved_meanwhile"] >= 1
+    booked = sorted(Adjustment.objects.filter(person=cy).values_list("period__label", "amount"))
+    # The change's difference, booked to the first open quarter, and not reversed by the stale shard.
+    assert len(booked) == 1 and booked[0][1] > 0
+    monkeypatch.setattr(recompute, "_swap", real_swap)
+    commission_recompute()  # one shard over the same data: nothing more to book
+    assert sorted(Adjustment.objects.filter(person=cy).values_list("period__label", "amount")) == booked
+
+
+def test_nothing_staged_outlives_a_run_that_failed(company, monkeypatch):
+    # A shard that finishes after another failed the run stages nothing.
+    run_id = recompute.commission_recompute_start(shards=2, queue="nowhere")
+    first, second = recompute._partition(2)
+    real_compute = recompute._compute
+
+    def another_shard_fails_meanwhile(*args, **kwargs):
+        recompute.run_failed(run_id=run_id, note="shard 0 failed")
+        return real_compute(*args, **kwargs)
+
+    monkeypatch.setattr(recompute, "_compute", another_shard_fails_meanwhile)
+    assert recompute.recompute_shard_stage(run_id=run_id, shard=1, people=second, since=None) == 0
+    assert not RecomputeStage.objects.exists()
+    monkeypatch.setattr(recompute, "_compute", real_compute)
+
+    # A run failed as stale loses what its shards staged.
+    monkeypatch.setattr("incentives.tasks.queue_recompute_open_periods", lambda: None)
+    stale = recompute.commission_recompute_start(shards=2, queue="nowhere")
+    assert recompute.recompute_shard_stage(run_id=stale, shard=0, people=first, since=None) > 0
+    assert RecomputeStage.objects.filter(run_id=stale).exists()
+    failed = recompute.stale_runs_fail(now=timezone.now() + dt.timedelta(hours=2))
+    assert [run.pk for run in failed] == [stale]
+    assert not RecomputeStage.objects.exists()
+
+
+def test_a_full_run_reaching_further_back_does_not_join_the_running_one(company):
+    first = recompute.commission_recompute_start(triggered_by="nightly", shards=2, queue="nowhere")
+    back = recompute.commission_recompute_start(shards=2, since=dt.date(2024, 2, 1), queue="nowhere")
+    assert back != first  # it reaches into an earlier fiscal year: the running run would not cover it
+    # A later start reaching back no further than a running run does joins it.
+    assert recompute.commission_recompute_start(shards=2, since=dt.date(2024, 6, 1), queue="nowhere") == back
+    assert recompute.commission_recompute_start(shards=2, queue="nowhere") == first
