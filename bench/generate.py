@@ -596,13 +596,27 @@ def _generate(spec: Scale, seed: int, today_date: dt.date, drop_indexes: bool, c
     n_acc = spec.accounts
     nouns, legal = np.array(NOUNS, dtype=object), np.array(LEGAL, dtype=object)
     surnames = np.array(sorted({_clean(fake.last_name()) for _ in range(1_500)}), dtype=object)
-    space_a = len(surnames) * len(nouns)
-    combos = rng.choice(space_a + len(surnames) ** 2, n_acc, replace=False)
-    first_word = surnames[np.where(combos < space_a, combos // len(nouns), (combos - space_a) // len(surnames))]
+    # Distinct names: "Surname Noun" and "Surname-Surname" (about 250,000), and beyond those, when a scale
+    # needs more than half of them (xl: 500,000 accounts), "Surname-Surname Noun".
+    n_s, n_n = len(surnames), len(nouns)
+    space_a = n_s * n_n
+    space_b = space_a + n_s**2
+    space = space_b if n_acc <= space_b // 2 else space_b + n_s**2 * n_n
+    combos = rng.choice(space, n_acc, replace=False)
+    c = combos - space_b  # the third form's number (negative for the first two)
+    first_word = surnames[
+        np.where(
+            combos < space_a, combos // n_n, np.where(combos < space_b, (combos - space_a) // n_s, c // (n_s * n_n))
+        )
+    ]
     second = np.where(
         combos < space_a,
-        " " + nouns[combos % len(nouns)],
-        "-" + surnames[(combos - space_a) % len(surnames)],
+        " " + nouns[combos % n_n],
+        np.where(
+            combos < space_b,
+            "-" + surnames[(combos - space_a) % n_s],
+            "-" + surnames[(c // n_n) % n_s] + " " + nouns[c % n_n],
+        ),
     )
     suffix = legal[rng.integers(0, len(legal), n_acc)]
     acc_names = first_word + second + np.where(suffix == "", "", " " + suffix)
