@@ -259,7 +259,7 @@ def _kill_a_shard_then_let_it_finish(worker: subprocess.Popen, queue: str, befor
     holding, release = threading.Event(), threading.Event()
     # Staging waits (a lock held here), so the shard is caught mid-run, after its engine ran.
     thread = threading.Thread(
-        target=_hold, args=(["LOCK TABLE incentives_recomputestage IN ACCESS EXCLUSIVE MODE"], holding, release)
+        target=_hold, args=(["LOCK TABLE incentives_recomputestage IN SHARE MODE"], holding, release)
     )
     thread.start()
     assert holding.wait(10)
