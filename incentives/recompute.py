@@ -43,12 +43,12 @@ from incentives.models import (
     QuotaMeasure,
     RecomputeStage,
 )
-from incentives.scenario import validate_plan
+from incentives.plans import parse_plan
 from pipeline.selectors import won_deals_for_commissions
 from salesops.kernel import trees
 from salesops.kernel.locks import lock_key, lock_pair
 from salesops.org.models import User
-from salesops.org.selectors import descendants, fiscal_calendar
+from salesops.org.selectors import fiscal_calendar
 from salesops.org.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -75,9 +75,6 @@ class _Loaded:
         self.window_start: dt.date | None = None
         self.calendar: engine.Calendar | None = None
         self.currency = "USD"
-
-
-_ancestors = trees.ancestors  # the ids and everyone above them (salesops.kernel.trees)
 
 
 def build_input(
@@ -120,7 +117,7 @@ def build_input(
     plans = []
     team_plan_keys: set[str] = set()
     for key, version in loaded.versions.items():
-        plan = validate_plan({**version.definition, "key": key})
+        plan = parse_plan(version.definition, key=key)
         plans.append(plan)
         if plan.credit_scope == "team":
             team_plan_keys.add(key)
@@ -142,10 +139,10 @@ def build_input(
         write_ids = set(shard_ids)
     elif person_ids is not None:
         # Whoever's pay depends on these people: themselves and everyone above them (team plans).
-        write_ids = _ancestors(parents, set(person_ids))
+        write_ids = trees.ancestors(parents, set(person_ids))
     if write_ids is not None:
         team_holders = {pid for pid in write_ids if any(a.plan in team_plan_keys for a in assignments.get(pid, ()))}
-        credit_ids = descendants(children, team_holders) | write_ids
+        credit_ids = trees.descendants(children, team_holders) | write_ids
 
     # Everyone, with or without a plan: a split or a deal may credit anyone, and a team plan counts the
     # credits of everyone below its holder, whatever plan they hold. People without one are paid nothing,
@@ -407,7 +404,7 @@ def scope_lock_keys(person_ids: Iterable[int]) -> list[tuple[int, int]]:
 def _lock_change_scope(person_ids: Iterable[int]) -> None:
     """Shared RECOMPUTE_LOCK, then the scope keys of the paid people a change's recompute writes."""
     people = list(User.objects.values_list("id", "manager_id"))
-    written = _ancestors(dict(people), set(person_ids))
+    written = trees.ancestors(dict(people), set(person_ids))
     paid = PlanAssignment.objects.filter(person_id__in=written).values_list("person_id", flat=True).distinct()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [RECOMPUTE_LOCK])
@@ -512,7 +509,7 @@ def commission_recompute(
         return stats
     except Exception:
         logger.exception("commission recompute %s failed", run.pk)
-        CommissionRun.objects.filter(pk=run.pk).update(status=CommissionRun.Status.FAILED, finished_at=timezone.now())
+        run_failed(run_id=run.pk)
         raise
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
 from salesops.celery import QUEUE_RECOMPUTE
 from salesops.kernel.coalesce import Batch, Coalescer
@@ -171,12 +171,6 @@ def _send(batch: Batch) -> None:
         outbox.send(batch.token)
 
 
-def _on_commit(flush: Callable[[], None]) -> None:
-    from django.db import transaction
-
-    transaction.on_commit(flush)
-
-
 # Per thread: a threaded server runs several transactions at once (salesops.kernel.coalesce).
-_recompute_batch = Coalescer(on_commit=_on_commit, send=_send)
+_recompute_batch = Coalescer(on_commit=transaction.on_commit, send=_send)
 _flush = _recompute_batch.flush  # what on_commit runs
