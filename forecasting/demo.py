@@ -253,12 +253,12 @@ def seed_forecasting(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
             span = selectors.period_span(label)
             if label not in quotas:
                 quotas[label] = selectors.quotas_for(span)
-            rows = services.compose_rollups(
+            rows = selectors.compose_rollups(
                 label=label, parents=parents, own=selectors.own_from_groups(_groups(states, stages, span), rates),
                 quotas=quotas[label],
                 calls=selectors.as_calls(selectors.latest_calls(label, at=at)),
                 adjustments=selectors.as_calls(selectors.latest_adjustments(label, parents, at=at)),
-                ts_total=services.ts_total_for(label, day), shares=shares, computed_at=at,
+                ts_total=selectors.ts_total_for(label, day), shares=shares, computed_at=at,
             )  # fmt: skip
             rollup_rows += [_as_snapshot(r, day) for r in rows]
     DealSnapshot.objects.bulk_create(deal_rows, batch_size=5000)

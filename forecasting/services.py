@@ -59,12 +59,6 @@ def _money(value: Any, *, what: str) -> Decimal:
 
 
 # ------------------------------------------------------------------------------------------------ rollups
-# Composing rollups is a read (selectors); the demo's backdated snapshots still name them through services.
-booking_shares = selectors.booking_shares
-compose_rollups = selectors.compose_rollups
-ts_total_for = selectors.ts_total_for
-
-
 @transaction.atomic
 def rollup_refresh(*, period: str, now: dt.datetime | None = None) -> int:
     """Recompute and replace the rollups of every person for one period; returns the number of rows.

@@ -59,10 +59,16 @@ def queue_rollup_refresh(*, periods: Iterable[str] = (), on_read: bool = False) 
     # with nothing stored (`on_read`: it asks on every view until the refresh lands; a minute's key and the
     # outbox's coalescing key keep that at one task). A change to named periods (a call, an adjustment) always
     # queues its refresh.
-    if not labels or on_read:
-        key = f"{PENDING_KEY}:{','.join(labels)}" if labels else PENDING_KEY
+    if not labels:
+        key, timeout, coalesce = PENDING_KEY, DEBOUNCE_SECONDS * 4, REFRESH_ROLLUPS
+    elif on_read:
+        scope = ",".join(labels)
+        key, timeout, coalesce = f"{PENDING_KEY}:{scope}", 60, f"{REFRESH_ROLLUPS}:{scope}"
+    else:
+        key, timeout, coalesce = "", 0, ""
+    if key:
         try:
-            first = cache.add(key, 1, timeout=60 if labels else DEBOUNCE_SECONDS * 4)
+            first = cache.add(key, 1, timeout=timeout)
         except Exception:  # the cache is down too: the outbox's coalescing key keeps the backlog at one
             logger.warning("forecasting: rollup debounce unavailable", exc_info=True)
             first = True
@@ -76,5 +82,5 @@ def queue_rollup_refresh(*, periods: Iterable[str] = (), on_read: bool = False) 
         queue=QUEUE_RECOMPUTE,
         countdown=DEBOUNCE_SECONDS,
         expires=300,
-        coalesce=(f"{REFRESH_ROLLUPS}:{','.join(labels)}" if on_read else "") if labels else REFRESH_ROLLUPS,
+        coalesce=coalesce,
     )

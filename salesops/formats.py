@@ -49,7 +49,6 @@ REFERENCE_FIELDS = {"line", "adjustment", "payout", "deal", "account", "contact"
 
 # The pure formats are the kernel's (salesops.kernel.money); this module is the layer templates, charts and
 # exports use.
-_decimal = to_decimal
 
 
 def money(value: Any, places: int = 2) -> str:
@@ -106,7 +105,7 @@ def value(code: str, raw: Any) -> str:
 
 
 def _number_or(raw: Any, code: str) -> str:
-    number = _decimal(raw)
+    number = to_decimal(raw)
     if number is not None and not isinstance(raw, bool):
         if code in ("probability", "percent", "share"):
             return f"{number:,.0f} %"
