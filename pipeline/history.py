@@ -56,8 +56,8 @@ class HistoryRow:
     at_move: bool = False  # dated with the stage move it belongs to (else with the change)
 
 
-# The plain fields kept in the history, by the name of their rows.
-VALUE_FIELDS = (("amount", "amount"), ("close_date", "close_date"))
+# The plain fields kept in the history (their rows are named as the fields are).
+VALUE_FIELDS = ("amount", "close_date")
 # What a lost deal says about why, by the name of its rows.
 LOST_FIELDS = (("lost_reason", "lost_reason"), ("lost_note", "lost_note"), ("lost_competitor", "competitor"))
 
@@ -76,8 +76,8 @@ def history_rows(before: DealState, after: DealState) -> list[HistoryRow]:
                                after.stage.id, at_move=True))  # fmt: skip
         if before.category_override:
             rows.append(HistoryRow("category", text(before.category_override), "", at_move=True))
-    for attribute, field in VALUE_FIELDS:
-        old, new = getattr(before, attribute), getattr(after, attribute)
+    for field in VALUE_FIELDS:
+        old, new = getattr(before, field), getattr(after, field)
         if old != new:
             rows.append(HistoryRow(field, text(old), text(new)))
     if before.owner.id != after.owner.id:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from pipeline import history
 from pipeline.events import announce_deals_changed, locked_period_holding
 from pipeline.history import DealState, HistoryRow, Ref, history_rows
 from pipeline.models import (
@@ -320,8 +321,8 @@ def _change(deal: Deal, field: str, old: Any, new: Any, actor: User | None, *, o
     return DealChange(
         deal=deal,
         field=field,
-        old_value="" if old is None else str(old)[:400],
-        new_value="" if new is None else str(new)[:400],
+        old_value=history.text(old),
+        new_value=history.text(new),
         old_ref=old_ref,
         new_ref=new_ref,
         changed_by=actor if actor is not None and actor.pk else None,
@@ -400,8 +401,8 @@ def deal_create(
 
 
 TRACKED = {"amount", "close_date", "owner"}
-# What a lost deal says about why; kept in its history under these names.
-LOST_FIELDS = {"lost_reason": "lost_reason", "lost_note": "lost_note", "lost_competitor": "competitor"}
+# What a lost deal says about why (its history names them in pipeline.history.LOST_FIELDS).
+LOST_FIELDS = tuple(attribute for attribute, _ in history.LOST_FIELDS)
 EDITABLE = TRACKED | set(LOST_FIELDS) | {
     "name", "account", "contact", "probability", "deal_type", "source", "next_step", "currency", "created_date",
 }  # fmt: skip
