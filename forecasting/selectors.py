@@ -129,13 +129,14 @@ def default_person(user: User) -> User:
 
 def breadcrumbs(user: User, person: User) -> list[User]:
     """From the highest person the user may see down to `person`."""
-    path = [person]
-    cursor = person.manager
     visible = None if sees_everyone(user) else (set(subtree_ids(user)) if user.is_manager else {user.pk})
-    while cursor is not None and (visible is None or cursor.pk in visible) and cursor not in path:
-        path.insert(0, cursor)
-        cursor = cursor.manager
-    return path
+    above: list[int] = []  # the managers shown, nearest first
+    for pid in trees.reporting_line(tree(), person.pk)[1:]:
+        if visible is not None and pid not in visible:
+            break
+        above.append(pid)
+    managers = User.objects.in_bulk(above)
+    return [*(managers[pid] for pid in reversed(above)), person]
 
 
 # ---------------------------------------------------------------------------------------------- deal sums

@@ -4,7 +4,8 @@ Plain Python over salesops.kernel.money (the pure formats): templates reach it t
 library, charts and exports call it directly.
 - money: thousands separated, two decimals ("19,338.75"); `money0` without cents ("19,339");
 - shares of a whole (attainment, win rate, a split): `percent` ("87.5 %"); a commission rate: `rate`
-  ("1.5 %", as many decimals as it has, at most three);
+  ("1.5 %", as many decimals as it has, at most three); a value stored in points (a probability, 0–100) in a
+  history row: "62.5 %", as many decimals as it has (salesops.kernel.money.format_points);
 - codes (forecast categories, deal fields, quota measures, time-series models, audit fields): `label`
   ("best_case" → "Best case", "close_date" → "Close date", "ets_MNM" → "Exponential smoothing (ETS)").
 """
@@ -14,7 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from salesops.kernel.money import NONE, format_count, format_money, format_percent, format_rate, to_decimal
+from salesops.kernel.money import (
+    NONE,
+    format_count,
+    format_money,
+    format_percent,
+    format_points,
+    format_rate,
+    to_decimal,
+)
 
 LABELS: dict[str, str] = {
     # forecast categories
@@ -44,6 +53,8 @@ LABELS: dict[str, str] = {
 }  # fmt: skip
 
 PERSON_FIELDS = {"person", "manager", "owner", "raised_by", "resolved_by", "credited_person", "locked_by"}
+# Fields stored as percentage points (0–100): a probability, a split's percent.
+POINTS_FIELDS = {"probability", "percent", "share"}
 REFERENCE_FIELDS = {"line", "adjustment", "payout", "deal", "account", "contact", "stage", "team", "region", "plan"}
 
 
@@ -107,8 +118,8 @@ def value(code: str, raw: Any) -> str:
 def _number_or(raw: Any, code: str) -> str:
     number = to_decimal(raw)
     if number is not None and not isinstance(raw, bool):
-        if code in ("probability", "percent", "share"):
-            return f"{number:,.0f} %"
+        if code in POINTS_FIELDS:
+            return format_points(number)
         return money(number) if number != number.to_integral_value() or abs(number) >= 1000 else f"{number:,}"
     return label(raw) if isinstance(raw, str) and raw in LABELS else str(raw)
 

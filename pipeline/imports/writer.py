@@ -28,6 +28,7 @@ from pipeline.events import LockedPeriodLookup, locked_period_holding
 from pipeline.history import DealState, Ref, history_rows
 from pipeline.imports.engine import DealRecord, shown
 from pipeline.models import Deal, DealChange
+from salesops.kernel.money import format_points
 
 STAGING = "import_deal_rows"
 # The columns the statements below write; any other column of a deal (or of its history) gets its default.
@@ -439,7 +440,7 @@ def _record_change(row: tuple[Any, ...]) -> tuple[int, str, list[tuple[str, str,
         ("currency", old_currency, new_currency, old_currency, new_currency),
         ("close date", old_close, new_close, old_close, new_close),
         ("created date", old_created, new_created, old_created, new_created),
-        ("probability", old_probability, new_probability, _percent(old_probability), _percent(new_probability)),
+        ("probability", old_probability, new_probability, _points(old_probability), _points(new_probability)),
         ("deal type", old_type, new_type, old_type, new_type),
         ("source", old_source, new_source, old_source, new_source),
         ("lost reason", old_lost_reason, new_lost_reason, old_lost_reason, new_lost_reason),
@@ -452,6 +453,11 @@ def _record_change(row: tuple[Any, ...]) -> tuple[int, str, list[tuple[str, str,
     return int(row_no), str(external_id), fields
 
 
+def _points(value: Any) -> str | None:
+    """A probability (0–100) as the formats show it; none stays none (the change list shows a blank)."""
+    return None if value is None else format_points(value)
+
+
 def _history_states(state: list[Any]) -> tuple[DealState, DealState]:
     """A deal before and after the import, from a row of HISTORY_STATES (after its deal id and times)."""
     (old_stage, old_stage_name, stage, stage_name, old_owner, old_owner_name, owner, owner_name, old_amount, amount,
@@ -462,10 +468,6 @@ def _history_states(state: list[Any]) -> tuple[DealState, DealState]:
     after = DealState(Ref(stage, stage_name), Ref(owner, owner_name), amount, close, category, reason, note,
                       competitor)  # fmt: skip
     return before, after
-
-
-def _percent(value: Any) -> str:
-    return "" if value is None else f"{value.normalize():f} %"
 
 
 class DealWriter:

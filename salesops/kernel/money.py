@@ -3,7 +3,8 @@ one formatting layer (salesops.formats, which templates, charts and exports use,
 
 Money is Decimal throughout. Formats (docs/formats.md): money thousands separated with two decimals
 ("19,338.75"), a share of a whole as a percentage ("87.5 %"), a commission rate exact to a tenth of a basis
-point ("1.5 %"), a count thousands separated; a missing value is "—".
+point ("1.5 %"), a percentage stored in points (a probability, 0–100) as many decimals as it has ("62.5 %"),
+a count thousands separated; a missing value is "—".
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "format_count",
     "format_money",
     "format_percent",
+    "format_points",
     "format_rate",
     "parse_money",
     "to_decimal",
@@ -100,9 +102,20 @@ def format_percent(value: Any, places: int = 1) -> str:
 def format_rate(value: Any) -> str:
     """A commission rate, exact to a tenth of a basis point (0.05 → "5 %", 0.015 → "1.5 %")."""
     number = to_decimal(value)
-    if number is None:
-        return NONE
-    text = f"{number * 100:.3f}".rstrip("0").rstrip(".")
+    return NONE if number is None else _exact_points(number * 100)
+
+
+def format_points(value: Any) -> str:
+    """A percentage stored in points, 0–100 (a deal's or a stage's probability, a split's percent), as many
+    decimals as it has, at most three (62.50 → "62.5 %", 40 → "40 %"); a share of a whole (0–1) is
+    `format_percent`."""
+    number = to_decimal(value)
+    return NONE if number is None else _exact_points(number)
+
+
+def _exact_points(points: Decimal) -> str:
+    """Percentage points without trailing zeros, at most three decimals, thousands separated."""
+    text = f"{points:,.3f}".rstrip("0").rstrip(".")
     return f"{text} %"
 
 

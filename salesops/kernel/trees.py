@@ -16,7 +16,16 @@ def _itself(key: Any) -> Any:
     return key  # sorting by the ids themselves (ints, strings): comparable, though Hashable does not say so
 
 
-__all__ = ["ancestors", "children_of", "depth_first", "descendants", "post_order", "subtree", "subtree_parents"]
+__all__ = [
+    "ancestors",
+    "children_of",
+    "depth_first",
+    "descendants",
+    "post_order",
+    "reporting_line",
+    "subtree",
+    "subtree_parents",
+]
 
 
 def children_of(parents: Mapping[K, K | None], *, sort: bool = False) -> dict[K, list[K]]:
@@ -67,15 +76,24 @@ def subtree_parents(parents: Mapping[K, K | None], root: K) -> dict[K, K | None]
     return out
 
 
+def reporting_line(parents: Mapping[K, K | None], pid: K) -> list[K]:
+    """`pid`, their manager, their manager's manager, … up to the top, nearest first (on a cycle, up to the
+    first person met twice; pid need not be in the map)."""
+    line = [pid]
+    seen = {pid}
+    cursor = parents.get(pid)
+    while cursor is not None and cursor not in seen:
+        line.append(cursor)
+        seen.add(cursor)
+        cursor = parents.get(cursor)
+    return line
+
+
 def ancestors(parents: Mapping[K, K | None], ids: Iterable[K]) -> set[K]:
     """The ids and everyone above them (their managers, their managers' managers, …)."""
     found = set(ids)
     for pid in list(found):
-        cursor, seen = parents.get(pid), set()
-        while cursor is not None and cursor not in seen:
-            seen.add(cursor)
-            found.add(cursor)
-            cursor = parents.get(cursor)
+        found.update(reporting_line(parents, pid))
     return found
 
 

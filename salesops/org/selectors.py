@@ -191,12 +191,8 @@ def org_chart(user: User, *, inactive: bool = False) -> list[ChartNode]:
         people, linked = _chart_people(ids, inactive=inactive), ids
         people.setdefault(user.pk, user)
     else:
-        line: list[int] = []
-        cursor: int | None = user.pk
         parents = dict(User.objects.filter(manager__isnull=False).values_list("id", "manager_id"))
-        while cursor is not None and cursor not in line:
-            line.append(cursor)
-            cursor = parents.get(cursor)
+        line = trees.reporting_line(parents, user.pk)
         people = _chart_people(set(line), inactive=True)  # one's own line, whoever in it has left
         linked = {user.pk}
     nodes = {pid: ChartNode(person=p, linked=linked is None or pid in linked) for pid, p in people.items()}
@@ -208,12 +204,10 @@ def org_chart(user: User, *, inactive: bool = False) -> list[ChartNode]:
         else:
             parent.children.append(node)
 
-    def count(node: ChartNode) -> int:
-        node.below = sum(1 + count(child) for child in node.children)
-        return node.below
-
-    for root in roots:
-        count(root)
+    # Each person after their reports (salesops.kernel.trees), so a manager's count adds up their reports'.
+    for pid in trees.post_order({pid: node.person.manager_id for pid, node in nodes.items()}):
+        node = nodes[pid]
+        node.below = sum(1 + child.below for child in node.children)
     return roots
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from salesops import formats
-from salesops.kernel.money import MoneyError, format_money, format_percent, format_rate, parse_money
+from salesops.kernel.money import MoneyError, format_money, format_percent, format_points, format_rate, parse_money
 
 cents = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2, allow_nan=False)
 
@@ -63,3 +63,33 @@ def test_the_formats_are_the_layer_templates_use():
     assert format_rate(Decimal("0.015")) == formats.rate(Decimal("0.015")) == "1.5 %"
     assert formats.count(12345) == "12,345"
     assert formats.money(None) == formats.percent("") == formats.rate("x") == formats.count(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("62.50"), "62.5 %"),
+        (Decimal("40.00"), "40 %"),
+        (Decimal("100.00"), "100 %"),
+        (Decimal("0.00"), "0 %"),
+        ("12.25", "12.25 %"),
+        (7, "7 %"),
+        (Decimal("1250"), "1,250 %"),
+        (None, "—"),
+        ("", "—"),
+    ],
+)
+def test_points_are_shown_with_the_decimals_they_have(value, expected):
+    assert format_points(value) == expected
+
+
+@given(points=st.decimals(min_value=0, max_value=100, places=2, allow_nan=False))
+def test_points_read_as_the_rate_of_their_share(points):
+    """A probability in points and the same share as a rate read alike: one rule for exact percentages."""
+    assert format_points(points) == format_rate(points / 100)
+
+
+def test_history_rows_show_a_probability_in_points():
+    assert formats.value("probability", "62.50") == "62.5 %"
+    assert formats.value("probability", Decimal("40.00")) == formats.value("percent", 40) == "40 %"
+    assert formats.value("probability", None) == "—"

@@ -67,3 +67,15 @@ def test_children_of_sorted_and_in_map_order():
     parents = {3: None, 2: 3, 1: 3, 9: 42}
     assert trees.children_of(parents) == {3: [2, 1], 2: [], 1: [], 9: []}
     assert trees.children_of(parents, sort=True)[3] == [1, 2]
+
+
+@given(parents=forests(cycles=True), data=st.data())
+def test_the_reporting_line_is_the_chain_of_managers_nearest_first(parents, data):
+    pid = data.draw(st.sampled_from(sorted(parents)))
+    assert trees.reporting_line(parents, pid) == _chain(parents, pid)
+
+
+def test_the_reporting_line_of_a_person_outside_the_map_or_in_a_loop():
+    assert trees.reporting_line({1: None, 2: 1}, 7) == [7]
+    assert trees.reporting_line({1: None, 2: 1, 3: 2}, 3) == [3, 2, 1]
+    assert trees.reporting_line({1: 2, 2: 3, 3: 2}, 1) == [1, 2, 3]
