@@ -165,8 +165,20 @@ class CommissionRun(models.Model):
         return f"run {self.pk} ({self.status})"
 
 
+class NextLinesKey(models.Func):
+    """The next statement-lines key (migration 0009): the database default of `Payout.lines_key`."""
+
+    template = "nextval('incentives_lines_key_seq')"
+    output_field = models.BigIntegerField()
+
+
 class Payout(models.Model):
-    """A person's result for a period: what the engine computed, plus adjustments; frozen once locked."""
+    """A person's result for a period: what the engine computed, plus adjustments; frozen once locked.
+
+    Its statement lines are those filed under its `lines_key`. A recompute writes a statement's new lines
+    under a new key (while the payout still shows the old ones) and then points the payout at them in one
+    short update: the lines of a sharded run are written by its shards side by side, and the swap only moves
+    keys (incentives.recompute, docs/scaling.md)."""
 
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="payouts")
@@ -183,6 +195,7 @@ class Payout(models.Model):
     computed_at = models.DateTimeField(default=timezone.now)
     # A digest of the statement lines as last written: a recompute that computes the same lines leaves them be.
     lines_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    lines_key = models.BigIntegerField(unique=True, editable=False, db_default=NextLinesKey())
 
     class Meta:
         ordering = ["period__start", "person_id"]
@@ -195,9 +208,11 @@ class Payout(models.Model):
 class StatementLine(models.Model):
     """One credit's contribution to one component of a payout, with its trace."""
 
-    # The payout reference is checked once per statement by a trigger (migration 0004), not per row: a
-    # fiscal year's recompute writes half a million lines.
-    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="lines", db_constraint=False)
+    # The payout reference is its lines key (Payout.lines_key), checked once per statement by a trigger
+    # (migrations 0004 and 0009), not per row: a fiscal year's recompute writes half a million lines.
+    payout = models.ForeignKey(
+        Payout, to_field="lines_key", on_delete=models.CASCADE, related_name="lines", db_constraint=False
+    )
     component = models.CharField(max_length=40)
     deal_id = models.BigIntegerField(null=True, blank=True)
     deal_key = models.CharField(max_length=80, blank=True, default="")
@@ -312,6 +327,30 @@ class QuotaUploadJob(models.Model):
 
     def __str__(self) -> str:
         return f"quota upload {self.file_name} ({self.get_status_display()})"
+
+
+class LineSet(models.Model):
+    """A statements-lines key a recompute wrote lines under (migration 0009), and whether it is retired.
+
+    A run files each statement it rewrites under a new key (staged: no payout points at it yet); the run's
+    write points the payout at the new key and retires the old one in the same transaction. A failed run
+    retires the keys it staged. Retired keys' lines are deleted after the transaction (`purge_retired_lines`,
+    also from the stale-run sweep), so nobody ever sees a statement half-replaced."""
+
+    id = models.BigIntegerField(primary_key=True)
+    run_id = models.BigIntegerField(null=True, blank=True)
+    shard = models.SmallIntegerField(null=True, blank=True)
+    retired = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run_id", "shard"], name="lineset_run_shard"),
+            models.Index(fields=["id"], condition=Q(retired=True), name="lineset_retired"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lines {self.pk}{' (retired)' if self.retired else ''}"
 
 
 class RecomputeStage(models.Model):

@@ -4,8 +4,11 @@
   different regions are recomputed side by side, and two touching the same person one after the other (the
   second recomputes what the first wrote); a full run excludes them while it writes (see "Locks" below).
 - All or nothing: payouts and statement lines of the people in scope are replaced inside one transaction,
-  with the run's `done`; readers see the previous run until it commits. A full run may be sharded on Celery
-  (see "shards" below): its shards stage their results and one short transaction swaps them in.
+  with the run's `done`; readers see the previous run until it commits. A statement's new lines are filed
+  under a new key (`Payout.lines_key`) that no payout points at yet; the write points the payouts at their
+  new keys and retires the old ones, whose lines are deleted after the commit (`purge_retired_lines`). A full
+  run may be sharded on Celery (see "shards" below): its shards file their lines themselves, side by side,
+  and one short transaction swaps the payouts in.
 - Locked periods never change: a result that differs from what a locked period stored becomes a signed
   `Adjustment` in the next open period, with a trace of its cause; a second recompute adds nothing.
 """
@@ -36,6 +39,7 @@ from incentives.models import (
     CommissionRun,
     CompPlanVersion,
     Dispute,
+    LineSet,
     Payout,
     Period,
     PlanAssignment,
@@ -270,9 +274,9 @@ class _LineFormatter:
         return "".join(out)
 
 
-def _with_payout_id(payout_id: int, rows: str) -> str:
-    """Rows of `_LineFormatter.statement` with the payout id in front of each."""
-    prefix = f"{payout_id}\t"
+def _with_payout_id(lines_key: int, rows: str) -> str:
+    """Rows of `_LineFormatter.statement` with the statement's lines key in front of each."""
+    prefix = f"{lines_key}\t"
     return prefix + rows[:-1].replace("\n", "\n" + prefix) + "\n"
 
 
@@ -454,8 +458,17 @@ def run_failed(*, run_id: int, note: str = "") -> bool:
         if note:
             run.errors = [*(run.errors or []), {"person": None, "period": None, "error": note[:1000]}]
         run.save(update_fields=["status", "finished_at", "errors"])
-        RecomputeStage.objects.filter(run_id=run_id).delete()
+        _drop_staged(run_id)
+    purge_retired_lines()
     return True
+
+
+def _drop_staged(run_id: int) -> None:
+    """What a failed run's shards staged: their rows, and the lines they filed (no payout points at them)."""
+    RecomputeStage.objects.filter(run_id=run_id).delete()
+    LineSet.objects.filter(run_id=run_id, retired=False).exclude(
+        id__in=Payout.objects.filter(run_id=run_id).values("lines_key")
+    ).update(retired=True)
 
 
 def commission_recompute(
@@ -493,6 +506,8 @@ def commission_recompute(
             loaded_at = time.perf_counter()
             statements, engine_errors = _compute(data, loaded, write_ids, existing)
             computed_at = time.perf_counter()
+            statements = _file_lines(run.pk, None, statements)
+            filed_at = time.perf_counter()
             stats: dict[str, Any] = _write(run, loaded, statements, existing)
             planless = {p.key for p in data.people if not p.plans}
             errors = _errors_in_scope([e for e in engine_errors if e.person not in planless], loaded, write_ids)
@@ -500,17 +515,27 @@ def commission_recompute(
                 errors=len(errors),
                 load_ms=round((loaded_at - started) * 1000),
                 engine_ms=round((computed_at - loaded_at) * 1000),
+                copy_ms=round((filed_at - computed_at) * 1000),
                 total_ms=round((time.perf_counter() - started) * 1000),
                 deals=len(data.deals),
                 processes=1,
                 shards=1,
             )
             _finish(run, stats, errors)
-        return stats
     except Exception:
         logger.exception("commission recompute %s failed", run.pk)
         run_failed(run_id=run.pk)
         raise
+    _purged(run, stats)
+    return stats
+
+
+def _purged(run: CommissionRun, stats: dict[str, Any]) -> None:
+    """Purge the retired lines after a run committed, and note how long it took in the run's stats."""
+    started = time.perf_counter()
+    purge_retired_lines()
+    stats["purge_ms"] = round((time.perf_counter() - started) * 1000)
+    CommissionRun.objects.filter(pk=run.pk).update(stats=stats)
 
 
 def commission_recompute_open_periods(*, triggered_by: str, since: dt.date | None) -> dict[str, Any]:
@@ -552,6 +577,7 @@ class _ShardResult(NamedTuple):
     deals: int
     load_ms: int
     engine_ms: int
+    copy_ms: int = 0
 
 
 def _fingerprints(
@@ -641,14 +667,24 @@ def recompute_shard_stage(*, run_id: int, shard: int, people: list[int], since: 
             seen=_fingerprints(existing, write_ids), statements=statements, errors=errors, deals=len(data.deals),
             load_ms=round((loaded_at - started) * 1000), engine_ms=round((computed_at - loaded_at) * 1000),
         )  # fmt: skip
-        payload = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
-    with transaction.atomic():
-        # Only for a run still running, checked under its row's lock: a shard that finishes after another failed
-        # the run (or after the swap) stages nothing, so no orphaned payload is left behind.
-        running = CommissionRun.objects.select_for_update().filter(pk=run_id, status=CommissionRun.Status.RUNNING)
-        if not running.exists():
-            return 0
-        RecomputeStage.objects.update_or_create(run_id=run_id, shard=shard, defaults={"payload": payload})
+        with transaction.atomic():
+            # Only for a run still running, checked under a share lock on its row (shards stage side by side; the
+            # swap and a failure wait for them): a shard that finishes after another failed the run (or after the
+            # swap) stages nothing, so no orphaned payload or lines are left behind.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM incentives_commissionrun WHERE id = %s AND status = %s FOR SHARE",
+                    [run_id, CommissionRun.Status.RUNNING],
+                )
+                if cursor.fetchone() is None:
+                    return 0
+            # A retried shard replaces what an earlier try staged, lines included.
+            LineSet.objects.filter(run_id=run_id, shard=shard, retired=False).update(retired=True)
+            result = result._replace(statements=_file_lines(run_id, shard, statements))
+            filed_at = time.perf_counter()
+            result = result._replace(copy_ms=round((filed_at - computed_at) * 1000))
+            payload = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
+            RecomputeStage.objects.update_or_create(run_id=run_id, shard=shard, defaults={"payload": payload})
     return len(statements)
 
 
@@ -675,7 +711,6 @@ def recompute_swap(*, run_id: int) -> dict[str, Any]:
             # Our own shards' rows, written by our own tasks to our own database.
             parts: list[_ShardResult] = [pickle.loads(zlib.decompress(bytes(row))) for row in rows]  # noqa: S301
             stats = _swap(run, parts, started)
-        return stats
     except RecomputeOutdated as exc:
         if run_failed(run_id=run_id, note=f"{exc}; its recompute queued again"):
             from incentives.tasks import queue_recompute_open_periods
@@ -686,6 +721,8 @@ def recompute_swap(*, run_id: int) -> dict[str, Any]:
         logger.exception("commission recompute %s failed", run_id)
         run_failed(run_id=run_id, note=f"the swap failed: {type(exc).__name__}: {exc}")
         raise
+    _purged(run, stats)
+    return stats
 
 
 def _swap(run: CommissionRun, parts: list[_ShardResult], started: float) -> dict[str, Any]:
@@ -704,6 +741,7 @@ def _swap(run: CommissionRun, parts: list[_ShardResult], started: float) -> dict
     now = _fingerprints(existing, write_ids)
     moved = {key[0] for key in seen.keys() | now.keys() if seen.get(key) != now.get(key)}
     statements = [s for p in parts for s in p.statements if int(s.result.person) not in moved]
+    _retire(s.key for p in parts for s in p.statements if int(s.result.person) in moved and s.key is not None)
     statements.sort(key=lambda s: (s.result.person, s.result.period_start))
     labels = {s.result.period for s in statements}
     loaded.periods = {p.label: p for p in Period.objects.filter(label__in=labels)}
@@ -715,6 +753,7 @@ def _swap(run: CommissionRun, parts: list[_ShardResult], started: float) -> dict
         errors=len(errors),
         load_ms=max(p.load_ms for p in parts),
         engine_ms=max(p.engine_ms for p in parts),
+        copy_ms=max(p.copy_ms for p in parts),
         swap_ms=round((time.perf_counter() - started) * 1000),
         total_ms=round((timezone.now() - run.started_at).total_seconds() * 1000),
         deals=max(p.deals for p in parts),
@@ -775,6 +814,7 @@ def stale_runs_fail(*, now: dt.datetime | None = None) -> list[CommissionRun]:
 
     now = now or timezone.now()
     failed: list[CommissionRun] = []
+    purge_retired_lines()  # also what a worker that died between a run's commit and its purge left
     with transaction.atomic():
         candidates = list(
             CommissionRun.objects.select_for_update(skip_locked=True)
@@ -800,7 +840,7 @@ def stale_runs_fail(*, now: dt.datetime | None = None) -> list[CommissionRun]:
             run.status, run.finished_at = CommissionRun.Status.FAILED, now
             run.errors = [*(run.errors or []), {"person": None, "period": None, "error": note}]
             run.save(update_fields=["status", "finished_at", "errors"])
-            RecomputeStage.objects.filter(run=run).delete()  # what its shards staged goes with it
+            _drop_staged(run.pk)  # what its shards staged goes with it
             logger.error("commission recompute %s: %s", run.pk, note)
             failed.append(run)
             if not retry:
@@ -813,6 +853,7 @@ def stale_runs_fail(*, now: dt.datetime | None = None) -> list[CommissionRun]:
                 )
             else:
                 queue_recompute_open_periods()
+    purge_retired_lines()
     return failed
 
 
@@ -897,12 +938,76 @@ def _stored_payouts(loaded: _Loaded, write_ids: set[int] | None) -> dict[tuple[i
 
 class _Statement(NamedTuple):
     """One person-period as computed: the engine's result without its lines, how many lines it has, their
-    digest, and their COPY text (without the payout id) when they differ from what is stored (else None)."""
+    digest, and, when they differ from what is stored (else None): their COPY text (without the key) until
+    they are filed, then the key they were filed under (`_file_lines`)."""
 
     result: engine.PersonPeriodResult
     lines: int
     digest: str
     text: str | None
+    key: int | None = None
+
+
+def _new_keys(count: int) -> list[int]:
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('incentives_lines_key_seq') FROM generate_series(1, %s)", [count])
+        return [int(k) for (k,) in cursor.fetchall()]
+
+
+def _file_lines(run_id: int, shard: int | None, statements: list[_Statement]) -> list[_Statement]:
+    """File the lines of the statements that changed under new keys (one COPY), in the caller's transaction;
+    the statements with their keys instead of their text. Nobody sees these lines until a payout points at
+    their key (`_write`)."""
+    changed = [i for i, s in enumerate(statements) if s.text is not None]
+    keys = _new_keys(len(changed))
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO incentives_lineset (id, run_id, shard, retired, created_at) "
+                "SELECT k, %s, %s, false, now() FROM unnest(%s::bigint[]) AS k",
+                [run_id, shard, keys],
+            )
+        _copy_lines(_with_payout_id(key, statements[i].text or "") for i, key in zip(changed, keys, strict=True)
+                    if statements[i].text)  # fmt: skip
+    filed = list(statements)
+    for i, key in zip(changed, keys, strict=True):
+        filed[i] = statements[i]._replace(text=None, key=key)
+    return filed
+
+
+def _retire(keys: Iterable[int]) -> None:
+    """Retire these lines keys (their lines go in `purge_retired_lines`); a key nobody filed gets a row."""
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO incentives_lineset (id, retired, created_at) SELECT k, true, now() "
+            "FROM unnest(%s::bigint[]) AS k ON CONFLICT (id) DO UPDATE SET retired = true",
+            [keys],
+        )
+
+
+PURGE_BATCH = 2000  # keys per DELETE: a fiscal year's statements are about 8,000
+
+
+def purge_retired_lines() -> int:
+    """Delete the lines of retired keys (and the keys), a batch per transaction; how many keys went. Safe at
+    any time: a retired key is never pointed at again."""
+    purged = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM incentives_lineset WHERE id IN (SELECT id FROM incentives_lineset WHERE retired "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)",
+                [PURGE_BATCH],
+            )
+            count = cursor.rowcount
+        purged += count
+        if count < PURGE_BATCH:
+            return purged
 
 
 def _compute(
@@ -949,8 +1054,7 @@ def _write(
     adjustments = _reverse_reopened(run, statements, earlier, adjusted_rows)
     to_create: list[Payout] = []
     to_update: list[Payout] = []
-    texts: list[tuple[Payout, str]] = []
-    replaced: list[int] = []  # payouts whose stored lines are replaced
+    replaced: list[int] = []  # the lines keys of statements whose lines are replaced
     keep: set[tuple[int, int]] = set()
     counts = {"lines": 0, "written": 0, "statements": 0}
     now = timezone.now()
@@ -961,31 +1065,31 @@ def _write(
             continue
         period = _period(loaded, r)
         version = loaded.versions.get(r.plan)
-        values = {
+        values: dict[str, Any] = {
             "run": run, "plan_version": version, "quota": r.quota, "credited": r.credited,
             "attainment": r.attainment, "components": {k: str(v) for k, v in r.components.items()},
             "earned": r.earned, "draw_balance": r.draw_balance, "payout": r.payout, "computed_at": now,
             "lines_digest": statement.digest, "currency": loaded.currency,
         }  # fmt: skip
+        if statement.key is not None:
+            values["lines_key"] = statement.key
         key = (int(r.person), period.pk)
         keep.add(key)
         payout = existing.get(key)
         if payout is None:
             payout = Payout(person_id=key[0], period=period, **values)
             to_create.append(payout)
-        elif statement.text is not None or _differs(payout, values):
+        elif statement.key is not None or _differs(payout, values):
+            if statement.key is not None:
+                replaced.append(payout.lines_key)
             for name, value in values.items():
                 setattr(payout, name, value)
             to_update.append(payout)
-            if statement.text is not None:
-                replaced.append(payout.pk)
         # else: the same numbers and lines as stored; the row keeps its run and computed_at (when last written)
         counts["lines"] += statement.lines
-        if statement.text is not None:
+        if statement.key is not None:
             counts["written"] += statement.lines
             counts["statements"] += 1
-            if statement.text:
-                texts.append((payout, statement.text))
 
     # Stale payouts (nothing computed for them any more) go, or, when disputed or adjusted, stay at zero
     # without lines (a dispute still points somewhere; the adjustments are still paid through the row).
@@ -999,15 +1103,15 @@ def _write(
     )
     disputed |= {p.pk for p in stale if (p.person_id, p.period_id) in adjusted}
     Payout.objects.filter(pk__in=[p.pk for p in stale if p.pk not in disputed]).delete()  # lines go with them
-    for p in stale:
-        if p.pk in disputed:
-            p.credited = p.earned = p.payout = p.attainment = Decimal(0)
-            p.components, p.run, p.lines_digest = {}, run, ""
-            to_update.append(p)
-            replaced.append(p.pk)
+    emptied = [p for p in stale if p.pk in disputed]
+    for p, empty_key in zip(emptied, _new_keys(len(emptied)), strict=True):
+        replaced.append(p.lines_key)
+        p.credited = p.earned = p.payout = p.attainment = Decimal(0)
+        p.components, p.run, p.lines_digest, p.lines_key = {}, run, "", empty_key
+        to_update.append(p)
     _insert_payouts(to_create)
     fields = ["run", "plan_version", "quota", "credited", "attainment", "components", "earned", "draw_balance",
-              "payout", "computed_at", "lines_digest", "currency"]  # fmt: skip
+              "payout", "computed_at", "lines_digest", "currency", "lines_key"]  # fmt: skip
     _update_payouts(to_update, fields)
     from incentives.services import payout_row_for_adjustments
 
@@ -1017,43 +1121,24 @@ def _write(
         payout_row_for_adjustments(person_id, periods[period_id])
 
     payouts_at = time.perf_counter()
-    # The new lines go in first (one COPY), then the replaced statements' old lines go: those with ids up to
-    # the largest id before the COPY.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(max(id), 0) FROM incentives_statementline")
-        (boundary,) = cursor.fetchone()
-    if texts:
-        _copy_lines(_with_payout_id(payout.pk, text) for payout, text in texts)
-    copied_at = time.perf_counter()
-    relink: list[tuple[int, str]] = []
     if replaced:
         with connection.cursor() as cursor:
-            # The disputed old lines' components, to point each dispute at its new line; the DELETE's trigger
-            # sets their line to NULL meanwhile (disputes keep their deal key).
-            cursor.execute(
-                "SELECT d.id, l.component FROM incentives_dispute d JOIN incentives_statementline l "
-                "ON l.id = d.line_id WHERE l.payout_id = ANY(%s) AND l.id <= %s",
-                [replaced, boundary],
-            )
-            relink = cursor.fetchall()
-            cursor.execute(
-                "DELETE FROM incentives_statementline WHERE payout_id = ANY(%s) AND id <= %s", [replaced, boundary]
-            )
-    if relink:
-        # The same deal's line of the same component in the recomputed statement (none if the credit is gone).
-        with connection.cursor() as cursor:
+            # Each dispute on a replaced statement's line follows to the same deal's line of the same component
+            # in the new statement (none if the credit is gone); disputes keep their deal key.
             cursor.execute(
                 "UPDATE incentives_dispute d SET line_id = (SELECT l.id FROM incentives_statementline l "
-                "WHERE l.payout_id = d.payout_id AND l.deal_key = d.deal_key AND l.component = r.component "
-                "ORDER BY l.id LIMIT 1) FROM unnest(%s::bigint[], %s::text[]) AS r(id, component) WHERE d.id = r.id",
-                [[d for d, _ in relink], [c for _, c in relink]],
+                "JOIN incentives_payout p ON p.lines_key = l.payout_id WHERE p.id = d.payout_id "
+                "AND l.deal_key = d.deal_key AND l.component = o.component ORDER BY l.id LIMIT 1) "
+                "FROM incentives_statementline o WHERE o.id = d.line_id AND o.payout_id = ANY(%s::bigint[])",
+                [replaced],
             )
+        _retire(replaced)
     done = time.perf_counter()
     return {"payouts": len(keep), "payouts_written": len(to_create) + len(to_update), "lines": counts["lines"],
             "lines_written": counts["written"],
             "statements_written": counts["statements"], "adjustments": adjustments,
-            "payouts_ms": round((payouts_at - started) * 1000), "copy_ms": round((copied_at - payouts_at) * 1000),
-            "delete_ms": round((done - copied_at) * 1000)}  # fmt: skip
+            "payouts_ms": round((payouts_at - started) * 1000),
+            "retire_ms": round((done - payouts_at) * 1000)}  # fmt: skip
 
 
 def _differs(payout: Payout, values: dict[str, Any]) -> bool:
@@ -1091,6 +1176,9 @@ def _insert_payouts(payouts: list[Payout]) -> None:
         for payout, (pk,) in zip(payouts, cursor.fetchall(), strict=True):
             payout.pk = pk
             payout._state.adding, payout._state.db = False, connection.alias
+        keyless = [p for p in payouts if not isinstance(p.lines_key, int)]  # no lines filed: an empty statement
+        for payout, key in zip(keyless, _new_keys(len(keyless)), strict=True):
+            payout.lines_key = key
         _copy_payouts(cursor, "incentives_payout", payouts, list(Payout._meta.concrete_fields))
 
 

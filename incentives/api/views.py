@@ -329,7 +329,7 @@ class DisputeViewSet(
         line = get_object_or_404(  # a line on a statement the caller cannot see does not exist for them
             StatementLine.objects.select_related("payout"),
             pk=serializer.validated_data["line"],
-            payout__in=selectors.payouts_visible_to(user).values("pk"),
+            payout__in=selectors.payouts_visible_to(user).values("lines_key"),
         )
         if line.payout.person_id != user.pk:
             raise PermissionDenied("Only the person paid on a statement disputes it.")

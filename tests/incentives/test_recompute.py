@@ -218,7 +218,7 @@ def test_statement_line_references_hold_in_postgres(example):
     assert bob_q2.lines.exists()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM incentives_payout WHERE id = %s", [bob_q2.pk])
-    assert not StatementLine.objects.filter(payout_id=bob_q2.pk).exists()
+    assert not StatementLine.objects.filter(payout_id=bob_q2.lines_key).exists()
 
 
 def _stored(example) -> tuple[list, list]:

@@ -20,7 +20,16 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from incentives import recompute, services
-from incentives.models import Adjustment, CommissionRun, CompPlan, Payout, Period, RecomputeStage, StatementLine
+from incentives.models import (
+    Adjustment,
+    CommissionRun,
+    CompPlan,
+    LineSet,
+    Payout,
+    Period,
+    RecomputeStage,
+    StatementLine,
+)
 from incentives.recompute import commission_recompute
 from pipeline.models import Deal
 from salesops.api import DomainError
@@ -81,6 +90,7 @@ def test_shards_store_exactly_what_one_shard_stores(company, shards):
     assert _stored() == expected
     assert not RecomputeStage.objects.exists()  # dropped by the swap
     assert CommissionRun.objects.latest("id").status == "done"
+    assert _orphan_lines() == 0 and not LineSet.objects.filter(retired=True).exists()  # old lines purged
     # And a run over unchanged data writes nothing: the shards' digests agree with one shard's.
     again = commission_recompute(shards=shards)
     assert (again["payouts_written"], again["lines_written"]) == (0, 0)
@@ -365,6 +375,46 @@ def test_nothing_staged_outlives_a_run_that_failed(company, monkeypatch):
     failed = recompute.stale_runs_fail(now=timezone.now() + dt.timedelta(hours=2))
     assert [run.pk for run in failed] == [stale]
     assert not RecomputeStage.objects.exists()
+
+
+def _orphan_lines() -> int:
+    """Lines filed under a key no payout points at (staged by a run not swapped in, or retired, not purged)."""
+    return StatementLine.objects.exclude(payout_id__in=Payout.objects.values("lines_key")).count()
+
+
+def test_lines_a_shard_files_show_only_once_the_run_swaps_and_go_if_it_fails(company, monkeypatch):
+    commission_recompute()
+    ann_q1 = Payout.objects.get(person=company["ann"], period__label="2025-Q1")
+    shown = list(ann_q1.lines.values_list("deal_key", "credit", "amount"))
+    assert shown and _orphan_lines() == 0
+    Deal.objects.filter(owner=company["ann"]).update(amount=Decimal("61000"))
+    first, second = recompute._partition(2)
+    run_id = recompute.commission_recompute_start(shards=2, queue="nowhere")
+    assert recompute.recompute_shard_stage(run_id=run_id, shard=0, people=first, since=None) > 0
+    assert recompute.recompute_shard_stage(run_id=run_id, shard=1, people=second, since=None) > 0
+    staged = _orphan_lines()
+    assert staged > 0  # filed by the shards, under keys no payout points at yet
+    ann_q1.refresh_from_db()
+    assert list(ann_q1.lines.values_list("deal_key", "credit", "amount")) == shown  # still the old statement
+    # A shard run again (a worker lost after staging) replaces its own earlier try: nothing piles up.
+    assert recompute.recompute_shard_stage(run_id=run_id, shard=0, people=first, since=None) > 0
+    recompute.purge_retired_lines()
+    assert _orphan_lines() == staged
+    recompute.recompute_swap(run_id=run_id)
+    ann_q1.refresh_from_db()
+    now_shown = list(ann_q1.lines.values_list("deal_key", "credit", "amount"))
+    assert now_shown != shown and Decimal("61000.00") in {credit for _, credit, _ in now_shown}
+    assert _orphan_lines() == 0 and not LineSet.objects.filter(retired=True).exists()
+
+    # A run that fails after its shards filed their lines leaves the stored statements as they were.
+    before = _stored()
+    Deal.objects.filter(owner=company["ann"]).update(amount=Decimal("62000"))
+    failing = recompute.commission_recompute_start(shards=2, queue="nowhere")
+    assert recompute.recompute_shard_stage(run_id=failing, shard=0, people=first, since=None) > 0
+    assert _orphan_lines() > 0
+    assert recompute.run_failed(run_id=failing, note="shard 1 failed")
+    assert _orphan_lines() == 0 and not LineSet.objects.filter(retired=True).exists()
+    assert _stored() == before
 
 
 def test_a_full_run_reaching_further_back_does_not_join_the_running_one(company):
