@@ -238,10 +238,12 @@ def computed(ctx: BenchContext) -> Setup:
 def _split(stats: dict[str, Any]) -> dict[str, float]:
     return {
         "load_s": round(stats["load_ms"] / 1000, 2),
-        "engine_s": round(stats["engine_ms"] / 1000, 2),  # credits, then statements computed and formatted
-        "payouts_s": round(stats["payouts_ms"] / 1000, 2),
-        "copy_s": round(stats["copy_ms"] / 1000, 2),
-        "delete_s": round(stats["delete_ms"] / 1000, 2),
+        # credits, then statements computed, formatted and their lines COPYed as they come (under new keys)
+        "engine_s": round(stats["engine_ms"] / 1000, 2),
+        "copy_tail_s": round(stats["copy_ms"] / 1000, 2),  # the COPY finishing after the last statement
+        "payouts_s": round(stats["payouts_ms"] / 1000, 2),  # payouts pointed at their new keys
+        "retire_s": round(stats["retire_ms"] / 1000, 2),  # disputes relinked, old keys retired
+        "purge_s": round(stats["purge_ms"] / 1000, 2),  # after the commit: the retired keys' lines deleted
     }
 
 
@@ -262,6 +264,7 @@ def _clear_open_payouts() -> None:
         )
         cursor.execute("VACUUM (ANALYZE) incentives_statementline")
         cursor.execute("VACUUM (ANALYZE) incentives_payout")
+        cursor.execute("VACUUM (ANALYZE) incentives_lineset")
 
 
 @benchmark(
@@ -293,7 +296,7 @@ def full_recompute(ctx: BenchContext) -> dict[str, Any]:
         **_split(stats),
         "processes": stats["processes"],
         "all_changed_s": round(all_changed, 2),
-        "all_changed_delete_s": round(changed_stats["delete_ms"] / 1000, 2),
+        "all_changed_purge_s": round(changed_stats["purge_ms"] / 1000, 2),
         "fiscal_year": found.fiscal_year,
         "people_on_plans": found.people_on_plans,
         "quotas": found.quotas,
@@ -400,6 +403,17 @@ def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
             worker.wait(10)
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, all) clock ticks of the machine's CPUs so far (/proc/stat; (0, 0) where there is none)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def _sharded_recompute(workers: int) -> tuple[float, dict[str, Any]]:
     """A full recompute sharded on `workers` Celery workers (one shard each), every payout written afresh;
     seconds from queueing its chord to its run being done (the moment its results show)."""
@@ -407,15 +421,23 @@ def _sharded_recompute(workers: int) -> tuple[float, dict[str, Any]]:
     from incentives.recompute import commission_recompute_start
 
     _clear_open_payouts()
+    busy_before, all_before = _cpu_ticks()
     started = time.perf_counter()
     with transaction.atomic():
         run_id = commission_recompute_start(triggered_by="bench", shards=workers, queue=SHARDED_QUEUE)
     _wait_for(lambda: CommissionRun.objects.get(pk=run_id).status != "running", timeout=1800, every=0.05)
     seconds = time.perf_counter() - started
+    busy_after, all_after = _cpu_ticks()
+    # How much of the machine's CPUs the run kept busy (workers, Postgres, the runner's polling): with 1
+    # worker near all of them, a second worker on the same machine has little left to win.
+    ticks = all_after - all_before
+    cpus_busy = (busy_after - busy_before) / ticks * (os.cpu_count() or 1) if ticks else 0.0
     run = CommissionRun.objects.get(pk=run_id)
     if run.status != "done":
         raise RuntimeError(f"the sharded run {run_id} {run.status}: {run.errors[-3:]}")
-    return seconds, run.stats
+    # The swap purges the replaced lines after its commit (untimed here) and adds how long that took.
+    _wait_for(lambda: "purge_ms" in (CommissionRun.objects.get(pk=run_id).stats or {}), timeout=600, every=0.05)
+    return seconds, {**CommissionRun.objects.get(pk=run_id).stats, "cpus_busy": round(cpus_busy, 2)}
 
 
 @benchmark(
@@ -467,9 +489,15 @@ def sharded_recompute(ctx: BenchContext) -> dict[str, Any]:
         "one_worker_load_s": round(one_stats["load_ms"] / 1000, 2),
         "one_worker_engine_s": round(one_stats["engine_ms"] / 1000, 2),
         "one_worker_swap_s": round(one_stats["swap_ms"] / 1000, 2),
+        "one_worker_purge_s": round(one_stats["purge_ms"] / 1000, 2),
+        "one_worker_cpus_busy": one_stats["cpus_busy"],
+        "two_workers_cpus_busy": two_stats["cpus_busy"],
+        "cpus": os.cpu_count(),
+        "one_worker_copy_tail_s": round(one_stats["copy_ms"] / 1000, 2),
         "two_workers_load_s": round(two_stats["load_ms"] / 1000, 2),
         "two_workers_engine_s": round(two_stats["engine_ms"] / 1000, 2),
         "two_workers_swap_s": round(two_stats["swap_ms"] / 1000, 2),
+        "two_workers_purge_s": round(two_stats["purge_ms"] / 1000, 2),
         "two_workers_deals_loaded": two_stats["deals_loaded"],
         "deals_in_year": inline_stats["deals"],
         "payouts": two_stats["payouts"],

@@ -284,20 +284,6 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _copy_lines(chunks: Iterable[str]) -> None:
-    """COPY the lines as they are produced: Postgres parses and stores one chunk on the other core while
-    Python formats the next (psycopg 3 sends COPY data from a writer thread)."""
-    columns = ("payout_id, component, deal_id, deal_key, credited_person_id, split_percent, is_overlay, "
-               "credit_date, credit, amount, trace")  # fmt: skip
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        # The queued writer sends from its own thread (libpq releases the GIL), so formatting and sending overlap.
-        writer = QueuedLibpqWriter(raw)
-        with raw.copy(f"COPY incentives_statementline ({columns}) FROM STDIN", writer=writer) as copy:
-            for chunk in chunks:
-                copy.write(chunk)
-
-
 def _locked_bookings(statements: list[_Statement]) -> dict[tuple[int, str], list[Adjustment]]:
     """What earlier runs booked for the statements' person-periods while they were locked (one query), oldest
     first: a locked one's difference is computed net of them, a reopened one's are reversed."""
@@ -504,10 +490,8 @@ def commission_recompute(
             )
             existing = _stored_payouts(loaded, write_ids)
             loaded_at = time.perf_counter()
-            statements, engine_errors = _compute(data, loaded, write_ids, existing)
+            statements, engine_errors, copy_ms = _compute(data, loaded, write_ids, existing, run_id=run.pk)
             computed_at = time.perf_counter()
-            statements = _file_lines(run.pk, None, statements)
-            filed_at = time.perf_counter()
             stats: dict[str, Any] = _write(run, loaded, statements, existing)
             planless = {p.key for p in data.people if not p.plans}
             errors = _errors_in_scope([e for e in engine_errors if e.person not in planless], loaded, write_ids)
@@ -515,7 +499,7 @@ def commission_recompute(
                 errors=len(errors),
                 load_ms=round((loaded_at - started) * 1000),
                 engine_ms=round((computed_at - loaded_at) * 1000),
-                copy_ms=round((filed_at - computed_at) * 1000),
+                copy_ms=copy_ms,
                 total_ms=round((time.perf_counter() - started) * 1000),
                 deals=len(data.deals),
                 processes=1,
@@ -656,35 +640,39 @@ def recompute_shard_stage(*, run_id: int, shard: int, people: list[int], since: 
     with engine.collector_paused():
         data, loaded, write_ids = build_input(person_ids=None, since=since, shard_ids=set(people))
         existing = _stored_payouts(loaded, write_ids)
+        seen = _fingerprints(existing, write_ids)
         loaded_at = time.perf_counter()
-        statements, engine_errors = _compute(data, loaded, write_ids, existing)
-        computed_at = time.perf_counter()
-        planless = {p.key for p in data.people if not p.plans}
-        errors = _errors_in_scope([e for e in engine_errors if e.person not in planless], loaded, write_ids)
-        result = _ShardResult(
-            people=list(people), window_start=loaded.window_start, locked=data.locked_periods,
-            currency=loaded.currency, versions={key: v.pk for key, v in loaded.versions.items()},
-            seen=_fingerprints(existing, write_ids), statements=statements, errors=errors, deals=len(data.deals),
-            load_ms=round((loaded_at - started) * 1000), engine_ms=round((computed_at - loaded_at) * 1000),
-        )  # fmt: skip
         with transaction.atomic():
-            # Only for a run still running, checked under a share lock on its row (shards stage side by side; the
-            # swap and a failure wait for them): a shard that finishes after another failed the run (or after the
-            # swap) stages nothing, so no orphaned payload or lines are left behind.
+            # A retried shard replaces what an earlier try filed.
+            LineSet.objects.filter(run_id=run_id, shard=shard, retired=False).update(retired=True)
+            statements, engine_errors, copy_ms = _compute(data, loaded, write_ids, existing, run_id=run_id, shard=shard)
+            computed_at = time.perf_counter()
+            # Staged only for a run still running, checked under a share lock on its row (shards stage side by
+            # side; the swap and a failure wait for them): a shard that finishes after another failed the run
+            # (or after the swap) retires the lines it filed and stages nothing.
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT 1 FROM incentives_commissionrun WHERE id = %s AND status = %s FOR SHARE",
                     [run_id, CommissionRun.Status.RUNNING],
                 )
-                if cursor.fetchone() is None:
-                    return 0
-            # A retried shard replaces what an earlier try staged, lines included.
-            LineSet.objects.filter(run_id=run_id, shard=shard, retired=False).update(retired=True)
-            result = result._replace(statements=_file_lines(run_id, shard, statements))
-            filed_at = time.perf_counter()
-            result = result._replace(copy_ms=round((filed_at - computed_at) * 1000))
-            payload = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
-            RecomputeStage.objects.update_or_create(run_id=run_id, shard=shard, defaults={"payload": payload})
+                running = cursor.fetchone() is not None
+            if running:
+                planless = {p.key for p in data.people if not p.plans}
+                errors = _errors_in_scope([e for e in engine_errors if e.person not in planless], loaded, write_ids)
+                result = _ShardResult(
+                    people=list(people), window_start=loaded.window_start, locked=data.locked_periods,
+                    currency=loaded.currency, versions={key: v.pk for key, v in loaded.versions.items()},
+                    seen=seen, statements=statements, errors=errors, deals=len(data.deals),
+                    load_ms=round((loaded_at - started) * 1000), engine_ms=round((computed_at - loaded_at) * 1000),
+                    copy_ms=copy_ms,
+                )  # fmt: skip
+                payload = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
+                RecomputeStage.objects.update_or_create(run_id=run_id, shard=shard, defaults={"payload": payload})
+            else:
+                LineSet.objects.filter(run_id=run_id, shard=shard, retired=False).update(retired=True)
+    if not running:
+        purge_retired_lines()
+        return 0
     return len(statements)
 
 
@@ -938,13 +926,11 @@ def _stored_payouts(loaded: _Loaded, write_ids: set[int] | None) -> dict[tuple[i
 
 class _Statement(NamedTuple):
     """One person-period as computed: the engine's result without its lines, how many lines it has, their
-    digest, and, when they differ from what is stored (else None): their COPY text (without the key) until
-    they are filed, then the key they were filed under (`_file_lines`)."""
+    digest, and the key its lines were filed under when they differ from what is stored (else None)."""
 
     result: engine.PersonPeriodResult
     lines: int
     digest: str
-    text: str | None
     key: int | None = None
 
 
@@ -956,25 +942,53 @@ def _new_keys(count: int) -> list[int]:
         return [int(k) for (k,) in cursor.fetchall()]
 
 
-def _file_lines(run_id: int, shard: int | None, statements: list[_Statement]) -> list[_Statement]:
-    """File the lines of the statements that changed under new keys (one COPY), in the caller's transaction;
-    the statements with their keys instead of their text. Nobody sees these lines until a payout points at
-    their key (`_write`)."""
-    changed = [i for i, s in enumerate(statements) if s.text is not None]
-    keys = _new_keys(len(changed))
-    if keys:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO incentives_lineset (id, run_id, shard, retired, created_at) "
-                "SELECT k, %s, %s, false, now() FROM unnest(%s::bigint[]) AS k",
-                [run_id, shard, keys],
-            )
-        _copy_lines(_with_payout_id(key, statements[i].text or "") for i, key in zip(changed, keys, strict=True)
-                    if statements[i].text)  # fmt: skip
-    filed = list(statements)
-    for i, key in zip(changed, keys, strict=True):
-        filed[i] = statements[i]._replace(text=None, key=key)
-    return filed
+class _LinesFiler:
+    """Files statements' lines under new keys while the run formats them, in the caller's transaction: one
+    COPY stays open, so Postgres stores a statement's lines (on another core) while Python computes the
+    next. Nobody sees these lines until a payout points at their key (`_write`).
+
+    Keys are drawn for every statement up front (the COPY's check wants them filed before it ends); the
+    ones not used (statements unchanged) are dropped when the COPY closes."""
+
+    COLUMNS = ("payout_id, component, deal_id, deal_key, credited_person_id, split_percent, is_overlay, "
+               "credit_date, credit, amount, trace")  # fmt: skip
+
+    def __init__(self, run_id: int, shard: int | None, count: int) -> None:
+        self.keys = _new_keys(count)
+        self.used: list[int] = []
+        self.ms = 0
+        if self.keys:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO incentives_lineset (id, run_id, shard, retired, created_at) "
+                    "SELECT k, %s, %s, false, now() FROM unnest(%s::bigint[]) AS k",
+                    [run_id, shard, self.keys],
+                )
+        self._cursor = connection.cursor()
+        raw = self._cursor.cursor
+        # The queued writer sends from its own thread (libpq releases the GIL), so formatting and sending overlap.
+        self._copy_cm = raw.copy(
+            f"COPY incentives_statementline ({self.COLUMNS}) FROM STDIN", writer=QueuedLibpqWriter(raw)
+        )
+        self._copy = self._copy_cm.__enter__()
+
+    def file(self, text: str) -> int:
+        key = self.keys[len(self.used)]
+        self.used.append(key)
+        if text:
+            self._copy.write(_with_payout_id(key, text))
+        return key
+
+    def close(self, error: BaseException | None = None) -> None:
+        started = time.perf_counter()
+        self._copy_cm.__exit__(type(error) if error else None, error, None)
+        self._cursor.close()
+        if error is None:
+            unused = self.keys[len(self.used) :]
+            if unused:
+                with connection.cursor() as cursor:
+                    cursor.execute("DELETE FROM incentives_lineset WHERE id = ANY(%s::bigint[])", [unused])
+        self.ms = round((time.perf_counter() - started) * 1000)
 
 
 def _retire(keys: Iterable[int]) -> None:
@@ -1011,9 +1025,17 @@ def purge_retired_lines() -> int:
 
 
 def _compute(
-    data: engine.EngineInput, loaded: _Loaded, write_ids: set[int] | None, existing: dict[tuple[int, int], Payout]
-) -> tuple[list[_Statement], list[engine.EngineError]]:
-    """Run the engine for the people written and format their statements (a shard's share, in a sharded run)."""
+    data: engine.EngineInput,
+    loaded: _Loaded,
+    write_ids: set[int] | None,
+    existing: dict[tuple[int, int], Payout],
+    *,
+    run_id: int,
+    shard: int | None = None,
+) -> tuple[list[_Statement], list[engine.EngineError], int]:
+    """Run the engine for the people written (a shard's share, in a sharded run), format their statements and
+    file the lines of those that differ from what is stored (`_LinesFiler`); also how many milliseconds the
+    COPY took to finish after the last statement was formatted."""
     labels = dict(Period.objects.values_list("id", "label"))
     stored = {(str(person_id), labels[period_id]): p.lines_digest for (person_id, period_id), p in existing.items()}
     window = loaded.window_start
@@ -1022,21 +1044,27 @@ def _compute(
     statements: list[_Statement] = []
     with engine.prepare(data, lines=True) as prepared:
         result = prepared.finish(keys)
-        for r in result.results:
-            if window is not None and r.period_end < window:
-                continue  # before the window: not recomputed (and its stored rows are not in `existing`)
-            bare = dataclasses.replace(r, lines=())
-            if r.locked:
-                statements.append(_Statement(bare, len(r.lines), "", None))
-                continue
-            text = formatter.statement(r.lines)
-            digest = _digest(text)
-            same = stored.get((r.person, r.period)) == digest
-            statements.append(_Statement(bare, len(r.lines), digest, None if same else text))
+        filer = _LinesFiler(run_id, shard, len(result.results))
+        try:
+            for r in result.results:
+                if window is not None and r.period_end < window:
+                    continue  # before the window: not recomputed (and its stored rows are not in `existing`)
+                bare = dataclasses.replace(r, lines=())
+                if r.locked:
+                    statements.append(_Statement(bare, len(r.lines), ""))
+                    continue
+                text = formatter.statement(r.lines)
+                digest = _digest(text)
+                same = stored.get((r.person, r.period)) == digest
+                statements.append(_Statement(bare, len(r.lines), digest, None if same else filer.file(text)))
+        except BaseException as exc:
+            filer.close(exc)
+            raise
+        filer.close()
         errors = list(result.errors)
     statements.sort(key=lambda s: (s.result.person, s.result.period_start))
     errors.sort(key=lambda e: (e.person, e.period))
-    return statements, errors
+    return statements, errors, filer.ms
 
 
 def _write(
