@@ -275,9 +275,10 @@ def _clear_open_payouts() -> None:
     issue="full recompute of a fiscal year, statement lines included: ≤ 10 s, and ≥ 50× faster than a "
     "straightforward per-deal ORM loop measured in the same run",
     description="commission_recompute(triggered_by='bench') with only the current fiscal year open and none of "
-    "its payouts stored (deleted, then VACUUM): load, engine, every payout and statement line written, in one "
-    "transaction. Beside it, the same recompute when every stored statement differs (digests cleared: the "
-    "old lines are deleted too), and a naive per-deal ORM loop "
+    "its payouts stored (deleted, then VACUUM): load, engine, every payout and statement line written (lines "
+    "COPYed under new keys while the statements are formatted), in one transaction. Beside it, the same "
+    "recompute when every stored statement differs (digests cleared: the old keys are retired and their lines "
+    "purged after the commit, purge_s), and a naive per-deal ORM loop "
     f"timed on {NAIVE_SAMPLE} reps and extrapolated to everyone on a plan.",
 )
 def full_recompute(ctx: BenchContext) -> dict[str, Any]:
