@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("incentives/", include("incentives.api.urls")),
     path("forecasting/", include("forecasting.api.urls")),
     path("reporting/", include("reporting.api.urls")),
+    path("planning/", include("planning.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -36,6 +37,7 @@ urlpatterns = [
     path("incentives/", include("incentives.urls")),
     path("forecasting/", include("forecasting.urls")),
     path("reporting/", include("reporting.urls")),
+    path("planning/", include("planning.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "incentives",
     "forecasting",
     "reporting",
+    "planning",
     "home",
 ]
 

@@ -1,0 +1,7 @@
+"""The planning API: stress."""
+
+from rest_framework.routers import SimpleRouter
+
+
+def register(router: SimpleRouter) -> None:
+    """Register this area's viewsets on the planning router."""
