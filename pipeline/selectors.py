@@ -707,3 +707,44 @@ def deal_changes_newest_first(fields: Iterable[str]) -> list[tuple[int, str, str
 
 def stages_by_id() -> dict[int, Stage]:
     return {s.pk: s for s in Stage.objects.all()}
+
+
+@dataclass(frozen=True)
+class AccountPlanningFacts:
+    """What territory planning needs of one account: where it is, what it is, who owns it, and its money."""
+
+    id: int
+    name: str
+    country: str
+    sector: str
+    employees: int | None
+    owner_id: int | None
+    open_pipeline: Decimal
+    trailing_bookings: Decimal
+
+
+def account_planning_facts(
+    *, bookings_from: dt.date, bookings_to: dt.date, ids: Iterable[int] | None = None
+) -> list[AccountPlanningFacts]:
+    """Every account (or those of `ids`) with its open pipeline (amounts of its open deals) and its bookings
+    (amounts of its deals won with a close date in [bookings_from, bookings_to]); one query, grouped in
+    Postgres. Planning's territory assignment and balance report read accounts through this."""
+    accounts = Account.objects.all()
+    if ids is not None:
+        accounts = accounts.filter(pk__in=list(ids))
+    zero = Value(Decimal("0"), output_field=MONEY)
+    rows = (
+        accounts.annotate(
+            open_pipeline=Coalesce(Sum("deals__amount", filter=Q(deals__status=DealStatus.OPEN)), zero),
+            trailing_bookings=Coalesce(
+                Sum(
+                    "deals__amount",
+                    filter=Q(deals__status=DealStatus.WON, deals__close_date__range=(bookings_from, bookings_to)),
+                ),
+                zero,
+            ),
+        )
+        .order_by("pk")
+        .values_list("pk", "name", "country", "sector", "employees", "owner_id", "open_pipeline", "trailing_bookings")
+    )
+    return [AccountPlanningFacts(*row) for row in rows]
