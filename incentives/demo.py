@@ -38,7 +38,16 @@ from typing import Any
 from django.db import connection
 
 from incentives import services
-from incentives.models import CommissionRun, CompPlan, CompPlanVersion, Payout, Period, RampSchedule, StatementLine
+from incentives.models import (
+    CommissionRun,
+    CompPlan,
+    CompPlanVersion,
+    LineSet,
+    Payout,
+    Period,
+    RampSchedule,
+    StatementLine,
+)
 from incentives.recompute import commission_recompute
 from pipeline.selectors import won_deals_for_commissions
 from salesops.kernel.fiscal import PeriodSpan, period_label, periods_between, span_of
@@ -273,7 +282,7 @@ def delete_incentives_data() -> None:
     """Remove every incentives row (periods, quotas, plans, runs, payouts, lines, adjustments, disputes), so
     the people can be deleted too: for tests that load the demo company more than once. TRUNCATE does not
     fire the locked-period guard, which refuses row deletes in locked periods."""
-    tables = [Period, RampSchedule, CompPlan, CommissionRun, Payout, StatementLine]
+    tables = [Period, RampSchedule, CompPlan, CommissionRun, Payout, StatementLine, LineSet]
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"TRUNCATE {', '.join(m._meta.db_table for m in tables)} CASCADE")
