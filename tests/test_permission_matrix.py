@@ -277,6 +277,8 @@ ROUTES: dict[str, Route] = {
     "forecasting/accuracy/": Route(query=("person=@person",)),
     # ---------------------------------------------------------------------------------------- reporting
     "reporting/": Route(),
+    # ---- planning: home
+    "planning/": Route(),
     "reporting/manager/": Route(only=PAGE_ROLES_MANAGERS, query=("person=@person", "owner=@person")),
     "reporting/rep/": Route(query=("person=@person", "owner=@person")),
     "reporting/executive/": Route(only=PAGE_ROLES_MANAGERS, query=("person=@person",)),

@@ -50,6 +50,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     for label, name, key in (
         ("Forecast", "forecasting:grid", "forecast"),
         ("Dashboards", "reporting:home", "dashboards"),
+        ("Planning", "planning:home", "planning"),
     ):
         with contextlib.suppress(NoReverseMatch):
             items.append((label, reverse(name), key))
