@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from tests.factories import ManagerFactory, UserFactory
 
@@ -31,7 +31,7 @@ def test_every_role_opens_planning_and_sees_its_areas():
     for name in ("planning:required_pipeline", "planning:stress_list"):
         try:
             url = reverse(name)
-        except Exception:  # the area is not built yet: nothing to check
+        except NoReverseMatch:  # the area is not built yet: nothing to check
             continue
         assert url not in rep_page
     client = Client()
