@@ -778,7 +778,7 @@ def _quota_unchanged(quota: Quota, *, full: Decimal, ramp: RampSchedule | None, 
     return now == (effective, full, ramp.pk if ramp else None, False)
 
 
-def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn) -> None:
+def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn, reason: str = "") -> None:
     """Write checked rows as quota_set would, row for row, but in bulk: the periods locked against a lock
     taken meanwhile, the quotas created and changed in batches, an audit row each, then the team sums above
     them set again (through quota_set, so on up the tree), and one recompute queued for everyone changed.
@@ -823,8 +823,9 @@ def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn) ->
             updated.append(quota)
         else:
             continue
-        reason = f"{person.display_name}'s {label(measure).lower()} quota for {period.label}"
-        audits.append((quota, {"amount": (old[0], effective), "full_amount": (old[1], full)}, reason))
+        why = f"{person.display_name}'s {label(measure).lower()} quota for {period.label}"
+        why = f"{why}: {reason}" if reason else why
+        audits.append((quota, {"amount": (old[0], effective), "full_amount": (old[1], full)}, why))
         changed.add(person.pk)
         since = min(since, period.start) if since else period.start
         if len(audits) >= SAVE_BATCH:
@@ -846,6 +847,60 @@ def _save_planned(*, actor: User, planned: list[Planned], report: ProgressFn) ->
     report(len(planned), len(planned), "saving")
     if changed:
         _announce_quotas(sorted(changed), since)
+
+
+PublishedQuota = tuple[int, str, Decimal, int | None]  # person id, period label, full amount, ramp id or None
+
+
+@transaction.atomic
+def quotas_publish(*, actor: User, rows: list[PublishedQuota], reason: str) -> int:
+    """Write exactly these bookings quotas (a published quota scenario): each person's full amount for each
+    period, scaled by its ramp as quota_set scales it, in bulk as the quota upload saves (periods created as
+    needed, an audit row per changed quota carrying `reason`, team sums above them followed, one recompute
+    queued for everyone changed). A locked period refuses the whole publish, naming the person and period.
+    Returns how many rows were given (unchanged quotas are left as they are)."""
+    if not reason.strip():
+        raise DomainError("Publishing quotas needs a reason.", field="reason")
+    people = User.objects.in_bulk({row[0] for row in rows})
+    ramps = RampSchedule.objects.in_bulk({row[3] for row in rows if row[3] is not None})
+    cal = fiscal_calendar()
+    labels: set[str] = set()
+    seen: set[tuple[int, str]] = set()
+    planned: list[Planned] = []
+    for number, (person_id, name, full, ramp_id) in enumerate(rows, start=1):
+        person = people.get(person_id)
+        if person is None:
+            raise DomainError(f"Quota row {number}: no person with id {person_id}.")
+        who = f"{person.display_name} {name}"
+        if name not in labels:
+            try:
+                span_of(name, cal.fiscal_year_start_month)
+            except ValueError as exc:
+                raise DomainError(f"{who}: {name!r} is not a period like 2026-Q1 or 2026-03.") from exc
+            labels.add(name)
+        amount = _money(full, what=who)
+        if isinstance(full, Decimal) and full != amount:  # the scenario rounds to cents: never silently here
+            raise DomainError(f"{who}: {full} is not in cents.")
+        if amount < 0:
+            raise DomainError(f"{who}: a quota may not be negative.")
+        if amount > limits.MAX_QUOTA:
+            raise DomainError(f"{who}: {limits.QUOTA_RULE}.")
+        if (person_id, name) in seen:
+            raise DomainError(f"{who}: the quota appears twice.")
+        seen.add((person_id, name))
+        ramp = ramps.get(ramp_id) if ramp_id is not None else None
+        if ramp_id is not None and ramp is None:
+            raise DomainError(f"{who}: no ramp schedule with id {ramp_id}.")
+        planned.append((number, person.display_name, person, name, QuotaMeasure.BOOKINGS, amount, ramp))
+    locked = set(Period.objects.filter(label__in=labels, is_locked=True).values_list("label", flat=True))
+    for _, who, _, name, *_ in planned:
+        if name in locked:
+            raise DomainError(f"{who} {name}: {name} is locked, quotas in it no longer change.")
+    try:
+        _save_planned(actor=actor, planned=planned, report=lambda done, total, phase: None, reason=reason.strip())
+    except _RowRefused as refused:  # a period locked meanwhile, or a team's sum above the limit
+        raise DomainError(refused.error["message"]) from refused
+    return len(planned)
 
 
 # ------------------------------------------------------------------------------------ quota upload jobs
