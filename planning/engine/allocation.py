@@ -125,6 +125,9 @@ def _sorted(keys: list[K]) -> list[K]:
         return keys
 
 
+_OWN = "\x00own"  # the key of a player-coach's own share in a split (never a person id)
+
+
 @dataclass
 class TopDown:
     """A top-down allocation in full: `numbers` every person's annual number (what they carry);
@@ -151,8 +154,14 @@ def top_down_split(
     seller, weighted by their own basis) and those reports (weighted by the basis summed over the sellers of
     each report's subtree). If those weights are all 0 the split falls back to the equal basis: one per
     seller. Reports with no seller at or below them get 0. A seller with no such reports keeps N as their own.
-    A seller missing from `basis` weighs 0; a negative basis is refused.
+    A seller missing from `basis` weighs 0; a negative basis (AllocationError naming the seller), a negative
+    target or an uplift of -100 % or less (ValueError) is refused.
     """
+    if target < 0:
+        raise ValueError(f"a target of {target} is negative")
+    for level, share in uplift.items():
+        if share <= -1:
+            raise ValueError(f"an uplift of {share} at level {level} would hand down more than everything")
     for person, amount in basis.items():
         if amount < 0:
             raise AllocationError(person, f"a basis of {amount} is negative")
@@ -212,9 +221,6 @@ def top_down_split(
             result.own_share[pid] = shares.pop(_OWN)
         result.numbers.update(shares)
     return result
-
-
-_OWN = "\x00own"  # the key of a player-coach's own share in a split (never a person id)
 
 
 def top_down(

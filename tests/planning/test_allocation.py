@@ -188,7 +188,8 @@ def plans(draw: st.DrawFn) -> tuple[dict[str, str | None], set[str], Decimal, di
 def sellers_below(parents: dict[str, str | None], sellers: set[str]) -> dict[str, int]:
     children = children_of(parents)
     count: dict[str, int] = {}
-    for pid in sorted(parents, key=lambda p: -levels(parents)[p]):
+    level_of = levels(parents)
+    for pid in sorted(parents, key=lambda p: -level_of[p]):
         count[pid] = int(pid in sellers) + sum(count[c] for c in children[pid])
     return count
 
