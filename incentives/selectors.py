@@ -635,3 +635,18 @@ def individual_bookings_quotas_overlapping(
     if person_ids is not None:
         quotas = quotas.filter(person_id__in=person_ids)
     return quotas.values_list("person_id", "period__kind", "period__start", "period__end", "amount")
+
+
+def ramps_by_person(person_ids: list[int] | set[int]) -> dict[int, tuple[int, tuple[Decimal, ...]]]:
+    """Each of these people's ramp schedule, as planning uses it: (ramp id, monthly shares) of the ramp on
+    their latest bookings quota that has one (people without such a quota are left out)."""
+    found: dict[int, tuple[int, tuple[Decimal, ...]]] = {}
+    quotas = (
+        Quota.objects.filter(person_id__in=list(person_ids), measure=QuotaMeasure.BOOKINGS, ramp__isnull=False)
+        .order_by("person_id", "-period__start")
+        .values_list("person_id", "ramp_id", "ramp__shares")
+    )
+    for person_id, ramp_id, shares in quotas:
+        if person_id not in found:
+            found[person_id] = (ramp_id, tuple(Decimal(str(s)) for s in shares))
+    return found

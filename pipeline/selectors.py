@@ -748,3 +748,34 @@ def account_planning_facts(
         .values_list("pk", "name", "country", "sector", "employees", "owner_id", "open_pipeline", "trailing_bookings")
     )
     return [AccountPlanningFacts(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class OwnerCoverageFacts:
+    """What planning's required pipeline needs of one deal owner: amounts won and lost in a trailing window
+    (their win rate) and the amount of their open deals closing in a period."""
+
+    won: Decimal
+    lost: Decimal
+    open_pipeline: Decimal
+
+
+def owner_coverage_facts(
+    person_ids: Iterable[int], *, history: tuple[dt.date, dt.date], period: tuple[dt.date, dt.date]
+) -> dict[int, OwnerCoverageFacts]:
+    """Per owner (of these people): amounts of deals won (uncancelled) and lost with a close date in `history`,
+    and of open deals with a close date in `period` (both inclusive); one query. Owners with nothing are left
+    out."""
+    zero = Value(Decimal("0"), output_field=MONEY)
+    in_history = Q(close_date__range=history)
+    rows = (
+        Deal.objects.filter(owner_id__in=list(person_ids))
+        .values("owner_id")
+        .annotate(
+            won=Coalesce(Sum("amount", filter=in_history & Q(status=DealStatus.WON, cancelled_on__isnull=True)), zero),
+            lost=Coalesce(Sum("amount", filter=in_history & Q(status=DealStatus.LOST)), zero),
+            open_pipeline=Coalesce(Sum("amount", filter=Q(status=DealStatus.OPEN, close_date__range=period)), zero),
+        )
+        .values_list("owner_id", "won", "lost", "open_pipeline")
+    )
+    return {owner: OwnerCoverageFacts(won, lost, open_) for owner, won, lost, open_ in rows if won or lost or open_}

@@ -118,6 +118,9 @@ class QuotaScenario(models.Model):
     # Capacity inputs and the uplift per level (docs/planning.md, "Scenario JSON"): productivity override,
     # expected attainment, attrition, planned hires, uplift.
     inputs = models.JSONField(default=dict, blank=True)
+    # What the last computation found (docs/planning-quotas.md): productivity, capacity per period, gap, hires
+    # needed; kept with the quotas it produced so pages show the numbers the quotas came from.
+    result = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,322 @@
+"""Reads of quota scenarios: who sees which, a scenario's tree of numbers, several side by side, and the
+facts a computation starts from (people, tree, ramps, trailing bookings); required pipeline per person.
+docs/planning-quotas.md, "Scenarios, allocation by managers and publishing" and "Required pipeline"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from incentives import selectors as incentives_selectors
+from pipeline import selectors as pipeline_selectors
+from planning.engine import coverage
+from planning.models import QuotaScenario, ScenarioQuota, TerritoryAssignment, TerritoryModel
+from salesops.kernel import fiscal
+from salesops.org.models import User
+from salesops.org.selectors import fiscal_calendar, sees_everyone, subtree_ids
+
+ZERO = Decimal("0.00")
+
+
+# ------------------------------------------------------------------------------------------------ scope
+def people_in_scope(user: Any) -> set[int] | None:
+    """Whose numbers `user` sees in a scenario: None = everyone (finance, sales ops), a manager their subtree,
+    a rep themselves."""
+    if sees_everyone(user):
+        return None
+    if user.is_manager:
+        return subtree_ids(user)
+    return {user.pk}
+
+
+def scenarios_visible_to(user: Any) -> QuerySet[QuotaScenario]:
+    """Managers, finance and sales ops see every scenario; a rep only published ones (their own row)."""
+    scenarios = QuotaScenario.objects.select_related("created_by", "approved_by", "published_by")
+    if sees_everyone(user) or user.is_manager:
+        return scenarios
+    return scenarios.filter(status=QuotaScenario.Status.PUBLISHED, quotas__person=user).distinct()
+
+
+def scenario_for(user: Any, pk: int) -> QuotaScenario:
+    """The scenario `pk` if `user` may open it, else 404 (its existence is not revealed)."""
+    scenario = scenarios_visible_to(user).filter(pk=pk).first()
+    if scenario is None:
+        raise Http404("No such scenario.")
+    return scenario
+
+
+def scenario_periods(fiscal_year: int) -> list[fiscal.Period]:
+    """The four quarters of a fiscal year, in order."""
+    start_month = fiscal_calendar().fiscal_year_start_month
+    return [fiscal.period_at(start_month, "quarter", fiscal_year, index) for index in range(4)]
+
+
+# ------------------------------------------------------------------------------------- facts to compute
+@dataclass(frozen=True)
+class PersonFacts:
+    id: int
+    name: str
+    manager_id: int | None
+    is_seller: bool
+    start: dt.date | None
+    end: dt.date | None
+    ramp_id: int | None
+    ramp: tuple[Decimal, ...]
+
+
+@dataclass
+class ScenarioFacts:
+    """What a scenario is computed from: the people of the sales tree, their trailing bookings per month over
+    the last four closed quarters, and those months."""
+
+    people: dict[int, PersonFacts]
+    months: list[dt.date]
+    bookings: dict[tuple[int, dt.date], Decimal] = field(default_factory=dict)
+
+    def trailing(self, person_id: int) -> Decimal:
+        return sum((self.bookings.get((person_id, m), ZERO) for m in self.months), ZERO)
+
+
+def last_closed_quarters(today: dt.date, count: int = 4) -> list[fiscal.Period]:
+    """The `count` quarters that ended before `today`, oldest first."""
+    start_month = fiscal_calendar().fiscal_year_start_month
+    current = fiscal.period_of(start_month, "quarter", today)
+    quarters: list[fiscal.Period] = []
+    day = current.start - dt.timedelta(days=1)
+    while len(quarters) < count:
+        quarter = fiscal.period_of(start_month, "quarter", day)
+        quarters.insert(0, quarter)
+        day = quarter.start - dt.timedelta(days=1)
+    return quarters
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    months, day = [], start.replace(day=1)
+    while day <= end:
+        months.append(day)
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def scenario_facts(*, today: dt.date | None = None) -> ScenarioFacts:
+    """The active sales tree (reps and managers), each person's ramp, and credited bookings per person and
+    month over the last four closed quarters (one query per month)."""
+    users = list(
+        User.objects.filter(is_active=True)
+        .filter(is_rep=True)
+        .union(User.objects.filter(is_active=True, is_manager=True))
+        .order_by("id")
+    )
+    ids = {u.pk for u in users}
+    ramps = incentives_selectors.ramps_by_person(ids)
+    people = {
+        u.pk: PersonFacts(
+            id=u.pk,
+            name=u.display_name,
+            manager_id=u.manager_id if u.manager_id in ids else None,
+            is_seller=u.is_rep,
+            start=u.start_date,
+            end=u.end_date,
+            ramp_id=ramps[u.pk][0] if u.pk in ramps else None,
+            ramp=ramps[u.pk][1] if u.pk in ramps else (),
+        )
+        for u in users
+    }
+    quarters = last_closed_quarters(today or timezone.localdate())
+    months = _months(quarters[0].start, quarters[-1].end)
+    facts = ScenarioFacts(people=people, months=months)
+    sellers = [pid for pid, p in people.items() if p.is_seller]
+    for month in months:
+        end = (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        for credit in pipeline_selectors.credits_by_deal_type(sellers, month, end):
+            if not credit.overlay:
+                key = (credit.person_id, month)
+                facts.bookings[key] = facts.bookings.get(key, ZERO) + credit.amount
+    return facts
+
+
+# ------------------------------------------------------------------------------------- a scenario's tree
+@dataclass
+class TreeRow:
+    """One person's numbers in a scenario: annual and per period, and (for a manager) the sum of their direct
+    reports' numbers: what they hand down."""
+
+    person_id: int
+    name: str
+    manager_id: int | None
+    level: int
+    annual: Decimal
+    by_period: dict[str, Decimal]
+    reports_sum: Decimal | None  # None: no reports in the scenario
+    allocated_by: str = ""
+
+
+def scenario_quotas(scenario: QuotaScenario) -> QuerySet[ScenarioQuota]:
+    return scenario.quotas.select_related("person", "allocated_by")
+
+
+def scenario_tree(scenario: QuotaScenario, user: Any) -> list[TreeRow]:
+    """The scenario's people in tree order (a manager before their reports), each with annual and per-period
+    numbers and the sum of their reports' numbers; only the people `user` may see."""
+    rows: dict[int, TreeRow] = {}
+    for quota in scenario_quotas(scenario):
+        row = rows.get(quota.person_id)
+        if row is None:
+            person = quota.person
+            row = rows[quota.person_id] = TreeRow(
+                quota.person_id, person.display_name, person.manager_id, 0, ZERO, {}, None
+            )
+        row.by_period[quota.period] = quota.amount
+        row.annual += quota.amount
+        if quota.allocated_by_id:
+            row.allocated_by = quota.allocated_by.display_name if quota.allocated_by else ""
+    children: dict[int | None, list[int]] = {}
+    for row in rows.values():
+        parent = row.manager_id if row.manager_id in rows else None
+        row.manager_id = parent
+        children.setdefault(parent, []).append(row.person_id)
+    for pid, kids in children.items():
+        kids.sort(key=lambda k: rows[k].name)
+        if pid is not None:
+            rows[pid].reports_sum = sum((rows[k].annual for k in kids), ZERO)
+    ordered: list[TreeRow] = []
+    stack = [(pid, 0) for pid in reversed(children.get(None, []))]
+    while stack:
+        pid, level = stack.pop()
+        rows[pid].level = level
+        ordered.append(rows[pid])
+        stack.extend((k, level + 1) for k in reversed(children.get(pid, [])))
+    scope = people_in_scope(user)
+    return ordered if scope is None else [r for r in ordered if r.person_id in scope]
+
+
+@dataclass
+class Comparison:
+    scenarios: list[QuotaScenario]
+    rows: list[tuple[str, list[Decimal | None]]]  # person name, annual number per scenario
+    totals: list[Decimal]
+
+
+def scenario_comparison(scenarios: list[QuotaScenario], user: Any) -> Comparison:
+    """Several scenarios side by side: each person's annual number in each (None: not in it), and each
+    scenario's total over the people shown."""
+    names: dict[int, str] = {}
+    numbers: dict[int, list[Decimal | None]] = {}
+    for index, scenario in enumerate(scenarios):
+        for row in scenario_tree(scenario, user):
+            names[row.person_id] = row.name
+            numbers.setdefault(row.person_id, [None] * len(scenarios))[index] = row.annual
+    order = sorted(names, key=lambda pid: names[pid])
+    totals = [sum((numbers[pid][i] or ZERO for pid in order), ZERO) for i in range(len(scenarios))]
+    return Comparison(scenarios, [(names[pid], numbers[pid]) for pid in order], totals)
+
+
+def scenario_result(scenario: QuotaScenario) -> dict[str, Any]:
+    """The stored result of the last computation, amounts as Decimals: productivity, capacity per period and
+    total, target, gap, hires needed."""
+    raw = scenario.result or {}
+
+    def money(value: Any) -> Decimal | None:
+        return None if value in (None, "") else Decimal(str(value))
+
+    return {
+        "productivity": money(raw.get("productivity")),
+        "capacity_by_period": {k: Decimal(str(v)) for k, v in (raw.get("capacity_by_period") or {}).items()},
+        "capacity": money(raw.get("capacity")),
+        "target": money(raw.get("target")),
+        "gap": money(raw.get("gap")),
+        "hires_needed": raw.get("hires_needed"),
+    }
+
+
+def allocatable_reports(scenario: QuotaScenario, manager: Any) -> list[TreeRow]:
+    """The direct reports of `manager` in a scenario (whose numbers the manager may set)."""
+    return [row for row in scenario_tree(scenario, manager) if row.manager_id == manager.pk]
+
+
+# ----------------------------------------------------------------------------------- required pipeline
+@dataclass(frozen=True)
+class RequiredPipelineRow:
+    person_id: int
+    name: str
+    quota: Decimal
+    closed: Decimal
+    win_rate: Decimal
+    coverage: coverage.Coverage
+
+
+def required_pipeline(user: Any, period_label: str, *, today: dt.date | None = None) -> list[RequiredPipelineRow]:
+    """Per person with a bookings quota in the period (among those `user` sees): quota, closed won credit in
+    the period, trailing win rate (won ÷ won + lost amounts over the last four closed quarters) and open
+    pipeline closing in the period, with the coverage engine's required pipeline. Largest shortfall first,
+    then the people covered by name."""
+    span = fiscal.span_of(period_label, fiscal_calendar().fiscal_year_start_month)
+    quotas: dict[int, Decimal] = {}
+    for person_id, amount in incentives_selectors.bookings_quotas_of_period(period_label):
+        quotas[person_id] = quotas.get(person_id, ZERO) + amount
+    scope = people_in_scope(user)
+    if scope is not None:
+        quotas = {pid: q for pid, q in quotas.items() if pid in scope}
+    if not quotas:
+        return []
+    quarters = last_closed_quarters(today or timezone.localdate())
+    history = (quarters[0].start, quarters[-1].end)
+    facts = pipeline_selectors.owner_coverage_facts(quotas, history=history, period=(span.start, span.end))
+    closed: dict[int, Decimal] = {}
+    for credit in pipeline_selectors.credits_by_deal_type(quotas, span.start, span.end):
+        if not credit.overlay:
+            closed[credit.person_id] = closed.get(credit.person_id, ZERO) + credit.amount
+    full = {u.pk: u.display_name for u in User.objects.filter(pk__in=list(quotas))}
+    rows: dict[int, RequiredPipelineRow] = {}
+    for pid, quota in quotas.items():
+        fact = facts.get(pid)
+        won, lost, open_ = (fact.won, fact.lost, fact.open_pipeline) if fact else (ZERO, ZERO, ZERO)
+        rate = coverage.win_rate(won, lost)
+        made = closed.get(pid, ZERO)
+        rows[pid] = RequiredPipelineRow(
+            pid, full.get(pid, str(pid)), quota, made, rate, coverage.required_pipeline(quota, made, rate, open_)
+        )
+    short = coverage.coverage_report([(pid, rows[pid].coverage) for pid in sorted(rows, key=lambda p: rows[p].name)])
+    short_ids = [pid for pid, _ in short]
+    covered = sorted((pid for pid in rows if pid not in set(short_ids)), key=lambda p: rows[p].name)
+    return [rows[pid] for pid in [*short_ids, *covered]]
+
+
+def person_ids_of(rows: Iterable[TreeRow]) -> set[int]:
+    return {row.person_id for row in rows}
+
+
+def territory_potential_by_owner(*, today: dt.date | None = None) -> dict[int, Decimal]:
+    """Each territory owner's potential in the active territory model: the open pipeline plus trailing
+    bookings (last four closed quarters) of the accounts assigned to the territories they own. No active
+    model: {}."""
+    model = TerritoryModel.objects.filter(status=TerritoryModel.Status.ACTIVE).first()
+    if model is None:
+        return {}
+    owners = dict(
+        TerritoryAssignment.objects.filter(model=model, territory__owner__isnull=False).values_list(
+            "account_id", "territory__owner_id"
+        )
+    )
+    if not owners:
+        return {}
+    quarters = last_closed_quarters(today or timezone.localdate())
+    potential: dict[int, Decimal] = {}
+    for account in pipeline_selectors.account_planning_facts(
+        bookings_from=quarters[0].start, bookings_to=quarters[-1].end, ids=owners
+    ):
+        owner = owners[account.id]
+        potential[owner] = potential.get(owner, ZERO) + account.open_pipeline + account.trailing_bookings
+    return potential
+
+
+def ramps_of(person_ids: set[int]) -> dict[int, tuple[int, tuple[Decimal, ...]]]:
+    """Each person's ramp schedule (id, shares), as the incentives app has it."""
+    return incentives_selectors.ramps_by_person(person_ids)

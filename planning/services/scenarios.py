@@ -1,0 +1,287 @@
+"""Writes of quota scenarios: create and compute (capacity and allocation engines over the sales tree and its
+history), a manager's allocation within their number, approval and publishing into the incentives app's
+quotas. docs/planning-quotas.md, "Scenarios, allocation by managers and publishing"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from incentives import services as incentives_services
+from planning.engine import allocation, scenario_json
+from planning.models import QuotaScenario, ScenarioQuota
+from planning.selectors import scenarios as selectors
+from salesops.api import DomainError, Forbidden
+from salesops.org.models import User
+from salesops.org.permissions import may_manage_setup
+from salesops.org.selectors import fiscal_calendar, person_is_in_subtree
+from salesops.org.services import audit_record
+
+# The capacity inputs a scenario's `inputs` may carry: those of the scenario JSON (docs/planning.md).
+INPUT_FIELDS = {"attainment", "productivity", "attrition", "uplift", "period_weights", "hires", "gap_hire"}
+
+
+def _require_sales_ops(actor: User, what: str) -> None:
+    if not may_manage_setup(actor):
+        raise Forbidden(f"Only sales operations {what}.")
+
+
+def _require_draft(scenario: QuotaScenario) -> None:
+    if scenario.status != QuotaScenario.Status.DRAFT:
+        raise DomainError(
+            f"Scenario {scenario.name!r} is {scenario.get_status_display().lower()}: it no longer changes."
+        )
+
+
+def _check_inputs(inputs: Any, name: str) -> dict[str, Any]:
+    if inputs in (None, ""):
+        return {}
+    if not isinstance(inputs, dict):
+        raise DomainError(f"Scenario {name!r}: the inputs are not a JSON object.", field="inputs")
+    unknown = sorted(set(inputs) - INPUT_FIELDS)
+    if unknown:
+        known = ", ".join(sorted(INPUT_FIELDS))
+        raise DomainError(f"Scenario {name!r}: unknown input {unknown[0]!r} (known: {known}).", field="inputs")
+    return dict(inputs)
+
+
+@transaction.atomic
+def scenario_create(
+    *,
+    actor: User,
+    name: str,
+    fiscal_year: int,
+    method: str,
+    basis: str = QuotaScenario.Basis.TRAILING_BOOKINGS,
+    target: Any = None,
+    inputs: Any = None,
+    today: dt.date | None = None,
+) -> QuotaScenario:
+    """Create a draft scenario and compute it (sales ops only). Top-down needs a target."""
+    _require_sales_ops(actor, "create quota scenarios")
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("A scenario needs a name.", field="name")
+    if method not in QuotaScenario.Method.values:
+        raise DomainError(f"Scenario {name!r}: {method!r} is not a method (top_down or bottom_up).", field="method")
+    if basis not in QuotaScenario.Basis.values:
+        raise DomainError(f"Scenario {name!r}: {basis!r} is not a basis.", field="basis")
+    if not isinstance(fiscal_year, int) or not 2000 <= fiscal_year <= 2100:
+        raise DomainError(f"Scenario {name!r}: {fiscal_year!r} is not a fiscal year.", field="fiscal_year")
+    amount: Decimal | None = None
+    if target not in (None, ""):
+        try:
+            amount = Decimal(str(target).replace(",", "").strip())
+        except InvalidOperation:
+            raise DomainError(f"Scenario {name!r}: target {target!r} is not an amount.", field="target") from None
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+            raise DomainError(f"Scenario {name!r}: target {target} is not an amount in cents ≥ 0.", field="target")
+    if method == QuotaScenario.Method.TOP_DOWN and amount is None:
+        raise DomainError(f"Scenario {name!r}: a top-down scenario needs a target.", field="target")
+    if QuotaScenario.objects.filter(fiscal_year=fiscal_year, name=name).exists():
+        raise DomainError(f"A scenario named {name!r} exists for FY{fiscal_year}.", field="name")
+    scenario = QuotaScenario.objects.create(
+        name=name, fiscal_year=fiscal_year, method=method, basis=basis, target=amount,
+        inputs=_check_inputs(inputs, name), created_by=actor,
+    )  # fmt: skip
+    audit_record(actor=actor, instance=scenario, action="create",
+                 changes={"method": (None, method), "basis": (None, basis), "target": (None, amount),
+                          "inputs": (None, scenario.inputs)})  # fmt: skip
+    scenario_compute(actor=actor, scenario=scenario, today=today)
+    return scenario
+
+
+def scenario_json_of(
+    scenario: QuotaScenario, facts: selectors.ScenarioFacts, potential: dict[int, Decimal]
+) -> dict[str, Any]:
+    """The scenario JSON (docs/planning.md) of a stored scenario over the live tree and history."""
+    data: dict[str, Any] = {
+        "fiscal_year": scenario.fiscal_year,
+        "fiscal_year_start_month": fiscal_calendar().fiscal_year_start_month,
+        "periods": "quarter",
+        "method": scenario.method,
+        "basis": scenario.basis,
+        **(scenario.inputs or {}),
+    }
+    if scenario.target is not None:
+        data["target"] = str(scenario.target)
+    data["people"] = [
+        {
+            "id": str(p.id),
+            "manager": str(p.manager_id) if p.manager_id is not None else None,
+            "seller": p.is_seller,
+            "start_date": p.start.isoformat() if p.start else None,
+            "end_date": p.end.isoformat() if p.end and (p.start is None or p.end >= p.start) else None,
+            "ramp": [str(s) for s in p.ramp],
+            "trailing_bookings": str(facts.trailing(p.id)),
+            "territory_potential": str(potential.get(p.id, Decimal(0))),
+        }
+        for p in facts.people.values()
+    ]
+    for person in data["people"]:
+        for key in ("manager", "start_date", "end_date"):
+            if person[key] is None:
+                del person[key]
+    data["history"] = [
+        {"person": str(pid), "month": month.strftime("%Y-%m"), "bookings": str(amount)}
+        for (pid, month), amount in sorted(facts.bookings.items())
+        if pid in facts.people
+    ]
+    return data
+
+
+@transaction.atomic
+def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | None = None) -> QuotaScenario:
+    """Run the capacity and allocation engines for a draft scenario and store every person's quota per quarter
+    (a manager's earlier allocations are replaced) and the capacity, gap and hires needed."""
+    _require_sales_ops(actor, "compute quota scenarios")
+    scenario = QuotaScenario.objects.select_for_update().get(pk=scenario.pk)
+    _require_draft(scenario)
+    facts = selectors.scenario_facts(today=today)
+    if not facts.people:
+        raise DomainError(f"Scenario {scenario.name!r}: there is nobody in the sales tree to plan for.")
+    potential = selectors.territory_potential_by_owner(today=today) if scenario.basis == "territory_potential" else {}
+    try:
+        output = scenario_json.run(scenario_json.parse(scenario_json_of(scenario, facts, potential)))
+    except scenario_json.ScenarioInputError as exc:
+        raise DomainError(f"Scenario {scenario.name!r}: {exc}", field="inputs") from None
+    except allocation.AllocationError as exc:
+        raise DomainError(f"Scenario {scenario.name!r}: person {exc.person}: {exc.message}") from None
+    scenario.quotas.all().delete()
+    now = timezone.now()
+    rows = [
+        ScenarioQuota(
+            scenario=scenario, person_id=int(q["person"]), period=label, amount=Decimal(amount), updated_at=now
+        )
+        for q in output["quotas"]
+        if not q["planned_hire"]
+        for label, amount in q["periods"].items()
+    ]
+    ScenarioQuota.objects.bulk_create(rows, batch_size=2000)
+    hires = {q["person"]: q["year"] for q in output["quotas"] if q["planned_hire"]}
+    scenario.result = {
+        "productivity": output["productivity"],
+        "productivity_source": output["productivity_source"],
+        "capacity_by_period": {label: output["capacity"][label] for label in output["periods"]},
+        "capacity": output["capacity"]["year"],
+        "effective_fte": output["effective_fte"],
+        "target": (output["target"] or {}).get("year"),
+        "gap": (output["gap"] or {}).get("year"),
+        "hires_needed": output["hires_needed"],
+        "hires_needed_note": output["hires_needed_note"],
+        "planned_hires": hires,
+    }
+    scenario.save(update_fields=["result"])
+    audit_record(actor=actor, instance=scenario, action="compute",
+                 changes={"quotas": (None, len(rows)), "capacity": (None, scenario.result["capacity"])})  # fmt: skip
+    return scenario
+
+
+@transaction.atomic
+def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, numbers: dict[int, Any]) -> QuotaScenario:
+    """A manager sets their direct reports' annual numbers within what they hand down (the old sum of their
+    reports' numbers); each changed report's subtree is scaled to its new number, every number spread over
+    the quarters as before. The manager themselves, a manager above them, or sales ops may do it."""
+    scenario = QuotaScenario.objects.select_for_update().get(pk=scenario.pk)
+    _require_draft(scenario)
+    if not (may_manage_setup(actor) or (actor.is_manager and person_is_in_subtree(root=actor, person_id=manager.pk))):
+        raise Forbidden(f"You may not allocate {manager.display_name}'s number.")
+    quotas = list(scenario.quotas.select_related("person"))
+    if not any(q.person_id == manager.pk for q in quotas):
+        raise DomainError(f"{manager.display_name} has no number in scenario {scenario.name!r}.")
+    annual: dict[str, Decimal] = {}
+    by_period: dict[str, dict[str, Decimal]] = {}
+    parents: dict[str, str | None] = {}
+    people = {q.person_id: q.person for q in quotas}
+    for q in quotas:
+        key = str(q.person_id)
+        annual[key] = annual.get(key, Decimal("0.00")) + q.amount
+        by_period.setdefault(key, {})[q.period] = q.amount
+    for pid, person in people.items():
+        parents[str(pid)] = str(person.manager_id) if person.manager_id in people else None
+    new: dict[str, Decimal] = {}
+    for pid, value in numbers.items():
+        reported = people.get(int(pid))
+        who = reported.display_name if reported else f"person {pid}"
+        try:
+            amount = Decimal(str(value).replace(",", "").strip())
+        except InvalidOperation:
+            raise DomainError(f"{who}: {value!r} is not an amount.") from None
+        if not amount.is_finite():
+            raise DomainError(f"{who}: {value!r} is not an amount.")
+        new[str(pid)] = amount
+    try:
+        changed = allocation.reallocate(parents, annual, str(manager.pk), new)
+    except allocation.AllocationError as exc:
+        about = people.get(int(str(exc.person))) if str(exc.person).isdigit() else None
+        message = exc.message.replace(str(manager.pk), manager.display_name)
+        raise DomainError(f"{about.display_name if about else exc.person}: {message}") from None
+    now = timezone.now()
+    updated: list[ScenarioQuota] = []
+    changes: dict[str, tuple[Any, Any]] = {}
+    for q in quotas:
+        key = str(q.person_id)
+        if changed[key] == annual[key]:
+            continue
+        weights = (
+            by_period[key]
+            if sum(by_period[key].values(), Decimal(0)) > 0
+            else dict.fromkeys(by_period[key], Decimal(1))
+        )
+        split = allocation.by_period(changed[key], dict(sorted(weights.items())))
+        q.amount, q.allocated_by, q.updated_at = split[q.period], actor, now
+        updated.append(q)
+        changes[people[q.person_id].display_name] = (str(annual[key]), str(changed[key]))
+    ScenarioQuota.objects.bulk_update(updated, ["amount", "allocated_by", "updated_at"])
+    audit_record(actor=actor, instance=scenario, action="allocate", changes=changes,
+                 reason=f"{manager.display_name}'s reports in {scenario.name}")  # fmt: skip
+    return scenario
+
+
+@transaction.atomic
+def scenario_approve(*, actor: User, scenario: QuotaScenario) -> QuotaScenario:
+    """Sales ops approve a draft scenario: its numbers no longer change; it may then be published."""
+    _require_sales_ops(actor, "approve quota scenarios")
+    scenario = QuotaScenario.objects.select_for_update().get(pk=scenario.pk)
+    _require_draft(scenario)
+    if not scenario.quotas.exists():
+        raise DomainError(f"Scenario {scenario.name!r} has no quotas to approve.")
+    scenario.status, scenario.approved_by, scenario.approved_at = QuotaScenario.Status.APPROVED, actor, timezone.now()
+    scenario.save(update_fields=["status", "approved_by", "approved_at"])
+    audit_record(actor=actor, instance=scenario, action="approve", changes={"status": ("draft", "approved")})
+    return scenario
+
+
+@transaction.atomic
+def scenario_publish(*, actor: User, scenario: QuotaScenario) -> QuotaScenario:
+    """Sales ops publish an approved scenario, once: exactly its quotas are written into the incentives app's
+    bookings quotas (incentives.services.quotas_publish). Top-down amounts are full amounts, so each person's
+    ramp is applied; bottom-up amounts come from capacity, which already counts the ramp, so none is applied
+    again. The scenario stays read-only afterwards."""
+    _require_sales_ops(actor, "publish quota scenarios")
+    scenario = QuotaScenario.objects.select_for_update().get(pk=scenario.pk)
+    if scenario.status == QuotaScenario.Status.PUBLISHED:
+        raise DomainError(f"Scenario {scenario.name!r} is published already.")
+    if scenario.status != QuotaScenario.Status.APPROVED:
+        raise DomainError(f"Scenario {scenario.name!r} is not approved: approve it before publishing.")
+    quotas = list(scenario.quotas.values_list("person_id", "period", "amount"))
+    ramps = {}
+    if scenario.method == QuotaScenario.Method.TOP_DOWN:
+        ramps = {pid: ramp_id for pid, (ramp_id, _) in selectors.ramps_of({q[0] for q in quotas}).items()}
+    rows = [(pid, period, amount, ramps.get(pid)) for pid, period, amount in quotas]
+    incentives_services.quotas_publish(
+        actor=actor, rows=rows, reason=f"quota scenario {scenario.name} (FY{scenario.fiscal_year})"
+    )
+    scenario.status, scenario.published_by, scenario.published_at = (
+        QuotaScenario.Status.PUBLISHED,
+        actor,
+        timezone.now(),
+    )
+    scenario.save(update_fields=["status", "published_by", "published_at"])
+    audit_record(actor=actor, instance=scenario, action="publish",
+                 changes={"status": ("approved", "published"), "quotas": (None, len(rows))})  # fmt: skip
+    return scenario

@@ -1,0 +1,114 @@
+"""Quota scenarios: compute, a manager's allocation within their number, approve and publish, required
+pipeline on a hand example (docs/planning-quotas.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from incentives import selectors as incentives_selectors
+from incentives import services as incentives
+from planning.selectors import scenarios as selectors
+from planning.services import scenarios as services
+from salesops.api import DomainError, Forbidden
+from tests.factories import DealFactory, default_stages
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date(2026, 11, 15)
+Q = ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
+
+
+def make(org, name="Base", **kw):
+    args = {"fiscal_year": 2027, "method": "top_down", "basis": "equal", "target": "120000.00",
+            "inputs": {"uplift": ["0.2", "0"]}}  # fmt: skip
+    args.update(kw)
+    return services.scenario_create(actor=org.ops, name=name, today=TODAY, **args)
+
+
+def annual(scenario, user):
+    return {row.person_id: row.annual for row in selectors.scenario_tree(scenario, user)}
+
+
+def test_top_down_equal_with_uplift_sums_to_parent(org) -> None:
+    scenario = make(org)
+    numbers = annual(scenario, org.ops)
+    # director carries 120,000 and hands down 100,000 (uplift 20 % at level 0), split by sellers below:
+    # east has 2 reps, west 1 → 66,666.67 and 33,333.33; managers at level 1 have no uplift.
+    assert numbers[org.director.pk] == Decimal("120000.00")
+    assert numbers[org.manager_east.pk] == Decimal("66666.67")
+    assert numbers[org.manager_west.pk] == Decimal("33333.33")
+    assert numbers[org.rep_a.pk] + numbers[org.rep_b.pk] == Decimal("66666.67")
+    assert numbers[org.rep_c.pk] == Decimal("33333.33")
+    tree = {row.person_id: row for row in selectors.scenario_tree(scenario, org.ops)}
+    assert tree[org.director.pk].reports_sum == Decimal("100000.00")
+    assert sorted(tree[org.rep_c.pk].by_period) == Q
+    assert sum(tree[org.rep_c.pk].by_period.values()) == Decimal("33333.33")
+    assert org.finance.pk not in numbers and org.ops.pk not in numbers
+
+
+def test_manager_allocates_within_their_number_only(org) -> None:
+    scenario = make(org)
+    before = annual(scenario, org.ops)
+    services.scenario_allocate(actor=org.manager_east, scenario=scenario, manager=org.manager_east,
+                               numbers={org.rep_a.pk: "40000.00", org.rep_b.pk: "26666.67"})  # fmt: skip
+    after = annual(scenario, org.ops)
+    assert after[org.rep_a.pk] == Decimal("40000.00") and after[org.rep_b.pk] == Decimal("26666.67")
+    assert after[org.manager_east.pk] == before[org.manager_east.pk]
+    with pytest.raises(DomainError, match=r"add up to 70000\.00, not to the 66666\.67"):
+        services.scenario_allocate(actor=org.manager_east, scenario=scenario, manager=org.manager_east,
+                                   numbers={org.rep_a.pk: "43333.33"})  # fmt: skip
+    with pytest.raises(Forbidden):  # not their subtree
+        services.scenario_allocate(actor=org.manager_west, scenario=scenario, manager=org.manager_east,
+                                   numbers={org.rep_a.pk: "40000.00"})  # fmt: skip
+    with pytest.raises(DomainError, match="does not report"):
+        services.scenario_allocate(actor=org.manager_east, scenario=scenario, manager=org.manager_east,
+                                   numbers={org.rep_c.pk: "0.00"})  # fmt: skip
+    assert annual(scenario, org.ops) == after
+
+
+def test_approve_then_publish_writes_exactly_the_scenario(org) -> None:
+    scenario = make(org)
+    with pytest.raises(Forbidden):
+        services.scenario_approve(actor=org.director, scenario=scenario)
+    with pytest.raises(DomainError, match="not approved"):
+        services.scenario_publish(actor=org.ops, scenario=scenario)
+    services.scenario_approve(actor=org.ops, scenario=scenario)
+    with pytest.raises(DomainError, match="no longer changes"):
+        services.scenario_allocate(actor=org.ops, scenario=scenario, manager=org.manager_east, numbers={})
+    services.scenario_publish(actor=org.ops, scenario=scenario)
+    expected = {(q.person_id, q.period): q.amount for q in scenario.quotas.all()}
+    assert len(expected) == 6 * 4
+    written = {
+        (pid, label): amount for label in Q for pid, amount in incentives_selectors.bookings_quotas_of_period(label)
+    }
+    assert written == expected
+    with pytest.raises(DomainError, match="published already"):
+        services.scenario_publish(actor=org.ops, scenario=scenario)
+
+
+def test_required_pipeline_hand_example(org) -> None:
+    for who in (org.rep_a, org.rep_b):
+        incentives.quota_set(actor=org.ops, person=who, period=incentives.period_get_or_create("2026-Q4"),
+                             amount="100000.00")  # fmt: skip
+    # rep_a: won 30,000 and lost 10,000 over the last four closed quarters (win rate 0.75); 20,000 won in the
+    # period; open 90,000 closing in it. Required = (100,000 − 20,000) ÷ 0.75 = 106,666.67 → short.
+    DealFactory.create(
+        owner=org.rep_a, amount=Decimal("30000"), stage=default_stages()["Closed Won"], close_date=dt.date(2026, 3, 1)
+    )
+    DealFactory.create(
+        owner=org.rep_a, amount=Decimal("10000"), stage=default_stages()["Closed Lost"], close_date=dt.date(2026, 5, 1)
+    )
+    DealFactory.create(
+        owner=org.rep_a, amount=Decimal("20000"), stage=default_stages()["Closed Won"], close_date=dt.date(2026, 10, 5)
+    )
+    DealFactory.create(owner=org.rep_a, amount=Decimal("90000"), close_date=dt.date(2026, 12, 1))
+    rows = {r.person_id: r for r in selectors.required_pipeline(org.ops, "2026-Q4", today=TODAY)}
+    a = rows[org.rep_a.pk]
+    assert (a.quota, a.closed, a.win_rate) == (Decimal("100000.00"), Decimal("20000.00"), Decimal("0.75"))
+    assert a.coverage.required == Decimal("106666.67") and a.coverage.open == Decimal("90000.00")
+    assert a.coverage.short
+    b = rows[org.rep_b.pk]  # no history: requirement unknown, listed short
+    assert b.coverage.required is None and b.coverage.short
+    assert [r.person_id for r in selectors.required_pipeline(org.rep_a, "2026-Q4", today=TODAY)] == [org.rep_a.pk]
