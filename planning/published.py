@@ -1,0 +1,12 @@
+"""The database views planning publishes for other apps' SQL (created by migration 0003_territory_published_view).
+
+Planning's tables are private to it; another app's SQL names these views and nothing else of planning
+(tests/test_sql_boundaries.py fails otherwise):
+
+- `planning_account_territory`: (account_id, territory_id, territory_name, owner_id, model_id), one row per
+  account assigned in the active territory model. A deal's territory is its account's: join on account_id.
+
+Columns are only added, never renamed or removed, without changing every reader in the same commit.
+"""
+
+PUBLISHED_VIEWS: frozenset[str] = frozenset({"planning_account_territory"})

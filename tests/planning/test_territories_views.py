@@ -1,0 +1,83 @@
+"""Territory pages and API by role: sales ops plan, finance reads all, managers their subtree, reps their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from planning.services import territories as services
+from tests.conftest import Org
+from tests.factories import AccountFactory
+from tests.planning.test_territories import build
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def model(org: Org):
+    AccountFactory.create(name="Paris SARL", country="FR", employees=20)
+    AccountFactory.create(name="Austin Inc", country="US", employees=300)
+    return build(org)
+
+
+def test_pages_show_each_role_its_territories(org, model, client_for) -> None:
+    m, t = model
+    url = f"/planning/territories/models/{m.pk}/"
+    page = client_for(org.ops).get(url).content.decode()
+    assert all(name in page for name in ("EMEA", "France SMB", "Americas", "Assign accounts", "Activate"))
+    page = client_for(org.finance).get(url).content.decode()
+    assert "Americas" in page and "Assign accounts" not in page
+    page = client_for(org.manager_east).get(url).content.decode()
+    assert "EMEA" in page and "France SMB" in page and "Americas" not in page
+    page = client_for(org.rep_a).get(url).content.decode()
+    assert "France SMB" in page and "EMEA" not in page and "Americas" not in page
+    assert client_for(org.rep_b).get(url).status_code == 404  # owns no territory of it
+    assert client_for(org.rep_b).get("/planning/territories/").status_code == 200
+
+
+def test_only_sales_ops_act_and_others_get_403_or_404(org, model, client_for) -> None:
+    m, t = model
+    assign = f"/planning/territories/models/{m.pk}/assign/"
+    assert client_for(org.finance).post(assign).status_code == 403
+    assert (
+        client_for(org.manager_east).post(f"/planning/territories/{t['smb']}/edit/", {"name": "x"}).status_code == 403
+    )
+    assert (
+        client_for(org.manager_east).post(f"/planning/territories/{t['americas']}/edit/", {"name": "x"}).status_code
+        == 404
+    )
+    assert client_for(org.rep_b).post(assign).status_code == 404
+    response = client_for(org.ops).post(assign, follow=True)
+    assert "2 accounts assigned: 2 placed" in response.content.decode()
+    response = client_for(org.ops).post(assign, follow=True)
+    assert "2 accounts assigned: nothing changed." in response.content.decode()
+    response = client_for(org.ops).post(f"/planning/territories/models/{m.pk}/activate/", follow=True)
+    assert "is active from" in response.content.decode()
+    response = client_for(org.ops).post(f"/planning/territories/{t['smb']}/edit/", {"name": "x"}, follow=True)
+    assert "only a draft changes" in response.content.decode()
+
+
+def test_api_same_reads_and_actions(org, model, api_client_for) -> None:
+    m, t = model
+    base = "/api/v1/planning/territory-models/"
+    names = [row["name"] for row in api_client_for(org.manager_east).get(f"{base}{m.pk}/").json()["territories"]]
+    assert names == ["EMEA", "France SMB"]
+    names = [row["name"] for row in api_client_for(org.finance).get(f"{base}{m.pk}/").json()["territories"]]
+    assert set(names) == {"Company", "EMEA", "France SMB", "Americas"}
+    assert api_client_for(org.rep_b).get(f"{base}{m.pk}/").status_code == 404
+    assert api_client_for(org.rep_b).get(base).json() == []
+    assert api_client_for(org.finance).post(f"{base}{m.pk}/assign/").status_code == 403
+    assert api_client_for(org.rep_b).post(f"{base}{m.pk}/assign/").status_code == 404
+    assert api_client_for(org.rep_a).get(f"/api/v1/planning/territories/{t['americas']}/").status_code == 404
+    ops = api_client_for(org.ops)
+    assert ops.post(f"{base}{m.pk}/assign/").json()["added"] == 2
+    assert ops.post(f"{base}{m.pk}/assign/").json()["unchanged"] is True
+    assert ops.post(f"{base}{m.pk}/activate/").json()["status"] == "active"
+    mine = api_client_for(org.rep_a).get("/api/v1/planning/territories/").json()
+    assert [row["name"] for row in mine] == ["France SMB"]
+    response = ops.post(f"/api/v1/planning/territories/{t['smb']}/rules/", {"kind": "region", "values": ["DE"]},
+                        format="json")  # fmt: skip
+    assert response.status_code == 400 and "only a draft changes" in str(response.json())
+    created = ops.post(base, {"name": "Next"}, format="json")
+    assert created.status_code == 201 and created.json()["status"] == "draft"
+    assert api_client_for(org.manager_east).post(base, {"name": "Nope"}, format="json").status_code == 403
+    services.territory_model_archive(actor=org.ops, model_id=m.pk)
