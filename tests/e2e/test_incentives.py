@@ -125,7 +125,7 @@ def test_finance_pays_a_dispute_in_the_next_quarter_locks_after_the_confirmation
     page.click("text=Sign out")
 
     sign_in(page, "bob", "pw")
-    page.goto(f"/incentives/statements/{line.payout_id}/")
+    page.goto(f"/incentives/statements/{line.payout.pk}/")
     disputes = page.locator("[data-testid=statement-disputes]").inner_text()
     assert "Accepted" in disputes and "Split corrected to 50/50" in disputes and "500.00" in disputes
     assert page.locator("[data-testid=dispute-landed]").first.inner_text() == "2025-Q2"
