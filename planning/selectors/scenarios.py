@@ -23,6 +23,7 @@ from salesops.org.models import User
 from salesops.org.selectors import fiscal_calendar, sees_everyone, subtree_ids
 
 ZERO = Decimal("0.00")
+RATE = Decimal("0.0001")  # a win rate as the API shows it
 
 
 # ------------------------------------------------------------------------------------------------ scope
@@ -206,15 +207,20 @@ class Comparison:
 
 def scenario_comparison(scenarios: list[QuotaScenario], user: Any) -> Comparison:
     """Several scenarios side by side: each person's annual number in each (None: not in it), and each
-    scenario's total over the people shown."""
+    scenario's total: the numbers of the top people shown (the company's target for finance and sales ops, a
+    manager's own number for a manager)."""
     names: dict[int, str] = {}
     numbers: dict[int, list[Decimal | None]] = {}
+    totals: list[Decimal] = []
     for index, scenario in enumerate(scenarios):
-        for row in scenario_tree(scenario, user):
+        tree = scenario_tree(scenario, user)
+        shown = {row.person_id for row in tree}
+        # The total is what the top of the visible tree carries (a manager's number holds their reports').
+        totals.append(sum((row.annual for row in tree if row.manager_id not in shown), ZERO))
+        for row in tree:
             names[row.person_id] = row.name
             numbers.setdefault(row.person_id, [None] * len(scenarios))[index] = row.annual
     order = sorted(names, key=lambda pid: names[pid])
-    totals = [sum((numbers[pid][i] or ZERO for pid in order), ZERO) for i in range(len(scenarios))]
     return Comparison(scenarios, [(names[pid], numbers[pid]) for pid in order], totals)
 
 
@@ -320,3 +326,14 @@ def territory_potential_by_owner(*, today: dt.date | None = None) -> dict[int, D
 def ramps_of(person_ids: set[int]) -> dict[int, tuple[int, tuple[Decimal, ...]]]:
     """Each person's ramp schedule (id, shares), as the incentives app has it."""
     return incentives_selectors.ramps_by_person(person_ids)
+
+
+def allocation_manager(user: Any, scenario: QuotaScenario, manager_id: int | None) -> User | None:
+    """The manager whose reports `user` allocates in a scenario (the user by default): someone in the user's
+    subtree (sales ops: anyone) with a number in the scenario; None when out of scope (a 404)."""
+    manager_id = manager_id or user.pk
+    if manager_id != user.pk and not sees_everyone(user) and not (user.is_manager and manager_id in subtree_ids(user)):
+        return None
+    if not scenario.quotas.filter(person_id=manager_id).exists():
+        return None
+    return User.objects.filter(pk=manager_id).first()

@@ -181,6 +181,20 @@ def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | N
     return scenario
 
 
+def _period_weights(scenario: QuotaScenario, old: dict[str, Decimal]) -> dict[str, Decimal]:
+    """How a re-allocated annual number is spread over the quarters: as the scenario spreads it (its period
+    weights, or evenly); bottom-up, as the person's capacity-shaped quarters were."""
+    labels = sorted(old)
+    if scenario.method == QuotaScenario.Method.BOTTOM_UP and sum(old.values(), Decimal(0)) > 0:
+        return {label: old[label] for label in labels}
+    given = (scenario.inputs or {}).get("period_weights") or {}
+    try:
+        weights = {label: Decimal(str(given.get(label, 1))) for label in labels}
+    except (InvalidOperation, AttributeError):
+        weights = {}
+    return weights if weights and all(w >= 0 for w in weights.values()) else dict.fromkeys(labels, Decimal(1))
+
+
 @transaction.atomic
 def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, numbers: dict[int, Any]) -> QuotaScenario:
     """A manager sets their direct reports' annual numbers within what they hand down (the old sum of their
@@ -227,12 +241,7 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
         key = str(q.person_id)
         if changed[key] == annual[key]:
             continue
-        weights = (
-            by_period[key]
-            if sum(by_period[key].values(), Decimal(0)) > 0
-            else dict.fromkeys(by_period[key], Decimal(1))
-        )
-        split = allocation.by_period(changed[key], dict(sorted(weights.items())))
+        split = allocation.by_period(changed[key], _period_weights(scenario, by_period[key]))
         q.amount, q.allocated_by, q.updated_at = split[q.period], actor, now
         updated.append(q)
         changes[people[q.person_id].display_name] = (str(annual[key]), str(changed[key]))

@@ -1,0 +1,230 @@
+"""Quota scenario pages: the list (sales ops create one there), a scenario's capacity, gap and tree of numbers,
+several side by side, a manager's allocation of their reports, approve and publish, and required pipeline.
+
+Scope (docs/planning-quotas.md): sales ops plan, approve and publish; finance reads every scenario; a manager
+reads every scenario's numbers of their subtree and allocates their direct reports' (and below); a rep opens
+only published scenarios and sees their own row. Pages that are not a rep's (compare, allocate) answer 404 to a
+rep; a forbidden action answers 403.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from planning.models import QuotaScenario
+from planning.selectors import scenarios as selectors
+from planning.services import scenarios as services
+from salesops import charts, formats
+from salesops.api import DomainError
+from salesops.kernel import fiscal
+from salesops.org.auth import request_user
+from salesops.org.models import User
+from salesops.org.permissions import may_manage_setup
+from salesops.org.selectors import fiscal_calendar, sees_everyone
+
+
+def _reads_plans(user: User) -> bool:
+    """Managers, finance and sales ops read scenarios in full (their scope); reps only their own row."""
+    return bool(user.is_manager or sees_everyone(user))
+
+
+def _scenario(request: HttpRequest, pk: int) -> tuple[User, QuotaScenario]:
+    user = request_user(request)
+    return user, selectors.scenario_for(user, pk)
+
+
+@login_required
+def scenario_list(request: HttpRequest) -> HttpResponseBase:
+    """The scenarios (a rep: the published ones holding their quota); sales ops create one here."""
+    user = request_user(request)
+    plans = may_manage_setup(user)
+    if request.method == "POST":
+        if not plans:
+            raise PermissionDenied("Only sales ops create quota scenarios.")
+        try:
+            inputs = json.loads(request.POST.get("inputs") or "{}")
+        except json.JSONDecodeError:
+            messages.error(request, "The inputs are not valid JSON.")
+            return redirect("planning:scenario_list")
+        year = request.POST.get("fiscal_year", "")
+        try:
+            scenario = services.scenario_create(
+                actor=user,
+                name=request.POST.get("name", ""),
+                fiscal_year=int(year) if year.strip().isdigit() else -1,
+                method=request.POST.get("method", ""),
+                basis=request.POST.get("basis", "") or QuotaScenario.Basis.TRAILING_BOOKINGS,
+                target=request.POST.get("target") or None,
+                inputs=inputs,
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("planning:scenario_list")
+        messages.success(request, f"Scenario “{scenario.name}” computed.")
+        return redirect("planning:scenario_detail", pk=scenario.pk)
+    start_month = fiscal_calendar().fiscal_year_start_month
+    next_year = fiscal.fiscal_year_of(timezone.localdate(), start_month) + 1
+    context = {
+        "scenarios": list(selectors.scenarios_visible_to(user)),
+        "plans": plans,
+        "compares": _reads_plans(user),
+        "next_year": next_year,
+        "methods": QuotaScenario.Method.choices,
+        "bases": QuotaScenario.Basis.choices,
+    }
+    return render(request, "planning/scenarios_list.html", context)
+
+
+def _capacity_chart(scenario: QuotaScenario, result: dict[str, Any]) -> str:
+    labels = list(result["capacity_by_period"])
+    figure = go.Figure(
+        go.Bar(
+            x=labels,
+            y=[float(result["capacity_by_period"][label]) for label in labels],
+            text=[formats.money0(result["capacity_by_period"][label]) for label in labels],
+            name="Capacity",
+        )
+    )
+    if result["target"] is not None and labels:
+        quarter = float(result["target"]) / len(labels)
+        figure.add_trace(go.Scatter(x=labels, y=[quarter] * len(labels), name="Target (even split)", mode="lines"))
+    figure.update_layout(yaxis_title="Bookings", xaxis_title="Period")
+    return charts.render(figure, name=f"scenario-capacity-{scenario.pk}", height=300)
+
+
+@login_required
+def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Capacity per period, gap and hires needed, and the tree of numbers (each manager's reports' sum next to
+    their number). A rep sees their own row only."""
+    user, scenario = _scenario(request, pk)
+    tree = selectors.scenario_tree(scenario, user)
+    reads = _reads_plans(user)
+    result = selectors.scenario_result(scenario)
+    periods = [p.label for p in selectors.scenario_periods(scenario.fiscal_year)]
+    context = {
+        "scenario": scenario,
+        "tree": tree,
+        "periods": periods,
+        "rows": [(row, [row.by_period.get(label) for label in periods]) for row in tree],
+        "reads": reads,
+        "result": result if reads else None,
+        "chart": _capacity_chart(scenario, result) if reads and result["capacity_by_period"] else "",
+        "plans": may_manage_setup(user),
+        "allocates": user.is_manager and scenario.status == QuotaScenario.Status.DRAFT,
+        "planned_hires": (scenario.result or {}).get("planned_hires", {}) if reads else {},
+    }
+    return render(request, "planning/scenarios_detail.html", context)
+
+
+def _manager_for(request: HttpRequest, user: User, scenario: QuotaScenario) -> User:
+    """Whose reports are allocated: `?manager=` (the user themselves by default), in the user's subtree (sales
+    ops: anyone in the scenario). Out of scope: 404."""
+    raw = str(request.GET.get("manager") or request.POST.get("manager") or "")
+    manager = selectors.allocation_manager(user, scenario, int(raw) if raw.strip().isdigit() else None)
+    if manager is None:
+        raise Http404("No such manager in this scenario.")
+    return manager
+
+
+@login_required
+def scenario_allocate(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A manager's direct reports and their numbers; the manager sets them within what they hand down (the
+    sum stays). An HTMX request gets the form alone."""
+    user, scenario = _scenario(request, pk)
+    if not _reads_plans(user):
+        raise Http404("No such page.")
+    if not (user.is_manager or may_manage_setup(user)):
+        raise PermissionDenied("Only managers and sales ops allocate numbers.")
+    manager = _manager_for(request, user, scenario)
+    if request.method == "POST":
+        numbers: dict[int, Any] = {}
+        for key in request.POST:
+            value = str(request.POST.get(key, "")).strip()
+            if key.startswith("person_") and key.removeprefix("person_").isdigit() and value:
+                numbers[int(key.removeprefix("person_"))] = value
+        try:
+            services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{manager.display_name}'s reports allocated.")
+        return redirect(f"{request.path}?manager={manager.pk}")
+    reports = [row for row in selectors.scenario_tree(scenario, manager) if row.manager_id == manager.pk]
+    context = {
+        "scenario": scenario,
+        "manager": manager,
+        "reports": reports,
+        "hands_down": sum((r.annual for r in reports), Decimal("0.00")),
+        "editable": scenario.status == QuotaScenario.Status.DRAFT,
+    }
+    template = "planning/partials/scenarios_allocate.html" if request.headers.get("HX-Request") else None
+    return render(request, template or "planning/scenarios_allocate.html", context)
+
+
+def _action(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
+    user, scenario = _scenario(request, pk)
+    if not may_manage_setup(user):
+        raise PermissionDenied(f"Only sales ops {action} quota scenarios.")
+    try:
+        if action == "approve":
+            services.scenario_approve(actor=user, scenario=scenario)
+            messages.success(request, f"“{scenario.name}” approved: publish it to set the quotas.")
+        else:
+            services.scenario_publish(actor=user, scenario=scenario)
+            messages.success(request, f"“{scenario.name}” published: its quotas are set.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("planning:scenario_detail", pk=scenario.pk)
+
+
+@require_POST
+@login_required
+def scenario_approve(request: HttpRequest, pk: int) -> HttpResponseBase:
+    return _action(request, pk, "approve")
+
+
+@require_POST
+@login_required
+def scenario_publish(request: HttpRequest, pk: int) -> HttpResponseBase:
+    return _action(request, pk, "publish")
+
+
+@login_required
+def scenario_compare(request: HttpRequest) -> HttpResponse:
+    """Several scenarios side by side (`?ids=1&ids=2`): each person's annual number and each total."""
+    user = request_user(request)
+    if not _reads_plans(user):
+        raise Http404("No such page.")
+    ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
+    visible = list(selectors.scenarios_visible_to(user))
+    chosen = [s for s in visible if s.pk in ids] or visible[:2]
+    comparison = selectors.scenario_comparison(chosen, user)
+    return render(request, "planning/scenarios_compare.html", {"comparison": comparison, "all": visible, "ids": ids})
+
+
+@login_required
+def required_pipeline(request: HttpRequest) -> HttpResponse:
+    """People short of coverage in a period (the current quarter by default), then those covered; a rep sees
+    their own row."""
+    user = request_user(request)
+    start_month = fiscal_calendar().fiscal_year_start_month
+    current = fiscal.period_label(timezone.localdate(), "quarter", start_month)
+    label = request.GET.get("period") or current
+    try:
+        fiscal.span_of(label, start_month)
+    except ValueError:
+        label = current
+    rows = selectors.required_pipeline(user, label)
+    context = {"rows": rows, "period": label, "short": sum(1 for r in rows if r.coverage.short)}
+    return render(request, "planning/scenarios_required_pipeline.html", context)
