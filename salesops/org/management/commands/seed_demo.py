@@ -11,6 +11,7 @@ from django.utils import timezone
 from forecasting.demo import seed_forecasting
 from incentives.demo import current_quarter, seed_incentives
 from pipeline.demo import seed_pipeline
+from planning.demo import seed_planning
 from salesops.org.demo import seed_org
 from salesops.org.models import User
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
             pipeline = seed_pipeline(org=org, seed=seed, today=today, quarter_start=quarter.start)
             incentives = seed_incentives(org=org, seed=seed, today=today)
             forecasts = seed_forecasting(org=org, seed=seed, today=today)
+            planning = seed_planning(org=org, seed=seed, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo company loaded (seed {seed}): {len(org.regions)} regions, 1 director, "
@@ -61,6 +63,9 @@ class Command(BaseCommand):
                 f"{incentives.payouts} payouts with {incentives.lines} statement lines ({incentives.locked} locked, "
                 f"{incentives.current} open{', 1 open dispute' if incentives.dispute_id else ''}). "
                 f"{forecasts.snapshot_dates} forecast snapshot dates. "
+                f"{planning.territory_models} territory models ({planning.territories} territories, "
+                f"{planning.accounts_assigned} accounts placed), {len(planning.scenarios)} quota scenarios, "
+                f"{planning.stress_tests} stress test(s). "
                 "Logins rep, manager, finance, ops with password 'demo'."
             )
         )
