@@ -118,7 +118,7 @@ QUARTER = "2025-Q1"  # the commissions' quarter: over, unlocked, fixed (no test 
 
 # What a path's ids are. An owned kind is filled with each owner's record; "global" routes name shared records.
 OWNED = {"deal", "account", "contact", "lead", "activity", "person", "statement", "payout", "dispute", "adjustment",
-         "quota", "plan", "token", "assignment"}  # fmt: skip
+         "quota", "plan", "token", "assignment", "territory"}  # fmt: skip
 
 PAGE_ROLES_MANAGERS = frozenset({"manager_east", "manager_west", "finance", "ops"})
 FINANCE_OPS = frozenset({"finance", "ops"})
@@ -279,6 +279,30 @@ ROUTES: dict[str, Route] = {
     "reporting/": Route(),
     # ---- planning: home
     "planning/": Route(),
+    # ---- planning: territories (a draft model every owner holds a territory of; only sales ops change it)
+    "planning/territories/": Route(writes=POST, writers=OPS),
+    "planning/territories/models/<int:pk>/": Route(ids="territory_model"),
+    "planning/territories/models/<int:pk>/assign/": Route(ids="territory_model", writes=POST, only=OPS),
+    "planning/territories/models/<int:pk>/activate/": Route(ids="territory_model", writes=POST, only=OPS),
+    "planning/territories/models/<int:pk>/archive/": Route(ids="territory_model", writes=POST, only=OPS),
+    "planning/territories/models/<int:pk>/copy/": Route(ids="territory_model", writes=POST, only=OPS),
+    "planning/territories/models/<int:pk>/territories/": Route(ids="territory_model", writes=POST, only=OPS),
+    "planning/territories/models/<int:pk>/move-account/": Route(
+        ids="territory_model", writes=POST, only=OPS, body={"account": "@account", "territory": "@territory"}
+    ),
+    "planning/territories/<int:pk>/edit/": Route(ids="territory", writes=POST, only=OPS),
+    "planning/territories/<int:pk>/rules/": Route(ids="territory", writes=POST, only=OPS),
+    "planning/territories/<int:pk>/delete/": Route(ids="territory", writes=POST, only=OPS),
+    # ---- planning: scenarios (a draft scenario: reps see none of it; managers allocate, sales ops approve/publish)
+    "planning/scenarios/": Route(writes=POST, writers=OPS),
+    "planning/scenarios/compare/": Route(only=PAGE_ROLES_MANAGERS),
+    "planning/scenarios/<int:pk>/": Route(ids="scenario"),
+    "planning/scenarios/<int:pk>/allocate/": Route(
+        ids="scenario", writes=POST, only=frozenset({"manager_east", "manager_west", "ops"})
+    ),
+    "planning/scenarios/<int:pk>/approve/": Route(ids="scenario", writes=POST, only=OPS),
+    "planning/scenarios/<int:pk>/publish/": Route(ids="scenario", writes=POST, only=OPS),
+    "planning/required-pipeline/": Route(),
     "reporting/manager/": Route(only=PAGE_ROLES_MANAGERS, query=("person=@person", "owner=@person")),
     "reporting/rep/": Route(query=("person=@person", "owner=@person")),
     "reporting/executive/": Route(only=PAGE_ROLES_MANAGERS, query=("person=@person",)),
@@ -407,6 +431,40 @@ ROUTES: dict[str, Route] = {
     "api/v1/forecasting/accuracy/": Route(query=("person=@person",)),
     "api/v1/reporting/kpis/": Route(query=("person=@person", "owner=@person")),
     "api/v1/reporting/dashboards/<str:name>/": Route(ids="dashboard", query=("person=@person", "owner=@person")),
+    # ---- planning: scenarios (API)
+    "api/v1/planning/scenarios/": Route(
+        writes=POST,
+        writers=OPS,
+        body={
+            "name": "Matrix bottom-up",
+            "fiscal_year": 2027,
+            "method": "bottom_up",
+            "basis": "equal",
+            "inputs": {"productivity": "1000"},
+        },
+    ),
+    "api/v1/planning/scenarios/compare/": Route(only=PAGE_ROLES_MANAGERS),
+    "api/v1/planning/scenarios/<pk>/": Route(ids="scenario"),
+    "api/v1/planning/scenarios/<pk>/allocate/": Route(
+        ids="scenario", writes=POST, only=frozenset({"manager_east", "manager_west", "ops"})
+    ),
+    "api/v1/planning/scenarios/<pk>/approve/": Route(ids="scenario", writes=POST, only=OPS),
+    "api/v1/planning/scenarios/<pk>/publish/": Route(ids="scenario", writes=POST, only=OPS),
+    "api/v1/planning/required-pipeline/": Route(),
+    # ---- planning: territories (API)
+    "api/v1/planning/territory-models/": Route(writes=POST, writers=OPS, body={"name": "Matrix next"}),
+    "api/v1/planning/territory-models/<pk>/": Route(ids="territory_model"),
+    "api/v1/planning/territory-models/<pk>/assign/": Route(ids="territory_model", writes=POST, only=OPS),
+    "api/v1/planning/territory-models/<pk>/activate/": Route(ids="territory_model", writes=POST, only=OPS),
+    "api/v1/planning/territory-models/<pk>/archive/": Route(ids="territory_model", writes=POST, only=OPS),
+    "api/v1/planning/territory-models/<pk>/copy/": Route(ids="territory_model", writes=POST, only=OPS),
+    "api/v1/planning/territory-models/<pk>/territories/": Route(ids="territory_model", writes=POST, only=OPS),
+    "api/v1/planning/territory-models/<pk>/move-account/": Route(
+        ids="territory_model", writes=POST, only=OPS, body={"account": "@account", "territory": "@territory"}
+    ),
+    "api/v1/planning/territories/": Route(),
+    "api/v1/planning/territories/<pk>/": Route(ids="territory", writes=("PATCH", "DELETE"), writers=OPS),
+    "api/v1/planning/territories/<pk>/rules/": Route(ids="territory", writes=POST, only=OPS),
     "api/v1/reporting/deals/": Route(query=("person=@person", "owner=@person")),
 }
 
@@ -533,6 +591,7 @@ def build_world() -> World:
                                            reason=f"MARK-{owner}-adjustment")  # fmt: skip
         owned[owner].update(statement=payout.pk, payout=payout.pk, line=line.pk, dispute=dispute.pk,
                             adjustment=adjustment.pk)  # fmt: skip
+    territory_model = planning_territory_world(people, owned)
     job = ImportJob.objects.create(created_by=ops, file_name="matrix.csv", file="imports/matrix.csv")
     pipeline = Pipeline.objects.get(is_default=True)
     shared = {
@@ -545,6 +604,8 @@ def build_world() -> World:
         "run": pay_run_id(),
         "ramp": pay.ramp_save(actor=ops, name="Matrix ramp", shares=["0.5", "1"]).pk,
         "dashboard": "manager",
+        "territory_model": territory_model,
+        "scenario": planning_scenario_world(ops),
     }
     assert Quota.objects.count() == len(OWNERS) and Dispute.objects.count() == len(OWNERS)
     assert PlanAssignment.objects.count() == len(OWNERS) and Stage.objects.exists() and Deal.objects.exists()
@@ -553,6 +614,32 @@ def build_world() -> World:
     panels = {name: [panel["key"] for panel in api.get(f"/api/v1/reporting/dashboards/{name}/").json()["panels"]]
               for name in DASHBOARD_ONLY}  # fmt: skip
     return World(people=people, owned=owned, shared=shared, panels=panels)
+
+
+def planning_territory_world(people: dict[str, User], owned: dict[str, dict[str, Any]]) -> int:
+    """A draft territory model: a root owned by nobody and one territory per owner, named with their marker."""
+    from planning.services import territories as territory_services
+
+    ops = people["ops"]
+    model = territory_services.territory_model_create(actor=ops, name="Matrix territories")
+    root = model.territories.get()
+    for owner in OWNERS:
+        territory = territory_services.territory_create(
+            actor=ops, model_id=model.pk, parent_id=root.pk, name=f"MARK-{owner}-territory", owner_id=people[owner].pk
+        )
+        territory_services.territory_rule_set(actor=ops, territory_id=territory.pk, kind="named_account",
+                                              values=[owned[owner]["account"]])  # fmt: skip
+        owned[owner]["territory"] = territory.pk
+    return model.pk
+
+
+def planning_scenario_world(ops: User) -> int:
+    """A draft top-down quota scenario over the whole tree (a rep sees none of a draft)."""
+    from planning.services import scenarios as scenario_services
+
+    scenario = scenario_services.scenario_create(actor=ops, name="Matrix scenario", fiscal_year=2027,
+                                                 method="top_down", basis="equal", target="100000.00")  # fmt: skip
+    return scenario.pk
 
 
 def pay_run_id() -> int:
