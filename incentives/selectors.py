@@ -650,3 +650,32 @@ def ramps_by_person(person_ids: list[int] | set[int]) -> dict[int, tuple[int, tu
         if person_id not in found:
             found[person_id] = (ramp_id, tuple(Decimal(str(s)) for s in shares))
     return found
+
+
+@dataclass(frozen=True)
+class PlanInEffect:
+    version_id: int
+    name: str  # the plan's name and version
+    definition: dict[str, Any]
+    holders: frozenset[int]  # people assigned the plan on some day of the span
+
+
+def plans_in_effect(start: dt.date, end: dt.date) -> list[PlanInEffect]:
+    """Each comp plan's version in effect on `end` (the latest that starts by then), with the people assigned
+    the plan on some day of [start, end]; plans nobody holds then are left out. Planning's stress test copies
+    one as its draft and tries it on these people. Two queries."""
+    holders: dict[int, set[int]] = {}
+    for plan_id, person_id in PlanAssignment.objects.filter(
+        Q(end__isnull=True) | Q(end__gte=start), start__lte=end
+    ).values_list("plan_id", "person_id"):
+        holders.setdefault(plan_id, set()).add(person_id)
+    versions = (
+        CompPlanVersion.objects.filter(plan_id__in=list(holders), effective_from__lte=end)
+        .select_related("plan")
+        .order_by("plan_id", "-effective_from")
+        .distinct("plan_id")
+    )
+    return [
+        PlanInEffect(v.pk, f"{v.plan.name} v{v.version}", v.definition, frozenset(holders[v.plan_id]))
+        for v in sorted(versions, key=lambda v: v.plan.name)
+    ]

@@ -33,6 +33,8 @@ from pipeline.models import (
     Contact,
     Deal,
     DealChange,
+    DealLineItem,
+    DealSplit,
     DealStatus,
     ForecastCategory,
     Lead,
@@ -779,3 +781,31 @@ def owner_coverage_facts(
         .values_list("owner_id", "won", "lost", "open_pipeline")
     )
     return {owner: OwnerCoverageFacts(won, lost, open_) for owner, won, lost, open_ in rows if won or lost or open_}
+
+
+def open_deals_closing_between(start: dt.date, end: dt.date) -> list[tuple[Any, ...]]:
+    """Open deals with an amount and a close date in [start, end], as plain rows for planning's stress test:
+    (id, owner_id, amount, close_date, probability in points 0-100 (the deal's, else its stage's), first
+    product's name, [(person_id, percent, overlay)] of its splits). Three queries, whatever the count."""
+    deals = Deal.objects.filter(
+        status=DealStatus.OPEN, amount__isnull=False, close_date__isnull=False, close_date__range=(start, end)
+    )
+    rows = list(
+        deals.annotate(chance=Coalesce("probability", "stage__probability"))
+        .order_by("id")
+        .values_list("id", "owner_id", "amount", "close_date", "chance")
+    )
+    products = dict(
+        DealLineItem.objects.filter(deal__in=deals)
+        .order_by("deal_id", "id")
+        .distinct("deal_id")
+        .values_list("deal_id", "product__name")
+    )
+    splits: dict[int, list[tuple[int, Decimal, bool]]] = {}
+    for deal_id, person_id, percent, overlay in (
+        DealSplit.objects.filter(deal__in=deals)
+        .order_by("id")
+        .values_list("deal_id", "person_id", "percent", "is_overlay")
+    ):
+        splits.setdefault(deal_id, []).append((person_id, percent, overlay))
+    return [(*row, products.get(row[0], ""), splits.get(row[0], [])) for row in rows]

@@ -1,0 +1,170 @@
+"""Stress tests: created by sales ops, queued, run in Celery, their result stored (docs/planning-stress.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from incentives import engine
+from incentives.plans import PlanError, parse_plan
+from planning.engine import stress
+from planning.models import QuotaScenario, StressTest
+from planning.selectors import stress as selectors
+from salesops import softcache
+from salesops.api import DomainError, Forbidden
+from salesops.celery import QUEUE_DEFAULT
+from salesops.org.models import User
+
+logger = logging.getLogger(__name__)
+
+DRAFT_KEY = "draft"
+HUNDRED = Decimal(100)
+
+
+@transaction.atomic
+def stress_test_create(
+    *,
+    actor: User,
+    name: str,
+    plan_definition: Any,
+    period: str,
+    outcomes: int = 1000,
+    seed: int = 1,
+    scenario_id: int | None = None,
+) -> StressTest:
+    """Check and store a stress test, and queue its run once this transaction commits."""
+    if not selectors.may_run_stress_tests(actor):
+        raise Forbidden("Only sales ops run stress tests.")
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("A stress test needs a name.")
+    try:
+        plan = parse_plan(plan_definition, key=DRAFT_KEY)
+    except PlanError as error:
+        raise DomainError(f"Stress test {name}: {error}") from None
+    try:
+        parsed = selectors.fiscal_calendar_engine().parse(period.strip())
+    except (ValueError, AttributeError):
+        raise DomainError(f"Stress test {name}: {period!r} is not a period (2027-Q1 or 2027-03).") from None
+    if plan.period != parsed.kind:
+        raise DomainError(
+            f"Stress test {name}: the plan pays per {plan.period}; pick a {plan.period}, not {parsed.label}."
+        )
+    if not 1 <= outcomes <= selectors.OUTCOMES_MAX:
+        raise DomainError(f"Stress test {name}: outcomes must be between 1 and {selectors.OUTCOMES_MAX}.")
+    if seed < 0:
+        raise DomainError(f"Stress test {name}: the seed must not be negative.")
+    scenario = None
+    if scenario_id is not None:
+        scenario = QuotaScenario.objects.filter(pk=scenario_id).first()
+        if scenario is None:
+            raise DomainError(f"Stress test {name}: no scenario {scenario_id}.")
+    test = StressTest.objects.create(
+        name=name, scenario=scenario, plan_definition=plan_definition, period=parsed.label, outcomes=outcomes,
+        seed=seed, created_by=actor,
+    )  # fmt: skip
+    _queue(test.pk)
+    return test
+
+
+def _queue(test_id: int) -> None:
+    """Run the test in Celery once the transaction that stored it commits: written to the outbox with the test,
+    so a broker that is down delays the run, never loses it."""
+    from salesops.outbox import services as outbox
+
+    outbox.enqueue("planning.run_stress_test", args=[test_id], queue=QUEUE_DEFAULT)
+
+
+def stress_input(test: StressTest) -> stress.StressInput:
+    """The engine's input for a test: everyone, the draft plan held by the people on a plan in the period,
+    the quotas (the scenario's over the live ones), what is won this fiscal year and the period's open deals."""
+    facts = selectors.stress_facts(period_label=test.period, scenario_id=test.scenario_id)
+    plan = parse_plan(test.plan_definition, key=DRAFT_KEY)
+    key = str
+    people = [engine.Person(key(pid), (), key(manager) if manager else None) for pid, manager in facts.people]
+    quotas = [engine.Quota(key(pid), label, amount) for (pid, label), amount in sorted(facts.quotas.items())]
+    deals = []
+    for deal_id, owner, amount, close, cancelled, product, splits in facts.won:
+        shares = tuple(engine.Split(key(p), pct, overlay) for p, pct, overlay in splits)
+        deals.append(engine.Deal(f"d{deal_id}", key(owner), amount, close, "won", product, cancelled, shares))
+    open_deals = [
+        stress.OpenDeal(
+            f"d{deal_id}",
+            key(owner),
+            amount,
+            close,
+            Decimal(chance) / HUNDRED,
+            product,
+            tuple(engine.Split(key(p), pct, overlay) for p, pct, overlay in splits),
+        )
+        for deal_id, owner, amount, close, chance, product, splits in facts.open
+    ]
+    base = engine.EngineInput(plans=[plan], people=people, quotas=quotas, deals=deals, calendar=facts.calendar)
+    base = stress.with_plan(base, plan, {key(pid) for pid in facts.holders})
+    return stress.StressInput(base=base, open_deals=open_deals, period=facts.period.label, outcomes=test.outcomes,
+                              seed=test.seed)  # fmt: skip
+
+
+def stress_result(data: stress.StressInput, progress: stress.ProgressFn | None = None) -> dict[str, Any]:
+    """Run the outcomes and the weighted forecast, and summarise them as the stored result."""
+    result = stress.run(data, progress=progress)
+    weighted = stress.reference_payouts(data, stress.weighted_amounts(data))
+    summary = stress.summarise(result, weighted=weighted)
+    open_amount = sum((d.amount for d in data.open_deals), Decimal(0))
+    weighted_amount = sum((d.amount * d.probability for d in data.open_deals), Decimal(0))
+    summary.update(
+        period=data.period,
+        open_deals=len(data.open_deals),
+        open_amount=str(engine.round_cents(open_amount)),
+        weighted_amount=str(engine.round_cents(weighted_amount)),
+        seed=data.seed,
+    )
+    return summary
+
+
+# A run still "running" this long after it was created lost its worker (the task's hard limit is shorter).
+STALE_AFTER = dt.timedelta(minutes=15)
+
+
+def stress_test_execute(*, test_id: int) -> StressTest | None:
+    """Run a queued stress test and store its result (or why it failed). The claim is one UPDATE of a queued
+    test: a second copy of the task finds it running and does nothing, unless it is stale (its worker died).
+    Returns the test, or None when not claimed."""
+    stale = timezone.now() - STALE_AFTER
+    claimed = (
+        StressTest.objects.filter(pk=test_id)
+        .filter(Q(status=StressTest.Status.QUEUED) | Q(status=StressTest.Status.RUNNING, created_at__lt=stale))
+        .update(status=StressTest.Status.RUNNING, error="")
+    )
+    if not claimed:
+        logger.info("stress test %s: not queued, this copy of the task does nothing", test_id)
+        return None
+    test = StressTest.objects.get(pk=test_id)
+    report = softcache.progress_reporter(selectors.progress_key(test_id))
+    try:
+        report(0, 0, "loading")
+        result = stress_result(stress_input(test), progress=report)
+    except (stress.StressError, PlanError, engine.EngineInputError, ValueError) as error:
+        test.status, test.error, test.result = StressTest.Status.FAILED, str(error)[:2000], {}
+    except Exception as error:
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        logger.exception("stress test %s stopped", test_id)
+        test.status, test.result = StressTest.Status.FAILED, {}
+        test.error = (
+            "The run took longer than its time limit: try fewer outcomes."
+            if isinstance(error, SoftTimeLimitExceeded)
+            else f"The run stopped unexpectedly (stress test {test_id}, in the server's log)."
+        )
+    else:
+        test.status, test.result = StressTest.Status.DONE, result
+    test.finished_at = timezone.now()
+    test.save(update_fields=["status", "result", "error", "finished_at"])
+    softcache.delete(selectors.progress_key(test_id))
+    return test
