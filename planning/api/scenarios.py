@@ -1,6 +1,6 @@
 """The planning API: quota scenarios and required pipeline. The same selectors, scope and services as the
-pages: a rep reads only published scenarios holding their quota (their own row); compare and allocate are not
-a rep's (404); a change by anyone but sales ops (allocation: a manager of the subtree) answers 403."""
+pages: a rep reads only published scenarios holding their quota (their own row; a draft is a 404); compare and
+allocate are not a rep's, approve and publish only sales ops': 403, the role checked before the scenario."""
 
 from __future__ import annotations
 
@@ -111,11 +111,9 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
     @extend_schema(request=AllocateSerializer, responses=ScenarioSerializer)
     def allocate(self, request: Request, pk: str) -> Response:
         user = request_user(request)
-        scenario = self._scenario()
-        if not _reads_plans(user):
-            raise NotFound("No such scenario.")
-        if not (user.is_manager or may_manage_setup(user)):
+        if not (user.is_manager or may_manage_setup(user)):  # the role first: the same 403 whatever the id
             raise PermissionDenied("Only managers and sales ops allocate numbers.")
+        scenario = self._scenario()
         serializer = AllocateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         manager = selectors.allocation_manager(user, scenario, serializer.validated_data.get("manager"))
@@ -133,18 +131,18 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
     @extend_schema(request=None, responses=ScenarioSerializer)
     def approve(self, request: Request, pk: str) -> Response:
         user = request_user(request)
-        scenario = self._scenario()
         if not may_manage_setup(user):
             raise PermissionDenied("Only sales ops approve quota scenarios.")
+        scenario = self._scenario()
         return Response(ScenarioSerializer(services.scenario_approve(actor=user, scenario=scenario)).data)
 
     @action(detail=True, methods=["post"])
     @extend_schema(request=None, responses=ScenarioSerializer)
     def publish(self, request: Request, pk: str) -> Response:
         user = request_user(request)
-        scenario = self._scenario()
         if not may_manage_setup(user):
             raise PermissionDenied("Only sales ops publish quota scenarios.")
+        scenario = self._scenario()
         return Response(ScenarioSerializer(services.scenario_publish(actor=user, scenario=scenario)).data)
 
     @action(detail=False, methods=["get"])
@@ -152,7 +150,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         """`?ids=1&ids=2`: each person's annual number in each scenario, and the totals."""
         user = request_user(request)
         if not _reads_plans(user):
-            raise NotFound("No such page.")
+            raise PermissionDenied("Comparing scenarios is for managers, finance and sales ops.")
         ids = [int(i) for i in request.query_params.getlist("ids") if i.isdigit()]
         chosen = [s for s in selectors.scenarios_visible_to(user) if s.pk in ids]
         comparison = selectors.scenario_comparison(chosen, user)

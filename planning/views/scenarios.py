@@ -3,8 +3,9 @@ several side by side, a manager's allocation of their reports, approve and publi
 
 Scope (docs/planning-quotas.md): sales ops plan, approve and publish; finance reads every scenario; a manager
 reads every scenario's numbers of their subtree and allocates their direct reports' (and below); a rep opens
-only published scenarios and sees their own row. Pages that are not a rep's (compare, allocate) answer 404 to a
-rep; a forbidden action answers 403.
+only published scenarios and sees their own row (a draft answers 404). Compare and allocate are not a rep's:
+403, like approve and publish to anyone but sales ops (the role is checked before the scenario, so the answer
+is the same for any id).
 """
 
 from __future__ import annotations
@@ -141,11 +142,10 @@ def _manager_for(request: HttpRequest, user: User, scenario: QuotaScenario) -> U
 def scenario_allocate(request: HttpRequest, pk: int) -> HttpResponseBase:
     """A manager's direct reports and their numbers; the manager sets them within what they hand down (the
     sum stays). An HTMX request gets the form alone."""
-    user, scenario = _scenario(request, pk)
-    if not _reads_plans(user):
-        raise Http404("No such page.")
-    if not (user.is_manager or may_manage_setup(user)):
+    user = request_user(request)
+    if not (user.is_manager or may_manage_setup(user)):  # the role first: the same 403 whatever the id
         raise PermissionDenied("Only managers and sales ops allocate numbers.")
+    scenario = selectors.scenario_for(user, pk)
     manager = _manager_for(request, user, scenario)
     if request.method == "POST":
         numbers: dict[int, Any] = {}
@@ -173,9 +173,10 @@ def scenario_allocate(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 def _action(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
-    user, scenario = _scenario(request, pk)
-    if not may_manage_setup(user):
+    user = request_user(request)
+    if not may_manage_setup(user):  # the role first: the same 403 whatever the id
         raise PermissionDenied(f"Only sales ops {action} quota scenarios.")
+    scenario = selectors.scenario_for(user, pk)
     try:
         if action == "approve":
             services.scenario_approve(actor=user, scenario=scenario)
@@ -188,14 +189,14 @@ def _action(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
     return redirect("planning:scenario_detail", pk=scenario.pk)
 
 
-@require_POST
 @login_required
+@require_POST
 def scenario_approve(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _action(request, pk, "approve")
 
 
-@require_POST
 @login_required
+@require_POST
 def scenario_publish(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _action(request, pk, "publish")
 
@@ -205,7 +206,7 @@ def scenario_compare(request: HttpRequest) -> HttpResponse:
     """Several scenarios side by side (`?ids=1&ids=2`): each person's annual number and each total."""
     user = request_user(request)
     if not _reads_plans(user):
-        raise Http404("No such page.")
+        raise PermissionDenied("Comparing scenarios is for managers, finance and sales ops.")
     ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
     visible = list(selectors.scenarios_visible_to(user))
     chosen = [s for s in visible if s.pk in ids] or visible[:2]

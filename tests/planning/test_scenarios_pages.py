@@ -37,8 +37,8 @@ def test_pages_per_role(org, scenario) -> None:
     west = client_for(org.manager_west).get(detail).content.decode()
     assert org.rep_c.display_name in west and org.rep_a.display_name not in west
     assert client_for(org.rep_a).get(detail).status_code == 404  # a draft is not a rep's
-    assert client_for(org.rep_a).get("/planning/scenarios/compare/").status_code == 404
-    assert client_for(org.rep_a).get(f"{detail}allocate/").status_code == 404
+    assert client_for(org.rep_a).get("/planning/scenarios/compare/").status_code == 403
+    assert client_for(org.rep_a).get(f"{detail}allocate/").status_code == 403
     assert client_for(org.finance).get(f"{detail}allocate/").status_code == 403
     assert client_for(org.manager_west).get(f"{detail}allocate/?manager={org.manager_east.pk}").status_code == 404
     assert client_for(org.director).post(f"{detail}approve/").status_code == 403
@@ -97,7 +97,7 @@ def test_api_per_role(org, scenario, api_client_for) -> None:
     assert ops.post(f"{base}{scenario.pk}/publish/").status_code == 400
     own = api_client_for(org.rep_a).get(f"{base}{scenario.pk}/").json()
     assert [row["person"] for row in own["quotas"]] == [org.rep_a.pk] and own["result"] == {}
-    assert api_client_for(org.rep_a).get(f"{base}compare/").status_code == 404
+    assert api_client_for(org.rep_a).get(f"{base}compare/").status_code == 403
     compare = ops.get(f"{base}compare/?ids={scenario.pk}&ids={created.json()['id']}").json()
     assert compare["totals"][0] == "120000.00"
     assert api_client_for(org.rep_a).get("/api/v1/planning/required-pipeline/?period=2026-Q4").status_code == 200
