@@ -6,11 +6,17 @@ a draft plan over the current quarter's open pipeline. Dated from `today`, like 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from planning.services import scenarios as scenario_services
+from planning.services import stress as stress_services
 from planning.services import territories as territory_services
+from salesops.kernel.fiscal import fiscal_year_of, period_label
 from salesops.org.demo import DemoOrg
+from salesops.org.selectors import fiscal_calendar
 
 # Countries of the demo accounts (pipeline.demo.COUNTRIES), split over the three demo regions.
 REGION_COUNTRIES = {
@@ -73,8 +79,59 @@ def _seed_territories(org: DemoOrg, today: dt.date, result: Result) -> None:
     result.territory_models += 1
 
 
+def _seed_scenarios(org: DemoOrg, today: dt.date, result: Result) -> int | None:
+    """Next fiscal year: a top-down scenario at 15 % over the trailing year, approved and published, and a
+    bottom-up one from capacity left as a draft beside it. Returns the published scenario's id."""
+    ops = org.ops
+    assert ops is not None
+    next_year = fiscal_year_of(today, fiscal_calendar().fiscal_year_start_month) + 1
+    inputs = {"attainment": "0.85", "attrition": "0.10", "uplift": ["0", "0.10", "0.05"]}
+    bottom_up = scenario_services.scenario_create(
+        actor=ops, name=f"FY{next_year} from capacity", fiscal_year=next_year, method="bottom_up", inputs=inputs,
+        today=today,
+    )  # fmt: skip
+    result.scenarios.append(bottom_up.name)
+    bottom_up.refresh_from_db()
+    capacity = (bottom_up.result or {}).get("capacity")
+    target = Decimal(str(capacity)) * Decimal("1.15") if capacity else Decimal("12000000")
+    top_down = scenario_services.scenario_create(
+        actor=ops, name=f"FY{next_year} plan (+15 %)", fiscal_year=next_year, method="top_down",
+        basis="trailing_bookings", target=target.quantize(Decimal("1000")), inputs=inputs, today=today,
+    )  # fmt: skip
+    scenario_services.scenario_approve(actor=ops, scenario=top_down)
+    scenario_services.scenario_publish(actor=ops, scenario=top_down)
+    result.scenarios.append(top_down.name)
+    return top_down.pk
+
+
+def _seed_stress_test(org: DemoOrg, today: dt.date, scenario_id: int | None, result: Result) -> None:
+    """A draft of the Account Executive plan with a steeper top tier, run over this quarter's open pipeline."""
+    from incentives.selectors import plan_version_on
+
+    ops = org.ops
+    assert ops is not None
+    version = next((v for rep in org.reps if (v := plan_version_on(rep.pk, today)) is not None), None)
+    if version is None:
+        result.notes.append("no live plan to stress-test")
+        return
+    draft = json.loads(json.dumps(version.definition))
+    for component in draft.get("components", []):
+        if component.get("type") == "tiered_rate" and component.get("tiers"):
+            top = component["tiers"][-1]
+            top["rate"] = str((Decimal(str(top["rate"])) * Decimal("1.25")).quantize(Decimal("0.0001")))
+    period = period_label(today, draft.get("period", "quarter"), fiscal_calendar().fiscal_year_start_month)
+    test = stress_services.stress_test_create(
+        actor=ops, name="Steeper top tier", plan_definition=draft, period=period, outcomes=300, seed=7,
+    )  # fmt: skip
+    stress_services.stress_test_execute(test_id=test.pk)  # run now: the demo shows its result at once
+    result.stress_tests += 1
+    del scenario_id
+
+
 def seed_planning(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
     """Everything planning shows in the demo (see the module's docstring)."""
     result = Result()
     _seed_territories(org, today, result)
+    published = _seed_scenarios(org, today, result)
+    _seed_stress_test(org, today, published, result)
     return result
