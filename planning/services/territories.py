@@ -116,7 +116,6 @@ def territory_model_activate(*, actor: User, model_id: int, today: dt.date | Non
     _check_planner(actor)
     today = today or timezone.localdate()
     model = _draft(model_id)
-    engine.root_of(_defs_or_error(model))
     previous = TerritoryModel.objects.select_for_update().filter(status=TerritoryModel.Status.ACTIVE).first()
     if previous is not None:
         _archive(actor, previous, today)
@@ -124,7 +123,8 @@ def territory_model_activate(*, actor: User, model_id: int, today: dt.date | Non
     model.status = TerritoryModel.Status.ACTIVE
     model.effective_from = today
     model.effective_to = None
-    model.save(update_fields=["status", "effective_from", "effective_to"])
+    model.assigned_at = timezone.now()
+    model.save(update_fields=["status", "effective_from", "effective_to", "assigned_at"])
     audit_record(
         actor=actor,
         instance=model,
@@ -182,6 +182,13 @@ def _check_parent(model: TerritoryModel, territory: Territory | None, parent_id:
     return parent
 
 
+def _check_owner(owner_id: int | None) -> int | None:
+    if owner_id is not None and not User.objects.filter(pk=owner_id, is_active=True).exists():
+        raise DomainError(f"Person {owner_id} does not exist or has left: a territory needs an active owner.",
+                          field="owner")  # fmt: skip
+    return owner_id
+
+
 def _check_name(model: TerritoryModel, name: str, exclude: int | None = None) -> str:
     name = name.strip()
     if not name:
@@ -198,7 +205,9 @@ def territory_create(
     _check_planner(actor)
     model = _draft(model_id)
     parent = _check_parent(model, None, parent_id)
-    return Territory.objects.create(model=model, parent=parent, name=_check_name(model, name), owner_id=owner_id)
+    return Territory.objects.create(
+        model=model, parent=parent, name=_check_name(model, name), owner_id=_check_owner(owner_id)
+    )
 
 
 @transaction.atomic
@@ -210,7 +219,8 @@ def territory_update(
     territory = Territory.objects.get(pk=territory_id)
     model = _draft(territory.model_id)
     territory.name = _check_name(model, name, exclude=territory.pk)
-    territory.owner_id = owner_id
+    if owner_id != territory.owner_id:
+        territory.owner_id = _check_owner(owner_id)
     if parent_id is not None and territory.parent_id is None:
         raise DomainError(f"“{territory.name}” is the root: it has no parent.", field="parent")
     if parent_id is not None:

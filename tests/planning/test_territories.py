@@ -117,6 +117,8 @@ def test_refusals_name_the_record(org, accounts) -> None:
         services.territory_delete(actor=org.ops, territory_id=t["emea"])
     with pytest.raises(DomainError, match="is the root"):
         services.territory_delete(actor=org.ops, territory_id=t["root"])
+    with pytest.raises(DomainError, match="Person 987654321 does not exist"):
+        services.territory_create(actor=org.ops, model_id=model.pk, parent_id=t["root"], name="X", owner_id=987654321)
 
 
 @freeze_time("2026-07-15")

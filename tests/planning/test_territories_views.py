@@ -20,7 +20,7 @@ def model(org: Org):
 
 
 def test_pages_show_each_role_its_territories(org, model, client_for) -> None:
-    m, t = model
+    m, _t = model
     url = f"/planning/territories/models/{m.pk}/"
     page = client_for(org.ops).get(url).content.decode()
     assert all(name in page for name in ("EMEA", "France SMB", "Americas", "Assign accounts", "Activate"))
