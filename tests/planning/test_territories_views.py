@@ -81,3 +81,19 @@ def test_api_same_reads_and_actions(org, model, api_client_for) -> None:
     assert created.status_code == 201 and created.json()["status"] == "draft"
     assert api_client_for(org.manager_east).post(base, {"name": "Nope"}, format="json").status_code == 403
     services.territory_model_archive(actor=org.ops, model_id=m.pk)
+
+
+def test_the_model_page_costs_the_same_queries_however_many_territories(
+    org, model, client_for, django_assert_max_num_queries
+) -> None:
+    m, t = model
+    client = client_for(org.ops)
+    client.get(f"/planning/territories/models/{m.pk}/")  # warm the session and fiscal calendar
+    with django_assert_max_num_queries(25) as few:
+        client.get(f"/planning/territories/models/{m.pk}/")
+    for n in range(10):
+        services.territory_create(
+            actor=org.ops, model_id=m.pk, parent_id=t["emea"], name=f"T{n}", owner_id=org.rep_b.pk
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(f"/planning/territories/models/{m.pk}/")
