@@ -172,6 +172,13 @@ P_DEAL = {
     "close_date": "2026-12-15",
 }
 
+STRESS_BODY = {
+    "name": "Matrix stress",
+    "plan_definition": {"key": "m", "period": "quarter", "components": []},
+    "period": "2027-Q1",
+    "outcomes": 10,
+}
+
 ROUTES: dict[str, Route] = {
     # ---------------------------------------------------------------------------------------- home, sign-in
     "": Route(),
@@ -303,6 +310,11 @@ ROUTES: dict[str, Route] = {
     "planning/scenarios/<int:pk>/approve/": Route(ids="scenario", writes=POST, only=OPS),
     "planning/scenarios/<int:pk>/publish/": Route(ids="scenario", writes=POST, only=OPS),
     "planning/required-pipeline/": Route(),
+    # ---- planning: stress (a finished test with a row per owner: sales ops create; finance reads all; a manager
+    # reads their subtree's rows; a rep is refused the list and the form (403) and cannot open a test (404))
+    "planning/stress-tests/": Route(only=PAGE_ROLES_MANAGERS),
+    "planning/stress-tests/new/": Route(writes=POST, only=OPS),
+    "planning/stress-tests/<int:pk>/": Route(ids="stress_test"),
     "reporting/manager/": Route(only=PAGE_ROLES_MANAGERS, query=("person=@person", "owner=@person")),
     "reporting/rep/": Route(query=("person=@person", "owner=@person")),
     "reporting/executive/": Route(only=PAGE_ROLES_MANAGERS, query=("person=@person",)),
@@ -451,6 +463,9 @@ ROUTES: dict[str, Route] = {
     "api/v1/planning/scenarios/<pk>/approve/": Route(ids="scenario", writes=POST, only=OPS),
     "api/v1/planning/scenarios/<pk>/publish/": Route(ids="scenario", writes=POST, only=OPS),
     "api/v1/planning/required-pipeline/": Route(),
+    # ---- planning: stress (API)
+    "api/v1/planning/stress-tests/": Route(writes=POST, only=PAGE_ROLES_MANAGERS, writers=OPS, body=STRESS_BODY),
+    "api/v1/planning/stress-tests/<pk>/": Route(ids="stress_test"),
     # ---- planning: territories (API)
     "api/v1/planning/territory-models/": Route(writes=POST, writers=OPS, body={"name": "Matrix next"}),
     "api/v1/planning/territory-models/<pk>/": Route(ids="territory_model"),
@@ -606,6 +621,7 @@ def build_world() -> World:
         "dashboard": "manager",
         "territory_model": territory_model,
         "scenario": planning_scenario_world(ops),
+        "stress_test": planning_stress_world(people),
     }
     assert Quota.objects.count() == len(OWNERS) and Dispute.objects.count() == len(OWNERS)
     assert PlanAssignment.objects.count() == len(OWNERS) and Stage.objects.exists() and Deal.objects.exists()
@@ -640,6 +656,24 @@ def planning_scenario_world(ops: User) -> int:
     scenario = scenario_services.scenario_create(actor=ops, name="Matrix scenario", fiscal_year=2027,
                                                  method="top_down", basis="equal", target="100000.00")  # fmt: skip
     return scenario.pk
+
+
+def planning_stress_world(people: dict[str, User]) -> int:
+    """A finished stress test whose result has a row for every owner (a manager sees only their subtree's)."""
+    from planning.models import StressTest
+
+    rows = [{"person": str(people[owner].pk), "quota": "100000.00", "rep": True, "p10": "1.00", "p50": "2.00",
+             "p90": "3.00", "at_quota": "0.5000", "weighted": "2.00"} for owner in OWNERS]  # fmt: skip
+    result = {"outcomes": 10, "people": len(rows), "reps": len(rows), "period": "2027-Q1", "by_person": rows,
+              "cost": {"p10": "1.00", "p50": "2.00", "p90": "3.00", "mean": "2.00", "min": "1.00", "max": "3.00"},
+              "histogram": {"edges": ["1.00", "2.00", "3.00"], "counts": [4, 6]}, "weighted_cost": "2.00",
+              "exposure": {"p10": "0.00", "p50": "0.00", "p90": "1.00", "mean": "0.00", "min": "0.00", "max": "1.00"},
+              "at_quota_share": {"p10": "0.4000", "p50": "0.5000", "p90": "0.6000"}, "errors": [],
+              "open_deals": 3, "open_amount": "3.00", "weighted_amount": "1.50"}  # fmt: skip
+    test = StressTest.objects.create(name="Matrix stress", plan_definition={"key": "m", "period": "quarter",
+                                     "components": []}, period="2027-Q1", outcomes=10, status=StressTest.Status.DONE,
+                                     result=result, created_by=people["ops"])  # fmt: skip
+    return test.pk
 
 
 def pay_run_id() -> int:

@@ -44,14 +44,14 @@ class StressTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[StressTes
     def get_queryset(self) -> QuerySet[StressTest]:
         user = request_user(self.request)
         if not selectors.may_read_stress_tests(user):
-            raise NotFound("No stress tests here.")
+            raise PermissionDenied("Stress tests are for sales ops, finance and managers.")
         return selectors.stress_tests_visible_to(user)[:200]  # type: ignore[return-value]
 
     @extend_schema(request=NewStressTestSerializer, responses={201: StressTestSerializer})
     def create(self, request: Request) -> Response:
         user = request_user(request)
         if not selectors.may_read_stress_tests(user):
-            raise NotFound("No stress tests here.")
+            raise PermissionDenied("Stress tests are for sales ops, finance and managers.")
         if not selectors.may_run_stress_tests(user):
             raise PermissionDenied("Only sales ops run stress tests.")
         given = NewStressTestSerializer(data=request.data)

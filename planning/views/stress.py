@@ -1,7 +1,7 @@
 """Stress test pages: the list, the form (sales ops), a test's progress while it runs and its result.
 
 Scope (docs/planning-stress.md): sales ops create; finance and sales ops read every result; a manager reads
-every test but only their subtree's rows (no company totals); reps see nothing (404).
+every test but only their subtree's rows (no company totals); reps see nothing (a test 404, the list 403).
 """
 
 from __future__ import annotations
@@ -27,10 +27,14 @@ from salesops.org.auth import request_user
 from salesops.org.models import User
 
 
-def _reader(request: HttpRequest) -> User:
+def _reader(request: HttpRequest, *, record: bool = False) -> User:
+    """A reader of stress tests; a rep is refused: 403 on the list and the form (a forbidden action), 404 on
+    a test (its existence is not revealed)."""
     user = request_user(request)
     if not selectors.may_read_stress_tests(user):
-        raise Http404("No stress tests here.")
+        if record:
+            raise Http404("No such stress test.")
+        raise PermissionDenied("Stress tests are for sales ops, finance and managers.")
     return user
 
 
@@ -113,7 +117,7 @@ def _histogram(test: StressTest) -> str:
 @login_required
 def stress_test(request: HttpRequest, pk: int) -> HttpResponse:
     """A test's page: its progress, polled by HTMX (the status fragment) until it finishes, then its result."""
-    user = _reader(request)
+    user = _reader(request, record=True)
     test = selectors.stress_test_for(user, pk)
     finished = test.status in (StressTest.Status.DONE, StressTest.Status.FAILED)
     context = {

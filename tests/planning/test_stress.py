@@ -132,9 +132,9 @@ def test_pages_by_role(world, client_for) -> None:
     new = reverse("planning:stress_test_new")
     for rep in (world.rep_a, world.rep_c):
         client = client_for(rep)
-        assert client.get(listing).status_code == 404
-        assert client.get(detail).status_code == 404
-        assert client.get(new).status_code == 404
+        assert client.get(listing).status_code == 403  # a forbidden action
+        assert client.get(detail).status_code == 404  # a record out of scope
+        assert client.get(new).status_code == 403
     finance = client_for(world.finance)
     page = finance.get(detail)
     assert page.status_code == 200
@@ -163,7 +163,7 @@ def test_api_by_role(world, api_client_for) -> None:
     test = _run(world)
     url = f"/api/v1/planning/stress-tests/{test.pk}/"
     assert api_client_for(world.rep_a).get(url).status_code == 404
-    assert api_client_for(world.rep_a).get("/api/v1/planning/stress-tests/").status_code == 404
+    assert api_client_for(world.rep_a).get("/api/v1/planning/stress-tests/").status_code == 403
     body = api_client_for(world.manager_west).get(url).json()
     assert [row["person"] for row in body["result"]["by_person"]] == [str(world.rep_c.pk)]
     assert "cost" not in body["result"]
