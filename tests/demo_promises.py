@@ -12,7 +12,8 @@ from django.utils import timezone
 from forecasting import selectors as forecasting_selectors
 from forecasting.models import ForecastAdjustment, ForecastSubmission
 from incentives.models import CommissionRun, Dispute, Payout, Period, Quota, StatementLine
-from pipeline.models import Activity, Deal
+from pipeline.models import Account, Activity, Deal
+from planning.models import QuotaScenario, StressTest, TerritoryAssignment, TerritoryModel
 from salesops.kernel.fiscal import period_label, span_of
 from salesops.org.models import User
 
@@ -114,4 +115,22 @@ def broken_promises(today: dt.date | None = None) -> list[str]:
     )
     managers_paid = Payout.objects.filter(period__label=quarter.label, person=manager, credited__gt=0).exists()
     promise(managers_paid, "the demo manager has no team credit this quarter")
+
+    # Planning: an active territory model placing every account, a draft beside it, next fiscal year's two
+    # scenarios (one published into the quotas) and a finished stress test.
+    active = TerritoryModel.objects.filter(status="active").first()
+    promise(active is not None, "no active territory model")
+    accounts = Account.objects.count()
+    placed = TerritoryAssignment.objects.filter(model=active).count() if active else 0
+    promise(placed == accounts, f"the active territory model places {placed} of {accounts} accounts")
+    promise(TerritoryModel.objects.filter(status="draft").exists(), "no draft territory model")
+    next_year = int(period_label(today, "quarter", 1)[:4]) + 1
+    scenarios = dict(QuotaScenario.objects.filter(fiscal_year=next_year).values_list("method", "status"))
+    promise(
+        scenarios == {"top_down": "published", "bottom_up": "draft"},
+        f"next fiscal year's scenarios are {scenarios}, not a published top-down and a draft bottom-up",
+    )
+    published_quotas = Quota.objects.filter(period__fiscal_year=next_year).count()
+    promise(published_quotas > 0, "the published scenario wrote no quotas for next fiscal year")
+    promise(StressTest.objects.filter(status="done").exists(), "no finished stress test")
     return broken
