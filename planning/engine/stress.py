@@ -476,7 +476,7 @@ def _spread(values: np.ndarray) -> dict[str, str]:
 
 
 def summarise(result: StressResult, *, weighted: Mapping[str, Decimal] | None = None, bins: int = 30) -> dict[str, Any]:
-    """The result JSON stored on a stress test (docs/planning-stress.md, "Result")."""
+    """The result JSON stored on a stress test (docs/planning-stress.md, "What the numbers mean")."""
     cost = result.payout.sum(axis=1)
     exposure = result.exposure.sum(axis=1)
     reps = np.array(result.is_rep, dtype=bool)
