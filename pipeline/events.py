@@ -7,7 +7,8 @@ and queue their own recomputes. Listeners get primitive ids only.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Protocol
 
 from django.db import transaction
 from django.dispatch import Signal
@@ -90,3 +91,48 @@ def locked_period_holding(day: dt.date) -> str | None:
         if label:
             return label
     return None
+
+
+# ------------------------------------------------------------------------------------------- territories
+# Another fact the pipeline shows without knowing where it lives: an account's territory (and so its deals':
+# a deal reads its territory through its account). Planning answers (registering in its AppConfig.ready), so
+# the pipeline never imports planning; with nobody registered, no account has a territory. A lookup takes
+# many accounts at once and answers in one query, so a list of deals never asks once per row.
+class AccountTerritory(Protocol):
+    """An account's territory in the active territory model: the territory and its owner (what a lookup
+    answers with; any object with these attributes, so the answering app needs nothing of this module)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def owner_id(self) -> int | None: ...
+    @property
+    def owner_name(self) -> str: ...
+
+
+TerritoryLookup = Callable[[Collection[int]], Mapping[int, AccountTerritory]]
+_territory_lookups: dict[str, TerritoryLookup] = {}
+
+
+def register_territory_lookup(uid: str, lookup: TerritoryLookup) -> None:
+    """Register (or replace, by `uid`) a lookup of {account id: territory}; called from an AppConfig.ready."""
+    _territory_lookups[uid] = lookup
+
+
+def territories_of_accounts(account_ids: Iterable[int | None]) -> dict[int, AccountTerritory]:
+    """{account id: its territory} for the accounts that have one (no query for an empty list)."""
+    ids = {pk for pk in account_ids if pk is not None}
+    found: dict[int, AccountTerritory] = {}
+    if not ids:
+        return found
+    for lookup in _territory_lookups.values():
+        for account_id, territory in lookup(ids).items():
+            found.setdefault(account_id, territory)
+    return found
+
+
+def territory_of_account(account_id: int | None) -> AccountTerritory | None:
+    """One account's territory, or None (no account, no active model, or not assigned)."""
+    return territories_of_accounts([account_id]).get(account_id) if account_id is not None else None

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from pipeline import selectors, services
+from pipeline import events, selectors, services
 from pipeline.filtersets import AccountFilterSet, DealFilterSet, LeadFilterSet
 from pipeline.forms import (
     AccountForm,
@@ -222,6 +222,8 @@ def _deal_context(user: User, deal: Deal) -> dict[str, Any]:
         "open_categories": [(c.value, c.label) for c in ForecastCategory if c.value in services.OPEN_CATEGORIES],
         "inline_fields": INLINE_FIELDS,
         "today": timezone.localdate(),
+        # Through the account, in the active territory model (planning answers; pipeline/events.py).
+        "territory": events.territory_of_account(deal.account_id),
     }
 
 
@@ -490,6 +492,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contacts": Contact.objects.filter(account=account).order_by("last_name"),
         "subsidiaries": account.subsidiaries.annotate(visible=Exists(visible.filter(pk=OuterRef("pk")))),
         "may_edit": not _reads_only(user),
+        "territory": events.territory_of_account(account.pk),
     }
     return render(request, "pipeline/account_detail.html", context)
 

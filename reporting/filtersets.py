@@ -1,6 +1,6 @@
 """The dashboards' filters, as they live in the URL: `period` (or `from`/`to`), `region`, `team`, `person`,
-`pipeline`, `product`. A link carries them all, so it reproduces the view; the API and the drill-down pages
-read the same names.
+`pipeline`, `product`, `territory` (of the active territory model: the deals of its accounts). A link carries
+them all, so it reproduces the view; the API and the drill-down pages read the same names.
 
 Periods are fiscal (salesops.kernel.fiscal): `2026-11` a month, `2026-Q4` a fiscal quarter, `2026` a fiscal
 year; `from`/`to` give any range of days instead.
@@ -21,7 +21,7 @@ from salesops.api import DomainError
 from salesops.kernel.fiscal import fiscal_year_of, period_label, quarter_span, span_of
 
 YEAR_RE = re.compile(r"^(\d{4})$")
-FILTER_KEYS = ("region", "team", "person", "owner", "pipeline", "product")
+FILTER_KEYS = ("region", "team", "person", "owner", "pipeline", "product", "territory")
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,8 @@ class ReportFilter:
     owner: int | None = None
     pipeline: int | None = None
     product: int | None = None
+    # Narrows deals (through their account), not people: the scope stays the viewer's whatever the territory.
+    territory: int | None = None
 
     @classmethod
     def from_query(cls, query: Any, *, start_month: int, today: dt.date) -> ReportFilter:
@@ -210,6 +212,7 @@ class FilterForm(forms.Form):
     person = forms.ChoiceField(required=False, label="Person")
     pipeline = forms.ChoiceField(required=False, label="Pipeline")
     product = forms.ChoiceField(required=False, label="Product")
+    territory = forms.ChoiceField(required=False, label="Territory")
 
     def __init__(self, flt: ReportFilter, *, choices: dict[str, list[tuple[str, str]]]) -> None:
         initial = {key: str(getattr(flt, key) or "") for key in FILTER_KEYS if key != "owner"}
@@ -221,6 +224,7 @@ class FilterForm(forms.Form):
             "person": "Anyone",
             "pipeline": "Any pipeline",
             "product": "Any product",
+            "territory": "Any territory",
         }
         period_choices = list(choices.get("period", []))
         if flt.span.label not in {value for value, _ in period_choices}:

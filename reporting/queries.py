@@ -22,10 +22,24 @@ from django.db import connection
 
 from reporting.kpis import ZERO, Aggregate
 
-DIMENSIONS = ("owner", "manager", "region", "team", "product", "pipeline", "month", "quarter")
+DIMENSIONS = ("owner", "manager", "region", "team", "territory", "product", "pipeline", "month", "quarter")
 ORG_DIMENSIONS = {"manager", "region", "team"}
 TIME_DIMENSIONS = {"month", "quarter"}
-Key = Any  # a group's key: a person/region/team/product/pipeline id, a month's first day, or None (total)
+# Dimensions of a deal (not of a person or a month): the monthly rollups lack them, so the facts answer.
+DEAL_DIMENSIONS = {"product", "territory"}
+Key = Any  # a group's key: a person/region/team/territory/product/pipeline id, a month's first day, or None (total)
+
+# A deal's territory is its account's in the active territory model: planning publishes the view
+# `planning_account_territory` (account_id, territory_id, …) and the pipeline's deal feed carries account_id.
+# No active model (or an account not assigned): no territory, the group "No territory".
+TERRITORY_JOIN = (
+    " LEFT JOIN pipeline_deal_feed td ON td.id = {deal}"
+    " LEFT JOIN planning_account_territory tt ON tt.account_id = td.account_id"
+)
+TERRITORY_FILTER = (
+    "{deal} IN (SELECT td.id FROM pipeline_deal_feed td"
+    " JOIN planning_account_territory tt ON tt.account_id = td.account_id WHERE tt.territory_id = %s)"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,7 @@ class Slice:
     pipeline: int | None = None
     product: int | None = None
     fiscal_start_month: int = 1
+    territory: int | None = None  # the deals of accounts in this territory (of the active model) only
 
     @property
     def month_aligned(self) -> bool:
@@ -59,10 +74,13 @@ class _Source:
     date: str
     pipeline: str
     product: str | None
+    deal: str | None = None  # the deal id column (a territory is read through the deal's account)
 
 
-DEALS = _Source("reporting_dealfact", "f", "f.owner_id", "f.close_date", "f.pipeline_id", "f.product_id")
-CREDITS = _Source("reporting_creditfact", "c", "c.person_id", "c.close_date", "c.pipeline_id", "c.product_id")
+DEALS = _Source("reporting_dealfact", "f", "f.owner_id", "f.close_date", "f.pipeline_id", "f.product_id", "f.deal_id")
+CREDITS = _Source(
+    "reporting_creditfact", "c", "c.person_id", "c.close_date", "c.pipeline_id", "c.product_id", "c.deal_id"
+)
 PERSON_MONTHS = _Source("reporting_personmonth", "pm", "pm.person_id", "pm.month", "pm.pipeline_id", None)
 PRODUCT_MONTHS = _Source("reporting_productmonth", "qm", "0", "qm.month", "qm.pipeline_id", "qm.product_id")
 
@@ -75,6 +93,9 @@ def _dim_sql(dim: str, src: _Source, params: list[Any], fiscal_start_month: int)
     if dim == "product":
         assert src.product is not None
         return src.product
+    if dim == "territory":
+        assert src.deal is not None
+        return "tt.territory_id"
     if dim == "pipeline":
         return src.pipeline
     if dim == "month":
@@ -109,6 +130,10 @@ def _where(src: _Source, slc: Slice, lo: dt.date, hi: dt.date, params: list[Any]
         assert src.product is not None
         conditions.append(f"{src.product} = %s")
         params.append(slc.product)
+    if slc.territory:
+        assert src.deal is not None
+        conditions.append(TERRITORY_FILTER.format(deal=src.deal))
+        params.append(slc.territory)
     if extra:
         conditions.append(extra)
     return " AND ".join(conditions)
@@ -119,7 +144,12 @@ def _select_dims(dims: Sequence[str], src: _Source, params: list[Any], slc: Slic
 
 
 def _join_people(dims: Sequence[str], src: _Source) -> str:
-    return f" JOIN org_user u ON u.id = {src.person}" if ORG_DIMENSIONS & set(dims) else ""
+    """The joins the dimensions need: the person's org row, the deal's territory."""
+    join = f" JOIN org_user u ON u.id = {src.person}" if ORG_DIMENSIONS & set(dims) else ""
+    if "territory" in dims:
+        assert src.deal is not None
+        join += TERRITORY_JOIN.format(deal=src.deal)
+    return join
 
 
 def _grouping(dims: Sequence[str]) -> tuple[str, str]:
@@ -173,8 +203,9 @@ def kpi_aggregates(
         return result
     median_dims = list(dims) if medians is True else [] if medians is False else [d for d in dims if d in medians]
     median_spans = [p for i, p in enumerate(periods) if median_periods is None or i in median_periods]
-    person_dims = [d for d in dims if d != "product"]
-    rollup_ok = aligned and slc.product is None and not facts_only
+    person_dims = [d for d in dims if d not in DEAL_DIMENSIONS]
+    # The rollups know people and months, not accounts: a territory filter or grouping reads the facts.
+    rollup_ok = aligned and slc.product is None and slc.territory is None and not facts_only
     # The company's months by product are one small table; a person-level filter needs the facts.
     product_rollup_ok = rollup_ok and slc.people is None
     if rollup_ok:
@@ -186,6 +217,8 @@ def kpi_aggregates(
                 else _fact_sums(slc, ["product"], periods)
             )
             _merge(result, source, only="product")
+        if "territory" in dims:
+            _merge(result, _fact_sums(slc, ["territory"], periods), only="territory")
     else:
         _merge(result, _fact_sums(slc, list(dims), periods))
     if medians is not False and median_spans:
@@ -346,7 +379,7 @@ def stage_flow(slc: Slice, *, facts_only: bool = False) -> dict[int, StageFlow]:
     that ended in it (how long they lasted). The company's whole months read the stage rollups."""
     if slc.people == ():
         return {}
-    company = slc.people is None and slc.month_aligned and not facts_only
+    company = slc.people is None and slc.territory is None and slc.month_aligned and not facts_only
     params: list[Any] = []
     if company:
         counts_sql = _stage_counts_rollup(slc, params)
@@ -395,6 +428,9 @@ def _spell_filters(slc: Slice, params: list[Any]) -> str:
     if slc.product:
         conditions.append("s.product_id = %s")
         params.append(slc.product)
+    if slc.territory:
+        conditions.append(TERRITORY_FILTER.format(deal="s.deal_id"))
+        params.append(slc.territory)
     return "".join(f" AND {c}" for c in conditions)
 
 
@@ -461,6 +497,9 @@ def _fact_filters(slc: Slice, params: list[Any], alias: str = "f", person: str =
     if slc.product:
         conditions.append(f"{alias}.product_id = %s")
         params.append(slc.product)
+    if slc.territory:
+        conditions.append(TERRITORY_FILTER.format(deal=f"{alias}.deal_id"))
+        params.append(slc.territory)
     return "".join(f" AND {c}" for c in conditions)
 
 

@@ -12,7 +12,7 @@ from reporting.kpis import REPORT_KEYS, KpiRow
 from reporting.queries import kpi_aggregates
 from reporting.selectors import View
 
-REPORT_DIMENSIONS = ("owner", "manager", "region", "product", "month", "quarter")
+REPORT_DIMENSIONS = ("owner", "manager", "region", "territory", "product", "month", "quarter")
 TIME_DIMENSIONS = ("month", "quarter")
 
 

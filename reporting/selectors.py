@@ -64,6 +64,7 @@ class Meta:
     pipelines: dict[int, tuple[str, bool]] = field(default_factory=dict)  # name, is_default
     stages: dict[int, StageInfo] = field(default_factory=dict)
     products: dict[int, str] = field(default_factory=dict)
+    territories: dict[int, str] = field(default_factory=dict)  # of the active territory model, with accounts
     refreshed_at: dt.datetime | None = None
     people_count: int = 0
     fact_people: frozenset[int] = frozenset()
@@ -85,6 +86,8 @@ UNION ALL SELECT 'team', id, name, region_id, NULL, NULL, NULL FROM org_team
 UNION ALL SELECT 'pipeline', id, name, NULL, NULL, is_default, is_active FROM pipeline_pipeline_feed
 UNION ALL SELECT 'stage', id, name, pipeline_id, position, is_won, is_lost FROM pipeline_stage_feed
 UNION ALL SELECT 'product', id, name, NULL, NULL, is_active, NULL FROM pipeline_product_feed
+UNION ALL (SELECT DISTINCT 'territory', territory_id, territory_name, NULL::bigint, NULL::int, NULL::bool, NULL::bool
+           FROM planning_account_territory)
 UNION ALL (SELECT 'fiscal', fiscal_year_start_month, '', NULL, NULL, NULL, NULL
            FROM incentives_fiscalcalendar ORDER BY id LIMIT 1)
 UNION ALL SELECT 'people', COUNT(*), '', NULL, NULL, NULL, NULL FROM org_user
@@ -111,6 +114,8 @@ def report_meta() -> Meta:
             meta.stages[pk] = StageInfo(pk, name, parent, position, bool(flag_a), bool(flag_b))
         elif kind == "product":
             meta.products[pk] = name
+        elif kind == "territory":
+            meta.territories[pk] = name
         elif kind == "fiscal":
             meta.fiscal_start_month = int(pk)
         elif kind == "people":
@@ -123,6 +128,7 @@ def report_meta() -> Meta:
     meta.regions = dict(sorted(meta.regions.items(), key=lambda item: item[1]))
     meta.teams = dict(sorted(meta.teams.items(), key=lambda item: item[1][0]))
     meta.products = dict(sorted(meta.products.items(), key=lambda item: item[1]))
+    meta.territories = dict(sorted(meta.territories.items(), key=lambda item: item[1]))
     return meta
 
 
@@ -221,6 +227,8 @@ def slice_for(view: View, flt: ReportFilter, meta: Meta, *, span: Any = None) ->
         pipeline=flt.pipeline if flt.pipeline in meta.pipelines else None,
         product=flt.product if flt.product in meta.products else None,
         fiscal_start_month=meta.fiscal_start_month,
+        # A territory of no account (or of no active model) holds no deal: nothing, rather than everything.
+        territory=(flt.territory if flt.territory in meta.territories else -1) if flt.territory else None,
     )
 
 
@@ -229,6 +237,7 @@ NO_MANAGER = "No manager"
 NO_REGION = "No region"
 NO_TEAM = "No team"
 NO_PRODUCT = "No product"
+NO_TERRITORY = "No territory"
 
 
 def group_label(dim: str | None, key: Any, meta: Meta, people: dict[int, Person]) -> str:
@@ -245,6 +254,8 @@ def group_label(dim: str | None, key: Any, meta: Meta, people: dict[int, Person]
         return meta.teams[key][0] if key in meta.teams else NO_TEAM
     if dim == "product":
         return meta.products.get(key, NO_PRODUCT) if key else NO_PRODUCT
+    if dim == "territory":
+        return meta.territories.get(key, f"territory {key}") if key is not None else NO_TERRITORY
     if dim == "pipeline":
         return meta.pipelines.get(key, (f"pipeline {key}", False))[0]
     if dim == "month":

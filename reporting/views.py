@@ -57,6 +57,7 @@ def filter_choices(meta: Meta, view: View, flt: ReportFilter, today: dt.date) ->
         "person": [(str(p.id), p.name + (" (and their team)" if p.is_manager else "")) for p in people],
         "pipeline": [(str(pk), name) for pk, (name, _) in meta.pipelines.items()],
         "product": [(str(pk), name) for pk, name in meta.products.items()],
+        "territory": [(str(pk), name) for pk, name in meta.territories.items()],
     }
 
 
@@ -161,6 +162,8 @@ def _narrowing_words(flt: ReportFilter, meta: Meta, view: View, stage: Any) -> l
         words.append(meta.pipelines[flt.pipeline][0])
     if flt.product and flt.product in meta.products:
         words.append(meta.products[flt.product])
+    if flt.territory:
+        words.append(f"territory {meta.territories.get(flt.territory, flt.territory)}")
     if str(stage or "").isdigit() and int(stage) in meta.stages:
         words.append(f"stage {meta.stages[int(stage)].name}")
     return words

@@ -4,8 +4,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from pipeline import events
 from pipeline.models import (
     EXIT_CRITERIA_FIELDS,
     Account,
@@ -104,8 +106,28 @@ class LineItemSerializer(serializers.ModelSerializer[DealLineItem]):
         fields = ["product", "quantity", "unit_price"]
 
 
+class DealTerritorySerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+TERRITORIES = "account_territories"  # serializer context: {account id: AccountTerritory} of a list's deals
+
+
+class DealListSerializer(serializers.ListSerializer[Deal]):
+    """A list of deals looks up their accounts' territories in one query before the rows (not one per deal)."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        deals = list(data.all() if hasattr(data, "all") else data)
+        self.context[TERRITORIES] = events.territories_of_accounts(d.account_id for d in deals)
+        return super().to_representation(deals)
+
+
 class DealSerializer(serializers.ModelSerializer[Deal]):
-    """A deal. `stage` is read-only here: moving is `POST /deals/{id}/move/` so exit criteria apply."""
+    """A deal. `stage` is read-only here: moving is `POST /deals/{id}/move/` so exit criteria apply.
+    `territory` is the deal's account's territory in the active territory model (id and name), or null."""
+
+    territory = serializers.SerializerMethodField()
 
     forecast_category = serializers.CharField(read_only=True)
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
@@ -124,14 +146,23 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
             "stage", "stage_name", "status", "amount", "currency", "close_date", "created_date", "probability",
             "deal_type", "source", "next_step", "lost_reason", "lost_note", "lost_competitor", "category_override",
             "forecast_category", "stage_entered_at", "last_activity_at", "cancelled_on", "cancel_reason",
-            "created_at", "updated_at", "reason",
+            "created_at", "updated_at", "reason", "territory",
         ]  # fmt: skip
+        list_serializer_class = DealListSerializer
         read_only_fields = ["id", "external_id", "pipeline", "status", "category_override", "stage_entered_at",
                             "last_activity_at", "cancelled_on", "cancel_reason", "created_at",
                             "updated_at"]  # fmt: skip
 
     # Why a won deal leaves won when a PATCH moves it (not stored on the deal: kept in its history).
     reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=400)
+
+    @extend_schema_field(DealTerritorySerializer(allow_null=True))
+    def get_territory(self, deal: Deal) -> dict[str, Any] | None:
+        if deal.account_id is None:
+            return None
+        known = self.context.get(TERRITORIES)
+        territory = known.get(deal.account_id) if known is not None else events.territory_of_account(deal.account_id)
+        return {"id": territory.id, "name": territory.name} if territory is not None else None
 
 
 class DealCreateSerializer(DealSerializer):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -207,6 +208,39 @@ def account_territory(account_id: int) -> Territory | None:
         .first()
     )
     return assignment.territory if assignment is not None else None
+
+
+@dataclass(frozen=True)
+class AccountTerritory:
+    """An account's territory in the active model, with its owner (pipeline.events.AccountTerritory's shape)."""
+
+    id: int
+    name: str
+    owner_id: int | None
+    owner_name: str
+
+
+def account_territories(account_ids: Collection[int]) -> dict[int, AccountTerritory]:
+    """{account id: its territory in the active model, with the owner} for many accounts in one query (what the
+    pipeline shows on deals and accounts; registered with pipeline.events in PlanningConfig.ready). Accounts
+    not assigned, or every account when no model is active, are left out."""
+    if not account_ids:
+        return {}
+    rows = TerritoryAssignment.objects.filter(
+        model__status=TerritoryModel.Status.ACTIVE, account_id__in=list(account_ids)
+    ).values_list(
+        "account_id",
+        "territory_id",
+        "territory__name",
+        "territory__owner_id",
+        "territory__owner__first_name",
+        "territory__owner__last_name",
+        "territory__owner__username",
+    )
+    return {
+        account: AccountTerritory(pk, name, owner, f"{first or ''} {last or ''}".strip() or (username or ""))
+        for account, pk, name, owner, first, last, username in rows
+    }
 
 
 def deal_territory(deal_id: int) -> Territory | None:

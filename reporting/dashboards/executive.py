@@ -1,5 +1,5 @@
 """The executive dashboard: the company against the previous period, bookings by month, and the KPI table by
-region, team and product."""
+region, team, territory and product."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ def _quota_by(
     return {k: totals[k] for k in found}
 
 
-EXEC_DIMS = ("region", "team", "product")
+EXEC_DIMS = ("region", "team", "territory", "product")
+# Quotas belong to people: a group of people (region, team, owner) has one; a group of deals does not.
+QUOTA_DIMS = {"region", "team", "owner"}
 
 
 def executive_dashboard(ctx: Context) -> list[Panel]:
@@ -68,6 +70,8 @@ def executive_dashboard(ctx: Context) -> list[Panel]:
     window = months_back(span.end, 12)
     trend = queries.kpi_aggregates(ctx.slice(window), ["month"], medians=False)
     quotas = selectors.quota_by_person_month(slc.people, min(prev.start, window.start), span.end)
+    if slc.territory is not None:
+        quotas = {}  # people carry quotas, not territories: a territory's deals have no quota to compare with
     total_quota = selectors.quota_total(quotas, None, span.start, span.end)
     total = KpiRow(None, result[(0, None)][None].with_quota(total_quota))
     before = KpiRow(None, result[(1, None)][None])
@@ -83,7 +87,7 @@ def executive_dashboard(ctx: Context) -> list[Panel]:
         ),
         guarded(lambda: _trend(ctx, trend, window), "trend", "Bookings by month"),
     ]
-    titles = {"region": "By region", "team": "By team", "product": "By product"}
+    titles = {"region": "By region", "team": "By team", "territory": "By territory", "product": "By product"}
     for dim in EXEC_DIMS:
         panels.append(guarded(partial(_exec_table, ctx, dim, result, quotas, prev), f"by_{dim}", titles[dim]))
     return panels
@@ -139,7 +143,7 @@ def _exec_table(
     ctx: Context, dim: str, result: queries.Result, quotas: dict[int, dict[dt.date, Decimal]], prev: Span
 ) -> Panel:
     current, before = result[(0, dim)], result[(1, dim)]
-    quota_by = _quota_by(dim, quotas, ctx.view.people, ctx.flt.span) if dim != "product" else {}
+    quota_by = _quota_by(dim, quotas, ctx.view.people, ctx.flt.span) if dim in QUOTA_DIMS else {}
     panel = Panel(
         f"by_{dim}",
         f"By {dim}",
@@ -148,10 +152,15 @@ def _exec_table(
         empty=f"No {dim} booked or closed anything in this period.",
         wide=True,
     )
-    keys, panel.rows = kpi_table_rows(ctx, dim, current, before, quota_by, medians=dim != "team")
+    keys, panel.rows = kpi_table_rows(ctx, dim, current, before, quota_by, medians=dim not in ("team", "territory"))
     panel.total_rows = sum(1 for k in current if k is not None)
     if dim == "team":
         panel.note = "Median cycle by region and product; teams show the mean (a median per team reads every deal)."
+    if dim == "territory":
+        panel.note = (
+            "A deal's territory is its account's in the active territory model; "
+            "no quota column (quotas belong to people) and the mean cycle."
+        )
     if not panel.rows:
         return panel
     keys = keys[:TOP_ROWS]

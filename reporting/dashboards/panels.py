@@ -374,7 +374,7 @@ def no_link(measure: str, **overrides: Any) -> None:
 
 def narrow(dim: str, key: Any) -> dict[str, Any]:
     """The filter that selects one group's deals, for its drill-down link."""
-    if dim in ("region", "team", "product", "pipeline"):
+    if dim in ("region", "team", "territory", "product", "pipeline"):
         return {dim: key}
     if dim == "owner":
         return {"owner": key}

@@ -48,6 +48,7 @@ def rep_dashboard(ctx: Context, subject: Person, team: dict[int, Person]) -> lis
         pipeline=ctx.slice().pipeline,
         product=ctx.slice().product,
         fiscal_start_month=ctx.meta.fiscal_start_month,
+        territory=ctx.slice().territory,
     )
     result = queries.kpi_aggregates(slc, ["owner"], medians=["owner"])
     mine = result[(0, "owner")].get(subject.id, Aggregate())
