@@ -20,7 +20,7 @@ AREAS = [
     ("Territories", "planning:territory_models", "Territory models, their accounts and balance.", "all"),
     ("Quota scenarios", "planning:scenario_list", "Top-down and bottom-up quotas, capacity and gap.", "all"),
     ("Required pipeline", "planning:required_pipeline", "Who has enough open pipeline for their quota.", "managers"),
-    ("Stress tests", "planning:stress_list", "A draft plan run over simulated outcomes of the pipeline.", "managers"),
+    ("Stress tests", "planning:stress_tests", "A draft plan run over simulated outcomes of the pipeline.", "managers"),
 ]
 
 

@@ -28,7 +28,7 @@ def test_every_role_opens_planning_and_sees_its_areas():
         assert "Planning" in page and 'data-testid="planning-areas"' in page
     rep_page = _page(rep)
     # Required pipeline and stress tests are for managers, finance and sales ops.
-    for name in ("planning:required_pipeline", "planning:stress_list"):
+    for name in ("planning:required_pipeline", "planning:stress_tests"):
         try:
             url = reverse(name)
         except NoReverseMatch:  # the area is not built yet: nothing to check
