@@ -307,6 +307,7 @@ ROUTES: dict[str, Route] = {
     "planning/scenarios/<int:pk>/allocate/": Route(
         ids="scenario", writes=POST, only=frozenset({"manager_east", "manager_west", "ops"})
     ),
+    "planning/scenarios/<int:pk>/recompute/": Route(ids="scenario", writes=POST, only=OPS),
     "planning/scenarios/<int:pk>/approve/": Route(ids="scenario", writes=POST, only=OPS),
     "planning/scenarios/<int:pk>/publish/": Route(ids="scenario", writes=POST, only=OPS),
     "planning/required-pipeline/": Route(),
@@ -460,6 +461,7 @@ ROUTES: dict[str, Route] = {
     "api/v1/planning/scenarios/<pk>/allocate/": Route(
         ids="scenario", writes=POST, only=frozenset({"manager_east", "manager_west", "ops"})
     ),
+    "api/v1/planning/scenarios/<pk>/recompute/": Route(ids="scenario", writes=POST, only=OPS),
     "api/v1/planning/scenarios/<pk>/approve/": Route(ids="scenario", writes=POST, only=OPS),
     "api/v1/planning/scenarios/<pk>/publish/": Route(ids="scenario", writes=POST, only=OPS),
     "api/v1/planning/required-pipeline/": Route(),

@@ -129,6 +129,17 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
 
     @action(detail=True, methods=["post"])
     @extend_schema(request=None, responses=ScenarioSerializer)
+    def recompute(self, request: Request, pk: str) -> Response:
+        """Run a draft scenario's engines again over today's tree and history (400 once approved)."""
+        user = request_user(request)
+        if not may_manage_setup(user):  # the role first: the same 403 whatever the id
+            raise PermissionDenied("Only sales ops recompute quota scenarios.")
+        scenario = self._scenario()
+        scenario = services.scenario_compute(actor=user, scenario=scenario)
+        return Response({**ScenarioSerializer(scenario).data, "quotas": _tree(scenario, user)})
+
+    @action(detail=True, methods=["post"])
+    @extend_schema(request=None, responses=ScenarioSerializer)
     def approve(self, request: Request, pk: str) -> Response:
         user = request_user(request)
         if not may_manage_setup(user):

@@ -1,11 +1,12 @@
 """Quota scenario pages: the list (sales ops create one there), a scenario's capacity, gap and tree of numbers,
-several side by side, a manager's allocation of their reports, approve and publish, and required pipeline.
+several side by side, a manager's allocation of their reports, recompute (a draft), approve and publish, and
+required pipeline.
 
 Scope (docs/planning-quotas.md): sales ops plan, approve and publish; finance reads every scenario; a manager
 reads every scenario's numbers of their subtree and allocates their direct reports' (and below); a rep opens
 only published scenarios and sees their own row (a draft answers 404). Compare and allocate are not a rep's:
-403, like approve and publish to anyone but sales ops (the role is checked before the scenario, so the answer
-is the same for any id).
+403, like recompute, approve and publish to anyone but sales ops (the role is checked before the scenario, so
+the answer is the same for any id).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from planning.models import QuotaScenario
 from planning.selectors import scenarios as selectors
@@ -159,7 +161,10 @@ def scenario_allocate(request: HttpRequest, pk: int) -> HttpResponseBase:
             messages.error(request, error.message)
         else:
             messages.success(request, f"{manager.display_name}'s reports allocated.")
-        return redirect(f"{request.path}?manager={manager.pk}")
+        target = f"{request.path}?manager={manager.pk}"
+        if request.headers.get("HX-Request"):  # the fragment's form: the whole page again, with its message
+            return HttpResponseClientRedirect(target)
+        return redirect(target)
     reports = [row for row in selectors.scenario_tree(scenario, manager) if row.manager_id == manager.pk]
     context = {
         "scenario": scenario,
@@ -178,7 +183,10 @@ def _action(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
         raise PermissionDenied(f"Only sales ops {action} quota scenarios.")
     scenario = selectors.scenario_for(user, pk)
     try:
-        if action == "approve":
+        if action == "recompute":
+            services.scenario_compute(actor=user, scenario=scenario)
+            messages.success(request, f"“{scenario.name}” recomputed from today's tree and history.")
+        elif action == "approve":
             services.scenario_approve(actor=user, scenario=scenario)
             messages.success(request, f"“{scenario.name}” approved: publish it to set the quotas.")
         else:
@@ -187,6 +195,14 @@ def _action(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("planning:scenario_detail", pk=scenario.pk)
+
+
+@login_required
+@require_POST
+def scenario_recompute(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Run a draft scenario's engines again over today's tree and history (managers' allocations are replaced);
+    an approved or published scenario no longer changes and says so."""
+    return _action(request, pk, "recompute")
 
 
 @login_required
