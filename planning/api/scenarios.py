@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -63,8 +63,11 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
 
     serializer_class = ScenarioSerializer
     pagination_class = None
+    queryset = QuotaScenario.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[QuotaScenario]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator, with no user
+            return QuotaScenario.objects.none()
         return selectors.scenarios_visible_to(request_user(self.request))
 
     def _scenario(self) -> QuotaScenario:
@@ -181,6 +184,13 @@ class RequiredPipelineViewSet(viewsets.ViewSet):
     """Required pipeline per person in a period (`?period=2027-Q1`, the current quarter by default): short of
     coverage first. A rep gets their own row."""
 
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, description="A quarter like 2027-Q1 (default: this one).")],
+        responses=inline_serializer(
+            name="RequiredPipeline",
+            fields={"period": serializers.CharField(), "people": serializers.ListField(child=serializers.DictField())},
+        ),
+    )
     def list(self, request: Request) -> Response:
         user = request_user(request)
         start_month = fiscal_calendar().fiscal_year_start_month

@@ -109,8 +109,11 @@ class TerritoryModelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Terri
 
     serializer_class = TerritoryModelSerializer
     pagination_class = None
+    queryset = TerritoryModel.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[TerritoryModel]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator, with no user
+            return TerritoryModel.objects.none()
         return selectors.models_visible_to(request_user(self.request))
 
     def _model(self) -> TerritoryModel:
@@ -193,8 +196,11 @@ class TerritoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Territory]
 
     serializer_class = TerritorySerializer
     pagination_class = None
+    queryset = Territory.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[Territory]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator, with no user
+            return Territory.objects.none()
         user = request_user(self.request)
         raw = self.request.query_params.get("model", "")
         model = selectors.model_visible_to(user, int(raw)) if raw.isdigit() else selectors.active_model()

@@ -195,7 +195,10 @@ def prepare(data: StressInput) -> StressModel:
         engine.validate_input(replace(base, deals=[_as_won(d, d.amount) for d in data.open_deals]))
 
         result = engine.compute(base, lines=False, validate=False)
-        errors = [(e.person, e.period, e.error) for e in result.errors]
+        # As the stored recompute does: people on no plan at all are paid nothing, and their credits (an overlay
+        # engineer, a hire whose plan is not assigned yet) are not errors.
+        planless = {p.key for p in base.people if not p.plans}
+        errors = [(e.person, e.period, e.error) for e in result.errors if e.person not in planless]
         plans = {plan.key: plan for plan in base.plans}
         earlier: dict[str, list[PersonPeriodResult]] = {}
         mine: dict[str, PersonPeriodResult] = {}

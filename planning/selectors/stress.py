@@ -4,6 +4,7 @@ and the inputs a run starts from (docs/planning-stress.md)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from incentives import engine
 from incentives import selectors as incentives_selectors
 from pipeline import selectors as pipeline_selectors
 from planning.models import QuotaScenario, ScenarioQuota, StressTest
-from salesops import softcache
+from salesops import formats, softcache
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar, person_names, sees_everyone, subtree_ids
@@ -93,6 +94,44 @@ def result_rows(user: Any, test: StressTest) -> list[PersonRow]:
     ]
     out.sort(key=lambda r: (-r.p50, r.name))
     return out
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    name: str
+    period: str
+    error: str
+
+
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def _days_in_words(text: str) -> str:
+    """The engine's messages name days as 2026-03-22; people read 22 Mar 2026."""
+
+    def word(found: re.Match[str]) -> str:
+        try:
+            return formats.day(dt.date(int(found[1]), int(found[2]), int(found[3])))
+        except ValueError:
+            return found[0]
+
+    return _ISO_DAY.sub(word, text)
+
+
+def result_errors(test: StressTest) -> list[ErrorRow]:
+    """What the engine could not pay in a finished test, with people's names and days in words."""
+    rows = test.result.get("errors", []) if test.result else []
+    names = person_names({int(r["person"]) for r in rows if str(r.get("person", "")).isdigit()})
+    return [
+        ErrorRow(
+            name=names.get(int(r["person"]), str(r["person"]))
+            if str(r.get("person", "")).isdigit()
+            else str(r["person"]),
+            period=_days_in_words(str(r.get("period", ""))),
+            error=_days_in_words(str(r.get("error", ""))),
+        )
+        for r in rows
+    ]
 
 
 def shows_totals(user: Any) -> bool:

@@ -126,6 +126,7 @@ def stress_test(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": selectors.stress_progress(test),
         "totals": selectors.shows_totals(user),
         "rows": selectors.result_rows(user, test) if test.status == StressTest.Status.DONE else [],
+        "errors": selectors.result_errors(test) if test.status == StressTest.Status.DONE else [],
         "chart": _histogram(test) if test.status == StressTest.Status.DONE and selectors.shows_totals(user) else "",
         "plan_json": json.dumps(test.plan_definition, indent=2),
     }

@@ -225,6 +225,9 @@ SPECTACULAR_SETTINGS = {
         "DealStatusEnum": "pipeline.models.DealStatus",
         "ImportStatusEnum": "pipeline.models.ImportStatus",
         "ForecastCategoryEnum": "pipeline.models.ForecastCategory",
+        "TerritoryModelStatusEnum": "planning.models.TerritoryModel.Status",
+        "ScenarioStatusEnum": "planning.models.QuotaScenario.Status",
+        "StressTestStatusEnum": "planning.models.StressTest.Status",
     },
 }
 
