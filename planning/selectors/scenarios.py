@@ -108,7 +108,13 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
 
 def scenario_facts(*, today: dt.date | None = None) -> ScenarioFacts:
     """The active sales tree (reps and managers), each person's ramp, and credited bookings per person and
-    month over the last four closed quarters (one query for all of them)."""
+    month over the last four closed quarters (one query for all of them; a month without bookings has no
+    entry: 0).
+
+    Productivity P is computed from these people only (the current sales tree). Reps who left during the
+    window are not in it: the scenario JSON's history may only name people of the plan, and every person of
+    the plan gets a quota, so a leaver cannot be added here without being given one. Their fully ramped months
+    (and bookings) are therefore left out of P; docs/planning.md says so."""
     users = list(
         User.objects.filter(is_active=True)
         .filter(is_rep=True)

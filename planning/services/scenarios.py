@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from incentives import services as incentives_services
 from planning.engine import allocation, scenario_json
+from planning.engine.capacity import counts_in
 from planning.models import QuotaScenario, ScenarioQuota
 from planning.selectors import scenarios as selectors
 from salesops.api import DomainError, Forbidden
@@ -126,11 +127,24 @@ def scenario_json_of(
         for key in ("manager", "start_date", "end_date"):
             if person[key] is None:
                 del person[key]
-    data["history"] = [
-        {"person": str(pid), "month": month.strftime("%Y-%m"), "bookings": str(amount)}
-        for (pid, month), amount in sorted(facts.bookings.items())
-        if pid in facts.people
-    ]
+    # P's rep-months: every seller in every month of the window they count in (employed on its 15th), booked
+    # or not (0.00): a fully ramped month without bookings belongs to P's denominator. Bookings in a month a
+    # person does not count in are no rep-month. Only the people of the plan: see scenario_facts on leavers.
+    history: list[dict[str, str]] = []
+    for p in sorted(facts.people.values(), key=lambda person: person.id):
+        if not p.is_seller:
+            continue
+        end = p.end if p.end and (p.start is None or p.end >= p.start) else None
+        history.extend(
+            {
+                "person": str(p.id),
+                "month": month.strftime("%Y-%m"),
+                "bookings": str(facts.bookings.get((p.id, month), selectors.ZERO)),
+            }
+            for month in facts.months
+            if counts_in(p.start, end, month)
+        )
+    data["history"] = history
     return data
 
 
