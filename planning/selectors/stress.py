@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,6 +17,7 @@ from incentives import selectors as incentives_selectors
 from pipeline import selectors as pipeline_selectors
 from planning.models import QuotaScenario, ScenarioQuota, StressTest
 from salesops import formats, softcache
+from salesops.kernel.money import CENT
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar, person_names, sees_everyone, subtree_ids
@@ -171,9 +172,66 @@ def scenarios_to_try() -> QuerySet[QuotaScenario]:
 
 
 def scenario_quotas(scenario_id: int, labels: list[str]) -> dict[tuple[int, str], Decimal]:
-    """A scenario's quotas of these periods: (person id, period label) → amount."""
+    """A scenario's quotas of these periods: (person id, period label) → amount (as stored: full amounts for a
+    top-down scenario, before any ramp)."""
     rows = ScenarioQuota.objects.filter(scenario_id=scenario_id, period__in=labels)
     return {(p, label): amount for p, label, amount in rows.values_list("person_id", "period", "amount")}
+
+
+class ScenarioDoesNotCover(ValueError):
+    """A stress test's scenario has no quotas for the test's period (another fiscal year, or months against a
+    scenario of quarters): the run would silently fall back to the live quotas, so it is refused."""
+
+
+def scenario_coverage_problem(scenario: QuotaScenario, period_label: str) -> str | None:
+    """Why `scenario` cannot stand in for the live quotas of `period_label` (it has no quota for that period),
+    or None when it can. The same sentence refuses the test at creation and fails it at run time."""
+    if ScenarioQuota.objects.filter(scenario=scenario, period=period_label).exists():
+        return None
+    return (
+        f"scenario {scenario.name!r} (FY{scenario.fiscal_year}) has no quotas for {period_label}; "
+        f"pick a scenario of that period's fiscal year and quarters, or the live quotas"
+    )
+
+
+def publish_ramp_share(ramp: tuple[Decimal, ...] | None, start: dt.date | None, period: engine.Period) -> Decimal:
+    """The share of a full quota a ramp leaves in a period, by the rule publishing applies
+    (incentives.services.quotas_publish, through its ramp scaling): the mean over the period's months of the
+    ramp's share for that calendar month of tenure counted from the start date's month (0 before it, 1 after
+    the ramp); 1 without a ramp or a start date. Hire on 10 Feb, ramp [0.25, 0.5, 0.75], Q1 (Jan to Mar):
+    (0 + 0.25 + 0.5) / 3 = 0.25."""
+    if not ramp or start is None:
+        return Decimal(1)
+    shares = []
+    year, month = period.start.year, period.start.month
+    while dt.date(year, month, 1) <= period.end:
+        tenure = (year - start.year) * 12 + month - start.month
+        shares.append(Decimal(0) if tenure < 0 else ramp[tenure] if tenure < len(ramp) else Decimal(1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return sum(shares, Decimal(0)) / len(shares) if shares else Decimal(1)
+
+
+def scenario_quotas_as_published(
+    scenario: QuotaScenario, periods: list[engine.Period], starts: dict[int, dt.date | None]
+) -> dict[tuple[int, str], Decimal]:
+    """A scenario's quotas of these periods as publishing would write them: a top-down scenario's amounts are
+    full, so each person's ramp (incentives.selectors.ramps_by_person, the ramp publishing passes) scales them
+    to cents; a bottom-up scenario's come from capacity, which already counts the ramp, so they stay as they
+    are (planning.services.scenarios.scenario_publish decides the same)."""
+    quotas = scenario_quotas(scenario.pk, [p.label for p in periods])
+    if scenario.method != QuotaScenario.Method.TOP_DOWN or not quotas:
+        return quotas
+    ramps = incentives_selectors.ramps_by_person({pid for pid, _ in quotas})
+    by_label = {p.label: p for p in periods}
+    out: dict[tuple[int, str], Decimal] = {}
+    for (pid, label), full in quotas.items():
+        if pid not in ramps:
+            out[pid, label] = full
+            continue
+        share = publish_ramp_share(ramps[pid][1], starts.get(pid), by_label[label])
+        # Publishing rounds with Decimal's default context (half even); the same here, so the numbers agree.
+        out[pid, label] = (full * share).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return out
 
 
 def plans_to_copy(day: dt.date) -> list[incentives_selectors.PlanInEffect]:
@@ -202,24 +260,34 @@ class StressFacts:
 
 def stress_facts(*, period_label: str, scenario_id: int | None) -> StressFacts:
     """The people, plan holders, quotas from the start of the fiscal year to the period (the year-to-date basis
-    needs them), deals won since the fiscal year started, and the period's open deals."""
+    needs them), deals won since the fiscal year started, and the period's open deals. A scenario's quotas
+    replace the live ones as publishing would write them (ramps applied to top-down amounts); a scenario with
+    no quota for the period raises ScenarioDoesNotCover rather than falling back to the live quotas."""
     calendar = fiscal_calendar_engine()
     period = calendar.parse(period_label)  # ValueError for a malformed label
-    labels = [calendar.period_at(period.kind, period.fiscal_year, i).label for i in range(period.index + 1)]
+    periods = [calendar.period_at(period.kind, period.fiscal_year, i) for i in range(period.index + 1)]
     quotas: dict[tuple[int, str], Decimal] = {}
-    for label in labels:
+    for label in [p.label for p in periods]:
         for person_id, amount in incentives_selectors.bookings_quotas_of_period(label):
             quotas[person_id, label] = amount
+    people = list(User.objects.order_by("id").values_list("id", "manager_id", "start_date"))
     if scenario_id is not None:
-        quotas.update(scenario_quotas(scenario_id, labels))
+        scenario = QuotaScenario.objects.filter(pk=scenario_id).first()
+        if scenario is None:
+            raise ScenarioDoesNotCover(f"scenario {scenario_id} no longer exists")
+        problem = scenario_coverage_problem(scenario, period.label)
+        if problem is not None:
+            raise ScenarioDoesNotCover(problem)
+        starts = {pid: start for pid, _, start in people}
+        quotas.update(scenario_quotas_as_published(scenario, periods, starts))
     holders: set[int] = set()
     for plan in incentives_selectors.plans_in_effect(period.start, period.end):
         holders |= plan.holders
-    year_start = calendar.period_at(period.kind, period.fiscal_year, 0).start
+    year_start = periods[0].start
     return StressFacts(
         calendar=calendar,
         period=period,
-        people=list(User.objects.order_by("id").values_list("id", "manager_id")),
+        people=[(pid, manager) for pid, manager, _ in people],
         holders=holders,
         quotas=quotas,
         won=pipeline_selectors.won_deals_for_commissions(since=year_start, until=period.end),
@@ -231,4 +299,4 @@ def names_of(ids: set[int]) -> dict[int, str]:
     return person_names(ids)
 
 
-__all__ = ["OUTCOMES_MAX", "PersonRow", "StressFacts", "StressProgress"]
+__all__ = ["OUTCOMES_MAX", "PersonRow", "ScenarioDoesNotCover", "StressFacts", "StressProgress"]

@@ -65,6 +65,10 @@ def stress_test_create(
         scenario = QuotaScenario.objects.filter(pk=scenario_id).first()
         if scenario is None:
             raise DomainError(f"Stress test {name}: no scenario {scenario_id}.")
+        # A scenario without quotas for the period would leave the live quotas in place without a word.
+        problem = selectors.scenario_coverage_problem(scenario, parsed.label)
+        if problem is not None:
+            raise DomainError(f"Stress test {name}: {problem}.")
     test = StressTest.objects.create(
         name=name, scenario=scenario, plan_definition=plan_definition, period=parsed.label, outcomes=outcomes,
         seed=seed, created_by=actor,
@@ -83,8 +87,13 @@ def _queue(test_id: int) -> None:
 
 def stress_input(test: StressTest) -> stress.StressInput:
     """The engine's input for a test: everyone, the draft plan held by the people on a plan in the period,
-    the quotas (the scenario's over the live ones), what is won this fiscal year and the period's open deals."""
-    facts = selectors.stress_facts(period_label=test.period, scenario_id=test.scenario_id)
+    the quotas (the scenario's over the live ones, ramped as publishing would), what is won this fiscal year
+    and the period's open deals. A scenario without quotas for the period raises ScenarioDoesNotCover (a
+    ValueError: the run fails with its message)."""
+    try:
+        facts = selectors.stress_facts(period_label=test.period, scenario_id=test.scenario_id)
+    except selectors.ScenarioDoesNotCover as problem:  # the message the creation gives, the run fails with it
+        raise selectors.ScenarioDoesNotCover(f"Stress test {test.name}: {problem}.") from None
     plan = parse_plan(test.plan_definition, key=DRAFT_KEY)
     key = str
     people = [engine.Person(key(pid), (), key(manager) if manager else None) for pid, manager in facts.people]
