@@ -103,6 +103,58 @@ def largest_remainder(total: Decimal, weights: Mapping[K, Decimal]) -> dict[K, D
     return {key: Decimal(floor).scaleb(-2) for key, floor in floors.items()}
 
 
+L = TypeVar("L", bound=Hashable)
+
+
+def matrix_round(rows: Mapping[K, Decimal], columns: Mapping[L, Decimal]) -> dict[K, dict[L, Decimal]]:
+    """A table of cents whose every row sums exactly to `rows[r]` and every column exactly to `columns[c]`,
+    each cell within a cent of rows[r] × columns[c] ÷ total (the two totals must be equal; amounts ≥ 0, in cents).
+
+    Used when a manager reallocates their reports' annual numbers: each report keeps exactly the annual number
+    set, and in every period the reports still sum exactly to what the manager hands down in that period. Each
+    cell is floored; the cents left over go, row by row (largest deficit first), to the columns that still miss
+    the most, then to the cells with the largest fractional part, then the key that comes first."""
+    row_cents = {r: _cents(v) for r, v in rows.items()}
+    col_cents = {c: _cents(v) for c, v in columns.items()}
+    total = sum(row_cents.values())
+    if total != sum(col_cents.values()):
+        raise ValueError(
+            f"rows sum to {Decimal(total).scaleb(-2)}, columns to {Decimal(sum(col_cents.values())).scaleb(-2)}"
+        )
+    if any(v < 0 for v in (*row_cents.values(), *col_cents.values())):
+        raise ValueError("amounts must not be negative")
+    cells: dict[K, dict[L, int]] = {r: {} for r in row_cents}
+    fractions: dict[tuple[K, L], int] = {}
+    for r, rc in row_cents.items():
+        for c, cc in col_cents.items():
+            floor, remainder = divmod(rc * cc, total) if total else (0, 0)
+            cells[r][c] = floor
+            fractions[(r, c)] = remainder
+    row_left = {r: rc - sum(cells[r].values()) for r, rc in row_cents.items()}
+    col_left = {c: cc - sum(cells[r][c] for r in row_cents) for c, cc in col_cents.items()}
+    col_order = {c: i for i, c in enumerate(col_cents)}
+    row_order = {r: i for i, r in enumerate(row_cents)}
+    for r in sorted(row_cents, key=lambda r: (-row_left[r], row_order[r])):
+        wanted = row_left[r]
+        if not wanted:
+            continue
+        choice = sorted(
+            (c for c in col_cents if col_left[c] > 0),
+            # Most missing first (so every column is served: a greedy that always completes), then the largest
+            # fractional part, then the first key.
+            key=lambda c: (-col_left[c], -fractions[(r, c)], col_order[c]),
+        )[:wanted]
+        if len(choice) < wanted:
+            raise ValueError("no table of cents fits these sums")  # cannot happen when the totals agree
+        for c in choice:
+            cells[r][c] += 1
+            col_left[c] -= 1
+        row_left[r] = 0
+    if any(col_left.values()):
+        raise ValueError("no table of cents fits these sums")
+    return {r: {c: Decimal(v).scaleb(-2) for c, v in row.items()} for r, row in cells.items()}
+
+
 def levels(parents: Mapping[K, K | None]) -> dict[K, int]:
     """Each person's level: 0 for a root (no manager, or a manager outside the map), 1 for their reports, …
     People in a manager loop (never saved, but a walk must end) get no level."""
@@ -221,6 +273,53 @@ def top_down_split(
             result.own_share[pid] = shares.pop(_OWN)
         result.numbers.update(shares)
     return result
+
+
+def top_down_by_period(
+    parents: Mapping[str, str | None],
+    sellers: set[str],
+    target: Decimal,
+    basis: Mapping[str, Decimal],
+    uplift: Mapping[int, Decimal],
+    weights: Mapping[str, Decimal],
+) -> tuple[dict[str, Decimal], dict[str, dict[str, Decimal]]]:
+    """`top_down`'s annual numbers, and each person's number per period (keys of `weights`, in their order)
+    such that both hold exactly, at every level: a person's periods sum to their annual number, and in every
+    period what a manager hands down is exactly what their reports (and their own share) carry.
+
+    The roots' annual numbers are split over the periods by `weights` (largest remainder); each manager's hand
+    down is split over the periods in proportion to their own periods; then the table of their reports' (and
+    own share's) numbers by period is rounded to cents with its row and column sums kept (`matrix_round`)."""
+    split = top_down_split(parents, sellers, target, basis, uplift)
+    numbers = split.numbers
+    labels = list(weights)
+    periods: dict[str, dict[str, Decimal]] = {}
+    children = children_of(parents, sort=True)
+    level_of = levels(parents)
+    order = sorted(numbers, key=lambda pid: (level_of.get(pid, 0), str(pid)))
+    roots = [pid for pid in order if parents.get(pid) is None or parents.get(pid) not in numbers]
+    for root in roots:
+        periods[root] = largest_remainder(numbers[root], {label: weights[label] for label in labels})
+    for pid in order:
+        if pid not in periods:
+            continue  # reached below, through their manager
+        reports = [c for c in children.get(pid, []) if c in numbers]
+        handed = split.hand_down.get(pid)
+        if not reports or handed is None:
+            continue
+        rows = {report: numbers[report] for report in reports}
+        if pid in split.own_share:
+            rows[_OWN_ROW] = split.own_share[pid]
+        columns = largest_remainder(handed, periods[pid]) if handed else {label: ZERO for label in labels}
+        table = matrix_round(rows, columns)
+        for report in reports:
+            periods[report] = {label: table[report][label] for label in labels}
+    for pid in numbers:
+        periods.setdefault(pid, {label: ZERO for label in labels})
+    return numbers, periods
+
+
+_OWN_ROW = "\x00own"  # a player-coach's own share, a row of the table beside their reports
 
 
 def top_down(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -383,20 +383,6 @@ def _money(amount: Decimal) -> str:
     return str(allocation.round_cents(amount))
 
 
-def _subtree_sums(
-    parents: Mapping[str, str | None], own: Mapping[str, dict[str, Decimal]], labels: Sequence[str]
-) -> dict[str, dict[str, Decimal]]:
-    """Each person's own amounts plus their reports', per label (reports before managers)."""
-    level_of = allocation.levels(parents)
-    sums = {pid: {label: own.get(pid, {}).get(label, ZERO) for label in labels} for pid in parents}
-    for pid in sorted(level_of, key=lambda p: -level_of[p]):
-        manager = parents[pid]
-        if manager is not None:
-            for label in labels:
-                sums[manager][label] += sums[pid][label]
-    return sums
-
-
 def run(scenario: Scenario) -> dict[str, Any]:
     """Capacity, gap, hires needed and every person's quota per period, as the output JSON (a dict)."""
     labels = [p.label for p in scenario.periods]
@@ -430,15 +416,23 @@ def run(scenario: Scenario) -> dict[str, Any]:
         else:
             basis = {p.seller.id: p.territory_potential for p in scenario.people if p.seller.is_seller}
             basis.update({h.id: potential for h, potential in scenario.hires})
-        annual = allocation.top_down(parents, seller_ids, scenario.target, basis, scenario.uplift)
-        weights_of = {pid: scenario.period_weights for pid in parents}
+        # Annual numbers down the tree, then each one over the periods so that every level sums exactly to what its
+        # parent hands down both for the year and in every period (what is published).
+        _, per_person = allocation.top_down_by_period(
+            parents, seller_ids, scenario.target, basis, scenario.uplift,
+            {label: scenario.period_weights[label] for label in labels},
+        )  # fmt: skip
+        by_label = {label: {pid: per_person[pid][label] for pid in parents} for label in labels}
     else:
-        annual = allocation.bottom_up(parents, annual_capacity, scenario.uplift)
-        # Built from capacity, a quota follows its subtree's capacity through the year (ramps and starts).
-        subtree = _subtree_sums(parents, result.by_person, labels)
-        weights_of = {
-            pid: subtree[pid] if sum(subtree[pid].values(), ZERO) > 0 else scenario.period_weights for pid in parents
+        # Built from capacity, a quota follows its subtree's capacity through the year (ramps and starts): each
+        # period's numbers come from that period's capacity.
+        by_label = {
+            label: allocation.bottom_up(
+                parents, {pid: row.get(label, ZERO) for pid, row in result.by_person.items()}, scenario.uplift
+            )
+            for label in labels
         }
+    annual = {pid: sum((by_label[label][pid] for label in labels), ZERO) for pid in parents}
 
     target = scenario.target
     output: dict[str, Any] = {
@@ -480,7 +474,7 @@ def run(scenario: Scenario) -> dict[str, Any]:
     planned = {h.id for h in hires}
     quotas = []
     for pid in scenario.ids:
-        split = allocation.by_period(annual[pid], weights_of[pid])
+        split = {label: by_label[label][pid] for label in labels}
         quotas.append(
             {
                 "person": pid,

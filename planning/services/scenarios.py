@@ -16,6 +16,7 @@ from planning.engine import allocation, scenario_json
 from planning.engine.capacity import counts_in
 from planning.models import QuotaScenario, ScenarioQuota
 from planning.selectors import scenarios as selectors
+from salesops import limits
 from salesops.api import DomainError, Forbidden
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -24,6 +25,9 @@ from salesops.org.services import audit_record
 
 # The capacity inputs a scenario's `inputs` may carry: those of the scenario JSON (docs/planning.md).
 INPUT_FIELDS = {"attainment", "productivity", "attrition", "uplift", "period_weights", "hires", "gap_hire"}
+
+
+ZERO = Decimal("0.00")
 
 
 def _require_sales_ops(actor: User, what: str) -> None:
@@ -47,6 +51,18 @@ def _check_inputs(inputs: Any, name: str) -> dict[str, Any]:
     if unknown:
         known = ", ".join(sorted(INPUT_FIELDS))
         raise DomainError(f"Scenario {name!r}: unknown input {unknown[0]!r} (known: {known}).", field="inputs")
+    if inputs.get("productivity") not in (None, ""):
+        # The productivity override multiplies into every seller's capacity and number: capped like a quota, so
+        # a huge one is refused here with its rule rather than overflowing the stored numbers.
+        raw = inputs["productivity"]
+        try:
+            productivity = Decimal(str(raw).replace(",", "").strip())
+        except InvalidOperation:
+            raise DomainError(f"Scenario {name!r}: productivity {raw!r} is not an amount.", field="inputs") from None
+        if not productivity.is_finite() or productivity < 0:
+            raise DomainError(f"Scenario {name!r}: productivity {raw!r} is not an amount ≥ 0.", field="inputs")
+        if productivity > limits.MAX_QUOTA:
+            raise DomainError(f"Scenario {name!r}: productivity {raw}: {limits.QUOTA_RULE}.", field="inputs")
     return dict(inputs)
 
 
@@ -79,7 +95,15 @@ def scenario_create(
             amount = Decimal(str(target).replace(",", "").strip())
         except InvalidOperation:
             raise DomainError(f"Scenario {name!r}: target {target!r} is not an amount.", field="target") from None
-        if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        # Capped before quantize: 1e30 has more digits than the decimal context holds (InvalidOperation), and a
+        # target above a quota's limit could not be published into the incentives quotas (numeric(14,2)).
+        if amount.is_finite() and amount > limits.MAX_QUOTA:
+            raise DomainError(f"Scenario {name!r}: target {target}: {limits.QUOTA_RULE}.", field="target")
+        try:
+            in_cents = amount.is_finite() and amount >= 0 and amount == amount.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            in_cents = False
+        if not in_cents:
             raise DomainError(f"Scenario {name!r}: target {target} is not an amount in cents ≥ 0.", field="target")
     if method == QuotaScenario.Method.TOP_DOWN and amount is None:
         raise DomainError(f"Scenario {name!r}: a top-down scenario needs a target.", field="target")
@@ -195,20 +219,6 @@ def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | N
     return scenario
 
 
-def _period_weights(scenario: QuotaScenario, old: dict[str, Decimal]) -> dict[str, Decimal]:
-    """How a re-allocated annual number is spread over the quarters: as the scenario spreads it (its period
-    weights, or evenly); bottom-up, as the person's capacity-shaped quarters were."""
-    labels = sorted(old)
-    if scenario.method == QuotaScenario.Method.BOTTOM_UP and sum(old.values(), Decimal(0)) > 0:
-        return {label: old[label] for label in labels}
-    given = (scenario.inputs or {}).get("period_weights") or {}
-    try:
-        weights = {label: Decimal(str(given.get(label, 1))) for label in labels}
-    except (InvalidOperation, AttributeError):
-        weights = {}
-    return weights if weights and all(w >= 0 for w in weights.values()) else dict.fromkeys(labels, Decimal(1))
-
-
 @transaction.atomic
 def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, numbers: dict[int, Any]) -> QuotaScenario:
     """A manager sets their direct reports' annual numbers within what they hand down (the old sum of their
@@ -243,7 +253,21 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
             raise DomainError(f"{who}: {value!r} is not an amount.")
         new[str(pid)] = amount
     try:
+        # The annual numbers first: the reports' new numbers must add up to what the manager hands down.
         changed = allocation.reallocate(parents, annual, str(manager.pk), new)
+        # Then each period: the reports keep exactly the annual numbers set, and in every period they still add up
+        # exactly to what the manager hands down in it (a table of cents, allocation.matrix_round); each changed
+        # report's team follows, period by period.
+        reports = [who for who, parent in parents.items() if parent == str(manager.pk)]
+        labels = sorted({label for row in by_period.values() for label in row})
+        handed = {label: sum((by_period[r].get(label, ZERO) for r in reports), ZERO) for label in labels}
+        table = allocation.matrix_round({r: changed[r] for r in reports}, handed)
+        periods_after: dict[str, dict[str, Decimal]] = {who: {} for who in by_period}
+        for label in labels:
+            in_period = {who: row.get(label, ZERO) for who, row in by_period.items()}
+            moved = allocation.reallocate(parents, in_period, str(manager.pk), {r: table[r][label] for r in reports})
+            for who in by_period:
+                periods_after[who][label] = moved[who]
     except allocation.AllocationError as exc:
         about = people.get(int(str(exc.person))) if str(exc.person).isdigit() else None
         message = exc.message.replace(str(manager.pk), manager.display_name)
@@ -253,12 +277,14 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
     changes: dict[str, tuple[Any, Any]] = {}
     for q in quotas:
         key = str(q.person_id)
-        if changed[key] == annual[key]:
+        amount = periods_after[key].get(q.period, q.amount)
+        if amount == q.amount:
             continue
-        split = allocation.by_period(changed[key], _period_weights(scenario, by_period[key]))
-        q.amount, q.allocated_by, q.updated_at = split[q.period], actor, now
+        q.amount, q.allocated_by, q.updated_at = amount, actor, now
         updated.append(q)
-        changes[people[q.person_id].display_name] = (str(annual[key]), str(changed[key]))
+        before, after = annual[key], sum(periods_after[key].values(), ZERO)
+        if before != after:
+            changes[people[q.person_id].display_name] = (str(before), str(after))
     ScenarioQuota.objects.bulk_update(updated, ["amount", "allocated_by", "updated_at"])
     audit_record(actor=actor, instance=scenario, action="allocate", changes=changes,
                  reason=f"{manager.display_name}'s reports in {scenario.name}")  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ Q = ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
 
 
 def make(org, name="Base", **kw):
-    args = {"fiscal_year": 2027, "method": "top_down", "basis": "equal", "target": "120000.00",
+    args: dict[str, Any] = {"fiscal_year": 2027, "method": "top_down", "basis": "equal", "target": "120000.00",
             "inputs": {"uplift": ["0.2", "0"]}}  # fmt: skip
     args.update(kw)
     return services.scenario_create(actor=org.ops, name=name, today=TODAY, **args)
@@ -46,6 +47,32 @@ def test_top_down_equal_with_uplift_sums_to_parent(org) -> None:
     assert sorted(tree[org.rep_c.pk].by_period) == Q
     assert sum(tree[org.rep_c.pk].by_period.values()) == Decimal("33333.33")
     assert org.finance.pk not in numbers and org.ops.pk not in numbers
+
+
+def test_quarters_sum_to_the_parent_after_compute_and_after_a_managers_allocation(org) -> None:
+    """Quotas are published per quarter: in every quarter the reports carry exactly what their manager hands down,
+    after computing and after the manager reallocates (the typed annual numbers kept exactly)."""
+    scenario = make(org)
+
+    def quarters() -> dict[int, dict[str, Decimal]]:
+        out: dict[int, dict[str, Decimal]] = {}
+        for q in scenario.quotas.all():
+            out.setdefault(q.person_id, {})[q.period] = q.amount
+        return out
+
+    before = quarters()
+    east = [org.rep_a.pk, org.rep_b.pk]
+    handed = {label: before[org.rep_a.pk][label] + before[org.rep_b.pk][label] for label in Q}
+    # The director hands down 25,000.00 a quarter (30,000 less the 20 % uplift), east and west share it exactly.
+    assert all(before[org.manager_east.pk][q] + before[org.manager_west.pk][q] == Decimal("25000.00") for q in Q)
+    assert all(handed[q] == before[org.manager_east.pk][q] for q in Q)
+    services.scenario_allocate(actor=org.manager_east, scenario=scenario, manager=org.manager_east,
+                               numbers={org.rep_a.pk: "40000.00", org.rep_b.pk: "26666.67"})  # fmt: skip
+    after = quarters()
+    assert sum(after[org.rep_a.pk].values()) == Decimal("40000.00")
+    assert sum(after[org.rep_b.pk].values()) == Decimal("26666.67")
+    assert all(sum(after[p][q] for p in east) == handed[q] for q in Q)  # every quarter still exact
+    assert all(abs(after[org.rep_a.pk][q] - Decimal("10000.00")) <= Decimal("0.01") for q in Q)
 
 
 def test_manager_allocates_within_their_number_only(org) -> None:
