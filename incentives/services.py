@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -853,7 +853,7 @@ PublishedQuota = tuple[int, str, Decimal, int | None]  # person id, period label
 
 
 @transaction.atomic
-def quotas_publish(*, actor: User, rows: list[PublishedQuota], reason: str) -> int:
+def quotas_publish(*, actor: User, rows: Sequence[PublishedQuota], reason: str) -> int:
     """Write exactly these bookings quotas (a published quota scenario): each person's full amount for each
     period, scaled by its ramp as quota_set scales it, in bulk as the quota upload saves (periods created as
     needed, an audit row per changed quota carrying `reason`, team sums above them followed, one recompute
