@@ -4,12 +4,14 @@ allocate are not a rep's, approve and publish only sales ops': 403, the role che
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -43,6 +45,15 @@ def _reads_plans(user: Any) -> bool:
     return bool(user.is_manager or sees_everyone(user))
 
 
+def _scenario_data(scenario: QuotaScenario, user: Any) -> dict[str, Any]:
+    """The scenario as the user may read it: the target, inputs and result (capacity, gap, planned hires of
+    every team) are company-wide, for finance and sales ops only; managers and reps get them blank."""
+    data = dict(ScenarioSerializer(scenario).data)
+    if not sees_everyone(user):
+        data.update(target=None, inputs={}, result={})
+    return data
+
+
 def _tree(scenario: QuotaScenario, user: Any) -> list[dict[str, Any]]:
     return [
         {
@@ -63,6 +74,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
 
     serializer_class = ScenarioSerializer
     pagination_class = None
+    lookup_value_regex = r"[0-9]+"  # /scenarios/abc/ is no route: a 404, not a 500
     queryset = QuotaScenario.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[QuotaScenario]:
@@ -79,7 +91,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = request_user(request)
         data: list[dict[str, Any]] = list(ScenarioSerializer(self.get_queryset(), many=True).data)
-        if not _reads_plans(user):  # a rep: the scenario and their own row, not the plan's inputs and totals
+        if not sees_everyone(user):  # managers and reps: not the company's target, inputs and totals
             data = [{**row, "target": None, "inputs": {}, "result": {}} for row in data]
         return Response(data)
 
@@ -105,10 +117,8 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
     def retrieve(self, request: Request, pk: str) -> Response:
         user = request_user(request)
         scenario = self._scenario()
-        data = dict(ScenarioSerializer(scenario).data)
-        if not _reads_plans(user):
-            data.update(target=None, inputs={}, result={})
-        return Response({**data, "quotas": _tree(scenario, user)})
+        # managers read their subtree's rows in `quotas`, not the company's figures
+        return Response({**_scenario_data(scenario, user), "quotas": _tree(scenario, user)})
 
     @action(detail=True, methods=["post"])
     @extend_schema(request=AllocateSerializer, responses=ScenarioSerializer)
@@ -124,11 +134,11 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
             raise NotFound("No such manager in this scenario.")
         numbers: dict[int, Any] = {}
         for key, value in serializer.validated_data["numbers"].items():
-            if not str(key).isdigit():
+            if not re.fullmatch(r"[0-9]+", str(key)):
                 raise ValidationError({"numbers": [f"{key!r} is not a person id."]})
             numbers[int(key)] = value
         services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
-        return Response({**ScenarioSerializer(scenario).data, "quotas": _tree(scenario, user)})
+        return Response({**_scenario_data(scenario, user), "quotas": _tree(scenario, user)})
 
     @action(detail=True, methods=["post"])
     @extend_schema(request=None, responses=ScenarioSerializer)
@@ -165,7 +175,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         user = request_user(request)
         if not _reads_plans(user):
             raise PermissionDenied("Comparing scenarios is for managers, finance and sales ops.")
-        ids = [int(i) for i in request.query_params.getlist("ids") if i.isdigit()]
+        ids = [int(i) for i in request.query_params.getlist("ids") if re.fullmatch(r"[0-9]+", i)]
         chosen = [s for s in selectors.scenarios_visible_to(user) if s.pk in ids]
         comparison = selectors.scenario_comparison(chosen, user)
         return Response(
@@ -186,10 +196,9 @@ class RequiredPipelineViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("period", str, description="A quarter like 2027-Q1 (default: this one).")],
-        responses=inline_serializer(
-            name="RequiredPipeline",
-            fields={"period": serializers.CharField(), "people": serializers.ListField(child=serializers.DictField())},
-        ),
+        # One object (not a list): {"period": label, "people": [{person, name, quota, closed, win_rate, required,
+        # open, coverage, short}, …]}, short of coverage first.
+        responses=OpenApiTypes.OBJECT,
     )
     def list(self, request: Request) -> Response:
         user = request_user(request)
