@@ -58,4 +58,13 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
         "options": {"expires": 6 * 3600},
     },
+    # Every 15 minutes the active territory model takes in accounts created or changed since (country,
+    # industry, size): without it they would wait for sales ops to press *Assign accounts*. Idempotent (the
+    # model row is locked; only changed rows are written, nothing when nothing changed); audited with no actor.
+    # docs/planning-territories.md, "Assigning accounts".
+    "planning-assign-active-territories": {
+        "task": "planning.assign_active_territories",
+        "schedule": 900.0,
+        "options": {"queue": "recompute", "expires": 840},
+    },
 }

@@ -398,3 +398,32 @@ def territory_assign(*, actor: User, model_id: int) -> AssignResult:
     model.assigned_at = timezone.now()
     model.save(update_fields=["assigned_at"])
     return result
+
+
+@transaction.atomic
+def territory_assign_active_scheduled() -> AssignResult | None:
+    """The scheduled run (planning.tasks.assign_active_territories, every 15 minutes): assign the active model
+    so new and changed accounts land in their territory without anyone pressing *Assign accounts*. No actor:
+    it is the system's run, audited with actor None when it changes something. None when no model is active.
+
+    Idempotent and safe to run twice at once: the model row is locked (as a manual assign locks it), so a
+    second run waits and then finds nothing to change; a run with nothing changed writes nothing at all."""
+    model_id = TerritoryModel.objects.filter(status=TerritoryModel.Status.ACTIVE).values_list("pk", flat=True).first()
+    if model_id is None:
+        return None
+    model = _locked_model(model_id)
+    if model.status != TerritoryModel.Status.ACTIVE:  # archived while this run waited for the lock
+        return None
+    result = _assign(model)
+    if result.unchanged:
+        return result
+    model.assigned_at = timezone.now()
+    model.save(update_fields=["assigned_at"])
+    audit_record(
+        actor=None,
+        instance=model,
+        action="assign",
+        changes={"placed": (None, result.added), "moved": (None, result.changed), "removed": (None, result.removed)},
+        reason="scheduled assignment of the active model",
+    )
+    return result
