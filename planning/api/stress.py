@@ -3,6 +3,7 @@ anyone but sales ops 403, a manager's view of a result holds only their subtree'
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,6 +20,9 @@ from planning.selectors import stress as selectors
 from planning.services import stress as services
 from salesops.org.auth import request_user
 
+# A seed is stored in a 32-bit integer column: a larger one is refused with a message, not a database error.
+MAX_SEED = 2**31 - 1
+
 
 class StressTestSerializer(serializers.ModelSerializer[StressTest]):
     class Meta:
@@ -32,7 +36,7 @@ class NewStressTestSerializer(serializers.Serializer[Any]):
     plan_definition = serializers.JSONField()
     period = serializers.CharField(max_length=16)
     outcomes = serializers.IntegerField(default=1000)
-    seed = serializers.IntegerField(default=1)
+    seed = serializers.IntegerField(default=1, min_value=0, max_value=MAX_SEED)
     scenario = serializers.IntegerField(required=False, allow_null=True)
 
 
@@ -41,6 +45,7 @@ class StressTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[StressTes
 
     serializer_class = StressTestSerializer
     pagination_class = None
+    lookup_value_regex = r"[0-9]+"  # /stress-tests/abc/ is no route: a 404, not a 500
     queryset = StressTest.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[StressTest]:
@@ -74,7 +79,7 @@ class StressTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[StressTes
     )
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         user = request_user(request)
-        if not selectors.may_read_stress_tests(user) or not (pk or "").isdigit():
+        if not selectors.may_read_stress_tests(user) or not re.fullmatch(r"[0-9]+", pk or ""):
             raise NotFound("No such stress test.")
         test = selectors.stress_tests_visible_to(user).defer(None).filter(pk=int(pk or 0)).first()
         if test is None:

@@ -265,17 +265,25 @@ class RequiredPipelineRow:
 
 
 def required_pipeline(user: Any, period_label: str, *, today: dt.date | None = None) -> list[RequiredPipelineRow]:
-    """Per person with a bookings quota in the period (among those `user` sees): quota, closed won credit in
-    the period, trailing win rate (won ÷ won + lost amounts over the last four closed quarters) and open
-    pipeline closing in the period, with the coverage engine's required pipeline. Largest shortfall first,
-    then the people covered by name."""
+    """Per seller (a rep) with a bookings quota in the period (among those `user` sees): quota, closed won
+    credit in the period, trailing win rate (won ÷ won + lost amounts over the last four closed quarters) and
+    open pipeline closing in the period, with the coverage engine's required pipeline. Largest shortfall first,
+    then the people covered by name.
+
+    Only sellers are listed: a manager's number is their team's, which their personal deals and win rate do not
+    measure. A manager who is also a rep is listed with their own quota (team-sum quotas are left out)."""
     span = fiscal.span_of(period_label, fiscal_calendar().fiscal_year_start_month)
     quotas: dict[int, Decimal] = {}
-    for person_id, amount in incentives_selectors.bookings_quotas_of_period(period_label):
-        quotas[person_id] = quotas.get(person_id, ZERO) + amount
+    for person_id, _kind, start, end, amount in incentives_selectors.individual_bookings_quotas_overlapping(
+        span.start, span.end
+    ):
+        if (start, end) == (span.start, span.end):  # the quota set on this very period, not a month within it
+            quotas[person_id] = quotas.get(person_id, ZERO) + amount
     scope = people_in_scope(user)
     if scope is not None:
         quotas = {pid: q for pid, q in quotas.items() if pid in scope}
+    sellers = set(User.objects.filter(pk__in=list(quotas), is_rep=True).values_list("pk", flat=True))
+    quotas = {pid: q for pid, q in quotas.items() if pid in sellers}
     if not quotas:
         return []
     quarters = last_closed_quarters(today or timezone.localdate())

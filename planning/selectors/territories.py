@@ -1,7 +1,8 @@
 """Reads of territory planning: models, their trees, the balance report, and whose territory an account,
 a deal or a person is in. Scoped by role (docs/planning-territories.md): sales ops and finance read every
 model and territory; a manager reads every model and the territories owned in their subtree; a rep reads
-the territories they own (and the models holding one)."""
+only the active model (when it holds a territory they own) and in it only the territories they own: drafts
+and archived models are a 404 to them."""
 
 from __future__ import annotations
 
@@ -40,13 +41,16 @@ def _owners_visible_to(user: Any) -> set[int] | None:
 
 
 def models_visible_to(user: Any) -> QuerySet[TerritoryModel]:
-    """Every model for sales ops, finance and managers; a rep the models holding a territory they own."""
+    """Every model for sales ops, finance and managers; a rep the active model only, when it holds a territory
+    they own (a draft or an archived model is not theirs to read: its pipeline is another owner's plan)."""
     models = TerritoryModel.objects.all()
     if not user.is_authenticated:
         return models.none()
     if sees_everyone(user) or user.is_manager:
         return models
-    return models.filter(Exists(Territory.objects.filter(model=OuterRef("pk"), owner=user)))
+    return models.filter(
+        Exists(Territory.objects.filter(model=OuterRef("pk"), owner=user)), status=TerritoryModel.Status.ACTIVE
+    )
 
 
 def model_visible_to(user: Any, model_id: int) -> TerritoryModel | None:

@@ -12,6 +12,7 @@ the answer is the same for any id).
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -65,7 +66,7 @@ def scenario_list(request: HttpRequest) -> HttpResponseBase:
             scenario = services.scenario_create(
                 actor=user,
                 name=request.POST.get("name", ""),
-                fiscal_year=int(year) if year.strip().isdigit() else -1,
+                fiscal_year=int(year) if re.fullmatch(r"[0-9]+", year.strip()) else -1,
                 method=request.POST.get("method", ""),
                 basis=request.POST.get("basis", "") or QuotaScenario.Basis.TRAILING_BOOKINGS,
                 target=request.POST.get("target") or None,
@@ -82,6 +83,7 @@ def scenario_list(request: HttpRequest) -> HttpResponseBase:
         "scenarios": list(selectors.scenarios_visible_to(user)),
         "plans": plans,
         "compares": _reads_plans(user),
+        "totals": sees_everyone(user),  # the company's target: finance and sales ops only
         "next_year": next_year,
         "methods": QuotaScenario.Method.choices,
         "bases": QuotaScenario.Basis.choices,
@@ -113,6 +115,9 @@ def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user, scenario = _scenario(request, pk)
     tree = selectors.scenario_tree(scenario, user)
     reads = _reads_plans(user)
+    # The company-wide figures (target, capacity, gap, hires, productivity, planned hires of every team) are
+    # for those who see everyone: a manager reads their subtree's numbers in the tree, not the company's.
+    totals = sees_everyone(user)
     result = selectors.scenario_result(scenario)
     periods = [p.label for p in selectors.scenario_periods(scenario.fiscal_year)]
     context = {
@@ -121,11 +126,11 @@ def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "periods": periods,
         "rows": [(row, [row.by_period.get(label) for label in periods]) for row in tree],
         "reads": reads,
-        "result": result if reads else None,
-        "chart": _capacity_chart(scenario, result) if reads and result["capacity_by_period"] else "",
+        "result": result if totals else None,
+        "chart": _capacity_chart(scenario, result) if totals and result["capacity_by_period"] else "",
         "plans": may_manage_setup(user),
         "allocates": user.is_manager and scenario.status == QuotaScenario.Status.DRAFT,
-        "planned_hires": (scenario.result or {}).get("planned_hires", {}) if reads else {},
+        "planned_hires": (scenario.result or {}).get("planned_hires", {}) if totals else {},
     }
     return render(request, "planning/scenarios_detail.html", context)
 
@@ -134,7 +139,7 @@ def _manager_for(request: HttpRequest, user: User, scenario: QuotaScenario) -> U
     """Whose reports are allocated: `?manager=` (the user themselves by default), in the user's subtree (sales
     ops: anyone in the scenario). Out of scope: 404."""
     raw = str(request.GET.get("manager") or request.POST.get("manager") or "")
-    manager = selectors.allocation_manager(user, scenario, int(raw) if raw.strip().isdigit() else None)
+    manager = selectors.allocation_manager(user, scenario, int(raw) if re.fullmatch(r"[0-9]+", raw.strip()) else None)
     if manager is None:
         raise Http404("No such manager in this scenario.")
     return manager
@@ -153,7 +158,7 @@ def scenario_allocate(request: HttpRequest, pk: int) -> HttpResponseBase:
         numbers: dict[int, Any] = {}
         for key in request.POST:
             value = str(request.POST.get(key, "")).strip()
-            if key.startswith("person_") and key.removeprefix("person_").isdigit() and value:
+            if key.startswith("person_") and re.fullmatch(r"[0-9]+", key.removeprefix("person_")) and value:
                 numbers[int(key.removeprefix("person_"))] = value
         try:
             services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
@@ -223,7 +228,7 @@ def scenario_compare(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not _reads_plans(user):
         raise PermissionDenied("Comparing scenarios is for managers, finance and sales ops.")
-    ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
+    ids = [int(i) for i in request.GET.getlist("ids") if re.fullmatch(r"[0-9]+", i)]
     visible = list(selectors.scenarios_visible_to(user))
     chosen = [s for s in visible if s.pk in ids] or visible[:2]
     comparison = selectors.scenario_comparison(chosen, user)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from itertools import pairwise
 
@@ -38,9 +39,12 @@ def _reader(request: HttpRequest, *, record: bool = False) -> User:
     return user
 
 
+MAX_SEED = 2**31 - 1
+
+
 def _int(raw: str | None, default: int | None) -> int | None:
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() else default
+    return int(raw) if re.fullmatch(r"[0-9]+", raw) else default
 
 
 @login_required
@@ -78,11 +82,15 @@ def stress_test_new(request: HttpRequest) -> HttpResponseBase:
                 messages.error(request, "Pick one of the live plans, or paste a plan's JSON.")
         else:
             messages.error(request, "Pick a live plan to copy, or paste a plan's JSON.")
+        seed = _int(form["seed"], 1) or 0
+        if seed > MAX_SEED:  # the seed column is a 32-bit integer: refused with a message, not a database error
+            messages.error(request, f"The seed is at most {MAX_SEED:,}.")
+            definition = None
         if definition is not None:
             try:
                 test = services.stress_test_create(
                     actor=user, name=form["name"], plan_definition=definition, period=form["period"],
-                    outcomes=_int(form["outcomes"], 0) or 0, seed=_int(form["seed"], 1) or 0,
+                    outcomes=_int(form["outcomes"], 0) or 0, seed=seed,
                     scenario_id=_int(form["scenario"], None),
                 )  # fmt: skip
             except DomainError as error:

@@ -7,6 +7,7 @@ one). Only sales ops change anything. A record out of scope answers 404, a forbi
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import plotly.graph_objects as go
@@ -58,7 +59,7 @@ def _to_model(model_id: int) -> HttpResponseBase:
 
 def _int_or_none(raw: str | None) -> int | None:
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if re.fullmatch(r"[0-9]+", raw) else None
 
 
 # ------------------------------------------------------------------------------------------- models
