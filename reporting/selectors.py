@@ -65,6 +65,7 @@ class Meta:
     stages: dict[int, StageInfo] = field(default_factory=dict)
     products: dict[int, str] = field(default_factory=dict)
     territories: dict[int, str] = field(default_factory=dict)  # of the active territory model, with accounts
+    territory_owners: dict[int, int | None] = field(default_factory=dict)
     refreshed_at: dt.datetime | None = None
     people_count: int = 0
     fact_people: frozenset[int] = frozenset()
@@ -86,7 +87,7 @@ UNION ALL SELECT 'team', id, name, region_id, NULL, NULL, NULL FROM org_team
 UNION ALL SELECT 'pipeline', id, name, NULL, NULL, is_default, is_active FROM pipeline_pipeline_feed
 UNION ALL SELECT 'stage', id, name, pipeline_id, position, is_won, is_lost FROM pipeline_stage_feed
 UNION ALL SELECT 'product', id, name, NULL, NULL, is_active, NULL FROM pipeline_product_feed
-UNION ALL (SELECT DISTINCT 'territory', territory_id, territory_name, NULL::bigint, NULL::int, NULL::bool, NULL::bool
+UNION ALL (SELECT DISTINCT 'territory', territory_id, territory_name, owner_id, NULL::int, NULL::bool, NULL::bool
            FROM planning_account_territory)
 UNION ALL (SELECT 'fiscal', fiscal_year_start_month, '', NULL, NULL, NULL, NULL
            FROM incentives_fiscalcalendar ORDER BY id LIMIT 1)
@@ -116,6 +117,7 @@ def report_meta() -> Meta:
             meta.products[pk] = name
         elif kind == "territory":
             meta.territories[pk] = name
+            meta.territory_owners[pk] = parent
         elif kind == "fiscal":
             meta.fiscal_start_month = int(pk)
         elif kind == "people":
@@ -216,6 +218,15 @@ def chosen_people(people: dict[int, Person], flt: ReportFilter, sees_all: bool) 
     if flt.team:
         ids = {pk for pk in ids if people[pk].team_id == flt.team}
     return tuple(sorted(ids))
+
+
+def territories_in_view(view: View, meta: Meta) -> dict[int, str]:
+    """The active model's territories offered to the viewer in the filter menu: all of them for whoever sees
+    everyone, else those owned by someone in view (a name in a menu follows the page's scope). Filtering by any
+    territory still keeps only the deals in the viewer's scope."""
+    if view.sees_all:
+        return dict(meta.territories)
+    return {pk: name for pk, name in meta.territories.items() if meta.territory_owners.get(pk) in view.people}
 
 
 def slice_for(view: View, flt: ReportFilter, meta: Meta, *, span: Any = None) -> Slice:

@@ -20,7 +20,7 @@ from reporting import queries
 from reporting.builders import build_dashboard, dashboards_for, drill_for
 from reporting.dashboards import Dashboard
 from reporting.filtersets import FilterForm, ReportFilter, period_choices
-from reporting.selectors import Meta, View
+from reporting.selectors import Meta, View, territories_in_view
 from salesops.exports import csv_response, xlsx_response
 from salesops.org.auth import request_user
 from salesops.org.permissions import require_report_export
@@ -57,7 +57,7 @@ def filter_choices(meta: Meta, view: View, flt: ReportFilter, today: dt.date) ->
         "person": [(str(p.id), p.name + (" (and their team)" if p.is_manager else "")) for p in people],
         "pipeline": [(str(pk), name) for pk, (name, _) in meta.pipelines.items()],
         "product": [(str(pk), name) for pk, name in meta.products.items()],
-        "territory": [(str(pk), name) for pk, name in meta.territories.items()],
+        "territory": [(str(pk), name) for pk, name in territories_in_view(view, meta).items()],
     }
 
 
@@ -163,7 +163,8 @@ def _narrowing_words(flt: ReportFilter, meta: Meta, view: View, stage: Any) -> l
     if flt.product and flt.product in meta.products:
         words.append(meta.products[flt.product])
     if flt.territory:
-        words.append(f"territory {meta.territories.get(flt.territory, flt.territory)}")
+        named = territories_in_view(view, meta).get(flt.territory)
+        words.append(f"territory {named}" if named else "a territory")
     if str(stage or "").isdigit() and int(stage) in meta.stages:
         words.append(f"stage {meta.stages[int(stage)].name}")
     return words

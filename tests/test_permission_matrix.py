@@ -635,7 +635,8 @@ def build_world() -> World:
 
 
 def planning_territory_world(people: dict[str, User], owned: dict[str, dict[str, Any]]) -> int:
-    """A draft territory model: a root owned by nobody and one territory per owner, named with their marker."""
+    """The active territory model: a root owned by nobody and one territory per owner, named with their marker
+    (a rep reads only the active model, and in it only their own territories)."""
     from planning.services import territories as territory_services
 
     ops = people["ops"]
@@ -648,6 +649,7 @@ def planning_territory_world(people: dict[str, User], owned: dict[str, dict[str,
         territory_services.territory_rule_set(actor=ops, territory_id=territory.pk, kind="named_account",
                                               values=[owned[owner]["account"]])  # fmt: skip
         owned[owner]["territory"] = territory.pk
+    territory_services.territory_model_activate(actor=ops, model_id=model.pk)
     return model.pk
 
 

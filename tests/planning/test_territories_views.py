@@ -28,6 +28,8 @@ def test_pages_show_each_role_its_territories(org, model, client_for) -> None:
     assert "Americas" in page and "Assign accounts" not in page
     page = client_for(org.manager_east).get(url).content.decode()
     assert "EMEA" in page and "France SMB" in page and "Americas" not in page
+    assert client_for(org.rep_a).get(url).status_code == 404  # a rep reads the active model only
+    services.territory_model_activate(actor=org.ops, model_id=m.pk)
     page = client_for(org.rep_a).get(url).content.decode()
     assert "France SMB" in page and "EMEA" not in page and "Americas" not in page
     assert client_for(org.rep_b).get(url).status_code == 404  # owns no territory of it
