@@ -120,8 +120,8 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         # managers read their subtree's rows in `quotas`, not the company's figures
         return Response({**_scenario_data(scenario, user), "quotas": _tree(scenario, user)})
 
-    @action(detail=True, methods=["post"])
     @extend_schema(request=AllocateSerializer, responses=ScenarioSerializer)
+    @action(detail=True, methods=["post"])
     def allocate(self, request: Request, pk: str) -> Response:
         user = request_user(request)
         if not (user.is_manager or may_manage_setup(user)):  # the role first: the same 403 whatever the id
@@ -140,8 +140,8 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
         return Response({**_scenario_data(scenario, user), "quotas": _tree(scenario, user)})
 
-    @action(detail=True, methods=["post"])
     @extend_schema(request=None, responses=ScenarioSerializer)
+    @action(detail=True, methods=["post"])
     def recompute(self, request: Request, pk: str) -> Response:
         """Run a draft scenario's engines again over today's tree and history (400 once approved)."""
         user = request_user(request)
@@ -151,8 +151,8 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         scenario = services.scenario_compute(actor=user, scenario=scenario)
         return Response({**ScenarioSerializer(scenario).data, "quotas": _tree(scenario, user)})
 
-    @action(detail=True, methods=["post"])
     @extend_schema(request=None, responses=ScenarioSerializer)
+    @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         user = request_user(request)
         if not may_manage_setup(user):
@@ -160,8 +160,8 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         scenario = self._scenario()
         return Response(ScenarioSerializer(services.scenario_approve(actor=user, scenario=scenario)).data)
 
-    @action(detail=True, methods=["post"])
     @extend_schema(request=None, responses=ScenarioSerializer)
+    @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str) -> Response:
         user = request_user(request)
         if not may_manage_setup(user):
@@ -169,6 +169,12 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         scenario = self._scenario()
         return Response(ScenarioSerializer(services.scenario_publish(actor=user, scenario=scenario)).data)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("ids", int, many=True, description="The scenarios to compare.")],
+        # One object: {"scenarios": [id, …], "people": [{"name", "numbers": [amount or null per scenario]}, …],
+        # "totals": [amount per scenario]}.
+        responses=OpenApiTypes.OBJECT,
+    )
     @action(detail=False, methods=["get"])
     def compare(self, request: Request) -> Response:
         """`?ids=1&ids=2`: each person's annual number in each scenario, and the totals."""
