@@ -37,6 +37,7 @@ from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
+from salesops.kernel import fiscal
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
 from salesops.kernel.money import MoneyError, parse_money
 from salesops.org.models import User
@@ -189,16 +190,9 @@ def _ramp_share(ramp: RampSchedule | None, person: User, period: Period) -> Deci
     """The share of full quota for a period: the average, over the period's months, of the ramp's share for
     that month of tenure (0 before the start month, 100 % after the ramp). A hire in the second month of a
     quarter on [0.25, 0.5, 0.75] gets (0 + 0.25 + 0.5) / 3."""
-    if ramp is None or person.start_date is None:
+    if ramp is None:
         return Decimal(1)
-    shares = [Decimal(str(s)) for s in ramp.shares]
-    months = []
-    year, month = period.start.year, period.start.month
-    while dt.date(year, month, 1) <= period.end:
-        tenure = (year - person.start_date.year) * 12 + month - person.start_date.month
-        months.append(Decimal(0) if tenure < 0 else shares[tenure] if tenure < len(shares) else Decimal(1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return sum(months, Decimal(0)) / len(months) if months else Decimal(1)
+    return fiscal.ramp_share([Decimal(str(s)) for s in ramp.shares], person.start_date, period.start, period.end)
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from incentives import selectors as incentives_selectors
 from pipeline import selectors as pipeline_selectors
 from planning.models import QuotaScenario, ScenarioQuota, StressTest
 from salesops import formats, softcache
+from salesops.kernel import fiscal
 from salesops.kernel.money import CENT
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -194,23 +195,6 @@ def scenario_coverage_problem(scenario: QuotaScenario, period_label: str) -> str
     )
 
 
-def publish_ramp_share(ramp: tuple[Decimal, ...] | None, start: dt.date | None, period: engine.Period) -> Decimal:
-    """The share of a full quota a ramp leaves in a period, by the rule publishing applies
-    (incentives.services.quotas_publish, through its ramp scaling): the mean over the period's months of the
-    ramp's share for that calendar month of tenure counted from the start date's month (0 before it, 1 after
-    the ramp); 1 without a ramp or a start date. Hire on 10 Feb, ramp [0.25, 0.5, 0.75], Q1 (Jan to Mar):
-    (0 + 0.25 + 0.5) / 3 = 0.25."""
-    if not ramp or start is None:
-        return Decimal(1)
-    shares = []
-    year, month = period.start.year, period.start.month
-    while dt.date(year, month, 1) <= period.end:
-        tenure = (year - start.year) * 12 + month - start.month
-        shares.append(Decimal(0) if tenure < 0 else ramp[tenure] if tenure < len(ramp) else Decimal(1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return sum(shares, Decimal(0)) / len(shares) if shares else Decimal(1)
-
-
 def scenario_quotas_as_published(
     scenario: QuotaScenario, periods: list[engine.Period], starts: dict[int, dt.date | None]
 ) -> dict[tuple[int, str], Decimal]:
@@ -228,7 +212,7 @@ def scenario_quotas_as_published(
         if pid not in ramps:
             out[pid, label] = full
             continue
-        share = publish_ramp_share(ramps[pid][1], starts.get(pid), by_label[label])
+        share = fiscal.ramp_share(ramps[pid][1], starts.get(pid), by_label[label].start, by_label[label].end)
         # Publishing rounds with Decimal's default context (half even); the same here, so the numbers agree.
         out[pid, label] = (full * share).quantize(CENT, rounding=ROUND_HALF_EVEN)
     return out

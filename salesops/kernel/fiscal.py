@@ -8,7 +8,9 @@ calendar year it starts in. These rules are the commission engine's and every ap
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
@@ -168,3 +170,19 @@ def periods_between(start: dt.date, end: dt.date, kind: str, start_month: int) -
         spans.append(span)
         day = span.end + dt.timedelta(days=1)
     return spans
+
+
+def ramp_share(shares: Sequence[Decimal], start: dt.date | None, period_start: dt.date, period_end: dt.date) -> Decimal:
+    """The share of a full quota a new hire's ramp leaves in a period: the mean, over the period's months, of the
+    ramp's share for that month of tenure counted from the start date's month (0 before it, 1 after the ramp);
+    1 without a ramp or a start date. A hire on 10 Feb on [0.25, 0.5, 0.75], January to March: (0 + 0.25 + 0.5) / 3.
+    The one rule for quotas set with a ramp and for what publishing a quota scenario writes."""
+    if not shares or start is None:
+        return Decimal(1)
+    months = []
+    year, month = period_start.year, period_start.month
+    while dt.date(year, month, 1) <= period_end:
+        tenure = (year - start.year) * 12 + month - start.month
+        months.append(Decimal(0) if tenure < 0 else shares[tenure] if tenure < len(shares) else Decimal(1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return sum(months, Decimal(0)) / len(months) if months else Decimal(1)

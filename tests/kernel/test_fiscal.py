@@ -74,3 +74,16 @@ def test_a_typed_period_must_lie_within_bounds():
             fiscal.span_within(label, 1, **bounds)
     with pytest.raises(ValueError, match="not a quarter"):
         fiscal.quarter_span("2026-03", 1)
+
+
+def test_ramp_share_is_the_mean_of_the_periods_months_of_tenure():
+    import datetime as dt
+    from decimal import Decimal
+
+    from salesops.kernel.fiscal import ramp_share
+
+    ramp = [Decimal("0.25"), Decimal("0.5"), Decimal("0.75")]
+    q1 = (dt.date(2027, 1, 1), dt.date(2027, 3, 31))
+    assert ramp_share(ramp, dt.date(2027, 2, 10), *q1) == Decimal("0.25")  # (0 + 0.25 + 0.5) / 3
+    assert ramp_share(ramp, dt.date(2026, 11, 3), *q1) == (Decimal("0.75") + 2) / 3  # past the ramp by February
+    assert ramp_share(ramp, None, *q1) == 1 and ramp_share([], dt.date(2027, 2, 1), *q1) == 1
