@@ -79,9 +79,9 @@ def _seed_territories(org: DemoOrg, today: dt.date, result: Result) -> None:
     result.territory_models += 1
 
 
-def _seed_scenarios(org: DemoOrg, today: dt.date, result: Result) -> int | None:
-    """Next fiscal year: a top-down scenario at 15 % over the trailing year, approved and published, and a
-    bottom-up one from capacity left as a draft beside it. Returns the published scenario's id."""
+def _seed_scenarios(org: DemoOrg, today: dt.date, result: Result) -> None:
+    """Next fiscal year: a top-down scenario at 15 % above the bottom-up capacity, approved and published, and a
+    bottom-up one from capacity left as a draft beside it."""
     ops = org.ops
     assert ops is not None
     next_year = fiscal_year_of(today, fiscal_calendar().fiscal_year_start_month) + 1
@@ -101,10 +101,9 @@ def _seed_scenarios(org: DemoOrg, today: dt.date, result: Result) -> int | None:
     scenario_services.scenario_approve(actor=ops, scenario=top_down)
     scenario_services.scenario_publish(actor=ops, scenario=top_down)
     result.scenarios.append(top_down.name)
-    return top_down.pk
 
 
-def _seed_stress_test(org: DemoOrg, today: dt.date, scenario_id: int | None, result: Result) -> None:
+def _seed_stress_test(org: DemoOrg, today: dt.date, result: Result) -> None:
     """A draft of the Account Executive plan with a steeper top tier, run over this quarter's open pipeline."""
     from incentives.selectors import plan_version_on
 
@@ -125,13 +124,12 @@ def _seed_stress_test(org: DemoOrg, today: dt.date, scenario_id: int | None, res
     )  # fmt: skip
     stress_services.stress_test_execute(test_id=test.pk)  # run now: the demo shows its result at once
     result.stress_tests += 1
-    del scenario_id
 
 
 def seed_planning(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
     """Everything planning shows in the demo (see the module's docstring)."""
     result = Result()
     _seed_territories(org, today, result)
-    published = _seed_scenarios(org, today, result)
-    _seed_stress_test(org, today, published, result)
+    _seed_scenarios(org, today, result)
+    _seed_stress_test(org, today, result)
     return result
