@@ -286,6 +286,8 @@ ROUTES: dict[str, Route] = {
     "reporting/": Route(),
     # ---- planning: home
     "planning/": Route(),
+    # ---- enablement: home (each area's routes: tests/enablement/matrix_<area>.py)
+    "enablement/": Route(),
     # ---- planning: territories (a draft model every owner holds a territory of; only sales ops change it)
     "planning/territories/": Route(writes=POST, writers=OPS),
     "planning/territories/models/<int:pk>/": Route(ids="territory_model"),
@@ -486,6 +488,20 @@ ROUTES: dict[str, Route] = {
 }
 
 # Patterns the matrix does not walk, each with its reason.
+# Enablement's areas classify their own routes and make their own records (tests/enablement/matrix_<area>.py).
+from tests.enablement import (  # noqa: E402
+    matrix_adoption,
+    matrix_coaching,
+    matrix_learning,
+    matrix_programmes,
+    matrix_ramp,
+)
+
+ENABLEMENT_AREAS = (matrix_programmes, matrix_learning, matrix_ramp, matrix_adoption, matrix_coaching)
+for _area in ENABLEMENT_AREAS:
+    ROUTES.update({pattern: Route(**kwargs) for pattern, kwargs in _area.ROUTES.items()})
+    OWNED |= _area.OWNED_KINDS
+
 NOT_IN_MATRIX: dict[str, str] = {
     "healthz": "the load balancer's probe: no data, no session (tests/test_health.py)",
     "logout/": "signs the actor out, which would end the rest of its walk; holds no data",
@@ -625,6 +641,8 @@ def build_world() -> World:
         "scenario": planning_scenario_world(ops),
         "stress_test": planning_stress_world(people),
     }
+    for area in ENABLEMENT_AREAS:
+        area.world(people, owned, shared)
     assert Quota.objects.count() == len(OWNERS) and Dispute.objects.count() == len(OWNERS)
     assert PlanAssignment.objects.count() == len(OWNERS) and Stage.objects.exists() and Deal.objects.exists()
     api = APIClient()

@@ -51,6 +51,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("Forecast", "forecasting:grid", "forecast"),
         ("Dashboards", "reporting:home", "dashboards"),
         ("Planning", "planning:home", "planning"),
+        ("Enablement", "enablement:home", "enablement"),
     ):
         with contextlib.suppress(NoReverseMatch):
             items.append((label, reverse(name), key))

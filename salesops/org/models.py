@@ -186,3 +186,25 @@ class FiscalCalendar(models.Model):
 
     def __str__(self) -> str:
         return f"fiscal year from month {self.fiscal_year_start_month}"
+
+
+class SignInEvent(models.Model):
+    """A person used the hub: a password sign-in, an API token issued, or the first request of a day in a session
+    that was already open (so a week-long session still counts as active). Kept SIGN_IN_EVENT_RETENTION_DAYS
+    (a daily job deletes older rows); the adoption scorecard counts weekly active users from them."""
+
+    class Via(models.TextChoices):
+        PASSWORD = "password", "Password sign-in"
+        TOKEN = "token", "API token"
+        SESSION = "session", "Open session"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=8, choices=Via.choices)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["at", "user"], name="signin_at_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.via} {self.at:%Y-%m-%d %H:%M}"

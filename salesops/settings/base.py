@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "forecasting",
     "reporting",
     "planning",
+    "enablement",
     "home",
 ]
 

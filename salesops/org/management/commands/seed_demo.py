@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from enablement.demo import seed_enablement
 from forecasting.demo import seed_forecasting
 from incentives.demo import current_quarter, seed_incentives
 from pipeline.demo import seed_pipeline
@@ -53,6 +54,7 @@ class Command(BaseCommand):
             incentives = seed_incentives(org=org, seed=seed, today=today)
             forecasts = seed_forecasting(org=org, seed=seed, today=today)
             planning = seed_planning(org=org, seed=seed, today=today)
+            enablement = seed_enablement(org=org, seed=seed, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo company loaded (seed {seed}): {len(org.regions)} regions, 1 director, "
@@ -66,6 +68,8 @@ class Command(BaseCommand):
                 f"{planning.territory_models} territory models ({planning.territories} territories, "
                 f"{planning.accounts_assigned} accounts placed), {len(planning.scenarios)} quota scenarios, "
                 f"{planning.stress_tests} stress test(s). "
+                f"{enablement.programmes} onboarding programmes ({enablement.enrolments} enrolments), "
+                f"{enablement.courses} courses, {enablement.one_on_ones} 1:1s. "
                 "Logins rep, manager, finance, ops with password 'demo'."
             )
         )

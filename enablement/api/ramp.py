@@ -1,0 +1,9 @@
+"""The enablement API: ramp."""
+
+from __future__ import annotations
+
+from rest_framework.routers import SimpleRouter
+
+
+def register(router: SimpleRouter) -> None:
+    pass

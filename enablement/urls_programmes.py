@@ -1,0 +1,5 @@
+"""URL patterns of the enablement pages: programmes (enablement/urls.py concatenates them)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
