@@ -67,4 +67,40 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 900.0,
         "options": {"queue": "recompute", "expires": 840},
     },
+    # Every ten minutes the CRM milestones of open onboarding steps (opportunities created, deals won, amount booked,
+    # activities logged) are evaluated for everyone enrolled; a deal change queues the same evaluation for its
+    # people within seconds (enablement/listeners.py), this sweep catches whatever that missed (docs/enablement.md).
+    "enablement-milestones": {
+        "task": "enablement.evaluate_milestones",
+        "schedule": 600.0,
+        "options": {"queue": "recompute", "expires": 540},
+    },
+    # Daily at 05:00 (company time) people whose start date has come are enrolled in the active programmes that
+    # match their role, team and region (a person created or changed is enrolled at once; this catches imports
+    # and start dates in the future). Idempotent: one enrolment per person and programme.
+    "enablement-enrol-starters": {
+        "task": "enablement.enrol_starters",
+        "schedule": crontab(hour=5, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
+    # Daily at 00:15 (company time) certifications that expired reopen the programme steps they completed; each
+    # award's expiry is handled once.
+    "enablement-certification-expiry": {
+        "task": "enablement.expire_certifications",
+        "schedule": crontab(hour=0, minute=15),
+        "options": {"expires": 6 * 3600},
+    },
+    # Hourly the adoption scorecard of the current week is written for everyone with access (the trend reads these
+    # weekly rows; on Mondays the run also closes last week's). Idempotent: one row per person and week.
+    "enablement-adoption-snapshot": {
+        "task": "enablement.snapshot_adoption",
+        "schedule": 3600.0,
+        "options": {"queue": "recompute", "expires": 3300},
+    },
+    # Daily at 04:00 (company time) sign-in events older than SIGN_IN_EVENT_RETENTION_DAYS are deleted.
+    "org-sign-in-retention": {
+        "task": "org.purge_sign_in_events",
+        "schedule": crontab(hour=4, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
 }
