@@ -841,3 +841,61 @@ def bookings_by_person_month(
     with connection.cursor() as cursor:
         cursor.execute(sql, {"start": start, "end": end})
         return {(int(p), m): Decimal(a).quantize(Decimal("0.01")) for p, m, a in cursor.fetchall() if int(p) in wanted}
+
+
+@dataclass(frozen=True)
+class MilestoneCounts:
+    """A person's own CRM records from a start date on (onboarding milestones, docs/enablement-programmes.md)."""
+
+    deals_created: int = 0
+    deals_won: int = 0
+    booked: Decimal = Decimal("0.00")
+    activities: int = 0
+
+
+def milestone_counts(person_starts: dict[int, dt.date]) -> dict[int, MilestoneCounts]:
+    """Person id → MilestoneCounts from their start date on, for every person asked (zeros when nothing), in one
+    query: deals created = deals they own with created_date >= start; deals won = won, uncancelled deals they own
+    with close_date >= start; booked = their credited bookings (a revenue split holder's share, the owner's whole
+    amount without revenue splits; overlays left out) of won, uncancelled deals with close_date >= start;
+    activities = activities they own that occurred on or after the start day (company time zone)."""
+    if not person_starts:
+        return {}
+    ids = [int(p) for p in person_starts]
+    starts = [person_starts[p] for p in person_starts]
+    sql = """
+        WITH s AS (SELECT * FROM unnest(%(ids)s::bigint[], %(starts)s::date[]) AS t(person_id, start)),
+        created AS (
+            SELECT s.person_id, COUNT(*) AS n FROM s JOIN pipeline_deal d ON d.owner_id = s.person_id
+            WHERE d.created_date >= s.start GROUP BY s.person_id
+        ), won AS (
+            SELECT s.person_id, COUNT(*) AS n FROM s JOIN pipeline_deal d ON d.owner_id = s.person_id
+            WHERE d.status = 'won' AND d.cancelled_on IS NULL AND d.close_date >= s.start GROUP BY s.person_id
+        ), booked AS (
+            SELECT person_id, SUM(amount) AS amount FROM (
+                SELECT s.person_id, d.amount * sp.percent / 100 AS amount
+                FROM s JOIN pipeline_dealsplit sp ON sp.person_id = s.person_id AND NOT sp.is_overlay
+                JOIN pipeline_deal d ON d.id = sp.deal_id
+                WHERE d.status = 'won' AND d.cancelled_on IS NULL AND d.amount IS NOT NULL AND d.close_date >= s.start
+                UNION ALL
+                SELECT s.person_id, d.amount FROM s JOIN pipeline_deal d ON d.owner_id = s.person_id
+                WHERE d.status = 'won' AND d.cancelled_on IS NULL AND d.amount IS NOT NULL AND d.close_date >= s.start
+                  AND NOT EXISTS (SELECT 1 FROM pipeline_dealsplit x WHERE x.deal_id = d.id AND NOT x.is_overlay)
+            ) shares GROUP BY person_id
+        ), acts AS (
+            SELECT s.person_id, COUNT(*) AS n FROM s JOIN pipeline_activity a ON a.owner_id = s.person_id
+            WHERE a.occurred_at >= (s.start::timestamp AT TIME ZONE %(tz)s) GROUP BY s.person_id
+        )
+        SELECT s.person_id, COALESCE(created.n, 0), COALESCE(won.n, 0), COALESCE(booked.amount, 0),
+               COALESCE(acts.n, 0)
+        FROM s LEFT JOIN created USING (person_id) LEFT JOIN won USING (person_id)
+        LEFT JOIN booked USING (person_id) LEFT JOIN acts USING (person_id)
+    """
+    from django.conf import settings
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": ids, "starts": starts, "tz": settings.TIME_ZONE})
+        return {
+            int(p): MilestoneCounts(int(c), int(w), Decimal(b).quantize(Decimal("0.01")), int(a))
+            for p, c, w, b, a in cursor.fetchall()
+        }
