@@ -11,6 +11,9 @@ successor_id (who takes over their open work, or None when none was chosen), act
 A listener hands over what its app holds of the leaver (the pipeline: open deals; incentives: plan
 assignments) and may return one plain sentence saying what it did, shown to sales ops and kept in the audit
 history of the deactivation.
+
+`person_changed`: a person was created or changed (sent once the transaction commits, so a listener sees the
+committed row; enablement enrols starters in its onboarding programmes). kwargs: person_id, created (bool).
 """
 
 from __future__ import annotations
@@ -19,3 +22,4 @@ from django.dispatch import Signal
 
 manager_changed = Signal()
 person_leaving = Signal()
+person_changed = Signal()

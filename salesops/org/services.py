@@ -226,6 +226,7 @@ def person_create(
         action="create",
         changes={field: (None, getattr(person, field)) for field in values},
     )
+    _announce_person_changed(person.pk, created=True)
     return person
 
 
@@ -270,7 +271,15 @@ def person_update(*, actor: User | None, person: User, reason: str = "", **value
         old, new = changes["manager"]
         manager_changed.send(sender="org", person_id=person.pk, old_manager_id=old.pk if old else None,
                              new_manager_id=new.pk if new else None, actor_id=actor.pk if actor else None)  # fmt: skip
+    _announce_person_changed(person.pk, created=False)
     return person
+
+
+def _announce_person_changed(person_id: int, *, created: bool) -> None:
+    """Send `person_changed` once the transaction commits (see salesops/org/events.py)."""
+    from salesops.org.events import person_changed
+
+    transaction.on_commit(lambda: person_changed.send(sender="org", person_id=person_id, created=created))
 
 
 def set_password_path(person: User) -> str:
