@@ -843,6 +843,83 @@ def bookings_by_person_month(
         return {(int(p), m): Decimal(a).quantize(Decimal("0.01")) for p, m, a in cursor.fetchall() if int(p) in wanted}
 
 
+# ------------------------------------------------------------------------------------------ for enablement
+# A next step or a deal's activity older than this is stale on the adoption scorecard (docs/enablement-adoption.md).
+HYGIENE_STALE_DAYS = 14
+HYGIENE_ACTIVITY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class HygieneCounts:
+    """One owner's open deals and how many of them pass each hygiene rule, plus the activities they logged in the
+    last HYGIENE_ACTIVITY_DAYS days."""
+
+    open: int = 0
+    criteria_complete: int = 0
+    next_step_fresh: int = 0
+    close_date_current: int = 0
+    recent_activity: int = 0
+    activities: int = 0
+
+
+def hygiene_counts(owner_ids: Iterable[int], *, today: dt.date, now: dt.datetime) -> dict[int, HygieneCounts]:
+    """Owner id → HygieneCounts for every owner asked (zeros for an owner without open deals or activities), in
+    two queries whatever the count. Of the owner's open deals: criteria complete = every exit-criterion field of
+    the deal's CURRENT stage filled (as `missing_exit_criteria` checks it); next step fresh = a non-empty next step
+    on a deal updated within HYGIENE_STALE_DAYS of `now`; close date current = a close date not before `today`;
+    recent activity = last activity within HYGIENE_STALE_DAYS of `now`. Activities = activities they own that
+    occurred in (now − HYGIENE_ACTIVITY_DAYS days, now]."""
+    ids = sorted({int(p) for p in owner_ids})
+    if not ids:
+        return {}
+    stale_cutoff = now - dt.timedelta(days=HYGIENE_STALE_DAYS)
+    # A criterion holds unless the stage names it and the deal lacks it.
+    criteria_ok = " AND ".join(
+        f"NOT ('{key}' = ANY(s.exit_criteria) AND {lacks})"
+        for key, lacks in (
+            ("amount", "d.amount IS NULL"),
+            ("close_date", "d.close_date IS NULL"),
+            ("account", "d.account_id IS NULL"),
+            ("contact", "d.contact_id IS NULL"),
+            ("next_step", "d.next_step = ''"),
+            ("deal_type", "d.deal_type = ''"),
+            ("source", "d.source = ''"),
+            ("line_items", "NOT EXISTS (SELECT 1 FROM pipeline_deallineitem li WHERE li.deal_id = d.id)"),
+        )
+    )
+    deals_sql = f"""
+        SELECT d.owner_id, COUNT(*),
+               COUNT(*) FILTER (WHERE {criteria_ok}),
+               COUNT(*) FILTER (WHERE d.next_step <> '' AND d.updated_at >= %(stale)s),
+               COUNT(*) FILTER (WHERE d.close_date >= %(today)s),
+               COUNT(*) FILTER (WHERE d.last_activity_at >= %(stale)s)
+        FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
+        WHERE d.status = 'open' AND d.owner_id = ANY(%(ids)s::int[])
+        GROUP BY d.owner_id
+    """
+    activities_sql = """
+        SELECT a.owner_id, COUNT(*) FROM pipeline_activity a
+        WHERE a.owner_id = ANY(%(ids)s::int[]) AND a.occurred_at > %(since)s AND a.occurred_at <= %(now)s
+        GROUP BY a.owner_id
+    """
+    params: dict[str, Any] = {
+        "ids": _id_array(ids),
+        "stale": stale_cutoff,
+        "today": today,
+        "now": now,
+        "since": now - dt.timedelta(days=HYGIENE_ACTIVITY_DAYS),
+    }
+    counts: dict[int, list[int]] = {i: [0, 0, 0, 0, 0, 0] for i in ids}
+    with connection.cursor() as cursor:
+        cursor.execute(deals_sql, params)
+        for owner, *numbers in cursor.fetchall():
+            counts[int(owner)][:5] = [int(n) for n in numbers]
+        cursor.execute(activities_sql, params)
+        for owner, n in cursor.fetchall():
+            counts[int(owner)][5] = int(n)
+    return {owner: HygieneCounts(*numbers) for owner, numbers in counts.items()}
+
+
 @dataclass(frozen=True)
 class MilestoneCounts:
     """A person's own CRM records from a start date on (onboarding milestones, docs/enablement-programmes.md)."""

@@ -9,6 +9,8 @@ Every app scopes through `visible_people_q` (or `people_visible_to`), so the rul
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -239,3 +241,32 @@ def fiscal_calendar() -> FiscalCalendar:
 
 def _fiscal_calendar_row() -> FiscalCalendar:
     return FiscalCalendar.objects.order_by("pk").first() or FiscalCalendar()
+
+
+# ------------------------------------------------------------------------------------------ sign-in events
+def active_people_by_week(person_ids: Iterable[int] | None, *, first_week: dt.date, last_week: dt.date
+                          ) -> dict[dt.date, set[int]]:  # fmt: skip
+    """Monday of each week in [first_week, last_week] (both Mondays) → ids of the people (of `person_ids`, or
+    anyone when None) with at least one SignInEvent in that week, Monday 00:00 to Sunday 24:00 company time.
+    Weeks nobody was active are left out. One query."""
+    from django.db.models import DateField
+    from django.db.models.functions import TruncWeek
+
+    from salesops.org.models import SignInEvent
+
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(first_week, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(last_week + dt.timedelta(days=7), dt.time.min, tzinfo=zone)
+    events = SignInEvent.objects.filter(at__gte=start, at__lt=end)
+    if person_ids is not None:
+        events = events.filter(user_id__in=sorted({int(p) for p in person_ids}))
+    rows = (
+        events.order_by()
+        .annotate(week=TruncWeek("at", output_field=DateField()))
+        .values_list("week", "user_id")
+        .distinct()
+    )
+    found: dict[dt.date, set[int]] = {}
+    for week, user_id in rows:
+        found.setdefault(week, set()).add(user_id)
+    return found
