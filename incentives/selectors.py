@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -679,3 +680,38 @@ def plans_in_effect(start: dt.date, end: dt.date) -> list[PlanInEffect]:
         PlanInEffect(v.pk, f"{v.plan.name} v{v.version}", v.definition, frozenset(holders[v.plan_id]))
         for v in sorted(versions, key=lambda v: v.plan.name)
     ]
+
+
+def full_bookings_quota_by_person_month(
+    person_ids: Iterable[int], start: dt.date, end: dt.date
+) -> dict[tuple[int, dt.date], Decimal]:
+    """Each person's full (pre-ramp) individual bookings quota by month (the month's first day), for the months
+    from `start`'s through `end`'s: Quota.full_amount of the bookings quota whose period covers the month ÷ the
+    number of months in that period, to the cent. A month's own quota wins over a longer period's; team-sum
+    quotas are left out; a month no quota covers is absent. One query (enablement's ramp to productivity)."""
+    ids = sorted({int(p) for p in person_ids})
+    if not ids:
+        return {}
+    first = dt.date(start.year, start.month, 1)
+    rows = (
+        Quota.objects.filter(
+            person_id__in=ids, measure=QuotaMeasure.BOOKINGS, is_team_sum=False,
+            period__start__lte=end, period__end__gte=first,
+        )  # fmt: skip
+        .values_list("person_id", "period__start", "period__end", "full_amount")
+        # Longer periods first, so that a month's own quota (the shortest) is written last and wins.
+        .order_by("person_id", "-period__end", "period__start")
+    )
+    found: dict[tuple[int, dt.date], tuple[int, Decimal]] = {}
+    for person_id, period_start, period_end, full_amount in rows:
+        months = (period_end.year - period_start.year) * 12 + period_end.month - period_start.month + 1
+        monthly = (full_amount / months).quantize(Decimal("0.01"))
+        year, month = period_start.year, period_start.month
+        for _ in range(months):
+            day = dt.date(year, month, 1)
+            if first <= day <= end:
+                held = found.get((person_id, day))
+                if held is None or months <= held[0]:
+                    found[person_id, day] = (months, monthly)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return {key: amount for key, (_, amount) in found.items()}

@@ -976,3 +976,33 @@ def milestone_counts(person_starts: dict[int, dt.date]) -> dict[int, MilestoneCo
             int(p): MilestoneCounts(int(c), int(w), Decimal(b).quantize(Decimal("0.01")), int(a))
             for p, c, w, b, a in cursor.fetchall()
         }
+
+
+def first_won_close_by_person(person_starts: dict[int, dt.date], *, until: dt.date) -> dict[int, dt.date]:
+    """Per person, the close date of their first won, uncancelled deal closed on or after their start date (the
+    value given) and by `until`, credited to them: as a revenue split holder, or as the owner of a deal without
+    revenue splits (overlay credit left out, as in `bookings_by_person_month`). People with none are left out.
+    One query (enablement's ramp: time to first deal)."""
+    if not person_starts:
+        return {}
+    ids = sorted(person_starts)
+    sql = """
+        WITH starts AS (
+            SELECT * FROM unnest(%(ids)s::bigint[], %(starts)s::date[]) AS s(person_id, start)
+        ), won AS (
+            SELECT d.id, d.owner_id, d.close_date FROM pipeline_deal d
+            WHERE d.status = 'won' AND d.cancelled_on IS NULL AND d.close_date <= %(until)s
+        ), credited AS (
+            SELECT s.person_id, w.close_date FROM won w JOIN pipeline_dealsplit s ON s.deal_id = w.id
+            WHERE NOT s.is_overlay
+            UNION ALL
+            SELECT w.owner_id, w.close_date FROM won w
+            WHERE NOT EXISTS (SELECT 1 FROM pipeline_dealsplit s WHERE s.deal_id = w.id AND NOT s.is_overlay)
+        )
+        SELECT c.person_id, MIN(c.close_date) FROM credited c
+        JOIN starts st ON st.person_id = c.person_id AND c.close_date >= st.start
+        GROUP BY c.person_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": ids, "starts": [person_starts[p] for p in ids], "until": until})
+        return {int(p): day for p, day in cursor.fetchall()}
