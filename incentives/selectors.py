@@ -695,9 +695,12 @@ def full_bookings_quota_by_person_month(
     first = dt.date(start.year, start.month, 1)
     rows = (
         Quota.objects.filter(
-            person_id__in=ids, measure=QuotaMeasure.BOOKINGS, is_team_sum=False,
-            period__start__lte=end, period__end__gte=first,
-        )  # fmt: skip
+            person_id__in=ids,
+            measure=QuotaMeasure.BOOKINGS,
+            is_team_sum=False,
+            period__start__lte=end,
+            period__end__gte=first,
+        )
         .values_list("person_id", "period__start", "period__end", "full_amount")
         # Longer periods first, so that a month's own quota (the shortest) is written last and wins.
         .order_by("person_id", "-period__end", "period__start")
