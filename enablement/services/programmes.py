@@ -8,11 +8,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from enablement.models import CertificationAward, CourseCompletion, Enrolment, StepKind, StepProgress
+from enablement.engine import programmes as engine
+from enablement.models import (
+    CertificationAward,
+    CourseCompletion,
+    Enrolment,
+    Milestone,
+    Programme,
+    ProgrammeStep,
+    StepKind,
+    StepProgress,
+)
+from pipeline import selectors as pipeline_selectors
+from pipeline.selectors import MilestoneCounts
+from salesops.api import DomainError, Forbidden
+from salesops.org.models import User
+from salesops.org.permissions import may_manage_setup
+from salesops.org.selectors import person_is_in_subtree
+from salesops.org.services import audit_record
 
 
 def _refresh_enrolments_done(enrolment_ids: Iterable[int], *, now: dt.datetime) -> None:
@@ -79,3 +98,334 @@ def progress_sync_learning(*, person_ids: Iterable[int], today: dt.date) -> int:
         StepProgress.objects.filter(id__in=reopened).update(completed_at=None, completed_by=None, reopened_at=now)
     _refresh_enrolments_done(touched, now=now)
     return len(done) + len(reopened)
+
+
+# ------------------------------------------------------------------------------------------ programmes and steps
+def _check_ops(actor: User) -> None:
+    if not may_manage_setup(actor):
+        raise Forbidden("Only sales ops change onboarding programmes and enrolments.")
+
+
+PROGRAMME_FIELDS = ("name", "description", "is_active", "for_role", "for_team", "for_region", "auto_assign")
+
+
+@transaction.atomic
+def programme_create(*, actor: User, name: str, **values: Any) -> Programme:
+    _check_ops(actor)
+    unknown = set(values) - set(PROGRAMME_FIELDS)
+    if unknown:
+        raise TypeError(f"programme_create got unknown fields: {sorted(unknown)}")
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("A programme needs a name.", field="name")
+    if Programme.objects.filter(name__iexact=name).exists():
+        raise DomainError(f"A programme named “{name}” exists already.", field="name")
+    programme = Programme(name=name, created_by=actor, **values)
+    programme.full_clean()
+    programme.save()
+    audit_record(actor=actor, instance=programme, action="create", changes={"name": (None, name)})
+    return programme
+
+
+@transaction.atomic
+def programme_update(*, actor: User, programme: Programme, **values: Any) -> Programme:
+    _check_ops(actor)
+    unknown = set(values) - set(PROGRAMME_FIELDS)
+    if unknown:
+        raise TypeError(f"programme_update got unknown fields: {sorted(unknown)}")
+    programme = Programme.objects.select_for_update().get(pk=programme.pk)
+    if "name" in values:
+        values["name"] = (values["name"] or "").strip()
+        if not values["name"]:
+            raise DomainError("A programme needs a name.", field="name")
+        if Programme.objects.filter(name__iexact=values["name"]).exclude(pk=programme.pk).exists():
+            raise DomainError(f"A programme named “{values['name']}” exists already.", field="name")
+    changes: dict[str, tuple[Any, Any]] = {}
+    for field, new in values.items():
+        old = getattr(programme, field)
+        if old != new:
+            changes[field] = (old, new)
+            setattr(programme, field, new)
+    if changes:
+        programme.full_clean()
+        programme.save()
+        audit_record(actor=actor, instance=programme, action="update", changes=changes)
+    return programme
+
+
+def _clean_step(
+    *, title: str, kind: str, due_days: int, course: Any, certification: Any, milestone: str, target: Any
+) -> dict[str, Any]:
+    title = (title or "").strip()
+    if not title:
+        raise DomainError("A step needs a title.", field="title")
+    if kind not in StepKind.values:
+        raise DomainError(f"“{kind}” is not a step kind ({', '.join(StepKind.values)}).", field="kind")
+    if due_days is None or int(due_days) < 0 or int(due_days) > 3650:
+        raise DomainError(f"Step “{title}”: days after the start date must be between 0 and 3650.", field="due_days")
+    values: dict[str, Any] = {"title": title, "kind": kind, "due_days": int(due_days), "course": None,
+                              "certification": None, "milestone": "", "target": None}  # fmt: skip
+    if kind == StepKind.COURSE:
+        if course is None:
+            raise DomainError(f"Step “{title}”: a course step names a course.", field="course")
+        values["course"] = course
+    elif kind == StepKind.CERTIFICATION:
+        if certification is None:
+            raise DomainError(f"Step “{title}”: a certification step names a certification.", field="certification")
+        values["certification"] = certification
+    elif kind == StepKind.MILESTONE:
+        if milestone not in Milestone.values:
+            raise DomainError(f"Step “{title}”: choose what the milestone counts.", field="milestone")
+        try:
+            amount = Decimal(str(target))
+        except (InvalidOperation, ValueError):
+            amount = Decimal(0)
+        if not amount.is_finite() or amount <= 0 or amount >= Decimal("1e12"):
+            raise DomainError(f"Step “{title}”: a milestone needs a target above zero.", field="target")
+        values["milestone"] = milestone
+        values["target"] = amount.quantize(Decimal("0.01"))
+    return values
+
+
+@transaction.atomic
+def step_add(
+    *,
+    actor: User,
+    programme: Programme,
+    title: str,
+    kind: str,
+    due_days: int,
+    course: Any = None,
+    certification: Any = None,
+    milestone: str = "",
+    target: Any = None,
+) -> ProgrammeStep:
+    """Add a step at the end of the programme; every open enrolment gets it (due from its own start date)."""
+    _check_ops(actor)
+    programme = Programme.objects.select_for_update().get(pk=programme.pk)
+    values = _clean_step(title=title, kind=kind, due_days=due_days, course=course, certification=certification,
+                         milestone=milestone, target=target)  # fmt: skip
+    last = programme.steps.order_by("-position").values_list("position", flat=True).first() or 0
+    step = ProgrammeStep.objects.create(programme=programme, position=last + 1, **values)
+    audit_record(actor=actor, instance=step, action="create", changes={k: (None, v) for k, v in values.items()})
+    # Every enrolment gets it: an open one, and a completed one (which reopens: it has a new step to do).
+    enrolments = list(Enrolment.objects.filter(programme=programme))
+    StepProgress.objects.bulk_create(
+        [StepProgress(enrolment=e, step=step, due_on=engine.due_on(e.start_date, step.due_days)) for e in enrolments]
+    )
+    people = {e.person_id for e in enrolments}
+    _after_steps_added(people, enrolment_ids={e.pk for e in enrolments})
+    return step
+
+
+@transaction.atomic
+def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> ProgrammeStep:
+    """Change a step; a new number of days moves the due date of every enrolment's copy of it."""
+    _check_ops(actor)
+    step = ProgrammeStep.objects.select_for_update().get(pk=step.pk)
+    current: dict[str, Any] = {"title": step.title, "kind": step.kind, "due_days": step.due_days, "course": step.course,
+               "certification": step.certification, "milestone": step.milestone, "target": step.target}  # fmt: skip
+    cleaned = _clean_step(**(current | values))
+    changes = {k: (current[k], v) for k, v in cleaned.items() if current[k] != v}
+    if not changes:
+        return step
+    for field, (_, new) in changes.items():
+        setattr(step, field, new)
+    step.save()
+    audit_record(actor=actor, instance=step, action="update", changes=changes)
+    if "due_days" in changes:
+        for progress in StepProgress.objects.filter(step=step).select_related("enrolment"):
+            progress.due_on = engine.due_on(progress.enrolment.start_date, step.due_days)
+            progress.save(update_fields=["due_on"])
+    people = set(Enrolment.objects.filter(programme_id=step.programme_id).values_list("person_id", flat=True))
+    _after_steps_added(people, enrolment_ids=set())
+    return step
+
+
+@transaction.atomic
+def step_delete(*, actor: User, step: ProgrammeStep) -> None:
+    _check_ops(actor)
+    enrolment_ids = set(StepProgress.objects.filter(step=step).values_list("enrolment_id", flat=True))
+    audit_record(actor=actor, instance=step, action="delete", changes={"title": (step.title, None)})
+    step.delete()
+    _refresh_enrolments_done(enrolment_ids, now=timezone.now())
+
+
+def _after_steps_added(person_ids: set[int], *, enrolment_ids: set[int]) -> None:
+    """New steps may already be done (a course completed, a certification held, a milestone reached)."""
+    if person_ids:
+        progress_sync_learning(person_ids=person_ids, today=timezone.localdate())
+        milestones_evaluate(person_ids=person_ids, now=timezone.now())
+    _refresh_enrolments_done(enrolment_ids, now=timezone.now())
+
+
+# ---------------------------------------------------------------------------------------------------- enrolments
+def _enrol(programme: Programme, person: User, *, start: dt.date, enrolled_by: User | None) -> Enrolment:
+    enrolment = Enrolment.objects.create(programme=programme, person=person, start_date=start, enrolled_by=enrolled_by)
+    StepProgress.objects.bulk_create(
+        [
+            StepProgress(enrolment=enrolment, step=step, due_on=engine.due_on(start, step.due_days))
+            for step in programme.steps.all()
+        ]
+    )
+    audit_record(actor=enrolled_by, instance=enrolment, action="create",
+                 changes={"programme": (None, programme.name), "person": (None, person.pk),
+                          "start_date": (None, start)})  # fmt: skip
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_create(*, actor: User, programme: Programme, person: User, today: dt.date | None = None) -> Enrolment:
+    """Sales ops enrol someone by hand: from their start date, or from today when they have none."""
+    _check_ops(actor)
+    today = today or timezone.localdate()
+    if Enrolment.objects.filter(programme=programme, person=person).exists():
+        raise DomainError(f"{person.display_name} is already enrolled in “{programme.name}”.", field="person")
+    enrolment = _enrol(programme, person, start=engine.enrolment_start(person.start_date, today), enrolled_by=actor)
+    _after_steps_added({person.pk}, enrolment_ids={enrolment.pk})
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_delete(*, actor: User, enrolment: Enrolment) -> None:
+    _check_ops(actor)
+    changes = {"programme": (enrolment.programme_id, None), "person": (enrolment.person_id, None)}
+    audit_record(actor=actor, instance=enrolment, action="delete", changes=changes)
+    enrolment.delete()
+
+
+def _matching_programmes(person: User) -> list[Programme]:
+    programmes = Programme.objects.filter(is_active=True, auto_assign=True).prefetch_related("steps")
+    return [
+        p
+        for p in programmes
+        if engine.programme_matches(
+            for_role=p.for_role,
+            for_team_id=p.for_team_id,
+            for_region_id=p.for_region_id,
+            roles=person.roles,
+            team_id=person.team_id,
+            region_id=person.region_id,
+        )
+    ]
+
+
+@transaction.atomic
+def enrol_if_starting(*, person_id: int, today: dt.date | None = None) -> int:
+    """A person created or changed: when they start (a start date within the last 90 days or in the future) and
+    are active, enrol them in every active auto-assigned programme that matches them and they are not on yet.
+    Returns how many enrolments were made."""
+    today = today or timezone.localdate()
+    person = User.objects.filter(pk=person_id, is_active=True).first()
+    if person is None or not engine.is_starter(person.start_date, today=today):
+        return 0
+    on = set(Enrolment.objects.filter(person=person).values_list("programme_id", flat=True))
+    made = [
+        _enrol(p, person, start=engine.enrolment_start(person.start_date, today), enrolled_by=None)
+        for p in _matching_programmes(person)
+        if p.pk not in on
+    ]
+    if made:
+        _after_steps_added({person.pk}, enrolment_ids={e.pk for e in made})
+    return len(made)
+
+
+def enrol_starters(*, today: dt.date | None = None) -> int:
+    """Daily: everyone active who started within the last 90 days (or starts later) is enrolled where they match
+    and are not yet. Returns how many enrolments were made."""
+    today = today or timezone.localdate()
+    since = today - dt.timedelta(days=engine.STARTER_WINDOW_DAYS)
+    ids = User.objects.filter(is_active=True, start_date__gte=since).values_list("pk", flat=True)
+    return sum(enrol_if_starting(person_id=pk, today=today) for pk in ids)
+
+
+# --------------------------------------------------------------------------------------------------- completion
+def may_tick(actor: User, person_id: int) -> bool:
+    """A task step is ticked by the person, their manager (anyone above them) or sales ops."""
+    return actor.pk == person_id or may_manage_setup(actor) or person_is_in_subtree(root=actor, person_id=person_id)
+
+
+@transaction.atomic
+def step_progress_set(*, actor: User, progress: StepProgress, done: bool) -> StepProgress:
+    """Mark a task step done (or not done again)."""
+    progress = StepProgress.objects.select_for_update().select_related("step", "enrolment").get(pk=progress.pk)
+    if not may_tick(actor, progress.enrolment.person_id):
+        raise Forbidden(f"Only the person, their manager or sales ops tick “{progress.step.title}”.")
+    if progress.step.kind != StepKind.TASK:
+        raise DomainError(
+            f"“{progress.step.title}” completes by itself ({progress.step.get_kind_display().lower()}).",
+            code="automatic",
+        )
+    if done == (progress.completed_at is not None):
+        return progress
+    old = progress.completed_at
+    progress.completed_at = timezone.now() if done else None
+    progress.completed_by = actor if done else None
+    if not done:
+        progress.reopened_at = timezone.now()
+    progress.save(update_fields=["completed_at", "completed_by", "reopened_at"])
+    audit_record(actor=actor, instance=progress, action="complete" if done else "reopen",
+                 changes={"completed_at": (old, progress.completed_at)})  # fmt: skip
+    _refresh_enrolments_done({progress.enrolment_id}, now=timezone.now())
+    return progress
+
+
+def milestones_evaluate(*, person_ids: Iterable[int] | None = None, now: dt.datetime | None = None) -> int:
+    """Evaluate the open CRM milestone steps (of everyone, or of `person_ids`): one pipeline query for the counts,
+    then a bulk update of the values and of the steps reached. Returns how many steps completed."""
+    now = now or timezone.now()
+    rows = StepProgress.objects.filter(step__kind=StepKind.MILESTONE, completed_at__isnull=True)
+    if person_ids is not None:
+        ids = {int(i) for i in person_ids}
+        if not ids:
+            return 0
+        rows = rows.filter(enrolment__person_id__in=ids)
+    open_steps = list(
+        rows.values_list(
+            "id",
+            "enrolment_id",
+            "enrolment__person_id",
+            "enrolment__start_date",
+            "step__milestone",
+            "step__target",
+            "value",
+        )
+    )
+    if not open_steps:
+        return 0
+    starts: dict[int, dt.date] = {}
+    for _, _, person_id, start, *_ in open_steps:
+        starts[person_id] = min(start, starts.get(person_id, start))
+    # One person may hold enrolments with different start dates: each start is asked separately by group.
+    by_start: dict[dt.date, dict[int, dt.date]] = {}
+    for _, _, person_id, start, *_ in open_steps:
+        by_start.setdefault(start, {})[person_id] = start
+    counts: dict[tuple[int, dt.date], MilestoneCounts] = {}
+    distinct = {(p, s) for _, _, p, s, *_ in open_steps}
+    if len(distinct) == len(starts):
+        for person_id, c in pipeline_selectors.milestone_counts(starts).items():
+            counts[(person_id, starts[person_id])] = c
+    else:
+        for start, people in by_start.items():
+            for person_id, c in pipeline_selectors.milestone_counts(people).items():
+                counts[(person_id, start)] = c
+    reached: list[int] = []
+    changed: list[StepProgress] = []
+    touched: set[int] = set()
+    for pk, enrolment_id, person_id, start, milestone, target, old in open_steps:
+        c = counts.get((person_id, start), MilestoneCounts())
+        value = Decimal(getattr(c, milestone)).quantize(Decimal("0.01"))
+        if engine.milestone_reached(value=value, target=target or Decimal(0)):
+            reached.append(pk)
+            touched.add(enrolment_id)
+        if old != value:
+            changed.append(StepProgress(pk=pk, value=value))
+    with transaction.atomic():
+        if changed:
+            StepProgress.objects.bulk_update(changed, ["value"], batch_size=2000)
+        if reached:
+            StepProgress.objects.filter(id__in=reached, completed_at__isnull=True).update(
+                completed_at=now, completed_by=None
+            )
+        _refresh_enrolments_done(touched, now=now)
+    return len(reached)
