@@ -1,5 +1,10 @@
 """URL patterns of the enablement pages: ramp (enablement/urls.py concatenates them)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from enablement.views import ramp as views
+
+urlpatterns: list[URLPattern] = [
+    path("ramp/", views.ramp, name="ramp"),
+    path("ramp/<int:pk>/", views.ramp_person, name="ramp_person"),
+]

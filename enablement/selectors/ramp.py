@@ -1,0 +1,173 @@
+"""Reads of the ramp to productivity (docs/enablement-ramp.md): who is shown to whom, and each rep's plain inputs
+loaded through the owning apps' selectors (credited bookings by month and the first won deal from pipeline, the
+full monthly quota and the quota ramp from incentives), then `enablement.engine.ramp` does the arithmetic.
+
+Scope (roles.md): finance, sales ops and superusers see every rep; a manager their subtree's reps; anyone else
+only themselves. A person outside the scope is a 404, the same answer as a missing id. Five queries whatever the
+number of reps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.http import Http404
+
+from enablement.engine import ramp as engine
+from incentives import selectors as incentives_selectors
+from pipeline import selectors as pipeline_selectors
+from salesops.org.models import User
+from salesops.org.selectors import fiscal_calendar, sees_everyone, visible_people_q
+
+YEARS_DEFAULT = 3
+YEARS_MIN, YEARS_MAX = 1, 5
+
+
+def years_back(today: dt.date, years: int) -> dt.date:
+    """The same day `years` years before `today` (28 Feb for a 29 Feb)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)
+
+
+def parse_years(raw: str | None) -> int | None:
+    """`?years=` as an int in 1–5; None when it is not one (the API answers 400, the page shows the default)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return YEARS_DEFAULT
+    if not raw.isdigit() or not YEARS_MIN <= int(raw) <= YEARS_MAX:
+        return None
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: int
+    name: str
+    team: str
+    start: dt.date | None
+    end: dt.date | None
+    is_rep: bool
+
+
+@dataclass(frozen=True)
+class RepRow:
+    person: Person
+    ramp: engine.RepRamp
+
+
+@dataclass(frozen=True)
+class Overview:
+    today: dt.date
+    years: int
+    since: dt.date
+    reps: list[RepRow]  # newest start first
+    cohorts: list[engine.Cohort]  # oldest first
+    expected: list[Decimal | None]  # the ramp expectation line, k = 1 .. MONTHS_SHOWN
+    everyone: bool  # the viewer sees every rep (sales ops, finance)
+
+
+def _people(rows: Any) -> list[Person]:
+    return [
+        Person(pk, f"{first} {last}".strip() or username, team or "", start, end, bool(rep))
+        for pk, first, last, username, team, start, end, rep in rows
+    ]
+
+
+_FIELDS = ("pk", "first_name", "last_name", "username", "team__name", "start_date", "end_date", "is_rep")
+
+
+def reps_in_scope(user: Any, *, today: dt.date, years: int) -> list[Person]:
+    """The reps `user` may see whose start date is within the last `years` years (up to today)."""
+    rows = (
+        User.objects.filter(visible_people_q(user), is_rep=True, start_date__gte=years_back(today, years))
+        .filter(start_date__lte=today)
+        .order_by("-start_date", "last_name", "first_name", "pk")
+        .values_list(*_FIELDS)
+    )
+    return _people(rows)
+
+
+def ramps_of(people: list[Person], *, today: dt.date) -> dict[int, engine.RepRamp]:
+    """Each person's ramp as of `today` (people without a start date are left out): four queries for everyone,
+    through pipeline's and incentives' selectors."""
+    started = [p for p in people if p.start is not None and p.start <= today]
+    if not started:
+        return {}
+    ids = [p.person_id for p in started]
+    earliest = engine.month_first(min(p.start for p in started if p.start is not None))
+    bookings = pipeline_selectors.bookings_by_person_month(ids, earliest, today)
+    quotas = incentives_selectors.full_bookings_quota_by_person_month(ids, earliest, today)
+    ramps = incentives_selectors.ramps_by_person(ids)
+    first_wins = pipeline_selectors.first_won_close_by_person(
+        {p.person_id: p.start for p in started if p.start is not None}, until=today
+    )
+    by_person_bookings: dict[int, dict[dt.date, Decimal]] = {}
+    for (pid, month), amount in bookings.items():
+        by_person_bookings.setdefault(pid, {})[month] = amount
+    by_person_quota: dict[int, dict[dt.date, Decimal]] = {}
+    for (pid, month), amount in quotas.items():
+        by_person_quota.setdefault(pid, {})[month] = amount
+    start_month = fiscal_calendar().fiscal_year_start_month
+    found = {}
+    for person in started:
+        assert person.start is not None
+        pid = person.person_id
+        rep = engine.RepInput(
+            person_id=pid,
+            start=person.start,
+            end=person.end,
+            shares=ramps[pid][1] if pid in ramps else (),
+            bookings=by_person_bookings.get(pid, {}),
+            full_quota=by_person_quota.get(pid, {}),
+            first_win=first_wins.get(pid),
+        )
+        found[pid] = engine.rep_ramp(rep, today=today, start_month=start_month)
+    return found
+
+
+def overview(user: Any, *, today: dt.date, years: int = YEARS_DEFAULT, cohort: str | None = None) -> Overview:
+    """The ramp page's figures for `user`: every rep in scope hired in the last `years` years, the cohorts'
+    median curves over those reps, and the ramp expectation line. `cohort` keeps only that cohort's reps (the
+    curves and the line still cover every cohort)."""
+    people = reps_in_scope(user, today=today, years=years)
+    ramps = ramps_of(people, today=today)
+    rows = [RepRow(p, ramps[p.person_id]) for p in people if p.person_id in ramps]
+    all_ramps = [row.ramp for row in rows]
+    if cohort:
+        rows = [row for row in rows if row.ramp.cohort == cohort]
+    return Overview(
+        today=today,
+        years=years,
+        since=years_back(today, years),
+        reps=rows,
+        cohorts=engine.cohorts(all_ramps),
+        expected=engine.expectation(all_ramps),
+        everyone=sees_everyone(user),
+    )
+
+
+@dataclass(frozen=True)
+class PersonRamp:
+    person: Person
+    ramp: engine.RepRamp | None  # None: not a rep, or no start date yet
+    shares: tuple[Decimal, ...]  # the quota ramp's shares (() = none)
+
+
+def person_ramp(user: Any, person_id: int, *, today: dt.date) -> PersonRamp:
+    """One person's ramp over every completed month of their tenure, if `user` may see them (else 404, as for
+    a missing id). A person in scope who is not a rep or has no start date has no ramp (None), not a 404."""
+    rows = User.objects.filter(visible_people_q(user), pk=person_id).values_list(*_FIELDS)
+    people = _people(rows)
+    if not people:
+        raise Http404("No such person.")
+    person = people[0]
+    if not person.is_rep or person.start is None or person.start > today:
+        return PersonRamp(person, None, ())
+    ramp = ramps_of([person], today=today).get(person.person_id)
+    shares = incentives_selectors.ramps_by_person([person.person_id]).get(person.person_id, (0, ()))[1]
+    return PersonRamp(person, ramp, shares)
