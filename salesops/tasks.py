@@ -19,3 +19,11 @@ def worker_heartbeat() -> None:
 def _heartbeat_on_start(sender: Any = None, **_kwargs: Any) -> None:
     # So /healthz turns green as soon as a worker is up, not at the next beat.
     heartbeat_record(worker=str(getattr(sender, "hostname", "unknown")))
+
+
+@shared_task(name="org.purge_sign_in_events", acks_late=True)
+def purge_sign_in_events() -> int:
+    # Daily (salesops/schedules.py): sign-in events are kept SIGN_IN_EVENT_RETENTION_DAYS, then deleted.
+    from salesops.org.sign_in_events import purge_old
+
+    return purge_old()

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from enablement.engine import adoption as engine
-from enablement.engine.adoption import RepScore
+from enablement.engine.adoption import CurvePoint, RepScore
+from enablement.models import AdoptionSnapshot, Rollout, TargetRole
 from pipeline import selectors as pipeline_selectors
-from salesops.org.models import User
+from salesops.org.models import Team, User
 from salesops.org.selectors import active_people_by_week, sees_everyone, subtree_ids
 
 __all__ = ["RepScore", "scorecard"]
@@ -22,10 +25,17 @@ TREND_WEEKS = 12
 def scorecard(person_ids: Iterable[int], *, today: dt.date, now: dt.datetime) -> dict[int, RepScore]:
     """Person id → their live scorecard for the week `today` is in (Monday to `now`): active = any sign-in event
     this week; the deal parts from their open deals as of `now`. Three queries whatever the count."""
+    return scorecard_for_week(person_ids, week=engine.week_start(today), today=today, now=now)
+
+
+def scorecard_for_week(
+    person_ids: Iterable[int], *, week: dt.date, today: dt.date, now: dt.datetime
+) -> dict[int, RepScore]:
+    """The scorecard of the week starting Monday `week`, its deal parts as of `today`/`now` (the week's end for a
+    closed week, the moment for the current one)."""
     ids = sorted({int(p) for p in person_ids})
     if not ids:
         return {}
-    week = engine.week_start(today)
     active = active_people_by_week(ids, first_week=week, last_week=week).get(week, set())
     counts = pipeline_selectors.hygiene_counts(ids, today=today, now=now)
     return {
@@ -58,3 +68,161 @@ def people_in_scope(user: User) -> QuerySet[User]:
     if user.is_manager:
         return people.filter(id__in=subtree_ids(user))
     return people.filter(id=user.pk)
+
+
+# ------------------------------------------------------------------------------------------------ the page
+@dataclass(frozen=True)
+class PersonRow:
+    person_id: int
+    name: str
+    team: str
+    card: RepScore
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """A team's figures: weekly active users of the people with access, and the means over its reps' scorecards
+    (each part's mean over the reps where it applies)."""
+
+    team_id: int | None
+    name: str
+    people: int
+    active: int
+    score: Decimal | None
+    parts: dict[str, Decimal | None]
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    week: dt.date
+    reps: list[PersonRow]
+    teams: list[TeamRow]
+    total: TeamRow
+
+
+def _team_row(team_id: int | None, name: str, members: list[User], cards: dict[int, RepScore]) -> TeamRow:
+    rep_cards = [cards[m.pk] for m in members if m.is_rep and m.pk in cards]
+    return TeamRow(
+        team_id,
+        name,
+        people=len(members),
+        active=sum(1 for m in members if m.pk in cards and cards[m.pk].parts["active"] == 1),
+        score=engine.mean((c.score for c in rep_cards), engine.SCORE_PLACES),
+        parts={key: engine.mean(c.parts[key] for c in rep_cards) for key in engine.PARTS},
+    )
+
+
+def scorecard_page(user: User, *, today: dt.date, now: dt.datetime) -> Scorecard:
+    """The scorecard page of `user`'s scope: a row per rep (people with the rep role and access), a row per team,
+    and the scope's total. Five queries whatever the count."""
+    people = list(people_in_scope(user).select_related("team").order_by("last_name", "first_name", "id"))
+    cards = scorecard((p.pk for p in people), today=today, now=now)
+    reps = [PersonRow(p.pk, p.display_name, p.team.name if p.team else "", cards[p.pk]) for p in people if p.is_rep]
+    by_team: dict[int | None, list[User]] = {}
+    for person in people:
+        by_team.setdefault(person.team_id, []).append(person)
+    names = {p.team_id: p.team.name for p in people if p.team is not None}
+    teams = sorted(
+        (_team_row(t, names.get(t, "No team"), members, cards) for t, members in by_team.items()),
+        key=lambda row: (row.team_id is None, row.name),
+    )
+    total = _team_row(None, "Everyone" if sees_everyone(user) else "Your scope", people, cards)
+    return Scorecard(engine.week_start(today), reps, teams, total)
+
+
+def person_in_scope(user: User, person_id: int) -> User | None:
+    """The person if `user` reads their adoption (None: out of scope or missing, both answered 404)."""
+    return people_in_scope(user).filter(pk=person_id).first()
+
+
+# ------------------------------------------------------------------------------------------------ the trend
+def trend(
+    person_ids: Iterable[int], *, today: dt.date, weeks: int = TREND_WEEKS
+) -> list[tuple[dt.date, Decimal | None, int]]:
+    """The last `weeks` weeks (the current one included) of the people's stored snapshots: (Monday, mean score
+    of those with a score, how many rows) per week, oldest first; a week without rows has None and 0."""
+    last = engine.week_start(today)
+    first = last - dt.timedelta(days=7 * (weeks - 1))
+    ids = sorted({int(p) for p in person_ids})
+    scores: dict[dt.date, list[Decimal]] = {}
+    counts: dict[dt.date, int] = {}
+    rows = AdoptionSnapshot.objects.filter(person_id__in=ids, week__gte=first, week__lte=last)
+    for week, score in rows.order_by().values_list("week", "score"):
+        counts[week] = counts.get(week, 0) + 1
+        if score is not None:
+            scores.setdefault(week, []).append(score)
+    return [
+        (w, engine.mean(scores.get(w, []), engine.SCORE_PLACES), counts.get(w, 0))
+        for w in engine.weeks_between(first, last)
+    ]
+
+
+def person_history(person_id: int, *, today: dt.date, weeks: int = TREND_WEEKS) -> list[AdoptionSnapshot]:
+    """One person's snapshots of the last `weeks` weeks, oldest first."""
+    first = engine.week_start(today) - dt.timedelta(days=7 * (weeks - 1))
+    return list(AdoptionSnapshot.objects.filter(person_id=person_id, week__gte=first).order_by("week"))
+
+
+# ------------------------------------------------------------------------------------------------ roll-outs
+ROLE_FIELDS = {
+    TargetRole.REP: "is_rep",
+    TargetRole.MANAGER: "is_manager",
+    TargetRole.FINANCE: "is_finance",
+    TargetRole.SALES_OPS: "is_sales_ops",
+}
+
+
+def may_read_rollouts(user: User) -> bool:
+    """Roll-outs are read by managers, finance and sales ops; reps get 404 (docs/enablement-adoption.md)."""
+    return bool(user.is_manager or sees_everyone(user))
+
+
+def rollouts_visible_to(user: User) -> QuerySet[Rollout]:
+    if not may_read_rollouts(user):
+        return Rollout.objects.none()
+    return Rollout.objects.select_related("team", "region").order_by("-go_live", "name")
+
+
+def rollout_group_q(rollout: Rollout) -> Q:
+    """The roll-out's target group today: people with access in its team, region and role (each when set)."""
+    q = Q(is_active=True)
+    if rollout.team_id:
+        q &= Q(team_id=rollout.team_id)
+    if rollout.region_id:
+        q &= Q(region_id=rollout.region_id)
+    if rollout.role:
+        q &= Q(**{ROLE_FIELDS[TargetRole(rollout.role)]: True})
+    return q
+
+
+def rollout_group(rollout: Rollout, viewer: User | None = None) -> list[int]:
+    """Ids of the roll-out's group (a manager's view: only the part of it in their subtree)."""
+    people = User.objects.filter(rollout_group_q(rollout))
+    if viewer is not None and not sees_everyone(viewer):
+        people = people.filter(id__in=subtree_ids(viewer))
+    return sorted(people.values_list("id", flat=True))
+
+
+def rollout_weeks(rollout: Rollout, *, today: dt.date) -> list[dt.date]:
+    """Mondays from the week of go-live − 2 weeks to the current week (none before it starts)."""
+    first = engine.week_start(rollout.go_live - dt.timedelta(days=14))
+    return engine.weeks_between(first, today) if first <= today else []
+
+
+def rollout_curve(rollout: Rollout, *, today: dt.date, viewer: User | None = None) -> list[CurvePoint]:
+    """The adoption curve: per week, the share of the group whose snapshot value of the metric reaches the
+    threshold (no snapshot that week = not adopted). Two queries."""
+    weeks = rollout_weeks(rollout, today=today)
+    group = rollout_group(rollout, viewer)
+    values: dict[tuple[int, dt.date], Decimal | None] = {}
+    if weeks and group:
+        rows = AdoptionSnapshot.objects.filter(person_id__in=group, week__gte=weeks[0], week__lte=weeks[-1])
+        for person, week, parts, score in rows.order_by().values_list("person_id", "week", "parts", "score"):
+            values[(person, week)] = engine.metric_value(rollout.metric, parts, score)
+    return engine.adoption_curve(
+        weeks, group, values, threshold=Decimal(rollout.threshold), target_share=Decimal(rollout.target_share)
+    )
+
+
+def team_choices() -> QuerySet[Team]:
+    return Team.objects.order_by("name")

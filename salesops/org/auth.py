@@ -10,7 +10,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from salesops.org.models import ApiToken, User, password_fingerprint
+from salesops.org.models import ApiToken, SignInEvent, User, password_fingerprint
+from salesops.org.sign_in_events import record_once_a_day
 
 
 def request_user(request: Any) -> User:
@@ -68,6 +69,8 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token (revoked, or never issued).")
         if token.last_used is None or now - token.last_used >= LAST_USED_GRANULARITY:
             ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+        # A day's API use is a SignInEvent (at most one a day per person: a cache guard).
+        record_once_a_day(user_id=user.pk, via=SignInEvent.Via.TOKEN, now=now)
         return user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -468,6 +468,10 @@ def api_token_issue(*, owner: User, name: str = "") -> IssuedToken:
     )
     audit_record(actor=owner, instance=token, action="create",
                  changes={"name": (None, token.name), "expires": (None, token.expires)})  # fmt: skip
+    from salesops.org.sign_in_events import record_once_a_day  # the org layer's own module, imported late
+
+    # Issuing a token is a day's API use (a SignInEvent, at most one a day per person).
+    record_once_a_day(user_id=owner.pk, via="token", now=now)
     return IssuedToken(token=token, key=key)
 
 

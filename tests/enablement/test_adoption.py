@@ -1,0 +1,244 @@
+"""CRM adoption: the scorecard's parts against a hand count, the score as the mean of the parts that apply, weekly
+active users from sign-in events (recorded by the real sign-in view and the daily session middleware), the
+retention purge, the snapshot job's idempotence, a roll-out's adoption curve, and scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import reverse
+from freezegun import freeze_time
+
+from enablement.engine import adoption as engine
+from enablement.models import AdoptionSnapshot, Rollout
+from enablement.selectors import adoption as selectors
+from enablement.services import adoption as services
+from pipeline.models import Activity, Deal
+from salesops.api import Forbidden
+from salesops.org.models import SignInEvent
+from salesops.org.sign_in_events import purge_old
+from tests.factories import DealFactory, ManagerFactory, TeamFactory, UserFactory, default_stages
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)  # a Wednesday
+TODAY = NOW.date()
+MONDAY = dt.date(2026, 11, 16)
+
+
+def _deal(owner, stage, *, updated, last_activity, **fields):
+    deal = DealFactory.create(owner=owner, stage=default_stages()[stage], **fields)
+    Deal.objects.filter(pk=deal.pk).update(updated_at=updated, last_activity_at=last_activity)
+    return deal
+
+
+def _activity(owner, at):
+    Activity.objects.create(kind="call", subject="call", owner=owner, occurred_at=at)
+
+
+def _hand_counted_rep():
+    """Five open deals of which we know exactly which pass each rule (comments), plus deals and activities that
+    must not count."""
+    rep = UserFactory.create()
+    day = dt.timedelta(days=1)
+    # D1 Discovery (account, amount) both filled; next step fresh; close date ahead; activity 3 days ago.
+    _deal(rep, "Discovery", next_step="Call", close_date=TODAY + 10 * day, updated=NOW - 2 * day,
+          last_activity=NOW - 3 * day)  # fmt: skip
+    # D2 Discovery without an amount; no next step; close date yesterday; never any activity.
+    _deal(rep, "Discovery", amount=None, next_step="", close_date=TODAY - day, updated=NOW, last_activity=None)
+    # D3 Qualification (account) without an account; next step untouched 20 days; closes today; activity 15 days.
+    _deal(rep, "Qualification", account=None, next_step="Demo", close_date=TODAY, updated=NOW - 20 * day,
+          last_activity=NOW - 15 * day)  # fmt: skip
+    # D4 Prospecting (no criteria); next step 13 days old; no close date; activity 13 days ago.
+    _deal(rep, "Prospecting", next_step="Send quote", close_date=None, updated=NOW - 13 * day,
+          last_activity=NOW - 13 * day)  # fmt: skip
+    # D5 Negotiation (account, amount, close date, contact) without a contact; fresh; ahead; activity 14 days + 1 h.
+    _deal(rep, "Negotiation", contact=None, next_step="Sign", close_date=TODAY + 30 * day, updated=NOW,
+          last_activity=NOW - 14 * day - dt.timedelta(hours=1))  # fmt: skip
+    # Not open, or someone else's: left out.
+    _deal(rep, "Closed Won", next_step="", close_date=TODAY - day, updated=NOW, last_activity=None)
+    _deal(UserFactory.create(), "Prospecting", next_step="x", updated=NOW, last_activity=NOW)
+    # Activities: two in the last 7 days; one 8 days ago and one tomorrow (a scheduled one) do not count.
+    for at in (NOW - day, NOW - 6 * day, NOW - 8 * day, NOW + day):
+        _activity(rep, at)
+    _activity(UserFactory.create(), NOW)
+    SignInEvent.objects.create(user=rep, via="password", at=dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC))
+    return rep
+
+
+def test_hygiene_parts_and_score_against_a_hand_count():
+    rep = _hand_counted_rep()
+    card = selectors.scorecard([rep.pk], today=TODAY, now=NOW)[rep.pk]
+    assert card.figures["open_deals"] == 5
+    assert (card.figures["criteria_complete"], card.figures["next_step_fresh"]) == (2, 3)  # D1 D4; D1 D4 D5
+    assert (card.figures["close_date_current"], card.figures["recent_activity"]) == (3, 2)  # D1 D3 D5; D1 D4
+    assert card.figures["activities"] == 2
+    assert card.parts == {
+        "active": Decimal("1.0000"),
+        "activities_per_deal": Decimal("0.4000"),  # 2 activities / 5 open deals
+        "criteria_complete": Decimal("0.4000"),
+        "next_step_fresh": Decimal("0.6000"),
+        "close_date_current": Decimal("0.6000"),
+        "recent_activity": Decimal("0.4000"),
+    }
+    # (1 + 0.4 + 0.4 + 0.6 + 0.6 + 0.4) / 6 × 100 = 56.666… → 56.67
+    assert card.score == Decimal("56.67")
+
+
+def test_score_is_the_mean_of_the_parts_that_apply():
+    # No open deals: only "active" applies; not signed in this week → 0.
+    idle = UserFactory.create()
+    SignInEvent.objects.create(user=idle, via="password", at=NOW - dt.timedelta(days=3))  # last week's Sunday
+    card = selectors.scorecard([idle.pk], today=TODAY, now=NOW)[idle.pk]
+    assert card.parts["active"] == 0 and card.parts["criteria_complete"] is None
+    assert card.score == Decimal("0.00")
+    assert engine.score_of([Decimal(1), None, Decimal("0.5")]) == Decimal("75.00")
+    assert engine.score_of([None, None]) is None
+    # More activities than open deals: the part is capped at 1, the figure keeps the ratio.
+    busy = engine.rep_score(1, active=True, open_deals=2, criteria_complete=2, next_step_fresh=2,
+                            close_date_current=2, recent_activity=2, activities=5)  # fmt: skip
+    assert busy.parts["activities_per_deal"] == 1 and busy.figures["activities_per_deal"] == Decimal("2.50")
+    assert busy.score == Decimal("100.00")
+
+
+def test_weekly_active_users_from_sign_in_events():
+    team = TeamFactory.create()
+    ops = UserFactory.create(is_sales_ops=True, is_rep=False)
+    a, b, c = (UserFactory.create(team=team) for _ in range(3))
+    SignInEvent.objects.create(user=a, via="password", at=dt.datetime(2026, 11, 16, 0, 0, tzinfo=dt.UTC))
+    SignInEvent.objects.create(user=a, via="session", at=dt.datetime(2026, 11, 17, 8, tzinfo=dt.UTC))
+    SignInEvent.objects.create(user=b, via="token", at=dt.datetime(2026, 11, 18, 8, tzinfo=dt.UTC))
+    SignInEvent.objects.create(user=c, via="password", at=dt.datetime(2026, 11, 15, 23, 59, tzinfo=dt.UTC))
+    page = selectors.scorecard_page(ops, today=TODAY, now=NOW)
+    row = next(t for t in page.teams if t.team_id == team.pk)
+    assert (row.active, row.people) == (2, 3)  # a and b this week; c's Sunday sign-in was last week
+
+
+def test_sign_in_events_from_the_real_sign_in_view_and_the_session():
+    rep = UserFactory.create(username="signer")
+    client = Client()
+    login, page = reverse("login"), reverse("enablement:adoption")  # the URL conf loaded before time is frozen
+    with freeze_time("2026-11-18 09:00:00"):
+        answer = client.post(login, {"username": "signer", "password": "pw"})
+        assert answer.status_code == 302
+        assert list(SignInEvent.objects.filter(user=rep).values_list("via", flat=True)) == ["password"]
+        assert client.get(page).status_code == 200
+        assert SignInEvent.objects.filter(user=rep).count() == 1  # same day, same session: nothing more
+    with freeze_time("2026-11-19 08:00:00"):
+        assert client.get(page).status_code == 200
+        client.get(page)
+        vias = list(SignInEvent.objects.filter(user=rep).order_by("at").values_list("via", flat=True))
+        assert vias == ["password", "session"]
+
+
+@override_settings(SIGN_IN_EVENT_RETENTION_DAYS=400)
+def test_retention_purge_keeps_recent_rows_and_deletes_old_ones():
+    rep = UserFactory.create()
+    old = SignInEvent.objects.create(user=rep, via="password", at=NOW - dt.timedelta(days=401))
+    edge = SignInEvent.objects.create(user=rep, via="password", at=NOW - dt.timedelta(days=399))
+    recent = SignInEvent.objects.create(user=rep, via="session", at=NOW - dt.timedelta(days=1))
+    assert purge_old(now=NOW) == 1
+    kept = set(SignInEvent.objects.filter(user=rep).values_list("pk", flat=True))
+    assert kept == {edge.pk, recent.pk} and old.pk not in kept
+
+
+def test_snapshot_job_is_idempotent_and_closes_last_week_on_mondays():
+    rep = _hand_counted_rep()
+    inactive = UserFactory.create(is_active=False)
+    with freeze_time(NOW):
+        first = services.snapshot_adoption(now=NOW)
+        again = services.snapshot_adoption(now=NOW)
+    assert first == again
+    rows = AdoptionSnapshot.objects.filter(person=rep)
+    assert list(rows.values_list("week", "score")) == [(MONDAY, Decimal("56.67"))]
+    assert rows.get().parts["criteria_complete"] == "0.4000"
+    assert not AdoptionSnapshot.objects.filter(person=inactive).exists()
+    monday = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
+    services.snapshot_adoption(now=monday)
+    services.snapshot_adoption(now=monday)
+    weeks = list(AdoptionSnapshot.objects.filter(person=rep).values_list("week", flat=True))
+    assert weeks == [MONDAY, dt.date(2026, 11, 23)]
+
+
+def test_rollout_adoption_curve_against_a_hand_count():
+    ops = UserFactory.create(is_sales_ops=True, is_rep=False)
+    team = TeamFactory.create()
+    a, b, c = (UserFactory.create(team=team) for _ in range(3))
+    UserFactory.create()  # another team: not in the group
+    go_live = dt.date(2026, 11, 4)  # a Wednesday: its week starts Monday 2 Nov
+    rollout = services.rollout_create(actor=ops, name="Call logging", team=team.pk, go_live=go_live.isoformat(),
+                                      metric="criteria_complete", threshold="0.5", target_share="0.6")  # fmt: skip
+    weeks = [dt.date(2026, 10, 19), dt.date(2026, 10, 26), dt.date(2026, 11, 2), dt.date(2026, 11, 9)]
+    values = {  # person → criteria_complete per week (None: no snapshot that week)
+        a: ["0.2", "0.5", "0.9", "1"],
+        b: ["0.1", "0.4", "0.5", "0.7"],
+        c: [None, "0.3", "0.49", "0.5"],
+    }
+    for person, shares in values.items():
+        for week, share in zip(weeks, shares, strict=True):
+            if share is not None:
+                AdoptionSnapshot.objects.create(person=person, week=week, parts={"criteria_complete": share})
+    curve = selectors.rollout_curve(rollout, today=dt.date(2026, 11, 12))
+    # From the week of go-live − 2 weeks (19 Oct) to this week (9 Nov); adopted = value >= 0.5.
+    assert [(p.week, p.adopted, p.people) for p in curve] == [
+        (weeks[0], 0, 3), (weeks[1], 1, 3), (weeks[2], 2, 3), (weeks[3], 3, 3)
+    ]  # fmt: skip
+    assert [p.share for p in curve] == [Decimal("0"), Decimal("0.3333"), Decimal("0.6667"), Decimal("1")]
+    assert engine.adopted_from(curve) == weeks[2]  # first week with 2/3 >= 60 %
+
+
+def test_rollouts_are_written_by_sales_ops_only():
+    manager = ManagerFactory.create()
+    with pytest.raises(Forbidden):
+        services.rollout_create(actor=manager, name="X", go_live="2026-11-01", metric="score")
+    assert not Rollout.objects.exists()
+
+
+def _get(user, url):
+    client = Client()
+    client.force_login(user)
+    return client.get(url)
+
+
+def test_scope_rep_own_row_manager_subtree_ops_everyone():
+    manager = ManagerFactory.create()
+    mine = UserFactory.create(manager=manager)
+    other = UserFactory.create()
+    ops = UserFactory.create(is_sales_ops=True, is_rep=False)
+    url = reverse("enablement:adoption")
+
+    def rows(user):
+        page = _get(user, url).content.decode()
+        return {p.pk for p in (mine, other) if f'data-person="{p.pk}"' in page}
+
+    assert rows(mine) == {mine.pk}
+    assert rows(other) == {other.pk}
+    assert rows(manager) == {mine.pk}
+    assert rows(ops) == {mine.pk, other.pk}
+    assert _get(manager, reverse("enablement:adoption_person", args=[other.pk])).status_code == 404
+    assert _get(mine, reverse("enablement:adoption_person", args=[other.pk])).status_code == 404
+    assert _get(manager, reverse("enablement:adoption_person", args=[mine.pk])).status_code == 200
+    assert _get(ops, reverse("enablement:adoption_person", args=[other.pk])).status_code == 200
+
+
+def test_rollout_pages_by_role():
+    ops = UserFactory.create(is_sales_ops=True, is_rep=False)
+    rep = UserFactory.create()
+    manager = ManagerFactory.create()
+    rollout = services.rollout_create(actor=ops, name="Mobile app", go_live="2026-11-01", metric="active")
+    detail = reverse("enablement:rollout_detail", args=[rollout.pk])
+    assert _get(rep, reverse("enablement:rollout_list")).status_code == 403
+    assert _get(rep, detail).status_code == 404
+    assert _get(manager, detail).status_code == 200
+    assert _get(ops, detail).status_code == 200
+    client = Client()
+    client.force_login(manager)
+    assert client.post(reverse("enablement:rollout_list"), {"name": "Y"}).status_code == 403
+    client.force_login(ops)
+    answer = client.post(reverse("enablement:rollout_list"), {"name": "Y", "go_live": "2026-12-01",
+                                                               "metric": "score", "threshold": "60", "target_share": "0.8"})  # fmt: skip
+    assert answer.status_code == 302
+    assert Rollout.objects.get(name="Y").threshold == Decimal("0.6000")
