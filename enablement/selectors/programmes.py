@@ -9,9 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet
 
 from enablement.engine import programmes as engine
-from enablement.models import StepProgress
+from enablement.models import Enrolment, Programme, StepKind, StepProgress
+from salesops.org.models import User
+from salesops.org.selectors import people_visible_to, person_is_in_subtree, sees_everyone, subtree_ids
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,6 @@ def onboarding_progress(person_ids: Iterable[int], *, today: dt.date) -> dict[in
         if completed_at is None and acc["next"] is None:
             acc["next"] = (title, due)
     # Enrolments without steps still count as programmes.
-    from enablement.models import Enrolment
-
     for person_id, enrolment_id in Enrolment.objects.filter(person_id__in=ids).values_list("person_id", "id"):
         gathered.setdefault(person_id, {"enrolments": set(), "states": [], "next": None})
         gathered[person_id]["enrolments"].add(enrolment_id)  # type: ignore[attr-defined]
@@ -66,3 +69,193 @@ def onboarding_progress(person_ids: Iterable[int], *, today: dt.date) -> dict[in
             next_due=nxt[1] if nxt else None,  # type: ignore[index]
         )
     return result
+
+
+# ----------------------------------------------------------------------------------------------- pages and API
+def may_read_person(user: User, person_id: int) -> bool:
+    """Onboarding scope: everyone for sales ops/finance/superusers, a manager's subtree, a rep themself."""
+    return user.pk == person_id or sees_everyone(user) or person_is_in_subtree(root=user, person_id=person_id)
+
+
+def may_read_team(user: User) -> bool:
+    return bool(user.is_manager) or sees_everyone(user)
+
+
+def people_in_scope_q(user: User, field: str = "person_id") -> Q:
+    if sees_everyone(user):
+        return Q()
+    return Q(**{f"{field}__in": {user.pk, *subtree_ids(user)}})
+
+
+@dataclass(frozen=True)
+class ChecklistStep:
+    id: int
+    title: str
+    kind: str
+    kind_label: str
+    due_on: dt.date
+    done: bool
+    completed_at: dt.datetime | None
+    overdue: bool
+    value: Decimal | None
+    target: Decimal | None
+    may_tick: bool
+
+
+@dataclass(frozen=True)
+class Checklist:
+    enrolment_id: int
+    programme_id: int
+    programme: str
+    person_id: int
+    person: str
+    start_date: dt.date
+    completed_at: dt.datetime | None
+    steps: list[ChecklistStep]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for s in self.steps if s.done)
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for s in self.steps if s.overdue)
+
+    @property
+    def percent(self) -> int:
+        return engine.percent_done(len(self.steps), self.done)
+
+
+def checklists(person_id: int, *, viewer: User, today: dt.date) -> list[Checklist]:
+    """A person's enrolments with their steps in due order (the viewer's right to tick task steps marked)."""
+    from enablement.services.programmes import may_tick
+
+    ticks = may_tick(viewer, person_id)
+    result = []
+    enrolments = Enrolment.objects.filter(person_id=person_id).select_related("programme", "person")
+    for enrolment in enrolments.order_by("start_date", "id"):
+        steps = [
+            ChecklistStep(
+                id=p.pk,
+                title=p.step.title,
+                kind=p.step.kind,
+                kind_label=p.step.get_kind_display(),
+                due_on=p.due_on,
+                done=p.completed_at is not None,
+                completed_at=p.completed_at,
+                overdue=engine.is_overdue(done=p.completed_at is not None, due=p.due_on, today=today),
+                value=p.value,
+                target=p.step.target,
+                may_tick=ticks and p.step.kind == StepKind.TASK,
+            )
+            for p in enrolment.steps.select_related("step").order_by("due_on", "step__position", "id")
+        ]
+        result.append(
+            Checklist(
+                enrolment_id=enrolment.pk,
+                programme_id=enrolment.programme_id,
+                programme=enrolment.programme.name,
+                person_id=person_id,
+                person=enrolment.person.display_name,
+                start_date=enrolment.start_date,
+                completed_at=enrolment.completed_at,
+                steps=steps,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    enrolment_id: int
+    person_id: int
+    person: str
+    programme: str
+    start_date: dt.date
+    steps: int
+    done: int
+    overdue: int
+    next_step: str | None
+    next_due: dt.date | None
+
+    @property
+    def percent(self) -> int:
+        return engine.percent_done(self.steps, self.done)
+
+
+def team_rows(user: User, *, today: dt.date, include_done: bool = False) -> list[TeamRow]:
+    """One row per enrolment in the viewer's scope (a manager: their subtree; sales ops/finance: everyone)."""
+    enrolments = Enrolment.objects.filter(people_in_scope_q(user)).exclude(person_id=user.pk)
+    if not include_done:
+        enrolments = enrolments.filter(completed_at__isnull=True)
+    enrolments = enrolments.select_related("programme", "person").order_by(
+        "person__last_name", "person__first_name", "id"
+    )
+    rows = {e.pk: e for e in enrolments[:2000]}
+    stats: dict[int, list[engine.StepState]] = {pk: [] for pk in rows}
+    nxt: dict[int, tuple[str, dt.date]] = {}
+    progress = StepProgress.objects.filter(enrolment_id__in=list(rows)).order_by("due_on", "step__position", "id")
+    for enrolment_id, completed_at, due, title in progress.values_list(
+        "enrolment_id", "completed_at", "due_on", "step__title"
+    ):
+        stats[enrolment_id].append(engine.StepState(done=completed_at is not None, due=due))
+        if completed_at is None and enrolment_id not in nxt:
+            nxt[enrolment_id] = (title, due)
+    result = []
+    for pk, e in rows.items():
+        steps, done, overdue = engine.progress_counts(stats[pk], today=today)
+        n = nxt.get(pk)
+        result.append(
+            TeamRow(
+                enrolment_id=pk,
+                person_id=e.person_id,
+                person=e.person.display_name,
+                programme=e.programme.name,
+                start_date=e.start_date,
+                steps=steps,
+                done=done,
+                overdue=overdue,
+                next_step=n[0] if n else None,
+                next_due=n[1] if n else None,
+            )
+        )
+    return result
+
+
+def team_overdue_steps(user: User, *, today: dt.date) -> int:
+    """Overdue steps of the open enrolments in the viewer's scope, the viewer's own left out (the manager home)."""
+    return (
+        StepProgress.objects.filter(
+            people_in_scope_q(user, "enrolment__person_id"),
+            completed_at__isnull=True,
+            due_on__lt=today,
+            enrolment__completed_at__isnull=True,
+        )
+        .exclude(enrolment__person_id=user.pk)
+        .count()
+    )
+
+
+def programmes() -> QuerySet[Programme]:
+    """Every programme (everyone reads the catalogue of programmes; enrolments are scoped)."""
+    return Programme.objects.select_related("for_team", "for_region").annotate(step_count=Count("steps", distinct=True))
+
+
+def programme_enrolments(programme: Programme, user: User) -> QuerySet[Enrolment]:
+    return (
+        Enrolment.objects.filter(people_in_scope_q(user), programme=programme)
+        .select_related("person")
+        .order_by("person__last_name", "person__first_name", "id")
+    )
+
+
+def step_progress_for(user: User, pk: int) -> StepProgress | None:
+    """A step of someone's checklist the user may read (None: missing or out of scope, both 404)."""
+    progress = StepProgress.objects.select_related("step", "enrolment").filter(pk=pk).first()
+    if progress is None or not may_read_person(user, progress.enrolment.person_id):
+        return None
+    return progress
+
+
+def enrolable_people(user: User) -> QuerySet[User]:
+    return people_visible_to(user).filter(is_active=True).order_by("last_name", "first_name")

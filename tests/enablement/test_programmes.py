@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
+import forecasting.timeseries  # noqa: F401  (pandas imported before any frozen clock: eager forecasting tasks run below)
 from enablement.engine import programmes as engine
 from enablement.models import Enrolment, Programme, StepProgress
 from enablement.selectors.programmes import onboarding_progress

@@ -1,0 +1,217 @@
+"""Onboarding pages: My onboarding, Team onboarding, a person's checklist, programmes (sales ops edit steps and
+enrol by hand). Scope: docs/enablement-programmes.md."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from enablement.models import (
+    Certification,
+    Course,
+    Enrolment,
+    Milestone,
+    Programme,
+    ProgrammeStep,
+    StepKind,
+    TargetRole,
+)
+from enablement.selectors import programmes as selectors
+from enablement.services import programmes as services
+from salesops.api import DomainError
+from salesops.org.auth import request_user
+from salesops.org.models import Region, Team
+from salesops.org.permissions import may_manage_setup
+
+
+@login_required
+def my_onboarding(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    today = timezone.localdate()
+    return render(request, "enablement/programmes/my_onboarding.html",
+                  {"checklists": selectors.checklists(user.pk, viewer=user, today=today), "today": today})  # fmt: skip
+
+
+@login_required
+def person_onboarding(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    if not selectors.may_read_person(user, pk):
+        raise Http404("No such person.")
+    today = timezone.localdate()
+    lists = selectors.checklists(pk, viewer=user, today=today)
+    if not lists and pk != user.pk:
+        raise Http404("No onboarding for this person.")
+    return render(request, "enablement/programmes/my_onboarding.html",
+                  {"checklists": lists, "today": today, "someone": lists[0].person if lists else ""})  # fmt: skip
+
+
+@login_required
+def team_onboarding(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    if not selectors.may_read_team(user):
+        raise PermissionDenied("Team onboarding is for managers, finance and sales ops.")
+    include_done = request.GET.get("done") == "1"
+    rows = selectors.team_rows(user, today=timezone.localdate(), include_done=include_done)
+    return render(request, "enablement/programmes/team_onboarding.html", {"rows": rows, "include_done": include_done})
+
+
+@login_required
+@require_POST
+def step_toggle(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user = request_user(request)
+    progress = selectors.step_progress_for(user, pk)
+    if progress is None:
+        raise Http404("No such step.")
+    try:
+        services.step_progress_set(actor=user, progress=progress, done=request.POST.get("done") == "1")
+    except DomainError as error:
+        if error.status_code == 403:
+            raise PermissionDenied(error.message) from error
+        messages.error(request, error.message)
+    person_id = progress.enrolment.person_id
+    if person_id == user.pk:
+        return redirect("enablement:my_onboarding")
+    return redirect("enablement:person_onboarding", pk=person_id)
+
+
+def _programme_values(request: HttpRequest) -> dict[str, object]:
+    team = request.POST.get("for_team") or ""
+    region = request.POST.get("for_region") or ""
+    role = request.POST.get("for_role") or ""
+    return {
+        "description": request.POST.get("description", "").strip(),
+        "for_role": role if role in TargetRole.values else "",
+        "for_team": Team.objects.filter(pk=int(team)).first() if team.isdigit() else None,
+        "for_region": Region.objects.filter(pk=int(region)).first() if region.isdigit() else None,
+        "auto_assign": request.POST.get("auto_assign") == "on",
+        "is_active": request.POST.get("is_active", "on") == "on",
+    }
+
+
+@login_required
+def programme_list(request: HttpRequest) -> HttpResponseBase:
+    user = request_user(request)
+    writes = may_manage_setup(user)
+    if request.method == "POST":
+        if not writes:
+            raise PermissionDenied("Only sales ops create programmes.")
+        try:
+            programme = services.programme_create(actor=user, name=request.POST.get("name", ""),
+                                                  **_programme_values(request))  # type: ignore[arg-type]  # fmt: skip
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("enablement:programme_list")
+        messages.success(request, f"Programme “{programme.name}” created.")
+        return redirect("enablement:programme_detail", pk=programme.pk)
+    return render(request, "enablement/programmes/programme_list.html",
+                  {"programmes": selectors.programmes(), "writes": writes, **_choices()})  # fmt: skip
+
+
+def _choices() -> dict[str, object]:
+    return {
+        "roles": TargetRole.choices,
+        "teams": Team.objects.order_by("name"),
+        "regions": Region.objects.order_by("name"),
+    }
+
+
+@login_required
+def programme_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user = request_user(request)
+    programme = get_object_or_404(Programme, pk=pk)
+    writes = may_manage_setup(user)
+    if request.method == "POST":
+        if not writes:
+            raise PermissionDenied("Only sales ops change programmes.")
+        try:
+            services.programme_update(actor=user, programme=programme, name=request.POST.get("name", programme.name),
+                                      **_programme_values(request))  # type: ignore[arg-type]  # fmt: skip
+            messages.success(request, "Programme saved.")
+        except DomainError as error:
+            messages.error(request, error.message)
+        return redirect("enablement:programme_detail", pk=pk)
+    context = {
+        "programme": programme,
+        "steps": programme.steps.select_related("course", "certification"),
+        "enrolments": selectors.programme_enrolments(programme, user),
+        "writes": writes,
+        "kinds": StepKind.choices,
+        "milestones": Milestone.choices,
+        **_choices(),
+    }
+    if writes:
+        context |= {"courses": Course.objects.all(), "certifications": Certification.objects.all(),
+                    "people": selectors.enrolable_people(user)}  # fmt: skip
+    return render(request, "enablement/programmes/programme_detail.html", context)
+
+
+def _ops(request: HttpRequest) -> object:
+    user = request_user(request)
+    if not may_manage_setup(user):
+        raise PermissionDenied("Only sales ops change programmes.")
+    return user
+
+
+@login_required
+@require_POST
+def step_add(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user = _ops(request)
+    programme = get_object_or_404(Programme, pk=pk)
+    course = request.POST.get("course") or ""
+    cert = request.POST.get("certification") or ""
+    days = request.POST.get("due_days") or ""
+    try:
+        services.step_add(
+            actor=user, programme=programme, title=request.POST.get("title", ""),  # type: ignore[arg-type]
+            kind=request.POST.get("kind", ""), due_days=int(days) if days.isdigit() else -1,
+            course=Course.objects.filter(pk=int(course)).first() if course.isdigit() else None,
+            certification=Certification.objects.filter(pk=int(cert)).first() if cert.isdigit() else None,
+            milestone=request.POST.get("milestone", ""), target=request.POST.get("target") or None,
+        )  # fmt: skip
+        messages.success(request, "Step added.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("enablement:programme_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def step_delete(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user = _ops(request)
+    step = get_object_or_404(ProgrammeStep, pk=pk)
+    services.step_delete(actor=user, step=step)  # type: ignore[arg-type]
+    messages.success(request, f"Step “{step.title}” removed.")
+    return redirect("enablement:programme_detail", pk=step.programme_id)
+
+
+@login_required
+@require_POST
+def enrol(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user = _ops(request)
+    programme = get_object_or_404(Programme, pk=pk)
+    raw = request.POST.get("person") or ""
+    person = selectors.enrolable_people(user).filter(pk=int(raw)).first() if raw.isdigit() else None  # type: ignore[arg-type]
+    if person is None:
+        messages.error(request, "Choose a person to enrol.")
+        return redirect("enablement:programme_detail", pk=pk)
+    try:
+        services.enrolment_create(actor=user, programme=programme, person=person)  # type: ignore[arg-type]
+        messages.success(request, f"{person.display_name} enrolled.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("enablement:programme_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def enrolment_delete(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user = _ops(request)
+    enrolment = get_object_or_404(Enrolment, pk=pk)
+    services.enrolment_delete(actor=user, enrolment=enrolment)  # type: ignore[arg-type]
+    messages.success(request, "Enrolment removed.")
+    return redirect("enablement:programme_detail", pk=enrolment.programme_id)
