@@ -233,6 +233,7 @@ SPECTACULAR_SETTINGS = {
         "TerritoryModelStatusEnum": "planning.models.TerritoryModel.Status",
         "ScenarioStatusEnum": "planning.models.QuotaScenario.Status",
         "StressTestStatusEnum": "planning.models.StressTest.Status",
+        "TargetRoleEnum": "enablement.models.TargetRole",
     },
 }
 
