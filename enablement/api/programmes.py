@@ -83,10 +83,10 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=StepSerializer)
-    @action(detail=False, methods=["post"], url_path=r"steps/(?P<step_id>\d+)/done")
-    def step_done(self, request: Request, step_id: str) -> Response:
+    @action(detail=False, methods=["post"], url_path=r"steps/(?P<pk>\d+)/done")
+    def step_done(self, request: Request, pk: str) -> Response:
         """Mark a task step done (`{"done": true}`) or not done (`false`): the person, their manager or sales ops."""
-        progress = selectors.step_progress_for(request.user, int(step_id))  # type: ignore[arg-type]
+        progress = selectors.step_progress_for(request.user, int(pk))  # type: ignore[arg-type]
         if progress is None:
             raise NotFound("No such step.")
         try:

@@ -16,6 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from enablement.engine import programmes as engine
 from enablement.models import Enrolment, Programme, StepKind, StepProgress
 from salesops.org.models import User
+from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import people_visible_to, person_is_in_subtree, sees_everyone, subtree_ids
 
 
@@ -77,6 +78,11 @@ def may_read_person(user: User, person_id: int) -> bool:
     return user.pk == person_id or sees_everyone(user) or person_is_in_subtree(root=user, person_id=person_id)
 
 
+def may_tick(actor: User, person_id: int) -> bool:
+    """A task step is ticked by the person, their manager (anyone above them) or sales ops."""
+    return actor.pk == person_id or may_manage_setup(actor) or person_is_in_subtree(root=actor, person_id=person_id)
+
+
 def may_read_team(user: User) -> bool:
     return bool(user.is_manager) or sees_everyone(user)
 
@@ -128,8 +134,6 @@ class Checklist:
 
 def checklists(person_id: int, *, viewer: User, today: dt.date) -> list[Checklist]:
     """A person's enrolments with their steps in due order (the viewer's right to tick task steps marked)."""
-    from enablement.services.programmes import may_tick
-
     ticks = may_tick(viewer, person_id)
     result = []
     enrolments = Enrolment.objects.filter(person_id=person_id).select_related("programme", "person")

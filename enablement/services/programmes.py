@@ -25,12 +25,12 @@ from enablement.models import (
     StepKind,
     StepProgress,
 )
+from enablement.selectors.programmes import may_tick
 from pipeline import selectors as pipeline_selectors
 from pipeline.selectors import MilestoneCounts
 from salesops.api import DomainError, Forbidden
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
-from salesops.org.selectors import person_is_in_subtree
 from salesops.org.services import audit_record
 
 
@@ -340,11 +340,6 @@ def enrol_starters(*, today: dt.date | None = None) -> int:
 
 
 # --------------------------------------------------------------------------------------------------- completion
-def may_tick(actor: User, person_id: int) -> bool:
-    """A task step is ticked by the person, their manager (anyone above them) or sales ops."""
-    return actor.pk == person_id or may_manage_setup(actor) or person_is_in_subtree(root=actor, person_id=person_id)
-
-
 @transaction.atomic
 def step_progress_set(*, actor: User, progress: StepProgress, done: bool) -> StepProgress:
     """Mark a task step done (or not done again)."""
