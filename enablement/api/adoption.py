@@ -99,10 +99,8 @@ class RolloutViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Rollout.objects.none()
         user = request_user(self.request)
-        if not selectors.may_read_rollouts(user):
-            if self.action == "list" or self.action == "create":
-                raise PermissionDenied("Roll-outs are for managers, finance and sales ops.")
-            raise NotFound("No such roll-out.")
+        if not selectors.may_read_rollouts(user):  # 403 whatever the id: says nothing of which exist
+            raise PermissionDenied("Roll-outs are for managers, finance and sales ops.")
         return selectors.rollouts_visible_to(user)
 
     def _values(self, request: Request, *, partial: bool) -> dict[str, Any]:

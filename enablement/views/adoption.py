@@ -3,7 +3,7 @@ with their adoption curves (docs/enablement-adoption.md).
 
 Scope: everyone opens the scorecard and sees their scope (a rep their own row, a manager their subtree, finance
 and sales ops everyone); a person outside it is 404. Roll-outs are read by managers, finance and sales ops (a rep:
-403 on the list, 404 on a roll-out); only sales ops create, change and delete them (403 otherwise).
+403 on every roll-out URL); only sales ops create, change and delete them (403 otherwise).
 """
 
 from __future__ import annotations
@@ -94,10 +94,10 @@ def adoption_person(request: HttpRequest, pk: int) -> HttpResponse:
 
 # ------------------------------------------------------------------------------------------------ roll-outs
 def _rollout_reader(request: HttpRequest, *, record: bool = False) -> User:
+    """A reader of roll-outs. A rep is refused with 403 on every roll-out URL, a missing id included, so the answer
+    says nothing of which roll-outs exist."""
     user = request_user(request)
     if not selectors.may_read_rollouts(user):
-        if record:
-            raise Http404("No such roll-out.")
         raise PermissionDenied("Roll-outs are for managers, finance and sales ops.")
     return user
 

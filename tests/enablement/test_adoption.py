@@ -231,7 +231,8 @@ def test_rollout_pages_by_role():
     rollout = services.rollout_create(actor=ops, name="Mobile app", go_live="2026-11-01", metric="active")
     detail = reverse("enablement:rollout_detail", args=[rollout.pk])
     assert _get(rep, reverse("enablement:rollout_list")).status_code == 403
-    assert _get(rep, detail).status_code == 404
+    assert _get(rep, detail).status_code == 403  # whatever the id (a missing one too)
+    assert _get(rep, reverse("enablement:rollout_detail", args=[987654])).status_code == 403
     assert _get(manager, detail).status_code == 200
     assert _get(ops, detail).status_code == 200
     client = Client()
