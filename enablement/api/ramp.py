@@ -71,6 +71,7 @@ class RampViewSet(viewsets.ViewSet):
     lookup_value_regex = r"[0-9]+"  # /ramp/abc/ is no route: a 404, not a 500
 
     @extend_schema(
+        operation_id="enablement_ramp_list",
         parameters=[
             OpenApiParameter("years", int, description="Hires of the last 1–5 years (default 3)."),
             OpenApiParameter("cohort", str, description="Only this cohort's reps, e.g. 2026-Q1 (the curves stay)."),
