@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from enablement.selectors import programmes as onboarding
 from forecasting import math as fm
 from forecasting import selectors as forecasting
 from incentives import selectors as incentives
@@ -70,8 +71,15 @@ def rep_panel(user: User, today: Today) -> RepPanel:
         needing_step=pipeline.deals_needing_a_step(mine, today=today.day, limit=LISTED),
         tasks=pipeline.open_tasks(user, today=today.day, limit=LISTED),
         call=calls.get(user.pk),
-        more=_dispute_answers(user),
+        more=_onboarding_checklist(user, today) + _dispute_answers(user),
     )
+
+
+def _onboarding_checklist(user: User, today: Today) -> list[tuple[str, dict[str, Any]]]:
+    """A new hire's checklist: the steps of their open enrolments with due dates, overdue ones marked (a panel
+    only while they have an open enrolment). docs/enablement-programmes.md."""
+    lists = onboarding.checklists(user.pk, viewer=user, today=today.day, open_only=True)
+    return [("home/partials/rep_onboarding.html", {"checklists": lists})] if lists else []
 
 
 def _dispute_answers(user: User) -> list[tuple[str, dict[str, Any]]]:
@@ -104,6 +112,7 @@ class ManagerPanel:
     at_risk: pipeline.AtRisk
     stale: list[StaleRow]  # people of the subtree with stale deals, most first
     stale_total: int
+    onboarding_overdue: int = 0  # overdue steps of the subtree's open onboarding enrolments
 
 
 def manager_panel(user: User, today: Today) -> ManagerPanel:
@@ -130,6 +139,7 @@ def manager_panel(user: User, today: Today) -> ManagerPanel:
         ),
         stale=stale_rows,
         stale_total=sum(r.stale for r in stale_rows),
+        onboarding_overdue=onboarding.team_overdue_steps(user, today=today.day),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from enablement.engine import programmes as engine
 from enablement.models import Enrolment, Programme, StepKind, StepProgress
@@ -132,11 +132,16 @@ class Checklist:
         return engine.percent_done(len(self.steps), self.done)
 
 
-def checklists(person_id: int, *, viewer: User, today: dt.date) -> list[Checklist]:
-    """A person's enrolments with their steps in due order (the viewer's right to tick task steps marked)."""
+def checklists(person_id: int, *, viewer: User, today: dt.date, open_only: bool = False) -> list[Checklist]:
+    """A person's enrolments with their steps in due order (the viewer's right to tick task steps marked); with
+    `open_only`, only the enrolments not yet complete (the home's panel). Two queries."""
     ticks = may_tick(viewer, person_id)
     result = []
     enrolments = Enrolment.objects.filter(person_id=person_id).select_related("programme", "person")
+    if open_only:
+        enrolments = enrolments.filter(completed_at__isnull=True)
+    ordered_steps = StepProgress.objects.select_related("step").order_by("due_on", "step__position", "id")
+    enrolments = enrolments.prefetch_related(Prefetch("steps", queryset=ordered_steps))
     for enrolment in enrolments.order_by("start_date", "id"):
         steps = [
             ChecklistStep(
@@ -152,7 +157,7 @@ def checklists(person_id: int, *, viewer: User, today: dt.date) -> list[Checklis
                 target=p.step.target,
                 may_tick=ticks and p.step.kind == StepKind.TASK,
             )
-            for p in enrolment.steps.select_related("step").order_by("due_on", "step__position", "id")
+            for p in enrolment.steps.all()
         ]
         result.append(
             Checklist(

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
@@ -16,6 +16,13 @@ from tests.conftest import Org
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/enablement"
+
+
+@pytest.fixture(autouse=True)
+def _views_imported() -> None:
+    """Import every view before a test freezes time: pandas (forecasting's views) crashes when first imported
+    under freezegun."""
+    assert get_resolver().url_patterns
 
 
 @pytest.fixture
