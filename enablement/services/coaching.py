@@ -81,8 +81,8 @@ def _owner(one_on_one: OneOnOne, owner: str | int | None, actor: User) -> int:
         return one_on_one.manager_id
     if owner == "report":
         return one_on_one.report_id
-    if str(owner).isdigit() and int(owner) in (one_on_one.manager_id, one_on_one.report_id):
-        return int(owner)
+    if str(owner).isdigit() and int(str(owner)) in (one_on_one.manager_id, one_on_one.report_id):
+        return int(str(owner))
     raise DomainError("An action item is owned by the manager or the report of the 1:1.", field="owner")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib import admin
@@ -104,13 +105,16 @@ def test_every_1_1_surface_answers_404_to_a_third_person(secret, who) -> None:
         ("htmx-post", f"/enablement/one-on-ones/actions/{ids['carried']}/done/"),
     ]
     for method, url in pages:
-        headers = {"HTTP_HX_REQUEST": "true"} if method.startswith("htmx") else {}
-        send = client.post if method.endswith("post") else client.get
+        htmx = "true" if method.startswith("htmx") else ""
         body = {"notes": "overwritten", "text": "x", "held_on": "2030-01-02", "done": "1"}
-        answer = send(url, body, **headers) if method.endswith("post") else send(url, **headers)
+        answer: Any = (
+            client.post(url, body, HTTP_HX_REQUEST=htmx)
+            if method.endswith("post")
+            else client.get(url, HTTP_HX_REQUEST=htmx)
+        )
         assert answer.status_code == 404, (who, method, url, answer.status_code)
         assert not _leaks(_text(answer)), (who, url)
-    calls = [
+    calls: list[Any] = [
         api.get(f"/api/v1/enablement/one-on-ones/{m}/"),
         api.patch(f"/api/v1/enablement/one-on-ones/{m}/", {"notes": "overwritten"}, format="json"),
         api.post(f"/api/v1/enablement/one-on-ones/{m}/save/"),
