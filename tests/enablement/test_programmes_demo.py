@@ -57,11 +57,12 @@ def test_programmes_and_hires_at_different_steps(demo: dict[str, int]) -> None:
     kinds = list(rep_programme.steps.order_by("position").values_list("kind", flat=True))
     assert kinds.count("course") == 1 and kinds.count("certification") == 1 and kinds.count("milestone") == 3
     assert Programme.objects.get(name="Manager onboarding").for_role == "manager"
-    hires = {days: User.objects.filter(first_name=first, last_name=last).first() for days, first, last in HIRES}
-    if any(h is None for h in hires.values()):
+    found = {days: User.objects.filter(first_name=first, last_name=last).first() for days, first, last in HIRES}
+    hires = {days: hire for days, hire in found.items() if hire is not None}
+    if len(hires) < len(HIRES):
         pytest.skip("the demo has recent hires of its own on this day")
     for days, hire in hires.items():
-        assert hire is not None and hire.start_date == today - dt.timedelta(days=days)
+        assert hire.start_date == today - dt.timedelta(days=days)
         enrolment = Enrolment.objects.get(person=hire, programme=rep_programme)
         assert enrolment.start_date == hire.start_date
         setup = _step(hire, "Set up your CRM profile")
