@@ -20,6 +20,7 @@ AREAS = [
     ("My onboarding", "enablement:my_onboarding", "Your checklist: what is due, what is done.", "all"),
     ("Team onboarding", "enablement:team_onboarding", "Your team's programmes, overdue steps marked.", "managers"),
     ("Programmes", "enablement:programme_list", "Onboarding programmes and their steps.", "all"),
+    ("My learning", "enablement:my_learning", "Courses assigned to you, due dates and your certifications.", "all"),
     ("Courses", "enablement:course_list", "Lessons, quizzes and certifications.", "all"),
     ("Learning report", "enablement:learning_report", "Completion of assigned courses by team.", "managers"),
     ("Ramp", "enablement:ramp", "Attainment by month of tenure, by hire cohort.", "all"),
