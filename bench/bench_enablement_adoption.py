@@ -41,7 +41,12 @@ def adoption_scorecard(ctx: BenchContext) -> dict[str, Any]:
         started = time.perf_counter()
         page = selectors.scorecard_page(viewer, today=today, now=now)
         value = time.perf_counter() - started
+        from pipeline.selectors import hygiene_counts
+
+        again = time.perf_counter()
+        hygiene_counts(ids, today=today, now=now)
         return {
+            "hygiene_counts_s": round(time.perf_counter() - again, 2),
             "value": value,
             "people": page.total.people,
             "reps": len(page.reps),
