@@ -67,13 +67,15 @@ def one_on_ones(request: HttpRequest) -> HttpResponse:
 def one_on_one_pair(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The pair's 1:1s (pk: the report's person id). POST: the manager schedules one (a direct report only)."""
     user = request_user(request)
+    if request.method == "POST" and not selectors.is_direct_report(user, pk):
+        # Refused before anything is looked up: the same 403 for anyone who is not the person's manager,
+        # whether the pair exists, the person exists or not (no oracle).
+        return HttpResponse(services.NOT_YOUR_REPORT, status=403)
     pair = selectors.pair_for(user, pk)
     if pair is None:
         raise Http404(MISSING)
     status = 200
     if request.method == "POST":
-        if not pair.may_schedule:
-            return HttpResponse(services.NOT_YOUR_REPORT, status=403)
         held_on = _date(request.POST.get("held_on"))
         if held_on is None:
             messages.error(request, "Pick the day of the 1:1.")

@@ -92,7 +92,6 @@ def test_every_1_1_surface_answers_404_to_a_third_person(secret, who) -> None:
     m, i = ids["meeting"], ids["item"]
     pages = [
         ("get", f"/enablement/one-on-ones/{ids['rep_a']}/"),
-        ("post", f"/enablement/one-on-ones/{ids['rep_a']}/"),
         ("get", f"/enablement/one-on-ones/meetings/{m}/"),
         ("htmx", f"/enablement/one-on-ones/meetings/{m}/"),
         ("get", f"/enablement/one-on-ones/meetings/{ids['earlier']}/"),
@@ -114,6 +113,12 @@ def test_every_1_1_surface_answers_404_to_a_third_person(secret, who) -> None:
         )
         assert answer.status_code == 404, (who, method, url, answer.status_code)
         assert not _leaks(_text(answer)), (who, url)
+    # Scheduling a 1:1 with rep_a: refused (403) to all but their manager, the same for any person id.
+    for person in (ids["rep_a"], 987_654_321):
+        refused = client.post(f"/enablement/one-on-ones/{person}/", {"held_on": "2030-01-02"})
+        assert refused.status_code == 403 and not _leaks(_text(refused)), who
+    created = api.post("/api/v1/enablement/one-on-ones/", {"report": ids["rep_a"], "held_on": "2030-01-02"})
+    assert created.status_code == 403, who
     calls: list[Any] = [
         api.get(f"/api/v1/enablement/one-on-ones/{m}/"),
         api.patch(f"/api/v1/enablement/one-on-ones/{m}/", {"notes": "overwritten"}, format="json"),
