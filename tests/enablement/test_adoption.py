@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client, override_settings
@@ -172,7 +173,7 @@ def test_rollout_adoption_curve_against_a_hand_count():
     rollout = services.rollout_create(actor=ops, name="Call logging", team=team.pk, go_live=go_live.isoformat(),
                                       metric="criteria_complete", threshold="0.5", target_share="0.6")  # fmt: skip
     weeks = [dt.date(2026, 10, 19), dt.date(2026, 10, 26), dt.date(2026, 11, 2), dt.date(2026, 11, 9)]
-    values = {  # person → criteria_complete per week (None: no snapshot that week)
+    values: dict[Any, list[str | None]] = {  # person → criteria_complete per week (None: no snapshot that week)
         a: ["0.2", "0.5", "0.9", "1"],
         b: ["0.1", "0.4", "0.5", "0.7"],
         c: [None, "0.3", "0.49", "0.5"],
