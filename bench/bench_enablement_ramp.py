@@ -69,6 +69,8 @@ def _quotas(today: dt.date) -> Iterator[int]:
         )
         rows = []
         for pid, start in reps:
+            if start is None:  # (the filter leaves none out; for the type checker)
+                continue
             full = Decimal(60000 + (pid * 7919) % 60000).quantize(Decimal(1000))
             for span in spans:
                 period = periods[span.label]

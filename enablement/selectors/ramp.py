@@ -3,7 +3,7 @@ loaded through the owning apps' selectors (credited bookings by month and the fi
 full monthly quota and the quota ramp from incentives), then `enablement.engine.ramp` does the arithmetic.
 
 Scope (roles.md): finance, sales ops and superusers see every rep; a manager their subtree's reps; anyone else
-only themselves. A person outside the scope is a 404, the same answer as a missing id. Five queries whatever the
+only themselves. A person outside the scope is a 404, the same answer as a missing id. Four queries whatever the
 number of reps.
 """
 
@@ -93,21 +93,19 @@ def reps_in_scope(user: Any, *, today: dt.date, years: int) -> list[Person]:
 
 
 def ramps_of(people: list[Person], *, today: dt.date) -> dict[int, engine.RepRamp]:
-    """Each person's ramp as of `today` (people without a start date are left out): four queries for everyone,
+    """Each person's ramp as of `today` (people without a start date are left out): three queries for everyone,
     through pipeline's and incentives' selectors."""
     started = [p for p in people if p.start is not None and p.start <= today]
     if not started:
         return {}
     ids = [p.person_id for p in started]
-    earliest = engine.month_first(min(p.start for p in started if p.start is not None))
-    bookings = pipeline_selectors.bookings_by_person_month(ids, earliest, today)
+    starts = {p.person_id: p.start for p in started if p.start is not None}
+    earliest = engine.month_first(min(starts.values()))
+    credits = pipeline_selectors.credits_since_start(starts, until=today)
     quotas = incentives_selectors.full_bookings_quota_by_person_month(ids, earliest, today)
     ramps = incentives_selectors.ramps_by_person(ids)
-    first_wins = pipeline_selectors.first_won_close_by_person(
-        {p.person_id: p.start for p in started if p.start is not None}, until=today
-    )
     by_person_bookings: dict[int, dict[dt.date, Decimal]] = {}
-    for (pid, month), amount in bookings.items():
+    for (pid, month), amount in credits.bookings.items():
         by_person_bookings.setdefault(pid, {})[month] = amount
     by_person_quota: dict[int, dict[dt.date, Decimal]] = {}
     for (pid, month), amount in quotas.items():
@@ -124,7 +122,7 @@ def ramps_of(people: list[Person], *, today: dt.date) -> dict[int, engine.RepRam
             shares=ramps[pid][1] if pid in ramps else (),
             bookings=by_person_bookings.get(pid, {}),
             full_quota=by_person_quota.get(pid, {}),
-            first_win=first_wins.get(pid),
+            first_win=credits.first_won.get(pid),
         )
         found[pid] = engine.rep_ramp(rep, today=today, start_month=start_month)
     return found
