@@ -244,3 +244,27 @@ def test_a_report_without_enrolment_or_score_gets_no_onboarding_item(org) -> Non
     meeting = _meet(org, TODAY, unrelated)
     keys = [i.key for i in selectors.live_agenda(meeting, today=TODAY, now=timezone.now())]
     assert "onboarding" not in keys and "pace" in keys
+
+
+def test_the_demo_seeds_1_1s_with_carried_items_and_pages_read_well(org, client_for) -> None:
+    import re
+    from types import SimpleNamespace
+
+    from enablement.demo_coaching import seed_coaching
+
+    with freeze_time(timezone.make_aware(dt.datetime.combine(TODAY, dt.time(10)))):
+        made = seed_coaching(org=SimpleNamespace(managers=[org.manager_east]), seed=3, today=TODAY)
+    assert made == {"one_on_ones": 6, "action_items": 6}  # rep_a and rep_b: three 1:1s and three items each
+    for report in (org.rep_a, org.rep_b):
+        meetings = list(OneOnOne.objects.filter(manager=org.manager_east, report=report).order_by("held_on"))
+        assert [m.agenda.get("items") is not None for m in meetings] == [True, True, False]  # the next is live
+        carried = selectors.meeting_items(meetings[2]).carried
+        assert len(carried) == 2 and all(item.done_at is None for item in carried)  # one of three was done
+    client = client_for(org.manager_east)
+    for meeting in OneOnOne.objects.all():
+        page = client.get(reverse("enablement:one_on_one", args=[meeting.pk]))
+        text = re.sub(r"<[^>]+>", " ", page.content.decode().split("<main", 1)[-1])
+        text = re.sub(r'value="[^"]*"', "", text)
+        assert page.status_code == 200
+        assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), "a raw ISO date"
+        assert not re.search(r"(?<![\d.,])\d+\.\d{3,}\b", text), "a ratio with more than two decimals"
