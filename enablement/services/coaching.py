@@ -48,7 +48,7 @@ def one_on_one_create(*, actor: User, report_id: int | None, held_on: dt.date) -
 def one_on_one_notes_save(*, actor: User, one_on_one: OneOnOne, notes: str) -> OneOnOne:
     """Replace the 1:1's notes (the manager and the report both write them)."""
     _participant(actor, one_on_one)
-    notes = (notes or "").replace("\r\n", "\n")
+    notes = (notes or "").replace("\r\n", "\n").replace("\x00", "")  # a NUL byte cannot be stored in Postgres text
     if len(notes) > NOTES_MAX:
         raise DomainError(
             f"The notes of the 1:1 on {one_on_one.held_on:%d %b %Y} are limited to {NOTES_MAX:,} characters.",
@@ -92,7 +92,7 @@ def action_item_add(
 ) -> ActionItem:
     """Agree an action in the 1:1: shown in every later 1:1 of the pair until it is done."""
     _participant(actor, one_on_one)
-    text = (text or "").strip()
+    text = (text or "").replace("\x00", "").strip()
     if not text:
         raise DomainError("Write what the action is.", field="text")
     if len(text) > 300:
