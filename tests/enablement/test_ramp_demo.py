@@ -51,6 +51,7 @@ def _booked(person: User, month: dt.date) -> Decimal:
         splits.setdefault(split.deal_id, []).append(split)
     total = Decimal(0)
     for deal in won:
+        assert deal.amount is not None  # (the filter)
         if deal.pk in splits:
             total += sum(
                 (deal.amount * s.percent / 100 for s in splits[deal.pk] if s.person_id == person.pk), Decimal(0)
@@ -80,6 +81,7 @@ def test_one_demo_cohort_median_equals_a_hand_calculation(demo: None) -> None:
     reps = User.objects.filter(is_rep=True, start_date__gte=since, start_date__lte=today)
     by_cohort: dict[str, list[User]] = {}
     for rep in reps:
+        assert rep.start_date is not None
         by_cohort.setdefault(period_label(rep.start_date, "quarter", start_month), []).append(rep)
     ops = User.objects.get(username="ops")
     body = APIClient()
@@ -89,6 +91,7 @@ def test_one_demo_cohort_median_equals_a_hand_calculation(demo: None) -> None:
     assert set(cohorts) == set(by_cohort)
 
     def hand(rep: User, k: int) -> Decimal | None:
+        assert rep.start_date is not None
         month = _add_months(rep.start_date.replace(day=1), k - 1)
         if _add_months(month, 1) > today or (rep.end_date and month > rep.end_date):  # not over yet, or after leaving
             return None
