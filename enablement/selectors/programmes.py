@@ -74,13 +74,18 @@ def onboarding_progress(person_ids: Iterable[int], *, today: dt.date) -> dict[in
 
 # ----------------------------------------------------------------------------------------------- pages and API
 def may_read_person(user: User, person_id: int) -> bool:
-    """Onboarding scope: everyone for sales ops/finance/superusers, a manager's subtree, a rep themself."""
-    return user.pk == person_id or sees_everyone(user) or person_is_in_subtree(root=user, person_id=person_id)
+    """Onboarding scope: everyone for sales ops/finance/superusers, a manager's subtree, a rep themself (someone
+    placed below a person who holds no manager role stays out of that person's scope, roles.md)."""
+    if user.pk == person_id or sees_everyone(user):
+        return True
+    return bool(user.is_manager) and person_is_in_subtree(root=user, person_id=person_id)
 
 
 def may_tick(actor: User, person_id: int) -> bool:
-    """A task step is ticked by the person, their manager (anyone above them) or sales ops."""
-    return actor.pk == person_id or may_manage_setup(actor) or person_is_in_subtree(root=actor, person_id=person_id)
+    """A task step is ticked by the person, their manager (a manager above them) or sales ops."""
+    if actor.pk == person_id or may_manage_setup(actor):
+        return True
+    return bool(actor.is_manager) and person_is_in_subtree(root=actor, person_id=person_id)
 
 
 def may_read_team(user: User) -> bool:
@@ -90,6 +95,8 @@ def may_read_team(user: User) -> bool:
 def people_in_scope_q(user: User, field: str = "person_id") -> Q:
     if sees_everyone(user):
         return Q()
+    if not user.is_manager:
+        return Q(**{field: user.pk})
     return Q(**{f"{field}__in": {user.pk, *subtree_ids(user)}})
 
 

@@ -123,3 +123,18 @@ def test_api_scope_and_ticking(org: Org, enrolled, api_client_for) -> None:
         f"{API}/programmes/", {"name": "Managers", "for_role": "manager"}, format="json"
     )
     assert made.status_code == 201, made.json()
+
+
+@freeze_time("2026-12-06")
+def test_a_rep_with_someone_placed_below_them_does_not_read_or_tick_their_onboarding(org: Org, enrolled) -> None:
+    """Only a manager's subtree is in their scope: rep_a, who holds no manager role, is rep_c's manager on paper."""
+    org.rep_c.manager = org.rep_a
+    org.rep_c.save(update_fields=["manager"])
+    programme = services.programme_create(actor=org.ops, name="Second", auto_assign=False)
+    services.step_add(actor=org.ops, programme=programme, title="Read the handbook", kind="task", due_days=3)
+    services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_c)
+    step = StepProgress.objects.get(enrolment__person=org.rep_c)
+    rep_a = login(org.rep_a)
+    assert rep_a.get(reverse("enablement:person_onboarding", args=[org.rep_c.pk])).status_code == 404
+    assert rep_a.post(reverse("enablement:step_toggle", args=[step.pk]), {"done": "1"}).status_code == 404
+    assert StepProgress.objects.get(pk=step.pk).completed_at is None
