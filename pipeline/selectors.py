@@ -1009,9 +1009,15 @@ def credits_since_start(person_starts: dict[int, dt.date], *, until: dt.date) ->
             FROM unnest(%(ids)s::bigint[], %(starts)s::date[]) AS s(person_id, start)
         ), credited AS (
             SELECT st.person_id, st.start, d.close_date, d.amount FROM starts st
-            JOIN pipeline_deal d ON d.owner_id = st.person_id
-            WHERE d.status = 'won' AND d.cancelled_on IS NULL AND d.close_date BETWEEN st.first_month AND %(until)s
-              AND NOT EXISTS (SELECT 1 FROM pipeline_dealsplit x WHERE x.deal_id = d.id AND NOT x.is_overlay)
+            -- Each person's won deals through the owner index (OFFSET 0 keeps the subquery per person): planned as
+            -- a join, Postgres read every won deal of the company for a few hundred hires (0.37 s against 0.16 s).
+            CROSS JOIN LATERAL (
+                SELECT d.id, d.close_date, d.amount FROM pipeline_deal d
+                WHERE d.owner_id = st.person_id AND d.status = 'won' AND d.cancelled_on IS NULL
+                  AND d.close_date BETWEEN st.first_month AND %(until)s
+                OFFSET 0
+            ) d
+            WHERE NOT EXISTS (SELECT 1 FROM pipeline_dealsplit x WHERE x.deal_id = d.id AND NOT x.is_overlay)
             UNION ALL
             SELECT st.person_id, st.start, d.close_date, d.amount * s.percent / 100 FROM starts st
             JOIN pipeline_dealsplit s ON s.person_id = st.person_id AND NOT s.is_overlay
