@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +32,29 @@ from salesops.org.models import Region, Team, User
 from salesops.org.services import audit_record
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a lesson's file: at most 20 MB
+TITLE_MAX = 160  # a course's title, a certification's name (the columns' length)
+QUESTION_MAX = 500
+VALID_DAYS_MAX = 36_500  # a certification valid 100 years at most: the expiry date stays a date (year ≤ 9999)
+
+
+def _title(value: Any, *, what: str, field: str = "title") -> str:
+    """A trimmed, non-empty title of at most TITLE_MAX characters (a longer one is a 400, not a database error)."""
+    title = str(value or "").strip()
+    if not title:
+        raise DomainError(f"A {what} needs a {field}.", field=field)
+    if len(title) > TITLE_MAX:
+        raise DomainError(f"A {what}'s {field} is at most {TITLE_MAX} characters ({len(title)} given).", field=field)
+    return title
+
+
+def _full_clean(record: Any, **kwargs: Any) -> None:
+    """Model validation as a DomainError naming the field (pages show it; the API answers 400)."""
+    try:
+        record.full_clean(**kwargs)
+    except ValidationError as error:
+        fields = getattr(error, "message_dict", {})
+        field = next(iter(fields), None)
+        raise DomainError(" ".join(error.messages), field=field) from error
 
 
 def _require_editor(actor: User) -> None:
@@ -49,9 +73,7 @@ def _sync(person_ids: Iterable[int], today: dt.date) -> int:
 @transaction.atomic
 def course_create(*, actor: User, title: str, summary: str = "") -> Course:
     _require_editor(actor)
-    title = (title or "").strip()
-    if not title:
-        raise DomainError("A course needs a title.", field="title")
+    title = _title(title, what="course")
     if Course.objects.filter(title__iexact=title).exists():
         raise DomainError(f"A course named “{title}” already exists.", field="title")
     course = Course.objects.create(title=title, summary=summary or "", created_by=actor)
@@ -69,9 +91,7 @@ def course_update(*, actor: User, course: Course, **values: Any) -> Course:
         if name not in allowed or value is None:
             continue
         if name == "title":
-            value = str(value).strip()
-            if not value:
-                raise DomainError("A course needs a title.", field="title")
+            value = _title(value, what="course")
             if Course.objects.filter(title__iexact=value).exclude(pk=course.pk).exists():
                 raise DomainError(f"A course named “{value}” already exists.", field="title")
         if name == "status" and value not in Course.Status.values:
@@ -112,7 +132,7 @@ def lesson_create(
     if upload is not None:
         lesson.file = upload
         lesson.file_name = (upload.name or "file")[:200]
-    lesson.full_clean(exclude=["file"])
+    _full_clean(lesson, exclude=["file"])
     lesson.save()
     audit_record(actor=actor, instance=lesson, action="create", changes={"title": (None, title)})
     return lesson
@@ -149,7 +169,7 @@ def lesson_update(
         lesson.file = ""  # type: ignore[assignment]
         lesson.file_name = ""
     if changes:
-        lesson.full_clean(exclude=["file"])
+        _full_clean(lesson, exclude=["file"])
         lesson.save()
         audit_record(actor=actor, instance=lesson, action="update", changes=changes)
     return lesson
@@ -174,7 +194,7 @@ def quiz_set(*, actor: User, course: Course, pass_mark: Any, max_attempts: int |
         mark = Decimal(str(pass_mark))
     except (InvalidOperation, ValueError):
         raise DomainError("The pass mark is a percentage, e.g. 80.", field="pass_mark") from None
-    if not (0 < mark <= 100):
+    if not mark.is_finite() or not (0 < mark <= 100):
         raise DomainError("The pass mark is above 0 and at most 100 percent.", field="pass_mark")
     if max_attempts is not None and int(max_attempts) < 1:
         raise DomainError("Attempts are at least 1 (leave empty for unlimited).", field="max_attempts")
@@ -195,6 +215,8 @@ def question_add(*, actor: User, quiz: Quiz, text: str, choices: list[str], corr
     choices = [str(c).strip() for c in choices if str(c).strip()]
     if not text:
         raise DomainError("A question needs its text.", field="text")
+    if len(text) > QUESTION_MAX:
+        raise DomainError(f"A question is at most {QUESTION_MAX} characters ({len(text)} given).", field="text")
     if len(choices) < 2:
         raise DomainError(f"Question “{text}” needs at least two choices.", field="choices")
     if not (0 <= int(correct) < len(choices)):
@@ -222,11 +244,11 @@ def certification_save(
 ) -> Certification:  # fmt: skip
     """Create a certification (certification None) or change one."""
     _require_editor(actor)
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("A certification needs a name.", field="name")
+    name = _title(name, what="certification", field="name")
     if int(valid_days) < 1:
         raise DomainError(f"Certification “{name}” must be valid for at least one day.", field="valid_days")
+    if int(valid_days) > VALID_DAYS_MAX:
+        raise DomainError(f"Certification “{name}” is valid for at most {VALID_DAYS_MAX:,} days.", field="valid_days")
     clash = Certification.objects.filter(name__iexact=name)
     if certification is not None:
         clash = clash.exclude(pk=certification.pk)
