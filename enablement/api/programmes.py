@@ -59,6 +59,10 @@ class StepSerializer(serializers.ModelSerializer[StepProgress]):
         return obj.completed_at is not None
 
 
+class DoneSerializer(serializers.Serializer[Any]):
+    done = serializers.BooleanField(default=True)
+
+
 class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
     steps = StepSerializer(many=True, read_only=True)
 
@@ -89,9 +93,12 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         progress = selectors.step_progress_for(request.user, int(pk))  # type: ignore[arg-type]
         if progress is None:
             raise NotFound("No such step.")
+        # "false" in a form (or a JSON string) means not done: parsed as a boolean, not by truthiness.
+        given = DoneSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
         try:
             progress = services.step_progress_set(actor=request.user, progress=progress,  # type: ignore[arg-type]
-                                                  done=bool(request.data.get("done", True)))  # fmt: skip
+                                                  done=given.validated_data["done"])  # fmt: skip
         except DomainError as error:
             if error.status_code == 403:
                 raise PermissionDenied(error.message) from error

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -106,6 +107,18 @@ def _check_ops(actor: User) -> None:
         raise Forbidden("Only sales ops change onboarding programmes and enrolments.")
 
 
+TITLE_MAX = 160  # a programme's name, a step's title (the columns' length)
+
+
+def _full_clean(record: Any) -> None:
+    """Model validation as a DomainError naming the field (pages show it; the API answers 400)."""
+    try:
+        record.full_clean()
+    except ValidationError as error:
+        field = next(iter(getattr(error, "message_dict", {})), None)
+        raise DomainError(" ".join(error.messages), field=field) from error
+
+
 PROGRAMME_FIELDS = ("name", "description", "is_active", "for_role", "for_team", "for_region", "auto_assign")
 
 
@@ -121,7 +134,7 @@ def programme_create(*, actor: User, name: str, **values: Any) -> Programme:
     if Programme.objects.filter(name__iexact=name).exists():
         raise DomainError(f"A programme named “{name}” exists already.", field="name")
     programme = Programme(name=name, created_by=actor, **values)
-    programme.full_clean()
+    _full_clean(programme)
     programme.save()
     audit_record(actor=actor, instance=programme, action="create", changes={"name": (None, name)})
     return programme
@@ -147,7 +160,7 @@ def programme_update(*, actor: User, programme: Programme, **values: Any) -> Pro
             changes[field] = (old, new)
             setattr(programme, field, new)
     if changes:
-        programme.full_clean()
+        _full_clean(programme)
         programme.save()
         audit_record(actor=actor, instance=programme, action="update", changes=changes)
     return programme
@@ -159,6 +172,8 @@ def _clean_step(
     title = (title or "").strip()
     if not title:
         raise DomainError("A step needs a title.", field="title")
+    if len(title) > TITLE_MAX:
+        raise DomainError(f"A step's title is at most {TITLE_MAX} characters ({len(title)} given).", field="title")
     if kind not in StepKind.values:
         raise DomainError(f"“{kind}” is not a step kind ({', '.join(StepKind.values)}).", field="kind")
     if due_days is None or int(due_days) < 0 or int(due_days) > 3650:

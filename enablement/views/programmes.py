@@ -3,6 +3,8 @@ enrol by hand). Scope: docs/enablement-programmes.md."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -79,15 +81,24 @@ def step_toggle(request: HttpRequest, pk: int) -> HttpResponseBase:
     return redirect("enablement:person_onboarding", pk=person_id)
 
 
+def _id(raw: str | None, *, zero: bool = False) -> int | None:
+    """A form's id (or count) in ASCII digits, at most 9 of them; anything else (a '²', a 20-digit number): None."""
+    raw = (raw or "").strip()
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
+        return None
+    value = int(raw)
+    return value if value or zero else None
+
+
 def _programme_values(request: HttpRequest) -> dict[str, object]:
-    team = request.POST.get("for_team") or ""
-    region = request.POST.get("for_region") or ""
+    team = _id(request.POST.get("for_team"))
+    region = _id(request.POST.get("for_region"))
     role = request.POST.get("for_role") or ""
     return {
         "description": request.POST.get("description", "").strip(),
         "for_role": role if role in TargetRole.values else "",
-        "for_team": Team.objects.filter(pk=int(team)).first() if team.isdigit() else None,
-        "for_region": Region.objects.filter(pk=int(region)).first() if region.isdigit() else None,
+        "for_team": Team.objects.filter(pk=team).first() if team else None,
+        "for_region": Region.objects.filter(pk=region).first() if region else None,
         "auto_assign": request.POST.get("auto_assign") == "on",
         "is_active": request.POST.get("is_active", "on") == "on",
     }
@@ -162,15 +173,15 @@ def _ops(request: HttpRequest) -> object:
 def step_add(request: HttpRequest, pk: int) -> HttpResponseBase:
     user = _ops(request)
     programme = get_object_or_404(Programme, pk=pk)
-    course = request.POST.get("course") or ""
-    cert = request.POST.get("certification") or ""
-    days = request.POST.get("due_days") or ""
+    course = _id(request.POST.get("course"))
+    cert = _id(request.POST.get("certification"))
+    days = _id(request.POST.get("due_days"), zero=True)
     try:
         services.step_add(
             actor=user, programme=programme, title=request.POST.get("title", ""),  # type: ignore[arg-type]
-            kind=request.POST.get("kind", ""), due_days=int(days) if days.isdigit() else -1,
-            course=Course.objects.filter(pk=int(course)).first() if course.isdigit() else None,
-            certification=Certification.objects.filter(pk=int(cert)).first() if cert.isdigit() else None,
+            kind=request.POST.get("kind", ""), due_days=days if days is not None else -1,
+            course=Course.objects.filter(pk=course).first() if course else None,
+            certification=Certification.objects.filter(pk=cert).first() if cert else None,
             milestone=request.POST.get("milestone", ""), target=request.POST.get("target") or None,
         )  # fmt: skip
         messages.success(request, "Step added.")
@@ -194,8 +205,8 @@ def step_delete(request: HttpRequest, pk: int) -> HttpResponseBase:
 def enrol(request: HttpRequest, pk: int) -> HttpResponseBase:
     user = _ops(request)
     programme = get_object_or_404(Programme, pk=pk)
-    raw = request.POST.get("person") or ""
-    person = selectors.enrolable_people(user).filter(pk=int(raw)).first() if raw.isdigit() else None  # type: ignore[arg-type]
+    raw = _id(request.POST.get("person"))
+    person = selectors.enrolable_people(user).filter(pk=raw).first() if raw else None  # type: ignore[arg-type]
     if person is None:
         messages.error(request, "Choose a person to enrol.")
         return redirect("enablement:programme_detail", pk=pk)
