@@ -430,3 +430,35 @@ class ActionItem(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class RampPerson(models.Model):
+    """Ramp to productivity, maintained (docs/enablement-ramp.md, "Freshness"): a tracked hire's credited
+    bookings summed by month from their start month (RampMonth) and the close date of their first won deal, as of
+    `start` (their start date when computed). No row, or a `start` that is no longer theirs: the ramp reads the
+    deals live for them. A deal change deletes the rows of its people and queues their refresh; a nightly task
+    refreshes every tracked hire."""
+
+    person = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                  related_name="+")  # fmt: skip
+    start = models.DateField()
+    first_won = models.DateField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"ramp of {self.person_id} from {self.start}"
+
+
+class RampMonth(models.Model):
+    """One tracked hire's credited bookings (owner without revenue splits, or revenue split share) closed in a
+    calendar month on or after their start month (months without bookings have no row)."""
+
+    ramp = models.ForeignKey(RampPerson, on_delete=models.CASCADE, related_name="months")
+    month = models.DateField(help_text="The month's first day.")
+    bookings = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ramp", "month"], name="ramp_month_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.ramp_id} {self.month:%Y-%m}: {self.bookings}"
