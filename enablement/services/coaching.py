@@ -9,6 +9,7 @@ even its existence are the two people's alone.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -81,7 +82,7 @@ def _owner(one_on_one: OneOnOne, owner: str | int | None, actor: User) -> int:
         return one_on_one.manager_id
     if owner == "report":
         return one_on_one.report_id
-    if str(owner).isdigit() and int(str(owner)) in (one_on_one.manager_id, one_on_one.report_id):
+    if re.fullmatch(r"[0-9]{1,12}", str(owner)) and int(str(owner)) in (one_on_one.manager_id, one_on_one.report_id):
         return int(str(owner))
     raise DomainError("An action item is owned by the manager or the report of the 1:1.", field="owner")
 

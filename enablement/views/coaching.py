@@ -9,6 +9,7 @@ and the manager's own manager included, gets the answer of a missing 1:1: 404.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -205,7 +206,8 @@ def action_item_done(request: HttpRequest, pk: int) -> HttpResponseBase:
     if item is None:
         raise Http404("No such action item.")
     shown_in = request.POST.get("meeting", "")
-    meeting = selectors.one_on_one_for(user, int(shown_in)) if shown_in.isdigit() else None
+    # ASCII digits only: str.isdigit() accepts '²', which int() refuses.
+    meeting = selectors.one_on_one_for(user, int(shown_in)) if re.fullmatch(r"[0-9]{1,12}", shown_in) else None
     try:
         services.action_item_set_done(
             actor=user, item=item, done=request.POST.get("done", "1") != "0", in_meeting=meeting
