@@ -244,6 +244,20 @@ def agenda_inputs(
 def live_agenda(meeting: OneOnOne, *, today: dt.date, now: dt.datetime) -> list[engine.AgendaItem]:
     """The agenda as it stands now for the meeting's report, with the pair's open action items."""
     actions = open_actions_of_pair(meeting.manager_id, meeting.report_id, upto=max(meeting.held_on, today))
+    if not org.person_is_in_subtree(root=meeting.manager, person_id=meeting.report_id):
+        # The report has moved to another manager: their numbers today (deals, quota, hygiene, onboarding) are no
+        # longer this manager's to read (roles.md), and the page is the same for both people. The pair's own
+        # action items stay.
+        start_month = org.fiscal_calendar().fiscal_year_start_month
+        quarter = span_of(period_label(today, "quarter", start_month), start_month)
+        inputs = engine.AgendaInputs(
+            today=today,
+            quarter=quarter.label,
+            quarter_start=quarter.start,
+            quarter_end=quarter.end,
+            actions=tuple(engine.OpenAction(a.pk, a.text, a.owner_id, a.due_on, a.one_on_one.held_on) for a in actions),
+        )
+        return [engine.actions_item(inputs)]
     return engine.build_agenda(agenda_inputs(meeting.report, actions=actions, today=today, now=now))
 
 
