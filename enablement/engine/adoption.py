@@ -150,7 +150,9 @@ def adoption_curve(
             if value is not None and value >= threshold:
                 adopted += 1
         share = (Decimal(adopted) / len(people)).quantize(SHARE_PLACES, rounding=ROUND_HALF_UP) if people else None
-        points.append(CurvePoint(week, len(people), adopted, share, share is not None and share >= target_share))
+        # Reached on the exact share, not the rounded one: 2 of 3 (0.6666…) does not reach a target of 0.6667.
+        reached = bool(people) and Fraction(adopted, len(people)) >= Fraction(target_share)
+        points.append(CurvePoint(week, len(people), adopted, share, reached))
     return points
 
 
