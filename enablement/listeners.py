@@ -3,6 +3,7 @@ own connect call here."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 
@@ -13,6 +14,8 @@ def connect() -> None:
     # Programmes: a deal change evaluates its people's CRM milestones; a person who starts is enrolled.
     deals_changed.connect(_milestones_on_deals_changed, dispatch_uid="enablement-milestones-on-deal-change")
     person_changed.connect(_enrol_on_person_changed, dispatch_uid="enablement-enrol-on-person-change")
+    # Ramp: a deal change forgets its people's maintained ramp rows and queues their refresh.
+    deals_changed.connect(_ramp_on_deals_changed, dispatch_uid="enablement-ramp-on-deal-change")
 
 
 def _milestones_on_deals_changed(sender: object, *, person_ids: list[int], **_: Any) -> None:
@@ -28,3 +31,19 @@ def _enrol_on_person_changed(sender: object, *, person_id: int, created: bool = 
     from enablement.services.programmes import enrol_if_starting
 
     enrol_if_starting(person_id=person_id)
+
+
+def _ramp_on_deals_changed(sender: object, *, person_ids: list[int], **_: Any) -> None:
+    """Deals of these people changed (sent after commit): their maintained ramp rows are dropped at once (the ramp
+    reads their deals live meanwhile) and a coalesced refresh is queued (docs/enablement-ramp.md, "Freshness").
+    Never fails the change: the nightly refresh catches up."""
+    if not person_ids:
+        return
+    from enablement.services.ramp import forget
+    from enablement.tasks_ramp import queue_ramp_refresh
+
+    try:
+        forget(person_ids)
+        queue_ramp_refresh(person_ids)
+    except Exception:
+        logging.getLogger(__name__).exception("could not refresh the ramp of %s people", len(person_ids))

@@ -97,6 +97,14 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 3600.0,
         "options": {"queue": "recompute", "expires": 3300},
     },
+    # Daily at 03:30 (company time) the ramp's maintained inputs (each tracked hire's credited bookings by month and
+    # first won deal) are rebuilt for every rep hired in the last five years; a deal change refreshes its people
+    # within seconds (enablement/listeners.py), this catches the rest (docs/enablement-ramp.md, "Freshness").
+    "enablement-ramp-refresh": {
+        "task": "enablement.refresh_ramp",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"queue": "recompute", "expires": 6 * 3600},
+    },
     # Daily at 04:00 (company time) sign-in events older than SIGN_IN_EVENT_RETENTION_DAYS are deleted.
     "org-sign-in-retention": {
         "task": "org.purge_sign_in_events",

@@ -3,8 +3,8 @@ loaded through the owning apps' selectors (credited bookings by month and the fi
 full monthly quota and the quota ramp from incentives), then `enablement.engine.ramp` does the arithmetic.
 
 Scope (roles.md): finance, sales ops and superusers see every rep; a manager their subtree's reps; anyone else
-only themselves. A person outside the scope is a 404, the same answer as a missing id. Four queries whatever the
-number of reps.
+only themselves. A person outside the scope is a 404, the same answer as a missing id. Five or six queries whatever
+the number of reps (the bookings come from enablement's maintained rows; see `credited`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from django.http import Http404
 
 from enablement.engine import ramp as engine
+from enablement.models import RampMonth, RampPerson
 from incentives import selectors as incentives_selectors
 from pipeline import selectors as pipeline_selectors
 from salesops.org.models import User
@@ -92,8 +93,43 @@ def reps_in_scope(user: Any, *, today: dt.date, years: int) -> list[Person]:
     return _people(rows)
 
 
+def credited(starts: dict[int, dt.date], *, today: dt.date) -> tuple[dict[int, dict[dt.date, Decimal]],
+                                                                      dict[int, dt.date]]:  # fmt: skip
+    """Each person's credited bookings by completed month and first won deal on or after the start: from the
+    maintained rows (RampPerson/RampMonth, two queries) for everyone whose rows are there and were computed for
+    their current start date, and live (`pipeline.selectors.credits_since_start`, one query) for the rest (deals
+    changed since, new hires, a changed start date). The rows carry every month and the first deal with no
+    upper date; only months before today's month and a first deal up to today are kept, as the live read does
+    (docs/enablement-ramp.md, "Freshness")."""
+    bookings: dict[int, dict[dt.date, Decimal]] = {}
+    first_won: dict[int, dt.date] = {}
+    this_month = engine.month_first(today)
+    kept = set()
+    for pid, start, first in RampPerson.objects.filter(person_id__in=list(starts)).values_list(
+        "person_id", "start", "first_won"
+    ):
+        if start != starts[pid]:
+            continue
+        kept.add(pid)
+        if first is not None and first <= today:
+            first_won[pid] = first
+    if kept:
+        rows = RampMonth.objects.filter(ramp_id__in=sorted(kept), month__lt=this_month).values_list(
+            "ramp_id", "month", "bookings"
+        )
+        for pid, month, amount in rows:
+            bookings.setdefault(pid, {})[month] = amount
+    live = {pid: start for pid, start in starts.items() if pid not in kept}
+    if live:
+        credits = pipeline_selectors.credits_since_start(live, until=today)
+        for (pid, month), amount in credits.bookings.items():
+            bookings.setdefault(pid, {})[month] = amount
+        first_won.update(credits.first_won)
+    return bookings, first_won
+
+
 def ramps_of(people: list[Person], *, today: dt.date) -> dict[int, engine.RepRamp]:
-    """Each person's ramp as of `today` (people without a start date are left out): three queries for everyone,
+    """Each person's ramp as of `today` (people without a start date are left out): four or five queries for everyone,
     through pipeline's and incentives' selectors."""
     started = [p for p in people if p.start is not None and p.start <= today]
     if not started:
@@ -101,12 +137,9 @@ def ramps_of(people: list[Person], *, today: dt.date) -> dict[int, engine.RepRam
     ids = [p.person_id for p in started]
     starts = {p.person_id: p.start for p in started if p.start is not None}
     earliest = engine.month_first(min(starts.values()))
-    credits = pipeline_selectors.credits_since_start(starts, until=today)
+    by_person_bookings, first_won = credited(starts, today=today)
     quotas = incentives_selectors.full_bookings_quota_by_person_month(ids, earliest, today)
     ramps = incentives_selectors.ramps_by_person(ids)
-    by_person_bookings: dict[int, dict[dt.date, Decimal]] = {}
-    for (pid, month), amount in credits.bookings.items():
-        by_person_bookings.setdefault(pid, {})[month] = amount
     by_person_quota: dict[int, dict[dt.date, Decimal]] = {}
     for (pid, month), amount in quotas.items():
         by_person_quota.setdefault(pid, {})[month] = amount
@@ -122,7 +155,7 @@ def ramps_of(people: list[Person], *, today: dt.date) -> dict[int, engine.RepRam
             shares=ramps[pid][1] if pid in ramps else (),
             bookings=by_person_bookings.get(pid, {}),
             full_quota=by_person_quota.get(pid, {}),
-            first_win=credits.first_won.get(pid),
+            first_win=first_won.get(pid),
         )
         found[pid] = engine.rep_ramp(rep, today=today, start_month=start_month)
     return found

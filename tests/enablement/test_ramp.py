@@ -26,15 +26,20 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from freezegun import freeze_time
 
 # Every URL's module (the API loads pandas) imported before a clock is frozen: freezegun patches what is loaded
 # while it is active.
 import salesops.urls  # noqa: F401
+from enablement.models import RampPerson
 from enablement.selectors import ramp as selectors
+from enablement.services import ramp as ramp_services
 from incentives import services as pay
-from pipeline.models import DealSplit
+from pipeline import services as pipeline_services
+from pipeline.models import Deal, DealSplit
 from salesops.org.models import User
 from tests.factories import DealFactory, UserFactory, default_stages
 
@@ -49,8 +54,10 @@ def _won(owner: User, amount: str, close: dt.date, **extra: Any) -> Any:
                               created_date=close - dt.timedelta(days=20), **extra)  # fmt: skip
 
 
-@pytest.fixture
-def cohort(org: Any) -> dict[str, User]:
+@pytest.fixture(params=["maintained", "live"])
+def cohort(org: Any, request: Any) -> dict[str, User]:
+    """The cohort above, read from enablement's maintained ramp rows (refreshed once the data is in) or live from
+    the deals (no rows: new hires, or deals changed since the last refresh); every figure is the same."""
     rep_d = UserFactory.create(username="rep_d", manager=org.manager_west, region=org.rep_c.region,
                                team=org.manager_west.team)  # fmt: skip
     reps = {"a": org.rep_a, "b": org.rep_b, "c": org.rep_c, "d": rep_d}
@@ -76,6 +83,8 @@ def cohort(org: Any) -> dict[str, User]:
     DealSplit.objects.create(deal=shared, person=c, percent=D(60))
     DealSplit.objects.create(deal=shared, person=org.director, percent=D(40))
     _won(d, "3000", dt.date(2026, 5, 5))
+    if request.param == "maintained":
+        assert ramp_services.refresh(today=dt.date(2026, 7, 15)) == 4
     return reps
 
 
@@ -229,3 +238,51 @@ def test_years_out_of_range_is_a_bad_request(org: Any, api_client_for: Any, clie
     assert api_client_for(org.ops).get("/api/v1/enablement/ramp/?years=9").status_code == 400
     assert api_client_for(org.ops).get("/api/v1/enablement/ramp/?years=x").status_code == 400
     assert client_for(org.ops).get(reverse("enablement:ramp") + "?years=9").status_code == 200  # the default
+
+
+# ---------------------------------------------------------------------------------------------- freshness
+def _reads_deals(user: User) -> bool:
+    with CaptureQueriesContext(connection) as queries:
+        _overview(user)
+    return any("pipeline_deal" in q["sql"] for q in queries.captured_queries)
+
+
+@freeze_time(TODAY)
+def test_the_maintained_rows_spare_the_deals(org: Any, cohort: dict[str, User]) -> None:
+    assert _reads_deals(org.ops) is not RampPerson.objects.exists()  # maintained: rows only; live: the deals
+
+
+@freeze_time(TODAY)
+def test_a_deal_change_refreshes_the_figures_through_the_event(
+    org: Any, cohort: dict[str, User], django_capture_on_commit_callbacks: Any, celery_eager: None
+) -> None:
+    d = cohort["d"]
+    ramp_services.refresh(today=dt.date(2026, 7, 15))  # (the live variant too: everyone's rows are there)
+    assert not _reads_deals(org.ops)
+    before = {r.person.person_id: r.ramp for r in _overview(org.ops).reps}[d.pk]
+    assert before.months[4].attainment == D("0.3000")  # May: 3,000 of 10,000
+    deal = Deal.objects.get(owner=d)
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline_services.deal_update(actor=org.ops, deal=deal, amount=D("12000"))
+    # The event dropped d's rows and its queued refresh (run eagerly here) wrote them again, from the new amount.
+    assert RampPerson.objects.filter(person_id=d.pk).exists()
+    assert not _reads_deals(org.ops)
+    after = {r.person.person_id: r.ramp for r in _overview(org.ops).reps}[d.pk]
+    assert after.months[4].attainment == D("1.2000") and after.months_to_full == 5
+    # And in between (the refresh not yet run), d is read live: never the old figure.
+    ramp_services.forget([d.pk])
+    assert _reads_deals(org.ops)
+    assert {r.person.person_id: r.ramp for r in _overview(org.ops).reps}[d.pk].months[4].attainment == D("1.2000")
+
+
+@freeze_time(TODAY)
+def test_a_changed_start_date_is_read_live_until_the_refresh(org: Any, cohort: dict[str, User]) -> None:
+    ramp_services.refresh(today=dt.date(2026, 7, 15))
+    b = cohort["b"]
+    b.start_date = dt.date(2026, 1, 5)  # now the 20 Jan deal is their first (15 days) and month 1's
+    b.save(update_fields=["start_date"])
+    ramp = {r.person.person_id: r.ramp for r in _overview(org.ops).reps}[b.pk]
+    assert ramp.days_to_first_deal == 15 and ramp.months[0].bookings == D("4000.00")
+    ramp_services.refresh(today=dt.date(2026, 7, 15))
+    assert RampPerson.objects.get(person_id=b.pk).start == dt.date(2026, 1, 5)
+    assert {r.person.person_id: r.ramp for r in _overview(org.ops).reps}[b.pk].days_to_first_deal == 15
