@@ -56,14 +56,24 @@ def snapshot_write(*, person_ids: Iterable[int], week: dt.date, now: dt.datetime
 
 def snapshot_adoption(*, now: dt.datetime | None = None) -> int:
     """The hourly job: this week's rows for everyone with access; on Mondays also last week's (closed as of
-    Sunday 24:00). Idempotent: one row per person and week, rewritten in place."""
+    Sunday 24:00, once: the first run after the week ended writes it and later runs leave it). Idempotent: one row
+    per person and week, rewritten in place."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     people = list(selectors.people_with_access().values_list("id", flat=True))
     week = engine.week_start(today)
     written = snapshot_write(person_ids=people, week=week, now=now)
     if today.weekday() == 0:
-        written += snapshot_write(person_ids=people, week=week - dt.timedelta(days=7), now=now)
+        # Last week is closed once, by the first run after Sunday 24:00: a row already written after the week ended
+        # is final (later runs on Monday would read the deals as they are by then, not as they stood on Sunday).
+        last = week - dt.timedelta(days=7)
+        ended = dt.datetime.combine(week, dt.time.min, tzinfo=timezone.get_current_timezone())
+        closed = set(
+            AdoptionSnapshot.objects.filter(week=last, computed_at__gte=ended).values_list("person_id", flat=True)
+        )
+        open_rows = [p for p in people if p not in closed]
+        if open_rows:
+            written += snapshot_write(person_ids=open_rows, week=last, now=now)
     return written
 
 

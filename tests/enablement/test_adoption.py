@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 from freezegun import freeze_time
 
 from enablement.engine import adoption as engine
@@ -244,3 +245,21 @@ def test_rollout_pages_by_role():
                                                                "metric": "score", "threshold": "60", "target_share": "0.8"})  # fmt: skip
     assert answer.status_code == 302
     assert Rollout.objects.get(name="Y").threshold == Decimal("0.6000")
+
+
+def test_last_week_is_closed_once_on_monday(settings: Any) -> None:
+    """The first Monday run closes last week; a later Monday run leaves the closed row as it was."""
+    from enablement.models import AdoptionSnapshot
+    from enablement.services.adoption import snapshot_adoption
+
+    person = UserFactory.create()
+    zone = timezone.get_current_timezone()
+    monday = dt.date(2026, 11, 30)
+    first = dt.datetime.combine(monday, dt.time(0, 30), tzinfo=zone)
+    snapshot_adoption(now=first)
+    row = AdoptionSnapshot.objects.get(person=person, week=monday - dt.timedelta(days=7))
+    assert row.computed_at == first
+    snapshot_adoption(now=first + dt.timedelta(hours=5))
+    row.refresh_from_db()
+    assert row.computed_at == first, "a closed week was rewritten by a later Monday run"
+    assert AdoptionSnapshot.objects.get(person=person, week=monday).computed_at == first + dt.timedelta(hours=5)
