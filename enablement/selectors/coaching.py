@@ -9,7 +9,6 @@ nothing, and a 1:1 they name reads as a missing one (404 on every surface).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,6 +18,8 @@ from django.db.models import Max, Min, Q, QuerySet
 
 from enablement.engine import agenda as engine
 from enablement.models import ActionItem, OneOnOne
+from enablement.selectors.adoption import scorecard
+from enablement.selectors.programmes import onboarding_progress
 from forecasting import selectors as forecasting
 from incentives import selectors as incentives
 from pipeline import selectors as pipeline
@@ -163,15 +164,6 @@ def open_actions_of_pair(manager_id: int, report_id: int, *, upto: dt.date) -> l
 
 
 # ------------------------------------------------------------------------------------------------- agenda
-def _optional(module: str, name: str) -> Any:
-    """Another enablement area's selector, or None while that area is not built (the agenda leaves its item
-    out)."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
 def _accuracy_window(today: dt.date) -> tuple[dt.date, dt.date]:
     """The last ACCURACY_MONTHS closed calendar months before today's month."""
     end = today.replace(day=1) - dt.timedelta(days=1)
@@ -204,24 +196,20 @@ def agenda_inputs(
         if row["person_id"] == report.pk
     ]
     score = parts = None
-    scorecard = _optional("enablement.selectors.adoption", "scorecard")
-    if scorecard is not None:
-        card = scorecard([report.pk], today=today, now=now).get(report.pk)
-        if card is not None:
-            score, parts = card.score, dict(card.parts)
+    card = scorecard([report.pk], today=today, now=now).get(report.pk)
+    if card is not None:
+        score, parts = card.score, dict(card.parts)
     onboarding = None
-    progress = _optional("enablement.selectors.programmes", "onboarding_progress")
-    if progress is not None:
-        found = progress([report.pk], today=today).get(report.pk)
-        if found is not None:
-            onboarding = {
-                "programmes": found.programmes,
-                "steps": found.steps,
-                "done": found.done,
-                "overdue": found.overdue,
-                "next_step": found.next_step,
-                "next_due": found.next_due,
-            }
+    found = onboarding_progress([report.pk], today=today).get(report.pk)
+    if found is not None:
+        onboarding = {
+            "programmes": found.programmes,
+            "steps": found.steps,
+            "done": found.done,
+            "overdue": found.overdue,
+            "next_step": found.next_step,
+            "next_due": found.next_due,
+        }
     return engine.AgendaInputs(
         today=today,
         quarter=quarter.label,
@@ -243,7 +231,9 @@ def agenda_inputs(
 
 def live_agenda(meeting: OneOnOne, *, today: dt.date, now: dt.datetime) -> list[engine.AgendaItem]:
     """The agenda as it stands now for the meeting's report, with the pair's open action items."""
-    actions = open_actions_of_pair(meeting.manager_id, meeting.report_id, upto=max(meeting.held_on, today))
+    # The open items of this 1:1 and the pair's earlier ones: what its "carried over" list shows (a later 1:1's
+    # items are not this one's business, even while this one is not saved yet).
+    actions = open_actions_of_pair(meeting.manager_id, meeting.report_id, upto=meeting.held_on)
     if not org.person_is_in_subtree(root=meeting.manager, person_id=meeting.report_id):
         # The report has moved to another manager: their numbers today (deals, quota, hygiene, onboarding) are no
         # longer this manager's to read (roles.md), and the page is the same for both people. The pair's own
