@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KT
 
 from enablement.engine import adoption as engine
 from enablement.engine.adoption import CurvePoint, RepScore
@@ -94,10 +95,54 @@ class TeamRow:
 
 @dataclass(frozen=True)
 class Scorecard:
+    """`as_of`: None when every row is live; else the oldest `computed_at` of the snapshot rows read (the page
+    says "as of" it). `live`: how many people were computed live (no snapshot row this week)."""
+
     week: dt.date
     reps: list[PersonRow]
     teams: list[TeamRow]
     total: TeamRow
+    as_of: dt.datetime | None = None
+    live: int = 0
+
+
+# A scope of more people than this reads this week's stored snapshot rows (written hourly by
+# `enablement.snapshot_adoption`) instead of computing every row live; people without a row are computed live.
+SNAPSHOT_SCOPE = 200
+
+
+def _number(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def card_from_snapshot(row: AdoptionSnapshot) -> RepScore:
+    """A stored row as the scorecard it was computed from (parts and figures back to Decimal / int)."""
+    figures: dict[str, int | Decimal] = {
+        key: value if isinstance(value, int) else Decimal(str(value))
+        for key, value in row.figures.items()
+        if value is not None
+    }
+    return RepScore(row.person_id, row.score, {key: _number(v) for key, v in row.parts.items()}, figures)
+
+
+def stored_scorecard(
+    person_ids: Iterable[int], *, today: dt.date, now: dt.datetime
+) -> tuple[dict[int, RepScore], dt.datetime | None, int]:
+    """The people's scorecards of the current week from this week's snapshot rows, the rest live: (cards, the
+    oldest computed_at read or None, how many computed live). Three queries plus the live ones' three."""
+    ids = sorted({int(p) for p in person_ids})
+    week = engine.week_start(today)
+    cards: dict[int, RepScore] = {}
+    oldest: dt.datetime | None = None
+    for row in AdoptionSnapshot.objects.filter(week=week, person_id__in=ids).order_by().only(
+        "person_id", "parts", "figures", "score", "computed_at"
+    ):
+        cards[row.person_id] = card_from_snapshot(row)
+        oldest = row.computed_at if oldest is None else min(oldest, row.computed_at)
+    missing = [p for p in ids if p not in cards]
+    if missing:
+        cards.update(scorecard(missing, today=today, now=now))
+    return cards, oldest, len(missing)
 
 
 def _team_row(team_id: int | None, name: str, members: list[User], cards: dict[int, RepScore]) -> TeamRow:
@@ -112,11 +157,17 @@ def _team_row(team_id: int | None, name: str, members: list[User], cards: dict[i
     )
 
 
-def scorecard_page(user: User, *, today: dt.date, now: dt.datetime) -> Scorecard:
+def scorecard_page(user: User, *, today: dt.date, now: dt.datetime, stored: bool | None = None) -> Scorecard:
     """The scorecard page of `user`'s scope: a row per rep (people with the rep role and access), a row per team,
-    and the scope's total. Five queries whatever the count."""
+    and the scope's total. Live for a scope of up to SNAPSHOT_SCOPE people; a larger one (or `stored=True`) reads
+    this week's snapshot rows, live only for people without one. A handful of queries whatever the count."""
     people = list(people_in_scope(user).select_related("team").order_by("last_name", "first_name", "id"))
-    cards = scorecard((p.pk for p in people), today=today, now=now)
+    as_of: dt.datetime | None = None
+    live = len(people)
+    if stored if stored is not None else len(people) > SNAPSHOT_SCOPE:
+        cards, as_of, live = stored_scorecard((p.pk for p in people), today=today, now=now)
+    else:
+        cards = scorecard((p.pk for p in people), today=today, now=now)
     reps = [PersonRow(p.pk, p.display_name, p.team.name if p.team else "", cards[p.pk]) for p in people if p.is_rep]
     by_team: dict[int | None, list[User]] = {}
     for person in people:
@@ -127,7 +178,7 @@ def scorecard_page(user: User, *, today: dt.date, now: dt.datetime) -> Scorecard
         key=lambda row: (row.team_id is None, row.name),
     )
     total = _team_row(None, "Everyone" if sees_everyone(user) else "Your scope", people, cards)
-    return Scorecard(engine.week_start(today), reps, teams, total)
+    return Scorecard(engine.week_start(today), reps, teams, total, as_of=as_of, live=live)
 
 
 def person_in_scope(user: User, person_id: int) -> User | None:
@@ -217,8 +268,15 @@ def rollout_curve(rollout: Rollout, *, today: dt.date, viewer: User | None = Non
     values: dict[tuple[int, dt.date], Decimal | None] = {}
     if weeks and group:
         rows = AdoptionSnapshot.objects.filter(person_id__in=group, week__gte=weeks[0], week__lte=weeks[-1])
-        for person, week, parts, score in rows.order_by().values_list("person_id", "week", "parts", "score"):
-            values[(person, week)] = engine.metric_value(rollout.metric, parts, score)
+        # Only the metric is read (not every row's parts and figures): the score column, or the part's key.
+        if rollout.metric == "score":
+            for person, week, score in rows.order_by().values_list("person_id", "week", "score"):
+                values[(person, week)] = engine.metric_value("score", {}, score)
+        else:
+            metric = rollout.metric
+            picked = rows.order_by().values_list("person_id", "week", KT(f"parts__{metric}"))
+            for person, week, part in picked:
+                values[(person, week)] = engine.metric_value(metric, {metric: part}, None)
     return engine.adoption_curve(
         weeks, group, values, threshold=Decimal(rollout.threshold), target_share=Decimal(rollout.target_share)
     )

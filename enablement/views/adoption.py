@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,6 +30,8 @@ from salesops.org.auth import request_user
 from salesops.org.models import Region, Team, User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import sees_everyone
+
+REPS_PER_PAGE = 100
 
 
 def _trend_chart(points: list[tuple[Any, Any, int]], *, name: str, label: str) -> str:
@@ -47,18 +50,21 @@ def _trend_chart(points: list[tuple[Any, Any, int]], *, name: str, label: str) -
 
 @login_required
 def adoption(request: HttpRequest) -> HttpResponse:
-    """The scorecard of the viewer's scope for the current week, and the trend of the last 12 weeks."""
+    """The scorecard of the viewer's scope for the current week (rep rows 100 a page, `?page=`; a large scope read
+    from this week's snapshot rows, "as of" shown), and the trend of the last 12 weeks."""
     user = request_user(request)
     now = timezone.now()
     today = timezone.localdate(now)
     card = selectors.scorecard_page(user, today=today, now=now)
     scope_ids = [r.person_id for r in card.reps]
     points = selectors.trend(scope_ids, today=today)
+    page = Paginator(card.reps, REPS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "enablement/adoption/scorecard.html",
         {
             "card": card,
+            "page": page,
             "parts": engine.PARTS,
             "chart": _trend_chart(points, name="adoption-trend", label=card.total.name),
             "show_teams": user.is_manager or sees_everyone(user),

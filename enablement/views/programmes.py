@@ -8,6 +8,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -29,6 +30,9 @@ from salesops.api import DomainError
 from salesops.org.auth import request_user
 from salesops.org.models import Region, Team
 from salesops.org.permissions import may_manage_setup
+
+# Team onboarding rows and a programme's enrolments are listed 100 a page (`?page=`), as the ramp page's reps.
+ROWS_PER_PAGE = 100
 
 
 @login_required
@@ -59,7 +63,9 @@ def team_onboarding(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Team onboarding is for managers, finance and sales ops.")
     include_done = request.GET.get("done") == "1"
     rows = selectors.team_rows(user, today=timezone.localdate(), include_done=include_done)
-    return render(request, "enablement/programmes/team_onboarding.html", {"rows": rows, "include_done": include_done})
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "enablement/programmes/team_onboarding.html",
+                  {"rows": page.object_list, "page": page, "include_done": include_done})  # fmt: skip
 
 
 @login_required
@@ -149,7 +155,9 @@ def programme_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     context = {
         "programme": programme,
         "steps": programme.steps.select_related("course", "certification"),
-        "enrolments": selectors.programme_enrolments(programme, user),
+        "enrolments": Paginator(selectors.programme_enrolments(programme, user), ROWS_PER_PAGE).get_page(
+            request.GET.get("page")
+        ),
         "writes": writes,
         "kinds": StepKind.choices,
         "milestones": Milestone.choices,
