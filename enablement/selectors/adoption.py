@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KT
 
 from enablement.engine import adoption as engine
@@ -198,17 +198,17 @@ def trend(
     last = engine.week_start(today)
     first = last - dt.timedelta(days=7 * (weeks - 1))
     ids = sorted({int(p) for p in person_ids})
-    means: dict[dt.date, Decimal | None] = {}
+    scores: dict[dt.date, list[Decimal]] = {}
     counts: dict[dt.date, int] = {}
     rows = AdoptionSnapshot.objects.filter(person_id__in=ids, week__gte=first, week__lte=last)
-    # Summed in the database (exact numeric), divided and rounded here as engine.mean does: one row per week.
-    totals = rows.order_by().values("week").annotate(rows=Count("id"), scored=Count("score"), total=Sum("score"))
-    for week, n, scored, total in totals.values_list("week", "rows", "scored", "total"):
-        counts[week] = n
-        means[week] = (
-            (Decimal(total) / scored).quantize(engine.SCORE_PLACES, rounding=ROUND_HALF_UP) if scored else None
-        )
-    return [(w, means.get(w), counts.get(w, 0)) for w in engine.weeks_between(first, last)]
+    for week, score in rows.order_by().values_list("week", "score"):
+        counts[week] = counts.get(week, 0) + 1
+        if score is not None:
+            scores.setdefault(week, []).append(score)
+    return [
+        (w, engine.mean(scores.get(w, []), engine.SCORE_PLACES), counts.get(w, 0))
+        for w in engine.weeks_between(first, last)
+    ]
 
 
 def person_history(person_id: int, *, today: dt.date, weeks: int = TREND_WEEKS) -> list[AdoptionSnapshot]:
