@@ -1,10 +1,10 @@
 """The demo's onboarding: two programmes ("Rep onboarding" auto-assigned to reps, "Manager onboarding" to managers)
 and recent hires at different steps, built through the services relative to `today` so it looks alive on any day.
 
-- Three reps hired 10, 35 and 70 days before `today` on the demo manager's team (through the org services, so their
-  start dates are real), when the demo has fewer than three hires of the last 90 days: the newest has ticked the
-  first two tasks; the 35-day hire has two opportunities ("2 of 5") and has not shadowed a call (overdue); the
-  70-day hire has done every task, the course and the certification, and created five opportunities.
+- The demo's three newest reps (the org demo's recent hires, still ramping, with their own plans, quotas and deals)
+  are enrolled by sales ops from their real start dates, at different steps: the newest ticked the first two tasks
+  ("Shadow three discovery calls" is overdue), the next every task and the course, the third every task, the course
+  and the certification; their CRM milestones follow from their own deals.
 - Every other active rep who started in the last 90 days is enrolled as the daily task would (auto-assignment).
 - The demo login "rep" is not a recent hire: sales ops enrol them by hand (from their start date) so their home
   shows the checklist; they ticked the first two tasks, the course, certification and milestones follow from their
@@ -20,12 +20,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from enablement.demo_learning import newest_reps
 from enablement.engine import programmes as engine
 from enablement.models import Certification, Course, Programme, Question, StepProgress
 from enablement.services import learning as learning_services
 from enablement.services import programmes as services
-from pipeline import services as pipeline_services
-from salesops.org.services import person_create
+from salesops.api import DomainError
 
 REP_STEPS: list[dict[str, Any]] = [
     {"title": "Set up your CRM profile", "kind": "task", "due_days": 2},
@@ -45,10 +45,9 @@ MANAGER_STEPS: list[dict[str, Any]] = [
     {"title": "Run your first forecast call", "kind": "task", "due_days": 30},
     {"title": "Hold a 1:1 with every direct report", "kind": "task", "due_days": 30},
 ]
-# (days since the hire, first name, last name): the recent hires the demo adds when it has none.
-HIRES = [(10, "Maya", "Lindqvist"), (35, "Tomas", "Reyes"), (70, "Priya", "Natarajan")]
-TASKS_DONE = {10: 2, 35: 2, 70: 3}  # how many of the first task steps each hire ticked
-OPPORTUNITIES = {35: 2, 70: 5}  # deals each hire created since their start
+# What each of the three newest reps has done, newest first: task steps ticked, and the course: None (not begun),
+# False (lessons read, quiz failed: nothing earned), True (passed: the course and the certification steps done).
+NEWCOMERS: list[tuple[int, bool | None]] = [(2, None), (3, False), (3, True)]
 
 
 def _steps(actor: Any, programme: Programme, steps: list[dict[str, Any]]) -> int:
@@ -78,17 +77,25 @@ def _tick(person: Any, count: int) -> int:
     return ticked
 
 
-def _pass_course(person: Any, on: dt.date) -> bool:
-    """Read every lesson of "CRM essentials" and pass its quiz on `on` (completion and certification follow)."""
+def _take_course(person: Any, on: dt.date, *, pass_quiz: bool) -> bool:
+    """Read every lesson of "CRM essentials" and take its quiz on `on`: passed (completion and the certification
+    follow) or failed (every answer wrong: it earns nothing). A person who has used every attempt takes none."""
     course = Course.objects.filter(title="CRM essentials").first()
     if course is None:
         return False
     for lesson in course.lessons.all():
         learning_services.lesson_mark_read(person=person, lesson=lesson, today=on)
     quiz = getattr(course, "quiz", None)
-    if quiz is not None:
-        answers = {str(pk): correct for pk, correct in Question.objects.filter(quiz=quiz).values_list("pk", "correct")}
+    if quiz is None:
+        return True
+    questions = Question.objects.filter(quiz=quiz).values_list("pk", "correct", "choices")
+    answers = {
+        str(pk): correct if pass_quiz else (correct + 1) % max(len(choices), 1) for pk, correct, choices in questions
+    }
+    try:
         learning_services.quiz_submit(person=person, quiz=quiz, answers=answers, today=on)
+    except DomainError:  # no attempt left (the learning demo's own learners)
+        return False
     return True
 
 
@@ -108,37 +115,25 @@ def seed_programmes(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
 
     since = today - dt.timedelta(days=engine.STARTER_WINDOW_DAYS)
     recent = [r for r in org.reps if r.is_active and r.start_date and r.start_date >= since]
-    manager = org.managers[0]
-    hires: dict[int, Any] = {}
-    if len(recent) < len(HIRES):
-        for number, (days, first, last) in enumerate(HIRES, start=1):
-            hires[days] = person_create(
-                actor=None, username=f"{first}.{last}".lower(), first_name=first, last_name=last,
-                email=f"{first}.{last}@demo.salesops.example".lower(), employee_id=f"E9{seed % 100:02d}{number}",
-                title="Account Executive", is_rep=True, manager=manager, region=manager.region, team=manager.team,
-                start_date=today - dt.timedelta(days=days),
-            )  # fmt: skip
-
     # Auto-assignment, as on the person's creation and the daily task (both run later too: nothing doubles).
-    enrolments = sum(services.enrol_if_starting(person_id=p.pk, today=today) for p in [*recent, *hires.values()])
+    enrolments = sum(services.enrol_if_starting(person_id=p.pk, today=today) for p in recent)
     demo_rep = next((r for r in org.reps if r.is_demo), org.reps[0] if org.reps else None)
-    if demo_rep is not None and demo_rep.pk not in {p.pk for p in recent}:
-        services.enrolment_create(actor=ops, programme=rep_programme, person=demo_rep, today=today)
-        enrolments += 1
+    newest = newest_reps(org, len(NEWCOMERS))
+    enrolled = {p.pk for p in recent}
+    for person in [*newest, *([demo_rep] if demo_rep is not None else [])]:
+        if person.pk not in enrolled:
+            services.enrolment_create(actor=ops, programme=rep_programme, person=person, today=today)
+            enrolled.add(person.pk)
+            enrolments += 1
 
     ticked = 0
-    for days, hire in hires.items():
-        ticked += _tick(hire, TASKS_DONE[days])
-        for n in range(OPPORTUNITIES.get(days, 0)):
-            pipeline_services.deal_create(
-                actor=hire, name=f"{hire.last_name} · first opportunity {n + 1}", owner=hire,
-                amount=Decimal(12000 + 4000 * n), created_date=today - dt.timedelta(days=days - 7 - 5 * n),
-            )  # fmt: skip
-        if days >= 70:
-            _pass_course(hire, today - dt.timedelta(days=days - 30))
+    for person, (tasks, course) in zip(newest, NEWCOMERS, strict=False):
+        ticked += _tick(person, tasks)
+        if course is not None:  # taken within the course step's due days
+            _take_course(person, min(today, person.start_date + dt.timedelta(days=30)), pass_quiz=course)
     if demo_rep is not None:
         ticked += _tick(demo_rep, 2)
-    services.progress_sync_learning(person_ids=[p.pk for p in [*recent, *hires.values()]], today=today)
+    services.progress_sync_learning(person_ids=sorted(enrolled), today=today)
     services.milestones_evaluate(person_ids=None)
-    return {"programmes": 2, "programme_steps": steps, "enrolments": enrolments, "new_hires": len(hires),
+    return {"programmes": 2, "programme_steps": steps, "enrolments": enrolments, "new_hires": len(newest),
             "steps_ticked": ticked}  # fmt: skip

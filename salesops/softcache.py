@@ -48,6 +48,23 @@ def delete_many(keys: Iterable[str]) -> None:
         logger.warning("cache unreachable: %d keys not deleted", len(keys), exc_info=True)
 
 
+def put(key: str, value: Any, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except Exception:
+        logger.warning("cache unreachable: %s not written", key, exc_info=True)
+
+
+def add(key: str, value: Any, timeout: int) -> bool | None:
+    """Store `value` at `key` unless the key exists: True when stored, False when it was there, None when the cache
+    did not answer (the caller decides what an unknown means)."""
+    try:
+        return bool(cache.add(key, value, timeout=timeout))
+    except Exception:
+        logger.warning("cache unreachable: %s not added", key, exc_info=True)
+        return None
+
+
 def count(key: str, timeout: int) -> None:
     """Add one to the counter at `key` (created at 0 with `timeout`), atomically where Redis answers."""
     try:

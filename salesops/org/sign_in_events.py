@@ -6,7 +6,8 @@
   session kept open for a week still counts in every week it is used.
 
 The once-a-day guard is a cache key per person, kind and day: a cache that forgot it costs at most one more row
-that day, never a missed day (weekly active users count people, not rows). Old rows are deleted after
+that day, never a missed day (weekly active users count people, not rows). While the cache is down the day's rows
+are looked up instead, so signing in and every page keep working. Old rows are deleted after
 SIGN_IN_EVENT_RETENTION_DAYS by `org.purge_sign_in_events`.
 """
 
@@ -17,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from salesops import softcache
 from salesops.org.models import SignInEvent
 
 GUARD_SECONDS = 2 * 24 * 3600
@@ -35,7 +36,7 @@ def record(*, user_id: int, via: str, now: dt.datetime | None = None) -> None:
     now = now or timezone.now()
     SignInEvent.objects.create(user_id=user_id, via=via, at=now)
     if via == SignInEvent.Via.PASSWORD:
-        cache.set(_day_key(user_id, "day", timezone.localdate(now)), 1, GUARD_SECONDS)
+        softcache.put(_day_key(user_id, "day", timezone.localdate(now)), 1, GUARD_SECONDS)
 
 
 def record_once_a_day(*, user_id: int, via: str, now: dt.datetime | None = None) -> bool:
@@ -43,7 +44,16 @@ def record_once_a_day(*, user_id: int, via: str, now: dt.datetime | None = None)
     or an earlier request). True when it wrote one."""
     now = now or timezone.now()
     kind = "day" if via == SignInEvent.Via.SESSION else via
-    if not cache.add(_day_key(user_id, kind, timezone.localdate(now)), 1, GUARD_SECONDS):
+    day = timezone.localdate(now)
+    added = softcache.add(_day_key(user_id, kind, day), 1, GUARD_SECONDS)
+    if added is None:  # the cache is down: the day's rows answer instead (a query per request until it is back)
+        zone = timezone.get_current_timezone()
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+        today_rows = SignInEvent.objects.filter(user_id=user_id, at__gte=start, at__lt=start + dt.timedelta(days=1))
+        if via != SignInEvent.Via.SESSION:
+            today_rows = today_rows.filter(via=via)
+        added = not today_rows.exists()
+    if not added:
         return False
     SignInEvent.objects.create(user_id=user_id, via=via, at=now)
     return True
