@@ -4,22 +4,10 @@ people's alone (docs/enablement.md)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 
 from enablement.models import Certification, CertificationAward, Course, LearningAssignment, Lesson, Question, Quiz
-
-
-class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+from salesops.org.admin import ReadOnlyAdmin as ReadOnly
 
 
 @admin.register(Course)

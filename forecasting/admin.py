@@ -3,22 +3,10 @@ snapshots are computed. Changes go through the pages, the API or the services.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 
 from forecasting.models import ForecastAdjustment, ForecastSubmission, Rollup, StageWinRate, TimeSeriesForecast
-
-
-class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+from salesops.org.admin import ReadOnlyAdmin as ReadOnly
 
 
 @admin.register(ForecastSubmission)
