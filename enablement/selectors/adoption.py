@@ -3,13 +3,17 @@ and roll-outs with their adoption curves (docs/enablement-adoption.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, overload
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, DecimalField, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.db.models.lookups import Exact
 
 from enablement.engine import adoption as engine
 from enablement.engine.adoption import CurvePoint, RepScore
@@ -160,18 +164,185 @@ def _team_row(team_id: int | None, name: str, members: list[User], cards: dict[i
     )
 
 
-def scorecard_page(user: User, *, today: dt.date, now: dt.datetime, stored: bool | None = None) -> Scorecard:
+class RepRows(Sequence[PersonRow]):
+    """The scope's rep rows in name order, built only when read: `len()` is the number of reps, a slice builds
+    that slice's rows (the page's 100 of a company's 2,000). `person_ids`: every rep's id, in order."""
+
+    def __init__(self, person_ids: list[int], build: Callable[[list[int]], list[PersonRow]]) -> None:
+        self.person_ids = person_ids
+        self._build = build
+
+    def __len__(self) -> int:
+        return len(self.person_ids)
+
+    @overload
+    def __getitem__(self, index: int) -> PersonRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PersonRow]: ...
+
+    def __getitem__(self, index: int | slice) -> PersonRow | list[PersonRow]:
+        if isinstance(index, slice):
+            return self._build(self.person_ids[index])
+        return self._build([self.person_ids[index]])[0]
+
+    def __iter__(self) -> Iterator[PersonRow]:
+        return iter(self._build(self.person_ids))
+
+
+@dataclass
+class _Sums:
+    """A team's running figures: people, active, and the sum and count of the rep scores and of each part."""
+
+    people: int = 0
+    active: int = 0
+    totals: dict[str, Decimal] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, total: Decimal | int | None, count: int) -> None:
+        if count:
+            self.totals[key] = self.totals.get(key, Decimal(0)) + Decimal(total or 0)
+            self.counts[key] = self.counts.get(key, 0) + count
+
+    def merge(self, other: _Sums) -> None:
+        self.people += other.people
+        self.active += other.active
+        for key, count in other.counts.items():
+            self.add(key, other.totals[key], count)
+
+    def mean(self, key: str, places: Decimal) -> Decimal | None:
+        """engine.mean from the sum and count (the same division and rounding, so the same figure)."""
+        count = self.counts.get(key, 0)
+        if not count:
+            return None
+        return (self.totals[key] / count).quantize(places, rounding=ROUND_HALF_UP)
+
+    def row(self, team_id: int | None, name: str) -> TeamRow:
+        return TeamRow(
+            team_id,
+            name,
+            people=self.people,
+            active=self.active,
+            score=self.mean("score", engine.SCORE_PLACES),
+            parts={key: self.mean(key, engine.SHARE_PLACES) for key in engine.PARTS},
+        )
+
+
+_SUMMED = ("score", *engine.PARTS)
+
+
+def _part(key: str) -> Cast:
+    return Cast(KT(f"parts__{key}"), DecimalField(max_digits=12, decimal_places=4))
+
+
+def _stored_summary(
+    scope: QuerySet[User], *, week: dt.date, today: dt.date, now: dt.datetime
+) -> tuple[dict[int | None, _Sums], dict[int | None, str], dt.datetime | None, dict[int, RepScore], int]:
+    """Team figures of `scope` from this week's snapshot rows summed in the database (one row a team), the people
+    without a row computed live and added: (figures by team id, team names, the oldest computed_at read, the live
+    cards, how many people were computed live). Four queries plus the live ones'."""
+    figures: dict[int | None, _Sums] = {}
+    names: dict[int | None, str] = {}
+    for team_id, team_name, people in scope.order_by().values_list("team_id", "team__name").annotate(n=Count("id")):
+        figures[team_id] = _Sums(people=people)
+        if team_id is not None:
+            names[team_id] = team_name
+    rep = Q(person__is_rep=True)
+    sums: dict[str, Any] = {"n_active": Count("id", filter=Q(Exact(_part("active"), 1))), "oldest": Min("computed_at")}
+    sums["score__sum"] = Sum("score", filter=rep)
+    sums["score__n"] = Count("score", filter=rep)
+    for key in engine.PARTS:
+        sums[f"{key}__sum"] = Sum(_part(key), filter=rep)
+        sums[f"{key}__n"] = Count(_part(key), filter=rep)
+    rows = (
+        AdoptionSnapshot.objects.filter(week=week, person_id__in=scope.values("id"))
+        .order_by()
+        .values("person__team_id")
+        .annotate(**sums)
+    )
+    oldest: dt.datetime | None = None
+    for row in rows:
+        acc = figures.setdefault(row["person__team_id"], _Sums())
+        acc.active += row["n_active"]
+        for key in _SUMMED:
+            acc.add(key, row[f"{key}__sum"], row[f"{key}__n"])
+        oldest = row["oldest"] if oldest is None else min(oldest, row["oldest"])
+    stored = AdoptionSnapshot.objects.filter(week=week).values("person_id")
+    missing = list(scope.exclude(id__in=stored).values_list("id", "team_id", "is_rep"))
+    cards = scorecard((m[0] for m in missing), today=today, now=now)
+    for person, team_id, is_rep in missing:
+        acc = figures.setdefault(team_id, _Sums())
+        card = cards.get(person)
+        if card is None:
+            continue
+        acc.active += int(card.parts["active"] == 1)
+        if is_rep:
+            acc.add("score", card.score, int(card.score is not None))
+            for key in engine.PARTS:
+                acc.add(key, card.parts[key], int(card.parts[key] is not None))
+    return figures, names, oldest, cards, len(missing)
+
+
+def _rep_rows(
+    person_ids: list[int], *, today: dt.date, now: dt.datetime, stored: bool, known: dict[int, RepScore] | None = None
+) -> list[PersonRow]:
+    """The rows of these reps in this order: this week's snapshot rows (`stored`, live for those without one) or
+    live. Two queries plus the cards'."""
+    if not person_ids:
+        return []
+    people = {
+        pk: (first, last, username, team or "")
+        for pk, first, last, username, team in User.objects.filter(id__in=person_ids).values_list(
+            "id", "first_name", "last_name", "username", "team__name"
+        )
+    }
+    cards = {pk: known[pk] for pk in person_ids if known and pk in known}  # computed live already
+    rest = [pk for pk in person_ids if pk not in cards]
+    cards.update((stored_scorecard if stored else _live_scorecard)(rest, today=today, now=now)[0])
+    rows = []
+    for pk in person_ids:
+        first, last, username, team = people[pk]
+        name = f"{first} {last}".strip() or username  # User.display_name
+        rows.append(PersonRow(pk, name, team, cards[pk]))
+    return rows
+
+
+def _live_scorecard(
+    person_ids: Iterable[int], *, today: dt.date, now: dt.datetime
+) -> tuple[dict[int, RepScore], None, int]:
+    return scorecard(person_ids, today=today, now=now), None, 0
+
+
+def scorecard_summary(user: User, *, today: dt.date, now: dt.datetime, stored: bool | None = None) -> Scorecard:
     """The scorecard page of `user`'s scope: a row per rep (people with the rep role and access), a row per team,
     and the scope's total. Live for a scope of up to SNAPSHOT_SCOPE people; a larger one (or `stored=True`) reads
-    this week's snapshot rows, live only for people without one. A handful of queries whatever the count."""
-    people = list(people_in_scope(user).select_related("team").order_by("last_name", "first_name", "id"))
-    as_of: dt.datetime | None = None
-    live = len(people)
-    if stored if stored is not None else len(people) > SNAPSHOT_SCOPE:
-        cards, as_of, live = stored_scorecard((p.pk for p in people), today=today, now=now)
-    else:
-        cards = scorecard((p.pk for p in people), today=today, now=now)
-    reps = [PersonRow(p.pk, p.display_name, p.team.name if p.team else "", cards[p.pk]) for p in people if p.is_rep]
+    this week's snapshot rows, live only for people without one, the team rows summed in the database. The rep
+    rows are a RepRows: built only for the slice read (the page's). A handful of queries whatever the count."""
+    scope = people_in_scope(user)
+    everyone = "Everyone" if sees_everyone(user) else "Your scope"
+    week = engine.week_start(today)
+    if not (stored if stored is not None else scope.count() > SNAPSHOT_SCOPE):
+        return _live_summary(scope, everyone, today=today, now=now)
+    figures, names, as_of, live_cards, live = _stored_summary(scope, week=week, today=today, now=now)
+    total = _Sums()
+    for acc in figures.values():
+        total.merge(acc)
+    teams = sorted(
+        (acc.row(t, names.get(t, "No team")) for t, acc in figures.items()),
+        key=lambda row: (row.team_id is None, row.name),
+    )
+    rep_ids = list(scope.filter(is_rep=True).order_by("last_name", "first_name", "id").values_list("id", flat=True))
+    reps = RepRows(rep_ids, lambda ids: _rep_rows(ids, today=today, now=now, stored=True, known=live_cards))
+    return Scorecard(week, reps, teams, total.row(None, everyone), as_of=as_of, live=live)  # type: ignore[arg-type]
+
+
+def _live_summary(scope: QuerySet[User], everyone: str, *, today: dt.date, now: dt.datetime) -> Scorecard:
+    people = list(scope.select_related("team").order_by("last_name", "first_name", "id"))
+    cards = scorecard((p.pk for p in people), today=today, now=now)
+    built = {
+        p.pk: PersonRow(p.pk, p.display_name, p.team.name if p.team else "", cards[p.pk]) for p in people if p.is_rep
+    }
+    reps = RepRows(list(built), lambda ids: [built[i] for i in ids])
     by_team: dict[int | None, list[User]] = {}
     for person in people:
         by_team.setdefault(person.team_id, []).append(person)
@@ -180,8 +351,14 @@ def scorecard_page(user: User, *, today: dt.date, now: dt.datetime, stored: bool
         (_team_row(t, names.get(t, "No team"), members, cards) for t, members in by_team.items()),
         key=lambda row: (row.team_id is None, row.name),
     )
-    total = _team_row(None, "Everyone" if sees_everyone(user) else "Your scope", people, cards)
-    return Scorecard(engine.week_start(today), reps, teams, total, as_of=as_of, live=live)
+    total = _team_row(None, everyone, people, cards)
+    return Scorecard(engine.week_start(today), reps, teams, total, live=len(people))  # type: ignore[arg-type]
+
+
+def scorecard_page(user: User, *, today: dt.date, now: dt.datetime, stored: bool | None = None) -> Scorecard:
+    """scorecard_summary with every rep row built (the API's answer)."""
+    summary = scorecard_summary(user, today=today, now=now, stored=stored)
+    return dataclasses.replace(summary, reps=list(summary.reps))
 
 
 def person_in_scope(user: User, person_id: int) -> User | None:

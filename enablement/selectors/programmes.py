@@ -7,10 +7,12 @@ their subtree; a rep only their own. Out of scope reads as missing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import overload
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from enablement.engine import programmes as engine
@@ -199,43 +201,86 @@ class TeamRow:
         return engine.percent_done(self.steps, self.done)
 
 
-def team_rows(user: User, *, today: dt.date, include_done: bool = False) -> list[TeamRow]:
-    """One row per enrolment in the viewer's scope (a manager: their subtree; sales ops/finance: everyone)."""
+# The team onboarding page lists at most this many enrolments (in name order).
+TEAM_ROWS_CAP = 2000
+
+
+class TeamRows(Sequence[TeamRow]):
+    """The enrolments of a team onboarding page, built only when read: `len()` counts them (one query), a slice
+    builds that slice's rows (the page's 100, not 2,000) with their counts summed in the database (two queries)."""
+
+    def __init__(self, enrolments: QuerySet[Enrolment], *, today: dt.date) -> None:
+        self._enrolments = enrolments
+        self._today = today
+        self._count: int | None = None
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = min(self._enrolments.count(), TEAM_ROWS_CAP)
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> TeamRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TeamRow]: ...
+
+    def __getitem__(self, index: int | slice) -> TeamRow | list[TeamRow]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        start, stop, _ = index.indices(len(self))
+        return self._rows(start, stop) if start < stop else []
+
+    def __iter__(self) -> Iterator[TeamRow]:
+        return iter(self[0 : len(self)])
+
+    def _rows(self, start: int, stop: int) -> list[TeamRow]:
+        page = list(self._enrolments[start:stop])
+        open_step = Q(completed_at__isnull=True)
+        by_due = ("due_on", "step__position", "id")
+        counts = {
+            row["enrolment_id"]: row
+            for row in StepProgress.objects.filter(enrolment_id__in=[e.pk for e in page])
+            .order_by()
+            .values("enrolment_id")
+            .annotate(
+                n_steps=Count("id"),
+                n_done=Count("id", filter=Q(completed_at__isnull=False)),
+                n_overdue=Count("id", filter=open_step & Q(due_on__lt=self._today)),
+                open_titles=ArrayAgg("step__title", filter=open_step, order_by=by_due, default=[]),
+                open_dues=ArrayAgg("due_on", filter=open_step, order_by=by_due, default=[]),
+            )
+        }
+        rows = []
+        for e in page:
+            c = counts.get(e.pk, {"n_steps": 0, "n_done": 0, "n_overdue": 0, "open_titles": [], "open_dues": []})
+            rows.append(
+                TeamRow(
+                    enrolment_id=e.pk,
+                    person_id=e.person_id,
+                    person=e.person.display_name,
+                    programme=e.programme.name,
+                    start_date=e.start_date,
+                    steps=c["n_steps"],
+                    done=c["n_done"],
+                    overdue=c["n_overdue"],
+                    next_step=c["open_titles"][0] if c["open_titles"] else None,
+                    next_due=c["open_dues"][0] if c["open_dues"] else None,
+                )
+            )
+        return rows
+
+
+def team_rows(user: User, *, today: dt.date, include_done: bool = False) -> TeamRows:
+    """One row per enrolment in the viewer's scope (a manager: their subtree; sales ops/finance: everyone), the
+    first TEAM_ROWS_CAP in name order; rows are built only for the slice read (a page)."""
     enrolments = Enrolment.objects.filter(people_in_scope_q(user)).exclude(person_id=user.pk)
     if not include_done:
         enrolments = enrolments.filter(completed_at__isnull=True)
     enrolments = enrolments.select_related("programme", "person").order_by(
         "person__last_name", "person__first_name", "id"
     )
-    rows = {e.pk: e for e in enrolments[:2000]}
-    stats: dict[int, list[engine.StepState]] = {pk: [] for pk in rows}
-    nxt: dict[int, tuple[str, dt.date]] = {}
-    progress = StepProgress.objects.filter(enrolment_id__in=list(rows)).order_by("due_on", "step__position", "id")
-    for enrolment_id, completed_at, due, title in progress.values_list(
-        "enrolment_id", "completed_at", "due_on", "step__title"
-    ):
-        stats[enrolment_id].append(engine.StepState(done=completed_at is not None, due=due))
-        if completed_at is None and enrolment_id not in nxt:
-            nxt[enrolment_id] = (title, due)
-    result = []
-    for pk, e in rows.items():
-        steps, done, overdue = engine.progress_counts(stats[pk], today=today)
-        n = nxt.get(pk)
-        result.append(
-            TeamRow(
-                enrolment_id=pk,
-                person_id=e.person_id,
-                person=e.person.display_name,
-                programme=e.programme.name,
-                start_date=e.start_date,
-                steps=steps,
-                done=done,
-                overdue=overdue,
-                next_step=n[0] if n else None,
-                next_due=n[1] if n else None,
-            )
-        )
-    return result
+    return TeamRows(enrolments, today=today)
 
 
 def team_overdue_steps(user: User, *, today: dt.date) -> int:

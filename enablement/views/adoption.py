@@ -55,9 +55,9 @@ def adoption(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     now = timezone.now()
     today = timezone.localdate(now)
-    card = selectors.scorecard_page(user, today=today, now=now)
-    scope_ids = [r.person_id for r in card.reps]
-    points = selectors.trend(scope_ids, today=today)
+    card = selectors.scorecard_summary(user, today=today, now=now)
+    assert isinstance(card.reps, selectors.RepRows)  # only the page's rows are built
+    points = selectors.trend(card.reps.person_ids, today=today)
     page = Paginator(card.reps, REPS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

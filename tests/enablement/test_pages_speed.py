@@ -12,8 +12,10 @@ from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
 
-from enablement.models import AdoptionSnapshot, Enrolment, Programme
+from enablement.engine import adoption as engine
+from enablement.models import AdoptionSnapshot, Enrolment, Programme, ProgrammeStep, StepProgress
 from enablement.selectors import adoption as selectors
+from enablement.selectors import programmes as programme_selectors
 from enablement.services import adoption as services
 from enablement.views import adoption as adoption_views
 from enablement.views import programmes as programme_views
@@ -115,3 +117,53 @@ def test_team_onboarding_and_programme_enrolments_paged(monkeypatch):
     detail = reverse("enablement:programme_detail", args=[programme.pk])
     pages = [client.get(detail, {"page": n}).content.decode() for n in (1, 2)]
     assert [sum(f"/onboarding/people/{p.pk}/" in html for p in people) for html in pages] == [2, 1]
+
+
+def test_stored_team_rows_summed_in_the_database_equal_the_live_ones_and_their_rep_rows():
+    """The team rows of a large scope are summed over this week's rows in the database, the people without a row
+    added live; a team row's figures are its reps' (a non-rep counts for people and active, not the means)."""
+    ops, team, (hand, quiet, _busy) = _company()
+    second = UserFactory.create(team=team)
+    _deal(second, "Prospecting", next_step="", close_date=TODAY - dt.timedelta(days=3), updated=NOW, last_activity=None)
+    leader = UserFactory.create(team=team, is_rep=False, is_manager=True)
+    SignInEvent.objects.create(user=leader, via="password", at=NOW - dt.timedelta(hours=2))
+    services.snapshot_write(person_ids=[hand.pk, quiet.pk, leader.pk], week=MONDAY, now=NOW)  # second: live
+    live = selectors.scorecard_page(ops, today=TODAY, now=NOW, stored=False)
+    stored = selectors.scorecard_page(ops, today=TODAY, now=NOW, stored=True)
+    assert stored.teams == live.teams and stored.total == live.total
+    row = next(t for t in stored.teams if t.team_id == team.pk)
+    cards = [r.card for r in stored.reps if r.person_id in {hand.pk, quiet.pk, second.pk}]
+    assert (row.people, row.active) == (4, 2)  # hand and the leader signed in this week
+    assert row.score == engine.mean((c.score for c in cards), engine.SCORE_PLACES)
+    assert row.parts == {key: engine.mean(c.parts[key] for c in cards) for key in engine.PARTS}
+    assert row.parts["criteria_complete"] is not None  # hand's and second's deals
+
+
+def test_team_onboarding_rows_counted_in_the_database_page_by_page():
+    """A team onboarding row's counts and next step come from one aggregate over the page's enrolments: steps,
+    done, overdue (open and past due) and the first open step by due date; an enrolment without steps reads 0."""
+    ops = UserFactory.create(is_sales_ops=True, is_rep=False)
+    programme = Programme.objects.create(name="Counted", created_by=ops, auto_assign=False)
+    steps = [
+        ProgrammeStep.objects.create(programme=programme, position=i, title=f"Step {i}", kind="task", due_days=days)
+        for i, days in enumerate((3, 10, 10, 40), start=1)
+    ]
+    empty = Programme.objects.create(name="Empty", created_by=ops, auto_assign=False)
+    a, b = UserFactory.create(last_name="Aa"), UserFactory.create(last_name="Bb")
+    start = TODAY - dt.timedelta(days=20)
+    enrolment = Enrolment.objects.create(programme=programme, person=a, start_date=start)
+    StepProgress.objects.bulk_create(
+        [
+            StepProgress(enrolment=enrolment, step=s, due_on=start + dt.timedelta(days=s.due_days),
+                         completed_at=NOW if s.position == 2 else None)
+            for s in steps
+        ]
+    )  # fmt: skip
+    Enrolment.objects.create(programme=empty, person=b, start_date=start)
+    rows = programme_selectors.team_rows(ops, today=TODAY)
+    assert len(rows) == 2
+    first, second = rows[0:2]
+    assert (first.person_id, first.steps, first.done, first.overdue) == (a.pk, 4, 1, 2)  # steps 1 and 3 past due
+    assert (first.next_step, first.next_due) == ("Step 1", start + dt.timedelta(days=3))
+    assert (second.person_id, second.steps, second.done, second.overdue, second.next_step) == (b.pk, 0, 0, 0, None)
+    assert list(rows) == [first, second] and rows[1] == second
