@@ -296,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     entries: dict[str, dict[str, Any]] = {}
     previous_module = None
     for bench in selected:
-        if previous_module is not None and bench.fn.__module__ != previous_module:
+        # Before the first module too: an earlier run (or a `--only` run, which settles nothing after itself) may
+        # have left dead rows that would slow this run's scans (autovacuum is off in the bench databases).
+        if bench.fn.__module__ != previous_module:
             settle()
         previous_module = bench.fn.__module__
         started = time.perf_counter()
