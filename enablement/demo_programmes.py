@@ -3,8 +3,9 @@ and recent hires at different steps, built through the services relative to `tod
 
 - The demo's three newest reps (the org demo's recent hires, still ramping, with their own plans, quotas and deals)
   are enrolled by sales ops from their real start dates, at different steps: the newest ticked the first two tasks
-  (not yet "Shadow three discovery calls": overdue once two weeks have passed), the next every task and the course, the third every task, the course
-  and the certification; their CRM milestones follow from their own deals.
+  (not yet "Shadow three discovery calls": overdue once two weeks have passed); the next ticked every task, read
+  the course and failed its quiz (nothing earned); the third passed it (course and certification done); their CRM
+  milestones follow from their own deals.
 - Every other active rep who started in the last 90 days is enrolled as the daily task would (auto-assignment).
 - The demo login "rep" is not a recent hire: sales ops enrol them by hand (from their start date) so their home
   shows the checklist; they ticked the first two tasks, the course, certification and milestones follow from their
