@@ -214,6 +214,9 @@ class Deal(TimeStamped):
     lost_competitor = models.CharField(
         max_length=200, blank=True, default="", db_default="", help_text="Who won it, if anyone."
     )
+    # What the product lacked, as the product team reads it (win/loss, docs/signals-winloss.md): a short tag
+    # such as "SSO", kept on won and lost deals alike.
+    product_gap = models.CharField(max_length=120, blank=True, default="", db_default="")
     category_override = models.CharField(max_length=12, choices=ForecastCategory.choices, blank=True, default="")
     stage_entered_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(null=True, blank=True)
@@ -320,6 +323,8 @@ class Activity(models.Model):
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")
     contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="activities")
+    # An activity with a lead answers it: the first one sets the lead's first_response_at (lead hand-off SLA).
+    lead = models.ForeignKey("Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="activities")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activities")
     occurred_at = models.DateTimeField(default=timezone.now)
     due_date = models.DateField(null=True, blank=True)
@@ -424,12 +429,22 @@ class Lead(TimeStamped):
     converted_account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     converted_contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     converted_deal = models.ForeignKey(Deal, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Lead hand-off (docs/signals-leads.md): when the lead reached its current owner and when anyone first
+    # answered it (an activity logged against it, or "answered" marked by hand). The response time is the gap.
+    routed_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="converted") | Q(converted_at__isnull=False), name="lead_converted_has_date"
+            )
+        ]
+        # The SLA sweep reads the routed leads nobody has answered yet (a handful among many).
+        indexes = [
+            models.Index(
+                fields=["routed_at"], condition=Q(first_response_at__isnull=True), name="lead_awaiting_response"
             )
         ]
 

@@ -17,6 +17,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("reporting/", include("reporting.api.urls")),
     path("planning/", include("planning.api.urls")),
     path("enablement/", include("enablement.api.urls")),
+    path("signals/", include("signals.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -40,6 +41,7 @@ urlpatterns = [
     path("reporting/", include("reporting.urls")),
     path("planning/", include("planning.urls")),
     path("enablement/", include("enablement.urls")),
+    path("signals/", include("signals.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

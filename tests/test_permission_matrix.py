@@ -288,6 +288,8 @@ ROUTES: dict[str, Route] = {
     "planning/": Route(),
     # ---- enablement: home (each area's routes: tests/enablement/matrix_<area>.py)
     "enablement/": Route(),
+    # ---- signals: home (each area's routes: tests/signals/matrix_<area>.py)
+    "signals/": Route(),
     # ---- planning: territories (a draft model every owner holds a territory of; only sales ops change it)
     "planning/territories/": Route(writes=POST, writers=OPS),
     "planning/territories/models/<int:pk>/": Route(ids="territory_model"),
@@ -496,9 +498,28 @@ from tests.enablement import (  # noqa: E402
     matrix_programmes,
     matrix_ramp,
 )
+from tests.signals import (  # noqa: E402
+    matrix_channels,
+    matrix_leads,
+    matrix_marketing,
+    matrix_notifications,
+    matrix_reconciliation,
+    matrix_rules,
+    matrix_winloss,
+)
 
 ENABLEMENT_AREAS = (matrix_programmes, matrix_learning, matrix_ramp, matrix_adoption, matrix_coaching)
-for _area in ENABLEMENT_AREAS:
+# Signals' areas the same way (tests/signals/matrix_<area>.py).
+SIGNALS_AREAS = (
+    matrix_notifications,
+    matrix_channels,
+    matrix_rules,
+    matrix_marketing,
+    matrix_leads,
+    matrix_winloss,
+    matrix_reconciliation,
+)
+for _area in (*ENABLEMENT_AREAS, *SIGNALS_AREAS):
     ROUTES.update({pattern: Route(**kwargs) for pattern, kwargs in _area.ROUTES.items()})
     OWNED |= _area.OWNED_KINDS
 
@@ -641,7 +662,7 @@ def build_world() -> World:
         "scenario": planning_scenario_world(ops),
         "stress_test": planning_stress_world(people),
     }
-    for area in ENABLEMENT_AREAS:
+    for area in (*ENABLEMENT_AREAS, *SIGNALS_AREAS):
         area.world(people, owned, shared)
     assert Quota.objects.count() == len(OWNERS) and Dispute.objects.count() == len(OWNERS)
     assert PlanAssignment.objects.count() == len(OWNERS) and Stage.objects.exists() and Deal.objects.exists()

@@ -52,6 +52,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("Dashboards", "reporting:home", "dashboards"),
         ("Planning", "planning:home", "planning"),
         ("Enablement", "enablement:home", "enablement"),
+        ("Signals", "signals:home", "signals"),
     ):
         with contextlib.suppress(NoReverseMatch):
             items.append((label, reverse(name), key))

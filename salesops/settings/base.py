@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "reporting",
     "planning",
     "enablement",
+    "signals",
     "home",
 ]
 

@@ -15,6 +15,7 @@ from pipeline.demo import seed_pipeline
 from planning.demo import seed_planning
 from salesops.org.demo import seed_org
 from salesops.org.models import User
+from signals.demo import seed_signals
 
 
 class Command(BaseCommand):
@@ -55,6 +56,7 @@ class Command(BaseCommand):
             forecasts = seed_forecasting(org=org, seed=seed, today=today)
             planning = seed_planning(org=org, seed=seed, today=today)
             enablement = seed_enablement(org=org, seed=seed, today=today)
+            signals = seed_signals(org=org, seed=seed, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo company loaded (seed {seed}): {len(org.regions)} regions, 1 director, "
@@ -70,7 +72,9 @@ class Command(BaseCommand):
                 f"{planning.stress_tests} stress test(s). "
                 f"{enablement.programmes} onboarding programmes ({enablement.enrolments} enrolments), "
                 f"{enablement.courses} courses, {enablement.one_on_ones} 1:1s. "
-                "Logins rep, manager, finance, ops with password 'demo'."
+                + "".join(f"{count} {what}, " for what, count in signals.items()).rstrip(", ")
+                + (". " if signals else "")
+                + "Logins rep, manager, finance, ops with password 'demo'."
             )
         )
 

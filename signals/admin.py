@@ -1,0 +1,1 @@
+"""Signals in the admin: each area registers its models read-only where money or history is involved."""

@@ -1,0 +1,10 @@
+"""The signals API: rules sales ops write: a trigger, the deal list's filters as conditions, actions; episodes,
+firings, dry runs."""
+
+from __future__ import annotations
+
+from rest_framework.routers import SimpleRouter
+
+
+def register(router: SimpleRouter) -> None:
+    return None

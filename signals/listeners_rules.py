@@ -1,0 +1,7 @@
+"""Signals' listeners: rules."""
+
+from __future__ import annotations
+
+
+def connect() -> None:
+    return None

@@ -1,0 +1,10 @@
+"""The marketing area's tables (signals/models/marketing.py)."""
+
+from django.conf import settings
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("signals", "0004_rules"), migrations.swappable_dependency(settings.AUTH_USER_MODEL), ("pipeline", "0008_lead_handoff_product_gap")]
+
+    operations: list[migrations.operations.base.Operation] = []

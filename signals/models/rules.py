@@ -1,0 +1,8 @@
+"""Models of signals: rules sales ops write: a trigger, the deal list's filters as conditions, actions; episodes,
+firings, dry runs."""
+
+from __future__ import annotations
+
+from django.db import models  # noqa: F401
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""Signals selectors: outbound channels (e-mail, Slack, Teams, signed webhooks), deliveries with retries and
+their log."""
+
+from __future__ import annotations

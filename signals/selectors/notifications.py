@@ -1,0 +1,4 @@
+"""Signals selectors: the notification centre (bell, list, mark read) and each person's preferences per kind and
+channel."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Signals services: campaigns, members, touches on deals and attribution (first, last, linear, U, W)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Celery tasks of signals: channels."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Celery tasks of signals: leads."""
+
+from __future__ import annotations

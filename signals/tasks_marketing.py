@@ -1,0 +1,3 @@
+"""Celery tasks of signals: marketing."""
+
+from __future__ import annotations

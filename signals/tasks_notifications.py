@@ -1,0 +1,3 @@
+"""Celery tasks of signals: notifications."""
+
+from __future__ import annotations

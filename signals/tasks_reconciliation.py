@@ -1,0 +1,3 @@
+"""Celery tasks of signals: reconciliation."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Celery tasks of signals: rules."""
+
+from __future__ import annotations

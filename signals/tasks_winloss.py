@@ -1,0 +1,3 @@
+"""Celery tasks of signals: winloss."""
+
+from __future__ import annotations

@@ -1,0 +1,5 @@
+"""URL patterns of the signals pages: winloss (signals/urls.py concatenates them)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,3 @@
+"""Signals views: outbound channels (e-mail, Slack, Teams, signed webhooks), deliveries with retries and their log."""
+
+from __future__ import annotations

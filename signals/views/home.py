@@ -1,0 +1,51 @@
+"""The signals entry page: what each role can open (notifications, rules, channels, marketing, lead hand-off,
+win/loss, reconciliation), each area's own pages doing the work."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+
+from salesops.org.auth import request_user
+from salesops.org.permissions import may_manage_setup
+
+# (label, URL name, what it is for, who sees it: "all"; "managers": managers, finance and sales ops; "finance":
+# finance and sales ops; "ops": sales ops)
+AREAS = [
+    ("Notifications", "signals:notification_list", "What the hub has told you; mark as read.", "all"),
+    ("Notification settings", "signals:preferences", "Which kinds reach you, and where.", "all"),
+    ("Rules", "signals:rule_list", "Alerts and actions on deals, schedules and KPIs.", "ops"),
+    ("Channels", "signals:channel_list", "E-mail, Slack, Teams and webhooks, with their delivery log.", "ops"),
+    ("Campaigns", "signals:campaign_list", "Campaigns, members and touches on deals.", "all"),
+    ("Attribution", "signals:attribution", "Sourced and influenced pipeline and bookings per campaign.", "managers"),
+    ("Lead response", "signals:lead_response", "Response times by source, owner and team against the SLA.", "managers"),
+    ("Win/loss", "signals:winloss", "Why deals are won and lost: reasons, competitors, product gaps.", "all"),
+    ("Reconciliation", "signals:reconciliation_list", "Bookings against invoices, every mismatch listed.", "finance"),
+]
+
+
+def _shows(who: str, user: object) -> bool:
+    ops = may_manage_setup(user)  # type: ignore[arg-type]
+    if who == "ops":
+        return ops
+    if who == "finance":
+        return ops or bool(getattr(user, "is_finance", False))
+    if who == "managers":
+        return ops or bool(getattr(user, "is_finance", False) or getattr(user, "is_manager", False))
+    return True
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    areas = []
+    for label, name, text, who in AREAS:
+        if not _shows(who, user):
+            continue
+        with contextlib.suppress(NoReverseMatch):  # an area not built yet is not shown
+            areas.append({"label": label, "url": reverse(name), "text": text})
+    return render(request, "signals/home.html", {"areas": areas, "writes": may_manage_setup(user)})

@@ -1,0 +1,3 @@
+"""Signals views: campaigns, members, touches on deals and attribution (first, last, linear, U, W)."""
+
+from __future__ import annotations
