@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import django_filters
 import django_filters.fields
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from pipeline.models import (
     Account,
@@ -21,7 +23,7 @@ from pipeline.models import (
     Pipeline,
     Stage,
 )
-from pipeline.selectors import stale_q
+from pipeline.selectors import no_recent_activity_q, stale_q
 from salesops.org.models import Region, Team, User
 from salesops.org.selectors import people_visible_to
 
@@ -88,6 +90,14 @@ class DealFilterSet(django_filters.FilterSet):
     stale = django_filters.BooleanFilter(method="filter_stale", label="Stale")
     min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label="Amount at least")
     max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label="Amount at most")
+    # Rotting (docs/signals-rules.md): in its current stage for at least N days; nothing logged for at least N days
+    # (pipeline.selectors.no_recent_activity_q: a deal younger than that is not idle). Whole days back from now.
+    min_days_in_stage = django_filters.NumberFilter(
+        method="filter_min_days_in_stage", min_value=0, max_value=3650, label="In its stage for at least (days)"
+    )
+    min_days_idle = django_filters.NumberFilter(
+        method="filter_min_days_idle", min_value=0, max_value=3650, label="No activity for at least (days)"
+    )
     ordering = django_filters.OrderingFilter(
         fields=(
             ("name", "name"),
@@ -124,6 +134,16 @@ class DealFilterSet(django_filters.FilterSet):
             return queryset
         stale = Q(stale_q(), status=DealStatus.OPEN)
         return queryset.filter(stale) if value else queryset.exclude(stale)
+
+    def filter_min_days_in_stage(self, queryset: QuerySet[Deal], name: str, value: Any) -> QuerySet[Deal]:
+        if value is None:
+            return queryset
+        return queryset.filter(stage_entered_at__lte=timezone.now() - dt.timedelta(days=int(value)))
+
+    def filter_min_days_idle(self, queryset: QuerySet[Deal], name: str, value: Any) -> QuerySet[Deal]:
+        if value is None:
+            return queryset
+        return queryset.filter(no_recent_activity_q(int(value)))
 
     def filter_category(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
         # The effective category: the override where one is set, else the stage's.
