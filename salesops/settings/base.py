@@ -180,6 +180,10 @@ MEDIA_ROOT = env.path("SALESOPS_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="salesops@localhost")
+# Signals' channels store their webhook URLs and signing secrets encrypted with a key derived from this value
+# (signals/crypto.py). Several comma-separated values: the first encrypts, all decrypt (key rotation). Empty: derived
+# from SECRET_KEY (changing that one then makes stored channel secrets unreadable). docs/signals-channels.md.
+SIGNALS_SECRET_KEY = env.str("SIGNALS_SECRET_KEY", default="")
 
 # ------------------------------------------------------------------------------------------------ signing in
 # Failed sign-ins (sign-in page, admin, API token endpoint) per account and per address within the window
