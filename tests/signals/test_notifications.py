@@ -1,0 +1,69 @@
+"""notify(): who gets what, preferences, dedupe, and reading state."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from salesops.api import DomainError
+from signals.models import Kind, Notification
+from signals.services import notifications as svc
+
+pytestmark = pytest.mark.django_db
+
+
+def test_notify_creates_one_in_app_notification_per_recipient(org):
+    made = svc.notify(
+        recipient_ids=[org.rep_a.pk, org.rep_b.pk, org.rep_a.pk],
+        kind=Kind.DISPUTE_RESOLVED,
+        title="Your dispute was accepted",
+        url="/incentives/",
+    )
+    assert made == 2
+    rows = Notification.objects.order_by("recipient_id")
+    assert [n.recipient_id for n in rows] == sorted([org.rep_a.pk, org.rep_b.pk])
+    assert all(n.in_app and n.read_at is None and n.title == "Your dispute was accepted" for n in rows)
+
+
+def test_same_dedupe_key_never_notifies_twice(org):
+    first = svc.notify(recipient_ids=[org.rep_a.pk], kind=Kind.PERIOD_LOCKED, title="Locked", dedupe_key="lock:1")
+    again = svc.notify(
+        recipient_ids=[org.rep_a.pk, org.rep_b.pk], kind=Kind.PERIOD_LOCKED, title="Locked", dedupe_key="lock:1"
+    )
+    assert (first, again) == (1, 1)
+    assert Notification.objects.filter(recipient=org.rep_a).count() == 1
+    assert Notification.objects.filter(recipient=org.rep_b).count() == 1
+
+
+def test_preferences_off_means_nothing(org):
+    for channel in ("in_app", "email"):
+        svc.preference_set(person=org.rep_a, kind=Kind.DISPUTE_RESOLVED, channel=channel, on=False)
+    assert svc.notify(recipient_ids=[org.rep_a.pk], kind=Kind.DISPUTE_RESOLVED, title="Accepted") == 0
+    assert not Notification.objects.exists()
+
+
+def test_in_app_off_but_email_on_keeps_a_hidden_row_for_dedupe(org):
+    svc.preference_set(person=org.rep_a, kind=Kind.DISPUTE_RESOLVED, channel="in_app", on=False)
+    assert svc.notify(recipient_ids=[org.rep_a.pk], kind=Kind.DISPUTE_RESOLVED, title="x", dedupe_key="d") == 0
+    assert Notification.objects.get().in_app is False
+
+
+def test_inactive_people_and_unknown_kinds(org):
+    org.rep_c.is_active = False
+    org.rep_c.save()
+    assert svc.notify(recipient_ids=[org.rep_c.pk], kind=Kind.DEAL_ASSIGNED, title="x") == 0
+    with pytest.raises(DomainError):
+        svc.notify(recipient_ids=[org.rep_a.pk], kind="no_such_kind", title="x")
+
+
+def test_notify_inside_a_rolled_back_transaction_leaves_nothing(org):
+    class Undo(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            svc.notify(recipient_ids=[org.rep_a.pk], kind=Kind.DEAL_ASSIGNED, title="x")
+            raise Undo
+    except Undo:
+        pass
+    assert not Notification.objects.exists()
