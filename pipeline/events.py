@@ -7,11 +7,15 @@ and queue their own recomputes. Listeners get primitive ids only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from django.db import transaction
 from django.dispatch import Signal
+
+from salesops.api import DomainError
 
 # kwargs: deal_ids (list[int]), person_ids (list[int]: owners and split holders before and after),
 # fields (list[str]: what changed, e.g. ["stage"], ["amount"], ["splits"]), pay_relevant (bool: a won deal
@@ -136,3 +140,67 @@ def territories_of_accounts(account_ids: Iterable[int | None]) -> dict[int, Acco
 def territory_of_account(account_id: int | None) -> AccountTerritory | None:
     """One account's territory, or None (no account, no active model, or not assigned)."""
     return territories_of_accounts([account_id]).get(account_id) if account_id is not None else None
+
+
+# ------------------------------------------------------------------------------------ for notifications
+# Events the hub tells people about (signals listens, in its AppConfig.ready). A listener's failure is logged and
+# never fails the change that sent it (send_robust).
+logger = logging.getLogger(__name__)
+
+# kwargs: deal_id (int), stage_id (int: the stage the deal was refused), actor_id (int | None: who tried; None =
+# the hub itself), message (str: the refusal as the person who tried saw it).
+stage_move_refused = Signal()
+
+# kwargs: import_id (int: the ImportJob), person_id (int: who started it), dry_run (bool), ok (bool: no errors),
+# file_name (str), error_count (int), change_count (int).
+import_finished = Signal()
+
+
+def _send_robust(signal: Signal, **kwargs: object) -> None:
+    for receiver, result in signal.send_robust(sender="pipeline", **kwargs):
+        if isinstance(result, Exception):
+            logger.error("pipeline event listener %r failed", receiver, exc_info=result)
+
+
+def announce_stage_move_refused(*, deal_id: int, stage_id: int, actor_id: int | None, message: str) -> None:
+    """Sent right away, not on commit: the refused move's transaction has rolled back, so there is no commit to
+    wait for (a caller's outer transaction, should it roll back too, takes what listeners wrote with it)."""
+    _send_robust(stage_move_refused, deal_id=deal_id, stage_id=stage_id, actor_id=actor_id, message=message)
+
+
+def announce_import_finished(
+    *, import_id: int, person_id: int, dry_run: bool, ok: bool, file_name: str, error_count: int, change_count: int
+) -> None:
+    """Sent once the job's outcome is committed (a dry run's too: the person waits for it before importing)."""
+    payload: dict[str, object] = {
+        "import_id": import_id,
+        "person_id": person_id,
+        "dry_run": dry_run,
+        "ok": ok,
+        "file_name": file_name,
+        "error_count": error_count,
+        "change_count": change_count,
+    }
+    transaction.on_commit(lambda: _send_robust(import_finished, **payload))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def announces_stage_move_refusals(move: F) -> F:
+    """Wraps `pipeline.services.deal_move_stage` (outside its transaction): a move refused with a DomainError is
+    announced (`stage_move_refused`) and the error raised on, unchanged."""
+
+    @functools.wraps(move)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return move(*args, **kwargs)
+        except DomainError as refused:
+            deal, stage, actor = kwargs.get("deal"), kwargs.get("stage"), kwargs.get("actor")
+            if deal is not None and stage is not None:
+                announce_stage_move_refused(deal_id=deal.pk, stage_id=stage.pk,
+                                            actor_id=actor.pk if actor is not None else None,
+                                            message=str(refused))  # fmt: skip
+            raise
+
+    return cast("F", wrapper)

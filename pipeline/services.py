@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from pipeline import history
-from pipeline.events import announce_deals_changed, locked_period_holding
+from pipeline.events import announce_deals_changed, announces_stage_move_refusals, locked_period_holding
 from pipeline.history import DealState, HistoryRow, Ref, history_rows
 from pipeline.models import (
     EXIT_CRITERIA_FIELDS,
@@ -480,6 +480,7 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
     return deal
 
 
+@announces_stage_move_refusals  # a refused move (rolled back) is announced: the owner may be told
 @transaction.atomic
 def deal_move_stage(
     *,
