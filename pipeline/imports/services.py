@@ -29,7 +29,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from pipeline.events import announce_deals_changed
+from pipeline.events import announce_deals_changed, announce_import_finished
 from pipeline.imports import engine, presets
 from pipeline.imports.engine import (
     AccountSpec,
@@ -1004,4 +1004,8 @@ def import_job_execute(*, job_id: int) -> ImportJob | None:
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "result", "errors", "rows_total", "rows_done", "finished_at"])
     softcache.delete(progress_key(job.pk))
+    # The person who started it hears it finished (signals listens), its dry run as well as its real run.
+    announce_import_finished(import_id=job.pk, person_id=job.created_by_id, dry_run=job.dry_run, ok=report.ok,
+                             file_name=job.file_name, error_count=report.error_count,
+                             change_count=report.change_count)  # fmt: skip
     return job
