@@ -21,6 +21,7 @@ from django.utils import timezone
 from forecasting import math as fm
 from forecasting import selectors
 from forecasting import timeseries as ts
+from forecasting.events import announce_forecast_adjusted
 from forecasting.models import (
     NUMBERS_FIELDS,
     ForecastAdjustment,
@@ -292,6 +293,8 @@ def forecast_adjust(
                           "best_case": (previous.best_case if previous else None, best_amount)},
                  reason=f"{person.username} {period}: {note.strip()}")  # fmt: skip
     _queue_refresh(period)
+    announce_forecast_adjusted(adjustment_id=adjustment.pk, person_id=person.pk, manager_id=actor.pk, period=period,
+                               commit=str(commit_amount), best_case=str(best_amount))  # fmt: skip
     return adjustment
 
 

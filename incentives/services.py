@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from incentives import selectors
+from incentives import events, selectors
 from incentives.models import (
     Adjustment,
     CompPlan,
@@ -129,6 +129,8 @@ def period_lock(
     if not ended:
         changes["early"] = (None, f"before its end on {period.end.isoformat()}")
     audit_record(actor=actor, instance=period, action="lock", changes=changes, reason=reason.strip())
+    paid = Payout.objects.filter(period=period).values_list("person_id", flat=True)
+    events.announce_period_locked(period_id=period.pk, period_label=period.label, person_ids=paid, actor_id=actor.pk)
     return period
 
 
@@ -447,6 +449,9 @@ def adjustment_create(
     audit_record(actor=actor, instance=adjustment, action="create",
                  changes={"person": (None, person.pk), "period": (None, period.label), "amount": (None, value)},
                  reason=reason)  # fmt: skip
+    events.announce_adjustment_booked(adjustment_id=adjustment.pk, person_id=person.pk, period_label=period.label,
+                                      amount=str(value), source=source, reason=reason.strip(),
+                                      actor_id=actor.pk if actor else None)  # fmt: skip
     return adjustment
 
 
@@ -475,6 +480,9 @@ def dispute_raise(*, actor: User, line: StatementLine, text: str) -> Dispute:
         payout=payout, line=line, deal_key=line.deal_key, raised_by=actor, text=text.strip()
     )
     audit_record(actor=actor, instance=dispute, action="raise", changes={"line": (None, line.pk)}, reason=text)
+    events.announce_dispute_raised(dispute_id=dispute.pk, payout_id=payout.pk, person_id=payout.person_id,
+                                   period_label=payout.period.label, deal_key=dispute.deal_key,
+                                   actor_id=actor.pk)  # fmt: skip
     return dispute
 
 
@@ -555,6 +563,12 @@ def dispute_resolve(
     if dispute.adjustment is not None:
         changes["adjustment"] = (None, f"{dispute.adjustment.amount} in {dispute.adjustment.period.label}")
     audit_record(actor=actor, instance=dispute, action="resolve", changes=changes, reason=resolution)
+    adjusted = dispute.adjustment
+    events.announce_dispute_resolved(
+        dispute_id=dispute.pk, payout_id=dispute.payout_id, person_id=dispute.raised_by_id, accepted=accept,
+        amount=str(adjusted.amount) if adjusted else "", period_label=dispute.payout.period.label,
+        adjustment_period_label=adjusted.period.label if adjusted else "", actor_id=actor.pk,
+    )  # fmt: skip
     return dispute
 
 
