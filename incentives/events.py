@@ -17,10 +17,12 @@ logger = logging.getLogger(__name__)
 dispute_raised = Signal()
 
 # kwargs: dispute_id, payout_id, person_id (who raised it), accepted (bool), amount (str: the adjustment's Decimal,
-# "" when none), adjustment_period_label (str, "" when none), period_label (the disputed period), actor_id.
+# "" when none), adjustment_period_label (str, "" when none), period_label (the disputed period), resolution (str:
+# finance's words), actor_id.
 dispute_resolved = Signal()
 
-# kwargs: period_id, period_label (str), person_ids (list[int]: everyone with a payout in the period), actor_id.
+# kwargs: period_id, period_label (str), locked_at (ISO datetime: a period reopened and locked again is a new lock),
+# person_ids (list[int]: everyone with a payout in the period), actor_id.
 period_locked = Signal()
 
 # kwargs: adjustment_id, person_id (who is adjusted), period_label (str), amount (str: a Decimal), source (str:
@@ -53,17 +55,18 @@ def announce_dispute_resolved(
     amount: str,
     adjustment_period_label: str,
     period_label: str,
+    resolution: str,
     actor_id: int | None,
 ) -> None:
     _send_on_commit(dispute_resolved, dispute_id=dispute_id, payout_id=payout_id, person_id=person_id,
                     accepted=accepted, amount=amount, adjustment_period_label=adjustment_period_label,
-                    period_label=period_label, actor_id=actor_id)  # fmt: skip
+                    period_label=period_label, resolution=resolution, actor_id=actor_id)  # fmt: skip
 
 
 def announce_period_locked(
-    *, period_id: int, period_label: str, person_ids: Iterable[int], actor_id: int | None
+    *, period_id: int, period_label: str, locked_at: str, person_ids: Iterable[int], actor_id: int | None
 ) -> None:
-    _send_on_commit(period_locked, period_id=period_id, period_label=period_label,
+    _send_on_commit(period_locked, period_id=period_id, period_label=period_label, locked_at=locked_at,
                     person_ids=sorted(set(person_ids)), actor_id=actor_id)  # fmt: skip
 
 

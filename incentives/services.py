@@ -130,7 +130,8 @@ def period_lock(
         changes["early"] = (None, f"before its end on {period.end.isoformat()}")
     audit_record(actor=actor, instance=period, action="lock", changes=changes, reason=reason.strip())
     paid = Payout.objects.filter(period=period).values_list("person_id", flat=True)
-    events.announce_period_locked(period_id=period.pk, period_label=period.label, person_ids=paid, actor_id=actor.pk)
+    events.announce_period_locked(period_id=period.pk, period_label=period.label, person_ids=paid,
+                                  locked_at=period.locked_at.isoformat(), actor_id=actor.pk)  # fmt: skip
     return period
 
 
@@ -567,7 +568,8 @@ def dispute_resolve(
     events.announce_dispute_resolved(
         dispute_id=dispute.pk, payout_id=dispute.payout_id, person_id=dispute.raised_by_id, accepted=accept,
         amount=str(adjusted.amount) if adjusted else "", period_label=dispute.payout.period.label,
-        adjustment_period_label=adjusted.period.label if adjusted else "", actor_id=actor.pk,
+        adjustment_period_label=adjusted.period.label if adjusted else "", resolution=dispute.resolution,
+        actor_id=actor.pk,
     )  # fmt: skip
     return dispute
 
