@@ -111,4 +111,13 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=4, minute=0),
         "options": {"expires": 6 * 3600},
     },
+    # Every minute the rules' sweep: scheduled rules whose time has come (every N minutes, or daily from their hour)
+    # run over every deal, KPI and lead-SLA rules are checked, and deal-change rules' open episodes are re-checked
+    # (a deal that got an activity closes its episode without a change). One rule at a time under its row lock and
+    # one open episode per rule and subject, so an overlapping run fires nothing twice (docs/signals-rules.md).
+    "signals-rules-sweep": {
+        "task": "signals.rules_run_due",
+        "schedule": 60.0,
+        "options": {"queue": "recompute", "expires": 55},
+    },
 }
