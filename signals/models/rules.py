@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-__all__ = ["Rule", "RuleEpisode", "RuleFiring", "RuleTrigger", "RuleSubject"]
+__all__ = ["Rule", "RuleEpisode", "RuleFiring", "RuleSubject", "RuleTrigger"]
 
 
 class RuleTrigger(models.TextChoices):

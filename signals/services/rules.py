@@ -1,4 +1,653 @@
 """Signals services: rules sales ops write: a trigger, the deal list's filters as conditions, actions; episodes,
-firings, dry runs."""
+firings, dry runs (docs/signals-rules.md).
+
+Evaluation is set-based: a rule runs ONE filtered query (the deal list's FilterSet over the changed deals, or over
+every deal for a scheduled rule), reads its open episodes in one query, closes the ones that stopped matching in one
+update and opens the new ones in one insert; only the firings' actions work per subject. The rule's row is locked
+while it is evaluated (two workers evaluating the same rule wait for each other) and the partial unique constraint
+on open episodes is the last guard: a subject can never fire twice in one episode.
+
+Actions act as the system where the pipeline allows it (a field set by a rule shows "system" in the deal's history);
+a task is created in the name of the rule's author (an activity needs a person) and given to the deal's owner.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+
+from pipeline.filtersets import DealFilterSet
+from pipeline.selectors import rules as pipeline_rules
+from salesops.api import DomainError, Forbidden
+from salesops.kernel import fiscal
+from salesops.org.models import Region, Team, User
+from salesops.org.permissions import may_manage_setup
+from salesops.org.selectors import fiscal_calendar
+from salesops.org.services import audit_record
+from signals.engine import rules as engine
+from signals.models import Rule, RuleEpisode, RuleFiring, RuleSubject, RuleTrigger
+
+log = logging.getLogger(__name__)
+
+# Query-string names that are no condition (sorting, paging, exporting): dropped from a rule's conditions.
+NOT_CONDITIONS = {"ordering", "page", "export", "per_page"}
+RULE_FIELDS = (
+    "name",
+    "description",
+    "trigger",
+    "conditions",
+    "every_minutes",
+    "daily_hour",
+    "kpi",
+    "kpi_scope",
+    "kpi_scope_id",
+    "kpi_direction",
+    "kpi_threshold",
+    "actions",
+    "is_live",
+)
+DRY_RUN_DAYS = 90
+
+
+# ------------------------------------------------------------------------------------------------ conditions
+def conditions_errors(conditions: str) -> list[str]:
+    """What is wrong with a query string as a rule's conditions, in words (empty: fine)."""
+    data = QueryDict(conditions or "")
+    known = DealFilterSet.base_filters
+    errors = [
+        f"“{name}” is not a filter of the deal list."
+        for name in data
+        if name not in known and name not in NOT_CONDITIONS
+    ]
+    filterset = DealFilterSet(data=data, queryset=pipeline_rules.deals_for_rules())
+    if not filterset.is_valid():
+        for name, messages in filterset.errors.items():
+            label = known[name].label if name in known and known[name].label else name.replace("_", " ")
+            errors.extend(f"{str(label).capitalize()}: {message}" for message in messages)
+    return errors
+
+
+def conditions_clean(conditions: str) -> str:
+    """The conditions as stored: the deal list's query string without blanks, paging or sorting; DomainError when a
+    filter is unknown or a value invalid (the message names each)."""
+    raw = (conditions or "").strip().lstrip("?")
+    errors = conditions_errors(raw)
+    if errors:
+        raise DomainError(" ".join(errors), field="conditions")
+    data = QueryDict(raw)
+    return urlencode([(k, v) for k, values in data.lists() if k not in NOT_CONDITIONS for v in values if v != ""])
+
+
+def matching_deals(conditions: str) -> Any:
+    """The deals a rule's conditions select now (a queryset of the pipeline's deals)."""
+    return DealFilterSet(data=QueryDict(conditions or ""), queryset=pipeline_rules.deals_for_rules()).qs
+
+
+def matching_count(conditions: str) -> int:
+    """How many deals match now (the form's preview)."""
+    return pipeline_rules.deal_count(matching_deals(conditions))
+
+
+# ------------------------------------------------------------------------------------------------ writes
+def _may_write(actor: User) -> None:
+    if not may_manage_setup(actor):
+        raise Forbidden("Only sales ops write rules.")
+
+
+def _int_or_none(value: Any, *, what: str, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DomainError(f"{what} is a whole number.", field=field) from None
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    name = " ".join(str(values.get("name") or "").split())
+    if not name:
+        raise DomainError("A rule needs a name.", field="name")
+    trigger = values.get("trigger") or RuleTrigger.DEAL_CHANGE
+    if trigger not in RuleTrigger.values:
+        raise DomainError(f"“{trigger}” is not a trigger: {', '.join(RuleTrigger.values)}.", field="trigger")
+    clean: dict[str, Any] = {
+        "name": name[:160],
+        "description": str(values.get("description") or "").strip(),
+        "trigger": trigger,
+        "conditions": conditions_clean(str(values.get("conditions") or "")) if trigger != RuleTrigger.LEAD_SLA else "",
+        "every_minutes": None,
+        "daily_hour": None,
+        "kpi": "",
+        "kpi_scope": "",
+        "kpi_scope_id": None,
+        "kpi_direction": "",
+        "kpi_threshold": None,
+        "is_live": bool(values.get("is_live", False)),
+    }
+    if trigger == RuleTrigger.SCHEDULE:
+        hour = _int_or_none(values.get("daily_hour"), what="The hour", field="daily_hour")
+        minutes = _int_or_none(values.get("every_minutes"), what="The minutes", field="every_minutes")
+        if hour is None and minutes is None:
+            raise DomainError(
+                "A scheduled rule runs every N minutes or daily at an hour: give one.", field="every_minutes"
+            )
+        if hour is not None and not 0 <= hour <= 23:
+            raise DomainError("The hour is 0 to 23 (company time).", field="daily_hour")
+        if hour is None and minutes is not None and minutes < 5:
+            raise DomainError("A scheduled rule runs at most every 5 minutes.", field="every_minutes")
+        clean["daily_hour"], clean["every_minutes"] = hour, (None if hour is not None else minutes)
+    if trigger == RuleTrigger.KPI:
+        kpi = values.get("kpi") or ""
+        if kpi not in engine.KPIS:
+            raise DomainError(f"Choose a KPI: {', '.join(engine.KPIS)}.", field="kpi")
+        scope = values.get("kpi_scope") or "company"
+        if scope not in ("company", "team", "region"):
+            raise DomainError("The KPI's scope is the company, a team or a region.", field="kpi_scope")
+        scope_id = _int_or_none(values.get("kpi_scope_id"), what="The team or region", field="kpi_scope_id")
+        if scope == "company":
+            scope_id = None
+        elif scope_id is None or not (Team if scope == "team" else Region).objects.filter(pk=scope_id).exists():
+            raise DomainError(f"Choose the {scope} the KPI is read for.", field="kpi_scope_id")
+        direction = values.get("kpi_direction") or "above"
+        if direction not in ("above", "below"):
+            raise DomainError("The KPI crosses its threshold going above or below.", field="kpi_direction")
+        try:
+            threshold = Decimal(str(values.get("kpi_threshold")).replace(",", "").strip())
+        except (InvalidOperation, ValueError):
+            raise DomainError("The threshold is a number.", field="kpi_threshold") from None
+        if not threshold.is_finite():
+            raise DomainError("The threshold is a number.", field="kpi_threshold")
+        clean.update(
+            kpi=kpi,
+            kpi_scope=scope,
+            kpi_scope_id=scope_id,
+            kpi_direction=direction,
+            kpi_threshold=threshold.quantize(Decimal("0.01")),
+        )
+    subject = {RuleTrigger.LEAD_SLA: "lead", RuleTrigger.KPI: "KPI"}.get(trigger, "deal")
+    try:
+        clean["actions"] = engine.validate_actions(values.get("actions"), subject=subject)
+    except ValueError as error:
+        raise DomainError(str(error), field="actions") from None
+    channel_ids = {a["channel_id"] for a in clean["actions"] if a["kind"] == "channel"}
+    if channel_ids:
+        from signals.selectors.channels import channel_choices
+
+        active = {pk for pk, _ in channel_choices()}
+        missing = channel_ids - active
+        if missing:
+            raise DomainError("An action names a channel that does not exist or is switched off.", field="actions")
+    return clean
+
+
+@transaction.atomic
+def rule_create(*, actor: User, **values: Any) -> Rule:
+    """A new rule (sales ops). It starts switched off unless `is_live` is given: run the dry run first."""
+    _may_write(actor)
+    clean = _clean(values)
+    rule = Rule.objects.create(created_by=actor, **clean)
+    audit_record(
+        actor=actor,
+        instance=rule,
+        action="create",
+        changes={k: (None, str(v) if v is not None else None) for k, v in clean.items()},
+    )
+    return rule
+
+
+@transaction.atomic
+def rule_update(*, actor: User, rule: Rule, **values: Any) -> Rule:
+    """Change a rule; fields not given keep their value. Its open episodes stay (a deal still matching the changed
+    conditions does not fire again; the next evaluation closes those that no longer match)."""
+    _may_write(actor)
+    rule = Rule.objects.select_for_update().get(pk=rule.pk)
+    current = {f: getattr(rule, f) for f in RULE_FIELDS}
+    clean = _clean({**current, **values})
+    changes = {k: (str(current[k]), str(v)) for k, v in clean.items() if current[k] != v}
+    for key, value in clean.items():
+        setattr(rule, key, value)
+    rule.save()
+    if changes:
+        audit_record(actor=actor, instance=rule, action="update", changes=changes)
+    return rule
+
+
+@transaction.atomic
+def rule_set_live(*, actor: User, rule: Rule, live: bool) -> Rule:
+    """Switch a rule on or off. Switched off, its open episodes close (switched on again, a deal still matching
+    fires anew: it is a new episode of the rule's life)."""
+    _may_write(actor)
+    rule = Rule.objects.select_for_update().get(pk=rule.pk)
+    if rule.is_live == live:
+        return rule
+    rule.is_live = live
+    rule.save(update_fields=["is_live", "updated_at"])
+    if not live:
+        RuleEpisode.objects.filter(rule=rule, ended_at__isnull=True).update(ended_at=timezone.now())
+    audit_record(actor=actor, instance=rule, action="update", changes={"is_live": (str(not live), str(live))})
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, actor: User, rule: Rule) -> None:
+    _may_write(actor)
+    audit_record(actor=actor, instance=rule, action="delete", changes={"name": (rule.name, None)})
+    rule.delete()
+
+
+# ------------------------------------------------------------------------------------------------ evaluation
+def _deal_url(deal_id: int) -> str:
+    return reverse("pipeline:deal_detail", args=[deal_id])
+
+
+def _role_people(role: str) -> list[int]:
+    people = User.objects.filter(is_active=True)
+    if role == "finance":
+        people = people.filter(is_finance=True)
+    elif role == "sales_ops":
+        people = people.filter(is_sales_ops=True)
+    else:
+        people = people.filter(is_manager=True)
+    return list(people.values_list("pk", flat=True))
+
+
+class _Subject:
+    """What an action needs to know of the subject a rule fired for."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        subject_id: int,
+        label: str,
+        owner_id: int | None,
+        manager_id: int | None,
+        text: str,
+        url: str,
+        notify_kind: str = "rule_fired",
+    ) -> None:
+        self.kind, self.subject_id, self.label = kind, subject_id, label
+        self.owner_id, self.manager_id, self.text, self.url = owner_id, manager_id, text, url
+        self.notify_kind = notify_kind
+
+
+def _run_action(
+    rule: Rule, action: dict[str, Any], subject: _Subject, episode_id: int, roles: dict[str, list[int]]
+) -> dict[str, Any]:
+    from signals.services import channels, notifications
+
+    kind = action["kind"]
+    title = f"{rule.name}: {subject.label}"[:200]
+    result: dict[str, Any] = {"kind": kind, "ok": True, "detail": ""}
+    try:
+        with transaction.atomic():  # one failing action (a refused field change) leaves the others and the log
+            if kind in ("notify_owner", "notify_manager", "notify_role"):
+                if kind == "notify_owner":
+                    recipients = [subject.owner_id] if subject.owner_id else []
+                elif kind == "notify_manager":
+                    recipients = [subject.manager_id] if subject.manager_id else []
+                else:
+                    recipients = roles.setdefault(action["role"], _role_people(action["role"]))
+                if not recipients:
+                    result.update(ok=True, detail="nobody to notify")
+                else:
+                    made = notifications.notify(
+                        recipient_ids=recipients,
+                        kind=subject.notify_kind,
+                        title=title,
+                        body=subject.text,
+                        url=subject.url,
+                        dedupe_key=f"rule:{rule.pk}:episode:{episode_id}",
+                    )
+                    result["detail"] = f"{made} notified"
+            elif kind == "channel":
+                delivery = channels.channel_send(
+                    channel_id=action["channel_id"],
+                    subject=title,
+                    text=subject.text,
+                    url=subject.url,
+                    data={
+                        "rule": rule.pk,
+                        "rule_name": rule.name,
+                        "subject": subject.kind,
+                        "subject_id": subject.subject_id,
+                    },
+                    source=f"rule:{rule.pk}",
+                )
+                result["detail"] = f"delivery {delivery} queued"
+            elif kind == "create_task":
+                from pipeline.services import activity_create
+
+                deal = pipeline_rules.deal_for_service(subject.subject_id)
+                if deal is None:
+                    raise DomainError("The deal no longer exists.")
+                due = timezone.localdate() + dt.timedelta(days=int(action.get("due_days") or 0))
+                activity = activity_create(
+                    actor=rule.created_by,
+                    kind="task",
+                    subject=action["subject"],
+                    deal=deal,
+                    owner=deal.owner,
+                    due_date=due,
+                    notes=f"Created by the rule {rule.name}.",
+                )
+                result["detail"] = f"task {activity.pk} for {deal.owner.display_name}"
+            elif kind == "set_field":
+                from pipeline.services import deal_set_category_override, deal_update
+
+                deal = pipeline_rules.deal_for_service(subject.subject_id)
+                if deal is None:
+                    raise DomainError("The deal no longer exists.")
+                if action["field"] == "category_override":
+                    deal_set_category_override(actor=None, deal=deal, category=action["value"])
+                else:
+                    deal_update(actor=None, deal=deal, **{action["field"]: action["value"]})
+                result["detail"] = f"{engine.SETTABLE_FIELDS[action['field']].lower()} set"
+    except DomainError as error:
+        result.update(ok=False, detail=str(error)[:300])
+    except Exception as error:  # an action's failure is logged on the firing; the evaluation goes on
+        log.exception("rule %s: action %s failed for %s %s", rule.pk, kind, subject.kind, subject.subject_id)
+        result.update(ok=False, detail=f"failed: {type(error).__name__}")
+    return result
+
+
+def _fire(rule: Rule, subjects: list[_Subject], episodes: dict[int, int], now: dt.datetime) -> int:
+    roles: dict[str, list[int]] = {}
+    firings = []
+    for subject in subjects:
+        episode_id = episodes[subject.subject_id]
+        results = [_run_action(rule, action, subject, episode_id, roles) for action in rule.actions]
+        firings.append(
+            RuleFiring(
+                rule=rule,
+                episode_id=episode_id,
+                subject_kind=subject.kind,
+                subject_id=subject.subject_id,
+                subject_label=subject.label[:200],
+                fired_at=now,
+                results=results,
+            )
+        )
+    RuleFiring.objects.bulk_create(firings, batch_size=1000)
+    return len(firings)
+
+
+def _apply(
+    rule: Rule,
+    *,
+    kind: str,
+    matching: set[int],
+    evaluated: Iterable[int] | None,
+    now: dt.datetime,
+    close_only: bool = False,
+) -> tuple[list[int], dict[int, int]]:
+    """Close the episodes that stopped matching and open the new ones; ({subject ids started}, {subject: episode})."""
+    open_episodes = RuleEpisode.objects.filter(rule=rule, subject_kind=kind, ended_at__isnull=True)
+    scope = None if evaluated is None else set(evaluated)
+    if scope is not None:
+        open_episodes = open_episodes.filter(subject_id__in=list(scope))
+    opened = dict(open_episodes.values_list("subject_id", "pk"))
+    changes = engine.episode_changes(matching=matching, open_subjects=opened, evaluated=scope)
+    if changes.end:
+        RuleEpisode.objects.filter(pk__in=[opened[s] for s in changes.end]).update(ended_at=now)
+    if close_only or not changes.start:
+        return [], {}
+    made = RuleEpisode.objects.bulk_create(
+        [RuleEpisode(rule=rule, subject_kind=kind, subject_id=s, started_at=now) for s in changes.start],
+        batch_size=2000,
+    )
+    return changes.start, {e.subject_id: e.pk for e in made}
+
+
+def _deal_subjects(rule: Rule, ids: list[int]) -> list[_Subject]:
+    deals = pipeline_rules.rule_deals(ids)
+    subjects = []
+    for pk in ids:
+        deal = deals.get(pk)
+        if deal is None:
+            continue
+        text = f"{deal.name} ({deal.stage_name}, owner {deal.owner_name}) matches the rule “{rule.name}”."
+        subjects.append(
+            _Subject(
+                kind=RuleSubject.DEAL,
+                subject_id=pk,
+                label=deal.name,
+                owner_id=deal.owner_id,
+                manager_id=deal.manager_id,
+                text=text,
+                url=_deal_url(pk),
+            )
+        )
+    return subjects
+
+
+def rule_evaluate(
+    *, rule: Rule, deal_ids: Iterable[int] | None = None, now: dt.datetime | None = None, close_only: bool = False
+) -> int:
+    """Evaluate one rule (over these deals, or every deal) and fire for the subjects that started matching.
+    Returns how many firings. A rule switched off does nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # One evaluation of a rule at a time (a second worker waits here, then sees the first one's episodes).
+        rule = Rule.objects.select_for_update().get(pk=rule.pk)
+        if not rule.is_live:
+            return 0
+        if rule.trigger == RuleTrigger.LEAD_SLA:
+            fired = _evaluate_leads(rule, now)
+        elif rule.trigger == RuleTrigger.KPI:
+            fired = _evaluate_kpi(rule, now)
+        else:
+            ids = None if deal_ids is None else sorted(set(deal_ids))
+            deals = matching_deals(rule.conditions)
+            if ids is not None:
+                deals = deals.filter(pk__in=ids)
+            matching = pipeline_rules.deal_ids(deals)  # the one filtered query
+            started, episodes = _apply(
+                rule, kind=RuleSubject.DEAL, matching=matching, evaluated=ids, now=now, close_only=close_only
+            )
+            fired = _fire(rule, _deal_subjects(rule, started), episodes, now) if started else 0
+        if deal_ids is None and not close_only:
+            Rule.objects.filter(pk=rule.pk).update(last_run_at=now)
+    return fired
+
+
+def _evaluate_leads(rule: Rule, now: dt.datetime) -> int:
+    """Lead SLA: every breached lead (signals.selectors.leads.breached_leads) is a subject; its episode closes once
+    it is answered (no longer breached), so a lead is escalated once."""
+    from signals.selectors.leads import breached_leads
+
+    breached = {b.lead_id: b for b in breached_leads(now)}
+    started, episodes = _apply(rule, kind=RuleSubject.LEAD, matching=set(breached), evaluated=None, now=now)
+    subjects = []
+    for lead_id in started:
+        b = breached[lead_id]
+        minutes = int((now - b.routed_at).total_seconds() // 60)
+        text = (
+            f"Lead {lead_id} ({b.source or 'no source'}) was routed {minutes} minutes ago and nobody has answered "
+            f"it; it was due at {timezone.localtime(b.due_at):%H:%M}."
+        )
+        subjects.append(
+            _Subject(
+                kind=RuleSubject.LEAD,
+                subject_id=lead_id,
+                label=f"lead {lead_id} unanswered",
+                owner_id=b.owner_id,
+                manager_id=b.manager_id,
+                text=text,
+                url=_lead_url(lead_id),
+                notify_kind="sla_breach",
+            )
+        )
+    return _fire(rule, subjects, episodes, now) if subjects else 0
+
+
+def _lead_url(lead_id: int) -> str:
+    from django.urls import NoReverseMatch
+
+    for name, args in (("pipeline:lead_detail", [lead_id]), ("pipeline:lead_list", [])):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+def current_quarter(today: dt.date) -> tuple[dt.date, dt.date]:
+    period = fiscal.period_of(fiscal_calendar().fiscal_year_start_month, "quarter", today)
+    return period.start, period.end
+
+
+def kpi_value(rule: Rule, *, now: dt.datetime | None = None) -> Decimal:
+    """The KPI a rule watches, now, over its conditions and scope."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    values = pipeline_rules.kpi_values(
+        rule.kpi,
+        matching_deals(rule.conditions),
+        scope=rule.kpi_scope or "company",
+        today=today,
+        now=now,
+        quarter=current_quarter(today),
+    )
+    return values.get(rule.kpi_scope_id or 0, Decimal(0))
+
+
+def _evaluate_kpi(rule: Rule, now: dt.datetime) -> int:
+    """A KPI rule's subject is its scope (0 for the company): it fires when the KPI crosses the threshold and again
+    only after it went back and crossed anew."""
+    value = kpi_value(rule, now=now)
+    scope_id = rule.kpi_scope_id or 0
+    crossed = engine.kpi_crossed(value, direction=rule.kpi_direction, threshold=rule.kpi_threshold or Decimal(0))
+    started, episodes = _apply(
+        rule, kind=RuleSubject.KPI, matching={scope_id} if crossed else set(), evaluated=None, now=now
+    )
+    if not started:
+        return 0
+    label, unit = engine.KPIS[rule.kpi]
+    shown = f"{value:,.2f}" if unit == "money" else f"{int(value):,}"
+    where = "the company" if not rule.kpi_scope_id else f"{rule.kpi_scope} {rule.kpi_scope_id}"
+    text = f"{label} for {where} is {shown}, {rule.kpi_direction} {rule.kpi_threshold:,.2f}."
+    subject = _Subject(
+        kind=RuleSubject.KPI,
+        subject_id=scope_id,
+        label=f"{label} {rule.kpi_direction} threshold",
+        owner_id=None,
+        manager_id=None,
+        text=text,
+        url=reverse("signals:rule_detail", args=[rule.pk]),
+    )
+    return _fire(rule, [subject], episodes, now)
+
+
+def live_rules(*, trigger: str) -> list[Rule]:
+    return list(Rule.objects.filter(is_live=True, trigger=trigger).order_by("pk"))
+
+
+def rules_evaluate_changed(*, deal_ids: Iterable[int], now: dt.datetime | None = None) -> int:
+    """Deals changed: every live deal-change rule evaluated over them (one filtered query each)."""
+    ids = sorted({int(i) for i in deal_ids})
+    if not ids:
+        return 0
+    fired = 0
+    for rule in live_rules(trigger=RuleTrigger.DEAL_CHANGE):
+        fired += rule_evaluate(rule=rule, deal_ids=ids, now=now)
+    return fired
+
+
+def rules_run_due(*, now: dt.datetime | None = None) -> int:
+    """The sweep (every minute): scheduled rules whose time has come over every deal, KPI and lead-SLA rules, and
+    each deal-change rule's open episodes re-checked (a deal that got an activity or simply aged out of the
+    conditions without a change closes its episode; nothing fires from this check)."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    fired = 0
+    for rule in Rule.objects.filter(is_live=True).order_by("pk"):
+        if rule.trigger == RuleTrigger.SCHEDULE:
+            if engine.schedule_due(
+                last_run_at=rule.last_run_at, now=local, every_minutes=rule.every_minutes, daily_hour=rule.daily_hour
+            ):
+                fired += rule_evaluate(rule=rule, now=now)
+        elif rule.trigger in (RuleTrigger.KPI, RuleTrigger.LEAD_SLA):
+            fired += rule_evaluate(rule=rule, now=now)
+        else:
+            open_ids = RuleEpisode.objects.filter(rule=rule, ended_at__isnull=True).values_list("subject_id", flat=True)
+            ids = list(open_ids)
+            if ids:
+                rule_evaluate(rule=rule, deal_ids=ids, now=now, close_only=True)
+    return fired
+
+
+# ------------------------------------------------------------------------------------------------ dry run
+def replay_conditions(conditions: str) -> engine.ReplayConditions:
+    """The replayed part of a rule's conditions, from the FilterSet's cleaned values."""
+    filterset = DealFilterSet(data=QueryDict(conditions or ""), queryset=pipeline_rules.deals_for_rules())
+    if not filterset.is_valid():
+        raise DomainError(" ".join(conditions_errors(conditions)), field="conditions")
+    data = filterset.form.cleaned_data
+
+    def pk(name: str) -> int | None:
+        value = data.get(name)
+        return value.pk if value is not None else None
+
+    def number(name: str) -> Decimal | None:
+        value = data.get(name)
+        return Decimal(str(value)) if value is not None else None
+
+    def days(name: str) -> int | None:
+        value = data.get(name)
+        return int(value) if value is not None else None
+
+    return engine.ReplayConditions(
+        status=data.get("status") or None,
+        pipeline_id=pk("pipeline"),
+        stage_id=pk("stage"),
+        owner_id=pk("owner"),
+        team_id=pk("team"),
+        region_id=pk("region"),
+        category=data.get("category") or None,
+        close_after=data.get("close_after"),
+        close_before=data.get("close_before"),
+        min_amount=number("min_amount"),
+        max_amount=number("max_amount"),
+        stale=data.get("stale"),
+        min_days_in_stage=days("min_days_in_stage"),
+        min_days_idle=days("min_days_idle"),
+    )
+
+
+# Filters read as the deals are now (the history does not keep them): applied before the replay.
+STATIC_FILTERS = ("q", "account", "deal_type", "no_next_step")
+
+
+def dry_run(*, conditions: str, today: dt.date | None = None, days: int = DRY_RUN_DAYS) -> engine.DryRun:
+    """How often a rule with these conditions would have fired over the last `days` days: each day from
+    today − days to yesterday replayed at its end (company time) from the deal history (docs/signals-rules.md,
+    "Dry run"). Deals matching at the end of the day before the window were already in an episode."""
+    today = today or timezone.localdate()
+    cond = replay_conditions(conditions)
+    data = QueryDict(conditions or "")
+    static = QueryDict(urlencode([(k, v) for k, vs in data.lists() if k in STATIC_FILTERS for v in vs]))
+    base = DealFilterSet(data=static, queryset=pipeline_rules.deals_for_rules()).qs
+    zone = timezone.get_current_timezone()
+    day_ends = []
+    for offset in range(days, -1, -1):  # the day before the window, then the window's days
+        day = today - dt.timedelta(days=offset + 1)
+        day_ends.append((day, dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)))
+    since = day_ends[0][1]
+    idle = max(cond.min_days_idle or 0, engine.STALE_DAYS if cond.stale is not None else 0)
+    facts = pipeline_rules.deal_replay_facts(
+        base, since=since, activity_since=since - dt.timedelta(days=idle + 1), open_since=cond.status == "open"
+    )
+    # Activities before the window matter to "idle" (the last one before a day); read from idle days before it.
+    stages = {pk: engine.StageFacts(*values) for pk, values in pipeline_rules.stage_facts().items()}
+    teams = {pk: (team, region) for pk, team, region in User.objects.values_list("pk", "team_id", "region_id")}
+    return engine.replay(facts, cond, day_ends=day_ends, stages=stages, teams=teams)

@@ -1,0 +1,193 @@
+"""Reads of the pipeline for signals' rules (docs/signals-rules.md): the deals a rule's conditions filter (the deal
+list's FilterSet over every deal, no viewer scope: a rule is the company's), what its actions need of each deal, the
+history the dry run replays, and the small set of KPIs a rule may watch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from pipeline.models import Activity, Deal, DealChange, DealStatus, Stage
+from pipeline.selectors import at_risk_q
+
+
+def deals_for_rules() -> QuerySet[Deal]:
+    """Every deal, the base a rule's conditions filter (the FilterSet adds its own joins)."""
+    return Deal.objects.all()
+
+
+def deal_ids(deals: QuerySet[Deal]) -> set[int]:
+    """The ids of a filtered queryset: one query, ids only (no ordering: the deal list's default order costs a sort)."""
+    return set(deals.order_by().values_list("pk", flat=True))
+
+
+def deal_count(deals: QuerySet[Deal]) -> int:
+    return deals.order_by().count()
+
+
+@dataclass(frozen=True)
+class RuleDeal:
+    """What a rule's actions need of a deal: its name, owner, the owner's manager, the deal itself for services."""
+
+    deal_id: int
+    name: str
+    owner_id: int
+    owner_name: str
+    manager_id: int | None
+    amount: Decimal | None
+    stage_name: str
+
+
+def rule_deals(ids: Iterable[int]) -> dict[int, RuleDeal]:
+    """{deal id: RuleDeal} in one query."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (
+        Deal.objects.filter(pk__in=wanted)
+        .order_by()
+        .values_list(
+            "pk",
+            "name",
+            "owner_id",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__username",
+            "owner__manager_id",
+            "amount",
+            "stage__name",
+        )
+    )
+    found = {}
+    for pk, name, owner_id, first, last, username, manager_id, amount, stage in rows:
+        owner_name = f"{first} {last}".strip() or username
+        found[pk] = RuleDeal(pk, name, owner_id, owner_name, manager_id, amount, stage)
+    return found
+
+
+def deal_for_service(deal_id: int) -> Deal | None:
+    """The deal an action hands to a pipeline service (deal_update, activity_create)."""
+    return Deal.objects.select_related("owner", "account", "stage").filter(pk=deal_id).first()
+
+
+def deal_names(ids: Iterable[int]) -> dict[int, str]:
+    return dict(Deal.objects.filter(pk__in=set(ids)).order_by().values_list("pk", "name"))
+
+
+# ---------------------------------------------------------------------------------------------------- dry run
+@dataclass
+class DealReplayFacts:
+    """A deal now and the changes of what the dry run replays, oldest first: (when, old, new)."""
+
+    deal_id: int
+    name: str
+    created_at: dt.datetime
+    stage_id: int
+    owner_id: int
+    amount: Decimal | None
+    close_date: dt.date | None
+    stage_entered_at: dt.datetime
+    stage_moves: list[tuple[dt.datetime, int | None, int | None]] = field(default_factory=list)
+    owner_moves: list[tuple[dt.datetime, int | None, int | None]] = field(default_factory=list)
+    amount_moves: list[tuple[dt.datetime, Decimal | None, Decimal | None]] = field(default_factory=list)
+    close_moves: list[tuple[dt.datetime, dt.date | None, dt.date | None]] = field(default_factory=list)
+    activity_times: list[dt.datetime] = field(default_factory=list)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text) if text else None
+    except ArithmeticError:
+        return None
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def deal_replay_facts(
+    deals: QuerySet[Deal], *, since: dt.datetime, activity_since: dt.datetime, open_since: bool = False
+) -> list[DealReplayFacts]:
+    """Each deal of `deals` now, with the changes after `since` of its stage, owner, amount and close date (the
+    history rows pipeline.history writes) and its done activities since `activity_since`. `open_since`: only deals
+    that were open at some point since `since` (open now, or left open after it). Three queries."""
+    deals = deals.order_by()
+    if open_since:
+        deals = deals.filter(Q(status=DealStatus.OPEN) | Q(stage_entered_at__gte=since))
+    facts: dict[int, DealReplayFacts] = {}
+    for pk, name, created_at, stage_id, owner_id, amount, close_date, entered in deals.values_list(
+        "pk", "name", "created_at", "stage_id", "owner_id", "amount", "close_date", "stage_entered_at"
+    ):
+        facts[pk] = DealReplayFacts(pk, name, created_at, stage_id, owner_id, amount, close_date, entered)
+    if not facts:
+        return []
+    changes = (
+        DealChange.objects.filter(
+            deal_id__in=list(facts), changed_at__gt=since, field__in=["stage", "owner", "amount", "close_date"]
+        )
+        .order_by("changed_at", "id")
+        .values_list("deal_id", "field", "old_value", "new_value", "old_ref", "new_ref", "changed_at")
+    )
+    for deal_id, name, old, new, old_ref, new_ref, at in changes.iterator(chunk_size=5000):
+        deal = facts[deal_id]
+        if name == "stage":
+            deal.stage_moves.append((at, old_ref, new_ref))
+        elif name == "owner":
+            deal.owner_moves.append((at, old_ref, new_ref))
+        elif name == "amount":
+            deal.amount_moves.append((at, _decimal(old), _decimal(new)))
+        else:
+            deal.close_moves.append((at, _date(old), _date(new)))
+    activities = (
+        Activity.objects.filter(deal_id__in=list(facts), done=True, occurred_at__gte=activity_since)
+        .order_by("occurred_at")
+        .values_list("deal_id", "occurred_at")
+    )
+    for deal_id, at in activities.iterator(chunk_size=5000):
+        facts[deal_id].activity_times.append(at)
+    return list(facts.values())
+
+
+def stage_facts() -> dict[int, tuple[int, str, str]]:
+    """{stage id: (pipeline id, status open/won/lost, forecast category)}."""
+    out = {}
+    for pk, pipeline_id, won, lost, category in Stage.objects.values_list(
+        "pk", "pipeline_id", "is_won", "is_lost", "forecast_category"
+    ):
+        out[pk] = (pipeline_id, "won" if won else "lost" if lost else "open", category)
+    return out
+
+
+# -------------------------------------------------------------------------------------------------------- KPIs
+def kpi_values(
+    kpi: str, deals: QuerySet[Deal], *, scope: str, today: dt.date, now: dt.datetime, quarter: tuple[dt.date, dt.date]
+) -> dict[int, Decimal]:
+    """The KPI over `deals` (a rule's conditions), per scope: {0: value} for the company, {team id: value} for
+    every team, {region id: value} for every region. One grouped query."""
+    deals = deals.order_by()
+    if kpi == "open_pipeline":
+        deals, measure = deals.filter(status=DealStatus.OPEN), Sum("amount")
+    elif kpi == "won_this_quarter":
+        deals = deals.filter(status=DealStatus.WON, close_date__gte=quarter[0], close_date__lte=quarter[1])
+        measure = Sum("amount")
+    elif kpi == "at_risk_count":
+        deals, measure = deals.filter(Q(status=DealStatus.OPEN) & at_risk_q(today, now)), Count("pk")
+    else:
+        raise ValueError(f"Unknown KPI {kpi!r}")
+    key = {"team": "owner__team_id", "region": "owner__region_id"}.get(scope)
+    if key is None:
+        value = deals.aggregate(v=measure)["v"]
+        return {0: Decimal(value or 0)}
+    out: dict[int, Decimal] = defaultdict(Decimal)
+    for group, value in deals.values_list(key).annotate(v=measure).values_list(key, "v"):
+        if group is not None:
+            out[group] = Decimal(value or 0)
+    return dict(out)
