@@ -1,9 +1,216 @@
-"""The signals API: campaigns, members, touches on deals and attribution (first, last, linear, U, W)."""
+"""The signals API: campaigns, members and touches (everyone reads; sales ops write) and the attribution report
+(managers over their subtree's deals, finance and sales ops over every deal; reps 403). docs/signals-marketing.md."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
+
+from salesops.api import DomainError, UploadField
+from salesops.org.models import User
+from salesops.org.permissions import SalesOpsWrites
+from signals.models import Campaign, CampaignMember, CampaignTouch
+from signals.selectors import marketing as selectors
+from signals.services import marketing as services
+
+
+def _id_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) <= 12 else None
+
+
+class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)  # type: ignore[arg-type]
+
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "type", "status", "start_date", "end_date", "cost", "owner", "description"]
+        read_only_fields = ["id"]
+
+
+class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
+    serializer_class = CampaignSerializer
+    permission_classes = [SalesOpsWrites]
+    queryset = Campaign.objects.none()
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return Campaign.objects.order_by("-start_date", "name")
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.campaign_create(actor=self.request.user, **serializer.validated_data)  # type: ignore[arg-type]
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.campaign_update(actor=self.request.user, campaign=serializer.instance,  # type: ignore[arg-type]
+                                                       **serializer.validated_data)  # fmt: skip
+
+    def perform_destroy(self, instance: Campaign) -> None:
+        services.campaign_delete(actor=self.request.user, campaign=instance)  # type: ignore[arg-type]
+
+
+class MemberSerializer(serializers.ModelSerializer[CampaignMember]):
+    class Meta:
+        model = CampaignMember
+        fields = ["id", "campaign", "lead_id", "contact_id", "status", "responded_at"]
+        read_only_fields = ["id"]
+        validators: list[Any] = []  # the service refuses a person already in the campaign, naming them
+
+
+class ImportSerializer(serializers.Serializer[Any]):
+    file = UploadField()
+
+
+class MemberViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[CampaignMember],
+):
+    """Campaign members (`?campaign=<id>` keeps one campaign's); sales ops add, remove and import them."""
+
+    serializer_class = MemberSerializer
+    permission_classes = [SalesOpsWrites]
+    queryset = CampaignMember.objects.none()
+
+    def get_queryset(self) -> Any:
+        members = CampaignMember.objects.order_by("id")
+        if getattr(self, "swagger_fake_view", False):
+            return members
+        campaign = _id_param(self.request, "campaign")  # type: ignore[arg-type]
+        return members.filter(campaign_id=campaign) if campaign else members
+
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.member_add(
+            actor=self.request.user, campaign=data["campaign"], lead_id=data.get("lead_id"),  # type: ignore[arg-type]
+            contact_id=data.get("contact_id"), status=data.get("status", "sent"),
+            responded_at=data.get("responded_at"),
+        )  # fmt: skip
+
+    def perform_destroy(self, instance: CampaignMember) -> None:
+        services.member_remove(actor=self.request.user, member=instance)  # type: ignore[arg-type]
+
+    @extend_schema(request={"multipart/form-data": ImportSerializer}, responses=OpenApiTypes.OBJECT)
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_file(self, request: Request) -> Response:
+        """Import members from a CSV or XLSX file (all or nothing): 200 with the counts, or 400 with every refused
+        row's number and reason."""
+        given = ImportSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        upload = given.validated_data["file"]
+        if (upload.size or 0) > services.IMPORT_MAX_BYTES:
+            raise DomainError("The file is over 5 MB.", field="file")
+        result = services.member_import(actor=request.user, file_name=upload.name or "members.csv",  # type: ignore[arg-type]
+                                        content=upload.read())  # fmt: skip
+        body = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+                "errors": [{"row": e.row, "message": e.message} for e in result.errors]}  # fmt: skip
+        return Response(body, status=200 if result.ok else 400)
+
+
+class TouchSerializer(serializers.ModelSerializer[CampaignTouch]):
+    class Meta:
+        model = CampaignTouch
+        fields = ["id", "campaign", "deal_id", "contact_id", "touched_at"]
+        read_only_fields = ["id"]
+
+
+class TouchViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[CampaignTouch],
+):
+    """Touches of campaigns on deals (`?campaign=<id>`, `?deal=<id>`); sales ops add and remove them."""
+
+    serializer_class = TouchSerializer
+    permission_classes = [SalesOpsWrites]
+    queryset = CampaignTouch.objects.none()
+
+    def get_queryset(self) -> Any:
+        touches = CampaignTouch.objects.order_by("touched_at", "id")
+        if getattr(self, "swagger_fake_view", False):
+            return touches
+        campaign = _id_param(self.request, "campaign")  # type: ignore[arg-type]
+        deal = _id_param(self.request, "deal")  # type: ignore[arg-type]
+        if campaign:
+            touches = touches.filter(campaign_id=campaign)
+        if deal:
+            touches = touches.filter(deal_id=deal)
+        return touches
+
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.touch_add(
+            actor=self.request.user, campaign=data["campaign"], deal_id=data["deal_id"],  # type: ignore[arg-type]
+            touched_at=data["touched_at"], contact_id=data.get("contact_id"),
+        )  # fmt: skip
+
+    def perform_destroy(self, instance: CampaignTouch) -> None:
+        services.touch_remove(actor=self.request.user, touch=instance)  # type: ignore[arg-type]
+
+
+class AttributionViewSet(viewsets.ViewSet):
+    """The attribution report of a fiscal year under one model, per campaign and per period."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("year", int, description="Fiscal year (default: the current one)"),
+            OpenApiParameter("model", str, enum=list(selectors.MODELS)),
+            OpenApiParameter("by", str, enum=["quarter", "month"]),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def list(self, request: Request) -> Response:
+        user = request.user
+        if not selectors.may_read_attribution(user):
+            raise PermissionDenied("Attribution is for managers, finance and sales ops.")
+        today = timezone.localdate()
+        years = selectors.report_years(today)
+        raw = request.query_params.get("year", "")
+        year = int(raw) if raw.isdigit() and int(raw) in years else years[0]
+        report = selectors.attribution(user, fiscal_year=year, model=request.query_params.get("model", "w_shaped"),
+                                       by=request.query_params.get("by", "quarter"), today=today)  # fmt: skip
+        money = str
+        return Response({
+            "fiscal_year": report.fiscal_year, "model": report.model, "by": report.by,
+            "start": report.start, "end": report.end, "deals": report.deals, "touches": report.touches,
+            "campaigns": [
+                {"id": r.campaign_id, "name": r.name, "cost": money(r.cost),
+                 "attributed_pipeline": money(r.attributed_pipeline),
+                 "attributed_bookings": money(r.attributed_bookings),
+                 "sourced_pipeline": money(r.sourced_pipeline), "sourced_bookings": money(r.sourced_bookings),
+                 "sourced_opportunities": r.sourced_opportunities,
+                 "influenced_pipeline": money(r.influenced_pipeline),
+                 "influenced_bookings": money(r.influenced_bookings), "opportunities": r.opportunities,
+                 "won": r.won,
+                 "cost_per_opportunity": None if r.cost_per_opportunity is None else money(r.cost_per_opportunity),
+                 "return": None if r.return_share is None else str(round(r.return_share, 4))}
+                for r in report.rows
+            ],
+            "periods": [
+                {"period": p.label, "start": p.start, "end": p.end,
+                 "pipeline": {str(k): money(v) for k, v in p.pipeline.items()},
+                 "bookings": {str(k): money(v) for k, v in p.bookings.items()}}
+                for p in report.periods
+            ],
+        })  # fmt: skip
 
 
 def register(router: SimpleRouter) -> None:
-    return None
+    router.register("campaigns", CampaignViewSet, basename="signals-campaign")
+    router.register("campaign-members", MemberViewSet, basename="signals-campaign-member")
+    router.register("campaign-touches", TouchViewSet, basename="signals-campaign-touch")
+    router.register("attribution", AttributionViewSet, basename="signals-attribution")

@@ -1,3 +1,260 @@
-"""Signals selectors: campaigns, members, touches on deals and attribution (first, last, linear, U, W)."""
+"""Reads of signals' marketing area: campaigns (everyone reads), their members and touches, and the attribution
+report (managers over their subtree's deals, finance and sales ops over every deal; reps none).
+
+docs/signals-marketing.md describes every number.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from pipeline.selectors import marketing as pipeline_reads
+from salesops.kernel.fiscal import period_label, periods_between, year_bounds
+from salesops.org.selectors import fiscal_calendar, sees_everyone, subtree_ids
+from signals.engine import marketing as engine
+from signals.models import Campaign, CampaignMember, CampaignTouch
+
+MODELS = engine.MODELS
+MODEL_LABELS = engine.MODEL_LABELS
+
+
+# ------------------------------------------------------------------------------------------------ scope
+def may_read_attribution(user: Any) -> bool:
+    """docs/roles.md: managers (their subtree's deals), finance and sales ops (every deal); reps: no."""
+    return bool(user.is_authenticated and (sees_everyone(user) or user.is_manager))
+
+
+def attribution_owner_ids(user: Any) -> set[int] | None:
+    """Whose deals the user's attribution counts: None for everyone (finance, sales ops)."""
+    if sees_everyone(user):
+        return None
+    return subtree_ids(user)
+
+
+# ------------------------------------------------------------------------------------------------ campaigns
+def campaigns() -> QuerySet[Campaign]:
+    """Every campaign with its member, responder and touch counts (one query)."""
+    return (
+        Campaign.objects.select_related("owner")
+        .annotate(
+            member_count=Count("members", distinct=True),
+            touch_count=Count("touches", distinct=True),
+        )
+        .order_by("-start_date", "name")
+    )
+
+
+def campaign_choices() -> list[tuple[int, str]]:
+    return list(Campaign.objects.order_by("name").values_list("id", "name"))
+
+
+@dataclass
+class MemberRow:
+    member: CampaignMember
+    kind: str  # "Lead" or "Contact"
+    name: str
+    email: str
+
+
+def member_rows(campaign: Campaign, members: list[CampaignMember]) -> list[MemberRow]:
+    """The page's members with their names (two queries, whatever the page size)."""
+    leads, contacts = pipeline_reads.lead_and_contact_labels(
+        [m.lead_id for m in members if m.lead_id], [m.contact_id for m in members if m.contact_id]
+    )
+    rows = []
+    for m in members:
+        if m.lead_id:
+            name, email = leads.get(m.lead_id, ("(lead removed)", ""))
+            rows.append(MemberRow(m, "Lead", name, email))
+        else:
+            assert m.contact_id is not None
+            name, email = contacts.get(m.contact_id, ("(contact removed)", ""))
+            rows.append(MemberRow(m, "Contact", name, email))
+    return rows
+
+
+def member_counts(campaign: Campaign) -> dict[str, int]:
+    counts = dict(campaign.members.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {"sent": counts.get("sent", 0), "responded": counts.get("responded", 0)}
+
+
+@dataclass
+class TouchRow:
+    touch: CampaignTouch
+    deal_name: str
+
+
+def touch_rows(touches: list[CampaignTouch]) -> list[TouchRow]:
+    names = pipeline_reads.deal_labels({t.deal_id for t in touches})
+    return [TouchRow(t, names.get(t.deal_id, f"Deal {t.deal_id} (removed)")) for t in touches]
+
+
+# ------------------------------------------------------------------------------------------------ attribution
+def _touches_until(end: dt.date) -> dict[int, list[engine.Touch]]:
+    """Every touch up to `end` (company time) by deal; the engine orders and cuts them per deal."""
+    sql = (
+        "SELECT deal_id, campaign_id, (touched_at AT TIME ZONE %s)::date, id FROM signals_campaigntouch "
+        "WHERE touched_at < %s"
+    )
+    limit = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    by_deal: dict[int, list[engine.Touch]] = {}
+    touch = engine.Touch
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [settings.TIME_ZONE, limit])
+        for deal_id, campaign_id, day, seq in cursor.fetchall():
+            found = by_deal.get(deal_id)
+            if found is None:
+                found = by_deal[deal_id] = []
+            found.append(touch(campaign_id, day, seq))
+    return by_deal
+
+
+@dataclass
+class CampaignFigures:
+    """One campaign's figures for the report's span, under the report's model (money in Decimal)."""
+
+    campaign_id: int
+    name: str
+    type: str
+    cost: Decimal
+    attributed_pipeline: Decimal
+    attributed_bookings: Decimal
+    sourced_pipeline: Decimal
+    sourced_bookings: Decimal
+    sourced_opportunities: int
+    influenced_pipeline: Decimal
+    influenced_bookings: Decimal
+    opportunities: int
+    won: int
+
+    @property
+    def cost_per_opportunity(self) -> Decimal | None:
+        return (self.cost / self.opportunities).quantize(engine.CENT) if self.opportunities else None
+
+    @property
+    def return_share(self) -> Decimal | None:
+        """Attributed won bookings / cost (None without a cost): 2.5 means 250 %."""
+        return self.attributed_bookings / self.cost if self.cost else None
+
+
+@dataclass
+class PeriodRow:
+    label: str
+    start: dt.date
+    end: dt.date
+    pipeline: dict[int, Decimal] = field(default_factory=dict)  # by campaign id
+    bookings: dict[int, Decimal] = field(default_factory=dict)
+
+    @property
+    def pipeline_total(self) -> Decimal:
+        return sum(self.pipeline.values(), Decimal(0))
+
+    @property
+    def bookings_total(self) -> Decimal:
+        return sum(self.bookings.values(), Decimal(0))
+
+
+@dataclass
+class Report:
+    fiscal_year: int
+    start: dt.date
+    end: dt.date
+    model: str
+    by: str
+    rows: list[CampaignFigures]
+    periods: list[PeriodRow]
+    deals: int
+    touches: int
+    raw: engine.Attribution
+
+    @property
+    def model_label(self) -> str:
+        return MODEL_LABELS[self.model]
+
+    def total(self, name: str) -> Decimal:
+        return sum((getattr(r, name) for r in self.rows), Decimal(0))
+
+
+def report_years(today: dt.date) -> list[int]:
+    """The fiscal years offered: this one and the three before."""
+    start_month = fiscal_calendar().fiscal_year_start_month
+    current = period_label(today, "quarter", start_month)[:4]
+    return [int(current) - i for i in range(4)]
+
+
+def attribution(
+    user: Any, *, fiscal_year: int, model: str = "w_shaped", by: str = "quarter", today: dt.date | None = None
+) -> Report:
+    """The attribution of `fiscal_year` for `user`'s deals under every model (rows show `model`)."""
+    today = today or timezone.localdate()
+    if model not in MODELS:
+        model = "w_shaped"
+    by = "month" if by == "month" else "quarter"
+    start_month = fiscal_calendar().fiscal_year_start_month
+    start, end = year_bounds(fiscal_year, start_month)
+    raw = compute(owner_ids=attribution_owner_ids(user), start=start, end=end, today=today,
+                  period_of=partial(period_label, kind=by, start_month=start_month))  # fmt: skip
+    by_campaign = raw.by_campaign()
+    shown = Campaign.objects.filter(pk__in=set(by_campaign)) | Campaign.objects.filter(
+        start_date__lte=end, end_date__gte=start
+    )
+    money = engine.from_cents
+    rows = []
+    for c in shown.order_by("-start_date", "name"):
+        f = by_campaign.get(c.pk) or engine.Figures()
+        rows.append(
+            CampaignFigures(
+                campaign_id=c.pk, name=c.name, type=c.get_type_display(), cost=c.cost,
+                attributed_pipeline=money(f.pipeline[model]), attributed_bookings=money(f.bookings[model]),
+                sourced_pipeline=money(f.sourced_pipeline), sourced_bookings=money(f.sourced_bookings),
+                sourced_opportunities=f.sourced_opportunities, influenced_pipeline=money(f.influenced_pipeline),
+                influenced_bookings=money(f.influenced_bookings), opportunities=f.opportunities, won=f.won,
+            )
+        )  # fmt: skip
+    periods = []
+    cells = raw.by_period()
+    for span in periods_between(start, end, by, start_month):
+        row = PeriodRow(span.label, span.start, span.end)
+        for campaign_id, figures in cells.get(span.label, {}).items():
+            row.pipeline[campaign_id] = money(figures.pipeline[model])
+            row.bookings[campaign_id] = money(figures.bookings[model])
+        periods.append(row)
+    return Report(fiscal_year, start, end, model, by, rows, periods, raw.deals, raw.touches, raw)
+
+
+def compute(
+    *,
+    owner_ids: set[int] | None,
+    start: dt.date,
+    end: dt.date,
+    today: dt.date,
+    period_of: Callable[[dt.date], str],
+) -> engine.Attribution:
+    """Every model's attribution of the deals (of `owner_ids`' people, None: all) created or won in [start, end]:
+    the touches from signals' table, the deals' facts from the pipeline, the arithmetic in the engine."""
+    touches = _touches_until(max(end, today))
+    deals = pipeline_reads.deals_for_attribution(touches, start=start, end=end, owner_ids=owner_ids)
+    facts = [engine.DealFacts(d.id, d.amount, d.status, d.created_date, d.close_date) for d in deals]
+    return engine.attribute(facts, touches, start=start, end=end, today=today, period_of=period_of)
+
+
+def deal_attribution(deal_id: int, *, amount: Decimal, status: str, created: dt.date, close: dt.date | None,
+                     today: dt.date) -> list[tuple[int, dict[str, Decimal]]]:  # fmt: skip
+    """One deal's credit per counted touch under every model: [(touch id, {model: credit})] (the API's deal
+    breakdown)."""
+    tz = timezone.get_current_timezone()
+    rows = list(CampaignTouch.objects.filter(deal_id=deal_id).values_list("id", "campaign_id", "touched_at"))
+    touches = [engine.Touch(c, t.astimezone(tz).date(), pk) for pk, c, t in rows]
+    counted = engine.counted_touches(touches, status=status, close=close, today=today)
+    per_model = {m: engine.deal_credits(amount, counted, m, created=created) for m in MODELS}
+    return [(t.seq, {m: per_model[m][i] for m in MODELS}) for i, t in enumerate(counted)]
