@@ -21,6 +21,36 @@ from salesops.org.models import User
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
+class SuggestionsInput(forms.TextInput):
+    """A text input with the browser's own suggestions (a <datalist>) of the values already in use: people pick
+    an existing product gap instead of spelling it anew, and may still type a new one."""
+
+    def __init__(self, *, list_id: str, suggestions: Iterable[str] = (), attrs: dict[str, Any] | None = None):
+        super().__init__(attrs={**(attrs or {}), "list": list_id, "autocomplete": "off"})
+        self.list_id, self.suggestions = list_id, list(suggestions)
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
+        from django.utils.html import format_html, format_html_join
+
+        options = format_html_join("", '<option value="{}"></option>', ((s,) for s in self.suggestions))
+        datalist = format_html('<datalist id="{}">{}</datalist>', self.list_id, options)
+        return format_html("{}{}", super().render(name, value, attrs, renderer), datalist)
+
+
+def product_gap_field(list_id: str = "product-gap-suggestions") -> forms.CharField:
+    """The product-gap tag of a lost deal, suggesting the tags in use (pipeline.selectors.winloss)."""
+    from pipeline.selectors.winloss import product_gaps_in_use
+
+    return forms.CharField(
+        required=False,
+        max_length=120,
+        label="Product gap (optional)",
+        help_text="What the product lacked, as a short tag (e.g. SSO, Offline mode): the product team's export sums "
+        "lost amounts by it.",
+        widget=SuggestionsInput(list_id=list_id, suggestions=product_gaps_in_use()),
+    )
+
+
 class DealForm(forms.ModelForm):  # type: ignore[type-arg]
     """Every field a person edits on a deal; the inline editor shows one field of it at a time."""
 
@@ -39,6 +69,7 @@ class DealForm(forms.ModelForm):  # type: ignore[type-arg]
             "source",
             "next_step",
             "lost_reason",
+            "product_gap",
         ]
         widgets = {"close_date": DATE}
 
@@ -56,6 +87,8 @@ class DealForm(forms.ModelForm):  # type: ignore[type-arg]
             self.fields["lost_reason"] = forms.ChoiceField(
                 choices=lost_reason_choices(keep=current), required=False, label="Lost reason"
             )
+        if "product_gap" in self.fields:
+            self.fields["product_gap"] = product_gap_field()
 
     def contact_choices(self) -> QuerySet[Contact]:
         """The contacts of the deal's account (none while it has no account)."""
@@ -114,9 +147,11 @@ class LostForm(forms.Form):
     lost_reason = forms.ChoiceField(choices=[], required=False, label="Reason")
     lost_note = forms.CharField(required=False, max_length=1000, label="Note", widget=forms.Textarea(attrs={"rows": 2}))
     lost_competitor = forms.CharField(required=False, max_length=200, label="Competitor (optional)")
+    product_gap = forms.CharField(required=False, max_length=120)  # with suggestions: see __init__
 
     def __init__(self, *args: Any, stages: list[Stage], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["product_gap"] = product_gap_field()
         self.fields["stage"].queryset = Stage.objects.filter(pk__in=[s.pk for s in stages])  # type: ignore[attr-defined]
         if len(stages) == 1:
             self.fields["stage"].initial = stages[0].pk
@@ -174,6 +209,16 @@ class LeadForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Lead
         fields = ["first_name", "last_name", "company", "email", "phone", "title", "source"]
+
+
+class LeadAssignForm(forms.Form):
+    """Hand a lead to someone the user may give it to (the response clock restarts)."""
+
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), label="New owner")
+
+    def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
 
 
 class LeadConvertForm(forms.Form):

@@ -9,8 +9,8 @@ The rules (docs/rules.md, deal history):
 - a stage move is a `stage` row (names, and the stage ids as refs); a forecast-category override ends with
   the move (forecasting.md), which is a `category` row from the override to blank;
 - a change of amount, close date or owner is a row of that field (an owner's row keeps both people's ids);
-- a change of what a lost deal says about why — reason, note, competitor — is a `lost_reason`,
-  `lost_note` or `competitor` row;
+- a change of what a lost deal says about why — reason, note, competitor, product gap — is a `lost_reason`,
+  `lost_note`, `competitor` or `product_gap` row;
 - nothing else is history (name, account, probability, source, ... change without a row).
 Rows that go with a stage move (`at_move`) are dated with the move; the others with the change.
 """
@@ -44,6 +44,7 @@ class DealState:
     lost_reason: str = ""
     lost_note: str = ""
     lost_competitor: str = ""
+    product_gap: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,12 @@ class HistoryRow:
 # The plain fields kept in the history (their rows are named as the fields are).
 VALUE_FIELDS = ("amount", "close_date")
 # What a lost deal says about why, by the name of its rows.
-LOST_FIELDS = (("lost_reason", "lost_reason"), ("lost_note", "lost_note"), ("lost_competitor", "competitor"))
+LOST_FIELDS = (
+    ("lost_reason", "lost_reason"),
+    ("lost_note", "lost_note"),
+    ("lost_competitor", "competitor"),
+    ("product_gap", "product_gap"),  # what the product lacked, for the product team (docs/signals-winloss.md)
+)
 
 
 def text(value: object) -> str:

@@ -364,6 +364,7 @@ class DealChange(models.Model):
         LOST_REASON = "lost_reason", "Lost reason"
         LOST_NOTE = "lost_note", "Lost note"
         COMPETITOR = "competitor", "Competitor"
+        PRODUCT_GAP = "product_gap", "Product gap"
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="changes")
     field = models.CharField(max_length=12, choices=Field.choices)

@@ -344,6 +344,7 @@ def _history_state(deal: Deal, *, owner_name: str | None = None) -> DealState:
         lost_reason=deal.lost_reason,
         lost_note=deal.lost_note,
         lost_competitor=deal.lost_competitor,
+        product_gap=deal.product_gap,
     )
 
 
@@ -384,7 +385,7 @@ def deal_create(
         deal.created_date = timezone.localdate()
     if stage.is_lost and actor is not None:
         deal.lost_reason = _active_lost_reason(deal.name, deal.lost_reason)
-    elif not stage.is_lost and (deal.lost_reason or deal.lost_note or deal.lost_competitor):
+    elif not stage.is_lost and (deal.lost_reason or deal.lost_note or deal.lost_competitor or deal.product_gap):
         raise DomainError(f"{deal.name} is not lost: a lost reason is given when it is closed as lost.",
                           field="lost_reason")  # fmt: skip
     missing = missing_exit_criteria(deal, stage, line_item_count=0)
@@ -490,14 +491,16 @@ def deal_move_stage(
     lost_reason: str = "",
     lost_note: str = "",
     lost_competitor: str = "",
+    product_gap: str = "",
     reason: str = "",
 ) -> Deal:
     """Move a deal to another stage of its pipeline, if it meets the stage's exit criteria.
 
-    Closing as lost needs a reason from the active list sales ops keep (`lost_reason`; a note and the
-    competitor who won it are optional). Taking a won deal out of won needs a `reason` (for a move to a lost
-    stage the lost reason and note are that reason), and when its close date lies in a locked commission
-    period only finance may do it. The hub itself (actor None: loaders, data fixes) is not asked for reasons."""
+    Closing as lost needs a reason from the active list sales ops keep (`lost_reason`; a note, the
+    competitor who won it and the product gap that lost it are optional). Taking a won deal out of won needs a
+    `reason` (for a move to a lost stage the lost reason and note are that reason), and when its close date lies
+    in a locked commission period only finance may do it. The hub itself (actor None: loaders, data fixes) is not
+    asked for reasons."""
     deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
     if stage.pipeline_id != deal.pipeline_id:
         raise DomainError(f"{stage.name} is not a stage of {deal.name}'s pipeline.", field="stage")
@@ -511,6 +514,9 @@ def deal_move_stage(
     old = deal.stage
     lost_reason, lost_note = " ".join((lost_reason or "").split()), (lost_note or "").strip()
     lost_competitor = " ".join((lost_competitor or "").split())
+    product_gap = " ".join((product_gap or "").split())
+    if product_gap and not stage.is_lost:
+        raise DomainError(f"{deal.name}: a product gap is given when it is closed as lost.", field="product_gap")
     if stage.is_lost and actor is not None:
         lost_reason = _active_lost_reason(deal.name, lost_reason)
     reason = " ".join((reason or "").split())
@@ -537,9 +543,14 @@ def deal_move_stage(
     deal.category_override = ""
     # A lost deal says why; a deal that leaves lost stages no longer does (its history keeps what it said).
     lost_values = (
-        {"lost_reason": lost_reason, "lost_note": lost_note, "lost_competitor": lost_competitor}
+        {
+            "lost_reason": lost_reason,
+            "lost_note": lost_note,
+            "lost_competitor": lost_competitor,
+            "product_gap": product_gap,
+        }
         if stage.is_lost
-        else {"lost_reason": "", "lost_note": "", "lost_competitor": ""}
+        else {"lost_reason": "", "lost_note": "", "lost_competitor": "", "product_gap": ""}
         if old.is_lost
         else {}
     )
@@ -682,18 +693,21 @@ def activity_create(
     deal: Deal | None = None,
     account: Account | None = None,
     contact: Contact | None = None,
+    lead: Lead | None = None,
     owner: User | None = None,
     due_date: dt.date | None = None,
     notes: str = "",
     done: bool = False,
     occurred_at: dt.datetime | None = None,
 ) -> Activity:
+    """Log an activity on a deal, an account, a contact or a lead. The first done activity with a lead is the
+    lead's first answer (docs/signals-leads.md)."""
     if kind not in ActivityKind.values:
         raise DomainError(f"{kind!r} is not an activity kind; use call, email, meeting or task.", field="kind")
     if not subject.strip():
         raise DomainError("An activity needs a subject.", field="subject")
-    if deal is None and account is None and contact is None:
-        raise DomainError("An activity belongs to a deal, an account or a contact.")
+    if deal is None and account is None and contact is None and lead is None:
+        raise DomainError("An activity belongs to a deal, an account, a contact or a lead.")
     when = occurred_at or timezone.now()
     activity = Activity.objects.create(
         kind=kind,
@@ -702,6 +716,7 @@ def activity_create(
         deal=deal,
         account=account or (deal.account if deal else None),
         contact=contact,
+        lead=lead,
         owner=owner or actor,
         due_date=due_date,
         done=done or kind != ActivityKind.TASK,
@@ -712,6 +727,8 @@ def activity_create(
         Deal.objects.filter(pk=deal.pk).filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=when)).update(
             last_activity_at=when
         )
+    if lead is not None and activity.done:
+        _lead_answered_by_activity(lead, when)
     return activity
 
 
@@ -724,6 +741,8 @@ def activity_complete(*, actor: User, activity: Activity) -> Activity:
     activity.save(update_fields=["done", "done_at"])
     if activity.deal_id:
         Deal.objects.filter(pk=activity.deal_id).update(last_activity_at=now)
+    if activity.lead is not None:
+        _lead_answered_by_activity(activity.lead, now)  # a task done for the lead answers it
     return activity
 
 
@@ -837,9 +856,53 @@ def contact_merge(*, actor: User | None, keep: Contact, duplicate: Contact) -> d
 # -------------------------------------------------------------------------------------------- leads
 @transaction.atomic
 def lead_create(*, actor: User, last_name: str, company: str, owner: User | None = None, **values: Any) -> Lead:
+    """Add a lead. It is routed to its owner as it is made (docs/signals-leads.md): `routed_at` is its creation
+    time unless given (a loader replaying the past gives both)."""
     if not last_name.strip() or not company.strip():
         raise DomainError("A lead needs a last name and a company.")
+    values.setdefault("routed_at", values.get("created_at") or timezone.now())
     return Lead.objects.create(last_name=last_name.strip(), company=company.strip(), owner=owner or actor, **values)
+
+
+@transaction.atomic
+def lead_assign(*, actor: User | None, lead: Lead, owner: User) -> Lead:
+    """Hand a lead to another owner. The hand-off restarts the response clock (docs/signals-leads.md): routed now,
+    and not yet answered by its new owner unless it was answered already (an answered lead stays answered)."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.owner_id == owner.pk:
+        return lead
+    if lead.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
+        raise DomainError(f"The lead {lead} is {lead.get_status_display().lower()}; it is no longer handed over.")
+    old_owner = lead.owner
+    lead.owner = owner
+    lead.routed_at = timezone.now()
+    lead.save(update_fields=["owner", "routed_at", "updated_at"])
+    audit_record(actor=actor, instance=lead, action="update", changes={"owner": (str(old_owner), str(owner))})
+    return lead
+
+
+@transaction.atomic
+def lead_mark_answered(*, actor: User | None, lead: Lead, at: dt.datetime | None = None) -> Lead:
+    """Record that the lead got its first answer (a reply sent outside the hub, say). Only the first answer
+    counts: a lead answered already keeps its time. An answer before the lead was routed is refused."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.first_response_at is not None:
+        return lead
+    when = at or timezone.now()
+    if lead.routed_at is not None and when < lead.routed_at:
+        routed = formats.day(timezone.localtime(lead.routed_at))
+        raise DomainError(f"The lead {lead} was routed on {routed}; it cannot have been answered before.", field="at")
+    lead.first_response_at = when
+    lead.save(update_fields=["first_response_at", "updated_at"])
+    return lead
+
+
+def _lead_answered_by_activity(lead: Lead, when: dt.datetime) -> None:
+    """The first activity logged with a lead is its first answer (an earlier one already set wins; an activity
+    dated before the routing is not an answer to it)."""
+    Lead.objects.filter(pk=lead.pk, first_response_at__isnull=True).filter(
+        Q(routed_at__isnull=True) | Q(routed_at__lte=when)
+    ).update(first_response_at=when, updated_at=timezone.now())
 
 
 @transaction.atomic
@@ -888,6 +951,9 @@ def lead_convert(
         )
     lead.status = LeadStatus.CONVERTED
     lead.converted_at = timezone.now()
+    # Converting a lead answers it: a lead converted before anyone logged an answer was answered then.
+    if lead.first_response_at is None:
+        lead.first_response_at = lead.converted_at
     lead.converted_account, lead.converted_contact, lead.converted_deal = account, contact, deal
     lead.save()
     return lead

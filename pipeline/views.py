@@ -27,6 +27,7 @@ from pipeline.forms import (
     DealCancelForm,
     DealCreateForm,
     DealForm,
+    LeadAssignForm,
     LeadConvertForm,
     LeadForm,
     LostForm,
@@ -58,7 +59,7 @@ from salesops.org.permissions import may_manage_setup, require_report_export
 from salesops.redirects import redirect_to_next
 
 INLINE_FIELDS = ["name", "amount", "close_date", "owner", "account", "contact", "probability", "deal_type",
-                 "source", "next_step", "lost_reason"]  # fmt: skip
+                 "source", "next_step", "lost_reason", "product_gap"]  # fmt: skip
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -288,6 +289,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
             lost_reason=request.POST.get("lost_reason", ""),
             lost_note=request.POST.get("lost_note", ""),
             lost_competitor=request.POST.get("lost_competitor", ""),
+            product_gap=request.POST.get("product_gap", ""),
             reason=request.POST.get("reason", ""),
         )
         text = f"Moved {deal.name} to {stage.name}."
@@ -560,6 +562,105 @@ def lead_add(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "A lead needs a last name and a company.")
     return redirect("pipeline:lead_list")
+
+
+OPEN_LEAD = ("new", "working", "qualified")  # converted and disqualified leads need no answer any more
+
+
+def _moment(value: Any) -> str:
+    return formats.day(timezone.localtime(value)) if value else formats.NONE
+
+
+def _handoff(lead: Any, editable: bool) -> dict[str, Any]:
+    """The lead page's hand-off card: routed, first answered, the time between (formatted for people)."""
+    answered = lead.routed_at and lead.first_response_at
+    return {
+        "lead": lead,
+        "editable": editable,
+        "routed": _moment(lead.routed_at),
+        "answered": _moment(lead.first_response_at),
+        "response_time": formats.duration(lead.first_response_at - lead.routed_at) if answered else "",
+        "may_mark_answered": editable and not lead.first_response_at and lead.status in OPEN_LEAD,
+    }
+
+
+def _lead_for_write(user: User, pk: int) -> Any:
+    lead = get_object_or_404(selectors.leads_visible_to(user), pk=pk)
+    if not selectors.leads_visible_to(user).filter(_editable_q(user), pk=lead.pk).exists():
+        raise PermissionDenied("Only the lead's owner, their manager or sales ops change it.")
+    return lead
+
+
+@login_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lead with its hand-off: when it was routed to its owner, when it was first answered and how long that
+    took (docs/signals-leads.md); its owner, their manager or sales ops mark it answered, hand it over or log an
+    activity with it."""
+    user = request_user(request)
+    lead = get_object_or_404(selectors.leads_visible_to(user), pk=pk)
+    editable = selectors.leads_visible_to(user).filter(_editable_q(user), pk=lead.pk).exists()
+    is_open = lead.status not in ("converted", "disqualified")
+    context = {
+        **_handoff(lead, editable),
+        "activities": lead.activities.select_related("owner").order_by("-occurred_at", "-id")[:50],
+        "activity_form": ActivityForm() if editable else None,
+        "assign_form": LeadAssignForm(owners=owner_choices(user)) if editable and is_open else None,
+    }
+    return render(request, "pipeline/lead_detail.html", context)
+
+
+@login_required
+@require_POST
+def lead_answered(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark the lead answered now (its first answer was given outside the hub)."""
+    user = request_user(request)
+    lead = _lead_for_write(user, pk)
+    try:
+        lead = services.lead_mark_answered(actor=user, lead=lead)
+        messages.success(request, f"{lead} marked answered.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    if _is_htmx(request):
+        lead = selectors.leads_visible_to(user).get(pk=lead.pk)
+        return render(request, "pipeline/partials/lead_handoff.html", _handoff(lead, True))
+    return redirect("pipeline:lead_detail", pk=lead.pk)
+
+
+@login_required
+@require_POST
+def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    lead = _lead_for_write(user, pk)
+    form = LeadAssignForm(request.POST, owners=owner_choices(user))
+    if not form.is_valid():
+        messages.error(request, "Choose a new owner you may hand the lead to.")
+    else:
+        try:
+            lead = services.lead_assign(actor=user, lead=lead, owner=form.cleaned_data["owner"])
+            messages.success(request, f"{lead} handed to {lead.owner.display_name}; the response clock restarts.")
+        except DomainError as error:
+            messages.error(request, error.message)
+    if not selectors.leads_visible_to(user).filter(pk=lead.pk).exists():
+        return redirect("pipeline:lead_list")  # handed outside the user's own scope
+    return redirect("pipeline:lead_detail", pk=lead.pk)
+
+
+@login_required
+@require_POST
+def lead_activity_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log an activity with the lead: the first one done is its first answer."""
+    user = request_user(request)
+    lead = _lead_for_write(user, pk)
+    form = ActivityForm(request.POST)
+    if form.is_valid():
+        try:
+            services.activity_create(actor=user, lead=lead, **form.cleaned_data)
+            messages.success(request, "Activity logged.")
+        except DomainError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, "The activity needs a kind and a subject.")
+    return redirect("pipeline:lead_detail", pk=lead.pk)
 
 
 @login_required

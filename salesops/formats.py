@@ -163,3 +163,21 @@ def change_rows(changes: dict[str, Any], people: dict[int, str] | None = None) -
             words = [value(field, old), value(field, new)]
         rows.append((label(field), words[0], words[1]))
     return rows
+
+
+def duration(value: dt.timedelta | float | None) -> str:
+    """A length of time for people, to the minute (a timedelta, or seconds): "under a minute", "45 min",
+    "3 h 20 min", "2 d 4 h" (days drop the minutes). Lead response times use it (docs/signals-leads.md)."""
+    if value is None:
+        return NONE
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    minutes = int(max(seconds, 0) // 60)
+    if minutes < 1:
+        return "under a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days:,} d {hours} h" if hours else f"{days:,} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"

@@ -24,7 +24,7 @@ from pipeline.models import (
     Product,
     Stage,
 )
-from pipeline.selectors import accounts_visible_to, contacts_visible_to, deals_visible_to
+from pipeline.selectors import accounts_visible_to, contacts_visible_to, deals_visible_to, leads_visible_to
 from salesops.org.models import User
 from salesops.org.selectors import people_editable_by
 
@@ -144,7 +144,8 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
         fields = [
             "id", "external_id", "name", "account", "account_name", "contact", "owner", "owner_name", "pipeline",
             "stage", "stage_name", "status", "amount", "currency", "close_date", "created_date", "probability",
-            "deal_type", "source", "next_step", "lost_reason", "lost_note", "lost_competitor", "category_override",
+            "deal_type", "source", "next_step", "lost_reason", "lost_note", "lost_competitor", "product_gap",
+            "category_override",
             "forecast_category", "stage_entered_at", "last_activity_at", "cancelled_on", "cancel_reason",
             "created_at", "updated_at", "reason", "territory",
         ]  # fmt: skip
@@ -184,12 +185,13 @@ class DealDetailSerializer(DealSerializer):
 
 class MoveSerializer(serializers.Serializer[Any]):
     """To a lost stage: `lost_reason` from `GET /lost-reasons/` (active ones), with an optional note and
-    competitor. A won deal leaving won: `reason` (a lost reason serves when it goes to a lost stage)."""
+    competitor and product gap. A won deal leaving won: `reason` (a lost reason serves when it goes to a lost stage)."""
 
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
     lost_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
     lost_competitor = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    product_gap = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)
 
 
@@ -265,11 +267,13 @@ class ActivitySerializer(serializers.ModelSerializer[Activity]):
     deal = InScope(Deal, deals_visible_to, required=False, allow_null=True)
     account = InScope(Account, accounts_visible_to, required=False, allow_null=True)
     contact = InScope(Contact, contacts_visible_to, required=False, allow_null=True)
+    # An activity with a lead: the first done one is the lead's first answer (docs/signals-leads.md).
+    lead = InScope(Lead, leads_visible_to, required=False, allow_null=True)
 
     class Meta:
         model = Activity
-        fields = ["id", "kind", "subject", "notes", "deal", "account", "contact", "owner", "occurred_at", "due_date",
-                  "done", "done_at"]  # fmt: skip
+        fields = ["id", "kind", "subject", "notes", "deal", "account", "contact", "lead", "owner", "occurred_at",
+                  "due_date", "done", "done_at"]  # fmt: skip
         read_only_fields = ["id", "owner", "done_at"]
 
 
@@ -277,9 +281,15 @@ class LeadSerializer(serializers.ModelSerializer[Lead]):
     class Meta:
         model = Lead
         fields = ["id", "first_name", "last_name", "company", "email", "phone", "title", "source", "status", "owner",
-                  "converted_at", "converted_account", "converted_contact", "converted_deal", "created_at"]  # fmt: skip
+                  "converted_at", "converted_account", "converted_contact", "converted_deal", "created_at",
+                  "routed_at", "first_response_at"]  # fmt: skip
+        # Routed and answered are the hand-off's (lead_create, /assign/, /answered/, an activity with the lead).
         read_only_fields = ["id", "status", "owner", "converted_at", "converted_account", "converted_contact",
-                            "converted_deal", "created_at"]  # fmt: skip
+                            "converted_deal", "created_at", "routed_at", "first_response_at"]  # fmt: skip
+
+
+class LeadAssignSerializer(serializers.Serializer[Any]):
+    owner = InScope(User, people_editable_by)
 
 
 class LeadConvertSerializer(serializers.Serializer[Any]):

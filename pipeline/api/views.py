@@ -319,6 +319,29 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         lead = services.lead_convert(actor=user, lead=lead, **serializer.validated_data)
         return Response(s.LeadSerializer(lead).data)
 
+    def _writable_lead(self) -> Lead:
+        lead = self.get_object()
+        if not Lead.objects.filter(editable_people_q(request_user(self.request), "owner"), pk=lead.pk).exists():
+            raise PermissionDenied("Only the lead's owner, their manager or sales ops change it.")
+        return lead
+
+    @extend_schema(request=None, responses=s.LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def answered(self, request: Request, pk: str | None = None) -> Response:
+        """Mark the lead answered now (its first answer; a lead answered already keeps its time)."""
+        lead = services.lead_mark_answered(actor=request_user(request), lead=self._writable_lead())
+        return Response(s.LeadSerializer(lead).data)
+
+    @extend_schema(request=s.LeadAssignSerializer, responses=s.LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        """Hand the lead to `owner` (someone you may give records to); routed again now."""
+        lead = self._writable_lead()
+        serializer = s.LeadAssignSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        lead = services.lead_assign(actor=request_user(request), lead=lead, owner=serializer.validated_data["owner"])
+        return Response(s.LeadSerializer(lead).data)
+
 
 class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Activity]):
     serializer_class = s.ActivitySerializer
@@ -332,11 +355,14 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     def perform_create(self, serializer: Any) -> None:
         user = request_user(self.request)
         values = dict(serializer.validated_data)
-        deal = values.get("deal")  # in the caller's scope (s.InScope), like its account and contact
-        if deal is None:
-            raise PermissionDenied("Activities are logged on a deal you can see.")
-        if not selectors.deal_is_editable_by(user, deal):
+        deal = values.get("deal")  # in the caller's scope (s.InScope), like its account, contact and lead
+        lead = values.get("lead")
+        if deal is None and lead is None:
+            raise PermissionDenied("Activities are logged on a deal or a lead you can see.")
+        if deal is not None and not selectors.deal_is_editable_by(user, deal):
             raise PermissionDenied("Your role lets you read this deal, not change it.")
+        if lead is not None and not Lead.objects.filter(editable_people_q(user, "owner"), pk=lead.pk).exists():
+            raise PermissionDenied("Your role lets you read this lead, not change it.")
         values.pop("done_at", None)
         serializer.instance = services.activity_create(actor=user, **values)
 
