@@ -1,4 +1,88 @@
 """Signals selectors: the notification centre (bell, list, mark read) and each person's preferences per kind and
-channel."""
+channel. Every read is the person's own: nobody reads another person's notifications (docs/roles.md)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+
+from salesops import request_memo
+from salesops.org.models import User
+from signals.models import CHANNELS, Kind, Notification, NotificationPreference
+from signals.services.notifications import default_channels
+
+PAGE_SIZE = 50
+CHANNEL_LABELS = {"in_app": "In app", "email": "E-mail", "slack": "Slack", "teams": "Teams"}
+
+
+def unread_count(person_id: int) -> int:
+    """How many unread notifications the bell shows: one count over the (recipient, read_at) index, asked once
+    per request however many times a page renders the bell."""
+    return request_memo.memoized(
+        f"signals.unread:{person_id}",
+        lambda: Notification.objects.filter(recipient_id=person_id, read_at__isnull=True, in_app=True).count(),
+    )
+
+
+def forget_unread(person_id: int) -> None:
+    """After marking read in a request, the bell of the same response counts again."""
+    request_memo.forget(f"signals.unread:{person_id}")
+
+
+def notifications_of(person: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The person's own notifications shown in app: unread first, then newest first."""
+    rows = Notification.objects.filter(recipient_id=person.pk, in_app=True)
+    if unread_only:
+        rows = rows.filter(read_at__isnull=True)
+    unread = ExpressionWrapper(Q(read_at__isnull=True), output_field=BooleanField())
+    return rows.select_related("actor").alias(unread=unread).order_by("-unread", "-created_at", "-id")
+
+
+def newest_of(person: Any, *, limit: int = 5) -> list[Notification]:
+    """The bell's drop-down: the newest unread few."""
+    return list(
+        Notification.objects.filter(recipient_id=person.pk, in_app=True, read_at__isnull=True)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def notification_of(person: Any, pk: int) -> Notification | None:
+    """One of the person's own notifications; None for another person's (a 404, like a wrong id)."""
+    return Notification.objects.filter(pk=pk, recipient_id=person.pk, in_app=True).select_related("actor").first()
+
+
+@dataclass(frozen=True)
+class PreferenceRow:
+    kind: str
+    label: str
+    channels: list[tuple[str, str, bool]]  # (channel, its label, on)
+
+
+def preference_grid(person: Any) -> list[PreferenceRow]:
+    """One row per kind, one column per channel, the person's choice or the default."""
+    stored = {
+        row["kind"]: row for row in NotificationPreference.objects.filter(person_id=person.pk).values("kind", *CHANNELS)
+    }
+    grid = []
+    for kind, label in Kind.choices:
+        on = stored.get(kind) or default_channels(kind)
+        grid.append(PreferenceRow(kind, str(label), [(c, CHANNEL_LABELS[c], bool(on[c])) for c in CHANNELS]))
+    return grid
+
+
+# -------------------------------------------------------------------------------------- who is told
+def finance_ids() -> list[int]:
+    """Everyone in finance (they resolve disputes)."""
+    return list(User.objects.filter(is_active=True, is_finance=True).values_list("pk", flat=True))
+
+
+def managers_of(person_ids: Iterable[int]) -> dict[int, int]:
+    """{person id: their manager's id} for those who have one."""
+    ids = set(person_ids)
+    if not ids:
+        return {}
+    return {pk: manager for pk, manager in User.objects.filter(pk__in=ids).values_list("pk", "manager_id") if manager}
