@@ -1,0 +1,222 @@
+"""Campaigns, members and touches through their services, pages and API; the member import (all or nothing, each
+refused row named); the attribution report's numbers and its scope (managers their subtree, reps 403)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from freezegun import freeze_time
+
+from salesops.api import DomainError, Forbidden
+from signals.models import Campaign, CampaignMember, CampaignTouch
+from signals.selectors import marketing as selectors
+from signals.services import marketing as services
+from tests.conftest import Org
+from tests.factories import ContactFactory, DealFactory, default_stages
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date(2026, 11, 20)
+
+
+def campaign(org: Org, name: str = "Autumn webinar", **values: object) -> Campaign:
+    defaults: dict[str, object] = {"type": "webinar", "start_date": dt.date(2026, 1, 10),
+                                   "end_date": dt.date(2026, 1, 31), "cost": "5000", "owner": org.ops}  # fmt: skip
+    return services.campaign_create(actor=org.ops, name=name, **(defaults | values))  # type: ignore[arg-type]
+
+
+def client_for(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+# ------------------------------------------------------------------------------------------------ campaigns
+def test_campaign_rules_name_the_campaign(org: Org) -> None:
+    first = campaign(org)
+    assert first.cost == Decimal("5000.00")
+    with pytest.raises(DomainError, match="“autumn WEBINAR” exists already"):
+        campaign(org, name="autumn WEBINAR")
+    with pytest.raises(DomainError, match="cost cannot be negative"):
+        campaign(org, name="Negative", cost="-1")
+    with pytest.raises(DomainError, match="Campaign “Backwards” cannot end"):
+        campaign(org, name="Backwards", start_date=dt.date(2026, 3, 1), end_date=dt.date(2026, 2, 1))
+    with pytest.raises(Forbidden):
+        services.campaign_create(actor=org.rep_a, name="Mine", start_date=TODAY, end_date=TODAY, owner=org.rep_a)
+    services.campaign_update(actor=org.ops, campaign=first, cost="7500.50")
+    first.refresh_from_db()
+    assert first.cost == Decimal("7500.50")
+
+
+def test_pages_everyone_reads_sales_ops_write(org: Org) -> None:
+    c = campaign(org)
+    rep = client_for(org.rep_a)
+    page = rep.get(reverse("signals:campaign_list"))
+    assert page.status_code == 200 and "Autumn webinar" in page.text and "5,000.00" in page.text
+    assert 'data-testid="campaign-form"' not in page.text
+    assert rep.post(reverse("signals:campaign_list"), {"name": "Rep's"}).status_code == 403
+    assert rep.get(reverse("signals:campaign_detail", args=[c.pk])).status_code == 200
+    assert rep.post(reverse("signals:campaign_touch_add", args=[c.pk]), {}).status_code == 403
+    ops = client_for(org.ops)
+    made = ops.post(reverse("signals:campaign_list"), {
+        "name": "Partner summit", "type": "event", "status": "active", "start_date": "2026-05-01",
+        "end_date": "2026-05-02", "cost": "12,000.00", "owner": org.ops.pk})  # fmt: skip
+    summit = Campaign.objects.get(name="Partner summit")
+    assert made.status_code == 302 and summit.cost == Decimal("12000.00") and summit.type == "event"
+
+
+# ------------------------------------------------------------------------------------------------ members
+def _csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode()
+
+
+@freeze_time("2026-11-20 10:00")
+def test_member_import_all_or_nothing_with_every_refused_row(org: Org) -> None:
+    c = campaign(org)
+    ContactFactory.create(email="ann@example.com", owner=org.rep_a)
+    ContactFactory.create(email="bob@example.com", owner=org.rep_b)
+    bad = _csv([
+        ["Campaign", "Email", "Status", "Responded"],
+        ["Autumn webinar", "ANN@example.com", "responded", "2026-11-03"],
+        ["No such campaign", "bob@example.com", "", ""],
+        ["Autumn webinar", "nobody@example.com", "sent", ""],
+        ["Autumn webinar", "bob@example.com", "responded", ""],
+        ["Autumn webinar", "bob@example.com", "sent", "yesterday"],
+        ["Autumn webinar", "ann@example.com", "sent", ""],
+    ])  # fmt: skip
+    result = services.member_import(actor=org.ops, file_name="members.csv", content=bad)
+    assert [(e.row, e.message) for e in result.errors] == [
+        (3, "no campaign named or numbered “No such campaign”"),
+        (5, "A member of campaign “Autumn webinar” who responded needs the day they responded."),
+        (6, "“yesterday” is not a date (write 2026-11-03 or 3 Nov 2026)"),
+        (4, "no lead or contact has the e-mail address nobody@example.com"),
+        (7, "repeats row 2 (ann@example.com in “Autumn webinar”)"),
+    ]
+    assert CampaignMember.objects.count() == 0  # nothing half-written
+
+    good = _csv([["campaign", "e-mail", "status", "responded date"],
+                 [str(c.pk), "ann@example.com", "", "3 Nov 2026"], ["Autumn webinar", "bob@example.com", "sent", ""]])  # fmt: skip
+    result = services.member_import(actor=org.ops, file_name="members.csv", content=good)
+    assert result.ok and (result.created, result.updated) == (2, 0)
+    ann = CampaignMember.objects.get(contact_id__isnull=False, status="responded")
+    assert ann.responded_at is not None and ann.responded_at.date() == dt.date(2026, 11, 3)
+    # again: nothing new; a changed status updates the member in place
+    again = _csv([["campaign", "email", "status"], ["Autumn webinar", "bob@example.com", "sent"]])
+    assert services.member_import(actor=org.ops, file_name="m.csv", content=again).unchanged == 1
+    with pytest.raises(Forbidden):
+        services.member_import(actor=org.manager_east, file_name="m.csv", content=good)
+
+
+@freeze_time("2026-11-20 10:00")
+def test_member_import_xlsx_through_the_page(org: Org) -> None:
+    campaign(org)
+    ContactFactory.create(email="cy@example.com", owner=org.rep_a)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Campaign", "Email", "Status", "Responded"])
+    sheet.append(["Autumn webinar", "cy@example.com", "responded", dt.datetime(2026, 11, 2)])
+    sheet.append(["Autumn webinar", "zed@example.com", "sent", None])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    upload = SimpleUploadedFile("members.xlsx", buffer.getvalue())
+    page = client_for(org.ops).post(reverse("signals:campaign_member_import"), {"file": upload})
+    assert page.status_code == 200 and "Nothing was imported" in page.text
+    assert "no lead or contact has the e-mail address zed@example.com" in page.text and "<td class=\"num\">3</td>" in page.text
+    assert CampaignMember.objects.count() == 0
+    assert client_for(org.rep_a).get(reverse("signals:campaign_member_import")).status_code == 403
+
+
+# ------------------------------------------------------------------------------------------------ attribution
+@pytest.fixture
+def touched(org: Org) -> dict[str, object]:
+    """Two campaigns touching two won deals (rep_a's, rep_c's) and an open one of rep_b's in fiscal 2026."""
+    stages = default_stages()
+    won = stages["Closed Won"]
+    webinar = campaign(org, "Webinar", cost="1000")
+    event = campaign(org, "Event", type="event", start_date=dt.date(2026, 3, 1), end_date=dt.date(2026, 3, 2),
+                     cost="4000")  # fmt: skip
+    a = DealFactory.create(owner=org.rep_a, stage=won, amount=Decimal("10000.00"), created_date=dt.date(2026, 2, 1),
+                           close_date=dt.date(2026, 5, 10))  # fmt: skip
+    c = DealFactory.create(owner=org.rep_c, stage=won, amount=Decimal("3000.00"), created_date=dt.date(2026, 2, 1),
+                           close_date=dt.date(2026, 8, 1))  # fmt: skip
+    b = DealFactory.create(owner=org.rep_b, amount=Decimal("999.99"), created_date=dt.date(2026, 4, 1),
+                           close_date=dt.date(2026, 12, 20))  # fmt: skip
+    add = services.touch_add
+    add(actor=org.ops, campaign=webinar, deal_id=a.pk, touched_at=dt.date(2026, 1, 20))  # sources a
+    add(actor=org.ops, campaign=event, deal_id=a.pk, touched_at=dt.date(2026, 3, 1))
+    add(actor=org.ops, campaign=event, deal_id=a.pk, touched_at=dt.date(2026, 6, 1))  # after a was won: not counted
+    add(actor=org.ops, campaign=event, deal_id=c.pk, touched_at=dt.date(2026, 1, 25))  # sources c
+    add(actor=org.ops, campaign=webinar, deal_id=b.pk, touched_at=dt.date(2026, 4, 5))  # influences b only
+    return {"webinar": webinar, "event": event, "a": a, "b": b, "c": c}
+
+
+@freeze_time("2026-11-20 10:00")
+def test_attribution_numbers_for_finance(org: Org, touched: dict[str, object]) -> None:
+    report = selectors.attribution(org.finance, fiscal_year=2026, model="linear", today=TODAY)
+    rows = {r.name: r for r in report.rows}
+    web, event = rows["Webinar"], rows["Event"]
+    assert web.attributed_pipeline == Decimal("5999.99") and event.attributed_pipeline == Decimal("8000.00")
+    assert web.attributed_bookings == Decimal("5000.00") and event.attributed_bookings == Decimal("8000.00")
+    assert web.sourced_pipeline == Decimal("10000.00") and web.sourced_opportunities == 1
+    assert event.sourced_pipeline == Decimal("3000.00") and event.influenced_pipeline == Decimal("13000.00")
+    assert web.influenced_pipeline == Decimal("10999.99") and web.opportunities == 2
+    assert web.cost_per_opportunity == Decimal("500.00") and web.return_share == Decimal(5)
+    assert event.return_share == Decimal(2)
+    # the quarter table: pipeline by created quarter, bookings by close quarter
+    periods = {p.label: p for p in report.periods}
+    assert periods["2026-Q1"].pipeline_total == Decimal("13000.00")
+    assert periods["2026-Q2"].pipeline_total == Decimal("999.99") and periods["2026-Q2"].bookings_total == Decimal("10000.00")
+    assert periods["2026-Q3"].bookings_total == Decimal("3000.00")
+    w = {r.name: r for r in selectors.attribution(org.finance, fiscal_year=2026, model="w_shaped", today=TODAY).rows}
+    assert w["Webinar"].attributed_bookings == Decimal("6666.67") and w["Event"].attributed_bookings == Decimal("6333.33")
+
+
+@freeze_time("2026-11-20 10:00")
+def test_attribution_scope_pages_export_and_api(org: Org, touched: dict[str, object], api_client_for) -> None:  # noqa: ANN001
+    east = {r.name: r for r in selectors.attribution(org.manager_east, fiscal_year=2026, model="first", today=TODAY).rows}
+    assert east["Event"].attributed_pipeline == Decimal("0.00")  # rep_c's deal is the west's
+    assert east["Webinar"].attributed_pipeline == Decimal("10999.99")
+    url = reverse("signals:attribution")
+    assert client_for(org.rep_a).get(url).status_code == 403
+    assert client_for(org.rep_a).get(reverse("signals:attribution_export")).status_code == 403
+    page = client_for(org.manager_west).get(url, {"year": "2026", "model": "first"})
+    assert page.status_code == 200 and "3,000.00" in page.text and "10,000.00" not in page.text
+    assert 'data-chart' in page.text
+    export = client_for(org.ops).get(reverse("signals:attribution_export"), {"year": "2026", "model": "linear"})
+    lines = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))  # type: ignore[attr-defined]
+    by_name = {line[0]: line for line in lines[1:]}
+    assert lines[0][3] == "Attributed pipeline (Linear)" and by_name["Webinar"][3] == "5999.99"
+    assert by_name["Webinar"][-1] == "500.0 %"
+    api = api_client_for(org.finance).get("/api/v1/signals/attribution/", {"year": 2026, "model": "u_shaped"})
+    assert api.status_code == 200
+    assert {c["name"]: c["attributed_bookings"] for c in api.json()["campaigns"]} == {"Event": "8000.00",
+                                                                                      "Webinar": "5000.00"}
+    assert api_client_for(org.rep_a).get("/api/v1/signals/attribution/").status_code == 403
+
+
+@freeze_time("2026-11-20 10:00")
+def test_touches_by_hand_on_the_campaign_page_and_api(org: Org) -> None:
+    c = campaign(org)
+    deal = DealFactory.create(owner=org.rep_a, name="Acme renewal")
+    ops = client_for(org.ops)
+    options = ops.get(reverse("signals:campaign_deal_search"), {"q": "Acme"})
+    assert f'value="{deal.pk}"' in options.text
+    ops.post(reverse("signals:campaign_touch_add", args=[c.pk]), {"deal": deal.pk, "touched_at": "2026-11-02"})
+    touch = CampaignTouch.objects.get()
+    assert touch.deal_id == deal.pk and touch.contact_id == deal.contact_id
+    page = client_for(org.rep_b).get(reverse("signals:campaign_detail", args=[c.pk]))
+    assert "Acme renewal" in page.text and "2 Nov 2026" in page.text
+    with pytest.raises(DomainError, match="There is no deal 999999"):
+        services.touch_add(actor=org.ops, campaign=c, deal_id=999999, touched_at=TODAY)
+    ops.post(reverse("signals:campaign_touch_remove", args=[touch.pk]))
+    assert not CampaignTouch.objects.exists()
