@@ -131,7 +131,10 @@ def test_member_import_xlsx_through_the_page(org: Org) -> None:
     upload = SimpleUploadedFile("members.xlsx", buffer.getvalue())
     page = client_for(org.ops).post(reverse("signals:campaign_member_import"), {"file": upload})
     assert page.status_code == 200 and "Nothing was imported" in page.text
-    assert "no lead or contact has the e-mail address zed@example.com" in page.text and "<td class=\"num\">3</td>" in page.text
+    assert (
+        "no lead or contact has the e-mail address zed@example.com" in page.text
+        and '<td class="num">3</td>' in page.text
+    )
     assert CampaignMember.objects.count() == 0
     assert client_for(org.rep_a).get(reverse("signals:campaign_member_import")).status_code == 403
 
@@ -175,15 +178,21 @@ def test_attribution_numbers_for_finance(org: Org, touched: dict[str, object]) -
     # the quarter table: pipeline by created quarter, bookings by close quarter
     periods = {p.label: p for p in report.periods}
     assert periods["2026-Q1"].pipeline_total == Decimal("13000.00")
-    assert periods["2026-Q2"].pipeline_total == Decimal("999.99") and periods["2026-Q2"].bookings_total == Decimal("10000.00")
+    assert periods["2026-Q2"].pipeline_total == Decimal("999.99") and periods["2026-Q2"].bookings_total == Decimal(
+        "10000.00"
+    )
     assert periods["2026-Q3"].bookings_total == Decimal("3000.00")
     w = {r.name: r for r in selectors.attribution(org.finance, fiscal_year=2026, model="w_shaped", today=TODAY).rows}
-    assert w["Webinar"].attributed_bookings == Decimal("6666.67") and w["Event"].attributed_bookings == Decimal("6333.33")
+    assert w["Webinar"].attributed_bookings == Decimal("6666.67") and w["Event"].attributed_bookings == Decimal(
+        "6333.33"
+    )
 
 
 @freeze_time("2026-11-20 10:00")
-def test_attribution_scope_pages_export_and_api(org: Org, touched: dict[str, object], api_client_for) -> None:  # noqa: ANN001
-    east = {r.name: r for r in selectors.attribution(org.manager_east, fiscal_year=2026, model="first", today=TODAY).rows}
+def test_attribution_scope_pages_export_and_api(org: Org, touched: dict[str, object], api_client_for) -> None:
+    east = {
+        r.name: r for r in selectors.attribution(org.manager_east, fiscal_year=2026, model="first", today=TODAY).rows
+    }
     assert east["Event"].attributed_pipeline == Decimal("0.00")  # rep_c's deal is the west's
     assert east["Webinar"].attributed_pipeline == Decimal("10999.99")
     url = reverse("signals:attribution")
@@ -191,7 +200,7 @@ def test_attribution_scope_pages_export_and_api(org: Org, touched: dict[str, obj
     assert client_for(org.rep_a).get(reverse("signals:attribution_export")).status_code == 403
     page = client_for(org.manager_west).get(url, {"year": "2026", "model": "first"})
     assert page.status_code == 200 and "3,000.00" in page.text and "10,000.00" not in page.text
-    assert 'data-chart' in page.text
+    assert "data-chart" in page.text
     export = client_for(org.ops).get(reverse("signals:attribution_export"), {"year": "2026", "model": "linear"})
     lines = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))  # type: ignore[attr-defined]
     by_name = {line[0]: line for line in lines[1:]}
@@ -199,8 +208,10 @@ def test_attribution_scope_pages_export_and_api(org: Org, touched: dict[str, obj
     assert by_name["Webinar"][-1] == "500.0 %"
     api = api_client_for(org.finance).get("/api/v1/signals/attribution/", {"year": 2026, "model": "u_shaped"})
     assert api.status_code == 200
-    assert {c["name"]: c["attributed_bookings"] for c in api.json()["campaigns"]} == {"Event": "8000.00",
-                                                                                      "Webinar": "5000.00"}
+    assert {c["name"]: c["attributed_bookings"] for c in api.json()["campaigns"]} == {
+        "Event": "8000.00",
+        "Webinar": "5000.00",
+    }
     assert api_client_for(org.rep_a).get("/api/v1/signals/attribution/").status_code == 403
 
 
