@@ -18,18 +18,24 @@ PAGE_SIZE = 50
 CHANNEL_LABELS = {"in_app": "In app", "email": "E-mail", "slack": "Slack", "teams": "Teams"}
 
 
-def unread_count(person_id: int) -> int:
-    """How many unread notifications the bell shows: one count over the (recipient, read_at) index, asked once
-    per request however many times a page renders the bell."""
-    return request_memo.memoized(
-        f"signals.unread:{person_id}",
-        lambda: Notification.objects.filter(recipient_id=person_id, read_at__isnull=True, in_app=True).count(),
-    )
+def unread_count(person_id: int, *, at_most: int | None = None) -> int:
+    """How many unread notifications a person has: one count over the (recipient, read_at) index, asked once
+    per request however many times a page renders it. `at_most` stops counting there (the bell shows "99+"), so
+    a person with thousands unread costs what one with a hundred does."""
+
+    def count() -> int:
+        rows = Notification.objects.filter(recipient_id=person_id, read_at__isnull=True, in_app=True)
+        return rows[:at_most].count() if at_most is not None else rows.count()
+
+    return request_memo.memoized(f"signals.unread:{person_id}:{at_most}", count)
 
 
-def forget_unread(person_id: int) -> None:
-    """After marking read in a request, the bell of the same response counts again."""
-    request_memo.forget(f"signals.unread:{person_id}")
+def forget_unread(person_id: int, *, at_most: int | None = None) -> None:
+    """After marking read in a request, the same response counts again."""
+    from signals.context_processors import BELL_MAX
+
+    for cap in (None, at_most, BELL_MAX + 1):
+        request_memo.forget(f"signals.unread:{person_id}:{cap}")
 
 
 def notifications_of(person: Any, *, unread_only: bool = False) -> QuerySet[Notification]:

@@ -1,3 +1,140 @@
-"""Signals views: the notification centre (bell, list, mark read) and each person's preferences per kind and channel."""
+"""Signals views: the notification centre (bell, list, mark read) and each person's preferences per kind and channel.
+
+Everything here is the signed-in person's own (docs/roles.md): another person's notification answers 404 on its
+page, its fragments and the API, exactly like an id that does not exist.
+"""
 
 from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from salesops.api import DomainError
+from salesops.org.auth import request_user
+from signals.models import CHANNELS, Kind, Notification
+from signals.selectors import notifications as selectors
+from signals.services import notifications as services
+
+MISSING = "No such notification."
+# Sent with every answer that changes what is unread: the bell in the header asks for its count again.
+CHANGED = "notifications-changed"
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _own(request: HttpRequest, pk: int) -> Notification:
+    found = selectors.notification_of(request_user(request), pk)
+    if found is None:
+        raise Http404(MISSING)
+    return found
+
+
+def _changed(response: HttpResponse) -> HttpResponse:
+    response["HX-Trigger"] = CHANGED
+    return response
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """The person's notifications, unread first, newest first, 50 a page; `?show=unread` for the unread only."""
+    user = request_user(request)
+    unread_only = request.GET.get("show") == "unread"
+    page = Paginator(selectors.notifications_of(user, unread_only=unread_only), selectors.PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "rows": list(page.object_list),
+        "unread_only": unread_only,
+        "unread": selectors.unread_count(user.pk),
+    }
+    template = "signals/notifications/partials/list.html" if _htmx(request) else "signals/notifications/list.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def notification_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One notification in full (its row as a fragment for htmx)."""
+    note = _own(request, pk)
+    if _htmx(request):
+        return render(request, "signals/notifications/partials/row.html", {"note": note})
+    return render(request, "signals/notifications/detail.html", {"note": note})
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Mark one read (`read=0`: unread again); htmx gets the row back and the bell counts again."""
+    user = request_user(request)
+    note = _own(request, pk)
+    note = services.notification_mark_read(person=user, notification_id=note.pk, read=request.POST.get("read") != "0")
+    selectors.forget_unread(user.pk)
+    if _htmx(request):
+        return _changed(render(request, "signals/notifications/partials/row.html", {"note": note}))
+    return redirect("signals:notification_list")
+
+
+@login_required
+@require_POST
+def notification_open(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Open what a notification is about, marking it read on the way."""
+    user = request_user(request)
+    note = _own(request, pk)
+    services.notification_mark_read(person=user, notification_id=note.pk)
+    target = note.url if note.url and url_has_allowed_host_and_scheme(note.url, allowed_hosts=None) else ""
+    return redirect(target or reverse("signals:notification_detail", args=[note.pk]))
+
+
+@login_required
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponseBase:
+    user = request_user(request)
+    services.notification_mark_all_read(person=user)
+    selectors.forget_unread(user.pk)
+    if _htmx(request):
+        return _changed(notification_list_fragment(request))
+    return redirect("signals:notification_list")
+
+
+def notification_list_fragment(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    page = Paginator(selectors.notifications_of(user), selectors.PAGE_SIZE).get_page(1)
+    context = {"page": page, "rows": list(page.object_list), "unread_only": False, "unread": 0}
+    return render(request, "signals/notifications/partials/list.html", context)
+
+
+@login_required
+@require_GET
+def bell(request: HttpRequest) -> HttpResponse:
+    """The header's bell alone (htmx asks for it again whenever something was marked read)."""
+    return render(request, "signals/notifications/partials/bell.html")
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The grid of kinds × channels. A POST switches one cell (htmx: the cell comes back)."""
+    user = request_user(request)
+    if request.method == "POST":
+        kind, channel = request.POST.get("kind", ""), request.POST.get("channel", "")
+        on = request.POST.get("on") == "1"
+        try:
+            services.preference_set(person=user, kind=kind, channel=channel, on=on)
+        except DomainError as exc:
+            return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+        if _htmx(request):
+            cell = {"cell_kind": kind, "cell_channel": channel, "cell_label": selectors.CHANNEL_LABELS[channel],
+                    "cell_on": on, "kind_label": Kind(kind).label}  # fmt: skip
+            return render(request, "signals/notifications/partials/preference_switch.html", cell)
+        return redirect("signals:preferences")
+    grid = selectors.preference_grid(user)
+    columns = [selectors.CHANNEL_LABELS[c] for c in CHANNELS]
+    return render(request, "signals/notifications/preferences.html", {"grid": grid, "columns": columns})
