@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "salesops.org.context_processors.navigation",
                 "salesops.context_processors.csp",  # {{ csp_nonce }} for the few inline scripts
+                "signals.context_processors.bell",  # {{ bell.unread }}: the header's unread count, asked when shown
             ],
             # money, percent, rate, label, in_words: the one formatting layer (salesops/formats.py), everywhere
             "builtins": ["salesops.templatetags.fmt"],
