@@ -120,4 +120,13 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"queue": "recompute", "expires": 55},
     },
+    # Daily at 09:00 (company time) the forecast call reminders: on the weekly due day (Thursday) reps and managers
+    # without a call for the quarter this week hear it is due; on the days after, those still without one hear it
+    # is missing, and so do their managers. Dedupe keys carry the ISO week, so a rerun tells nobody twice
+    # (docs/signals-notifications.md).
+    "signals-forecast-call-reminders": {
+        "task": "signals.forecast_call_reminders",
+        "schedule": crontab(hour=9, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
 }
