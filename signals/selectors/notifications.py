@@ -92,3 +92,11 @@ def managers_of(person_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return {}
     return {pk: manager for pk, manager in User.objects.filter(pk__in=ids).values_list("pk", "manager_id") if manager}
+
+
+def expected_callers(today: Any) -> list[int]:
+    """Who submits a forecast call (docs/roles.md: reps and managers), among the people at work today."""
+    people = User.objects.filter(is_active=True).filter(Q(is_rep=True) | Q(is_manager=True))
+    people = people.filter(Q(start_date__isnull=True) | Q(start_date__lte=today))
+    people = people.filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+    return list(people.values_list("pk", flat=True))

@@ -8,10 +8,12 @@ and queues e-mail, Slack and Teams deliveries through the channels area once the
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from salesops.api import DomainError
@@ -167,3 +169,67 @@ def preference_set(*, person: Any, kind: str, channel: str, on: bool) -> Notific
         setattr(pref, channel, on)
         pref.save(update_fields=[channel, "updated_at"])
     return pref
+
+
+# ------------------------------------------------------------------------------------ forecast call reminders
+# Forecast calls are weekly: each rep and manager submits their call for the current fiscal quarter once a week,
+# by the end of this weekday (Thursday; Monday is 0). docs/signals-notifications.md.
+FORECAST_CALL_WEEKDAY = 3
+
+
+def forecast_call_reminders(*, today: dt.date) -> dict[str, int]:
+    """Run daily (salesops/schedules.py). On the due day, everyone expected to call who has not called this week
+    hears that their call is due today; on a later day of the week, those still without a call hear it is missing,
+    and so does their manager (one notification listing the team's missing calls). Each at most once a week
+    (dedupe keys carry the ISO week), so a second run the same day, or a run each later day, tells nobody twice.
+    Nothing while the quarter is closed for calls (ended or locked). Returns how many were told of each."""
+    from forecasting import selectors as forecasting_selectors
+    from signals.selectors.notifications import expected_callers
+
+    told = {"due": 0, "missing": 0, "managers": 0}
+    if today.weekday() < FORECAST_CALL_WEEKDAY:
+        return told
+    period = forecasting_selectors.current_period("quarter", today)
+    if forecasting_selectors.period_is_closed(period, today):
+        return told
+    week_start = today - dt.timedelta(days=today.weekday())
+    since = timezone.make_aware(dt.datetime.combine(week_start, dt.time.min))
+    callers = expected_callers(today)
+    calls = forecasting_selectors.latest_calls(period, person_ids=callers)
+    missing = sorted(pk for pk in callers if pk not in calls or calls[pk].created_at < since)
+    year, week, _ = today.isocalendar()
+    week_key = f"{period}:{year}-W{week:02d}"
+    url = reverse("forecasting:grid") + f"?period={period}"
+    due_day = (week_start + dt.timedelta(days=FORECAST_CALL_WEEKDAY)).strftime("%A")
+    if today.weekday() == FORECAST_CALL_WEEKDAY:
+        told["due"] = notify(recipient_ids=missing, kind=Kind.FORECAST_CALL_DUE,
+                             title=f"Your {period} forecast call is due today",
+                             body=f"Submit your commit and best case for {period} by the end of the day.",
+                             url=url, dedupe_key=f"forecast_call_due:{week_key}")  # fmt: skip
+        return told
+    told["missing"] = notify(recipient_ids=missing, kind=Kind.FORECAST_CALL_MISSING,
+                             title=f"Your {period} forecast call is missing",
+                             body=f"It was due on {due_day}; your manager sees it missing in their rollup.",
+                             url=url, dedupe_key=f"forecast_call_missing:{week_key}")  # fmt: skip
+    managers: dict[int, list[int]] = {}
+    for person_id, manager_id in User.objects.filter(pk__in=missing, manager__isnull=False).values_list(
+        "pk", "manager_id"
+    ):
+        managers.setdefault(manager_id, []).append(person_id)
+    names = _display_names(missing)
+    for manager_id, reports in sorted(managers.items()):
+        count = len(reports)
+        listed = ", ".join(sorted(names.get(pk, "") for pk in reports)[:10])
+        told["managers"] += notify(
+            recipient_ids=[manager_id], kind=Kind.FORECAST_CALL_MISSING,
+            title=f"{count} of your reports {'has' if count == 1 else 'have'} not submitted their {period} call",
+            body=listed + ("…" if count > 10 else ""), url=url,
+            dedupe_key=f"forecast_call_missing_team:{week_key}",
+        )  # fmt: skip
+    return told
+
+
+def _display_names(ids: Iterable[int]) -> dict[int, str]:
+    from salesops.org.selectors import person_names
+
+    return person_names(set(ids))

@@ -67,3 +67,48 @@ def test_notify_inside_a_rolled_back_transaction_leaves_nothing(org):
     except Undo:
         pass
     assert not Notification.objects.exists()
+
+
+# ------------------------------------------------------------------------------------ forecast call reminders
+def test_forecast_call_due_then_missing_once_a_week(org):
+    import datetime as dt
+
+    from freezegun import freeze_time
+
+    from forecasting import services as forecasting_services
+
+    thursday, friday = dt.date(2026, 11, 12), dt.date(2026, 11, 13)  # 2026-Q4 open
+    with freeze_time("2026-11-10 10:00:00"):  # Tuesday: rep_a calls
+        forecasting_services.forecast_submit(actor=org.rep_a, period="2026-Q4", commit="1000", best_case="2000")
+        assert svc.forecast_call_reminders(today=dt.date(2026, 11, 10)) == {"due": 0, "missing": 0, "managers": 0}
+    with freeze_time("2026-11-12 09:00:00"):
+        due = svc.forecast_call_reminders(today=thursday)
+        again = svc.forecast_call_reminders(today=thursday)
+    callers = {org.director.pk, org.manager_east.pk, org.manager_west.pk, org.rep_b.pk, org.rep_c.pk}
+    assert due["due"] == len(callers) and again["due"] == 0
+    assert (
+        set(Notification.objects.filter(kind=Kind.FORECAST_CALL_DUE).values_list("recipient_id", flat=True)) == callers
+    )
+    assert (
+        Notification.objects.filter(kind=Kind.FORECAST_CALL_DUE).first().title
+        == "Your 2026-Q4 forecast call is due today"
+    )
+    with freeze_time("2026-11-13 09:00:00"):  # Friday: rep_b called late, the others still have not
+        forecasting_services.forecast_submit(actor=org.rep_b, period="2026-Q4", commit="500", best_case="900")
+        missing = svc.forecast_call_reminders(today=friday)
+        svc.forecast_call_reminders(today=friday + dt.timedelta(days=1))  # Saturday's run: nothing new
+    late = callers - {org.rep_b.pk}
+    assert missing["missing"] == len(late)
+    to_people = Notification.objects.filter(
+        kind=Kind.FORECAST_CALL_MISSING, dedupe_key__startswith="forecast_call_missing:"
+    )
+    assert set(to_people.values_list("recipient_id", flat=True)) == late
+    # Managers hear of their reports: manager_west of rep_c; the director of both managers.
+    team = {
+        n.recipient_id: n.title
+        for n in Notification.objects.filter(dedupe_key__startswith="forecast_call_missing_team")
+    }
+    assert team == {
+        org.manager_west.pk: "1 of your reports has not submitted their 2026-Q4 call",
+        org.director.pk: "2 of your reports have not submitted their 2026-Q4 call",
+    }
