@@ -1,10 +1,132 @@
 """The signals API: rules sales ops write: a trigger, the deal list's filters as conditions, actions; episodes,
-firings, dry runs."""
+firings, dry runs. Sales ops only (roles.md): anybody else gets 403 on every rules URL, a missing id included."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
+
+from salesops.org.auth import request_user
+from salesops.org.permissions import may_manage_setup
+from signals.models import Rule, RuleFiring
+from signals.selectors import rules as selectors
+from signals.services import rules as services
+
+
+class RuleSerializer(serializers.ModelSerializer[Rule]):
+    actions = serializers.JSONField()
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "name",
+            "description",
+            "trigger",
+            "conditions",
+            "every_minutes",
+            "daily_hour",
+            "kpi",
+            "kpi_scope",
+            "kpi_scope_id",
+            "kpi_direction",
+            "kpi_threshold",
+            "actions",
+            "is_live",
+            "created_by",
+            "created_at",
+            "last_run_at",
+        ]
+        read_only_fields = ["id", "created_by", "created_at", "last_run_at"]
+
+
+class FiringSerializer(serializers.ModelSerializer[RuleFiring]):
+    class Meta:
+        model = RuleFiring
+        fields = ["id", "subject_kind", "subject_id", "subject_label", "fired_at", "results"]
+
+
+class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Rule]):
+    """Rules: list, read, create, change (PATCH), switch on or off, their firings and the 90-day dry run."""
+
+    serializer_class = RuleSerializer
+    pagination_class = None
+    lookup_value_regex = r"[0-9]+"
+    queryset = Rule.objects.none()
+
+    def get_queryset(self) -> QuerySet[Rule]:
+        if getattr(self, "swagger_fake_view", False):
+            return Rule.objects.none()
+        if not may_manage_setup(request_user(self.request)):  # 403 whatever the id
+            raise PermissionDenied("Rules are sales ops'.")
+        return selectors.rules()
+
+    def _values(self, request: Request, *, partial: bool) -> dict[str, Any]:
+        given = RuleSerializer(data=request.data, partial=partial)
+        given.is_valid(raise_exception=True)
+        return dict(given.validated_data)
+
+    @extend_schema(request=RuleSerializer, responses={201: RuleSerializer})
+    def create(self, request: Request) -> Response:
+        self.get_queryset()
+        rule = services.rule_create(actor=request_user(request), **self._values(request, partial=False))
+        return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RuleSerializer, responses={200: RuleSerializer})
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        rule = services.rule_update(
+            actor=request_user(request), rule=self.get_object(), **self._values(request, partial=True)
+        )
+        return Response(RuleSerializer(rule).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)], responses={200: FiringSerializer(many=True)}
+    )
+    @action(detail=True, methods=["get"])
+    def firings(self, request: Request, pk: str | None = None) -> Response:
+        """The rule's latest 200 firings, newest first, each with what its actions did."""
+        return Response(FiringSerializer(selectors.firings_of(self.get_object())[:200], many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)], responses={200: OpenApiTypes.OBJECT}
+    )
+    @action(detail=True, methods=["get"], url_path="dry-run")
+    def dry_run(self, request: Request, pk: str | None = None) -> Response:
+        """The last 90 days replayed: episode starts in all, per week, and a sample of deals."""
+        run = services.dry_run(conditions=self.get_object().conditions)
+        return Response(
+            {
+                "first_day": run.first_day,
+                "last_day": run.last_day,
+                "starts": run.starts,
+                "deals": run.deals,
+                "per_week": [{"week": w, "starts": n} for w, n in run.per_week],
+                "sample": [{"deal": d, "name": name, "first_start": day} for d, name, day in run.sample],
+            }
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        request=OpenApiTypes.OBJECT,
+        responses={200: RuleSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def switch(self, request: Request, pk: str | None = None) -> Response:
+        """Switch the rule on (`{"live": true}`) or off."""
+        rule = services.rule_set_live(
+            actor=request_user(request), rule=self.get_object(), live=bool(request.data.get("live", True))
+        )
+        return Response(RuleSerializer(rule).data)
 
 
 def register(router: SimpleRouter) -> None:
-    return None
+    router.register("rules", RuleViewSet, basename="signals-rule")

@@ -1,4 +1,94 @@
 """Signals selectors: rules sales ops write: a trigger, the deal list's filters as conditions, actions; episodes,
-firings, dry runs."""
+firings, dry runs (docs/signals-rules.md)."""
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.http import QueryDict
+
+from pipeline.filtersets import DealFilterSet
+from signals.models import Rule, RuleFiring, RuleTrigger
+
+
+def rules() -> QuerySet[Rule]:
+    return Rule.objects.select_related("created_by").order_by("name", "pk")
+
+
+def rule_by_id(pk: int) -> Rule | None:
+    return rules().filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    rule: Rule
+    when: str  # the trigger in words
+    open_episodes: int
+    firings_30d: int
+    last_fired: dt.datetime | None
+
+
+def trigger_words(rule: Rule) -> str:
+    if rule.trigger == RuleTrigger.SCHEDULE:
+        if rule.daily_hour is not None:
+            return f"Daily at {rule.daily_hour:02d}:00"
+        return f"Every {rule.every_minutes} minutes"
+    if rule.trigger == RuleTrigger.KPI:
+        from signals.engine.rules import KPIS
+
+        label = KPIS.get(rule.kpi, (rule.kpi, ""))[0]
+        threshold = f"{rule.kpi_threshold:,.2f}" if rule.kpi_threshold is not None else "?"
+        return f"{label} {rule.kpi_direction} {threshold}"
+    return rule.get_trigger_display()
+
+
+def rule_rows(*, now: dt.datetime) -> list[RuleRow]:
+    """Every rule with its open episodes and firings in the last 30 days (one query with two counts and a max)."""
+    since = now - dt.timedelta(days=30)
+    from django.db.models import Max
+
+    annotated = rules().annotate(
+        open_count=Count("episodes", filter=Q(episodes__ended_at__isnull=True), distinct=True),
+        recent=Count("firings", filter=Q(firings__fired_at__gte=since), distinct=True),
+        last=Max("firings__fired_at"),
+    )
+    return [
+        RuleRow(rule=r, when=trigger_words(r), open_episodes=r.open_count, firings_30d=r.recent, last_fired=r.last)  # type: ignore[attr-defined]
+        for r in annotated
+    ]
+
+
+def recent_firings(rule: Rule, *, limit: int = 50) -> list[RuleFiring]:
+    return list(RuleFiring.objects.filter(rule=rule).order_by("-fired_at", "-id")[:limit])
+
+
+def open_episode_count(rule: Rule) -> int:
+    return rule.episodes.filter(ended_at__isnull=True).count()
+
+
+def firings_of(rule: Rule) -> QuerySet[RuleFiring]:
+    return RuleFiring.objects.filter(rule=rule).order_by("-fired_at", "-id")
+
+
+def conditions_words(conditions: str) -> list[tuple[str, str]]:
+    """The conditions as (filter label, value as a person reads it): a stage's or person's name, not an id."""
+    data = QueryDict(conditions or "")
+    filterset = DealFilterSet(data=data)
+    out = []
+    valid = filterset.is_valid()
+    cleaned = filterset.form.cleaned_data if valid else {}
+    for name, value in data.items():
+        flt = DealFilterSet.base_filters.get(name)
+        label = str(flt.label) if flt is not None and flt.label else name.replace("_", " ").capitalize()
+        shown = cleaned.get(name, value)
+        if hasattr(shown, "pk"):
+            shown = str(shown)
+        elif isinstance(shown, bool):
+            shown = "yes" if shown else "no"
+        elif name in {"status", "deal_type", "category"}:
+            choices = dict(getattr(flt, "extra", {}).get("choices", []) or [])
+            shown = choices.get(value, value)
+        out.append((label, str(shown)))
+    return out
