@@ -131,7 +131,7 @@ DASHBOARD_ONLY: dict[str, frozenset[str] | None] = {  # roles.md: the rep dashbo
     "finance": FINANCE_OPS,
 }
 PIPELINE_WRITERS = frozenset({"rep_a", "rep_b", "rep_c", "manager_east", "manager_west", "ops"})  # not finance alone
-SELF_ONLY = {"token"}  # an API token is its owner's alone, whoever else sees their records
+SELF_ONLY = {"token", "notification"}  # their owner's alone, whoever else sees their records
 
 
 @dataclass(frozen=True)
