@@ -53,7 +53,6 @@ covered; ``SALESOPS_CRAWL_LOG=<file>`` writes every request, with its answer and
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -70,7 +69,6 @@ import yaml
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import Resolver404, resolve
@@ -80,6 +78,7 @@ from reporting.builders import DASHBOARDS
 from salesops.celery import app as celery_app
 from salesops.org.models import User
 from tests.csp_policy import POLICY, problems_in
+from tests.demo_snapshot import load_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -794,7 +793,7 @@ def crawls(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, 
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            call_command("seed_demo", "--seed", "7", stdout=io.StringIO())
+            load_demo(7)
             today = timezone.localdate()
             results: dict[str, Crawl] = {}
             for role in ROLES:

@@ -62,9 +62,9 @@ def page(browser, live_server) -> Iterator[object]:
 
 @pytest.fixture
 def demo_company(transactional_db: None) -> None:
-    from django.core.management import call_command
+    from tests.demo_snapshot import load_demo
 
-    call_command("seed_demo", "--seed", "42")
+    load_demo(42)
 
 
 def sign_in(page, username: str, password: str = "demo") -> None:

@@ -20,10 +20,10 @@ HEADER = ["Opportunity ID", "Opportunity Name", "Account Name", "Opportunity Own
 
 @pytest.fixture
 def company(transactional_db, settings, tmp_path):
-    from django.core.management import call_command
+    from tests.demo_snapshot import load_demo
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    call_command("seed_demo", "--seed", "42")
+    load_demo(42)
 
 
 def report(path: Path, owner: str, *, close_date: str = "9/30/2026", amount: str = "$48,000.00",

@@ -31,7 +31,9 @@ def laptop(browser, live_server) -> Iterator[object]:
 def demo(transactional_db: None) -> None:
     from django.core.management import call_command
 
-    call_command("seed_demo", "--seed", "42")
+    from tests.demo_snapshot import load_demo
+
+    load_demo(42)
     call_command("reporting_refresh", "--full")  # the dashboards' tables filled, as after the nightly refresh
 
 

@@ -4,12 +4,10 @@ the demo rep's home showing their checklist. The demo is loaded once and rolled 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -20,12 +18,13 @@ from enablement.demo_programmes import seed_programmes
 from enablement.models import Course, Enrolment, Programme, QuizAttempt, StepProgress
 from salesops.org.demo import DemoOrg
 from salesops.org.models import User
+from tests.demo_snapshot import load_demo
 
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, int]]:
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", "--seed", "7", stdout=io.StringIO())
+        load_demo(7)
         today = timezone.localdate()
         people = User.objects.order_by("pk")
         org = DemoOrg(

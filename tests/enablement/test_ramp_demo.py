@@ -6,14 +6,12 @@ their periods), not through the ramp's selectors, and their median is compared w
 from __future__ import annotations
 
 import datetime as dt
-import io
 import statistics
 from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -24,6 +22,7 @@ from pipeline.models import Deal, DealSplit, DealStatus
 from salesops.kernel.fiscal import period_label
 from salesops.org.models import User
 from salesops.org.selectors import fiscal_calendar
+from tests.demo_snapshot import load_demo
 
 RATIO = Decimal("0.0001")
 
@@ -31,7 +30,7 @@ RATIO = Decimal("0.0001")
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", "--seed", "7", stdout=io.StringIO())
+        load_demo(7)
         yield
         transaction.set_rollback(True)
 

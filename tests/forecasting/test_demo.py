@@ -6,13 +6,11 @@ The company is loaded once for the module inside a transaction rolled back at th
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +19,7 @@ from forecasting.demo import seed_forecasting
 from forecasting.models import DealSnapshot, ForecastAdjustment, ForecastSubmission, RollupSnapshot
 from salesops.org.demo import DemoOrg
 from salesops.org.models import User
+from tests.demo_snapshot import load_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +30,7 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[float]:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            call_command("seed_demo", "--seed", "7", stdout=io.StringIO())
+            load_demo(7)
             seconds = 0.0
             if not DealSnapshot.objects.exists():  # until seed_demo calls it itself
                 director = User.objects.get(manager__isnull=True, is_manager=True)

@@ -25,6 +25,7 @@ from incentives.models import CommissionRun, CompPlan, Dispute, Payout, Period, 
 from pipeline.demo import delete_pipeline_data
 from salesops.kernel.fiscal import period_label, span_of
 from salesops.org.models import Region, Team, User
+from tests.demo_snapshot import load_demo
 
 SEED = 7
 
@@ -35,9 +36,7 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            out = io.StringIO()
-            call_command("seed_demo", "--seed", str(SEED), stdout=out)
-            yield out.getvalue()
+            yield load_demo(SEED)
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)

@@ -8,13 +8,11 @@ a savepoint within it.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
@@ -23,6 +21,7 @@ from pipeline.models import Account, Activity, Deal, DealChange, DealSplit, Lead
 from pipeline.services import default_pipeline
 from salesops.org.models import User
 from salesops.org.selectors import subtree_ids
+from tests.demo_snapshot import load_demo
 
 SEED = 11
 
@@ -37,9 +36,7 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            out = io.StringIO()
-            call_command("seed_demo", "--seed", str(SEED), stdout=out)
-            yield out.getvalue()
+            yield load_demo(SEED)
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)

@@ -1,0 +1,97 @@
+"""The demo company, seeded once per test process and date, then restored from a copy of its rows.
+
+Seeding the demo (`seed_demo`) takes some twenty seconds; a dozen test modules and every end-to-end test that
+signs in as a demo login need it, each in an empty database. `load_demo()` runs the real command the first time a
+process needs a given seed on a given day, copies every table's rows and every sequence's position, and the next
+time writes those rows back (`COPY`) instead of seeding again: the same database the command would have left,
+ids included, in a second or two.
+
+Only what `seed_demo` itself produces is copied, so a test sees exactly the demo it would have seeded. The copy is
+keyed by the seed and the (possibly frozen) day, because the demo is built relative to the day. Triggers are
+switched off while the rows go back (`session_replication_role = replica`, which needs a superuser, as the test
+databases have; without it the command simply runs again): the rows were written by the command with the
+triggers on, and some of them (statement lines of a locked period) the triggers would now refuse.
+
+tests/org/test_seed_demo.py keeps calling the command itself.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    tables: tuple[tuple[str, bytes], ...]  # (table, its rows as COPY … BINARY output)
+    sequences: tuple[tuple[str, int, bool], ...]  # (sequence, last_value, is_called)
+    said: str = ""  # what the command printed
+
+
+_SNAPSHOTS: dict[tuple[str, int, str], _Snapshot] = {}
+
+
+def _tables(cursor) -> list[str]:  # type: ignore[no-untyped-def]
+    cursor.execute(
+        "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() "
+        "AND tablename <> 'django_migrations' ORDER BY tablename"
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _sequences(cursor) -> list[tuple[str, int, bool]]:  # type: ignore[no-untyped-def]
+    cursor.execute(
+        "SELECT quote_ident(sequencename), COALESCE(last_value, start_value), last_value IS NOT NULL "
+        "FROM pg_sequences WHERE schemaname = current_schema() ORDER BY sequencename"
+    )
+    return [(name, int(value), bool(called)) for name, value, called in cursor.fetchall()]
+
+
+def _take(said: str) -> _Snapshot:
+    tables: list[tuple[str, bytes]] = []
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+        for table in _tables(cursor):
+            buffer = io.BytesIO()
+            with raw.copy(f"COPY {table} TO STDOUT (FORMAT BINARY)") as copy:
+                for chunk in copy:
+                    buffer.write(chunk)
+            tables.append((table, buffer.getvalue()))
+        sequences = _sequences(cursor)
+    return _Snapshot(tables=tuple(tables), sequences=tuple(sequences), said=said)
+
+
+def _restore(snapshot: _Snapshot) -> bool:
+    """Write the rows back into the (empty) database; False when triggers cannot be switched off here."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+        if not row or not row[0]:
+            return False
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        names = ", ".join(table for table, _ in snapshot.tables)
+        cursor.execute(f"TRUNCATE {names}")
+        raw = cursor.cursor
+        for table, rows in snapshot.tables:
+            with raw.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(rows)
+        for name, value, called in snapshot.sequences:
+            cursor.execute("SELECT setval(%s, %s, %s)", [name, value, called])
+    return True
+
+
+def load_demo(seed: int = 42) -> str:
+    """The demo company of `seed` dated from today, in an empty database (as `seed_demo --seed N` leaves it);
+    returns what the command printed."""
+    key = (connection.settings_dict["NAME"], seed, timezone.localdate().isoformat())
+    snapshot = _SNAPSHOTS.get(key)
+    if snapshot is not None and _restore(snapshot):
+        return snapshot.said
+    out = io.StringIO()
+    call_command("seed_demo", "--seed", str(seed), stdout=out)
+    _SNAPSHOTS[key] = _take(out.getvalue())
+    return out.getvalue()
