@@ -93,21 +93,26 @@ def _scoped_leads(user: Any) -> QuerySet[Lead]:
 def lead_response_facts(
     user: Any,
     *,
-    routed_from: dt.datetime,
-    routed_to: dt.datetime,
+    routed_from: dt.datetime | None = None,
+    routed_to: dt.datetime | None = None,
+    lead_ids: list[int] | None = None,
     source: str = "",
     team_id: int | None = None,
-    owner_ids: list[int] | None = None,
 ) -> list[LeadResponseFact]:
-    """The leads routed in [routed_from, routed_to) that `user` may see (roles.md: leads follow their owner),
-    optionally of one source (matched like the SLA: trimmed, case-insensitive), one owner's team or some owners."""
-    qs = _scoped_leads(user).filter(routed_at__gte=routed_from, routed_at__lt=routed_to)
+    """The routed leads `user` may see (roles.md: leads follow their owner): routed in [routed_from, routed_to)
+    and/or among `lead_ids`, optionally of one source (matched like the SLA: trimmed, case-insensitive) and of
+    owners in one team."""
+    qs = _scoped_leads(user).filter(routed_at__isnull=False)
+    if routed_from is not None:
+        qs = qs.filter(routed_at__gte=routed_from)
+    if routed_to is not None:
+        qs = qs.filter(routed_at__lt=routed_to)
+    if lead_ids is not None:
+        qs = qs.filter(pk__in=lead_ids)
     if source:
         qs = qs.annotate(source_key=Lower(Trim("source"))).filter(source_key=source_key(source))
     if team_id:
         qs = qs.filter(owner__team_id=team_id)
-    if owner_ids is not None:
-        qs = qs.filter(owner_id__in=owner_ids)
     rows = qs.order_by("routed_at", "id").values_list(
         "id",
         "owner_id",
@@ -136,17 +141,11 @@ def lead_sources_in_use(user: Any) -> list[str]:
     return sorted(seen.values(), key=str.lower)
 
 
-def leads_awaiting_response_of(user: Any, lead_ids: list[int]) -> QuerySet[Lead]:
-    """The given leads, as far as `user` may see them (the report's "breached now" list links each lead)."""
-    return _scoped_leads(user).filter(pk__in=lead_ids).select_related("owner")
-
-
 __all__ = [
     "AwaitingLead",
     "LeadResponseFact",
     "lead_response_facts",
     "lead_sources_in_use",
-    "leads_awaiting_response_of",
     "leads_past_response_due",
     "source_key",
 ]

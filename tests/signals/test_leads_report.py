@@ -1,0 +1,157 @@
+"""The response-time report on hand-counted leads (docs/signals-leads.md), its scopes (roles.md: own leads, the
+subtree, everyone for finance and sales ops), the CSV, the SLA settings (sales ops) and the API.
+
+Clock: 10 Nov 2026 12:00 UTC. SLAs: Web 30 minutes, any other source 120 minutes.
+
+    lead        owner   source  routed            answered after   verdict
+    a1          rep_a   Web     2 Nov 09:00       10 min           within
+    a2          rep_a   Web     3 Nov 09:00       50 min           late
+    b1          rep_b   Event   4 Nov 09:00       100 min          within (the default 120)
+    c1          rep_c   Web     5 Nov 09:00       –                breached now
+    a3          rep_a   Web     10 Nov 11:50      –                waiting inside its SLA: not decided
+    b_old       rep_b   Web     1 Sep 09:00       –                breached now, routed before the period
+
+Everyone (last 30 days): routed 5, answered 3, median 50 min, 90th percentile (rank 3 of 3) 1 h 40 min, within
+2 of 4 decided = 50 %, breached now 2 (c1 and b_old).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+from freezegun import freeze_time
+
+from pipeline.models import Lead
+from salesops.org.models import AuditEvent
+from signals.models import ResponseSla
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC)
+
+
+def at(month: int, day: int, hour: int = 9, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def leads(org):
+    ResponseSla.objects.create(source="Web", minutes=30)
+    ResponseSla.objects.create(source="", minutes=120)
+    rows = {
+        "a1": (org.rep_a, "Web", at(11, 2), 10),
+        "a2": (org.rep_a, "Web", at(11, 3), 50),
+        "b1": (org.rep_b, "Event", at(11, 4), 100),
+        "c1": (org.rep_c, "Web", at(11, 5), None),
+        "a3": (org.rep_a, "Web", at(11, 10, 11, 50), None),
+        "b_old": (org.rep_b, "Web", at(9, 1), None),
+    }
+    made = {}
+    for name, (owner, source, routed, after) in rows.items():
+        answered = routed + dt.timedelta(minutes=after) if after is not None else None
+        made[name] = Lead.objects.create(last_name=name, company=f"{name} Co", owner=owner, source=source,
+                                         routed_at=routed, first_response_at=answered)  # fmt: skip
+    return made
+
+
+def page(client, headers=None, **query):
+    url = reverse("signals:lead_response")  # the URLconf (and what it imports) loads before the clock is frozen
+    with freeze_time(NOW):
+        return client.get(url, query, headers=headers)
+
+
+def test_sales_ops_see_every_lead_counted_by_hand(client_for, org, leads) -> None:
+    response = page(client_for(org.ops))
+    report = response.context["report"]
+    total = report.total
+    assert (total.stats.routed, total.stats.answered, total.stats.breached_now) == (5, 3, 2)
+    assert (total.median, total.p90, total.within) == ("50 min", "1 h 40 min", "50 %")
+    by_source = {r.label: r for r in report.by_source}
+    assert by_source["Web"].stats.routed == 4 and by_source["Web"].stats.breached_now == 2
+    assert by_source["Event"].stats.routed == 1 and by_source["Event"].within == "100 %"
+    by_owner = {r.label: r.stats for r in report.by_owner}
+    assert by_owner[org.rep_b.display_name].breached_now == 1 and by_owner[org.rep_b.display_name].routed == 1
+    teams = {r.label: r.stats.routed for r in report.by_team}
+    assert teams == {org.manager_east.team.name: 4, org.manager_west.team.name: 1}
+    body = response.content.decode()
+    assert "1 h 40 min" in body and 'data-testid="lead-response-chart"' in body
+    assert f'href="{reverse("pipeline:lead_detail", args=[leads["b_old"].pk])}"' in body
+
+
+def test_a_rep_sees_only_their_own_leads(client_for, org, leads) -> None:
+    report = page(client_for(org.rep_a)).context["report"]
+    assert (report.total.stats.routed, report.total.stats.answered, report.total.stats.breached_now) == (3, 2, 0)
+    assert report.total.median == "30 min" and report.total.within == "50 %"
+    assert [r.label for r in report.by_owner] == [org.rep_a.display_name]
+
+
+def test_a_manager_sees_their_subtree(client_for, org, leads) -> None:
+    report = page(client_for(org.manager_east)).context["report"]
+    assert (report.total.stats.routed, report.total.stats.breached_now) == (4, 1)
+    assert [b.lead_id for b in report.breached] == [leads["b_old"].pk]
+
+
+def test_filters_source_team_and_period(client_for, org, leads) -> None:
+    client = client_for(org.ops)
+    web = page(client, source=" web ").context["report"]
+    assert web.total.stats.routed == 4 and web.total.stats.breached_now == 2
+    west = page(client, team=org.manager_west.team.pk).context["report"]
+    assert west.total.stats.routed == 1 and west.total.stats.breached_now == 1
+    quarter = page(client, period="FY2026").context["report"]
+    assert quarter.total.stats.routed == 6  # b_old was routed in the fiscal year too
+    fragment = page(client, headers={"HX-Request": "true"}, period="90d", by="owner")
+    assert fragment.templates[0].name == "signals/leads/partials/report.html"
+
+
+def test_csv_for_managers_finance_and_ops_not_reps(client_for, org, leads) -> None:
+    assert page(client_for(org.rep_a), export="csv").status_code == 403
+    response = page(client_for(org.finance), export="csv", by="source")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Source", "Leads routed", "Answered"]
+    total = rows[-1]
+    assert total[0] == "All leads" and total[1:5] == ["5", "3", "50 min", "1 h 40 min"] and total[-2:] == ["50 %", "2"]
+
+
+def test_sla_settings_are_for_sales_ops(client_for, org) -> None:
+    for person in (org.rep_a, org.manager_east, org.finance):
+        assert client_for(person).get(reverse("signals:lead_sla_list")).status_code == 403
+    client = client_for(org.ops)
+    client.post(reverse("signals:lead_sla_list"), {"source": " Trade  show ", "minutes": "240", "is_active": "on"})
+    sla = ResponseSla.objects.get()
+    assert (sla.source, sla.minutes, sla.is_active) == ("Trade show", 240, True)
+    refused = client.post(reverse("signals:lead_sla_list"), {"source": "trade show", "minutes": "30"}, follow=True)
+    assert "There is an SLA for “Trade show” already" in refused.content.decode()
+    client.post(reverse("signals:lead_sla_edit", args=[sla.pk]), {"source": "Trade show", "minutes": "0"})
+    sla.refresh_from_db()
+    assert sla.minutes == 240
+    client.post(reverse("signals:lead_sla_edit", args=[sla.pk]), {"source": "Trade show", "minutes": "180"})
+    sla.refresh_from_db()
+    assert sla.minutes == 180 and sla.is_active is False  # the box was not ticked
+    assert AuditEvent.objects.filter(entity="signals.responsesla", entity_id=str(sla.pk)).count() == 2
+    assert client_for(org.rep_a).post(reverse("signals:lead_sla_delete", args=[sla.pk])).status_code == 403
+    client_for(org.ops).post(reverse("signals:lead_sla_delete", args=[sla.pk]))
+    assert not ResponseSla.objects.exists()
+
+
+def test_api_report_and_slas(api_client_for, org, leads) -> None:
+    reverse("signals:lead_response")
+    with freeze_time(NOW):
+        data = api_client_for(org.manager_east).get("/api/v1/signals/lead-response/").json()
+    assert data["total"]["routed"] == 4 and data["total"]["breached_now"] == 1
+    assert data["total"]["median_minutes"] == 50.0 and data["total"]["within_sla_share"] == 0.6667
+    assert [b["lead"] for b in data["breached_now"]] == [leads["b_old"].pk]
+    assert api_client_for(org.rep_a).get("/api/v1/signals/response-slas/").json()["count"] == 2
+    assert (
+        api_client_for(org.rep_a).post("/api/v1/signals/response-slas/", {"source": "X", "minutes": 5}).status_code
+        == 403
+    )
+    made = api_client_for(org.ops).post("/api/v1/signals/response-slas/", {"source": "Partner", "minutes": 60})
+    assert made.status_code == 201 and made.json()["minutes"] == 60
+    clash = api_client_for(org.ops).post("/api/v1/signals/response-slas/", {"source": "partner", "minutes": 5})
+    assert clash.status_code == 400
+    patched = api_client_for(org.ops).patch(f"/api/v1/signals/response-slas/{made.json()['id']}/", {"minutes": 45})
+    assert patched.status_code == 200 and patched.json()["minutes"] == 45
