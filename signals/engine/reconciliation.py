@@ -6,11 +6,12 @@ written here, with worked examples.
 
 Matching (`reconcile`):
 
-1. **By deal external id.** A line whose deal external id names a won deal of the reconciliation matches that
-   deal, whatever its account, amount or date. Several lines may name the same deal (instalments, one line per
-   product): together they are the deal's invoiced amount.
-2. **Else by account, amount and date.** A line with no external id (or one naming no deal of the
-   reconciliation) matches a deal not matched in step 1 of the same account (names compared normalised: case,
+1. **By deal.** A line whose deal external id names a won deal of the reconciliation (or, with no external id
+   match, whose deal number is the hub's id of one) matches that deal, whatever its account, amount or date.
+   Several lines may name the same deal (instalments, one line per product): together they are the deal's
+   invoiced amount.
+2. **Else by account, amount and date.** A line naming no deal (or none of the reconciliation's) matches a deal
+   not matched in step 1 of the same account (names compared normalised: case,
    accents, punctuation and legal suffixes such as "Inc." ignored), in the same currency, whose amount is within
    the tolerance of the line's amount (exact to the cent by default) and whose close date is at most
    `days_before` days after the invoice date and at most `days_after` days before it. Here one line matches one
@@ -112,6 +113,7 @@ class ParsedLine:
     deal_external_id: str
     account_name: str
     description: str
+    deal_id: int | None = None
 
 
 # Column → the headers that name it (compared lower case, spaces, "_" and "-" alike).
@@ -120,7 +122,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "invoice_date": ("invoice date", "date"),
     "amount": ("amount", "line amount", "net amount"),
     "currency": ("currency",),
-    "deal_external_id": ("deal external id", "deal id", "external id", "deal"),
+    "deal_external_id": ("deal external id", "external id", "opportunity id"),
+    "deal_id": ("deal number", "deal id", "deal"),
     "account_name": ("account name", "account", "customer", "customer name"),
     "description": ("description", "line description"),
 }
@@ -131,6 +134,7 @@ LABELS = {
     "amount": "amount",
     "currency": "currency",
     "deal_external_id": "deal external id",
+    "deal_id": "deal number",
     "account_name": "account name",
     "description": "description",
 }
@@ -289,6 +293,13 @@ def parse_row(number: int, cells: list[Any], positions: dict[str, int]) -> Parse
         else:
             if amount is not None and abs(amount) >= Decimal("1e12"):
                 problems.append(f"the amount {_text(raw_amount)} is too large")
+    deal_id: int | None = None
+    raw_deal = _text(cell("deal_id")).removeprefix("#")
+    if raw_deal:
+        if raw_deal.isdigit() and len(raw_deal) <= 18:
+            deal_id = int(raw_deal)
+        else:
+            problems.append(f"the deal number “{raw_deal}” is not a whole number")
     currency = _text(cell("currency")).upper()
     if not currency:
         problems.append("the currency is missing")
@@ -306,6 +317,7 @@ def parse_row(number: int, cells: list[Any], positions: dict[str, int]) -> Parse
         deal_external_id=values["deal_external_id"],
         account_name=values["account_name"],
         description=values["description"],
+        deal_id=deal_id,
     )
 
 
@@ -350,6 +362,7 @@ class Line:
     currency: str
     deal_external_id: str
     account_name: str
+    deal_id: int | None = None  # the hub's deal number, when the billing system carries it
 
 
 @dataclass(frozen=True)
@@ -367,7 +380,7 @@ class MatchSettings:
 class Match:
     line_id: int
     deal_id: int
-    rule: str  # BY_EXTERNAL_ID or BY_ACCOUNT
+    rule: str  # BY_EXTERNAL_ID (the line names the deal) or BY_ACCOUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +441,7 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
     deal_list = list(deals)
     line_list = list(lines)
     by_external: dict[str, WonDeal] = {}
+    by_id = {deal.id: deal for deal in deal_list}
     for deal in deal_list:
         if deal.external_id:
             by_external.setdefault(deal.external_id.strip().lower(), deal)
@@ -435,9 +449,11 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
     lines_of: dict[int, list[Line]] = defaultdict(list)
     rule_of: dict[int, str] = {}
     rest: list[Line] = []
-    # 1. By external id: the line names the deal.
+    # 1. By external id (else deal number): the line names the deal.
     for line in line_list:
         deal = by_external.get(line.deal_external_id.strip().lower()) if line.deal_external_id else None
+        if deal is None and line.deal_id is not None:
+            deal = by_id.get(line.deal_id)
         if deal is None:
             rest.append(line)
             continue
@@ -492,7 +508,7 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
                 )
             continue
         first = matched[0]
-        how = "its external id" if rule_of[deal.id] == BY_EXTERNAL_ID else "account, amount and date"
+        how = "the deal it names" if rule_of[deal.id] == BY_EXTERNAL_ID else "account, amount and date"
         currencies = sorted({ln.currency for ln in matched})
         invoiced = sum((ln.amount for ln in matched), ZERO)
         count = len(matched)
@@ -566,10 +582,17 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
     for line in sorted(line_list, key=lambda ln: (ln.invoice_date, ln.id)):
         if line.id in matched_lines:
             continue
-        why = (
-            f"Its deal external id “{line.deal_external_id}” names no won deal closed in the period, and no deal of "
-            "the account matches its amount and date."
+        named = (
+            f"deal external id “{line.deal_external_id}”"
             if line.deal_external_id
+            else f"deal number {line.deal_id}"
+            if line.deal_id is not None
+            else ""
+        )
+        why = (
+            f"Its {named} names no won deal closed in the period, and no deal of the account matches its amount and "
+            "date."
+            if named
             else "No won deal of the account matches its amount and date."
         )
         result.mismatches.append(

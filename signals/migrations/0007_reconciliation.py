@@ -53,6 +53,12 @@ class Migration(migrations.Migration):
                 ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
                 ("currency", models.CharField(max_length=3)),
                 ("deal_external_id", models.CharField(blank=True, default="", max_length=80)),
+                (
+                    "deal_id",
+                    models.BigIntegerField(
+                        blank=True, null=True, help_text="The hub's deal number, when billing has it."
+                    ),
+                ),
                 ("account_name", models.CharField(max_length=200)),
                 ("description", models.CharField(blank=True, default="", max_length=500)),
                 (

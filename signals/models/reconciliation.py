@@ -82,6 +82,7 @@ class InvoiceLine(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     deal_external_id = models.CharField(max_length=80, blank=True, default="")
+    deal_id = models.BigIntegerField(null=True, blank=True, help_text="The hub's deal number, when billing has it.")
     account_name = models.CharField(max_length=200)
     description = models.CharField(max_length=500, blank=True, default="")
 

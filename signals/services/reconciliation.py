@@ -125,6 +125,7 @@ LINE_COLUMNS = (
     "amount",
     "currency",
     "deal_external_id",
+    "deal_id",
     "account_name",
     "description",
 )
@@ -171,6 +172,7 @@ def invoice_import_execute(*, import_id: int) -> InvoiceImport | None:
                                 ln.amount,
                                 ln.currency,
                                 ln.deal_external_id,
+                                ln.deal_id,
                                 ln.account_name,
                                 ln.description,
                             )
@@ -367,7 +369,14 @@ def reconciliation_execute(*, reconciliation_id: int) -> Reconciliation | None:
             InvoiceLine.objects.filter(invoice_import_id=reconciliation.invoice_import_id)
             .order_by("id")
             .values_list(
-                "id", "invoice_number", "invoice_date", "amount", "currency", "deal_external_id", "account_name"
+                "id",
+                "invoice_number",
+                "invoice_date",
+                "amount",
+                "currency",
+                "deal_external_id",
+                "deal_id",
+                "account_name",
             )
         )
         progress(1, "matching", force=True)
@@ -382,8 +391,8 @@ def reconciliation_execute(*, reconciliation_id: int) -> Reconciliation | None:
                 for d in deals
             ),
             (
-                engine.Line(pk, date, amount, currency, ext, account)
-                for pk, _number, date, amount, currency, ext, account in line_rows
+                engine.Line(pk, date, amount, currency, ext, account, deal_ref)
+                for pk, _number, date, amount, currency, ext, deal_ref, account in line_rows
             ),
             settings,
         )

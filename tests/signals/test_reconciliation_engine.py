@@ -238,3 +238,21 @@ def test_rows_are_read_and_refused_with_their_row_numbers() -> None:
 def test_a_missing_column_is_named() -> None:
     with pytest.raises(engine.FileError, match="no amount, account name column"):
         engine.parse_table(engine.Table(["Invoice number", "Invoice date", "Currency"], iter([])))
+
+
+def test_the_deal_number_names_a_deal_when_no_external_id_does() -> None:
+    deals = [deal(1, "1000.00", account="Acme"), deal(2, "250.00", ext="OPP-2", account="Globex")]
+    by_number = Line(10, CLOSE, D("250.00"), "USD", "", "Globex", deal_id=1)
+    result = engine.reconcile(deals, [by_number])
+    assert result.matches == [engine.Match(10, 1, engine.BY_EXTERNAL_ID)]
+    # The external id comes first when both are given.
+    both = Line(11, CLOSE, D("250.00"), "USD", "OPP-2", "Globex", deal_id=1)
+    assert engine.reconcile(deals, [both]).matches == [engine.Match(11, 2, engine.BY_EXTERNAL_ID)]
+
+
+def test_a_deal_number_must_be_a_whole_number() -> None:
+    header = ["Invoice number", "Invoice date", "Amount", "Currency", "Deal number", "Account name"]
+    rows = iter([(2, ["I-1", "2026-10-01", "5", "USD", "#42", "A"]), (3, ["I-2", "2026-10-01", "5", "USD", "4x", "A"])])
+    lines, errors = engine.parse_table(engine.Table(header, rows))
+    assert [ln.deal_id for ln in lines] == [42]
+    assert [str(e) for e in errors] == ["row 3: the deal number “4x” is not a whole number"]
