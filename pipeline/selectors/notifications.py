@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pipeline.models import Deal, DealChange, Stage
+from pipeline.models import Deal, DealChange, DealStatus, Stage
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,14 @@ def deal_brief(deal_id: int) -> DealBrief | None:
 
 def stage_name(stage_id: int) -> str:
     return Stage.objects.filter(pk=stage_id).values_list("name", flat=True).first() or ""
+
+
+def open_deal_of(owner_id: int) -> tuple[int, str] | None:
+    """One open deal of the person (id, name): the largest, for the demo's notifications to point at."""
+    row = (
+        Deal.objects.filter(owner_id=owner_id, status=DealStatus.OPEN)
+        .order_by("-amount", "pk")
+        .values_list("pk", "name")
+        .first()
+    )
+    return (row[0], row[1]) if row else None
