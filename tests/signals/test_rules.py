@@ -282,3 +282,25 @@ def test_switching_a_rule_off_closes_its_episodes(org: Any) -> None:
         services.rule_set_live(actor=org.ops, rule=rule, live=False)
         assert services.rule_evaluate(rule=rule) == 0
         assert not RuleEpisode.objects.filter(rule=rule, ended_at__isnull=True).exists()
+
+
+def test_the_demo_has_two_live_rules_with_firings(org: Any) -> None:
+    from types import SimpleNamespace
+
+    from signals import demo_rules
+    from signals.models import Rule
+
+    now = timezone.now()
+    quiet = DealFactory.create(
+        owner=org.rep_a,
+        stage=default_stages()["Proposal"],
+        next_step="Call",
+        created_at=now - dt.timedelta(days=40),
+        stage_entered_at=now - dt.timedelta(days=20),
+    )
+    big = DealFactory.create(owner=org.rep_b, amount=80000, next_step="")
+    counts = demo_rules.seed(org=SimpleNamespace(ops=org.ops), seed=1, today=timezone.localdate())
+    assert counts == {"rules": 2, "rule_firings": 2}
+    assert Rule.objects.filter(is_live=True).count() == 2
+    assert set(RuleFiring.objects.values_list("subject_id", flat=True)) == {quiet.pk, big.pk}
+    assert _told(org.rep_a) == 1 and _told(org.manager_east) == 2
