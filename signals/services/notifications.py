@@ -112,16 +112,13 @@ def _queue_outbound(outbound: list[tuple[int, str]], *, subject: str, text: str,
     """Hand each (person, channel) to the channels area once the caller's transaction commits."""
 
     def send() -> None:
-        # Imported here: the channels area imports notifications' neighbours, not the other way round at load.
-        # TODO(N): drop the guard once signals.services.channels.queue_person_delivery exists (being written).
-        try:
-            from signals.services.channels import queue_person_delivery
-        except ImportError:  # the channels area is not written yet: the bell alone
-            return
+        from signals.services.channels import queue_person_delivery  # the channels area sits beside this one
+
         for person_id, channel in outbound:
             queue_person_delivery(person_id=person_id, kind=channel, subject=subject, text=text, url=url, source=source)  # type: ignore[arg-type]
 
-    transaction.on_commit(send)
+    # robust: a delivery that cannot be queued is logged, never an error for the change that caused it.
+    transaction.on_commit(send, robust=True)
 
 
 # ----------------------------------------------------------------------------------------------- reading state

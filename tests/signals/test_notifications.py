@@ -112,3 +112,17 @@ def test_forecast_call_due_then_missing_once_a_week(org):
         org.manager_west.pk: "1 of your reports has not submitted their 2026-Q4 call",
         org.director.pk: "2 of your reports have not submitted their 2026-Q4 call",
     }
+
+
+def test_other_channels_are_queued_after_commit_per_preferences(org, django_capture_on_commit_callbacks):
+    from signals.models import Delivery
+
+    org.rep_a.email, org.rep_b.email = "a@example.com", "b@example.com"
+    org.rep_a.save()
+    org.rep_b.save()
+    svc.preference_set(person=org.rep_b, kind=Kind.DISPUTE_RESOLVED, channel="email", on=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.notify(recipient_ids=[org.rep_a.pk, org.rep_b.pk], kind=Kind.DISPUTE_RESOLVED, title="Accepted")
+        svc.notify(recipient_ids=[org.rep_a.pk], kind=Kind.DEAL_ASSIGNED, title="Yours now")  # e-mail off by default
+        assert not Delivery.objects.exists()  # nothing before the commit
+    assert list(Delivery.objects.values_list("to_email", flat=True)) == ["a@example.com"]
