@@ -171,3 +171,13 @@ def deals_for_demo_touches() -> list[tuple[int, int | None, dt.date | None, dt.d
 def visible_leads_and_contacts(user: Any) -> tuple[Any, Any]:
     """The lead and contact querysets `user` may see (the member form offers these)."""
     return leads_visible_to(user), contacts_visible_to(user)
+
+
+def visible_ids(user: Any) -> tuple[Any, Any, Any]:
+    """Subqueries of the ids of the deals, leads and contacts `user` may see (campaign pages and the API list a
+    campaign's touches and members only in the viewer's scope)."""
+    return (
+        deals_visible_to(user).values("id"),
+        leads_visible_to(user).values("id"),
+        contacts_visible_to(user).values("id"),
+    )

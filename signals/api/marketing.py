@@ -78,16 +78,17 @@ class MemberViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet[CampaignMember],
 ):
-    """Campaign members (`?campaign=<id>` keeps one campaign's); sales ops add, remove and import them."""
+    """Campaign members who are leads or contacts the caller may see (`?campaign=<id>` keeps one campaign's);
+    sales ops add, remove and import them."""
 
     serializer_class = MemberSerializer
     permission_classes = [SalesOpsWrites]
     queryset = CampaignMember.objects.none()
 
     def get_queryset(self) -> Any:
-        members = CampaignMember.objects.order_by("id")
         if getattr(self, "swagger_fake_view", False):
-            return members
+            return CampaignMember.objects.none()
+        members = selectors.members_visible_to(self.request.user).order_by("id")
         campaign = _id_param(self.request, "campaign")  # type: ignore[arg-type]
         return members.filter(campaign_id=campaign) if campaign else members
 
@@ -133,16 +134,17 @@ class TouchViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet[CampaignTouch],
 ):
-    """Touches of campaigns on deals (`?campaign=<id>`, `?deal=<id>`); sales ops add and remove them."""
+    """Touches of campaigns on deals the caller may see (`?campaign=<id>`, `?deal=<id>`); sales ops add and remove
+    them."""
 
     serializer_class = TouchSerializer
     permission_classes = [SalesOpsWrites]
     queryset = CampaignTouch.objects.none()
 
     def get_queryset(self) -> Any:
-        touches = CampaignTouch.objects.order_by("touched_at", "id")
         if getattr(self, "swagger_fake_view", False):
-            return touches
+            return CampaignTouch.objects.none()
+        touches = selectors.touches_visible_to(self.request.user).order_by("touched_at", "id")
         campaign = _id_param(self.request, "campaign")  # type: ignore[arg-type]
         deal = _id_param(self.request, "deal")  # type: ignore[arg-type]
         if campaign:

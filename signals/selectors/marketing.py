@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from pipeline.selectors import marketing as pipeline_reads
@@ -83,9 +83,29 @@ def member_rows(campaign: Campaign, members: list[CampaignMember]) -> list[Membe
     return rows
 
 
+def touches_visible_to(user: Any, campaign: Campaign | None = None) -> QuerySet[CampaignTouch]:
+    """Touches on deals `user` may see (finance and sales ops: all): a touch names its deal, which is the
+    deal's owner's record (docs/roles.md)."""
+    touches = CampaignTouch.objects.all() if campaign is None else campaign.touches.all()
+    if sees_everyone(user):
+        return touches
+    deals, _, _ = pipeline_reads.visible_ids(user)
+    return touches.filter(deal_id__in=deals)
+
+
+def members_visible_to(user: Any, campaign: Campaign | None = None) -> QuerySet[CampaignMember]:
+    """Members who are leads or contacts `user` may see (finance and sales ops: all)."""
+    members = CampaignMember.objects.all() if campaign is None else campaign.members.all()
+    if sees_everyone(user):
+        return members
+    _, leads, contacts = pipeline_reads.visible_ids(user)
+    return members.filter(Q(lead_id__in=leads) | Q(contact_id__in=contacts))
+
+
 def member_counts(campaign: Campaign) -> dict[str, int]:
     counts = dict(campaign.members.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    return {"sent": counts.get("sent", 0), "responded": counts.get("responded", 0)}
+    sent, responded = counts.get("sent", 0), counts.get("responded", 0)
+    return {"sent": sent, "responded": responded, "all": sent + responded}
 
 
 @dataclass

@@ -112,16 +112,18 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         except DomainError as error:
             messages.error(request, error.message)
         return redirect("signals:campaign_detail", pk=pk)
-    members = Paginator(campaign.members.order_by("id"), ROWS_PER_PAGE).get_page(request.GET.get("members"))
-    touches = Paginator(campaign.touches.order_by("-touched_at", "-id"), ROWS_PER_PAGE).get_page(
-        request.GET.get("touches")
-    )
+    # Members and touches name leads, contacts and deals: each is listed only to those who may see it.
+    member_rows = selectors.members_visible_to(user, campaign).order_by("id")
+    touch_rows = selectors.touches_visible_to(user, campaign).order_by("-touched_at", "-id")
+    members = Paginator(member_rows, ROWS_PER_PAGE).get_page(request.GET.get("members"))
+    touches = Paginator(touch_rows, ROWS_PER_PAGE).get_page(request.GET.get("touches"))
     context = {
         "campaign": campaign,
         "writes": writes,
         "members": selectors.member_rows(campaign, list(members.object_list)),
         "members_page": members,
         "member_counts": selectors.member_counts(campaign),
+        "all_touches": campaign.touches.count(),
         "touches": selectors.touch_rows(list(touches.object_list)),
         "touches_page": touches,
         "today": timezone.localdate(),
