@@ -1,5 +1,10 @@
-"""URL patterns of the signals pages: winloss (signals/urls.py concatenates them)."""
+"""URL patterns of the signals pages: win/loss (signals/urls.py concatenates them)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from signals.views import winloss
+
+urlpatterns: list[URLPattern] = [
+    path("winloss/", winloss.winloss, name="winloss"),
+    path("winloss/product-gaps/", winloss.product_gap_export, name="winloss_product_gaps"),
+]

@@ -24,13 +24,29 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat, Trim
 
-from pipeline.models import Deal, DealStatus
+from pipeline.models import Deal, DealStatus, DealType
 from salesops.org.selectors import visible_people_q
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
 ZERO = Value(Decimal(0), output_field=MONEY)
 # The dimensions a closed deal is summed by (signals' win/loss page); "segment" is the account's size band.
 DIMENSIONS = ("reason", "competitor", "source", "deal_type", "segment", "industry", "rep")
+
+
+def deal_type_labels() -> dict[str, str]:
+    return dict(DealType.choices)
+
+
+def closed_totals(deals: QuerySet[Deal]) -> GroupRow:
+    """Won and lost counts and amounts of `deals` in one aggregate."""
+    amount = Coalesce(F("amount"), ZERO)
+    row = deals.aggregate(
+        won=Count("id", filter=Q(status=DealStatus.WON)),
+        lost=Count("id", filter=Q(status=DealStatus.LOST)),
+        won_amount=Coalesce(Sum(amount, filter=Q(status=DealStatus.WON)), ZERO),
+        lost_amount=Coalesce(Sum(amount, filter=Q(status=DealStatus.LOST)), ZERO),
+    )
+    return GroupRow("", row["won"], row["lost"], row["won_amount"], row["lost_amount"])
 
 
 def product_gaps_in_use(limit: int = 200) -> list[str]:
@@ -160,6 +176,8 @@ __all__ = [
     "GroupRow",
     "LostDealRow",
     "closed_deals_in",
+    "closed_totals",
+    "deal_type_labels",
     "lost_deals_with_gap",
     "product_gaps_in_use",
     "winloss_groups",

@@ -60,6 +60,7 @@ class WinLossRow:
     lost: int
     won_amount: Decimal
     lost_amount: Decimal
+    lost_only: bool = False  # a reason or competitor row: lost deals only, no win rate
 
     @property
     def closed(self) -> int:
@@ -67,8 +68,8 @@ class WinLossRow:
 
     @property
     def win_rate(self) -> Decimal | None:
-        """won ÷ (won + lost) by count; None with nothing closed."""
-        return (Decimal(self.won) / Decimal(self.closed)) if self.closed else None
+        """won ÷ (won + lost) by count; None with nothing closed, and for a row of lost deals only."""
+        return (Decimal(self.won) / Decimal(self.closed)) if self.closed and not self.lost_only else None
 
 
 def table(groups: Iterable[Group], *, dimension: str, label_of: Callable[[str], str] | None = None
@@ -84,6 +85,7 @@ def table(groups: Iterable[Group], *, dimension: str, label_of: Callable[[str], 
             lost=g.lost,
             won_amount=ZERO if dimension in LOST_ONLY else g.won_amount,
             lost_amount=g.lost_amount,
+            lost_only=dimension in LOST_ONLY,
         )
         for g in groups
     ]
