@@ -37,8 +37,9 @@ class SuggestionsInput(forms.TextInput):
         return format_html("{}{}", super().render(name, value, attrs, renderer), datalist)
 
 
-def product_gap_field(list_id: str = "product-gap-suggestions") -> forms.CharField:
-    """The product-gap tag of a lost deal, suggesting the tags in use (pipeline.selectors.winloss)."""
+def product_gap_field(user: Any = None, list_id: str = "product-gap-suggestions") -> forms.CharField:
+    """The product-gap tag of a lost deal, suggesting the tags in use on the deals `user` sees (none without a
+    user; pipeline.selectors.winloss)."""
     from pipeline.selectors.winloss import product_gaps_in_use
 
     return forms.CharField(
@@ -47,7 +48,7 @@ def product_gap_field(list_id: str = "product-gap-suggestions") -> forms.CharFie
         label="Product gap (optional)",
         help_text="What the product lacked, as a short tag (e.g. SSO, Offline mode): the product team's export sums "
         "lost amounts by it.",
-        widget=SuggestionsInput(list_id=list_id, suggestions=product_gaps_in_use()),
+        widget=SuggestionsInput(list_id=list_id, suggestions=product_gaps_in_use(user) if user is not None else []),
     )
 
 
@@ -73,7 +74,8 @@ class DealForm(forms.ModelForm):  # type: ignore[type-arg]
         ]
         widgets = {"close_date": DATE}
 
-    def __init__(self, *args: Any, owners: Any = None, accounts: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owners: Any = None, accounts: Any = None, user: Any = None, **kwargs: Any
+                 ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         if owners is not None:
             self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
@@ -88,7 +90,7 @@ class DealForm(forms.ModelForm):  # type: ignore[type-arg]
                 choices=lost_reason_choices(keep=current), required=False, label="Lost reason"
             )
         if "product_gap" in self.fields:
-            self.fields["product_gap"] = product_gap_field()
+            self.fields["product_gap"] = product_gap_field(user)
 
     def contact_choices(self) -> QuerySet[Contact]:
         """The contacts of the deal's account (none while it has no account)."""
@@ -149,9 +151,9 @@ class LostForm(forms.Form):
     lost_competitor = forms.CharField(required=False, max_length=200, label="Competitor (optional)")
     product_gap = forms.CharField(required=False, max_length=120)  # with suggestions: see __init__
 
-    def __init__(self, *args: Any, stages: list[Stage], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stages: list[Stage], user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product_gap"] = product_gap_field()
+        self.fields["product_gap"] = product_gap_field(user)
         self.fields["stage"].queryset = Stage.objects.filter(pk__in=[s.pk for s in stages])  # type: ignore[attr-defined]
         if len(stages) == 1:
             self.fields["stage"].initial = stages[0].pk

@@ -210,7 +210,7 @@ def _deal_context(user: User, deal: Deal) -> dict[str, Any]:
         "editable": editable,
         "stages": stages,
         # Closing as lost asks why; a won deal leaving won or cancelled says why too (forms under the path).
-        "lost_form": LostForm(stages=lost_stages)
+        "lost_form": LostForm(stages=lost_stages, user=user)
         if editable and deal.status == DealStatus.OPEN and lost_stages
         else None,
         "unwin_stages": [s for s in stages if not s.is_won] if outcome else [],
@@ -245,11 +245,11 @@ def deal_field(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     editing = request.method == "POST" or request.GET.get("edit") == "1"
     if editing:
         deal = _deal_for_write(user, pk)
-    form = DealForm(instance=deal, owners=owner_choices(user), accounts=selectors.accounts_visible_to(user))
+    form = DealForm(instance=deal, owners=owner_choices(user), accounts=selectors.accounts_visible_to(user), user=user)
     error = ""
     if request.method == "POST":
         form = DealForm(request.POST, instance=Deal.objects.get(pk=deal.pk), owners=owner_choices(user),
-                        accounts=selectors.accounts_visible_to(user))  # fmt: skip
+                        accounts=selectors.accounts_visible_to(user), user=user)  # fmt: skip
         form.is_valid()
         if field in form.errors:
             error = " ".join(str(e) for e in form.errors[field])
@@ -278,7 +278,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_for_outcome(user, pk) if deal.status == DealStatus.WON else _deal_for_write(user, pk)
     stage = get_object_or_404(Stage, pk=request.POST.get("stage"))
     if _is_htmx(request) and stage.is_lost and stage.pipeline_id == deal.pipeline_id and not request.POST.get("asked"):
-        form = LostForm(stages=[stage], initial={"stage": stage.pk})
+        form = LostForm(stages=[stage], initial={"stage": stage.pk}, user=user)
         return render(request, "pipeline/partials/lost_form.html", {"deal": deal, "stage": stage, "form": form})
     ok, text = True, ""
     try:

@@ -49,11 +49,12 @@ def closed_totals(deals: QuerySet[Deal]) -> GroupRow:
     return GroupRow("", row["won"], row["lost"], row["won_amount"], row["lost_amount"])
 
 
-def product_gaps_in_use(limit: int = 200) -> list[str]:
-    """The product gaps lost deals carry, most used first: suggestions on the lost form, so people reuse a tag
-    instead of inventing a spelling (tags are not private: a gap names the product, not a customer)."""
+def product_gaps_in_use(user: Any, limit: int = 200) -> list[str]:
+    """The product gaps the lost deals `user` sees carry, most used first: suggestions on the lost form, so people
+    reuse a tag instead of inventing a spelling (scoped like the deals: a tag may name a customer's need)."""
     rows = (
-        Deal.objects.exclude(product_gap="")
+        Deal.objects.filter(visible_people_q(user, "owner"))
+        .exclude(product_gap="")
         .values("product_gap")
         .annotate(n=Count("id"))
         .order_by("-n", "product_gap")[:limit]
