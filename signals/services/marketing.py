@@ -448,3 +448,26 @@ def touch_remove(*, actor: User, touch: CampaignTouch) -> None:
     audit_record(actor=actor, instance=touch, action="delete",
                  changes={"campaign": (touch.campaign_id, None), "deal": (touch.deal_id, None)})  # fmt: skip
     touch.delete()
+
+
+@transaction.atomic
+def touches_add_many(*, actor: User | None, rows: list[tuple[int, int, int | None, dt.datetime]]) -> int:
+    """Records many touches at once: (campaign id, deal id, contact id, moment) each, written in batches with one
+    audit row for the lot (the demo and large loads; a touch by hand goes through `touch_add`). `actor` None is
+    the system. The deals are taken as given: the caller read them from the pipeline."""
+    if actor is not None:
+        _check_ops(actor)
+    if not rows:
+        return 0
+    known = set(Campaign.objects.filter(pk__in={r[0] for r in rows}).values_list("id", flat=True))
+    unknown = {r[0] for r in rows} - known
+    if unknown:
+        raise DomainError(f"There is no campaign {min(unknown)}.", field="campaign")
+    CampaignTouch.objects.bulk_create(
+        [CampaignTouch(campaign_id=c, deal_id=d, contact_id=ct, touched_at=at, added_by=actor)
+         for c, d, ct, at in rows],
+        batch_size=5000,
+    )  # fmt: skip
+    audit_record(actor=actor, entity="signals.campaigntouch", entity_id="bulk", action="create",
+                 changes={"touches": (0, len(rows))})  # fmt: skip
+    return len(rows)
