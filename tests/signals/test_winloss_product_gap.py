@@ -1,6 +1,6 @@
 """Product gap on lost deals (docs/signals-winloss.md): given on the lost form (page and API) and the deal form,
 kept in the deal's history like the competitor, cleared when the deal leaves lost, refused on a deal not lost,
-and suggested from the tags in use."""
+and suggested from the tags in use on the deals the person sees."""
 
 from __future__ import annotations
 
@@ -46,11 +46,13 @@ def test_a_gap_only_on_a_lost_deal(org, stages) -> None:
 
 
 def test_the_lost_form_offers_the_gaps_in_use_and_saves_one(client_for, org, stages) -> None:
-    DealFactory.create(owner=org.rep_c, stage=stages["Closed Lost"], product_gap="Offline mode")
+    DealFactory.create(owner=org.rep_a, stage=stages["Closed Lost"], product_gap="Offline mode")
+    DealFactory.create(owner=org.rep_c, stage=stages["Closed Lost"], product_gap="West coast secret")
     deal = DealFactory.create(name="Charlie", owner=org.rep_a, stage=stages["Proposal"])
     client = client_for(org.rep_a)
     page = client.get(reverse("pipeline:deal_detail", args=[deal.pk])).content.decode()
     assert 'list="product-gap-suggestions"' in page and '<option value="Offline mode">' in page
+    assert "West coast secret" not in page  # suggestions come from the deals the person sees
     client.post(reverse("pipeline:deal_move", args=[deal.pk]), {"stage": stages["Closed Lost"].pk,
                 "lost_reason": "Feature gap", "product_gap": "Offline mode"})  # fmt: skip
     deal.refresh_from_db()
