@@ -71,8 +71,11 @@ class Migration(migrations.Migration):
             options={
                 "ordering": ["-created_at", "-id"],
                 "indexes": [
-                    models.Index(fields=["recipient", "read_at"], name="notification_recipient_read"),
-                    models.Index(fields=["recipient", "-created_at"], name="notification_recipient_new"),
+                    models.Index(
+                        condition=models.Q(("in_app", True)),
+                        fields=["recipient", "-read_at", "-created_at", "-id"],
+                        name="notification_recipient_read",
+                    ),
                 ],
                 "constraints": [
                     models.UniqueConstraint(

@@ -64,10 +64,14 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # The bell: "how many unread" is one index range per person (every page asks it).
-            models.Index(fields=["recipient", "read_at"], name="notification_recipient_read"),
-            # The list: a person's newest first, unread and read.
-            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_new"),
+            # One index for the bell and the list, over what they show (in app): the bell's "how many unread" is
+            # the range (recipient, read_at NULL); the list's first page (unread newest first, then the read ones,
+            # most recently read first) is the first 50 entries of the person's range, with no sort.
+            models.Index(
+                fields=["recipient", "-read_at", "-created_at", "-id"],
+                condition=Q(in_app=True),
+                name="notification_recipient_read",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

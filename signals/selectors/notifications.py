@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from salesops import request_memo
 from salesops.org.models import User
@@ -39,12 +39,13 @@ def forget_unread(person_id: int, *, at_most: int | None = None) -> None:
 
 
 def notifications_of(person: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
-    """The person's own notifications shown in app: unread first, then newest first."""
+    """The person's own notifications shown in app: the unread first, newest first; then the read ones, most
+    recently read first (all marked read at once: newest first)."""
     rows = Notification.objects.filter(recipient_id=person.pk, in_app=True)
     if unread_only:
         rows = rows.filter(read_at__isnull=True)
-    unread = ExpressionWrapper(Q(read_at__isnull=True), output_field=BooleanField())
-    return rows.select_related("actor").alias(unread=unread).order_by("-unread", "-created_at", "-id")
+    # read_at descending puts the unread (NULL) first, then the most recently read: the index's own order.
+    return rows.select_related("actor").order_by(F("read_at").desc(nulls_first=True), "-created_at", "-id")
 
 
 def newest_of(person: Any, *, limit: int = 5) -> list[Notification]:
