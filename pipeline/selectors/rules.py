@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, Q, QuerySet, Sum
 
 from pipeline.models import Activity, Deal, DealChange, DealStatus, Stage
 from pipeline.selectors import at_risk_q
@@ -173,6 +173,7 @@ def kpi_values(
     """The KPI over `deals` (a rule's conditions), per scope: {0: value} for the company, {team id: value} for
     every team, {region id: value} for every region. One grouped query."""
     deals = deals.order_by()
+    measure: Aggregate
     if kpi == "open_pipeline":
         deals, measure = deals.filter(status=DealStatus.OPEN), Sum("amount")
     elif kpi == "won_this_quarter":

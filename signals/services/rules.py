@@ -280,10 +280,15 @@ class _Subject:
         self.notify_kind = notify_kind
 
 
+# person id -> {subject id: (subject, episode id)}: whom an evaluation's firings tell, about what.
+Told = dict[int, dict[int, tuple["_Subject", int]]]
+DIGEST_NAMES = 20  # a notification about many subjects names this many
+
+
 def _run_action(
-    rule: Rule, action: dict[str, Any], subject: _Subject, episode_id: int, roles: dict[str, list[int]]
+    rule: Rule, action: dict[str, Any], subject: _Subject, episode_id: int, roles: dict[str, list[int]], told: Told
 ) -> dict[str, Any]:
-    from signals.services import channels, notifications
+    from signals.services import channels
 
     kind = action["kind"]
     title = f"{rule.name}: {subject.label}"[:200]
@@ -300,15 +305,10 @@ def _run_action(
                 if not recipients:
                     result.update(ok=True, detail="nobody to notify")
                 else:
-                    made = notifications.notify(
-                        recipient_ids=recipients,
-                        kind=subject.notify_kind,
-                        title=title,
-                        body=subject.text,
-                        url=subject.url,
-                        dedupe_key=f"rule:{rule.pk}:episode:{episode_id}",
-                    )
-                    result["detail"] = f"{made} notified"
+                    # Told after every subject of this evaluation is known: one notification per person (_notify).
+                    for person in recipients:
+                        told.setdefault(person, {})[subject.subject_id] = (subject, episode_id)
+                    result["detail"] = f"{len(recipients)} to notify"
             elif kind == "channel":
                 delivery = channels.channel_send(
                     channel_id=action["channel_id"],
@@ -360,12 +360,47 @@ def _run_action(
     return result
 
 
+def _notify(rule: Rule, told: Told) -> None:
+    """One notification per person per evaluation: about the one subject that started matching, or, when a batch of
+    changes started several at once (an import), one listing them, so nobody gets hundreds. People told about the
+    same subjects are told in one call. The dedupe key names the first episode: a retried evaluation tells nobody
+    twice."""
+    from signals.services import notifications
+
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for person, subjects in told.items():
+        groups.setdefault(tuple(sorted(subjects)), []).append(person)
+    for subject_ids, people in groups.items():
+        entries = [told[people[0]][s] for s in subject_ids]
+        first = entries[0][0]
+        if len(entries) == 1:
+            title, body, url = f"{rule.name}: {first.label}", first.text, first.url
+        else:
+            noun = {"deal": "deals", "lead": "leads"}.get(first.kind, "subjects")
+            names = ", ".join(subject.label for subject, _ in entries[:DIGEST_NAMES])
+            more = len(entries) - DIGEST_NAMES
+            title = f"{rule.name}: {len(entries)} {noun}"
+            body = f"{len(entries)} {noun} started matching the rule “{rule.name}”: {names}" + (
+                f" and {more} more." if more > 0 else "."
+            )
+            url = f"{reverse('pipeline:deal_list')}?{rule.conditions}" if first.kind == "deal" else first.url
+        notifications.notify(
+            recipient_ids=people,
+            kind=first.notify_kind,
+            title=title[:200],
+            body=body,
+            url=url,
+            dedupe_key=f"rule:{rule.pk}:episode:{min(e for _, e in entries)}",
+        )
+
+
 def _fire(rule: Rule, subjects: list[_Subject], episodes: dict[int, int], now: dt.datetime) -> int:
     roles: dict[str, list[int]] = {}
+    told: Told = {}
     firings = []
     for subject in subjects:
         episode_id = episodes[subject.subject_id]
-        results = [_run_action(rule, action, subject, episode_id, roles) for action in rule.actions]
+        results = [_run_action(rule, action, subject, episode_id, roles, told) for action in rule.actions]
         firings.append(
             RuleFiring(
                 rule=rule,
@@ -378,6 +413,12 @@ def _fire(rule: Rule, subjects: list[_Subject], episodes: dict[int, int], now: d
             )
         )
     RuleFiring.objects.bulk_create(firings, batch_size=1000)
+    if told:
+        try:
+            with transaction.atomic():
+                _notify(rule, told)
+        except Exception:  # the firings stay logged; a notification lost is reported, never the evaluation undone
+            log.exception("rule %s: notifying %s people failed", rule.pk, len(told))
     return len(firings)
 
 
@@ -649,5 +690,7 @@ def dry_run(*, conditions: str, today: dt.date | None = None, days: int = DRY_RU
     )
     # Activities before the window matter to "idle" (the last one before a day); read from idle days before it.
     stages = {pk: engine.StageFacts(*values) for pk, values in pipeline_rules.stage_facts().items()}
-    teams = {pk: (team, region) for pk, team, region in User.objects.values_list("pk", "team_id", "region_id")}
+    teams: dict[int, tuple[int | None, int | None]] = {
+        pk: (team, region) for pk, team, region in User.objects.values_list("pk", "team_id", "region_id")
+    }
     return engine.replay(facts, cond, day_ends=day_ends, stages=stages, teams=teams)

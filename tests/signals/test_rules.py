@@ -304,3 +304,26 @@ def test_the_demo_has_two_live_rules_with_firings(org: Any) -> None:
     assert Rule.objects.filter(is_live=True).count() == 2
     assert set(RuleFiring.objects.values_list("subject_id", flat=True)) == {quiet.pk, big.pk}
     assert _told(org.rep_a) == 1 and _told(org.manager_east) == 2
+
+
+def test_a_batch_that_starts_many_episodes_tells_each_person_once(org: Any) -> None:
+    with freeze_time(START):
+        first = _deal_in_proposal(org, at=timezone.now())
+        second = _deal_in_proposal(org, at=timezone.now())
+        other = DealFactory.create(
+            owner=org.rep_b,
+            stage=default_stages()["Proposal"],
+            next_step="x",
+            created_at=timezone.now(),
+            stage_entered_at=timezone.now(),
+        )
+        rule = _rotting_rule(org, actions=[{"kind": "notify_owner"}, {"kind": "notify_manager"}])
+    with freeze_time(START + dt.timedelta(days=15)):
+        assert services.rule_evaluate(rule=rule) == 3  # three episodes, three firings logged
+    mine = Notification.objects.get(recipient=org.rep_a, kind="rule_fired")
+    assert mine.title == f"{rule.name}: 2 deals" and first.name in mine.body and second.name in mine.body
+    assert mine.url.startswith("/pipeline/deals/?stage=")
+    assert Notification.objects.get(recipient=org.rep_b, kind="rule_fired").title == f"{rule.name}: {other.name}"
+    manager = Notification.objects.get(recipient=org.manager_east, kind="rule_fired")  # rep_a's and rep_b's manager
+    assert manager.title == f"{rule.name}: 3 deals"
+    assert RuleFiring.objects.filter(rule=rule).count() == 3
