@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-__all__ = ["CHANNELS", "EMAIL_BY_DEFAULT", "Kind", "Notification", "NotificationPreference"]
+__all__ = ["CHANNELS", "EMAIL_BY_DEFAULT", "Kind", "Notification", "NotificationPreference", "default_channels"]
 
 
 class Kind(models.TextChoices):
@@ -41,6 +41,12 @@ CHANNELS: tuple[str, ...] = ("in_app", "email", "slack", "teams")
 EMAIL_BY_DEFAULT: frozenset[str] = frozenset(
     {Kind.DISPUTE_RESOLVED, Kind.PERIOD_LOCKED, Kind.SLA_BREACH, Kind.RULE_FIRED}
 )
+
+
+def default_channels(kind: str) -> dict[str, bool]:
+    """A person's channels for `kind` before they change anything: in-app always, e-mail for the few kinds in
+    EMAIL_BY_DEFAULT, Slack and Teams never."""
+    return {"in_app": True, "email": kind in EMAIL_BY_DEFAULT, "slack": False, "teams": False}
 
 
 class Notification(models.Model):

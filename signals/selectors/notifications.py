@@ -11,8 +11,7 @@ from django.db.models import F, Q, QuerySet
 
 from salesops import request_memo
 from salesops.org.models import User
-from signals.models import CHANNELS, Kind, Notification, NotificationPreference
-from signals.services.notifications import default_channels
+from signals.models import CHANNELS, Kind, Notification, NotificationPreference, default_channels
 
 PAGE_SIZE = 50
 CHANNEL_LABELS = {"in_app": "In app", "email": "E-mail", "slack": "Slack", "teams": "Teams"}

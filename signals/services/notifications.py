@@ -18,19 +18,13 @@ from django.utils import timezone
 
 from salesops.api import DomainError
 from salesops.org.models import User
-from signals.models import CHANNELS, EMAIL_BY_DEFAULT, Kind, Notification, NotificationPreference
+from signals.models import CHANNELS, Kind, Notification, NotificationPreference, default_channels
 
 # Other channels than the bell, as `channels.queue_person_delivery` names them.
 OUTBOUND = ("email", "slack", "teams")
 TITLE_MAX = 200
 URL_MAX = 500
 DEDUPE_MAX = 200
-
-
-def default_channels(kind: str) -> dict[str, bool]:
-    """A person's channels for `kind` before they change anything: in-app always, e-mail for the few kinds in
-    EMAIL_BY_DEFAULT, Slack and Teams never."""
-    return {"in_app": True, "email": kind in EMAIL_BY_DEFAULT, "slack": False, "teams": False}
 
 
 def channels_for(person_ids: Iterable[int], kind: str) -> dict[int, dict[str, bool]]:

@@ -22,6 +22,7 @@ def disputed(transactional_db):
     commission_recompute()
     people["finance"] = UserFactory.create(username="fin1", is_rep=False, is_finance=True)
     line = StatementLine.objects.filter(payout__person=people["bob"], payout__period__label="2025-Q1").first()
+    assert line is not None
     services.dispute_raise(actor=people["bob"], line=line, text="My split on this deal is 50 %, not 40 %")
     return people
 

@@ -42,6 +42,7 @@ def paid(django_capture_on_commit_callbacks) -> dict[str, Any]:
 
 def raise_dispute(who: Any, label: str = "2025-Q1") -> Any:
     line = StatementLine.objects.filter(payout__person=who, payout__period__label=label).order_by("id").first()
+    assert line is not None
     return incentives_services.dispute_raise(actor=who, line=line, text="My split should be 50 %")
 
 

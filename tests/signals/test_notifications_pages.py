@@ -14,7 +14,7 @@ from signals.models import Kind, Notification, NotificationPreference
 from signals.services.notifications import notify
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 API = "/api/v1/signals"
 
 
