@@ -15,9 +15,11 @@ def connect() -> None:
 
 def _rules_on_deals_changed(sender: object, *, deal_ids: list[int] | None = None, **_: Any) -> None:
     """Never fails the change: the sweep re-checks open episodes, and a lost evaluation is a missed alert only."""
+    from signals.services.rules import any_live_rule
     from signals.tasks_rules import queue_evaluation
 
     try:
-        queue_evaluation(deal_ids)
+        if any_live_rule(trigger="deal_change"):  # no live deal-change rule: no task to queue for every change
+            queue_evaluation(deal_ids)
     except Exception:
         logging.getLogger(__name__).exception("could not queue the rules' evaluation of changed deals")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
 from pipeline.filtersets import DealFilterSet
+from salesops import formats
 from signals.models import Rule, RuleFiring, RuleTrigger
 
 
@@ -85,6 +87,12 @@ def conditions_words(conditions: str) -> list[tuple[str, str]]:
         shown = cleaned.get(name, value)
         if hasattr(shown, "pk"):
             shown = str(shown)
+        elif isinstance(shown, dt.date):
+            shown = formats.day(shown)
+        elif isinstance(shown, Decimal) and name in {"min_amount", "max_amount"}:
+            shown = formats.money0(shown)
+        elif isinstance(shown, Decimal):
+            shown = formats.count(int(shown)) if shown == int(shown) else str(shown)
         elif isinstance(shown, bool):
             shown = "yes" if shown else "no"
         elif name in {"status", "deal_type", "category"}:

@@ -589,6 +589,10 @@ def _evaluate_kpi(rule: Rule, now: dt.datetime) -> int:
     return _fire(rule, [subject], episodes, now)
 
 
+def any_live_rule(*, trigger: str) -> bool:
+    return Rule.objects.filter(is_live=True, trigger=trigger).exists()
+
+
 def live_rules(*, trigger: str) -> list[Rule]:
     return list(Rule.objects.filter(is_live=True, trigger=trigger).order_by("pk"))
 

@@ -165,8 +165,11 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
     _ops(request)
     conditions = request.GET.get("conditions", "")
     errors = services.conditions_errors(conditions.strip().lstrip("?"))
-    count = None if errors else services.matching_count(services.conditions_clean(conditions))
-    return render(request, "signals/rules/partials/preview.html", {"errors": errors, "count": count})
+    cleaned = "" if errors else services.conditions_clean(conditions)
+    count = None if errors else services.matching_count(cleaned)
+    return render(
+        request, "signals/rules/partials/preview.html", {"errors": errors, "count": count, "conditions": cleaned}
+    )
 
 
 def _dry_run_chart(run: engine.DryRun, rule: Rule) -> str:
