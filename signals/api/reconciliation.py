@@ -234,8 +234,8 @@ class MismatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         given = MismatchStatusSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         record = services.mismatch_set_status(
-            actor=request.user,
-            mismatch=mismatch,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]
+            mismatch=mismatch,
             status=given.validated_data["status"],
             note=given.validated_data.get("note"),
         )

@@ -34,7 +34,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -140,6 +140,7 @@ LABELS = {
 }
 MAX_LENGTHS = {"invoice_number": 80, "deal_external_id": 80, "account_name": 200, "description": 500}
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+AMOUNT_LIMIT = Decimal("1e12")  # the stored column holds 12 digits before the point
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d %b %Y", "%d %B %Y")
 
 
@@ -192,7 +193,7 @@ def _csv_encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
-def read_table(path: Path) -> Iterator[Table]:
+def read_table(path: Path) -> Generator[Table, None, None]:
     """The first sheet of an .xlsx file or a .csv file, header first; blank rows skipped. A generator used
     as a context: the caller iterates `next(read_table(path))` and closes it."""
     suffix = path.suffix.lower()
@@ -250,6 +251,11 @@ def parse_date(value: Any) -> dt.date:
     text = _text(value)
     if not text:
         raise ValueError("the invoice date is missing")
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:  # the common case, read without strptime (a tenth of the time on 100,000 rows)
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -291,7 +297,7 @@ def parse_row(number: int, cells: list[Any], positions: dict[str, int]) -> Parse
         except MoneyError:
             problems.append(f"the amount “{_text(raw_amount)}” is not a number")
         else:
-            if amount is not None and abs(amount) >= Decimal("1e12"):
+            if amount is not None and abs(amount) >= AMOUNT_LIMIT:
                 problems.append(f"the amount {_text(raw_amount)} is too large")
     deal_id: int | None = None
     raw_deal = _text(cell("deal_id")).removeprefix("#")
@@ -451,15 +457,15 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
     rest: list[Line] = []
     # 1. By external id (else deal number): the line names the deal.
     for line in line_list:
-        deal = by_external.get(line.deal_external_id.strip().lower()) if line.deal_external_id else None
-        if deal is None and line.deal_id is not None:
-            deal = by_id.get(line.deal_id)
-        if deal is None:
+        named = by_external.get(line.deal_external_id.strip().lower()) if line.deal_external_id else None
+        if named is None and line.deal_id is not None:
+            named = by_id.get(line.deal_id)
+        if named is None:
             rest.append(line)
             continue
-        lines_of[deal.id].append(line)
-        rule_of[deal.id] = BY_EXTERNAL_ID
-        result.matches.append(Match(line.id, deal.id, BY_EXTERNAL_ID))
+        lines_of[named.id].append(line)
+        rule_of[named.id] = BY_EXTERNAL_ID
+        result.matches.append(Match(line.id, named.id, BY_EXTERNAL_ID))
     # 2. By account, amount and date window: one line to one deal, best pairs first.
     open_deals: dict[tuple[str, str], list[WonDeal]] = defaultdict(list)
     for deal in deal_list:
@@ -582,7 +588,7 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
     for line in sorted(line_list, key=lambda ln: (ln.invoice_date, ln.id)):
         if line.id in matched_lines:
             continue
-        named = (
+        reference = (
             f"deal external id “{line.deal_external_id}”"
             if line.deal_external_id
             else f"deal number {line.deal_id}"
@@ -590,9 +596,9 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
             else ""
         )
         why = (
-            f"Its {named} names no won deal closed in the period, and no deal of the account matches its amount and "
-            "date."
-            if named
+            f"Its {reference} names no won deal closed in the period, and no deal of the account matches its amount "
+            "and date."
+            if reference
             else "No won deal of the account matches its amount and date."
         )
         result.mismatches.append(

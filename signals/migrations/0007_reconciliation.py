@@ -64,7 +64,10 @@ class Migration(migrations.Migration):
                 (
                     "invoice_import",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="signals.invoiceimport"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="signals.invoiceimport",
                     ),
                 ),
             ],
@@ -131,7 +134,10 @@ class Migration(migrations.Migration):
                 (
                     "reconciliation",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="matches", to="signals.reconciliation"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="matches",
+                        to="signals.reconciliation",
                     ),
                 ),
             ],
@@ -193,6 +199,7 @@ class Migration(migrations.Migration):
                 (
                     "reconciliation",
                     models.ForeignKey(
+                        db_index=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="mismatches",
                         to="signals.reconciliation",

@@ -75,7 +75,8 @@ class InvoiceImport(models.Model):
 
 
 class InvoiceLine(models.Model):
-    invoice_import = models.ForeignKey(InvoiceImport, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by sig_invline_import_date (its first column): no second index to keep up on 100,000-row COPYs.
+    invoice_import = models.ForeignKey(InvoiceImport, on_delete=models.CASCADE, related_name="lines", db_index=False)
     row = models.PositiveIntegerField(help_text="The row of the file, as a spreadsheet numbers it.")
     invoice_number = models.CharField(max_length=80)
     invoice_date = models.DateField()
@@ -126,7 +127,9 @@ class Reconciliation(models.Model):
 
 
 class ReconciliationMatch(models.Model):
-    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="matches")
+    reconciliation = models.ForeignKey(
+        Reconciliation, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )  # indexed by sig_recon_line_once
     line = models.ForeignKey(InvoiceLine, on_delete=models.CASCADE, related_name="+")
     deal_id = models.BigIntegerField()
     rule = models.CharField(max_length=12)  # external_id | account
@@ -140,7 +143,9 @@ class ReconciliationMatch(models.Model):
 
 
 class Mismatch(models.Model):
-    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="mismatches")
+    reconciliation = models.ForeignKey(
+        Reconciliation, on_delete=models.CASCADE, related_name="mismatches", db_index=False
+    )  # indexed by sig_mismatch_kind_status
     kind = models.CharField(max_length=24, choices=MismatchKind.choices)
     deal_id = models.BigIntegerField(null=True, blank=True)
     line = models.ForeignKey(InvoiceLine, on_delete=models.CASCADE, null=True, blank=True, related_name="+")

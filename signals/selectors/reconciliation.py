@@ -6,6 +6,7 @@ everyone else is refused (403). Only finance (and superusers) write.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -158,7 +159,7 @@ def mismatches(reconciliation: Reconciliation, *, kind: str = "", status: str = 
     return rows.order_by("kind", "close_date", "invoice_date", "id")
 
 
-def owner_names(ids: set[int]) -> dict[int, str]:
+def owner_names(ids: Iterable[int | None]) -> dict[int, str]:
     people = User.objects.filter(pk__in={i for i in ids if i}).only("first_name", "last_name", "username")
     return {p.pk: p.display_name for p in people}
 

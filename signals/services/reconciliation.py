@@ -497,3 +497,23 @@ def mismatch_set_status(*, actor: User, mismatch: Mismatch, status: str, note: s
     record.save(update_fields=["status", "note", "status_changed_by", "status_changed_at"])
     audit_record(actor=actor, instance=record, action="update", changes=changes)
     return record
+
+
+# ------------------------------------------------------------------------------------------------- removal
+@transaction.atomic
+def invoice_import_purge(*, import_id: int) -> None:
+    """Remove an import with its lines, reconciliations, matches and mismatches, and its stored file, in a few
+    set-based statements (Django's cascade would load 100,000 lines to delete them one batch at a time). For tools
+    that made the import themselves (the bench); people's imports are kept with their audit history."""
+    record = InvoiceImport.objects.filter(pk=import_id).first()
+    if record is None:
+        return
+    runs = "SELECT id FROM signals_reconciliation WHERE invoice_import_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM signals_reconciliationmatch WHERE reconciliation_id IN ({runs})", [import_id])
+        cursor.execute(f"DELETE FROM signals_mismatch WHERE reconciliation_id IN ({runs})", [import_id])
+        cursor.execute("DELETE FROM signals_reconciliation WHERE invoice_import_id = %s", [import_id])
+        cursor.execute("DELETE FROM signals_invoiceline WHERE invoice_import_id = %s", [import_id])
+    if record.file:
+        record.file.delete(save=False)
+    InvoiceImport.objects.filter(pk=import_id).delete()

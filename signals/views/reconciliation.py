@@ -275,7 +275,7 @@ def mismatch_list(request: HttpRequest, pk: int) -> HttpResponseBase:
     rows = selectors.mismatches(reconciliation, kind=kind, status=status, q=q)
     export = request.GET.get("export", "")
     if export in ("csv", "xlsx"):
-        owners = selectors.owner_names(set(rows.values_list("owner_id", flat=True).distinct()))
+        owners = selectors.owner_names(rows.order_by().values_list("owner_id", flat=True).distinct())
         name = f"reconciliation-{reconciliation.pk}-mismatches.{export}"
         respond = csv_response if export == "csv" else xlsx_response
         return respond(name, EXPORT_HEADER, _export_rows(rows, owners))

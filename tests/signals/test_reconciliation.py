@@ -113,9 +113,9 @@ def test_an_xlsx_file_is_read(org: Any) -> None:
     record = services.invoice_import_create(
         actor=org.finance, upload=SimpleUploadedFile("lines.xlsx", buffer.getvalue())
     )
-    record = services.invoice_import_execute(import_id=record.pk)
-    assert record is not None and record.status == JobStatus.DONE
-    line = InvoiceLine.objects.get(invoice_import=record)
+    done = services.invoice_import_execute(import_id=record.pk)
+    assert done is not None and done.status == JobStatus.DONE
+    line = InvoiceLine.objects.get(invoice_import=done)
     assert (line.invoice_date, line.amount, line.deal_external_id) == (dt.date(2026, 11, 2), D("99.50"), "")
 
 
@@ -365,3 +365,10 @@ def test_reps_and_managers_are_refused(
 def test_anonymous_is_sent_to_sign_in(client: Any) -> None:
     answer = client.get(reverse("signals:reconciliation_list"))
     assert answer.status_code == 302 and "login" in answer["Location"]
+
+
+def test_a_purge_removes_the_import_and_everything_made_from_it(company: dict[str, Any]) -> None:
+    record = company["import"]
+    services.invoice_import_purge(import_id=record.pk)
+    assert not InvoiceImport.objects.filter(pk=record.pk).exists()
+    assert not InvoiceLine.objects.exists() and not Reconciliation.objects.exists() and not Mismatch.objects.exists()

@@ -4,7 +4,9 @@ one line to one deal, and the reading of rows (signals/engine/reconciliation.py)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -213,7 +215,7 @@ def test_every_line_and_deal_is_accounted_for(raw_lines: list, raw_deals: list) 
 # ------------------------------------------------------------------------------------------------ reading
 def test_rows_are_read_and_refused_with_their_row_numbers() -> None:
     header = ["Invoice Number", "Invoice date", "Amount", "Currency", "Deal external ID", "Account name", "Description"]
-    rows = iter(
+    rows: Iterator[tuple[int, list[Any]]] = iter(
         [
             (2, ["INV-1", "2026-10-01", "1,250.50", "usd", "OPP-1", "Acme", "Licences"]),
             (3, ["", "31.10.2026", "abc", "US", "", "", ""]),
@@ -252,7 +254,9 @@ def test_the_deal_number_names_a_deal_when_no_external_id_does() -> None:
 
 def test_a_deal_number_must_be_a_whole_number() -> None:
     header = ["Invoice number", "Invoice date", "Amount", "Currency", "Deal number", "Account name"]
-    rows = iter([(2, ["I-1", "2026-10-01", "5", "USD", "#42", "A"]), (3, ["I-2", "2026-10-01", "5", "USD", "4x", "A"])])
+    rows: Iterator[tuple[int, list[Any]]] = iter(
+        [(2, ["I-1", "2026-10-01", "5", "USD", "#42", "A"]), (3, ["I-2", "2026-10-01", "5", "USD", "4x", "A"])]
+    )
     lines, errors = engine.parse_table(engine.Table(header, rows))
     assert [ln.deal_id for ln in lines] == [42]
     assert [str(e) for e in errors] == ["row 3: the deal number “4x” is not a whole number"]
