@@ -3,18 +3,15 @@ win/loss, reconciliation), each area's own pages doing the work."""
 
 from __future__ import annotations
 
-import contextlib
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 
+from salesops.org.areas import area_links
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup
 
-# (label, URL name, what it is for, who sees it: "all"; "managers": managers, finance and sales ops; "finance":
-# finance and sales ops; "ops": sales ops)
+# (label, URL name, what it is for, audience: salesops.org.areas)
 AREAS = [
     ("Notifications", "signals:notification_list", "What the hub has told you; mark as read.", "all"),
     ("Notification settings", "signals:preferences", "Which kinds reach you, and where.", "all"),
@@ -28,24 +25,8 @@ AREAS = [
 ]
 
 
-def _shows(who: str, user: object) -> bool:
-    ops = may_manage_setup(user)  # type: ignore[arg-type]
-    if who == "ops":
-        return ops
-    if who == "finance":
-        return ops or bool(getattr(user, "is_finance", False))
-    if who == "managers":
-        return ops or bool(getattr(user, "is_finance", False) or getattr(user, "is_manager", False))
-    return True
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    areas = []
-    for label, name, text, who in AREAS:
-        if not _shows(who, user):
-            continue
-        with contextlib.suppress(NoReverseMatch):  # an area not built yet is not shown
-            areas.append({"label": label, "url": reverse(name), "text": text})
+    areas = area_links(user, AREAS)
     return render(request, "signals/home.html", {"areas": areas, "writes": may_manage_setup(user)})
