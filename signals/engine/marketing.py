@@ -28,6 +28,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 MODELS: tuple[str, ...] = ("first", "last", "linear", "u_shaped", "w_shaped")
 MODEL_LABELS: dict[str, str] = {
@@ -207,21 +208,6 @@ class Attribution:
         return out
 
 
-def _model_parts(cents: int, n: int, creation: int) -> dict[str, list[int]]:
-    if n == 1:
-        one = [cents]
-        return dict.fromkeys(MODELS, one)
-    first = [cents] + [0] * (n - 1)
-    last = [0] * (n - 1) + [cents]
-    return {
-        "first": first,
-        "last": last,
-        "linear": allocate(cents, [1] * n),
-        "u_shaped": allocate(cents, weights("u_shaped", n)),
-        "w_shaped": allocate(cents, weights("w_shaped", n, creation)),
-    }
-
-
 def attribute(
     deals: Iterable[DealFacts],
     touches_by_deal: dict[int, list[Touch]],
@@ -231,56 +217,190 @@ def attribute(
     today: dt.date,
     period_of: Callable[[dt.date], str],
 ) -> Attribution:
+    """`attribute_arrays` over deal and touch objects (tests and small callers)."""
+    facts = list(deals)
+    t_deal, t_campaign, t_day, t_seq = [], [], [], []
+    for deal in facts:
+        for touch in touches_by_deal.get(deal.id, ()):
+            t_deal.append(deal.id)
+            t_campaign.append(touch.campaign_id)
+            t_day.append(touch.day.toordinal())
+            t_seq.append(touch.seq)
+    return attribute_arrays(
+        deal_ids=[d.id for d in facts], cents=[to_cents(d.amount) for d in facts],
+        statuses=[d.status for d in facts], created=[d.created.toordinal() for d in facts],
+        close=[d.close.toordinal() if d.close else 0 for d in facts],
+        touch_deal=t_deal, touch_campaign=t_campaign, touch_day=t_day, touch_seq=t_seq,
+        start=start, end=end, today=today, period_of=period_of,
+    )  # fmt: skip
+
+
+def attribute_arrays(
+    *,
+    deal_ids: Sequence[int],
+    cents: Sequence[int],
+    statuses: Sequence[str],
+    created: Sequence[int],
+    close: Sequence[int],
+    touch_deal: Sequence[int],
+    touch_campaign: Sequence[int],
+    touch_day: Sequence[int],
+    touch_seq: Sequence[int],
+    start: dt.date,
+    end: dt.date,
+    today: dt.date,
+    period_of: Callable[[dt.date], str],
+) -> Attribution:
     """Every model's attribution of the deals created in [start, end] (pipeline) and won with a close day in
     [start, end] (bookings), by campaign and by the period `period_of` names (of the created day for pipeline,
-    of the close day for bookings). `touches_by_deal` need not be sorted or cut off."""
+    of the close day for bookings). Deals and touches come as parallel columns: days as proleptic ordinals
+    (`date.toordinal()`, a close of 0: none), amounts in cents; touches of deals not listed are ignored, and
+    touches need not be sorted or cut off.
+
+    The same rules as `counted_touches`, `creation_index`, `weights` and `allocate` (which `deal_credits` applies
+    to one deal, and the tests hold this to), computed for every touch of every deal at once with numpy: a
+    fiscal year of a large company is a few hundred thousand deals. Cents are int64: an amount below 10¹⁴ cents
+    times a weight (below 10⁴ for any deal under a thousand touches) stays far inside it."""
+    import numpy as np
+
+    i64 = np.int64
     result = Attribution()
-    for deal in deals:
-        raw = touches_by_deal.get(deal.id)
-        if not raw:
-            continue
-        touches = counted_touches(raw, status=deal.status, close=deal.close, today=today)
-        if not touches:
-            continue
-        in_pipeline = start <= deal.created <= end
-        in_bookings = deal.status == "won" and deal.close is not None and start <= deal.close <= end
-        if not (in_pipeline or in_bookings):
-            continue
-        result.deals += 1
-        result.touches += len(touches)
-        cents = to_cents(deal.amount)
-        n = len(touches)
-        parts = _model_parts(cents, n, creation_index(touches, deal.created) if n > 2 else 0)
-        campaigns = [t.campaign_id for t in touches]
-        first = touches[0]
-        sourced_by = first.campaign_id if first.day <= deal.created else None
-        influenced = set(campaigns)
-        sides: list[tuple[bool, dt.date]] = []
-        if in_pipeline:
-            sides.append((True, deal.created))
-        if in_bookings and deal.close is not None:
-            sides.append((False, deal.close))
-        for pipeline, period_day in sides:
-            period = period_of(period_day)
-            for campaign_id in influenced:
-                cell = result.cell(campaign_id, period)
-                if pipeline:
-                    cell.influenced_pipeline += cents
-                    cell.opportunities += 1
-                    if campaign_id == sourced_by:
-                        cell.sourced_pipeline += cents
-                        cell.sourced_opportunities += 1
-                else:
-                    cell.influenced_bookings += cents
-                    cell.won += 1
-                    if campaign_id == sourced_by:
-                        cell.sourced_bookings += cents
-            for model in MODELS:
-                for campaign_id, part in zip(campaigns, parts[model], strict=True):
-                    if part:
-                        cell = result.cell(campaign_id, period)
-                        if pipeline:
-                            cell.pipeline[model] += part
-                        else:
-                            cell.bookings[model] += part
+    ids = np.asarray(deal_ids, i64)
+    if not len(ids) or not len(touch_deal):
+        return result
+    cents_a, created_a, close_a = np.asarray(cents, i64), np.asarray(created, i64), np.asarray(close, i64)
+    status = np.asarray(statuses)
+    won_a = status == "won"
+    closed = (won_a | (status == "lost")) & (close_a > 0)
+    s_o, e_o = start.toordinal(), end.toordinal()
+    in_pipeline = (created_a >= s_o) & (created_a <= e_o)
+    in_bookings = won_a & (close_a >= s_o) & (close_a <= e_o)
+    until = np.where(closed, close_a, today.toordinal())
+    # periods of the days that occur (a few hundred), looked up once each
+    labels: dict[str, int] = {}
+    days = np.unique(np.concatenate([created_a[in_pipeline], close_a[in_bookings]]))
+    day_period = np.array([labels.setdefault(period_of(dt.date.fromordinal(int(d))), len(labels)) for d in days], i64)
+
+    def period_at(values: Any, mask: Any) -> Any:
+        found = np.full(len(values), -1, i64)
+        found[mask] = day_period[np.searchsorted(days, values[mask])]
+        return found
+
+    pipe_a, book_a = period_at(created_a, in_pipeline), period_at(close_a, in_bookings)
+    # touches of the listed deals that count (up to the close, or today while open), ordered by deal, day, seq
+    order_ids = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order_ids]
+    t_ids = np.asarray(touch_deal, i64)
+    at = np.minimum(np.searchsorted(sorted_ids, t_ids), len(ids) - 1)
+    listed = sorted_ids[at] == t_ids
+    td = order_ids[at[listed]]
+    tc = np.asarray(touch_campaign, i64)[listed]
+    tday = np.asarray(touch_day, i64)[listed]
+    tseq = np.asarray(touch_seq, i64)[listed]
+    keep = (tday <= until[td]) & (in_pipeline | in_bookings)[td]
+    td, tc, tday, tseq = td[keep], tc[keep], tday[keep], tseq[keep]
+    if not len(td):
+        return result
+    order = np.lexsort((tseq, tday, td))
+    td, tc, tday = td[order], tc[order], tday[order]
+    # deals left with a counted touch, numbered again from 0
+    present = np.bincount(td, minlength=len(ids)) > 0
+    td = (np.cumsum(present) - 1)[td]
+    cents_d, created_d, pipe, book = cents_a[present], created_a[present], pipe_a[present], book_a[present]
+    deals_n = len(cents_d)
+    n = np.bincount(td, minlength=deals_n)
+    first_at = np.cumsum(n) - n
+    pos = np.arange(len(td)) - first_at[td]
+    nt = n[td]
+    last = pos == nt - 1
+    first = pos == 0
+    # the creation touch: the last on or before the created day; the first when every touch came later
+    before = np.bincount(td, weights=(tday <= created_d[td]), minlength=deals_n).astype(i64)
+    creation = np.maximum(before - 1, 0)
+    ct = creation[td]
+    # weights and totals per model (see `weights`)
+    one = np.ones(len(td), i64)
+    middle = np.maximum(nt - 2, 0)
+    u_w = np.where(nt <= 2, 1, np.where(first | last, 2 * middle, 1))
+    u_total = np.where(nt <= 2, nt, 5 * middle)
+    keys = first.astype(i64) + (pos == ct) + last
+    distinct = 1 + (creation != 0) + ((n - 1 != 0) & (n - 1 != creation))
+    others = (n - distinct)[td]
+    w_w = np.where(others == 0, keys, np.where(keys > 0, 3 * others * keys, 1))
+    w_total = np.where(others == 0, 3, 10 * others)
+    sign = np.sign(cents_d)[td]
+    amount = np.abs(cents_d)
+
+    def allocate_all(w: Any, total: Any) -> Any:
+        exact = amount[td] * w
+        floor, remainder = exact // total, exact % total
+        left = amount - np.add.reduceat(floor, first_at)
+        rank = np.empty(len(td), i64)
+        ranked = np.lexsort((pos, -remainder, td))
+        rank[ranked] = np.arange(len(td)) - first_at[td[ranked]]
+        return (floor + (rank < left[td])) * sign
+
+    whole = cents_d[td]
+    parts = {
+        "first": whole * first,
+        "last": whole * last,
+        "linear": allocate_all(one, nt),
+        "u_shaped": allocate_all(u_w, u_total),
+        "w_shaped": allocate_all(w_w, w_total),
+    }
+    campaign_ids, ci = np.unique(tc, return_inverse=True)
+    width = max(len(labels), 1)
+    cells = len(campaign_ids) * width
+
+    def summed(mask: Any, key: Any, values: Any) -> Any:
+        return np.bincount(key[mask], weights=None, minlength=cells) if values is None else _sum_at(
+            cells, key[mask], values[mask])  # fmt: skip
+
+    pipe_t, book_t = pipe[td], book[td]
+    key_pipe = ci * width + np.maximum(pipe_t, 0)
+    key_book = ci * width + np.maximum(book_t, 0)
+    in_pipe, in_book = pipe_t >= 0, book_t >= 0
+    pipeline = {m: summed(in_pipe, key_pipe, v) for m, v in parts.items()}
+    bookings = {m: summed(in_book, key_book, v) for m, v in parts.items()}
+    # influenced: each (deal, campaign) once; sourced: the first touch, on or before the created day
+    pair = np.unique(td * len(campaign_ids) + ci)
+    p_deal, p_ci = pair // len(campaign_ids), pair % len(campaign_ids)
+    p_pipe, p_book = pipe[p_deal], book[p_deal]
+    p_cents = cents_d[p_deal]
+    p_key_pipe = p_ci * width + np.maximum(p_pipe, 0)
+    p_key_book = p_ci * width + np.maximum(p_book, 0)
+    influenced_pipeline = summed(p_pipe >= 0, p_key_pipe, p_cents)
+    opportunities = summed(p_pipe >= 0, p_key_pipe, None)
+    influenced_bookings = summed(p_book >= 0, p_key_book, p_cents)
+    won = summed(p_book >= 0, p_key_book, None)
+    sourced = first & (tday <= created_d[td])
+    sourced_pipeline = summed(sourced & in_pipe, key_pipe, whole)
+    sourced_opportunities = summed(sourced & in_pipe, key_pipe, None)
+    sourced_bookings = summed(sourced & in_book, key_book, whole)
+
+    names = list(labels)
+    for key in np.nonzero(opportunities + won)[0]:
+        campaign_id, period = int(campaign_ids[key // width]), names[key % width] if names else ""
+        result.cells[(campaign_id, period)] = Figures(
+            pipeline={m: int(pipeline[m][key]) for m in MODELS},
+            bookings={m: int(bookings[m][key]) for m in MODELS},
+            sourced_pipeline=int(sourced_pipeline[key]),
+            sourced_bookings=int(sourced_bookings[key]),
+            sourced_opportunities=int(sourced_opportunities[key]),
+            influenced_pipeline=int(influenced_pipeline[key]),
+            influenced_bookings=int(influenced_bookings[key]),
+            opportunities=int(opportunities[key]),
+            won=int(won[key]),
+        )
+    result.deals = deals_n
+    result.touches = len(td)
     return result
+
+
+def _sum_at(size: int, keys: Any, values: Any) -> Any:
+    """Exact int64 sums of `values` per key (np.bincount would sum in floating point)."""
+    import numpy as np
+
+    out = np.zeros(size, np.int64)
+    np.add.at(out, keys, values)
+    return out

@@ -120,23 +120,21 @@ def touch_rows(touches: list[CampaignTouch]) -> list[TouchRow]:
 
 
 # ------------------------------------------------------------------------------------------------ attribution
-def _touches_until(end: dt.date) -> dict[int, list[engine.Touch]]:
-    """Every touch up to `end` (company time) by deal; the engine orders and cuts them per deal."""
+def _touch_columns(end: dt.date) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Every touch up to `end` (company time) as columns: deal ids, campaign ids, days (date ordinals) and ids (the
+    order they were recorded); the engine orders and cuts them per deal."""
     sql = (
-        "SELECT deal_id, campaign_id, (touched_at AT TIME ZONE %s)::date, id FROM signals_campaigntouch "
-        "WHERE touched_at < %s"
+        "SELECT deal_id, campaign_id, ((touched_at AT TIME ZONE %s)::date - DATE '0001-01-01' + 1), id "
+        "FROM signals_campaigntouch WHERE touched_at < %s"
     )
     limit = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
-    by_deal: dict[int, list[engine.Touch]] = {}
-    touch = engine.Touch
     with connection.cursor() as cursor:
         cursor.execute(sql, [settings.TIME_ZONE, limit])
-        for deal_id, campaign_id, day, seq in cursor.fetchall():
-            found = by_deal.get(deal_id)
-            if found is None:
-                found = by_deal[deal_id] = []
-            found.append(touch(campaign_id, day, seq))
-    return by_deal
+        rows = cursor.fetchall()
+    if not rows:
+        return [], [], [], []
+    deal, campaign, day, seq = (list(c) for c in zip(*rows, strict=True))
+    return deal, campaign, day, seq
 
 
 @dataclass
@@ -262,19 +260,10 @@ def compute(
 ) -> engine.Attribution:
     """Every model's attribution of the deals (of `owner_ids`' people, None: all) created or won in [start, end]:
     the touches from signals' table, the deals' facts from the pipeline, the arithmetic in the engine."""
-    touches = _touches_until(max(end, today))
-    deals = pipeline_reads.deals_for_attribution(touches, start=start, end=end, owner_ids=owner_ids)
-    facts = [engine.DealFacts(d.id, d.amount, d.status, d.created_date, d.close_date) for d in deals]
-    return engine.attribute(facts, touches, start=start, end=end, today=today, period_of=period_of)
-
-
-def deal_attribution(deal_id: int, *, amount: Decimal, status: str, created: dt.date, close: dt.date | None,
-                     today: dt.date) -> list[tuple[int, dict[str, Decimal]]]:  # fmt: skip
-    """One deal's credit per counted touch under every model: [(touch id, {model: credit})] (the API's deal
-    breakdown)."""
-    tz = timezone.get_current_timezone()
-    rows = list(CampaignTouch.objects.filter(deal_id=deal_id).values_list("id", "campaign_id", "touched_at"))
-    touches = [engine.Touch(c, t.astimezone(tz).date(), pk) for pk, c, t in rows]
-    counted = engine.counted_touches(touches, status=status, close=close, today=today)
-    per_model = {m: engine.deal_credits(amount, counted, m, created=created) for m in MODELS}
-    return [(t.seq, {m: per_model[m][i] for m in MODELS}) for i, t in enumerate(counted)]
+    deal, campaign, day, seq = _touch_columns(max(end, today))
+    deals = pipeline_reads.deal_columns_for_attribution(deal, start=start, end=end, owner_ids=owner_ids)
+    return engine.attribute_arrays(
+        deal_ids=deals.ids, cents=deals.cents, statuses=deals.statuses, created=deals.created, close=deals.close,
+        touch_deal=deal, touch_campaign=campaign, touch_day=day, touch_seq=seq,
+        start=start, end=end, today=today, period_of=period_of,
+    )  # fmt: skip

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
 
+import forecasting.timeseries  # noqa: F401  (pandas imported before any frozen clock: importing it under one crashes)
 from salesops.api import DomainError, Forbidden
 from signals.models import Campaign, CampaignMember, CampaignTouch
 from signals.selectors import marketing as selectors
@@ -225,8 +226,11 @@ def test_touches_by_hand_on_the_campaign_page_and_api(org: Org) -> None:
     ops.post(reverse("signals:campaign_touch_add", args=[c.pk]), {"deal": deal.pk, "touched_at": "2026-11-02"})
     touch = CampaignTouch.objects.get()
     assert touch.deal_id == deal.pk and touch.contact_id == deal.contact_id
-    page = client_for(org.rep_b).get(reverse("signals:campaign_detail", args=[c.pk]))
+    page = client_for(org.rep_a).get(reverse("signals:campaign_detail", args=[c.pk]))
     assert "Acme renewal" in page.text and "2 Nov 2026" in page.text
+    # another rep reads the campaign but not the deal: the touch is counted, not named
+    other = client_for(org.rep_b).get(reverse("signals:campaign_detail", args=[c.pk]))
+    assert "Acme renewal" not in other.text and "on deals outside your view are not listed" in other.text
     with pytest.raises(DomainError, match="There is no deal 999999"):
         services.touch_add(actor=org.ops, campaign=c, deal_id=999999, touched_at=TODAY)
     ops.post(reverse("signals:campaign_touch_remove", args=[touch.pk]))

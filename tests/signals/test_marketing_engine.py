@@ -136,3 +136,52 @@ def test_report_totals_are_the_deals_amounts(deals: list[tuple[Decimal, str, lis
         assert sum(f.pipeline[model] for f in result.cells.values()) == expected
         won = sum(engine.to_cents(a) for a, s, _ in deals if s == "won")
         assert sum(f.bookings[model] for f in result.cells.values()) == won
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    deals=st.lists(
+        st.tuples(amounts, st.sampled_from(["open", "won", "lost"]), st.dates(D(2025, 6, 1), D(2026, 6, 1)),
+                  st.dates(D(2025, 6, 1), D(2026, 12, 31)), touch_lists),
+        min_size=1, max_size=10,
+    )
+)  # fmt: skip
+def test_the_whole_report_matches_deal_by_deal(
+    deals: list[tuple[Decimal, str, dt.date, dt.date, list[tuple[int, dt.date, int]]]],
+) -> None:
+    """The numpy report equals the one-deal rules (`counted_touches`, `deal_credits`) summed by hand."""
+    start, end, today = D(2026, 1, 1), D(2026, 12, 31), D(2026, 9, 30)
+    facts, by_deal = [], {}
+    expected: dict[tuple[int, str, str], Decimal] = {}
+    sourced: dict[int, Decimal] = {}
+    for i, (amount, status, created, close, raw) in enumerate(deals):
+        facts.append(DealFacts(i, amount, status, created, close))
+        by_deal[i] = [Touch(c, day, seq) for c, day, seq in raw]
+        counted = engine.counted_touches(by_deal[i], status=status, close=close, today=today)
+        if not counted:
+            continue
+        sides = [("pipeline", created)] if start <= created <= end else []
+        if status == "won" and start <= close <= end:
+            sides.append(("bookings", close))
+        for model in MODELS:
+            for touch, credit in zip(
+                counted, engine.deal_credits(amount, counted, model, created=created), strict=True
+            ):
+                for side, _ in sides:
+                    key = (touch.campaign_id, side, model)
+                    expected[key] = expected.get(key, Decimal(0)) + credit
+        if counted[0].day <= created and sides and sides[0][0] == "pipeline":
+            sourced[counted[0].campaign_id] = sourced.get(counted[0].campaign_id, Decimal(0)) + amount
+    result = engine.attribute(facts, by_deal, start=start, end=end, today=today, period_of=lambda d: "year")
+    got: dict[tuple[int, str, str], Decimal] = {}
+    for (campaign_id, _), figures in result.cells.items():
+        for model in MODELS:
+            for side, cents in (("pipeline", figures.pipeline[model]), ("bookings", figures.bookings[model])):
+                if cents:
+                    key = (campaign_id, side, model)
+                    got[key] = got.get(key, Decimal(0)) + engine.from_cents(cents)
+    assert got == {k: v for k, v in expected.items() if v}
+    got_sourced = {
+        c: engine.from_cents(f.sourced_pipeline) for c, f in result.by_campaign().items() if f.sourced_pipeline
+    }
+    assert got_sourced == {c: v for c, v in sourced.items() if v}
