@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
         "ScenarioStatusEnum": "planning.models.QuotaScenario.Status",
         "StressTestStatusEnum": "planning.models.StressTest.Status",
         "TargetRoleEnum": "enablement.models.TargetRole",
+        "MismatchKindEnum": "signals.models.reconciliation.MismatchKind",
+        "MismatchStatusEnum": "signals.models.reconciliation.MismatchStatus",
     },
 }
 
