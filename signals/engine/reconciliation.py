@@ -123,7 +123,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "amount": ("amount", "line amount", "net amount"),
     "currency": ("currency",),
     "deal_external_id": ("deal external id", "external id", "opportunity id"),
-    "deal_id": ("deal number", "deal id", "deal"),
+    "deal_id": ("deal number", "deal id", "deal no"),
     "account_name": ("account name", "account", "customer", "customer name"),
     "description": ("description", "line description"),
 }
