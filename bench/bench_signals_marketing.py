@@ -76,8 +76,8 @@ def _campaigns_and_touches(ctx: BenchContext, fiscal_year: int) -> Iterator[dict
             for _ in range(rng.randint(1, 4)):
                 day = low + dt.timedelta(days=rng.randrange(days))
                 moment = dt.datetime.combine(day, dt.time(12), tzinfo=tz).isoformat()
-                campaign = made[rng.randrange(CAMPAIGNS)]
-                lines.append(f"{campaign}\t{deal_id}\t{contact_id if contact_id else chr(92) + 'N'}\t{moment}\t"
+                campaign_id = made[rng.randrange(CAMPAIGNS)]
+                lines.append(f"{campaign_id}\t{deal_id}\t{contact_id if contact_id else chr(92) + 'N'}\t{moment}\t"
                              f"{moment}\n")  # fmt: skip
         raw = connection.cursor().cursor
         with raw.copy(COPY_SQL) as copy:

@@ -57,9 +57,10 @@ def seed(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
     writer.writerow(["campaign", "email", "status", "responded"])
     for campaign in campaigns:
         for email in rng.sample(emails, min(MEMBERS_PER_CAMPAIGN, len(emails))):
-            last = min(campaign.end_date, today)
+            reachable = min(campaign.end_date, today)
             if rng.random() < 0.35:
-                day = campaign.start_date + dt.timedelta(days=rng.randint(0, max(0, (last - campaign.start_date).days)))
+                span = max(0, (reachable - campaign.start_date).days)
+                day = campaign.start_date + dt.timedelta(days=rng.randint(0, span))
                 writer.writerow([campaign.name, email, "responded", day.isoformat()])
             else:
                 writer.writerow([campaign.name, email, "sent", ""])
