@@ -355,7 +355,7 @@ def member_import(*, actor: User, file_name: str, content: bytes, today: dt.date
             responded = parse_day(values.get("responded"))
         except ValueError:
             result.errors.append(RowError(number, f"“{_text(values.get('responded'))}” is not a date "
-                                          "(write 2026-11-03 or 3 Nov 2026)"))  # fmt: skip
+                                          "(write 3 Nov 2026 or 03/11/2026, day first)"))  # fmt: skip
             continue
         if responded is not None and responded > today:
             result.errors.append(RowError(number, f"the responded date {responded:%d %b %Y} is in the future"))

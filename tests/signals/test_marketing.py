@@ -98,7 +98,7 @@ def test_member_import_all_or_nothing_with_every_refused_row(org: Org) -> None:
     assert [(e.row, e.message) for e in result.errors] == [
         (3, "no campaign named or numbered “No such campaign”"),
         (5, "A member of campaign “Autumn webinar” who responded needs the day they responded."),
-        (6, "“yesterday” is not a date (write 2026-11-03 or 3 Nov 2026)"),
+        (6, "“yesterday” is not a date (write 3 Nov 2026 or 03/11/2026, day first)"),
         (4, "no lead or contact has the e-mail address nobody@example.com"),
         (7, "repeats row 2 (ann@example.com in “Autumn webinar”)"),
     ]
