@@ -6,7 +6,6 @@ from signals.views import notifications as views
 
 urlpatterns: list[URLPattern] = [
     path("notifications/", views.notification_list, name="notification_list"),
-    path("notifications/bell/", views.bell, name="notification_bell"),
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("notifications/settings/", views.preferences, name="preferences"),
     path("notifications/<int:pk>/", views.notification_detail, name="notification_detail"),

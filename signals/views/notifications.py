@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,7 +27,8 @@ from signals.services import notifications as services
 
 MISSING = "No such notification."
 BODY_SHOWN = 300  # characters of a body the list shows (its page shows it whole)
-# Sent with every answer that changes what is unread: the bell in the header asks for its count again.
+# Sent with every answer that changes what is unread (for any script that cares); the answer itself carries the
+# header's bell, counted again, swapped in out of band.
 CHANGED = "notifications-changed"
 
 
@@ -73,7 +75,11 @@ def _addressed(notes: list[Notification]) -> list[Notification]:
     return notes
 
 
-def _changed(response: HttpResponse) -> HttpResponse:
+def _changed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """An htmx answer that changed what is unread: the header's bell comes with it (hx-swap-oob), counted anew."""
+    selectors.forget_unread(request_user(request).pk)
+    bell = render_to_string("signals/notifications/partials/bell.html", {"oob": True}, request=request)
+    response.content = response.content + bell.encode()
     response["HX-Trigger"] = CHANGED
     return response
 
@@ -116,7 +122,9 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponseBase:
     note = services.notification_mark_read(person=user, notification_id=note.pk, read=request.POST.get("read") != "0")
     selectors.forget_unread(user.pk)
     if _htmx(request):
-        return _changed(render(request, "signals/notifications/partials/row.html", {"note": _addressed([note])[0]}))
+        return _changed(
+            request, render(request, "signals/notifications/partials/row.html", {"note": _addressed([note])[0]})
+        )
     return redirect("signals:notification_list")
 
 
@@ -138,7 +146,7 @@ def notification_read_all(request: HttpRequest) -> HttpResponseBase:
     services.notification_mark_all_read(person=user)
     selectors.forget_unread(user.pk)
     if _htmx(request):
-        return _changed(notification_list_fragment(request))
+        return _changed(request, notification_list_fragment(request))
     return redirect("signals:notification_list")
 
 
@@ -147,13 +155,6 @@ def notification_list_fragment(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.notifications_of(user), selectors.PAGE_SIZE).get_page(1)
     context = {"page": page, "rows": _addressed(list(page.object_list)), "unread_only": False, "unread": 0}
     return render(request, "signals/notifications/partials/list.html", context)
-
-
-@login_required
-@require_GET
-def bell(request: HttpRequest) -> HttpResponse:
-    """The header's bell alone (htmx asks for it again whenever something was marked read)."""
-    return render(request, "signals/notifications/partials/bell.html")
 
 
 @login_required

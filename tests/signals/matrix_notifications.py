@@ -15,7 +15,6 @@ from tests.signals.matrix_common import POST
 
 ROUTES: dict[str, dict[str, Any]] = {
     "signals/notifications/": {},
-    "signals/notifications/bell/": {},
     "signals/notifications/read-all/": {"writes": POST},
     "signals/notifications/settings/": {"writes": POST, "body": {"kind": "deal_assigned", "channel": "email", "on": "1"}},
     "signals/notifications/<int:pk>/": {"ids": "notification"},

@@ -46,8 +46,11 @@ def test_the_bell_shows_the_unread_count_on_every_page(org):
         assert bell_count(page) == "3", url
     rep.post(reverse("signals:notification_read", args=[notes[0].pk]))
     assert bell_count(rep.get(reverse("home")).content.decode()) == "2"
-    # The fragment htmx refreshes the bell with.
-    assert bell_count(rep.get(reverse("signals:notification_bell"), **HTMX).content.decode()) == "2"
+    # Marking read through htmx brings the header's bell along, counted again (swapped in out of band).
+    answer = rep.post(reverse("signals:notification_read", args=[notes[1].pk]), **HTMX).content.decode()
+    assert 'hx-swap-oob="true"' in answer and bell_count(answer) == "1"
+    # The bell never polls: pages that stop polling when their work is done stay quiet.
+    assert "hx-get" not in rep.get(reverse("signals:preferences")).content.decode().split("<main")[0]
 
 
 def test_the_bell_says_99_plus_beyond_99_and_costs_one_query(org, django_assert_num_queries):
