@@ -235,3 +235,56 @@ def test_touches_by_hand_on_the_campaign_page_and_api(org: Org) -> None:
         services.touch_add(actor=org.ops, campaign=c, deal_id=999999, touched_at=TODAY)
     ops.post(reverse("signals:campaign_touch_remove", args=[touch.pk]))
     assert not CampaignTouch.objects.exists()
+
+
+@freeze_time("2026-11-20 10:00")
+def test_attribution_filters_answer_a_fragment_and_the_api_writes(org: Org, touched: dict[str, object],
+                                                                  api_client_for) -> None:  # fmt: skip
+    fragment = client_for(org.ops).get(reverse("signals:attribution"), {"year": "2026", "model": "last", "by": "month"},
+                                       headers={"HX-Request": "true"})  # fmt: skip
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert "Last touch" in fragment.text and "2026-05" in fragment.text  # the month periods
+    api = api_client_for(org.ops)
+    made = api.post("/api/v1/signals/campaigns/", {"name": "API campaign", "type": "paid", "status": "active",
+                    "start_date": "2026-02-01", "end_date": "2026-02-28", "cost": "250.00", "owner": org.ops.pk},
+                    format="json")  # fmt: skip
+    assert made.status_code == 201, made.content
+    clash = api.post("/api/v1/signals/campaigns/", {"name": "api CAMPAIGN", "start_date": "2026-02-01",
+                     "end_date": "2026-02-28", "cost": "1", "owner": org.ops.pk}, format="json")  # fmt: skip
+    assert clash.status_code == 400 and "exists already" in clash.json()["detail"]
+    deal = touched["b"]
+    touch = api.post("/api/v1/signals/campaign-touches/", {"campaign": made.json()["id"], "deal_id": deal.pk,  # type: ignore[attr-defined]
+                     "touched_at": "2026-04-10T12:00:00Z"}, format="json")  # fmt: skip
+    assert touch.status_code == 201, touch.content
+    rep_view = api_client_for(org.rep_a).get("/api/v1/signals/campaign-touches/").json()
+    rows = rep_view["results"] if isinstance(rep_view, dict) else rep_view
+    assert {r["deal_id"] for r in rows} == {touched["a"].pk}  # type: ignore[attr-defined]  # only their own deal's
+    assert api_client_for(org.rep_a).post("/api/v1/signals/campaigns/", {"name": "x"}).status_code == 403
+
+
+@freeze_time("2026-11-20 10:00")
+def test_lists_read_a_fixed_number_of_queries(org: Org) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = campaign(org, "One")
+    deals = [DealFactory.create(owner=org.rep_a) for _ in range(6)]
+    contacts = [ContactFactory.create(owner=org.rep_a, email=f"p{i}@example.com") for i in range(6)]
+
+    def counted(url: str) -> int:
+        client = client_for(org.ops)
+        client.get(url)  # warm: session, fiscal calendar
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    services.touch_add(actor=org.ops, campaign=first, deal_id=deals[0].pk, touched_at=TODAY)
+    services.member_add(actor=org.ops, campaign=first, contact_id=contacts[0].pk)
+    detail = reverse("signals:campaign_detail", args=[first.pk])
+    few_detail, few_list = counted(detail), counted(reverse("signals:campaign_list"))
+    for i, deal in enumerate(deals[1:], start=1):
+        services.touch_add(actor=org.ops, campaign=first, deal_id=deal.pk, touched_at=TODAY)
+        services.member_add(actor=org.ops, campaign=first, contact_id=contacts[i].pk)
+        campaign(org, f"More {i}")
+    assert counted(detail) == few_detail
+    assert counted(reverse("signals:campaign_list")) == few_list
