@@ -1,14 +1,27 @@
-"""Pipeline reads for signals' lead hand-off (docs/signals-leads.md): the routed leads nobody has answered yet and
-the response facts of the leads routed in a period. Plain rows out, so signals never touches pipeline's models."""
+"""Pipeline reads for signals' lead hand-off (docs/signals-leads.md): the routed leads nobody has answered in time
+(the SLA sweep), and the response report summed in the database per source, owner or team. Plain rows out, so
+signals never touches pipeline's models."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Case, DateTimeField, DurationField, ExpressionWrapper, F, QuerySet, Value, When
+from django.db import connection
+from django.db.models import (
+    Case,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Lower, Trim
 
 from pipeline.models import Lead, LeadStatus
@@ -61,91 +74,136 @@ def leads_past_response_due(
             routed_at__isnull=False,
             routed_at__lte=now - dt.timedelta(minutes=shortest),  # no lead routed later can be due yet
         )
-        .exclude(status__in=CLOSED_LEAD_STATUSES)
         .annotate(source_key=Lower(Trim("source")))
         .annotate(due_at=_due_at(minutes_by_source, default_minutes))
-        .filter(due_at__lte=now)
+        .filter(_breached_q(now))
         .order_by("due_at", "id")
         .values_list("id", "owner_id", "owner__manager_id", "source", "routed_at", "due_at")
     )
     return [AwaitingLead(*row) for row in rows]
 
 
-@dataclass(frozen=True)
-class LeadResponseFact:
-    """One routed lead of a report: who had it, where it came from, when it was routed and first answered."""
+# A lead's routing as seconds since the epoch, and the seconds from routing to the first answer (NULL while
+# unanswered), as double precision: plain floats, cheap to read by the ten thousand.
+EPOCH = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
+ROUTED_SECONDS = Func(F("routed_at"), template=EPOCH, output_field=FloatField())
+RESPONSE_SECONDS = Func(
+    ExpressionWrapper(F("first_response_at") - F("routed_at"), output_field=DurationField()),
+    template=EPOCH,
+    output_field=FloatField(),
+)
 
-    lead_id: int
+
+class ResponseFact(NamedTuple):
+    """One routed lead for the response report: whose, where from, when routed and how long to the first answer."""
+
     owner_id: int
-    owner_name: str
     team_id: int | None
-    team_name: str
     source: str
     status: str
-    routed_at: dt.datetime
-    first_response_at: dt.datetime | None
+    routed: float  # seconds since the epoch
+    response: float | None  # seconds; None: unanswered
 
 
-def _scoped_leads(user: Any) -> QuerySet[Lead]:
-    return Lead.objects.filter(visible_people_q(user, "owner"))
-
-
-def lead_response_facts(
+def response_facts(
     user: Any,
     *,
-    routed_from: dt.datetime | None = None,
-    routed_to: dt.datetime | None = None,
-    lead_ids: list[int] | None = None,
+    routed_from: dt.datetime,
+    routed_to: dt.datetime,
+    waiting_since: dt.datetime | None,
     source: str = "",
     team_id: int | None = None,
-) -> list[LeadResponseFact]:
-    """The routed leads `user` may see (roles.md: leads follow their owner): routed in [routed_from, routed_to)
-    and/or among `lead_ids`, optionally of one source (matched like the SLA: trimmed, case-insensitive) and of
-    owners in one team."""
-    qs = _scoped_leads(user).filter(routed_at__isnull=False)
-    if routed_from is not None:
-        qs = qs.filter(routed_at__gte=routed_from)
-    if routed_to is not None:
-        qs = qs.filter(routed_at__lt=routed_to)
-    if lead_ids is not None:
-        qs = qs.filter(pk__in=lead_ids)
+) -> list[ResponseFact]:
+    """The leads `user` may see (roles.md: leads follow their owner), optionally of one source (matched as the SLA
+    matches it) and of owners in one team, that were routed in [routed_from, routed_to), or (`waiting_since` not
+    None) that are still open and unanswered though routed at or before `waiting_since` (the candidates for
+    "breached now", whatever day they were routed: the caller passes now − the shortest SLA). Read through the
+    cursor, without Django's per-value converters: tens of thousands of rows are plain tuples."""
+    wanted = Q(routed_at__gte=routed_from, routed_at__lt=routed_to)
+    if waiting_since is not None:
+        wanted |= Q(first_response_at__isnull=True, routed_at__lte=waiting_since) & ~Q(status__in=CLOSED_LEAD_STATUSES)
+    qs = Lead.objects.filter(visible_people_q(user, "owner"), wanted, routed_at__isnull=False)
     if source:
         qs = qs.annotate(source_key=Lower(Trim("source"))).filter(source_key=source_key(source))
     if team_id:
         qs = qs.filter(owner__team_id=team_id)
-    rows = qs.order_by("routed_at", "id").values_list(
-        "id",
-        "owner_id",
-        "owner__first_name",
-        "owner__last_name",
-        "owner__username",
-        "owner__team_id",
-        "owner__team__name",
-        "source",
-        "status",
-        "routed_at",
-        "first_response_at",
+    qs = qs.annotate(routed_s=ROUTED_SECONDS, response_s=RESPONSE_SECONDS).values_list(
+        "owner_id", "owner__team_id", "source", "status", "routed_s", "response_s"
     )
-    facts = []
-    for lead_id, owner_id, first, last, username, team, team_name, src, status, routed, answered in rows:
-        name = f"{first} {last}".strip() or username
-        facts.append(LeadResponseFact(lead_id, owner_id, name, team, team_name or "", src, status, routed, answered))
-    return facts
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [ResponseFact(*row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class BreachedRow:
+    lead_id: int
+    name: str
+    company: str
+    owner_name: str
+    source: str
+    routed_at: dt.datetime
+    due_at: dt.datetime
+
+
+def breached_list(
+    user: Any,
+    *,
+    now: dt.datetime,
+    minutes_by_source: Mapping[str, int],
+    default_minutes: int | None,
+    source: str = "",
+    team_id: int | None = None,
+    limit: int = 50,
+) -> list[BreachedRow]:
+    """The first `limit` leads `user` may see breached at `now`, oldest due first (the report's list)."""
+    if not minutes_by_source and not default_minutes:
+        return []
+    shortest = min([*minutes_by_source.values(), *([default_minutes] if default_minutes else [])])
+    qs = Lead.objects.filter(visible_people_q(user, "owner"), first_response_at__isnull=True, routed_at__isnull=False,
+                             routed_at__lte=now - dt.timedelta(minutes=shortest))  # fmt: skip
+    qs = qs.annotate(source_key=Lower(Trim("source"))).annotate(due_at=_due_at(minutes_by_source, default_minutes))
+    if source:
+        qs = qs.filter(source_key=source_key(source))
+    if team_id:
+        qs = qs.filter(owner__team_id=team_id)
+    rows = (
+        qs.filter(_breached_q(now))
+        .order_by("due_at", "id")
+        .values_list("id", "first_name", "last_name", "company", "owner__first_name", "owner__last_name",
+                     "owner__username", "source", "routed_at", "due_at")[:limit]
+    )  # fmt: skip
+    return [
+        BreachedRow(pk, f"{first} {last}".strip(), company, f"{o_first} {o_last}".strip() or username, src, routed,
+                    due)
+        for pk, first, last, company, o_first, o_last, username, src, routed, due in rows
+    ]  # fmt: skip
+
+
+def _breached_q(now: dt.datetime) -> Q:
+    """Routed, unanswered, still open, and due at or before `now` (on a queryset annotated with `due_at`)."""
+    return Q(first_response_at__isnull=True, routed_at__isnull=False, due_at__lte=now) & ~Q(
+        status__in=CLOSED_LEAD_STATUSES
+    )
 
 
 def lead_sources_in_use(user: Any) -> list[str]:
     """The distinct lead sources (as typed, first spelling per case-insensitive key) of the leads `user` sees."""
     seen: dict[str, str] = {}
-    for src in _scoped_leads(user).exclude(source="").values_list("source", flat=True).distinct().order_by("source"):
+    sources = Lead.objects.filter(visible_people_q(user, "owner")).exclude(source="").values_list("source", flat=True)
+    for src in sources.distinct().order_by("source"):
         seen.setdefault(source_key(src), src.strip())
     return sorted(seen.values(), key=str.lower)
 
 
 __all__ = [
     "AwaitingLead",
-    "LeadResponseFact",
-    "lead_response_facts",
+    "BreachedRow",
+    "ResponseFact",
+    "breached_list",
     "lead_sources_in_use",
     "leads_past_response_due",
+    "response_facts",
     "source_key",
 ]

@@ -112,9 +112,16 @@ class LeadResponseViewSet(viewsets.ViewSet):
                 "by_source": [_row(r) for r in report.by_source],
                 "by_owner": [_row(r) for r in report.by_owner],
                 "by_team": [_row(r) for r in report.by_team],
+                # The first 50 breached now, due longest ago first (total.breached_now counts them all).
                 "breached_now": [
-                    {"lead": f.lead_id, "owner": f.owner_id, "source": f.source, "routed_at": f.routed_at}
-                    for f in report.breached
+                    {
+                        "lead": b.lead_id,
+                        "owner_name": b.owner_name,
+                        "source": b.source,
+                        "routed_at": b.routed_at,
+                        "due_at": b.due_at,
+                    }
+                    for b in report.breached
                 ],
             }
         )

@@ -1,9 +1,12 @@
 """Lead response times: plain Python over plain data, no ORM (docs/signals-leads.md, "The response-time report").
 
+Times are seconds (a lead's routing as seconds since the epoch, its response time and its SLA as lengths), so a
+report over tens of thousands of leads is plain float arithmetic.
+
 For each lead routed in the report's period:
 - its **response time** is first answered − routed (an answered lead only);
-- it is **due** at routed + the SLA minutes of its source (its own row, else the "any other source" row; a source
-  with neither has no SLA);
+- it is **due** at routed + the SLA of its source (its own row, else the "any other source" row; a source with
+  neither has no SLA);
 - it is **within the SLA** when answered by its due time; it **missed** the SLA when answered later, or when it is
   still unanswered after its due time. A lead still unanswered before its due time is not decided yet and counts
   in neither (so the share does not drop while fresh leads wait inside their SLA).
@@ -11,8 +14,8 @@ For each lead routed in the report's period:
 Per group (a source, an owner, a team) and in total: leads routed, answered, the **median** response time (the
 middle answered lead; with an even number, halfway between the two middle ones) and the **90th percentile** (the
 nearest rank: the answered lead at position ⌈0.9 × n⌉ in order of response time), the **share within the SLA**
-(within ÷ decided) and the leads **breached now** (the rules' sweep: routed, unanswered, open and past due today,
-whatever the day they were routed).
+(within ÷ decided) and the leads **breached now**: routed, unanswered, still open and past due, whatever day they
+were routed (the rules' sweep, signals.selectors.leads.breached_leads).
 """
 
 from __future__ import annotations
@@ -21,33 +24,49 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class LeadTimes:
-    """One routed lead as the report needs it. `sla_minutes` None: its source has no SLA."""
+class LeadTimes(NamedTuple):
+    """One routed lead as the report needs it. `response` None: unanswered; `sla` None: its source has no SLA;
+    `in_period`: routed in the report's period (a lead outside it counts only if breached now)."""
 
-    lead_id: int
-    routed_at: dt.datetime
-    first_response_at: dt.datetime | None
-    sla_minutes: int | None
-
-    @property
-    def response(self) -> dt.timedelta | None:
-        return self.first_response_at - self.routed_at if self.first_response_at is not None else None
-
-    def within_sla(self, now: dt.datetime) -> bool | None:
-        """True: answered by its due time; False: answered late, or unanswered and past due; None: no SLA, or
-        still waiting inside it."""
-        if self.sla_minutes is None:
-            return None
-        due = self.routed_at + dt.timedelta(minutes=self.sla_minutes)
-        if self.first_response_at is not None:
-            return self.first_response_at <= due
-        return False if now >= due else None
+    routed: float
+    response: float | None
+    sla: float | None
+    is_open: bool = True
+    in_period: bool = True
 
 
-def median(values: Sequence[dt.timedelta]) -> dt.timedelta | None:
+def within_sla(lead: LeadTimes, now: float) -> bool | None:
+    """True: answered by its due time; False: answered late, or unanswered and past due; None: no SLA, or still
+    waiting inside it."""
+    if lead.sla is None:
+        return None
+    if lead.response is not None:
+        return lead.response <= lead.sla
+    return False if now >= lead.routed + lead.sla else None
+
+
+def breached(lead: LeadTimes, now: float) -> bool:
+    """Routed, unanswered, still open and past its due time."""
+    return lead.response is None and lead.is_open and lead.sla is not None and now >= lead.routed + lead.sla
+
+
+class Judged(NamedTuple):
+    """A lead judged once at `now`, so each grouping only adds up."""
+
+    in_period: bool
+    response: float | None
+    verdict: bool | None
+    breached: bool
+
+
+def judge(lead: LeadTimes, now: float) -> Judged:
+    return Judged(lead.in_period, lead.response, within_sla(lead, now), breached(lead, now))
+
+
+def median(values: Sequence[float]) -> float | None:
     """The middle value of `values` (sorted here); halfway between the two middle ones for an even count."""
     if not values:
         return None
@@ -58,13 +77,17 @@ def median(values: Sequence[dt.timedelta]) -> dt.timedelta | None:
     return (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def percentile(values: Sequence[dt.timedelta], share: float) -> dt.timedelta | None:
+def percentile(values: Sequence[float], share: float) -> float | None:
     """Nearest rank: the value at position ⌈share × n⌉ (1-based) of the sorted values."""
     if not values:
         return None
     ordered = sorted(values)
     rank = max(1, math.ceil(share * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def _span(seconds: float | None) -> dt.timedelta | None:
+    return dt.timedelta(seconds=round(seconds)) if seconds is not None else None
 
 
 @dataclass(frozen=True)
@@ -84,35 +107,32 @@ class ResponseStats:
         return self.within / self.decided if self.decided else None
 
 
-def stats(key: object, leads: Iterable[LeadTimes], *, now: dt.datetime, breached_now: int = 0) -> ResponseStats:
-    leads = list(leads)
-    times = [t for t in (lead.response for lead in leads) if t is not None]
-    verdicts = [lead.within_sla(now) for lead in leads]
-    return ResponseStats(
-        key=key,
-        routed=len(leads),
-        answered=len(times),
-        median=median(times),
-        p90=percentile(times, 0.9),
-        within=sum(1 for v in verdicts if v is True),
-        decided=sum(1 for v in verdicts if v is not None),
-        breached_now=breached_now,
-    )
+def summarise(key: object, judged: Iterable[Judged]) -> ResponseStats:
+    """The stats of one group of judged leads."""
+    routed = answered = within = decided = late_now = 0
+    times: list[float] = []
+    for lead in judged:
+        late_now += lead.breached
+        if not lead.in_period:
+            continue
+        routed += 1
+        if lead.response is not None:
+            answered += 1
+            times.append(lead.response)
+        if lead.verdict is not None:
+            decided += 1
+            within += lead.verdict
+    return ResponseStats(key, routed, answered, _span(median(times)), _span(percentile(times, 0.9)), within, decided,
+                         late_now)  # fmt: skip
 
 
-def grouped(
-    rows: Iterable[tuple[object, LeadTimes]],
-    *,
-    now: dt.datetime,
-    breached_keys: Iterable[object] = (),
-) -> list[ResponseStats]:
-    """`stats` per key of (key, lead) rows (a key with breaches now but no lead routed in the period still gets
-    its row), in the order keys first appear (callers sort)."""
-    groups: dict[object, list[LeadTimes]] = {}
+def stats(key: object, leads: Iterable[LeadTimes], *, now: float) -> ResponseStats:
+    return summarise(key, (judge(lead, now) for lead in leads))
+
+
+def grouped(rows: Iterable[tuple[object, Judged]]) -> list[ResponseStats]:
+    """`summarise` per key of (key, judged lead) rows, in the order keys first appear (callers sort)."""
+    groups: dict[object, list[Judged]] = {}
     for key, lead in rows:
         groups.setdefault(key, []).append(lead)
-    breached: dict[object, int] = {}
-    for key in breached_keys:
-        breached[key] = breached.get(key, 0) + 1
-        groups.setdefault(key, [])
-    return [stats(key, rows, now=now, breached_now=breached.get(key, 0)) for key, rows in groups.items()]
+    return [summarise(key, members) for key, members in groups.items()]

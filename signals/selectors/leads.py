@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from pipeline.selectors import leads as pipeline_leads
 from salesops import formats
-from salesops.org.selectors import fiscal_calendar, people_visible_to
+from salesops.org.models import Team
+from salesops.org.selectors import fiscal_calendar, people_visible_to, person_names
 from signals.engine import leads as engine
 from signals.engine.winloss import ReportPeriod, parse_period, period_options
 from signals.models import ResponseSla
@@ -40,6 +41,12 @@ class SlaTable:
 
     def minutes_for(self, source: str) -> int | None:
         return self.by_source.get(pipeline_leads.source_key(source), self.default_minutes)
+
+    @property
+    def shortest_minutes(self) -> int | None:
+        """The shortest SLA: no lead routed more recently than that can be breached yet."""
+        values = [*self.by_source.values(), *([self.default_minutes] if self.default_minutes else [])]
+        return min(values) if values else None
 
 
 def response_slas() -> QuerySet[ResponseSla]:
@@ -103,8 +110,11 @@ class ResponseReport:
     by_owner: list[ReportRow]
     by_team: list[ReportRow]
     total: ReportRow
-    breached: list[pipeline_leads.LeadResponseFact]  # the leads breached now, oldest due first (the list below)
+    breached: list[pipeline_leads.BreachedRow]  # the first BREACHED_LISTED breached now, oldest due first
     sla: SlaTable
+
+
+BREACHED_LISTED = 50
 
 
 def _bounds(period: ReportPeriod) -> tuple[dt.datetime, dt.datetime]:
@@ -115,47 +125,61 @@ def _bounds(period: ReportPeriod) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
-def _rows(stats: list[engine.ResponseStats], label_of: dict[object, str]) -> list[ReportRow]:
-    rows = [ReportRow(str(s.key), label_of.get(s.key, str(s.key)), s) for s in stats]
-    return sorted(rows, key=lambda r: (-r.stats.routed, -r.stats.breached_now, r.label.casefold()))
-
-
 def response_report(
     user: Any, *, period: ReportPeriod, now: dt.datetime, source: str = "", team_id: int | None = None
 ) -> ResponseReport:
-    """Response times of the leads routed in `period` that `user` may see, by source, owner and team (the rules in
-    signals/engine/leads.py), with the leads breached now in the same scope and filters."""
+    """Response times of the leads routed in `period` that `user` may see, by source, owner and team (the rules of
+    signals/engine/leads.py over one read of plain numbers), with the leads breached now in the same scope and
+    filters (whatever day they were routed) and the first of them listed."""
     start, end = _bounds(period)
     table = sla_table()
-    facts = pipeline_leads.lead_response_facts(user, routed_from=start, routed_to=end, source=source,
-                                               team_id=team_id)  # fmt: skip
-    breached_ids = [b.lead_id for b in breached_leads(now)]
-    breached = pipeline_leads.lead_response_facts(user, lead_ids=breached_ids, source=source, team_id=team_id)
-    order = {lead_id: i for i, lead_id in enumerate(breached_ids)}
-    breached.sort(key=lambda f: order[f.lead_id])
+    shortest = table.shortest_minutes
+    facts = pipeline_leads.response_facts(
+        user,
+        routed_from=start,
+        routed_to=end,
+        waiting_since=now - dt.timedelta(minutes=shortest) if shortest else None,
+        source=source,
+        team_id=team_id,
+    )
+    seconds = {key: minutes * 60.0 for key, minutes in table.by_source.items()}
+    default = table.default_minutes * 60.0 if table.default_minutes else None
+    first, last, at = start.timestamp(), end.timestamp(), now.timestamp()
+    closed = set(pipeline_leads.CLOSED_LEAD_STATUSES)
+    keyed = []
+    spellings: dict[str, str] = {}
+    for fact in facts:
+        key = pipeline_leads.source_key(fact.source)
+        if key not in spellings:
+            spellings[key] = fact.source.strip()
+        times = engine.LeadTimes(fact.routed, fact.response, seconds.get(key, default), fact.status not in closed,
+                                 first <= fact.routed < last)  # fmt: skip
+        keyed.append((key, fact, engine.judge(times, at)))
 
-    def times(fact: pipeline_leads.LeadResponseFact) -> engine.LeadTimes:
-        return engine.LeadTimes(fact.lead_id, fact.routed_at, fact.first_response_at, table.minutes_for(fact.source))
+    def rows(key_of: Any, label_of: Any) -> list[ReportRow]:
+        stats = engine.grouped((key_of(k, f), j) for k, f, j in keyed)
+        found = [ReportRow(_text(s.key), label_of(s.key), s) for s in stats if s.routed or s.breached_now]
+        return sorted(found, key=lambda r: (-r.stats.routed, -r.stats.breached_now, r.label.casefold()))
 
-    labels: dict[object, str] = {}
-    for fact in [*facts, *breached]:
-        labels.setdefault(pipeline_leads.source_key(fact.source), fact.source.strip() or "No source")
-        labels.setdefault(("owner", fact.owner_id), fact.owner_name)
-        labels.setdefault(("team", fact.team_id), fact.team_name or "No team")
-
-    def by(key_of: Any) -> list[engine.ResponseStats]:
-        return engine.grouped(((key_of(f), times(f)) for f in facts), now=now,
-                              breached_keys=[key_of(f) for f in breached])  # fmt: skip
-
-    by_source = _rows(by(lambda f: pipeline_leads.source_key(f.source)), labels)
-    by_owner = _rows(by(lambda f: ("owner", f.owner_id)), labels)
-    by_team = _rows(by(lambda f: ("team", f.team_id)), labels)
-    # Row keys for links and the API: a source as shown, a person's or a team's id.
-    by_owner = [ReportRow(str(r.stats.key[1]), r.label, r.stats) for r in by_owner]  # type: ignore[index]
-    by_team = [ReportRow(str(r.stats.key[1] or ""), r.label, r.stats) for r in by_team]  # type: ignore[index]
+    owners = person_names({f.owner_id for _, f, _ in keyed})
+    teams = team_names({f.team_id for _, f, _ in keyed if f.team_id})
+    by_source = rows(lambda k, f: k, lambda k: spellings.get(k) or "No source")
     by_source = [ReportRow(r.label if r.key else "", r.label, r.stats) for r in by_source]
-    total = ReportRow("", "All leads", engine.stats("", map(times, facts), now=now, breached_now=len(breached)))
-    return ResponseReport(period, source, team_id, by_source, by_owner, by_team, total, breached, table)
+    by_owner = rows(lambda k, f: f.owner_id, lambda k: owners.get(k, f"Person #{k}"))
+    by_team = rows(lambda k, f: f.team_id, lambda k: teams.get(k, "No team") if k else "No team")
+    total = ReportRow("", "All leads", engine.summarise("", (j for _, _, j in keyed)))
+    listed = pipeline_leads.breached_list(user, now=now, minutes_by_source=table.by_source,
+                                          default_minutes=table.default_minutes, source=source, team_id=team_id,
+                                          limit=BREACHED_LISTED)  # fmt: skip
+    return ResponseReport(period, source, team_id, by_source, by_owner, by_team, total, listed, table)
+
+
+def _text(key: object) -> str:
+    return "" if key is None else str(key)
+
+
+def team_names(ids: set[int]) -> dict[int, str]:
+    return dict(Team.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
 
 def teams_in_scope(user: Any) -> list[tuple[int, str]]:

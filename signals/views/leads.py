@@ -25,7 +25,6 @@ from signals.services import leads as services
 
 GROUPINGS = {"source": "Source", "owner": "Owner", "team": "Team"}
 CHART_ROWS = 15
-BREACHED_SHOWN = 50
 
 
 def _team_id(value: str | None) -> int | None:
@@ -107,7 +106,7 @@ def lead_response(request: HttpRequest) -> HttpResponseBase:
         "may_export": bool(getattr(user, "may_export_reports", False)),
         "may_set_slas": may_manage_setup(user),
         "query": request.GET.urlencode(),
-        "breached": [{"fact": f, "routed": _moment(f.routed_at)} for f in report.breached[:BREACHED_SHOWN]],
+        "breached": [{"lead": b, "routed": _moment(b.routed_at), "due": _moment(b.due_at)} for b in report.breached],
     }
     if getattr(request, "htmx", False):
         return render(request, "signals/leads/partials/report.html", context)
