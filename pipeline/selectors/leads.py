@@ -80,7 +80,10 @@ def leads_past_response_due(
         .order_by("due_at", "id")
         .values_list("id", "owner_id", "owner__manager_id", "source", "routed_at", "due_at")
     )
-    return [AwaitingLead(*row) for row in rows]
+    # routed_at is set on every row (the filter); due_at is routed_at + an interval.
+    return [
+        AwaitingLead(pk, owner, manager, src, routed, due) for pk, owner, manager, src, routed, due in rows if routed
+    ]
 
 
 # A lead's routing as seconds since the epoch, and the seconds from routing to the first answer (NULL while
@@ -127,10 +130,10 @@ def response_facts(
         qs = qs.annotate(source_key=Lower(Trim("source"))).filter(source_key=source_key(source))
     if team_id:
         qs = qs.filter(owner__team_id=team_id)
-    qs = qs.annotate(routed_s=ROUTED_SECONDS, response_s=RESPONSE_SECONDS).values_list(
+    numbers = qs.annotate(routed_s=ROUTED_SECONDS, response_s=RESPONSE_SECONDS).values_list(
         "owner_id", "owner__team_id", "source", "status", "routed_s", "response_s"
     )
-    sql, params = qs.query.sql_with_params()
+    sql, params = numbers.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [ResponseFact(*row) for row in cursor.fetchall()]
@@ -178,6 +181,7 @@ def breached_list(
         BreachedRow(pk, f"{first} {last}".strip(), company, f"{o_first} {o_last}".strip() or username, src, routed,
                     due)
         for pk, first, last, company, o_first, o_last, username, src, routed, due in rows
+        if routed  # (set on every row: the filter)
     ]  # fmt: skip
 
 

@@ -29,7 +29,7 @@ class OpsWritesSlas(BasePermission):
 
 
 class ResponseSlaSerializer(serializers.ModelSerializer[ResponseSla]):
-    source = serializers.CharField(required=False, allow_blank=True, default="", max_length=80)
+    source = serializers.CharField(required=False, allow_blank=True, default="", max_length=80)  # type: ignore[assignment]
     minutes = serializers.IntegerField(min_value=1)
 
     class Meta:

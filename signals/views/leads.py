@@ -39,8 +39,8 @@ def report_from_request(request: HttpRequest) -> tuple[selectors.ResponseReport,
     source = " ".join((request.GET.get("source") or "").split())[:80]
     report = selectors.response_report(user, period=period, now=timezone.now(), source=source,
                                        team_id=_team_id(request.GET.get("team")))  # fmt: skip
-    by = request.GET.get("by") if request.GET.get("by") in GROUPINGS else "source"
-    return report, by
+    by = request.GET.get("by") or ""
+    return report, by if by in GROUPINGS else "source"
 
 
 def rows_of(report: selectors.ResponseReport, by: str) -> list[selectors.ReportRow]:
@@ -90,8 +90,8 @@ def lead_response(request: HttpRequest) -> HttpResponseBase:
         require_report_export(user)
     report, by = report_from_request(request)
     if request.GET.get("export") == "csv":
-        header, rows = export_rows(report, by)
-        return csv_response(f"lead-response-{report.period.value}-by-{by}.csv", header, rows)
+        header, cells = export_rows(report, by)
+        return csv_response(f"lead-response-{report.period.value}-by-{by}.csv", header, cells)
     rows = rows_of(report, by)
     context = {
         "report": report,
