@@ -117,6 +117,8 @@ class MemberViewSet(
                                         content=upload.read())  # fmt: skip
         body = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
                 "errors": [{"row": e.row, "message": e.message} for e in result.errors]}  # fmt: skip
+        if not result.ok:
+            body = {"detail": f"{len(result.errors)} row(s) refused: nothing was imported.", "code": "invalid", **body}
         return Response(body, status=200 if result.ok else 400)
 
 

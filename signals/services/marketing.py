@@ -20,6 +20,7 @@ from django.utils import timezone
 from pipeline.selectors import marketing as pipeline_reads
 from salesops.api import DomainError, Forbidden
 from salesops.kernel.money import MoneyError, parse_money
+from salesops.limits import date_problem
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
@@ -69,6 +70,9 @@ def _campaign_values(values: dict[str, Any], *, current: Campaign | None) -> dic
     if unknown:
         raise TypeError(f"campaign fields unknown: {sorted(unknown)}")
     out = dict(values)
+    for key in ("name", "description"):
+        if key in out and "\x00" in (out[key] or ""):
+            raise DomainError(f"A campaign's {key} cannot hold a NUL character.", field=key)
     if "name" in out:
         out["name"] = (out["name"] or "").strip()
         if not out["name"]:
@@ -89,6 +93,8 @@ def _campaign_values(values: dict[str, Any], *, current: Campaign | None) -> dic
     for key in ("start_date", "end_date"):
         if key in out and not isinstance(out[key], dt.date):
             raise DomainError("A campaign needs a start and an end date.", field=key)
+        if key in out and (problem := date_problem(out[key])):
+            raise DomainError(f"A campaign's dates: {problem}.", field=key)
     if "owner" in out and (out["owner"] is None or not getattr(out["owner"], "is_active", False)):
         raise DomainError("A campaign needs an active owner.", field="owner")
     start = out.get("start_date", current.start_date if current else None)
@@ -204,6 +210,10 @@ def _member_status(status: str, responded: dt.date | dt.datetime | None, *, who:
         raise DomainError(f"A member of {who} who has not responded has no responded date.", field="responded_at")
     if status == MemberStatus.RESPONDED and responded is None:
         raise DomainError(f"A member of {who} who responded needs the day they responded.", field="responded_at")
+    if responded is not None:
+        day = responded.date() if isinstance(responded, dt.datetime) else responded
+        if problem := date_problem(day):
+            raise DomainError(f"A member of {who}: the responded day {problem}.", field="responded_at")
     return status, _moment(responded)
 
 
@@ -279,7 +289,10 @@ def _rows(file_name: str, content: bytes) -> Iterator[list[Any]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = content.decode("cp1252", errors="replace")
-    yield from csv.reader(io.StringIO(text))
+    try:
+        yield from csv.reader(io.StringIO(text.replace("\x00", "")))
+    except csv.Error as error:
+        raise DomainError(f"“{file_name}” is not a readable CSV file ({error}).", field="file") from error
 
 
 def _text(value: Any) -> str:
@@ -287,7 +300,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return str(value).replace("\x00", "").strip()
 
 
 def parse_day(value: Any) -> dt.date | None:
@@ -426,6 +439,9 @@ def touch_add(
         raise DomainError(f"There is no deal {deal_id}.", field="deal_id")
     if touched_at is None:
         raise DomainError(f"A touch of campaign “{campaign.name}” needs the day it happened.", field="touched_at")
+    day = touched_at.date() if isinstance(touched_at, dt.datetime) else touched_at
+    if problem := date_problem(day):
+        raise DomainError(f"A touch of campaign “{campaign.name}”: {problem}.", field="touched_at")
     moment = _moment(touched_at)
     assert moment is not None
     if timezone.localdate(moment) > timezone.localdate() + dt.timedelta(days=1):
