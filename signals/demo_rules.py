@@ -2,8 +2,8 @@
 
 - "Proposal gone quiet" (daily at 07:00): an open deal in Proposal for 14 days with nothing logged for 14 days tells
   its owner and their manager; evaluated as of this morning, so its firings are today's;
-- "Big deal without a next step" (a deal changes): an open deal of 50,000 or more with no next step tells the
-  owner's manager; evaluated over every deal as of yesterday, so its firings are yesterday's.
+- "Big deal in commit" (a deal changes): an open deal of 50,000 or more in the commit category tells finance (cash
+  planning) and the owner's manager; evaluated over every deal as of yesterday, so its firings are yesterday's.
 
 Both are written through the rules services (sales ops the author) and evaluated by the same code the sweep runs.
 """
@@ -34,11 +34,11 @@ def seed(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
     )
     big = services.rule_create(
         actor=org.ops,
-        name="Big deal without a next step",
-        description="An open deal of 50,000 or more needs a next step; the manager is told when one has none.",
+        name="Big deal in commit",
+        description="An open deal of 50,000 or more in commit: finance plans the cash, the manager checks the call.",
         trigger="deal_change",
-        conditions="status=open&no_next_step=true&min_amount=50000",
-        actions=[{"kind": "notify_manager"}],
+        conditions="status=open&category=commit&min_amount=50000",
+        actions=[{"kind": "notify_role", "role": "finance"}, {"kind": "notify_manager"}],
         is_live=True,
     )
     zone = timezone.get_current_timezone()

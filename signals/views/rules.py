@@ -195,7 +195,20 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rule": rule,
             "actions": [engine.describe_action(a, channel_names=names) for a in rule.actions],
             "conditions": selectors.conditions_words(rule.conditions),
-            "firings": selectors.recent_firings(rule, limit=50),
+            "firings": [
+                (
+                    f,
+                    [
+                        (
+                            r.get("ok"),
+                            engine.ACTION_KINDS.get(r.get("kind", ""), (r.get("kind", ""),))[0],
+                            r.get("detail", ""),
+                        )
+                        for r in f.results
+                    ],
+                )
+                for f in selectors.recent_firings(rule, limit=50)
+            ],
             "open_episodes": selectors.open_episode_count(rule),
             "kpi_label": engine.KPIS.get(rule.kpi, ("", ""))[0],
         },

@@ -298,12 +298,12 @@ def test_the_demo_has_two_live_rules_with_firings(org: Any) -> None:
         created_at=now - dt.timedelta(days=40),
         stage_entered_at=now - dt.timedelta(days=20),
     )
-    big = DealFactory.create(owner=org.rep_b, amount=80000, next_step="")
+    big = DealFactory.create(owner=org.rep_b, amount=80000, category_override="commit")
     counts = demo_rules.seed(org=SimpleNamespace(ops=org.ops), seed=1, today=timezone.localdate())
     assert counts == {"rules": 2, "rule_firings": 2}
     assert Rule.objects.filter(is_live=True).count() == 2
     assert set(RuleFiring.objects.values_list("subject_id", flat=True)) == {quiet.pk, big.pk}
-    assert _told(org.rep_a) == 1 and _told(org.manager_east) == 2
+    assert _told(org.rep_a) == 1 and _told(org.manager_east) == 2 and _told(org.finance) == 1
 
 
 def test_a_batch_that_starts_many_episodes_tells_each_person_once(org: Any) -> None:
