@@ -242,6 +242,7 @@ SPECTACULAR_SETTINGS = {
         "TargetRoleEnum": "enablement.models.TargetRole",
         "MismatchKindEnum": "signals.models.reconciliation.MismatchKind",
         "MismatchStatusEnum": "signals.models.reconciliation.MismatchStatus",
+        "NotificationKindEnum": "signals.models.notifications.Kind",
     },
 }
 
