@@ -599,14 +599,17 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request_user(request)
     lead = get_object_or_404(selectors.leads_visible_to(user), pk=pk)
     editable = selectors.leads_visible_to(user).filter(_editable_q(user), pk=lead.pk).exists()
-    is_open = lead.status not in ("converted", "disqualified")
-    context = {
+    return render(request, "pipeline/lead_detail.html", _lead_page(user, lead, editable))
+
+
+def _lead_page(user: User, lead: Any, editable: bool) -> dict[str, Any]:
+    is_open = lead.status in OPEN_LEAD
+    return {
         **_handoff(lead, editable),
         "activities": lead.activities.select_related("owner").order_by("-occurred_at", "-id")[:50],
         "activity_form": ActivityForm() if editable else None,
         "assign_form": LeadAssignForm(owners=owner_choices(user)) if editable and is_open else None,
     }
-    return render(request, "pipeline/lead_detail.html", context)
 
 
 @login_required
@@ -629,17 +632,19 @@ def lead_answered(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand the lead over; an owner the user may not name (outside their scope, or no one) is refused on the page
+    as an unknown choice, the same for both."""
     user = request_user(request)
     lead = _lead_for_write(user, pk)
     form = LeadAssignForm(request.POST, owners=owner_choices(user))
     if not form.is_valid():
-        messages.error(request, "Choose a new owner you may hand the lead to.")
-    else:
-        try:
-            lead = services.lead_assign(actor=user, lead=lead, owner=form.cleaned_data["owner"])
-            messages.success(request, f"{lead} handed to {lead.owner.display_name}; the response clock restarts.")
-        except DomainError as error:
-            messages.error(request, error.message)
+        context = {**_lead_page(user, lead, True), "assign_form": form}
+        return render(request, "pipeline/lead_detail.html", context)
+    try:
+        lead = services.lead_assign(actor=user, lead=lead, owner=form.cleaned_data["owner"])
+        messages.success(request, f"{lead} handed to {lead.owner.display_name}; the response clock restarts.")
+    except DomainError as error:
+        messages.error(request, error.message)
     if not selectors.leads_visible_to(user).filter(pk=lead.pk).exists():
         return redirect("pipeline:lead_list")  # handed outside the user's own scope
     return redirect("pipeline:lead_detail", pk=lead.pk)
