@@ -216,6 +216,8 @@ def rule_update(*, actor: User, rule: Rule, **values: Any) -> Rule:
     for key, value in clean.items():
         setattr(rule, key, value)
     rule.save()
+    if current["is_live"] and not rule.is_live:  # switched off through the form: as rule_set_live does
+        RuleEpisode.objects.filter(rule=rule, ended_at__isnull=True).update(ended_at=timezone.now())
     if changes:
         audit_record(actor=actor, instance=rule, action="update", changes=changes)
     return rule

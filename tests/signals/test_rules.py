@@ -327,3 +327,16 @@ def test_a_batch_that_starts_many_episodes_tells_each_person_once(org: Any) -> N
     manager = Notification.objects.get(recipient=org.manager_east, kind="rule_fired")  # rep_a's and rep_b's manager
     assert manager.title == f"{rule.name}: 3 deals"
     assert RuleFiring.objects.filter(rule=rule).count() == 3
+
+
+def test_switching_off_through_the_form_closes_the_episodes_too(org: Any) -> None:
+    with freeze_time(START):
+        _deal_in_proposal(org, at=timezone.now())
+        rule = _rotting_rule(org)
+    with freeze_time(START + dt.timedelta(days=15)):
+        assert services.rule_evaluate(rule=rule) == 1
+        services.rule_update(actor=org.ops, rule=rule, is_live=False)
+    assert not RuleEpisode.objects.filter(rule=rule, ended_at__isnull=True).exists()
+    with freeze_time(START + dt.timedelta(days=16)):
+        services.rule_update(actor=org.ops, rule=rule, is_live=True)
+        assert services.rule_evaluate(rule=rule) == 1  # a new episode of the rule's life
