@@ -372,3 +372,26 @@ def test_a_purge_removes_the_import_and_everything_made_from_it(company: dict[st
     services.invoice_import_purge(import_id=record.pk)
     assert not InvoiceImport.objects.filter(pk=record.pk).exists()
     assert not InvoiceLine.objects.exists() and not Reconciliation.objects.exists() and not Mismatch.objects.exists()
+
+
+def test_the_mismatch_list_reads_in_a_fixed_number_of_queries(
+    company: dict[str, Any], org: Any, client_for: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reconciliation = company["reconciliation"]
+    url = reverse("signals:reconciliation_mismatches", args=[reconciliation.pk])
+    client = client_for(org.finance)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    template = Mismatch.objects.filter(reconciliation=reconciliation, kind="no_invoice").get()
+    Mismatch.objects.bulk_create([
+        Mismatch(reconciliation=reconciliation, kind="no_invoice", deal_id=template.deal_id, deal_name=f"Copy {i}",
+                 owner_id=org.rep_c.pk if i % 2 else org.rep_a.pk, status_changed_by=org.finance)
+        for i in range(46)
+    ])  # fmt: skip
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url).content.decode()
+    assert "Copy 45" in page and len(many.captured_queries) == len(few.captured_queries)
