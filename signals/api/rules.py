@@ -22,7 +22,7 @@ from signals.selectors import rules as selectors
 from signals.services import rules as services
 
 
-class RuleSerializer(serializers.ModelSerializer[Rule]):
+class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
     actions = serializers.JSONField()
 
     class Meta:
@@ -49,7 +49,7 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
         read_only_fields = ["id", "created_by", "created_at", "last_run_at"]
 
 
-class FiringSerializer(serializers.ModelSerializer[RuleFiring]):
+class RuleFiringSerializer(serializers.ModelSerializer[RuleFiring]):
     class Meta:
         model = RuleFiring
         fields = ["id", "subject_kind", "subject_id", "subject_label", "fired_at", "results"]
@@ -58,7 +58,7 @@ class FiringSerializer(serializers.ModelSerializer[RuleFiring]):
 class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Rule]):
     """Rules: list, read, create, change (PATCH), switch on or off, their firings and the 90-day dry run."""
 
-    serializer_class = RuleSerializer
+    serializer_class = SignalsRuleSerializer
     pagination_class = None
     lookup_value_regex = r"[0-9]+"
     queryset = Rule.objects.none()
@@ -71,30 +71,31 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return selectors.rules()
 
     def _values(self, request: Request, *, partial: bool) -> dict[str, Any]:
-        given = RuleSerializer(data=request.data, partial=partial)
+        given = SignalsRuleSerializer(data=request.data, partial=partial)
         given.is_valid(raise_exception=True)
         return dict(given.validated_data)
 
-    @extend_schema(request=RuleSerializer, responses={201: RuleSerializer})
+    @extend_schema(request=SignalsRuleSerializer, responses={201: SignalsRuleSerializer})
     def create(self, request: Request) -> Response:
         self.get_queryset()
         rule = services.rule_create(actor=request_user(request), **self._values(request, partial=False))
-        return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+        return Response(SignalsRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RuleSerializer, responses={200: RuleSerializer})
+    @extend_schema(request=SignalsRuleSerializer, responses={200: SignalsRuleSerializer})
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         rule = services.rule_update(
             actor=request_user(request), rule=self.get_object(), **self._values(request, partial=True)
         )
-        return Response(RuleSerializer(rule).data)
+        return Response(SignalsRuleSerializer(rule).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)], responses={200: FiringSerializer(many=True)}
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        responses={200: RuleFiringSerializer(many=True)},
     )
     @action(detail=True, methods=["get"])
     def firings(self, request: Request, pk: str | None = None) -> Response:
         """The rule's latest 200 firings, newest first, each with what its actions did."""
-        return Response(FiringSerializer(selectors.firings_of(self.get_object())[:200], many=True).data)
+        return Response(RuleFiringSerializer(selectors.firings_of(self.get_object())[:200], many=True).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)], responses={200: OpenApiTypes.OBJECT}
@@ -117,7 +118,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
         request=OpenApiTypes.OBJECT,
-        responses={200: RuleSerializer},
+        responses={200: SignalsRuleSerializer},
     )
     @action(detail=True, methods=["post"])
     def switch(self, request: Request, pk: str | None = None) -> Response:
@@ -125,7 +126,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         rule = services.rule_set_live(
             actor=request_user(request), rule=self.get_object(), live=bool(request.data.get("live", True))
         )
-        return Response(RuleSerializer(rule).data)
+        return Response(SignalsRuleSerializer(rule).data)
 
 
 def register(router: SimpleRouter) -> None:
