@@ -348,7 +348,34 @@ MISMATCH_COLUMNS = (
     "detail",
     "status",
     "note",
+    "status_changed_by_id",
+    "status_changed_at",
 )
+# What finance set on an earlier reconciliation of the same import, by mismatch: (kind, deal, line when no deal).
+Earlier = dict[tuple[str, int | None, int | None], tuple[str, str, int | None, dt.datetime | None]]
+
+
+def _key(kind: str, deal_id: int | None, line_id: int | None) -> tuple[str, int | None, int | None]:
+    return kind, deal_id, line_id if deal_id is None else None
+
+
+def _earlier_statuses(reconciliation: Reconciliation) -> Earlier:
+    """The statuses and notes finance gave the same mismatches in the latest earlier reconciliation of this import:
+    reconciling again (another period, another tolerance, deals corrected since) keeps finance's work."""
+    previous = (
+        Reconciliation.objects.filter(invoice_import_id=reconciliation.invoice_import_id, status=JobStatus.DONE)
+        .exclude(pk=reconciliation.pk)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if previous is None:
+        return {}
+    rows = (
+        Mismatch.objects.filter(reconciliation=previous)
+        .exclude(status=MismatchStatus.OPEN, note="")
+        .values_list("kind", "deal_id", "line_id", "status", "note", "status_changed_by_id", "status_changed_at")
+    )
+    return {_key(kind, deal, line): (status, note, by, at) for kind, deal, line, status, note, by, at in rows}
 
 
 def reconciliation_execute(*, reconciliation_id: int) -> Reconciliation | None:
@@ -400,6 +427,7 @@ def reconciliation_execute(*, reconciliation_id: int) -> Reconciliation | None:
         by_deal = {d.id: d for d in deals}
         numbers = {pk: number for pk, number, *_ in line_rows}
         accounts = {pk: account for pk, *_rest, account in line_rows}
+        earlier = _earlier_statuses(reconciliation)
         with transaction.atomic():
             ReconciliationMatch.objects.filter(reconciliation=reconciliation).delete()
             Mismatch.objects.filter(reconciliation=reconciliation).delete()
@@ -411,7 +439,7 @@ def reconciliation_execute(*, reconciliation_id: int) -> Reconciliation | None:
             _copy(
                 "signals_mismatch",
                 MISMATCH_COLUMNS,
-                (_mismatch_row(reconciliation.pk, m, by_deal, numbers, accounts) for m in result.mismatches),
+                (_mismatch_row(reconciliation.pk, m, by_deal, numbers, accounts, earlier) for m in result.mismatches),
             )
             reconciliation.status = JobStatus.DONE
             reconciliation.deal_count = result.deal_count
@@ -441,8 +469,12 @@ def _mismatch_row(
     deals: dict[int, pipeline_reads.WonDealRow],
     numbers: dict[int, str],
     accounts: dict[int, str],
+    earlier: Earlier,
 ) -> tuple[Any, ...]:
     deal = deals.get(m.deal_id) if m.deal_id is not None else None
+    status, note, changed_by, changed_at = earlier.get(
+        _key(m.kind, m.deal_id, m.line_id), (MismatchStatus.OPEN, "", None, None)
+    )
     account = deal.account_name if deal is not None else accounts.get(m.line_id or 0, "")
     return (
         reconciliation_id,
@@ -462,8 +494,10 @@ def _mismatch_row(
         m.currency[:16],
         m.line_count,
         m.detail[:500],
-        MismatchStatus.OPEN,
-        "",
+        status,
+        note,
+        changed_by,
+        changed_at,
     )
 
 

@@ -395,3 +395,16 @@ def test_the_mismatch_list_reads_in_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as many:
         page = client.get(url).content.decode()
     assert "Copy 45" in page and len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_reconciling_again_keeps_what_finance_set(company: dict[str, Any], org: Any) -> None:
+    first = company["reconciliation"]
+    stray = Mismatch.objects.get(reconciliation=first, kind="invoice_without_deal")
+    short = Mismatch.objects.get(reconciliation=first, kind="amount_differs")
+    services.mismatch_set_status(actor=org.finance, mismatch=stray, status="resolved", note="Billed in error")
+    services.mismatch_set_status(actor=org.finance, mismatch=short, status="explained", note="Discount")
+    again = reconciled(org.finance, company["import"])
+    rows = {m.kind: m for m in Mismatch.objects.filter(reconciliation=again)}
+    assert (rows["invoice_without_deal"].status, rows["invoice_without_deal"].note) == ("resolved", "Billed in error")
+    assert (rows["amount_differs"].status, rows["amount_differs"].status_changed_by) == ("explained", org.finance)
+    assert rows["no_invoice"].status == "open" and rows["no_invoice"].note == ""
