@@ -141,3 +141,16 @@ def test_preferences_grid_switches_one_cell(org, api_client_for):
 
 def test_someone_signed_out_has_no_bell(client):
     assert 'data-testid="bell"' not in client.get(reverse("login")).content.decode()
+
+
+def test_when_a_notification_came_is_said_as_people_say_it():
+    import datetime as dt
+
+    from signals.views.notifications import ago
+
+    now = dt.datetime(2026, 12, 6, 15, 0, tzinfo=dt.UTC)
+    said = [ago(now - gap, now) for gap in (dt.timedelta(seconds=20), dt.timedelta(minutes=1),
+                                            dt.timedelta(minutes=45), dt.timedelta(hours=1), dt.timedelta(hours=5),
+                                            dt.timedelta(hours=30), dt.timedelta(days=3), dt.timedelta(days=40))]  # fmt: skip
+    assert said == ["just now", "1 minute ago", "45 minutes ago", "1 hour ago", "5 hours ago", "yesterday",
+                    "3 days ago", "27 Oct 2026"]  # fmt: skip
