@@ -320,6 +320,11 @@ def matches(
     return all(check() for check in checks)
 
 
+def _unchanged_since(deal: DealFacts, at: dt.datetime) -> bool:
+    moves = (deal.stage_moves, deal.owner_moves, deal.amount_moves, deal.close_moves)
+    return all(not m or m[-1][0] <= at for m in moves)
+
+
 @dataclass
 class DryRun:
     """What the dry run found: per day the deals matching at its end, the episode starts, per week, a sample."""
@@ -351,11 +356,18 @@ def replay(
         weeks.setdefault(day - dt.timedelta(days=day.weekday()), 0)
     matching_per_day = [0] * len(window)
     first_start: dict[int, tuple[dt.date, str]] = {}
+    timeless = cond.stale is None and cond.min_days_in_stage is None and cond.min_days_idle is None
     for deal in deals:
         before = False
         base = as_of(deal, baseline_day[1])
         if base is not None:
             before = matches(base, cond, at=baseline_day[1], stages=stages, teams=teams)
+        if base is not None and timeless and _unchanged_since(deal, baseline_day[1]):
+            # Nothing replayed changed in the window and no condition depends on the day: the deal is as it was on
+            # the baseline day every day (no start); counted once instead of evaluated 90 times.
+            if before:
+                matching_per_day = [n + 1 for n in matching_per_day]
+            continue
         for index, (day, end) in enumerate(window):
             state = as_of(deal, end)
             now = state is not None and matches(state, cond, at=end, stages=stages, teams=teams)

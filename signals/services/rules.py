@@ -691,11 +691,13 @@ def dry_run(*, conditions: str, today: dt.date | None = None, days: int = DRY_RU
         day_ends.append((day, dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)))
     since = day_ends[0][1]
     idle = max(cond.min_days_idle or 0, engine.STALE_DAYS if cond.stale is not None else 0)
-    facts = pipeline_rules.deal_replay_facts(
-        base, since=since, activity_since=since - dt.timedelta(days=idle + 1), open_since=cond.status == "open"
-    )
     # Activities before the window matter to "idle" (the last one before a day); read from idle days before it.
     stages = {pk: engine.StageFacts(*values) for pk, values in pipeline_rules.stage_facts().items()}
+    # Conditions only an open deal meets: a deal closed before the window (and not moved since) is left out.
+    wants_open = cond.status == "open" or (cond.stage_id in stages and stages[cond.stage_id].status == "open")
+    facts = pipeline_rules.deal_replay_facts(
+        base, since=since, activity_since=since - dt.timedelta(days=idle + 1), open_since=wants_open
+    )
     teams: dict[int, tuple[int | None, int | None]] = {
         pk: (team, region) for pk, team, region in User.objects.values_list("pk", "team_id", "region_id")
     }

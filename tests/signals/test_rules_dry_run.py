@@ -93,3 +93,28 @@ def test_open_deals_only_narrow_the_replay_but_not_the_count(org: Any) -> None:
     # Open throughout; in Prospecting since creation (1 Aug: matching on the baseline day), a new stage on 5 Sep
     # (the episode ends), 10 days later a new one: one start.
     assert run.starts == 1 and run.sample[0][2] == dt.date(2026, 9, 15)
+
+
+def test_a_deal_unchanged_in_the_window_counts_every_day_and_never_starts(org: Any) -> None:
+    s = default_stages()
+    DealFactory.create(
+        owner=org.rep_a,
+        name="Steady",
+        stage=s["Proposal"],
+        amount=90000,
+        created_at=at("2026-08-01"),
+        stage_entered_at=at("2026-08-01"),
+    )
+    b = DealFactory.create(
+        owner=org.rep_a,
+        name="Raised",
+        stage=s["Proposal"],
+        amount=90000,
+        created_at=at("2026-08-01"),
+        stage_entered_at=at("2026-08-01"),
+    )
+    DealChange.objects.create(deal=b, field="amount", old_value="10000", new_value="90000", changed_at=at("2026-10-05"))
+    run = services.dry_run(conditions="status=open&min_amount=50000", today=TODAY)
+    assert run.starts == 1 and run.sample[0][1:] == ("Raised", dt.date(2026, 10, 5))
+    assert run.per_day_matching[0] == (dt.date(2026, 9, 1), 1)  # Steady only; Raised was 10,000 then
+    assert run.per_day_matching[-1] == (dt.date(2026, 11, 29), 2)
