@@ -111,6 +111,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
+                        db_index=False,
                         related_name="deliveries",
                         to="signals.channel",
                     ),

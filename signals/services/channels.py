@@ -288,12 +288,16 @@ def _take_default(channel: Channel, *, actor: User) -> None:
         audit_record(actor=actor, instance=old, action="update", changes={"is_default": (True, False)})
 
 
-def _team(team_id: int | None) -> int | None:
+def _team(team_id: object) -> int | None:
     if team_id in (None, ""):
         return None
-    if not Team.objects.filter(pk=team_id).exists():
+    try:
+        pk = int(str(team_id))
+    except ValueError:
+        pk = 0
+    if not Team.objects.filter(pk=pk).exists():
         raise DomainError(f"There is no team {team_id}.", field="team_id")
-    return int(team_id)  # type: ignore[arg-type]
+    return pk
 
 
 @transaction.atomic
@@ -462,18 +466,23 @@ def channel_send(
     """Queue a message to one channel: a Delivery row now, sent by the `signals.deliver` task after the caller's
     transaction commits, retried with backoff. Returns the delivery's id. An unknown or inactive channel is a
     DomainError naming it (a rule's action names a channel that was switched off)."""
-    with transaction.atomic():
-        channel = Channel.objects.filter(pk=channel_id).first()
-        if channel is None:
-            raise DomainError(f"There is no channel {channel_id}.", field="channel", code="not_found")
-        if not channel.is_active:
-            raise DomainError(f"The channel “{channel.name}” is switched off.", field="channel")
+    # Checked before the transaction block: a refusal must leave the caller's transaction usable (a rule engine
+    # reports a switched-off channel and goes on with its other actions).
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        raise DomainError(f"There is no channel {channel_id}.", field="channel", code="not_found")
+    if not channel.is_active:
+        raise DomainError(f"The channel “{channel.name}” is switched off.", field="channel")
+    payload = _payload(subject=subject, text=text, url=url, data=data)
+    # No savepoint: the delivery row and its outbox message stand or fall with the caller's transaction (a rule
+    # firing for a thousand deals sends a thousand times; a savepoint each is two more round trips).
+    with transaction.atomic(savepoint=False):
         delivery = Delivery.objects.create(
             channel=channel,
             channel_name=channel.name,
             kind=channel.kind,
             source=(source or "")[:100] or "unknown",
-            payload=_payload(subject=subject, text=text, url=url, data=data),
+            payload=payload,
             max_attempts=MAX_ATTEMPTS,
             next_attempt_at=timezone.now(),
         )
