@@ -243,6 +243,8 @@ SPECTACULAR_SETTINGS = {
         "MismatchKindEnum": "signals.models.reconciliation.MismatchKind",
         "MismatchStatusEnum": "signals.models.reconciliation.MismatchStatus",
         "NotificationKindEnum": "signals.models.notifications.Kind",
+        "ChannelKindEnum": "signals.models.channels.ChannelKind",
+        "DeliveryStatusEnum": "signals.models.channels.DeliveryStatus",
     },
 }
 
