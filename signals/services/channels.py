@@ -664,7 +664,7 @@ def _send_email(addresses: list[str], payload: Mapping[str, Any]) -> Outcome:
     )
     try:
         message.send(fail_silently=False)
-    except (OSError, Exception) as error:  # smtplib's errors are OSErrors; a backend may raise anything
+    except Exception as error:  # smtplib's errors are OSErrors, but a mail backend may raise anything: retried
         return Outcome(False, None, f"{type(error).__name__}: {error}"[:1000])
     return Outcome(True)
 
