@@ -48,6 +48,17 @@ class PreferenceSerializer(serializers.Serializer[Any]):
     teams = serializers.BooleanField(required=False)
 
 
+class PreferenceRowSerializer(serializers.Serializer[Any]):
+    """One kind's channels as they stand (the person's choice, or the defaults)."""
+
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    label = serializers.CharField()
+    in_app = serializers.BooleanField()
+    email = serializers.BooleanField()
+    slack = serializers.BooleanField()
+    teams = serializers.BooleanField()
+
+
 def _grid(person: Any) -> list[dict[str, Any]]:
     return [
         {"kind": row.kind, "label": row.label, **{channel: on for channel, _, on in row.channels}}
@@ -109,11 +120,11 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 class PreferenceViewSet(viewsets.ViewSet):
     """The reader's channels per kind (in_app, email, slack, teams), defaults where they changed nothing."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: PreferenceRowSerializer(many=True)})
     def list(self, request: Request) -> Response:
         return Response(_grid(request_user(request)))
 
-    @extend_schema(request=PreferenceSerializer, responses={200: OpenApiTypes.OBJECT},
+    @extend_schema(request=PreferenceSerializer, responses={200: PreferenceRowSerializer},
                    description="Switch channels of one kind on or off (only the channels given change).")  # fmt: skip
     def create(self, request: Request) -> Response:
         given = PreferenceSerializer(data=request.data)
