@@ -52,7 +52,7 @@ class PreferenceRowSerializer(serializers.Serializer[Any]):
     """One kind's channels as they stand (the person's choice, or the defaults)."""
 
     kind = serializers.ChoiceField(choices=Kind.choices)
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF pops it), not Field.label
     in_app = serializers.BooleanField()
     email = serializers.BooleanField()
     slack = serializers.BooleanField()
