@@ -139,7 +139,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Try a failed delivery again (a new round of attempts)."""
-        delivery = Delivery.objects.filter(pk=pk).first() if (pk or "").isdigit() else None
+        delivery = Delivery.objects.filter(pk=int(pk)).first() if pk and pk.isascii() and pk.isdigit() else None
         if delivery is None:
             raise NotFound("No such delivery.")
         delivery = services.delivery_retry(actor=request.user, delivery_id=delivery.pk)  # type: ignore[arg-type]
