@@ -414,3 +414,28 @@ def test_deleting_a_channel_keeps_its_log_and_fails_what_was_waiting(org: Any) -
     assert Delivery.objects.get(pk=waiting).status == DeliveryStatus.FAILED
     assert deliver(waiting, 1) == "skipped"
     assert AuditEvent.objects.filter(entity="signals.channel", entity_id=str(channel.pk), action="delete").exists()
+
+
+@pytest.mark.django_db
+def test_the_receiver_code_in_the_docs_verifies_a_real_request(org: Any, receiver: Any) -> None:
+    """docs/signals-channels.md shows a receiver's `verify` in Python: it accepts what the hub sent and refuses a
+    wrong secret or a changed body."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    page = (Path(settings.BASE_DIR) / "docs" / "signals-channels.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?def verify.*?)```", page, re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {}
+    exec(code.group(1), namespace)  # noqa: S102 (the documentation's own example)
+    verify = namespace["verify"]
+    hook = receiver()
+    channel = webhook(org, hook.url)
+    run_all(services.channel_send(channel_id=channel.pk, subject="Docs", text="", source="t"))
+    [request] = hook.requests
+    header, body = request["headers"]["X-Salesops-Signature"], request["body"]
+    assert verify(SECRET, header, body)
+    assert not verify("wrong-secret-0123456789", header, body)
+    assert not verify(SECRET, header, body.replace(b"Docs", b"Dogs"))
