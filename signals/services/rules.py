@@ -98,6 +98,10 @@ def matching_count(conditions: str) -> int:
 
 
 # ------------------------------------------------------------------------------------------------ writes
+MAX_EVERY_MINUTES = 525_600  # a year
+MAX_THRESHOLD = Decimal("100000000000000")  # numeric(16, 2)
+
+
 def _may_write(actor: User) -> None:
     if not may_manage_setup(actor):
         raise Forbidden("Only sales ops write rules.")
@@ -144,6 +148,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             raise DomainError("The hour is 0 to 23 (company time).", field="daily_hour")
         if hour is None and minutes is not None and minutes < 5:
             raise DomainError("A scheduled rule runs at most every 5 minutes.", field="every_minutes")
+        if hour is None and minutes is not None and minutes > MAX_EVERY_MINUTES:
+            raise DomainError("A scheduled rule runs at least once a year (525,600 minutes).", field="every_minutes")
         clean["daily_hour"], clean["every_minutes"] = hour, (None if hour is not None else minutes)
     if trigger == RuleTrigger.KPI:
         kpi = values.get("kpi") or ""
@@ -166,6 +172,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             raise DomainError("The threshold is a number.", field="kpi_threshold") from None
         if not threshold.is_finite():
             raise DomainError("The threshold is a number.", field="kpi_threshold")
+        if abs(threshold) >= MAX_THRESHOLD:  # the column holds 16 digits, 2 after the point
+            raise DomainError("The threshold must be below 100,000,000,000,000.", field="kpi_threshold")
         clean.update(
             kpi=kpi,
             kpi_scope=scope,

@@ -130,3 +130,24 @@ def test_the_api_creates_switches_and_reads_firings(org: Any, api_client_for: An
         format="json",
     )
     assert bad.status_code == 400 and "colour" in bad.content.decode()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"trigger": "kpi", "kpi": "open_pipeline", "kpi_threshold": "1e30"},
+        {"trigger": "kpi", "kpi": "open_pipeline", "kpi_threshold": "99999999999999999"},
+        {"trigger": "schedule", "every_minutes": "99999999999999999999"},
+        {"trigger": "kpi", "kpi": "open_pipeline", "kpi_scope": "team", "kpi_scope_id": "99999999999999999999"},
+    ],
+)
+def test_out_of_range_numbers_on_the_form_are_form_errors_not_500(
+    org: Any, client_for: Any, extra: dict[str, str]
+) -> None:
+    client = client_for(org.ops)
+    response = client.post(
+        "/signals/rules/new/",
+        {"name": "Too big", "conditions": "status=open", "action_kind_0": "notify_owner", **extra},
+    )
+    assert response.status_code == 400
+    assert not Rule.objects.filter(name="Too big").exists()
