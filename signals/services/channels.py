@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import random
 import time
@@ -212,6 +213,9 @@ def _check_url(url: str) -> str:
         raise DomainError("The URL must start with https:// (or http://) and name a host.", field="url")
     if len(url) > 2000:
         raise DomainError("The URL is longer than 2,000 characters.", field="url")
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        # urllib refuses these with an error quoting the path, where Slack and Teams put the credential
+        raise DomainError("The URL cannot hold a space or a control character.", field="url")
     return url
 
 
@@ -621,6 +625,17 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def _without_url(message: str, url: str) -> str:
+    """An error's words without the URL or its path and query (Slack's and Teams' credential is there): the
+    delivery log shows the error, and the URL is never shown again."""
+    parts = urlsplit(url)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    for secret in (url, tail, parts.path, parts.query):
+        if len(secret) > 1:
+            message = message.replace(secret, "…")
+    return message
+
+
 def http_post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float = HTTP_TIMEOUT) -> Outcome:
     """POST `body`; a 2xx answer is success. Never raises for network trouble: it is an Outcome to retry."""
     if urlsplit(url).scheme not in ("http", "https"):
@@ -641,9 +656,9 @@ def http_post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: flo
         message = f"HTTP {code} {error.reason}" + (f": {detail}" if detail else "")
         permanent = 300 <= code < 500 and code not in RETRYABLE_4XX
         return Outcome(False, code, message[:1000], permanent, _retry_after(error.headers.get("Retry-After")))
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", error)
-        return Outcome(False, None, f"{type(reason).__name__}: {reason}"[:1000])
+        return Outcome(False, None, _without_url(f"{type(reason).__name__}: {reason}", url)[:1000])
     if 200 <= code < 300:
         return Outcome(True, code)
     return Outcome(False, code, f"HTTP {code}", permanent=code < 500 and code not in RETRYABLE_4XX)

@@ -439,3 +439,14 @@ def test_the_receiver_code_in_the_docs_verifies_a_real_request(org: Any, receive
     assert verify(SECRET, header, body)
     assert not verify("wrong-secret-0123456789", header, body)
     assert not verify(SECRET, header, body.replace(b"Docs", b"Dogs"))
+
+
+def test_a_url_with_a_space_or_control_character_is_refused_and_a_failure_never_echoes_the_url() -> None:
+    # urllib refuses such a URL with an error quoting its path: Slack's and Teams' carry their credential there,
+    # which would then sit in the delivery log's last error for anyone reading it.
+    with pytest.raises(DomainError, match="space"):
+        services._check_url("https://hooks.example/services/T0/SECRET X")
+    with pytest.raises(DomainError, match="space"):
+        services._check_url("https://hooks.example/services/T0/SECRET\tX")
+    outcome = services.http_post("https://hooks.example/services/T0/SECRET X", b"{}", {})
+    assert not outcome.ok and "SECRET" not in outcome.error and "T0" not in outcome.error
