@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db import transaction
+from django.db.models import Q
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -270,6 +271,26 @@ def _role_people(role: str) -> list[int]:
     return list(people.values_list("pk", flat=True))
 
 
+def _managers_seeing(owner_id: int, managers: list[int], cache: dict[str, Any]) -> list[int]:
+    """Of `managers`, those who may see what `owner_id` owns (roles.md: a manager sees their subtree; one who is
+    also finance or sales ops, or a superuser, sees everyone): a rule telling "managers" about a deal or a lead
+    tells nobody outside its owner's chain. The reports-to tree is read once per evaluation (`cache`)."""
+    if "manager:parents" not in cache:
+        cache["manager:parents"] = dict(User.objects.filter(manager__isnull=False).values_list("id", "manager_id"))
+        cache["manager:everyone"] = set(
+            User.objects.filter(pk__in=managers)
+            .filter(Q(is_finance=True) | Q(is_sales_ops=True) | Q(is_superuser=True))
+            .values_list("pk", flat=True)
+        )
+    parents: dict[int, int] = cache["manager:parents"]
+    above: set[int] = set()
+    person: int | None = owner_id
+    while person is not None and person not in above:
+        above.add(person)
+        person = parents.get(person)
+    return [m for m in managers if m in above or m in cache["manager:everyone"]]
+
+
 class _Subject:
     """What an action needs to know of the subject a rule fired for."""
 
@@ -296,7 +317,7 @@ DIGEST_NAMES = 20  # a notification about many subjects names this many
 
 
 def _run_action(
-    rule: Rule, action: dict[str, Any], subject: _Subject, episode_id: int, roles: dict[str, list[int]], told: Told
+    rule: Rule, action: dict[str, Any], subject: _Subject, episode_id: int, roles: dict[str, Any], told: Told
 ) -> dict[str, Any]:
     from signals.services import channels
 
@@ -311,7 +332,11 @@ def _run_action(
                 elif kind == "notify_manager":
                     recipients = [subject.manager_id] if subject.manager_id else []
                 else:
-                    recipients = roles.setdefault(action["role"], _role_people(action["role"]))
+                    if action["role"] not in roles:
+                        roles[action["role"]] = _role_people(action["role"])
+                    recipients = roles[action["role"]]
+                    if action["role"] == "manager" and subject.owner_id:
+                        recipients = _managers_seeing(subject.owner_id, recipients, roles)
                 if not recipients:
                     result.update(ok=True, detail="nobody to notify")
                 else:
@@ -405,7 +430,7 @@ def _notify(rule: Rule, told: Told) -> None:
 
 
 def _fire(rule: Rule, subjects: list[_Subject], episodes: dict[int, int], now: dt.datetime) -> int:
-    roles: dict[str, list[int]] = {}
+    roles: dict[str, Any] = {}
     told: Told = {}
     firings = []
     for subject in subjects:

@@ -340,3 +340,17 @@ def test_switching_off_through_the_form_closes_the_episodes_too(org: Any) -> Non
     with freeze_time(START + dt.timedelta(days=16)):
         services.rule_update(actor=org.ops, rule=rule, is_live=True)
         assert services.rule_evaluate(rule=rule) == 1  # a new episode of the rule's life
+
+
+def test_notifying_the_managers_tells_only_those_who_see_the_deal(org: Any) -> None:
+    """roles.md: a manager sees their subtree's deals. A rule notifying "managers" must not tell the west manager the
+    name, stage and owner of an east rep's deal (the director above both is told)."""
+    with freeze_time(START):
+        deal = _deal_in_proposal(org, at=timezone.now())
+        rule = _rotting_rule(org, actions=[{"kind": "notify_role", "role": "manager"}])
+    with freeze_time(START + dt.timedelta(days=15)):
+        assert services.rule_evaluate(rule=rule) == 1
+    assert _told(org.manager_east) == 1
+    assert _told(org.director) == 1
+    assert _told(org.manager_west) == 0
+    assert not Notification.objects.filter(recipient=org.manager_west, body__contains=deal.name).exists()
