@@ -103,7 +103,7 @@ class LeadResponseViewSet(viewsets.ViewSet):
             period=period,
             now=timezone.now(),
             source=" ".join((request.query_params.get("source") or "").split())[:80],
-            team_id=int(team) if team.isdigit() and len(team) < 12 else None,
+            team_id=int(team) if team.isascii() and team.isdigit() and len(team) < 12 else None,
         )
         return Response(
             {

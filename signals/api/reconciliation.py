@@ -210,7 +210,7 @@ class MismatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return rows
         params = self.request.query_params
         reconciliation = params.get("reconciliation", "")
-        if reconciliation.isdigit():
+        if reconciliation.isascii() and reconciliation.isdigit():
             rows = rows.filter(reconciliation_id=int(reconciliation))
         elif reconciliation:
             return rows.none()

@@ -354,7 +354,7 @@ def member_import(*, actor: User, file_name: str, content: bytes, today: dt.date
             continue  # a blank line
         raw_campaign = _text(values.get("campaign"))
         campaign = campaigns_by_name.get(raw_campaign.lower())
-        if campaign is None and raw_campaign.isdigit():
+        if campaign is None and raw_campaign.isascii() and raw_campaign.isdigit():
             campaign = campaigns_by_id.get(int(raw_campaign))
         if campaign is None:
             result.errors.append(RowError(number, f"no campaign named or numbered “{raw_campaign}”"

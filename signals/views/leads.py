@@ -28,7 +28,7 @@ CHART_ROWS = 15
 
 
 def _team_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 def report_from_request(request: HttpRequest) -> tuple[selectors.ResponseReport, str]:

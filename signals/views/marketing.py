@@ -262,7 +262,7 @@ def _report(request: HttpRequest) -> selectors.Report:
     today = timezone.localdate()
     years = selectors.report_years(today)
     raw_year = request.GET.get("year", "")
-    year = int(raw_year) if raw_year.isdigit() and int(raw_year) in years else years[0]
+    year = int(raw_year) if raw_year.isascii() and raw_year.isdigit() and int(raw_year) in years else years[0]
     return selectors.attribution(user, fiscal_year=year, model=request.GET.get("model", "w_shaped"),
                                  by=request.GET.get("by", "quarter"), today=today)  # fmt: skip
 
