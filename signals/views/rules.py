@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from salesops import charts
@@ -247,7 +248,9 @@ def rule_switch(request: HttpRequest, pk: int) -> HttpResponseBase:
     messages.success(request, f"Rule {rule.name} is {'on' if live else 'off'}.")
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
-        response["HX-Redirect"] = request.POST.get("next") or f"/signals/rules/{rule.pk}/"
+        target = request.POST.get("next") or ""
+        safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+        response["HX-Redirect"] = target if target and safe else f"/signals/rules/{rule.pk}/"
         return response
     return redirect("signals:rule_detail", pk=rule.pk)
 

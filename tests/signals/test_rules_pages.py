@@ -151,3 +151,14 @@ def test_out_of_range_numbers_on_the_form_are_form_errors_not_500(
     )
     assert response.status_code == 400
     assert not Rule.objects.filter(name="Too big").exists()
+
+
+def test_the_switch_sends_htmx_only_to_a_page_of_the_hub(org: Any, client_for: Any) -> None:
+    rule = _rule(org)
+    client = client_for(org.ops)
+    away = client.post(f"/signals/rules/{rule.pk}/switch/", {"live": "1", "next": "https://evil.example/x"},
+                       HTTP_HX_REQUEST="true")  # fmt: skip
+    assert away.status_code == 204 and away["HX-Redirect"] == f"/signals/rules/{rule.pk}/"
+    here = client.post(f"/signals/rules/{rule.pk}/switch/", {"live": "0", "next": "/signals/rules/"},
+                       HTTP_HX_REQUEST="true")  # fmt: skip
+    assert here["HX-Redirect"] == "/signals/rules/"
