@@ -19,7 +19,7 @@ AREAS = [
     ("Channels", "signals:channel_list", "E-mail, Slack, Teams and webhooks, with their delivery log.", "ops"),
     ("Campaigns", "signals:campaign_list", "Campaigns, members and touches on deals.", "all"),
     ("Attribution", "signals:attribution", "Sourced and influenced pipeline and bookings per campaign.", "managers"),
-    ("Lead response", "signals:lead_response", "Response times by source, owner and team against the SLA.", "managers"),
+    ("Lead response", "signals:lead_response", "Response times by source, owner and team against the SLA.", "all"),
     ("Win/loss", "signals:winloss", "Why deals are won and lost: reasons, competitors, product gaps.", "all"),
     ("Reconciliation", "signals:reconciliation_list", "Bookings against invoices, every mismatch listed.", "finance"),
 ]
