@@ -15,6 +15,7 @@ from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
 from signals.models import ResponseSla
 
+SOURCE_MAX = 80  # ResponseSla.source
 MAX_MINUTES = 60 * 24 * 90  # 90 days: an SLA beyond that is a typo (minutes for hours twice over)
 
 
@@ -25,6 +26,8 @@ def _require_ops(actor: User | None) -> None:
 
 def _clean(source: str, minutes: object) -> tuple[str, int]:
     source = " ".join((source or "").split())
+    if "\x00" in source or len(source) > SOURCE_MAX:
+        raise DomainError(f"A source has at most {SOURCE_MAX} characters and no NUL character.", field="source")
     try:
         value = int(str(minutes))
     except (TypeError, ValueError):

@@ -88,3 +88,10 @@ def test_one_row_per_source_and_positive_minutes(org) -> None:
 def test_minutes_must_be_positive(org) -> None:
     with pytest.raises(IntegrityError):
         ResponseSla.objects.create(source="Web", minutes=0)
+
+
+@pytest.mark.parametrize("source", ["x" * 81, "Web\x00site"])
+def test_a_source_too_long_or_with_a_nul_is_refused_in_words_not_500(org, client_for, source) -> None:
+    response = client_for(org.ops).post("/signals/leads/slas/", {"source": source, "minutes": "30"})
+    assert response.status_code == 200
+    assert not ResponseSla.objects.exists()
