@@ -239,6 +239,8 @@ def _validate(channel: Channel, *, url: str | None, secret: str | None) -> None:
         raise DomainError("A channel needs a name.", field="name")
     if len(channel.name) > 120:
         raise DomainError("A channel's name has at most 120 characters.", field="name")
+    if "\x00" in channel.name:
+        raise DomainError("A channel's name cannot hold a NUL character.", field="name")
     clash = Channel.objects.filter(name__iexact=channel.name).exclude(pk=channel.pk).first()
     if clash is not None:
         raise DomainError(f"A channel named “{clash.name}” exists already.", field="name")

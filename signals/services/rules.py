@@ -14,6 +14,7 @@ a task is created in the name of the rule's author (an activity needs a person) 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -118,6 +119,9 @@ def _int_or_none(value: Any, *, what: str, field: str) -> int | None:
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    for key in ("name", "description", "conditions"):
+        if "\x00" in str(values.get(key) or ""):
+            raise DomainError(f"A rule's {key} cannot hold a NUL character.", field=key)
     name = " ".join(str(values.get("name") or "").split())
     if not name:
         raise DomainError("A rule needs a name.", field="name")
@@ -182,6 +186,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             kpi_direction=direction,
             kpi_threshold=threshold.quantize(Decimal("0.01")),
         )
+    if "\\u0000" in json.dumps(values.get("actions"), default=str):
+        raise DomainError("An action cannot hold a NUL character.", field="actions")
     subject = {RuleTrigger.LEAD_SLA: "lead", RuleTrigger.KPI: "KPI"}.get(trigger, "deal")
     try:
         clean["actions"] = engine.validate_actions(values.get("actions"), subject=subject)

@@ -450,3 +450,8 @@ def test_a_url_with_a_space_or_control_character_is_refused_and_a_failure_never_
         services._check_url("https://hooks.example/services/T0/SECRET\tX")
     outcome = services.http_post("https://hooks.example/services/T0/SECRET X", b"{}", {})
     assert not outcome.ok and "SECRET" not in outcome.error and "T0" not in outcome.error
+
+
+def test_a_channel_name_with_a_nul_is_refused_in_words(org: Any) -> None:
+    with pytest.raises(DomainError, match="NUL"):
+        services.channel_create(actor=org.ops, kind="email", name="Ops\x00list", addresses=["a@example.com"])

@@ -162,3 +162,25 @@ def test_the_switch_sends_htmx_only_to_a_page_of_the_hub(org: Any, client_for: A
     here = client.post(f"/signals/rules/{rule.pk}/switch/", {"live": "0", "next": "/signals/rules/"},
                        HTTP_HX_REQUEST="true")  # fmt: skip
     assert here["HX-Redirect"] == "/signals/rules/"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"name": "Quiet\x00"},
+        {"description": "a\x00b"},
+        {"action_kind_0": "create_task", "action_subject_0": "Call\x00"},
+    ],
+)
+def test_a_nul_character_on_the_rule_form_is_a_form_error_not_500(
+    org: Any, client_for: Any, extra: dict[str, str]
+) -> None:
+    values = {
+        "name": "Nul rule",
+        "trigger": "deal_change",
+        "conditions": "status=open",
+        "action_kind_0": "notify_owner",
+    }
+    response = client_for(org.ops).post("/signals/rules/new/", {**values, **extra})
+    assert response.status_code == 400
+    assert not Rule.objects.exists()
