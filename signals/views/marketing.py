@@ -148,7 +148,7 @@ def campaign_delete(request: HttpRequest, pk: int) -> HttpResponseBase:
 def member_add(request: HttpRequest, pk: int) -> HttpResponseBase:
     user = _ops(request)
     campaign = get_object_or_404(Campaign, pk=pk)
-    email = request.POST.get("email", "").strip().lower()
+    email = request.POST.get("email", "").replace("\x00", "").strip().lower()[:254]
     found = pipeline_reads.people_by_email([email]).get(email) if email else None
     if not found:
         messages.error(request, f"No lead or contact has the e-mail address “{email}”." if email else
