@@ -241,9 +241,21 @@ def _text(value: Any) -> str:
     return str(value).replace("\x00", "").strip()
 
 
+# Invoice dates held to these years: a date near 0001 or 9999 (a typo, a spreadsheet's placeholder) would overflow
+# the matching window (the default period is the invoice dates widened by the window's days).
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
 def parse_date(value: Any) -> dt.date:
-    """A date cell: an XLSX date, or text as 2026-10-31, 31.10.2026 or 31 Oct 2026. ValueError otherwise.
-    Day-first and month-first slashed dates (10/11/2026) are refused: they read two ways."""
+    """A date cell: an XLSX date, or text as 2026-10-31, 31.10.2026 or 31 Oct 2026, in the years 1900 to 2199.
+    ValueError otherwise. Day-first and month-first slashed dates (10/11/2026) are refused: they read two ways."""
+    day = _parse_date(value)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"the invoice date {day.isoformat()} is not between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
+
+
+def _parse_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

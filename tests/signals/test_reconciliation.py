@@ -408,3 +408,11 @@ def test_reconciling_again_keeps_what_finance_set(company: dict[str, Any], org: 
     assert (rows["invoice_without_deal"].status, rows["invoice_without_deal"].note) == ("resolved", "Billed in error")
     assert (rows["amount_differs"].status, rows["amount_differs"].status_changed_by) == ("explained", org.finance)
     assert rows["no_invoice"].status == "open" and rows["no_invoice"].note == ""
+
+
+def test_an_invoice_date_near_year_1_or_9999_is_a_rows_error_not_a_500_on_the_import_page(
+    org: Any, client_for: Any
+) -> None:
+    record = imported(org.finance, HEADER + "INV-9,9999-12-31,10.00,USD,,Acme,\nINV-8,0001-01-01,10.00,USD,,Acme,\n")
+    assert record.error_count == 2 and "between 1900 and 2199" in record.errors[0]
+    assert client_for(org.finance).get(reverse("signals:reconciliation_import", args=[record.pk])).status_code == 200
