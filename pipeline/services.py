@@ -875,7 +875,8 @@ def lead_assign(*, actor: User | None, lead: Lead, owner: User) -> Lead:
         raise DomainError(f"The lead {lead} is {lead.get_status_display().lower()}; it is no longer handed over.")
     old_owner = lead.owner
     lead.owner = owner
-    lead.routed_at = timezone.now()
+    if lead.first_response_at is None:  # an answered lead keeps the routing it was answered against (else the
+        lead.routed_at = timezone.now()  # response time, answered − routed, would turn negative)
     lead.save(update_fields=["owner", "routed_at", "updated_at"])
     audit_record(actor=actor, instance=lead, action="update", changes={"owner": (str(old_owner), str(owner))})
     return lead

@@ -146,3 +146,16 @@ def test_api_answered_assign_and_activity_with_a_lead(api_client_for, org) -> No
     assert moved.status_code == 200 and moved.json()["owner"] == org.rep_c.pk
     # Someone outside the actor's scope is no owner they may name.
     assert api.post(f"/api/v1/leads/{other.pk}/assign/", {"owner": org.rep_c.pk}).status_code == 400
+
+
+def test_an_answered_lead_handed_over_later_keeps_a_response_time_that_is_not_negative(org) -> None:
+    """The report's response time is first answered − routed: re-routing an answered lead after its answer made it
+    negative (and "within the SLA"), pulling the medians down."""
+    lead = _lead(org)
+    with freeze_time(NINE + dt.timedelta(minutes=30)):
+        services.lead_mark_answered(actor=org.rep_a, lead=lead)
+    with freeze_time(NINE + dt.timedelta(days=2)):
+        services.lead_assign(actor=org.manager_east, lead=lead, owner=org.rep_b)
+    lead.refresh_from_db()
+    assert lead.owner == org.rep_b
+    assert lead.routed_at == NINE and lead.first_response_at - lead.routed_at == dt.timedelta(minutes=30)
