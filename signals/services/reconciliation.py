@@ -160,6 +160,15 @@ def invoice_import_execute(*, import_id: int) -> InvoiceImport | None:
             if not row_errors:
                 progress(rows_total, "writing", force=True)
                 with transaction.atomic():
+                    # Another delivery of the message may have run it meanwhile (a running import can be claimed
+                    # again): its lines are written by the one run that still finds it running, under the row lock.
+                    if (
+                        not InvoiceImport.objects.select_for_update()
+                        .filter(pk=record.pk, status=JobStatus.RUNNING)
+                        .exists()
+                    ):
+                        softcache.delete(key)
+                        return None
                     _copy(
                         "signals_invoiceline",
                         LINE_COLUMNS,
@@ -429,6 +438,9 @@ def reconciliation_execute(*, reconciliation_id: int) -> Reconciliation | None:
         accounts = {pk: account for pk, *_rest, account in line_rows}
         earlier = _earlier_statuses(reconciliation)
         with transaction.atomic():
+            # Two deliveries of the message at once: the second waits here and then replaces the first's rows
+            # (without the lock, each deleted nothing the other had written and both wrote theirs).
+            Reconciliation.objects.select_for_update().filter(pk=reconciliation.pk).exists()
             ReconciliationMatch.objects.filter(reconciliation=reconciliation).delete()
             Mismatch.objects.filter(reconciliation=reconciliation).delete()
             _copy(

@@ -416,3 +416,28 @@ def test_an_invoice_date_near_year_1_or_9999_is_a_rows_error_not_a_500_on_the_im
     record = imported(org.finance, HEADER + "INV-9,9999-12-31,10.00,USD,,Acme,\nINV-8,0001-01-01,10.00,USD,,Acme,\n")
     assert record.error_count == 2 and "between 1900 and 2199" in record.errors[0]
     assert client_for(org.finance).get(reverse("signals:reconciliation_import", args=[record.pk])).status_code == 200
+
+
+def test_an_import_run_twice_at_once_stores_its_lines_once(org: Any, monkeypatch: Any) -> None:
+    """acks_late: a message delivered again while its first run is still checking rows (the claim lets a running
+    import be claimed again, for a worker that died) must not store the lines a second time."""
+    from signals.engine import reconciliation as engine_module
+    from signals.models import InvoiceLine
+
+    record = services.invoice_import_create(
+        actor=org.finance, upload=upload("i.csv", HEADER + "INV-1,2026-09-20,10.00,USD,,Acme,\n")
+    )
+    real = engine_module.parse_table
+    calls = {"n": 0}
+
+    def parse_then_let_the_second_run_finish(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the second delivery runs to its end while the first is between checking and writing
+            services.invoice_import_execute(import_id=record.pk)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "parse_table", parse_then_let_the_second_run_finish)
+    services.invoice_import_execute(import_id=record.pk)
+    assert InvoiceLine.objects.filter(invoice_import=record).count() == 1
+    record.refresh_from_db()
+    assert record.status == JobStatus.DONE and record.line_count == 1
