@@ -90,8 +90,13 @@ def conditions_clean(conditions: str) -> str:
 
 
 def matching_deals(conditions: str) -> Any:
-    """The deals a rule's conditions select now (a queryset of the pipeline's deals)."""
-    return DealFilterSet(data=QueryDict(conditions or ""), queryset=pipeline_rules.deals_for_rules()).qs
+    """The deals a rule's conditions select now (a queryset of the pipeline's deals). Conditions that no longer
+    validate (an owner no longer a rep, a stage or team removed) select no deal: django-filter would drop the
+    invalid filter and select every deal."""
+    filterset = DealFilterSet(data=QueryDict(conditions or ""), queryset=pipeline_rules.deals_for_rules())
+    if not filterset.is_valid():
+        return filterset.queryset.none()
+    return filterset.qs
 
 
 def matching_count(conditions: str) -> int:
@@ -522,6 +527,11 @@ def rule_evaluate(
         # One evaluation of a rule at a time (a second worker waits here, then sees the first one's episodes).
         rule = Rule.objects.select_for_update().get(pk=rule.pk)
         if not rule.is_live:
+            return 0
+        if rule.trigger != RuleTrigger.LEAD_SLA and rule.conditions and conditions_errors(rule.conditions):
+            # Its conditions no longer hold (a person, stage or team they name changed): it evaluates nothing (a
+            # KPI over no deal would read 0 and cross a "below" threshold) until sales ops correct it.
+            log.warning("rule %s: its conditions no longer validate; not evaluated", rule.pk)
             return 0
         if rule.trigger == RuleTrigger.LEAD_SLA:
             fired = _evaluate_leads(rule, now)

@@ -354,3 +354,21 @@ def test_notifying_the_managers_tells_only_those_who_see_the_deal(org: Any) -> N
     assert _told(org.director) == 1
     assert _told(org.manager_west) == 0
     assert not Notification.objects.filter(recipient=org.manager_west, body__contains=deal.name).exists()
+
+
+def test_a_rule_whose_condition_no_longer_validates_matches_no_deal_not_every_deal(org: Any) -> None:
+    """django-filter drops an invalid filter from `.qs`: a rule for one owner's deals, once that owner is no longer a
+    rep (the filter's choices), matched every deal of everyone and fired on all of them."""
+    rule = services.rule_create(
+        actor=org.ops,
+        name="Rep A's open deals",
+        trigger="deal_change",
+        conditions=f"owner={org.rep_a.pk}&status=open",
+        actions=[{"kind": "notify_owner"}],
+        is_live=True,
+    )
+    type(org.rep_a).objects.filter(pk=org.rep_a.pk).update(is_rep=False, is_manager=True)
+    other = DealFactory.create(owner=org.rep_b)
+    assert services.rule_evaluate(rule=rule, deal_ids=[other.pk]) == 0
+    assert services.rule_evaluate(rule=rule) == 0
+    assert _told(org.rep_b) == 0
