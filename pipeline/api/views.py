@@ -350,7 +350,7 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
         deals = selectors.deals_visible_to(self.request.user)
         queryset = Activity.objects.filter(deal__in=deals.values("pk")).order_by("-occurred_at", "-id")
         deal = self.request.query_params.get("deal")
-        return queryset.filter(deal_id=deal) if deal and deal.isdigit() else queryset
+        return queryset.filter(deal_id=deal) if deal and deal.isascii() and deal.isdigit() else queryset
 
     def perform_create(self, serializer: Any) -> None:
         user = request_user(self.request)

@@ -33,6 +33,7 @@ def test_pages_read_odd_digits_as_no_value(org: Any, client_for: Any, url: str) 
     [
         f"/api/v1/signals/attribution/?year={ODD}",
         f"/api/v1/signals/lead-response/?team={ODD}",
+        f"/api/v1/activities/?deal={ODD}",
         f"/api/v1/signals/campaign-members/?campaign={ODD}",
         f"/api/v1/signals/campaign-touches/?deal={ODD}",
         f"/api/v1/signals/reconciliation-mismatches/?reconciliation={ODD}",
