@@ -125,9 +125,8 @@ def _winloss(by: str) -> dict[str, Any]:
         response = client.get(url, {"period": "365d", "by": by})
         elapsed = (time.perf_counter() - started) * 1000
     assert response.status_code == 200, response.status_code
-    report = response.context["report"] if response.context else None
-    closed = report.total.won + report.total.lost if report else 0
-    return {"value": elapsed, "queries": len(queries), "closed_deals": closed}
+    # The test client keeps no template context outside the test runner: the page's size says it is not empty.
+    return {"value": elapsed, "queries": len(queries), "bytes": len(response.content)}
 
 
 @benchmark(
