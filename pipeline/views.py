@@ -378,16 +378,21 @@ def deal_splits(request: HttpRequest, pk: int) -> HttpResponse:
 def deal_activity_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = request_user(request)
     deal = _deal_for_write(user, pk)
-    form = ActivityForm(request.POST)
-    if form.is_valid():
-        try:
-            services.activity_create(actor=user, deal=deal, **form.cleaned_data)
-            messages.success(request, "Activity logged.")
-        except DomainError as error:
-            messages.error(request, error.message)
-    else:
-        messages.error(request, "The activity needs a kind and a subject.")
+    _log_activity(request, user, deal=deal)
     return redirect("pipeline:deal_detail", pk=deal.pk)
+
+
+def _log_activity(request: HttpRequest, user: Any, **on: Any) -> None:
+    """The activity form of a deal's or a lead's page, logged against it (`deal=` or `lead=`), with a message."""
+    form = ActivityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The activity needs a kind and a subject.")
+        return
+    try:
+        services.activity_create(actor=user, **on, **form.cleaned_data)
+        messages.success(request, "Activity logged.")
+    except DomainError as error:
+        messages.error(request, error.message)
 
 
 @login_required
@@ -656,15 +661,7 @@ def lead_activity_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Log an activity with the lead: the first one done is its first answer."""
     user = request_user(request)
     lead = _lead_for_write(user, pk)
-    form = ActivityForm(request.POST)
-    if form.is_valid():
-        try:
-            services.activity_create(actor=user, lead=lead, **form.cleaned_data)
-            messages.success(request, "Activity logged.")
-        except DomainError as error:
-            messages.error(request, error.message)
-    else:
-        messages.error(request, "The activity needs a kind and a subject.")
+    _log_activity(request, user, lead=lead)
     return redirect("pipeline:lead_detail", pk=lead.pk)
 
 
