@@ -17,6 +17,8 @@ import datetime as dt
 import math
 import random
 
+from django.db.models import Max
+
 from pipeline.models import Deal, DealChange, DealStatus, Lead, LeadStatus
 
 FAST_SOURCES = {"Inbound": 25.0, "Website": 15.0}  # median minutes to the first answer
@@ -72,11 +74,17 @@ def seed_product_gaps(*, seed: int, share: float = 0.45) -> int:
     chosen = (first + rest)[:wanted]
     tags, weights = zip(*PRODUCT_GAPS, strict=True)
     history = []
+    # A deal's history is strictly ascending in time: the gap is noted a second after its last change (the move to
+    # lost, or a later note), never at the same moment.
+    last_change = dict(
+        DealChange.objects.filter(deal__in=chosen).values("deal_id").annotate(last=Max("changed_at"))
+        .values_list("deal_id", "last")
+    )  # fmt: skip
     for deal in chosen:
         deal.product_gap = rng.choices(tags, weights=weights)[0]
+        at = max(deal.stage_entered_at, last_change.get(deal.pk) or deal.stage_entered_at) + dt.timedelta(seconds=1)
         history.append(DealChange(deal=deal, field=DealChange.Field.PRODUCT_GAP, old_value="",
-                                  new_value=deal.product_gap, changed_at=deal.stage_entered_at,
-                                  changed_by=deal.owner))  # fmt: skip
+                                  new_value=deal.product_gap, changed_at=at, changed_by=deal.owner))  # fmt: skip
     Deal.objects.bulk_update(chosen, ["product_gap"], batch_size=500)
     DealChange.objects.bulk_create(history, batch_size=500)
     return len(chosen)

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from pipeline import demo_handoff
+from signals.selectors import leads as selectors
 from signals.services import leads as services
 
 # (source, minutes): inbound and website leads within the hour, events within a day, everything else four hours.
@@ -25,8 +26,10 @@ def _now(today: dt.date) -> dt.datetime:
 
 def seed(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
     ops = getattr(org, "ops", None)
+    # A demo loaded again over people and deals (seed_demo --reset) finds the SLA rows of the first: kept as they are.
+    existing = {sla.source.lower(): sla for sla in selectors.response_slas()}
     for source, minutes in SLAS:
-        services.response_sla_save(actor=ops, source=source, minutes=minutes)
+        services.response_sla_save(actor=ops, source=source, minutes=minutes, sla=existing.get(source.lower()))
     counts = {"response_slas": len(SLAS)}
     counts.update(demo_handoff.seed_lead_handoff(seed=seed, now=_now(today)))
     counts["product_gaps"] = demo_handoff.seed_product_gaps(seed=seed)
