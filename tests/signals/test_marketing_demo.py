@@ -60,8 +60,11 @@ def test_demo_campaigns_members_and_touches(demo: None) -> None:
 def test_demo_attribution_has_figures_for_the_logins(demo: None) -> None:
     today = timezone.localdate()
     ops = User.objects.get(username="ops")
-    year = selectors.report_years(today)[0]
-    report = selectors.attribution(ops, fiscal_year=year, model="w_shaped", today=today)
+    # On the fiscal year's first days nothing was created in it yet (only won): the year before carries the figures.
+    for year in selectors.report_years(today)[:2]:
+        report = selectors.attribution(ops, fiscal_year=year, model="w_shaped", today=today)
+        if report.total("attributed_pipeline") > Decimal(0):
+            break
     assert report.deals > 0 and report.total("attributed_pipeline") > Decimal(0)
     assert any(r.sourced_pipeline > 0 for r in report.rows) and any(r.attributed_bookings > 0 for r in report.rows)
     for login, status in (("manager", 200), ("finance", 200), ("ops", 200), ("rep", 403)):
