@@ -70,8 +70,9 @@ def test_sales_ops_version_a_plan_in_the_form(page, computed):
 
     sign_in(page, "ops1", "pw")
     page.click("[data-nav=plans]")
-    page.click("text=AE")
-    page.click("text=New version")
+    # "text=AE" also matched a person's name in the header ("Michael" holds "ae"): the plan's link, exactly
+    page.get_by_role("link", name="AE", exact=True).click()
+    page.get_by_role("link", name="New version", exact=True).click()
     builder = page.locator("[data-testid=plan-builder]")
     assert builder.locator("input[name=tier_1_rate]").input_value() == "5"  # percentages in the form
     builder.locator("input[name=effective_from]").fill("2025-01-01")
