@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -11,7 +14,25 @@ from rest_framework.test import APIClient
 
 from salesops.celery import app as celery_app
 from salesops.org.models import User
+from tests.demo_snapshot import SHARED_DIRECTORY
 from tests.factories import ManagerFactory, RegionFactory, TeamFactory, UserFactory
+
+_OWN_DIRECTORY = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's directory for the demo company's copies (tests/demo_snapshot.py), made by the main process before
+    pytest-xdist starts its workers, which inherit its name."""
+    if not hasattr(config, "workerinput") and not os.environ.get(SHARED_DIRECTORY):
+        os.environ[SHARED_DIRECTORY] = tempfile.mkdtemp(prefix="salesops-demo-")
+        config.stash[_OWN_DIRECTORY] = os.environ[SHARED_DIRECTORY]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    directory = config.stash.get(_OWN_DIRECTORY, None)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.environ.pop(SHARED_DIRECTORY, None)
 
 
 @dataclass

@@ -12,13 +12,24 @@ switched off while the rows go back (`session_replication_role = replica`, which
 databases have; without it the command simply runs again): the rows were written by the command with the
 triggers on, and some of them (statement lines of a locked period) the triggers would now refuse.
 
+The copy is shared by the test processes of one run (pytest-xdist's workers): tests/conftest.py makes a directory
+for the run (SALESOPS_DEMO_SNAPSHOTS) and removes it at the end. The first process to need a seed and day seeds it
+under a file lock and writes its copy there; the others wait for the lock and read the copy instead of seeding the
+same company again beside it. Without that directory each process keeps its copies to itself.
+
 tests/org/test_seed_demo.py keeps calling the command itself.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -31,6 +42,9 @@ class _Snapshot:
     sequences: tuple[tuple[str, int, bool], ...]  # (sequence, last_value, is_called)
     said: str = ""  # what the command printed
 
+
+# The seed every demo test loads unless it needs another: one seeding serves them all.
+DEMO_SEED = 7
 
 _SNAPSHOTS: dict[tuple[str, int, str], _Snapshot] = {}
 
@@ -84,14 +98,69 @@ def _restore(snapshot: _Snapshot) -> bool:
     return True
 
 
-def load_demo(seed: int = 42) -> str:
+SHARED_DIRECTORY = "SALESOPS_DEMO_SNAPSHOTS"
+
+
+def _write(snapshot: _Snapshot, path: Path) -> None:
+    """A header (JSON: what was said, the sequences, each table's name and size) then the tables' COPY output."""
+    header = json.dumps(
+        {
+            "said": snapshot.said,
+            "sequences": snapshot.sequences,
+            "tables": [(table, len(rows)) for table, rows in snapshot.tables],
+        }
+    ).encode()
+    partial = path.with_suffix(".partial")
+    with open(partial, "wb") as handle:
+        handle.write(len(header).to_bytes(8, "big"))
+        handle.write(header)
+        for _, rows in snapshot.tables:
+            handle.write(rows)
+    partial.replace(path)
+
+
+def _read(path: Path) -> _Snapshot:
+    with open(path, "rb") as handle:
+        header = json.loads(handle.read(int.from_bytes(handle.read(8), "big")))
+        tables = tuple((table, handle.read(size)) for table, size in header["tables"])
+    sequences = tuple((name, int(value), bool(called)) for name, value, called in header["sequences"])
+    return _Snapshot(tables=tables, sequences=sequences, said=header["said"])
+
+
+@contextmanager
+def _shared(seed: int, day: str) -> Iterator[Path | None]:
+    """The file holding this run's copy of the demo of `seed` on `day`, locked for this process meanwhile (None
+    when the run shares no directory)."""
+    directory = os.environ.get(SHARED_DIRECTORY)
+    if not directory or not Path(directory).is_dir():
+        yield None
+        return
+    path = Path(directory) / f"demo-{seed}-{day}.pickle"
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield path
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def load_demo(seed: int = DEMO_SEED) -> str:
     """The demo company of `seed` dated from today, in an empty database (as `seed_demo --seed N` leaves it);
     returns what the command printed."""
-    key = (connection.settings_dict["NAME"], seed, timezone.localdate().isoformat())
+    day = timezone.localdate().isoformat()
+    key = (connection.settings_dict["NAME"], seed, day)
     snapshot = _SNAPSHOTS.get(key)
     if snapshot is not None and _restore(snapshot):
         return snapshot.said
-    out = io.StringIO()
-    call_command("seed_demo", "--seed", str(seed), stdout=out)
-    _SNAPSHOTS[key] = _take(out.getvalue())
+    with _shared(seed, day) as path:
+        if path is not None and path.exists():
+            snapshot = _read(path)
+            if _restore(snapshot):
+                _SNAPSHOTS[key] = snapshot
+                return snapshot.said
+        out = io.StringIO()
+        call_command("seed_demo", "--seed", str(seed), stdout=out)
+        snapshot = _SNAPSHOTS[key] = _take(out.getvalue())
+        if path is not None:
+            _write(snapshot, path)
     return out.getvalue()

@@ -793,7 +793,7 @@ def crawls(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, 
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            load_demo(7)
+            load_demo()
             today = timezone.localdate()
             results: dict[str, Crawl] = {}
             for role in ROLES:

@@ -64,7 +64,7 @@ def page(browser, live_server) -> Iterator[object]:
 def demo_company(transactional_db: None) -> None:
     from tests.demo_snapshot import load_demo
 
-    load_demo(42)
+    load_demo()
 
 
 def sign_in(page, username: str, password: str = "demo") -> None:

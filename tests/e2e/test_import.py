@@ -23,7 +23,7 @@ def company(transactional_db, settings, tmp_path):
     from tests.demo_snapshot import load_demo
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    load_demo(42)
+    load_demo()
 
 
 def report(path: Path, owner: str, *, close_date: str = "9/30/2026", amount: str = "$48,000.00",

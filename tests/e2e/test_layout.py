@@ -33,7 +33,7 @@ def demo(transactional_db: None) -> None:
 
     from tests.demo_snapshot import load_demo
 
-    load_demo(42)
+    load_demo()
     call_command("reporting_refresh", "--full")  # the dashboards' tables filled, as after the nightly refresh
 
 

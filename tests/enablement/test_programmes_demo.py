@@ -24,7 +24,7 @@ from tests.demo_snapshot import load_demo
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, int]]:
     with django_db_blocker.unblock(), transaction.atomic():
-        load_demo(7)
+        load_demo()
         today = timezone.localdate()
         people = User.objects.order_by("pk")
         org = DemoOrg(

@@ -30,7 +30,7 @@ RATIO = Decimal("0.0001")
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock(), transaction.atomic():
-        load_demo(7)
+        load_demo()
         yield
         transaction.set_rollback(True)
 

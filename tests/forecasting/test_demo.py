@@ -30,7 +30,7 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[float]:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            load_demo(7)
+            load_demo()
             seconds = 0.0
             if not DealSnapshot.objects.exists():  # until seed_demo calls it itself
                 director = User.objects.get(manager__isnull=True, is_manager=True)

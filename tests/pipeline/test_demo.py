@@ -21,9 +21,9 @@ from pipeline.models import Account, Activity, Deal, DealChange, DealSplit, Lead
 from pipeline.services import default_pipeline
 from salesops.org.models import User
 from salesops.org.selectors import subtree_ids
-from tests.demo_snapshot import load_demo
+from tests.demo_snapshot import DEMO_SEED, load_demo
 
-SEED = 11
+SEED = DEMO_SEED
 
 
 def _amounts() -> list[tuple[str, Decimal | None, dt.date | None, str]]:

@@ -55,7 +55,7 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     from tests.demo_snapshot import load_demo
 
     with django_db_blocker.unblock(), transaction.atomic():
-        load_demo(7)
+        load_demo()
         yield
         transaction.set_rollback(True)
 

@@ -2,18 +2,15 @@
 (some responded), touches on the demo's deals up to today, and an attribution report with figures for the demo
 logins that may read it.
 
-The demo is seeded with the other signals areas' seeds switched off (seed 23, used by no other module, so the
-process's demo snapshot of the full demo is not this one): this module checks marketing's part alone.
+The whole demo company is loaded (the copy the other demo tests share, tests/demo_snapshot.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.db import transaction
@@ -29,14 +26,8 @@ from tests.demo_snapshot import load_demo
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    from signals import demo_leads, demo_notifications, demo_reconciliation, demo_rules
-
-    others = [mock.patch.object(area, "seed", return_value={})
-              for area in (demo_leads, demo_notifications, demo_reconciliation, demo_rules)]  # fmt: skip
-    with django_db_blocker.unblock(), transaction.atomic(), contextlib.ExitStack() as stack:
-        for patch in others:
-            stack.enter_context(patch)
-        load_demo(23)
+    with django_db_blocker.unblock(), transaction.atomic():
+        load_demo()
         yield
         transaction.set_rollback(True)
 

@@ -239,6 +239,39 @@ def test_kpi_rule_fires_when_the_threshold_is_crossed_and_again_only_after_it_we
     assert Notification.objects.filter(recipient=org.ops, kind="rule_fired").count() == 2
 
 
+def test_a_kpi_rule_tells_managers_only_the_figures_of_their_own_people(org: Any) -> None:
+    """roles.md: a manager sees their subtree. A team's figure goes to the managers above that team, the company's
+    to those who see everyone; the notification names the team, not its id."""
+    east_team = org.manager_east.team
+    for name, scope, scope_id in (("East", "team", east_team.pk), ("Company", "", None)):
+        services.rule_create(
+            actor=org.ops,
+            name=f"{name} open pipeline under 50k",
+            trigger="kpi",
+            kpi="open_pipeline",
+            kpi_scope=scope,
+            kpi_scope_id=scope_id,
+            kpi_direction="below",
+            kpi_threshold="50000",
+            actions=[{"kind": "notify_role", "role": "manager"}],
+            is_live=True,
+        )
+    DealFactory.create(owner=org.rep_a, amount=20000)
+    DealFactory.create(owner=org.rep_c, amount=10000)
+    assert services.rules_run_due() == 2
+    told = {
+        person.username: sorted(
+            t.split(":")[0] for t in Notification.objects.filter(recipient=person).values_list("title", flat=True)
+        )
+        for person in (org.manager_east, org.manager_west, org.director)
+    }
+    assert told["mgr_east"] == ["East open pipeline under 50k"]
+    assert told["mgr_west"] == []  # another team's figure, and the company's
+    assert told["director"] == ["Company open pipeline under 50k", "East open pipeline under 50k"]
+    body = Notification.objects.get(recipient=org.manager_east).body
+    assert f"for the team {east_team.name} is 20,000.00" in body
+
+
 def test_conditions_are_the_deal_lists_filters_and_invalid_ones_are_refused_in_words(org: Any) -> None:
     with pytest.raises(DomainError, match="“colour” is not a filter"):
         services.conditions_clean("colour=red")

@@ -2,7 +2,7 @@
 yesterday's deal changes), their notifications in the bell of the people they reached, and a dry run that finds
 what the rule found.
 
-The full demo is seeded with seed 29 (used by no other module)."""
+The whole demo company is loaded (the copy the other demo tests share, tests/demo_snapshot.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.demo_snapshot import load_demo
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock(), transaction.atomic():
-        load_demo(29)
+        load_demo()
         yield
         transaction.set_rollback(True)
 
