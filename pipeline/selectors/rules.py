@@ -26,6 +26,15 @@ def deal_ids(deals: QuerySet[Deal]) -> set[int]:
     return set(deals.order_by().values_list("pk", flat=True))
 
 
+def owner_ids(deals: QuerySet[Deal], *, scope: str = "company", scope_id: int | None = None) -> set[int]:
+    """The owners of `deals` (a rule's conditions), of a team's or a region's people when scoped (as kpi_values
+    groups them)."""
+    key = {"team": "owner__team_id", "region": "owner__region_id"}.get(scope)
+    if key is not None and scope_id:
+        deals = deals.filter(**{key: scope_id})
+    return set(deals.order_by().values_list("owner_id", flat=True).distinct())
+
+
 def deal_count(deals: QuerySet[Deal]) -> int:
     return deals.order_by().count()
 

@@ -302,6 +302,23 @@ def _managers_seeing(owner_id: int, managers: list[int], cache: dict[str, Any]) 
     return [m for m in managers if m in above or m in cache["manager:everyone"]]
 
 
+def _managers_seeing_all(owner_ids: Iterable[int], managers: list[int], cache: dict[str, Any]) -> list[int]:
+    """Of `managers`, those who may see a figure made of what `owner_ids` own: one above (or among) every one of
+    them, or one who sees everyone. A figure over nobody's deals is told only to those who see the whole company
+    (the top of the tree included)."""
+    owners = sorted(set(owner_ids))
+    if not owners:
+        _managers_seeing(0, managers, cache)  # reads the tree
+        parents: dict[int, int] = cache["manager:parents"]
+        return [m for m in managers if m not in parents or m in cache["manager:everyone"]]
+    allowed = set(managers)
+    for owner in owners:
+        allowed &= set(_managers_seeing(owner, managers, cache))
+        if not allowed:
+            break
+    return [m for m in managers if m in allowed]
+
+
 class _Subject:
     """What an action needs to know of the subject a rule fired for."""
 
@@ -316,10 +333,13 @@ class _Subject:
         text: str,
         url: str,
         notify_kind: str = "rule_fired",
+        figure_owner_ids: tuple[int, ...] | None = None,
     ) -> None:
         self.kind, self.subject_id, self.label = kind, subject_id, label
         self.owner_id, self.manager_id, self.text, self.url = owner_id, manager_id, text, url
         self.notify_kind = notify_kind
+        # A KPI's subject: whose deals make the figure (who may be told it is decided from them).
+        self.figure_owner_ids = figure_owner_ids
 
 
 # person id -> {subject id: (subject, episode id)}: whom an evaluation's firings tell, about what.
@@ -348,6 +368,8 @@ def _run_action(
                     recipients = roles[action["role"]]
                     if action["role"] == "manager" and subject.owner_id:
                         recipients = _managers_seeing(subject.owner_id, recipients, roles)
+                    elif action["role"] == "manager" and subject.figure_owner_ids is not None:
+                        recipients = _managers_seeing_all(subject.figure_owner_ids, recipients, roles)
                 if not recipients:
                     result.update(ok=True, detail="nobody to notify")
                 else:
@@ -626,7 +648,7 @@ def _evaluate_kpi(rule: Rule, now: dt.datetime) -> int:
         return 0
     label, unit = engine.KPIS[rule.kpi]
     shown = f"{value:,.2f}" if unit == "money" else f"{int(value):,}"
-    where = "the company" if not rule.kpi_scope_id else f"{rule.kpi_scope} {rule.kpi_scope_id}"
+    where = _scope_name(rule)
     text = f"{label} for {where} is {shown}, {rule.kpi_direction} {rule.kpi_threshold:,.2f}."
     subject = _Subject(
         kind=RuleSubject.KPI,
@@ -636,8 +658,28 @@ def _evaluate_kpi(rule: Rule, now: dt.datetime) -> int:
         manager_id=None,
         text=text,
         url=reverse("signals:rule_detail", args=[rule.pk]),
+        figure_owner_ids=_figure_owners(rule),
     )
     return _fire(rule, [subject], episodes, now)
+
+
+def _scope_name(rule: Rule) -> str:
+    """The company, or the team's or region's name, as a notification says it."""
+    if not rule.kpi_scope_id or rule.kpi_scope not in ("team", "region"):
+        return "the company"
+    model = Team if rule.kpi_scope == "team" else Region
+    name = model.objects.filter(pk=rule.kpi_scope_id).values_list("name", flat=True).first()
+    return f"the {rule.kpi_scope} {name}" if name else f"a {rule.kpi_scope} since removed"
+
+
+def _figure_owners(rule: Rule) -> tuple[int, ...]:
+    """The owners of the deals a KPI rule's figure is made of (its conditions, in its scope), and the people of its
+    team or region: "notify managers" tells only the managers above all of them."""
+    scope = rule.kpi_scope or "company"
+    owners = pipeline_rules.owner_ids(matching_deals(rule.conditions), scope=scope, scope_id=rule.kpi_scope_id)
+    if scope in ("team", "region") and rule.kpi_scope_id:
+        owners |= set(User.objects.filter(**{f"{scope}_id": rule.kpi_scope_id}).values_list("pk", flat=True))
+    return tuple(sorted(owners))
 
 
 def any_live_rule(*, trigger: str) -> bool:
