@@ -27,13 +27,10 @@ from pipeline import services as pipeline_services
 from pipeline.selectors import ForecastCategory
 from salesops import charts
 from salesops.api import DomainError, Forbidden
+from salesops.htmx import is_htmx
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.redirects import redirect_to_next
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _period(request: HttpRequest, default_kind: str = "quarter") -> str:
@@ -102,7 +99,7 @@ def deals(request: HttpRequest) -> HttpResponse:
         "open_categories": [(c.value, c.label) for c in ForecastCategory if c.value in fm.OPEN_CATEGORIES],
         "editable_ids": _editable_ids(user, [d.pk for d in rows[:200]]),
     }
-    template = "forecasting/partials/deals.html" if _is_htmx(request) else "forecasting/deals.html"
+    template = "forecasting/partials/deals.html" if is_htmx(request) else "forecasting/deals.html"
     return render(request, template, context)
 
 
@@ -136,7 +133,7 @@ def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
         "editable": True,
         "open_categories": [(c.value, c.label) for c in ForecastCategory if c.value in fm.OPEN_CATEGORIES],
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         response = render(request, "forecasting/partials/deal_row.html", context)
         response["HX-Trigger"] = "forecast-changed"
         return response
@@ -208,7 +205,7 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("manager")
         .order_by("-created_at", "-id"),
     }
-    template = "forecasting/partials/history.html" if _is_htmx(request) else "forecasting/history.html"
+    template = "forecasting/partials/history.html" if is_htmx(request) else "forecasting/history.html"
     return render(request, template, context)
 
 

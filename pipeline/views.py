@@ -53,6 +53,7 @@ from pipeline.models import (
 from salesops import formats
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
+from salesops.htmx import is_htmx
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup, require_report_export
@@ -60,10 +61,6 @@ from salesops.redirects import redirect_to_next
 
 INLINE_FIELDS = ["name", "amount", "close_date", "owner", "account", "contact", "probability", "deal_type",
                  "source", "next_step", "lost_reason", "product_gap"]  # fmt: skip
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _per_page(request: HttpRequest, default: int = 25) -> int:
@@ -161,7 +158,7 @@ def deal_list(request: HttpRequest) -> HttpResponseBase:
         "status_links": _status_links(query),
         "may_create": not _reads_only(user),
     }
-    template = "pipeline/partials/deal_table.html" if _is_htmx(request) else "pipeline/deal_list.html"
+    template = "pipeline/partials/deal_table.html" if is_htmx(request) else "pipeline/deal_list.html"
     return render(request, template, context)
 
 
@@ -277,7 +274,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     # A won deal's outcome may be undone by finance too (see _deal_for_outcome); any other move is the editors'.
     deal = _deal_for_outcome(user, pk) if deal.status == DealStatus.WON else _deal_for_write(user, pk)
     stage = get_object_or_404(Stage, pk=request.POST.get("stage"))
-    if _is_htmx(request) and stage.is_lost and stage.pipeline_id == deal.pipeline_id and not request.POST.get("asked"):
+    if is_htmx(request) and stage.is_lost and stage.pipeline_id == deal.pipeline_id and not request.POST.get("asked"):
         form = LostForm(stages=[stage], initial={"stage": stage.pk}, user=user)
         return render(request, "pipeline/partials/lost_form.html", {"deal": deal, "stage": stage, "form": form})
     ok, text = True, ""
@@ -295,7 +292,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
         text = f"Moved {deal.name} to {stage.name}."
     except DomainError as error:
         ok, text = False, error.message
-    if _is_htmx(request):
+    if is_htmx(request):
         response = render(request, "pipeline/partials/flash.html", {"ok": ok, "text": text})
         response["HX-Trigger"] = "deal-moved" if ok else "deal-move-refused"
         return response
@@ -444,7 +441,7 @@ def board(request: HttpRequest) -> HttpResponse:
             )
         ),
     }
-    template = "pipeline/partials/board_columns.html" if _is_htmx(request) else "pipeline/board.html"
+    template = "pipeline/partials/board_columns.html" if is_htmx(request) else "pipeline/board.html"
     return render(request, template, context)
 
 
@@ -481,7 +478,7 @@ def account_list(request: HttpRequest) -> HttpResponseBase:
         "query": _query_without_page(request),
         "may_create": not _reads_only(user),
     }
-    template = "pipeline/partials/account_table.html" if _is_htmx(request) else "pipeline/account_list.html"
+    template = "pipeline/partials/account_table.html" if is_htmx(request) else "pipeline/account_list.html"
     return render(request, template, context)
 
 
@@ -628,7 +625,7 @@ def lead_answered(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"{lead} marked answered.")
     except DomainError as error:
         messages.error(request, error.message)
-    if _is_htmx(request):
+    if is_htmx(request):
         lead = selectors.leads_visible_to(user).get(pk=lead.pk)
         return render(request, "pipeline/partials/lead_handoff.html", _handoff(lead, True))
     return redirect("pipeline:lead_detail", pk=lead.pk)

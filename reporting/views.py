@@ -22,16 +22,13 @@ from reporting.dashboards import Dashboard
 from reporting.filtersets import FilterForm, ReportFilter, period_choices
 from reporting.selectors import Meta, View, territories_in_view
 from salesops.exports import csv_response, xlsx_response
+from salesops.htmx import is_htmx
 from salesops.org.auth import request_user
 from salesops.org.permissions import require_report_export
 from salesops.xlsx import xlsx_streaming_response
 
 PEOPLE_MENU_LIMIT = 300  # beyond this the person menu lists managers only (pick a team to choose a rep)
 DRILL_PAGE = 50
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 @login_required
@@ -78,7 +75,7 @@ def _dashboard_response(request: HttpRequest, key: str) -> HttpResponseBase:
         "dashboards": dashboards_for(user),
         "show_person": key != "rep" or len(built.view.people) > 1,
     }
-    template = "reporting/partials/dashboard_body.html" if _is_htmx(request) else "reporting/dashboard.html"
+    template = "reporting/partials/dashboard_body.html" if is_htmx(request) else "reporting/dashboard.html"
     return render(request, template, context)
 
 
@@ -144,7 +141,7 @@ def drill(request: HttpRequest) -> HttpResponseBase:
         "refreshed_at": meta.refreshed_at,
         "narrowed": _narrowing_words(flt, meta, view, request.GET.get("stage")),
     }
-    template = "reporting/partials/drill_table.html" if _is_htmx(request) else "reporting/drill.html"
+    template = "reporting/partials/drill_table.html" if is_htmx(request) else "reporting/drill.html"
     return render(request, template, context)
 
 

@@ -170,10 +170,11 @@ def demo() -> int:
 
 def _parallel(pytest_args: list[str]) -> list[str]:
     """pytest-xdist options: one worker per core (at most 4), a test file's tests on one worker (their module
-    fixtures are built once), unless the arguments choose for themselves."""
+    fixtures are built once), files handed out in the order tests/conftest.py collects them (the longest first),
+    unless the arguments choose for themselves."""
     if any(a.startswith(("-n", "--numprocesses", "--dist")) or a in {"-p", "no:xdist"} for a in pytest_args):
         return []
-    return ["-n", str(max(1, min(4, os.cpu_count() or 1))), "--dist", "loadfile"]
+    return ["-n", str(max(1, min(4, os.cpu_count() or 1))), "--dist", "loadfile", "--no-loadscope-reorder"]
 
 
 def test(pytest_args: list[str]) -> int:

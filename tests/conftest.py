@@ -35,6 +35,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os.environ.pop(SHARED_DIRECTORY, None)
 
 
+# The files that take longest, collected first: `make test` hands files to its workers in collection order
+# (pytest-xdist's --no-loadscope-reorder), so the long ones start at once on both workers and the many short ones
+# fill in after, instead of one worker finishing a long file alone at the end. Longest first.
+LONGEST_FIRST = (
+    "tests/test_crawl_ops.py",
+    "tests/test_crawl.py",
+    "tests/test_demo_edge_dates.py",
+    "tests/test_api_fuzz.py",
+    "tests/test_permission_matrix.py",
+    "tests/test_hub.py",
+    "tests/e2e/",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+
+
 @dataclass
 class Org:
     """director → (manager_east → rep_a, rep_b), (manager_west → rep_c); finance and ops outside the tree."""

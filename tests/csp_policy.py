@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 POLICY = re.compile(
     r"^default-src 'self'; script-src 'self' 'nonce-(?P<nonce>[\w-]{22})'; style-src 'self' 'nonce-(?P=nonce)'; "
@@ -46,8 +47,52 @@ class InlineCode(HTMLParser):
         self.handle_starttag(tag, attrs)
 
 
-def problems_in(html: str, nonce: str, *, fragment: bool) -> list[str]:
+# One HTML answer read once: its parser events, replayed to each reader (the policy check, the crawl's links and forms,
+# its visible text). Reading the markup is the costly part; handling the events is cheap.
+Event = tuple[Any, ...]
+
+
+class _Recorder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[Event] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("start", tag, attrs))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("startend", tag, attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.events.append(("end", tag))
+
+    def handle_data(self, data: str) -> None:
+        self.events.append(("data", data))
+
+
+def html_events(html: str) -> list[Event]:
+    recorder = _Recorder()
+    recorder.feed(html)
+    recorder.close()
+    return recorder.events
+
+
+def replay(events: list[Event], parser: HTMLParser) -> None:
+    """Hand `events` to `parser`'s handlers as if it had read the markup itself."""
+    for event in events:
+        kind = event[0]
+        if kind == "start":
+            parser.handle_starttag(event[1], event[2])
+        elif kind == "startend":
+            parser.handle_startendtag(event[1], event[2])
+        elif kind == "end":
+            parser.handle_endtag(event[1])
+        else:
+            parser.handle_data(event[1])
+
+
+def problems_in(html: str | list[Event], nonce: str, *, fragment: bool) -> list[str]:
+    """What the policy refuses in an answer (its markup, or its events from html_events)."""
     parser = InlineCode(nonce, fragment)
-    parser.feed(html)
-    parser.close()
+    replay(html_events(html) if isinstance(html, str) else html, parser)
     return parser.problems

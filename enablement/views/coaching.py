@@ -22,6 +22,7 @@ from enablement.models import OneOnOne
 from enablement.selectors import coaching as selectors
 from enablement.services import coaching as services
 from salesops.api import DomainError, Forbidden
+from salesops.htmx import is_htmx
 from salesops.org.auth import request_user
 from salesops.org.models import User
 
@@ -40,10 +41,6 @@ def _date(raw: str | None) -> dt.date | None:
         return dt.date.fromisoformat((raw or "").strip())
     except ValueError:
         return None
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 @login_required
@@ -130,7 +127,7 @@ def one_on_one(request: HttpRequest, pk: int) -> HttpResponse:
     user = request_user(request)
     meeting = _meeting(user, pk)
     template = (
-        "enablement/coaching/partials/meeting_body.html" if _htmx(request) else "enablement/coaching/meeting.html"
+        "enablement/coaching/partials/meeting_body.html" if is_htmx(request) else "enablement/coaching/meeting.html"
     )
     return render(request, template, _meeting_context(user, meeting))
 
@@ -146,7 +143,7 @@ def one_on_one_notes(request: HttpRequest, pk: int) -> HttpResponseBase:
     except DomainError as error:
         messages.error(request, error.message)
         status = 400
-    if _htmx(request):
+    if is_htmx(request):
         return render(
             request,
             "enablement/coaching/partials/notes.html",
@@ -190,7 +187,7 @@ def one_on_one_actions(request: HttpRequest, pk: int) -> HttpResponseBase:
     except DomainError as error:
         messages.error(request, error.message)
         status = 400
-    if _htmx(request):
+    if is_htmx(request):
         return render(
             request, "enablement/coaching/partials/actions.html", _meeting_context(user, meeting), status=status
         )
@@ -215,6 +212,6 @@ def action_item_done(request: HttpRequest, pk: int) -> HttpResponseBase:
     except DomainError as error:
         messages.error(request, error.message)
     target = meeting or item.one_on_one
-    if _htmx(request):
+    if is_htmx(request):
         return render(request, "enablement/coaching/partials/actions.html", _meeting_context(user, target))
     return redirect("enablement:one_on_one", pk=target.pk)

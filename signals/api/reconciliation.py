@@ -152,33 +152,20 @@ class ReconciliationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         return Response(ReconciliationSerializer(record).data, status=201)
 
 
+HIDDEN_COLUMNS = {"reconciliation_id", "line_id", "status_changed_by_id"}
+
+
 class MismatchSerializer(serializers.ModelSerializer[Mismatch]):
     status_changed_by = serializers.CharField(source="status_changed_by.display_name", read_only=True, default=None)
 
     class Meta:
         model = Mismatch
+        # The stored columns (services.MISMATCH_COLUMNS) with the reconciliation and who set the status by name.
         fields = [
             "id",
             "reconciliation",
-            "kind",
-            "deal_id",
-            "deal_name",
-            "deal_external_id",
-            "account_name",
-            "owner_id",
-            "close_date",
-            "deal_amount",
-            "invoice_number",
-            "invoice_date",
-            "invoice_amount",
-            "difference",
-            "currency",
-            "line_count",
-            "detail",
-            "status",
-            "note",
+            *(c for c in services.MISMATCH_COLUMNS if c not in HIDDEN_COLUMNS),
             "status_changed_by",
-            "status_changed_at",
         ]
         read_only_fields = [f for f in fields if f not in ("status", "note")]
 

@@ -27,25 +27,7 @@ class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
 
     class Meta:
         model = Rule
-        fields = [
-            "id",
-            "name",
-            "description",
-            "trigger",
-            "conditions",
-            "every_minutes",
-            "daily_hour",
-            "kpi",
-            "kpi_scope",
-            "kpi_scope_id",
-            "kpi_direction",
-            "kpi_threshold",
-            "actions",
-            "is_live",
-            "created_by",
-            "created_at",
-            "last_run_at",
-        ]
+        fields = ["id", *services.RULE_FIELDS, "created_by", "created_at", "last_run_at"]  # what the form writes
         read_only_fields = ["id", "created_by", "created_at", "last_run_at"]
 
 

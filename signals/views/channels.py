@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from salesops.api import DomainError
+from salesops.htmx import done, is_htmx, refused
 from salesops.org.auth import request_user
 from salesops.org.models import Team, User
 from salesops.org.permissions import may_manage_setup
@@ -33,10 +34,6 @@ def _ops(request: HttpRequest) -> User:
     if not may_manage_setup(user):
         raise PermissionDenied("Channels and the delivery log are sales ops'.")
     return user
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _id(raw: str | None) -> int | None:
@@ -127,14 +124,14 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponseBase:
     try:
         delivery = services.channel_send_test(actor=user, channel_id=channel.pk)
     except DomainError as error:
-        if _htmx(request):
-            return render(request, "400.html", {"message": error.message}, status=400)
-        messages.error(request, error.message)
-        return redirect("signals:channel_edit", pk=pk)
-    if _htmx(request):
-        return render(request, "signals/channels/partials/test_queued.html", _row_context(delivery))
-    messages.success(request, f"Test message queued (delivery {delivery.pk}).")
-    return redirect(f"{reverse('signals:delivery_list')}?channel={channel.pk}")
+        return refused(request, error.message, reverse("signals:channel_edit", args=[pk]))
+    return done(
+        request,
+        fragment="signals/channels/partials/test_queued.html",
+        context=_row_context(delivery),
+        message=f"Test message queued (delivery {delivery.pk}).",
+        back_to=f"{reverse('signals:delivery_list')}?channel={channel.pk}",
+    )
 
 
 def _row_context(delivery: Delivery) -> dict[str, Any]:
@@ -174,7 +171,7 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = Delivery.objects.select_related("channel", "person").filter(pk=pk).first()
     if delivery is None:
         raise Http404("No such delivery.")
-    if _htmx(request):
+    if is_htmx(request):
         return render(request, "signals/channels/partials/delivery_row.html", _row_context(delivery))
     return render(request, "signals/channels/delivery_detail.html", _row_context(delivery))
 
@@ -187,11 +184,11 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponseBase:
     try:
         delivery = services.delivery_retry(actor=user, delivery_id=delivery.pk)
     except DomainError as error:
-        if _htmx(request):
-            return render(request, "400.html", {"message": error.message}, status=400)
-        messages.error(request, error.message)
-        return redirect("signals:delivery_detail", pk=pk)
-    if _htmx(request):
-        return render(request, "signals/channels/partials/delivery_row.html", _row_context(delivery))
-    messages.success(request, f"Delivery {delivery.pk} queued again.")
-    return redirect("signals:delivery_detail", pk=pk)
+        return refused(request, error.message, reverse("signals:delivery_detail", args=[pk]))
+    return done(
+        request,
+        fragment="signals/channels/partials/delivery_row.html",
+        context=_row_context(delivery),
+        message=f"Delivery {delivery.pk} queued again.",
+        back_to=reverse("signals:delivery_detail", args=[pk]),
+    )

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from salesops import formats
 from salesops.api import DomainError
+from salesops.htmx import is_htmx
 from salesops.org.auth import request_user
 from signals.models import CHANNELS, Kind, Notification
 from signals.selectors import notifications as selectors
@@ -30,10 +31,6 @@ BODY_SHOWN = 300  # characters of a body the list shows (its page shows it whole
 # Sent with every answer that changes what is unread (for any script that cares); the answer itself carries the
 # header's bell, counted again, swapped in out of band.
 CHANGED = "notifications-changed"
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _own(request: HttpRequest, pk: int) -> Notification:
@@ -99,7 +96,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         "unread_only": unread_only,
         "unread": selectors.unread_count(user.pk),
     }
-    template = "signals/notifications/partials/list.html" if _htmx(request) else "signals/notifications/list.html"
+    template = "signals/notifications/partials/list.html" if is_htmx(request) else "signals/notifications/list.html"
     return render(request, template, context)
 
 
@@ -108,7 +105,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def notification_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One notification in full (its row as a fragment for htmx)."""
     note = _own(request, pk)
-    if _htmx(request):
+    if is_htmx(request):
         return render(request, "signals/notifications/partials/row.html", {"note": _addressed([note])[0]})
     return render(request, "signals/notifications/detail.html", {"note": note})
 
@@ -121,7 +118,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponseBase:
     note = _own(request, pk)
     note = services.notification_mark_read(person=user, notification_id=note.pk, read=request.POST.get("read") != "0")
     selectors.forget_unread(user.pk)
-    if _htmx(request):
+    if is_htmx(request):
         return _changed(
             request, render(request, "signals/notifications/partials/row.html", {"note": _addressed([note])[0]})
         )
@@ -145,7 +142,7 @@ def notification_read_all(request: HttpRequest) -> HttpResponseBase:
     user = request_user(request)
     services.notification_mark_all_read(person=user)
     selectors.forget_unread(user.pk)
-    if _htmx(request):
+    if is_htmx(request):
         return _changed(request, notification_list_fragment(request))
     return redirect("signals:notification_list")
 
@@ -168,7 +165,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             services.preference_set(person=user, kind=kind, channel=channel, on=on)
         except DomainError as exc:
             return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-        if _htmx(request):
+        if is_htmx(request):
             cell = {"cell_kind": kind, "cell_channel": channel, "cell_label": selectors.CHANNEL_LABELS[channel],
                     "cell_on": on, "kind_label": Kind(kind).label}  # fmt: skip
             return render(request, "signals/notifications/partials/preference_switch.html", cell)

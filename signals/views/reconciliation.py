@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from salesops import charts
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
+from salesops.htmx import is_htmx
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from signals.engine import reconciliation as engine
@@ -46,10 +47,6 @@ def _writer(request: HttpRequest) -> User:
     if not selectors.may_write(user):
         raise PermissionDenied("Only finance imports invoices, reconciles them and sets a mismatch's status.")
     return user
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 class UploadForm(forms.Form):
@@ -152,7 +149,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _reader(request)
     record = get_object_or_404(InvoiceImport.objects.select_related("created_by"), pk=pk)
     template = (
-        "signals/reconciliation/_import_status.html" if _htmx(request) else "signals/reconciliation/import_detail.html"
+        "signals/reconciliation/_import_status.html"
+        if is_htmx(request)
+        else "signals/reconciliation/import_detail.html"
     )
     return render(request, template, _import_context(record, user))
 
@@ -216,7 +215,7 @@ def reconciliation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     template = (
         "signals/reconciliation/_reconciliation_status.html"
-        if _htmx(request)
+        if is_htmx(request)
         else "signals/reconciliation/reconciliation_detail.html"
     )
     return render(request, template, context)
@@ -295,7 +294,9 @@ def mismatch_list(request: HttpRequest, pk: int) -> HttpResponseBase:
         "writes": selectors.may_write(user),
     }
     template = (
-        "signals/reconciliation/_mismatch_table.html" if _htmx(request) else "signals/reconciliation/mismatch_list.html"
+        "signals/reconciliation/_mismatch_table.html"
+        if is_htmx(request)
+        else "signals/reconciliation/mismatch_list.html"
     )
     return render(request, template, context)
 
@@ -319,7 +320,7 @@ def mismatch_status(request: HttpRequest, pk: int) -> HttpResponseBase:
             error = refused.message
     else:
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)
-    if _htmx(request):
+    if is_htmx(request):
         mismatch = selectors.mismatch_by_id(pk) if error else mismatch
         context = {
             "m": mismatch,
