@@ -35,9 +35,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os.environ.pop(SHARED_DIRECTORY, None)
 
 
-# The files that take longest, collected first: `make test` hands files to its workers in collection order
-# (pytest-xdist's --no-loadscope-reorder), so the long ones start at once on both workers and the many short ones
-# fill in after, instead of one worker finishing a long file alone at the end. Longest first.
+# The files that take longest, collected first by pytest-xdist's workers: `make test` hands files out in that
+# order (--no-loadscope-reorder), so the long ones start at once on both workers and the many short ones fill in
+# after, instead of one worker finishing a long file alone at the end. Longest first.
 LONGEST_FIRST = (
     "tests/test_crawl_ops.py",
     "tests/test_crawl.py",
@@ -50,6 +50,9 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):  # one process: pytest-django's order (transactional tests last) stands
+        return
+
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::")[0]
         return next((i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)), len(LONGEST_FIRST))

@@ -95,6 +95,9 @@ def _restore(snapshot: _Snapshot) -> bool:
                 copy.write(rows)
         for name, value, called in snapshot.sequences:
             cursor.execute("SELECT setval(%s, %s, %s)", [name, value, called])
+        # Inside a caller's transaction this block is a savepoint, and releasing it keeps a SET LOCAL until that
+        # transaction ends: foreign keys and triggers would stay off for the caller's tests. Back on at once.
+        cursor.execute("SET LOCAL session_replication_role = DEFAULT")
     return True
 
 
@@ -135,7 +138,7 @@ def _shared(seed: int, day: str) -> Iterator[Path | None]:
     if not directory or not Path(directory).is_dir():
         yield None
         return
-    path = Path(directory) / f"demo-{seed}-{day}.pickle"
+    path = Path(directory) / f"demo-{seed}-{day}.copy"
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

@@ -26,15 +26,6 @@ def deal_ids(deals: QuerySet[Deal]) -> set[int]:
     return set(deals.order_by().values_list("pk", flat=True))
 
 
-def owner_ids(deals: QuerySet[Deal], *, scope: str = "company", scope_id: int | None = None) -> set[int]:
-    """The owners of `deals` (a rule's conditions), of a team's or a region's people when scoped (as kpi_values
-    groups them)."""
-    key = {"team": "owner__team_id", "region": "owner__region_id"}.get(scope)
-    if key is not None and scope_id:
-        deals = deals.filter(**{key: scope_id})
-    return set(deals.order_by().values_list("owner_id", flat=True).distinct())
-
-
 def deal_count(deals: QuerySet[Deal]) -> int:
     return deals.order_by().count()
 
@@ -176,23 +167,31 @@ def stage_facts() -> dict[int, tuple[int, str, str]]:
 
 
 # -------------------------------------------------------------------------------------------------------- KPIs
+def _kpi_deals(
+    kpi: str, deals: QuerySet[Deal], *, today: dt.date, now: dt.datetime, quarter: tuple[dt.date, dt.date]
+) -> tuple[QuerySet[Deal], Aggregate]:
+    """The deals a KPI is made of (of a rule's conditions), and how they add up."""
+    deals = deals.order_by()
+    if kpi == "open_pipeline":
+        return deals.filter(status=DealStatus.OPEN), Sum("amount")
+    if kpi == "won_this_quarter":
+        won = deals.filter(status=DealStatus.WON, close_date__gte=quarter[0], close_date__lte=quarter[1])
+        return won, Sum("amount")
+    if kpi == "at_risk_count":
+        return deals.filter(Q(status=DealStatus.OPEN) & at_risk_q(today, now)), Count("pk")
+    raise ValueError(f"Unknown KPI {kpi!r}")
+
+
+SCOPE_KEYS = {"team": "owner__team_id", "region": "owner__region_id"}
+
+
 def kpi_values(
     kpi: str, deals: QuerySet[Deal], *, scope: str, today: dt.date, now: dt.datetime, quarter: tuple[dt.date, dt.date]
 ) -> dict[int, Decimal]:
     """The KPI over `deals` (a rule's conditions), per scope: {0: value} for the company, {team id: value} for
     every team, {region id: value} for every region. One grouped query."""
-    deals = deals.order_by()
-    measure: Aggregate
-    if kpi == "open_pipeline":
-        deals, measure = deals.filter(status=DealStatus.OPEN), Sum("amount")
-    elif kpi == "won_this_quarter":
-        deals = deals.filter(status=DealStatus.WON, close_date__gte=quarter[0], close_date__lte=quarter[1])
-        measure = Sum("amount")
-    elif kpi == "at_risk_count":
-        deals, measure = deals.filter(Q(status=DealStatus.OPEN) & at_risk_q(today, now)), Count("pk")
-    else:
-        raise ValueError(f"Unknown KPI {kpi!r}")
-    key = {"team": "owner__team_id", "region": "owner__region_id"}.get(scope)
+    deals, measure = _kpi_deals(kpi, deals, today=today, now=now, quarter=quarter)
+    key = SCOPE_KEYS.get(scope)
     if key is None:
         value = deals.aggregate(v=measure)["v"]
         return {0: Decimal(value or 0)}
@@ -201,3 +200,21 @@ def kpi_values(
         if group is not None:
             out[group] = Decimal(value or 0)
     return dict(out)
+
+
+def kpi_owner_ids(
+    kpi: str,
+    deals: QuerySet[Deal],
+    *,
+    scope: str,
+    scope_id: int | None,
+    today: dt.date,
+    now: dt.datetime,
+    quarter: tuple[dt.date, dt.date],
+) -> set[int]:
+    """The owners of the deals a KPI of one scope is made of (whose figures it adds up)."""
+    deals, _ = _kpi_deals(kpi, deals, today=today, now=now, quarter=quarter)
+    key = SCOPE_KEYS.get(scope)
+    if key is not None:
+        deals = deals.filter(**{key: scope_id})
+    return set(deals.values_list("owner_id", flat=True).distinct())

@@ -304,13 +304,11 @@ def _managers_seeing(owner_id: int, managers: list[int], cache: dict[str, Any]) 
 
 def _managers_seeing_all(owner_ids: Iterable[int], managers: list[int], cache: dict[str, Any]) -> list[int]:
     """Of `managers`, those who may see a figure made of what `owner_ids` own: one above (or among) every one of
-    them, or one who sees everyone. A figure over nobody's deals is told only to those who see the whole company
-    (the top of the tree included)."""
+    them, or one who sees everyone (finance, sales ops). A figure of nobody's is told only to the latter."""
     owners = sorted(set(owner_ids))
     if not owners:
-        _managers_seeing(0, managers, cache)  # reads the tree
-        parents: dict[int, int] = cache["manager:parents"]
-        return [m for m in managers if m not in parents or m in cache["manager:everyone"]]
+        _managers_seeing(0, managers, cache)  # reads who sees everyone
+        return [m for m in managers if m in cache["manager:everyone"]]
     allowed = set(managers)
     for owner in owners:
         allowed &= set(_managers_seeing(owner, managers, cache))
@@ -368,8 +366,8 @@ def _run_action(
                     recipients = roles[action["role"]]
                     if action["role"] == "manager" and subject.owner_id:
                         recipients = _managers_seeing(subject.owner_id, recipients, roles)
-                    elif action["role"] == "manager" and subject.figure_owner_ids is not None:
-                        recipients = _managers_seeing_all(subject.figure_owner_ids, recipients, roles)
+                    elif action["role"] == "manager" and subject.kind == RuleSubject.KPI:
+                        recipients = _managers_seeing_all(subject.figure_owner_ids or (), recipients, roles)
                 if not recipients:
                     result.update(ok=True, detail="nobody to notify")
                 else:
@@ -658,9 +656,13 @@ def _evaluate_kpi(rule: Rule, now: dt.datetime) -> int:
         manager_id=None,
         text=text,
         url=reverse("signals:rule_detail", args=[rule.pk]),
-        figure_owner_ids=_figure_owners(rule),
+        figure_owner_ids=_figure_owners(rule, now) if _tells_managers(rule) else None,
     )
     return _fire(rule, [subject], episodes, now)
+
+
+def _tells_managers(rule: Rule) -> bool:
+    return any(a.get("kind") == "notify_role" and a.get("role") == "manager" for a in rule.actions or [])
 
 
 def _scope_name(rule: Rule) -> str:
@@ -672,13 +674,26 @@ def _scope_name(rule: Rule) -> str:
     return f"the {rule.kpi_scope} {name}" if name else f"a {rule.kpi_scope} since removed"
 
 
-def _figure_owners(rule: Rule) -> tuple[int, ...]:
-    """The owners of the deals a KPI rule's figure is made of (its conditions, in its scope), and the people of its
-    team or region: "notify managers" tells only the managers above all of them."""
+def _figure_owners(rule: Rule, now: dt.datetime) -> tuple[int, ...]:
+    """Whose figures a KPI rule's figure adds up: the owners of the deals it is made of (its KPI over its conditions,
+    in its scope) and the active reps of its team, region or the company, whose zeros are in it too. "Notify
+    managers" tells only the managers above all of them (or who see everyone): a team's figure reaches the
+    managers above that team, the company's the top of the tree."""
     scope = rule.kpi_scope or "company"
-    owners = pipeline_rules.owner_ids(matching_deals(rule.conditions), scope=scope, scope_id=rule.kpi_scope_id)
-    if scope in ("team", "region") and rule.kpi_scope_id:
-        owners |= set(User.objects.filter(**{f"{scope}_id": rule.kpi_scope_id}).values_list("pk", flat=True))
+    today = timezone.localdate(now)
+    owners = pipeline_rules.kpi_owner_ids(
+        rule.kpi,
+        matching_deals(rule.conditions),
+        scope=scope,
+        scope_id=rule.kpi_scope_id,
+        today=today,
+        now=now,
+        quarter=current_quarter(today),
+    )
+    reps = User.objects.filter(is_active=True, is_rep=True)
+    if scope in ("team", "region"):
+        reps = reps.filter(**{f"{scope}_id": rule.kpi_scope_id})
+    owners |= set(reps.values_list("pk", flat=True))
     return tuple(sorted(owners))
 
 

@@ -272,6 +272,43 @@ def test_a_kpi_rule_tells_managers_only_the_figures_of_their_own_people(org: Any
     assert f"for the team {east_team.name} is 20,000.00" in body
 
 
+def test_a_kpi_figure_goes_only_to_managers_above_the_deals_it_adds_up(org: Any) -> None:
+    """Deals outside the figure (lost, of someone gone) do not keep the director from it; a team's figure, even over
+    no deal, goes to the managers above the team's reps, and the company's to the top of the tree only."""
+    from salesops.org.models import User
+
+    def rule(name: str, **scope: Any) -> None:
+        services.rule_create(
+            actor=org.ops,
+            name=name,
+            trigger="kpi",
+            kpi="open_pipeline",
+            kpi_direction="below",
+            kpi_threshold="50000",
+            actions=[{"kind": "notify_role", "role": "manager"}],
+            is_live=True,
+            **scope,
+        )
+
+    gone = User.objects.create(username="gone", is_active=False, is_rep=True)  # no manager
+    DealFactory.create(owner=gone, amount=5000, status="lost")
+    DealFactory.create(owner=org.rep_c, amount=20000)
+    orphan = User.objects.create(username="orphan", is_manager=True)  # a manager nobody set a manager for
+    rule("Company")
+    rule("West", kpi_scope="team", kpi_scope_id=org.manager_west.team_id)
+    rule("East", kpi_scope="team", kpi_scope_id=org.manager_east.team_id)  # no open deal in East: its reps' zero
+    assert services.rules_run_due() == 3
+
+    def told(person: Any) -> list[str]:
+        titles = Notification.objects.filter(recipient=person).values_list("title", flat=True)
+        return sorted(t.split(":")[0] for t in titles)
+
+    assert told(org.director) == ["Company", "East", "West"]
+    assert told(org.manager_west) == ["West"]
+    assert told(org.manager_east) == ["East"]
+    assert told(orphan) == []
+
+
 def test_conditions_are_the_deal_lists_filters_and_invalid_ones_are_refused_in_words(org: Any) -> None:
     with pytest.raises(DomainError, match="“colour” is not a filter"):
         services.conditions_clean("colour=red")
