@@ -24,6 +24,7 @@ from reporting.models import OPEN_SPELL_END, RefreshState
 from salesops.kernel.locks import lock_key
 
 LOCK_KEY = lock_key("reporting.refresh")  # pg_advisory_xact_lock key of every reporting refresh
+ANALYZE_AFTER = 1_000  # deals in one batch of facts before reporting_dealfact is analyzed in the transaction
 CHUNK = 20_000  # deals per incremental batch: bounded statements, one transaction for the whole run
 # Rows that commit out of id or timestamp order are caught by reading a little behind the watermarks.
 ID_OVERLAP = 5_000
@@ -200,6 +201,10 @@ def _insert_facts(cursor: Any, ids: list[int] | None) -> None:
     where_f = "TRUE" if ids is None else "f.deal_id = ANY(%(ids)s)"
     where_c = "TRUE" if ids is None else "c.deal_id = ANY(%(ids)s)"
     cursor.execute(DEAL_FACTS_SQL.format(where=where), params)
+    if ids is None or len(ids) >= ANALYZE_AFTER:
+        # The facts just written are read back at once (credits, spells, pushes): planner statistics from before a
+        # large batch can turn those joins into minutes, and autovacuum sees the rows only after the commit.
+        cursor.execute("ANALYZE reporting_dealfact")
     cursor.execute(CREDIT_FACTS_SQL.format(where=where_f), params)
     cursor.execute(STAGE_SPELLS_SQL.format(where_c=where_c), params)
     cursor.execute(CLOSE_PUSHES_SQL.format(where_c=where_c), params)

@@ -31,6 +31,7 @@ from pipeline.models import Deal, DealChange
 from salesops.kernel.money import format_points
 
 STAGING = "import_deal_rows"
+ANALYZE_AFTER = 1_000  # deals created or updated by one import before the tables are analyzed in its transaction
 # The columns the statements below write; any other column of a deal (or of its history) gets its default.
 DEAL_COLUMNS = frozenset({
     "id", "created_at", "updated_at", "name", "external_id", "account_id", "contact_id", "owner_id", "pipeline_id",
@@ -582,6 +583,10 @@ class DealWriter:
         result.touched_fields = [name for name, flag in zip(names, flags, strict=True) if flag]
         result.pay_relevant = bool(pay_relevant)
         result.since = since
+        if result.created + result.updated >= ANALYZE_AFTER:
+            # Fresh planner statistics for what follows in this transaction (the reports' refresh joins these
+            # tables): autovacuum sees the rows only after the commit, and plans made on stale counts can take minutes.
+            cursor.execute("ANALYZE pipeline_deal, pipeline_dealsplit, pipeline_dealchange, pipeline_account")
         return result
 
     def _write_history(self) -> None:
