@@ -30,7 +30,7 @@ from django.utils import timezone
 from pipeline.filtersets import DealFilterSet
 from pipeline.selectors import rules as pipeline_rules
 from salesops.api import DomainError, Forbidden
-from salesops.kernel import fiscal
+from salesops.kernel import fiscal, trees
 from salesops.org.models import Region, Team, User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar
@@ -282,10 +282,8 @@ def _role_people(role: str) -> list[int]:
     return list(people.values_list("pk", flat=True))
 
 
-def _managers_seeing(owner_id: int, managers: list[int], cache: dict[str, Any]) -> list[int]:
-    """Of `managers`, those who may see what `owner_id` owns (roles.md: a manager sees their subtree; one who is
-    also finance or sales ops, or a superuser, sees everyone): a rule telling "managers" about a deal or a lead
-    tells nobody outside its owner's chain. The reports-to tree is read once per evaluation (`cache`)."""
+def _tree(managers: list[int], cache: dict[str, Any]) -> tuple[dict[int, int], set[int]]:
+    """The reports-to tree (person -> manager) and which of `managers` see everyone, read once per evaluation."""
     if "manager:parents" not in cache:
         cache["manager:parents"] = dict(User.objects.filter(manager__isnull=False).values_list("id", "manager_id"))
         cache["manager:everyone"] = set(
@@ -293,28 +291,27 @@ def _managers_seeing(owner_id: int, managers: list[int], cache: dict[str, Any]) 
             .filter(Q(is_finance=True) | Q(is_sales_ops=True) | Q(is_superuser=True))
             .values_list("pk", flat=True)
         )
-    parents: dict[int, int] = cache["manager:parents"]
-    above: set[int] = set()
-    person: int | None = owner_id
-    while person is not None and person not in above:
-        above.add(person)
-        person = parents.get(person)
-    return [m for m in managers if m in above or m in cache["manager:everyone"]]
+    return cache["manager:parents"], cache["manager:everyone"]
+
+
+def _managers_seeing(owner_id: int, managers: list[int], cache: dict[str, Any]) -> list[int]:
+    """Of `managers`, those who may see what `owner_id` owns (roles.md: a manager sees their subtree; one who is
+    also finance or sales ops, or a superuser, sees everyone): a rule telling "managers" about a deal or a lead
+    tells nobody outside its owner's chain."""
+    return _managers_seeing_all([owner_id], managers, cache)
 
 
 def _managers_seeing_all(owner_ids: Iterable[int], managers: list[int], cache: dict[str, Any]) -> list[int]:
     """Of `managers`, those who may see a figure made of what `owner_ids` own: one above (or among) every one of
     them, or one who sees everyone (finance, sales ops). A figure of nobody's is told only to the latter."""
-    owners = sorted(set(owner_ids))
-    if not owners:
-        _managers_seeing(0, managers, cache)  # reads who sees everyone
-        return [m for m in managers if m in cache["manager:everyone"]]
-    allowed = set(managers)
-    for owner in owners:
-        allowed &= set(_managers_seeing(owner, managers, cache))
+    parents, everyone = _tree(managers, cache)
+    allowed: set[int] | None = None
+    for owner in set(owner_ids):
+        line = set(trees.reporting_line(parents, owner))
+        allowed = line if allowed is None else allowed & line
         if not allowed:
             break
-    return [m for m in managers if m in allowed]
+    return [m for m in managers if m in everyone or (allowed is not None and m in allowed)]
 
 
 class _Subject:
