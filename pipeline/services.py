@@ -800,8 +800,10 @@ def account_merge(*, actor: User | None, keep: Account, duplicate: Account) -> d
         raise DomainError("An account cannot be merged into itself.")
     keep = Account.objects.select_for_update().get(pk=keep.pk)
     duplicate = Account.objects.select_for_update().get(pk=duplicate.pk)
+    moved_deals = list(Deal.objects.filter(account=duplicate).values_list("pk", "owner_id"))
     moved = {
-        "deals": Deal.objects.filter(account=duplicate).update(account=keep),
+        # Stamped as changed: what is derived from a deal's account (the reports' territory) follows it.
+        "deals": Deal.objects.filter(account=duplicate).update(account=keep, updated_at=timezone.now()),
         "contacts": Contact.objects.filter(account=duplicate).update(account=keep),
         "activities": Activity.objects.filter(account=duplicate).update(account=keep),
         "subsidiaries": Account.objects.filter(parent=duplicate).exclude(pk=keep.pk).update(parent=keep),
@@ -826,6 +828,9 @@ def account_merge(*, actor: User | None, keep: Account, duplicate: Account) -> d
         reason=f"merged account #{duplicate.pk} {duplicate.name!r} into #{keep.pk}",
     )
     duplicate.delete()
+    if moved_deals:
+        announce_deals_changed(deal_ids=[pk for pk, _ in moved_deals], person_ids=[o for _, o in moved_deals],
+                               fields=["account"], pay_relevant=False)  # fmt: skip
     return moved
 
 

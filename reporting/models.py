@@ -26,6 +26,7 @@ class DealFact(models.Model):
     pipeline_id = models.IntegerField()
     stage_id = models.IntegerField()
     product_id = models.IntegerField(default=0, help_text="The first product line's product; 0: none.")
+    account_id = models.BigIntegerField(null=True, help_text="The deal's account: its territory is the account's.")
     status = models.CharField(max_length=4)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     probability = models.DecimalField(max_digits=5, decimal_places=2, help_text="The deal's, else its stage's.")
@@ -86,6 +87,7 @@ class CreditFact(models.Model):
     close_date = models.DateField()
     pipeline_id = models.IntegerField()
     product_id = models.IntegerField(default=0, help_text="The first product line's product; 0: none.")
+    account_id = models.BigIntegerField(null=True, help_text="The deal's account: its territory is the account's.")
 
     class Meta:
         indexes = [
@@ -120,6 +122,7 @@ class StageSpell(models.Model):
     owner_id = models.IntegerField()
     pipeline_id = models.IntegerField()
     product_id = models.IntegerField(default=0, help_text="The first product line's product; 0: none.")
+    account_id = models.BigIntegerField(null=True, help_text="The deal's account: its territory is the account's.")
     entered_on = models.DateField()
     left_on = models.DateField()
     days = models.IntegerField(null=True, help_text="Null while the deal is still in the stage.")
@@ -163,6 +166,7 @@ class CloseDatePush(models.Model):
     owner_id = models.IntegerField()
     pipeline_id = models.IntegerField()
     product_id = models.IntegerField(default=0, help_text="The first product line's product; 0: none.")
+    account_id = models.BigIntegerField(null=True, help_text="The deal's account: its territory is the account's.")
     pushed_on = models.DateField()
     old_close_date = models.DateField()
     new_close_date = models.DateField()

@@ -39,9 +39,9 @@ def _tz() -> str:
 # ------------------------------------------------------------------------------------------------ SQL
 # `{where}` is either "TRUE" (everything) or "d.id = ANY(%(ids)s)"; values are always bound parameters.
 DEAL_FACTS_SQL = """
-INSERT INTO reporting_dealfact (deal_id, owner_id, pipeline_id, stage_id, product_id, status, amount, probability,
-                                close_date, created_date, cycle_days, stage_entered_on, last_activity_at)
-SELECT d.id, d.owner_id, d.pipeline_id, d.stage_id, COALESCE(d.product_id, 0),
+INSERT INTO reporting_dealfact (deal_id, owner_id, pipeline_id, stage_id, product_id, account_id, status, amount,
+                                probability, close_date, created_date, cycle_days, stage_entered_on, last_activity_at)
+SELECT d.id, d.owner_id, d.pipeline_id, d.stage_id, COALESCE(d.product_id, 0), d.account_id,
        d.status, d.amount, d.probability, d.close_date, d.created_date,
        CASE WHEN d.status = 'won' THEN d.close_date - d.created_date END,
        (d.stage_entered_at AT TIME ZONE %(tz)s)::date, d.last_activity_at
@@ -53,8 +53,8 @@ WHERE {where}
 # the owner in full). The deal facts are already written, so the credit reads them (one place for "won, with
 # a date").
 CREDIT_FACTS_SQL = """
-INSERT INTO reporting_creditfact (deal_id, person_id, credit, close_date, pipeline_id, product_id)
-SELECT f.deal_id, cr.person_id, f.amount * cr.share / 100, f.close_date, f.pipeline_id, f.product_id
+INSERT INTO reporting_creditfact (deal_id, person_id, credit, close_date, pipeline_id, product_id, account_id)
+SELECT f.deal_id, cr.person_id, f.amount * cr.share / 100, f.close_date, f.pipeline_id, f.product_id, f.account_id
 FROM reporting_dealfact f
 JOIN pipeline_credit_feed cr ON cr.deal_id = f.deal_id
 WHERE f.status = 'won' AND f.amount IS NOT NULL AND f.close_date IS NOT NULL AND {where}
@@ -64,9 +64,9 @@ WHERE f.status = 'won' AND f.amount IS NOT NULL AND f.close_date IS NOT NULL AND
 # day of the next entry; `advanced` says a later entry was a won stage or an open stage further along.
 # Won and lost stages are where deals end, not stages they pass through, so they have no spells.
 STAGE_SPELLS_SQL = """
-INSERT INTO reporting_stagespell (deal_id, stage_id, owner_id, pipeline_id, product_id, entered_on, left_on, days,
-                                  advanced)
-SELECT h.deal_id, h.stage_id, f.owner_id, f.pipeline_id, f.product_id, h.entered_on,
+INSERT INTO reporting_stagespell (deal_id, stage_id, owner_id, pipeline_id, product_id, account_id, entered_on,
+                                  left_on, days, advanced)
+SELECT h.deal_id, h.stage_id, f.owner_id, f.pipeline_id, f.product_id, f.account_id, h.entered_on,
        COALESCE(h.left_on, %(open_end)s::date), h.left_on - h.entered_on, COALESCE(h.best_later > h.position, FALSE)
 FROM (
     SELECT c.deal_id, c.stage_id, st.position, st.is_won, st.is_lost,
@@ -85,9 +85,9 @@ WHERE NOT h.is_won AND NOT h.is_lost
 
 # A close-date change to a later day is a slip (a change from or to no date is none).
 CLOSE_PUSHES_SQL = """
-INSERT INTO reporting_closedatepush (deal_id, owner_id, pipeline_id, product_id, pushed_on, old_close_date,
-                                     new_close_date, is_open, amount)
-SELECT c.deal_id, f.owner_id, f.pipeline_id, f.product_id, (c.changed_at AT TIME ZONE %(tz)s)::date,
+INSERT INTO reporting_closedatepush (deal_id, owner_id, pipeline_id, product_id, account_id, pushed_on,
+                                     old_close_date, new_close_date, is_open, amount)
+SELECT c.deal_id, f.owner_id, f.pipeline_id, f.product_id, f.account_id, (c.changed_at AT TIME ZONE %(tz)s)::date,
        c.old_close_date, c.new_close_date, f.status = 'open', f.amount
 FROM pipeline_deal_change_feed c
 JOIN reporting_dealfact f ON f.deal_id = c.deal_id

@@ -52,17 +52,21 @@ def _quota_by(
 EXEC_DIMS = ("region", "team", "territory", "product")
 # Quotas belong to people: a group of people (region, team, owner) has one; a group of deals does not.
 QUOTA_DIMS = {"region", "team", "owner"}
+NO_TERRITORY_MODEL = "No territory model is active: sales ops activate one under Planning, Territories."
 
 
 def executive_dashboard(ctx: Context) -> list[Panel]:
     span = ctx.flt.span
     prev = previous(span, ctx.meta.fiscal_start_month)
     slc = ctx.slice()
+    # Without an active territory model every deal is in "No territory": the table would say nothing and its
+    # query reads every deal fact of both periods, so it is left out and the panel says why.
+    dims = [dim for dim in EXEC_DIMS if dim != "territory" or ctx.meta.territories]
     # Medians for the chosen period by region and product (and the total); teams show the mean: a median
     # per team costs a pass over every won deal of the company (docs/reporting.md).
     result = queries.kpi_aggregates(
         slc,
-        list(EXEC_DIMS),
+        dims,
         periods=[(span.start, span.end), (prev.start, prev.end)],
         medians=["region", "product"],
         median_periods=[0],
@@ -89,6 +93,9 @@ def executive_dashboard(ctx: Context) -> list[Panel]:
     ]
     titles = {"region": "By region", "team": "By team", "territory": "By territory", "product": "By product"}
     for dim in EXEC_DIMS:
+        if dim not in dims:
+            panels.append(Panel(f"by_{dim}", titles[dim], empty=NO_TERRITORY_MODEL, wide=True))
+            continue
         panels.append(guarded(partial(_exec_table, ctx, dim, result, quotas, prev), f"by_{dim}", titles[dim]))
     return panels
 

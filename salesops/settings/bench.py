@@ -18,7 +18,9 @@ from .base import CACHES, DATABASES  # noqa: E402
 BENCH_SCALE = os.environ.get("SALESOPS_BENCH_SCALE", "small")
 DATABASES["default"]["NAME"] = os.environ.get("SALESOPS_BENCH_DATABASE", f"salesops_bench_{BENCH_SCALE}")
 # One long-lived connection in one process: no pool, and no query log (DEBUG stays off).
-DATABASES["default"].pop("OPTIONS", None)
+_options = DATABASES["default"]["OPTIONS"]
+assert isinstance(_options, dict)
+_options.pop("pool", None)  # the other options (no JIT) stay
 DATABASES["default"]["CONN_MAX_AGE"] = None
 CACHES["default"]["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"]
 # Redis database 15 (the test slots use 1–14): a task a benchmark queues must never reach the development

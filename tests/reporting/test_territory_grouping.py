@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.models import Deal
 from planning.services import territories as services
+from reporting.refresh import refresh_deals
 from tests.factories import AccountFactory
 from tests.planning.test_territories import build
 
@@ -29,6 +30,7 @@ def territories(book) -> dict[str, int]:
     }
     for key, deal in book.deals.items():
         Deal.objects.filter(pk=deal.pk).update(account=accounts.get(key[0]))
+    refresh_deals([deal.pk for deal in book.deals.values()])  # as the deal-change listener would
     model, t = build(org)
     services.territory_assign(actor=org.ops, model_id=model.pk)
     services.territory_model_activate(actor=org.ops, model_id=model.pk)
@@ -96,3 +98,25 @@ def test_the_executive_page_offers_the_territory_filter_and_table(book, territor
     assert response.status_code == 200
     body = response.content.decode()
     assert 'name="territory"' in body and "France SMB" in body and "By territory" in body
+
+
+def test_deals_of_a_merged_account_follow_it_into_its_territory(book, territories, api_client_for):
+    """Americas' only account (C1 5,000) merged into the French one: its bookings count for France SMB once the
+    reports' sweep runs (the merge stamps the moved deals as changed)."""
+    from pipeline import services as pipeline_services
+    from pipeline.models import Account
+    from reporting.refresh import refresh_changed
+
+    keep = Account.objects.get(pk=Deal.objects.get(pk=book.deals["A1"].pk).account_id)
+    duplicate = Account.objects.get(pk=Deal.objects.get(pk=book.deals["C1"].pk).account_id)
+    pipeline_services.account_merge(actor=book.org.ops, keep=keep, duplicate=duplicate)
+    refresh_changed()
+    assert _by_territory(api_client_for(book.org.ops)) == {"France SMB": "45000.00", "EMEA": "20000.00"}
+
+
+def test_without_an_active_model_the_executive_territory_table_says_why(book, api_client_for):
+    board = api_client_for(book.org.ops).get("/api/v1/reporting/dashboards/executive/", Q1).json()
+    panel = next(p for p in board["panels"] if p["key"] == "by_territory")
+    assert panel["rows"] == [] and panel["state"] == "empty" and "No territory model is active" in panel["message"]
+    by_region = next(p for p in board["panels"] if p["key"] == "by_region")
+    assert by_region["rows"]
