@@ -147,6 +147,8 @@ def build_input(
     if write_ids is not None:
         team_holders = {pid for pid in write_ids if any(a.plan in team_plan_keys for a in assignments.get(pid, ()))}
         credit_ids = trees.descendants(children, team_holders) | write_ids
+        if len(credit_ids) >= len(parents):
+            credit_ids = None  # everyone (a run of one shard): one scan of the year, not a lookup per person
 
     # Everyone, with or without a plan: a split or a deal may credit anyone, and a team plan counts the
     # credits of everyone below its holder, whatever plan they hold. People without one are paid nothing,

@@ -466,7 +466,9 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
     deal.full_clean(exclude=["stage_entered_at"])
     deal.save()
     DealChange.objects.bulk_create(changes)
-    if changes:
+    # A new account is no history, but what is read through it (the reports' territory) follows at once.
+    moved_account = ["account"] if "account" in changed else []
+    if changes or moved_account:
         people = {deal.owner_id, *(c.old_ref for c in changes if c.field == "owner" and c.old_ref)}
         people |= set(deal.splits.values_list("person_id", flat=True))
         # The earliest date the change touches: a deal moved out of a (perhaps locked) period changes it too.
@@ -474,7 +476,7 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
         announce_deals_changed(
             deal_ids=[deal.pk],
             person_ids=people,
-            fields=[c.field for c in changes],
+            fields=[c.field for c in changes] + moved_account,
             pay_relevant=deal.status == DealStatus.WON and any(c.field in TRACKED for c in changes),
             since=min(dates) if dates else None,
         )

@@ -500,17 +500,21 @@ def won_deals_for_commissions(
     if person_ids is None:
         sql, args = f"SELECT {columns} FROM pipeline_deal d WHERE {filtered} ORDER BY d.id", params
     else:
-        # Owned by, or split to, those people: a UNION of the two (an OR across them scans every won deal).
+        # Owned by, or split to, those people: the two read apart (an OR across them scans every won deal) and
+        # put together here (a deal both owned and split to them comes twice; sorting and deduplicating in the
+        # database spilled to disk at 75,000 deals).
         people = _id_array(sorted(person_ids))
         sql = (f"SELECT {columns} FROM pipeline_deal d WHERE {filtered} AND d.owner_id = ANY(%s::bigint[]) "
-               f"UNION SELECT {columns} FROM pipeline_dealsplit s JOIN pipeline_deal d ON d.id = s.deal_id "
-               f"WHERE {filtered} AND s.person_id = ANY(%s::bigint[]) ORDER BY 1")  # fmt: skip
+               f"UNION ALL SELECT {columns} FROM pipeline_dealsplit s JOIN pipeline_deal d ON d.id = s.deal_id "
+               f"WHERE {filtered} AND s.person_id = ANY(%s::bigint[])")  # fmt: skip
         args = [*params, people, *params, people]
     # The deals first, then their splits and first products by id (one scan each, no subquery per deal);
     # psycopg hands numerics over as Decimals, so there are no text arrays to parse.
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         rows = cursor.fetchall()
+        if person_ids is not None:
+            rows = sorted({row[0]: row for row in rows}.values())
         if person_ids is None:  # most won deals: join on the same filter (a hash join beats 100,000 ids)
             of_deals, of_args = f"JOIN pipeline_deal d ON d.id = x.deal_id WHERE {filtered}", params
         else:

@@ -124,16 +124,17 @@ def database_from_env() -> dict[str, object]:
         config["HOST"] = unquote(host)
     config["CONN_HEALTH_CHECKS"] = True
     # psycopg 3's own pool: one pool per process instead of a connection per request.
-    config["OPTIONS"] = {
-        # No JIT compilation: the hub's queries are page-sized reads and aggregates of a few hundred thousand
-        # rows at most, where compiling costs more than it saves (300 ms of a 1.5 s dashboard query measured).
-        "options": "-c jit=off",
-        "pool": {
-            "min_size": env.int("DATABASE_POOL_MIN", default=1),
-            "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": 10,
-        }
+    # Options given in DATABASE_URL's query string (sslmode, connect_timeout, options=-c …) are kept.
+    options: dict[str, object] = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+    # No JIT compilation: the hub's queries are page-sized reads and aggregates of a few hundred thousand
+    # rows at most, where compiling costs more than it saves (300 ms of a 1.5 s dashboard query measured).
+    options["options"] = f"{options.get('options') or ''} -c jit=off".strip()
+    options["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX", default=10),
+        "timeout": 10,
     }
+    config["OPTIONS"] = options
     return config
 
 

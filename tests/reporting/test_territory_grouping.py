@@ -30,7 +30,8 @@ def territories(book) -> dict[str, int]:
     }
     for key, deal in book.deals.items():
         Deal.objects.filter(pk=deal.pk).update(account=accounts.get(key[0]))
-    refresh_deals([deal.pk for deal in book.deals.values()])  # as the deal-change listener would
+    # A queryset update announces nothing: the facts are refreshed here, as a service's announcement would have.
+    refresh_deals([deal.pk for deal in book.deals.values()])
     model, t = build(org)
     services.territory_assign(actor=org.ops, model_id=model.pk)
     services.territory_model_activate(actor=org.ops, model_id=model.pk)
@@ -100,22 +101,51 @@ def test_the_executive_page_offers_the_territory_filter_and_table(book, territor
     assert 'name="territory"' in body and "France SMB" in body and "By territory" in body
 
 
-def test_deals_of_a_merged_account_follow_it_into_its_territory(book, territories, api_client_for):
+def test_deals_of_a_merged_account_follow_it_into_its_territory(book, territories, api_client_for, monkeypatch):
     """Americas' only account (C1 5,000) merged into the French one: its bookings count for France SMB once the
     reports' sweep runs (the merge stamps the moved deals as changed)."""
     from pipeline import services as pipeline_services
     from pipeline.models import Account
     from reporting.refresh import refresh_changed
 
-    keep = Account.objects.get(pk=Deal.objects.get(pk=book.deals["A1"].pk).account_id)
-    duplicate = Account.objects.get(pk=Deal.objects.get(pk=book.deals["C1"].pk).account_id)
+    keep = Deal.objects.select_related("account").get(pk=book.deals["A1"].pk).account
+    duplicate = Deal.objects.select_related("account").get(pk=book.deals["C1"].pk).account
+    assert isinstance(keep, Account) and isinstance(duplicate, Account)
+    moved = sorted(Deal.objects.filter(account=duplicate).values_list("pk", flat=True))
+    assert moved == sorted([book.deals["C1"].pk, book.deals["C2"].pk])
+    stamps = dict(Deal.objects.values_list("pk", "updated_at"))
+    announced: list[dict] = []
+    monkeypatch.setattr(pipeline_services, "announce_deals_changed", lambda **kw: announced.append(kw))
     pipeline_services.account_merge(actor=book.org.ops, keep=keep, duplicate=duplicate)
+    # The moved deals are stamped (the reports' sweep reads updated_at) and announced; the others are not touched.
+    after = dict(Deal.objects.values_list("pk", "updated_at"))
+    assert sorted(pk for pk in after if after[pk] != stamps[pk]) == moved
+    assert [(sorted(a["deal_ids"]), a["fields"], a["pay_relevant"]) for a in announced] == [(moved, ["account"], False)]
+    client = api_client_for(book.org.ops)
+    assert "Americas" in _by_territory(client)  # the facts still hold the old account until they are refreshed
     refresh_changed()
-    assert _by_territory(api_client_for(book.org.ops)) == {"France SMB": "45000.00", "EMEA": "20000.00"}
+    assert _by_territory(client) == {"France SMB": "45000.00", "EMEA": "20000.00"}
+
+
+def test_a_deal_moved_to_another_account_is_announced(book, monkeypatch):
+    from pipeline import services as pipeline_services
+
+    announced: list[dict] = []
+    monkeypatch.setattr(pipeline_services, "announce_deals_changed", lambda **kw: announced.append(kw))
+    deal = book.deals["C1"]
+    pipeline_services.deal_update(actor=book.org.ops, deal=deal, account=AccountFactory.create(name="Lyon SAS"))
+    assert [(a["deal_ids"], a["fields"]) for a in announced] == [([deal.pk], ["account"])]
 
 
 def test_without_an_active_model_the_executive_territory_table_says_why(book, api_client_for):
-    board = api_client_for(book.org.ops).get("/api/v1/reporting/dashboards/executive/", Q1).json()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client_for(book.org.ops)
+    with CaptureQueriesContext(connection) as queries:
+        board = client.get("/api/v1/reporting/dashboards/executive/", Q1).json()
+    # The territory grouping is not queried at all (only the filter bar's list of territories reads the view).
+    assert not [q["sql"] for q in queries.captured_queries if "planning_account_territory tt" in q["sql"]]
     panel = next(p for p in board["panels"] if p["key"] == "by_territory")
     assert panel["rows"] == [] and panel["state"] == "empty" and "No territory model is active" in panel["message"]
     by_region = next(p for p in board["panels"] if p["key"] == "by_region")
