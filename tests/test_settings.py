@@ -87,3 +87,23 @@ def test_bench_data_refuses_to_run_under_production_settings_before_touching_the
     assert "CommandError: bench_data refuses to run under salesops.settings.production" in result.stderr
     assert "truncates the people and pipeline tables" in result.stderr
     assert "connection" not in result.stderr.lower()  # refused before any query (nothing listens on the port)
+
+
+def test_database_options_keep_the_urls_own_and_turn_jit_off(monkeypatch, db):
+    from django.db import connection
+
+    from salesops.settings.base import database_from_env
+
+    monkeypatch.setenv(
+        "DATABASE_URL",
+        "postgres://u@db.example.com:5432/hub?sslmode=require&connect_timeout=5&options=-c%20work_mem%3D8MB",
+    )
+    options = database_from_env()["OPTIONS"]
+    assert isinstance(options, dict)
+    assert options["sslmode"] == "require" and options["connect_timeout"] == 5
+    assert options["options"] == "-c work_mem=8MB -c jit=off"
+    assert options["pool"]["max_size"] == 10
+    # The tests' own connection has it too (their settings drop only the pool).
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

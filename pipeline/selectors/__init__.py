@@ -513,11 +513,10 @@ def won_deals_for_commissions(
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         rows = cursor.fetchall()
-        if person_ids is not None:
-            rows = sorted({row[0]: row for row in rows}.values())
         if person_ids is None:  # most won deals: join on the same filter (a hash join beats 100,000 ids)
             of_deals, of_args = f"JOIN pipeline_deal d ON d.id = x.deal_id WHERE {filtered}", params
         else:
+            rows = sorted({row[0]: row for row in rows}.values())  # once each, by id
             of_deals, of_args = "WHERE x.deal_id = ANY(%s::bigint[])", [_id_array(row[0] for row in rows)]
         cursor.execute("SELECT id, name FROM pipeline_product")
         product_names = dict(cursor.fetchall())
