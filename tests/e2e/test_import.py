@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, sign_in
 
@@ -91,7 +92,7 @@ def test_sales_ops_import_a_report_in_the_browser(page, company, celery_eager, t
 
     page.click("text=All imports")
     jobs = page.locator("[data-testid=import-jobs] tbody tr")
-    assert jobs.count() == 2
+    expect(jobs).to_have_count(2)  # waits for the page the click opens
     assert "q3-opportunities.csv" in jobs.first.inner_text() and "import" in jobs.first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "import-list.png"), full_page=True)
 

@@ -4,6 +4,7 @@ and sees their home. The org chart folds a manager's branch away."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from django.utils import timezone
 
 from tests.e2e.conftest import ARTIFACTS, sign_in
@@ -43,8 +44,9 @@ def test_sales_ops_add_a_person_who_then_signs_in(page, company):
     form.locator("input[name=sign_in][value=password]").check()
     form.locator("#id_password").fill(FIRST_PASSWORD)
     form.locator("button[type=submit]").click()
-    page.wait_for_load_state("networkidle")
-    assert "Added Nina Okafor: they sign in as nina with the first password you gave." in page.content()
+    expect(page.locator(".messages")).to_contain_text(  # waits for the page the submit opens
+        "Added Nina Okafor: they sign in as nina with the first password you gave."
+    )
     assert page.locator("h1").first.inner_text().startswith("Nina Okafor")
     nina = User.objects.get(username="nina")
     assert nina.manager == manager and nina.is_rep
@@ -66,10 +68,10 @@ def test_the_org_chart_folds_a_branch(page, company):
     page.click("[data-nav=chart]")
     chart = page.locator("[data-testid=org-chart]")
     rep = chart.locator("li[data-person=rep]")
-    assert rep.is_visible()
+    expect(rep).to_be_visible()  # waits for the page the click opens
     manager = chart.locator("li[data-person=manager] > details > summary")
     manager.click()
-    assert not rep.is_visible()
+    expect(rep).to_be_hidden()
     manager.click()
-    assert rep.is_visible()
+    expect(rep).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "org-chart.png"), full_page=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, sign_in
 
@@ -34,12 +35,12 @@ def test_demo_role_signs_in_and_sees_its_home(page, login, panel, role_label):
 def test_manager_filters_people_with_htmx_and_signs_out(page):
     sign_in(page, "manager")
     page.click("[data-nav=people]")
+    page.wait_for_url("**/org/people/")  # a click does not wait for the page it opens
     table = page.locator("[data-testid=people-table]")
-    assert table.locator("tbody tr").count() == 8  # the manager and the seven reps of the team
+    expect(table.locator("tbody tr")).to_have_count(8)  # the manager and the seven reps of the team
     page.select_option("select[name=role]", "manager")
     page.wait_for_url("**role=manager**")
-    page.wait_for_load_state("networkidle")
-    assert table.locator("tbody tr").count() == 1
+    expect(table.locator("tbody tr")).to_have_count(1)
     page.locator("details.menu summary").click()
     page.click("text=Sign out")
     page.wait_for_url("**/login/")
