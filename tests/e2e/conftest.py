@@ -71,5 +71,6 @@ def sign_in(page, username: str, password: str = "demo") -> None:
     page.goto("/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():  # a click does not wait for the page it opens (home, or the form and its error)
+        page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")

@@ -43,7 +43,8 @@ def report(path: Path, owner: str, *, close_date: str = "9/30/2026", amount: str
 
 
 def upload(page, path: Path) -> None:
-    page.click("[data-nav=imports]")
+    with page.expect_navigation():  # from the imports page itself: fill the form of the page the click opens
+        page.click("[data-nav=imports]")
     page.set_input_files("input[name=file]", str(path))
     page.select_option("select[name=preset]", "salesforce")
     page.click("[data-testid=import-form] button[type=submit]")

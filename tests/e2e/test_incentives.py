@@ -40,6 +40,7 @@ def test_rep_statement_dispute_resolved_by_finance_and_payroll_matches_register(
     assert page.locator("[data-testid=dispute-status]").first.inner_text() == "Open"
     page.locator("details.menu summary").click()
     page.click("text=Sign out")
+    page.wait_for_url("**/login/")
 
     sign_in(page, "fin1", "pw")
     page.click("[data-nav=disputes]")
@@ -124,6 +125,7 @@ def test_finance_pays_a_dispute_in_the_next_quarter_locks_after_the_confirmation
     assert Period.objects.get(label="2025-Q1").is_locked
     page.locator("details.menu summary").click()
     page.click("text=Sign out")
+    page.wait_for_url("**/login/")
 
     sign_in(page, "bob", "pw")
     page.goto(f"/incentives/statements/{line.payout.pk}/")

@@ -4,8 +4,8 @@ and sees their home. The org chart folds a manager's branch away."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, sign_in
 

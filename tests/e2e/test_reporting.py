@@ -108,7 +108,7 @@ def stat(page, key: str) -> str:
 def sign_out(page) -> None:
     page.locator("details.menu summary").click()
     page.click("text=Sign out")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_url("**/login/")
 
 
 def test_manager_filters_drills_down_and_exports(page, company):

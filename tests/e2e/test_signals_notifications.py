@@ -33,6 +33,7 @@ def test_a_resolved_dispute_arrives_in_the_reps_bell(page, disputed):
     assert page.locator("[data-testid=bell-count]").count() == 0  # nothing unread yet
     page.locator("details.menu summary").click()
     page.click("text=Sign out")
+    page.wait_for_url("**/login/")
 
     sign_in(page, "fin1", "pw")
     page.click("[data-nav=disputes]")
@@ -44,6 +45,7 @@ def test_a_resolved_dispute_arrives_in_the_reps_bell(page, disputed):
     assert "resolved" in page.locator(".messages").inner_text()
     page.locator("details.menu summary").click()
     page.click("text=Sign out")
+    page.wait_for_url("**/login/")
 
     sign_in(page, "bob", "pw")
     page.goto("/pipeline/deals/")  # any page: the bell is in the header of every one

@@ -53,7 +53,7 @@ def test_sales_ops_create_a_rule_from_the_form(page, ops) -> None:
     page.click("[data-testid=run-dry-run]")
     page.wait_for_selector("[data-testid=dry-run-starts]")
     page.click("[data-testid=rule-switch]")
-    page.wait_for_selector("[data-testid=rule-summary] >> text=on")
+    page.wait_for_selector('[data-testid=rule-summary] >> text="on"')  # Live: on (text=on matched "Conditions")
     rule = Rule.objects.get(name="14 days in Proposal with no activity")
     assert rule.is_live and rule.actions == [{"kind": "notify_owner"}, {"kind": "notify_manager"}]
 
