@@ -38,16 +38,17 @@ class DealFact(models.Model):
 
     class Meta:
         indexes = [
-            # Company-wide reads of a date range (index-only: every column a KPI needs is included).
+            # Company-wide reads of a date range (index-only: every column a KPI needs is included, the account
+            # for the executive dashboard's territories).
             models.Index(
                 fields=["close_date"],
-                include=["owner_id", "status", "amount", "cycle_days", "pipeline_id", "product_id"],
+                include=["owner_id", "status", "amount", "cycle_days", "pipeline_id", "product_id", "account_id"],
                 condition=Q(status__in=["won", "lost"]),
                 name="rep_dealfact_closed",
             ),
             models.Index(
                 fields=["close_date"],
-                include=["owner_id", "amount", "probability", "stage_id", "pipeline_id", "product_id"],
+                include=["owner_id", "amount", "probability", "stage_id", "pipeline_id", "product_id", "account_id"],
                 condition=Q(status="open"),
                 name="rep_dealfact_open",
             ),
@@ -93,7 +94,7 @@ class CreditFact(models.Model):
         indexes = [
             models.Index(
                 fields=["close_date"],
-                include=["person_id", "credit", "pipeline_id", "product_id"],
+                include=["person_id", "credit", "pipeline_id", "product_id", "account_id"],
                 name="rep_credit_close",
             ),
             models.Index(
@@ -249,6 +250,32 @@ class ProductMonth(models.Model):
         return f"{self.month:%Y-%m} product {self.product_id}"
 
 
+class TerritoryMonth(models.Model):
+    """The company's monthly sums per territory of the active territory model and pipeline (a deal is in its
+    account's territory; None: no territory): the executive dashboard's territory breakdown of everyone's
+    numbers. Rebuilt whole when the active model's assignments change (RefreshState.territory_rollup_for says
+    for which), and month by month with the facts. Filters on people or products use the facts instead."""
+
+    month = models.DateField(help_text="First day of the close month.")
+    territory_id = models.BigIntegerField(null=True, help_text="None: the deal's account is in no territory.")
+    pipeline_id = models.IntegerField()
+    won_count = models.IntegerField(default=0)
+    lost_count = models.IntegerField(default=0)
+    won_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    cycle_days_sum = models.BigIntegerField(default=0)
+    cycle_count = models.IntegerField(default=0)
+    credited = models.DecimalField(max_digits=22, decimal_places=6, default=0)
+    open_count = models.IntegerField(default=0)
+    open_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    weighted_amount = models.DecimalField(max_digits=22, decimal_places=6, default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month"], name="rep_territorymonth_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} territory {self.territory_id}"
+
+
 class StageMedian(models.Model):
     """Median whole days a deal stays in each stage (finished stays of the last year): what "stuck far
     beyond the stage's median" compares with. Recomputed at most daily; it moves slowly."""
@@ -277,6 +304,9 @@ class RefreshState(models.Model):
     # Everyone who owns or is credited with a deal in the facts (it only grows): a view that includes all of
     # them is the whole company, so the company-wide rollups can answer it.
     people_with_facts = models.JSONField(default=list, blank=True)
+    # The active territory model the territory rollup was built for ("<id>@<assigned at>", empty: none built):
+    # while it is the active model's as published by planning, the rollup follows the facts month by month.
+    territory_rollup_for = models.CharField(max_length=80, blank=True, default="")
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(id=1), name="rep_refreshstate_single_row")]

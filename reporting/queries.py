@@ -46,6 +46,7 @@ class Slice:
     product: int | None = None
     fiscal_start_month: int = 1
     territory: int | None = None  # the deals of accounts in this territory (of the active model) only
+    territory_rollup: bool = False  # the territory rollup follows the active model (it may answer everyone)
 
     @property
     def month_aligned(self) -> bool:
@@ -70,6 +71,7 @@ class _Source:
     pipeline: str
     product: str | None
     account: str | None = None  # the deal's account column (a territory is read through the deal's account)
+    territory: str | None = None  # the territory column of a rollup by territory
 
 
 DEALS = _Source(
@@ -80,6 +82,9 @@ CREDITS = _Source(
 )
 PERSON_MONTHS = _Source("reporting_personmonth", "pm", "pm.person_id", "pm.month", "pm.pipeline_id", None)
 PRODUCT_MONTHS = _Source("reporting_productmonth", "qm", "0", "qm.month", "qm.pipeline_id", "qm.product_id")
+TERRITORY_MONTHS = _Source(
+    "reporting_territorymonth", "tm", "0", "tm.month", "tm.pipeline_id", None, territory="tm.territory_id"
+)
 
 
 def _dim_sql(dim: str, src: _Source, params: list[Any], fiscal_start_month: int) -> str:
@@ -91,6 +96,8 @@ def _dim_sql(dim: str, src: _Source, params: list[Any], fiscal_start_month: int)
         assert src.product is not None
         return src.product
     if dim == "territory":
+        if src.territory is not None:
+            return src.territory
         assert src.account is not None
         return "tt.territory_id"
     if dim == "pipeline":
@@ -143,7 +150,7 @@ def _select_dims(dims: Sequence[str], src: _Source, params: list[Any], slc: Slic
 def _join_people(dims: Sequence[str], src: _Source) -> str:
     """The joins the dimensions need: the person's org row, the deal's territory."""
     join = f" JOIN org_user u ON u.id = {src.person}" if ORG_DIMENSIONS & set(dims) else ""
-    if "territory" in dims:
+    if "territory" in dims and src.territory is None:
         assert src.account is not None
         join += TERRITORY_JOIN.format(account=src.account)
     return join
@@ -215,7 +222,13 @@ def kpi_aggregates(
             )
             _merge(result, source, only="product")
         if "territory" in dims:
-            _merge(result, _fact_sums(slc, ["territory"], periods), only="territory")
+            # Everyone's months by territory are one small table while it follows the active model.
+            source = (
+                _rollup_sums(TERRITORY_MONTHS, slc, ["territory"], periods)
+                if product_rollup_ok and slc.territory_rollup
+                else _fact_sums(slc, ["territory"], periods)
+            )
+            _merge(result, source, only="territory")
     else:
         _merge(result, _fact_sums(slc, list(dims), periods))
     if medians is not False and median_spans:

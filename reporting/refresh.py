@@ -179,6 +179,74 @@ FROM reporting_stagespell WHERE days IS NOT NULL GROUP BY stage_id
 """
 
 
+# The company's sums per month, territory (of the active model, through planning's published view) and pipeline,
+# for one month (or all): closed deals, open deals and credits each read from their covering index (which holds
+# the account), summed by account first, then joined to the accounts' territories. The month bucket is the whole
+# company's: a change of a deal, or of an account, rebuilds every territory of the month, so nothing depends on
+# which territory a deal was in before.
+TERRITORY_MONTH_SQL = """
+INSERT INTO reporting_territorymonth (month, territory_id, pipeline_id, won_count, lost_count, won_amount,
+                                      cycle_days_sum, cycle_count, credited, open_count, open_amount, weighted_amount)
+SELECT x.month, tt.territory_id, x.pipeline_id, SUM(won), SUM(lost), COALESCE(SUM(won_amount), 0),
+       COALESCE(SUM(cycle), 0), SUM(cycles), COALESCE(SUM(credit), 0), SUM(open), COALESCE(SUM(open_amount), 0),
+       COALESCE(SUM(weighted), 0)
+FROM (
+    SELECT date_trunc('month', f.close_date)::date AS month, f.account_id, f.pipeline_id,
+           SUM((f.status = 'won')::int) AS won, SUM((f.status = 'lost')::int) AS lost,
+           SUM(CASE WHEN f.status = 'won' THEN f.amount END) AS won_amount, SUM(f.cycle_days) AS cycle,
+           COUNT(f.cycle_days) AS cycles, NULL::numeric AS credit, 0 AS open, NULL::numeric AS open_amount,
+           NULL::numeric AS weighted
+    FROM reporting_dealfact f WHERE f.status IN ('won', 'lost') {range_f}
+    GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT date_trunc('month', f.close_date)::date, f.account_id, f.pipeline_id, 0, 0, NULL, NULL, 0, NULL,
+           COUNT(*), SUM(f.amount), SUM(f.amount * f.probability / 100)
+    FROM reporting_dealfact f WHERE f.status = 'open' {range_f}
+    GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT date_trunc('month', c.close_date)::date, c.account_id, c.pipeline_id, 0, 0, NULL, NULL, 0, SUM(c.credit),
+           0, NULL, NULL
+    FROM reporting_creditfact c WHERE TRUE {range_c}
+    GROUP BY 1, 2, 3
+) x
+LEFT JOIN planning_account_territory tt ON tt.account_id = x.account_id
+WHERE x.month IS NOT NULL
+GROUP BY x.month, tt.territory_id, x.pipeline_id
+"""
+# The active model the territory sums follow: its id and when its accounts were last assigned ('' when none).
+MONTH_OF_DEAL = "AND f.close_date >= %(start)s AND f.close_date < %(end)s"
+MONTH_OF_CREDIT = "AND c.close_date >= %(start)s AND c.close_date < %(end)s"
+TERRITORY_MODEL_VERSION = """COALESCE((SELECT id::text || '@' || COALESCE(to_char(assigned_at AT TIME ZONE 'UTC',
+                                                                        'YYYY-MM-DD"T"HH24:MI:SS.US'), '')
+                                      FROM planning_active_territory_model ORDER BY id LIMIT 1), '')"""
+TERRITORY_MODEL_SQL = f"SELECT {TERRITORY_MODEL_VERSION}"
+
+
+def territory_model_version(cursor: Any) -> str:
+    cursor.execute(TERRITORY_MODEL_SQL)
+    return str(cursor.fetchone()[0])
+
+
+def _rebuild_territory_months(cursor: Any, state: RefreshState, months: list[dt.date] | None) -> None:
+    """The territory rollup for these months (None: rebuilt whole), when it follows the active model. When the
+    active model or its assignments changed since it was built, only the sweep's whole rebuild (months None)
+    brings it back; until then readers see it is not the active model's and read the facts."""
+    version = territory_model_version(cursor)
+    if months is not None and (not version or state.territory_rollup_for != version):
+        return
+    cursor.execute("SET LOCAL work_mem = '64MB'")  # a month's sums by account stay in memory (the refresh only)
+    if months is None:
+        cursor.execute("DELETE FROM reporting_territorymonth")  # a small table; readers are not blocked
+        if version:
+            cursor.execute(TERRITORY_MONTH_SQL.format(range_f="", range_c=""))
+        state.territory_rollup_for = version
+        return
+    cursor.execute("DELETE FROM reporting_territorymonth WHERE month = ANY(%s)", [months])
+    for month in months:
+        params = {"start": month, "end": (month + dt.timedelta(days=32)).replace(day=1)}
+        cursor.execute(TERRITORY_MONTH_SQL.format(range_f=MONTH_OF_DEAL, range_c=MONTH_OF_CREDIT), params)
+
+
 # ------------------------------------------------------------------------------------------- helpers
 def _lock(cursor: Any) -> None:
     # One refresh at a time: a second run waits for the first and then finds little left to do.
@@ -330,6 +398,9 @@ def _refresh_ids(cursor: Any, ids: list[int], state: RefreshState) -> int:
         buckets.setdefault(STAGE_MONTHS, set()).update(_spell_months(before ^ _spells(cursor, chunk)))
         people |= _people(cursor, chunk)
     _rebuild_buckets(cursor, buckets)
+    months = sorted({month for _, month in buckets.get(PERSON_MONTHS.table, set())})
+    if months:
+        _rebuild_territory_months(cursor, state, months)
     state.people_with_facts = sorted(people)
     return sum(len(b) for b in buckets.values())
 
@@ -385,6 +456,8 @@ def refresh_changed(*, medians_max_age: dt.timedelta = dt.timedelta(hours=24)) -
             return _rebuild_all(cursor, state, started)
         ids, marks = changed_deal_ids(cursor, state)
         buckets = _refresh_ids(cursor, sorted(ids), state)
+        if state.territory_rollup_for != territory_model_version(cursor):
+            _rebuild_territory_months(cursor, state, None)  # another active model, or its accounts reassigned
         for key, value in marks.items():
             setattr(state, key, value)
         if ids or state.medians_at is None or timezone.now() - state.medians_at > medians_max_age:
@@ -424,6 +497,7 @@ def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, 
                 table=rollup.table, key=rollup.key, key_f=rollup.key_f, key_c=rollup.key_c, join_f="", join_c=""
             )
         )
+    _rebuild_territory_months(cursor, state, None)
     _rebuild_stage_months(cursor, None)
     _refresh_medians(cursor, state)
     state.people_with_facts = sorted(_people(cursor, None))

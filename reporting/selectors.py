@@ -22,6 +22,7 @@ from django.db.models import Q
 from incentives import selectors as incentives_selectors
 from reporting.filtersets import ReportFilter
 from reporting.queries import Slice
+from reporting.refresh import TERRITORY_MODEL_VERSION
 from salesops.kernel import trees
 from salesops.kernel.fiscal import period_label
 from salesops.org.models import User
@@ -69,6 +70,7 @@ class Meta:
     refreshed_at: dt.datetime | None = None
     people_count: int = 0
     fact_people: frozenset[int] = frozenset()
+    territory_rollup: bool = False  # the monthly sums by territory follow the active territory model
 
     def default_pipeline(self) -> int | None:
         for pk, (_, is_default) in self.pipelines.items():
@@ -81,7 +83,8 @@ class Meta:
 
 
 # One round trip for all of it: the filter bar, the group labels and the freshness line need every part.
-META_SQL = """
+META_SQL = (
+    """
 SELECT 'region', id, name, NULL::bigint, NULL::int, NULL::bool, NULL::bool FROM org_region
 UNION ALL SELECT 'team', id, name, region_id, NULL, NULL, NULL FROM org_team
 UNION ALL SELECT 'pipeline', id, name, NULL, NULL, is_default, is_active FROM pipeline_pipeline_feed
@@ -95,7 +98,11 @@ UNION ALL SELECT 'people', COUNT(*), '', NULL, NULL, NULL, NULL FROM org_user
 UNION ALL SELECT 'refresh', 1, to_char(refreshed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
                  NULL, NULL, NULL, NULL FROM reporting_refreshstate
 UNION ALL SELECT 'fact_people', 1, people_with_facts::text, NULL, NULL, NULL, NULL FROM reporting_refreshstate
+UNION ALL SELECT 'territory_rollup', 1, NULL, NULL, NULL, territory_rollup_for <> '' AND territory_rollup_for = """
+    + TERRITORY_MODEL_VERSION
+    + """, NULL FROM reporting_refreshstate
 """
+)
 
 
 def report_meta() -> Meta:
@@ -126,6 +133,8 @@ def report_meta() -> Meta:
             meta.refreshed_at = dt.datetime.fromisoformat(name)
         elif kind == "fact_people" and name:
             meta.fact_people = frozenset(json.loads(name))
+        elif kind == "territory_rollup":
+            meta.territory_rollup = bool(flag_a)
     meta.pipelines = dict(sorted(meta.pipelines.items(), key=lambda item: (not item[1][1], item[1][0])))
     meta.regions = dict(sorted(meta.regions.items(), key=lambda item: item[1]))
     meta.teams = dict(sorted(meta.teams.items(), key=lambda item: item[1][0]))
@@ -240,6 +249,7 @@ def slice_for(view: View, flt: ReportFilter, meta: Meta, *, span: Any = None) ->
         fiscal_start_month=meta.fiscal_start_month,
         # A territory of no account (or of no active model) holds no deal: nothing, rather than everything.
         territory=(flt.territory if flt.territory in meta.territories else -1) if flt.territory else None,
+        territory_rollup=meta.territory_rollup,
     )
 
 

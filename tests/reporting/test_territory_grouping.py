@@ -150,3 +150,142 @@ def test_without_an_active_model_the_executive_territory_table_says_why(book, ap
     assert panel["rows"] == [] and panel["state"] == "empty" and "No territory model is active" in panel["message"]
     by_region = next(p for p in board["panels"] if p["key"] == "by_region")
     assert by_region["rows"]
+
+
+def _scans(plan: dict) -> list[tuple[str, str]]:
+    """(node type, table) of every scan of a table in an EXPLAIN (FORMAT JSON) plan."""
+    found = [(plan["Node Type"], plan["Relation Name"])] if "Relation Name" in plan else []
+    for child in plan.get("Plans", []):
+        found += _scans(child)
+    return found
+
+
+def test_the_executive_territory_grouping_reads_the_facts_indexes_only(book, territories, api_client_for):
+    """With an active model the company's deal and credit facts are grouped by territory from their covering
+    indexes alone (they include the account): the table's rows are not read. Scans of the heap are switched
+    off so the planner shows what the indexes cover on this small book, as it would choose at scale."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client_for(book.org.ops)
+    with CaptureQueriesContext(connection) as queries:
+        assert _by_territory(client) == {"France SMB": "40000.00", "EMEA": "20000.00", "Americas": "5000.00"}
+    grouped = [q["sql"] for q in queries.captured_queries if "planning_account_territory tt" in q["sql"]]
+    assert grouped
+    scans: list[tuple[str, str]] = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        for sql in grouped:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            scans += _scans(cursor.fetchone()[0][0]["Plan"])
+    facts = [scan for scan in scans if scan[1] in ("reporting_dealfact", "reporting_creditfact")]
+    assert {table for _, table in facts} == {"reporting_dealfact", "reporting_creditfact"}
+    assert {node for node, _ in facts} == {"Index Only Scan"}, facts
+
+
+def test_every_sum_by_territory_is_the_territorys_own_in_both_periods(book, territories):
+    """The grouping sums the facts by account before it joins their territories: every sum of every territory
+    (counts, bookings, cycle days, open pipeline, weighted) is the book's, equals what the territory's own filter
+    gives, and with "No territory" they add up to the ungrouped total, in each of two periods, alone and beside
+    another dimension."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from reporting.kpis import Aggregate
+    from reporting.queries import Slice, kpi_aggregates
+
+    q1, q4 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31)), (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    everyone = Slice(*q1)
+    smb, emea, americas = territories["smb"], territories["emea"], territories["americas"]
+    grouped = kpi_aggregates(everyone, ["territory"], periods=[q1, q4], medians=False)
+    beside_product = kpi_aggregates(
+        everyone, ["product", "territory"], periods=[q1, q4], medians=False, facts_only=True
+    )
+
+    def money(value: str) -> Decimal:
+        return Decimal(value)
+
+    assert grouped[(0, "territory")] == {
+        # A1 won 10,000 in 40 days, A2 won 30,000 in 30 (split, whoever is credited), A3 lost, A4 open 50,000 at 60 %
+        smb: Aggregate(2, 1, money("40000"), 70, 2, None, 1, money("50000"), money("30000")),
+        emea: Aggregate(1, 2, money("20000"), 30, 1, None, 0, money("0"), money("0")),  # B1 won, B2 and B3 lost
+        americas: Aggregate(1, 0, money("5000"), 30, 1, None, 0, money("0"), money("0")),  # C2 closes in Q2
+    }
+    assert grouped[(1, "territory")] == {None: Aggregate(1, 0, money("8000"), 30, 1, None)}  # P1: no account
+    for period in (0, 1):
+        assert beside_product[(period, "territory")] == grouped[(period, "territory")]
+        total = grouped[(period, None)][None]
+        for key, row in grouped[(period, "territory")].items():
+            if key is not None:
+                alone = kpi_aggregates(Slice(*q1, territory=key), [], periods=[q1, q4], medians=False)
+                assert row == alone[(period, None)][None]
+        rows = grouped[(period, "territory")].values()
+        for field in ("won_count", "lost_count", "bookings", "cycle_days_sum", "cycle_count", "open_count"):
+            assert sum(getattr(r, field) for r in rows) == getattr(total, field), field
+        assert sum(r.open_amount for r in rows) == total.open_amount
+        assert sum(r.weighted_amount for r in rows) == total.weighted_amount
+
+
+def test_the_territory_rollup_follows_the_active_model_and_the_facts(book, territories, api_client_for):
+    """The company's sums by territory come from a monthly rollup once the reports' sweep has built it for the
+    active model: the same numbers as the facts, kept in step when a deal changes, and set aside (the facts
+    answer) from the moment the model's accounts are assigned again until the next sweep."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.models import TerritoryMonth
+    from reporting.queries import Slice, kpi_aggregates
+    from reporting.refresh import refresh_changed
+    from reporting.selectors import report_meta
+
+    q1, q4 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31)), (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    client = api_client_for(book.org.ops)
+
+    def rollup_read() -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            grouped = _by_territory(client)
+        sql = " ".join(q["sql"] for q in queries.captured_queries)
+        assert grouped["France SMB"] == smb_bookings[0]
+        return "reporting_territorymonth" in sql
+
+    def same_as_facts() -> None:
+        args = (["territory"],)
+        rolled = kpi_aggregates(Slice(*q1, territory_rollup=True), *args, periods=[q1, q4], medians=False)
+        facts = kpi_aggregates(Slice(*q1), *args, periods=[q1, q4], medians=False)
+        for period in (0, 1):
+            assert rolled[(period, "territory")] == facts[(period, "territory")]
+            assert rolled[(period, None)] == facts[(period, None)]
+
+    smb_bookings = ["40000.00"]
+    # Built before the model was active: the facts answer until the sweep builds it for this model.
+    assert not report_meta().territory_rollup and not rollup_read()
+    refresh_changed()
+    assert report_meta().territory_rollup and rollup_read()
+    assert TerritoryMonth.objects.filter(month=dt.date(2026, 2, 1), territory_id=territories["smb"]).exists()
+    assert TerritoryMonth.objects.filter(month=dt.date(2025, 12, 1), territory_id=None).exists()  # P1: no account
+    same_as_facts()
+
+    # A deal changes: its months are rebuilt with its facts.
+    Deal.objects.filter(pk=book.deals["A1"].pk).update(amount=11000)
+    refresh_deals([book.deals["A1"].pk])
+    smb_bookings[0] = "41000.00"
+    assert report_meta().territory_rollup and rollup_read()
+    same_as_facts()
+
+    # The active model's accounts are assigned again: the facts answer until the next sweep rebuilds the rollup.
+    services.territory_assign(actor=book.org.ops, model_id=report_active_model_id())
+    assert not report_meta().territory_rollup and not rollup_read()
+    refresh_changed()
+    assert report_meta().territory_rollup and rollup_read()
+    same_as_facts()
+
+
+def report_active_model_id() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM planning_active_territory_model")
+        return int(cursor.fetchone()[0])
