@@ -270,7 +270,11 @@ class TerritoryMonth(models.Model):
     weighted_amount = models.DecimalField(max_digits=22, decimal_places=6, default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["month"], name="rep_territorymonth_month")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "territory_id", "pipeline_id"], nulls_distinct=False, name="rep_territorymonth_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} territory {self.territory_id}"

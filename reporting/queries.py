@@ -25,7 +25,8 @@ from reporting.kpis import ZERO, Aggregate
 DIMENSIONS = ("owner", "manager", "region", "team", "territory", "product", "pipeline", "month", "quarter")
 ORG_DIMENSIONS = {"manager", "region", "team"}
 TIME_DIMENSIONS = {"month", "quarter"}
-# Dimensions of a deal (not of a person or a month): the monthly rollups lack them, so the facts answer.
+# Dimensions of a deal (not of a person or a month): the person-month rollup lacks them; the company's months by
+# product and by territory have rollups of their own, else the facts answer.
 DEAL_DIMENSIONS = {"product", "territory"}
 Key = Any  # a group's key: a person/region/team/territory/product/pipeline id, a month's first day, or None (total)
 
@@ -33,6 +34,11 @@ Key = Any  # a group's key: a person/region/team/territory/product/pipeline id, 
 # `planning_account_territory` (account_id, territory_id, …) and every fact row carries its deal's account_id
 # (joining the deal feed instead read the whole deal table for each territory panel: seconds at 1,000,000 deals).
 # No active model (or an account not assigned): no territory, the group "No territory".
+# The active territory model the territory-month rollup must have been built for: its id and when its accounts
+# were last assigned (planning's view `planning_active_territory_model`), '' when no model is active.
+TERRITORY_MODEL_VERSION = """COALESCE((SELECT id::text || '@' || COALESCE(to_char(assigned_at AT TIME ZONE 'UTC',
+                                                                        'YYYY-MM-DD"T"HH24:MI:SS.US'), '')
+                                      FROM planning_active_territory_model ORDER BY id LIMIT 1), '')"""
 TERRITORY_JOIN = " LEFT JOIN planning_account_territory tt ON tt.account_id = {account}"
 TERRITORY_FILTER = "{account} IN (SELECT tt.account_id FROM planning_account_territory tt WHERE tt.territory_id = %s)"
 
@@ -208,7 +214,7 @@ def kpi_aggregates(
     median_dims = list(dims) if medians is True else [] if medians is False else [d for d in dims if d in medians]
     median_spans = [p for i, p in enumerate(periods) if median_periods is None or i in median_periods]
     person_dims = [d for d in dims if d not in DEAL_DIMENSIONS]
-    # The rollups know people and months, not accounts: a territory filter or grouping reads the facts.
+    # The rollups know people and months, not accounts: a territory filter reads the facts.
     rollup_ok = aligned and slc.product is None and slc.territory is None and not facts_only
     # The company's months by product are one small table; a person-level filter needs the facts.
     product_rollup_ok = rollup_ok and slc.people is None

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reporting.models import OPEN_SPELL_END, RefreshState
+from reporting.queries import TERRITORY_MODEL_VERSION
 from salesops.kernel.locks import lock_key
 
 LOCK_KEY = lock_key("reporting.refresh")  # pg_advisory_xact_lock key of every reporting refresh
@@ -216,10 +217,12 @@ GROUP BY x.month, tt.territory_id, x.pipeline_id
 # The active model the territory sums follow: its id and when its accounts were last assigned ('' when none).
 MONTH_OF_DEAL = "AND f.close_date >= %(start)s AND f.close_date < %(end)s"
 MONTH_OF_CREDIT = "AND c.close_date >= %(start)s AND c.close_date < %(end)s"
-TERRITORY_MODEL_VERSION = """COALESCE((SELECT id::text || '@' || COALESCE(to_char(assigned_at AT TIME ZONE 'UTC',
-                                                                        'YYYY-MM-DD"T"HH24:MI:SS.US'), '')
-                                      FROM planning_active_territory_model ORDER BY id LIMIT 1), '')"""
 TERRITORY_MODEL_SQL = f"SELECT {TERRITORY_MODEL_VERSION}"
+# Enough hash memory for a month's sums by account (raised for the rest of the refresh's transaction only, and
+# never lowered below what the connection has).
+RAISE_WORK_MEM = (
+    "SELECT set_config('work_mem', '64MB', true) WHERE pg_size_bytes(current_setting('work_mem')) < 64 * 1024 * 1024"
+)
 
 
 def territory_model_version(cursor: Any) -> str:
@@ -227,21 +230,20 @@ def territory_model_version(cursor: Any) -> str:
     return str(cursor.fetchone()[0])
 
 
-def _rebuild_territory_months(cursor: Any, state: RefreshState, months: list[dt.date] | None) -> None:
-    """The territory rollup for these months (None: rebuilt whole), when it follows the active model. When the
-    active model or its assignments changed since it was built, only the sweep's whole rebuild (months None)
-    brings it back; until then readers see it is not the active model's and read the facts."""
+def _rebuild_territory_months(cursor: Any, state: RefreshState, months: Sequence[dt.date]) -> None:
+    """Keep the territory rollup the active model's: rebuilt whole when it was built for another model, or for
+    the active one's earlier assignments (or there is none any more); else only these months, every territory."""
     version = territory_model_version(cursor)
-    if months is not None and (not version or state.territory_rollup_for != version):
+    if state.territory_rollup_for == version and (not version or not months):
         return
-    cursor.execute("SET LOCAL work_mem = '64MB'")  # a month's sums by account stay in memory (the refresh only)
-    if months is None:
+    cursor.execute(RAISE_WORK_MEM)
+    if state.territory_rollup_for != version:
         cursor.execute("DELETE FROM reporting_territorymonth")  # a small table; readers are not blocked
         if version:
             cursor.execute(TERRITORY_MONTH_SQL.format(range_f="", range_c=""))
         state.territory_rollup_for = version
         return
-    cursor.execute("DELETE FROM reporting_territorymonth WHERE month = ANY(%s)", [months])
+    cursor.execute("DELETE FROM reporting_territorymonth WHERE month = ANY(%s)", [list(months)])
     for month in months:
         params = {"start": month, "end": (month + dt.timedelta(days=32)).replace(day=1)}
         cursor.execute(TERRITORY_MONTH_SQL.format(range_f=MONTH_OF_DEAL, range_c=MONTH_OF_CREDIT), params)
@@ -398,9 +400,8 @@ def _refresh_ids(cursor: Any, ids: list[int], state: RefreshState) -> int:
         buckets.setdefault(STAGE_MONTHS, set()).update(_spell_months(before ^ _spells(cursor, chunk)))
         people |= _people(cursor, chunk)
     _rebuild_buckets(cursor, buckets)
-    months = sorted({month for _, month in buckets.get(PERSON_MONTHS.table, set())})
-    if months:
-        _rebuild_territory_months(cursor, state, months)
+    # The months of the changed deals' facts, before and after (whole, when the rollup follows no longer).
+    _rebuild_territory_months(cursor, state, sorted({month for _, month in buckets.get(PERSON_MONTHS.table, set())}))
     state.people_with_facts = sorted(people)
     return sum(len(b) for b in buckets.values())
 
@@ -456,8 +457,6 @@ def refresh_changed(*, medians_max_age: dt.timedelta = dt.timedelta(hours=24)) -
             return _rebuild_all(cursor, state, started)
         ids, marks = changed_deal_ids(cursor, state)
         buckets = _refresh_ids(cursor, sorted(ids), state)
-        if state.territory_rollup_for != territory_model_version(cursor):
-            _rebuild_territory_months(cursor, state, None)  # another active model, or its accounts reassigned
         for key, value in marks.items():
             setattr(state, key, value)
         if ids or state.medians_at is None or timezone.now() - state.medians_at > medians_max_age:
@@ -488,7 +487,8 @@ def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, 
     max_activity = cursor.fetchone()[0]
     cursor.execute(
         "TRUNCATE reporting_dealfact, reporting_creditfact, reporting_stagespell, reporting_closedatepush, "
-        "reporting_personmonth, reporting_productmonth, reporting_stagemonth, reporting_stagedaysmonth"
+        "reporting_personmonth, reporting_productmonth, reporting_stagemonth, reporting_stagedaysmonth, "
+        "reporting_territorymonth"
     )
     _insert_facts(cursor, None)
     for rollup in ROLLUPS:
@@ -497,7 +497,8 @@ def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, 
                 table=rollup.table, key=rollup.key, key_f=rollup.key_f, key_c=rollup.key_c, join_f="", join_c=""
             )
         )
-    _rebuild_territory_months(cursor, state, None)
+    state.territory_rollup_for = ""  # emptied above: built whole for the active model, if there is one
+    _rebuild_territory_months(cursor, state, [])
     _rebuild_stage_months(cursor, None)
     _refresh_medians(cursor, state)
     state.people_with_facts = sorted(_people(cursor, None))
@@ -514,5 +515,6 @@ def analyze() -> None:
     """Fresh planner statistics and visibility maps after a large build (outside a transaction block): the
     KPI queries are index-only scans, which read the heap for every row of a page not yet marked all-visible."""
     with connection.cursor() as cursor:
-        for table in (*FACT_TABLES, *(r.table for r in ROLLUPS), "reporting_stagemonth", "reporting_stagedaysmonth"):
+        stages_and_territories = ("reporting_stagemonth", "reporting_stagedaysmonth", "reporting_territorymonth")
+        for table in (*FACT_TABLES, *(r.table for r in ROLLUPS), *stages_and_territories):
             cursor.execute(f"VACUUM (ANALYZE) {table}")

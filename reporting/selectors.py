@@ -21,8 +21,7 @@ from django.db.models import Q
 
 from incentives import selectors as incentives_selectors
 from reporting.filtersets import ReportFilter
-from reporting.queries import Slice
-from reporting.refresh import TERRITORY_MODEL_VERSION
+from reporting.queries import TERRITORY_MODEL_VERSION, Slice
 from salesops.kernel import trees
 from salesops.kernel.fiscal import period_label
 from salesops.org.models import User

@@ -4,7 +4,10 @@ index-only with an active territory model.
 
 Each index is built again under a temporary name without locking the table (CONCURRENTLY, so outside a
 transaction), then the old one is dropped and the new one takes its name: the facts keep an index the whole
-time and dashboards keep reading meanwhile."""
+time and dashboards keep reading meanwhile. A run interrupted between the drop and the rename is finished by
+the next one (the rebuilt index takes the name); an interrupted build is dropped and done again."""
+
+from typing import Any
 
 from django.db import migrations, models
 
@@ -34,20 +37,39 @@ INDEXES = {
 }
 
 
-def rebuild(name: str, *, forward: bool) -> list[str]:
-    table, key, old, new, condition = INDEXES[name]
-    where = f" WHERE {condition}" if condition else ""
-    temporary = f"{name}_rebuilt"
-    return [
-        f"DROP INDEX CONCURRENTLY IF EXISTS {temporary}",  # left invalid by an interrupted build
-        f"CREATE INDEX CONCURRENTLY {temporary} ON {table} ({key}) INCLUDE ({new if forward else old}){where}",
-        f"DROP INDEX CONCURRENTLY IF EXISTS {name}",
-        f"ALTER INDEX {temporary} RENAME TO {name}",
-    ]
+def _validity(cursor: Any, name: str) -> bool | None:
+    """Whether the index `name` is valid (ready to read), or None when there is none."""
+    cursor.execute(
+        "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = %s", [name]
+    )
+    row = cursor.fetchone()
+    return None if row is None else bool(row[0])
 
 
-def operation(name: str) -> migrations.RunSQL:
-    return migrations.RunSQL(rebuild(name, forward=True), reverse_sql=rebuild(name, forward=False))
+def _rebuild(schema_editor: Any, *, forward: bool) -> None:
+    with schema_editor.connection.cursor() as cursor:
+        for name, (table, key, old, new, condition) in INDEXES.items():
+            where = f" WHERE {condition}" if condition else ""
+            temporary = f"{name}_rebuilt"
+            original, rebuilt = _validity(cursor, name), _validity(cursor, temporary)
+            if original is None and rebuilt:  # an earlier run stopped after dropping the old index
+                cursor.execute(f"ALTER INDEX {temporary} RENAME TO {name}")
+                continue
+            if rebuilt is not None:  # left unfinished (or invalid) by an interrupted build
+                cursor.execute(f"DROP INDEX CONCURRENTLY {temporary}")
+            include = new if forward else old
+            cursor.execute(f"CREATE INDEX CONCURRENTLY {temporary} ON {table} ({key}) INCLUDE ({include}){where}")
+            if original is not None:
+                cursor.execute(f"DROP INDEX CONCURRENTLY {name}")
+            cursor.execute(f"ALTER INDEX {temporary} RENAME TO {name}")
+
+
+def forwards(apps: Any, schema_editor: Any) -> None:
+    _rebuild(schema_editor, forward=True)
+
+
+def backwards(apps: Any, schema_editor: Any) -> None:
+    _rebuild(schema_editor, forward=False)
 
 
 class Migration(migrations.Migration):
@@ -56,7 +78,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[operation(name) for name in INDEXES],
+            database_operations=[migrations.RunPython(forwards, backwards)],
             state_operations=[
                 migrations.RemoveIndex(model_name="creditfact", name="rep_credit_close"),
                 migrations.RemoveIndex(model_name="dealfact", name="rep_dealfact_closed"),

@@ -1,4 +1,4 @@
-"""The company's monthly sums per territory (reporting_territorymonth), built by the next sweep of the reports
+"""The company's monthly sums per territory (reporting_territorymonth), built by the next refresh of the reports
 for the active territory model; until then the territory breakdown reads the facts."""
 
 from django.db import migrations, models
@@ -37,7 +37,13 @@ class Migration(migrations.Migration):
                 ("weighted_amount", models.DecimalField(decimal_places=6, default=0, max_digits=22)),
             ],
             options={
-                "indexes": [models.Index(fields=["month"], name="rep_territorymonth_month")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("month", "territory_id", "pipeline_id"),
+                        name="rep_territorymonth_unique",
+                        nulls_distinct=False,
+                    )
+                ],
             },
         ),
     ]

@@ -27,7 +27,12 @@ def test_an_account_created_after_activation_gets_its_territory_when_the_task_ru
     services.territory_model_activate(actor=org.ops, model_id=model.pk)
     later = AccountFactory.create(name="Austin Inc", country="US", employees=300)
     assert not TerritoryAssignment.objects.filter(model=model, account_id=later.pk).exists()
+    activated_at = TerritoryModel.objects.get(pk=model.pk).assigned_at
     tasks.assign_active_territories()
+    # The active model's assignments changed: assigned_at moves (planning_active_territory_model publishes it,
+    # and the reports' territory rollup is rebuilt when it moves).
+    moved_at = TerritoryModel.objects.get(pk=model.pk).assigned_at
+    assert activated_at is not None and moved_at is not None and moved_at > activated_at
     assert TerritoryAssignment.objects.get(model=model, account_id=later.pk).territory_id == t["americas"]
     [audit] = _audits(model)
     assert audit.actor_id is None and audit.changes["placed"] == [None, 1]

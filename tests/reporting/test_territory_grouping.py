@@ -185,57 +185,63 @@ def test_the_executive_territory_grouping_reads_the_facts_indexes_only(book, ter
 
 
 def test_every_sum_by_territory_is_the_territorys_own_in_both_periods(book, territories):
-    """The grouping sums the facts by account before it joins their territories: every sum of every territory
-    (counts, bookings, cycle days, open pipeline, weighted) is the book's, equals what the territory's own filter
-    gives, and with "No territory" they add up to the ungrouped total, in each of two periods, alone and beside
-    another dimension."""
+    """Every sum of every territory (counts, bookings, cycle days, open pipeline, weighted) is the book's, equals
+    what the territory's own filter gives, and with "No territory" they add up to the ungrouped total, in each of
+    two periods, alone and beside another dimension: from the facts, and from the territory-month rollup once
+    the reports' sweep has built it for the active model."""
     import datetime as dt
     from decimal import Decimal
 
     from reporting.kpis import Aggregate
     from reporting.queries import Slice, kpi_aggregates
+    from reporting.refresh import refresh_changed
 
     q1, q4 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31)), (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
-    everyone = Slice(*q1)
-    smb, emea, americas = territories["smb"], territories["emea"], territories["americas"]
-    grouped = kpi_aggregates(everyone, ["territory"], periods=[q1, q4], medians=False)
-    beside_product = kpi_aggregates(
-        everyone, ["product", "territory"], periods=[q1, q4], medians=False, facts_only=True
-    )
 
     def money(value: str) -> Decimal:
         return Decimal(value)
 
-    assert grouped[(0, "territory")] == {
+    expected = {
         # A1 won 10,000 in 40 days, A2 won 30,000 in 30 (split, whoever is credited), A3 lost, A4 open 50,000 at 60 %
-        smb: Aggregate(2, 1, money("40000"), 70, 2, None, 1, money("50000"), money("30000")),
-        emea: Aggregate(1, 2, money("20000"), 30, 1, None, 0, money("0"), money("0")),  # B1 won, B2 and B3 lost
-        americas: Aggregate(1, 0, money("5000"), 30, 1, None, 0, money("0"), money("0")),  # C2 closes in Q2
+        territories["smb"]: Aggregate(2, 1, money("40000"), 70, 2, None, 1, money("50000"), money("30000")),
+        territories["emea"]: Aggregate(1, 2, money("20000"), 30, 1, None, 0, money("0"), money("0")),  # B1; B2, B3
+        territories["americas"]: Aggregate(1, 0, money("5000"), 30, 1, None, 0, money("0"), money("0")),  # C1
     }
-    assert grouped[(1, "territory")] == {None: Aggregate(1, 0, money("8000"), 30, 1, None)}  # P1: no account
-    for period in (0, 1):
-        assert beside_product[(period, "territory")] == grouped[(period, "territory")]
-        total = grouped[(period, None)][None]
-        for key, row in grouped[(period, "territory")].items():
-            if key is not None:
-                alone = kpi_aggregates(Slice(*q1, territory=key), [], periods=[q1, q4], medians=False)
-                assert row == alone[(period, None)][None]
-        rows = grouped[(period, "territory")].values()
-        for field in ("won_count", "lost_count", "bookings", "cycle_days_sum", "cycle_count", "open_count"):
-            assert sum(getattr(r, field) for r in rows) == getattr(total, field), field
-        assert sum(r.open_amount for r in rows) == total.open_amount
-        assert sum(r.weighted_amount for r in rows) == total.weighted_amount
+    for rollup in (False, True):
+        if rollup:
+            refresh_changed()  # builds the territory rollup for the active model
+        everyone = Slice(*q1, territory_rollup=rollup)
+        grouped = kpi_aggregates(everyone, ["territory"], periods=[q1, q4], medians=False)
+        beside_product = kpi_aggregates(
+            everyone, ["product", "territory"], periods=[q1, q4], medians=False, facts_only=True
+        )
+        assert grouped[(0, "territory")] == expected
+        assert grouped[(1, "territory")] == {None: Aggregate(1, 0, money("8000"), 30, 1, None)}  # P1: no account
+        for period in (0, 1):
+            assert beside_product[(period, "territory")] == grouped[(period, "territory")]
+            total = grouped[(period, None)][None]
+            for key, row in grouped[(period, "territory")].items():
+                if key is not None:
+                    alone = kpi_aggregates(Slice(*q1, territory=key), [], periods=[q1, q4], medians=False)
+                    assert row == alone[(period, None)][None]
+            rows = grouped[(period, "territory")].values()
+            for field in ("won_count", "lost_count", "bookings", "cycle_days_sum", "cycle_count", "open_count"):
+                assert sum(getattr(r, field) for r in rows) == getattr(total, field), field
+            assert sum(r.open_amount for r in rows) == total.open_amount
+            assert sum(r.weighted_amount for r in rows) == total.weighted_amount
 
 
 def test_the_territory_rollup_follows_the_active_model_and_the_facts(book, territories, api_client_for):
-    """The company's sums by territory come from a monthly rollup once the reports' sweep has built it for the
-    active model: the same numbers as the facts, kept in step when a deal changes, and set aside (the facts
-    answer) from the moment the model's accounts are assigned again until the next sweep."""
+    """The company's sums by territory come from a monthly rollup once the reports' refresh has built it for the
+    active model: the same numbers as the facts, kept in step when a deal changes (amount, close month, deleted),
+    and set aside (the facts answer) from the moment the model's accounts move until the next refresh rebuilds
+    it; archived, there is no rollup."""
     import datetime as dt
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from pipeline.models import Account
     from reporting.models import TerritoryMonth
     from reporting.queries import Slice, kpi_aggregates
     from reporting.refresh import refresh_changed
@@ -243,44 +249,60 @@ def test_the_territory_rollup_follows_the_active_model_and_the_facts(book, terri
 
     q1, q4 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31)), (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
     client = api_client_for(book.org.ops)
+    model_id = report_active_model_id()
 
-    def rollup_read() -> bool:
+    def board(expected: dict[str, str]) -> bool:
+        """The executive territory table shows `expected`; whether it read the rollup."""
         with CaptureQueriesContext(connection) as queries:
-            grouped = _by_territory(client)
-        sql = " ".join(q["sql"] for q in queries.captured_queries)
-        assert grouped["France SMB"] == smb_bookings[0]
-        return "reporting_territorymonth" in sql
+            assert _by_territory(client) == expected
+        return "reporting_territorymonth" in " ".join(q["sql"] for q in queries.captured_queries)
 
     def same_as_facts() -> None:
-        args = (["territory"],)
-        rolled = kpi_aggregates(Slice(*q1, territory_rollup=True), *args, periods=[q1, q4], medians=False)
-        facts = kpi_aggregates(Slice(*q1), *args, periods=[q1, q4], medians=False)
+        rolled = kpi_aggregates(Slice(*q1, territory_rollup=True), ["territory"], periods=[q1, q4], medians=False)
+        facts = kpi_aggregates(Slice(*q1), ["territory"], periods=[q1, q4], medians=False)
+        assert rolled[(0, "territory")] and rolled[(1, "territory")]
         for period in (0, 1):
             assert rolled[(period, "territory")] == facts[(period, "territory")]
-            assert rolled[(period, None)] == facts[(period, None)]
 
-    smb_bookings = ["40000.00"]
-    # Built before the model was active: the facts answer until the sweep builds it for this model.
-    assert not report_meta().territory_rollup and not rollup_read()
+    first = {"France SMB": "40000.00", "EMEA": "20000.00", "Americas": "5000.00"}
+    # Built before the model was active: the facts answer until a refresh builds it for this model.
+    assert not report_meta().territory_rollup and not board(first)
     refresh_changed()
-    assert report_meta().territory_rollup and rollup_read()
+    assert report_meta().territory_rollup and board(first)
     assert TerritoryMonth.objects.filter(month=dt.date(2026, 2, 1), territory_id=territories["smb"]).exists()
     assert TerritoryMonth.objects.filter(month=dt.date(2025, 12, 1), territory_id=None).exists()  # P1: no account
     same_as_facts()
 
-    # A deal changes: its months are rebuilt with its facts.
-    Deal.objects.filter(pk=book.deals["A1"].pk).update(amount=11000)
-    refresh_deals([book.deals["A1"].pk])
-    smb_bookings[0] = "41000.00"
-    assert report_meta().territory_rollup and rollup_read()
+    # Deals change: their months are rebuilt with their facts (a new amount; a close date moved to another
+    # month, still in the quarter; a deal deleted).
+    a1, b1, c1 = (book.deals[k].pk for k in ("A1", "B1", "C1"))
+    Deal.objects.filter(pk=a1).update(amount=11000, close_date=dt.date(2026, 3, 15))
+    refresh_deals([a1])
+    assert not TerritoryMonth.objects.filter(month=dt.date(2026, 2, 1), territory_id=territories["smb"], won_count=2)
+    assert report_meta().territory_rollup and board({**first, "France SMB": "41000.00"})
+    same_as_facts()
+    Deal.objects.filter(pk=c1).delete()
+    refresh_changed()
+    assert report_meta().territory_rollup and board({"France SMB": "41000.00", "EMEA": "20000.00"})
     same_as_facts()
 
-    # The active model's accounts are assigned again: the facts answer until the next sweep rebuilds the rollup.
-    services.territory_assign(actor=book.org.ops, model_id=report_active_model_id())
-    assert not report_meta().territory_rollup and not rollup_read()
-    refresh_changed()
-    assert report_meta().territory_rollup and rollup_read()
+    # The German account moves to the Americas: the grouping follows at once from the facts, the rollup once
+    # the next refresh (a deal's, here) has rebuilt it for the new assignments.
+    german = Deal.objects.get(pk=b1).account_id
+    assert german is not None
+    Account.objects.filter(pk=german).update(country="US")
+    services.territory_assign(actor=book.org.ops, model_id=model_id)
+    moved = {"France SMB": "41000.00", "Americas": "20000.00"}
+    assert not report_meta().territory_rollup and not board(moved)
+    refresh_deals([a1])
+    assert report_meta().territory_rollup and board(moved)
     same_as_facts()
+
+    # No active model any more: no rollup, and the refresh empties it.
+    services.territory_model_archive(actor=book.org.ops, model_id=model_id)
+    assert not report_meta().territory_rollup
+    refresh_changed()
+    assert not report_meta().territory_rollup and not TerritoryMonth.objects.exists()
 
 
 def report_active_model_id() -> int:
