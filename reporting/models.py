@@ -195,13 +195,9 @@ class CloseDatePush(models.Model):
         return f"deal {self.deal_id}: {self.old_close_date} → {self.new_close_date}"
 
 
-class PersonMonth(models.Model):
-    """Monthly sums per person and pipeline, by close month: what the person owned (won, lost, open) and
-    what they were credited. Company-wide and long ranges read this instead of the facts."""
+class MonthSums(models.Model):
+    """The KPI sums of a month's deals (by close month) that every monthly rollup keeps, whatever its key."""
 
-    month = models.DateField(help_text="First day of the close month.")
-    person_id = models.IntegerField()
-    pipeline_id = models.IntegerField()
     won_count = models.IntegerField(default=0)
     lost_count = models.IntegerField(default=0)
     won_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
@@ -211,6 +207,18 @@ class PersonMonth(models.Model):
     open_count = models.IntegerField(default=0)
     open_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     weighted_amount = models.DecimalField(max_digits=22, decimal_places=6, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class PersonMonth(MonthSums):
+    """Monthly sums per person and pipeline, by close month: what the person owned (won, lost, open) and
+    what they were credited. Company-wide and long ranges read this instead of the facts."""
+
+    month = models.DateField(help_text="First day of the close month.")
+    person_id = models.IntegerField()
+    pipeline_id = models.IntegerField()
 
     class Meta:
         constraints = [
@@ -224,22 +232,13 @@ class PersonMonth(models.Model):
         return f"{self.month:%Y-%m} person {self.person_id}"
 
 
-class ProductMonth(models.Model):
+class ProductMonth(MonthSums):
     """The company's monthly sums per product and pipeline (a deal counts under its first product): the
     product breakdown of everyone's numbers. Filters on people use the facts instead."""
 
     month = models.DateField(help_text="First day of the close month.")
     product_id = models.IntegerField(default=0, help_text="The first product line's product; 0: none.")
     pipeline_id = models.IntegerField()
-    won_count = models.IntegerField(default=0)
-    lost_count = models.IntegerField(default=0)
-    won_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    cycle_days_sum = models.BigIntegerField(default=0)
-    cycle_count = models.IntegerField(default=0)
-    credited = models.DecimalField(max_digits=22, decimal_places=6, default=0)
-    open_count = models.IntegerField(default=0)
-    open_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    weighted_amount = models.DecimalField(max_digits=22, decimal_places=6, default=0)
 
     class Meta:
         constraints = [
@@ -250,7 +249,7 @@ class ProductMonth(models.Model):
         return f"{self.month:%Y-%m} product {self.product_id}"
 
 
-class TerritoryMonth(models.Model):
+class TerritoryMonth(MonthSums):
     """The company's monthly sums per territory of the active territory model and pipeline (a deal is in its
     account's territory; None: no territory): the executive dashboard's territory breakdown of everyone's
     numbers. Rebuilt whole when the active model's assignments change (RefreshState.territory_rollup_for says
@@ -259,15 +258,6 @@ class TerritoryMonth(models.Model):
     month = models.DateField(help_text="First day of the close month.")
     territory_id = models.BigIntegerField(null=True, help_text="None: the deal's account is in no territory.")
     pipeline_id = models.IntegerField()
-    won_count = models.IntegerField(default=0)
-    lost_count = models.IntegerField(default=0)
-    won_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    cycle_days_sum = models.BigIntegerField(default=0)
-    cycle_count = models.IntegerField(default=0)
-    credited = models.DecimalField(max_digits=22, decimal_places=6, default=0)
-    open_count = models.IntegerField(default=0)
-    open_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    weighted_amount = models.DecimalField(max_digits=22, decimal_places=6, default=0)
 
     class Meta:
         constraints = [
