@@ -16,7 +16,8 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from enablement.engine import programmes as engine
-from enablement.models import Enrolment, Programme, StepKind, StepProgress
+from enablement.models import Enrolment, Milestone, Programme, StepKind, StepProgress
+from salesops.formats import count, money
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import people_visible_to, person_is_in_subtree, sees_everyone, subtree_ids
@@ -115,6 +116,19 @@ class ChecklistStep:
     value: Decimal | None
     target: Decimal | None
     may_tick: bool
+    milestone: str = ""  # what a milestone step counts ("booked" is an amount; the others are counts)
+
+    @property
+    def progress(self) -> str:
+        """A milestone's value against its target, for people: "12,500.00 of 50,000.00", "3 of 5"."""
+        if self.target is None:
+            return ""
+        return f"{milestone_amount(self.milestone, self.value or 0)} of {milestone_amount(self.milestone, self.target)}"
+
+
+def milestone_amount(milestone: str, value: Decimal | int) -> str:
+    """A milestone's value or target for people: an amount booked in money ("50,000.00"), a count whole ("3")."""
+    return money(value) if milestone == Milestone.BOOKED else count(int(value))
 
 
 @dataclass(frozen=True)
@@ -165,6 +179,7 @@ def checklists(person_id: int, *, viewer: User, today: dt.date, open_only: bool 
                 value=p.value,
                 target=p.step.target,
                 may_tick=ticks and p.step.kind == StepKind.TASK,
+                milestone=p.step.milestone,
             )
             for p in enrolment.steps.all()
         ]

@@ -218,3 +218,24 @@ def test_course_and_certification_steps_follow_completions_and_awards(org: Org) 
     enrolment.refresh_from_db()
     assert step.completed_at is None and step.reopened_at is not None and enrolment.completed_at is None
     assert progress(org.rep_a.pk)["Take the course"].completed_at is not None
+
+
+@freeze_time("2026-12-06 10:00")
+def test_milestone_progress_reads_as_money_and_counts(org: Org, client_for) -> None:
+    """The onboarding page and the rep's home show a milestone's value against its target for people, the
+    programme's page its target: an amount booked with thousands separators and cents, a count whole."""
+    programme = make_programme(org, auto_assign=False)
+    services.step_add(actor=org.ops, programme=programme, title="First 50,000 booked", kind="milestone",
+                      due_days=60, milestone="booked", target="50000")  # fmt: skip
+    services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a)
+    steps = progress(org.rep_a.pk)
+    StepProgress.objects.filter(pk=steps["First 50,000 booked"].pk).update(value=Decimal("1889410.50"))
+    StepProgress.objects.filter(pk=steps["Two opportunities"].pk).update(value=Decimal("1.00"))
+    body = client_for(org.rep_a).get("/enablement/onboarding/").content.decode()
+    assert '<span class="muted" data-testid="milestone-progress">1,889,410.50 of 50,000.00</span>' in body
+    assert '<span class="muted" data-testid="milestone-progress">1 of 2</span>' in body
+    assert "1889410" not in body
+    home = client_for(org.rep_a).get("/").content.decode()  # the rep's home lists the open checklist too
+    assert '<span class="muted" data-testid="milestone-progress">1,889,410.50 of 50,000.00</span>' in home
+    setup = client_for(org.ops).get(f"/enablement/programmes/{programme.pk}/").content.decode()
+    assert "Amount booked: 50,000.00" in setup and "Opportunities created: 2<" in setup
