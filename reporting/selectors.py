@@ -89,8 +89,7 @@ UNION ALL SELECT 'team', id, name, region_id, NULL, NULL, NULL FROM org_team
 UNION ALL SELECT 'pipeline', id, name, NULL, NULL, is_default, is_active FROM pipeline_pipeline_feed
 UNION ALL SELECT 'stage', id, name, pipeline_id, position, is_won, is_lost FROM pipeline_stage_feed
 UNION ALL SELECT 'product', id, name, NULL, NULL, is_active, NULL FROM pipeline_product_feed
-UNION ALL (SELECT DISTINCT 'territory', territory_id, territory_name, owner_id, NULL::int, NULL::bool, NULL::bool
-           FROM planning_account_territory)
+UNION ALL SELECT 'territory', id, name, owner_id, NULL, NULL, NULL FROM planning_active_territory
 UNION ALL (SELECT 'fiscal', fiscal_year_start_month, '', NULL, NULL, NULL, NULL
            FROM incentives_fiscalcalendar ORDER BY id LIMIT 1)
 UNION ALL SELECT 'people', COUNT(*), '', NULL, NULL, NULL, NULL FROM org_user
