@@ -1,4 +1,4 @@
-"""The database views planning publishes for other apps' SQL (created by migrations 0003 and 0004).
+"""The database views planning publishes for other apps' SQL (created by migrations 0003, 0004 and 0005).
 
 Planning's tables are private to it; another app's SQL names these views and nothing else of planning
 (tests/test_sql_boundaries.py fails otherwise):
@@ -8,7 +8,7 @@ Planning's tables are private to it; another app's SQL names these views and not
 - `planning_active_territory_model`: (id, assigned_at) of the active model, no row when none is active
   (migration 0004). `assigned_at` moves whenever the active model's assignments change.
 - `planning_active_territory`: (id, name, owner_id), one row per territory of the active model that holds at
-  least one account (migration 0004).
+  least one account (migration 0005).
 
 Columns are only added, never renamed or removed, without changing every reader in the same commit.
 """

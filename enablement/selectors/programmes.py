@@ -127,8 +127,14 @@ class ChecklistStep:
 
 
 def milestone_amount(milestone: str, value: Decimal | int) -> str:
-    """A milestone's value or target for people: an amount booked in money ("50,000.00"), a count whole ("3")."""
-    return money(value) if milestone == Milestone.BOOKED else count(int(value))
+    """A milestone's value or target for people: an amount booked in money ("50,000.00"), a count whole ("3"),
+    or with the decimals it has when a target was set to one ("2.5")."""
+    if milestone == Milestone.BOOKED:
+        return money(value)
+    number = Decimal(value)
+    if number == number.to_integral_value():
+        return count(int(number))
+    return f"{number:,.2f}".rstrip("0")
 
 
 @dataclass(frozen=True)
