@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from enablement.engine.programmes import milestone_text
 from salesops.org.models import Region, Team
 
 
@@ -287,6 +288,11 @@ class ProgrammeStep(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def target_text(self) -> str:
+        """A milestone's target for people: an amount in money, a count whole ("" without one)."""
+        return "" if self.target is None else milestone_text(self.milestone, self.target)
 
 
 class Enrolment(models.Model):

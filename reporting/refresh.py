@@ -214,9 +214,10 @@ LEFT JOIN planning_account_territory tt ON tt.account_id = x.account_id
 WHERE x.month IS NOT NULL
 GROUP BY x.month, tt.territory_id, x.pipeline_id
 """
-# The active model the territory sums follow: its id and when its accounts were last assigned ('' when none).
+# One month of the territory sums (`TERRITORY_MONTH_SQL`'s ranges; empty for all months).
 MONTH_OF_DEAL = "AND f.close_date >= %(start)s AND f.close_date < %(end)s"
 MONTH_OF_CREDIT = "AND c.close_date >= %(start)s AND c.close_date < %(end)s"
+# The active model the territory sums follow: its id and when its accounts were last assigned ('' when none).
 TERRITORY_MODEL_SQL = f"SELECT {TERRITORY_MODEL_VERSION}"
 # Enough hash memory for a month's sums by account (raised for the rest of the refresh's transaction only, and
 # never lowered below what the connection has).

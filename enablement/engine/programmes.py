@@ -15,6 +15,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
+from salesops.kernel.money import format_count, format_money
+
 STARTER_WINDOW_DAYS = 90
 
 
@@ -56,6 +58,20 @@ def programme_matches(
 def milestone_reached(*, value: Decimal, target: Decimal, already: bool = False) -> bool:
     """Reached when value >= target; a reached milestone stays reached."""
     return already or value >= target
+
+
+AMOUNT_MILESTONES = frozenset({"booked"})  # the milestones that count money; the others count records
+
+
+def milestone_text(milestone: str, value: Decimal | int) -> str:
+    """A milestone's value or target for people: an amount booked in money ("50,000.00"), a count whole ("3"),
+    or with the decimals it has when a target was set to one ("2.5")."""
+    if milestone in AMOUNT_MILESTONES:
+        return format_money(value)
+    number = Decimal(value)
+    if number == number.to_integral_value():
+        return format_count(int(number))
+    return f"{number:,.2f}".rstrip("0")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from enablement.engine import programmes as engine
-from enablement.models import Enrolment, Milestone, Programme, StepKind, StepProgress
-from salesops.formats import count, money
+from enablement.models import Enrolment, Programme, StepKind, StepProgress
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import people_visible_to, person_is_in_subtree, sees_everyone, subtree_ids
@@ -123,18 +122,8 @@ class ChecklistStep:
         """A milestone's value against its target, for people: "12,500.00 of 50,000.00", "3 of 5"."""
         if self.target is None:
             return ""
-        return f"{milestone_amount(self.milestone, self.value or 0)} of {milestone_amount(self.milestone, self.target)}"
-
-
-def milestone_amount(milestone: str, value: Decimal | int) -> str:
-    """A milestone's value or target for people: an amount booked in money ("50,000.00"), a count whole ("3"),
-    or with the decimals it has when a target was set to one ("2.5")."""
-    if milestone == Milestone.BOOKED:
-        return money(value)
-    number = Decimal(value)
-    if number == number.to_integral_value():
-        return count(int(number))
-    return f"{number:,.2f}".rstrip("0")
+        value, target = (engine.milestone_text(self.milestone, v) for v in (self.value or 0, self.target))
+        return f"{value} of {target}"
 
 
 @dataclass(frozen=True)

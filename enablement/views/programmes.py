@@ -152,12 +152,9 @@ def programme_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         except DomainError as error:
             messages.error(request, error.message)
         return redirect("enablement:programme_detail", pk=pk)
-    steps = list(programme.steps.select_related("course", "certification"))
-    for step in steps:  # a milestone's target for people: an amount in money, a count whole
-        step.target_text = selectors.milestone_amount(step.milestone, step.target) if step.target is not None else ""  # type: ignore[attr-defined]
     context = {
         "programme": programme,
-        "steps": steps,
+        "steps": programme.steps.select_related("course", "certification"),
         "enrolments": Paginator(selectors.programme_enrolments(programme, user), ROWS_PER_PAGE).get_page(
             request.GET.get("page")
         ),
