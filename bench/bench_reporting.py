@@ -226,6 +226,82 @@ def executive_territories(ctx: BenchContext) -> dict[str, Any]:
     return result
 
 
+@benchmark(
+    name="reporting: the territory rollup following the scheduled assignment, an active model over every account",
+    unit="s",
+    target=1,
+    repeat=3,
+    issue="15",
+    description="With the planning benchmark's model active over every account and the territory rollup built "
+    "(untimed, as above), the reports' refresh after the scheduled assignment (planning's 15-minute run) has "
+    "placed a new account without deals: only the accounts that moved are compared and the months of their "
+    "deals rebuilt, none here (the value). Also timed: the same after an account with deals changed territory "
+    "(moved_account_with_deals_s), and building the rollup whole, which both cost before "
+    "(whole_rollup_build_s). In a transaction that is rolled back.",
+)
+def territory_rollup_follows(ctx: BenchContext) -> dict[str, Any]:
+    from django.db import transaction
+
+    from bench.bench_planning_territories import _build
+    from pipeline.models import Account
+    from planning.services import territories as services
+    from reporting import refresh
+    from salesops.org.models import User
+
+    _ensure_facts()
+    ops = User.objects.get(pk=ctx.facts["sales_ops_id"])
+    result: dict[str, Any] = {}
+    try:
+        with transaction.atomic():
+            model_id = _build(ops)
+            services.territory_model_activate(actor=ops, model_id=model_id)
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE planning_territoryassignment")
+            started = time.perf_counter()
+            refresh.refresh_changed()
+            result["whole_rollup_build_s"] = round(time.perf_counter() - started, 2)
+
+            Account.objects.create(name="Bench new account", country="FR", sector="Retail", employees=40)
+            placed = services.territory_assign_active_scheduled()
+            started = time.perf_counter()
+            refresh.refresh_changed()
+            result["value"] = round(time.perf_counter() - started, 3)
+            result["new_accounts_placed"] = placed.added if placed else 0
+
+            with connection.cursor() as cursor:
+                # The accounts with the most deals; the first one a change of country moves (not a named account).
+                cursor.execute(
+                    "SELECT d.account_id FROM pipeline_deal d JOIN planning_account_territory t "
+                    "ON t.account_id = d.account_id GROUP BY d.account_id ORDER BY count(*) DESC LIMIT 20"
+                )
+                candidates = [row[0] for row in cursor.fetchall()]
+            moved = None
+            for account_id in candidates:
+                Account.objects.filter(pk=account_id).update(country="ZZ")  # in no region of the model's rules
+                moved = services.territory_assign_active_scheduled()
+                if moved is not None and moved.changed:
+                    break
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*), count(DISTINCT date_trunc('month', close_date)) FROM reporting_dealfact "
+                    "WHERE account_id = %s",
+                    [account_id],
+                )
+                deals, months = cursor.fetchone()
+            started = time.perf_counter()
+            refresh.refresh_changed()
+            result["moved_account_with_deals_s"] = round(time.perf_counter() - started, 3)
+            result["moved_account"] = {
+                "changed": moved.changed if moved else 0,
+                "deals": deals,
+                "months": months,
+            }
+            raise _Undo
+    except _Undo:
+        pass
+    return result
+
+
 # ---------------------------------------------------------------------------------------- finance
 @benchmark(
     name="reporting: finance dashboard, fiscal year",

@@ -13,6 +13,11 @@ class ReportingConfig(AppConfig):
         from pipeline.events import deals_changed
 
         deals_changed.connect(_on_deals_changed, dispatch_uid="reporting-refresh-on-deal-change")
+        from planning.events import active_territories_changed
+
+        active_territories_changed.connect(
+            _on_active_territories_changed, dispatch_uid="reporting-refresh-on-territories-change"
+        )
 
 
 def _on_deals_changed(sender: object, *, deal_ids: list[int] | None, **_: object) -> None:
@@ -25,3 +30,15 @@ def _on_deals_changed(sender: object, *, deal_ids: list[int] | None, **_: object
         queue_refresh(deal_ids=deal_ids)
     except Exception:  # a report refresh must never fail the deal change that triggered it; the sweep catches up
         logger.exception("could not queue the reporting refresh of %s deals", len(deal_ids or []) or "many")
+
+
+def _on_active_territories_changed(sender: object, *, model_id: int, **_: object) -> None:
+    """Accounts changed territory in the active model: the sweep brings the territory rollup up to date within
+    seconds (only the months of the accounts that moved), so the executive dashboard reads it again rather than
+    the facts. The scheduled sweep catches whatever this misses."""
+    from reporting.tasks import queue_refresh
+
+    try:
+        queue_refresh(deal_ids=None)
+    except Exception:  # never fails the planning change; the sweep runs every ten minutes anyway
+        logger.exception("could not queue the reporting refresh after territory model %s changed", model_id)

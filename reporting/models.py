@@ -252,8 +252,9 @@ class ProductMonth(MonthSums):
 class TerritoryMonth(MonthSums):
     """The company's monthly sums per territory of the active territory model and pipeline (a deal is in its
     account's territory; None: no territory): the executive dashboard's territory breakdown of everyone's
-    numbers. Rebuilt whole when the active model's assignments change (RefreshState.territory_rollup_for says
-    for which), and month by month with the facts. Filters on people or products use the facts instead."""
+    numbers. Built from TerritoryBasis (the assignments as the rollup knows them): month by month with the facts,
+    the months of the accounts that moved when the active model's assignments change, and whole for another
+    model (RefreshState.territory_rollup_for says for which). Filters on people or products use the facts."""
 
     month = models.DateField(help_text="First day of the close month.")
     territory_id = models.BigIntegerField(null=True, help_text="None: the deal's account is in no territory.")
@@ -268,6 +269,19 @@ class TerritoryMonth(MonthSums):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} territory {self.territory_id}"
+
+
+class TerritoryBasis(models.Model):
+    """The active territory model's assignments as the territory rollup was built from them: one row per account
+    in a territory (a copy of planning's published `planning_account_territory`, taken by the reports' refresh).
+    When planning's assignments move, the refresh compares them with this copy, rebuilds only the months of the
+    accounts that moved, and brings the copy up to date, so the rollup never mixes two assignments."""
+
+    account_id = models.BigIntegerField(primary_key=True)
+    territory_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} in territory {self.territory_id}"
 
 
 class StageMedian(models.Model):
@@ -293,6 +307,11 @@ class RefreshState(models.Model):
     deals_updated_after = models.DateTimeField(null=True)
     last_change_id = models.BigIntegerField(default=0)
     last_activity_id = models.BigIntegerField(default=0)
+    # The ids below those watermarks (their last 5,000) that were missing when the sweep read them: a transaction
+    # that commits later gives its rows an earlier id, so the next sweep reads these again, and only these. None:
+    # not known (after a full build), the next sweep reads the last 5,000 ids again.
+    change_gaps = models.JSONField(null=True, default=None, blank=True)
+    activity_gaps = models.JSONField(null=True, default=None, blank=True)
     medians_at = models.DateTimeField(null=True)
     last_run = models.JSONField(default=dict, blank=True)
     # Everyone who owns or is credited with a deal in the facts (it only grows): a view that includes all of

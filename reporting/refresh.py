@@ -180,18 +180,9 @@ FROM reporting_stagespell WHERE days IS NOT NULL GROUP BY stage_id
 """
 
 
-# The company's sums per month, territory (of the active model, through planning's published view) and pipeline,
-# for one month (or all): closed deals, open deals and credits each read from their covering index (which holds
-# the account), summed by account first, then joined to the accounts' territories. The month bucket is the whole
-# company's: a change of a deal, or of an account, rebuilds every territory of the month, so nothing depends on
-# which territory a deal was in before.
-TERRITORY_MONTH_SQL = """
-INSERT INTO reporting_territorymonth (month, territory_id, pipeline_id, won_count, lost_count, won_amount,
-                                      cycle_days_sum, cycle_count, credited, open_count, open_amount, weighted_amount)
-SELECT x.month, tt.territory_id, x.pipeline_id, SUM(won), SUM(lost), COALESCE(SUM(won_amount), 0),
-       COALESCE(SUM(cycle), 0), SUM(cycles), COALESCE(SUM(credit), 0), SUM(open), COALESCE(SUM(open_amount), 0),
-       COALESCE(SUM(weighted), 0)
-FROM (
+# Closed deals, open deals and credits summed per close month, account and pipeline, each read from its covering
+# index (which holds the account); {range_f} and {range_c} narrow the deals and the credits.
+SUMS_BY_ACCOUNT = """
     SELECT date_trunc('month', f.close_date)::date AS month, f.account_id, f.pipeline_id,
            SUM((f.status = 'won')::int) AS won, SUM((f.status = 'lost')::int) AS lost,
            SUM(CASE WHEN f.status = 'won' THEN f.amount END) AS won_amount, SUM(f.cycle_days) AS cycle,
@@ -209,11 +200,55 @@ FROM (
            0, NULL, NULL
     FROM reporting_creditfact c WHERE TRUE {range_c}
     GROUP BY 1, 2, 3
-) x
-LEFT JOIN planning_account_territory tt ON tt.account_id = x.account_id
-WHERE x.month IS NOT NULL
-GROUP BY x.month, tt.territory_id, x.pipeline_id
 """
+TERRITORY_MONTH_SUMS = (
+    "won_count", "lost_count", "won_amount", "cycle_days_sum", "cycle_count", "credited", "open_count", "open_amount",
+    "weighted_amount",
+)  # fmt: skip
+TERRITORY_MONTH_COLUMNS = ", ".join(("month", "territory_id", "pipeline_id", *TERRITORY_MONTH_SUMS))
+# The company's sums per month, territory (of the active model, as copied into reporting_territorybasis from
+# planning's published view) and pipeline, for one month (or all): summed by account first, then joined to the
+# accounts' territories. The month bucket is the whole company's: a change of a deal rebuilds every territory of
+# its months, so nothing depends on which territory the deal was in before.
+TERRITORY_MONTH_SQL = (
+    f"INSERT INTO reporting_territorymonth ({TERRITORY_MONTH_COLUMNS}) "
+    "SELECT x.month, tt.territory_id, x.pipeline_id, SUM(won), SUM(lost), COALESCE(SUM(won_amount), 0), "
+    "COALESCE(SUM(cycle), 0), SUM(cycles), COALESCE(SUM(credit), 0), SUM(open), COALESCE(SUM(open_amount), 0), "
+    "COALESCE(SUM(weighted), 0) "
+    f"FROM ({SUMS_BY_ACCOUNT}) x "
+    "LEFT JOIN reporting_territorybasis tt ON tt.account_id = x.account_id "
+    "WHERE x.month IS NOT NULL "
+    "GROUP BY x.month, tt.territory_id, x.pipeline_id"
+)
+# Accounts that changed territory (%(accounts)s, from %(old)s to %(new)s; None: no territory): their sums taken
+# out of the old territory's rows and added to the new one's, every month but %(skip)s (rebuilt whole anyway).
+# Every column is a sum or a count, so moving an account's share is exact.
+TERRITORY_MOVE_SQL = (
+    f"INSERT INTO reporting_territorymonth AS t ({TERRITORY_MONTH_COLUMNS}) "
+    "SELECT x.month, m.territory_id, x.pipeline_id, SUM(m.sign * won), SUM(m.sign * lost), "
+    "COALESCE(SUM(m.sign * won_amount), 0), COALESCE(SUM(m.sign * cycle), 0), SUM(m.sign * cycles), "
+    "COALESCE(SUM(m.sign * credit), 0), SUM(m.sign * open), COALESCE(SUM(m.sign * open_amount), 0), "
+    "COALESCE(SUM(m.sign * weighted), 0) "
+    "FROM ({sums}) x "
+    "JOIN (SELECT a, o, -1 FROM unnest(%(accounts)s::bigint[], %(old)s::bigint[]) AS u(a, o) "
+    "      UNION ALL SELECT a, n, 1 FROM unnest(%(accounts)s::bigint[], %(new)s::bigint[]) AS u(a, n)"
+    ") m (account_id, territory_id, sign) ON m.account_id = x.account_id "
+    "WHERE x.month IS NOT NULL AND x.month <> ALL(%(skip)s::date[]) "
+    "GROUP BY x.month, m.territory_id, x.pipeline_id "
+    "ON CONFLICT (month, territory_id, pipeline_id) DO UPDATE SET "
+    + ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in TERRITORY_MONTH_SUMS)
+    + " RETURNING month"
+).format(
+    sums=SUMS_BY_ACCOUNT.format(
+        range_f="AND f.account_id = ANY(%(accounts)s)", range_c="AND c.account_id = ANY(%(accounts)s)"
+    )
+)
+# What a move leaves empty is gone, as a rebuild would not have it.
+TERRITORY_EMPTY_SQL = (
+    "DELETE FROM reporting_territorymonth WHERE month = ANY(%s) AND won_count = 0 AND lost_count = 0 "
+    "AND cycle_count = 0 AND open_count = 0 AND won_amount = 0 AND cycle_days_sum = 0 AND credited = 0 "
+    "AND open_amount = 0 AND weighted_amount = 0"
+)
 # One month of the territory sums (`TERRITORY_MONTH_SQL`'s ranges; empty for all months).
 MONTH_OF_DEAL = "AND f.close_date >= %(start)s AND f.close_date < %(end)s"
 MONTH_OF_CREDIT = "AND c.close_date >= %(start)s AND c.close_date < %(end)s"
@@ -231,23 +266,108 @@ def territory_model_version(cursor: Any) -> str:
     return str(cursor.fetchone()[0])
 
 
+# The basis taken afresh from planning's view (after the version was read: a later assignment only moves the
+# version again, and the next refresh finds nothing left to move).
+BASIS_COPY_SQL = (
+    "INSERT INTO reporting_territorybasis (account_id, territory_id) "
+    "SELECT account_id, territory_id FROM planning_account_territory"
+)
+# The accounts whose territory differs between the basis and planning's view (placed, moved or taken out): their
+# territory before and now (None: in none). At most BASIS_MOVES_MAX + 1 rows are read.
+BASIS_MOVES_SQL = """
+SELECT COALESCE(v.account_id, b.account_id), b.territory_id, v.territory_id
+FROM reporting_territorybasis b FULL JOIN planning_account_territory v ON v.account_id = b.account_id
+WHERE b.territory_id IS DISTINCT FROM v.territory_id
+LIMIT %s
+"""
+# Beyond this many accounts moved at once (a new set of rules), building the rollup whole is cheaper.
+BASIS_MOVES_MAX = 5_000
+
+
+def _model_of(version: str) -> str:
+    """The model id part of a territory rollup version ("<id>@<assigned at>")."""
+    return version.partition("@")[0]
+
+
+def _follow_assignments(cursor: Any, rebuilt: Sequence[dt.date]) -> bool:
+    """Bring the basis up to the active model's current assignments, and move the sums of the accounts that moved
+    to their new territory in every month but `rebuilt` (built whole afterwards); nothing to do for an account
+    without deals. False, with nothing changed, when so many moved that the rollup is better built whole."""
+    cursor.execute(BASIS_MOVES_SQL, [BASIS_MOVES_MAX + 1])
+    moves = cursor.fetchall()
+    if len(moves) > BASIS_MOVES_MAX:
+        return False
+    if not moves:
+        return True
+    accounts = [account for account, _, _ in moves]
+    cursor.execute(
+        TERRITORY_MOVE_SQL,
+        {
+            "accounts": accounts,
+            "old": [old for _, old, _ in moves],
+            "new": [new for _, _, new in moves],
+            "skip": list(rebuilt),
+        },
+    )
+    touched = sorted({row[0] for row in cursor.fetchall()})
+    if touched:
+        cursor.execute(TERRITORY_EMPTY_SQL, [touched])
+    gone = [account for account, _, new in moves if new is None]
+    if gone:
+        cursor.execute("DELETE FROM reporting_territorybasis WHERE account_id = ANY(%s)", [gone])
+    placed = [(account, new) for account, _, new in moves if new is not None]
+    if placed:
+        cursor.execute(
+            "INSERT INTO reporting_territorybasis (account_id, territory_id) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) "
+            "ON CONFLICT (account_id) DO UPDATE SET territory_id = EXCLUDED.territory_id",
+            [[a for a, _ in placed], [t for _, t in placed]],
+        )
+    return True
+
+
 def _rebuild_territory_months(cursor: Any, state: RefreshState, months: Sequence[dt.date]) -> None:
-    """Keep the territory rollup the active model's: rebuilt whole when it was built for another model, or for
-    the active one's earlier assignments (or there is none any more); else only these months, every territory."""
+    """Keep the territory rollup the active model's: built whole (with its basis) for another model, or when there
+    is none any more; for the active model's new assignments, the moved accounts' sums moved to their territory;
+    and these months (of changed deals), every territory."""
     version = territory_model_version(cursor)
-    if state.territory_rollup_for == version and (not version or not months):
+    built_for = state.territory_rollup_for
+    if built_for == version and (not version or not months):
         return
     cursor.execute(RAISE_WORK_MEM)
-    if state.territory_rollup_for != version:
-        cursor.execute("DELETE FROM reporting_territorymonth")  # a small table; readers are not blocked
-        if version:
-            cursor.execute(TERRITORY_MONTH_SQL.format(range_f="", range_c=""))
+    rebuilt = sorted(set(months))
+    whole = len(rebuilt) > TERRITORY_MONTHS_MAX
+    if built_for != version:
         state.territory_rollup_for = version
+        if not version:
+            cursor.execute("DELETE FROM reporting_territorybasis")
+            cursor.execute("DELETE FROM reporting_territorymonth")
+            return
+        same_model = bool(built_for) and _model_of(built_for) == _model_of(version)
+        if whole or not same_model or not _follow_assignments(cursor, rebuilt):
+            cursor.execute("DELETE FROM reporting_territorybasis")
+            cursor.execute(BASIS_COPY_SQL)
+            _build_territory_months(cursor, None)
+            return
+    if rebuilt:
+        _build_territory_months(cursor, None if whole else rebuilt)
+
+
+# Beyond this many months at once, one pass over every month beats a query per month.
+TERRITORY_MONTHS_MAX = 12
+
+
+def _build_territory_months(cursor: Any, months: list[dt.date] | None) -> None:
+    """The rollup's sums for these months (None: all), every territory, from the facts and the basis (the active
+    model's; a model holding no account puts everything in no territory)."""
+    if months is not None:
+        cursor.execute("DELETE FROM reporting_territorymonth WHERE month = ANY(%s)", [months])
+        for month in months:
+            params = {"start": month, "end": (month + dt.timedelta(days=32)).replace(day=1)}
+            cursor.execute(TERRITORY_MONTH_SQL.format(range_f=MONTH_OF_DEAL, range_c=MONTH_OF_CREDIT), params)
         return
-    cursor.execute("DELETE FROM reporting_territorymonth WHERE month = ANY(%s)", [list(months)])
-    for month in months:
-        params = {"start": month, "end": (month + dt.timedelta(days=32)).replace(day=1)}
-        cursor.execute(TERRITORY_MONTH_SQL.format(range_f=MONTH_OF_DEAL, range_c=MONTH_OF_CREDIT), params)
+    cursor.execute("DELETE FROM reporting_territorymonth")  # a small table; readers are not blocked
+    cursor.execute(TERRITORY_MONTH_SQL.format(range_f="", range_c=""))
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -426,25 +546,61 @@ def changed_deal_ids(cursor: Any, state: RefreshState) -> tuple[set[int], dict[s
     else:
         cursor.execute("SELECT id FROM pipeline_deal_feed WHERE updated_at > %s", [since])
     ids.update(row[0] for row in cursor.fetchall())
-    cursor.execute(
-        "SELECT DISTINCT deal_id FROM pipeline_deal_change_feed WHERE id > %s AND id <= %s",
-        [max(0, state.last_change_id - ID_OVERLAP), max_change],
+    changes, change_gaps = _feed_deals(
+        cursor, "pipeline_deal_change_feed", state.last_change_id, state.change_gaps, max_change
     )
-    ids.update(row[0] for row in cursor.fetchall())
     # Logging an activity moves the deal's last activity without touching the deal row's updated_at.
-    cursor.execute(
-        "SELECT DISTINCT deal_id FROM pipeline_activity_feed WHERE id > %s AND id <= %s AND deal_id IS NOT NULL",
-        [max(0, state.last_activity_id - ID_OVERLAP), max_activity],
+    activities, activity_gaps = _feed_deals(
+        cursor, "pipeline_activity_feed", state.last_activity_id, state.activity_gaps, max_activity
     )
-    ids.update(row[0] for row in cursor.fetchall())
+    ids |= changes | activities
     # Deals deleted from the pipeline keep no facts.
     cursor.execute(
         "SELECT f.deal_id FROM reporting_dealfact f "
         "WHERE NOT EXISTS (SELECT 1 FROM pipeline_deal_feed d WHERE d.id = f.deal_id)"
     )
     ids.update(row[0] for row in cursor.fetchall())
-    marks = {"deals_updated_after": now, "last_change_id": max_change, "last_activity_id": max_activity}
+    marks = {
+        "deals_updated_after": now,
+        "last_change_id": max_change,
+        "last_activity_id": max_activity,
+        "change_gaps": change_gaps,
+        "activity_gaps": activity_gaps,
+    }
     return ids, marks
+
+
+# The deals of a feed's rows this sweep has not read: those after the last sweep's watermark, and the ids the last
+# sweep found missing below it (`gaps`: a transaction still in flight then, or rolled back); with the ids present
+# in the window below the new watermark, read in the same statement (one snapshot), for the gaps of this sweep.
+FEED_ROWS_SQL = """
+SELECT deal_id, NULL::bigint FROM {feed} WHERE id > %(last)s AND id <= %(max)s AND deal_id IS NOT NULL
+UNION ALL
+SELECT deal_id, id FROM {feed} WHERE (id > %(low)s AND id <= %(max)s) OR id = ANY(%(gaps)s)
+"""
+
+
+def _feed_deals(
+    cursor: Any, feed: str, last_id: int, gaps: list[int] | None, max_id: int
+) -> tuple[set[int], list[int]]:
+    """The deals of `feed`'s rows not read yet (see FEED_ROWS_SQL), and the ids missing from its last ID_OVERLAP
+    ids now, for the next sweep to read should they appear. Without gaps on record (the first sweep after a full
+    build, which could not know them), the last ID_OVERLAP ids below the watermark are read again instead."""
+    if gaps is None:
+        gaps = list(range(max(0, last_id - ID_OVERLAP) + 1, last_id + 1))
+    low = max(0, max_id - ID_OVERLAP)
+    cursor.execute(FEED_ROWS_SQL.format(feed=feed), {"last": last_id, "max": max_id, "low": low, "gaps": gaps})
+    missing = set(gaps)
+    deals: set[int] = set()
+    present: set[int] = set()
+    for deal_id, row_id in cursor.fetchall():
+        if row_id is None:
+            deals.add(deal_id)
+        else:
+            present.add(row_id)
+            if row_id in missing and deal_id is not None:
+                deals.add(deal_id)
+    return deals, [i for i in range(low + 1, max_id + 1) if i not in present]
 
 
 def refresh_changed(*, medians_max_age: dt.timedelta = dt.timedelta(hours=24)) -> dict[str, Any]:
@@ -489,7 +645,7 @@ def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, 
     cursor.execute(
         "TRUNCATE reporting_dealfact, reporting_creditfact, reporting_stagespell, reporting_closedatepush, "
         "reporting_personmonth, reporting_productmonth, reporting_stagemonth, reporting_stagedaysmonth, "
-        "reporting_territorymonth"
+        "reporting_territorymonth, reporting_territorybasis"
     )
     _insert_facts(cursor, None)
     for rollup in ROLLUPS:
@@ -506,6 +662,7 @@ def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, 
     cursor.execute("SELECT COUNT(*) FROM reporting_dealfact")
     deals = cursor.fetchone()[0]
     state.deals_updated_after, state.last_change_id, state.last_activity_id = now, max_change, max_activity
+    state.change_gaps = state.activity_gaps = None  # not known: the next sweep reads the last ids again
     state.refreshed_at = state.full_rebuild_at = timezone.now()
     state.last_run = {"kind": "full", "deals": deals, "seconds": round(time.perf_counter() - started, 3)}
     state.save()

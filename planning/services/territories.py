@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from pipeline import selectors as pipeline_selectors
 from planning.engine import territories as engine
+from planning.events import announce_active_territories_changed
 from planning.models import Territory, TerritoryAssignment, TerritoryModel, TerritoryRule
 from planning.selectors.territories import bookings_window, territory_defs
 from salesops.api import DomainError, Forbidden
@@ -125,6 +126,7 @@ def territory_model_activate(*, actor: User, model_id: int, today: dt.date | Non
     model.effective_to = None
     model.assigned_at = timezone.now()
     model.save(update_fields=["status", "effective_from", "effective_to", "assigned_at"])
+    announce_active_territories_changed(model_id=model.pk)
     audit_record(
         actor=actor,
         instance=model,
@@ -140,6 +142,8 @@ def _archive(actor: User, model: TerritoryModel, today: dt.date) -> None:
     model.status = TerritoryModel.Status.ARCHIVED
     model.effective_to = today - dt.timedelta(days=1) if model.effective_from != today else today
     model.save(update_fields=["status", "effective_to"])
+    if old_status == TerritoryModel.Status.ACTIVE:
+        announce_active_territories_changed(model_id=model.pk)
     audit_record(
         actor=actor,
         instance=model,
@@ -397,6 +401,8 @@ def territory_assign(*, actor: User, model_id: int) -> AssignResult:
     result = _assign(model)
     model.assigned_at = timezone.now()
     model.save(update_fields=["assigned_at"])
+    if model.status == TerritoryModel.Status.ACTIVE and not result.unchanged:
+        announce_active_territories_changed(model_id=model.pk)
     return result
 
 
@@ -419,6 +425,7 @@ def territory_assign_active_scheduled() -> AssignResult | None:
         return result
     model.assigned_at = timezone.now()
     model.save(update_fields=["assigned_at"])
+    announce_active_territories_changed(model_id=model.pk)
     audit_record(
         actor=None,
         instance=model,

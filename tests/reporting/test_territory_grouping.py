@@ -294,7 +294,11 @@ def test_the_territory_rollup_follows_the_active_model_and_the_facts(book, terri
     services.territory_assign(actor=book.org.ops, model_id=model_id)
     moved = {"France SMB": "41000.00", "Americas": "20000.00"}
     assert not report_meta().territory_rollup and not board(moved)
-    refresh_deals([a1])
+    with CaptureQueriesContext(connection) as queries:
+        refresh_deals([a1])
+    # The sums of the account that moved go to its new territory; only A1's month (March) is rebuilt.
+    assert _territory_months_rebuilt(queries) == [dt.date(2026, 3, 1)] and _territory_sums_moved(queries)
+    assert _rollup_rows() == _rollup_built_whole()
     assert report_meta().territory_rollup and board(moved)
     same_as_facts()
 
@@ -311,3 +315,148 @@ def report_active_model_id() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM planning_active_territory_model")
         return int(cursor.fetchone()[0])
+
+
+def _territory_months_rebuilt(queries) -> list | None:
+    """The months whose territory sums the captured refresh rebuilt (None: all of them, the rollup built whole).
+    Sums moved from one territory to another are not rebuilt months (see `_territory_sums_moved`)."""
+    import datetime as dt
+    import re
+
+    sqls = [q["sql"] for q in queries.captured_queries]
+    if any(re.match(r"\s*DELETE FROM reporting_territorymonth\s*$", sql) for sql in sqls):
+        return None
+    months = []
+    for sql in sqls:
+        if "INSERT INTO reporting_territorymonth" in sql and "ON CONFLICT" not in sql:
+            found = re.search(r"f\.close_date >= '(\d{4}-\d\d-\d\d)'", sql)
+            assert found, sql
+            months.append(dt.date.fromisoformat(found.group(1)))
+    return sorted(months)
+
+
+def _territory_sums_moved(queries) -> bool:
+    """Whether the captured refresh moved accounts' sums between territories."""
+    return any(
+        "INSERT INTO reporting_territorymonth" in q["sql"] and "ON CONFLICT" in q["sql"]
+        for q in queries.captured_queries
+    )
+
+
+def _rollup_rows() -> list[tuple]:
+    from reporting.models import TerritoryMonth
+
+    fields = ["month", "territory_id", "pipeline_id", "won_count", "lost_count", "won_amount", "cycle_days_sum",
+              "cycle_count", "credited", "open_count", "open_amount", "weighted_amount"]  # fmt: skip
+    return list(TerritoryMonth.objects.order_by("month", "territory_id", "pipeline_id").values_list(*fields))
+
+
+def _rollup_built_whole() -> list[tuple]:
+    """The rows the rollup has when built whole for the active model now (rolled back: nothing changes)."""
+    from django.db import connection, transaction
+
+    from reporting.refresh import RefreshState, _rebuild_territory_months
+
+    class Undo(Exception):
+        pass
+
+    rows: list[tuple] = []
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _rebuild_territory_months(cursor, RefreshState(territory_rollup_for=""), [])
+            rows = _rollup_rows()
+            raise Undo
+    except Undo:
+        pass
+    return rows
+
+
+def test_the_rollup_follows_new_assignments_by_the_months_of_the_accounts_that_moved(
+    book, territories, api_client_for, django_capture_on_commit_callbacks, celery_eager
+):
+    """Once the rollup is built, the active model's assignments moving costs only the months of the accounts that
+    moved: none for a new account without deals, an account's months when it changes territory; another model
+    activated builds it whole. The scheduled assignment announces its change and the reports' refresh follows
+    at once: the executive dashboard reads the rollup again, with the new numbers, without waiting for the
+    sweep."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pipeline.models import Account
+    from reporting.models import TerritoryBasis, TerritoryMonth
+    from reporting.refresh import refresh_changed
+    from reporting.selectors import report_meta
+
+    client = api_client_for(book.org.ops)
+    # The sweep reads deals updated a little before its last run again (for changes committing meanwhile): the
+    # book's deals are dated long before, so that here it reads only what changed since it last ran.
+    Deal.objects.update(updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+
+    def board(expected: dict[str, str]) -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            assert _by_territory(client) == expected
+        return "reporting_territorymonth" in " ".join(q["sql"] for q in queries.captured_queries)
+
+    with CaptureQueriesContext(connection) as queries:
+        refresh_changed()
+    assert _territory_months_rebuilt(queries) is None  # built whole the first time
+    refresh_changed()  # reads the history's last ids again once (see test_digest_and_refresh), then only new ones
+    first = {"France SMB": "40000.00", "EMEA": "20000.00", "Americas": "5000.00"}
+    assert board(first)
+    assert _basis() == _assigned() and len(_basis()) > 3
+    sums = _rollup_rows()
+    assert sums == _rollup_built_whole()
+
+    # A new account without deals, placed by the scheduled assignment: the rollup is current again at once (the
+    # announced refresh ran), and no month was rebuilt.
+    lyon = AccountFactory.create(name="Lyon SAS", country="FR", employees=10)
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        result = services.territory_assign_active_scheduled()
+    assert result is not None and result.added == 1
+    assert _territory_months_rebuilt(queries) == []
+    assert (lyon.pk, territories["smb"]) in _basis() and _basis() == _assigned()
+    assert report_meta().territory_rollup and board(first)
+    assert _rollup_rows() == sums
+
+    # The American account becomes French: its sums (C1's and C2's) move to France SMB, announced and refreshed;
+    # no month is rebuilt, and the rollup is what building it whole gives (Americas' rows are gone).
+    american = Deal.objects.get(pk=book.deals["C1"].pk).account_id
+    assert american is not None
+    Account.objects.filter(pk=american).update(country="FR", employees=20)
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        services.territory_assign_active_scheduled()
+    assert _territory_months_rebuilt(queries) == [] and _territory_sums_moved(queries)
+    assert report_meta().territory_rollup and board({"France SMB": "45000.00", "EMEA": "20000.00"})
+    assert _rollup_rows() == _rollup_built_whole()
+    assert not TerritoryMonth.objects.filter(territory_id=territories["americas"]).exists()
+    assert (american, territories["smb"]) in _basis() and _basis() == _assigned()
+
+    # Another model activated: built whole for it.
+    copy = services.territory_model_copy(actor=book.org.ops, model_id=report_active_model_id(), name="Next year")
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        services.territory_model_activate(actor=book.org.ops, model_id=copy.pk)
+    assert _territory_months_rebuilt(queries) is None
+    assert report_meta().territory_rollup and board({"France SMB": "45000.00", "EMEA": "20000.00"})
+    assert report_active_model_id() == copy.pk and _basis() == _assigned()
+
+    # And archived: no rollup, no basis, announced and refreshed at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.territory_model_archive(actor=book.org.ops, model_id=copy.pk)
+    assert not TerritoryMonth.objects.exists() and not TerritoryBasis.objects.exists()
+
+
+def _basis() -> set[tuple[int, int]]:
+    from reporting.models import TerritoryBasis
+
+    return set(TerritoryBasis.objects.values_list("account_id", "territory_id"))
+
+
+def _assigned() -> set[tuple[int, int]]:
+    """The active model's assignments, as planning publishes them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT account_id, territory_id FROM planning_account_territory")
+        return set(cursor.fetchall())

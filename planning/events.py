@@ -1,0 +1,31 @@
+"""Events other apps may listen to, sent after the transaction that caused them commits.
+
+Planning knows nothing of the reports; they subscribe here (in their AppConfig.ready) and queue their own
+refresh. Listeners get primitive ids only, and a listener's failure never fails the planning change: whatever
+an event misses, the listener's own schedule catches up with.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+# kwargs: model_id (int: the model activated, archived or whose accounts moved). Sent when the territory of
+# accounts in the active model may have changed: a model activated or the active one archived, and an assignment
+# of the active model (manual or scheduled) that placed, moved or took out accounts.
+active_territories_changed = Signal()
+
+
+def announce_active_territories_changed(*, model_id: int) -> None:
+    """Send `active_territories_changed` once the current transaction commits (at once outside one)."""
+
+    def send() -> None:
+        for receiver, result in active_territories_changed.send_robust(sender=None, model_id=model_id):
+            if isinstance(result, Exception):
+                logger.error("listener %r of active_territories_changed failed: %s", receiver, result)
+
+    transaction.on_commit(send)
