@@ -234,8 +234,8 @@ def executive_territories(ctx: BenchContext) -> dict[str, Any]:
     issue="15",
     description="With the planning benchmark's model active over every account and the territory rollup built "
     "(untimed, as above), the reports' refresh after the scheduled assignment (planning's 15-minute run) has "
-    "placed a new account without deals: only the accounts that moved are compared and the months of their "
-    "deals rebuilt, none here (the value). Also timed: the same after an account with deals changed territory "
+    "placed a new account without deals: the accounts that moved are found and their sums moved to their new "
+    "territory, none here (the value). Also timed: the same after an account with deals changed territory "
     "(moved_account_with_deals_s), and building the rollup whole, which both cost before "
     "(whole_rollup_build_s). In a transaction that is rolled back.",
 )

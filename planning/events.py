@@ -14,9 +14,9 @@ from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 
-# kwargs: model_id (int: the model activated, archived or whose accounts moved). Sent when the territory of
-# accounts in the active model may have changed: a model activated or the active one archived, and an assignment
-# of the active model (manual or scheduled) that placed, moved or took out accounts.
+# kwargs: model_id (int: the model activated, archived or assigned). Sent when the territory of accounts in the
+# active model may have changed: a model activated or the active one archived, a manual assignment of the active
+# model, and a scheduled one that changed its assignments.
 active_territories_changed = Signal()
 
 

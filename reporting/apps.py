@@ -33,9 +33,9 @@ def _on_deals_changed(sender: object, *, deal_ids: list[int] | None, **_: object
 
 
 def _on_active_territories_changed(sender: object, *, model_id: int, **_: object) -> None:
-    """Accounts changed territory in the active model: the sweep brings the territory rollup up to date within
-    seconds (only the months of the accounts that moved), so the executive dashboard reads it again rather than
-    the facts. The scheduled sweep catches whatever this misses."""
+    """Accounts may have changed territory in the active model: the sweep brings the territory rollup up to date
+    within seconds (the sums of the accounts that moved go to their new territory), so the executive dashboard
+    reads it again rather than the facts. The scheduled sweep catches whatever this misses."""
     from reporting.tasks import queue_refresh
 
     try:

@@ -252,9 +252,10 @@ class ProductMonth(MonthSums):
 class TerritoryMonth(MonthSums):
     """The company's monthly sums per territory of the active territory model and pipeline (a deal is in its
     account's territory; None: no territory): the executive dashboard's territory breakdown of everyone's
-    numbers. Built from TerritoryBasis (the assignments as the rollup knows them): month by month with the facts,
-    the months of the accounts that moved when the active model's assignments change, and whole for another
-    model (RefreshState.territory_rollup_for says for which). Filters on people or products use the facts."""
+    numbers. Built from TerritoryBasis (the assignments as the rollup knows them): month by month with the facts;
+    when the active model's assignments change, the sums of the accounts that moved are moved to their new
+    territory; whole for another model (RefreshState.territory_rollup_for says for which). Filters on people or
+    products use the facts."""
 
     month = models.DateField(help_text="First day of the close month.")
     territory_id = models.BigIntegerField(null=True, help_text="None: the deal's account is in no territory.")

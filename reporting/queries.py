@@ -35,8 +35,10 @@ Key = Any  # a group's key: a person/region/team/territory/product/pipeline id, 
 # (joining the deal feed instead read the whole deal table for each territory panel: seconds at 1,000,000 deals).
 # No active model (or an account not assigned): no territory, the group "No territory".
 # The active territory model the territory-month rollup must have been built for: its id and when its accounts
-# were last assigned (planning's view `planning_active_territory_model`), '' when no model is active.
-TERRITORY_MODEL_VERSION = """COALESCE((SELECT id::text || '@' || COALESCE(to_char(assigned_at AT TIME ZONE 'UTC',
+# were last assigned (planning's view `planning_active_territory_model`), '' when no model is active. The "b" says
+# built from the reports' copy of the assignments (reporting_territorybasis): a rollup recorded by a release that
+# built it from planning's view directly never matches, and is built again whole with its copy.
+TERRITORY_MODEL_VERSION = """COALESCE((SELECT 'b' || id::text || '@' || COALESCE(to_char(assigned_at AT TIME ZONE 'UTC',
                                                                         'YYYY-MM-DD"T"HH24:MI:SS.US'), '')
                                       FROM planning_active_territory_model ORDER BY id LIMIT 1), '')"""
 TERRITORY_JOIN = " LEFT JOIN planning_account_territory tt ON tt.account_id = {account}"

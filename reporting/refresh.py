@@ -574,7 +574,7 @@ def changed_deal_ids(cursor: Any, state: RefreshState) -> tuple[set[int], dict[s
 # sweep found missing below it (`gaps`: a transaction still in flight then, or rolled back); with the ids present
 # in the window below the new watermark, read in the same statement (one snapshot), for the gaps of this sweep.
 FEED_ROWS_SQL = """
-SELECT deal_id, NULL::bigint FROM {feed} WHERE id > %(last)s AND id <= %(max)s AND deal_id IS NOT NULL
+SELECT DISTINCT deal_id, NULL::bigint FROM {feed} WHERE id > %(last)s AND id <= %(max)s AND deal_id IS NOT NULL
 UNION ALL
 SELECT deal_id, id FROM {feed} WHERE (id > %(low)s AND id <= %(max)s) OR id = ANY(%(gaps)s)
 """
@@ -673,6 +673,8 @@ def analyze() -> None:
     """Fresh planner statistics and visibility maps after a large build (outside a transaction block): the
     KPI queries are index-only scans, which read the heap for every row of a page not yet marked all-visible."""
     with connection.cursor() as cursor:
-        stages_and_territories = ("reporting_stagemonth", "reporting_stagedaysmonth", "reporting_territorymonth")
+        stages_and_territories = (
+            "reporting_stagemonth", "reporting_stagedaysmonth", "reporting_territorymonth", "reporting_territorybasis",
+        )  # fmt: skip
         for table in (*FACT_TABLES, *(r.table for r in ROLLUPS), *stages_and_territories):
             cursor.execute(f"VACUUM (ANALYZE) {table}")

@@ -401,7 +401,7 @@ def territory_assign(*, actor: User, model_id: int) -> AssignResult:
     result = _assign(model)
     model.assigned_at = timezone.now()
     model.save(update_fields=["assigned_at"])
-    if model.status == TerritoryModel.Status.ACTIVE and not result.unchanged:
+    if model.status == TerritoryModel.Status.ACTIVE:  # its assigned_at moved: the reports look (cheap if nothing did)
         announce_active_territories_changed(model_id=model.pk)
     return result
 

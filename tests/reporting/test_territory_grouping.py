@@ -9,6 +9,8 @@ The book of tests/reporting/conftest.py, with accounts: rep_a's deals (A1–A4) 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from pipeline.models import Deal
@@ -420,10 +422,27 @@ def test_the_rollup_follows_new_assignments_by_the_months_of_the_accounts_that_m
     assert report_meta().territory_rollup and board(first)
     assert _rollup_rows() == sums
 
+    # C2 (open, 10,000, April) moves to a new account no territory holds yet: its sums are in "No territory"
+    # until the scheduled assignment places the account, and then move to France SMB.
+    marseille = AccountFactory.create(name="Marseille SARL", country="FR", employees=15)
+    c2 = book.deals["C2"].pk
+    american = Deal.objects.get(pk=c2).account_id
+    assert american is not None
+    Deal.objects.filter(pk=c2).update(account=marseille)
+    refresh_deals([c2])
+    april = dt.date(2026, 4, 1)
+    assert TerritoryMonth.objects.get(month=april, territory_id=None).open_amount == 10000
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        services.territory_assign_active_scheduled()
+    assert _territory_months_rebuilt(queries) == [] and _territory_sums_moved(queries)
+    assert not TerritoryMonth.objects.filter(month=april, territory_id=None).exists()
+    assert TerritoryMonth.objects.get(month=april, territory_id=territories["smb"]).open_amount == 10000
+    assert _rollup_rows() == _rollup_built_whole()
+    Deal.objects.filter(pk=c2).update(account_id=american)
+    refresh_deals([c2])
+
     # The American account becomes French: its sums (C1's and C2's) move to France SMB, announced and refreshed;
     # no month is rebuilt, and the rollup is what building it whole gives (Americas' rows are gone).
-    american = Deal.objects.get(pk=book.deals["C1"].pk).account_id
-    assert american is not None
     Account.objects.filter(pk=american).update(country="FR", employees=20)
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
         services.territory_assign_active_scheduled()
@@ -460,3 +479,39 @@ def _assigned() -> set[tuple[int, int]]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT account_id, territory_id FROM planning_account_territory")
         return set(cursor.fetchall())
+
+
+def test_the_rollup_is_built_whole_when_too_much_moved_at_once(book, territories, monkeypatch):
+    """More accounts moved than are worth moving one by one, or deals of more months changed than are worth
+    rebuilding one by one (an import): the rollup is built whole, with the same rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pipeline.models import Account
+    from reporting import refresh
+    from reporting.refresh import refresh_changed
+
+    refresh_changed()
+    built = _rollup_rows()
+    assert built == _rollup_built_whole()
+    monkeypatch.setattr(refresh, "BASIS_MOVES_MAX", 0)
+    german = Deal.objects.get(pk=book.deals["B1"].pk).account_id
+    assert german is not None
+    Account.objects.filter(pk=german).update(country="US")
+    services.territory_assign_active_scheduled()
+    with CaptureQueriesContext(connection) as queries:
+        refresh_deals([])
+    assert _territory_months_rebuilt(queries) is None and not _territory_sums_moved(queries)
+    assert _rollup_rows() == _rollup_built_whole() != built
+    assert _basis() == _assigned()
+
+    monkeypatch.setattr(refresh, "TERRITORY_MONTHS_MAX", 1)
+    deals = [book.deals["A1"].pk, book.deals["B3"].pk]  # February and March
+    with CaptureQueriesContext(connection) as queries:
+        refresh_deals(deals)
+    assert _territory_months_rebuilt(queries) is None
+    monkeypatch.setattr(refresh, "TERRITORY_MONTHS_MAX", 2)
+    with CaptureQueriesContext(connection) as queries:
+        refresh_deals(deals)
+    assert _territory_months_rebuilt(queries) == [dt.date(2026, 2, 1), dt.date(2026, 3, 1)]
+    assert _rollup_rows() == _rollup_built_whole()
