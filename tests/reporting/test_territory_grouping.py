@@ -515,3 +515,24 @@ def test_the_rollup_is_built_whole_when_too_much_moved_at_once(book, territories
         refresh_deals(deals)
     assert _territory_months_rebuilt(queries) == [dt.date(2026, 2, 1), dt.date(2026, 3, 1)]
     assert _rollup_rows() == _rollup_built_whole()
+
+
+def test_a_rollup_recorded_by_the_previous_release_is_built_again_with_its_copy(book, territories):
+    """The release before kept no copy of the assignments: a rollup it recorded as current (its version has no
+    "b") is not trusted, even by a deal's refresh, and is built again whole, with the copy."""
+    from django.db import connection
+
+    from reporting.models import RefreshState, TerritoryBasis
+    from reporting.refresh import refresh_changed, territory_model_version
+    from reporting.selectors import report_meta
+
+    refresh_changed()
+    with connection.cursor() as cursor:
+        version = territory_model_version(cursor)
+    assert version.startswith("b") and report_meta().territory_rollup
+    TerritoryBasis.objects.all().delete()
+    RefreshState.objects.update(territory_rollup_for=version[1:])
+    assert not report_meta().territory_rollup
+    refresh_deals([book.deals["A1"].pk])
+    assert report_meta().territory_rollup and _basis() == _assigned()
+    assert _rollup_rows() == _rollup_built_whole()
