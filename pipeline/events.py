@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Protocol, TypeVar, cast
 
@@ -16,6 +15,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from salesops.api import DomainError
+from salesops.kernel.events import send_logged
 
 # kwargs: deal_ids (list[int]), person_ids (list[int]: owners and split holders before and after),
 # fields (list[str]: what changed, e.g. ["stage"], ["amount"], ["splits"]), pay_relevant (bool: a won deal
@@ -144,8 +144,7 @@ def territory_of_account(account_id: int | None) -> AccountTerritory | None:
 
 # ------------------------------------------------------------------------------------ for notifications
 # Events the hub tells people about (signals listens, in its AppConfig.ready). A listener's failure is logged and
-# never fails the change that sent it (send_robust).
-logger = logging.getLogger(__name__)
+# never fails the change that sent it (salesops.kernel.events.send_logged).
 
 # kwargs: deal_id (int), stage_id (int: the stage the deal was refused), actor_id (int | None: who tried; None =
 # the hub itself), message (str: the refusal as the person who tried saw it).
@@ -157,9 +156,7 @@ import_finished = Signal()
 
 
 def _send_robust(signal: Signal, **kwargs: object) -> None:
-    for receiver, result in signal.send_robust(sender="pipeline", **kwargs):
-        if isinstance(result, Exception):
-            logger.error("pipeline event listener %r failed", receiver, exc_info=result)
+    send_logged(signal, sender="pipeline", **kwargs)
 
 
 def announce_stage_move_refused(*, deal_id: int, stage_id: int, actor_id: int | None, message: str) -> None:

@@ -7,12 +7,10 @@ an event misses, the listener's own schedule catches up with.
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 from django.dispatch import Signal
 
-logger = logging.getLogger(__name__)
+from salesops.kernel.events import send_logged
 
 # kwargs: model_id (int: the model activated, archived or assigned). Sent when the territory of accounts in the
 # active model may have changed: a model activated or the active one archived, a manual assignment of the active
@@ -23,9 +21,4 @@ active_territories_changed = Signal()
 def announce_active_territories_changed(*, model_id: int) -> None:
     """Send `active_territories_changed` once the current transaction commits (at once outside one)."""
 
-    def send() -> None:
-        for receiver, result in active_territories_changed.send_robust(sender=None, model_id=model_id):
-            if isinstance(result, Exception):
-                logger.error("listener %r of active_territories_changed failed: %s", receiver, result)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: send_logged(active_territories_changed, sender="planning", model_id=model_id))

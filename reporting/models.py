@@ -275,8 +275,8 @@ class TerritoryMonth(MonthSums):
 class TerritoryBasis(models.Model):
     """The active territory model's assignments as the territory rollup was built from them: one row per account
     in a territory (a copy of planning's published `planning_account_territory`, taken by the reports' refresh).
-    When planning's assignments move, the refresh compares them with this copy, rebuilds only the months of the
-    accounts that moved, and brings the copy up to date, so the rollup never mixes two assignments."""
+    When planning's assignments move, the refresh compares them with this copy, moves the sums of the accounts that
+    moved to their new territory, and brings the copy up to date, so the rollup never mixes two assignments."""
 
     account_id = models.BigIntegerField(primary_key=True)
     territory_id = models.BigIntegerField()

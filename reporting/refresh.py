@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from reporting.models import OPEN_SPELL_END, RefreshState
+from reporting.models import OPEN_SPELL_END, MonthSums, RefreshState
 from reporting.queries import TERRITORY_MODEL_VERSION
 from salesops.kernel.locks import lock_key
 
@@ -201,10 +201,7 @@ SUMS_BY_ACCOUNT = """
     FROM reporting_creditfact c WHERE TRUE {range_c}
     GROUP BY 1, 2, 3
 """
-TERRITORY_MONTH_SUMS = (
-    "won_count", "lost_count", "won_amount", "cycle_days_sum", "cycle_count", "credited", "open_count", "open_amount",
-    "weighted_amount",
-)  # fmt: skip
+TERRITORY_MONTH_SUMS = tuple(field.name for field in MonthSums._meta.get_fields())  # every one a sum or a count
 TERRITORY_MONTH_COLUMNS = ", ".join(("month", "territory_id", "pipeline_id", *TERRITORY_MONTH_SUMS))
 # The company's sums per month, territory (of the active model, as copied into reporting_territorybasis from
 # planning's published view) and pipeline, for one month (or all): summed by account first, then joined to the
@@ -244,10 +241,8 @@ TERRITORY_MOVE_SQL = (
     )
 )
 # What a move leaves empty is gone, as a rebuild would not have it.
-TERRITORY_EMPTY_SQL = (
-    "DELETE FROM reporting_territorymonth WHERE month = ANY(%s) AND won_count = 0 AND lost_count = 0 "
-    "AND cycle_count = 0 AND open_count = 0 AND won_amount = 0 AND cycle_days_sum = 0 AND credited = 0 "
-    "AND open_amount = 0 AND weighted_amount = 0"
+TERRITORY_EMPTY_SQL = "DELETE FROM reporting_territorymonth WHERE month = ANY(%s) AND " + " AND ".join(
+    f"{c} = 0" for c in TERRITORY_MONTH_SUMS
 )
 # One month of the territory sums (`TERRITORY_MONTH_SQL`'s ranges; empty for all months).
 MONTH_OF_DEAL = "AND f.close_date >= %(start)s AND f.close_date < %(end)s"
@@ -282,10 +277,12 @@ LIMIT %s
 """
 # Beyond this many accounts moved at once (a new set of rules), building the rollup whole is cheaper.
 BASIS_MOVES_MAX = 5_000
+# Beyond this many months at once, one pass over every month beats a query per month.
+TERRITORY_MONTHS_MAX = 12
 
 
 def _model_of(version: str) -> str:
-    """The model id part of a territory rollup version ("<id>@<assigned at>")."""
+    """The model part of a territory rollup version ("b<id>@<assigned at>")."""
     return version.partition("@")[0]
 
 
@@ -351,10 +348,6 @@ def _rebuild_territory_months(cursor: Any, state: RefreshState, months: Sequence
             return
     if rebuilt:
         _build_territory_months(cursor, None if whole else rebuilt)
-
-
-# Beyond this many months at once, one pass over every month beats a query per month.
-TERRITORY_MONTHS_MAX = 12
 
 
 def _build_territory_months(cursor: Any, months: list[dt.date] | None) -> None:
@@ -521,7 +514,8 @@ def _refresh_ids(cursor: Any, ids: list[int], state: RefreshState) -> int:
         buckets.setdefault(STAGE_MONTHS, set()).update(_spell_months(before ^ _spells(cursor, chunk)))
         people |= _people(cursor, chunk)
     _rebuild_buckets(cursor, buckets)
-    # The months of the changed deals' facts, before and after (whole, when the rollup follows no longer).
+    # The months of the changed deals' facts, before and after (and the moved accounts' sums, when the active
+    # model's assignments moved: see _rebuild_territory_months).
     _rebuild_territory_months(cursor, state, sorted({month for _, month in buckets.get(PERSON_MONTHS.table, set())}))
     state.people_with_facts = sorted(people)
     return sum(len(b) for b in buckets.values())
