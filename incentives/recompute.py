@@ -183,14 +183,17 @@ def build_input(
     locked = frozenset(Period.objects.filter(is_locked=True).values_list("label", flat=True))
     opening: dict[str, Decimal] = {}
     if loaded.window_start:
-        # Recoverable draw balances carry across fiscal years: start from what the last earlier run left.
+        # Recoverable draw balances carry across fiscal years: start from what the person's last computed
+        # statement before the window left, also when that is zero (a balance recovered in full stays
+        # recovered). Rows kept only to pay adjustments were not computed (no plan) and carry no balance.
         for person_id, balance in (
-            Payout.objects.filter(period__end__lt=loaded.window_start, draw_balance__gt=0)
-            .order_by("person_id", "-period__end")
+            Payout.objects.filter(period__end__lt=loaded.window_start, plan_version__isnull=False)
+            .order_by("person_id", "-period__end", "-period__start")
             .distinct("person_id")
             .values_list("person_id", "draw_balance")
         ):
-            opening[str(person_id)] = balance
+            if balance > 0:
+                opening[str(person_id)] = balance
     data = engine.EngineInput(
         plans=plans, people=engine_people, quotas=quotas, deals=deals, calendar=cal, locked_periods=locked,
         opening_draw_balances=opening,

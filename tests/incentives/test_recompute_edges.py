@@ -338,3 +338,34 @@ def test_the_nightly_run_catches_up_a_plan_assignment_reaching_a_locked_earlier_
     assert list(Adjustment.objects.filter(person=newbie).values_list("period__label", "amount")) == [
         ("2025-Q3", Decimal("2500.00"))
     ]
+
+
+def test_a_recoverable_draw_recovered_in_full_before_the_window_is_not_recovered_again(db):
+    """incentives.md: a recoverable draw's balance carries into the next fiscal year. A balance the last
+    statement before the window brought to zero stays zero, however much an earlier statement owed."""
+    from tests.factories import default_stages
+
+    ops = UserFactory.create(username="ops_draw", is_rep=False, is_sales_ops=True)
+    dee = UserFactory.create(username="dee_draw")
+    plan = {"period": "quarter", "draw": {"amount": "3000", "recoverable": True},
+            "components": [{"key": "commission", "type": "tiered_rate", "tiers": [{"from": "0", "rate": "0.10"}]}]}  # fmt: skip
+    version = services.plan_save_version(actor=ops, key="drawplan", name="Draw", definition=plan,
+                                         effective_from=dt.date(2024, 1, 1))  # fmt: skip
+    services.plan_assign(actor=ops, person=dee, plan=version.plan, start=dt.date(2024, 1, 1))
+    stages = default_stages()
+    for label, amount, close in (("2024-Q3", 10000, dt.date(2024, 8, 1)), ("2024-Q4", 50000, dt.date(2024, 11, 1)),
+                                 ("2025-Q1", 60000, dt.date(2025, 2, 1))):  # fmt: skip
+        services.quota_set(actor=ops, person=dee, period=services.period_get_or_create(label), amount=50000)
+        Deal.objects.create(name=f"dee {label}", owner=dee, pipeline=stages["Closed Won"].pipeline,
+                            stage=stages["Closed Won"], status="won", amount=Decimal(amount), close_date=close)  # fmt: skip
+    commission_recompute()
+    # Q3 paid the 3,000 draw on 1,000 earned (2,000 owed); Q4 earned 5,000 and recovered all of it.
+    assert (_payout(dee, "2024-Q3").payout, _payout(dee, "2024-Q3").draw_balance) == (Decimal(3000), Decimal(2000))
+    assert (_payout(dee, "2024-Q4").payout, _payout(dee, "2024-Q4").draw_balance) == (Decimal(3000), Decimal(0))
+    for label in ("2024-Q3", "2024-Q4"):
+        services.period_lock(actor=ops, period=Period.objects.get(label=label), reason="closed")
+
+    commission_recompute()  # the window is now 2025: the opening balance comes from 2024-Q4
+
+    q1 = _payout(dee, "2025-Q1")
+    assert (q1.earned, q1.payout, q1.draw_balance) == (Decimal(6000), Decimal(6000), Decimal(0))
