@@ -116,7 +116,8 @@ class CreditFact(models.Model):
 
 class StageSpell(models.Model):
     """One stay of a deal in a stage, from the stage history: entered on, left on (OPEN_SPELL_END while it
-    lasts), whole days spent, and whether the deal later went further (a later open stage, or won)."""
+    lasts), whole days spent, whether the deal later went further (a later open stage, or won), and when the
+    deal was last in the same stage before (so a deal entering a stage twice in a range counts once)."""
 
     deal_id = models.BigIntegerField()
     stage_id = models.IntegerField()
@@ -128,6 +129,9 @@ class StageSpell(models.Model):
     left_on = models.DateField()
     days = models.IntegerField(null=True, help_text="Null while the deal is still in the stage.")
     advanced = models.BooleanField()
+    prev_entered_on = models.DateField(
+        null=True, help_text="When the deal last entered this stage before this stay (null: its first)."
+    )
 
     class Meta:
         indexes = [
@@ -135,6 +139,14 @@ class StageSpell(models.Model):
                 fields=["entered_on"],
                 include=["stage_id", "owner_id", "pipeline_id", "product_id", "advanced"],
                 name="rep_spell_entered",
+            ),
+            # Re-entries (a deal back in a stage it was in before) are few: the company's stage conversion
+            # counts each deal once by taking the re-entries of a range out of the monthly rollup's stays.
+            models.Index(
+                fields=["entered_on"],
+                include=["stage_id", "pipeline_id", "product_id", "advanced", "prev_entered_on"],
+                condition=models.Q(prev_entered_on__isnull=False),
+                name="rep_spell_reentered",
             ),
             models.Index(
                 fields=["left_on"],

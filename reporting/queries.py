@@ -385,7 +385,7 @@ def _fact_medians(
 @dataclass(frozen=True)
 class StageFlow:
     stage_id: int
-    entered: int  # stays that began in the range
+    entered: int  # deals that entered the stage in the range (a deal back in it again counts once)
     advanced: int  # … of which the deal later reached a further open stage or won
     left: int  # stays that ended in the range
     median_days: float | None  # median whole days of the stays that ended in the range
@@ -393,8 +393,12 @@ class StageFlow:
 
 
 def stage_flow(slc: Slice, *, facts_only: bool = False) -> dict[int, StageFlow]:
-    """Funnel and time in stage per stage: stays that began in the range (how many went further) and stays
-    that ended in it (how long they lasted). The company's whole months read the stage rollups."""
+    """Funnel and time in stage per stage: the deals that entered it in the range (how many went further) and
+    the stays that ended in it (how long they lasted). The company's whole months read the stage rollups.
+
+    A deal counts once per stage however often it entered it in the range: its first stay there in the range
+    is the one counted (it went further if any later stay did), so a stay whose deal was already in the same
+    stage earlier in the range (`prev_entered_on`) is left out."""
     if slc.people == ():
         return {}
     company = slc.people is None and slc.territory is None and slc.month_aligned and not facts_only
@@ -453,14 +457,15 @@ def _spell_filters(slc: Slice, params: list[Any]) -> str:
 
 
 def _stage_counts_facts(slc: Slice, params: list[Any]) -> str:
-    params += [slc.start, slc.end]
+    params += [slc.start, slc.end, slc.start]
     entered = _spell_filters(slc, params)
     params += [slc.start, slc.end]
     left = _spell_filters(slc, params)
     return f"""
         SELECT stage_id, SUM(entered), SUM(advanced), SUM(exits), SUM(days) FROM (
             SELECT s.stage_id, 1 AS entered, s.advanced::int AS advanced, 0 AS exits, 0 AS days
-            FROM reporting_stagespell s WHERE s.entered_on BETWEEN %s AND %s{entered}
+            FROM reporting_stagespell s WHERE s.entered_on BETWEEN %s AND %s
+              AND (s.prev_entered_on IS NULL OR s.prev_entered_on < %s){entered}
             UNION ALL
             SELECT s.stage_id, 0, 0, 1, s.days
             FROM reporting_stagespell s WHERE s.left_on BETWEEN %s AND %s{left}
@@ -477,9 +482,18 @@ def _stage_counts_rollup(slc: Slice, params: list[Any]) -> str:
     if slc.product:
         conditions.append("sm.product_id = %s")
         params.append(slc.product)
+    # The months count every stay; a deal's re-entries in the range (few: read from their own index) come off.
+    params += [slc.start, slc.end, slc.start]
+    again = _spell_filters(slc, params)
     return f"""
-        SELECT sm.stage_id, SUM(sm.entered), SUM(sm.advanced), SUM(sm."left"), SUM(sm.days_sum)
-        FROM reporting_stagemonth sm WHERE {" AND ".join(conditions)} GROUP BY sm.stage_id
+        SELECT stage_id, SUM(entered), SUM(advanced), SUM(exits), SUM(days) FROM (
+            SELECT sm.stage_id, SUM(sm.entered) AS entered, SUM(sm.advanced) AS advanced, SUM(sm."left") AS exits,
+                   SUM(sm.days_sum) AS days
+            FROM reporting_stagemonth sm WHERE {" AND ".join(conditions)} GROUP BY sm.stage_id
+            UNION ALL
+            SELECT s.stage_id, -COUNT(*), -SUM(s.advanced::int), 0, 0 FROM reporting_stagespell s
+            WHERE s.entered_on BETWEEN %s AND %s AND s.prev_entered_on >= %s{again} GROUP BY s.stage_id
+        ) x GROUP BY stage_id
     """
 
 

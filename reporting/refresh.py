@@ -62,17 +62,21 @@ WHERE f.status = 'won' AND f.amount IS NOT NULL AND f.close_date IS NOT NULL AND
 """
 
 # A spell per stage entry of the history ("created" gives the first stage, "stage" each move). It ends on the
-# day of the next entry; `advanced` says a later entry was a won stage or an open stage further along.
+# day of the next entry; `advanced` says a later entry was a won stage or an open stage further along;
+# `prev_entered_on` is the day the deal last entered the same stage before (a re-entry), else NULL.
 # Won and lost stages are where deals end, not stages they pass through, so they have no spells.
 STAGE_SPELLS_SQL = """
 INSERT INTO reporting_stagespell (deal_id, stage_id, owner_id, pipeline_id, product_id, account_id, entered_on,
-                                  left_on, days, advanced)
+                                  left_on, days, advanced, prev_entered_on)
 SELECT h.deal_id, h.stage_id, f.owner_id, f.pipeline_id, f.product_id, f.account_id, h.entered_on,
-       COALESCE(h.left_on, %(open_end)s::date), h.left_on - h.entered_on, COALESCE(h.best_later > h.position, FALSE)
+       COALESCE(h.left_on, %(open_end)s::date), h.left_on - h.entered_on, COALESCE(h.best_later > h.position, FALSE),
+       h.prev_entered_on
 FROM (
     SELECT c.deal_id, c.stage_id, st.position, st.is_won, st.is_lost,
            (c.changed_at AT TIME ZONE %(tz)s)::date AS entered_on,
            LEAD((c.changed_at AT TIME ZONE %(tz)s)::date) OVER w AS left_on,
+           LAG((c.changed_at AT TIME ZONE %(tz)s)::date)
+               OVER (PARTITION BY c.deal_id, c.stage_id ORDER BY c.changed_at, c.id) AS prev_entered_on,
            MAX(CASE WHEN st.is_won THEN 32767 WHEN st.is_lost THEN -1 ELSE st.position END)
                OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS best_later
     FROM pipeline_deal_change_feed c

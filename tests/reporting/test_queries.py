@@ -72,6 +72,34 @@ def test_stage_flow_counts_entries_and_time(book):
     assert qualification.median_days == 27  # A4 8, A2 10, B3 27, A1 30, A3 42
 
 
+def test_stage_flow_counts_a_deal_back_in_a_stage_once(book):
+    """kpis.md: stage conversion is over the deals that entered a stage in the range. A deal that went back
+    to Qualification in February entered it once in Q1, and went further (to Discovery) after that."""
+    from reporting.refresh import refresh_changed
+    from tests.reporting.books import make_deal
+
+    s = book.stages
+    qual, disc = s["Qualification"].pk, s["Discovery"].pk
+    feb = (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    before = {rng: stage_flow(Slice(*rng)) for rng in (Q1, feb)}
+    make_deal(owner=book.org.rep_b, stage=s["Closed Lost"], amount="0", close="2026-02-20", created="2026-01-05",
+              path=[(s["Prospecting"], "2026-01-05"), (s["Qualification"], "2026-01-10"), (s["Discovery"], "2026-01-20"),
+                    (s["Qualification"], "2026-02-05"), (s["Closed Lost"], "2026-02-20")])  # fmt: skip
+    refresh_changed()
+
+    for facts_only in (False, True):
+        q1, february = stage_flow(Slice(*Q1), facts_only=facts_only), stage_flow(Slice(*feb), facts_only=facts_only)
+        # Q1: one more deal entered Qualification (not two stays), and it went further (Discovery).
+        assert q1[qual].entered == before[Q1][qual].entered + 1
+        assert q1[qual].advanced == before[Q1][qual].advanced + 1
+        assert (q1[disc].entered, q1[disc].advanced) == (before[Q1][disc].entered + 1, before[Q1][disc].advanced)
+        # February alone: it entered Qualification again and was lost from it, so it did not go further.
+        assert february[qual].entered == (before[feb][qual].entered if qual in before[feb] else 0) + 1
+        assert february[qual].advanced == (before[feb][qual].advanced if qual in before[feb] else 0)
+        # Both stays in Qualification ended in Q1: time in stage still counts stays (10 and 15 days).
+        assert q1[qual].left == before[Q1][qual].left + 2
+
+
 def test_stage_flow_from_rollups_equals_facts(book):
     for slc in (Slice(*Q1), Slice(*Q1, product=book.products["core"].pk), Slice(dt.date(2025, 10, 1), Q1[1])):
         assert stage_flow(slc) == stage_flow(slc, facts_only=True)
