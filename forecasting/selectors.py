@@ -110,6 +110,12 @@ def sees_reports(user: Any) -> bool:
     return bool(sees_everyone(user) or user.is_manager)
 
 
+def own_only(user: Any, person: User) -> bool:
+    """Whether the user sees only the person's own numbers where the person's rollup covers people below: a
+    rep who happens to have someone reporting to them (roles.md: a rep sees their own data only)."""
+    return not sees_reports(user) and any(parent == person.pk for parent in tree().values())
+
+
 def person_for_read(user: Any, pk: Any) -> User:
     """A person the user may see, else 404 (roles.md)."""
     try:
@@ -478,10 +484,26 @@ TREND_SERIES = {
 }
 
 
-def trend(person: User, label: str) -> list[dict[str, Any]]:
-    """Each number of the person's rollup as it stood on every snapshot date (oldest first)."""
+def trend(person: User, label: str, *, own_only: bool = False) -> list[dict[str, Any]]:
+    """Each number of the person's rollup as it stood on every snapshot date (oldest first).
+
+    `own_only` (a viewer who sees the person's own numbers only, `own_only()`): the snapshots hold the person's
+    subtree, so only what they keep of the person's own deals is shown (closed, the commit and best-case
+    forecasts, their call chain's start); the rest is left empty rather than reveal the people below."""
     out = []
-    for s in RollupSnapshot.objects.filter(person_id=person.pk, period=label).order_by("snapshot_date"):
+    snapshots = RollupSnapshot.objects.filter(person_id=person.pk, period=label).order_by("snapshot_date")
+    if own_only:
+        quota = quotas_for(period_span(label)).get(person.pk)
+        for s in snapshots:
+            own_commit = s.own_closed + s.own_commit
+            out.append({
+                "date": s.snapshot_date, "closed": s.own_closed, "commit_forecast": own_commit,
+                "best_case_forecast": own_commit + s.own_best_case, "open_pipeline": None, "weighted": None,
+                "pipeline_model": None, "call_commit": own_commit, "ts_point": None, "quota": quota,
+                "computed_at": s.computed_at,
+            })  # fmt: skip
+        return out
+    for s in snapshots:
         out.append({
             "date": s.snapshot_date,
             "closed": s.closed,
@@ -660,10 +682,12 @@ class WaterfallView:
         return bars
 
 
-def waterfall_for(person: User, label: str, t0: dt.date | None, t1: dt.date | None) -> WaterfallView | None:
-    """The waterfall of the person's subtree for a period between two deal-snapshot dates (defaults: the
-    last snapshot on or before the period's start, else the first one, and the latest). None without two
-    snapshot dates."""
+def waterfall_for(
+    person: User, label: str, t0: dt.date | None, t1: dt.date | None, *, own_only: bool = False
+) -> WaterfallView | None:
+    """The waterfall of the person's subtree (of the person's own deals with `own_only`) for a period between
+    two deal-snapshot dates (defaults: the last snapshot on or before the period's start, else the first one,
+    and the latest). None without two snapshot dates."""
     span = period_span(label)
     dates = deal_snapshot_dates()
     if len(dates) < 2:
@@ -675,7 +699,7 @@ def waterfall_for(person: User, label: str, t0: dt.date | None, t1: dt.date | No
         t0 = before[-1] if before else dates[0]
     if t0 >= t1:
         raise DomainError("The start date must be before the end date.", field="from")
-    rows = waterfall_moves(person_ids_for_scope(person), span, t0, t1)
+    rows = waterfall_moves([person.pk] if own_only else person_ids_for_scope(person), span, t0, t1)
     result = fm.waterfall(rows.moves, span.start, span.end, unchanged_total=rows.unchanged_total,
                           unchanged_count=rows.unchanged_count)  # fmt: skip
     return WaterfallView(span=span, t0=t0, t1=t1, result=result, dates=dates)
@@ -723,6 +747,11 @@ def accuracy(
     parents = tree()
     sub = subtree_of(parents, person.pk)
     reports = sorted(pid for pid, parent in sub.items() if parent == person.pk) if with_reports else []
+    # Without the reports' rows the person's own numbers stand alone: their own bookings, and no snapshot
+    # source (a snapshot holds the whole subtree), so nothing of the people below shows (roles.md).
+    alone = not with_reports and len(sub) > 1
+    if alone:
+        sub = {person.pk: None}
     ids = [person.pk, *reports]
     people = {u.pk: u for u in User.objects.filter(pk__in=ids)}
     spans = [s for s in closed_periods(kind, today, count)]
@@ -736,12 +765,16 @@ def accuracy(
             at = end_of_day(day)
             calls = latest_calls(span.label, person_ids=ids, at=at)
             adjustments = latest_adjustments(span.label, chain, at=at)
-            snaps = {
-                s.person_id: s
-                for s in RollupSnapshot.objects.filter(period=span.label, person_id__in=ids, snapshot_date__lte=day)
-                .order_by("person_id", "-snapshot_date")
-                .distinct("person_id")
-            }
+            snaps = (
+                {
+                    s.person_id: s
+                    for s in RollupSnapshot.objects.filter(period=span.label, person_id__in=ids, snapshot_date__lte=day)
+                    .order_by("person_id", "-snapshot_date")
+                    .distinct("person_id")
+                }
+                if not alone
+                else {}
+            )
             for pid in ids:
                 snap = snaps.get(pid)
                 values: dict[str, Decimal | None] = {

@@ -215,7 +215,7 @@ def trend(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     label = _period(request)
     person = _person(request)
-    points = selectors.trend(person, label)
+    points = selectors.trend(person, label, own_only=selectors.own_only(user, person))
     chart = ""
     if points:
         fig = go.Figure()
@@ -244,7 +244,10 @@ def waterfall(request: HttpRequest) -> HttpResponse:
     label = _period(request)
     person = _person(request)
     try:
-        view = selectors.waterfall_for(person, label, _date(request.GET.get("from")), _date(request.GET.get("to")))
+        view = selectors.waterfall_for(
+            person, label, _date(request.GET.get("from")), _date(request.GET.get("to")),
+            own_only=selectors.own_only(user, person),
+        )  # fmt: skip
     except DomainError as error:
         return _bad_request(request, error)
     chart = ""
@@ -282,7 +285,10 @@ def waterfall_deals(request: HttpRequest) -> HttpResponse:
     label = _period(request)
     person = _person(request)
     movement = request.GET.get("movement", "")
-    view = selectors.waterfall_for(person, label, _date(request.GET.get("from")), _date(request.GET.get("to")))
+    view = selectors.waterfall_for(
+        person, label, _date(request.GET.get("from")), _date(request.GET.get("to")),
+        own_only=selectors.own_only(user, person),
+    )  # fmt: skip
     entries = [] if view is None else view.result.deals.get(movement, [])
     entries = sorted(entries, key=lambda e: (-abs(e[1]), e[0]))[:200]
     found = pipeline_selectors.deals_by_id(e[0] for e in entries)
@@ -290,7 +296,9 @@ def waterfall_deals(request: HttpRequest) -> HttpResponse:
     context = {
         "movement": movement,
         "movement_label": fm.MOVEMENT_LABELS.get(movement, movement),
-        "rows": [(found.get(pk), pk, amount, pk in visible) for pk, amount in entries],
+        # A deal that has left the viewer's scope since (handed to another team) keeps its amount in the
+        # movement; its name, owner and stage are not shown (roles.md: never another person's data).
+        "rows": [(found.get(pk) if pk in visible else None, pk, amount, pk in found) for pk, amount in entries],
         "total": sum((a for _, a in (view.result.deals.get(movement, []) if view else [])), fm.ZERO),
         "count": len(view.result.deals.get(movement, [])) if view else 0,
     }

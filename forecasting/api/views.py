@@ -144,7 +144,8 @@ def adjustments(request: Request) -> Response:
 @api_view(["GET"])
 def trend(request: Request) -> Response:
     """Each rollup number of a person's period on every snapshot date."""
-    points = selectors.trend(_person(request), _period(request))
+    person = _person(request)
+    points = selectors.trend(person, _period(request), own_only=selectors.own_only(request.user, person))
     return Response([{k: (_money(v) if isinstance(v, Decimal) else v) for k, v in p.items()} for p in points])
 
 
@@ -154,7 +155,9 @@ def trend(request: Request) -> Response:
 @api_view(["GET"])
 def waterfall(request: Request) -> Response:
     """start + created + pulled in ± amount changes − pushed − won − lost = end, with each movement's deals."""
-    view = selectors.waterfall_for(_person(request), _period(request), _date(request, "from"), _date(request, "to"))
+    person = _person(request)
+    view = selectors.waterfall_for(person, _period(request), _date(request, "from"), _date(request, "to"),
+                                   own_only=selectors.own_only(request.user, person))  # fmt: skip
     if view is None:
         return Response({"detail": "Fewer than two deal snapshots exist yet."}, status=status.HTTP_404_NOT_FOUND)
     result = view.result

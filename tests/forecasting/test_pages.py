@@ -131,6 +131,26 @@ def test_trend_waterfall_and_accuracy_pages(org, q4, client_for):
         assert client.get(GRID, {"period": "2026-Q9"}).status_code == 400
 
 
+def test_the_waterfall_names_no_deal_handed_to_another_team(org, q4, client_for):
+    """A deal rep_a handed to rep_c (West) counts as pushed out of East's waterfall; East's manager sees its
+    amount in the list, not its name, owner or stage (the deal page answers them 404)."""
+    deal = make_deal(org.rep_a, "Proposal", "4200.00", dt.date(2026, 12, 1), name="Handover Ltd renewal")
+    services.snapshot_take(day=dt.date(2026, 11, 16))
+    Deal.objects.filter(pk=deal.pk).update(owner=org.rep_c)
+    services.snapshot_take(day=dt.date(2026, 11, 23))
+    client = client_for(org.manager_east)
+    assert client.get(f"/pipeline/deals/{deal.pk}/").status_code == 404
+    page = client.get("/forecasting/waterfall/", {"period": "2026-Q4", "from": "2026-11-16", "to": "2026-11-23"})
+    assert page.context["view"].result.movements["pushed"] == Decimal("-4200.00")
+    listed = client.get("/forecasting/waterfall/deals/", {"period": "2026-Q4", "movement": "pushed",
+                                                          "from": "2026-11-16", "to": "2026-11-23"}).content.decode()  # fmt: skip
+    assert "4,200.00" in listed and "a deal now outside your view" in listed, listed
+    assert "Handover" not in listed and org.rep_c.display_name not in listed and "Proposal" not in listed
+    west = client_for(org.manager_west).get("/forecasting/waterfall/deals/", {
+        "period": "2026-Q4", "movement": "pulled_in", "from": "2026-11-16", "to": "2026-11-23"}).content.decode()  # fmt: skip
+    assert "Handover Ltd renewal" in west  # its new team sees it by name
+
+
 def test_listener_queues_a_refresh_after_a_deal_change(org, q4, monkeypatch, django_capture_on_commit_callbacks):
     from forecasting import tasks
     from pipeline import services as deals
