@@ -117,6 +117,7 @@ class Drill:
     measure: str
     sql: str
     params: list[Any]
+    owners: list[int] | None  # whose deals the viewer may open (None: everyone's), for `queries.drill_rows`
 
     def count_and_amount(self) -> tuple[int, Decimal]:
         """How many rows, and the Σ of their credit (bookings) or amount."""
@@ -125,13 +126,13 @@ class Drill:
     def rows(self, *, limit: int, offset: int) -> list[tuple[Any, ...]]:
         """One page of rows, with the names of deal, account, owner, stage and product (`queries.DRILL_HEADER`)."""
         with connection.cursor() as cursor:
-            cursor.execute(queries.drill_rows(self.sql, self.params, limit=limit, offset=offset), self.params)
+            cursor.execute(*queries.drill_rows(self.sql, self.params, limit=limit, offset=offset, owners=self.owners))
             return list(cursor.fetchall())
 
     def stream_rows(self, *, chunk: int = 5000) -> Iterator[list[Any]]:
         """Every row, for an export, through a server-side cursor: constant memory at any size."""
         with connection.chunked_cursor() as cursor:
-            cursor.execute(queries.drill_rows(self.sql, self.params), self.params)
+            cursor.execute(*queries.drill_rows(self.sql, self.params, owners=self.owners))
             while True:
                 rows = cursor.fetchmany(chunk)
                 if not rows:
@@ -161,4 +162,5 @@ def drill_for(user: Any, query: Any, today: dt.date) -> Drill:
         factor=dashboards.RISK_FACTOR,
         quiet_days=dashboards.QUIET_DAYS,
     )
-    return Drill(flt=flt, meta=meta, view=view, measure=measure, sql=sql, params=params)
+    owners = None if sees_everyone(user) else sorted(people)
+    return Drill(flt=flt, meta=meta, view=view, measure=measure, sql=sql, params=params, owners=owners)

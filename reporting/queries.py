@@ -709,23 +709,39 @@ def drill_sql(
     raise ValueError(f"unknown measure {measure!r}")
 
 
-def drill_rows(base_sql: str, params: list[Any], *, limit: int | None = None, offset: int = 0) -> str:
-    """The full drill-down SELECT around `drill_sql` (names of deal, account, owner, stage, product)."""
+def drill_rows(
+    base_sql: str, params: list[Any], *, limit: int | None = None, offset: int = 0, owners: list[int] | None = None
+) -> tuple[str, list[Any]]:
+    """The full drill-down SELECT around `drill_sql` (names of deal, account, owner, stage, product), and its
+    parameters.
+
+    `owners`: the people whose deals the viewer may open (None: everyone). A credit of the viewer's scope on a
+    deal owned outside it (a split) shows what the commission statement shows of it: the deal's name, the
+    credited person, the credit and its date; the deal's account, owner, pipeline, stage, amount, creation date
+    and product stay empty (roles.md: a split holder sees their credit, not the deal)."""
     page = ""
     if limit is not None:
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    return f"""
-        SELECT d.id, d.external_id, d.name, d.account_name, TRIM(o.first_name || ' ' || o.last_name),
-               d.pipeline_name, d.stage_name, d.status, d.amount, TRIM(cp.first_name || ' ' || cp.last_name),
-               b.credit, d.close_date, d.created_date, pr.name
+    if owners is None:
+        seen, scope = "TRUE", ""
+    else:
+        seen, scope = "v.id IS NOT NULL", "LEFT JOIN (SELECT unnest(%s::bigint[]) AS id) v ON v.id = d.owner_id"
+    sql = f"""
+        SELECT d.id, CASE WHEN {seen} THEN d.external_id END, d.name, CASE WHEN {seen} THEN d.account_name END,
+               CASE WHEN {seen} THEN TRIM(o.first_name || ' ' || o.last_name) END,
+               CASE WHEN {seen} THEN d.pipeline_name END, CASE WHEN {seen} THEN d.stage_name END, d.status,
+               CASE WHEN {seen} THEN d.amount END, TRIM(cp.first_name || ' ' || cp.last_name),
+               b.credit, d.close_date, CASE WHEN {seen} THEN d.created_date END, CASE WHEN {seen} THEN pr.name END
         FROM ({base_sql}) AS b (deal_id, person_id, credit)
         JOIN pipeline_deal_feed d ON d.id = b.deal_id
+        {scope}
         JOIN org_user o ON o.id = d.owner_id
         LEFT JOIN org_user cp ON cp.id = b.person_id
         LEFT JOIN reporting_dealfact f ON f.deal_id = d.id
         LEFT JOIN pipeline_product_feed pr ON pr.id = f.product_id
         ORDER BY d.close_date DESC NULLS LAST, d.id, b.person_id{page}
     """
+    return sql, [*params, owners] if owners is not None else list(params)
 
 
 def drill_count(base_sql: str, params: list[Any]) -> tuple[int, Decimal]:
