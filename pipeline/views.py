@@ -57,6 +57,7 @@ from salesops.htmx import is_htmx
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup, require_report_export
+from salesops.org.selectors import visible_people_q
 from salesops.redirects import redirect_to_next
 
 INLINE_FIELDS = ["name", "amount", "close_date", "owner", "account", "contact", "probability", "deal_type",
@@ -221,8 +222,19 @@ def _deal_context(user: User, deal: Deal) -> dict[str, Any]:
         "inline_fields": INLINE_FIELDS,
         "today": timezone.localdate(),
         # Through the account, in the active territory model (planning answers; pipeline/events.py).
-        "territory": events.territory_of_account(deal.account_id),
+        "territory": _territory_shown(user, deal.account_id),
     }
+
+
+def _territory_shown(user: User, account_id: int | None) -> dict[str, Any] | None:
+    """An account's territory as a page shows it: its name, and its owner's name when the viewer may see that
+    person (roles.md: no name outside the viewer's scope), else nothing about the owner."""
+    territory = events.territory_of_account(account_id)
+    if territory is None:
+        return None
+    owner_id = territory.owner_id
+    seen = owner_id is not None and User.objects.filter(visible_people_q(user), pk=owner_id).exists()
+    return {"name": territory.name, "owner_id": owner_id, "owner_name": territory.owner_name if seen else ""}
 
 
 @login_required
@@ -496,7 +508,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contacts": Contact.objects.filter(account=account).order_by("last_name"),
         "subsidiaries": account.subsidiaries.annotate(visible=Exists(visible.filter(pk=OuterRef("pk")))),
         "may_edit": not _reads_only(user),
-        "territory": events.territory_of_account(account.pk),
+        "territory": _territory_shown(user, account.pk),
     }
     return render(request, "pipeline/account_detail.html", context)
 

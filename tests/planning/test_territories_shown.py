@@ -37,6 +37,22 @@ def test_deal_and_account_pages_show_the_active_territory_and_its_owner(org, acc
     assert "France SMB" in shown and org.rep_a.display_name in shown
 
 
+def test_a_territory_owner_outside_the_viewers_scope_is_not_named(org, accounts, client_for) -> None:  # noqa: F811
+    """rep_a's deal on an American account: Americas is rep_c's (West), whom rep_a may not see (roles.md), so
+    the pages name the territory only; the director, above both, sees its owner."""
+    deal = DealFactory.create(account_id=accounts["us"], owner=org.rep_a)
+    _activate(org)
+    for viewer, named in ((org.rep_a, False), (org.manager_east, False), (org.director, True), (org.ops, True)):
+        client = client_for(viewer)
+        page = client.get(reverse("pipeline:deal_detail", args=[deal.pk])).content.decode()
+        shown = page.split('data-testid="deal-territory"')[1][:200]
+        assert "Americas" in shown and (org.rep_c.display_name in shown) is named, viewer.username
+        assert "no owner" not in shown
+        account = client.get(reverse("pipeline:account_detail", args=[accounts["us"]])).content.decode()
+        shown = account.split('data-testid="account-territory"')[1][:200]
+        assert "Americas" in shown and (org.rep_c.display_name in shown) is named, viewer.username
+
+
 def test_deal_api_gives_the_territory_or_null(org, accounts, api_client_for) -> None:  # noqa: F811
     deal = DealFactory.create(account_id=accounts["us"], owner=org.rep_a)
     bare = DealFactory.create(account=None, owner=org.rep_a)

@@ -37,3 +37,6 @@ def test_each_demo_login_has_read_and_unread_notifications_they_may_open(org):
     assert Notification.objects.get(recipient=org.rep_a, kind="deal_assigned").title.endswith(
         "assigned Globex expansion to you"
     )
+    # The manager's missed-call reminder names their own reports only: rep_b (East), never rep_c (West).
+    missing = Notification.objects.get(recipient=org.manager_east, kind="forecast_call_missing")
+    assert missing.body == org.rep_b.display_name and missing.title.startswith("One of your reports")
