@@ -117,11 +117,26 @@ def rollup_snapshot_take(*, day: dt.date, periods: Sequence[str]) -> int:
         return cursor.rowcount
 
 
-def snapshot_take(*, day: dt.date | None = None, refresh: bool = True) -> dict[str, int]:
-    """The daily snapshot: refresh the current periods' rollups, then copy open deals and those rollups,
-    each in one statement, in one transaction (so a date is either complete or absent)."""
-    day = day or timezone.localdate()
+def snapshot_periods(day: dt.date) -> list[str]:
+    """The periods whose rollups a day's snapshot keeps: this and next month and quarter, and every other period
+    with stored rollups (someone opened it) that is not over by the day, so any period's trend is there from
+    the day it was first opened. A period that is over keeps the trend it had."""
     periods = selectors.refreshed_periods(day)
+    start = selectors.fiscal_start_month()
+    for label in sorted(set(Rollup.objects.values_list("period", flat=True).distinct()) - set(periods)):
+        try:
+            if span_of(label, start).end >= day:
+                periods.append(label)
+        except ValueError:  # not a period label (nothing stores one; never fail the nightly job for it)
+            continue
+    return periods
+
+
+def snapshot_take(*, day: dt.date | None = None, refresh: bool = True) -> dict[str, int]:
+    """The daily snapshot: refresh the rollups of the periods it keeps (`snapshot_periods`), then copy open deals
+    and those rollups, each in one statement, in one transaction (so a date is either complete or absent)."""
+    day = day or timezone.localdate()
+    periods = snapshot_periods(day)
     if refresh:
         for label in periods:
             rollup_refresh(period=label)

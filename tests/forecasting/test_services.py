@@ -125,6 +125,22 @@ def test_snapshots_are_append_only_and_idempotent_per_date(org, q4):
                                       period="2026-Q4").closed == D("10000.00")  # fmt: skip
 
 
+def test_the_snapshot_keeps_every_period_opened_that_is_not_over(org, q4):
+    """forecasting.md: every rollup is snapshotted daily. A period someone opened (2027-Q3, far ahead) has its
+    trend from that day; one that is over (2026-Q3) keeps the trend it had."""
+    services.rollup_refresh(period="2027-Q3")
+    services.rollup_refresh(period="2026-Q3")
+    taken = services.snapshot_take(day=dt.date(2026, 11, 16))
+    assert taken["rollups"] == 8 * 5  # everyone × this and next month and quarter, and 2027-Q3
+    kept = set(RollupSnapshot.objects.filter(snapshot_date=dt.date(2026, 11, 16)).values_list("period", flat=True))
+    assert kept == {"2026-11", "2026-12", "2026-Q4", "2027-Q1", "2027-Q3"}
+    make_deal(org.rep_a, "Negotiation", "12000.00", dt.date(2027, 8, 1))
+    services.snapshot_take(day=dt.date(2026, 11, 17))
+    points = selectors.trend(org.rep_a, "2027-Q3")
+    assert [(p["date"], p["commit_forecast"]) for p in points] == [
+        (dt.date(2026, 11, 16), D("0.00")), (dt.date(2026, 11, 17), D("12000.00"))]  # fmt: skip
+
+
 def test_waterfall_between_two_stored_snapshots_balances_to_the_cent(org, q4):
     stages = default_stages()
     services.snapshot_take(day=dt.date(2026, 11, 16))
