@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from forecasting import math as fm
@@ -120,7 +120,30 @@ def _history(today: dt.date) -> dict[dt.date, dict[int, State]]:
     return out
 
 
-def _groups(states: dict[int, State], stages: dict[int, Any], span: Any) -> list[selectors.OwnGroup]:
+# The revenue splits as they are now (the history keeps no split changes), for the deals credited to someone
+# other than their owner alone: the demo's past rollups credit as the live ones do (forecasting.md).
+SPLIT_CREDITS_SQL = """
+    SELECT cr.deal_id, cr.person_id, cr.share FROM pipeline_credit_feed cr
+    WHERE cr.deal_id IN (SELECT deal_id FROM pipeline_credit_feed GROUP BY deal_id HAVING COUNT(*) > 1)
+       OR cr.share <> 100
+       OR cr.person_id <> (SELECT d.owner_id FROM pipeline_deal_feed d WHERE d.id = cr.deal_id)
+"""
+
+
+def _split_credits() -> dict[int, list[tuple[int, Decimal]]]:
+    splits: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(SPLIT_CREDITS_SQL)
+        for deal_id, person_id, share in cursor.fetchall():
+            splits[deal_id].append((person_id, share))
+    return dict(splits)
+
+
+def _groups(
+    states: dict[int, State], stages: dict[int, Any], span: Any, splits: dict[int, list[tuple[int, Decimal]]]
+) -> list[selectors.OwnGroup]:
+    """What `selectors.own_groups` gives for these reconstructed deals: each deal credited to its owner of the
+    day, or to its revenue splits' people by their shares."""
     sums: dict[tuple[int, str, str, int], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for s in states.values():
         if not s.exists or s.close_date is None or not span.start <= s.close_date <= span.end:
@@ -132,9 +155,10 @@ def _groups(states: dict[int, State], stages: dict[int, Any], span: Any) -> list
         category = s.override if status == "open" and s.override else stage.forecast_category
         amount = s.amount or Decimal(0)
         probability = s.probability if s.probability is not None and status == "open" else stage.probability
-        cell = sums[(s.owner_id, category, status, s.stage_id)]
-        cell[0] += amount
-        cell[1] += amount * probability / 100
+        for person_id, share in splits.get(s.deal_id, ((s.owner_id, Decimal(100)),)):
+            cell = sums[(person_id, category, status, s.stage_id)]
+            cell[0] += amount * share / 100
+            cell[1] += amount * share / 100 * probability / 100
     return [
         selectors.OwnGroup(owner, category, status, stage_id, 0, stages[stage_id].probability, total, weighted)
         for (owner, category, status, stage_id), (total, weighted) in sums.items()
@@ -168,6 +192,7 @@ def seed_forecasting(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
 
     history = _history(today)
     dates = sorted(history)
+    splits = _split_credits()
 
     # Calls and adjustments: months closed in the last half year, plus this month and quarter.
     call_periods = [span_of(f"{d.year:04d}-{d.month:02d}", start_month) for d in sorted(month_firsts)]
@@ -183,7 +208,7 @@ def seed_forecasting(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
             moments.append(("middle", points["middle"]))
         for label, day in moments:
             states = history.get(max((d for d in dates if d <= day), default=dates[0]), {})
-            own = selectors.own_from_groups(_groups(states, stages, span), rates)
+            own = selectors.own_from_groups(_groups(states, stages, span, splits), rates)
             at = dt.datetime.combine(day, dt.time(9, rng.randrange(60)), tzinfo=timezone.get_current_timezone())
             # Never after the moment the demo is loaded (a call "this morning" just after midnight).
             at = min(at, now - dt.timedelta(seconds=30))
@@ -243,7 +268,7 @@ def seed_forecasting(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
         trailing = type(trailing)("trailing", "month", day.year - 1, dt.date(day.year - 1, day.month, 1),
                                   day.replace(day=1) - dt.timedelta(days=1))  # fmt: skip
         booked = selectors.own_from_groups(
-            [g for g in _groups(states, stages, trailing) if g.status == "won"], fm.WinRates({}, {})
+            [g for g in _groups(states, stages, trailing, splits) if g.status == "won"], fm.WinRates({}, {})
         )
         total = sum((o.closed for o in booked.values()), fm.ZERO)
         shares = {}
@@ -253,9 +278,9 @@ def seed_forecasting(*, org: DemoOrg, seed: int, today: dt.date) -> Result:
             span = selectors.period_span(label)
             if label not in quotas:
                 quotas[label] = selectors.quotas_for(span)
+            own = selectors.own_from_groups(_groups(states, stages, span, splits), rates)
             rows = selectors.compose_rollups(
-                label=label, parents=parents, own=selectors.own_from_groups(_groups(states, stages, span), rates),
-                quotas=quotas[label],
+                label=label, parents=parents, own=own, quotas=quotas[label],
                 calls=selectors.as_calls(selectors.latest_calls(label, at=at)),
                 adjustments=selectors.as_calls(selectors.latest_adjustments(label, parents, at=at)),
                 ts_total=selectors.ts_total_for(label, day), shares=shares, computed_at=at,

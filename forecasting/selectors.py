@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
@@ -146,15 +146,19 @@ def breadcrumbs(user: User, person: User) -> list[User]:
 
 
 # ---------------------------------------------------------------------------------------------- deal sums
+# The deals credited to each person (forecasting.md: the rollup is over the deals credited to the subtree), by the
+# pipeline's crediting rule (pipeline_credit_feed: the revenue splits, else the owner at 100 %; overlays credit
+# nobody here): each credit counts its share of the deal's amount, so a split deal adds up to its amount once.
 OWN_GROUPS_SQL = """
-    SELECT d.owner_id, d.forecast_category AS category, d.status, d.stage_id,
+    SELECT cr.person_id, d.forecast_category AS category, d.status, d.stage_id,
            CASE WHEN d.status <> 'open' THEN 0
                 WHEN %(now)s - d.stage_entered_at >= interval '90 days' THEN 90
                 WHEN %(now)s - d.stage_entered_at >= interval '30 days' THEN 30 ELSE 0 END AS band,
            d.stage_probability,
-           SUM(COALESCE(d.amount, 0)),
-           SUM(COALESCE(d.amount, 0) * d.probability / 100)
+           SUM(COALESCE(d.amount, 0) * cr.share / 100),
+           SUM(COALESCE(d.amount, 0) * cr.share / 100 * d.probability / 100)
     FROM pipeline_deal_feed d
+    JOIN pipeline_credit_feed cr ON cr.deal_id = d.id
     WHERE d.close_date BETWEEN %(first)s AND %(last)s AND d.status IN ('open', 'won') {owners}
     GROUP BY 1, 2, 3, 4, 5, 6
 """
@@ -162,7 +166,7 @@ OWN_GROUPS_SQL = """
 
 @dataclass(frozen=True)
 class OwnGroup:
-    owner_id: int
+    owner_id: int  # the credited person (the owner, unless the deal has revenue splits)
     category: str
     status: str
     stage_id: int
@@ -176,7 +180,7 @@ def own_groups(span: PeriodSpan, *, now: dt.datetime, owner_ids: Iterable[int] |
     owners = ""
     params: dict[str, Any] = {"now": now, "first": span.start, "last": span.end}
     if owner_ids is not None:
-        owners = "AND d.owner_id = ANY(%(owners)s)"
+        owners = "AND cr.person_id = ANY(%(owners)s)"
         params["owners"] = sorted(owner_ids)
     with connection.cursor() as cursor:
         cursor.execute(OWN_GROUPS_SQL.format(owners=owners), params)
@@ -203,7 +207,7 @@ def own_from_groups(groups: Iterable[OwnGroup], rates: fm.WinRates) -> dict[int,
 
 
 def own_numbers(label: str, owner_ids: Iterable[int], *, now: dt.datetime | None = None) -> fm.Own:
-    """Σ over these owners' deals with close date in the period: closed (won) and the open amounts by
+    """Σ over the deals credited to these people with close date in the period: closed (won) and the open amounts by
     forecast category, as the grid's own numbers add them up (live, not from the stored rollups)."""
     groups = own_groups(period_span(label), now=now or timezone.now(), owner_ids=owner_ids)
     total = fm.Own()
@@ -431,16 +435,17 @@ def grid(user: User, person: User, label: str) -> Grid:
 
 
 # ------------------------------------------------------------------------------------------- drill-downs
-NUMBER_FILTERS: dict[str, Q] = {
-    "closed": Q(status=DealStatus.WON),
-    "commit": Q(status=DealStatus.WON) | Q(status=DealStatus.OPEN, category="commit"),
-    "best_case": Q(status=DealStatus.WON) | Q(status=DealStatus.OPEN, category__in=["commit", "best_case"]),
-    "pipeline": Q(status=DealStatus.OPEN),
-    "open_commit": Q(status=DealStatus.OPEN, category="commit"),
-    "open_best_case": Q(status=DealStatus.OPEN, category="best_case"),
-    "open_pipeline": Q(status=DealStatus.OPEN, category="pipeline"),
-    "weighted": Q(status__in=[DealStatus.WON, DealStatus.OPEN]),
-    "pipeline_model": Q(status__in=[DealStatus.WON, DealStatus.OPEN]),
+# Which deals each number of the grid sums, by (status, effective category).
+NUMBER_FILTERS: dict[str, Callable[[str, str], bool]] = {
+    "closed": lambda status, category: status == DealStatus.WON,
+    "commit": lambda status, category: status == DealStatus.WON or category == "commit",
+    "best_case": lambda status, category: status == DealStatus.WON or category in ("commit", "best_case"),
+    "pipeline": lambda status, category: status == DealStatus.OPEN,
+    "open_commit": lambda status, category: status == DealStatus.OPEN and category == "commit",
+    "open_best_case": lambda status, category: status == DealStatus.OPEN and category == "best_case",
+    "open_pipeline": lambda status, category: status == DealStatus.OPEN and category == "pipeline",
+    "weighted": lambda status, category: True,
+    "pipeline_model": lambda status, category: True,
 }
 NUMBER_LABELS = {"closed": "Closed", "commit": "Commit forecast (closed + commit)",
                  "best_case": "Best-case forecast (closed + commit + best case)", "pipeline": "Open pipeline",
@@ -448,26 +453,75 @@ NUMBER_LABELS = {"closed": "Closed", "commit": "Commit forecast (closed + commit
                  "open_pipeline": "Open in pipeline", "weighted": "Weighted (closed + open × probability)",
                  "pipeline_model": "Pipeline model (closed + open × learned win rate)"}  # fmt: skip
 
+# The open and won deals credited to these people with close date in the period, with the share credited to them
+# (percent: 100 unless part of a deal is credited to someone else) and the deal's status and effective category.
+CREDITED_DEALS_SQL = """
+    SELECT d.id, d.name, d.status, d.forecast_category, d.amount, SUM(cr.share)
+    FROM pipeline_deal_feed d
+    JOIN pipeline_credit_feed cr ON cr.deal_id = d.id
+    WHERE cr.person_id = ANY(%(people)s) AND d.close_date BETWEEN %(first)s AND %(last)s
+      AND d.status IN ('open', 'won')
+    GROUP BY d.id, d.name, d.status, d.forecast_category, d.amount
+"""
 
-def deals_for_number(user: User, person: User, label: str, number: str) -> QuerySet[Any]:
-    """The deals behind one number of the grid: the person's subtree, close date in the period (scoped by
-    the viewer too, so nothing outside their scope ever lists)."""
+
+@dataclass(frozen=True)
+class CreditOnly:
+    """A deal credited in part to the subtree but owned outside the viewer's scope: its name and credit only
+    (roles.md: a split holder sees their credit, not the deal)."""
+
+    pk: int
+    name: str
+    status: str
+    credit: Decimal
+
+
+@dataclass(frozen=True)
+class NumberDeals:
+    """The deals behind one number: those the viewer may open (`deals`, each with `category`, `share`, the
+    percent credited to the subtree, and `credit`), the credits on deals they may not (`credit_only`), and how
+    many there are in all (`count`; the lists hold the largest ones)."""
+
+    deals: list[Any]
+    credit_only: list[CreditOnly]
+    count: int
+
+
+def deals_for_number(user: User, person: User, label: str, number: str, *, limit: int = 200) -> NumberDeals:
+    """The deals behind one number of the grid: those credited to the person's subtree (forecasting.md), close
+    date in the period, the largest `limit` of each kind. Only what the viewer may open is shown as a deal."""
     from django.db.models import Case, CharField, F, When
 
-    if number not in NUMBER_FILTERS:
+    test = NUMBER_FILTERS.get(number)
+    if test is None:
         raise Http404("No such number")
     span = period_span(label)
-    ids = sorted(subtree_ids(person))
+    with connection.cursor() as cursor:
+        cursor.execute(CREDITED_DEALS_SQL, {"people": sorted(subtree_ids(person)), "first": span.start,
+                                            "last": span.end})  # fmt: skip
+        rows = [row for row in cursor.fetchall() if test(row[2], row[3])]
+    shares = {row[0]: row[5] for row in rows}
     category = Case(When(category_override="", then=F("stage__forecast_category")), default=F("category_override"),
                     output_field=CharField())  # fmt: skip
-    return (
+    visible = list(
         pipeline_selectors.deals_visible_to(user)
-        .filter(owner_id__in=ids, close_date__gte=span.start, close_date__lte=span.end)
+        .filter(pk__in=list(shares))
         .annotate(category=category)
-        .filter(NUMBER_FILTERS[number])
         .select_related("owner", "account", "stage")
-        .order_by("-amount", "id")
+        .order_by(F("amount").desc(nulls_last=True), "id")
     )
+    for deal in visible:
+        share = shares[deal.pk]
+        deal.share = share  # type: ignore[attr-defined]
+        deal.credit = fm.money((deal.amount or fm.ZERO) * share / 100)  # type: ignore[attr-defined]
+    seen = {deal.pk for deal in visible}
+    hidden = sorted(
+        (CreditOnly(pk, name, status, fm.money((amount or fm.ZERO) * share / 100))
+         for pk, name, status, _, amount, share in rows if pk not in seen),
+        key=lambda c: (-c.credit, c.pk),
+    )  # fmt: skip
+    shown = visible[:limit]
+    return NumberDeals(shown, hidden[: limit - len(shown)], len(visible) + len(hidden))
 
 
 # ------------------------------------------------------------------------------------------------- trend
@@ -826,8 +880,8 @@ ACCURACY_ACTUALS_SQL = """
         UNION
         SELECT sub.root, u.id FROM org_user u JOIN sub ON u.manager_id = sub.id
     )
-    SELECT sub.root, to_char(d.close_date, 'YYYY-MM'), SUM(d.amount)
-    FROM pipeline_deal_feed d JOIN sub ON d.owner_id = sub.id
+    SELECT sub.root, to_char(d.close_date, 'YYYY-MM'), SUM(d.amount * cr.share / 100)
+    FROM pipeline_deal_feed d JOIN pipeline_credit_feed cr ON cr.deal_id = d.id JOIN sub ON cr.person_id = sub.id
     WHERE d.status = 'won' AND d.close_date BETWEEN %(first)s AND %(last)s
     GROUP BY 1, 2
 """

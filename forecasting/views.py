@@ -7,6 +7,7 @@ refusals (a closed period, a role that may not) become a flash message on the pa
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 import plotly.graph_objects as go
 from django.contrib import messages
@@ -88,16 +89,17 @@ def deals(request: HttpRequest) -> HttpResponse:
     label = _period(request)
     person = _person(request)
     number = request.GET.get("number", "pipeline")
-    rows = selectors.deals_for_number(user, person, label, number)
+    found = selectors.deals_for_number(user, person, label, number)
     context = {
         "person": person,
         "period": label,
         "number": number,
         "number_label": selectors.NUMBER_LABELS.get(number, number),
-        "deals": rows[:200],
-        "count": rows.count(),
+        "deals": found.deals,
+        "credit_only": found.credit_only,
+        "count": found.count,
         "open_categories": [(c.value, c.label) for c in ForecastCategory if c.value in fm.OPEN_CATEGORIES],
-        "editable_ids": _editable_ids(user, [d.pk for d in rows[:200]]),
+        "editable_ids": _editable_ids(user, [d.pk for d in found.deals]),
     }
     template = "forecasting/partials/deals.html" if is_htmx(request) else "forecasting/deals.html"
     return render(request, template, context)
@@ -126,6 +128,13 @@ def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         error = exc.message
     deal = pipeline_selectors.deals_visible_to(user).get(pk=deal.pk)
+    # The list's credited share comes back with the change, so the row keeps its "Credited here" column.
+    try:
+        share = Decimal(request.POST.get("share", ""))
+    except (InvalidOperation, ValueError):
+        share = None
+    if share is not None and share.is_finite() and 0 < share <= 100:
+        deal.share, deal.credit = share, fm.money((deal.amount or fm.ZERO) * share / 100)  # type: ignore[attr-defined]
     context = {
         "deal": deal,
         "category": deal.forecast_category,

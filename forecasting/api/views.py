@@ -95,15 +95,18 @@ def grid(request: Request) -> Response:
 )
 @api_view(["GET"])
 def deals(request: Request) -> Response:
-    """The deals behind one number of the grid (the largest 500)."""
-    rows = selectors.deals_for_number(request_user(request), _person(request), _period(request),
-                                      request.query_params.get("number", "pipeline"))  # fmt: skip
-    return Response({
-        "count": rows.count(),
-        "results": [{"id": d.pk, "name": d.name, "owner": d.owner_id, "stage": d.stage.name, "status": d.status,
-                     "category": d.category, "amount": _money(d.amount), "close_date": d.close_date}  # type: ignore[attr-defined]
-                    for d in rows[:500]],
-    })  # fmt: skip
+    """The deals behind one number of the grid: those credited to the person's subtree (the largest 500), with
+    the share and credit of the subtree. A deal owned outside your scope shows its name and credit only."""
+    found = selectors.deals_for_number(request_user(request), _person(request), _period(request),
+                                       request.query_params.get("number", "pipeline"), limit=500)  # fmt: skip
+    results = [{"id": d.pk, "name": d.name, "owner": d.owner_id, "stage": d.stage.name, "status": d.status,
+                "category": d.category, "amount": _money(d.amount), "share": f"{d.share:.2f}",
+                "credit": _money(d.credit), "close_date": d.close_date}
+               for d in found.deals]  # fmt: skip
+    results += [{"id": c.pk, "name": c.name, "owner": None, "stage": None, "status": c.status, "category": None,
+                 "amount": None, "share": None, "credit": _money(c.credit), "close_date": None}
+                for c in found.credit_only]  # fmt: skip
+    return Response({"count": found.count, "results": results})
 
 
 @extend_schema(methods=["GET"], parameters=[PERIOD, PERSON], responses=s.CallSerializer(many=True))
