@@ -1,8 +1,8 @@
-"""Reads of forecasting: periods, the tree, deal sums by owner (one GROUP BY), quotas, calls, the grid, its
-drill-downs, trend, waterfall and accuracy. Scoped by the org's one rule (`visible_people_q`).
+"""Reads of forecasting: periods, the tree, deal sums by credited person (one GROUP BY), quotas, calls, the
+grid, its drill-downs, trend, waterfall and accuracy. Scoped by the org's one rule (`visible_people_q`).
 
-Deal sums are read with SQL over the pipeline's tables: one aggregate per period instead of a queryset per
-person (the issue's rule); the pipeline's selectors offer no such aggregate yet.
+Deal sums are read with SQL over the pipeline's published views (deals and their credits): one aggregate per
+period instead of a queryset per person (the issue's rule).
 """
 
 from __future__ import annotations
@@ -497,8 +497,9 @@ def deals_for_number(user: User, person: User, label: str, number: str, *, limit
         raise Http404("No such number")
     span = period_span(label)
     with connection.cursor() as cursor:
-        cursor.execute(CREDITED_DEALS_SQL, {"people": sorted(subtree_ids(person)), "first": span.start,
-                                            "last": span.end})  # fmt: skip
+        # A rep with someone reporting to them lists their own credits only, as their grid row counts (roles.md).
+        people = [person.pk] if own_only(user, person) else sorted(subtree_ids(person))
+        cursor.execute(CREDITED_DEALS_SQL, {"people": people, "first": span.start, "last": span.end})
         rows = [row for row in cursor.fetchall() if test(row[2], row[3])]
     shares = {row[0]: row[5] for row in rows}
     category = Case(When(category_override="", then=F("stage__forecast_category")), default=F("category_override"),

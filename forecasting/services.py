@@ -64,7 +64,7 @@ def _money(value: Any, *, what: str) -> Decimal:
 def rollup_refresh(*, period: str, now: dt.datetime | None = None) -> int:
     """Recompute and replace the rollups of every person for one period; returns the number of rows.
 
-    One GROUP BY over the period's deals (owner, category, stage, time-in-stage band), rolled up the
+    One GROUP BY over the period's credits (credited person, category, stage, time-in-stage band), rolled up the
     tree in Python; quotas, calls and adjustments in one query each."""
     now = now or timezone.now()
     selectors.period_span(period)  # DomainError naming a malformed label, before taking the lock

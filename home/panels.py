@@ -49,7 +49,7 @@ class RepPanel:
     attainment: incentives.MeasuredQuota | None  # this quarter's bookings quota, measured
     statement: Any  # this quarter's payout (incentives.Payout) or None
     paid_to_date: Decimal
-    forecast: fm.Own  # own deals closing this quarter, by forecast category
+    forecast: fm.Own  # what is credited to the rep of the deals closing this quarter, by forecast category
     open_deals: pipeline.OpenDealHealth  # every open deal of the rep
     needing_step: list[Any]  # deals with a past close date or no next step (the first few)
     tasks: pipeline.OpenTasks

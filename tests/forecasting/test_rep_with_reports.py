@@ -92,3 +92,17 @@ def test_trend_waterfall_and_accuracy_show_a_rep_with_a_report_their_own_deals_o
     assert [r["name"] for r in own_rows] == [org.rep_a.display_name]
     assert {p["period"]: p["actual"] for p in own_rows[0]["periods"]}[month] == "0.00"
     assert {p["period"]: p["actual"] for p in team_rows[0]["periods"]}[month] == "3000.00"
+
+
+def test_the_deals_behind_a_rep_s_number_are_their_own(org, report_of_rep_a, client_for, api_client_for):
+    """The deals behind the rep's pipeline number hold their own deal: the report's 7,000 is not listed, not
+    even as a credit (it is the manager role's to see)."""
+    label = current_period("quarter")
+    found = selectors.deals_for_number(org.rep_a, org.rep_a, label, "pipeline")
+    assert [d.amount for d in found.deals] == [Decimal("10000.00")] and found.credit_only == []
+    page = client_for(org.rep_a).get("/forecasting/deals/", {"period": label, "number": "pipeline"}).content.decode()
+    assert "7,000" not in page and "credit only" not in page and "10,000" in page
+    api = api_client_for(org.rep_a).get("/api/v1/forecasting/deals/", {"period": label, "number": "pipeline"}).json()
+    assert api["count"] == 1
+    team = selectors.deals_for_number(org.manager_east, org.rep_a, label, "pipeline")
+    assert sorted(d.amount for d in team.deals) == [Decimal("7000.00"), Decimal("10000.00")]
