@@ -36,9 +36,13 @@ def seed(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
     deal_url = reverse("pipeline:deal_detail", args=[deal[0]]) if deal else reverse("pipeline:deal_list")
     deal_name = deal[1] if deal else "a deal"
     forecast_url = reverse("forecasting:grid") + f"?period={quarter}"
-    # The manager's own reports, never another team's (roles.md), the demo rep aside (they have a call due).
-    team = [r for r in org.reps if r.manager_id == manager.pk]
-    missing = [r for r in team if r.pk != rep.pk][:2] or team[:1]
+    # The manager's own reports (never another team's: roles.md) without a call for the quarter, as the
+    # manager's home counts them (the forecasting demo, seeded before, gave most reps one).
+    from forecasting import selectors as forecasting_selectors
+
+    team = [r for r in org.reps if r.manager_id == manager.pk and r.is_active]
+    called = forecasting_selectors.latest_calls(quarter, person_ids=[r.pk for r in team])
+    missing = [r for r in team if r.pk not in called]
     missing_title = (f"{len(missing)} of your reports have not submitted their {quarter} call" if len(missing) > 1
                      else f"One of your reports has not submitted their {quarter} call")  # fmt: skip
     # (person, kind, title, body, url, actor, days ago, hour, read)
@@ -51,8 +55,8 @@ def seed(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
          "Your own call stays as you submitted it.", forecast_url, manager, 1, 17, False),
         (rep, Kind.FORECAST_CALL_DUE, f"Your {quarter} forecast call is due today",
          f"Submit your commit and best case for {quarter} by the end of the day.", forecast_url, None, 0, 9, False),
-        (manager, Kind.FORECAST_CALL_MISSING, missing_title,
-         ", ".join(r.display_name for r in missing), forecast_url, None, 3, 9, True),
+        *([(manager, Kind.FORECAST_CALL_MISSING, missing_title, ", ".join(r.display_name for r in missing[:10]),
+            forecast_url, None, 3, 9, True)] if missing else []),
         (manager, Kind.DEAL_ASSIGNED, "A deal of your team changed hands",
          f"{ops.display_name} moved a deal within your team.", reverse("pipeline:deal_list"), ops, 4, 11, True),
         (manager, Kind.FORECAST_CALL_DUE, f"Your {quarter} forecast call is due today",

@@ -20,6 +20,11 @@ pytestmark = pytest.mark.django_db
 def test_each_demo_login_has_read_and_unread_notifications_they_may_open(org):
     today = timezone.localdate()
     DealFactory.create(owner=org.rep_a, name="Globex expansion")
+    from forecasting import selectors as forecasting_selectors
+    from forecasting import services as forecasting
+
+    quarter = forecasting_selectors.current_period("quarter", today)
+    forecasting.forecast_submit(actor=org.rep_a, period=quarter, commit="1000", best_case="2000")
     demo = SimpleNamespace(reps=[org.rep_a, org.rep_b, org.rep_c], managers=[org.manager_east], finance=org.finance,
                            ops=org.ops)  # fmt: skip
     counts = demo_notifications.seed(org=demo, seed=42, today=today)
@@ -37,6 +42,7 @@ def test_each_demo_login_has_read_and_unread_notifications_they_may_open(org):
     assert Notification.objects.get(recipient=org.rep_a, kind="deal_assigned").title.endswith(
         "assigned Globex expansion to you"
     )
-    # The manager's missed-call reminder names their own reports only: rep_b (East), never rep_c (West).
+    # The manager's missed-call reminder names their own reports without a call: rep_b (East), not rep_a (who
+    # called), never rep_c (West).
     missing = Notification.objects.get(recipient=org.manager_east, kind="forecast_call_missing")
     assert missing.body == org.rep_b.display_name and missing.title.startswith("One of your reports")
