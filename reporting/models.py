@@ -137,7 +137,7 @@ class StageSpell(models.Model):
         indexes = [
             models.Index(
                 fields=["entered_on"],
-                include=["stage_id", "owner_id", "pipeline_id", "product_id", "advanced"],
+                include=["stage_id", "owner_id", "pipeline_id", "product_id", "advanced", "prev_entered_on"],
                 name="rep_spell_entered",
             ),
             # Re-entries (a deal back in a stage it was in before) are few: the company's stage conversion
@@ -155,7 +155,7 @@ class StageSpell(models.Model):
             ),
             models.Index(
                 fields=["owner_id", "entered_on"],
-                include=["stage_id", "pipeline_id", "product_id", "advanced"],
+                include=["stage_id", "pipeline_id", "product_id", "advanced", "prev_entered_on"],
                 name="rep_spell_owner_entered",
             ),
             models.Index(

@@ -103,3 +103,28 @@ def test_stage_flow_counts_a_deal_back_in_a_stage_once(book):
 def test_stage_flow_from_rollups_equals_facts(book):
     for slc in (Slice(*Q1), Slice(*Q1, product=book.products["core"].pk), Slice(dt.date(2025, 10, 1), Q1[1])):
         assert stage_flow(slc) == stage_flow(slc, facts_only=True)
+
+
+def test_the_migration_fills_existing_stays_as_the_refresh_writes_them(book):
+    """reporting/0009 fills `prev_entered_on` of the stays already stored: the same values as a refresh."""
+    import importlib
+
+    from django.db import connection
+
+    from reporting.refresh import refresh_changed
+    from tests.reporting.books import make_deal
+
+    s = book.stages
+    make_deal(owner=book.org.rep_b, stage=s["Closed Lost"], amount="0", close="2026-02-20", created="2026-01-05",
+              path=[(s["Prospecting"], "2026-01-05"), (s["Qualification"], "2026-01-10"), (s["Discovery"], "2026-01-20"),
+                    (s["Qualification"], "2026-02-05"), (s["Closed Lost"], "2026-02-20")])  # fmt: skip
+    refresh_changed()
+    read = "SELECT deal_id, stage_id, entered_on, prev_entered_on FROM reporting_stagespell ORDER BY 1, 2, 3"
+    with connection.cursor() as cursor:
+        cursor.execute(read)
+        written = cursor.fetchall()
+        assert sum(row[3] is not None for row in written) == 1  # the one re-entry
+        cursor.execute("UPDATE reporting_stagespell SET prev_entered_on = NULL")
+        cursor.execute(importlib.import_module("reporting.migrations.0009_stage_reentries").FILL)
+        cursor.execute(read)
+        assert cursor.fetchall() == written
