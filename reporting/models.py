@@ -140,14 +140,6 @@ class StageSpell(models.Model):
                 include=["stage_id", "owner_id", "pipeline_id", "product_id", "advanced", "prev_entered_on"],
                 name="rep_spell_entered",
             ),
-            # Re-entries (a deal back in a stage it was in before) are few: the company's stage conversion
-            # counts each deal once by taking the re-entries of a range out of the monthly rollup's stays.
-            models.Index(
-                fields=["entered_on"],
-                include=["stage_id", "pipeline_id", "product_id", "advanced", "prev_entered_on"],
-                condition=models.Q(prev_entered_on__isnull=False),
-                name="rep_spell_reentered",
-            ),
             models.Index(
                 fields=["left_on"],
                 include=["stage_id", "owner_id", "pipeline_id", "product_id", "days"],
@@ -377,6 +369,32 @@ class StageMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} stage {self.stage_id}"
+
+
+class StageReentryMonth(models.Model):
+    """Re-entries per month: stays that began in `month` in a stage their deal had entered before, in
+    `prev_month` (its previous entry), per pipeline, stage and product. The company's stage conversion counts
+    deals, not stays: a range's stays come from StageMonth, less the re-entries whose previous entry was in the
+    range too (that deal is counted from its first entry)."""
+
+    month = models.DateField(help_text="First day of the month the stay began.")
+    prev_month = models.DateField(help_text="First day of the month of the deal's previous entry into the stage.")
+    pipeline_id = models.IntegerField()
+    stage_id = models.IntegerField()
+    product_id = models.IntegerField(default=0)
+    entered = models.IntegerField(default=0)
+    advanced = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "prev_month", "pipeline_id", "stage_id", "product_id"],
+                name="rep_stagereentry_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} stage {self.stage_id} (before: {self.prev_month:%Y-%m})"
 
 
 class StageDaysMonth(models.Model):

@@ -474,25 +474,25 @@ def _stage_counts_facts(slc: Slice, params: list[Any]) -> str:
 
 
 def _stage_counts_rollup(slc: Slice, params: list[Any]) -> str:
-    conditions = ["sm.month BETWEEN %s AND %s"]
-    params += [slc.start, slc.end]
+    filters: list[tuple[str, Any]] = []
     if slc.pipeline:
-        conditions.append("sm.pipeline_id = %s")
-        params.append(slc.pipeline)
+        filters.append(("pipeline_id = %s", slc.pipeline))
     if slc.product:
-        conditions.append("sm.product_id = %s")
-        params.append(slc.product)
-    # The months count every stay; a deal's re-entries in the range (few: read from their own index) come off.
-    params += [slc.start, slc.end, slc.start]
-    again = _spell_filters(slc, params)
+        filters.append(("product_id = %s", slc.product))
+    where = "".join(f" AND sm.{condition}" for condition, _ in filters)
+    again = "".join(f" AND r.{condition}" for condition, _ in filters)
+    # The months count every stay; the range's re-entries whose previous entry was in the range too come off,
+    # so each deal counts once, from its first entry in the range.
+    params += [slc.start, slc.end, *(value for _, value in filters)]
+    params += [slc.start, slc.end, slc.start, *(value for _, value in filters)]
     return f"""
         SELECT stage_id, SUM(entered), SUM(advanced), SUM(exits), SUM(days) FROM (
             SELECT sm.stage_id, SUM(sm.entered) AS entered, SUM(sm.advanced) AS advanced, SUM(sm."left") AS exits,
                    SUM(sm.days_sum) AS days
-            FROM reporting_stagemonth sm WHERE {" AND ".join(conditions)} GROUP BY sm.stage_id
+            FROM reporting_stagemonth sm WHERE sm.month BETWEEN %s AND %s{where} GROUP BY sm.stage_id
             UNION ALL
-            SELECT s.stage_id, -COUNT(*), -SUM(s.advanced::int), 0, 0 FROM reporting_stagespell s
-            WHERE s.entered_on BETWEEN %s AND %s AND s.prev_entered_on >= %s{again} GROUP BY s.stage_id
+            SELECT r.stage_id, -SUM(r.entered), -SUM(r.advanced), 0, 0 FROM reporting_stagereentrymonth r
+            WHERE r.month BETWEEN %s AND %s AND r.prev_month >= %s{again} GROUP BY r.stage_id
         ) x GROUP BY stage_id
     """
 

@@ -163,6 +163,14 @@ FROM (
 ) x
 GROUP BY month, pipeline_id, stage_id, product_id
 """
+# Re-entries by the month they began and the month of the deal's previous entry into the same stage.
+STAGE_REENTRY_SQL = """
+INSERT INTO reporting_stagereentrymonth (month, prev_month, pipeline_id, stage_id, product_id, entered, advanced)
+SELECT date_trunc('month', s.entered_on)::date, date_trunc('month', s.prev_entered_on)::date, s.pipeline_id,
+       s.stage_id, s.product_id, COUNT(*), SUM(s.advanced::int)
+FROM reporting_stagespell s {join_entered} WHERE s.prev_entered_on IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5
+"""
 STAGE_DAYS_SQL = """
 INSERT INTO reporting_stagedaysmonth (month, pipeline_id, stage_id, days, spells)
 SELECT date_trunc('month', s.left_on)::date, s.pipeline_id, s.stage_id, s.days, COUNT(*)
@@ -172,8 +180,8 @@ GROUP BY 1, 2, 3, 4
 JOIN_ENTERED = f"JOIN {MONTHS} ON s.entered_on >= b.month AND s.entered_on < b.month + interval '1 month'"
 JOIN_LEFT = f"JOIN {MONTHS} ON s.left_on >= b.month AND s.left_on < b.month + interval '1 month'"
 SPELLS_OF_DEALS_SQL = """
-SELECT pipeline_id, stage_id, product_id, entered_on, left_on, days, advanced FROM reporting_stagespell
-WHERE deal_id = ANY(%s)
+SELECT pipeline_id, stage_id, product_id, entered_on, left_on, days, advanced, prev_entered_on
+FROM reporting_stagespell WHERE deal_id = ANY(%s)
 """
 
 
@@ -416,7 +424,7 @@ def _spells(cursor: Any, ids: list[int]) -> set[tuple[Any, ...]]:
 def _spell_months(changed: set[tuple[Any, ...]]) -> set[tuple[int, dt.date]]:
     """The months whose stage rollups a change of these stays alters (entry months, and exit months)."""
     months: set[tuple[int, dt.date]] = set()
-    for _, _, _, entered_on, left_on, days, _ in changed:
+    for _, _, _, entered_on, left_on, days, _, _ in changed:
         months.add((0, entered_on.replace(day=1)))
         if days is not None:
             months.add((0, left_on.replace(day=1)))
@@ -426,12 +434,15 @@ def _spell_months(changed: set[tuple[Any, ...]]) -> set[tuple[int, dt.date]]:
 def _rebuild_stage_months(cursor: Any, months: list[dt.date] | None) -> None:
     if months is None:
         cursor.execute(STAGE_MONTH_SQL.format(join_entered="", join_left=""))
+        cursor.execute(STAGE_REENTRY_SQL.format(join_entered=""))
         cursor.execute(STAGE_DAYS_SQL.format(join_left=""))
         return
     params = {"months": months}
     cursor.execute("DELETE FROM reporting_stagemonth WHERE month = ANY(%(months)s)", params)
+    cursor.execute("DELETE FROM reporting_stagereentrymonth WHERE month = ANY(%(months)s)", params)
     cursor.execute("DELETE FROM reporting_stagedaysmonth WHERE month = ANY(%(months)s)", params)
     cursor.execute(STAGE_MONTH_SQL.format(join_entered=JOIN_ENTERED, join_left=JOIN_LEFT), params)
+    cursor.execute(STAGE_REENTRY_SQL.format(join_entered=JOIN_ENTERED), params)
     cursor.execute(STAGE_DAYS_SQL.format(join_left=JOIN_LEFT), params)
 
 
@@ -642,7 +653,8 @@ def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, 
     max_activity = cursor.fetchone()[0]
     cursor.execute(
         "TRUNCATE reporting_dealfact, reporting_creditfact, reporting_stagespell, reporting_closedatepush, "
-        "reporting_personmonth, reporting_productmonth, reporting_stagemonth, reporting_stagedaysmonth, "
+        "reporting_personmonth, reporting_productmonth, reporting_stagemonth, reporting_stagereentrymonth, "
+        "reporting_stagedaysmonth, "
         "reporting_territorymonth, reporting_territorybasis"
     )
     _insert_facts(cursor, None)
@@ -672,7 +684,8 @@ def analyze() -> None:
     KPI queries are index-only scans, which read the heap for every row of a page not yet marked all-visible."""
     with connection.cursor() as cursor:
         stages_and_territories = (
-            "reporting_stagemonth", "reporting_stagedaysmonth", "reporting_territorymonth", "reporting_territorybasis",
+            "reporting_stagemonth", "reporting_stagereentrymonth", "reporting_stagedaysmonth",
+            "reporting_territorymonth", "reporting_territorybasis",
         )  # fmt: skip
         for table in (*FACT_TABLES, *(r.table for r in ROLLUPS), *stages_and_territories):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
