@@ -123,10 +123,8 @@ def _history(today: dt.date) -> dict[dt.date, dict[int, State]]:
 # The revenue splits as they are now (the history keeps no split changes), for the deals credited to someone
 # other than their owner alone: the demo's past rollups credit as the live ones do (forecasting.md).
 SPLIT_CREDITS_SQL = """
-    SELECT cr.deal_id, cr.person_id, cr.share FROM pipeline_credit_feed cr
-    WHERE cr.deal_id IN (SELECT deal_id FROM pipeline_credit_feed GROUP BY deal_id HAVING COUNT(*) > 1)
-       OR cr.share <> 100
-       OR cr.person_id <> (SELECT d.owner_id FROM pipeline_deal_feed d WHERE d.id = cr.deal_id)
+    SELECT c.id, c.person_id, c.share FROM pipeline_deal_credit_feed c
+    WHERE c.id IN (SELECT id FROM pipeline_deal_credit_feed WHERE share <> 100 OR person_id <> owner_id)
 """
 
 

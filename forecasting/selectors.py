@@ -147,18 +147,17 @@ def breadcrumbs(user: User, person: User) -> list[User]:
 
 # ---------------------------------------------------------------------------------------------- deal sums
 # The deals credited to each person (forecasting.md: the rollup is over the deals credited to the subtree), by the
-# pipeline's crediting rule (pipeline_credit_feed: the revenue splits, else the owner at 100 %; overlays credit
+# pipeline's crediting rule (pipeline_deal_credit_feed: the revenue splits, else the owner at 100 %; overlays credit
 # nobody here): each credit counts its share of the deal's amount, so a split deal adds up to its amount once.
 OWN_GROUPS_SQL = """
-    SELECT cr.person_id, d.forecast_category AS category, d.status, d.stage_id,
+    SELECT d.person_id, d.forecast_category AS category, d.status, d.stage_id,
            CASE WHEN d.status <> 'open' THEN 0
                 WHEN %(now)s - d.stage_entered_at >= interval '90 days' THEN 90
                 WHEN %(now)s - d.stage_entered_at >= interval '30 days' THEN 30 ELSE 0 END AS band,
            d.stage_probability,
-           SUM(COALESCE(d.amount, 0) * cr.share / 100),
-           SUM(COALESCE(d.amount, 0) * cr.share / 100 * d.probability / 100)
-    FROM pipeline_deal_feed d
-    JOIN pipeline_credit_feed cr ON cr.deal_id = d.id
+           SUM(COALESCE(d.amount, 0) * d.share / 100),
+           SUM(COALESCE(d.amount, 0) * d.share / 100 * d.probability / 100)
+    FROM pipeline_deal_credit_feed d
     WHERE d.close_date BETWEEN %(first)s AND %(last)s AND d.status IN ('open', 'won') {owners}
     GROUP BY 1, 2, 3, 4, 5, 6
 """
@@ -180,7 +179,7 @@ def own_groups(span: PeriodSpan, *, now: dt.datetime, owner_ids: Iterable[int] |
     owners = ""
     params: dict[str, Any] = {"now": now, "first": span.start, "last": span.end}
     if owner_ids is not None:
-        owners = "AND cr.person_id = ANY(%(owners)s)"
+        owners = "AND d.person_id = ANY(%(owners)s)"
         params["owners"] = sorted(owner_ids)
     with connection.cursor() as cursor:
         cursor.execute(OWN_GROUPS_SQL.format(owners=owners), params)
@@ -456,10 +455,9 @@ NUMBER_LABELS = {"closed": "Closed", "commit": "Commit forecast (closed + commit
 # The open and won deals credited to these people with close date in the period, with the share credited to them
 # (percent: 100 unless part of a deal is credited to someone else) and the deal's status and effective category.
 CREDITED_DEALS_SQL = """
-    SELECT d.id, d.name, d.status, d.forecast_category, d.amount, SUM(cr.share)
-    FROM pipeline_deal_feed d
-    JOIN pipeline_credit_feed cr ON cr.deal_id = d.id
-    WHERE cr.person_id = ANY(%(people)s) AND d.close_date BETWEEN %(first)s AND %(last)s
+    SELECT d.id, d.name, d.status, d.forecast_category, d.amount, SUM(d.share)
+    FROM pipeline_deal_credit_feed d
+    WHERE d.person_id = ANY(%(people)s) AND d.close_date BETWEEN %(first)s AND %(last)s
       AND d.status IN ('open', 'won')
     GROUP BY d.id, d.name, d.status, d.forecast_category, d.amount
 """
@@ -881,8 +879,8 @@ ACCURACY_ACTUALS_SQL = """
         UNION
         SELECT sub.root, u.id FROM org_user u JOIN sub ON u.manager_id = sub.id
     )
-    SELECT sub.root, to_char(d.close_date, 'YYYY-MM'), SUM(d.amount * cr.share / 100)
-    FROM pipeline_deal_feed d JOIN pipeline_credit_feed cr ON cr.deal_id = d.id JOIN sub ON cr.person_id = sub.id
+    SELECT sub.root, to_char(d.close_date, 'YYYY-MM'), SUM(d.amount * d.share / 100)
+    FROM pipeline_deal_credit_feed d JOIN sub ON d.person_id = sub.id
     WHERE d.status = 'won' AND d.close_date BETWEEN %(first)s AND %(last)s
     GROUP BY 1, 2
 """
