@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -186,20 +186,27 @@ def own_groups(span: PeriodSpan, *, now: dt.datetime, owner_ids: Iterable[int] |
         return [OwnGroup(*row) for row in cursor.fetchall()]
 
 
+def bucket(status: str, category: str) -> str | None:
+    """The own number a credited deal adds its amount to (forecasting.md): `closed` when won, else its open
+    category (`pipeline` for any other); None for a lost deal. The grid's numbers and the deals behind each
+    number both classify with this."""
+    if status == DealStatus.WON:
+        return "closed"
+    if status != DealStatus.OPEN:
+        return None
+    return category if category in ("commit", "best_case") else "pipeline"
+
+
 def own_from_groups(groups: Iterable[OwnGroup], rates: fm.WinRates) -> dict[int, fm.Own]:
     """Per owner: closed (won), open amounts by category, Σ open amount × probability and × p̂."""
     own: dict[int, fm.Own] = defaultdict(fm.Own)
     for g in groups:
-        mine = own[g.owner_id]
-        if g.status == DealStatus.WON:
-            mine.closed += g.amount
+        mine, kind = own[g.owner_id], bucket(g.status, g.category)
+        if kind is None:
             continue
-        if g.category == "commit":
-            mine.commit += g.amount
-        elif g.category == "best_case":
-            mine.best_case += g.amount
-        else:
-            mine.pipeline += g.amount
+        setattr(mine, kind, getattr(mine, kind) + g.amount)
+        if kind == "closed":
+            continue
         mine.weighted_open += g.weighted
         mine.model_open += g.amount * rates.rate(g.stage_id, g.band, g.stage_probability)
     return dict(own)
@@ -378,13 +385,13 @@ def grid(user: User, person: User, label: str) -> Grid:
     parents = tree()
     sub = subtree_of(parents, person.pk)
     direct = [pid for pid, parent in sub.items() if parent == person.pk] if sees_reports(user) else []
-    if not sees_reports(user) and len(sub) > 1:
+    if own_only(user, person):
         # A rep sees their own numbers only, even with someone reporting to them (roles.md): their row is
         # computed from their own deals, not read from the stored rollup of their subtree.
         sub, now = {person.pk: None}, timezone.now()
-        own_only = own_from_groups(own_groups(span, now=now, owner_ids=[person.pk]), win_rates())
+        own_deals = own_from_groups(own_groups(span, now=now, owner_ids=[person.pk]), win_rates())
         alone = compose_rollups(
-            label=label, parents=sub, own=own_only, quotas={p: q for p, q in quotas_for(span).items() if p in sub},
+            label=label, parents=sub, own=own_deals, quotas={p: q for p, q in quotas_for(span).items() if p in sub},
             calls=as_calls(latest_calls(label, person_ids=sub)), adjustments={}, ts_total=None, shares={},
             computed_at=now,
         )  # fmt: skip
@@ -434,17 +441,18 @@ def grid(user: User, person: User, label: str) -> Grid:
 
 
 # ------------------------------------------------------------------------------------------- drill-downs
-# Which deals each number of the grid sums, by (status, effective category).
-NUMBER_FILTERS: dict[str, Callable[[str, str], bool]] = {
-    "closed": lambda status, category: status == DealStatus.WON,
-    "commit": lambda status, category: status == DealStatus.WON or category == "commit",
-    "best_case": lambda status, category: status == DealStatus.WON or category in ("commit", "best_case"),
-    "pipeline": lambda status, category: status == DealStatus.OPEN,
-    "open_commit": lambda status, category: status == DealStatus.OPEN and category == "commit",
-    "open_best_case": lambda status, category: status == DealStatus.OPEN and category == "best_case",
-    "open_pipeline": lambda status, category: status == DealStatus.OPEN and category == "pipeline",
-    "weighted": lambda status, category: True,
-    "pipeline_model": lambda status, category: True,
+# Which deals each number of the grid sums: the buckets (`bucket()`) it adds up.
+_OPEN = frozenset({"commit", "best_case", "pipeline"})
+NUMBER_BUCKETS: dict[str, frozenset[str]] = {
+    "closed": frozenset({"closed"}),
+    "commit": frozenset({"closed", "commit"}),
+    "best_case": frozenset({"closed", "commit", "best_case"}),
+    "pipeline": _OPEN,
+    "open_commit": frozenset({"commit"}),
+    "open_best_case": frozenset({"best_case"}),
+    "open_pipeline": frozenset({"pipeline"}),
+    "weighted": _OPEN | {"closed"},
+    "pipeline_model": _OPEN | {"closed"},
 }
 NUMBER_LABELS = {"closed": "Closed", "commit": "Commit forecast (closed + commit)",
                  "best_case": "Best-case forecast (closed + commit + best case)", "pipeline": "Open pipeline",
@@ -461,6 +469,24 @@ CREDITED_DEALS_SQL = """
       AND d.status IN ('open', 'won')
     GROUP BY d.id, d.name, d.status, d.forecast_category, d.amount
 """
+
+
+def _credited_deals(user: User, person: User, label: str, deal: int | None = None) -> list[tuple[Any, ...]]:
+    """CREDITED_DEALS_SQL's rows for the person's subtree (their own credits only for a rep with someone
+    reporting to them, as their grid row counts: roles.md), of one deal when `deal` is given."""
+    span = period_span(label)
+    people = [person.pk] if own_only(user, person) else sorted(subtree_ids(person))
+    sql = CREDITED_DEALS_SQL if deal is None else CREDITED_DEALS_SQL.replace("WHERE ", "WHERE d.id = %(deal)s AND ")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"people": people, "first": span.start, "last": span.end, "deal": deal})
+        return cursor.fetchall()
+
+
+def credited_share(user: User, person: User, label: str, deal: int) -> Decimal | None:
+    """The percent of the deal credited to the person's subtree in the period, as the deals behind a number list
+    it (None when nothing of it is credited there)."""
+    rows = _credited_deals(user, person, label, deal)
+    return rows[0][5] if rows else None
 
 
 @dataclass(frozen=True)
@@ -490,15 +516,10 @@ def deals_for_number(user: User, person: User, label: str, number: str, *, limit
     date in the period, the largest `limit` of each kind. Only what the viewer may open is shown as a deal."""
     from django.db.models import Case, CharField, F, When
 
-    test = NUMBER_FILTERS.get(number)
-    if test is None:
+    wanted = NUMBER_BUCKETS.get(number)
+    if wanted is None:
         raise Http404("No such number")
-    span = period_span(label)
-    with connection.cursor() as cursor:
-        # A rep with someone reporting to them lists their own credits only, as their grid row counts (roles.md).
-        people = [person.pk] if own_only(user, person) else sorted(subtree_ids(person))
-        cursor.execute(CREDITED_DEALS_SQL, {"people": people, "first": span.start, "last": span.end})
-        rows = [row for row in cursor.fetchall() if test(row[2], row[3])]
+    rows = [row for row in _credited_deals(user, person, label) if bucket(row[2], row[3]) in wanted]
     shares = {row[0]: row[5] for row in rows}
     category = Case(When(category_override="", then=F("stage__forecast_category")), default=F("category_override"),
                     output_field=CharField())  # fmt: skip

@@ -7,7 +7,6 @@ refusals (a closed period, a role that may not) become a flash message on the pa
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
 import plotly.graph_objects as go
 from django.contrib import messages
@@ -120,6 +119,9 @@ def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
     deal = get_object_or_404(pipeline_selectors.deals_visible_to(user), pk=pk)
     if not pipeline_selectors.deal_is_editable_by(user, deal):
         raise PermissionDenied("Your role lets you read this deal, not change it.")
+    # The row keeps its "Credited here" column: the share credited to the list's person and period, looked up
+    # again for the viewer (never taken from the request), both checked before anything is saved.
+    listed = (_person(request), _period(request)) if request.POST.get("person") else None
     error = ""
     try:
         deal = pipeline_services.deal_set_category_override(
@@ -128,19 +130,18 @@ def deal_category(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         error = exc.message
     deal = pipeline_selectors.deals_visible_to(user).get(pk=deal.pk)
-    # The list's credited share comes back with the change, so the row keeps its "Credited here" column.
-    try:
-        share = Decimal(request.POST.get("share", ""))
-    except (InvalidOperation, ValueError):
-        share = None
-    if share is not None and share.is_finite() and 0 < share <= 100:
-        deal.share, deal.credit = share, fm.money((deal.amount or fm.ZERO) * share / 100)  # type: ignore[attr-defined]
+    if listed is not None:
+        share = selectors.credited_share(user, listed[0], listed[1], deal.pk)
+        if share:
+            deal.share, deal.credit = share, fm.money((deal.amount or fm.ZERO) * share / 100)  # type: ignore[attr-defined]
     context = {
         "deal": deal,
         "category": deal.forecast_category,
         "error": error,
         "editable": True,
         "open_categories": [(c.value, c.label) for c in ForecastCategory if c.value in fm.OPEN_CATEGORIES],
+        "person": listed[0] if listed else None,
+        "period": listed[1] if listed else "",
     }
     if is_htmx(request):
         response = render(request, "forecasting/partials/deal_row.html", context)

@@ -90,7 +90,7 @@ def grid(request: Request) -> Response:
 
 
 @extend_schema(
-    parameters=[PERIOD, PERSON, OpenApiParameter("number", str, description=", ".join(selectors.NUMBER_FILTERS))],
+    parameters=[PERIOD, PERSON, OpenApiParameter("number", str, description=", ".join(selectors.NUMBER_BUCKETS))],
     responses=dict,
 )
 @api_view(["GET"])

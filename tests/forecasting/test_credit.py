@@ -81,3 +81,26 @@ def test_the_demo_reconstruction_credits_as_the_live_rollup_does(org, split):
     rebuilt = selectors.own_from_groups(demo._groups(latest, selectors.pipeline_selectors.stages_by_id(), span,
                                                      demo._split_credits()), selectors.win_rates())  # fmt: skip
     assert rebuilt[org.rep_a.pk].closed == D("6000") and rebuilt[org.rep_c.pk].closed == D("4000")
+
+
+def test_a_category_change_in_the_list_keeps_the_share_credited_here_looked_up_again(org, q4, client_for):
+    """The row sent back after a category change shows the share of the list's person, computed on the server:
+    a share posted with the change is ignored, and a person outside the viewer's scope is a 404 with nothing saved."""
+    open_deal = q4["a_best"]  # rep_a's 5,000 in Proposal, 60 % East and 40 % West
+    deals.deal_set_splits(actor=org.ops, deal=open_deal, splits=[
+        deals.SplitSpec(org.rep_a, D(60)), deals.SplitSpec(org.rep_c, D(40))])  # fmt: skip
+    client = client_for(org.manager_east)
+    listed = client.get("/forecasting/deals/", {"period": "2026-Q4", "number": "best_case"}).content.decode()
+    assert f'"person": "{org.manager_east.pk}", "period": "2026-Q4"' in listed
+    url = f"/forecasting/deals/{open_deal.pk}/category/"
+    row = client.post(url, {"category": "commit", "person": org.manager_east.pk, "period": "2026-Q4", "share": "100"},
+                      HTTP_HX_REQUEST="true")  # fmt: skip
+    html = row.content.decode()
+    assert row.status_code == 200 and "3,000" in html and "(60 %)" in html
+    open_deal.refresh_from_db()
+    assert open_deal.category_override == "commit"
+
+    outside = client.post(url, {"category": "pipeline", "person": org.manager_west.pk, "period": "2026-Q4"},
+                          HTTP_HX_REQUEST="true")  # fmt: skip
+    open_deal.refresh_from_db()
+    assert outside.status_code == 404 and open_deal.category_override == "commit"
