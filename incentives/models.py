@@ -186,7 +186,7 @@ class Payout(models.Model):
     plan_version = models.ForeignKey(CompPlanVersion, on_delete=models.PROTECT, null=True, related_name="+")
     quota = models.DecimalField(max_digits=14, decimal_places=2)
     credited = models.DecimalField(max_digits=14, decimal_places=2)
-    attainment = models.DecimalField(max_digits=9, decimal_places=4)
+    attainment = models.DecimalField(max_digits=20, decimal_places=4)
     components = models.JSONField(default=dict)
     earned = models.DecimalField(max_digits=14, decimal_places=2)
     draw_balance = models.DecimalField(max_digits=14, decimal_places=2, default=0)
@@ -289,7 +289,9 @@ class Dispute(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(status="open") | Q(resolved_at__isnull=False), name="dispute_resolved_has_time"
-            )
+            ),
+            # One open dispute per line, also when two are raised at the same moment.
+            models.UniqueConstraint(fields=["line"], condition=Q(status="open"), name="dispute_one_open_per_line"),
         ]
 
     def __str__(self) -> str:

@@ -76,6 +76,21 @@ COMPONENT_FIELDS: Mapping[str, frozenset[str]] = {
 # Money, quotas, rates and attainments all fit these bounds; beyond them the arithmetic would overflow.
 MAX_NUMBER = 10**15
 MAX_DECIMALS = 12
+# What a plan pays fits the stored amounts (14 digits, 2 of them cents), and a rate is a fraction of the credits
+# (0.08 is 8 %): above 10 (1,000 %) it is a typo, and its lines would not fit either.
+MAX_PLAN_AMOUNT = Decimal(10) ** 12
+MAX_RATE = Decimal(10)
+
+
+def _out_of_range(number: Decimal, name: str, where: str, words: str) -> PlanError:
+    return PlanError(f"{where}: {name} {format(number, 'f')!r} is out of range ({words})")
+
+
+def _plan_amount(record: Mapping[str, Any], name: str, where: str) -> Decimal:
+    number = read_decimal(record, name, where, error=PlanError)
+    if abs(number) >= MAX_PLAN_AMOUNT:
+        raise _out_of_range(number, name, where, "below 1,000,000,000,000 is allowed")
+    return number
 
 
 # -- small typed readers (the scenario's records use them too) ---------------------------------------------
@@ -197,7 +212,7 @@ def parse_plan(data: Any, *, key: str | None = None) -> Plan:
         recoverable = draw_record.get("recoverable", False)
         if not isinstance(recoverable, bool):
             raise PlanError(f"{where}: draw.recoverable must be true or false")
-        draw = Draw(read_decimal(draw_record, "amount", f"{where}: draw", error=PlanError), recoverable)
+        draw = Draw(_plan_amount(draw_record, "amount", f"{where}: draw"), recoverable)
     components = tuple(
         _component(item, f"{where}: component #{i + 1}", where)
         for i, item in enumerate(read_list(record.get("components", []), f"{where}: components", PlanError))
@@ -244,14 +259,14 @@ def _component(data: Any, position: str, plan_where: str) -> Component:
         return AttainmentBonus(
             key,
             read_decimal(record, "threshold", where, error=PlanError),
-            read_decimal(record, "amount", where, error=PlanError),
+            _plan_amount(record, "amount", where),
         )
     start = read_date(record, "start", where, error=PlanError)
     end = read_date(record, "end", where, error=PlanError)
     if start is None or end is None:
         raise PlanError(f"{where}: a spiff needs a start and an end date")
     product = read_text(record, "product", where, error=PlanError)
-    return Spiff(key, product, start, end, read_decimal(record, "amount_per_deal", where, error=PlanError))
+    return Spiff(key, product, start, end, _plan_amount(record, "amount_per_deal", where))
 
 
 def _tier(data: Any, where: str) -> Tier:
@@ -260,7 +275,10 @@ def _tier(data: Any, where: str) -> Tier:
     if extra:
         # `where` ends in "tier #n": the message reads "…: tier #2 has an unknown field 'to'".
         raise PlanError(f"{where} has an unknown field {extra[0]!r}")
-    return Tier(read_decimal(tier, "from", where, error=PlanError), read_decimal(tier, "rate", where, error=PlanError))
+    rate = read_decimal(tier, "rate", where, error=PlanError)
+    if rate > MAX_RATE:
+        raise _out_of_range(rate, "rate", where, "at most 10, that is 1,000 % of the credits: 0.08 is 8 %")
+    return Tier(read_decimal(tier, "from", where, error=PlanError), rate)
 
 
 # -- Plan → JSON ------------------------------------------------------------------------------------------------

@@ -438,6 +438,12 @@ def _finish(run: CommissionRun, stats: dict[str, Any], errors: list[engine.Engin
     run.save(update_fields=["status", "finished_at", "stats", "errors"])
 
 
+def _why(exc: BaseException) -> str:
+    """A failed run's reason as its errors list it: a result that does not fit says whose, anything else its
+    kind and message."""
+    return exc.described() if isinstance(exc, ResultOutOfRange) else f"{type(exc).__name__}: {exc}"
+
+
 def run_failed(*, run_id: int, note: str = "") -> bool:
     """Mark a running run failed (with why) and drop what its shards staged; its stored results are untouched.
     False when it was not running any more (done, or failed already)."""
@@ -478,7 +484,7 @@ def commission_recompute(
                 recompute_shard_stage(run_id=run.pk, shard=shard, people=people, since=since)
         except Exception as exc:
             logger.exception("commission recompute %s failed", run.pk)
-            run_failed(run_id=run.pk, note=f"a shard failed: {type(exc).__name__}: {exc}")
+            run_failed(run_id=run.pk, note=f"a shard failed: {_why(exc)}")
             raise
         return recompute_swap(run_id=run.pk)
     run = _run_create(person_ids=person_ids, triggered_by=triggered_by, since=since, shards=1, session=True)
@@ -511,9 +517,9 @@ def commission_recompute(
                 shards=1,
             )
             _finish(run, stats, errors)
-    except Exception:
+    except Exception as exc:
         logger.exception("commission recompute %s failed", run.pk)
-        run_failed(run_id=run.pk)
+        run_failed(run_id=run.pk, note=_why(exc))
         raise
     _purged(run, stats)
     return stats
@@ -1054,6 +1060,7 @@ def _compute(
             for r in result.results:
                 if window is not None and r.period_end < window:
                     continue  # before the window: not recomputed (and its stored rows are not in `existing`)
+                _check_fits(r)
                 bare = dataclasses.replace(r, lines=())
                 if r.locked:
                     statements.append(_Statement(bare, len(r.lines), ""))
@@ -1070,6 +1077,41 @@ def _compute(
     statements.sort(key=lambda s: (s.result.person, s.result.period_start))
     errors.sort(key=lambda e: (e.person, e.period))
     return statements, errors, filer.ms
+
+
+# What the stored columns hold: amounts have 14 digits (2 of them cents), attainment 20 (4 decimals); a line adds
+# to its component's amount, so the amounts are checked, not each line (a credit is a deal's share). A result
+# beyond them (a quota of a few cents, say) fails the run naming the person and period, before anything is
+# written, instead of an error from the database that names nobody.
+MONEY_LIMIT = Decimal(10) ** 12
+ATTAINMENT_LIMIT = Decimal(10) ** 16
+
+
+class ResultOutOfRange(ValueError):
+    """A person-period's result does not fit the stored columns. Raised while the lines' COPY is open, so it
+    names the person by id; `described()` (after the COPY) names them as people know them."""
+
+    def __init__(self, person: str, period: str, what: str, value: Decimal) -> None:
+        super().__init__(f"person {person}, {period}: the {what} {value:,} is too large to store")
+        self.person, self.period, self.what, self.value = person, period, what, value
+
+    def described(self) -> str:
+        who = User.objects.filter(pk=int(self.person)).first()
+        return (
+            f"{who.display_name if who else f'person {self.person}'}, {self.period}: the {self.what} {self.value:,} "
+            f"is too large to store (amounts below {MONEY_LIMIT:,}): check this person's quota and plan for the "
+            "period."
+        )
+
+
+def _check_fits(r: engine.PersonPeriodResult) -> None:
+    amounts = {"quota": r.quota, "credited": r.credited, "earned": r.earned, "payout": r.payout,
+               "draw balance": r.draw_balance, **{f"component {k}": v for k, v in r.components.items()}}  # fmt: skip
+    for what, value in amounts.items():
+        if value is not None and abs(value) >= MONEY_LIMIT:
+            raise ResultOutOfRange(r.person, r.period, what, value)
+    if r.attainment is not None and abs(r.attainment) >= ATTAINMENT_LIMIT:
+        raise ResultOutOfRange(r.person, r.period, "attainment", r.attainment)
 
 
 def _write(

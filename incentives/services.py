@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -64,9 +65,9 @@ def period_get_or_create(label: str) -> Period:
     if existing:
         return existing
     try:
-        span: PeriodSpan = span_of(label, fiscal_calendar().fiscal_year_start_month)
+        span: PeriodSpan = limits.parse_period(label, fiscal_calendar().fiscal_year_start_month)
     except ValueError as exc:
-        raise DomainError(str(exc)) from exc
+        raise DomainError(str(exc), field="period") from exc
     period, _ = Period.objects.get_or_create(
         label=label,
         defaults={"kind": span.kind, "fiscal_year": span.fiscal_year, "start": span.start, "end": span.end},
@@ -203,8 +204,8 @@ def ramp_save(*, actor: User, name: str, shares: list[Any]) -> RampSchedule:
     """Create or change a ramp schedule: shares of full quota by month of tenure, each in [0, 1], not falling
     (the months after the last are at 100 %). Quotas already set with it keep their amounts until set again."""
     name = name.strip()
-    if not name:
-        raise DomainError("A ramp schedule needs a name.", field="name")
+    if not name or len(name) > 80:
+        raise DomainError("A ramp schedule's name is 1 to 80 characters.", field="name")
     if not isinstance(shares, list) or not shares or len(shares) > 24:
         raise DomainError(f"Ramp {name!r}: give 1 to 24 monthly shares, e.g. [\"0.25\", \"0.5\", \"0.75\"].",
                           field="shares")  # fmt: skip
@@ -333,16 +334,53 @@ def plan_validate(definition: dict[str, Any], *, key: str) -> None:
         raise DomainError(str(exc), field="definition") from exc
 
 
+def _refuse_locked_plan_change(
+    actor: User | None, first: dt.date, last: dt.date | None, kinds: set[str], what: str
+) -> None:
+    """A new plan version that would rate again what a locked period (of a kind the plan pays by) paid, from
+    `first` to `last` (open-ended: None), is finance's, as a deal change reaching a locked period is: the recompute
+    then books the difference in the next open period. Anyone else is refused, naming the period. (One person's
+    assignment reaching a locked period, a late hire's plan, is booked as such an adjustment whoever makes it.)"""
+    if actor is None or actor.is_finance or actor.is_superuser:
+        return
+    locked = Period.objects.filter(is_locked=True, kind__in=sorted(kinds), end__gte=first)
+    if last is not None:
+        locked = locked.filter(start__lte=last)
+    period = locked.order_by("start").first()
+    if period is not None:
+        raise DomainError(
+            f"{what} would change what {period.label} paid, and {period.label} is locked: choose a date after "
+            f"{period.end}, or ask finance to reopen {period.label} first.",
+            code="locked_period",
+        )
+
+
 @transaction.atomic
 def plan_save_version(
     *, actor: User, key: str, name: str, definition: dict[str, Any], effective_from: dt.date, note: str = ""
 ) -> CompPlanVersion:
     """Create a plan, or a new version of it effective from a date. Old versions stay for the periods
     they governed; a version may not start inside a locked period."""
+    if not isinstance(key, str) or not re.fullmatch(r"[-a-zA-Z0-9_]{1,40}", key):
+        raise DomainError(f"A plan's key is 1 to 40 letters, digits, hyphens or underscores (like ae-2026), not "
+                          f"{str(key)[:60]!r}.", field="key")  # fmt: skip
+    if not name.strip() or len(name) > 120:
+        raise DomainError(f"{key}: a plan's name is 1 to 120 characters.", field="name")
     plan_validate(definition, key=key)
     locked = Period.objects.filter(is_locked=True, start__lte=effective_from, end__gte=effective_from).first()
     if locked:
         raise DomainError(f"{effective_from} falls in the locked period {locked.label}; choose a later date.")
+    if problem := limits.date_problem(effective_from):
+        raise DomainError(f"{key}: the version's first day {problem}.", field="effective_from")
+    existing = CompPlan.objects.filter(key=key).first()
+    # The version governs from its day up to the next version's: a locked period of its kind in between would be
+    # paid again at the new rates (plans in time, docs/incentives.md).
+    later = existing.versions.filter(effective_from__gt=effective_from).order_by("effective_from").first() \
+        if existing else None  # fmt: skip
+    _refuse_locked_plan_change(
+        actor, effective_from, later.effective_from - dt.timedelta(days=1) if later else None,
+        {parse_plan(definition, key=key).period}, f"{key}'s version from {effective_from}",
+    )  # fmt: skip
     plan, created = CompPlan.objects.get_or_create(key=key, defaults={"name": name})
     if not created and plan.name != name:
         plan.name = name
@@ -477,9 +515,13 @@ def dispute_raise(*, actor: User, line: StatementLine, text: str) -> Dispute:
         raise DomainError("Say what is wrong with this line.", field="text")
     if Dispute.objects.filter(line=line, status=Dispute.Status.OPEN).exists():
         raise DomainError("This line has an open dispute already.")
-    dispute = Dispute.objects.create(
-        payout=payout, line=line, deal_key=line.deal_key, raised_by=actor, text=text.strip()
-    )
+    try:
+        with transaction.atomic():  # a dispute raised on the same line a moment before wins
+            dispute = Dispute.objects.create(
+                payout=payout, line=line, deal_key=line.deal_key, raised_by=actor, text=text.strip()
+            )
+    except IntegrityError:
+        raise DomainError("This line has an open dispute already.") from None
     audit_record(actor=actor, instance=dispute, action="raise", changes={"line": (None, line.pk)}, reason=text)
     events.announce_dispute_raised(dispute_id=dispute.pk, payout_id=payout.pk, person_id=payout.person_id,
                                    period_label=payout.period.label, deal_key=dispute.deal_key,

@@ -376,8 +376,12 @@ def period_lock(request: HttpRequest, pk: int) -> HttpResponse:
     _require_finance(user)
     period = get_object_or_404(Period, pk=pk)
     form = LockForm(request.POST or None)
-    if request.method == "POST":
-        data = form.cleaned_data if form.is_valid() else {}
+    if request.method == "POST" and not form.is_valid():
+        # The figures the page showed came back altered: nothing is locked on figures nobody saw.
+        messages.error(request, f"{period.label} was not locked: the figures this page showed did not come back "
+                                "intact. Reload the page and lock again.")  # fmt: skip
+    elif request.method == "POST":
+        data = form.cleaned_data
         expected = None
         if all(data.get(k) is not None for k in ("expected_payouts", "expected_lines", "expected_total")):
             expected = selectors.LockFigures(data["expected_payouts"], data["expected_lines"],
@@ -519,7 +523,10 @@ def plan_detail(request: HttpRequest, key: str) -> HttpResponseBase:
     form = AssignForm(request.POST or None, people=people)
     if request.method == "POST" and request.POST.get("end_assignment"):
         _require_ops(user)
-        assignment = get_object_or_404(PlanAssignment, pk=request.POST["end_assignment"], plan=plan)
+        wanted = request.POST["end_assignment"]
+        assignment = get_object_or_404(
+            PlanAssignment, pk=int(wanted) if wanted.isascii() and wanted.isdigit() else None, plan=plan
+        )
         try:
             end = dt.date.fromisoformat(request.POST.get("end", ""))
             services.plan_assignment_end(actor=user, assignment=assignment, end=end)

@@ -276,20 +276,43 @@ def _may_change_locked_pay(actor: User | None) -> bool:
 PAY_FIELDS = {"amount", "close_date", "owner", "currency"}
 
 
+def _paid_in(deal: Deal, day: dt.date) -> str:
+    """How a won deal's pay reaches the period holding `day`: its close date or its cancellation."""
+    return "was cancelled in" if day == deal.cancelled_on and day != deal.close_date else "is won in"
+
+
 def _pay_words(changed: list[str]) -> str:
     words = {"amount": "amount", "close_date": "close date", "owner": "owner", "currency": "currency"}
     return ", ".join(words[f] for f in changed if f in words)
 
 
-def _refuse_in_locked_period(actor: User | None, day: dt.date | None, message: str) -> None:
+FINANCE_MAY = " Only finance may do this; the difference is then paid in the next open period."
+# Finance reads deals and changes none of their fields (roles.md), so a won deal's pay in a locked period is
+# corrected once finance reopens the period; the reopened period then pays the change itself.
+REOPEN_FIRST = " It can change once finance reopens {period}."
+
+
+def _refuse_in_locked_period(
+    actor: User | None, day: dt.date | None, message: str, *, then: str = FINANCE_MAY, field: str | None = None
+) -> None:
     if day is None or _may_change_locked_pay(actor):
         return
     label = locked_period_holding(day)
     if label:
-        raise DomainError(
-            message.format(period=label)
-            + " Only finance may do this; the difference is then paid in the next open period.",
-            code="locked_period",
+        raise DomainError((message + then).replace("{period}", label), code="locked_period", field=field)
+
+
+def _refuse_winning_in_locked_period(actor: User | None, deal: Deal) -> None:
+    """A deal won with a close date in a locked period would add to what that period paid: refused, as taking a
+    won deal out of it is (the close date moves into an open period first)."""
+    if deal.close_date is not None:
+        _refuse_in_locked_period(
+            actor,
+            deal.close_date,
+            f"{deal.name} would be won on its close date {formats.day(deal.close_date)}, in {{period}}, which is "
+            "locked: move its close date into an open period first.",
+            then=REOPEN_FIRST,
+            field="close_date",
         )
 
 
@@ -393,6 +416,8 @@ def deal_create(
         raise DomainError(_blocked_message(deal, stage, missing), field="stage")
     if deal.category_override and deal.category_override not in OPEN_CATEGORIES:
         raise DomainError("A category override is pipeline, best case or commit.", field="category_override")
+    if stage.is_won:
+        _refuse_winning_in_locked_period(actor, deal)
     deal.full_clean(exclude=["stage_entered_at"])
     deal.save()
     _change(deal, DealChange.Field.CREATED, None, stage.name, actor, new_ref=stage.pk).save()
@@ -446,12 +471,15 @@ def deal_update(*, actor: User | None, deal: Deal, **values: Any) -> Deal:
     # Which of these changes are history: pipeline.history, the one definition (the import's writer uses it).
     changes = [_recorded(deal, row, actor) for row in history_rows(before, _history_state(deal))]
     if deal.status == DealStatus.WON and set(changed) & PAY_FIELDS:
-        # What a won deal pays is frozen with its period: not moved out of it (then out of won), not re-priced.
-        for day in dict.fromkeys(d for d in (old_close_date, deal.close_date) if d):
+        # What a won deal pays is frozen with its period: not moved out of it (then out of won), not re-priced;
+        # nor is what its cancellation took back in the period of the cancellation.
+        for day in dict.fromkeys(d for d in (old_close_date, deal.close_date, deal.cancelled_on) if d):
             _refuse_in_locked_period(
                 actor,
                 day,
-                f"{deal.name} is won in {{period}}, which is locked: its {_pay_words(changed)} no longer change.",
+                f"{deal.name} {_paid_in(deal, day)} {{period}}, which is locked: its {_pay_words(changed)} no longer "
+                f"change{'s' if len(set(changed) & PAY_FIELDS) == 1 else ''}.",
+                then=REOPEN_FIRST,
             )
     if deal.cancelled_on and deal.close_date and deal.close_date > deal.cancelled_on:
         raise DomainError(
@@ -537,6 +565,8 @@ def deal_move_stage(
             f"{deal.name} closed on {formats.day(deal.close_date)}, in {{period}}, which is locked: it cannot leave "
             f"{old.name}.",
         )
+    if stage.is_won and not old.is_won:
+        _refuse_winning_in_locked_period(actor, deal)
     now = timezone.now()
     lost_why = f"{lost_reason}: {lost_note}" if lost_note else lost_reason
     why = reason if leaves_won else lost_why if stage.is_lost else ""
@@ -636,9 +666,11 @@ def deal_set_splits(*, actor: User | None, deal: Deal, splits: Sequence[SplitSpe
     if old_text == new_text:
         return deal
     if deal.status == DealStatus.WON:
-        _refuse_in_locked_period(
-            actor, deal.close_date, f"{deal.name} is won in {{period}}, which is locked: its splits no longer change."
-        )
+        for day in dict.fromkeys(d for d in (deal.close_date, deal.cancelled_on) if d):
+            _refuse_in_locked_period(
+                actor, day, f"{deal.name} {_paid_in(deal, day)} {{period}}, which is locked: its splits no longer "
+                "change.", then=REOPEN_FIRST,
+            )  # fmt: skip
     deal.splits.all().delete()
     DealSplit.objects.bulk_create(
         DealSplit(deal=deal, person=s.person, percent=Decimal(str(s.percent)), is_overlay=s.is_overlay) for s in splits

@@ -285,7 +285,8 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_for_read(user, pk)
     # A won deal's outcome may be undone by finance too (see _deal_for_outcome); any other move is the editors'.
     deal = _deal_for_outcome(user, pk) if deal.status == DealStatus.WON else _deal_for_write(user, pk)
-    stage = get_object_or_404(Stage, pk=request.POST.get("stage"))
+    wanted = request.POST.get("stage", "")
+    stage = get_object_or_404(Stage, pk=int(wanted) if wanted.isascii() and wanted.isdigit() else None)
     if is_htmx(request) and stage.is_lost and stage.pipeline_id == deal.pipeline_id and not request.POST.get("asked"):
         form = LostForm(stages=[stage], initial={"stage": stage.pk}, user=user)
         return render(request, "pipeline/partials/lost_form.html", {"deal": deal, "stage": stage, "form": form})

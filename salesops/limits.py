@@ -17,10 +17,10 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2199, 12, 31)
 DATE_RULE = "between 1 Jan 1900 and 31 Dec 2199"
 
-# A quota above a trillion is a typo (or 1e20); the columns hold 14 digits, so the database would refuse it
-# with an error no user can read.
-MAX_QUOTA = Decimal(10) ** 12
-QUOTA_RULE = "a quota is at most 1,000,000,000,000"
+# A quota of a trillion or more is a typo (or 1e20); the columns hold 14 digits, 2 of them cents, so the
+# database would refuse it with an error no user can read.
+MAX_QUOTA = Decimal("999999999999.99")
+QUOTA_RULE = "a quota is below 1,000,000,000,000"
 
 # Offsets and page sizes of API lists: a page beyond a million rows is a mistake, and Postgres refuses
 # numbers above a bigint.

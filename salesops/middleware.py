@@ -1,7 +1,8 @@
 """Bad input answered as bad input: a 400 that names what was wrong, never a 500.
 
-- `RefuseNulBytes`: a NUL byte in a query parameter (`?entity_id=%00`) is refused before any view runs;
-  Postgres text cannot hold one, so a filter carrying it would fail in the database.
+- `RefuseNulBytes`: a NUL byte in a query parameter (`?entity_id=%00`) or in a page's form field is refused
+  before any view runs; Postgres text cannot hold one, so a filter or a save carrying it would fail in the
+  database.
 - `DomainErrorAsBadRequest`: a `DomainError` that leaves a page view (a malformed `?period=`, a report range
   outside the date rule) becomes the 400 page with its message (403 for `Forbidden`), as the API's exception
   handler does for JSON. Views that show the message in their own way still catch it first.
@@ -44,6 +45,13 @@ class RefuseNulBytes:
                 name = key.replace("\x00", "")
                 message = f"The parameter {name!r} contains a NUL byte (%00): remove it and try again."
                 return _bad_request(request, message, field=name or None)
+        # A page's form the same way (the API's serializers refuse NUL bytes themselves).
+        if request.method == "POST" and not request.path.startswith(API_PREFIX):
+            for key, values in request.POST.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    name = key.replace("\x00", "")
+                    message = f"The field {name!r} contains a NUL byte: remove it and try again."
+                    return _bad_request(request, message, field=name or None)
         return self.get_response(request)
 
 

@@ -8,7 +8,9 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import openpyxl  # noqa: F401  (see below)
 import pytest
+import xlsxwriter  # noqa: F401
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -16,6 +18,11 @@ from salesops.celery import app as celery_app
 from salesops.org.models import User
 from tests.demo_snapshot import SHARED_DIRECTORY
 from tests.factories import ManagerFactory, RegionFactory, TeamFactory, UserFactory
+
+# openpyxl and XlsxWriter are imported before any test freezes the clock: imported first under freezegun,
+# openpyxl keys its table of date formats by freezegun's fake date classes and refuses every real date a query
+# returns ("Could not get time format for None"), so an XLSX export failed or not depending on which test
+# imported it first.
 
 _OWN_DIRECTORY = pytest.StashKey[str]()
 

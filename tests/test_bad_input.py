@@ -179,7 +179,7 @@ def test_paged_api_lists_still_answer_the_last_page_and_404_past_it(org, api_cli
 
 
 # ------------------------------------------------------------------------------------------------- quotas
-QUOTA_MESSAGE = "a quota is at most 1,000,000,000,000"
+QUOTA_MESSAGE = "a quota is below 1,000,000,000,000"
 
 
 def test_a_quota_of_1e20_is_refused_by_the_api(org, api_client_for):
@@ -189,6 +189,16 @@ def test_a_quota_of_1e20_is_refused_by_the_api(org, api_client_for):
     assert response.status_code == 400
     assert QUOTA_MESSAGE in str(response.json()["amount"])
     assert not Quota.objects.exists()
+
+
+def test_a_quota_of_a_trillion_is_refused_and_the_largest_that_fits_is_kept(org, api_client_for):
+    """The column holds 14 digits, 2 of them cents: 10^12 is refused with the rule (not a server error)."""
+    api = api_client_for(org.ops)
+    for amount, status in (("1000000000000", 400), ("999999999999.99", 201)):
+        response = api.post("/api/v1/incentives/quotas/", {"person": org.rep_a.pk, "period": "2026-Q1",
+                                                          "amount": amount}, format="json")  # fmt: skip
+        assert response.status_code in ((status, 200) if status == 201 else (status,)), response.content
+    assert list(Quota.objects.values_list("amount", flat=True)) == [Decimal("999999999999.99")]
 
 
 def _quota_file(amount: str) -> SimpleUploadedFile:

@@ -22,6 +22,7 @@ from enablement.models import Rollout
 from enablement.selectors import adoption as selectors
 from enablement.services import adoption as services
 from salesops.org.auth import request_user
+from salesops.org.permissions import may_manage_setup
 
 
 def _card(card: engine.RepScore) -> dict[str, Any]:
@@ -104,6 +105,9 @@ class RolloutViewSet(
         return selectors.rollouts_visible_to(user)
 
     def _values(self, request: Request, *, partial: bool) -> dict[str, Any]:
+        # The role before the body: a forbidden write is 403 whatever it carries (roles.md).
+        if not may_manage_setup(request_user(request)):
+            raise PermissionDenied("Only sales ops create and change roll-outs.")
         given = RolloutSerializer(data=request.data, partial=partial)
         given.is_valid(raise_exception=True)
         values = dict(given.validated_data)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from enablement.engine import adoption as engine
 from enablement.models import AdoptionSnapshot, Rollout, TargetRole
 from enablement.selectors import adoption as selectors
+from salesops import limits
 from salesops.api import DomainError, Forbidden
 from salesops.org.models import Region, Team, User
 from salesops.org.permissions import may_manage_setup
@@ -112,6 +113,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             go_live = None
     if not isinstance(go_live, dt.date):
         raise DomainError(f"Roll-out {name}: give the go-live date (YYYY-MM-DD).", field="go_live")
+    if problem := limits.date_problem(go_live):
+        raise DomainError(f"Roll-out {name}: the go-live date {problem}.", field="go_live")
     role = str(values.get("role") or "")
     if role not in TargetRole.values:
         raise DomainError(f"Roll-out {name}: unknown role {role!r}.", field="role")

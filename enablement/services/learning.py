@@ -347,11 +347,20 @@ def quiz_submit(*, person: User, quiz: Quiz, answers: Mapping[Any, Any], today: 
     if not correct:
         raise DomainError(f"The quiz of “{quiz.course.title}” has no questions yet.")
     given: dict[int, int | None] = {}
+    unknown: list[str] = []
     for key, value in (answers or {}).items():
-        try:
-            given[int(key)] = int(value)
-        except (TypeError, ValueError):
+        question = int(key) if str(key).isascii() and str(key).isdigit() else None
+        if question not in correct:
+            unknown.append(str(key)[:20])
             continue
+        try:
+            given[question] = int(value)
+        except (TypeError, ValueError):
+            continue  # no choice made: counted wrong, as a question left blank
+    if unknown:
+        # An answer to a question of no quiz here is a mistake, not an attempt: nothing is counted.
+        raise DomainError(f"The quiz of “{quiz.course.title}” has no question {', '.join(sorted(unknown))}.",
+                          field="answers")  # fmt: skip
     result = engine.quiz_score(correct, given, quiz.pass_mark)
     attempt = QuizAttempt.objects.create(
         quiz=quiz, person=person, number=used + 1, score=result.score, passed=result.passed,

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -354,6 +354,14 @@ def money(value: Any) -> Decimal | None:
         raise ValueProblem(f"{_quote(value)} is negative; amounts are 0 or more")
     if amount >= Decimal("1e12"):
         raise ValueProblem(f"{_quote(value)} is too large for an amount")
+    if isinstance(value, float):
+        # A spreadsheet's number cell: binary noise (1054.1000000000001) rounds to the cent, halves up.
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount != amount.quantize(CENT):
+        # Written text: 12.345 is a typo, and 1.054 may be a thousand written the European way; the API refuses
+        # them too, rather than guess.
+        raise ValueProblem(f"{_quote(value)} has more than 2 decimals; amounts are in cents (12.35, or 1054 for a "
+                           "thousand and fifty-four)")  # fmt: skip
     return amount.quantize(CENT)
 
 

@@ -46,7 +46,15 @@ from pipeline.imports.engine import (
     shown,
 )
 from pipeline.imports.selectors import progress_key
-from pipeline.imports.writer import LEAVES_LOCKED_WON, LOCKED_WON_CHANGED, STAGING, DealWriter, MergeResult, Refusal
+from pipeline.imports.writer import (
+    ENTERS_LOCKED_WON,
+    LEAVES_LOCKED_WON,
+    LOCKED_WON_CHANGED,
+    STAGING,
+    DealWriter,
+    MergeResult,
+    Refusal,
+)
 from pipeline.models import Account, ImportJob, ImportStatus, Pipeline, Product, Stage
 from pipeline.normalize import account_name_key, person_key, product_key
 from pipeline.services import account_create, account_update, default_pipeline, lost_reasons, pipeline_create
@@ -449,10 +457,22 @@ def _merge(
 def _refusal_message(refusal: Refusal, lost_reason_help: str) -> str:
     if refusal.kind == LOCKED_WON_CHANGED:
         fields = ", ".join(refusal.fields)
+        when = (
+            f"was cancelled on {refusal.close_date}, in {refusal.period}"
+            if refusal.cancelled
+            else f"is won and its close date {refusal.close_date} lies in {refusal.period}"
+        )
         return (
-            f"{refusal.deal} is won and its close date {refusal.close_date} lies in {refusal.period}, which is "
-            f"locked: an import cannot change its {fields}. Only finance may, on the deal's page; give the row the "
-            f"{fields} salesops has, or take it out of the file, then import again"
+            f"{refusal.deal} {when}, which is locked: an import cannot change its {fields}. It can change once "
+            f"finance reopens {refusal.period}; give the row the {fields} salesops has, or take it out of the file, "
+            "then import again"
+        )
+    if refusal.kind == ENTERS_LOCKED_WON:
+        moved = f" (from {refusal.old_stage})" if refusal.old_stage else ""
+        return (
+            f"{refusal.deal} would be won{moved} on its close date {refusal.close_date}, in {refusal.period}, which "
+            f"is locked: an import cannot add to what {refusal.period} paid. Give the row a close date in an open "
+            "period or an open stage, or take it out of the file, then import again"
         )
     if refusal.kind == LEAVES_LOCKED_WON:
         return (

@@ -244,11 +244,24 @@ SELECT r.row_no, r.external_id, d.name, r.old_status, r.status, r.lost_reason, r
  ORDER BY r.row_no
 """
 
+# Rows that make a deal won, a new one or one not won before: its close date is checked against the locked
+# commission periods in Python, as deal_create and deal_move_stage check it (winning it there would add to what
+# a locked period paid).
+ENTERS_WON = f"""
+SELECT r.row_no, r.external_id, r.name, r.close_date, os.name, ns.name
+  FROM {STAGING} r
+  JOIN pipeline_stage ns ON ns.id = r.stage_id
+  LEFT JOIN pipeline_stage os ON os.id = r.old_stage_id
+ WHERE r.status = 'won' AND r.close_date IS NOT NULL AND (r.deal_id IS NULL OR r.old_status <> 'won')
+ ORDER BY r.row_no
+"""
+
 # A won deal that stays won but is re-priced, re-dated, given to another owner or another currency (what it
-# pays: PAY_FIELDS of deal_update); its close dates before and after are checked against the locked commission
-# periods in Python, as deal_update checks them on the page and in the API.
+# pays: PAY_FIELDS of deal_update); its close dates before and after, and the day it was cancelled (what the
+# cancellation took back), are checked against the locked commission periods in Python, as deal_update checks
+# them on the page and in the API.
 LOCKED_PAY_CHANGES = f"""
-SELECT r.row_no, r.external_id, d.name, r.old_close_date, r.close_date,
+SELECT r.row_no, r.external_id, d.name, r.old_close_date, r.close_date, r.old_cancelled,
        r.old_amount IS DISTINCT FROM r.amount, r.old_close_date IS DISTINCT FROM r.close_date,
        r.old_owner_id IS DISTINCT FROM r.owner_id, d.currency IS DISTINCT FROM r.currency
   FROM {STAGING} r
@@ -377,6 +390,7 @@ SELECT DISTINCT s.person_id FROM pipeline_dealsplit s JOIN {STAGING} r ON r.deal
 
 LEAVES_LOCKED_WON = "locked_won"  # a won deal of a locked period taken out of won
 LOCKED_WON_CHANGED = "locked_won_changed"  # a won deal of a locked period that stays won, its pay changed
+ENTERS_LOCKED_WON = "enters_locked_won"  # a deal won (new, or moved into won) with a close date in a locked period
 LOST_WITHOUT_REASON = "lost_without_reason"  # an existing deal moved into a lost stage with no lost reason
 
 
@@ -389,13 +403,14 @@ class Refusal:
 
     row: int
     external_id: str
-    kind: str  # LEAVES_LOCKED_WON, LOCKED_WON_CHANGED or LOST_WITHOUT_REASON
+    kind: str  # LEAVES_LOCKED_WON, LOCKED_WON_CHANGED, ENTERS_LOCKED_WON or LOST_WITHOUT_REASON
     deal: str  # the deal's name in salesops
     old_stage: str
     new_stage: str
-    close_date: dt.date | None = None  # the won deal's close date (before the import, or the locked one after)
+    close_date: dt.date | None = None  # the won deal's day in the locked period (close date or cancellation)
     period: str = ""  # the locked period holding it
     fields: tuple[str, ...] = ()  # LOCKED_WON_CHANGED: what the row changes (amount, close date, owner, currency)
+    cancelled: bool = False  # LOCKED_WON_CHANGED: `close_date` is the day the deal was cancelled
 
 
 @dataclass
@@ -638,16 +653,24 @@ class DealWriter:
             if old_status != "lost" and status == "lost" and not lost_reason:
                 refused.append(Refusal(int(row_no), str(external_id), LOST_WITHOUT_REASON, str(deal), str(old_stage),
                                        str(new_stage)))  # fmt: skip
+        # A deal won into a locked period would add to what it paid, as deal_create and deal_move_stage refuse.
+        self.cursor.execute(ENTERS_WON)
+        for row_no, external_id, deal, closed, old_stage, new_stage in self.cursor.fetchall():
+            if closed not in periods:
+                periods[closed] = self.locked_period(closed)
+            if periods[closed]:
+                refused.append(Refusal(int(row_no), str(external_id), ENTERS_LOCKED_WON, str(deal),
+                                       str(old_stage or ""), str(new_stage), closed, str(periods[closed])))  # fmt: skip
         # A won deal staying won: what it pays is frozen with its period, as deal_update keeps it.
         self.cursor.execute(LOCKED_PAY_CHANGES)
-        for row_no, external_id, deal, old_close, new_close, *flags in self.cursor.fetchall():
-            for day in dict.fromkeys(d for d in (old_close, new_close) if d):
+        for row_no, external_id, deal, old_close, new_close, cancelled, *flags in self.cursor.fetchall():
+            for day in dict.fromkeys(d for d in (old_close, new_close, cancelled) if d):
                 if day not in periods:
                     periods[day] = self.locked_period(day)
                 if periods[day]:
                     changed = tuple(name for name, flag in zip(PAY_WORDS, flags, strict=True) if flag)
                     refused.append(Refusal(int(row_no), str(external_id), LOCKED_WON_CHANGED, str(deal), "", "",
-                                           day, str(periods[day]), changed))  # fmt: skip
+                                           day, str(periods[day]), changed, day == cancelled))  # fmt: skip
                     break
         return sorted(refused, key=lambda refusal: refusal.row)
 

@@ -18,6 +18,7 @@ from planning.models import QuotaScenario, ScenarioQuota
 from planning.selectors import scenarios as selectors
 from salesops import limits
 from salesops.api import DomainError, Forbidden
+from salesops.kernel import trees
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar, person_is_in_subtree
@@ -242,15 +243,22 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
     for pid, person in people.items():
         parents[str(pid)] = str(person.manager_id) if person.manager_id in people else None
     new: dict[str, Decimal] = {}
+    # Only the manager's reports are allocated (and named): anyone else is an id, so nobody's name or number is
+    # told to someone who may not see them (roles.md).
+    direct = {pid for pid, parent in parents.items() if parent == str(manager.pk)}
     for pid, value in numbers.items():
-        reported = people.get(int(pid))
-        who = reported.display_name if reported else f"person {pid}"
+        if str(pid) not in direct:
+            raise DomainError(f"Person {str(pid)[:20]} does not report to {manager.display_name} with a number in "
+                              f"scenario {scenario.name!r}.")  # fmt: skip
+        who = people[int(pid)].display_name
         try:
             amount = Decimal(str(value).replace(",", "").strip())
         except InvalidOperation:
             raise DomainError(f"{who}: {value!r} is not an amount.") from None
         if not amount.is_finite():
             raise DomainError(f"{who}: {value!r} is not an amount.")
+        if not 0 <= amount <= limits.MAX_QUOTA:
+            raise DomainError(f"{who}: {value!r} is not a number to allocate (0 or more, below 1,000,000,000,000).")
         new[str(pid)] = amount
     try:
         # The annual numbers first: the reports' new numbers must add up to what the manager hands down.
@@ -269,7 +277,9 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
             for who in by_period:
                 periods_after[who][label] = moved[who]
     except allocation.AllocationError as exc:
-        about = people.get(int(str(exc.person))) if str(exc.person).isdigit() else None
+        # Named only when in the manager's team (whom whoever allocates may see); anyone else stays an id.
+        team = trees.subtree_parents(parents, str(manager.pk))
+        about = people.get(int(str(exc.person))) if str(exc.person) in team else None
         message = exc.message.replace(str(manager.pk), manager.display_name)
         raise DomainError(f"{about.display_name if about else exc.person}: {message}") from None
     now = timezone.now()

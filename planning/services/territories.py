@@ -73,8 +73,8 @@ def _clean_values(kind: str, values: Sequence[Any]) -> list[Any]:
 # ------------------------------------------------------------------------------------------- models
 def _new_draft(actor: User, name: str) -> TerritoryModel:
     name = name.strip()
-    if not name:
-        raise DomainError("A territory model needs a name.", field="name")
+    if not name or len(name) > 120:
+        raise DomainError("A territory model's name is 1 to 120 characters.", field="name")
     if TerritoryModel.objects.filter(name=name).exists():
         raise DomainError(f"A territory model named “{name}” exists already.", field="name")
     return TerritoryModel.objects.create(name=name, created_by=actor)
@@ -85,7 +85,7 @@ def territory_model_create(*, actor: User, name: str, root_name: str = "Company"
     """A new draft model with its one root territory (owned by nobody until set)."""
     _check_planner(actor)
     model = _new_draft(actor, name)
-    Territory.objects.create(model=model, name=root_name.strip() or "Company")
+    Territory.objects.create(model=model, name=_check_name(model, root_name or "Company"))
     return model
 
 
@@ -195,8 +195,8 @@ def _check_owner(owner_id: int | None) -> int | None:
 
 def _check_name(model: TerritoryModel, name: str, exclude: int | None = None) -> str:
     name = name.strip()
-    if not name:
-        raise DomainError("A territory needs a name.", field="name")
+    if not name or len(name) > 120:
+        raise DomainError("A territory's name is 1 to 120 characters.", field="name")
     if model.territories.filter(name=name).exclude(pk=exclude or 0).exists():
         raise DomainError(f"“{model.name}” has a territory named “{name}” already.", field="name")
     return name

@@ -13,13 +13,14 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
+from rest_framework.test import APIClient
 
 from enablement.engine import adoption as engine
 from enablement.models import AdoptionSnapshot, Rollout
 from enablement.selectors import adoption as selectors
 from enablement.services import adoption as services
 from pipeline.models import Activity, Deal
-from salesops.api import Forbidden
+from salesops.api import DomainError, Forbidden
 from salesops.org.models import SignInEvent
 from salesops.org.sign_in_events import purge_old
 from tests.factories import DealFactory, ManagerFactory, TeamFactory, UserFactory, default_stages
@@ -263,3 +264,17 @@ def test_last_week_is_closed_once_on_monday(settings: Any) -> None:
     row.refresh_from_db()
     assert row.computed_at == first, "a closed week was rewritten by a later Monday run"
     assert AdoptionSnapshot.objects.get(person=person, week=monday).computed_at == first + dt.timedelta(hours=5)
+
+
+def test_a_rollout_go_live_outside_the_date_rule_is_refused_and_the_role_comes_before_the_body():
+    """A go-live in year 1 broke every roll-out page (two weeks before it is no date); the API answers a manager
+    403 whatever the body holds."""
+    ops = UserFactory.create(is_sales_ops=True, is_rep=False)
+    with pytest.raises(DomainError, match="the go-live date 0001-01-03 is not a date between 1 Jan 1900"):
+        services.rollout_create(actor=ops, name="Ancient", go_live="0001-01-03", metric="score")
+    assert not Rollout.objects.exists()
+    manager = ManagerFactory.create()
+    client = APIClient()
+    client.force_authenticate(manager)
+    assert client.post("/api/v1/enablement/adoption/rollouts/", {"name": "x"}, format="json").status_code == 403
+    assert _get(ops, reverse("enablement:rollout_list")).status_code == 200

@@ -86,6 +86,17 @@ def test_score_is_right_over_questions_times_100(org: Org) -> None:
     assert again.score == Decimal("50.00") and not again.passed
 
 
+def test_an_answer_to_no_question_of_the_quiz_is_refused_and_uses_no_attempt(org: Org) -> None:
+    made = make_course(org)
+    for wrong in ({"99999999999": 1}, {"abc": 1}):
+        with pytest.raises(DomainError, match="has no question"):
+            services.quiz_submit(person=org.rep_a, quiz=made["quiz"], answers={**answers(made, 4), **wrong},
+                                 today=TODAY)  # fmt: skip
+    assert not QuizAttempt.objects.filter(person=org.rep_a).exists()
+    blank = services.quiz_submit(person=org.rep_a, quiz=made["quiz"], answers={}, today=TODAY)
+    assert blank.number == 1 and blank.score == Decimal("0.00")  # a blank quiz is an attempt, all wrong
+
+
 def test_a_failed_quiz_earns_nothing(org: Org) -> None:
     made = make_course(org)
     step = programme_with_cert_step(org, made, org.rep_a)

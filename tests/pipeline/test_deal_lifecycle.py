@@ -362,3 +362,47 @@ def test_a_pay_relevant_change_queues_the_recompute_back_to_the_close(
         services.deal_move_stage(actor=org.rep_a, deal=deals["won"], stage=default_stages()["Proposal"], reason="x")
     assert queued and queued[0]["since"] == CLOSED and org.rep_a.pk in queued[0]["person_ids"]
     assert Deal.objects.get(pk=deals["won"].pk).amount == Decimal("10000.00")
+
+
+def test_no_deal_is_won_into_a_locked_period_but_by_finance(api_client_for, org, deals):
+    """Creating a won deal, or winning an open one, with a close date in a locked period would add to what the
+    period paid: refused on the API and in the service, naming the deal and the period."""
+    lock(org, "2025-Q1")
+    stages = default_stages()
+    rep = api_client_for(org.rep_a)
+    before = Deal.objects.count()
+    created = rep.post("/api/v1/deals/", {"name": "Late win", "owner": org.rep_a.pk, "stage": stages["Closed Won"].pk,
+                                          "amount": "500000", "close_date": "2025-02-15"}, format="json")  # fmt: skip
+    assert created.status_code == 400, created.content
+    assert ("Late win would be won on its close date 15 Feb 2025, in 2025-Q1, which is locked: move its close date "
+            "into an open period first. It can change once finance reopens 2025-Q1.") in str(created.json())  # fmt: skip
+    assert Deal.objects.count() == before
+
+    services.deal_update(actor=org.rep_a, deal=deals["open"], close_date=CLOSED)  # an open deal may sit there
+    with pytest.raises(DomainError, match="Alpha renewal would be won on its close date 10 Feb 2025, in 2025-Q1"):
+        services.deal_move_stage(actor=org.rep_a, deal=deals["open"], stage=stages["Closed Won"])
+    assert Deal.objects.get(pk=deals["open"].pk).status == "open"
+    # Dated in an open period, it is won as usual; finance may win it in the locked one.
+    services.deal_update(actor=org.rep_a, deal=deals["open"], close_date=CANCELLED)
+    assert services.deal_move_stage(actor=org.rep_a, deal=deals["open"], stage=stages["Closed Won"]).status == "won"
+    late = services.deal_create(actor=org.finance, name="Booked late", owner=org.rep_a, stage=stages["Closed Won"],
+                                amount="100", close_date=CLOSED)  # fmt: skip
+    assert late.status == "won"
+
+
+def test_a_deal_cancelled_in_a_locked_period_keeps_what_its_cancellation_took_back(api_client_for, org, deals):
+    """Its clawback was paid in the cancellation's period: re-pricing or re-splitting the deal would change it."""
+    won = deals["won"]
+    amount = Deal.objects.get(pk=won.pk).amount
+    services.deal_cancel(actor=org.rep_a, deal=won, on=CANCELLED, reason="withdrew")
+    lock(org, "2025-Q2")
+    rep = api_client_for(org.rep_a)
+    response = rep.patch(f"/api/v1/deals/{won.pk}/", {"amount": "1.00"}, format="json")
+    assert response.status_code == 400
+    assert ("Bravo expansion was cancelled in 2025-Q2, which is locked: its amount no longer changes. It can change "
+            "once finance reopens 2025-Q2.") in str(response.json())  # fmt: skip
+    with pytest.raises(DomainError, match="was cancelled in 2025-Q2, which is locked: its splits no longer change"):
+        services.deal_set_splits(actor=org.rep_a, deal=won, splits=[
+            services.SplitSpec(org.rep_a, Decimal(100)), services.SplitSpec(org.rep_a, Decimal(100), True)])  # fmt: skip
+    won.refresh_from_db()
+    assert (won.amount, won.splits.count()) == (amount, 0) and amount != Decimal("1.00")

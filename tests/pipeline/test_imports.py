@@ -736,7 +736,7 @@ def test_an_import_does_not_change_what_a_won_deal_of_a_locked_period_pays(org, 
     before = written()
     amounts = list(Deal.objects.order_by("id").values_list("external_id", "amount", "close_date"))
     message = ("row 3 (opportunity 0061A00002): Globex new logo is won and its close date {day} lies in 2025-Q2, "
-               "which is locked: an import cannot change its {fields}. Only finance may, on the deal's page; give "
+               "which is locked: an import cannot change its {fields}. It can change once finance reopens 2025-Q2; give "
                "the row the {fields} salesops has, or take it out of the file, then import again")  # fmt: skip
     cases = [  # (column, value, the close date named, the fields named)
         (4, "9000", "2025-04-15", "amount"),  # re-priced
@@ -770,6 +770,40 @@ def test_an_import_does_not_change_what_a_won_deal_of_a_locked_period_pays(org, 
                                       preset="salesforce")  # fmt: skip
     assert report.errors == []
     assert Deal.objects.get(external_id="0061A00002").amount == Decimal("9000.00")
+
+
+def test_an_import_wins_no_deal_into_a_locked_period(org, sellers, tmp_path):
+    """A row that makes a deal won with its close date in a locked period (a new deal, or one open before) would
+    add to what the period paid: a row error naming the deal and the period, and nothing is written."""
+    from incentives import services as pay
+
+    imported_with_history(tmp_path)
+    pay.period_lock(actor=org.finance, period=pay.period_get_or_create("2025-Q1"), reason="payroll sent")
+    before = written()
+    rows = salesforce_rows()
+    rows[0][6] = "Closed Won"  # Acme renewal, open in Proposal, closing on 3/31/2025
+    new_won = ["0061A00009", "Initech renewal", "Initech", "Jordan Lee", "500", "2/2/2025", "Closed Won", "100",
+               "", "", "1/2/2025"]  # fmt: skip
+    path = write_csv(tmp_path / "won.csv", SALESFORCE_HEADER, [*rows, new_won])
+    for dry_run in (True, False):
+        report = services.crm_file_import(actor=org.ops, path=path, preset="salesforce", dry_run=dry_run)
+        assert report.errors == [
+            "row 2 (opportunity 0061A00001): Acme renewal would be won (from Proposal) on its close date 2025-03-31, "
+            "in 2025-Q1, which is locked: an import cannot add to what 2025-Q1 paid. Give the row a close date in an "
+            "open period or an open stage, or take it out of the file, then import again",
+            "row 5 (opportunity 0061A00009): Initech renewal would be won on its close date 2025-02-02, in 2025-Q1, "
+            "which is locked: an import cannot add to what 2025-Q1 paid. Give the row a close date in an open period "
+            "or an open stage, or take it out of the file, then import again",
+        ]  # fmt: skip
+        assert written() == before
+
+    # Closing in the open quarter, both rows land.
+    rows[0][5], new_won[5] = "4/2/2025", "4/3/2025"
+    path = write_csv(tmp_path / "open.csv", SALESFORCE_HEADER, [*rows, new_won])
+    report = services.crm_file_import(actor=org.ops, path=path, preset="salesforce")
+    assert report.errors == []
+    assert set(Deal.objects.filter(external_id__in=["0061A00001", "0061A00009"]).values_list("status", flat=True)) == {
+        "won"}  # fmt: skip
 
 
 def test_closing_an_existing_deal_as_lost_needs_a_lost_reason_from_the_list(org, sellers, tmp_path):

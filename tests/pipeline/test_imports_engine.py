@@ -37,11 +37,18 @@ def test_salesforce_and_hubspot_dates_read_back(day):
         ("-5", "'-5' is negative; amounts are 0 or more"),
         ("ten", "'ten' is not an amount"),
         ("NaN", "'NaN' is not an amount"),
+        ("12.345", "'12.345' has more than 2 decimals; amounts are in cents"),
+        ("1.054", "'1.054' has more than 2 decimals"),  # a thousand the European way, or a typo: not guessed
     ],
 )
 def test_bad_amounts_say_why(raw, problem):
     with pytest.raises(engine.ValueProblem, match=problem):
         engine.money(raw)
+
+
+def test_a_spreadsheet_number_rounds_to_the_cent_halves_up():
+    assert engine.money(1054.1000000000001) == Decimal("1054.10")
+    assert engine.money(0.125) == Decimal("0.13") and engine.money("12.3400") == Decimal("12.34")
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,16 @@ def test_stress_seed_is_bounded(org, client_for, api_client_for) -> None:
     form["seed"], form["outcomes"] = str(2**31 - 1), SUPERSCRIPT_TWO  # the largest seed; outcomes not a number
     answer = client_for(org.ops).post("/planning/stress-tests/new/", form)
     assert answer.status_code == 400 and "outcomes must be between" in answer.content.decode()
+
+
+def test_territory_forms_refuse_a_nul_byte_or_a_name_too_long_in_words(org, client_for) -> None:
+    """A NUL byte in any page's form is a 400 naming the field (Postgres text cannot hold one); a name longer
+    than its column is a message; nothing is saved either way."""
+    from planning.models import TerritoryModel
+
+    client = client_for(org.ops)
+    refused = client.post("/planning/territories/", {"name": "N\x00"})
+    assert refused.status_code == 400 and "The field &#x27;name&#x27; contains a NUL byte" in refused.content.decode()
+    page = client.post("/planning/territories/", {"name": "N" * 200}, follow=True)
+    assert page.status_code == 200 and "A territory model&#x27;s name is 1 to 120 characters." in page.content.decode()
+    assert not TerritoryModel.objects.filter(name__startswith="N").exists()

@@ -139,3 +139,26 @@ def test_required_pipeline_hand_example(org) -> None:
     b = rows[org.rep_b.pk]  # no history: requirement unknown, listed short
     assert b.coverage.required is None and b.coverage.short
     assert [r.person_id for r in selectors.required_pipeline(org.rep_a, "2026-Q4", today=TODAY)] == [org.rep_a.pk]
+
+
+def test_an_allocation_names_nobody_outside_the_managers_reports(org, client_for, api_client_for) -> None:
+    """roles.md: a manager never reads another person's name by posting their id; numbers beyond the quota rule
+    are refused in words (not a server error), and nothing changes."""
+    scenario = make(org)
+    before = annual(scenario, org.ops)
+    for outsider in (org.rep_c, org.manager_west, org.director):
+        with pytest.raises(DomainError) as error:
+            services.scenario_allocate(actor=org.manager_east, scenario=scenario, manager=org.manager_east,
+                                       numbers={outsider.pk: "0.00"})  # fmt: skip
+        assert error.value.message == (
+            f"Person {outsider.pk} does not report to {org.manager_east.display_name} with a number in scenario 'Base'."
+        )
+        assert outsider.display_name not in error.value.message
+    api = api_client_for(org.manager_east).post(f"/api/v1/planning/scenarios/{scenario.pk}/allocate/",
+                                                {"numbers": {str(org.rep_c.pk): "100.00"}}, format="json")  # fmt: skip
+    assert api.status_code == 400 and org.rep_c.display_name not in api.content.decode()
+    for value in ("1e400", "1E+30", "-5"):
+        page = client_for(org.manager_east).post(f"/planning/scenarios/{scenario.pk}/allocate/",
+                                                 {f"person_{org.rep_a.pk}": value}, follow=True)  # fmt: skip
+        assert page.status_code == 200 and "is not a number to allocate" in page.content.decode(), value
+    assert annual(scenario, org.ops) == before
