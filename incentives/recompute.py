@@ -438,7 +438,7 @@ def _finish(run: CommissionRun, stats: dict[str, Any], errors: list[engine.Engin
     run.save(update_fields=["status", "finished_at", "stats", "errors"])
 
 
-def _why(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     """A failed run's reason as its errors list it: a result that does not fit says whose, anything else its
     kind and message."""
     return exc.described() if isinstance(exc, ResultOutOfRange) else f"{type(exc).__name__}: {exc}"
@@ -484,7 +484,7 @@ def commission_recompute(
                 recompute_shard_stage(run_id=run.pk, shard=shard, people=people, since=since)
         except Exception as exc:
             logger.exception("commission recompute %s failed", run.pk)
-            run_failed(run_id=run.pk, note=f"a shard failed: {_why(exc)}")
+            run_failed(run_id=run.pk, note=f"a shard failed: {describe_failure(exc)}")
             raise
         return recompute_swap(run_id=run.pk)
     run = _run_create(person_ids=person_ids, triggered_by=triggered_by, since=since, shards=1, session=True)
@@ -519,7 +519,7 @@ def commission_recompute(
             _finish(run, stats, errors)
     except Exception as exc:
         logger.exception("commission recompute %s failed", run.pk)
-        run_failed(run_id=run.pk, note=_why(exc))
+        run_failed(run_id=run.pk, note=describe_failure(exc))
         raise
     _purged(run, stats)
     return stats

@@ -39,7 +39,7 @@ from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
 from salesops.kernel import fiscal
-from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
+from salesops.kernel.fiscal import PeriodSpan, period_label
 from salesops.kernel.money import MoneyError, parse_money
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -747,7 +747,7 @@ def _check_and_save(
             continue
         if label not in labels:  # parsed once per label: a large file repeats a few dozen
             try:
-                span_of(label, cal.fiscal_year_start_month)
+                limits.parse_period(label, cal.fiscal_year_start_month)  # the rule period_get_or_create holds
                 labels[label] = True
             except ValueError:
                 labels[label] = False
@@ -926,7 +926,7 @@ def quotas_publish(*, actor: User, rows: Sequence[PublishedQuota], reason: str) 
         who = f"{person.display_name} {name}"
         if name not in labels:
             try:
-                span_of(name, cal.fiscal_year_start_month)
+                limits.parse_period(name, cal.fiscal_year_start_month)
             except ValueError as exc:
                 raise DomainError(f"{who}: {name!r} is not a period like 2026-Q1 or 2026-03.") from exc
             labels.add(name)

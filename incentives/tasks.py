@@ -83,7 +83,7 @@ SHARD_TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
     time_limit=1260,
 )
 def recompute_shard(self: Task, run_id: int, shard: int, people: list[int], since: str | None = None) -> int:
-    from incentives.recompute import recompute_shard_stage, run_failed
+    from incentives.recompute import describe_failure, recompute_shard_stage, run_failed
 
     try:
         return recompute_shard_stage(
@@ -95,7 +95,7 @@ def recompute_shard(self: Task, run_id: int, shard: int, people: list[int], sinc
         run_failed(run_id=run_id, note=f"shard {shard} failed after {self.request.retries} retries: {exc}")
         raise
     except Exception as exc:
-        run_failed(run_id=run_id, note=f"shard {shard} failed: {type(exc).__name__}: {exc}")
+        run_failed(run_id=run_id, note=f"shard {shard} failed: {describe_failure(exc)}")
         raise
 
 

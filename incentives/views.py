@@ -377,9 +377,16 @@ def period_lock(request: HttpRequest, pk: int) -> HttpResponse:
     period = get_object_or_404(Period, pk=pk)
     form = LockForm(request.POST or None)
     if request.method == "POST" and not form.is_valid():
-        # The figures the page showed came back altered: nothing is locked on figures nobody saw.
-        messages.error(request, f"{period.label} was not locked: the figures this page showed did not come back "
-                                "intact. Reload the page and lock again.")  # fmt: skip
+        if any(name.startswith("expected_") for name in form.errors):
+            # The figures the page showed came back altered: nothing is locked on figures nobody saw.
+            messages.error(request, f"{period.label} was not locked: the figures this page showed did not come "
+                                    "back intact. Reload the page and lock again.")  # fmt: skip
+        else:
+            labels = {name: field.label or name for name, field in form.fields.items()}
+            problems = "; ".join(
+                f"{labels.get(f, f)}: {' '.join(map(str, errors))}" for f, errors in form.errors.items()
+            )
+            messages.error(request, f"{period.label} was not locked: {problems}")
     elif request.method == "POST":
         data = form.cleaned_data
         expected = None

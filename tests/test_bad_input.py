@@ -201,10 +201,10 @@ def test_a_quota_of_a_trillion_is_refused_and_the_largest_that_fits_is_kept(org,
     assert list(Quota.objects.values_list("amount", flat=True)) == [Decimal("999999999999.99")]
 
 
-def _quota_file(amount: str) -> SimpleUploadedFile:
+def _quota_file(amount: str, period: str = "2026-Q1") -> SimpleUploadedFile:
     buffer = io.StringIO()
     csv.writer(buffer).writerows([["person", "period", "amount"], ["rep_b", "2026-Q1", "5000"],
-                                  ["rep_a", "2026-Q1", amount]])  # fmt: skip
+                                  ["rep_a", period, amount]])  # fmt: skip
     return SimpleUploadedFile("quotas.csv", buffer.getvalue().encode(), content_type="text/csv")
 
 
@@ -223,6 +223,23 @@ def test_a_quota_of_1e20_in_an_upload_is_a_row_error_and_nothing_is_written(
         {"row": 3, "column": "amount", "message": f"row 3 (rep_a), column amount: {QUOTA_MESSAGE}"}
     ]
     assert not Quota.objects.exists() and not Period.objects.filter(label="2026-Q1", quotas__isnull=False).exists()
+
+
+def test_a_quota_period_outside_the_date_rule_is_a_row_error_in_the_dry_run_too(
+    org, api_client_for, settings, tmp_path, celery_eager, django_capture_on_commit_callbacks
+):
+    """2300-Q1 is refused by the period rule on save: the row check says so, naming the row, and nothing is
+    written (it passed the check and then stopped the save, naming nobody)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    api = api_client_for(org.ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/incentives/quotas/upload/",
+                            {"file": _quota_file("5000", period="2300-Q1"), "dry_run": "false"},
+                            format="multipart")  # fmt: skip
+    job = api.get(response["Location"]).json()
+    assert job["status"] == "failed"
+    assert [(e["row"], e["column"]) for e in job["errors"]] == [(3, "period")]
+    assert not Quota.objects.exists()
 
 
 def test_a_quota_of_1e20_on_the_quotas_page_is_a_row_error(

@@ -38,7 +38,7 @@ def money(**kwargs: Any) -> serializers.DecimalField:
 
 
 def attainment(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=9, decimal_places=4, **kwargs)
+    return serializers.DecimalField(max_digits=20, decimal_places=4, **kwargs)  # the column's 16 + 4 digits
 
 
 # ------------------------------------------------------------------------------------------------ periods

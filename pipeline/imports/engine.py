@@ -352,11 +352,11 @@ def money(value: Any) -> Decimal | None:
         raise ValueProblem(f"{_quote(value)} is not an amount")
     if amount < 0:
         raise ValueProblem(f"{_quote(value)} is negative; amounts are 0 or more")
-    if amount >= Decimal("1e12"):
-        raise ValueProblem(f"{_quote(value)} is too large for an amount")
     if isinstance(value, float):
         # A spreadsheet's number cell: binary noise (1054.1000000000001) rounds to the cent, halves up.
-        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount >= Decimal("1e12"):
+        raise ValueProblem(f"{_quote(value)} is too large for an amount")
     if amount != amount.quantize(CENT):
         # Written text: 12.345 is a typo, and 1.054 may be a thousand written the European way; the API refuses
         # them too, rather than guess.

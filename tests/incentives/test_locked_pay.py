@@ -66,7 +66,7 @@ def test_a_plan_version_rating_a_locked_period_again_is_refused_but_to_finance(l
     assert ae.versions.count() == 3
 
 
-def test_a_result_too_large_to_store_fails_the_run_naming_whose_it_is(example):
+def test_a_result_too_large_to_store_fails_the_run_naming_whose_it_is(example, api_client_for):
     """A quota of 50 cents gives an attainment the wider column holds; a plan paying more than the amount
     columns hold fails the run before anything is written, and the failed run says whose result it was."""
     ops, ann = example["ops"], example["ann"]
@@ -76,6 +76,8 @@ def test_a_result_too_large_to_store_fails_the_run_naming_whose_it_is(example):
     assert payout.attainment > 100_000 and payout.attainment == (payout.credited / payout.quota).quantize(
         Decimal("1.0000")
     )
+    api = api_client_for(ann).get(f"/api/v1/incentives/payouts/{payout.pk}/")
+    assert api.status_code == 200 and Decimal(api.json()["attainment"]) == payout.attainment  # read back, not a 500
 
     before = {(p.person_id, p.period_id): p.payout for p in Payout.objects.all()}
     bonus = json.loads(json.dumps(AE_PLAN))
