@@ -29,11 +29,16 @@ def company(transactional_db, settings, tmp_path):
 
 def report(path: Path, owner: str, *, close_date: str = "9/30/2026", amount: str = "$48,000.00",
            stage: str = "Proposal") -> Path:  # fmt: skip
+    from django.utils import timezone
+
+    won = timezone.localdate()
     rows = [
         ["0068E00001", "Initech platform", "Initech LLC", owner, amount, close_date, stage, "60",
          "New Customer", "Web", "7/1/2026"],
-        ["0068E00002", "Umbrella renewal", "Umbrella Corp", owner, "12000", "10/15/2026", "Closed Won", "100",
-         "Renewal", "Partner", "6/2/2026"],
+        # Won today: in the current quarter, which the demo never locks (a deal won into a locked quarter is
+        # refused), whatever the day the suite runs.
+        ["0068E00002", "Umbrella renewal", "Umbrella Corp", owner, "12000", f"{won.month}/{won.day}/{won.year}",
+         "Closed Won", "100", "Renewal", "Partner", "6/2/2026"],
         ["0068E00003", "Hooli pilot", "", "manager", "", "11/30/2026", "Prospecting", "10", "", "", "8/3/2026"],
     ]  # fmt: skip
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
