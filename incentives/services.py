@@ -32,7 +32,7 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
-from incentives.plans import PlanError, parse_plan
+from incentives.plans import Plan, PlanError, parse_plan
 from incentives.selectors import LockFigures, lock_figures
 from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
@@ -326,24 +326,23 @@ def _announce_quotas(person_ids: list[int], since: dt.date | None) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- plans
-def plan_validate(definition: dict[str, Any], *, key: str) -> None:
-    """The plan JSON of incentives.md, checked by the one plan parser the engine's callers use (incentives.plans)."""
+def plan_validate(definition: dict[str, Any], *, key: str) -> Plan:
+    """The plan JSON of incentives.md, checked (and parsed) by the one plan parser the engine's callers use
+    (incentives.plans)."""
     try:
-        parse_plan(definition, key=key)
+        return parse_plan(definition, key=key)
     except PlanError as exc:
         raise DomainError(str(exc), field="definition") from exc
 
 
-def _refuse_locked_plan_change(
-    actor: User | None, first: dt.date, last: dt.date | None, kinds: set[str], what: str
-) -> None:
+def _refuse_locked_plan_change(actor: User | None, first: dt.date, last: dt.date | None, kind: str, what: str) -> None:
     """A new plan version that would rate again what a locked period (of a kind the plan pays by) paid, from
     `first` to `last` (open-ended: None), is finance's, as a deal change reaching a locked period is: the recompute
     then books the difference in the next open period. Anyone else is refused, naming the period. (One person's
     assignment reaching a locked period, a late hire's plan, is booked as such an adjustment whoever makes it.)"""
     if actor is None or actor.is_finance or actor.is_superuser:
         return
-    locked = Period.objects.filter(is_locked=True, kind__in=sorted(kinds), end__gte=first)
+    locked = Period.objects.filter(is_locked=True, kind=kind, end__gte=first)
     if last is not None:
         locked = locked.filter(start__lte=last)
     period = locked.order_by("start").first()
@@ -366,7 +365,7 @@ def plan_save_version(
                           f"{str(key)[:60]!r}.", field="key")  # fmt: skip
     if not name.strip() or len(name) > 120:
         raise DomainError(f"{key}: a plan's name is 1 to 120 characters.", field="name")
-    plan_validate(definition, key=key)
+    parsed = plan_validate(definition, key=key)
     locked = Period.objects.filter(is_locked=True, start__lte=effective_from, end__gte=effective_from).first()
     if locked:
         raise DomainError(f"{effective_from} falls in the locked period {locked.label}; choose a later date.")
@@ -379,7 +378,7 @@ def plan_save_version(
         if existing else None  # fmt: skip
     _refuse_locked_plan_change(
         actor, effective_from, later.effective_from - dt.timedelta(days=1) if later else None,
-        {parse_plan(definition, key=key).period}, f"{key}'s version from {effective_from}",
+        parsed.period, f"{key}'s version from {effective_from}",
     )  # fmt: skip
     plan, created = CompPlan.objects.get_or_create(key=key, defaults={"name": name})
     if not created and plan.name != name:
