@@ -7,13 +7,16 @@ class ForecastingConfig(AppConfig):
 
     def ready(self) -> None:
         from pipeline.events import deals_changed
+        from salesops.org.events import manager_changed
 
         deals_changed.connect(_on_deals_changed, dispatch_uid="forecasting-rollups-on-deal-change")
+        manager_changed.connect(_on_deals_changed, dispatch_uid="forecasting-rollups-on-manager-change")
 
 
 def _on_deals_changed(sender: object, **_: object) -> None:
-    """Any deal change may move a rollup (amount, stage, close date, owner, category): refresh soon.
-    The event is sent after the change committed, so the refresh sees it."""
+    """Any deal change may move a rollup (amount, stage, close date, owner, category), and so does a person
+    moving to another manager (the subtrees a rollup sums): refresh soon. The events are sent after the change
+    committed, so the refresh sees it."""
     from forecasting.tasks import queue_rollup_refresh
 
     queue_rollup_refresh()

@@ -706,7 +706,8 @@ def waterfall_moves(person_ids: list[int] | None, span: PeriodSpan, t0: dt.date,
                 t0=fm.DealState(a0, c0, bool(s0)) if was_open else None,
                 t1=fm.DealState(a1, c1, bool(s1)) if is_open else None,
                 outcome=status if status in (DealStatus.WON, DealStatus.LOST) else None,
-                created_after_t0=not was_open and bool(created) and dt.date.fromisoformat(created) > t0,
+                # Created on t0 itself counts as created: the snapshot dated t0 is taken at the start of that day.
+                created_after_t0=not was_open and bool(created) and dt.date.fromisoformat(created) >= t0,
             )
         )
     return WaterfallRows(moves, unchanged_total, unchanged_count)

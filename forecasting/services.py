@@ -24,9 +24,11 @@ from forecasting import timeseries as ts
 from forecasting.events import announce_forecast_adjusted
 from forecasting.models import (
     NUMBERS_FIELDS,
+    DealSnapshot,
     ForecastAdjustment,
     ForecastSubmission,
     Rollup,
+    RollupSnapshot,
     StageWinRate,
     TimeSeriesForecast,
 )
@@ -142,6 +144,12 @@ def snapshot_take(*, day: dt.date | None = None, refresh: bool = True) -> dict[s
             rollup_refresh(period=label)
     with transaction.atomic():
         _lock(SNAPSHOT_LOCK)
+        if (
+            DealSnapshot.objects.filter(snapshot_date=day).exists()
+            or RollupSnapshot.objects.filter(snapshot_date=day).exists()
+        ):
+            # Taken already (a retried or redelivered task): a snapshot is one moment, never two mixed.
+            return {"deals": 0, "rollups": 0}
         deals = deal_snapshot_take(day=day)
         rollups = rollup_snapshot_take(day=day, periods=periods)
     return {"deals": deals, "rollups": rollups}
@@ -185,7 +193,7 @@ def win_rates_learn(*, now: dt.datetime | None = None) -> int:
 # ------------------------------------------------------------------------------------------- time series
 def monthly_bookings(*, before: dt.date) -> list[tuple[str, float]]:
     """Company won bookings by close month, from the first month with any up to the month before `before`
-    (empty months as 0)."""
+    (empty months as 0, those at the end too: the forecast's first step is `before`'s month)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT close_date, amount FROM ("
@@ -195,7 +203,7 @@ def monthly_bookings(*, before: dt.date) -> list[tuple[str, float]]:
             [before.replace(day=1)],
         )
         rows = [(day, float(amount)) for day, amount in cursor.fetchall()]
-    return ts.series_from_rows(rows, "M")
+    return ts.series_from_rows(rows, "M", through=before.replace(day=1) - dt.timedelta(days=1))
 
 
 def _month_index(day: dt.date) -> int:

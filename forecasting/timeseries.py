@@ -195,8 +195,11 @@ def _next(key: tuple[int, int], freq: str) -> tuple[int, int]:
     return (year + 1, 1) if part == size else (year, part + 1)
 
 
-def series_from_rows(rows: Sequence[tuple[dt.date, float]], freq: str = "M") -> list[tuple[str, float]]:
-    """Sum values by month (or quarter), oldest first, with empty buckets between as 0."""
+def series_from_rows(
+    rows: Sequence[tuple[dt.date, float]], freq: str = "M", *, through: dt.date | None = None
+) -> list[tuple[str, float]]:
+    """Sum values by month (or quarter), oldest first, with empty buckets between as 0, and up to the bucket of
+    `through` when given (empty buckets at the end as 0: a model's first step is the bucket after it)."""
     if freq not in SEASON:
         raise ValueError(f"freq must be one of {', '.join(SEASON)}")
     totals: dict[tuple[int, int], float] = {}
@@ -207,6 +210,8 @@ def series_from_rows(rows: Sequence[tuple[dt.date, float]], freq: str = "M") -> 
         return []
     out: list[tuple[str, float]] = []
     key, last = min(totals), max(totals)
+    if through is not None:
+        last = max(last, _bucket(through, freq))
     while True:
         label = f"{key[0]:04d}-{key[1]:02d}" if freq == "M" else f"{key[0]:04d}-Q{key[1]}"
         out.append((label, totals.get(key, 0.0)))

@@ -17,7 +17,7 @@ from django.http import Http404
 
 from reporting import dashboards, queries, selectors
 from reporting.dashboards import Context, Dashboard
-from reporting.filtersets import ReportFilter
+from reporting.filtersets import ReportFilter, stage_param
 from reporting.selectors import Meta, Person, View
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import sees_everyone
@@ -157,7 +157,7 @@ def drill_for(user: Any, query: Any, today: dt.date) -> Drill:
     sql, params = queries.drill_sql(
         selectors.slice_for(view, flt, meta),
         measure,
-        stage=int(stage) if str(stage or "").isdigit() else None,
+        stage=stage_param(stage),
         today=today,
         factor=dashboards.RISK_FACTOR,
         quiet_days=dashboards.QUIET_DAYS,

@@ -22,6 +22,9 @@ from salesops.kernel.fiscal import fiscal_year_of, period_label, quarter_span, s
 
 YEAR_RE = re.compile(r"^(\d{4})$")
 FILTER_KEYS = ("region", "team", "person", "owner", "pipeline", "product", "territory")
+# These four may also be 0: "none of them", the group a table shows as "No region", "No team", "No product",
+# "No territory", so that group's row drills into its own deals.
+NONE_KEYS = ("region", "team", "product", "territory")
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,16 @@ def _int(value: Any) -> int | None:
     return number if number > 0 else None
 
 
+def stage_param(value: Any) -> int | None:
+    """The `stage` of a drill-down link: a stage id, else None (ignored), whatever the text."""
+    return _int(value)
+
+
+def _key(value: Any) -> int | None:
+    """An id, or 0 for "none" (NONE_KEYS)."""
+    return 0 if str(value) == "0" else _int(value)
+
+
 def _date(value: Any) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
@@ -167,7 +180,7 @@ class ReportFilter:
                 span = None  # 9999 or 0001 as a period: malformed like any other, the default shows
         return cls(
             span=span or current_quarter(today, start_month),
-            **{key: _int(query.get(key)) for key in FILTER_KEYS},
+            **{key: (_key if key in NONE_KEYS else _int)(query.get(key)) for key in FILTER_KEYS},
         )
 
     def with_span(self, span: Span) -> ReportFilter:
@@ -200,7 +213,7 @@ class ReportFilter:
 
     @property
     def is_narrowed(self) -> bool:
-        return any(getattr(self, key) for key in FILTER_KEYS)
+        return any(getattr(self, key) is not None for key in FILTER_KEYS)
 
 
 class FilterForm(forms.Form):
@@ -215,7 +228,9 @@ class FilterForm(forms.Form):
     territory = forms.ChoiceField(required=False, label="Territory")
 
     def __init__(self, flt: ReportFilter, *, choices: dict[str, list[tuple[str, str]]]) -> None:
-        initial = {key: str(getattr(flt, key) or "") for key in FILTER_KEYS if key != "owner"}
+        initial = {
+            key: "" if getattr(flt, key) is None else str(getattr(flt, key)) for key in FILTER_KEYS if key != "owner"
+        }
         initial["period"] = flt.span.label
         super().__init__(initial=initial)
         empty = {

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from reporting.kpis import ZERO, Aggregate
 
@@ -43,6 +44,16 @@ TERRITORY_MODEL_VERSION = """COALESCE((SELECT 'b' || id::text || '@' || COALESCE
                                       FROM planning_active_territory_model ORDER BY id LIMIT 1), '')"""
 TERRITORY_JOIN = " LEFT JOIN planning_account_territory tt ON tt.account_id = {account}"
 TERRITORY_FILTER = "{account} IN (SELECT tt.account_id FROM planning_account_territory tt WHERE tt.territory_id = %s)"
+# Territory 0: the deals of no territory (no account, or an account the active model does not assign).
+NO_TERRITORY_FILTER = "NOT EXISTS (SELECT 1 FROM planning_account_territory tt WHERE tt.account_id = {account})"
+
+
+def territory_condition(account: str, territory: int, params: list[Any]) -> str:
+    """The condition keeping the deals of one territory (0: of none) through the deal's account column."""
+    if territory == 0:
+        return NO_TERRITORY_FILTER.format(account=account)
+    params.append(territory)
+    return TERRITORY_FILTER.format(account=account)
 
 
 @dataclass(frozen=True)
@@ -51,9 +62,9 @@ class Slice:
     end: dt.date
     people: tuple[int, ...] | None = None  # None: everyone; () : nobody
     pipeline: int | None = None
-    product: int | None = None
+    product: int | None = None  # 0: the deals of no product
     fiscal_start_month: int = 1
-    territory: int | None = None  # the deals of accounts in this territory (of the active model) only
+    territory: int | None = None  # the deals of accounts in this territory (of the active model) only; 0: of none
     territory_rollup: bool = False  # the territory rollup follows the active model (it may answer everyone)
 
     @property
@@ -138,14 +149,13 @@ def _where(src: _Source, slc: Slice, lo: dt.date, hi: dt.date, params: list[Any]
     if slc.pipeline:
         conditions.append(f"{src.pipeline} = %s")
         params.append(slc.pipeline)
-    if slc.product:
+    if slc.product is not None:
         assert src.product is not None
         conditions.append(f"{src.product} = %s")
         params.append(slc.product)
-    if slc.territory:
+    if slc.territory is not None:
         assert src.account is not None
-        conditions.append(TERRITORY_FILTER.format(account=src.account))
-        params.append(slc.territory)
+        conditions.append(territory_condition(src.account, slc.territory, params))
     if extra:
         conditions.append(extra)
     return " AND ".join(conditions)
@@ -405,7 +415,7 @@ def stage_flow(slc: Slice, *, facts_only: bool = False) -> dict[int, StageFlow]:
     params: list[Any] = []
     if company:
         counts_sql = _stage_counts_rollup(slc, params)
-        if slc.product:
+        if slc.product is not None:
             days_sql = _stage_days_facts(slc, params)
         else:
             conditions = ["d.month BETWEEN %s AND %s"]
@@ -447,12 +457,11 @@ def _spell_filters(slc: Slice, params: list[Any]) -> str:
     if slc.pipeline:
         conditions.append("s.pipeline_id = %s")
         params.append(slc.pipeline)
-    if slc.product:
+    if slc.product is not None:
         conditions.append("s.product_id = %s")
         params.append(slc.product)
-    if slc.territory:
-        conditions.append(TERRITORY_FILTER.format(account="s.account_id"))
-        params.append(slc.territory)
+    if slc.territory is not None:
+        conditions.append(territory_condition("s.account_id", slc.territory, params))
     return "".join(f" AND {c}" for c in conditions)
 
 
@@ -477,7 +486,7 @@ def _stage_counts_rollup(slc: Slice, params: list[Any]) -> str:
     filters: list[tuple[str, Any]] = []
     if slc.pipeline:
         filters.append(("pipeline_id = %s", slc.pipeline))
-    if slc.product:
+    if slc.product is not None:
         filters.append(("product_id = %s", slc.product))
     where = "".join(f" AND sm.{condition}" for condition, _ in filters)
     again = "".join(f" AND r.{condition}" for condition, _ in filters)
@@ -526,12 +535,11 @@ def _fact_filters(slc: Slice, params: list[Any], alias: str = "f", person: str =
     if slc.pipeline:
         conditions.append(f"{alias}.pipeline_id = %s")
         params.append(slc.pipeline)
-    if slc.product:
+    if slc.product is not None:
         conditions.append(f"{alias}.product_id = %s")
         params.append(slc.product)
-    if slc.territory:
-        conditions.append(TERRITORY_FILTER.format(account=f"{alias}.account_id"))
-        params.append(slc.territory)
+    if slc.territory is not None:
+        conditions.append(territory_condition(f"{alias}.account_id", slc.territory, params))
     return "".join(f" AND {c}" for c in conditions)
 
 
@@ -562,12 +570,18 @@ def slipped_deals(slc: Slice, *, limit: int = 10) -> tuple[int, Decimal, list[De
     return count, amount, lines
 
 
+def quiet_since(today: dt.date, quiet_days: int) -> dt.datetime:
+    """The first moment of the day `quiet_days` before today, in the company's time zone: a deal whose last
+    activity is earlier had none on that day or since (kpis.md: dates are the company's)."""
+    return timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=quiet_days), dt.time.min))
+
+
 def deals_at_risk(
     slc: Slice, *, today: dt.date, factor: float, quiet_days: int, limit: int = 10
 ) -> tuple[int, Decimal, list[DealLine]]:
     """Open deals closing in the range that sit in their stage more than `factor` × the stage's median and
     had no activity for `quiet_days`."""
-    params = [today, today, factor, today - dt.timedelta(days=quiet_days), slc.start, slc.end]
+    params = [today, today, factor, quiet_since(today, quiet_days), slc.start, slc.end]
     filters = _fact_filters(slc, params)
     params.append(limit)
     sql = f"""
@@ -579,7 +593,7 @@ def deals_at_risk(
                    COUNT(*) OVER () AS total, SUM(f.amount) OVER () AS total_amount
             FROM reporting_dealfact f JOIN reporting_stagemedian m ON m.stage_id = f.stage_id
             WHERE f.status = 'open' AND %s - f.stage_entered_on > m.median_days * %s
-              AND (f.last_activity_at IS NULL OR f.last_activity_at::date < %s)
+              AND (f.last_activity_at IS NULL OR f.last_activity_at < %s)
               AND f.close_date BETWEEN %s AND %s{filters}
             ORDER BY f.amount DESC NULLS LAST, f.deal_id
             LIMIT %s
@@ -696,13 +710,13 @@ def drill_sql(
         )
     if measure == "at_risk":
         day = today or dt.date.today()
-        params += [day, factor, day - dt.timedelta(days=quiet_days), slc.start, slc.end]
+        params += [day, factor, quiet_since(day, quiet_days), slc.start, slc.end]
         filters = _fact_filters(slc, params)
         return (
             f"""SELECT f.deal_id, NULL::int, NULL::numeric FROM reporting_dealfact f
                 JOIN reporting_stagemedian m ON m.stage_id = f.stage_id
                 WHERE f.status = 'open' AND %s - f.stage_entered_on > m.median_days * %s
-                  AND (f.last_activity_at IS NULL OR f.last_activity_at::date < %s)
+                  AND (f.last_activity_at IS NULL OR f.last_activity_at < %s)
                   AND f.close_date BETWEEN %s AND %s{filters}""",
             params,
         )

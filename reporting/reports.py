@@ -35,13 +35,18 @@ def kpi_report(
     flt = (flt or ReportFilter(span=span)).with_span(span)
     if user is None:
         people = selectors.everyone()
-        view = View(people, True, selectors.chosen_people(people, flt, True))
+        chosen = selectors.chosen_people(people, flt, True)
+        view = View(people, True, chosen, chosen)
     else:
         view = selectors.resolve_view(user, flt, meta, people)
     result = kpi_aggregates(selectors.slice_for(view, flt, meta), [by] if by else [])
     groups = result[(0, by)]
+    named = view.people
+    if by == "manager":
+        # The managers of the people in view (a rep's own manager): their names, though outside the view.
+        named = {**named, **selectors.people_named(k for k in groups if k is not None and k not in named)}
     rows = [
-        KpiRow(key, aggregate, selectors.group_label(by, key, meta, view.people))
+        KpiRow(key, aggregate, selectors.group_label(by, key, meta, named))
         for key, aggregate in groups.items()
         if by is None or aggregate.won_count or aggregate.lost_count or aggregate.bookings
     ]

@@ -196,7 +196,15 @@ class View:
 
     people: dict[int, Person]
     sees_all: bool
-    chosen: tuple[int, ...] | None  # None: everyone (no filter narrows and the viewer sees all)
+    chosen: tuple[int, ...] | None  # for deal queries; None: the company's rollups give the numbers
+    # The people the filters keep, for what people carry rather than deals (quotas, commissions, calls): None
+    # only when the viewer sees everyone and no filter narrows. `chosen` may be None while this is not, when
+    # everyone with a deal is among them: their deals are the company's, their quotas are not.
+    kept: tuple[int, ...] | None = None
+
+    def kept_people(self) -> tuple[int, ...]:
+        """The ids of the people the filters keep (everyone in view when nothing narrows)."""
+        return self.kept if self.kept is not None else tuple(self.people)
 
 
 def resolve_view(user: Any, flt: ReportFilter, meta: Meta, people: dict[int, Person] | None = None) -> View:
@@ -204,26 +212,27 @@ def resolve_view(user: Any, flt: ReportFilter, meta: Meta, people: dict[int, Per
     of the tree) reads like someone who sees everyone, so the company-wide rollups serve them too."""
     people = people if people is not None else people_in_view(user)
     everyone_visible = sees_everyone(user) or (meta.people_count > 0 and len(people) == meta.people_count)
-    chosen = chosen_people(people, flt, everyone_visible)
+    kept = chosen = chosen_people(people, flt, everyone_visible)
     if chosen is not None and meta.fact_people and meta.fact_people.issubset(chosen):
-        # Everyone with a deal is in view: the numbers are the company's, and the company rollups give them.
+        # Everyone with a deal is in view: the deal numbers are the company's, and the company rollups give
+        # them. Quotas and pay still belong to the people kept (`kept`).
         chosen = None
-    return View(people, everyone_visible, chosen)
+    return View(people, everyone_visible, chosen, kept)
 
 
 def chosen_people(people: dict[int, Person], flt: ReportFilter, sees_all: bool) -> tuple[int, ...] | None:
     """Apply region, team and person filters to the people in view; None when that is everyone."""
-    if sees_all and not (flt.region or flt.team or flt.person or flt.owner):
+    if sees_all and flt.region is None and flt.team is None and not (flt.person or flt.owner):
         return None
     ids = set(people)
     if flt.owner:
         ids &= {flt.owner}
     if flt.person:
         ids &= subtree_of(flt.person, people) if flt.person in people else set()
-    if flt.region:
-        ids = {pk for pk in ids if people[pk].region_id == flt.region}
-    if flt.team:
-        ids = {pk for pk in ids if people[pk].team_id == flt.team}
+    if flt.region is not None:  # 0: the people of no region
+        ids = {pk for pk in ids if people[pk].region_id == (flt.region or None)}
+    if flt.team is not None:
+        ids = {pk for pk in ids if people[pk].team_id == (flt.team or None)}
     return tuple(sorted(ids))
 
 
@@ -243,10 +252,15 @@ def slice_for(view: View, flt: ReportFilter, meta: Meta, *, span: Any = None) ->
         end=span.end,
         people=view.chosen,
         pipeline=flt.pipeline if flt.pipeline in meta.pipelines else None,
-        product=flt.product if flt.product in meta.products else None,
+        product=flt.product if flt.product == 0 or flt.product in meta.products else None,
         fiscal_start_month=meta.fiscal_start_month,
         # A territory of no account (or of no active model) holds no deal: nothing, rather than everything.
-        territory=(flt.territory if flt.territory in meta.territories else -1) if flt.territory else None,
+        # 0: the deals of no territory.
+        territory=None
+        if flt.territory is None
+        else flt.territory
+        if flt.territory == 0 or flt.territory in meta.territories
+        else -1,
         territory_rollup=meta.territory_rollup,
     )
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 from reporting import queries
 from reporting.builders import build_dashboard, dashboards_for, drill_for
 from reporting.dashboards import Dashboard
-from reporting.filtersets import FilterForm, ReportFilter, period_choices
-from reporting.selectors import Meta, View, territories_in_view
+from reporting.filtersets import FilterForm, ReportFilter, period_choices, stage_param
+from reporting.selectors import NO_PRODUCT, NO_REGION, NO_TEAM, NO_TERRITORY, Meta, View, territories_in_view
 from salesops.exports import csv_response, xlsx_response
 from salesops.htmx import is_htmx
 from salesops.org.auth import request_user
@@ -40,21 +40,27 @@ def home(request: HttpRequest) -> HttpResponse:
 def filter_choices(meta: Meta, view: View, flt: ReportFilter, today: dt.date) -> dict[str, list[tuple[str, str]]]:
     """Choices of the filter bar: only what the viewer may see (people in scope; all regions and products)."""
     people = list(view.people.values())
-    if flt.region:
-        people = [p for p in people if p.region_id == flt.region]
-    if flt.team:
-        people = [p for p in people if p.team_id == flt.team]
+    if flt.region is not None:  # 0: no region
+        people = [p for p in people if p.region_id == (flt.region or None)]
+    if flt.team is not None:
+        people = [p for p in people if p.team_id == (flt.team or None)]
     if len(people) > PEOPLE_MENU_LIMIT:
         people = [p for p in people if p.is_manager or p.id == flt.person]
-    teams = [(str(pk), name) for pk, (name, region) in meta.teams.items() if not flt.region or region == flt.region]
+    teams = [
+        (str(pk), name)
+        for pk, (name, region) in meta.teams.items()
+        if flt.region is None or region == (flt.region or None)
+    ]
+    territories = [(str(pk), name) for pk, name in territories_in_view(view, meta).items()]
     return {
         "period": period_choices(today, meta.fiscal_start_month),
-        "region": [(str(pk), name) for pk, name in meta.regions.items()],
-        "team": teams,
+        # "0" picks the group of none, as the tables' "No region" rows do.
+        "region": [(str(pk), name) for pk, name in meta.regions.items()] + [("0", NO_REGION)],
+        "team": [*teams, ("0", NO_TEAM)],
         "person": [(str(p.id), p.name + (" (and their team)" if p.is_manager else "")) for p in people],
         "pipeline": [(str(pk), name) for pk, (name, _) in meta.pipelines.items()],
-        "product": [(str(pk), name) for pk, name in meta.products.items()],
-        "territory": [(str(pk), name) for pk, name in territories_in_view(view, meta).items()],
+        "product": [(str(pk), name) for pk, name in meta.products.items()] + [("0", NO_PRODUCT)],
+        "territory": territories + ([("0", NO_TERRITORY)] if meta.territories else []),
     }
 
 
@@ -147,9 +153,11 @@ def drill(request: HttpRequest) -> HttpResponseBase:
 
 def _narrowing_words(flt: ReportFilter, meta: Meta, view: View, stage: Any) -> list[str]:
     words = [flt.span.title]
-    if flt.region:
-        words.append(meta.regions.get(flt.region, "a region"))
-    if flt.team and flt.team in meta.teams:
+    if flt.region is not None:
+        words.append(meta.regions.get(flt.region, "a region") if flt.region else NO_REGION)
+    if flt.team == 0:
+        words.append(NO_TEAM)
+    elif flt.team and flt.team in meta.teams:
         words.append(meta.teams[flt.team][0])
     if flt.person and flt.person in view.people:
         words.append(f"{view.people[flt.person].name} and their team")
@@ -157,11 +165,16 @@ def _narrowing_words(flt: ReportFilter, meta: Meta, view: View, stage: Any) -> l
         words.append(view.people[flt.owner].name)
     if flt.pipeline and flt.pipeline in meta.pipelines:
         words.append(meta.pipelines[flt.pipeline][0])
-    if flt.product and flt.product in meta.products:
+    if flt.product == 0:
+        words.append(NO_PRODUCT)
+    elif flt.product and flt.product in meta.products:
         words.append(meta.products[flt.product])
-    if flt.territory:
+    if flt.territory == 0:
+        words.append(NO_TERRITORY)
+    elif flt.territory:
         named = territories_in_view(view, meta).get(flt.territory)
         words.append(f"territory {named}" if named else "a territory")
-    if str(stage or "").isdigit() and int(stage) in meta.stages:
-        words.append(f"stage {meta.stages[int(stage)].name}")
+    stage_id = stage_param(stage)
+    if stage_id in meta.stages:
+        words.append(f"stage {meta.stages[stage_id].name}")
     return words

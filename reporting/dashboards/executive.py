@@ -73,7 +73,7 @@ def executive_dashboard(ctx: Context) -> list[Panel]:
     )
     window = months_back(span.end, 12)
     trend = queries.kpi_aggregates(ctx.slice(window), ["month"], medians=False)
-    quotas = selectors.quota_by_person_month(slc.people, min(prev.start, window.start), span.end)
+    quotas = selectors.quota_by_person_month(ctx.view.kept, min(prev.start, window.start), span.end)
     if slc.territory is not None:
         quotas = {}  # people carry quotas, not territories: a territory's deals have no quota to compare with
     total_quota = selectors.quota_total(quotas, None, span.start, span.end)
@@ -160,7 +160,7 @@ def _exec_table(
         wide=True,
     )
     keys, panel.rows = kpi_table_rows(ctx, dim, current, before, quota_by, medians=dim not in ("team", "territory"))
-    panel.total_rows = sum(1 for k in current if k is not None)
+    panel.total_rows = len(current)
     if dim == "team":
         panel.note = "Median cycle by region and product; teams show the mean (a median per team reads every deal)."
     if dim == "territory":

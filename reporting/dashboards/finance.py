@@ -21,7 +21,7 @@ from salesops.charts import PALETTE
 def finance_dashboard(ctx: Context) -> list[Panel]:
     span = ctx.flt.span
     slc = ctx.slice()
-    rows = selectors.commissions(slc.people, span.start, span.end)
+    rows = selectors.commissions(ctx.view.kept, span.start, span.end)
     periods = sorted({(r.period_start, r.period_end, r.period_label) for r in rows})
     # Bookings for each commission period by region (periods of one kind do not overlap; a second kind
     # asks again). Commission has no pipeline or product: those filters do not apply here.

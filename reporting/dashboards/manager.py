@@ -45,7 +45,7 @@ def manager_dashboard(ctx: Context) -> list[Panel]:
     # One query for the period's total and people, and the months of the trend (the period and the months
     # before it, as two periods that do not overlap); medians for the period's total only.
     result = queries.kpi_aggregates(slc, ["owner", "month"], periods=periods, medians=[], median_periods=[0])
-    quotas = selectors.quota_by_person_month(slc.people, window.start, window.end)
+    quotas = selectors.quota_by_person_month(ctx.view.kept, window.start, window.end)
     total_quota = selectors.quota_total(quotas, None, span.start, span.end)
     total = KpiRow(None, result[(0, None)][None].with_quota(total_quota))
 
@@ -84,7 +84,10 @@ def _bookings_vs_quota(
     months: dict[dt.date, Aggregate] = {}
     for (_, dim), rows in result.items():
         if dim == "month":
-            months.update({k: v for k, v in rows.items() if k is not None})
+            # A range that starts mid-month shares that month with the months before it: add the two parts.
+            for k, v in rows.items():
+                if k is not None:
+                    months[k] = months[k] + v if k in months else v
     quota_by_month: dict[dt.date, Decimal] = defaultdict(Decimal)
     for person_months in quotas.values():
         for month, amount in person_months.items():
@@ -436,7 +439,7 @@ def _leaderboard(ctx: Context, owners: dict[Any, Aggregate], quotas: dict[int, d
 def forecast_accuracy_rows(ctx: Context) -> list[dict[str, Any]]:
     """Each person in view's own and manager's call against actual bookings, per closed month of the period
     (`forecasting.selectors.accuracy_by_person`); none until forecasts have history."""
-    people = ctx.view.chosen if ctx.view.chosen is not None else tuple(ctx.view.people)
+    people = ctx.view.kept_people()
     return forecasting.accuracy_by_person(people=people, start=ctx.flt.span.start, end=ctx.flt.span.end)
 
 

@@ -332,10 +332,8 @@ def kpi_table_rows(
     """The groups' keys and one row per group, largest bookings first, every cell of the rows shown (the
     first `linked`) linked to its deals; the rest go to the export, which has no links."""
     rows = []
-    keys = sorted(
-        (k for k in current if k is not None or dim in ("manager",)),
-        key=lambda k: (-current[k].bookings, ctx.label(dim, k)),
-    )
+    # Every group, "No region" (and the like) included, so the rows add up to the total.
+    keys = sorted(current, key=lambda k: (-current[k].bookings, ctx.label(dim, k)))
     if not ctx.full_tables:
         keys = keys[:linked]
     for index, key in enumerate(keys):
@@ -374,7 +372,9 @@ def no_link(measure: str, **overrides: Any) -> None:
 
 def narrow(dim: str, key: Any) -> dict[str, Any]:
     """The filter that selects one group's deals, for its drill-down link."""
-    if dim in ("region", "team", "territory", "product", "pipeline"):
+    if dim in ("region", "team", "territory", "product"):
+        return {dim: 0 if key is None else key}  # 0: the deals of no region, team, territory or product
+    if dim == "pipeline":
         return {dim: key}
     if dim == "owner":
         return {"owner": key}
