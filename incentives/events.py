@@ -29,6 +29,10 @@ period_locked = Signal()
 # manual, dispute, …), reason (str), actor_id (int | None).
 adjustment_booked = Signal()
 
+# kwargs: person_ids (list[int]: whose quotas changed), since (ISO date str: the first day of the earliest period
+# changed, "" when not known).
+quotas_changed = Signal()
+
 
 def _send_on_commit(signal: Signal, **kwargs: object) -> None:
     def send() -> None:
@@ -76,3 +80,7 @@ def announce_adjustment_booked(
 ) -> None:  # fmt: skip
     _send_on_commit(adjustment_booked, adjustment_id=adjustment_id, person_id=person_id, period_label=period_label,
                     amount=amount, source=source, reason=reason, actor_id=actor_id)  # fmt: skip
+
+
+def announce_quotas_changed(*, person_ids: Iterable[int], since: str) -> None:
+    _send_on_commit(quotas_changed, person_ids=sorted(set(person_ids)), since=since)

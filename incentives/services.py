@@ -321,8 +321,10 @@ def _announce_quota(person_id: int, period: Period) -> None:
 
 def _announce_quotas(person_ids: list[int], since: dt.date | None) -> None:
     from incentives import tasks
+    from incentives.events import announce_quotas_changed
 
     tasks.queue_recompute(person_ids=person_ids, reason="quota", since=since)
+    announce_quotas_changed(person_ids=person_ids, since=since.isoformat() if since else "")
 
 
 # ------------------------------------------------------------------------------------------------- plans

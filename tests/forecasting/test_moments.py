@@ -7,11 +7,13 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.core.cache import cache
 from freezegun import freeze_time
 
 from forecasting import selectors, services
 from forecasting import timeseries as ts
 from forecasting.models import DealSnapshot
+from forecasting.tasks import PENDING_KEY
 from pipeline import services as deals_service
 from salesops.org import services as org_services
 from salesops.outbox.models import OutboxMessage
@@ -68,6 +70,7 @@ def test_a_second_snapshot_on_the_same_date_adds_nothing(org, q4):
 
 def test_moving_a_rep_to_another_manager_refreshes_the_rollups(org, q4, client_for):
     services.rollup_refresh(period="2026-Q4")
+    cache.delete(PENDING_KEY)  # no refresh pending (a change of an earlier test may have left the debounce key)
     before = OutboxMessage.objects.filter(task="forecasting.refresh_rollups").count()
     org_services.person_update(actor=org.ops, person=org.rep_b, manager=org.manager_west)
     assert OutboxMessage.objects.filter(task="forecasting.refresh_rollups").count() > before
@@ -97,3 +100,19 @@ def test_the_time_series_runs_to_the_last_complete_month_with_or_without_booking
     expected = ts.fit_forecast([v for _, v in series], 2, model="ets_ANA").sum_of([1])[0]  # step 0 November
     assert row.point == D(str(round(expected, 2)))
     assert row.point > D(5000)  # December's peak lands on December
+
+
+def test_a_quota_change_refreshes_the_rollups(org, q4, django_capture_on_commit_callbacks):
+    from incentives import services as incentives
+
+    period = incentives.period_get_or_create("2026-Q4")
+    services.rollup_refresh(period="2026-Q4")
+    cache.delete(PENDING_KEY)  # no refresh pending (a change of an earlier test may have left the debounce key)
+    before = OutboxMessage.objects.filter(task="forecasting.refresh_rollups").count()
+    with django_capture_on_commit_callbacks(execute=True):
+        incentives.quota_set(actor=org.ops, person=org.rep_a, period=period, amount="40000")
+    assert OutboxMessage.objects.filter(task="forecasting.refresh_rollups").count() > before
+    services.rollups_refresh_current(extra=["2026-Q4"])  # what the queued task runs
+    rows = {r.person.username: r for r in selectors.grid(org.rep_a, org.rep_a, "2026-Q4").rows}
+    assert rows["rep_a"].rollup.quota == D("40000.00")
+    assert rows["rep_a"].attainment == D("0.25")
