@@ -671,7 +671,8 @@ def waterfall_moves(person_ids: list[int] | None, span: PeriodSpan, t0: dt.date,
     month apart) are only counted and summed in SQL: they are in start and end alike and move nothing.
     `person_ids` None means everyone. A deal open at t0 but not at t1 is won or lost as its status says now
     (its outcome at t1 unless reopened since); a deal not open at t0 was created after t0 when its created
-    date (else creation day) is after t0, else it was pulled in (or reopened)."""
+    date (else creation day) is t0 or later (the snapshot dated t0 is taken at the start of that day), else it
+    was pulled in (or reopened)."""
     # The scope as a hashed set (`IN (SELECT …)`), or, when it holds most people, as the short list of those
     # outside it: `= ANY(array)` compares element by element, slow at 2,000 owners × 90,000 rows.
     owners, test = person_ids or [], "IN"

@@ -134,21 +134,28 @@ def snapshot_periods(day: dt.date) -> list[str]:
     return periods
 
 
+def _snapshot_taken(day: dt.date) -> bool:
+    """Whether the day has a snapshot already (a retried or redelivered task, a run by hand): a snapshot is one
+    moment, never two mixed."""
+    return (
+        DealSnapshot.objects.filter(snapshot_date=day).exists()
+        or RollupSnapshot.objects.filter(snapshot_date=day).exists()
+    )
+
+
 def snapshot_take(*, day: dt.date | None = None, refresh: bool = True) -> dict[str, int]:
     """The daily snapshot: refresh the rollups of the periods it keeps (`snapshot_periods`), then copy open deals
     and those rollups, each in one statement, in one transaction (so a date is either complete or absent)."""
     day = day or timezone.localdate()
+    if _snapshot_taken(day):
+        return {"deals": 0, "rollups": 0}
     periods = snapshot_periods(day)
     if refresh:
         for label in periods:
             rollup_refresh(period=label)
     with transaction.atomic():
         _lock(SNAPSHOT_LOCK)
-        if (
-            DealSnapshot.objects.filter(snapshot_date=day).exists()
-            or RollupSnapshot.objects.filter(snapshot_date=day).exists()
-        ):
-            # Taken already (a retried or redelivered task): a snapshot is one moment, never two mixed.
+        if _snapshot_taken(day):  # again under the lock: a run beside this one may have taken it meanwhile
             return {"deals": 0, "rollups": 0}
         deals = deal_snapshot_take(day=day)
         rollups = rollup_snapshot_take(day=day, periods=periods)

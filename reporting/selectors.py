@@ -200,7 +200,7 @@ class View:
     # The people the filters keep, for what people carry rather than deals (quotas, commissions, calls): None
     # only when the viewer sees everyone and no filter narrows. `chosen` may be None while this is not, when
     # everyone with a deal is among them: their deals are the company's, their quotas are not.
-    kept: tuple[int, ...] | None = None
+    kept: tuple[int, ...] | None
 
     def kept_people(self) -> tuple[int, ...]:
         """The ids of the people the filters keep (everyone in view when nothing narrows)."""

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from django.urls import reverse
 
 from reporting import kpis, queries, selectors
-from reporting.dashboards.panels import CHART_HEIGHT, Cell, Context, Panel, Stat, guarded
+from reporting.dashboards.panels import CHART_HEIGHT, Cell, Context, Panel, Stat, guarded, narrow
 from reporting.filtersets import custom_span
 from salesops import charts, formats
 from salesops.charts import PALETTE
@@ -146,7 +146,9 @@ def _expense_panel(
             name=ctx.label("region", region),
             x=[label for _, _, label in periods],
             y=[float(expense.get((label, region), 0)) for _, _, label in periods],
-            customdata=[ctx.drill("bookings", span=custom_span(s, e), region=region) for s, e, _ in periods],
+            customdata=[
+                ctx.drill("bookings", span=custom_span(s, e), **narrow("region", region)) for s, e, _ in periods
+            ],
             marker_color=PALETTE[i % len(PALETTE)],
         )
     fig.update_layout(barmode="stack", yaxis={"title": "commission expense"})
@@ -155,7 +157,7 @@ def _expense_panel(
         for region in [*regions, "*"]:
             spent = expense.get((label, region), Decimal(0))
             booked = bookings.get((label, region), Decimal(0))
-            narrowed = {"region": region} if region != "*" else {}
+            narrowed = narrow("region", region) if region != "*" else {}
             link = ctx.drill("bookings", span=custom_span(start, end), **narrowed)
             name = "All regions" if region == "*" else ctx.label("region", region)
             panel.rows.append(

@@ -109,7 +109,12 @@ def _bookings_vs_quota(
         q = quota_by_month.get(month)
         cum_b += b
         cum_q += q or 0
-        link = ctx.drill("bookings", span=span_for(f"{month:%Y-%m}", 1))
+        whole = span_for(f"{month:%Y-%m}", 1)
+        # The range's last month may end early (a custom range to mid-month): its bookings, and so its deals,
+        # stop with the range.
+        link = ctx.drill(
+            "bookings", span=whole if whole.end <= ctx.flt.span.end else custom_span(whole.start, ctx.flt.span.end)
+        )
         labels.append(f"{month:%b %Y}")
         booked.append(float(b))
         quota.append(_f(q))

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 from freezegun import freeze_time
 
 from forecasting import selectors, services
@@ -68,11 +69,23 @@ def test_a_second_snapshot_on_the_same_date_adds_nothing(org, q4):
     assert DealSnapshot.objects.get(snapshot_date=day, deal_id=q4["a_best"].pk).amount == D("5000.00")
 
 
-def test_moving_a_rep_to_another_manager_refreshes_the_rollups(org, q4, client_for):
+def test_moving_a_rep_to_another_manager_refreshes_the_rollups(org, q4, client_for, django_capture_on_commit_callbacks):
     services.rollup_refresh(period="2026-Q4")
     cache.delete(PENDING_KEY)  # no refresh pending (a change of an earlier test may have left the debounce key)
     before = OutboxMessage.objects.filter(task="forecasting.refresh_rollups").count()
-    org_services.person_update(actor=org.ops, person=org.rep_b, manager=org.manager_west)
+
+    # A move rolled back queues nothing and leaves no debounce behind it.
+    def move_then_fail() -> None:
+        with transaction.atomic():
+            org_services.person_update(actor=org.ops, person=org.rep_b, manager=org.manager_west)
+            raise RuntimeError("rolled back")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        move_then_fail()
+    assert OutboxMessage.objects.filter(task="forecasting.refresh_rollups").count() == before
+    assert cache.get(PENDING_KEY) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        org_services.person_update(actor=org.ops, person=org.rep_b, manager=org.manager_west)
     assert OutboxMessage.objects.filter(task="forecasting.refresh_rollups").count() > before
     services.rollups_refresh_current(extra=["2026-Q4"])  # what the queued task runs
     east = client_for(org.manager_east).get("/forecasting/", {"period": "2026-Q4"})

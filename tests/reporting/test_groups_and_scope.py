@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import pytest
 from django.http import QueryDict
 from django.test import override_settings
+from django.utils import timezone
 
 from incentives.models import Payout, Period, Quota
 from pipeline.models import Deal
@@ -99,6 +100,28 @@ def test_finance_commission_expense_keeps_to_the_region_filter(org, api_client_f
     assert _stats(client.get("/api/v1/reporting/dashboards/finance/", Q1).json())["expense"]["value"] == "10000.00"
 
 
+def test_finance_no_region_row_drills_into_the_deals_of_no_region(org, api_client_for):
+    loner = UserFactory.create(username="noregion", manager=org.director)
+    _won(loner, "7000", "2026-02-10")
+    _won(org.rep_a, "10000", "2026-02-10")
+    period = _q1()
+    for person, earned in ((loner, "700"), (org.rep_a, "1000")):
+        Payout.objects.create(
+            person=person,
+            period=period,
+            quota=Decimal(1),
+            credited=Decimal(0),
+            attainment=Decimal(0),
+            earned=Decimal(earned),
+            payout=Decimal(earned),
+        )
+    refresh_changed()
+    built = build_dashboard(org.finance, "finance", QueryDict("period=2026-Q1"), AFTER, full_tables=True)
+    row = next(r for r in _panel(built, "expense").rows if r[1].text == "No region")
+    assert row[2].value == Decimal(700)
+    assert _drill(api_client_for(org.finance), row[2].href)["amount"] == "7000.00"
+
+
 def test_group_tables_add_up_and_no_group_rows_drill_into_their_own_deals(book, api_client_for, client_for):
     """Someone of no region and no team wins 7,000: the By region and By team tables show that row, and its
     link (region=0) lists exactly that deal; the "No product" row's link lists the deals of no product."""
@@ -145,6 +168,18 @@ def test_a_month_cut_by_a_custom_range_shows_both_parts(org, api_client_for):
     assert _drill(api_client_for(org.manager_east), january[1].href)["amount"] == "12000.00"
 
 
+def test_a_month_cut_at_the_end_of_a_custom_range_drills_into_that_part(org, api_client_for):
+    _won(org.rep_a, "5000", "2026-03-10")
+    _won(org.rep_a, "7000", "2026-03-20")
+    refresh_changed()
+    built = build_dashboard(
+        org.manager_east, "manager", QueryDict("from=2026-01-01&to=2026-03-15"), AFTER, full_tables=True
+    )
+    march = next(r for r in _panel(built, "bookings_vs_quota").rows if r[0].text == "2026-03")
+    assert march[1].value == Decimal(5000)  # the range stops on 15 March
+    assert _drill(api_client_for(org.manager_east), march[1].href)["amount"] == "5000.00"
+
+
 @pytest.mark.parametrize(("hour", "at_risk"), [(10, 1), (20, 1), (0, 1)])
 @override_settings(TIME_ZONE="America/Los_Angeles")
 def test_no_activity_is_counted_in_the_companys_days(org, hour, at_risk):
@@ -170,13 +205,17 @@ def test_no_activity_is_counted_in_the_companys_days(org, hour, at_risk):
         path=[(pro, "2026-01-02"), (qual, "2026-01-05")],
     )
     la = zoneinfo.ZoneInfo("America/Los_Angeles")
-    Deal.objects.filter(pk=deal.pk).update(last_activity_at=dt.datetime(2026, 2, 28, hour, 0, tzinfo=la))
+    Deal.objects.filter(pk=deal.pk).update(
+        last_activity_at=dt.datetime(2026, 2, 28, hour, 0, tzinfo=la), updated_at=timezone.now()
+    )
     refresh_changed()
     slc = queries.Slice(dt.date(2026, 1, 1), dt.date(2026, 3, 31))
     count, _, _ = queries.deals_at_risk(slc, today=dt.date(2026, 3, 31), factor=3.0, quiet_days=30)
     assert count == at_risk
     # One day later the activity is 30 days old: not quiet for 30 days yet.
-    Deal.objects.filter(pk=deal.pk).update(last_activity_at=dt.datetime(2026, 3, 1, 0, 30, tzinfo=la))
+    Deal.objects.filter(pk=deal.pk).update(
+        last_activity_at=dt.datetime(2026, 3, 1, 0, 30, tzinfo=la), updated_at=timezone.now()
+    )
     refresh_changed()
     count, _, _ = queries.deals_at_risk(slc, today=dt.date(2026, 3, 31), factor=3.0, quiet_days=30)
     assert count == 0
