@@ -65,7 +65,7 @@ def rep_panel(user: User, today: Today) -> RepPanel:
     return RepPanel(
         attainment=incentives.bookings_attainment([user.pk], today.quarter.label).get(user.pk),
         statement=incentives.payout_of(user, user.pk, today.quarter.label),
-        paid_to_date=incentives.paid_to_date(user, user.pk, today.fiscal_year),
+        paid_to_date=incentives.paid_to_date(user, user.pk, today.fiscal_year, today=today.day),
         forecast=forecasting.own_numbers(today.quarter.label, [user.pk], now=today.now),
         open_deals=pipeline.open_deal_health(mine, today=today.day, now=today.now),
         needing_step=pipeline.deals_needing_a_step(mine, today=today.day, limit=LISTED),

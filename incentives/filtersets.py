@@ -17,6 +17,7 @@ PAYOUT_ORDERING = (
     ("attainment", "attainment"),
     ("earned", "earned"),
     ("payout", "payout"),
+    ("draw", "draw"),
     ("adjustments", "adjustments"),
     ("total", "total"),
 )

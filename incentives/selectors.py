@@ -68,6 +68,8 @@ def payouts_visible_to(user: Any) -> QuerySet[Payout]:
         .annotate(adjustments=adjustments_total_sq())
         # What the person is paid for the period: computed in SQL, to the cent (a template's `add` is integer).
         .annotate(total=ExpressionWrapper(F("payout") + F("adjustments"), output_field=MONEY))
+        # What a recoverable draw changed: its top-up (+) or its recovery (−), payout − earned.
+        .annotate(draw=ExpressionWrapper(F("payout") - F("earned"), output_field=MONEY))
     )
 
 
@@ -113,6 +115,11 @@ class RegisterTotals:
     people: int
     quota: Decimal = Decimal(0)
     credited: Decimal = Decimal(0)
+
+    @property
+    def draw(self) -> Decimal:
+        """What the rows' draws changed: Σ (payout − earned), as the Draw column and the payroll file's `draw`."""
+        return self.payout - self.earned
 
     @property
     def attainment(self) -> Decimal | None:
@@ -173,7 +180,7 @@ def audit_subjects(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
 
     ids: dict[str, set[int]] = {}
     for event in events:
-        if event.entity_id.isdigit():
+        if event.entity_id.isascii() and event.entity_id.isdigit():
             ids.setdefault(event.entity, set()).add(int(event.entity_id))
     names: dict[tuple[str, str], str] = {}
 
@@ -447,10 +454,13 @@ def bookings_attainment(person_ids: list[int], period_label: str) -> dict[int, M
     return {m.quota.person_id: m for m in measured_quotas(list(quotas.select_related("period", "person")))}
 
 
-def paid_to_date(user: Any, person_id: int, fiscal_year: int) -> Decimal:
+def paid_to_date(user: Any, person_id: int, fiscal_year: int, *, today: dt.date) -> Decimal:
     """What the person is paid for the fiscal year's periods so far: Σ (payout after the draw + adjustments)
-    over their payouts of that year, as the My pay page adds it up."""
-    payouts = payouts_visible_to(user).filter(person_id=person_id, period__fiscal_year=fiscal_year)
+    over their payouts of that year's periods begun by `today` (a later quarter's draw is not paid yet), as the
+    My pay page adds it up."""
+    payouts = payouts_visible_to(user).filter(
+        person_id=person_id, period__fiscal_year=fiscal_year, period__start__lte=today
+    )
     return sum(payouts.values_list("total", flat=True), Decimal(0))  # type: ignore[misc]
 
 

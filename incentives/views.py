@@ -116,7 +116,10 @@ def _next_band(payout: Payout, history: list[Payout]) -> dict[str, Any] | None:
     commission = next((c for c in plan.components if isinstance(c, TieredRate)), None)
     if commission is None:
         return None
+    cap = commission.cap_attainment
     for tier in commission.tiers:
+        if cap is not None and tier.attainment >= cap:
+            return None  # credits above the cap earn nothing: a band from the cap up is never reached
         if tier.attainment > payout.attainment:
             needed = (tier.attainment * quota - credited).quantize(Decimal("0.01"))
             return {"component": commission.key, "attainment": tier.attainment, "rate": tier.rate, "needed": needed}
@@ -154,13 +157,13 @@ def my_attainment(request: HttpRequest) -> HttpResponse:
     # "To date" is the fiscal year's (which need not start in January).
     today = timezone.localdate()
     year = fiscal_year_of(today, fiscal_calendar().fiscal_year_start_month)
-    this_year = [p for p in payouts if p.period.fiscal_year == year]
     current = next((p for p in reversed(payouts) if p.period.start <= today), None)
     now_quotas = Quota.objects.filter(person=user, period__start__lte=today, period__end__gte=today)
     context = {
         "payouts": list(reversed(payouts)),
         "chart": _attainment_chart(payouts[-8:], "my-attainment"),
-        "paid_to_date": sum((payout_total(p) for p in this_year), Decimal(0)),
+        # Paid so far: the fiscal year's periods begun by today (a later quarter's draw row is not paid yet).
+        "paid_to_date": selectors.paid_to_date(user, user.pk, year, today=today),
         "current": current,
         "next_band": _next_band(current, payouts) if current else None,
         "measured": selectors.measured_quotas(
@@ -273,7 +276,7 @@ def earnings_estimator(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     candidates = estimator.open_deals_of(user)
     if request.method == "POST":
-        chosen = {int(i) for i in request.POST.getlist("deal") if i.isdigit()}
+        chosen = {int(i) for i in request.POST.getlist("deal") if i.isascii() and i.isdigit() and len(i) <= 18}
     else:
         chosen = {d.pk for d in candidates if d.forecast_category == "commit"}
     estimate = estimator.estimate(person=user, deal_ids=chosen & {d.pk for d in candidates})
@@ -287,9 +290,15 @@ def team(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not (user.is_manager or sees_everyone(user)):
         raise PermissionDenied("The team view is for managers, finance and sales ops.")
-    periods = list(Period.objects.filter(payouts__isnull=False).distinct().order_by("-start")[:12])
+    # The menu: the latest periods with a payout the viewer may see; any other period by its label in the address.
+    visible = selectors.payouts_visible_to(user).order_by().values("period_id")
+    periods = list(Period.objects.filter(pk__in=visible).order_by("-start")[:12])
     label = request.GET.get("period") or (periods[0].label if periods else "")
     period = next((p for p in periods if p.label == label), None)
+    if period is None and label:
+        period = Period.objects.filter(label=label).first()
+        if period is not None:
+            periods.append(period)
     listing = _payout_listing(request, user, period)
     payouts = listing["payouts"]
     chart = ""
@@ -338,6 +347,8 @@ def register(request: HttpRequest) -> HttpResponseBase:
         (p for p in periods if p.start <= today and p.payouts.exists()), periods[0] if periods else None
     )
     export = request.GET.get("export")
+    if export in ("csv", "xlsx", "lines") and label and (period is None or period.label != label):
+        raise Http404(f"No period {label}.")  # never another period's payroll file
     if period and export in ("csv", "xlsx", "lines"):
         if not may_close_periods(user):  # commission and payroll files are finance's (docs/roles.md)
             raise PermissionDenied("Payroll and commission exports are for finance.")

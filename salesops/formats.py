@@ -140,14 +140,18 @@ def person_ids(changes: dict[str, Any]) -> set[int]:
     found: set[int] = set()
     for field, values in (changes or {}).items():
         if field in PERSON_FIELDS:
-            found |= {int(v) for v in values or [] if isinstance(v, int) or (isinstance(v, str) and v.isdigit())}
+            found |= {
+                int(v)
+                for v in values or []
+                if isinstance(v, int) or (isinstance(v, str) and v.isascii() and v.isdigit())
+            }
     return found
 
 
 def _person(raw: Any, people: dict[int, str]) -> str:
     if raw is None or raw == "":
         return NONE
-    return people.get(int(raw), "someone") if str(raw).isdigit() else str(raw)
+    return people.get(int(raw), "someone") if str(raw).isascii() and str(raw).isdigit() else str(raw)
 
 
 def change_rows(changes: dict[str, Any], people: dict[int, str] | None = None) -> list[tuple[str, str, str]]:

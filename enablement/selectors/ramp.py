@@ -40,7 +40,7 @@ def parse_years(raw: str | None) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return YEARS_DEFAULT
-    if not raw.isdigit() or not YEARS_MIN <= int(raw) <= YEARS_MAX:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not YEARS_MIN <= int(raw) <= YEARS_MAX:
         return None
     return int(raw)
 

@@ -120,12 +120,12 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
         raise DomainError(f"Roll-out {name}: unknown role {role!r}.", field="role")
     team = values.get("team")
     if team is not None and not isinstance(team, Team):
-        team = Team.objects.filter(pk=team).first() if str(team).isdigit() else None
+        team = Team.objects.filter(pk=team).first() if _is_id(team) else None
         if team is None:
             raise DomainError(f"Roll-out {name}: no such team.", field="team")
     region = values.get("region")
     if region is not None and not isinstance(region, Region):
-        region = Region.objects.filter(pk=region).first() if str(region).isdigit() else None
+        region = Region.objects.filter(pk=region).first() if _is_id(region) else None
         if region is None:
             raise DomainError(f"Roll-out {name}: no such region.", field="region")
     return {
@@ -182,3 +182,9 @@ def rollout_delete(*, actor: User, rollout: Rollout) -> None:
     _may_write(actor)
     audit_record(actor=actor, instance=rollout, action="delete", changes={"name": (rollout.name, None)})
     rollout.delete()
+
+
+def _is_id(value: object) -> bool:
+    """ASCII digits that fit a row id ('²' is a digit to str.isdigit(), and int() refuses it)."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and len(text) <= 18

@@ -420,7 +420,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         plan = self.get_object()
         versions = plan.versions.order_by("-version")
         wanted = request.query_params.get("version", "")
-        if wanted and not wanted.isdigit():
+        if wanted and not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 9):
             raise ValidationError({"version": ["A version number, e.g. ?version=2."]})
         version: CompPlanVersion | None = versions.filter(version=int(wanted)).first() if wanted else versions.first()
         if version is None:

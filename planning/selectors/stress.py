@@ -123,11 +123,13 @@ def _days_in_words(text: str) -> str:
 def result_errors(test: StressTest) -> list[ErrorRow]:
     """What the engine could not pay in a finished test, with people's names and days in words."""
     rows = test.result.get("errors", []) if test.result else []
-    names = person_names({int(r["person"]) for r in rows if str(r.get("person", "")).isdigit()})
+    names = person_names(
+        {int(r["person"]) for r in rows if str(r.get("person", "")).isascii() and str(r.get("person", "")).isdigit()}
+    )
     return [
         ErrorRow(
             name=names.get(int(r["person"]), str(r["person"]))
-            if str(r.get("person", "")).isdigit()
+            if str(r.get("person", "")).isascii() and str(r.get("person", "")).isdigit()
             else str(r["person"]),
             period=_days_in_words(str(r.get("period", ""))),
             error=_days_in_words(str(r.get("error", ""))),

@@ -60,7 +60,7 @@ def _clean_values(kind: str, values: Sequence[Any]) -> list[Any]:
         if kind == TerritoryRule.Kind.SIZE_BAND and text not in engine.SIZE_BANDS:
             raise DomainError(f"“{text}” is not a size band ({', '.join(engine.SIZE_BANDS)}).", field="values")
         if kind == TerritoryRule.Kind.NAMED_ACCOUNT:
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):  # '²' is a digit to isdigit()
                 raise DomainError(f"“{text}” is not an account id.", field="values")
             cleaned.append(int(text))
         else:

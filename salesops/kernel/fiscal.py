@@ -101,7 +101,7 @@ def year_bounds(fiscal_year: int, start_month: int) -> tuple[dt.date, dt.date]:
 
 def parse(label: str, start_month: int) -> Period:
     """`2025-03` (a calendar month) or `2025-Q1` (a fiscal quarter); ValueError otherwise."""
-    if len(label) == 7 and label[4] == "-" and label[:4].isdigit():
+    if len(label) == 7 and label.isascii() and label[4] == "-" and label[:4].isdigit():
         year = int(label[:4])
         if label[5] == "Q" and label[6] in "1234":
             return period_at(start_month, "quarter", year, int(label[6]) - 1)

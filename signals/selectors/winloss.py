@@ -32,8 +32,8 @@ class WinLoss:
 
 def _label_of(dimension: str, keys: list[str]) -> Any:
     if dimension == "rep":
-        names = person_names({int(k) for k in keys if k.isdigit()})
-        return lambda key: names.get(int(key), f"Person #{key}") if key.isdigit() else key
+        names = person_names({int(k) for k in keys if k.isascii() and k.isdigit()})
+        return lambda key: names.get(int(key), f"Person #{key}") if key.isascii() and key.isdigit() else key
     if dimension == "deal_type":
         labels = pipeline_winloss.deal_type_labels()
         return lambda key: labels.get(key, key)

@@ -165,7 +165,7 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponseBase:
     for error in record.errors:
         head, _, reason = error.partition(": ")
         number = head.removeprefix("row ")
-        rows.append([int(number), reason] if number.isdigit() else [None, error])
+        rows.append([int(number), reason] if number.isascii() and number.isdigit() else [None, error])
     return csv_response(f"invoice-import-{record.pk}-errors.csv", ["Row", "Problem"], rows)
 
 

@@ -33,7 +33,9 @@ def test_rep_home_shows_the_reps_numbers(page):
     sign_in(page, "rep")
     measured = incentives.bookings_attainment([rep.pk], today.quarter.label).get(rep.pk)
     assert text(page, "rep-attainment") == (percent(measured.attainment) if measured else "—")
-    assert text(page, "rep-paid-to-date") == money(incentives.paid_to_date(rep, rep.pk, today.fiscal_year))
+    assert text(page, "rep-paid-to-date") == money(
+        incentives.paid_to_date(rep, rep.pk, today.fiscal_year, today=today.day)
+    )
     own = forecasting.own_numbers(today.quarter.label, [rep.pk])
     assert text(page, "rep-commit") == money(own.commit)
     assert text(page, "rep-best-case") == money(own.best_case)

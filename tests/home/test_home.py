@@ -35,7 +35,7 @@ def test_rep_reads_their_quarter_pay_pipeline_and_next_actions(client_for, compa
     assert figure(html, "rep-credited") == money(measured.achieved) == "45,000.00"
     assert figure(html, "rep-quota") == "100,000.00"
     # Fiscal 2026 so far: Q3 5 % of 20,000 + a 500 adjustment, Q4 5 % of 45,000.
-    assert incentives.paid_to_date(rep, rep.pk, 2026) == Decimal("3750.00")
+    assert incentives.paid_to_date(rep, rep.pk, 2026, today=dt.date(2026, 12, 31)) == Decimal("3750.00")
     assert figure(html, "rep-paid-to-date") == "3,750.00"
     statement = incentives.payout_of(rep, rep.pk, "2026-Q4")
     assert statement is not None and reverse("incentives:statement", args=[statement.pk]) in html

@@ -55,11 +55,11 @@ def test_register_totals_match_the_filtered_rows(client_for, register):
     html = get(client, "incentives:register", period="2025-Q1")
     assert rows_of(html, "register") == ["Ann Lee", "Mia Park", "Bob Stone"]  # by last name
     assert cell(html, "rows-people") == "3" and cell(html, "rows-total") == "27,829.50"  # 27,950 − 120.50
-    assert cell(html, "rows-adjustments") == "-120.50" and cell(html, "rows-quota") == "400,000"
+    assert cell(html, "rows-adjustments") == "-120.50" and cell(html, "rows-quota") == "400,000.00"
 
     html = get(client, "incentives:register", period="2025-Q1", q="lee")
     assert rows_of(html, "register") == ["Ann Lee"]
-    assert cell(html, "rows-total") == "20,150.00" and cell(html, "rows-quota") == "100,000"
+    assert cell(html, "rows-total") == "20,150.00" and cell(html, "rows-quota") == "100,000.00"
     assert cell(html, "register-total") == "27,829.50"  # the head stays the whole period's: what locking pays
 
     html = get(client, "incentives:register", period="2025-Q1", region=str(register["west"].pk))
@@ -107,6 +107,6 @@ def test_team_pay_sorts_filters_and_totals(client_for, register):
     html = get(client, "incentives:team", period="2025-Q1", q="stone")
     assert rows_of(html, "team-payouts") == ["Bob Stone"]
     assert cell(html, "rows-people") == "1" and cell(html, "rows-total") == "3,479.50"
-    assert cell(html, "rows-quota") == "100,000"
+    assert cell(html, "rows-quota") == "100,000.00"
     html = get(client, "incentives:team", period="2025-Q1", q="nobody")
     assert "No one matches the search" in html
