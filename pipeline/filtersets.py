@@ -28,6 +28,15 @@ from salesops.org.models import Region, Team, User
 from salesops.org.selectors import people_visible_to
 
 
+class StableOrdering(django_filters.OrderingFilter):
+    """A column sort that ends with the row id: rows with equal values (one stage, one owner) keep one order
+    from page to page, so the pages together show every row exactly once."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        ordered = super().filter(qs, value)
+        return ordered.order_by(*ordered.query.order_by, "pk") if value else ordered
+
+
 class _ChoicesInOneQuery(django_filters.fields.ModelChoiceIterator):
     """The same choices in the same order, read with one plain query: Django's iterator reads a select's
     choices through a server-side cursor (DECLARE … WITH HOLD, FETCH, CLOSE), three round trips for a few
@@ -98,7 +107,7 @@ class DealFilterSet(django_filters.FilterSet):
     min_days_idle = django_filters.NumberFilter(
         method="filter_min_days_idle", min_value=0, max_value=3650, label="No activity for at least (days)"
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrdering(
         fields=(
             ("name", "name"),
             ("amount", "amount"),
@@ -156,7 +165,7 @@ class AccountFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     sector = django_filters.CharFilter(lookup_expr="iexact")
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
-    ordering = django_filters.OrderingFilter(fields=(("name", "name"), ("created_at", "created")), label="Sort")
+    ordering = StableOrdering(fields=(("name", "name"), ("created_at", "created")), label="Sort")
 
     class Meta:
         model = Account
@@ -186,7 +195,7 @@ class LeadFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.all(), empty_label="Any owner")
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrdering(
         fields=(("created_at", "created"), ("company", "company"), ("last_name", "name")), label="Sort"
     )
 

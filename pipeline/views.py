@@ -469,9 +469,12 @@ def _editable_q(user: User) -> Q:
 def account_list(request: HttpRequest) -> HttpResponseBase:
     user = request_user(request)
     filterset = AccountFilterSet(request.GET or None, queryset=selectors.accounts_visible_to(user), request=request)
+    # Counted over the deals the viewer may see, as the account's page lists them (an account is shared; the
+    # deals of another team on it are not the viewer's to count).
+    seen = visible_people_q(user, "deals__owner")
     accounts = filterset.qs.select_related("owner").annotate(
-        open_deals=Count("deals", filter=Q(deals__status=DealStatus.OPEN)),
-        won_amount=Sum("deals__amount", filter=Q(deals__status=DealStatus.WON)),
+        open_deals=Count("deals", filter=Q(seen, deals__status=DealStatus.OPEN)),
+        won_amount=Sum("deals__amount", filter=Q(seen, deals__status=DealStatus.WON)),
     )
     if not request.GET.get("ordering"):
         accounts = accounts.order_by("name", "id")

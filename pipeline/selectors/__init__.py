@@ -24,7 +24,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Coalesce, NullIf, Round
 from django.utils import timezone
 
 from pipeline.models import (
@@ -143,11 +143,13 @@ class DealTotals:
 
 
 def deal_totals(deals: QuerySet[Deal]) -> DealTotals:
-    """Count, Σ amount and Σ weighted amount of `deals` (one aggregate query; deals without an amount add 0)."""
+    """Count, Σ amount and Σ weighted amount of `deals` (one aggregate query; deals without an amount add 0).
+    Each weighted amount is rounded to the cent before it is added, as the list shows it, so the total is the sum
+    of the rows' figures."""
     found = deals.order_by().aggregate(
         n=Count("id"),
         sum_amount=Coalesce(Sum("amount"), Decimal(0), output_field=MONEY),
-        sum_weighted=Coalesce(Sum(weighted_amount()), Decimal(0), output_field=MONEY),
+        sum_weighted=Coalesce(Sum(Round(weighted_amount(), 2)), Decimal(0), output_field=MONEY),
     )
     return DealTotals(found["n"], found["sum_amount"], found["sum_weighted"].quantize(Decimal("0.01")))
 
