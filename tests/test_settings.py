@@ -19,6 +19,25 @@ def test_production_settings_refuse_to_start_naming_what_is_missing():
     assert "DATABASE_URL, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS" in result.stderr
 
 
+def test_production_settings_refuse_the_example_secret_key_and_short_ones():
+    example = next(
+        line.split("=", 1)[1]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line.startswith("DJANGO_SECRET_KEY=")
+    )
+    for key in (example, "s3cr3t-but-short"):
+        env = dict(os.environ)
+        env.update(
+            DJANGO_SETTINGS_MODULE="salesops.settings.production", DJANGO_SECRET_KEY=key,
+            DJANGO_ALLOWED_HOSTS="hub.example.com",
+        )  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert result.returncode != 0
+        assert "DJANGO_SECRET_KEY must be a long random value of your own" in result.stderr
+
+
 def test_production_settings_turn_demo_logins_off():
     env = dict(os.environ)
     env.update(

@@ -8,6 +8,12 @@ REQUIRED = ["DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HO
 _missing = [name for name in REQUIRED if not os.environ.get(name)]
 if _missing:
     raise ImproperlyConfigured("salesops production settings need these environment variables: " + ", ".join(_missing))
+_key = os.environ["DJANGO_SECRET_KEY"]
+if len(_key) < 50 or _key.startswith("change-me"):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be a long random value of your own (50 or more characters, not the example's): "
+        'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
 
 from .base import *  # noqa: E402,F403
 from .base import env  # noqa: E402
