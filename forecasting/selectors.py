@@ -801,6 +801,19 @@ class AccuracyRow:
     mape: dict[str, dict[str, float | None]]  # source → as-of point → MAPE over the periods
 
 
+# How many closed periods the accuracy back-test covers: the first is the default (docs/forecasting.md).
+ACCURACY_SPANS = {"month": (6, 12, 24), "quarter": (4, 8, 12)}
+
+
+def accuracy_span(kind: str, raw: Any) -> int | None:
+    """The number of closed periods asked for (`?periods=`): the default when not given, None when not offered."""
+    choices = ACCURACY_SPANS[kind]
+    if raw in (None, ""):
+        return choices[0]
+    text = str(raw)
+    return int(text) if text.isascii() and text.isdigit() and int(text) in choices else None
+
+
 def closed_periods(kind: str, today: dt.date, count: int) -> list[PeriodSpan]:
     start = fiscal_start_month()
     out: list[PeriodSpan] = []

@@ -322,12 +322,13 @@ def accuracy(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     kind = request.GET.get("kind", "month")
     kind = kind if kind in ("month", "quarter") else "month"
-    rows = selectors.accuracy(
-        person, kind, count=6 if kind == "month" else 4, with_reports=selectors.sees_reports(user)
-    )
+    count = selectors.accuracy_span(kind, request.GET.get("periods")) or selectors.ACCURACY_SPANS[kind][0]
+    rows = selectors.accuracy(person, kind, count=count, with_reports=selectors.sees_reports(user))
     context = {
         "person": person,
         "kind": kind,
+        "count": count,
+        "counts": selectors.ACCURACY_SPANS[kind],
         "rows": rows,
         "sources": selectors.SOURCES,
         "points": {"start": "start", "middle": "middle", "week_before_end": "1 week before end"},

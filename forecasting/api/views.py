@@ -174,7 +174,16 @@ def waterfall(request: Request) -> Response:
 
 
 @extend_schema(
-    parameters=[PERSON, OpenApiParameter("kind", str, enum=["month", "quarter"])],
+    parameters=[
+        PERSON,
+        OpenApiParameter("kind", str, enum=["month", "quarter"]),
+        OpenApiParameter(
+            "periods",
+            int,
+            enum=[4, 6, 8, 12, 24],
+            description="closed periods covered: 6, 12 or 24 months; 4, 8 or 12 quarters",
+        ),
+    ],
     responses=s.AccuracyRowSerializer(many=True),
 )
 @api_view(["GET"])
@@ -184,9 +193,11 @@ def accuracy(request: Request) -> Response:
     kind = request.query_params.get("kind", "month")
     if kind not in ("month", "quarter"):
         raise DomainError("kind is month or quarter.", field="kind")
-    rows = selectors.accuracy(
-        _person(request), kind, count=6 if kind == "month" else 4, with_reports=selectors.sees_reports(request.user)
-    )
+    count = selectors.accuracy_span(kind, request.query_params.get("periods"))
+    if count is None:
+        offered = " or ".join(str(n) for n in selectors.ACCURACY_SPANS[kind])
+        raise DomainError(f"periods is {offered} for {kind}s.", field="periods")
+    rows = selectors.accuracy(_person(request), kind, count=count, with_reports=selectors.sees_reports(request.user))
     out: list[dict[str, Any]] = []
     for row in rows:
         out.append({

@@ -64,4 +64,9 @@ def test_trend_waterfall_and_accuracy(org, q4, api_client_for):
         assert Decimal(w["start"]) + sum(Decimal(v) for v in w["movements"].values()) == Decimal(w["end"])
         acc = client.get(f"{API}/accuracy/", {"kind": "quarter"}).json()
         assert acc[0]["person"] == org.manager_east.pk and len(acc[0]["periods"]) == 4
+        longer = client.get(f"{API}/accuracy/", {"kind": "quarter", "periods": 8}).json()
+        assert [p["period"] for p in longer[0]["periods"]][-4:] == [p["period"] for p in acc[0]["periods"]]
+        assert len(longer[0]["periods"]) == 8 and longer[0]["periods"][0]["period"] == "2024-Q4"
+        refused = client.get(f"{API}/accuracy/", {"kind": "month", "periods": 8})
+        assert refused.status_code == 400 and "6 or 12 or 24" in refused.content.decode()
         assert client.get(f"{API}/waterfall/", {"from": "2026-11-20", "to": "2026-11-16"}).status_code == 400

@@ -127,6 +127,10 @@ def test_trend_waterfall_and_accuracy_pages(org, q4, client_for):
         assert "2,500.00" in deals.content.decode()
         accuracy = client.get("/forecasting/accuracy/", {"kind": "month"})
         assert accuracy.status_code == 200 and accuracy.context["rows"][0].person == org.manager_east
+        assert len(accuracy.context["rows"][0].periods) == 6
+        year = client.get("/forecasting/accuracy/", {"kind": "month", "periods": "24"})
+        assert [p.label for p in year.context["rows"][0].periods][:2] == ["2024-11", "2024-12"]
+        assert '<option value="24" selected>Last 24</option>' in year.content.decode()
         assert client.get("/forecasting/waterfall/", {"person": org.rep_c.pk}).status_code == 404
         assert client.get(GRID, {"period": "2026-Q9"}).status_code == 400
 
