@@ -726,7 +726,8 @@ class Crawler:
     # -------------------------------------------------------------------------------------- JSON
     def read_api(self, body: bytes, content_type: str, link: Link) -> None:
         try:
-            document = json.loads(body) if "json" in content_type else yaml.safe_load(body)
+            # libyaml's loader: the API schema is a large YAML document, and the pure-Python one takes seconds.
+            document = json.loads(body) if "json" in content_type else yaml.load(body, Loader=yaml.CSafeLoader)
         except (ValueError, yaml.YAMLError):
             return
         if isinstance(document, dict) and "openapi" in document and "paths" in document:
