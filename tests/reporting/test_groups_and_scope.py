@@ -50,6 +50,20 @@ def _panel(built, key: str):
     return panel
 
 
+def _paid(period: Period, *earnings: tuple) -> None:
+    """Stored payouts of these (person, earned) pairs, as a recompute leaves them."""
+    for person, earned in earnings:
+        Payout.objects.create(
+            person=person,
+            period=period,
+            quota=Decimal(1),
+            credited=Decimal(0),
+            attainment=Decimal(0),
+            earned=Decimal(earned),
+            payout=Decimal(earned),
+        )
+
+
 def _stats(board: dict) -> dict:
     return {s["key"]: s for s in board["panels"][0]["stats"]}
 
@@ -80,16 +94,7 @@ def test_a_managers_attainment_counts_only_their_peoples_quota(org, api_client_f
 def test_finance_commission_expense_keeps_to_the_region_filter(org, api_client_for):
     _won(org.rep_a, "10000", "2026-02-10")
     period = _q1()
-    for person, earned in ((org.rep_a, "1000"), (org.rep_c, "9000")):
-        Payout.objects.create(
-            person=person,
-            period=period,
-            quota=Decimal(1),
-            credited=Decimal(0),
-            attainment=Decimal(0),
-            earned=Decimal(earned),
-            payout=Decimal(earned),
-        )
+    _paid(period, (org.rep_a, "1000"), (org.rep_c, "9000"))
     refresh_changed()
     client = api_client_for(org.finance)
     east = org.rep_a.region_id
@@ -105,16 +110,7 @@ def test_finance_no_region_row_drills_into_the_deals_of_no_region(org, api_clien
     _won(loner, "7000", "2026-02-10")
     _won(org.rep_a, "10000", "2026-02-10")
     period = _q1()
-    for person, earned in ((loner, "700"), (org.rep_a, "1000")):
-        Payout.objects.create(
-            person=person,
-            period=period,
-            quota=Decimal(1),
-            credited=Decimal(0),
-            attainment=Decimal(0),
-            earned=Decimal(earned),
-            payout=Decimal(earned),
-        )
+    _paid(period, (loner, "700"), (org.rep_a, "1000"))
     refresh_changed()
     built = build_dashboard(org.finance, "finance", QueryDict("period=2026-Q1"), AFTER, full_tables=True)
     row = next(r for r in _panel(built, "expense").rows if r[1].text == "No region")
