@@ -24,12 +24,21 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def local_moment(value: dt.datetime) -> dt.datetime:
+    """A moment in the company's time zone (an aware one converted; a naive one is taken as it is)."""
+    from django.utils import timezone
+
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, dt.datetime):
+        return local_moment(value).isoformat()
+    if isinstance(value, dt.date):
         return value.isoformat()
     return neutralise(value) if isinstance(value, str) else value
 

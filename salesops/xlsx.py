@@ -18,7 +18,7 @@ from typing import IO, Any, cast
 
 from django.http import StreamingHttpResponse
 
-from salesops.exports import neutralise
+from salesops.exports import local_moment, neutralise
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (its 1900 leap-year bug included)
@@ -118,8 +118,8 @@ def _cell(ref: str, value: Any) -> str:
         return f'<c r="{ref}"><v>{value!r}</v></c>'
     if kind is dt.date:
         return f'<c r="{ref}" s="2"><v>{(value - EPOCH).days}</v></c>'
-    if kind is dt.datetime:
-        return f'<c r="{ref}" s="2"><v>{(value.date() - EPOCH).days}</v></c>'
+    if kind is dt.datetime:  # its day in the company's time zone
+        return f'<c r="{ref}" s="2"><v>{(local_moment(value).date() - EPOCH).days}</v></c>'
     return _text(ref, str(value))
 
 

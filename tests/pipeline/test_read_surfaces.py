@@ -1,6 +1,7 @@
 """What an audit of the pipeline's read surfaces found: an account list and export counting another team's deals on
 a shared account, sorted pages that repeated some deals and never showed others, the deal page showing the stage's
-category over the deal's override, and a weighted total that was not the sum of its rows."""
+category over the deal's override, a weighted total that was not the sum of its rows, and exported moments dated
+in UTC rather than the company's time zone."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import io
 import re
 from decimal import Decimal
 
+import openpyxl
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
-from pipeline.models import Deal
+from pipeline.models import Deal, Lead
 from tests.factories import AccountFactory, DealFactory, default_stages
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +99,18 @@ def test_the_weighted_total_is_the_sum_of_the_rows(org, client_for):
     assert html.count(">110.00</td>") == 10  # 333.33 × 33 % = 109.9989 each, shown 110.00
     total = re.search(r'data-testid="total-weighted">([\d,.]+)<', html)
     assert total and total.group(1) == "1,100.00"
+
+
+@override_settings(TIME_ZONE="America/Los_Angeles")
+def test_exported_moments_are_the_companys_days(org, client_for):
+    """A lead created at 04:00 UTC on 1 March was created on 28 February in Los Angeles."""
+    lead = Lead.objects.create(last_name="Bolton", company="Penetrode", owner=org.rep_a)
+    Lead.objects.filter(pk=lead.pk).update(created_at=dt.datetime(2026, 3, 1, 4, 0, tzinfo=dt.UTC))
+    client = client_for(org.ops)
+    answer = client.get(reverse("pipeline:lead_list"), {"export": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode("utf-8-sig"))))
+    assert rows[0]["created_at"] == "2026-02-28T20:00:00-08:00"
+    answer = client.get(reverse("pipeline:lead_list"), {"export": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(answer.streaming_content)), read_only=True).worksheets[0]
+    created = list(sheet.iter_rows(values_only=True))[1][-1]
+    assert created.date() == dt.date(2026, 2, 28)
