@@ -452,6 +452,9 @@ def adjustment_add(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{reverse('incentives:register')}?period={period.label}")
 
 
+DISPUTES_PAGE = 100
+
+
 @login_required
 def disputes(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
@@ -459,12 +462,13 @@ def disputes(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     if status in Dispute.Status.values:
         rows = rows.filter(status=status)
-    shown = list(rows[:200])
+    page = Paginator(rows, DISPUTES_PAGE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
     may_resolve = may_close_periods(user)
     choices = selectors.dispute_adjustment_choices(shown) if may_resolve else {}
     for dispute in shown:
         dispute.choice = choices.get(dispute.pk)  # type: ignore[attr-defined]
-    context = {"disputes": shown, "status": status, "may_resolve": may_resolve, "form": ResolveForm()}
+    context = {"disputes": shown, "page": page, "status": status, "may_resolve": may_resolve, "form": ResolveForm()}
     return render(request, "incentives/disputes.html", context)
 
 

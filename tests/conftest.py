@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import openpyxl  # noqa: F401  (see below)
+import pandas  # noqa: F401
 import pytest
+import statsmodels.tsa.exponential_smoothing.ets  # noqa: F401
 import xlsxwriter  # noqa: F401
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -22,7 +24,9 @@ from tests.factories import ManagerFactory, RegionFactory, TeamFactory, UserFact
 # openpyxl and XlsxWriter are imported before any test freezes the clock: imported first under freezegun,
 # openpyxl keys its table of date formats by freezegun's fake date classes and refuses every real date a query
 # returns ("Could not get time format for None"), so an XLSX export failed or not depending on which test
-# imported it first.
+# imported it first. pandas and statsmodels (the time-series forecast) likewise: their C extensions check the
+# size of the datetime classes when first imported, and under freezegun's fake classes the interpreter crashed
+# (a segmentation fault) when a frozen test was the first to open a page that loads them.
 
 _OWN_DIRECTORY = pytest.StashKey[str]()
 

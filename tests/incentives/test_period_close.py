@@ -210,6 +210,22 @@ def test_the_api_previews_and_locks_by_the_same_rules(api_client_for, computed):
         assert finance.get(preview_url).json()["blocked"] is True
 
 
+def test_the_disputes_list_pages_and_counts(client_for, computed, monkeypatch):
+    from incentives import views
+
+    monkeypatch.setattr(views, "DISPUTES_PAGE", 1)
+    bob, finance = computed["bob"], client_for(computed["finance"])
+    with freeze_time(AFTER_Q2):
+        dispute_on(bob, "2025-Q1", "First")
+        dispute_on(bob, "2025-Q2", "Second")
+        first = finance.get(reverse("incentives:disputes")).content.decode()
+        second = finance.get(reverse("incentives:disputes"), {"status": "open", "page": "2"}).content.decode()
+    assert by_testid(first, "disputes-count") == "2 disputes · page 1 of 2"
+    assert "?status=open&page=2" in first
+    texts = [page.count(">First<") + page.count(">Second<") for page in (first, second)]
+    assert texts == [1, 1]
+
+
 # ----------------------------------------------------------------------------- where an adjustment lands
 def test_finance_picks_the_open_period_a_disputes_adjustment_is_paid_in(client_for, computed):
     bob, finance_user = computed["bob"], computed["finance"]
