@@ -15,7 +15,7 @@ RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY --chown=salesops:salesops . .
 # collectstatic needs settings but no database: give the build throwaway values.
 RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
-    DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost \
+    DJANGO_SECRET_KEY=build-only-throwaway-key-for-collectstatic-not-a-secret-0000 DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput
 
 # Uploaded files (imports, quota uploads) live here; docker-compose.yml mounts one volume on it for web and

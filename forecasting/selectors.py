@@ -811,7 +811,7 @@ def accuracy_span(kind: str, raw: Any) -> int | None:
     if raw in (None, ""):
         return choices[0]
     text = str(raw)
-    return int(text) if text.isascii() and text.isdigit() and int(text) in choices else None
+    return int(text) if text in {str(choice) for choice in choices} else None
 
 
 def closed_periods(kind: str, today: dt.date, count: int) -> list[PeriodSpan]:

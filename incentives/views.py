@@ -462,7 +462,8 @@ def disputes(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     if status in Dispute.Status.values:
         rows = rows.filter(status=status)
-    page = Paginator(rows, DISPUTES_PAGE).get_page(request.GET.get("page"))
+    # Newest first, then by id: disputes raised at the same moment keep one order from page to page.
+    page = Paginator(rows.order_by("-raised_at", "-pk"), DISPUTES_PAGE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     may_resolve = may_close_periods(user)
     choices = selectors.dispute_adjustment_choices(shown) if may_resolve else {}

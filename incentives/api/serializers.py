@@ -127,7 +127,8 @@ class AdjustmentCreateSerializer(serializers.Serializer[Any]):
 
 class PayoutSerializer(serializers.ModelSerializer[Payout]):
     """A person's result for a period. `adjustments_total` is Σ adjustments of the person in the period;
-    `total` = payout + adjustments_total, what payroll pays."""
+    `total` = payout + adjustments_total, what payroll pays; `draw` = payout − earned, what a recoverable draw
+    changed (the register's Draw column, `?ordering=draw`)."""
 
     person_name = serializers.CharField(source="person.display_name", read_only=True)
     period = serializers.CharField(source="period.label", read_only=True)
@@ -143,15 +144,19 @@ class PayoutSerializer(serializers.ModelSerializer[Payout]):
     earned = money(read_only=True)
     draw_balance = money(read_only=True)
     payout = money(read_only=True)
+    draw = serializers.SerializerMethodField()
     adjustments_total = money(source="adjustments", read_only=True)
     total = serializers.SerializerMethodField()
 
     class Meta:
         model = Payout
         fields = ["id", "person", "person_name", "period", "period_locked", "plan", "plan_version", "quota",
-                  "credited", "attainment", "components", "earned", "draw_balance", "payout", "adjustments_total",
-                  "total", "currency", "computed_at"]  # fmt: skip
+                  "credited", "attainment", "components", "earned", "draw_balance", "payout", "draw",
+                  "adjustments_total", "total", "currency", "computed_at"]  # fmt: skip
         read_only_fields = fields
+
+    def get_draw(self, payout: Payout) -> str:
+        return f"{payout.payout - payout.earned:.2f}"
 
     def get_total(self, payout: Payout) -> str:
         # `adjustments` is annotated by selectors.payouts_visible_to (one subquery for the whole list).

@@ -69,4 +69,5 @@ def test_trend_waterfall_and_accuracy(org, q4, api_client_for):
         assert len(longer[0]["periods"]) == 8 and longer[0]["periods"][0]["period"] == "2024-Q4"
         refused = client.get(f"{API}/accuracy/", {"kind": "month", "periods": 8})
         assert refused.status_code == 400 and "6 or 12 or 24" in refused.content.decode()
+        assert client.get(f"{API}/accuracy/", {"kind": "month", "periods": "9" * 5000}).status_code == 400
         assert client.get(f"{API}/waterfall/", {"from": "2026-11-20", "to": "2026-11-16"}).status_code == 400

@@ -145,6 +145,10 @@ def test_team_pay_shows_the_teams_periods_whatever_other_teams_have(client_for, 
     html = client_for(example["mia"]).get(reverse("incentives:team"), {"period": "2025-Q1"}).content.decode()
     assert "No payouts for this period" not in html
     assert 'href="/incentives/statements/' in html
+    # The menu lists the periods of the payouts mia may see (her team's quarters), not the other rep's months.
+    menu = client_for(example["mia"]).get(reverse("incentives:team")).content.decode().split('name="period"')[1]
+    menu = menu.split("</select>")[0]
+    assert 'value="2025-Q1"' in menu and 'value="2025-12"' not in menu
 
 
 def test_paid_so_far_counts_the_quarters_begun(client_for, db):
