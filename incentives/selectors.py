@@ -42,6 +42,7 @@ from incentives.models import (
 )
 from salesops import softcache
 from salesops.kernel.fiscal import period_label, span_of
+from salesops.kernel.ids import is_id
 from salesops.org.models import AuditEvent, User
 from salesops.org.selectors import fiscal_calendar, visible_people_q
 
@@ -180,7 +181,7 @@ def audit_subjects(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
 
     ids: dict[str, set[int]] = {}
     for event in events:
-        if event.entity_id.isascii() and event.entity_id.isdigit():
+        if is_id(event.entity_id):
             ids.setdefault(event.entity, set()).add(int(event.entity_id))
     names: dict[tuple[str, str], str] = {}
 

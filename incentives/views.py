@@ -61,6 +61,7 @@ from salesops import charts, formats
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
 from salesops.kernel.fiscal import fiscal_year_of
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup
@@ -276,7 +277,7 @@ def earnings_estimator(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     candidates = estimator.open_deals_of(user)
     if request.method == "POST":
-        chosen = {int(i) for i in request.POST.getlist("deal") if i.isascii() and i.isdigit() and len(i) <= 18}
+        chosen = {int(i) for i in request.POST.getlist("deal") if is_id(i) and len(i) <= 18}
     else:
         chosen = {d.pk for d in candidates if d.forecast_category == "commit"}
     estimate = estimator.estimate(person=user, deal_ids=chosen & {d.pk for d in candidates})
@@ -547,9 +548,7 @@ def plan_detail(request: HttpRequest, key: str) -> HttpResponseBase:
     if request.method == "POST" and request.POST.get("end_assignment"):
         _require_ops(user)
         wanted = request.POST["end_assignment"]
-        assignment = get_object_or_404(
-            PlanAssignment, pk=int(wanted) if wanted.isascii() and wanted.isdigit() else None, plan=plan
-        )
+        assignment = get_object_or_404(PlanAssignment, pk=int(wanted) if is_id(wanted) else None, plan=plan)
         try:
             end = dt.date.fromisoformat(request.POST.get("end", ""))
             services.plan_assignment_end(actor=user, assignment=assignment, end=end)

@@ -54,6 +54,7 @@ from salesops import formats
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
 from salesops.htmx import is_htmx
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup, require_report_export
@@ -286,7 +287,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     # A won deal's outcome may be undone by finance too (see _deal_for_outcome); any other move is the editors'.
     deal = _deal_for_outcome(user, pk) if deal.status == DealStatus.WON else _deal_for_write(user, pk)
     wanted = request.POST.get("stage", "")
-    stage = get_object_or_404(Stage, pk=int(wanted) if wanted.isascii() and wanted.isdigit() else None)
+    stage = get_object_or_404(Stage, pk=int(wanted) if is_id(wanted) else None)
     if is_htmx(request) and stage.is_lost and stage.pipeline_id == deal.pipeline_id and not request.POST.get("asked"):
         form = LostForm(stages=[stage], initial={"stage": stage.pk}, user=user)
         return render(request, "pipeline/partials/lost_form.html", {"deal": deal, "stage": stage, "form": form})

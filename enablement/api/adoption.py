@@ -37,7 +37,7 @@ def _card(card: engine.RepScore) -> dict[str, Any]:
 class ScorecardViewSet(viewsets.ViewSet):
     """This week's scorecard: every rep of the caller's scope (list) or one person in it (retrieve)."""
 
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[0-9]{1,18}"
 
     @extend_schema(
         operation_id="enablement_adoption_scorecard_list",
@@ -93,7 +93,7 @@ class RolloutViewSet(
 
     serializer_class = RolloutSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[0-9]{1,18}"
     queryset = Rollout.objects.none()
 
     def get_queryset(self) -> QuerySet[Rollout]:

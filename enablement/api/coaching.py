@@ -74,7 +74,7 @@ class OneOnOneViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[OneOnOne]):
 
     serializer_class = OneOnOneSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[0-9]{1,18}"
     queryset = OneOnOne.objects.none()
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -192,7 +192,7 @@ class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = ActionItemSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[0-9]{1,18}"
     queryset = ActionItem.objects.none()
     http_method_names = ["get", "patch", "head", "options"]
 

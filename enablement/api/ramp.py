@@ -68,7 +68,7 @@ class RampViewSet(viewsets.ViewSet):
     """Ramp to productivity: the cohorts' median curves and the reps in scope (list), one person's ramp over
     every completed month of tenure (retrieve)."""
 
-    lookup_value_regex = r"[0-9]+"  # /ramp/abc/ is no route: a 404, not a 500
+    lookup_value_regex = r"[0-9]{1,18}"  # /ramp/abc/ is no route: a 404, not a 500
 
     @extend_schema(
         operation_id="enablement_ramp_list",
@@ -109,7 +109,7 @@ class RampViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         user = request_user(request)
-        if not re.fullmatch(r"[0-9]+", pk or ""):
+        if not re.fullmatch(r"[0-9]{1,18}", pk or ""):
             raise NotFound("No such person.")
         try:
             found = selectors.person_ramp(user, int(pk or 0), today=timezone.localdate())

@@ -181,6 +181,7 @@ class Member:
     team: str
     region_id: int | None
     roles: frozenset[str]
+    team_region: str = ""  # the team's region's name: teams of one name in two regions are told apart by it
 
 
 def _members(ids: set[int] | None = None) -> list[Member]:
@@ -189,13 +190,13 @@ def _members(ids: set[int] | None = None) -> list[Member]:
     if ids is not None:
         people = people.filter(pk__in=ids)
     rows = people.values_list("id", "first_name", "last_name", "username", "team_id", "team__name", "region_id",
-                              "is_rep", "is_manager", "is_finance", "is_sales_ops")  # fmt: skip
+                              "is_rep", "is_manager", "is_finance", "is_sales_ops", "team__region__name")  # fmt: skip
     out = []
-    for pk, first, last, username, team_id, team, region_id, rep, manager, finance, ops in rows:
+    for pk, first, last, username, team_id, team, region_id, rep, manager, finance, ops, team_region in rows:
         roles = {name for name, held in (("rep", rep), ("manager", manager), ("finance", finance),
                                          ("sales_ops", ops)) if held}  # fmt: skip
         name = f"{first} {last}".strip() or username
-        out.append(Member(pk, name, team_id, team or "No team", region_id, frozenset(roles)))
+        out.append(Member(pk, name, team_id, team or "No team", region_id, frozenset(roles), team_region or ""))
     return out
 
 
@@ -323,14 +324,22 @@ def learning_report(user: User, *, today: date) -> LearningReport:
         completed.setdefault(course_id, set()).add(person_id)
     lines = []
     for assignment in assignments:
-        teams: dict[str, set[int]] = {}
+        # By team (its id: two regions may each have a team of one name), people of no team together.
+        teams: dict[int | None, set[int]] = {}
+        named: dict[int | None, Member] = {}
         for member in members:
             if in_group(assignment, member):
-                teams.setdefault(member.team, set()).add(member.id)
-        for team in sorted(teams):
-            row = engine.report_counts(teams[team], completed.get(assignment.course_id, set()),
+                teams.setdefault(member.team_id, set()).add(member.id)
+                named.setdefault(member.team_id, member)
+        shared = {name for name in (m.team for m in named.values()) if [m.team for m in named.values()].count(name) > 1}
+        for team_id in sorted(teams, key=lambda key: (named[key].team, named[key].team_region, key or 0)):
+            first = named[team_id]
+            label = first.team
+            if label in shared:
+                label = f"{label} ({first.team_region})" if team_id is not None and first.team_region else label
+            row = engine.report_counts(teams[team_id], completed.get(assignment.course_id, set()),
                                        due_on=assignment.due_on, today=today)  # fmt: skip
-            lines.append(ReportLine(assignment, group_label(assignment), team, row.assigned, row.completed,
+            lines.append(ReportLine(assignment, group_label(assignment), label, row.assigned, row.completed,
                                     row.overdue))  # fmt: skip
     names = {m.id: m.name for m in members}
     latest: dict[tuple[int, int], CertificationAward] = {}

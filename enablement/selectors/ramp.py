@@ -20,6 +20,7 @@ from enablement.engine import ramp as engine
 from enablement.models import RampMonth, RampPerson
 from incentives import selectors as incentives_selectors
 from pipeline import selectors as pipeline_selectors
+from salesops.kernel.ids import is_id
 from salesops.org.models import User
 from salesops.org.selectors import fiscal_calendar, sees_everyone, visible_people_q
 
@@ -40,7 +41,7 @@ def parse_years(raw: str | None) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return YEARS_DEFAULT
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not YEARS_MIN <= int(raw) <= YEARS_MAX:
+    if not (is_id(raw) and len(raw) <= 4) or not YEARS_MIN <= int(raw) <= YEARS_MAX:
         return None
     return int(raw)
 

@@ -15,6 +15,7 @@ from enablement.models import AdoptionSnapshot, Rollout, TargetRole
 from enablement.selectors import adoption as selectors
 from salesops import limits
 from salesops.api import DomainError, Forbidden
+from salesops.kernel.ids import is_id
 from salesops.org.models import Region, Team, User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
@@ -120,12 +121,12 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
         raise DomainError(f"Roll-out {name}: unknown role {role!r}.", field="role")
     team = values.get("team")
     if team is not None and not isinstance(team, Team):
-        team = Team.objects.filter(pk=team).first() if _is_id(team) else None
+        team = Team.objects.filter(pk=team).first() if is_id(team) else None
         if team is None:
             raise DomainError(f"Roll-out {name}: no such team.", field="team")
     region = values.get("region")
     if region is not None and not isinstance(region, Region):
-        region = Region.objects.filter(pk=region).first() if _is_id(region) else None
+        region = Region.objects.filter(pk=region).first() if is_id(region) else None
         if region is None:
             raise DomainError(f"Roll-out {name}: no such region.", field="region")
     return {
@@ -182,9 +183,3 @@ def rollout_delete(*, actor: User, rollout: Rollout) -> None:
     _may_write(actor)
     audit_record(actor=actor, instance=rollout, action="delete", changes={"name": (rollout.name, None)})
     rollout.delete()
-
-
-def _is_id(value: object) -> bool:
-    """ASCII digits that fit a row id ('²' is a digit to str.isdigit(), and int() refuses it)."""
-    text = str(value)
-    return text.isascii() and text.isdigit() and len(text) <= 18

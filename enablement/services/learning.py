@@ -28,6 +28,7 @@ from enablement.models import (
 )
 from enablement.selectors.learning import may_edit_content
 from salesops.api import DomainError, Forbidden
+from salesops.kernel.ids import is_id
 from salesops.org.models import Region, Team, User
 from salesops.org.services import audit_record
 
@@ -349,7 +350,7 @@ def quiz_submit(*, person: User, quiz: Quiz, answers: Mapping[Any, Any], today: 
     given: dict[int, int | None] = {}
     unknown: list[str] = []
     for key, value in (answers or {}).items():
-        question = int(key) if str(key).isascii() and str(key).isdigit() else None
+        question = int(key) if is_id(key) else None
         if question not in correct:
             unknown.append(str(key)[:20])
             continue

@@ -325,6 +325,23 @@ def _matching_programmes(person: User) -> list[Programme]:
     ]
 
 
+def _follow_start_date(person: User) -> None:
+    """A start date set or corrected: the person's enrolments not finished start on it, and the due dates of
+    their steps not done follow (start + the step's days)."""
+    assert person.start_date is not None
+    moved = Enrolment.objects.filter(person=person, completed_at__isnull=True).exclude(start_date=person.start_date)
+    for enrolment in moved:
+        old = enrolment.start_date
+        enrolment.start_date = person.start_date
+        enrolment.save(update_fields=["start_date"])
+        steps = list(enrolment.steps.filter(completed_at__isnull=True).select_related("step"))
+        for progress in steps:
+            progress.due_on = engine.due_on(person.start_date, progress.step.due_days)
+        StepProgress.objects.bulk_update(steps, ["due_on"])
+        audit_record(actor=None, instance=enrolment, action="update", changes={"start_date": (old, person.start_date)},
+                     reason=f"{person.display_name}'s start date")  # fmt: skip
+
+
 @transaction.atomic
 def enrol_if_starting(*, person_id: int, today: dt.date | None = None) -> int:
     """A person created or changed: when they start (a start date within the last 90 days or in the future) and
@@ -332,6 +349,8 @@ def enrol_if_starting(*, person_id: int, today: dt.date | None = None) -> int:
     Returns how many enrolments were made."""
     today = today or timezone.localdate()
     person = User.objects.filter(pk=person_id, is_active=True).first()
+    if person is not None and person.start_date is not None:
+        _follow_start_date(person)
     if person is None or not engine.is_starter(person.start_date, today=today):
         return 0
     on = set(Enrolment.objects.filter(person=person).values_list("programme_id", flat=True))

@@ -44,6 +44,7 @@ from incentives.models import (
     StatementLine,
 )
 from pipeline.selectors import deal_names
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, may_close_periods, may_manage_setup
@@ -420,7 +421,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         plan = self.get_object()
         versions = plan.versions.order_by("-version")
         wanted = request.query_params.get("version", "")
-        if wanted and not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 9):
+        if wanted and not (is_id(wanted) and len(wanted) <= 9):
             raise ValidationError({"version": ["A version number, e.g. ?version=2."]})
         version: CompPlanVersion | None = versions.filter(version=int(wanted)).first() if wanted else versions.first()
         if version is None:

@@ -19,6 +19,7 @@ from pipeline import selectors, services
 from pipeline.api import serializers as s
 from pipeline.filtersets import AccountFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
 from pipeline.models import Account, Activity, Contact, Deal, DealStatus, Lead, LostReason, Pipeline, Product, Stage
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import IsSalesOps, SalesOpsWrites
@@ -350,7 +351,7 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
         deals = selectors.deals_visible_to(self.request.user)
         queryset = Activity.objects.filter(deal__in=deals.values("pk")).order_by("-occurred_at", "-id")
         deal = self.request.query_params.get("deal")
-        return queryset.filter(deal_id=deal) if deal and deal.isascii() and deal.isdigit() else queryset
+        return queryset.filter(deal_id=deal) if deal and is_id(deal) else queryset
 
     def perform_create(self, serializer: Any) -> None:
         user = request_user(self.request)

@@ -746,7 +746,12 @@ def account_planning_facts(
             trailing_bookings=Coalesce(
                 Sum(
                     "deals__amount",
-                    filter=Q(deals__status=DealStatus.WON, deals__close_date__range=(bookings_from, bookings_to)),
+                    # Bookings: won and not cancelled since (a cancelled deal's clawback undid it).
+                    filter=Q(
+                        deals__status=DealStatus.WON,
+                        deals__close_date__range=(bookings_from, bookings_to),
+                        deals__cancelled_on__isnull=True,
+                    ),
                 ),
                 zero,
             ),

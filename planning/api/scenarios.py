@@ -74,7 +74,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
 
     serializer_class = ScenarioSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]+"  # /scenarios/abc/ is no route: a 404, not a 500
+    lookup_value_regex = r"[0-9]{1,18}"  # /scenarios/abc/ is no route: a 404, not a 500
     queryset = QuotaScenario.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[QuotaScenario]:
@@ -134,7 +134,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
             raise NotFound("No such manager in this scenario.")
         numbers: dict[int, Any] = {}
         for key, value in serializer.validated_data["numbers"].items():
-            if not re.fullmatch(r"[0-9]+", str(key)):
+            if not re.fullmatch(r"[0-9]{1,18}", str(key)):
                 raise ValidationError({"numbers": [f"{key!r} is not a person id."]})
             numbers[int(key)] = value
         services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
@@ -181,7 +181,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         user = request_user(request)
         if not _reads_plans(user):
             raise PermissionDenied("Comparing scenarios is for managers, finance and sales ops.")
-        ids = [int(i) for i in request.query_params.getlist("ids") if re.fullmatch(r"[0-9]+", i)]
+        ids = [int(i) for i in request.query_params.getlist("ids") if re.fullmatch(r"[0-9]{1,18}", i)]
         chosen = [s for s in selectors.scenarios_visible_to(user) if s.pk in ids]
         comparison = selectors.scenario_comparison(chosen, user)
         return Response(

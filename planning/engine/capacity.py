@@ -224,10 +224,11 @@ def capacity(
             fte[label] += head
             row[label] = _cents(amount)
         by_person[pid] = row
+    by_period = {label: _cents(amount) for label, amount in exact_period.items()}
     return CapacityResult(
-        by_period={label: _cents(amount) for label, amount in exact_period.items()},
+        by_period=by_period,
         by_person=by_person,
-        total=_cents(sum(exact_period.values(), ZERO)),
+        total=sum(by_period.values(), ZERO),  # the year is the sum of its periods as shown, to the cent
         fte_by_period={label: _cents(heads / month_count[label]) for label, heads in fte.items()},
     )
 

@@ -18,6 +18,7 @@ from pipeline import selectors as pipeline_selectors
 from planning.models import QuotaScenario, ScenarioQuota, StressTest
 from salesops import formats, softcache
 from salesops.kernel import fiscal
+from salesops.kernel.ids import is_id
 from salesops.kernel.money import CENT
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -123,14 +124,10 @@ def _days_in_words(text: str) -> str:
 def result_errors(test: StressTest) -> list[ErrorRow]:
     """What the engine could not pay in a finished test, with people's names and days in words."""
     rows = test.result.get("errors", []) if test.result else []
-    names = person_names(
-        {int(r["person"]) for r in rows if str(r.get("person", "")).isascii() and str(r.get("person", "")).isdigit()}
-    )
+    names = person_names({int(r["person"]) for r in rows if is_id(r.get("person", ""))})
     return [
         ErrorRow(
-            name=names.get(int(r["person"]), str(r["person"]))
-            if str(r.get("person", "")).isascii() and str(r.get("person", "")).isdigit()
-            else str(r["person"]),
+            name=names.get(int(r["person"]), str(r["person"])) if is_id(r.get("person", "")) else str(r["person"]),
             period=_days_in_words(str(r.get("period", ""))),
             error=_days_in_words(str(r.get("error", ""))),
         )

@@ -22,6 +22,7 @@ from planning.events import announce_active_territories_changed
 from planning.models import Territory, TerritoryAssignment, TerritoryModel, TerritoryRule
 from planning.selectors.territories import bookings_window, territory_defs
 from salesops.api import DomainError, Forbidden
+from salesops.kernel.ids import is_id
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
@@ -60,7 +61,7 @@ def _clean_values(kind: str, values: Sequence[Any]) -> list[Any]:
         if kind == TerritoryRule.Kind.SIZE_BAND and text not in engine.SIZE_BANDS:
             raise DomainError(f"“{text}” is not a size band ({', '.join(engine.SIZE_BANDS)}).", field="values")
         if kind == TerritoryRule.Kind.NAMED_ACCOUNT:
-            if not (text.isascii() and text.isdigit() and len(text) <= 18):  # '²' is a digit to isdigit()
+            if not is_id(text):
                 raise DomainError(f"“{text}” is not an account id.", field="values")
             cleaned.append(int(text))
         else:

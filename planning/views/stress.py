@@ -43,8 +43,9 @@ MAX_SEED = 2**31 - 1
 
 
 def _int(raw: str | None, default: int | None) -> int | None:
+    """A whole number as typed (bounded later, naming the limit); not digits, or thousands of them: `default`."""
     raw = (raw or "").strip()
-    return int(raw) if re.fullmatch(r"[0-9]+", raw) else default
+    return int(raw) if re.fullmatch(r"[0-9]{1,100}", raw) else default
 
 
 @login_required

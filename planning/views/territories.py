@@ -59,7 +59,7 @@ def _to_model(model_id: int) -> HttpResponseBase:
 
 def _int_or_none(raw: str | None) -> int | None:
     raw = (raw or "").strip()
-    return int(raw) if re.fullmatch(r"[0-9]+", raw) else None
+    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
 
 
 # ------------------------------------------------------------------------------------------- models

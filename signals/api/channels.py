@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from salesops.kernel.ids import is_id
 from salesops.org.permissions import IsSalesOps
 from signals.models import Channel, ChannelKind, Delivery, DeliveryAttempt, DeliveryStatus
 from signals.selectors import channels as selectors
@@ -123,9 +124,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self) -> QuerySet[Delivery]:
         params = self.request.query_params
         raw_channel = params.get("channel", "")
-        channel_id = (
-            int(raw_channel) if raw_channel.isascii() and raw_channel.isdigit() and len(raw_channel) < 10 else None
-        )
+        channel_id = int(raw_channel) if is_id(raw_channel) and len(raw_channel) < 10 else None
         if raw_channel and channel_id is None:
             return Delivery.objects.none()
         status_ = params.get("status", "")
@@ -139,7 +138,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Try a failed delivery again (a new round of attempts)."""
-        delivery = Delivery.objects.filter(pk=int(pk)).first() if pk and pk.isascii() and pk.isdigit() else None
+        delivery = Delivery.objects.filter(pk=int(pk)).first() if pk and is_id(pk) else None
         if delivery is None:
             raise NotFound("No such delivery.")
         delivery = services.delivery_retry(actor=request.user, delivery_id=delivery.pk)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup
 from signals.models import ResponseSla
@@ -103,7 +104,7 @@ class LeadResponseViewSet(viewsets.ViewSet):
             period=period,
             now=timezone.now(),
             source=" ".join((request.query_params.get("source") or "").split())[:80],
-            team_id=int(team) if team.isascii() and team.isdigit() and len(team) < 12 else None,
+            team_id=int(team) if is_id(team) and len(team) < 12 else None,
         )
         return Response(
             {

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from salesops.api import DomainError, UploadField
+from salesops.kernel.ids import is_id
 from salesops.org.models import User
 from salesops.org.permissions import SalesOpsWrites
 from signals.models import Campaign, CampaignMember, CampaignTouch
@@ -26,7 +27,7 @@ from signals.services import marketing as services
 
 def _id_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name, "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else None
+    return int(raw) if is_id(raw) and len(raw) <= 12 else None
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
@@ -184,7 +185,7 @@ class AttributionViewSet(viewsets.ViewSet):
         today = timezone.localdate()
         years = selectors.report_years(today)
         raw = request.query_params.get("year", "")
-        year = int(raw) if raw.isascii() and raw.isdigit() and int(raw) in years else years[0]
+        year = int(raw) if is_id(raw) and int(raw) in years else years[0]
         report = selectors.attribution(user, fiscal_year=year, model=request.query_params.get("model", "w_shaped"),
                                        by=request.query_params.get("by", "quarter"), today=today)  # fmt: skip
         money = str

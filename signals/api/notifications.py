@@ -70,7 +70,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     """The reader's own notifications, unread first, newest first. Filter: `unread` (true: unread only)."""
 
     serializer_class = NotificationSerializer
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[0-9]{1,18}"
     queryset = Notification.objects.none()
     http_method_names = ["get", "post", "head", "options"]
 

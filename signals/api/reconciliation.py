@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from salesops.kernel.ids import is_id
 from signals.models import InvoiceImport, Mismatch, MismatchKind, MismatchStatus, Reconciliation
 from signals.selectors import reconciliation as selectors
 from signals.services import reconciliation as services
@@ -197,7 +198,7 @@ class MismatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return rows
         params = self.request.query_params
         reconciliation = params.get("reconciliation", "")
-        if reconciliation.isascii() and reconciliation.isdigit():
+        if is_id(reconciliation):
             rows = rows.filter(reconciliation_id=int(reconciliation))
         elif reconciliation:
             return rows.none()

@@ -42,7 +42,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = SignalsRuleSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[0-9]{1,18}"
     queryset = Rule.objects.none()
 
     def get_queryset(self) -> QuerySet[Rule]:

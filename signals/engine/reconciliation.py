@@ -40,6 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from salesops.kernel.ids import is_id
 from salesops.kernel.money import MoneyError, format_money, parse_money
 
 CENT = Decimal("0.01")
@@ -314,7 +315,7 @@ def parse_row(number: int, cells: list[Any], positions: dict[str, int]) -> Parse
     deal_id: int | None = None
     raw_deal = _text(cell("deal_id")).removeprefix("#")
     if raw_deal:
-        if raw_deal.isascii() and raw_deal.isdigit() and len(raw_deal) <= 18:
+        if is_id(raw_deal) and len(raw_deal) <= 18:
             deal_id = int(raw_deal)
         else:
             problems.append(f"the deal number “{raw_deal}” is not a whole number")

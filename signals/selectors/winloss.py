@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.selectors import winloss as pipeline_winloss
+from salesops.kernel.ids import is_id
 from salesops.org.selectors import fiscal_calendar, person_names
 from signals.engine import winloss as engine
 from signals.engine.winloss import ReportPeriod, WinLossRow
@@ -32,8 +33,8 @@ class WinLoss:
 
 def _label_of(dimension: str, keys: list[str]) -> Any:
     if dimension == "rep":
-        names = person_names({int(k) for k in keys if k.isascii() and k.isdigit()})
-        return lambda key: names.get(int(key), f"Person #{key}") if key.isascii() and key.isdigit() else key
+        names = person_names({int(k) for k in keys if is_id(k)})
+        return lambda key: names.get(int(key), f"Person #{key}") if is_id(key) else key
     if dimension == "deal_type":
         labels = pipeline_winloss.deal_type_labels()
         return lambda key: labels.get(key, key)

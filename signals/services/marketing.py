@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from pipeline.selectors import marketing as pipeline_reads
 from salesops.api import DomainError, Forbidden
+from salesops.kernel.ids import is_id
 from salesops.kernel.money import MoneyError, parse_money
 from salesops.limits import date_problem
 from salesops.org.models import User
@@ -354,7 +355,7 @@ def member_import(*, actor: User, file_name: str, content: bytes, today: dt.date
             continue  # a blank line
         raw_campaign = _text(values.get("campaign"))
         campaign = campaigns_by_name.get(raw_campaign.lower())
-        if campaign is None and raw_campaign.isascii() and raw_campaign.isdigit():
+        if campaign is None and is_id(raw_campaign):
             campaign = campaigns_by_id.get(int(raw_campaign))
         if campaign is None:
             result.errors.append(RowError(number, f"no campaign named or numbered “{raw_campaign}”"

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from salesops import charts, formats
 from salesops.api import DomainError
 from salesops.exports import csv_response
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup, require_report_export
 from signals.models import ResponseSla
@@ -28,7 +29,7 @@ CHART_ROWS = 15
 
 
 def _team_id(value: str | None) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else None
+    return int(value) if value and is_id(value) and len(value) < 12 else None
 
 
 def report_from_request(request: HttpRequest) -> tuple[selectors.ResponseReport, str]:

@@ -23,6 +23,7 @@ from pipeline.selectors import marketing as pipeline_reads
 from salesops import charts, formats
 from salesops.api import DomainError
 from salesops.exports import csv_response
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -262,7 +263,7 @@ def _report(request: HttpRequest) -> selectors.Report:
     today = timezone.localdate()
     years = selectors.report_years(today)
     raw_year = request.GET.get("year", "")
-    year = int(raw_year) if raw_year.isascii() and raw_year.isdigit() and int(raw_year) in years else years[0]
+    year = int(raw_year) if is_id(raw_year) and int(raw_year) in years else years[0]
     return selectors.attribution(user, fiscal_year=year, model=request.GET.get("model", "w_shaped"),
                                  by=request.GET.get("by", "quarter"), today=today)  # fmt: skip
 

@@ -24,6 +24,7 @@ from salesops import charts
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
 from salesops.htmx import is_htmx
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from signals.engine import reconciliation as engine
@@ -165,7 +166,7 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponseBase:
     for error in record.errors:
         head, _, reason = error.partition(": ")
         number = head.removeprefix("row ")
-        rows.append([int(number), reason] if number.isascii() and number.isdigit() else [None, error])
+        rows.append([int(number), reason] if is_id(number) else [None, error])
     return csv_response(f"invoice-import-{record.pk}-errors.csv", ["Row", "Problem"], rows)
 
 
