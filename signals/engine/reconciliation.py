@@ -372,6 +372,10 @@ class WonDeal:
     close_date: dt.date
     cancelled_on: dt.date | None = None
 
+    def __post_init__(self) -> None:
+        # A deal's currency as stored may be "usd": a file's is read upper-case, so the deal's is too.
+        object.__setattr__(self, "currency", (self.currency or "").strip().upper())
+
 
 @dataclass(frozen=True, slots=True)
 class Line:

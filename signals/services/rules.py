@@ -353,10 +353,11 @@ def _run_action(
     try:
         with transaction.atomic():  # one failing action (a refused field change) leaves the others and the log
             if kind in ("notify_owner", "notify_manager", "notify_role"):
-                if kind == "notify_owner":
-                    recipients = [subject.owner_id] if subject.owner_id else []
-                elif kind == "notify_manager":
-                    recipients = [subject.manager_id] if subject.manager_id else []
+                if kind in ("notify_owner", "notify_manager"):
+                    someone = subject.owner_id if kind == "notify_owner" else subject.manager_id
+                    # Only the active are told (a leaver's manager link may linger): the log says who will be.
+                    active = someone is not None and User.objects.filter(pk=someone, is_active=True).exists()
+                    recipients = [someone] if active and someone is not None else []
                 else:
                     if action["role"] not in roles:
                         roles[action["role"]] = _role_people(action["role"])
