@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,8 +55,17 @@ def _interrupt(proc: subprocess.Popen[str]) -> str:
     return output
 
 
-def test_hub_runs_answers_healthz_and_stops_cleanly(tmp_path):
-    var_dir = tmp_path / "var"
+@pytest.fixture
+def var_dir() -> Iterator[Path]:
+    """Where the hub keeps its data: a directory of its own under the system's temporary directory, not pytest's
+    (whose per-user directory every pytest run resets to owner-only; the embedded Postgres runs as another user and
+    must reach its data, so another pytest run on the machine could lock it out mid-test)."""
+    path = Path(tempfile.mkdtemp(prefix="salesops-hub-"))
+    yield path / "var"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_hub_runs_answers_healthz_and_stops_cleanly(var_dir: Path):
     port = _free_port()
     proc = _start(var_dir, port)
     try:
