@@ -152,28 +152,23 @@ def test_the_filter_bar_offers_the_groups_of_none(book, client_for):
     assert '<option value="0">No region</option>' in body
 
 
-def test_a_month_cut_by_a_custom_range_shows_both_parts(org, api_client_for):
-    _won(org.rep_a, "5000", "2026-01-05")
-    _won(org.rep_a, "7000", "2026-01-20")
+@pytest.mark.parametrize(
+    ("wins", "query", "month", "shown"),
+    [
+        # Starting mid-month: 1–9 January (before the range) and 10–31 January add up.
+        ((("5000", "2026-01-05"), ("7000", "2026-01-20")), "from=2026-01-10&to=2026-03-31", "2026-01", 12000),
+        # Ending mid-month: March stops on the 15th, and its link lists that part only.
+        ((("5000", "2026-03-10"), ("7000", "2026-03-20")), "from=2026-01-01&to=2026-03-15", "2026-03", 5000),
+    ],
+)
+def test_a_month_cut_by_a_custom_range(org, api_client_for, wins, query, month, shown):
+    for amount, day in wins:
+        _won(org.rep_a, amount, day)
     refresh_changed()
-    built = build_dashboard(
-        org.manager_east, "manager", QueryDict("from=2026-01-10&to=2026-03-31"), AFTER, full_tables=True
-    )
-    january = next(r for r in _panel(built, "bookings_vs_quota").rows if r[0].text == "2026-01")
-    assert january[1].value == Decimal(12000)  # 1–9 Jan (before the range) and 10–31 Jan
-    assert _drill(api_client_for(org.manager_east), january[1].href)["amount"] == "12000.00"
-
-
-def test_a_month_cut_at_the_end_of_a_custom_range_drills_into_that_part(org, api_client_for):
-    _won(org.rep_a, "5000", "2026-03-10")
-    _won(org.rep_a, "7000", "2026-03-20")
-    refresh_changed()
-    built = build_dashboard(
-        org.manager_east, "manager", QueryDict("from=2026-01-01&to=2026-03-15"), AFTER, full_tables=True
-    )
-    march = next(r for r in _panel(built, "bookings_vs_quota").rows if r[0].text == "2026-03")
-    assert march[1].value == Decimal(5000)  # the range stops on 15 March
-    assert _drill(api_client_for(org.manager_east), march[1].href)["amount"] == "5000.00"
+    built = build_dashboard(org.manager_east, "manager", QueryDict(query), AFTER, full_tables=True)
+    row = next(r for r in _panel(built, "bookings_vs_quota").rows if r[0].text == month)
+    assert row[1].value == Decimal(shown)
+    assert _drill(api_client_for(org.manager_east), row[1].href)["amount"] == f"{shown}.00"
 
 
 @pytest.mark.parametrize(("hour", "at_risk"), [(10, 1), (20, 1), (0, 1)])
