@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -331,7 +332,7 @@ def learning_report(user: User, *, today: date) -> LearningReport:
             if in_group(assignment, member):
                 teams.setdefault(member.team_id, set()).add(member.id)
                 named.setdefault(member.team_id, member)
-        shared = {name for name in (m.team for m in named.values()) if [m.team for m in named.values()].count(name) > 1}
+        shared = {name for name, n in Counter(m.team for m in named.values()).items() if n > 1}
         for team_id in sorted(teams, key=lambda key: (named[key].team, named[key].team_region, key or 0)):
             first = named[team_id]
             label = first.team

@@ -342,6 +342,9 @@ Told = dict[int, dict[int, tuple["_Subject", int]]]
 DIGEST_NAMES = 20  # a notification about many subjects names this many
 
 
+ACTIVE_KEY = "active people"  # in an evaluation's `roles` cache: the ids of everyone active
+
+
 def _run_action(
     rule: Rule, action: dict[str, Any], subject: _Subject, episode_id: int, roles: dict[str, Any], told: Told
 ) -> dict[str, Any]:
@@ -356,8 +359,10 @@ def _run_action(
                 if kind in ("notify_owner", "notify_manager"):
                     someone = subject.owner_id if kind == "notify_owner" else subject.manager_id
                     # Only the active are told (a leaver's manager link may linger): the log says who will be.
-                    active = someone is not None and User.objects.filter(pk=someone, is_active=True).exists()
-                    recipients = [someone] if active and someone is not None else []
+                    # One query per evaluation, kept beside the role lists, not one per subject.
+                    if ACTIVE_KEY not in roles:
+                        roles[ACTIVE_KEY] = set(User.objects.filter(is_active=True).values_list("pk", flat=True))
+                    recipients = [someone] if someone is not None and someone in roles[ACTIVE_KEY] else []
                 else:
                     if action["role"] not in roles:
                         roles[action["role"]] = _role_people(action["role"])

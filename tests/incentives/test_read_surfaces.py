@@ -88,7 +88,7 @@ def test_no_next_band_above_the_cap(client_for, world):
     assert "more credit reaches the" not in html
 
 
-def test_the_register_draw_column_totals_its_cells(client_for, world):
+def test_the_register_draw_column_totals_its_cells(client_for, api_client_for, world):
     html = client_for(world["fin"]).get(reverse("incentives:register"), {"period": "2025-Q1"}).content.decode()
     body = html.split('data-testid="register"')[1].split("<tbody>")[1].split("</tbody>")[0]
     shown = []
@@ -98,6 +98,9 @@ def test_the_register_draw_column_totals_its_cells(client_for, world):
         shown.append(tds[4].split("</td>")[0])
     visible = sum((Decimal(s.replace(",", "")) for s in shown if s.strip()), Decimal(0))
     assert Decimal(cell(html, "rows-draw").replace(",", "")) == visible == Decimal("2000.00")  # Dee's draw top-up
+    # The API says the same of Dee's statement.
+    payout = Payout.objects.get(person=world["dee"], period__label="2025-Q1")
+    assert api_client_for(world["fin"]).get(f"{API}/payouts/{payout.pk}/").json()["draw"] == "2000.00"
 
 
 def test_quota_total_row_matches_the_shown_quotas(client_for, world):
