@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.db.models import (
     Case,
+    CharField,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
@@ -31,9 +32,29 @@ from salesops.org.selectors import visible_people_q
 CLOSED_LEAD_STATUSES = (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED)
 
 
+# Every character Python's str.split() takes for whitespace (tabs, line breaks, the no-break and other Unicode
+# spaces; none above U+3000), written out for PostgreSQL, whose \s follows the database's locale (under C.UTF-8 it
+# misses the no-break space).
+_WHITESPACE = "".join(char for char in map(chr, range(0x3001)) if char.isspace())
+
+
+def source_label(source: str) -> str:
+    """A lead's free-text source as shown and as an SLA row keeps it: each run of whitespace one space, trimmed."""
+    return " ".join(source.split())
+
+
 def source_key(source: str) -> str:
-    """How a lead's free-text source is matched to an SLA row: trimmed, case-insensitive."""
-    return source.strip().lower()
+    """How a lead's free-text source is matched to an SLA row: its `source_label`, case-insensitive, so "Web form"
+    typed with a tab, two spaces or a no-break space is "web form". `_source_key_sql` is the same rule in the
+    database: the report (which keys in Python) and the SLA sweep (in SQL) match a lead to the same row."""
+    return source_label(source).lower()
+
+
+def _source_key_sql() -> Lower:
+    """`source_key` of the lead's source, in SQL: each run of whitespace one space, trimmed, lower case."""
+    collapsed = Func(F("source"), Value(f"[{_WHITESPACE}]+"), Value(" "), Value("g"), function="REGEXP_REPLACE",
+                     output_field=CharField())  # fmt: skip
+    return Lower(Trim(collapsed))
 
 
 @dataclass(frozen=True)
@@ -74,7 +95,7 @@ def leads_past_response_due(
             routed_at__isnull=False,
             routed_at__lte=now - dt.timedelta(minutes=shortest),  # no lead routed later can be due yet
         )
-        .annotate(source_key=Lower(Trim("source")))
+        .annotate(source_key=_source_key_sql())
         .annotate(due_at=_due_at(minutes_by_source, default_minutes))
         .filter(_breached_q(now))
         .order_by("due_at", "id")
@@ -127,7 +148,7 @@ def response_facts(
         wanted |= Q(first_response_at__isnull=True, routed_at__lte=waiting_since) & ~Q(status__in=CLOSED_LEAD_STATUSES)
     qs = Lead.objects.filter(visible_people_q(user, "owner"), wanted, routed_at__isnull=False)
     if source:
-        qs = qs.annotate(source_key=Lower(Trim("source"))).filter(source_key=source_key(source))
+        qs = qs.annotate(source_key=_source_key_sql()).filter(source_key=source_key(source))
     if team_id:
         qs = qs.filter(owner__team_id=team_id)
     numbers = qs.annotate(routed_s=ROUTED_SECONDS, response_s=RESPONSE_SECONDS).values_list(
@@ -166,7 +187,7 @@ def breached_list(
     shortest = min([*minutes_by_source.values(), *([default_minutes] if default_minutes else [])])
     qs = Lead.objects.filter(visible_people_q(user, "owner"), first_response_at__isnull=True, routed_at__isnull=False,
                              routed_at__lte=now - dt.timedelta(minutes=shortest))  # fmt: skip
-    qs = qs.annotate(source_key=Lower(Trim("source"))).annotate(due_at=_due_at(minutes_by_source, default_minutes))
+    qs = qs.annotate(source_key=_source_key_sql()).annotate(due_at=_due_at(minutes_by_source, default_minutes))
     if source:
         qs = qs.filter(source_key=source_key(source))
     if team_id:
@@ -193,11 +214,12 @@ def _breached_q(now: dt.datetime) -> Q:
 
 
 def lead_sources_in_use(user: Any) -> list[str]:
-    """The distinct lead sources (as typed, first spelling per case-insensitive key) of the leads `user` sees."""
+    """The distinct lead sources (first spelling per `source_key`, as `source_label` shows it) of the leads `user`
+    sees."""
     seen: dict[str, str] = {}
     sources = Lead.objects.filter(visible_people_q(user, "owner")).exclude(source="").values_list("source", flat=True)
     for src in sources.distinct().order_by("source"):
-        seen.setdefault(source_key(src), src.strip())
+        seen.setdefault(source_key(src), source_label(src))
     return sorted(seen.values(), key=str.lower)
 
 
@@ -210,4 +232,5 @@ __all__ = [
     "leads_past_response_due",
     "response_facts",
     "source_key",
+    "source_label",
 ]

@@ -151,7 +151,7 @@ def response_report(
     for fact in facts:
         key = pipeline_leads.source_key(fact.source)
         if key not in spellings:
-            spellings[key] = fact.source.strip()
+            spellings[key] = pipeline_leads.source_label(fact.source)
         times = engine.LeadTimes(fact.routed, fact.response, seconds.get(key, default), fact.status not in closed,
                                  first <= fact.routed < last)  # fmt: skip
         keyed.append((key, fact, engine.judge(times, at)))

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models.functions import Lower
 
+from pipeline.selectors import leads as pipeline_leads
 from salesops.api import DomainError
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -25,7 +26,7 @@ def _require_ops(actor: User | None) -> None:
 
 
 def _clean(source: str, minutes: object) -> tuple[str, int]:
-    source = " ".join((source or "").split())
+    source = pipeline_leads.source_label(source or "")  # as the report and the sweep match leads to it
     if "\x00" in source or len(source) > SOURCE_MAX:
         raise DomainError(f"A source has at most {SOURCE_MAX} characters and no NUL character.", field="source")
     try:

@@ -173,6 +173,12 @@ def _moment(day: dt.date | dt.datetime | None) -> dt.datetime | None:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
 
 
+def _day(moment: dt.datetime | None) -> dt.date | None:
+    """A stored responded moment's day, in company time: the day `_moment` was given (noon company time falls on the
+    UTC day before at UTC+13 and +14, on the day after at UTC-12: its UTC date would read as a changed day)."""
+    return timezone.localdate(moment) if moment is not None else None
+
+
 @transaction.atomic
 def member_add(
     *,
@@ -410,7 +416,7 @@ def member_import(*, actor: User, file_name: str, content: bytes, today: dt.date
             new.append(CampaignMember(campaign=campaign, status=status, responded_at=moment,
                                       lead_id=pk if kind == "lead" else None,
                                       contact_id=pk if kind == "contact" else None))  # fmt: skip
-        elif member.status != status or (member.responded_at and member.responded_at.date()) != responded:
+        elif member.status != status or _day(member.responded_at) != responded:
             member.status, member.responded_at = status, moment
             changed.append(member)
         else:

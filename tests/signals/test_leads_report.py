@@ -155,3 +155,31 @@ def test_api_report_and_slas(api_client_for, org, leads) -> None:
     assert clash.status_code == 400
     patched = api_client_for(org.ops).patch(f"/api/v1/signals/response-slas/{made.json()['id']}/", {"minutes": 45})
     assert patched.status_code == 200 and patched.json()["minutes"] == 45
+
+
+def test_a_source_typed_with_tabs_double_or_no_break_spaces_is_one_source(client_for, org) -> None:
+    """The report and the SLA sweep match a lead's source to an SLA row by one rule: every run of whitespace (a tab,
+    two spaces, a no-break space) is one space, trimmed, case-insensitive. Five "Web form" leads routed at 11:00
+    (SLA 30 minutes, no default row): one answered after 20 minutes, four unanswered at noon, so breached."""
+    from signals.selectors.leads import breached_leads
+
+    ResponseSla.objects.create(source="Web form", minutes=30)
+    spellings = {"typed": "Web form", "nbsp": " Web\u00a0 form", "double": "web  form", "tab": "\tWEB form\u3000"}
+    made = {name: Lead.objects.create(last_name=name, company=f"{name} Co", owner=org.rep_a, source=source,
+                                      routed_at=at(11, 10, 11)) for name, source in spellings.items()}  # fmt: skip
+    made["answered"] = Lead.objects.create(last_name="answered", company="Answered Co", owner=org.rep_a,
+                                           source="WEB\u00a0FORM", routed_at=at(11, 10, 11),
+                                           first_response_at=at(11, 10, 11, 20))  # fmt: skip
+    late = sorted(made[name].pk for name in spellings)
+    # The sweep (what the lead-SLA rules escalate).
+    assert sorted(b.lead_id for b in breached_leads(NOW)) == late
+    # The report: one source, its SLA applied to every spelling, the same leads breached now.
+    report = page(client_for(org.ops)).context["report"]
+    # (labelled with the first spelling read, whitespace collapsed)
+    assert [(r.label.lower(), r.stats.routed, r.stats.breached_now, r.within) for r in report.by_source] == [
+        ("web form", 5, 4, "20 %")
+    ]
+    assert sorted(b.lead_id for b in report.breached) == late
+    # Filtered by the source as the filter spells it.
+    filtered = page(client_for(org.ops), source="web form").context["report"]
+    assert (filtered.total.stats.routed, filtered.total.stats.breached_now) == (5, 4)

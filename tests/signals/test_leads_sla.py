@@ -96,3 +96,15 @@ def test_a_source_too_long_or_with_a_nul_is_refused_in_words_not_500(org, client
     response = client_for(org.ops).post("/signals/leads/slas/", {"source": source, "minutes": "30"})
     assert response.status_code == status
     assert not ResponseSla.objects.exists()
+
+
+def test_whitespace_in_a_source_is_one_space(org) -> None:
+    """Tabs, double spaces, no-break spaces (U+00A0) and other Unicode spaces are one space, trimmed, when a lead's
+    source is matched to its SLA row; "Webform" is another source (no row, no default: no SLA)."""
+    ResponseSla.objects.create(source="Web form", minutes=30)
+    typed = [_lead(org.rep_a, source=source, name=f"Lead {i}")
+             for i, source in enumerate([" Web\u00a0 form", "web  form", "\tWEB form\n", "Web\u3000form\u00a0"])]  # fmt: skip
+    _lead(org.rep_a, source="Webform", name="Other")
+    assert breached_leads(NINE + dt.timedelta(minutes=29)) == []
+    found = breached_leads(NINE + dt.timedelta(minutes=30))
+    assert [(b.lead_id, b.due_at) for b in found] == [(lead.pk, NINE + dt.timedelta(minutes=30)) for lead in typed]

@@ -7,12 +7,14 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from typing import Any
 
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from freezegun import freeze_time
 
 import forecasting.timeseries  # noqa: F401  (pandas imported before any frozen clock: importing it under one crashes)
@@ -138,6 +140,33 @@ def test_member_import_xlsx_through_the_page(org: Org) -> None:
     )
     assert CampaignMember.objects.count() == 0
     assert client_for(org.rep_a).get(reverse("signals:campaign_member_import")).status_code == 403
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12"])  # UTC, UTC+14, UTC-12
+def test_member_import_again_unchanged_in_any_company_time_zone(org: Org, settings: Any, zone: str) -> None:
+    """A responded day is kept as noon company time; read back, it is the same day wherever the company is (its UTC
+    date is 2 Nov in Kiritimati and 4 Nov at UTC-12), so importing the same file again updates nobody."""
+    settings.TIME_ZONE = zone
+    campaign(org)
+    ContactFactory.create(email="ann@example.com", owner=org.rep_a)
+    ContactFactory.create(email="bob@example.com", owner=org.rep_b)
+    content = _csv([["Campaign", "Email", "Status", "Responded"],
+                    ["Autumn webinar", "ann@example.com", "responded", "3 Nov 2026"],
+                    ["Autumn webinar", "bob@example.com", "sent", ""]])  # fmt: skip
+    ops = client_for(org.ops)
+    url = reverse("signals:campaign_member_import")
+    with freeze_time("2026-11-20 10:00"):
+        first = ops.post(url, {"file": SimpleUploadedFile("members.csv", content, "text/csv")})
+        again = ops.post(url, {"file": SimpleUploadedFile("members.csv", content, "text/csv")})
+    assert "members.csv: 2 members added, 0 updated, 0 unchanged." in first.text
+    assert "members.csv: 0 members added, 0 updated, 2 unchanged." in again.text
+    ann = CampaignMember.objects.get(status="responded")
+    assert ann.responded_at is not None and timezone.localdate(ann.responded_at) == dt.date(2026, 11, 3)
+    # A changed day is still an update.
+    moved = content.replace(b"3 Nov 2026", b"4 Nov 2026")
+    with freeze_time("2026-11-20 10:00"):
+        result = services.member_import(actor=org.ops, file_name="members.csv", content=moved)
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
 
 
 # ------------------------------------------------------------------------------------------------ attribution
