@@ -1,10 +1,16 @@
 """The earnings estimator: what a person earns if some of their open deals close, computed by the real
 engine on their stored plan, quotas and credits plus the chosen deals as won on their close dates.
-Nothing is stored."""
+Nothing is stored.
+
+Paid where the recompute pays it: a locked period never changes, so what the chosen deals change in one (a
+close date in a locked quarter) is shown in the next open period of its kind, as the `locked_change`
+adjustment the recompute books there (incentives.md, "Locked periods"); the locked period keeps its pay."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -29,6 +35,11 @@ class PeriodEstimate:
     credited_then: Decimal
     attainment_now: Decimal
     attainment_then: Decimal
+    locked: bool = False
+    # A locked period: the open period its difference is paid in (as an adjustment), else "".
+    paid_in: str = ""
+    # An open period: what locked periods' differences add to its pay (adjustments), included in `estimated`.
+    adjustment: Decimal = Decimal("0.00")
 
     @property
     def difference(self) -> Decimal:
@@ -54,6 +65,16 @@ def _as_won(deal: Any) -> engine.Deal:
     )
 
 
+def _next_open_label(label: str, calendar: engine.Calendar, locked: frozenset[str]) -> str:
+    """The first unlocked period of the same kind after `label`: where the recompute books a locked period's
+    difference (`services.next_open_period`, which also creates the period; nothing is stored here)."""
+    period = calendar.parse(label)
+    while True:
+        period = calendar.period_of(period.kind, period.end + dt.timedelta(days=1))
+        if period.label not in locked:
+            return period.label
+
+
 def estimate(*, person: User, deal_ids: set[int]) -> Estimate:
     data, _, _ = build_input(person_ids={person.pk})
     key = str(person.pk)
@@ -62,18 +83,34 @@ def estimate(*, person: User, deal_ids: set[int]) -> Estimate:
     then = engine.compute(dataclasses.replace(data, deals=[*data.deals, *chosen]), lines=False)
     before: dict[str, Any] = {r.period: r for r in now.results if r.person == key}
     after: dict[str, Any] = {r.period: r for r in then.results if r.person == key}
+    zero = Decimal("0.00")
+    # A locked period keeps what it pays; its difference is an adjustment in the next open period.
+    paid_in: dict[str, str] = {}
+    adjustments: dict[str, Decimal] = defaultdict(lambda: zero)  # open period → locked differences paid there
+    for label in set(before) | set(after):
+        if label in data.locked_periods:
+            b, a = before.get(label), after.get(label)
+            difference = (a.payout if a else zero) - (b.payout if b else zero)
+            if difference:
+                paid_in[label] = _next_open_label(label, data.calendar, data.locked_periods)
+                adjustments[paid_in[label]] += difference
     periods = []
-    for label in sorted(set(before) | set(after), key=lambda lb: (after.get(lb) or before[lb]).period_start):
+    for label in sorted(set(before) | set(after) | set(adjustments), key=lambda lb: data.calendar.parse(lb).start):
         b, a = before.get(label), after.get(label)
+        locked = label in data.locked_periods
+        current = b.payout if b else zero
         periods.append(
             PeriodEstimate(
                 period=label,
-                current=b.payout if b else Decimal("0.00"),
-                estimated=a.payout if a else Decimal("0.00"),
-                credited_now=b.credited if b else Decimal("0.00"),
-                credited_then=a.credited if a else Decimal("0.00"),
+                current=current,
+                estimated=current if locked else (a.payout if a else zero) + adjustments.get(label, zero),
+                credited_now=b.credited if b else zero,
+                credited_then=a.credited if a else zero,
                 attainment_now=b.attainment if b else Decimal("0"),
                 attainment_then=a.attainment if a else Decimal("0"),
+                locked=locked,
+                paid_in=paid_in.get(label, ""),
+                adjustment=adjustments.get(label, zero),
             )
         )
     periods = [p for p in periods if p.difference != 0 or p.credited_now != p.credited_then] or periods[-4:]

@@ -499,6 +499,11 @@ class PeriodEstimateSerializer(serializers.Serializer[Any]):
     credited_then = money()
     attainment_now = attainment()
     attainment_then = attainment()
+    locked = serializers.BooleanField(help_text="The period is locked: it pays what it paid (estimated = current).")
+    paid_in = serializers.CharField(
+        help_text="A locked period: the open period its difference is paid in, as an adjustment (else empty)."
+    )
+    adjustment = money(help_text="What locked periods' differences add to this open period's pay (in estimated).")
 
 
 class EstimateSerializer(serializers.Serializer[Any]):

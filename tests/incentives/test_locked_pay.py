@@ -1,5 +1,6 @@
 """What a locked period paid stays as it is: plan changes reaching one are finance's, numbers too large to store
-fail the run naming whose they are, and bad input on the plan and lock pages is refused, not a server error."""
+fail the run naming whose they are, bad input on the plan and lock pages is refused, not a server error, and the
+earnings estimator pays a deal dated in a locked period where the recompute does (the next open period)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from freezegun import freeze_time
 
-from incentives import services
-from incentives.models import CommissionRun, CompPlan, Dispute, Payout, StatementLine
+from incentives import estimator, services
+from incentives.models import Adjustment, CommissionRun, CompPlan, Dispute, Payout, StatementLine
 from incentives.recompute import ResultOutOfRange, commission_recompute
+from pipeline import services as deals
 from pipeline.models import Deal
 from salesops.api import DomainError
-from tests.factories import UserFactory
+from tests.factories import UserFactory, default_stages
 from tests.incentives.conftest import AE_PLAN
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +160,36 @@ def test_a_lock_posted_with_altered_figures_locks_nothing(client_for, example):
     assert "2025-Q1 was not locked: the figures this page showed did not come back intact" in page.content.decode()
     q1.refresh_from_db()
     assert not q1.is_locked
+
+
+def test_the_estimator_pays_a_deal_dated_in_a_locked_period_as_the_recompute_does(
+    locked_q2, client_for, api_client_for
+):
+    """A deal dated in locked 2025-Q2 leaves what Q2 paid as it is: its pay comes as an adjustment in the next
+    open period (2025-Q3), and the estimator says so, as the recompute then books it."""
+    ann = locked_q2["ann"]
+    late = deals.deal_create(actor=ann, name="Late one", owner=ann, amount="50000", close_date=dt.date(2025, 6, 15))
+    estimate = estimator.estimate(person=ann, deal_ids={late.pk})
+    by_period = {p.period: p for p in estimate.periods}
+    # Q2 is locked: it pays what it paid (0.00); 50,000 of 100,000 quota at 5 % = 2,500 comes in Q3.
+    q2, q3 = by_period["2025-Q2"], by_period["2025-Q3"]
+    assert (q2.current, q2.estimated, q2.locked, q2.paid_in) == (Decimal("0.00"), Decimal("0.00"), True, "2025-Q3")
+    assert (q2.credited_now, q2.credited_then) == (Decimal("0.00"), Decimal("50000.00"))
+    assert (q3.current, q3.estimated, q3.adjustment, q3.locked) == (
+        Decimal("0.00"), Decimal("2500.00"), Decimal("2500.00"), False,
+    )  # fmt: skip
+    assert estimate.total_difference == Decimal("2500.00")
+    html = client_for(ann).post(reverse("incentives:estimator"), {"deal": [late.pk]}).content.decode()
+    assert "locked: its change is paid in 2025-Q3" in html and "incl. 2,500.00 adjustment" in html
+    body = api_client_for(ann).post("/api/v1/incentives/estimator/", {"deals": [late.pk]}, format="json").json()
+    assert [(p["period"], p["current"], p["estimated"], p["paid_in"], p["adjustment"]) for p in body["periods"]] == [
+        ("2025-Q2", "0.00", "0.00", "2025-Q3", "0.00"), ("2025-Q3", "0.00", "2500.00", "", "2500.00"),
+    ]  # fmt: skip
+
+    # What the engine then pays, in those periods: Q2 unchanged, the difference booked in Q3.
+    q2_paid = paid("2025-Q2")
+    deals.deal_move_stage(actor=None, deal=late, stage=default_stages()["Closed Won"])
+    commission_recompute()
+    assert paid("2025-Q2") == q2_paid
+    booked = Adjustment.objects.get(person=ann, cause__period="2025-Q2")
+    assert (booked.period.label, booked.amount) == ("2025-Q3", Decimal("2500.00"))
