@@ -370,8 +370,11 @@ def payer(holder: _Holder, spiff_keys: Sequence[str]) -> Payer:
                 schedule = how if how is not None else engine._Schedule(comp, basis_quota, credited)
                 whole = round_cents(schedule.value(credited))
                 earned += whole - more
-                # Exposure on the attainment basis (year to date on the ytd basis): pay above the first rate.
-                exposure += whole - comp.tiers[0].rate * credited
+                # Exposure on the attainment basis (year to date on the ytd basis): what the component pays above
+                # what the same credits earn at its first rate, both in cents as the engine pays them (so a
+                # half cent rounded up is no accelerator). Each component counts from zero: a cap's shortfall
+                # (credits above it earn nothing) is no accelerator and never offsets another component's.
+                exposure += max(ZERO, whole - round_cents(comp.tiers[0].rate * credited))
             elif kind == 1:
                 if credited >= how:
                     earned += more

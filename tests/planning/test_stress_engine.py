@@ -170,3 +170,45 @@ def test_a_monthly_plan_on_a_quarter_is_refused() -> None:
     data = small_case(dict(MARGINAL, period="month"))
     with pytest.raises(StressError, match="per month"):
         prepare(data)
+
+
+# A capped base rate and an uncapped accelerator in one plan, with clawbacks on (docs/planning-stress.md).
+CAPPED_AND_KICKER = {
+    "key": "ae", "period": "quarter", "clawback_days": 365, "components": [
+        {"key": "base", "type": "tiered_rate", "cap_attainment": "1", "tiers": [{"from": 0, "rate": "0.05"}]},
+        {"key": "kicker", "type": "tiered_rate", "tiers": [{"from": 0, "rate": "0.02"}, {"from": 1, "rate": "0.06"}]},
+    ],
+}  # fmt: skip
+
+
+def test_accelerator_exposure_is_each_tiered_components_pay_above_its_first_rate() -> None:
+    """Exposure counts each tiered component from zero, in cents as the engine pays them: a cap's shortfall on
+    one component never hides another's accelerator, a clawback (credits below zero, paid at the first rate)
+    exposes nothing, and neither does a credit whose first-rate pay rounds up a cent."""
+    plan = parse_plan(CAPPED_AND_KICKER)
+    # 150,000 won in December, cancelled in January: ann's 2027-Q1 starts at -150,000 credited.
+    won = [Deal("w1", "ann", D(150_000), dt.date(2026, 12, 1), cancelled_on=dt.date(2027, 1, 15))]
+    base = EngineInput(plans=[plan], people=[Person("ann", ())], deals=won,
+                       quotas=[Quota("ann", "2026-Q4", D(100_000)), Quota("ann", Q, D(100_000))])  # fmt: skip
+    opens = [OpenDeal("o1", "ann", D(400_000), dt.date(2027, 3, 1), D("0.5")),
+             OpenDeal("o2", "ann", D("100.10"), dt.date(2027, 3, 2), D("0.5"))]  # fmt: skip
+    data = StressInput(base=with_plan(base, plan, {"ann"}), open_deals=opens, period=Q, outcomes=3, seed=1)
+    won_matrix = np.array([[False, False], [True, False], [False, True]])
+    result = payouts(prepare(data), won_matrix)
+    pay = [D(int(c)) / 100 for c in result.payout[:, 0]]
+    assert pay == [reference_payouts(data, [d.amount if w else None for d, w in zip(opens, row, strict=True)])["ann"]
+                   for row in won_matrix]  # fmt: skip
+    # Nothing won: -150,000 pays base -7,500.00 and kicker -3,000.00, both at their first rates: no exposure.
+    # o1 won: 250,000 credited on a 100,000 quota. Base pays 5,000.00 (capped at quota), 7,500.00 short of 5 %
+    # of 250,000: no accelerator. Kicker pays 2,000.00 + 9,000.00 = 11,000.00, 6,000.00 above 2 % of 250,000.
+    # o2 won: -149,899.90 credited: base -7,495.00 and kicker -2,998.00, their first rates' pay in cents.
+    assert pay == [D("-10500.00"), D("16000.00"), D("-10493.00")]
+    assert [D(int(c)) / 100 for c in result.exposure[:, 0]] == [D(0), D("6000.00"), D(0)]
+
+    # Below quota on one tier, 5 % of 100.10 = 5.005 is paid as 5.01 at the first rate: nothing above it.
+    flat = parse_plan({"key": "flat", "period": "quarter",
+                       "components": [{"key": "c", "type": "tiered_rate", "tiers": [{"from": 0, "rate": "0.05"}]}]})  # fmt: skip
+    base = EngineInput(plans=[flat], people=[Person("ann", ())], deals=[], quotas=[Quota("ann", Q, D(100_000))])
+    data = StressInput(base=with_plan(base, flat, {"ann"}), open_deals=opens[1:], period=Q, outcomes=1, seed=1)
+    result = payouts(prepare(data), np.array([[True]]))
+    assert (result.payout[0, 0], result.exposure[0, 0]) == (501, 0)
