@@ -38,6 +38,19 @@ class FinanceWritesOpsReads(BasePermission):
 
 class InvoiceImportSerializer(serializers.ModelSerializer[InvoiceImport]):
     created_by = serializers.CharField(source="created_by.display_name", read_only=True)
+    # Amounts in different currencies are never added (no exchange rates are kept).
+    amounts = serializers.DictField(
+        child=serializers.DecimalField(max_digits=18, decimal_places=2),
+        read_only=True,
+        help_text='The lines\' total in each currency, e.g. {"EUR": "650.00", "USD": "1600.00"}.',
+    )
+    total_amount = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="The lines' total when they are all in one currency (see amounts); null when in several.",
+    )
 
     class Meta:
         model = InvoiceImport
@@ -52,6 +65,7 @@ class InvoiceImportSerializer(serializers.ModelSerializer[InvoiceImport]):
             "error_count",
             "first_invoice_date",
             "last_invoice_date",
+            "amounts",
             "total_amount",
             "finished_at",
         ]

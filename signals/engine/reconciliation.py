@@ -25,6 +25,10 @@ A line matches at most one deal. Then every mismatch is listed:
   than the tolerance, or is in another currency;
 - `invoiced_before_close`: a matched deal whose first invoice is dated before its close date;
 - `invoice_without_deal`: a line that matched no deal.
+
+Money is never added across currencies (no exchange rates are kept): a mismatch's `currency` is that of its
+invoiced amount (the deal's when nothing was invoiced), and a deal invoiced in several currencies has no invoiced
+amount (`None`, currency `EUR/USD`): its detail names the sum in each currency.
 """
 
 from __future__ import annotations
@@ -412,9 +416,9 @@ class Mismatch:
     deal_id: int | None
     line_id: int | None  # the line it is about (for a deal's mismatch: its first line)
     deal_amount: Decimal | None
-    invoice_amount: Decimal | None  # a deal's: the sum of its lines
+    invoice_amount: Decimal | None  # a deal's: the sum of its lines (None when they are in several currencies)
     difference: Decimal | None  # invoiced minus the deal's amount, same currency only
-    currency: str
+    currency: str  # the invoiced amount's (`EUR/USD`: lines in several), else the deal's
     invoice_date: dt.date | None
     close_date: dt.date | None
     line_count: int
@@ -532,11 +536,17 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
             continue
         first = matched[0]
         how = "the deal it names" if rule_of[deal.id] == BY_EXTERNAL_ID else "account, amount and date"
-        currencies = sorted({ln.currency for ln in matched})
-        invoiced = sum((ln.amount for ln in matched), ZERO)
+        by_currency: dict[str, Decimal] = {}
+        for ln in matched:
+            by_currency[ln.currency] = by_currency.get(ln.currency, ZERO) + ln.amount
+        currencies = sorted(by_currency)
+        # Lines in one currency add up to what the deal was invoiced; in several they have no one amount.
+        invoiced = by_currency[currencies[0]] if len(currencies) == 1 else None
+        invoiced_in = "/".join(currencies)
         count = len(matched)
         lines_text = f"{count} invoice line{'s' if count != 1 else ''} (matched by {how})"
         if currencies != [deal.currency]:
+            sums = " and ".join(f"{format_money(by_currency[c])} {c}" for c in currencies)
             result.mismatches.append(
                 Mismatch(
                     AMOUNT_DIFFERS,
@@ -545,11 +555,11 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
                     deal.amount,
                     invoiced,
                     None,
-                    "/".join(currencies),
+                    invoiced_in,
                     first.invoice_date,
                     deal.close_date,
                     count,
-                    f"{lines_text} in {', '.join(currencies)}; the deal is in {deal.currency}.",
+                    f"{lines_text} in {', '.join(currencies)}: {sums}; the deal is in {deal.currency}.",
                 )
             )
         elif deal.amount is None:
@@ -568,7 +578,7 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
                     f"{lines_text}; the deal has no amount.",
                 )
             )
-        elif abs(invoiced - deal.amount) > settings.tolerance:
+        elif invoiced is not None and abs(invoiced - deal.amount) > settings.tolerance:
             result.mismatches.append(
                 Mismatch(
                     AMOUNT_DIFFERS,
@@ -594,7 +604,7 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
                     deal.amount,
                     invoiced,
                     None,
-                    deal.currency,
+                    invoiced_in,
                     first.invoice_date,
                     deal.close_date,
                     count,

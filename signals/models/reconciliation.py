@@ -64,7 +64,10 @@ class InvoiceImport(models.Model):
     errors = models.JSONField(default=list, blank=True)  # the first refused rows, "row 7: …"
     first_invoice_date = models.DateField(null=True, blank=True)
     last_invoice_date = models.DateField(null=True, blank=True)
-    total_amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+    # The lines' total in each currency, {"EUR": "650.00", "USD": "1600.00"}: no exchange rates are kept, so amounts
+    # in different currencies are never added. `total_amount` is the total only when every line is in one currency.
+    amounts = models.JSONField(default=dict, blank=True)
+    total_amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"), null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -72,6 +75,11 @@ class InvoiceImport(models.Model):
 
     def __str__(self) -> str:
         return f"invoice import {self.file_name} ({self.get_status_display()})"
+
+    @property
+    def amounts_by_currency(self) -> list[tuple[str, Decimal]]:
+        """The lines' totals, one per currency in code order, as the pages show them."""
+        return [(currency, Decimal(amount)) for currency, amount in sorted(self.amounts.items())]
 
 
 class InvoiceLine(models.Model):

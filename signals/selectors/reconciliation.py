@@ -88,7 +88,9 @@ class KindCount:
     open: int
     explained: int
     resolved: int
-    amount: Decimal  # deals' amounts (no invoice), differences (amount differs), invoiced amounts (without deal)
+    # The money at stake, per currency in code order (never added across currencies: no exchange rates are kept):
+    # deals' amounts (no invoice), differences (amount differs), invoiced amounts (the other two).
+    amounts: tuple[tuple[str, Decimal], ...]
 
 
 KIND_HELP = {
@@ -98,13 +100,21 @@ KIND_HELP = {
     MismatchKind.INVOICE_WITHOUT_DEAL: "Invoice lines that match no won deal.",
 }
 
+AMOUNT_FIELD = {
+    MismatchKind.NO_INVOICE: "deal_amount",
+    MismatchKind.AMOUNT_DIFFERS: "difference",
+    MismatchKind.INVOICED_BEFORE_CLOSE: "invoice_amount",
+    MismatchKind.INVOICE_WITHOUT_DEAL: "invoice_amount",
+}
+
 
 def kind_counts(reconciliation: Reconciliation) -> list[KindCount]:
-    """Per kind: how many mismatches, by status, and the money at stake; one grouped query."""
-    rows = {
-        row["kind"]: row
-        for row in Mismatch.objects.filter(reconciliation=reconciliation)
-        .values("kind")
+    """Per kind: how many mismatches, by status, and the money at stake in each currency; one grouped query (by
+    kind and currency). A mismatch without an amount in one currency (a deal invoiced in two) adds no money."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for row in (
+        Mismatch.objects.filter(reconciliation=reconciliation)
+        .values("kind", "currency")
         .annotate(
             total=Count("id"),
             open=Count("id", filter=Q(status=MismatchStatus.OPEN)),
@@ -114,25 +124,22 @@ def kind_counts(reconciliation: Reconciliation) -> list[KindCount]:
             difference=Sum("difference"),
             invoice_amount=Sum("invoice_amount"),
         )
-    }
+        .order_by("kind", "currency")
+    ):
+        rows.setdefault(row["kind"], []).append(row)
     counts = []
     for kind in MismatchKind:
-        row = rows.get(kind.value, {})
-        amount_field = {
-            MismatchKind.NO_INVOICE: "deal_amount",
-            MismatchKind.AMOUNT_DIFFERS: "difference",
-            MismatchKind.INVOICED_BEFORE_CLOSE: "invoice_amount",
-            MismatchKind.INVOICE_WITHOUT_DEAL: "invoice_amount",
-        }[kind]
+        groups = rows.get(kind.value, [])
+        field = AMOUNT_FIELD[kind]
         counts.append(
             KindCount(
                 kind.value,
                 str(kind.label),
-                row.get("total", 0),
-                row.get("open", 0),
-                row.get("explained", 0),
-                row.get("resolved", 0),
-                row.get(amount_field) or Decimal("0.00"),
+                sum(g["total"] for g in groups),
+                sum(g["open"] for g in groups),
+                sum(g["explained"] for g in groups),
+                sum(g["resolved"] for g in groups),
+                tuple((g["currency"], g[field]) for g in groups if g[field] is not None),
             )
         )
     return counts

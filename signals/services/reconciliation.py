@@ -219,7 +219,12 @@ def _finish_import(record: InvoiceImport, lines: list[engine.ParsedLine], rows_t
     record.errors = []
     record.first_invoice_date = min(ln.invoice_date for ln in lines)
     record.last_invoice_date = max(ln.invoice_date for ln in lines)
-    record.total_amount = sum((ln.amount for ln in lines), Decimal("0.00"))
+    totals: dict[str, Decimal] = {}
+    for ln in lines:
+        totals[ln.currency] = totals.get(ln.currency, Decimal("0.00")) + ln.amount
+    # Per currency, never added across currencies (no exchange rates are kept): one total only for one currency.
+    record.amounts = {currency: str(amount) for currency, amount in sorted(totals.items())}
+    record.total_amount = next(iter(totals.values())) if len(totals) == 1 else None
     record.finished_at = timezone.now()
     record.save()
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from salesops.org.models import AuditEvent
 from signals.models import InvoiceImport, InvoiceLine, JobStatus, Mismatch, Reconciliation
+from signals.selectors import reconciliation as selectors
 from signals.services import reconciliation as services
 from tests.factories import AccountFactory, DealFactory, default_stages
 
@@ -33,7 +34,14 @@ def media(settings: Any, tmp_path: Any) -> None:
 
 
 def won(
-    name: str, amount: str, *, ext: str = "", account: str = "Acme Inc.", close: dt.date = CLOSE, owner: Any = None
+    name: str,
+    amount: str,
+    *,
+    ext: str = "",
+    account: str = "Acme Inc.",
+    close: dt.date = CLOSE,
+    owner: Any = None,
+    currency: str = "USD",
 ) -> Any:
     extra = {"owner": owner} if owner is not None else {}
     return DealFactory.create(
@@ -43,6 +51,7 @@ def won(
         close_date=close,
         account=AccountFactory.create(name=account),
         stage=default_stages()["Closed Won"],
+        currency=currency,
         **extra,
     )
 
@@ -97,7 +106,8 @@ def test_a_csv_file_is_checked_then_stored(org: Any) -> None:
     record = imported(org.finance, HEADER + "INV-1,2026-10-01,1250.50,usd,OPP-1,Acme,x\nINV-2,2026-10-03,10,EUR,,B,\n")
     assert record.status == JobStatus.DONE and record.line_count == 2 and record.errors == []
     assert (record.first_invoice_date, record.last_invoice_date) == (dt.date(2026, 10, 1), dt.date(2026, 10, 3))
-    assert record.total_amount == D("1260.50")
+    # 1,250.50 USD and 10.00 EUR: a total per currency, none across them.
+    assert (record.amounts, record.total_amount) == ({"EUR": "10.00", "USD": "1250.50"}, None)
     lines = list(InvoiceLine.objects.filter(invoice_import=record).values_list("row", "amount", "currency"))
     assert lines == [(2, D("1250.50"), "USD"), (3, D("10.00"), "EUR")]
 
@@ -279,6 +289,49 @@ def test_exports_carry_the_filtered_mismatches(company: dict[str, Any], org: Any
         "Invoiced before close",
         "Invoice without deal",
     }
+
+
+# -------------------------------------------------------------------------------------------- currencies
+def test_amounts_in_different_currencies_are_never_added(org: Any, client_for: Any, api_client_for: Any) -> None:
+    """No exchange rates are kept, so money is totalled per currency and labelled with it: the file's amount, each
+    kind's money at stake, and what a deal was invoiced in two currencies (no single number)."""
+    won("Dollar deal", "700.00", account="Missing Co")
+    won("Euro deal", "400.00", account="Euro Co", currency="EUR")
+    won("Mixed deal", "1000.00", ext="OPP-MIX", account="Mixed Co")
+    text = HEADER + "\n".join([
+        "INV-1,2026-09-20,1000.00,USD,,Nobody Ltd,",
+        "INV-2,2026-09-21,250.00,EUR,,Nobody GmbH,",
+        "INV-3,2026-09-10,600.00,USD,OPP-MIX,Mixed,",
+        "INV-4,2026-09-11,400.00,EUR,OPP-MIX,Mixed,",
+    ]) + "\n"  # fmt: skip
+    record = imported(org.finance, text)
+    # 1,600.00 USD and 650.00 EUR: no total of 2,250.00.
+    assert (record.amounts, record.total_amount) == ({"EUR": "650.00", "USD": "1600.00"}, None)
+    reconciliation = reconciled(org.finance, record)
+    amounts = {c.kind: c.amounts for c in selectors.kind_counts(reconciliation)}
+    assert amounts == {
+        "no_invoice": (("EUR", D("400.00")), ("USD", D("700.00"))),
+        "amount_differs": (),  # invoiced in EUR and USD, booked in USD: no difference is worked out
+        "invoiced_before_close": (),  # the same deal's lines, 600.00 USD and 400.00 EUR: not one amount
+        "invoice_without_deal": (("EUR", D("250.00")), ("USD", D("1000.00"))),
+    }
+    mixed = Mismatch.objects.filter(reconciliation=reconciliation, deal_name="Mixed deal")
+    assert sorted((m.kind, m.invoice_amount, m.currency) for m in mixed) == [
+        ("amount_differs", None, "EUR/USD"), ("invoiced_before_close", None, "EUR/USD"),
+    ]  # fmt: skip
+    assert "400.00 EUR and 600.00 USD" in mixed.get(kind="amount_differs").detail
+
+    page = client_for(org.finance).get(reverse("signals:reconciliation_detail", args=[reconciliation.pk]))
+    row = page.content.decode().split('data-kind="no_invoice"')[1].split("</tr>")[0]
+    assert '400.00 <small class="muted">EUR</small>' in row and '700.00 <small class="muted">USD</small>' in row
+    assert "1,100.00" not in row
+    listed = client_for(org.finance).get(reverse("signals:reconciliation_list")).content.decode()
+    assert '1,600.00 <small class="muted">USD</small>' in listed and "2,250.00" not in listed
+    api = api_client_for(org.finance).get(f"/api/v1/signals/invoice-imports/{record.pk}/").json()
+    assert (api["total_amount"], api["amounts"]) == (None, {"EUR": "650.00", "USD": "1600.00"})
+    # A file in one currency has its total.
+    single = imported(org.finance, HEADER + "INV-9,2026-09-20,99.50,USD,,Acme,\nINV-10,2026-09-21,0.5,USD,,Acme,\n")
+    assert (single.amounts, single.total_amount) == ({"USD": "100.00"}, D("100.00"))
 
 
 # ------------------------------------------------------------------------------------------------------- API
