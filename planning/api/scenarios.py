@@ -57,7 +57,8 @@ def _scenario_data(scenario: QuotaScenario, user: Any) -> dict[str, Any]:
 def _tree(scenario: QuotaScenario, user: Any) -> list[dict[str, Any]]:
     return [
         {
-            "person": row.person_id,
+            "person": row.person_id,  # null for a planned hire, named by their id in the scenario
+            "planned_hire": row.planned_hire is not None,
             "name": row.name,
             "manager": row.manager_id,
             "level": row.level,
@@ -137,7 +138,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
             if not re.fullmatch(r"[0-9]{1,18}", str(key)):
                 raise ValidationError({"numbers": [f"{key!r} is not a person id."]})
             numbers[int(key)] = value
-        services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
+        scenario = services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
         return Response({**_scenario_data(scenario, user), "quotas": _tree(scenario, user)})
 
     @extend_schema(request=None, responses=ScenarioSerializer)

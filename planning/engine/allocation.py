@@ -28,6 +28,9 @@ from salesops.kernel.trees import children_of
 K = TypeVar("K", bound=Hashable)
 
 ZERO = Decimal("0.00")
+# A bottom-up number is capacity times (1 + uplift) at every level: with a large productivity, attainment or
+# uplift it outgrows any quota (and, past 26 digits, the cents Decimal can hold). Refused from here, by person.
+MAX_NUMBER = Decimal("1e15")
 
 __all__ = [
     "AllocationError",
@@ -352,11 +355,21 @@ def bottom_up(
         if own < 0:
             raise AllocationError(pid, f"a capacity of {own} is negative")
         if not children[pid]:
-            numbers[pid] = own
+            numbers[pid] = _below_max(pid, own)
             continue
         total = own + sum((numbers[c] for c in children[pid]), ZERO)
-        numbers[pid] = round_cents(total * (1 + uplift.get(level_of[pid], ZERO)))
+        numbers[pid] = round_cents(_below_max(pid, total * (1 + uplift.get(level_of[pid], ZERO))))
     return numbers
+
+
+def _below_max(person: str, number: Decimal) -> Decimal:
+    """`number` if it is below MAX_NUMBER; AllocationError naming `person` otherwise."""
+    if number >= MAX_NUMBER:
+        raise AllocationError(
+            person, f"a bottom-up number of {number:,.0f} is not below {MAX_NUMBER:,.0f}: lower the productivity, "
+            "attainment or uplift"
+        )  # fmt: skip
+    return number
 
 
 def by_period(annual: Decimal, weights: Mapping[str, Decimal]) -> dict[str, Decimal]:

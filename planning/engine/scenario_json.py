@@ -37,6 +37,16 @@ PERIOD_KINDS = ("quarter", "month")
 MAX_NUMBER = Decimal("1e15")
 ZERO = Decimal(0)
 ONE = Decimal(1)
+# The expected attainment A is a share (0.8 = 80 %). Above 1,000 % it is a typo (80 typed for 0.8, or 1e7), and
+# it multiplies into every seller's capacity: refused rather than planned on.
+MAX_ATTAINMENT = Decimal(10)
+# Dates and history months are held to the project's date rule (salesops/limits.py; an engine imports no
+# salesops module but the kernel, so the bounds are repeated here in the same words): a placeholder such as
+# 0001-01-01 or 9999-12-31 is a typo, not a plan, and the month arithmetic of a year 0 or 10000 has no date.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+DATE_RULE = "between 1 Jan 1900 and 31 Dec 2199"
+MONTH_RULE = "between 1900-01 and 2199-12"
 
 TOP_FIELDS = {
     "fiscal_year", "fiscal_year_start_month", "periods", "target", "method", "basis", "attainment",
@@ -180,9 +190,12 @@ def _date(record: Mapping[str, Any], name: str, where: str, *, required: bool = 
     if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a date (YYYY-MM-DD)")
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a date") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a date {DATE_RULE}")
+    return day
 
 
 def _month(record: Mapping[str, Any], name: str, where: str) -> dt.date:
@@ -191,6 +204,8 @@ def _month(record: Mapping[str, Any], name: str, where: str) -> dt.date:
         raise ScenarioInputError(f"{where}: {name} is missing")
     if not isinstance(value, str) or not _MONTH.fullmatch(value) or not 1 <= int(value[5:]) <= 12:
         raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a month (YYYY-MM)")
+    if not EARLIEST_DATE.year <= int(value[:4]) <= LATEST_DATE.year:
+        raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a month {MONTH_RULE}")
     return dt.date(int(value[:4]), int(value[5:]), 1)
 
 
@@ -208,6 +223,16 @@ def _integer(record: Mapping[str, Any], name: str, where: str, low: int, high: i
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a whole number from {low} to {high}")
     return value
+
+
+def _attainment(record: Mapping[str, Any], where: str) -> Decimal:
+    attainment = _number(record, "attainment", where, default=ONE) or ZERO
+    if attainment > MAX_ATTAINMENT:
+        raise ScenarioInputError(
+            f"{where}: attainment {_show(record['attainment'])} is above {MAX_ATTAINMENT} (1,000 %): "
+            "the expected attainment is a share, 0.8 for 80 %"
+        )
+    return attainment
 
 
 def _choice(record: Mapping[str, Any], name: str, where: str, choices: tuple[str, ...]) -> str:
@@ -362,7 +387,7 @@ def parse(data: Any) -> Scenario:
         target=target,
         method=method,
         basis=_choice(top, "basis", where, BASES),
-        attainment=_number(top, "attainment", where, default=ONE) or ZERO,
+        attainment=_attainment(top, where),
         productivity=_number(top, "productivity", where, required=False),
         attrition=_number(top, "attrition", where, default=ZERO, high=ONE) or ZERO,
         uplift=uplift,

@@ -19,6 +19,7 @@ from pipeline import selectors as pipeline_selectors
 from planning.engine import coverage
 from planning.models import QuotaScenario, ScenarioQuota, TerritoryAssignment, TerritoryModel
 from salesops.kernel import fiscal
+from salesops.kernel.ids import is_id
 from salesops.org.models import User
 from salesops.org.selectors import fiscal_calendar, sees_everyone, subtree_ids
 
@@ -153,9 +154,10 @@ def scenario_facts(*, today: dt.date | None = None) -> ScenarioFacts:
 @dataclass
 class TreeRow:
     """One person's numbers in a scenario: annual and per period, and (for a manager) the sum of their direct
-    reports' numbers: what they hand down."""
+    reports' numbers, planned hires included: what they hand down. A planned hire's row has no person
+    (`person_id` None) and is named by their id in the scenario (`planned_hire`)."""
 
-    person_id: int
+    person_id: int | None
     name: str
     manager_id: int | None
     level: int
@@ -163,16 +165,66 @@ class TreeRow:
     by_period: dict[str, Decimal]
     reports_sum: Decimal | None  # None: no reports in the scenario
     allocated_by: str = ""
+    planned_hire: str | None = None
 
 
 def scenario_quotas(scenario: QuotaScenario) -> QuerySet[ScenarioQuota]:
     return scenario.quotas.select_related("person", "allocated_by")
 
 
+def planned_hire_numbers(scenario: QuotaScenario) -> dict[str, tuple[str | None, Decimal, dict[str, Decimal]]]:
+    """Each planned hire of the scenario's last computation: their manager's id (as the scenario JSON has it),
+    annual number and number per period. A scenario computed before the periods were kept has the annual
+    number only, and the manager its inputs gave."""
+    result = scenario.result or {}
+    kept = result.get("planned_hire_numbers")
+    if isinstance(kept, dict):
+        hires: dict[str, tuple[str | None, Decimal, dict[str, Decimal]]] = {}
+        for hid, hire in kept.items():
+            periods = {label: Decimal(str(amount)) for label, amount in hire["periods"].items()}
+            hires[hid] = (hire.get("manager"), sum(periods.values(), ZERO), periods)
+        return hires
+    inputs = scenario.inputs if isinstance(scenario.inputs, dict) else {}
+    raw_hires = inputs.get("hires")
+    managers = {
+        str(h.get("id")): h.get("manager")
+        for h in (raw_hires if isinstance(raw_hires, list) else [])
+        if isinstance(h, dict)
+    }
+    return {
+        hid: (None if managers.get(hid) is None else str(managers[hid]), Decimal(str(year)), {})
+        for hid, year in (result.get("planned_hires") or {}).items()
+    }
+
+
 def scenario_tree(scenario: QuotaScenario, user: Any) -> list[TreeRow]:
     """The scenario's people in tree order (a manager before their reports), each with annual and per-period
-    numbers and the sum of their reports' numbers; only the people `user` may see."""
-    rows: dict[int, TreeRow] = {}
+    numbers and the sum of their reports' numbers; only the people `user` may see. A planned hire is a row
+    below their manager (after the people), seen by whoever sees that manager's team: finance, sales ops and
+    the managers above them (a rep sees their own row only)."""
+    scope = people_in_scope(user)
+    shown: set[int | str] = set()
+    out: list[TreeRow] = []
+    for key, parent, row in _tree_rows(scenario):
+        if scope is None:
+            seen = True
+        elif row.planned_hire is None:
+            seen = key in scope
+        else:
+            seen = bool(user.is_manager) and parent in shown
+        if seen:
+            shown.add(key)
+            out.append(row)
+    return out
+
+
+_HIRE = "hire:"  # a planned hire's key in the tree beside people's ids (never digits only)
+
+
+def _tree_rows(scenario: QuotaScenario) -> list[tuple[int | str, int | str | None, TreeRow]]:
+    """Every row of the scenario in tree order, planned hires included, each with its key and its parent's."""
+    rows: dict[int | str, TreeRow] = {}
+    parents: dict[int | str, int | str | None] = {}
     for quota in scenario_quotas(scenario):
         row = rows.get(quota.person_id)
         if row is None:
@@ -184,24 +236,37 @@ def scenario_tree(scenario: QuotaScenario, user: Any) -> list[TreeRow]:
         row.annual += quota.amount
         if quota.allocated_by_id:
             row.allocated_by = quota.allocated_by.display_name if quota.allocated_by else ""
-    children: dict[int | None, list[int]] = {}
-    for row in rows.values():
-        parent = row.manager_id if row.manager_id in rows else None
-        row.manager_id = parent
-        children.setdefault(parent, []).append(row.person_id)
-    for pid, kids in children.items():
-        kids.sort(key=lambda k: rows[k].name)
-        if pid is not None:
-            rows[pid].reports_sum = sum((rows[k].annual for k in kids), ZERO)
-    ordered: list[TreeRow] = []
-    stack = [(pid, 0) for pid in reversed(children.get(None, []))]
+    for pid, row in rows.items():
+        parents[pid] = row.manager_id if row.manager_id in rows else None
+    hires = planned_hire_numbers(scenario)
+    for hid, (_, year, periods) in hires.items():
+        rows[_HIRE + hid] = TreeRow(None, hid, None, 0, year, periods, None, planned_hire=hid)
+    for hid, (manager, _, _) in hires.items():
+        # The scenario JSON names a manager by their person id as text, or a planned hire by their id.
+        manager_id = int(manager) if manager is not None and is_id(manager) else None
+        if manager_id is not None and manager_id in rows:
+            parents[_HIRE + hid] = manager_id
+        elif manager is not None and _HIRE + manager in rows:
+            parents[_HIRE + hid] = _HIRE + manager
+        else:
+            parents[_HIRE + hid] = None
+    children: dict[int | str | None, list[int | str]] = {}
+    for key, row in rows.items():
+        parent = parents[key]
+        row.manager_id = parent if isinstance(parent, int) else None
+        children.setdefault(parent, []).append(key)
+    for parent, kids in children.items():
+        kids.sort(key=lambda k: (rows[k].planned_hire is not None, rows[k].name))
+        if parent is not None:
+            rows[parent].reports_sum = sum((rows[k].annual for k in kids), ZERO)
+    ordered: list[tuple[int | str, int | str | None, TreeRow]] = []
+    stack: list[tuple[int | str, int]] = [(key, 0) for key in reversed(children.get(None, []))]
     while stack:
-        pid, level = stack.pop()
-        rows[pid].level = level
-        ordered.append(rows[pid])
-        stack.extend((k, level + 1) for k in reversed(children.get(pid, [])))
-    scope = people_in_scope(user)
-    return ordered if scope is None else [r for r in ordered if r.person_id in scope]
+        key, level = stack.pop()
+        rows[key].level = level
+        ordered.append((key, parents[key], rows[key]))
+        stack.extend((k, level + 1) for k in reversed(children.get(key, [])))
+    return ordered
 
 
 @dataclass
@@ -219,11 +284,13 @@ def scenario_comparison(scenarios: list[QuotaScenario], user: Any) -> Comparison
     numbers: dict[int, list[Decimal | None]] = {}
     totals: list[Decimal] = []
     for index, scenario in enumerate(scenarios):
-        tree = scenario_tree(scenario, user)
+        # People only: a planned hire is no person to compare, and their manager's number holds theirs.
+        tree = [row for row in scenario_tree(scenario, user) if row.person_id is not None]
         shown = {row.person_id for row in tree}
         # The total is what the top of the visible tree carries (a manager's number holds their reports').
         totals.append(sum((row.annual for row in tree if row.manager_id not in shown), ZERO))
         for row in tree:
+            assert row.person_id is not None
             names[row.person_id] = row.name
             numbers.setdefault(row.person_id, [None] * len(scenarios))[index] = row.annual
     order = sorted(names, key=lambda pid: names[pid])
@@ -249,8 +316,9 @@ def scenario_result(scenario: QuotaScenario) -> dict[str, Any]:
 
 
 def allocatable_reports(scenario: QuotaScenario, manager: Any) -> list[TreeRow]:
-    """The direct reports of `manager` in a scenario (whose numbers the manager may set)."""
-    return [row for row in scenario_tree(scenario, manager) if row.manager_id == manager.pk]
+    """The direct reports of `manager` in a scenario (whose numbers the manager may set), and their planned
+    hires (whose numbers follow the scenario): together what the manager hands down."""
+    return [row for _, parent, row in _tree_rows(scenario) if parent == manager.pk]
 
 
 # ----------------------------------------------------------------------------------- required pipeline
@@ -310,7 +378,7 @@ def required_pipeline(user: Any, period_label: str, *, today: dt.date | None = N
 
 
 def person_ids_of(rows: Iterable[TreeRow]) -> set[int]:
-    return {row.person_id for row in rows}
+    return {row.person_id for row in rows if row.person_id is not None}
 
 
 def territory_potential_by_owner(*, today: dt.date | None = None) -> dict[int, Decimal]:

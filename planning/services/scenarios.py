@@ -19,6 +19,7 @@ from planning.selectors import scenarios as selectors
 from salesops import limits
 from salesops.api import DomainError, Forbidden
 from salesops.kernel import trees
+from salesops.kernel.ids import is_id
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar, person_is_in_subtree
@@ -29,6 +30,8 @@ INPUT_FIELDS = {"attainment", "productivity", "attrition", "uplift", "period_wei
 
 
 ZERO = Decimal("0.00")
+# A planned hire's key beside people's ids in an allocation (never digits only, so never a person's id).
+HIRE = "hire:"
 
 
 def _require_sales_ops(actor: User, what: str) -> None:
@@ -117,8 +120,7 @@ def scenario_create(
     audit_record(actor=actor, instance=scenario, action="create",
                  changes={"method": (None, method), "basis": (None, basis), "target": (None, amount),
                           "inputs": (None, scenario.inputs)})  # fmt: skip
-    scenario_compute(actor=actor, scenario=scenario, today=today)
-    return scenario
+    return scenario_compute(actor=actor, scenario=scenario, today=today)  # the computed row: its result included
 
 
 def scenario_json_of(
@@ -173,6 +175,35 @@ def scenario_json_of(
     return data
 
 
+def _check_dates(scenario: QuotaScenario, facts: selectors.ScenarioFacts) -> None:
+    """A person's start or end date outside the date rule (a placeholder such as 9999-12-31) is refused naming
+    them, before the engines run: the plan's month arithmetic has no date past the year 9999."""
+    for person in facts.people.values():
+        for what, day in (("start date", person.start), ("end date", person.end)):
+            if day is not None and (problem := limits.date_problem(day)):
+                raise DomainError(f"Scenario {scenario.name!r}: {person.name}: the {what} {problem}.")
+
+
+def _person_named(facts: selectors.ScenarioFacts, person: object) -> str:
+    """A person of the scenario JSON (an id as text) by name; a planned hire by their id."""
+    text = str(person)
+    known = facts.people.get(int(text)) if is_id(text) else None
+    return known.name if known else f"planned hire {text!r}"
+
+
+def _check_quota_limit(scenario: QuotaScenario, facts: selectors.ScenarioFacts, output: dict[str, Any]) -> None:
+    """Every quarter's quota within the quota rule: a bottom-up number grows with productivity × attainment ×
+    (1 + uplift) and would otherwise overflow the stored quotas (and could never be published)."""
+    for quota in output["quotas"]:
+        for label, amount in quota["periods"].items():
+            if Decimal(amount) > limits.MAX_QUOTA:
+                raise DomainError(
+                    f"Scenario {scenario.name!r}: {_person_named(facts, quota['person'])}'s quota for {label} would be "
+                    f"{Decimal(amount):,.2f}: {limits.QUOTA_RULE} (lower the productivity, attainment or uplift).",
+                    field="inputs",
+                )
+
+
 @transaction.atomic
 def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | None = None) -> QuotaScenario:
     """Run the capacity and allocation engines for a draft scenario and store every person's quota per quarter
@@ -183,13 +214,19 @@ def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | N
     facts = selectors.scenario_facts(today=today)
     if not facts.people:
         raise DomainError(f"Scenario {scenario.name!r}: there is nobody in the sales tree to plan for.")
+    _check_dates(scenario, facts)
     potential = selectors.territory_potential_by_owner(today=today) if scenario.basis == "territory_potential" else {}
     try:
         output = scenario_json.run(scenario_json.parse(scenario_json_of(scenario, facts, potential)))
     except scenario_json.ScenarioInputError as exc:
-        raise DomainError(f"Scenario {scenario.name!r}: {exc}", field="inputs") from None
+        # The JSON's top-level record is the scenario itself, named already.
+        raise DomainError(
+            f"Scenario {scenario.name!r}: {str(exc).removeprefix('scenario: ')}", field="inputs"
+        ) from None
     except allocation.AllocationError as exc:
-        raise DomainError(f"Scenario {scenario.name!r}: person {exc.person}: {exc.message}") from None
+        who = _person_named(facts, exc.person)
+        raise DomainError(f"Scenario {scenario.name!r}: {who}: {exc.message}", field="inputs") from None
+    _check_quota_limit(scenario, facts, output)
     scenario.quotas.all().delete()
     now = timezone.now()
     rows = [
@@ -202,6 +239,12 @@ def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | N
     ]
     ScenarioQuota.objects.bulk_create(rows, batch_size=2000)
     hires = {q["person"]: q["year"] for q in output["quotas"] if q["planned_hire"]}
+    # A planned hire has no quota row (nobody to publish it to) but carries part of what their manager hands
+    # down: their number by period and their manager are kept with the result, so the tree and a manager's
+    # allocation count them (docs/planning-quotas.md).
+    hire_numbers = {
+        q["person"]: {"manager": q["manager"], "periods": q["periods"]} for q in output["quotas"] if q["planned_hire"]
+    }
     scenario.result = {
         "productivity": output["productivity"],
         "productivity_source": output["productivity_source"],
@@ -213,11 +256,30 @@ def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | N
         "hires_needed": output["hires_needed"],
         "hires_needed_note": output["hires_needed_note"],
         "planned_hires": hires,
+        "planned_hire_numbers": hire_numbers,
     }
     scenario.save(update_fields=["result"])
     audit_record(actor=actor, instance=scenario, action="compute",
                  changes={"quotas": (None, len(rows)), "capacity": (None, scenario.result["capacity"])})  # fmt: skip
     return scenario
+
+
+def _planned_hire_numbers(scenario: QuotaScenario) -> dict[str, dict[str, Any]]:
+    """Each planned hire of the scenario's last computation: their manager's id and their number by period."""
+    result = scenario.result or {}
+    numbers = result.get("planned_hire_numbers")
+    if numbers is None:
+        if result.get("planned_hires"):
+            # Computed before the hires' numbers were kept by quarter: their share of a hand-down is unknown.
+            raise DomainError(
+                f"Scenario {scenario.name!r} was computed before its planned hires' quarters were kept: "
+                "recompute it, then allocate."
+            )
+        return {}
+    return {
+        hid: {"manager": hire["manager"], "periods": {k: Decimal(str(v)) for k, v in hire["periods"].items()}}
+        for hid, hire in numbers.items()
+    }
 
 
 @transaction.atomic
@@ -242,6 +304,21 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
         by_period.setdefault(key, {})[q.period] = q.amount
     for pid, person in people.items():
         parents[str(pid)] = str(person.manager_id) if person.manager_id in people else None
+    # Planned hires carry part of what their manager hands down: beside the people, so the reports' numbers add
+    # up to the whole hand-down and a changed report's team (their planned hires too) is scaled with it. Their
+    # numbers are not set by hand (there is nobody yet to give one to).
+    hires = _planned_hire_numbers(scenario)
+    for hid, hire in hires.items():
+        by_period[HIRE + hid] = dict(hire["periods"])
+        annual[HIRE + hid] = sum(hire["periods"].values(), ZERO)
+    for hid, hire in hires.items():
+        # Their manager: a person (by id) or another planned hire (by their id in the scenario).
+        manager_key = str(hire["manager"])
+        parents[HIRE + hid] = None
+        if manager_key in parents:
+            parents[HIRE + hid] = manager_key
+        elif HIRE + manager_key in annual:
+            parents[HIRE + hid] = HIRE + manager_key
     new: dict[str, Decimal] = {}
     # Only the manager's reports are allocated (and named): anyone else is an id, so nobody's name or number is
     # told to someone who may not see them (roles.md).
@@ -279,9 +356,14 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
     except allocation.AllocationError as exc:
         # Named only when in the manager's team (whom whoever allocates may see); anyone else stays an id.
         team = trees.subtree_parents(parents, str(manager.pk))
-        about = people.get(int(str(exc.person))) if str(exc.person) in team else None
+        who = str(exc.person)
+        named = who
+        if who in team and is_id(who):
+            named = people[int(who)].display_name
+        elif who in team and who.startswith(HIRE):
+            named = f"planned hire {who.removeprefix(HIRE)!r}"
         message = exc.message.replace(str(manager.pk), manager.display_name)
-        raise DomainError(f"{about.display_name if about else exc.person}: {message}") from None
+        raise DomainError(f"{named}: {message}") from None
     now = timezone.now()
     updated: list[ScenarioQuota] = []
     changes: dict[str, tuple[Any, Any]] = {}
@@ -296,6 +378,20 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
         if before != after:
             changes[people[q.person_id].display_name] = (str(before), str(after))
     ScenarioQuota.objects.bulk_update(updated, ["amount", "allocated_by", "updated_at"])
+    moved_hires = sorted(hid for hid in hires if periods_after[HIRE + hid] != hires[hid]["periods"])
+    if moved_hires:
+        result = dict(scenario.result)
+        kept = {hid: dict(hire) for hid, hire in result["planned_hire_numbers"].items()}
+        years = dict(result.get("planned_hires") or {})
+        for hid in moved_hires:
+            quarters = periods_after[HIRE + hid]
+            kept[hid]["periods"] = {label: str(amount) for label, amount in quarters.items()}
+            years[hid] = str(sum(quarters.values(), ZERO))
+            if annual[HIRE + hid] != sum(quarters.values(), ZERO):
+                changes[f"planned hire {hid}"] = (str(annual[HIRE + hid]), years[hid])
+        result["planned_hire_numbers"], result["planned_hires"] = kept, years
+        scenario.result = result
+        scenario.save(update_fields=["result"])
     audit_record(actor=actor, instance=scenario, action="allocate", changes=changes,
                  reason=f"{manager.display_name}'s reports in {scenario.name}")  # fmt: skip
     return scenario

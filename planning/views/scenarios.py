@@ -172,12 +172,14 @@ def scenario_allocate(request: HttpRequest, pk: int) -> HttpResponseBase:
         if request.headers.get("HX-Request"):  # the fragment's form: the whole page again, with its message
             return HttpResponseClientRedirect(target)
         return redirect(target)
-    reports = [row for row in selectors.scenario_tree(scenario, manager) if row.manager_id == manager.pk]
+    # The manager's reports and planned hires: what they hand down is all of their numbers.
+    reports = selectors.allocatable_reports(scenario, manager)
     context = {
         "scenario": scenario,
         "manager": manager,
         "reports": reports,
         "hands_down": sum((r.annual for r in reports), Decimal("0.00")),
+        "planned_hires": any(r.planned_hire for r in reports),
         "editable": scenario.status == QuotaScenario.Status.DRAFT,
     }
     template = "planning/partials/scenarios_allocate.html" if request.headers.get("HX-Request") else None

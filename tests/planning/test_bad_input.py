@@ -1,9 +1,12 @@
 """Bad input to the planning pages and API answers a clear message (400 or 404), never a 500: huge scenario
-targets and productivity overrides, non-numeric ids in paths, an unbounded stress-test seed, and digits that
-str.isdigit accepts but int() refuses ('²')."""
+targets and productivity overrides, extreme scenario inputs (an attainment of 10,000,000, dates in the year
+9999, a bottom-up quota past the quota rule), non-numeric ids in paths, an unbounded stress-test seed, and
+digits that str.isdigit accepts but int() refuses ('²')."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 
 import pytest
@@ -120,3 +123,99 @@ def test_territory_forms_refuse_a_nul_byte_or_a_name_too_long_in_words(org, clie
     page = client.post("/planning/territories/", {"name": "N" * 200}, follow=True)
     assert page.status_code == 200 and "A territory model&#x27;s name is 1 to 120 characters." in page.content.decode()
     assert not TerritoryModel.objects.filter(name__startswith="N").exists()
+
+
+# ------------------------------------------------------------------------- extreme scenario inputs
+# An attainment of 10,000,000, a planned hire starting in 9999, a quota past the quota rule: each is refused
+# with a message naming the field and record (400 on the API, a message on the page), and nothing is stored.
+def _hire(org, start_date: str) -> list[dict[str, str]]:
+    return [{"id": "west-hire-1", "manager": str(org.manager_west.pk), "start_date": start_date}]
+
+
+def _extreme_cases(org) -> list[tuple[str, dict, str]]:
+    return [
+        (
+            "top_down",
+            {"attainment": "10000000"},
+            "Scenario 'Extreme': attainment \"10000000\" is above 10 (1,000 %): the expected attainment is a share, "
+            "0.8 for 80 %",
+        ),
+        (
+            "top_down",
+            {"hires": _hire(org, "9999-12-31")},
+            'Scenario \'Extreme\': hires[0] (id "west-hire-1"): start_date "9999-12-31" is not a date between '
+            "1 Jan 1900 and 31 Dec 2199",
+        ),
+        (
+            "top_down",
+            {"gap_hire": {"start_date": "9999-12-31"}},
+            "Scenario 'Extreme': gap_hire: start_date \"9999-12-31\" is not a date between 1 Jan 1900 and 31 Dec 2199",
+        ),
+        (
+            # 100,000,000,000 a month at 1,000 %: the director's first quarter is far past what a quota holds.
+            "bottom_up",
+            {"productivity": "100000000000", "attainment": "10"},
+            f"Scenario 'Extreme': {org.director.display_name}'s quota for 2027-Q1 would be",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_api_extreme_scenario_inputs_are_400_naming_the_field(org, api_client_for, case) -> None:
+    method, inputs, message = _extreme_cases(org)[case]
+    answer = api_client_for(org.ops).post(
+        SCENARIOS, _api_scenario("Extreme", method=method, inputs=inputs), format="json"
+    )
+    assert answer.status_code == 400
+    assert answer.json()["inputs"][0].startswith(message)
+    assert not QuotaScenario.objects.filter(name="Extreme").exists()
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_page_extreme_scenario_inputs_show_the_message(org, client_for, case) -> None:
+    method, inputs, message = _extreme_cases(org)[case]
+    form = {"name": "Extreme", "fiscal_year": "2027", "method": method, "basis": "equal", "target": "1000.00",
+            "inputs": json.dumps(inputs)}  # fmt: skip
+    answer = client_for(org.ops).post("/planning/scenarios/", form, follow=True)
+    assert answer.status_code == 200 and message in html.unescape(answer.content.decode())
+    assert not QuotaScenario.objects.filter(name="Extreme").exists()
+
+
+def test_quota_past_the_rule_names_the_rule(org, api_client_for) -> None:
+    inputs = {"productivity": "100000000000", "attainment": "10"}
+    body = _api_scenario("Extreme", method="bottom_up", inputs=inputs)
+    detail = api_client_for(org.ops).post(SCENARIOS, body, format="json").json()["detail"]
+    assert detail.endswith(f": {limits.QUOTA_RULE} (lower the productivity, attainment or uplift).")
+
+
+def test_person_with_a_placeholder_start_date_is_named(org, api_client_for, client_for) -> None:
+    org.rep_c.start_date = dt.date(9999, 12, 31)
+    org.rep_c.save(update_fields=["start_date"])
+    message = (
+        f"Scenario 'Extreme': {org.rep_c.display_name}: the start date 9999-12-31 is not a date between 1 Jan 1900 "
+        "and 31 Dec 2199."
+    )
+    answer = api_client_for(org.ops).post(SCENARIOS, _api_scenario("Extreme"), format="json")
+    assert answer.status_code == 400 and answer.json()["detail"] == message
+    form = {"name": "Extreme", "fiscal_year": "2027", "method": "top_down", "basis": "equal", "target": "1000.00"}
+    page = client_for(org.ops).post("/planning/scenarios/", form, follow=True)
+    assert page.status_code == 200 and message in html.unescape(page.content.decode())
+    assert not QuotaScenario.objects.filter(name="Extreme").exists()
+
+
+def test_recompute_of_stored_extreme_inputs_is_400_and_keeps_the_quotas(org, api_client_for, client_for) -> None:
+    """A draft stored before the bounds (an attainment of 10,000,000) recomputes into a message, and its quotas
+    and result stay as they were: nothing half-written."""
+    scenario = make(org)
+    QuotaScenario.objects.filter(pk=scenario.pk).update(inputs={"attainment": "10000000"})
+    before = sorted(scenario.quotas.values_list("person_id", "period", "amount"))
+    result = QuotaScenario.objects.get(pk=scenario.pk).result
+    answer = api_client_for(org.ops).post(f"{SCENARIOS}{scenario.pk}/recompute/")
+    assert answer.status_code == 400
+    assert answer.json()["inputs"] == [
+        "Scenario 'Base': attainment \"10000000\" is above 10 (1,000 %): the expected attainment is a share, 0.8 for 80 %"
+    ]
+    page = client_for(org.ops).post(f"/planning/scenarios/{scenario.pk}/recompute/", follow=True)
+    assert page.status_code == 200 and 'attainment "10000000" is above 10' in html.unescape(page.content.decode())
+    assert sorted(scenario.quotas.values_list("person_id", "period", "amount")) == before
+    assert QuotaScenario.objects.get(pk=scenario.pk).result == result

@@ -132,6 +132,34 @@ MALFORMED = [
     (_with("people", []), "scenario: people is empty"),
     (_with("period_weights", {"2027-Q1": 1}), "scenario: period_weights has no weight for 2027-Q2"),
     (_with("gap_hire", {"start_date": "2027-02-30"}), 'scenario: gap_hire: start_date "2027-02-30" is not a date'),
+    # Extreme values are refused by their bounds, naming the record, rather than failing in the month arithmetic
+    # (a year 0 or 10000 has no date) or planning on a typo.
+    (
+        _with("attainment", "10000000"),
+        'scenario: attainment "10000000" is above 10 (1,000 %): the expected attainment is a share, 0.8 for 80 %',
+    ),
+    (
+        _with("hires.0.start_date", "9999-12-31"),
+        'hires[0] (id "h1"): start_date "9999-12-31" is not a date between 1 Jan 1900 and 31 Dec 2199',
+    ),
+    (
+        _with("hires.0.start_date", "9999-04-16"),
+        'hires[0] (id "h1"): start_date "9999-04-16" is not a date between 1 Jan 1900 and 31 Dec 2199',
+    ),
+    (_with("history.0.month", "0000-01"), 'history[0]: month "0000-01" is not a month between 1900-01 and 2199-12'),
+    (
+        _with("people.1.start_date", "0001-01-01"),
+        'people[1] (id "ann"): start_date "0001-01-01" is not a date between 1 Jan 1900 and 31 Dec 2199',
+    ),
+    (
+        _with("gap_hire", {"start_date": "9999-12-31"}),
+        'scenario: gap_hire: start_date "9999-12-31" is not a date between 1 Jan 1900 and 31 Dec 2199',
+    ),
+    (  # vp in 2027-Q1 (bottom-up is built period by period): the sellers' 195,782.88 × (1 + 9,999,999,999)
+        {**_with("method", "bottom_up"), "uplift": ["9999999999"]},
+        'scenario: person "vp": a bottom-up number of 1,957,828,800,000,000 is not below '
+        "1,000,000,000,000,000: lower the productivity, attainment or uplift",
+    ),
     ("{not json", "scenario: not valid JSON (Expecting property name enclosed in double quotes at line 1, column 2)"),
     ("[]", "scenario: is not an object"),
 ]
@@ -146,6 +174,37 @@ def test_malformed_input_names_the_record(scenario: Any, message: str, tmp_path:
         _run(tmp_path, scenario)
     assert command.value.returncode == 2
     assert str(command.value) == message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("attainment", "10000000", 'scenario: attainment "10000000" is above 10 (1,000 %)'),
+        ("hires.0.start_date", "9999-12-31", 'hires[0] (id "h1"): start_date "9999-12-31" is not a date between'),
+        ("history.0.month", "0000-01", 'history[0]: month "0000-01" is not a month between 1900-01 and 2199-12'),
+    ],
+)
+def test_extreme_input_exits_2_without_a_traceback(tmp_path: Path, path: str, value: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "plan_quotas", str(_write(tmp_path, _with(path, value)))],
+        capture_output=True,
+        cwd=BASE_DIR,
+        timeout=120,
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b""
+    assert message in stderr and "Traceback" not in stderr
+
+
+def test_the_bounds_themselves_are_accepted(tmp_path: Path) -> None:
+    """1,000 % attainment and the first and last days of the date rule are plans, not typos."""
+    scenario = _with("attainment", "10")
+    scenario["people"][1]["start_date"] = "1900-01-01"
+    scenario["hires"][0]["start_date"] = "2199-12-31"  # after the plan's year: adds nothing, refused nothing
+    scenario["history"][0]["month"] = "1900-01"
+    output = json.loads(_run(tmp_path, scenario))
+    assert output["attainment"] == "10"
+    assert {row["person"]: row["capacity"] for row in output["quotas"]}["h1"] == "0.00"
 
 
 def test_malformed_input_exits_2_with_the_message_on_stderr(tmp_path: Path) -> None:

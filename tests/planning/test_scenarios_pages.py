@@ -76,6 +76,8 @@ def test_api_per_role(org, scenario, api_client_for) -> None:
     created = ops.post(base, {"name": "Bottom", "fiscal_year": 2027, "method": "bottom_up", "basis": "equal",
                               "inputs": {"productivity": "10000", "attainment": "1"}}, format="json")  # fmt: skip
     assert created.status_code == 201, created.content
+    # The answer is the computed scenario (not the row as it was before computing): three reps at 10,000 a month.
+    assert created.json()["result"]["capacity"] == "360000.00", created.json()["result"]
     assert (
         api_client_for(org.manager_east).post(base, {"name": "x", "fiscal_year": 2027}, format="json").status_code
         == 403
