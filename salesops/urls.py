@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from home import views as home_views
+from home.api import HomeView
 from salesops.health import healthz
 from salesops.org import views as org_views
 from salesops.org.forms import SignInForm
@@ -18,6 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("planning/", include("planning.api.urls")),
     path("enablement/", include("enablement.api.urls")),
     path("signals/", include("signals.api.urls")),
+    path("home/", HomeView.as_view(), name="api-home"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -328,6 +328,7 @@ ROUTES: dict[str, Route] = {
     # ------------------------------------------------------------------------------------------ the API
     "api/v1/": Route(),
     "api/v1/me/": Route(),
+    "api/v1/home/": Route(),
     "api/v1/auth/token/": Route(writes=POST, public=True),
     "api/v1/people/": Route(writes=POST),
     "api/v1/people/<pk>/": Route(ids="person", writes=("PUT", "PATCH"), writers=OPS),
