@@ -76,9 +76,12 @@ def _next_open_label(label: str, calendar: engine.Calendar, locked: frozenset[st
 
 
 def estimate(*, person: User, deal_ids: set[int]) -> Estimate:
-    data, _, _ = build_input(person_ids={person.pk})
-    key = str(person.pk)
     chosen = [_as_won(d) for d in open_deals_of(person) if d.pk in deal_ids]
+    # The window reaches back to the earliest chosen close date's fiscal year, as the recompute after the win
+    # does (`since`): a deal left in a locked quarter of last year is rated on that year's quota and plan.
+    since = min((d.close_date for d in chosen), default=None)
+    data, _, _ = build_input(person_ids={person.pk}, since=since)
+    key = str(person.pk)
     now = engine.compute(data, lines=False)
     then = engine.compute(dataclasses.replace(data, deals=[*data.deals, *chosen]), lines=False)
     before: dict[str, Any] = {r.period: r for r in now.results if r.person == key}

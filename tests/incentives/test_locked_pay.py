@@ -193,3 +193,24 @@ def test_the_estimator_pays_a_deal_dated_in_a_locked_period_as_the_recompute_doe
     assert paid("2025-Q2") == q2_paid
     booked = Adjustment.objects.get(person=ann, cause__period="2025-Q2")
     assert (booked.period.label, booked.amount) == ("2025-Q3", Decimal("2500.00"))
+
+
+def test_the_estimator_reaches_back_to_a_locked_period_of_an_earlier_fiscal_year(locked_q2):
+    """A close date left in last year's locked quarter: the estimate reads that year's quota and pay as the
+    recompute after the win does (its window reaches back to the deal's fiscal year), and pays the difference
+    in the next open quarter."""
+    ann, finance = locked_q2["ann"], locked_q2["finance"]
+    with freeze_time(dt.date(2026, 1, 5)):
+        for label in ("2025-Q1", "2025-Q3", "2025-Q4"):
+            services.period_lock(actor=finance, period=services.period_get_or_create(label), reason="year end")
+        services.period_get_or_create("2026-Q1")
+        late = deals.deal_create(actor=ann, name="Left in June", owner=ann, amount="50000",
+                                 close_date=dt.date(2025, 6, 15))  # fmt: skip
+        estimate = estimator.estimate(person=ann, deal_ids={late.pk})
+    by_period = {p.period: p for p in estimate.periods}
+    assert not estimate.errors, estimate.errors
+    q2 = by_period["2025-Q2"]
+    assert (q2.credited_now, q2.credited_then, q2.locked, q2.paid_in) == (
+        Decimal("0.00"), Decimal("50000.00"), True, "2026-Q1",
+    )  # fmt: skip
+    assert (by_period["2026-Q1"].adjustment, estimate.total_difference) == (Decimal("2500.00"), Decimal("2500.00"))
