@@ -181,7 +181,11 @@ def _decimal(value: Any, what: str, *, low: Decimal | None = ZERO, high: Decimal
     return number
 
 
-def _date(record: Mapping[str, Any], name: str, where: str, *, required: bool = False) -> dt.date | None:
+def _date(
+    record: Mapping[str, Any], name: str, where: str, *, required: bool = False, open_end: bool = False
+) -> dt.date | None:
+    """A date within the date rule. With `open_end` (a last day employed) a date after it is no end at all: HR
+    files write 9999-12-31 for "no end date"."""
     value = record.get(name)
     if value is None:
         if required:
@@ -193,6 +197,8 @@ def _date(record: Mapping[str, Any], name: str, where: str, *, required: bool = 
         day = dt.date.fromisoformat(value)
     except ValueError:
         raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a date") from None
+    if open_end and day > LATEST_DATE:
+        return None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a date {DATE_RULE}")
     return day
@@ -269,7 +275,7 @@ def _person(index: int, data: Any) -> Person:
     if not isinstance(seller, bool):
         raise ScenarioInputError(f"{where}: seller {_show(seller)} is not true or false")
     start = _date(record, "start_date", where)
-    end = _date(record, "end_date", where)
+    end = _date(record, "end_date", where, open_end=True)
     if start and end and end < start:
         raise ScenarioInputError(f"{where}: end_date {end} is before start_date {start}")
     return Person(

@@ -143,7 +143,10 @@ def scenario_json_of(
             "manager": str(p.manager_id) if p.manager_id is not None else None,
             "seller": p.is_seller,
             "start_date": p.start.isoformat() if p.start else None,
-            "end_date": p.end.isoformat() if p.end and (p.start is None or p.end >= p.start) else None,
+            # No end date, an end before the start, or one past the date rule (9999-12-31: no end) is no end.
+            "end_date": p.end.isoformat()
+            if p.end and (p.start is None or p.end >= p.start) and p.end <= limits.LATEST_DATE
+            else None,
             "ramp": [str(s) for s in p.ramp],
             "trailing_bookings": str(facts.trailing(p.id)),
             "territory_potential": str(potential.get(p.id, Decimal(0))),
@@ -176,11 +179,14 @@ def scenario_json_of(
 
 
 def _check_dates(scenario: QuotaScenario, facts: selectors.ScenarioFacts) -> None:
-    """A person's start or end date outside the date rule (a placeholder such as 9999-12-31) is refused naming
-    them, before the engines run: the plan's month arithmetic has no date past the year 9999."""
+    """A person's start date outside the date rule, or an end date before it, is refused naming them, before
+    the engines run. An end date after it (9999-12-31, HR's "no end date") is no end: the scenario JSON leaves it
+    out (`scenario_json_of`)."""
     for person in facts.people.values():
         for what, day in (("start date", person.start), ("end date", person.end)):
-            if day is not None and (problem := limits.date_problem(day)):
+            if day is None or (what == "end date" and day > limits.LATEST_DATE):
+                continue
+            if problem := limits.date_problem(day):
                 raise DomainError(f"Scenario {scenario.name!r}: {person.name}: the {what} {problem}.")
 
 
@@ -264,22 +270,41 @@ def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | N
     return scenario
 
 
-def _planned_hire_numbers(scenario: QuotaScenario) -> dict[str, dict[str, Any]]:
-    """Each planned hire of the scenario's last computation: their manager's id and their number by period."""
+def _planned_hire_numbers(scenario: QuotaScenario) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
+    """Each planned hire of the scenario's last computation: their manager's id and their number by period. A
+    scenario computed before the quarters were kept gives none, and (second) its hires' managers as its inputs
+    name them: their share of a hand-down is unknown."""
     result = scenario.result or {}
     numbers = result.get("planned_hire_numbers")
     if numbers is None:
-        if result.get("planned_hires"):
-            # Computed before the hires' numbers were kept by quarter: their share of a hand-down is unknown.
-            raise DomainError(
-                f"Scenario {scenario.name!r} was computed before its planned hires' quarters were kept: "
-                "recompute it, then allocate."
-            )
-        return {}
-    return {
+        raw = (scenario.inputs or {}).get("hires") if isinstance(scenario.inputs, dict) else None
+        managers = {str(h.get("id")): h.get("manager") for h in (raw if isinstance(raw, list) else [])
+                    if isinstance(h, dict)}  # fmt: skip
+        return {}, {hid: None if managers.get(hid) is None else str(managers[hid])
+                    for hid in result.get("planned_hires") or {}}  # fmt: skip
+    hires = {
         hid: {"manager": hire["manager"], "periods": {k: Decimal(str(v)) for k, v in hire["periods"].items()}}
         for hid, hire in numbers.items()
     }
+    return hires, {}
+
+
+def _refuse_unknown_hires(scenario: QuotaScenario, manager: User, parents: dict[str, str | None],
+                          unknown: dict[str, str | None]) -> None:  # fmt: skip
+    """A scenario computed before planned hires' quarters were kept: a manager whose team holds one of its planned
+    hires cannot allocate (what the team hands down is unknown); any other manager can."""
+    team = trees.subtree_parents(parents, str(manager.pk))
+    for hid in sorted(unknown):
+        boss, seen = unknown[hid], {hid}
+        while boss is not None and boss in unknown and boss not in seen:  # a hire reporting to a planned hire
+            seen.add(boss)
+            boss = unknown[boss]
+        if boss is None or boss in team:
+            raise DomainError(
+                f"Scenario {scenario.name!r} was computed before its planned hires' quarters were kept, and planned "
+                f"hire {hid!r} is in {manager.display_name}'s team: recompute the scenario, then allocate "
+                "(recomputing sets every number again, managers' allocations included)."
+            )
 
 
 @transaction.atomic
@@ -307,7 +332,9 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
     # Planned hires carry part of what their manager hands down: beside the people, so the reports' numbers add
     # up to the whole hand-down and a changed report's team (their planned hires too) is scaled with it. Their
     # numbers are not set by hand (there is nobody yet to give one to).
-    hires = _planned_hire_numbers(scenario)
+    hires, unknown = _planned_hire_numbers(scenario)
+    if unknown:
+        _refuse_unknown_hires(scenario, manager, parents, unknown)
     for hid, hire in hires.items():
         by_period[HIRE + hid] = dict(hire["periods"])
         annual[HIRE + hid] = sum(hire["periods"].values(), ZERO)

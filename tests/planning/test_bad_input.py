@@ -203,6 +203,20 @@ def test_person_with_a_placeholder_start_date_is_named(org, api_client_for, clie
     assert not QuotaScenario.objects.filter(name="Extreme").exists()
 
 
+def test_person_with_a_placeholder_end_date_has_no_end(org, api_client_for) -> None:
+    """9999-12-31 on a profile is HR's "no end date": planning counts the person as employed on, as with no end
+    date, instead of refusing every scenario."""
+    answers = {}
+    for name, end in (("Open", None), ("Placeholder", dt.date(9999, 12, 31))):
+        org.rep_c.end_date = end
+        org.rep_c.save(update_fields=["end_date"])
+        answer = api_client_for(org.ops).post(SCENARIOS, _api_scenario(name), format="json")
+        assert answer.status_code == 201, answer.content
+        answers[name] = QuotaScenario.objects.get(name=name)
+    numbers = {name: sorted(s.quotas.values_list("person_id", "period", "amount")) for name, s in answers.items()}
+    assert numbers["Placeholder"] == numbers["Open"] and any(pid == org.rep_c.pk for pid, _, _ in numbers["Open"])
+
+
 def test_recompute_of_stored_extreme_inputs_is_400_and_keeps_the_quotas(org, api_client_for, client_for) -> None:
     """A draft stored before the bounds (an attainment of 10,000,000) recomputes into a message, and its quotas
     and result stay as they were: nothing half-written."""

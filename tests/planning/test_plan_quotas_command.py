@@ -207,6 +207,12 @@ def test_the_bounds_themselves_are_accepted(tmp_path: Path) -> None:
     assert {row["person"]: row["capacity"] for row in output["quotas"]}["h1"] == "0.00"
 
 
+def test_an_end_date_past_the_date_rule_is_no_end(tmp_path: Path) -> None:
+    """HR files write 9999-12-31 for "no end date": the person plans exactly as with no end date."""
+    placeholder, none = _with("people.1.end_date", "9999-12-31"), _with("people.1.end_date", None)
+    assert _run(tmp_path, placeholder) == _run(tmp_path, none)
+
+
 def test_malformed_input_exits_2_with_the_message_on_stderr(tmp_path: Path) -> None:
     path = _write(tmp_path, _with("people.3.start_date", "2027-13-01"))
     result = subprocess.run(

@@ -124,17 +124,23 @@ def test_planned_hire_rows_follow_their_managers_scope(org, scenario, client_for
 
 
 def test_a_scenario_computed_before_the_hires_quarters_were_kept(org, scenario) -> None:
-    """Its tree still counts the planned hire's annual number (manager from the inputs); allocating asks for a
-    recompute, which keeps the quarters."""
+    """Its tree still counts the planned hire's annual number (manager from the inputs); a manager whose team
+    holds the hire is asked to recompute first (which keeps the quarters), and any other manager allocates as
+    before."""
     scenario.refresh_from_db()
     del scenario.result["planned_hire_numbers"]
     scenario.save(update_fields=["result"])
     tree = {row.name: row for row in selectors.scenario_tree(scenario, org.ops)}
     assert tree[org.manager_west.display_name].reports_sum == Decimal("50000.00")
     assert (tree[HIRE].annual, tree[HIRE].by_period) == (Decimal("25000.00"), {})
-    with pytest.raises(DomainError, match="recompute it, then allocate"):
-        services.scenario_allocate(actor=org.manager_west, scenario=scenario, manager=org.manager_west,
-                                   numbers={org.rep_c.pk: "25000.00"})  # fmt: skip
+    for manager in (org.manager_west, org.director):  # the hire is in their team
+        with pytest.raises(DomainError, match=f"planned hire '{HIRE}' is in {manager.display_name}'s team: recompute"):
+            services.scenario_allocate(actor=manager, scenario=scenario, manager=manager, numbers={})
+    # East's team holds no planned hire: its allocation goes through, and keeps what east hands down.
+    services.scenario_allocate(actor=org.manager_east, scenario=scenario, manager=org.manager_east,
+                               numbers={org.rep_a.pk: "30000.00", org.rep_b.pk: "20000.00"})  # fmt: skip
+    east = {row.person_id: row.annual for row in selectors.scenario_tree(scenario, org.manager_east)}
+    assert (east[org.rep_a.pk], east[org.rep_b.pk]) == (Decimal("30000.00"), Decimal("20000.00"))
     services.scenario_compute(actor=org.ops, scenario=scenario)
     services.scenario_allocate(actor=org.manager_west, scenario=scenario, manager=org.manager_west,
                                numbers={org.rep_c.pk: "25000.00"})  # fmt: skip
