@@ -92,6 +92,9 @@ class DealReplayFacts:
     amount: Decimal | None
     close_date: dt.date | None
     stage_entered_at: dt.datetime
+    # When the deal entered the stage it was in at `since`, if that stage changed after it (the latest stage change
+    # at or before `since`; None: it had been in it since it was created).
+    stage_entered_before: dt.datetime | None = None
     stage_moves: list[tuple[dt.datetime, int | None, int | None]] = field(default_factory=list)
     owner_moves: list[tuple[dt.datetime, int | None, int | None]] = field(default_factory=list)
     amount_moves: list[tuple[dt.datetime, Decimal | None, Decimal | None]] = field(default_factory=list)
@@ -118,7 +121,7 @@ def deal_replay_facts(
 ) -> list[DealReplayFacts]:
     """Each deal of `deals` now, with the changes after `since` of its stage, owner, amount and close date (the
     history rows pipeline.history writes) and its done activities since `activity_since`. `open_since`: only deals
-    that were open at some point since `since` (open now, or left open after it). Three queries."""
+    that were open at some point since `since` (open now, or left open after it). Four queries."""
     deals = deals.order_by()
     if open_since:
         deals = deals.filter(Q(status=DealStatus.OPEN) | Q(stage_entered_at__gte=since))
@@ -146,6 +149,16 @@ def deal_replay_facts(
             deal.amount_moves.append((at, _decimal(old), _decimal(new)))
         else:
             deal.close_moves.append((at, _date(old), _date(new)))
+    # A deal that changed stage after `since` entered the stage it was in then at its latest stage change before.
+    moved = [pk for pk, deal in facts.items() if deal.stage_moves]
+    entered_before = (
+        DealChange.objects.filter(deal_id__in=moved, field="stage", changed_at__lte=since)
+        .order_by("deal_id", "-changed_at", "-id")
+        .distinct("deal_id")
+        .values_list("deal_id", "changed_at")
+    )
+    for deal_id, at in entered_before.iterator(chunk_size=5000) if moved else ():
+        facts[deal_id].stage_entered_before = at
     activities = (
         Activity.objects.filter(deal_id__in=list(facts), done=True, occurred_at__gte=activity_since)
         .order_by("occurred_at")

@@ -5,8 +5,7 @@ firings, dry runs): plain Python over plain data, no ORM (docs/signals-rules.md)
 - `episode_changes`: which subjects start an episode (the rule fires) and which end one;
 - `schedule_due`, `kpi_crossed`: when a scheduled or KPI rule runs and matches;
 - `replay`: the dry run: each day of a window, which deals matched at the end of the day (from their history),
-  the episode starts (a deal matching at the end of a day that did not at the end of the day before; on the first
-  day, every deal matching: the replay starts with no episode open, as a rule just switched on), per week.
+  the episode starts (a deal matching at the end of a day that did not at the end of the day before), per week.
 """
 
 from __future__ import annotations
@@ -175,6 +174,8 @@ class DealFacts(Protocol):
     @property
     def stage_entered_at(self) -> dt.datetime: ...
     @property
+    def stage_entered_before(self) -> dt.datetime | None: ...
+    @property
     def stage_moves(self) -> Sequence[tuple[dt.datetime, int | None, int | None]]: ...
     @property
     def owner_moves(self) -> Sequence[tuple[dt.datetime, int | None, int | None]]: ...
@@ -225,7 +226,9 @@ def as_of(deal: DealFacts, at: dt.datetime) -> DealAsOf | None:
     if moved_before:
         entered = moved_before[-1]
     elif any(when > at for when, _o, _n in deal.stage_moves) or entered > at:
-        entered = deal.created_at  # it has been in its first stage since it was created
+        # In the stage it was in when the replayed history starts: since its latest stage change before that, or
+        # since it was created (its first stage).
+        entered = deal.stage_entered_before or deal.created_at
     times = deal.activity_times
     index = bisect.bisect_right(times, at)
     return DealAsOf(
@@ -349,42 +352,35 @@ def replay(
     sample_size: int = 10,
 ) -> DryRun:
     """Replay the days: `day_ends` is (day, the moment the day ends), oldest first, starting with the day BEFORE the
-    window (its end is the moment the window starts: the deals as they were then).
-
-    The replay starts as the real evaluation of a rule just switched on does (services.rule_set_live): no episode is
-    open, so a deal matching at the end of the window's first day starts one that day, however long it had matched
-    before (a deal in its stage for 120 days fires at once under "in its stage for at least 14 days")."""
-    opening, *window = day_ends
-    result = DryRun(first_day=window[0][0] if window else opening[0], last_day=day_ends[-1][0])
+    window (its matches are the baseline: a deal already matching then was in an episode already, not a start)."""
+    baseline_day, *window = day_ends
+    result = DryRun(first_day=window[0][0] if window else baseline_day[0], last_day=day_ends[-1][0])
     weeks: dict[dt.date, int] = {}
     for day, _end in window:
         weeks.setdefault(day - dt.timedelta(days=day.weekday()), 0)
     matching_per_day = [0] * len(window)
     first_start: dict[int, tuple[dt.date, str]] = {}
-
-    def start(deal: DealFacts, day: dt.date) -> None:
-        result.starts += 1
-        weeks[day - dt.timedelta(days=day.weekday())] += 1
-        first_start.setdefault(deal.deal_id, (day, deal.name))
-
     timeless = cond.stale is None and cond.min_days_in_stage is None and cond.min_days_idle is None
     for deal in deals:
-        base = as_of(deal, opening[1])
-        if window and base is not None and timeless and _unchanged_since(deal, opening[1]):
-            # Nothing replayed changed in the window and no condition depends on the day: the deal is as it was when
-            # the window started every day (one start, on the first day, if it matches); evaluated once, not 90 times.
-            if matches(base, cond, at=opening[1], stages=stages, teams=teams):
+        before = False
+        base = as_of(deal, baseline_day[1])
+        if base is not None:
+            before = matches(base, cond, at=baseline_day[1], stages=stages, teams=teams)
+        if base is not None and timeless and _unchanged_since(deal, baseline_day[1]):
+            # Nothing replayed changed in the window and no condition depends on the day: the deal is as it was on
+            # the baseline day every day (no start); counted once instead of evaluated 90 times.
+            if before:
                 matching_per_day = [n + 1 for n in matching_per_day]
-                start(deal, window[0][0])
             continue
-        before = False  # no episode open when the window starts
         for index, (day, end) in enumerate(window):
             state = as_of(deal, end)
             now = state is not None and matches(state, cond, at=end, stages=stages, teams=teams)
             if now:
                 matching_per_day[index] += 1
                 if not before:
-                    start(deal, day)
+                    result.starts += 1
+                    weeks[day - dt.timedelta(days=day.weekday())] += 1
+                    first_start.setdefault(deal.deal_id, (day, deal.name))
             before = now
     result.deals = len(first_start)
     result.per_week = sorted(weeks.items())

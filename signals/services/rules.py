@@ -787,8 +787,7 @@ STATIC_FILTERS = ("q", "account", "deal_type", "no_next_step")
 def dry_run(*, conditions: str, today: dt.date | None = None, days: int = DRY_RUN_DAYS) -> engine.DryRun:
     """How often a rule with these conditions would have fired over the last `days` days: each day from
     today − days to yesterday replayed at its end (company time) from the deal history (docs/signals-rules.md,
-    "Dry run"). It starts as a rule just switched on does, with no episode open: a deal matching at the end of the
-    window's first day fires that day, however long it had matched before the window."""
+    "Dry run"). Deals matching at the end of the day before the window were already in an episode."""
     today = today or timezone.localdate()
     cond = replay_conditions(conditions)
     data = QueryDict(conditions or "")
