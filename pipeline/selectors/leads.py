@@ -12,7 +12,6 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.db.models import (
     Case,
-    CharField,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
@@ -20,22 +19,16 @@ from django.db.models import (
     FloatField,
     Func,
     Q,
+    QuerySet,
     Value,
     When,
 )
-from django.db.models.functions import Lower, Trim
 
 from pipeline.models import Lead, LeadStatus
 from salesops.org.selectors import visible_people_q
 
 # A converted or disqualified lead needs no answer any more: it leaves the SLA sweep.
 CLOSED_LEAD_STATUSES = (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED)
-
-
-# Every character Python's str.split() takes for whitespace (tabs, line breaks, the no-break and other Unicode
-# spaces; none above U+3000), written out for PostgreSQL, whose \s follows the database's locale (under C.UTF-8 it
-# misses the no-break space).
-_WHITESPACE = "".join(char for char in map(chr, range(0x3001)) if char.isspace())
 
 
 def source_label(source: str) -> str:
@@ -45,16 +38,18 @@ def source_label(source: str) -> str:
 
 def source_key(source: str) -> str:
     """How a lead's free-text source is matched to an SLA row: its `source_label`, case-insensitive, so "Web form"
-    typed with a tab, two spaces or a no-break space is "web form". `_source_key_sql` is the same rule in the
-    database: the report (which keys in Python) and the SLA sweep (in SQL) match a lead to the same row."""
+    typed with a tab, two spaces or a no-break space is "web form". The one rule, in Python: the queries below match
+    the raw spellings whose key is wanted (`_spellings`), so the report, its list and the SLA sweep agree on every
+    source (the database's own lower() and whitespace classes differ from Python's for some letters and spaces)."""
     return source_label(source).lower()
 
 
-def _source_key_sql() -> Lower:
-    """`source_key` of the lead's source, in SQL: each run of whitespace one space, trimmed, lower case."""
-    collapsed = Func(F("source"), Value(f"[{_WHITESPACE}]+"), Value(" "), Value("g"), function="REGEXP_REPLACE",
-                     output_field=CharField())  # fmt: skip
-    return Lower(Trim(collapsed))
+def _spellings(leads: QuerySet[Lead]) -> dict[str, list[str]]:
+    """The raw sources of `leads`, grouped by `source_key`: one query over their distinct sources."""
+    grouped: dict[str, list[str]] = {}
+    for raw in leads.order_by().values_list("source", flat=True).distinct():
+        grouped.setdefault(source_key(raw), []).append(raw)
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -67,13 +62,13 @@ class AwaitingLead:
     due_at: dt.datetime
 
 
-def _due_at(minutes_by_source: Mapping[str, int], default_minutes: int | None) -> Any:
+def _due_at(minutes_by_source: Mapping[str, int], default_minutes: int | None, spellings: dict[str, list[str]]) -> Any:
     """routed_at + the SLA minutes of the lead's source (its own row, else the default row), in the database; NULL
-    for a source with neither."""
+    for a source with neither. `spellings`: the raw sources of the leads by key (`_spellings`)."""
     whens = [
-        When(source_key=key, then=Value(dt.timedelta(minutes=minutes)))
+        When(source__in=spellings[key], then=Value(dt.timedelta(minutes=minutes)))
         for key, minutes in minutes_by_source.items()
-        if key
+        if key and spellings.get(key)
     ]
     default = Value(dt.timedelta(minutes=default_minutes)) if default_minutes else Value(None)
     sla = Case(*whens, default=default, output_field=DurationField())
@@ -89,14 +84,13 @@ def leads_past_response_due(
     if not minutes_by_source and not default_minutes:
         return []
     shortest = min([*minutes_by_source.values(), *([default_minutes] if default_minutes else [])])
+    waiting = Lead.objects.filter(
+        first_response_at__isnull=True,
+        routed_at__isnull=False,
+        routed_at__lte=now - dt.timedelta(minutes=shortest),  # no lead routed later can be due yet
+    )
     rows = (
-        Lead.objects.filter(
-            first_response_at__isnull=True,
-            routed_at__isnull=False,
-            routed_at__lte=now - dt.timedelta(minutes=shortest),  # no lead routed later can be due yet
-        )
-        .annotate(source_key=_source_key_sql())
-        .annotate(due_at=_due_at(minutes_by_source, default_minutes))
+        waiting.annotate(due_at=_due_at(minutes_by_source, default_minutes, _spellings(waiting)))
         .filter(_breached_q(now))
         .order_by("due_at", "id")
         .values_list("id", "owner_id", "owner__manager_id", "source", "routed_at", "due_at")
@@ -148,7 +142,7 @@ def response_facts(
         wanted |= Q(first_response_at__isnull=True, routed_at__lte=waiting_since) & ~Q(status__in=CLOSED_LEAD_STATUSES)
     qs = Lead.objects.filter(visible_people_q(user, "owner"), wanted, routed_at__isnull=False)
     if source:
-        qs = qs.annotate(source_key=_source_key_sql()).filter(source_key=source_key(source))
+        qs = qs.filter(source__in=_spellings(qs).get(source_key(source), []))
     if team_id:
         qs = qs.filter(owner__team_id=team_id)
     numbers = qs.annotate(routed_s=ROUTED_SECONDS, response_s=RESPONSE_SECONDS).values_list(
@@ -187,9 +181,10 @@ def breached_list(
     shortest = min([*minutes_by_source.values(), *([default_minutes] if default_minutes else [])])
     qs = Lead.objects.filter(visible_people_q(user, "owner"), first_response_at__isnull=True, routed_at__isnull=False,
                              routed_at__lte=now - dt.timedelta(minutes=shortest))  # fmt: skip
-    qs = qs.annotate(source_key=_source_key_sql()).annotate(due_at=_due_at(minutes_by_source, default_minutes))
+    spellings = _spellings(qs)
+    qs = qs.annotate(due_at=_due_at(minutes_by_source, default_minutes, spellings))
     if source:
-        qs = qs.filter(source_key=source_key(source))
+        qs = qs.filter(source__in=spellings.get(source_key(source), []))
     if team_id:
         qs = qs.filter(owner__team_id=team_id)
     rows = (

@@ -183,3 +183,20 @@ def test_a_source_typed_with_tabs_double_or_no_break_spaces_is_one_source(client
     # Filtered by the source as the filter spells it.
     filtered = page(client_for(org.ops), source="web form").context["report"]
     assert (filtered.total.stats.routed, filtered.total.stats.breached_now) == (5, 4)
+
+
+@pytest.mark.parametrize("source", ["İnbound call", "ΚΛΗΣΗ ΠΕΛΑΤΗΣ"])
+def test_a_source_with_letters_the_database_lowers_otherwise_is_matched_alike(client_for, org, source) -> None:
+    """Python lowers "İ" to "i̇" and a word-final "Σ" to "ς" where the database's lower() gives "i" and "σ": the
+    report, its breached list, its filter and the sweep all match by the one Python rule, so they agree."""
+    from signals.selectors.leads import breached_leads
+
+    ResponseSla.objects.create(source=source, minutes=30)
+    lead = Lead.objects.create(last_name="Late", company="Late Co", owner=org.rep_a, source=source,
+                               routed_at=at(11, 10, 11))  # fmt: skip
+    assert [b.lead_id for b in breached_leads(NOW)] == [lead.pk]
+    report = page(client_for(org.ops)).context["report"]
+    assert [(r.stats.routed, r.stats.breached_now) for r in report.by_source] == [(1, 1)]
+    assert [b.lead_id for b in report.breached] == [lead.pk]
+    filtered = page(client_for(org.ops), source=source).context["report"]
+    assert (filtered.total.stats.routed, filtered.total.stats.breached_now) == (1, 1)
