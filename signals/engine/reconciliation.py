@@ -462,6 +462,13 @@ def _fits(line: Line, deal: WonDeal, settings: MatchSettings) -> tuple[Decimal, 
     return gap, abs(days)
 
 
+def currencies_label(currencies: list[str]) -> str:
+    """The label of amounts in several currencies, "EUR/USD"; past what a mismatch row keeps (255 characters: some
+    sixty currencies), their count."""
+    label = "/".join(currencies)
+    return label if len(label) <= 255 else f"{len(currencies)} currencies"
+
+
 def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSettings | None = None) -> Result:
     """Match the lines to the deals and list every mismatch (module docstring)."""
     settings = settings or MatchSettings()
@@ -542,7 +549,7 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
         currencies = sorted(by_currency)
         # Lines in one currency add up to what the deal was invoiced; in several they have no one amount.
         invoiced = by_currency[currencies[0]] if len(currencies) == 1 else None
-        invoiced_in = "/".join(currencies)
+        invoiced_in = currencies_label(currencies)
         count = len(matched)
         lines_text = f"{count} invoice line{'s' if count != 1 else ''} (matched by {how})"
         if currencies != [deal.currency]:

@@ -168,7 +168,8 @@ class Mismatch(models.Model):
     invoice_date = models.DateField(null=True, blank=True)
     invoice_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     difference = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    currency = models.CharField(max_length=16, blank=True, default="")
+    # One code, or the codes of a deal invoiced in several ("EUR/GBP/USD"; `engine.currencies_label`).
+    currency = models.CharField(max_length=255, blank=True, default="")
     line_count = models.PositiveIntegerField(default=0)
     detail = models.CharField(max_length=500, blank=True, default="")
     status = models.CharField(max_length=10, choices=MismatchStatus.choices, default=MismatchStatus.OPEN)

@@ -508,7 +508,7 @@ def _mismatch_row(
         m.invoice_date,
         m.invoice_amount,
         m.difference,
-        m.currency[:16],
+        m.currency[:255],
         m.line_count,
         m.detail[:500],
         status,

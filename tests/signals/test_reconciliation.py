@@ -334,6 +334,19 @@ def test_amounts_in_different_currencies_are_never_added(org: Any, client_for: A
     assert (single.amounts, single.total_amount) == ({"USD": "100.00"}, D("100.00"))
 
 
+def test_a_deal_invoiced_in_five_currencies_is_reconciled_and_labelled_with_each(org: Any) -> None:
+    """Five currencies' codes ("AUD/CAD/EUR/GBP/USD", 19 characters) are kept whole on the mismatch (they were cut
+    to 16 characters, "AUD/CAD/EUR/GBP/")."""
+    won("Global deal", "1000.00", ext="OPP-GLOBAL", account="Global Co")
+    lines = [
+        f"G-{c},2026-09-1{i},100.00,{c},OPP-GLOBAL,Global," for i, c in enumerate(["USD", "EUR", "GBP", "CAD", "AUD"])
+    ]
+    reconciliation = reconciled(org.finance, imported(org.finance, HEADER + "\n".join(lines) + "\n"))
+    assert reconciliation.status == "done", reconciliation.error
+    rows = Mismatch.objects.filter(reconciliation=reconciliation, deal_name="Global deal")
+    assert {(m.kind, m.currency) for m in rows} >= {("amount_differs", "AUD/CAD/EUR/GBP/USD")}
+
+
 # ------------------------------------------------------------------------------------------------------- API
 def test_the_api_uploads_reconciles_and_sets_a_status(org: Any, api_client_for: Any) -> None:
     won("API deal", "400.00", ext="OPP-API")
