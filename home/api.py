@@ -44,7 +44,7 @@ class _Measured(serializers.Serializer[Any]):
 
 class _Category(serializers.Serializer[Any]):
     category = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     count = serializers.IntegerField()
     amount = _money()
 
