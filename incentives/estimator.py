@@ -79,7 +79,7 @@ def estimate(*, person: User, deal_ids: set[int]) -> Estimate:
     chosen = [_as_won(d) for d in open_deals_of(person) if d.pk in deal_ids]
     # The window reaches back to the earliest chosen close date's fiscal year, as the recompute after the win
     # does (`since`): a deal left in a locked quarter of last year is rated on that year's quota and plan.
-    since = min((d.close_date for d in chosen), default=None)
+    since = min((d.close_date for d in chosen if d.close_date is not None), default=None)
     data, _, _ = build_input(person_ids={person.pk}, since=since)
     key = str(person.pk)
     now = engine.compute(data, lines=False)
