@@ -1,6 +1,6 @@
 """The enablement API: adoption. The same selectors, scope and services as the pages: the scorecard of the
-caller's scope (a person outside it 404); roll-outs read by managers, finance and sales ops (reps 403 on the list,
-404 on one), written by sales ops only (403)."""
+caller's scope with its weekly trend, one person's scorecard and stored weeks (a person outside it 404); roll-outs
+read by managers, finance and sales ops (reps 403 on the list, 404 on one), written by sales ops only (403)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,42 @@ def _card(card: engine.RepScore) -> dict[str, Any]:
         "parts": {k: None if v is None else str(v) for k, v in card.parts.items()},
         "figures": {k: str(v) if not isinstance(v, int) else v for k, v in card.figures.items()},
     }
+
+
+class AdoptionTrendPointSerializer(serializers.Serializer[Any]):
+    week = serializers.DateField(help_text="The Monday the week starts on.")
+    score = serializers.DecimalField(
+        max_digits=5, decimal_places=2, allow_null=True,
+        help_text="The mean score of the week's stored rows that have one (null: none has).",
+    )  # fmt: skip
+    snapshots = serializers.IntegerField(help_text="How many stored rows (people) the week has.")
+
+
+class AdoptionTrendSerializer(serializers.Serializer[Any]):
+    weeks = AdoptionTrendPointSerializer(
+        many=True, help_text="The last 12 weeks, the current one included, oldest first."
+    )
+
+
+class AdoptionStoredWeekSerializer(serializers.Serializer[Any]):
+    week = serializers.DateField(help_text="The Monday the week starts on.")
+    score = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True,
+                                     help_text="The week's score (null: no part applied).")  # fmt: skip
+    parts = serializers.DictField(
+        child=serializers.CharField(allow_null=True), help_text="Part key -> share 0-1 (null: not applicable)."
+    )
+    figures = serializers.DictField(help_text="The counts behind the parts.")
+    computed_at = serializers.DateTimeField(help_text="When the row was written (the current week: the last run).")
+
+
+class AdoptionHistorySerializer(serializers.Serializer[Any]):
+    person = serializers.IntegerField(help_text="The person's id.")
+    weeks = AdoptionStoredWeekSerializer(many=True, help_text="The person's stored weeks of the last 12, oldest first.")
+    trend = AdoptionTrendPointSerializer(many=True, help_text="The last 12 weeks' scores (a week without a row: null).")
+
+
+def _trend(points: list[tuple[Any, Any, int]]) -> list[dict[str, Any]]:
+    return [{"week": week, "score": score, "snapshots": rows} for week, score, rows in points]
 
 
 class ScorecardViewSet(viewsets.ViewSet):
@@ -74,6 +110,36 @@ class ScorecardViewSet(viewsets.ViewSet):
             raise NotFound("No such person.")
         now = timezone.now()
         return Response(_card(selectors.scorecard([person.pk], today=timezone.localdate(now), now=now)[person.pk]))
+
+    @extend_schema(
+        operation_id="enablement_adoption_scorecard_trend",
+        responses={200: AdoptionTrendSerializer},
+        description="The scorecard's trend, as on the page: the mean stored score per week of the reps of the "
+        "caller's scope over the last 12 weeks.",
+    )
+    @action(detail=False, methods=["get"])
+    def trend(self, request: Request) -> Response:
+        points = selectors.scorecard_trend(request_user(request), today=timezone.localdate())
+        return Response(AdoptionTrendSerializer({"weeks": _trend(points)}).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        responses={200: AdoptionHistorySerializer},
+        description="One person's stored weeks of the last 12 and their trend (404 outside the caller's scope).",
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        person = selectors.person_in_scope(request_user(request), int(pk or 0))
+        if person is None:
+            raise NotFound("No such person.")
+        today = timezone.localdate()
+        weeks = []
+        for row in selectors.person_history(person.pk, today=today):
+            stored = _card(selectors.card_from_snapshot(row))  # parts and figures as the scorecard gives them
+            weeks.append({"week": row.week, "score": row.score, "parts": stored["parts"],
+                          "figures": stored["figures"], "computed_at": row.computed_at})  # fmt: skip
+        points = selectors.trend([person.pk], today=today)
+        return Response(AdoptionHistorySerializer({"person": person.pk, "weeks": weeks, "trend": _trend(points)}).data)
 
 
 class RolloutSerializer(serializers.ModelSerializer[Rollout]):

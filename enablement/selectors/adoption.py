@@ -75,6 +75,12 @@ def people_in_scope(user: User) -> QuerySet[User]:
     return people.filter(id=user.pk)
 
 
+def reps_in_scope(user: User) -> QuerySet[User]:
+    """The reps of `user`'s scorecard (its rep rows, and the people its trend is over): the people in scope with
+    the rep role."""
+    return people_in_scope(user).filter(is_rep=True)
+
+
 # ------------------------------------------------------------------------------------------------ the page
 @dataclass(frozen=True)
 class PersonRow:
@@ -331,7 +337,7 @@ def scorecard_summary(user: User, *, today: dt.date, now: dt.datetime, stored: b
         (acc.row(t, names.get(t, "No team")) for t, acc in figures.items()),
         key=lambda row: (row.team_id is None, row.name),
     )
-    rep_ids = list(scope.filter(is_rep=True).order_by("last_name", "first_name", "id").values_list("id", flat=True))
+    rep_ids = list(reps_in_scope(user).order_by("last_name", "first_name", "id").values_list("id", flat=True))
     reps = RepRows(rep_ids, lambda ids: _rep_rows(ids, today=today, now=now, stored=True, known=live_cards))
     return Scorecard(week, reps, teams, total.row(None, everyone), as_of=as_of, live=live)  # type: ignore[arg-type]
 
@@ -372,12 +378,25 @@ def trend(
 ) -> list[tuple[dt.date, Decimal | None, int]]:
     """The last `weeks` weeks (the current one included) of the people's stored snapshots: (Monday, mean score
     of those with a score, how many rows) per week, oldest first; a week without rows has None and 0."""
+    return _trend(AdoptionSnapshot.objects.filter(person_id__in=sorted({int(p) for p in person_ids})), today, weeks)
+
+
+def scorecard_trend(
+    user: User, *, today: dt.date, weeks: int = TREND_WEEKS
+) -> list[tuple[dt.date, Decimal | None, int]]:
+    """The scorecard's trend (the page's chart, the API's `scorecard/trend/`): trend() over the reps of `user`'s
+    scope, read in the same query as the snapshots."""
+    return _trend(AdoptionSnapshot.objects.filter(person_id__in=reps_in_scope(user).values("id")), today, weeks)
+
+
+def _trend(
+    snapshots: QuerySet[AdoptionSnapshot], today: dt.date, weeks: int
+) -> list[tuple[dt.date, Decimal | None, int]]:
     last = engine.week_start(today)
     first = last - dt.timedelta(days=7 * (weeks - 1))
-    ids = sorted({int(p) for p in person_ids})
     scores: dict[dt.date, list[Decimal]] = {}
     counts: dict[dt.date, int] = {}
-    rows = AdoptionSnapshot.objects.filter(person_id__in=ids, week__gte=first, week__lte=last)
+    rows = snapshots.filter(week__gte=first, week__lte=last)
     for week, score in rows.order_by().values_list("week", "score"):
         counts[week] = counts.get(week, 0) + 1
         if score is not None:

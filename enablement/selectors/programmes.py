@@ -16,7 +16,7 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from enablement.engine import programmes as engine
-from enablement.models import Enrolment, Programme, StepKind, StepProgress
+from enablement.models import Enrolment, Programme, ProgrammeStep, StepKind, StepProgress
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import people_visible_to, person_is_in_subtree, sees_everyone, subtree_ids
@@ -310,6 +310,11 @@ def team_overdue_steps(user: User, *, today: dt.date) -> int:
 def programmes() -> QuerySet[Programme]:
     """Every programme (everyone reads the catalogue of programmes; enrolments are scoped)."""
     return Programme.objects.select_related("for_team", "for_region").annotate(step_count=Count("steps", distinct=True))
+
+
+def programme_steps(programme: Programme) -> QuerySet[ProgrammeStep]:
+    """A programme's steps in order, with their course and certification (everyone reads them, as the catalogue)."""
+    return programme.steps.select_related("course", "certification").order_by("position", "id")
 
 
 def programme_enrolments(programme: Programme, user: User) -> QuerySet[Enrolment]:

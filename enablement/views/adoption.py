@@ -57,7 +57,7 @@ def adoption(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(now)
     card = selectors.scorecard_summary(user, today=today, now=now)
     assert isinstance(card.reps, selectors.RepRows)  # only the page's rows are built
-    points = selectors.trend(card.reps.person_ids, today=today)
+    points = selectors.scorecard_trend(user, today=today)
     page = Paginator(card.reps, REPS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

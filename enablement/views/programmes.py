@@ -154,7 +154,7 @@ def programme_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         return redirect("enablement:programme_detail", pk=pk)
     context = {
         "programme": programme,
-        "steps": programme.steps.select_related("course", "certification"),
+        "steps": selectors.programme_steps(programme),
         "enrolments": Paginator(selectors.programme_enrolments(programme, user), ROWS_PER_PAGE).get_page(
             request.GET.get("page")
         ),

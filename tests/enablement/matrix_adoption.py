@@ -44,6 +44,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "api/v1/enablement/adoption/scorecard/": {},
     "api/v1/enablement/adoption/scorecard/<pk>/": {"ids": "person"},
+    "api/v1/enablement/adoption/scorecard/trend/": {},
+    "api/v1/enablement/adoption/scorecard/<pk>/history/": {"ids": "person"},
     "api/v1/enablement/adoption/rollouts/": {
         "writes": POST,
         "only": PAGE_ROLES_MANAGERS,

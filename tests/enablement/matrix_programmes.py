@@ -8,6 +8,7 @@ from tests.enablement.matrix_common import OPS, PAGE_ROLES_MANAGERS, POST
 
 NOT_FINANCE = frozenset({"director", "manager_east", "manager_west", "rep_a", "rep_b", "rep_c", "rep_sub", "ops"})
 PATCH = ("PATCH",)
+DELETE = ("DELETE",)
 
 ROUTES: dict[str, dict[str, Any]] = {
     "enablement/onboarding/": {},
@@ -24,8 +25,13 @@ ROUTES: dict[str, dict[str, Any]] = {
     "api/v1/enablement/programmes/": {"writes": POST, "writers": OPS, "body": {"name": "Matrix API programme"}},
     "api/v1/enablement/programmes/<pk>/": {"ids": "programme", "writes": PATCH, "writers": OPS,
                                             "body": {"description": "matrix"}},
-    "api/v1/enablement/enrolments/": {},
-    "api/v1/enablement/enrolments/<pk>/": {"ids": "enrolment"},
+    "api/v1/enablement/programmes/<pk>/steps/": {"ids": "programme", "writes": POST, "writers": OPS,
+                                                  "body": {"title": "Matrix API step", "kind": "task", "due_days": 3}},
+    "api/v1/enablement/programme-steps/<pk>/": {"ids": "programme_step", "writes": DELETE, "writers": OPS},
+    # The enrolment's person is a body reference: sales ops (who alone enrol) see everyone, so no actor walks it.
+    "api/v1/enablement/enrolments/": {"writes": POST, "writers": OPS,
+                                      "body": {"programme": "@programme_spare", "person": "@onboarding_person"}},
+    "api/v1/enablement/enrolments/<pk>/": {"ids": "enrolment", "writes": DELETE, "writers": OPS},
     "api/v1/enablement/enrolments/steps/<pk>/done/": {"ids": "onboarding_step", "writes": POST, "writers": NOT_FINANCE,
                                                       "body": {"done": True}},
 }  # fmt: skip
@@ -41,6 +47,9 @@ def world(people: dict[str, Any], owned: dict[str, dict[str, Any]], shared: dict
     step = services.step_add(actor=ops, programme=programme, title="MARK-shared-step", kind="task", due_days=3)
     shared["programme"] = programme.pk
     shared["programme_step"] = step.pk
+    # Nobody is on this one: an enrolment through the API succeeds (on `programme` everyone is enrolled already).
+    spare = services.programme_create(actor=ops, name="Matrix spare programme", auto_assign=False)
+    shared["programme_spare"] = spare.pk
     for owner, record in owned.items():
         enrolment = services.enrolment_create(actor=ops, programme=programme, person=people[owner])
         record["onboarding_person"] = people[owner].pk

@@ -278,3 +278,66 @@ def test_a_rollout_go_live_outside_the_date_rule_is_refused_and_the_role_comes_b
     client.force_authenticate(manager)
     assert client.post("/api/v1/enablement/adoption/rollouts/", {"name": "x"}, format="json").status_code == 403
     assert _get(ops, reverse("enablement:rollout_list")).status_code == 200
+
+
+def test_api_trend_and_a_persons_stored_weeks_with_the_pages_scope():
+    """The scorecard's trend is the mean stored score per week of the reps in view (the page's chart); a person's
+    history is their stored weeks; a person outside the scope answers 404, as a missing id does."""
+    manager = ManagerFactory.create()
+    first, second = UserFactory.create(manager=manager), UserFactory.create(manager=manager)
+    lead = UserFactory.create(manager=manager, is_rep=False)  # in the scope, not a rep: not in the trend
+    other = UserFactory.create()
+    ops = UserFactory.create(is_sales_ops=True, is_rep=False)
+    last = MONDAY - dt.timedelta(days=7)
+    rows = {  # person → score per week (last week, this week)
+        first: (Decimal("40.00"), Decimal("80.00")),
+        second: (Decimal("60.00"), None),
+        lead: (Decimal("99.00"), Decimal("99.00")),
+        other: (Decimal("10.00"), Decimal("20.00")),
+    }
+    for person, scores in rows.items():
+        for week, score in zip((last, MONDAY), scores, strict=True):
+            AdoptionSnapshot.objects.create(person=person, week=week, score=score, computed_at=NOW,
+                                            parts={"active": "1", "criteria_complete": None},
+                                            figures={"open_deals": 0, "activities_per_deal": "0.50"})  # fmt: skip
+
+    def api(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    def trend(user):
+        with freeze_time(NOW):
+            answer = api(user).get("/api/v1/enablement/adoption/scorecard/trend/")
+        assert answer.status_code == 200
+        weeks = answer.json()["weeks"]
+        assert len(weeks) == selectors.TREND_WEEKS and weeks[-1]["week"] == MONDAY.isoformat()
+        assert all(w["score"] is None and w["snapshots"] == 0 for w in weeks[:-2])
+        return [(w["score"], w["snapshots"]) for w in weeks[-2:]]
+
+    assert trend(manager) == [("50.00", 2), ("80.00", 2)]  # second's row this week has no score: counted, no mean
+    assert trend(first) == [("40.00", 1), ("80.00", 1)]
+    assert trend(ops) == [("36.67", 3), ("50.00", 3)]  # everyone's reps: 40, 60, 10 and 80, 20
+    # The same figures as the page's chart: the trend of the scorecard's rep rows.
+    with freeze_time(NOW):
+        card = selectors.scorecard_summary(manager, today=TODAY, now=NOW)
+    assert isinstance(card.reps, selectors.RepRows)
+    assert selectors.scorecard_trend(manager, today=TODAY) == selectors.trend(card.reps.person_ids, today=TODAY)
+
+    with freeze_time(NOW):
+        answer = api(manager).get(f"/api/v1/enablement/adoption/scorecard/{first.pk}/history/")
+        outside = api(manager).get(f"/api/v1/enablement/adoption/scorecard/{other.pk}/history/")
+        missing = api(manager).get("/api/v1/enablement/adoption/scorecard/987654321/history/")
+        own_only = api(first).get(f"/api/v1/enablement/adoption/scorecard/{second.pk}/history/")
+        anonymous = APIClient().get(f"/api/v1/enablement/adoption/scorecard/{first.pk}/history/")
+    assert answer.status_code == 200
+    history = answer.json()
+    assert history["person"] == first.pk
+    assert [(w["week"], w["score"]) for w in history["weeks"]] == [(last.isoformat(), "40.00"),
+                                                                   (MONDAY.isoformat(), "80.00")]  # fmt: skip
+    assert history["weeks"][0]["parts"] == {"active": "1", "criteria_complete": None}
+    assert history["weeks"][0]["figures"] == {"open_deals": 0, "activities_per_deal": "0.50"}
+    assert [(w["score"], w["snapshots"]) for w in history["trend"][-3:]] == [(None, 0), ("40.00", 1), ("80.00", 1)]
+    assert outside.status_code == missing.status_code == own_only.status_code == 404
+    assert outside.json() == missing.json()
+    assert anonymous.status_code == 401
