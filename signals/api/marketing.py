@@ -20,7 +20,7 @@ from salesops.api import DomainError, UploadField
 from salesops.kernel.ids import is_id
 from salesops.org.models import User
 from salesops.org.permissions import SalesOpsWrites
-from signals.models import Campaign, CampaignMember, CampaignTouch
+from signals.models import Campaign, CampaignMember, CampaignTouch, MemberStatus
 from signals.selectors import marketing as selectors
 from signals.services import marketing as services
 
@@ -68,6 +68,18 @@ class MemberSerializer(serializers.ModelSerializer[CampaignMember]):
         validators: list[Any] = []  # the service refuses a person already in the campaign, naming them
 
 
+class CampaignMemberStatusSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(
+        choices=MemberStatus.choices, help_text="sent (reached) or responded (with the moment they responded)."
+    )
+    responded_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When they responded; omitted with `responded`: now (as the campaign page's button). A sent member "
+        "has none: null or omitted.",
+    )
+
+
 class ImportSerializer(serializers.Serializer[Any]):
     file = UploadField()
 
@@ -80,7 +92,7 @@ class MemberViewSet(
     viewsets.GenericViewSet[CampaignMember],
 ):
     """Campaign members who are leads or contacts the caller may see (`?campaign=<id>` keeps one campaign's);
-    sales ops add, remove and import them."""
+    sales ops add, remove and import them and set their status (PATCH)."""
 
     serializer_class = MemberSerializer
     permission_classes = [SalesOpsWrites]
@@ -100,6 +112,20 @@ class MemberViewSet(
             contact_id=data.get("contact_id"), status=data.get("status", "sent"),
             responded_at=data.get("responded_at"),
         )  # fmt: skip
+
+    @extend_schema(request=CampaignMemberStatusSerializer, responses=MemberSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Set a member's status: `{"status": "responded", "responded_at": …}` or `{"status": "sent"}` (sales ops)."""
+        member = self.get_object()
+        given = CampaignMemberStatusSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        status = given.validated_data["status"]
+        responded_at = given.validated_data.get("responded_at")
+        if "responded_at" not in given.validated_data and status == MemberStatus.RESPONDED:
+            responded_at = timezone.now()  # the campaign page's "responded" marks them as responded now
+        member = services.member_update(actor=request.user, member=member, status=status,  # type: ignore[arg-type]
+                                        responded_at=responded_at)  # fmt: skip
+        return Response(MemberSerializer(member).data)
 
     def perform_destroy(self, instance: CampaignMember) -> None:
         services.member_remove(actor=self.request.user, member=instance)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -14,6 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
+from rest_framework.utils import html
 
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup
@@ -24,11 +26,44 @@ from signals.services import rules as services
 
 class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
     actions = serializers.JSONField()
+    # The rules list's numbers (selectors.rules_with_stats): every answer reads the rule through it.
+    open_episodes = serializers.IntegerField(
+        read_only=True,
+        help_text="Deals (or leads) matching the rule now: its open episodes (the pages' “Matching now”).",
+    )
+    firings_30d = serializers.IntegerField(read_only=True, help_text="Firings in the last 30 days.")
+    last_fired = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the rule last fired; null: never."
+    )
 
     class Meta:
         model = Rule
-        fields = ["id", *services.RULE_FIELDS, "created_by", "created_at", "last_run_at"]  # what the form writes
+        fields = [
+            "id",
+            *services.RULE_FIELDS,  # what the form writes
+            "created_by",
+            "created_at",
+            "last_run_at",
+            "open_episodes",
+            "firings_30d",
+            "last_fired",
+        ]
         read_only_fields = ["id", "created_by", "created_at", "last_run_at"]
+
+
+class _FilledBooleanField(serializers.BooleanField):
+    """A boolean whose blank form value (`live=`) is refused like any other non-boolean: DRF would read it as left
+    out and so as the default, switching the rule on."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class RuleSwitchSerializer(serializers.Serializer[Any]):
+    # "false" in a form (or a JSON string) means off: parsed as a boolean, not by truthiness.
+    live = _FilledBooleanField(default=True, help_text='On (true, 1, "true") or off (false, 0, "false"); omitted: on.')
 
 
 class RuleFiringSerializer(serializers.ModelSerializer[RuleFiring]):
@@ -50,7 +85,12 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return Rule.objects.none()
         if not may_manage_setup(request_user(self.request)):  # 403 whatever the id
             raise PermissionDenied("Rules are sales ops'.")
-        return selectors.rules()
+        return selectors.rules_with_stats(now=timezone.now())
+
+    def _answer(self, rule: Rule, *, status_code: int = status.HTTP_200_OK) -> Response:
+        """The rule as it is after a write, read again with its numbers (open episodes, firings)."""
+        fresh = selectors.rule_with_stats(rule.pk, now=timezone.now())
+        return Response(SignalsRuleSerializer(fresh).data, status=status_code)
 
     def _values(self, request: Request, *, partial: bool) -> dict[str, Any]:
         given = SignalsRuleSerializer(data=request.data, partial=partial)
@@ -61,14 +101,14 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request: Request) -> Response:
         self.get_queryset()
         rule = services.rule_create(actor=request_user(request), **self._values(request, partial=False))
-        return Response(SignalsRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+        return self._answer(rule, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(request=SignalsRuleSerializer, responses={200: SignalsRuleSerializer})
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         rule = services.rule_update(
             actor=request_user(request), rule=self.get_object(), **self._values(request, partial=True)
         )
-        return Response(SignalsRuleSerializer(rule).data)
+        return self._answer(rule)
 
     @extend_schema(
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
@@ -84,8 +124,9 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     @action(detail=True, methods=["get"], url_path="dry-run")
     def dry_run(self, request: Request, pk: str | None = None) -> Response:
-        """The last 90 days replayed: episode starts in all, per week, and a sample of deals."""
-        run = services.dry_run(conditions=self.get_object().conditions)
+        """The last 90 days replayed: episode starts in all, per week, and a sample of deals. A KPI or lead-SLA rule
+        has no deals to replay: 400, as its page says."""
+        run = services.rule_dry_run(rule=self.get_object())
         return Response(
             {
                 "first_day": run.first_day,
@@ -99,16 +140,18 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
-        request=OpenApiTypes.OBJECT,
+        request=RuleSwitchSerializer,
         responses={200: SignalsRuleSerializer},
     )
     @action(detail=True, methods=["post"])
     def switch(self, request: Request, pk: str | None = None) -> Response:
-        """Switch the rule on (`{"live": true}`) or off."""
-        rule = services.rule_set_live(
-            actor=request_user(request), rule=self.get_object(), live=bool(request.data.get("live", True))
-        )
-        return Response(SignalsRuleSerializer(rule).data)
+        """Switch the rule on (`{"live": true}`) or off (`{"live": false}`); anything but a boolean is a 400 naming
+        `live`. Switched off, its open episodes close."""
+        rule = self.get_object()
+        given = RuleSwitchSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        rule = services.rule_set_live(actor=request_user(request), rule=rule, live=given.validated_data["live"])
+        return self._answer(rule)
 
 
 def register(router: SimpleRouter) -> None:

@@ -784,6 +784,19 @@ def replay_conditions(conditions: str) -> engine.ReplayConditions:
 STATIC_FILTERS = ("q", "account", "deal_type", "no_next_step")
 
 
+# The triggers whose conditions are the deal list's filters: the only rules a dry run can replay.
+REPLAYABLE_TRIGGERS = (RuleTrigger.DEAL_CHANGE, RuleTrigger.SCHEDULE)
+
+
+def rule_dry_run(*, rule: Rule, today: dt.date | None = None) -> engine.DryRun:
+    """The rule's dry run (`dry_run` over its conditions), for the rule's page and the API alike. A KPI or lead-SLA
+    rule watches a figure or the leads, not deals: its conditions are no deal conditions (often none, which would
+    replay every deal), so it is refused rather than answered with a history it could never have had."""
+    if rule.trigger not in REPLAYABLE_TRIGGERS:
+        raise DomainError("The dry run replays deals; a KPI or lead-SLA rule has none to replay.")
+    return dry_run(conditions=rule.conditions, today=today)
+
+
 def dry_run(*, conditions: str, today: dt.date | None = None, days: int = DRY_RUN_DAYS) -> engine.DryRun:
     """How often a rule with these conditions would have fired over the last `days` days: each day from
     today − days to yesterday replayed at its end (company time) from the deal history (docs/signals-rules.md,

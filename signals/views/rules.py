@@ -222,15 +222,12 @@ def rule_dry_run(request: HttpRequest, pk: int) -> HttpResponse:
     _ops(request)
     rule = _rule(pk)
     context: dict[str, Any] = {"rule": rule, "run": None, "error": ""}
-    if rule.trigger in (RuleTrigger.DEAL_CHANGE, RuleTrigger.SCHEDULE):
-        try:
-            run = services.dry_run(conditions=rule.conditions)
-        except DomainError as error:
-            context["error"] = str(error)
-        else:
-            context.update(run=run, chart=_dry_run_chart(run, rule))
+    try:
+        run = services.rule_dry_run(rule=rule)
+    except DomainError as error:
+        context["error"] = str(error)
     else:
-        context["error"] = "The dry run replays deals; a KPI or lead-SLA rule has none to replay."
+        context.update(run=run, chart=_dry_run_chart(run, rule))
     template = (
         "signals/rules/partials/dry_run.html" if request.headers.get("HX-Request") else "signals/rules/dry_run.html"
     )

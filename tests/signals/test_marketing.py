@@ -120,6 +120,71 @@ def test_member_import_all_or_nothing_with_every_refused_row(org: Org) -> None:
 
 
 @freeze_time("2026-11-20 10:00")
+def test_the_api_sets_a_members_status_as_the_campaign_page_does(org: Org, api_client_for) -> None:
+    c = campaign(org)
+    ann = services.member_add(actor=org.ops, campaign=c, contact_id=ContactFactory.create(owner=org.rep_a).pk)
+    bob = services.member_add(actor=org.ops, campaign=c, contact_id=ContactFactory.create(owner=org.rep_b).pk)
+    api, url = api_client_for(org.ops), f"/api/v1/signals/campaign-members/{ann.pk}/"
+
+    given = api.patch(url, {"status": "responded", "responded_at": "2026-11-03T14:30:00Z"}, format="json")
+    assert given.status_code == 200, given.content
+    assert given.json() == {"id": ann.pk, "campaign": c.pk, "lead_id": None, "contact_id": ann.contact_id,
+                            "status": "responded", "responded_at": "2026-11-03T14:30:00Z"}  # fmt: skip
+    ann.refresh_from_db()
+    assert (ann.status, ann.responded_at) == ("responded", dt.datetime(2026, 11, 3, 14, 30, tzinfo=dt.UTC))
+    assert api.patch(url, {"status": "sent"}, format="json").json()["responded_at"] is None
+    ann.refresh_from_db()
+    assert (ann.status, ann.responded_at) == ("sent", None)
+    # Responded without a moment: now, as the page's button marks them (the page and the API agree).
+    assert api.patch(url, {"status": "responded"}, format="json").json()["responded_at"] == "2026-11-20T10:00:00Z"
+    client_for(org.ops).post(reverse("signals:campaign_member_status", args=[bob.pk]), {"status": "responded"})
+    ann.refresh_from_db()
+    bob.refresh_from_db()
+    assert (ann.status, ann.responded_at) == (bob.status, bob.responded_at) == ("responded", timezone.now())
+    assert bob.campaign_id == c.pk and CampaignMember.objects.count() == 2  # only the status changed
+
+
+@freeze_time("2026-11-20 10:00")
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "sent", "responded_at": "2026-11-03T14:30:00Z"}, "responded_at"),
+        ({"status": "responded", "responded_at": None}, "responded_at"),
+        ({"status": "responded", "responded_at": "1800-01-01T00:00:00Z"}, "responded_at"),
+        ({"status": "responded", "responded_at": "soon"}, "responded_at"),
+        ({"status": "bounced"}, "status"),
+        ({"responded_at": "2026-11-03T14:30:00Z"}, "status"),
+    ],
+)
+def test_a_refused_member_status_is_a_400_naming_the_field(org: Org, api_client_for, body: dict[str, object],
+                                                           field: str) -> None:  # fmt: skip
+    member = services.member_add(actor=org.ops, campaign=campaign(org), contact_id=ContactFactory.create().pk)
+    response = api_client_for(org.ops).patch(f"/api/v1/signals/campaign-members/{member.pk}/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    member.refresh_from_db()
+    assert (member.status, member.responded_at) == ("sent", None)
+
+
+def test_only_sales_ops_set_a_members_status_through_the_api(org: Org, api_client_for) -> None:
+    c = campaign(org)
+    mine = services.member_add(actor=org.ops, campaign=c, contact_id=ContactFactory.create(owner=org.rep_a).pk)
+    theirs = services.member_add(actor=org.ops, campaign=c, contact_id=ContactFactory.create(owner=org.rep_c).pk)
+    body = {"status": "responded", "responded_at": "2026-11-03T14:30:00Z"}
+    for person in (org.rep_a, org.manager_east, org.finance, org.director):
+        api = api_client_for(person)
+        for pk in (mine.pk, theirs.pk, 999999):  # as the page: 403 whatever the member, a missing one included
+            assert api.patch(f"/api/v1/signals/campaign-members/{pk}/", body, format="json").status_code == 403
+    # a rep reads their own contact's membership, not another rep's
+    assert api_client_for(org.rep_a).get(f"/api/v1/signals/campaign-members/{mine.pk}/").json()["status"] == "sent"
+    assert api_client_for(org.rep_a).get(f"/api/v1/signals/campaign-members/{theirs.pk}/").status_code == 404
+    assert not CampaignMember.objects.filter(status="responded").exists()
+    ops = api_client_for(org.ops)
+    assert ops.patch("/api/v1/signals/campaign-members/999999/", body, format="json").status_code == 404
+    assert ops.put(f"/api/v1/signals/campaign-members/{mine.pk}/", body, format="json").status_code == 405
+
+
+@freeze_time("2026-11-20 10:00")
 def test_member_import_xlsx_through_the_page(org: Org) -> None:
     campaign(org)
     ContactFactory.create(email="cy@example.com", owner=org.rep_a)

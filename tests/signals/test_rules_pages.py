@@ -3,15 +3,21 @@ deals match, read firings and the dry run, switch a rule on; everybody else gets
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
+from freezegun import freeze_time
 
-from signals.models import Rule
+from salesops.org.selectors import audit_history
+from signals.models import Rule, RuleEpisode, RuleFiring
+from signals.selectors import rules as selectors
 from signals.services import rules as services
 from tests.factories import DealFactory, default_stages
 
 pytestmark = pytest.mark.django_db
+FORM, JSON = "application/x-www-form-urlencoded", "application/json"
 
 
 def _rule(org: Any) -> Rule:
@@ -184,3 +190,154 @@ def test_a_nul_character_on_the_rule_form_is_a_form_error_not_500(
     response = client_for(org.ops).post("/signals/rules/new/", {**values, **extra})
     assert response.status_code == 400
     assert not Rule.objects.exists()
+
+
+# ---------------------------------------------------------------------------------- the API as the pages answer
+def test_each_rule_in_the_api_carries_the_rules_pages_numbers(org: Any, client_for: Any, api_client_for: Any) -> None:
+    """Open episodes, firings in the last 30 days and the last firing: the same numbers as the rules list and the
+    rule's page, in the list, the detail and the answer of a write (after it)."""
+    rule, quiet = _rule(org), services.rule_create(
+        actor=org.ops, name="Never fired", trigger="deal_change", conditions="status=open",
+        actions=[{"kind": "notify_owner"}],
+    )  # fmt: skip
+    services.rule_set_live(actor=org.ops, rule=rule, live=True)
+    now = timezone.now()
+    ago = [now - dt.timedelta(days=days) for days in (45, 20, 10, 2)]
+    deals = [DealFactory.create(owner=org.rep_a) for _ in range(3)]
+    RuleEpisode.objects.create(rule=rule, subject_id=deals[0].pk, started_at=ago[0], ended_at=ago[1])  # closed
+    open_ones = [RuleEpisode.objects.create(rule=rule, subject_id=d.pk, started_at=ago[1]) for d in deals[1:]]
+    for when, deal in zip(ago, [deals[0], *deals], strict=True):  # one 45 days ago, three in the last 30 days
+        RuleFiring.objects.create(rule=rule, subject_id=deal.pk, subject_label=deal.name, fired_at=when,
+                                  episode=open_ones[0] if deal == deals[1] else None)  # fmt: skip
+
+    api = api_client_for(org.ops)
+    listed = {r["id"]: r for r in api.get("/api/v1/signals/rules/").json()}
+    detail = api.get(f"/api/v1/signals/rules/{rule.pk}/").json()
+    for answer in (listed[rule.pk], detail):
+        assert (answer["open_episodes"], answer["firings_30d"]) == (2, 3)
+        assert dt.datetime.fromisoformat(answer["last_fired"]) == ago[3]
+    assert (listed[quiet.pk]["open_episodes"], listed[quiet.pk]["firings_30d"], listed[quiet.pk]["last_fired"]) == (
+        0, 0, None,
+    )  # fmt: skip
+    # The pages' numbers: the rules list (rule_rows) and the rule's page (open_episode_count).
+    row = next(r for r in selectors.rule_rows(now=now) if r.rule.pk == rule.pk)
+    assert (row.open_episodes, row.firings_30d, row.last_fired) == (2, 3, ago[3])
+    assert selectors.open_episode_count(rule) == 2
+    page = client_for(org.ops)
+    assert '<td class="num">2</td><td class="num">3</td>' in page.get("/signals/rules/").content.decode()
+    assert "<dt>Matching now</dt><dd>2</dd>" in page.get(f"/signals/rules/{rule.pk}/").content.decode()
+    # A write answers the rule as it is after it: switched off, its episodes closed; the firings stay.
+    off = api.post(f"/api/v1/signals/rules/{rule.pk}/switch/", {"live": False}, format="json").json()
+    assert (off["is_live"], off["open_episodes"], off["firings_30d"]) == (False, 0, 3)
+    changed = api.patch(f"/api/v1/signals/rules/{rule.pk}/", {"description": "Quieter"}, format="json").json()
+    assert (changed["description"], changed["open_episodes"], changed["firings_30d"]) == ("Quieter", 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "live"),
+    [
+        ("live=false", FORM, False),
+        ("live=0", FORM, False),
+        ("live=true", FORM, True),
+        ("live=1", FORM, True),
+        ('{"live": "false"}', JSON, False),
+        ('{"live": false}', JSON, False),
+        ('{"live": 0}', JSON, False),
+        ('{"live": "true"}', JSON, True),
+        ('{"live": 1}', JSON, True),
+        ("{}", JSON, True),  # left out: on, as before
+    ],
+)
+def test_the_api_switch_reads_live_as_a_boolean(
+    org: Any, api_client_for: Any, body: str, content_type: str, live: bool
+) -> None:
+    rule = _rule(org)
+    services.rule_set_live(actor=org.ops, rule=rule, live=not live)  # the switch has something to do
+    response = api_client_for(org.ops).post(f"/api/v1/signals/rules/{rule.pk}/switch/", body, content_type=content_type)
+    assert response.status_code == 200, response.content
+    assert response.json()["is_live"] is live
+    rule.refresh_from_db()
+    assert rule.is_live is live
+    last = audit_history(entity="signals.rule", entity_id=rule.pk).order_by("-id").first()
+    assert last is not None and last.actor == org.ops and last.changes == {"is_live": [str(not live), str(live)]}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("live=maybe", FORM),
+        ("live=", FORM),
+        ('{"live": "nope"}', JSON),
+        ('{"live": null}', JSON),
+        ('{"live": 2}', JSON),
+        ('{"live": [true]}', JSON),
+    ],
+)
+def test_an_api_switch_that_is_not_a_boolean_is_a_400_naming_live(
+    org: Any, api_client_for: Any, body: str, content_type: str
+) -> None:
+    rule = _rule(org)
+    response = api_client_for(org.ops).post(f"/api/v1/signals/rules/{rule.pk}/switch/", body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert "live" in response.json()
+    rule.refresh_from_db()
+    assert not rule.is_live
+    assert not audit_history(entity="signals.rule", entity_id=rule.pk).filter(action="update").exists()
+
+
+def test_the_api_switch_is_sales_ops_alone(org: Any, api_client_for: Any) -> None:
+    rule = _rule(org)
+    for person in (org.rep_a, org.manager_east, org.finance, org.director):
+        api = api_client_for(person)
+        for pk in (rule.pk, 999999):
+            assert api.post(f"/api/v1/signals/rules/{pk}/switch/", {"live": True}, format="json").status_code == 403
+        assert api.post(f"/api/v1/signals/rules/{rule.pk}/switch/", "live=maybe", content_type=FORM).status_code == 403
+    assert api_client_for(org.ops).post("/api/v1/signals/rules/999999/switch/", {"live": True},
+                                        format="json").status_code == 404  # fmt: skip
+    rule.refresh_from_db()
+    assert not rule.is_live
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {
+            "trigger": "kpi",
+            "kpi": "open_pipeline",
+            "kpi_scope": "company",
+            "kpi_direction": "below",
+            "kpi_threshold": "50000",
+        },
+        {"trigger": "lead_sla"},
+    ],
+)
+def test_the_dry_run_of_a_kpi_or_lead_sla_rule_is_refused_by_the_api_as_by_its_page(
+    org: Any, client_for: Any, api_client_for: Any, values: dict[str, str]
+) -> None:
+    DealFactory.create(owner=org.rep_a)  # a deal the replay would otherwise count
+    rule = services.rule_create(actor=org.ops, name="Not about deals", actions=[{"kind": "notify_owner"}], **values)
+    refusal = "The dry run replays deals; a KPI or lead-SLA rule has none to replay."
+    response = api_client_for(org.ops).get(f"/api/v1/signals/rules/{rule.pk}/dry-run/")
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == refusal and "starts" not in response.json()
+    page = client_for(org.ops).get(f"/signals/rules/{rule.pk}/dry-run/", HTTP_HX_REQUEST="true").content.decode()
+    assert refusal.replace("'", "&#x27;") in page and "would have fired" not in page
+    assert api_client_for(org.rep_a).get(f"/api/v1/signals/rules/{rule.pk}/dry-run/").status_code == 403
+
+
+@freeze_time("2026-11-30 09:00")
+def test_the_dry_run_of_a_deal_rule_answers_the_replay(org: Any, api_client_for: Any) -> None:
+    """Deal-change and scheduled rules are replayed through the API as on their page: a deal created on 5 October
+    (inside the window) and matching since starts once, that day."""
+    since = timezone.make_aware(dt.datetime(2026, 10, 5, 12))
+    deal = DealFactory.create(owner=org.rep_a, name="Big one", stage=default_stages()["Proposal"], amount=90000,
+                              created_at=since, stage_entered_at=since)  # fmt: skip
+    for trigger, extra in (("deal_change", {}), ("schedule", {"every_minutes": 60})):
+        rule = services.rule_create(actor=org.ops, name=f"Big {trigger}", trigger=trigger, **extra,
+                                    conditions="status=open&min_amount=50000", actions=[{"kind": "notify_owner"}])  # fmt: skip
+        response = api_client_for(org.ops).get(f"/api/v1/signals/rules/{rule.pk}/dry-run/")
+        assert response.status_code == 200, response.content
+        run = response.json()
+        assert (run["first_day"], run["last_day"], run["starts"], run["deals"]) == ("2026-09-01", "2026-11-29", 1, 1)
+        assert run["sample"] == [{"deal": deal.pk, "name": "Big one", "first_start": "2026-10-05"}]
+        assert {w["week"]: w["starts"] for w in run["per_week"] if w["starts"]} == {"2026-10-05": 1}
