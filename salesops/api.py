@@ -11,6 +11,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.utils import html
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -100,3 +101,13 @@ def document_error_responses(result: dict[str, Any], generator: Any, request: An
                     continue
                 responses.setdefault(code, {"description": description, "content": body})
     return result
+
+
+class FilledBooleanField(serializers.BooleanField):
+    """A boolean whose blank form value (`live=`, `done=`) is refused like any other non-boolean: DRF reads a blank
+    form value as left out, and so as the default (a rule switched on, a step ticked)."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)

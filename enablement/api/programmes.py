@@ -29,7 +29,7 @@ from enablement.models import (
 )
 from enablement.selectors import programmes as selectors
 from enablement.services import programmes as services
-from salesops.api import DomainError
+from salesops.api import DomainError, FilledBooleanField
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import SalesOpsWrites, may_manage_setup
@@ -183,7 +183,7 @@ class StepSerializer(serializers.ModelSerializer[StepProgress]):
 
 
 class DoneSerializer(serializers.Serializer[Any]):
-    done = serializers.BooleanField(default=True)
+    done = FilledBooleanField(default=True)
 
 
 class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):

@@ -15,8 +15,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
-from rest_framework.utils import html
 
+from salesops.api import FilledBooleanField
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup
 from signals.models import Rule, RuleFiring
@@ -51,19 +51,9 @@ class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
         read_only_fields = ["id", "created_by", "created_at", "last_run_at"]
 
 
-class _FilledBooleanField(serializers.BooleanField):
-    """A boolean whose blank form value (`live=`) is refused like any other non-boolean: DRF would read it as left
-    out and so as the default, switching the rule on."""
-
-    def get_value(self, dictionary: Any) -> Any:
-        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
-            return ""
-        return super().get_value(dictionary)
-
-
 class RuleSwitchSerializer(serializers.Serializer[Any]):
     # "false" in a form (or a JSON string) means off: parsed as a boolean, not by truthiness.
-    live = _FilledBooleanField(default=True, help_text='On (true, 1, "true") or off (false, 0, "false"); omitted: on.')
+    live = FilledBooleanField(default=True, help_text='On (true, 1, "true") or off (false, 0, "false"); omitted: on.')
 
 
 class RuleFiringSerializer(serializers.ModelSerializer[RuleFiring]):

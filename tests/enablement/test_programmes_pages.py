@@ -115,6 +115,11 @@ def test_api_scope_and_ticking(org: Org, enrolled, api_client_for) -> None:
     client: APIClient = api_client_for(org.rep_c)
     assert client.post(url, {"done": True}, format="json").status_code == 404
     assert api_client_for(org.finance).post(url, {"done": True}, format="json").status_code == 403
+    # A blank form value is no boolean (read as left out it would tick the step): 400 naming it, nothing ticked.
+    blank = api_client_for(org.manager_east).post(url, {"done": ""})
+    assert blank.status_code == 400 and "done" in blank.json(), blank.content
+    answer = api_client_for(org.manager_east).post(url, {"done": "false"})
+    assert answer.status_code == 200 and answer.json()["done"] is False
     answer = api_client_for(org.manager_east).post(url, {"done": True}, format="json")
     assert answer.status_code == 200 and answer.json()["done"] is True
     assert api_client_for(org.rep_a).get(f"{API}/programmes/").status_code == 200
