@@ -221,6 +221,11 @@ def _member_status(status: str, responded: dt.date | dt.datetime | None, *, who:
         day = responded.date() if isinstance(responded, dt.datetime) else responded
         if problem := date_problem(day):
             raise DomainError(f"A member of {who}: the responded day {problem}.", field="responded_at")
+        moment = _moment(responded)
+        assert moment is not None
+        if (local := timezone.localdate(moment)) > timezone.localdate():  # as the member import refuses one
+            raise DomainError(f"A member of {who} cannot have responded in the future ({local:%d %b %Y}).",
+                              field="responded_at")  # fmt: skip
     return status, _moment(responded)
 
 

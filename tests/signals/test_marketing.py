@@ -152,6 +152,7 @@ def test_the_api_sets_a_members_status_as_the_campaign_page_does(org: Org, api_c
         ({"status": "responded", "responded_at": None}, "responded_at"),
         ({"status": "responded", "responded_at": "1800-01-01T00:00:00Z"}, "responded_at"),
         ({"status": "responded", "responded_at": "soon"}, "responded_at"),
+        ({"status": "responded", "responded_at": "2199-12-30T12:00:00Z"}, "responded_at"),  # in the future
         ({"status": "bounced"}, "status"),
         ({"responded_at": "2026-11-03T14:30:00Z"}, "status"),
     ],
