@@ -142,7 +142,10 @@ def response_facts(
         wanted |= Q(first_response_at__isnull=True, routed_at__lte=waiting_since) & ~Q(status__in=CLOSED_LEAD_STATUSES)
     qs = Lead.objects.filter(visible_people_q(user, "owner"), wanted, routed_at__isnull=False)
     if source:
-        qs = qs.filter(source__in=_spellings(qs).get(source_key(source), []))
+        spelt = _spellings(qs).get(source_key(source))
+        if not spelt:
+            return []  # none of these leads has that source (and an empty IN () has no SQL to run)
+        qs = qs.filter(source__in=spelt)
     if team_id:
         qs = qs.filter(owner__team_id=team_id)
     numbers = qs.annotate(routed_s=ROUTED_SECONDS, response_s=RESPONSE_SECONDS).values_list(

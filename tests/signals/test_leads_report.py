@@ -200,3 +200,15 @@ def test_a_source_with_letters_the_database_lowers_otherwise_is_matched_alike(cl
     assert [b.lead_id for b in report.breached] == [lead.pk]
     filtered = page(client_for(org.ops), source=source).context["report"]
     assert (filtered.total.stats.routed, filtered.total.stats.breached_now) == (1, 1)
+
+
+def test_a_source_none_of_the_readers_leads_has_is_an_empty_report(client_for, org) -> None:
+    """Filtered by a source only someone else's leads have (a link a rep may follow), the report is empty, not a
+    server error."""
+    Lead.objects.create(last_name="Theirs", company="Their Co", owner=org.rep_c, source="Inbound",
+                        routed_at=at(11, 10, 11))  # fmt: skip
+    answer = client_for(org.rep_a).get(
+        "/signals/leads/response/", {"period": "30d", "source": "Inbound", "by": "source"}
+    )
+    assert answer.status_code == 200
+    assert answer.context["report"].total.stats.routed == 0
