@@ -58,7 +58,9 @@ class PayoutFilterSet(django_filters.FilterSet):
         return queryset.exclude(no_adjustment) if value else queryset.filter(no_adjustment)
 
     def filter_queryset(self, queryset: QuerySet[Payout]) -> QuerySet[Payout]:
+        # Ties (equal quotas, no payout yet) keep the list's own order (the register's and team pay's: by name;
+        # the payouts API's: by period, then person), then the row.
+        own = list(queryset.query.order_by) or ["person__last_name", "person__first_name"]
         rows = super().filter_queryset(queryset)
-        # Ties (equal quotas, no payout yet) keep the register's own order: by name, then the row.
         ordered = list(rows.query.order_by) if self.form.cleaned_data.get("ordering") else []
-        return rows.order_by(*ordered, "person__last_name", "person__first_name", "pk")
+        return rows.order_by(*ordered, *own, "pk")

@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from incentives.engine import Plan, TieredRate
 from incentives.models import (
     Adjustment,
     CommissionRun,
@@ -40,8 +41,9 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
+from incentives.plans import PlanError
 from salesops import softcache
-from salesops.kernel.fiscal import period_label, span_of
+from salesops.kernel.fiscal import fiscal_year_of, period_label, span_of
 from salesops.kernel.ids import is_id
 from salesops.org.models import AuditEvent, User
 from salesops.org.selectors import fiscal_calendar, visible_people_q
@@ -147,6 +149,65 @@ def register_totals(payouts: QuerySet[Payout]) -> RegisterTotals:
         quota=found["sum_quota"],
         credited=found["sum_credited"],
     )
+
+
+def plan_of(payout: Payout) -> Plan | None:
+    """The plan a payout was computed on, parsed by the one plan parser (once per loaded version). None without
+    a version, or for a stored JSON that no longer parses (every save checks it, so only a hand-edited row):
+    a statement then shows no next band and the components in key order, rather than failing."""
+    version = payout.plan_version
+    if version is None:
+        return None
+    try:
+        return version.parsed
+    except PlanError:
+        return None
+
+
+@dataclass(frozen=True)
+class NextBand:
+    """The next rate band of a payout's tiered commission: where it starts, its rate, and the credit still
+    needed to reach it ("40,000.00 more credit reaches the 15 % band")."""
+
+    component: str  # the tiered commission's key in the plan
+    attainment: Decimal  # where the band starts (1.0 = 100 % of quota)
+    rate: Decimal
+    needed: Decimal  # more credit, to the cent
+
+
+def next_band(payout: Payout, history: Iterable[Payout] | None = None) -> NextBand | None:
+    """How far the person is from the next rate band of their commission: on this period's numbers, or on the
+    fiscal year's to date for a plan whose attainment basis is year to date (its payouts of the payout's kind up
+    to the payout). `history`: the person's payouts when the caller holds them already (the My pay page);
+    otherwise the fiscal year's are read, for a year-to-date plan only. None without a plan, a positive quota
+    or a tiered commission, and past the last band or the cap (credits above the cap earn nothing: a band from
+    the cap up is never reached). The statement page, My pay and the payouts API all ask this."""
+    plan = plan_of(payout)
+    if plan is None:
+        return None
+    quota, credited = payout.quota, payout.credited
+    if plan.attainment_basis == "ytd":
+        if history is None:
+            history = Payout.objects.filter(
+                person_id=payout.person_id, period__fiscal_year=payout.period.fiscal_year
+            ).select_related("period")
+        year = [p for p in history if p.period.fiscal_year == payout.period.fiscal_year
+                and p.period.kind == payout.period.kind and p.period.start <= payout.period.start]  # fmt: skip
+        quota = sum((p.quota for p in year), Decimal(0))
+        credited = sum((p.credited for p in year), Decimal(0))
+    if quota <= 0:
+        return None
+    commission = next((c for c in plan.components if isinstance(c, TieredRate)), None)
+    if commission is None:
+        return None
+    cap = commission.cap_attainment
+    for tier in commission.tiers:
+        if cap is not None and tier.attainment >= cap:
+            return None
+        if tier.attainment > payout.attainment:
+            needed = (tier.attainment * quota - credited).quantize(Decimal("0.01"))
+            return NextBand(component=commission.key, attainment=tier.attainment, rate=tier.rate, needed=needed)
+    return None
 
 
 # The audited records of incentives, by the name the history's filter takes.
@@ -463,6 +524,36 @@ def paid_to_date(user: Any, person_id: int, fiscal_year: int, *, today: dt.date)
         person_id=person_id, period__fiscal_year=fiscal_year, period__start__lte=today
     )
     return sum(payouts.values_list("total", flat=True), Decimal(0))  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class PaySummary:
+    """The head of a person's My pay page: what they were paid in the fiscal year so far, their current
+    statement (the latest whose period has begun) and how far it is from the next rate band."""
+
+    fiscal_year: int
+    as_of: dt.date
+    paid_to_date: Decimal
+    current: Payout | None
+    next_band: NextBand | None
+    payouts: list[Payout]  # every payout of theirs, oldest period first
+
+
+def pay_summary(user: Any, *, today: dt.date, fiscal_year: int | None = None) -> PaySummary:
+    """The user's own pay as My pay heads it (the page and `GET payouts/summary/` alike): paid to date in
+    `fiscal_year` (by default the fiscal year of `today`, which need not start in January), and the current
+    statement with its next band, whatever the year asked."""
+    payouts = list(payouts_visible_to(user).filter(person_id=user.pk).order_by("period__start"))
+    year = fiscal_year if fiscal_year is not None else fiscal_year_of(today, fiscal_calendar().fiscal_year_start_month)
+    current = next((p for p in reversed(payouts) if p.period.start <= today), None)
+    return PaySummary(
+        fiscal_year=year,
+        as_of=today,
+        paid_to_date=paid_to_date(user, user.pk, year, today=today),
+        current=current,
+        next_band=next_band(current, payouts) if current else None,
+        payouts=payouts,
+    )
 
 
 def payout_of(user: Any, person_id: int, period_label: str) -> Payout | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
@@ -26,7 +25,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from incentives import estimator, exports, selectors, services
-from incentives.engine import Plan, TieredRate
 from incentives.exports import payout_total
 from incentives.filtersets import PayoutFilterSet
 from incentives.forms import (
@@ -55,17 +53,15 @@ from incentives.models import (
     RampSchedule,
     StatementLine,
 )
-from incentives.plans import PlanError
 from pipeline import selectors as pipeline_selectors
 from salesops import charts, formats
 from salesops.api import DomainError
 from salesops.exports import csv_response, xlsx_response
-from salesops.kernel.fiscal import fiscal_year_of
 from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_close_periods, may_manage_setup
-from salesops.org.selectors import fiscal_calendar, people_visible_to, person_names, sees_everyone
+from salesops.org.selectors import people_visible_to, person_names, sees_everyone
 from salesops.redirects import redirect_to_next
 
 
@@ -100,79 +96,27 @@ def _attainment_chart(payouts: list[Payout], name: str) -> str:
     return charts.render(fig, name=name)
 
 
-def _next_band(payout: Payout, history: list[Payout]) -> dict[str, Any] | None:
-    """How far the person is from the next rate band of their commission: on this period's numbers, or on
-    the fiscal year's to date for a plan whose attainment basis is year to date."""
-    plan = _plan_of(payout)
-    if plan is None:
-        return None
-    quota, credited = payout.quota, payout.credited
-    if plan.attainment_basis == "ytd":
-        year = [p for p in history if p.period.fiscal_year == payout.period.fiscal_year
-                and p.period.kind == payout.period.kind and p.period.start <= payout.period.start]  # fmt: skip
-        quota = sum((p.quota for p in year), Decimal(0))
-        credited = sum((p.credited for p in year), Decimal(0))
-    if quota <= 0:
-        return None
-    commission = next((c for c in plan.components if isinstance(c, TieredRate)), None)
-    if commission is None:
-        return None
-    cap = commission.cap_attainment
-    for tier in commission.tiers:
-        if cap is not None and tier.attainment >= cap:
-            return None  # credits above the cap earn nothing: a band from the cap up is never reached
-        if tier.attainment > payout.attainment:
-            needed = (tier.attainment * quota - credited).quantize(Decimal("0.01"))
-            return {"component": commission.key, "attainment": tier.attainment, "rate": tier.rate, "needed": needed}
-    return None
-
-
-def _plan_of(payout: Payout) -> Plan | None:
-    """The plan a payout was computed on, parsed by the one plan parser (once per loaded version). None without
-    a version, or for a stored JSON that no longer parses (every save checks it, so only a hand-edited row):
-    the statement then shows no next band and the components in key order, rather than failing."""
-    version = payout.plan_version
-    if version is None:
-        return None
-    try:
-        return version.parsed
-    except PlanError:
-        return None
-
-
-def _year_so_far(payout: Payout) -> list[Payout]:
-    """The person's payouts of the payout's fiscal year, read only for a year-to-date plan (`_next_band` takes
-    those of its kind up to the payout)."""
-    plan = _plan_of(payout)
-    if plan is None or plan.attainment_basis != "ytd":
-        return [payout]
-    year = Payout.objects.filter(person_id=payout.person_id, period__fiscal_year=payout.period.fiscal_year)
-    return list(year.select_related("period"))
-
-
 # ----------------------------------------------------------------------------------------------- rep pages
 @login_required
 def my_attainment(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    payouts = list(selectors.payouts_visible_to(user).filter(person=user).order_by("period__start"))
-    # "To date" is the fiscal year's (which need not start in January).
     today = timezone.localdate()
-    year = fiscal_year_of(today, fiscal_calendar().fiscal_year_start_month)
-    current = next((p for p in reversed(payouts) if p.period.start <= today), None)
+    # Paid so far: the fiscal year's periods begun by today (a later quarter's draw row is not paid yet).
+    summary = selectors.pay_summary(user, today=today)
+    payouts = summary.payouts
     now_quotas = Quota.objects.filter(person=user, period__start__lte=today, period__end__gte=today)
     context = {
         "payouts": list(reversed(payouts)),
         "chart": _attainment_chart(payouts[-8:], "my-attainment"),
-        # Paid so far: the fiscal year's periods begun by today (a later quarter's draw row is not paid yet).
-        "paid_to_date": selectors.paid_to_date(user, user.pk, year, today=today),
-        "current": current,
-        "next_band": _next_band(current, payouts) if current else None,
+        "paid_to_date": summary.paid_to_date,
+        "current": summary.current,
+        "next_band": summary.next_band,
         "measured": selectors.measured_quotas(
             list(now_quotas.select_related("period", "person").order_by("period__kind", "measure"))
         ),
         "assignment": PlanAssignment.objects.filter(person=user).select_related("plan").order_by("-start").first(),
         "last_run": _last_run(),
-        "year": year,
+        "year": summary.fiscal_year,
     }
     return render(request, "incentives/my_attainment.html", context)
 
@@ -220,7 +164,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
         "disputes": disputes,
         "own": payout.person_id == user.pk,
         "dispute_form": DisputeForm(),
-        "next_band": _next_band(payout, _year_so_far(payout)),
+        "next_band": selectors.next_band(payout),
         "total": payout_total(payout),
         "components": _ordered_components(payout),
         "last_run": _last_run(),
@@ -230,7 +174,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 def _ordered_components(payout: Payout) -> list[tuple[str, str]]:
     """Components in the plan's own order (the JSON column does not keep key order)."""
-    plan = _plan_of(payout)
+    plan = selectors.plan_of(payout)
     order = [c.key for c in plan.components] if plan is not None else []
     rank = {key: i for i, key in enumerate(order)}
     return sorted(payout.components.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))

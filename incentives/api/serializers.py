@@ -163,12 +163,42 @@ class PayoutSerializer(serializers.ModelSerializer[Payout]):
         return f"{payout.payout + payout.adjustments:.2f}"  # type: ignore[attr-defined]
 
 
+class NextBandSerializer(serializers.Serializer[Any]):
+    """The next rate band of the statement's tiered commission and the credit still needed to reach it, as the
+    statement and My pay say it ("40,000.00 more credit reaches the 15 % band"). For a year-to-date plan the
+    credit needed is on the fiscal year's quota and credits to date."""
+
+    component = serializers.CharField(help_text="The tiered commission's key in the plan.")
+    attainment = attainment(help_text="Where the band starts, as attainment (1.0000 = 100 % of quota).")
+    rate = serializers.DecimalField(max_digits=None, decimal_places=None, help_text="The band's rate, as in the "
+                                    "plan (0.15 = 15 %).")  # fmt: skip
+    needed = money(help_text="More credit that reaches the band, to the cent.")
+
+
 class PayoutDetailSerializer(PayoutSerializer):
     adjustments = AdjustmentSerializer(source="adjustment_rows", many=True, read_only=True)
+    next_band = NextBandSerializer(
+        read_only=True, allow_null=True, default=None,
+        help_text="Null without a plan, a positive quota or a tiered commission, and past the last band or the cap "
+                  "(credits above the cap earn nothing, so a band from the cap up is never reached).",
+    )  # fmt: skip
 
     class Meta(PayoutSerializer.Meta):
-        fields = [*PayoutSerializer.Meta.fields, "adjustments"]
+        fields = [*PayoutSerializer.Meta.fields, "adjustments", "next_band"]
         read_only_fields = fields
+
+
+class PaySummarySerializer(serializers.Serializer[Any]):
+    """The caller's own pay as the My pay page heads it."""
+
+    fiscal_year = serializers.IntegerField(help_text="The fiscal year paid_to_date is of.")
+    as_of = serializers.DateField(help_text="Today: periods that begin later are not counted yet.")
+    paid_to_date = money(help_text="Σ (payout after the draw + adjustments) over the caller's payouts of the fiscal "
+                                   "year's periods begun by as_of.")  # fmt: skip
+    current = PayoutSerializer(allow_null=True, help_text="The latest statement whose period has begun, whatever "
+                                                          "the fiscal year asked; null before the first.")  # fmt: skip
+    next_band = NextBandSerializer(allow_null=True, help_text="The current statement's next rate band (see "
+                                                              "payouts/{id}/).")  # fmt: skip
 
 
 class LineDisputeSerializer(serializers.ModelSerializer[Dispute]):
@@ -209,6 +239,25 @@ class RegisterTotalsSerializer(serializers.Serializer[Any]):
     payout = money()
     total = money()
     people = serializers.IntegerField()
+
+
+class PayoutRowsTotalsSerializer(RegisterTotalsSerializer):
+    """The sums of the rows shown, as team pay's Total row: people, quota, credited, attainment, earned, draw,
+    adjustments, payout and total (payout + adjustments)."""
+
+    quota = money()
+    credited = money()
+    attainment = attainment(allow_null=True, help_text="Σ credited ÷ Σ quota (not an average of percentages); "
+                                                       "null without a quota.")  # fmt: skip
+    draw = money(help_text="Σ (payout − earned): what recoverable draws changed.")
+
+
+class PayoutTotalsSerializer(serializers.Serializer[Any]):
+    """The Total row of the payouts shown (team pay, the register's table): the period and the sums of exactly
+    the rows the filters keep."""
+
+    period = PeriodSerializer()
+    totals = PayoutRowsTotalsSerializer()
 
 
 class RegisterSerializer(serializers.Serializer[Any]):

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -26,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incentives import estimator, exports, selectors, services
+from incentives import estimator, exports, filtersets, selectors, services
 from incentives.api import serializers as s
 from incentives.models import (
     Adjustment,
@@ -59,6 +60,16 @@ class IsFinance(BasePermission):
         return may_close_periods(request.user)
 
 
+class TeamPayReaders(BasePermission):
+    """Team pay's readers: managers (their subtree), finance and sales ops (everyone), as the team page."""
+
+    message = "Team pay is for managers, finance and sales ops."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(getattr(user, "is_manager", False)) or sees_everyone(user)
+
+
 class FinanceOrSalesOps(BasePermission):
     """The register, commission runs and recomputes (the roles that see everyone)."""
 
@@ -69,15 +80,17 @@ class FinanceOrSalesOps(BasePermission):
 
 
 # ----------------------------------------------------------------------------------------------- filters
-# The incentive pages filter inline (no FilterSet yet); these keep the pages' query-string names (`period`
+# Most incentive pages filter inline (no FilterSet yet); these keep the pages' query-string names (`period`
 # is a label like 2025-Q1) so a page can adopt them from incentives/filtersets.py later.
-class PayoutFilterSet(django_filters.FilterSet):
-    period = django_filters.CharFilter(field_name="period__label")
-    person = django_filters.NumberFilter(field_name="person_id")
+class PayoutFilterSet(filtersets.PayoutFilterSet):
+    """Team pay's and the register's filters (the pages' own FilterSet: q, region, team, adjusted, ordering),
+    over any period (`period`, a label) or one person (`person`)."""
 
-    class Meta:
-        model = Payout
-        fields = ["period", "person"]
+    period = django_filters.CharFilter(field_name="period__label", help_text="A period label, e.g. 2025-Q1.")
+    person = django_filters.NumberFilter(field_name="person_id", help_text="A person's id.")
+
+    class Meta(filtersets.PayoutFilterSet.Meta):
+        fields: list[str] = []
 
 
 class AdjustmentFilterSet(django_filters.FilterSet):
@@ -137,9 +150,44 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return s.PayoutDetailSerializer if self.action == "retrieve" else s.PayoutSerializer
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A statement's head, its adjustments, and how far it is from the next rate band (as the statement page
+        says it)."""
         payout = self.get_object()
         payout.adjustment_rows = list(selectors.adjustments_for(payout).select_related("period", "person"))  # type: ignore[attr-defined]
+        payout.next_band = selectors.next_band(payout)  # type: ignore[attr-defined]
         return Response(s.PayoutDetailSerializer(payout).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("fiscal_year", int, description="A fiscal year, e.g. 2025; the current one "
+                                                                     "by default.")],
+        responses=s.PaySummarySerializer,
+        filters=False,
+    )  # fmt: skip
+    @action(detail=False, methods=["get"], filterset_class=None)
+    def summary(self, request: Request) -> Response:
+        """The caller's own pay as the My pay page heads it: what they were paid in the fiscal year so far (payouts
+        after the draw plus adjustments, over the year's periods begun by today), their current statement (the
+        latest whose period has begun) and how far it is from the next rate band."""
+        wanted = request.query_params.get("fiscal_year", "")
+        if wanted and not (is_id(wanted) and len(wanted) <= 4):
+            raise ValidationError({"fiscal_year": ["A fiscal year, e.g. ?fiscal_year=2025."]})
+        summary = selectors.pay_summary(
+            request_user(request), today=timezone.localdate(), fiscal_year=int(wanted) if wanted else None
+        )
+        return Response(s.PaySummarySerializer(summary).data)
+
+    @extend_schema(parameters=[PERIOD_PARAM], responses=s.PayoutTotalsSerializer, filters=True)
+    @action(detail=False, methods=["get"], permission_classes=[TeamPayReaders])
+    def totals(self, request: Request) -> Response:
+        """The Total row of team pay (and of the register's table): the period's payouts the caller sees (a
+        manager their subtree, finance and sales ops everyone), filtered as the list is (q, region, team,
+        adjusted, person), summed in SQL to the cent; attainment is Σ credited ÷ Σ quota."""
+        label = request.query_params.get("period", "")
+        if not label:
+            raise ValidationError({"period": ["Give a period label, e.g. ?period=2025-Q1."]})
+        period = get_object_or_404(Period, label=label)
+        rows = self.filter_queryset(selectors.payout_register(request.user, period))
+        return Response(s.PayoutTotalsSerializer({"period": period, "totals": selectors.register_totals(rows)}).data)
 
     @extend_schema(responses=s.StatementLineSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filterset_class=None)
@@ -545,8 +593,8 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 class QuotaUploadJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[QuotaUploadJob]):
-    """A quota upload's status (sales ops, who upload quotas): poll it until `status` is done or failed.
-    Anyone else finds no upload (404)."""
+    """A quota upload's status (sales ops, who upload quotas): poll it until `status` is done or failed; save a
+    dry run that passed. Anyone else finds no upload (404)."""
 
     serializer_class = s.QuotaUploadJobSerializer
     filterset_class = None
@@ -555,6 +603,16 @@ class QuotaUploadJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Q
         if not may_manage_setup(self.request.user):
             return QuotaUploadJob.objects.none()
         return QuotaUploadJob.objects.select_related("created_by")
+
+    @extend_schema(request=None, responses={202: s.QuotaUploadJobSerializer})
+    @action(detail=True, methods=["post"])
+    def save(self, request: Request, pk: str | None = None) -> Response:
+        """Save the quotas a dry run checked without errors: 202 at once with the new job that saves them (its
+        `url`, also the Location header, to poll), on the same stored file the check read. An upload that is not
+        a finished dry run without errors (still running, failed, or itself a save) is refused (400)."""
+        job = services.quota_upload_job_save(actor=request_user(request), job=self.get_object())
+        data = s.QuotaUploadJobSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
 
 # ---------------------------------------------------------------------------------------------- estimator

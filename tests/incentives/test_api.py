@@ -742,3 +742,120 @@ def test_a_person_holds_quotas_in_several_measures_each_measured(api_client_for,
     finance = api_client_for(computed["finance"])
     with django_assert_max_num_queries(7):  # session, user, count, page, payouts, people, one credits query
         assert len(rows(finance.get(f"{API}/quotas/"))) == 14  # 6 bookings, 3 more of ann's, mia's count, 4 expansion
+
+
+def test_a_checked_quota_upload_is_saved_through_the_api(api_client_for, computed, quota_jobs_eager, monkeypatch):
+    """The page's Save: a new job on the same stored file, 202 at once; the quotas saved, audited and recomputed."""
+    from incentives import tasks
+    from incentives.models import QuotaUploadJob
+
+    ops = api_client_for(computed["ops"])
+    checked = upload(ops, b"person,period,amount\nann,2025-Q3,120000\nbob,2025-Q3,110000\n", quota_jobs_eager)
+    assert (checked["status"], checked["dry_run"], checked["result"]["created"]) == ("done", True, 2)
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()
+    # Only sales ops find an upload: anyone else (and a missing id) is answered 404, and nothing is queued.
+    for person in ("mia", "finance", "ann"):
+        response = api_client_for(computed[person]).post(f"{API}/quota-uploads/{checked['id']}/save/")
+        assert response.status_code == 404, person
+    assert ops.post(f"{API}/quota-uploads/{checked['id'] + 100}/save/").status_code == 404
+    assert QuotaUploadJob.objects.count() == 1
+    queued: list[str] = []
+    monkeypatch.setattr(tasks, "queue_recompute", lambda **kwargs: queued.append(kwargs["reason"]))
+    with quota_jobs_eager():
+        response = ops.post(f"{API}/quota-uploads/{checked['id']}/save/")
+    assert response.status_code == 202, response.content
+    answer = response.json()
+    assert answer["id"] != checked["id"] and (answer["dry_run"], answer["status"]) == (False, "queued")
+    assert response["Location"] == answer["url"] and answer["file_name"] == "q.csv"
+    saved = ops.get(response["Location"]).json()
+    assert (saved["status"], saved["result"]) == ("done", {"rows": 2, "created": 2, "updated": 0, "unchanged": 0})
+    jobs = {job.pk: job for job in QuotaUploadJob.objects.all()}
+    assert jobs[answer["id"]].file.name == jobs[checked["id"]].file.name  # the file that was checked is saved
+    assert jobs[answer["id"]].created_by == computed["ops"]
+    assert Quota.objects.get(person=computed["bob"], period__label="2025-Q3").amount == Decimal("110000.00")
+    q3 = [str(pk) for pk in Quota.objects.filter(period__label="2025-Q3").values_list("pk", flat=True)]
+    assert AuditEvent.objects.filter(entity="incentives.quota", entity_id__in=q3, actor=computed["ops"]).count() == 2
+    assert queued and set(queued) == {"quota"}
+    # A save is not saved again, and neither is a check that failed: 400 with the reason, no new job.
+    response = ops.post(f"{API}/quota-uploads/{answer['id']}/save/")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "q.csv can be saved once its check has finished without errors."
+    failed = upload(ops, b"person,period,amount\nnobody,2025-Q3,1\n", quota_jobs_eager)
+    assert ops.post(f"{API}/quota-uploads/{failed['id']}/save/").status_code == 400
+    assert QuotaUploadJob.objects.count() == 3
+
+
+# ------------------------------------------------------------------------------------- next band, my pay
+def test_a_statement_says_how_far_the_next_rate_band_is_as_its_page(api_client_for, client_for, computed):
+    from django.urls import reverse
+
+    bob_q1 = q1(computed["bob"])
+    body = api_client_for(computed["bob"]).get(f"{API}/payouts/{bob_q1.pk}/").json()
+    # bob credited 60,000 of a 100,000 quota: 40,000 more reaches the 15 % band that starts at 100 %.
+    assert body["next_band"] == {"component": "commission", "attainment": "1.0000", "rate": "0.15",
+                                 "needed": "40000.00"}  # fmt: skip
+    page = client_for(computed["bob"]).get(reverse("incentives:statement", args=[bob_q1.pk])).content.decode()
+    assert "40,000.00 more credit reaches the 15 % band." in page
+    # His manager reads the same on his statement; ann (150 % of quota) is past the last band; mia's team
+    # plan (105 %) too.
+    assert api_client_for(computed["mia"]).get(f"{API}/payouts/{bob_q1.pk}/").json()["next_band"] == body["next_band"]
+    for who in ("ann", "mia"):
+        payout = q1(computed[who])
+        assert api_client_for(computed[who]).get(f"{API}/payouts/{payout.pk}/").json()["next_band"] is None
+    ann_q2 = Payout.objects.get(person=computed["ann"], period__label="2025-Q2")
+    band = api_client_for(computed["ann"]).get(f"{API}/payouts/{ann_q2.pk}/").json()["next_band"]
+    assert (band["attainment"], band["rate"], band["needed"]) == ("0.5000", "0.10", "50000.00")
+    # Someone else's statement stays out of reach, band and all.
+    assert api_client_for(computed["ann"]).get(f"{API}/payouts/{bob_q1.pk}/").status_code == 404
+
+
+def test_a_year_to_date_plans_next_band_is_on_the_year_so_far(api_client_for, client_for, computed):
+    from django.urls import reverse
+
+    # The AE plan as if it had been saved on the year-to-date basis (its only version, as stored).
+    version = CompPlanVersion.objects.get(plan__key="ae")
+    version.definition = {**version.definition, "attainment_basis": "ytd"}
+    version.save(update_fields=["definition"])
+    commission_recompute()
+    bob_q2 = Payout.objects.get(person=computed["bob"], period__label="2025-Q2")
+    band = api_client_for(computed["bob"]).get(f"{API}/payouts/{bob_q2.pk}/").json()["next_band"]
+    # The year's quota (200,000) and credits (60,000 in Q1, the cancelled deal's 20,000 back in Q2): 40,000,
+    # 20 %; 100,000 reaches the 10 % band at 50 %, so 60,000 more.
+    assert bob_q2.attainment == Decimal("0.2000")
+    assert (band["attainment"], band["rate"], band["needed"]) == ("0.5000", "0.10", "60000.00")
+    page = client_for(computed["bob"]).get(reverse("incentives:statement", args=[bob_q2.pk])).content.decode()
+    assert "60,000.00 more credit reaches the 10 % band." in page
+
+
+def test_my_pay_summary_is_the_callers_own_as_the_my_pay_page(api_client_for, client_for, computed):
+    from django.urls import reverse
+    from freezegun import freeze_time
+
+    from incentives import services
+
+    services.adjustment_create(actor=computed["finance"], person=computed["ann"],
+                               period=Period.objects.get(label="2025-Q2"), amount="120.50", reason="true-up")  # fmt: skip
+    ann_q2 = Payout.objects.get(person=computed["ann"], period__label="2025-Q2")
+    ann = api_client_for(computed["ann"])
+    with freeze_time("2025-06-15"):
+        body = ann.get(f"{API}/payouts/summary/").json()
+        page = client_for(computed["ann"]).get(reverse("incentives:my_attainment")).content.decode()
+        # Another year: nothing paid in it yet; the current statement stays today's.
+        earlier = ann.get(f"{API}/payouts/summary/", {"fiscal_year": "2024"}).json()
+        mia = api_client_for(computed["mia"]).get(f"{API}/payouts/summary/").json()
+        finance = api_client_for(computed["finance"]).get(f"{API}/payouts/summary/").json()
+    # Q1 paid 20,150.00, Q2 0.00 plus the 120.50 adjustment.
+    assert (body["fiscal_year"], body["as_of"], body["paid_to_date"]) == (2025, "2025-06-15", "20270.50")
+    assert page.split('data-testid="paid-to-date">', 1)[1].split("<", 1)[0] == "20,270.50"
+    assert (body["current"]["id"], body["current"]["period"], body["current"]["total"]) == (ann_q2.pk, "2025-Q2",
+                                                                                            "120.50")  # fmt: skip
+    assert body["next_band"] == {"component": "commission", "attainment": "0.5000", "rate": "0.10",
+                                 "needed": "50000.00"}  # fmt: skip
+    assert page.split('data-testid="next-band">', 1)[1].split("<", 1)[0] == "50,000"
+    assert (earlier["fiscal_year"], earlier["paid_to_date"], earlier["current"]["id"]) == (2024, "0.00", ann_q2.pk)
+    # Always the caller's own pay: a manager's is theirs, not their team's; finance is paid nothing here.
+    assert mia["current"]["person"] == computed["mia"].pk and mia["paid_to_date"] == "4200.00"
+    assert (finance["paid_to_date"], finance["current"], finance["next_band"]) == ("0.00", None, None)
+    for wrong in ("twenty", "20255", "-1", "2025.0"):
+        response = ann.get(f"{API}/payouts/summary/", {"fiscal_year": wrong})
+        assert response.status_code == 400 and "fiscal_year" in response.json(), wrong

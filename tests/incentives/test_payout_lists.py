@@ -110,3 +110,72 @@ def test_team_pay_sorts_filters_and_totals(client_for, register):
     assert cell(html, "rows-quota") == "100,000.00"
     html = get(client, "incentives:team", period="2025-Q1", q="nobody")
     assert "No one matches the search" in html
+
+
+# ------------------------------------------------------------------------------------------------- the API
+API = "/api/v1/incentives/payouts"
+
+
+def names_of(body: dict) -> list[str]:
+    return [row["person_name"] for row in body["results"]]
+
+
+def test_the_payouts_api_filters_and_sorts_as_team_pay(client_for, api_client_for, register):
+    """The same FilterSet as the pages: a name, a region, a team, only adjusted, a column to sort by."""
+    mia = api_client_for(register["mia"])
+    body = mia.get(f"{API}/", {"period": "2025-Q1"}).json()
+    assert names_of(body) == ["Mia Park", "Ann Lee", "Bob Stone"]  # the API's own order: period, then person
+    body = mia.get(f"{API}/", {"period": "2025-Q1", "q": "stone"}).json()
+    assert [(p["person_name"], p["total"]) for p in body["results"]] == [("Bob Stone", "3479.50")]
+    assert names_of(mia.get(f"{API}/", {"q": "stone"}).json()) == ["Bob Stone", "Bob Stone"]  # both quarters
+    body = mia.get(f"{API}/", {"period": "2025-Q1", "ordering": "-total"}).json()
+    assert names_of(body) == ["Ann Lee", "Mia Park", "Bob Stone"]  # 20,150 · 4,200 · 3,479.50, as the page
+    page = get(client_for(register["mia"]), "incentives:team", period="2025-Q1", ordering="-total")
+    assert rows_of(page, "team-payouts") == names_of(body)
+    body = mia.get(f"{API}/", {"period": "2025-Q1", "region": register["west"].pk, "ordering": "-name"}).json()
+    assert names_of(body) == ["Bob Stone", "Mia Park"]
+    assert names_of(mia.get(f"{API}/", {"adjusted": "true"}).json()) == ["Bob Stone"]
+    body = mia.get(f"{API}/", {"period": "2025-Q1", "adjusted": "false"}).json()
+    assert names_of(body) == ["Mia Park", "Ann Lee"]
+    # Off the allow-list, an unknown region: refused naming the parameter (the page ignores them).
+    for query, field in ((("ordering", "person__password"), "ordering"), (("region", "987654"), "region")):
+        response = mia.get(f"{API}/", dict([query]))
+        assert response.status_code == 400 and field in response.json(), response.content
+    # A rep filters only their own rows; someone else's name finds nothing.
+    ann = api_client_for(register["ann"])
+    assert names_of(ann.get(f"{API}/", {"q": "stone"}).json()) == []
+    assert names_of(ann.get(f"{API}/", {"period": "2025-Q1", "q": "lee"}).json()) == ["Ann Lee"]
+
+
+def test_the_payouts_api_totals_the_rows_team_pay_shows(client_for, api_client_for, register):
+    mia, url = api_client_for(register["mia"]), f"{API}/totals/"
+    body = mia.get(url, {"period": "2025-Q1"}).json()
+    assert body["period"]["label"] == "2025-Q1"
+    assert body["totals"] == {
+        "earned": "27950.00", "adjustments": "-120.50", "payout": "27950.00", "total": "27829.50", "people": 3,
+        "quota": "400000.00", "credited": "420000.00", "attainment": "1.0500", "draw": "0.00",
+    }  # fmt: skip
+    page = get(client_for(register["mia"]), "incentives:team", period="2025-Q1")
+    assert cell(page, "rows-total") == "27,829.50" and cell(page, "rows-people") == "3"
+    # Filtered as the list and the page are: exactly the rows kept.
+    totals = mia.get(url, {"period": "2025-Q1", "q": "stone"}).json()["totals"]
+    assert (totals["people"], totals["total"], totals["quota"], totals["adjustments"]) == (
+        1, "3479.50", "100000.00", "-120.50"
+    )  # fmt: skip
+    page = get(client_for(register["mia"]), "incentives:team", period="2025-Q1", q="stone")
+    assert cell(page, "rows-total") == "3,479.50"
+    totals = mia.get(url, {"period": "2025-Q1", "region": register["west"].pk}).json()["totals"]
+    assert (totals["people"], totals["total"]) == (2, "7679.50")
+    totals = mia.get(url, {"period": "2025-Q1", "q": "nobody"}).json()["totals"]
+    assert (totals["people"], totals["total"], totals["attainment"]) == (0, "0.00", None)
+    # A manager totals their subtree only: another manager's team adds nothing of Mia's.
+    other = UserFactory.create(username="max", is_rep=False, is_manager=True)
+    totals = api_client_for(other).get(url, {"period": "2025-Q1"}).json()["totals"]
+    assert (totals["people"], totals["total"]) == (0, "0.00")
+    finance = api_client_for(register["finance"]).get(url, {"period": "2025-Q1"}).json()
+    assert finance["totals"]["total"] == "27829.50"
+    # Team pay is for managers, finance and sales ops: a rep is refused, as on the page.
+    assert api_client_for(register["ann"]).get(url, {"period": "2025-Q1"}).status_code == 403
+    assert client_for(register["ann"]).get(reverse("incentives:team")).status_code == 403
+    assert mia.get(url).status_code == 400 and "period" in mia.get(url).json()
+    assert mia.get(url, {"period": "1999-Q1"}).status_code == 404

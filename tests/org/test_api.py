@@ -90,3 +90,57 @@ def test_openapi_schema_and_docs_are_served_locally(client):
     docs = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in docs
     assert "cdn" not in docs.lower() and "unpkg" not in docs.lower()
+
+
+def test_an_api_edit_is_audited_with_its_reason(api_client_for, org):
+    from salesops.org.models import AuditEvent
+
+    ops = api_client_for(org.ops)
+    url = f"/api/v1/people/{org.rep_a.pk}/"
+    response = ops.patch(url, {"title": "Senior AE", "reason": "Promoted in the spring review"}, format="json")
+    assert response.status_code == 200 and response.json()["title"] == "Senior AE"
+    assert "reason" not in response.json()  # kept in the history, not on the person
+    event = AuditEvent.objects.filter(entity="org.user", entity_id=str(org.rep_a.pk)).latest("id")
+    assert (event.action, event.changes, event.reason, event.actor) == (
+        "update", {"title": ["Account Executive", "Senior AE"]}, "Promoted in the spring review", org.ops
+    )  # fmt: skip
+    body = {**response.json(), "manager": org.manager_west.pk, "team": org.manager_west.team_id,
+            "region": org.manager_west.region_id, "reason": "Moved west"}  # fmt: skip
+    for read_only in ("id", "name", "roles"):
+        body.pop(read_only)
+    assert ops.put(url, body, format="json").status_code == 200
+    event = AuditEvent.objects.filter(entity="org.user", entity_id=str(org.rep_a.pk)).latest("id")
+    assert event.reason == "Moved west" and event.changes["manager"] == [org.manager_east.pk, org.manager_west.pk]
+    # Without a reason the change is still audited (an empty why); a reason too long is refused, nothing saved.
+    assert ops.patch(url, {"title": "AE"}, format="json").status_code == 200
+    assert AuditEvent.objects.filter(entity="org.user", entity_id=str(org.rep_a.pk)).latest("id").reason == ""
+    response = ops.patch(url, {"title": "Lead AE", "reason": "x" * 501}, format="json")
+    assert response.status_code == 400 and "reason" in response.json()
+    org.rep_a.refresh_from_db()
+    assert org.rep_a.title == "AE"
+
+
+def test_a_persons_history_is_their_pages_for_sales_ops_only(api_client_for, client_for, org):
+    from django.urls import reverse
+
+    ops = api_client_for(org.ops)
+    url = f"/api/v1/people/{org.rep_a.pk}/history/"
+    ops.patch(f"/api/v1/people/{org.rep_a.pk}/", {"title": "Senior AE", "reason": "Promoted"}, format="json")
+    ops.patch(f"/api/v1/people/{org.rep_a.pk}/", {"employee_id": "E-17"}, format="json")
+    ops.patch(f"/api/v1/people/{org.rep_b.pk}/", {"title": "Not rep_a's"}, format="json")
+    response = ops.get(url)
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [(r["action"], r["changes"], r["reason"], r["actor"], r["actor_name"]) for r in rows[:2]] == [
+        ("update", {"employee_id": [None, "E-17"]}, "", org.ops.pk, org.ops.display_name),
+        ("update", {"title": ["Account Executive", "Senior AE"]}, "Promoted", org.ops.pk, org.ops.display_name),
+    ]
+    # The same rows, newest first, as the History section of the person's page.
+    page = client_for(org.ops).get(reverse("org:person_detail", args=[org.rep_a.pk]))
+    assert [r["id"] for r in rows] == [event.pk for event in page.context["history"]]
+    assert "Not rep_a's" not in response.content.decode()
+    # Sales ops alone read it: those who see the person are refused (403); outside their scope it is 404.
+    for who in (org.manager_east, org.finance, org.rep_a):
+        assert api_client_for(who).get(url).status_code == 403
+    assert api_client_for(org.manager_west).get(url).status_code == 404
+    assert ops.get("/api/v1/people/987654321/history/").status_code == 404

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from salesops.org.models import ApiToken, Region, Team, User
+from salesops.org.models import ApiToken, AuditEvent, Region, Team, User
 
 
 class RegionSerializer(serializers.ModelSerializer[Region]):
@@ -53,6 +53,32 @@ class PersonSerializer(serializers.ModelSerializer[User]):
             "is_active",
         ]
         read_only_fields = ["id", "name", "roles"]
+
+
+class PersonUpdateSerializer(PersonSerializer):
+    """A change to a person (PUT: every field; PATCH: only those given), audited field by field with `reason`."""
+
+    reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500, default="",
+                                   help_text="Why (kept in the audit history with the change).")  # fmt: skip
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "reason"]
+
+
+class PersonHistorySerializer(serializers.ModelSerializer[AuditEvent]):
+    """One change to a person, as their page's History lists it: who, when, what, old → new, why."""
+
+    actor = serializers.IntegerField(source="actor_id", allow_null=True, read_only=True,
+                                     help_text="Who changed it; null for the system.")  # fmt: skip
+    actor_name = serializers.CharField(source="actor.display_name", default=None, allow_null=True, read_only=True)
+    action = serializers.CharField(read_only=True, help_text="create, update, deactivate, password_link, …")
+    changes = serializers.JSONField(read_only=True, help_text='Each changed field: [old, new], e.g. '
+                                                              '{"manager": [12, 15]}.')  # fmt: skip
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "at", "actor", "actor_name", "action", "changes", "reason"]
+        read_only_fields = fields
 
 
 class PersonCreateSerializer(PersonSerializer):

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +18,9 @@ from salesops.org.api.serializers import (
     IssuedTokenSerializer,
     PersonCreateSerializer,
     PersonDeactivateSerializer,
+    PersonHistorySerializer,
     PersonSerializer,
+    PersonUpdateSerializer,
     RegionSerializer,
     SignInSerializer,
     TeamSerializer,
@@ -25,7 +28,7 @@ from salesops.org.api.serializers import (
 from salesops.org.auth import request_user
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.models import ApiToken, Region, Team, User
-from salesops.org.permissions import SalesOpsWrites
+from salesops.org.permissions import SalesOpsWrites, may_manage_setup
 from salesops.org.services import (
     api_token_issue,
     api_token_revoke,
@@ -39,6 +42,10 @@ from salesops.org.services import (
 from salesops.org.sign_in import SignInThrottled, authenticate_guarded
 
 
+@extend_schema_view(
+    update=extend_schema(request=PersonUpdateSerializer, responses=PersonSerializer),
+    partial_update=extend_schema(request=PersonUpdateSerializer, responses=PersonSerializer),
+)
 class PersonViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -56,7 +63,9 @@ class PersonViewSet(
         return selectors.people_visible_to(self.request.user).order_by("last_name", "first_name", "id")
 
     def get_serializer_class(self) -> Any:
-        return PersonCreateSerializer if self.action == "create" else PersonSerializer
+        if self.action == "create":
+            return PersonCreateSerializer
+        return PersonUpdateSerializer if self.action in ("update", "partial_update") else PersonSerializer
 
     @extend_schema(request=PersonCreateSerializer, responses={201: PersonSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -91,8 +100,24 @@ class PersonViewSet(
                 "their open deals and plans over.",
                 field="is_active",
             )
-        person = person_update(actor=request.user, person=person, **serializer.validated_data)  # type: ignore[arg-type]
+        values = dict(serializer.validated_data)
+        reason = values.pop("reason", "")
+        person = person_update(actor=request.user, person=person, reason=reason, **values)  # type: ignore[arg-type]
         return Response(PersonSerializer(person).data)
+
+    @extend_schema(responses=PersonHistorySerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        """Every audited change to the person, newest first, a page at a time: who, when, what (old → new) and
+        why, the History of their page (the first page: the 50 rows it shows). Sales ops only (403 to anyone
+        else who sees the person)."""
+        person = self.get_object()
+        if not may_manage_setup(request.user):
+            raise PermissionDenied("Only sales ops read a person's history.")
+        events = selectors.audit_history(entity="org.user", entity_id=person.pk).order_by("-at", "-id")
+        page = self.paginate_queryset(events)  # type: ignore[arg-type]  # audit rows, paged like the people
+        assert page is not None  # the API always paginates lists
+        return self.get_paginated_response(PersonHistorySerializer(page, many=True).data)
 
     @extend_schema(request=PersonDeactivateSerializer, responses=PersonSerializer)
     @action(detail=True, methods=["post"])
