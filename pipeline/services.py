@@ -181,9 +181,12 @@ def stage_save(*, actor: User | None, pipeline: Pipeline, stage: Stage | None = 
 
 @transaction.atomic
 def stage_reorder(*, actor: User | None, pipeline: Pipeline, stage_ids: list[int]) -> None:
-    stages = {s.pk: s for s in Stage.objects.select_for_update().filter(pipeline=pipeline)}
+    """Put `pipeline`'s stages in the order `stage_ids` lists them (the first at position 1). The list names each
+    of its stages exactly once; a refusal names the ids not of the pipeline, those listed twice and the stages
+    left out."""
+    stages = {s.pk: s for s in Stage.objects.select_for_update().filter(pipeline=pipeline).order_by("position")}
     if sorted(stage_ids) != sorted(stages):
-        raise DomainError(f"The new order must list every stage of {pipeline.name} once.")
+        raise DomainError(_stage_order_problems(pipeline, stages, stage_ids), field="stages")
     # Two passes so the unique (pipeline, position) constraint never sees a duplicate.
     offset = len(stages) + 1000
     for position, pk in enumerate(stage_ids, start=1):
@@ -191,6 +194,21 @@ def stage_reorder(*, actor: User | None, pipeline: Pipeline, stage_ids: list[int
     for position, pk in enumerate(stage_ids, start=1):
         Stage.objects.filter(pk=pk).update(position=position)
     audit_record(actor=actor, instance=pipeline, action="reorder", changes={"stages": (None, stage_ids)})
+
+
+def _stage_order_problems(pipeline: Pipeline, stages: dict[int, Stage], stage_ids: list[int]) -> str:
+    listed: dict[int, int] = {}
+    for pk in stage_ids:
+        listed[pk] = listed.get(pk, 0) + 1
+    foreign = [str(pk) for pk in listed if pk not in stages]
+    twice = [f"{pk} ({stages[pk].name})" for pk, times in listed.items() if times > 1 and pk in stages]
+    left_out = [f"{pk} ({stage.name})" for pk, stage in stages.items() if pk not in listed]
+    problems = [
+        *([f"not a stage of {pipeline.name}: {', '.join(foreign)}"] if foreign else []),
+        *([f"listed more than once: {', '.join(twice)}"] if twice else []),
+        *([f"left out: {', '.join(left_out)}"] if left_out else []),
+    ]
+    return f"The new order must list every stage of {pipeline.name} once; {'; '.join(problems)}."
 
 
 @transaction.atomic

@@ -41,7 +41,6 @@ from pipeline.forms import (
 )
 from pipeline.models import (
     Account,
-    Activity,
     Contact,
     Deal,
     DealStatus,
@@ -409,13 +408,16 @@ def _log_activity(request: HttpRequest, user: Any, **on: Any) -> None:
 @login_required
 @require_POST
 def activity_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """Tick a task done: one on a deal the user may change, or on a lead (and no deal) they may change; then back
+    to that deal's or lead's page."""
     user = request_user(request)
-    activity = get_object_or_404(Activity.objects.select_related("deal"), pk=pk)
-    if activity.deal_id is None:
-        raise Http404
-    _deal_for_write(user, activity.deal_id)
+    activity = get_object_or_404(selectors.activities_visible_to(user).select_related("lead"), pk=pk)
+    if not selectors.activity_is_editable_by(user, activity):
+        raise PermissionDenied("Your role lets you read this activity, not change it.")
     services.activity_complete(actor=user, activity=activity)
-    return redirect("pipeline:deal_detail", pk=activity.deal_id)
+    if activity.deal_id is not None:
+        return redirect("pipeline:deal_detail", pk=activity.deal_id)
+    return redirect("pipeline:lead_detail", pk=activity.lead_id)
 
 
 # ------------------------------------------------------------------------------------------- kanban
@@ -799,10 +801,7 @@ def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def data_quality(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     _require_setup(user)
-    try:
-        days = max(1, min(365, int(request.GET.get("days", selectors.STALE_DAYS))))
-    except ValueError:
-        days = selectors.STALE_DAYS
+    days = selectors.dq_window_days(request.GET.get("days"))
     deals = Deal.objects.select_related("owner", "account", "stage")
     past = selectors.dq_past_close_date(deals)
     missing = selectors.dq_missing_fields(deals).order_by("close_date", "id")

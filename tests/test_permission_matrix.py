@@ -334,6 +334,7 @@ ROUTES: dict[str, Route] = {
     "api/v1/people/<pk>/": Route(ids="person", writes=("PUT", "PATCH"), writers=OPS),
     "api/v1/people/<pk>/deactivate/": Route(ids="person", writes=POST, only=OPS),
     "api/v1/people/<pk>/send-set-password-link/": Route(ids="person", writes=POST, only=OPS),
+    "api/v1/people/<pk>/history/": Route(ids="person", only=OPS),
     "api/v1/regions/": Route(writes=POST),
     "api/v1/teams/": Route(writes=POST),
     "api/v1/auth/tokens/": Route(),
@@ -371,6 +372,7 @@ ROUTES: dict[str, Route] = {
     "api/v1/pipelines/": Route(writes=POST),
     "api/v1/pipelines/<pk>/": Route(ids="pipeline"),
     "api/v1/pipelines/<pk>/stages/": Route(ids="pipeline", writes=POST, only=OPS),
+    "api/v1/pipelines/<pk>/stage-order/": Route(ids="pipeline", writes=POST, only=OPS),
     "api/v1/stages/<pk>/": Route(ids="stage", writes=("PUT", "PATCH", "DELETE")),
     "api/v1/lost-reasons/": Route(writes=POST),
     "api/v1/lost-reasons/<pk>/": Route(ids="lost_reason", writes=("PUT", "PATCH")),
@@ -381,15 +383,20 @@ ROUTES: dict[str, Route] = {
     "api/v1/leads/<pk>/convert/": Route(ids="lead", writes=POST, body={"account": "@account"}),
     "api/v1/activities/": Route(
         writes=POST,
-        query=("deal=@deal", "account=@account", "owner=@person"),
+        query=("deal=@deal", "lead=@lead", "account=@account", "owner=@person"),
         body={"kind": "call", "subject": "Matrix", "deal": "@deal", "account": "@account", "contact": "@contact"},
     ),
+    "api/v1/activities/<pk>/done/": Route(ids="activity", writes=POST),
     "api/v1/imports/": Route(writes=POST, only=OPS),
     "api/v1/imports/<int:pk>/": Route(ids="import", only=OPS),
     "api/v1/imports/<int:pk>/run/": Route(ids="import", writes=POST, only=OPS),
     "api/v1/incentives/estimator/": Route(writes=POST, query=("person=@person",)),
     "api/v1/incentives/recompute/": Route(writes=POST, only=FINANCE_OPS),
-    "api/v1/incentives/payouts/": Route(query=("person=@person",)),
+    "api/v1/incentives/payouts/": Route(query=("person=@person", "q=MARK")),
+    "api/v1/incentives/payouts/summary/": Route(query=("person=@person", "fiscal_year=2025")),
+    "api/v1/incentives/payouts/totals/": Route(
+        only=PAGE_ROLES_MANAGERS, query=("period=" + QUARTER + "&person=@person", "period=" + QUARTER + "&q=MARK")
+    ),
     "api/v1/incentives/payouts/export/": Route(
         only=FINANCE, query=("period=" + QUARTER, "period=" + QUARTER + "&format=xlsx")
     ),
@@ -426,6 +433,7 @@ ROUTES: dict[str, Route] = {
     "api/v1/incentives/quotas/upload/": Route(writes=POST, only=OPS),
     "api/v1/incentives/quotas/<pk>/": Route(ids="quota"),
     "api/v1/incentives/quota-uploads/<pk>/": Route(ids="quota_upload", only=OPS),
+    "api/v1/incentives/quota-uploads/<pk>/save/": Route(ids="quota_upload", writes=POST, only=OPS),
     "api/v1/incentives/runs/": Route(only=FINANCE_OPS),
     "api/v1/incentives/runs/<pk>/": Route(ids="run"),
     "api/v1/incentives/audit/": Route(
@@ -616,6 +624,8 @@ def build_world() -> World:
         lead = Lead.objects.create(last_name=f"{mark}-lead", company=f"{mark}-leadco", owner=person)
         activity = Activity.objects.create(kind="call", subject=f"{mark}-activity", deal=deal, owner=person,
                                            due_date=dt.date(2026, 12, 1))  # fmt: skip
+        # One on the lead alone too: `?lead=` of a lead outside the scope must list nothing, as a missing one.
+        Activity.objects.create(kind="call", subject=f"{mark}-activity", lead=lead, owner=person, done=True)
         plan = pay.plan_save_version(actor=ops, key=f"plan-{owner.replace('_', '-')}", name=f"{mark}-plan",
                                      definition={"period": "quarter", "components": [
                                          {"key": "commission", "type": "tiered_rate", "method": "marginal",

@@ -202,6 +202,17 @@ class CancelSerializer(serializers.Serializer[Any]):
     date = serializers.DateField(required=False)
 
 
+class StageOrderSerializer(serializers.Serializer[Any]):
+    """The stages of a pipeline in their new order."""
+
+    stages = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Every stage id of the pipeline, each once, in the new order (the first takes position 1). "
+        "A list that leaves a stage out, lists one twice or names a stage of another pipeline is refused (400), "
+        "naming those ids.",
+    )
+
+
 class LostReasonSerializer(serializers.ModelSerializer[LostReason]):
     class Meta:
         model = LostReason
@@ -222,11 +233,16 @@ class DealChangeSerializer(serializers.ModelSerializer[DealChange]):
     changed_by_name = serializers.CharField(
         source="changed_by.display_name", default=None, read_only=True, allow_null=True
     )
+    reason = serializers.CharField(
+        read_only=True,
+        help_text="Why, where the change needs a reason (the deal page's timeline shows it): a won deal leaving won, "
+        "a deal lost or cancelled. Blank otherwise.",
+    )
 
     class Meta:
         model = DealChange
         fields = ["field", "old_value", "new_value", "old_ref", "new_ref", "changed_at", "changed_by",
-                  "changed_by_name"]  # fmt: skip
+                  "changed_by_name", "reason"]  # fmt: skip
 
 
 class AccountSerializer(serializers.ModelSerializer[Account]):
@@ -298,6 +314,42 @@ class LeadConvertSerializer(serializers.Serializer[Any]):
     deal_name = serializers.CharField(required=False, allow_blank=True, default="")
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
     close_date = serializers.DateField(required=False, allow_null=True)
+
+
+class DataQualityDealsSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField(help_text="How many deals the check flags.")
+    ids = serializers.ListField(child=serializers.IntegerField(), help_text="The first 100 of their ids.")
+
+
+class DataQualityStuckSerializer(serializers.Serializer[Any]):
+    deal = serializers.IntegerField(help_text="The deal's id.")
+    days = serializers.FloatField(help_text="Days in its current stage.")
+    median_days = serializers.FloatField(help_text="The median days deals spend in that stage.")
+
+
+class DataQualitySerializer(serializers.Serializer[Any]):
+    """The data-quality checks of the page `/pipeline/quality/` (docs/rules.md), over every deal."""
+
+    days = serializers.IntegerField(
+        help_text="The window of `no_recent_activity` in days: `?days=` held to 1..365 (30 when left out or not a "
+        "number), as on the page."
+    )
+    past_close_date = DataQualityDealsSerializer(help_text="Open deals whose close date is past.")
+    missing_amount_or_account = DataQualityDealsSerializer(help_text="Open deals without an amount or an account.")
+    no_recent_activity = DataQualityDealsSerializer(
+        help_text="Open deals older than `days` with no done activity in the last `days` days (in the page's order)."
+    )
+    stuck = DataQualityStuckSerializer(
+        many=True, help_text="Open deals in their stage over 3 × its median stay (the first 100)."
+    )
+    duplicate_accounts = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="Groups of account ids sharing a normalised name or a domain.",
+    )
+    duplicate_contacts = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="Groups of contact ids sharing an e-mail, or a name at one account.",
+    )
 
 
 class MergeSerializer(serializers.Serializer[Any]):

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import PermissionDenied
@@ -264,6 +264,18 @@ class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.pipeline_create(actor=request_user(self.request), **serializer.validated_data)
 
+    @extend_schema(request=s.StageOrderSerializer, responses=s.PipelineSerializer)
+    @action(detail=True, methods=["post"], url_path="stage-order")
+    def stage_order(self, request: Request, pk: str | None = None) -> Response:
+        """Put the pipeline's stages in a new order (sales ops; the setup page's up and down arrows): `stages`
+        lists every stage id once. Answers the pipeline with its stages in that order; the change is audited."""
+        pipeline = self.get_object()
+        serializer = s.StageOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        stage_ids = serializer.validated_data["stages"]
+        services.stage_reorder(actor=request_user(request), pipeline=pipeline, stage_ids=stage_ids)
+        return Response(s.PipelineSerializer(self.get_queryset().get(pk=pipeline.pk)).data)
+
     @extend_schema(request=s.StageSerializer, responses={201: s.StageSerializer})
     @action(detail=True, methods=["post"], url_path="stages")
     def add_stage(self, request: Request, pk: str | None = None) -> Response:
@@ -344,14 +356,27 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return Response(s.LeadSerializer(lead).data)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("deal", int, description="Only the activities on this deal (its page's timeline)."),
+            OpenApiParameter("lead", int, description="Only the activities with this lead (its page's log)."),
+        ]
+    )
+)
 class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Activity]):
+    """Activities on the deals and the leads the caller sees, newest first. An id of a deal or a lead outside
+    the scope lists nothing, as a missing one does."""
+
     serializer_class = s.ActivitySerializer
 
     def get_queryset(self) -> QuerySet[Activity]:
-        deals = selectors.deals_visible_to(self.request.user)
-        queryset = Activity.objects.filter(deal__in=deals.values("pk")).order_by("-occurred_at", "-id")
-        deal = self.request.query_params.get("deal")
-        return queryset.filter(deal_id=deal) if deal and is_id(deal) else queryset
+        queryset = selectors.activities_visible_to(self.request.user).order_by("-occurred_at", "-id")
+        for name in ("deal", "lead"):
+            value = self.request.query_params.get(name)
+            if value and is_id(value):  # anything else is no value (as a page reads it)
+                queryset = queryset.filter(**{f"{name}_id": value})
+        return queryset
 
     def perform_create(self, serializer: Any) -> None:
         user = request_user(self.request)
@@ -367,19 +392,45 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
         values.pop("done_at", None)
         serializer.instance = services.activity_create(actor=user, **values)
 
+    @extend_schema(request=None, responses=s.ActivitySerializer)
+    @action(detail=True, methods=["post"])
+    def done(self, request: Request, pk: str | None = None) -> Response:
+        """Mark a task done now (`done`, `done_at`), as the deal page's *Done* does: whoever may change its deal,
+        or for a task on a lead and no deal, the lead (others who see it: 403). The deal's last activity becomes
+        now; a lead not answered yet is answered now. One done already stays as it was."""
+        user = request_user(request)
+        activity = self.get_object()
+        if not selectors.activity_is_editable_by(user, activity):
+            raise PermissionDenied("Your role lets you read this activity, not change it.")
+        activity = services.activity_complete(actor=user, activity=activity)
+        return Response(s.ActivitySerializer(activity).data)
 
-@extend_schema(responses=dict)
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "days",
+            int,
+            description=f"The window of `no_recent_activity`, in days: held to 1..{selectors.DQ_MAX_DAYS}; "
+            f"{selectors.STALE_DAYS} when left out or not a whole number (as on the page).",
+        )
+    ],
+    responses=s.DataQualitySerializer,
+)
 @api_view(["GET"])
 @permission_classes([IsSalesOps])
 def data_quality(request: Request) -> Response:
-    """Counts and the first rows of each data-quality check (sales ops)."""
+    """Counts and the first rows of each data-quality check (sales ops), as the page `/pipeline/quality/?days=N`
+    shows them."""
+    days = selectors.dq_window_days(request.query_params.get("days"))
     deals = Deal.objects.select_related("stage")
     past = selectors.dq_past_close_date(deals)
-    missing = selectors.dq_missing_fields(deals)
-    stale = selectors.dq_no_recent_activity(deals)
+    missing = selectors.dq_missing_fields(deals).order_by("close_date", "id")
+    stale = selectors.dq_no_recent_activity(deals, days).order_by("last_activity_at", "id")
     stuck = selectors.dq_stuck(deals)
     return Response(
         {
+            "days": days,
             "past_close_date": {"count": past.count(), "ids": list(past.values_list("id", flat=True)[:100])},
             "missing_amount_or_account": {
                 "count": missing.count(),

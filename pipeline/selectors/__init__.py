@@ -80,6 +80,28 @@ def leads_visible_to(user: Any) -> QuerySet[Lead]:
     return Lead.objects.filter(visible_people_q(user, "owner")).select_related("owner")
 
 
+def activities_visible_to(user: Any) -> QuerySet[Activity]:
+    """Activities on a deal or a lead the user may see: the deal's page shows the one, the lead's page the other
+    (an activity on both is seen through either). One logged on an account or a contact alone is on neither."""
+    if visible_people_q(user, "owner") == Q():  # finance and sales ops: every deal and every lead
+        return Activity.objects.filter(Q(deal__isnull=False) | Q(lead__isnull=False))
+    return Activity.objects.filter(
+        Q(deal__in=deals_visible_to(user).values("pk")) | Q(lead__in=leads_visible_to(user).values("pk"))
+    )
+
+
+def activity_is_editable_by(user: Any, activity: Activity) -> bool:
+    """Whether `user` may change `activity` (mark a task done): whoever may change its deal; for an activity on
+    a lead and no deal, whoever may change the lead. One on neither is nobody's to change here."""
+    if not user.is_authenticated:
+        return False
+    if activity.deal_id is not None:
+        return Deal.objects.filter(editable_people_q(user, "owner"), pk=activity.deal_id).exists()
+    if activity.lead_id is not None:
+        return Lead.objects.filter(editable_people_q(user, "owner"), pk=activity.lead_id).exists()
+    return False
+
+
 def pipelines() -> QuerySet[Pipeline]:
     return Pipeline.objects.filter(is_active=True).prefetch_related("stages")
 
@@ -236,6 +258,17 @@ def kanban_board(
 # ------------------------------------------------------------------------------------- data quality
 STALE_DAYS = 30
 STUCK_FACTOR = 3
+DQ_MAX_DAYS = 365
+
+
+def dq_window_days(value: str | None) -> int:
+    """The "no recent activity" window a data-quality request asks for (`?days=`): a whole number of days, held
+    to 1..DQ_MAX_DAYS; anything that is not a number is the default (STALE_DAYS). The page and the API read it
+    here, so both show the same deals for the same address."""
+    try:
+        return max(1, min(DQ_MAX_DAYS, int(value if value is not None else STALE_DAYS)))
+    except ValueError:
+        return STALE_DAYS
 
 
 def dq_past_close_date(deals: QuerySet[Deal], today: dt.date | None = None) -> QuerySet[Deal]:

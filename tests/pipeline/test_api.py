@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
-from pipeline.models import Deal, DealChange, DealSplit
+from pipeline import selectors, services
+from pipeline.models import Activity, Deal, DealChange, DealSplit, Lead, Pipeline
+from salesops.org.models import AuditEvent
 from tests.factories import AccountFactory, DealFactory, default_stages
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +153,188 @@ def test_activity_api_scoped(api_client_for, org, deals):
     )
     listed = api_client_for(org.rep_c).get("/api/v1/activities/").json()["results"]
     assert listed == []
+
+
+# ------------------------------------------------------------------------------- activities: done, on leads
+def _task(client, **on) -> dict:
+    response = client.post("/api/v1/activities/", {"kind": "task", "subject": "Send the quote",
+                                                    "due_date": "2026-12-01", **on}, format="json")  # fmt: skip
+    assert response.status_code == 201, response.json()
+    assert response.json()["done"] is False and response.json()["done_at"] is None
+    return response.json()
+
+
+def test_a_task_on_a_deal_is_marked_done_by_who_may_change_the_deal(api_client_for, org, deals):
+    task = _task(api_client_for(org.rep_a), deal=deals["a"].pk)
+    url = f"/api/v1/activities/{task['id']}/done/"
+    for outsider in (org.rep_b, org.rep_c, org.manager_west):  # the deal is outside their scope: as a missing id
+        assert api_client_for(outsider).post(url).status_code == 404
+    assert api_client_for(org.rep_a).post("/api/v1/activities/987654321/done/").status_code == 404
+    response = api_client_for(org.finance).post(url)  # finance reads the deal, changes nothing of it
+    assert response.status_code == 403
+    assert Activity.objects.get(pk=task["id"]).done is False
+    response = api_client_for(org.manager_east).post(url)
+    assert response.status_code == 200
+    activity = Activity.objects.get(pk=task["id"])
+    assert activity.done is True and activity.done_at is not None
+    body = response.json()
+    assert (body["id"], body["done"], body["deal"]) == (task["id"], True, deals["a"].pk)
+    assert body["subject"] == "Send the quote"
+    assert Deal.objects.get(pk=deals["a"].pk).last_activity_at == activity.done_at  # the deal is no longer quiet
+    again = api_client_for(org.rep_a).post(url)  # done already: stays as it was
+    assert again.status_code == 200 and again.json()["done_at"] == body["done_at"]
+    assert api_client_for(org.rep_a).get(url).status_code == 405
+
+
+def test_a_task_on_a_lead_is_read_back_and_marked_done_as_the_lead_is_changed(api_client_for, client_for, org):
+    lead = services.lead_create(actor=org.rep_a, last_name="Waddams", company="Initrode")
+    other = services.lead_create(actor=org.rep_c, last_name="Lumbergh", company="Initech")
+    assert lead.first_response_at is None
+    task = _task(api_client_for(org.rep_a), lead=lead.pk)
+    _task(api_client_for(org.rep_c), lead=other.pk)
+
+    def listed(user, **query) -> list[int]:
+        response = api_client_for(user).get("/api/v1/activities/", query)
+        assert response.status_code == 200
+        return [row["id"] for row in response.json()["results"]]
+
+    assert listed(org.rep_a, lead=lead.pk) == [task["id"]]  # readable through the API once logged there
+    assert listed(org.manager_east, lead=lead.pk) == [task["id"]]
+    assert listed(org.finance, lead=lead.pk) == [task["id"]]
+    assert task["id"] in listed(org.rep_a)
+    assert listed(org.rep_b, lead=lead.pk) == [] == listed(org.rep_c, lead=lead.pk)  # as a lead no one has
+    assert listed(org.rep_a, lead=987654321) == []
+    assert task["id"] not in listed(org.rep_c) and task["id"] not in listed(org.manager_west)
+
+    url = f"/api/v1/activities/{task['id']}/done/"
+    assert api_client_for(org.rep_c).post(url).status_code == 404
+    assert api_client_for(org.finance).post(url).status_code == 403
+    assert Lead.objects.get(pk=lead.pk).first_response_at is None
+    response = api_client_for(org.rep_a).post(url)
+    assert response.status_code == 200 and response.json()["done"] is True
+    # A task done for the lead is its first answer (docs/signals-leads.md), at the moment it was ticked.
+    done_at = Activity.objects.get(pk=task["id"]).done_at
+    assert Lead.objects.get(pk=lead.pk).first_response_at == done_at is not None
+
+    # The page's Done does the same, under the same rule, and goes back to the lead's page.
+    page_task = _task(api_client_for(org.rep_a), lead=lead.pk)
+    page_url = reverse("pipeline:activity_done", args=[page_task["id"]])
+    assert client_for(org.rep_c).post(page_url).status_code == 404
+    assert client_for(org.finance).post(page_url).status_code == 403
+    lead_page = client_for(org.rep_a).get(reverse("pipeline:lead_detail", args=[lead.pk])).content.decode()
+    assert page_url in lead_page and "Done</button>" in lead_page  # the lead page offers it to who may tick it
+    assert page_url not in client_for(org.finance).get(reverse("pipeline:lead_detail", args=[lead.pk])).content.decode()
+    response = client_for(org.rep_a).post(page_url)
+    assert response.status_code == 302 and response["Location"] == reverse("pipeline:lead_detail", args=[lead.pk])
+    assert Activity.objects.get(pk=page_task["id"]).done is True
+
+
+def test_a_task_on_a_deal_and_a_lead_is_the_deal_s_to_tick(api_client_for, org, deals):
+    """The deal page's rule: a task on a deal is done by who may change the deal, whoever owns its lead."""
+    lead = services.lead_create(actor=org.rep_a, last_name="Waddams", company="Initrode")
+    activity = services.activity_create(actor=org.rep_c, kind="task", subject="Call back", deal=deals["c"],
+                                        lead=lead)  # fmt: skip
+    assert activity.pk in [row["id"] for row in api_client_for(org.rep_a).get(
+        "/api/v1/activities/", {"lead": lead.pk}).json()["results"]]  # fmt: skip
+    assert api_client_for(org.rep_a).post(f"/api/v1/activities/{activity.pk}/done/").status_code == 403
+    assert api_client_for(org.rep_c).post(f"/api/v1/activities/{activity.pk}/done/").status_code == 200
+
+
+# ----------------------------------------------------------------------------------- history: the reason why
+def test_the_history_says_why_a_won_deal_left_won(api_client_for, org):
+    stages = default_stages()
+    won = DealFactory.create(name="Bravo expansion", owner=org.rep_a, stage=stages["Closed Won"])
+    client = api_client_for(org.rep_a)
+    response = client.post(f"/api/v1/deals/{won.pk}/move/", {"stage": stages["Proposal"].pk,
+                                                               "reason": "Signed by the wrong entity"}, format="json")  # fmt: skip
+    assert response.status_code == 200, response.json()
+    history = client.get(f"/api/v1/deals/{won.pk}/history/").json()
+    assert [(h["field"], h["old_value"], h["new_value"], h["reason"]) for h in history if h["field"] == "stage"] == [
+        ("stage", "Closed Won", "Proposal", "Signed by the wrong entity")
+    ]
+    assert all(h["reason"] == "" for h in history if h["field"] != "stage")  # a change needing no reason has none
+    timeline = selectors.deal_timeline(won)  # what the deal page shows
+    assert any(e.detail.endswith("why: Signed by the wrong entity") for e in timeline)
+    assert api_client_for(org.rep_c).get(f"/api/v1/deals/{won.pk}/history/").status_code == 404
+
+
+# -------------------------------------------------------------------------------------------- stage order
+def _order(pipeline: Pipeline) -> list[int]:
+    return list(pipeline.stages.order_by("position").values_list("pk", flat=True))
+
+
+def test_sales_ops_reorder_a_pipeline_s_stages(api_client_for, org):
+    pipeline = default_stages()["Prospecting"].pipeline
+    before = _order(pipeline)
+    new = [before[1], before[0], *before[2:]]
+    url = f"/api/v1/pipelines/{pipeline.pk}/stage-order/"
+    for who in (org.rep_a, org.manager_east, org.finance):  # the setup page's rule: sales ops only
+        assert api_client_for(who).post(url, {"stages": new}, format="json").status_code == 403
+    assert _order(pipeline) == before
+    response = api_client_for(org.ops).post(url, {"stages": new}, format="json")
+    assert response.status_code == 200, response.json()
+    assert [row["id"] for row in response.json()["stages"]] == new
+    assert [row["position"] for row in response.json()["stages"]] == list(range(1, len(new) + 1))
+    assert _order(pipeline) == new
+    event = AuditEvent.objects.get(entity="pipeline.pipeline", entity_id=str(pipeline.pk), action="reorder")
+    assert event.actor == org.ops and event.changes == {"stages": [None, new]}
+    assert (api_client_for(org.ops).post("/api/v1/pipelines/987654321/stage-order/", {"stages": new},
+                                         format="json").status_code == 404)  # fmt: skip
+
+
+def test_a_stage_order_that_is_not_every_stage_once_is_refused_naming_the_ids(api_client_for, org):
+    stages = default_stages()
+    pipeline = stages["Prospecting"].pipeline
+    other = services.pipeline_create(actor=org.ops, name="Renewals")
+    foreign = other.stages.order_by("position")[0]
+    before = _order(pipeline)
+    prospecting, qualification = stages["Prospecting"].pk, stages["Qualification"].pk
+    url = f"/api/v1/pipelines/{pipeline.pk}/stage-order/"
+    client = api_client_for(org.ops)
+
+    response = client.post(url, {"stages": [*before[:-1], foreign.pk]}, format="json")
+    assert response.status_code == 400
+    message = response.json()["stages"][0]
+    assert f"not a stage of Sales: {foreign.pk}" in message
+    assert f"left out: {before[-1]} (Closed Lost)" in message
+
+    response = client.post(url, {"stages": [prospecting, *before]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["stages"] == [
+        f"The new order must list every stage of Sales once; listed more than once: {prospecting} (Prospecting)."
+    ]
+
+    response = client.post(url, {"stages": [s for s in before if s != qualification]}, format="json")
+    assert response.status_code == 400
+    assert f"left out: {qualification} (Qualification)" in response.json()["stages"][0]
+
+    for body in ({}, {"stages": "1,2"}, {"stages": ["x"]}):
+        response = client.post(url, body, format="json")
+        assert response.status_code == 400 and "stages" in response.json()
+    assert _order(pipeline) == before
+    assert not AuditEvent.objects.filter(entity="pipeline.pipeline", action="reorder").exists()
+
+
+# ------------------------------------------------------------------------------------ data quality: ?days=
+def test_data_quality_honours_the_window_as_the_page_does(api_client_for, client_for, org):
+    now = timezone.now()
+    quiet_10 = DealFactory.create(name="Quiet ten days", owner=org.rep_a)
+    quiet_50 = DealFactory.create(name="Quiet fifty days", owner=org.rep_c)
+    Deal.objects.filter(pk__in=[quiet_10.pk, quiet_50.pk]).update(created_at=now - dt.timedelta(days=400))
+    Deal.objects.filter(pk=quiet_10.pk).update(last_activity_at=now - dt.timedelta(days=10))
+    Deal.objects.filter(pk=quiet_50.pk).update(last_activity_at=now - dt.timedelta(days=50))
+    api, page = api_client_for(org.ops), client_for(org.ops)
+
+    def stale(query: str) -> tuple[int, list[int]]:
+        body = api.get(f"/api/v1/data-quality/{query}").json()
+        shown = page.get(f"{reverse('pipeline:data_quality')}{query}").context
+        assert (body["days"], body["no_recent_activity"]["count"]) == (shown["days"], shown["stale_count"])
+        return body["days"], body["no_recent_activity"]["ids"]
+
+    assert stale("") == (30, [quiet_50.pk])
+    assert stale("?days=7") == (7, [quiet_50.pk, quiet_10.pk])  # quietest first, as the page lists them
+    assert stale("?days=60") == (60, [])
+    assert stale("?days=0") == (1, [quiet_50.pk, quiet_10.pk])  # held to 1..365, as on the page
+    assert stale("?days=100000") == (365, [])
+    assert stale("?days=soon") == (30, [quiet_50.pk])  # not a number: the default
+    assert api_client_for(org.manager_east).get("/api/v1/data-quality/?days=7").status_code == 403
