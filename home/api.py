@@ -22,7 +22,8 @@ from salesops.org.selectors import person_with_place
 
 
 def _money(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=16, decimal_places=2, **kwargs)
+    # Room for sums: the company's open pipeline adds up every open deal (a deal holds 14 digits).
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
 
 
 def _share(**kwargs: Any) -> serializers.DecimalField:
@@ -120,6 +121,23 @@ class _Answer(serializers.Serializer[Any]):
     landed_period = serializers.CharField(allow_null=True)
 
 
+class _Step(serializers.Serializer[Any]):
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    due_on = serializers.DateField()
+    done = serializers.BooleanField()
+    overdue = serializers.BooleanField()
+
+
+class _Checklist(serializers.Serializer[Any]):
+    """An open onboarding enrolment of the new hire, its steps in due order."""
+
+    enrolment = serializers.IntegerField(source="enrolment_id")
+    programme = serializers.CharField()
+    start_date = serializers.DateField()
+    steps = _Step(many=True)
+
+
 class _Rep(serializers.Serializer[Any]):
     attainment = _Measured(allow_null=True)
     statement = _Statement(allow_null=True, help_text="This quarter's payout, when computed.")
@@ -130,12 +148,20 @@ class _Rep(serializers.Serializer[Any]):
     tasks = _Tasks()
     call = _Call(allow_null=True, help_text="The rep's latest forecast call for the quarter.")
     dispute_answers = serializers.SerializerMethodField(help_text="Disputes finance answered in the last 30 days.")
+    onboarding = serializers.SerializerMethodField(help_text="A new hire's open onboarding checklists (else empty).")
+
+    @staticmethod
+    def _more(panel: Any, template: str, key: str) -> list[Any]:
+        """The rows of a panel the rep home adds when it has some (RepPanel.more)."""
+        return [row for name, context in panel.more if name.endswith(template) for row in context[key]]
 
     @extend_schema_field(_Answer(many=True))
     def get_dispute_answers(self, panel: Any) -> list[dict[str, Any]]:
-        answers = [row for template, context in panel.more if template.endswith("rep_disputes.html")
-                   for row in context["answers"]]  # fmt: skip
-        return _Answer(answers, many=True).data  # type: ignore[return-value]
+        return _Answer(self._more(panel, "rep_disputes.html", "answers"), many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(_Checklist(many=True))
+    def get_onboarding(self, panel: Any) -> list[dict[str, Any]]:
+        return _Checklist(self._more(panel, "rep_onboarding.html", "checklists"), many=True).data  # type: ignore[return-value]
 
 
 class _ReportRow(serializers.Serializer[Any]):
@@ -229,6 +255,12 @@ class _OrgCounts(serializers.Serializer[Any]):
     teams = serializers.IntegerField()
 
 
+class _Region(serializers.Serializer[Any]):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+    active_people = serializers.IntegerField()
+
+
 class HomeSerializer(serializers.Serializer[Any]):
     person = _Person()
     day = serializers.DateField(source="today.day", help_text="Today in the company's time zone.")
@@ -239,6 +271,7 @@ class HomeSerializer(serializers.Serializer[Any]):
     finance = _Finance(allow_null=True)
     ops = _Ops(allow_null=True)
     org_counts = _OrgCounts(allow_null=True, help_text="Finance and sales ops: the organisation's headcounts.")
+    regions = _Region(many=True, help_text="Finance and sales ops: active people per region (else empty).")
 
 
 class HomeView(APIView):

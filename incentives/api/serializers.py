@@ -37,6 +37,11 @@ def money(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
+def money_sum(**kwargs: Any) -> serializers.DecimalField:
+    """A sum of amounts: a column holds 14 digits, a sum over people more (a team of billion-sized quotas)."""
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
 def attainment(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=20, decimal_places=4, **kwargs)  # the column's 16 + 4 digits
 
@@ -234,10 +239,10 @@ class StatementLineSerializer(serializers.ModelSerializer[StatementLine]):
 
 
 class RegisterTotalsSerializer(serializers.Serializer[Any]):
-    earned = money()
-    adjustments = money()
-    payout = money()
-    total = money()
+    earned = money_sum()
+    adjustments = money_sum()
+    payout = money_sum()
+    total = money_sum()
     people = serializers.IntegerField()
 
 
@@ -245,11 +250,11 @@ class PayoutRowsTotalsSerializer(RegisterTotalsSerializer):
     """The sums of the rows shown, as team pay's Total row: people, quota, credited, attainment, earned, draw,
     adjustments, payout and total (payout + adjustments)."""
 
-    quota = money()
-    credited = money()
+    quota = money_sum()
+    credited = money_sum()
     attainment = attainment(allow_null=True, help_text="Σ credited ÷ Σ quota (not an average of percentages); "
                                                        "null without a quota.")  # fmt: skip
-    draw = money(help_text="Σ (payout − earned): what recoverable draws changed.")
+    draw = money_sum(help_text="Σ (payout − earned): what recoverable draws changed.")
 
 
 class PayoutTotalsSerializer(serializers.Serializer[Any]):

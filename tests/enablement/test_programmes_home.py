@@ -64,6 +64,17 @@ def test_new_hire_sees_checklist_with_due_dates_and_overdue_on_home(org: Org, en
 
 
 @freeze_time(TODAY)
+def test_the_home_api_carries_the_new_hires_checklist(org: Org, enrolled, api_client_for) -> None:
+    body = api_client_for(org.rep_a).get("/api/v1/home/").json()
+    [checklist] = body["rep"]["onboarding"]
+    assert (checklist["programme"], checklist["start_date"]) == ("Rep onboarding", "2026-11-20")
+    assert [(s["title"], s["due_on"], s["done"], s["overdue"]) for s in checklist["steps"]] == [
+        ("Set up CRM", "2026-11-23", False, True), ("Meet the team", "2026-12-20", False, False),
+    ]  # fmt: skip
+    assert api_client_for(org.rep_b).get("/api/v1/home/").json()["rep"]["onboarding"] == []
+
+
+@freeze_time(TODAY)
 def test_panel_leaves_when_the_enrolment_is_complete(org: Org, enrolled) -> None:
     for progress in StepProgress.objects.filter(enrolment__person=org.rep_a):
         services.step_progress_set(actor=org.rep_a, progress=progress, done=True)

@@ -9,7 +9,8 @@ import pytest
 
 from incentives import selectors as incentives
 from incentives.models import Period
-from tests.factories import UserFactory
+from salesops.org import selectors as org_selectors
+from tests.factories import DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,17 @@ def test_finance_reads_periods_to_close_and_the_organisation(api_client_for, com
     assert body["finance"]["recompute"] == {"running": None, "failed": None}
     assert any(a["reason"] == "Spiff paid late" and a["amount"] == "500.00" for a in body["finance"]["adjustments"])
     assert body["org_counts"]["active"] >= 8 and body["ops"] is None and body["rep"] is None
+    regions = {r["name"]: r["active_people"] for r in body["regions"]}
+    assert regions == {r.name: r.active_people for r in org_selectors.regions_with_people()} and regions["East"] >= 3
+    assert home_of(api_client_for, org.rep_a)["regions"] == []
+
+
+def test_a_pipeline_past_a_trillion_is_answered(api_client_for, company):
+    """The company's open pipeline adds up every open deal, each up to 14 digits: past 10^14 it is answered
+    (it was a 500), as the page shows it."""
+    DealFactory.create_batch(101, owner=company["org"].rep_a, amount=Decimal("999999999999.99"), name="Huge")
+    health = home_of(api_client_for, company["org"].ops)["ops"]["health"]
+    assert Decimal(health["amount"]) > Decimal("100999999999999")  # 15 digits before the point
 
 
 def test_sales_ops_reads_health_and_people_without_pay(api_client_for, company):

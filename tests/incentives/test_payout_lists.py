@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from incentives import services
-from incentives.models import Period
+from incentives.models import Payout, Period
 from incentives.recompute import commission_recompute
 from tests.factories import RegionFactory, UserFactory
 
@@ -179,3 +179,14 @@ def test_the_payouts_api_totals_the_rows_team_pay_shows(client_for, api_client_f
     assert client_for(register["ann"]).get(reverse("incentives:team")).status_code == 403
     assert mia.get(url).status_code == 400 and "period" in mia.get(url).json()
     assert mia.get(url, {"period": "1999-Q1"}).status_code == 404
+
+
+def test_totals_of_billion_sized_quotas_are_answered(api_client_for, register):
+    """A column holds 14 digits; a total over people holds more (quotas in IDR or KRW): two quotas of
+    999,999,999,999.99 and Mia's add up past a trillion, answered on the API as on the page (it was a 500)."""
+    rows = Payout.objects.filter(period__label="2025-Q1")
+    rows.filter(person__in=[register["ann"], register["bob"]]).update(quota=Decimal("999999999999.99"))
+    mia = rows.get(person=register["mia"]).quota
+    body = api_client_for(register["finance"]).get(f"{API}/totals/", {"period": "2025-Q1"})
+    assert body.status_code == 200, body.content
+    assert Decimal(body.json()["totals"]["quota"]) == Decimal("1999999999999.98") + mia
