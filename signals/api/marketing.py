@@ -70,7 +70,9 @@ class MemberSerializer(serializers.ModelSerializer[CampaignMember]):
 
 class CampaignMemberStatusSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(
-        choices=MemberStatus.choices, help_text="sent (reached) or responded (with the moment they responded)."
+        choices=MemberStatus.choices,
+        required=False,
+        help_text="sent (reached) or responded (with the moment they responded); omitted: the member's status stays.",
     )
     responded_at = serializers.DateTimeField(
         required=False,
@@ -119,10 +121,13 @@ class MemberViewSet(
         member = self.get_object()
         given = CampaignMemberStatusSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        status = given.validated_data["status"]
-        responded_at = given.validated_data.get("responded_at")
-        if "responded_at" not in given.validated_data and status == MemberStatus.RESPONDED:
-            responded_at = timezone.now()  # the campaign page's "responded" marks them as responded now
+        data = given.validated_data
+        if "status" in data:
+            status, responded_at = data["status"], data.get("responded_at")
+            if "responded_at" not in data and status == MemberStatus.RESPONDED:
+                responded_at = timezone.now()  # the campaign page's "responded" marks them as responded now
+        else:  # a PATCH leaves out what stays: the status, and the moment unless it is given
+            status, responded_at = member.status, data.get("responded_at", member.responded_at)
         member = services.member_update(actor=request.user, member=member, status=status,  # type: ignore[arg-type]
                                         responded_at=responded_at)  # fmt: skip
         return Response(MemberSerializer(member).data)

@@ -142,6 +142,11 @@ def test_the_api_sets_a_members_status_as_the_campaign_page_does(org: Org, api_c
     bob.refresh_from_db()
     assert (ann.status, ann.responded_at) == (bob.status, bob.responded_at) == ("responded", timezone.now())
     assert bob.campaign_id == c.pk and CampaignMember.objects.count() == 2  # only the status changed
+    # A PATCH leaves out what stays: the moment alone moves the day they responded; nothing at all changes nothing.
+    moved = api.patch(url, {"responded_at": "2026-11-05T09:00:00Z"}, format="json").json()
+    assert (moved["status"], moved["responded_at"]) == ("responded", "2026-11-05T09:00:00Z")
+    kept = api.patch(url, {}, format="json").json()
+    assert (kept["status"], kept["responded_at"]) == ("responded", "2026-11-05T09:00:00Z")
 
 
 @freeze_time("2026-11-20 10:00")
@@ -154,7 +159,7 @@ def test_the_api_sets_a_members_status_as_the_campaign_page_does(org: Org, api_c
         ({"status": "responded", "responded_at": "soon"}, "responded_at"),
         ({"status": "responded", "responded_at": "2199-12-30T12:00:00Z"}, "responded_at"),  # in the future
         ({"status": "bounced"}, "status"),
-        ({"responded_at": "2026-11-03T14:30:00Z"}, "status"),
+        ({"responded_at": "2026-11-03T14:30:00Z"}, "responded_at"),  # the status stays sent: no responded day
     ],
 )
 def test_a_refused_member_status_is_a_400_naming_the_field(org: Org, api_client_for, body: dict[str, object],
