@@ -125,7 +125,7 @@ class ProgrammeViewSet(viewsets.ModelViewSet[Programme]):
         responses={200: ProgrammeStepSerializer(many=True)},
         description="The programme's steps in order (everyone signed in reads them, as the programme).",
     )
-    @action(detail=True, methods=["get"], url_path="steps")
+    @action(detail=True, methods=["get"], url_path="steps", pagination_class=None, filter_backends=[])
     def steps(self, request: Request, pk: str | None = None) -> Response:
         programme = self.get_object()
         return Response(ProgrammeStepSerializer(selectors.programme_steps(programme), many=True).data)

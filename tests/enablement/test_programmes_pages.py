@@ -165,6 +165,12 @@ def test_api_programme_steps_read_by_all_added_and_removed_by_ops(org: Org, enro
         (2, "Meet the team", "task", 30),
     ]
     assert api_client_for(org.rep_c).get(f"{API}/programmes/987654321/steps/").status_code == 404
+    # The schema says what comes back: a plain list, no page.
+    from tests.test_api_fuzz import api_schema
+
+    documented = api_schema()["paths"]["/api/v1/enablement/programmes/{id}/steps/"]["get"]
+    assert documented["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    assert [p["name"] for p in documented.get("parameters", [])] == ["id"]
     body = {"title": "Shadow three calls", "kind": "task", "due_days": 5}
     for user in (org.manager_east, org.finance, org.rep_a):  # the role before the id: 403 for a missing one too
         assert api_client_for(user).post(url, body, format="json").status_code == 403
