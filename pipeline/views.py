@@ -627,7 +627,11 @@ def _lead_page(user: User, lead: Any, editable: bool) -> dict[str, Any]:
     is_open = lead.status in OPEN_LEAD
     return {
         **_handoff(lead, editable),
-        "activities": lead.activities.select_related("owner").order_by("-occurred_at", "-id")[:50],
+        # Those on a deal outside the reader's scope are the deal's, not the lead's to show (one rule).
+        "activities": selectors.activities_visible_to(user)
+        .filter(lead=lead)
+        .select_related("owner")
+        .order_by("-occurred_at", "-id")[:50],
         "activity_form": ActivityForm() if editable else None,
         "assign_form": LeadAssignForm(owners=owner_choices(user)) if editable and is_open else None,
     }

@@ -81,12 +81,14 @@ def leads_visible_to(user: Any) -> QuerySet[Lead]:
 
 
 def activities_visible_to(user: Any) -> QuerySet[Activity]:
-    """Activities on a deal or a lead the user may see: the deal's page shows the one, the lead's page the other
-    (an activity on both is seen through either). One logged on an account or a contact alone is on neither."""
+    """Activities the user may see: one on a deal with the deal (roles.md: a deal outside your scope is not
+    yours to read, whoever owns a lead it also names), one on a lead and no deal with the lead. The deal's page
+    and the lead's page list them by this one rule. One logged on an account or a contact alone is on neither."""
     if visible_people_q(user, "owner") == Q():  # finance and sales ops: every deal and every lead
         return Activity.objects.filter(Q(deal__isnull=False) | Q(lead__isnull=False))
     return Activity.objects.filter(
-        Q(deal__in=deals_visible_to(user).values("pk")) | Q(lead__in=leads_visible_to(user).values("pk"))
+        Q(deal__in=deals_visible_to(user).values("pk"))
+        | Q(deal__isnull=True, lead__in=leads_visible_to(user).values("pk"))
     )
 
 

@@ -229,15 +229,23 @@ def test_a_task_on_a_lead_is_read_back_and_marked_done_as_the_lead_is_changed(ap
     assert Activity.objects.get(pk=page_task["id"]).done is True
 
 
-def test_a_task_on_a_deal_and_a_lead_is_the_deal_s_to_tick(api_client_for, org, deals):
-    """The deal page's rule: a task on a deal is done by who may change the deal, whoever owns its lead."""
+def test_a_task_on_a_deal_and_a_lead_is_the_deal_s_to_tick(api_client_for, client_for, org, deals):
+    """The deal page's rule: a task on a deal is the deal's, read and done by who may read and change the deal,
+    whoever owns its lead: rep_a, who owns the lead but not rep_c's deal, neither lists it (API or lead page)
+    nor reads its notes, and ticking it is the answer for an id outside her scope."""
     lead = services.lead_create(actor=org.rep_a, last_name="Waddams", company="Initrode")
-    activity = services.activity_create(actor=org.rep_c, kind="task", subject="Call back", deal=deals["c"],
-                                        lead=lead)  # fmt: skip
-    assert activity.pk in [row["id"] for row in api_client_for(org.rep_a).get(
-        "/api/v1/activities/", {"lead": lead.pk}).json()["results"]]  # fmt: skip
-    assert api_client_for(org.rep_a).post(f"/api/v1/activities/{activity.pk}/done/").status_code == 403
+    activity = services.activity_create(actor=org.rep_c, kind="task", subject="Call back about pricing",
+                                        deal=deals["c"], lead=lead, notes="West's discount ceiling")  # fmt: skip
+    listed = api_client_for(org.rep_a).get("/api/v1/activities/", {"lead": lead.pk}).json()["results"]
+    assert activity.pk not in [row["id"] for row in listed]
+    assert api_client_for(org.rep_a).get("/api/v1/activities/", {"deal": deals["c"].pk}).json()["results"] == []
+    page = client_for(org.rep_a).get(f"/pipeline/leads/{lead.pk}/").content.decode()
+    assert "Call back about pricing" not in page
+    assert api_client_for(org.rep_a).post(f"/api/v1/activities/{activity.pk}/done/").status_code == 404
     assert api_client_for(org.rep_c).post(f"/api/v1/activities/{activity.pk}/done/").status_code == 200
+    # The deal's own people see it from the lead's side too: the west manager on the API.
+    west = api_client_for(org.manager_west).get("/api/v1/activities/", {"deal": deals["c"].pk}).json()["results"]
+    assert [row["id"] for row in west] == [activity.pk]
 
 
 # ----------------------------------------------------------------------------------- history: the reason why
