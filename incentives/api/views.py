@@ -45,6 +45,7 @@ from incentives.models import (
     StatementLine,
 )
 from pipeline.selectors import deal_names
+from salesops import limits
 from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
@@ -169,8 +170,10 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         after the draw plus adjustments, over the year's periods begun by today), their current statement (the
         latest whose period has begun) and how far it is from the next rate band."""
         wanted = request.query_params.get("fiscal_year", "")
-        if wanted and not (is_id(wanted) and len(wanted) <= 4):
-            raise ValidationError({"fiscal_year": ["A fiscal year, e.g. ?fiscal_year=2025."]})
+        if wanted and not (is_id(wanted) and len(wanted) <= 4
+                           and limits.EARLIEST_DATE.year <= int(wanted) <= limits.LATEST_DATE.year):  # fmt: skip
+            raise ValidationError({"fiscal_year": [f"A fiscal year from {limits.EARLIEST_DATE.year} to "
+                                                   f"{limits.LATEST_DATE.year}, e.g. ?fiscal_year=2025."]})  # fmt: skip
         summary = selectors.pay_summary(
             request_user(request), today=timezone.localdate(), fiscal_year=int(wanted) if wanted else None
         )

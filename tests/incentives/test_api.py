@@ -856,6 +856,6 @@ def test_my_pay_summary_is_the_callers_own_as_the_my_pay_page(api_client_for, cl
     # Always the caller's own pay: a manager's is theirs, not their team's; finance is paid nothing here.
     assert mia["current"]["person"] == computed["mia"].pk and mia["paid_to_date"] == "4200.00"
     assert (finance["paid_to_date"], finance["current"], finance["next_band"]) == ("0.00", None, None)
-    for wrong in ("twenty", "20255", "-1", "2025.0"):
+    for wrong in ("twenty", "20255", "-1", "2025.0", "0", "0000", "1899", "9999"):
         response = ann.get(f"{API}/payouts/summary/", {"fiscal_year": wrong})
         assert response.status_code == 400 and "fiscal_year" in response.json(), wrong
