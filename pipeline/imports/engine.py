@@ -8,9 +8,11 @@ and pipelines are resolved to ids through `Lookups`, which the service builds fr
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import datetime as dt
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -132,9 +134,26 @@ def _is_blank(cells: list[Any]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
-def _is_footer(cells: list[Any]) -> bool:
-    filled = [c for c in cells if c is not None and str(c).strip()]
-    return len(cells) > 1 and len(filled) == 1 and bool(FOOTER.match(str(filled[0]).strip()))
+def _single_value(cells: list[Any]) -> str | None:
+    """The one value of a row that has only one, else None: the shape of a report's title and footer lines,
+    never of a deal (which needs at least a name, an owner and a stage)."""
+    filled = [str(c).strip() for c in cells if c is not None and str(c).strip()]
+    return filled[0] if len(filled) == 1 else None
+
+
+def header_key(name: str) -> str:
+    """How a heading is matched: capitals and runs of spaces do not matter ("Close  date" is "Close Date")."""
+    return " ".join(name.split()).casefold()
+
+
+def column_letter(index: int) -> str:
+    """A column as a spreadsheet names it: 0 is A, 26 is AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _wide_encoding(sample: bytes) -> str | None:
@@ -152,21 +171,41 @@ def _wide_encoding(sample: bytes) -> str | None:
 
 
 def _csv_encoding(path: Path, label: str = "") -> str:
-    """UTF-8 (with or without a byte-order mark) when the start of the file decodes; else Windows-1252,
-    which is what Excel on Windows writes for "CSV" when not told "CSV UTF-8". UTF-16 and UTF-32 are refused
-    by name: read as Windows-1252 they would give a header of noise and a misleading "no column" error."""
+    """UTF-8 when the file has a UTF-8 byte-order mark or the whole of it decodes; else Windows-1252, which is
+    what Excel on Windows writes for "CSV" when not told "CSV UTF-8". The whole file is checked, a megabyte at
+    a time: a large export whose first "é" or "€" comes late is Windows-1252 all the same. UTF-16 and UTF-32
+    are refused by name: read as Windows-1252 they would give a header of noise and a misleading "no column"
+    error."""
     with path.open("rb") as handle:
-        sample = handle.read(1 << 20)
-    wide = _wide_encoding(sample)
-    if wide:
-        raise ImportFileError(f"{label or path.name}: the file is not UTF-8 (it looks like {wide}): save it as "
-                              "UTF-8 CSV")  # fmt: skip
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(sample) - 4:  # not just a character cut at the end of the sample
+        chunk = handle.read(1 << 20)
+        wide = _wide_encoding(chunk)
+        if wide:
+            raise ImportFileError(f"{label or path.name}: the file is not UTF-8 (it looks like {wide}): save it as "
+                                  "UTF-8 CSV")  # fmt: skip
+        if chunk.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"  # said to be UTF-8: a byte that is not is an error naming its row, never mojibake
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk:
+                decoder.decode(chunk)  # a character cut between two chunks waits for the next one
+                chunk = handle.read(1 << 20)
+        except UnicodeDecodeError:
             return "cp1252"
     return "utf-8-sig"
+
+
+# What separates the values: Excel writes ";" for "CSV" where the decimal mark is a comma (most of Europe), and
+# "Text (Tab delimited)" uses tabs. The header row says which: the separator that splits it into the most columns.
+DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter(path: Path, encoding: str) -> str:
+    # Leniently decoded: a byte the encoding lacks is reported by the reading itself, with its row.
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        sample = handle.read(1 << 16)
+    widths = {d: len(next(csv.reader(io.StringIO(sample), delimiter=d), [])) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: widths[d])  # the first of equals: a comma
+    return best if widths[best] > 1 else ","
 
 
 def _clean_header(header: list[Any]) -> list[str]:
@@ -190,18 +229,26 @@ def open_table(path: Path, name: str | None = None) -> Iterator[Table]:
             sheet = workbook.worksheets[0]
             values = sheet.iter_rows(values_only=True)
             header = _clean_header(list(next(values, ())))
-            yield Table(label, header, _numbered((list(r) for r in values), label))
+            if not any(header):
+                raise ImportFileError(f"{label} is empty: the first row of its first sheet should name the columns.")
+            # Cells right of the last heading are not read, as those under a blank heading are not: unlike a CSV
+            # value holding an unquoted comma, they move no other value.
+            width = len(header)
+            yield Table(label, header, _numbered((list(r)[:width] for r in values), label, width))
         finally:
             workbook.close()
     elif suffix in (".csv", ".txt", ""):
-        handle: IO[str] = path.open(encoding=_csv_encoding(path, label), newline="")
+        encoding = _csv_encoding(path, label)
+        handle: IO[str] = path.open(encoding=encoding, newline="")
         try:
-            reader = csv.reader(handle)
             try:
+                reader = csv.reader(handle, delimiter=_delimiter(path, encoding))
                 header = _clean_header(next(reader, []))
             except (UnicodeDecodeError, csv.Error) as error:
                 raise ImportFileError(f"{label} cannot be read as CSV ({error}).") from error
-            yield Table(label, header, _numbered(reader, label))
+            if not any(header):
+                raise ImportFileError(f"{label} is empty: its first row should name the columns.")
+            yield Table(label, header, _numbered(reader, label, len(header)))
         finally:
             handle.close()
     elif suffix == ".xls":
@@ -210,14 +257,34 @@ def open_table(path: Path, name: str | None = None) -> Iterator[Table]:
         raise ImportFileError(f"{label}: only .csv and .xlsx files can be imported.")
 
 
-def _numbered(rows: Iterator[list[Any]], label: str) -> Iterator[tuple[int, list[Any]]]:
+def _numbered(rows: Iterator[list[Any]], label: str, width: int) -> Iterator[tuple[int, list[Any]]]:
+    """Rows with their numbers, without blank rows and a report's footer. A footer is a block of lines of one
+    value each, as Salesforce ends a report: its title, "Grand Totals (120 records)", "Copyright (c) …
+    salesforce.com", "Confidential Information - Do Not Distribute", "Generated By: …" and the company's name.
+    Once a line matching FOOTER is seen, the one-value lines after it are footer too, and so are those just
+    before it (after a blank row). One-value lines that no footer line follows stay rows (and are errors)."""
     number = 1
+    waiting: list[tuple[int, list[Any]]] = []  # one-value lines after a blank row: a footer's title, or rows
+    after_blank = in_footer = False
     try:
         for cells in rows:
             number += 1
-            if _is_blank(cells) or _is_footer(cells):
+            if _is_blank(cells):
+                after_blank = True
                 continue
+            single = _single_value(cells) if width > 1 else None
+            if single is not None and (in_footer or FOOTER.match(single)):
+                in_footer = True
+                waiting.clear()
+                continue
+            if single is not None and (after_blank or waiting):
+                waiting.append((number, cells))
+                continue
+            yield from waiting
+            waiting.clear()
+            after_blank = in_footer = False
             yield number, cells
+        yield from waiting
     except (UnicodeDecodeError, csv.Error) as error:
         raise ImportFileError(f"{label} cannot be read after row {number} ({error}).") from error
 
@@ -320,10 +387,32 @@ def make_date_reader(formats: tuple[str, ...]) -> Callable[[Any], dt.date | None
 
 
 _CURRENCY_MARKS = re.compile(r"^[A-Z]{3}\s*|\s*[A-Z]{3}$|[$€£¥\s\u00a0]")
+_CURRENCY_CODE = re.compile(r"^([A-Z]{3})(?![A-Z])|(?<![A-Z])([A-Z]{3})$")
+# Signs that name one currency; "$" and "¥" name several (US, Canadian, Australian … dollars; yen and yuan).
+_CURRENCY_SIGNS = {"€": "EUR", "£": "GBP"}
+# Accounting negatives: "(500)", "500-".
+_WRITTEN_NEGATIVE = re.compile(r"^\([\d.,]+\)$|^[\d.,]+-$")
+# 1.234.567: dots that can only be thousands separators (a decimal point is written once).
+_DOTTED_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3}){2,}$")
+# 1.000 or 12.500: a thousand (or twelve thousand five hundred) written the European way, or 1 and 12.50 written
+# with three decimals; which one is not guessed.
+_ONE_DOT_THOUSAND = re.compile(r"^\d{1,3}\.\d{3}$")
+
+
+def amount_currency(value: Any) -> str:
+    """The currency an amount's text names ("EUR 8.000,00", "12,500.00 GBP", "€1.000"), "" when it names none
+    or only "$" or "¥". Several different ones come back joined ("EUR/GBP"), which matches no currency."""
+    if not isinstance(value, str):
+        return ""
+    raw = value.strip()
+    named = {code for match in _CURRENCY_CODE.finditer(raw) for code in match.groups() if code}
+    named |= {code for sign, code in _CURRENCY_SIGNS.items() if sign in raw}
+    return "/".join(sorted(named))
 
 
 def money(value: Any) -> Decimal | None:
-    """'1,054.00', '$1,054', 'USD 1054', '1.054,00' and 1054 (from XLSX) all give Decimal('1054.00')."""
+    """'1,054.00', '$1,054', 'USD 1054', '1.054,00' and 1054 (from XLSX) all give Decimal('1054.00'); '1.054.000'
+    gives Decimal('1054000.00'). "(500)" and "500-" are negative, so refused like "-500"."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -335,7 +424,15 @@ def money(value: Any) -> Decimal | None:
         if not raw:
             return None
         cleaned = _CURRENCY_MARKS.sub("", raw)
-        if "," in cleaned and "." in cleaned:
+        if _WRITTEN_NEGATIVE.match(cleaned):
+            raise ValueProblem(f"{_quote(raw)} is negative; amounts are 0 or more")
+        if _ONE_DOT_THOUSAND.match(cleaned):
+            # Its value may fit in cents (1.000 is 1.00), but the text is a thousand's shape: the rule below holds.
+            raise ValueProblem(f"{_quote(raw)} has more than 2 decimals; amounts are in cents (12.35, or 1000 for a "
+                               "thousand)")  # fmt: skip
+        if _DOTTED_THOUSANDS.match(cleaned):
+            cleaned = cleaned.replace(".", "")
+        elif "," in cleaned and "." in cleaned:
             # The separator written last is the decimal one: 1,054.50 or 1.054,50.
             if cleaned.rfind(",") > cleaned.rfind("."):
                 cleaned = cleaned.replace(".", "").replace(",", ".")
@@ -531,13 +628,23 @@ class DealRows:
         self.warnings: list[RowWarning] = []  # drained by the caller after each row
         self.account_keys: dict[str, str] = {}  # a report names the same accounts again and again
         self.read_date = make_date_reader(preset.date_formats)
-        by_name = {h.lower(): i for i, h in enumerate(header) if h}
+        self.width = len(header)
+        by_name: dict[str, list[int]] = {}
+        for i, h in enumerate(header):
+            if h:
+                by_name.setdefault(header_key(h), []).append(i)
         self.index: dict[str, int] = {}
-        missing = []
+        missing, twice = [], []
         for target, names in preset.columns.items():
-            found = next((by_name[n.lower()] for n in names if n.lower() in by_name), None)
+            found = next((by_name[header_key(n)] for n in names if header_key(n) in by_name), None)
             if found is not None:
-                self.index[target] = found
+                self.index[target] = found[0]
+                if len(found) > 1:
+                    # Which of them holds the value is not guessed (a reader taking the last would import the
+                    # wrong amount without a word).
+                    letters = " and ".join(column_letter(i) for i in found)
+                    twice.append(f"{len(found)} columns headed {header[found[0]]!r} (columns {letters}, for the "
+                                 f"{FIELD_LABELS[target]})")  # fmt: skip
             elif target in preset.required:
                 missing.append(f"{names[0]!r} (for the {FIELD_LABELS[target]})")
         if missing:
@@ -545,6 +652,9 @@ class DealRows:
             raise ImportFileError(
                 f"{file or 'The file'} has no column {', '.join(missing)}; its columns are: {columns}."
             )
+        if twice:
+            raise ImportFileError(f"{file or 'The file'} has {'; '.join(twice)}: rename or remove all but one, then "
+                                  "upload it again.")  # fmt: skip
 
     @property
     def carried(self) -> frozenset[str]:
@@ -580,6 +690,9 @@ class DealRows:
                 problems.append(f"{FIELD_LABELS[target]} {problem}")
                 return None
 
+        beyond = beyond_header(cells, self.width)
+        if beyond:
+            problems.append(beyond)
         if external_id:
             first_file, first_row = self.seen.setdefault(external_id, (self.file, row_no))
             if (first_file, first_row) != (self.file, row_no):
@@ -610,6 +723,18 @@ class DealRows:
         probability = check("probability", percent)
         kind_of_deal = check("deal_type", deal_type)
         deal_currency = check("currency", currency)
+        named = amount_currency(get(cells, "amount"))
+        if named and amount is not None and deal_currency is not None and named != deal_currency:
+            # "EUR 8.000,00" in a row whose currency is USD (given, or by default): storing 8,000.00 USD would
+            # relabel the money; which of the two is right is not guessed.
+            given = text(get(cells, "currency"))
+            problems.append(
+                f"amount {_quote(get(cells, 'amount'))} is in {named} but the currency is {deal_currency}"
+                if given
+                else f"amount {_quote(get(cells, 'amount'))} is in {named} but the row gives no currency (a deal is "
+                f"in USD unless it does): {'fill in its' if 'currency' in self.index else 'add a'} currency "
+                f"column, or write the amount without {named}"
+            )
         source = text(get(cells, "source"))
         if len(source) > MAX_LENGTHS["source"]:
             problems.append(f"the source is {len(source)} characters long; at most 80 fit")
@@ -759,6 +884,19 @@ def check_columns(table: Table, expected: tuple[str, ...]) -> None:
         )
 
 
+def beyond_header(cells: list[Any], width: int) -> str:
+    """The problem of a CSV row with values right of the last heading ("" when it has none): a value holding the
+    separator without quotes, which moves every value after it one column right (XLSX rows are cut at the last
+    heading by `open_table`)."""
+    extra = [(i, c) for i, c in enumerate(cells[width:], start=width) if text(c)]
+    if not extra:
+        return ""
+    where, value = extra[0]
+    return (f"the row has a value in column {column_letter(where)} ({_quote(value)}), right of the last heading: "
+            "a value holding a comma (or the file's separator) needs quotes, else the values after it shift one "
+            "column right")  # fmt: skip
+
+
 def _columns(table: Table, cells: list[Any]) -> dict[str, str]:
     return {h: text(cells[i]) if i < len(cells) else "" for i, h in enumerate(table.header)}
 
@@ -895,6 +1033,7 @@ class MavenDealRows:
         check_columns(table, MAVEN_COLUMNS["deals"])
         self.file = table.name
         self.columns = {h: i for i, h in enumerate(table.header)}
+        self.width = len(table.header)
         self.lookups = lookups
         self.pipeline_id = pipeline_id
         self.stages = lookups.stages.get(pipeline_id, {})
@@ -909,7 +1048,7 @@ class MavenDealRows:
 
         opportunity = get("opportunity_id")
         record = f"opportunity {opportunity}" if opportunity else ""
-        problems: list[str] = []
+        problems: list[str] = [problem for problem in (beyond_header(cells, self.width),) if problem]
         if not opportunity:
             problems.append("the opportunity_id is blank")
         elif len(opportunity) > MAX_LENGTHS["external_id"]:

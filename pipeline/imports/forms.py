@@ -115,11 +115,11 @@ class ImportForm(forms.Form):
             upload.seek(0)
             try:
                 with engine.open_table(path, name) as table:
-                    header = {h.lower(): h for h in table.header if h}
+                    header = {engine.header_key(h): h for h in table.header if h}
             except engine.ImportFileError as error:
                 self.add_error("file", str(error))
                 return
         columns = ", ".join(repr(h) for h in header.values()) or "none"
         for target, column in mapping.items():
-            if target in presets.DEAL_FIELDS and column.lower() not in header:
+            if target in presets.DEAL_FIELDS and engine.header_key(column) not in header:
                 self.add_error(COLUMN_PREFIX + target, f"{name} has no column {column!r}; its columns are: {columns}.")

@@ -235,6 +235,9 @@ def crm_file_import(
                     target = _target_pipeline(pipeline_name)
                     _import_deal_files(report, actor=actor, files=source, preset=deal_preset, pipeline=target,
                                        tracker=tracker)  # fmt: skip
+                # Every row has been read: the count above was an estimate for the progress bar (an XLSX sheet's
+                # dimension, which counts empty formatted rows too), the job says how many rows there were.
+                report.rows_total = tracker.done
                 if expected_changes is not None and not report.errors:
                     _check_as_dry_run(report, expected_changes)
                 if report.errors or dry_run:

@@ -22,8 +22,12 @@ from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 
 ERRORS_SHOWN = 200
-# "sales_pipeline.csv row 17 (opportunity 1C1I7A6R): close date …" -> file, row, record, problem
-ERROR_PARTS = re.compile(r"^(?:(?P<file>\S+) )?row (?P<row>\d+)(?: \((?P<record>.*?)\))?: (?P<problem>.*)$", re.S)
+# "sales_pipeline.csv row 17 (opportunity 1C1I7A6R): close date …" -> file, row, record, problem. A file's name
+# may hold spaces ("Q2 deals.csv row 7 …"); it ends with the suffix of a file an import reads.
+ERROR_PARTS = re.compile(
+    r"^(?:(?P<file>.+?\.(?:csv|txt|xlsx|xlsm)) )?row (?P<row>\d+)(?: \((?P<record>.*?)\))?: (?P<problem>.*)$",
+    re.S | re.I,
+)
 RECORD_PARTS = re.compile(r"^(?P<kind>opportunity|deal|sales agent|account|product) '?(?P<id>.*?)'?$", re.S)
 
 

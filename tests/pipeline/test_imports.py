@@ -15,11 +15,13 @@ import openpyxl
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Sum
 from django.urls import reverse
+from openpyxl.styles import Font
 
 from pipeline import services as pipeline_services
 from pipeline.events import deals_changed
@@ -479,6 +481,55 @@ def test_xlsx_with_a_column_mapping(sellers, tmp_path):
         dt.date(2025, 10, 30),
         "USD",
     )
+
+
+def test_a_european_excel_export_imports_as_written(sellers, tmp_path):
+    # What Excel saves as "CSV" in most of Europe: Windows-1252, ";" between values, CRLF line ends, a decimal
+    # comma, a quoted name holding ";" and a line break; then the report's one-value footer lines.
+    header = [*SALESFORCE_HEADER, "Opportunity Currency"]
+    rows = [
+        ["0061A00001", "Café; Müller\r\nrenewal", "Société Générale", "Jordan Lee", "12.500,00 €", "3/31/2025",
+         "Proposal", "60", "", "", "1/15/2025", "EUR"],
+        ["0061A00002", "Globex", "Globex", "PRIYA@ACME.TEST", "1.234.567", "4/15/2025", "Closed Won", "100", "", "",
+         "2/1/2025", "EUR"],
+    ]  # fmt: skip
+    path = tmp_path / "Opportunités.csv"
+    with path.open("w", encoding="cp1252", newline="") as handle:
+        csv.writer(handle, delimiter=";", lineterminator="\r\n").writerows([header, *rows])
+        handle.write('""\r\n"Grand Totals (2 records)"\r\n"Confidential Information - Do Not Distribute"\r\n'
+                     '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\r\n')  # fmt: skip
+
+    code, result = run_command("--preset", "salesforce", str(path))
+
+    assert (code, result["errors"], result["deals"]) == (0, [], {"created": 2, "updated": 0, "unchanged": 0})
+    cafe = Deal.objects.select_related("account").get(external_id="0061A00001")
+    assert (cafe.name, str(cafe.account), cafe.amount, cafe.currency) == (
+        "Café; Müller\r\nrenewal", "Société Générale", Decimal("12500.00"), "EUR"
+    )  # fmt: skip
+    globex = Deal.objects.get(external_id="0061A00002")
+    assert (globex.owner, globex.amount) == (sellers["priya"], Decimal("1234567.00"))
+    assert run_command("--preset", "salesforce", str(path))[1]["deals"] == {"created": 0, "updated": 0, "unchanged": 2}
+
+
+def test_an_xlsx_counts_the_rows_it_holds_not_its_formatted_empty_ones(org, sellers, tmp_path):
+    # The sheet's dimension reaches row 2000 (empty cells formatted bold); the file holds three deals.
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(SALESFORCE_HEADER)
+    for row in salesforce_rows():
+        sheet.append(row)
+    for n in range(5, 2001):
+        sheet.cell(row=n, column=1).font = Font(bold=True)
+    workbook.save(tmp_path / "report.xlsx")
+    job = ImportJob(created_by=org.ops, preset="salesforce", file_name="report.xlsx")
+    with (tmp_path / "report.xlsx").open("rb") as handle:
+        job.file.save("report.xlsx", File(handle), save=False)
+    job.save()
+
+    services.import_job_execute(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.rows_total, job.rows_done, job.result["deals"]["created"]) == (ImportStatus.DONE, 3, 3, 3)
 
 
 def test_unknown_mapping_fields_are_refused_with_the_list_of_fields(tmp_path):

@@ -344,6 +344,36 @@ def test_several_files_on_the_page_are_one_import(org, sellers, client_for, cele
     assert Account.objects.count() == 2
 
 
+def downloaded(client, view: str, job: ImportJob) -> list[list[str]]:
+    response = client.get(reverse(view, args=[job.pk]))
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def test_the_error_and_warning_downloads_name_the_file_and_row_when_file_names_have_spaces(
+    org, sellers, client_for, celery_eager, django_capture_on_commit_callbacks
+):
+    client = client_for(org.ops)
+    rows = salesforce_rows()
+    rows[1][6] = "Signed"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:job_list"), {
+            "file": [upload("Q1 pipeline.csv", rows[:1]), upload("Q2 pipeline (final).csv", rows[1:])],
+            "preset": "salesforce",
+        })  # fmt: skip
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.FAILED
+
+    assert downloaded(client, "imports:job_errors_csv", job) == [
+        ["File", "Row", "Record", "Id or name", "Problem"],
+        ["Q2 pipeline (final).csv", "2", "opportunity", "0061A00002", "the stage 'Signed' is not a stage of Sales "
+         "(Prospecting, Qualification, Discovery, Proposal, Negotiation, Closed Won, Closed Lost)"],
+    ]  # fmt: skip
+    assert downloaded(client, "imports:job_warnings_csv", job) == [
+        ["File", "Row", "Record", "Warning"],
+        ["Q2 pipeline (final).csv", "3", "opportunity 0061A00003", "no amount: the deal is imported without one"],
+    ]
+
+
 def zipped(*files: tuple[str, list[list[str]]]) -> SimpleUploadedFile:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
