@@ -86,11 +86,17 @@ def period_choices(today: dt.date | None = None, back: int = 6, ahead: int = 2) 
 
 
 def period_is_closed(label: str, today: dt.date | None = None) -> bool:
-    """Closed for calls: it ended before today, or incentives locked it."""
+    """Closed for calls: it ended before today, or incentives locked it, or (a month) the quarter holding it.
+
+    A locked quarter freezes the bookings of its months as well (no deal dated in it is won or leaves won any
+    more, pipeline.services), so a call for one of its months would forecast numbers that no longer change."""
     today = today or timezone.localdate()
-    if period_span(label).end < today:
+    span = period_span(label)
+    if span.end < today:
         return True
-    return incentives_selectors.period_is_locked(label)
+    if span.kind == "month":  # the month itself or its quarter: every locked period holding its first day holds it
+        return incentives_selectors.locked_period_holding(span.start) is not None
+    return incentives_selectors.period_is_locked(span.label)
 
 
 # --------------------------------------------------------------------------------------------------- tree

@@ -32,6 +32,7 @@ from forecasting.models import (
     StageWinRate,
     TimeSeriesForecast,
 )
+from salesops import limits
 from salesops.api import DomainError, Forbidden
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
 from salesops.kernel.locks import lock_pair
@@ -50,6 +51,15 @@ def _lock(job: str, name: str = "") -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock_pair(job, name)))
 
 
+# A call or an adjustment is one person's number for one period: a trillion or more is a typo (or 1e20), as for a
+# quota and a deal amount (limits.MAX_QUOTA). The rollups add the calls of a whole subtree into columns of 14 digits
+# before the cents, so one unbounded call would make every refresh of its period (and the nightly snapshot) fail.
+MAX_CALL = limits.MAX_QUOTA
+CALL_RULE = "A forecast number is below 1,000,000,000,000."
+NOTE_MAX_LENGTH = 2000
+NOTE_RULE = "A note is at most 2,000 characters."
+
+
 def _money(value: Any, *, what: str) -> Decimal:
     try:
         amount = parse_money(value, strip_commas=True, allow_negative=False)
@@ -58,7 +68,20 @@ def _money(value: Any, *, what: str) -> Decimal:
             raise DomainError(f"{what}: {value!r} is not an amount.", field=what) from exc
         raise DomainError(f"{what}: an amount of 0 or more, please.", field=what) from exc
     assert amount is not None
+    if amount > MAX_CALL:
+        raise DomainError(f"{what}: {CALL_RULE}", field=what)
     return amount
+
+
+def _note(note: str | None) -> str:
+    """A call's or an adjustment's note as kept: trimmed, at most NOTE_MAX_LENGTH, no NUL byte (Postgres text
+    refuses one)."""
+    text = (note or "").strip()
+    if "\x00" in text:
+        raise DomainError("The note contains a NUL byte: remove it and try again.", field="note")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise DomainError(NOTE_RULE, field="note")
+    return text
 
 
 # ------------------------------------------------------------------------------------------------ rollups
@@ -264,10 +287,21 @@ def timeseries_refresh(
 
 
 # ---------------------------------------------------------------------------------------------- calls
-def _check_open(period: str) -> None:
-    selectors.period_span(period)
-    if selectors.period_is_closed(period):
-        raise DomainError(f"{period} is closed: forecast calls for it no longer change.", code="period_closed")
+def _check_open(period: str) -> str:
+    """The period's label as stored (a label typed with spaces around it counts as the same period); DomainError
+    when it is malformed or closed for calls."""
+    label = selectors.period_span(period).label
+    if selectors.period_is_closed(label):
+        raise DomainError(f"{label} is closed: forecast calls for it no longer change.", code="period_closed")
+    return label
+
+
+def _lock_person(person_id: int) -> User:
+    """The person's row as it is now, locked until the transaction ends. One call or adjustment of a person at a
+    time, so each audit row's old numbers are those it replaced (two at once would both name the same); and a move
+    to another manager (`person_update` locks the same row) lands either before the check of who may adjust, or
+    after the adjustment is written. NO KEY UPDATE: rows referring to the person are not held up."""
+    return User.objects.select_for_update(no_key=True).get(pk=person_id)
 
 
 def _queue_refresh(period: str) -> None:
@@ -282,48 +316,58 @@ def may_submit(user: User) -> bool:
 
 
 @transaction.atomic
-def forecast_submit(*, actor: User, period: str, commit: Any, best_case: Any, note: str = "") -> ForecastSubmission:
+def forecast_submit(
+    *, actor: User, period: str, commit: Any, best_case: Any, note: str | None = ""
+) -> ForecastSubmission:
     """The actor's own call for a period; kept beside every earlier one (the latest counts)."""
     if not may_submit(actor):
         raise Forbidden("Only reps and managers submit forecast calls.", code="forbidden")
-    _check_open(period)
+    label = _check_open(period)
     commit_amount, best_amount = _money(commit, what="commit"), _money(best_case, what="best_case")
     if best_amount < commit_amount:
         raise DomainError("The best case is at least the commit.", field="best_case")
-    call = ForecastSubmission.objects.create(person=actor, period=period, commit=commit_amount,
-                                             best_case=best_amount, note=note.strip())  # fmt: skip
+    text = _note(note)
+    _lock_person(actor.pk)
+    previous = selectors.latest_calls(label, person_ids=[actor.pk]).get(actor.pk)
+    call = ForecastSubmission.objects.create(person=actor, period=label, commit=commit_amount,
+                                             best_case=best_amount, note=text)  # fmt: skip
     audit_record(actor=actor, instance=call, action="submit",
-                 changes={"commit": (None, commit_amount), "best_case": (None, best_amount)},
-                 reason=f"{period}: {note.strip()}")  # fmt: skip
-    _queue_refresh(period)
+                 changes={"commit": (previous.commit if previous else None, commit_amount),
+                          "best_case": (previous.best_case if previous else None, best_amount)},
+                 reason=f"{label}: {text}")  # fmt: skip
+    _queue_refresh(label)
     return call
 
 
 @transaction.atomic
 def forecast_adjust(
-    *, actor: User, person: User, period: str, commit: Any, best_case: Any, note: str
+    *, actor: User, person: User, period: str, commit: Any, best_case: Any, note: str | None
 ) -> ForecastAdjustment:
     """A manager's number for a direct report's period, with a note; the report's own call stays."""
     if not actor.is_manager:
         raise Forbidden("Only managers adjust forecasts.", code="forbidden")
+    # Who the person reports to now, not as the caller loaded them: someone moved to another manager meanwhile
+    # is no longer the actor's to adjust (an adjustment by a former manager would not count).
+    person = _lock_person(person.pk)
     if person.manager_id != actor.pk:
         raise Forbidden(f"You adjust your direct reports' forecasts only; {person.display_name} is not one.",
                         code="forbidden")  # fmt: skip
-    if not note.strip():
+    text = _note(note)
+    if not text:
         raise DomainError("An adjustment needs a note saying why.", field="note")
-    _check_open(period)
+    label = _check_open(period)
     commit_amount, best_amount = _money(commit, what="commit"), _money(best_case, what="best_case")
     if best_amount < commit_amount:
         raise DomainError("The best case is at least the commit.", field="best_case")
-    previous = selectors.latest_adjustments(period, {person.pk: actor.pk}).get(person.pk)
-    adjustment = ForecastAdjustment.objects.create(person=person, manager=actor, period=period, commit=commit_amount,
-                                                   best_case=best_amount, note=note.strip())  # fmt: skip
+    previous = selectors.latest_adjustments(label, {person.pk: actor.pk}).get(person.pk)
+    adjustment = ForecastAdjustment.objects.create(person=person, manager=actor, period=label, commit=commit_amount,
+                                                   best_case=best_amount, note=text)  # fmt: skip
     audit_record(actor=actor, instance=adjustment, action="adjust",
                  changes={"commit": (previous.commit if previous else None, commit_amount),
                           "best_case": (previous.best_case if previous else None, best_amount)},
-                 reason=f"{person.username} {period}: {note.strip()}")  # fmt: skip
-    _queue_refresh(period)
-    announce_forecast_adjusted(adjustment_id=adjustment.pk, person_id=person.pk, manager_id=actor.pk, period=period,
+                 reason=f"{person.username} {label}: {text}")  # fmt: skip
+    _queue_refresh(label)
+    announce_forecast_adjusted(adjustment_id=adjustment.pk, person_id=person.pk, manager_id=actor.pk, period=label,
                                commit=str(commit_amount), best_case=str(best_amount))  # fmt: skip
     return adjustment
 

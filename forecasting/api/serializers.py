@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from forecasting.models import ForecastAdjustment, ForecastSubmission
+from forecasting.services import CALL_RULE, MAX_CALL, NOTE_MAX_LENGTH, NOTE_RULE
 
 
 class CallSerializer(serializers.ModelSerializer[ForecastSubmission]):
@@ -28,16 +29,24 @@ class AdjustmentSerializer(serializers.ModelSerializer[ForecastAdjustment]):
         read_only_fields = ["id", "manager", "manager_name", "created_at"]
 
 
+def _call_number() -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0, max_value=MAX_CALL,
+                                    error_messages={"max_value": CALL_RULE})  # fmt: skip
+
+
 class CallWriteSerializer(serializers.Serializer[Any]):
     period = serializers.CharField(max_length=10)
-    commit = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
-    best_case = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    commit = _call_number()
+    best_case = _call_number()
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH,
+                                 error_messages={"max_length": NOTE_RULE})  # fmt: skip
 
 
 class AdjustmentWriteSerializer(CallWriteSerializer):
+    """An adjustment's note is required: the service says so (the page's words), after the checks of who may
+    adjust whom, so a role that may not adjust hears 403 here as on the page, not a complaint about the note."""
+
     person = serializers.IntegerField()
-    note = serializers.CharField()
 
 
 # ------------------------------------------------------------------------------ read-only answers (schema)

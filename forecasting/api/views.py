@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -152,8 +153,16 @@ def trend(request: Request) -> Response:
     return Response([{k: (_money(v) if isinstance(v, Decimal) else v) for k, v in p.items()} for p in points])
 
 
+# OpenApiTypes.DATE, not dt.date: a module first imported under freezegun (a frozen test's first request) would
+# name freezegun's FakeDate, which drf-spectacular does not know, and the schema would skip both parameters.
 @extend_schema(
-    parameters=[PERIOD, PERSON, OpenApiParameter("from", dt.date), OpenApiParameter("to", dt.date)], responses=dict
+    parameters=[
+        PERIOD,
+        PERSON,
+        OpenApiParameter("from", OpenApiTypes.DATE),
+        OpenApiParameter("to", OpenApiTypes.DATE),
+    ],
+    responses=dict,
 )
 @api_view(["GET"])
 def waterfall(request: Request) -> Response:
