@@ -193,7 +193,7 @@ def stage_reorder(*, actor: User | None, pipeline: Pipeline, stage_ids: list[int
         Stage.objects.filter(pk=pk).update(position=position + offset)
     for position, pk in enumerate(stage_ids, start=1):
         Stage.objects.filter(pk=pk).update(position=position)
-    audit_record(actor=actor, instance=pipeline, action="reorder", changes={"stages": (None, stage_ids)})
+    audit_record(actor=actor, instance=pipeline, action="reorder", changes={"stages": (list(stages), stage_ids)})
 
 
 def _stage_order_problems(pipeline: Pipeline, stages: dict[int, Stage], stage_ids: list[int]) -> str:
@@ -201,6 +201,8 @@ def _stage_order_problems(pipeline: Pipeline, stages: dict[int, Stage], stage_id
     for pk in stage_ids:
         listed[pk] = listed.get(pk, 0) + 1
     foreign = [str(pk) for pk in listed if pk not in stages]
+    if len(foreign) > 10:  # named, not echoed by the thousand
+        foreign = [*foreign[:10], f"and {len(foreign) - 10} more"]
     twice = [f"{pk} ({stages[pk].name})" for pk, times in listed.items() if times > 1 and pk in stages]
     left_out = [f"{pk} ({stage.name})" for pk, stage in stages.items() if pk not in listed]
     problems = [

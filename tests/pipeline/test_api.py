@@ -285,7 +285,7 @@ def test_sales_ops_reorder_a_pipeline_s_stages(api_client_for, org):
     assert [row["position"] for row in response.json()["stages"]] == list(range(1, len(new) + 1))
     assert _order(pipeline) == new
     event = AuditEvent.objects.get(entity="pipeline.pipeline", entity_id=str(pipeline.pk), action="reorder")
-    assert event.actor == org.ops and event.changes == {"stages": [None, new]}
+    assert event.actor == org.ops and event.changes == {"stages": [before, new]}  # the order it replaced, too
     assert (api_client_for(org.ops).post("/api/v1/pipelines/987654321/stage-order/", {"stages": new},
                                          format="json").status_code == 404)  # fmt: skip
 
@@ -316,6 +316,10 @@ def test_a_stage_order_that_is_not_every_stage_once_is_refused_naming_the_ids(ap
     assert response.status_code == 400
     assert f"left out: {qualification} (Qualification)" in response.json()["stages"][0]
 
+    # Thousands of ids not of the pipeline are named by the first ten, not echoed whole.
+    response = client.post(url, {"stages": [*before, *range(900_000_000, 900_002_000)]}, format="json")
+    assert response.status_code == 400
+    assert "900000009, and 1990 more" in response.json()["stages"][0] and len(response.json()["stages"][0]) < 400
     for body in ({}, {"stages": "1,2"}, {"stages": ["x"]}):
         response = client.post(url, body, format="json")
         assert response.status_code == 400 and "stages" in response.json()
