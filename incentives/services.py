@@ -38,6 +38,7 @@ from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
+from salesops.job_runner import job_runner
 from salesops.kernel import fiscal
 from salesops.kernel.fiscal import PeriodSpan, period_label
 from salesops.kernel.money import MoneyError, parse_money
@@ -957,6 +958,9 @@ def quotas_publish(*, actor: User, rows: Sequence[PublishedQuota], reason: str) 
 
 
 # ------------------------------------------------------------------------------------ quota upload jobs
+QUOTA_UPLOAD_RUNNER = "incentives.quota_upload"  # the runner lock of one upload job (salesops.job_runner)
+
+
 def _queue_quota_job(job_id: int) -> None:
     """Run the job in Celery once the transaction that stored it commits (the one place it is queued): written
     to the outbox with the job, so a broker that is down delays the job (the relay sends it), never loses it."""
@@ -996,6 +1000,11 @@ def quota_upload_job_save(*, actor: User, job: QuotaUploadJob) -> QuotaUploadJob
     return saving
 
 
+def quota_upload_job_running(*, job_id: int) -> bool:
+    """Whether the job still says "running" (a copy of its task that found it run elsewhere looks again later)."""
+    return QuotaUploadJob.objects.filter(pk=job_id, status=QuotaUploadStatus.RUNNING).exists()
+
+
 def _progress_reporter(job_id: int) -> ProgressFn:
     return softcache.progress_reporter(selectors.quota_upload_progress_key(job_id))
 
@@ -1014,45 +1023,49 @@ def _finish(job: QuotaUploadJob, result: dict[str, Any]) -> None:
 
 def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
     """Run a queued quota upload and store its outcome on the job; the quotas and the job's "done" commit
-    together, so a redelivered task finds the job finished and changes nothing. The claim is one UPDATE of a
-    queued job: a second copy of the task (a redelivery, an outbox message sent twice) finds it running and
-    does nothing, unless it has run longer than the task's hard time limit, so its worker was killed (its
-    transaction rolled back): then this copy takes it over. Returns the job, or None when not claimed."""
+    together, so a redelivered task finds the job finished and changes nothing. The run holds the job's runner
+    lock (salesops.job_runner) from its claim to its outcome: a second copy of the task (a redelivery, an outbox
+    message sent twice) finds the lock held and does nothing while the first runs; a copy that finds the job
+    "running" with nobody holding the lock (its worker was killed: its transaction rolled back) takes it over at
+    once. Past the task's hard time limit the job is taken over whatever the lock says. Returns the job, or None
+    when not claimed."""
     from incentives.tasks import QUOTA_UPLOAD_TIME_LIMIT
 
-    now = timezone.now()
-    dead = now - dt.timedelta(seconds=QUOTA_UPLOAD_TIME_LIMIT)
-    claimed = (
-        QuotaUploadJob.objects.filter(pk=job_id)
-        .filter(
-            Q(status=QuotaUploadStatus.QUEUED)
-            | Q(status=QuotaUploadStatus.RUNNING, started_at__lt=dead)
-            | Q(status=QuotaUploadStatus.RUNNING, started_at__isnull=True)
+    with job_runner(QUOTA_UPLOAD_RUNNER, job_id) as only_runner:
+        now = timezone.now()
+        dead = now - dt.timedelta(seconds=QUOTA_UPLOAD_TIME_LIMIT)
+        claimable = (
+            Q(status=QuotaUploadStatus.QUEUED) | Q(status=QuotaUploadStatus.RUNNING)
+            if only_runner
+            else Q(status=QuotaUploadStatus.RUNNING, started_at__lt=dead)
         )
-        .update(status=QuotaUploadStatus.RUNNING, rows_done=0, started_at=now)
-    )
-    if not claimed:
-        logger.info("quota upload %s: not queued (running or finished), this copy of the task does nothing", job_id)
-        return None
-    job = QuotaUploadJob.objects.select_related("created_by").get(pk=job_id)
-    try:
-        with job.file.open("rb") as stored:
-            content = stored.read()
-        with transaction.atomic():
-            result = quota_bulk_upload(actor=job.created_by, file_name=job.file_name, content=content,
-                                       dry_run=job.dry_run, default_measure=job.measure,
-                                       progress=_progress_reporter(job.pk))  # fmt: skip
-            _finish(job, result)
-    except Exception as error:
-        from celery.exceptions import SoftTimeLimitExceeded
+        claimed = (
+            QuotaUploadJob.objects.filter(pk=job_id)
+            .filter(claimable)
+            .update(status=QuotaUploadStatus.RUNNING, rows_done=0, started_at=now)
+        )
+        if not claimed:
+            logger.info("quota upload %s: not queued (running or finished), this copy of the task does nothing", job_id)
+            return None
+        job = QuotaUploadJob.objects.select_related("created_by").get(pk=job_id)
+        try:
+            with job.file.open("rb") as stored:
+                content = stored.read()
+            with transaction.atomic():
+                result = quota_bulk_upload(actor=job.created_by, file_name=job.file_name, content=content,
+                                           dry_run=job.dry_run, default_measure=job.measure,
+                                           progress=_progress_reporter(job.pk))  # fmt: skip
+                _finish(job, result)
+        except Exception as error:
+            from celery.exceptions import SoftTimeLimitExceeded
 
-        # The exception's text may name the server's files or database: logged, never shown.
-        logger.exception("quota upload %s stopped", job_id)
-        message = f"The upload stopped unexpectedly; nothing was saved (upload {job_id}, in the server's log)."
-        if isinstance(error, SoftTimeLimitExceeded):
-            message = ("The upload took longer than its 20 minutes and saved nothing: split the file and upload "
-                       "the parts one after another.")  # fmt: skip
-        _finish(job, {"rows": 0, "created": 0, "updated": 0, "unchanged": 0,
-                      "errors": [_row_error(None, "", "", message)]})  # fmt: skip
+            # The exception's text may name the server's files or database: logged, never shown.
+            logger.exception("quota upload %s stopped", job_id)
+            message = f"The upload stopped unexpectedly; nothing was saved (upload {job_id}, in the server's log)."
+            if isinstance(error, SoftTimeLimitExceeded):
+                message = ("The upload took longer than its 20 minutes and saved nothing: split the file and upload "
+                           "the parts one after another.")  # fmt: skip
+            _finish(job, {"rows": 0, "created": 0, "updated": 0, "unchanged": 0,
+                          "errors": [_row_error(None, "", "", message)]})  # fmt: skip
     softcache.delete(selectors.quota_upload_progress_key(job.pk))
     return job

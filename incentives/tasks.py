@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
 from salesops.celery import QUEUE_RECOMPUTE
+from salesops.job_runner import RUNNER_RECHECK
 from salesops.kernel.coalesce import Batch, Coalescer
 
 RECOMPUTE_PEOPLE = "incentives.recompute_people"
@@ -42,20 +44,26 @@ def recompute_people(person_ids: list[int], reason: str = "", since: str | None 
 
 # acks_late: a worker lost mid-upload gets the job redelivered; the save is one transaction with the job's
 # "done", so a redelivered run either starts from nothing or finds the job finished. A copy delivered while
-# the job still runs (redelivery, an outbox sent twice) does nothing, unless the job has run past the hard
-# time limit (its worker is gone): then it takes the job over. No retries: a failed
-# upload says why on its page, and sales ops upload again. Queued by incentives.services._queue_quota_job.
+# the job still runs (redelivery, an outbox sent twice) does nothing while a live worker holds the job's runner
+# lock (salesops.job_runner), and takes the job over when nobody does (its worker was killed). Finding it live,
+# the copy looks again every RUNNER_RECHECK seconds until the job is no longer running, so a killed worker's
+# lingering session cannot leave it "running"; past the hard time limit it is taken over regardless. No retries
+# of a failed upload: it says why on its page, and sales ops upload again. Queued by _queue_quota_job.
 @shared_task(
     name="incentives.run_quota_upload",
+    bind=True,
     acks_late=True,
     ignore_result=True,
+    max_retries=QUOTA_UPLOAD_TIME_LIMIT // RUNNER_RECHECK + 2,
     soft_time_limit=QUOTA_UPLOAD_SOFT_TIME_LIMIT,
     time_limit=QUOTA_UPLOAD_TIME_LIMIT,
 )
-def run_quota_upload(job_id: int) -> None:
-    from incentives.services import quota_upload_job_execute
+def run_quota_upload(self: Task, job_id: int) -> None:
+    from incentives.services import quota_upload_job_execute, quota_upload_job_running
 
-    quota_upload_job_execute(job_id=job_id)
+    run_elsewhere = quota_upload_job_execute(job_id=job_id) is None and quota_upload_job_running(job_id=job_id)
+    if run_elsewhere and self.request.retries < (self.max_retries or 0):
+        raise self.retry(countdown=RUNNER_RECHECK)
 
 
 @shared_task(name=RECOMPUTE_OPEN_PERIODS, acks_late=True, soft_time_limit=1800, time_limit=1900)
@@ -143,32 +151,41 @@ def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | 
 
 
 def _stage(batch: Batch) -> None:
-    """The transaction's message, widened; a rolled-back one is gone (its ids ride along in a new one: an
-    extra recompute, never a missed one)."""
+    """The transaction's message, widened: merged into the task's message still waiting to be sent (a burst of
+    changes in separate transactions becomes one recompute of everyone they touched, salesops.outbox
+    `enqueue_merged`), or a new one. A rolled-back one is gone (its ids ride along in another: an extra recompute,
+    never a missed one)."""
     from salesops.outbox import services as outbox
 
-    args = _task_args(batch)
-    if batch.token is None or not outbox.replace_args(batch.token, args=args):
-        batch.token = outbox.enqueue(
-            RECOMPUTE_PEOPLE,
-            args=args,
-            queue=QUEUE_RECOMPUTE,
-            # A change is recomputed within a minute of its sending or it is stale: a backlog is dropped, the
-            # nightly run catches up.
-            expires=60,
-            send_on_commit=False,
-        )
+    batch.token = outbox.enqueue_merged(
+        RECOMPUTE_PEOPLE,
+        args=_task_args(batch),
+        merge=merge_recompute_args,
+        queue=QUEUE_RECOMPUTE,
+        # A change is recomputed within a minute of its sending or it is stale: a backlog is dropped, the nightly
+        # run catches up.
+        expires=60,
+        into=batch.token,
+    )
 
 
 def _task_args(batch: Batch) -> list[object]:
     return [batch.all_ids(), ",".join(batch.reasons()), batch.since.isoformat() if batch.since else None]
 
 
+def merge_recompute_args(old: list[Any], new: list[Any]) -> list[Any]:
+    """Two recomputes as one: everyone either names, every reason, the earlier reach back (None: none)."""
+    ids = sorted({int(i) for i in old[0]} | {int(i) for i in new[0]})
+    reasons = sorted({r for r in str(old[1] or "").split(",") if r} | {r for r in str(new[1] or "").split(",") if r})
+    since = min((d for d in (old[2], new[2]) if d), default=None)  # ISO dates: the earlier is the smaller
+    return [ids, ",".join(reasons), since]
+
+
 def _send(batch: Batch) -> None:
     from salesops.outbox import services as outbox
 
     if batch.token is not None:
-        outbox.send(batch.token)
+        outbox.release(batch.token)
 
 
 # Per thread: a threaded server runs several transactions at once (salesops.kernel.coalesce).

@@ -7,6 +7,7 @@ tasks, the deal-change listener, the management commands and the tests call.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,8 @@ from reporting.filtersets import Span, current_quarter, custom_span
 from reporting.kpis import KpiRow
 from reporting.models import DigestDelivery
 from salesops import formats
+
+logger = logging.getLogger(__name__)
 
 
 def facts_refresh_deals(*, deal_ids: Iterable[int]) -> dict[str, Any]:
@@ -160,22 +163,36 @@ def digest_message(digest: Digest) -> EmailMultiAlternatives:
 
 def digest_send_weekly(*, today: dt.date | None = None) -> dict[str, int]:
     """E-mail each manager their team's numbers of last week (once per manager and week: a second run of the
-    same week sends nothing). The e-mail backend is the one settings name (EMAIL_BACKEND)."""
+    same week sends nothing twice). The e-mail backend is the one settings name (EMAIL_BACKEND).
+
+    A manager whose digest cannot be built or sent (the mail server refused it) is counted in `failed`, logged,
+    and left without a delivery row; the others are still sent. Another run for the same week (the task retries
+    with the same `today`) sends only what is missing."""
     today = today or timezone.localdate()
     meta = selectors.report_meta()
     people = selectors.everyone()
-    sent = skipped = 0
+    sent = skipped = failed = 0
     for manager in selectors.managers_for_digest():
-        digest = digest_for(manager, people, today=today, meta=meta)
-        # Recorded and sent in one transaction: a failed send leaves no record, so the next run retries it;
-        # the unique row makes a concurrent or repeated run skip this manager.
-        with transaction.atomic():
-            _, created = DigestDelivery.objects.get_or_create(
-                person_id=manager.id, week_start=digest.week.start, defaults={"sent_at": timezone.now()}
-            )
-            if not created:
-                skipped += 1
-                continue
-            digest_message(digest).send()
-            sent += 1
-    return {"sent": sent, "skipped": skipped}
+        try:
+            digest = digest_for(manager, people, today=today, meta=meta)
+            # Recorded and sent in one transaction: a failed send leaves no record, so a later run of the week
+            # sends it; the unique row makes a concurrent or repeated run skip this manager.
+            with transaction.atomic():
+                _, created = DigestDelivery.objects.get_or_create(
+                    person_id=manager.id, week_start=digest.week.start, defaults={"sent_at": timezone.now()}
+                )
+                if not created:
+                    skipped += 1
+                    continue
+                digest_message(digest).send()
+                sent += 1
+        except (
+            Exception
+        ) as error:  # one manager's failure (a refused address, the mail server gone) never stops the rest
+            from celery.exceptions import SoftTimeLimitExceeded
+
+            if isinstance(error, SoftTimeLimitExceeded):  # the task's time is up: the rest wait for its retry
+                raise
+            failed += 1
+            logger.exception("weekly digest of %s for manager %s not sent", today, manager.id)
+    return {"sent": sent, "skipped": skipped, "failed": failed}

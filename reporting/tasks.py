@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import transaction
 
 from salesops.celery import QUEUE_RECOMPUTE
 
@@ -39,11 +42,44 @@ def refresh_changed() -> dict[str, Any]:
     return facts_refresh_changed()
 
 
-@shared_task(name="reporting.send_weekly_digest", acks_late=True, soft_time_limit=900, time_limit=960)
-def send_weekly_digest() -> dict[str, int]:
+class DigestNotSent(Exception):
+    """Some managers' weekly digests could not be sent, even after the retries."""
+
+
+# A digest that could not be sent (the mail server down at 07:00) is tried again for the same week: every 5, 10, 20,
+# then 30 minutes, about three hours in all. Each retry sends only what is missing (one delivery row per manager and
+# week). The countdowns stay under the broker's visibility timeout (an hour), past which Redis would hand a waiting
+# retry to a second worker.
+DIGEST_RETRIES = 8
+DIGEST_RETRY_CAP = 30 * 60
+
+
+def digest_retry_countdown(retries: int) -> int:
+    return int(min(300 * 2**retries, DIGEST_RETRY_CAP))
+
+
+@shared_task(
+    name="reporting.send_weekly_digest",
+    bind=True,
+    acks_late=True,
+    max_retries=DIGEST_RETRIES,
+    soft_time_limit=900,
+    time_limit=960,
+)
+def send_weekly_digest(self: Task, today: str | None = None) -> dict[str, int]:
+    from django.utils import timezone
+
     from reporting.services import digest_send_weekly
 
-    return digest_send_weekly()
+    # The week is fixed by the first run (beat's, on Monday): a retry after midnight still sends that week.
+    day = today or timezone.localdate().isoformat()
+    result = digest_send_weekly(today=dt.date.fromisoformat(day))
+    if result["failed"]:
+        error = DigestNotSent(f"{result['failed']} weekly digest(s) of {day} not sent (see the log above)")
+        # A retry must outlive the beat entry's `expires` (it would be dropped unsent): an hour past its countdown.
+        countdown = digest_retry_countdown(self.request.retries)
+        raise self.retry(kwargs={"today": day}, exc=error, countdown=countdown, expires=float(countdown + 3600))
+    return result
 
 
 def queue_refresh(*, deal_ids: Iterable[int] | None) -> None:
@@ -57,5 +93,8 @@ def queue_refresh(*, deal_ids: Iterable[int] | None) -> None:
     # Stale within minutes anyway (the sweep runs every ten): a backlog is dropped rather than replayed.
     if ids is None or len(ids) > MAX_IDS_PER_TASK:
         outbox.enqueue(REFRESH_CHANGED, queue=QUEUE_RECOMPUTE, expires=600, coalesce=REFRESH_CHANGED)
-    else:
-        outbox.enqueue(REFRESH_DEALS, args=[ids], queue=QUEUE_RECOMPUTE, expires=600)
+        return
+    # Merged into the refresh still waiting to be sent: a burst of changes becomes one refresh, not one a change.
+    merged = outbox.enqueue_merged(REFRESH_DEALS, args=[ids], merge=outbox.merge_id_lists, queue=QUEUE_RECOMPUTE,
+                                   expires=600)  # fmt: skip
+    transaction.on_commit(partial(outbox.release, merged))

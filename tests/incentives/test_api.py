@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -425,31 +427,77 @@ def test_a_quota_upload_over_its_time_limit_fails_and_saves_nothing(
     assert ops.get(job["url"]).json()["errors"] == job["errors"]
 
 
+@contextmanager
+def runner_alive(job: str, job_id: int) -> Iterator[Any]:
+    """A live worker running the job: another database session holding its runner lock (salesops.job_runner).
+    Closing the session (`.close()`) is that worker dying: Postgres frees the lock with it."""
+    from django.db import connections
+
+    from salesops.kernel.locks import lock_pair
+
+    other = connections.create_connection("default")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", list(lock_pair(job, job_id)))
+    try:
+        yield other
+    finally:
+        other.close()
+
+
 def test_a_second_copy_of_a_quota_upload_task_leaves_a_running_upload_alone(
-    api_client_for, computed, settings, tmp_path
+    api_client_for, computed, settings, tmp_path, monkeypatch
 ):
-    """A redelivered task (or an outbox message sent twice) finds the job running and does nothing; only a job
-    running longer than the task's hard time limit (its worker was killed) is taken over."""
+    """A redelivered task (or an outbox message sent twice) finds the job run by a live worker and does nothing;
+    a job running longer than the task's hard time limit (its worker was killed) is taken over."""
+    from celery.exceptions import Retry
+
     from incentives import services
     from incentives.models import QuotaUploadJob
-    from incentives.tasks import QUOTA_UPLOAD_TIME_LIMIT
+    from incentives.tasks import QUOTA_UPLOAD_TIME_LIMIT, run_quota_upload
+    from salesops import job_runner
 
+    monkeypatch.setattr(job_runner, "RUNNER_WAIT", 0.5)  # how long a copy waits for a dying session's lock
     settings.MEDIA_ROOT = tmp_path / "media"
     ops = api_client_for(computed["ops"])
     response = post_upload(ops, b"person,period,amount\nann,2025-Q3,120000\n", dry_run="false")
     job_id = response.json()["id"]
     started = timezone.now() - dt.timedelta(seconds=QUOTA_UPLOAD_TIME_LIMIT - 60)
     QuotaUploadJob.objects.filter(pk=job_id).update(status="running", started_at=started)  # the first copy runs
-    assert services.quota_upload_job_execute(job_id=job_id) is None
-    job = QuotaUploadJob.objects.get(pk=job_id)
-    assert (job.status, job.started_at, job.result, job.finished_at) == ("running", started, {}, None)
-    assert not Quota.objects.filter(period__label="2025-Q3").exists()
-    # Past the hard time limit the first worker is gone (killed, its transaction rolled back): taken over.
-    QuotaUploadJob.objects.filter(pk=job_id).update(started_at=started - dt.timedelta(seconds=120))
-    taken = services.quota_upload_job_execute(job_id=job_id)
+    with runner_alive(services.QUOTA_UPLOAD_RUNNER, job_id):
+        assert services.quota_upload_job_execute(job_id=job_id) is None
+        job = QuotaUploadJob.objects.get(pk=job_id)
+        assert (job.status, job.started_at, job.result, job.finished_at) == ("running", started, {}, None)
+        assert not Quota.objects.filter(period__label="2025-Q3").exists()
+        with pytest.raises(Retry):  # the task's copy looks again later, in case the runner dies meanwhile
+            run_quota_upload(job_id)
+        # Past the hard time limit the first worker is gone (killed, its transaction rolled back): taken over.
+        QuotaUploadJob.objects.filter(pk=job_id).update(started_at=started - dt.timedelta(seconds=120))
+        taken = services.quota_upload_job_execute(job_id=job_id)
     assert taken is not None and taken.status == "done" and taken.result["created"] == 1
     assert Quota.objects.filter(period__label="2025-Q3").count() == 1
     assert services.quota_upload_job_execute(job_id=job_id) is None  # finished: nothing more
+
+
+def test_a_quota_upload_whose_worker_was_killed_is_taken_over_by_the_redelivered_copy_at_once(
+    api_client_for, computed, settings, tmp_path
+):
+    """A worker process killed mid-upload (out of memory) has its task handed back to the broker at once
+    (acks_late, reject_on_worker_lost): that copy arrived minutes before the 25-minute limit and, with nothing to
+    tell a dead runner from a live one, did nothing, so the upload stayed "running" for good. The runner lock goes
+    with the dead worker's database session, so the copy takes the upload over."""
+    from incentives import services
+    from incentives.models import QuotaUploadJob
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ops = api_client_for(computed["ops"])
+    job_id = post_upload(ops, b"person,period,amount\nann,2025-Q3,120000\n", dry_run="false").json()["id"]
+    with runner_alive(services.QUOTA_UPLOAD_RUNNER, job_id) as first_worker:
+        started = timezone.now() - dt.timedelta(minutes=2)
+        QuotaUploadJob.objects.filter(pk=job_id).update(status="running", started_at=started)
+        first_worker.close()  # killed two minutes into the upload
+        taken = services.quota_upload_job_execute(job_id=job_id)  # the copy the broker hands out again
+    assert taken is not None and taken.status == "done" and taken.result["created"] == 1
+    assert Quota.objects.filter(period__label="2025-Q3").count() == 1
 
 
 def test_a_quota_uploads_check_counts_what_its_save_changes(api_client_for, computed, quota_jobs_eager):

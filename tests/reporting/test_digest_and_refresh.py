@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
@@ -34,7 +35,7 @@ def test_weekly_digest_reaches_each_manager_once(book):
     assert "Open your dashboard" in html and "/reporting/manager/?period=2026-Q1" in html
     west = next(m for m in mail.outbox if m.to == [o.manager_west.email])
     assert west.subject.endswith("15,000 booked, 0 won")  # rep_c's half of A2; the deal is rep_a's
-    assert services.digest_send_weekly(today=dt.date(2026, 3, 10)) == {"sent": 0, "skipped": 3}
+    assert services.digest_send_weekly(today=dt.date(2026, 3, 10)) == {"sent": 0, "skipped": 3, "failed": 0}
     assert len(mail.outbox) == 3
 
 
@@ -43,6 +44,49 @@ def test_digest_uses_the_configured_backend(book, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
     assert services.digest_send_weekly(today=dt.date(2026, 3, 9))["sent"] == 3
     assert mail.outbox == []
+
+
+def test_a_digest_the_mail_server_refuses_leaves_the_others_sent_and_is_retried_for_the_same_week(book, monkeypatch):
+    """One refused send (the mail server gone at 07:00) used to stop the run: the managers after it got nothing, and
+    nothing tried again until the next Monday, a week later. Now the others go, and the task retries that week."""
+    from smtplib import SMTPServerDisconnected
+
+    from reporting import tasks
+
+    o = book.org
+    real_send = EmailMultiAlternatives.send
+
+    def refuse_the_director(message, *args, **kwargs):
+        if message.to == [o.director.email]:
+            raise SMTPServerDisconnected("Connection unexpectedly closed")
+        return real_send(message, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse_the_director)
+    assert o.director.pk < o.manager_east.pk  # the director comes first: the others follow the refused one
+    result = services.digest_send_weekly(today=dt.date(2026, 3, 9))
+    assert result == {"sent": 2, "skipped": 0, "failed": 1}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([o.manager_east.email, o.manager_west.email])
+
+    # The task asks for a retry of the same week, expiring well after its countdown (beat's expiry would drop it).
+    retried: dict[str, object] = {}
+
+    def retry(**options):
+        retried.update(options)
+        return RuntimeError("retry")
+
+    monkeypatch.setattr(tasks.send_weekly_digest, "retry", retry)
+    with freeze_time("2026-03-09 07:00"), pytest.raises(RuntimeError, match="retry"):
+        tasks.send_weekly_digest.run()
+    assert retried["kwargs"] == {"today": "2026-03-09"}
+    countdown, expires = retried["countdown"], retried["expires"]
+    assert isinstance(countdown, int) and isinstance(expires, float) and 0 < countdown <= 1800 < expires - countdown
+
+    # The retry, after midnight and with the mail server back, sends that week's missing digest only.
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    with freeze_time("2026-03-10 00:30"):
+        assert tasks.send_weekly_digest.run(today="2026-03-09") == {"sent": 1, "skipped": 2, "failed": 0}
+    assert [m.to[0] for m in mail.outbox].count(o.director.email) == 1
+    assert "2 Mar–8 Mar" in next(m for m in mail.outbox if m.to == [o.director.email]).subject
 
 
 def test_a_change_through_the_services_reaches_the_rollups(book, django_capture_on_commit_callbacks, celery_eager):

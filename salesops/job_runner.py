@@ -1,0 +1,57 @@
+"""Who runs a background job right now: a Postgres session-level advisory lock, held for the whole run.
+
+A job row that says "running" cannot tell a live worker from a dead one. A worker's pool process killed mid-job
+(out of memory, SIGKILL) has its task handed back to the broker at once (acks_late, reject_on_worker_lost): the
+copy that arrives seconds later finds the job "running" and, judging by the clock, could only leave it so, and
+the job stayed "running" for good. The lock is tied to the runner's database session, which ends with its
+process, so the copy knows: the lock is free, nobody runs the job, it takes it over; the lock is held, a live
+worker runs it, it does nothing now and looks again later (the task retries), so a job whose dead worker's session
+lingered is still taken over.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import DatabaseError, connection
+
+from salesops.kernel.locks import lock_pair
+
+__all__ = ["RUNNER_RECHECK", "RUNNER_WAIT", "job_runner"]
+
+logger = logging.getLogger(__name__)
+
+# A killed worker's session ends a moment after its process (at once when idle; after the statement it was running
+# otherwise): a copy waits this long for the lock before it takes the job for live.
+RUNNER_WAIT = 10.0
+# A copy that found the job live looks again this long after (the task's retry): a session that outlived its
+# process in a long statement has ended by then, and the job is taken over if it is still "running".
+RUNNER_RECHECK = 300
+
+
+@contextmanager
+def job_runner(job: str, job_id: int, *, wait: float | None = None) -> Iterator[bool]:
+    """Try to become the runner of `job` number `job_id`: yields True when this session now holds its lock (no live
+    process runs the job), False when another session still holds it after `wait` seconds (RUNNER_WAIT; a live
+    runner). The lock is released on leaving, and by Postgres when the session ends (the process died)."""
+    key = list(lock_pair(job, job_id))
+    deadline = time.monotonic() + (RUNNER_WAIT if wait is None else wait)
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            held = bool(cursor.fetchone()[0])
+        if held or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+            except DatabaseError:  # the session broke: its locks went with it
+                logger.warning("%s %s: the runner lock could not be released", job, job_id, exc_info=True)
