@@ -12,11 +12,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from salesops.api import DomainError
+from salesops.kernel.locks import lock_pair
 from salesops.org.models import User
 from signals.models import CHANNELS, Kind, Notification, NotificationPreference, default_channels
 
@@ -25,6 +26,8 @@ OUTBOUND = ("email", "slack", "teams")
 TITLE_MAX = 200
 URL_MAX = 500
 DEDUPE_MAX = 200
+# pg_advisory_xact_lock(namespace, dedupe key): one sender of a key at a time.
+NOTIFY_LOCK = "signals.notify"
 
 
 def channels_for(person_ids: Iterable[int], kind: str) -> dict[int, dict[str, bool]]:
@@ -94,8 +97,19 @@ def notify(
         )
         outbound.extend((pk, channel) for channel in OUTBOUND if on[channel])
     with transaction.atomic():
-        # Two senders racing on one key: the unique (recipient, dedupe_key) constraint keeps one row; the loser's
-        # row is dropped here rather than failing the change that caused the notification.
+        if dedupe_key:
+            # Two senders of one key at once (an event delivered twice, a job run twice): one at a time, and the
+            # second leaves out whom the first told, in-app and by e-mail, Slack and Teams alike (the unique
+            # constraint alone kept one row but let both queue the outbound deliveries).
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock_pair(NOTIFY_LOCK, dedupe_key)))
+            told = set(
+                Notification.objects.filter(
+                    recipient_id__in=[row.recipient_id for row in rows], dedupe_key=dedupe_key
+                ).values_list("recipient_id", flat=True)
+            )
+            rows = [row for row in rows if row.recipient_id not in told]
+            outbound = [(pk, channel) for pk, channel in outbound if pk not in told]
         Notification.objects.bulk_create(rows, ignore_conflicts=bool(dedupe_key), batch_size=1000)
     if outbound:
         _queue_outbound(outbound, subject=title, text=body or title, url=url, source=f"notification:{kind}")

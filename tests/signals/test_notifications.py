@@ -125,3 +125,42 @@ def test_other_channels_are_queued_after_commit_per_preferences(org, django_capt
         svc.notify(recipient_ids=[org.rep_a.pk], kind=Kind.DEAL_ASSIGNED, title="Yours now")  # e-mail off by default
         assert not Delivery.objects.exists()  # nothing before the commit
     assert list(Delivery.objects.values_list("to_email", flat=True)) == ["a@example.com"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_of_one_key_at_once_send_one_email(monkeypatch):
+    """An event delivered twice at once (the web process and the outbox relay's worker), or a job run by two workers:
+    both found nobody told under the key, the unique constraint kept one notification, but both queued the e-mail
+    (and Slack, Teams). The senders of one key now take turns, and the second leaves out whom the first told."""
+    import threading
+
+    from django.db import connection
+
+    from signals.models import Delivery
+    from tests.factories import UserFactory
+
+    person = UserFactory.create(username="rep_x", email="rep_x@example.com")
+    both_looked = threading.Barrier(2, timeout=10)
+    real = svc.channels_for
+
+    def after_both_looked(ids, kind):
+        both_looked.wait()  # each sender has found nobody told under the key yet
+        return real(ids, kind)
+
+    monkeypatch.setattr(svc, "channels_for", after_both_looked)
+    made: list[int] = []
+
+    def send() -> None:
+        try:
+            made.append(svc.notify(recipient_ids=[person.pk], kind=Kind.PERIOD_LOCKED, title="Locked", dedupe_key="k"))
+        finally:
+            connection.close()
+
+    senders = [threading.Thread(target=send) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(20)
+    assert sorted(made) == [0, 1]
+    assert Notification.objects.filter(recipient=person).count() == 1
+    assert Delivery.objects.filter(person=person).count() == 1  # one e-mail (2 before)
