@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
+
+from salesops.job_runner import RUNNER_RECHECK
 
 RUN_STRESS_TEST = "planning.run_stress_test"
 
 
-# acks_late: a worker lost mid-run gets the test redelivered; the service claims it only while it is queued
-# (or stale), so a copy delivered twice does nothing. No retries: a failed run says why on its page.
-@shared_task(name=RUN_STRESS_TEST, acks_late=True, ignore_result=True, soft_time_limit=600, time_limit=660)
-def run_stress_test(test_id: int) -> None:
-    from planning.services.stress import stress_test_execute
+# acks_late: a worker lost mid-run gets the test redelivered. The service claims it while it is queued, or running
+# with nobody holding its runner lock (its worker was killed; salesops.job_runner), so a copy delivered twice does
+# nothing while a live worker runs it; that copy looks again every RUNNER_RECHECK seconds until the test is no
+# longer running (a killed worker's lingering session cannot leave it "running"). No retries of a failed run: it
+# says why on its page.
+@shared_task(name=RUN_STRESS_TEST, bind=True, acks_late=True, ignore_result=True, max_retries=5, soft_time_limit=600,
+             time_limit=660)  # fmt: skip
+def run_stress_test(self: Task, test_id: int) -> None:
+    from planning.services.stress import stress_test_execute, stress_test_running
 
-    stress_test_execute(test_id=test_id)
+    run_elsewhere = stress_test_execute(test_id=test_id) is None and stress_test_running(test_id=test_id)
+    if run_elsewhere and self.request.retries < (self.max_retries or 0):
+        raise self.retry(countdown=RUNNER_RECHECK)
 
 
 ASSIGN_ACTIVE_TERRITORIES = "planning.assign_active_territories"

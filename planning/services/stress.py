@@ -19,6 +19,7 @@ from planning.selectors import stress as selectors
 from salesops import softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
+from salesops.job_runner import job_runner
 from salesops.org.models import User
 
 logger = logging.getLogger(__name__)
@@ -137,20 +138,34 @@ def stress_result(data: stress.StressInput, progress: stress.ProgressFn | None =
     return summary
 
 
-# A run still "running" this long after it was created lost its worker (the task's hard limit is shorter).
+# A run still "running" this long after it was created lost its worker (the task's hard limit is shorter): taken
+# over even if a session still holds its runner lock.
 STALE_AFTER = dt.timedelta(minutes=15)
+STRESS_RUNNER = "planning.stress_test"  # the runner lock of one stress test (salesops.job_runner)
 
 
 def stress_test_execute(*, test_id: int) -> StressTest | None:
-    """Run a queued stress test and store its result (or why it failed). The claim is one UPDATE of a queued
-    test: a second copy of the task finds it running and does nothing, unless it is stale (its worker died).
-    Returns the test, or None when not claimed."""
+    """Run a queued stress test and store its result (or why it failed), holding the test's runner lock
+    (salesops.job_runner) from the claim to the result. A second copy of the task finds the lock held and does
+    nothing while the first runs; a copy that finds the test "running" with nobody holding the lock (its worker was
+    killed) takes it over at once. Returns the test, or None when not claimed."""
+    with job_runner(STRESS_RUNNER, test_id) as only_runner:
+        return _execute(test_id, only_runner=only_runner)
+
+
+def stress_test_running(*, test_id: int) -> bool:
+    """Whether the test still says "running" (a copy of its task that found it run elsewhere looks again later)."""
+    return StressTest.objects.filter(pk=test_id, status=StressTest.Status.RUNNING).exists()
+
+
+def _execute(test_id: int, *, only_runner: bool) -> StressTest | None:
     stale = timezone.now() - STALE_AFTER
-    claimed = (
-        StressTest.objects.filter(pk=test_id)
-        .filter(Q(status=StressTest.Status.QUEUED) | Q(status=StressTest.Status.RUNNING, created_at__lt=stale))
-        .update(status=StressTest.Status.RUNNING, error="")
+    claimable = (
+        Q(status=StressTest.Status.QUEUED) | Q(status=StressTest.Status.RUNNING)
+        if only_runner
+        else Q(status=StressTest.Status.RUNNING, created_at__lt=stale)
     )
+    claimed = StressTest.objects.filter(pk=test_id).filter(claimable).update(status=StressTest.Status.RUNNING, error="")
     if not claimed:
         logger.info("stress test %s: not queued, this copy of the task does nothing", test_id)
         return None

@@ -6,7 +6,6 @@ every test but only their subtree's rows (no company totals); reps see nothing (
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from decimal import Decimal
@@ -18,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from planning.models import StressTest
 from planning.selectors import stress as selectors
@@ -65,7 +65,7 @@ def stress_test_new(request: HttpRequest) -> HttpResponseBase:
     user = _reader(request)
     if not selectors.may_run_stress_tests(user):
         raise PermissionDenied("Only sales ops run stress tests.")
-    plans = selectors.plans_to_copy(dt.date.today())
+    plans = selectors.plans_to_copy(timezone.localdate())  # the company's day, not the server's
     form = {"name": "", "period": "", "outcomes": "1000", "seed": "1", "plan_json": "", "plan_version": "",
             "scenario": ""}  # fmt: skip
     if request.method == "POST":

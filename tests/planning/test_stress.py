@@ -111,6 +111,40 @@ def test_a_failure_is_stored_with_its_message(world) -> None:
     assert test.status == StressTest.Status.FAILED
 
 
+def test_a_copy_of_the_task_leaves_a_live_run_alone_and_takes_over_one_whose_worker_was_killed(
+    world, monkeypatch
+) -> None:
+    """A worker process killed mid-run has its task handed back to the broker at once (acks_late,
+    reject_on_worker_lost). That copy used to find the test "running", younger than 15 minutes, and do nothing: the
+    test stayed "running" for good. The runner lock tells a dead worker (its database session ended) from a live
+    one (a second copy of a live run still does nothing)."""
+    from celery.exceptions import Retry
+    from django.db import connections
+
+    from planning.services.stress import STRESS_RUNNER
+    from salesops import job_runner
+    from salesops.kernel.locks import lock_pair
+
+    monkeypatch.setattr(job_runner, "RUNNER_WAIT", 0.5)  # how long a copy waits for a dying session's lock
+
+    test = stress_test_create(actor=world.ops, name="Draft FY27", plan_definition=PLAN, period=Q, outcomes=50, seed=5)
+    StressTest.objects.filter(pk=test.pk).update(status=StressTest.Status.RUNNING)  # the first copy runs
+    first_worker = connections.create_connection("default")
+    try:
+        with first_worker.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", list(lock_pair(STRESS_RUNNER, test.pk)))
+        with pytest.raises(Retry):  # a second copy while the first is alive: nothing now, a look again later
+            run_stress_test(test.pk)
+        test.refresh_from_db()
+        assert (test.status, test.result) == (StressTest.Status.RUNNING, {})
+    finally:
+        first_worker.close()  # the first worker's process is killed
+    run_stress_test(test.pk)  # the copy the broker hands out again
+    test.refresh_from_db()
+    assert test.status == StressTest.Status.DONE, test.error
+    assert test.result["outcomes"] == 50
+
+
 def test_create_refuses_bad_input_and_non_sales_ops(world) -> None:
     with pytest.raises(Forbidden):
         stress_test_create(actor=world.finance, name="x", plan_definition=PLAN, period=Q)
@@ -123,6 +157,24 @@ def test_create_refuses_bad_input_and_non_sales_ops(world) -> None:
     bad = {**PLAN, "components": [{"key": "c", "type": "tiered_rate", "tiers": []}]}
     with pytest.raises(DomainError, match="tier"):
         stress_test_create(actor=world.ops, name="x", plan_definition=bad, period=Q)
+
+
+def test_the_form_offers_the_plans_of_the_companys_quarter_not_the_servers(world, client_for, settings) -> None:
+    """Past midnight in the company's time zone (UTC+14) while the server's clock (UTC) is still on 31 March, the
+    form offered the plans of the quarter of the server's day (it read date.today())."""
+    from freezegun import freeze_time
+
+    from tests.factories import UserFactory
+
+    settings.TIME_ZONE = "Pacific/Kiritimati"
+    q2 = pay.plan_save_version(actor=world.ops, key="ae-q2", name="AE from Q2", definition={**PLAN, "key": "ae-q2"},
+                               effective_from=dt.date(2027, 4, 1))  # fmt: skip
+    hire = UserFactory.create(username="q2_hire", manager=world.manager_east)
+    pay.plan_assign(actor=world.ops, person=hire, plan=q2.plan, start=dt.date(2027, 4, 1))
+    with freeze_time("2027-03-31 11:00"):  # 1 April, 01:00 company time
+        page = client_for(world.ops).get(reverse("planning:stress_test_new"))
+    assert page.status_code == 200
+    assert "AE from Q2 v1" in page.content.decode()
 
 
 def test_pages_by_role(world, client_for) -> None:
