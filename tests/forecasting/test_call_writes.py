@@ -4,8 +4,8 @@ same rule, the same words, the same status on every surface)."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -137,14 +137,27 @@ def test_two_adjustments_at_once_each_audit_the_numbers_they_replaced(org, q4, m
     history lost the step between them."""
     services.forecast_adjust(actor=org.manager_east, person=org.rep_a, period="2026-Q4", commit="100",
                              best_case="200", note="first")  # fmt: skip
-    both_read = threading.Barrier(2)
+    reads = [0]
+    counting = threading.Lock()
     read = selectors.latest_adjustments
 
     def read_then_wait(*args, **kwargs):
         found = read(*args, **kwargs)
-        # Hold this transaction open until the other one has read too (it cannot, once the writes queue).
-        with contextlib.suppress(threading.BrokenBarrierError):
-            both_read.wait(timeout=1)
+        with counting:
+            reads[0] += 1
+        # Hold this transaction open until the other one has read too, or waits on a lock (once the writes of one
+        # person queue, it cannot read before this one commits). Counted in polls, not by the clock: under
+        # faketime a timed wait may never end.
+        for _ in range(400):
+            with counting:
+                if reads[0] >= 2:
+                    break
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")  # fmt: skip
+                if cursor.fetchone()[0]:
+                    break
+            time.sleep(0.025)
         return found
 
     monkeypatch.setattr(selectors, "latest_adjustments", read_then_wait)
