@@ -36,19 +36,19 @@ def queue_milestones(person_ids: Iterable[int]) -> None:
 
 
 def _stage(batch: Batch) -> None:
-    """Merged into the task's message still waiting to be sent, so a burst of changes in separate transactions
-    becomes one task (salesops.outbox `enqueue_merged`), or a new message."""
     from salesops.outbox import services as outbox
 
-    batch.token = outbox.enqueue_merged(EVALUATE_MILESTONES, args=[batch.all_ids()], merge=outbox.merge_id_lists,
-                                        queue=QUEUE_RECOMPUTE, expires=300, into=batch.token)  # fmt: skip
+    args = [batch.all_ids()]
+    if batch.token is None or not outbox.replace_args(batch.token, args=args):
+        batch.token = outbox.enqueue(EVALUATE_MILESTONES, args=args, queue=QUEUE_RECOMPUTE, expires=300,
+                                     send_on_commit=False)  # fmt: skip
 
 
 def _send(batch: Batch) -> None:
     from salesops.outbox import services as outbox
 
     if batch.token is not None:
-        outbox.release(batch.token)
+        outbox.send(batch.token)
 
 
 _batch = Coalescer(on_commit=transaction.on_commit, send=_send)

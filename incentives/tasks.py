@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError, transaction
@@ -151,41 +150,32 @@ def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | 
 
 
 def _stage(batch: Batch) -> None:
-    """The transaction's message, widened: merged into the task's message still waiting to be sent (a burst of
-    changes in separate transactions becomes one recompute of everyone they touched, salesops.outbox
-    `enqueue_merged`), or a new one. A rolled-back one is gone (its ids ride along in another: an extra recompute,
-    never a missed one)."""
+    """The transaction's message, widened; a rolled-back one is gone (its ids ride along in a new one: an
+    extra recompute, never a missed one)."""
     from salesops.outbox import services as outbox
 
-    batch.token = outbox.enqueue_merged(
-        RECOMPUTE_PEOPLE,
-        args=_task_args(batch),
-        merge=merge_recompute_args,
-        queue=QUEUE_RECOMPUTE,
-        # A change is recomputed within a minute of its sending or it is stale: a backlog is dropped, the nightly
-        # run catches up.
-        expires=60,
-        into=batch.token,
-    )
+    args = _task_args(batch)
+    if batch.token is None or not outbox.replace_args(batch.token, args=args):
+        batch.token = outbox.enqueue(
+            RECOMPUTE_PEOPLE,
+            args=args,
+            queue=QUEUE_RECOMPUTE,
+            # A change is recomputed within a minute of its sending or it is stale: a backlog is dropped, the
+            # nightly run catches up.
+            expires=60,
+            send_on_commit=False,
+        )
 
 
 def _task_args(batch: Batch) -> list[object]:
     return [batch.all_ids(), ",".join(batch.reasons()), batch.since.isoformat() if batch.since else None]
 
 
-def merge_recompute_args(old: list[Any], new: list[Any]) -> list[Any]:
-    """Two recomputes as one: everyone either names, every reason, the earlier reach back (None: none)."""
-    ids = sorted({int(i) for i in old[0]} | {int(i) for i in new[0]})
-    reasons = sorted({r for r in str(old[1] or "").split(",") if r} | {r for r in str(new[1] or "").split(",") if r})
-    since = min((d for d in (old[2], new[2]) if d), default=None)  # ISO dates: the earlier is the smaller
-    return [ids, ",".join(reasons), since]
-
-
 def _send(batch: Batch) -> None:
     from salesops.outbox import services as outbox
 
     if batch.token is not None:
-        outbox.release(batch.token)
+        outbox.send(batch.token)
 
 
 # Per thread: a threaded server runs several transactions at once (salesops.kernel.coalesce).

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
-from django.db import transaction
+from celery.exceptions import SoftTimeLimitExceeded
 
 from salesops.celery import QUEUE_RECOMPUTE
 
@@ -73,7 +72,12 @@ def send_weekly_digest(self: Task, today: str | None = None) -> dict[str, int]:
 
     # The week is fixed by the first run (beat's, on Monday): a retry after midnight still sends that week.
     day = today or timezone.localdate().isoformat()
-    result = digest_send_weekly(today=dt.date.fromisoformat(day))
+    try:
+        result = digest_send_weekly(today=dt.date.fromisoformat(day))
+    except SoftTimeLimitExceeded:
+        # Out of time part way (a slow mail server): the managers not reached yet wait for the retry, which sends
+        # only what is missing.
+        result = {"failed": 1}
     if result["failed"]:
         error = DigestNotSent(f"{result['failed']} weekly digest(s) of {day} not sent (see the log above)")
         # A retry must outlive the beat entry's `expires` (it would be dropped unsent): an hour past its countdown.
@@ -93,8 +97,5 @@ def queue_refresh(*, deal_ids: Iterable[int] | None) -> None:
     # Stale within minutes anyway (the sweep runs every ten): a backlog is dropped rather than replayed.
     if ids is None or len(ids) > MAX_IDS_PER_TASK:
         outbox.enqueue(REFRESH_CHANGED, queue=QUEUE_RECOMPUTE, expires=600, coalesce=REFRESH_CHANGED)
-        return
-    # Merged into the refresh still waiting to be sent: a burst of changes becomes one refresh, not one a change.
-    merged = outbox.enqueue_merged(REFRESH_DEALS, args=[ids], merge=outbox.merge_id_lists, queue=QUEUE_RECOMPUTE,
-                                   expires=600)  # fmt: skip
-    transaction.on_commit(partial(outbox.release, merged))
+    else:
+        outbox.enqueue(REFRESH_DEALS, args=[ids], queue=QUEUE_RECOMPUTE, expires=600)

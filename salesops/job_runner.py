@@ -53,5 +53,7 @@ def job_runner(job: str, job_id: int, *, wait: float | None = None) -> Iterator[
             try:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-            except DatabaseError:  # the session broke: its locks went with it
+            except DatabaseError:  # the session broke (its locks went with it), or its transaction was aborted
                 logger.warning("%s %s: the runner lock could not be released", job, job_id, exc_info=True)
+                if not connection.in_atomic_block:
+                    connection.close()  # ending the session releases the lock (a pooled one would keep it)

@@ -23,7 +23,6 @@ from pipeline.models import Deal
 from salesops.celery import app as celery_app
 from salesops.outbox import services as outbox
 from salesops.outbox.models import OutboxMessage
-from salesops.outbox.tasks import RELAY_MIN_AGE
 from tests.incentives.conftest import build_example
 
 
@@ -513,85 +512,3 @@ def test_a_deal_change_without_ids_queues_the_reporting_sweep(db):
     OutboxMessage.objects.all().delete()
     _on_deals_changed("pipeline", deal_ids=None)
     assert [m.task for m in outbox.unsent()] == [REFRESH_CHANGED]
-
-
-# ------------------------------------------------------------------------------------------- merged bursts
-def test_a_burst_of_deal_changes_queues_a_few_tasks_not_one_a_change(
-    db, published, monkeypatch, django_capture_on_commit_callbacks, clean_cache
-):
-    """Fifty deal changes one after the other, each its own request (an integration PATCHing deals one by one), used
-    to queue fifty commission recomputes, fifty reporting refreshes, fifty milestone and fifty ramp evaluations (most
-    recomputes then dropped by their one-minute expiry, the pay left to the nightly run). The first change is sent at
-    once; the rest of the burst is merged into one held message per task, sent when its window ends."""
-    import salesops.outbox.tasks as outbox_tasks
-    from pipeline import services as pipeline_services
-
-    scheduled: list[int] = []
-    monkeypatch.setattr(outbox_tasks.send_held, "apply_async", lambda args, **options: scheduled.append(args[0]))
-    monkeypatch.setattr(outbox, "MERGE_WINDOW", 600)  # the whole burst inside one window, however slow the machine
-    people = build_example()
-    OutboxMessage.objects.all().delete()  # the example's own setup: a quiet spell since
-    deals = list(Deal.objects.order_by("id"))
-    for round_ in range(13):
-        for deal in deals[: 2 if round_ == 12 else None]:
-            with django_capture_on_commit_callbacks(execute=True):
-                pipeline_services.deal_update(actor=people["ops"], deal=deal, amount=Decimal(1000 + round_))
-    merged = ("incentives.recompute_people", "reporting.refresh_deals", "enablement.evaluate_milestones",
-              "enablement.refresh_ramp")  # fmt: skip
-    for task in merged:
-        messages = list(OutboxMessage.objects.filter(task=task).order_by("id"))
-        assert len(messages) == 2, (task, len(messages))  # 50 before (one a change)
-        first = messages[0]
-        assert first.send_after is None and first.sent_at is not None  # the first change: sent at once, not held
-    recomputes = OutboxMessage.objects.filter(task="incentives.recompute_people").order_by("id")
-    paid = {people["ann"].pk, people["bob"].pk}  # the won deals' owners
-    assert set().union(*(set(m.args[0]) for m in recomputes)) >= paid
-    assert all("deal" in m.args[1].split(",") for m in recomputes)
-    held = [m for m in OutboxMessage.objects.filter(task__in=merged, sent_at__isnull=True)]
-    assert held and all(m.send_after is not None for m in held)
-    assert set(scheduled) <= {m.pk for m in OutboxMessage.objects.filter(task__in=merged)}  # held ones' sends
-    # Its window ended: the held message goes with every change merged into it.
-    for message in held:
-        assert outbox.send_held(message.pk) is True
-    assert not OutboxMessage.objects.filter(task__in=merged, sent_at__isnull=True).exists()
-    ids = set(OutboxMessage.objects.filter(task__in=merged).values_list("pk", flat=True))
-    assert sorted(pk for pk in published if pk in ids) == sorted(ids)  # each published once
-
-
-def test_changes_merged_across_transactions_keep_every_id_and_the_earliest_date(db, published, monkeypatch):
-    from incentives import tasks
-
-    # Beat's relay leaves a held message to its window (it is younger than the relay's minimum age till then).
-    assert RELAY_MIN_AGE.total_seconds() > outbox.MERGE_WINDOW
-    monkeypatch.setattr(outbox, "MERGE_WINDOW", 600)  # these changes inside one window, however slow the machine
-    OutboxMessage.objects.all().delete()
-    with transaction.atomic():
-        tasks.queue_recompute(person_ids=[3], reason="deal", since=dt.date(2025, 4, 1))
-        tasks._flush()  # what on_commit runs: sent at once (nothing sent lately)
-    for ids, reason, since in (([1, 2], "deal", dt.date(2025, 2, 1)), ([2, 5], "quota", None),
-                               ([4], "org", dt.date(2025, 3, 1))):  # fmt: skip
-        with transaction.atomic():
-            tasks.queue_recompute(person_ids=ids, reason=reason, since=since)
-            tasks._flush()
-    first, held = OutboxMessage.objects.filter(task="incentives.recompute_people").order_by("id")
-    assert first.args == [[3], "deal", "2025-04-01"] and first.sent_at is not None
-    assert held.args == [[1, 2, 4, 5], "deal,org,quota", "2025-02-01"] and held.sent_at is None
-    assert held.send_after is not None and held.send_after > timezone.now()
-    # Beat's relay leaves a held message to its window; `relay_outbox` by hand sends it.
-    assert outbox.relay(min_age=RELAY_MIN_AGE)["sent"] == 0
-    assert outbox.relay()["sent"] == 1 and published[-1] == held.pk
-
-
-def test_a_held_message_locked_by_a_change_merging_into_it_is_sent_once_that_change_is_done(
-    transactional_db, published
-):
-    held = outbox.enqueue_merged("incentives.recompute_open_periods", args=[[1]], merge=outbox.merge_id_lists, window=0)
-    assert not held.held  # nothing sent lately: not held
-    release, thread = _hold_row_lock(held.id)  # a change merging into it, its transaction still open
-    try:
-        assert outbox.send_held(held.id) is False  # still waiting: the task tries again a second later
-        assert published == []
-    finally:
-        release.set()
-        thread.join(10)
-    assert outbox.send_held(held.id) is True and published == [held.id]

@@ -15,12 +15,8 @@ class OutboxMessage(models.Model):
     # Seconds counted from the moment the message is sent (not written): a relayed backlog gets its full window.
     expires = models.PositiveIntegerField(null=True, blank=True)
     countdown = models.PositiveIntegerField(null=True, blank=True)
-    # Messages with the same key are interchangeable: while one is unsent, another is not written (`enqueue`), or
-    # the later change's arguments are merged into it (`enqueue_merged`, keys "merge:<task>").
+    # Messages with the same key are interchangeable: while one is unsent, another is not written.
     coalesce = models.CharField(max_length=200, blank=True, default="")
-    # A merged message is held until then, gathering the changes of a burst (services.enqueue_merged); beat's relay
-    # leaves it to that time (it is younger than the relay's minimum age till then). Empty: sent at once.
-    send_after = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     # Set by the sender publishing it (services._claim), so no other sender does too; cleared with the outcome.
@@ -35,7 +31,6 @@ class OutboxMessage(models.Model):
             models.Index(fields=["coalesce"], condition=Q(sent_at__isnull=True) & ~Q(coalesce=""),
                          name="outbox_unsent_coalesce"),
             models.Index(fields=["sent_at"], condition=Q(sent_at__isnull=False), name="outbox_sent"),
-            models.Index(fields=["coalesce", "sent_at"], condition=~Q(coalesce=""), name="outbox_coalesce_sent"),
         ]  # fmt: skip
 
     def __str__(self) -> str:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -82,124 +81,6 @@ def enqueue(
     return message.pk
 
 
-# ------------------------------------------------------------------------------------------ merged messages
-# A burst of changes (an integration PATCHing a thousand deals one by one, a morning of drags on the board) used to
-# queue one task per change and listener: a thousand commission recomputes, most of them dropped by their expiry
-# and left to the nightly run. A merged message gathers them: the first change of a quiet spell is sent on commit as
-# before (a lone change is not delayed); a change within MERGE_WINDOW seconds of the last sending writes one held
-# message (`send_after`), which every further change of the burst widens (`merge` of the arguments) until the
-# window ends and it goes as one task. A burst thus becomes about one task per window.
-MERGE_WINDOW = 3  # seconds; below the relays' RELAY_MIN_AGE (salesops.outbox.tasks), so they leave it to its window
-SEND_HELD = "outbox.send_held"
-
-
-@dataclass(frozen=True)
-class Merged:
-    """The message a change's work was merged into: its id, whether this transaction wrote it, whether it is held."""
-
-    id: int
-    created: bool
-    held: bool
-
-
-def merge_key(task: str) -> str:
-    return f"merge:{task}"
-
-
-def merge_id_lists(old: list[Any], new: list[Any]) -> list[Any]:
-    """`merge` for tasks whose one argument is a list of ids: the union, sorted."""
-    return [sorted({int(i) for i in old[0]} | {int(i) for i in new[0]})]
-
-
-def enqueue_merged(
-    task: str,
-    *,
-    args: Sequence[Any],
-    merge: Callable[[list[Any], list[Any]], list[Any]],
-    queue: str = QUEUE_DEFAULT,
-    expires: int | None = None,
-    window: int | None = None,
-    into: Merged | None = None,
-) -> Merged:
-    """Merge `args` into the unsent message of `task` that nobody is sending (`into`: the one this transaction
-    merged into before, if it is still there), or write one: sent at once when no message of the task was sent in
-    the last `window` seconds (MERGE_WINDOW), else held until `window` seconds from now. Call `release` with the
-    answer once the transaction commits. Like `enqueue`, the message found stays locked until this transaction ends
-    (so nobody sends it before this change is committed), and one locked by another transaction is passed over."""
-    key = merge_key(task)
-    if into is not None and transaction.get_connection().in_atomic_block:
-        # This transaction's own message (written or locked by it earlier): widened in two statements, no savepoint
-        # (a bulk change adds to it hundreds of times). Gone (a rolled-back savepoint) or taken: found anew below.
-        current = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(), pk=into.id)
-            .values_list("args", flat=True)
-            .first()
-        )
-        if current is not None:
-            OutboxMessage.objects.filter(pk=into.id).update(args=merge(list(current), list(args)))
-            return into
-    with transaction.atomic():
-        found = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(), coalesce=key)
-            .order_by("created_at", "id")
-            .first()
-        )
-        if found is not None:
-            OutboxMessage.objects.filter(pk=found.pk).update(args=merge(list(found.args), list(args)))
-            held = found.send_after is not None and found.send_after > timezone.now()
-            return Merged(found.pk, created=False, held=held)
-    window = MERGE_WINDOW if window is None else window
-    now = timezone.now()
-    recent = now - dt.timedelta(seconds=window)
-    busy = (
-        OutboxMessage.objects.filter(coalesce=key)
-        .filter(Q(sent_at__gte=recent) | Q(sent_at__isnull=True, claimed_at__gte=recent))
-        .exists()
-    )
-    message = OutboxMessage.objects.create(
-        task=task,
-        args=list(args),
-        queue=queue,
-        expires=expires,
-        coalesce=key,
-        send_after=now + dt.timedelta(seconds=window) if busy else None,
-    )
-    return Merged(message.pk, created=True, held=busy)
-
-
-def release(merged: Merged) -> None:
-    """After the commit: send a message that is not held (one merged into may have been passed over by its own
-    sender while this transaction held it), or whose window has ended; have a held one this transaction wrote sent
-    when its window ends (one it only merged into is its writer's to have sent). Never raises for the broker: the
-    relay is the retry."""
-    if not merged.held:
-        send(merged.id)
-        return
-    send_after = OutboxMessage.objects.filter(_claimable(), pk=merged.id).values_list("send_after", flat=True).first()
-    if send_after is None:
-        return  # sent or being sent already
-    if send_after <= timezone.now():  # the window ended while this transaction held it: its writer's send passed it
-        send(merged.id)
-        return
-    if not merged.created:
-        return
-    countdown = max(1, int((send_after - timezone.now()).total_seconds() + 1))
-    try:
-        _task(SEND_HELD).apply_async(args=[merged.id], countdown=countdown, queue=QUEUE_DEFAULT, ignore_result=True,
-                                     retry=False)  # fmt: skip
-    except BROKER_ERRORS as error:
-        logger.warning("outbox: held message %s not scheduled, the relay will send it: %s", merged.id, error)
-
-
-def send_held(message_id: int) -> bool:
-    """Send a held message whose window ended (the `outbox.send_held` task). False while it still waits: locked by a
-    change merging into it right now, its sender passed it over (the caller tries again; else the relay sends it)."""
-    send(message_id)
-    return not OutboxMessage.objects.filter(_claimable(), pk=message_id).exists()
-
-
 def replace_args(message_id: int, *, args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> bool:
     """Replace the arguments of an unsent message; False if it is gone (rolled back), already sent or being
     sent (claimed: the broker may have its old arguments already)."""
@@ -249,8 +130,6 @@ def relay(*, min_age: dt.timedelta = dt.timedelta(0), limit: int = RELAY_BATCH) 
     publishing to be sent again. `min_age` leaves messages younger than that to the request that wrote them (it
     sends on commit); it only spares the two the race, the claim is what keeps them from both sending it."""
     sent = failed = 0
-    # (A held message, salesops.outbox.services.enqueue_merged, is younger than RELAY_MIN_AGE until its window
-    # ends: beat's relay leaves it to its own send; `relay_outbox` by hand sends it at once.)
     candidates = list(
         OutboxMessage.objects.filter(_claimable(), created_at__lte=timezone.now() - min_age)
         .order_by("created_at", "id")
@@ -305,22 +184,16 @@ def unsent(task: str | None = None) -> Iterable[OutboxMessage]:
     return rows.filter(task=task) if task else rows
 
 
-def _task(name: str) -> Any:
-    """The registered task `name`, or None (a task of another code base)."""
-    task = celery_app.tasks.get(name)
-    if task is None:  # its module not imported yet in this process (the worker imports them all at start)
-        celery_app.loader.import_default_modules()
-        task = celery_app.tasks.get(name)
-    return task
-
-
 def _publish(message: OutboxMessage) -> None:
     options: dict[str, Any] = {"queue": message.queue, "ignore_result": True}
     if message.expires is not None:
         options["expires"] = message.expires
     if message.countdown is not None:
         options["countdown"] = message.countdown
-    task = _task(message.task)
+    task = celery_app.tasks.get(message.task)
+    if task is None:  # its module not imported yet in this process (the worker imports them all at start)
+        celery_app.loader.import_default_modules()
+        task = celery_app.tasks.get(message.task)
     if task is None:  # a task of another code base (or renamed): sent by name
         celery_app.send_task(message.task, args=message.args, kwargs=message.kwargs, retry=False, **options)
         return

@@ -89,6 +89,38 @@ def test_a_digest_the_mail_server_refuses_leaves_the_others_sent_and_is_retried_
     assert "2 Mar–8 Mar" in next(m for m in mail.outbox if m.to == [o.director.email]).subject
 
 
+def test_a_digest_run_out_of_time_is_retried_for_the_same_week(book, monkeypatch):
+    """The soft time limit part way (a slow mail server): the managers not reached yet are sent by the retry."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from reporting import tasks
+
+    o = book.org
+    real_send = EmailMultiAlternatives.send
+
+    def out_of_time_at_east(message, *args, **kwargs):
+        if message.to == [o.manager_east.email]:
+            raise SoftTimeLimitExceeded()
+        return real_send(message, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", out_of_time_at_east)
+    retried: dict[str, object] = {}
+
+    def retry(**options):
+        retried.update(options)
+        return RuntimeError("retry")
+
+    monkeypatch.setattr(tasks.send_weekly_digest, "retry", retry)
+    with freeze_time("2026-03-09 07:00"), pytest.raises(RuntimeError, match="retry"):
+        tasks.send_weekly_digest.run()
+    assert retried["kwargs"] == {"today": "2026-03-09"}
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    with freeze_time("2026-03-09 07:10"):
+        assert tasks.send_weekly_digest.run(today="2026-03-09")["failed"] == 0
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([o.director.email, o.manager_east.email,
+                                                            o.manager_west.email])  # fmt: skip
+
+
 def test_a_change_through_the_services_reaches_the_rollups(book, django_capture_on_commit_callbacks, celery_eager):
     o, s = book.org, book.stages
     with django_capture_on_commit_callbacks(execute=True):
