@@ -19,6 +19,7 @@ from typing import IO, Any, cast
 from django.http import StreamingHttpResponse
 
 from salesops.exports import local_moment, neutralise
+from salesops.kernel.sheets import column_letter
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (its 1900 leap-year bug included)
@@ -89,15 +90,6 @@ def _workbook(sheet: str) -> str:
     )
 
 
-def _column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _text(ref: str, value: str, style: str = "") -> str:
     text = str(neutralise(value)).translate(_ESCAPE)
     space = ' xml:space="preserve"' if text != text.strip() else ""
@@ -155,7 +147,7 @@ def xlsx_chunks(
         for name, content in STATIC_PARTS.items():
             archive.writestr(name, content)
         archive.writestr("xl/workbook.xml", _workbook(sheet))
-        columns = [_column(i) for i in range(len(header))]
+        columns = [column_letter(i) for i in range(len(header))]
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
             cells = "".join(_text(f"{c}1", str(h), ' s="1"') for c, h in zip(columns, header, strict=True))
             part.write(f'{SHEET_HEAD}<row r="1">{cells}</row>'.encode())

@@ -23,6 +23,7 @@ from typing import IO, Any, NamedTuple
 from pipeline.imports.presets import FIELD_LABELS, MAVEN_COLUMNS, MAVEN_ENGAGED_STAGE, Preset
 from pipeline.normalize import account_name_key, person_key, product_key
 from salesops import limits
+from salesops.kernel.sheets import column_letter
 
 CENT = Decimal("0.01")
 MAX_LENGTHS = {"external_id": 80, "name": 200, "account": 200, "source": 80, "owner": 150}
@@ -144,16 +145,6 @@ def _single_value(cells: list[Any]) -> str | None:
 def header_key(name: str) -> str:
     """How a heading is matched: capitals and runs of spaces do not matter ("Close  date" is "Close Date")."""
     return " ".join(name.split()).casefold()
-
-
-def column_letter(index: int) -> str:
-    """A column as a spreadsheet names it: 0 is A, 26 is AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _wide_encoding(sample: bytes) -> str | None:
