@@ -63,8 +63,10 @@ def announce_deals_changed(
     guard = outbox.enqueue(DELIVER_DEALS_CHANGED, kwargs=guarded, send_on_commit=False)
 
     def deliver() -> None:
-        deals_changed.send(sender="pipeline", **payload)
-        if guard is not None:
+        # A listener that fails is logged, not raised: the change is saved (a 500 would say it was not) and the
+        # other listeners still hear it. Its guard then stays unsent, so the relay sends the event again from a
+        # worker (listeners queue idempotent work).
+        if send_logged(deals_changed, sender="pipeline", **payload) and guard is not None:
             outbox.delivered(guard)
 
     transaction.on_commit(deliver)

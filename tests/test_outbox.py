@@ -286,6 +286,29 @@ def test_an_announced_deal_change_marks_its_guard_done(db, django_capture_on_com
     assert OutboxMessage.objects.get(task="pipeline.deliver_deals_changed").sent_at is not None
 
 
+def test_a_listener_that_fails_after_the_commit_fails_no_request_and_leaves_the_guard_to_the_relay(
+    db, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    """The change is saved: a failing listener is logged, the others still hear the event, and the guard stays
+    unsent so that the relay sends the event again (it was raised into the request: a 500 for a saved change)."""
+    from pipeline.events import announce_deals_changed, deals_changed
+
+    heard: list[dict] = []
+    monkeypatch.setattr(deals_changed, "receivers", [])
+    monkeypatch.setattr(deals_changed, "sender_receivers_cache", {})
+
+    def broken(sender, signal, **event):
+        raise RuntimeError("listener down")
+
+    deals_changed.connect(broken, weak=False)
+    deals_changed.connect(lambda sender, signal, **event: heard.append(event), weak=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_deals_changed(deal_ids=[7], person_ids=[3], fields=["amount"], pay_relevant=True)
+    assert [event["deal_ids"] for event in heard] == [[7]]
+    assert OutboxMessage.objects.get(task="pipeline.deliver_deals_changed").sent_at is None
+    assert "listener down" in caplog.text
+
+
 def test_a_starting_worker_relays_what_waited(db, settings):
     from celery.signals import worker_ready
 

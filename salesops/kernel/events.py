@@ -12,8 +12,12 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
-def send_logged(signal: Any, *, sender: str, **kwargs: Any) -> None:
-    """Send `signal` from `sender` with `kwargs`; a listener that raises is logged with its traceback."""
+def send_logged(signal: Any, *, sender: str, **kwargs: Any) -> bool:
+    """Send `signal` from `sender` with `kwargs`; a listener that raises is logged with its traceback. True when
+    every listener went through."""
+    ok = True
     for receiver, result in signal.send_robust(sender=sender, **kwargs):
         if isinstance(result, Exception):
+            ok = False
             logger.error("%s event listener %r failed", sender, receiver, exc_info=result)
+    return ok
