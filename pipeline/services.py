@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -197,9 +198,7 @@ def stage_reorder(*, actor: User | None, pipeline: Pipeline, stage_ids: list[int
 
 
 def _stage_order_problems(pipeline: Pipeline, stages: dict[int, Stage], stage_ids: list[int]) -> str:
-    listed: dict[int, int] = {}
-    for pk in stage_ids:
-        listed[pk] = listed.get(pk, 0) + 1
+    listed = Counter(stage_ids)
     foreign = [str(pk) for pk in listed if pk not in stages]
     if len(foreign) > 10:  # named, not echoed by the thousand
         foreign = [*foreign[:10], f"and {len(foreign) - 10} more"]

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -186,13 +187,9 @@ def digest_send_weekly(*, today: dt.date | None = None) -> dict[str, int]:
                     continue
                 digest_message(digest).send()
                 sent += 1
-        except (
-            Exception
-        ) as error:  # one manager's failure (a refused address, the mail server gone) never stops the rest
-            from celery.exceptions import SoftTimeLimitExceeded
-
-            if isinstance(error, SoftTimeLimitExceeded):  # the task's time is up: the rest wait for its retry
-                raise
+        except SoftTimeLimitExceeded:  # the task's time is up: the rest wait for its retry
+            raise
+        except Exception:  # one manager's failure (a refused address, the mail server gone) never stops the rest
             failed += 1
             logger.exception("weekly digest of %s for manager %s not sent", today, manager.id)
     return {"sent": sent, "skipped": skipped, "failed": failed}

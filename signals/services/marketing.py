@@ -219,14 +219,13 @@ def _member_status(status: str, responded: dt.date | dt.datetime | None, *, who:
         raise DomainError(f"A member of {who} who responded needs the day they responded.", field="responded_at")
     if responded is not None:
         day = responded.date() if isinstance(responded, dt.datetime) else responded
-        if problem := date_problem(day):
+        if problem := date_problem(day):  # before the moment is made: a year 9999 has no moment in every zone
             raise DomainError(f"A member of {who}: the responded day {problem}.", field="responded_at")
-        moment = _moment(responded)
-        assert moment is not None
-        if (local := timezone.localdate(moment)) > timezone.localdate():  # as the member import refuses one
-            raise DomainError(f"A member of {who} cannot have responded in the future ({local:%d %b %Y}).",
-                              field="responded_at")  # fmt: skip
-    return status, _moment(responded)
+    moment = _moment(responded)
+    if (local := _day(moment)) is not None and local > timezone.localdate():  # as the member import refuses one
+        raise DomainError(f"A member of {who} cannot have responded in the future ({local:%d %b %Y}).",
+                          field="responded_at")  # fmt: skip
+    return status, moment
 
 
 @transaction.atomic
