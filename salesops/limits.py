@@ -6,16 +6,18 @@ say the same sentence, so a user reads one rule wherever they type the value.
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
+from salesops.kernel.dates import DATE_RULE, EARLIEST_DATE, LATEST_DATE, date_problem, end_or_none
 from salesops.kernel.fiscal import PeriodSpan, span_within
 
-# Close dates and report ranges: wide enough for any real deal or history, narrow enough that a typo such as
-# 0001-01-01 or 9999-12-31 is caught instead of stretching every chart and period rollup over millennia.
-EARLIEST_DATE = dt.date(1900, 1, 1)
-LATEST_DATE = dt.date(2199, 12, 31)
-DATE_RULE = "between 1 Jan 1900 and 31 Dec 2199"
+# Close dates, report ranges and plan dates follow the kernel's date rule (salesops/kernel/dates.py: wide enough
+# for any real deal or history, narrow enough that 0001-01-01 or 9999-12-31 is caught); limits names it for the
+# apps beside the other bounds.
+__all__ = [
+    "DATE_RULE", "EARLIEST_DATE", "LATEST_DATE", "MAX_OFFSET", "MAX_QUOTA", "PERIOD_HINT", "QUOTA_RULE",
+    "date_problem", "end_or_none", "parse_period", "unknown_period", "whole_number",
+]  # fmt: skip
 
 # A quota of a trillion or more is a typo (or 1e20); the columns hold 14 digits, 2 of them cents, so the
 # database would refuse it with an error no user can read.
@@ -26,13 +28,6 @@ QUOTA_RULE = "a quota is below 1,000,000,000,000"
 # numbers above a bigint.
 MAX_OFFSET = 1_000_000
 PERIOD_HINT = "give a month like 2026-03 or a quarter like 2026-Q1"
-
-
-def date_problem(day: dt.date) -> str | None:
-    """Why `day` is refused as a close date or a report bound (None: it is fine)."""
-    if EARLIEST_DATE <= day <= LATEST_DATE:
-        return None
-    return f"{day.isoformat()} is not a date {DATE_RULE}"
 
 
 def unknown_period(label: str) -> str:

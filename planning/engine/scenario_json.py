@@ -27,6 +27,7 @@ from planning.engine.capacity import (
     productivity,
     ramp_share,
 )
+from salesops.kernel.dates import DATE_RULE, EARLIEST_DATE, LATEST_DATE, MONTH_RULE, end_or_none
 from salesops.kernel.fiscal import Period, period_at, year_bounds
 
 __all__ = ["Scenario", "ScenarioInputError", "load", "parse", "run", "run_json"]
@@ -40,13 +41,8 @@ ONE = Decimal(1)
 # The expected attainment A is a share (0.8 = 80 %). Above 1,000 % it is a typo (80 typed for 0.8, or 1e7), and
 # it multiplies into every seller's capacity: refused rather than planned on.
 MAX_ATTAINMENT = Decimal(10)
-# Dates and history months are held to the project's date rule (salesops/limits.py; an engine imports no
-# salesops module but the kernel, so the bounds are repeated here in the same words): a placeholder such as
+# Dates and history months are held to the kernel's date rule (salesops/kernel/dates.py): a placeholder such as
 # 0001-01-01 or 9999-12-31 is a typo, not a plan, and the month arithmetic of a year 0 or 10000 has no date.
-EARLIEST_DATE = dt.date(1900, 1, 1)
-LATEST_DATE = dt.date(2199, 12, 31)
-DATE_RULE = "between 1 Jan 1900 and 31 Dec 2199"
-MONTH_RULE = "between 1900-01 and 2199-12"
 
 TOP_FIELDS = {
     "fiscal_year", "fiscal_year_start_month", "periods", "target", "method", "basis", "attainment",
@@ -197,7 +193,7 @@ def _date(
         day = dt.date.fromisoformat(value)
     except ValueError:
         raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a date") from None
-    if open_end and day > LATEST_DATE:
+    if open_end and end_or_none(day) is None:
         return None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ScenarioInputError(f"{where}: {name} {_show(value)} is not a date {DATE_RULE}")

@@ -144,8 +144,8 @@ def scenario_json_of(
             "seller": p.is_seller,
             "start_date": p.start.isoformat() if p.start else None,
             # No end date, an end before the start, or one past the date rule (9999-12-31: no end) is no end.
-            "end_date": p.end.isoformat()
-            if p.end and (p.start is None or p.end >= p.start) and p.end <= limits.LATEST_DATE
+            "end_date": end.isoformat()
+            if (end := limits.end_or_none(p.end)) and (p.start is None or end >= p.start)
             else None,
             "ramp": [str(s) for s in p.ramp],
             "trailing_bookings": str(facts.trailing(p.id)),
@@ -184,7 +184,7 @@ def _check_dates(scenario: QuotaScenario, facts: selectors.ScenarioFacts) -> Non
     out (`scenario_json_of`)."""
     for person in facts.people.values():
         for what, day in (("start date", person.start), ("end date", person.end)):
-            if day is None or (what == "end date" and day > limits.LATEST_DATE):
+            if day is None or (what == "end date" and limits.end_or_none(day) is None):
                 continue
             if problem := limits.date_problem(day):
                 raise DomainError(f"Scenario {scenario.name!r}: {person.name}: the {what} {problem}.")
