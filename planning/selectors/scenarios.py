@@ -172,17 +172,33 @@ def scenario_quotas(scenario: QuotaScenario) -> QuerySet[ScenarioQuota]:
     return scenario.quotas.select_related("person", "allocated_by")
 
 
-def planned_hire_numbers(scenario: QuotaScenario) -> dict[str, tuple[str | None, Decimal, dict[str, Decimal]]]:
-    """Each planned hire of the scenario's last computation: their manager's id (as the scenario JSON has it),
-    annual number and number per period. A scenario computed before the periods were kept has the annual
-    number only, and the manager its inputs gave."""
+HIRE_KEY = "hire:"  # a planned hire's key in a tree beside people's ids (never digits only)
+
+
+@dataclass(frozen=True)
+class PlannedHire:
+    """A planned hire of a scenario's last computation. `manager`: their manager's id as the scenario JSON has
+    it (a person's id as text, or another planned hire's id). `kept`: whether their number by period was kept;
+    a scenario computed before it was has the annual number only (and the manager its inputs gave)."""
+
+    manager: str | None
+    annual: Decimal
+    periods: dict[str, Decimal]
+    kept: bool
+
+
+def planned_hire_numbers(scenario: QuotaScenario) -> dict[str, PlannedHire]:
+    """Each planned hire of the scenario's last computation, by their id in the scenario."""
     result = scenario.result or {}
     kept = result.get("planned_hire_numbers")
     if isinstance(kept, dict):
-        hires: dict[str, tuple[str | None, Decimal, dict[str, Decimal]]] = {}
+        hires: dict[str, PlannedHire] = {}
         for hid, hire in kept.items():
             periods = {label: Decimal(str(amount)) for label, amount in hire["periods"].items()}
-            hires[hid] = (hire.get("manager"), sum(periods.values(), ZERO), periods)
+            manager = hire.get("manager")
+            hires[hid] = PlannedHire(
+                None if manager is None else str(manager), sum(periods.values(), ZERO), periods, True
+            )
         return hires
     inputs = scenario.inputs if isinstance(scenario.inputs, dict) else {}
     raw_hires = inputs.get("hires")
@@ -192,7 +208,7 @@ def planned_hire_numbers(scenario: QuotaScenario) -> dict[str, tuple[str | None,
         if isinstance(h, dict)
     }
     return {
-        hid: (None if managers.get(hid) is None else str(managers[hid]), Decimal(str(year)), {})
+        hid: PlannedHire(None if managers.get(hid) is None else str(managers[hid]), Decimal(str(year)), {}, False)
         for hid, year in (result.get("planned_hires") or {}).items()
     }
 
@@ -218,9 +234,6 @@ def scenario_tree(scenario: QuotaScenario, user: Any) -> list[TreeRow]:
     return out
 
 
-_HIRE = "hire:"  # a planned hire's key in the tree beside people's ids (never digits only)
-
-
 def _tree_rows(scenario: QuotaScenario) -> list[tuple[int | str, int | str | None, TreeRow]]:
     """Every row of the scenario in tree order, planned hires included, each with its key and its parent's."""
     rows: dict[int | str, TreeRow] = {}
@@ -239,17 +252,18 @@ def _tree_rows(scenario: QuotaScenario) -> list[tuple[int | str, int | str | Non
     for pid, row in rows.items():
         parents[pid] = row.manager_id if row.manager_id in rows else None
     hires = planned_hire_numbers(scenario)
-    for hid, (_, year, periods) in hires.items():
-        rows[_HIRE + hid] = TreeRow(None, hid, None, 0, year, periods, None, planned_hire=hid)
-    for hid, (manager, _, _) in hires.items():
+    for hid, hire in hires.items():
+        rows[HIRE_KEY + hid] = TreeRow(None, hid, None, 0, hire.annual, hire.periods, None, planned_hire=hid)
+    for hid, hire in hires.items():
+        manager = hire.manager
         # The scenario JSON names a manager by their person id as text, or a planned hire by their id.
         manager_id = int(manager) if manager is not None and is_id(manager) else None
         if manager_id is not None and manager_id in rows:
-            parents[_HIRE + hid] = manager_id
-        elif manager is not None and _HIRE + manager in rows:
-            parents[_HIRE + hid] = _HIRE + manager
+            parents[HIRE_KEY + hid] = manager_id
+        elif manager is not None and HIRE_KEY + manager in rows:
+            parents[HIRE_KEY + hid] = HIRE_KEY + manager
         else:
-            parents[_HIRE + hid] = None
+            parents[HIRE_KEY + hid] = None
     children: dict[int | str | None, list[int | str]] = {}
     for key, row in rows.items():
         parent = parents[key]

@@ -31,7 +31,7 @@ INPUT_FIELDS = {"attainment", "productivity", "attrition", "uplift", "period_wei
 
 ZERO = Decimal("0.00")
 # A planned hire's key beside people's ids in an allocation (never digits only, so never a person's id).
-HIRE = "hire:"
+HIRE = selectors.HIRE_KEY
 
 
 def _require_sales_ops(actor: User, what: str) -> None:
@@ -270,25 +270,6 @@ def scenario_compute(*, actor: User, scenario: QuotaScenario, today: dt.date | N
     return scenario
 
 
-def _planned_hire_numbers(scenario: QuotaScenario) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
-    """Each planned hire of the scenario's last computation: their manager's id and their number by period. A
-    scenario computed before the quarters were kept gives none, and (second) its hires' managers as its inputs
-    name them: their share of a hand-down is unknown."""
-    result = scenario.result or {}
-    numbers = result.get("planned_hire_numbers")
-    if numbers is None:
-        raw = (scenario.inputs or {}).get("hires") if isinstance(scenario.inputs, dict) else None
-        managers = {str(h.get("id")): h.get("manager") for h in (raw if isinstance(raw, list) else [])
-                    if isinstance(h, dict)}  # fmt: skip
-        return {}, {hid: None if managers.get(hid) is None else str(managers[hid])
-                    for hid in result.get("planned_hires") or {}}  # fmt: skip
-    hires = {
-        hid: {"manager": hire["manager"], "periods": {k: Decimal(str(v)) for k, v in hire["periods"].items()}}
-        for hid, hire in numbers.items()
-    }
-    return hires, {}
-
-
 def _refuse_unknown_hires(scenario: QuotaScenario, manager: User, parents: dict[str, str | None],
                           unknown: dict[str, str | None]) -> None:  # fmt: skip
     """A scenario computed before planned hires' quarters were kept: a manager whose team holds one of its planned
@@ -332,15 +313,17 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
     # Planned hires carry part of what their manager hands down: beside the people, so the reports' numbers add
     # up to the whole hand-down and a changed report's team (their planned hires too) is scaled with it. Their
     # numbers are not set by hand (there is nobody yet to give one to).
-    hires, unknown = _planned_hire_numbers(scenario)
-    if unknown:
+    # A scenario computed before the quarters were kept gives the hires' managers only: their share is unknown.
+    hires = selectors.planned_hire_numbers(scenario)
+    if unknown := {hid: hire.manager for hid, hire in hires.items() if not hire.kept}:
         _refuse_unknown_hires(scenario, manager, parents, unknown)
+        hires = {}
     for hid, hire in hires.items():
-        by_period[HIRE + hid] = dict(hire["periods"])
-        annual[HIRE + hid] = sum(hire["periods"].values(), ZERO)
+        by_period[HIRE + hid] = dict(hire.periods)
+        annual[HIRE + hid] = hire.annual
     for hid, hire in hires.items():
         # Their manager: a person (by id) or another planned hire (by their id in the scenario).
-        manager_key = str(hire["manager"])
+        manager_key = str(hire.manager)
         parents[HIRE + hid] = None
         if manager_key in parents:
             parents[HIRE + hid] = manager_key
@@ -405,7 +388,7 @@ def scenario_allocate(*, actor: User, scenario: QuotaScenario, manager: User, nu
         if before != after:
             changes[people[q.person_id].display_name] = (str(before), str(after))
     ScenarioQuota.objects.bulk_update(updated, ["amount", "allocated_by", "updated_at"])
-    moved_hires = sorted(hid for hid in hires if periods_after[HIRE + hid] != hires[hid]["periods"])
+    moved_hires = sorted(hid for hid in hires if periods_after[HIRE + hid] != hires[hid].periods)
     if moved_hires:
         result = dict(scenario.result)
         kept = {hid: dict(hire) for hid, hire in result["planned_hire_numbers"].items()}
