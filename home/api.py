@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -147,21 +147,8 @@ class _Rep(serializers.Serializer[Any]):
     needing_step = _Deal(many=True, help_text="Open deals with a past close date or no next step (the first few).")
     tasks = _Tasks()
     call = _Call(allow_null=True, help_text="The rep's latest forecast call for the quarter.")
-    dispute_answers = serializers.SerializerMethodField(help_text="Disputes finance answered in the last 30 days.")
-    onboarding = serializers.SerializerMethodField(help_text="A new hire's open onboarding checklists (else empty).")
-
-    @staticmethod
-    def _more(panel: Any, template: str, key: str) -> list[Any]:
-        """The rows of a panel the rep home adds when it has some (RepPanel.more)."""
-        return [row for name, context in panel.more if name.endswith(template) for row in context[key]]
-
-    @extend_schema_field(_Answer(many=True))
-    def get_dispute_answers(self, panel: Any) -> list[dict[str, Any]]:
-        return _Answer(self._more(panel, "rep_disputes.html", "answers"), many=True).data  # type: ignore[return-value]
-
-    @extend_schema_field(_Checklist(many=True))
-    def get_onboarding(self, panel: Any) -> list[dict[str, Any]]:
-        return _Checklist(self._more(panel, "rep_onboarding.html", "checklists"), many=True).data  # type: ignore[return-value]
+    dispute_answers = _Answer(many=True, help_text="Disputes finance answered in the last 30 days.")
+    onboarding = _Checklist(many=True, help_text="A new hire's open onboarding checklists (else empty).")
 
 
 class _ReportRow(serializers.Serializer[Any]):

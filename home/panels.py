@@ -54,9 +54,9 @@ class RepPanel:
     needing_step: list[Any]  # deals with a past close date or no next step (the first few)
     tasks: pipeline.OpenTasks
     call: Any  # the rep's latest forecast call for the quarter (forecasting.ForecastSubmission) or None
-    # Panels other changes add for reps (e.g. the outcome of the rep's disputes) go here, each a
-    # (template, context) pair the rep section includes in order: see templates/home/partials/rep.html.
-    more: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Panels shown only when they have rows (templates/home/partials/rep.html):
+    onboarding: list[Any] = field(default_factory=list)  # a new hire's open onboarding checklists
+    dispute_answers: list[Any] = field(default_factory=list)  # the rep's disputes answered in the last 30 days
 
 
 def rep_panel(user: User, today: Today) -> RepPanel:
@@ -71,21 +71,11 @@ def rep_panel(user: User, today: Today) -> RepPanel:
         needing_step=pipeline.deals_needing_a_step(mine, today=today.day, limit=LISTED),
         tasks=pipeline.open_tasks(user, today=today.day, limit=LISTED),
         call=calls.get(user.pk),
-        more=_onboarding_checklist(user, today) + _dispute_answers(user),
+        # A new hire's checklist: the steps of their open enrolments with due dates, overdue ones marked
+        # (docs/enablement-programmes.md); the disputes finance answered in the last 30 days.
+        onboarding=onboarding.checklists(user.pk, viewer=user, today=today.day, open_only=True),
+        dispute_answers=incentives.recent_dispute_resolutions(user, days=30),
     )
-
-
-def _onboarding_checklist(user: User, today: Today) -> list[tuple[str, dict[str, Any]]]:
-    """A new hire's checklist: the steps of their open enrolments with due dates, overdue ones marked (a panel
-    only while they have an open enrolment). docs/enablement-programmes.md."""
-    lists = onboarding.checklists(user.pk, viewer=user, today=today.day, open_only=True)
-    return [("home/partials/rep_onboarding.html", {"checklists": lists})] if lists else []
-
-
-def _dispute_answers(user: User) -> list[tuple[str, dict[str, Any]]]:
-    """The rep's disputes finance answered in the last 30 days (a panel only when there are some)."""
-    answers = incentives.recent_dispute_resolutions(user, days=30)
-    return [("home/partials/rep_disputes.html", {"answers": answers})] if answers else []
 
 
 # --------------------------------------------------------------------------------------------- manager
