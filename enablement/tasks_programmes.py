@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import transaction
 
 from salesops.celery import QUEUE_RECOMPUTE
@@ -21,12 +22,44 @@ def evaluate_milestones(person_ids: list[int] | None = None) -> int:
     return milestones_evaluate(person_ids=person_ids)
 
 
-@shared_task(name="enablement.enrol_starters", acks_late=True, soft_time_limit=1800, time_limit=1900)
-def enrol_starters() -> int:
-    """Daily: people who started within the last 90 days (or start later) enrolled where they match."""
+# A starter whose enrolment failed (the others were enrolled) is tried again, alone, for the same day: after 5, 10 and
+# 20 minutes. Past that the task fails (counted among the hub's failed jobs, /healthz/background) and the next day's
+# run tries again; enrolling is idempotent, so a retry enrols nobody twice.
+STARTER_RETRIES = 3
+
+
+def starter_retry_countdown(retries: int) -> int:
+    return 300 * 2**retries
+
+
+@shared_task(
+    name="enablement.enrol_starters",
+    bind=True,
+    acks_late=True,
+    max_retries=STARTER_RETRIES,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def enrol_starters(self: Task, today: str | None = None, person_ids: list[int] | None = None) -> int:
+    """Daily: people who started within the last 90 days (or start later) enrolled where they match (a retry: the
+    starters of `person_ids` whose enrolment failed, for the day of the first run)."""
+    from django.utils import timezone
+
+    from enablement.services.programmes import StartersNotEnrolled
     from enablement.services.programmes import enrol_starters as enrol
 
-    return enrol()
+    day = today or timezone.localdate().isoformat()
+    try:
+        return enrol(today=dt.date.fromisoformat(day), person_ids=person_ids)
+    except StartersNotEnrolled as error:
+        countdown = starter_retry_countdown(self.request.retries)
+        raise self.retry(
+            args=(),
+            kwargs={"today": day, "person_ids": error.failed},
+            exc=error,
+            countdown=countdown,
+            expires=float(countdown + 3600),  # past beat's expiry of the first run: a retry waits for a worker
+        ) from error
 
 
 def queue_milestones(person_ids: Iterable[int]) -> None:

@@ -1,10 +1,18 @@
-"""Health of the hub: the database, Redis and the newest Celery worker heartbeat.
+"""Health of the hub: the database, Redis and the newest Celery worker heartbeat; and of its background work.
 
 `/healthz` answers everyone with only `{"status": "ok"}` (200) or `{"status": "degraded"}` (503): enough for a
 load balancer, `make run` and the compose healthcheck, and nothing an outsider can learn from. The per-check
 details (which service failed, the error text, the heartbeat's age and worker) are in the answer only when the
 request carries the `X-Healthz-Token` header equal to the `HEALTHZ_TOKEN` setting; with no token set, nobody
 gets them.
+
+`/healthz/background` says whether the background work keeps up: the outbox's unsent events (how many, how long the
+oldest has waited) and the Celery jobs that failed in the last hour. It turns "degraded" (503) when the oldest
+unsent event is older than HEALTH_OUTBOX_MAX_AGE seconds or more jobs than HEALTH_FAILED_JOBS_MAX failed in the
+hour. It is for monitoring, never for a load balancer: a backlog is no reason to stop sending requests to a web
+process, so `/healthz` (liveness) never turns on it; its details show it, and do not change its status. Same
+answers as `/healthz`: the bare status for everyone, counts, ages and task names only with the token. Nothing in
+either names a person (a failed job is named by its task and the class of its error, never the error's text).
 """
 
 from __future__ import annotations
@@ -21,6 +29,11 @@ from django.views.decorators.cache import never_cache
 
 HEARTBEAT_KEY = "worker-heartbeat"
 TOKEN_HEADER = "X-Healthz-Token"  # noqa: S105 (a header name, not a secret)
+# Failed jobs are counted in one cache key per minute (an atomic increment: workers fail at once without losing
+# a count), read over the last FAILED_JOBS_WINDOW; the tasks that failed, with their latest failure, in one more.
+FAILURES_KEY = "job-failures"
+FAILED_TASKS_KEY = "job-failures:tasks"
+FAILED_JOBS_WINDOW = 3600
 
 
 def heartbeat_record(*, worker: str) -> float:
@@ -59,6 +72,69 @@ def health_report() -> dict[str, Any]:
     return {"status": "ok" if all(c["ok"] for c in checks.values()) else "degraded", "checks": checks}
 
 
+def _minute(at: float) -> int:
+    return int(at // 60)
+
+
+def job_failure_record(*, task: str, error: str, at: float | None = None) -> None:
+    """Count a background job that failed (raised after its retries, ran out of time, lost its worker): `task` its
+    registered name, `error` the class of what it raised (never the message, which may name a person)."""
+    at = time.time() if at is None else at
+    key, keep = f"{FAILURES_KEY}:{_minute(at)}", FAILED_JOBS_WINDOW + 120
+    cache.add(key, 0, timeout=keep)
+    try:
+        cache.incr(key)
+    except ValueError:  # the minute's key expired between the two calls
+        cache.set(key, 1, timeout=keep)
+    tasks = {
+        name: last
+        for name, last in (cache.get(FAILED_TASKS_KEY) or {}).items()
+        if at - float(last["at"]) <= FAILED_JOBS_WINDOW
+    }
+    tasks[task] = {"at": at, "error": error}
+    cache.set(FAILED_TASKS_KEY, tasks, timeout=FAILED_JOBS_WINDOW)
+
+
+def job_failures(*, now: float | None = None) -> tuple[int, dict[str, dict[str, Any]]]:
+    """How many jobs failed in the last FAILED_JOBS_WINDOW seconds (by the minute), and each task that did with
+    how long ago its latest failure was and the class of its error."""
+    now = time.time() if now is None else now
+    first, last = _minute(now - FAILED_JOBS_WINDOW) + 1, _minute(now)
+    counts = cache.get_many([f"{FAILURES_KEY}:{minute}" for minute in range(first, last + 1)])
+    tasks = {
+        name: {"last_failed_seconds_ago": round(now - float(info["at"]), 1), "error": info["error"]}
+        for name, info in sorted((cache.get(FAILED_TASKS_KEY) or {}).items())
+        if now - float(info["at"]) <= FAILED_JOBS_WINDOW
+    }
+    return sum(int(n) for n in counts.values()), tasks
+
+
+def background_report() -> dict[str, Any]:
+    """The background work: the outbox's backlog and the jobs that failed in the last hour, each with `ok` against
+    its threshold (HEALTH_OUTBOX_MAX_AGE, HEALTH_FAILED_JOBS_MAX), and "degraded" when either is not."""
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        from salesops.outbox.services import backlog
+
+        waiting, oldest = backlog()
+        age = round(max(time.time() - oldest.timestamp(), 0.0), 1) if oldest is not None else 0.0
+        max_age = settings.HEALTH_OUTBOX_MAX_AGE
+        checks["outbox"] = {"ok": age <= max_age, "unsent": waiting, "oldest_unsent_seconds_ago": age}
+        if age > max_age:
+            checks["outbox"]["error"] = f"the oldest unsent event has waited more than {max_age} s"
+    except Exception as exc:  # the database unreachable: the answer, not an error of this view
+        checks["outbox"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    try:
+        failed, tasks = job_failures()
+        most = settings.HEALTH_FAILED_JOBS_MAX
+        checks["failed_jobs"] = {"ok": failed <= most, "last_hour": failed, "tasks": tasks}
+        if failed > most:
+            checks["failed_jobs"]["error"] = f"{failed} background job(s) failed in the last hour (more than {most})"
+    except Exception as exc:  # Redis unreachable
+        checks["failed_jobs"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"status": "ok" if all(c["ok"] for c in checks.values()) else "degraded", "checks": checks}
+
+
 def may_see_details(request: HttpRequest) -> bool:
     expected = settings.HEALTHZ_TOKEN
     given = request.headers.get(TOKEN_HEADER, "")
@@ -68,7 +144,19 @@ def may_see_details(request: HttpRequest) -> bool:
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the database, Redis and a worker. The background work is among the details, without a say in the
+    status (a load balancer must not take a web process out for a backlog)."""
     report = health_report()
+    status = 200 if report["status"] == "ok" else 503
+    if not may_see_details(request):
+        return JsonResponse({"status": report["status"]}, status=status)
+    return JsonResponse({**report, "background": background_report()}, status=status)
+
+
+@never_cache
+def healthz_background(request: HttpRequest) -> JsonResponse:
+    """The background work: 503 "degraded" past a threshold, for monitoring (not a load balancer's probe)."""
+    report = background_report()
     status = 200 if report["status"] == "ok" else 503
     if not may_see_details(request):
         return JsonResponse({"status": report["status"]}, status=status)

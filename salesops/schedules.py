@@ -1,8 +1,24 @@
-"""The beat schedule, in code: one entry per job, each saying why and when."""
+"""The beat schedule, in code: one entry per job, each saying why and when.
+
+How long a copy queued by beat may wait for a worker (its `expires`; docs/operations.md, "Scheduled jobs when the
+workers are down"):
+- a frequent job (every 30 s to every hour) drops a copy that waited longer than its period: the next copy does
+  the same work, and a pile of copies queued while no worker ran would only do it again and again;
+- a daily or weekly job must not be missed: its copy waits just under its period (DAILY_EXPIRES, WEEKLY_EXPIRES),
+  so workers back from an outage run the latest copy at once, and only a copy the next one replaced is dropped
+  (never two copies alive at once). Each of these jobs is idempotent and reads "today" when it runs, so running
+  late does the day's work, once.
+"""
 
 from __future__ import annotations
 
 from celery.schedules import crontab
+
+# 23 h: the shortest time between two runs of a daily job is 23 h (the spring daylight-saving change), so a copy
+# expires no later than the next one is queued; workers back within the day run it, later ones the next copy.
+DAILY_EXPIRES = 23 * 3600
+# 6 days: a weekly copy waits until the day before the next one (the digest's week stays the one it was sent for).
+WEEKLY_EXPIRES = 6 * 24 * 3600
 
 BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Every 30 s a worker records that it is alive; /healthz reports unhealthy once the newest
@@ -29,19 +45,23 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Nightly at 02:30 (company time) every open period is recomputed from scratch, so anything a change
     # trigger missed (a lost task, a backlog dropped by `expires`) is right by the morning.
+    # Must not be missed: a copy queued while the workers are down runs when they are back (within
+    # DAILY_EXPIRES); a recompute is idempotent and locked, so a late one is the night's run.
     "commissions-nightly": {
         "task": "incentives.recompute_open_periods",
         "schedule": crontab(hour=2, minute=30),
-        "options": {"queue": "recompute", "expires": 3 * 3600},
+        "options": {"queue": "recompute", "expires": DAILY_EXPIRES},
     },
     # Nightly at 01:30 (company time), before the commission run: learn stage win rates from the stage
     # history, forecast the month/quarter time series, refresh the current periods' rollups and append
     # the day's snapshots of open deals and rollups (idempotent per date). Rollups are also refreshed
     # within seconds of any deal change; this run is what trend, waterfall and accuracy read.
+    # Must not be missed (a day without a snapshot is a hole in the trend): a copy waits for the workers
+    # up to DAILY_EXPIRES and takes the snapshot of the day it runs.
     "forecasting-daily-snapshot": {
         "task": "forecasting.daily_snapshot",
         "schedule": crontab(hour=1, minute=30),
-        "options": {"queue": "recompute", "expires": 6 * 3600},
+        "options": {"queue": "recompute", "expires": DAILY_EXPIRES},
     },
     # Every ten minutes the reporting facts take in every deal changed since the last sweep, whatever way
     # it changed (the deal-change listener refreshes most changes within seconds; this catches activities,
@@ -53,10 +73,12 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Mondays at 07:00 (company time) each manager gets last week's numbers of their team by e-mail; a
     # second run the same week sends nothing twice (one delivery row per manager and week).
+    # A copy queued while the workers are down waits for them until Sunday (WEEKLY_EXPIRES) and sends
+    # last week's digest then.
     "reporting-weekly-digest": {
         "task": "reporting.send_weekly_digest",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
-        "options": {"expires": 6 * 3600},
+        "options": {"expires": WEEKLY_EXPIRES},
     },
     # Every 15 minutes the active territory model takes in accounts created or changed since (country,
     # industry, size): without it they would wait for sales ops to press *Assign accounts*. Idempotent (the
@@ -78,17 +100,20 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Daily at 05:00 (company time) people whose start date has come are enrolled in the active programmes that
     # match their role, team and region (a person created or changed is enrolled at once; this catches imports
     # and start dates in the future). Idempotent: one enrolment per person and programme.
+    # A copy waits for the workers up to DAILY_EXPIRES.
     "enablement-enrol-starters": {
         "task": "enablement.enrol_starters",
         "schedule": crontab(hour=5, minute=0),
-        "options": {"expires": 6 * 3600},
+        "options": {"expires": DAILY_EXPIRES},
     },
     # Daily at 00:15 (company time) certifications that expired reopen the programme steps they completed; each
     # award's expiry is handled once.
+    # A copy waits for the workers up to DAILY_EXPIRES (a late run handles every award expired by the
+    # day it runs).
     "enablement-certification-expiry": {
         "task": "enablement.expire_certifications",
         "schedule": crontab(hour=0, minute=15),
-        "options": {"expires": 6 * 3600},
+        "options": {"expires": DAILY_EXPIRES},
     },
     # Hourly the adoption scorecard of the current week is written for everyone with access (the trend reads these
     # weekly rows; on Mondays the run also closes last week's). Idempotent: one row per person and week.
@@ -100,16 +125,19 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Daily at 03:30 (company time) the ramp's maintained inputs (each tracked hire's credited bookings by month and
     # first won deal) are rebuilt for every rep hired in the last five years; a deal change refreshes its people
     # within seconds (enablement/listeners.py), this catches the rest (docs/enablement-ramp.md, "Freshness").
+    # Idempotent (rebuilt under a lock); a copy waits for the workers up to DAILY_EXPIRES.
     "enablement-ramp-refresh": {
         "task": "enablement.refresh_ramp",
         "schedule": crontab(hour=3, minute=30),
-        "options": {"queue": "recompute", "expires": 6 * 3600},
+        "options": {"queue": "recompute", "expires": DAILY_EXPIRES},
     },
     # Daily at 04:00 (company time) sign-in events older than SIGN_IN_EVENT_RETENTION_DAYS are deleted.
+    # The retention promised must hold: a copy waits for the workers up to DAILY_EXPIRES
+    # (deleting twice deletes nothing more).
     "org-sign-in-retention": {
         "task": "org.purge_sign_in_events",
         "schedule": crontab(hour=4, minute=0),
-        "options": {"expires": 6 * 3600},
+        "options": {"expires": DAILY_EXPIRES},
     },
     # Every minute the rules' sweep: scheduled rules whose time has come (every N minutes, or daily from their hour)
     # run over every deal, KPI and lead-SLA rules are checked, and deal-change rules' open episodes are re-checked
@@ -124,9 +152,10 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # without a call for the quarter this week hear it is due; on the days after, those still without one hear it
     # is missing, and so do their managers. Dedupe keys carry the ISO week, so a rerun tells nobody twice
     # (docs/signals-notifications.md).
+    # A copy waits for the workers up to DAILY_EXPIRES and reminds as of the day it runs.
     "signals-forecast-call-reminders": {
         "task": "signals.forecast_call_reminders",
         "schedule": crontab(hour=9, minute=0),
-        "options": {"expires": 6 * 3600},
+        "options": {"expires": DAILY_EXPIRES},
     },
 }

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from home import views as home_views
 from home.api import HomeView
-from salesops.health import healthz
+from salesops.health import healthz, healthz_background
 from salesops.org import views as org_views
 from salesops.org.forms import SignInForm
 
@@ -27,6 +27,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", home_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("healthz/background", healthz_background, name="healthz_background"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),

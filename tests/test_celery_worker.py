@@ -33,6 +33,31 @@ def test_real_worker_runs_the_heartbeat_through_redis(celery_worker_real, client
     assert result.id
 
 
+def test_a_job_failing_in_a_real_worker_turns_the_background_degraded(
+    celery_worker_real, client, settings, monkeypatch
+):
+    """A task that raises in a worker is counted (the worker's task_failure signal) and /healthz/background says so,
+    by the task's name and its error's class only; /healthz, the load balancer's probe, stays green."""
+
+    def purge_old(**_kwargs):
+        raise ValueError("jane.doe@example.com: row locked")
+
+    monkeypatch.setattr("salesops.org.sign_in_events.purge_old", purge_old)
+    settings.HEALTHZ_TOKEN = "details"
+    celery_app.send_task("salesops.tasks.worker_heartbeat")
+    assert client.get("/healthz/background").status_code == 200
+    celery_app.send_task("org.purge_sign_in_events")
+    deadline = time.monotonic() + 20
+    while client.get("/healthz/background").status_code != 503 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    body = client.get("/healthz/background", HTTP_X_HEALTHZ_TOKEN="details").json()
+    assert body["status"] == "degraded", body
+    assert body["checks"]["failed_jobs"]["last_hour"] == 1
+    assert body["checks"]["failed_jobs"]["tasks"]["org.purge_sign_in_events"]["error"] == "ValueError"
+    assert "jane" not in str(body)
+    assert client.get("/healthz").status_code == 200
+
+
 def _runs(entry: str, zone: str, start: dt.datetime, days: int, monkeypatch) -> list[str]:
     """When beat runs `entry` over `days` from `start` (UTC) with the company in `zone`: local times, as beat
     checks it (every time the schedule says it is due, at most every five minutes)."""

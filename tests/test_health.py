@@ -1,16 +1,20 @@
-"""/healthz: 200 only when the database, Redis and a recent worker heartbeat are all fine.
+"""/healthz: 200 only when the database, Redis and a recent worker heartbeat are all fine. /healthz/background:
+503 when outbox events wait too long or background jobs failed in the last hour, which /healthz never turns on.
 
 Everyone gets the bare status; the details (and any error text) only with the X-Healthz-Token header.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
-from salesops.health import HEARTBEAT_KEY, heartbeat_record
+from salesops.health import HEARTBEAT_KEY, heartbeat_record, job_failure_record
+from salesops.outbox.models import OutboxMessage
 from salesops.tasks import worker_heartbeat
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
@@ -81,3 +85,92 @@ def test_details_need_the_configured_token(client, settings, token_setting, head
 def test_heartbeat_task_eagerly(client, celery_eager):
     worker_heartbeat.delay()
     assert client.get("/healthz").status_code == 200
+
+
+# ------------------------------------------------------------------------------------------- background work
+def _background(client, **extra):
+    return client.get("/healthz/background", **extra)
+
+
+def _unsent_event(*, waited: dt.timedelta) -> OutboxMessage:
+    return OutboxMessage.objects.create(
+        task="reporting.refresh_changed", queue="recompute", created_at=timezone.now() - waited
+    )
+
+
+def test_background_is_ok_when_nothing_waits_and_nothing_failed(client, details):
+    heartbeat_record(worker="celery@test")
+    public = _background(client)
+    assert public.status_code == 200 and public.json() == {"status": "ok"}
+    body = _background(client, HTTP_X_HEALTHZ_TOKEN=TOKEN).json()
+    assert body["checks"]["outbox"] == {"ok": True, "unsent": 0, "oldest_unsent_seconds_ago": 0.0}
+    assert body["checks"]["failed_jobs"] == {"ok": True, "last_hour": 0, "tasks": {}}
+
+
+def test_an_old_unsent_event_degrades_the_background_not_the_liveness(client, details, settings):
+    """Outbox events waiting ten minutes (the broker refused them, no worker took them): /healthz/background says so,
+    /healthz (the load balancer's probe) stays 200 and shows it among its details only."""
+    heartbeat_record(worker="celery@test")
+    _unsent_event(waited=dt.timedelta(seconds=20))  # a young one is the request's own, about to go
+    assert _background(client).status_code == 200
+    _unsent_event(waited=dt.timedelta(minutes=10))
+    public = _background(client)
+    assert public.status_code == 503 and public.json() == {"status": "degraded"}
+    body = _background(client, HTTP_X_HEALTHZ_TOKEN=TOKEN).json()
+    outbox = body["checks"]["outbox"]
+    assert outbox["ok"] is False and outbox["unsent"] == 2 and 600 <= outbox["oldest_unsent_seconds_ago"] < 660
+    assert outbox["error"] == "the oldest unsent event has waited more than 300 s"
+    # Liveness does not flap on a backlog: 200 for everyone, the backlog among the token's details.
+    assert client.get("/healthz").status_code == 200 and client.get("/healthz").json() == {"status": "ok"}
+    liveness = details().json()
+    assert liveness["status"] == "ok" and liveness["background"]["status"] == "degraded"
+    # The threshold is a setting.
+    settings.HEALTH_OUTBOX_MAX_AGE = 900
+    assert _background(client).status_code == 200
+
+
+def test_a_failed_job_degrades_the_background_without_telling_what_it_said(client, details, monkeypatch):
+    import salesops.tasks  # noqa: F401  (connects the failed-job counter, as a worker imports it)
+    from salesops.celery import app as celery_app
+
+    def purge_old(**_kwargs):
+        raise ValueError("jane.doe@example.com: row locked")  # an error's text may name a person
+
+    monkeypatch.setattr("salesops.org.sign_in_events.purge_old", purge_old)
+    heartbeat_record(worker="celery@test")
+    result = celery_app.tasks["org.purge_sign_in_events"].apply()
+    assert result.state == "FAILURE"
+    public = _background(client)
+    assert public.status_code == 503 and public.json() == {"status": "degraded"}
+    response = _background(client, HTTP_X_HEALTHZ_TOKEN=TOKEN)
+    failed = response.json()["checks"]["failed_jobs"]
+    assert failed["ok"] is False and failed["last_hour"] == 1
+    assert failed["error"] == "1 background job(s) failed in the last hour (more than 0)"
+    assert list(failed["tasks"]) == ["org.purge_sign_in_events"]
+    assert failed["tasks"]["org.purge_sign_in_events"]["error"] == "ValueError"
+    assert "jane" not in response.content.decode() and "jane" not in details().content.decode()
+    assert client.get("/healthz").status_code == 200  # liveness unchanged
+
+
+def test_failed_jobs_count_over_the_last_hour_against_the_threshold(client, details, settings):
+    now = time.time()
+    job_failure_record(task="reporting.send_weekly_digest", error="DigestNotSent", at=now - 3700)  # over an hour ago
+    assert _background(client).status_code == 200
+    job_failure_record(task="signals.rules_run_due", error="RulesFailed", at=now - 120)
+    job_failure_record(task="signals.rules_run_due", error="RulesFailed", at=now - 60)
+    assert _background(client).status_code == 503
+    failed = _background(client, HTTP_X_HEALTHZ_TOKEN=TOKEN).json()["checks"]["failed_jobs"]
+    assert failed["last_hour"] == 2 and list(failed["tasks"]) == ["signals.rules_run_due"]
+    assert 55 <= failed["tasks"]["signals.rules_run_due"]["last_failed_seconds_ago"] < 120
+    settings.HEALTH_FAILED_JOBS_MAX = 2
+    assert _background(client).status_code == 200
+
+
+@pytest.mark.parametrize(("token_setting", "header"), [("", ""), ("", "anything"), (TOKEN, ""), (TOKEN, "wrong")])
+def test_background_details_need_the_configured_token(client, settings, token_setting, header):
+    settings.HEALTHZ_TOKEN = token_setting
+    _unsent_event(waited=dt.timedelta(hours=1))
+    job_failure_record(task="signals.rules_run_due", error="RulesFailed")
+    extra = {"HTTP_X_HEALTHZ_TOKEN": header} if header else {}
+    response = _background(client, **extra)
+    assert response.status_code == 503 and response.json() == {"status": "degraded"}

@@ -534,6 +534,7 @@ for _area in (*ENABLEMENT_AREAS, *SIGNALS_AREAS):
 
 NOT_IN_MATRIX: dict[str, str] = {
     "healthz": "the load balancer's probe: no data, no session (tests/test_health.py)",
+    "healthz/background": "monitoring's probe of background work: counts only, with the token (tests/test_health.py)",
     "logout/": "signs the actor out, which would end the rest of its walk; holds no data",
     "org/set-password/<uidb64>/<token>/": "opened by a signed token, not a session (tests/org/test_sign_in_defence.py)",
     "api/v1/schema/": "the OpenAPI schema: describes the routes, holds no records",

@@ -7,10 +7,12 @@ docs/enablement-programmes.md describes every rule.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +35,8 @@ from salesops.api import DomainError, Forbidden
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
+
+log = logging.getLogger(__name__)
 
 
 def _refresh_enrolments_done(enrolment_ids: Iterable[int], *, now: dt.datetime) -> None:
@@ -364,13 +368,49 @@ def enrol_if_starting(*, person_id: int, today: dt.date | None = None) -> int:
     return len(made)
 
 
-def enrol_starters(*, today: dt.date | None = None) -> int:
+class StartersNotEnrolled(Exception):
+    """Some starters could not be enrolled; everyone else was. `failed` lists their ids, so a retry enrols those
+    only. Made by `of`; built from its message alone (as Celery's result backend rebuilds it) it names nobody."""
+
+    made: int = 0
+    failed: list[int]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.failed = []
+
+    @classmethod
+    def of(cls, *, made: int, failed: list[int], today: dt.date) -> StartersNotEnrolled:
+        shown = ", ".join(str(pk) for pk in failed[:20]) + (" …" if len(failed) > 20 else "")
+        error = cls(f"{len(failed)} starter(s) of {today} not enrolled (people {shown}); {made} enrolment(s) made")
+        error.made, error.failed = made, list(failed)
+        return error
+
+
+def enrol_starters(*, today: dt.date | None = None, person_ids: Iterable[int] | None = None) -> int:
     """Daily: everyone active who started within the last 90 days (or starts later) is enrolled where they match
-    and are not yet. Returns how many enrolments were made."""
+    and are not yet (`person_ids`: of those, only these; a retry). Returns how many enrolments were made.
+
+    Each person is enrolled in a transaction of their own (`enrol_if_starting`): one whose enrolment raises is
+    logged with their id and left out, everyone after them is still enrolled, and StartersNotEnrolled then names
+    those left out (the task retries them; enrolling is idempotent, so nobody is enrolled twice)."""
     today = today or timezone.localdate()
     since = today - dt.timedelta(days=engine.STARTER_WINDOW_DAYS)
-    ids = User.objects.filter(is_active=True, start_date__gte=since).values_list("pk", flat=True)
-    return sum(enrol_if_starting(person_id=pk, today=today) for pk in ids)
+    people = User.objects.filter(is_active=True, start_date__gte=since).order_by("pk")
+    if person_ids is not None:
+        people = people.filter(pk__in={int(pk) for pk in person_ids})
+    made, failed = 0, []
+    for pk in people.values_list("pk", flat=True):
+        try:
+            made += enrol_if_starting(person_id=pk, today=today)
+        except SoftTimeLimitExceeded:  # the task's time is up: the rest wait for the next run
+            raise
+        except Exception:
+            log.exception("enrolling starter %s (%s) failed; the other starters go on", pk, today)
+            failed.append(pk)
+    if failed:
+        raise StartersNotEnrolled.of(made=made, failed=failed, today=today)
+    return made
 
 
 # --------------------------------------------------------------------------------------------------- completion

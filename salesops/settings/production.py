@@ -26,8 +26,9 @@ BENCH_DATA_ALLOWED = False  # not overridable: bench_data truncates the people a
 # turned off by environment for a plain-http trial on localhost (.env.example), never for a real deployment.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-# The container health check probes http://127.0.0.1:8000/healthz from inside; a redirect would fail it.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The container health check probes http://127.0.0.1:8000/healthz from inside (and monitoring inside the network may
+# probe /healthz/background the same way); a redirect would fail it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/background)?$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)

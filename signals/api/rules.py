@@ -47,8 +47,16 @@ class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
             "open_episodes",
             "firings_30d",
             "last_fired",
+            "failures",
+            "last_error",
+            "last_error_at",
         ]
-        read_only_fields = ["id", "created_by", "created_at", "last_run_at"]
+        read_only_fields = ["id", "created_by", "created_at", "last_run_at", "failures", "last_error", "last_error_at"]
+        extra_kwargs = {
+            "failures": {"help_text": "Evaluations that failed in a row; 0: the last one went through."},
+            "last_error": {"help_text": "The error of the rule's last failed evaluation (empty: never failed)."},
+            "last_error_at": {"help_text": "When the rule's evaluation last failed; null: never."},
+        }
 
 
 class RuleSwitchSerializer(serializers.Serializer[Any]):

@@ -53,6 +53,12 @@ class Rule(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # An evaluation that raised (a bug, a query the database refused): what and when, shown on the rules pages and
+    # in the API. `failures` counts the evaluations that failed in a row (0: the last one went through); the error
+    # and its time stay after a success, as the rule's last error.
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name", "id"]

@@ -21,8 +21,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -572,6 +573,8 @@ def rule_evaluate(
             fired = _fire(rule, _deal_subjects(rule, started), episodes, now) if started else 0
         if deal_ids is None and not close_only:
             Rule.objects.filter(pk=rule.pk).update(last_run_at=now)
+        if rule.failures:  # evaluated again without an error: no longer failing (its last error stays shown)
+            Rule.objects.filter(pk=rule.pk).update(failures=0)
     return fired
 
 
@@ -708,37 +711,99 @@ def live_rules(*, trigger: str) -> list[Rule]:
     return list(Rule.objects.filter(is_live=True, trigger=trigger).order_by("pk"))
 
 
-def rules_evaluate_changed(*, deal_ids: Iterable[int], now: dt.datetime | None = None) -> int:
-    """Deals changed: every live deal-change rule evaluated over them (one filtered query each)."""
-    ids = sorted({int(i) for i in deal_ids})
-    if not ids:
+class RulesFailed(Exception):
+    """Some rules' evaluations raised. Every other rule was evaluated and what it fired stands; `failed` names the
+    rules that failed ({id: name}), so a retry evaluates those only. Made by `of`; built from its message alone (as
+    Celery's result backend rebuilds an exception) it names no rule."""
+
+    fired: int = 0
+    failed: dict[int, str]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.failed = {}
+
+    @classmethod
+    def of(cls, *, fired: int, failed: dict[int, str]) -> RulesFailed:
+        names = "; ".join(f"{pk} “{name}”" for pk, name in sorted(failed.items()))
+        error = cls(f"{len(failed)} rule(s) failed: {names} (the others fired {fired})")
+        error.fired, error.failed = fired, dict(failed)
+        return error
+
+
+ERROR_KEPT = 1000  # characters of a failure's text kept on the rule
+
+
+def _evaluate_apart(rule: Rule, failed: dict[int, str], **kwargs: Any) -> int:
+    """`rule_evaluate`, with a failure kept to this rule: its evaluation's transaction is rolled back (no episode,
+    firing or notification of it stays), the error is logged with the rule's id and name and kept on the rule
+    (`last_error`, `failures`) for sales ops to see, and the caller goes on with the next rule. A task out of time
+    stops here: the rules not reached wait for the next run."""
+    try:
+        return rule_evaluate(rule=rule, **kwargs)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as error:
+        log.exception("rule %s “%s”: its evaluation failed; the other rules go on", rule.pk, rule.name)
+        text = f"{type(error).__name__}: {error}".strip()[:ERROR_KEPT]
+        Rule.objects.filter(pk=rule.pk).update(
+            last_error=text, last_error_at=timezone.now(), failures=F("failures") + 1
+        )
+        failed[rule.pk] = rule.name
         return 0
+
+
+def rules_evaluate_changed(
+    *, deal_ids: Iterable[int] | None, now: dt.datetime | None = None, rule_ids: Iterable[int] | None = None
+) -> int:
+    """Deals changed: every live deal-change rule (or those of `rule_ids`: a retry) evaluated over them, one
+    filtered query each; None: a change too large to list, every deal. A rule that fails is kept to itself
+    (`_evaluate_apart`): the others are still evaluated, then RulesFailed names the failed ones."""
+    ids = None if deal_ids is None else sorted({int(i) for i in deal_ids})
+    if ids is not None and not ids:
+        return 0
+    rules = live_rules(trigger=RuleTrigger.DEAL_CHANGE)
+    if rule_ids is not None:
+        wanted = {int(i) for i in rule_ids}
+        rules = [rule for rule in rules if rule.pk in wanted]
     fired = 0
-    for rule in live_rules(trigger=RuleTrigger.DEAL_CHANGE):
-        fired += rule_evaluate(rule=rule, deal_ids=ids, now=now)
+    failed: dict[int, str] = {}
+    for rule in rules:
+        fired += _evaluate_apart(rule, failed, deal_ids=ids, now=now)
+    if failed:
+        raise RulesFailed.of(fired=fired, failed=failed)
     return fired
 
 
 def rules_run_due(*, now: dt.datetime | None = None) -> int:
     """The sweep (every minute): scheduled rules whose time has come over every deal, KPI and lead-SLA rules, and
     each deal-change rule's open episodes re-checked (a deal that got an activity or simply aged out of the
-    conditions without a change closes its episode; nothing fires from this check)."""
+    conditions without a change closes its episode; nothing fires from this check).
+
+    Each rule is evaluated on its own (`_evaluate_apart`): one that raises is rolled back, logged and kept on the
+    rule, and every rule after it is still evaluated; then RulesFailed names the failed ones (the task fails, so
+    the failure counts where the hub's health looks). The next sweep is their retry: a failed scheduled rule kept its
+    `last_run_at`, so it is still due, and KPI and lead-SLA rules run every sweep; the others' firings stand (their
+    episodes are open), so nothing fires twice."""
     now = now or timezone.now()
     local = timezone.localtime(now)
     fired = 0
+    failed: dict[int, str] = {}
     for rule in Rule.objects.filter(is_live=True).order_by("pk"):
         if rule.trigger == RuleTrigger.SCHEDULE:
             if engine.schedule_due(
                 last_run_at=rule.last_run_at, now=local, every_minutes=rule.every_minutes, daily_hour=rule.daily_hour
             ):
-                fired += rule_evaluate(rule=rule, now=now)
+                fired += _evaluate_apart(rule, failed, now=now)
         elif rule.trigger in (RuleTrigger.KPI, RuleTrigger.LEAD_SLA):
-            fired += rule_evaluate(rule=rule, now=now)
+            fired += _evaluate_apart(rule, failed, now=now)
         else:
             open_ids = RuleEpisode.objects.filter(rule=rule, ended_at__isnull=True).values_list("subject_id", flat=True)
             ids = list(open_ids)
             if ids:
-                rule_evaluate(rule=rule, deal_ids=ids, now=now, close_only=True)
+                _evaluate_apart(rule, failed, deal_ids=ids, now=now, close_only=True)
+    if failed:
+        raise RulesFailed.of(fired=fired, failed=failed)
     return fired
 
 
