@@ -20,7 +20,7 @@ RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:63
 
 # Uploaded files (imports, quota uploads) live here; docker-compose.yml mounts one volume on it for web and
 # worker, which must share it (the web process stores a file, a worker reads it).
-RUN mkdir -p /app/var/media && chown -R salesops:salesops /app/var
+RUN mkdir -p /app/var/media /app/var/beat && chown -R salesops:salesops /app/var
 
 USER salesops
 EXPOSE 8000
