@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 
@@ -256,6 +256,8 @@ class Deal(TimeStamped):
             models.Index(fields=["status", "close_date"], name="deal_status_close"),
             models.Index(fields=["stage", "close_date"], name="deal_stage_close"),
             models.Index(fields=["account"], name="deal_account"),
+            # An import matches a Salesforce id's 18-character form in any case (pipeline/imports/writer.py).
+            models.Index(Upper("external_id"), name="deal_external_id_upper"),
         ]
 
     def __str__(self) -> str:
@@ -476,6 +478,9 @@ class ImportJob(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    # When the run under way (its dry run, then its real run) was claimed by a worker: a run "running" longer than
+    # the task's hard time limit lost its worker, and the task's next copy takes it over (import_job_execute).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -40,6 +40,7 @@ class ImportJobSerializer(serializers.ModelSerializer[ImportJob]):
             "errors",
             "created_by",
             "created_at",
+            "started_at",
             "finished_at",
         ]
         read_only_fields = fields

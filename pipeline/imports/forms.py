@@ -13,9 +13,11 @@ from django.core.files.uploadedfile import UploadedFile
 from pipeline.imports import engine, presets
 
 COLUMN_PREFIX = "column_"
-# How dates may be written in a mapped file; blank reads YYYY-MM-DD and M/D/YYYY.
+# How dates may be written in a mapped file; blank reads YYYY-MM-DD, and D/M/YYYY or M/D/YYYY as the file's own
+# dates show (a date such as 05/01/2026 in a file that shows neither order is a row error).
 DATE_FORMAT_CHOICES = [
-    ("", "YYYY-MM-DD or M/D/YYYY"),
+    ("", "YYYY-MM-DD, or as the file's dates show"),
+    ("%m/%d/%Y", "MM/DD/YYYY (US)"),
     ("%d/%m/%Y", "DD/MM/YYYY"),
     ("%d.%m.%Y", "DD.MM.YYYY"),
     ("%d-%m-%Y", "DD-MM-YYYY"),

@@ -45,7 +45,11 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 ISO_DATES: tuple[str, ...] = ("%Y-%m-%d",)
-US_DATES: tuple[str, ...] = ("%m/%d/%Y", "%m/%d/%y")
+# Not a strftime pattern: day, month and year between slashes (5/1/2026, 05/01/26), in the order of `Preset.date_order`
+# or, for a preset without one, the order the file's own dates show (engine.DateReader).
+SLASHED = "slashed"
+MONTH_FIRST = "month"
+DAY_FIRST = "day"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class Preset:
     required: tuple[str, ...]
     date_formats: tuple[str, ...]
     record_kind: str  # how an error names one row's record: "opportunity 0061…", "deal 1234"
+    # How the source writes slashed dates (MONTH_FIRST, DAY_FIRST); "" when the file's own dates must say.
+    date_order: str = ""
+    # Whether the external ids may be Salesforce ids, of which the 15- and 18-character forms are one record.
+    salesforce_ids: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -80,9 +88,12 @@ SALESFORCE = Preset(
         "lost_reason": ("Loss Reason", "Lost Reason", "Closed Lost Reason", "Reason Lost"),
     },
     required=("external_id", "name", "owner", "stage"),
-    # Salesforce writes dates as the user's locale does; reports from US-locale orgs are M/D/YYYY.
-    date_formats=US_DATES + ISO_DATES,
+    # Salesforce writes dates as the exporting user's locale does; the preset reads US reports, M/D/YYYY (a date
+    # that reads only day first, 13/01/2026, is a row error; a report written day first is imported with a mapping).
+    date_formats=(SLASHED, *ISO_DATES),
     record_kind="opportunity",
+    date_order=MONTH_FIRST,
+    salesforce_ids=True,
 )
 
 HUBSPOT = Preset(
@@ -124,7 +135,11 @@ PRESET_CHOICES: list[tuple[str, str]] = [(p.key, p.label) for p in PRESETS.value
     (MAPPING_KEY, "Other CSV or XLSX, with a column mapping")
 ]
 
-# A custom mapping may say how its dates are written ("%d.%m.%Y"); without it ISO and M/D/YYYY are read.
+# The date formats of a mapping that name the order of slashed dates.
+SLASHED_FORMATS = {"%d/%m/%Y": DAY_FIRST, "%d/%m/%y": DAY_FIRST, "%m/%d/%Y": MONTH_FIRST, "%m/%d/%y": MONTH_FIRST}
+
+# A custom mapping may say how its dates are written ("%d.%m.%Y"); without it ISO dates are read, and slashed ones
+# in the order the file's dates show (a date such as 05/01/2026 in a file that shows none is a row error).
 DATE_FORMAT_KEY = "date_format"
 
 
@@ -134,7 +149,10 @@ def mapping_preset(mapping: dict[str, Any]) -> Preset:
     if problems:
         raise ValueError(" ".join(problems))
     date_format = mapping.get(DATE_FORMAT_KEY)
-    formats = (str(date_format),) if date_format else ISO_DATES + US_DATES
+    order = SLASHED_FORMATS.get(str(date_format or ""), "")
+    # Slashed dates in a named order are read as the presets read them (a time dropped, two-digit years); another
+    # pattern as strptime reads it. Without one, ISO dates, and slashed ones in the order the file's dates show.
+    formats = (str(date_format),) if date_format and not order else (*ISO_DATES, SLASHED)
     columns: dict[str, tuple[str, ...]] = {t: (str(column),) for t, column in mapping.items() if t in DEAL_FIELDS}
     return Preset(
         key=MAPPING_KEY,
@@ -143,6 +161,10 @@ def mapping_preset(mapping: dict[str, Any]) -> Preset:
         required=tuple(columns),
         date_formats=formats,
         record_kind="deal",
+        date_order=order,
+        # Any CRM's ids; those shaped as Salesforce ids are matched in either form (a Salesforce report read with a
+        # mapping, as one written day first is).
+        salesforce_ids=True,
     )
 
 

@@ -9,6 +9,7 @@ any row error rolls back too, so a file is imported whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from pipeline.events import announce_deals_changed, announce_import_finished
@@ -61,6 +63,7 @@ from pipeline.services import account_create, account_update, default_pipeline, 
 from salesops import softcache
 from salesops.api import DomainError
 from salesops.celery import QUEUE_DEFAULT
+from salesops.job_runner import job_runner
 from salesops.kernel.locks import lock_key
 from salesops.org.models import Region, User
 from salesops.org.services import audit_record, person_create, person_update, region_create
@@ -420,6 +423,9 @@ def _merge(
         RowWarning(row, record(external_id), f"{named} is inactive (they have left): the new deal is created as "
                    f"theirs, as the file says; give it to someone active on the deal page", file)
         for row, external_id, named in merged.new_for_inactive
+    ] + [
+        RowWarning(row, record(external_id), _same_record_warning(chosen, others, held), file)
+        for row, external_id, chosen, others, held in merged.same_record
     ])  # fmt: skip
     if merged.blocked or merged.refused:
         errors = [
@@ -455,6 +461,14 @@ def _merge(
             transaction.on_commit(announce, robust=True)
     writer.drop()
     return merged
+
+
+def _same_record_warning(chosen: int, others: list[int], held: list[str]) -> str:
+    """A row whose Salesforce record salesops holds as several deals (both forms of its id, imported as two deals
+    before they were read as one): which one the row updates, and which are the same opportunity."""
+    deals = " and ".join(f"deal {other} (as {held_id!r})" for other, held_id in zip(others, held, strict=True))
+    return (f"salesops also holds this Salesforce id in its other form: {deals}, the same opportunity imported "
+            f"twice; the row updates deal {chosen} only and leaves the other as it is")  # fmt: skip
 
 
 def _refusal_message(refusal: Refusal, lost_reason_help: str) -> str:
@@ -516,9 +530,15 @@ def _import_deal_files(
     left = _people_who_left(report)
     seen: dict[str, tuple[str, int]] = {}
     created_owners: dict[int, User] = {}  # placeholder id -> the person added for an unknown owner
+    today = timezone.localdate()  # two-digit years are read near the company's today
     for name, path in files:
         with connection.cursor() as cursor, engine.open_table(path, name or None) as table:
-            rows = engine.DealRows(preset, table.header, lookups, file=name, seen=seen)
+            rows = engine.DealRows(preset, table.header, lookups, file=name, seen=seen, today=today,
+                                   epoch=table.epoch)  # fmt: skip
+            if rows.needs_date_order:
+                # The order of the file's slashed dates is the one its own dates show: all of them, before any row.
+                with engine.open_table(path, name or None) as first_pass:
+                    rows.learn_dates(first_pass.rows)
             report.add_warnings(rows.column_warnings())
             writer = DealWriter(cursor, actor_id=actor.pk if actor else None, time_zone=settings.TIME_ZONE,
                                 carried=rows.carried, inactive_owner_ids=left)  # fmt: skip
@@ -637,7 +657,7 @@ def _counted(table: engine.Table, tracker: Progress) -> engine.Table:
             tracker.step()
             yield item
 
-    return engine.Table(table.name, table.header, rows())
+    return engine.Table(table.name, table.header, rows(), table.epoch)
 
 
 def _unknown_parents(accounts: list[AccountSpec], file: str) -> list[RowError]:
@@ -979,36 +999,84 @@ def _local_copy(job: ImportJob) -> Iterator[Path]:
         yield target
 
 
+IMPORT_RUNNER = "pipeline.import_job"  # the runner lock of one import job's run (salesops.job_runner)
+
+
+def import_job_running(*, job_id: int) -> bool:
+    """Whether the job still says "running" (a copy of its task that found it run elsewhere looks again later)."""
+    return ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING).exists()
+
+
 def import_job_execute(*, job_id: int) -> ImportJob | None:
-    """Run a queued job (its dry run or its real run) and store the outcome on it."""
-    # Claim the job: a redelivered message for a finished run changes nothing.
-    claimed = ImportJob.objects.filter(pk=job_id, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]).update(
-        status=ImportStatus.RUNNING, rows_done=0
-    )
-    if not claimed:
-        return None
+    """Run a queued job (its dry run or its real run) and store the outcome on it. The run holds the job's runner
+    lock (salesops.job_runner) from its claim to its outcome: a second copy of the task (a redelivery, an outbox
+    message sent twice) finds the lock held and does nothing while the first runs (once it ran the import again
+    and, its dry run's changes made already, failed the job of an import that had succeeded); a copy that finds the
+    job "running" with nobody holding the lock (its worker was killed: its transaction rolled back, nothing written)
+    takes it over at once. Past the task's hard time limit the job is taken over whatever the lock says. A finished
+    job is never claimed again. Returns the job, or None when not claimed."""
+    from pipeline.imports.tasks import IMPORT_TIME_LIMIT
+
+    with job_runner(IMPORT_RUNNER, job_id) as only_runner:
+        now = timezone.now()
+        dead = now - dt.timedelta(seconds=IMPORT_TIME_LIMIT)
+        claimable = (
+            Q(status__in=[ImportStatus.PENDING, ImportStatus.RUNNING])
+            if only_runner
+            else Q(status=ImportStatus.RUNNING, started_at__lt=dead)
+        )
+        claimed = (
+            ImportJob.objects.filter(pk=job_id)
+            .filter(claimable)
+            .update(status=ImportStatus.RUNNING, rows_done=0, started_at=now)
+        )
+        if not claimed:
+            logger.info("import job %s: not queued (running or finished), this copy of the task does nothing", job_id)
+            return None
+        return _execute(job_id)
+
+
+def _execute(job_id: int) -> ImportJob:
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     try:
-        with _local_copy(job) as path:
-            report = crm_file_import(
-                actor=job.created_by,
-                path=path,
-                preset=job.preset,
-                mapping=job.mapping or None,
-                dry_run=job.dry_run,
-                progress=_cache_progress(job.pk),
-                label=job.file_name,
-                # The real run writes exactly what its dry run showed, or nothing.
-                expected_changes=None
-                if job.dry_run
-                else {"digest": job.result.get("changes_digest"), "changes": job.result.get("changes", [])},
-            )
-    except Exception:
+        # The import and the job's outcome commit together: a worker killed after the import committed left the job
+        # "running", and the copy that took it over ran the real run again, which (its dry run's changes made
+        # already) failed the job of an import that had succeeded.
+        with transaction.atomic():
+            with _local_copy(job) as path:
+                report = crm_file_import(
+                    actor=job.created_by,
+                    path=path,
+                    preset=job.preset,
+                    mapping=job.mapping or None,
+                    dry_run=job.dry_run,
+                    progress=_cache_progress(job.pk),
+                    label=job.file_name,
+                    # The real run writes exactly what its dry run showed, or nothing.
+                    expected_changes=None
+                    if job.dry_run
+                    else {"digest": job.result.get("changes_digest"), "changes": job.result.get("changes", [])},
+                )
+            _finish(job, report)
+    except Exception as error:
+        from celery.exceptions import SoftTimeLimitExceeded
+
         # The details (exception text, file paths) go to the server's log, never to the page.
         logger.exception("import job %s stopped", job_id)
         report = ImportReport(dry_run=job.dry_run)
         stopped = f"The import stopped unexpectedly and wrote nothing (import {job_id}, in the server's log)."
+        if isinstance(error, SoftTimeLimitExceeded):
+            stopped = ("The import took longer than its 20 minutes and wrote nothing: split the file and import the "
+                       "parts one after another.")  # fmt: skip
         report.add_errors([stopped])
+        _finish(job, report)
+    softcache.delete(progress_key(job.pk))
+    return job
+
+
+def _finish(job: ImportJob, report: ImportReport) -> None:
+    """The job's outcome; the person who started it hears it finished (signals listens) once it commits, its dry
+    run as well as its real run."""
     as_json = report.as_json()
     job.status = ImportStatus.DONE if report.ok else ImportStatus.FAILED
     job.result = {
@@ -1026,9 +1094,6 @@ def import_job_execute(*, job_id: int) -> ImportJob | None:
     job.rows_done = report.rows_total  # every row was read and checked, whatever the outcome
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "result", "errors", "rows_total", "rows_done", "finished_at"])
-    softcache.delete(progress_key(job.pk))
-    # The person who started it hears it finished (signals listens), its dry run as well as its real run.
     announce_import_finished(import_id=job.pk, person_id=job.created_by_id, dry_run=job.dry_run, ok=report.ok,
                              file_name=job.file_name, error_count=report.error_count,
                              change_count=report.change_count)  # fmt: skip
-    return job

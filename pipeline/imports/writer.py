@@ -4,7 +4,8 @@ A 100,000-row file is one COPY and about a dozen statements instead of 100,000 O
 holds the transaction (and the import lock); nothing here commits. The statements:
 
 1. resolve account names to accounts (by `name_key`), creating the missing ones;
-2. match deals by external id and mark which changed (any stored field, or the product line);
+2. match deals by external id (a Salesforce id in either of its forms) and mark which changed (any stored field,
+   or the product line);
 3. refuse what the deal rules forbid an import (a cancelled deal moved, a won deal of a locked commission
    period taken out of won or its amount, close date, owner or currency changed, a deal closed as lost
    without a reason) and keep an open deal with its active
@@ -68,6 +69,7 @@ CREATE TEMP TABLE {STAGING} (
     created_stage_id bigint NOT NULL,
     stage_since date,
     lost_reason text NOT NULL,
+    salesforce_id text NOT NULL,
     -- filled in by the merge
     account_id bigint,
     deal_id bigint,
@@ -124,19 +126,62 @@ WITH created AS (
 SELECT count(*) FROM created
 """
 
-MATCH_DEALS = f"""
-UPDATE {STAGING} r
-   SET deal_id = d.id,
+OLD_VALUES = """deal_id = d.id,
        old_stage_id = d.stage_id, old_amount = d.amount, old_close_date = d.close_date,
        old_owner_id = d.owner_id, old_category = d.category_override, old_cancelled = d.cancelled_on,
        old_entered = d.stage_entered_at, old_status = d.status, old_lost_reason = d.lost_reason,
-       old_lost_note = d.lost_note, old_lost_competitor = d.lost_competitor
-  FROM pipeline_deal d
- WHERE r.external_id <> '' AND d.external_id = r.external_id;
-
--- A deal that stays lost keeps the reason it was lost for unless the row names another.
+       old_lost_note = d.lost_note, old_lost_competitor = d.lost_competitor"""
+# A deal that stays lost keeps the reason it was lost for unless the row names another.
+KEEP_LOST_REASON = f"""
 UPDATE {STAGING} r SET lost_reason = r.old_lost_reason
  WHERE r.old_status = 'lost' AND r.status = 'lost' AND r.lost_reason = ''
+"""
+MATCH_DEALS = f"""
+UPDATE {STAGING} r
+   SET {OLD_VALUES}
+  FROM pipeline_deal d
+ WHERE r.external_id <> '' AND d.external_id = r.external_id;
+{KEEP_LOST_REASON}"""
+
+# A Salesforce id names one record in two forms: 15 characters, case-sensitive (0065g00000AbCdE), and 18, not
+# (0065g00000AbCdEAAV, or 0065G00000ABCDEAAV where a tool changed its case). A row giving either form matches the
+# deal that holds the id as the row writes it, else the one holding its other form: its 15 characters with their
+# capitals as the 18 say, or its 18 in any case. Never a 15-character id that differs only in case: that is another
+# record. Deals that hold one record in both forms (imported twice before the forms were matched) are all
+# candidates: the row updates the one written as in the file, else the oldest, and warns of the others.
+CANDIDATES = "import_deal_candidates"
+SALESFORCE_CANDIDATES = f"""
+DROP TABLE IF EXISTS {CANDIDATES};
+
+CREATE TEMP TABLE {CANDIDATES} ON COMMIT DROP AS
+SELECT r.row_no, d.id AS deal_id, 0 AS rank
+  FROM {STAGING} r JOIN pipeline_deal d ON d.external_id = r.external_id
+ WHERE r.external_id <> ''
+UNION
+SELECT r.row_no, d.id, 1
+  FROM {STAGING} r JOIN pipeline_deal d ON d.external_id = left(r.salesforce_id, 15)
+ WHERE r.salesforce_id <> ''
+UNION
+SELECT r.row_no, d.id, 1
+  FROM {STAGING} r JOIN pipeline_deal d ON upper(d.external_id) = upper(r.salesforce_id)
+ WHERE r.salesforce_id <> ''
+"""
+MATCH_SALESFORCE_DEALS = f"""
+UPDATE {STAGING} r
+   SET {OLD_VALUES}
+  FROM (SELECT DISTINCT ON (row_no) row_no, deal_id FROM {CANDIDATES} ORDER BY row_no, rank, deal_id) c
+  JOIN pipeline_deal d ON d.id = c.deal_id
+ WHERE r.row_no = c.row_no;
+{KEEP_LOST_REASON}"""
+# Rows whose record salesops holds as several deals: (row, external id, the deal updated, the others' ids as held)
+SAME_RECORD_DEALS = f"""
+SELECT r.row_no, r.external_id, r.deal_id,
+       array_agg(d.id ORDER BY d.id) FILTER (WHERE d.id <> r.deal_id),
+       array_agg(d.external_id ORDER BY d.id) FILTER (WHERE d.id <> r.deal_id)
+  FROM {STAGING} r JOIN {CANDIDATES} c ON c.row_no = r.row_no JOIN pipeline_deal d ON d.id = c.deal_id
+ GROUP BY r.row_no, r.external_id, r.deal_id
+HAVING count(DISTINCT c.deal_id) > 1
+ ORDER BY r.row_no
 """
 
 # A leaver's open deals went to a successor when sales ops deactivated them: a file still naming the leaver
@@ -428,6 +473,9 @@ class MergeResult:
     owners_kept: list[tuple[int, str, str, str]] = field(default_factory=list)
     # (row number, external id, the inactive person) of new open deals the file gives to somebody who has left
     new_for_inactive: list[tuple[int, str, str]] = field(default_factory=list)
+    # (row number, external id, the deal updated, [other deals' ids], [their external ids]) of rows whose Salesforce
+    # record salesops holds as several deals (its two forms, imported before they were matched)
+    same_record: list[tuple[int, str, int, list[int], list[str]]] = field(default_factory=list)
     touched_deal_ids: list[int] = field(default_factory=list)
     touched_person_ids: set[int] = field(default_factory=set)
     touched_fields: list[str] = field(default_factory=list)
@@ -508,6 +556,7 @@ class DealWriter:
         self.defaults: dict[str, list[tuple[str, Any]]] = {}  # by "deal"/"change": (column, default) of _extra_columns
         self.extra = self._extra_columns()
         self.staged = 0
+        self.salesforce_rows = 0  # rows whose external id is a Salesforce id (matched in either form)
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Callable[[DealRecord], None]]:
@@ -518,6 +567,8 @@ class DealWriter:
             def put(record: DealRecord) -> None:
                 copy.write_row(record)
                 self.staged += 1
+                if record.salesforce_id:
+                    self.salesforce_rows += 1
 
             yield put
 
@@ -553,7 +604,14 @@ class DealWriter:
         cursor.execute(MATCH_ACCOUNTS)
         cursor.execute(CREATE_ACCOUNTS)
         accounts_created = int(cursor.fetchone()[0])
-        self._run(MATCH_DEALS)
+        same_record: list[tuple[int, str, int, list[int], list[str]]] = []
+        if self.salesforce_rows:
+            self._run(SALESFORCE_CANDIDATES)
+            self._run(MATCH_SALESFORCE_DEALS)
+            cursor.execute(SAME_RECORD_DEALS)
+            same_record = [(int(r[0]), str(r[1]), int(r[2]), list(r[3]), list(r[4])) for r in cursor.fetchall()]
+        else:
+            self._run(MATCH_DEALS)
         kept = [column for target, columns in KEEP_COLUMNS.items() if target not in self.carried for column in columns]
         if kept:
             assignments = ", ".join(f"{column} = d.{column}" for column in kept)
@@ -588,6 +646,7 @@ class DealWriter:
             changes=changes,
             owners_kept=owners_kept,
             new_for_inactive=new_for_inactive,
+            same_record=same_record,
         )
         cursor.execute(TOUCHED)
         deal_ids, person_ids, pay_relevant, *flags, since = cursor.fetchone()
@@ -676,3 +735,4 @@ class DealWriter:
 
     def drop(self) -> None:
         self.cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        self.cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")

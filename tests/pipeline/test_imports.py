@@ -463,7 +463,7 @@ def test_xlsx_with_a_column_mapping(sellers, tmp_path):
 
     assert code == 2  # "30.10.2025" is not in the default date formats
     assert result["errors"] == [
-        "row 3 (deal 102): close date '30.10.2025' is not a date (expected YYYY-MM-DD or MM/DD/YYYY or MM/DD/YY)"
+        "row 3 (deal 102): close date '30.10.2025' is not a date (expected YYYY-MM-DD or DD/MM/YYYY or MM/DD/YYYY)"
     ]
     # With the file's date format the text date parses; the real date cell of row 2 never needed one.
     code, result = run_command(

@@ -24,7 +24,7 @@ def test_amounts_read_back_whatever_the_formatting(amount):
 
 @given(st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2099, 12, 31)))
 def test_salesforce_and_hubspot_dates_read_back(day):
-    us = engine.make_date_reader(SALESFORCE.date_formats)
+    us = engine.make_date_reader(SALESFORCE.date_formats, order=SALESFORCE.date_order)
     iso = engine.make_date_reader(HUBSPOT.date_formats)
     assert us(f"{day.month}/{day.day}/{day.year}") == day
     assert us(day.isoformat()) == day
@@ -283,3 +283,153 @@ def test_an_amount_in_another_currency_than_the_rows_is_an_error():
         "does): add a currency column, or write the amount without GBP"
     ]
     assert isinstance(no_column.parse(3, ["006B", "B", "priya", "Proposal", "USD 500"]), engine.DealRecord)
+
+
+# ------------------------------------------------------------------ dates as Salesforce, Excel and other files write them
+TODAY = dt.date(2026, 6, 1)
+SF_DATES_HEADER = ["Opportunity ID", "Opportunity Name", "Opportunity Owner", "Stage", "Close Date", "Created Date"]
+
+
+def sf_close_dates(*values: object) -> list[object]:
+    """Each value read as a Salesforce report's close date: the date, or the row's error."""
+    rows = engine.DealRows(SALESFORCE, SF_DATES_HEADER, lookups(), today=TODAY)
+    read: list[object] = []
+    for number, value in enumerate(values, start=2):
+        parsed = rows.parse(number, [f"006{number}", "Deal", "priya", "Proposal", value, ""])
+        read.append(parsed.close_date if isinstance(parsed, engine.DealRecord) else str(parsed[0]))
+    return read
+
+
+def test_a_salesforce_report_reads_its_dates_month_first_as_us_reports_write_them():
+    """Salesforce US reports write 12/31/2026 and 1/5/2026: 5 January, never 1 May, and a date that reads only day
+    first is the row's error naming the cell, not another order read silently."""
+    assert sf_close_dates("12/31/2026", "1/5/2026", "01/05/2026", "1/5/2026 10:15 AM", "2026-01-05") == [
+        dt.date(2026, 12, 31), dt.date(2026, 1, 5), dt.date(2026, 1, 5), dt.date(2026, 1, 5), dt.date(2026, 1, 5)
+    ]  # fmt: skip
+    assert sf_close_dates("13/01/2026") == [
+        "row 2 (opportunity 0062): close date '13/01/2026' is not a date month first (MM/DD/YYYY), as Salesforce US "
+        "reports write them; import a report written day first with a column mapping, dates DD/MM/YYYY"
+    ]
+    assert sf_close_dates("2/30/2026") == [
+        "row 2 (opportunity 0062): close date '2/30/2026' is not a date (expected MM/DD/YYYY or YYYY-MM-DD)"
+    ]
+
+
+def test_two_digit_years_are_read_near_today_or_refused_never_guessed():
+    """'12/31/26' is 2026 and '3/15/99' 1999 (within 30 years of the import's day); '1/5/75' could be 1975 or 2075:
+    refused, naming the cell (it was read as 2075)."""
+    assert sf_close_dates("12/31/26", "3/15/99", "1/5/05") == [
+        dt.date(2026, 12, 31), dt.date(1999, 3, 15), dt.date(2005, 1, 5)
+    ]  # fmt: skip
+    assert sf_close_dates("1/5/75") == [
+        "row 2 (opportunity 0062): close date '1/5/75' has a two-digit year that could be 1975 or 2075: write the "
+        "year with four digits"
+    ]
+    # A mapping's own pattern with %y is held to the same rule (strptime alone read '70' as 1970, '68' as 2068).
+    dotted = engine.make_date_reader(("%d.%m.%y",), today=TODAY)
+    assert dotted("31.12.26") == dt.date(2026, 12, 31)
+    with pytest.raises(engine.ValueProblem, match=r"'5\.1\.70' has a two-digit year that could be 1970 or 2070"):
+        dotted("5.1.70")
+
+
+def test_excel_date_numbers_are_read_and_other_numbers_refused():
+    """46022 is 31 Dec 2025 in a spreadsheet: an XLSX number cell not formatted as a date, or a CSV holding the
+    number, gave "'46022' is not a date"; a year alone (2026) must not become 18 Jul 1905."""
+    assert sf_close_dates(46022, 46022.75, "46022", "46022.5") == [dt.date(2025, 12, 31)] * 4
+    refused = sf_close_dates("2026", 2026, "123456", 0)
+    assert refused[0] == (
+        "row 2 (opportunity 0062): close date '2026' is a number, not a date (a date kept as a number has five "
+        "digits: 46022 is 31 December 2025)"
+    )
+    assert all("is a number, not a date" in str(problem) for problem in refused)
+
+
+def test_a_workbook_in_the_1904_date_system_counts_its_date_numbers_from_1904(tmp_path: Path):
+    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    workbook = openpyxl.Workbook()
+    workbook.epoch = CALENDAR_MAC_1904  # Excel for Mac's old default: 31 Dec 2025 is 44560, not 46022
+    workbook.active.append(SF_DATES_HEADER)
+    workbook.active.append(["0061", "Deal", "priya", "Proposal", 44560, ""])
+    workbook.save(tmp_path / "mac.xlsx")
+    with engine.open_table(tmp_path / "mac.xlsx") as table:
+        rows = engine.DealRows(SALESFORCE, table.header, lookups(), today=TODAY, epoch=table.epoch)
+        (number, cells), *_ = list(table.rows)
+    record = rows.parse(number, cells)
+    assert table.epoch == dt.date(1904, 1, 1)
+    assert isinstance(record, engine.DealRecord) and record.close_date == dt.date(2025, 12, 31)
+
+
+def mapping_rows(*values: str) -> engine.DealRows:
+    preset = mapping_preset({"external_id": "Id", "name": "Deal", "owner": "Rep", "stage": "Stage",
+                             "close_date": "Closes"})  # fmt: skip
+    rows = engine.DealRows(preset, ["Id", "Deal", "Rep", "Stage", "Closes"], lookups(), today=TODAY)
+    assert rows.needs_date_order
+    rows.learn_dates(iter([(n, [f"D{n}", "Deal", "priya", "Proposal", v]) for n, v in enumerate(values, start=2)]))
+    return rows
+
+
+def read_all(rows: engine.DealRows, *values: str) -> list[object]:
+    out: list[object] = []
+    for number, value in enumerate(values, start=2):
+        parsed = rows.parse(number, [f"D{number}", "Deal", "priya", "Proposal", value])
+        out.append(parsed.close_date if isinstance(parsed, engine.DealRecord) else str(parsed[0]))
+    return out
+
+
+def test_a_mapped_file_reads_its_slashed_dates_in_the_one_order_its_own_dates_show():
+    """Without a date format a mapped file was read month first whatever it held: 05/01/2026 in a file of
+    European dates became 1 May. Now the file's own dates say, and the file is told which order was read."""
+    values = ("05/01/2026", "13/01/2026", "3/3/2026")
+    day_first = mapping_rows(*values)
+    assert read_all(day_first, *values) == [dt.date(2026, 1, 5), dt.date(2026, 1, 13), dt.date(2026, 3, 3)]
+    assert day_first.column_warnings() == [
+        "The file has no amount column: new deals get no amount, deals already in salesops keep theirs.",
+        "The file has no account column: new deals get no account, deals already in salesops keep theirs.",
+        "The file: dates are read day first (DD/MM/YYYY), as row 3's close date '13/01/2026' shows; if that date is a "
+        "typo, correct it, or choose how the file's dates are written in the mapping.",
+    ]
+    month_first = mapping_rows("05/01/2026", "12/31/2026")
+    assert read_all(month_first, "05/01/2026", "12/31/2026") == [dt.date(2026, 5, 1), dt.date(2026, 12, 31)]
+
+
+def test_a_date_that_reads_two_ways_is_refused_naming_its_cell_when_the_file_shows_no_one_order():
+    unknown = mapping_rows("05/01/2026", "2026-02-01", "4/4/2026")
+    assert read_all(unknown, "05/01/2026", "2026-02-01", "4/4/2026") == [
+        "row 2 (deal D2): close date '05/01/2026' could be 1 May 2026 or 5 January 2026, and no date in the file shows "
+        "whether the day or the month comes first: choose how the file's dates are written in the mapping "
+        "(DD/MM/YYYY or MM/DD/YYYY), or write them as YYYY-MM-DD",
+        dt.date(2026, 2, 1),
+        dt.date(2026, 4, 4),  # the same day either way
+    ]
+    both = mapping_rows("12/31/2026", "13/01/2026", "05/01/2026")
+    assert read_all(both, "12/31/2026", "13/01/2026", "05/01/2026") == [
+        dt.date(2026, 12, 31),
+        dt.date(2026, 1, 13),
+        "row 4 (deal D4): close date '05/01/2026' could be 1 May 2026 or 5 January 2026, and the file writes dates "
+        "both month first (row 2's close date '12/31/2026') and day first (row 3's close date '13/01/2026'): write it "
+        "as YYYY-MM-DD",
+    ]
+    # A named order is read as named, a time and two-digit years as the presets read them.
+    named = mapping_preset({"name": "Deal", "owner": "Rep", "stage": "Stage", "close_date": "Closes",
+                            "date_format": "%d/%m/%Y"})  # fmt: skip
+    reader = engine.make_date_reader(named.date_formats, order=named.date_order, today=TODAY)
+    assert (reader("05/01/2026"), reader("05/01/26 09:00"), reader("2026-01-05")) == (dt.date(2026, 1, 5),) * 3
+    with pytest.raises(engine.ValueProblem, match="'12/31/2026' is not a date day first"):
+        reader("12/31/2026")
+
+
+# ------------------------------------------------------------------------------------------------ Salesforce ids
+def test_the_two_forms_of_a_salesforce_id_are_one_record_in_a_file():
+    rows = engine.DealRows(SALESFORCE, SF_HEADER, lookups())
+    first = rows.parse(2, ["0065g00000AbCdE", "Acme", "priya", "Proposal", "1"])
+    assert isinstance(first, engine.DealRecord) and first.salesforce_id == "0065g00000AbCdEAAV"
+    assert [str(e) for e in rows.parse(3, ["0065G00000ABCDEAAV", "Acme", "priya", "Proposal", "1"])] == [  # type: ignore[union-attr]
+        "row 3 (opportunity 0065G00000ABCDEAAV): the id '0065G00000ABCDEAAV' appears already on row 2"
+    ]
+    # Another record: the same 15 characters in other capitals.
+    other = rows.parse(4, ["0065g00000ABCDE", "Acme", "priya", "Proposal", "1"])
+    assert isinstance(other, engine.DealRecord) and other.salesforce_id == "0065g00000ABCDEAA5"
+    plain = rows.parse(5, ["0061A00001", "Acme", "priya", "Proposal", "1"])
+    assert isinstance(plain, engine.DealRecord) and plain.salesforce_id == ""
