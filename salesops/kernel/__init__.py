@@ -4,6 +4,7 @@ Plain Python only: it imports neither Django, Celery nor any app (nor salesops.o
 contract in pyproject.toml keeps it so. What it holds (docs/architecture.md, "The kernel"):
 - `fiscal`: fiscal periods (labels, the bounds of a month, quarter or year, the period of a day, the
   periods of a range) for a fiscal year starting in any month;
+- `crm_ids`: a Salesforce record id in its 15- or 18-character form as one record;
 - `dates`: the date rule (the days any input may name; an end past it is no end);
 - `money`: the one money parser and the pure parts of money and percent formatting;
 - `trees`: walks of the reports-to tree from a parent map (subtree, ancestors, depth-first order);
