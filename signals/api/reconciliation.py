@@ -67,6 +67,7 @@ class InvoiceImportSerializer(serializers.ModelSerializer[InvoiceImport]):
             "last_invoice_date",
             "amounts",
             "total_amount",
+            "started_at",
             "finished_at",
         ]
         read_only_fields = fields
@@ -130,6 +131,7 @@ class ReconciliationSerializer(serializers.ModelSerializer[Reconciliation]):
             "matched_line_count",
             "counts",
             "error",
+            "started_at",
             "finished_at",
         ]
         read_only_fields = fields
@@ -172,6 +174,11 @@ HIDDEN_COLUMNS = {"reconciliation_id", "line_id", "status_changed_by_id"}
 
 class MismatchSerializer(serializers.ModelSerializer[Mismatch]):
     status_changed_by = serializers.CharField(source="status_changed_by.display_name", read_only=True, default=None)
+    invoice_amount = serializers.DecimalField(
+        source="invoiced", max_digits=18, decimal_places=2, read_only=True, allow_null=True,
+        help_text="What the deal was invoiced (its lines' sum), or the line's amount; null when the lines are in "
+        "several currencies (`currency` names them): amounts in different currencies are never added.",
+    )  # fmt: skip
 
     class Meta:
         model = Mismatch

@@ -8,6 +8,7 @@ Matching (`reconcile`):
 
 1. **By deal.** A line whose deal external id names a won deal of the reconciliation (or, with no external id
    match, whose deal number is the hub's id of one) matches that deal, whatever its account, amount or date.
+   External ids are compared whatever their case, but a Salesforce id by its record (`external_key`).
    Several lines may name the same deal (instalments, one line per product): together they are the deal's
    invoiced amount.
 2. **Else by account, amount and date.** A line naming no deal (or none of the reconciliation's) matches a deal
@@ -44,6 +45,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from salesops.kernel.crm_ids import salesforce_id
 from salesops.kernel.ids import is_id
 from salesops.kernel.money import MoneyError, format_money, parse_money
 
@@ -469,6 +471,21 @@ def currencies_label(currencies: list[str]) -> str:
     return label if len(label) <= 255 else f"{len(currencies)} currencies"
 
 
+def is_one_currency(label: str) -> bool:
+    """Whether a mismatch's currency names one currency ("USD"), not several (`currencies_label`): only then is
+    its invoiced amount one amount, to show or to add to others of that currency."""
+    return "/" not in label and not label.endswith(" currencies")
+
+
+def external_key(external_id: str) -> str:
+    """How a line's deal external id and a deal's are compared: a Salesforce id by its record, so its 15- and its
+    18-character form are one deal and two 15-character ids that differ only in case are two (salesops.kernel.crm_ids);
+    any other id whatever its case."""
+    text = external_id.strip()
+    salesforce = salesforce_id(text)
+    return salesforce.upper() if salesforce is not None else text.lower()
+
+
 def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSettings | None = None) -> Result:
     """Match the lines to the deals and list every mismatch (module docstring)."""
     settings = settings or MatchSettings()
@@ -478,14 +495,14 @@ def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSe
     by_id = {deal.id: deal for deal in deal_list}
     for deal in deal_list:
         if deal.external_id:
-            by_external.setdefault(deal.external_id.strip().lower(), deal)
+            by_external.setdefault(external_key(deal.external_id), deal)
     result = Result(deal_count=len(deal_list), line_count=len(line_list))
     lines_of: dict[int, list[Line]] = defaultdict(list)
     rule_of: dict[int, str] = {}
     rest: list[Line] = []
     # 1. By external id (else deal number): the line names the deal.
     for line in line_list:
-        named = by_external.get(line.deal_external_id.strip().lower()) if line.deal_external_id else None
+        named = by_external.get(external_key(line.deal_external_id)) if line.deal_external_id else None
         if named is None and line.deal_id is not None:
             named = by_id.get(line.deal_id)
         if named is None:

@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from signals.engine.reconciliation import is_one_currency
+
 __all__ = [
     "InvoiceImport",
     "InvoiceLine",
@@ -68,6 +70,9 @@ class InvoiceImport(models.Model):
     # in different currencies are never added. `total_amount` is the total only when every line is in one currency.
     amounts = models.JSONField(default=dict, blank=True)
     total_amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"), null=True, blank=True)
+    # When a worker claimed the run: one "running" longer than the task's hard time limit lost its worker and is
+    # taken over by the task's next copy (invoice_import_execute).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -121,6 +126,7 @@ class Reconciliation(models.Model):
     matched_line_count = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)  # mismatches per kind
     error = models.CharField(max_length=500, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)  # when a worker claimed the run (as an import's)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -193,3 +199,9 @@ class Mismatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.deal_name or self.invoice_number}"
+
+    @property
+    def invoiced(self) -> Decimal | None:
+        """The invoiced amount as shown: none for a deal invoiced in several currencies (never one sum across
+        them, also on a row stored before they were kept apart: migration 0011)."""
+        return self.invoice_amount if is_one_currency(self.currency) else None

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from salesops import softcache
 from salesops.org.models import User
+from signals.engine.reconciliation import is_one_currency
 from signals.models import (
     InvoiceImport,
     JobStatus,
@@ -110,7 +111,8 @@ AMOUNT_FIELD = {
 
 def kind_counts(reconciliation: Reconciliation) -> list[KindCount]:
     """Per kind: how many mismatches, by status, and the money at stake in each currency; one grouped query (by
-    kind and currency). A mismatch without an amount in one currency (a deal invoiced in two) adds no money."""
+    kind and currency). A mismatch without an amount in one currency (a deal invoiced in two) adds no money, also
+    when a row stored before amounts were kept per currency still holds their sum."""
     rows: dict[str, list[dict[str, Any]]] = {}
     for row in (
         Mismatch.objects.filter(reconciliation=reconciliation)
@@ -139,7 +141,10 @@ def kind_counts(reconciliation: Reconciliation) -> list[KindCount]:
                 sum(g["open"] for g in groups),
                 sum(g["explained"] for g in groups),
                 sum(g["resolved"] for g in groups),
-                tuple((g["currency"], g[field]) for g in groups if g[field] is not None),
+                # A group labelled with several currencies ("EUR/USD") has no amount of one currency to show.
+                tuple(
+                    (g["currency"], g[field]) for g in groups if g[field] is not None and is_one_currency(g["currency"])
+                ),
             )
         )
     return counts

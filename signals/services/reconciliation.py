@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +29,7 @@ from pipeline.selectors import reconciliation as pipeline_reads
 from salesops import softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
+from salesops.job_runner import job_runner
 from salesops.org.models import User
 from salesops.org.services import audit_record
 from signals.engine import reconciliation as engine
@@ -131,14 +133,50 @@ LINE_COLUMNS = (
 )
 
 
-def invoice_import_execute(*, import_id: int) -> InvoiceImport | None:
-    """Check every row of a queued import; store its lines only when no row is refused (all or nothing)."""
-    # Claim it: a redelivered message for a finished import changes nothing.
-    claimed = InvoiceImport.objects.filter(pk=import_id, status__in=[JobStatus.PENDING, JobStatus.RUNNING]).update(
-        status=JobStatus.RUNNING
+INVOICE_IMPORT_RUNNER = "signals.invoice_import"  # the runner lock of one invoice import (salesops.job_runner)
+RECONCILIATION_RUNNER = "signals.reconciliation"  # the runner lock of one reconciliation's run
+
+
+def _claim(model: type[InvoiceImport] | type[Reconciliation], pk: int, *, only_runner: bool) -> bool:
+    """Claim a queued run for this copy of its task: a pending one, or one "running" that nobody runs (`only_runner`:
+    this copy holds its runner lock, so the worker that claimed it was killed) or that has run past the task's hard
+    time limit whatever the lock says. A finished run is never claimed again."""
+    from signals.tasks_reconciliation import RECONCILIATION_TIME_LIMIT
+
+    now = timezone.now()
+    claimable = (
+        Q(status__in=[JobStatus.PENDING, JobStatus.RUNNING])
+        if only_runner
+        else Q(status=JobStatus.RUNNING, started_at__lt=now - dt.timedelta(seconds=RECONCILIATION_TIME_LIMIT))
     )
-    if not claimed:
-        return None
+    return bool(model.objects.filter(pk=pk).filter(claimable).update(status=JobStatus.RUNNING, started_at=now))
+
+
+def invoice_import_running(*, import_id: int) -> bool:
+    """Whether the import still says "running" (a copy of its task that found it run elsewhere looks again later)."""
+    return InvoiceImport.objects.filter(pk=import_id, status=JobStatus.RUNNING).exists()
+
+
+def reconciliation_running(*, reconciliation_id: int) -> bool:
+    """Whether the reconciliation still says "running" (as `invoice_import_running`)."""
+    return Reconciliation.objects.filter(pk=reconciliation_id, status=JobStatus.RUNNING).exists()
+
+
+def invoice_import_execute(*, import_id: int) -> InvoiceImport | None:
+    """Check every row of a queued import; store its lines only when no row is refused (all or nothing). The run
+    holds the import's runner lock (salesops.job_runner) from its claim to its outcome: a second copy of the task (a
+    redelivery, an outbox message sent twice) finds the lock held and does nothing while the first runs; a copy that
+    finds the import "running" with nobody holding the lock (its worker was killed mid-run: out of memory, SIGKILL)
+    takes it over at once. Returns the import, or None when not claimed."""
+    with job_runner(INVOICE_IMPORT_RUNNER, import_id) as only_runner:
+        if not _claim(InvoiceImport, import_id, only_runner=only_runner):
+            logger.info("invoice import %s: not queued (running or finished), this copy of the task does nothing",
+                        import_id)  # fmt: skip
+            return None
+        return _import(import_id)
+
+
+def _import(import_id: int) -> InvoiceImport | None:
     record = InvoiceImport.objects.select_related("created_by").get(pk=import_id)
     key = import_progress_key(record.pk)
     lines: list[engine.ParsedLine] = []
@@ -394,12 +432,18 @@ def _earlier_statuses(reconciliation: Reconciliation) -> Earlier:
 
 def reconciliation_execute(*, reconciliation_id: int) -> Reconciliation | None:
     """Match a queued reconciliation's lines to the won deals and store its matches and mismatches, in one
-    transaction (a half-finished run never shows; running it again replaces what it stored)."""
-    claimed = Reconciliation.objects.filter(
-        pk=reconciliation_id, status__in=[JobStatus.PENDING, JobStatus.RUNNING]
-    ).update(status=JobStatus.RUNNING)
-    if not claimed:
-        return None
+    transaction (a half-finished run never shows; running it again replaces what it stored). The run holds its
+    runner lock as an import's does (`invoice_import_execute`). Returns the reconciliation, or None when not
+    claimed."""
+    with job_runner(RECONCILIATION_RUNNER, reconciliation_id) as only_runner:
+        if not _claim(Reconciliation, reconciliation_id, only_runner=only_runner):
+            logger.info("reconciliation %s: not queued (running or finished), this copy of the task does nothing",
+                        reconciliation_id)  # fmt: skip
+            return None
+        return _reconcile(reconciliation_id)
+
+
+def _reconcile(reconciliation_id: int) -> Reconciliation:
     reconciliation = Reconciliation.objects.select_related("invoice_import").get(pk=reconciliation_id)
     key = reconciliation_progress_key(reconciliation.pk)
     try:

@@ -256,7 +256,7 @@ def _export_rows(rows: Any, owners: dict[int, str]) -> Any:
             m.deal_amount,
             m.invoice_number,
             m.invoice_date,
-            m.invoice_amount,
+            m.invoiced,
             m.difference,
             m.currency,
             m.line_count,

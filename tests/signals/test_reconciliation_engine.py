@@ -96,6 +96,23 @@ def test_external_id_beats_account_and_amount() -> None:
     assert kinds(result) == [("amount_differs", 1, 10), ("no_invoice", 2, None)]
 
 
+def test_a_salesforce_id_names_its_deal_in_either_form_and_never_another_record() -> None:
+    """A deal imported with its 15-character Salesforce id (0065g00000AbCdE) and an invoice line carrying the
+    18-character form (0065g00000AbCdEAAV, or 0065G00000ABCDEAAV from a tool that changed its case) are one deal: the
+    line named nothing and fell back to the account. A 15-character id that differs only in case (0065g00000ABCDE)
+    is another record: compared case-insensitively, its line was taken as deal 1's."""
+    deals = [deal(1, "1000.00", ext="0065g00000AbCdE"), deal(2, "250.00", ext="0065g00000ABCDE", account="Globex")]
+    result = engine.reconcile(deals, [line(10, "1000.00", ext="0065G00000ABCDEAAV", account="Other"),
+                                      line(11, "250.00", ext="0065g00000ABCDE", account="Other")])  # fmt: skip
+    assert result.matches == [engine.Match(10, 1, engine.BY_EXTERNAL_ID), engine.Match(11, 2, engine.BY_EXTERNAL_ID)]
+    assert kinds(result) == []
+    other_record = engine.reconcile([deal(1, ext="0065g00000AbCdE")], [line(10, ext="0065g00000abcde", account="X")])
+    assert other_record.matches == [] and kinds(other_record) == [
+        ("invoice_without_deal", None, 10),
+        ("no_invoice", 1, None),
+    ]
+
+
 def test_an_unknown_external_id_falls_back_to_account_matching() -> None:
     result = engine.reconcile([deal(1)], [line(10, ext="NOT-A-DEAL")])
     assert result.matches == [engine.Match(10, 1, engine.BY_ACCOUNT)]

@@ -1,0 +1,102 @@
+"""Invoice imports and reconciliations whose worker dies: a copy of the task (a redelivery, an outbox message sent
+twice) leaves a live run alone and takes a dead one over (salesops.job_runner), as the quota upload does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from signals.models import InvoiceImport, InvoiceLine, JobStatus, Reconciliation
+from signals.services import reconciliation as services
+from tests.signals.test_reconciliation import HEADER, upload, won
+
+pytestmark = pytest.mark.django_db
+
+FILE = HEADER + "INV-1,2026-09-20,1000.00,USD,OPP-1,Acme Inc.,\n"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    from salesops import job_runner
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(job_runner, "RUNNER_WAIT", 0.5)  # how long a copy waits for a dying session's lock
+
+
+@contextmanager
+def runner_alive(runner: str, record_id: int) -> Iterator[Any]:
+    """A live worker running the job: another database session holding its runner lock. Closing it is that worker
+    dying: Postgres frees the lock with its session."""
+    from django.db import connections
+
+    from salesops.kernel.locks import lock_pair
+
+    other = connections.create_connection("default")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", list(lock_pair(runner, record_id)))
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def test_a_second_copy_of_an_invoice_import_leaves_a_running_import_alone(org: Any) -> None:
+    """A copy delivered while a live worker checks the file claimed it too ("running" was claimable, for a dead
+    worker) and checked the whole file a second time; now it does nothing, looks again later, and past the task's
+    hard time limit takes the import over."""
+    from celery.exceptions import Retry
+
+    from signals.tasks_reconciliation import RECONCILIATION_TIME_LIMIT, reconciliation_import
+
+    record = services.invoice_import_create(actor=org.finance, upload=upload("i.csv", FILE))
+    started = timezone.now() - dt.timedelta(seconds=RECONCILIATION_TIME_LIMIT - 60)
+    InvoiceImport.objects.filter(pk=record.pk).update(status=JobStatus.RUNNING, started_at=started)
+    with runner_alive(services.INVOICE_IMPORT_RUNNER, record.pk):
+        assert services.invoice_import_execute(import_id=record.pk) is None
+        record.refresh_from_db()
+        assert (record.status, record.started_at, record.finished_at) == (JobStatus.RUNNING, started, None)
+        with pytest.raises(Retry):
+            reconciliation_import(record.pk)
+        InvoiceImport.objects.filter(pk=record.pk).update(started_at=started - dt.timedelta(seconds=120))
+        taken = services.invoice_import_execute(import_id=record.pk)
+    assert taken is not None and (taken.status, taken.line_count) == (JobStatus.DONE, 1)
+    assert InvoiceLine.objects.filter(invoice_import=record).count() == 1
+    assert services.invoice_import_execute(import_id=record.pk) is None  # finished: nothing more
+
+
+def test_an_invoice_import_whose_worker_was_killed_is_taken_over_at_once(org: Any) -> None:
+    record = services.invoice_import_create(actor=org.finance, upload=upload("i.csv", FILE))
+    with runner_alive(services.INVOICE_IMPORT_RUNNER, record.pk) as first_worker:
+        InvoiceImport.objects.filter(pk=record.pk).update(status=JobStatus.RUNNING,
+                                                          started_at=timezone.now() - dt.timedelta(minutes=2))  # fmt: skip
+        first_worker.close()  # killed two minutes in (out of memory): nothing of its run was stored
+        taken = services.invoice_import_execute(import_id=record.pk)  # the copy the broker hands out again
+    assert taken is not None and (taken.status, taken.line_count) == (JobStatus.DONE, 1)
+
+
+def test_a_reconciliation_run_is_left_alone_while_it_runs_and_taken_over_once_its_worker_died(org: Any) -> None:
+    from celery.exceptions import Retry
+
+    from signals.tasks_reconciliation import reconciliation_run
+
+    deal = won("Acme renewal", "1000.00", ext="OPP-1")
+    record = services.invoice_import_execute(
+        import_id=services.invoice_import_create(actor=org.finance, upload=upload("i.csv", FILE)).pk
+    )
+    assert record is not None
+    reconciliation = services.reconciliation_create(actor=org.finance, invoice_import=record)
+    Reconciliation.objects.filter(pk=reconciliation.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    with runner_alive(services.RECONCILIATION_RUNNER, reconciliation.pk) as first_worker:
+        assert services.reconciliation_execute(reconciliation_id=reconciliation.pk) is None
+        with pytest.raises(Retry):
+            reconciliation_run(reconciliation.pk)
+        assert Reconciliation.objects.get(pk=reconciliation.pk).status == JobStatus.RUNNING
+        first_worker.close()
+        taken = services.reconciliation_execute(reconciliation_id=reconciliation.pk)
+    assert taken is not None and (taken.status, taken.matched_deal_count) == (JobStatus.DONE, 1)
+    assert list(taken.matches.values_list("deal_id", flat=True)) == [deal.pk]
