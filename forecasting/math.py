@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import NamedTuple
 
 from salesops.kernel import trees
@@ -16,13 +16,23 @@ from salesops.kernel import trees
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 OPEN_CATEGORIES = ("commit", "best_case", "pipeline")
+# Rollups add in this context: a sum may reach 32 digits before the cents (forecasting.models.SUM_DIGITS), and
+# an open amount × share × probability has up to 10 decimals; Python's default 28 digits would round such a sum
+# and refuse to round it to the cent (the refresh failed).
+SUM_CONTEXT = Context(prec=50)
 
 
 def money(value: Decimal | float | int | None) -> Decimal:
     """To the cent, half up (how every stored amount is rounded)."""
     if value is None:
         return ZERO
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP, context=SUM_CONTEXT)
+
+
+def total(*values: Decimal) -> Decimal:
+    """The exact sum of rollup numbers (a forecast adds two or three stored sums), in SUM_CONTEXT."""
+    with localcontext(SUM_CONTEXT):
+        return sum(values, ZERO)
 
 
 # ------------------------------------------------------------------------------------------------ rollups
@@ -38,12 +48,13 @@ class Own:
     model_open: Decimal = ZERO  # Σ open amount × p̂
 
     def add(self, other: Own) -> None:
-        self.closed += other.closed
-        self.commit += other.commit
-        self.best_case += other.best_case
-        self.pipeline += other.pipeline
-        self.weighted_open += other.weighted_open
-        self.model_open += other.model_open
+        with localcontext(SUM_CONTEXT):
+            self.closed += other.closed
+            self.commit += other.commit
+            self.best_case += other.best_case
+            self.pipeline += other.pipeline
+            self.weighted_open += other.weighted_open
+            self.model_open += other.model_open
 
 
 @dataclass(frozen=True)
@@ -127,8 +138,18 @@ def rollup_tree(
       `adjustments` must hold only adjustments made by each person's current manager.
     A person with no deals still gets a row of zeros.
     """
-    calls = calls or {}
-    adjustments = adjustments or {}
+    with localcontext(SUM_CONTEXT):
+        return _rollup_tree(parents=parents, own=own, quotas=quotas, calls=calls or {}, adjustments=adjustments or {})
+
+
+def _rollup_tree(
+    *,
+    parents: Mapping[int, int | None],
+    own: Mapping[int, Own],
+    quotas: Mapping[int, Decimal],
+    calls: Mapping[int, Call],
+    adjustments: Mapping[int, Call],
+) -> dict[int, RollupRow]:
     children = children_of(parents)
     rows: dict[int, RollupRow] = {}
     for pid in post_order(parents):

@@ -20,6 +20,20 @@ def _money(**options: Any) -> models.DecimalField:  # type: ignore[type-arg]
     return models.DecimalField(max_digits=16, decimal_places=2, **options)
 
 
+# A rollup's number is a sum of rows: deal credits (an amount below 10^12 at a share of at most 100 %), calls and
+# adjustments (below 10^12, services.MAX_CALL) and quotas (below 10^12, limits.MAX_QUOTA), one part per row. Rows
+# have bigint ids, so there are fewer than 2^63 < 10^19 of each kind, and a number adds at most two kinds (the
+# call chain: the subtree's deals and one call per person): every sum is below 2 × 10^31 < 10^32. Sixteen digits
+# (below 10^14) overflowed at 101 near-trillion calls of one manager's team; 32 digits before the cents hold any
+# sum the parts allow (forecasting.math adds them in a context as wide, SUM_CONTEXT).
+SUM_DIGITS = 34
+
+
+def _sum(**options: Any) -> models.DecimalField:  # type: ignore[type-arg]
+    """A sum of money over rows, to the cent (see SUM_DIGITS)."""
+    return models.DecimalField(max_digits=SUM_DIGITS, decimal_places=2, **options)
+
+
 class ForecastSubmission(models.Model):
     """A person's own call for a period: commit and best case, with a note. Every call is kept; the
     latest (by `created_at`, then id) counts."""
@@ -72,21 +86,21 @@ class RollupNumbers(models.Model):
     and its snapshots. `own_*` are the person's own deals only: the call chain needs them."""
 
     period = models.CharField(max_length=10)
-    closed = _money(default=0)
-    commit = _money(default=0, help_text="Open amount in commit (not cumulative).")
-    best_case = _money(default=0, help_text="Open amount in best case (not cumulative).")
-    pipeline = _money(default=0, help_text="Open amount in pipeline (not cumulative).")
-    weighted = _money(default=0)
-    pipeline_model = _money(default=0, help_text="Pipeline-based statistical forecast.")
-    quota = _money(null=True, blank=True)
-    own_closed = _money(default=0)
-    own_commit = _money(default=0)
-    own_best_case = _money(default=0)
-    call_commit = _money(default=0, help_text="Commit forecast with calls and adjustments.")
-    call_best_case = _money(default=0)
-    ts_point = _money(null=True, blank=True, help_text="Time-series forecast.")
-    ts_low = _money(null=True, blank=True)
-    ts_high = _money(null=True, blank=True)
+    closed = _sum(default=0)
+    commit = _sum(default=0, help_text="Open amount in commit (not cumulative).")
+    best_case = _sum(default=0, help_text="Open amount in best case (not cumulative).")
+    pipeline = _sum(default=0, help_text="Open amount in pipeline (not cumulative).")
+    weighted = _sum(default=0)
+    pipeline_model = _sum(default=0, help_text="Pipeline-based statistical forecast.")
+    quota = _sum(null=True, blank=True)
+    own_closed = _sum(default=0)
+    own_commit = _sum(default=0)
+    own_best_case = _sum(default=0)
+    call_commit = _sum(default=0, help_text="Commit forecast with calls and adjustments.")
+    call_best_case = _sum(default=0)
+    ts_point = _sum(null=True, blank=True, help_text="Time-series forecast.")
+    ts_low = _sum(null=True, blank=True)
+    ts_high = _sum(null=True, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

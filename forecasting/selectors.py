@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from django.db import connection
@@ -36,6 +36,7 @@ from pipeline.selectors import DealStatus
 from salesops.api import DomainError
 from salesops.kernel import trees
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
+from salesops.kernel.ids import is_id
 from salesops.limits import parse_period
 from salesops.org.models import User
 from salesops.org.selectors import fiscal_calendar, sees_everyone, subtree_ids, visible_people_q
@@ -123,10 +124,12 @@ def own_only(user: Any, person: User) -> bool:
 
 
 def person_for_read(user: Any, pk: Any) -> User:
-    """A person the user may see, else 404 (roles.md)."""
+    """A person the user may see, else 404 (roles.md). Only digits are an id: int() would read "1_0" as 10."""
+    if not is_id(pk):
+        raise Http404("No such person")
     try:
         return User.objects.select_related("manager").get(visible_people_q(user), pk=int(pk))
-    except (User.DoesNotExist, ValueError, TypeError) as exc:
+    except User.DoesNotExist as exc:
         raise Http404("No such person") from exc
 
 
@@ -206,15 +209,16 @@ def bucket(status: str, category: str) -> str | None:
 def own_from_groups(groups: Iterable[OwnGroup], rates: fm.WinRates) -> dict[int, fm.Own]:
     """Per owner: closed (won), open amounts by category, Σ open amount × probability and × p̂."""
     own: dict[int, fm.Own] = defaultdict(fm.Own)
-    for g in groups:
-        mine, kind = own[g.owner_id], bucket(g.status, g.category)
-        if kind is None:
-            continue
-        setattr(mine, kind, getattr(mine, kind) + g.amount)
-        if kind == "closed":
-            continue
-        mine.weighted_open += g.weighted
-        mine.model_open += g.amount * rates.rate(g.stage_id, g.band, g.stage_probability)
+    with localcontext(fm.SUM_CONTEXT):  # a sum wider than Python's default 28 digits (forecasting.models)
+        for g in groups:
+            mine, kind = own[g.owner_id], bucket(g.status, g.category)
+            if kind is None:
+                continue
+            setattr(mine, kind, getattr(mine, kind) + g.amount)
+            if kind == "closed":
+                continue
+            mine.weighted_open += g.weighted
+            mine.model_open += g.amount * rates.rate(g.stage_id, g.band, g.stage_probability)
     return dict(own)
 
 
@@ -285,15 +289,15 @@ class GridRow:
 
     @property
     def commit_forecast(self) -> Decimal:
-        return self.rollup.closed + self.rollup.commit
+        return fm.total(self.rollup.closed, self.rollup.commit)
 
     @property
     def best_case_forecast(self) -> Decimal:
-        return self.rollup.closed + self.rollup.commit + self.rollup.best_case
+        return fm.total(self.rollup.closed, self.rollup.commit, self.rollup.best_case)
 
     @property
     def open_pipeline(self) -> Decimal:
-        return self.rollup.commit + self.rollup.best_case + self.rollup.pipeline
+        return fm.total(self.rollup.commit, self.rollup.best_case, self.rollup.pipeline)
 
     @property
     def attainment(self) -> Decimal | None:
@@ -575,10 +579,10 @@ def trend(person: User, label: str, *, own_only: bool = False) -> list[dict[str,
     if own_only:
         quota = quotas_for(period_span(label)).get(person.pk)
         for s in snapshots:
-            own_commit = s.own_closed + s.own_commit
+            own_commit = fm.total(s.own_closed, s.own_commit)
             out.append({
                 "date": s.snapshot_date, "closed": s.own_closed, "commit_forecast": own_commit,
-                "best_case_forecast": own_commit + s.own_best_case, "open_pipeline": None, "weighted": None,
+                "best_case_forecast": fm.total(own_commit, s.own_best_case), "open_pipeline": None, "weighted": None,
                 "pipeline_model": None, "call_commit": own_commit, "ts_point": None, "quota": quota,
                 "computed_at": s.computed_at,
             })  # fmt: skip
@@ -587,9 +591,9 @@ def trend(person: User, label: str, *, own_only: bool = False) -> list[dict[str,
         out.append({
             "date": s.snapshot_date,
             "closed": s.closed,
-            "commit_forecast": s.closed + s.commit,
-            "best_case_forecast": s.closed + s.commit + s.best_case,
-            "open_pipeline": s.commit + s.best_case + s.pipeline,
+            "commit_forecast": fm.total(s.closed, s.commit),
+            "best_case_forecast": fm.total(s.closed, s.commit, s.best_case),
+            "open_pipeline": fm.total(s.commit, s.best_case, s.pipeline),
             "weighted": s.weighted,
             "pipeline_model": s.pipeline_model,
             "call_commit": s.call_commit,

@@ -2,9 +2,11 @@
 engine on their stored plan, quotas and credits plus the chosen deals as won on their close dates.
 Nothing is stored.
 
-Paid where the recompute pays it: a locked period never changes, so what the chosen deals change in one (a
-close date in a locked quarter) is shown in the next open period of its kind, as the `locked_change`
-adjustment the recompute books there (incentives.md, "Locked periods"); the locked period keeps its pay."""
+Paid where the recompute pays it: a locked period never changes, so it shows the payout stored for it (not
+what today's data would compute), and what the chosen deals change in one (a close date in a locked quarter)
+is shown in the next open period of its kind, as the `locked_change` adjustment the recompute books there
+(docs/incentives.md, "Locked periods"): the recomputed payout less what is stored and less what earlier runs
+booked for it."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from incentives import engine
-from incentives.recompute import _deal_key, build_input
+from incentives.models import Payout
+from incentives.recompute import _deal_key, build_input, locked_bookings
 from pipeline.selectors import closable_deals_of
 from salesops.org.models import User
 
@@ -35,10 +38,13 @@ class PeriodEstimate:
     credited_then: Decimal
     attainment_now: Decimal
     attainment_then: Decimal
+    # A locked period: `current` and `estimated` are both its stored payout.
     locked: bool = False
     # A locked period: the open period its difference is paid in (as an adjustment), else "".
     paid_in: str = ""
-    # An open period: what locked periods' differences add to its pay (adjustments), included in `estimated`.
+    # An open period: what the recompute will book in it for locked periods once the chosen deals are won,
+    # included in `estimated` (`current` includes what it would book without them: a late change waiting for
+    # its recompute; adjustments already booked are in neither, as in a payout).
     adjustment: Decimal = Decimal("0.00")
 
     @property
@@ -87,33 +93,53 @@ def estimate(*, person: User, deal_ids: set[int]) -> Estimate:
     before: dict[str, Any] = {r.period: r for r in now.results if r.person == key}
     after: dict[str, Any] = {r.period: r for r in then.results if r.person == key}
     zero = Decimal("0.00")
-    # A locked period keeps what it pays; its difference is an adjustment in the next open period.
+    # A locked period pays what is stored for it, whatever today's data computes: a late change reaching it
+    # (a deal moved into it, a plan version finance dated into it) is an adjustment in the next open period,
+    # never a new payout there. What the recompute books for a locked period is its result less what is
+    # stored and less what earlier runs booked for it (`_book_locked_difference`); the estimate books the same,
+    # with the chosen deals ("then") and without them ("now": non-zero only while a late change waits for its
+    # recompute), so the difference is the chosen deals' alone.
+    locked_labels = {label for label in set(before) | set(after) if label in data.locked_periods}
+    stored = {
+        p.period.label: p.payout
+        for p in Payout.objects.filter(person=person, period__label__in=locked_labels, period__is_locked=True)
+        .select_related("period")
+    }  # fmt: skip
+    earlier = locked_bookings({(person.pk, label) for label in locked_labels})
     paid_in: dict[str, str] = {}
-    adjustments: dict[str, Decimal] = defaultdict(lambda: zero)  # open period → locked differences paid there
-    for label in set(before) | set(after):
-        if label in data.locked_periods:
-            b, a = before.get(label), after.get(label)
-            difference = (a.payout if a else zero) - (b.payout if b else zero)
-            if difference:
-                paid_in[label] = _next_open_label(label, data.calendar, data.locked_periods)
-                adjustments[paid_in[label]] += difference
-    periods = []
-    for label in sorted(set(before) | set(after) | set(adjustments), key=lambda lb: data.calendar.parse(lb).start):
+    booked_now: dict[str, Decimal] = defaultdict(lambda: zero)  # open period → locked differences paid there
+    booked_then: dict[str, Decimal] = defaultdict(lambda: zero)
+    for label in locked_labels:
         b, a = before.get(label), after.get(label)
-        locked = label in data.locked_periods
-        current = b.payout if b else zero
+        paid = stored.get(label, zero) + sum((x.amount for x in earlier.get((person.pk, label), ())), zero)
+        difference_now = (b.payout if b else zero) - paid
+        difference_then = (a.payout if a else zero) - paid
+        if difference_now or difference_then:
+            paid_in[label] = _next_open_label(label, data.calendar, data.locked_periods)
+            booked_now[paid_in[label]] += difference_now
+            booked_then[paid_in[label]] += difference_then
+    periods = []
+    labels = set(before) | set(after) | set(paid_in.values())
+    for label in sorted(labels, key=lambda lb: data.calendar.parse(lb).start):
+        b, a = before.get(label), after.get(label)
+        locked = label in locked_labels
+        if locked:
+            current = estimated = stored.get(label, zero)
+        else:
+            current = (b.payout if b else zero) + booked_now.get(label, zero)
+            estimated = (a.payout if a else zero) + booked_then.get(label, zero)
         periods.append(
             PeriodEstimate(
                 period=label,
                 current=current,
-                estimated=current if locked else (a.payout if a else zero) + adjustments.get(label, zero),
+                estimated=estimated,
                 credited_now=b.credited if b else zero,
                 credited_then=a.credited if a else zero,
                 attainment_now=b.attainment if b else Decimal("0"),
                 attainment_then=a.attainment if a else Decimal("0"),
                 locked=locked,
                 paid_in=paid_in.get(label, ""),
-                adjustment=adjustments.get(label, zero),
+                adjustment=booked_then.get(label, zero),
             )
         )
     periods = [p for p in periods if p.difference != 0 or p.credited_now != p.credited_then] or periods[-4:]

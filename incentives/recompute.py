@@ -292,7 +292,12 @@ def _digest(text: str) -> str:
 def _locked_bookings(statements: list[_Statement]) -> dict[tuple[int, str], list[Adjustment]]:
     """What earlier runs booked for the statements' person-periods while they were locked (one query), oldest
     first: a locked one's difference is computed net of them, a reopened one's are reversed."""
-    keys = {(int(s.result.person), s.result.period) for s in statements}
+    return locked_bookings({(int(s.result.person), s.result.period) for s in statements})
+
+
+def locked_bookings(keys: set[tuple[int, str]]) -> dict[tuple[int, str], list[Adjustment]]:
+    """The `locked_change` adjustments booked so far for these (person id, period label) pairs, oldest first
+    (the recompute's write, and the earnings estimator that says what the recompute will book)."""
     booked: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
     if not keys:
         return booked

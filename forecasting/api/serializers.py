@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from forecasting.models import ForecastAdjustment, ForecastSubmission
+from forecasting.models import SUM_DIGITS, ForecastAdjustment, ForecastSubmission
 from forecasting.services import CALL_RULE, MAX_CALL, NOTE_MAX_LENGTH, NOTE_RULE
 
 
@@ -51,7 +51,8 @@ class AdjustmentWriteSerializer(CallWriteSerializer):
 
 # ------------------------------------------------------------------------------ read-only answers (schema)
 def _money(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True, **kwargs)
+    # As wide as a rollup's sums (forecasting.models.SUM_DIGITS) and a forecast adding three of them.
+    return serializers.DecimalField(max_digits=SUM_DIGITS + 1, decimal_places=2, read_only=True, **kwargs)
 
 
 class TrendPointSerializer(serializers.Serializer[Any]):

@@ -553,11 +553,16 @@ class PeriodEstimateSerializer(serializers.Serializer[Any]):
     credited_then = money()
     attainment_now = attainment()
     attainment_then = attainment()
-    locked = serializers.BooleanField(help_text="The period is locked: it pays what it paid (estimated = current).")
+    locked = serializers.BooleanField(
+        help_text="The period is locked: it pays what is stored for it (current = estimated = its stored payout)."
+    )
     paid_in = serializers.CharField(
         help_text="A locked period: the open period its difference is paid in, as an adjustment (else empty)."
     )
-    adjustment = money(help_text="What locked periods' differences add to this open period's pay (in estimated).")
+    adjustment = money(
+        help_text="What the recompute books in this open period for locked periods once the deals are won: their "
+        "recomputed payout less what is stored and already booked for them (in estimated)."
+    )
 
 
 class EstimateSerializer(serializers.Serializer[Any]):

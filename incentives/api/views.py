@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponseBase, JsonResponse
@@ -81,6 +82,37 @@ class FinanceOrSalesOps(BasePermission):
 
 
 # ----------------------------------------------------------------------------------------------- filters
+class IdField(forms.CharField):
+    """A row id in a query string: ASCII digits only. A NumberFilter reads `1.5` or `2.0` as a decimal that the
+    id column then truncates (`person=1.5` listed person 1's rows); anything but an id is a 400 naming the
+    parameter instead."""
+
+    def __init__(self, *args: Any, param: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.param = param
+
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if text is None or text in self.empty_values:
+            return None
+        if not is_id(text):
+            shown = text if len(text) <= 40 else f"{text[:40]}…"
+            raise forms.ValidationError(
+                f"{self.param}: {shown!r} is not an id (whole digits, e.g. ?{self.param}=12).", code="invalid"
+            )
+        return int(text)
+
+
+class IdFilter(django_filters.Filter):
+    """Rows of one id (`?person=12`). Plain ids over the caller's scoped rows: one out of scope matches nothing,
+    exactly like an id that does not exist; text that is not an id is refused (IdField)."""
+
+    field_class = IdField
+
+    def __init__(self, *args: Any, param: str, **kwargs: Any) -> None:
+        super().__init__(*args, param=param, **kwargs)
+
+
 # Most incentive pages filter inline (no FilterSet yet); these keep the pages' query-string names (`period`
 # is a label like 2025-Q1) so a page can adopt them from incentives/filtersets.py later.
 class PayoutFilterSet(filtersets.PayoutFilterSet):
@@ -88,7 +120,7 @@ class PayoutFilterSet(filtersets.PayoutFilterSet):
     over any period (`period`, a label) or one person (`person`)."""
 
     period = django_filters.CharFilter(field_name="period__label", help_text="A period label, e.g. 2025-Q1.")
-    person = django_filters.NumberFilter(field_name="person_id", help_text="A person's id.")
+    person = IdFilter(field_name="person_id", param="person", help_text="A person's id.")
 
     class Meta(filtersets.PayoutFilterSet.Meta):
         fields: list[str] = []
@@ -96,7 +128,7 @@ class PayoutFilterSet(filtersets.PayoutFilterSet):
 
 class AdjustmentFilterSet(django_filters.FilterSet):
     period = django_filters.CharFilter(field_name="period__label")
-    person = django_filters.NumberFilter(field_name="person_id")
+    person = IdFilter(field_name="person_id", param="person")
     source = django_filters.ChoiceFilter(choices=Adjustment.Source.choices)
 
     class Meta:
@@ -107,7 +139,7 @@ class AdjustmentFilterSet(django_filters.FilterSet):
 class DisputeFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Dispute.Status.choices)
     period = django_filters.CharFilter(field_name="payout__period__label")
-    person = django_filters.NumberFilter(field_name="payout__person_id")
+    person = IdFilter(field_name="payout__person_id", param="person")
 
     class Meta:
         model = Dispute
@@ -116,7 +148,7 @@ class DisputeFilterSet(django_filters.FilterSet):
 
 class QuotaFilterSet(django_filters.FilterSet):
     period = django_filters.CharFilter(field_name="period__label")
-    person = django_filters.NumberFilter(field_name="person_id")
+    person = IdFilter(field_name="person_id", param="person")
     measure = django_filters.ChoiceFilter(choices=QuotaMeasure.choices)
 
     class Meta:
@@ -127,8 +159,8 @@ class QuotaFilterSet(django_filters.FilterSet):
 class AssignmentFilterSet(django_filters.FilterSet):
     # Plain numbers over the caller's scoped rows: a person or plan out of scope matches nothing, exactly like an
     # id that does not exist (a model choice would answer 400 for the one and an empty list for the other).
-    person = django_filters.NumberFilter(field_name="person_id")
-    plan = django_filters.NumberFilter(field_name="plan_id")
+    person = IdFilter(field_name="person_id", param="person")
+    plan = IdFilter(field_name="plan_id", param="plan")
 
     class Meta:
         model = PlanAssignment

@@ -9,7 +9,7 @@ a count thousands separated; a missing value is "—".
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Literal
 
 CENT = Decimal("0.01")
@@ -83,12 +83,19 @@ def to_decimal(value: Any) -> Decimal | None:
         return None
 
 
+# Formatting rounds in a context as wide as the number (up to this many digits): a stored sum may pass Python's
+# default 28 (a forecast rollup holds 34), and rounding it to the cent in 28 digits raised an error.
+FORMAT_DIGITS = 60
+
+
 def format_money(value: Any, places: int = 2) -> str:
     """12345.5 → "12,345.50": thousands separated, cents rounded half up."""
     number = to_decimal(value)
     if number is None:
         return NONE
-    return f"{number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+    digits = min(max(28, number.adjusted() + places + 2), FORMAT_DIGITS) if number.is_finite() else 28
+    rounded = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=Context(prec=digits))
+    return f"{rounded:,.{places}f}"
 
 
 def format_percent(value: Any, places: int = 1) -> str:

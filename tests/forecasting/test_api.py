@@ -71,3 +71,17 @@ def test_trend_waterfall_and_accuracy(org, q4, api_client_for):
         assert refused.status_code == 400 and "6 or 12 or 24" in refused.content.decode()
         assert client.get(f"{API}/accuracy/", {"kind": "month", "periods": "9" * 5000}).status_code == 400
         assert client.get(f"{API}/waterfall/", {"from": "2026-11-20", "to": "2026-11-16"}).status_code == 400
+
+
+def test_a_person_that_is_not_an_id_is_refused_naming_it(org, q4, api_client_for):
+    """int() read `?person=0_<id>` and `?person=+<id>` as that person (another spelling than any id), and
+    `?person=<id>.5` answered "No such person": each is a 400 naming the parameter on every read that takes it;
+    a person out of scope stays a 404."""
+    manager, pk = api_client_for(org.manager_east), org.rep_a.pk
+    assert manager.get(f"{API}/grid/", {"period": "2026-Q4", "person": pk}).status_code == 200
+    for bad in (f"0_{pk}", f"+{pk}", f" {pk}", f"{pk}.5", f"{pk}.0", "²"):
+        for url in ("grid", "deals", "calls", "adjustments", "trend", "waterfall", "accuracy"):
+            response = manager.get(f"{API}/{url}/", {"period": "2026-Q4", "person": bad})
+            assert response.status_code == 400, (url, bad, response.content)
+            assert response.json()["person"] == [f"person: {bad!r} is not an id (whole digits, e.g. ?person=12)."]
+    assert api_client_for(org.rep_b).get(f"{API}/grid/", {"person": pk}).status_code == 404

@@ -11,12 +11,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from forecasting import math as fm
 from forecasting import selectors, services
-from forecasting.models import ForecastAdjustment, ForecastSubmission, Rollup
+from forecasting.models import ForecastAdjustment, ForecastSubmission, Rollup, RollupSnapshot
 from incentives import services as incentives
 from salesops.api import DomainError, Forbidden
 from salesops.org import services as org_services
 from salesops.org.models import AuditEvent, User
+from tests.forecasting.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/forecasting"
@@ -53,6 +55,55 @@ def test_a_forecast_number_of_a_trillion_or_more_is_refused_on_every_surface(org
     services.rollup_refresh(period="2026-Q4")  # the largest call still adds up within the rollup's columns
     east = Rollup.objects.get(person=org.manager_east, period="2026-Q4")
     assert east.call_commit == D("999999999999.99") + D("1000.00") + D("7000.00")  # + own won + rep_b's rollup
+
+
+def test_a_manager_of_101_near_trillion_calls_refreshes_snapshots_and_reads_back(org, q4, client_for, api_client_for):
+    """Each call is below a trillion, but a manager's rollup adds them all: 101 calls of 999,999,999,999.99 are
+    100,999,999,999,998.99, past the 14 digits before the cents the rollup columns held, so the refresh was a
+    500 and the nightly snapshot failed. The sums hold it, to the cent, in the rollup, the snapshot, the grid
+    and the trend (page and API), and up the tree to the director."""
+    largest = D("999999999999.99")
+    reps = [User.objects.create(username=f"big{i}", manager=org.manager_east, is_rep=True) for i in range(99)]
+    for rep in [org.rep_a, org.rep_b, *reps]:  # 101 reports of manager_east
+        services.forecast_submit(actor=rep, period="2026-Q4", commit=largest, best_case=largest)
+    services.forecast_submit(actor=org.rep_c, period="2026-Q4", commit=largest, best_case=largest)
+    services.snapshot_take(day=TODAY)  # refreshes the period's rollups first, as the nightly job does
+    calls = 101 * largest
+    assert calls == D("100999999999998.99")
+    east = Rollup.objects.get(person=org.manager_east, period="2026-Q4")
+    assert (east.call_commit, east.call_best_case) == (calls + D("1000.00"), calls + D("1000.00"))  # + own won
+    director = Rollup.objects.get(person=org.director, period="2026-Q4")
+    assert director.call_commit == calls + D("1000.00") + largest
+    snap = RollupSnapshot.objects.get(person_id=org.manager_east.pk, period="2026-Q4", snapshot_date=TODAY)
+    assert snap.call_commit == calls + D("1000.00")
+    manager = api_client_for(org.manager_east)
+    grid = manager.get(f"{API}/grid/", {"period": "2026-Q4"})
+    assert grid.status_code == 200
+    row = next(r for r in grid.json()["rows"] if r["person"] == org.manager_east.pk)
+    assert row["rolled_up_call"] == {"commit": "101000000000998.99", "best_case": "101000000000998.99"}
+    trend = manager.get(f"{API}/trend/", {"period": "2026-Q4"})
+    assert trend.status_code == 200 and trend.json()[-1]["call_commit"] == "101000000000998.99"
+    page = client_for(org.manager_east).get("/forecasting/", {"period": "2026-Q4"})
+    assert page.status_code == 200 and "101,000,000,000,999" in page.content.decode()
+
+
+def test_the_rollup_sums_hold_the_largest_sum_of_their_parts(org, client_for, api_client_for):
+    """A sum's parts are rows with bigint ids (fewer than 10^19 deal credits, calls or people), each below 10^12:
+    every sum is below 10^32, which the rollup and its snapshot store, and the arithmetic adds, to the cent."""
+    widest = D("99999999999999999999999999999999.99")  # 10^32 − 0.01
+    rows = fm.rollup_tree(parents={1: None, 2: 1, 3: 1}, quotas={},
+                          own={2: fm.Own(closed=D("99999999999999999999999999999999.97")), 3: fm.Own(closed=D("0.01")),
+                               1: fm.Own(closed=D("0.01"))})  # fmt: skip
+    assert fm.money(rows[1].closed) == widest and fm.money(rows[1].call_commit) == widest
+    Rollup.objects.create(person=org.director, period="2026-Q4", closed=widest, call_commit=widest, quota=widest)
+    services.rollup_snapshot_take(day=TODAY, periods=["2026-Q4"])
+    snap = RollupSnapshot.objects.get(person_id=org.director.pk)
+    assert (snap.closed, snap.call_commit, snap.quota) == (widest, widest, widest)
+    trend = api_client_for(org.finance).get(f"{API}/trend/", {"period": "2026-Q4", "person": org.director.pk})
+    assert trend.status_code == 200
+    assert (trend.json()[0]["commit_forecast"], trend.json()[0]["quota"]) == (str(widest), str(widest))
+    page = client_for(org.finance).get("/forecasting/trend/", {"period": "2026-Q4", "person": org.director.pk})
+    assert page.status_code == 200 and "100,000,000,000,000,000,000,000,000,000,000<" in page.content.decode()
 
 
 # -------------------------------------------------------------------------------------------------- notes

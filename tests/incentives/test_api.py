@@ -907,3 +907,24 @@ def test_my_pay_summary_is_the_callers_own_as_the_my_pay_page(api_client_for, cl
     for wrong in ("twenty", "20255", "-1", "2025.0", "0", "0000", "1899", "9999"):
         response = ann.get(f"{API}/payouts/summary/", {"fiscal_year": wrong})
         assert response.status_code == 400 and "fiscal_year" in response.json(), wrong
+
+
+def test_an_id_filter_that_is_not_an_id_is_refused_naming_it(api_client_for, computed):
+    """`?person=<ann>.5` and `?person=<ann>.0` were read as decimals and truncated by the id column: finance got
+    ann's payouts for a person id nobody has. Every id filter of the incentives API answers 400 naming it."""
+    finance, ann = api_client_for(computed["finance"]), computed["ann"]
+    assert {p["person"] for p in rows(finance.get(f"{API}/payouts/", {"person": ann.pk}))} == {ann.pk}
+    totals = finance.get(f"{API}/payouts/totals/", {"period": "2025-Q1", "person": ann.pk}).json()["totals"]
+    assert (totals["people"], totals["total"]) == (1, "20150.00")
+    for bad in (f"{ann.pk}.5", f"{ann.pk}.0", f"{ann.pk}e0", "-1", "²", "1" * 19):
+        for url, extra in ((f"{API}/payouts/", {}), (f"{API}/payouts/totals/", {"period": "2025-Q1"}),
+                           (f"{API}/adjustments/", {}), (f"{API}/disputes/", {}), (f"{API}/quotas/", {}),
+                           (f"{API}/assignments/", {})):  # fmt: skip
+            client = api_client_for(computed["ops"]) if "assignments" in url or "quotas" in url else finance
+            response = client.get(url, {**extra, "person": bad})
+            assert response.status_code == 400, (url, bad, response.content)
+            assert response.json()["person"] == [f"person: {bad!r} is not an id (whole digits, e.g. ?person=12)."]
+    plan = api_client_for(computed["ops"]).get(f"{API}/assignments/", {"plan": "1.5"})
+    assert plan.status_code == 400 and plan.json()["plan"][0].startswith("plan: '1.5' is not an id")
+    # An id out of the caller's scope (or of nobody) is still an empty list, not a 400.
+    assert rows(api_client_for(computed["bob"]).get(f"{API}/payouts/", {"person": ann.pk})) == []

@@ -214,3 +214,51 @@ def test_the_estimator_reaches_back_to_a_locked_period_of_an_earlier_fiscal_year
         Decimal("0.00"), Decimal("50000.00"), True, "2026-Q1",
     )  # fmt: skip
     assert (by_period["2026-Q1"].adjustment, estimate.total_difference) == (Decimal("2500.00"), Decimal("2500.00"))
+
+
+def test_the_estimator_shows_what_a_locked_period_stored_not_a_recomputed_pay(locked_q2, client_for, api_client_for):
+    """Locked 2025-Q2 stored 0.00 for ann. A late 40,000 won deal dated in it was booked by the recompute as a
+    2,000.00 adjustment in 2025-Q3, and a late 5,000 one waits for its recompute. The estimate of a 50,000
+    open deal dated in Q2 shows Q2 at what it stored (0.00, not the 2,250.00 today's data computes), and in Q3
+    what the recompute books after the win: 7,000.00 (95,000 credited: 50,000 at 5 % and 45,000 at 10 %) less
+    0.00 stored less 2,000.00 booked = 5,000.00, of which 250.00 is the waiting late deal's, already in the pay
+    now; the deal itself adds 4,750.00."""
+    ann = locked_q2["ann"]
+    stages = default_stages()
+
+    def won_late(amount: str, day: int) -> None:
+        Deal.objects.create(name=f"late {amount}", owner=ann, pipeline=stages["Closed Won"].pipeline,
+                            stage=stages["Closed Won"], status="won", amount=Decimal(amount),
+                            close_date=dt.date(2025, 6, day))  # fmt: skip
+
+    won_late("40000", 10)
+    commission_recompute()
+    assert paid("2025-Q2")["ann"] == Decimal("0.00")
+    assert [(a.period.label, a.amount) for a in Adjustment.objects.filter(person=ann)] == [
+        ("2025-Q3", Decimal("2000.00"))
+    ]
+    won_late("5000", 11)  # its recompute has not run yet
+    late = deals.deal_create(actor=ann, name="Late one", owner=ann, amount="50000", close_date=dt.date(2025, 6, 15))
+
+    estimate = estimator.estimate(person=ann, deal_ids={late.pk})
+    by_period = {p.period: p for p in estimate.periods}
+    q2, q3 = by_period["2025-Q2"], by_period["2025-Q3"]
+    assert (q2.current, q2.estimated, q2.locked, q2.paid_in) == (Decimal("0.00"), Decimal("0.00"), True, "2025-Q3")
+    assert (q2.credited_now, q2.credited_then) == (Decimal("45000.00"), Decimal("95000.00"))
+    assert (q3.current, q3.estimated, q3.adjustment) == (Decimal("250.00"), Decimal("5000.00"), Decimal("5000.00"))
+    assert estimate.total_difference == Decimal("4750.00")
+    body = api_client_for(ann).post("/api/v1/incentives/estimator/", {"deals": [late.pk]}, format="json").json()
+    assert [(p["period"], p["current"], p["estimated"], p["adjustment"]) for p in body["periods"]] == [
+        ("2025-Q2", "0.00", "0.00", "0.00"), ("2025-Q3", "250.00", "5000.00", "5000.00"),
+    ]  # fmt: skip
+    assert body["total_difference"] == "4750.00"
+    html = client_for(ann).post(reverse("incentives:estimator"), {"deal": [late.pk]}).content.decode()
+    assert 'data-testid="estimate-total">+4,750.00<' in html and "incl. 5,000.00 adjustment" in html
+
+    # The recompute after the win books exactly what the estimate said, and Q2 still pays what it stored.
+    deals.deal_move_stage(actor=None, deal=late, stage=stages["Closed Won"])
+    commission_recompute()
+    assert paid("2025-Q2")["ann"] == Decimal("0.00")
+    assert [a.amount for a in Adjustment.objects.filter(person=ann).order_by("id")] == [
+        Decimal("2000.00"), Decimal("5000.00"),
+    ]  # fmt: skip

@@ -93,3 +93,12 @@ def test_history_rows_show_a_probability_in_points():
     assert formats.value("probability", "62.50") == "62.5 %"
     assert formats.value("probability", Decimal("40.00")) == formats.value("percent", 40) == "40 %"
     assert formats.value("probability", None) == "—"
+
+
+def test_a_sum_wider_than_28_digits_is_formatted_to_the_cent():
+    """A forecast rollup holds sums of up to 34 digits; rounding one to the cent in Python's default 28 digits
+    raised an error (a 500 on the page that showed it)."""
+    widest = Decimal("99999999999999999999999999999999.99")
+    assert format_money(widest) == "99,999,999,999,999,999,999,999,999,999,999.99"
+    assert formats.money0(widest) == "100,000,000,000,000,000,000,000,000,000,000"
+    assert format_money(Decimal("12345678901234567890123456789.005")) == "12,345,678,901,234,567,890,123,456,789.01"
