@@ -117,7 +117,8 @@ class CreditFact(models.Model):
 class StageSpell(models.Model):
     """One stay of a deal in a stage, from the stage history: entered on, left on (OPEN_SPELL_END while it
     lasts), whole days spent, whether the deal later went further (a later open stage, or won), and when the
-    deal was last in the same stage before (so a deal entering a stage twice in a range counts once)."""
+    deal last entered and last left the same stage before (so a deal entering, or leaving, a stage twice in a
+    range counts once)."""
 
     deal_id = models.BigIntegerField()
     stage_id = models.IntegerField()
@@ -132,6 +133,9 @@ class StageSpell(models.Model):
     prev_entered_on = models.DateField(
         null=True, help_text="When the deal last entered this stage before this stay (null: its first)."
     )
+    prev_left_on = models.DateField(
+        null=True, help_text="When the deal last left this stage before this stay (null: its first)."
+    )
 
     class Meta:
         indexes = [
@@ -142,7 +146,7 @@ class StageSpell(models.Model):
             ),
             models.Index(
                 fields=["left_on"],
-                include=["stage_id", "owner_id", "pipeline_id", "product_id", "days"],
+                include=["stage_id", "owner_id", "pipeline_id", "product_id", "days", "prev_left_on"],
                 name="rep_spell_left",
             ),
             models.Index(
@@ -152,7 +156,7 @@ class StageSpell(models.Model):
             ),
             models.Index(
                 fields=["owner_id", "left_on"],
-                include=["stage_id", "pipeline_id", "product_id", "days"],
+                include=["stage_id", "pipeline_id", "product_id", "days", "prev_left_on"],
                 name="rep_spell_owner_left",
             ),
             models.Index(fields=["deal_id"], name="rep_spell_deal"),
@@ -349,7 +353,8 @@ class DigestDelivery(models.Model):
 
 class StageMonth(models.Model):
     """The company's stage flow per month, pipeline, stage and product: stays that began in the month (and how
-    many of those went further), and stays that ended in it (with their days). Filters on people use the facts."""
+    many of those went further), and stays that ended in it (with their days). Filters on people use the facts.
+    A range's deals are its stays less the re-entries (StageReentryMonth) and repeated exits (StageReexitMonth)."""
 
     month = models.DateField(help_text="First day of the month.")
     pipeline_id = models.IntegerField()
@@ -395,6 +400,31 @@ class StageReentryMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} stage {self.stage_id} (before: {self.prev_month:%Y-%m})"
+
+
+class StageReexitMonth(models.Model):
+    """Repeated exits per month: stays that ended in `month` in a stage their deal had left before, in
+    `prev_month` (its previous exit), per pipeline, stage and product. The company's funnel counts the deals
+    that left a stage, not the stays: a range's exits come from StageMonth, less the repeated exits whose
+    previous exit was in the range too (that deal is counted from its first exit)."""
+
+    month = models.DateField(help_text="First day of the month the stay ended.")
+    prev_month = models.DateField(help_text="First day of the month the deal's previous stay in the stage ended.")
+    pipeline_id = models.IntegerField()
+    stage_id = models.IntegerField()
+    product_id = models.IntegerField(default=0)
+    left = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "prev_month", "pipeline_id", "stage_id", "product_id"],
+                name="rep_stagereexit_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} stage {self.stage_id} (left before: {self.prev_month:%Y-%m})"
 
 
 class StageDaysMonth(models.Model):

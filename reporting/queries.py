@@ -397,18 +397,21 @@ class StageFlow:
     stage_id: int
     entered: int  # deals that entered the stage in the range (a deal back in it again counts once)
     advanced: int  # … of which the deal later reached a further open stage or won
-    left: int  # stays that ended in the range
-    median_days: float | None  # median whole days of the stays that ended in the range
+    left: int  # deals that left the stage in the range (a deal that left it twice counts once)
+    median_days: float | None  # median whole days of the stays that ended in the range (each stay)
     mean_days: float | None  # … and their mean
 
 
 def stage_flow(slc: Slice, *, facts_only: bool = False) -> dict[int, StageFlow]:
-    """Funnel and time in stage per stage: the deals that entered it in the range (how many went further) and
-    the stays that ended in it (how long they lasted). The company's whole months read the stage rollups.
+    """Funnel and time in stage per stage: the deals that entered it in the range (how many went further), the
+    deals that left it in the range, and how long the stays that ended in it lasted. The company's whole months
+    read the stage rollups.
 
-    A deal counts once per stage however often it entered it in the range: its first stay there in the range
-    is the one counted (it went further if any later stay did), so a stay whose deal was already in the same
-    stage earlier in the range (`prev_entered_on`) is left out."""
+    Every count is of deals, as the drill-down behind each cell lists them: a deal counts once per stage however
+    often it entered or left it in the range. Its first entry in the range is the one counted (it went further if
+    any later stay did), so a stay whose deal was already in the same stage earlier in the range
+    (`prev_entered_on`) is left out; likewise a stay whose deal had already left the stage in the range
+    (`prev_left_on`) adds no deal that left. The days in stage are every stay's: two stays are two durations."""
     if slc.people == ():
         return {}
     company = slc.people is None and slc.territory is None and slc.month_aligned and not facts_only
@@ -431,20 +434,20 @@ def stage_flow(slc: Slice, *, facts_only: bool = False) -> dict[int, StageFlow]:
         counts_sql = _stage_counts_facts(slc, params)
         days_sql = _stage_days_facts(slc, params)
     sql = f"""
-        SELECT COALESCE(c.stage_id, m.stage_id), c.entered, c.advanced, c.exits, c.days_sum, m.median
-        FROM ({counts_sql}) AS c (stage_id, entered, advanced, exits, days_sum)
+        SELECT COALESCE(c.stage_id, m.stage_id), c.entered, c.advanced, c.exits, c.stays, c.days_sum, m.median
+        FROM ({counts_sql}) AS c (stage_id, entered, advanced, exits, stays, days_sum)
         FULL JOIN ({median_sql(days_sql, ["stage_id"])}) AS m (stage_id, median) ON m.stage_id = c.stage_id
     """
     flows = {}
-    for stage_id, entered, advanced, exits, days_sum, median in _fetch(sql, params):
-        exits = int(exits or 0)
+    for stage_id, entered, advanced, exits, stays, days_sum, median in _fetch(sql, params):
+        stays = int(stays or 0)
         flows[stage_id] = StageFlow(
             stage_id,
             int(entered or 0),
             int(advanced or 0),
-            exits,
+            int(exits or 0),
             float(median) if median is not None else None,
-            float(days_sum) / exits if exits else None,
+            float(days_sum) / stays if stays else None,
         )
     return flows
 
@@ -468,15 +471,17 @@ def _spell_filters(slc: Slice, params: list[Any]) -> str:
 def _stage_counts_facts(slc: Slice, params: list[Any]) -> str:
     params += [slc.start, slc.end, slc.start]
     entered = _spell_filters(slc, params)
-    params += [slc.start, slc.end]
+    params += [slc.start, slc.start, slc.end]
     left = _spell_filters(slc, params)
+    # Per stage: deals that entered (their first entry of the range), of those went further, deals that left (their
+    # first exit of the range), and the stays that ended with their days (time in stage is every stay's).
     return f"""
-        SELECT stage_id, SUM(entered), SUM(advanced), SUM(exits), SUM(days) FROM (
-            SELECT s.stage_id, 1 AS entered, s.advanced::int AS advanced, 0 AS exits, 0 AS days
+        SELECT stage_id, SUM(entered), SUM(advanced), SUM(exits), SUM(stays), SUM(days) FROM (
+            SELECT s.stage_id, 1 AS entered, s.advanced::int AS advanced, 0 AS exits, 0 AS stays, 0 AS days
             FROM reporting_stagespell s WHERE s.entered_on BETWEEN %s AND %s
               AND (s.prev_entered_on IS NULL OR s.prev_entered_on < %s){entered}
             UNION ALL
-            SELECT s.stage_id, 0, 0, 1, s.days
+            SELECT s.stage_id, 0, 0, (s.prev_left_on IS NULL OR s.prev_left_on < %s)::int, 1, s.days
             FROM reporting_stagespell s WHERE s.left_on BETWEEN %s AND %s{left}
         ) x GROUP BY stage_id
     """
@@ -491,16 +496,21 @@ def _stage_counts_rollup(slc: Slice, params: list[Any]) -> str:
     where = "".join(f" AND sm.{condition}" for condition, _ in filters)
     again = "".join(f" AND r.{condition}" for condition, _ in filters)
     # The months count every stay; the range's re-entries whose previous entry was in the range too come off,
-    # so each deal counts once, from its first entry in the range.
+    # so each deal counts once, from its first entry in the range; so do the repeated exits whose previous exit
+    # was in the range too (each deal that left counts once). Time in stage keeps every stay.
     params += [slc.start, slc.end, *(value for _, value in filters)]
     params += [slc.start, slc.end, slc.start, *(value for _, value in filters)]
+    params += [slc.start, slc.end, slc.start, *(value for _, value in filters)]
     return f"""
-        SELECT stage_id, SUM(entered), SUM(advanced), SUM(exits), SUM(days) FROM (
+        SELECT stage_id, SUM(entered), SUM(advanced), SUM(exits), SUM(stays), SUM(days) FROM (
             SELECT sm.stage_id, SUM(sm.entered) AS entered, SUM(sm.advanced) AS advanced, SUM(sm."left") AS exits,
-                   SUM(sm.days_sum) AS days
+                   SUM(sm."left") AS stays, SUM(sm.days_sum) AS days
             FROM reporting_stagemonth sm WHERE sm.month BETWEEN %s AND %s{where} GROUP BY sm.stage_id
             UNION ALL
-            SELECT r.stage_id, -SUM(r.entered), -SUM(r.advanced), 0, 0 FROM reporting_stagereentrymonth r
+            SELECT r.stage_id, -SUM(r.entered), -SUM(r.advanced), 0, 0, 0 FROM reporting_stagereentrymonth r
+            WHERE r.month BETWEEN %s AND %s AND r.prev_month >= %s{again} GROUP BY r.stage_id
+            UNION ALL
+            SELECT r.stage_id, 0, 0, -SUM(r."left"), 0, 0 FROM reporting_stagereexitmonth r
             WHERE r.month BETWEEN %s AND %s AND r.prev_month >= %s{again} GROUP BY r.stage_id
         ) x GROUP BY stage_id
     """

@@ -63,16 +63,18 @@ WHERE f.status = 'won' AND f.amount IS NOT NULL AND f.close_date IS NOT NULL AND
 
 # A spell per stage entry of the history ("created" gives the first stage, "stage" each move). It ends on the
 # day of the next entry; `advanced` says a later entry was a won stage or an open stage further along;
-# `prev_entered_on` is the day the deal last entered the same stage before (a re-entry), else NULL.
+# `prev_entered_on` is the day the deal last entered the same stage before (a re-entry), else NULL, and
+# `prev_left_on` the day that previous stay in the stage ended (the deal left it before), else NULL.
 # Won and lost stages are where deals end, not stages they pass through, so they have no spells.
 STAGE_SPELLS_SQL = """
 INSERT INTO reporting_stagespell (deal_id, stage_id, owner_id, pipeline_id, product_id, account_id, entered_on,
-                                  left_on, days, advanced, prev_entered_on)
+                                  left_on, days, advanced, prev_entered_on, prev_left_on)
 SELECT h.deal_id, h.stage_id, f.owner_id, f.pipeline_id, f.product_id, f.account_id, h.entered_on,
        COALESCE(h.left_on, %(open_end)s::date), h.left_on - h.entered_on, COALESCE(h.best_later > h.position, FALSE),
-       h.prev_entered_on
+       h.prev_entered_on,
+       LAG(h.left_on) OVER (PARTITION BY h.deal_id, h.stage_id ORDER BY h.changed_at, h.change_id)
 FROM (
-    SELECT c.deal_id, c.stage_id, st.position, st.is_won, st.is_lost,
+    SELECT c.deal_id, c.stage_id, st.position, st.is_won, st.is_lost, c.changed_at, c.id AS change_id,
            (c.changed_at AT TIME ZONE %(tz)s)::date AS entered_on,
            LEAD((c.changed_at AT TIME ZONE %(tz)s)::date) OVER w AS left_on,
            LAG((c.changed_at AT TIME ZONE %(tz)s)::date)
@@ -171,6 +173,14 @@ SELECT date_trunc('month', s.entered_on)::date, date_trunc('month', s.prev_enter
 FROM reporting_stagespell s {join_entered} WHERE s.prev_entered_on IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5
 """
+# Repeated exits by the month they ended and the month the deal's previous stay in the same stage ended.
+STAGE_REEXIT_SQL = """
+INSERT INTO reporting_stagereexitmonth (month, prev_month, pipeline_id, stage_id, product_id, "left")
+SELECT date_trunc('month', s.left_on)::date, date_trunc('month', s.prev_left_on)::date, s.pipeline_id, s.stage_id,
+       s.product_id, COUNT(*)
+FROM reporting_stagespell s {join_left} WHERE s.prev_left_on IS NOT NULL AND s.days IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5
+"""
 STAGE_DAYS_SQL = """
 INSERT INTO reporting_stagedaysmonth (month, pipeline_id, stage_id, days, spells)
 SELECT date_trunc('month', s.left_on)::date, s.pipeline_id, s.stage_id, s.days, COUNT(*)
@@ -180,7 +190,7 @@ GROUP BY 1, 2, 3, 4
 JOIN_ENTERED = f"JOIN {MONTHS} ON s.entered_on >= b.month AND s.entered_on < b.month + interval '1 month'"
 JOIN_LEFT = f"JOIN {MONTHS} ON s.left_on >= b.month AND s.left_on < b.month + interval '1 month'"
 SPELLS_OF_DEALS_SQL = """
-SELECT pipeline_id, stage_id, product_id, entered_on, left_on, days, advanced, prev_entered_on
+SELECT pipeline_id, stage_id, product_id, entered_on, left_on, days, advanced, prev_entered_on, prev_left_on
 FROM reporting_stagespell WHERE deal_id = ANY(%s)
 """
 
@@ -424,7 +434,7 @@ def _spells(cursor: Any, ids: list[int]) -> set[tuple[Any, ...]]:
 def _spell_months(changed: set[tuple[Any, ...]]) -> set[tuple[int, dt.date]]:
     """The months whose stage rollups a change of these stays alters (entry months, and exit months)."""
     months: set[tuple[int, dt.date]] = set()
-    for _, _, _, entered_on, left_on, days, _, _ in changed:
+    for _, _, _, entered_on, left_on, days, _, _, _ in changed:
         months.add((0, entered_on.replace(day=1)))
         if days is not None:
             months.add((0, left_on.replace(day=1)))
@@ -435,14 +445,17 @@ def _rebuild_stage_months(cursor: Any, months: list[dt.date] | None) -> None:
     if months is None:
         cursor.execute(STAGE_MONTH_SQL.format(join_entered="", join_left=""))
         cursor.execute(STAGE_REENTRY_SQL.format(join_entered=""))
+        cursor.execute(STAGE_REEXIT_SQL.format(join_left=""))
         cursor.execute(STAGE_DAYS_SQL.format(join_left=""))
         return
     params = {"months": months}
     cursor.execute("DELETE FROM reporting_stagemonth WHERE month = ANY(%(months)s)", params)
     cursor.execute("DELETE FROM reporting_stagereentrymonth WHERE month = ANY(%(months)s)", params)
+    cursor.execute("DELETE FROM reporting_stagereexitmonth WHERE month = ANY(%(months)s)", params)
     cursor.execute("DELETE FROM reporting_stagedaysmonth WHERE month = ANY(%(months)s)", params)
     cursor.execute(STAGE_MONTH_SQL.format(join_entered=JOIN_ENTERED, join_left=JOIN_LEFT), params)
     cursor.execute(STAGE_REENTRY_SQL.format(join_entered=JOIN_ENTERED), params)
+    cursor.execute(STAGE_REEXIT_SQL.format(join_left=JOIN_LEFT), params)
     cursor.execute(STAGE_DAYS_SQL.format(join_left=JOIN_LEFT), params)
 
 
@@ -654,7 +667,7 @@ def _rebuild_all(cursor: Any, state: RefreshState, started: float) -> dict[str, 
     cursor.execute(
         "TRUNCATE reporting_dealfact, reporting_creditfact, reporting_stagespell, reporting_closedatepush, "
         "reporting_personmonth, reporting_productmonth, reporting_stagemonth, reporting_stagereentrymonth, "
-        "reporting_stagedaysmonth, "
+        "reporting_stagereexitmonth, reporting_stagedaysmonth, "
         "reporting_territorymonth, reporting_territorybasis"
     )
     _insert_facts(cursor, None)
@@ -684,7 +697,8 @@ def analyze() -> None:
     KPI queries are index-only scans, which read the heap for every row of a page not yet marked all-visible."""
     with connection.cursor() as cursor:
         stages_and_territories = (
-            "reporting_stagemonth", "reporting_stagereentrymonth", "reporting_stagedaysmonth",
+            "reporting_stagemonth", "reporting_stagereentrymonth", "reporting_stagereexitmonth",
+            "reporting_stagedaysmonth",
             "reporting_territorymonth", "reporting_territorybasis",
         )  # fmt: skip
         for table in (*FACT_TABLES, *(r.table for r in ROLLUPS), *stages_and_territories):

@@ -4,12 +4,13 @@ numbers from the rollups as from the facts."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 
 from reporting.kpis import KpiRow
-from reporting.queries import Slice, kpi_aggregates, stage_flow
+from reporting.queries import Slice, StageFlow, kpi_aggregates, stage_flow
 
 Q1 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
 Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
@@ -96,8 +97,43 @@ def test_stage_flow_counts_a_deal_back_in_a_stage_once(book):
         # February alone: it entered Qualification again and was lost from it, so it did not go further.
         assert february[qual].entered == (before[feb][qual].entered if qual in before[feb] else 0) + 1
         assert february[qual].advanced == (before[feb][qual].advanced if qual in before[feb] else 0)
-        # Both stays in Qualification ended in Q1: time in stage still counts stays (10 and 15 days).
-        assert q1[qual].left == before[Q1][qual].left + 2
+        # Both stays in Qualification ended in Q1: one more deal left it (not two stays), while time in stage
+        # counts both stays (10 and 15 days, beside A4 8, A2 10, B3 27, A1 30 and A3 42).
+        assert (before[Q1][qual].left, q1[qual].left) == (5, 6)
+        assert q1[qual].mean_days == pytest.approx((8 + 10 + 27 + 30 + 42 + 10 + 15) / 7)
+        # February alone: its second stay ended there, the first (20 January) before: it left once there too.
+        assert february[qual].left == (before[feb][qual].left if qual in before[feb] else 0) + 1
+
+
+def test_the_funnel_counts_deals_in_every_column_as_its_drill_down_lists_them(book, client_for):
+    """docs/reporting.md: every count of the funnel is of deals. A deal that entered and left Discovery twice in
+    Q1 is one deal in "entered", "went further" and "left" (its stays were two, so "left" said 2 for it while its
+    drill-down listed it once); the time in stage still has both stays."""
+    from reporting.queries import drill_count, drill_sql
+    from reporting.refresh import refresh_changed
+    from tests.reporting.books import make_deal
+
+    s = book.stages
+    disc = s["Discovery"].pk
+    before = stage_flow(Slice(*Q1))
+    make_deal(owner=book.org.rep_a, stage=s["Closed Won"], amount="5000", close="2026-03-20", created="2026-01-05",
+              path=[(s["Prospecting"], "2026-01-05"), (s["Discovery"], "2026-01-10"), (s["Qualification"], "2026-01-17"),
+                    (s["Discovery"], "2026-02-02"), (s["Proposal"], "2026-02-12"), (s["Closed Won"], "2026-03-20")])  # fmt: skip
+    refresh_changed()
+    for facts_only in (False, True):
+        flow = stage_flow(Slice(*Q1), facts_only=facts_only)[disc]
+        was = before.get(disc, StageFlow(disc, 0, 0, 0, None, None))
+        assert (flow.entered - was.entered, flow.advanced - was.advanced, flow.left - was.left) == (1, 1, 1)
+        for measure, number in (("entered", flow.entered), ("left", flow.left)):
+            assert drill_count(*drill_sql(Slice(*Q1), measure, stage=disc))[0] == number
+    # The page's funnel row for Discovery says the same.
+    page = client_for(book.org.ops).get("/reporting/manager/", {"period": "2026-Q1"}).content.decode()
+    funnel = page.split('data-testid="panel-funnel"')[1].split("</section>")[0]
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", funnel, re.S) if ">Discovery<" in r)
+    cells = re.findall(r'<td class="num"><a [^>]*>([^<]*)</a></td>', row)
+    # entered, went further, conversion, left, median and mean days (stays of 7 and 10 days, and another's 10)
+    assert cells == [str(flow.entered), str(flow.advanced), "66.7 %", str(flow.left), "10.0 d", "9.0 d"]
+    assert (flow.entered, flow.advanced, flow.left) == (3, 2, 2)
 
 
 def test_stage_flow_from_rollups_equals_facts(book):
@@ -128,3 +164,38 @@ def test_the_migration_fills_existing_stays_as_the_refresh_writes_them(book):
         cursor.execute(importlib.import_module("reporting.migrations.0009_stage_reentries").FILL)
         cursor.execute(read)
         assert cursor.fetchall() == written
+
+
+def test_the_migration_fills_each_stays_previous_exit_as_the_refresh_writes_it(book):
+    """reporting/0010 fills `prev_left_on` of the stays already stored, and the company's repeated exits by month:
+    the same values as a refresh."""
+    import importlib
+
+    from django.db import connection
+
+    from reporting.refresh import refresh_changed
+    from tests.reporting.books import make_deal
+
+    s = book.stages
+    make_deal(owner=book.org.rep_b, stage=s["Closed Lost"], amount="0", close="2026-02-20", created="2026-01-05",
+              path=[(s["Prospecting"], "2026-01-05"), (s["Qualification"], "2026-01-10"), (s["Discovery"], "2026-01-20"),
+                    (s["Qualification"], "2026-02-05"), (s["Closed Lost"], "2026-02-20")])  # fmt: skip
+    refresh_changed()
+    migration = importlib.import_module("reporting.migrations.0010_stage_reexits")
+    spells = "SELECT deal_id, stage_id, entered_on, prev_left_on FROM reporting_stagespell ORDER BY 1, 2, 3"
+    reexits = 'SELECT month, prev_month, pipeline_id, stage_id, product_id, "left" FROM reporting_stagereexitmonth ORDER BY 1, 2, 3, 4, 5'
+    with connection.cursor() as cursor:
+        cursor.execute(spells)
+        written = cursor.fetchall()
+        assert [row[3] for row in written if row[3] is not None] == [dt.date(2026, 1, 20)]  # the one repeated exit
+        cursor.execute(reexits)
+        months = cursor.fetchall()
+        assert [(row[0], row[1], row[5]) for row in months] == [(dt.date(2026, 2, 1), dt.date(2026, 1, 1), 1)]
+        cursor.execute("UPDATE reporting_stagespell SET prev_left_on = NULL")
+        cursor.execute("DELETE FROM reporting_stagereexitmonth")
+        cursor.execute(migration.FILL)
+        cursor.execute(migration.REEXITS)
+        cursor.execute(spells)
+        assert cursor.fetchall() == written
+        cursor.execute(reexits)
+        assert cursor.fetchall() == months
