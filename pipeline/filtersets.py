@@ -24,6 +24,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.selectors import no_recent_activity_q, stale_q
+from salesops.filters import IdFilter
 from salesops.org.models import Region, Team, User
 from salesops.org.selectors import people_visible_to
 
@@ -87,7 +88,7 @@ class DealFilterSet(django_filters.FilterSet):
     owner = ModelChoiceFilter(queryset=User.objects.filter(is_rep=True), label="Owner", empty_label="Any owner")
     region = ModelChoiceFilter(field_name="owner__region", queryset=Region.objects.all(), empty_label="Any region")
     team = ModelChoiceFilter(field_name="owner__team", queryset=Team.objects.all(), empty_label="Any team")
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id", param="account", help_text="An account's id.")
     deal_type = django_filters.ChoiceFilter(choices=DealType.choices, label="Type", empty_label="Any type")
     category = django_filters.ChoiceFilter(
         choices=ForecastCategory.choices, method="filter_category", empty_label="Any category"
@@ -181,7 +182,7 @@ class AccountFilterSet(django_filters.FilterSet):
 
 class ContactFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id", param="account", help_text="An account's id.")
 
     class Meta:
         model = Contact

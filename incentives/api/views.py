@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponseBase, JsonResponse
@@ -47,6 +46,7 @@ from incentives.models import (
 )
 from pipeline.selectors import deal_names
 from salesops import limits
+from salesops.filters import IdFilter
 from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
@@ -82,37 +82,6 @@ class FinanceOrSalesOps(BasePermission):
 
 
 # ----------------------------------------------------------------------------------------------- filters
-class IdField(forms.CharField):
-    """A row id in a query string: ASCII digits only. A NumberFilter reads `1.5` or `2.0` as a decimal that the
-    id column then truncates (`person=1.5` listed person 1's rows); anything but an id is a 400 naming the
-    parameter instead."""
-
-    def __init__(self, *args: Any, param: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.param = param
-
-    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
-        text = super().to_python(value)
-        if text is None or text in self.empty_values:
-            return None
-        if not is_id(text):
-            shown = text if len(text) <= 40 else f"{text[:40]}…"
-            raise forms.ValidationError(
-                f"{self.param}: {shown!r} is not an id (whole digits, e.g. ?{self.param}=12).", code="invalid"
-            )
-        return int(text)
-
-
-class IdFilter(django_filters.Filter):
-    """Rows of one id (`?person=12`). Plain ids over the caller's scoped rows: one out of scope matches nothing,
-    exactly like an id that does not exist; text that is not an id is refused (IdField)."""
-
-    field_class = IdField
-
-    def __init__(self, *args: Any, param: str, **kwargs: Any) -> None:
-        super().__init__(*args, param=param, **kwargs)
-
-
 # Most incentive pages filter inline (no FilterSet yet); these keep the pages' query-string names (`period`
 # is a label like 2025-Q1) so a page can adopt them from incentives/filtersets.py later.
 class PayoutFilterSet(filtersets.PayoutFilterSet):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from salesops.filters import IdFilter
 from salesops.org.models import Region, Role, Team, User
 
 
@@ -13,7 +14,7 @@ class PersonFilterSet(django_filters.FilterSet):
     region = django_filters.ModelChoiceFilter(queryset=Region.objects.all())
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
     role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role", label="Role")
-    manager = django_filters.NumberFilter(field_name="manager_id", label="Reports to (id)")
+    manager = IdFilter(field_name="manager_id", param="manager", label="Reports to (id)")
     is_active = django_filters.BooleanFilter(label="Active")
 
     class Meta:

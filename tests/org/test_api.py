@@ -144,3 +144,14 @@ def test_a_persons_history_is_their_pages_for_sales_ops_only(api_client_for, cli
         assert api_client_for(who).get(url).status_code == 403
     assert api_client_for(org.manager_west).get(url).status_code == 404
     assert ops.get("/api/v1/people/987654321/history/").status_code == 404
+
+
+def test_a_manager_filter_that_is_not_an_id_is_refused_naming_it(api_client_for, org):
+    """`?manager=<id>.5` listed the reports of manager <id>; it answers 400 naming the parameter."""
+    finance = api_client_for(org.finance)
+    assert names(finance.get("/api/v1/people/", {"manager": org.manager_east.pk})) == {"rep_a", "rep_b"}
+    response = finance.get("/api/v1/people/", {"manager": f"{org.manager_east.pk}.5"})
+    assert response.status_code == 400
+    assert response.json()["manager"] == [
+        f"manager: '{org.manager_east.pk}.5' is not an id (whole digits, e.g. ?manager=12)."
+    ]

@@ -350,3 +350,16 @@ def test_data_quality_honours_the_window_as_the_page_does(api_client_for, client
     assert stale("?days=100000") == (365, [])
     assert stale("?days=soon") == (30, [quiet_50.pk])  # not a number: the default
     assert api_client_for(org.manager_east).get("/api/v1/data-quality/?days=7").status_code == 403
+
+
+def test_an_account_filter_that_is_not_an_id_is_refused_naming_it(api_client_for, org, deals):
+    """`?account=<id>.5` was read as a decimal that the id column truncated: the deals and contacts of account
+    <id> were listed for an account id nobody has. Both lists answer 400 naming the parameter."""
+    account = deals["b"].account
+    finance = api_client_for(org.finance)
+    assert names(finance.get("/api/v1/deals/", {"account": account.pk})) == {"Bravo"}
+    for bad in (f"{account.pk}.5", f"{account.pk}.0", f"+{account.pk}", "²"):
+        for url in ("/api/v1/deals/", "/api/v1/contacts/"):
+            response = finance.get(url, {"account": bad})
+            assert response.status_code == 400, (url, bad, response.content)
+            assert response.json()["account"] == [f"account: {bad!r} is not an id (whole digits, e.g. ?account=12)."]
