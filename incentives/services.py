@@ -42,6 +42,7 @@ from salesops.job_runner import job_runner
 from salesops.kernel import fiscal
 from salesops.kernel.fiscal import PeriodSpan, period_label
 from salesops.kernel.money import MoneyError, parse_money
+from salesops.kernel.sheets import xlsx_unpacked_problem
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar
@@ -622,11 +623,18 @@ def dispute_resolve(
 # A progress report: rows done, rows in all, and the phase ("checking" every row, then "saving" them).
 ProgressFn = Callable[[int, int, str], None]
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
+# A quota upload is read whole into the worker's memory (a row is checked against every other one): a file of
+# gigabytes would take the worker down. 50 MB holds a million quota rows (a row is about 40 bytes).
+QUOTA_UPLOAD_MAX_BYTES = 50 * 1024 * 1024
 CHECK_PROGRESS_EVERY, SAVE_BATCH = 1000, 2000
 
 
 class _Unreadable(Exception):
     """The file stopped being a table part-way (a CSV with a NUL byte, a broken XLSX)."""
+
+
+class _TooLarge(Exception):
+    """An XLSX file whose parts unpack to more than the hub reads (salesops.kernel.sheets); the message says so."""
 
 
 Rows = Iterator[tuple[int, dict[str, str]]]
@@ -642,6 +650,9 @@ def _read_table(name: str, content: bytes) -> tuple[int, Rows]:
     if name.lower().endswith(".xlsx"):
         import openpyxl
 
+        too_large = xlsx_unpacked_problem(io.BytesIO(content), name=name)
+        if too_large:
+            raise _TooLarge(too_large)
         sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
         if sheet is None:
             return 0, iter(())
@@ -698,6 +709,8 @@ def quota_bulk_upload(
     report = progress or (lambda done, total, phase: None)
     try:
         total, rows = _read_table(file_name, content)
+    except _TooLarge as exc:
+        return _unreadable(file_name, str(exc), dry_run=dry_run)
     except Exception as exc:  # a file that is not a table (no zip, not UTF-8) is a user error, named as such
         return _unreadable(file_name, type(exc).__name__, dry_run=dry_run)
     try:
@@ -979,6 +992,11 @@ def quota_upload_job_create(*, actor: User, upload: UploadedFile, dry_run: bool,
         raise DomainError(f"{name}: only .csv and .xlsx files can be uploaded.", field="file")
     if measure not in QuotaMeasure.values:
         raise DomainError(f"{measure!r} is not a quota measure.", field="measure")
+    size = upload.size or 0
+    if size > QUOTA_UPLOAD_MAX_BYTES:
+        raise DomainError(f"{name} is {size / (1024 * 1024):,.1f} MB: a quota upload is at most "
+                          f"{QUOTA_UPLOAD_MAX_BYTES // (1024 * 1024)} MB (split it into several files).",
+                          field="file")  # fmt: skip
     job = QuotaUploadJob(created_by=actor, file_name=name[:255], measure=measure, dry_run=dry_run)
     job.file.save(name, upload, save=False)
     job.save()

@@ -189,6 +189,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="salesops@localhost")
 # (signals/crypto.py). Several comma-separated values: the first encrypts, all decrypt (key rotation). Empty: derived
 # from SECRET_KEY (changing that one then makes stored channel secrets unreadable). docs/signals-channels.md.
 SIGNALS_SECRET_KEY = env.str("SIGNALS_SECRET_KEY", default="")
+# Channels post only to hosts on the internet, never to an address inside the hub's own network (its database,
+# Redis, the cloud's metadata service at 169.254.169.254): signals/outbound.py. Networks listed here (comma-separated,
+# e.g. "10.20.0.0/16") are allowed all the same, for receivers of your own inside it. docs/signals-channels.md.
+SIGNALS_ALLOWED_NETWORKS = env.list("SIGNALS_ALLOWED_NETWORKS", default=[])
 
 # ------------------------------------------------------------------------------------------------ signing in
 # Failed sign-ins (sign-in page, admin, API token endpoint) per account and per address within the window
@@ -214,6 +218,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only. DRF's browsable API (its default second renderer) drew an HTML form for every write the caller
+    # may make, with a <select> of every row its related fields could name: a rep asking /api/v1/deals/ in a
+    # browser read the name of every person in the company. The docs page (/api/v1/docs/) documents the API.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "salesops.pagination.BoundedPageNumberPagination",
     "PAGE_SIZE": 50,

@@ -20,6 +20,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The channel tests' receivers listen on this machine's loopback; a test of the refusal itself sets it to [].
+SIGNALS_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 # A pool would keep connections across pytest-django's per-test transactions; tests use plain ones.
 _options = DATABASES["default"]["OPTIONS"]
 assert isinstance(_options, dict)

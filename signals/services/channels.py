@@ -17,8 +17,6 @@ import http.client
 import json
 import random
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,7 +36,7 @@ from salesops.org.models import Team, User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
 from salesops.outbox.services import enqueue
-from signals import crypto
+from signals import crypto, outbound
 from signals.models import Channel, ChannelKind, Delivery, DeliveryAttempt, DeliveryStatus
 
 DELIVER_TASK = "signals.deliver"
@@ -54,8 +52,11 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE = 30
 BACKOFF_CAP = 30 * 60
 JITTER = 0.25
-# Seconds an HTTP post may take (connect and each read): a slow receiver holds a worker at most this long.
+# Seconds an HTTP post may take to resolve the host, to connect and for each read ...
 HTTP_TIMEOUT = 5.0
+# ... and for the whole attempt: a receiver answering a byte at a time holds a worker (and the delivery's row lock)
+# at most this long (signals/outbound.py).
+ATTEMPT_DEADLINE = 15.0
 # HTTP answers that will not change on a retry (bad request, unauthorised, gone…): the delivery fails at once.
 # 408 (timeout), 425 (too early) and 429 (rate limited) are retried like 5xx.
 RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -109,9 +110,20 @@ def _clip(text: str, limit: int = TEXT_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Slack reads "<…>" in a message as a control sequence: a link (<https://…|text>) or a mention that notifies
+# people (<!channel>, <!here>, <@U123>). Subjects and texts carry names others typed (a deal, an account), so the
+# three characters Slack asks to be escaped are, and such a name shows as it was typed, never as a link or a ping.
+_SLACK_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
+
+
+def slack_text(value: str) -> str:
+    return value.translate(_SLACK_ESCAPES)
+
+
 def slack_payload(*, subject: str, text: str, url: str) -> dict[str, Any]:
     """A Slack incoming-webhook message: `text` (the notification's fallback) and Block Kit blocks (a bold title,
-    the text, a link button)."""
+    the text, a link button). The words are escaped (`slack_text`): no name becomes a link or a mention."""
+    subject, text = slack_text(subject), slack_text(text)
     lines = f"*{subject}*" + (f"\n{text}" if text else "")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(lines)}}]
     if url:
@@ -214,8 +226,13 @@ def _check_url(url: str) -> str:
     if len(url) > 2000:
         raise DomainError("The URL is longer than 2,000 characters.", field="url")
     if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
-        # urllib refuses these with an error quoting the path, where Slack and Teams put the credential
+        # http.client refuses these with an error quoting the path, where Slack and Teams put the credential
         raise DomainError("The URL cannot hold a space or a control character.", field="url")
+    # Never a host inside the hub's own network (its database, Redis, the cloud's metadata service): checked here
+    # for a clear refusal, and again at every attempt, where it counts (signals/outbound.py).
+    problem = outbound.destination_problem(url, timeout=HTTP_TIMEOUT)
+    if problem:
+        raise DomainError(problem, field="url")
     return url
 
 
@@ -610,16 +627,6 @@ class Outcome:
     retry_after: float | None = None  # the receiver's Retry-After (429/503), honoured if longer than the backoff
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A webhook is posted to the URL sales ops typed, never to wherever a redirect points (the signed body and
-    # the credential in the URL stay with that receiver). A 3xx is reported as the answer.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
 def _retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value else None
@@ -638,32 +645,34 @@ def _without_url(message: str, url: str) -> str:
     return message
 
 
-def http_post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float = HTTP_TIMEOUT) -> Outcome:
-    """POST `body`; a 2xx answer is success. Never raises for network trouble: it is an Outcome to retry."""
+def http_post(
+    url: str, body: bytes, headers: Mapping[str, str], *, timeout: float = HTTP_TIMEOUT, deadline: float | None = None
+) -> Outcome:
+    """POST `body`; a 2xx answer is success. Never raises for network trouble: it is an Outcome to retry. A URL
+    leading inside the hub's own network fails for good (signals/outbound.py); a redirect is reported as the
+    answer, never followed (the signed body and the credential in the URL stay with the receiver sales ops typed)."""
     if urlsplit(url).scheme not in ("http", "https"):
         return Outcome(False, error="The URL is not http(s).", permanent=True)
-    request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 (scheme checked above)
-    for name, value in {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}.items():
-        request.add_header(name, value)
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            code = int(response.status)
-            response.read(1024)
-    except urllib.error.HTTPError as error:
-        code = int(error.code)
-        try:
-            detail = error.read(ERROR_BODY_CHARS).decode("utf-8", "replace").strip()
-        except OSError:
-            detail = ""
-        message = f"HTTP {code} {error.reason}" + (f": {detail}" if detail else "")
-        permanent = 300 <= code < 500 and code not in RETRYABLE_4XX
-        return Outcome(False, code, message[:1000], permanent, _retry_after(error.headers.get("Retry-After")))
-    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", error)
-        return Outcome(False, None, _without_url(f"{type(reason).__name__}: {reason}", url)[:1000])
+        answer = outbound.post(
+            url,
+            body,
+            {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
+            timeout=timeout,
+            deadline=ATTEMPT_DEADLINE if deadline is None else deadline,
+            keep=max(1024, ERROR_BODY_CHARS),
+        )
+    except outbound.DestinationRefused as refused:
+        return Outcome(False, error=str(refused), permanent=True)
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        return Outcome(False, None, _without_url(f"{type(error).__name__}: {error}", url)[:1000])
+    code = answer.status
     if 200 <= code < 300:
         return Outcome(True, code)
-    return Outcome(False, code, f"HTTP {code}", permanent=code < 500 and code not in RETRYABLE_4XX)
+    detail = answer.body[:ERROR_BODY_CHARS].decode("utf-8", "replace").strip()
+    message = f"HTTP {code} {answer.reason}" + (f": {detail}" if detail else "")
+    permanent = 300 <= code < 500 and code not in RETRYABLE_4XX
+    return Outcome(False, code, _without_url(message, url)[:1000], permanent, _retry_after(answer.retry_after))
 
 
 def _email_body(payload: Mapping[str, Any]) -> str:

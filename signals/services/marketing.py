@@ -21,6 +21,7 @@ from pipeline.selectors import marketing as pipeline_reads
 from salesops.api import DomainError, Forbidden
 from salesops.kernel.ids import is_id
 from salesops.kernel.money import MoneyError, parse_money
+from salesops.kernel.sheets import xlsx_unpacked_problem
 from salesops.limits import date_problem
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -283,6 +284,9 @@ def _rows(file_name: str, content: bytes) -> Iterator[list[Any]]:
     if file_name.lower().endswith(".xlsx"):
         import openpyxl
 
+        too_large = xlsx_unpacked_problem(io.BytesIO(content), name=f"“{file_name}”")
+        if too_large:
+            raise DomainError(too_large, field="file")
         try:
             workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as error:  # a corrupt or renamed file: openpyxl raises many kinds

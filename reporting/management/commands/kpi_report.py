@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reporting import reports, services
 from reporting.kpis import REPORT_KEYS
-from salesops.exports import write_xlsx
+from salesops.exports import neutralise, write_xlsx
 
 
 def _date(value: str) -> dt.date:
@@ -77,7 +77,12 @@ class Command(BaseCommand):
         writer = csv.DictWriter(buffer, fieldnames=list(REPORT_KEYS))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if row[k] is None else row[k] for k in REPORT_KEYS})
+            cells = {k: "" if row[k] is None else row[k] for k in REPORT_KEYS}
+            # The group is a name someone typed or imported (a person, a product, a territory): neutralised as every
+            # export's text is, so "=HYPERLINK(…)" stays text in a spreadsheet. The other columns are numbers,
+            # written as numbers (a negative one keeps its minus sign).
+            cells["group"] = neutralise(cells["group"])
+            writer.writerow(cells)
         if output:
             with open(output, "w", encoding="utf-8", newline="") as handle:
                 handle.write(buffer.getvalue())
