@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from enablement.engine import learning as engine
@@ -29,6 +30,7 @@ from enablement.models import (
 from enablement.selectors.learning import may_edit_content
 from salesops.api import DomainError, Forbidden
 from salesops.kernel.ids import is_id
+from salesops.kernel.locks import lock_key
 from salesops.org.models import Region, Team, User
 from salesops.org.services import audit_record
 
@@ -36,6 +38,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a lesson's file: at most 20 MB
 TITLE_MAX = 160  # a course's title, a certification's name (the columns' length)
 QUESTION_MAX = 500
 VALID_DAYS_MAX = 36_500  # a certification valid 100 years at most: the expiry date stays a date (year ≤ 9999)
+MAX_ATTEMPTS = 1000  # a quiz's attempts, when limited: 1 to 1,000 (the page and the API alike)
 
 
 def _title(value: Any, *, what: str, field: str = "title") -> str:
@@ -184,21 +187,43 @@ def lesson_delete(*, actor: User, lesson: Lesson) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- quiz
-@transaction.atomic
-def quiz_set(*, actor: User, course: Course, pass_mark: Any, max_attempts: int | None) -> Quiz:
-    """Give the course a quiz, or change its pass mark (percent, above 0 up to 100) and attempts (empty:
-    unlimited)."""
-    _require_editor(actor)
-    from decimal import Decimal, InvalidOperation
-
+def _pass_mark(course: Course, raw: Any) -> Decimal:
+    """A pass mark as stored: a percentage above 0 and at most 100 with at most 2 decimals (the column's). More
+    decimals are refused, not rounded: 0.001 would round to 0 (no pass mark) and 66.666 to 66.67, so the page
+    kept another mark than the one typed while the API refused it."""
     try:
-        mark = Decimal(str(pass_mark))
+        mark = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
-        raise DomainError("The pass mark is a percentage, e.g. 80.", field="pass_mark") from None
-    if not mark.is_finite() or not (0 < mark <= 100):
-        raise DomainError("The pass mark is above 0 and at most 100 percent.", field="pass_mark")
-    if max_attempts is not None and int(max_attempts) < 1:
-        raise DomainError("Attempts are at least 1 (leave empty for unlimited).", field="max_attempts")
+        mark = Decimal("NaN")
+    shown = str(raw).strip()[:20]
+    if not mark.is_finite():
+        raise DomainError(f"Quiz of “{course.title}”: the pass mark is a percentage, e.g. 80 (“{shown}” given).",
+                          field="pass_mark")  # fmt: skip
+    if not (0 < mark <= 100) or mark != mark.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        raise DomainError(f"Quiz of “{course.title}”: the pass mark is above 0 and at most 100 percent, with at most "
+                          f"2 decimals ({shown} given).", field="pass_mark")  # fmt: skip
+    return mark.quantize(Decimal("0.01"))
+
+
+def _max_attempts(course: Course, raw: Any) -> int | None:
+    """Attempts allowed: empty for unlimited, else a whole number from 1 to MAX_ATTEMPTS (the API's bound; the
+    page's "abc", "-1" or 40,000 are refused with the quiz named, not read as unlimited or a database error)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not is_id(text) or not 1 <= int(text) <= MAX_ATTEMPTS:
+        raise DomainError(f"Quiz of “{course.title}”: attempts are a whole number from 1 to {MAX_ATTEMPTS:,} (leave "
+                          f"empty for unlimited; “{text[:20]}” given).", field="max_attempts")  # fmt: skip
+    return int(text)
+
+
+@transaction.atomic
+def quiz_set(*, actor: User, course: Course, pass_mark: Any, max_attempts: Any) -> Quiz:
+    """Give the course a quiz, or change its pass mark (percent, above 0 up to 100, 2 decimals) and attempts
+    (empty: unlimited; else 1 to MAX_ATTEMPTS)."""
+    _require_editor(actor)
+    mark = _pass_mark(course, pass_mark)
+    max_attempts = _max_attempts(course, max_attempts)
     quiz, created = Quiz.objects.get_or_create(course=course, defaults={"pass_mark": mark,
                                                                         "max_attempts": max_attempts})  # fmt: skip
     if not created:
@@ -295,23 +320,37 @@ def assignment_delete(*, actor: User, assignment: LearningAssignment) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ learning
+LEARNER_LOCK = "enablement.learning"  # pg_advisory_xact_lock key per (person, course)
+
+
+def _lock_learner(person_id: int, course_id: int) -> None:
+    """One write of a person's progress in a course at a time (a lesson read, a quiz attempt), until it commits.
+    Without it, the passing attempt and the last lesson read at once each looked for the other, saw nothing
+    committed yet, and neither completed the course: no completion, no certification, ever."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(LEARNER_LOCK, f"{person_id}:{course_id}")])
+
+
 def _complete_if_done(*, person: User, course: Course, attempt: QuizAttempt | None, today: dt.date) -> bool:
     """Complete the course when every lesson is read and (no quiz, or a passing attempt); award its active
     certifications (a renewal when already certified is a new award) and sync the programme steps. Returns whether
     it completed (or, with a new passing attempt, re-awarded)."""
-    lesson_ids = list(course.lessons.values_list("pk", flat=True))
-    read_ids = LessonRead.objects.filter(person=person, lesson__course=course).values_list("lesson_id", flat=True)
-    quiz = Quiz.objects.filter(course=course).first()
     passing = attempt if attempt is not None and attempt.passed else None
-    if quiz is not None and passing is None:
-        passing = QuizAttempt.objects.filter(quiz=quiz, person=person, passed=True).order_by("number").first()
-    if not engine.course_complete(lesson_ids, read_ids, has_quiz=quiz is not None, passed=passing is not None):
+    completed = CourseCompletion.objects.filter(course=course, person=person).exists()
+    if completed and passing is None:
         return False
+    if not completed:
+        lesson_ids = list(course.lessons.values_list("pk", flat=True))
+        read_ids = LessonRead.objects.filter(person=person, lesson__course=course).values_list("lesson_id", flat=True)
+        quiz = Quiz.objects.filter(course=course).first()
+        if quiz is not None and passing is None:
+            passing = QuizAttempt.objects.filter(quiz=quiz, person=person, passed=True).order_by("number").first()
+        if not engine.course_complete(lesson_ids, read_ids, has_quiz=quiz is not None, passed=passing is not None):
+            return False
+    # Awards: on the first completion, and again on every later passing attempt (a renewal). A renewal needs the
+    # pass only: the course stays completed once, even when a lesson was added since (docs/enablement-learning.md).
     completion, created = CourseCompletion.objects.get_or_create(course=course, person=person,
                                                                  defaults={"attempt": passing})  # fmt: skip
-    # Awards: on the first completion, and again on every later passing attempt (a renewal).
-    if not created and not (attempt is not None and attempt.passed):
-        return False
     for certification in course.certifications.filter(is_active=True):
         CertificationAward.objects.create(certification=certification, person=person, awarded_on=today,
                                           expires_on=engine.award_expiry(today, certification.valid_days),
@@ -327,6 +366,7 @@ def lesson_mark_read(*, person: User, lesson: Lesson, today: dt.date | None = No
     """Mark the lesson read (once); completes the course when it was the last thing missing. Returns whether the
     course completed now."""
     today = today or timezone.localdate()
+    _lock_learner(person.pk, lesson.course_id)
     LessonRead.objects.get_or_create(lesson=lesson, person=person)
     if CourseCompletion.objects.filter(course_id=lesson.course_id, person=person).exists():
         return False
@@ -339,6 +379,7 @@ def quiz_submit(*, person: User, quiz: Quiz, answers: Mapping[Any, Any], today: 
     last one. Refused (403) once max_attempts are used. A failed attempt earns nothing; a passing one completes the
     course when every lesson is read, and awards its certifications."""
     today = today or timezone.localdate()
+    _lock_learner(person.pk, quiz.course_id)
     quiz = Quiz.objects.select_for_update().select_related("course").get(pk=quiz.pk)  # attempts numbered one by one
     used = QuizAttempt.objects.filter(quiz=quiz, person=person).count()
     if engine.attempts_left(quiz.max_attempts, used) == 0:

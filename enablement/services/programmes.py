@@ -40,10 +40,20 @@ log = logging.getLogger(__name__)
 
 
 def _refresh_enrolments_done(enrolment_ids: Iterable[int], *, now: dt.datetime) -> None:
-    """Set completed_at on enrolments whose every step is done; clear it where a step is open."""
+    """Set completed_at on enrolments whose every step is done; clear it where a step is open. Inside a
+    transaction it looks again once that commits: two steps of one enrolment completed at once (the rep ticks
+    their last task while a deal change completes their last milestone) each saw the other still open, so
+    neither completed the enrolment and it stayed open with every step done. The look after the commit of the
+    later one sees both."""
     ids = set(enrolment_ids)
     if not ids:
         return
+    _set_enrolments_done(ids, now=now)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _set_enrolments_done(ids, now=timezone.now()))
+
+
+def _set_enrolments_done(ids: set[int], *, now: dt.datetime) -> None:
     open_ids = set(
         StepProgress.objects.filter(enrolment_id__in=ids, completed_at__isnull=True).values_list(
             "enrolment_id", flat=True
@@ -279,12 +289,20 @@ def _after_steps_added(person_ids: set[int], *, enrolment_ids: set[int]) -> None
 
 
 # ---------------------------------------------------------------------------------------------------- enrolments
+def _lock_programme(programme: Programme) -> None:
+    """Enrolments in a programme are made one at a time, and not while a step is being added to it (step_add
+    holds the same row): two enrolments of one person at once met the database's "enrolled once" rule (a 500,
+    or a starter logged as failed), and someone enrolled while a step was added missed that step for good."""
+    Programme.objects.select_for_update().filter(pk=programme.pk).values_list("pk", flat=True).first()
+
+
 def _enrol(programme: Programme, person: User, *, start: dt.date, enrolled_by: User | None) -> Enrolment:
+    """Enrol (the caller holds the programme's lock): every step of the programme as it is now, due from `start`."""
     enrolment = Enrolment.objects.create(programme=programme, person=person, start_date=start, enrolled_by=enrolled_by)
     StepProgress.objects.bulk_create(
         [
             StepProgress(enrolment=enrolment, step=step, due_on=engine.due_on(start, step.due_days))
-            for step in programme.steps.all()
+            for step in ProgrammeStep.objects.filter(programme_id=programme.pk).order_by("position", "id")
         ]
     )
     audit_record(actor=enrolled_by, instance=enrolment, action="create",
@@ -298,6 +316,7 @@ def enrolment_create(*, actor: User, programme: Programme, person: User, today: 
     """Sales ops enrol someone by hand: from their start date, or from today when they have none."""
     _check_ops(actor)
     today = today or timezone.localdate()
+    _lock_programme(programme)
     if Enrolment.objects.filter(programme=programme, person=person).exists():
         raise DomainError(f"{person.display_name} is already enrolled in “{programme.name}”.", field="person")
     enrolment = _enrol(programme, person, start=engine.enrolment_start(person.start_date, today), enrolled_by=actor)
@@ -314,7 +333,7 @@ def enrolment_delete(*, actor: User, enrolment: Enrolment) -> None:
 
 
 def _matching_programmes(person: User) -> list[Programme]:
-    programmes = Programme.objects.filter(is_active=True, auto_assign=True).prefetch_related("steps")
+    programmes = Programme.objects.filter(is_active=True, auto_assign=True).order_by("pk")
     return [
         p
         for p in programmes
@@ -357,12 +376,12 @@ def enrol_if_starting(*, person_id: int, today: dt.date | None = None) -> int:
         _follow_start_date(person)
     if person is None or not engine.is_starter(person.start_date, today=today):
         return 0
-    on = set(Enrolment.objects.filter(person=person).values_list("programme_id", flat=True))
-    made = [
-        _enrol(p, person, start=engine.enrolment_start(person.start_date, today), enrolled_by=None)
-        for p in _matching_programmes(person)
-        if p.pk not in on
-    ]
+    made = []
+    for programme in _matching_programmes(person):  # locked in id order, so two runs cannot deadlock
+        _lock_programme(programme)
+        if not Enrolment.objects.filter(programme=programme, person=person).exists():
+            start = engine.enrolment_start(person.start_date, today)
+            made.append(_enrol(programme, person, start=start, enrolled_by=None))
     if made:
         _after_steps_added({person.pk}, enrolment_ids={e.pk for e in made})
     return len(made)

@@ -239,7 +239,7 @@ def quiz_settings(request: HttpRequest, pk: int) -> HttpResponseBase:
     course = selectors.course_for(user, pk)
     try:
         services.quiz_set(actor=user, course=course, pass_mark=request.POST.get("pass_mark", "80"),
-                          max_attempts=_int(request.POST.get("max_attempts")))  # fmt: skip
+                          max_attempts=request.POST.get("max_attempts"))  # fmt: skip
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -253,9 +253,13 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponseBase:
     user = _editor(request)
     quiz = selectors.quiz_for(user, pk)
     choices = [line for line in request.POST.get("choices", "").splitlines() if line.strip()]
+    # The right choice's number, 1 for the first (left empty: the first). Anything else that is no choice ("0",
+    # "abc") is refused by the service naming the question, not taken silently as the first choice.
+    raw = (request.POST.get("correct") or "").strip()
+    number = _int(raw) if raw else 1
     try:
         services.question_add(actor=user, quiz=quiz, text=request.POST.get("text", ""), choices=choices,
-                              correct=(_int(request.POST.get("correct")) or 1) - 1)  # fmt: skip
+                              correct=number - 1 if number else -1)  # fmt: skip
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -328,6 +332,16 @@ def certification_edit(request: HttpRequest, pk: int) -> HttpResponse:
                   {"certification": certification, "courses": list(selectors.courses_visible_to(user))})  # fmt: skip
 
 
+def _chosen(request: HttpRequest, field: str, among: Any) -> Any:
+    """The record a form's select names: None when none was chosen, False when the value names none of `among`."""
+    raw = (request.POST.get(field) or "").strip()
+    if not raw:
+        return None
+    pk = _int(raw)
+    found = among.filter(pk=pk).first() if pk else None
+    return False if found is None else found
+
+
 @login_required
 def assignment_list(request: HttpRequest) -> HttpResponse:
     """Learning assignments (sales ops): a course to a team, region, role or one person, with a due date."""
@@ -335,15 +349,26 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         course = selectors.courses_visible_to(user).filter(pk=_int(request.POST.get("course")) or 0).first()
         due_on = _date(request.POST.get("due_on"))
-        person = User.objects.filter(pk=_int(request.POST.get("person")) or 0, is_active=True).first()
-        team = Team.objects.filter(pk=_int(request.POST.get("team")) or 0).first()
-        region = Region.objects.filter(pk=_int(request.POST.get("region")) or 0).first()
+        # A person, team or region chosen but not found (someone who has left since the form was opened, a team
+        # removed) is refused, as the API refuses it: left out, it widened the group to everyone.
+        person = _chosen(request, "person", User.objects.filter(is_active=True))
+        team = _chosen(request, "team", Team.objects.all())
+        region = _chosen(request, "region", Region.objects.all())
+        missing = [
+            f"{name} “{(request.POST.get(name) or '').strip()[:20]}”"
+            for name, found in (("person", person), ("team", team), ("region", region))
+            if found is False
+        ]
         if course is None or due_on is None:
             messages.error(request, "Pick a course and a due date.")
+        elif missing:
+            messages.error(request, f"“{course.title}” was not assigned: no such {missing[0]} (left or removed since "
+                                    "the form was opened?).")  # fmt: skip
         else:
             try:
-                services.assignment_create(actor=user, course=course, due_on=due_on, team=team, region=region,
-                                           role=request.POST.get("role", ""), person=person)  # fmt: skip
+                services.assignment_create(actor=user, course=course, due_on=due_on, team=team or None,
+                                           region=region or None, role=request.POST.get("role", ""),
+                                           person=person or None)  # fmt: skip
             except DomainError as error:
                 messages.error(request, error.message)
             else:

@@ -105,8 +105,10 @@ def _programme_values(request: HttpRequest) -> dict[str, object]:
         "for_role": role if role in TargetRole.values else "",
         "for_team": Team.objects.filter(pk=team).first() if team else None,
         "for_region": Region.objects.filter(pk=region).first() if region else None,
+        # Checkboxes: an unticked box is not sent at all, so absent means off (it read as on, and "Active"
+        # could never be unticked on the page).
         "auto_assign": request.POST.get("auto_assign") == "on",
-        "is_active": request.POST.get("is_active", "on") == "on",
+        "is_active": request.POST.get("is_active") == "on",
     }
 
 

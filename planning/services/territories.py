@@ -23,6 +23,7 @@ from planning.models import Territory, TerritoryAssignment, TerritoryModel, Terr
 from planning.selectors.territories import bookings_window, territory_defs
 from salesops.api import DomainError, Forbidden
 from salesops.kernel.ids import is_id
+from salesops.kernel.locks import lock_key
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
 from salesops.org.services import audit_record
@@ -38,6 +39,17 @@ def _locked_model(model_id: int) -> TerritoryModel:
         return TerritoryModel.objects.select_for_update().get(pk=model_id)
     except TerritoryModel.DoesNotExist as exc:
         raise DomainError(f"Territory model {model_id} does not exist.") from exc
+
+
+STATUS_LOCK = lock_key("planning.territory_model_status")  # pg_advisory_xact_lock: which model is active
+
+
+def _lock_statuses() -> None:
+    """One activation or archiving at a time. Two drafts activated at once both read the same active model; the
+    second waited for the first to archive it, then found no active model to archive and met the database's
+    "one active model" rule: a 500 instead of the later activation replacing the earlier one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STATUS_LOCK])
 
 
 def _draft(model_id: int) -> TerritoryModel:
@@ -117,6 +129,7 @@ def territory_model_activate(*, actor: User, model_id: int, today: dt.date | Non
     yesterday). Accounts are assigned first, so deals read a territory from the moment it is active."""
     _check_planner(actor)
     today = today or timezone.localdate()
+    _lock_statuses()
     model = _draft(model_id)
     previous = TerritoryModel.objects.select_for_update().filter(status=TerritoryModel.Status.ACTIVE).first()
     if previous is not None:
@@ -158,6 +171,7 @@ def territory_model_archive(*, actor: User, model_id: int, today: dt.date | None
     """Retire a model (active or draft): read-only from now on. Archiving the active model leaves no active
     model: accounts and deals then have no territory until another is activated."""
     _check_planner(actor)
+    _lock_statuses()
     model = _locked_model(model_id)
     if model.status == TerritoryModel.Status.ARCHIVED:
         raise DomainError(f"Territory model “{model.name}” is archived already.")
