@@ -683,7 +683,9 @@ def _email_body(payload: Mapping[str, Any]) -> str:
 
 def _send_email(addresses: list[str], payload: Mapping[str, Any]) -> Outcome:
     message = EmailMessage(
-        subject=str(payload.get("subject") or "")[:300],
+        # A subject is one line: a name with a line break in it (an imported deal, say) would make the header
+        # invalid and the e-mail fail on every attempt, so runs of white space become one space.
+        subject=" ".join(str(payload.get("subject") or "").split())[:300],
         body=_email_body(payload),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=addresses,

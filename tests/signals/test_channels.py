@@ -275,6 +275,17 @@ def test_an_email_channel_sends_one_message_to_its_addresses(org: Any) -> None:
     assert "Q4 is locked." in message.body and "/incentives/" in message.body
 
 
+@pytest.mark.django_db
+def test_a_subject_with_a_line_break_in_a_name_is_sent_on_one_line(org: Any) -> None:
+    """A deal named with a line break (an imported file's cell) made an invalid header: the e-mail failed on every
+    attempt. The subject is sent on one line."""
+    channel = services.channel_create(actor=org.ops, kind="email", name="Ops list", addresses="ops@example.com")
+    delivery = run_all(services.channel_send(channel_id=channel.pk, subject="Deal at risk: Acme\r\nRenewal",
+                                             text="21 days idle.", url="", source="rule"))  # fmt: skip
+    assert delivery.status == DeliveryStatus.SENT
+    assert [m.subject for m in mail.outbox] == ["Deal at risk: Acme Renewal"]
+
+
 # ----------------------------------------------------------------------------------- person deliveries
 @pytest.mark.django_db
 def test_a_persons_notification_goes_to_their_email_their_teams_channel_or_the_default(org: Any) -> None:
