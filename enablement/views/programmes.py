@@ -97,14 +97,23 @@ def _id(raw: str | None, *, zero: bool = False) -> int | None:
 
 
 def _programme_values(request: HttpRequest) -> dict[str, object]:
-    team = _id(request.POST.get("for_team"))
-    region = _id(request.POST.get("for_region"))
-    role = request.POST.get("for_role") or ""
+    """The programme form's values. A team, region or role given that names none (one deleted meanwhile, an odd
+    id) is refused naming it: read as "any", it would widen the programme to everyone."""
+    found: dict[str, object] = {}
+    for field, model, what in (("for_team", Team, "team"), ("for_region", Region, "region")):
+        raw = (request.POST.get(field) or "").strip()
+        key = _id(raw)
+        found[field] = model.objects.filter(pk=key).first() if key else None
+        if raw and found[field] is None:
+            shown = raw if len(raw) <= 20 else f"{raw[:20]}…"
+            raise DomainError(f"No such {what} {shown!r}: choose one from the list, or none for any {what}.")
+    role = (request.POST.get("for_role") or "").strip()
+    if role and role not in TargetRole.values:
+        raise DomainError(f"No such role {role[:20]!r}: choose one from the list, or none for any role.")
     return {
         "description": request.POST.get("description", "").strip(),
-        "for_role": role if role in TargetRole.values else "",
-        "for_team": Team.objects.filter(pk=team).first() if team else None,
-        "for_region": Region.objects.filter(pk=region).first() if region else None,
+        "for_role": role,
+        **found,
         # Checkboxes: an unticked box is not sent at all, so absent means off (it read as on, and "Active"
         # could never be unticked on the page).
         "auto_assign": request.POST.get("auto_assign") == "on",

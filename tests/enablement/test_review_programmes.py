@@ -28,10 +28,13 @@ def test_programme_name_over_160_characters_is_refused_not_500(org: Org) -> None
 
 
 @pytest.mark.parametrize("raw", ["²", "99999999999999999999", "-1", " "])
-def test_odd_ids_in_the_programme_forms_are_ignored_not_500(org: Org, raw: str) -> None:
+def test_odd_ids_in_the_programme_forms_are_refused_or_ignored_not_500(org: Org, raw: str) -> None:
     client = ops_client(org)
     response = client.post("/enablement/programmes/", {"name": f"P{raw}", "for_team": raw, "for_region": raw})
     assert response.status_code == 302
+    if raw.strip():  # a team that is none is refused: read as "any team", it would enrol everyone
+        assert not Programme.objects.exists()
+        return
     programme = Programme.objects.get(name=f"P{raw}".strip())
     assert programme.for_team is None
     response = client.post(f"/enablement/programmes/{programme.pk}/steps/", {"title": "T", "kind": "course",
@@ -40,6 +43,24 @@ def test_odd_ids_in_the_programme_forms_are_ignored_not_500(org: Org, raw: str) 
     response = client.post(f"/enablement/programmes/{programme.pk}/enrol/", {"person": raw})
     assert response.status_code == 302
     assert not ProgrammeStep.objects.exists()
+
+
+def test_a_team_deleted_meanwhile_is_refused_naming_it_not_read_as_any_team(org: Org) -> None:
+    """A programme for a team that was deleted while the form was open was saved for any team: every starter of
+    the company was enrolled. It is refused naming the team, and the programme keeps its team."""
+    client, team = ops_client(org), org.manager_east.team
+    assert team is not None
+    programme = services.programme_create(actor=org.ops, name="East onboarding", for_team=team,
+                                          auto_assign=False)  # fmt: skip
+    gone = team.pk + 1000
+    response = client.post(f"/enablement/programmes/{programme.pk}/", {"name": "East onboarding",
+                                                                      "for_team": str(gone)}, follow=True)  # fmt: skip
+    assert f"No such team &#x27;{gone}&#x27;" in response.content.decode()
+    programme.refresh_from_db()
+    assert programme.for_team == team
+    response = client.post("/enablement/programmes/", {"name": "West", "for_role": "wizard"}, follow=True)
+    assert "No such role &#x27;wizard&#x27;" in response.content.decode()
+    assert not Programme.objects.filter(name="West").exists()
 
 
 def test_step_title_over_160_characters_is_refused_not_500(org: Org) -> None:
