@@ -18,6 +18,8 @@ class IdField(forms.CharField):
     parameter instead (a 400 in the API)."""
 
     def __init__(self, *args: Any, param: str, **kwargs: Any) -> None:
+        # Not trimmed: " 12" is no id, as the kernel's `is_id` (and the forecasting API's `?person=`) say.
+        kwargs.setdefault("strip", False)
         super().__init__(*args, **kwargs)
         self.param = param
 

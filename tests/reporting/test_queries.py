@@ -199,3 +199,62 @@ def test_the_migration_fills_each_stays_previous_exit_as_the_refresh_writes_it(b
         assert cursor.fetchall() == written
         cursor.execute(reexits)
         assert cursor.fetchall() == months
+
+
+def test_the_migrations_fill_a_same_day_return_to_a_stage_by_the_history_not_the_row_ids(org, client_for):
+    """A deal in Qualification on 10 January goes to Discovery and back the same day, then stays in Qualification until
+    it is lost on 20 February: it left Qualification in January (once) and in February. Stays written before
+    reporting/0010 may have ids out of the history's order; 0010 broke the tie of the two stays begun on 10 January by
+    id, gave the first stay the second one's exit (20 February) as its previous exit, and January's funnel showed 0
+    deals that left Qualification while the list behind the cell named the deal. The migrations fill each stay as the
+    refresh writes it, whatever the ids, and the funnel counts what its list shows."""
+    import importlib
+    import pkgutil
+
+    from django.db import connection
+
+    import reporting.migrations
+    from reporting.queries import drill_count, drill_sql
+    from reporting.refresh import refresh_changed
+    from tests.factories import default_stages
+    from tests.reporting.books import make_deal
+
+    s = default_stages()
+    qual = s["Qualification"]
+    make_deal(owner=org.rep_b, stage=s["Closed Lost"], amount="0", close="2026-02-20", created="2026-01-05",
+              path=[(s["Prospecting"], "2026-01-05"), (qual, "2026-01-10"), (s["Discovery"], "2026-01-10"),
+                    (qual, "2026-01-10"), (s["Closed Lost"], "2026-02-20")])  # fmt: skip
+    refresh_changed()
+    january, q1 = Slice(dt.date(2026, 1, 1), dt.date(2026, 1, 31)), Slice(*Q1)
+
+    def funnel_left(slc: Slice) -> tuple[int, int, int]:
+        """Deals that left Qualification: from the months, from the stays, and in the list behind the cell."""
+        listed = drill_count(*drill_sql(slc, "left", stage=qual.pk))[0]
+        return stage_flow(slc)[qual.pk].left, stage_flow(slc, facts_only=True)[qual.pk].left, listed
+
+    assert funnel_left(january) == (1, 1, 1) and funnel_left(q1) == (1, 1, 1)
+    spells = "SELECT stage_id, entered_on, left_on, prev_left_on FROM reporting_stagespell ORDER BY 1, 2, 3"
+    reexits = 'SELECT month, prev_month, stage_id, "left" FROM reporting_stagereexitmonth ORDER BY 1, 2, 3'
+    with connection.cursor() as cursor:
+        cursor.execute(spells)
+        written = cursor.fetchall()
+        assert [(r[1], r[2], r[3]) for r in written if r[0] == qual.pk] == [
+            (dt.date(2026, 1, 10), dt.date(2026, 1, 10), None),
+            (dt.date(2026, 1, 10), dt.date(2026, 2, 20), dt.date(2026, 1, 10)),
+        ]
+        cursor.execute(reexits)
+        months = cursor.fetchall()
+        # The stays as an earlier release may have stored them (ids against the history's order), before 0010.
+        cursor.execute("UPDATE reporting_stagespell SET id = -id, prev_left_on = NULL")
+        cursor.execute("DELETE FROM reporting_stagereexitmonth")
+        migration = importlib.import_module("reporting.migrations.0010_stage_reexits")
+        cursor.execute(migration.FILL)
+        cursor.execute(migration.REEXITS)
+        for later in sorted(m.name for m in pkgutil.iter_modules(reporting.migrations.__path__) if m.name > "0010"):
+            for statement in getattr(importlib.import_module(f"reporting.migrations.{later}"), "STORED_STAYS", ()):
+                cursor.execute(statement)
+        assert funnel_left(january) == (1, 1, 1) and funnel_left(q1) == (1, 1, 1)
+        cursor.execute(spells)
+        assert cursor.fetchall() == written
+        cursor.execute(reexits)
+        assert cursor.fetchall() == months
