@@ -6,8 +6,8 @@ workers are down"):
   the same work, and a pile of copies queued while no worker ran would only do it again and again;
 - a daily or weekly job must not be missed: its copy waits just under its period (DAILY_EXPIRES, WEEKLY_EXPIRES),
   so workers back from an outage run the latest copy at once, and only a copy the next one replaced is dropped
-  (never two copies alive at once). Each of these jobs is idempotent and reads "today" when it runs, so running
-  late does the day's work, once.
+  (a return from an outage runs one copy, not a pile). Each of these jobs is idempotent and reads "today" when it
+  runs, so a late or second copy does the day's work once.
 """
 
 from __future__ import annotations

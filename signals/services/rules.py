@@ -573,7 +573,10 @@ def rule_evaluate(
             fired = _fire(rule, _deal_subjects(rule, started), episodes, now) if started else 0
         if deal_ids is None and not close_only:
             Rule.objects.filter(pk=rule.pk).update(last_run_at=now)
-        if rule.failures:  # evaluated again without an error: no longer failing (its last error stays shown)
+        if rule.failures and not close_only:
+            # Evaluated again without an error: no longer failing (its last error stays shown). Not by the sweep's
+            # re-check of open episodes, which fires nothing: a rule whose firing fails would look fixed within a
+            # minute while every change still fails.
             Rule.objects.filter(pk=rule.pk).update(failures=0)
     return fired
 

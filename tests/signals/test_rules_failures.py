@@ -175,3 +175,30 @@ def test_sales_ops_see_the_failure_on_the_rules_pages_and_in_the_api(
     )
     broken.refresh_from_db()
     assert broken.failures == 1 and broken.last_error
+
+
+def test_the_sweeps_recheck_of_open_episodes_does_not_clear_a_failing_mark(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deal-change rule whose firing fails stays marked failing: the sweep's every-minute re-check of its open
+    episodes fires nothing, so its success says nothing of the firing (the badge cleared within a minute while
+    every change still failed)."""
+    rule = _deal_change_rule(org, "Big deals", "status=open&min_amount=1")
+    first = DealFactory.create(owner=org.rep_a, amount=40000)
+    assert services.rules_evaluate_changed(deal_ids=[first.pk]) == 1  # an open episode for the first deal
+    real = services._fire
+
+    def fire(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("the owner's channel refused the message")
+
+    monkeypatch.setattr(services, "_fire", fire)
+    second = DealFactory.create(owner=org.rep_a, amount=50000)
+    with pytest.raises(services.RulesFailed):
+        services.rules_evaluate_changed(deal_ids=[second.pk])
+    services.rules_run_due()  # re-checks the first deal's open episode: nothing fires, nothing fails
+    rule.refresh_from_db()
+    assert rule.failures == 1 and "refused the message" in rule.last_error
+    monkeypatch.setattr(services, "_fire", real)
+    assert services.rules_evaluate_changed(deal_ids=[second.pk]) == 1  # fixed: the next change clears it
+    rule.refresh_from_db()
+    assert rule.failures == 0
