@@ -32,7 +32,7 @@ from pipeline.imports.presets import (
 from pipeline.normalize import account_name_key, person_key, product_key
 from salesops import limits
 from salesops.kernel.crm_ids import salesforce_id
-from salesops.kernel.sheets import column_letter
+from salesops.kernel.sheets import column_letter, xlsx_unpacked_problem
 
 CENT = Decimal("0.01")
 # Day 0 of a spreadsheet's date numbers: Excel's 1900 date system (and LibreOffice's and Google Sheets'), from
@@ -225,6 +225,9 @@ def open_table(path: Path, name: str | None = None) -> Iterator[Table]:
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
 
+        too_large = xlsx_unpacked_problem(path, name=label)
+        if too_large:
+            raise ImportFileError(too_large)
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as error:  # a corrupt or renamed file: openpyxl raises many kinds
@@ -299,6 +302,8 @@ def count_rows(path: Path) -> int:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         import openpyxl
 
+        if xlsx_unpacked_problem(path, name=path.name):
+            return 0  # refused when it is read (open_table), with the sentence saying why
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception:
@@ -374,6 +379,17 @@ def _slashed_parts(raw: str) -> tuple[int, int, str] | None:
     return (int(match[1]), int(match[2]), match[3]) if match else None
 
 
+def _is_day(order: str, first: int, second: int, year: int) -> bool:
+    """Whether a slashed date read in `order` names a day of the calendar: 31/04/2026 and 2/30/2026 name none in
+    either order."""
+    month, day = (first, second) if order == MONTH_FIRST else (second, first)
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
 class DateReader:
     """Reads the date cells of a file: a spreadsheet's date cell as it is; text in the given strftime patterns
     (ISO first among them), or, with `presets.SLASHED`, day, month and year between slashes; a date number of five
@@ -417,7 +433,12 @@ class DateReader:
         parts = _slashed_parts(raw)
         if parts is not None:
             kind = slashed_orders(parts[0], parts[1])
-            if kind in (MONTH_FIRST, DAY_FIRST):
+            # Only a day of the calendar shows an order: 31/04/2026 (April has 30 days) is a typo in either order, and
+            # must neither set the file's order nor make a file of one order look like one of both.
+            # (A two-digit year as 20YY: whether 29 February exists is the same a century apart, but for 1900.)
+            written = parts[2]
+            year = int(written) if len(written) == 4 else 2000 + int(written) if len(written) == 2 else 0
+            if kind in (MONTH_FIRST, DAY_FIRST) and year and _is_day(kind, parts[0], parts[1], year):
                 self.evidence.setdefault(kind, (row, field, raw))
 
     @property
@@ -432,9 +453,17 @@ class DateReader:
         return f"row {row}'s {field} {_quote(raw)}"
 
     def order_note(self) -> str:
-        """What a file whose dates set the order is told, once ("" when the order is the source's, or none)."""
-        if self.default_order or not self.slashed or len(self.evidence) != 1:
+        """What a file whose dates set the order, or show both, is told, once ("" when the order is the source's, or
+        the file's dates show none)."""
+        if self.default_order or not self.slashed or not self.evidence:
             return ""
+        if len(self.evidence) == 2:
+            # Each date that reads one way only is read so (it names one day); one of them is perhaps a typo.
+            return (
+                f"dates are written both month first ({self._example(MONTH_FIRST)}) and day first "
+                f"({self._example(DAY_FIRST)}): each is read the one way it can be, and a date that could be two days "
+                "is an error; if one of them is a typo, correct it, or write the file's dates as YYYY-MM-DD"
+            )
         order = self.order
         return (
             f"dates are read {ORDER_WORDS[order]} ({ORDER_PATTERNS[order]}), as {self._example(order)} shows; if that "
@@ -536,6 +565,9 @@ class DateReader:
             raise ValueProblem(f"{_quote(raw)} is not a date (expected {self.expected()})") from None
         kind = slashed_orders(first, second)
         order = self.order
+        if kind in (MONTH_FIRST, DAY_FIRST) and not _is_day(kind, first, second, year):
+            # 31/04/2026 is no day in either order: a typo, not a date of the other order.
+            raise ValueProblem(f"{_quote(raw)} is not a date (expected {self.expected()})")
         if kind == SAME or (kind == EITHER and order):
             read_as = order or MONTH_FIRST
         elif kind in (MONTH_FIRST, DAY_FIRST) and (not order or kind == order):

@@ -979,8 +979,9 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
     job.dry_run = False
     job.status = ImportStatus.PENDING
     job.rows_done = 0
+    job.started_at = None  # the real run is claimed by a worker afresh (import_job_execute)
     job.finished_at = None
-    job.save(update_fields=["dry_run", "status", "rows_done", "finished_at"])
+    job.save(update_fields=["dry_run", "status", "rows_done", "started_at", "finished_at"])
     softcache.delete(progress_key(job.pk))
     _queue(job)
     return job
