@@ -48,6 +48,7 @@ from typing import IO, Any
 from salesops.kernel.crm_ids import salesforce_id
 from salesops.kernel.ids import is_id
 from salesops.kernel.money import MoneyError, format_money, parse_money
+from salesops.kernel.sheets import xlsx_unpacked_problem
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -207,6 +208,9 @@ def read_table(path: Path) -> Generator[Table, None, None]:
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
 
+        # A small XLSX can unpack to gigabytes, held in memory by the reader: refused before it is opened.
+        if too_large := xlsx_unpacked_problem(path, name="The file"):
+            raise FileError(too_large)
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as error:  # a corrupt or renamed file: openpyxl raises many kinds

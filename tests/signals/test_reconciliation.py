@@ -129,6 +129,30 @@ def test_an_xlsx_file_is_read(org: Any) -> None:
     assert (line.invoice_date, line.amount, line.deal_external_id) == (dt.date(2026, 11, 2), D("99.50"), "")
 
 
+def test_an_xlsx_file_unpacking_past_the_limit_is_refused_before_it_is_read(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small XLSX can unpack to gigabytes that the reader holds in memory (a zip bomb): the invoice file is
+    refused in words before openpyxl opens it, and nothing is stored. The limit is lowered here so that an
+    ordinary workbook passes it (the kernel's own test builds a real bomb past 512 MB)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Invoice number", "Invoice date", "Amount", "Currency", "Account name"])
+    sheet.append(["INV-9", dt.datetime(2026, 11, 2), 99.5, "USD", "Acme"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    monkeypatch.setattr("salesops.kernel.sheets.XLSX_UNPACKED_MAX", 1024)
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: pytest.fail("openpyxl read the workbook"))
+    record = services.invoice_import_create(
+        actor=org.finance, upload=SimpleUploadedFile("lines.xlsx", buffer.getvalue())
+    )
+    done = services.invoice_import_execute(import_id=record.pk)
+    assert done is not None and done.status == JobStatus.FAILED
+    assert any(e.startswith("The file unpacks to") and "save it as CSV" in e for e in done.errors), done.errors
+    assert not InvoiceLine.objects.filter(invoice_import=done).exists()
+
+
 def test_a_file_with_bad_rows_stores_nothing_and_names_each_row(org: Any, client_for: Any) -> None:
     text = HEADER + "INV-1,2026-10-01,100,USD,,Acme,\nINV-2,someday,100,USD,,Acme,\n,2026-10-02,12x,USD,,Acme,\n"
     record = imported(org.finance, text)
