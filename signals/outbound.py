@@ -12,13 +12,15 @@ in settings.SIGNALS_ALLOWED_NETWORKS (environment variable of the same name).
 At each attempt the host is resolved once, every address it resolves to is checked, and the connection goes to an
 address that was checked (for https the certificate is still verified against the host's name): a DNS answer
 that changes between the check and the connection (DNS rebinding) cannot move the post inside. Redirects are never
-followed, and no proxy is used. Time is bounded twice: `timeout` seconds for resolving, for connecting and for each
-read, and `deadline` seconds for the whole attempt, so a receiver sending its answer a byte at a time cannot hold
-a worker (and the delivery's row lock) for longer.
+followed, and no proxy is used; a user and password written in the URL are sent as Basic credentials. Time is
+bounded twice: `timeout` seconds for resolving, for connecting and for each read, and `deadline` seconds for the
+whole attempt, so a receiver sending its answer a byte at a time cannot hold a worker (and the delivery's row
+lock) for longer.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import ipaddress
@@ -29,7 +31,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from django.conf import settings
 
@@ -41,6 +43,10 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 class DestinationRefused(Exception):
     """The URL leads inside the hub's own network (the message says which host and address)."""
+
+
+class InvalidHost(ValueError):
+    """The URL's host is no name a resolver can be asked (an empty label, a label over 63 characters)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,11 @@ def resolve(host: str, port: int, *, timeout: float) -> list[IPAddress]:
     def lookup() -> None:
         try:
             found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as error:
+        except UnicodeError:  # the name cannot be put in IDNA form: it is no host name (never a network error)
+            found["error"] = InvalidHost(
+                f"The URL's host {host} is not a host name (a part between dots is empty or longer than 63 characters)."
+            )
+        except Exception as error:  # OSError, or anything else: raised in the caller's thread, never lost here
             found["error"] = error
 
     worker = threading.Thread(target=lookup, name="signals-resolve", daemon=True)
@@ -145,7 +155,7 @@ def destination_problem(url: str, *, timeout: float) -> str | None:
         return "The URL's port is not a number from 1 to 65535."
     try:
         checked_addresses(host, port, timeout=timeout)
-    except DestinationRefused as refused:
+    except (DestinationRefused, InvalidHost) as refused:
         return str(refused)
     except OSError:
         return None
@@ -188,16 +198,26 @@ def _cut(connection: http.client.HTTPConnection, expired: threading.Event) -> No
             socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: under TLS too
 
 
+def _basic_auth(parts: SplitResult) -> dict[str, str]:
+    """A user and password written in the URL (https://user:password@host/…) sent as HTTP Basic credentials, as
+    curl and browsers send them; the connection goes to the host alone, so they were otherwise dropped."""
+    if parts.username is None:
+        return {}
+    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(credentials).decode("ascii")}
+
+
 def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float, deadline: float, keep: int) -> Answer:
     """POST `body` to `url` (http or https) within the rules above; the answer's status and its first `keep`
-    bytes. Raises DestinationRefused, OSError (TimeoutError past either bound), http.client.HTTPException or
-    ValueError (a URL http.client will not send)."""
+    bytes. Raises DestinationRefused, InvalidHost, OSError (TimeoutError past either bound),
+    http.client.HTTPException or ValueError (a URL http.client will not send)."""
     started = time.monotonic()
     parts = urlsplit(url)
     host = parts.hostname or ""
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = {**headers, **_basic_auth(parts)}
     addresses = checked_addresses(host, port, timeout=timeout)
     remaining = deadline - (time.monotonic() - started)
     if remaining <= 0:

@@ -50,7 +50,22 @@ def _refresh_enrolments_done(enrolment_ids: Iterable[int], *, now: dt.datetime) 
         return
     _set_enrolments_done(ids, now=now)
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _set_enrolments_done(ids, now=timezone.now()))
+        # Robust: the change has committed by then; a failure of this second look is logged, never a 500 for a
+        # saved change, and never stops the callbacks queued after it (the outbox's messages).
+        transaction.on_commit(lambda: _look_again(ids), robust=True)
+
+
+def _look_again(ids: set[int]) -> None:
+    """The look after the commit, in a transaction of its own with the enrolments locked (in id order) before
+    their steps are read: a step reopened meanwhile either committed before (and is seen open) or waits for this
+    look to end and then clears the completion itself. Read and written without the lock, as separate statements,
+    a step reopened in between was missed and the enrolment completed with that step open."""
+    with transaction.atomic():
+        locked = set(
+            Enrolment.objects.select_for_update().filter(id__in=ids).order_by("pk").values_list("pk", flat=True)
+        )
+        if locked:
+            _set_enrolments_done(locked, now=timezone.now())
 
 
 def _set_enrolments_done(ids: set[int], *, now: dt.datetime) -> None:
@@ -274,6 +289,9 @@ def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> Programme
 @transaction.atomic
 def step_delete(*, actor: User, step: ProgrammeStep) -> None:
     _check_ops(actor)
+    # The programme's lock, as step_add and enrolling hold it: an enrolment made at that moment copied the step
+    # being removed and failed at its commit (its copy named a deleted step).
+    _lock_programme_id(step.programme_id)
     enrolment_ids = set(StepProgress.objects.filter(step=step).values_list("enrolment_id", flat=True))
     audit_record(actor=actor, instance=step, action="delete", changes={"title": (step.title, None)})
     step.delete()
@@ -290,10 +308,15 @@ def _after_steps_added(person_ids: set[int], *, enrolment_ids: set[int]) -> None
 
 # ---------------------------------------------------------------------------------------------------- enrolments
 def _lock_programme(programme: Programme) -> None:
-    """Enrolments in a programme are made one at a time, and not while a step is being added to it (step_add
-    holds the same row): two enrolments of one person at once met the database's "enrolled once" rule (a 500,
-    or a starter logged as failed), and someone enrolled while a step was added missed that step for good."""
-    Programme.objects.select_for_update().filter(pk=programme.pk).values_list("pk", flat=True).first()
+    """Enrolments in a programme are made one at a time, and not while a step is being added to it or removed
+    (step_add and step_delete hold the same row): two enrolments of one person at once met the database's
+    "enrolled once" rule (a 500, or a starter logged as failed), and someone enrolled while a step was added
+    missed that step for good."""
+    _lock_programme_id(programme.pk)
+
+
+def _lock_programme_id(programme_id: int) -> None:
+    Programme.objects.select_for_update().filter(pk=programme_id).values_list("pk", flat=True).first()
 
 
 def _enrol(programme: Programme, person: User, *, start: dt.date, enrolled_by: User | None) -> Enrolment:
@@ -372,13 +395,21 @@ def enrol_if_starting(*, person_id: int, today: dt.date | None = None) -> int:
     Returns how many enrolments were made."""
     today = today or timezone.localdate()
     person = User.objects.filter(pk=person_id, is_active=True).first()
-    if person is not None and person.start_date is not None:
+    if person is None:
+        return 0
+    starting = engine.is_starter(person.start_date, today=today)
+    programmes = _matching_programmes(person) if starting else []
+    # Every programme is locked before any of the person's rows is written, in id order: step_add locks its
+    # programme and then the enrolled people's steps, so moving this person's due dates first and locking the
+    # programme after was a deadlock with a step added to it at that moment.
+    for programme in programmes:
+        _lock_programme(programme)
+    if person.start_date is not None:
         _follow_start_date(person)
-    if person is None or not engine.is_starter(person.start_date, today=today):
+    if not starting:
         return 0
     made = []
-    for programme in _matching_programmes(person):  # locked in id order, so two runs cannot deadlock
-        _lock_programme(programme)
+    for programme in programmes:
         if not Enrolment.objects.filter(programme=programme, person=person).exists():
             start = engine.enrolment_start(person.start_date, today)
             made.append(_enrol(programme, person, start=start, enrolled_by=None))

@@ -222,6 +222,9 @@ REST_FRAMEWORK = {
     # may make, with a <select> of every row its related fields could name: a rep asking /api/v1/deals/ in a
     # browser read the name of every person in the company. The docs page (/api/v1/docs/) documents the API.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # ... whatever the client accepts: one asking for HTML or XML only gets that JSON answer with the call's own
+    # status, not a 406 on every call (salesops/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "salesops.negotiation.FirstRendererWhenNoneAccepted",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "salesops.pagination.BoundedPageNumberPagination",
     "PAGE_SIZE": 50,

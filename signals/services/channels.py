@@ -662,7 +662,7 @@ def http_post(
             deadline=ATTEMPT_DEADLINE if deadline is None else deadline,
             keep=max(1024, ERROR_BODY_CHARS),
         )
-    except outbound.DestinationRefused as refused:
+    except (outbound.DestinationRefused, outbound.InvalidHost) as refused:  # no later attempt can do better
         return Outcome(False, error=str(refused), permanent=True)
     except (OSError, ValueError, http.client.HTTPException) as error:
         return Outcome(False, None, _without_url(f"{type(error).__name__}: {error}", url)[:1000])

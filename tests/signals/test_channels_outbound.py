@@ -4,6 +4,7 @@ attempt is bounded in total time, not only per read; redirects are never followe
 
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from salesops.api import DomainError
+from signals import crypto
 from signals.models import Channel, Delivery, DeliveryStatus
 from signals.services import channels as services
 from signals.tasks_channels import deliver
@@ -179,3 +181,49 @@ def test_a_name_in_a_slack_message_is_never_a_link_or_a_mention() -> None:
         assert "<!channel>" not in shown and "<https://" not in shown
         assert "&lt;!channel&gt; &lt;https://evil.example/bonus|Approve your bonus&gt; &amp; more" in shown
     assert body["blocks"][1]["elements"][0]["url"] == "https://hub.example/d/1"  # the hub's own button stays a link
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["hooks..example.com", f"{'a' * 64}.example.com"])
+def test_a_host_that_is_no_host_name_is_refused_naming_it_when_saved(org: Any, host: str) -> None:
+    # The resolver's IDNA step refuses an empty label or one over 63 characters with a UnicodeError, which the
+    # lookup thread did not pass on: saving the channel raised a KeyError (a 500 on the page and in the API).
+    with pytest.raises(DomainError) as refused:
+        services.channel_create(actor=org.ops, kind="slack", name="Typo", url=f"https://{host}/services/T0/B0/x")
+    assert refused.value.field == "url"
+    assert refused.value.message == (f"The URL's host {host} is not a host name (a part between dots is empty or "
+                                     "longer than 63 characters).")  # fmt: skip
+    assert not Channel.objects.filter(name="Typo").exists()
+
+
+@pytest.mark.django_db
+def test_a_stored_url_whose_host_is_no_host_name_fails_its_delivery_for_good(org: Any) -> None:
+    # A channel saved before the check: each attempt raised a KeyError out of the task, and the delivery stayed
+    # pending with no attempt recorded.
+    channel = services.channel_create(actor=org.ops, kind="slack", name="Old", url="https://hooks.example.com/x")
+    Channel.objects.filter(pk=channel.pk).update(url_encrypted=crypto.encrypt("https://hooks..example.com/x"))
+    delivery_id = services.channel_send(channel_id=channel.pk, subject="Deal won", text="x", source="test")
+    deliver(delivery_id, 1)
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
+    assert delivery.last_error.startswith("The URL's host hooks..example.com is not a host name")
+
+
+def test_the_user_and_password_in_a_url_are_sent_as_basic_credentials(server: Any) -> None:
+    # https://user:password@host/… : the connection goes to the host alone, and the credentials were dropped
+    # (the receiver answered 401, or took an unauthenticated post).
+    seen: list[str | None] = []
+
+    class Auth(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    url = server(Auth).replace("http://", "http://hub%40example:p%3Ass@")
+    outcome = services.http_post(url, b"{}", {})
+    assert outcome.ok and seen == ["Basic " + base64.b64encode(b"hub@example:p:ss").decode()]

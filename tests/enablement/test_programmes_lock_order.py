@@ -1,0 +1,160 @@
+"""Review of the enrolment audit's locks and of its second look at a completion (docs/enablement-programmes.md):
+
+- a starter whose start date was corrected had their steps' due dates moved before their programmes were locked:
+  with sales ops adding a step to one of those programmes at that moment, each waited for the other and Postgres
+  failed one of them ("deadlock detected"). The programmes are now locked first, in id order, as step_add does;
+- the look at an enrolment's completion after the commit read its steps and wrote the completion as two
+  statements with nothing locked: a step reopened in between was missed, and the enrolment completed with a step
+  open. It now locks the enrolments first; and its failure is logged, never a 500 for a tick already saved;
+- removing a step did not hold the programme's lock: an enrolment made at that moment copied the step being
+  removed and failed at its commit (a 500)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection
+from django.utils import timezone
+
+from enablement.models import Enrolment, StepProgress
+from enablement.services import learning as learning_services
+from enablement.services import programmes as services
+from salesops.org.models import User
+from tests.race import Meeting, run_at_once
+
+RACE = pytest.mark.django_db(transaction=True)
+
+
+def _until_done_or_waiting(thread: threading.Thread) -> None:
+    """Until `thread` has ended or waits on a lock this connection holds (counted in polls, not by the clock)."""
+    for _ in range(400):
+        if not thread.is_alive():
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")  # fmt: skip
+            if cursor.fetchone()[0]:
+                return
+        thread.join(0.025)
+
+
+@RACE
+def test_a_corrected_start_date_while_a_step_is_added_deadlocks_neither(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    today = timezone.localdate()
+    course = learning_services.course_create(actor=org.ops, title="Product basics")
+    programme = services.programme_create(actor=org.ops, name="Rep onboarding", for_role="rep", auto_assign=True)
+    services.step_add(actor=org.ops, programme=programme, title="Product basics", kind="course", due_days=10,
+                      course=course)  # fmt: skip
+    User.objects.filter(pk=org.rep_a.pk).update(start_date=today - dt.timedelta(days=5))
+    assert services.enrol_if_starting(person_id=org.rep_a.pk, today=today) == 1
+    User.objects.filter(pk=org.rep_a.pk).update(start_date=today - dt.timedelta(days=3))  # HR corrects it
+    meeting = Meeting()  # the starter's due dates moved, and the programme locked by the step's addition
+    monkeypatch.setattr(services, "_follow_start_date", meeting.around(services._follow_start_date))
+    monkeypatch.setattr(services, "_clean_step", meeting.around(services._clean_step))
+    _, errors = run_at_once(
+        lambda: services.enrol_if_starting(person_id=org.rep_a.pk, today=today),
+        lambda: services.step_add(
+            actor=org.ops, programme=programme, title="Shadow three calls", kind="task", due_days=14
+        ),
+    )
+    assert [str(e).splitlines()[0] for e in errors] == []
+    enrolment = Enrolment.objects.get(person=org.rep_a)
+    assert enrolment.start_date == today - dt.timedelta(days=3)
+    steps = StepProgress.objects.filter(enrolment=enrolment).order_by("due_on")
+    assert [(p.step.title, p.due_on) for p in steps] == [
+        ("Product basics", today + dt.timedelta(days=7)),
+        ("Shadow three calls", today + dt.timedelta(days=11)),
+    ]
+
+
+@RACE
+def test_a_step_reopened_while_the_completion_is_looked_at_again_leaves_the_enrolment_open(org: Any) -> None:
+    # The rep ticks their last task; once that commits, the enrolment's completion is looked at again. A step
+    # reopened meanwhile (the rep un-ticking another) committed between that look's reading of the steps and its
+    # write, and the write completed the enrolment with a step open: done on every page, with a step to do.
+    programme = services.programme_create(actor=org.ops, name="Rep onboarding", auto_assign=False)
+    for title in ("Set up CRM", "Meet the team"):
+        services.step_add(actor=org.ops, programme=programme, title=title, kind="task", due_days=3)
+    enrolment = services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a)
+    first, second = StepProgress.objects.filter(enrolment=enrolment).order_by("step__position")
+    services.step_progress_set(actor=org.rep_a, progress=second, done=True)
+    writes: list[str] = []
+    reopening: list[threading.Thread] = []
+
+    def reopen() -> None:
+        try:
+            services.step_progress_set(actor=org.rep_a, progress=second, done=False)
+        finally:
+            connection.close()
+
+    def between(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        completing = sql.startswith('UPDATE "enablement_enrolment" SET "completed_at"') and "IS NULL" in sql
+        if completing:
+            writes.append(sql)
+        if completing and len(writes) == 2:  # the look after the commit (the first is the tick's own)
+            thread = threading.Thread(target=reopen)
+            thread.start()
+            reopening.append(thread)
+            _until_done_or_waiting(thread)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(between):
+        services.step_progress_set(actor=org.rep_a, progress=first, done=True)
+    for thread in reopening:
+        thread.join(30)
+    assert len(writes) == 2 and reopening
+    second.refresh_from_db()
+    enrolment.refresh_from_db()
+    assert second.completed_at is None
+    assert enrolment.completed_at is None
+
+
+@RACE
+def test_a_tick_saved_answers_its_page_even_when_the_second_look_fails(org: Any, client_for: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    # The look after the commit runs once the tick is saved: its failure (a deadlock, a lost connection) is logged.
+    # It was raised to the page, which answered 500 for a tick that was saved.
+    programme = services.programme_create(actor=org.ops, name="Rep onboarding", auto_assign=False)
+    services.step_add(actor=org.ops, programme=programme, title="Set up CRM", kind="task", due_days=3)
+    enrolment = services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a)
+    task = StepProgress.objects.get(enrolment=enrolment)
+    real, calls = services._set_enrolments_done, []
+
+    def failing_second_time(ids: set[int], *, now: Any) -> None:
+        calls.append(ids)
+        if len(calls) == 2:
+            raise OperationalError("deadlock detected")
+        real(ids, now=now)
+
+    monkeypatch.setattr(services, "_set_enrolments_done", failing_second_time)
+    response = client_for(org.rep_a).post(f"/enablement/onboarding/steps/{task.pk}/toggle/", {"done": "1"})
+    assert response.status_code == 302 and len(calls) == 2
+    task.refresh_from_db()
+    enrolment.refresh_from_db()
+    assert task.completed_at is not None and enrolment.completed_at is not None
+
+
+@RACE
+def test_someone_enrolled_while_a_step_is_removed_is_enrolled_without_it(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Enrolling copied the programme's steps while sales ops removed one: the copy named a step deleted at that
+    # moment, and the enrolment failed at its commit (the database's reference check: a 500, or a starter logged
+    # as not enrolled). Removing a step holds the programme's lock as adding one does.
+    programme = services.programme_create(actor=org.ops, name="Rep onboarding", auto_assign=False)
+    services.step_add(actor=org.ops, programme=programme, title="Set up CRM", kind="task", due_days=3)
+    step = services.step_add(actor=org.ops, programme=programme, title="Old step", kind="task", due_days=5)
+    meeting = Meeting()  # the enrolment has read the steps, the removal has deleted its step
+    monkeypatch.setattr(services, "audit_record", meeting.around(services.audit_record))
+    _, errors = run_at_once(
+        lambda: services.step_delete(actor=org.ops, step=step),
+        lambda: services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a),
+    )
+    assert [str(e).splitlines()[0] for e in errors] == []
+    enrolment = Enrolment.objects.get(person=org.rep_a)
+    assert [p.step.title for p in StepProgress.objects.filter(enrolment=enrolment)] == ["Set up CRM"]
