@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from incentives import events, selectors
@@ -38,7 +37,7 @@ from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
-from salesops.job_runner import job_runner
+from salesops.job_runner import claim_job, job_runner
 from salesops.kernel import fiscal
 from salesops.kernel.fiscal import PeriodSpan, period_label
 from salesops.kernel.money import MoneyError, parse_money
@@ -1050,18 +1049,9 @@ def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
     from incentives.tasks import QUOTA_UPLOAD_TIME_LIMIT
 
     with job_runner(QUOTA_UPLOAD_RUNNER, job_id) as only_runner:
-        now = timezone.now()
-        dead = now - dt.timedelta(seconds=QUOTA_UPLOAD_TIME_LIMIT)
-        claimable = (
-            Q(status=QuotaUploadStatus.QUEUED) | Q(status=QuotaUploadStatus.RUNNING)
-            if only_runner
-            else Q(status=QuotaUploadStatus.RUNNING, started_at__lt=dead)
-        )
-        claimed = (
-            QuotaUploadJob.objects.filter(pk=job_id)
-            .filter(claimable)
-            .update(status=QuotaUploadStatus.RUNNING, rows_done=0, started_at=now)
-        )
+        claimed = claim_job(QuotaUploadJob.objects.filter(pk=job_id), only_runner=only_runner,
+                            queued=QuotaUploadStatus.QUEUED, running=QuotaUploadStatus.RUNNING,
+                            time_limit=dt.timedelta(seconds=QUOTA_UPLOAD_TIME_LIMIT), rows_done=0)  # fmt: skip
         if not claimed:
             logger.info("quota upload %s: not queued (running or finished), this copy of the task does nothing", job_id)
             return None

@@ -186,6 +186,7 @@ class StressTest(models.Model):
     error = models.TextField(blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)  # when a worker claimed it (salesops.job_runner)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

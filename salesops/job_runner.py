@@ -11,16 +11,20 @@ lingered is still taken over.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import DatabaseError, connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from salesops.kernel.locks import lock_pair
 
-__all__ = ["RUNNER_RECHECK", "RUNNER_WAIT", "job_runner"]
+__all__ = ["RUNNER_RECHECK", "RUNNER_WAIT", "claim_job", "job_runner"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +61,22 @@ def job_runner(job: str, job_id: int, *, wait: float | None = None) -> Iterator[
                 logger.warning("%s %s: the runner lock could not be released", job, job_id, exc_info=True)
                 if not connection.in_atomic_block:
                     connection.close()  # ending the session releases the lock (a pooled one would keep it)
+
+
+def claim_job(
+    job: QuerySet[Any],
+    *,
+    only_runner: bool,
+    queued: str,
+    running: str,
+    time_limit: dt.timedelta,
+    **reset: Any,
+) -> bool:
+    """Claim one job (`job`: a queryset of its row) for this copy of its task, under its runner lock: a queued job,
+    or one "running" that nobody runs (`only_runner`: this copy holds the lock, so the worker that claimed it was
+    killed), or, whatever the lock says, one started longer than `time_limit` ago (the task's hard time limit). A
+    finished job is never claimed again. The claimed job is set running, with its `started_at` now and the fields of
+    `reset`. Says whether this copy claimed it."""
+    now = timezone.now()
+    claimable = Q(status__in=[queued, running]) if only_runner else Q(status=running, started_at__lt=now - time_limit)
+    return bool(job.filter(claimable).update(status=running, started_at=now, **reset))

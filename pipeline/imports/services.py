@@ -28,7 +28,6 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from pipeline.events import announce_deals_changed, announce_import_finished
@@ -63,7 +62,7 @@ from pipeline.services import account_create, account_update, default_pipeline, 
 from salesops import softcache
 from salesops.api import DomainError
 from salesops.celery import QUEUE_DEFAULT
-from salesops.job_runner import job_runner
+from salesops.job_runner import claim_job, job_runner
 from salesops.kernel.locks import lock_key
 from salesops.org.models import Region, User
 from salesops.org.services import audit_record, person_create, person_update, region_create
@@ -467,8 +466,9 @@ def _same_record_warning(chosen: int, others: list[int], held: list[str]) -> str
     """A row whose Salesforce record salesops holds as several deals (both forms of its id, imported as two deals
     before they were read as one): which one the row updates, and which are the same opportunity."""
     deals = " and ".join(f"deal {other} (as {held_id!r})" for other, held_id in zip(others, held, strict=True))
+    times, rest = ("twice", "the other as it is") if len(others) == 1 else ("more than once", "the others as they are")
     return (f"salesops also holds this Salesforce id in its other form: {deals}, the same opportunity imported "
-            f"twice; the row updates deal {chosen} only and leaves the other as it is")  # fmt: skip
+            f"{times}; the row updates deal {chosen} only and leaves {rest}")  # fmt: skip
 
 
 def _refusal_message(refusal: Refusal, lost_reason_help: str) -> str:
@@ -1019,18 +1019,9 @@ def import_job_execute(*, job_id: int) -> ImportJob | None:
     from pipeline.imports.tasks import IMPORT_TIME_LIMIT
 
     with job_runner(IMPORT_RUNNER, job_id) as only_runner:
-        now = timezone.now()
-        dead = now - dt.timedelta(seconds=IMPORT_TIME_LIMIT)
-        claimable = (
-            Q(status__in=[ImportStatus.PENDING, ImportStatus.RUNNING])
-            if only_runner
-            else Q(status=ImportStatus.RUNNING, started_at__lt=dead)
-        )
-        claimed = (
-            ImportJob.objects.filter(pk=job_id)
-            .filter(claimable)
-            .update(status=ImportStatus.RUNNING, rows_done=0, started_at=now)
-        )
+        claimed = claim_job(ImportJob.objects.filter(pk=job_id), only_runner=only_runner, queued=ImportStatus.PENDING,
+                            running=ImportStatus.RUNNING, time_limit=dt.timedelta(seconds=IMPORT_TIME_LIMIT),
+                            rows_done=0)  # fmt: skip
         if not claimed:
             logger.info("import job %s: not queued (running or finished), this copy of the task does nothing", job_id)
             return None

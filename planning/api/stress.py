@@ -28,7 +28,7 @@ class StressTestSerializer(serializers.ModelSerializer[StressTest]):
     class Meta:
         model = StressTest
         fields = ["id", "name", "scenario", "period", "outcomes", "seed", "status", "error", "created_at",
-                  "finished_at"]  # fmt: skip
+                  "started_at", "finished_at"]  # fmt: skip
 
 
 class NewStressTestSerializer(serializers.Serializer[Any]):

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from incentives import engine
@@ -19,7 +18,7 @@ from planning.selectors import stress as selectors
 from salesops import softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
-from salesops.job_runner import job_runner
+from salesops.job_runner import claim_job, job_runner
 from salesops.org.models import User
 
 logger = logging.getLogger(__name__)
@@ -138,7 +137,7 @@ def stress_result(data: stress.StressInput, progress: stress.ProgressFn | None =
     return summary
 
 
-# A run still "running" this long after it was created lost its worker (the task's hard limit is shorter): taken
+# A run still "running" this long after a worker claimed it lost that worker (the task's hard limit is shorter): taken
 # over even if a session still holds its runner lock.
 STALE_AFTER = dt.timedelta(minutes=15)
 STRESS_RUNNER = "planning.stress_test"  # the runner lock of one stress test (salesops.job_runner)
@@ -159,13 +158,8 @@ def stress_test_running(*, test_id: int) -> bool:
 
 
 def _execute(test_id: int, *, only_runner: bool) -> StressTest | None:
-    stale = timezone.now() - STALE_AFTER
-    claimable = (
-        Q(status=StressTest.Status.QUEUED) | Q(status=StressTest.Status.RUNNING)
-        if only_runner
-        else Q(status=StressTest.Status.RUNNING, created_at__lt=stale)
-    )
-    claimed = StressTest.objects.filter(pk=test_id).filter(claimable).update(status=StressTest.Status.RUNNING, error="")
+    claimed = claim_job(StressTest.objects.filter(pk=test_id), only_runner=only_runner, queued=StressTest.Status.QUEUED,
+                        running=StressTest.Status.RUNNING, time_limit=STALE_AFTER, error="")  # fmt: skip
     if not claimed:
         logger.info("stress test %s: not queued, this copy of the task does nothing", test_id)
         return None

@@ -21,7 +21,6 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +28,7 @@ from pipeline.selectors import reconciliation as pipeline_reads
 from salesops import softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
-from salesops.job_runner import job_runner
+from salesops.job_runner import claim_job, job_runner
 from salesops.org.models import User
 from salesops.org.services import audit_record
 from signals.engine import reconciliation as engine
@@ -138,18 +137,11 @@ RECONCILIATION_RUNNER = "signals.reconciliation"  # the runner lock of one recon
 
 
 def _claim(model: type[InvoiceImport] | type[Reconciliation], pk: int, *, only_runner: bool) -> bool:
-    """Claim a queued run for this copy of its task: a pending one, or one "running" that nobody runs (`only_runner`:
-    this copy holds its runner lock, so the worker that claimed it was killed) or that has run past the task's hard
-    time limit whatever the lock says. A finished run is never claimed again."""
+    """Claim a queued import or run for this copy of its task (salesops.job_runner.claim_job)."""
     from signals.tasks_reconciliation import RECONCILIATION_TIME_LIMIT
 
-    now = timezone.now()
-    claimable = (
-        Q(status__in=[JobStatus.PENDING, JobStatus.RUNNING])
-        if only_runner
-        else Q(status=JobStatus.RUNNING, started_at__lt=now - dt.timedelta(seconds=RECONCILIATION_TIME_LIMIT))
-    )
-    return bool(model.objects.filter(pk=pk).filter(claimable).update(status=JobStatus.RUNNING, started_at=now))
+    return claim_job(model.objects.filter(pk=pk), only_runner=only_runner, queued=JobStatus.PENDING,
+                     running=JobStatus.RUNNING, time_limit=dt.timedelta(seconds=RECONCILIATION_TIME_LIMIT))  # fmt: skip
 
 
 def invoice_import_running(*, import_id: int) -> bool:

@@ -189,6 +189,32 @@ def test_a_record_held_as_two_deals_is_updated_once_and_the_row_warns_of_the_oth
     )
 
 
+def test_a_record_held_as_three_deals_names_both_others_and_says_it_leaves_them(org, sellers, tmp_path):
+    """The 15-character form, the 18-character form and that form in capitals: three deals of one opportunity. The
+    warning said it "leaves the other as it is" while naming two."""
+    stage = default_stages()["Proposal"]
+    fifteen = DealFactory.create(external_id=SF15[0], name="Acme renewal", stage=stage, amount=Decimal("12500.00"))
+    eighteen = DealFactory.create(external_id="0065g00000AbCdEAAV", name="Acme renewal", stage=stage,
+                                  amount=Decimal("12500.00"))  # fmt: skip
+    capitals = DealFactory.create(external_id="0065G00000ABCDEAAV", name="Acme renewal", stage=stage,
+                                  amount=Decimal("12500.00"))  # fmt: skip
+    rows = sf_rows([SF15[0], SF15[1], SF15[2]])
+    rows[0][4] = "13000"
+    code, result = run_command("--preset", "salesforce", str(write_csv(tmp_path / "e.csv", SALESFORCE_HEADER, rows)))
+    assert (code, result["errors"]) == (0, [])
+    assert (
+        f"row 2 (opportunity {SF15[0]}): salesops also holds this Salesforce id in its other form: deal {eighteen.pk} "
+        f"(as '0065g00000AbCdEAAV') and deal {capitals.pk} (as '0065G00000ABCDEAAV'), the same opportunity imported "
+        f"more than once; the row updates deal {fifteen.pk} only and leaves the others as they are"
+        in result["warnings"]
+    )
+    assert [d.amount for d in Deal.objects.filter(pk__in=[fifteen.pk, eighteen.pk, capitals.pk]).order_by("pk")] == [
+        Decimal("13000.00"),
+        Decimal("12500.00"),
+        Decimal("12500.00"),
+    ]
+
+
 def test_the_imports_page_says_how_dates_and_ids_are_read_and_offers_month_first(org, client_for):
     page = client_for(org.ops).get(reverse("imports:job_list")).content.decode()
     assert "Dates of a Salesforce report are read month first, as US reports write" in page

@@ -145,6 +145,41 @@ def test_a_copy_of_the_task_leaves_a_live_run_alone_and_takes_over_one_whose_wor
     assert test.result["outcomes"] == 50
 
 
+def test_a_run_still_running_past_its_time_is_taken_over_whatever_the_lock_says(world, monkeypatch) -> None:
+    """A test "running" longer than STALE_AFTER since a worker claimed it lost that worker (the task's hard limit is
+    shorter): a copy takes it over even while a session still holds its runner lock. A younger run it leaves alone,
+    however long the test waited in the queue before (a worker outage): that one a live worker runs."""
+    from django.db import connections
+    from django.utils import timezone
+
+    from planning.services.stress import STALE_AFTER, STRESS_RUNNER, stress_test_execute
+    from salesops import job_runner
+    from salesops.kernel.locks import lock_pair
+
+    monkeypatch.setattr(job_runner, "RUNNER_WAIT", 0.5)
+    test = stress_test_create(actor=world.ops, name="Draft FY27", plan_definition=PLAN, period=Q, outcomes=50, seed=5)
+    now = timezone.now()
+    queued, started = now - STALE_AFTER - dt.timedelta(hours=2), now - STALE_AFTER + dt.timedelta(minutes=1)
+    StressTest.objects.filter(pk=test.pk).update(
+        status=StressTest.Status.RUNNING, created_at=queued, started_at=started, error="x"
+    )
+    lingering = connections.create_connection("default")
+    try:
+        with lingering.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", list(lock_pair(STRESS_RUNNER, test.pk)))
+        assert stress_test_execute(test_id=test.pk) is None  # claimed under STALE_AFTER ago: a live run, left alone
+        test.refresh_from_db()
+        assert (test.status, test.error) == (StressTest.Status.RUNNING, "x")
+        StressTest.objects.filter(pk=test.pk).update(started_at=started - dt.timedelta(minutes=2))
+        taken = stress_test_execute(test_id=test.pk)
+    finally:
+        lingering.close()
+    assert taken is not None and (taken.status, taken.error) == (StressTest.Status.DONE, ""), taken and taken.error
+    assert taken.result["outcomes"] == 50
+    assert taken.created_at == queued  # its queueing is kept; its start is the take-over's
+    assert taken.started_at is not None and taken.started_at > started
+
+
 def test_create_refuses_bad_input_and_non_sales_ops(world) -> None:
     with pytest.raises(Forbidden):
         stress_test_create(actor=world.finance, name="x", plan_definition=PLAN, period=Q)
