@@ -54,10 +54,12 @@ def salesforce_id(raw: str) -> str | None:
     return written + suffix
 
 
-def record_key(raw: str) -> str:
+def record_key(raw: str, *, others_any_case: bool = False) -> str:
     """What two external ids are compared by: a Salesforce id's 18-character form in capitals (the 15-character
     form's case is kept in its last 3 characters, so two ids that differ only in case keep different keys), any
-    other id as written (stripped)."""
+    other id as written (stripped), or in small letters with `others_any_case`."""
     text = raw.strip()
     canonical = salesforce_id(text)
-    return canonical.upper() if canonical is not None else text
+    if canonical is not None:
+        return canonical.upper()
+    return text.lower() if others_any_case else text

@@ -45,7 +45,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from salesops.kernel.crm_ids import salesforce_id
+from salesops.kernel.crm_ids import record_key
 from salesops.kernel.ids import is_id
 from salesops.kernel.money import MoneyError, format_money, parse_money
 from salesops.kernel.sheets import xlsx_unpacked_problem
@@ -485,9 +485,7 @@ def external_key(external_id: str) -> str:
     """How a line's deal external id and a deal's are compared: a Salesforce id by its record, so its 15- and its
     18-character form are one deal and two 15-character ids that differ only in case are two (salesops.kernel.crm_ids);
     any other id whatever its case."""
-    text = external_id.strip()
-    salesforce = salesforce_id(text)
-    return salesforce.upper() if salesforce is not None else text.lower()
+    return record_key(external_id, others_any_case=True)
 
 
 def reconcile(deals: Iterable[WonDeal], lines: Iterable[Line], settings: MatchSettings | None = None) -> Result:

@@ -37,3 +37,4 @@ def test_15_character_ids_that_differ_only_in_case_are_two_records():
 def test_other_ids_are_not_salesforce_ids_and_stay_as_written(written):
     assert salesforce_id(written) is None
     assert record_key(f" {written} ") == written
+    assert record_key(f" {written} ", others_any_case=True) == written.lower()
