@@ -597,10 +597,6 @@ class DateReader:
             raise ValueProblem(f"{_quote(raw)} is not a date (expected {self.expected()})") from None
 
 
-def make_date_reader(formats: tuple[str, ...], **options: Any) -> DateReader:
-    return DateReader(formats, **options)
-
-
 _CURRENCY_MARKS = re.compile(r"^[A-Z]{3}\s*|\s*[A-Z]{3}$|[$€£¥\s\u00a0]")
 _CURRENCY_CODE = re.compile(r"^([A-Z]{3})(?![A-Z])|(?<![A-Z])([A-Z]{3})$")
 # Signs that name one currency; "$" and "¥" name several (US, Canadian, Australian … dollars; yen and yuan).
@@ -1291,7 +1287,7 @@ class MavenDealRows:
         self.lookups = lookups
         self.pipeline_id = pipeline_id
         self.stages = lookups.stages.get(pipeline_id, {})
-        self.read_date = make_date_reader(("%Y-%m-%d",))
+        self.read_date = DateReader(("%Y-%m-%d",))  # four-digit years: no need of the day
         self.seen: dict[str, int] = {}
         self.warnings: list[RowWarning] = []
 

@@ -24,8 +24,8 @@ def test_amounts_read_back_whatever_the_formatting(amount):
 
 @given(st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2099, 12, 31)))
 def test_salesforce_and_hubspot_dates_read_back(day):
-    us = engine.make_date_reader(SALESFORCE.date_formats, order=SALESFORCE.date_order)
-    iso = engine.make_date_reader(HUBSPOT.date_formats)
+    us = engine.DateReader(SALESFORCE.date_formats, order=SALESFORCE.date_order)
+    iso = engine.DateReader(HUBSPOT.date_formats)
     assert us(f"{day.month}/{day.day}/{day.year}") == day
     assert us(day.isoformat()) == day
     assert iso(f"{day.isoformat()} 17:45") == iso(f"{day.isoformat()}T09:00:00Z") == day
@@ -326,7 +326,7 @@ def test_two_digit_years_are_read_near_today_or_refused_never_guessed():
         "year with four digits"
     ]
     # A mapping's own pattern with %y is held to the same rule (strptime alone read '70' as 1970, '68' as 2068).
-    dotted = engine.make_date_reader(("%d.%m.%y",), today=TODAY)
+    dotted = engine.DateReader(("%d.%m.%y",), today=TODAY)
     assert dotted("31.12.26") == dt.date(2026, 12, 31)
     with pytest.raises(engine.ValueProblem, match=r"'5\.1\.70' has a two-digit year that could be 1970 or 2070"):
         dotted("5.1.70")
@@ -414,7 +414,7 @@ def test_a_date_that_reads_two_ways_is_refused_naming_its_cell_when_the_file_sho
     # A named order is read as named, a time and two-digit years as the presets read them.
     named = mapping_preset({"name": "Deal", "owner": "Rep", "stage": "Stage", "close_date": "Closes",
                             "date_format": "%d/%m/%Y"})  # fmt: skip
-    reader = engine.make_date_reader(named.date_formats, order=named.date_order, today=TODAY)
+    reader = engine.DateReader(named.date_formats, order=named.date_order, today=TODAY)
     assert (reader("05/01/2026"), reader("05/01/26 09:00"), reader("2026-01-05")) == (dt.date(2026, 1, 5),) * 3
     with pytest.raises(engine.ValueProblem, match="'12/31/2026' is not a date day first"):
         reader("12/31/2026")
