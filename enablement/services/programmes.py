@@ -15,6 +15,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from enablement.engine import programmes as engine
@@ -371,12 +372,17 @@ def _matching_programmes(person: User) -> list[Programme]:
     ]
 
 
+def _moving_enrolments(person: User) -> QuerySet[Enrolment]:
+    """The person's enrolments not finished that do not start on their start date (yet)."""
+    assert person.start_date is not None
+    return Enrolment.objects.filter(person=person, completed_at__isnull=True).exclude(start_date=person.start_date)
+
+
 def _follow_start_date(person: User) -> None:
     """A start date set or corrected: the person's enrolments not finished start on it, and the due dates of
     their steps not done follow (start + the step's days)."""
     assert person.start_date is not None
-    moved = Enrolment.objects.filter(person=person, completed_at__isnull=True).exclude(start_date=person.start_date)
-    for enrolment in moved:
+    for enrolment in _moving_enrolments(person).order_by("pk"):
         old = enrolment.start_date
         enrolment.start_date = person.start_date
         enrolment.save(update_fields=["start_date"])
@@ -401,9 +407,14 @@ def enrol_if_starting(*, person_id: int, today: dt.date | None = None) -> int:
     programmes = _matching_programmes(person) if starting else []
     # Every programme is locked before any of the person's rows is written, in id order: step_add locks its
     # programme and then the enrolled people's steps, so moving this person's due dates first and locking the
-    # programme after was a deadlock with a step added to it at that moment.
-    for programme in programmes:
-        _lock_programme(programme)
+    # programme after was a deadlock with a step added to it at that moment. The programmes whose enrolments
+    # move with the start date are locked too (one enrolled by hand, or no longer matching): a step added to one
+    # at that moment was given a due date from the old start date, for good.
+    moving = set()
+    if person.start_date is not None:
+        moving = set(_moving_enrolments(person).values_list("programme_id", flat=True))
+    for programme_id in sorted({p.pk for p in programmes} | moving):
+        _lock_programme_id(programme_id)
     if person.start_date is not None:
         _follow_start_date(person)
     if not starting:
