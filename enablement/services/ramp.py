@@ -23,9 +23,10 @@ from django.utils import timezone
 from enablement.models import RampMonth, RampPerson
 from enablement.selectors.ramp import YEARS_MAX, years_back
 from pipeline import selectors as pipeline_selectors
+from salesops.kernel.locks import lock_key
 from salesops.org.models import User
 
-LOCK_KEY = 0x52414D50  # "RAMP": the advisory lock serialising refreshes
+LOCK_KEY = lock_key("enablement.ramp")  # pg_advisory_xact_lock key serialising refreshes
 NO_END = dt.date(9999, 12, 31)  # every credited deal from the start month on (see the module's docstring)
 
 

@@ -25,6 +25,7 @@ REGISTERED: dict[str, int] = {
     "forecasting.snapshot": 74_260_102,
     "reporting.refresh": 7_301_946,  # every reporting refresh
     "pipeline.import": 720_431,  # every deal import
+    "enablement.ramp": 0x52414D50,  # "RAMP": every ramp refresh
 }
 
 _INT32 = 2**31

@@ -15,6 +15,7 @@ def test_registered_jobs_keep_their_keys():
     assert lock_key("incentives.recompute") == 74_260_001
     assert lock_key("reporting.refresh") == 7_301_946
     assert lock_key("pipeline.import") == 720_431
+    assert lock_key("enablement.ramp") == 0x52414D50
     assert lock_pair("forecasting.rollup", "2026-Q1") == (74_260_101, zlib.crc32(b"2026-Q1") - 2**31)
     assert lock_pair("forecasting.snapshot", "") == (74_260_102, -(2**31))
     assert lock_pair("incentives.recompute.scope", 17) == (74_260_002, 17)
