@@ -312,12 +312,16 @@ def _lock_programme(programme: Programme) -> None:
     """Enrolments in a programme are made one at a time, and not while a step is being added to it or removed
     (step_add and step_delete hold the same row): two enrolments of one person at once met the database's
     "enrolled once" rule (a 500, or a starter logged as failed), and someone enrolled while a step was added
-    missed that step for good."""
-    _lock_programme_id(programme.pk)
+    missed that step for good. A programme deleted since it was read is refused, naming it (the enrolment failed
+    at its commit, a 500)."""
+    if not _lock_programme_id(programme.pk):
+        raise DomainError(f"The programme “{programme.name}” no longer exists.", field="programme")
 
 
-def _lock_programme_id(programme_id: int) -> None:
-    Programme.objects.select_for_update().filter(pk=programme_id).values_list("pk", flat=True).first()
+def _lock_programme_id(programme_id: int) -> bool:
+    """Lock the programme's row; False when it no longer exists."""
+    locked = Programme.objects.select_for_update().filter(pk=programme_id).values_list("pk", flat=True)
+    return locked.first() is not None
 
 
 def _enrol(programme: Programme, person: User, *, start: dt.date, enrolled_by: User | None) -> Enrolment:
@@ -413,8 +417,8 @@ def enrol_if_starting(*, person_id: int, today: dt.date | None = None) -> int:
     moving = set()
     if person.start_date is not None:
         moving = set(_moving_enrolments(person).values_list("programme_id", flat=True))
-    for programme_id in sorted({p.pk for p in programmes} | moving):
-        _lock_programme_id(programme_id)
+    gone = {pk for pk in sorted({p.pk for p in programmes} | moving) if not _lock_programme_id(pk)}
+    programmes = [p for p in programmes if p.pk not in gone]  # deleted since they were read
     if person.start_date is not None:
         _follow_start_date(person)
     if not starting:

@@ -20,7 +20,7 @@ import pytest
 from django.utils import timezone
 
 from enablement.engine import programmes as engine
-from enablement.models import Enrolment, StepProgress
+from enablement.models import Enrolment, Programme, StepProgress
 from enablement.services import programmes as services
 from salesops.api import DomainError
 from salesops.org import services as org_services
@@ -112,3 +112,15 @@ def test_a_programme_is_deactivated_on_its_page_and_enrols_no_starter(
         hire = org_services.person_create(actor=org.ops, username="new_hire", is_rep=True, manager=org.manager_east,
                                           start_date=timezone.localdate())  # fmt: skip
     assert not Enrolment.objects.filter(person=hire).exists()
+
+
+@pytest.mark.django_db
+def test_an_enrolment_in_a_programme_deleted_since_it_was_read_is_refused_naming_it(org: Any) -> None:
+    """Sales ops' enrolment page read the programme, another sales ops deleted it: the enrolment failed at its
+    commit on the missing programme (a 500); it is refused naming the programme, and nothing is written."""
+    programme = _programme(org)
+    Programme.objects.filter(pk=programme.pk).delete()
+    with pytest.raises(DomainError) as refused:
+        services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a, today=TODAY)
+    assert refused.value.message == "The programme “Rep onboarding” no longer exists."
+    assert not Enrolment.objects.filter(person=org.rep_a).exists()
