@@ -9,6 +9,16 @@ fragment swapped in later could not know that nonce), and clicks are wired by th
 
 Every page (dashboards, forecasting, incentives) draws its charts through `render`; `style` and `to_html` are its
 two halves, kept apart for the tests that check each.
+
+plotly.js reads a subset of HTML in every text it draws (names, labels, ticks, hovers, titles: `<a href>`, `<b>`,
+`<br>`, `<span style>`), and decodes HTML entities in it. So a deal, person or account named
+`<a href="https://evil.example">Approve</a>` would be a live link in a chart: `to_html` escapes `&`, `<` and `>`
+in every text of the figure (`escape_text`), which plotly.js then shows as the literal characters. Left as they
+are: the templates the code writes (`hovertemplate`, `texttemplate`, with their `<extra></extra>`; user text goes
+into them through `%{x}`, `%{text}`, `%{fullData.name}`, which are escaped), `customdata` (the drill-down's
+addresses, read by hub.js, never drawn), and any text the code marks as markup with `mark_safe`/`format_html`
+(e.g. an intended `<br>`, with its user parts escaped by `format_html`). Numbers and dates are not strings, or
+have none of the three characters, and stay as they are.
 """
 
 from __future__ import annotations
@@ -20,9 +30,11 @@ import re
 import uuid
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 PALETTE = ["#3554d1", "#1f8a4c", "#b7791f", "#c53030", "#6b46c1", "#2b6cb0", "#718096"]
 
@@ -102,6 +114,31 @@ CONFIG: dict[str, Any] = {
 _JSON_IN_SCRIPT = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
+# plotly.js decodes these entities in the texts it draws (and only these three matter to its tag parser).
+_TEXT_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
+# Not drawn as text, or written by the code as a template (see the module's docstring).
+_NOT_TEXT = frozenset({"customdata", "hovertemplate", "texttemplate", "hovertemplatefallback", "texttemplatefallback"})
+
+
+def escape_text(value: Any) -> Any:
+    """`value` (a figure's dict, or any part of one) with every text escaped for plotly.js: `&`, `<` and `>` as
+    entities, which it shows literally. Dicts and lists are escaped in place (and returned); text marked safe,
+    numbers, dates and the properties in `_NOT_TEXT` are left as they are."""
+    if isinstance(value, str):
+        return value if isinstance(value, SafeData) else value.translate(_TEXT_ESCAPES)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in _NOT_TEXT:
+                value[key] = escape_text(item)
+    elif isinstance(value, list):
+        value[:] = [escape_text(item) for item in value]
+    elif isinstance(value, tuple):
+        return [escape_text(item) for item in value]
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        return [escape_text(item.decode() if isinstance(item, bytes) else item) for item in value.tolist()]
+    return value
+
+
 def render(
     fig: go.Figure, *, name: str, height: int = 320, links: bool = False, div_id: str | None = None
 ) -> SafeString:
@@ -116,7 +153,8 @@ def to_html(fig: go.Figure, *, name: str, div_id: str | None = None, links: bool
     name; `links`: clicking a point opens the same-site address in its `customdata` (a drill-down)."""
     config = {**CONFIG, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
     plot_id = escape(div_id or f"chart-{uuid.uuid4().hex[:12]}")
-    data = f'{{"figure":{fig.to_json(validate=False)},"config":{json.dumps(config)}}}'.translate(_JSON_IN_SCRIPT)
+    figure = pio.to_json(escape_text(fig.to_dict()), validate=False)
+    data = f'{{"figure":{figure},"config":{json.dumps(config)}}}'.translate(_JSON_IN_SCRIPT)
     links_attr = " data-chart-links" if links else ""
     return mark_safe(  # noqa: S308 - the id is escaped and the JSON holds no "<", ">" or "&" any more
         f'<div id="{plot_id}" class="chart-plot" data-chart="{plot_id}-data"{links_attr}></div>'
