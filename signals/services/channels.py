@@ -16,6 +16,7 @@ import hmac
 import http.client
 import json
 import random
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -139,14 +140,32 @@ def slack_payload(*, subject: str, text: str, url: str) -> dict[str, Any]:
     return {"text": _clip(fallback), "blocks": blocks}
 
 
+# Teams reads an Adaptive Card's TextBlock as Markdown (a CommonMark subset: **bold**, _italic_, [links](url),
+# lists) and expands {{DATE(…)}}/{{TIME(…)}}. Names others typed are shown as typed: every character that can
+# open or close such a construct is backslash-escaped (CommonMark's escape for ASCII punctuation), and so are the
+# marks that make a line a list item or a heading. The hub's own link is the card's action, never in the text.
+_TEAMS_SPECIAL = re.compile(r"[\\`*_{}\[\]<>~]")
+_TEAMS_LINE_START = re.compile(r"^([ \t]*)([-+#]|\d+[.)])", re.MULTILINE)
+
+
+def _teams_line_start(match: re.Match[str]) -> str:
+    indent, mark = match.groups()
+    return indent + mark[:-1] + "\\" + mark[-1]  # "- " as "\- ", "1. " as "1\. "
+
+
+def teams_text(value: str) -> str:
+    return _TEAMS_LINE_START.sub(_teams_line_start, _TEAMS_SPECIAL.sub(lambda m: "\\" + m.group(), value))
+
+
 def teams_payload(*, subject: str, text: str, url: str) -> dict[str, Any]:
     """A Microsoft Teams incoming-webhook message (Workflows webhook): one Adaptive Card (1.4) with the title, the
-    text and an "Open in salesops" action."""
+    text and an "Open in salesops" action. The card's words are escaped (`teams_text`): no name becomes a link or
+    formatting; the summary (a notification's plain-text preview) is not Markdown and stays as written."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": subject, "weight": "Bolder", "size": "Medium", "wrap": True}
+        {"type": "TextBlock", "text": teams_text(subject), "weight": "Bolder", "size": "Medium", "wrap": True}
     ]
     if text:
-        body.append({"type": "TextBlock", "text": _clip(text), "wrap": True})
+        body.append({"type": "TextBlock", "text": _clip(teams_text(text)), "wrap": True})
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",

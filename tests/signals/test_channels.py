@@ -5,6 +5,7 @@ routing of a person's notifications (docs/signals-channels.md)."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -259,6 +260,35 @@ def test_slack_and_teams_receive_their_payload_shapes(org: Any, receiver: Any) -
     assert card["actions"][0]["type"] == "Action.OpenUrl" and card["actions"][0]["url"].endswith("/pipeline/deals/9/")
     # Slack and Teams are not signed (their URL is the credential).
     assert all("X-Salesops-Signature" not in r["headers"] for r in hook.requests)
+
+
+# A Markdown link or emphasis in a card's text: "[…](…)" or "**…**" whose marks are not backslash-escaped.
+MARKDOWN_LINK = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\(")
+MARKDOWN_BOLD = re.compile(r"(?<!\\)\*\*")
+
+
+@pytest.mark.django_db
+def test_a_name_in_a_teams_message_is_never_a_link_or_formatting(org: Any, receiver: Any) -> None:
+    # A rep names a deal so that a colleague's Teams notification shows a phishing link, in bold.
+    hook = receiver()
+    services.channel_create(actor=org.ops, kind="teams", name="Company Teams", url=hook.url, is_default=True)
+    name = "**[Approve your bonus](https://evil.example/bonus)** _now_"
+    delivery_id = services.queue_person_delivery(person_id=org.rep_a.pk, kind="teams", subject=f"Deal assigned: {name}",
+                                                 text=f"{name}\n- closes Friday", url="/pipeline/deals/9/",
+                                                 source="deal_assigned")  # fmt: skip
+    assert delivery_id is not None and run_all(delivery_id).status == DeliveryStatus.SENT
+    [request] = hook.requests
+    card = json.loads(request["body"])["attachments"][0]["content"]
+    title, text = (block["text"] for block in card["body"])
+    for shown in (title, text):
+        assert not MARKDOWN_LINK.search(shown) and not MARKDOWN_BOLD.search(shown), shown
+        assert "\\*\\*\\[Approve your bonus\\](https://evil.example/bonus)\\*\\* \\_now\\_" in shown
+    assert text.endswith("\n\\- closes Friday")  # not a list item either
+    assert title.startswith(f"{org.rep_a.display_name}: Deal assigned: ")
+    # The hub's own link stays a link: the card's action, to the deal.
+    [action] = card["actions"]
+    assert action["type"] == "Action.OpenUrl" and action["url"].endswith("/pipeline/deals/9/")
+    assert action["url"].startswith("http")
 
 
 # ---------------------------------------------------------------------------------------------- e-mail
