@@ -152,18 +152,19 @@ def territory_model_activate(*, actor: User, model_id: int, today: dt.date | Non
 
 
 def _archive(actor: User, model: TerritoryModel, today: dt.date) -> None:
+    """The model is archived; the active one is effective until yesterday (today, if it became active today). A
+    draft was never active: it has no period, and its effective dates stay empty."""
     old_status = model.status
+    was_active = old_status == TerritoryModel.Status.ACTIVE
     model.status = TerritoryModel.Status.ARCHIVED
-    model.effective_to = today - dt.timedelta(days=1) if model.effective_from != today else today
+    changes: dict[str, tuple[Any, Any]] = {"status": (old_status, "archived")}
+    if was_active:
+        model.effective_to = today - dt.timedelta(days=1) if model.effective_from != today else today
+        changes["effective_to"] = (None, model.effective_to)
     model.save(update_fields=["status", "effective_to"])
-    if old_status == TerritoryModel.Status.ACTIVE:
+    if was_active:
         announce_active_territories_changed(model_id=model.pk)
-    audit_record(
-        actor=actor,
-        instance=model,
-        action="archive",
-        changes={"status": (old_status, "archived"), "effective_to": (None, model.effective_to)},
-    )
+    audit_record(actor=actor, instance=model, action="archive", changes=changes)
 
 
 @transaction.atomic

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from freezegun import freeze_time
 
 from planning.services import territories as services
 from tests.conftest import Org
@@ -99,3 +102,28 @@ def test_the_model_page_costs_the_same_queries_however_many_territories(
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(f"/planning/territories/models/{m.pk}/")
+
+
+def test_an_archived_draft_that_was_never_active_shows_no_effective_dates(org, model, client_for, api_client_for):
+    # A draft archived the day after it was made: it never had a period, so no "effective to" (it showed yesterday).
+    draft, _ = model
+    base = "/api/v1/planning/territory-models/"
+    with freeze_time("2026-03-10"):
+        archived = api_client_for(org.ops).post(f"{base}{draft.pk}/archive/")
+    assert archived.status_code == 200
+    assert (archived.json()["status"], archived.json()["effective_from"], archived.json()["effective_to"]) == (
+        "archived", None, None)  # fmt: skip
+    shown = api_client_for(org.finance).get(base).json()
+    assert [(m["name"], m["effective_from"], m["effective_to"]) for m in shown] == [("FY27", None, None)]
+    page = client_for(org.ops).get("/planning/territories/").content.decode()
+    row = re.search(r"<tr><td><a [^>]*>FY27</a></td>(.*?)</tr>", page, re.S)
+    assert row is not None, page
+    assert re.findall(r"<td>([^<]*)</td>", row.group(1))[:2] == ["—", "—"]  # no date: the page's dash
+    assert "Effective" not in client_for(org.ops).get(f"/planning/territories/models/{draft.pk}/").content.decode()
+    # The active model archived keeps its period: from its activation to the day before its archiving.
+    other, _ = build(org, "FY28")
+    with freeze_time("2026-04-01"):
+        services.territory_model_activate(actor=org.ops, model_id=other.pk)
+    with freeze_time("2026-06-15"):
+        ended = api_client_for(org.ops).post(f"{base}{other.pk}/archive/").json()
+    assert (ended["effective_from"], ended["effective_to"]) == ("2026-04-01", "2026-06-14")
