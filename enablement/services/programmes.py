@@ -62,14 +62,16 @@ def _look_again(ids: set[int]) -> None:
     look to end and then clears the completion itself. Read and written without the lock, as separate statements,
     a step reopened in between was missed and the enrolment completed with that step open."""
     with transaction.atomic():
-        locked = set(
-            Enrolment.objects.select_for_update().filter(id__in=ids).order_by("pk").values_list("pk", flat=True)
-        )
+        locked = _lock_enrolments(ids)
         if locked:
             _set_enrolments_done(locked, now=timezone.now())
 
 
 def _set_enrolments_done(ids: set[int], *, now: dt.datetime) -> None:
+    # The enrolments are locked in id order before either write, as _look_again locks them: the two updates below
+    # lock their rows in no set order (the reopened ones, then the completed ones), and a look at the same
+    # enrolments at that moment held one and waited for the other ("deadlock detected").
+    _lock_enrolments(ids)
     open_ids = set(
         StepProgress.objects.filter(enrolment_id__in=ids, completed_at__isnull=True).values_list(
             "enrolment_id", flat=True
@@ -77,6 +79,14 @@ def _set_enrolments_done(ids: set[int], *, now: dt.datetime) -> None:
     )
     Enrolment.objects.filter(id__in=open_ids, completed_at__isnull=False).update(completed_at=None)
     Enrolment.objects.filter(id__in=ids - open_ids, completed_at__isnull=True).update(completed_at=now)
+
+
+def _lock_enrolments(ids: Iterable[int]) -> set[int]:
+    """Lock the enrolments' rows in id order (every multi-row lock of enrolments takes this order); the ids that
+    still exist."""
+    return set(
+        Enrolment.objects.select_for_update().filter(id__in=set(ids)).order_by("pk").values_list("pk", flat=True)
+    )
 
 
 @transaction.atomic
@@ -94,6 +104,7 @@ def progress_sync_learning(*, person_ids: Iterable[int], today: dt.date) -> int:
         )
         .select_related("step", "enrolment")
         .select_for_update(of=("self",))
+        .order_by("pk")  # locked in id order, as every multi-row lock of steps
     )
     if not rows:
         return 0
@@ -267,6 +278,9 @@ def step_add(
 def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> ProgrammeStep:
     """Change a step; a new number of days moves the due date of every enrolment's copy of it."""
     _check_ops(actor)
+    # The programme's lock, as step_add and step_delete hold it: someone enrolled at that moment copied the step
+    # with its old days, and the due dates moved below missed their copy (due on the old date, for good).
+    _lock_programme_id(step.programme_id)
     step = ProgrammeStep.objects.select_for_update().get(pk=step.pk)
     current: dict[str, Any] = {"title": step.title, "kind": step.kind, "due_days": step.due_days, "course": step.course,
                "certification": step.certification, "milestone": step.milestone, "target": step.target}  # fmt: skip
@@ -279,7 +293,7 @@ def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> Programme
     step.save()
     audit_record(actor=actor, instance=step, action="update", changes=changes)
     if "due_days" in changes:
-        for progress in StepProgress.objects.filter(step=step).select_related("enrolment"):
+        for progress in StepProgress.objects.filter(step=step).select_related("enrolment").order_by("pk"):
             progress.due_on = engine.due_on(progress.enrolment.start_date, step.due_days)
             progress.save(update_fields=["due_on"])
     people = set(Enrolment.objects.filter(programme_id=step.programme_id).values_list("person_id", flat=True))
@@ -555,6 +569,10 @@ def milestones_evaluate(*, person_ids: Iterable[int] | None = None, now: dt.date
         if old != value:
             changed.append(StepProgress(pk=pk, value=value))
     with transaction.atomic():
+        # The steps written are locked in id order first: the bulk updates below lock them in no set order.
+        written = sorted({p.pk for p in changed} | set(reached))
+        if written:
+            list(StepProgress.objects.select_for_update().filter(id__in=written).order_by("pk").values_list("pk"))
         if changed:
             StepProgress.objects.bulk_update(changed, ["value"], batch_size=2000)
         if reached:

@@ -20,7 +20,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from enablement.models import Enrolment, StepProgress
+from enablement.models import Certification, CertificationAward, CourseCompletion, Enrolment, StepProgress
 from enablement.services import learning as learning_services
 from enablement.services import programmes as services
 from salesops.org.models import User
@@ -159,3 +159,86 @@ def test_someone_enrolled_while_a_step_is_removed_is_enrolled_without_it(
     assert [str(e).splitlines()[0] for e in errors] == []
     enrolment = Enrolment.objects.get(person=org.rep_a)
     assert [p.step.title for p in StepProgress.objects.filter(enrolment=enrolment)] == ["Set up CRM"]
+
+
+@RACE
+def test_a_learning_sync_while_the_completion_is_looked_at_again_deadlocks_neither(org: Any) -> None:
+    # The sync wrote the completions of a person's enrolments as two statements in no set order: the one it
+    # reopened (a certification expired) first, the one it completed (a course completed) second. The look at
+    # those enrolments after another write's commit locks them in id order: each held the row the other needed
+    # and Postgres failed one ("deadlock detected"). The sync now locks them in id order too, before writing.
+    course = learning_services.course_create(actor=org.ops, title="Product basics")
+    cert = Certification.objects.create(name="CRM certified", course=course, valid_days=30)
+    learn = services.programme_create(actor=org.ops, name="Learn", auto_assign=False)
+    services.step_add(actor=org.ops, programme=learn, title="Product basics", kind="course", due_days=5,
+                      course=course)  # fmt: skip
+    certify = services.programme_create(actor=org.ops, name="Certify", auto_assign=False)
+    services.step_add(actor=org.ops, programme=certify, title="Get certified", kind="certification", due_days=10,
+                      certification=cert)  # fmt: skip
+    first = services.enrolment_create(actor=org.ops, programme=learn, person=org.rep_a)
+    second = services.enrolment_create(actor=org.ops, programme=certify, person=org.rep_a)
+    assert first.pk < second.pk
+    today = timezone.localdate()
+    CertificationAward.objects.create(certification=cert, person=org.rep_a, awarded_on=today - dt.timedelta(days=30),
+                                      expires_on=today)  # fmt: skip
+    services.progress_sync_learning(person_ids=[org.rep_a.pk], today=today - dt.timedelta(days=1))
+    assert Enrolment.objects.get(pk=second.pk).completed_at is not None
+    CourseCompletion.objects.create(course=course, person=org.rep_a)  # the sync completes `first`, reopens `second`
+    reopened = threading.Event()
+    look_done: list[bool] = []
+
+    def sync() -> int:
+        def pause(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            result = execute(sql, params, many, context)
+            if sql.startswith('UPDATE "enablement_enrolment" SET "completed_at" = NULL'):
+                reopened.set()  # `second` written; until the look waits on a lock (or has ended)
+                for _ in range(400):
+                    if look_done:
+                        break
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")  # fmt: skip
+                        if cursor.fetchone()[0]:
+                            break
+                    time.sleep(0.025)  # counted in polls, not by the clock
+            return result
+
+        with connection.execute_wrapper(pause):
+            return services.progress_sync_learning(person_ids=[org.rep_a.pk], today=today)
+
+    def look() -> None:
+        for _ in range(400):
+            if reopened.is_set():
+                break
+            time.sleep(0.025)
+        try:
+            services._look_again({first.pk, second.pk})
+        finally:
+            look_done.append(True)
+
+    _, errors = run_at_once(sync, look)
+    assert [str(e).splitlines()[0] for e in errors] == []
+    assert Enrolment.objects.get(pk=first.pk).completed_at is not None
+    assert Enrolment.objects.get(pk=second.pk).completed_at is None
+
+
+@RACE
+def test_someone_enrolled_while_a_step_is_moved_has_it_due_from_the_new_days(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Editing a step did not hold the programme's lock as adding or removing one does: someone enrolled at that
+    # moment copied the step with its old days and the edit moved every copy but theirs. Their step stayed due
+    # on the old date, for good.
+    programme = services.programme_create(actor=org.ops, name="Rep onboarding", auto_assign=False)
+    step = services.step_add(actor=org.ops, programme=programme, title="Set up CRM", kind="task", due_days=3)
+    meeting = Meeting()  # the enrolment has copied the steps, the edit has saved the step
+    monkeypatch.setattr(services, "audit_record", meeting.around(services.audit_record))
+    _, errors = run_at_once(
+        lambda: services.step_update(actor=org.ops, step=step, due_days=10),
+        lambda: services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a),
+    )
+    assert [str(e).splitlines()[0] for e in errors] == []
+    enrolment = Enrolment.objects.get(person=org.rep_a)
+    assert [p.due_on - enrolment.start_date for p in StepProgress.objects.filter(enrolment=enrolment)] == [
+        dt.timedelta(days=10)
+    ]
