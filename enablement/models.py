@@ -128,10 +128,19 @@ class QuizAttempt(models.Model):
     score = models.DecimalField(max_digits=5, decimal_places=2)
     passed = models.BooleanField()
     submitted_at = models.DateTimeField(default=timezone.now)
+    token = models.CharField(
+        max_length=64, blank=True, default="",
+        help_text="The submit's one-time token: the same token again answers this attempt, records no other.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["quiz", "person", "number"]
-        constraints = [models.UniqueConstraint(fields=["quiz", "person", "number"], name="attempt_unique_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["quiz", "person", "number"], name="attempt_unique_number"),
+            models.UniqueConstraint(
+                fields=["quiz", "person", "token"], condition=~models.Q(token=""), name="attempt_unique_token"
+            ),
+        ]
         indexes = [models.Index(fields=["person", "quiz"], name="attempt_person_idx")]
 
     def __str__(self) -> str:

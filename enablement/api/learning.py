@@ -243,6 +243,11 @@ class QuizEditSerializer(serializers.Serializer[Any]):
 
 class SubmitSerializer(serializers.Serializer[Any]):
     answers = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000))
+    token = serializers.CharField(
+        required=False, allow_blank=True, max_length=64,
+        help_text="Optional one-time token of this attempt (e.g. a UUID): submitted again with the same token, the "
+        "attempt it recorded is answered and no other is used.",
+    )  # fmt: skip
 
 
 class AttemptSerializer(serializers.ModelSerializer[QuizAttempt]):
@@ -311,13 +316,15 @@ class QuizViewSet(
 
     @extend_schema(request=SubmitSerializer, responses={201: AttemptSerializer},
                    description="Submit an attempt: answers maps question id to the chosen index. 403 once every "
-                   "attempt is used; a failed attempt earns nothing.")  # fmt: skip
+                   "attempt is used; a failed attempt earns nothing. With a token already used on this quiz, the "
+                   "attempt it recorded is answered (same id and number) and nothing is recorded.")  # fmt: skip
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         user = request_user(request)
         quiz = self.get_object()
         data = _valid(SubmitSerializer, request)
-        attempt = services.quiz_submit(person=user, quiz=quiz, answers=data["answers"], today=timezone.localdate())
+        attempt = services.quiz_submit(person=user, quiz=quiz, answers=data["answers"], today=timezone.localdate(),
+                                       token=data.get("token", ""))  # fmt: skip
         return Response(AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=NewQuestionSerializer, responses={201: QuestionSerializer})

@@ -39,6 +39,7 @@ TITLE_MAX = 160  # a course's title, a certification's name (the columns' length
 QUESTION_MAX = 500
 VALID_DAYS_MAX = 36_500  # a certification valid 100 years at most: the expiry date stays a date (year ≤ 9999)
 MAX_ATTEMPTS = 1000  # a quiz's attempts, when limited: 1 to 1,000 (the page and the API alike)
+TOKEN_MAX = 64  # an attempt's one-time token (the column's length)
 
 
 def _title(value: Any, *, what: str, field: str = "title") -> str:
@@ -180,10 +181,23 @@ def lesson_update(
 
 
 @transaction.atomic
-def lesson_delete(*, actor: User, lesson: Lesson) -> None:
+def lesson_delete(*, actor: User, lesson: Lesson, today: dt.date | None = None) -> None:
+    """Remove a lesson (its reads go with it). Whoever had read every other lesson (and passed the quiz, if any)
+    completes the course now, as reading their last lesson would have: without this look, the lesson left unread
+    completed nothing until they read another one."""
     _require_editor(actor)
+    today = today or timezone.localdate()
+    course = lesson.course
     audit_record(actor=actor, instance=lesson, action="delete", changes={"title": (lesson.title, None)})
     lesson.delete()
+    # The people who may have done the rest: a read of the course's lessons left, or a passing attempt.
+    readers = set(LessonRead.objects.filter(lesson__course=course).values_list("person_id", flat=True))
+    passers = QuizAttempt.objects.filter(quiz__course=course, passed=True).values_list("person_id", flat=True)
+    done = set(CourseCompletion.objects.filter(course=course).values_list("person_id", flat=True))
+    for person in User.objects.filter(pk__in=(readers | set(passers)) - done).order_by("pk"):
+        _lock_learner(person.pk, course.pk)  # in id order; each a writer of that person's progress, as a read
+        if not CourseCompletion.objects.filter(course=course, person=person).exists():
+            _complete_if_done(person=person, course=course, attempt=None, today=today)
 
 
 # ---------------------------------------------------------------------------------------------------- quiz
@@ -374,13 +388,27 @@ def lesson_mark_read(*, person: User, lesson: Lesson, today: dt.date | None = No
 
 
 @transaction.atomic
-def quiz_submit(*, person: User, quiz: Quiz, answers: Mapping[Any, Any], today: dt.date | None = None) -> QuizAttempt:
+def quiz_submit(
+    *, person: User, quiz: Quiz, answers: Mapping[Any, Any], today: dt.date | None = None, token: str = ""
+) -> QuizAttempt:
     """Score an attempt (right answers / questions × 100; passed = score >= pass mark), numbered after the person's
     last one. Refused (403) once max_attempts are used. A failed attempt earns nothing; a passing one completes the
-    course when every lesson is read, and awards its certifications."""
+    course when every lesson is read, and awards its certifications.
+
+    `token` (the quiz page's one-time hidden field, the API's optional token): a submit with a token the person
+    already used on this quiz returns the attempt it recorded and records nothing (a double-clicked submit used
+    two attempts)."""
     today = today or timezone.localdate()
-    _lock_learner(person.pk, quiz.course_id)
+    token = str(token or "").strip()
+    if len(token) > TOKEN_MAX:
+        raise DomainError(f"An attempt's token is at most {TOKEN_MAX} characters ({len(token)} given).",
+                          field="token")  # fmt: skip
+    _lock_learner(person.pk, quiz.course_id)  # the same token submitted twice at once: the second waits, finds it
     quiz = Quiz.objects.select_for_update().select_related("course").get(pk=quiz.pk)  # attempts numbered one by one
+    if token:
+        recorded = QuizAttempt.objects.filter(quiz=quiz, person=person, token=token).first()
+        if recorded is not None:
+            return recorded
     used = QuizAttempt.objects.filter(quiz=quiz, person=person).count()
     if engine.attempts_left(quiz.max_attempts, used) == 0:
         raise Forbidden(f"You have used all {quiz.max_attempts} attempts at the quiz of “{quiz.course.title}”.",
@@ -406,7 +434,7 @@ def quiz_submit(*, person: User, quiz: Quiz, answers: Mapping[Any, Any], today: 
     result = engine.quiz_score(correct, given, quiz.pass_mark)
     attempt = QuizAttempt.objects.create(
         quiz=quiz, person=person, number=used + 1, score=result.score, passed=result.passed,
-        answers={str(k): v for k, v in given.items() if k in correct},
+        answers={str(k): v for k, v in given.items() if k in correct}, token=token,
     )  # fmt: skip
     if result.passed:
         _complete_if_done(person=person, course=quiz.course, attempt=attempt, today=today)

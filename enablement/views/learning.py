@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import mimetypes
 import re
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -132,7 +133,10 @@ def quiz_take(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         answers = {key[2:]: value for key, value in request.POST.items() if key.startswith("q-")}
         try:
-            result = services.quiz_submit(person=user, quiz=quiz, answers=answers, today=timezone.localdate())
+            # The form's one-time token: a second submit of the same form (a double click) shows the attempt the
+            # first recorded instead of using another.
+            result = services.quiz_submit(person=user, quiz=quiz, answers=answers, today=timezone.localdate(),
+                                          token=request.POST.get("attempt_token", ""))  # fmt: skip
         except Forbidden as error:
             raise PermissionDenied(error.message) from None
         except DomainError as error:
@@ -140,7 +144,7 @@ def quiz_take(request: HttpRequest, pk: int) -> HttpResponse:
     state = selectors.quiz_state(user, quiz)
     return render(request, "enablement/learning/quiz.html", {
         "quiz": quiz, "state": state, "questions": list(quiz.questions.order_by("position", "id")), "result": result,
-        "open": state.attempts_left != 0,
+        "open": state.attempts_left != 0, "attempt_token": uuid.uuid4().hex,
     })  # fmt: skip
 
 

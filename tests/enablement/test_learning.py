@@ -4,6 +4,7 @@ Markdown, files, the completion report and who may do what. Dates are fixed with
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -149,6 +150,39 @@ def test_a_course_without_quiz_completes_when_read(org: Org) -> None:
     assert LessonRead.objects.filter(person=org.rep_a).count() == 2
 
 
+def test_deleting_the_only_unread_lesson_completes_the_course_for_who_did_the_rest(org: Org) -> None:
+    # rep_a read every lesson but the last and passed the quiz; rep_b read the same but failed it; rep_c read one.
+    # Deleting that last lesson completed nobody's course (no completion, no certification, the onboarding step
+    # open) until they read another lesson: the deletion now completes it for whoever did the rest.
+    made = make_course(org, lessons=3)
+    step = programme_with_cert_step(org, made, org.rep_a)
+    for person in (org.rep_a, org.rep_b):
+        for lesson in made["lessons"][:2]:
+            services.lesson_mark_read(person=person, lesson=lesson, today=TODAY)
+    services.lesson_mark_read(person=org.rep_c, lesson=made["lessons"][0], today=TODAY)
+    passed = services.quiz_submit(person=org.rep_a, quiz=made["quiz"], answers=answers(made, 4), today=TODAY)
+    services.quiz_submit(person=org.rep_b, quiz=made["quiz"], answers=answers(made, 1), today=TODAY)
+    assert not CourseCompletion.objects.exists()
+
+    services.lesson_delete(actor=org.ops, lesson=made["lessons"][2], today=TODAY)
+
+    completion = CourseCompletion.objects.get(course=made["course"])
+    assert completion.person_id == org.rep_a.pk and completion.attempt_id == passed.pk
+    award = CertificationAward.objects.get()
+    assert award.person_id == org.rep_a.pk and award.awarded_on == TODAY
+    step.refresh_from_db()
+    assert step.completed_at is not None
+
+
+def test_deleting_the_last_unread_lesson_of_a_course_without_quiz_completes_it(org: Org) -> None:
+    made = make_course(org, lessons=2, quiz=False)
+    services.lesson_mark_read(person=org.rep_a, lesson=made["lessons"][0], today=TODAY)
+    services.lesson_delete(actor=org.ops, lesson=made["lessons"][1], today=TODAY)
+    assert list(CourseCompletion.objects.values_list("person_id", "attempt")) == [(org.rep_a.pk, None)]
+    services.lesson_delete(actor=org.ops, lesson=made["lessons"][0], today=TODAY)  # nothing more to complete
+    assert CourseCompletion.objects.count() == 1 and CertificationAward.objects.count() == 1
+
+
 def test_max_attempts_enforced(org: Org) -> None:
     made = make_course(org, max_attempts=2)
     for _ in range(2):
@@ -168,6 +202,52 @@ def test_max_attempts_enforced(org: Org) -> None:
     assert QuizAttempt.objects.filter(person=org.rep_a).count() == 2
     # another learner still has theirs
     assert services.quiz_submit(person=org.rep_b, quiz=made["quiz"], answers=answers(made, 4), today=TODAY).passed
+
+
+def test_a_double_clicked_quiz_submit_uses_one_attempt(org: Org) -> None:
+    # The quiz page's form submitted twice (a double click) recorded two attempts: with 2 allowed, the learner had
+    # none left after one try. The form's one-time token makes the second submit show the first one's result.
+    made = make_course(org, max_attempts=2)
+    client = Client()
+    client.force_login(org.rep_a)
+    url = f"/enablement/quizzes/{made['quiz'].pk}/"
+    page = client.get(url).content.decode()
+    token = re.search(r'name="attempt_token" value="([0-9a-f]+)"', page)
+    assert token is not None
+    form = {"attempt_token": token.group(1), **{f"q-{k}": str(v) for k, v in answers(made, 1).items()}}
+    first, second = client.post(url, form), client.post(url, form)
+    assert first.status_code == second.status_code == 200
+    assert "Attempt 1: 25.00 %" in second.content.decode() and "Attempts left: 1." in second.content.decode()
+    assert QuizAttempt.objects.filter(person=org.rep_a).count() == 1
+    # The page shown after it carries a new token: the next submit is the second attempt.
+    again = re.search(r'name="attempt_token" value="([0-9a-f]+)"', second.content.decode())
+    assert again is not None and again.group(1) != token.group(1)
+    third = client.post(url, {**form, "attempt_token": again.group(1)})
+    assert "Attempt 2: 25.00 %" in third.content.decode()
+    # Its resend, with every attempt used, shows that attempt again (not a 403) and records nothing.
+    resent = client.post(url, {**form, "attempt_token": again.group(1)})
+    assert resent.status_code == 200 and "Attempt 2: 25.00 %" in resent.content.decode()
+    assert QuizAttempt.objects.filter(person=org.rep_a).count() == 2
+
+
+def test_the_api_submit_with_a_token_is_recorded_once(org: Org) -> None:
+    made = make_course(org, max_attempts=None)
+    read_all(org.rep_a, made)
+    api = api_for(org.rep_a)
+    url = f"/api/v1/enablement/quizzes/{made['quiz'].pk}/submit/"
+    body = {"answers": answers(made, 4), "token": "3f2a9c1e-first"}
+    first = api.post(url, body, format="json")
+    second = api.post(url, body, format="json")
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json() and first.json()["number"] == 1 and first.json()["passed"]
+    assert QuizAttempt.objects.filter(person=org.rep_a).count() == 1
+    assert CertificationAward.objects.filter(person=org.rep_a).count() == 1  # no renewal awarded by the resend
+    # Another learner's token of the same text is theirs; no token: every submit is an attempt.
+    assert api_for(org.rep_b).post(url, body, format="json").json()["number"] == 1
+    assert api.post(url, {"answers": answers(made, 4)}, format="json").json()["number"] == 2
+    assert api.post(url, {"answers": answers(made, 4)}, format="json").json()["number"] == 3
+    too_long = api.post(url, {"answers": answers(made, 4), "token": "x" * 65}, format="json")
+    assert too_long.status_code == 400 and "token" in too_long.json()
 
 
 def test_a_renewal_is_a_new_award(org: Org) -> None:
