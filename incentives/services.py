@@ -37,7 +37,7 @@ from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
-from salesops.job_runner import claim_job, job_runner
+from salesops.job_runner import claim_job, job_runner, stale_jobs_fail
 from salesops.kernel import fiscal
 from salesops.kernel.fiscal import PeriodSpan, period_label
 from salesops.kernel.money import MoneyError, parse_money
@@ -971,6 +971,12 @@ def quotas_publish(*, actor: User, rows: Sequence[PublishedQuota], reason: str) 
 
 # ------------------------------------------------------------------------------------ quota upload jobs
 QUOTA_UPLOAD_RUNNER = "incentives.quota_upload"  # the runner lock of one upload job (salesops.job_runner)
+# What an upload that ran out of time says (its soft time limit, or the sweep of one whose worker was killed at the
+# hard limit): its transaction was rolled back.
+QUOTA_UPLOAD_TIMED_OUT = (
+    "The upload took longer than its 20 minutes and saved nothing: split the file and upload the parts one after "
+    "another."
+)
 
 
 def _queue_quota_job(job_id: int) -> None:
@@ -1071,9 +1077,28 @@ def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
             logger.exception("quota upload %s stopped", job_id)
             message = f"The upload stopped unexpectedly; nothing was saved (upload {job_id}, in the server's log)."
             if isinstance(error, SoftTimeLimitExceeded):
-                message = ("The upload took longer than its 20 minutes and saved nothing: split the file and upload "
-                           "the parts one after another.")  # fmt: skip
-            _finish(job, {"rows": 0, "created": 0, "updated": 0, "unchanged": 0,
-                          "errors": [_row_error(None, "", "", message)]})  # fmt: skip
+                message = QUOTA_UPLOAD_TIMED_OUT
+            _finish(job, _stopped(message))
     softcache.delete(selectors.quota_upload_progress_key(job.pk))
     return job
+
+
+def _stopped(message: str) -> dict[str, Any]:
+    """The outcome of an upload that stopped before its end (nothing saved), saying why."""
+    return {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "errors": [_row_error(None, "", "", message)]}
+
+
+def stale_quota_uploads_fail(*, now: dt.datetime | None = None) -> list[int]:
+    """Fail every quota upload still "running" past its task's hard time limit (and a margin) that nobody runs: its
+    worker was killed at the limit, and Celery does not deliver such a task again, so its page would say "running"
+    for good. It says what an upload stopped at its soft time limit says (QUOTA_UPLOAD_TIMED_OUT: nothing was
+    saved); an upload whose runner lock a session holds is left alone (salesops.job_runner.stale_jobs_fail). Run by
+    the beat's sweep (salesops.tasks.fail_stale_jobs). Returns the ids failed."""
+    from incentives.tasks import QUOTA_UPLOAD_TIME_LIMIT
+
+    def fail(job: QuotaUploadJob) -> None:
+        _finish(job, _stopped(QUOTA_UPLOAD_TIMED_OUT))
+        softcache.delete(selectors.quota_upload_progress_key(job.pk))
+
+    return stale_jobs_fail(QuotaUploadJob.objects.all(), runner=QUOTA_UPLOAD_RUNNER, running=QuotaUploadStatus.RUNNING,
+                           time_limit=dt.timedelta(seconds=QUOTA_UPLOAD_TIME_LIMIT), fail=fail, now=now)  # fmt: skip

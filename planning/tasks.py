@@ -7,6 +7,10 @@ from celery import Task, shared_task
 from salesops.job_runner import RUNNER_RECHECK
 
 RUN_STRESS_TEST = "planning.run_stress_test"
+STRESS_SOFT_TIME_LIMIT = 600
+# The worker running a stress test is killed this long after it started: a test "running" for longer lost its worker
+# (planning.services.stress: a copy takes it over, the beat's sweep fails it when no copy comes).
+STRESS_TIME_LIMIT = 660
 
 
 # acks_late: a worker lost mid-run gets the test redelivered. The service claims it while it is queued, or running
@@ -14,8 +18,8 @@ RUN_STRESS_TEST = "planning.run_stress_test"
 # nothing while a live worker runs it; that copy looks again every RUNNER_RECHECK seconds until the test is no
 # longer running (a killed worker's lingering session cannot leave it "running"). No retries of a failed run: it
 # says why on its page.
-@shared_task(name=RUN_STRESS_TEST, bind=True, acks_late=True, ignore_result=True, max_retries=5, soft_time_limit=600,
-             time_limit=660)  # fmt: skip
+@shared_task(name=RUN_STRESS_TEST, bind=True, acks_late=True, ignore_result=True, max_retries=5,
+             soft_time_limit=STRESS_SOFT_TIME_LIMIT, time_limit=STRESS_TIME_LIMIT)  # fmt: skip
 def run_stress_test(self: Task, test_id: int) -> None:
     from planning.services.stress import stress_test_execute, stress_test_running
 

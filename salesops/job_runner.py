@@ -14,17 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from salesops.kernel.locks import lock_pair
 
-__all__ = ["RUNNER_RECHECK", "RUNNER_WAIT", "claim_job", "job_runner"]
+__all__ = ["RUNNER_RECHECK", "RUNNER_WAIT", "STALE_MARGIN", "claim_job", "job_runner", "stale_jobs_fail"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ RUNNER_WAIT = 10.0
 # A copy that found the job live looks again this long after (the task's retry): a session that outlived its
 # process in a long statement has ended by then, and the job is taken over if it is still "running".
 RUNNER_RECHECK = 300
+# A job still "running" this long past its task's hard time limit lost its worker for good: the worker was killed at
+# the limit and Celery acknowledged the task (a task past its hard limit is not delivered again), so no copy will
+# take the job over. The sweep (`stale_jobs_fail`) fails it once nobody holds its runner lock.
+STALE_MARGIN = dt.timedelta(minutes=5)
 
 
 @contextmanager
@@ -80,3 +84,40 @@ def claim_job(
     now = timezone.now()
     claimable = Q(status__in=[queued, running]) if only_runner else Q(status=running, started_at__lt=now - time_limit)
     return bool(job.filter(claimable).update(status=running, started_at=now, **reset))
+
+
+def stale_jobs_fail(
+    jobs: QuerySet[Any],
+    *,
+    runner: str,
+    running: str,
+    time_limit: dt.timedelta,
+    fail: Callable[[Any], None],
+    now: dt.datetime | None = None,
+) -> list[int]:
+    """Fail the jobs of one kind (`jobs`: a queryset of its rows) that say "running" since longer than `time_limit`
+    (the task's hard time limit) + STALE_MARGIN ago. A worker killed at its hard time limit has its task acknowledged,
+    never delivered again, so without this its job said "running" for good (a spinner forever). Each such job's runner
+    lock is tried without waiting: held, a live session still runs it (or is ending) and the job is left alone for the
+    next sweep; free, nobody runs it, and `fail(job)` is called with its row, locked and read again (still "running"
+    and as old: a copy of its task may have taken it over meanwhile), in one transaction, while the lock is held, so
+    no copy of its task claims it meanwhile. `fail` stores the outcome the job's own time-limit path stores. Returns
+    the ids of the jobs failed."""
+    cutoff = (now or timezone.now()) - time_limit - STALE_MARGIN
+    stale = jobs.filter(status=running, started_at__lt=cutoff)
+    failed: list[int] = []
+    for job_id in list(stale.order_by("started_at", "pk").values_list("pk", flat=True)):
+        with job_runner(runner, job_id, wait=0) as nobody_runs_it:
+            if not nobody_runs_it:
+                logger.info("%s %s: running past its time limit, but a session holds its runner lock: left alone",
+                            runner, job_id)  # fmt: skip
+                continue
+            with transaction.atomic():
+                job = stale.select_for_update().filter(pk=job_id).first()
+                if job is None:  # finished, or taken over by a copy of its task, since it was listed
+                    continue
+                fail(job)
+        logger.error("%s %s: running since %s, past its hard time limit (%s), and nobody runs it: marked failed",
+                     runner, job_id, job.started_at, time_limit)  # fmt: skip
+        failed.append(job_id)
+    return failed

@@ -43,6 +43,15 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 120.0,
         "options": {"expires": 110},
     },
+    # Every ten minutes a CRM import, quota upload, stress test, invoice import or reconciliation still "running" past
+    # its task's hard time limit (+ 5 minutes) that nobody runs (its runner lock is free: the worker was killed at the
+    # limit, and Celery does not deliver such a task again) is marked failed with the message of its soft time limit
+    # (salesops.job_runner.stale_jobs_fail; each app's sweep in its services). Idempotent: a failed job is done.
+    "background-jobs-stale": {
+        "task": "salesops.tasks.fail_stale_jobs",
+        "schedule": 600.0,
+        "options": {"expires": 540},
+    },
     # Nightly at 02:30 (company time) every open period is recomputed from scratch, so anything a change
     # trigger missed (a lost task, a backlog dropped by `expires`) is right by the morning.
     # Must not be missed: a copy queued while the workers are down runs when they are back (within

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_failure, worker_ready
 
 from salesops.health import heartbeat_record, job_failure_record
@@ -42,3 +44,40 @@ def purge_sign_in_events() -> int:
     from salesops.org.sign_in_events import purge_old
 
     return purge_old()
+
+
+def _stale_job_sweeps() -> dict[str, Callable[[], list[int]]]:
+    """Each background job kind's sweep, owned by its app's services (salesops.job_runner.stale_jobs_fail)."""
+    from incentives.services import stale_quota_uploads_fail
+    from pipeline.imports.services import stale_import_jobs_fail
+    from planning.services.stress import stale_stress_tests_fail
+    from signals.services.reconciliation import stale_reconciliation_jobs_fail
+
+    return {
+        "CRM imports": stale_import_jobs_fail,
+        "quota uploads": stale_quota_uploads_fail,
+        "stress tests": stale_stress_tests_fail,
+        "invoice imports and reconciliations": stale_reconciliation_jobs_fail,
+    }
+
+
+# Every ten minutes (salesops/schedules.py): a job whose worker was killed at its task's hard time limit is
+# acknowledged by Celery, never delivered again, so its row said "running" for good; each kind's sweep fails those
+# nobody runs with the message of its soft time limit. Idempotent (a failed job is no longer "running"); one kind's
+# error does not stop the others' sweeps, and fails the task after them (counted for /healthz/background).
+@shared_task(name="salesops.tasks.fail_stale_jobs", ignore_result=True, acks_late=True, soft_time_limit=240,
+             time_limit=300)  # fmt: skip
+def fail_stale_jobs() -> dict[str, int]:
+    failed: dict[str, int] = {}
+    errors: list[Exception] = []
+    for kind, sweep in _stale_job_sweeps().items():
+        try:
+            failed[kind] = len(sweep())
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as error:
+            logger.exception("the sweep of stale %s stopped", kind)
+            errors.append(error)
+    if errors:
+        raise errors[0]
+    return failed

@@ -106,3 +106,19 @@ def test_the_docs_give_every_job_its_rule() -> None:
     text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     missing = [name for name in BEAT_SCHEDULE if f"`{name}`" not in text]
     assert not missing, f"docs/operations.md names no rule for {missing}"
+
+
+def test_every_job_names_a_task_the_workers_know() -> None:
+    celery_app.loader.import_default_modules()
+    unknown = {name: e["task"] for name, e in BEAT_SCHEDULE.items() if e["task"] not in celery_app.tasks}
+    assert not unknown, f"beat would queue tasks no worker runs: {unknown}"
+
+
+def test_the_stale_job_sweep_ends_before_its_next_copy() -> None:
+    """Every ten minutes, jobs left "running" by a worker killed at its task's hard time limit are failed
+    (salesops.tasks.fail_stale_jobs); a sweep is killed before the next one is queued, so two never overlap."""
+    from salesops.tasks import fail_stale_jobs
+
+    entry = BEAT_SCHEDULE["background-jobs-stale"]
+    assert (entry["task"], entry["schedule"]) == ("salesops.tasks.fail_stale_jobs", 600.0)
+    assert fail_stale_jobs.time_limit is not None and fail_stale_jobs.time_limit < 600

@@ -62,7 +62,7 @@ from pipeline.services import account_create, account_update, default_pipeline, 
 from salesops import softcache
 from salesops.api import DomainError
 from salesops.celery import QUEUE_DEFAULT
-from salesops.job_runner import claim_job, job_runner
+from salesops.job_runner import claim_job, job_runner, stale_jobs_fail
 from salesops.kernel.locks import lock_key
 from salesops.org.models import Region, User
 from salesops.org.services import audit_record, person_create, person_update, region_create
@@ -947,6 +947,7 @@ def import_job_create(
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise DomainError(f"Two files are named {', '.join(twice)}; give each file its own name.", field="file")
+    _check_sizes(names, files)
     file_name = names[0] if len(names) == 1 else ", ".join(names)
     if len(file_name) > 255:
         file_name = f"{len(names)} files: {file_name}"[:254] + "…"
@@ -966,6 +967,28 @@ def import_job_create(
     job.save()
     _queue(job)
     return job
+
+
+def _check_sizes(names: list[str], files: list[UploadedFile]) -> None:
+    """Refuse, before anything is stored, a file larger than CRM_IMPORT_MAX_UPLOAD_BYTES, or files uploaded together
+    that are larger added up (they are stored as one .zip, and read as one import)."""
+    cap = settings.CRM_IMPORT_MAX_UPLOAD_BYTES
+    sizes = [f.size or 0 for f in files]
+    for name, size in zip(names, sizes, strict=True):
+        if size > cap:
+            raise DomainError(f"{name} is {_size(size)}: a CRM import is at most {_size(cap)} (split it into several "
+                              "files and import them one after another).", field="file")  # fmt: skip
+    if sum(sizes) > cap:
+        raise DomainError(f"{', '.join(names)} are {_size(sum(sizes))} together: a CRM import is at most {_size(cap)} "
+                          "(import them in several parts, one after another).", field="file")  # fmt: skip
+
+
+def _size(size: int) -> str:
+    """A file's size as people read it: 1 GB, 1,234.5 MB, 12 KB, 800 bytes."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:,.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size:,} bytes"
 
 
 @transaction.atomic
@@ -1001,6 +1024,12 @@ def _local_copy(job: ImportJob) -> Iterator[Path]:
 
 
 IMPORT_RUNNER = "pipeline.import_job"  # the runner lock of one import job's run (salesops.job_runner)
+# What a job that ran out of time says (its soft time limit, or the sweep of a job whose worker was killed at the hard
+# limit): its transaction was rolled back.
+IMPORT_TIMED_OUT = (
+    "The import took longer than its 20 minutes and wrote nothing: split the file and import the parts one after "
+    "another."
+)
 
 
 def import_job_running(*, job_id: int) -> bool:
@@ -1057,13 +1086,29 @@ def _execute(job_id: int) -> ImportJob:
         logger.exception("import job %s stopped", job_id)
         report = ImportReport(dry_run=job.dry_run)
         stopped = f"The import stopped unexpectedly and wrote nothing (import {job_id}, in the server's log)."
-        if isinstance(error, SoftTimeLimitExceeded):
-            stopped = ("The import took longer than its 20 minutes and wrote nothing: split the file and import the "
-                       "parts one after another.")  # fmt: skip
-        report.add_errors([stopped])
+        report.add_errors([IMPORT_TIMED_OUT if isinstance(error, SoftTimeLimitExceeded) else stopped])
         _finish(job, report)
     softcache.delete(progress_key(job.pk))
     return job
+
+
+def stale_import_jobs_fail(*, now: dt.datetime | None = None) -> list[int]:
+    """Fail every import job still "running" past its task's hard time limit (and a margin) that nobody runs: its
+    worker was killed at the limit, and Celery does not deliver such a task again, so the job page would say
+    "running" for good. It says what a run stopped at its soft time limit says (IMPORT_TIMED_OUT: nothing was
+    written), and its person hears it failed; a job whose runner lock a session holds is left alone
+    (salesops.job_runner.stale_jobs_fail). Run by the beat's sweep (salesops.tasks.fail_stale_jobs). Returns the ids
+    failed."""
+    from pipeline.imports.tasks import IMPORT_TIME_LIMIT
+
+    def fail(job: ImportJob) -> None:
+        report = ImportReport(dry_run=job.dry_run)
+        report.add_errors([IMPORT_TIMED_OUT])
+        _finish(job, report)
+        softcache.delete(progress_key(job.pk))
+
+    return stale_jobs_fail(ImportJob.objects.all(), runner=IMPORT_RUNNER, running=ImportStatus.RUNNING,
+                           time_limit=dt.timedelta(seconds=IMPORT_TIME_LIMIT), fail=fail, now=now)  # fmt: skip
 
 
 def _finish(job: ImportJob, report: ImportReport) -> None:

@@ -18,7 +18,7 @@ from planning.selectors import stress as selectors
 from salesops import softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
-from salesops.job_runner import claim_job, job_runner
+from salesops.job_runner import claim_job, job_runner, stale_jobs_fail
 from salesops.org.models import User
 
 logger = logging.getLogger(__name__)
@@ -141,6 +141,9 @@ def stress_result(data: stress.StressInput, progress: stress.ProgressFn | None =
 # over even if a session still holds its runner lock.
 STALE_AFTER = dt.timedelta(minutes=15)
 STRESS_RUNNER = "planning.stress_test"  # the runner lock of one stress test (salesops.job_runner)
+# What a run that ran out of time says (its soft time limit, or the sweep of one whose worker was killed at the hard
+# limit).
+STRESS_TIMED_OUT = "The run took longer than its time limit: try fewer outcomes."
 
 
 def stress_test_execute(*, test_id: int) -> StressTest | None:
@@ -176,7 +179,7 @@ def _execute(test_id: int, *, only_runner: bool) -> StressTest | None:
         logger.exception("stress test %s stopped", test_id)
         test.status, test.result = StressTest.Status.FAILED, {}
         test.error = (
-            "The run took longer than its time limit: try fewer outcomes."
+            STRESS_TIMED_OUT
             if isinstance(error, SoftTimeLimitExceeded)
             else f"The run stopped unexpectedly (stress test {test_id}, in the server's log)."
         )
@@ -186,3 +189,21 @@ def _execute(test_id: int, *, only_runner: bool) -> StressTest | None:
     test.save(update_fields=["status", "result", "error", "finished_at"])
     softcache.delete(selectors.progress_key(test_id))
     return test
+
+
+def stale_stress_tests_fail(*, now: dt.datetime | None = None) -> list[int]:
+    """Fail every stress test still "running" past its task's hard time limit (and a margin) that nobody runs: its
+    worker was killed at the limit, and Celery does not deliver such a task again, so its page would say "running"
+    for good. It says what a run stopped at its soft time limit says (STRESS_TIMED_OUT); a test whose runner lock a
+    session holds is left alone (salesops.job_runner.stale_jobs_fail). Run by the beat's sweep
+    (salesops.tasks.fail_stale_jobs). Returns the ids failed."""
+    from planning.tasks import STRESS_TIME_LIMIT
+
+    def fail(test: StressTest) -> None:
+        test.status, test.result, test.error = StressTest.Status.FAILED, {}, STRESS_TIMED_OUT
+        test.finished_at = timezone.now()
+        test.save(update_fields=["status", "result", "error", "finished_at"])
+        softcache.delete(selectors.progress_key(test.pk))
+
+    return stale_jobs_fail(StressTest.objects.all(), runner=STRESS_RUNNER, running=StressTest.Status.RUNNING,
+                           time_limit=dt.timedelta(seconds=STRESS_TIME_LIMIT), fail=fail, now=now)  # fmt: skip

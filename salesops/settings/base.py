@@ -194,6 +194,11 @@ SIGNALS_SECRET_KEY = env.str("SIGNALS_SECRET_KEY", default="")
 # e.g. "10.20.0.0/16") are allowed all the same, for receivers of your own inside it. docs/signals-channels.md.
 SIGNALS_ALLOWED_NETWORKS = env.list("SIGNALS_ALLOWED_NETWORKS", default=[])
 
+# ------------------------------------------------------------------------------------------------ CRM imports
+# The largest file (and the most files uploaded together, added up) a CRM import takes, in bytes: a larger one is
+# refused before it is stored (pipeline.imports.services.import_job_create). 1 GB by default.
+CRM_IMPORT_MAX_UPLOAD_BYTES = env.int("CRM_IMPORT_MAX_UPLOAD_BYTES", default=1024 * 1024 * 1024)
+
 # ------------------------------------------------------------------------------------------------ signing in
 # Failed sign-ins (sign-in page, admin, API token endpoint) per account and per address within the window
 # (seconds) before further attempts are refused, even with the right password (salesops/org/sign_in.py).

@@ -28,7 +28,7 @@ from pipeline.selectors import reconciliation as pipeline_reads
 from salesops import softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
-from salesops.job_runner import claim_job, job_runner
+from salesops.job_runner import claim_job, job_runner, stale_jobs_fail
 from salesops.org.models import User
 from salesops.org.services import audit_record
 from signals.engine import reconciliation as engine
@@ -224,10 +224,7 @@ def _import(import_id: int) -> InvoiceImport | None:
     except Exception:
         # The details (exception text, paths) go to the server's log, never to the page.
         logger.exception("invoice import %s stopped", import_id)
-        errors = [
-            f"The import stopped unexpectedly and stored nothing (invoice import {import_id}, in the server's log)."
-        ]
-        error_count = 1
+        errors, error_count = [_import_stopped(import_id)], 1
     if errors:
         record.status = JobStatus.FAILED
         record.errors = errors
@@ -506,14 +503,59 @@ def _reconcile(reconciliation_id: int) -> Reconciliation:
     except Exception:
         logger.exception("reconciliation %s stopped", reconciliation_id)
         reconciliation.status = JobStatus.FAILED
-        reconciliation.error = (
-            f"The reconciliation stopped unexpectedly and stored nothing (reconciliation {reconciliation_id}, in the "
-            "server's log)."
-        )
+        reconciliation.error = _reconciliation_stopped(reconciliation_id)
         reconciliation.finished_at = timezone.now()
         reconciliation.save(update_fields=["status", "error", "finished_at"])
     softcache.delete(key)
     return reconciliation
+
+
+# What an import or a reconciliation that stopped says (an error, its soft time limit, or the sweep of one whose worker
+# was killed at the hard limit): its transaction was rolled back, and the server's log says why.
+def _import_stopped(import_id: int) -> str:
+    return f"The import stopped unexpectedly and stored nothing (invoice import {import_id}, in the server's log)."
+
+
+def _reconciliation_stopped(reconciliation_id: int) -> str:
+    return (
+        f"The reconciliation stopped unexpectedly and stored nothing (reconciliation {reconciliation_id}, in the "
+        "server's log)."
+    )
+
+
+def stale_reconciliation_jobs_fail(*, now: dt.datetime | None = None) -> list[int]:
+    """Fail every invoice import and reconciliation still "running" past its task's hard time limit (and a margin)
+    that nobody runs: its worker was killed at the limit, and Celery does not deliver such a task again, so its page
+    would say "running" for good. Each says what one stopped at its soft time limit says (nothing was stored), and
+    the uploader of an import hears it failed; one whose runner lock a session holds is left alone
+    (salesops.job_runner.stale_jobs_fail). Run by the beat's sweep (salesops.tasks.fail_stale_jobs). Returns the
+    ids failed, imports' then reconciliations'."""
+    from signals.tasks_reconciliation import RECONCILIATION_TIME_LIMIT
+
+    limit = dt.timedelta(seconds=RECONCILIATION_TIME_LIMIT)
+    failed_imports: list[InvoiceImport] = []
+
+    def fail_import(record: InvoiceImport) -> None:
+        record.status, record.errors, record.error_count = JobStatus.FAILED, [_import_stopped(record.pk)], 1
+        record.line_count = 0
+        record.finished_at = timezone.now()
+        record.save(update_fields=["status", "errors", "error_count", "line_count", "finished_at"])
+        softcache.delete(import_progress_key(record.pk))
+        failed_imports.append(record)
+
+    def fail_reconciliation(reconciliation: Reconciliation) -> None:
+        reconciliation.status, reconciliation.error = JobStatus.FAILED, _reconciliation_stopped(reconciliation.pk)
+        reconciliation.finished_at = timezone.now()
+        reconciliation.save(update_fields=["status", "error", "finished_at"])
+        softcache.delete(reconciliation_progress_key(reconciliation.pk))
+
+    imports = stale_jobs_fail(InvoiceImport.objects.all(), runner=INVOICE_IMPORT_RUNNER, running=JobStatus.RUNNING,
+                              time_limit=limit, fail=fail_import, now=now)  # fmt: skip
+    for record in failed_imports:
+        _announce_import(record)
+    runs = stale_jobs_fail(Reconciliation.objects.all(), runner=RECONCILIATION_RUNNER, running=JobStatus.RUNNING,
+                           time_limit=limit, fail=fail_reconciliation, now=now)  # fmt: skip
+    return imports + runs
 
 
 def _mismatch_row(

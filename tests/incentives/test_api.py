@@ -944,3 +944,46 @@ def test_an_id_filter_around_spaces_is_refused_as_the_forecasting_api_refuses_it
             assert response.json()["person"] == [f"person: {bad!r} is not an id (whole digits, e.g. ?person=12)."]
     plan = ops.get(f"{API}/assignments/", {"plan": " 1"})
     assert plan.status_code == 400 and plan.json()["plan"] == ["plan: ' 1' is not an id (whole digits, e.g. ?plan=12)."]
+
+
+def test_a_quota_upload_whose_worker_was_killed_at_the_hard_time_limit_fails_with_the_time_limit_message(
+    api_client_for, computed, settings, tmp_path
+):
+    """A worker killed at the task's hard time limit has its task acknowledged, never handed out again: the upload
+    said "running" for good. The beat's sweep fails one 5 minutes past the limit whose runner lock nobody holds, as
+    one stopped at its soft limit; one whose lock a session holds, and one within the limit and its margin, stay
+    "running"."""
+    from incentives import selectors, services
+    from incentives.models import QuotaUploadJob
+    from salesops import softcache
+    from salesops.kernel.locks import lock_pair
+    from salesops.tasks import fail_stale_jobs
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ops = api_client_for(computed["ops"])
+
+    def running_since(minutes: float) -> int:
+        job_id = post_upload(ops, b"person,period,amount\nann,2025-Q3,120000\n", dry_run="false").json()["id"]
+        started = timezone.now() - dt.timedelta(minutes=minutes)
+        QuotaUploadJob.objects.filter(pk=job_id).update(status="running", started_at=started)
+        softcache.progress_reporter(selectors.quota_upload_progress_key(job_id))(0, 1, "reading")
+        return int(job_id)
+
+    dead, live, young = running_since(31), running_since(45), running_since(29)  # the hard limit is 25 minutes
+    with runner_alive(services.QUOTA_UPLOAD_RUNNER, live) as worker:
+        assert fail_stale_jobs()["quota uploads"] == 1  # the beat's task
+        job = ops.get(f"{API}/quota-uploads/{dead}/").json()
+        assert job["status"] == "failed" and job["finished_at"] is not None
+        assert messages(job) == ["The upload took longer than its 20 minutes and saved nothing: split the file and "
+                                 "upload the parts one after another."]  # fmt: skip
+        assert job["result"] == {"rows": 0, "created": 0, "updated": 0, "unchanged": 0}
+        assert softcache.get(selectors.quota_upload_progress_key(dead)) is None
+        for job_id in (live, young):
+            job = ops.get(f"{API}/quota-uploads/{job_id}/").json()
+            assert (job["status"], job["errors"], job["finished_at"]) == ("running", [], None)
+        assert services.stale_quota_uploads_fail() == []
+        with worker.cursor() as cursor:  # the lock let go at once (a closed session frees it a moment later)
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(lock_pair(services.QUOTA_UPLOAD_RUNNER, live)))
+        assert services.stale_quota_uploads_fail() == [live]  # nobody runs it now
+    assert ops.get(f"{API}/quota-uploads/{young}/").json()["status"] == "running"
+    assert not Quota.objects.filter(period__label="2025-Q3").exists()

@@ -999,3 +999,36 @@ def test_an_import_that_stops_unexpectedly_names_the_job_not_the_server_details(
     assert f"The import stopped unexpectedly and wrote nothing (import {job.pk}, in the server's log)." in shown
     assert "no-such-file" not in shown and "Error" not in shown and str(settings.MEDIA_ROOT) not in shown
     assert "no-such-file" in caplog.text  # the details are in the log
+
+
+def test_an_import_larger_than_the_cap_is_refused_naming_the_file_before_it_is_stored(
+    org, api_client_for, client_for, settings
+):
+    """CRM import uploads had no size cap (quota uploads stop at 50 MB, invoices at 100 MB): any file was stored and
+    handed to a worker. Now a file, or several uploaded together, larger than CRM_IMPORT_MAX_UPLOAD_BYTES is
+    refused before anything is stored, naming the file and the cap."""
+    size = len(upload("q1.csv", salesforce_rows()).read())
+    settings.CRM_IMPORT_MAX_UPLOAD_BYTES = size - 1
+    cap = f"{size - 1:,} bytes"
+    api = api_client_for(org.ops)
+    response = api.post("/api/v1/imports/", {"file": upload("q1.csv", salesforce_rows()), "preset": "salesforce"})
+    assert response.status_code == 400
+    assert response.json()["file"] == [f"q1.csv is {size:,} bytes: a CRM import is at most {cap} (split it into "
+                                       "several files and import them one after another)."]  # fmt: skip
+    page = client_for(org.ops).post(reverse("imports:job_list"),
+                                    {"file": upload("q1.csv", salesforce_rows()), "preset": "salesforce"})  # fmt: skip
+    assert page.status_code == 200 and f"a CRM import is at most {cap}" in page.content.decode()
+    # Two files each under the cap, over it together: one import, refused as one.
+    settings.CRM_IMPORT_MAX_UPLOAD_BYTES = size + 10
+    both = [upload("q1.csv", salesforce_rows()), upload("q2.csv", salesforce_rows())]
+    response = api.post("/api/v1/imports/", {"file": both, "preset": "salesforce"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["file"] == [f"q1.csv, q2.csv are {2 * size:,} bytes together: a CRM import is at "
+                                       f"most {size + 10:,} bytes (import them in several parts, one after "
+                                       "another)."]  # fmt: skip
+    assert not ImportJob.objects.exists()
+    assert [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()] == []  # nothing stored
+    # At the cap it is taken.
+    settings.CRM_IMPORT_MAX_UPLOAD_BYTES = size
+    response = api.post("/api/v1/imports/", {"file": upload("q1.csv", salesforce_rows()), "preset": "salesforce"})
+    assert response.status_code == 201 and ImportJob.objects.get().file_name == "q1.csv"

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from pipeline.imports import services
@@ -157,3 +158,84 @@ def test_an_import_over_its_time_limit_fails_and_writes_nothing(org, sellers, mo
     assert done.errors == ["The import took longer than its 20 minutes and wrote nothing: split the file and import "
                            "the parts one after another."]  # fmt: skip
     assert not Deal.objects.exists()
+
+
+TIMED_OUT = ("The import took longer than its 20 minutes and wrote nothing: split the file and import the parts one "
+             "after another.")  # fmt: skip
+
+
+def running_since(job: ImportJob, minutes: float) -> ImportJob:
+    """The job claimed by a worker `minutes` ago, still "running" (its progress in the cache, as a run reports it)."""
+    from pipeline.imports.selectors import progress_key
+    from salesops import softcache
+
+    started = timezone.now() - dt.timedelta(minutes=minutes)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, started_at=started)
+    softcache.progress_reporter(progress_key(job.pk))(2, 3, "reading")
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def test_an_import_whose_worker_was_killed_at_the_hard_time_limit_fails_with_the_time_limit_message(
+    org, sellers, api_client_for, client_for, django_capture_on_commit_callbacks
+):
+    """A worker killed at the task's 25-minute hard limit has its task acknowledged, never handed out again: no copy
+    came to take the job over, and its page said "running" (a spinner) for good. The beat's sweep finds it 5 minutes
+    past the limit with nobody holding its runner lock and fails it as a run stopped at its soft limit is."""
+    from pipeline.imports.selectors import progress_key
+    from salesops import softcache
+    from salesops.tasks import fail_stale_jobs
+    from signals.models import Notification
+
+    job = running_since(dry_run_job(org), 31)  # 25 minutes' hard limit + 5 minutes' margin, and a minute
+    api = api_client_for(org.ops)
+    assert api.get(f"/api/v1/imports/{job.pk}/").json()["status"] == "running"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert fail_stale_jobs()["CRM imports"] == 1  # the beat's task
+    shown = api.get(f"/api/v1/imports/{job.pk}/").json()
+    assert (shown["status"], shown["errors"], shown["dry_run"]) == ("failed", [TIMED_OUT], True)
+    assert shown["finished_at"] is not None and shown["progress"]["phase"] == "done"
+    assert softcache.get(progress_key(job.pk)) is None
+    page = client_for(org.ops).get(reverse("imports:job_detail", args=[job.pk])).content.decode()
+    assert TIMED_OUT in page
+    # Who started it hears it failed, as from a run stopped at its soft time limit.
+    assert Notification.objects.filter(recipient=org.ops, kind="import_finished").exists()
+    assert services.stale_import_jobs_fail() == []  # failed: the next sweep leaves it
+    assert not Deal.objects.exists()
+
+
+def test_the_sweep_leaves_an_import_whose_runner_lock_is_held_running(org, sellers, api_client_for):
+    """Past the limit but its runner lock held by another session (a worker still running it, or one whose session
+    is ending): left "running" for the next sweep, which fails it once that session has let go of the lock."""
+    from salesops.kernel.locks import lock_pair
+
+    job = running_since(dry_run_job(org), 40)
+    api = api_client_for(org.ops)
+    with runner_alive(job.pk) as worker:
+        assert services.stale_import_jobs_fail() == []
+        shown = api.get(f"/api/v1/imports/{job.pk}/").json()
+        assert (shown["status"], shown["errors"], shown["finished_at"]) == ("running", [], None)
+        with worker.cursor() as cursor:  # the lock let go at once (a closed session frees it a moment later)
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(lock_pair(services.IMPORT_RUNNER, job.pk)))
+        assert services.stale_import_jobs_fail() == [job.pk]
+    assert api.get(f"/api/v1/imports/{job.pk}/").json()["errors"] == [TIMED_OUT]
+
+
+def test_the_sweep_leaves_an_import_within_its_time_limit_and_margin_running(org, sellers, api_client_for):
+    """Nobody holds the lock of a job started 29 minutes ago either (a killed worker's copy may be on its way): within
+    the hard limit and its margin it is left alone; so are a queued job and a finished one."""
+    from pipeline.imports.selectors import progress_key
+    from salesops import softcache
+
+    young = running_since(dry_run_job(org), 29)
+    queued = dry_run_job(org)
+    finished = dry_run_job(org)
+    services.import_job_execute(job_id=finished.pk)
+    assert services.stale_import_jobs_fail() == []
+    api = api_client_for(org.ops)
+    assert api.get(f"/api/v1/imports/{young.pk}/").json()["status"] == "running"
+    assert softcache.get(progress_key(young.pk)) is not None
+    assert api.get(f"/api/v1/imports/{queued.pk}/").json()["status"] == "pending"
+    assert api.get(f"/api/v1/imports/{finished.pk}/").json()["status"] == "done"
+    # A minute older, past the limit and its margin, it is failed.
+    ImportJob.objects.filter(pk=young.pk).update(started_at=timezone.now() - dt.timedelta(minutes=31))
+    assert services.stale_import_jobs_fail() == [young.pk]

@@ -260,3 +260,46 @@ def test_api_by_role(world, api_client_for) -> None:
     assert api_client_for(world.finance).post("/api/v1/planning/stress-tests/", new, format="json").status_code == 403
     made = api_client_for(world.ops).post("/api/v1/planning/stress-tests/", new, format="json")
     assert made.status_code == 201 and made.json()["status"] == "queued"
+
+
+def test_a_run_whose_worker_was_killed_at_the_hard_time_limit_is_failed_by_the_sweep(world, api_client_for) -> None:
+    """A worker killed at the task's hard time limit (11 minutes) has its task acknowledged, never handed out again:
+    no copy came, and the test said "running" for good. The beat's sweep fails one 5 minutes past the limit whose
+    runner lock nobody holds, with the message of the soft limit; one whose lock a session holds, and one within the
+    limit and its margin, stay "running"."""
+    from django.db import connections
+    from django.utils import timezone
+
+    from planning.selectors.stress import progress_key
+    from planning.services.stress import STRESS_RUNNER, stale_stress_tests_fail
+    from salesops import softcache
+    from salesops.kernel.locks import lock_pair
+    from salesops.tasks import fail_stale_jobs
+
+    def running_since(minutes: float) -> int:
+        test = stress_test_create(actor=world.ops, name="Draft FY27", plan_definition=PLAN, period=Q, outcomes=50)
+        StressTest.objects.filter(pk=test.pk).update(status=StressTest.Status.RUNNING,
+                                                     started_at=timezone.now() - dt.timedelta(minutes=minutes))  # fmt: skip
+        softcache.progress_reporter(progress_key(test.pk))(10, 50, "paying")
+        return test.pk
+
+    dead, live, young = running_since(17), running_since(30), running_since(15)
+    api = api_client_for(world.ops)
+    worker = connections.create_connection("default")
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", list(lock_pair(STRESS_RUNNER, live)))
+        assert fail_stale_jobs()["stress tests"] == 1  # the beat's task
+        shown = api.get(f"/api/v1/planning/stress-tests/{dead}/").json()
+        assert (shown["status"], shown["error"]) == ("failed", "The run took longer than its time limit: try fewer "
+                                                               "outcomes.")  # fmt: skip
+        assert StressTest.objects.get(pk=dead).finished_at is not None
+        assert softcache.get(progress_key(dead)) is None
+        for pk in (live, young):
+            assert api.get(f"/api/v1/planning/stress-tests/{pk}/").json()["status"] == "running"
+        with worker.cursor() as cursor:  # the lock let go at once (a closed session frees it a moment later)
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(lock_pair(STRESS_RUNNER, live)))
+        assert stale_stress_tests_fail() == [live]
+    finally:
+        worker.close()
+    assert StressTest.objects.get(pk=young).status == StressTest.Status.RUNNING

@@ -100,3 +100,49 @@ def test_a_reconciliation_run_is_left_alone_while_it_runs_and_taken_over_once_it
         taken = services.reconciliation_execute(reconciliation_id=reconciliation.pk)
     assert taken is not None and (taken.status, taken.matched_deal_count) == (JobStatus.DONE, 1)
     assert list(taken.matches.values_list("deal_id", flat=True)) == [deal.pk]
+
+
+def test_an_import_and_a_run_whose_workers_were_killed_at_the_hard_time_limit_are_failed_by_the_sweep(
+    org: Any, api_client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A worker killed at the task's 25-minute hard limit has its task acknowledged, never handed out again: the
+    import or run said "running" for good. The beat's sweep fails one 5 minutes past the limit whose runner lock
+    nobody holds, as one that stopped; one whose lock a session holds, and one within the limit and its margin, stay
+    "running"."""
+    from salesops.kernel.locks import lock_pair
+    from salesops.tasks import fail_stale_jobs
+    from signals.models import Notification
+
+    def since(minutes: float) -> dt.datetime:
+        return timezone.now() - dt.timedelta(minutes=minutes)
+
+    dead, live, young = (services.invoice_import_create(actor=org.finance, upload=upload("i.csv", FILE)) for _ in "123")
+    for record, minutes in ((dead, 31), (live, 45), (young, 29)):
+        InvoiceImport.objects.filter(pk=record.pk).update(status=JobStatus.RUNNING, started_at=since(minutes))
+    done = services.invoice_import_execute(
+        import_id=services.invoice_import_create(actor=org.finance, upload=upload("i.csv", FILE)).pk
+    )
+    assert done is not None
+    run = services.reconciliation_create(actor=org.finance, invoice_import=done)
+    Reconciliation.objects.filter(pk=run.pk).update(status=JobStatus.RUNNING, started_at=since(31))
+    api = api_client_for(org.finance)
+    with runner_alive(services.INVOICE_IMPORT_RUNNER, live.pk) as worker:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert fail_stale_jobs()["invoice imports and reconciliations"] == 2  # the beat's task
+        shown = api.get(f"/api/v1/signals/invoice-imports/{dead.pk}/").json()
+        assert (shown["status"], shown["errors"]) == ("failed", [
+            f"The import stopped unexpectedly and stored nothing (invoice import {dead.pk}, in the server's log)."
+        ])  # fmt: skip
+        assert Notification.objects.filter(recipient=org.finance, kind="import_finished").exists()
+        shown = api.get(f"/api/v1/signals/reconciliations/{run.pk}/").json()
+        assert (shown["status"], shown["error"]) == ("failed", (
+            f"The reconciliation stopped unexpectedly and stored nothing (reconciliation {run.pk}, in the server's "
+            "log)."
+        ))  # fmt: skip
+        for record in (live, young):
+            assert api.get(f"/api/v1/signals/invoice-imports/{record.pk}/").json()["status"] == "running"
+        with worker.cursor() as cursor:  # the lock let go at once (a closed session frees it a moment later)
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)",
+                           list(lock_pair(services.INVOICE_IMPORT_RUNNER, live.pk)))  # fmt: skip
+        assert services.stale_reconciliation_jobs_fail() == [live.pk]
+    assert InvoiceImport.objects.get(pk=young.pk).status == JobStatus.RUNNING
