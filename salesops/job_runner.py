@@ -64,7 +64,11 @@ def job_runner(job: str, job_id: int, *, wait: float | None = None) -> Iterator[
             except DatabaseError:  # the session broke (its locks went with it), or its transaction was aborted
                 logger.warning("%s %s: the runner lock could not be released", job, job_id, exc_info=True)
                 if not connection.in_atomic_block:
-                    connection.close()  # ending the session releases the lock (a pooled one would keep it)
+                    # Ending the session releases the lock. The driver's connection is closed first: Django's close
+                    # alone hands a pooled session back to the pool, lock and all; a closed one the pool discards.
+                    if connection.connection is not None:
+                        connection.connection.close()
+                    connection.close()
 
 
 def claim_job(
