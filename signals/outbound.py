@@ -189,6 +189,31 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         return socket.create_connection((self._address, target[1]), timeout, source_address)
 
 
+class _Watchdog(threading.Thread):
+    """Calls `_cut` once `seconds` have passed, unless cancelled first. It sleeps in short steps and reads the clock,
+    rather than waiting on a condition with a timeout (threading.Timer): such a wait never ends under a shifted
+    clock (faketime, which the test suite runs under), and the attempt then had no deadline."""
+
+    STEP = 0.05
+
+    def __init__(self, seconds: float, connection: http.client.HTTPConnection, expired: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self._until = time.monotonic() + seconds
+        self._connection, self._expired = connection, expired
+        self._cancelled = False
+
+    def run(self) -> None:
+        while not self._cancelled:
+            left = self._until - time.monotonic()
+            if left <= 0:
+                _cut(self._connection, self._expired)
+                return
+            time.sleep(min(left, self.STEP))
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+
 def _cut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
     """The deadline passed: end the connection under the reading thread (its read returns at once)."""
     expired.set()
@@ -228,8 +253,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float, d
     error: OSError | None = None
     for address in addresses:  # the first address that takes the connection, as a browser does
         connection = kind(host, port, address, timeout=timeout)
-        watchdog = threading.Timer(remaining, _cut, args=(connection, expired))
-        watchdog.daemon = True
+        watchdog = _Watchdog(remaining, connection, expired)
         watchdog.start()
         try:
             connection.connect()
