@@ -165,7 +165,9 @@ def teams_payload(*, subject: str, text: str, url: str) -> dict[str, Any]:
         {"type": "TextBlock", "text": teams_text(subject), "weight": "Bolder", "size": "Medium", "wrap": True}
     ]
     if text:
-        body.append({"type": "TextBlock", "text": _clip(teams_text(text)), "wrap": True})
+        # Shortened to TEXT_MAX of its own characters, then escaped: the escapes neither count towards the limit nor
+        # are cut in two (a lone backslash before the "…").
+        body.append({"type": "TextBlock", "text": teams_text(_clip(text)), "wrap": True})
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",

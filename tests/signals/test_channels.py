@@ -291,6 +291,23 @@ def test_a_name_in_a_teams_message_is_never_a_link_or_formatting(org: Any, recei
     assert action["url"].startswith("http")
 
 
+def test_a_teams_text_under_the_limit_is_shown_whole_however_many_marks_it_escapes() -> None:
+    # 2,000 characters full of emphasis marks: under the 3,000 the docs allow, so nothing is shortened. The escapes
+    # (a backslash before every mark) counted towards the limit: the text was cut with "…", and the cut could leave
+    # a lone backslash shown before the "…".
+    text = ("**_Q3_** " * 223)[:2000]
+    assert len(text) == 2000
+    card = services.teams_payload(subject="Deals", text=text, url="/x/")["attachments"][0]["content"]
+    shown = card["body"][1]["text"]
+    assert not shown.endswith("…")
+    assert shown.replace("\\", "") == text
+    # Over the limit it is shortened to 3,000 of its own characters, then escaped: no lone backslash at the cut.
+    long = "a_b " * 1000
+    shown = services.teams_payload(subject="Deals", text=long, url="/x/")["attachments"][0]["content"]["body"][1]
+    assert shown["text"].replace("\\", "") == long[:2999] + "…"
+    assert not shown["text"].endswith("\\…")
+
+
 # ---------------------------------------------------------------------------------------------- e-mail
 @pytest.mark.django_db
 def test_an_email_channel_sends_one_message_to_its_addresses(org: Any) -> None:
