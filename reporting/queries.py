@@ -719,7 +719,7 @@ def drill_sql(
             params,
         )
     if measure == "at_risk":
-        day = today or dt.date.today()
+        day = today or timezone.localdate()  # the company's today, not the server's
         params += [day, factor, quiet_since(day, quiet_days), slc.start, slc.end]
         filters = _fact_filters(slc, params)
         return (

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from freezegun import freeze_time
 
 from forecasting import math as fm
 from forecasting import selectors, services
@@ -273,3 +274,31 @@ def test_a_manager_who_is_also_a_rep_calls_their_own_number_and_adjusts_only_rep
     assert answer.status_code == 403 and "direct reports" in answer.json()["detail"]
     assert client_for(manager).post(f"/forecasting/people/{manager.pk}/adjust/", own).status_code == 403
     assert not ForecastAdjustment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("utc_moment", "open_for_calls"),
+    # 2026-12-31 23:30 in Los Angeles (UTC−8) is 2027-01-01 07:30 UTC; 00:30 on 1 January there is 08:30 UTC.
+    [("2027-01-01 07:30:00", True), ("2027-01-01 08:30:00", False)],
+)
+def test_the_last_evening_of_a_quarter_in_company_time_still_takes_calls(org, settings, utc_moment, open_for_calls):
+    """forecasting.md: nobody submits for a closed period; kpis.md: dates are the company's. At 23:30 company time
+    on the quarter's last day the quarter is still open (in UTC it is already the next year); half past midnight
+    company time it is closed."""
+    settings.TIME_ZONE = "America/Los_Angeles"
+    with freeze_time(utc_moment):
+        assert selectors.period_is_closed("2026-Q4") is not open_for_calls
+        assert selectors.period_is_closed("2026-12") is not open_for_calls
+        if open_for_calls:
+            call = services.forecast_submit(actor=org.rep_a, period="2026-Q4", commit="100", best_case="150",
+                                            note="last evening")  # fmt: skip
+            adjusted = services.forecast_adjust(actor=org.manager_east, person=org.rep_a, period="2026-Q4",
+                                                commit="90", best_case="140", note="haircut")  # fmt: skip
+            assert (call.commit, adjusted.commit) == (D("100.00"), D("90.00"))
+        else:
+            with pytest.raises(DomainError, match="2026-Q4 is closed"):
+                services.forecast_submit(actor=org.rep_a, period="2026-Q4", commit="100", best_case="150", note="late")
+            with pytest.raises(DomainError, match="2026-Q4 is closed"):
+                services.forecast_adjust(actor=org.manager_east, person=org.rep_a, period="2026-Q4", commit="90",
+                                         best_case="140", note="late")  # fmt: skip
+            assert not ForecastSubmission.objects.exists() and not ForecastAdjustment.objects.exists()

@@ -991,6 +991,44 @@ def test_effective_dated_plans_decide_their_own_periods():
     ]
 
 
+def test_a_plan_version_changing_mid_quarter_rates_the_whole_quarter():
+    """docs/incentives.md: a person-period is decided by the plan held latest within it. ae@1 (5 %) until
+    14 February, ae@2 (8 %) from 15 February: both Q1 deals earn 8 % (10,000 + 5,000 = 15,000 × 8 % = 1,200), and
+    the quota is not prorated."""
+    data = EngineInput(
+        plans=[_ae("ae@1", "0.05"), _ae("ae@2", "0.08")],
+        people=[
+            Person(
+                "ann",
+                (PlanAssignment("ae@1", None, dt.date(2025, 2, 14)), PlanAssignment("ae@2", dt.date(2025, 2, 15))),
+            )
+        ],
+        quotas=[Quota("ann", "2025-Q1", D(100000))],
+        deals=[Deal("A", "ann", D(10000), dt.date(2025, 1, 10)), Deal("B", "ann", D(5000), dt.date(2025, 3, 31))],
+    )
+    (q1,) = compute(data).results
+    assert (q1.plan, q1.credited, q1.attainment) == ("ae@2", D("15000.00"), D("0.1500"))
+    assert q1.components == {"commission": D("1200.00")}
+    assert [line.amount for line in q1.lines] == [D("800.00"), D("400.00")]
+
+
+def test_a_hire_mid_quarter_is_paid_from_the_hire_date_on_the_full_quota():
+    """Hired on 15 February on a 5 % plan: a credit dated before the hire is an error of that day (no plan in
+    effect), the rest of Q1 is computed against the full quota (no proration): 5 % of 20,000 = 1,000."""
+    data = EngineInput(
+        plans=[_ae("ae", "0.05")],
+        people=[Person("ann", (PlanAssignment("ae", dt.date(2025, 2, 15)),))],
+        quotas=[Quota("ann", "2025-Q1", D(100000))],
+        deals=[Deal("A", "ann", D(7000), dt.date(2025, 2, 14)), Deal("B", "ann", D(20000), dt.date(2025, 2, 15))],
+    )
+    result = compute(data)
+    (q1,) = result.results
+    assert (q1.credited, q1.attainment, q1.components) == (D("20000.00"), D("0.2000"), {"commission": D("1000.00")})
+    assert [(e.person, e.period, e.error) for e in result.errors] == [
+        ("ann", "2025-02-14", "credits on 2025-02-14 but no plan in effect")
+    ]
+
+
 def test_locked_periods_are_flagged_for_the_stored_path():
     data = EngineInput(
         plans=[_ae("ae", "0.05", clawback_days=90)],

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from freezegun import freeze_time
 
 from reporting.kpis import KpiRow
-from reporting.queries import Slice, StageFlow, kpi_aggregates, stage_flow
+from reporting.queries import Slice, StageFlow, drill_sql, kpi_aggregates, stage_flow
 
 Q1 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
 Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
@@ -109,7 +111,7 @@ def test_the_funnel_counts_deals_in_every_column_as_its_drill_down_lists_them(bo
     """docs/reporting.md: every count of the funnel is of deals. A deal that entered and left Discovery twice in
     Q1 is one deal in "entered", "went further" and "left" (its stays were two, so "left" said 2 for it while its
     drill-down listed it once); the time in stage still has both stays."""
-    from reporting.queries import drill_count, drill_sql
+    from reporting.queries import drill_count
     from reporting.refresh import refresh_changed
     from tests.reporting.books import make_deal
 
@@ -214,7 +216,7 @@ def test_the_migrations_fill_a_same_day_return_to_a_stage_by_the_history_not_the
     from django.db import connection
 
     import reporting.migrations
-    from reporting.queries import drill_count, drill_sql
+    from reporting.queries import drill_count
     from reporting.refresh import refresh_changed
     from tests.factories import default_stages
     from tests.reporting.books import make_deal
@@ -258,3 +260,13 @@ def test_the_migrations_fill_a_same_day_return_to_a_stage_by_the_history_not_the
         assert cursor.fetchall() == written
         cursor.execute(reexits)
         assert cursor.fetchall() == months
+
+
+def test_at_risk_deals_are_judged_on_the_company_s_today_not_the_server_s(settings):
+    """kpis.md: dates are the company's. At 23:30 on 31 December in Los Angeles (07:30 UTC on 1 January), a deal's
+    days in its stage and its quiet days count to 31 December, whatever date the server's clock shows."""
+    settings.TIME_ZONE = "America/Los_Angeles"
+    with freeze_time("2027-01-01 07:30:00"):
+        _sql, params = drill_sql(Slice(dt.date(2026, 10, 1), dt.date(2026, 12, 31)), "at_risk", quiet_days=30)
+    assert params[0] == dt.date(2026, 12, 31)  # the day a deal's time in stage is counted to
+    assert params[2] == dt.datetime(2026, 12, 1, 0, 0, tzinfo=ZoneInfo("America/Los_Angeles"))  # quiet since
