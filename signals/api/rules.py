@@ -35,6 +35,10 @@ class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
     last_fired = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="When the rule last fired; null: never."
     )
+    condition_problems = serializers.SerializerMethodField(
+        help_text="What no longer holds in the saved conditions (a person, stage or team they name changed), in "
+        "words; such a rule is not evaluated until they are corrected. Empty: they hold."
+    )
 
     class Meta:
         model = Rule
@@ -50,6 +54,7 @@ class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
             "failures",
             "last_error",
             "last_error_at",
+            "condition_problems",
         ]
         read_only_fields = ["id", "created_by", "created_at", "last_run_at", "failures", "last_error", "last_error_at"]
         extra_kwargs = {
@@ -57,6 +62,9 @@ class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
             "last_error": {"help_text": "The error of the rule's last failed evaluation (empty: never failed)."},
             "last_error_at": {"help_text": "When the rule's evaluation last failed; null: never."},
         }
+
+    def get_condition_problems(self, rule: Rule) -> list[str]:
+        return services.rule_conditions_problems(rule)
 
 
 class RuleSwitchSerializer(serializers.Serializer[Any]):

@@ -90,6 +90,15 @@ def conditions_clean(conditions: str) -> str:
     return urlencode([(k, v) for k, values in data.lists() if k not in NOT_CONDITIONS for v in values if v != ""])
 
 
+def rule_conditions_problems(rule: Rule) -> list[str]:
+    """What no longer holds in a saved rule's conditions (a person, stage or team they name changed, a value the
+    deal list now refuses), in words; empty when they hold. Such a rule is not evaluated until sales ops correct
+    it, and its pages say so."""
+    if rule.trigger == RuleTrigger.LEAD_SLA or not rule.conditions:
+        return []
+    return conditions_errors(rule.conditions)
+
+
 def matching_deals(conditions: str) -> Any:
     """The deals a rule's conditions select now (a queryset of the pipeline's deals). Conditions that no longer
     validate (an owner no longer a rep, a stage or team removed) select no deal: django-filter would drop the
@@ -552,7 +561,7 @@ def rule_evaluate(
         rule = Rule.objects.select_for_update().get(pk=rule.pk)
         if not rule.is_live:
             return 0
-        if rule.trigger != RuleTrigger.LEAD_SLA and rule.conditions and conditions_errors(rule.conditions):
+        if rule_conditions_problems(rule):
             # Its conditions no longer hold (a person, stage or team they name changed): it evaluates nothing (a
             # KPI over no deal would read 0 and cross a "below" threshold) until sales ops correct it.
             log.warning("rule %s: its conditions no longer validate; not evaluated", rule.pk)

@@ -111,7 +111,12 @@ def _form_context(rule: Rule | None, values: dict[str, Any] | None = None) -> di
 def rule_list(request: HttpRequest) -> HttpResponse:
     """Every rule with its trigger, live flag, open episodes and firings in the last 30 days."""
     _ops(request)
-    return render(request, "signals/rules/rule_list.html", {"rows": selectors.rule_rows(now=timezone.now())})
+    rows = selectors.rule_rows(now=timezone.now())
+    # The rules whose conditions no longer hold: not evaluated until corrected (their page says what is wrong).
+    invalid = {
+        row.rule.pk: " ".join(problems) for row in rows if (problems := services.rule_conditions_problems(row.rule))
+    }
+    return render(request, "signals/rules/rule_list.html", {"rows": rows, "invalid": invalid})
 
 
 def _save(request: HttpRequest, user: User, rule: Rule | None) -> HttpResponseBase | dict[str, Any]:
@@ -196,6 +201,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rule": rule,
             "actions": [engine.describe_action(a, channel_names=names) for a in rule.actions],
             "conditions": selectors.conditions_words(rule.conditions),
+            "condition_problems": services.rule_conditions_problems(rule),
             "firings": [
                 (
                     f,

@@ -202,3 +202,22 @@ def test_the_sweeps_recheck_of_open_episodes_does_not_clear_a_failing_mark(
     assert services.rules_evaluate_changed(deal_ids=[second.pk]) == 1  # fixed: the next change clears it
     rule.refresh_from_db()
     assert rule.failures == 0
+
+
+def test_a_rule_whose_conditions_no_longer_hold_says_so_on_its_pages_and_in_the_api(org: Any, client_for: Any) -> None:
+    """Saved before the deal list refused `12.0` as an account id, or naming a stage since removed: the rule is not
+    evaluated, which only the server's log said; sales ops saw it "on" and never told anyone."""
+    stale = _kpi_rule(org, "Acme pipeline")
+    Rule.objects.filter(pk=stale.pk).update(conditions="account=12.0")
+    holding = _kpi_rule(org, "Pipeline under 50k")
+    client = client_for(org.ops)
+    listing = client.get("/signals/rules/").content.decode()
+    assert listing.count('data-testid="rule-conditions-invalid"') == 1
+    assert "Account: account: &#x27;12.0&#x27; is not an id" in listing
+    page = client.get(f"/signals/rules/{stale.pk}/").content.decode()
+    assert 'data-testid="rule-conditions-invalid"' in page and "it is not evaluated until they are corrected" in page
+    assert 'data-testid="rule-conditions-invalid"' not in client.get(f"/signals/rules/{holding.pk}/").content.decode()
+    assert client.get(f"/api/v1/signals/rules/{stale.pk}/").json()["condition_problems"] == [
+        "Account: account: '12.0' is not an id (whole digits, e.g. ?account=12)."
+    ]
+    assert client.get(f"/api/v1/signals/rules/{holding.pk}/").json()["condition_problems"] == []
