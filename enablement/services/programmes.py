@@ -400,7 +400,14 @@ def _follow_start_date(person: User) -> None:
     """A start date set or corrected: the person's enrolments not finished start on it, and the due dates of
     their steps not done follow (start + the step's days)."""
     assert person.start_date is not None
-    for enrolment in _moving_enrolments(person).order_by("pk"):
+    # The steps moved are locked (in id order) before their enrolments are saved, as every writer of a step's
+    # completion locks them (a tick, a learning sync, a milestone evaluation: the step, then its enrolment's
+    # completion). Saving the enrolment first, a milestone reached at that moment held the step and waited for the
+    # enrolment while this held the enrolment and waited for the step ("deadlock detected").
+    moving = _moving_enrolments(person)
+    list(StepProgress.objects.select_for_update().filter(enrolment__in=moving, completed_at__isnull=True)
+         .order_by("pk").values_list("pk"))  # fmt: skip
+    for enrolment in moving.order_by("pk"):
         old = enrolment.start_date
         enrolment.start_date = person.start_date
         enrolment.save(update_fields=["start_date"])

@@ -7,7 +7,10 @@
   statements with nothing locked: a step reopened in between was missed, and the enrolment completed with a step
   open. It now locks the enrolments first; and its failure is logged, never a 500 for a tick already saved;
 - removing a step did not hold the programme's lock: an enrolment made at that moment copied the step being
-  removed and failed at its commit (a 500)."""
+  removed and failed at its commit (a 500);
+- a start date corrected while a milestone or a course completed the starter's step: the correction saved the
+  enrolment and then its steps, the completion wrote the step and then its enrolment ("deadlock detected"). The
+  correction now locks the steps it moves (in id order) before their enrolments, as every completion does."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from enablement.models import Certification, CertificationAward, CourseCompletio
 from enablement.services import learning as learning_services
 from enablement.services import programmes as services
 from salesops.org.models import User
+from tests.factories import DealFactory
 from tests.race import Meeting, run_at_once
 
 RACE = pytest.mark.django_db(transaction=True)
@@ -242,3 +246,45 @@ def test_someone_enrolled_while_a_step_is_moved_has_it_due_from_the_new_days(
     assert [p.due_on - enrolment.start_date for p in StepProgress.objects.filter(enrolment=enrolment)] == [
         dt.timedelta(days=10)
     ]
+
+
+@RACE
+@pytest.mark.parametrize("reached", ["First opportunity", "Product basics"])
+def test_a_step_completed_by_itself_while_the_start_date_is_corrected_deadlocks_neither(
+    org: Any, monkeypatch: pytest.MonkeyPatch, reached: str
+) -> None:
+    # A deal change evaluated the starter's milestones (or a learning sync their courses): the step reached was
+    # written, then its enrolment locked for the completion. HR corrected their start date at that moment: the
+    # enrolment saved, then its steps' due dates moved. Each held the row the other needed and Postgres failed one
+    # ("deadlock detected"). The correction now locks the steps it moves before their enrolments, as every writer
+    # of a step's completion does.
+    today = timezone.localdate()
+    course = learning_services.course_create(actor=org.ops, title="Product basics")
+    programme = services.programme_create(actor=org.ops, name="Rep onboarding", for_role="rep", auto_assign=True)
+    services.step_add(actor=org.ops, programme=programme, title="Set up CRM", kind="task", due_days=3)
+    services.step_add(actor=org.ops, programme=programme, title="First opportunity", kind="milestone", due_days=30,
+                      milestone="deals_created", target=1)  # fmt: skip
+    services.step_add(actor=org.ops, programme=programme, title="Product basics", kind="course", due_days=10,
+                      course=course)  # fmt: skip
+    User.objects.filter(pk=org.rep_a.pk).update(start_date=today - dt.timedelta(days=5))
+    assert services.enrol_if_starting(person_id=org.rep_a.pk, today=today) == 1
+    DealFactory.create(owner=org.rep_a, created_date=today)  # reaches the milestone's target
+    CourseCompletion.objects.create(course=course, person=org.rep_a)
+    User.objects.filter(pk=org.rep_a.pk).update(start_date=today - dt.timedelta(days=3))  # HR corrects it
+    meeting = Meeting()  # the step reached written, and the enrolment's start date saved
+    monkeypatch.setattr(services, "_refresh_enrolments_done",
+                        meeting.around(services._refresh_enrolments_done, before=True))  # fmt: skip
+    monkeypatch.setattr(services.engine, "due_on", meeting.around(services.engine.due_on, before=True))
+    completing = {
+        "First opportunity": lambda: services.milestones_evaluate(person_ids=[org.rep_a.pk], now=timezone.now()),
+        "Product basics": lambda: services.progress_sync_learning(person_ids=[org.rep_a.pk], today=today),
+    }
+    _, errors = run_at_once(
+        completing[reached], lambda: services.enrol_if_starting(person_id=org.rep_a.pk, today=today)
+    )
+    assert [str(e).splitlines()[0] for e in errors] == []
+    enrolment = Enrolment.objects.get(person=org.rep_a)
+    assert (enrolment.start_date, enrolment.completed_at) == (today - dt.timedelta(days=3), None)
+    steps = {p.step.title: p for p in StepProgress.objects.filter(enrolment=enrolment).select_related("step")}
+    assert steps["Set up CRM"].due_on == today
+    assert steps[reached].completed_at is not None
