@@ -503,7 +503,12 @@ def enrol_starters(*, today: dt.date | None = None, person_ids: Iterable[int] | 
 @transaction.atomic
 def step_progress_set(*, actor: User, progress: StepProgress, done: bool) -> StepProgress:
     """Mark a task step done (or not done again)."""
-    progress = StepProgress.objects.select_for_update().select_related("step", "enrolment").get(pk=progress.pk)
+    # Only the person's copy of the step is locked, not the joined step and enrolment: a step's edit holds the step
+    # and then locks every copy of it, so a tick holding the copy and waiting for the step was a deadlock; the
+    # enrolment is locked after, by its completion's refresh, as every completion writer does.
+    progress = (
+        StepProgress.objects.select_for_update(of=("self",)).select_related("step", "enrolment").get(pk=progress.pk)
+    )
     if not may_tick(actor, progress.enrolment.person_id):
         raise Forbidden(f"Only the person, their manager or sales ops tick “{progress.step.title}”.")
     if progress.step.kind != StepKind.TASK:
