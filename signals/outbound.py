@@ -201,17 +201,24 @@ class _Watchdog(threading.Thread):
         self._until = time.monotonic() + seconds
         self._connection, self._expired = connection, expired
         self._cancelled = False
+        # The check and the cut are one step under this lock, as is cancel: once cancel returns, no cut follows
+        # (the attempt cancelled it with its answer read; a cut then marked a complete answer as timed out).
+        self._lock = threading.Lock()
 
     def run(self) -> None:
-        while not self._cancelled:
+        while True:
             left = self._until - time.monotonic()
-            if left <= 0:
-                _cut(self._connection, self._expired)
-                return
+            with self._lock:
+                if self._cancelled:
+                    return
+                if left <= 0:
+                    _cut(self._connection, self._expired)
+                    return
             time.sleep(min(left, self.STEP))
 
     def cancel(self) -> None:
-        self._cancelled = True
+        with self._lock:
+            self._cancelled = True
 
 
 def _cut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:

@@ -5,6 +5,7 @@ attempt is bounded in total time, not only per read; redirects are never followe
 from __future__ import annotations
 
 import base64
+import http.client
 import socket
 import threading
 import time
@@ -227,3 +228,26 @@ def test_the_user_and_password_in_a_url_are_sent_as_basic_credentials(server: An
     url = server(Auth).replace("http://", "http://hub%40example:p%3Ass@")
     outcome = services.http_post(url, b"{}", {})
     assert outcome.ok and seen == ["Basic " + base64.b64encode(b"hub@example:p:ss").decode()]
+
+
+def test_an_attempt_answered_just_as_its_deadline_passes_is_not_cut_once_its_watchdog_is_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The answer was read and the attempt cancelled its watchdog at the moment the watchdog found its deadline
+    # passed: the watchdog still cut the connection and marked the attempt expired, so a complete answer was
+    # reported as "no complete answer within …" (and the delivery retried: the receiver got it twice).
+    from signals import outbound
+
+    expired = threading.Event()
+    watchdog = outbound._Watchdog(0, http.client.HTTPConnection("example.com"), expired)
+    real = time.monotonic
+
+    def cancelled_meanwhile() -> float:
+        if threading.current_thread() is watchdog:
+            watchdog.cancel()  # the attempt's cancel, between the watchdog's check and its cut
+        return real()
+
+    monkeypatch.setattr(outbound.time, "monotonic", cancelled_meanwhile)
+    watchdog.start()
+    watchdog.join()
+    assert not expired.is_set()
