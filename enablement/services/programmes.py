@@ -503,9 +503,14 @@ def enrol_starters(*, today: dt.date | None = None, person_ids: Iterable[int] | 
 @transaction.atomic
 def step_progress_set(*, actor: User, progress: StepProgress, done: bool) -> StepProgress:
     """Mark a task step done (or not done again)."""
-    # Only the person's copy of the step is locked, not the joined step and enrolment: a step's edit holds the step
-    # and then locks every copy of it, so a tick holding the copy and waiting for the step was a deadlock; the
-    # enrolment is locked after, by its completion's refresh, as every completion writer does.
+    # The programme's lock first, as a step's edit takes it: the tick waits for an edit of the step and reads its
+    # kind as edited (a task turned into a course step is refused). Then only the person's copy of the step: locking
+    # the joined step too, a tick holding the copy and waiting for the step deadlocked with an edit holding the step
+    # and locking its copies. The enrolment is locked after, by its completion's refresh, as every completion
+    # writer does.
+    programme_id = StepProgress.objects.filter(pk=progress.pk).values_list("step__programme_id", flat=True).first()
+    if programme_id is not None:
+        _lock_programme_id(programme_id)
     progress = (
         StepProgress.objects.select_for_update(of=("self",)).select_related("step", "enrolment").get(pk=progress.pk)
     )

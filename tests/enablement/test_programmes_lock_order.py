@@ -288,3 +288,45 @@ def test_a_step_completed_by_itself_while_the_start_date_is_corrected_deadlocks_
     steps = {p.step.title: p for p in StepProgress.objects.filter(enrolment=enrolment).select_related("step")}
     assert steps["Set up CRM"].due_on == today
     assert steps[reached].completed_at is not None
+
+
+@RACE
+def test_a_tick_while_the_step_becomes_a_course_step_is_refused(org: Any) -> None:
+    """Sales ops turn a task into a course step while the rep ticks it: the tick waits for the edit (the programme's
+    lock) and reads the step as edited, so it is refused ("completes by itself"). Locking only the rep's copy, the
+    tick read the step as a task and marked the course step done by hand, for good (no learning sync reopens it)."""
+    from django.db import connections
+
+    programme = services.programme_create(actor=org.ops, name="Rep onboarding", auto_assign=False)
+    step = services.step_add(actor=org.ops, programme=programme, title="Product basics", kind="task", due_days=3)
+    course = learning_services.course_create(actor=org.ops, title="Product basics")
+    enrolment = services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a)
+    copy = StepProgress.objects.get(enrolment=enrolment, step=step)
+    editing = connections.create_connection("default")  # sales ops' edit, holding the programme until it commits
+    editing.set_autocommit(False)
+    outcome: list[BaseException | None] = []
+
+    def tick() -> None:
+        try:
+            services.step_progress_set(actor=org.rep_a, progress=copy, done=True)
+            outcome.append(None)
+        except BaseException as error:  # surfaced below
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    try:
+        with editing.cursor() as cursor:
+            cursor.execute("SELECT id FROM enablement_programme WHERE id = %s FOR UPDATE", [programme.pk])
+            cursor.execute("UPDATE enablement_programmestep SET kind = 'course', course_id = %s WHERE id = %s",
+                           [course.pk, step.pk])  # fmt: skip
+        thread = threading.Thread(target=tick)
+        thread.start()
+        _until_done_or_waiting(thread)
+        editing.commit()
+        thread.join(30)
+    finally:
+        editing.close()
+    assert len(outcome) == 1 and outcome[0] is not None and "completes by itself" in str(outcome[0])
+    copy.refresh_from_db()
+    assert copy.completed_at is None
