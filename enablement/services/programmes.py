@@ -81,6 +81,14 @@ def _set_enrolments_done(ids: set[int], *, now: dt.datetime) -> None:
     Enrolment.objects.filter(id__in=ids - open_ids, completed_at__isnull=True).update(completed_at=now)
 
 
+def _lock_steps_of(person_ids: Iterable[int]) -> None:
+    """Lock every step of these people (their copies in every enrolment), in id order: a writer that locks steps
+    in two passes takes them all in the first, so that no other writer, locking a part of them in id order, holds
+    one it waits for."""
+    steps = StepProgress.objects.filter(enrolment__person_id__in=set(person_ids))
+    list(steps.select_for_update(of=("self",)).order_by("pk").values_list("pk"))  # the steps alone, not the enrolments
+
+
 def _lock_enrolments(ids: Iterable[int]) -> set[int]:
     """Lock the enrolments' rows in id order (every multi-row lock of enrolments takes this order); the ids that
     still exist."""
@@ -292,11 +300,15 @@ def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> Programme
         setattr(step, field, new)
     step.save()
     audit_record(actor=actor, instance=step, action="update", changes=changes)
+    people = set(Enrolment.objects.filter(programme_id=step.programme_id).values_list("person_id", flat=True))
     if "due_days" in changes:
+        # Every step of the programme's people in one pass, in id order, before the copies move: the learning sync
+        # below locks their course and certification steps, and a course completed at that moment, holding a lower
+        # one of those, waited for a copy held here ("deadlock detected").
+        _lock_steps_of(people)
         for progress in StepProgress.objects.filter(step=step).select_related("enrolment").order_by("pk"):
             progress.due_on = engine.due_on(progress.enrolment.start_date, step.due_days)
             progress.save(update_fields=["due_on"])
-    people = set(Enrolment.objects.filter(programme_id=step.programme_id).values_list("person_id", flat=True))
     _after_steps_added(people, enrolment_ids=set())
     return step
 
@@ -404,9 +416,11 @@ def _follow_start_date(person: User) -> None:
     # completion locks them (a tick, a learning sync, a milestone evaluation: the step, then its enrolment's
     # completion). Saving the enrolment first, a milestone reached at that moment held the step and waited for the
     # enrolment while this held the enrolment and waited for the step ("deadlock detected").
+    # Every step of the person is locked in that one pass, not only those moved: the learning sync that follows a
+    # new enrolment locks the person's course and certification steps, and a sync for them at that moment, holding
+    # a lower one of those, waited for a moved one held here ("deadlock detected").
     moving = _moving_enrolments(person)
-    list(StepProgress.objects.select_for_update().filter(enrolment__in=moving, completed_at__isnull=True)
-         .order_by("pk").values_list("pk"))  # fmt: skip
+    _lock_steps_of([person.pk])
     for enrolment in moving.order_by("pk"):
         old = enrolment.start_date
         enrolment.start_date = person.start_date

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from enablement.models import Certification, CertificationAward, CourseCompletion, Enrolment, StepProgress
@@ -330,3 +330,38 @@ def test_a_tick_while_the_step_becomes_a_course_step_is_refused(org: Any) -> Non
     assert len(outcome) == 1 and outcome[0] is not None and "completes by itself" in str(outcome[0])
     copy.refresh_from_db()
     assert copy.completed_at is None
+
+
+@RACE
+def test_a_course_steps_days_changed_while_the_persons_learning_syncs_deadlocks_neither(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Changing a course step's days locked every copy of it, then its learning sync locked the people's course
+    # steps in id order; a learning sync for one of them at that moment (a course completed) held their earlier
+    # course step and waited for the copy: "deadlock detected". The edit now locks all their steps first.
+    basics = learning_services.course_create(actor=org.ops, title="Product basics")
+    pricing = learning_services.course_create(actor=org.ops, title="Pricing")
+    programme = services.programme_create(actor=org.ops, name="Rep onboarding", auto_assign=False)
+    services.step_add(actor=org.ops, programme=programme, title="Product basics", kind="course", due_days=5,
+                      course=basics)  # fmt: skip
+    later = services.step_add(actor=org.ops, programme=programme, title="Pricing", kind="course", due_days=10,
+                              course=pricing)  # fmt: skip
+    enrolment = services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a)
+    first = StepProgress.objects.get(enrolment=enrolment, step__course=basics)
+    copy = StepProgress.objects.get(enrolment=enrolment, step=later)
+    assert first.pk < copy.pk
+    meeting = Meeting()  # the edit has moved the copies; the sync holds the rep's first course step
+
+    def learning_sync() -> None:
+        # What the rep's learning sync locks, in its order (id order): their first course step, then the copy.
+        with transaction.atomic():
+            for pk in (first.pk, copy.pk):
+                list(StepProgress.objects.select_for_update(of=("self",)).filter(pk=pk).order_by().values_list("pk"))
+                if pk == first.pk:
+                    meeting.wait()
+
+    monkeypatch.setattr(services, "_after_steps_added", meeting.around(services._after_steps_added, before=True))
+    _, errors = run_at_once(lambda: services.step_update(actor=org.ops, step=later, due_days=14), learning_sync)
+    assert [str(e).splitlines()[0] for e in errors] == []
+    copy.refresh_from_db()
+    assert copy.due_on == enrolment.start_date + dt.timedelta(days=14)
