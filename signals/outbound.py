@@ -272,7 +272,13 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float, d
             if expired.is_set() or remaining <= 0:
                 raise TimeoutError(f"no answer within {deadline:g} s") from failed
             continue
+        except BaseException:  # anything else (the task's time limit, a host name the codec refuses): no watchdog left
+            watchdog.cancel()
+            connection.close()
+            raise
         try:
+            if expired.is_set():  # the deadline passed while connecting, with no socket yet to cut: send nothing
+                raise TimeoutError(f"no answer within {deadline:g} s")
             connection.request("POST", target, body=body, headers=dict(headers))
             response = connection.getresponse()
             content = response.read(keep)

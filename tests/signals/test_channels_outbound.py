@@ -251,3 +251,23 @@ def test_an_attempt_answered_just_as_its_deadline_passes_is_not_cut_once_its_wat
     watchdog.start()
     watchdog.join()
     assert not expired.is_set()
+
+
+def test_a_deadline_passing_while_connecting_sends_nothing(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadline passed while the connection was still being made: there was no socket to cut yet, and once
+    connected the webhook was sent all the same and reported as timed out, so its retry reached the receiver twice.
+    Nothing is sent now."""
+    import socket
+
+    received: list[str] = []
+    url = server(_recording(received))
+    real = socket.create_connection
+
+    def slow_connect(*args: Any, **kwargs: Any) -> socket.socket:
+        time.sleep(0.3)  # a slow network: the attempt's 0.1 s pass meanwhile
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", slow_connect)
+    outcome = services.http_post(url, b"{}", {}, timeout=1.0, deadline=0.1)
+    assert not outcome.ok and not outcome.permanent and "within 0.1 s" in outcome.error, outcome.error
+    assert received == []
