@@ -13,6 +13,25 @@ from typing import Any
 from django.db import connection
 
 
+def someone_waits_on_a_lock() -> bool:
+    """Whether another session of this database waits on a lock (this thread's connection asks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def poll_until(condition: Callable[[], bool], *, polls: int = 400) -> None:
+    """Until `condition` holds or another session waits on a lock, for at most `polls` polls 25 ms apart (counted,
+    not timed: under faketime a wait meant to time out may never end)."""
+    for _ in range(polls):
+        if condition() or someone_waits_on_a_lock():
+            return
+        time.sleep(0.025)
+
+
 class Meeting:
     """The meeting point of two threads."""
 
@@ -26,18 +45,12 @@ class Meeting:
             if threading.get_ident() in self.arrived:
                 return
             self.arrived.add(threading.get_ident())
-        for _ in range(200):
+
+        def everyone_arrived() -> bool:
             with self._lock:
-                if len(self.arrived) >= self.parties:
-                    return
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                )
-                if cursor.fetchone()[0]:
-                    return
-            time.sleep(0.025)
+                return len(self.arrived) >= self.parties
+
+        poll_until(everyone_arrived, polls=200)
 
     def around(self, function: Callable[..., Any], *, before: bool = False) -> Callable[..., Any]:
         """`function`, meeting the other thread before it runs (`before`) or after it returned."""

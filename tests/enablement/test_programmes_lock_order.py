@@ -28,22 +28,14 @@ from enablement.services import learning as learning_services
 from enablement.services import programmes as services
 from salesops.org.models import User
 from tests.factories import DealFactory
-from tests.race import Meeting, run_at_once
+from tests.race import Meeting, poll_until, run_at_once
 
 RACE = pytest.mark.django_db(transaction=True)
 
 
 def _until_done_or_waiting(thread: threading.Thread) -> None:
     """Until `thread` has ended or waits on a lock this connection holds (counted in polls, not by the clock)."""
-    for _ in range(400):
-        if not thread.is_alive():
-            return
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")  # fmt: skip
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.025)  # not thread.join(0.025): under faketime a wait meant to time out may never end
+    poll_until(lambda: not thread.is_alive())
 
 
 @RACE

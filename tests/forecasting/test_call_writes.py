@@ -5,7 +5,6 @@ same rule, the same words, the same status on every surface)."""
 from __future__ import annotations
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -20,6 +19,7 @@ from salesops.api import DomainError, Forbidden
 from salesops.org import services as org_services
 from salesops.org.models import AuditEvent, User
 from tests.forecasting.conftest import TODAY
+from tests.race import poll_until
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/forecasting"
@@ -197,19 +197,15 @@ def test_two_adjustments_at_once_each_audit_the_numbers_they_replaced(org, q4, m
         found = read(*args, **kwargs)
         with counting:
             reads[0] += 1
+
         # Hold this transaction open until the other one has read too, or waits on a lock (once the writes of one
         # person queue, it cannot read before this one commits). Counted in polls, not by the clock: under
         # faketime a timed wait may never end.
-        for _ in range(400):
+        def both_read() -> bool:
             with counting:
-                if reads[0] >= 2:
-                    break
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")  # fmt: skip
-                if cursor.fetchone()[0]:
-                    break
-            time.sleep(0.025)
+                return reads[0] >= 2
+
+        poll_until(both_read)
         return found
 
     monkeypatch.setattr(selectors, "latest_adjustments", read_then_wait)
