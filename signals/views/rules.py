@@ -111,12 +111,11 @@ def _form_context(rule: Rule | None, values: dict[str, Any] | None = None) -> di
 def rule_list(request: HttpRequest) -> HttpResponse:
     """Every rule with its trigger, live flag, open episodes and firings in the last 30 days."""
     _ops(request)
-    rows = selectors.rule_rows(now=timezone.now())
-    # The rules whose conditions no longer hold: not evaluated until corrected (their page says what is wrong).
-    invalid = {
-        row.rule.pk: " ".join(problems) for row in rows if (problems := services.rule_conditions_problems(row.rule))
-    }
-    return render(request, "signals/rules/rule_list.html", {"rows": rows, "invalid": invalid})
+    # Each row with what no longer holds in its conditions (such a rule is not evaluated until corrected).
+    rows = [
+        (row, " ".join(services.rule_conditions_problems(row.rule))) for row in selectors.rule_rows(now=timezone.now())
+    ]
+    return render(request, "signals/rules/rule_list.html", {"rows": rows})
 
 
 def _save(request: HttpRequest, user: User, rule: Rule | None) -> HttpResponseBase | dict[str, Any]:
