@@ -522,7 +522,9 @@ def step_progress_set(*, actor: User, progress: StepProgress, done: bool) -> Ste
     # the joined step too, a tick holding the copy and waiting for the step deadlocked with an edit holding the step
     # and locking its copies. The enrolment is locked after, by its completion's refresh, as every completion
     # writer does.
-    programme_id = StepProgress.objects.filter(pk=progress.pk).values_list("step__programme_id", flat=True).first()
+    programme_id = (
+        StepProgress.objects.filter(pk=progress.pk).order_by("pk").values_list("step__programme_id", flat=True).first()
+    )  # ordered by its key: the model's ordering would join the enrolment for nothing
     if programme_id is not None:
         _lock_programme_id(programme_id)
     progress = (
