@@ -114,6 +114,8 @@ class ImportReport:
     change_count: int = 0
     # People the import adds (inactive until sales ops activates them): {"name", "username", "id"}
     people_added: list[dict[str, Any]] = field(default_factory=list)
+    # The day two-digit years were read near (the company's today): a real run reads them as its dry run did
+    dates_read_on: dt.date | None = None
     _digest: Any = field(default_factory=hashlib.sha256, repr=False)
 
     @property
@@ -212,13 +214,15 @@ def crm_file_import(
     progress: ProgressFn | None = None,
     label: str = "",
     expected_changes: dict[str, Any] | None = None,
+    read_dates_on: dt.date | None = None,
 ) -> ImportReport:
     """Import one file with a preset (`salesforce`, `hubspot`) or a column mapping, a .zip of such files
     (imported together, all or nothing), or the Maven CRM sample (preset `maven-crm`: a folder or a .zip of its
     CSV files). Never raises for bad data: the report lists the errors, and then nothing was written.
 
     `expected_changes` ({"digest", "changes"} from the dry run) makes a real run refuse to write anything
-    unless it changes exactly the fields, old and new, that its dry run listed."""
+    unless it changes exactly the fields, old and new, that its dry run listed; `read_dates_on` (the dry run's
+    `dates_read_on`) makes it read two-digit years near the day its dry run read them, not near today."""
     report = ImportReport(dry_run=dry_run)
     try:
         with _maven_folder(path) if preset == presets.MAVEN.key else _deal_files(path) as source:
@@ -236,7 +240,7 @@ def crm_file_import(
                     deal_preset = _deal_preset(preset, mapping)
                     target = _target_pipeline(pipeline_name)
                     _import_deal_files(report, actor=actor, files=source, preset=deal_preset, pipeline=target,
-                                       tracker=tracker)  # fmt: skip
+                                       tracker=tracker, read_dates_on=read_dates_on)  # fmt: skip
                 # Every row has been read: the count above was an estimate for the progress bar (an XLSX sheet's
                 # dimension, which counts empty formatted rows too), the job says how many rows there were.
                 report.rows_total = tracker.done
@@ -523,6 +527,7 @@ def _import_deal_files(
     preset: presets.Preset,
     pipeline: Pipeline,
     tracker: Progress,
+    read_dates_on: dt.date | None = None,
 ) -> None:
     """Every file in turn, in one transaction: a later file sees what an earlier one wrote, and an error in
     any of them rolls back all of them. An external id may appear in one file only."""
@@ -530,7 +535,10 @@ def _import_deal_files(
     left = _people_who_left(report)
     seen: dict[str, tuple[str, int]] = {}
     created_owners: dict[int, User] = {}  # placeholder id -> the person added for an unknown owner
-    today = timezone.localdate()  # two-digit years are read near the company's today
+    # Two-digit years are read near the company's today, or near the day the dry run read them: a dry run on 31
+    # December and its real run on 1 January read '96' the same way (1996 is 30 years from 2026, 31 from 2027).
+    today = read_dates_on or timezone.localdate()
+    report.dates_read_on = today
     for name, path in files:
         with connection.cursor() as cursor, engine.open_table(path, name or None) as table:
             rows = engine.DealRows(preset, table.header, lookups, file=name, seen=seen, today=today,
@@ -1077,6 +1085,7 @@ def _execute(job_id: int) -> ImportJob:
                     expected_changes=None
                     if job.dry_run
                     else {"digest": job.result.get("changes_digest"), "changes": job.result.get("changes", [])},
+                    read_dates_on=None if job.dry_run else _dry_run_dates_read_on(job),
                 )
             _finish(job, report)
     except Exception as error:
@@ -1090,6 +1099,12 @@ def _execute(job_id: int) -> ImportJob:
         _finish(job, report)
     softcache.delete(progress_key(job.pk))
     return job
+
+
+def _dry_run_dates_read_on(job: ImportJob) -> dt.date | None:
+    """The day the job's dry run read two-digit years near (None for a job stored before it was recorded)."""
+    written = (job.result or {}).get("dates_read_on")
+    return dt.date.fromisoformat(written) if written else None
 
 
 def stale_import_jobs_fail(*, now: dt.datetime | None = None) -> list[int]:
@@ -1126,6 +1141,8 @@ def _finish(job: ImportJob, report: ImportReport) -> None:
         "changes_digest": report.changes_digest,
         "people_added": report.people_added,
     }
+    if report.dates_read_on is not None:
+        job.result["dates_read_on"] = report.dates_read_on.isoformat()
     job.errors = as_json["errors"]
     job.rows_total = report.rows_total
     job.rows_done = report.rows_total  # every row was read and checked, whatever the outcome
