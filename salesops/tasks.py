@@ -8,9 +8,9 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_failure, worker_ready
+from celery.signals import task_failure, task_success, worker_ready
 
-from salesops.health import heartbeat_record, job_failure_record
+from salesops.health import heartbeat_record, job_failure_record, job_success_record
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,16 @@ def _count_failed_job(sender: Any = None, exception: BaseException | None = None
         job_failure_record(task=str(getattr(sender, "name", sender)), error=str(error))
     except Exception:  # Redis unreachable: the failure is in the worker's log all the same
         logger.exception("could not count the failed job %s", getattr(sender, "name", sender))
+
+
+@task_success.connect
+def _clear_failed_task(sender: Any = None, **_kwargs: Any) -> None:
+    # The latest outcome of a task wins: once one of its jobs succeeds (the rules' sweep after the broken rule was
+    # mended), its earlier failure no longer keeps /healthz/background degraded. One Redis command per job.
+    try:
+        job_success_record(task=str(getattr(sender, "name", sender)))
+    except Exception:  # Redis unreachable: the task's result stands; health may show its old failure a while longer
+        logger.exception("could not record the success of %s", getattr(sender, "name", sender))
 
 
 @shared_task(name="org.purge_sign_in_events", acks_late=True)

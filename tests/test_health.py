@@ -7,6 +7,7 @@ Everyone gets the bare status; the details (and any error text) only with the X-
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 
 import pytest
@@ -145,14 +146,14 @@ def test_a_failed_job_degrades_the_background_without_telling_what_it_said(clien
     response = _background(client, HTTP_X_HEALTHZ_TOKEN=TOKEN)
     failed = response.json()["checks"]["failed_jobs"]
     assert failed["ok"] is False and failed["last_hour"] == 1
-    assert failed["error"] == "1 background job(s) failed in the last hour (more than 0)"
+    assert failed["error"] == "the latest run of 1 background task(s) failed: org.purge_sign_in_events (ValueError)"
     assert list(failed["tasks"]) == ["org.purge_sign_in_events"]
     assert failed["tasks"]["org.purge_sign_in_events"]["error"] == "ValueError"
     assert "jane" not in response.content.decode() and "jane" not in details().content.decode()
     assert client.get("/healthz").status_code == 200  # liveness unchanged
 
 
-def test_failed_jobs_count_over_the_last_hour_against_the_threshold(client, details, settings):
+def test_a_failure_counts_for_an_hour_unless_a_later_run_supersedes_it(client, details):
     now = time.time()
     job_failure_record(task="reporting.send_weekly_digest", error="DigestNotSent", at=now - 3700)  # over an hour ago
     assert _background(client).status_code == 200
@@ -162,8 +163,77 @@ def test_failed_jobs_count_over_the_last_hour_against_the_threshold(client, deta
     failed = _background(client, HTTP_X_HEALTHZ_TOKEN=TOKEN).json()["checks"]["failed_jobs"]
     assert failed["last_hour"] == 2 and list(failed["tasks"]) == ["signals.rules_run_due"]
     assert 55 <= failed["tasks"]["signals.rules_run_due"]["last_failed_seconds_ago"] < 120
-    settings.HEALTH_FAILED_JOBS_MAX = 2
-    assert _background(client).status_code == 200
+
+
+def test_a_task_that_succeeds_again_no_longer_degrades_the_background_and_others_still_show(
+    client, details, monkeypatch
+):
+    """Latest outcome per task wins: the rules' sweep failing every minute with a broken rule kept the background
+    degraded until an hour after the rule was mended, and any other failure meanwhile changed nothing. Mended, the
+    next sweep's success clears it at once; another task's failure still shows, by name."""
+    import salesops.tasks  # noqa: F401  (connects the failed-job counter, as a worker imports it)
+    from salesops.celery import app as celery_app
+
+    broken = {"yes": True}
+
+    def purge_old(**_kwargs):
+        if broken["yes"]:
+            raise ValueError("row locked")
+        return 0
+
+    monkeypatch.setattr("salesops.org.sign_in_events.purge_old", purge_old)
+    purge = celery_app.tasks["org.purge_sign_in_events"]
+    assert purge.apply().state == "FAILURE" and purge.apply().state == "FAILURE"
+    assert _background(client).status_code == 503
+    broken["yes"] = False
+    assert purge.apply().state == "SUCCESS"
+    public = _background(client)
+    assert public.status_code == 200 and public.json() == {"status": "ok"}
+    failed = _background(client, HTTP_X_HEALTHZ_TOKEN=TOKEN).json()["checks"]["failed_jobs"]
+    assert failed == {"ok": True, "last_hour": 2, "tasks": {}}  # the hour's history stays, as a count
+    # Another task failing now is seen, and named, whatever the other did before or does after.
+    job_failure_record(task="reporting.send_weekly_digest", error="DigestNotSent")
+    assert purge.apply().state == "SUCCESS"
+    failed = _background(client, HTTP_X_HEALTHZ_TOKEN=TOKEN).json()["checks"]["failed_jobs"]
+    assert failed["ok"] is False and list(failed["tasks"]) == ["reporting.send_weekly_digest"]
+    assert failed["error"] == (
+        "the latest run of 1 background task(s) failed: reporting.send_weekly_digest (DigestNotSent)"
+    )
+
+
+def test_two_workers_failing_at_once_both_stay_named(monkeypatch):
+    """Two failures recorded at the same moment, from two threads that meet once each has read what it reads (where
+    it reads anything): neither task's name is lost (a read-modify-write of one cached dict kept only the last)."""
+    from django.core.cache.backends.redis import RedisCache
+
+    from salesops.health import job_failures
+    from tests.race import Meeting
+
+    meeting, real_get = Meeting(), RedisCache.get
+
+    def get(self, key, *args, **kwargs):
+        value = real_get(self, key, *args, **kwargs)
+        meeting.wait()
+        return value
+
+    monkeypatch.setattr(RedisCache, "get", get)
+    errors: list[BaseException] = []
+
+    def fail(task: str) -> None:
+        try:
+            job_failure_record(task=task, error="RuntimeError")
+        except BaseException as error:  # seen by the test, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=fail, args=(task,)) for task in ("pipeline.import_run", "incentives.recompute")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(RedisCache, "get", real_get)
+    assert errors == []
+    failed, tasks = job_failures()
+    assert failed == 2 and sorted(tasks) == ["incentives.recompute", "pipeline.import_run"]
 
 
 @pytest.mark.parametrize(("token_setting", "header"), [("", ""), ("", "anything"), (TOKEN, ""), (TOKEN, "wrong")])

@@ -302,10 +302,9 @@ WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 # X-Healthz-Token header; empty (the default) means everyone gets the bare {"status": ...} only.
 HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 # /healthz/background turns "degraded" when the oldest unsent outbox event has waited longer than this (the relay
-# sends every 30 s, so minutes mean the broker or the workers are not taking them) ...
+# sends every 30 s, so minutes mean the broker or the workers are not taking them), or when a task's latest run
+# failed (no threshold: a task failing is worth a look until a later run of it succeeds; salesops/health.py).
 HEALTH_OUTBOX_MAX_AGE = env.int("HEALTH_OUTBOX_MAX_AGE", default=300)
-# ... or when more background jobs than this failed in the last hour (0: any failed job is worth a look).
-HEALTH_FAILED_JOBS_MAX = env.int("HEALTH_FAILED_JOBS_MAX", default=0)
 
 LOGGING = {
     "version": 1,

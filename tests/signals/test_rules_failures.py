@@ -97,6 +97,13 @@ def test_the_sweep_task_fails_when_a_rule_failed(org: Any, broken_kpi: dict[str,
     # The failed sweep counts among the hub's failed jobs (/healthz/background).
     failed, tasks = job_failures()
     assert failed == 1 and tasks["signals.rules_run_due"]["error"] == "RulesFailed"
+    # Mended, the next sweep succeeds and the sweep is no longer failing (its failure stays counted in the hour). A
+    # rule whose saved conditions no longer hold is not evaluated: its rules page says so, the sweep does not fail.
+    broken_kpi["broken"] = False
+    stale = _kpi_rule(org, "Acme pipeline")
+    Rule.objects.filter(pk=stale.pk).update(conditions="account=12.0")
+    assert rules_run_due.apply().state == "SUCCESS"
+    assert job_failures() == (1, {})
 
 
 def _deal_change_rule(org: Any, name: str, conditions: str) -> Rule:
