@@ -240,6 +240,8 @@ def _clean_addresses(addresses: Iterable[str] | str) -> list[str]:
 
 
 def _check_url(url: str) -> str:
+    """The URL, stripped, once it may be posted to; DomainError saying why not. It may resolve the host (up to
+    HTTP_TIMEOUT seconds): called before the saving transaction opens (`_url_checked`), never inside it."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -255,6 +257,25 @@ def _check_url(url: str) -> str:
     if problem:
         raise DomainError(problem, field="url")
     return url
+
+
+def _url_checked(url: str) -> str | DomainError:
+    """`_check_url` before the saving transaction opens, so no transaction (nor the channel's row lock) waits on a
+    DNS answer; its refusal is kept, and raised where the URL is checked in order (`_url_accepted`), so a form with
+    several mistakes is still answered about the same one first. The check at send time resolves again (a DNS
+    answer that changed since is caught there), so nothing resolved here is kept."""
+    if not url:
+        return url
+    try:
+        return _check_url(url)
+    except DomainError as refused:
+        return refused
+
+
+def _url_accepted(checked: str | DomainError) -> str:
+    if isinstance(checked, DomainError):
+        raise checked
+    return checked
 
 
 def _jsonable(data: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -344,7 +365,6 @@ def _team(team_id: object) -> int | None:
     return pk
 
 
-@transaction.atomic
 def channel_create(
     *,
     actor: User,
@@ -362,41 +382,42 @@ def channel_create(
     if kind not in ChannelKind.values:
         raise DomainError(f"“{kind}” is not a channel kind.", field="kind")
     url, secret = (url or "").strip(), (secret or "").strip()
-    channel = Channel(
-        kind=kind,
-        name=name,
-        addresses=_clean_addresses(addresses),
-        team_id=_team(team_id),
-        is_default=bool(is_default),
-        is_active=bool(is_active),
-        created_by=actor,
-    )
-    _validate(channel, url=url or None, secret=secret or None)
-    if url:
-        channel.url_encrypted = crypto.encrypt(_check_url(url))
-    if secret:
-        channel.secret_encrypted = crypto.encrypt(secret)
-    _check_team_slot(channel)
-    _take_default(channel, actor=actor)
-    channel.save()
-    changes: dict[str, tuple[Any, Any]] = {
-        "kind": (None, kind),
-        "name": (None, channel.name),
-        "team": (None, channel.team_id),
-        "is_default": (None, channel.is_default),
-        "is_active": (None, channel.is_active),
-    }
-    if channel.addresses:
-        changes["addresses"] = (None, channel.addresses)
-    if url:
-        changes["url"] = (None, SECRET_SET)  # never the URL itself: Slack's and Teams' carry their credential
-    if secret:
-        changes["secret"] = (None, SECRET_SET)
-    audit_record(actor=actor, instance=channel, action="create", changes=changes)
-    return channel
+    checked_url = _url_checked(url)  # the host's lookup, before the transaction: none waits on DNS
+    with transaction.atomic():
+        channel = Channel(
+            kind=kind,
+            name=name,
+            addresses=_clean_addresses(addresses),
+            team_id=_team(team_id),
+            is_default=bool(is_default),
+            is_active=bool(is_active),
+            created_by=actor,
+        )
+        _validate(channel, url=url or None, secret=secret or None)
+        if url:
+            channel.url_encrypted = crypto.encrypt(_url_accepted(checked_url))
+        if secret:
+            channel.secret_encrypted = crypto.encrypt(secret)
+        _check_team_slot(channel)
+        _take_default(channel, actor=actor)
+        channel.save()
+        changes: dict[str, tuple[Any, Any]] = {
+            "kind": (None, kind),
+            "name": (None, channel.name),
+            "team": (None, channel.team_id),
+            "is_default": (None, channel.is_default),
+            "is_active": (None, channel.is_active),
+        }
+        if channel.addresses:
+            changes["addresses"] = (None, channel.addresses)
+        if url:
+            changes["url"] = (None, SECRET_SET)  # never the URL itself: Slack's and Teams' carry their credential
+        if secret:
+            changes["secret"] = (None, SECRET_SET)
+        audit_record(actor=actor, instance=channel, action="create", changes=changes)
+        return channel
 
 
-@transaction.atomic
 def channel_update(*, actor: User, channel_id: int, **values: Any) -> Channel:
     """Change a channel. `url` and `secret` replace the stored ones only when given non-empty (a form leaves them
     blank to keep them); the kind never changes (delete and add another)."""
@@ -404,51 +425,53 @@ def channel_update(*, actor: User, channel_id: int, **values: Any) -> Channel:
     unknown = set(values) - set(CHANNEL_FIELDS)
     if unknown:
         raise TypeError(f"channel_update got unknown fields: {sorted(unknown)}")
-    channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
-    if channel is None:
-        raise DomainError(f"There is no channel {channel_id}.", code="not_found")
-    before = {
-        "name": channel.name,
-        "addresses": list(channel.addresses or []),
-        "team": channel.team_id,
-        "is_default": channel.is_default,
-        "is_active": channel.is_active,
-    }
-    if "name" in values:
-        channel.name = str(values["name"] or "")
-    if "addresses" in values:
-        channel.addresses = _clean_addresses(values["addresses"] or ())
-    if "team_id" in values:
-        channel.team_id = _team(values["team_id"])
-    if "is_default" in values:
-        channel.is_default = bool(values["is_default"])
-    if "is_active" in values:
-        channel.is_active = bool(values["is_active"])
-    url = str(values.get("url") or "").strip()
-    secret = str(values.get("secret") or "").strip()
-    _validate(channel, url=url or None, secret=secret or None)
-    if url:
-        channel.url_encrypted = crypto.encrypt(_check_url(url))
-    if secret:
-        channel.secret_encrypted = crypto.encrypt(secret)
-    _check_team_slot(channel)
-    _take_default(channel, actor=actor)
-    channel.save()
-    after = {
-        "name": channel.name,
-        "addresses": list(channel.addresses or []),
-        "team": channel.team_id,
-        "is_default": channel.is_default,
-        "is_active": channel.is_active,
-    }
-    changes: dict[str, tuple[Any, Any]] = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
-    if url:
-        changes["url"] = (SECRET_SET, "replaced")
-    if secret:
-        changes["secret"] = (SECRET_SET, "replaced")
-    if changes:
-        audit_record(actor=actor, instance=channel, action="update", changes=changes)
-    return channel
+    checked_url = _url_checked(str(values.get("url") or "").strip())  # before the transaction, as above
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
+        if channel is None:
+            raise DomainError(f"There is no channel {channel_id}.", code="not_found")
+        before = {
+            "name": channel.name,
+            "addresses": list(channel.addresses or []),
+            "team": channel.team_id,
+            "is_default": channel.is_default,
+            "is_active": channel.is_active,
+        }
+        if "name" in values:
+            channel.name = str(values["name"] or "")
+        if "addresses" in values:
+            channel.addresses = _clean_addresses(values["addresses"] or ())
+        if "team_id" in values:
+            channel.team_id = _team(values["team_id"])
+        if "is_default" in values:
+            channel.is_default = bool(values["is_default"])
+        if "is_active" in values:
+            channel.is_active = bool(values["is_active"])
+        url = str(values.get("url") or "").strip()
+        secret = str(values.get("secret") or "").strip()
+        _validate(channel, url=url or None, secret=secret or None)
+        if url:
+            channel.url_encrypted = crypto.encrypt(_url_accepted(checked_url))
+        if secret:
+            channel.secret_encrypted = crypto.encrypt(secret)
+        _check_team_slot(channel)
+        _take_default(channel, actor=actor)
+        channel.save()
+        after = {
+            "name": channel.name,
+            "addresses": list(channel.addresses or []),
+            "team": channel.team_id,
+            "is_default": channel.is_default,
+            "is_active": channel.is_active,
+        }
+        changes: dict[str, tuple[Any, Any]] = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+        if url:
+            changes["url"] = (SECRET_SET, "replaced")
+        if secret:
+            changes["secret"] = (SECRET_SET, "replaced")
+        if changes:
+            audit_record(actor=actor, instance=channel, action="update", changes=changes)
+        return channel
 
 
 @transaction.atomic

@@ -271,3 +271,42 @@ def test_a_deadline_passing_while_connecting_sends_nothing(server: Any, monkeypa
     outcome = services.http_post(url, b"{}", {}, timeout=1.0, deadline=0.1)
     assert not outcome.ok and not outcome.permanent and "within 0.1 s" in outcome.error, outcome.error
     assert received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_channel_looks_its_host_up_before_its_transaction_opens(org: Any, no_private_networks: None,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    # The lookup (up to 5 s) ran inside the transaction that writes the channel, holding it (and, for a change, the
+    # channel's row lock) open on a DNS answer. It runs first now; a host leading inside is refused as before, in the
+    # same words, with nothing written.
+    from django.db import transaction
+
+    from salesops.org.models import AuditEvent
+    from signals import outbound
+
+    answers = {"hooks.example.test": "93.184.216.34", "inside.example.test": "10.0.0.5"}
+    in_transaction: list[bool] = []
+
+    def resolve(host: str, port: int, *, timeout: float) -> list[Any]:
+        in_transaction.append(transaction.get_connection().in_atomic_block)
+        return [outbound.ipaddress.ip_address(answers[host])]
+
+    monkeypatch.setattr(outbound, "resolve", resolve)
+    channel = services.channel_create(actor=org.ops, kind="slack", name="Deals", url="https://hooks.example.test/x")
+    refusal = ("The URL's host inside.example.test resolves to 10.0.0.5, which is an address inside the hub's own "
+               "network: channels post only to hosts on the internet (sales ops' administrator may allow a network "
+               "of receivers in SIGNALS_ALLOWED_NETWORKS).")  # fmt: skip
+    audits = AuditEvent.objects.count()
+    with pytest.raises(DomainError) as refused:
+        services.channel_update(
+            actor=org.ops, channel_id=channel.pk, name="Renamed", url="https://inside.example.test/"
+        )
+    assert (refused.value.field, refused.value.message) == ("url", refusal)
+    with pytest.raises(DomainError) as refused:
+        services.channel_create(actor=org.ops, kind="webhook", name="Inside", url="https://inside.example.test/",
+                                secret=SECRET)  # fmt: skip
+    assert (refused.value.field, refused.value.message) == ("url", refusal)
+    assert in_transaction == [False, False, False]
+    stored = Channel.objects.get()
+    assert stored.name == "Deals" and crypto.decrypt(stored.url_encrypted) == "https://hooks.example.test/x"
+    assert AuditEvent.objects.count() == audits
