@@ -118,13 +118,20 @@ def fit_forecast(
         return Forecast("mean", [level] * horizon, level * len(steps), level * len(steps), level * len(steps))
     name = usable_model(model, values, season)
     result = _fit(values, _spec(name), season)
+    # A series that is never negative (bookings) forecasts no negative month: an additive model's point and its
+    # sample paths go below 0 on a falling or sparse series, so both are cut at 0, before any sum.
+    nonnegative = min(values) >= 0
     points = [float(v) for v in np.asarray(result.forecast(horizon))]  # type: ignore[attr-defined]
+    if nonnegative:
+        points = [max(v, 0.0) for v in points]
     total = float(sum(points[i] for i in steps))
     if not interval:
         return Forecast(name, points, total, total, total)
     paths = np.asarray(
         result.simulate(horizon, repetitions=repetitions, anchor="end", rng=np.random.default_rng(seed))  # type: ignore[attr-defined]
     ).reshape(horizon, -1)
+    if nonnegative:
+        paths = np.maximum(paths, 0.0)
     forecast = Forecast(name, points, total, total, total, paths)
     total, low, high = forecast.sum_of(steps, alpha)
     return Forecast(name, points, total, low, high, paths)
