@@ -7,6 +7,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from incentives.models import Payout
+from salesops.filters import ValidatedFilterSet
 from salesops.org.models import Region, Team
 
 PAYOUT_ORDERING = (
@@ -23,7 +24,7 @@ PAYOUT_ORDERING = (
 )
 
 
-class PayoutFilterSet(django_filters.FilterSet):
+class PayoutFilterSet(ValidatedFilterSet):
     """Over `selectors.payouts_visible_to` rows (annotated with `adjustments` and `total`)."""
 
     q = django_filters.CharFilter(method="filter_search", label="Search")

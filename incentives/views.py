@@ -273,7 +273,7 @@ def _payout_listing(request: HttpRequest, user: User, period: Period | None) -> 
         "filterset": filterset,
         "payouts": list(rows) if period else [],
         "totals": selectors.register_totals(rows) if period else None,
-        "filtered": any(request.GET.get(name) for name in ("q", "region", "team", "adjusted")),
+        "filtered": bool(filterset.problems) or any(request.GET.get(n) for n in ("q", "region", "team", "adjusted")),
         "ordering": request.GET.get("ordering", ""),
         "sort_query": keep.urlencode(),
     }

@@ -24,7 +24,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.selectors import no_recent_activity_q, stale_q
-from salesops.filters import IdFilter
+from salesops.filters import IdFilter, ValidatedFilterSet
 from salesops.org.models import Region, Team, User
 from salesops.org.selectors import people_visible_to
 
@@ -80,7 +80,7 @@ def _limit_people(filterset: django_filters.FilterSet, names: list[str]) -> None
         filterset.filters[name].queryset = people.order_by("last_name", "first_name")  # type: ignore[attr-defined]
 
 
-class DealFilterSet(django_filters.FilterSet):
+class DealFilterSet(ValidatedFilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     status = django_filters.ChoiceFilter(choices=DealStatus.choices, empty_label="Any status")
     pipeline = ModelChoiceFilter(queryset=Pipeline.objects.all(), empty_label="Any pipeline")
@@ -162,7 +162,7 @@ class DealFilterSet(django_filters.FilterSet):
         )
 
 
-class AccountFilterSet(django_filters.FilterSet):
+class AccountFilterSet(ValidatedFilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     sector = django_filters.CharFilter(lookup_expr="iexact")
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
@@ -180,7 +180,7 @@ class AccountFilterSet(django_filters.FilterSet):
         return _search(queryset, value, ["name", "domain", "sector"])
 
 
-class ContactFilterSet(django_filters.FilterSet):
+class ContactFilterSet(ValidatedFilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     account = IdFilter(field_name="account_id", param="account", help_text="An account's id.")
 
@@ -192,7 +192,7 @@ class ContactFilterSet(django_filters.FilterSet):
         return _search(queryset, value, ["first_name", "last_name", "email", "account__name"])
 
 
-class LeadFilterSet(django_filters.FilterSet):
+class LeadFilterSet(ValidatedFilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.all(), empty_label="Any owner")

@@ -51,7 +51,7 @@ from pipeline.models import (
 )
 from salesops import formats
 from salesops.api import DomainError
-from salesops.exports import csv_response, xlsx_response
+from salesops.exports import csv_response, export_refused, xlsx_response
 from salesops.htmx import is_htmx
 from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
@@ -134,11 +134,13 @@ def deal_list(request: HttpRequest) -> HttpResponseBase:
     query.setdefault("status", DealStatus.OPEN)
     filterset = DealFilterSet(query, queryset=selectors.deals_visible_to(user), request=request)
     deals = filterset.qs
-    if not query.get("ordering"):
+    if not filterset.sorts:
         deals = deals.order_by(F("close_date").asc(nulls_last=True), "id")
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         require_report_export(user)
+        if filterset.problems:
+            return export_refused(filterset.problems)
         rows = _deal_export_rows(deals)
         if export == "csv":
             return csv_response("deals.csv", DEAL_EXPORT_HEADER, rows)
@@ -479,11 +481,13 @@ def account_list(request: HttpRequest) -> HttpResponseBase:
         open_deals=Count("deals", filter=Q(seen, deals__status=DealStatus.OPEN)),
         won_amount=Sum("deals__amount", filter=Q(seen, deals__status=DealStatus.WON)),
     )
-    if not request.GET.get("ordering"):
+    if not filterset.sorts:
         accounts = accounts.order_by("name", "id")
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         require_report_export(user)
+        if filterset.problems:
+            return export_refused(filterset.problems)
         header = ["id", "name", "sector", "country", "domain", "employees", "open_deals", "won_amount"]
         rows = (
             [a.pk, a.name, a.sector, a.country, a.domain, a.employees, a.open_deals, a.won_amount]
@@ -552,11 +556,13 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
     user = request_user(request)
     filterset = LeadFilterSet(request.GET or None, queryset=selectors.leads_visible_to(user), request=request)
     leads = filterset.qs
-    if not request.GET.get("ordering"):
+    if not filterset.sorts:
         leads = leads.order_by("-created_at", "id")
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         require_report_export(user)
+        if filterset.problems:
+            return export_refused(filterset.problems)
         header = ["id", "first_name", "last_name", "company", "email", "status", "source", "owner", "created_at"]
         rows = ([x.pk, x.first_name, x.last_name, x.company, x.email, x.status, x.source, x.owner.display_name,
                  x.created_at] for x in leads.iterator())  # fmt: skip

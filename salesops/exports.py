@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,6 +60,14 @@ def csv_rows(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[s
         if buffer.tell() > 64 * 1024:
             yield flush()
     yield flush()
+
+
+def export_refused(problems: Sequence[str]) -> HttpResponse:
+    """An export whose filters are not valid writes no file: the page would list no row (salesops.filters'
+    ValidatedFilterSet), and a file of every row was what django-filter gave. A 400 naming each problem."""
+    return HttpResponse(
+        "Nothing was exported: " + " ".join(problems), status=400, content_type="text/plain; charset=utf-8"
+    )
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> StreamingHttpResponse:

@@ -3,11 +3,11 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
-from salesops.filters import IdFilter
+from salesops.filters import IdFilter, ValidatedFilterSet
 from salesops.org.models import Region, Role, Team, User
 
 
-class PersonFilterSet(django_filters.FilterSet):
+class PersonFilterSet(ValidatedFilterSet):
     """Filters of the people list, shared by the page and the API (same query-string names)."""
 
     q = django_filters.CharFilter(method="filter_search", label="Search")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from salesops.api import DomainError, Forbidden
-from salesops.exports import csv_response, xlsx_response
+from salesops.exports import csv_response, export_refused, xlsx_response
 from salesops.org import selectors
 from salesops.org.auth import request_user
 from salesops.org.filtersets import PersonFilterSet
@@ -40,6 +40,8 @@ def person_list(request: HttpRequest) -> HttpResponseBase:
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         require_report_export(user)
+        if filterset.problems:
+            return export_refused(filterset.problems)
         header = ["id", "username", "first_name", "last_name", "title", "roles", "manager", "region", "team",
                   "start_date", "end_date", "active"]  # fmt: skip
         rows = (
