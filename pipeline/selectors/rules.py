@@ -6,14 +6,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Aggregate, Count, Q, QuerySet, Sum
 
+from pipeline.filtersets import DealFilterSet, ModelChoiceFilter
 from pipeline.models import Activity, Deal, DealChange, DealStatus, Stage
 from pipeline.selectors import at_risk_q
+
+# The deal list's filters whose value names a row by id (pipeline, stage, owner, region, team): checking one reads it.
+ROW_FILTERS = tuple(name for name, f in DealFilterSet.base_filters.items() if isinstance(f, ModelChoiceFilter))
+
+
+def rows_existing(named: Mapping[str, Iterable[int]]) -> dict[str, set[int]]:
+    """Of the ids named per row filter (ROW_FILTERS), those the filter accepts now (its own choices: an owner is a
+    rep), {filter: ids}: one query per filter naming any, for all the rules' conditions at once (the rules lists)."""
+    existing: dict[str, set[int]] = {}
+    for name, ids in named.items():
+        wanted = set(ids)
+        choices = DealFilterSet.base_filters[name].queryset  # type: ignore[attr-defined]
+        existing[name] = set(choices.filter(pk__in=wanted).order_by().values_list("pk", flat=True)) if wanted else set()
+    return existing
 
 
 def deals_for_rules() -> QuerySet[Deal]:

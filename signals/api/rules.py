@@ -64,7 +64,8 @@ class SignalsRuleSerializer(serializers.ModelSerializer[Rule]):
         }
 
     def get_condition_problems(self, rule: Rule) -> list[str]:
-        return services.rule_conditions_problems(rule)
+        listed = self.context.get("condition_problems")  # the list's, read for every rule at once
+        return listed[rule.pk] if listed is not None else services.rule_conditions_problems(rule)
 
 
 class RuleSwitchSerializer(serializers.Serializer[Any]):
@@ -92,6 +93,11 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if not may_manage_setup(request_user(self.request)):  # 403 whatever the id
             raise PermissionDenied("Rules are sales ops'.")
         return selectors.rules_with_stats(now=timezone.now())
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rules = list(self.filter_queryset(self.get_queryset()))
+        context = {**self.get_serializer_context(), "condition_problems": services.rules_conditions_problems(rules)}
+        return Response(self.get_serializer(rules, many=True, context=context).data)
 
     def _answer(self, rule: Rule, *, status_code: int = status.HTTP_200_OK) -> Response:
         """The rule as it is after a write, read again with its numbers (open episodes, firings)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -62,8 +62,10 @@ DRY_RUN_DAYS = 90
 
 
 # ------------------------------------------------------------------------------------------------ conditions
-def conditions_errors(conditions: str) -> list[str]:
-    """What is wrong with a query string as a rule's conditions, in words (empty: fine)."""
+def conditions_errors(conditions: str, *, existing: Mapping[str, set[int]] | None = None) -> list[str]:
+    """What is wrong with a query string as a rule's conditions, in words (empty: fine). `existing`: the ids of the
+    rows that exist per row filter, read beforehand for many conditions at once (rules_conditions_problems); without
+    it, each row the conditions name is read here."""
     data = QueryDict(conditions or "")
     known = DealFilterSet.base_filters
     errors = [
@@ -71,12 +73,38 @@ def conditions_errors(conditions: str) -> list[str]:
         for name in data
         if name not in known and name not in NOT_CONDITIONS
     ]
-    filterset = DealFilterSet(data=data, queryset=pipeline_rules.deals_for_rules())
+    filterset = _conditions_filterset(data, existing)
     if not filterset.is_valid():
         for name, messages in filterset.errors.items():
             label = known[name].label if name in known and known[name].label else name.replace("_", " ")
             errors.extend(f"{str(label).capitalize()}: {message}" for message in messages)
     return errors
+
+
+def _row_id(value: str | None) -> int | None:
+    """The id a row filter's value names, read as the filter's lookup reads it (int()); None: it names none."""
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _conditions_filterset(data: QueryDict, existing: Mapping[str, set[int]] | None) -> DealFilterSet:
+    filterset_data = data
+    if existing is not None:
+        # A row that exists holds: its filter is left out. Any other value is checked against no row, so the filter
+        # refuses it in its own words (an id, a value that is none) without a query.
+        filterset_data = data.copy()
+        for name in pipeline_rules.ROW_FILTERS:
+            row = _row_id(filterset_data.get(name))
+            if row is not None and row in existing[name]:
+                del filterset_data[name]
+    filterset = DealFilterSet(data=filterset_data, queryset=pipeline_rules.deals_for_rules())
+    if existing is not None:
+        for name in pipeline_rules.ROW_FILTERS:
+            field = filterset.form.fields[name]
+            field.queryset = field.queryset.none()  # type: ignore[attr-defined]
+    return filterset
 
 
 def conditions_clean(conditions: str) -> str:
@@ -90,13 +118,29 @@ def conditions_clean(conditions: str) -> str:
     return urlencode([(k, v) for k, values in data.lists() if k not in NOT_CONDITIONS for v in values if v != ""])
 
 
+def rules_conditions_problems(rules: Iterable[Rule]) -> dict[int, list[str]]:
+    """What no longer holds in saved rules' conditions (a person, stage or team they name changed, a value the deal
+    list now refuses), in words, {rule id: problems}; empty when they hold. Such a rule is not evaluated until sales
+    ops correct it, and its pages say so. The rows the conditions name are read once per kind for all the rules (the
+    rules lists), not once per rule."""
+    rules = list(rules)
+    checked = {rule.pk: rule.conditions for rule in rules if rule.trigger != RuleTrigger.LEAD_SLA and rule.conditions}
+    named: dict[str, set[int]] = {name: set() for name in pipeline_rules.ROW_FILTERS}
+    for conditions in checked.values():
+        data = QueryDict(conditions)
+        for name, ids in named.items():
+            row = _row_id(data.get(name))
+            if row is not None:
+                ids.add(row)
+    existing = pipeline_rules.rows_existing(named)
+    return {
+        rule.pk: conditions_errors(checked[rule.pk], existing=existing) if rule.pk in checked else [] for rule in rules
+    }
+
+
 def rule_conditions_problems(rule: Rule) -> list[str]:
-    """What no longer holds in a saved rule's conditions (a person, stage or team they name changed, a value the
-    deal list now refuses), in words; empty when they hold. Such a rule is not evaluated until sales ops correct
-    it, and its pages say so."""
-    if rule.trigger == RuleTrigger.LEAD_SLA or not rule.conditions:
-        return []
-    return conditions_errors(rule.conditions)
+    """rules_conditions_problems of one rule (its page, its evaluation)."""
+    return rules_conditions_problems([rule])[rule.pk]
 
 
 def matching_deals(conditions: str) -> Any:

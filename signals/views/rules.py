@@ -112,9 +112,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     """Every rule with its trigger, live flag, open episodes and firings in the last 30 days."""
     _ops(request)
     # Each row with what no longer holds in its conditions (such a rule is not evaluated until corrected).
-    rows = [
-        (row, " ".join(services.rule_conditions_problems(row.rule))) for row in selectors.rule_rows(now=timezone.now())
-    ]
+    rule_rows = selectors.rule_rows(now=timezone.now())
+    problems = services.rules_conditions_problems(row.rule for row in rule_rows)  # every rule's, in a few queries
+    rows = [(row, " ".join(problems[row.rule.pk])) for row in rule_rows]
     return render(request, "signals/rules/rule_list.html", {"rows": rows})
 
 

@@ -341,3 +341,68 @@ def test_the_dry_run_of_a_deal_rule_answers_the_replay(org: Any, api_client_for:
         assert (run["first_day"], run["last_day"], run["starts"], run["deals"]) == ("2026-09-01", "2026-11-29", 1, 1)
         assert run["sample"] == [{"deal": deal.pk, "name": "Big one", "first_start": "2026-10-05"}]
         assert {w["week"]: w["starts"] for w in run["per_week"] if w["starts"]} == {"2026-10-05": 1}
+
+
+def _rules_naming_every_kind(org: Any, count: int) -> None:
+    """`count` more rules whose conditions name a pipeline, a stage, an owner, a team and a region (different ones
+    from rule to rule); every fifth names the finance analyst as owner (no rep: its conditions no longer hold)."""
+    stages, reps = list(default_stages().values()), [org.rep_a, org.rep_b, org.rep_c]
+    start = Rule.objects.count()
+    for i in range(start, start + count):
+        stage, rep = stages[i % len(stages)], reps[i % len(reps)]
+        owner = org.finance if i % 5 == 4 else rep
+        Rule.objects.create(
+            name=f"Rule {i}",
+            trigger="schedule",
+            every_minutes=60,
+            created_by=org.ops,
+            conditions=f"pipeline={stage.pipeline_id}&stage={stage.pk}&owner={owner.pk}&team={rep.team_id}"
+            f"&region={rep.region_id}",
+        )
+
+
+@pytest.mark.parametrize("url", ["/signals/rules/", "/api/v1/signals/rules/"])
+def test_the_rules_list_checks_every_rules_conditions_in_a_fixed_number_of_queries(
+    org: Any, client_for: Any, url: str
+) -> None:
+    """The list says of each rule whether its conditions still hold: the people, stages, teams, pipelines and regions
+    they name are read once for all the rules, not once per rule (100 queries for 20 rules naming all five)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(org.ops)
+    _rules_naming_every_kind(org, 5)
+    client.get(url)  # the session, the caches: read before counting
+    with CaptureQueriesContext(connection) as five:
+        assert client.get(url).status_code == 200
+    _rules_naming_every_kind(org, 15)
+    with CaptureQueriesContext(connection) as twenty:
+        listing = client.get(url).content.decode()
+    assert listing.count("Rule ") == 20 and listing.count("Select a valid choice") == 4
+    assert len(twenty.captured_queries) == len(five.captured_queries)
+
+
+def test_the_rules_checked_together_have_the_problems_each_has_alone(org: Any) -> None:
+    """The batch check (the lists) answers what each rule's own check answers, whatever its conditions name."""
+    proposal = default_stages()["Proposal"]
+    conditions = [
+        f"stage={proposal.pk}&owner={org.rep_a.pk}&team={org.rep_a.team_id}&region={org.rep_a.region_id}",
+        f"pipeline={proposal.pipeline_id}&stage=999999&owner={org.finance.pk}",
+        "stage=abc&owner=1.0&team=&region=99999999999999999999999",
+        f"stage=abc&stage={proposal.pk}&owner={org.rep_b.pk}&owner=x",
+        f"stage= {proposal.pk} &team={org.rep_c.team_id}%00&colour=red&min_amount=lots",
+        "account=12.0&status=nope",
+        "",
+    ]
+    rules = [
+        Rule.objects.create(name=f"Rule {i}", trigger="schedule", every_minutes=60, created_by=org.ops, conditions=c)
+        for i, c in enumerate(conditions)
+    ]
+    rules.append(Rule.objects.create(name="Leads", trigger="lead_sla", created_by=org.ops, conditions="stage=999999"))
+    together = services.rules_conditions_problems(rules)
+    alone = {
+        rule.pk: [] if rule.trigger == "lead_sla" else services.conditions_errors(rule.conditions) for rule in rules
+    }
+    assert together == alone
+    assert together[rules[0].pk] == [] and len(together[rules[1].pk]) == 2 and together[rules[-1].pk] == []
+    assert {rule.pk: services.rule_conditions_problems(rule) for rule in rules} == alone
