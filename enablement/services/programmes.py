@@ -98,19 +98,24 @@ def _lock_enrolments(ids: Iterable[int]) -> set[int]:
 
 
 @transaction.atomic
-def progress_sync_learning(*, person_ids: Iterable[int], today: dt.date) -> int:
+def progress_sync_learning(
+    *, person_ids: Iterable[int], today: dt.date, progress_ids: Iterable[int] | None = None
+) -> int:
     """Course steps complete when the person completed the course; certification steps complete while the person
     holds the certification validly on `today` (awarded_on <= today < expires_on) and reopen when they no longer
-    do. Returns how many steps changed."""
+    do. `progress_ids`: only these copies of steps (those just added or edited), not every step of the people.
+    Returns how many steps changed."""
     ids = {int(i) for i in person_ids}
     if not ids:
         return 0
     now = timezone.now()
+    candidates = StepProgress.objects.filter(
+        enrolment__person_id__in=ids, step__kind__in=[StepKind.COURSE, StepKind.CERTIFICATION]
+    )
+    if progress_ids is not None:
+        candidates = candidates.filter(id__in=set(progress_ids))
     rows = list(
-        StepProgress.objects.filter(
-            enrolment__person_id__in=ids, step__kind__in=[StepKind.COURSE, StepKind.CERTIFICATION]
-        )
-        .select_related("step", "enrolment")
+        candidates.select_related("step", "enrolment")
         .select_for_update(of=("self",))
         .order_by("pk")  # locked in id order, as every multi-row lock of steps
     )
@@ -272,19 +277,29 @@ def step_add(
     last = programme.steps.order_by("-position").values_list("position", flat=True).first() or 0
     step = ProgrammeStep.objects.create(programme=programme, position=last + 1, **values)
     audit_record(actor=actor, instance=step, action="create", changes={k: (None, v) for k, v in values.items()})
-    # Every enrolment gets it: an open one, and a completed one (which reopens: it has a new step to do).
-    enrolments = list(Enrolment.objects.filter(programme=programme))
-    StepProgress.objects.bulk_create(
+    # Every enrolment gets it: an open one, and a completed one (which reopens: it has a new step to do). Only the
+    # new copies are evaluated after (nothing else of the people changed), so no step written before is locked:
+    # evaluating all their course steps and then all their milestones took their steps in other programmes in two
+    # passes, and a start date corrected at that moment (all the person's steps in one pass, in id order) held a
+    # milestone and waited for a course step held here ("deadlock detected"). The enrolments are locked in id order
+    # before any is written: the completions written after (in several passes) wait for nobody then.
+    enrolments = list(Enrolment.objects.select_for_update().filter(programme=programme).order_by("pk"))
+    copies = StepProgress.objects.bulk_create(
         [StepProgress(enrolment=e, step=step, due_on=engine.due_on(e.start_date, step.due_days)) for e in enrolments]
     )
     people = {e.person_id for e in enrolments}
-    _after_steps_added(people, enrolment_ids={e.pk for e in enrolments})
+    _after_steps_added(people, enrolment_ids={e.pk for e in enrolments}, progress_ids={c.pk for c in copies})
     return step
+
+
+RULE_FIELDS = ("kind", "course", "certification", "milestone", "target")  # what makes a step's copy done
 
 
 @transaction.atomic
 def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> ProgrammeStep:
-    """Change a step; a new number of days moves the due date of every enrolment's copy of it."""
+    """Change a step; a new number of days moves the due date of every enrolment's copy of it. A new kind, course,
+    certification or milestone evaluates its copies again; a task turned into a step that completes by itself loses
+    its ticks (done again at once when the course is completed, the certification held, the milestone reached)."""
     _check_ops(actor)
     # The programme's lock, as step_add and step_delete hold it: someone enrolled at that moment copied the step
     # with its old days, and the due dates moved below missed their copy (due on the old date, for good).
@@ -300,16 +315,31 @@ def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> Programme
         setattr(step, field, new)
     step.save()
     audit_record(actor=actor, instance=step, action="update", changes=changes)
-    people = set(Enrolment.objects.filter(programme_id=step.programme_id).values_list("person_id", flat=True))
+    new_rule = any(field in changes for field in RULE_FIELDS)
+    if "due_days" not in changes and not new_rule:
+        return step  # a new title: no copy changes
+    # The step's copies alone are locked, in id order (the copies, not their enrolments), with the start dates
+    # their due dates follow: the people's other steps do not change. New days change no completion, so nothing
+    # else is locked; a new rule then locks the copies' enrolments (in id order) before evaluating the copies.
+    copies = list(
+        StepProgress.objects.filter(step=step)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", "enrolment_id", "enrolment__person_id", "enrolment__start_date", "completed_at")
+    )
     if "due_days" in changes:
-        # Every step of the programme's people in one pass, in id order, before the copies move: the learning sync
-        # below locks their course and certification steps, and a course completed at that moment, holding a lower
-        # one of those, waited for a copy held here ("deadlock detected").
-        _lock_steps_of(people)
-        for progress in StepProgress.objects.filter(step=step).select_related("enrolment").order_by("pk"):
-            progress.due_on = engine.due_on(progress.enrolment.start_date, step.due_days)
-            progress.save(update_fields=["due_on"])
-    _after_steps_added(people, enrolment_ids=set())
+        moved = [StepProgress(pk=pk, due_on=engine.due_on(start, step.due_days)) for pk, _, _, start, _ in copies]
+        StepProgress.objects.bulk_update(moved, ["due_on"], batch_size=2000)
+    if new_rule and copies:
+        enrolment_ids = _lock_enrolments({enrolment_id for _, enrolment_id, *_ in copies})
+        if current["kind"] == StepKind.TASK and step.kind != StepKind.TASK:
+            # A task's copies were done by a tick; the step now completes by itself: only by its new rule.
+            ticked = [pk for pk, *_, completed_at in copies if completed_at is not None]
+            StepProgress.objects.filter(id__in=ticked).update(
+                completed_at=None, completed_by=None, reopened_at=timezone.now()
+            )
+        people = {person_id for _, _, person_id, _, _ in copies}
+        _after_steps_added(people, enrolment_ids=enrolment_ids, progress_ids={pk for pk, *_ in copies})
     return step
 
 
@@ -319,17 +349,32 @@ def step_delete(*, actor: User, step: ProgrammeStep) -> None:
     # The programme's lock, as step_add and enrolling hold it: an enrolment made at that moment copied the step
     # being removed and failed at its commit (its copy named a deleted step).
     _lock_programme_id(step.programme_id)
-    enrolment_ids = set(StepProgress.objects.filter(step=step).values_list("enrolment_id", flat=True))
+    # Its copies are locked in id order before they are deleted (the delete takes them in the table's order): a
+    # writer of several of them (a learning sync, the milestones' run), holding a lower one and waiting for a higher
+    # one, deadlocked with the delete holding the higher one.
+    enrolment_ids = set(
+        StepProgress.objects.filter(step=step)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("enrolment_id", flat=True)
+    )
     audit_record(actor=actor, instance=step, action="delete", changes={"title": (step.title, None)})
     step.delete()
     _refresh_enrolments_done(enrolment_ids, now=timezone.now())
 
 
-def _after_steps_added(person_ids: set[int], *, enrolment_ids: set[int]) -> None:
-    """New steps may already be done (a course completed, a certification held, a milestone reached)."""
-    if person_ids:
-        progress_sync_learning(person_ids=person_ids, today=timezone.localdate())
-        milestones_evaluate(person_ids=person_ids, now=timezone.now())
+def _after_steps_added(person_ids: set[int], *, enrolment_ids: set[int], progress_ids: set[int] | None = None) -> None:
+    """New steps may already be done (a course completed, a certification held, a milestone reached). Only the new
+    (or edited) copies are evaluated, `progress_ids` (by default every copy in `enrolment_ids`, new enrolments): the
+    people's other steps did not change, and evaluating them locked steps of other programmes after this writer's
+    enrolments, against the order every writer takes (programme, steps, enrolments)."""
+    if progress_ids is None:
+        progress_ids = set(
+            StepProgress.objects.filter(enrolment_id__in=enrolment_ids).order_by().values_list("pk", flat=True)
+        )
+    if person_ids and progress_ids:
+        progress_sync_learning(person_ids=person_ids, today=timezone.localdate(), progress_ids=progress_ids)
+        milestones_evaluate(person_ids=person_ids, now=timezone.now(), progress_ids=progress_ids)
     _refresh_enrolments_done(enrolment_ids, now=timezone.now())
 
 
@@ -551,11 +596,19 @@ def step_progress_set(*, actor: User, progress: StepProgress, done: bool) -> Ste
     return progress
 
 
-def milestones_evaluate(*, person_ids: Iterable[int] | None = None, now: dt.datetime | None = None) -> int:
-    """Evaluate the open CRM milestone steps (of everyone, or of `person_ids`): one pipeline query for the counts,
-    then a bulk update of the values and of the steps reached. Returns how many steps completed."""
+def milestones_evaluate(
+    *,
+    person_ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
+    progress_ids: Iterable[int] | None = None,
+) -> int:
+    """Evaluate the open CRM milestone steps (of everyone, or of `person_ids`; `progress_ids`: only these copies of
+    steps): one pipeline query for the counts, then a bulk update of the values and of the steps reached. Returns
+    how many steps completed."""
     now = now or timezone.now()
     rows = StepProgress.objects.filter(step__kind=StepKind.MILESTONE, completed_at__isnull=True)
+    if progress_ids is not None:
+        rows = rows.filter(id__in=set(progress_ids))
     if person_ids is not None:
         ids = {int(i) for i in person_ids}
         if not ids:

@@ -330,7 +330,8 @@ def test_a_course_steps_days_changed_while_the_persons_learning_syncs_deadlocks_
 ) -> None:
     # Changing a course step's days locked every copy of it, then its learning sync locked the people's course
     # steps in id order; a learning sync for one of them at that moment (a course completed) held their earlier
-    # course step and waited for the copy: "deadlock detected". The edit now locks all their steps first.
+    # course step and waited for the copy: "deadlock detected". New days change no completion: the edit now locks
+    # the step's copies alone and evaluates nothing.
     basics = learning_services.course_create(actor=org.ops, title="Product basics")
     pricing = learning_services.course_create(actor=org.ops, title="Pricing")
     programme = services.programme_create(actor=org.ops, name="Rep onboarding", auto_assign=False)
@@ -342,7 +343,7 @@ def test_a_course_steps_days_changed_while_the_persons_learning_syncs_deadlocks_
     first = StepProgress.objects.get(enrolment=enrolment, step__course=basics)
     copy = StepProgress.objects.get(enrolment=enrolment, step=later)
     assert first.pk < copy.pk
-    meeting = Meeting()  # the edit has moved the copies; the sync holds the rep's first course step
+    meeting = Meeting()  # the edit holds the copies (it computes their due dates); the sync holds the first step
 
     def learning_sync() -> None:
         # What the rep's learning sync locks, in its order (id order): their first course step, then the copy.
@@ -352,7 +353,7 @@ def test_a_course_steps_days_changed_while_the_persons_learning_syncs_deadlocks_
                 if pk == first.pk:
                     meeting.wait()
 
-    monkeypatch.setattr(services, "_after_steps_added", meeting.around(services._after_steps_added, before=True))
+    monkeypatch.setattr(services.engine, "due_on", meeting.around(services.engine.due_on))
     _, errors = run_at_once(lambda: services.step_update(actor=org.ops, step=later, due_days=14), learning_sync)
     assert [str(e).splitlines()[0] for e in errors] == []
     copy.refresh_from_db()
