@@ -5,6 +5,7 @@ in salesops.org (FiscalCalendar), below every app."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -163,6 +164,26 @@ class CommissionRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} ({self.status})"
+
+
+class RecomputePending(models.Model):
+    """People a change's transaction touched, waiting for a commission recompute (incentives.pending): one row per
+    transaction, written with the change, taken by the next change recompute to run, whoever's change queued it,
+    and deleted once that recompute committed. A burst of changes is recomputed by the first of its tasks in one
+    go; a task dropped by its expiry loses nobody (the next task, or the minute's sweep, takes its people)."""
+
+    person_ids = ArrayField(models.BigIntegerField())
+    # The earliest date the change touched, when before the open fiscal year (the recompute reaches back to it).
+    since = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=120, blank=True, default="")
+    queued_at = models.DateTimeField(default=timezone.now)
+    # The recompute that took the row (a token of its own) and when: a claim older than PENDING_CLAIM_STALE is
+    # taken again (its worker died).
+    claim = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{len(self.person_ids)} people pending since {self.queued_at}"
 
 
 class NextLinesKey(models.Func):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError, transaction
@@ -34,11 +35,24 @@ QUOTA_UPLOAD_TIME_LIMIT = 25 * 60
     time_limit=360,
 )
 def recompute_people(person_ids: list[int], reason: str = "", since: str | None = None) -> dict[str, int]:
-    from incentives.recompute import commission_recompute
+    """A change's recompute: of everyone pending (incentives.pending), its own people among them unless a recompute
+    that started after their change took them already. The arguments say what the change queued (the outbox, the
+    logs); the pending rows are what is recomputed."""
+    from incentives.pending import recompute_pending
 
-    return commission_recompute(
-        person_ids=person_ids, triggered_by=f"change: {reason}", since=dt.date.fromisoformat(since) if since else None
-    )
+    return recompute_pending()
+
+
+RECOMPUTE_PENDING = "incentives.recompute_pending"
+
+
+@shared_task(name=RECOMPUTE_PENDING, acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=360)
+def recompute_pending_sweep() -> dict[str, int]:
+    """Every minute (beat): whoever is still pending, their change's task dropped by its expiry during a backlog,
+    or taken by a recompute whose worker died."""
+    from incentives.pending import recompute_pending
+
+    return recompute_pending()
 
 
 # acks_late: a worker lost mid-upload gets the job redelivered; the save is one transaction with the job's
@@ -149,19 +163,33 @@ def queue_recompute(*, person_ids: Iterable[int], reason: str, since: dt.date | 
     _recompute_batch.add({int(i) for i in person_ids}, reason=reason, since=since, stage=_stage)
 
 
+@dataclass
+class _Staged:
+    """What a transaction's batch staged: its row of people pending and its outbox message."""
+
+    pending: int | None = None
+    message: int | None = None
+
+
 def _stage(batch: Batch) -> None:
     """The transaction's message, widened; a rolled-back one is gone (its ids ride along in a new one: an
     extra recompute, never a missed one)."""
+    from incentives.pending import pending_stage
     from salesops.outbox import services as outbox
 
+    staged: _Staged = batch.token or _Staged()
+    # The people pending, with the change (incentives.pending): a task dropped by its expiry loses nobody.
+    staged.pending = pending_stage(staged.pending, person_ids=batch.all_ids(), reason=",".join(batch.reasons()),
+                                   since=batch.since)  # fmt: skip
+    batch.token = staged
     args = _task_args(batch)
-    if batch.token is None or not outbox.replace_args(batch.token, args=args):
-        batch.token = outbox.enqueue(
+    if staged.message is None or not outbox.replace_args(staged.message, args=args):
+        staged.message = outbox.enqueue(
             RECOMPUTE_PEOPLE,
             args=args,
             queue=QUEUE_RECOMPUTE,
-            # A change is recomputed within a minute of its sending or it is stale: a backlog is dropped, the
-            # nightly run catches up.
+            # A change's task is dropped a minute after its sending (a backlog): its people stay pending, and the
+            # first task to run, or the minute's sweep, takes them all at once (incentives.pending).
             expires=60,
             send_on_commit=False,
         )
@@ -174,8 +202,8 @@ def _task_args(batch: Batch) -> list[object]:
 def _send(batch: Batch) -> None:
     from salesops.outbox import services as outbox
 
-    if batch.token is not None:
-        outbox.send(batch.token)
+    if batch.token is not None and batch.token.message is not None:
+        outbox.send(batch.token.message)
 
 
 # Per thread: a threaded server runs several transactions at once (salesops.kernel.coalesce).

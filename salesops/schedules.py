@@ -52,6 +52,13 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 600.0,
         "options": {"expires": 540},
     },
+    # Every minute whoever a change left pending for a commission recompute and no change task took (dropped by
+    # its expiry in a backlog, or its worker died) is recomputed in one go (incentives.pending).
+    "commissions-pending": {
+        "task": "incentives.recompute_pending",
+        "schedule": 60.0,
+        "options": {"queue": "recompute", "expires": 55},
+    },
     # Nightly at 02:30 (company time) every open period is recomputed from scratch, so anything a change
     # trigger missed (a lost task, a backlog dropped by `expires`) is right by the morning.
     # Must not be missed: a copy queued while the workers are down runs when they are back (within
