@@ -295,11 +295,25 @@ def step_add(
 RULE_FIELDS = ("kind", "course", "certification", "milestone", "target")  # what makes a step's copy done
 
 
+def _done_by_the_new_rule_too(old: dict[str, Any], step: ProgrammeStep) -> bool:
+    """Whether whatever the step's old rule completed is done by its new rule too, without looking again: only a
+    milestone whose target was lowered (the count reached the higher one; and once done a milestone stays done)."""
+    return (
+        old["kind"] == step.kind == StepKind.MILESTONE
+        and old["milestone"] == step.milestone
+        and step.target is not None
+        and old["target"] is not None
+        and step.target <= old["target"]
+    )
+
+
 @transaction.atomic
 def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> ProgrammeStep:
     """Change a step; a new number of days moves the due date of every enrolment's copy of it. A new kind, course,
-    certification or milestone evaluates its copies again; a task turned into a step that completes by itself loses
-    its ticks (done again at once when the course is completed, the certification held, the milestone reached)."""
+    certification, milestone or a higher target undoes what the old rule completed (a task's ticks, the old course's,
+    certification's or target's completions): each copy is done again at once only where the new rule holds (the
+    course completed, the certification held, the milestone reached); a step turned into a task waits for its tick.
+    A lower target keeps the copies done and completes those that reach it now."""
     _check_ops(actor)
     # The programme's lock, as step_add and step_delete hold it: someone enrolled at that moment copied the step
     # with its old days, and the due dates moved below missed their copy (due on the old date, for good).
@@ -332,10 +346,12 @@ def step_update(*, actor: User, step: ProgrammeStep, **values: Any) -> Programme
         StepProgress.objects.bulk_update(moved, ["due_on"], batch_size=2000)
     if new_rule and copies:
         enrolment_ids = _lock_enrolments({enrolment_id for _, enrolment_id, *_ in copies})
-        if current["kind"] == StepKind.TASK and step.kind != StepKind.TASK:
-            # A task's copies were done by a tick; the step now completes by itself: only by its new rule.
-            ticked = [pk for pk, *_, completed_at in copies if completed_at is not None]
-            StepProgress.objects.filter(id__in=ticked).update(
+        if not _done_by_the_new_rule_too(current, step):
+            # Every copy done was done by the old rule: a tick when the step was a task (only tasks are ticked), else
+            # the old course, certification or target. It reopens, and the evaluation below completes it again at
+            # once only where the new rule holds; a step turned into a task waits for its tick.
+            done = [pk for pk, *_, completed_at in copies if completed_at is not None]
+            StepProgress.objects.filter(id__in=done).update(
                 completed_at=None, completed_by=None, reopened_at=timezone.now()
             )
         people = {person_id for _, _, person_id, _, _ in copies}
