@@ -53,7 +53,7 @@ def _claim(token: uuid.UUID, *, limit: int) -> list[tuple[list[int], dt.date | N
             f"""
             WITH taken AS (
                 SELECT id FROM {TABLE}
-                WHERE claim IS NULL OR claimed_at < now() - %s
+                WHERE claim IS NULL OR claimed_at < now() - make_interval(secs => %s)
                 ORDER BY id
                 LIMIT %s
                 FOR UPDATE SKIP LOCKED
@@ -62,7 +62,7 @@ def _claim(token: uuid.UUID, *, limit: int) -> list[tuple[list[int], dt.date | N
             FROM taken WHERE p.id = taken.id
             RETURNING p.person_ids, p.since, p.reason
             """,
-            [PENDING_CLAIM_STALE, limit, token],
+            [PENDING_CLAIM_STALE.total_seconds(), limit, token],
         )
         return [(list(people), since, reason) for people, since, reason in cursor.fetchall()]
 

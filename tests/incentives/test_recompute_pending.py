@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.db import connection
 
 from incentives import tasks
 from incentives.models import CommissionRun, Payout, RecomputePending
@@ -93,6 +92,7 @@ def test_a_failed_recompute_leaves_its_people_pending_and_a_dead_ones_are_taken_
     # Claimed by the recompute that failed: another does not take it while that one may still be alive ...
     assert tasks.recompute_pending_sweep() == {"people": 0}
     # ... and does once the claim is older than any recompute lives (its worker died).
-    RecomputePending.objects.update(claimed_at=timezone.now() - dt.timedelta(minutes=11))
+    with connection.cursor() as cursor:  # the database's clock, as the claim's
+        cursor.execute("UPDATE incentives_recomputepending SET claimed_at = now() - interval '11 minutes'")
     tasks.recompute_pending_sweep()
     assert _ann_q1(example) == Decimal("21650.00") and not RecomputePending.objects.exists()
