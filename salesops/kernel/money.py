@@ -4,7 +4,8 @@ one formatting layer (salesops.formats, which templates, charts and exports use,
 Money is Decimal throughout. Formats (docs/formats.md): money thousands separated with two decimals
 ("19,338.75"), a share of a whole as a percentage ("87.5 %"), a commission rate exact to a tenth of a basis
 point ("1.5 %"), a percentage stored in points (a probability, 0–100) as many decimals as it has ("62.5 %"),
-a count thousands separated; a missing value is "—".
+a count thousands separated; a missing value is "—". And a file's size, in units of 1,024 bytes ("1.2 GB", "512 KB",
+"1,000 bytes").
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "format_percent",
     "format_points",
     "format_rate",
+    "format_size",
     "parse_money",
     "to_decimal",
 ]
@@ -128,3 +130,19 @@ def _exact_points(points: Decimal) -> str:
 
 def format_count(value: int | None) -> str:
     return NONE if value is None else f"{value:,}"
+
+
+_SIZE_UNITS = {"GB": 1024**3, "MB": 1024**2, "KB": 1024}
+
+
+def format_size(size: int, unit: str | None = None, *, places: int = 1) -> str:
+    """A size in bytes as people read it, in units of 1,024 bytes, thousands separated. Without `unit`: in the
+    largest unit it reaches, to `places` decimals, none when it is whole ("1 GB", "1,234.5 MB", "12 KB"); under a
+    KB, in bytes ("800 bytes"). With `unit` ("GB", "MB", "KB"): in that one, with `places` decimals even when whole
+    ("60.0 MB"; places=0: "600 MB")."""
+    if unit is not None:
+        return f"{size / _SIZE_UNITS[unit]:,.{places}f} {unit}"
+    for name, scale in _SIZE_UNITS.items():
+        if size >= scale:
+            return f"{size / scale:,.{places}f}".removesuffix("." + "0" * places) + f" {name}"
+    return f"{size:,} bytes"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import zipfile
 from typing import Any
 
+from salesops.kernel.money import format_size
+
 
 def column_letter(index: int) -> str:
     """A column as a spreadsheet names it: 0 is A, 25 is Z, 26 is AA."""
@@ -23,7 +25,6 @@ def column_letter(index: int) -> str:
 # So every XLSX the hub reads is refused, before openpyxl opens it, when its parts unpack to more than this (a file
 # of 100,000 deals with 16 columns unpacks to about 80 MB).
 XLSX_UNPACKED_MAX = 512 * 1024 * 1024
-_MB = 1024 * 1024
 
 
 def xlsx_unpacked_problem(source: Any, *, name: str, limit: int | None = None) -> str | None:
@@ -43,7 +44,8 @@ def xlsx_unpacked_problem(source: Any, *, name: str, limit: int | None = None) -
             source.seek(0)
     if unpacked <= limit:
         return None
+    unpacked_mb, limit_mb = format_size(unpacked, "MB", places=0), format_size(limit, "MB", places=0)
     return (
-        f"{name} unpacks to {unpacked / _MB:,.0f} MB, more than the {limit / _MB:,.0f} MB an XLSX file may hold: "
+        f"{name} unpacks to {unpacked_mb}, more than the {limit_mb} an XLSX file may hold: "
         "save it as CSV, or split it into smaller files."
     )

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from salesops import formats
-from salesops.kernel.money import MoneyError, format_money, format_percent, format_points, format_rate, parse_money
+from salesops.kernel.money import (
+    MoneyError,
+    format_money,
+    format_percent,
+    format_points,
+    format_rate,
+    format_size,
+    parse_money,
+)
 
 cents = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2, allow_nan=False)
 
@@ -102,3 +110,48 @@ def test_a_sum_wider_than_28_digits_is_formatted_to_the_cent():
     assert format_money(widest) == "99,999,999,999,999,999,999,999,999,999,999.99"
     assert formats.money0(widest) == "100,000,000,000,000,000,000,000,000,000,000"
     assert format_money(Decimal("12345678901234567890123456789.005")) == "12,345,678,901,234,567,890,123,456,789.01"
+
+
+MB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("size", "unit", "places", "expected"),
+    [
+        (800, None, 1, "800 bytes"),
+        (1_000, None, 1, "1,000 bytes"),
+        (1024, None, 1, "1 KB"),
+        (512 * 1024, None, 1, "512 KB"),
+        (1536, None, 1, "1.5 KB"),
+        (20 * MB, None, 1, "20 MB"),
+        (1234 * MB + MB // 2, None, 1, "1.2 GB"),
+        (1024**3, None, 1, "1 GB"),
+        (2 * MB + 100_000, "MB", 1, "2.1 MB"),
+        (60 * MB, "MB", 1, "60.0 MB"),
+        (3 * MB + 300_000, "MB", 0, "3 MB"),
+        (1500 * MB, "MB", 0, "1,500 MB"),
+        (MB // 2, "KB", 0, "512 KB"),
+    ],
+)
+def test_a_size_reads_in_the_largest_unit_it_reaches_or_the_one_asked(size, unit, places, expected):
+    assert format_size(size, unit, places=places) == expected
+
+
+@given(st.integers(min_value=0, max_value=2**50))
+def test_sizes_read_as_the_messages_that_wrote_them_by_hand_did(size):
+    # The forms the upload messages had before they shared format_size, word for word.
+    def crm_import(n: int) -> str:
+        for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+            if n >= scale:
+                return f"{n / scale:,.1f}".removesuffix(".0") + f" {unit}"
+        return f"{n:,} bytes"
+
+    assert format_size(size) == crm_import(size)
+    assert format_size(size, "MB") == f"{size / MB:,.1f} MB"  # a quota upload's size
+    assert format_size(size, "MB", places=0) == f"{size / MB:,.0f} MB"  # an XLSX file unpacked
+
+
+@given(st.integers(min_value=1, max_value=999))
+def test_a_limit_of_whole_megabytes_under_a_thousand_reads_as_it_did(megabytes):
+    # The upload limits (5, 20, 50, 100, 200 MB) were written `LIMIT // (1024 * 1024)` MB.
+    assert format_size(megabytes * MB) == f"{megabytes} MB"
