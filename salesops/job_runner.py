@@ -7,6 +7,15 @@ the job stayed "running" for good. The lock is tied to the runner's database ses
 process, so the copy knows: the lock is free, nobody runs the job, it takes it over; the lock is held, a live
 worker runs it, it does nothing now and looks again later (the task retries), so a job whose dead worker's session
 lingered is still taken over.
+
+The run's statements end with its soft time limit. Celery's soft limit is a signal: the exception it raises in the
+worker while Postgres runs a statement leaves the server running it (holding its locks) to its end, with the
+session unusable meanwhile. Inside `job_runner`, that statement is cancelled at once and its session closed
+(`_statement_cancelled_at_soft_limit`); its transaction rolls back, and the job stores its time-limit message through
+a new session.
+
+The transaction-level advisory locks the apps take (one refresh, import or recompute at a time) are taken here too
+(`advisory_xact_lock`, `try_advisory_xact_lock`), with the keys salesops.kernel.locks hands out.
 """
 
 from __future__ import annotations
@@ -18,13 +27,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from psycopg import pq
 
 from salesops.kernel.locks import lock_pair
 
-__all__ = ["RUNNER_RECHECK", "RUNNER_WAIT", "STALE_MARGIN", "claim_job", "job_runner", "stale_jobs_fail"]
+__all__ = [
+    "RUNNER_RECHECK",
+    "RUNNER_WAIT",
+    "STALE_MARGIN",
+    "advisory_xact_lock",
+    "claim_job",
+    "job_runner",
+    "stale_jobs_fail",
+    "try_advisory_xact_lock",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +59,31 @@ RUNNER_RECHECK = 300
 # the limit and Celery acknowledged the task (a task past its hard limit is not delivered again), so no copy will
 # take the job over. The sweep (`stale_jobs_fail`) fails it once nobody holds its runner lock.
 STALE_MARGIN = dt.timedelta(minutes=5)
+# How long the cancel request of a statement the soft time limit struck may take (it goes on a connection of its own);
+# the session is closed whatever came of it.
+CANCEL_TIMEOUT = 5.0
+
+
+def _xact_lock_sql(function: str, key: int | tuple[int, int]) -> tuple[str, list[int]]:
+    keys = [key] if isinstance(key, int) else list(key)
+    return f"SELECT {function}({', '.join(['%s'] * len(keys))})", keys
+
+
+def advisory_xact_lock(key: int | tuple[int, int], *, shared: bool = False) -> None:
+    """Wait for the transaction-level advisory lock `key` (salesops.kernel.locks: `lock_key(...)`, one bigint, or
+    `lock_pair(...)`, two ints) and hold it until the transaction ends. Call it inside `transaction.atomic()`: in
+    autocommit the statement is its own transaction and the lock is gone at once. `shared`: held alongside other
+    shared holders, never alongside an exclusive one."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_xact_lock_sql("pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock", key))
+
+
+def try_advisory_xact_lock(key: int | tuple[int, int]) -> bool:
+    """Take the transaction-level advisory lock `key` (as `advisory_xact_lock`) only if it is free now, without
+    waiting: whether this transaction holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_xact_lock_sql("pg_try_advisory_xact_lock", key))
+        return bool(cursor.fetchone()[0])
 
 
 @contextmanager
@@ -54,21 +100,54 @@ def job_runner(job: str, job_id: int, *, wait: float | None = None) -> Iterator[
         if held or time.monotonic() >= deadline:
             break
         time.sleep(0.2)
+    session = _session(connection)
     try:
-        yield held
+        with connection.execute_wrapper(_statement_cancelled_at_soft_limit):
+            yield held
     finally:
-        if held:
+        # A session closed meanwhile (a statement the soft time limit struck) took the lock with it.
+        if held and _session(connection) == session:
             try:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
             except DatabaseError:  # the session broke (its locks went with it), or its transaction was aborted
                 logger.warning("%s %s: the runner lock could not be released", job, job_id, exc_info=True)
                 if not connection.in_atomic_block:
-                    # Ending the session releases the lock. The driver's connection is closed first: Django's close
-                    # alone hands a pooled session back to the pool, lock and all; a closed one the pool discards.
-                    if connection.connection is not None:
-                        connection.connection.close()
-                    connection.close()
+                    _end_session(connection)  # ending the session releases the lock
+
+
+def _session(db: BaseDatabaseWrapper) -> int | None:
+    """The server process of the connection's session (None without one)."""
+    return db.connection.info.backend_pid if db.connection is not None and not db.connection.closed else None
+
+
+def _end_session(db: BaseDatabaseWrapper) -> None:
+    """End the connection's session. The driver's connection is closed first: Django's close alone hands a pooled
+    session back to the pool, locks and all; a closed one the pool discards."""
+    if db.connection is not None:
+        db.connection.close()
+    db.close()
+
+
+def _statement_cancelled_at_soft_limit(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    """Every statement of a job's run (a Django execute wrapper): when the soft time limit strikes while the server
+    runs it, a cancel request (on a connection of its own, as pg_cancel_backend from another session) stops it there,
+    and its session, which still owes the statement's answer and takes no other command, is closed. Before, the server
+    ran the statement to its end, holding its locks, after the job had given up."""
+    try:
+        return execute(sql, params, many, context)
+    except SoftTimeLimitExceeded:
+        db = context["connection"]
+        raw = db.connection
+        if raw is not None and not raw.closed and raw.info.transaction_status == pq.TransactionStatus.ACTIVE:
+            try:
+                raw.cancel_safe(timeout=CANCEL_TIMEOUT)
+            except Exception:  # the exception to raise is the soft limit's (its job says it took too long)
+                logger.warning("a statement stopped at its soft time limit could not be cancelled", exc_info=True)
+            _end_session(db)
+        raise
 
 
 def claim_job(

@@ -29,6 +29,7 @@ from salesops import softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.job_runner import claim_job, job_runner, stale_jobs_fail
+from salesops.kernel.money import format_size
 from salesops.org.models import User
 from salesops.org.services import audit_record
 from signals.engine import reconciliation as engine
@@ -98,7 +99,7 @@ def invoice_import_create(*, actor: User, upload: UploadedFile | None) -> Invoic
     if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
         raise DomainError(f"{name}: only .csv and .xlsx files can be imported.", field="file")
     if (upload.size or 0) > MAX_UPLOAD_BYTES:
-        raise DomainError(f"{name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.", field="file")
+        raise DomainError(f"{name} is larger than {format_size(MAX_UPLOAD_BYTES)}.", field="file")
     record = InvoiceImport(created_by=actor, file_name=name[:255])
     record.file.save(name, upload, save=False)
     record.save()
@@ -221,10 +222,13 @@ def _import(import_id: int) -> InvoiceImport | None:
                     _finish_import(record, lines, rows_total)
     except engine.FileError as error:
         errors, error_count = [str(error)], 1
-    except Exception:
+    except Exception as error:
+        from celery.exceptions import SoftTimeLimitExceeded
+
         # The details (exception text, paths) go to the server's log, never to the page.
         logger.exception("invoice import %s stopped", import_id)
-        errors, error_count = [_import_stopped(import_id)], 1
+        timed_out = isinstance(error, SoftTimeLimitExceeded)
+        errors, error_count = [INVOICE_IMPORT_TIMED_OUT if timed_out else _import_stopped(import_id)], 1
     if errors:
         record.status = JobStatus.FAILED
         record.errors = errors
@@ -500,18 +504,33 @@ def _reconcile(reconciliation_id: int) -> Reconciliation:
             reconciliation.error = ""
             reconciliation.finished_at = timezone.now()
             reconciliation.save()
-    except Exception:
+    except Exception as error:
+        from celery.exceptions import SoftTimeLimitExceeded
+
         logger.exception("reconciliation %s stopped", reconciliation_id)
         reconciliation.status = JobStatus.FAILED
-        reconciliation.error = _reconciliation_stopped(reconciliation_id)
+        timed_out = isinstance(error, SoftTimeLimitExceeded)
+        reconciliation.error = RECONCILIATION_TIMED_OUT if timed_out else _reconciliation_stopped(reconciliation_id)
         reconciliation.finished_at = timezone.now()
         reconciliation.save(update_fields=["status", "error", "finished_at"])
     softcache.delete(key)
     return reconciliation
 
 
-# What an import or a reconciliation that stopped says (an error, its soft time limit, or the sweep of one whose worker
-# was killed at the hard limit): its transaction was rolled back, and the server's log says why.
+# What an import or a reconciliation that ran out of time says (its soft time limit, or the sweep of one whose worker
+# was killed at the hard limit: signals.tasks_reconciliation's limits): its transaction was rolled back.
+INVOICE_IMPORT_TIMED_OUT = (
+    "The import took longer than its 20 minutes and stored nothing: split the file and import the parts one after "
+    "another."
+)
+RECONCILIATION_TIMED_OUT = (
+    "The reconciliation took longer than its 20 minutes and stored nothing: reconcile a shorter period, or import the "
+    "invoices in smaller files and reconcile each."
+)
+
+
+# What an import or a reconciliation that stopped on an error says: its transaction was rolled back, and the server's
+# log says why.
 def _import_stopped(import_id: int) -> str:
     return f"The import stopped unexpectedly and stored nothing (invoice import {import_id}, in the server's log)."
 
@@ -526,17 +545,17 @@ def _reconciliation_stopped(reconciliation_id: int) -> str:
 def stale_reconciliation_jobs_fail(*, now: dt.datetime | None = None) -> list[int]:
     """Fail every invoice import and reconciliation still "running" past its task's hard time limit (and a margin)
     that nobody runs: its worker was killed at the limit, and Celery does not deliver such a task again, so its page
-    would say "running" for good. Each says what one stopped at its soft time limit says (nothing was stored), and
-    the uploader of an import hears it failed; one whose runner lock a session holds is left alone
-    (salesops.job_runner.stale_jobs_fail). Run by the beat's sweep (salesops.tasks.fail_stale_jobs). Returns the
-    ids failed, imports' then reconciliations'."""
+    would say "running" for good. Each says what one stopped at its soft time limit says (INVOICE_IMPORT_TIMED_OUT,
+    RECONCILIATION_TIMED_OUT: nothing was stored), and the uploader of an import hears it failed; one whose runner
+    lock a session holds is left alone (salesops.job_runner.stale_jobs_fail). Run by the beat's sweep
+    (salesops.tasks.fail_stale_jobs). Returns the ids failed, imports' then reconciliations'."""
     from signals.tasks_reconciliation import RECONCILIATION_TIME_LIMIT
 
     limit = dt.timedelta(seconds=RECONCILIATION_TIME_LIMIT)
     failed_imports: list[InvoiceImport] = []
 
     def fail_import(record: InvoiceImport) -> None:
-        record.status, record.errors, record.error_count = JobStatus.FAILED, [_import_stopped(record.pk)], 1
+        record.status, record.errors, record.error_count = JobStatus.FAILED, [INVOICE_IMPORT_TIMED_OUT], 1
         record.line_count = 0
         record.finished_at = timezone.now()
         record.save(update_fields=["status", "errors", "error_count", "line_count", "finished_at"])
@@ -544,7 +563,7 @@ def stale_reconciliation_jobs_fail(*, now: dt.datetime | None = None) -> list[in
         failed_imports.append(record)
 
     def fail_reconciliation(reconciliation: Reconciliation) -> None:
-        reconciliation.status, reconciliation.error = JobStatus.FAILED, _reconciliation_stopped(reconciliation.pk)
+        reconciliation.status, reconciliation.error = JobStatus.FAILED, RECONCILIATION_TIMED_OUT
         reconciliation.finished_at = timezone.now()
         reconciliation.save(update_fields=["status", "error", "finished_at"])
         softcache.delete(reconciliation_progress_key(reconciliation.pk))

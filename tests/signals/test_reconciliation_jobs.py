@@ -18,6 +18,11 @@ from tests.signals.test_reconciliation import HEADER, upload, won
 pytestmark = pytest.mark.django_db
 
 FILE = HEADER + "INV-1,2026-09-20,1000.00,USD,OPP-1,Acme Inc.,\n"
+# What an import or a reconciliation that ran out of time says, at its soft time limit or from the sweep.
+IMPORT_TIMED_OUT = ("The import took longer than its 20 minutes and stored nothing: split the file and import the parts "
+                    "one after another.")  # fmt: skip
+RECONCILIATION_TIMED_OUT = ("The reconciliation took longer than its 20 minutes and stored nothing: reconcile a "
+                            "shorter period, or import the invoices in smaller files and reconcile each.")  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -129,16 +134,12 @@ def test_an_import_and_a_run_whose_workers_were_killed_at_the_hard_time_limit_ar
     with runner_alive(services.INVOICE_IMPORT_RUNNER, live.pk) as worker:
         with django_capture_on_commit_callbacks(execute=True):
             assert fail_stale_jobs()["invoice imports and reconciliations"] == 2  # the beat's task
+        # Each says it ran out of time, as one stopped at its soft time limit does (was "stopped unexpectedly").
         shown = api.get(f"/api/v1/signals/invoice-imports/{dead.pk}/").json()
-        assert (shown["status"], shown["errors"]) == ("failed", [
-            f"The import stopped unexpectedly and stored nothing (invoice import {dead.pk}, in the server's log)."
-        ])  # fmt: skip
+        assert (shown["status"], shown["errors"]) == ("failed", [IMPORT_TIMED_OUT])
         assert Notification.objects.filter(recipient=org.finance, kind="import_finished").exists()
         shown = api.get(f"/api/v1/signals/reconciliations/{run.pk}/").json()
-        assert (shown["status"], shown["error"]) == ("failed", (
-            f"The reconciliation stopped unexpectedly and stored nothing (reconciliation {run.pk}, in the server's "
-            "log)."
-        ))  # fmt: skip
+        assert (shown["status"], shown["error"]) == ("failed", RECONCILIATION_TIMED_OUT)
         for record in (live, young):
             assert api.get(f"/api/v1/signals/invoice-imports/{record.pk}/").json()["status"] == "running"
         with worker.cursor() as cursor:  # the lock let go at once (a closed session frees it a moment later)
@@ -146,3 +147,52 @@ def test_an_import_and_a_run_whose_workers_were_killed_at_the_hard_time_limit_ar
                            list(lock_pair(services.INVOICE_IMPORT_RUNNER, live.pk)))  # fmt: skip
         assert services.stale_reconciliation_jobs_fail() == [live.pk]
     assert InvoiceImport.objects.get(pk=young.pk).status == JobStatus.RUNNING
+
+
+def test_an_import_and_a_run_stopped_at_their_soft_time_limit_say_they_ran_out_of_time(
+    org: Any, api_client_for: Any, monkeypatch: Any
+) -> None:
+    """The soft time limit strikes once an import's lines, or a run's matches, are written: nothing is stored, and
+    each says it ran out of time and what to do (it said "stopped unexpectedly", as for a bug)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from signals.tasks_reconciliation import RECONCILIATION_SOFT_TIME_LIMIT
+
+    assert RECONCILIATION_SOFT_TIME_LIMIT == 20 * 60  # the 20 minutes the messages name
+    won("Acme renewal", "1000.00", ext="OPP-1")
+    done = services.invoice_import_execute(
+        import_id=services.invoice_import_create(actor=org.finance, upload=upload("i.csv", FILE)).pk
+    )
+    assert done is not None and done.status == JobStatus.DONE
+    run = services.reconciliation_create(actor=org.finance, invoice_import=done)
+    record = services.invoice_import_create(actor=org.finance, upload=upload("i.csv", FILE))
+    real = services._copy
+
+    def slow(*args: Any) -> None:
+        real(*args)  # the rows are written, then the soft time limit strikes
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "_copy", slow)
+    stopped = services.invoice_import_execute(import_id=record.pk)
+    assert stopped is not None and (stopped.status, stopped.errors) == (JobStatus.FAILED, [IMPORT_TIMED_OUT])
+    assert not InvoiceLine.objects.filter(invoice_import=record).exists()
+    stopped_run = services.reconciliation_execute(reconciliation_id=run.pk)
+    assert stopped_run is not None and (stopped_run.status, stopped_run.error) == (JobStatus.FAILED,
+                                                                                   RECONCILIATION_TIMED_OUT)  # fmt: skip
+    assert not stopped_run.matches.exists() and not stopped_run.mismatches.exists()
+    api = api_client_for(org.finance)
+    assert api.get(f"/api/v1/signals/invoice-imports/{record.pk}/").json()["errors"] == [IMPORT_TIMED_OUT]
+    assert api.get(f"/api/v1/signals/reconciliations/{run.pk}/").json()["error"] == RECONCILIATION_TIMED_OUT
+
+
+def test_an_import_stopped_by_an_error_still_says_it_stopped_unexpectedly(org: Any, monkeypatch: Any) -> None:
+    record = services.invoice_import_create(actor=org.finance, upload=upload("i.csv", FILE))
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_copy", broken)
+    stopped = services.invoice_import_execute(import_id=record.pk)
+    assert stopped is not None and stopped.errors == [
+        f"The import stopped unexpectedly and stored nothing (invoice import {record.pk}, in the server's log)."
+    ]
