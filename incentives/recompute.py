@@ -49,6 +49,7 @@ from incentives.models import (
 )
 from incentives.plans import parse_plan
 from pipeline.selectors import won_deals_for_commissions
+from salesops.job_runner import advisory_xact_lock, try_advisory_xact_lock
 from salesops.kernel import trees
 from salesops.kernel.locks import lock_key, lock_pair
 from salesops.org.models import User
@@ -406,10 +407,9 @@ def _lock_change_scope(person_ids: Iterable[int]) -> None:
     people = list(User.objects.values_list("id", "manager_id"))
     written = trees.ancestors(dict(people), set(person_ids))
     paid = PlanAssignment.objects.filter(person_id__in=written).values_list("person_id", flat=True).distinct()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [RECOMPUTE_LOCK])
-        for namespace, key in scope_lock_keys(paid):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key])
+    advisory_xact_lock(RECOMPUTE_LOCK, shared=True)
+    for key in scope_lock_keys(paid):
+        advisory_xact_lock(key)
 
 
 def _run_create(
@@ -496,11 +496,10 @@ def commission_recompute(
     started = time.perf_counter()
     try:
         with engine.collector_paused(), transaction.atomic():
-            with connection.cursor() as cursor:
-                if person_ids is None:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
-                else:
-                    _lock_change_scope(person_ids)
+            if person_ids is None:
+                advisory_xact_lock(RECOMPUTE_LOCK)
+            else:
+                _lock_change_scope(person_ids)
             data, loaded, write_ids = build_input(
                 person_ids=set(person_ids) if person_ids is not None else None, since=since
             )
@@ -623,8 +622,7 @@ def commission_recompute_start(
     with transaction.atomic():
         # Check and create under one lock (held until the caller's transaction commits, when the new run
         # becomes visible): two starts at once (the nightly run and "Recompute now") make one run, not two.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [START_LOCK])
+        advisory_xact_lock(START_LOCK)
         # A second full run while one is computing would only find, at its swap, that everyone moved: it joins
         # the running one instead (a dead one is failed by `stale_runs_fail`, which queues it again), unless it
         # reaches further back than that one does (a change to a locked period of an earlier fiscal year).
@@ -703,8 +701,7 @@ def recompute_swap(*, run_id: int) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         with engine.collector_paused(), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
+            advisory_xact_lock(RECOMPUTE_LOCK)
             run = CommissionRun.objects.select_for_update().get(pk=run_id)
             if run.status != CommissionRun.Status.RUNNING:
                 return dict(run.stats or {})
@@ -828,9 +825,8 @@ def stale_runs_fail(*, now: dt.datetime | None = None) -> list[CommissionRun]:
         if not candidates:
             return []
         pids = [int(pid) for run in candidates if (pid := (run.stats or {}).get("backend_pid"))]
+        lock_free = try_advisory_xact_lock(RECOMPUTE_LOCK)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
-            lock_free = bool(cursor.fetchone()[0])
             cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
             sessions: dict[int, dt.datetime | None] = {int(pid): start for pid, start in cursor.fetchall()}
         for run in candidates:

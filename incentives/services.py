@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incentives import events, selectors
@@ -37,10 +37,10 @@ from salesops import limits, softcache
 from salesops.api import DomainError, Forbidden
 from salesops.celery import QUEUE_DEFAULT
 from salesops.formats import label
-from salesops.job_runner import claim_job, job_runner, stale_jobs_fail
+from salesops.job_runner import claim_job, job_runner, stale_jobs_fail, try_advisory_xact_lock
 from salesops.kernel import fiscal
 from salesops.kernel.fiscal import PeriodSpan, period_label
-from salesops.kernel.money import MoneyError, parse_money
+from salesops.kernel.money import MoneyError, format_size, parse_money
 from salesops.kernel.sheets import xlsx_unpacked_problem
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -168,14 +168,10 @@ def wait_for_recompute(what: str, *, wait: bool = True) -> None:
     from incentives.recompute import RECOMPUTE_LOCK, running_recompute_note
 
     deadline = time.monotonic() + (RECOMPUTE_WAIT_S if wait else 0)
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RECOMPUTE_LOCK])
-            if cursor.fetchone()[0]:
-                return
-            if time.monotonic() >= deadline:
-                raise DomainError(f"{what} waits for {running_recompute_note()}.")
-            time.sleep(0.25)
+    while not try_advisory_xact_lock(RECOMPUTE_LOCK):
+        if time.monotonic() >= deadline:
+            raise DomainError(f"{what} waits for {running_recompute_note()}.")
+        time.sleep(0.25)
 
 
 def next_open_period(after: Period) -> Period:
@@ -999,8 +995,8 @@ def quota_upload_job_create(*, actor: User, upload: UploadedFile, dry_run: bool,
         raise DomainError(f"{measure!r} is not a quota measure.", field="measure")
     size = upload.size or 0
     if size > QUOTA_UPLOAD_MAX_BYTES:
-        raise DomainError(f"{name} is {size / (1024 * 1024):,.1f} MB: a quota upload is at most "
-                          f"{QUOTA_UPLOAD_MAX_BYTES // (1024 * 1024)} MB (split it into several files).",
+        raise DomainError(f"{name} is {format_size(size, 'MB')}: a quota upload is at most "
+                          f"{format_size(QUOTA_UPLOAD_MAX_BYTES)} (split it into several files).",
                           field="file")  # fmt: skip
     job = QuotaUploadJob(created_by=actor, file_name=name[:255], measure=measure, dry_run=dry_run)
     job.file.save(name, upload, save=False)

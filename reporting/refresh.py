@@ -22,9 +22,12 @@ from django.utils import timezone
 
 from reporting.models import OPEN_SPELL_END, MonthSums, RefreshState
 from reporting.queries import TERRITORY_MODEL_VERSION
+from salesops.job_runner import advisory_xact_lock
 from salesops.kernel.locks import lock_key
 
-LOCK_KEY = lock_key("reporting.refresh")  # pg_advisory_xact_lock key of every reporting refresh
+# Every reporting refresh takes this advisory lock: one refresh at a time, a second run waits for the first and then
+# finds little left to do.
+LOCK_KEY = lock_key("reporting.refresh")
 ANALYZE_AFTER = 1_000  # deals in one batch of facts before reporting_dealfact is analyzed in the transaction
 CHUNK = 20_000  # deals per incremental batch: bounded statements, one transaction for the whole run
 # Rows that commit out of id or timestamp order are caught by reading a little behind the watermarks.
@@ -386,11 +389,6 @@ def _build_territory_months(cursor: Any, months: list[dt.date] | None) -> None:
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _lock(cursor: Any) -> None:
-    # One refresh at a time: a second run waits for the first and then finds little left to do.
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-
-
 def _state() -> RefreshState:
     state, _ = RefreshState.objects.select_for_update().get_or_create(pk=1)
     return state
@@ -497,7 +495,7 @@ def refresh_deals(deal_ids: Iterable[int], *, medians: bool = False) -> dict[str
     ids = sorted({int(i) for i in deal_ids})
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        advisory_xact_lock(LOCK_KEY)
         state = _state()
         buckets = _refresh_ids(cursor, ids, state)
         if medians or state.medians_at is None:
@@ -629,7 +627,7 @@ def refresh_changed(*, medians_max_age: dt.timedelta = dt.timedelta(hours=24)) -
     """The incremental sweep: every deal changed since the last sweep (whatever the way it changed)."""
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        advisory_xact_lock(LOCK_KEY)
         state = _state()
         if state.full_rebuild_at is None:
             # Nothing built yet: the first sweep is a full build.
@@ -655,7 +653,7 @@ def rebuild_all() -> dict[str, Any]:
     """Everything from scratch, in one transaction (readers of the reporting tables wait until it commits)."""
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        advisory_xact_lock(LOCK_KEY)
         return _rebuild_all(cursor, _state(), started)
 
 

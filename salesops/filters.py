@@ -7,7 +7,7 @@ from typing import Any
 import django_filters
 from django import forms
 
-from salesops.kernel.ids import is_id
+from salesops.kernel.ids import is_id, not_an_id
 
 __all__ = ["IdField", "IdFilter", "ValidatedFilterSet"]
 
@@ -28,10 +28,7 @@ class IdField(forms.CharField):
         if text is None or text in self.empty_values:
             return None
         if not is_id(text):
-            shown = text if len(text) <= 40 else f"{text[:40]}…"
-            raise forms.ValidationError(
-                f"{self.param}: {shown!r} is not an id (whole digits, e.g. ?{self.param}=12).", code="invalid"
-            )
+            raise forms.ValidationError(not_an_id(self.param, text), code="invalid")
         return int(text)
 
 

@@ -21,6 +21,7 @@ from enablement.engine import adoption as engine
 from enablement.models import Rollout
 from enablement.selectors import adoption as selectors
 from enablement.services import adoption as services
+from salesops.kernel.ids import ID_PATTERN
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup
 
@@ -73,7 +74,7 @@ def _trend(points: list[tuple[Any, Any, int]]) -> list[dict[str, Any]]:
 class ScorecardViewSet(viewsets.ViewSet):
     """This week's scorecard: every rep of the caller's scope (list) or one person in it (retrieve)."""
 
-    lookup_value_regex = r"[0-9]{1,18}"
+    lookup_value_regex = ID_PATTERN
 
     @extend_schema(
         operation_id="enablement_adoption_scorecard_list",
@@ -159,7 +160,7 @@ class RolloutViewSet(
 
     serializer_class = RolloutSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]{1,18}"
+    lookup_value_regex = ID_PATTERN
     queryset = Rollout.objects.none()
 
     def get_queryset(self) -> QuerySet[Rollout]:

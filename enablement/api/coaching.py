@@ -21,6 +21,7 @@ from rest_framework.routers import SimpleRouter
 from enablement.models import ActionItem, OneOnOne
 from enablement.selectors import coaching as selectors
 from enablement.services import coaching as services
+from salesops.kernel.ids import ID_PATTERN
 from salesops.org.auth import request_user
 
 ID = re.compile(r"[0-9]{1,12}")
@@ -74,7 +75,7 @@ class OneOnOneViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[OneOnOne]):
 
     serializer_class = OneOnOneSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]{1,18}"
+    lookup_value_regex = ID_PATTERN
     queryset = OneOnOne.objects.none()
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -192,7 +193,7 @@ class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = ActionItemSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]{1,18}"
+    lookup_value_regex = ID_PATTERN
     queryset = ActionItem.objects.none()
     http_method_names = ["get", "patch", "head", "options"]
 

@@ -3,7 +3,6 @@ finance and sales ops every rep, a manager their subtree, a rep their own row; a
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +18,7 @@ from rest_framework.routers import SimpleRouter
 
 from enablement.engine import ramp as engine
 from enablement.selectors import ramp as selectors
+from salesops.kernel.ids import ID_PATTERN, is_id
 from salesops.org.auth import request_user
 
 
@@ -68,7 +68,7 @@ class RampViewSet(viewsets.ViewSet):
     """Ramp to productivity: the cohorts' median curves and the reps in scope (list), one person's ramp over
     every completed month of tenure (retrieve)."""
 
-    lookup_value_regex = r"[0-9]{1,18}"  # /ramp/abc/ is no route: a 404, not a 500
+    lookup_value_regex = ID_PATTERN  # /ramp/abc/ is no route: a 404, not a 500
 
     @extend_schema(
         operation_id="enablement_ramp_list",
@@ -109,7 +109,7 @@ class RampViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         user = request_user(request)
-        if not re.fullmatch(r"[0-9]{1,18}", pk or ""):
+        if not is_id(pk or ""):
             raise NotFound("No such person.")
         try:
             found = selectors.person_ramp(user, int(pk or 0), today=timezone.localdate())

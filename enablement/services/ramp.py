@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from enablement.models import RampMonth, RampPerson
 from enablement.selectors.ramp import YEARS_MAX, years_back
 from pipeline import selectors as pipeline_selectors
+from salesops.job_runner import advisory_xact_lock
 from salesops.kernel.locks import lock_key
 from salesops.org.models import User
 
@@ -55,8 +56,7 @@ def refresh(*, person_ids: Iterable[int] | None = None, today: dt.date | None = 
     with transaction.atomic():
         # One refresh at a time, reading the deals once it holds the lock: a refresh queued by a later change
         # waits for an earlier one and then reads that change, so an older read never has the last word.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        advisory_xact_lock(LOCK_KEY)
         starts = tracked_starts(today=today, person_ids=ids)
         credits = pipeline_selectors.credits_since_start(starts, until=NO_END) if starts else None
         now = timezone.now()

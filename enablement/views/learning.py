@@ -28,6 +28,7 @@ from enablement.models import Certification, Course, LearningAssignment, Questio
 from enablement.selectors import learning as selectors
 from enablement.services import learning as services
 from salesops.api import DomainError, Forbidden
+from salesops.kernel.money import format_size
 from salesops.org.auth import request_user
 from salesops.org.models import Region, Team, User
 
@@ -184,7 +185,7 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "enablement/learning/course_edit.html", {
         "course": course, "lessons": list(course.lessons.order_by("position", "id")), "quiz": quiz,
         "questions": list(quiz.questions.order_by("position", "id")) if quiz else [],
-        "statuses": Course.Status.choices, "max_mb": services.MAX_UPLOAD_BYTES // (1024 * 1024),
+        "statuses": Course.Status.choices, "max_size": format_size(services.MAX_UPLOAD_BYTES),
     })  # fmt: skip
 
 
@@ -222,7 +223,7 @@ def lesson_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Lesson “{lesson.title}” saved.")
             return redirect("enablement:course_edit", pk=lesson.course_id)
     return render(request, "enablement/learning/lesson_edit.html",
-                  {"lesson": lesson, "max_mb": services.MAX_UPLOAD_BYTES // (1024 * 1024)})  # fmt: skip
+                  {"lesson": lesson, "max_size": format_size(services.MAX_UPLOAD_BYTES)})  # fmt: skip
 
 
 @login_required

@@ -19,7 +19,7 @@ from forecasting import selectors, services, tasks
 from forecasting.api import serializers as s
 from forecasting.models import ForecastAdjustment, ForecastSubmission
 from salesops.api import DomainError
-from salesops.kernel.ids import is_id
+from salesops.kernel.ids import is_id, not_an_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 
@@ -40,8 +40,7 @@ def _person(request: Request) -> User:
     if pk and not is_id(pk):
         # int() would read "1_0" as person 10 and " 7" as 7: only digits are an id, and anything else is a 400
         # naming the parameter (a person out of scope stays a 404, as one that does not exist).
-        shown = pk if len(pk) <= 40 else f"{pk[:40]}…"
-        raise DomainError(f"person: {shown!r} is not an id (whole digits, e.g. ?person=12).", field="person")
+        raise DomainError(not_an_id("person", pk), field="person")
     return selectors.person_for_read(user, pk) if pk else selectors.default_person(user)
 
 

@@ -62,8 +62,9 @@ from pipeline.services import account_create, account_update, default_pipeline, 
 from salesops import softcache
 from salesops.api import DomainError
 from salesops.celery import QUEUE_DEFAULT
-from salesops.job_runner import claim_job, job_runner, stale_jobs_fail
+from salesops.job_runner import advisory_xact_lock, claim_job, job_runner, stale_jobs_fail
 from salesops.kernel.locks import lock_key
+from salesops.kernel.money import format_size
 from salesops.org.models import Region, User
 from salesops.org.services import audit_record, person_create, person_update, region_create
 
@@ -230,8 +231,7 @@ def crm_file_import(
             tracker = Progress(progress, report.rows_total)
             tracker.report("reading")
             with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+                advisory_xact_lock(IMPORT_LOCK)
                 if preset == presets.MAVEN.key:
                     assert isinstance(source, Path)
                     _import_maven(report, actor=actor, folder=source, tracker=tracker)
@@ -326,7 +326,7 @@ def _deal_files(path: Path) -> Iterator[list[tuple[str, Path]]]:
         if not members:
             raise ImportFileError("The .zip holds no .csv or .xlsx file.")
         if sum(i.file_size for i in members) > MAX_ZIP_BYTES:
-            raise ImportFileError("The files in the .zip are larger than 200 MB unpacked.")
+            raise ImportFileError(f"The files in the .zip are larger than {format_size(MAX_ZIP_BYTES)} unpacked.")
         files = []
         for info in sorted(members, key=lambda i: Path(i.filename).name.lower()):
             name = Path(info.filename).name
@@ -610,7 +610,9 @@ def _maven_folder(path: Path) -> Iterator[Path]:
         if missing:
             raise ImportFileError(f"The .zip lacks {', '.join(missing)} (the Maven CRM files).")
         if sum(members[n].file_size for n in names) > MAX_ZIP_BYTES:
-            raise ImportFileError("The Maven CRM files in the .zip are larger than 200 MB unpacked.")
+            raise ImportFileError(
+                f"The Maven CRM files in the .zip are larger than {format_size(MAX_ZIP_BYTES)} unpacked."
+            )
         for name in names:
             with archive.open(members[name]) as source, (Path(temp) / name).open("wb") as target:
                 shutil.copyfileobj(source, target)
@@ -984,19 +986,12 @@ def _check_sizes(names: list[str], files: list[UploadedFile]) -> None:
     sizes = [f.size or 0 for f in files]
     for name, size in zip(names, sizes, strict=True):
         if size > cap:
-            raise DomainError(f"{name} is {_size(size)}: a CRM import is at most {_size(cap)} (split it into several "
-                              "files and import them one after another).", field="file")  # fmt: skip
+            raise DomainError(f"{name} is {format_size(size)}: a CRM import is at most {format_size(cap)} (split it "
+                              "into several files and import them one after another).", field="file")  # fmt: skip
     if sum(sizes) > cap:
-        raise DomainError(f"{', '.join(names)} are {_size(sum(sizes))} together: a CRM import is at most {_size(cap)} "
-                          "(import them in several parts, one after another).", field="file")  # fmt: skip
-
-
-def _size(size: int) -> str:
-    """A file's size as people read it: 1 GB, 1,234.5 MB, 12 KB, 800 bytes."""
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= scale:
-            return f"{size / scale:,.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size:,} bytes"
+        raise DomainError(f"{', '.join(names)} are {format_size(sum(sizes))} together: a CRM import is at most "
+                          f"{format_size(cap)} (import them in several parts, one after another).",
+                          field="file")  # fmt: skip
 
 
 @transaction.atomic

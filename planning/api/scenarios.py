@@ -4,7 +4,6 @@ allocate are not a rep's, approve and publish only sales ops': 403, the role che
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -23,6 +22,7 @@ from planning.models import QuotaScenario
 from planning.selectors import scenarios as selectors
 from planning.services import scenarios as services
 from salesops.kernel import fiscal
+from salesops.kernel.ids import ID_PATTERN, is_id
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup
 from salesops.org.selectors import fiscal_calendar, sees_everyone
@@ -75,7 +75,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
 
     serializer_class = ScenarioSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]{1,18}"  # /scenarios/abc/ is no route: a 404, not a 500
+    lookup_value_regex = ID_PATTERN  # /scenarios/abc/ is no route: a 404, not a 500
     queryset = QuotaScenario.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[QuotaScenario]:
@@ -135,7 +135,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
             raise NotFound("No such manager in this scenario.")
         numbers: dict[int, Any] = {}
         for key, value in serializer.validated_data["numbers"].items():
-            if not re.fullmatch(r"[0-9]{1,18}", str(key)):
+            if not is_id(key):
                 raise ValidationError({"numbers": [f"{key!r} is not a person id."]})
             numbers[int(key)] = value
         scenario = services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
@@ -182,7 +182,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
         user = request_user(request)
         if not _reads_plans(user):
             raise PermissionDenied("Comparing scenarios is for managers, finance and sales ops.")
-        ids = [int(i) for i in request.query_params.getlist("ids") if re.fullmatch(r"[0-9]{1,18}", i)]
+        ids = [int(i) for i in request.query_params.getlist("ids") if is_id(i)]
         chosen = [s for s in selectors.scenarios_visible_to(user) if s.pk in ids]
         comparison = selectors.scenario_comparison(chosen, user)
         return Response(

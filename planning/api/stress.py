@@ -3,7 +3,6 @@ anyone but sales ops 403, a manager's view of a result holds only their subtree'
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,6 +17,7 @@ from rest_framework.routers import SimpleRouter
 from planning.models import StressTest
 from planning.selectors import stress as selectors
 from planning.services import stress as services
+from salesops.kernel.ids import ID_PATTERN, is_id
 from salesops.org.auth import request_user
 
 # A seed is stored in a 32-bit integer column: a larger one is refused with a message, not a database error.
@@ -45,7 +45,7 @@ class StressTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[StressTes
 
     serializer_class = StressTestSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]{1,18}"  # /stress-tests/abc/ is no route: a 404, not a 500
+    lookup_value_regex = ID_PATTERN  # /stress-tests/abc/ is no route: a 404, not a 500
     queryset = StressTest.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[StressTest]:
@@ -79,7 +79,7 @@ class StressTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[StressTes
     )
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         user = request_user(request)
-        if not selectors.may_read_stress_tests(user) or not re.fullmatch(r"[0-9]{1,18}", pk or ""):
+        if not selectors.may_read_stress_tests(user) or not is_id(pk or ""):
             raise NotFound("No such stress test.")
         test = selectors.stress_tests_visible_to(user).defer(None).filter(pk=int(pk or 0)).first()
         if test is None:

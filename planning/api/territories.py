@@ -3,7 +3,6 @@ territory out of the caller's scope answers 404, a change by anyone but sales op
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,6 +17,7 @@ from rest_framework.routers import SimpleRouter
 from planning.models import Territory, TerritoryModel
 from planning.selectors import territories as selectors
 from planning.services import territories as services
+from salesops.kernel.ids import ID_PATTERN, is_id
 from salesops.org.auth import request_user
 
 
@@ -110,7 +110,7 @@ class TerritoryModelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Terri
 
     serializer_class = TerritoryModelSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]{1,18}"  # /territory-models/abc/ is no route: a 404, not a 500
+    lookup_value_regex = ID_PATTERN  # /territory-models/abc/ is no route: a 404, not a 500
     queryset = TerritoryModel.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[TerritoryModel]:
@@ -198,7 +198,7 @@ class TerritoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Territory]
 
     serializer_class = TerritorySerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]{1,18}"  # /territory-models/abc/ is no route: a 404, not a 500
+    lookup_value_regex = ID_PATTERN  # /territory-models/abc/ is no route: a 404, not a 500
     queryset = Territory.objects.none()  # the schema's model; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[Territory]:
@@ -206,11 +206,7 @@ class TerritoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Territory]
             return Territory.objects.none()
         user = request_user(self.request)
         raw = self.request.query_params.get("model", "")
-        model = (
-            selectors.model_visible_to(user, int(raw))
-            if re.fullmatch(r"[0-9]{1,18}", raw)
-            else selectors.active_model()
-        )
+        model = selectors.model_visible_to(user, int(raw)) if is_id(raw) else selectors.active_model()
         if model is None or selectors.model_visible_to(user, model.pk) is None:
             return Territory.objects.none()
         return selectors.territories_of_model(user, model).prefetch_related("rules")

@@ -22,6 +22,7 @@ from planning.events import announce_active_territories_changed
 from planning.models import Territory, TerritoryAssignment, TerritoryModel, TerritoryRule
 from planning.selectors.territories import bookings_window, territory_defs
 from salesops.api import DomainError, Forbidden
+from salesops.job_runner import advisory_xact_lock
 from salesops.kernel.ids import is_id
 from salesops.kernel.locks import lock_key
 from salesops.org.models import User
@@ -48,8 +49,7 @@ def _lock_statuses() -> None:
     """One activation or archiving at a time. Two drafts activated at once both read the same active model; the
     second waited for the first to archive it, then found no active model to archive and met the database's
     "one active model" rule: a 500 instead of the later activation replacing the earlier one."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STATUS_LOCK])
+    advisory_xact_lock(STATUS_LOCK)
 
 
 def _draft(model_id: int) -> TerritoryModel:

@@ -32,6 +32,7 @@ from planning.services import scenarios as services
 from salesops import charts, formats
 from salesops.api import DomainError
 from salesops.kernel import fiscal
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -139,9 +140,7 @@ def _manager_for(request: HttpRequest, user: User, scenario: QuotaScenario) -> U
     """Whose reports are allocated: `?manager=` (the user themselves by default), in the user's subtree (sales
     ops: anyone in the scenario). Out of scope: 404."""
     raw = str(request.GET.get("manager") or request.POST.get("manager") or "")
-    manager = selectors.allocation_manager(
-        user, scenario, int(raw) if re.fullmatch(r"[0-9]{1,18}", raw.strip()) else None
-    )
+    manager = selectors.allocation_manager(user, scenario, int(raw) if is_id(raw.strip()) else None)
     if manager is None:
         raise Http404("No such manager in this scenario.")
     return manager
@@ -160,7 +159,7 @@ def scenario_allocate(request: HttpRequest, pk: int) -> HttpResponseBase:
         numbers: dict[int, Any] = {}
         for key in request.POST:
             value = str(request.POST.get(key, "")).strip()
-            if key.startswith("person_") and re.fullmatch(r"[0-9]{1,18}", key.removeprefix("person_")) and value:
+            if key.startswith("person_") and is_id(key.removeprefix("person_")) and value:
                 numbers[int(key.removeprefix("person_"))] = value
         try:
             services.scenario_allocate(actor=user, scenario=scenario, manager=manager, numbers=numbers)
@@ -232,7 +231,7 @@ def scenario_compare(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not _reads_plans(user):
         raise PermissionDenied("Comparing scenarios is for managers, finance and sales ops.")
-    ids = [int(i) for i in request.GET.getlist("ids") if re.fullmatch(r"[0-9]{1,18}", i)]
+    ids = [int(i) for i in request.GET.getlist("ids") if is_id(i)]
     visible = list(selectors.scenarios_visible_to(user))
     chosen = [s for s in visible if s.pk in ids] or visible[:2]
     comparison = selectors.scenario_comparison(chosen, user)

@@ -7,7 +7,6 @@ one). Only sales ops change anything. A record out of scope answers 404, a forbi
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 import plotly.graph_objects as go
@@ -23,6 +22,7 @@ from planning.selectors import territories as selectors
 from planning.services import territories as services
 from salesops import charts, formats
 from salesops.api import DomainError
+from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.selectors import people_visible_to
@@ -59,7 +59,7 @@ def _to_model(model_id: int) -> HttpResponseBase:
 
 def _int_or_none(raw: str | None) -> int | None:
     raw = (raw or "").strip()
-    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
+    return int(raw) if is_id(raw) else None
 
 
 # ------------------------------------------------------------------------------------------- models

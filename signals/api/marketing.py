@@ -18,6 +18,7 @@ from rest_framework.routers import SimpleRouter
 
 from salesops.api import DomainError, UploadField
 from salesops.kernel.ids import is_id
+from salesops.kernel.money import format_size
 from salesops.org.models import User
 from salesops.org.permissions import SalesOpsWrites
 from signals.models import Campaign, CampaignMember, CampaignTouch, MemberStatus
@@ -144,7 +145,7 @@ class MemberViewSet(
         given.is_valid(raise_exception=True)
         upload = given.validated_data["file"]
         if (upload.size or 0) > services.IMPORT_MAX_BYTES:
-            raise DomainError("The file is over 5 MB.", field="file")
+            raise DomainError(f"The file is over {format_size(services.IMPORT_MAX_BYTES)}.", field="file")
         result = services.member_import(actor=request.user, file_name=upload.name or "members.csv",  # type: ignore[arg-type]
                                         content=upload.read())  # fmt: skip
         body = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from salesops.kernel.ids import ID_PATTERN
 from salesops.org.auth import request_user
 from signals.models import CHANNELS, Kind, Notification
 from signals.selectors import notifications as selectors
@@ -70,7 +71,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     """The reader's own notifications, unread first, newest first. Filter: `unread` (true: unread only)."""
 
     serializer_class = NotificationSerializer
-    lookup_value_regex = r"[0-9]{1,18}"
+    lookup_value_regex = ID_PATTERN
     queryset = Notification.objects.none()
     http_method_names = ["get", "post", "head", "options"]
 

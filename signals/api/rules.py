@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from salesops.api import FilledBooleanField
+from salesops.kernel.ids import ID_PATTERN
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup
 from signals.models import Rule, RuleFiring
@@ -84,7 +85,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = SignalsRuleSerializer
     pagination_class = None
-    lookup_value_regex = r"[0-9]{1,18}"
+    lookup_value_regex = ID_PATTERN
     queryset = Rule.objects.none()
 
     def get_queryset(self) -> QuerySet[Rule]:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from pipeline.selectors import marketing as pipeline_reads
 from salesops.api import DomainError, Forbidden
 from salesops.kernel.ids import is_id
-from salesops.kernel.money import MoneyError, parse_money
+from salesops.kernel.money import MoneyError, format_size, parse_money
 from salesops.kernel.sheets import xlsx_unpacked_problem
 from salesops.limits import date_problem
 from salesops.org.models import User
@@ -346,7 +346,7 @@ def member_import(*, actor: User, file_name: str, content: bytes, today: dt.date
     the reason. A person already in the campaign has their status and responded date updated."""
     _check_ops(actor)
     if len(content) > IMPORT_MAX_BYTES:
-        raise DomainError(f"“{file_name}” is over {IMPORT_MAX_BYTES // (1024 * 1024)} MB.", field="file")
+        raise DomainError(f"“{file_name}” is over {format_size(IMPORT_MAX_BYTES)}.", field="file")
     today = today or timezone.localdate()
     rows = _rows(file_name, content)
     header = next(rows, None)

@@ -12,11 +12,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from salesops.api import DomainError
+from salesops.job_runner import advisory_xact_lock
 from salesops.kernel.locks import lock_pair
 from salesops.org.models import User
 from signals.models import CHANNELS, Kind, Notification, NotificationPreference, default_channels
@@ -101,8 +102,7 @@ def notify(
             # Two senders of one key at once (an event delivered twice, a job run twice): one at a time, and the
             # second leaves out whom the first told, in-app and by e-mail, Slack and Teams alike (the unique
             # constraint alone kept one row but let both queue the outbound deliveries).
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock_pair(NOTIFY_LOCK, dedupe_key)))
+            advisory_xact_lock(lock_pair(NOTIFY_LOCK, dedupe_key))
             told = set(
                 Notification.objects.filter(
                     recipient_id__in=[row.recipient_id for row in rows], dedupe_key=dedupe_key

@@ -24,6 +24,7 @@ from salesops import charts, formats
 from salesops.api import DomainError
 from salesops.exports import csv_response
 from salesops.kernel.ids import is_id
+from salesops.kernel.money import format_size
 from salesops.org.auth import request_user
 from salesops.org.models import User
 from salesops.org.permissions import may_manage_setup
@@ -207,7 +208,7 @@ def member_import(request: HttpRequest) -> HttpResponseBase:
             file_name = upload.name or "members.csv"
             try:
                 if (upload.size or 0) > services.IMPORT_MAX_BYTES:
-                    raise DomainError(f"“{file_name}” is over 5 MB.", field="file")
+                    raise DomainError(f"“{file_name}” is over {format_size(services.IMPORT_MAX_BYTES)}.", field="file")
                 result = services.member_import(actor=user, file_name=file_name, content=upload.read())
             except DomainError as error:
                 messages.error(request, error.message)
