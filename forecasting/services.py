@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -34,6 +35,7 @@ from forecasting.models import (
 )
 from salesops import limits
 from salesops.api import DomainError, Forbidden
+from salesops.job_runner import advisory_xact_lock
 from salesops.kernel.fiscal import PeriodSpan, period_label, span_of
 from salesops.kernel.locks import lock_pair
 from salesops.kernel.money import MoneyError, parse_money
@@ -47,8 +49,7 @@ SNAPSHOT_LOCK = "forecasting.snapshot"
 
 
 def _lock(job: str, name: str = "") -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock_pair(job, name)))
+    advisory_xact_lock(lock_pair(job, name))
 
 
 # A call or an adjustment is one person's number for one period: a trillion or more is a typo (or 1e20), as for a
@@ -221,19 +222,36 @@ def win_rates_learn(*, now: dt.datetime | None = None) -> int:
 
 
 # ------------------------------------------------------------------------------------------- time series
-def monthly_bookings(*, before: dt.date) -> list[tuple[str, float]]:
-    """Company won bookings by close month, from the first month with any up to the month before `before`
-    (empty months as 0, those at the end too: the forecast's first step is `before`'s month)."""
+# Money is Decimal where bookings are added and forecasts stored; float only as the statistical model's input and
+# output, converted at that boundary (to the cent, half up).
+_TS_FIELD = TimeSeriesForecast._meta.get_field("point")
+TS_LIMIT = Decimal(10) ** (_TS_FIELD.max_digits - _TS_FIELD.decimal_places)  # type: ignore[operator]
+
+
+class TimeSeriesOutOfRange(ValueError):
+    """A period's time-series forecast the forecast's columns cannot hold (beyond ±TS_LIMIT, or not a number): that
+    period's forecast is not stored, naming it, instead of a database error."""
+
+
+def _month_label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def monthly_bookings(*, before: dt.date) -> list[tuple[str, Decimal]]:
+    """Company won bookings by close month, to the cent (added in Postgres, exactly), from the first month with any
+    up to the month before `before` (empty months as 0, those at the end too: the forecast's first step is
+    `before`'s month)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT close_date, amount FROM ("
-            " SELECT date_trunc('month', close_date)::date AS close_date, SUM(amount) AS amount"
+            "SELECT date_trunc('month', close_date)::date, SUM(amount)"
             " FROM pipeline_deal_feed"
-            " WHERE status = 'won' AND amount IS NOT NULL AND close_date < %s GROUP BY 1) m ORDER BY 1",
+            " WHERE status = 'won' AND amount IS NOT NULL AND close_date < %s GROUP BY 1",
             [before.replace(day=1)],
         )
-        rows = [(day, float(amount)) for day, amount in cursor.fetchall()]
-    return ts.series_from_rows(rows, "M", through=before.replace(day=1) - dt.timedelta(days=1))
+        booked = {_month_index(month): fm.money(amount) for month, amount in cursor.fetchall()}
+    if not booked:
+        return []
+    return [(_month_label(index), booked.get(index, fm.ZERO)) for index in range(min(booked), _month_index(before))]
 
 
 def _month_index(day: dt.date) -> int:
@@ -250,39 +268,64 @@ def choose_model(values: Sequence[float]) -> str:
         return ts.DEFAULT_MODEL
 
 
+def _forecast_money(known: Decimal, forecast: float, *, period: str, what: str) -> Decimal:
+    """A period's booked months plus the model's forecast of the rest, as stored: to the cent; TimeSeriesOutOfRange
+    naming the period when the forecast is not a number or the sum is beyond the column (never clipped)."""
+    if not math.isfinite(forecast):
+        raise TimeSeriesOutOfRange(f"{period}: the time-series forecast's {what} is not a number ({forecast}).")
+    amount = fm.total(known, Decimal(str(forecast)))
+    if abs(amount) < TS_LIMIT:
+        amount = fm.money(amount)  # which may round up to the limit
+    if abs(amount) >= TS_LIMIT:
+        raise TimeSeriesOutOfRange(
+            f"{period}: the time-series forecast's {what} ({amount:.2E}) is beyond what a forecast keeps "
+            f"(below {TS_LIMIT:,})."
+        )
+    return amount
+
+
 def timeseries_refresh(
     *, as_of: dt.date | None = None, periods: Iterable[str] | None = None, model: str | None = None,
-    series: list[tuple[str, float]] | None = None,
+    series: Sequence[tuple[str, Decimal | float]] | None = None,
 ) -> list[TimeSeriesForecast]:  # fmt: skip
     """Expected company bookings for each period, from the complete months before `as_of`: months of the
     period already complete are their actual bookings, the rest the model's forecast (80 % interval of
     their sum from sample paths). Append-only per (period, as_of): a second run the same day keeps the
-    first."""
+    first. A period whose forecast is beyond what the columns hold is not stored: the others are, then
+    TimeSeriesOutOfRange names it (the period keeps its latest earlier forecast)."""
     as_of = as_of or timezone.localdate()
     series = series if series is not None else monthly_bookings(before=as_of)
-    values = [v for _, v in series]
-    actual = dict(series)
+    actual = {label: fm.money(amount) for label, amount in series}
+    values = [float(amount) for _, amount in series]  # the model's input
     labels = list(periods or selectors.refreshed_periods(as_of))
     spans = [selectors.period_span(label) for label in labels]
     first_open = _month_index(as_of.replace(day=1))
     horizon = max((_month_index(s.end) - first_open + 1 for s in spans), default=1)
     name = model or choose_model(values)
     forecast = ts.fit_forecast(values, max(horizon, 1), model=name)
-    out = []
+    out, refused = [], []
     for span in spans:
-        known, steps = 0.0, []
+        known, steps = fm.ZERO, []
         for index in range(_month_index(span.start), _month_index(span.end) + 1):
             if index < first_open:
-                known += actual.get(f"{index // 12:04d}-{index % 12 + 1:02d}", 0.0)
+                known = fm.total(known, actual.get(_month_label(index), fm.ZERO))
             else:
                 steps.append(index - first_open)
         point, low, high = forecast.sum_of(steps) if steps else (0.0, 0.0, 0.0)
+        try:
+            numbers = {what: _forecast_money(known, value, period=span.label, what=what)
+                       for what, value in (("point", point), ("low", low), ("high", high))}  # fmt: skip
+        except TimeSeriesOutOfRange as exc:
+            logger.error("forecasting: time-series forecast as of %s not stored: %s", as_of, exc)
+            refused.append(str(exc))
+            continue
         row, _ = TimeSeriesForecast.objects.get_or_create(
             period=span.label, as_of=as_of,
-            defaults={"model_name": forecast.model, "point": fm.money(known + point), "low": fm.money(known + low),
-                      "high": fm.money(known + high), "history_months": len(values)},
+            defaults={"model_name": forecast.model, **numbers, "history_months": len(values)},
         )  # fmt: skip
         out.append(row)
+    if refused:
+        raise TimeSeriesOutOfRange(" ".join(refused))
     return out
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.cache import cache
 
 from salesops.celery import QUEUE_RECOMPUTE
@@ -41,12 +42,26 @@ def refresh_rollups(periods: list[str] | None = None) -> dict[str, int]:
 
 @shared_task(name="forecasting.daily_snapshot", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def daily_snapshot() -> dict[str, Any]:
-    """Nightly: learn win rates, forecast the time series, refresh rollups, snapshot deals and rollups."""
+    """Nightly: learn win rates, forecast the time series, refresh rollups, snapshot deals and rollups.
+
+    The snapshot does not depend on the steps before it (each writes in its own transaction): one that fails (a
+    statsmodels error, a forecast beyond its columns) is logged, the day's snapshot is taken all the same, and then
+    the task fails with that step's error, so /healthz/background names it."""
     from forecasting import services
 
-    services.win_rates_learn()
-    services.timeseries_refresh()
-    return services.snapshot_take()
+    failed: list[Exception] = []
+    for what, step in (("win-rate", services.win_rates_learn), ("time-series", services.timeseries_refresh)):
+        try:
+            step()
+        except SoftTimeLimitExceeded:  # the night's time is up: no snapshot started this late
+            raise
+        except Exception as exc:
+            logger.exception("forecasting: the nightly %s step failed; the snapshot is taken without it", what)
+            failed.append(exc)
+    taken = services.snapshot_take()
+    if failed:
+        raise failed[0]
+    return taken
 
 
 def queue_rollup_refresh(*, periods: Iterable[str] = (), on_read: bool = False) -> None:

@@ -51,7 +51,8 @@ class Command(BaseCommand):
 
             if freq != "M":
                 raise CommandError("The stored bookings are monthly: use --freq M (or a --csv file).")
-            series = monthly_bookings(before=timezone.localdate())
+            # Stored bookings are Decimal; the back-test's models take floats.
+            series = [(label, float(amount)) for label, amount in monthly_bookings(before=timezone.localdate())]
             source = "stored monthly bookings (won deals by close month)"
         models = [m.strip() for m in options["models"].split(",") if m.strip()] or list(ts.CANDIDATES)
         unknown = [m for m in models if m not in ts.CANDIDATES]
