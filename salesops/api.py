@@ -41,6 +41,13 @@ class Forbidden(DomainError):
     status_code: int = status.HTTP_403_FORBIDDEN
 
 
+class Gone(DomainError):
+    """The record was deleted while the request was under way (after the page or the API found it): a 404 that
+    says so, never the 500 of a write naming a row that no longer exists."""
+
+    status_code: int = status.HTTP_404_NOT_FOUND
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}

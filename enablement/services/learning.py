@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from enablement.engine import learning as engine
@@ -28,9 +28,11 @@ from enablement.models import (
     TargetRole,
 )
 from enablement.selectors.learning import may_edit_content
-from salesops.api import DomainError, Forbidden
+from salesops.api import DomainError, Forbidden, Gone
+from salesops.job_runner import advisory_xact_lock
 from salesops.kernel.ids import is_id
 from salesops.kernel.locks import lock_key
+from salesops.kernel.money import format_size
 from salesops.org.models import Region, Team, User
 from salesops.org.services import audit_record
 
@@ -117,7 +119,10 @@ def course_update(*, actor: User, course: Course, **values: Any) -> Course:
 def _check_upload(upload: UploadedFile) -> None:
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         size = upload.size / (1024 * 1024)
-        raise DomainError(f"The file “{upload.name}” is {size:.1f} MB: a lesson's file is at most 20 MB.", field="file")
+        raise DomainError(
+            f"The file “{upload.name}” is {size:.1f} MB: a lesson's file is at most {format_size(MAX_UPLOAD_BYTES)}.",
+            field="file",
+        )
 
 
 @transaction.atomic
@@ -188,6 +193,7 @@ def lesson_delete(*, actor: User, lesson: Lesson, today: dt.date | None = None) 
     _require_editor(actor)
     today = today or timezone.localdate()
     course = lesson.course
+    _lock_course_lessons(course.pk, shared=False)  # the reads and attempts in flight commit first; new ones wait
     audit_record(actor=actor, instance=lesson, action="delete", changes={"title": (lesson.title, None)})
     lesson.delete()
     # The people who may have done the rest: a read of the course's lessons left, or a passing attempt.
@@ -335,14 +341,24 @@ def assignment_delete(*, actor: User, assignment: LearningAssignment) -> None:
 
 # ------------------------------------------------------------------------------------------------ learning
 LEARNER_LOCK = "enablement.learning"  # pg_advisory_xact_lock key per (person, course)
+COURSE_LESSONS_LOCK = "enablement.learning.lessons"  # pg_advisory_xact_lock key per course
+
+
+def _lock_course_lessons(course_id: int, *, shared: bool = True) -> None:
+    """The course's lessons as a learner's write sees them, until it commits: held shared by every lesson read and
+    quiz attempt (they never wait for each other), alone by a lesson's deletion. Without it, a read (or a passing
+    attempt) committed at the moment a lesson was deleted: the read saw that lesson still there (not complete),
+    the deletion looked for readers before the read committed (nobody to complete), and the person had not
+    completed the course until they read another lesson. Taken before the learner's lock (the deletion takes
+    the learners' locks after it) and before any row (the programme steps a completion syncs come after)."""
+    advisory_xact_lock(lock_key(COURSE_LESSONS_LOCK, course_id), shared=shared)
 
 
 def _lock_learner(person_id: int, course_id: int) -> None:
     """One write of a person's progress in a course at a time (a lesson read, a quiz attempt), until it commits.
     Without it, the passing attempt and the last lesson read at once each looked for the other, saw nothing
     committed yet, and neither completed the course: no completion, no certification, ever."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(LEARNER_LOCK, f"{person_id}:{course_id}")])
+    advisory_xact_lock(lock_key(LEARNER_LOCK, f"{person_id}:{course_id}"))
 
 
 def _complete_if_done(*, person: User, course: Course, attempt: QuizAttempt | None, today: dt.date) -> bool:
@@ -380,7 +396,10 @@ def lesson_mark_read(*, person: User, lesson: Lesson, today: dt.date | None = No
     """Mark the lesson read (once); completes the course when it was the last thing missing. Returns whether the
     course completed now."""
     today = today or timezone.localdate()
+    _lock_course_lessons(lesson.course_id)
     _lock_learner(person.pk, lesson.course_id)
+    if not Lesson.objects.filter(pk=lesson.pk).exists():  # deleted since it was found (the deletion waited for none)
+        raise Gone(f"The lesson “{lesson.title}” was deleted.", code="lesson_deleted")
     LessonRead.objects.get_or_create(lesson=lesson, person=person)
     if CourseCompletion.objects.filter(course_id=lesson.course_id, person=person).exists():
         return False
@@ -403,6 +422,7 @@ def quiz_submit(
     if len(token) > TOKEN_MAX:
         raise DomainError(f"An attempt's token is at most {TOKEN_MAX} characters ({len(token)} given).",
                           field="token")  # fmt: skip
+    _lock_course_lessons(quiz.course_id)
     _lock_learner(person.pk, quiz.course_id)  # the same token submitted twice at once: the second waits, finds it
     quiz = Quiz.objects.select_for_update().select_related("course").get(pk=quiz.pk)  # attempts numbered one by one
     if token:
