@@ -78,6 +78,7 @@ def test_hub_runs_answers_healthz_and_stops_cleanly(var_dir: Path):
     for login in ("rep", "manager", "finance", "ops"):
         assert f"    {login} " in output
     assert "Demo company loaded" in output
+    assert "Reporting facts refreshed: {'kind': 'full'" in output  # the dashboards have data from the start
     redis_port = int((var_dir / "redis" / "port").read_text())
     assert redis_port != 6379
     # Everything it started is gone: nothing answers on the web port any more.
