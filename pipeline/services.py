@@ -716,8 +716,8 @@ def deal_cancel(*, actor: User | None, deal: Deal, on: dt.date, reason: str = ""
     if deal.cancelled_on:
         raise DomainError(f"{deal.name} was cancelled on {formats.day(deal.cancelled_on)} already.")
     if deal.close_date and on < deal.close_date:
-        raise DomainError(f"{deal.name}: the cancellation date {on} is before the close date {deal.close_date}.",
-                          field="date")  # fmt: skip
+        raise DomainError(f"{deal.name}: the cancellation date {formats.day(on)} is before the close date "
+                          f"{formats.day(deal.close_date)}.", field="date")  # fmt: skip
     if not reason and actor is not None:
         raise DomainError(f"Cancelling {deal.name} needs a reason.", field="reason")
     _refuse_in_locked_period(
@@ -978,7 +978,8 @@ def lead_convert(
     """Qualify and convert a lead into an account (new, or an existing one), a contact and a deal."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == LeadStatus.CONVERTED:
-        raise DomainError(f"The lead {lead} was converted on {lead.converted_at:%Y-%m-%d} already.")
+        converted = formats.day(timezone.localdate(lead.converted_at))  # the company's day, as pages show it
+        raise DomainError(f"The lead {lead} was converted on {converted} already.")
     if lead.status == LeadStatus.DISQUALIFIED:
         raise DomainError(f"The lead {lead} is disqualified; requalify it before converting.")
     if account is None:

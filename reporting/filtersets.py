@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django import forms
 
-from salesops import limits
+from salesops import formats, limits
 from salesops.api import DomainError
 from salesops.kernel.fiscal import fiscal_year_of, period_label, quarter_span, span_of
 
@@ -41,7 +41,7 @@ class Span:
         if self.kind == "year":
             return f"fiscal year {self.label}"
         if self.kind == "custom":
-            return f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
+            return f"{formats.day(self.start)} – {formats.day(self.end)}"
         if self.kind == "month":
             return f"{self.start:%B %Y}"
         return self.label

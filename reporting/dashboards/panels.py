@@ -49,8 +49,12 @@ def fmt_ratio(value: float | None) -> str:
 
 
 def fmt_change(value: float | None) -> str:
-    """A change against the previous period, signed ("+12.5 %", "−3.0 %"); nothing when there is none."""
-    return "" if value is None else f"{'+' if value >= 0 else '−'}{formats.percent(abs(value))}"
+    """A change against the previous period, signed ("+12.5 %", "−3.0 %"); nothing when there is none, and no
+    sign on a change that rounds to nothing ("0.0 %", never "−0.0 %")."""
+    if value is None:
+        return ""
+    shown = formats.percent(abs(value))
+    return shown if shown == formats.percent(0) else f"{'+' if value > 0 else '−'}{shown}"
 
 
 @dataclass

@@ -9,6 +9,7 @@ from django import template
 from django.utils import timezone
 
 from salesops import formats
+from salesops.kernel.money import format_points
 
 register = template.Library()
 
@@ -18,6 +19,8 @@ register.filter("percent", formats.percent)
 register.filter("rate", formats.rate)
 register.filter("label", formats.label)
 register.filter("count", formats.count)
+# A percentage stored in points, 0–100 (a probability, a split, a pass mark): 62.50 → "62.5 %", 40 → "40 %".
+register.filter("points", format_points)
 
 
 @register.filter("day")

@@ -299,7 +299,7 @@ def test_cancel_through_the_api(api_client_for, org, deals):
     assert response.status_code == 400
     assert (
         response.json()["detail"]
-        == "Bravo expansion: the cancellation date 2025-01-01 is before the close date 2025-02-10."
+        == "Bravo expansion: the cancellation date 1 Jan 2025 is before the close date 10 Feb 2025."
     )
     response = api.post(url, {"reason": "Customer withdrew", "date": "2025-04-15"}, format="json")
     assert response.status_code == 200
