@@ -181,6 +181,11 @@ class RecomputePending(models.Model):
     # taken again (its worker died).
     claim = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Recomputes of the row that failed (or whose worker died), and the last one's error: a failed row is retried
+    # alone by the minute's sweep, and set aside after PENDING_ATTEMPTS (the sweep then fails, naming it, until a
+    # later recompute of its people, or the nightly run, covers it).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{len(self.person_ids)} people pending since {self.queued_at}"

@@ -47,6 +47,7 @@ from incentives.models import (
     QuotaMeasure,
     RecomputeStage,
 )
+from incentives.pending import pending_covered
 from incentives.plans import parse_plan
 from pipeline.selectors import won_deals_for_commissions
 from salesops.job_runner import advisory_xact_lock, try_advisory_xact_lock
@@ -498,6 +499,7 @@ def commission_recompute(
         with engine.collector_paused(), transaction.atomic():
             if person_ids is None:
                 advisory_xact_lock(RECOMPUTE_LOCK)
+                pending_covered()  # failed changes last tried before this run read everything (incentives.pending)
             else:
                 _lock_change_scope(person_ids)
             data, loaded, write_ids = build_input(
@@ -712,6 +714,7 @@ def recompute_swap(*, run_id: int) -> dict[str, Any]:
             # Our own shards' rows, written by our own tasks to our own database.
             parts: list[_ShardResult] = [pickle.loads(zlib.decompress(bytes(row))) for row in rows]  # noqa: S301
             stats = _swap(run, parts, started)
+            pending_covered(before=run.started_at)  # its shards read everything after the run started
     except RecomputeOutdated as exc:
         if run_failed(run_id=run_id, note=f"{exc}; its recompute queued again"):
             from incentives.tasks import queue_recompute_open_periods

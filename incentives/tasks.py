@@ -34,10 +34,21 @@ QUOTA_UPLOAD_TIME_LIMIT = 25 * 60
     soft_time_limit=300,
     time_limit=360,
 )
-def recompute_people(person_ids: list[int], reason: str = "", since: str | None = None) -> dict[str, int]:
+def recompute_people(
+    person_ids: list[int], reason: str = "", since: str | None = None, pending: bool = False
+) -> dict[str, int]:
     """A change's recompute: of everyone pending (incentives.pending), its own people among them unless a recompute
     that started after their change took them already. The arguments say what the change queued (the outbox, the
-    logs); the pending rows are what is recomputed."""
+    logs); the pending rows are what is recomputed. A message queued before the pending rows existed (no `pending`
+    flag: sent by the outbox after an upgrade) recomputes its own people, as it always did."""
+    if not pending:
+        from incentives.recompute import commission_recompute
+
+        return commission_recompute(
+            person_ids=person_ids,
+            triggered_by=f"change: {reason}",
+            since=dt.date.fromisoformat(since) if since else None,
+        )
     from incentives.pending import recompute_pending
 
     return recompute_pending()
@@ -48,11 +59,11 @@ RECOMPUTE_PENDING = "incentives.recompute_pending"
 
 @shared_task(name=RECOMPUTE_PENDING, acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=360)
 def recompute_pending_sweep() -> dict[str, int]:
-    """Every minute (beat): whoever is still pending, their change's task dropped by its expiry during a backlog,
-    or taken by a recompute whose worker died."""
+    """Every minute (beat): whoever is still pending (their change's task dropped by its expiry during a backlog),
+    then the failed changes, retried one at a time; fails while a change is set aside (incentives.pending)."""
     from incentives.pending import recompute_pending
 
-    return recompute_pending()
+    return recompute_pending(sweep=True)
 
 
 # acks_late: a worker lost mid-upload gets the job redelivered; the save is one transaction with the job's
@@ -196,7 +207,8 @@ def _stage(batch: Batch) -> None:
 
 
 def _task_args(batch: Batch) -> list[object]:
-    return [batch.all_ids(), ",".join(batch.reasons()), batch.since.isoformat() if batch.since else None]
+    # The last: the people are pending rows (recompute_people takes every row, not only these people).
+    return [batch.all_ids(), ",".join(batch.reasons()), batch.since.isoformat() if batch.since else None, True]
 
 
 def _send(batch: Batch) -> None:
