@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -672,6 +673,8 @@ def _read_table(name: str, content: bytes) -> tuple[int, Rows]:
 def _readable(rows: Rows) -> Rows:
     try:
         yield from rows
+    except SoftTimeLimitExceeded:  # the task's time is up, not the file's fault: QUOTA_UPLOAD_TIMED_OUT says so
+        raise
     except Exception as exc:
         raise _Unreadable(type(exc).__name__) from exc
 
@@ -706,6 +709,8 @@ def quota_bulk_upload(
         total, rows = _read_table(file_name, content)
     except _TooLarge as exc:
         return _unreadable(file_name, str(exc), dry_run=dry_run)
+    except SoftTimeLimitExceeded:  # the task's time is up while opening it: the job says so
+        raise
     except Exception as exc:  # a file that is not a table (no zip, not UTF-8) is a user error, named as such
         return _unreadable(file_name, type(exc).__name__, dry_run=dry_run)
     try:
@@ -1067,8 +1072,6 @@ def quota_upload_job_execute(*, job_id: int) -> QuotaUploadJob | None:
                                            progress=_progress_reporter(job.pk))  # fmt: skip
                 _finish(job, result)
         except Exception as error:
-            from celery.exceptions import SoftTimeLimitExceeded
-
             # The exception's text may name the server's files or database: logged, never shown.
             logger.exception("quota upload %s stopped", job_id)
             message = f"The upload stopped unexpectedly; nothing was saved (upload {job_id}, in the server's log)."

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.cache import cache
 
 logger = logging.getLogger("salesops.cache")
@@ -85,6 +86,8 @@ def progress_reporter(key: str) -> Callable[[int, int, str], None]:
     def report(done: int, total: int, phase: str) -> None:
         try:
             cache.set(key, {"rows_done": done, "rows_total": total, "phase": phase}, timeout=86_400)
+        except SoftTimeLimitExceeded:  # the job's time is up (not the cache's fault): its job says so
+            raise
         except Exception:
             logger.warning("cache unreachable: progress %s not stored", key, exc_info=True)
 

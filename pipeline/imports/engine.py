@@ -20,6 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from pipeline.imports.presets import (
     DAY_FIRST,
     FIELD_LABELS,
@@ -230,6 +232,8 @@ def open_table(path: Path, name: str | None = None) -> Iterator[Table]:
             raise ImportFileError(too_large)
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except SoftTimeLimitExceeded:  # the task's time is up, not the file's fault: the job says so
+            raise
         except Exception as error:  # a corrupt or renamed file: openpyxl raises many kinds
             raise ImportFileError(f"{label} is not a readable XLSX workbook ({error}).") from error
         try:
@@ -306,6 +310,8 @@ def count_rows(path: Path) -> int:
             return 0  # refused when it is read (open_table), with the sentence saying why
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except SoftTimeLimitExceeded:
+            raise
         except Exception:
             return 0
         try:

@@ -45,6 +45,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from salesops.kernel.crm_ids import record_key
 from salesops.kernel.ids import is_id
 from salesops.kernel.money import MoneyError, format_money, parse_money
@@ -213,6 +215,8 @@ def read_table(path: Path) -> Generator[Table, None, None]:
             raise FileError(too_large)
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except SoftTimeLimitExceeded:  # the task's time is up, not the file's fault: the import says so
+            raise
         except Exception as error:  # a corrupt or renamed file: openpyxl raises many kinds
             raise FileError(f"The file is not a readable XLSX workbook ({error}).") from error
         try:
