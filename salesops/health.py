@@ -40,6 +40,9 @@ TOKEN_HEADER = "X-Healthz-Token"  # noqa: S105 (a header name, not a secret)
 FAILURES_KEY = "job-failures"
 FAILED_TASKS_KEY = "job-failures:failing"
 FAILED_JOBS_WINDOW = 3600
+# How long a failed task stays failing when no later run of it succeeds: past a day, so a nightly job's failure is
+# shown until its next night's run (a job that runs once and never again does not stay failing for good).
+FAILING_TASK_MAX_AGE = 25 * 3600
 
 
 def heartbeat_record(*, worker: str) -> float:
@@ -102,7 +105,7 @@ def job_failure_record(*, task: str, error: str, at: float | None = None) -> Non
     client, tasks_key = _failed_tasks()
     with client.pipeline() as pipe:  # one MULTI: the field and the hash's expiry together
         pipe.hset(tasks_key, task, json.dumps({"at": at, "error": error}))
-        pipe.expire(tasks_key, FAILED_JOBS_WINDOW)  # older fields are skipped when read
+        pipe.expire(tasks_key, FAILING_TASK_MAX_AGE)  # older fields are skipped when read
         pipe.execute()
 
 
@@ -123,7 +126,7 @@ def job_failures(*, now: float | None = None) -> tuple[int, dict[str, dict[str, 
     tasks = {
         name: {"last_failed_seconds_ago": round(now - float(info["at"]), 1), "error": info["error"]}
         for name, info in sorted(failing.items())
-        if now - float(info["at"]) <= FAILED_JOBS_WINDOW
+        if now - float(info["at"]) <= FAILING_TASK_MAX_AGE
     }
     return sum(int(n) for n in counts.values()), tasks
 
