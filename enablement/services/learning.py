@@ -200,10 +200,18 @@ def lesson_delete(*, actor: User, lesson: Lesson, today: dt.date | None = None) 
     readers = set(LessonRead.objects.filter(lesson__course=course).values_list("person_id", flat=True))
     passers = QuizAttempt.objects.filter(quiz__course=course, passed=True).values_list("person_id", flat=True)
     done = set(CourseCompletion.objects.filter(course=course).values_list("person_id", flat=True))
+    completed: list[int] = []
     for person in User.objects.filter(pk__in=(readers | set(passers)) - done).order_by("pk"):
         _lock_learner(person.pk, course.pk)  # in id order; each a writer of that person's progress, as a read
-        if not CourseCompletion.objects.filter(course=course, person=person).exists():
-            _complete_if_done(person=person, course=course, attempt=None, today=today)
+        already = CourseCompletion.objects.filter(course=course, person=person).exists()
+        if not already and _complete_if_done(person=person, course=course, attempt=None, today=today, sync=False):
+            completed.append(person.pk)
+    # Every completion recorded first, then all the people's programme steps synced in one pass: their steps in id
+    # order, then their enrolments in id order, as every writer locks them. Synced one person at a time, the
+    # deletion held one person's enrolment and waited for the next one's, while the milestones' run, locking the
+    # same enrolments in id order, held that one and waited for the first ("deadlock detected").
+    if completed:
+        _sync(completed, today)
 
 
 # ---------------------------------------------------------------------------------------------------- quiz
@@ -361,10 +369,13 @@ def _lock_learner(person_id: int, course_id: int) -> None:
     advisory_xact_lock(lock_key(LEARNER_LOCK, f"{person_id}:{course_id}"))
 
 
-def _complete_if_done(*, person: User, course: Course, attempt: QuizAttempt | None, today: dt.date) -> bool:
+def _complete_if_done(
+    *, person: User, course: Course, attempt: QuizAttempt | None, today: dt.date, sync: bool = True
+) -> bool:
     """Complete the course when every lesson is read and (no quiz, or a passing attempt); award its active
-    certifications (a renewal when already certified is a new award) and sync the programme steps. Returns whether
-    it completed (or, with a new passing attempt, re-awarded)."""
+    certifications (a renewal when already certified is a new award) and sync the programme steps (`sync` False:
+    the caller syncs them, once for everyone it completed). Returns whether it completed (or, with a new passing
+    attempt, re-awarded)."""
     passing = attempt if attempt is not None and attempt.passed else None
     completed = CourseCompletion.objects.filter(course=course, person=person).exists()
     if completed and passing is None:
@@ -387,7 +398,8 @@ def _complete_if_done(*, person: User, course: Course, attempt: QuizAttempt | No
                                           attempt=passing)  # fmt: skip
     if created:
         audit_record(actor=person, instance=completion, action="complete", changes={"course": (None, course.title)})
-    _sync([person.pk], today)
+    if sync:
+        _sync([person.pk], today)
     return True
 
 

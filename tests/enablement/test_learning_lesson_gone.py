@@ -1,6 +1,9 @@
-"""A lesson read at the moment the lesson is deleted: the read waits for the deletion (the course's lock), then
-finds the lesson gone and says so with a 404; it failed at its commit with a 500 (its read named a deleted
-lesson)."""
+"""A read of a lesson deleted after the read found it: once it holds its locks, the read finds the lesson gone and
+says so with a 404 (service, page and API); it failed at its commit with a 500 (its read named a deleted lesson).
+
+Only that branch is tested here: the fixture deletes the lesson within the reader's own session, just before the
+read takes the learner's lock, so nothing waits for anything. The race itself (a read waiting on the course's lock
+for a deletion in another session) is tested in test_learning_lesson_delete_race.py."""
 
 from __future__ import annotations
 
