@@ -9,7 +9,9 @@ from typing import Any
 from django.http import HttpResponseBase
 
 from incentives.models import Payout, Period, StatementLine
+from salesops import formats
 from salesops.exports import csv_response, xlsx_response
+from salesops.org.selectors import person_names
 
 
 def payout_adjustments(payout: Payout) -> Decimal:
@@ -51,20 +53,26 @@ def _lines_export(period: Period) -> HttpResponseBase:
         .order_by("payout__person__last_name", "payout_id", "component", "credit_date", "id")
         .values_list(
             "payout__person__employee_id", "payout__person__username", "payout__person__first_name",
-            "payout__person__last_name", "component", "deal_key", "credited_person_id", "split_percent",
+            "payout__person__last_name", "component", "deal_id", "deal_key", "credited_person_id", "split_percent",
             "is_overlay", "credit_date", "credit", "amount", "trace",
         )
     )  # fmt: skip
 
     def rows() -> Any:
         label = period.label
+        # The credited person by name, as on the statement (a split credits someone else than the payee).
+        credited_ids = StatementLine.objects.filter(payout__period=period, credited_person_id__isnull=False)
+        names = person_names(
+            {pk for pk in credited_ids.order_by().values_list("credited_person_id", flat=True).distinct() if pk}
+        )
         for (
             emp,
             username,
             first,
             last,
             comp,
-            deal,
+            deal_id,
+            deal_key,
             credited,
             split,
             overlay,
@@ -73,8 +81,10 @@ def _lines_export(period: Period) -> HttpResponseBase:
             amount,
             trace,
         ) in lines.iterator(chunk_size=10000):
-            rates = ", ".join(b["rate"] for b in trace.get("bands", ()))
-            yield [emp or username, f"{first} {last}".strip(), label, comp, deal, credited, split, overlay, day,
-                   credit, amount, rates]  # fmt: skip
+            rates = ", ".join(formats.rate(b["rate"]) for b in trace.get("bands", ()))  # "5 %, 8 %", as on the page
+            deal = deal_id if deal_id is not None else deal_key  # a number, not the engine's zero-padded key
+            who: str | int | None = credited if credited is None else names.get(credited, credited)
+            yield [emp or username, f"{first} {last}".strip(), label, comp, deal, who, split, overlay, day, credit,
+                   amount, rates]  # fmt: skip
 
     return xlsx_response(f"statement-lines-{period.label}.xlsx", header, rows())

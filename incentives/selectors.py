@@ -496,12 +496,28 @@ def _landed_payout_sq() -> Subquery:
     )
 
 
+def dispute_deal_names(disputes: Iterable[Dispute]) -> dict[int, str]:
+    """The deal each dispute is about, by name (by dispute id): its line's deal, else the deal its key names (a
+    recompute replaced the line); the key itself when no such deal is left, "" for a dispute on no deal."""
+    from pipeline.selectors import deal_names
+
+    disputes = list(disputes)
+    wanted = {
+        d.pk: (d.line.deal_id if d.line_id and d.line and d.line.deal_id else None)
+        or (int(d.deal_key) if is_id(d.deal_key) else None)
+        for d in disputes
+    }
+    names = deal_names(deal_id for deal_id in wanted.values() if deal_id)
+    keys = {d.pk: d.deal_key for d in disputes}
+    return {pk: names.get(deal_id or 0) or keys[pk] for pk, deal_id in wanted.items()}
+
+
 def statement_disputes(payout: Payout) -> list[Dispute]:
     """The disputes raised on a statement, oldest first, with what finance decided, where it was paid
     (`landed_payout`: the statement showing the adjustment), also those whose line a later recompute replaced."""
     return list(
         Dispute.objects.filter(payout=payout)
-        .select_related("payout__period", "resolved_by", "adjustment__period")
+        .select_related("payout__period", "line", "resolved_by", "adjustment__period")
         .annotate(landed_payout=_landed_payout_sq())
         .order_by("raised_at", "id")
     )

@@ -128,13 +128,17 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     if request.GET.get("export") in ("csv", "xlsx"):
         lines = list(selectors.statement_lines(payout))
         deal_names = pipeline_selectors.deal_names([line.deal_id for line in lines if line.deal_id])
+        # The credited person by name and the bands as the page shows them ("2,040.00 × 5 %"), not ids and raw rates.
+        credited = person_names({line.credited_person_id for line in lines if line.credited_person_id})
         header = ["period", "person", "component", "deal", "deal name", "credited person", "split %", "overlay",
                   "credit date", "credit", "amount", "bands"]  # fmt: skip
         rows = (
-            [payout.period.label, payout.person.display_name, line.component, line.deal_key,
-             deal_names.get(line.deal_id or 0, ""), line.credited_person_id, line.split_percent, line.is_overlay,
+            [payout.period.label, payout.person.display_name, line.component,
+             line.deal_id if line.deal_id is not None else line.deal_key, deal_names.get(line.deal_id or 0, ""),
+             credited.get(line.credited_person_id or 0, ""), line.split_percent, line.is_overlay,
              line.credit_date, line.credit, line.amount,
-             "; ".join(f"{b['rate']} on {b['credit']}" for b in line.trace.get("bands", []))]
+             "; ".join(f"{formats.money(b['credit'])} × {formats.rate(b['rate'])}"
+                       + (" (above cap)" if b.get("tier", 0) is None else "") for b in line.trace.get("bands", []))]
             for line in lines
         )  # fmt: skip
         name = f"statement-{payout.person.username}-{payout.period.label}.{request.GET['export']}"
@@ -145,8 +149,10 @@ def statement(request: HttpRequest, pk: int) -> HttpResponseBase:
     deal_names = pipeline_selectors.deal_names([line.deal_id for line in lines if line.deal_id])
     openable = _deals_openable_by(user, deal_names)
     disputes = selectors.statement_disputes(payout)
+    dispute_deals = selectors.dispute_deal_names(disputes)
     by_line: dict[int | None, list[Dispute]] = {}
     for dispute in disputes:
+        dispute.deal_name = dispute_deals.get(dispute.pk, "")  # type: ignore[attr-defined]
         by_line.setdefault(dispute.line_id, []).append(dispute)
     cancellations = _clawback_causes(lines)
     for line in lines:  # looked up once here, not by scanning in the template (a manager has thousands of lines)
@@ -412,7 +418,9 @@ def disputes(request: HttpRequest) -> HttpResponse:
     shown = list(page.object_list)
     may_resolve = may_close_periods(user)
     choices = selectors.dispute_adjustment_choices(shown) if may_resolve else {}
+    deals = selectors.dispute_deal_names(shown)
     for dispute in shown:
+        dispute.deal_name = deals.get(dispute.pk, "")  # type: ignore[attr-defined]
         dispute.choice = choices.get(dispute.pk)  # type: ignore[attr-defined]
     context = {"disputes": shown, "page": page, "status": status, "may_resolve": may_resolve, "form": ResolveForm()}
     return render(request, "incentives/disputes.html", context)
@@ -607,7 +615,10 @@ def quotas(request: HttpRequest) -> HttpResponse:
     if not (sees_everyone(user) or user.is_manager):
         raise PermissionDenied
     periods = list(Period.objects.filter(quotas__isnull=False).distinct().order_by("-start"))
-    label = request.GET.get("period") or (periods[0].label if periods else "")
+    # The period under way (the latest begun by today), not next year's that a published scenario set already.
+    today = timezone.localdate()
+    current = next((p for p in periods if p.start <= today), periods[-1] if periods else None)
+    label = request.GET.get("period") or (current.label if current else "")
     rows = (
         Quota.objects.filter(period__label=label)
         .filter(Q(person__in=people_visible_to(user).values("pk")))

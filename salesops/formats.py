@@ -49,7 +49,8 @@ LABELS: dict[str, str] = {
     "period": "Period", "reason": "Reason", "resolution": "Resolution", "person": "Person", "line": "Statement line",
     "shares": "Shares by month", "measure": "Measure", "definition": "Plan", "version": "Version",
     "start": "Start", "end": "End", "adjustment": "Adjustment", "raised_by": "Raised by",
-    "resolved_by": "Resolved by", "credited_person": "Credited person",
+    "resolved_by": "Resolved by", "credited_person": "Credited person", "username": "Username",
+    "is_demo": "Demo login",
 }  # fmt: skip
 
 PERSON_FIELDS = {"person", "manager", "owner", "raised_by", "resolved_by", "credited_person", "locked_by"}

@@ -32,6 +32,8 @@ def test_codes_read_as_names() -> None:
     assert formats.label("ets_MNM") == "Exponential smoothing (ETS)"
     assert formats.label("some_new_code") == "Some new code"  # unknown codes still lose their underscores
     assert formats.label("Proposal") == "Proposal"
+    # A person's history names these fields too (salesops.org.selectors.history_rows).
+    assert (formats.label("username"), formats.label("is_demo")) == ("Username", "Demo login")
 
 
 def test_history_values_in_words() -> None:

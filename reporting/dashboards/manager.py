@@ -345,7 +345,7 @@ def _deal_rows(
                 Cell(ctx.person_name(line.owner_id), ctx.person_name(line.owner_id)),
                 Cell(ctx.stage_name(line.stage_id), ctx.stage_name(line.stage_id)),
                 Cell.money(line.amount),
-                Cell(str(line.close_date or "—"), line.close_date),
+                Cell(formats.day(line.close_date), line.close_date),
                 *extra(line),
             ]
         )
@@ -371,7 +371,7 @@ def _slipped(ctx: Context, slc: queries.Slice) -> Panel:
     panel.rows = _deal_rows(
         ctx,
         lines,
-        lambda d: [Cell.count(d.detail["pushes"]), Cell(str(d.detail["first_close"]), d.detail["first_close"])],
+        lambda d: [Cell.count(d.detail["pushes"]), Cell(formats.day(d.detail["first_close"]), d.detail["first_close"])],
     )
     panel.note = f"The {len(lines)} largest; all {count:,} behind the link." if count > len(lines) else ""
     return panel
@@ -400,7 +400,7 @@ def _at_risk(ctx: Context, slc: queries.Slice) -> Panel:
         return [
             Cell.count(int(d.detail["age"])),
             Cell.days(d.detail["median"]),
-            Cell(f"{timezone.localtime(last):%Y-%m-%d}" if last else "never", last),
+            Cell(formats.day(timezone.localtime(last).date()) if last else "never", last),
         ]
 
     panel.rows = _deal_rows(ctx, lines, extra)
@@ -470,7 +470,7 @@ def _forecast_accuracy(ctx: Context) -> Panel:
         for key in keys:
             value = row.get(key)
             if key == "person_id" and isinstance(value, int):
-                cells.append(Cell(ctx.person_name(value), value))
+                cells.append(Cell(ctx.person_name(value), ctx.person_name(value)))  # the export names them too
             elif isinstance(value, float) and "accuracy" in key:
                 cells.append(Cell.pct(value))
             elif isinstance(value, Decimal):

@@ -64,15 +64,18 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request_user(request)
     # Outside the user's scope answers 404: whether the person exists is not revealed.
     person = get_object_or_404(selectors.people_visible_to(user), pk=pk)
+    history = (
+        list(selectors.audit_history(entity="org.user", entity_id=person.pk)[:50]) if may_manage_setup(user) else []
+    )
+    for event, rows in zip(history, selectors.history_rows(history), strict=True):
+        event.rows = rows  # type: ignore[attr-defined]
     context = {
         "person": person,
         "manager_visible": selectors.person_visible_to(user, person.manager_id),
         "reports": selectors.direct_reports(person).filter(selectors.visible_people_q(user)),  # a rep's: none
         "may_edit": may_manage_setup(user),
         "may_send_link": may_manage_setup(user) and sign_in_refusal(user, person) is None,
-        "history": selectors.audit_history(entity="org.user", entity_id=person.pk)[:50]
-        if may_manage_setup(user)
-        else [],
+        "history": history,
     }
     return render(request, "org/person_detail.html", context)
 

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from openpyxl.cell import WriteOnlyCell
 
 from salesops import charts, formats
 from salesops.exports import csv_response, neutralise
@@ -84,22 +85,35 @@ DEAL_HEADER = ["Deal id", "Deal", "Account", "Owner", "Close date", "Amount", "C
                "Competitor", "Product gap"]  # fmt: skip
 
 
+MONEY_FORMAT = "#,##0.00"  # the streamed exports' money format (salesops.xlsx)
+AMOUNT_COLUMN = DEAL_HEADER.index("Amount")
+
+
 def _deal_cells(row: Any) -> list[Any]:
     return [row.deal_id, row.name, row.account, row.owner_name, row.close_date, row.amount, row.currency,
             row.lost_reason, row.lost_competitor, row.product_gap]  # fmt: skip
 
 
 def gaps_workbook(gaps: selectors.ProductGaps) -> bytes:
-    """Two sheets: lost deals and amount by gap, and the lost deals themselves (formula-like text neutralised)."""
+    """Two sheets: lost deals and amount by gap, and the lost deals themselves (formula-like text neutralised;
+    amounts shown to the cent, as every other export's money)."""
     book = openpyxl.Workbook(write_only=True)
     summary = book.create_sheet("Product gaps")
+
+    def money(value: Any) -> WriteOnlyCell:
+        cell = WriteOnlyCell(summary, value)
+        cell.number_format = MONEY_FORMAT
+        return cell
+
     summary.append(GAP_HEADER)
     for gap in gaps.gaps:
-        summary.append([neutralise(gap.gap), gap.lost_deals, gap.lost_amount])
+        summary.append([neutralise(gap.gap), gap.lost_deals, money(gap.lost_amount)])
     deals = book.create_sheet("Lost deals")
     deals.append(DEAL_HEADER)
     for row in gaps.deals:
-        deals.append([neutralise(cell) for cell in _deal_cells(row)])
+        cells = [neutralise(cell) for cell in _deal_cells(row)]
+        cells[AMOUNT_COLUMN] = money(cells[AMOUNT_COLUMN])
+        deals.append(cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

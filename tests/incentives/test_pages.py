@@ -9,6 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from incentives.models import Adjustment, Dispute, Payout, Period, StatementLine
 from incentives.recompute import commission_recompute
@@ -38,6 +39,8 @@ def test_rep_sees_own_attainment_and_statement(client_for, computed):
     assert 'data-testid="statement-total">20,150.00<' in statement
     # ann's 60 % of D1: 50,000 fills the 5 % band, the next 10,000 earns 10 %.
     assert "50,000.00 × 5 %" in statement and "10,000.00 × 10 %" in statement
+    # The plan's components read as words, not as the plan's keys.
+    assert "<td>Commission</td>" in statement and "<td>Bonus</td>" in statement and "<td>commission" not in statement
 
 
 def test_a_long_statement_shows_a_page_of_lines_and_exports_them_all(client_for, computed, monkeypatch):
@@ -431,3 +434,66 @@ def test_a_statement_links_only_the_deals_its_reader_may_open(client_for, comput
     assert bob.get(reverse("pipeline:deal_detail", args=[d1.pk])).status_code == 404
     html = client_for(computed["mia"]).get(url).content.decode()
     assert link_to[d1] in html and link_to[own] in html
+
+
+def test_disputes_name_their_deal_not_its_key(client_for, computed):
+    """The disputes list and the statement name the disputed deal, also once a recompute replaced its line."""
+    payout = q1(computed["bob"])
+    line = StatementLine.objects.filter(payout=payout, component="commission", deal_id__isnull=False).first()
+    assert line is not None
+    deal = Deal.objects.get(pk=line.deal_id)
+    client_for(computed["bob"]).post(
+        reverse("incentives:dispute_raise", args=[payout.pk, line.pk]), {"text": "My split should be 50 %"}
+    )
+    finance = client_for(computed["finance"])
+    for _ in range(2):  # as raised, then with the line gone and only its key left
+        listed = finance.get(reverse("incentives:disputes")).content.decode()
+        row = listed.split('data-testid="disputes"')[1].split("</tbody>")[0]
+        statement = finance.get(reverse("incentives:statement", args=[payout.pk])).content.decode()
+        shown = statement.split(f'data-testid="dispute-{Dispute.objects.get().pk}"')[1].split("</tr>")[0]
+        for html in (row, shown):
+            assert f"<td>{escape(deal.name)}" in html and f"<td>{line.deal_key}" not in html
+        Dispute.objects.update(line=None)
+
+
+def test_a_statements_xlsx_names_the_credited_person_and_shows_bands_as_the_page_does(client_for, computed):
+    """The statement's file: the deal as a number, the credited person by name (not an id), the bands in words."""
+    payout = q1(computed["ann"])
+    response = client_for(computed["finance"]).get(
+        reverse("incentives:statement", args=[payout.pk]), {"export": "xlsx"}
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = [dict(zip([c.value for c in sheet[1]], row, strict=True)) for row in sheet.iter_rows(min_row=2)]
+    names = {computed["ann"].display_name, computed["bob"].display_name, computed["mia"].display_name}
+    credited = {r["credited person"].value for r in rows if r["deal"].value is not None}
+    assert credited and credited <= names  # every deal's line, by name
+    assert {r["deal"].data_type for r in rows if r["deal"].value is not None} == {"n"}
+    assert any(r["bands"].value == "50,000.00 × 5 %; 10,000.00 × 10 %" for r in rows), [r["bands"].value for r in rows]
+
+
+def test_the_periods_lines_xlsx_names_the_credited_person_and_shows_rates_in_words(client_for, computed):
+    response = client_for(computed["finance"]).get(
+        reverse("incentives:register"), {"period": "2025-Q1", "export": "lines"}
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = [dict(zip([c.value for c in sheet[1]], row, strict=True)) for row in sheet.iter_rows(min_row=2)]
+    names = {computed["ann"].display_name, computed["bob"].display_name, computed["mia"].display_name}
+    credited = {r["credited person"].value for r in rows if r["deal"].value is not None}
+    assert credited and credited <= names
+    assert {r["deal"].data_type for r in rows if r["deal"].value is not None} == {"n"}
+    assert "5 %, 10 %" in {r["rates"].value for r in rows}  # ann's 60 % of D1 crosses into the 10 % band
+
+
+def test_the_quotas_page_opens_on_the_period_under_way(client_for, computed):
+    """Next year's quotas (a published scenario) do not hide this quarter's: the page opens on the latest period
+    begun by today, and the others stay in the menu."""
+    from freezegun import freeze_time
+
+    from incentives import services
+
+    services.quota_set(actor=computed["ops"], person=computed["ann"], period=services.period_get_or_create("2026-Q4"),
+                       amount=150000)  # fmt: skip
+    with freeze_time("2025-05-15"):
+        html = client_for(computed["ops"]).get(reverse("incentives:quotas")).content.decode()
+    assert '<option value="2025-Q2" selected>' in html and '<option value="2026-Q4">' in html
+    assert "<h1>Quotas 2025-Q2" in html

@@ -26,3 +26,9 @@ def test_a_locked_fields_help_text_shows_the_persons_name_as_text(client_for, or
 def test_the_password_forms_help_stays_a_list(client_for, org):
     page = client_for(org.rep_a).get(reverse("password_change"))
     assert page.status_code == 200 and "<ul><li>" in page.content.decode()
+
+
+def test_the_forms_show_no_template_comment(client_for, org):
+    """A `{# … #}` comment spans one line only: one written over two was shown on every form as text."""
+    text = client_for(org.rep_a).get(reverse("password_change")).content.decode()
+    assert "{#" not in text and "Escaped: a help text" not in text

@@ -114,7 +114,7 @@ def test_people_list_answers_htmx_with_the_table_fragment(client_for, org):
     response = client_for(org.ops).get(reverse("org:person_list"), {"q": "rep_c"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert "<html" not in html
-    assert "1 people" in html and org.rep_c.display_name in html
+    assert "1 person ·" in html and "1 people" not in html and org.rep_c.display_name in html
 
 
 def test_person_outside_scope_is_not_found(client_for, org):
@@ -150,6 +150,12 @@ def test_sales_ops_edit_moves_a_rep_and_audits_it(client_for, org):
     assert event.changes["manager"] == [org.manager_east.pk, org.manager_west.pk]
     html = client.get(reverse("org:person_detail", args=[org.rep_a.pk])).content.decode()
     assert "moved to West" in html
+    # The history names the people, the team and the region, never their ids.
+    west = org.manager_west
+    assert f"Manager: {org.manager_east.display_name} → {west.display_name}" in html
+    assert f"Region: {org.manager_east.region.name} → {west.region.name}" in html
+    assert f"Team: {org.manager_east.team.name} → {west.team.name}" in html
+    assert f"{west.pk:,}" not in html and f"→ {west.team_id}<" not in html
 
 
 def test_sales_ops_edit_refuses_a_reporting_loop_with_a_message(client_for, org):

@@ -203,6 +203,10 @@ def test_no_activity_is_counted_in_the_companys_days(org, hour, at_risk):
     slc = queries.Slice(dt.date(2026, 1, 1), dt.date(2026, 3, 31))
     count, _, _ = queries.deals_at_risk(slc, today=dt.date(2026, 3, 31), factor=3.0, quiet_days=30)
     assert count == at_risk
+    # The panel shows the close date and the last activity's day (the company's) in words.
+    built = build_dashboard(org.manager_east, "manager", QueryDict("period=2026-Q1"), dt.date(2026, 3, 31))
+    (row,) = _panel(built, "at_risk").rows
+    assert [row[4].text, row[7].text] == ["31 Mar 2026", "28 Feb 2026"]
     # One day later the activity is 30 days old: not quiet for 30 days yet.
     Deal.objects.filter(pk=deal.pk).update(
         last_activity_at=dt.datetime(2026, 3, 1, 0, 30, tzinfo=la), updated_at=timezone.now()

@@ -197,3 +197,13 @@ def test_forecast_accuracy_panel_shows_calls_within_the_query_budget(book, clien
     panel = html.split('data-testid="panel-forecast_accuracy"')[1].split("</section>")[0]
     assert "2026-02" in panel
     assert "8,000" in panel
+
+
+def test_slipped_deals_show_their_dates_in_words(book, client_for):
+    """The slipped deals' close date and first close date read "20 Mar 2026", like every other date."""
+    body = client_for(book.org.manager_east).get(reverse("reporting:manager"), Q1).content.decode()
+    panel = body.split('data-testid="panel-slipped"', 1)[1].split('data-testid="panel-', 1)[0]
+    text = re.sub(r"<[^>]+>", " ", panel)
+    assert "20 Mar 2026" in text  # A4's close date now…
+    assert "1 Feb 2026" in text  # …and before its first push
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), text

@@ -147,6 +147,10 @@ def test_product_gaps_on_the_page_and_in_the_exports(client_for, org, deals) -> 
     deal_rows = list(workbook["Lost deals"].values)
     assert deal_rows[0][:2] == ("Deal id", "Deal")
     assert sorted(r[1] for r in deal_rows[1:]) == ["L1", "L2", "L3"]  # manager_east's subtree, the period only
+    # Money reads as money in a spreadsheet, like every other export's: "10,000.00", not "10000".
+    amounts = [row[2] for row in workbook["Product gaps"].iter_rows(min_row=2)]
+    amounts += [row[5] for row in workbook["Lost deals"].iter_rows(min_row=2)]
+    assert {(cell.data_type, cell.number_format) for cell in amounts} == {("n", "#,##0.00")}
 
 
 def test_the_export_is_refused_to_a_rep(client_for, org, deals) -> None:
