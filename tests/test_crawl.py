@@ -110,7 +110,8 @@ MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 RAW_VALUES = {
     "a ratio with more than two decimals": re.compile(r"(?<![\d.,])\d+\.\d{3,}\b"),
     "money without thousands separators": re.compile(r"(?<![\d.,])\d{4,}\.\d{2}\b"),
-    "a rate or share as a fraction": re.compile(r"(?<![\d.,-])0\.(?!00\b)\d{2,}\b"),
+    # (A ratio in multiples, "0.09×" as coverage is written, is no share.)
+    "a rate or share as a fraction": re.compile(r"(?<![\d.,-])0\.(?!00\b)\d{2,}\b(?!\s?×)"),
     "a code name": re.compile(r"\b[a-z]+(?:_[a-zA-Z0-9]+)+\b"),
     "a constant": re.compile(r"\b[A-Z]+(?:_[A-Z0-9]+)+\b"),
     "a Python value": re.compile(r"\b(?:True|False|None)\b"),
@@ -807,6 +808,11 @@ def crawls(request: pytest.FixtureRequest, django_db_setup: None, django_db_bloc
         atomic.__enter__()
         try:
             load_demo()
+            # The reporting tables built, as `make run` builds them after loading the demo: the dashboards' panels
+            # have data to show (and to get wrong), not "not built yet".
+            from reporting.refresh import rebuild_all
+
+            rebuild_all()  # (its VACUUM, which facts_rebuild adds, cannot run inside this module's transaction)
             today = timezone.localdate()
             results: dict[str, Crawl] = {}
             for role in roles:
