@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import NamedTuple
 
 from salesops.kernel import trees
+from salesops.kernel.money import round_attainment
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -95,10 +96,11 @@ class RollupRow:
 
 
 def attainment(closed: Decimal, quota: Decimal | None) -> Decimal | None:
-    """closed ÷ quota; None without a positive quota."""
+    """closed ÷ quota to 4 decimals (kernel `round_attainment`, as every attainment); None without a positive
+    quota."""
     if not quota or quota <= 0:
         return None
-    return closed / quota
+    return round_attainment(closed / quota)
 
 
 def coverage(open_pipeline: Decimal, quota: Decimal | None, closed: Decimal) -> Decimal | None:

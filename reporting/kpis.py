@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from salesops.kernel.money import round_attainment
+
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 
@@ -103,8 +105,11 @@ def coverage(open_pipeline: Decimal, quota: Decimal | None, bookings: Decimal) -
 
 
 def attainment(bookings: Decimal, quota: Decimal | None) -> float | None:
-    # A rate is a float: float division is exact enough for it and much cheaper than Decimal's.
-    return None if not quota else float(bookings) / float(quota)
+    """bookings ÷ quota to 4 decimals, halves away from zero: the figure a statement stores (commissions.md,
+    Rounding), so a dashboard shows the same "70.6 %" as home and team pay, not "70.5 %" from the exact ratio."""
+    if not quota:
+        return None
+    return float(round_attainment(Decimal(bookings) / Decimal(quota)))
 
 
 def velocity(

@@ -2,6 +2,10 @@
 
 A cell that starts with =, +, -, @, a tab or a carriage return is read by spreadsheets as a formula
 (CSV injection, OWASP). Such text gets a leading apostrophe; numbers, dates and Decimals stay typed.
+
+Numbers stay numbers (docs/formats.md, Exports): money to the cent, a share of a whole as its ratio to 4 decimals
+(`ratio`: 0.7055 is 70.55 %), a moment in CSV as ISO 8601 to the second with the company's offset
+("2026-02-28T20:00:00-08:00"; XLSX writes it as a date cell).
 """
 
 from __future__ import annotations
@@ -10,11 +14,26 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 
+from salesops.kernel.money import to_decimal
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+RATIO_STEP = Decimal("0.0001")  # a share of a whole in an export: 4 decimals, a hundredth of a percent
+
+
+def ratio(value: Any) -> Decimal | None:
+    """A share of a whole (attainment, a win rate, an accuracy, a return) as an export writes it: the plain
+    ratio to 4 decimals, halves away from zero (0.63485280 → 0.6349, i.e. 63.49 %); None for none (an empty
+    cell), and for a value that is no finite number."""
+    number = to_decimal(value)
+    if number is None or not number.is_finite():
+        return None
+    rounded = number.quantize(RATIO_STEP, rounding=ROUND_HALF_UP)
+    return rounded if rounded else abs(rounded)  # never -0.0000
 
 
 def neutralise(value: Any) -> Any:
@@ -37,7 +56,7 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
-        return local_moment(value).isoformat()
+        return local_moment(value).isoformat(timespec="seconds")  # to the second: no microseconds in a file
     if isinstance(value, dt.date):
         return value.isoformat()
     return neutralise(value) if isinstance(value, str) else value

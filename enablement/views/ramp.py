@@ -20,7 +20,7 @@ from django.utils import timezone
 from enablement.engine import ramp as engine
 from enablement.selectors import ramp as selectors
 from salesops import charts
-from salesops.exports import csv_response
+from salesops.exports import csv_response, ratio
 from salesops.org.auth import request_user
 from salesops.org.permissions import require_report_export
 
@@ -101,7 +101,8 @@ def _cells(ramp: engine.RepRamp) -> list[engine.MonthPoint | None]:
 
 
 def export_rows(overview: selectors.Overview) -> tuple[list[str], list[list[Any]]]:
-    """The rep table as CSV: attainment and expectation of months 1–12 as shares (0.85 = 85 %)."""
+    """The rep table as CSV: attainment and expectation of months 1–12 as shares to 4 decimals (0.8500 = 85 %), as
+    every export writes a share (docs/formats.md)."""
     header = ["person id", "name", "team", "start date", "cohort", "months of tenure", "days to first deal",
               "months to full productivity"]  # fmt: skip
     header += [f"attainment m{k}" for k in MONTHS] + [f"expected m{k}" for k in MONTHS]
@@ -112,8 +113,8 @@ def export_rows(overview: selectors.Overview) -> tuple[list[str], list[list[Any]
         rows.append(
             [row.person.person_id, row.person.name, row.person.team, row.person.start, ramp.cohort,
              ramp.tenure_months, ramp.days_to_first_deal, ramp.months_to_full]
-            + [c.attainment if c else None for c in cells]
-            + [c.expected if c else None for c in cells]
+            + [ratio(c.attainment) if c else None for c in cells]
+            + [ratio(c.expected) if c else None for c in cells]  # a ramp's share as typed ("0.5") to 4 decimals
         )  # fmt: skip
     return header, rows
 

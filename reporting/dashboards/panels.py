@@ -26,6 +26,7 @@ from reporting.filtersets import ReportFilter, Span, span_for
 from reporting.kpis import Aggregate, KpiRow
 from reporting.selectors import Meta, View
 from salesops import formats
+from salesops.exports import ratio
 
 logger = logging.getLogger("reporting.dashboards")
 
@@ -49,12 +50,13 @@ def fmt_ratio(value: float | None) -> str:
 
 
 def fmt_change(value: float | None) -> str:
-    """A change against the previous period, signed ("+12.5 %", "−3.0 %"); nothing when there is none, and no
-    sign on a change that rounds to nothing ("0.0 %", never "−0.0 %")."""
+    """A change against the previous period, signed ("+12.5 %", "-3.0 %", the minus every page writes:
+    docs/formats.md); nothing when there is none, and no sign on a change that rounds to nothing ("0.0 %",
+    never "-0.0 %")."""
     if value is None:
         return ""
     shown = formats.percent(abs(value))
-    return shown if shown == formats.percent(0) else f"{'+' if value > 0 else '−'}{shown}"
+    return shown if shown == formats.percent(0) else f"{'+' if value > 0 else '-'}{shown}"
 
 
 @dataclass
@@ -124,8 +126,21 @@ class Panel:
 
     def export(self) -> tuple[list[str], list[list[Any]]]:
         if self.rows:
-            return self.header, [[cell.value if cell.value is not None else "" for cell in row] for row in self.rows]
-        return ["measure", "value"], [[s.label, s.value if s.value is not None else s.text] for s in self.stats]
+            return self.header, [[_exported(cell.value) for cell in row] for row in self.rows]
+        stats = [[s.label, _exported(s.value) if s.value is not None else s.text] for s in self.stats]
+        return ["measure", "value"], stats
+
+
+def _exported(value: Any) -> Any:
+    """A cell as the export writes it: a rate, a share, a change or a count of days (the floats) to 4 decimals
+    (docs/formats.md, Exports: 0.6348528015 → 0.6349), still a number (a float, so XLSX shows every decimal);
+    exact money and everything else as it is; nothing as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        rounded = ratio(value)
+        return "" if rounded is None else float(rounded)
+    return value
 
 
 @dataclass

@@ -15,8 +15,11 @@ from typing import Any, Literal
 
 CENT = Decimal("0.01")
 NONE = "—"
+# Attainment is reported to 4 decimals (docs/commissions.md, Rounding): 0.7055 is 70.55 % of quota.
+ATTAINMENT_STEP = Decimal("0.0001")
 
 __all__ = [
+    "ATTAINMENT_STEP",
     "CENT",
     "NONE",
     "MoneyError",
@@ -27,6 +30,7 @@ __all__ = [
     "format_rate",
     "format_size",
     "parse_money",
+    "round_attainment",
     "to_decimal",
 ]
 
@@ -83,6 +87,16 @@ def to_decimal(value: Any) -> Decimal | None:
         return value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+
+
+def round_attainment(value: Decimal) -> Decimal:
+    """An attainment (credited ÷ quota) to 4 decimals, halves away from zero, as the commission engine stores it.
+
+    Every attainment a person reads is this figure, shown with one decimal ("70.6 %" for 0.7055): a page that
+    rounded the exact ratio (0.70548 → "70.5 %") would show another number than the statement for the same
+    person and period (docs/formats.md)."""
+    rounded = value.quantize(ATTAINMENT_STEP, rounding=ROUND_HALF_UP)
+    return rounded if rounded else abs(rounded)  # never -0.0000 (a page would read "-0.0 %")
 
 
 # Formatting rounds in a context as wide as the number (up to this many digits): a stored sum may pass Python's

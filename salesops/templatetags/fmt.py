@@ -31,6 +31,21 @@ def day(value: Any) -> str:
     return formats.day(value)
 
 
+@register.simple_tag
+def region_and_team(region: Any, team: Any) -> str:
+    """Where a person (or a programme) sits, each name once: "East · Jones" for the team "East · Jones" of the
+    region East (the demo's teams, and many real ones, are named after their region), "East · Enterprise" for a
+    team that is not; either one alone when the other is missing. Escaped like any tag output."""
+    region_name, team_name = str(region or "").strip(), str(team or "").strip()
+    if not region_name or not team_name:
+        return region_name or team_name
+    if team_name == region_name or (
+        team_name.startswith(region_name) and not team_name[len(region_name)].isalnum()
+    ):  # the team's name starts with the region's ("East · Jones", "East-2"), not just its letters ("Eastern")
+        return team_name
+    return f"{region_name} · {team_name}"
+
+
 @register.filter
 def in_words(raw: Any, code: str = "") -> str:
     return formats.value(code, raw)

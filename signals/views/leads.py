@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from salesops import charts, formats
 from salesops.api import DomainError
-from salesops.exports import csv_response
+from salesops.exports import csv_response, ratio
 from salesops.kernel.ids import is_id
 from salesops.org.auth import request_user
 from salesops.org.permissions import may_manage_setup, require_report_export
@@ -78,7 +78,7 @@ def export_rows(report: selectors.ResponseReport, by: str) -> tuple[list[str], l
     for row in [*rows_of(report, by), report.total]:
         s = row.stats
         rows.append([row.label, s.routed, s.answered, row.median, row.p90, minutes(s.median), minutes(s.p90),
-                     s.within, s.decided, row.within, s.breached_now])  # fmt: skip
+                     s.within, s.decided, ratio(s.within_share), s.breached_now])  # fmt: skip
     return header, rows
 
 

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pipeline.selectors import marketing as pipeline_reads
-from salesops import charts, formats
+from salesops import charts
 from salesops.api import DomainError
-from salesops.exports import csv_response
+from salesops.exports import csv_response, ratio
 from salesops.kernel.ids import is_id
 from salesops.kernel.money import format_size
 from salesops.org.auth import request_user
@@ -298,22 +298,18 @@ def attribution(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _ratio(value: Decimal | None) -> str:
-    return formats.percent(value) if value is not None else formats.NONE
-
-
 @login_required
 def attribution_export(request: HttpRequest) -> HttpResponseBase:
     report = _report(request)
     header = ["Campaign", "Type", "Cost", f"Attributed pipeline ({report.model_label})",
               f"Attributed won bookings ({report.model_label})", "Sourced pipeline", "Sourced bookings",
               "Sourced opportunities", "Influenced pipeline", "Influenced bookings", "Opportunities", "Won deals",
-              "Cost per opportunity", "Return"]  # fmt: skip
+              "Cost per opportunity", "Return (won bookings ÷ cost)"]  # fmt: skip
     rows = [
         [r.name, r.type, r.cost, r.attributed_pipeline, r.attributed_bookings, r.sourced_pipeline,
          r.sourced_bookings, r.sourced_opportunities, r.influenced_pipeline, r.influenced_bookings, r.opportunities,
          r.won, r.cost_per_opportunity if r.cost_per_opportunity is not None else "",
-         _ratio(r.return_share) if r.return_share is not None else ""]
+         ratio(r.return_share)]  # a number like the other columns: 13.0220 is 1,302.2 % (docs/formats.md)
         for r in report.rows
     ]  # fmt: skip
     return csv_response(f"attribution-{report.fiscal_year}-{report.model}.csv", header, rows)

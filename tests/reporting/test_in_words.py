@@ -1,4 +1,4 @@
-"""Dashboard words a manager reads: a change that rounds to nothing has no sign ("0.0 %", never "−0.0 %"), a custom
+"""Dashboard words a manager reads: a change that rounds to nothing has no sign ("0.0 %", never "-0.0 %"), a custom
 range reads "1 Jan 2026 – 31 Mar 2026" like every date, and the forecast-accuracy export names its people."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def test_a_change_that_rounds_to_nothing_has_no_sign():
     assert fmt_change(-0.0003) == "0.0 %"
     assert fmt_change(0.0004) == "0.0 %"
     assert fmt_change(0.0) == "0.0 %"
-    assert fmt_change(-0.158) == "−15.8 %" and fmt_change(1.694) == "+169.4 %"
+    assert fmt_change(-0.158) == "-15.8 %" and fmt_change(1.694) == "+169.4 %"
     assert fmt_change(None) == ""
 
 

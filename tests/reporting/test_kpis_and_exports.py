@@ -93,4 +93,5 @@ def test_the_kpi_formulas_have_no_orm_inside():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
         a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
     }
-    assert not {m for m in imported if m and m.split(".")[0] in {"django", "pipeline", "incentives", "salesops"}}
+    outside = {m for m in imported if m and not m.startswith("salesops.kernel")}  # the kernel: plain Python below
+    assert not {m for m in outside if m.split(".")[0] in {"django", "pipeline", "incentives", "salesops"}}
