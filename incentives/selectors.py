@@ -45,6 +45,7 @@ from incentives.plans import PlanError
 from salesops import softcache
 from salesops.kernel.fiscal import fiscal_year_of, period_label, span_of
 from salesops.kernel.ids import is_id
+from salesops.kernel.money import round_attainment
 from salesops.org.models import AuditEvent, User
 from salesops.org.selectors import fiscal_calendar, visible_people_q
 
@@ -127,7 +128,7 @@ class RegisterTotals:
     @property
     def attainment(self) -> Decimal | None:
         """The rows' attainment as one team: Σ credited ÷ Σ quota (None without a quota)."""
-        return self.credited / self.quota if self.quota else None
+        return round_attainment(self.credited / self.quota) if self.quota else None
 
 
 def register_totals(payouts: QuerySet[Payout]) -> RegisterTotals:
@@ -333,7 +334,7 @@ def measured_quotas(quotas: list[Quota]) -> list[MeasuredQuota]:
             achieved = sums.get("expansion", [Decimal(0)])[0]
         else:
             achieved = sum((a for a, _ in sums.values()), Decimal(0))
-        attainment = (achieved / quota.amount).quantize(Decimal("0.0001")) if quota.amount > 0 else None
+        attainment = round_attainment(achieved / quota.amount) if quota.amount > 0 else None
         out.append(MeasuredQuota(quota, achieved, attainment))
     return out
 

@@ -140,6 +140,25 @@ def test_the_home_page_does_not_repeat_the_region_before_its_team(org: Org, clie
     assert "· East · Jones ·" in head and "East · East" not in head
 
 
+def test_a_persons_page_does_not_repeat_the_region_before_its_team(org: Org, client_for: Any) -> None:
+    team, region = org.manager_east.team, org.manager_east.region
+    assert team is not None and region is not None
+    team.name = f"{region.name} · Jones"
+    team.save(update_fields=["name"])
+    html = client_for(org.ops).get(reverse("org:person_detail", args=[org.rep_a.pk])).content.decode()
+    assert "East · Jones" in html and "East · East" not in html
+
+
+def test_a_team_total_and_the_home_quotas_round_attainment_as_pay_does() -> None:
+    """Halves away from zero, to 4 decimals: 70,545 of 100,000 is 70.6 % on a statement; a team total divided
+    exactly and the home page's quotas rounded half to even (0.7054) read 70.5 %."""
+    from incentives.selectors import RegisterTotals
+
+    totals = RegisterTotals(earned=Decimal(0), adjustments=Decimal(0), payout=Decimal(0), total=Decimal(0), people=1,
+                            quota=Decimal("100000.00"), credited=Decimal("70545.00"))  # fmt: skip
+    assert totals.attainment == Decimal("0.7055")
+
+
 # ------------------------------------------------------------------------------------------------ exports
 @override_settings(TIME_ZONE="UTC")
 def test_a_csv_moment_is_to_the_second(org: Org, client_for: Any) -> None:

@@ -155,7 +155,7 @@ def test_sales_ops_edit_moves_a_rep_and_audits_it(client_for, org):
     assert f"Manager: {org.manager_east.display_name} → {west.display_name}" in html
     assert f"Region: {org.manager_east.region.name} → {west.region.name}" in html
     assert f"Team: {org.manager_east.team.name} → {west.team.name}" in html
-    assert f"{west.pk:,}" not in html and f"→ {west.team_id}<" not in html
+    assert f"→ {west.pk:,}.00" not in html and f"→ {west.team_id}<" not in html  # ids read as money, before
 
 
 def test_sales_ops_edit_refuses_a_reporting_loop_with_a_message(client_for, org):
