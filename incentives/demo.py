@@ -36,9 +36,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from incentives import services
 from incentives.models import (
+    Adjustment,
     CommissionRun,
     CompPlan,
     CompPlanVersion,
@@ -102,6 +104,7 @@ class DemoIncentives:
     locked: str = ""
     current: str = ""
     dispute_id: int | None = None
+    adjustments: int = 0
 
 
 @dataclass
@@ -265,7 +268,31 @@ def seed_incentives(*, org: DemoOrg, seed: int, today: dt.date) -> DemoIncentive
             "I expected a higher credit on this line. Could finance check the order form?"
         )
         result.dispute_id = services.dispute_raise(actor=rep, line=line, text=text).pk
+    result.adjustments = _adjust(org, finance, periods[result.current], today)
     return result
+
+
+# Finance's adjustments of this quarter, booked as through the register's "adjust" form: (days ago, amount, reason).
+ADJUSTMENTS = [
+    (6, "750.00", "Spiff for a renewal signed on paper, missing from the CRM"),
+    (4, "-420.00", "Duplicate credit on a re-opened deal, recovered"),
+    (2, "1200.00", "Split agreed with the account's previous owner after the handover"),
+]
+
+
+def _adjust(org: DemoOrg, finance: User, period: Period, today: dt.date) -> int:
+    """A few adjustments in the open quarter, to reps other than the demo rep (whose statement shows the dispute),
+    dated over the last days (never before the quarter began, never in the future)."""
+    people = [r for r in org.reps if r.is_active and r.username != "rep"][: len(ADJUSTMENTS)]
+    now = timezone.now()
+    for person, (days_ago, amount, reason) in zip(people, ADJUSTMENTS, strict=False):
+        adjustment = services.adjustment_create(
+            actor=finance, person=person, period=period, amount=Decimal(amount), reason=reason
+        )
+        when = timezone.make_aware(dt.datetime.combine(max(today - dt.timedelta(days=days_ago), period.start),
+                                                       dt.time(10 + days_ago)))  # fmt: skip
+        Adjustment.objects.filter(pk=adjustment.pk).update(created_at=min(when, now))
+    return len(people)
 
 
 def _line_to_dispute(rep: User, current: Period) -> StatementLine | None:

@@ -87,6 +87,8 @@ def build_dashboard(user: Any, key: str, query: Any, today: dt.date, *, full_tab
             subject = dashboards.rep_subject(flt, people, user.pk)
             if subject is None:
                 raise Http404("No such person in your view.")
+            if flt.person is None and subject.id != user.pk:
+                flt = flt.narrowed(person=subject.id)  # a default rep: the filter bar says whom
             # Every number and link of a rep's dashboard is theirs alone, even when they manage a team.
             panels_flt = flt.narrowed(person=None, owner=subject.id)
             subtitle = subject.name

@@ -38,6 +38,7 @@ class Person:
     is_manager: bool
     is_active: bool
     email: str = ""
+    is_rep: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,12 +154,14 @@ PEOPLE_FIELDS = (
     "is_manager",
     "is_active",
     "email",
+    "is_rep",
 )
 
 
 def _person(row: tuple[Any, ...]) -> Person:
-    pk, first, last, username, region, team, manager, is_manager, is_active, email = row
-    return Person(pk, f"{first} {last}".strip() or username, region, team, manager, is_manager, is_active, email)
+    pk, first, last, username, region, team, manager, is_manager, is_active, email, is_rep = row
+    name = f"{first} {last}".strip() or username
+    return Person(pk, name, region, team, manager, is_manager, is_active, email, is_rep)
 
 
 def people_in_view(user: Any) -> dict[int, Person]:

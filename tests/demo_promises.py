@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from forecasting import selectors as forecasting_selectors
 from forecasting.models import ForecastAdjustment, ForecastSubmission
-from incentives.models import CommissionRun, Dispute, Payout, Period, Quota, StatementLine
+from incentives.models import Adjustment, CommissionRun, Dispute, Payout, Period, Quota, StatementLine
 from pipeline.models import Account, Activity, Deal
 from planning.models import QuotaScenario, StressTest, TerritoryAssignment, TerritoryModel
 from salesops.kernel.fiscal import period_label, span_of
@@ -112,6 +112,11 @@ def broken_promises(today: dt.date | None = None) -> list[str]:
     promise(dispute is not None, "no open dispute")
     promise(
         dispute is not None and dispute.payout.period.label == quarter.label, "the open dispute is not on this quarter"
+    )
+    adjustments = Adjustment.objects.filter(period__label=quarter.label, period__is_locked=False)
+    promise(adjustments.exists(), "no commission adjustment in this open quarter (finance's home lists none)")
+    promise(
+        not Adjustment.objects.filter(created_at__gt=timezone.now()).exists(), "a commission adjustment in the future"
     )
     managers_paid = Payout.objects.filter(period__label=quarter.label, person=manager, credited__gt=0).exists()
     promise(managers_paid, "the demo manager has no team credit this quarter")

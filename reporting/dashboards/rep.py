@@ -29,10 +29,15 @@ from salesops.kernel.fiscal import fiscal_year_of
 
 
 def rep_subject(flt: ReportFilter, people: dict[int, Person], viewer_id: int) -> Person | None:
-    """Whose dashboard: the person filter (someone in view), else the viewer."""
+    """Whose dashboard: the person filter (someone in view), else the viewer; a viewer who neither sells nor
+    manages (finance, sales ops) has no numbers of their own, so the first active rep by name in their view."""
     if flt.person and flt.person in people:
         return people[flt.person]
-    return people.get(viewer_id)
+    viewer = people.get(viewer_id)
+    if viewer is None or not (viewer.is_rep or viewer.is_manager):
+        # `people` is ordered by name (selectors.people_in_view).
+        return next((p for p in people.values() if p.is_rep and p.is_active), viewer)
+    return viewer
 
 
 def rep_dashboard(ctx: Context, subject: Person, team: dict[int, Person]) -> list[Panel]:

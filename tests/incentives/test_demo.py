@@ -175,3 +175,26 @@ def test_same_seed_same_deals_and_payouts(demo):
     call_command("seed_demo", "--seed", str(SEED), stdout=io.StringIO())
     assert payouts() == first
     assert _amounts() == deals_first
+
+
+def test_finance_booked_a_few_adjustments_in_this_open_quarter(demo):
+    from incentives.models import Adjustment
+    from salesops.org.models import AuditEvent
+
+    _, current = _quarters()
+    assert "3 adjustments" in demo
+    adjustments = list(Adjustment.objects.select_related("period", "created_by", "person"))
+    assert 2 <= len(adjustments) <= 4
+    now = timezone.now()
+    for adjustment in adjustments:
+        assert adjustment.period.label == current and not adjustment.period.is_locked
+        assert adjustment.created_by is not None and adjustment.created_by.username == "finance"
+        assert adjustment.reason and adjustment.amount != 0 and adjustment.created_at <= now
+        assert adjustment.person.username != "rep"  # the rep's own statement keeps to its dispute
+        assert AuditEvent.objects.filter(entity="incentives.adjustment", entity_id=str(adjustment.pk)).exists()
+    client = Client()
+    assert client.login(username="finance", password="demo")
+    home = client.get("/").content.decode()
+    assert "No adjustment yet" not in home and 'data-testid="adjustments-list"' in home
+    register = client.get(f"{reverse('incentives:register')}?period={current}").content.decode()
+    assert adjustments[0].person.display_name in register

@@ -207,3 +207,19 @@ def test_slipped_deals_show_their_dates_in_words(book, client_for):
     assert "20 Mar 2026" in text  # A4's close date now…
     assert "1 Feb 2026" in text  # …and before its first push
     assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), text
+
+
+@pytest.mark.parametrize("viewer", ["finance", "ops"])
+def test_finance_and_sales_ops_open_the_first_rep_by_name_not_themselves(book, client_for, viewer):
+    """Finance and sales ops sell nothing: without a person filter their rep dashboard is the first active rep by
+    name in their view (the filter bar shows whom), not their own empty one."""
+    from salesops.org.models import User
+
+    first = User.objects.filter(is_rep=True, is_active=True).order_by("last_name", "first_name").first()
+    expected = {book.org.rep_a.pk: "25,000", book.org.rep_b.pk: "20,000", book.org.rep_c.pk: "20,000"}[first.pk]
+    response = client_for(getattr(book.org, viewer)).get(reverse("reporting:rep"), Q1)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"· {first.display_name}</small>" in body
+    assert stat(response, "bookings") == expected
+    assert re.search(rf'<option value="{first.pk}"[^>]*selected', body)

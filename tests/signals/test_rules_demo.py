@@ -54,3 +54,12 @@ def test_the_demo_rules_pages_open_for_sales_ops(demo: None, client: Any) -> Non
     page = client.get(f"/signals/rules/{rule.pk}/").content.decode()
     assert "Firings" in page and "done: Notify the deal" in page.replace("&#x27;", "'")
     assert client.get(f"/signals/rules/{rule.pk}/dry-run/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_every_rule_notification_names_a_rule_of_the_demo(demo: None) -> None:
+    """A bell entry of a rule names a rule the demo has (its title starts "<rule name>: "), seeded ones too."""
+    names = set(Rule.objects.values_list("name", flat=True))
+    titles = list(Notification.objects.filter(kind="rule_fired").values_list("title", flat=True))
+    assert titles
+    assert [t for t in titles if t.split(": ", 1)[0] not in names] == []
