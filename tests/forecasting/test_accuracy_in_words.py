@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_mape_above_a_thousand_percent_has_its_separator(client_for, org, monkeypatch):
-    mape = {source: {"week_before_end": None} for source in selectors.SOURCES}
+    mape: dict[str, dict[str, float | None]] = {source: {"week_before_end": None} for source in selectors.SOURCES}
     mape["manager_call"]["week_before_end"] = 1444.8123
     mape["rep_call"]["week_before_end"] = 11.54
     row = selectors.AccuracyRow(person=org.manager_east, periods=[], mape=mape)

@@ -110,7 +110,7 @@ def test_the_time_series_runs_to_the_last_complete_month_with_or_without_booking
         series = services.monthly_bookings(before=dt.date(2026, 11, 16))
         [row] = services.timeseries_refresh(as_of=dt.date(2026, 11, 16), periods=["2026-12"], model="ets_ANA")
     assert series[-2:] == [("2026-09", 0.0), ("2026-10", 0.0)]
-    expected = ts.fit_forecast([v for _, v in series], 2, model="ets_ANA").sum_of([1])[0]  # step 0 November
+    expected = ts.fit_forecast([float(v) for _, v in series], 2, model="ets_ANA").sum_of([1])[0]  # step 0 November
     assert row.point == D(str(round(expected, 2)))
     assert row.point > D(5000)  # December's peak lands on December
 

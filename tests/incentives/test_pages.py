@@ -440,7 +440,7 @@ def test_disputes_name_their_deal_not_its_key(client_for, computed):
     """The disputes list and the statement name the disputed deal, also once a recompute replaced its line."""
     payout = q1(computed["bob"])
     line = StatementLine.objects.filter(payout=payout, component="commission", deal_id__isnull=False).first()
-    assert line is not None
+    assert line is not None and line.deal_id is not None
     deal = Deal.objects.get(pk=line.deal_id)
     client_for(computed["bob"]).post(
         reverse("incentives:dispute_raise", args=[payout.pk, line.pk]), {"text": "My split should be 50 %"}

@@ -216,6 +216,7 @@ def test_finance_and_sales_ops_open_the_first_rep_by_name_not_themselves(book, c
     from salesops.org.models import User
 
     first = User.objects.filter(is_rep=True, is_active=True).order_by("last_name", "first_name").first()
+    assert first is not None
     expected = {book.org.rep_a.pk: "25,000", book.org.rep_b.pk: "20,000", book.org.rep_c.pk: "20,000"}[first.pk]
     response = client_for(getattr(book.org, viewer)).get(reverse("reporting:rep"), Q1)
     assert response.status_code == 200
