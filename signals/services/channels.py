@@ -365,6 +365,19 @@ def _team(team_id: object) -> int | None:
     return pk
 
 
+def _save(channel: Channel, *, actor: User, url: str, checked_url: str | DomainError, secret: str) -> None:
+    """Check the channel as it is now, store a new URL (checked before the transaction) and secret encrypted when
+    given, keep one channel per team slot and one default, and save it: what a create and an update share."""
+    _validate(channel, url=url or None, secret=secret or None)
+    if url:
+        channel.url_encrypted = crypto.encrypt(_url_accepted(checked_url))
+    if secret:
+        channel.secret_encrypted = crypto.encrypt(secret)
+    _check_team_slot(channel)
+    _take_default(channel, actor=actor)
+    channel.save()
+
+
 def channel_create(
     *,
     actor: User,
@@ -393,14 +406,7 @@ def channel_create(
             is_active=bool(is_active),
             created_by=actor,
         )
-        _validate(channel, url=url or None, secret=secret or None)
-        if url:
-            channel.url_encrypted = crypto.encrypt(_url_accepted(checked_url))
-        if secret:
-            channel.secret_encrypted = crypto.encrypt(secret)
-        _check_team_slot(channel)
-        _take_default(channel, actor=actor)
-        channel.save()
+        _save(channel, actor=actor, url=url, checked_url=checked_url, secret=secret)
         changes: dict[str, tuple[Any, Any]] = {
             "kind": (None, kind),
             "name": (None, channel.name),
@@ -449,14 +455,7 @@ def channel_update(*, actor: User, channel_id: int, **values: Any) -> Channel:
             channel.is_active = bool(values["is_active"])
         url = str(values.get("url") or "").strip()
         secret = str(values.get("secret") or "").strip()
-        _validate(channel, url=url or None, secret=secret or None)
-        if url:
-            channel.url_encrypted = crypto.encrypt(_url_accepted(checked_url))
-        if secret:
-            channel.secret_encrypted = crypto.encrypt(secret)
-        _check_team_slot(channel)
-        _take_default(channel, actor=actor)
-        channel.save()
+        _save(channel, actor=actor, url=url, checked_url=checked_url, secret=secret)
         after = {
             "name": channel.name,
             "addresses": list(channel.addresses or []),
