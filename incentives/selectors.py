@@ -757,6 +757,17 @@ def individual_bookings_quotas_overlapping(
     return quotas.values_list("person_id", "period__kind", "period__start", "period__end", "amount")
 
 
+def own_bookings_quotas_overlapping(
+    start: dt.date, end: dt.date, person_ids: tuple[int, ...]
+) -> QuerySet[Quota, tuple[int, str, Decimal]]:
+    """(person id, period kind, amount) of these people's own bookings quotas whose period overlaps [start, end]:
+    a rep's quota, and a manager's too when it is the sum of their team's (what they are measured on). For
+    showing each person's number; never sum them across people (a team sum repeats its team's quotas)."""
+    return Quota.objects.filter(
+        measure=QuotaMeasure.BOOKINGS, period__start__lte=end, period__end__gte=start, person_id__in=person_ids
+    ).values_list("person_id", "period__kind", "amount")
+
+
 def ramps_by_person(person_ids: list[int] | set[int]) -> dict[int, tuple[int, tuple[Decimal, ...]]]:
     """Each of these people's ramp schedule, as planning uses it: (ramp id, monthly shares) of the ramp on
     their latest bookings quota that has one (people without such a quota are left out)."""

@@ -105,12 +105,13 @@ def bookings_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
 
 def owner_quotas(person_ids: set[int], today: dt.date | None = None) -> tuple[int, dict[int, Decimal]]:
     """(fiscal year, {person: bookings quota of the fiscal year containing today}): the sum of their quarter
-    quotas, or of their month quotas when they have no quarter quota."""
+    quotas, or of their month quotas when they have no quarter quota. A manager's quota that is their team's sum
+    counts: it is the number they carry."""
     start_month = fiscal_calendar().fiscal_year_start_month
     year = fiscal.fiscal_year_of(today or timezone.localdate(), start_month)
     start, end = fiscal.year_bounds(year, start_month)
     by_kind: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    for person, kind, _s, _e, amount in incentives_selectors.individual_bookings_quotas_overlapping(
+    for person, kind, amount in incentives_selectors.own_bookings_quotas_overlapping(
         start, end, tuple(sorted(person_ids))
     ):
         by_kind[person, kind] += amount

@@ -165,6 +165,22 @@ def test_quota_of_the_owner_is_shown(org, accounts) -> None:
     assert report[t["smb"]].owner_quota == Decimal("2000.00") and report[t["americas"]].owner_quota is None
 
 
+def test_a_manager_owner_shows_the_team_quota_they_carry(org, accounts) -> None:
+    from incentives import services as pay
+
+    model, t = build(org)
+    with freeze_time("2026-05-01"):
+        for label in ("2026-Q1", "2026-Q2"):
+            period = pay.period_get_or_create(label)
+            pay.quota_set(actor=org.ops, person=org.rep_a, period=period, amount=1000)
+            pay.quota_set(actor=org.ops, person=org.rep_b, period=period, amount=1500)
+            pay.quota_set(actor=org.ops, person=org.manager_east, period=period, amount=None, is_team_sum=True)
+        report = {r.territory.pk: r.balance for r in selectors.balance_report(org.ops, model).rows}
+    # EMEA's owner, manager_east, carries rep_a's and rep_b's quotas: 2,500 a quarter, two quarters.
+    assert report[t["emea"]].owner_quota == Decimal("5000.00")
+    assert report[t["smb"]].owner_quota == Decimal("2000.00")
+
+
 def test_deals_read_their_territory_through_the_account_and_the_published_view(org, accounts) -> None:
     model, t = build(org)
     deal = DealFactory.create(account_id=accounts["fr_small"], owner=org.rep_a)
