@@ -17,6 +17,8 @@ from tests.test_crawl import (  # noqa: F401 (the fixture and the tests run here
     test_pages_show_numbers_and_names_in_words,
 )
 
+pytestmark = pytest.mark.django_db
+
 CRAWLED_ROLES = [role for role in ROLES if role not in CRAWLED_FIRST]
 
 
