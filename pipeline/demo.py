@@ -682,7 +682,7 @@ def delete_pipeline_data() -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "TRUNCATE pipeline_pipeline, pipeline_stage, pipeline_product, pipeline_account, pipeline_contact, "
-            "pipeline_deal, pipeline_lead CASCADE"
+            "pipeline_deal, pipeline_lead, pipeline_importjob CASCADE"
         )
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 

@@ -153,7 +153,7 @@ def territory_of_account(account_id: int | None) -> AccountTerritory | None:
 stage_move_refused = Signal()
 
 # kwargs: import_id (int: the ImportJob), person_id (int: who started it), dry_run (bool), ok (bool: no errors),
-# file_name (str), error_count (int), change_count (int).
+# file_name (str), error_count (int), change_count (int: records updated), created_count (int: records added).
 import_finished = Signal()
 
 
@@ -168,8 +168,9 @@ def announce_stage_move_refused(*, deal_id: int, stage_id: int, actor_id: int | 
 
 
 def announce_import_finished(
-    *, import_id: int, person_id: int, dry_run: bool, ok: bool, file_name: str, error_count: int, change_count: int
-) -> None:
+    *, import_id: int, person_id: int, dry_run: bool, ok: bool, file_name: str, error_count: int, change_count: int,
+    created_count: int = 0,
+) -> None:  # fmt: skip
     """Sent once the job's outcome is committed (a dry run's too: the person waits for it before importing)."""
     payload: dict[str, object] = {
         "import_id": import_id,
@@ -179,6 +180,7 @@ def announce_import_finished(
         "file_name": file_name,
         "error_count": error_count,
         "change_count": change_count,
+        "created_count": created_count,
     }
     transaction.on_commit(lambda: _send_robust(import_finished, **payload))
 

@@ -174,15 +174,20 @@ def on_stage_move_refused(
 
 def on_import_finished(
     sender: object, *, import_id: int, person_id: int, dry_run: bool, ok: bool, file_name: str,
-    error_count: int = 0, change_count: int = 0, **_: object,
+    error_count: int = 0, change_count: int = 0, created_count: int = 0, **_: object,
 ) -> None:  # fmt: skip
-    changes = f"{formats.count(change_count)} change{'s' if change_count != 1 else ''}"
+    # Records added (deals, accounts, products, people) and records updated: an import of new deals changes no
+    # record, and "0 changes" told its author nothing would happen.
+    records = f"record{'s' if created_count != 1 else ''}"
     errors = f"{formats.count(error_count)} error{'s' if error_count != 1 else ''}"
     if dry_run:
-        title = f"The dry run of {file_name} is ready: {changes}, {errors}"
+        title = (f"The dry run of {file_name} is ready: {formats.count(created_count)} {records} to add, "
+                 f"{formats.count(change_count)} to update, {errors}")  # fmt: skip
         body = "Nothing is written yet: look at the changes and start the import." if ok else "Fix the errors first."
     elif ok:
-        title, body = f"{file_name} is imported: {changes}", ""
+        title = (f"{file_name} is imported: {formats.count(created_count)} {records} added, "
+                 f"{formats.count(change_count)} updated")  # fmt: skip
+        body = ""
     else:
         title, body = f"The import of {file_name} failed: {errors}", "Nothing was written."
     notify(recipient_ids=[person_id], kind=Kind.IMPORT_FINISHED, title=title, body=body,

@@ -1145,4 +1145,5 @@ def _finish(job: ImportJob, report: ImportReport) -> None:
     job.save(update_fields=["status", "result", "errors", "rows_total", "rows_done", "finished_at"])
     announce_import_finished(import_id=job.pk, person_id=job.created_by_id, dry_run=job.dry_run, ok=report.ok,
                              file_name=job.file_name, error_count=report.error_count,
-                             change_count=report.change_count)  # fmt: skip
+                             change_count=report.change_count,
+                             created_count=sum(kind["created"] for kind in report.counts().values()))  # fmt: skip

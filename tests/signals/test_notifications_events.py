@@ -162,12 +162,18 @@ def test_a_refused_stage_move_by_someone_else_tells_the_owner_once_a_day(org):
 def test_an_import_finished_tells_who_started_it(org, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         pipeline_events.announce_import_finished(import_id=7, person_id=org.ops.pk, dry_run=True, ok=True,
-                                                 file_name="deals.csv", error_count=0, change_count=1200)  # fmt: skip
+                                                 file_name="deals.csv", error_count=0, change_count=1200,
+                                                 created_count=35)  # fmt: skip
         pipeline_events.announce_import_finished(import_id=7, person_id=org.ops.pk, dry_run=False, ok=True,
-                                                 file_name="deals.csv", error_count=0, change_count=1200)  # fmt: skip
-    assert told(Kind.IMPORT_FINISHED) == [
-        ("ops_admin", "The dry run of deals.csv is ready: 1,200 changes, 0 errors"),
-        ("ops_admin", "deals.csv is imported: 1,200 changes"),
+                                                 file_name="deals.csv", error_count=0, change_count=1200,
+                                                 created_count=35)  # fmt: skip
+        pipeline_events.announce_import_finished(import_id=9, person_id=org.ops.pk, dry_run=True, ok=True,
+                                                 file_name="new.csv", error_count=0, change_count=0,
+                                                 created_count=1)  # fmt: skip
+    assert sorted(told(Kind.IMPORT_FINISHED)) == [
+        ("ops_admin", "The dry run of deals.csv is ready: 35 records to add, 1,200 to update, 0 errors"),
+        ("ops_admin", "The dry run of new.csv is ready: 1 record to add, 0 to update, 0 errors"),
+        ("ops_admin", "deals.csv is imported: 35 records added, 1,200 updated"),
     ]
 
 

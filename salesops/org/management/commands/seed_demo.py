@@ -12,6 +12,7 @@ from enablement.demo import seed_enablement
 from forecasting.demo import seed_forecasting
 from incentives.demo import current_quarter, seed_incentives
 from pipeline.demo import seed_pipeline
+from pipeline.imports.demo import seed_import
 from planning.demo import seed_planning
 from salesops.org.demo import seed_org
 from salesops.org.models import User
@@ -57,6 +58,7 @@ class Command(BaseCommand):
             planning = seed_planning(org=org, seed=seed, today=today)
             enablement = seed_enablement(org=org, seed=seed, today=today)
             signals = seed_signals(org=org, seed=seed, today=today)
+            imported = seed_import(org=org, seed=seed, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo company loaded (seed {seed}): {len(org.regions)} regions, 1 director, "
@@ -75,6 +77,7 @@ class Command(BaseCommand):
                 f"{enablement.courses} courses, {enablement.one_on_ones} 1:1s. "
                 + "".join(f"{count} {what}, " for what, count in signals.items()).rstrip(", ")
                 + (". " if signals else "")
+                + ("1 CRM import dry-run, waiting to be started. " if imported else "")
                 + "Logins rep, manager, finance, ops with password 'demo'."
             )
         )
