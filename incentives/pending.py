@@ -188,6 +188,30 @@ def pending_covered(*, before: dt.datetime | None = None) -> int:
         return int(cursor.rowcount)
 
 
+class SetAside(NamedTuple):
+    changes: int  # rows set aside
+    person_ids: list[int]  # their people, each once
+    since: dt.datetime | None  # the oldest one's queue time
+    error: str  # the latest error among them
+
+
+def set_aside() -> SetAside:
+    """The changes set aside (their recompute failed PENDING_ATTEMPTS times): their people's pay is not up to date
+    until a later recompute of them, or a full one, covers them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), min(queued_at), max(last_error) FROM {TABLE} WHERE attempts >= %s", [PENDING_ATTEMPTS]
+        )
+        count, since, error = cursor.fetchone()
+        if not count:
+            return SetAside(0, [], None, "")
+        cursor.execute(
+            f"SELECT DISTINCT unnest(person_ids) AS p FROM {TABLE} WHERE attempts >= %s ORDER BY p", [PENDING_ATTEMPTS]
+        )
+        people = [row[0] for row in cursor.fetchall()]
+    return SetAside(int(count), people, since, error or "")
+
+
 def _fail_while_set_aside() -> None:
     with connection.cursor() as cursor:
         cursor.execute(

@@ -47,7 +47,7 @@ from salesops.kernel.fiscal import fiscal_year_of, period_label, span_of
 from salesops.kernel.ids import is_id
 from salesops.kernel.money import round_attainment
 from salesops.org.models import AuditEvent, User
-from salesops.org.selectors import fiscal_calendar, visible_people_q
+from salesops.org.selectors import fiscal_calendar, person_names, visible_people_q
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY)
@@ -361,6 +361,36 @@ def lock_figures(period: Period) -> LockFigures:
 
 
 @dataclass(frozen=True)
+class PayNotUpToDate:
+    """People whose commission recompute after a change failed again and again (incentives.pending): their payouts
+    do not show that change until the cause is fixed and they are recomputed."""
+
+    changes: int
+    people: int
+    names: list[str]  # the first NAMES_SHOWN, by name
+    since: dt.datetime
+    error: str
+
+    NAMES_SHOWN = 10
+
+    @property
+    def more(self) -> int:
+        return self.people - len(self.names)
+
+
+def pay_not_up_to_date() -> PayNotUpToDate | None:
+    """The changes whose recompute is set aside, or None when every change has been recomputed (two queries)."""
+    from incentives.pending import set_aside
+
+    found = set_aside()
+    if not found.changes or found.since is None:
+        return None
+    names = sorted(person_names(set(found.person_ids)).values(), key=str.casefold)
+    return PayNotUpToDate(found.changes, len(found.person_ids), names[: PayNotUpToDate.NAMES_SHOWN], found.since,
+                          found.error)  # fmt: skip
+
+
+@dataclass(frozen=True)
 class LockPreview:
     """Everything the lock confirmation shows: what will be frozen, what blocks the lock, how fresh it is."""
 
@@ -372,6 +402,7 @@ class LockPreview:
     open_disputes: int  # each blocks the lock
     has_ended: bool
     last_run: CommissionRun | None  # the newest recompute, whatever its status
+    not_up_to_date: PayNotUpToDate | None = None  # changes whose recompute failed: pay would be locked without them
 
     @property
     def blocked(self) -> bool:
@@ -392,6 +423,7 @@ def lock_preview(period: Period, today: dt.date | None = None) -> LockPreview:
         open_disputes=Dispute.objects.filter(payout__period=period, status=Dispute.Status.OPEN).count(),
         has_ended=(today or timezone.localdate()) > period.end,
         last_run=CommissionRun.objects.order_by("-started_at", "-id").first(),
+        not_up_to_date=pay_not_up_to_date(),
     )
 
 

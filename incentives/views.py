@@ -318,6 +318,7 @@ def register(request: HttpRequest) -> HttpResponseBase:
         if period
         else 0,
         "last_run": _last_run(),
+        "not_up_to_date": selectors.pay_not_up_to_date(),
         "history": _period_history(period) if period else [],
     }
     return render(request, "incentives/register.html", context)

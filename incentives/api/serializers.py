@@ -79,6 +79,14 @@ class LastRunSerializer(serializers.Serializer[Any]):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
+class NotUpToDateSerializer(serializers.Serializer[Any]):
+    changes = serializers.IntegerField(help_text="Changes whose recompute failed three times.")
+    people = serializers.IntegerField(help_text="Their people: these payouts do not show the changes.")
+    names = serializers.ListField(child=serializers.CharField(), help_text="The first ten, by name.")
+    since = serializers.DateTimeField()
+    error = serializers.CharField(help_text="The latest error among them.")
+
+
 class LockPreviewSerializer(serializers.Serializer[Any]):
     """What locking the period would freeze, what blocks it, and the last recompute."""
 
@@ -93,6 +101,9 @@ class LockPreviewSerializer(serializers.Serializer[Any]):
     open_disputes = serializers.IntegerField(help_text="Each blocks the lock.")
     blocked = serializers.BooleanField()
     last_run = LastRunSerializer(allow_null=True)
+    not_up_to_date = NotUpToDateSerializer(
+        allow_null=True, help_text="People whose pay misses a change (fix the cause, then recompute); null when none."
+    )
 
 
 class AuditEventSerializer(serializers.Serializer[Any]):

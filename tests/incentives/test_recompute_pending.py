@@ -190,3 +190,39 @@ def test_a_worker_dying_mid_recompute_leaves_its_rows_to_the_sweep_ten_minutes_o
         cursor.execute("UPDATE incentives_recomputepending SET claimed_at = now() - interval '11 minutes'")
     tasks.recompute_pending_sweep()
     assert _ann_q1(example) == Decimal("21650.00") and not RecomputePending.objects.exists()
+
+
+def test_finance_is_told_whose_pay_is_not_up_to_date_on_the_register_and_before_locking(
+    example, dropped, monkeypatch, client_for, api_client_for, django_capture_on_commit_callbacks
+):
+    """A set-aside change was only named on /healthz/background: finance could lock a period without it."""
+    from django.urls import reverse
+
+    from incentives.models import Period
+    from incentives.recompute import ResultOutOfRange, commission_recompute
+
+    _poison(example, monkeypatch)
+    _bob_quota_changed(example, django_capture_on_commit_callbacks)
+    with pytest.raises(ResultOutOfRange):
+        tasks.recompute_people(*dropped[-1])
+    from tests.factories import UserFactory
+
+    finance_user = UserFactory.create(username="fin", is_rep=False, is_finance=True)
+    finance = client_for(finance_user)
+    register = finance.get(reverse("incentives:register")).content.decode()
+    assert 'data-testid="pay-not-up-to-date"' not in register  # one failed attempt: the sweep retries it first
+    for _ in range(2):
+        with pytest.raises(ResultOutOfRange):
+            tasks.recompute_pending_sweep()
+    bob = example["bob"].display_name
+    register = finance.get(reverse("incentives:register")).content.decode()
+    assert "1 person's pay is not up to date." in register
+    assert "(ResultOutOfRange" in register and bob in register
+    period = Period.objects.get(label="2025-Q1")
+    lock = finance.get(reverse("incentives:period_lock", args=[period.pk])).content.decode()
+    assert "Locking now would freeze their pay without that change." in lock and bob in lock
+    shown = api_client_for(finance_user).get(f"/api/v1/incentives/periods/{period.pk}/lock-preview/").json()
+    assert (shown["not_up_to_date"]["people"], shown["not_up_to_date"]["names"]) == (1, [bob])
+    monkeypatch.setattr("incentives.recompute.commission_recompute", commission_recompute)  # the cause mended
+    commission_recompute()  # what the register's Recompute button queues
+    assert 'data-testid="pay-not-up-to-date"' not in finance.get(reverse("incentives:register")).content.decode()
