@@ -563,6 +563,7 @@ TREND_SERIES = {
     "weighted": "Weighted",
     "pipeline_model": "Pipeline model",
     "call_commit": "Called (commit)",
+    "call_best_case": "Called (best case)",
     "ts_point": "Time series",
     "quota": "Quota",
 }
@@ -573,7 +574,8 @@ def trend(person: User, label: str, *, own_only: bool = False) -> list[dict[str,
 
     `own_only` (a viewer who sees the person's own numbers only, `own_only()`): the snapshots hold the person's
     subtree, so only what they keep of the person's own deals is shown (closed, the commit and best-case
-    forecasts, their call chain's start); the rest is left empty rather than reveal the people below."""
+    forecasts, their call chain's start); the rest is left empty rather than reveal the people below.
+    The time series comes with its 80 % interval (`ts_low`, `ts_high`), as the grid shows it."""
     out = []
     snapshots = RollupSnapshot.objects.filter(person_id=person.pk, period=label).order_by("snapshot_date")
     if own_only:
@@ -583,8 +585,9 @@ def trend(person: User, label: str, *, own_only: bool = False) -> list[dict[str,
             out.append({
                 "date": s.snapshot_date, "closed": s.own_closed, "commit_forecast": own_commit,
                 "best_case_forecast": fm.total(own_commit, s.own_best_case), "open_pipeline": None, "weighted": None,
-                "pipeline_model": None, "call_commit": own_commit, "ts_point": None, "quota": quota,
-                "computed_at": s.computed_at,
+                "pipeline_model": None, "call_commit": own_commit,
+                "call_best_case": fm.total(own_commit, s.own_best_case), "ts_point": None, "ts_low": None,
+                "ts_high": None, "quota": quota, "computed_at": s.computed_at,
             })  # fmt: skip
         return out
     for s in snapshots:
@@ -597,7 +600,10 @@ def trend(person: User, label: str, *, own_only: bool = False) -> list[dict[str,
             "weighted": s.weighted,
             "pipeline_model": s.pipeline_model,
             "call_commit": s.call_commit,
+            "call_best_case": s.call_best_case,
             "ts_point": s.ts_point,
+            "ts_low": s.ts_low,
+            "ts_high": s.ts_high,
             "quota": s.quota,
             "computed_at": s.computed_at,
         })  # fmt: skip

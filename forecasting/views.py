@@ -229,6 +229,14 @@ def trend(request: HttpRequest) -> HttpResponse:
     chart = ""
     if points:
         fig = go.Figure()
+        # The time series' 80 % interval, as a band behind the lines (where a forecast was stored).
+        band = [p for p in points if p["ts_low"] is not None and p["ts_high"] is not None]
+        if band:
+            fig.add_trace(go.Scatter(x=[p["date"] for p in band], y=[float(p["ts_high"]) for p in band], mode="lines",
+                                     line={"width": 0}, showlegend=False, hoverinfo="skip"))  # fmt: skip
+            fig.add_trace(go.Scatter(x=[p["date"] for p in band], y=[float(p["ts_low"]) for p in band], mode="lines",
+                                     line={"width": 0}, fill="tonexty", fillcolor="rgba(120, 120, 160, 0.15)",
+                                     name="Time series 80 % interval", hoverinfo="skip"))  # fmt: skip
         for key, name in selectors.TREND_SERIES.items():
             ys = [float(p[key]) if p[key] is not None else None for p in points]
             if any(y is not None for y in ys):

@@ -66,7 +66,10 @@ class TrendPointSerializer(serializers.Serializer[Any]):
     weighted = _money()
     pipeline_model = _money()
     call_commit = _money()
+    call_best_case = _money()
     ts_point = _money(allow_null=True, help_text="Time-series forecast; null when none was computed.")
+    ts_low = _money(allow_null=True, help_text="The time series' 80 % interval, low end; null with ts_point.")
+    ts_high = _money(allow_null=True, help_text="The time series' 80 % interval, high end; null with ts_point.")
     quota = _money(allow_null=True, help_text="Null when the person has no quota for the period.")
     computed_at = serializers.DateTimeField(read_only=True)
 

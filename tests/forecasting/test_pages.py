@@ -173,3 +173,23 @@ def test_listener_queues_a_refresh_after_a_deal_change(org, q4, monkeypatch, dja
     from forecasting.models import Rollup
 
     assert Rollup.objects.get(person=org.rep_a, period="2026-Q4").pipeline == Decimal("1600.00")
+
+
+def test_the_trend_shows_the_best_case_call_and_the_time_series_interval(org, q4, client_for, api_client_for):
+    """The trend left out the best-case call and the time series' interval, which every snapshot keeps."""
+    from forecasting.models import RollupSnapshot
+
+    services.snapshot_take(day=dt.date(2026, 11, 16))
+    # What a night with a call and a time-series forecast stored (the numbers themselves are tested elsewhere).
+    RollupSnapshot.objects.filter(person_id=org.manager_east.pk, period="2026-Q4").update(
+        call_best_case=Decimal("52500.00"),
+        ts_point=Decimal("45000.00"),
+        ts_low=Decimal("38250.50"),
+        ts_high=Decimal("51750.00"),
+    )
+    with freeze_time("2026-11-17 12:00:00"):
+        page = client_for(org.manager_east).get("/forecasting/trend/", {"period": "2026-Q4"}).content.decode()
+        api = api_client_for(org.manager_east).get("/api/v1/forecasting/trend/", {"period": "2026-Q4"}).json()
+    assert "Called (best case)" in page and "52,500" in page
+    assert "45,000" in page and "38,251 – 51,750" in page and "Time series 80 % interval" in page
+    assert (api[-1]["call_best_case"], api[-1]["ts_low"], api[-1]["ts_high"]) == ("52500.00", "38250.50", "51750.00")
