@@ -228,6 +228,10 @@ _TS_FIELD = TimeSeriesForecast._meta.get_field("point")
 TS_LIMIT = Decimal(10) ** (_TS_FIELD.max_digits - _TS_FIELD.decimal_places)  # type: ignore[operator]
 
 
+# The nightly forecast reaches this many months ahead (this month included): a period opened further out gets none.
+TS_HORIZON_MONTHS = 24
+
+
 class TimeSeriesOutOfRange(ValueError):
     """A period's time-series forecast the forecast's columns cannot hold (beyond ±TS_LIMIT, or not a number): that
     period's forecast is not stored, naming it, instead of a database error."""
@@ -292,13 +296,19 @@ def timeseries_refresh(
     period already complete are their actual bookings, the rest the model's forecast (80 % interval of
     their sum from sample paths). Append-only per (period, as_of): a second run the same day keeps the
     first. A period whose forecast is beyond what the columns hold is not stored: the others are, then
-    TimeSeriesOutOfRange names it (the period keeps its latest earlier forecast)."""
+    TimeSeriesOutOfRange names it (the period keeps its latest earlier forecast).
+
+    `periods` by default: those the day's snapshot keeps (this and next month and quarter, and any other period
+    someone opened that is not over), except a period ending more than TS_HORIZON_MONTHS after `as_of`."""
     as_of = as_of or timezone.localdate()
     series = series if series is not None else monthly_bookings(before=as_of)
     actual = {label: fm.money(amount) for label, amount in series}
     values = [float(amount) for _, amount in series]  # the model's input
-    labels = list(periods or selectors.refreshed_periods(as_of))
+    labels = list(periods or snapshot_periods(as_of))
     spans = [selectors.period_span(label) for label in labels]
+    if not periods:
+        last = _month_index(as_of.replace(day=1)) + TS_HORIZON_MONTHS - 1
+        spans = [span for span in spans if _month_index(span.end) <= last]
     first_open = _month_index(as_of.replace(day=1))
     horizon = max((_month_index(s.end) - first_open + 1 for s in spans), default=1)
     name = model or choose_model(values)

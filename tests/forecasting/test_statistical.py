@@ -305,3 +305,21 @@ def test_every_source_at_start_middle_and_a_week_before_the_end_in_company_time(
     assert row.mape["weighted"]["week_before_end"] == pytest.approx(12.5)
     assert row.mape["weighted"]["start"] == pytest.approx(20.0)
     assert row.mape["rep_call"]["week_before_end"] == pytest.approx(5.0)
+
+
+@pytest.mark.django_db
+def test_the_nightly_forecast_covers_a_period_someone_opened_beyond_next_quarter(org):
+    """A period opened beyond next quarter (its rollups stored) got no time-series forecast: the grid said "No
+    time-series forecast for this period yet" for good. As of 16 November 2026 the nightly forecast covers 2027-Q3,
+    which someone opened, but not 2029-Q1, more than 24 months ahead."""
+    for month, amount in ((7, "4000.00"), (8, "5000.00"), (9, "6000.00"), (10, "5000.00")):
+        won(org.rep_a, amount, dt.date(2026, month, 15))
+    with freeze_time("2026-11-16 12:00:00"):
+        services.rollup_refresh(period="2027-Q3")
+        services.rollup_refresh(period="2029-Q1")
+        services.timeseries_refresh(as_of=dt.date(2026, 11, 16))
+        services.rollup_refresh(period="2027-Q3")
+    rows = forecasts(dt.date(2026, 11, 16))
+    assert {"2026-11", "2026-12", "2026-Q4", "2027-Q1", "2027-Q3"} == set(rows)
+    assert rows["2027-Q3"].point > D("0") and rows["2027-Q3"].history_months == 4
+    assert Rollup.objects.get(person_id=org.rep_a.pk, period="2027-Q3").ts_point == rows["2027-Q3"].point
