@@ -44,6 +44,7 @@ from pipeline.models import (
     Contact,
     Deal,
     DealStatus,
+    DealType,
     ForecastCategory,
     LostReason,
     Pipeline,
@@ -109,9 +110,14 @@ def _require_setup(user: User) -> None:
 
 
 # ------------------------------------------------------------------------------------------ deal list
-DEAL_EXPORT_HEADER = ["id", "external_id", "name", "account", "owner", "pipeline", "stage", "status",
-                      "forecast_category", "amount", "currency", "close_date", "created_date", "probability", "type",
-                      "source"]  # fmt: skip
+# The list exports are read by people in a spreadsheet: their headers and codes are the words the pages use ("Best
+# case", not "best_case"); the API keeps the codes.
+DEAL_EXPORT_HEADER = ["Deal id", "External id", "Deal", "Account", "Owner", "Pipeline", "Stage", "Status",
+                      "Forecast category", "Amount", "Currency", "Close date", "Created", "Probability (%)", "Type",
+                      "Source"]  # fmt: skip
+_STATUS_WORDS = dict(DealStatus.choices)
+_CATEGORY_WORDS = dict(ForecastCategory.choices)
+_TYPE_WORDS = dict(DealType.choices)
 
 
 def _deal_export_rows(deals: QuerySet[Deal]) -> Any:
@@ -121,8 +127,10 @@ def _deal_export_rows(deals: QuerySet[Deal]) -> Any:
         "close_date", "created_date", "probability", "stage__probability", "deal_type", "source",
     )  # fmt: skip
     for r in rows.iterator(chunk_size=5000):
-        yield [r[0], r[1], r[2], r[3], f"{r[4]} {r[5]}".strip(), r[6], r[7], r[8], r[9] or r[10], r[11], r[12],
-               r[13], r[14], r[15] if r[15] is not None else r[16], r[17], r[18]]  # fmt: skip
+        category = r[9] or r[10]
+        yield [r[0], r[1], r[2], r[3], f"{r[4]} {r[5]}".strip(), r[6], r[7], _STATUS_WORDS.get(r[8], r[8]),
+               _CATEGORY_WORDS.get(category, category), r[11], r[12], r[13], r[14],
+               r[15] if r[15] is not None else r[16], _TYPE_WORDS.get(r[17], r[17]), r[18]]  # fmt: skip
 
 
 @login_required
@@ -488,7 +496,7 @@ def account_list(request: HttpRequest) -> HttpResponseBase:
         require_report_export(user)
         if filterset.problems:
             return export_refused(filterset.problems)
-        header = ["id", "name", "sector", "country", "domain", "employees", "open_deals", "won_amount"]
+        header = ["Account id", "Account", "Sector", "Country", "Domain", "Employees", "Open deals", "Won amount"]
         rows = (
             [a.pk, a.name, a.sector, a.country, a.domain, a.employees, a.open_deals, a.won_amount]
             for a in accounts.iterator()
@@ -563,9 +571,9 @@ def lead_list(request: HttpRequest) -> HttpResponseBase:
         require_report_export(user)
         if filterset.problems:
             return export_refused(filterset.problems)
-        header = ["id", "first_name", "last_name", "company", "email", "status", "source", "owner", "created_at"]
-        rows = ([x.pk, x.first_name, x.last_name, x.company, x.email, x.status, x.source, x.owner.display_name,
-                 x.created_at] for x in leads.iterator())  # fmt: skip
+        header = ["Lead id", "First name", "Last name", "Company", "E-mail", "Status", "Source", "Owner", "Created"]
+        rows = ([x.pk, x.first_name, x.last_name, x.company, x.email, x.get_status_display(), x.source,
+                 x.owner.display_name, x.created_at] for x in leads.iterator())  # fmt: skip
         return (csv_response if export == "csv" else xlsx_response)(f"leads.{export}", header, rows)
     page = Paginator(leads, _per_page(request)).get_page(request.GET.get("page"))
     context = {"filterset": filterset, "page": page, "query": _query_without_page(request),

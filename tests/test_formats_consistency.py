@@ -166,7 +166,7 @@ def test_a_csv_moment_is_to_the_second(org: Org, client_for: Any) -> None:
     Lead.objects.filter(pk=lead.pk).update(created_at=dt.datetime(2026, 3, 1, 4, 5, 6, 789012, tzinfo=dt.UTC))
     answer = client_for(org.ops).get(reverse("pipeline:lead_list"), {"export": "csv"})
     rows = list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode("utf-8-sig"))))  # type: ignore[attr-defined]
-    assert rows[0]["created_at"] == "2026-03-01T04:05:06+00:00"
+    assert rows[0]["Created"] == "2026-03-01T04:05:06+00:00"
 
 
 def test_an_export_writes_a_share_as_its_ratio_to_four_decimals() -> None:

@@ -20,7 +20,7 @@ from salesops.org import selectors
 from salesops.org.auth import request_user
 from salesops.org.filtersets import PersonFilterSet
 from salesops.org.forms import PersonCreateForm, PersonDeactivateForm, PersonForm
-from salesops.org.models import User
+from salesops.org.models import Role, User
 from salesops.org.permissions import may_manage_setup, require_report_export, sign_in_refusal
 from salesops.org.services import (
     api_tokens_revoke_all,
@@ -42,10 +42,12 @@ def person_list(request: HttpRequest) -> HttpResponseBase:
         require_report_export(user)
         if filterset.problems:
             return export_refused(filterset.problems)
-        header = ["id", "username", "first_name", "last_name", "title", "roles", "manager", "region", "team",
-                  "start_date", "end_date", "active"]  # fmt: skip
+        # Headers and values in the page's words, for people reading a spreadsheet (the API keeps the codes).
+        header = ["Person id", "Login", "First name", "Last name", "Title", "Roles", "Manager", "Region", "Team",
+                  "Start date", "End date", "Active"]  # fmt: skip
+        role_words = dict(Role.choices)
         rows = (
-            [p.pk, p.username, p.first_name, p.last_name, p.title, ", ".join(p.roles),
+            [p.pk, p.username, p.first_name, p.last_name, p.title, ", ".join(role_words[r] for r in p.roles),
              p.manager.display_name if p.manager else "", str(p.region or ""), str(p.team or ""), p.start_date,
              p.end_date, p.is_active]
             for p in people.iterator(chunk_size=1000)

@@ -176,7 +176,7 @@ def test_people_export_is_scoped(client_for, org):
 
     response = client_for(org.manager_east).get(reverse("org:person_list"), {"export": "csv"})
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert {r["username"] for r in rows} == {"mgr_east", "rep_a", "rep_b"}
+    assert {r["Login"] for r in rows} == {"mgr_east", "rep_a", "rep_b"}
 
 
 def test_one_navigation_item_is_lit_the_longest_match(client_for, org):

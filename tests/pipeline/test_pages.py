@@ -166,12 +166,30 @@ def test_deal_export_csv_and_xlsx_neutralise_formulas(client_for, org, deals):
     query = {"export": "csv", "status": ""}  # every status (the list opens on open deals)
     body = b"".join(client.get(reverse("pipeline:deal_list"), query).streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert {r["name"] for r in rows} == {'\'=HYPERLINK("http://evil")', "Bravo", "Charlie", "Echo"}
-    assert {r["amount"] for r in rows if r["name"] == "Bravo"} == {"250.50"}
+    assert {r["Deal"] for r in rows} == {'\'=HYPERLINK("http://evil")', "Bravo", "Charlie", "Echo"}
+    assert {r["Amount"] for r in rows if r["Deal"] == "Bravo"} == {"250.50"}
     response = client.get(reverse("pipeline:deal_list"), {"export": "xlsx", "q": "HYPERLINK"})
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     assert sheet.cell(2, 3).value == '\'=HYPERLINK("http://evil")'
     assert sheet.cell(2, 3).data_type == "s"
+
+
+def test_list_exports_speak_the_pages_words_not_codes(client_for, org, deals):
+    """A spreadsheet reader got "best_case", "open" and "forecast_category"; the pages say "Best case"."""
+    deals["a2"].deal_type = "expansion"
+    deals["a2"].save()
+    client = client_for(org.ops)
+    body = b"".join(client.get(reverse("pipeline:deal_list"), {"export": "csv", "status": ""}).streaming_content)
+    rows = {r["Deal"]: r for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+    assert list(rows["Bravo"])[:3] == ["Deal id", "External id", "Deal"]
+    bravo, echo = rows["Bravo"], rows["Echo"]
+    assert (bravo["Status"], bravo["Forecast category"], bravo["Stage"], bravo["Type"]) == (
+        "Open", deals["a2"].stage.get_forecast_category_display(), "Discovery", "Expansion")  # fmt: skip
+    assert (echo["Status"], echo["Forecast category"]) == ("Won", "Closed")
+    body = b"".join(client.get(reverse("org:person_list"), {"export": "csv"}).streaming_content)
+    people = {r["Login"]: r for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+    assert (people["rep_a"]["Roles"], people["rep_a"]["Active"]) == ("Rep", "true")
+    assert people["mgr_east"]["Manager"] == org.director.display_name
 
 
 def test_setup_quality_pages_are_sales_ops_only(client_for, org):
