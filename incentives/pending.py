@@ -195,19 +195,22 @@ class SetAside(NamedTuple):
     error: str  # the latest error among them
 
 
-def set_aside() -> SetAside:
+def set_aside(*, until: dt.date | None = None) -> SetAside:
     """The changes set aside (their recompute failed PENDING_ATTEMPTS times): their people's pay is not up to date
-    until a later recompute of them, or a full one, covers them."""
+    until a later recompute of them, or a full one, covers them. `until`: only changes reaching back to that day
+    or before (a change from a later day does not touch a period ending then)."""
+    where = "attempts >= %s AND (%s::date IS NULL OR since IS NULL OR since <= %s::date)"
+    params = [PENDING_ATTEMPTS, until, until]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*), min(queued_at), max(last_error) FROM {TABLE} WHERE attempts >= %s", [PENDING_ATTEMPTS]
+            f"SELECT count(*), min(queued_at), (array_agg(last_error ORDER BY claimed_at DESC NULLS LAST, id DESC))[1] "
+            f"FROM {TABLE} WHERE {where}",
+            params,
         )
         count, since, error = cursor.fetchone()
         if not count:
             return SetAside(0, [], None, "")
-        cursor.execute(
-            f"SELECT DISTINCT unnest(person_ids) AS p FROM {TABLE} WHERE attempts >= %s ORDER BY p", [PENDING_ATTEMPTS]
-        )
+        cursor.execute(f"SELECT DISTINCT unnest(person_ids) AS p FROM {TABLE} WHERE {where} ORDER BY p", params)
         people = [row[0] for row in cursor.fetchall()]
     return SetAside(int(count), people, since, error or "")
 

@@ -378,11 +378,12 @@ class PayNotUpToDate:
         return self.people - len(self.names)
 
 
-def pay_not_up_to_date() -> PayNotUpToDate | None:
-    """The changes whose recompute is set aside, or None when every change has been recomputed (two queries)."""
+def pay_not_up_to_date(until: dt.date | None = None) -> PayNotUpToDate | None:
+    """The changes whose recompute is set aside, or None when every change has been recomputed (two queries).
+    `until`: only the changes that reach back to that day (a period's last day: those that may change its pay)."""
     from incentives.pending import set_aside
 
-    found = set_aside()
+    found = set_aside(until=until)
     if not found.changes or found.since is None:
         return None
     names = sorted(person_names(set(found.person_ids)).values(), key=str.casefold)
@@ -423,7 +424,7 @@ def lock_preview(period: Period, today: dt.date | None = None) -> LockPreview:
         open_disputes=Dispute.objects.filter(payout__period=period, status=Dispute.Status.OPEN).count(),
         has_ended=(today or timezone.localdate()) > period.end,
         last_run=CommissionRun.objects.order_by("-started_at", "-id").first(),
-        not_up_to_date=pay_not_up_to_date(),
+        not_up_to_date=pay_not_up_to_date(until=period.end),
     )
 
 

@@ -223,6 +223,26 @@ def test_finance_is_told_whose_pay_is_not_up_to_date_on_the_register_and_before_
     assert "Locking now would freeze their pay without that change." in lock and bob in lock
     shown = api_client_for(finance_user).get(f"/api/v1/incentives/periods/{period.pk}/lock-preview/").json()
     assert (shown["not_up_to_date"]["people"], shown["not_up_to_date"]["names"]) == (1, [bob])
+    # A change reaching back only to April does not touch 2025-Q1's pay: its lock page says nothing of it.
+    RecomputePending.objects.update(since=dt.date(2025, 4, 1))
+    lock = finance.get(reverse("incentives:period_lock", args=[period.pk])).content.decode()
+    assert 'data-testid="pay-not-up-to-date"' not in lock
+    assert 'data-testid="pay-not-up-to-date"' in finance.get(reverse("incentives:register")).content.decode()
     monkeypatch.setattr("incentives.recompute.commission_recompute", commission_recompute)  # the cause mended
     commission_recompute()  # what the register's Recompute button queues
     assert 'data-testid="pay-not-up-to-date"' not in finance.get(reverse("incentives:register")).content.decode()
+
+
+def test_the_error_shown_for_set_aside_changes_is_the_latest(db):
+    """max(last_error) showed the alphabetically last error, not the latest."""
+    from django.utils import timezone
+
+    from incentives.pending import set_aside
+
+    now = timezone.now()
+    RecomputePending.objects.create(person_ids=[1], reason="quota", attempts=3, last_error="ZeroDivisionError: old",
+                                    claimed_at=now - dt.timedelta(hours=2))  # fmt: skip
+    RecomputePending.objects.create(person_ids=[2, 1], reason="deal", attempts=3, last_error="AError: newest",
+                                    claimed_at=now - dt.timedelta(minutes=5))  # fmt: skip
+    found = set_aside()
+    assert (found.changes, found.person_ids, found.error) == (2, [1, 2], "AError: newest")
