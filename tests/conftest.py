@@ -37,6 +37,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput") and not os.environ.get(SHARED_DIRECTORY):
         os.environ[SHARED_DIRECTORY] = tempfile.mkdtemp(prefix="salesops-demo-")
         config.stash[_OWN_DIRECTORY] = os.environ[SHARED_DIRECTORY]
+    if not hasattr(config, "workerinput"):  # the run's stored files start empty (salesops/settings/test.py)
+        from django.conf import settings
+
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

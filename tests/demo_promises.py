@@ -138,4 +138,15 @@ def broken_promises(today: dt.date | None = None) -> list[str]:
     published_quotas = Quota.objects.filter(period__fiscal_year=next_year).count()
     promise(published_quotas > 0, "the published scenario wrote no quotas for next fiscal year")
     promise(StressTest.objects.filter(status="done").exists(), "no finished stress test")
+
+    # An import to start: sales ops' HubSpot export, its dry run done without errors, 12 deals to add.
+    from pipeline.imports.demo import DEALS, FILE_NAME
+    from pipeline.models import ImportJob
+
+    job = ImportJob.objects.filter(file_name=FILE_NAME).first()
+    promise(
+        job is not None and (job.status, job.dry_run, job.errors) == ("done", True, [])
+        and job.result.get("deals", {}).get("created") == DEALS,
+        f"no clean dry run of {FILE_NAME} adding {DEALS} deals, waiting to be started",
+    )  # fmt: skip
     return broken

@@ -8,7 +8,7 @@ embedded.ensure_services(stop_at_exit=True)
 os.environ.setdefault("CACHE_KEY_PREFIX", "salesops-test")
 
 from .base import *  # noqa: E402,F403
-from .base import CACHES, DATABASES  # noqa: E402
+from .base import BASE_DIR, CACHES, DATABASES  # noqa: E402
 
 DEBUG = False
 WHITENOISE_AUTOREFRESH = True  # serve from the finders; tests never run collectstatic
@@ -44,3 +44,7 @@ CACHES["default"]["LOCATION"] = f"{_redis_base}/{1 + 2 * _slot}"
 CELERY_BROKER_URL = f"{_redis_base}/{2 + 2 * _slot}"
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 DATABASES["default"]["TEST"] = {"NAME": f"test_salesops{'_' + str(_slot) if _slot else ''}"}
+# Files the tests store (uploads, the demo's import) go to a folder of the run's slot, shared by its xdist workers
+# (a demo seeded by one is restored by the other), never to the developer's var/media; tests/conftest.py empties it
+# when a run starts.
+MEDIA_ROOT = BASE_DIR / "var" / "test-media" / f"slot-{int(os.environ.get('SALESOPS_TEST_SLOT', '0'))}"
