@@ -166,6 +166,9 @@ class CommissionRun(models.Model):
         return f"run {self.pk} ({self.status})"
 
 
+PENDING_ATTEMPTS = 3  # failed recomputes of a pending row before it is set aside (incentives.pending)
+
+
 class RecomputePending(models.Model):
     """People a change's transaction touched, waiting for a commission recompute (incentives.pending): one row per
     transaction, written with the change, taken by the next change recompute to run, whoever's change queued it,

@@ -29,11 +29,12 @@ from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
+from incentives.models import PENDING_ATTEMPTS
+
 logger = logging.getLogger(__name__)
 
 PENDING_CLAIM_STALE = dt.timedelta(minutes=10)  # the change task's hard time limit is 6 minutes
 PENDING_BATCH = 1000  # fresh rows (changes) one recompute takes at most: the rest, the next task or the sweep
-PENDING_ATTEMPTS = 3  # failed recomputes of a row before it is set aside
 RETRIES_PER_SWEEP = 20  # failed rows the minute's sweep retries (one at a time)
 TABLE = "incentives_recomputepending"
 
@@ -186,33 +187,6 @@ def pending_covered(*, before: dt.datetime | None = None) -> int:
             [before],
         )
         return int(cursor.rowcount)
-
-
-class SetAside(NamedTuple):
-    changes: int  # rows set aside
-    person_ids: list[int]  # their people, each once
-    since: dt.datetime | None  # the oldest one's queue time
-    error: str  # the latest error among them
-
-
-def set_aside(*, until: dt.date | None = None) -> SetAside:
-    """The changes set aside (their recompute failed PENDING_ATTEMPTS times): their people's pay is not up to date
-    until a later recompute of them, or a full one, covers them. `until`: only changes reaching back to that day
-    or before (a change from a later day does not touch a period ending then)."""
-    where = "attempts >= %s AND (%s::date IS NULL OR since IS NULL OR since <= %s::date)"
-    params = [PENDING_ATTEMPTS, until, until]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*), min(queued_at), (array_agg(last_error ORDER BY claimed_at DESC NULLS LAST, id DESC))[1] "
-            f"FROM {TABLE} WHERE {where}",
-            params,
-        )
-        count, since, error = cursor.fetchone()
-        if not count:
-            return SetAside(0, [], None, "")
-        cursor.execute(f"SELECT DISTINCT unnest(person_ids) AS p FROM {TABLE} WHERE {where} ORDER BY p", params)
-        people = [row[0] for row in cursor.fetchall()]
-    return SetAside(int(count), people, since, error or "")
 
 
 def _fail_while_set_aside() -> None:

@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from incentives.engine import Plan, TieredRate
 from incentives.models import (
+    PENDING_ATTEMPTS,
     Adjustment,
     CommissionRun,
     CompPlanVersion,
@@ -360,6 +362,38 @@ def lock_figures(period: Period) -> LockFigures:
     return LockFigures(paid["n"], lines, ((paid["t"] or Decimal(0)) + adjusted).quantize(Decimal("0.01")))
 
 
+_PENDING = "incentives_recomputepending"  # RecomputePending's table
+
+
+class SetAside(NamedTuple):
+    """What `set_aside` finds (incentives.pending sets rows aside)."""
+
+    changes: int  # rows set aside
+    person_ids: list[int]  # their people, each once
+    since: dt.datetime | None  # the oldest one's queue time
+    error: str  # the latest error among them
+
+
+def set_aside(*, until: dt.date | None = None) -> SetAside:
+    """The changes set aside (their recompute failed PENDING_ATTEMPTS times): their people's pay is not up to date
+    until a later recompute of them, or a full one, covers them. `until`: only changes reaching back to that day
+    or before (a change from a later day does not touch a period ending then)."""
+    where = "attempts >= %s AND (%s::date IS NULL OR since IS NULL OR since <= %s::date)"
+    params = [PENDING_ATTEMPTS, until, until]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), min(queued_at), (array_agg(last_error ORDER BY claimed_at DESC NULLS LAST, id DESC))[1] "
+            f"FROM {_PENDING} WHERE {where}",
+            params,
+        )
+        count, since, error = cursor.fetchone()
+        if not count:
+            return SetAside(0, [], None, "")
+        cursor.execute(f"SELECT DISTINCT unnest(person_ids) AS p FROM {_PENDING} WHERE {where} ORDER BY p", params)
+        people = [row[0] for row in cursor.fetchall()]
+    return SetAside(int(count), people, since, error or "")
+
+
 @dataclass(frozen=True)
 class PayNotUpToDate:
     """People whose commission recompute after a change failed again and again (incentives.pending): their payouts
@@ -381,8 +415,6 @@ class PayNotUpToDate:
 def pay_not_up_to_date(until: dt.date | None = None) -> PayNotUpToDate | None:
     """The changes whose recompute is set aside, or None when every change has been recomputed (two queries).
     `until`: only the changes that reach back to that day (a period's last day: those that may change its pay)."""
-    from incentives.pending import set_aside
-
     found = set_aside(until=until)
     if not found.changes or found.since is None:
         return None

@@ -237,7 +237,7 @@ def test_the_error_shown_for_set_aside_changes_is_the_latest(db):
     """max(last_error) showed the alphabetically last error, not the latest."""
     from django.utils import timezone
 
-    from incentives.pending import set_aside
+    from incentives.selectors import set_aside
 
     now = timezone.now()
     RecomputePending.objects.create(person_ids=[1], reason="quota", attempts=3, last_error="ZeroDivisionError: old",
