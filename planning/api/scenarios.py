@@ -173,7 +173,8 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
     @extend_schema(
         parameters=[OpenApiParameter("ids", int, many=True, description="The scenarios to compare.")],
         # One object: {"scenarios": [id, …], "people": [{"name", "numbers": [amount or null per scenario]}, …],
-        # "totals": [amount per scenario]}.
+        # "totals": [the team's total per scenario: what the top people shown carry, not the rows added up],
+        # "carried_by": [[names of those top people] per scenario]}.
         responses=OpenApiTypes.OBJECT,
     )
     @action(detail=False, methods=["get"])
@@ -193,6 +194,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[QuotaScenar
                     for name, numbers in comparison.rows
                 ],
                 "totals": [str(t) for t in comparison.totals],
+                "carried_by": comparison.carried_by,
             }
         )
 
@@ -204,7 +206,8 @@ class RequiredPipelineViewSet(viewsets.ViewSet):
     @extend_schema(
         parameters=[OpenApiParameter("period", str, description="A quarter like 2027-Q1 (default: this one).")],
         # One object (not a list): {"period": label, "people": [{person, name, quota, closed, win_rate, required,
-        # open, coverage, short}, …]}, short of coverage first.
+        # open, coverage, short, status ("short", "no_win_rate" or "covered")}, …]}, short of coverage first, then
+        # no win rate (required null: it cannot be computed), then covered.
         responses=OpenApiTypes.OBJECT,
     )
     def list(self, request: Request) -> Response:
@@ -230,6 +233,7 @@ class RequiredPipelineViewSet(viewsets.ViewSet):
                         "open_pipeline": str(r.coverage.open),
                         "coverage_ratio": None if r.coverage.coverage_ratio is None else str(r.coverage.coverage_ratio),
                         "short": r.coverage.short,
+                        "status": r.coverage.status,
                     }
                     for r in rows
                 ],

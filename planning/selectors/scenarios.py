@@ -287,28 +287,32 @@ def _tree_rows(scenario: QuotaScenario) -> list[tuple[int | str, int | str | Non
 class Comparison:
     scenarios: list[QuotaScenario]
     rows: list[tuple[str, list[Decimal | None]]]  # person name, annual number per scenario
-    totals: list[Decimal]
+    totals: list[Decimal]  # per scenario: the team's total, what the top people shown carry
+    carried_by: list[list[str]]  # per scenario: the names of those top people
 
 
 def scenario_comparison(scenarios: list[QuotaScenario], user: Any) -> Comparison:
     """Several scenarios side by side: each person's annual number in each (None: not in it), and each
-    scenario's total: the numbers of the top people shown (the company's target for finance and sales ops, a
-    manager's own number for a manager)."""
+    scenario's team total: the numbers of the top people shown, named in `carried_by` (the top of the company's
+    tree for finance and sales ops, a manager's own number for a manager). Not the column's sum: a manager's
+    number already holds their reports', so adding the rows would count every report twice or more."""
     names: dict[int, str] = {}
     numbers: dict[int, list[Decimal | None]] = {}
     totals: list[Decimal] = []
+    carried_by: list[list[str]] = []
     for index, scenario in enumerate(scenarios):
         # People only: a planned hire is no person to compare, and their manager's number holds theirs.
         tree = [row for row in scenario_tree(scenario, user) if row.person_id is not None]
         shown = {row.person_id for row in tree}
-        # The total is what the top of the visible tree carries (a manager's number holds their reports').
-        totals.append(sum((row.annual for row in tree if row.manager_id not in shown), ZERO))
+        tops = [row for row in tree if row.manager_id not in shown]
+        totals.append(sum((row.annual for row in tops), ZERO))
+        carried_by.append(sorted(row.name for row in tops))
         for row in tree:
             assert row.person_id is not None
             names[row.person_id] = row.name
             numbers.setdefault(row.person_id, [None] * len(scenarios))[index] = row.annual
     order = sorted(names, key=lambda pid: names[pid])
-    return Comparison(scenarios, [(names[pid], numbers[pid]) for pid in order], totals)
+    return Comparison(scenarios, [(names[pid], numbers[pid]) for pid in order], totals, carried_by)
 
 
 def scenario_result(scenario: QuotaScenario) -> dict[str, Any]:
@@ -350,7 +354,8 @@ def required_pipeline(user: Any, period_label: str, *, today: dt.date | None = N
     """Per seller (a rep) with a bookings quota in the period (among those `user` sees): quota, closed won
     credit in the period, trailing win rate (won ÷ won + lost amounts over the last four closed quarters) and
     open pipeline closing in the period, with the coverage engine's required pipeline. Largest shortfall first,
-    then the people covered by name.
+    then the people without a win rate (whose requirement cannot be computed) by name, then those covered by
+    name.
 
     Only sellers are listed: a manager's number is their team's, which their personal deals and win rate do not
     measure. A manager who is also a rep is listed with their own quota (team-sum quotas are left out)."""
@@ -387,8 +392,10 @@ def required_pipeline(user: Any, period_label: str, *, today: dt.date | None = N
         )
     short = coverage.coverage_report([(pid, rows[pid].coverage) for pid in sorted(rows, key=lambda p: rows[p].name)])
     short_ids = [pid for pid, _ in short]
-    covered = sorted((pid for pid in rows if pid not in set(short_ids)), key=lambda p: rows[p].name)
-    return [rows[pid] for pid in [*short_ids, *covered]]
+    by_name = sorted((pid for pid in rows if pid not in set(short_ids)), key=lambda p: rows[p].name)
+    no_rate = [pid for pid in by_name if rows[pid].coverage.unknown]
+    covered = [pid for pid in by_name if not rows[pid].coverage.unknown]
+    return [rows[pid] for pid in [*short_ids, *no_rate, *covered]]
 
 
 def person_ids_of(rows: Iterable[TreeRow]) -> set[int]:

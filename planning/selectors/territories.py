@@ -40,13 +40,18 @@ def _owners_visible_to(user: Any) -> set[int] | None:
     return {user.pk}
 
 
+def reads_all_models(user: Any) -> bool:
+    """Sales ops, finance and managers read every model (drafts and archived ones included); a rep does not."""
+    return bool(user.is_authenticated and (sees_everyone(user) or user.is_manager))
+
+
 def models_visible_to(user: Any) -> QuerySet[TerritoryModel]:
     """Every model for sales ops, finance and managers; a rep the active model only, when it holds a territory
     they own (a draft or an archived model is not theirs to read: its pipeline is another owner's plan)."""
     models = TerritoryModel.objects.all()
     if not user.is_authenticated:
         return models.none()
-    if sees_everyone(user) or user.is_manager:
+    if reads_all_models(user):
         return models
     return models.filter(
         Exists(Territory.objects.filter(model=OuterRef("pk"), owner=user)), status=TerritoryModel.Status.ACTIVE

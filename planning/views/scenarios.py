@@ -98,7 +98,7 @@ def _capacity_chart(scenario: QuotaScenario, result: dict[str, Any]) -> str:
         go.Bar(
             x=labels,
             y=[float(result["capacity_by_period"][label]) for label in labels],
-            text=[formats.money0(result["capacity_by_period"][label]) for label in labels],
+            text=[formats.money(result["capacity_by_period"][label]) for label in labels],
             name="Capacity",
         )
     )
@@ -240,8 +240,8 @@ def scenario_compare(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def required_pipeline(request: HttpRequest) -> HttpResponse:
-    """People short of coverage in a period (the current quarter by default), then those covered; a rep sees
-    their own row."""
+    """People short of coverage in a period (the current quarter by default), then those without a win rate,
+    then those covered; a rep sees their own row and where they stand."""
     user = request_user(request)
     start_month = fiscal_calendar().fiscal_year_start_month
     current = fiscal.period_label(timezone.localdate(), "quarter", start_month)
@@ -251,5 +251,37 @@ def required_pipeline(request: HttpRequest) -> HttpResponse:
     except ValueError:
         label = current
     rows = selectors.required_pipeline(user, label)
-    context = {"rows": rows, "period": label, "short": sum(1 for r in rows if r.coverage.short)}
+    context = {"rows": rows, "period": label, "summary": _coverage_summary(user, rows, label)}
     return render(request, "planning/scenarios_required_pipeline.html", context)
+
+
+def _people(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
+
+
+def _coverage_summary(user: User, rows: list[selectors.RequiredPipelineRow], period: str) -> str:
+    """The line above the table: counts of people short, without a win rate and covered; for someone who sees
+    only their own row (a rep), where they stand."""
+    if not sees_everyone(user) and not user.is_manager:
+        mine = next((r for r in rows if r.person_id == user.pk), None)
+        if mine is None:
+            return f"You have no quota of your own in {period}."
+        cov = mine.coverage
+        if cov.unknown:
+            return (
+                "Your required pipeline cannot be computed: you have no win rate "
+                "(nothing won in the last four closed quarters)."
+            )
+        if cov.short:
+            return f"You are short of coverage by {formats.money(cov.shortfall)}."
+        if cov.required == 0:
+            return "You have made your quota: no more pipeline is required."
+        return "Your open pipeline covers what you need."
+    short = sum(1 for r in rows if r.coverage.short)
+    unknown = sum(1 for r in rows if r.coverage.unknown)
+    covered = len(rows) - short - unknown
+    parts = [f"{_people(short)} short of coverage"]
+    if unknown:
+        parts.append(f"{_people(unknown)} with no win rate, whose required pipeline cannot be computed")
+    parts.append(f"{_people(covered)} covered")
+    return "; ".join(parts) + "."

@@ -80,7 +80,16 @@ def territory_models(request: HttpRequest) -> HttpResponseBase:
         return _to_model(model.pk)
     models = list(selectors.models_visible_to(user))
     mine = list(selectors.person_territories(user.pk))
-    return render(request, "planning/territories_models.html", {"models": models, "may_plan": may_plan, "mine": mine})
+    context = {
+        "models": models,
+        "may_plan": may_plan,
+        "mine": mine,
+        # A rep reads the active model only when they own one of its territories: when they see no model, the
+        # page says whether one is active (the "Your territories" card says so anyway), not that none exists.
+        "any_active": selectors.active_model() is not None,
+        "reads_all_models": selectors.reads_all_models(user),
+    }
+    return render(request, "planning/territories_models.html", context)
 
 
 def _chart(report: selectors.BalanceReport) -> str:

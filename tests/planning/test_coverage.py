@@ -30,11 +30,15 @@ def test_covered_and_quota_already_made():
     assert (made.required, made.short, made.coverage_ratio) == (D("0"), False, None)
 
 
-def test_no_win_rate_leaves_the_requirement_unknown_and_the_person_short():
-    """No deal won in the last four quarters (win rate 0): required None, listed as short."""
+def test_no_win_rate_leaves_the_requirement_unknown_and_the_person_not_short():
+    """No deal won in the last four quarters (win rate 0): required None, so nobody can say the 500,000 open
+    falls short of it: not short, status "no_win_rate"."""
     cov = required_pipeline(D("100000"), D("40000"), D("0"), D("500000"))
-    assert (cov.required, cov.coverage_ratio, cov.short, cov.shortfall) == (None, None, True, None)
+    assert (cov.required, cov.coverage_ratio, cov.short, cov.shortfall) == (None, None, False, None)
+    assert (cov.unknown, cov.status) == (True, "no_win_rate")
     assert required_pipeline(D("100000"), D("0"), None, D("1")).required is None
+    assert required_pipeline(D("100000"), D("40000"), D("0.25"), D("180000")).status == "short"
+    assert required_pipeline(D("100000"), D("40000"), D("0.25"), D("300000")).status == "covered"
 
 
 def test_win_rate_from_won_and_lost_amounts():
@@ -46,7 +50,8 @@ def test_win_rate_from_won_and_lost_amounts():
 
 def test_coverage_report_lists_the_short_sorted_by_shortfall():
     """ann short by 60,000, bob covered, cat short by 10,000, dan unknown (no win rate), eve short by
-    60,000 too (after ann, in the order given): dan first, then ann, eve, cat; bob is not listed."""
+    60,000 too (after ann, in the order given): ann, eve, cat; bob (covered) and dan (not known to be short)
+    are not listed."""
     rows = {
         "ann": required_pipeline(D("100000"), D("40000"), D("0.25"), D("180000")),
         "bob": required_pipeline(D("100000"), D("40000"), D("0.25"), D("240000")),
@@ -55,7 +60,7 @@ def test_coverage_report_lists_the_short_sorted_by_shortfall():
         "eve": required_pipeline(D("100000"), D("70000"), D("0.25"), D("60000")),
     }
     report = coverage_report(rows)
-    assert [person for person, _ in report] == ["dan", "ann", "eve", "cat"]
-    assert [cov.shortfall for _, cov in report] == [None, D("60000"), D("60000"), D("10000")]
+    assert [person for person, _ in report] == ["ann", "eve", "cat"]
+    assert [cov.shortfall for _, cov in report] == [D("60000"), D("60000"), D("10000")]
     assert coverage_report(list(rows.items())) == report
     assert all(isinstance(cov, Coverage) for _, cov in report)

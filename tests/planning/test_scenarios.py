@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 
 from incentives import selectors as incentives_selectors
 from incentives import services as incentives
@@ -136,8 +137,8 @@ def test_required_pipeline_hand_example(org) -> None:
     assert (a.quota, a.closed, a.win_rate) == (Decimal("100000.00"), Decimal("20000.00"), Decimal("0.75"))
     assert a.coverage.required == Decimal("106666.67") and a.coverage.open == Decimal("90000.00")
     assert a.coverage.short
-    b = rows[org.rep_b.pk]  # no history: requirement unknown, listed short
-    assert b.coverage.required is None and b.coverage.short
+    b = rows[org.rep_b.pk]  # no history: requirement unknown, neither short nor covered
+    assert b.coverage.required is None and not b.coverage.short and b.coverage.status == "no_win_rate"
     assert [r.person_id for r in selectors.required_pipeline(org.rep_a, "2026-Q4", today=TODAY)] == [org.rep_a.pk]
 
 
@@ -162,3 +163,61 @@ def test_an_allocation_names_nobody_outside_the_managers_reports(org, client_for
                                                  {f"person_{org.rep_a.pk}": value}, follow=True)  # fmt: skip
         assert page.status_code == 200 and "is not a number to allocate" in page.content.decode(), value
     assert annual(scenario, org.ops) == before
+
+
+def _row_of(page: str, name: str) -> str:
+    table = page.split('data-testid="required-pipeline"', 1)[1].split("</table>", 1)[0]
+    return next(row for row in table.split("<tr>") if name in row)
+
+
+@freeze_time("2026-11-15")
+def test_no_win_rate_is_not_short_and_the_summary_counts_people(org, client_for, api_client_for) -> None:
+    """docs/planning-quotas.md, Required pipeline. Quota 100,000.00 each for 2026-Q4.
+    rep_a: won 30,000, lost 10,000 before (0.75); 20,000 won in Q4; 90,000 open: required 106,666.67, short by
+    16,666.67. rep_b: no history, 500,000 open (5 × the quota): no win rate, so no requirement: not short.
+    rep_c: the same history as rep_a, nothing won in Q4, 200,000 open: required 133,333.33, covered."""
+    won, lost = default_stages()["Closed Won"], default_stages()["Closed Lost"]
+    for who in (org.rep_a, org.rep_b, org.rep_c):
+        incentives.quota_set(actor=org.ops, person=who, period=incentives.period_get_or_create("2026-Q4"),
+                             amount="100000.00")  # fmt: skip
+    for who in (org.rep_a, org.rep_c):
+        DealFactory.create(owner=who, amount=Decimal("30000"), stage=won, close_date=dt.date(2026, 3, 1))
+        DealFactory.create(owner=who, amount=Decimal("10000"), stage=lost, close_date=dt.date(2026, 5, 1))
+    DealFactory.create(owner=org.rep_a, amount=Decimal("20000"), stage=won, close_date=dt.date(2026, 10, 5))
+    DealFactory.create(owner=org.rep_a, amount=Decimal("90000"), close_date=dt.date(2026, 12, 1))
+    DealFactory.create(owner=org.rep_b, amount=Decimal("500000"), close_date=dt.date(2026, 12, 1))
+    DealFactory.create(owner=org.rep_c, amount=Decimal("200000"), close_date=dt.date(2026, 12, 1))
+    url = "/planning/required-pipeline/?period=2026-Q4"
+
+    page = client_for(org.ops).get(url).content.decode()
+    assert (
+        "1 person short of coverage; 1 person with no win rate, whose required pipeline cannot be computed; "
+        "1 person covered." in page
+    )
+    a, b, c = (_row_of(page, who.display_name) for who in (org.rep_a, org.rep_b, org.rep_c))
+    assert page.index(org.rep_a.display_name) < page.index(org.rep_b.display_name) < page.index(org.rep_c.display_name)
+    assert "106,666.67" in a and ">short<" in a
+    assert ">short<" not in b and "no win rate" in b and "cannot compute" in b and "500,000.00" in b
+    assert "133,333.33" in c and ">short<" not in c and "no win rate" not in c
+
+    page = client_for(org.manager_east).get(url).content.decode()
+    assert (
+        "1 person short of coverage; 1 person with no win rate, whose required pipeline cannot be computed; "
+        "0 people covered." in page
+    )
+    assert "You are short of coverage by 16,666.67." in client_for(org.rep_a).get(url).content.decode()
+    page = client_for(org.rep_b).get(url).content.decode()
+    assert "Your required pipeline cannot be computed: you have no win rate" in page
+    assert "short of coverage" not in page
+    assert "Your open pipeline covers what you need." in client_for(org.rep_c).get(url).content.decode()
+    assert (
+        "You have no quota of your own in 2027-Q1."
+        in client_for(org.rep_c).get("/planning/required-pipeline/?period=2027-Q1").content.decode()
+    )
+
+    people = api_client_for(org.ops).get("/api/v1/planning/required-pipeline/?period=2026-Q4").json()["people"]
+    assert [(p["person"], p["short"], p["status"], p["required"]) for p in people] == [
+        (org.rep_a.pk, True, "short", "106666.67"),
+        (org.rep_b.pk, False, "no_win_rate", None),
+        (org.rep_c.pk, False, "covered", "133333.33"),
+    ]

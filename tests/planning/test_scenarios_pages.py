@@ -4,6 +4,7 @@ their reports, finance reads, a rep sees their own row of a published scenario o
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -103,3 +104,51 @@ def test_api_per_role(org, scenario, api_client_for) -> None:
     compare = ops.get(f"{base}compare/?ids={scenario.pk}&ids={created.json()['id']}").json()
     assert compare["totals"][0] == "120000.00"
     assert api_client_for(org.rep_a).get("/api/v1/planning/required-pipeline/?period=2026-Q4").status_code == 200
+
+
+def _footer_row(page: str, testid: str) -> list[str]:
+    row = page.split(f'data-testid="{testid}"', 1)[1].split("</tr>", 1)[0]
+    return [cell.split(">", 1)[1].split("<", 1)[0] for cell in row.split('class="num')[1:]]
+
+
+def test_compare_totals_are_the_teams_numbers_named_not_one_row_mislabelled(org, scenario) -> None:
+    """docs/planning-quotas.md: each scenario's total is what the top of the tree carries. Base (target 120,000,
+    uplift 20 % at level 0, equal basis): the director carries 120,000.00 and hands down 100,000.00: east (two
+    reps) 66,666.67, west 33,333.33; rep_a 33,333.34, rep_b 33,333.33, rep_c 33,333.33. Lean (target 60,000, no
+    uplift): east 40,000.00, west 20,000.00, each rep 20,000.00. Adding the manager's column would give
+    66,666.67 + 33,333.34 + 33,333.33 = 133,333.34 (Base) and 80,000.00 (Lean): the team total is 66,666.67 and
+    40,000.00, carried by the manager, and the page says so."""
+    lean = services.scenario_create(actor=org.ops, name="Lean", fiscal_year=2027, method="top_down", basis="equal",
+                                    target="60000.00", inputs={}, today=TODAY)  # fmt: skip
+    url = f"/planning/scenarios/compare/?ids={scenario.pk}&ids={lean.pk}"
+    page = client_for(org.manager_east).get(url).content.decode()
+    assert "Team total" in page and ">Total<" not in page
+    assert _footer_row(page, "team-total") == ["66,666.67", "40,000.00"]
+    assert _footer_row(page, "carried-by") == [org.manager_east.display_name] * 2
+    assert "133,333.34" not in page and "80,000.00" not in page
+    page = client_for(org.ops).get(url).content.decode()
+    assert _footer_row(page, "team-total") == ["120,000.00", "60,000.00"]
+    assert _footer_row(page, "carried-by") == [org.director.display_name] * 2
+    body = client_for(org.ops)  # the API says the same
+    api = body.get(f"/api/v1/planning/scenarios/compare/?ids={scenario.pk}&ids={lean.pk}").json()
+    assert api["totals"] == ["120000.00", "60000.00"]
+    assert api["carried_by"] == [[org.director.display_name]] * 2
+
+
+def test_scenario_money_reads_to_the_cent_in_the_headline_as_in_the_periods(org) -> None:
+    """docs/formats.md: money on a page (not a dashboard) is shown to the cent. The year's capacity is the sum of
+    its periods' capacities, so a reader adds the four quarters up and finds the headline, cents included."""
+    bottom_up = services.scenario_create(
+        actor=org.ops, name="From capacity", fiscal_year=2027, method="bottom_up", basis="equal", target="1000000.00",
+        inputs={"productivity": "38524.00", "attainment": "0.85", "attrition": "0.10"}, today=TODAY,
+    )  # fmt: skip
+    page = client_for(org.ops).get(f"/planning/scenarios/{bottom_up.pk}/").content.decode()
+    card = page.split('data-testid="capacity"', 1)[1].split("</section>", 1)[0]
+    capacity, target, gap, _hires, productivity = re.findall(r'class="stat-value"[^>]*>([^<]*)<', card)
+    table = card.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    periods = re.findall(r'<td class="num">([^<]*)</td>', table)
+    assert len(periods) == 4 and all(re.fullmatch(r"[\d,]+\.\d\d", p) for p in periods)
+    year = sum((Decimal(p.replace(",", "")) for p in periods), Decimal("0"))
+    assert capacity == f"{year:,.2f}"  # e.g. 14,234,505.56, never a whole 14,234,506
+    assert target == "1,000,000.00" and gap == f"{Decimal('1000000.00') - year:,.2f}"
+    assert productivity == "38,524.00"  # per ramped rep-month, to the cent

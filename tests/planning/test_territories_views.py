@@ -127,3 +127,25 @@ def test_an_archived_draft_that_was_never_active_shows_no_effective_dates(org, m
     with freeze_time("2026-06-15"):
         ended = api_client_for(org.ops).post(f"{base}{other.pk}/archive/").json()
     assert (ended["effective_from"], ended["effective_to"]) == ("2026-04-01", "2026-06-14")
+
+
+def test_a_rep_who_sees_no_model_is_told_the_truth_about_the_active_one(org, model, client_for) -> None:
+    """A rep owning no territory of the active model sees no model: the page says a model is active and why they
+    do not see it, never "No territory models" (which only those who read every model are told)."""
+    m, _t = model
+    page = client_for(org.rep_b).get("/planning/territories/").content.decode()
+    assert "No active territory model" in page and "No territory model is active." in page
+    assert "No territory models" not in page  # a draft exists: "none" would be false
+    services.territory_model_activate(actor=org.ops, model_id=m.pk)
+    page = client_for(org.rep_b).get("/planning/territories/").content.decode()
+    assert "No territory models" not in page and "No active territory model" not in page
+    assert "A territory model is active, but you own none of its territories" in page
+    assert "You own no territory in the active model." in page
+    page = client_for(org.rep_a).get("/planning/territories/").content.decode()  # owns France SMB
+    assert 'data-testid="territory-models"' in page and "No territory model to show you" not in page
+
+
+def test_those_who_read_every_model_are_told_when_there_is_none(org, client_for) -> None:
+    for person in (org.ops, org.manager_east):
+        page = client_for(person).get("/planning/territories/").content.decode()
+        assert "No territory models" in page and "No territory model is active." in page
