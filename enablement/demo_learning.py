@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from enablement.models import Course, Question
+from django.utils import timezone
+
+from enablement.models import Course, CourseCompletion, LessonRead, Question, QuizAttempt
 from enablement.services import learning as services
 
 CRM_LESSONS = [
@@ -28,6 +32,19 @@ QUESTIONS = [
     ("How often should you check hygiene?", ["Yearly", "Weekly", "Never"], 1),
     ("What should an activity record?", ["A customer conversation", "Lunch", "Nothing"], 0),
 ]  # fmt: skip
+
+
+@contextmanager
+def dated(person: Any, course: Course, on: dt.date) -> Iterator[None]:
+    """Stamp what the learning services record inside the block for `person` in `course` (lesson reads, quiz
+    attempts, the completion) on the day `on` they were given, as the award already is: the services stamp the
+    moment, and a course completed and certified almost a year ago must not read "completed today"."""
+    mark = timezone.now()
+    yield
+    at = timezone.make_aware(dt.datetime.combine(on, dt.time(10)))
+    LessonRead.objects.filter(person=person, lesson__course=course, read_at__gte=mark).update(read_at=at)
+    QuizAttempt.objects.filter(person=person, quiz__course=course, submitted_at__gte=mark).update(submitted_at=at)
+    CourseCompletion.objects.filter(person=person, course=course, completed_at__gte=mark).update(completed_at=at)
 
 
 def newest_reps(org: Any, count: int = 3) -> list[Any]:
@@ -71,25 +88,30 @@ def seed_learning(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
         nonlocal attempts
         answers = {str(pk): (correct if index < score else (correct + 1) % 3)
                    for index, (pk, correct) in enumerate(sorted(right.items()))}  # fmt: skip
-        services.quiz_submit(person=person, quiz=quiz, answers=answers, today=on)
+        with dated(person, crm, on):
+            services.quiz_submit(person=person, quiz=quiz, answers=answers, today=on)
         attempts += 1
 
     for index, rep in enumerate(reps[:12]):
-        for lesson in crm.lessons.all():
-            services.lesson_mark_read(person=rep, lesson=lesson, today=today - dt.timedelta(days=20))
         if index == 0:  # certified almost a year ago: expires in about two weeks
-            take(rep, 5, today - dt.timedelta(days=350))
+            plan = [(5, today - dt.timedelta(days=350))]
         elif index % 3 == 1:  # failed once, then passed
-            take(rep, 2, today - dt.timedelta(days=12))
-            take(rep, 4, today - dt.timedelta(days=10))
+            plan = [(2, today - dt.timedelta(days=12)), (4, today - dt.timedelta(days=10))]
         elif index % 3 == 2:  # failed once, not yet retaken
-            take(rep, rng.choice([1, 2, 3]), today - dt.timedelta(days=5))
+            plan = [(rng.choice([1, 2, 3]), today - dt.timedelta(days=5))]
         else:
-            take(rep, 5, today - dt.timedelta(days=rng.randint(1, 30)))
+            plan = [(5, today - dt.timedelta(days=rng.randint(1, 30)))]
+        read_on = min(today - dt.timedelta(days=20), plan[0][1])  # the lessons are read before the quiz
+        with dated(rep, crm, read_on):
+            for lesson in crm.lessons.all():
+                services.lesson_mark_read(person=rep, lesson=lesson, today=read_on)
+        for score, on in plan:
+            take(rep, score, on)
         completions += 1
     for rep in reps[:4]:
-        for lesson in discovery.lessons.all():
-            services.lesson_mark_read(person=rep, lesson=lesson, today=today - dt.timedelta(days=3))
+        with dated(rep, discovery, today - dt.timedelta(days=3)):
+            for lesson in discovery.lessons.all():
+                services.lesson_mark_read(person=rep, lesson=lesson, today=today - dt.timedelta(days=3))
     return {"courses": 2, "lessons": 5, "questions": len(QUESTIONS), "certifications": 1, "assignments": 2,
             "quiz_attempts": attempts, "learners": completions, "certification": certification.pk,
             "course": crm.pk}  # fmt: skip

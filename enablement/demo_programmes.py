@@ -21,7 +21,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from enablement.demo_learning import newest_reps
+from enablement.demo_learning import dated, newest_reps
 from enablement.engine import programmes as engine
 from enablement.models import Certification, Course, Programme, Question, StepProgress
 from enablement.services import learning as learning_services
@@ -84,19 +84,21 @@ def _take_course(person: Any, on: dt.date, *, pass_quiz: bool) -> bool:
     course = Course.objects.filter(title="CRM essentials").first()
     if course is None:
         return False
-    for lesson in course.lessons.all():
-        learning_services.lesson_mark_read(person=person, lesson=lesson, today=on)
-    quiz = getattr(course, "quiz", None)
-    if quiz is None:
-        return True
-    questions = Question.objects.filter(quiz=quiz).values_list("pk", "correct", "choices")
-    answers = {
-        str(pk): correct if pass_quiz else (correct + 1) % max(len(choices), 1) for pk, correct, choices in questions
-    }
-    try:
-        learning_services.quiz_submit(person=person, quiz=quiz, answers=answers, today=on)
-    except DomainError:  # no attempt left (the learning demo's own learners)
-        return False
+    with dated(person, course, on):  # read, attempted and completed on `on`, as the award is
+        for lesson in course.lessons.all():
+            learning_services.lesson_mark_read(person=person, lesson=lesson, today=on)
+        quiz = getattr(course, "quiz", None)
+        if quiz is None:
+            return True
+        questions = Question.objects.filter(quiz=quiz).values_list("pk", "correct", "choices")
+        answers = {
+            str(pk): correct if pass_quiz else (correct + 1) % max(len(choices), 1)
+            for pk, correct, choices in questions
+        }
+        try:
+            learning_services.quiz_submit(person=person, quiz=quiz, answers=answers, today=on)
+        except DomainError:  # no attempt left (the learning demo's own learners)
+            return False
     return True
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from salesops.kernel.money import format_count, format_money
 
@@ -87,6 +87,10 @@ def progress_counts(steps: Collection[StepState], *, today: dt.date) -> tuple[in
     return len(steps), done, overdue
 
 
-def percent_done(steps: int, done: int) -> int:
-    """Whole percent of steps done (0 without steps), rounded down so 100 means all done."""
-    return 0 if steps == 0 else (done * 100) // steps
+def percent_done(steps: int, done: int) -> Decimal:
+    """Percent of steps done with one decimal, halves up as every percentage reads (docs/formats.md): 7 of 8 is
+    87.5, 2 of 3 is 66.7 (0.0 without steps). Never 100.0 until every step is done (999 of 1,000 is 99.9)."""
+    if steps == 0:
+        return Decimal("0.0")
+    value = (Decimal(done * 100) / steps).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return min(value, Decimal("99.9")) if done < steps else value

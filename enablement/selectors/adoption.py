@@ -481,5 +481,14 @@ def rollout_curve(rollout: Rollout, *, today: dt.date, viewer: User | None = Non
     )
 
 
+def rollout_snapshot_as_of(rollout: Rollout, *, today: dt.date, viewer: User | None = None) -> dt.datetime | None:
+    """When the current week's point of the curve was read: the oldest computed_at of the group's snapshot rows
+    of this week (the hourly job's last run), None without any. The scorecard computes the same week live, so a
+    person whose value crossed the threshold since then reads differently there."""
+    group = rollout_group(rollout, viewer)
+    rows = AdoptionSnapshot.objects.filter(person_id__in=group, week=engine.week_start(today))
+    return rows.order_by().aggregate(oldest=Min("computed_at"))["oldest"] if group else None
+
+
 def team_choices() -> QuerySet[Team]:
     return Team.objects.order_by("name")

@@ -146,7 +146,7 @@ class Checklist:
         return sum(1 for s in self.steps if s.overdue)
 
     @property
-    def percent(self) -> int:
+    def percent(self) -> Decimal:
         return engine.percent_done(len(self.steps), self.done)
 
 
@@ -207,7 +207,7 @@ class TeamRow:
     next_due: dt.date | None
 
     @property
-    def percent(self) -> int:
+    def percent(self) -> Decimal:
         return engine.percent_done(self.steps, self.done)
 
 

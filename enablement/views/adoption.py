@@ -148,10 +148,22 @@ def rollout_list(request: HttpRequest) -> HttpResponseBase:
             messages.success(request, f"Roll-out {rollout.name} created.")
             return redirect("enablement:rollout_detail", pk=rollout.pk)
     today = timezone.localdate()
+    this_week = engine.week_start(today)
     rows = []
     for rollout in selectors.rollouts_visible_to(user)[:100]:
         curve = selectors.rollout_curve(rollout, today=today, viewer=user)
-        rows.append({"rollout": rollout, "last": curve[-1] if curve else None, "adopted": engine.adopted_from(curve)})
+        # The headline is the last full week: the current week is "so far" (a Monday's few hours read as a
+        # collapse), shown beside it as such.
+        full = [p for p in curve if p.week < this_week]
+        so_far = curve[-1] if curve and curve[-1].week == this_week else None
+        rows.append(
+            {
+                "rollout": rollout,
+                "last": full[-1] if full else None,
+                "so_far": so_far,
+                "adopted": engine.adopted_from(curve),
+            }
+        )
     return render(request, "enablement/adoption/rollout_list.html", {"rows": rows, "writes": writes, **_form_context()})
 
 
@@ -190,13 +202,16 @@ def rollout_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         else:
             messages.success(request, f"Roll-out {rollout.name} saved.")
             return redirect("enablement:rollout_detail", pk=rollout.pk)
-    curve = selectors.rollout_curve(rollout, today=timezone.localdate(), viewer=user)
+    today = timezone.localdate()
+    curve = selectors.rollout_curve(rollout, today=today, viewer=user)
     return render(
         request,
         "enablement/adoption/rollout_detail.html",
         {
             "rollout": rollout,
             "curve": curve,
+            "this_week": engine.week_start(today),
+            "snapshot_as_of": selectors.rollout_snapshot_as_of(rollout, today=today, viewer=user),
             "adopted": engine.adopted_from(curve),
             "metric_label": engine.METRICS.get(rollout.metric, rollout.metric),
             "chart": _curve_chart(rollout, curve),

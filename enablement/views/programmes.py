@@ -65,7 +65,8 @@ def team_onboarding(request: HttpRequest) -> HttpResponse:
     rows = selectors.team_rows(user, today=timezone.localdate(), include_done=include_done)
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "enablement/programmes/team_onboarding.html",
-                  {"rows": page.object_list, "page": page, "include_done": include_done})  # fmt: skip
+                  {"rows": page.object_list, "page": page, "include_done": include_done,
+                   "everyone": selectors.sees_everyone(user)})  # fmt: skip
 
 
 @login_required

@@ -143,6 +143,7 @@ def ramp(request: HttpRequest) -> HttpResponseBase:
         "year_choices": range(selectors.YEARS_MIN, selectors.YEARS_MAX + 1),
         "cohort": cohort,
         "may_export": bool(getattr(user, "may_export_reports", False)),
+        "as_manager": bool(user.is_manager),
     }
     return render(request, "enablement/ramp/overview.html", context)
 

@@ -341,3 +341,26 @@ def test_api_trend_and_a_persons_stored_weeks_with_the_pages_scope():
     assert outside.status_code == missing.status_code == own_only.status_code == 404
     assert outside.json() == missing.json()
     assert anonymous.status_code == 401
+
+
+def test_the_rollout_headline_is_the_last_full_week_and_this_week_reads_so_far():
+    """Last week 2 of 2 reached the threshold, this week (begun Monday) 0 of 2 so far: the list's headline is the
+    full week's 100.0 %, not a collapse to 0.0 %; this week is labelled "so far", read from its snapshot."""
+    ops = UserFactory.create(is_sales_ops=True, is_rep=False)
+    team = TeamFactory.create()
+    people = [UserFactory.create(team=team) for _ in range(2)]
+    last = MONDAY - dt.timedelta(days=7)
+    for person in people:
+        AdoptionSnapshot.objects.create(person=person, week=last, score=Decimal(90), computed_at=NOW,
+                                        parts={"active": "1.0000"}, figures={})  # fmt: skip
+        AdoptionSnapshot.objects.create(person=person, week=MONDAY, score=Decimal(0), computed_at=NOW,
+                                        parts={"active": "0.0000"}, figures={})  # fmt: skip
+    rollout = services.rollout_create(actor=ops, name="Sign in daily", go_live="2026-11-02", metric="active",
+                                      team=team.pk, threshold="1", target_share="0.8")  # fmt: skip
+    with freeze_time(NOW):
+        page = _get(ops, reverse("enablement:rollout_list")).content.decode()
+        detail = _get(ops, reverse("enablement:rollout_detail", args=[rollout.pk])).content.decode()
+    assert "Adopted last full week" in page and "Adopted this week" not in page
+    assert 'data-testid="rollout-last-week">100.0 %' in page
+    assert 'data-testid="rollout-so-far">0.0 %' in page
+    assert "(so far)" in detail and "this week's is the snapshot of" in detail

@@ -282,3 +282,21 @@ def test_api_enrolments_made_and_removed_by_ops_only(org: Org, enrolled, api_cli
     assert not Enrolment.objects.filter(pk=enrolment["id"]).exists()
     assert not StepProgress.objects.filter(enrolment_id=enrolment["id"]).exists()
     assert _audits("enablement.enrolment", enrolment["id"]) == [("create", org.ops.pk), ("delete", org.ops.pk)]
+
+
+@freeze_time("2026-12-06")
+def test_team_onboarding_rounds_half_percents_up_and_names_the_scope_per_role(org: Org) -> None:
+    """1 of 8 steps done reads 12.5 %, not the truncated 12 %; sales ops read "everyone", not "your team"."""
+    programme = services.programme_create(actor=org.ops, name="Eight steps", auto_assign=False)
+    for n in range(8):
+        services.step_add(actor=org.ops, programme=programme, title=f"Step {n}", kind="task", due_days=30 + n)
+    services.enrolment_create(actor=org.ops, programme=programme, person=org.rep_a)
+    first = StepProgress.objects.filter(enrolment__person=org.rep_a).order_by("due_on")[0]
+    services.step_progress_set(actor=org.manager_east, progress=first, done=True)
+    manager = login(org.manager_east).get(reverse("enablement:team_onboarding")).content.decode()
+    assert "12.5 %" in manager and "1 of 8" in manager and "12 %" not in manager
+    assert "the people who report to you" in manager
+    ops = login(org.ops).get(reverse("enablement:team_onboarding")).content.decode()
+    assert "Open programmes of everyone" in ops and "your team" not in ops and "report to you" not in ops
+    mine = login(org.rep_a).get(reverse("enablement:my_onboarding")).content.decode()
+    assert "12.5 %" in mine

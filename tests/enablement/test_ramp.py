@@ -286,3 +286,18 @@ def test_a_changed_start_date_is_read_live_until_the_refresh(org: Any, cohort: d
     ramp_services.refresh(today=dt.date(2026, 7, 15))
     assert RampPerson.objects.get(person_id=b.pk).start == dt.date(2026, 1, 5)
     assert {r.person.person_id: r.ramp for r in _overview(org.ops).reps}[b.pk].days_to_first_deal == 15
+
+
+@freeze_time(TODAY)
+def test_the_page_names_its_scope_in_the_viewers_words(org: Any, cohort: dict[str, User], client_for: Any) -> None:
+    """A rep read "your own hired since …", and "your team's reps" when their own start was out of the years
+    chosen; a manager reads their team, sales ops every rep."""
+    rep = client_for(cohort["a"])
+    for url in (reverse("enablement:ramp"), reverse("enablement:ramp") + "?years=1"):
+        text = rep.get(url).content.decode()
+        assert "your own, when you were hired since" in text
+        assert "your team" not in text and "your own hired" not in text
+    manager = client_for(org.manager_east).get(reverse("enablement:ramp")).content.decode()
+    assert "the reps of your team hired since" in manager
+    ops = client_for(org.ops).get(reverse("enablement:ramp")).content.decode()
+    assert "every rep hired since" in ops and "your" not in ops.split('data-testid="ramp-scope"')[1].split("</p>")[0]
