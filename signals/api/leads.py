@@ -64,7 +64,7 @@ def _minutes(value: Any) -> float | None:
     return round(value.total_seconds() / 60, 1) if value is not None else None
 
 
-def _row(row: selectors.ReportRow) -> dict[str, Any]:
+def _row(row: selectors.ReportRow, shows_breached: bool = True) -> dict[str, Any]:
     s = row.stats
     return {
         "key": row.key,
@@ -76,7 +76,7 @@ def _row(row: selectors.ReportRow) -> dict[str, Any]:
         "within_sla": s.within,
         "decided": s.decided,
         "within_sla_share": round(s.within_share, 4) if s.within_share is not None else None,
-        "breached_now": s.breached_now,
+        "breached_now": s.breached_now if shows_breached else None,  # null: the period does not include today
     }
 
 
@@ -106,14 +106,22 @@ class LeadResponseViewSet(viewsets.ViewSet):
             source=" ".join((request.query_params.get("source") or "").split())[:80],
             team_id=int(team) if is_id(team) and len(team) < 12 else None,
         )
+        live = report.shows_breached
         return Response(
             {
-                "period": {"value": period.value, "title": period.title, "start": period.start, "end": period.end},
-                "total": _row(report.total),
-                "by_source": [_row(r) for r in report.by_source],
-                "by_owner": [_row(r) for r in report.by_owner],
-                "by_team": [_row(r) for r in report.by_team],
-                # The first 50 breached now, due longest ago first (total.breached_now counts them all).
+                "period": {
+                    "value": period.value,
+                    "title": period.title,
+                    "start": period.start,
+                    "end": period.end,
+                    "includes_today": live,
+                },
+                "total": _row(report.total, live),
+                "by_source": [_row(r, live) for r in report.by_source],
+                "by_owner": [_row(r, live) for r in report.by_owner],
+                "by_team": [_row(r, live) for r in report.by_team],
+                # The first 50 breached now, due longest ago first (total.breached_now counts them all); for a
+                # period that does not include today, none (and every breached_now is null).
                 "breached_now": [
                     {
                         "lead": b.lead_id,

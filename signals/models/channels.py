@@ -6,12 +6,15 @@ ever shows them again. docs/signals-channels.md describes every rule."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from salesops.org.models import Team
+from signals.models.notifications import Kind as NotificationKind
 
 __all__ = ["Channel", "ChannelKind", "Delivery", "DeliveryAttempt", "DeliveryStatus"]
 
@@ -140,6 +143,27 @@ class Delivery(models.Model):
     @property
     def subject(self) -> str:
         return str((self.payload or {}).get("subject", ""))
+
+    @property
+    def source_label(self) -> str:
+        """Who or what queued it, in words (the log's Source column): "Notification: Period locked" for
+        `notification:period_locked`, "Rule: <its name>" for `rule:<id>`, "Test message" for `test`; the API keeps
+        the code."""
+        return source_label(self.source, self.payload)
+
+
+def source_label(source: str, payload: dict[str, Any] | None = None) -> str:
+    """`Delivery.source` in words (see `Delivery.source_label`); a source it does not know reads as it is."""
+    prefix, _, rest = source.partition(":")
+    if prefix == "notification" and rest:
+        known = dict(NotificationKind.choices).get(rest)
+        return f"Notification: {known or rest.replace('_', ' ').capitalize()}"
+    if prefix == "rule" and rest:
+        name = str(((payload or {}).get("data") or {}).get("rule_name") or "").strip()
+        return f"Rule: {name}" if name else f"Rule {rest}"
+    if source == "test":
+        return "Test message"
+    return source
 
 
 class DeliveryAttempt(models.Model):

@@ -112,6 +112,9 @@ class ResponseReport:
     total: ReportRow
     breached: list[pipeline_leads.BreachedRow]  # the first BREACHED_LISTED breached now, oldest due first
     sla: SlaTable
+    # "Breached now" is about this moment: it is counted and listed only for a period that includes today (a past
+    # period's report shows no breached-now figure at all, rather than today's late leads)
+    shows_breached: bool = True
 
 
 BREACHED_LISTED = 50
@@ -130,15 +133,17 @@ def response_report(
 ) -> ResponseReport:
     """Response times of the leads routed in `period` that `user` may see, by source, owner and team (the rules of
     signals/engine/leads.py over one read of plain numbers), with the leads breached now in the same scope and
-    filters (whatever day they were routed) and the first of them listed."""
+    filters (whatever day they were routed) and the first of them listed, when the period includes today (else no
+    lead counts as breached now and none is listed: docs/signals-leads.md)."""
     start, end = _bounds(period)
+    live = start <= now < end
     table = sla_table()
     shortest = table.shortest_minutes
     facts = pipeline_leads.response_facts(
         user,
         routed_from=start,
         routed_to=end,
-        waiting_since=now - dt.timedelta(minutes=shortest) if shortest else None,
+        waiting_since=now - dt.timedelta(minutes=shortest) if shortest and live else None,
         source=source,
         team_id=team_id,
     )
@@ -154,7 +159,8 @@ def response_report(
             spellings[key] = pipeline_leads.source_label(fact.source)
         times = engine.LeadTimes(fact.routed, fact.response, seconds.get(key, default), fact.status not in closed,
                                  first <= fact.routed < last)  # fmt: skip
-        keyed.append((key, fact, engine.judge(times, at)))
+        judged = engine.judge(times, at)
+        keyed.append((key, fact, judged if live else judged._replace(breached=False)))
 
     def rows(key_of: Any, label_of: Any) -> list[ReportRow]:
         stats = engine.grouped((key_of(k, f), j) for k, f, j in keyed)
@@ -170,8 +176,8 @@ def response_report(
     total = ReportRow("", "All leads", engine.summarise("", (j for _, _, j in keyed)))
     listed = pipeline_leads.breached_list(user, now=now, minutes_by_source=table.by_source,
                                           default_minutes=table.default_minutes, source=source, team_id=team_id,
-                                          limit=BREACHED_LISTED)  # fmt: skip
-    return ResponseReport(period, source, team_id, by_source, by_owner, by_team, total, listed, table)
+                                          limit=BREACHED_LISTED) if live else []  # fmt: skip
+    return ResponseReport(period, source, team_id, by_source, by_owner, by_team, total, listed, table, live)
 
 
 def _text(key: object) -> str:

@@ -158,10 +158,16 @@ class CampaignFigures:
     influenced_bookings: Decimal
     opportunities: int
     won: int
+    # the campaign's opportunities over every deal, whoever reads (a manager's `opportunities` are their subtree's)
+    campaign_opportunities: int
 
     @property
     def cost_per_opportunity(self) -> Decimal | None:
-        return (self.cost / self.opportunities).quantize(engine.CENT) if self.opportunities else None
+        """The campaign's cost / its opportunities over every deal: a property of the campaign, the same for every
+        reader. (The share of the cost a manager's subtree bears, cost × its opportunities ÷ the campaign's, over
+        its opportunities gives the same figure.)"""
+        every = self.campaign_opportunities
+        return (self.cost / every).quantize(engine.CENT) if every else None
 
     @property
     def return_share(self) -> Decimal | None:
@@ -224,9 +230,17 @@ def attribution(
     by = "month" if by == "month" else "quarter"
     start_month = fiscal_calendar().fiscal_year_start_month
     start, end = year_bounds(fiscal_year, start_month)
-    raw = compute(owner_ids=attribution_owner_ids(user), start=start, end=end, today=today,
-                  period_of=partial(period_label, kind=by, start_month=start_month))  # fmt: skip
+    owner_ids = attribution_owner_ids(user)
+    touches = _touch_columns(max(end, today))
+    period_of = partial(period_label, kind=by, start_month=start_month)
+    raw = compute(owner_ids=owner_ids, start=start, end=end, today=today, period_of=period_of, touches=touches)
     by_campaign = raw.by_campaign()
+    # Cost per opportunity is the campaign's: its cost over its opportunities among every deal, also for a manager
+    # (only the counts per campaign are kept from the company-wide run: no deal, name or further row).
+    every = by_campaign
+    if owner_ids is not None:
+        company = compute(owner_ids=None, start=start, end=end, today=today, period_of=period_of, touches=touches)
+        every = company.by_campaign()
     shown = Campaign.objects.filter(pk__in=set(by_campaign)) | Campaign.objects.filter(
         start_date__lte=end, end_date__gte=start
     )
@@ -241,6 +255,7 @@ def attribution(
                 sourced_pipeline=money(f.sourced_pipeline), sourced_bookings=money(f.sourced_bookings),
                 sourced_opportunities=f.sourced_opportunities, influenced_pipeline=money(f.influenced_pipeline),
                 influenced_bookings=money(f.influenced_bookings), opportunities=f.opportunities, won=f.won,
+                campaign_opportunities=every[c.pk].opportunities if c.pk in every else 0,
             )
         )  # fmt: skip
     periods = []
@@ -261,10 +276,12 @@ def compute(
     end: dt.date,
     today: dt.date,
     period_of: Callable[[dt.date], str],
+    touches: tuple[list[int], list[int], list[int], list[int]] | None = None,
 ) -> engine.Attribution:
     """Every model's attribution of the deals (of `owner_ids`' people, None: all) created or won in [start, end]:
-    the touches from signals' table, the deals' facts from the pipeline, the arithmetic in the engine."""
-    deal, campaign, day, seq = _touch_columns(max(end, today))
+    the touches from signals' table (or `touches`, already read by `_touch_columns`), the deals' facts from the
+    pipeline, the arithmetic in the engine."""
+    deal, campaign, day, seq = touches if touches is not None else _touch_columns(max(end, today))
     deals = pipeline_reads.deal_columns_for_attribution(deal, start=start, end=end, owner_ids=owner_ids)
     return engine.attribute_arrays(
         deal_ids=deals.ids, cents=deals.cents, statuses=deals.statuses, created=deals.created, close=deals.close,

@@ -30,6 +30,34 @@ class WinLoss:
     def title(self) -> str:
         return engine.DIMENSIONS[self.dimension][0]
 
+    @property
+    def note(self) -> str:
+        """What the table's values are, for its dimension (the page's footnote; docs/signals-winloss.md)."""
+        blank = engine.DIMENSIONS[self.dimension][1]
+        if self.lost_only:
+            what = NOTES[self.dimension]
+            counted = (f"Every lost deal is counted once, one that says nothing under “{blank}”, so the rows add "
+                       "up to the lost total.")  # fmt: skip
+            unsaid = ""
+            if self.total.lost and all(not r.key for r in self.rows):
+                unsaid = (f" No lost deal of this period names a {self.title.lower()}: it is asked on the “Close "
+                          "as lost” form.")  # fmt: skip
+            return f"{what} {counted}{unsaid}"
+        return f"Win rate: won ÷ (won + lost), by count. {NOTES[self.dimension]}"
+
+
+# What each dimension's values are (the footnote under its table).
+NOTES: dict[str, str] = {
+    "reason": "Lost reason: the reason picked from sales ops' list when the deal was closed as lost.",
+    "competitor": "Competitor: who won the deal, when one was named on closing it as lost (optional, and apart "
+    "from the lost reason: a reason such as “Lost to competitor” names nobody).",
+    "source": "Source: where the deal came from, as recorded on the deal.",
+    "deal_type": "Deal type: as set on the deal (new business, expansion or renewal).",
+    "segment": "Segment: the account's size by employees.",
+    "industry": "Industry: the sector of the deal's account.",
+    "rep": "Rep: the deal's owner.",
+}
+
 
 def _label_of(dimension: str, keys: list[str]) -> Any:
     if dimension == "rep":

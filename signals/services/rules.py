@@ -406,7 +406,9 @@ def _run_action(
 
     kind = action["kind"]
     title = f"{rule.name}: {subject.label}"[:200]
-    result: dict[str, Any] = {"kind": kind, "ok": True, "detail": ""}
+    # The action as it was (its role, channel, task or field), so the log names it after the rule changes.
+    said = {key: action[key] for key in (*engine.ACTION_KINDS[kind][1], "due_days") if key in action}
+    result: dict[str, Any] = {"kind": kind, **said, "ok": True, "detail": ""}
     try:
         with transaction.atomic():  # one failing action (a refused field change) leaves the others and the log
             if kind in ("notify_owner", "notify_manager", "notify_role"):

@@ -78,7 +78,8 @@ def export_rows(report: selectors.ResponseReport, by: str) -> tuple[list[str], l
     for row in [*rows_of(report, by), report.total]:
         s = row.stats
         rows.append([row.label, s.routed, s.answered, row.median, row.p90, minutes(s.median), minutes(s.p90),
-                     s.within, s.decided, ratio(s.within_share), s.breached_now])  # fmt: skip
+                     s.within, s.decided, ratio(s.within_share),
+                     s.breached_now if report.shows_breached else None])  # fmt: skip
     return header, rows
 
 

@@ -185,6 +185,23 @@ def _dry_run_chart(run: engine.DryRun, rule: Rule) -> str:
     return charts.render(fig, name=f"rule-dry-run-{rule.pk}", height=260)
 
 
+def _results_in_words(rule: Any, firing: Any, channel_names: dict[int, str]) -> list[tuple[dict[str, Any], str]]:
+    """Each action's result with the action in words, naming its role, channel, task or field ("Notify everyone
+    with a role: Finance"). A firing logs its actions as they were; one logged before it did (only the kind) takes
+    the rule's action at the same place when the rule has not changed since, else the kind's words alone."""
+    unchanged = rule.updated_at <= firing.fired_at
+    out = []
+    for position, r in enumerate(firing.results):
+        kind = r.get("kind", "")
+        label, keys = engine.ACTION_KINDS.get(kind, (kind, ()))
+        action: dict[str, Any] | None = r if all(k in r for k in keys) else None
+        if action is None and unchanged and position < len(rule.actions):
+            current = rule.actions[position]
+            action = current if current.get("kind") == kind else None
+        out.append((r, engine.describe_action(action, channel_names=channel_names) if action else label))
+    return out
+
+
 @login_required
 def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A rule: what it does, its recent firings (each action's result) and, on request, the dry run."""
@@ -202,17 +219,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "conditions": selectors.conditions_words(rule.conditions),
             "condition_problems": services.rule_conditions_problems(rule),
             "firings": [
-                (
-                    f,
-                    [
-                        (
-                            r.get("ok"),
-                            engine.ACTION_KINDS.get(r.get("kind", ""), (r.get("kind", ""),))[0],
-                            r.get("detail", ""),
-                        )
-                        for r in f.results
-                    ],
-                )
+                (f, [(r.get("ok"), what, r.get("detail", "")) for r, what in _results_in_words(rule, f, names)])
                 for f in selectors.recent_firings(rule, limit=50)
             ],
             "open_episodes": selectors.open_episode_count(rule),

@@ -194,3 +194,26 @@ def test_the_api_writes_through_the_services_and_never_returns_secrets(org: Any,
     assert retry.status_code == 400
     assert api.delete(f"/api/v1/signals/channels/{pk}/").status_code == 204
     assert not Channel.objects.filter(pk=pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_log_and_the_channel_page_name_the_source_in_words(org: Any, client_for: Any, api_client_for: Any) -> None:
+    """Source reads "Notification: Period locked", "Rule: <its name>", "Test message", not the codes
+    `notification:period_locked`, `rule:7`, `test` (the API keeps the codes)."""
+    channel = services.channel_create(actor=org.ops, kind="webhook", name="Hook", url=URL, secret=SECRET)
+    send = services.channel_send
+    send(channel_id=channel.pk, subject="Q3 locked", text="", source="notification:period_locked")
+    send(channel_id=channel.pk, subject="Fired", text="", source="notification:rule_fired")
+    send(channel_id=channel.pk, subject="Big deal", text="", data={"rule": 7, "rule_name": "Deals over 100k"},
+         source="rule:7")  # fmt: skip
+    services.channel_send_test(actor=org.ops, channel_id=channel.pk)
+    client = client_for(org.ops)
+    for page in ("/signals/deliveries/", f"/signals/channels/{channel.pk}/"):
+        body = client.get(page).content.decode()
+        for words in ("Notification: Period locked", "Notification: Rule fired", "Rule: Deals over 100k",
+                      "<td>Test message</td>"):  # fmt: skip
+            assert words in body, (page, words)
+        assert "notification:period_locked" not in body and "notification:rule_fired" not in body, page
+        assert "rule:7" not in body, page
+    sources = {d["source"] for d in api_client_for(org.ops).get("/api/v1/signals/deliveries/").json()["results"]}
+    assert "notification:period_locked" in sources

@@ -213,3 +213,29 @@ def test_a_source_none_of_the_readers_leads_has_is_an_empty_report(client_for, o
     )
     assert answer.status_code == 200
     assert answer.context["report"].total.stats.routed == 0
+
+
+def test_breached_now_only_for_a_period_that_includes_today(client_for, api_client_for, org, leads) -> None:
+    """c1 and b_old are breached now (10 Nov 2026); the report of fiscal 2025 routed none of the leads: it must not
+    show them as breached (no "Routed 0 … Breached now 2"), neither on the page, in its CSV nor in the API."""
+    ops = client_for(org.ops)
+    response = page(ops, period="FY2025", by="source")
+    report = response.context["report"]
+    assert report.total.stats.routed == 0 and report.total.stats.breached_now == 0
+    assert report.by_source == [] and report.breached == []
+    body = response.content.decode()
+    assert 'data-testid="lead-response-breached"' not in body and "b_old Co" not in body
+    assert 'data-testid="lead-response-breached-not-shown"' in body
+    rows = list(csv.reader(io.StringIO(b"".join(page(ops, period="FY2025", export="csv").streaming_content)
+                                       .decode("utf-8-sig"))))  # fmt: skip
+    assert rows[-1][0] == "All leads" and rows[-1][-1] == ""
+    with freeze_time(NOW):
+        data = api_client_for(org.manager_east).get("/api/v1/signals/lead-response/", {"period": "FY2025"}).json()
+    assert data["period"]["includes_today"] is False and data["total"]["breached_now"] is None
+    assert data["breached_now"] == [] and data["by_source"] == []
+    # this fiscal year includes today: the breached leads are counted and listed there
+    this_year = page(ops, period="FY2026").context["report"]
+    assert this_year.total.stats.breached_now == 2 and {b.lead_id for b in this_year.breached} == {
+        leads["c1"].pk,
+        leads["b_old"].pk,
+    }

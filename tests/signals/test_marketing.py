@@ -397,3 +397,25 @@ def test_adding_a_member_by_an_address_with_a_nul_is_an_error_in_words_not_500(o
         response.status_code == 400 and "The field &#x27;email&#x27; contains a NUL byte" in response.content.decode()
     )
     assert not c.members.exists()
+
+
+@freeze_time("2026-11-20 10:00")
+def test_cost_per_opportunity_is_the_campaigns_whoever_reads(org: Org, touched: dict[str, object]) -> None:
+    """The event (4,000.00) touched two deals created in 2026, rep_a's (east) and rep_c's (west): 2,000.00 per
+    opportunity for finance and for each manager, not its whole cost over one manager's single opportunity."""
+    old = campaign(org, "Last year's fair", type="event", start_date=dt.date(2025, 3, 1),
+                   end_date=dt.date(2025, 3, 2), cost="900")  # fmt: skip
+    services.touch_add(actor=org.ops, campaign=old, deal_id=touched["a"].pk, touched_at=dt.date(2026, 1, 5))  # type: ignore[attr-defined]
+    for reader in (org.finance, org.manager_west, org.manager_east):
+        rows = {r.name: r for r in selectors.attribution(reader, fiscal_year=2026, today=TODAY).rows}
+        assert rows["Event"].cost == Decimal("4000.00") and rows["Event"].cost_per_opportunity == Decimal("2000.00")
+        assert rows["Webinar"].cost_per_opportunity == Decimal("500.00")  # 1,000.00 over rep_a's and rep_b's deals
+    west = {r.name: r for r in selectors.attribution(org.manager_west, fiscal_year=2026, today=TODAY).rows}
+    assert west["Event"].opportunities == 1 and west["Webinar"].opportunities == 0
+    # a campaign of another year that touched only the east's deals is no row of the west's
+    assert "Last year's fair" not in west
+    page = client_for(org.manager_west).get(reverse("signals:attribution"), {"year": "2026"})
+    assert '<td class="num">1</td><td class="num">2,000.00</td>' in page.text
+    assert "Last year" not in page.text
+    api = client_for(org.manager_west).get("/api/v1/signals/attribution/", {"year": 2026})
+    assert {c["name"]: c["cost_per_opportunity"] for c in api.json()["campaigns"]}["Event"] == "2000.00"

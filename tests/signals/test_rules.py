@@ -442,3 +442,45 @@ def test_a_rule_whose_condition_no_longer_validates_matches_no_deal_not_every_de
     assert services.rule_evaluate(rule=rule, deal_ids=[other.pk]) == 0
     assert services.rule_evaluate(rule=rule) == 0
     assert _told(org.rep_b) == 0
+
+
+def test_the_firing_log_names_the_role_channel_and_task(org: Any, client_for: Any) -> None:
+    """Not "Notify everyone with a role (1 to notify)": the rule's page names whom (Finance), as the action was when
+    it fired, after the rule changes too; a firing logged with the kind alone takes the unchanged rule's words."""
+    from signals.services.channels import channel_create
+
+    hook = channel_create(
+        actor=org.ops, kind="webhook", name="Ops hook", url="http://127.0.0.1:9/hook", secret="a-signing-secret-16plus"
+    )
+    with freeze_time(START):
+        _deal_in_proposal(org, at=timezone.now())
+        rule = _rotting_rule(org, actions=[
+            {"kind": "notify_role", "role": "finance"},
+            {"kind": "channel", "channel_id": hook.pk},
+            {"kind": "create_task", "subject": "Revive the proposal", "due_days": 2},
+        ])  # fmt: skip
+    with freeze_time(START + dt.timedelta(days=15)):
+        assert services.rule_evaluate(rule=rule) == 1
+    client = client_for(org.ops)
+
+    def page() -> str:
+        return client.get(f"/signals/rules/{rule.pk}/").content.decode()
+
+    body = page()
+    assert "done: Notify everyone with a role: Finance (1 to notify)" in body
+    assert (
+        "done: Send to Ops hook (Webhook) (delivery" in body
+        and "done: Create a task “Revive the proposal”, due in 2" in body
+    )
+    # a firing logged before the role was (its kind alone), the rule unchanged since: the rule's role
+    firing = RuleFiring.objects.get(rule=rule)
+    RuleFiring.objects.filter(pk=firing.pk).update(
+        results=[{"kind": r["kind"], "ok": r["ok"], "detail": r["detail"]} for r in firing.results]
+    )
+    assert "done: Notify everyone with a role: Finance (1 to notify)" in page()
+    RuleFiring.objects.filter(pk=firing.pk).update(results=firing.results)
+    # the rule now notifies sales ops: the firing still says whom it told then
+    with freeze_time(START + dt.timedelta(days=16)):
+        services.rule_update(actor=org.ops, rule=rule, actions=[{"kind": "notify_role", "role": "sales_ops"}])
+    body = page()
+    assert "Notify everyone with a role: Finance (1 to notify)" in body and "role: Sales ops (" not in body

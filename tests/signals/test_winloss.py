@@ -176,3 +176,30 @@ def test_api(api_client_for, org, deals) -> None:
     assert mine["total"]["won"] == 1 and mine["total"]["lost"] == 2
     assert refused.status_code == 403
     assert gaps["lost_deals"] == 1 and gaps["gaps"] == []
+
+
+def test_the_footnote_says_what_each_dimension_is(client_for, org, deals) -> None:
+    """Not "Competitor is what a lost deal says about why" (a competitor is who won it; a source, a segment or a
+    rep is no answer of a lost deal at all): each table's footnote names what its values are."""
+    from django.utils.html import escape
+
+    client = client_for(org.ops)
+
+    def note(by: str) -> str:
+        body = get(client, by=by).content.decode()
+        start = body.index('data-testid="winloss-note">') + len('data-testid="winloss-note">')
+        return body[start : body.index("</p>", start)]
+
+    assert "says about why" not in note("competitor") and "who won the deal" in note("competitor")
+    assert escape("under “No competitor named”") in note("competitor")
+    assert "reason picked from sales ops' list".replace("'", "&#x27;") in note("reason")
+    for by, words in {"source": "where the deal came from", "deal_type": "as set on the deal",
+                      "segment": "size by employees", "industry": "sector of the deal&#x27;s account",
+                      "rep": "the deal&#x27;s owner"}.items():  # fmt: skip
+        assert words in note(by) and "Win rate: won ÷ (won + lost)" in note(by), by
+    # a period whose lost deals name no competitor says so, and where it is asked
+    assert "names a competitor" not in note("competitor")
+    services.deal_update(actor=None, deal=deals["L1"], lost_competitor="")
+    services.deal_update(actor=None, deal=deals["L3"], lost_competitor="")
+    services.deal_update(actor=None, deal=deals["L4"], lost_competitor="")
+    assert "No lost deal of this period names a competitor" in note("competitor")
