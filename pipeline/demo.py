@@ -24,6 +24,7 @@ import datetime as dt
 import math
 import random
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -92,6 +93,10 @@ SOURCES = ["Inbound", "Outbound", "Partner", "Event", "Referral", "Website"]
 NEXT_STEPS = ["Schedule demo", "Send proposal", "Security review", "Pricing call", "Legal review",
               "Executive sponsor meeting", "Technical validation"]  # fmt: skip
 LOST_REASONS = ["Price", "Lost to competitor", "No decision", "Timing", "Budget cut", "Feature gap"]
+# Who won a deal lost to a competitor (win/loss by competitor), picked from the deal's name so that the demo's other
+# random choices stay as they were.
+COMPETITORS = ["Salesforce", "HubSpot", "Pipedrive", "Zoho", "In-house spreadsheet"]
+LOST_TO_COMPETITOR = ("Lost to competitor", "Churned to a competitor")
 DONE_SUBJECTS = {
     "call": ["Discovery call", "Check-in call", "Pricing call", "Call with the champion"],
     "email": ["Sent proposal", "Sent follow-up", "Shared a case study", "Sent the contract draft"],
@@ -536,6 +541,9 @@ class _Seeder:
                     source=plan.source,
                     next_step=plan.next_step,
                     lost_reason=plan.lost_reason,
+                    lost_competitor=COMPETITORS[zlib.crc32(plan.name.encode()) % len(COMPETITORS)]
+                    if plan.lost_reason in LOST_TO_COMPETITOR
+                    else "",
                     created_at=plan.created_at,
                     stage_entered_at=max(stage_moves) if stage_moves else plan.created_at,
                     last_activity_at=max(done) if done else None,

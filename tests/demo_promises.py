@@ -139,6 +139,12 @@ def broken_promises(today: dt.date | None = None) -> list[str]:
     promise(published_quotas > 0, "the published scenario wrote no quotas for next fiscal year")
     promise(StressTest.objects.filter(status="done").exists(), "no finished stress test")
 
+    # Win/loss by competitor: the deals lost to a competitor name who won them.
+    promise(
+        Deal.objects.filter(status="lost").exclude(lost_competitor="").exists(),
+        "no lost deal names the competitor who won it",
+    )
+
     # An import to start: sales ops' HubSpot export, its dry run done without errors, 12 deals to add.
     from pipeline.imports.demo import DEALS, FILE_NAME
     from pipeline.models import ImportJob
