@@ -109,9 +109,12 @@ def _meeting_context(user: User, meeting: OneOnOne) -> dict[str, object]:
     today, now = timezone.localdate(), timezone.now()
     frozen, agenda = selectors.shown_agenda(meeting, today=today, now=now)
     items = selectors.meeting_items(meeting)
+    built_on = meeting.agenda.get("built_on") if frozen else None
     return {
         "meeting": meeting,
         "frozen": frozen,
+        # The day the saved agenda's numbers are of: a 1:1 saved after its day keeps the numbers of the save.
+        "built_on": dt.date.fromisoformat(built_on) if isinstance(built_on, str) else None,
         "agenda": agenda,
         "agreed": items.agreed,
         "carried": items.carried,

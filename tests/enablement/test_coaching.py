@@ -225,6 +225,20 @@ def test_saving_a_1_1_freezes_its_agenda(org, client_for) -> None:
             services.one_on_one_save(actor=org.manager_east, one_on_one=meeting, today=TODAY, now=timezone.now())
 
 
+def test_a_1_1_saved_after_its_day_says_its_numbers_are_of_the_save(org, client_for) -> None:
+    """A 1:1 of 4 November saved on 18 November read as if its numbers were of 4 November."""
+    with freeze_time(timezone.make_aware(dt.datetime.combine(TODAY, dt.time(10)))):
+        late = _meet(org, TODAY - dt.timedelta(days=14))
+        on_time = _meet(org, TODAY)
+        client = client_for(org.manager_east)
+        for meeting in (late, on_time):
+            assert client.post(reverse("enablement:one_on_one_save", args=[meeting.pk])).status_code == 302
+        page = client.get(reverse("enablement:one_on_one", args=[late.pk])).content.decode()
+        assert "The numbers as they stood on 18 Nov 2026, when the 1:1 was saved." in page
+        page = client.get(reverse("enablement:one_on_one", args=[on_time.pk])).content.decode()
+        assert 'data-testid="agenda-built-on"' not in page
+
+
 def test_the_list_page_shows_last_and_next_1_1_per_report(org, client_for) -> None:
     with freeze_time(timezone.make_aware(dt.datetime.combine(TODAY, dt.time(10)))):
         _meet(org, TODAY - dt.timedelta(days=14))
