@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import openpyxl  # noqa: F401  (see below)
 import pandas  # noqa: F401
@@ -40,7 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the run's stored files start empty (salesops/settings/test.py)
         from django.conf import settings
 
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+        media = Path(settings.MEDIA_ROOT)
+        if media.parent.name == "test-media":  # never another settings module's files (local, production)
+            shutil.rmtree(media, ignore_errors=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
