@@ -190,13 +190,11 @@ def pending_covered(*, before: dt.datetime | None = None) -> int:
 
 
 def _fail_while_set_aside() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*), min(queued_at), max(last_error) FROM {TABLE} WHERE attempts >= %s",
-            [PENDING_ATTEMPTS],
-        )
-        count, oldest, error = cursor.fetchone()
-    if count:
+    from incentives.selectors import set_aside
+
+    found = set_aside()
+    count, oldest, error = found.changes, found.since, found.error  # the latest error, as the register shows it
+    if count and oldest is not None:
         raise PendingSetAside(
             f"{count} change(s) since {oldest:%Y-%m-%d %H:%M} UTC could not be recomputed after {PENDING_ATTEMPTS} "
             f"attempts ({error}); the nightly run recomputes everyone."

@@ -246,3 +246,7 @@ def test_the_error_shown_for_set_aside_changes_is_the_latest(db):
                                     claimed_at=now - dt.timedelta(minutes=5))  # fmt: skip
     found = set_aside()
     assert (found.changes, found.person_ids, found.error) == (2, [1, 2], "AError: newest")
+    from incentives.pending import PendingSetAside
+
+    with pytest.raises(PendingSetAside, match=r"2 change\(s\) since .* after 3 attempts \(AError: newest\)"):
+        tasks.recompute_pending_sweep()  # the sweep's failure, on /healthz/background, names the same one
