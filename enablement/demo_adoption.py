@@ -1,7 +1,7 @@
-"""The demo's CRM adoption: twelve weeks of sign-in events and weekly scorecard snapshots for everyone with access
-(hygiene improving over the weeks, faster for the reps once the roll-out went live), this week's rows computed live
-from the demo's deals, and a roll-out in progress that went live about five weeks ago with a rising curve. Built
-relative to `today`, so it looks alive on any day."""
+"""The demo's CRM adoption: twelve weeks of sign-in events and weekly scorecard snapshots for everyone with access:
+this week's rows computed live from the demo's deals, and the earlier weeks climbing towards them (slowly, faster for
+the reps once the roll-out went live), so a roll-out in progress that went live about five weeks ago has a rising
+curve that arrives where the scorecard stands today. Built relative to `today`, so it looks alive on any day."""
 
 from __future__ import annotations
 
@@ -34,10 +34,9 @@ def seed_adoption(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
     go_live = today - dt.timedelta(days=35)
     go_live_week = engine.week_start(go_live)
     events: list[SignInEvent] = []
-    snapshots: list[AdoptionSnapshot] = []
+    active_weeks: dict[tuple[int, dt.date], bool] = {}
     for person in people:
         habit = rng.uniform(0.55, 0.95)  # how likely they sign in on a working day
-        base = rng.uniform(0.25, 0.6)
         for back in range(WEEKS - 1, -1, -1):
             week = this_week - dt.timedelta(days=7 * back)
             days = [week + dt.timedelta(days=d) for d in range(5) if week + dt.timedelta(days=d) <= today]
@@ -47,24 +46,35 @@ def seed_adoption(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
                     at = dt.datetime.combine(day, dt.time(8 + rng.randrange(3), rng.randrange(60)), tzinfo=zone)
                     events.append(SignInEvent(user=person, via="password" if not active else "session", at=at))
                     active = True
-            if back == 0:
-                continue  # this week is computed live below
-            age = WEEKS - 1 - back  # 0 for the oldest week
-            lift = 0.02 * age + (
-                0.07 * ((week - go_live_week).days // 7 + 1) if person.is_rep and week >= go_live_week else 0
-            )
-            parts: dict[str, str | None] = {"active": "1.0000" if active else "0.0000"}
-            if person.is_rep:
-                for key in list(engine.PARTS)[1:]:
-                    parts[key] = str(_clip(base + lift + rng.uniform(-0.1, 0.1)))
-            else:
-                parts.update({key: None for key in list(engine.PARTS)[1:]})
-            score = engine.score_of(Decimal(v) if v is not None else None for v in parts.values())
-            snapshots.append(AdoptionSnapshot(person=person, week=week, parts=parts, figures={}, score=score))
+            active_weeks[person.pk, week] = active
     SignInEvent.objects.bulk_create(events, batch_size=2000)
-    AdoptionSnapshot.objects.bulk_create(snapshots, batch_size=2000, ignore_conflicts=True)
+    # This week is computed live from the demo's deals first; the earlier weeks climb towards it (slowly, faster for
+    # the reps once the roll-out went live), so the curve arrives where the scorecard stands today.
     now = timezone.now()
     current = services.snapshot_write(person_ids=[p.pk for p in people], week=this_week, now=now)
+    live = dict(AdoptionSnapshot.objects.filter(week=this_week).values_list("person_id", "parts"))
+    snapshots: list[AdoptionSnapshot] = []
+    for person in people:
+        # Where a part stands now: its live value, or (a rep without open deals to measure) a level of their own.
+        level = rng.uniform(0.55, 0.95)
+        for back in range(WEEKS - 1, 0, -1):
+            week = this_week - dt.timedelta(days=7 * back)
+            # What the weeks from this one to today added: 0.07 a week for a rep once live, else 0.02.
+            climb = sum(
+                0.07 if person.is_rep and this_week - dt.timedelta(days=7 * b) >= go_live_week else 0.02
+                for b in range(back)
+            )
+            parts: dict[str, str | None] = {"active": "1.0000" if active_weeks[person.pk, week] else "0.0000"}
+            for key in list(engine.PARTS)[1:]:
+                now_value = (live.get(person.pk) or {}).get(key)
+                if not person.is_rep:
+                    parts[key] = None
+                else:
+                    target = level if now_value is None else float(now_value)
+                    parts[key] = str(_clip(target - climb + rng.uniform(-0.05, 0.05)))
+            score = engine.score_of(Decimal(v) if v is not None else None for v in parts.values())
+            snapshots.append(AdoptionSnapshot(person=person, week=week, parts=parts, figures={}, score=score))
+    AdoptionSnapshot.objects.bulk_create(snapshots, batch_size=2000, ignore_conflicts=True)
     rollouts = 0
     if org.ops is not None:
         services.rollout_create(

@@ -145,6 +145,18 @@ def broken_promises(today: dt.date | None = None) -> list[str]:
         "no lost deal names the competitor who won it",
     )
 
+    # Adoption: the roll-out's curve climbs into this week (the past weeks are built back from today's scorecard).
+    from enablement.models import Rollout
+    from enablement.selectors.adoption import rollout_curve
+
+    rollout = Rollout.objects.first()
+    curve = rollout_curve(rollout, today=today) if rollout else []
+    shares = [p.share for p in curve if p.share is not None]
+    promise(
+        len(shares) >= 2 and shares[-1] > 0 and shares[-2] <= shares[-1],
+        f"the roll-out's curve does not climb into this week: {[str(s) for s in shares[-3:]]}",
+    )
+
     # An import to start: sales ops' HubSpot export, its dry run done without errors, 12 deals to add.
     from pipeline.imports.demo import DEALS, FILE_NAME
     from pipeline.models import ImportJob
