@@ -59,7 +59,7 @@ def seed(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
             forecast_url, None, 3, 9, True)] if missing else []),
         (manager, Kind.SLA_BREACH, "A lead of your team waited over its response SLA",
          "Its owner was told too; lead response times are on the lead response page.",
-         reverse("pipeline:lead_list"), None, 4, 11, True),
+         reverse("signals:lead_response"), None, 4, 11, True),
         (manager, Kind.FORECAST_CALL_DUE, f"Your {quarter} forecast call is due today",
          f"Submit your commit and best case for {quarter} by the end of the day.", forecast_url, None, 0, 9, False),
         (finance, Kind.RULE_FIRED, "Big deal in commit: a deal of 50,000 or more moved into commit",
@@ -70,10 +70,10 @@ def seed(*, org: Any, seed: int, today: dt.date) -> dict[str, int]:
          ops, 1, 12, False),
         (ops, Kind.SLA_BREACH, "A partner lead waited over its response SLA",
          "Its owner's manager was told; lead response times are on the lead response page.",
-         reverse("pipeline:lead_list"), None, 4, 16, True),
+         reverse("signals:lead_response"), None, 4, 16, True),
         (ops, Kind.SLA_BREACH, "A web lead waited over its response SLA",
          "Its owner's manager was told; lead response times are on the lead response page.",
-         reverse("pipeline:lead_list"), None, 1, 10, False),
+         reverse("signals:lead_response"), None, 1, 10, False),
     ]  # fmt: skip
     made = 0
     for index, (person, kind, title, body, url, actor, days_ago, hour, read) in enumerate(plan):
