@@ -99,8 +99,8 @@ def test_sales_ops_build_approve_and_publish_a_top_down_scenario(page, team):
     capacity = Decimal(scenario.result["capacity"])
     assert capacity == Decimal("360000.00")
     card = page.locator("[data-testid=capacity]")
-    assert money(capacity, 0) in card.inner_text()
-    assert page.locator("[data-testid=gap]").inner_text() == money(TARGET - capacity, 0)
+    assert money(capacity) in card.inner_text()  # to the cent, as the tree below
+    assert page.locator("[data-testid=gap]").inner_text() == money(TARGET - capacity)
     page.wait_for_selector("[data-testid=capacity] .main-svg")  # the capacity chart drew (no inline script)
     for label in quarters:
         assert label in card.inner_text()
