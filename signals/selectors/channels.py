@@ -12,6 +12,13 @@ from signals.models import Channel, ChannelKind, Delivery, DeliveryAttempt, Deli
 __all__ = ["channel_choices", "channel_list", "delivery_attempts", "delivery_log"]
 
 
+def channel_names() -> dict[int, str]:
+    """Every channel, switched off ones too, as {id: "name (kind)"}: what a rule's actions and its firing log name
+    (a firing sent to a channel switched off since still names it)."""
+    labels = dict(ChannelKind.choices)
+    return {pk: f"{name} ({labels.get(k, k)})" for pk, name, k in Channel.objects.values_list("pk", "name", "kind")}
+
+
 def channel_choices(kind: str | None = None) -> list[tuple[int, str]]:
     """Active channels as (id, "name (kind)") for a form's choices (the rule form's Slack/Teams/webhook/e-mail
     actions), optionally of one kind, by kind then name."""

@@ -207,9 +207,9 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A rule: what it does, its recent firings (each action's result) and, on request, the dry run."""
     _ops(request)
     rule = _rule(pk)
-    from signals.selectors.channels import channel_choices
+    from signals.selectors.channels import channel_names
 
-    names = dict(channel_choices())
+    names = channel_names()
     return render(
         request,
         "signals/rules/rule_detail.html",

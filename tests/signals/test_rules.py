@@ -484,3 +484,8 @@ def test_the_firing_log_names_the_role_channel_and_task(org: Any, client_for: An
         services.rule_update(actor=org.ops, rule=rule, actions=[{"kind": "notify_role", "role": "sales_ops"}])
     body = page()
     assert "Notify everyone with a role: Finance (1 to notify)" in body and "role: Sales ops (" not in body
+    # the channel switched off since: the firing still names it (it read "Send to channel 7")
+    from signals.services.channels import channel_update
+
+    channel_update(actor=org.ops, channel_id=hook.pk, is_active=False)
+    assert "done: Send to Ops hook (Webhook) (delivery" in page()
