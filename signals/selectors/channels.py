@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 
 from signals.models import Channel, ChannelKind, Delivery, DeliveryAttempt, DeliveryStatus
 
-__all__ = ["channel_choices", "channel_list", "delivery_attempts", "delivery_log"]
+__all__ = ["channel_choices", "channel_list", "channel_names", "delivery_attempts", "delivery_log"]
 
 
 def channel_names() -> dict[int, str]:
