@@ -5,7 +5,8 @@ relative to `now`, so the pages look alive on any day:
 - every lead is routed to its owner when it was made; the demo's leads are re-dated over the last 60 days (a
   converted lead keeps its dates: it was made before its deal). Most were answered, after a time drawn per source
   (inbound and website leads fast, the rest in hours), a few late; the open leads made in the last three days that
-  nobody answered yet are past their SLA now (`unanswered`, at least three);
+  nobody answered yet are past their SLA now (`unanswered`, at least three: each waits over a day, longer than the
+  demo's longest SLA);
 - a share of the lost deals (those lost to a feature gap or a competitor first) name a product gap, kept in their
   history as if given when they were closed as lost.
 Plain bulk writes, no events: nothing here is pay-relevant, and rules and notifications should not fire on demo
@@ -23,6 +24,7 @@ from pipeline.models import Deal, DealChange, DealStatus, Lead, LeadStatus
 
 FAST_SOURCES = {"Inbound": 25.0, "Website": 15.0}  # median minutes to the first answer
 SLOW_MEDIAN = 150.0
+WAITING_AT_LEAST_HOURS = 25  # the unanswered leads wait longer than the demo's longest SLA (24 hours)
 OPEN = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED)
 PRODUCT_GAPS = [  # (tag, weight)
     ("SSO / SAML", 5),
@@ -44,7 +46,8 @@ def seed_lead_handoff(*, seed: int, now: dt.datetime, unanswered: int = 4) -> di
         if lead.status == LeadStatus.CONVERTED and lead.converted_at:
             routed = lead.created_at
         elif lead in waiting:
-            routed = now - dt.timedelta(hours=rng.uniform(6, 72))
+            # Past even the longest demo SLA (a day, for events), whatever their source: they are breached now.
+            routed = now - dt.timedelta(hours=rng.uniform(WAITING_AT_LEAST_HOURS, 72))
         else:
             routed = now - dt.timedelta(days=rng.uniform(0.5, 60))
         lead.created_at = lead.routed_at = routed

@@ -60,6 +60,7 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
         transaction.set_rollback(True)
 
 
+@pytest.mark.django_db  # without it, run alone, the module's demo fixture wrote to the development database
 def test_the_demo_company_has_breaches_now_and_product_gaps(demo: None) -> None:
     breached = breached_leads(timezone.now())
     assert len(breached) >= 3
