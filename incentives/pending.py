@@ -29,14 +29,14 @@ from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
-from incentives.models import PENDING_ATTEMPTS
+from incentives.models import PENDING_ATTEMPTS, RecomputePending
 
 logger = logging.getLogger(__name__)
 
 PENDING_CLAIM_STALE = dt.timedelta(minutes=10)  # the change task's hard time limit is 6 minutes
 PENDING_BATCH = 1000  # fresh rows (changes) one recompute takes at most: the rest, the next task or the sweep
 RETRIES_PER_SWEEP = 20  # failed rows the minute's sweep retries (one at a time)
-TABLE = "incentives_recomputepending"
+TABLE = RecomputePending._meta.db_table
 
 
 class PendingRow(NamedTuple):

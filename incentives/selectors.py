@@ -41,6 +41,7 @@ from incentives.models import (
     QuotaUploadJob,
     QuotaUploadStatus,
     RampSchedule,
+    RecomputePending,
     StatementLine,
 )
 from incentives.plans import PlanError
@@ -362,7 +363,7 @@ def lock_figures(period: Period) -> LockFigures:
     return LockFigures(paid["n"], lines, ((paid["t"] or Decimal(0)) + adjusted).quantize(Decimal("0.01")))
 
 
-_PENDING = "incentives_recomputepending"  # RecomputePending's table
+_PENDING = RecomputePending._meta.db_table
 
 
 class SetAside(NamedTuple):

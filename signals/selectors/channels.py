@@ -15,8 +15,7 @@ __all__ = ["channel_choices", "channel_list", "channel_names", "delivery_attempt
 def channel_names() -> dict[int, str]:
     """Every channel, switched off ones too, as {id: "name (kind)"}: what a rule's actions and its firing log name
     (a firing sent to a channel switched off since still names it)."""
-    labels = dict(ChannelKind.choices)
-    return {pk: f"{name} ({labels.get(k, k)})" for pk, name, k in Channel.objects.values_list("pk", "name", "kind")}
+    return dict(_labelled(Channel.objects.all()))
 
 
 def channel_choices(kind: str | None = None) -> list[tuple[int, str]]:
@@ -25,11 +24,13 @@ def channel_choices(kind: str | None = None) -> list[tuple[int, str]]:
     channels = Channel.objects.filter(is_active=True)
     if kind:
         channels = channels.filter(kind=kind)
+    return _labelled(channels.order_by("kind", "name"))
+
+
+def _labelled(channels: QuerySet[Channel]) -> list[tuple[int, str]]:
+    """(id, "name (kind)") of each channel: how forms and rule pages name a channel."""
     labels = dict(ChannelKind.choices)
-    return [
-        (pk, f"{name} ({labels.get(k, k)})")
-        for pk, name, k in channels.order_by("kind", "name").values_list("pk", "name", "kind")
-    ]
+    return [(pk, f"{name} ({labels.get(k, k)})") for pk, name, k in channels.values_list("pk", "name", "kind")]
 
 
 def channel_list() -> QuerySet[Channel]:
